@@ -1,0 +1,26 @@
+//! Header names and other strings the filter shares with Envoy configs and clients.
+//! All lower-case: Envoy stores header names lower-case.
+
+/// Response header: catalog id of the model that served the request.
+pub const MODEL: &str = "x-model-router-model";
+/// Response header: provider name.
+pub const PROVIDER: &str = "x-model-router-provider";
+/// Response header: tier of the chosen model.
+pub const TIER: &str = "x-model-router-tier";
+/// Response header: the effective `prefer`.
+pub const PREFER: &str = "x-model-router-prefer";
+/// Response header: `tier` or `pinned`.
+pub const SELECTION: &str = "x-model-router-selection";
+/// Prefix of every header the router owns.
+pub const OWN_PREFIX: &str = "x-model-router-";
+
+/// Pseudo-headers read to classify a request.
+pub const METHOD: &str = ":method";
+/// See [`METHOD`].
+pub const PATH: &str = ":path";
+/// Replaced after the body is rewritten.
+pub const CONTENT_LENGTH: &str = "content-length";
+/// A compressed body cannot be read; such requests are refused.
+pub const CONTENT_ENCODING: &str = "content-encoding";
+/// Set on local error replies.
+pub const CONTENT_TYPE: &str = "content-type";

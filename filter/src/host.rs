@@ -1,0 +1,178 @@
+//! Host calls that can fail, returning `Result` instead of panicking.
+//!
+//! The SDK's `hostcalls` panic on any status they do not expect, and in Envoy a panic traps the
+//! VM for every request on the worker. These wrappers declare the same ABI imports and turn
+//! every status into a value the callers handle.
+
+use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+use std::ptr::{null, null_mut};
+
+#[link(wasm_import_module = "env")]
+unsafe extern "C" {
+    fn proxy_log(level: LogLevel, message_data: *const u8, message_size: usize) -> Status;
+    fn proxy_get_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> Status;
+    fn proxy_replace_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> Status;
+    fn proxy_remove_header_map_value(map_type: MapType, key_data: *const u8, key_size: usize) -> Status;
+    fn proxy_get_buffer_bytes(
+        buffer_type: BufferType,
+        start: usize,
+        max_size: usize,
+        return_buffer_data: *mut *mut u8,
+        return_buffer_size: *mut usize,
+    ) -> Status;
+    fn proxy_set_buffer_bytes(
+        buffer_type: BufferType,
+        start: usize,
+        size: usize,
+        buffer_data: *const u8,
+        buffer_size: usize,
+    ) -> Status;
+    fn proxy_send_local_response(
+        status_code: u32,
+        status_code_details_data: *const u8,
+        status_code_details_size: usize,
+        body_data: *const u8,
+        body_size: usize,
+        headers_data: *const u8,
+        headers_size: usize,
+        grpc_status: i32,
+    ) -> Status;
+}
+
+/// A host call that returned a status other than success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostError {
+    /// Which call.
+    pub call: &'static str,
+    /// The status it returned.
+    pub status: Status,
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} failed with status {:?}", self.call, self.status)
+    }
+}
+
+type Result<T> = std::result::Result<T, HostError>;
+
+fn check(call: &'static str, status: Status) -> Result<()> {
+    match status {
+        Status::Ok => Ok(()),
+        status => Err(HostError { call, status }),
+    }
+}
+
+/// Takes ownership of memory the host allocated through the SDK's `proxy_on_memory_allocate`.
+fn owned(data: *mut u8, size: usize) -> Vec<u8> {
+    if data.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: the host filled `size` bytes it obtained from our allocator (a Vec<u8> of that
+    // capacity), and hands ownership back to us, exactly as the SDK's own wrappers assume.
+    unsafe { Vec::from_raw_parts(data, size, size) }
+}
+
+/// Logs a line; failures to log are ignored (there is nowhere else to report them).
+pub fn log(level: LogLevel, message: &str) {
+    // SAFETY: pointer and length describe a live &str.
+    let _ = unsafe { proxy_log(level, message.as_ptr(), message.len()) };
+}
+
+/// Reads one header; `Ok(None)` when absent.
+pub fn header(map: MapType, name: &str) -> Result<Option<String>> {
+    let mut data = null_mut();
+    let mut size = 0usize;
+    // SAFETY: key pointer/length describe a live &str; out-pointers are valid locals.
+    let status = unsafe { proxy_get_header_map_value(map, name.as_ptr(), name.len(), &mut data, &mut size) };
+    match status {
+        Status::Ok => Ok(Some(String::from_utf8_lossy(&owned(data, size)).into_owned())),
+        Status::NotFound => Ok(None),
+        status => Err(HostError { call: "get_header", status }),
+    }
+}
+
+/// Sets (replaces) one header.
+pub fn set_header(map: MapType, name: &str, value: &str) -> Result<()> {
+    // SAFETY: pointers/lengths describe live &strs.
+    let status = unsafe {
+        proxy_replace_header_map_value(map, name.as_ptr(), name.len(), value.as_ptr(), value.len())
+    };
+    check("set_header", status)
+}
+
+/// Removes one header.
+pub fn remove_header(map: MapType, name: &str) -> Result<()> {
+    // SAFETY: pointer/length describe a live &str.
+    let status = unsafe { proxy_remove_header_map_value(map, name.as_ptr(), name.len()) };
+    check("remove_header", status)
+}
+
+/// Reads `size` bytes of a buffer from its start.
+pub fn buffer(kind: BufferType, size: usize) -> Result<Vec<u8>> {
+    let mut data = null_mut();
+    let mut len = 0usize;
+    // SAFETY: out-pointers are valid locals.
+    let status = unsafe { proxy_get_buffer_bytes(kind, 0, size, &mut data, &mut len) };
+    match status {
+        Status::Ok => Ok(owned(data, len)),
+        Status::NotFound | Status::Empty => Ok(Vec::new()),
+        status => Err(HostError { call: "get_buffer", status }),
+    }
+}
+
+/// Replaces the first `size` bytes of a buffer (the whole buffered body) with `value`.
+pub fn replace_buffer(kind: BufferType, size: usize, value: &[u8]) -> Result<()> {
+    // SAFETY: pointer/length describe a live slice.
+    let status = unsafe { proxy_set_buffer_bytes(kind, 0, size, value.as_ptr(), value.len()) };
+    check("set_buffer", status)
+}
+
+/// Serialises headers in the ABI's map format: count, (key length, value length) pairs, then
+/// each key and value followed by a NUL.
+fn serialize_map(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + pairs.iter().map(|(k, v)| 10 + k.len() + v.len()).sum::<usize>());
+    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+    for (k, v) in pairs {
+        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k.as_bytes());
+        out.push(0);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+/// Answers the request locally with `status`, `headers` and `body`.
+pub fn send_response(status: u32, details: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<()> {
+    let map = serialize_map(headers);
+    // SAFETY: every pointer/length pair describes a live buffer for the duration of the call.
+    let status = unsafe {
+        proxy_send_local_response(
+            status,
+            details.as_ptr(),
+            details.len(),
+            if body.is_empty() { null() } else { body.as_ptr() },
+            body.len(),
+            map.as_ptr(),
+            map.len(),
+            -1,
+        )
+    };
+    check("send_local_response", status)
+}

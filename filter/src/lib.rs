@@ -1,0 +1,20 @@
+//! model-router as a proxy-wasm HTTP filter: thin glue between Envoy's callbacks and the
+//! host-free scorer. One file per concern: `root` (configuration), `http` (per-request
+//! phases), `host` (host calls that return `Result`), `headers` (names).
+
+pub mod headers;
+pub mod host;
+pub mod http;
+pub mod root;
+
+use proxy_wasm::traits::RootContext;
+use proxy_wasm::types::LogLevel;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    // A panic aborts the VM (and with it every request on this worker): say why first.
+    std::panic::set_hook(Box::new(|info| {
+        host::log(LogLevel::Critical, &format!("model-router: panic: {info}"));
+    }));
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(root::Root::default()) });
+}}

@@ -1,0 +1,242 @@
+//! Plugin configuration: the JSON in Envoy's wasm `configuration`, read in two stages:
+//! [`RawConfig`] (serde, unknown fields refused) and the validated [`Config`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::catalog::{BUILTIN_CATALOG, Catalog, RawCatalog, Tier, is_token};
+use crate::rank::Prefer;
+
+/// The request header the filter sets and the Envoy route reads with `cluster_header`.
+pub const DEFAULT_CLUSTER_HEADER: &str = "x-model-router-cluster";
+
+/// Output tokens assumed when a request sets no `max_tokens` / `max_completion_tokens`.
+pub const DEFAULT_OUTPUT_TOKENS: u64 = 512;
+
+/// The configuration as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Request header carrying the chosen cluster to Envoy's route.
+    pub cluster_header: Option<String>,
+    /// `prefer` used when the request names none.
+    pub default_prefer: Option<String>,
+    /// Output tokens assumed for price estimates when the request sets no limit.
+    pub default_output_tokens: Option<u64>,
+    /// Provider name -> Envoy cluster, overriding the catalog's clusters.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, String>,
+    /// A catalog replacing the built-in one.
+    pub catalog: Option<RawCatalog>,
+}
+
+/// The validated configuration the router runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Lower-case request header name read by the route's `cluster_header`.
+    pub cluster_header: String,
+    /// `prefer` when the request has none.
+    pub default_prefer: Prefer,
+    /// Output tokens assumed when the request sets no limit.
+    pub default_output_tokens: u64,
+    /// Models and providers.
+    pub catalog: Catalog,
+}
+
+/// Why a configuration was refused. The plugin logs it and does not load.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigError {
+    /// Not JSON, or not of the documented shape (the message names the field).
+    Json(String),
+    /// The catalog defines no provider.
+    NoProviders,
+    /// A tier has no model.
+    EmptyTier(Tier),
+    /// A model names a provider the catalog does not define.
+    UnknownProvider {
+        /// The model id.
+        model: String,
+        /// The provider it named.
+        provider: String,
+    },
+    /// The same model and provider appear twice.
+    DuplicateModel {
+        /// The model id.
+        model: String,
+        /// The provider.
+        provider: String,
+    },
+    /// One model id is listed in two tiers.
+    TierMismatch {
+        /// The model id.
+        model: String,
+        /// The two tiers.
+        tiers: (Tier, Tier),
+    },
+    /// A model id that is a routing keyword (`auto`, a tier name).
+    ReservedModelId(String),
+    /// A name that is empty, too long, or has characters unsafe in headers or cluster names.
+    BadName {
+        /// Which kind of name.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A price or signal that is negative or not finite, or a zero context window or output.
+    BadNumber {
+        /// The model id.
+        model: String,
+    },
+    /// `clusters` names a provider the catalog does not have.
+    UnknownClusterOverride(String),
+    /// `default_prefer` is not a valid `prefer` value.
+    BadDefaultPrefer(String),
+    /// `default_output_tokens` is zero.
+    ZeroOutputTokens,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Json(e) => write!(f, "configuration is not valid: {e}"),
+            ConfigError::NoProviders => write!(f, "catalog: no providers defined"),
+            ConfigError::EmptyTier(t) => write!(f, "catalog: tier '{t}' has no model"),
+            ConfigError::UnknownProvider { model, provider } => {
+                write!(f, "catalog: model '{model}' names unknown provider '{provider}'")
+            }
+            ConfigError::DuplicateModel { model, provider } => {
+                write!(f, "catalog: model '{model}' is listed twice for provider '{provider}'")
+            }
+            ConfigError::TierMismatch { model, tiers } => {
+                write!(f, "catalog: model '{model}' is listed in tiers '{}' and '{}'", tiers.0, tiers.1)
+            }
+            ConfigError::ReservedModelId(id) => {
+                write!(f, "catalog: model id '{id}' is reserved (economy, standard, premium, auto)")
+            }
+            ConfigError::BadName { what, value } => {
+                write!(f, "{what} {value:?} is invalid: use 1-128 characters of A-Z a-z 0-9 - _ . : / @ +")
+            }
+            ConfigError::BadNumber { model } => write!(
+                f,
+                "catalog: model '{model}' has a negative or non-finite price or signal, or a zero window"
+            ),
+            ConfigError::UnknownClusterOverride(p) => {
+                write!(f, "clusters: provider '{p}' is not in the catalog")
+            }
+            ConfigError::BadDefaultPrefer(p) => {
+                write!(f, "default_prefer '{p}' is invalid: use one of {}", Prefer::NAMES.join(", "))
+            }
+            ConfigError::ZeroOutputTokens => write!(f, "default_output_tokens must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses and validates plugin configuration bytes; empty input means all defaults.
+    pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        let raw: RawConfig = if bytes.iter().all(u8::is_ascii_whitespace) {
+            RawConfig::default()
+        } else {
+            serde_json::from_slice(bytes).map_err(|e| ConfigError::Json(e.to_string()))?
+        };
+        Config::try_from(raw)
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Config, ConfigError> {
+        let raw_catalog = match raw.catalog {
+            Some(c) => c,
+            None => serde_json::from_str(BUILTIN_CATALOG)
+                .map_err(|e| ConfigError::Json(format!("built-in catalog: {e}")))?,
+        };
+        let mut catalog = Catalog::try_from(raw_catalog)?;
+        for (provider, cluster) in raw.clusters {
+            if !catalog.providers.iter().any(|p| p.name == provider) {
+                return Err(ConfigError::UnknownClusterOverride(provider));
+            }
+            if !is_token(&cluster) {
+                return Err(ConfigError::BadName { what: "cluster name", value: cluster });
+            }
+            for p in catalog.providers.iter_mut().filter(|p| p.name == provider) {
+                p.cluster = cluster.clone();
+            }
+            for d in catalog.deployments.iter_mut().filter(|d| d.provider == provider) {
+                d.cluster = cluster.clone();
+            }
+        }
+        let cluster_header =
+            raw.cluster_header.unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string()).to_ascii_lowercase();
+        let header_ok = !cluster_header.is_empty()
+            && cluster_header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !header_ok {
+            return Err(ConfigError::BadName { what: "cluster_header", value: cluster_header });
+        }
+        let default_prefer = match raw.default_prefer {
+            None => Prefer::Balanced,
+            Some(p) => Prefer::parse(&p).ok_or(ConfigError::BadDefaultPrefer(p))?,
+        };
+        let default_output_tokens = raw.default_output_tokens.unwrap_or(DEFAULT_OUTPUT_TOKENS);
+        if default_output_tokens == 0 {
+            return Err(ConfigError::ZeroOutputTokens);
+        }
+        Ok(Config { cluster_header, default_prefer, default_output_tokens, catalog })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_uses_defaults() {
+        let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.cluster_header, DEFAULT_CLUSTER_HEADER);
+        assert_eq!(c.default_prefer, Prefer::Balanced);
+        assert_eq!(c.default_output_tokens, DEFAULT_OUTPUT_TOKENS);
+        assert_eq!(Config::from_json(b"{}"), Ok(c));
+    }
+
+    #[test]
+    fn cluster_overrides_apply_to_every_deployment() {
+        let c = Config::from_json(br#"{"clusters":{"openai":"egress_openai"}}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let openai: Vec<_> = c.catalog.deployments.iter().filter(|d| d.provider == "openai").collect();
+        assert!(!openai.is_empty());
+        assert!(openai.iter().all(|d| d.cluster == "egress_openai"));
+    }
+
+    #[test]
+    fn config_errors() {
+        let cases: &[(&str, &str)] = &[
+            ("not json", "Json"),
+            (r#"{"unknown_field":1}"#, "Json"),
+            (r#"{"default_prefer":"fastest"}"#, "BadDefaultPrefer"),
+            (r#"{"default_output_tokens":0}"#, "ZeroOutputTokens"),
+            (r#"{"default_output_tokens":-1}"#, "Json"),
+            (r#"{"clusters":{"nope":"c"}}"#, "UnknownClusterOverride"),
+            (r#"{"clusters":{"openai":"bad\ncluster"}}"#, "BadName"),
+            (r#"{"cluster_header":"x y"}"#, "BadName"),
+            (r#"{"catalog":{"providers":{},"models":[]}}"#, "NoProviders"),
+        ];
+        for (json, want) in cases {
+            let got = format!("{:?}", Config::from_json(json.as_bytes()));
+            assert!(got.starts_with(&format!("Err({want}")), "{json}: {got}");
+        }
+    }
+
+    #[test]
+    fn errors_read_as_one_line() {
+        let e = Config::from_json(br#"{"default_prefer":"fastest"}"#).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some("default_prefer 'fastest' is invalid: use one of cheap, fast, balanced, quality, coding")
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The host-free core of model-router.
+//!
+//! Contract: everything here is deterministic and does no I/O. It never reads a clock, a random
+//! source, the environment or a proxy host; it has no proxy-wasm types. Callers pass in the
+//! request bytes and the validated [`Config`], and get back a decision value ([`Route`] or an
+//! [`ApiError`] to answer with) that the proxy-wasm glue in `filter/` applies. The same code
+//! builds natively (tests, CLI, benchmarks) and for `wasm32-wasip1` (the filter), with the same
+//! results: ranking arithmetic avoids libm so float results are bit-identical on both.
+
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod json;
+pub mod rank;
+pub mod request;
+pub mod route;
+
+pub use catalog::{Catalog, Deployment, Tier};
+pub use config::{Config, ConfigError};
+pub use error::ApiError;
+pub use rank::{Estimate, Prefer};
+pub use route::{Endpoint, Route, Selection, endpoint, route_chat};

@@ -1,0 +1,220 @@
+//! Ranking the candidates of a tier by the client's `prefer`.
+//!
+//! Every order is total and deterministic: the primary key, then the expected price, then the
+//! model id, then the provider name. Arithmetic is plain IEEE (no libm), so native and wasm32
+//! builds rank identically.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::catalog::Deployment;
+
+/// The direction inside a tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prefer {
+    /// Lowest expected price of this request.
+    Cheap,
+    /// Highest speed (the static prior until live latency is observed).
+    Fast,
+    /// Best quality per price: see [`balanced_score`].
+    Balanced,
+    /// Highest quality signal.
+    Quality,
+    /// Highest coding signal.
+    Coding,
+}
+
+impl Prefer {
+    /// Valid names, in documentation order.
+    pub const NAMES: [&'static str; 5] = ["cheap", "fast", "balanced", "quality", "coding"];
+
+    /// The name clients use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Prefer::Cheap => "cheap",
+            Prefer::Fast => "fast",
+            Prefer::Balanced => "balanced",
+            Prefer::Quality => "quality",
+            Prefer::Coding => "coding",
+        }
+    }
+
+    /// Parses an exact, lower-case name.
+    pub fn parse(s: &str) -> Option<Prefer> {
+        [Prefer::Cheap, Prefer::Fast, Prefer::Balanced, Prefer::Quality, Prefer::Coding]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Prefer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Token counts a request is expected to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// Estimated input tokens.
+    pub input_tokens: u64,
+    /// Requested or assumed output tokens.
+    pub output_tokens: u64,
+}
+
+impl Estimate {
+    /// Expected price in USD of this request on a deployment.
+    pub fn price(&self, d: &Deployment) -> f64 {
+        (self.input_tokens as f64 * d.price_in + self.output_tokens as f64 * d.price_out) / 1e6
+    }
+}
+
+/// Quality points a model must gain for each doubling of price to rank equal under `balanced`.
+pub const BALANCED_POINTS_PER_DOUBLING: f64 = 5.0;
+
+/// Prices below this (USD per request) count as this, so free models have a finite ratio.
+const PRICE_FLOOR: f64 = 1e-7;
+
+/// `balanced`: `quality − 5 · log2(price / cheapest price among the candidates)`.
+/// A model twice the price of the cheapest must be 5 quality points (25 arena Elo on the
+/// catalog's scale) better to tie with it.
+pub fn balanced_score(quality: f64, price: f64, cheapest: f64) -> f64 {
+    let ratio = price.max(PRICE_FLOOR) / cheapest.max(PRICE_FLOOR);
+    quality - BALANCED_POINTS_PER_DOUBLING * log2(ratio)
+}
+
+/// log2 with basic arithmetic only (exponent bits plus an atanh series on the mantissa), so it
+/// is bit-identical on every target; accurate to about 1e-12 for ratios we see.
+pub fn log2(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if x.is_infinite() {
+        return f64::INFINITY;
+    }
+    let mut x = x;
+    let mut exp = 0i32;
+    // Normalise subnormals first so the exponent bits are meaningful.
+    if x < f64::MIN_POSITIVE {
+        x *= 18_446_744_073_709_551_616.0; // 2^64
+        exp -= 64;
+    }
+    let bits = x.to_bits();
+    exp += ((bits >> 52) & 0x7ff) as i32 - 1023;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000); // [1, 2)
+    if m > std::f64::consts::SQRT_2 {
+        m /= 2.0;
+        exp += 1;
+    }
+    // ln(m) = 2·atanh((m−1)/(m+1)); |z| < 0.172 so 12 terms reach f64 precision.
+    let z = (m - 1.0) / (m + 1.0);
+    let z2 = z * z;
+    let mut term = z;
+    let mut sum = 0.0;
+    let mut k = 1.0;
+    for _ in 0..12 {
+        sum += term / k;
+        term *= z2;
+        k += 2.0;
+    }
+    f64::from(exp) + 2.0 * sum / std::f64::consts::LN_2
+}
+
+/// Sorts `cands` best first for `prefer`.
+pub fn rank(cands: &mut [&Deployment], prefer: Prefer, est: &Estimate) {
+    let cheapest = cands.iter().map(|d| est.price(d)).fold(f64::INFINITY, f64::min);
+    let key = |d: &Deployment| -> f64 {
+        match prefer {
+            Prefer::Cheap => -est.price(d),
+            Prefer::Fast => d.speed_tps,
+            Prefer::Quality => d.quality,
+            Prefer::Coding => d.coding,
+            Prefer::Balanced => balanced_score(d.quality, est.price(d), cheapest),
+        }
+    };
+    cands.sort_by(|a, b| key(b).total_cmp(&key(a)).then_with(|| tie_break(a, b, est)));
+}
+
+/// The ordering used for ties: cheaper first, then model id, then provider name.
+pub fn tie_break(a: &Deployment, b: &Deployment, est: &Estimate) -> Ordering {
+    est.price(a)
+        .total_cmp(&est.price(b))
+        .then_with(|| a.id.cmp(&b.id))
+        .then_with(|| a.provider.cmp(&b.provider))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Tier;
+
+    fn dep(id: &str, provider: &str, price_in: f64, price_out: f64, quality: f64) -> Deployment {
+        Deployment {
+            id: id.into(),
+            tier: Tier::Economy,
+            provider: provider.into(),
+            cluster: provider.into(),
+            upstream_id: id.into(),
+            context_window: 100_000,
+            max_output: 10_000,
+            price_in,
+            price_out,
+            quality,
+            coding: 0.0,
+            speed_tps: 0.0,
+            tools: true,
+            vision: false,
+        }
+    }
+
+    #[test]
+    fn log2_matches_std_closely() {
+        for x in [1e-9, 0.001, 0.5, 1.0, 1.5, 2.0, 3.0, 10.0, 12345.678, 1e12, 5e-324] {
+            let (ours, std) = (log2(x), x.log2());
+            assert!((ours - std).abs() < 1e-9, "{x}: {ours} vs {std}");
+        }
+        assert_eq!(log2(0.0), f64::NEG_INFINITY);
+        assert_eq!(log2(-1.0), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn balanced_trades_five_points_per_doubling() {
+        assert_eq!(balanced_score(80.0, 2.0, 2.0), 80.0);
+        assert!((balanced_score(80.0, 4.0, 2.0) - 75.0).abs() < 1e-12);
+        assert!((balanced_score(80.0, 0.0, 0.0) - 80.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ties_break_by_price_then_id_then_provider() {
+        let est = Estimate { input_tokens: 1000, output_tokens: 1000 };
+        let a = dep("m", "b-prov", 1.0, 1.0, 50.0);
+        let b = dep("m", "a-prov", 1.0, 1.0, 50.0);
+        let c = dep("a", "z", 1.0, 1.0, 50.0);
+        let d = dep("z", "z", 0.5, 1.0, 50.0);
+        let mut cands = vec![&a, &b, &c, &d];
+        rank(&mut cands, Prefer::Quality, &est);
+        let order: Vec<_> = cands.iter().map(|d| (d.id.as_str(), d.provider.as_str())).collect();
+        assert_eq!(order, [("z", "z"), ("a", "z"), ("m", "a-prov"), ("m", "b-prov")]);
+        assert_eq!(tie_break(&a, &b, &est), Ordering::Greater);
+    }
+
+    #[test]
+    fn cheap_uses_this_requests_token_mix() {
+        // Input-heavy requests favour cheap input; output-heavy ones cheap output.
+        let cheap_in = dep("cheap-in", "p", 0.1, 10.0, 50.0);
+        let cheap_out = dep("cheap-out", "p", 10.0, 0.1, 50.0);
+        let mut cands = vec![&cheap_in, &cheap_out];
+        rank(&mut cands, Prefer::Cheap, &Estimate { input_tokens: 10_000, output_tokens: 10 });
+        assert_eq!(cands[0].id, "cheap-in");
+        rank(&mut cands, Prefer::Cheap, &Estimate { input_tokens: 10, output_tokens: 10_000 });
+        assert_eq!(cands[0].id, "cheap-out");
+    }
+
+    #[test]
+    fn prefer_names_round_trip() {
+        for name in Prefer::NAMES {
+            assert_eq!(Prefer::parse(name).map(Prefer::as_str), Some(name));
+        }
+        assert_eq!(Prefer::parse("Cheap"), None);
+    }
+}

@@ -1,0 +1,659 @@
+//! One pass over a chat completions body: validate it, pull out what routing needs, and
+//! remember where the router-owned bytes are so the rewrite can splice.
+
+use std::borrow::Cow;
+
+use crate::catalog::Tier;
+use crate::error::{ApiError, echo};
+use crate::json::{JsonError, Kind, Reader};
+use crate::rank::{Estimate, Prefer};
+
+/// A byte range `[start, end)` of the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// A top-level member of the body: from its key's opening quote to the end of its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Member {
+    span: Span,
+    /// Owned by the router (`prefer`, `tier`): removed before the body goes upstream.
+    router_only: bool,
+}
+
+/// Message roles the router accepts.
+pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
+
+/// Top-level fields the router reads and removes: they mean nothing to a provider.
+pub const ROUTER_FIELDS: [&str; 2] = ["prefer", "tier"];
+
+/// What routing needs from a chat request. Borrows from the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest<'a> {
+    /// The `model` value as sent.
+    pub model: Cow<'a, str>,
+    model_value: Span,
+    /// `prefer`, when given.
+    pub prefer: Option<Prefer>,
+    /// `tier`, when given.
+    pub tier: Option<Tier>,
+    /// `stream: true`.
+    pub stream: bool,
+    /// `max_completion_tokens`, else `max_tokens`.
+    pub max_output_tokens: Option<u64>,
+    /// Number of tool definitions.
+    pub tools: usize,
+    /// Number of messages.
+    pub messages: usize,
+    /// Image parts across all messages.
+    pub images: usize,
+    /// Bytes of message text plus the raw size of other message fields and tool definitions.
+    pub text_bytes: usize,
+    members: Vec<Member>,
+}
+
+/// Tokens added per message for role and framing in [`ChatRequest::estimate`].
+pub const TOKENS_PER_MESSAGE: u64 = 4;
+
+/// Bytes per token in [`ChatRequest::estimate`]: about right for English and code with
+/// today's tokenizers, and it over-counts for most other scripts rather than under-counting.
+pub const BYTES_PER_TOKEN: u64 = 4;
+
+impl ChatRequest<'_> {
+    /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message`; output is the
+    /// request's limit or `default_output`.
+    pub fn estimate(&self, default_output: u64) -> Estimate {
+        let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
+        Estimate {
+            input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
+            output_tokens: self.max_output_tokens.unwrap_or(default_output),
+        }
+    }
+
+    /// The body to send upstream: `model` replaced by `upstream_model`, router-only members
+    /// removed, every other byte as received.
+    pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len() + upstream_model.len());
+        let (Some(first), Some(last)) = (self.members.first(), self.members.last()) else {
+            return body.to_vec();
+        };
+        out.extend_from_slice(body.get(..first.span.start).unwrap_or_default());
+        let mut prev: Option<&Member> = None;
+        let mut wrote_any = false;
+        for m in &self.members {
+            if m.router_only {
+                prev = Some(m);
+                continue;
+            }
+            if wrote_any {
+                match prev {
+                    // Keep the original separator and whitespace when the previous member stays.
+                    Some(p) if !p.router_only => {
+                        out.extend_from_slice(body.get(p.span.end..m.span.start).unwrap_or(b","))
+                    }
+                    _ => out.push(b','),
+                }
+            }
+            let mv = self.model_value;
+            if m.span.start <= mv.start && mv.end <= m.span.end {
+                out.extend_from_slice(body.get(m.span.start..mv.start).unwrap_or_default());
+                crate::json::write_string(&mut out, upstream_model);
+                out.extend_from_slice(body.get(mv.end..m.span.end).unwrap_or_default());
+            } else {
+                out.extend_from_slice(body.get(m.span.start..m.span.end).unwrap_or_default());
+            }
+            wrote_any = true;
+            prev = Some(m);
+        }
+        out.extend_from_slice(body.get(last.span.end..).unwrap_or_default());
+        out
+    }
+}
+
+fn syntax(e: JsonError) -> ApiError {
+    ApiError::invalid("invalid_json", None, format!("request body is not valid JSON: {e}"))
+}
+
+fn wrong_type(param: &str, want: &str, got: Kind) -> ApiError {
+    ApiError::invalid("invalid_type", Some(param), format!("'{param}' must be {want}, got {}", got.name()))
+}
+
+/// Reads a string value or reports the field's expected type.
+fn string_field<'a>(r: &mut Reader<'a>, param: &str) -> Result<Cow<'a, str>, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::String => r.string().map_err(syntax),
+        k => Err(wrong_type(param, "a string", k)),
+    }
+}
+
+/// Reads an optional string: `null` is absent.
+fn opt_string_field<'a>(r: &mut Reader<'a>, param: &str) -> Result<Option<Cow<'a, str>>, ApiError> {
+    if r.peek_kind().map_err(syntax)? == Kind::Null {
+        r.null().map_err(syntax)?;
+        return Ok(None);
+    }
+    string_field(r, param).map(Some)
+}
+
+fn opt_count_field(r: &mut Reader<'_>, param: &str) -> Result<Option<u64>, ApiError> {
+    let bad = || {
+        ApiError::invalid("invalid_value", Some(param), format!("'{param}' must be a non-negative integer"))
+    };
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => r.null().map(|()| None).map_err(syntax),
+        Kind::Number => {
+            let text = r.number().map_err(syntax)?;
+            text.parse::<u64>().map(Some).map_err(|_| bad())
+        }
+        k => Err(wrong_type(param, "an integer", k)),
+    }
+}
+
+/// Returns the first key that occurs twice.
+fn first_duplicate<'k>(keys: &mut [Cow<'k, str>]) -> Option<Cow<'k, str>> {
+    keys.sort_unstable();
+    keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].clone())
+}
+
+fn duplicate_error(key: &str, at: &str) -> ApiError {
+    let param = if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+    ApiError::invalid(
+        "duplicate_key",
+        Some(&param),
+        format!(
+            "key {} appears more than once{}: send each key once",
+            echo(key),
+            if at.is_empty() { String::new() } else { format!(" in {at}") }
+        ),
+    )
+}
+
+/// Parses a chat completions body.
+pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid(
+            "missing_body",
+            None,
+            "request body is empty: send a JSON chat completions request",
+        ));
+    }
+    let src = std::str::from_utf8(body).map_err(|e| {
+        ApiError::invalid(
+            "invalid_utf8",
+            None,
+            format!("request body is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })?;
+    let mut r = Reader::new(src);
+    let kind = r.peek_kind().map_err(syntax)?;
+    if kind != Kind::Object {
+        return Err(ApiError::invalid(
+            "invalid_body",
+            None,
+            format!("request body must be a JSON object, got {}", kind.name()),
+        ));
+    }
+
+    let mut req = ChatRequest {
+        model: Cow::Borrowed(""),
+        model_value: Span { start: 0, end: 0 },
+        prefer: None,
+        tier: None,
+        stream: false,
+        max_output_tokens: None,
+        tools: 0,
+        messages: 0,
+        images: 0,
+        text_bytes: 0,
+        members: Vec::with_capacity(16),
+    };
+    let mut keys: Vec<Cow<'_, str>> = Vec::with_capacity(16);
+    let mut have_model = false;
+    let mut have_messages = false;
+    let mut max_tokens = None;
+    let mut max_completion_tokens = None;
+
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some((key_start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
+        r.peek();
+        let value_start = r.pos();
+        match key.as_ref() {
+            "model" => {
+                req.model = string_field(&mut r, "model")?;
+                req.model_value = Span { start: value_start, end: r.pos() };
+                have_model = true;
+            }
+            "messages" => {
+                parse_messages(&mut r, &mut req)?;
+                have_messages = true;
+            }
+            "prefer" => {
+                req.prefer = match opt_string_field(&mut r, "prefer")? {
+                    None => None,
+                    Some(p) => Some(Prefer::parse(&p).ok_or_else(|| {
+                        ApiError::invalid(
+                            "invalid_prefer",
+                            Some("prefer"),
+                            format!(
+                                "prefer {} is not valid: use one of {}",
+                                echo(&p),
+                                Prefer::NAMES.join(", ")
+                            ),
+                        )
+                    })?),
+                }
+            }
+            "tier" => {
+                req.tier = match opt_string_field(&mut r, "tier")? {
+                    None => None,
+                    Some(t) => Some(Tier::parse(&t).ok_or_else(|| {
+                        ApiError::invalid(
+                            "invalid_tier",
+                            Some("tier"),
+                            format!("tier {} is not valid: use one of economy, standard, premium", echo(&t)),
+                        )
+                    })?),
+                }
+            }
+            "stream" => match r.peek_kind().map_err(syntax)? {
+                Kind::Bool => req.stream = r.boolean().map_err(syntax)?,
+                Kind::Null => r.null().map_err(syntax)?,
+                k => return Err(wrong_type("stream", "a boolean", k)),
+            },
+            "max_tokens" => max_tokens = opt_count_field(&mut r, "max_tokens")?,
+            "max_completion_tokens" => {
+                max_completion_tokens = opt_count_field(&mut r, "max_completion_tokens")?
+            }
+            "tools" => match r.peek_kind().map_err(syntax)? {
+                Kind::Array => {
+                    let mut it = r.array().map_err(syntax)?;
+                    while it.next(&mut r).map_err(syntax)? {
+                        let start = r.pos();
+                        r.skip_value().map_err(syntax)?;
+                        req.tools += 1;
+                        req.text_bytes += r.pos() - start;
+                    }
+                }
+                Kind::Null => r.null().map_err(syntax)?,
+                k => return Err(wrong_type("tools", "an array", k)),
+            },
+            _ => r.skip_value().map_err(syntax)?,
+        }
+        let router_only = ROUTER_FIELDS.contains(&key.as_ref());
+        req.members.push(Member { span: Span { start: key_start, end: r.pos() }, router_only });
+        keys.push(key);
+    }
+    r.finish().map_err(syntax)?;
+
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, ""));
+    }
+    if !have_model {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some("model"),
+            "'model' is required: use auto, economy, standard, premium, or a model id",
+        ));
+    }
+    if req.model.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("model"),
+            "'model' is empty: use auto, economy, standard, premium, or a model id",
+        ));
+    }
+    if !have_messages {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some("messages"),
+            "'messages' is required: send a non-empty array of messages",
+        ));
+    }
+    req.max_output_tokens = max_completion_tokens.or(max_tokens);
+    Ok(req)
+}
+
+fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) -> Result<(), ApiError> {
+    let kind = r.peek_kind().map_err(syntax)?;
+    if kind != Kind::Array {
+        return Err(wrong_type("messages", "an array", kind));
+    }
+    let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(8);
+    let mut it = r.array().map_err(syntax)?;
+    let mut index = 0usize;
+    while it.next(r).map_err(syntax)? {
+        parse_message(r, req, index, &mut keys)?;
+        index += 1;
+    }
+    if index == 0 {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("messages"),
+            "'messages' is empty: send at least one message",
+        ));
+    }
+    req.messages = index;
+    Ok(())
+}
+
+fn parse_message<'a>(
+    r: &mut Reader<'a>,
+    req: &mut ChatRequest<'a>,
+    index: usize,
+    keys: &mut Vec<Cow<'a, str>>,
+) -> Result<(), ApiError> {
+    let at = || format!("messages[{index}]");
+    let kind = r.peek_kind().map_err(syntax)?;
+    if kind != Kind::Object {
+        return Err(wrong_type(&at(), "an object", kind));
+    }
+    keys.clear();
+    let mut role: Option<Cow<'a, str>> = None;
+    let mut has_content = false;
+    let mut has_tool_calls = false;
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        match key.as_ref() {
+            "role" => {
+                let value = string_field(r, &format!("{}.role", at()))?;
+                if !ROLES.contains(&value.as_ref()) {
+                    return Err(ApiError::invalid(
+                        "invalid_role",
+                        Some(&format!("{}.role", at())),
+                        format!("role {} is not valid: use one of {}", echo(&value), ROLES.join(", ")),
+                    ));
+                }
+                role = Some(value);
+            }
+            "content" => has_content = parse_content(r, req, &at)?,
+            other => {
+                has_tool_calls |= other == "tool_calls" || other == "function_call";
+                let start = r.pos();
+                r.skip_value().map_err(syntax)?;
+                req.text_bytes += r.pos() - start;
+            }
+        }
+        keys.push(key);
+    }
+    if let Some(dup) = first_duplicate(keys) {
+        return Err(duplicate_error(&dup, &at()));
+    }
+    let Some(role) = role else {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some(&format!("{}.role", at())),
+            format!("{}.role is required: use one of {}", at(), ROLES.join(", ")),
+        ));
+    };
+    let content_optional = role == "assistant" && has_tool_calls;
+    if !has_content && !content_optional {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some(&format!("{}.content", at())),
+            format!("{}.content is required for role '{role}'", at()),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads `content`: a string, an array of parts, or null. Returns whether content is present.
+fn parse_content<'a>(
+    r: &mut Reader<'a>,
+    req: &mut ChatRequest<'a>,
+    at: &dyn Fn() -> String,
+) -> Result<bool, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::String => {
+            let start = r.pos();
+            r.skip_string().map_err(syntax)?;
+            req.text_bytes += r.pos() - start - 2;
+            Ok(true)
+        }
+        Kind::Null => r.null().map(|()| false).map_err(syntax),
+        Kind::Array => {
+            let mut it = r.array().map_err(syntax)?;
+            let mut part = 0usize;
+            let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(4);
+            while it.next(r).map_err(syntax)? {
+                let param = || format!("{}.content[{part}]", at());
+                let kind = r.peek_kind().map_err(syntax)?;
+                if kind != Kind::Object {
+                    return Err(wrong_type(&param(), "an object", kind));
+                }
+                keys.clear();
+                let mut obj = r.object().map_err(syntax)?;
+                while let Some(key) = obj.next_key(r).map_err(syntax)? {
+                    match key.as_ref() {
+                        "text" => {
+                            let text = string_field(r, &format!("{}.text", param()))?;
+                            req.text_bytes += text.len();
+                        }
+                        "image_url" => {
+                            req.images += 1;
+                            r.skip_value().map_err(syntax)?;
+                        }
+                        _ => {
+                            let start = r.pos();
+                            r.skip_value().map_err(syntax)?;
+                            req.text_bytes += r.pos() - start;
+                        }
+                    }
+                    keys.push(key);
+                }
+                if let Some(dup) = first_duplicate(&mut keys) {
+                    return Err(duplicate_error(&dup, &param()));
+                }
+                part += 1;
+            }
+            Ok(true)
+        }
+        k => Err(wrong_type(&format!("{}.content", at()), "a string, an array of parts or null", k)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HI: &str = r#"[{"role":"user","content":"hi"}]"#;
+
+    fn body(extra: &str) -> String {
+        format!(r#"{{"model":"economy","messages":{HI}{extra}}}"#)
+    }
+
+    #[test]
+    fn reads_routing_fields() {
+        let b = r#"{"model":"standard","prefer":"cheap","tier":null,"stream":true,"max_tokens":100,
+                "max_completion_tokens":50,"tools":[{"type":"function"}],
+                "messages":[{"role":"system","content":"be brief"},
+                            {"role":"user","content":[{"type":"text","text":"abc"},
+                                {"type":"image_url","image_url":{"url":"x"}}]}]}"#;
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.model, "standard");
+        assert_eq!(req.prefer, Some(Prefer::Cheap));
+        assert_eq!(req.tier, None);
+        assert!(req.stream);
+        assert_eq!(req.max_output_tokens, Some(50));
+        assert_eq!(req.tools, 1);
+        assert_eq!(req.messages, 2);
+        assert_eq!(req.images, 1);
+    }
+
+    #[test]
+    fn rewrite_splices_model_and_drops_router_fields() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{"model":"economy","messages":[],"x":1}"#, r#"{"model":"up-id","messages":[],"x":1}"#),
+            (
+                r#"{ "prefer" : "cheap" , "model" :"economy", "tier":"economy","messages":[] , "n": 2 }"#,
+                r#"{ "model" :"up-id","messages":[] , "n": 2 }"#,
+            ),
+            (
+                r#"{"model":"economy","messages":[],"prefer":"cheap","tier":"economy"}"#,
+                r#"{"model":"up-id","messages":[]}"#,
+            ),
+            (
+                r#"{"model":"econ\u006fmy","temperature":0.25,"prefer":"fast","messages":[]}"#,
+                r#"{"model":"up-id","temperature":0.25,"messages":[]}"#,
+            ),
+        ];
+        for (input, want) in cases {
+            // Parse errors (empty messages) don't matter here: build the spans directly.
+            let req = parse_for_rewrite(input);
+            let out = req.rewrite(input.as_bytes(), "up-id");
+            assert_eq!(String::from_utf8_lossy(&out), *want, "{input}");
+        }
+    }
+
+    /// Parses with a placeholder message so rewrite cases stay short.
+    fn parse_for_rewrite(input: &str) -> ChatRequest<'_> {
+        let mut r = Reader::new(input);
+        let mut obj = r.object().unwrap_or_else(|e| panic!("{e}"));
+        let mut members = Vec::new();
+        let mut model_value = Span { start: 0, end: 0 };
+        while let Some((start, key)) = obj.next_key_at(&mut r).unwrap() {
+            r.peek();
+            let vs = r.pos();
+            r.skip_value().unwrap_or_else(|e| panic!("{e}"));
+            if key == "model" {
+                model_value = Span { start: vs, end: r.pos() };
+            }
+            members.push(Member {
+                span: Span { start, end: r.pos() },
+                router_only: ROUTER_FIELDS.contains(&key.as_ref()),
+            });
+        }
+        ChatRequest {
+            model: Cow::Borrowed("economy"),
+            model_value,
+            prefer: None,
+            tier: None,
+            stream: false,
+            max_output_tokens: None,
+            tools: 0,
+            messages: 0,
+            images: 0,
+            text_bytes: 0,
+            members,
+        }
+    }
+
+    #[test]
+    fn parse_then_rewrite_keeps_other_bytes() {
+        let b = body(r#", "temperature": 0.7 ,"prefer":"quality", "metadata":{"k":"v"}"#);
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let out = String::from_utf8(req.rewrite(b.as_bytes(), "gpt-x")).unwrap_or_default();
+        assert_eq!(
+            out,
+            format!(r#"{{"model":"gpt-x","messages":{HI}, "temperature": 0.7,"metadata":{{"k":"v"}}}}"#)
+        );
+    }
+
+    #[test]
+    fn bad_requests() {
+        let cases: Vec<(String, &str, Option<&str>)> = vec![
+            ("".into(), "missing_body", None),
+            ("{".into(), "invalid_json", None),
+            ("[1]".into(), "invalid_body", None),
+            ("\"x\"".into(), "invalid_body", None),
+            (
+                r#"{"messages":[{"role":"user","content":"x"}]}"#.into(),
+                "missing_required_parameter",
+                Some("model"),
+            ),
+            (r#"{"model":"economy"}"#.into(), "missing_required_parameter", Some("messages")),
+            (body(r#","model":"x""#), "duplicate_key", Some("model")),
+            (body(r#","temperature":1,"temperature":2"#), "duplicate_key", Some("temperature")),
+            (r#"{"model":7,"messages":[]}"#.into(), "invalid_type", Some("model")),
+            (r#"{"model":"economy","messages":{}}"#.into(), "invalid_type", Some("messages")),
+            (r#"{"model":"economy","messages":[]}"#.into(), "invalid_value", Some("messages")),
+            (r#"{"model":"economy","messages":["hi"]}"#.into(), "invalid_type", Some("messages[0]")),
+            (
+                r#"{"model":"economy","messages":[{"content":"x"}]}"#.into(),
+                "missing_required_parameter",
+                Some("messages[0].role"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"robot","content":"x"}]}"#.into(),
+                "invalid_role",
+                Some("messages[0].role"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user"}]}"#.into(),
+                "missing_required_parameter",
+                Some("messages[0].content"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":5}]}"#.into(),
+                "invalid_type",
+                Some("messages[0].content"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","role":"user","content":"x"}]}"#.into(),
+                "duplicate_key",
+                Some("messages[0].role"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"text","text":1}]}]}"#
+                    .into(),
+                "invalid_type",
+                Some("messages[0].content[0].text"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":["x"]}]}"#.into(),
+                "invalid_type",
+                Some("messages[0].content[0]"),
+            ),
+            (body(r#","prefer":"fastest""#), "invalid_prefer", Some("prefer")),
+            (body(r#","prefer":1"#), "invalid_type", Some("prefer")),
+            (body(r#","tier":"gold""#), "invalid_tier", Some("tier")),
+            (body(r#","stream":"yes""#), "invalid_type", Some("stream")),
+            (body(r#","max_tokens":-1"#), "invalid_value", Some("max_tokens")),
+            (body(r#","max_tokens":1.5"#), "invalid_value", Some("max_tokens")),
+            (body(r#","max_tokens":99999999999999999999999"#), "invalid_value", Some("max_tokens")),
+            (body(r#","max_completion_tokens":"10""#), "invalid_type", Some("max_completion_tokens")),
+            (body(r#","tools":{}"#), "invalid_type", Some("tools")),
+            (body(r#","temperature":NaN"#), "invalid_json", None),
+        ];
+        for (input, code, param) in cases {
+            let got = parse_chat(input.as_bytes()).err();
+            let got = got.as_ref().map(|e| (e.code, e.param.as_deref(), e.status));
+            assert_eq!(got, Some((code, param, 400)), "{input}");
+        }
+    }
+
+    #[test]
+    fn empty_model_is_invalid() {
+        let b = r#"{"model":"","messages":[{"role":"user","content":"x"}]}"#;
+        let e = parse_chat(b.as_bytes()).err();
+        assert_eq!(e.map(|e| (e.code, e.param)), Some(("invalid_value", Some("model".into()))));
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported() {
+        let mut b = body("").into_bytes();
+        b.insert(20, 0xff);
+        let e = parse_chat(&b).err();
+        assert_eq!(e.map(|e| e.code), Some("invalid_utf8"));
+    }
+
+    #[test]
+    fn assistant_with_tool_calls_needs_no_content() {
+        let b = r#"{"model":"economy","messages":[{"role":"user","content":"x"},
+                   {"role":"assistant","tool_calls":[{"id":"1"}]},{"role":"tool","content":"r"}]}"#;
+        assert!(parse_chat(b.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn estimate_counts_text_and_framing() {
+        let b = r#"{"model":"economy","messages":[{"role":"user","content":"abcdefgh"}],"max_tokens":7}"#;
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.estimate(512), Estimate { input_tokens: 2 + 4, output_tokens: 7 });
+        let b = r#"{"model":"economy","messages":[{"role":"user","content":"abc"}]}"#;
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.estimate(512), Estimate { input_tokens: 1 + 4, output_tokens: 512 });
+    }
+}

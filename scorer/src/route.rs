@@ -1,0 +1,262 @@
+//! The routing decision: which endpoint a request is, and for chat requests which model and
+//! provider serve it and what body they receive.
+
+use crate::catalog::{Deployment, Tier};
+use crate::config::Config;
+use crate::error::{ApiError, echo};
+use crate::rank::{Prefer, rank};
+use crate::request::parse_chat;
+
+/// The chat completions path.
+pub const CHAT_PATH: &str = "/v1/chat/completions";
+
+/// What the router does with a request, known from its method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/chat/completions`: buffer the body and route it.
+    Chat,
+    /// Anything else: the router leaves it alone.
+    NotRouted,
+}
+
+/// Classifies a request from its `:method` and `:path` (query string ignored).
+pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if path != CHAT_PATH {
+        return Ok(Endpoint::NotRouted);
+    }
+    if method == "POST" {
+        Ok(Endpoint::Chat)
+    } else {
+        Err(ApiError {
+            status: 405,
+            message: format!("method {} is not allowed on {CHAT_PATH}: use POST", echo(method)),
+            kind: "invalid_request_error",
+            param: None,
+            code: "method_not_allowed",
+        })
+    }
+}
+
+/// How the model was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// The client named a tier.
+    Tier,
+    /// The client named a catalog model id.
+    Pinned,
+}
+
+impl Selection {
+    /// `tier` or `pinned`, as reported to clients.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Selection::Tier => "tier",
+            Selection::Pinned => "pinned",
+        }
+    }
+}
+
+/// A routed request: where it goes and the body it carries there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The body for the provider.
+    pub body: Vec<u8>,
+    /// Catalog model id (what a client can pin).
+    pub model: String,
+    /// Provider name.
+    pub provider: String,
+    /// Envoy cluster to send to.
+    pub cluster: String,
+    /// Model id written into the body.
+    pub upstream_model: String,
+    /// Tier of the chosen model.
+    pub tier: Tier,
+    /// The effective `prefer`.
+    pub prefer: Prefer,
+    /// Tier or pinned.
+    pub selection: Selection,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+}
+
+/// Routes a chat completions body.
+pub fn route_chat(config: &Config, body: &[u8]) -> Result<Route, ApiError> {
+    let req = parse_chat(body)?;
+    let prefer = req.prefer.unwrap_or(config.default_prefer);
+    let model = req.model.as_ref();
+    let deployments = &config.catalog.deployments;
+
+    let (selection, mut cands): (Selection, Vec<&Deployment>) = if model == "auto" {
+        return Err(ApiError::invalid(
+            "auto_unavailable",
+            Some("model"),
+            "model 'auto' is not available in this version: use economy, standard, premium, or a model id",
+        ));
+    } else if let Some(tier) = Tier::parse(model) {
+        if let Some(t) = req.tier.filter(|t| *t != tier) {
+            return Err(ApiError::invalid(
+                "tier_conflict",
+                Some("tier"),
+                format!("tier '{t}' contradicts model '{tier}': send one of them"),
+            ));
+        }
+        (Selection::Tier, deployments.iter().filter(|d| d.tier == tier).collect())
+    } else {
+        let pinned: Vec<&Deployment> = deployments.iter().filter(|d| d.id == model).collect();
+        if pinned.is_empty() {
+            return Err(unknown_model(config, model));
+        }
+        (Selection::Pinned, pinned)
+    };
+
+    let est = req.estimate(config.default_output_tokens);
+    rank(&mut cands, prefer, &est);
+    let Some(best) = cands.first() else {
+        return Err(unknown_model(config, model));
+    };
+    Ok(Route {
+        body: req.rewrite(body, &best.upstream_id),
+        model: best.id.clone(),
+        provider: best.provider.clone(),
+        cluster: best.cluster.clone(),
+        upstream_model: best.upstream_id.clone(),
+        tier: best.tier,
+        prefer,
+        selection,
+        stream: req.stream,
+    })
+}
+
+/// Most model ids listed in an unknown-model error.
+const MAX_LISTED: usize = 50;
+
+fn unknown_model(config: &Config, model: &str) -> ApiError {
+    let mut ids: Vec<&str> = config.catalog.deployments.iter().map(|d| d.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let more = ids.len().saturating_sub(MAX_LISTED);
+    ids.truncate(MAX_LISTED);
+    let mut list = ids.join(", ");
+    if more > 0 {
+        list.push_str(&format!(" (and {more} more)"));
+    }
+    ApiError::invalid(
+        "model_not_found",
+        Some("model"),
+        format!(
+            "model {} is not a tier or a known model: use auto, economy, standard, premium, or one of: {list}",
+            echo(model)
+        ),
+    )
+    .with_status(404)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn chat(model: &str, extra: &str) -> String {
+        format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hello"}}]{extra}}}"#)
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(endpoint("POST", "/v1/chat/completions"), Ok(Endpoint::Chat));
+        assert_eq!(endpoint("POST", "/v1/chat/completions?x=1"), Ok(Endpoint::Chat));
+        assert_eq!(endpoint("GET", "/healthz"), Ok(Endpoint::NotRouted));
+        assert_eq!(endpoint("POST", "/v1/chat/completions/"), Ok(Endpoint::NotRouted));
+        assert_eq!(endpoint("GET", "/v1/chat/completions").map_err(|e| e.status), Err(405));
+    }
+
+    /// The golden routing table (`testdata/routing/builtin_catalog.json`), shared with the
+    /// real-Envoy tests and the README.
+    #[test]
+    fn golden_routing_table() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../testdata/routing/builtin_catalog.json"))
+                .unwrap_or_default();
+        let cases = doc["cases"].as_array().cloned().unwrap_or_default();
+        assert!(cases.len() >= 20);
+        let c = config();
+        for case in cases {
+            let model = case["model"].as_str().unwrap_or_default();
+            let extra = case["prefer"].as_str().map(|p| format!(r#","prefer":"{p}""#)).unwrap_or_default();
+            let r = route_chat(&c, chat(model, &extra).as_bytes()).unwrap_or_else(|e| panic!("{case}: {e}"));
+            let selection = r.selection.as_str();
+            assert_eq!(
+                (r.model.as_str(), r.provider.as_str(), selection),
+                (
+                    case["expect_model"].as_str().unwrap_or_default(),
+                    case["expect_provider"].as_str().unwrap_or_default(),
+                    case["expect_selection"].as_str().unwrap_or_default()
+                ),
+                "{case}"
+            );
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            assert_eq!(body["model"], r.upstream_model.as_str());
+            assert!(body.get("prefer").is_none());
+        }
+    }
+
+    #[test]
+    fn default_prefer_is_balanced() {
+        let r = route_chat(&config(), chat("economy", "").as_bytes());
+        assert_eq!(r.map(|r| (r.model, r.prefer)), Ok(("gemini-2.5-flash".into(), Prefer::Balanced)));
+    }
+
+    #[test]
+    fn pinned_model_routes_directly() {
+        let r = route_chat(&config(), chat("claude-opus-4-7", r#","prefer":"cheap""#).as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (r.model.as_str(), r.provider.as_str(), r.selection),
+            ("claude-opus-4-7", "anthropic", Selection::Pinned)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&r.body),
+            r#"{"model":"claude-opus-4-7","messages":[{"role":"user","content":"hello"}]}"#
+        );
+    }
+
+    #[test]
+    fn upstream_id_and_cluster_come_from_the_catalog() {
+        let cfg = br#"{"clusters":{"cerebras":"egress-cerebras"},"catalog":{"providers":{"cerebras":{},"p":{}},"models":[
+            {"id":"small","tier":"economy","provider":"cerebras","upstream_id":"vendor/small-v2","context_window":1000,"max_output":10,"price_in":0,"price_out":0},
+            {"id":"mid","tier":"standard","provider":"p","context_window":1000,"max_output":10,"price_in":1,"price_out":1},
+            {"id":"big","tier":"premium","provider":"p","context_window":1000,"max_output":10,"price_in":2,"price_out":2}]}}"#;
+        let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
+        let r = route_chat(&c, chat("economy", "").as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (r.model.as_str(), r.cluster.as_str(), r.upstream_model.as_str()),
+            ("small", "egress-cerebras", "vendor/small-v2")
+        );
+        assert!(String::from_utf8_lossy(&r.body).starts_with(r#"{"model":"vendor/small-v2","#));
+    }
+
+    #[test]
+    fn routing_errors() {
+        let c = config();
+        let cases: [(String, u16, &str); 4] = [
+            (chat("gpt-9", ""), 404, "model_not_found"),
+            (chat("auto", ""), 400, "auto_unavailable"),
+            (chat("economy", r#","tier":"premium""#), 400, "tier_conflict"),
+            (chat("Economy", ""), 404, "model_not_found"),
+        ];
+        for (body, status, code) in cases {
+            let e = route_chat(&c, body.as_bytes()).err();
+            assert_eq!(e.map(|e| (e.status, e.code)), Some((status, code)), "{body}");
+        }
+    }
+
+    #[test]
+    fn unknown_model_lists_valid_choices() {
+        let e = route_chat(&config(), chat("gpt-9", "").as_bytes()).err();
+        let msg = e.map(|e| e.message).unwrap_or_default();
+        assert!(msg.contains("'gpt-9'") && msg.contains("economy") && msg.contains("gpt-4.1-mini"), "{msg}");
+    }
+}

@@ -1,0 +1,66 @@
+//! `make run`: mock providers plus Envoy with `envoy/demo.yaml` and the built filter, in the
+//! foreground until Ctrl-C. Ports: `LISTEN_PORT` (10000), `ADMIN_PORT` (9901); mock providers
+//! on the ports the demo config names (18081-18086).
+
+use std::time::Duration;
+
+use model_router_tests::envoy::{
+    DEMO_ADMIN_PORT, DEMO_LISTEN_PORT, DEMO_PROVIDERS, Envoy, Ports, render_demo, wasm_path,
+};
+use model_router_tests::mock::{self, Log};
+
+fn port(var: &str, default: u16) -> u16 {
+    match std::env::var(var) {
+        Ok(v) => v.parse().unwrap_or_else(|_| fail(&format!("{var}={v:?} is not a port"))),
+        Err(_) => default,
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("demo: {message}");
+    std::process::exit(1)
+}
+
+fn main() {
+    let listen = port("LISTEN_PORT", DEMO_LISTEN_PORT);
+    let admin = port("ADMIN_PORT", DEMO_ADMIN_PORT);
+    let log = Log::default();
+    let mut providers = Vec::new();
+    for (name, p) in DEMO_PROVIDERS {
+        let addr = format!("127.0.0.1:{p}");
+        match mock::start(name, &addr, Duration::ZERO, log.clone()) {
+            Ok(m) => providers.push((name.to_string(), m.addr.port())),
+            Err(e) => fail(&format!("mock provider {name} cannot listen on {addr}: {e}")),
+        }
+    }
+    let ports = Ports { listen, admin, providers };
+    let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| fail(&e.to_string()));
+    let mut envoy = Envoy::spawn(&config, listen, admin, false).unwrap_or_else(|e| fail(&e.to_string()));
+    let url = format!("http://127.0.0.1:{listen}/v1/chat/completions");
+    println!(
+        r#"
+model-router demo is up: Envoy on 127.0.0.1:{listen} (admin 127.0.0.1:{admin}), mock providers on 18081-18086.
+Envoy log: {log}
+
+Try:
+  curl -si {url} -H 'content-type: application/json' \
+    -d '{{"model":"economy","messages":[{{"role":"user","content":"hello"}}]}}'
+
+  curl -si {url} -H 'content-type: application/json' \
+    -d '{{"model":"standard","prefer":"coding","messages":[{{"role":"user","content":"fix my code"}}]}}'
+
+  curl -si {url} -H 'content-type: application/json' \
+    -d '{{"model":"claude-opus-4-7","messages":[{{"role":"user","content":"pinned"}}]}}'
+
+  curl -sN {url} -H 'content-type: application/json' \
+    -d '{{"model":"premium","stream":true,"messages":[{{"role":"user","content":"stream it"}}]}}'
+
+  curl -si {url} -H 'content-type: application/json' -d '{{"model":"gold","messages":[]}}'
+
+Ctrl-C stops everything."#,
+        log = envoy.log_path.display()
+    );
+    // Ctrl-C reaches Envoy too (same process group); when it exits, so do the mocks with us.
+    let status = envoy.wait();
+    eprintln!("envoy exited: {status:?}");
+}

@@ -1,0 +1,263 @@
+//! Starting the real Envoy with the shipped `envoy/demo.yaml`, on free loopback ports, in
+//! front of in-process mock providers.
+
+use std::fs;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::http;
+use crate::mock::{self, Log, Received};
+
+/// Providers of the demo config and the ports `envoy/demo.yaml` gives their clusters.
+pub const DEMO_PROVIDERS: [(&str, u16); 6] = [
+    ("anthropic", 18081),
+    ("cerebras", 18082),
+    ("google-gemini", 18083),
+    ("groq", 18084),
+    ("openai", 18085),
+    ("xai", 18086),
+];
+
+/// Listener port in `envoy/demo.yaml`.
+pub const DEMO_LISTEN_PORT: u16 = 10000;
+/// Admin port in `envoy/demo.yaml`.
+pub const DEMO_ADMIN_PORT: u16 = 9901;
+/// The wasm path in `envoy/demo.yaml`, relative to the repository root.
+pub const DEMO_WASM: &str = "build/model_router.wasm";
+/// The plugin configuration line in `envoy/demo.yaml`.
+pub const DEMO_PLUGIN_CONFIG: &str = "value: '{}'";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The envoy binary: `$ENVOY_BIN`, else the one the Makefile installs into `.venv`.
+pub fn envoy_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("ENVOY_BIN") {
+        return PathBuf::from(p);
+    }
+    let lib = repo_root().join(".venv/lib");
+    let found = fs::read_dir(&lib).ok().and_then(|dirs| {
+        dirs.flatten().map(|d| d.path().join("site-packages/envoy/_bin/envoy")).find(|p| p.exists())
+    });
+    found.unwrap_or_else(|| PathBuf::from("envoy"))
+}
+
+/// The built filter: `$MODEL_ROUTER_WASM`, else `build/model_router.wasm`.
+pub fn wasm_path() -> PathBuf {
+    std::env::var_os("MODEL_ROUTER_WASM").map_or_else(|| repo_root().join(DEMO_WASM), PathBuf::from)
+}
+
+/// A free loopback port (bound and released; good enough on a test machine).
+pub fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Where the demo config's fixed values go.
+pub struct Ports {
+    /// Listener.
+    pub listen: u16,
+    /// Admin.
+    pub admin: u16,
+    /// Provider name -> mock port.
+    pub providers: Vec<(String, u16)>,
+}
+
+/// `envoy/demo.yaml` with its ports, wasm path and (optionally) plugin configuration replaced.
+pub fn render_demo(ports: &Ports, wasm: &Path, plugin_config: Option<&str>) -> io::Result<String> {
+    let mut text = fs::read_to_string(repo_root().join("envoy/demo.yaml"))?;
+    let swap = |text: &mut String, from: &str, to: &str| -> io::Result<()> {
+        if !text.contains(from) {
+            return Err(io::Error::other(format!("envoy/demo.yaml has no {from:?}")));
+        }
+        *text = text.replace(from, to);
+        Ok(())
+    };
+    swap(&mut text, &format!("port_value: {DEMO_LISTEN_PORT}"), &format!("port_value: {}", ports.listen))?;
+    swap(&mut text, &format!("port_value: {DEMO_ADMIN_PORT}"), &format!("port_value: {}", ports.admin))?;
+    for (name, demo_port) in DEMO_PROVIDERS {
+        if let Some((_, port)) = ports.providers.iter().find(|(n, _)| n == name) {
+            swap(&mut text, &format!("port_value: {demo_port}"), &format!("port_value: {port}"))?;
+        }
+    }
+    swap(&mut text, &format!("filename: {DEMO_WASM}"), &format!("filename: {}", wasm.display()))?;
+    if let Some(cfg) = plugin_config {
+        swap(&mut text, DEMO_PLUGIN_CONFIG, &format!("value: '{}'", cfg.replace('\'', "''")))?;
+    }
+    Ok(text)
+}
+
+/// A running Envoy; killed on drop.
+pub struct Envoy {
+    child: Child,
+    /// Listener address.
+    pub addr: SocketAddr,
+    /// Admin address.
+    pub admin: SocketAddr,
+    /// Envoy's log file.
+    pub log_path: PathBuf,
+    dir: PathBuf,
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+impl Envoy {
+    /// Starts Envoy on `config` (listener and admin ports as given) in its own process group,
+    /// and waits until the admin endpoint reports it ready.
+    pub fn start(config: &str, listen: u16, admin: u16) -> io::Result<Envoy> {
+        Envoy::spawn(config, listen, admin, true)
+    }
+
+    /// Like [`Envoy::start`]; with `own_group` false Envoy stays in the caller's process group,
+    /// so a terminal's Ctrl-C stops it together with the caller.
+    pub fn spawn(config: &str, listen: u16, admin: u16, own_group: bool) -> io::Result<Envoy> {
+        let dir = std::env::temp_dir().join(format!(
+            "model-router-envoy-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir)?;
+        let cfg_path = dir.join("envoy.yaml");
+        fs::write(&cfg_path, config)?;
+        let log_path = dir.join("envoy.log");
+        let log = fs::File::create(&log_path)?;
+        let mut cmd = Command::new(envoy_bin());
+        cmd.arg("-c")
+            .arg(&cfg_path)
+            .args(["--concurrency", "2", "--disable-hot-restart", "--log-level", "info"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        if own_group {
+            cmd.process_group(0);
+        }
+        let child = cmd.spawn()?;
+        let mut envoy = Envoy {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], listen)),
+            admin: SocketAddr::from(([127, 0, 0, 1], admin)),
+            log_path,
+            dir,
+        };
+        envoy.wait_ready()?;
+        Ok(envoy)
+    }
+
+    fn wait_ready(&mut self) -> io::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(io::Error::other(format!("envoy exited ({status}):\n{}", self.log_tail())));
+            }
+            if http::request(self.admin, "GET", "/ready", &[], b"").is_ok_and(|r| r.status == 200) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(io::Error::other(format!("envoy not ready after 30s:\n{}", self.log_tail())))
+    }
+
+    /// Waits for Envoy to exit by itself (for configs it must refuse).
+    pub fn wait_exit(config: &str, timeout: Duration) -> io::Result<(Option<i32>, String)> {
+        let dir = std::env::temp_dir().join(format!(
+            "model-router-envoy-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir)?;
+        let cfg_path = dir.join("envoy.yaml");
+        fs::write(&cfg_path, config)?;
+        let mut child = Command::new(envoy_bin())
+            .arg("-c")
+            .arg(&cfg_path)
+            .args(["--concurrency", "1", "--disable-hot-restart", "--log-level", "info"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if child.try_wait()?.is_some() {
+                let out = child.wait_with_output()?;
+                let _ = fs::remove_dir_all(&dir);
+                let text =
+                    String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+                return Ok((out.status.code(), text));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = fs::remove_dir_all(&dir);
+        Ok((None, String::new()))
+    }
+
+    /// The last lines of Envoy's log.
+    pub fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Waits for Envoy to exit.
+    pub fn wait(&mut self) -> io::Result<std::process::ExitStatus> {
+        self.child.wait()
+    }
+
+    /// The whole log.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// `GET` on the admin endpoint, body as text.
+    pub fn admin_get(&self, path: &str) -> io::Result<String> {
+        Ok(http::request(self.admin, "GET", path, &[], b"")?.text())
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Envoy with the demo config in front of one mock per provider.
+pub struct Stack {
+    /// Envoy.
+    pub envoy: Envoy,
+    /// Everything the mocks received.
+    pub log: Log,
+}
+
+impl Stack {
+    /// Starts the mocks and Envoy with the shipped demo config (plugin config replaced if
+    /// given).
+    pub fn start(plugin_config: Option<&str>) -> io::Result<Stack> {
+        let log = Log::default();
+        let mut providers = Vec::new();
+        for (name, _) in DEMO_PROVIDERS {
+            let m = mock::start(name, "127.0.0.1:0", Duration::ZERO, log.clone())?;
+            providers.push((name.to_string(), m.addr.port()));
+        }
+        let ports = Ports { listen: free_port()?, admin: free_port()?, providers };
+        let config = render_demo(&ports, &wasm_path(), plugin_config)?;
+        let envoy = Envoy::start(&config, ports.listen, ports.admin)?;
+        Ok(Stack { envoy, log })
+    }
+
+    /// Requests the mocks received so far, and clears the record.
+    pub fn take_received(&self) -> Vec<Received> {
+        self.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+    }
+}

@@ -1,0 +1,6 @@
+//! Test support for model-router: the mock provider, a small HTTP client, the real-Envoy
+//! harness, and a proxy-wasm host on wasmtime for host tests.
+
+pub mod envoy;
+pub mod http;
+pub mod mock;

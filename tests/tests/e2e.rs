@@ -1,0 +1,337 @@
+//! End-to-end: the real Envoy with the shipped `envoy/demo.yaml`, the built filter and mock
+//! providers on loopback. Assertions are on what the mocks received, not on the router's own
+//! headers alone.
+
+use std::time::Duration;
+
+use model_router_tests::envoy::{Envoy, Ports, Stack, free_port, render_demo, wasm_path};
+use model_router_tests::http::{self, Response};
+use model_router_tests::mock::Received;
+use serde_json::Value;
+
+const CHAT: &str = "/v1/chat/completions";
+
+fn stack() -> Stack {
+    Stack::start(None).unwrap_or_else(|e| panic!("cannot start the stack: {e}"))
+}
+
+fn chat(s: &Stack, body: &str) -> Response {
+    http::post_json(s.envoy.addr, CHAT, body).unwrap_or_else(|e| panic!("request failed: {e}"))
+}
+
+/// The single request the mocks received since the last call.
+fn one_received(s: &Stack) -> Received {
+    let mut got = s.take_received();
+    assert_eq!(got.len(), 1, "mocks received {got:?}");
+    got.remove(0)
+}
+
+#[test]
+fn every_tier_and_prefer_reaches_the_documented_model_and_provider() {
+    let s = stack();
+    let doc: Value =
+        serde_json::from_str(include_str!("../../testdata/routing/builtin_catalog.json")).unwrap_or_default();
+    let cases = doc["cases"].as_array().cloned().unwrap_or_default();
+    assert!(cases.len() >= 20, "golden table missing");
+    for case in cases {
+        let model = case["model"].as_str().unwrap_or_default();
+        let prefer = case["prefer"].as_str().map(|p| format!(r#","prefer":"{p}""#)).unwrap_or_default();
+        let body =
+            format!(r#"{{"model":"{model}"{prefer},"messages":[{{"role":"user","content":"hello"}}]}}"#);
+        let r = chat(&s, &body);
+        assert_eq!(r.status, 200, "{case}: {}", r.text());
+        let got = one_received(&s);
+        let want_model = case["expect_model"].as_str().unwrap_or_default();
+        let want_provider = case["expect_provider"].as_str().unwrap_or_default();
+        assert_eq!(got.provider, want_provider, "{case}");
+        assert_eq!(got.json()["model"], want_model, "{case}");
+        assert_eq!(got.path, CHAT);
+        // What the client is told matches what ran.
+        assert_eq!(r.header("x-model-router-model"), Some(want_model));
+        assert_eq!(r.header("x-model-router-provider"), Some(want_provider));
+        assert_eq!(r.header("x-model-router-selection"), case["expect_selection"].as_str());
+        let want_prefer = case["prefer"].as_str().unwrap_or("balanced");
+        assert_eq!(r.header("x-model-router-prefer"), Some(want_prefer));
+        assert_eq!(r.header("x-mock-provider"), Some(want_provider));
+    }
+}
+
+#[test]
+fn every_other_body_byte_arrives_unchanged() {
+    let s = stack();
+    // Odd spacing, escapes, unicode, numbers in every form, nested unknown fields.
+    let body = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"economy\" , \"prefer\":\"cheap\",\t\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ], \"tier\" : null ,\"metadata\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
+    let r = chat(&s, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = one_received(&s);
+    // Router-owned members (prefer, tier) leave with their separators; nothing else changes.
+    let want = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"llama3.1-8b\",\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ],\"metadata\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
+    assert_eq!(String::from_utf8_lossy(&got.body), want);
+    assert_eq!(got.header("content-length"), Some(want.len().to_string().as_str()));
+}
+
+#[test]
+fn pinned_model_reaches_its_provider_whatever_the_prefer() {
+    let s = stack();
+    let r =
+        chat(&s, r#"{"model":"grok-3-beta","prefer":"cheap","messages":[{"role":"user","content":"x"}]}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = one_received(&s);
+    assert_eq!((got.provider.as_str(), got.json()["model"].as_str()), ("xai", Some("grok-3-beta")));
+    assert_eq!(r.header("x-model-router-selection"), Some("pinned"));
+    assert_eq!(r.header("x-model-router-tier"), Some("standard"));
+}
+
+#[test]
+fn sse_stream_arrives_incrementally() {
+    let s = stack();
+    let body = r#"{"model":"economy","prefer":"cheap","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#;
+    let r = http::request(
+        s.envoy.addr,
+        "POST",
+        CHAT,
+        &[("content-type", "application/json"), ("x-mock-delay-ms", "250")],
+        body.as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    assert_eq!(r.header("x-model-router-provider"), Some("cerebras"));
+    let text = r.text();
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert!(events.len() >= 6, "{text}");
+    assert_eq!(events.last().copied(), Some("data: [DONE]"));
+    assert!(text.contains(r#""usage":{"#), "usage chunk missing: {text}");
+    // With 250 ms between events the first must arrive long before the last.
+    let (first, last) = match (r.chunks.first(), r.chunks.last()) {
+        (Some(f), Some(l)) => (f.0, l.0),
+        _ => panic!("no chunks"),
+    };
+    assert!(r.chunks.len() >= 4, "stream arrived in {} chunks", r.chunks.len());
+    assert!(
+        last.saturating_sub(first) >= Duration::from_millis(1000),
+        "first chunk at {first:?}, last at {last:?}: the stream was buffered"
+    );
+    let got = one_received(&s);
+    assert_eq!(got.json()["model"], "llama3.1-8b");
+}
+
+#[test]
+fn client_sent_cluster_header_is_ignored() {
+    let s = stack();
+    // On a routed request the router's choice wins...
+    let r = http::request(
+        s.envoy.addr,
+        "POST",
+        CHAT,
+        &[("content-type", "application/json"), ("x-model-router-cluster", "openai")],
+        br#"{"model":"economy","prefer":"cheap","messages":[{"role":"user","content":"x"}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 200);
+    assert_eq!(one_received(&s).provider, "cerebras");
+    // ...and a request the router does not route cannot pick a cluster either.
+    let r = http::request(s.envoy.addr, "GET", "/v1/models", &[("x-model-router-cluster", "openai")], b"")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(s.take_received().is_empty(), "a client-chosen cluster received traffic");
+    // A rejected request with the header does not reach a provider.
+    let r = http::request(
+        s.envoy.addr,
+        "POST",
+        CHAT,
+        &[("x-model-router-cluster", "openai")],
+        br#"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 404);
+    assert!(s.take_received().is_empty());
+}
+
+/// (name, raw request, expected status, expected code or None for Envoy's own answer)
+fn bad_requests() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
+    let post = |body: &str| -> Vec<u8> {
+        format!(
+            "POST {CHAT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let ok_msgs = r#"[{"role":"user","content":"x"}]"#;
+    let mut invalid_utf8 = post(r#"{"model":"economy","messages":[{"role":"user","content":"xx"}]}"#);
+    let at = invalid_utf8.len() - 5;
+    invalid_utf8[at] = 0xff;
+    vec![
+        ("malformed json", post(r#"{"model":"economy","#), 400, Some("invalid_json")),
+        ("not an object", post(r#"["model","economy"]"#), 400, Some("invalid_body")),
+        ("empty body", post(""), 400, Some("missing_body")),
+        ("invalid utf-8", invalid_utf8, 400, Some("invalid_utf8")),
+        (
+            "missing model",
+            post(&format!(r#"{{"messages":{ok_msgs}}}"#)),
+            400,
+            Some("missing_required_parameter"),
+        ),
+        ("empty model", post(&format!(r#"{{"model":"","messages":{ok_msgs}}}"#)), 400, Some("invalid_value")),
+        (
+            "model not a string",
+            post(&format!(r#"{{"model":3,"messages":{ok_msgs}}}"#)),
+            400,
+            Some("invalid_type"),
+        ),
+        ("missing messages", post(r#"{"model":"economy"}"#), 400, Some("missing_required_parameter")),
+        ("empty messages", post(r#"{"model":"economy","messages":[]}"#), 400, Some("invalid_value")),
+        ("messages not an array", post(r#"{"model":"economy","messages":"hi"}"#), 400, Some("invalid_type")),
+        ("message not an object", post(r#"{"model":"economy","messages":[1]}"#), 400, Some("invalid_type")),
+        (
+            "bad role",
+            post(r#"{"model":"economy","messages":[{"role":"boss","content":"x"}]}"#),
+            400,
+            Some("invalid_role"),
+        ),
+        (
+            "content wrong type",
+            post(r#"{"model":"economy","messages":[{"role":"user","content":{}}]}"#),
+            400,
+            Some("invalid_type"),
+        ),
+        (
+            "unknown model",
+            post(&format!(r#"{{"model":"gpt-99","messages":{ok_msgs}}}"#)),
+            404,
+            Some("model_not_found"),
+        ),
+        (
+            "unknown tier",
+            post(&format!(r#"{{"model":"economy","tier":"gold","messages":{ok_msgs}}}"#)),
+            400,
+            Some("invalid_tier"),
+        ),
+        (
+            "unknown prefer",
+            post(&format!(r#"{{"model":"economy","prefer":"fastest","messages":{ok_msgs}}}"#)),
+            400,
+            Some("invalid_prefer"),
+        ),
+        (
+            "prefer wrong type",
+            post(&format!(r#"{{"model":"economy","prefer":true,"messages":{ok_msgs}}}"#)),
+            400,
+            Some("invalid_type"),
+        ),
+        (
+            "stream wrong type",
+            post(&format!(r#"{{"model":"economy","stream":"yes","messages":{ok_msgs}}}"#)),
+            400,
+            Some("invalid_type"),
+        ),
+        (
+            "max_tokens negative",
+            post(&format!(r#"{{"model":"economy","max_tokens":-5,"messages":{ok_msgs}}}"#)),
+            400,
+            Some("invalid_value"),
+        ),
+        (
+            "duplicate model",
+            post(&format!(r#"{{"model":"economy","messages":{ok_msgs},"model":"premium"}}"#)),
+            400,
+            Some("duplicate_key"),
+        ),
+        (
+            "duplicate other key",
+            post(&format!(r#"{{"model":"economy","n":1,"messages":{ok_msgs},"n":2}}"#)),
+            400,
+            Some("duplicate_key"),
+        ),
+        (
+            "duplicate key in a message",
+            post(r#"{"model":"economy","messages":[{"role":"user","content":"a","content":"b"}]}"#),
+            400,
+            Some("duplicate_key"),
+        ),
+        (
+            "auto not yet",
+            post(&format!(r#"{{"model":"auto","messages":{ok_msgs}}}"#)),
+            400,
+            Some("auto_unavailable"),
+        ),
+        (
+            "tier contradicts model",
+            post(&format!(r#"{{"model":"economy","tier":"premium","messages":{ok_msgs}}}"#)),
+            400,
+            Some("tier_conflict"),
+        ),
+        (
+            "wrong method",
+            format!("GET {CHAT} HTTP/1.1\r\nhost: x\r\n\r\n").into_bytes(),
+            405,
+            Some("method_not_allowed"),
+        ),
+        (
+            "compressed body",
+            format!(
+                "POST {CHAT} HTTP/1.1\r\nhost: x\r\ncontent-encoding: gzip\r\ncontent-length: 4\r\n\r\nabcd"
+            )
+            .into_bytes(),
+            415,
+            Some("unsupported_content_encoding"),
+        ),
+    ]
+}
+
+#[test]
+fn bad_input_gets_an_openai_error_and_the_next_request_is_served() {
+    let s = stack();
+    for (name, raw, status, code) in bad_requests() {
+        let r = http::send_raw(s.envoy.addr, &raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.status, status, "{name}: {}", r.text());
+        let v = r.json();
+        if let Some(code) = code {
+            assert_eq!(v["error"]["code"], code, "{name}: {}", r.text());
+            assert_eq!(v["error"]["type"], "invalid_request_error", "{name}");
+            let message = v["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.len() > 10, "{name}: message {message:?}");
+            assert!(v["error"].get("param").is_some(), "{name}: no param field");
+            assert_eq!(r.header("content-type"), Some("application/json"), "{name}");
+        }
+        assert!(s.take_received().is_empty(), "{name}: a provider received a rejected request");
+        // The next request, on a new connection, is served normally.
+        let ok = chat(&s, r#"{"model":"premium","messages":[{"role":"user","content":"after"}]}"#);
+        assert_eq!(ok.status, 200, "after {name}: {}", ok.text());
+        assert_eq!(one_received(&s).provider, "google-gemini", "after {name}");
+    }
+}
+
+#[test]
+fn chunked_upload_is_buffered_and_routed() {
+    let s = stack();
+    let body = r#"{"model":"standard","prefer":"coding","messages":[{"role":"user","content":"chunked"}]}"#;
+    let (a, b) = body.split_at(20);
+    let raw = format!(
+        "POST {CHAT} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    );
+    let r = http::send_raw(s.envoy.addr, raw.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = one_received(&s);
+    assert_eq!(
+        (got.provider.as_str(), got.json()["model"].as_str()),
+        ("anthropic", Some("claude-sonnet-4-6"))
+    );
+}
+
+#[test]
+fn a_bad_plugin_configuration_is_refused_with_one_clear_line() {
+    let ports =
+        Ports { listen: free_port().unwrap_or(0), admin: free_port().unwrap_or(0), providers: vec![] };
+    let config = render_demo(&ports, &wasm_path(), Some(r#"{"default_prefer":"fastest"}"#))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, log) = Envoy::wait_exit(&config, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(code, Some(0), "envoy accepted a bad plugin configuration");
+    assert!(code.is_some(), "envoy did not exit on a bad plugin configuration");
+    assert!(
+        log.contains("model-router: configuration rejected: default_prefer 'fastest' is invalid"),
+        "{log}"
+    );
+}
