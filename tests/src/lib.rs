@@ -4,3 +4,4 @@
 pub mod envoy;
 pub mod http;
 pub mod mock;
+pub mod wasm_host;

@@ -1,0 +1,426 @@
+//! A small proxy-wasm host on wasmtime, for host tests of the built filter.
+//!
+//! It plays Envoy's part for one HTTP stream at a time, with Envoy's semantics where they
+//! matter: a paused request-headers callback holds the headers; a paused body callback buffers
+//! the body and the next callback sees all of it; headers may still change while held; a local
+//! reply ends the stream. Tests assert what a client or provider would observe (status, headers,
+//! the body sent upstream), never the order of host calls. Host calls the filter is not expected
+//! to make trap, so a new dependency on the host shows up as a failing test.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use wasmtime::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, TypedFunc};
+
+/// Status codes of the proxy-wasm ABI.
+const OK: i32 = 0;
+const NOT_FOUND: i32 = 1;
+const BAD_ARGUMENT: i32 = 2;
+
+/// Header map types of the ABI.
+const REQUEST_HEADERS: i32 = 0;
+const RESPONSE_HEADERS: i32 = 2;
+/// Buffer types of the ABI.
+const REQUEST_BODY: i32 = 0;
+const PLUGIN_CONFIGURATION: i32 = 7;
+
+/// A local reply the filter sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalReply {
+    /// HTTP status.
+    pub status: u32,
+    /// Headers the filter gave.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl LocalReply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What became of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Sent upstream with these headers and this body.
+    Forwarded {
+        /// Request headers as they leave the filter.
+        headers: Vec<(String, String)>,
+        /// Request body as it leaves the filter.
+        body: Vec<u8>,
+    },
+    /// Answered by the filter.
+    Local(LocalReply),
+    /// The filter paused and never continued nor replied: in Envoy, a hung request.
+    Stalled,
+}
+
+/// Host-side state the imports read and write.
+#[derive(Default)]
+pub struct HostState {
+    plugin_config: Vec<u8>,
+    request_headers: Vec<(String, String)>,
+    response_headers: Vec<(String, String)>,
+    request_body: Vec<u8>,
+    local_reply: Option<LocalReply>,
+    /// Log lines the filter wrote, with their level.
+    pub logs: Vec<(i32, String)>,
+}
+
+/// A loaded, configured filter.
+pub struct Plugin {
+    store: Store<HostState>,
+    instance: Instance,
+    root_id: i32,
+    next_id: i32,
+}
+
+type HostResult<T> = Result<T, String>;
+
+fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => Ok(m),
+        _ => Err(wasmtime::Error::msg("guest exports no memory")),
+    }
+}
+
+fn read(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<Vec<u8>> {
+    let mem = memory(caller)?;
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    mem.data(&caller)
+        .get(start..start + len)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| wasmtime::Error::msg("guest pointer out of bounds"))
+}
+
+fn read_str(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<String> {
+    Ok(String::from_utf8_lossy(&read(caller, ptr, len)?).into_owned())
+}
+
+fn write_u32(caller: &mut Caller<'_, HostState>, ptr: i32, value: u32) -> wasmtime::Result<()> {
+    let mem = memory(caller)?;
+    mem.write(caller, ptr as u32 as usize, &value.to_le_bytes())?;
+    Ok(())
+}
+
+/// Copies `data` into guest memory allocated by the guest's allocator and stores the pointer
+/// and length at the two return addresses, as the ABI requires.
+fn give(
+    caller: &mut Caller<'_, HostState>,
+    data: &[u8],
+    ret_ptr: i32,
+    ret_len: i32,
+) -> wasmtime::Result<i32> {
+    let alloc = match caller.get_export("proxy_on_memory_allocate") {
+        Some(Extern::Func(f)) => f.typed::<i32, i32>(&caller)?,
+        _ => return Err(wasmtime::Error::msg("guest exports no allocator")),
+    };
+    let ptr = alloc.call(&mut *caller, data.len() as i32)?;
+    let mem = memory(caller)?;
+    mem.write(&mut *caller, ptr as u32 as usize, data)?;
+    write_u32(caller, ret_ptr, ptr as u32)?;
+    write_u32(caller, ret_len, data.len() as u32)?;
+    Ok(OK)
+}
+
+fn headers_mut(state: &mut HostState, map: i32) -> Option<&mut Vec<(String, String)>> {
+    match map {
+        REQUEST_HEADERS => Some(&mut state.request_headers),
+        RESPONSE_HEADERS => Some(&mut state.response_headers),
+        _ => None,
+    }
+}
+
+/// Parses the ABI's serialised header map.
+fn parse_map(bytes: &[u8]) -> Vec<(String, String)> {
+    let u32_at = |i: usize| -> usize {
+        bytes.get(i..i + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let n = u32_at(0);
+    let mut sizes = Vec::with_capacity(n);
+    for i in 0..n {
+        sizes.push((u32_at(4 + 8 * i), u32_at(8 + 8 * i)));
+    }
+    let mut pos = 4 + 8 * n;
+    let mut out = Vec::with_capacity(n);
+    for (k, v) in sizes {
+        let key = String::from_utf8_lossy(bytes.get(pos..pos + k).unwrap_or_default()).into_owned();
+        pos += k + 1;
+        let value = String::from_utf8_lossy(bytes.get(pos..pos + v).unwrap_or_default()).into_owned();
+        pos += v + 1;
+        out.push((key, value));
+    }
+    out
+}
+
+fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        "env",
+        "proxy_log",
+        |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| {
+            let line = read_str(&mut c, ptr, len)?;
+            c.data_mut().logs.push((level, line));
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap("env", "proxy_set_effective_context", |_: Caller<'_, HostState>, _ctx: i32| OK)?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_header_map_value",
+        |mut c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32, rp: i32, rl: i32| {
+            let key = read_str(&mut c, kp, kl)?;
+            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
+            match headers.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()) {
+                Some(v) => give(&mut c, v.as_bytes(), rp, rl),
+                None => Ok(NOT_FOUND),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_replace_header_map_value",
+        |mut c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32, vp: i32, vl: i32| {
+            let key = read_str(&mut c, kp, kl)?;
+            let value = read_str(&mut c, vp, vl)?;
+            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
+            headers.retain(|(k, _)| *k != key);
+            headers.push((key, value));
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_add_header_map_value",
+        |mut c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32, vp: i32, vl: i32| {
+            let key = read_str(&mut c, kp, kl)?;
+            let value = read_str(&mut c, vp, vl)?;
+            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
+            headers.push((key, value));
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_remove_header_map_value",
+        |mut c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32| {
+            let key = read_str(&mut c, kp, kl)?;
+            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
+            headers.retain(|(k, _)| *k != key);
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_buffer_bytes",
+        |mut c: Caller<'_, HostState>, kind: i32, start: i32, max: i32, rp: i32, rl: i32| {
+            let data = match kind {
+                REQUEST_BODY => c.data().request_body.clone(),
+                PLUGIN_CONFIGURATION => c.data().plugin_config.clone(),
+                _ => return Ok(BAD_ARGUMENT),
+            };
+            let start = (start as u32 as usize).min(data.len());
+            let end = start.saturating_add(max as u32 as usize).min(data.len());
+            give(&mut c, &data[start..end], rp, rl)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_buffer_bytes",
+        |mut c: Caller<'_, HostState>, kind: i32, start: i32, size: i32, dp: i32, dl: i32| {
+            if kind != REQUEST_BODY {
+                return Ok(BAD_ARGUMENT);
+            }
+            let data = read(&mut c, dp, dl)?;
+            let body = &mut c.data_mut().request_body;
+            let start = (start as u32 as usize).min(body.len());
+            let end = start.saturating_add(size as u32 as usize).min(body.len());
+            body.splice(start..end, data);
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_send_local_response",
+        |mut c: Caller<'_, HostState>,
+         status: i32,
+         _dp: i32,
+         _dl: i32,
+         bp: i32,
+         bl: i32,
+         hp: i32,
+         hl: i32,
+         _grpc: i32| {
+            let body = read(&mut c, bp, bl)?;
+            let headers = parse_map(&read(&mut c, hp, hl)?);
+            c.data_mut().local_reply = Some(LocalReply { status: status as u32, headers, body });
+            Ok(OK)
+        },
+    )?;
+    // WASI: the Rust standard library's start-up needs these; the filter itself does no I/O.
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "environ_sizes_get",
+        |mut c: Caller<'_, HostState>, np: i32, sp: i32| {
+            write_u32(&mut c, np, 0)?;
+            write_u32(&mut c, sp, 0)?;
+            Ok(0)
+        },
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "environ_get",
+        |_: Caller<'_, HostState>, _: i32, _: i32| 0,
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "fd_write",
+        |mut c: Caller<'_, HostState>, _fd: i32, iovs: i32, n: i32, written: i32| {
+            let mut total = 0u32;
+            for i in 0..n {
+                let iov = read(&mut c, iovs + 8 * i, 8)?;
+                let (p, l) = (
+                    u32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]),
+                    u32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]),
+                );
+                let text = read_str(&mut c, p as i32, l as i32)?;
+                c.data_mut().logs.push((-1, text));
+                total += l;
+            }
+            write_u32(&mut c, written, total)?;
+            Ok(0)
+        },
+    )?;
+    linker.func_wrap("wasi_snapshot_preview1", "proc_exit", |_: Caller<'_, HostState>, code: i32| {
+        Err::<(), _>(wasmtime::Error::msg(format!("guest called proc_exit({code})")))
+    })?;
+    Ok(())
+}
+
+/// Compiling the module dominates a host test; do it once per file and process.
+fn compiled(wasm: &Path) -> HostResult<(Engine, Module)> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, (Engine, Module)>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let mut cache = cache.lock().map_err(|e| e.to_string())?;
+    if let Some(hit) = cache.get(wasm) {
+        return Ok(hit.clone());
+    }
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    cache.insert(wasm.to_path_buf(), (engine.clone(), module.clone()));
+    Ok((engine, module))
+}
+
+impl Plugin {
+    /// Loads `wasm`, starts the VM and configures the root context with `config`. Fails when
+    /// the filter refuses the configuration, as Envoy would.
+    pub fn load(wasm: &Path, config: &str) -> HostResult<Plugin> {
+        let (engine, module) = compiled(wasm)?;
+        let mut linker = Linker::new(&engine);
+        link(&mut linker).map_err(|e| e.to_string())?;
+        linker.define_unknown_imports_as_traps(&module).map_err(|e| e.to_string())?;
+        let state = HostState { plugin_config: config.as_bytes().to_vec(), ..HostState::default() };
+        let mut store = Store::new(&engine, state);
+        let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
+        let mut plugin = Plugin { store, instance, root_id: 1, next_id: 2 };
+        plugin.call0("_initialize")?;
+        plugin.call2("proxy_on_context_create", plugin.root_id, 0)?;
+        let vm_ok = plugin.call2r("proxy_on_vm_start", plugin.root_id, 0).unwrap_or(1);
+        if vm_ok == 0 {
+            return Err("proxy_on_vm_start returned false".into());
+        }
+        let size = config.len() as i32;
+        if plugin.call2r("proxy_on_configure", plugin.root_id, size)? == 0 {
+            return Err(format!("configuration refused; logs: {:?}", plugin.logs()));
+        }
+        Ok(plugin)
+    }
+
+    /// Log lines so far.
+    pub fn logs(&self) -> &[(i32, String)] {
+        &self.store.data().logs
+    }
+
+    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        &mut self,
+        name: &str,
+    ) -> HostResult<TypedFunc<P, R>> {
+        self.instance.get_typed_func::<P, R>(&mut self.store, name).map_err(|e| format!("{name}: {e}"))
+    }
+
+    fn call0(&mut self, name: &str) -> HostResult<()> {
+        let f = self.func::<(), ()>(name)?;
+        f.call(&mut self.store, ()).map_err(|e| format!("{name} trapped: {e:?}"))
+    }
+
+    fn call2(&mut self, name: &str, a: i32, b: i32) -> HostResult<()> {
+        let f = self.func::<(i32, i32), ()>(name)?;
+        f.call(&mut self.store, (a, b)).map_err(|e| format!("{name} trapped: {e:?}"))
+    }
+
+    fn call2r(&mut self, name: &str, a: i32, b: i32) -> HostResult<i32> {
+        let f = self.func::<(i32, i32), i32>(name)?;
+        f.call(&mut self.store, (a, b)).map_err(|e| format!("{name} trapped: {e:?}"))
+    }
+
+    fn call3r(&mut self, name: &str, a: i32, b: i32, c: i32) -> HostResult<i32> {
+        let f = self.func::<(i32, i32, i32), i32>(name)?;
+        f.call(&mut self.store, (a, b, c)).map_err(|e| format!("{name} trapped: {e:?}"))
+    }
+
+    /// Runs one request through the filter: headers, then the body in `chunks` (none for a
+    /// body-less request). Returns the stream id for [`Plugin::response`] and the outcome.
+    pub fn request(&mut self, headers: &[(&str, &str)], chunks: &[&[u8]]) -> HostResult<(i32, Outcome)> {
+        let id = self.next_id;
+        self.next_id += 1;
+        {
+            let s = self.store.data_mut();
+            s.request_headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            s.request_body.clear();
+            s.local_reply = None;
+        }
+        self.call2("proxy_on_context_create", id, self.root_id)?;
+        let n = headers.len() as i32;
+        let mut paused = self.call3r("proxy_on_request_headers", id, n, i32::from(chunks.is_empty()))? != 0;
+        let mut forwarded_body = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            if let Some(reply) = self.store.data_mut().local_reply.take() {
+                return Ok((id, Outcome::Local(reply)));
+            }
+            let end = i32::from(i + 1 == chunks.len());
+            self.store.data_mut().request_body.extend_from_slice(chunk);
+            let size = self.store.data().request_body.len() as i32;
+            let body_paused = self.call3r("proxy_on_request_body", id, size, end)? != 0;
+            if !body_paused {
+                // Continue: what is buffered goes upstream now.
+                forwarded_body.append(&mut self.store.data_mut().request_body);
+            }
+            paused = body_paused;
+        }
+        if let Some(reply) = self.store.data_mut().local_reply.take() {
+            return Ok((id, Outcome::Local(reply)));
+        }
+        if paused {
+            return Ok((id, Outcome::Stalled));
+        }
+        let headers = self.store.data().request_headers.clone();
+        Ok((id, Outcome::Forwarded { headers, body: forwarded_body }))
+    }
+
+    /// Runs the response headers of stream `id` through the filter; returns them as the
+    /// client would see them.
+    pub fn response(&mut self, id: i32, headers: &[(&str, &str)]) -> HostResult<Vec<(String, String)>> {
+        self.store.data_mut().response_headers =
+            headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.call3r("proxy_on_response_headers", id, headers.len() as i32, 0)?;
+        Ok(self.store.data().response_headers.clone())
+    }
+}
+
+/// First value of a header in a list.
+pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}

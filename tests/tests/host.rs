@@ -1,0 +1,124 @@
+//! Host tests: the built `.wasm` in wasmtime through `wasm_host`, asserting what a client or a
+//! provider would observe.
+
+use model_router_tests::envoy::wasm_path;
+use model_router_tests::wasm_host::{Outcome, Plugin, header};
+
+const CHAT: &str = "/v1/chat/completions";
+
+fn plugin(config: &str) -> Plugin {
+    Plugin::load(&wasm_path(), config).unwrap_or_else(|e| panic!("load: {e}"))
+}
+
+fn post_headers(len: usize) -> Vec<(&'static str, String)> {
+    vec![
+        (":method", "POST".into()),
+        (":path", CHAT.into()),
+        (":authority", "router".into()),
+        ("content-type", "application/json".into()),
+        ("content-length", len.to_string()),
+    ]
+}
+
+fn as_refs<'a>(h: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    h.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[test]
+fn routes_a_body_that_arrives_in_pieces() {
+    let mut p = plugin("{}");
+    let body =
+        br#"{"model":"economy","prefer":"cheap","messages":[{"role":"user","content":"hello"}],"n":1}"#;
+    let mut h = post_headers(body.len());
+    h.push(("x-model-router-cluster", "openai".into()));
+    let (id, out) = p.request(&as_refs(&h), &[&body[..10], &body[10..40], &body[40..]]).unwrap();
+    let Outcome::Forwarded { headers, body: sent } = out else { panic!("{out:?}") };
+    let want = br#"{"model":"llama3.1-8b","messages":[{"role":"user","content":"hello"}],"n":1}"#;
+    assert_eq!(String::from_utf8_lossy(&sent), String::from_utf8_lossy(want));
+    assert_eq!(header(&headers, "x-model-router-cluster"), Some("cerebras"));
+    assert_eq!(header(&headers, "content-length"), Some(want.len().to_string().as_str()));
+    assert_eq!(headers.iter().filter(|(k, _)| k == "x-model-router-cluster").count(), 1);
+
+    let resp = p.response(id, &[(":status", "200"), ("content-type", "application/json")]).unwrap();
+    assert_eq!(header(&resp, "x-model-router-model"), Some("llama3.1-8b"));
+    assert_eq!(header(&resp, "x-model-router-provider"), Some("cerebras"));
+    assert_eq!(header(&resp, "x-model-router-tier"), Some("economy"));
+    assert_eq!(header(&resp, "x-model-router-prefer"), Some("cheap"));
+    assert_eq!(header(&resp, "x-model-router-selection"), Some("tier"));
+}
+
+#[test]
+fn bad_input_is_answered_locally_and_the_vm_keeps_serving() {
+    let mut p = plugin("{}");
+    for (body, status, code) in [
+        (&b"{\"model\":"[..], 400, "invalid_json"),
+        (
+            &br#"{"model":"economy","messages":[{"role":"user","content":"x"}],"model":"x"}"#[..],
+            400,
+            "duplicate_key",
+        ),
+        (&br#"{"model":"gpt-0","messages":[{"role":"user","content":"x"}]}"#[..], 404, "model_not_found"),
+    ] {
+        let h = post_headers(body.len());
+        let (_, out) = p.request(&as_refs(&h), &[body]).unwrap();
+        let Outcome::Local(reply) = out else { panic!("{out:?}") };
+        assert_eq!(reply.status, status);
+        assert_eq!(reply.json()["error"]["code"], code);
+        assert_eq!(reply.json()["error"]["type"], "invalid_request_error");
+        assert!(reply.headers.contains(&("content-type".into(), "application/json".into())));
+    }
+    let body = br#"{"model":"premium","messages":[{"role":"user","content":"x"}]}"#;
+    let h = post_headers(body.len());
+    let (_, out) = p.request(&as_refs(&h), &[body]).unwrap();
+    assert!(matches!(out, Outcome::Forwarded { .. }), "{out:?}");
+}
+
+#[test]
+fn a_post_without_body_and_a_wrong_method_get_errors() {
+    let mut p = plugin("{}");
+    let h = post_headers(0);
+    let (_, out) = p.request(&as_refs(&h), &[]).unwrap();
+    let Outcome::Local(reply) = out else { panic!("{out:?}") };
+    assert_eq!((reply.status, reply.json()["error"]["code"].as_str()), (400, Some("missing_body")));
+
+    let (_, out) = p.request(&[(":method", "PUT"), (":path", CHAT)], &[]).unwrap();
+    let Outcome::Local(reply) = out else { panic!("{out:?}") };
+    assert_eq!((reply.status, reply.json()["error"]["code"].as_str()), (405, Some("method_not_allowed")));
+}
+
+#[test]
+fn requests_it_does_not_route_pass_untouched() {
+    let mut p = plugin("{}");
+    let headers = [(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")];
+    let body = br#"{"model":"whatever","input":"x"}"#;
+    let (id, out) = p.request(&headers, &[body]).unwrap();
+    let want: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    assert_eq!(out, Outcome::Forwarded { headers: want, body: body.to_vec() });
+    let resp = p.response(id, &[(":status", "200")]).unwrap();
+    assert_eq!(resp, vec![(":status".to_string(), "200".to_string())]);
+
+    // Only the internal cluster header is taken away, so a client cannot pick a cluster.
+    let (_, out) = p
+        .request(&[(":method", "GET"), (":path", "/other"), ("x-model-router-cluster", "openai")], &[])
+        .unwrap();
+    let Outcome::Forwarded { headers, .. } = out else { panic!("{out:?}") };
+    assert_eq!(header(&headers, "x-model-router-cluster"), None);
+    assert_eq!(header(&headers, ":path"), Some("/other"));
+}
+
+#[test]
+fn configuration_is_validated_and_applied() {
+    let err = Plugin::load(&wasm_path(), r#"{"default_prefer":"fastest"}"#).err().unwrap_or_default();
+    assert!(err.contains("configuration rejected: default_prefer 'fastest' is invalid"), "{err}");
+    let err = Plugin::load(&wasm_path(), r#"{"clusterheader":"x"}"#).err().unwrap_or_default();
+    assert!(err.contains("unknown field `clusterheader`"), "{err}");
+
+    let mut p = plugin(
+        r#"{"cluster_header":"x-llm-cluster","clusters":{"cerebras":"egress_cerebras"},"default_prefer":"cheap"}"#,
+    );
+    let body = br#"{"model":"economy","messages":[{"role":"user","content":"x"}]}"#;
+    let h = post_headers(body.len());
+    let (_, out) = p.request(&as_refs(&h), &[body]).unwrap();
+    let Outcome::Forwarded { headers, .. } = out else { panic!("{out:?}") };
+    assert_eq!(header(&headers, "x-llm-cluster"), Some("egress_cerebras"));
+}
