@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::auto::AutoConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, RawCatalog, Tier, is_token};
 use crate::rank::Prefer;
 
@@ -30,6 +31,29 @@ pub struct RawConfig {
     pub clusters: BTreeMap<String, String>,
     /// A catalog replacing the built-in one.
     pub catalog: Option<RawCatalog>,
+    /// `auto` weights and thresholds.
+    #[serde(default)]
+    pub auto: AutoConfig,
+    /// Stickiness of `auto` tiers within a conversation.
+    #[serde(default)]
+    pub sticky: StickyConfig,
+}
+
+/// Stickiness: a conversation's auto tier only escalates while it is remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StickyConfig {
+    /// Seconds a conversation's tier is remembered after its last request.
+    pub ttl_secs: u64,
+    /// Shared-data slots (the memory bound); 0 turns stickiness off. Two conversations that
+    /// hash to one slot overwrite each other, which only ever loses stickiness.
+    pub slots: u64,
+}
+
+impl Default for StickyConfig {
+    fn default() -> Self {
+        StickyConfig { ttl_secs: 3600, slots: 4096 }
+    }
 }
 
 /// The validated configuration the router runs on.
@@ -43,6 +67,10 @@ pub struct Config {
     pub default_output_tokens: u64,
     /// Models and providers.
     pub catalog: Catalog,
+    /// `auto` weights and thresholds.
+    pub auto: AutoConfig,
+    /// Stickiness of `auto` tiers.
+    pub sticky: StickyConfig,
 }
 
 /// Why a configuration was refused. The plugin logs it and does not load.
@@ -95,6 +123,8 @@ pub enum ConfigError {
     BadDefaultPrefer(String),
     /// `default_output_tokens` is zero.
     ZeroOutputTokens,
+    /// `auto` thresholds are not ordered inside (0, 1], or a weight is not finite.
+    BadAutoThresholds,
 }
 
 impl fmt::Display for ConfigError {
@@ -129,6 +159,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "default_prefer '{p}' is invalid: use one of {}", Prefer::NAMES.join(", "))
             }
             ConfigError::ZeroOutputTokens => write!(f, "default_output_tokens must be at least 1"),
+            ConfigError::BadAutoThresholds => {
+                write!(f, "auto: need 0 < standard_at <= premium_at <= 1 and finite weights")
+            }
         }
     }
 }
@@ -186,7 +219,17 @@ impl TryFrom<RawConfig> for Config {
         if default_output_tokens == 0 {
             return Err(ConfigError::ZeroOutputTokens);
         }
-        Ok(Config { cluster_header, default_prefer, default_output_tokens, catalog })
+        if !raw.auto.is_valid() {
+            return Err(ConfigError::BadAutoThresholds);
+        }
+        Ok(Config {
+            cluster_header,
+            default_prefer,
+            default_output_tokens,
+            catalog,
+            auto: raw.auto,
+            sticky: raw.sticky,
+        })
     }
 }
 
@@ -224,6 +267,9 @@ mod tests {
             (r#"{"clusters":{"openai":"bad\ncluster"}}"#, "BadName"),
             (r#"{"cluster_header":"x y"}"#, "BadName"),
             (r#"{"catalog":{"providers":{},"models":[]}}"#, "NoProviders"),
+            (r#"{"auto":{"standard_at":0.9,"premium_at":0.5}}"#, "BadAutoThresholds"),
+            (r#"{"auto":{"weights":{"nope":1}}}"#, "Json"),
+            (r#"{"sticky":{"ttl":5}}"#, "Json"),
         ];
         for (json, want) in cases {
             let got = format!("{:?}", Config::from_json(json.as_bytes()));

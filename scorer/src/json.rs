@@ -321,6 +321,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Validates a string without decoding it; returns its raw text between the quotes
+    /// (escapes still in place).
+    pub fn raw_string(&mut self) -> Result<&'a str> {
+        self.peek();
+        let start = self.pos + 1;
+        self.skip_string()?;
+        Ok(self.slice(start, self.pos - 1))
+    }
+
     /// Skips a string without decoding it; returns its raw byte length between the quotes.
     pub fn skip_string(&mut self) -> Result<usize> {
         self.eat(b'"')?;

@@ -7,9 +7,11 @@
 //! builds natively (tests, CLI, benchmarks) and for `wasm32-wasip1` (the filter), with the same
 //! results: ranking arithmetic avoids libm so float results are bit-identical on both.
 
+pub mod auto;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod features;
 pub mod json;
 pub mod rank;
 pub mod request;
@@ -19,4 +21,4 @@ pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
 pub use rank::{Estimate, Prefer};
-pub use route::{Endpoint, Route, Selection, endpoint, route_chat};
+pub use route::{Analysis, Endpoint, Route, Selection, analyze, endpoint, route_chat};

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use crate::catalog::Tier;
 use crate::error::{ApiError, echo};
+use crate::features::{Features, Role};
 use crate::json::{JsonError, Kind, Reader};
 use crate::rank::{Estimate, Prefer};
 
@@ -53,6 +54,8 @@ pub struct ChatRequest<'a> {
     pub images: usize,
     /// Bytes of message text plus the raw size of other message fields and tool definitions.
     pub text_bytes: usize,
+    /// Conversation features for `auto`.
+    pub features: Features,
     members: Vec<Member>,
 }
 
@@ -209,6 +212,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         messages: 0,
         images: 0,
         text_bytes: 0,
+        features: Features::new(),
         members: Vec::with_capacity(16),
     };
     let mut keys: Vec<Cow<'_, str>> = Vec::with_capacity(16);
@@ -281,6 +285,18 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
                 Kind::Null => r.null().map_err(syntax)?,
                 k => return Err(wrong_type("tools", "an array", k)),
             },
+            "tool_choice" => {
+                req.features.tool_choice_forced = match r.peek_kind().map_err(syntax)? {
+                    Kind::String => !matches!(r.raw_string().map_err(syntax)?, "none" | "auto"),
+                    Kind::Null => r.null().map(|()| false).map_err(syntax)?,
+                    _ => r.skip_value().map(|()| true).map_err(syntax)?,
+                }
+            }
+            "response_format" => req.features.json_schema = read_response_format(&mut r)?,
+            "reasoning_effort" | "reasoning" => {
+                req.features.reasoning_param = r.peek_kind().map_err(syntax)? != Kind::Null;
+                r.skip_value().map_err(syntax)?;
+            }
             _ => r.skip_value().map_err(syntax)?,
         }
         let router_only = ROUTER_FIELDS.contains(&key.as_ref());
@@ -314,7 +330,27 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         ));
     }
     req.max_output_tokens = max_completion_tokens.or(max_tokens);
+    req.features.tools_declared = req.tools as u32;
+    req.features.images = req.images as u32;
     Ok(req)
+}
+
+/// True when `response_format` asks for a JSON schema.
+fn read_response_format(r: &mut Reader<'_>) -> Result<bool, ApiError> {
+    if r.peek_kind().map_err(syntax)? != Kind::Object {
+        r.skip_value().map_err(syntax)?;
+        return Ok(false);
+    }
+    let mut schema = false;
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        if key == "type" && r.peek_kind().map_err(syntax)? == Kind::String {
+            schema |= r.raw_string().map_err(syntax)? == "json_schema";
+        } else {
+            r.skip_value().map_err(syntax)?;
+        }
+    }
+    Ok(schema)
 }
 
 fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) -> Result<(), ApiError> {
@@ -355,6 +391,9 @@ fn parse_message<'a>(
     let mut role: Option<Cow<'a, str>> = None;
     let mut has_content = false;
     let mut has_tool_calls = false;
+    let mut tool_calls = 0u32;
+    // Raw texts, scanned once the role is known (it may come after the content).
+    let mut texts: Vec<&'a str> = Vec::new();
     let mut obj = r.object().map_err(syntax)?;
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         match key.as_ref() {
@@ -369,7 +408,17 @@ fn parse_message<'a>(
                 }
                 role = Some(value);
             }
-            "content" => has_content = parse_content(r, req, &at)?,
+            "content" => has_content = parse_content(r, req, &at, &mut texts)?,
+            "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
+                has_tool_calls = true;
+                let start = r.pos();
+                let mut it = r.array().map_err(syntax)?;
+                while it.next(r).map_err(syntax)? {
+                    r.skip_value().map_err(syntax)?;
+                    tool_calls += 1;
+                }
+                req.text_bytes += r.pos() - start;
+            }
             other => {
                 has_tool_calls |= other == "tool_calls" || other == "function_call";
                 let start = r.pos();
@@ -397,6 +446,12 @@ fn parse_message<'a>(
             format!("{}.content is required for role '{role}'", at()),
         ));
     }
+    let role = Role::from_name(&role);
+    req.features.begin_message(role);
+    for text in texts {
+        req.features.add_text(role, text);
+    }
+    req.features.end_message(role, tool_calls);
     Ok(())
 }
 
@@ -405,12 +460,13 @@ fn parse_content<'a>(
     r: &mut Reader<'a>,
     req: &mut ChatRequest<'a>,
     at: &dyn Fn() -> String,
+    texts: &mut Vec<&'a str>,
 ) -> Result<bool, ApiError> {
     match r.peek_kind().map_err(syntax)? {
         Kind::String => {
-            let start = r.pos();
-            r.skip_string().map_err(syntax)?;
-            req.text_bytes += r.pos() - start - 2;
+            let text = r.raw_string().map_err(syntax)?;
+            req.text_bytes += text.len();
+            texts.push(text);
             Ok(true)
         }
         Kind::Null => r.null().map(|()| false).map_err(syntax),
@@ -429,8 +485,13 @@ fn parse_content<'a>(
                 while let Some(key) = obj.next_key(r).map_err(syntax)? {
                     match key.as_ref() {
                         "text" => {
-                            let text = string_field(r, &format!("{}.text", param()))?;
+                            if r.peek_kind().map_err(syntax)? != Kind::String {
+                                let kind = r.peek_kind().map_err(syntax)?;
+                                return Err(wrong_type(&format!("{}.text", param()), "a string", kind));
+                            }
+                            let text = r.raw_string().map_err(syntax)?;
                             req.text_bytes += text.len();
+                            texts.push(text);
                         }
                         "image_url" => {
                             req.images += 1;
@@ -537,6 +598,7 @@ mod tests {
             messages: 0,
             images: 0,
             text_bytes: 0,
+            features: Features::new(),
             members,
         }
     }

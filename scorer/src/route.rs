@@ -1,11 +1,12 @@
 //! The routing decision: which endpoint a request is, and for chat requests which model and
 //! provider serve it and what body they receive.
 
+use crate::auto::{self, AutoScore, Remembered};
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::rank::{Prefer, rank};
-use crate::request::parse_chat;
+use crate::request::{ChatRequest, parse_chat};
 
 /// The chat completions path.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
@@ -45,16 +46,41 @@ pub enum Selection {
     Tier,
     /// The client named a catalog model id.
     Pinned,
+    /// `model: "auto"`: the router scored the conversation.
+    Auto,
 }
 
 impl Selection {
-    /// `tier` or `pinned`, as reported to clients.
+    /// `tier`, `pinned` or `auto`, as reported to clients.
     pub fn as_str(self) -> &'static str {
         match self {
             Selection::Tier => "tier",
             Selection::Pinned => "pinned",
+            Selection::Auto => "auto",
         }
     }
+}
+
+/// What `auto` decided, for the response headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoReport {
+    /// The scored tier (before stickiness or a client-fixed `tier`).
+    pub tier: Tier,
+    /// Score, rounded to 3 decimals.
+    pub score: f64,
+    /// The features that decided.
+    pub reasons: Vec<String>,
+    /// Set when stickiness kept the conversation above the scored tier.
+    pub sticky: bool,
+}
+
+/// A shared-data write the glue performs after routing: the conversation's remembered tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Memory {
+    /// Shared-data key (one of a bounded number of slots).
+    pub key: String,
+    /// Value to store.
+    pub value: String,
 }
 
 /// A routed request: where it goes and the body it carries there.
@@ -74,58 +100,121 @@ pub struct Route {
     pub tier: Tier,
     /// The effective `prefer`.
     pub prefer: Prefer,
-    /// Tier or pinned.
+    /// Tier, pinned or auto.
     pub selection: Selection,
     /// Whether the client asked for a stream.
     pub stream: bool,
+    /// The auto decision, for `model: "auto"`.
+    pub auto: Option<AutoReport>,
+    /// What to remember for stickiness, for `model: "auto"` without a fixed tier.
+    pub memory: Option<Memory>,
 }
 
-/// Routes a chat completions body.
-pub fn route_chat(config: &Config, body: &[u8]) -> Result<Route, ApiError> {
+/// A parsed, scored request waiting for the glue's remembered state.
+pub struct Analysis<'a> {
+    body: &'a [u8],
+    req: ChatRequest<'a>,
+    auto: Option<AutoScore>,
+}
+
+/// Shared-data key prefix of the stickiness slots.
+pub const STICKY_KEY_PREFIX: &str = "model_router.sticky.";
+
+/// Parses and, for `model: "auto"`, scores a chat completions body.
+pub fn analyze<'a>(config: &Config, body: &'a [u8]) -> Result<Analysis<'a>, ApiError> {
     let req = parse_chat(body)?;
-    let prefer = req.prefer.unwrap_or(config.default_prefer);
-    let model = req.model.as_ref();
-    let deployments = &config.catalog.deployments;
+    let auto = (req.model == "auto").then(|| auto::score(&req.features, &config.auto));
+    Ok(Analysis { body, req, auto })
+}
 
-    let (selection, mut cands): (Selection, Vec<&Deployment>) = if model == "auto" {
-        return Err(ApiError::invalid(
-            "auto_unavailable",
-            Some("model"),
-            "model 'auto' is not available in this version: use economy, standard, premium, or a model id",
-        ));
-    } else if let Some(tier) = Tier::parse(model) {
-        if let Some(t) = req.tier.filter(|t| *t != tier) {
-            return Err(ApiError::invalid(
-                "tier_conflict",
-                Some("tier"),
-                format!("tier '{t}' contradicts model '{tier}': send one of them"),
-            ));
+impl Analysis<'_> {
+    /// The auto score, when the request asked for `auto`.
+    pub fn auto(&self) -> Option<&AutoScore> {
+        self.auto.as_ref()
+    }
+
+    /// Where this conversation's remembered tier lives: (shared-data key, conversation hash).
+    /// Only for `auto` without a client-fixed `tier`.
+    pub fn sticky_slot(&self, config: &Config) -> Option<(String, u64)> {
+        if self.auto.is_none() || self.req.tier.is_some() || config.sticky.slots == 0 {
+            return None;
         }
-        (Selection::Tier, deployments.iter().filter(|d| d.tier == tier).collect())
-    } else {
-        let pinned: Vec<&Deployment> = deployments.iter().filter(|d| d.id == model).collect();
-        if pinned.is_empty() {
+        let hash = self.req.features.start_hash;
+        Some((format!("{STICKY_KEY_PREFIX}{}", hash % config.sticky.slots), hash))
+    }
+
+    /// Chooses model and provider. `remembered` is the conversation's stored state (decoded by
+    /// the caller from [`Analysis::sticky_slot`]), `now` seconds since the epoch.
+    pub fn route(self, config: &Config, remembered: Option<&[u8]>, now: u64) -> Result<Route, ApiError> {
+        let req = &self.req;
+        let model = req.model.as_ref();
+        let deployments = &config.catalog.deployments;
+        let mut prefer = req.prefer.unwrap_or(config.default_prefer);
+        let mut report = None;
+        let mut memory = None;
+
+        let (selection, mut cands): (Selection, Vec<&Deployment>) = if let Some(auto) = &self.auto {
+            let tier = match (req.tier, self.sticky_slot(config)) {
+                (Some(fixed), _) => fixed,
+                (None, Some((key, hash))) => {
+                    let prior = remembered.and_then(|v| Remembered::decode(v, hash));
+                    let (tier, keep) = auto::sticky(auto.tier, prior, now, config.sticky.ttl_secs);
+                    memory = Some(Memory { key, value: keep.encode(hash) });
+                    tier
+                }
+                (None, None) => auto.tier,
+            };
+            if req.prefer.is_none() && auto.code {
+                prefer = Prefer::Coding;
+            }
+            report = Some(AutoReport {
+                tier: auto.tier,
+                score: auto.score,
+                reasons: auto.reasons.clone(),
+                sticky: req.tier.is_none() && tier > auto.tier,
+            });
+            (Selection::Auto, deployments.iter().filter(|d| d.tier == tier).collect())
+        } else if let Some(tier) = Tier::parse(model) {
+            if let Some(t) = req.tier.filter(|t| *t != tier) {
+                return Err(ApiError::invalid(
+                    "tier_conflict",
+                    Some("tier"),
+                    format!("tier '{t}' contradicts model '{tier}': send one of them"),
+                ));
+            }
+            (Selection::Tier, deployments.iter().filter(|d| d.tier == tier).collect())
+        } else {
+            let pinned: Vec<&Deployment> = deployments.iter().filter(|d| d.id == model).collect();
+            if pinned.is_empty() {
+                return Err(unknown_model(config, model));
+            }
+            (Selection::Pinned, pinned)
+        };
+
+        let est = req.estimate(config.default_output_tokens);
+        rank(&mut cands, prefer, &est);
+        let Some(best) = cands.first() else {
             return Err(unknown_model(config, model));
-        }
-        (Selection::Pinned, pinned)
-    };
+        };
+        Ok(Route {
+            body: req.rewrite(self.body, &best.upstream_id),
+            model: best.id.clone(),
+            provider: best.provider.clone(),
+            cluster: best.cluster.clone(),
+            upstream_model: best.upstream_id.clone(),
+            tier: best.tier,
+            prefer,
+            selection,
+            stream: req.stream,
+            auto: report,
+            memory,
+        })
+    }
+}
 
-    let est = req.estimate(config.default_output_tokens);
-    rank(&mut cands, prefer, &est);
-    let Some(best) = cands.first() else {
-        return Err(unknown_model(config, model));
-    };
-    Ok(Route {
-        body: req.rewrite(body, &best.upstream_id),
-        model: best.id.clone(),
-        provider: best.provider.clone(),
-        cluster: best.cluster.clone(),
-        upstream_model: best.upstream_id.clone(),
-        tier: best.tier,
-        prefer,
-        selection,
-        stream: req.stream,
-    })
+/// Routes a chat completions body with no remembered state (tests, the CLI).
+pub fn route_chat(config: &Config, body: &[u8]) -> Result<Route, ApiError> {
+    analyze(config, body)?.route(config, None, 0)
 }
 
 /// Most model ids listed in an unknown-model error.
@@ -241,9 +330,8 @@ mod tests {
     #[test]
     fn routing_errors() {
         let c = config();
-        let cases: [(String, u16, &str); 4] = [
+        let cases: [(String, u16, &str); 3] = [
             (chat("gpt-9", ""), 404, "model_not_found"),
-            (chat("auto", ""), 400, "auto_unavailable"),
             (chat("economy", r#","tier":"premium""#), 400, "tier_conflict"),
             (chat("Economy", ""), 404, "model_not_found"),
         ];

@@ -1,0 +1,342 @@
+//! `model: "auto"`: a score in [0, 1] from the conversation's features, a tier by thresholds,
+//! and the reasons that decided it.
+//!
+//! The score is a sum of bounded, documented contributions starting from a base. The base is
+//! the decision for "no signal": a plain request with nothing that marks it easy or hard lands
+//! in the middle of the standard band's lower edge rather than at 0, so hard questions asked
+//! in plain words are not sent to the cheapest tier by accident; short small talk earns its way
+//! down explicitly.
+
+use serde::Deserialize;
+
+use crate::catalog::Tier;
+use crate::features::Features;
+use crate::rank::log2;
+
+/// Contribution weights; every field has a tested default (see [`AutoWeights::default`]).
+/// Contributions add to `base`; the sum is squashed into [0, 1] (see [`squash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoWeights {
+    /// Sum for a request with no signal at all.
+    pub base: f64,
+    /// Per doubling of the last user message's bytes above 150, up to 3 doublings (past that
+    /// it is pasted material, not a harder ask).
+    pub length: f64,
+    /// Per halving of the last user message below 150 bytes, up to 2 halvings (subtracted):
+    /// shortness is weak evidence, so a short hard question is not sent to economy by it.
+    pub short: f64,
+    /// Code anywhere the user or assistant wrote.
+    pub code: f64,
+    /// Per fenced block after the first, up to three.
+    pub code_block: f64,
+    /// Tools declared.
+    pub tools: f64,
+    /// An agent loop: tool calls or results already in the history.
+    pub agentic: f64,
+    /// Per doubling of agent steps (tool results), up to 4 doublings.
+    pub agentic_step: f64,
+    /// An agent loop that works on code.
+    pub agentic_code: f64,
+    /// Per reasoning marker in user text, up to three.
+    pub reasoning: f64,
+    /// Per doubling of math signals in user text, up to 4 doublings. Default 0: on the
+    /// calibration data it lowered MMLU's APGR (see docs/auto.md); the feature is still reported.
+    pub math: f64,
+    /// Two or more assistant turns in the history.
+    pub multi_turn: f64,
+    /// A JSON schema for the answer.
+    pub structured: f64,
+    /// Image inputs.
+    pub images: f64,
+    /// Reasoning parameters (`reasoning_effort`) in the request.
+    pub reasoning_param: f64,
+    /// Over 32k tokens of context.
+    pub long_context: f64,
+    /// A short greeting or thanks with nothing else (negative).
+    pub small_talk: f64,
+}
+
+impl Default for AutoWeights {
+    fn default() -> Self {
+        AutoWeights {
+            base: 0.45,
+            length: 0.10,
+            short: 0.04,
+            code: 0.12,
+            code_block: 0.02,
+            tools: 0.04,
+            agentic: 0.06,
+            agentic_step: 0.04,
+            agentic_code: 0.10,
+            reasoning: 0.07,
+            math: 0.0,
+            multi_turn: 0.02,
+            structured: 0.04,
+            images: 0.05,
+            reasoning_param: 0.10,
+            long_context: 0.02,
+            small_talk: -0.35,
+        }
+    }
+}
+
+/// `auto` configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoConfig {
+    /// Contribution weights.
+    pub weights: AutoWeights,
+    /// Scores at or above this are standard.
+    pub standard_at: f64,
+    /// Scores at or above this are premium.
+    pub premium_at: f64,
+}
+
+impl Default for AutoConfig {
+    fn default() -> Self {
+        AutoConfig { weights: AutoWeights::default(), standard_at: 0.38, premium_at: 0.76 }
+    }
+}
+
+impl AutoConfig {
+    /// The tier of a score.
+    pub fn tier(&self, score: f64) -> Tier {
+        if score >= self.premium_at {
+            Tier::Premium
+        } else if score >= self.standard_at {
+            Tier::Standard
+        } else {
+            Tier::Economy
+        }
+    }
+
+    /// True when thresholds are ordered inside (0, 1] and weights are finite.
+    pub fn is_valid(&self) -> bool {
+        let w = self.weights;
+        let all = [
+            w.base,
+            w.length,
+            w.short,
+            w.code,
+            w.code_block,
+            w.tools,
+            w.agentic,
+            w.agentic_step,
+            w.agentic_code,
+            w.reasoning,
+            w.math,
+            w.multi_turn,
+            w.structured,
+            w.images,
+            w.reasoning_param,
+            w.long_context,
+            w.small_talk,
+        ];
+        all.iter().all(|v| v.is_finite())
+            && 0.0 < self.standard_at
+            && self.standard_at <= self.premium_at
+            && self.premium_at <= 1.0
+    }
+}
+
+/// The auto decision for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoScore {
+    /// Score in [0, 1]; higher needs a stronger model.
+    pub score: f64,
+    /// Tier by thresholds.
+    pub tier: Tier,
+    /// The few features that decided, as short tokens; code first when there is code.
+    pub reasons: Vec<String>,
+    /// The conversation is clearly about code (auto then ranks by coding signal).
+    pub code: bool,
+}
+
+/// Most reasons reported.
+pub const MAX_REASONS: usize = 4;
+
+/// The ask length (bytes of the last user message) that contributes nothing.
+pub const ASK_PIVOT_BYTES: f64 = 150.0;
+
+/// Tokens of context above which `long_context` counts.
+pub const LONG_CONTEXT_TOKENS: u64 = 32_000;
+
+/// Maps a contribution sum onto [0, 1] without flattening the ends: `0.5 + 0.5·x/(1+|x|)`
+/// with `x = 4·(sum − 0.5)`. Monotonic, so scores keep ranking requests whose sums exceed the
+/// thresholds; rational, so it is bit-identical on every target.
+pub fn squash(sum: f64) -> f64 {
+    let x = 4.0 * (sum - 0.5);
+    0.5 + 0.5 * x / (1.0 + x.abs())
+}
+
+/// Doublings of `n` relative to `pivot`, within ±`cap`.
+fn doublings(n: f64, pivot: f64, cap: f64) -> f64 {
+    (log2(1.0 + n) - log2(1.0 + pivot)).clamp(-cap, cap)
+}
+
+/// Scores a conversation.
+pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
+    let w = &cfg.weights;
+    let mut parts: Vec<(String, f64)> = Vec::with_capacity(12);
+
+    let code = f.code();
+    if code.present {
+        let extra = f64::from(code.blocks.saturating_sub(1).min(3)) * w.code_block;
+        let token = if code.blocks > 0 {
+            format!("code_blocks={}", code.blocks)
+        } else if code.diff {
+            "code_diff".to_string()
+        } else if code.trace {
+            "code_trace".to_string()
+        } else if code.ask && code.lines < 3 {
+            "code_ask".to_string()
+        } else {
+            format!("code_lines={}", code.lines)
+        };
+        parts.push((token, w.code + extra));
+    }
+    let steps = f.tool_calls.max(f.tool_results);
+    if steps > 0 {
+        let mut v = w.agentic + w.agentic_step * doublings(f64::from(steps), 0.0, 4.0);
+        if code.present {
+            v += w.agentic_code;
+        }
+        parts.push((format!("agentic={steps}"), v));
+    }
+    if f.tools_declared > 0 || f.tool_choice_forced {
+        parts.push(("tools".to_string(), w.tools));
+    }
+    let reasoning = f.user.reasoning.min(3);
+    if reasoning > 0 {
+        parts.push(("reasoning".to_string(), f64::from(reasoning) * w.reasoning));
+    }
+    if f.user.math > 0 {
+        parts.push(("math".to_string(), w.math * doublings(f64::from(f.user.math), 0.0, 4.0)));
+    }
+    if f.reasoning_param {
+        parts.push(("reasoning_param".to_string(), w.reasoning_param));
+    }
+    if f.json_schema {
+        parts.push(("json_schema".to_string(), w.structured));
+    }
+    if f.images > 0 {
+        parts.push(("images".to_string(), w.images));
+    }
+    if f.assistant_turns >= 2 {
+        parts.push((format!("turns={}", f.user_turns + f.assistant_turns), w.multi_turn));
+    }
+    let context_tokens = (f.system.bytes + f.user.bytes + f.assistant.bytes + f.tool_result_bytes) / 4;
+    if context_tokens > LONG_CONTEXT_TOKENS {
+        parts.push(("long_context".to_string(), w.long_context));
+    }
+    // Length of what the user asked, in doublings around 150 bytes (about 24 words). Bytes,
+    // not words: numbers, formulas and identifiers lengthen a hard ask as much as prose does.
+    let len = doublings(f.last_user.bytes as f64, ASK_PIVOT_BYTES, 3.0).max(-2.0);
+    let token = if len >= 1.0 {
+        "long_ask"
+    } else if len <= -1.0 {
+        "short_ask"
+    } else {
+        "ask"
+    };
+    parts.push((token.to_string(), if len > 0.0 { len * w.length } else { len * w.short }));
+    let small_talk = f.last_user.small_talk > 0
+        && f.last_user.words <= 8
+        && parts.iter().all(|p| p.0 == token || p.1 <= 0.0);
+    if small_talk {
+        parts.push(("small_talk".to_string(), w.small_talk));
+    }
+
+    let sum: f64 = w.base + parts.iter().map(|p| p.1).sum::<f64>();
+    let score = (squash(sum) * 1000.0).round() / 1000.0;
+
+    // Reasons: code first when present, then the largest contributions; tiny ones say nothing.
+    let mut ordered: Vec<(String, f64)> = parts.into_iter().filter(|p| p.1.abs() >= 0.01).collect();
+    ordered.sort_by(|a, b| {
+        let code_a = a.0.starts_with("code");
+        let code_b = b.0.starts_with("code");
+        code_b.cmp(&code_a).then_with(|| b.1.abs().total_cmp(&a.1.abs())).then_with(|| a.0.cmp(&b.0))
+    });
+    let mut reasons: Vec<String> = ordered.into_iter().take(MAX_REASONS).map(|p| p.0).collect();
+    if reasons.is_empty() {
+        reasons.push("no_signal".to_string());
+    }
+    let clearly_code =
+        code.present && (code.blocks > 0 || code.lines >= 5 || code.diff || code.trace || code.ask);
+    AutoScore { score, tier: cfg.tier(score), reasons, code: clearly_code }
+}
+
+/// What the glue remembers about a conversation for stickiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remembered {
+    /// The highest tier auto chose for this conversation.
+    pub tier: Tier,
+    /// Seconds since the epoch after which the memory is void.
+    pub expires_at: u64,
+}
+
+impl Remembered {
+    /// Encodes as the shared-data value: `<hash hex> <tier> <expiry>`; the hash guards against
+    /// a slot collision.
+    pub fn encode(&self, hash: u64) -> String {
+        format!("{hash:016x} {} {}", self.tier, self.expires_at)
+    }
+
+    /// Decodes a value written by [`Remembered::encode`] for `hash`; `None` if it belongs to
+    /// another conversation or is garbled.
+    pub fn decode(value: &[u8], hash: u64) -> Option<Remembered> {
+        let text = std::str::from_utf8(value).ok()?;
+        let mut it = text.split(' ');
+        let h = u64::from_str_radix(it.next()?, 16).ok()?;
+        let tier = Tier::parse(it.next()?)?;
+        let expires_at = it.next()?.parse().ok()?;
+        (h == hash).then_some(Remembered { tier, expires_at })
+    }
+}
+
+/// Applies stickiness: within one conversation the auto tier only escalates. Returns the tier
+/// to use and what to remember (refreshed expiry).
+pub fn sticky(scored: Tier, remembered: Option<Remembered>, now: u64, ttl: u64) -> (Tier, Remembered) {
+    let live = remembered.filter(|r| r.expires_at > now).map(|r| r.tier);
+    let tier = live.map_or(scored, |t| t.max(scored));
+    (tier, Remembered { tier, expires_at: now.saturating_add(ttl) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_map_scores_to_tiers() {
+        let c = AutoConfig::default();
+        assert_eq!(c.tier(0.0), Tier::Economy);
+        assert_eq!(c.tier(c.standard_at), Tier::Standard);
+        assert_eq!(c.tier(c.premium_at), Tier::Premium);
+        assert!(c.is_valid());
+        let bad = AutoConfig { standard_at: 0.8, premium_at: 0.5, ..c };
+        assert!(!bad.is_valid());
+    }
+
+    #[test]
+    fn stickiness_only_escalates_and_expires() {
+        let r = Some(Remembered { tier: Tier::Premium, expires_at: 100 });
+        assert_eq!(sticky(Tier::Economy, r, 50, 10).0, Tier::Premium);
+        assert_eq!(sticky(Tier::Economy, r, 100, 10).0, Tier::Economy);
+        assert_eq!(
+            sticky(Tier::Standard, None, 0, 10),
+            (Tier::Standard, Remembered { tier: Tier::Standard, expires_at: 10 })
+        );
+        let low = Some(Remembered { tier: Tier::Economy, expires_at: 100 });
+        assert_eq!(sticky(Tier::Premium, low, 50, 10).0, Tier::Premium);
+    }
+
+    #[test]
+    fn remembered_round_trips_and_rejects_other_conversations() {
+        let r = Remembered { tier: Tier::Standard, expires_at: 1234 };
+        let v = r.encode(42);
+        assert_eq!(Remembered::decode(v.as_bytes(), 42), Some(r));
+        assert_eq!(Remembered::decode(v.as_bytes(), 43), None);
+        assert_eq!(Remembered::decode(b"garbage", 42), None);
+    }
+}

@@ -1,0 +1,717 @@
+//! Conversation features for `auto`, gathered while the request is parsed.
+//!
+//! The parser hands every message text to [`Features::add_text`] as the raw JSON string
+//! content (escapes still in place), right after validating it; the scanner reads those bytes
+//! once, decoding only the escapes that matter for line structure. Nothing is allocated per
+//! text.
+
+/// What a text says about itself, counted outside fenced code unless noted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TextStats {
+    /// Decoded-ish byte count (escapes count as one).
+    pub bytes: u64,
+    /// Words (runs of letters and digits).
+    pub words: u64,
+    /// Opening code fences (```` ``` ```` or `~~~`).
+    pub fences: u32,
+    /// Fences that name a language (```` ```rust ````).
+    pub fence_langs: u32,
+    /// Lines inside fences.
+    pub fenced_lines: u32,
+    /// Lines outside fences that look like code (`;`/`{`/`}` endings, `def `, `import `, ...).
+    pub code_lines: u32,
+    /// Inline code spans (`` `x` ``).
+    pub inline_code: u32,
+    /// Unified-diff lines (`@@ `, `diff --git`, `+++ `, `--- `).
+    pub diff_lines: u32,
+    /// Stack-trace and crash markers (`Traceback`, `panicked`, `at f (file:1:2)`, `File "x", line`).
+    pub trace_markers: u32,
+    /// Words that ask for reasoning (prove, derive, analyse, trade-off, step by step, ...).
+    pub reasoning: u32,
+    /// Math signals: LaTeX commands, `$$`, `^`, `=` between operands, `∫∑√` and friends.
+    pub math: u32,
+    /// Question marks.
+    pub questions: u32,
+    /// Numbers (runs of digits).
+    pub numbers: u32,
+    /// Greeting and thanks words (hi, hello, thanks, ...).
+    pub small_talk: u32,
+    /// Programming languages and tools named in prose (python, sql, regex, ...).
+    pub lang_words: u32,
+    /// Programming nouns and verbs in prose (function, script, compile, ...).
+    pub code_words: u32,
+}
+
+impl TextStats {
+    /// Any code signal at all.
+    pub fn has_code(&self) -> bool {
+        self.fences > 0 || self.code_lines >= 3 || self.diff_lines >= 2 || self.trace_markers > 0
+    }
+
+    /// Code asked for in prose: a language or tool named next to programming words.
+    pub fn asks_for_code(&self) -> bool {
+        self.lang_words > 0 && self.code_words > 0
+    }
+
+    fn add(&mut self, o: &TextStats) {
+        self.bytes += o.bytes;
+        self.words += o.words;
+        self.fences += o.fences;
+        self.fence_langs += o.fence_langs;
+        self.fenced_lines += o.fenced_lines;
+        self.code_lines += o.code_lines;
+        self.inline_code += o.inline_code;
+        self.diff_lines += o.diff_lines;
+        self.trace_markers += o.trace_markers;
+        self.reasoning += o.reasoning;
+        self.math += o.math;
+        self.questions += o.questions;
+        self.numbers += o.numbers;
+        self.small_talk += o.small_talk;
+        self.lang_words += o.lang_words;
+        self.code_words += o.code_words;
+    }
+}
+
+/// Message roles as the features see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `system` or `developer`.
+    System,
+    /// `user`.
+    User,
+    /// `assistant`.
+    Assistant,
+    /// `tool` or `function` results.
+    Tool,
+}
+
+impl Role {
+    /// Maps a validated role name.
+    pub fn from_name(name: &str) -> Role {
+        match name {
+            "system" | "developer" => Role::System,
+            "assistant" => Role::Assistant,
+            "tool" | "function" => Role::Tool,
+            _ => Role::User,
+        }
+    }
+}
+
+/// Everything `auto` knows about a conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Features {
+    /// System and developer text.
+    pub system: TextStats,
+    /// All user text.
+    pub user: TextStats,
+    /// The last user message.
+    pub last_user: TextStats,
+    /// Assistant text in the history.
+    pub assistant: TextStats,
+    /// Bytes of tool results in the history.
+    pub tool_result_bytes: u64,
+    /// Messages.
+    pub messages: u32,
+    /// User turns.
+    pub user_turns: u32,
+    /// Assistant turns.
+    pub assistant_turns: u32,
+    /// Tool calls made by the assistant in the history.
+    pub tool_calls: u32,
+    /// Tool results in the history.
+    pub tool_results: u32,
+    /// Tools declared in `tools`.
+    pub tools_declared: u32,
+    /// `tool_choice` set to something other than `none`/`auto`.
+    pub tool_choice_forced: bool,
+    /// `response_format` asks for a JSON schema.
+    pub json_schema: bool,
+    /// Image parts.
+    pub images: u32,
+    /// Reasoning parameters (`reasoning_effort`, `reasoning`) were sent.
+    pub reasoning_param: bool,
+    /// Harness boilerplate blocks (`<system-reminder>`...) skipped in user text.
+    pub harness_blocks: u32,
+    /// FNV-1a hash of the conversation's start: system text and the first user message.
+    pub start_hash: u64,
+    seen_user: bool,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Features {
+    /// A fresh accumulator.
+    pub fn new() -> Self {
+        Features { start_hash: FNV_OFFSET, ..Features::default() }
+    }
+
+    /// Counts one message (call once per message, after its texts).
+    pub fn end_message(&mut self, role: Role, tool_calls: u32) {
+        self.messages += 1;
+        match role {
+            Role::User => {
+                self.user_turns += 1;
+                self.seen_user = true;
+            }
+            Role::Assistant => self.assistant_turns += 1,
+            Role::Tool => self.tool_results += 1,
+            Role::System => {}
+        }
+        self.tool_calls += tool_calls;
+        if role == Role::User || role == Role::System {
+            // Separate the start hash by message so ("ab","c") and ("a","bc") differ.
+            self.hash_bytes(&[0xff]);
+        }
+    }
+
+    /// Starts a message: the last-user stats reset when a new user message begins.
+    pub fn begin_message(&mut self, role: Role) {
+        if role == Role::User {
+            self.last_user = TextStats::default();
+        }
+    }
+
+    fn hash_bytes(&mut self, bytes: &[u8]) {
+        if self.seen_user {
+            return;
+        }
+        let mut h = self.start_hash;
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+        self.start_hash = h;
+    }
+
+    /// Scans one text of a message of `role`; `raw` is the JSON string content between quotes.
+    pub fn add_text(&mut self, role: Role, raw: &str) {
+        match role {
+            Role::Tool => {
+                self.tool_result_bytes += raw.len() as u64;
+            }
+            Role::System => {
+                self.hash_bytes(raw.as_bytes());
+                let s = scan(raw.as_bytes(), &mut 0);
+                self.system.add(&s);
+            }
+            Role::Assistant => {
+                let s = scan(raw.as_bytes(), &mut 0);
+                self.assistant.add(&s);
+            }
+            Role::User => {
+                self.hash_bytes(raw.as_bytes());
+                let mut harness = 0;
+                let s = scan(raw.as_bytes(), &mut harness);
+                self.harness_blocks += harness;
+                self.user.add(&s);
+                self.last_user.add(&s);
+            }
+        }
+    }
+
+    /// Any code anywhere the client or the assistant wrote (not in the system prompt).
+    pub fn code(&self) -> CodeSummary {
+        let mut all = self.user;
+        all.add(&self.assistant);
+        CodeSummary {
+            blocks: all.fences,
+            lines: all.fenced_lines + all.code_lines,
+            diff: all.diff_lines >= 2,
+            trace: all.trace_markers > 0,
+            ask: self.user.asks_for_code(),
+            present: all.has_code() || self.user.asks_for_code(),
+        }
+    }
+}
+
+/// Code across the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeSummary {
+    /// Fenced blocks.
+    pub blocks: u32,
+    /// Code lines, fenced or not.
+    pub lines: u32,
+    /// A diff is present.
+    pub diff: bool,
+    /// A stack trace or crash is present.
+    pub trace: bool,
+    /// The user asks for code in prose.
+    pub ask: bool,
+    /// Any code signal.
+    pub present: bool,
+}
+
+/// Words asking for deliberate reasoning. Matched whole, lower-case ASCII.
+fn is_reasoning_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"prove"
+            | b"proof"
+            | b"derive"
+            | b"derivation"
+            | b"analyze"
+            | b"analyse"
+            | b"analysis"
+            | b"tradeoff"
+            | b"tradeoffs"
+            | b"theorem"
+            | b"lemma"
+            | b"rigorous"
+            | b"rigorously"
+            | b"justify"
+            | b"optimize"
+            | b"optimise"
+            | b"optimal"
+            | b"complexity"
+            | b"architecture"
+            | b"architect"
+            | b"refactor"
+            | b"debug"
+            | b"implement"
+            | b"algorithm"
+            | b"concurrency"
+            | b"invariant"
+            | b"critique"
+            | b"evaluate"
+            | b"compare"
+            | b"contrast"
+            | b"hypothesis"
+            | b"infer"
+            | b"deduce"
+            | b"counterexample"
+            | b"induction"
+            | b"integral"
+            | b"derivative"
+            | b"eigenvalue"
+            | b"probability"
+            | b"equation"
+            | b"simulate"
+            | b"strategy"
+    )
+}
+
+fn is_lang_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"python"
+            | b"javascript"
+            | b"typescript"
+            | b"java"
+            | b"rust"
+            | b"golang"
+            | b"cpp"
+            | b"c#"
+            | b"sql"
+            | b"bash"
+            | b"shell"
+            | b"powershell"
+            | b"html"
+            | b"css"
+            | b"php"
+            | b"ruby"
+            | b"kotlin"
+            | b"swift"
+            | b"haskell"
+            | b"scala"
+            | b"react"
+            | b"django"
+            | b"numpy"
+            | b"pandas"
+            | b"regex"
+            | b"json"
+            | b"yaml"
+            | b"docker"
+            | b"dockerfile"
+            | b"kubernetes"
+            | b"linux"
+            | b"git"
+            | b"api"
+            | b"vba"
+            | b"matlab"
+            | b"excel"
+            | b"node"
+            | b"nodejs"
+    )
+}
+
+fn is_code_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"code"
+            | b"function"
+            | b"functions"
+            | b"script"
+            | b"program"
+            | b"class"
+            | b"method"
+            | b"compile"
+            | b"compiler"
+            | b"bug"
+            | b"error"
+            | b"query"
+            | b"library"
+            | b"module"
+            | b"variable"
+            | b"array"
+            | b"loop"
+            | b"implement"
+            | b"refactor"
+            | b"debug"
+            | b"endpoint"
+            | b"snippet"
+            | b"syntax"
+    )
+}
+
+fn is_small_talk_word(w: &[u8]) -> bool {
+    matches!(w, b"hi" | b"hello" | b"hey" | b"thanks" | b"thank" | b"thx" | b"bye" | b"morning" | b"cheers")
+}
+
+/// Line prefixes that mark code outside fences, when the line also has code punctuation.
+const CODE_PREFIXES: [&[u8]; 14] = [
+    b"def ",
+    b"class ",
+    b"import ",
+    b"fn ",
+    b"pub ",
+    b"const ",
+    b"return ",
+    b"#include",
+    b"public ",
+    b"private ",
+    b"function ",
+    b"func ",
+    b"package ",
+    b"SELECT ",
+];
+
+const HARNESS_OPEN: &[u8] = b"<system-reminder>";
+const HARNESS_CLOSE: &[u8] = b"</system-reminder>";
+
+/// Per-line state of the scanner.
+#[derive(Default)]
+struct Line {
+    /// First bytes of the line after indentation (decoded).
+    head: [u8; 16],
+    head_len: usize,
+    /// Last non-space byte.
+    last: u8,
+    /// Backticks seen on this line (odd/even pairs make inline spans).
+    backticks: u32,
+    /// Code punctuation seen: `(`, `=`, `{`.
+    code_punct: bool,
+    started: bool,
+}
+
+impl Line {
+    fn push(&mut self, b: u8) {
+        if !self.started {
+            if b == b' ' || b == b'\t' {
+                return;
+            }
+            self.started = true;
+        }
+        if self.head_len < self.head.len() {
+            self.head[self.head_len] = b;
+            self.head_len += 1;
+        }
+        if b != b' ' && b != b'\t' && b != b'\r' {
+            self.last = b;
+        }
+        match b {
+            b'`' => self.backticks += 1,
+            b'(' | b'=' | b'{' => self.code_punct = true,
+            _ => {}
+        }
+    }
+
+    fn head(&self) -> &[u8] {
+        self.head.get(..self.head_len).unwrap_or_default()
+    }
+}
+
+/// Scans one text. `harness` counts `<system-reminder>` blocks, whose content is skipped.
+fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
+    let mut s = TextStats::default();
+    let mut line = Line::default();
+    let mut in_fence = false;
+    let mut word = [0u8; 24];
+    let mut word_len = 0usize;
+    let mut word_long = false;
+    // The two previous words, for "step by step".
+    let (mut prev1, mut prev2) = (0u8, 0u8);
+    let mut last_byte = 0u8;
+    let mut i = 0usize;
+    let n = raw.len();
+
+    while i < n {
+        let mut b = raw[i];
+        i += 1;
+        if b == b'\\' && i < n {
+            // Decode the escapes that shape text; others count as one opaque character.
+            let e = raw[i];
+            i += 1;
+            b = match e {
+                b'n' => b'\n',
+                b't' => b'\t',
+                b'r' => b'\r',
+                b'"' | b'\\' | b'/' => e,
+                b'u' => {
+                    i = (i + 4).min(n);
+                    0x80
+                }
+                _ => b' ',
+            };
+        }
+        s.bytes += 1;
+        if b == b'<' && raw.get(i - 1..).is_some_and(|r| r.starts_with(HARNESS_OPEN)) {
+            // Agent harness boilerplate: skip to the closing tag, it says nothing about the ask.
+            let rest = raw.get(i - 1..).unwrap_or_default();
+            let skip = find(rest, HARNESS_CLOSE).map_or(rest.len(), |p| p + HARNESS_CLOSE.len());
+            *harness += 1;
+            i = i - 1 + skip;
+            continue;
+        }
+        if b == b'\n' {
+            finish_word(
+                word.get(..word_len).unwrap_or_default(),
+                word_long,
+                &mut s,
+                in_fence,
+                (&mut prev1, &mut prev2),
+            );
+            word_len = 0;
+            word_long = false;
+            end_line(&mut line, &mut s, &mut in_fence);
+            continue;
+        }
+        line.push(b);
+        let prev_byte = std::mem::replace(&mut last_byte, b);
+        if b.is_ascii_alphanumeric() || b >= 0x80 {
+            if word_len == 0 && b.is_ascii_digit() && !in_fence {
+                s.numbers += 1;
+            }
+            if word_len < word.len() {
+                word[word_len] = b.to_ascii_lowercase();
+                word_len += 1;
+            } else {
+                word_long = true;
+            }
+            continue;
+        }
+        if b == b'-' && word_len > 0 && raw.get(i).is_some_and(u8::is_ascii_alphabetic) {
+            // "trade-off" reads as one word.
+            continue;
+        }
+        finish_word(
+            word.get(..word_len).unwrap_or_default(),
+            word_long,
+            &mut s,
+            in_fence,
+            (&mut prev1, &mut prev2),
+        );
+        word_len = 0;
+        word_long = false;
+        if in_fence {
+            continue;
+        }
+        match b {
+            b'?' => s.questions += 1,
+            b'^' => s.math += 1,
+            // `x = 2`, `2=2`: an equals sign between operands, not `?a=b` in a URL.
+            b'=' if prev_byte == b' ' || prev_byte.is_ascii_digit() => s.math += 1,
+            b'$' if raw.get(i) == Some(&b'$') => s.math += 1,
+            // A LaTeX command: backslash then letters (the JSON escape `\\` decoded above).
+            b'\\' if raw.get(i).is_some_and(u8::is_ascii_alphabetic) => s.math += 2,
+            _ => {}
+        }
+    }
+    finish_word(
+        word.get(..word_len).unwrap_or_default(),
+        word_long,
+        &mut s,
+        in_fence,
+        (&mut prev1, &mut prev2),
+    );
+    end_line(&mut line, &mut s, &mut in_fence);
+    s
+}
+
+/// Counts a finished word; `prev` holds tags of the two words before it.
+fn finish_word(word: &[u8], long: bool, s: &mut TextStats, in_fence: bool, prev: (&mut u8, &mut u8)) {
+    if (word.is_empty() && !long) || in_fence {
+        return;
+    }
+    s.words += 1;
+    // 1 = "step", 2 = "by", 0 = other: enough to find "step by step".
+    let tag = match word {
+        b"step" => 1,
+        b"by" => 2,
+        _ => 0,
+    };
+    if !long {
+        if is_reasoning_word(word) || (tag == 1 && *prev.0 == 2 && *prev.1 == 1) {
+            s.reasoning += 1;
+        }
+        if is_small_talk_word(word) {
+            s.small_talk += 1;
+        }
+        if matches!(word, b"traceback" | b"panicked" | b"stacktrace" | b"segfault") {
+            s.trace_markers += 1;
+        }
+        if is_lang_word(word) {
+            s.lang_words += 1;
+        }
+        if is_code_word(word) {
+            s.code_words += 1;
+        }
+    }
+    *prev.1 = *prev.0;
+    *prev.0 = tag;
+}
+
+/// Ends a line: fences, diffs, traces and code-like lines are judged on its head and tail.
+fn end_line(line: &mut Line, s: &mut TextStats, in_fence: &mut bool) {
+    let head = line.head();
+    let fence = head.starts_with(b"```") || head.starts_with(b"~~~");
+    if fence {
+        if !*in_fence {
+            s.fences += 1;
+            if head.get(3).is_some_and(u8::is_ascii_alphabetic) {
+                s.fence_langs += 1;
+            }
+        }
+        *in_fence = !*in_fence;
+    } else if *in_fence {
+        s.fenced_lines += 1;
+    } else if line.started {
+        if head.starts_with(b"@@ ")
+            || head.starts_with(b"diff --git")
+            || head.starts_with(b"+++ ")
+            || head.starts_with(b"--- ")
+        {
+            s.diff_lines += 1;
+        } else if head.starts_with(b"File \"") || (head.starts_with(b"at ") && line.last == b')') {
+            s.trace_markers += 1;
+        } else if code_like(line, head) {
+            s.code_lines += 1;
+        }
+        s.inline_code += line.backticks / 2;
+    }
+    *line = Line::default();
+}
+
+/// A line outside fences that reads as code: a block opener or closer, a statement ending in
+/// `;` with call or assignment punctuation, or a declaration keyword with code punctuation.
+/// Prose with braces (`{disfmarker}` in transcripts) or leading "import" stays prose.
+fn code_like(line: &Line, head: &[u8]) -> bool {
+    let closer = head.first().is_some_and(|b| matches!(b, b'}' | b')' | b']')) && head.len() <= 3;
+    let opener = line.last == b'{' && line.code_punct;
+    let statement = line.last == b';' && line.code_punct;
+    let declared = line.code_punct && CODE_PREFIXES.iter().any(|p| head.starts_with(p));
+    closer || opener || statement || declared
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scans a Rust string as the parser would hand it over (JSON-escaped).
+    fn stats(text: &str) -> TextStats {
+        let json = serde_json::to_string(text).unwrap();
+        scan(json[1..json.len() - 1].as_bytes(), &mut 0)
+    }
+
+    #[test]
+    fn fenced_code_and_languages() {
+        let s = stats("Fix this:\n```rust\nfn main() {\n    let x = 1;\n}\n```\nand this\n```\nplain\n```\n");
+        assert_eq!((s.fences, s.fence_langs, s.fenced_lines), (2, 1, 4));
+        // Words inside fences do not count as prose (the fence's language word does).
+        assert_eq!(s.words, 5);
+        assert!(s.has_code());
+    }
+
+    #[test]
+    fn unfenced_code_diffs_and_traces() {
+        // Declarations need code punctuation, statements a `;` ending after `(` or `=`.
+        let code = stats("def f(x):\n    return x\nimport os\nint y = 2;\nif (a) {\n}\n");
+        assert_eq!(code.code_lines, 4);
+        let prose = stats("Marketing: we said {disfmarker}\nimport the data from the file\nlet me know;\n");
+        assert_eq!(prose.code_lines, 0, "{prose:?}");
+        let diff = stats("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n");
+        assert_eq!(diff.diff_lines, 4);
+        let trace = stats("Traceback:\n  File \"x.py\", line 3, in f\n    at foo (bar.js:1:2)\n");
+        assert_eq!(trace.trace_markers, 3);
+        assert!(!stats("Just a normal sentence. Another one.").has_code());
+    }
+
+    #[test]
+    fn reasoning_math_and_small_talk() {
+        let s = stats("Prove the theorem step by step and analyse the trade-off.");
+        // prove, theorem, step by step, analyse, trade-off
+        assert_eq!(s.reasoning, 5, "{s:?}");
+        let m = stats("Solve $$\\int_0^1 x^2 dx$$ where y = 3");
+        assert!(m.math >= 4, "{m:?}");
+        let g = stats("Hi! Thanks a lot");
+        assert_eq!(g.small_talk, 2);
+        let ask = stats("Write a Python function that parses dates");
+        assert!(ask.asks_for_code() && !stats("I love python snakes").asks_for_code());
+        assert_eq!(stats("a `b` and `c`").inline_code, 2);
+    }
+
+    #[test]
+    fn harness_blocks_are_skipped() {
+        let mut f = Features::new();
+        f.begin_message(Role::User);
+        let text = "<system-reminder>prove derive analyse</system-reminder>hello";
+        let json = serde_json::to_string(text).unwrap();
+        f.add_text(Role::User, &json[1..json.len() - 1]);
+        f.end_message(Role::User, 0);
+        assert_eq!((f.user.reasoning, f.harness_blocks, f.user.small_talk), (0, 1, 1));
+    }
+
+    #[test]
+    fn system_prompt_markers_do_not_count_as_the_ask() {
+        let mut f = Features::new();
+        f.add_text(Role::System, "Always prove and derive and analyse.");
+        f.end_message(Role::System, 0);
+        assert_eq!(f.user.reasoning, 0);
+        assert_eq!(f.system.reasoning, 3);
+    }
+
+    #[test]
+    fn start_hash_covers_system_and_first_user_only() {
+        let conv = |msgs: &[(Role, &str)]| {
+            let mut f = Features::new();
+            for (role, text) in msgs {
+                f.begin_message(*role);
+                f.add_text(*role, text);
+                f.end_message(*role, 0);
+            }
+            f.start_hash
+        };
+        let a = conv(&[(Role::System, "s"), (Role::User, "q")]);
+        let b = conv(&[(Role::System, "s"), (Role::User, "q"), (Role::Assistant, "a"), (Role::User, "next")]);
+        let c = conv(&[(Role::System, "s"), (Role::User, "other")]);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn last_user_is_the_last_user_message() {
+        let mut f = Features::new();
+        for (role, text) in [(Role::User, "prove it"), (Role::Assistant, "ok"), (Role::User, "hi")] {
+            f.begin_message(role);
+            f.add_text(role, text);
+            f.end_message(role, 0);
+        }
+        assert_eq!((f.last_user.reasoning, f.last_user.small_talk), (0, 1));
+        assert_eq!(f.user.reasoning, 1);
+    }
+}
