@@ -20,11 +20,12 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup wasm lint scorer-is-host-free validate test run
+.PHONY: help setup wasm lint scorer-is-host-free validate test run bench
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
 	@echo "make test  - fmt, clippy (native and wasm32), unit, host and real-Envoy tests"
+	@echo "make bench - scorer throughput (criterion)"
 
 setup: $(ENVOY_STAMP)
 	rustup target add $(WASM_TARGET) >/dev/null
@@ -58,7 +59,12 @@ validate: wasm
 	for f in envoy/*.yaml; do $(ENVOY_BIN) --mode validate -c "$$f" --log-level warn; done
 
 test: lint scorer-is-host-free wasm validate
+	$(CARGO) build --locked --workspace --exclude model-router-filter --bins
 	$(CARGO) test --locked --workspace --exclude model-router-filter
+
+# Benchmarks are never timed tests: numbers come from here.
+bench:
+	$(CARGO) bench --locked -p model-router-scorer --bench scorer
 
 run: wasm
 	$(CARGO) build --locked -p model-router-tests --bin demo

@@ -9,8 +9,16 @@ pub const PROVIDER: &str = "x-model-router-provider";
 pub const TIER: &str = "x-model-router-tier";
 /// Response header: the effective `prefer`.
 pub const PREFER: &str = "x-model-router-prefer";
-/// Response header: `tier` or `pinned`.
+/// Response header: `tier`, `pinned` or `auto`.
 pub const SELECTION: &str = "x-model-router-selection";
+/// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).
+pub const AUTO_TIER: &str = "x-model-router-auto-tier";
+/// Response header: the auto score, 3 decimals.
+pub const AUTO_SCORE: &str = "x-model-router-auto-score";
+/// Response header: the features that decided, comma-separated.
+pub const AUTO_REASONS: &str = "x-model-router-auto-reasons";
+/// Response header: `true` when stickiness kept the conversation above the scored tier.
+pub const AUTO_STICKY: &str = "x-model-router-auto-sticky";
 /// Prefix of every header the router owns.
 pub const OWN_PREFIX: &str = "x-model-router-";
 

@@ -39,6 +39,21 @@ unsafe extern "C" {
         buffer_data: *const u8,
         buffer_size: usize,
     ) -> Status;
+    fn proxy_get_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+        return_cas: *mut u32,
+    ) -> Status;
+    fn proxy_set_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+        cas: u32,
+    ) -> Status;
+    fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> Status;
     fn proxy_send_local_response(
         status_code: u32,
         status_code_details_data: *const u8,
@@ -175,4 +190,48 @@ pub fn send_response(status: u32, details: &str, headers: &[(&str, &str)], body:
         )
     };
     check("send_local_response", status)
+}
+
+/// Reads a shared-data value (shared by all workers of the VM) and its CAS token; `None`
+/// when the key is absent.
+pub fn shared_get(key: &str) -> Result<(Option<Vec<u8>>, u32)> {
+    let mut data = null_mut();
+    let mut size = 0usize;
+    let mut cas = 0u32;
+    // SAFETY: key pointer/length describe a live &str; out-pointers are valid locals.
+    let status = unsafe { proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) };
+    match status {
+        Status::Ok => Ok((Some(owned(data, size)), cas)),
+        Status::NotFound => Ok((None, 0)),
+        status => Err(HostError { call: "get_shared_data", status }),
+    }
+}
+
+/// Outcome of a compare-and-swap write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swap {
+    /// Written.
+    Done,
+    /// Another worker wrote first: read again.
+    Conflict,
+}
+
+/// Writes a shared-data value if its CAS token is still `cas` (0 writes unconditionally).
+pub fn shared_set(key: &str, value: &[u8], cas: u32) -> Result<Swap> {
+    // SAFETY: pointers/lengths describe live buffers.
+    let status = unsafe { proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) };
+    match status {
+        Status::Ok => Ok(Swap::Done),
+        Status::CasMismatch => Ok(Swap::Conflict),
+        status => Err(HostError { call: "set_shared_data", status }),
+    }
+}
+
+/// Seconds since the Unix epoch, from the host's clock.
+pub fn now_secs() -> Result<u64> {
+    let mut nanos = 0u64;
+    // SAFETY: the out-pointer is a valid local.
+    let status = unsafe { proxy_get_current_time_nanoseconds(&mut nanos) };
+    check("get_current_time", status)?;
+    Ok(nanos / 1_000_000_000)
 }

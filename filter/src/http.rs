@@ -3,7 +3,8 @@
 
 use std::rc::Rc;
 
-use model_router_scorer::{ApiError, Config, Endpoint, Route, endpoint, route_chat};
+use model_router_scorer::route::Memory;
+use model_router_scorer::{ApiError, Config, Endpoint, Route, analyze, endpoint};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
@@ -17,7 +18,7 @@ enum Phase {
     /// A chat request whose body is still arriving; Envoy buffers it while we pause.
     Buffering,
     /// Sent to a provider; the response headers will say which.
-    Routed(Route),
+    Routed(Box<Route>),
     /// Answered locally.
     Answered,
 }
@@ -92,17 +93,30 @@ impl Http {
     /// Routes the complete body: rewrite it, point Envoy's route at the provider's cluster.
     fn route(&mut self, config: &Config, body_size: usize) -> Result<Action, HostError> {
         let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
-        let mut route = match route_chat(config, &body) {
+        let analysis = match analyze(config, &body) {
+            Ok(a) => a,
+            Err(e) => return Ok(self.reject(&e)),
+        };
+        // Stickiness: the scorer stays pure, so the remembered tier is read here and passed in.
+        let remembered = match analysis.sticky_slot(config) {
+            Some((key, _)) => host::shared_get(&key)?.0,
+            None => None,
+        };
+        let now = host::now_secs()?;
+        let mut route = match analysis.route(config, remembered.as_deref(), now) {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(&e)),
         };
+        if let Some(memory) = &route.memory {
+            remember(memory)?;
+        }
         host::replace_buffer(BufferType::HttpRequestBody, body_size, &route.body)?;
         host::set_header(MapType::HttpRequestHeaders, h::CONTENT_LENGTH, &route.body.len().to_string())?;
         // Changing a request header clears Envoy's route cache, so the router filter
         // re-matches and its `cluster_header` route now sees the provider's cluster.
         host::set_header(MapType::HttpRequestHeaders, &config.cluster_header, &route.cluster)?;
         route.body = Vec::new();
-        self.phase = Phase::Routed(route);
+        self.phase = Phase::Routed(Box::new(route));
         Ok(Action::Continue)
     }
 
@@ -115,6 +129,21 @@ impl Http {
             Err(e) => self.host_failure(e),
         }
     }
+}
+
+/// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
+/// worker is merged with, not overwritten (the higher tier wins).
+fn remember(memory: &Memory) -> Result<(), HostError> {
+    for _ in 0..3 {
+        let (current, cas) = host::shared_get(&memory.key)?;
+        let value = memory.value(current.as_deref());
+        if host::shared_set(&memory.key, value.as_bytes(), cas)? == host::Swap::Done {
+            return Ok(());
+        }
+    }
+    // Lost three races in a row: stickiness for this turn is best effort, routing is not.
+    host::log(LogLevel::Warn, "model-router: could not store the conversation tier (contention)");
+    Ok(())
 }
 
 fn not_configured() -> ApiError {
@@ -180,7 +209,19 @@ impl HttpContext for Http {
             (h::PREFER, route.prefer.as_str()),
             (h::SELECTION, route.selection.as_str()),
         ];
-        for (name, value) in pairs {
+        let auto = route.auto.as_ref().map(|a| {
+            let mut v = vec![
+                (h::AUTO_TIER, a.tier.as_str().to_string()),
+                (h::AUTO_SCORE, format!("{:.3}", a.score)),
+                (h::AUTO_REASONS, a.reasons.join(",")),
+            ];
+            if a.sticky {
+                v.push((h::AUTO_STICKY, "true".to_string()));
+            }
+            v
+        });
+        let auto_pairs = auto.iter().flatten().map(|(k, v)| (*k, v.as_str()));
+        for (name, value) in pairs.into_iter().chain(auto_pairs) {
             if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, value) {
                 host::log(LogLevel::Warn, &format!("model-router: {e}"));
             }

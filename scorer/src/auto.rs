@@ -20,8 +20,8 @@ use crate::rank::log2;
 pub struct AutoWeights {
     /// Sum for a request with no signal at all.
     pub base: f64,
-    /// Per doubling of the last user message's bytes above 150, up to 3 doublings (past that
-    /// it is pasted material, not a harder ask).
+    /// Per doubling of the last user message's bytes above 150, up to 2.5 doublings (past
+    /// that it is pasted material, not a harder ask).
     pub length: f64,
     /// Per halving of the last user message below 150 bytes, up to 2 halvings (subtracted):
     /// shortness is weak evidence, so a short hard question is not sent to economy by it.
@@ -159,6 +159,10 @@ pub const MAX_REASONS: usize = 4;
 /// The ask length (bytes of the last user message) that contributes nothing.
 pub const ASK_PIVOT_BYTES: f64 = 150.0;
 
+/// Doublings of ask length that count: past about 850 bytes it is pasted material, and
+/// length alone (with long context) stays below the premium threshold.
+pub const MAX_ASK_DOUBLINGS: f64 = 2.5;
+
 /// Tokens of context above which `long_context` counts.
 pub const LONG_CONTEXT_TOKENS: u64 = 32_000;
 
@@ -232,7 +236,7 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
     }
     // Length of what the user asked, in doublings around 150 bytes (about 24 words). Bytes,
     // not words: numbers, formulas and identifiers lengthen a hard ask as much as prose does.
-    let len = doublings(f.last_user.bytes as f64, ASK_PIVOT_BYTES, 3.0).max(-2.0);
+    let len = doublings(f.last_user.bytes as f64, ASK_PIVOT_BYTES, MAX_ASK_DOUBLINGS).max(-2.0);
     let token = if len >= 1.0 {
         "long_ask"
     } else if len <= -1.0 {
@@ -283,6 +287,17 @@ impl Remembered {
         format!("{hash:016x} {} {}", self.tier, self.expires_at)
     }
 
+    /// Joins two memories of one conversation (concurrent writers): the higher tier and the
+    /// later expiry win.
+    pub fn merge(self, other: Option<Remembered>) -> Remembered {
+        match other {
+            None => self,
+            Some(o) => {
+                Remembered { tier: self.tier.max(o.tier), expires_at: self.expires_at.max(o.expires_at) }
+            }
+        }
+    }
+
     /// Decodes a value written by [`Remembered::encode`] for `hash`; `None` if it belongs to
     /// another conversation or is garbled.
     pub fn decode(value: &[u8], hash: u64) -> Option<Remembered> {
@@ -329,6 +344,14 @@ mod tests {
         );
         let low = Some(Remembered { tier: Tier::Economy, expires_at: 100 });
         assert_eq!(sticky(Tier::Premium, low, 50, 10).0, Tier::Premium);
+    }
+
+    #[test]
+    fn merge_keeps_the_higher_tier_and_later_expiry() {
+        let a = Remembered { tier: Tier::Premium, expires_at: 10 };
+        let b = Remembered { tier: Tier::Economy, expires_at: 20 };
+        assert_eq!(b.merge(Some(a)), Remembered { tier: Tier::Premium, expires_at: 20 });
+        assert_eq!(a.merge(None), a);
     }
 
     #[test]

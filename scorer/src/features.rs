@@ -111,6 +111,8 @@ pub struct Features {
     pub assistant: TextStats,
     /// Bytes of tool results in the history.
     pub tool_result_bytes: u64,
+    /// Tool results: read for code only (their prose says nothing about the ask).
+    pub tool: TextStats,
     /// Messages.
     pub messages: u32,
     /// User turns.
@@ -190,6 +192,8 @@ impl Features {
         match role {
             Role::Tool => {
                 self.tool_result_bytes += raw.len() as u64;
+                let s = scan(raw.as_bytes(), &mut 0);
+                self.tool.add(&s);
             }
             Role::System => {
                 self.hash_bytes(raw.as_bytes());
@@ -211,10 +215,11 @@ impl Features {
         }
     }
 
-    /// Any code anywhere the client or the assistant wrote (not in the system prompt).
+    /// Any code anywhere the client, the assistant or a tool wrote (not in the system prompt).
     pub fn code(&self) -> CodeSummary {
         let mut all = self.user;
         all.add(&self.assistant);
+        all.add(&self.tool);
         CodeSummary {
             blocks: all.fences,
             lines: all.fenced_lines + all.code_lines,
@@ -625,7 +630,7 @@ mod tests {
     /// Scans a Rust string as the parser would hand it over (JSON-escaped).
     fn stats(text: &str) -> TextStats {
         let json = serde_json::to_string(text).unwrap();
-        scan(json[1..json.len() - 1].as_bytes(), &mut 0)
+        scan(&json.as_bytes()[1..json.len() - 1], &mut 0)
     }
 
     #[test]

@@ -79,8 +79,19 @@ pub struct AutoReport {
 pub struct Memory {
     /// Shared-data key (one of a bounded number of slots).
     pub key: String,
-    /// Value to store.
-    pub value: String,
+    /// The conversation's hash (guards the slot against collisions).
+    pub hash: u64,
+    /// What to remember.
+    pub remembered: Remembered,
+}
+
+impl Memory {
+    /// The value to store, joined with what another worker may have stored meanwhile
+    /// (`current` is the slot's value at the time of writing).
+    pub fn value(&self, current: Option<&[u8]>) -> String {
+        let other = current.and_then(|v| Remembered::decode(v, self.hash));
+        self.remembered.merge(other).encode(self.hash)
+    }
 }
 
 /// A routed request: where it goes and the body it carries there.
@@ -159,7 +170,7 @@ impl Analysis<'_> {
                 (None, Some((key, hash))) => {
                     let prior = remembered.and_then(|v| Remembered::decode(v, hash));
                     let (tier, keep) = auto::sticky(auto.tier, prior, now, config.sticky.ttl_secs);
-                    memory = Some(Memory { key, value: keep.encode(hash) });
+                    memory = Some(Memory { key, hash, remembered: keep });
                     tier
                 }
                 (None, None) => auto.tier,
@@ -346,5 +357,115 @@ mod tests {
         let e = route_chat(&config(), chat("gpt-9", "").as_bytes()).err();
         let msg = e.map(|e| e.message).unwrap_or_default();
         assert!(msg.contains("'gpt-9'") && msg.contains("economy") && msg.contains("gpt-4.1-mini"), "{msg}");
+    }
+
+    /// `testdata/auto/golden.json`: every feature and pitfall, through `route_chat` (the code
+    /// path the filter and the CLI share).
+    #[test]
+    fn auto_golden_cases() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../testdata/auto/golden.json")).unwrap_or_default();
+        let cases = doc["cases"].as_array().cloned().unwrap_or_default();
+        assert!(cases.len() >= 15);
+        let c = config();
+        for case in cases {
+            let body = case["request"].to_string();
+            let r = route_chat(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
+            let auto = r.auto.clone().unwrap_or_else(|| panic!("no auto report"));
+            assert_eq!(r.selection, Selection::Auto);
+            assert_eq!(auto.tier.as_str(), case["expect_tier"], "{}: {auto:?}", case["name"]);
+            assert_eq!(r.tier, auto.tier, "{}", case["name"]);
+            let want: Vec<String> = case["expect_reasons_prefix"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            assert!(
+                auto.reasons.starts_with(&want),
+                "{}: {:?} does not start with {want:?}",
+                case["name"],
+                auto.reasons
+            );
+            assert!((0.0..=1.0).contains(&auto.score));
+        }
+    }
+
+    fn auto_chat(user: &str, extra: &str) -> String {
+        format!(
+            r#"{{"model":"auto","messages":[{{"role":"system","content":"sys"}},{{"role":"user","content":"{user}"}}]{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn auto_tier_only_escalates_within_a_conversation() {
+        let c = config();
+        let ask = "What would be the long-term consequences for monetary policy, bank solvency and public \
+                   debt markets if a large eurozone member left the currency union during a recession?";
+        let hard = auto_chat(ask, "");
+        let turn1 = analyze(&c, hard.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let (key, _) = turn1.sticky_slot(&c).unwrap_or_else(|| panic!("no slot"));
+        let r1 = turn1.route(&c, None, 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r1.tier, Tier::Standard);
+        let memory = r1.memory.unwrap_or_else(|| panic!("nothing to remember"));
+        assert_eq!(memory.key, key);
+        let stored = memory.value(None);
+
+        // Turn 2 of the same conversation (same start) scores low on its own...
+        let easy = format!(
+            r#"{{"model":"auto","messages":[{{"role":"system","content":"sys"}},{{"role":"user","content":"{ask}"}},
+            {{"role":"assistant","content":"Done."}},{{"role":"user","content":"thanks!"}}]}}"#
+        );
+        let turn2 = analyze(&c, easy.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(turn2.sticky_slot(&c).map(|s| s.0), Some(key));
+        let alone = analyze(&c, easy.as_bytes()).and_then(|a| a.route(&c, None, 1000));
+        assert_eq!(alone.map(|r| r.tier), Ok(Tier::Economy));
+        // ...but with the remembered tier it stays where turn 1 was, and says why.
+        let r2 = turn2.route(&c, Some(stored.as_bytes()), 1100).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r2.tier, Tier::Standard);
+        let report = r2.auto.unwrap_or_else(|| panic!("no report"));
+        assert_eq!((report.tier, report.sticky), (Tier::Economy, true));
+        // After the TTL the memory no longer holds.
+        let turn2 = analyze(&c, easy.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let late = turn2.route(&c, Some(stored.as_bytes()), 1000 + c.sticky.ttl_secs + 1);
+        assert_eq!(late.map(|r| r.tier), Ok(Tier::Economy));
+    }
+
+    #[test]
+    fn fixed_tier_beside_auto_wins_and_auto_is_still_reported() {
+        let c = config();
+        let body = auto_chat("hi", r#","tier":"premium","prefer":"cheap""#);
+        let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.sticky_slot(&c).is_none(), "a fixed tier needs no memory");
+        let r = a.route(&c, None, 0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.tier, r.prefer, r.selection), (Tier::Premium, Prefer::Cheap, Selection::Auto));
+        assert_eq!(r.auto.map(|a| a.tier), Some(Tier::Economy));
+        assert!(r.memory.is_none());
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        assert!(!body.contains("tier") && !body.contains("prefer"), "{body}");
+    }
+
+    #[test]
+    fn code_conversations_rank_by_coding_unless_prefer_is_given() {
+        let c = config();
+        let code = auto_chat(r#"Fix this:\n```rust\nfn main() { let x: i32 = \"a\"; }\n```"#, "");
+        let r = route_chat(&c, code.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.prefer, Prefer::Coding);
+        assert_eq!(r.model, "claude-sonnet-4-6");
+        let r = route_chat(
+            &c,
+            auto_chat(r#"Fix this:\n```rust\nfn main() {}\n```"#, r#","prefer":"cheap""#).as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.prefer, Prefer::Cheap);
+        let r = route_chat(&c, auto_chat("What is the capital of France?", "").as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.prefer, Prefer::Balanced);
+    }
+
+    #[test]
+    fn stickiness_can_be_turned_off() {
+        let c = Config::from_json(br#"{"sticky":{"slots":0}}"#).unwrap_or_else(|e| panic!("{e}"));
+        let body = auto_chat("hello", "");
+        let r = route_chat(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.memory.is_none());
     }
 }

@@ -17,6 +17,7 @@ use wasmtime::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, 
 const OK: i32 = 0;
 const NOT_FOUND: i32 = 1;
 const BAD_ARGUMENT: i32 = 2;
+const CAS_MISMATCH: i32 = 8;
 
 /// Header map types of the ABI.
 const REQUEST_HEADERS: i32 = 0;
@@ -67,6 +68,10 @@ pub struct HostState {
     response_headers: Vec<(String, String)>,
     request_body: Vec<u8>,
     local_reply: Option<LocalReply>,
+    /// Shared data: key -> (value, CAS token).
+    shared: HashMap<String, (Vec<u8>, u32)>,
+    /// The clock the filter reads, in nanoseconds since the epoch.
+    pub now_nanos: u64,
     /// Log lines the filter wrote, with their level.
     pub logs: Vec<(i32, String)>,
 }
@@ -260,6 +265,41 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Ok(OK)
         },
     )?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_shared_data",
+        |mut c: Caller<'_, HostState>, kp: i32, kl: i32, rp: i32, rl: i32, rc: i32| {
+            let key = read_str(&mut c, kp, kl)?;
+            let Some((value, cas)) = c.data().shared.get(&key).cloned() else { return Ok(NOT_FOUND) };
+            write_u32(&mut c, rc, cas)?;
+            give(&mut c, &value, rp, rl)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_shared_data",
+        |mut c: Caller<'_, HostState>, kp: i32, kl: i32, vp: i32, vl: i32, cas: i32| {
+            let key = read_str(&mut c, kp, kl)?;
+            let value = read(&mut c, vp, vl)?;
+            let shared = &mut c.data_mut().shared;
+            let current = shared.get(&key).map_or(0, |(_, c)| *c);
+            if cas != 0 && cas as u32 != current {
+                return Ok(CAS_MISMATCH);
+            }
+            shared.insert(key, (value, current + 1));
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_current_time_nanoseconds",
+        |mut c: Caller<'_, HostState>, rp: i32| {
+            let now = c.data().now_nanos;
+            let mem = memory(&mut c)?;
+            mem.write(&mut c, rp as u32 as usize, &now.to_le_bytes())?;
+            Ok(OK)
+        },
+    )?;
     // WASI: the Rust standard library's start-up needs these; the filter itself does no I/O.
     linker.func_wrap(
         "wasi_snapshot_preview1",
@@ -337,6 +377,18 @@ impl Plugin {
             return Err(format!("configuration refused; logs: {:?}", plugin.logs()));
         }
         Ok(plugin)
+    }
+
+    /// Sets the clock the filter reads.
+    pub fn set_now_secs(&mut self, secs: u64) {
+        self.store.data_mut().now_nanos = secs * 1_000_000_000;
+    }
+
+    /// Shared-data keys the filter has written.
+    pub fn shared_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.store.data().shared.keys().cloned().collect();
+        keys.sort();
+        keys
     }
 
     /// Log lines so far.

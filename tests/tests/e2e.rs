@@ -250,10 +250,10 @@ fn bad_requests() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
             Some("duplicate_key"),
         ),
         (
-            "auto not yet",
-            post(&format!(r#"{{"model":"auto","messages":{ok_msgs}}}"#)),
+            "auto with a bad tier",
+            post(&format!(r#"{{"model":"auto","tier":"gold","messages":{ok_msgs}}}"#)),
             400,
-            Some("auto_unavailable"),
+            Some("invalid_tier"),
         ),
         (
             "tier contradicts model",

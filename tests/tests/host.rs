@@ -122,3 +122,34 @@ fn configuration_is_validated_and_applied() {
     let Outcome::Forwarded { headers, .. } = out else { panic!("{out:?}") };
     assert_eq!(header(&headers, "x-llm-cluster"), Some("egress_cerebras"));
 }
+
+#[test]
+fn auto_remembers_a_conversation_tier_in_shared_data_until_it_expires() {
+    let mut p = plugin(r#"{"sticky":{"ttl_secs":60}}"#);
+    p.set_now_secs(1_000);
+    let ask = "What would be the long-term consequences for monetary policy, bank solvency and public debt \
+               markets if a large eurozone member left the currency union during a recession?";
+    let turn1 = format!(r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}}]}}"#);
+    let turn2 = format!(
+        r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}},{{"role":"assistant","content":"ok"}},{{"role":"user","content":"thanks!"}}]}}"#
+    );
+    let tier_of = |p: &mut Plugin, body: &str| -> (String, String) {
+        let h = post_headers(body.len());
+        let (id, out) = p.request(&as_refs(&h), &[body.as_bytes()]).unwrap();
+        assert!(matches!(out, Outcome::Forwarded { .. }), "{out:?}");
+        let resp = p.response(id, &[(":status", "200")]).unwrap();
+        (
+            header(&resp, "x-model-router-tier").unwrap_or_default().to_string(),
+            header(&resp, "x-model-router-auto-tier").unwrap_or_default().to_string(),
+        )
+    };
+    assert_eq!(tier_of(&mut p, &turn1), ("standard".into(), "standard".into()));
+    let keys = p.shared_keys();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].starts_with("model_router.sticky."), "{keys:?}");
+    p.set_now_secs(1_030);
+    assert_eq!(tier_of(&mut p, &turn2), ("standard".into(), "economy".into()));
+    // Each turn refreshes the memory; 61 s after the last one it is gone.
+    p.set_now_secs(1_030 + 61);
+    assert_eq!(tier_of(&mut p, &turn2), ("economy".into(), "economy".into()));
+}

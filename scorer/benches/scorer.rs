@@ -1,0 +1,39 @@
+//! Parse + features + auto score + rank + rewrite, per request, natively. Reports MB/s of
+//! request body on short and long conversations (`make bench`).
+
+// A benchmark that cannot build its input should stop loudly.
+#![allow(clippy::expect_used)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use model_router_scorer::{Config, route_chat};
+
+fn conversation(turns: usize) -> String {
+    let mut msgs =
+        vec![r#"{"role":"system","content":"You are a helpful assistant. Answer precisely."}"#.to_string()];
+    for i in 0..turns {
+        msgs.push(format!(
+            r#"{{"role":"user","content":"Question {i}: here is some code.\n```python\ndef f(x):\n    return x * {i}\n```\nWhy does it fail when x is None? Please analyse step by step."}}"#
+        ));
+        msgs.push(format!(
+            r#"{{"role":"assistant","content":"Answer {i}: because None cannot be multiplied. Check the input first, or use a default value; here is a version that handles it:\n```python\ndef f(x=0):\n    return (x or 0) * {i}\n```"}}"#
+        ));
+    }
+    msgs.push(r#"{"role":"user","content":"Thanks, and how would you test it?"}"#.to_string());
+    format!(r#"{{"model":"auto","temperature":0.2,"messages":[{}]}}"#, msgs.join(","))
+}
+
+fn bench(c: &mut Criterion) {
+    let config = Config::from_json(b"").expect("default config");
+    let mut group = c.benchmark_group("route_chat");
+    for (name, turns) in [("short_1KB", 2), ("long_100KB", 250)] {
+        let body = conversation(turns);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(format!("{name} ({} bytes)", body.len()), |b| {
+            b.iter(|| route_chat(&config, body.as_bytes()).expect("routes"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,159 @@
+//! `model: "auto"` through the real Envoy: tiers, stickiness across turns, and agreement with
+//! the `model-router-auto` CLI.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use model_router_tests::envoy::Stack;
+use model_router_tests::http;
+use serde_json::Value;
+
+const CHAT: &str = "/v1/chat/completions";
+
+fn golden() -> Vec<Value> {
+    let doc: Value =
+        serde_json::from_str(include_str!("../../testdata/auto/golden.json")).expect("golden.json");
+    doc["cases"].as_array().cloned().expect("cases")
+}
+
+fn case(name: &str) -> Value {
+    golden().into_iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no case {name}"))
+}
+
+fn tier_of(model: &str) -> &'static str {
+    let doc: Value = serde_json::from_str(model_router_scorer::catalog::BUILTIN_CATALOG).expect("catalog");
+    let tier = doc["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .find(|m| m["id"] == model)
+        .map(|m| m["tier"].clone());
+    match tier.as_ref().and_then(Value::as_str) {
+        Some("economy") => "economy",
+        Some("standard") => "standard",
+        Some("premium") => "premium",
+        _ => panic!("{model} is not in the catalog"),
+    }
+}
+
+#[test]
+fn auto_picks_different_tiers_for_a_greeting_a_refactoring_and_a_proof() {
+    let s = Stack::start(None).expect("stack");
+    let mut tiers = Vec::new();
+    for name in ["greeting", "refactoring with tools and code", "long multi-step proof"] {
+        let c = case(name);
+        let r = http::post_json(s.envoy.addr, CHAT, &c["request"].to_string()).expect("request");
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        let got = s.take_received();
+        assert_eq!(got.len(), 1);
+        // What the provider received is a model of the expected tier.
+        let model = got[0].json()["model"].as_str().unwrap_or_default().to_string();
+        assert_eq!(tier_of(&model), c["expect_tier"], "{name}: {model}");
+        assert_eq!(r.header("x-model-router-auto-tier"), c["expect_tier"].as_str());
+        assert_eq!(r.header("x-model-router-selection"), Some("auto"));
+        let score: f64 = r.header("x-model-router-auto-score").and_then(|v| v.parse().ok()).expect("score");
+        assert!((0.0..=1.0).contains(&score));
+        assert_eq!(
+            r.header("x-model-router-auto-score").map(|v| v.split('.').nth(1).map(str::len)),
+            Some(Some(3))
+        );
+        tiers.push(tier_of(&model));
+    }
+    assert_ne!(tiers[0], tiers[1]);
+    assert_ne!(tiers[0], tiers[2]);
+    // The refactoring conversation is code: without a prefer, auto ranks by coding signal.
+    let r =
+        http::post_json(s.envoy.addr, CHAT, &case("refactoring with tools and code")["request"].to_string())
+            .expect("request");
+    assert_eq!(r.header("x-model-router-prefer"), Some("coding"));
+    assert!(r.header("x-model-router-auto-reasons").is_some_and(|v| v.starts_with("code")));
+}
+
+#[test]
+fn turn_two_never_drops_below_turn_one() {
+    let s = Stack::start(None).expect("stack");
+    let ask = "What would be the long-term consequences for monetary policy, bank solvency and public debt \
+               markets if a large eurozone member left the currency union during a recession?";
+    let turn1 = format!(r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}}]}}"#);
+    let turn2 = format!(
+        r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}},{{"role":"assistant","content":"It depends."}},{{"role":"user","content":"thanks!"}}]}}"#
+    );
+    // On its own (a different conversation start), turn 2's last message is economy material.
+    let alone = r#"{"model":"auto","messages":[{"role":"user","content":"thanks!"}]}"#;
+    let r = http::post_json(s.envoy.addr, CHAT, alone).expect("request");
+    assert_eq!(r.header("x-model-router-tier"), Some("economy"));
+
+    let r1 = http::post_json(s.envoy.addr, CHAT, &turn1).expect("turn 1");
+    let t1 = r1.header("x-model-router-tier").map(str::to_string).expect("tier");
+    assert_eq!(t1, "standard");
+    // Several turn-2 requests, each on a new connection (and so possibly another worker).
+    for _ in 0..6 {
+        let r2 = http::post_json(s.envoy.addr, CHAT, &turn2).expect("turn 2");
+        assert_eq!(r2.status, 200);
+        assert_eq!(r2.header("x-model-router-auto-tier"), Some("economy"), "turn 2 scores economy alone");
+        assert_eq!(r2.header("x-model-router-tier"), Some(t1.as_str()), "turn 2 dropped below turn 1");
+        assert_eq!(r2.header("x-model-router-auto-sticky"), Some("true"));
+    }
+    let received = s.take_received();
+    let last = received.last().expect("received");
+    assert_eq!(tier_of(last.json()["model"].as_str().unwrap_or_default()), "standard");
+}
+
+/// The CLI binary built next to this test (`cargo build --workspace --bins` in `make test`).
+fn cli_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let cli = dir.join("model-router-auto");
+    assert!(cli.exists(), "{} missing: run `cargo build --workspace --bins`", cli.display());
+    cli
+}
+
+#[test]
+fn the_cli_and_the_filter_decide_the_same() {
+    let cases = golden();
+    let mut input = String::new();
+    for c in &cases {
+        let mut req = c["request"].clone();
+        req["id"] = c["name"].clone();
+        input.push_str(&req.to_string());
+        input.push('\n');
+    }
+    let mut child =
+        Command::new(cli_path()).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cli");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("cli output");
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), cases.len());
+
+    let s = Stack::start(None).expect("stack");
+    for (c, cli) in cases.iter().zip(&lines) {
+        assert_eq!(cli["id"], c["name"]);
+        let mut req = c["request"].clone();
+        req["id"] = c["name"].clone();
+        let r = http::post_json(s.envoy.addr, CHAT, &req.to_string()).expect("request");
+        assert_eq!(r.status, 200, "{}: {}", c["name"], r.text());
+        let reasons: Vec<&str> =
+            cli["reasons"].as_array().expect("reasons").iter().filter_map(Value::as_str).collect();
+        assert_eq!(r.header("x-model-router-auto-tier"), cli["tier"].as_str(), "{}", c["name"]);
+        assert_eq!(
+            r.header("x-model-router-auto-score").and_then(|v| v.parse::<f64>().ok()),
+            cli["score"].as_f64(),
+            "{}",
+            c["name"]
+        );
+        assert_eq!(
+            r.header("x-model-router-auto-reasons"),
+            Some(reasons.join(",").as_str()),
+            "{}",
+            c["name"]
+        );
+        assert_eq!(r.header("x-model-router-model"), cli["model"].as_str(), "{}", c["name"]);
+        let got = s.take_received();
+        assert_eq!(got[0].provider, cli["provider"].as_str().unwrap_or_default());
+    }
+}
