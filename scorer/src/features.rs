@@ -248,130 +248,181 @@ pub struct CodeSummary {
     pub present: bool,
 }
 
-/// Words asking for deliberate reasoning. Matched whole, lower-case ASCII.
-fn is_reasoning_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"prove"
-            | b"proof"
-            | b"derive"
-            | b"derivation"
-            | b"analyze"
-            | b"analyse"
-            | b"analysis"
-            | b"tradeoff"
-            | b"tradeoffs"
-            | b"theorem"
-            | b"lemma"
-            | b"rigorous"
-            | b"rigorously"
-            | b"justify"
-            | b"optimize"
-            | b"optimise"
-            | b"optimal"
-            | b"complexity"
-            | b"architecture"
-            | b"architect"
-            | b"refactor"
-            | b"debug"
-            | b"implement"
-            | b"algorithm"
-            | b"concurrency"
-            | b"invariant"
-            | b"critique"
-            | b"evaluate"
-            | b"compare"
-            | b"contrast"
-            | b"hypothesis"
-            | b"infer"
-            | b"deduce"
-            | b"counterexample"
-            | b"induction"
-            | b"integral"
-            | b"derivative"
-            | b"eigenvalue"
-            | b"probability"
-            | b"equation"
-            | b"simulate"
-            | b"strategy"
-    )
+/// Number of entries in [`KEYWORDS`].
+const KEYWORD_COUNT: usize = 112;
+
+/// Word classes, as bit flags in [`KEYWORDS`].
+const REASONING: u8 = 1;
+const SMALL_TALK: u8 = 2;
+const TRACE: u8 = 4;
+const LANG: u8 = 8;
+const CODE: u8 = 16;
+
+/// Whole words (lower-case ASCII) the scanner recognises, sorted (to keep them unique):
+/// reasoning requests (prove, derive, analyse, trade-off...), small talk, crash words,
+/// programming languages and tools, and programming nouns and verbs.
+const KEYWORDS: [(&[u8], u8); KEYWORD_COUNT] = [
+    (b"algorithm", REASONING),
+    (b"analyse", REASONING),
+    (b"analysis", REASONING),
+    (b"analyze", REASONING),
+    (b"api", LANG),
+    (b"architect", REASONING),
+    (b"architecture", REASONING),
+    (b"array", CODE),
+    (b"bash", LANG),
+    (b"bug", CODE),
+    (b"bye", SMALL_TALK),
+    (b"cheers", SMALL_TALK),
+    (b"class", CODE),
+    (b"code", CODE),
+    (b"compare", REASONING),
+    (b"compile", CODE),
+    (b"compiler", CODE),
+    (b"complexity", REASONING),
+    (b"concurrency", REASONING),
+    (b"contrast", REASONING),
+    (b"counterexample", REASONING),
+    (b"cpp", LANG),
+    (b"critique", REASONING),
+    (b"css", LANG),
+    (b"debug", REASONING | CODE),
+    (b"deduce", REASONING),
+    (b"derivation", REASONING),
+    (b"derivative", REASONING),
+    (b"derive", REASONING),
+    (b"django", LANG),
+    (b"docker", LANG),
+    (b"dockerfile", LANG),
+    (b"eigenvalue", REASONING),
+    (b"endpoint", CODE),
+    (b"equation", REASONING),
+    (b"error", CODE),
+    (b"evaluate", REASONING),
+    (b"excel", LANG),
+    (b"function", CODE),
+    (b"functions", CODE),
+    (b"git", LANG),
+    (b"golang", LANG),
+    (b"haskell", LANG),
+    (b"hello", SMALL_TALK),
+    (b"hey", SMALL_TALK),
+    (b"hi", SMALL_TALK),
+    (b"html", LANG),
+    (b"hypothesis", REASONING),
+    (b"implement", REASONING | CODE),
+    (b"induction", REASONING),
+    (b"infer", REASONING),
+    (b"integral", REASONING),
+    (b"invariant", REASONING),
+    (b"java", LANG),
+    (b"javascript", LANG),
+    (b"json", LANG),
+    (b"justify", REASONING),
+    (b"kotlin", LANG),
+    (b"kubernetes", LANG),
+    (b"lemma", REASONING),
+    (b"library", CODE),
+    (b"linux", LANG),
+    (b"loop", CODE),
+    (b"matlab", LANG),
+    (b"method", CODE),
+    (b"module", CODE),
+    (b"morning", SMALL_TALK),
+    (b"node", LANG),
+    (b"nodejs", LANG),
+    (b"numpy", LANG),
+    (b"optimal", REASONING),
+    (b"optimise", REASONING),
+    (b"optimize", REASONING),
+    (b"pandas", LANG),
+    (b"panicked", TRACE),
+    (b"php", LANG),
+    (b"powershell", LANG),
+    (b"probability", REASONING),
+    (b"program", CODE),
+    (b"proof", REASONING),
+    (b"prove", REASONING),
+    (b"python", LANG),
+    (b"query", CODE),
+    (b"react", LANG),
+    (b"refactor", REASONING | CODE),
+    (b"regex", LANG),
+    (b"rigorous", REASONING),
+    (b"rigorously", REASONING),
+    (b"ruby", LANG),
+    (b"rust", LANG),
+    (b"scala", LANG),
+    (b"script", CODE),
+    (b"segfault", TRACE),
+    (b"shell", LANG),
+    (b"simulate", REASONING),
+    (b"snippet", CODE),
+    (b"sql", LANG),
+    (b"stacktrace", TRACE),
+    (b"strategy", REASONING),
+    (b"swift", LANG),
+    (b"syntax", CODE),
+    (b"thank", SMALL_TALK),
+    (b"thanks", SMALL_TALK),
+    (b"theorem", REASONING),
+    (b"thx", SMALL_TALK),
+    (b"traceback", TRACE),
+    (b"tradeoff", REASONING),
+    (b"tradeoffs", REASONING),
+    (b"typescript", LANG),
+    (b"variable", CODE),
+    (b"vba", LANG),
+    (b"yaml", LANG),
+];
+
+/// Slots of the keyword hash table (a power of two, about 5x the keywords).
+const SLOTS: usize = 512;
+
+const fn word_hash(w: &[u8]) -> usize {
+    let mut h: u32 = 0;
+    let mut i = 0;
+    while i < w.len() {
+        h = h.wrapping_mul(31).wrapping_add(w[i] as u32);
+        i += 1;
+    }
+    (h ^ (h >> 9)) as usize & (SLOTS - 1)
 }
 
-fn is_lang_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"python"
-            | b"javascript"
-            | b"typescript"
-            | b"java"
-            | b"rust"
-            | b"golang"
-            | b"cpp"
-            | b"c#"
-            | b"sql"
-            | b"bash"
-            | b"shell"
-            | b"powershell"
-            | b"html"
-            | b"css"
-            | b"php"
-            | b"ruby"
-            | b"kotlin"
-            | b"swift"
-            | b"haskell"
-            | b"scala"
-            | b"react"
-            | b"django"
-            | b"numpy"
-            | b"pandas"
-            | b"regex"
-            | b"json"
-            | b"yaml"
-            | b"docker"
-            | b"dockerfile"
-            | b"kubernetes"
-            | b"linux"
-            | b"git"
-            | b"api"
-            | b"vba"
-            | b"matlab"
-            | b"excel"
-            | b"node"
-            | b"nodejs"
-    )
-}
+// Indices fit the table's u8 entries and the table stays sparse.
+const _: () = assert!(KEYWORD_COUNT < 255 && KEYWORD_COUNT * 4 < SLOTS);
 
-fn is_code_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"code"
-            | b"function"
-            | b"functions"
-            | b"script"
-            | b"program"
-            | b"class"
-            | b"method"
-            | b"compile"
-            | b"compiler"
-            | b"bug"
-            | b"error"
-            | b"query"
-            | b"library"
-            | b"module"
-            | b"variable"
-            | b"array"
-            | b"loop"
-            | b"implement"
-            | b"refactor"
-            | b"debug"
-            | b"endpoint"
-            | b"snippet"
-            | b"syntax"
-    )
-}
+/// Open-addressing table built at compile time: slot -> index + 1 into [`KEYWORDS`].
+const TABLE: [u8; SLOTS] = {
+    let mut t = [0u8; SLOTS];
+    let mut k = 0;
+    while k < KEYWORD_COUNT {
+        let mut slot = word_hash(KEYWORDS[k].0);
+        while t[slot] != 0 {
+            slot = (slot + 1) & (SLOTS - 1);
+        }
+        t[slot] = (k + 1) as u8;
+        k += 1;
+    }
+    t
+};
 
-fn is_small_talk_word(w: &[u8]) -> bool {
-    matches!(w, b"hi" | b"hello" | b"hey" | b"thanks" | b"thank" | b"thx" | b"bye" | b"morning" | b"cheers")
+/// The classes of a lower-cased word (0 for most words).
+fn classify(word: &[u8]) -> u8 {
+    if word.len() < 2 || word.len() > 14 {
+        return 0;
+    }
+    let mut slot = word_hash(word);
+    loop {
+        let entry = usize::from(TABLE.get(slot).copied().unwrap_or(0));
+        let Some((key, class)) = entry.checked_sub(1).and_then(|i| KEYWORDS.get(i)) else {
+            return 0;
+        };
+        if *key == word {
+            return *class;
+        }
+        slot = (slot + 1) & (SLOTS - 1);
+    }
 }
 
 /// Line prefixes that mark code outside fences, when the line also has code punctuation.
@@ -432,6 +483,17 @@ impl Line {
         }
     }
 
+    /// `push` for a letter or digit (no whitespace, backtick or punctuation checks needed).
+    #[inline]
+    fn push_word_byte(&mut self, b: u8) {
+        self.started = true;
+        if self.head_len < self.head.len() {
+            self.head[self.head_len] = b;
+            self.head_len += 1;
+        }
+        self.last = b;
+    }
+
     fn head(&self) -> &[u8] {
         self.head.get(..self.head_len).unwrap_or_default()
     }
@@ -454,6 +516,40 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
     while i < n {
         let mut b = raw[i];
         i += 1;
+        if b.is_ascii_alphanumeric() {
+            // Fast path, most bytes: a letter or digit continues the line and the word.
+            s.bytes += 1;
+            line.push_word_byte(b);
+            last_byte = b;
+            if word_len == 0 && b.is_ascii_digit() && !in_fence {
+                s.numbers += 1;
+            }
+            if word_len < word.len() {
+                word[word_len] = b | 0x20; // ASCII lower case; digits already have the bit
+                word_len += 1;
+            } else {
+                word_long = true;
+            }
+            continue;
+        }
+        if b == b' ' {
+            // Fast path: a space ends a word; the line only keeps it in its head.
+            s.bytes += 1;
+            last_byte = b;
+            line.push(b);
+            if word_len > 0 || word_long {
+                finish_word(
+                    word.get(..word_len).unwrap_or_default(),
+                    word_long,
+                    &mut s,
+                    in_fence,
+                    (&mut prev1, &mut prev2),
+                );
+                word_len = 0;
+                word_long = false;
+            }
+            continue;
+        }
         if b == b'\\' && i < n {
             // Decode the escapes that shape text; others count as one opaque character.
             let e = raw[i];
@@ -557,21 +653,14 @@ fn finish_word(word: &[u8], long: bool, s: &mut TextStats, in_fence: bool, prev:
         _ => 0,
     };
     if !long {
-        if is_reasoning_word(word) || (tag == 1 && *prev.0 == 2 && *prev.1 == 1) {
+        let class = classify(word);
+        if class & REASONING != 0 || (tag == 1 && *prev.0 == 2 && *prev.1 == 1) {
             s.reasoning += 1;
         }
-        if is_small_talk_word(word) {
-            s.small_talk += 1;
-        }
-        if matches!(word, b"traceback" | b"panicked" | b"stacktrace" | b"segfault") {
-            s.trace_markers += 1;
-        }
-        if is_lang_word(word) {
-            s.lang_words += 1;
-        }
-        if is_code_word(word) {
-            s.code_words += 1;
-        }
+        s.small_talk += u32::from(class & SMALL_TALK != 0);
+        s.trace_markers += u32::from(class & TRACE != 0);
+        s.lang_words += u32::from(class & LANG != 0);
+        s.code_words += u32::from(class & CODE != 0);
     }
     *prev.1 = *prev.0;
     *prev.0 = tag;
@@ -668,6 +757,20 @@ mod tests {
         let ask = stats("Write a Python function that parses dates");
         assert!(ask.asks_for_code() && !stats("I love python snakes").asks_for_code());
         assert_eq!(stats("a `b` and `c`").inline_code, 2);
+    }
+
+    #[test]
+    fn keywords_are_sorted_unique_and_lower_case() {
+        assert!(KEYWORDS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (k, class) in KEYWORDS {
+            assert_eq!(classify(k), class, "{}", String::from_utf8_lossy(k));
+        }
+        assert!(KEYWORDS.iter().all(|(k, _)| k.iter().all(|b| !b.is_ascii_uppercase())));
+        assert!(KEYWORDS.iter().all(|(k, _)| (2..=14).contains(&k.len())));
+        assert_eq!(classify(b"prove"), REASONING);
+        assert_eq!(classify(b"debug"), REASONING | CODE);
+        assert_eq!(classify(b"python"), LANG);
+        assert_eq!(classify(b"table"), 0);
     }
 
     #[test]
