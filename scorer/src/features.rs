@@ -504,11 +504,7 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
     let mut s = TextStats::default();
     let mut line = Line::default();
     let mut in_fence = false;
-    let mut word = [0u8; 24];
-    let mut word_len = 0usize;
-    let mut word_long = false;
-    // The two previous words, for "step by step".
-    let (mut prev1, mut prev2) = (0u8, 0u8);
+    let mut word = Word::default();
     let mut last_byte = 0u8;
     let mut i = 0usize;
     let n = raw.len();
@@ -521,15 +517,10 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             s.bytes += 1;
             line.push_word_byte(b);
             last_byte = b;
-            if word_len == 0 && b.is_ascii_digit() && !in_fence {
+            if word.len == 0 && b.is_ascii_digit() && !in_fence {
                 s.numbers += 1;
             }
-            if word_len < word.len() {
-                word[word_len] = b | 0x20; // ASCII lower case; digits already have the bit
-                word_len += 1;
-            } else {
-                word_long = true;
-            }
+            word.push(b | 0x20); // ASCII lower case; digits already have the bit
             continue;
         }
         if b == b' ' {
@@ -537,17 +528,7 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             s.bytes += 1;
             last_byte = b;
             line.push(b);
-            if word_len > 0 || word_long {
-                finish_word(
-                    word.get(..word_len).unwrap_or_default(),
-                    word_long,
-                    &mut s,
-                    in_fence,
-                    (&mut prev1, &mut prev2),
-                );
-                word_len = 0;
-                word_long = false;
-            }
+            word.finish(&mut s, in_fence);
             continue;
         }
         if b == b'\\' && i < n {
@@ -576,45 +557,24 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             continue;
         }
         if b == b'\n' {
-            finish_word(
-                word.get(..word_len).unwrap_or_default(),
-                word_long,
-                &mut s,
-                in_fence,
-                (&mut prev1, &mut prev2),
-            );
-            word_len = 0;
-            word_long = false;
+            word.finish(&mut s, in_fence);
             end_line(&mut line, &mut s, &mut in_fence);
             continue;
         }
         line.push(b);
         let prev_byte = std::mem::replace(&mut last_byte, b);
         if b.is_ascii_alphanumeric() || b >= 0x80 {
-            if word_len == 0 && b.is_ascii_digit() && !in_fence {
+            if word.len == 0 && b.is_ascii_digit() && !in_fence {
                 s.numbers += 1;
             }
-            if word_len < word.len() {
-                word[word_len] = b.to_ascii_lowercase();
-                word_len += 1;
-            } else {
-                word_long = true;
-            }
+            word.push(b.to_ascii_lowercase());
             continue;
         }
-        if b == b'-' && word_len > 0 && raw.get(i).is_some_and(u8::is_ascii_alphabetic) {
+        if b == b'-' && word.len > 0 && raw.get(i).is_some_and(u8::is_ascii_alphabetic) {
             // "trade-off" reads as one word.
             continue;
         }
-        finish_word(
-            word.get(..word_len).unwrap_or_default(),
-            word_long,
-            &mut s,
-            in_fence,
-            (&mut prev1, &mut prev2),
-        );
-        word_len = 0;
-        word_long = false;
+        word.finish(&mut s, in_fence);
         if in_fence {
             continue;
         }
@@ -629,41 +589,62 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             _ => {}
         }
     }
-    finish_word(
-        word.get(..word_len).unwrap_or_default(),
-        word_long,
-        &mut s,
-        in_fence,
-        (&mut prev1, &mut prev2),
-    );
+    word.finish(&mut s, in_fence);
     end_line(&mut line, &mut s, &mut in_fence);
     s
 }
 
-/// Counts a finished word; `prev` holds tags of the two words before it.
-fn finish_word(word: &[u8], long: bool, s: &mut TextStats, in_fence: bool, prev: (&mut u8, &mut u8)) {
-    if (word.is_empty() && !long) || in_fence {
-        return;
-    }
-    s.words += 1;
-    // 1 = "step", 2 = "by", 0 = other: enough to find "step by step".
-    let tag = match word {
-        b"step" => 1,
-        b"by" => 2,
-        _ => 0,
-    };
-    if !long {
-        let class = classify(word);
-        if class & REASONING != 0 || (tag == 1 && *prev.0 == 2 && *prev.1 == 1) {
-            s.reasoning += 1;
+/// The word being read, and tags of the two before it (for "step by step").
+#[derive(Default)]
+struct Word {
+    buf: [u8; 24],
+    len: usize,
+    /// Longer than `buf`: counted, never matched.
+    long: bool,
+    prev: (u8, u8),
+}
+
+impl Word {
+    #[inline]
+    fn push(&mut self, b: u8) {
+        match self.buf.get_mut(self.len) {
+            Some(slot) => {
+                *slot = b;
+                self.len += 1;
+            }
+            None => self.long = true,
         }
-        s.small_talk += u32::from(class & SMALL_TALK != 0);
-        s.trace_markers += u32::from(class & TRACE != 0);
-        s.lang_words += u32::from(class & LANG != 0);
-        s.code_words += u32::from(class & CODE != 0);
     }
-    *prev.1 = *prev.0;
-    *prev.0 = tag;
+
+    /// Counts the word (outside fences) and starts the next one.
+    fn finish(&mut self, s: &mut TextStats, in_fence: bool) {
+        if (self.len == 0 && !self.long) || in_fence {
+            self.len = 0;
+            self.long = false;
+            return;
+        }
+        let word = self.buf.get(..self.len).unwrap_or_default();
+        s.words += 1;
+        // 1 = "step", 2 = "by", 0 = other.
+        let tag = match word {
+            b"step" => 1,
+            b"by" => 2,
+            _ => 0,
+        };
+        if !self.long {
+            let class = classify(word);
+            if class & REASONING != 0 || (tag == 1 && self.prev == (2, 1)) {
+                s.reasoning += 1;
+            }
+            s.small_talk += u32::from(class & SMALL_TALK != 0);
+            s.trace_markers += u32::from(class & TRACE != 0);
+            s.lang_words += u32::from(class & LANG != 0);
+            s.code_words += u32::from(class & CODE != 0);
+        }
+        self.prev = (tag, self.prev.0);
+        self.len = 0;
+        self.long = false;
+    }
 }
 
 /// Ends a line: fences, diffs, traces and code-like lines are judged on its head and tail.

@@ -140,6 +140,24 @@ fn headers_mut(state: &mut HostState, map: i32) -> Option<&mut Vec<(String, Stri
     }
 }
 
+/// Adds a header, replacing existing values of the name when `replace`.
+fn put_header(
+    mut c: Caller<'_, HostState>,
+    map: i32,
+    key: (i32, i32),
+    value: (i32, i32),
+    replace: bool,
+) -> wasmtime::Result<i32> {
+    let key = read_str(&mut c, key.0, key.1)?;
+    let value = read_str(&mut c, value.0, value.1)?;
+    let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
+    if replace {
+        headers.retain(|(k, _)| *k != key);
+    }
+    headers.push((key, value));
+    Ok(OK)
+}
+
 /// Parses the ABI's serialised header map.
 fn parse_map(bytes: &[u8]) -> Vec<(String, String)> {
     let u32_at = |i: usize| -> usize {
@@ -188,24 +206,15 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         "env",
         "proxy_replace_header_map_value",
-        |mut c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32, vp: i32, vl: i32| {
-            let key = read_str(&mut c, kp, kl)?;
-            let value = read_str(&mut c, vp, vl)?;
-            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
-            headers.retain(|(k, _)| *k != key);
-            headers.push((key, value));
-            Ok(OK)
+        |c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32, vp: i32, vl: i32| {
+            put_header(c, map, (kp, kl), (vp, vl), true)
         },
     )?;
     linker.func_wrap(
         "env",
         "proxy_add_header_map_value",
-        |mut c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32, vp: i32, vl: i32| {
-            let key = read_str(&mut c, kp, kl)?;
-            let value = read_str(&mut c, vp, vl)?;
-            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
-            headers.push((key, value));
-            Ok(OK)
+        |c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32, vp: i32, vl: i32| {
+            put_header(c, map, (kp, kl), (vp, vl), false)
         },
     )?;
     linker.func_wrap(
