@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::auto::AutoConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, RawCatalog, Tier, is_token};
+use crate::policy::{Policy, RawPolicy};
 use crate::rank::Prefer;
 
 /// The request header the filter sets and the Envoy route reads with `cluster_header`.
@@ -37,6 +38,17 @@ pub struct RawConfig {
     /// Stickiness of `auto` tiers within a conversation.
     #[serde(default)]
     pub sticky: StickyConfig,
+    /// Providers no request may reach.
+    #[serde(default)]
+    pub blocked_providers: Vec<String>,
+    /// Request header naming the caller (set by an auth filter in front), for `clients`.
+    pub client_header: Option<String>,
+    /// Per-client provider policies, by the value of `client_header`.
+    #[serde(default)]
+    pub clients: BTreeMap<String, RawPolicy>,
+    /// `provider/model` deployments to price at zero (free tiers): they win `prefer: cheap`.
+    #[serde(default)]
+    pub free: Vec<String>,
 }
 
 /// Stickiness: a conversation's auto tier only escalates while it is remembered.
@@ -71,6 +83,19 @@ pub struct Config {
     pub auto: AutoConfig,
     /// Stickiness of `auto` tiers.
     pub sticky: StickyConfig,
+    /// Policy for every request.
+    pub policy: Policy,
+    /// Lower-case header naming the caller, when client policies are used.
+    pub client_header: Option<String>,
+    /// Client policies (already combined with `policy`).
+    pub clients: BTreeMap<String, Policy>,
+}
+
+impl Config {
+    /// The policy for a caller (`None`: no or unknown client header).
+    pub fn policy_for(&self, client: Option<&str>) -> &Policy {
+        client.and_then(|c| self.clients.get(c)).unwrap_or(&self.policy)
+    }
 }
 
 /// Why a configuration was refused. The plugin logs it and does not load.
@@ -125,6 +150,15 @@ pub enum ConfigError {
     ZeroOutputTokens,
     /// `auto` thresholds are not ordered inside (0, 1], or a weight is not finite.
     BadAutoThresholds,
+    /// A `retires` date that is not `YYYY-MM-DD`.
+    BadDate {
+        /// The model id.
+        model: String,
+        /// The value.
+        value: String,
+    },
+    /// A policy names a provider the catalog does not have.
+    UnknownPolicyProvider(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -159,6 +193,12 @@ impl fmt::Display for ConfigError {
                 write!(f, "default_prefer '{p}' is invalid: use one of {}", Prefer::NAMES.join(", "))
             }
             ConfigError::ZeroOutputTokens => write!(f, "default_output_tokens must be at least 1"),
+            ConfigError::BadDate { model, value } => {
+                write!(f, "catalog: model '{model}' has retires {value:?}: use YYYY-MM-DD")
+            }
+            ConfigError::UnknownPolicyProvider(p) => {
+                write!(f, "policy names provider '{p}', which is not in the catalog")
+            }
             ConfigError::BadAutoThresholds => {
                 write!(f, "auto: need 0 < standard_at <= premium_at <= 1 and finite weights")
             }
@@ -222,7 +262,49 @@ impl TryFrom<RawConfig> for Config {
         if !raw.auto.is_valid() {
             return Err(ConfigError::BadAutoThresholds);
         }
+        for entry in &raw.free {
+            let (provider, model) = entry.split_once('/').unwrap_or(("", entry));
+            let mut found = false;
+            for d in catalog.deployments.iter_mut().filter(|d| d.provider == provider && d.id == model) {
+                d.price_in = 0.0;
+                d.price_out = 0.0;
+                found = true;
+            }
+            if !found {
+                return Err(ConfigError::BadName {
+                    what: "free entry (provider/model)",
+                    value: entry.clone(),
+                });
+            }
+        }
+        let known = |p: &String| catalog.providers.iter().any(|k| k.name == *p);
+        let policy =
+            Policy::from_raw(RawPolicy { blocked_providers: raw.blocked_providers, only_providers: None });
+        let mut clients = BTreeMap::new();
+        for (client, raw_policy) in raw.clients {
+            let p = Policy::from_raw(raw_policy);
+            if let Some(bad) = p.names().find(|n| !known(n)) {
+                return Err(ConfigError::UnknownPolicyProvider(bad.clone()));
+            }
+            clients.insert(client, policy.and(&p));
+        }
+        if let Some(bad) = policy.names().find(|n| !known(n)) {
+            return Err(ConfigError::UnknownPolicyProvider(bad.clone()));
+        }
+        let client_header = match raw.client_header {
+            None => None,
+            Some(h) => {
+                let h = h.to_ascii_lowercase();
+                if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return Err(ConfigError::BadName { what: "client_header", value: h });
+                }
+                Some(h)
+            }
+        };
         Ok(Config {
+            policy,
+            client_header,
+            clients,
             cluster_header,
             default_prefer,
             default_output_tokens,

@@ -10,15 +10,19 @@
 pub mod auto;
 pub mod catalog;
 pub mod config;
+pub mod embeddings;
 pub mod error;
 pub mod features;
 pub mod json;
+pub mod models;
+pub mod policy;
 pub mod rank;
 pub mod request;
 pub mod route;
+pub mod select;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
 pub use rank::{Estimate, Prefer};
-pub use route::{Analysis, Endpoint, Route, Selection, analyze, endpoint, route_chat};
+pub use route::{Analysis, Context, Endpoint, Route, Selection, analyze, endpoint, route_chat};

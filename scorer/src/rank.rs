@@ -164,6 +164,11 @@ mod tests {
             speed_tps: 0.0,
             tools: true,
             vision: false,
+            reasoning: false,
+            structured_output: false,
+            api: crate::catalog::Api::Chat,
+            retires: None,
+            retires_text: None,
         }
     }
 

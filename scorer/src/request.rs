@@ -7,10 +7,11 @@ use crate::catalog::Tier;
 use crate::error::{ApiError, echo};
 use crate::features::{Features, Role};
 use crate::json::{JsonError, Kind, Reader};
+use crate::policy::Policy;
 use crate::rank::{Estimate, Prefer};
 
 /// A byte range `[start, end)` of the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Span {
     /// First byte.
     pub start: usize,
@@ -20,65 +21,32 @@ pub struct Span {
 
 /// A top-level member of the body: from its key's opening quote to the end of its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Member {
+pub struct Member {
     span: Span,
     /// Owned by the router (`prefer`, `tier`): removed before the body goes upstream.
     router_only: bool,
 }
 
-/// Message roles the router accepts.
-pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
-
-/// Top-level fields the router reads and removes: they mean nothing to a provider.
-pub const ROUTER_FIELDS: [&str; 2] = ["prefer", "tier"];
-
-/// What routing needs from a chat request. Borrows from the body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatRequest<'a> {
-    /// The `model` value as sent.
-    pub model: Cow<'a, str>,
-    model_value: Span,
-    /// `prefer`, when given.
-    pub prefer: Option<Prefer>,
-    /// `tier`, when given.
-    pub tier: Option<Tier>,
-    /// `stream: true`.
-    pub stream: bool,
-    /// `max_completion_tokens`, else `max_tokens`.
-    pub max_output_tokens: Option<u64>,
-    /// Number of tool definitions.
-    pub tools: usize,
-    /// Number of messages.
-    pub messages: usize,
-    /// Image parts across all messages.
-    pub images: usize,
-    /// Bytes of message text plus the raw size of other message fields and tool definitions.
-    pub text_bytes: usize,
-    /// Conversation features for `auto`.
-    pub features: Features,
+/// Where the top-level members and the `model` value sit in a body, for splicing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
     members: Vec<Member>,
+    model_value: Span,
 }
 
-/// Tokens added per message for role and framing in [`ChatRequest::estimate`].
-pub const TOKENS_PER_MESSAGE: u64 = 4;
+impl Layout {
+    /// Records a top-level member from its key's opening quote to the end of its value.
+    pub fn member(&mut self, start: usize, end: usize, router_only: bool) {
+        self.members.push(Member { span: Span { start, end }, router_only });
+    }
 
-/// Bytes per token in [`ChatRequest::estimate`]: about right for English and code with
-/// today's tokenizers, and it over-counts for most other scripts rather than under-counting.
-pub const BYTES_PER_TOKEN: u64 = 4;
-
-impl ChatRequest<'_> {
-    /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message`; output is the
-    /// request's limit or `default_output`.
-    pub fn estimate(&self, default_output: u64) -> Estimate {
-        let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
-        Estimate {
-            input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
-            output_tokens: self.max_output_tokens.unwrap_or(default_output),
-        }
+    /// Records where the `model` value is.
+    pub fn model_at(&mut self, start: usize, end: usize) {
+        self.model_value = Span { start, end };
     }
 
     /// The body to send upstream: `model` replaced by `upstream_model`, router-only members
-    /// removed, every other byte as received.
+    /// removed with their separator, every other byte as received.
     pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(body.len() + upstream_model.len());
         let (Some(first), Some(last)) = (self.members.first(), self.members.last()) else {
@@ -117,16 +85,74 @@ impl ChatRequest<'_> {
     }
 }
 
-fn syntax(e: JsonError) -> ApiError {
+/// Message roles the router accepts.
+pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
+
+/// Top-level fields the router reads and removes: they mean nothing to a provider.
+pub const ROUTER_FIELDS: [&str; 3] = ["prefer", "tier", "provider"];
+
+/// What routing needs from a chat request. Borrows from the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest<'a> {
+    /// The `model` value as sent.
+    pub model: Cow<'a, str>,
+    /// `prefer`, when given.
+    pub prefer: Option<Prefer>,
+    /// `tier`, when given.
+    pub tier: Option<Tier>,
+    /// `stream: true`.
+    pub stream: bool,
+    /// `max_completion_tokens`, else `max_tokens`.
+    pub max_output_tokens: Option<u64>,
+    /// Number of tool definitions.
+    pub tools: usize,
+    /// Number of messages.
+    pub messages: usize,
+    /// Image parts across all messages.
+    pub images: usize,
+    /// Bytes of message text plus the raw size of other message fields and tool definitions.
+    pub text_bytes: usize,
+    /// Conversation features for `auto`.
+    pub features: Features,
+    /// The request's own `provider: {"only": [...], "ignore": [...]}`.
+    pub provider_policy: Option<Policy>,
+    layout: Layout,
+}
+
+/// Tokens added per message for role and framing in [`ChatRequest::estimate`].
+pub const TOKENS_PER_MESSAGE: u64 = 4;
+
+/// Bytes per token in [`ChatRequest::estimate`]: about right for English and code with
+/// today's tokenizers, and it over-counts for most other scripts rather than under-counting.
+pub const BYTES_PER_TOKEN: u64 = 4;
+
+impl ChatRequest<'_> {
+    /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message`; output is the
+    /// request's limit or `default_output`.
+    pub fn estimate(&self, default_output: u64) -> Estimate {
+        let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
+        Estimate {
+            input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
+            output_tokens: self.max_output_tokens.unwrap_or(default_output),
+        }
+    }
+
+    /// The body to send upstream (see [`Layout::rewrite`]).
+    pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
+        self.layout.rewrite(body, upstream_model)
+    }
+}
+
+pub(crate) fn syntax(e: JsonError) -> ApiError {
     ApiError::invalid("invalid_json", None, format!("request body is not valid JSON: {e}"))
 }
 
-fn wrong_type(param: &str, want: &str, got: Kind) -> ApiError {
+pub(crate) fn wrong_type(param: &str, want: &str, got: Kind) -> ApiError {
     ApiError::invalid("invalid_type", Some(param), format!("'{param}' must be {want}, got {}", got.name()))
 }
 
 /// Reads a string value or reports the field's expected type.
-fn string_field<'a>(r: &mut Reader<'a>, param: &str) -> Result<Cow<'a, str>, ApiError> {
+pub(crate) fn string_field<'a>(r: &mut Reader<'a>, param: &str) -> Result<Cow<'a, str>, ApiError> {
     match r.peek_kind().map_err(syntax)? {
         Kind::String => r.string().map_err(syntax),
         k => Err(wrong_type(param, "a string", k)),
@@ -157,12 +183,12 @@ fn opt_count_field(r: &mut Reader<'_>, param: &str) -> Result<Option<u64>, ApiEr
 }
 
 /// Returns the first key that occurs twice.
-fn first_duplicate<'k>(keys: &mut [Cow<'k, str>]) -> Option<Cow<'k, str>> {
+pub(crate) fn first_duplicate<'k>(keys: &mut [Cow<'k, str>]) -> Option<Cow<'k, str>> {
     keys.sort_unstable();
     keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].clone())
 }
 
-fn duplicate_error(key: &str, at: &str) -> ApiError {
+pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
     let param = if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
     ApiError::invalid(
         "duplicate_key",
@@ -203,7 +229,6 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
 
     let mut req = ChatRequest {
         model: Cow::Borrowed(""),
-        model_value: Span { start: 0, end: 0 },
         prefer: None,
         tier: None,
         stream: false,
@@ -213,7 +238,8 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         images: 0,
         text_bytes: 0,
         features: Features::new(),
-        members: Vec::with_capacity(16),
+        provider_policy: None,
+        layout: Layout::default(),
     };
     let mut keys: Vec<Cow<'_, str>> = Vec::with_capacity(16);
     let mut have_model = false;
@@ -228,7 +254,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         match key.as_ref() {
             "model" => {
                 req.model = string_field(&mut r, "model")?;
-                req.model_value = Span { start: value_start, end: r.pos() };
+                req.layout.model_at(value_start, r.pos());
                 have_model = true;
             }
             "messages" => {
@@ -293,6 +319,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
                 }
             }
             "response_format" => req.features.json_schema = read_response_format(&mut r)?,
+            "provider" => req.provider_policy = read_provider_policy(&mut r)?,
             "reasoning_effort" | "reasoning" => {
                 req.features.reasoning_param = r.peek_kind().map_err(syntax)? != Kind::Null;
                 r.skip_value().map_err(syntax)?;
@@ -300,7 +327,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
             _ => r.skip_value().map_err(syntax)?,
         }
         let router_only = ROUTER_FIELDS.contains(&key.as_ref());
-        req.members.push(Member { span: Span { start: key_start, end: r.pos() }, router_only });
+        req.layout.member(key_start, r.pos(), router_only);
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
@@ -333,6 +360,56 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
     req.features.tools_declared = req.tools as u32;
     req.features.images = req.images as u32;
     Ok(req)
+}
+
+/// Reads an OpenRouter-style `provider` object: `only` and `ignore` lists of provider names.
+pub fn read_provider_policy(r: &mut Reader<'_>) -> Result<Option<Policy>, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => return r.null().map(|()| None).map_err(syntax),
+        Kind::Object => {}
+        k => return Err(wrong_type("provider", "an object", k)),
+    }
+    let mut policy = Policy::default();
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        let param = format!("provider.{key}");
+        let kind = r.peek_kind().map_err(syntax)?;
+        if kind != Kind::Array {
+            if key == "only" || key == "ignore" {
+                return Err(wrong_type(&param, "an array of provider names", kind));
+            }
+        }
+        match key.as_ref() {
+            "only" | "ignore" => {
+                let mut names = std::collections::BTreeSet::new();
+                let mut it = r.array().map_err(syntax)?;
+                while it.next(r).map_err(syntax)? {
+                    names.insert(string_field(r, &param)?.into_owned());
+                }
+                if key == "only" {
+                    policy.only = Some(names);
+                } else {
+                    policy.blocked = names;
+                }
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(&param),
+                    format!(
+                        "provider.{} is not supported: use provider.only and provider.ignore",
+                        echo(other)
+                    ),
+                ));
+            }
+        }
+        keys.push(key);
+    }
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, "provider"));
+    }
+    Ok(Some(policy))
 }
 
 /// True when `response_format` asks for a JSON schema.
@@ -573,23 +650,18 @@ mod tests {
     fn parse_for_rewrite(input: &str) -> ChatRequest<'_> {
         let mut r = Reader::new(input);
         let mut obj = r.object().unwrap_or_else(|e| panic!("{e}"));
-        let mut members = Vec::new();
-        let mut model_value = Span { start: 0, end: 0 };
+        let mut layout = Layout::default();
         while let Some((start, key)) = obj.next_key_at(&mut r).unwrap() {
             r.peek();
             let vs = r.pos();
             r.skip_value().unwrap_or_else(|e| panic!("{e}"));
             if key == "model" {
-                model_value = Span { start: vs, end: r.pos() };
+                layout.model_at(vs, r.pos());
             }
-            members.push(Member {
-                span: Span { start, end: r.pos() },
-                router_only: ROUTER_FIELDS.contains(&key.as_ref()),
-            });
+            layout.member(start, r.pos(), ROUTER_FIELDS.contains(&key.as_ref()));
         }
         ChatRequest {
             model: Cow::Borrowed("economy"),
-            model_value,
             prefer: None,
             tier: None,
             stream: false,
@@ -599,7 +671,8 @@ mod tests {
             images: 0,
             text_bytes: 0,
             features: Features::new(),
-            members,
+            provider_policy: None,
+            layout,
         }
     }
 

@@ -2,20 +2,32 @@
 //! provider serve it and what body they receive.
 
 use crate::auto::{self, AutoScore, Remembered};
-use crate::catalog::{Deployment, Tier};
+use crate::catalog::{Auth, Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
+use crate::policy::Policy;
 use crate::rank::{Prefer, rank};
 use crate::request::{ChatRequest, parse_chat};
+use crate::select::{self, Needs};
 
 /// The chat completions path.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
+
+/// The embeddings path.
+pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
+
+/// The model list path.
+pub const MODELS_PATH: &str = "/v1/models";
 
 /// What the router does with a request, known from its method and path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     /// `POST /v1/chat/completions`: buffer the body and route it.
     Chat,
+    /// `POST /v1/embeddings`: buffer the body and route it.
+    Embeddings,
+    /// `GET /v1/models`: answered by the router.
+    Models,
     /// Anything else: the router leaves it alone.
     NotRouted,
 }
@@ -23,15 +35,18 @@ pub enum Endpoint {
 /// Classifies a request from its `:method` and `:path` (query string ignored).
 pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
-    if path != CHAT_PATH {
-        return Ok(Endpoint::NotRouted);
-    }
-    if method == "POST" {
-        Ok(Endpoint::Chat)
+    let (ep, want) = match path {
+        CHAT_PATH => (Endpoint::Chat, "POST"),
+        EMBEDDINGS_PATH => (Endpoint::Embeddings, "POST"),
+        MODELS_PATH => (Endpoint::Models, "GET"),
+        _ => return Ok(Endpoint::NotRouted),
+    };
+    if method == want {
+        Ok(ep)
     } else {
         Err(ApiError {
             status: 405,
-            message: format!("method {} is not allowed on {CHAT_PATH}: use POST", echo(method)),
+            message: format!("method {} is not allowed on {path}: use {want}", echo(method)),
             kind: "invalid_request_error",
             param: None,
             code: "method_not_allowed",
@@ -107,6 +122,12 @@ pub struct Route {
     pub cluster: String,
     /// Model id written into the body.
     pub upstream_model: String,
+    /// Upstream `:path` (the provider's base path and the endpoint).
+    pub path: String,
+    /// Credentials the glue sets from the VM environment, if the provider has them.
+    pub auth: Option<Auth>,
+    /// `context` or `capability` when the requested tier had no fitting model.
+    pub escalated: Option<&'static str>,
     /// Tier of the chosen model.
     pub tier: Tier,
     /// The effective `prefer`.
@@ -154,21 +175,23 @@ impl Analysis<'_> {
         Some((format!("{STICKY_KEY_PREFIX}{}", hash % config.sticky.slots), hash))
     }
 
-    /// Chooses model and provider. `remembered` is the conversation's stored state (decoded by
-    /// the caller from [`Analysis::sticky_slot`]), `now` seconds since the epoch.
-    pub fn route(self, config: &Config, remembered: Option<&[u8]>, now: u64) -> Result<Route, ApiError> {
+    /// Chooses model and provider under the caller's policy and the request's needs.
+    pub fn route(self, config: &Config, ctx: &Context<'_>) -> Result<Route, ApiError> {
         let req = &self.req;
         let model = req.model.as_ref();
-        let deployments = &config.catalog.deployments;
+        let now = ctx.now;
+        let policy = request_policy(config, ctx.client, req.provider_policy.as_ref())?;
+        let needs = Needs::of(req, config.default_output_tokens);
         let mut prefer = req.prefer.unwrap_or(config.default_prefer);
         let mut report = None;
         let mut memory = None;
+        let mut escalated = None;
 
         let (selection, mut cands): (Selection, Vec<&Deployment>) = if let Some(auto) = &self.auto {
             let tier = match (req.tier, self.sticky_slot(config)) {
                 (Some(fixed), _) => fixed,
                 (None, Some((key, hash))) => {
-                    let prior = remembered.and_then(|v| Remembered::decode(v, hash));
+                    let prior = ctx.remembered.and_then(|v| Remembered::decode(v, hash));
                     let (tier, keep) = auto::sticky(auto.tier, prior, now, config.sticky.ttl_secs);
                     memory = Some(Memory { key, hash, remembered: keep });
                     tier
@@ -184,7 +207,9 @@ impl Analysis<'_> {
                 reasons: auto.reasons.clone(),
                 sticky: req.tier.is_none() && tier > auto.tier,
             });
-            (Selection::Auto, deployments.iter().filter(|d| d.tier == tier).collect())
+            let found = select::in_tiers(config, tier, &needs, &policy, now)?;
+            escalated = found.escalated;
+            (Selection::Auto, found.cands)
         } else if let Some(tier) = Tier::parse(model) {
             if let Some(t) = req.tier.filter(|t| *t != tier) {
                 return Err(ApiError::invalid(
@@ -193,13 +218,14 @@ impl Analysis<'_> {
                     format!("tier '{t}' contradicts model '{tier}': send one of them"),
                 ));
             }
-            (Selection::Tier, deployments.iter().filter(|d| d.tier == tier).collect())
+            let found = select::in_tiers(config, tier, &needs, &policy, now)?;
+            escalated = found.escalated;
+            (Selection::Tier, found.cands)
         } else {
-            let pinned: Vec<&Deployment> = deployments.iter().filter(|d| d.id == model).collect();
-            if pinned.is_empty() {
+            if !config.catalog.has_model(model) {
                 return Err(unknown_model(config, model));
             }
-            (Selection::Pinned, pinned)
+            (Selection::Pinned, select::pinned(config, model, &needs, &policy, now)?)
         };
 
         let est = req.estimate(config.default_output_tokens);
@@ -207,25 +233,64 @@ impl Analysis<'_> {
         let Some(best) = cands.first() else {
             return Err(unknown_model(config, model));
         };
+        let (path, auth) = provider_target(config, &best.provider, "/chat/completions");
         Ok(Route {
             body: req.rewrite(self.body, &best.upstream_id),
             model: best.id.clone(),
             provider: best.provider.clone(),
             cluster: best.cluster.clone(),
             upstream_model: best.upstream_id.clone(),
+            path,
+            auth,
             tier: best.tier,
             prefer,
             selection,
             stream: req.stream,
+            escalated,
             auto: report,
             memory,
         })
     }
 }
 
-/// Routes a chat completions body with no remembered state (tests, the CLI).
-pub fn route_chat(config: &Config, body: &[u8]) -> Result<Route, ApiError> {
-    analyze(config, body)?.route(config, None, 0)
+/// What the glue knows about a request besides its body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// The conversation's remembered state, read from [`Analysis::sticky_slot`].
+    pub remembered: Option<&'a [u8]>,
+    /// Seconds since the Unix epoch.
+    pub now: u64,
+    /// The caller, from the configured client header.
+    pub client: Option<&'a str>,
+}
+
+/// The caller's policy combined with the request's own, whose provider names must exist.
+fn request_policy(config: &Config, client: Option<&str>, own: Option<&Policy>) -> Result<Policy, ApiError> {
+    let base = config.policy_for(client);
+    let Some(own) = own else { return Ok(base.clone()) };
+    if let Some(bad) = own.names().find(|n| config.catalog.provider(n).is_none()) {
+        let known: Vec<&str> = config.catalog.providers.iter().map(|p| p.name.as_str()).collect();
+        return Err(ApiError::invalid(
+            "unknown_provider",
+            Some("provider"),
+            format!("provider {} is not known: use one of {}", echo(bad), known.join(", ")),
+        ));
+    }
+    Ok(base.and(own))
+}
+
+/// The upstream path for an endpoint of a provider, and its credentials.
+fn provider_target(config: &Config, provider: &str, endpoint: &str) -> (String, Option<Auth>) {
+    match config.catalog.provider(provider) {
+        Some(p) => (format!("{}{endpoint}", p.base_path), p.auth.clone()),
+        None => (format!("/v1{endpoint}"), None),
+    }
+}
+
+/// Routes a chat completions body at time `now` (seconds since the epoch) with no remembered
+/// state and no client identity (tests, the CLI).
+pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiError> {
+    analyze(config, body)?.route(config, &Context { now, ..Context::default() })
 }
 
 /// Most model ids listed in an unknown-model error.
@@ -255,6 +320,9 @@ fn unknown_model(config: &Config, model: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 2026-11-22, the catalog's reference day.
+    const TODAY: u64 = 20_779 * 86_400;
 
     fn config() -> Config {
         Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"))
@@ -286,7 +354,8 @@ mod tests {
         for case in cases {
             let model = case["model"].as_str().unwrap_or_default();
             let extra = case["prefer"].as_str().map(|p| format!(r#","prefer":"{p}""#)).unwrap_or_default();
-            let r = route_chat(&c, chat(model, &extra).as_bytes()).unwrap_or_else(|e| panic!("{case}: {e}"));
+            let r = route_chat(&c, chat(model, &extra).as_bytes(), TODAY)
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
             let selection = r.selection.as_str();
             assert_eq!(
                 (r.model.as_str(), r.provider.as_str(), selection),
@@ -299,19 +368,21 @@ mod tests {
             );
             let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
             assert_eq!(body["model"], r.upstream_model.as_str());
+            assert_eq!(body["model"], case["expect_upstream_id"], "{case}");
+            assert_eq!(r.path, case["expect_path"].as_str().unwrap_or_default(), "{case}");
             assert!(body.get("prefer").is_none());
         }
     }
 
     #[test]
     fn default_prefer_is_balanced() {
-        let r = route_chat(&config(), chat("economy", "").as_bytes());
+        let r = route_chat(&config(), chat("economy", "").as_bytes(), TODAY);
         assert_eq!(r.map(|r| (r.model, r.prefer)), Ok(("gemini-2.5-flash".into(), Prefer::Balanced)));
     }
 
     #[test]
     fn pinned_model_routes_directly() {
-        let r = route_chat(&config(), chat("claude-opus-4-7", r#","prefer":"cheap""#).as_bytes())
+        let r = route_chat(&config(), chat("claude-opus-4-7", r#","prefer":"cheap""#).as_bytes(), TODAY)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (r.model.as_str(), r.provider.as_str(), r.selection),
@@ -330,7 +401,7 @@ mod tests {
             {"id":"mid","tier":"standard","provider":"p","context_window":1000,"max_output":10,"price_in":1,"price_out":1},
             {"id":"big","tier":"premium","provider":"p","context_window":1000,"max_output":10,"price_in":2,"price_out":2}]}}"#;
         let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
-        let r = route_chat(&c, chat("economy", "").as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let r = route_chat(&c, chat("economy", "").as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (r.model.as_str(), r.cluster.as_str(), r.upstream_model.as_str()),
             ("small", "egress-cerebras", "vendor/small-v2")
@@ -347,14 +418,14 @@ mod tests {
             (chat("Economy", ""), 404, "model_not_found"),
         ];
         for (body, status, code) in cases {
-            let e = route_chat(&c, body.as_bytes()).err();
+            let e = route_chat(&c, body.as_bytes(), TODAY).err();
             assert_eq!(e.map(|e| (e.status, e.code)), Some((status, code)), "{body}");
         }
     }
 
     #[test]
     fn unknown_model_lists_valid_choices() {
-        let e = route_chat(&config(), chat("gpt-9", "").as_bytes()).err();
+        let e = route_chat(&config(), chat("gpt-9", "").as_bytes(), TODAY).err();
         let msg = e.map(|e| e.message).unwrap_or_default();
         assert!(msg.contains("'gpt-9'") && msg.contains("economy") && msg.contains("gpt-4.1-mini"), "{msg}");
     }
@@ -370,7 +441,8 @@ mod tests {
         let c = config();
         for case in cases {
             let body = case["request"].to_string();
-            let r = route_chat(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
+            let r =
+                route_chat(&c, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
             let auto = r.auto.clone().unwrap_or_else(|| panic!("no auto report"));
             assert_eq!(r.selection, Selection::Auto);
             assert_eq!(auto.tier.as_str(), case["expect_tier"], "{}: {auto:?}", case["name"]);
@@ -403,7 +475,8 @@ mod tests {
         let hard = auto_chat(ask, "");
         let turn1 = analyze(&c, hard.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let (key, _) = turn1.sticky_slot(&c).unwrap_or_else(|| panic!("no slot"));
-        let r1 = turn1.route(&c, None, 1000).unwrap_or_else(|e| panic!("{e}"));
+        let r1 =
+            turn1.route(&c, &Context { now: 1000, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r1.tier, Tier::Standard);
         let memory = r1.memory.unwrap_or_else(|| panic!("nothing to remember"));
         assert_eq!(memory.key, key);
@@ -416,16 +489,22 @@ mod tests {
         );
         let turn2 = analyze(&c, easy.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(turn2.sticky_slot(&c).map(|s| s.0), Some(key));
-        let alone = analyze(&c, easy.as_bytes()).and_then(|a| a.route(&c, None, 1000));
+        let alone = analyze(&c, easy.as_bytes())
+            .and_then(|a| a.route(&c, &Context { now: 1000, ..Context::default() }));
         assert_eq!(alone.map(|r| r.tier), Ok(Tier::Economy));
         // ...but with the remembered tier it stays where turn 1 was, and says why.
-        let r2 = turn2.route(&c, Some(stored.as_bytes()), 1100).unwrap_or_else(|e| panic!("{e}"));
+        let r2 = turn2
+            .route(&c, &Context { remembered: Some(stored.as_bytes()), now: 1100, client: None })
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r2.tier, Tier::Standard);
         let report = r2.auto.unwrap_or_else(|| panic!("no report"));
         assert_eq!((report.tier, report.sticky), (Tier::Economy, true));
         // After the TTL the memory no longer holds.
         let turn2 = analyze(&c, easy.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let late = turn2.route(&c, Some(stored.as_bytes()), 1000 + c.sticky.ttl_secs + 1);
+        let late = turn2.route(
+            &c,
+            &Context { remembered: Some(stored.as_bytes()), now: 1000 + c.sticky.ttl_secs + 1, client: None },
+        );
         assert_eq!(late.map(|r| r.tier), Ok(Tier::Economy));
     }
 
@@ -435,7 +514,7 @@ mod tests {
         let body = auto_chat("hi", r#","tier":"premium","prefer":"cheap""#);
         let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert!(a.sticky_slot(&c).is_none(), "a fixed tier needs no memory");
-        let r = a.route(&c, None, 0).unwrap_or_else(|e| panic!("{e}"));
+        let r = a.route(&c, &Context { now: 0, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.tier, r.prefer, r.selection), (Tier::Premium, Prefer::Cheap, Selection::Auto));
         assert_eq!(r.auto.map(|a| a.tier), Some(Tier::Economy));
         assert!(r.memory.is_none());
@@ -447,16 +526,17 @@ mod tests {
     fn code_conversations_rank_by_coding_unless_prefer_is_given() {
         let c = config();
         let code = auto_chat(r#"Fix this:\n```rust\nfn main() { let x: i32 = \"a\"; }\n```"#, "");
-        let r = route_chat(&c, code.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let r = route_chat(&c, code.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.prefer, Prefer::Coding);
         assert_eq!(r.model, "claude-sonnet-4-6");
         let r = route_chat(
             &c,
             auto_chat(r#"Fix this:\n```rust\nfn main() {}\n```"#, r#","prefer":"cheap""#).as_bytes(),
+            TODAY,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.prefer, Prefer::Cheap);
-        let r = route_chat(&c, auto_chat("What is the capital of France?", "").as_bytes())
+        let r = route_chat(&c, auto_chat("What is the capital of France?", "").as_bytes(), TODAY)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.prefer, Prefer::Balanced);
     }
@@ -465,7 +545,137 @@ mod tests {
     fn stickiness_can_be_turned_off() {
         let c = Config::from_json(br#"{"sticky":{"slots":0}}"#).unwrap_or_else(|e| panic!("{e}"));
         let body = auto_chat("hello", "");
-        let r = route_chat(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let r = route_chat(&c, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert!(r.memory.is_none());
+    }
+
+    fn with(cfg: &[u8], body: &str, client: Option<&str>) -> Result<Route, ApiError> {
+        let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
+        analyze(&c, body.as_bytes())?.route(&c, &Context { now: TODAY, client, remembered: None })
+    }
+
+    #[test]
+    fn long_requests_skip_small_windows_and_escalate_when_needed() {
+        // ~200k tokens (600 KB / 3): economy has 1M-window models, so no escalation.
+        let big = "x".repeat(600_000);
+        let r =
+            with(b"", &chat("economy", "").replace("hello", &big), None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.model == "gemini-2.5-flash" || r.model == "gpt-4.1-mini", "{}", r.model);
+        assert_eq!(r.escalated, None);
+        // Block the 1M-window providers of economy: the tier has nothing left that fits.
+        let cfg = br#"{"blocked_providers":["google-gemini","openai"]}"#;
+        let r =
+            with(cfg, &chat("economy", "").replace("hello", &big), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.tier, r.escalated), (Tier::Standard, Some("context")));
+        let c = config();
+        let window = c.catalog.deployments.iter().find(|d| d.id == r.model).map_or(0, |d| d.context_window);
+        assert!(window >= 200_516, "{} holds only {window}", r.model);
+        // Nothing holds 12M tokens at all.
+        let huge = "x".repeat(36_000_000);
+        let e = with(b"", &chat("economy", "").replace("hello", &huge), None).err();
+        let e = e.unwrap_or_else(|| panic!("routed"));
+        assert_eq!((e.status, e.code), (400, "context_length_exceeded"));
+        assert!(e.message.contains("largest context window available is 1050000"), "{}", e.message);
+        // A requested output beyond a model's limit skips it too.
+        let r = with(b"", &chat("economy", r#","prefer":"cheap","max_tokens":100000"#), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.model != "meta-llama/llama-4-scout-17b-16e-instruct", "{}", r.model);
+    }
+
+    #[test]
+    fn capabilities_are_required_not_guessed() {
+        let tools = r#","prefer":"cheap","tools":[{"type":"function","function":{"name":"f"}}]"#;
+        assert!(
+            with(b"", &chat("economy", tools), None)
+                .is_ok_and(|r| r.model == "meta-llama/llama-4-scout-17b-16e-instruct")
+        );
+        let image = r#"{"model":"economy","prefer":"fast","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}"#;
+        // The fastest economy model (gpt-oss on cerebras) has no vision: a vision model is chosen.
+        let r = with(b"", image, None).unwrap_or_else(|e| panic!("{e}"));
+        let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.catalog.deployments.iter().any(|d| d.id == r.model && d.vision), "{}", r.model);
+        let schema = r#","prefer":"cheap","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}"#;
+        let r = with(b"", &chat("economy", schema), None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.provider == "openai" || r.provider == "google-gemini", "{}", r.provider);
+        let e = with(b"", &chat("llama-4-scout", ""), None).err().map(|e| e.code);
+        assert_eq!(e, Some("model_not_found"));
+        let e = with(b"", &chat("gpt-oss-120b", r#","response_format":{"type":"json_schema"}"#), None).err();
+        assert_eq!(e.map(|e| e.code), Some("unsupported_capability"));
+    }
+
+    #[test]
+    fn blocked_providers_never_receive_traffic() {
+        let cfg = br#"{"blocked_providers":["google-gemini"],"client_header":"x-client",
+            "clients":{"team-a":{"blocked_providers":["anthropic"]},"team-b":{"only_providers":["openai"]}}}"#;
+        for prefer in Prefer::NAMES {
+            for tier in Tier::ALL {
+                let body = chat(tier.as_str(), &format!(r#","prefer":"{prefer}""#));
+                let r = with(cfg, &body, None).unwrap_or_else(|e| panic!("{e}"));
+                assert_ne!(r.provider, "google-gemini");
+                let a = with(cfg, &body, Some("team-a")).unwrap_or_else(|e| panic!("{e}"));
+                assert!(a.provider != "google-gemini" && a.provider != "anthropic");
+                let b = with(cfg, &body, Some("team-b")).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(b.provider, "openai");
+                let own = with(
+                    cfg,
+                    &chat(
+                        tier.as_str(),
+                        &format!(r#","prefer":"{prefer}","provider":{{"ignore":["openai","aws-bedrock"]}}"#),
+                    ),
+                    None,
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+                assert!(!["google-gemini", "openai", "aws-bedrock"].contains(&own.provider.as_str()));
+            }
+        }
+        // Pinning a blocked provider's only model is refused, not rerouted.
+        let e = with(cfg, &chat("gemini-2.5-pro", ""), None).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((403, "provider_blocked")));
+        let e = with(b"", &chat("economy", r#","provider":{"only":["nope"]}"#), None).err();
+        assert_eq!(e.map(|e| e.code), Some("unknown_provider"));
+        let e = with(b"", &chat("economy", r#","provider":{"order":["openai"]}"#), None).err();
+        assert_eq!(e.map(|e| e.code), Some("invalid_value"));
+    }
+
+    #[test]
+    fn retired_and_untranslated_models_are_never_chosen() {
+        let c = config();
+        for d in c.catalog.deployments.iter().filter(|d| d.retired(TODAY) || !d.api.routable()) {
+            let e = route_chat(&c, chat(&d.id, "").as_bytes(), TODAY);
+            if c.catalog.deployments.iter().any(|o| o.id == d.id && !o.retired(TODAY) && o.api.routable()) {
+                continue;
+            }
+            let e = e.err().unwrap_or_else(|| panic!("{} was routed", d.id));
+            assert!(e.code == "model_retired" || e.code == "model_not_routable", "{}: {}", d.id, e.code);
+            assert!(e.message.contains(d.tier.as_str()), "{}", e.message);
+        }
+        for tier in Tier::ALL {
+            for prefer in Prefer::NAMES {
+                let r = route_chat(
+                    &c,
+                    chat(tier.as_str(), &format!(r#","prefer":"{prefer}""#)).as_bytes(),
+                    TODAY,
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+                let d = c.catalog.deployments.iter().find(|d| d.id == r.model && d.provider == r.provider);
+                assert!(d.is_some_and(|d| !d.retired(TODAY) && d.api.routable()));
+            }
+        }
+        let e = route_chat(&c, chat("llama3.1-8b", "").as_bytes(), TODAY).err().map(|e| e.message);
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                "model 'llama3.1-8b' was retired on 2026-05-27: use model 'economy' (or auto) for a current model of its tier"
+            )
+        );
+    }
+
+    #[test]
+    fn free_models_win_cheap() {
+        let r =
+            with(br#"{"free":["cerebras/gpt-oss-120b"]}"#, &chat("economy", r#","prefer":"cheap""#), None)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.model.as_str(), r.provider.as_str()), ("gpt-oss-120b", "cerebras"));
+        assert!(Config::from_json(br#"{"free":["cerebras/nope"]}"#).is_err());
     }
 }

@@ -1,0 +1,205 @@
+//! `POST /v1/embeddings`: aliases (`embed-small`, ...) and pinned embedding models, under the
+//! caller's provider policy. `input` (string or batch) and `dimensions` pass through untouched.
+
+use std::borrow::Cow;
+
+use crate::catalog::{Auth, EmbeddingModel};
+use crate::config::Config;
+use crate::error::{ApiError, echo};
+use crate::json::{Kind, Reader};
+use crate::policy::Policy;
+use crate::request::{Layout, duplicate_error, first_duplicate, read_provider_policy, string_field, syntax};
+use crate::route::Context;
+
+/// A routed embeddings request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingRoute {
+    /// Body for the provider.
+    pub body: Vec<u8>,
+    /// Catalog id of the embedding model.
+    pub model: String,
+    /// Provider name.
+    pub provider: String,
+    /// Envoy cluster.
+    pub cluster: String,
+    /// Model id written into the body.
+    pub upstream_model: String,
+    /// Upstream `:path`.
+    pub path: String,
+    /// Credentials the glue sets, if any.
+    pub auth: Option<Auth>,
+}
+
+/// Routes an embeddings body.
+pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Result<EmbeddingRoute, ApiError> {
+    let src = std::str::from_utf8(body).map_err(|e| {
+        ApiError::invalid(
+            "invalid_utf8",
+            None,
+            format!("request body is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })?;
+    let mut r = Reader::new(src);
+    let kind = r.peek_kind().map_err(syntax)?;
+    if kind != Kind::Object {
+        return Err(ApiError::invalid(
+            "invalid_body",
+            None,
+            format!("request body must be a JSON object, got {}", kind.name()),
+        ));
+    }
+    let mut layout = Layout::default();
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut model: Option<Cow<'_, str>> = None;
+    let mut own_policy: Option<Policy> = None;
+    let mut has_input = false;
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some((start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
+        r.peek();
+        let value_start = r.pos();
+        match key.as_ref() {
+            "model" => {
+                model = Some(string_field(&mut r, "model")?);
+                layout.model_at(value_start, r.pos());
+            }
+            "provider" => own_policy = read_provider_policy(&mut r)?,
+            "input" => {
+                let kind = r.peek_kind().map_err(syntax)?;
+                if !matches!(kind, Kind::String | Kind::Array) {
+                    return Err(ApiError::invalid(
+                        "invalid_type",
+                        Some("input"),
+                        format!("'input' must be a string or an array, got {}", kind.name()),
+                    ));
+                }
+                has_input = true;
+                r.skip_value().map_err(syntax)?;
+            }
+            _ => r.skip_value().map_err(syntax)?,
+        }
+        layout.member(start, r.pos(), key == "provider");
+        keys.push(key);
+    }
+    r.finish().map_err(syntax)?;
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, ""));
+    }
+    let Some(model) = model.filter(|m| !m.is_empty()) else {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some("model"),
+            "'model' is required: use embed-small, embed-large, embed-titan or an embedding model id",
+        ));
+    };
+    if !has_input {
+        return Err(ApiError::invalid("missing_required_parameter", Some("input"), "'input' is required"));
+    }
+    let base = config.policy_for(ctx.client);
+    let policy = match &own_policy {
+        Some(own) => base.and(own),
+        None => base.clone(),
+    };
+    let matching: Vec<&EmbeddingModel> = config
+        .catalog
+        .embeddings
+        .iter()
+        .filter(|e| e.id == model.as_ref() || e.alias.as_deref() == Some(model.as_ref()))
+        .collect();
+    if matching.is_empty() {
+        let names: Vec<&str> = config
+            .catalog
+            .embeddings
+            .iter()
+            .flat_map(|e| e.alias.as_deref().into_iter().chain([e.id.as_str()]))
+            .collect();
+        return Err(ApiError::invalid(
+            "model_not_found",
+            Some("model"),
+            format!("embedding model {} is not known: use one of {}", echo(&model), names.join(", ")),
+        )
+        .with_status(404));
+    }
+    let mut cands: Vec<&EmbeddingModel> =
+        matching.iter().copied().filter(|e| e.api.routable() && policy.allows(&e.provider)).collect();
+    cands.sort_by(|a, b| a.price_in.total_cmp(&b.price_in).then_with(|| a.provider.cmp(&b.provider)));
+    let Some(best) = cands.first() else {
+        let e = matching.first().map(|e| (e.api, e.provider.as_str()));
+        return Err(match e {
+            Some((api, _)) if !api.routable() => ApiError::invalid(
+                "model_not_routable",
+                Some("model"),
+                format!(
+                    "embedding model {} is served only through the {} API, which this version does not translate",
+                    echo(&model),
+                    api.as_str()
+                ),
+            ),
+            _ => ApiError::invalid(
+                "provider_blocked",
+                Some("provider"),
+                format!("embedding model {} is served only by providers your policy excludes", echo(&model)),
+            )
+            .with_status(403),
+        });
+    };
+    let provider = config.catalog.provider(&best.provider);
+    Ok(EmbeddingRoute {
+        body: layout.rewrite(body, &best.upstream_id),
+        model: best.id.clone(),
+        provider: best.provider.clone(),
+        cluster: best.cluster.clone(),
+        upstream_model: best.upstream_id.clone(),
+        path: format!("{}/embeddings", provider.map_or("/v1", |p| p.base_path.as_str())),
+        auth: provider.and_then(|p| p.auth.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(cfg: &[u8], body: &str) -> Result<EmbeddingRoute, ApiError> {
+        let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
+        route_embeddings(&c, body.as_bytes(), &Context::default())
+    }
+
+    #[test]
+    fn aliases_and_ids_reach_their_provider_model() {
+        for (model, want) in [
+            ("embed-small", "text-embedding-3-small"),
+            ("embed-large", "text-embedding-3-large"),
+            ("text-embedding-3-small", "text-embedding-3-small"),
+        ] {
+            let body = format!(
+                r#"{{"model":"{model}","input":["a","b"],"dimensions":256,"provider":{{"ignore":["xai"]}}}}"#
+            );
+            let r = route(b"", &body).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((r.provider.as_str(), r.path.as_str()), ("openai", "/v1/embeddings"));
+            assert_eq!(
+                String::from_utf8_lossy(&r.body),
+                format!(r#"{{"model":"{want}","input":["a","b"],"dimensions":256}}"#)
+            );
+        }
+    }
+
+    #[test]
+    fn embedding_errors() {
+        let cases: [(&[u8], &str, u16, &str); 6] = [
+            (b"", r#"{"model":"embed-huge","input":"x"}"#, 404, "model_not_found"),
+            (b"", r#"{"model":"embed-small"}"#, 400, "missing_required_parameter"),
+            (b"", r#"{"model":"embed-small","input":5}"#, 400, "invalid_type"),
+            (b"", r#"{"model":"embed-titan","input":"x"}"#, 400, "model_not_routable"),
+            (
+                br#"{"blocked_providers":["openai"]}"#,
+                r#"{"model":"embed-small","input":"x"}"#,
+                403,
+                "provider_blocked",
+            ),
+            (b"", r#"{"model":"embed-small","input":"x","input":"y"}"#, 400, "duplicate_key"),
+        ];
+        for (cfg, body, status, code) in cases {
+            let e = route(cfg, body).err();
+            assert_eq!(e.map(|e| (e.status, e.code)), Some((status, code)), "{body}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `GET /v1/models`, answered by the router: the tiers and `auto`, the embedding aliases, and
+//! every model the caller can reach now (routable API, not retired, provider allowed by the
+//! caller's policy), with context window and prices.
+
+use serde_json::{Value, json};
+
+use crate::catalog::Tier;
+use crate::config::Config;
+use crate::policy::Policy;
+
+/// The OpenAI-style model list for a caller, as JSON.
+pub fn list(config: &Config, policy: &Policy, now: u64) -> String {
+    let mut data: Vec<Value> = Vec::new();
+    for name in ["auto", "economy", "standard", "premium"] {
+        data.push(json!({"id": name, "object": "model", "created": 0, "owned_by": "model-router", "kind": "router"}));
+    }
+    for e in config.catalog.embeddings.iter().filter(|e| e.api.routable() && policy.allows(&e.provider)) {
+        if let Some(alias) = &e.alias {
+            data.push(json!({"id": alias, "object": "model", "created": 0, "owned_by": "model-router",
+                "kind": "alias", "alias_of": e.id}));
+        }
+        data.push(json!({"id": e.id, "object": "model", "created": 0, "owned_by": e.provider,
+            "kind": "embedding", "context_window": e.context_window,
+            "pricing": {"prompt_per_mtok": e.price_in}, "providers": [e.provider]}));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for tier in Tier::ALL {
+        for d in config.catalog.deployments.iter().filter(|d| d.tier == tier) {
+            if seen.contains(&d.id.as_str()) {
+                continue;
+            }
+            let live: Vec<_> = config
+                .catalog
+                .deployments
+                .iter()
+                .filter(|o| o.id == d.id && o.api.routable() && !o.retired(now) && policy.allows(&o.provider))
+                .collect();
+            let Some(first) = live.first() else { continue };
+            seen.push(d.id.as_str());
+            let providers: Vec<&str> = live.iter().map(|o| o.provider.as_str()).collect();
+            data.push(json!({
+                "id": d.id, "object": "model", "created": 0, "owned_by": first.provider, "kind": "chat",
+                "tier": tier.as_str(), "context_window": first.context_window, "max_output": first.max_output,
+                "pricing": {"prompt_per_mtok": first.price_in, "completion_per_mtok": first.price_out},
+                "capabilities": {"tools": first.tools, "vision": first.vision, "reasoning": first.reasoning,
+                    "json_schema": first.structured_output},
+                "retires": first.retires_text, "providers": providers,
+            }));
+        }
+    }
+    json!({"object": "list", "data": data}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(config: &Config, policy: &Policy, now: u64) -> Vec<String> {
+        let v: Value = serde_json::from_str(&list(config, policy, now)).unwrap_or_default();
+        v["data"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|m| m["id"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn lists_what_the_caller_can_reach_today() {
+        let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        let today = 20_779 * 86_400;
+        let all = ids(&c, &Policy::default(), today);
+        for want in ["auto", "economy", "embed-small", "gemini-2.5-flash", "gpt-oss-120b", "claude-opus-4-7"]
+        {
+            assert!(all.iter().any(|i| i == want), "{want} missing");
+        }
+        // Retired and untranslated models are not offered.
+        for gone in ["llama3.1-8b", "grok-3-beta", "zai.glm-5", "gpt-5.3-codex", "embed-titan"] {
+            assert!(!all.iter().any(|i| i == gone), "{gone} listed");
+        }
+        // A policy that allows only anthropic leaves only its models and the router's names.
+        let only = Policy { only: Some(["anthropic".to_string()].into()), ..Policy::default() };
+        let some = ids(&c, &only, today);
+        assert!(some.contains(&"claude-opus-4-7".to_string()));
+        assert!(
+            !some.contains(&"gemini-2.5-flash".to_string()) && !some.contains(&"embed-small".to_string())
+        );
+    }
+}

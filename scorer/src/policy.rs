@@ -1,0 +1,83 @@
+//! Which providers a request may reach: the configured block list, the caller's client policy,
+//! and the request's own OpenRouter-style `provider: {"only": [...], "ignore": [...]}`.
+//! A provider any of them excludes is never chosen, also not as a fallback.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+/// A policy as configured (globally or per client).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Providers never to use.
+    #[serde(default)]
+    pub blocked_providers: Vec<String>,
+    /// When set, the only providers to use.
+    pub only_providers: Option<Vec<String>>,
+}
+
+/// Allowed providers, as an exclusion set and an optional allow list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Never these.
+    pub blocked: BTreeSet<String>,
+    /// Only these, when set.
+    pub only: Option<BTreeSet<String>>,
+}
+
+impl Policy {
+    /// From configuration.
+    pub fn from_raw(raw: RawPolicy) -> Policy {
+        Policy {
+            blocked: raw.blocked_providers.into_iter().collect(),
+            only: raw.only_providers.map(|v| v.into_iter().collect()),
+        }
+    }
+
+    /// True when the provider may be used.
+    pub fn allows(&self, provider: &str) -> bool {
+        !self.blocked.contains(provider) && self.only.as_ref().is_none_or(|o| o.contains(provider))
+    }
+
+    /// Both policies at once: blocked by either, and only what both allow.
+    pub fn and(&self, other: &Policy) -> Policy {
+        let only = match (&self.only, &other.only) {
+            (Some(a), Some(b)) => Some(a.intersection(b).cloned().collect()),
+            (Some(a), None) | (None, Some(a)) => Some(a.clone()),
+            (None, None) => None,
+        };
+        Policy { blocked: self.blocked.union(&other.blocked).cloned().collect(), only }
+    }
+
+    /// Every provider name the policy mentions.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.blocked.iter().chain(self.only.iter().flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(blocked: &[&str], only: Option<&[&str]>) -> Policy {
+        Policy {
+            blocked: blocked.iter().map(|s| s.to_string()).collect(),
+            only: only.map(|o| o.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn combined_policies_block_everything_either_blocks() {
+        let global = p(&["xai"], None);
+        let client = p(&["openai"], Some(&["openai", "anthropic", "groq"]));
+        let request = p(&[], Some(&["anthropic", "groq", "xai"]));
+        let all = global.and(&client).and(&request);
+        let allowed: Vec<&str> = ["openai", "anthropic", "groq", "xai", "cerebras"]
+            .into_iter()
+            .filter(|n| all.allows(n))
+            .collect();
+        assert_eq!(allowed, ["anthropic", "groq"]);
+        assert!(Policy::default().allows("anything"));
+    }
+}

@@ -1,0 +1,246 @@
+//! Candidate selection under constraints: retired models, APIs the router does not translate,
+//! provider policy, capabilities (tools, images, JSON schema, reasoning parameters) and the
+//! context window. A tier with no fitting model escalates to the next tier up, and says why.
+
+use crate::catalog::{Deployment, Tier};
+use crate::config::Config;
+use crate::error::{ApiError, echo};
+use crate::policy::Policy;
+use crate::request::ChatRequest;
+
+/// Bytes per token for the context guard: deliberately fewer than the ~4 of English text, so
+/// the estimate errs on the large side and a request is not sent to a window it overflows.
+pub const GUARD_BYTES_PER_TOKEN: u64 = 3;
+
+/// What a request needs from a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Tool definitions were sent.
+    pub tools: bool,
+    /// Image parts were sent.
+    pub vision: bool,
+    /// `response_format` with a JSON schema.
+    pub json_schema: bool,
+    /// Reasoning parameters were sent.
+    pub reasoning: bool,
+    /// Conservative input estimate: `ceil(bytes / 3) + 4 per message`.
+    pub input_tokens: u64,
+    /// Output tokens the client asked for, if it did.
+    pub output_requested: Option<u64>,
+    /// Output assumed when it did not.
+    pub output_default: u64,
+}
+
+impl Needs {
+    /// From a parsed request.
+    pub fn of(req: &ChatRequest<'_>, default_output: u64) -> Needs {
+        let f = &req.features;
+        Needs {
+            tools: req.tools > 0,
+            vision: req.images > 0,
+            json_schema: f.json_schema,
+            reasoning: f.reasoning_param,
+            input_tokens: (req.text_bytes as u64).div_ceil(GUARD_BYTES_PER_TOKEN) + 4 * req.messages as u64,
+            output_requested: req.max_output_tokens,
+            output_default: default_output,
+        }
+    }
+
+    /// Tokens the request may occupy on `d`: input plus the requested (or default, capped at
+    /// the model's limit) output.
+    pub fn tokens_on(&self, d: &Deployment) -> u64 {
+        let out = self.output_requested.unwrap_or(self.output_default.min(d.max_output));
+        self.input_tokens.saturating_add(out)
+    }
+}
+
+/// Why a deployment cannot take a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// Past its retirement day.
+    Retired,
+    /// Reachable only through an API the router does not translate.
+    Untranslated,
+    /// Its provider is excluded by policy.
+    Blocked,
+    /// It lacks a capability the request needs.
+    Capability(&'static str),
+    /// The request does not fit its context window or output limit.
+    Context,
+}
+
+/// Checks one deployment against a request.
+pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result<(), Miss> {
+    if !d.api.routable() {
+        return Err(Miss::Untranslated);
+    }
+    if d.retired(now) {
+        return Err(Miss::Retired);
+    }
+    if !policy.allows(&d.provider) {
+        return Err(Miss::Blocked);
+    }
+    let missing = [
+        (needs.tools && !d.tools, "tools"),
+        (needs.vision && !d.vision, "images"),
+        (needs.json_schema && !d.structured_output, "json_schema"),
+        (needs.reasoning && !d.reasoning, "reasoning"),
+    ];
+    if let Some((_, what)) = missing.into_iter().find(|(miss, _)| *miss) {
+        return Err(Miss::Capability(what));
+    }
+    if needs.tokens_on(d) > d.context_window || needs.output_requested.is_some_and(|o| o > d.max_output) {
+        return Err(Miss::Context);
+    }
+    Ok(())
+}
+
+/// Candidates found for a tier request.
+#[derive(Debug)]
+pub struct Selected<'c> {
+    /// Deployments that fit, unranked.
+    pub cands: Vec<&'c Deployment>,
+    /// The tier they are in.
+    pub tier: Tier,
+    /// `context` or `capability` when the requested tier had no fit.
+    pub escalated: Option<&'static str>,
+}
+
+/// Deployments of `from` (or, when none fits, of the first tier above it that has one).
+pub fn in_tiers<'c>(
+    config: &'c Config,
+    from: Tier,
+    needs: &Needs,
+    policy: &Policy,
+    now: u64,
+) -> Result<Selected<'c>, ApiError> {
+    let mut tier = Some(from);
+    let mut why: Option<&'static str> = None;
+    let mut last_miss = None;
+    while let Some(t) = tier {
+        let mut cands = Vec::new();
+        for d in config.catalog.deployments.iter().filter(|d| d.tier == t) {
+            match check(d, needs, policy, now) {
+                Ok(()) => cands.push(d),
+                Err(m @ (Miss::Capability(_) | Miss::Context)) => last_miss = Some(m),
+                Err(_) => {}
+            }
+        }
+        if !cands.is_empty() {
+            return Ok(Selected { cands, tier: t, escalated: why });
+        }
+        why = why.or(match last_miss {
+            Some(Miss::Context) => Some("context"),
+            Some(Miss::Capability(_)) => Some("capability"),
+            _ => None,
+        });
+        tier = t.up();
+    }
+    Err(nothing_fits(config, needs, policy, now, last_miss))
+}
+
+/// Deployments of a pinned model that can take the request, or why none can.
+pub fn pinned<'c>(
+    config: &'c Config,
+    id: &str,
+    needs: &Needs,
+    policy: &Policy,
+    now: u64,
+) -> Result<Vec<&'c Deployment>, ApiError> {
+    let all: Vec<&Deployment> = config.catalog.deployments.iter().filter(|d| d.id == id).collect();
+    let mut cands = Vec::new();
+    let mut misses = Vec::new();
+    for d in &all {
+        match check(d, needs, policy, now) {
+            Ok(()) => cands.push(*d),
+            Err(m) => misses.push((m, *d)),
+        }
+    }
+    if !cands.is_empty() {
+        return Ok(cands);
+    }
+    // Report the most specific reason: what the request asked for beats what the catalog says.
+    let pick = |want: fn(&Miss) -> bool| misses.iter().find(|(m, _)| want(m));
+    let model = echo(id);
+    let err = if let Some((Miss::Context, d)) = pick(|m| *m == Miss::Context) {
+        ApiError::invalid(
+            "context_length_exceeded",
+            Some("messages"),
+            format!(
+                "model {model} holds {} tokens; this request needs about {} (input estimate plus output): \
+                 shorten it, lower max_tokens, or use a tier to get a larger model",
+                d.context_window,
+                needs.tokens_on(d)
+            ),
+        )
+    } else if let Some((Miss::Capability(what), _)) = pick(|m| matches!(m, Miss::Capability(_))) {
+        ApiError::invalid(
+            "unsupported_capability",
+            Some("model"),
+            format!("model {model} does not support {what}: use a tier to get a model that does"),
+        )
+    } else if let Some((_, d)) = pick(|m| *m == Miss::Blocked) {
+        ApiError::invalid(
+            "provider_blocked",
+            Some("provider"),
+            format!("model {model} is served only by providers your policy excludes ({})", d.provider),
+        )
+        .with_status(403)
+    } else if let Some((_, d)) = pick(|m| *m == Miss::Retired) {
+        ApiError::invalid(
+            "model_retired",
+            Some("model"),
+            format!(
+                "model {model} was retired on {}: use model '{}' (or auto) for a current model of its tier",
+                d.retires_text.as_deref().unwrap_or("an earlier date"),
+                d.tier
+            ),
+        )
+    } else {
+        let (api, tier) = all.first().map_or(("unknown", "standard"), |d| (d.api.as_str(), d.tier.as_str()));
+        ApiError::invalid(
+            "model_not_routable",
+            Some("model"),
+            format!(
+                "model {model} is served only through the {api} API, which this version does not \
+                 translate: use model '{tier}' (or auto)"
+            ),
+        )
+    };
+    Err(err)
+}
+
+fn nothing_fits(config: &Config, needs: &Needs, policy: &Policy, now: u64, last: Option<Miss>) -> ApiError {
+    match last {
+        Some(Miss::Context) => {
+            let largest = config
+                .catalog
+                .deployments
+                .iter()
+                .filter(|d| d.api.routable() && !d.retired(now) && policy.allows(&d.provider))
+                .map(|d| d.context_window)
+                .max()
+                .unwrap_or(0);
+            ApiError::invalid(
+                "context_length_exceeded",
+                Some("messages"),
+                format!(
+                    "this request needs about {} input tokens (a conservative estimate) plus its output; \
+                     the largest context window available is {largest} tokens",
+                    needs.input_tokens
+                ),
+            )
+        }
+        Some(Miss::Capability(what)) => ApiError::invalid(
+            "unsupported_capability",
+            None,
+            format!("no available model supports {what} with the other features this request uses"),
+        ),
+        _ => ApiError::invalid(
+            "no_allowed_provider",
+            Some("provider"),
+            "no provider allowed for this request serves a current model: check the provider policy",
+        )
+        .with_status(403),
+    }
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Builds scorer/catalog.json from the research facts in ../shared/catalog/catalog.json plus the
+decisions recorded below (retirement dates, which API each model is reachable through, extra
+providers of a model, numeric signals). Run from the repository root:
+
+    python3 scripts/catalog.py ../shared/catalog/catalog.json > scorer/catalog.json
+
+Signals: quality = (LMArena text style-control Elo - 1000) / 5; coding = SWE-bench Verified %;
+speed = output tokens/s where a figure is given. Anything the facts mark unknown stays absent
+(the router then counts it as the lowest known value in the tier).
+"""
+import json
+import re
+import sys
+
+SRC = "shared/catalog/catalog.json"
+
+# Providers: OpenAI-compatible base path and the key the filter sends (from VM env vars).
+PROVIDERS = {
+    "openai": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "OPENAI_API_KEY"}},
+    "anthropic": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "ANTHROPIC_API_KEY"}},
+    "google-gemini": {"base_path": "/v1beta/openai", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "GEMINI_API_KEY"}},
+    "xai": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "XAI_API_KEY"}},
+    "groq": {"base_path": "/openai/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "GROQ_API_KEY"}},
+    "cerebras": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "CEREBRAS_API_KEY"}},
+    # Bedrock's OpenAI-compatible endpoint (Mantle, /v1) with a Bedrock API key as Bearer.
+    "aws-bedrock": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
+}
+
+# Retirement dates (the day from which a model is never routed to), from the lifecycle facts.
+RETIRES = {
+    "grok-3-mini-beta": "2026-05-15",
+    "grok-3-beta": "2026-05-15",
+    "llama3.1-8b": "2026-05-27",
+    "qwen-3-235b-a22b-instruct-2507": "2026-05-27",
+    "llama-3.3-70b-versatile": "2026-08-16",
+    "gpt-5.3-chat-latest": "2026-08-10",
+    "gpt-5.1-codex-mini": "2026-07-23",
+    "o4-mini": "2026-10-23",
+    "o3": "2026-12-11",
+    "gpt-5.3-codex": "2027-04-01",
+}
+
+# Bedrock models reachable through the OpenAI-compatible Mantle endpoint, with their Mantle ids.
+MANTLE = {
+    "qwen.qwen3-32b-v1:0": "qwen.qwen3-32b",
+    "openai.gpt-oss-120b-1:0": "openai.gpt-oss-120b",
+    "qwen.qwen3-next-80b-a3b": "qwen.qwen3-next-80b-a3b-instruct",
+    "qwen.qwen3-coder-480b-a35b-v1:0": "qwen.qwen3-coder-480b-a35b-instruct",
+    "qwen.qwen3-235b-a22b-2507-v1:0": "qwen.qwen3-235b-a22b-2507",
+}
+
+# Catalog ids we rename: the shared id is Bedrock's, but the model is served by three providers.
+RENAME = {"openai.gpt-oss-120b-1:0": "gpt-oss-120b"}
+
+# Extra providers of a model: (catalog id, provider, upstream id, speed tok/s or None).
+EXTRA = [
+    ("gpt-oss-120b", "groq", "openai/gpt-oss-120b", 500),
+    ("gpt-oss-120b", "cerebras", "gpt-oss-120b", 3000),
+    ("gpt-5.4", "aws-bedrock", "openai.gpt-5.4", None),
+]
+
+# Structured outputs (response_format json_schema) on the OpenAI-compatible paths we know of.
+STRUCTURED_PROVIDERS = {"openai", "google-gemini"}
+
+ALIASES = {"text-embedding-3-small": "embed-small", "text-embedding-3-large": "embed-large",
+           "amazon.titan-embed-text-v2:0": "embed-titan"}
+
+
+def num(pattern, text):
+    m = re.search(pattern, text or "")
+    return float(m.group(1).replace(",", "")) if m else None
+
+
+def api_of(m):
+    style = m["api_style"]
+    if m["tier"] == "embedding":
+        return "embeddings" if style.startswith("openai-embeddings") else "bedrock-invoke"
+    if "responses ONLY" in style:
+        return "responses"
+    if m["provider"] == "aws-bedrock":
+        return "chat" if m["id"] in MANTLE else "bedrock-converse"
+    return "chat"
+
+
+def main():
+    facts = json.load(open(sys.argv[1] if len(sys.argv) > 1 else SRC))
+    models = []
+    for m in facts:
+        cid = RENAME.get(m["id"], m["id"])
+        api = api_of(m)
+        elo = num(r"LMArena text \(style control\) (\d+) Elo", m["quality_signal"])
+        entry = {
+            "id": cid,
+            "tier": m["tier"] if m["tier"] != "embedding" else "embedding",
+            "provider": m["provider"],
+            "api": api,
+        }
+        upstream = MANTLE.get(m["id"]) if m["provider"] == "aws-bedrock" else None
+        if upstream:
+            entry["upstream_id"] = upstream
+        elif cid != m["id"]:
+            entry["upstream_id"] = m["id"]
+        entry["context_window"] = m["context_window"]
+        if isinstance(m["max_output"], int):
+            entry["max_output"] = m["max_output"]
+        entry["price_in"] = m["price_in_per_mtok"]
+        entry["price_out"] = m["price_out_per_mtok"]
+        if elo:
+            entry["quality"] = round((elo - 1000) / 5, 1)
+        coding = num(r"SWE-bench Verified (\d+(?:\.\d+)?)%", m["coding_signal"])
+        if coding:
+            entry["coding"] = coding
+        speed_text = m["speed_tps"] if isinstance(m["speed_tps"], str) else ""
+        speed = None if "conflicting" in speed_text else num(r"~([\d,]+)(?:-[\d,]+)? tok/s", speed_text)
+        if speed:
+            entry["speed_tps"] = speed
+        entry["tools"] = m["tools"] is True
+        entry["vision"] = m["vision"] is True
+        entry["reasoning"] = m["reasoning"] is True
+        entry["structured_output"] = m["provider"] in STRUCTURED_PROVIDERS and m["tier"] != "embedding"
+        if m["id"] in RETIRES:
+            entry["retires"] = RETIRES[m["id"]]
+        if m["id"] in ALIASES:
+            entry["alias"] = ALIASES[m["id"]]
+        entry["source"] = "shared/catalog/catalog.json: " + "; ".join(
+            s for s in [m["quality_signal"] if elo else "", m["coding_signal"] if coding else "",
+                        m.get("lifecycle") or ""] if s)
+        models.append(entry)
+    by_id = {e["id"]: e for e in models}
+    for cid, provider, upstream, speed in EXTRA:
+        base = dict(by_id[cid])
+        base.update({"provider": provider, "upstream_id": upstream, "api": "chat"})
+        base["structured_output"] = provider in STRUCTURED_PROVIDERS
+        if speed:
+            base["speed_tps"] = speed
+        else:
+            base.pop("speed_tps", None)
+        base["source"] += f"; also served by {provider} as {upstream} (price: the catalog's, "\
+                          "no per-provider figure found)"
+        models.append(base)
+    out = {"providers": PROVIDERS, "models": models}
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
