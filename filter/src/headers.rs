@@ -11,6 +11,11 @@ pub const TIER: &str = "x-model-router-tier";
 pub const PREFER: &str = "x-model-router-prefer";
 /// Response header: `tier`, `pinned` or `auto`.
 pub const SELECTION: &str = "x-model-router-selection";
+/// Response header: `context` or `capability` when the requested tier had no fitting model.
+pub const ESCALATED: &str = "x-model-router-escalated";
+/// Request headers carrying the client's own credentials: removed from every routed request,
+/// so a client key never reaches a provider (the provider's comes from the gateway).
+pub const CLIENT_CREDENTIALS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
 /// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).
 pub const AUTO_TIER: &str = "x-model-router-auto-tier";
 /// Response header: the auto score, 3 decimals.

@@ -3,45 +3,62 @@
 
 use std::rc::Rc;
 
+use model_router_scorer::catalog::Auth;
+use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::route::Memory;
-use model_router_scorer::{ApiError, Config, Endpoint, Route, analyze, endpoint};
+use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use crate::headers as h;
 use crate::host::{self, HostError};
+use crate::root::Shared;
 
 /// Where a request is in its life. Each phase carries only what it needs.
 enum Phase {
     /// Not ours: every callback continues untouched.
     PassThrough,
-    /// A chat request whose body is still arriving; Envoy buffers it while we pause.
-    Buffering,
-    /// Sent to a provider; the response headers will say which.
-    Routed(Box<Route>),
+    /// A body to route is still arriving; Envoy buffers it while we pause.
+    Buffering(Endpoint),
+    /// Sent to a provider; these headers go on the response.
+    Routed(Vec<(&'static str, String)>),
     /// Answered locally.
     Answered,
 }
 
+/// Where a routed request goes, whatever its endpoint.
+struct Target<'a> {
+    body: &'a [u8],
+    cluster: &'a str,
+    path: &'a str,
+    auth: Option<&'a Auth>,
+}
+
 /// One HTTP request.
 pub struct Http {
-    config: Option<Rc<Config>>,
+    shared: Option<Rc<Shared>>,
     phase: Phase,
+    /// The caller, from the configured client header.
+    client: Option<String>,
 }
 
 impl Http {
-    /// A context for one request; `config` is `None` only if the plugin never configured.
-    pub fn new(config: Option<Rc<Config>>) -> Self {
-        Http { config, phase: Phase::PassThrough }
+    /// A context for one request; `shared` is `None` only if the plugin never configured.
+    pub fn new(shared: Option<Rc<Shared>>) -> Self {
+        Http { shared, phase: Phase::PassThrough, client: None }
     }
 
     fn reject(&mut self, e: &ApiError) -> Action {
+        self.answer(u32::from(e.status), &e.body())
+    }
+
+    fn answer(&mut self, status: u32, body: &str) -> Action {
         self.phase = Phase::Answered;
         let sent = host::send_response(
-            u32::from(e.status),
-            "model_router_rejected",
+            status,
+            "model_router",
             &[(h::CONTENT_TYPE, "application/json")],
-            e.body().as_bytes(),
+            body.as_bytes(),
         );
         if let Err(err) = sent {
             host::log(LogLevel::Error, &format!("model-router: {err}"));
@@ -61,7 +78,8 @@ impl Http {
     }
 
     /// Classifies the request. Returns the endpoint, or the error to answer with.
-    fn classify(&self, config: &Config) -> Result<Result<Endpoint, ApiError>, HostError> {
+    fn classify(&mut self, shared: &Shared) -> Result<Result<Endpoint, ApiError>, HostError> {
+        let config = &shared.config;
         // A client must never choose the cluster: drop any copy it sent, on every request.
         if host::header(MapType::HttpRequestHeaders, &config.cluster_header)?.is_some() {
             host::remove_header(MapType::HttpRequestHeaders, &config.cluster_header)?;
@@ -69,8 +87,11 @@ impl Http {
         let method = host::header(MapType::HttpRequestHeaders, h::METHOD)?.unwrap_or_default();
         let path = host::header(MapType::HttpRequestHeaders, h::PATH)?.unwrap_or_default();
         let ep = endpoint(&method, &path);
-        if ep != Ok(Endpoint::Chat) {
+        if !matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings | Endpoint::Models)) {
             return Ok(ep);
+        }
+        if let Some(name) = &config.client_header {
+            self.client = host::header(MapType::HttpRequestHeaders, name)?;
         }
         // The body must be readable as sent: a compressed one would be routed on garbage.
         let encoding = host::header(MapType::HttpRequestHeaders, h::CONTENT_ENCODING)?;
@@ -79,19 +100,44 @@ impl Http {
                 "unsupported_content_encoding",
                 None,
                 format!(
-                    "content-encoding {} is not supported on {}: send an uncompressed JSON body",
-                    model_router_scorer::error::echo(&enc),
-                    model_router_scorer::route::CHAT_PATH
+                    "content-encoding {} is not supported: send an uncompressed JSON body",
+                    model_router_scorer::error::echo(&enc)
                 ),
             );
             e.status = 415;
             return Ok(Err(e));
         }
-        Ok(Ok(Endpoint::Chat))
+        Ok(ep)
     }
 
-    /// Routes the complete body: rewrite it, point Envoy's route at the provider's cluster.
-    fn route(&mut self, config: &Config, body_size: usize) -> Result<Action, HostError> {
+    /// Points the request at its provider: new body, path, cluster and credentials. The
+    /// client's own credentials never travel on.
+    fn send(&mut self, shared: &Shared, t: &Target<'_>, body_size: usize) -> Result<(), HostError> {
+        host::replace_buffer(BufferType::HttpRequestBody, body_size, t.body)?;
+        host::set_header(MapType::HttpRequestHeaders, h::CONTENT_LENGTH, &t.body.len().to_string())?;
+        host::set_header(MapType::HttpRequestHeaders, h::PATH, t.path)?;
+        for name in h::CLIENT_CREDENTIALS {
+            host::remove_header(MapType::HttpRequestHeaders, name)?;
+        }
+        if let Some(auth) = t.auth {
+            // Without a key in the VM environment, Envoy's credential_injector (if configured
+            // on the cluster) supplies it upstream.
+            if let Some(key) = shared.keys.get(&auth.env) {
+                host::set_header(
+                    MapType::HttpRequestHeaders,
+                    &auth.header,
+                    &format!("{}{key}", auth.prefix),
+                )?;
+            }
+        }
+        // Changing a request header clears Envoy's route cache, so the router filter
+        // re-matches and its `cluster_header` route now sees the provider's cluster.
+        host::set_header(MapType::HttpRequestHeaders, &shared.config.cluster_header, t.cluster)
+    }
+
+    /// Routes a complete chat body.
+    fn route_chat(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
+        let config = &shared.config;
         let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
         let analysis = match analyze(config, &body) {
             Ok(a) => a,
@@ -102,33 +148,85 @@ impl Http {
             Some((key, _)) => host::shared_get(&key)?.0,
             None => None,
         };
-        let now = host::now_secs()?;
-        let mut route = match analysis.route(config, remembered.as_deref(), now) {
+        let ctx = model_router_scorer::Context {
+            remembered: remembered.as_deref(),
+            now: host::now_secs()?,
+            client: self.client.as_deref(),
+        };
+        let route = match analysis.route(config, &ctx) {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(&e)),
         };
         if let Some(memory) = &route.memory {
             remember(memory)?;
         }
-        host::replace_buffer(BufferType::HttpRequestBody, body_size, &route.body)?;
-        host::set_header(MapType::HttpRequestHeaders, h::CONTENT_LENGTH, &route.body.len().to_string())?;
-        // Changing a request header clears Envoy's route cache, so the router filter
-        // re-matches and its `cluster_header` route now sees the provider's cluster.
-        host::set_header(MapType::HttpRequestHeaders, &config.cluster_header, &route.cluster)?;
-        route.body = Vec::new();
-        self.phase = Phase::Routed(Box::new(route));
+        let target = Target {
+            body: &route.body,
+            cluster: &route.cluster,
+            path: &route.path,
+            auth: route.auth.as_ref(),
+        };
+        self.send(shared, &target, body_size)?;
+        self.phase = Phase::Routed(chat_report(&route));
         Ok(Action::Continue)
     }
 
-    fn on_body_complete(&mut self, body_size: usize) -> Action {
-        let Some(config) = self.config.clone() else {
+    /// Routes a complete embeddings body.
+    fn route_embeddings(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
+        let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
+        let ctx = model_router_scorer::Context {
+            now: host::now_secs()?,
+            client: self.client.as_deref(),
+            remembered: None,
+        };
+        let route = match route_embeddings(&shared.config, &body, &ctx) {
+            Ok(r) => r,
+            Err(e) => return Ok(self.reject(&e)),
+        };
+        let target = Target {
+            body: &route.body,
+            cluster: &route.cluster,
+            path: &route.path,
+            auth: route.auth.as_ref(),
+        };
+        self.send(shared, &target, body_size)?;
+        self.phase = Phase::Routed(vec![(h::MODEL, route.model), (h::PROVIDER, route.provider)]);
+        Ok(Action::Continue)
+    }
+
+    fn on_body_complete(&mut self, endpoint: Endpoint, body_size: usize) -> Action {
+        let Some(shared) = self.shared.clone() else {
             return self.reject(&not_configured());
         };
-        match self.route(&config, body_size) {
-            Ok(action) => action,
-            Err(e) => self.host_failure(e),
+        let routed = match endpoint {
+            Endpoint::Embeddings => self.route_embeddings(&shared, body_size),
+            _ => self.route_chat(&shared, body_size),
+        };
+        routed.unwrap_or_else(|e| self.host_failure(e))
+    }
+}
+
+/// The response headers that tell the client what ran.
+fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        (h::MODEL, route.model.clone()),
+        (h::PROVIDER, route.provider.clone()),
+        (h::TIER, route.tier.as_str().to_string()),
+        (h::PREFER, route.prefer.as_str().to_string()),
+        (h::SELECTION, route.selection.as_str().to_string()),
+    ];
+    if let Some(why) = route.escalated {
+        v.push((h::ESCALATED, why.to_string()));
+    }
+    if let Some(a) = &route.auto {
+        v.push((h::AUTO_TIER, a.tier.as_str().to_string()));
+        v.push((h::AUTO_SCORE, format!("{:.3}", a.score)));
+        v.push((h::AUTO_REASONS, a.reasons.join(",")));
+        if a.sticky {
+            v.push((h::AUTO_STICKY, "true".to_string()));
         }
     }
+    v
 }
 
 /// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
@@ -160,18 +258,26 @@ impl Context for Http {}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let Some(config) = self.config.clone() else {
+        let Some(shared) = self.shared.clone() else {
             return self.reject(&not_configured());
         };
-        match self.classify(&config) {
+        match self.classify(&shared) {
             Err(e) => self.host_failure(e),
             Ok(Err(e)) => self.reject(&e),
             Ok(Ok(Endpoint::NotRouted)) => Action::Continue,
-            Ok(Ok(Endpoint::Chat)) if end_of_stream => self.on_body_complete(0),
-            Ok(Ok(Endpoint::Chat)) => {
+            Ok(Ok(Endpoint::Models)) => {
+                let now = match host::now_secs() {
+                    Ok(n) => n,
+                    Err(e) => return self.host_failure(e),
+                };
+                let policy = shared.config.policy_for(self.client.as_deref());
+                self.answer(200, &models::list(&shared.config, policy, now))
+            }
+            Ok(Ok(ep)) if end_of_stream => self.on_body_complete(ep, 0),
+            Ok(Ok(ep)) => {
                 // Hold the headers: the cluster is only known once the whole body is here.
                 // (Needs `allow_on_headers_stop_iteration: true` in Envoy's wasm config.)
-                self.phase = Phase::Buffering;
+                self.phase = Phase::Buffering(ep);
                 Action::Pause
             }
         }
@@ -179,19 +285,19 @@ impl HttpContext for Http {
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         match self.phase {
-            Phase::Buffering if end_of_stream => self.on_body_complete(body_size),
+            Phase::Buffering(ep) if end_of_stream => self.on_body_complete(ep, body_size),
             // Pausing here asks Envoy to keep buffering (up to the listener's buffer limit).
-            Phase::Buffering => Action::Pause,
+            Phase::Buffering(_) => Action::Pause,
             _ => Action::Continue,
         }
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         // Trailers end the body without an end_of_stream body callback.
-        if matches!(self.phase, Phase::Buffering) {
+        if let Phase::Buffering(ep) = self.phase {
             let size = host::buffer(BufferType::HttpRequestBody, usize::MAX).map(|b| b.len());
             return match size {
-                Ok(size) => self.on_body_complete(size),
+                Ok(size) => self.on_body_complete(ep, size),
                 Err(e) => self.host_failure(e),
             };
         }
@@ -199,29 +305,10 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Phase::Routed(route) = &self.phase else {
+        let Phase::Routed(report) = &self.phase else {
             return Action::Continue;
         };
-        let pairs = [
-            (h::MODEL, route.model.as_str()),
-            (h::PROVIDER, route.provider.as_str()),
-            (h::TIER, route.tier.as_str()),
-            (h::PREFER, route.prefer.as_str()),
-            (h::SELECTION, route.selection.as_str()),
-        ];
-        let auto = route.auto.as_ref().map(|a| {
-            let mut v = vec![
-                (h::AUTO_TIER, a.tier.as_str().to_string()),
-                (h::AUTO_SCORE, format!("{:.3}", a.score)),
-                (h::AUTO_REASONS, a.reasons.join(",")),
-            ];
-            if a.sticky {
-                v.push((h::AUTO_STICKY, "true".to_string()));
-            }
-            v
-        });
-        let auto_pairs = auto.iter().flatten().map(|(k, v)| (*k, v.as_str()));
-        for (name, value) in pairs.into_iter().chain(auto_pairs) {
+        for (name, value) in report {
             if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, value) {
                 host::log(LogLevel::Warn, &format!("model-router: {e}"));
             }

@@ -1,5 +1,7 @@
-//! The root context: reads and validates the plugin configuration, creates request contexts.
+//! The root context: reads and validates the plugin configuration and the provider keys,
+//! creates request contexts.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use model_router_scorer::Config;
@@ -9,10 +11,19 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 use crate::host;
 use crate::http::Http;
 
+/// What every request context reads: the configuration and the provider keys.
+pub struct Shared {
+    /// The validated configuration.
+    pub config: Config,
+    /// Provider keys by environment variable name, read from the VM environment
+    /// (`vm_config.environment_variables`). Never logged.
+    pub keys: HashMap<String, String>,
+}
+
 /// Holds the last configuration that validated.
 #[derive(Default)]
 pub struct Root {
-    config: Option<Rc<Config>>,
+    shared: Option<Rc<Shared>>,
 }
 
 impl Context for Root {}
@@ -28,29 +39,40 @@ impl RootContext for Root {
                 return false;
             }
         };
-        match Config::from_json(&bytes) {
-            Ok(config) => {
-                host::log(
-                    LogLevel::Info,
-                    &format!(
-                        "model-router: configured with {} models from {} providers",
-                        config.catalog.deployments.len(),
-                        config.catalog.providers.len()
-                    ),
-                );
-                self.config = Some(Rc::new(config));
-                true
-            }
+        let config = match Config::from_json(&bytes) {
+            Ok(c) => c,
             Err(e) => {
                 host::log(LogLevel::Error, &format!("model-router: configuration rejected: {e}"));
-                false
+                return false;
+            }
+        };
+        let mut keys = HashMap::new();
+        let mut with_key = Vec::new();
+        for p in &config.catalog.providers {
+            let Some(auth) = &p.auth else { continue };
+            if let Ok(value) = std::env::var(&auth.env)
+                && !value.is_empty()
+            {
+                keys.insert(auth.env.clone(), value);
+                with_key.push(p.name.as_str());
             }
         }
+        host::log(
+            LogLevel::Info,
+            &format!(
+                "model-router: configured with {} models from {} providers; keys from the VM environment for: {}",
+                config.catalog.deployments.len(),
+                config.catalog.providers.len(),
+                if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
+            ),
+        );
+        self.shared = Some(Rc::new(Shared { config, keys }));
+        true
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         // The SDK panics on None, so a context is always created, configured or not.
-        Some(Box::new(Http::new(self.config.clone())))
+        Some(Box::new(Http::new(self.shared.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {

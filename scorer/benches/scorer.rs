@@ -7,6 +7,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use model_router_scorer::{Config, route_chat};
 
+/// 2026-11-22, the catalog's reference day.
+const NOW: u64 = 20_779 * 86_400;
+
 fn conversation(turns: usize) -> String {
     let mut msgs =
         vec![r#"{"role":"system","content":"You are a helpful assistant. Answer precisely."}"#.to_string()];
@@ -29,7 +32,7 @@ fn bench(c: &mut Criterion) {
         let body = conversation(turns);
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(format!("{name} ({} bytes)", body.len()), |b| {
-            b.iter(|| route_chat(&config, body.as_bytes()).expect("routes"))
+            b.iter(|| route_chat(&config, body.as_bytes(), NOW).expect("routes"))
         });
     }
     group.finish();

@@ -375,10 +375,8 @@ pub fn read_provider_policy(r: &mut Reader<'_>) -> Result<Option<Policy>, ApiErr
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         let param = format!("provider.{key}");
         let kind = r.peek_kind().map_err(syntax)?;
-        if kind != Kind::Array {
-            if key == "only" || key == "ignore" {
-                return Err(wrong_type(&param, "an array of provider names", kind));
-            }
+        if kind != Kind::Array && (key == "only" || key == "ignore") {
+            return Err(wrong_type(&param, "an array of provider names", kind));
         }
         match key.as_ref() {
             "only" | "ignore" => {

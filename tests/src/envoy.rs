@@ -14,13 +14,14 @@ use crate::http;
 use crate::mock::{self, Log, Received};
 
 /// Providers of the demo config and the ports `envoy/demo.yaml` gives their clusters.
-pub const DEMO_PROVIDERS: [(&str, u16); 6] = [
+pub const DEMO_PROVIDERS: [(&str, u16); 7] = [
     ("anthropic", 18081),
     ("cerebras", 18082),
     ("google-gemini", 18083),
     ("groq", 18084),
     ("openai", 18085),
     ("xai", 18086),
+    ("aws-bedrock", 18087),
 ];
 
 /// Listener port in `envoy/demo.yaml`.

@@ -125,8 +125,9 @@ fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> i
         return write_response(w, 400, provider, &error("mock: body is not JSON"));
     };
     let model = body["model"].as_str().unwrap_or_default().to_string();
-    match path {
-        "/v1/chat/completions" => {
+    // Providers differ in their base path (/v1, /v1beta/openai, /openai/v1): match the endpoint.
+    match path.rsplit_once('/').map_or("", |(_, last)| last) {
+        "completions" if path.ends_with("/chat/completions") => {
             let reply = format!("mock reply from {provider}");
             let prompt_tokens = (req.body.len() / 4) as u64;
             let completion_tokens = reply.split(' ').count() as u64;
@@ -151,7 +152,7 @@ fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> i
             });
             write_response(w, 200, provider, &out)
         }
-        "/v1/embeddings" => {
+        "embeddings" => {
             thread::sleep(delay);
             let inputs = match &body["input"] {
                 Value::Array(a) => a.len(),

@@ -68,6 +68,8 @@ pub struct HostState {
     response_headers: Vec<(String, String)>,
     request_body: Vec<u8>,
     local_reply: Option<LocalReply>,
+    /// VM environment variables as `KEY=value`.
+    env: Vec<String>,
     /// Shared data: key -> (value, CAS token).
     shared: HashMap<String, (Vec<u8>, u32)>,
     /// The clock the filter reads, in nanoseconds since the epoch.
@@ -310,19 +312,44 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         },
     )?;
     // WASI: the Rust standard library's start-up needs these; the filter itself does no I/O.
+    // The VM environment (`vm_config.environment_variables` in Envoy): `KEY=value\0` strings.
     linker.func_wrap(
         "wasi_snapshot_preview1",
         "environ_sizes_get",
         |mut c: Caller<'_, HostState>, np: i32, sp: i32| {
-            write_u32(&mut c, np, 0)?;
-            write_u32(&mut c, sp, 0)?;
+            let env = c.data().env.clone();
+            write_u32(&mut c, np, env.len() as u32)?;
+            write_u32(&mut c, sp, env.iter().map(|e| e.len() as u32 + 1).sum())?;
             Ok(0)
         },
     )?;
     linker.func_wrap(
         "wasi_snapshot_preview1",
         "environ_get",
-        |_: Caller<'_, HostState>, _: i32, _: i32| 0,
+        |mut c: Caller<'_, HostState>, ptrs: i32, buf: i32| {
+            let env = c.data().env.clone();
+            let mem = memory(&mut c)?;
+            let mut at = buf as u32;
+            for (i, e) in env.iter().enumerate() {
+                write_u32(&mut c, ptrs + 4 * i as i32, at)?;
+                let mut bytes = e.as_bytes().to_vec();
+                bytes.push(0);
+                mem.write(&mut c, at as usize, &bytes)?;
+                at += bytes.len() as u32;
+            }
+            Ok(0)
+        },
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "random_get",
+        |mut c: Caller<'_, HostState>, buf: i32, len: i32| {
+            // Deterministic bytes: the filter's only use is hash-map seeding.
+            let bytes: Vec<u8> = (0..len as u32).map(|i| (i * 31 + 7) as u8).collect();
+            let mem = memory(&mut c)?;
+            mem.write(&mut c, buf as u32 as usize, &bytes)?;
+            Ok(0)
+        },
     )?;
     linker.func_wrap(
         "wasi_snapshot_preview1",
@@ -367,11 +394,20 @@ impl Plugin {
     /// Loads `wasm`, starts the VM and configures the root context with `config`. Fails when
     /// the filter refuses the configuration, as Envoy would.
     pub fn load(wasm: &Path, config: &str) -> HostResult<Plugin> {
+        Plugin::load_with_env(wasm, config, &[])
+    }
+
+    /// Like [`Plugin::load`], with VM environment variables.
+    pub fn load_with_env(wasm: &Path, config: &str, env: &[(&str, &str)]) -> HostResult<Plugin> {
         let (engine, module) = compiled(wasm)?;
         let mut linker = Linker::new(&engine);
         link(&mut linker).map_err(|e| e.to_string())?;
         linker.define_unknown_imports_as_traps(&module).map_err(|e| e.to_string())?;
-        let state = HostState { plugin_config: config.as_bytes().to_vec(), ..HostState::default() };
+        let state = HostState {
+            plugin_config: config.as_bytes().to_vec(),
+            env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            ..HostState::default()
+        };
         let mut store = Store::new(&engine, state);
         let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
         let mut plugin = Plugin { store, instance, root_id: 1, next_id: 2 };

@@ -27,7 +27,8 @@ fn tier_of(model: &str) -> &'static str {
         .as_array()
         .expect("models")
         .iter()
-        .find(|m| m["id"] == model)
+        // The mock sees the provider's id; the catalog knows it as `upstream_id` or `id`.
+        .find(|m| m["id"] == model || m["upstream_id"] == model)
         .map(|m| m["tier"].clone());
     match tier.as_ref().and_then(Value::as_str) {
         Some("economy") => "economy",

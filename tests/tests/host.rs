@@ -89,7 +89,12 @@ fn a_post_without_body_and_a_wrong_method_get_errors() {
 #[test]
 fn requests_it_does_not_route_pass_untouched() {
     let mut p = plugin("{}");
-    let headers = [(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")];
+    let headers = [
+        (":method", "POST"),
+        (":path", "/v1/files"),
+        ("content-type", "application/json"),
+        ("authorization", "Bearer client-key"),
+    ];
     let body = br#"{"model":"whatever","input":"x"}"#;
     let (id, out) = p.request(&headers, &[body]).unwrap();
     let want: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -152,4 +157,61 @@ fn auto_remembers_a_conversation_tier_in_shared_data_until_it_expires() {
     // Each turn refreshes the memory; 61 s after the last one it is gone.
     p.set_now_secs(1_030 + 61);
     assert_eq!(tier_of(&mut p, &turn2), ("economy".into(), "economy".into()));
+}
+
+#[test]
+fn provider_keys_come_from_the_vm_environment_and_client_keys_never_travel() {
+    let env = [("GROQ_API_KEY", "gsk-test-groq"), ("GEMINI_API_KEY", "test-gemini")];
+    let mut p = Plugin::load_with_env(&wasm_path(), "{}", &env).unwrap();
+    p.set_now_secs(20_779 * 86_400); // 2026-11-22
+    let logs = p.logs().iter().map(|(_, l)| l.clone()).collect::<Vec<_>>().join("\n");
+    assert!(logs.contains("keys from the VM environment for: google-gemini, groq"), "{logs}");
+    assert!(!logs.contains("gsk-test-groq"), "a key reached the log");
+
+    let body = br#"{"model":"economy","prefer":"cheap","messages":[{"role":"user","content":"x"}]}"#;
+    let mut h = post_headers(body.len());
+    h.push(("authorization", "Bearer sk-client-own".into()));
+    h.push(("x-api-key", "client-anthropic-key".into()));
+    let (_, out) = p.request(&as_refs(&h), &[body]).unwrap();
+    let Outcome::Forwarded { headers, .. } = out else { panic!("{out:?}") };
+    assert_eq!(header(&headers, "authorization"), Some("Bearer gsk-test-groq"));
+    assert_eq!(header(&headers, "x-api-key"), None);
+    assert_eq!(header(&headers, ":path"), Some("/openai/v1/chat/completions"));
+    assert_eq!(header(&headers, "x-model-router-cluster"), Some("groq"));
+
+    // A provider without a key in the environment gets no credential from the filter (Envoy's
+    // credential_injector supplies it), and still never the client's.
+    let body = br#"{"model":"claude-opus-4-7","messages":[{"role":"user","content":"x"}]}"#;
+    let mut h = post_headers(body.len());
+    h.push(("authorization", "Bearer sk-client-own".into()));
+    let (_, out) = p.request(&as_refs(&h), &[body]).unwrap();
+    let Outcome::Forwarded { headers, .. } = out else { panic!("{out:?}") };
+    assert_eq!(header(&headers, "authorization"), None);
+}
+
+#[test]
+fn the_router_answers_the_model_list() {
+    let mut p = plugin(r#"{"client_header":"x-team","clients":{"b":{"only_providers":["anthropic"]}}}"#);
+    p.set_now_secs(20_779 * 86_400);
+    let (_, out) = p.request(&[(":method", "GET"), (":path", "/v1/models")], &[]).unwrap();
+    let Outcome::Local(reply) = out else { panic!("{out:?}") };
+    assert_eq!(reply.status, 200);
+    let ids: Vec<String> = reply.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(ids.contains(&"gpt-4.1".to_string()) && ids.contains(&"embed-small".to_string()));
+    let (_, out) = p.request(&[(":method", "GET"), (":path", "/v1/models"), ("x-team", "b")], &[]).unwrap();
+    let Outcome::Local(reply) = out else { panic!("{out:?}") };
+    let providers: Vec<String> = reply.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["providers"].as_array().cloned())
+        .flatten()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect();
+    assert!(!providers.is_empty() && providers.iter().all(|p| p == "anthropic"), "{providers:?}");
 }
