@@ -71,11 +71,12 @@ pub enum Miss {
 
 /// Checks one deployment against a request.
 pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result<(), Miss> {
-    if !d.api.routable() {
-        return Err(Miss::Untranslated);
-    }
+    // Retirement first: it is final, whatever the API.
     if d.retired(now) {
         return Err(Miss::Retired);
+    }
+    if !d.api.routable() {
+        return Err(Miss::Untranslated);
     }
     if !policy.allows(&d.provider) {
         return Err(Miss::Blocked);

@@ -60,6 +60,13 @@ pub fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// `n` distinct free loopback ports: all are held at once, so they cannot repeat.
+pub fn free_ports(n: usize) -> io::Result<Vec<u16>> {
+    let held: Vec<TcpListener> =
+        (0..n).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<io::Result<_>>()?;
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
 /// Where the demo config's fixed values go.
 pub struct Ports {
     /// Listener.
@@ -88,6 +95,8 @@ pub fn render_demo(ports: &Ports, wasm: &Path, plugin_config: Option<&str>) -> i
         }
     }
     swap(&mut text, &format!("filename: {DEMO_WASM}"), &format!("filename: {}", wasm.display()))?;
+    // SDS files are read relative to Envoy's working directory: make them absolute.
+    swap(&mut text, "path: envoy/secrets/", &format!("path: {}/envoy/secrets/", repo_root().display()))?;
     if let Some(cfg) = plugin_config {
         swap(&mut text, DEMO_PLUGIN_CONFIG, &format!("value: '{}'", cfg.replace('\'', "''")))?;
     }
@@ -251,10 +260,19 @@ impl Stack {
             let m = mock::start(name, "127.0.0.1:0", Duration::ZERO, log.clone())?;
             providers.push((name.to_string(), m.addr.port()));
         }
-        let ports = Ports { listen: free_port()?, admin: free_port()?, providers };
-        let config = render_demo(&ports, &wasm_path(), plugin_config)?;
-        let envoy = Envoy::start(&config, ports.listen, ports.admin)?;
-        Ok(Stack { envoy, log })
+        // Another process may take a released port before Envoy binds it: try a few times.
+        let mut last = None;
+        for _ in 0..3 {
+            let [listen, admin] = free_ports(2)?[..] else { return Err(io::Error::other("no ports")) };
+            let ports = Ports { listen, admin, providers: providers.clone() };
+            let config = render_demo(&ports, &wasm_path(), plugin_config)?;
+            match Envoy::start(&config, ports.listen, ports.admin) {
+                Ok(envoy) => return Ok(Stack { envoy, log }),
+                Err(e) if e.to_string().contains("Address already in use") => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("envoy did not start")))
     }
 
     /// Requests the mocks received so far, and clears the record.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use model_router_tests::envoy::{Envoy, Ports, Stack, free_port, render_demo, wasm_path};
+use model_router_tests::envoy::{Envoy, Ports, Stack, free_ports, render_demo, wasm_path};
 use model_router_tests::http::{self, Response};
 use model_router_tests::mock::Received;
 use serde_json::Value;
@@ -328,8 +328,7 @@ fn chunked_upload_is_buffered_and_routed() {
 
 #[test]
 fn a_bad_plugin_configuration_is_refused_with_one_clear_line() {
-    let ports =
-        Ports { listen: free_port().unwrap_or(0), admin: free_port().unwrap_or(0), providers: vec![] };
+    let ports = free_ports(2).map(|p| Ports { listen: p[0], admin: p[1], providers: vec![] }).expect("ports");
     let config = render_demo(&ports, &wasm_path(), Some(r#"{"default_prefer":"fastest"}"#))
         .unwrap_or_else(|e| panic!("{e}"));
     let (code, log) = Envoy::wait_exit(&config, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
