@@ -25,6 +25,8 @@ PROVIDERS = {
     "cerebras": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "CEREBRAS_API_KEY"}},
     # Bedrock's OpenAI-compatible endpoint (Mantle, /v1) with a Bedrock API key as Bearer.
     "aws-bedrock": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
+    # bedrock-runtime's InvokeModel (Titan embeddings, translated by the router), same key.
+    "aws-bedrock-runtime": {"base_path": "", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
 }
 
 # Retirement dates (the day from which a model is never routed to), from the lifecycle facts.
@@ -90,10 +92,11 @@ def main():
         cid = RENAME.get(m["id"], m["id"])
         api = api_of(m)
         elo = num(r"LMArena text \(style control\) (\d+) Elo", m["quality_signal"])
+        provider = "aws-bedrock-runtime" if api == "bedrock-invoke" else m["provider"]
         entry = {
             "id": cid,
             "tier": m["tier"] if m["tier"] != "embedding" else "embedding",
-            "provider": m["provider"],
+            "provider": provider,
             "api": api,
         }
         upstream = MANTLE.get(m["id"]) if m["provider"] == "aws-bedrock" else None

@@ -31,6 +31,8 @@ pub const OWN_PREFIX: &str = "x-model-router-";
 pub const METHOD: &str = ":method";
 /// See [`METHOD`].
 pub const PATH: &str = ":path";
+/// Response status pseudo-header.
+pub const STATUS: &str = ":status";
 /// Replaced after the body is rewritten.
 pub const CONTENT_LENGTH: &str = "content-length";
 /// A compressed body cannot be read; such requests are refused.

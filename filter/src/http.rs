@@ -6,6 +6,7 @@ use std::rc::Rc;
 use model_router_scorer::catalog::Auth;
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::route::Memory;
+use model_router_scorer::translate::{self, ResponseTranslation};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -20,8 +21,11 @@ enum Phase {
     PassThrough,
     /// A body to route is still arriving; Envoy buffers it while we pause.
     Buffering(Endpoint),
-    /// Sent to a provider; these headers go on the response.
-    Routed(Vec<(&'static str, String)>),
+    /// Sent to a provider; these headers go on the response, and its body may need
+    /// translating back to the OpenAI shape.
+    Routed(Vec<(&'static str, String)>, Option<ResponseTranslation>),
+    /// A successful response whose body is being buffered for translation.
+    Translating(ResponseTranslation),
     /// Answered locally.
     Answered,
 }
@@ -167,7 +171,7 @@ impl Http {
             auth: route.auth.as_ref(),
         };
         self.send(shared, &target, body_size)?;
-        self.phase = Phase::Routed(chat_report(&route));
+        self.phase = Phase::Routed(chat_report(&route), None);
         Ok(Action::Continue)
     }
 
@@ -190,7 +194,8 @@ impl Http {
             auth: route.auth.as_ref(),
         };
         self.send(shared, &target, body_size)?;
-        self.phase = Phase::Routed(vec![(h::MODEL, route.model), (h::PROVIDER, route.provider)]);
+        self.phase =
+            Phase::Routed(vec![(h::MODEL, route.model), (h::PROVIDER, route.provider)], route.translate);
         Ok(Action::Continue)
     }
 
@@ -305,13 +310,62 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Phase::Routed(report) = &self.phase else {
+        let Phase::Routed(report, translation) = &mut self.phase else {
             return Action::Continue;
         };
-        for (name, value) in report {
+        for (name, value) in report.iter() {
             if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, value) {
                 host::log(LogLevel::Warn, &format!("model-router: {e}"));
             }
+        }
+        let Some(t) = translation.take() else { return Action::Continue };
+        // Only a success is translated; a provider's error passes through as it is.
+        let ok =
+            host::header(MapType::HttpResponseHeaders, h::STATUS).ok().flatten().as_deref() == Some("200");
+        if ok {
+            // The body changes size: drop content-length now, while the headers can change.
+            let prepared =
+                host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH).and_then(|()| {
+                    host::set_header(MapType::HttpResponseHeaders, h::CONTENT_TYPE, "application/json")
+                });
+            match prepared {
+                Ok(()) => self.phase = Phase::Translating(t),
+                Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Phase::Translating(t) = &self.phase else {
+            return Action::Continue;
+        };
+        if !end_of_stream {
+            // Buffer the whole (small) provider response before rewriting it.
+            return Action::Pause;
+        }
+        let out =
+            host::buffer(BufferType::HttpResponseBody, body_size).map(|body| translate::response(t, &body));
+        let replacement = match out {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(why)) => {
+                host::log(LogLevel::Warn, &format!("model-router: {why}"));
+                let e = ApiError {
+                    status: 502,
+                    message: "the provider's response could not be translated".into(),
+                    kind: "server_error",
+                    param: None,
+                    code: "bad_upstream_response",
+                };
+                e.body().into_bytes()
+            }
+            Err(e) => {
+                host::log(LogLevel::Error, &format!("model-router: {e}"));
+                return Action::Continue;
+            }
+        };
+        if let Err(e) = host::replace_buffer(BufferType::HttpResponseBody, body_size, &replacement) {
+            host::log(LogLevel::Error, &format!("model-router: {e}"));
         }
         Action::Continue
     }

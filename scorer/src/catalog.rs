@@ -283,6 +283,28 @@ pub struct EmbeddingModel {
     pub price_in: f64,
 }
 
+/// What an embeddings provider speaks on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// OpenAI embeddings: the body passes through.
+    OpenAi,
+    /// Bedrock InvokeModel for Titan text embeddings: the router translates both ways.
+    TitanEmbed,
+}
+
+impl EmbeddingModel {
+    /// How the router reaches it, or `None` if it cannot yet.
+    pub fn wire(&self) -> Option<Wire> {
+        match self.api {
+            Api::Embeddings => Some(Wire::OpenAi),
+            Api::BedrockInvoke if self.upstream_id.starts_with("amazon.titan-embed-text") => {
+                Some(Wire::TitanEmbed)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The validated catalog.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
@@ -340,10 +362,12 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, ConfigErr
     if !is_token(&cluster) {
         return Err(ConfigError::BadName { what: "cluster name", value: cluster });
     }
-    let path_ok = p.base_path.starts_with('/')
-        && !p.base_path.ends_with('/')
-        && p.base_path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
-        && !p.base_path.contains("..");
+    // Empty means the API sits at the host's root (Bedrock InvokeModel).
+    let path_ok = p.base_path.is_empty()
+        || p.base_path.starts_with('/')
+            && !p.base_path.ends_with('/')
+            && p.base_path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+            && !p.base_path.contains("..");
     if !path_ok {
         return Err(ConfigError::BadName { what: "base_path", value: p.base_path });
     }
@@ -538,6 +562,7 @@ mod tests {
             assert!(providers.len() >= 2, "{tier} needs two providers");
         }
         assert_eq!(c.embeddings.len(), 3);
+        assert!(c.embeddings.iter().all(|e| e.wire().is_some()));
         let gemini = c.provider("google-gemini").map(|p| p.base_path.as_str());
         assert_eq!(gemini, Some("/v1beta/openai"));
     }

@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::{Auth, EmbeddingModel};
+use crate::catalog::{Auth, EmbeddingModel, Wire};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::json::{Kind, Reader};
 use crate::policy::Policy;
 use crate::request::{Layout, duplicate_error, first_duplicate, read_provider_policy, string_field, syntax};
 use crate::route::Context;
+use crate::translate::{self, ResponseTranslation, TITAN_DIMENSIONS};
 
 /// A routed embeddings request.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,8 @@ pub struct EmbeddingRoute {
     pub path: String,
     /// Credentials the glue sets, if any.
     pub auth: Option<Auth>,
+    /// A response the glue must translate before the client sees it.
+    pub translate: Option<ResponseTranslation>,
 }
 
 /// Routes an embeddings body.
@@ -52,7 +55,8 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let mut keys: Vec<Cow<'_, str>> = Vec::new();
     let mut model: Option<Cow<'_, str>> = None;
     let mut own_policy: Option<Policy> = None;
-    let mut has_input = false;
+    let mut input: Option<(Kind, &str)> = None;
+    let mut dimensions: Option<u64> = None;
     let mut obj = r.object().map_err(syntax)?;
     while let Some((start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
         r.peek();
@@ -63,6 +67,16 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                 layout.model_at(value_start, r.pos());
             }
             "provider" => own_policy = read_provider_policy(&mut r)?,
+            "dimensions" if r.peek_kind().map_err(syntax)? == Kind::Number => {
+                let text = r.number().map_err(syntax)?;
+                dimensions = Some(text.parse().map_err(|_| {
+                    ApiError::invalid(
+                        "invalid_value",
+                        Some("dimensions"),
+                        "'dimensions' must be a positive integer",
+                    )
+                })?);
+            }
             "input" => {
                 let kind = r.peek_kind().map_err(syntax)?;
                 if !matches!(kind, Kind::String | Kind::Array) {
@@ -72,8 +86,8 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                         format!("'input' must be a string or an array, got {}", kind.name()),
                     ));
                 }
-                has_input = true;
                 r.skip_value().map_err(syntax)?;
+                input = src.get(value_start..r.pos()).map(|raw| (kind, raw));
             }
             _ => r.skip_value().map_err(syntax)?,
         }
@@ -91,9 +105,9 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             "'model' is required: use embed-small, embed-large, embed-titan or an embedding model id",
         ));
     };
-    if !has_input {
+    let Some(input) = input else {
         return Err(ApiError::invalid("missing_required_parameter", Some("input"), "'input' is required"));
-    }
+    };
     let base = config.policy_for(ctx.client);
     let policy = match &own_policy {
         Some(own) => base.and(own),
@@ -120,12 +134,12 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         .with_status(404));
     }
     let mut cands: Vec<&EmbeddingModel> =
-        matching.iter().copied().filter(|e| e.api.routable() && policy.allows(&e.provider)).collect();
+        matching.iter().copied().filter(|e| e.wire().is_some() && policy.allows(&e.provider)).collect();
     cands.sort_by(|a, b| a.price_in.total_cmp(&b.price_in).then_with(|| a.provider.cmp(&b.provider)));
     let Some(best) = cands.first() else {
         let e = matching.first().map(|e| (e.api, e.provider.as_str()));
         return Err(match e {
-            Some((api, _)) if !api.routable() => ApiError::invalid(
+            Some((api, _)) if matching.iter().all(|e| e.wire().is_none()) => ApiError::invalid(
                 "model_not_routable",
                 Some("model"),
                 format!(
@@ -143,15 +157,60 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         });
     };
     let provider = config.catalog.provider(&best.provider);
+    let base = provider.map_or("/v1", |p| p.base_path.as_str());
+    let (body, path, translate) = match best.wire() {
+        Some(Wire::TitanEmbed) => {
+            let one = titan_input(input)?;
+            if let Some(d) = dimensions.filter(|d| !TITAN_DIMENSIONS.contains(d)) {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some("dimensions"),
+                    format!("{} produces 256, 512 or 1024 dimensions, not {d}", echo(&model)),
+                ));
+            }
+            (
+                translate::titan_request(one, dimensions),
+                translate::invoke_path(base, &best.upstream_id),
+                Some(ResponseTranslation::TitanEmbed { model: model.to_string() }),
+            )
+        }
+        _ => (layout.rewrite(body, &best.upstream_id), format!("{base}/embeddings"), None),
+    };
     Ok(EmbeddingRoute {
-        body: layout.rewrite(body, &best.upstream_id),
+        body,
         model: best.id.clone(),
         provider: best.provider.clone(),
         cluster: best.cluster.clone(),
         upstream_model: best.upstream_id.clone(),
-        path: format!("{}/embeddings", provider.map_or("/v1", |p| p.base_path.as_str())),
+        path,
         auth: provider.and_then(|p| p.auth.clone()),
+        translate,
     })
+}
+
+/// Titan embeds one text per call: a string, or an array holding exactly one string.
+fn titan_input(input: (Kind, &str)) -> Result<&str, ApiError> {
+    fn one_string(raw: &str) -> Option<&str> {
+        let mut r = Reader::new(raw);
+        let mut it = r.array().ok()?;
+        if !it.next(&mut r).ok()? || r.peek_kind().ok()? != Kind::String {
+            return None;
+        }
+        let start = r.pos();
+        r.skip_string().ok()?;
+        let end = r.pos();
+        (!it.next(&mut r).ok()?).then(|| raw.get(start..end)).flatten()
+    }
+    match input {
+        (Kind::String, raw) => Ok(raw),
+        (_, raw) => one_string(raw).ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_value",
+                Some("input"),
+                "this embedding model takes one input per request: send a string or a one-element array",
+            )
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -183,12 +242,27 @@ mod tests {
     }
 
     #[test]
+    fn titan_is_translated() {
+        let r = route(b"", r#"{"model":"embed-titan","input":["hello"],"dimensions":512}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.provider, "aws-bedrock-runtime");
+        assert_eq!(r.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+        assert_eq!(
+            String::from_utf8_lossy(&r.body),
+            r#"{"inputText":"hello","dimensions":512,"normalize":true}"#
+        );
+        assert_eq!(r.translate, Some(ResponseTranslation::TitanEmbed { model: "embed-titan".into() }));
+        let e = route(b"", r#"{"model":"embed-titan","input":"x","dimensions":300}"#).err();
+        assert_eq!(e.map(|e| e.code), Some("invalid_value"));
+    }
+
+    #[test]
     fn embedding_errors() {
         let cases: [(&[u8], &str, u16, &str); 6] = [
             (b"", r#"{"model":"embed-huge","input":"x"}"#, 404, "model_not_found"),
             (b"", r#"{"model":"embed-small"}"#, 400, "missing_required_parameter"),
             (b"", r#"{"model":"embed-small","input":5}"#, 400, "invalid_type"),
-            (b"", r#"{"model":"embed-titan","input":"x"}"#, 400, "model_not_routable"),
+            (b"", r#"{"model":"embed-titan","input":["a","b"]}"#, 400, "invalid_value"),
             (
                 br#"{"blocked_providers":["openai"]}"#,
                 r#"{"model":"embed-small","input":"x"}"#,

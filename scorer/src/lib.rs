@@ -20,6 +20,7 @@ pub mod rank;
 pub mod request;
 pub mod route;
 pub mod select;
+pub mod translate;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};

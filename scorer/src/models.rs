@@ -14,7 +14,7 @@ pub fn list(config: &Config, policy: &Policy, now: u64) -> String {
     for name in ["auto", "economy", "standard", "premium"] {
         data.push(json!({"id": name, "object": "model", "created": 0, "owned_by": "model-router", "kind": "router"}));
     }
-    for e in config.catalog.embeddings.iter().filter(|e| e.api.routable() && policy.allows(&e.provider)) {
+    for e in config.catalog.embeddings.iter().filter(|e| e.wire().is_some() && policy.allows(&e.provider)) {
         if let Some(alias) = &e.alias {
             data.push(json!({"id": alias, "object": "model", "created": 0, "owned_by": "model-router",
                 "kind": "alias", "alias_of": e.id}));
@@ -73,7 +73,7 @@ mod tests {
             assert!(all.iter().any(|i| i == want), "{want} missing");
         }
         // Retired and untranslated models are not offered.
-        for gone in ["llama3.1-8b", "grok-3-beta", "zai.glm-5", "gpt-5.3-codex", "embed-titan"] {
+        for gone in ["llama3.1-8b", "grok-3-beta", "zai.glm-5", "gpt-5.3-codex"] {
             assert!(!all.iter().any(|i| i == gone), "{gone} listed");
         }
         // A policy that allows only anthropic leaves only its models and the router's names.

@@ -14,7 +14,7 @@ use crate::http;
 use crate::mock::{self, Log, Received};
 
 /// Providers of the demo config and the ports `envoy/demo.yaml` gives their clusters.
-pub const DEMO_PROVIDERS: [(&str, u16); 7] = [
+pub const DEMO_PROVIDERS: [(&str, u16); 8] = [
     ("anthropic", 18081),
     ("cerebras", 18082),
     ("google-gemini", 18083),
@@ -22,6 +22,7 @@ pub const DEMO_PROVIDERS: [(&str, u16); 7] = [
     ("openai", 18085),
     ("xai", 18086),
     ("aws-bedrock", 18087),
+    ("aws-bedrock-runtime", 18088),
 ];
 
 /// Listener port in `envoy/demo.yaml`.

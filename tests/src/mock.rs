@@ -125,6 +125,17 @@ fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> i
         return write_response(w, 400, provider, &error("mock: body is not JSON"));
     };
     let model = body["model"].as_str().unwrap_or_default().to_string();
+
+    if path.starts_with("/model/") && path.ends_with("/invoke") {
+        // Bedrock InvokeModel for Titan text embeddings: {"inputText", "dimensions"?, "normalize"?}.
+        thread::sleep(delay);
+        let Some(text) = body["inputText"].as_str() else {
+            return write_response(w, 400, provider, &json!({"message": "mock: inputText is required"}));
+        };
+        let dims = body["dimensions"].as_u64().unwrap_or(1024) as usize;
+        let out = json!({"embedding": vec![0.25f32; dims], "inputTextTokenCount": text.split(' ').count()});
+        return write_response(w, 200, provider, &out);
+    }
     // Providers differ in their base path (/v1, /v1beta/openai, /openai/v1): match the endpoint.
     match path.rsplit_once('/').map_or("", |(_, last)| last) {
         "completions" if path.ends_with("/chat/completions") => {

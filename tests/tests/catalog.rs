@@ -174,9 +174,27 @@ fn embeddings_aliases_reach_their_provider_model() {
         );
         assert_eq!(got.header("authorization"), Some("Bearer demo-key-openai"));
     }
-    // Titan is reachable only through Bedrock InvokeModel, which is not translated yet.
-    let r = post(&s, "/v1/embeddings", r#"{"model":"embed-titan","input":"x"}"#, &[]);
-    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (400, Some("model_not_routable")));
+    // Titan speaks Bedrock InvokeModel: the router translates the request and the response.
+    let r =
+        post(&s, "/v1/embeddings", r#"{"model":"embed-titan","input":["two words"],"dimensions":256}"#, &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "embed-titan");
+    assert_eq!(v["data"][0]["embedding"].as_array().map(Vec::len), Some(256));
+    assert_eq!(v["usage"]["prompt_tokens"], 2);
+    assert_eq!(r.header("x-model-router-model"), Some("amazon.titan-embed-text-v2:0"));
+    let got = only(&s);
+    assert_eq!(got.provider, "aws-bedrock-runtime");
+    assert_eq!(got.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+    assert_eq!(
+        String::from_utf8_lossy(&got.body),
+        r#"{"inputText":"two words","dimensions":256,"normalize":true}"#
+    );
+    assert_eq!(got.header("authorization"), Some("Bearer demo-key-bedrock"));
+    // A batch Titan cannot take is refused with a clear error, not half-served.
+    let r = post(&s, "/v1/embeddings", r#"{"model":"embed-titan","input":["a","b"]}"#, &[]);
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (400, Some("invalid_value")));
     assert!(s.take_received().is_empty());
 }
 
@@ -204,7 +222,7 @@ fn the_model_list_matches_the_catalog_and_the_callers_policy() {
         }
         assert_eq!(ids.contains(&id), routable_somewhere, "{id} (live here: {live})");
     }
-    for name in ["auto", "economy", "standard", "premium", "embed-small", "embed-large"] {
+    for name in ["auto", "economy", "standard", "premium", "embed-small", "embed-large", "embed-titan"] {
         assert!(ids.contains(&name), "{name}");
     }
     let gpt54 = all.iter().find(|m| m["id"] == "gpt-5.4").expect("gpt-5.4");

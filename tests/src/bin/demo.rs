@@ -1,6 +1,6 @@
 //! `make run`: mock providers plus Envoy with `envoy/demo.yaml` and the built filter, in the
 //! foreground until Ctrl-C. Ports: `LISTEN_PORT` (10000), `ADMIN_PORT` (9901); mock providers
-//! on the ports the demo config names (18081-18087).
+//! on the ports the demo config names (18081-18088).
 
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ fn main() {
     let url = format!("http://127.0.0.1:{listen}/v1/chat/completions");
     println!(
         r#"
-model-router demo is up: Envoy on 127.0.0.1:{listen} (admin 127.0.0.1:{admin}), mock providers on 18081-18087.
+model-router demo is up: Envoy on 127.0.0.1:{listen} (admin 127.0.0.1:{admin}), mock providers on 18081-18088.
 Envoy log: {log}
 
 Try:

@@ -1,0 +1,90 @@
+//! Translation between what the client sent (OpenAI shapes) and what a provider speaks, on the
+//! way in and on the way out. The seam every non-OpenAI API plugs into; today: Bedrock
+//! InvokeModel for Titan text embeddings.
+
+use serde::Deserialize;
+use serde_json::json;
+
+/// A response the glue must rewrite before the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseTranslation {
+    /// Titan's `{"embedding", "inputTextTokenCount"}` to an OpenAI embeddings list.
+    TitanEmbed {
+        /// The model name the client used (`embed-titan`).
+        model: String,
+    },
+}
+
+/// Dimensions Titan Text Embeddings v2 produces.
+pub const TITAN_DIMENSIONS: [u64; 3] = [256, 512, 1024];
+
+/// The InvokeModel body for one input (`input_json` is a JSON string literal, as received).
+pub fn titan_request(input_json: &str, dimensions: Option<u64>) -> Vec<u8> {
+    let dims = dimensions.map(|d| format!(r#","dimensions":{d}"#)).unwrap_or_default();
+    format!(r#"{{"inputText":{input_json}{dims},"normalize":true}}"#).into_bytes()
+}
+
+/// The InvokeModel path for a model id: `/model/{id}/invoke`, with the id percent-encoded.
+pub fn invoke_path(base: &str, model_id: &str) -> String {
+    let mut id = String::with_capacity(model_id.len() + 8);
+    for b in model_id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            id.push(b as char);
+        } else {
+            id.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{base}/model/{id}/invoke")
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TitanResponse {
+    embedding: Vec<f64>,
+    #[serde(default)]
+    input_text_token_count: u64,
+}
+
+/// Rewrites a provider's successful response body into the OpenAI shape.
+pub fn response(t: &ResponseTranslation, body: &[u8]) -> Result<Vec<u8>, String> {
+    match t {
+        ResponseTranslation::TitanEmbed { model } => {
+            let r: TitanResponse =
+                serde_json::from_slice(body).map_err(|e| format!("unexpected Titan response: {e}"))?;
+            let out = json!({
+                "object": "list",
+                "data": [{"object": "embedding", "index": 0, "embedding": r.embedding}],
+                "model": model,
+                "usage": {"prompt_tokens": r.input_text_token_count, "total_tokens": r.input_text_token_count},
+            });
+            Ok(out.to_string().into_bytes())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titan_round_trip() {
+        let req = titan_request(r#""hello \"x\"""#, Some(256));
+        assert_eq!(
+            String::from_utf8_lossy(&req),
+            r#"{"inputText":"hello \"x\"","dimensions":256,"normalize":true}"#
+        );
+        assert_eq!(
+            invoke_path("", "amazon.titan-embed-text-v2:0"),
+            "/model/amazon.titan-embed-text-v2%3A0/invoke"
+        );
+        let t = ResponseTranslation::TitanEmbed { model: "embed-titan".into() };
+        let out = response(&t, br#"{"embedding":[0.5,-0.25],"inputTextTokenCount":3}"#).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+        assert_eq!(v["data"][0]["embedding"], json!([0.5, -0.25]));
+        assert_eq!(
+            (v["model"].as_str(), v["usage"]["prompt_tokens"].as_u64()),
+            (Some("embed-titan"), Some(3))
+        );
+        assert!(response(&t, b"{}").is_err());
+    }
+}
