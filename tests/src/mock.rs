@@ -106,6 +106,16 @@ fn write_response(w: &mut impl Write, status: u16, provider: &str, body: &Value)
     w.flush()
 }
 
+fn write_status(w: &mut impl Write, status: u16, provider: &str, body: &Value) -> io::Result<()> {
+    let body = body.to_string();
+    write!(
+        w,
+        "HTTP/1.1 {status} Mock\r\ncontent-type: application/json\r\nretry-after: 1\r\nx-mock-provider: {provider}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    w.flush()
+}
+
 fn error(message: &str) -> Value {
     json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
 }
@@ -120,6 +130,12 @@ fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> i
     });
     if head.first != "POST" {
         return write_response(w, 405, provider, &error("mock: only POST"));
+    }
+    // A status the test asks for, with an OpenAI-style error body (429 carries retry-after).
+    if let Some(status) = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {
+        let code = if status == 429 { "rate_limit_exceeded" } else { "mock_error" };
+        let body = json!({"error": {"message": format!("mock: status {status}"), "type": "mock", "param": null, "code": code}});
+        return write_status(w, status, provider, &body);
     }
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return write_response(w, 400, provider, &error("mock: body is not JSON"));

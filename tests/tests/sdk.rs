@@ -1,0 +1,39 @@
+//! The official OpenAI SDKs (Python and Node) as clients of the router in the real Envoy.
+//! `make test` installs them (`openai` from PyPI into `.venv`, from npm into `build/sdk-node`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use model_router_tests::envoy::{Stack, repo_root};
+
+fn run(program: PathBuf, args: &[PathBuf], env: &[(&str, String)]) {
+    let out = Command::new(&program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{} {:?} failed:\n{text}", program.display(), args);
+    assert!(text.contains("all checks passed"), "{text}");
+}
+
+#[test]
+fn the_official_python_sdk_works_unchanged() {
+    let s = Stack::start(None).expect("stack");
+    let python = repo_root().join(".venv/bin/python");
+    let script = repo_root().join("tests/sdk/test_openai_python.py");
+    run(python, &[script], &[("BASE_URL", format!("http://{}/v1", s.envoy.addr))]);
+}
+
+#[test]
+fn the_official_node_sdk_works_unchanged() {
+    let s = Stack::start(None).expect("stack");
+    let script = repo_root().join("tests/sdk/test_openai_node.mjs");
+    let modules = repo_root().join("build/sdk-node/node_modules");
+    // ES modules resolve packages from the script's ancestors, so link node_modules beside it.
+    let link = repo_root().join("tests/sdk/node_modules");
+    if !link.exists() {
+        std::os::unix::fs::symlink(&modules, &link).expect("link node_modules");
+    }
+    run(PathBuf::from("node"), &[script], &[("BASE_URL", format!("http://{}/v1", s.envoy.addr))]);
+}
