@@ -24,12 +24,13 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup sdks wasm lint scorer-is-host-free validate test run bench
+.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
 	@echo "make test  - fmt, clippy (native and wasm32), unit, host and real-Envoy tests"
 	@echo "make bench - scorer throughput (criterion)"
+	@echo "make oci   - the filter as an OCI image (layout + tarball in build/oci)"
 
 setup: $(ENVOY_STAMP)
 	rustup target add $(WASM_TARGET) >/dev/null
@@ -58,6 +59,11 @@ wasm: setup
 	mkdir -p build
 	cp $(WASM_BUILT) $(WASM_OUT)
 	@echo "built $(WASM_OUT) ($$(stat -c %s $(WASM_OUT)) bytes)"
+
+# The compat wasm OCI image (one gzipped layer holding plugin.wasm), without Docker.
+oci: wasm
+	$(PYTHON) scripts/oci.py build $(WASM_OUT) build/oci
+	$(PYTHON) scripts/oci.py verify build/oci $(WASM_OUT)
 
 lint: setup
 	$(CARGO) fmt --all --check

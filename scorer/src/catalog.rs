@@ -319,9 +319,12 @@ pub struct Catalog {
 /// Ids that would be read as routing keywords, not as a pinned model.
 pub const RESERVED_IDS: [&str; 4] = ["economy", "standard", "premium", "auto"];
 
-/// True for names that are safe in a header value and an Envoy cluster name.
+/// True for names that are safe in a header value and an Envoy cluster name (Istio's cluster
+/// names look like `outbound|443||api.openai.com`).
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/@+".contains(&b))
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/@+|".contains(&b))
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian), or `None`.

@@ -180,7 +180,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "catalog: model id '{id}' is reserved (economy, standard, premium, auto)")
             }
             ConfigError::BadName { what, value } => {
-                write!(f, "{what} {value:?} is invalid: use 1-128 characters of A-Z a-z 0-9 - _ . : / @ +")
+                write!(f, "{what} {value:?} is invalid: use 1-128 characters of A-Z a-z 0-9 - _ . : / @ + |")
             }
             ConfigError::BadNumber { model } => write!(
                 f,
