@@ -24,7 +24,7 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench
+.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench fuzz
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
@@ -83,6 +83,12 @@ validate: wasm
 test: lint scorer-is-host-free wasm validate sdks
 	$(CARGO) build --locked --workspace --exclude model-router-filter --bins
 	$(CARGO) test --locked --workspace --exclude model-router-filter
+
+# cargo fuzz (nightly toolchain) on parse+score+rank, configuration and response parsing;
+# FUZZ_SECONDS per target (default 60).
+fuzz:
+	cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	scripts/fuzz.sh
 
 # Benchmarks are never timed tests: numbers come from here.
 bench:

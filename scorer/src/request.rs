@@ -185,7 +185,10 @@ fn opt_count_field(r: &mut Reader<'_>, param: &str) -> Result<Option<u64>, ApiEr
 /// Returns the first key that occurs twice.
 pub(crate) fn first_duplicate<'k>(keys: &mut [Cow<'k, str>]) -> Option<Cow<'k, str>> {
     keys.sort_unstable();
-    keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].clone())
+    keys.windows(2).find_map(|w| match w {
+        [a, b] if a == b => Some(a.clone()),
+        _ => None,
+    })
 }
 
 pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {

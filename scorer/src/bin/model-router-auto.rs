@@ -62,7 +62,7 @@ fn decide(config: &Config, line: &[u8], now: u64) -> Value {
         .and_then(|v| v.get("id").filter(|i| i.is_string()).cloned());
     let error = |e: &ApiError| {
         let body: Value = serde_json::from_str(&e.body()).unwrap_or(Value::Null);
-        json!({"id": id, "error": body["error"]})
+        json!({"id": id, "error": body.get("error").cloned().unwrap_or(Value::Null)})
     };
     match route_chat(config, line, now) {
         Err(e) => error(&e),
