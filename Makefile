@@ -24,7 +24,7 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench fuzz
+.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench fuzz soak
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
@@ -89,6 +89,12 @@ test: lint scorer-is-host-free wasm validate sdks
 fuzz:
 	cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 	scripts/fuzz.sh
+
+# Mixed traffic with provider faults for SOAK_SECONDS (default 60); fails on a lost or wrong
+# answer, a VM failure, or unbounded Envoy memory.
+soak: wasm
+	$(CARGO) build --locked --release -p model-router-tests --bin soak
+	$(CARGO_TARGET_DIR)/release/soak
 
 # Benchmarks are never timed tests: numbers come from here.
 bench:

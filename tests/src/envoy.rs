@@ -217,6 +217,18 @@ impl Envoy {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
+    /// Envoy's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Envoy's resident memory in KiB, from /proc.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Waits for Envoy to exit.
     pub fn wait(&mut self) -> io::Result<std::process::ExitStatus> {
         self.child.wait()
