@@ -37,7 +37,7 @@ fn case(i: u64) -> Case {
         status,
     };
     match i % 10 {
-        0 | 1 | 2 => {
+        0..=2 => {
             chat(format!(r#"{{"model":"{tier}","prefer":"{prefer}","messages":{msg}}}"#), vec![], 200)
         }
         3 => chat(
