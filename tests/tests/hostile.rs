@@ -37,8 +37,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
     let many = format!(r#"{{"model":"economy","messages":[{}]}}"#, many.join(","));
     let long_model = format!(r#"{{"model":"{}","messages":{MSG}}}"#, "m".repeat(100_000));
     let big_array = format!("[{}]", vec!["0"; 100_000].join(","));
-    let mut invalid_utf8 =
-        json_post(&format!(r#"{{"model":"economy","messages":[{{"role":"user","content":"ab"}}]}}"#));
+    let mut invalid_utf8 = json_post(r#"{"model":"economy","messages":[{"role":"user","content":"ab"}]}"#);
     let n = invalid_utf8.len();
     invalid_utf8[n - 6] = 0xc3; // a lead byte with no continuation
     vec![
@@ -157,7 +156,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
         ),
         (
             "lone surrogate",
-            json_post(&format!(r#"{{"model":"economy","messages":[{{"role":"user","content":"\ud800"}}]}}"#)),
+            json_post(r#"{"model":"economy","messages":[{"role":"user","content":"\ud800"}]}"#),
             400,
             Some("invalid_json"),
         ),

@@ -37,9 +37,7 @@ fn case(i: u64) -> Case {
         status,
     };
     match i % 10 {
-        0..=2 => {
-            chat(format!(r#"{{"model":"{tier}","prefer":"{prefer}","messages":{msg}}}"#), vec![], 200)
-        }
+        0..=2 => chat(format!(r#"{{"model":"{tier}","prefer":"{prefer}","messages":{msg}}}"#), vec![], 200),
         3 => chat(
             format!(
                 r#"{{"model":"auto","messages":[{{"role":"user","content":"Fix this:\n```rust\nfn main(){{}}\n``` {i}"}}]}}"#
