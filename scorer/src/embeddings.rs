@@ -8,7 +8,9 @@ use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::json::{Kind, Reader};
 use crate::policy::Policy;
-use crate::request::{Layout, duplicate_error, first_duplicate, read_provider_policy, string_field, syntax};
+use crate::request::{
+    Layout, duplicate_error, first_duplicate, open_object, read_provider_policy, string_field, syntax,
+};
 use crate::route::Context;
 use crate::translate::{self, ResponseTranslation, TITAN_DIMENSIONS};
 
@@ -35,22 +37,7 @@ pub struct EmbeddingRoute {
 
 /// Routes an embeddings body.
 pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Result<EmbeddingRoute, ApiError> {
-    let src = std::str::from_utf8(body).map_err(|e| {
-        ApiError::invalid(
-            "invalid_utf8",
-            None,
-            format!("request body is not valid UTF-8 (at byte {})", e.valid_up_to()),
-        )
-    })?;
-    let mut r = Reader::new(src);
-    let kind = r.peek_kind().map_err(syntax)?;
-    if kind != Kind::Object {
-        return Err(ApiError::invalid(
-            "invalid_body",
-            None,
-            format!("request body must be a JSON object, got {}", kind.name()),
-        ));
-    }
+    let (src, mut r) = open_object(body)?;
     let mut layout = Layout::default();
     let mut keys: Vec<Cow<'_, str>> = Vec::new();
     let mut model: Option<Cow<'_, str>> = None;

@@ -204,14 +204,11 @@ pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
     )
 }
 
-/// Parses a chat completions body.
-pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
+/// Checks that a body is non-empty UTF-8 holding a JSON object; returns the text and a reader
+/// positioned on the object.
+pub(crate) fn open_object(body: &[u8]) -> Result<(&str, Reader<'_>), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid(
-            "missing_body",
-            None,
-            "request body is empty: send a JSON chat completions request",
-        ));
+        return Err(ApiError::invalid("missing_body", None, "request body is empty: send a JSON request"));
     }
     let src = std::str::from_utf8(body).map_err(|e| {
         ApiError::invalid(
@@ -229,6 +226,12 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
             format!("request body must be a JSON object, got {}", kind.name()),
         ));
     }
+    Ok((src, r))
+}
+
+/// Parses a chat completions body.
+pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
+    let (_, mut r) = open_object(body)?;
 
     let mut req = ChatRequest {
         model: Cow::Borrowed(""),
