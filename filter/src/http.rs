@@ -3,9 +3,8 @@
 
 use std::rc::Rc;
 
-use model_router_scorer::catalog::Auth;
 use model_router_scorer::embeddings::route_embeddings;
-use model_router_scorer::route::Memory;
+use model_router_scorer::route::{Memory, Upstream};
 use model_router_scorer::translate::{self, ResponseTranslation};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::traits::{Context, HttpContext};
@@ -28,14 +27,6 @@ enum Phase {
     Translating(ResponseTranslation),
     /// Answered locally.
     Answered,
-}
-
-/// Where a routed request goes, whatever its endpoint.
-struct Target<'a> {
-    body: &'a [u8],
-    cluster: &'a str,
-    path: &'a str,
-    auth: Option<&'a Auth>,
 }
 
 /// One HTTP request.
@@ -116,7 +107,7 @@ impl Http {
 
     /// Points the request at its provider: new body, path, cluster and credentials. The
     /// client's own credentials never travel on.
-    fn send(&mut self, shared: &Shared, t: &Target<'_>, body_size: usize) -> Result<(), HostError> {
+    fn send(&mut self, shared: &Shared, t: &Upstream<'_>, body_size: usize) -> Result<(), HostError> {
         host::replace_buffer(BufferType::HttpRequestBody, body_size, t.body)?;
         host::set_header(MapType::HttpRequestHeaders, h::CONTENT_LENGTH, &t.body.len().to_string())?;
         host::set_header(MapType::HttpRequestHeaders, h::PATH, t.path)?;
@@ -164,13 +155,7 @@ impl Http {
         if let Some(memory) = &route.memory {
             remember(memory)?;
         }
-        let target = Target {
-            body: &route.body,
-            cluster: &route.cluster,
-            path: &route.path,
-            auth: route.auth.as_ref(),
-        };
-        self.send(shared, &target, body_size)?;
+        self.send(shared, &route.upstream(), body_size)?;
         self.phase = Phase::Routed(chat_report(&route), None);
         Ok(Action::Continue)
     }
@@ -187,13 +172,7 @@ impl Http {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(&e)),
         };
-        let target = Target {
-            body: &route.body,
-            cluster: &route.cluster,
-            path: &route.path,
-            auth: route.auth.as_ref(),
-        };
-        self.send(shared, &target, body_size)?;
+        self.send(shared, &route.upstream(), body_size)?;
         self.phase =
             Phase::Routed(vec![(h::MODEL, route.model), (h::PROVIDER, route.provider)], route.translate);
         Ok(Action::Continue)

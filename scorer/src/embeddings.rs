@@ -35,6 +35,18 @@ pub struct EmbeddingRoute {
     pub translate: Option<ResponseTranslation>,
 }
 
+impl EmbeddingRoute {
+    /// Where this request goes.
+    pub fn upstream(&self) -> crate::route::Upstream<'_> {
+        crate::route::Upstream {
+            body: &self.body,
+            cluster: &self.cluster,
+            path: &self.path,
+            auth: self.auth.as_ref(),
+        }
+    }
+}
+
 /// Routes an embeddings body.
 pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Result<EmbeddingRoute, ApiError> {
     let (src, mut r) = open_object(body)?;

@@ -142,6 +142,26 @@ pub struct Route {
     pub memory: Option<Memory>,
 }
 
+/// Where a routed request goes, whatever its endpoint: what the glue applies to Envoy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upstream<'a> {
+    /// Body for the provider.
+    pub body: &'a [u8],
+    /// Envoy cluster.
+    pub cluster: &'a str,
+    /// Upstream `:path`.
+    pub path: &'a str,
+    /// Credentials to set from the VM environment, if any.
+    pub auth: Option<&'a Auth>,
+}
+
+impl Route {
+    /// Where this request goes.
+    pub fn upstream(&self) -> Upstream<'_> {
+        Upstream { body: &self.body, cluster: &self.cluster, path: &self.path, auth: self.auth.as_ref() }
+    }
+}
+
 /// A parsed, scored request waiting for the glue's remembered state.
 pub struct Analysis<'a> {
     body: &'a [u8],

@@ -16,6 +16,12 @@ fn port(var: &str, default: u16) -> u16 {
     }
 }
 
+/// The parent process id, from /proc (changes to 1 when the parent dies).
+fn parent_pid() -> Option<u32> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn fail(message: &str) -> ! {
     eprintln!("demo: {message}");
     std::process::exit(1)
@@ -61,6 +67,18 @@ Ctrl-C stops everything."#,
         log = envoy.log_path.display()
     );
     // Ctrl-C reaches Envoy too (same process group); when it exits, so do the mocks with us.
+    // If whoever started us goes away without a Ctrl-C (a SIGTERM to `make`), stop Envoy too.
+    let pid = envoy.pid();
+    let parent = parent_pid();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            if parent_pid() != parent {
+                let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+                std::process::exit(0);
+            }
+        }
+    });
     let status = envoy.wait();
     eprintln!("envoy exited: {status:?}");
 }
