@@ -30,10 +30,6 @@ pub struct TextStats {
     pub reasoning: u32,
     /// Math signals: LaTeX commands, `$$`, `^`, `=` between operands, `∫∑√` and friends.
     pub math: u32,
-    /// Question marks.
-    pub questions: u32,
-    /// Numbers (runs of digits).
-    pub numbers: u32,
     /// Greeting and thanks words (hi, hello, thanks, ...).
     pub small_talk: u32,
     /// Programming languages and tools named in prose (python, sql, regex, ...).
@@ -45,6 +41,8 @@ pub struct TextStats {
 impl TextStats {
     /// Any code signal at all.
     pub fn has_code(&self) -> bool {
+        // Inline code (`x`) is counted but not a code signal alone: prose quotes names in
+        // backticks often enough that it cost accuracy on the calibration data.
         self.fences > 0 || self.code_lines >= 3 || self.diff_lines >= 2 || self.trace_markers > 0
     }
 
@@ -65,8 +63,6 @@ impl TextStats {
         self.trace_markers += o.trace_markers;
         self.reasoning += o.reasoning;
         self.math += o.math;
-        self.questions += o.questions;
-        self.numbers += o.numbers;
         self.small_talk += o.small_talk;
         self.lang_words += o.lang_words;
         self.code_words += o.code_words;
@@ -520,9 +516,6 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             s.bytes += 1;
             line.push_word_byte(b);
             last_byte = b;
-            if word.len == 0 && b.is_ascii_digit() && !in_fence {
-                s.numbers += 1;
-            }
             word.push(b | 0x20); // ASCII lower case; digits already have the bit
             continue;
         }
@@ -566,9 +559,6 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
         line.push(b);
         let prev_byte = std::mem::replace(&mut last_byte, b);
         if b.is_ascii_alphanumeric() || b >= 0x80 {
-            if word.len == 0 && b.is_ascii_digit() && !in_fence {
-                s.numbers += 1;
-            }
             word.push(b.to_ascii_lowercase());
             continue;
         }
@@ -581,7 +571,6 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             continue;
         }
         match b {
-            b'?' => s.questions += 1,
             b'^' => s.math += 1,
             // `x = 2`, `2=2`: an equals sign between operands, not `?a=b` in a URL.
             b'=' if prev_byte == b' ' || prev_byte.is_ascii_digit() => s.math += 1,
