@@ -63,13 +63,11 @@ impl Http {
 
     fn host_failure(&mut self, e: HostError) -> Action {
         host::log(LogLevel::Error, &format!("model-router: {e}"));
-        self.reject(&ApiError {
-            status: 500,
-            message: "the router could not process this request".into(),
-            kind: "server_error",
-            param: None,
-            code: "router_internal_error",
-        })
+        self.reject(&ApiError::server(
+            500,
+            "router_internal_error",
+            "the router could not process this request",
+        ))
     }
 
     /// Classifies the request. Returns the endpoint, or the error to answer with.
@@ -91,15 +89,15 @@ impl Http {
         // The body must be readable as sent: a compressed one would be routed on garbage.
         let encoding = host::header(MapType::HttpRequestHeaders, h::CONTENT_ENCODING)?;
         if let Some(enc) = encoding.filter(|e| !e.trim().eq_ignore_ascii_case("identity")) {
-            let mut e = ApiError::invalid(
+            let e = ApiError::invalid(
                 "unsupported_content_encoding",
                 None,
                 format!(
                     "content-encoding {} is not supported: send an uncompressed JSON body",
                     model_router_scorer::error::echo(&enc)
                 ),
-            );
-            e.status = 415;
+            )
+            .with_status(415);
             return Ok(Err(e));
         }
         Ok(ep)
@@ -229,13 +227,7 @@ fn remember(memory: &Memory) -> Result<(), HostError> {
 }
 
 fn not_configured() -> ApiError {
-    ApiError {
-        status: 503,
-        message: "the router has no valid configuration".into(),
-        kind: "server_error",
-        param: None,
-        code: "router_not_configured",
-    }
+    ApiError::server(503, "router_not_configured", "the router has no valid configuration")
 }
 
 impl Context for Http {}
@@ -329,14 +321,13 @@ impl HttpContext for Http {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(why)) => {
                 host::log(LogLevel::Warn, &format!("model-router: {why}"));
-                let e = ApiError {
-                    status: 502,
-                    message: "the provider's response could not be translated".into(),
-                    kind: "server_error",
-                    param: None,
-                    code: "bad_upstream_response",
-                };
-                e.body().into_bytes()
+                ApiError::server(
+                    502,
+                    "bad_upstream_response",
+                    "the provider's response could not be translated",
+                )
+                .body()
+                .into_bytes()
             }
             Err(e) => {
                 host::log(LogLevel::Error, &format!("model-router: {e}"));

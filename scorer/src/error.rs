@@ -34,6 +34,11 @@ impl ApiError {
         }
     }
 
+    /// A `server_error`: the router, not the request, is at fault.
+    pub fn server(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into(), kind: "server_error", param: None, code }
+    }
+
     /// The same error with another status.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;

@@ -132,7 +132,12 @@ pub fn rank(cands: &mut [&Deployment], prefer: Prefer, est: &Estimate) {
             Prefer::Balanced => balanced_score(d.quality, est.price(d), cheapest),
         }
     };
-    cands.sort_by(|a, b| key(b).total_cmp(&key(a)).then_with(|| tie_break(a, b, est)));
+    // Each key once (balanced takes a log2), not once per comparison.
+    let mut keyed: Vec<(f64, &Deployment)> = cands.iter().map(|d| (key(d), *d)).collect();
+    keyed.sort_by(|(ka, a), (kb, b)| kb.total_cmp(ka).then_with(|| tie_break(a, b, est)));
+    for (slot, (_, d)) in cands.iter_mut().zip(keyed) {
+        *slot = d;
+    }
 }
 
 /// The ordering used for ties: cheaper first, then model id, then provider name.

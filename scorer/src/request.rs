@@ -104,12 +104,8 @@ pub struct ChatRequest<'a> {
     pub stream: bool,
     /// `max_completion_tokens`, else `max_tokens`.
     pub max_output_tokens: Option<u64>,
-    /// Number of tool definitions.
-    pub tools: usize,
     /// Number of messages.
     pub messages: usize,
-    /// Image parts across all messages.
-    pub images: usize,
     /// Bytes of message text plus the raw size of other message fields and tool definitions.
     pub text_bytes: usize,
     /// Conversation features for `auto`.
@@ -239,9 +235,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         tier: None,
         stream: false,
         max_output_tokens: None,
-        tools: 0,
         messages: 0,
-        images: 0,
         text_bytes: 0,
         features: Features::new(),
         provider_policy: None,
@@ -310,7 +304,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
                     while it.next(&mut r).map_err(syntax)? {
                         let start = r.pos();
                         r.skip_value().map_err(syntax)?;
-                        req.tools += 1;
+                        req.features.tools_declared += 1;
                         req.text_bytes += r.pos() - start;
                     }
                 }
@@ -363,8 +357,6 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         ));
     }
     req.max_output_tokens = max_completion_tokens.or(max_tokens);
-    req.features.tools_declared = req.tools as u32;
-    req.features.images = req.images as u32;
     Ok(req)
 }
 
@@ -575,7 +567,7 @@ fn parse_content<'a>(
                             texts.push(text);
                         }
                         "image_url" => {
-                            req.images += 1;
+                            req.features.images += 1;
                             r.skip_value().map_err(syntax)?;
                         }
                         _ => {
@@ -620,9 +612,9 @@ mod tests {
         assert_eq!(req.tier, None);
         assert!(req.stream);
         assert_eq!(req.max_output_tokens, Some(50));
-        assert_eq!(req.tools, 1);
+        assert_eq!(req.features.tools_declared, 1);
         assert_eq!(req.messages, 2);
-        assert_eq!(req.images, 1);
+        assert_eq!(req.features.images, 1);
     }
 
     #[test]
@@ -670,9 +662,7 @@ mod tests {
             tier: None,
             stream: false,
             max_output_tokens: None,
-            tools: 0,
             messages: 0,
-            images: 0,
             text_bytes: 0,
             features: Features::new(),
             provider_policy: None,

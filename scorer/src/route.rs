@@ -44,13 +44,12 @@ pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     if method == want {
         Ok(ep)
     } else {
-        Err(ApiError {
-            status: 405,
-            message: format!("method {} is not allowed on {path}: use {want}", echo(method)),
-            kind: "invalid_request_error",
-            param: None,
-            code: "method_not_allowed",
-        })
+        Err(ApiError::invalid(
+            "method_not_allowed",
+            None,
+            format!("method {} is not allowed on {path}: use {want}", echo(method)),
+        )
+        .with_status(405))
     }
 }
 

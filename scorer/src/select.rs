@@ -36,8 +36,8 @@ impl Needs {
     pub fn of(req: &ChatRequest<'_>, default_output: u64) -> Needs {
         let f = &req.features;
         Needs {
-            tools: req.tools > 0,
-            vision: req.images > 0,
+            tools: f.tools_declared > 0,
+            vision: f.images > 0,
             json_schema: f.json_schema,
             reasoning: f.reasoning_param,
             input_tokens: (req.text_bytes as u64).div_ceil(GUARD_BYTES_PER_TOKEN) + 4 * req.messages as u64,

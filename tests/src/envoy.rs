@@ -128,27 +128,7 @@ impl Envoy {
     /// Like [`Envoy::start`]; with `own_group` false Envoy stays in the caller's process group,
     /// so a terminal's Ctrl-C stops it together with the caller.
     pub fn spawn(config: &str, listen: u16, admin: u16, own_group: bool) -> io::Result<Envoy> {
-        let dir = std::env::temp_dir().join(format!(
-            "model-router-envoy-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir_all(&dir)?;
-        let cfg_path = dir.join("envoy.yaml");
-        fs::write(&cfg_path, config)?;
-        let log_path = dir.join("envoy.log");
-        let log = fs::File::create(&log_path)?;
-        let mut cmd = Command::new(envoy_bin());
-        cmd.arg("-c")
-            .arg(&cfg_path)
-            .args(["--concurrency", "2", "--disable-hot-restart", "--log-level", "info"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        if own_group {
-            cmd.process_group(0);
-        }
-        let child = cmd.spawn()?;
+        let (child, dir, log_path) = launch(config, own_group)?;
         let mut envoy = Envoy {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], listen)),
@@ -176,38 +156,23 @@ impl Envoy {
 
     /// Waits for Envoy to exit by itself (for configs it must refuse).
     pub fn wait_exit(config: &str, timeout: Duration) -> io::Result<(Option<i32>, String)> {
-        let dir = std::env::temp_dir().join(format!(
-            "model-router-envoy-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir_all(&dir)?;
-        let cfg_path = dir.join("envoy.yaml");
-        fs::write(&cfg_path, config)?;
-        let mut child = Command::new(envoy_bin())
-            .arg("-c")
-            .arg(&cfg_path)
-            .args(["--concurrency", "1", "--disable-hot-restart", "--log-level", "info"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()?;
+        let (mut child, dir, log_path) = launch(config, true)?;
         let deadline = Instant::now() + timeout;
+        let mut code = None;
         while Instant::now() < deadline {
-            if child.try_wait()?.is_some() {
-                let out = child.wait_with_output()?;
-                let _ = fs::remove_dir_all(&dir);
-                let text =
-                    String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-                return Ok((out.status.code(), text));
+            if let Some(status) = child.try_wait()? {
+                code = status.code();
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        if code.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let log = fs::read_to_string(&log_path).unwrap_or_default();
         let _ = fs::remove_dir_all(&dir);
-        Ok((None, String::new()))
+        Ok((code, if code.is_some() { log } else { String::new() }))
     }
 
     /// The last lines of Envoy's log.
@@ -253,6 +218,32 @@ impl Drop for Envoy {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Writes `config` into a fresh directory and starts Envoy on it, logging to a file there.
+/// Returns the process, the directory and the log path.
+fn launch(config: &str, own_group: bool) -> io::Result<(Child, PathBuf, PathBuf)> {
+    let dir = std::env::temp_dir().join(format!(
+        "model-router-envoy-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    fs::create_dir_all(&dir)?;
+    let cfg_path = dir.join("envoy.yaml");
+    fs::write(&cfg_path, config)?;
+    let log_path = dir.join("envoy.log");
+    let log = fs::File::create(&log_path)?;
+    let mut cmd = Command::new(envoy_bin());
+    cmd.arg("-c")
+        .arg(&cfg_path)
+        .args(["--concurrency", "2", "--disable-hot-restart", "--log-level", "info"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if own_group {
+        cmd.process_group(0);
+    }
+    Ok((cmd.spawn()?, dir, log_path))
 }
 
 /// Envoy with the demo config in front of one mock per provider.
