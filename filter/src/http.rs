@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use model_router_scorer::embeddings::route_embeddings;
-use model_router_scorer::route::{Memory, Upstream};
+use model_router_scorer::route::{Memory, Target};
 use model_router_scorer::translate::{self, ResponseTranslation};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::traits::{Context, HttpContext};
@@ -105,14 +105,14 @@ impl Http {
 
     /// Points the request at its provider: new body, path, cluster and credentials. The
     /// client's own credentials never travel on.
-    fn send(&mut self, shared: &Shared, t: &Upstream<'_>, body_size: usize) -> Result<(), HostError> {
-        host::replace_buffer(BufferType::HttpRequestBody, body_size, t.body)?;
+    fn send(&mut self, shared: &Shared, t: &Target, body_size: usize) -> Result<(), HostError> {
+        host::replace_buffer(BufferType::HttpRequestBody, body_size, &t.body)?;
         host::set_header(MapType::HttpRequestHeaders, h::CONTENT_LENGTH, &t.body.len().to_string())?;
-        host::set_header(MapType::HttpRequestHeaders, h::PATH, t.path)?;
+        host::set_header(MapType::HttpRequestHeaders, h::PATH, &t.path)?;
         for name in h::CLIENT_CREDENTIALS {
             host::remove_header(MapType::HttpRequestHeaders, name)?;
         }
-        if let Some(auth) = t.auth {
+        if let Some(auth) = &t.auth {
             // Without a key in the VM environment, Envoy's credential_injector (if configured
             // on the cluster) supplies it upstream.
             if let Some(key) = shared.keys.get(&auth.env) {
@@ -125,7 +125,7 @@ impl Http {
         }
         // Changing a request header clears Envoy's route cache, so the router filter
         // re-matches and its `cluster_header` route now sees the provider's cluster.
-        host::set_header(MapType::HttpRequestHeaders, &shared.config.cluster_header, t.cluster)
+        host::set_header(MapType::HttpRequestHeaders, &shared.config.cluster_header, &t.cluster)
     }
 
     /// Routes a complete chat body.
@@ -153,7 +153,7 @@ impl Http {
         if let Some(memory) = &route.memory {
             remember(memory)?;
         }
-        self.send(shared, &route.upstream(), body_size)?;
+        self.send(shared, &route.target, body_size)?;
         self.phase = Phase::Routed(chat_report(&route), None);
         Ok(Action::Continue)
     }
@@ -170,9 +170,11 @@ impl Http {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(&e)),
         };
-        self.send(shared, &route.upstream(), body_size)?;
-        self.phase =
-            Phase::Routed(vec![(h::MODEL, route.model), (h::PROVIDER, route.provider)], route.translate);
+        self.send(shared, &route.target, body_size)?;
+        self.phase = Phase::Routed(
+            vec![(h::MODEL, route.target.model), (h::PROVIDER, route.target.provider)],
+            route.translate,
+        );
         Ok(Action::Continue)
     }
 
@@ -191,8 +193,8 @@ impl Http {
 /// The response headers that tell the client what ran.
 fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
     let mut v = vec![
-        (h::MODEL, route.model.clone()),
-        (h::PROVIDER, route.provider.clone()),
+        (h::MODEL, route.target.model.clone()),
+        (h::PROVIDER, route.target.provider.clone()),
         (h::TIER, route.tier.as_str().to_string()),
         (h::PREFER, route.prefer.as_str().to_string()),
         (h::SELECTION, route.selection.as_str().to_string()),

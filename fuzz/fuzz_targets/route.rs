@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         let ctx = Context { remembered: remembered.as_deref().map(str::as_bytes), now, client: Some("a") };
         if let Ok(route) = a.route(c, &ctx) {
             // The rewritten body is still one JSON document with the upstream model.
-            assert!(std::str::from_utf8(&route.body).is_ok());
+            assert!(std::str::from_utf8(&route.target.body).is_ok());
         }
     }
     let _ = route_embeddings(c, data, &Context { now, ..Context::default() });

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::{Auth, EmbeddingModel, Wire};
+use crate::catalog::{EmbeddingModel, Wire};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::json::{Kind, Reader};
@@ -11,40 +11,16 @@ use crate::policy::Policy;
 use crate::request::{
     Layout, duplicate_error, first_duplicate, open_object, read_provider_policy, string_field, syntax,
 };
-use crate::route::Context;
+use crate::route::{Context, Target};
 use crate::translate::{self, ResponseTranslation, TITAN_DIMENSIONS};
 
 /// A routed embeddings request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmbeddingRoute {
-    /// Body for the provider.
-    pub body: Vec<u8>,
-    /// Catalog id of the embedding model.
-    pub model: String,
-    /// Provider name.
-    pub provider: String,
-    /// Envoy cluster.
-    pub cluster: String,
-    /// Model id written into the body.
-    pub upstream_model: String,
-    /// Upstream `:path`.
-    pub path: String,
-    /// Credentials the glue sets, if any.
-    pub auth: Option<Auth>,
+    /// Where it goes and what it carries.
+    pub target: Target,
     /// A response the glue must translate before the client sees it.
     pub translate: Option<ResponseTranslation>,
-}
-
-impl EmbeddingRoute {
-    /// Where this request goes.
-    pub fn upstream(&self) -> crate::route::Upstream<'_> {
-        crate::route::Upstream {
-            body: &self.body,
-            cluster: &self.cluster,
-            path: &self.path,
-            auth: self.auth.as_ref(),
-        }
-    }
 }
 
 /// Routes an embeddings body.
@@ -176,13 +152,15 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         _ => (layout.rewrite(body, &best.upstream_id), format!("{base}/embeddings"), None),
     };
     Ok(EmbeddingRoute {
-        body,
-        model: best.id.clone(),
-        provider: best.provider.clone(),
-        cluster: best.cluster.clone(),
-        upstream_model: best.upstream_id.clone(),
-        path,
-        auth: provider.and_then(|p| p.auth.clone()),
+        target: Target {
+            body,
+            model: best.id.clone(),
+            provider: best.provider.clone(),
+            cluster: best.cluster.clone(),
+            upstream_model: best.upstream_id.clone(),
+            path,
+            auth: provider.and_then(|p| p.auth.clone()),
+        },
         translate,
     })
 }
@@ -232,9 +210,9 @@ mod tests {
                 r#"{{"model":"{model}","input":["a","b"],"dimensions":256,"provider":{{"ignore":["xai"]}}}}"#
             );
             let r = route(b"", &body).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!((r.provider.as_str(), r.path.as_str()), ("openai", "/v1/embeddings"));
+            assert_eq!((r.target.provider.as_str(), r.target.path.as_str()), ("openai", "/v1/embeddings"));
             assert_eq!(
-                String::from_utf8_lossy(&r.body),
+                String::from_utf8_lossy(&r.target.body),
                 format!(r#"{{"model":"{want}","input":["a","b"],"dimensions":256}}"#)
             );
         }
@@ -244,10 +222,10 @@ mod tests {
     fn titan_is_translated() {
         let r = route(b"", r#"{"model":"embed-titan","input":["hello"],"dimensions":512}"#)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.provider, "aws-bedrock-runtime");
-        assert_eq!(r.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+        assert_eq!(r.target.provider, "aws-bedrock-runtime");
+        assert_eq!(r.target.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
         assert_eq!(
-            String::from_utf8_lossy(&r.body),
+            String::from_utf8_lossy(&r.target.body),
             r#"{"inputText":"hello","dimensions":512,"normalize":true}"#
         );
         assert_eq!(r.translate, Some(ResponseTranslation::TitanEmbed { model: "embed-titan".into() }));

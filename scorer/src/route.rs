@@ -108,9 +108,10 @@ impl Memory {
     }
 }
 
-/// A routed request: where it goes and the body it carries there.
+/// What a routed request carries upstream, whatever its endpoint: the provider-facing side of
+/// the decision, which the glue applies to Envoy (body, path, cluster, credentials).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Route {
+pub struct Target {
     /// The body for the provider.
     pub body: Vec<u8>,
     /// Catalog model id (what a client can pin).
@@ -125,8 +126,13 @@ pub struct Route {
     pub path: String,
     /// Credentials the glue sets from the VM environment, if the provider has them.
     pub auth: Option<Auth>,
-    /// `context` or `capability` when the requested tier had no fitting model.
-    pub escalated: Option<&'static str>,
+}
+
+/// A routed chat request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// Where it goes and what it carries.
+    pub target: Target,
     /// Tier of the chosen model.
     pub tier: Tier,
     /// The effective `prefer`.
@@ -135,30 +141,12 @@ pub struct Route {
     pub selection: Selection,
     /// Whether the client asked for a stream.
     pub stream: bool,
+    /// `context` or `capability` when the requested tier had no fitting model.
+    pub escalated: Option<&'static str>,
     /// The auto decision, for `model: "auto"`.
     pub auto: Option<AutoReport>,
     /// What to remember for stickiness, for `model: "auto"` without a fixed tier.
     pub memory: Option<Memory>,
-}
-
-/// Where a routed request goes, whatever its endpoint: what the glue applies to Envoy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Upstream<'a> {
-    /// Body for the provider.
-    pub body: &'a [u8],
-    /// Envoy cluster.
-    pub cluster: &'a str,
-    /// Upstream `:path`.
-    pub path: &'a str,
-    /// Credentials to set from the VM environment, if any.
-    pub auth: Option<&'a Auth>,
-}
-
-impl Route {
-    /// Where this request goes.
-    pub fn upstream(&self) -> Upstream<'_> {
-        Upstream { body: &self.body, cluster: &self.cluster, path: &self.path, auth: self.auth.as_ref() }
-    }
 }
 
 /// A parsed, scored request waiting for the glue's remembered state.
@@ -254,13 +242,15 @@ impl Analysis<'_> {
         };
         let (path, auth) = provider_target(config, &best.provider, "/chat/completions");
         Ok(Route {
-            body: req.rewrite(self.body, &best.upstream_id),
-            model: best.id.clone(),
-            provider: best.provider.clone(),
-            cluster: best.cluster.clone(),
-            upstream_model: best.upstream_id.clone(),
-            path,
-            auth,
+            target: Target {
+                body: req.rewrite(self.body, &best.upstream_id),
+                model: best.id.clone(),
+                provider: best.provider.clone(),
+                cluster: best.cluster.clone(),
+                upstream_model: best.upstream_id.clone(),
+                path,
+                auth,
+            },
             tier: best.tier,
             prefer,
             selection,
@@ -377,7 +367,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{case}: {e}"));
             let selection = r.selection.as_str();
             assert_eq!(
-                (r.model.as_str(), r.provider.as_str(), selection),
+                (r.target.model.as_str(), r.target.provider.as_str(), selection),
                 (
                     case["expect_model"].as_str().unwrap_or_default(),
                     case["expect_provider"].as_str().unwrap_or_default(),
@@ -385,10 +375,10 @@ mod tests {
                 ),
                 "{case}"
             );
-            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
-            assert_eq!(body["model"], r.upstream_model.as_str());
+            let body: serde_json::Value = serde_json::from_slice(&r.target.body).unwrap_or_default();
+            assert_eq!(body["model"], r.target.upstream_model.as_str());
             assert_eq!(body["model"], case["expect_upstream_id"], "{case}");
-            assert_eq!(r.path, case["expect_path"].as_str().unwrap_or_default(), "{case}");
+            assert_eq!(r.target.path, case["expect_path"].as_str().unwrap_or_default(), "{case}");
             assert!(body.get("prefer").is_none());
         }
     }
@@ -396,7 +386,7 @@ mod tests {
     #[test]
     fn default_prefer_is_balanced() {
         let r = route_chat(&config(), chat("economy", "").as_bytes(), TODAY);
-        assert_eq!(r.map(|r| (r.model, r.prefer)), Ok(("gemini-2.5-flash".into(), Prefer::Balanced)));
+        assert_eq!(r.map(|r| (r.target.model, r.prefer)), Ok(("gemini-2.5-flash".into(), Prefer::Balanced)));
     }
 
     #[test]
@@ -404,11 +394,11 @@ mod tests {
         let r = route_chat(&config(), chat("claude-opus-4-7", r#","prefer":"cheap""#).as_bytes(), TODAY)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            (r.model.as_str(), r.provider.as_str(), r.selection),
+            (r.target.model.as_str(), r.target.provider.as_str(), r.selection),
             ("claude-opus-4-7", "anthropic", Selection::Pinned)
         );
         assert_eq!(
-            String::from_utf8_lossy(&r.body),
+            String::from_utf8_lossy(&r.target.body),
             r#"{"model":"claude-opus-4-7","messages":[{"role":"user","content":"hello"}]}"#
         );
     }
@@ -422,10 +412,10 @@ mod tests {
         let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
         let r = route_chat(&c, chat("economy", "").as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            (r.model.as_str(), r.cluster.as_str(), r.upstream_model.as_str()),
+            (r.target.model.as_str(), r.target.cluster.as_str(), r.target.upstream_model.as_str()),
             ("small", "egress-cerebras", "vendor/small-v2")
         );
-        assert!(String::from_utf8_lossy(&r.body).starts_with(r#"{"model":"vendor/small-v2","#));
+        assert!(String::from_utf8_lossy(&r.target.body).starts_with(r#"{"model":"vendor/small-v2","#));
     }
 
     #[test]
@@ -537,7 +527,7 @@ mod tests {
         assert_eq!((r.tier, r.prefer, r.selection), (Tier::Premium, Prefer::Cheap, Selection::Auto));
         assert_eq!(r.auto.map(|a| a.tier), Some(Tier::Economy));
         assert!(r.memory.is_none());
-        let body = String::from_utf8_lossy(&r.body).into_owned();
+        let body = String::from_utf8_lossy(&r.target.body).into_owned();
         assert!(!body.contains("tier") && !body.contains("prefer"), "{body}");
     }
 
@@ -547,7 +537,7 @@ mod tests {
         let code = auto_chat(r#"Fix this:\n```rust\nfn main() { let x: i32 = \"a\"; }\n```"#, "");
         let r = route_chat(&c, code.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.prefer, Prefer::Coding);
-        assert_eq!(r.model, "claude-sonnet-4-6");
+        assert_eq!(r.target.model, "claude-sonnet-4-6");
         let r = route_chat(
             &c,
             auto_chat(r#"Fix this:\n```rust\nfn main() {}\n```"#, r#","prefer":"cheap""#).as_bytes(),
@@ -579,7 +569,11 @@ mod tests {
         let big = "x".repeat(600_000);
         let r =
             with(b"", &chat("economy", "").replace("hello", &big), None).unwrap_or_else(|e| panic!("{e}"));
-        assert!(r.model == "gemini-2.5-flash" || r.model == "gpt-4.1-mini", "{}", r.model);
+        assert!(
+            r.target.model == "gemini-2.5-flash" || r.target.model == "gpt-4.1-mini",
+            "{}",
+            r.target.model
+        );
         assert_eq!(r.escalated, None);
         // Block the 1M-window providers of economy: the tier has nothing left that fits.
         let cfg = br#"{"blocked_providers":["google-gemini","openai"]}"#;
@@ -587,8 +581,9 @@ mod tests {
             with(cfg, &chat("economy", "").replace("hello", &big), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.tier, r.escalated), (Tier::Standard, Some("context")));
         let c = config();
-        let window = c.catalog.deployments.iter().find(|d| d.id == r.model).map_or(0, |d| d.context_window);
-        assert!(window >= 200_516, "{} holds only {window}", r.model);
+        let window =
+            c.catalog.deployments.iter().find(|d| d.id == r.target.model).map_or(0, |d| d.context_window);
+        assert!(window >= 200_516, "{} holds only {window}", r.target.model);
         // Nothing holds 12M tokens at all.
         let huge = "x".repeat(36_000_000);
         let e = with(b"", &chat("economy", "").replace("hello", &huge), None).err();
@@ -598,7 +593,7 @@ mod tests {
         // A requested output beyond a model's limit skips it too.
         let r = with(b"", &chat("economy", r#","prefer":"cheap","max_tokens":100000"#), None)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(r.model != "meta-llama/llama-4-scout-17b-16e-instruct", "{}", r.model);
+        assert!(r.target.model != "meta-llama/llama-4-scout-17b-16e-instruct", "{}", r.target.model);
     }
 
     #[test]
@@ -606,16 +601,24 @@ mod tests {
         let tools = r#","prefer":"cheap","tools":[{"type":"function","function":{"name":"f"}}]"#;
         assert!(
             with(b"", &chat("economy", tools), None)
-                .is_ok_and(|r| r.model == "meta-llama/llama-4-scout-17b-16e-instruct")
+                .is_ok_and(|r| r.target.model == "meta-llama/llama-4-scout-17b-16e-instruct")
         );
         let image = r#"{"model":"economy","prefer":"fast","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}"#;
         // The fastest economy model (gpt-oss on cerebras) has no vision: a vision model is chosen.
         let r = with(b"", image, None).unwrap_or_else(|e| panic!("{e}"));
         let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
-        assert!(c.catalog.deployments.iter().any(|d| d.id == r.model && d.vision), "{}", r.model);
+        assert!(
+            c.catalog.deployments.iter().any(|d| d.id == r.target.model && d.vision),
+            "{}",
+            r.target.model
+        );
         let schema = r#","prefer":"cheap","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}"#;
         let r = with(b"", &chat("economy", schema), None).unwrap_or_else(|e| panic!("{e}"));
-        assert!(r.provider == "openai" || r.provider == "google-gemini", "{}", r.provider);
+        assert!(
+            r.target.provider == "openai" || r.target.provider == "google-gemini",
+            "{}",
+            r.target.provider
+        );
         let e = with(b"", &chat("llama-4-scout", ""), None).err().map(|e| e.code);
         assert_eq!(e, Some("model_not_found"));
         let e = with(b"", &chat("gpt-oss-120b", r#","response_format":{"type":"json_schema"}"#), None).err();
@@ -630,11 +633,11 @@ mod tests {
             for tier in Tier::ALL {
                 let body = chat(tier.as_str(), &format!(r#","prefer":"{prefer}""#));
                 let r = with(cfg, &body, None).unwrap_or_else(|e| panic!("{e}"));
-                assert_ne!(r.provider, "google-gemini");
+                assert_ne!(r.target.provider, "google-gemini");
                 let a = with(cfg, &body, Some("team-a")).unwrap_or_else(|e| panic!("{e}"));
-                assert!(a.provider != "google-gemini" && a.provider != "anthropic");
+                assert!(a.target.provider != "google-gemini" && a.target.provider != "anthropic");
                 let b = with(cfg, &body, Some("team-b")).unwrap_or_else(|e| panic!("{e}"));
-                assert_eq!(b.provider, "openai");
+                assert_eq!(b.target.provider, "openai");
                 let own = with(
                     cfg,
                     &chat(
@@ -644,7 +647,7 @@ mod tests {
                     None,
                 )
                 .unwrap_or_else(|e| panic!("{e}"));
-                assert!(!["google-gemini", "openai", "aws-bedrock"].contains(&own.provider.as_str()));
+                assert!(!["google-gemini", "openai", "aws-bedrock"].contains(&own.target.provider.as_str()));
             }
         }
         // Pinning a blocked provider's only model is refused, not rerouted.
@@ -676,7 +679,11 @@ mod tests {
                     TODAY,
                 )
                 .unwrap_or_else(|e| panic!("{e}"));
-                let d = c.catalog.deployments.iter().find(|d| d.id == r.model && d.provider == r.provider);
+                let d = c
+                    .catalog
+                    .deployments
+                    .iter()
+                    .find(|d| d.id == r.target.model && d.provider == r.target.provider);
                 assert!(d.is_some_and(|d| !d.retired(TODAY) && d.api.routable()));
             }
         }
@@ -694,7 +701,7 @@ mod tests {
         let r =
             with(br#"{"free":["cerebras/gpt-oss-120b"]}"#, &chat("economy", r#","prefer":"cheap""#), None)
                 .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.model.as_str(), r.provider.as_str()), ("gpt-oss-120b", "cerebras"));
+        assert_eq!((r.target.model.as_str(), r.target.provider.as_str()), ("gpt-oss-120b", "cerebras"));
         assert!(Config::from_json(br#"{"free":["cerebras/nope"]}"#).is_err());
     }
 }

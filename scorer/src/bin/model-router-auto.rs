@@ -77,8 +77,8 @@ fn decide(config: &Config, line: &[u8], now: u64) -> Value {
                 "tier": a.tier.as_str(),
                 "score": a.score,
                 "reasons": a.reasons,
-                "model": route.model,
-                "provider": route.provider,
+                "model": route.target.model,
+                "provider": route.target.provider,
             }),
         },
     }
