@@ -15,18 +15,18 @@ import sys
 
 SRC = "shared/catalog/catalog.json"
 
-# Providers: OpenAI-compatible base path and the key the filter sends (from VM env vars).
+# Providers: API host (the :authority of fallback attempts), OpenAI-compatible base path and the key the filter sends (from VM env vars).
 PROVIDERS = {
-    "openai": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "OPENAI_API_KEY"}},
-    "anthropic": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "ANTHROPIC_API_KEY"}},
-    "google-gemini": {"base_path": "/v1beta/openai", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "GEMINI_API_KEY"}},
-    "xai": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "XAI_API_KEY"}},
-    "groq": {"base_path": "/openai/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "GROQ_API_KEY"}},
-    "cerebras": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "CEREBRAS_API_KEY"}},
+    "openai": {"host": "api.openai.com", "base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "OPENAI_API_KEY"}},
+    "anthropic": {"host": "api.anthropic.com", "base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "ANTHROPIC_API_KEY"}},
+    "google-gemini": {"host": "generativelanguage.googleapis.com", "base_path": "/v1beta/openai", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "GEMINI_API_KEY"}},
+    "xai": {"host": "api.x.ai", "base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "XAI_API_KEY"}},
+    "groq": {"host": "api.groq.com", "base_path": "/openai/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "GROQ_API_KEY"}},
+    "cerebras": {"host": "api.cerebras.ai", "base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "CEREBRAS_API_KEY"}},
     # Bedrock's OpenAI-compatible endpoint (Mantle, /v1) with a Bedrock API key as Bearer.
-    "aws-bedrock": {"base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
+    "aws-bedrock": {"host": "bedrock-mantle.us-east-1.api.aws", "base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
     # bedrock-runtime's InvokeModel (Titan embeddings, translated by the router), same key.
-    "aws-bedrock-runtime": {"base_path": "", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
+    "aws-bedrock-runtime": {"host": "bedrock-runtime.us-east-1.amazonaws.com", "base_path": "", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
 }
 
 # Retirement dates (the day from which a model is never routed to), from the lifecycle facts.

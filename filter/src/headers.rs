@@ -24,6 +24,13 @@ pub const AUTO_SCORE: &str = "x-model-router-auto-score";
 pub const AUTO_REASONS: &str = "x-model-router-auto-reasons";
 /// Response header: `true` when stickiness kept the conversation above the scored tier.
 pub const AUTO_STICKY: &str = "x-model-router-auto-sticky";
+/// Response header: attempts it took (1 when the first provider answered).
+pub const ATTEMPTS: &str = "x-model-router-attempts";
+/// Response header: `provider/model` of the first attempt, when a fallback answered.
+pub const FALLBACK_FROM: &str = "x-model-router-fallback-from";
+/// Request header the filter sets before answering after a failover, so Envoy's
+/// `local_reply_config` leaves that (already JSON) answer alone. Stripped from clients.
+pub const ANSWERED: &str = "x-model-router-answered";
 /// Prefix of every header the router owns.
 pub const OWN_PREFIX: &str = "x-model-router-";
 
@@ -37,5 +44,8 @@ pub const STATUS: &str = ":status";
 pub const CONTENT_LENGTH: &str = "content-length";
 /// A compressed body cannot be read; such requests are refused.
 pub const CONTENT_ENCODING: &str = "content-encoding";
+/// Hop-by-hop and framing headers a fallback attempt does not copy from the client request.
+pub const NOT_FORWARDED: [&str; 7] =
+    ["content-length", "transfer-encoding", "connection", "keep-alive", "te", "upgrade", "expect"];
 /// Set on local error replies.
 pub const CONTENT_TYPE: &str = "content-type";

@@ -4,7 +4,7 @@
 //! VM for every request on the worker. These wrappers declare the same ABI imports and turn
 //! every status into a value the callers handle.
 
-use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
 use std::ptr::{null, null_mut};
 
 #[link(wasm_import_module = "env")]
@@ -54,6 +54,19 @@ unsafe extern "C" {
         cas: u32,
     ) -> Status;
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> Status;
+    fn proxy_get_header_map_pairs(
+        map_type: MapType,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> Status;
+    fn proxy_define_metric(
+        metric_type: MetricType,
+        name_data: *const u8,
+        name_size: usize,
+        return_id: *mut u32,
+    ) -> Status;
+    fn proxy_increment_metric(metric_id: u32, offset: i64) -> Status;
+    fn proxy_record_metric(metric_id: u32, value: u64) -> Status;
     fn proxy_send_local_response(
         status_code: u32,
         status_code_details_data: *const u8,
@@ -137,10 +150,15 @@ pub fn remove_header(map: MapType, name: &str) -> Result<()> {
 
 /// Reads `size` bytes of a buffer from its start.
 pub fn buffer(kind: BufferType, size: usize) -> Result<Vec<u8>> {
+    buffer_range(kind, 0, size)
+}
+
+/// Reads up to `size` bytes of a buffer from offset `start`.
+pub fn buffer_range(kind: BufferType, start: usize, size: usize) -> Result<Vec<u8>> {
     let mut data = null_mut();
     let mut len = 0usize;
     // SAFETY: out-pointers are valid locals.
-    let status = unsafe { proxy_get_buffer_bytes(kind, 0, size, &mut data, &mut len) };
+    let status = unsafe { proxy_get_buffer_bytes(kind, start, size, &mut data, &mut len) };
     match status {
         Status::Ok => Ok(owned(data, len)),
         Status::NotFound | Status::Empty => Ok(Vec::new()),
@@ -153,6 +171,52 @@ pub fn replace_buffer(kind: BufferType, size: usize, value: &[u8]) -> Result<()>
     // SAFETY: pointer/length describe a live slice.
     let status = unsafe { proxy_set_buffer_bytes(kind, 0, size, value.as_ptr(), value.len()) };
     check("set_buffer", status)
+}
+
+/// Appends `value` to a buffer of `size` bytes.
+pub fn append_buffer(kind: BufferType, size: usize, value: &[u8]) -> Result<()> {
+    // SAFETY: pointer/length describe a live slice.
+    let status = unsafe { proxy_set_buffer_bytes(kind, size, 0, value.as_ptr(), value.len()) };
+    check("append_buffer", status)
+}
+
+/// Every header of a map, in order.
+pub fn headers(map: MapType) -> Result<Vec<(String, String)>> {
+    let mut data = null_mut();
+    let mut size = 0usize;
+    // SAFETY: out-pointers are valid locals.
+    let status = unsafe { proxy_get_header_map_pairs(map, &mut data, &mut size) };
+    match status {
+        Status::Ok => Ok(deserialize_map(&owned(data, size))),
+        Status::NotFound => Ok(Vec::new()),
+        status => Err(HostError { call: "get_header_pairs", status }),
+    }
+}
+
+/// Reads the ABI's map format (see [`serialize_map`]); a malformed map reads as empty.
+fn deserialize_map(bytes: &[u8]) -> Vec<(String, String)> {
+    fn read(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+        let word = |at: usize| -> Option<usize> {
+            let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+            usize::try_from(u32::from_le_bytes(b)).ok()
+        };
+        let count = word(0)?;
+        let mut at = count.checked_mul(8)?.checked_add(4)?;
+        let mut out = Vec::with_capacity(count.min(256));
+        for i in 0..count {
+            let (k, v) = (word(4 + 8 * i)?, word(8 + 8 * i)?);
+            let mut take = |len: usize| -> Option<String> {
+                let end = at.checked_add(len)?;
+                let text = String::from_utf8_lossy(bytes.get(at..end)?).into_owned();
+                at = end.checked_add(1)?;
+                Some(text)
+            };
+            let key = take(k)?;
+            out.push((key, take(v)?));
+        }
+        Some(out)
+    }
+    read(bytes).unwrap_or_default()
 }
 
 /// Serialises headers in the ABI's map format: count, (key length, value length) pairs, then
@@ -229,9 +293,35 @@ pub fn shared_set(key: &str, value: &[u8], cas: u32) -> Result<Swap> {
 
 /// Seconds since the Unix epoch, from the host's clock.
 pub fn now_secs() -> Result<u64> {
+    Ok(now_nanos()? / 1_000_000_000)
+}
+
+/// Nanoseconds since the Unix epoch, from the host's clock.
+pub fn now_nanos() -> Result<u64> {
     let mut nanos = 0u64;
     // SAFETY: the out-pointer is a valid local.
     let status = unsafe { proxy_get_current_time_nanoseconds(&mut nanos) };
     check("get_current_time", status)?;
-    Ok(nanos / 1_000_000_000)
+    Ok(nanos)
+}
+
+/// Defines (or finds) a metric; Envoy shows it as `wasmcustom.<name>`.
+pub fn define_metric(kind: MetricType, name: &str) -> Result<u32> {
+    let mut id = 0u32;
+    // SAFETY: pointer/length describe a live &str; the out-pointer is a valid local.
+    let status = unsafe { proxy_define_metric(kind, name.as_ptr(), name.len(), &mut id) };
+    check("define_metric", status)?;
+    Ok(id)
+}
+
+/// Adds `offset` to a counter or gauge.
+pub fn increment_metric(id: u32, offset: i64) -> Result<()> {
+    // SAFETY: plain values.
+    check("increment_metric", unsafe { proxy_increment_metric(id, offset) })
+}
+
+/// Sets a gauge, or records a histogram value.
+pub fn record_metric(id: u32, value: u64) -> Result<()> {
+    // SAFETY: plain values.
+    check("record_metric", unsafe { proxy_record_metric(id, value) })
 }

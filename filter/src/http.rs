@@ -1,10 +1,13 @@
 //! The per-request context: classify on headers, route on the complete body, report on the
-//! response headers.
+//! response headers, fail over to the next candidate when a provider fails before the first
+//! response byte, and make sure a stream that ends early says so.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use model_router_scorer::embeddings::route_embeddings;
-use model_router_scorer::route::{Memory, Target};
+use model_router_scorer::health::Outcome;
+use model_router_scorer::route::{Memory, Target, Upstream, rewrite_chat};
 use model_router_scorer::translate::{self, ResponseTranslation};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::traits::{Context, HttpContext};
@@ -12,6 +15,7 @@ use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use crate::headers as h;
 use crate::host::{self, HostError};
+use crate::live;
 use crate::root::Shared;
 
 /// Where a request is in its life. Each phase carries only what it needs.
@@ -20,13 +24,120 @@ enum Phase {
     PassThrough,
     /// A body to route is still arriving; Envoy buffers it while we pause.
     Buffering(Endpoint),
-    /// Sent to a provider; these headers go on the response, and its body may need
-    /// translating back to the OpenAI shape.
-    Routed(Vec<(&'static str, String)>, Option<ResponseTranslation>),
+    /// Sent to a provider, waiting for its response headers.
+    Routed(Box<Flight>),
+    /// A provider's 400 is buffered to see whether it is a context-length error, which a
+    /// larger-window model may still answer.
+    Checking(Box<Flight>),
+    /// The failed response is held (never reaching the client) while a fallback attempt runs
+    /// out of band; its answer replaces it.
+    Failing(Box<Flight>),
     /// A successful response whose body is being buffered for translation.
     Translating(ResponseTranslation),
+    /// A streamed answer flowing to the client, watched for its terminal event.
+    Streaming(Box<Watch>),
     /// Answered locally.
     Answered,
+}
+
+/// A routed request and its attempts.
+struct Flight {
+    /// The decision as reported to the client (tier, prefer, auto, ...), besides model and
+    /// provider, which belong to the attempt that answers.
+    report: Vec<(&'static str, String)>,
+    /// The attempt in progress.
+    to: Upstream,
+    /// Candidates not tried yet, best first.
+    fallbacks: Vec<Upstream>,
+    /// The client's body, kept while a fallback may need it (empty otherwise).
+    body: Vec<u8>,
+    /// Attempts sent so far.
+    attempts: u32,
+    /// What failed, `provider/model status` per attempt, for the final error.
+    failed: Vec<String>,
+    /// `provider/model` of the first attempt, once it failed.
+    fallback_from: Option<String>,
+    /// When the current attempt was sent (host clock, ns).
+    sent_ns: u64,
+    /// The client asked for a stream.
+    stream: bool,
+    /// How the response body is translated back (Titan embeddings).
+    translation: Option<ResponseTranslation>,
+}
+
+impl Flight {
+    /// Headers telling the client what ran.
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            (h::MODEL, self.to.model.clone()),
+            (h::PROVIDER, self.to.provider.clone()),
+            (h::ATTEMPTS, self.attempts.to_string()),
+        ];
+        if let Some(from) = &self.fallback_from {
+            v.push((h::FALLBACK_FROM, from.clone()));
+        }
+        v.extend(self.report.iter().cloned());
+        v
+    }
+
+    fn elapsed_ms(&self, now_ns: u64) -> f64 {
+        now_ns.saturating_sub(self.sent_ns) as f64 / 1e6
+    }
+}
+
+/// A streamed response being watched.
+struct Watch {
+    /// Who is streaming.
+    to: Upstream,
+    /// When the attempt was sent (ns).
+    sent_ns: u64,
+    /// The first body byte was seen (and its latency recorded).
+    started: bool,
+    /// The stream's last bytes.
+    tail: Vec<u8>,
+}
+
+/// Bytes of a stream kept to recognise its terminal event.
+const TAIL: usize = 32;
+
+/// Appended to a stream that ended without `data: [DONE]`: OpenAI SDKs raise on an event
+/// carrying `error`, so no client takes a truncated answer for a complete one. The leading
+/// blank line ends a half-sent event first.
+const TRUNCATED_EVENT: &[u8] = b"\n\ndata: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
+
+/// Whether a stream's last bytes are its terminal event.
+fn stream_complete(tail: &[u8]) -> bool {
+    tail.trim_ascii_end().ends_with(b"data: [DONE]")
+}
+
+/// Statuses another provider may answer: server errors, rate limits, and Envoy's own 503/504
+/// for connection failures and timeouts. `0` is an attempt that got no response at all.
+fn retryable(status: u16) -> bool {
+    status == 0 || status == 429 || status >= 500
+}
+
+/// A provider's 400 saying the request overflows the model's context window.
+fn is_context_error(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    ["context_length_exceeded", "maximum context length", "context window", "too many tokens"]
+        .iter()
+        .any(|m| text.contains(m))
+}
+
+/// Marks the request as answered by the router after a failover (see [`h::ANSWERED`]).
+fn mark_answered() {
+    if let Err(e) = host::set_header(MapType::HttpRequestHeaders, h::ANSWERED, "failover") {
+        host::log(LogLevel::Warn, &format!("model-router: {e}"));
+    }
+}
+
+/// Why the next attempt is needed.
+#[derive(Clone, Copy)]
+enum Retry {
+    /// The provider failed: the next candidate.
+    Failure,
+    /// The request overflowed this context window: the next candidate with a larger one.
+    Context(u64),
 }
 
 /// One HTTP request.
@@ -74,8 +185,10 @@ impl Http {
     fn classify(&mut self, shared: &Shared) -> Result<Result<Endpoint, ApiError>, HostError> {
         let config = &shared.config;
         // A client must never choose the cluster: drop any copy it sent, on every request.
-        if host::header(MapType::HttpRequestHeaders, &config.cluster_header)?.is_some() {
-            host::remove_header(MapType::HttpRequestHeaders, &config.cluster_header)?;
+        for name in [config.cluster_header.as_str(), h::ANSWERED] {
+            if host::header(MapType::HttpRequestHeaders, name)?.is_some() {
+                host::remove_header(MapType::HttpRequestHeaders, name)?;
+            }
         }
         let method = host::header(MapType::HttpRequestHeaders, h::METHOD)?.unwrap_or_default();
         let path = host::header(MapType::HttpRequestHeaders, h::PATH)?.unwrap_or_default();
@@ -105,33 +218,27 @@ impl Http {
 
     /// Points the request at its provider: new body, path, cluster and credentials. The
     /// client's own credentials never travel on.
-    fn send(&mut self, shared: &Shared, t: &Target, body_size: usize) -> Result<(), HostError> {
+    fn send(&mut self, shared: &Shared, t: &Target, body_size: usize) -> Result<u64, HostError> {
         host::replace_buffer(BufferType::HttpRequestBody, body_size, &t.body)?;
         host::set_header(MapType::HttpRequestHeaders, h::CONTENT_LENGTH, &t.body.len().to_string())?;
-        host::set_header(MapType::HttpRequestHeaders, h::PATH, &t.path)?;
+        host::set_header(MapType::HttpRequestHeaders, h::PATH, &t.to.path)?;
         for name in h::CLIENT_CREDENTIALS {
             host::remove_header(MapType::HttpRequestHeaders, name)?;
         }
-        if let Some(auth) = &t.auth {
-            // Without a key in the VM environment, Envoy's credential_injector (if configured
-            // on the cluster) supplies it upstream.
-            if let Some(key) = shared.keys.get(&auth.env) {
-                host::set_header(
-                    MapType::HttpRequestHeaders,
-                    &auth.header,
-                    &format!("{}{key}", auth.prefix),
-                )?;
-            }
+        if let Some((name, value)) = credential(shared, &t.to) {
+            host::set_header(MapType::HttpRequestHeaders, &name, &value)?;
         }
         // Changing a request header clears Envoy's route cache, so the router filter
         // re-matches and its `cluster_header` route now sees the provider's cluster.
-        host::set_header(MapType::HttpRequestHeaders, &shared.config.cluster_header, &t.cluster)
+        host::set_header(MapType::HttpRequestHeaders, &shared.config.cluster_header, &t.to.cluster)?;
+        host::now_nanos()
     }
 
     /// Routes a complete chat body.
     fn route_chat(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
         let config = &shared.config;
         let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
+        let snapshot = live::Snapshot::default();
         let analysis = match analyze(config, &body) {
             Ok(a) => a,
             Err(e) => return Ok(self.reject(&e)),
@@ -145,6 +252,7 @@ impl Http {
             remembered: remembered.as_deref(),
             now: host::now_secs()?,
             client: self.client.as_deref(),
+            live: Some(&snapshot),
         };
         let route = match analysis.route(config, &ctx) {
             Ok(r) => r,
@@ -153,8 +261,20 @@ impl Http {
         if let Some(memory) = &route.memory {
             remember(memory)?;
         }
-        self.send(shared, &route.target, body_size)?;
-        self.phase = Phase::Routed(chat_report(&route), None);
+        let sent_ns = self.send(shared, &route.target, body_size)?;
+        let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
+        self.phase = Phase::Routed(Box::new(Flight {
+            report: chat_report(&route),
+            stream: route.stream,
+            to: route.target.to,
+            fallbacks: route.fallbacks,
+            body: if failover { body } else { Vec::new() },
+            attempts: 1,
+            failed: Vec::new(),
+            fallback_from: None,
+            sent_ns,
+            translation: None,
+        }));
         Ok(Action::Continue)
     }
 
@@ -164,17 +284,25 @@ impl Http {
         let ctx = model_router_scorer::Context {
             now: host::now_secs()?,
             client: self.client.as_deref(),
-            remembered: None,
+            ..Default::default()
         };
         let route = match route_embeddings(&shared.config, &body, &ctx) {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(&e)),
         };
-        self.send(shared, &route.target, body_size)?;
-        self.phase = Phase::Routed(
-            vec![(h::MODEL, route.target.model), (h::PROVIDER, route.target.provider)],
-            route.translate,
-        );
+        let sent_ns = self.send(shared, &route.target, body_size)?;
+        self.phase = Phase::Routed(Box::new(Flight {
+            report: Vec::new(),
+            to: route.target.to,
+            fallbacks: Vec::new(),
+            body: Vec::new(),
+            attempts: 1,
+            failed: Vec::new(),
+            fallback_from: None,
+            sent_ns,
+            stream: false,
+            translation: route.translate,
+        }));
         Ok(Action::Continue)
     }
 
@@ -190,11 +318,17 @@ impl Http {
     }
 }
 
-/// The response headers that tell the client what ran.
+/// The header carrying `to`'s credentials, from the VM environment. Without a key there,
+/// Envoy's credential_injector (if configured on the cluster) supplies it upstream.
+fn credential(shared: &Shared, to: &Upstream) -> Option<(String, String)> {
+    let auth = to.auth.as_ref()?;
+    let key = shared.keys.get(&auth.env)?;
+    Some((auth.header.clone(), format!("{}{key}", auth.prefix)))
+}
+
+/// The response headers that tell the client how the decision was made.
 fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
     let mut v = vec![
-        (h::MODEL, route.target.model.clone()),
-        (h::PROVIDER, route.target.provider.clone()),
         (h::TIER, route.tier.as_str().to_string()),
         (h::PREFER, route.prefer.as_str().to_string()),
         (h::SELECTION, route.selection.as_str().to_string()),
@@ -232,7 +366,14 @@ fn not_configured() -> ApiError {
     ApiError::server(503, "router_not_configured", "the router has no valid configuration")
 }
 
-impl Context for Http {}
+impl Context for Http {
+    fn on_http_call_response(&mut self, _token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+        match std::mem::replace(&mut self.phase, Phase::PassThrough) {
+            Phase::Failing(f) => self.on_fallback_response(f, body_size),
+            other => self.phase = other,
+        }
+    }
+}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -282,43 +423,322 @@ impl HttpContext for Http {
         Action::Continue
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Phase::Routed(report, translation) = &mut self.phase else {
-            return Action::Continue;
-        };
-        for (name, value) in report.iter() {
-            if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, value) {
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        match std::mem::replace(&mut self.phase, Phase::PassThrough) {
+            Phase::Routed(flight) => self.on_attempt_headers(flight, end_of_stream),
+            other => {
+                self.phase = other;
+                Action::Continue
+            }
+        }
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match std::mem::replace(&mut self.phase, Phase::PassThrough) {
+            Phase::Translating(t) => self.translate_body(t, body_size, end_of_stream),
+            Phase::Streaming(w) => self.watch_stream(w, body_size, end_of_stream),
+            Phase::Checking(f) => self.check_client_error(f, body_size, end_of_stream),
+            // The failed response never reaches the client: hold it until the fallback answers.
+            phase @ Phase::Failing(_) => {
+                self.phase = phase;
+                Action::Pause
+            }
+            other => {
+                self.phase = other;
+                Action::Continue
+            }
+        }
+    }
+}
+
+impl Http {
+    fn shared_or_log(&self) -> Option<Rc<Shared>> {
+        if self.shared.is_none() {
+            host::log(LogLevel::Error, "model-router: response for a request routed without configuration");
+        }
+        self.shared.clone()
+    }
+
+    /// The routed attempt's response headers: record its health, then let it through, fail
+    /// over, or look closer at a 400.
+    fn on_attempt_headers(&mut self, mut f: Box<Flight>, end_of_stream: bool) -> Action {
+        let Some(shared) = self.shared_or_log() else { return Action::Continue };
+        let status = host::header(MapType::HttpResponseHeaders, h::STATUS)
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or(0);
+        let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
+        self.settle(&shared, &mut f, status, now_ns);
+        if retryable(status) {
+            match self.fail_over(&shared, &mut f, Retry::Failure) {
+                Ok(true) => {
+                    self.phase = Phase::Failing(f);
+                    return Action::Pause;
+                }
+                Ok(false) => {}
+                Err(e) => host::log(LogLevel::Warn, &format!("model-router: failover: {e}")),
+            }
+        }
+        for (name, value) in f.headers() {
+            if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, &value) {
                 host::log(LogLevel::Warn, &format!("model-router: {e}"));
             }
         }
-        let Some(t) = translation.take() else { return Action::Continue };
-        // Only a success is translated; a provider's error passes through as it is.
-        let ok =
-            host::header(MapType::HttpResponseHeaders, h::STATUS).ok().flatten().as_deref() == Some("200");
-        if ok {
-            // The body changes size: drop content-length now, while the headers can change.
-            let prepared =
-                host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH).and_then(|()| {
-                    host::set_header(MapType::HttpResponseHeaders, h::CONTENT_TYPE, "application/json")
-                });
-            match prepared {
-                Ok(()) => self.phase = Phase::Translating(t),
-                Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),
+        if status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
+            let window = f.to.context_window;
+            if !f.body.is_empty() && f.fallbacks.iter().any(|u| u.context_window > window) {
+                self.phase = Phase::Checking(f);
+                return Action::Pause;
+            }
+        }
+        if status == 200 {
+            if let Some(t) = f.translation.take() {
+                self.prepare_translation(t);
+            } else if f.stream && !end_of_stream {
+                let Flight { to, sent_ns, .. } = *f;
+                self.phase =
+                    Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, tail: Vec::new() }));
             }
         }
         Action::Continue
     }
 
-    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let Phase::Translating(t) = &self.phase else {
-            return Action::Continue;
+    /// Records how an attempt went, for health and metrics.
+    fn settle(&self, shared: &Shared, f: &mut Flight, status: u16, now_ns: u64) {
+        let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Ok(f.elapsed_ms(now_ns)) };
+        live::record(&f.to, outcome, now_ns / 1_000_000_000, &shared.config.resilience, &shared.metrics);
+        if retryable(status) {
+            f.failed.push(format!("{}/{} {}", f.to.provider, f.to.model, status));
+        }
+    }
+
+    /// Sends the next attempt out of band (Envoy's async client, to the candidate's cluster,
+    /// with its model id, path and credentials). Returns false when no candidate is left.
+    fn fail_over(&mut self, shared: &Shared, f: &mut Flight, why: Retry) -> Result<bool, HostError> {
+        let cfg = &shared.config.resilience;
+        while f.attempts < cfg.max_attempts && !f.body.is_empty() {
+            let next = match why {
+                Retry::Failure => (!f.fallbacks.is_empty()).then_some(0),
+                Retry::Context(window) => f.fallbacks.iter().position(|u| u.context_window > window),
+            };
+            let Some(i) = next else { return Ok(false) };
+            let next = f.fallbacks.remove(i);
+            let now_ns = host::now_nanos()?;
+            if !live::admit(&next, now_ns / 1_000_000_000, cfg)? {
+                continue;
+            }
+            let body = match rewrite_chat(&f.body, &next.upstream_model) {
+                Ok(b) => b,
+                Err(e) => {
+                    host::log(LogLevel::Error, &format!("model-router: cannot rewrite for a fallback: {e}"));
+                    return Ok(false);
+                }
+            };
+            let headers = self.attempt_headers(shared, &next, body.len())?;
+            let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let timeout = Duration::from_millis(cfg.fallback_timeout_ms);
+            match self.dispatch_http_call(&next.cluster, pairs, Some(&body), vec![], timeout) {
+                Ok(_) => {
+                    shared
+                        .metrics
+                        .count(&format!("failover.provider.{}", live::stat_segment(&f.to.provider)), 1);
+                    f.fallback_from.get_or_insert_with(|| format!("{}/{}", f.to.provider, f.to.model));
+                    f.to = next;
+                    f.attempts += 1;
+                    f.sent_ns = now_ns;
+                    return Ok(true);
+                }
+                Err(status) => {
+                    host::log(
+                        LogLevel::Warn,
+                        &format!("model-router: cannot call cluster {}: {status:?}", next.cluster),
+                    );
+                    f.failed.push(format!("{}/{} unreachable", next.provider, next.model));
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The client's request headers for an attempt at `to`: its path, host and credentials;
+    /// never the client's credentials, the cluster header or framing headers.
+    fn attempt_headers(
+        &self,
+        shared: &Shared,
+        to: &Upstream,
+        body_len: usize,
+    ) -> Result<Vec<(String, String)>, HostError> {
+        let cred = credential(shared, to);
+        let own = |k: &str| {
+            k.starts_with(':')
+                || h::NOT_FORWARDED.contains(&k)
+                || h::CLIENT_CREDENTIALS.contains(&k)
+                || k == shared.config.cluster_header
+                || to.auth.as_ref().is_some_and(|a| a.header == k)
         };
+        let mut out: Vec<(String, String)> = vec![
+            (":method".into(), "POST".into()),
+            (h::PATH.into(), to.path.clone()),
+            (":authority".into(), to.host.clone()),
+            (h::CONTENT_LENGTH.into(), body_len.to_string()),
+        ];
+        out.extend(host::headers(MapType::HttpRequestHeaders)?.into_iter().filter(|(k, _)| !own(k)));
+        out.extend(cred);
+        Ok(out)
+    }
+
+    /// A fallback attempt's answer.
+    fn on_fallback_response(&mut self, mut f: Box<Flight>, body_size: usize) {
+        let Some(shared) = self.shared_or_log() else { return };
+        let headers = host::headers(MapType::HttpCallResponseHeaders).unwrap_or_default();
+        let status = headers
+            .iter()
+            .find(|(k, _)| k == h::STATUS)
+            .and_then(|(_, v)| v.parse::<u16>().ok())
+            .unwrap_or(0);
+        let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
+        self.settle(&shared, &mut f, status, now_ns);
+        let body = host::buffer(BufferType::HttpCallResponseBody, body_size).unwrap_or_default();
+        let again = if retryable(status) {
+            Some(Retry::Failure)
+        } else if status == 400 && is_context_error(&body) {
+            Some(Retry::Context(f.to.context_window))
+        } else {
+            None
+        };
+        if let Some(why) = again {
+            match self.fail_over(&shared, &mut f, why) {
+                Ok(true) => {
+                    self.phase = Phase::Failing(f);
+                    return;
+                }
+                Ok(false) => {}
+                Err(e) => host::log(LogLevel::Warn, &format!("model-router: failover: {e}")),
+            }
+            if retryable(status) {
+                return self.exhausted(&f);
+            }
+        }
+        let mut body = body;
+        let event_stream =
+            headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"));
+        if status == 200 && event_stream && !stream_complete(&body) {
+            shared.metrics.count("stream_truncated", 1);
+            body.extend_from_slice(TRUNCATED_EVENT);
+        }
+        let mut reply: Vec<(String, String)> =
+            f.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        reply.extend(headers.into_iter().filter(|(k, _)| {
+            matches!(k.as_str(), "content-type" | "retry-after" | "x-request-id")
+                || k.starts_with("x-ratelimit-")
+        }));
+        let pairs: Vec<(&str, &str)> = reply.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.phase = Phase::Answered;
+        mark_answered();
+        if let Err(e) = host::send_response(u32::from(status), "model_router_fallback", &pairs, &body) {
+            host::log(LogLevel::Error, &format!("model-router: {e}"));
+        }
+    }
+
+    /// Every attempt failed: one error naming them. 429 when all were rate limits.
+    fn exhausted(&mut self, f: &Flight) {
+        let all_429 = f.failed.iter().all(|x| x.ends_with(" 429"));
+        let (status, code) = if all_429 { (429, "rate_limit_exceeded") } else { (502, "upstream_failed") };
+        let e = ApiError::server(
+            status,
+            code,
+            format!("all {} attempts failed ({}): retry later", f.attempts, f.failed.join(", ")),
+        );
+        let headers = f.headers();
+        let mut pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        pairs.push((h::CONTENT_TYPE, "application/json"));
+        self.phase = Phase::Answered;
+        mark_answered();
+        if let Err(err) =
+            host::send_response(u32::from(e.status), "model_router_exhausted", &pairs, e.body().as_bytes())
+        {
+            host::log(LogLevel::Error, &format!("model-router: {err}"));
+        }
+    }
+
+    /// A provider's 400, buffered: a context-length error moves to a larger window.
+    fn check_client_error(&mut self, mut f: Box<Flight>, body_size: usize, end_of_stream: bool) -> Action {
+        if !end_of_stream {
+            self.phase = Phase::Checking(f);
+            return Action::Pause;
+        }
+        let Some(shared) = self.shared_or_log() else { return Action::Continue };
+        let body = host::buffer(BufferType::HttpResponseBody, body_size).unwrap_or_default();
+        if is_context_error(&body) {
+            let why = Retry::Context(f.to.context_window);
+            match self.fail_over(&shared, &mut f, why) {
+                Ok(true) => {
+                    self.phase = Phase::Failing(f);
+                    return Action::Pause;
+                }
+                Ok(false) => {}
+                Err(e) => host::log(LogLevel::Warn, &format!("model-router: failover: {e}")),
+            }
+        }
+        Action::Continue
+    }
+
+    fn prepare_translation(&mut self, t: ResponseTranslation) {
+        // The body changes size: drop content-length now, while the headers can change.
+        let prepared = host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH).and_then(|()| {
+            host::set_header(MapType::HttpResponseHeaders, h::CONTENT_TYPE, "application/json")
+        });
+        match prepared {
+            Ok(()) => self.phase = Phase::Translating(t),
+            Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),
+        }
+    }
+
+    /// Watches a stream: its first byte's latency, and its end.
+    fn watch_stream(&mut self, mut w: Box<Watch>, body_size: usize, end_of_stream: bool) -> Action {
+        if body_size > 0 {
+            if !w.started {
+                w.started = true;
+                if let Ok(now_ns) = host::now_nanos() {
+                    let ms = now_ns.saturating_sub(w.sent_ns) as f64 / 1e6;
+                    live::record_first_byte(&w.to, ms, now_ns / 1_000_000_000);
+                }
+            }
+            let n = body_size.min(TAIL);
+            if let Ok(last) = host::buffer_range(BufferType::HttpResponseBody, body_size - n, n) {
+                w.tail.extend_from_slice(&last);
+                let excess = w.tail.len().saturating_sub(TAIL);
+                w.tail.drain(..excess);
+            }
+        }
+        if !end_of_stream {
+            self.phase = Phase::Streaming(w);
+            return Action::Continue;
+        }
+        if !stream_complete(&w.tail) {
+            if let Some(shared) = &self.shared {
+                shared.metrics.count("stream_truncated", 1);
+            }
+            host::log(
+                LogLevel::Warn,
+                &format!("model-router: stream from {} ended without [DONE]", w.to.provider),
+            );
+            if let Err(e) = host::append_buffer(BufferType::HttpResponseBody, body_size, TRUNCATED_EVENT) {
+                host::log(LogLevel::Error, &format!("model-router: {e}"));
+            }
+        }
+        Action::Continue
+    }
+
+    fn translate_body(&mut self, t: ResponseTranslation, body_size: usize, end_of_stream: bool) -> Action {
         if !end_of_stream {
             // Buffer the whole (small) provider response before rewriting it.
+            self.phase = Phase::Translating(t);
             return Action::Pause;
         }
         let out =
-            host::buffer(BufferType::HttpResponseBody, body_size).map(|body| translate::response(t, &body));
+            host::buffer(BufferType::HttpResponseBody, body_size).map(|body| translate::response(&t, &body));
         let replacement = match out {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(why)) => {

@@ -5,6 +5,7 @@
 pub mod headers;
 pub mod host;
 pub mod http;
+pub mod live;
 pub mod root;
 
 use proxy_wasm::traits::RootContext;

@@ -10,6 +10,7 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
 use crate::host;
 use crate::http::Http;
+use crate::live::Metrics;
 
 /// What every request context reads: the configuration and the provider keys.
 pub struct Shared {
@@ -18,6 +19,8 @@ pub struct Shared {
     /// Provider keys by environment variable name, read from the VM environment
     /// (`vm_config.environment_variables`). Never logged.
     pub keys: HashMap<String, String>,
+    /// The router's metrics.
+    pub metrics: Metrics,
 }
 
 /// Holds the last configuration that validated.
@@ -66,7 +69,7 @@ impl RootContext for Root {
                 if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
             ),
         );
-        self.shared = Some(Rc::new(Shared { config, keys }));
+        self.shared = Some(Rc::new(Shared { config, keys, metrics: Metrics::default() }));
         true
     }
 

@@ -129,6 +129,9 @@ pub struct Auth {
 pub struct RawProvider {
     /// The Envoy cluster that reaches this provider; defaults to the provider's name.
     pub cluster: Option<String>,
+    /// The API's host name: the `:authority` of fallback attempts, which Envoy sends without
+    /// a route (so without `auto_host_rewrite`). Defaults to the cluster name.
+    pub host: Option<String>,
     /// Path prefix of its OpenAI-compatible API (`/v1`, `/v1beta/openai`, `/openai/v1`).
     #[serde(default = "default_base_path")]
     pub base_path: String,
@@ -206,6 +209,8 @@ pub struct Provider {
     pub name: String,
     /// The Envoy cluster the filter selects for it.
     pub cluster: String,
+    /// Its API's host name (the cluster name when the catalog gives none).
+    pub host: String,
     /// Path prefix of its OpenAI-compatible API.
     pub base_path: String,
     /// Credentials the filter sets, if any.
@@ -381,7 +386,14 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, ConfigErr
             return Err(ConfigError::BadName { what: "auth", value: format!("{}/{}", a.header, a.env) });
         }
     }
-    Ok(Provider { name, cluster, base_path: p.base_path, auth: p.auth })
+    let host = p.host.unwrap_or_else(|| cluster.clone());
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b));
+    if !host_ok {
+        return Err(ConfigError::BadName { what: "host", value: host });
+    }
+    Ok(Provider { name, cluster, host, base_path: p.base_path, auth: p.auth })
 }
 
 impl TryFrom<RawCatalog> for Catalog {

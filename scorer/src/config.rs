@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::auto::AutoConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, RawCatalog, Tier, is_token};
+use crate::health::ResilienceConfig;
 use crate::policy::{Policy, RawPolicy};
 use crate::rank::Prefer;
 
@@ -49,6 +50,9 @@ pub struct RawConfig {
     /// `provider/model` deployments to price at zero (free tiers): they win `prefer: cheap`.
     #[serde(default)]
     pub free: Vec<String>,
+    /// Failover and circuit breakers.
+    #[serde(default)]
+    pub resilience: ResilienceConfig,
 }
 
 /// Stickiness: a conversation's auto tier only escalates while it is remembered.
@@ -89,6 +93,8 @@ pub struct Config {
     pub client_header: Option<String>,
     /// Client policies (already combined with `policy`).
     pub clients: BTreeMap<String, Policy>,
+    /// Failover and circuit breakers.
+    pub resilience: ResilienceConfig,
 }
 
 impl Config {
@@ -159,6 +165,8 @@ pub enum ConfigError {
     },
     /// A policy names a provider the catalog does not have.
     UnknownPolicyProvider(String),
+    /// A `resilience` setting out of range (the message names it).
+    BadResilience(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -199,6 +207,7 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownPolicyProvider(p) => {
                 write!(f, "policy names provider '{p}', which is not in the catalog")
             }
+            ConfigError::BadResilience(why) => f.write_str(why),
             ConfigError::BadAutoThresholds => {
                 write!(f, "auto: need 0 < standard_at <= premium_at <= 1 and finite weights")
             }
@@ -262,6 +271,7 @@ impl TryFrom<RawConfig> for Config {
         if !raw.auto.is_valid() {
             return Err(ConfigError::BadAutoThresholds);
         }
+        raw.resilience.validate().map_err(ConfigError::BadResilience)?;
         for entry in &raw.free {
             let (provider, model) = entry.split_once('/').unwrap_or(("", entry));
             let mut found = false;
@@ -311,6 +321,7 @@ impl TryFrom<RawConfig> for Config {
             catalog,
             auto: raw.auto,
             sticky: raw.sticky,
+            resilience: raw.resilience,
         })
     }
 }

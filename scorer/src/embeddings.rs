@@ -11,7 +11,7 @@ use crate::policy::Policy;
 use crate::request::{
     Layout, duplicate_error, first_duplicate, open_object, read_provider_policy, string_field, syntax,
 };
-use crate::route::{Context, Target};
+use crate::route::{Context, Target, Upstream};
 use crate::translate::{self, ResponseTranslation, TITAN_DIMENSIONS};
 
 /// A routed embeddings request.
@@ -151,18 +151,12 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         }
         _ => (layout.rewrite(body, &best.upstream_id), format!("{base}/embeddings"), None),
     };
-    Ok(EmbeddingRoute {
-        target: Target {
-            body,
-            model: best.id.clone(),
-            provider: best.provider.clone(),
-            cluster: best.cluster.clone(),
-            upstream_model: best.upstream_id.clone(),
-            path,
-            auth: provider.and_then(|p| p.auth.clone()),
-        },
-        translate,
-    })
+    let to = Upstream {
+        path,
+        context_window: best.context_window,
+        ..Upstream::new(config, &best.id, &best.provider, &best.cluster, &best.upstream_id, "")
+    };
+    Ok(EmbeddingRoute { target: Target { body, to }, translate })
 }
 
 /// Titan embeds one text per call: a string, or an array holding exactly one string.
@@ -210,7 +204,10 @@ mod tests {
                 r#"{{"model":"{model}","input":["a","b"],"dimensions":256,"provider":{{"ignore":["xai"]}}}}"#
             );
             let r = route(b"", &body).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!((r.target.provider.as_str(), r.target.path.as_str()), ("openai", "/v1/embeddings"));
+            assert_eq!(
+                (r.target.to.provider.as_str(), r.target.to.path.as_str()),
+                ("openai", "/v1/embeddings")
+            );
             assert_eq!(
                 String::from_utf8_lossy(&r.target.body),
                 format!(r#"{{"model":"{want}","input":["a","b"],"dimensions":256}}"#)
@@ -222,8 +219,8 @@ mod tests {
     fn titan_is_translated() {
         let r = route(b"", r#"{"model":"embed-titan","input":["hello"],"dimensions":512}"#)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.target.provider, "aws-bedrock-runtime");
-        assert_eq!(r.target.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
+        assert_eq!(r.target.to.provider, "aws-bedrock-runtime");
+        assert_eq!(r.target.to.path, "/model/amazon.titan-embed-text-v2%3A0/invoke");
         assert_eq!(
             String::from_utf8_lossy(&r.target.body),
             r#"{"inputText":"hello","dimensions":512,"normalize":true}"#

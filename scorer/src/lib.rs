@@ -13,6 +13,7 @@ pub mod config;
 pub mod embeddings;
 pub mod error;
 pub mod features;
+pub mod health;
 pub mod json;
 pub mod models;
 pub mod policy;

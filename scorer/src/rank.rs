@@ -120,13 +120,24 @@ pub fn log2(x: f64) -> f64 {
     f64::from(exp) + 2.0 * sum / std::f64::consts::LN_2
 }
 
-/// Sorts `cands` best first for `prefer`.
-pub fn rank(cands: &mut [&Deployment], prefer: Prefer, est: &Estimate) {
+/// Added to the static speed of a deployment `fast` has not observed enough, so it ranks
+/// ahead of every observed one and gets observed (a few requests each, then by latency).
+const UNOBSERVED: f64 = 1e12;
+
+/// Sorts `cands` best first for `prefer`. `latency` is a deployment's observed latency (ms)
+/// once it has enough fresh observations: `fast` ranks by it, and by the static prior (tokens/s)
+/// among deployments not yet observed, which it tries first.
+pub fn rank(
+    cands: &mut [&Deployment],
+    prefer: Prefer,
+    est: &Estimate,
+    latency: &dyn Fn(&Deployment) -> Option<f64>,
+) {
     let cheapest = cands.iter().map(|d| est.price(d)).fold(f64::INFINITY, f64::min);
     let key = |d: &Deployment| -> f64 {
         match prefer {
             Prefer::Cheap => -est.price(d),
-            Prefer::Fast => d.speed_tps,
+            Prefer::Fast => latency(d).map_or(UNOBSERVED + d.speed_tps, |ms| -ms),
             Prefer::Quality => d.quality,
             Prefer::Coding => d.coding,
             Prefer::Balanced => balanced_score(d.quality, est.price(d), cheapest),
@@ -202,7 +213,7 @@ mod tests {
         let c = dep("a", "z", 1.0, 1.0, 50.0);
         let d = dep("z", "z", 0.5, 1.0, 50.0);
         let mut cands = vec![&a, &b, &c, &d];
-        rank(&mut cands, Prefer::Quality, &est);
+        rank(&mut cands, Prefer::Quality, &est, &|_| None);
         let order: Vec<_> = cands.iter().map(|d| (d.id.as_str(), d.provider.as_str())).collect();
         assert_eq!(order, [("z", "z"), ("a", "z"), ("m", "a-prov"), ("m", "b-prov")]);
         assert_eq!(tie_break(&a, &b, &est), Ordering::Greater);
@@ -214,10 +225,34 @@ mod tests {
         let cheap_in = dep("cheap-in", "p", 0.1, 10.0, 50.0);
         let cheap_out = dep("cheap-out", "p", 10.0, 0.1, 50.0);
         let mut cands = vec![&cheap_in, &cheap_out];
-        rank(&mut cands, Prefer::Cheap, &Estimate { input_tokens: 10_000, output_tokens: 10 });
+        rank(&mut cands, Prefer::Cheap, &Estimate { input_tokens: 10_000, output_tokens: 10 }, &|_| None);
         assert_eq!(cands[0].id, "cheap-in");
-        rank(&mut cands, Prefer::Cheap, &Estimate { input_tokens: 10, output_tokens: 10_000 });
+        rank(&mut cands, Prefer::Cheap, &Estimate { input_tokens: 10, output_tokens: 10_000 }, &|_| None);
         assert_eq!(cands[0].id, "cheap-out");
+    }
+
+    #[test]
+    fn fast_explores_unobserved_then_ranks_by_latency() {
+        let est = Estimate { input_tokens: 10, output_tokens: 10 };
+        let mut a = dep("m", "a", 1.0, 1.0, 50.0);
+        a.speed_tps = 500.0;
+        let mut b = dep("m", "b", 1.0, 1.0, 50.0);
+        b.speed_tps = 100.0;
+        let mut c = dep("m", "c", 1.0, 1.0, 50.0);
+        c.speed_tps = 300.0;
+        let order = |cands: &[&Deployment]| cands.iter().map(|d| d.provider.clone()).collect::<Vec<_>>();
+        let mut cands = vec![&a, &b, &c];
+        // Nothing observed: the static prior.
+        rank(&mut cands, Prefer::Fast, &est, &|_| None);
+        assert_eq!(order(&cands), ["a", "c", "b"]);
+        // a and b observed (a slow): unobserved c first, then the faster observed.
+        let seen = |d: &Deployment| match d.provider.as_str() {
+            "a" => Some(900.0),
+            "b" => Some(40.0),
+            _ => None,
+        };
+        rank(&mut cands, Prefer::Fast, &est, &seen);
+        assert_eq!(order(&cands), ["c", "b", "a"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::auto::{self, AutoScore, Remembered};
 use crate::catalog::{Auth, Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
+use crate::health::{self, Admit, Health, Live, ResilienceConfig};
 use crate::policy::Policy;
 use crate::rank::{Prefer, rank};
 use crate::request::{ChatRequest, parse_chat};
@@ -108,24 +109,73 @@ impl Memory {
     }
 }
 
-/// What a routed request carries upstream, whatever its endpoint: the provider-facing side of
-/// the decision, which the glue applies to Envoy (body, path, cluster, credentials).
+/// Where an attempt goes: the provider-facing side of a decision, without the body.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    /// The body for the provider.
-    pub body: Vec<u8>,
+pub struct Upstream {
     /// Catalog model id (what a client can pin).
     pub model: String,
     /// Provider name.
     pub provider: String,
     /// Envoy cluster to send to.
     pub cluster: String,
+    /// The provider's API host (`:authority` of fallback attempts).
+    pub host: String,
     /// Model id written into the body.
     pub upstream_model: String,
     /// Upstream `:path` (the provider's base path and the endpoint).
     pub path: String,
     /// Credentials the glue sets from the VM environment, if the provider has them.
     pub auth: Option<Auth>,
+    /// The model's context window, tokens.
+    pub context_window: u64,
+}
+
+impl Upstream {
+    /// An attempt at `model` (catalog id; `upstream_model` on the wire) of `provider` through
+    /// `cluster`, at `path` below the provider's base path.
+    pub fn new(
+        config: &Config,
+        model: &str,
+        provider: &str,
+        cluster: &str,
+        upstream_model: &str,
+        path: &str,
+    ) -> Upstream {
+        let p = config.catalog.provider(provider);
+        Upstream {
+            model: model.to_string(),
+            provider: provider.to_string(),
+            cluster: cluster.to_string(),
+            host: p.map_or_else(|| cluster.to_string(), |p| p.host.clone()),
+            upstream_model: upstream_model.to_string(),
+            path: format!("{}{path}", p.map_or("/v1", |p| p.base_path.as_str())),
+            auth: p.and_then(|p| p.auth.clone()),
+            context_window: 0,
+        }
+    }
+
+    /// The chat completions attempt at deployment `d`.
+    pub fn chat(config: &Config, d: &Deployment) -> Upstream {
+        Upstream {
+            context_window: d.context_window,
+            ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "/chat/completions")
+        }
+    }
+
+    /// The health records this attempt reports to: its provider's, then its deployment's.
+    pub fn health_keys(&self) -> [String; 2] {
+        [health::provider_key(&self.provider), health::deployment_key(&self.provider, &self.model)]
+    }
+}
+
+/// What a routed request carries upstream, whatever its endpoint: the body and where it goes.
+/// The glue applies it to Envoy (body, path, cluster, credentials).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The body for the provider.
+    pub body: Vec<u8>,
+    /// Where it goes.
+    pub to: Upstream,
 }
 
 /// A routed chat request.
@@ -147,6 +197,9 @@ pub struct Route {
     pub auto: Option<AutoReport>,
     /// What to remember for stickiness, for `model: "auto"` without a fixed tier.
     pub memory: Option<Memory>,
+    /// The other candidates, best first: where failover goes, each checked again against
+    /// live health before it is tried.
+    pub fallbacks: Vec<Upstream>,
 }
 
 /// A parsed, scored request waiting for the glue's remembered state.
@@ -236,35 +289,72 @@ impl Analysis<'_> {
         };
 
         let est = req.estimate(config.default_output_tokens);
-        rank(&mut cands, prefer, &est);
-        let Some(best) = cands.first() else {
+        let live = Liveness { live: ctx.live, now, cfg: &config.resilience };
+        let before = cands.len();
+        cands.retain(|d| live.admits(d));
+        if cands.is_empty() && before > 0 {
+            return Err(ApiError::server(
+                503,
+                "providers_unavailable",
+                "every provider that can serve this request is failing (circuit breaker open): retry shortly",
+            ));
+        }
+        let latency = |d: &Deployment| live.latency(d);
+        rank(&mut cands, prefer, &est, &latency);
+        let Some(tier) = cands.first().map(|d| d.tier) else {
             return Err(unknown_model(config, model));
         };
-        let (path, auth) = provider_target(config, &best.provider, "/chat/completions");
+        let mut ranked = cands.iter().map(|d| Upstream::chat(config, d));
+        let Some(best) = ranked.next() else {
+            return Err(unknown_model(config, model));
+        };
         Ok(Route {
-            target: Target {
-                body: req.rewrite(self.body, &best.upstream_id),
-                model: best.id.clone(),
-                provider: best.provider.clone(),
-                cluster: best.cluster.clone(),
-                upstream_model: best.upstream_id.clone(),
-                path,
-                auth,
-            },
-            tier: best.tier,
+            target: Target { body: req.rewrite(self.body, &best.upstream_model), to: best },
+            tier,
             prefer,
             selection,
             stream: req.stream,
             escalated,
             auto: report,
             memory,
+            fallbacks: ranked.collect(),
         })
     }
 }
 
+/// Live health as ranking sees it: breakers and observed latency, when the glue has them.
+struct Liveness<'a> {
+    live: Option<&'a dyn Live>,
+    now: u64,
+    cfg: &'a ResilienceConfig,
+}
+
+impl Liveness<'_> {
+    fn get(&self, key: &str) -> Option<Health> {
+        self.live.and_then(|l| l.health(key))
+    }
+
+    /// Neither the provider's nor the deployment's breaker is open.
+    fn admits(&self, d: &Deployment) -> bool {
+        let keys = [health::provider_key(&d.provider), health::deployment_key(&d.provider, &d.id)];
+        keys.iter().all(|k| self.get(k).is_none_or(|h| h.admit(self.now, self.cfg) != Admit::No))
+    }
+
+    fn latency(&self, d: &Deployment) -> Option<f64> {
+        self.get(&health::deployment_key(&d.provider, &d.id))?.latency(self.now, self.cfg)
+    }
+}
+
+/// Rewrites a client's chat body for another model (a fallback attempt).
+pub fn rewrite_chat(body: &[u8], upstream_model: &str) -> Result<Vec<u8>, ApiError> {
+    Ok(parse_chat(body)?.rewrite(body, upstream_model))
+}
+
 /// What the glue knows about a request besides its body.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct Context<'a> {
+    /// Live provider health (shared data), when the glue has it.
+    pub live: Option<&'a dyn Live>,
     /// The conversation's remembered state, read from [`Analysis::sticky_slot`].
     pub remembered: Option<&'a [u8]>,
     /// Seconds since the Unix epoch.
@@ -286,14 +376,6 @@ fn request_policy(config: &Config, client: Option<&str>, own: Option<&Policy>) -
         ));
     }
     Ok(base.and(own))
-}
-
-/// The upstream path for an endpoint of a provider, and its credentials.
-fn provider_target(config: &Config, provider: &str, endpoint: &str) -> (String, Option<Auth>) {
-    match config.catalog.provider(provider) {
-        Some(p) => (format!("{}{endpoint}", p.base_path), p.auth.clone()),
-        None => (format!("/v1{endpoint}"), None),
-    }
 }
 
 /// Routes a chat completions body at time `now` (seconds since the epoch) with no remembered
@@ -367,7 +449,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{case}: {e}"));
             let selection = r.selection.as_str();
             assert_eq!(
-                (r.target.model.as_str(), r.target.provider.as_str(), selection),
+                (r.target.to.model.as_str(), r.target.to.provider.as_str(), selection),
                 (
                     case["expect_model"].as_str().unwrap_or_default(),
                     case["expect_provider"].as_str().unwrap_or_default(),
@@ -376,9 +458,9 @@ mod tests {
                 "{case}"
             );
             let body: serde_json::Value = serde_json::from_slice(&r.target.body).unwrap_or_default();
-            assert_eq!(body["model"], r.target.upstream_model.as_str());
+            assert_eq!(body["model"], r.target.to.upstream_model.as_str());
             assert_eq!(body["model"], case["expect_upstream_id"], "{case}");
-            assert_eq!(r.target.path, case["expect_path"].as_str().unwrap_or_default(), "{case}");
+            assert_eq!(r.target.to.path, case["expect_path"].as_str().unwrap_or_default(), "{case}");
             assert!(body.get("prefer").is_none());
         }
     }
@@ -386,7 +468,10 @@ mod tests {
     #[test]
     fn default_prefer_is_balanced() {
         let r = route_chat(&config(), chat("economy", "").as_bytes(), TODAY);
-        assert_eq!(r.map(|r| (r.target.model, r.prefer)), Ok(("gemini-2.5-flash".into(), Prefer::Balanced)));
+        assert_eq!(
+            r.map(|r| (r.target.to.model, r.prefer)),
+            Ok(("gemini-2.5-flash".into(), Prefer::Balanced))
+        );
     }
 
     #[test]
@@ -394,7 +479,7 @@ mod tests {
         let r = route_chat(&config(), chat("claude-opus-4-7", r#","prefer":"cheap""#).as_bytes(), TODAY)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            (r.target.model.as_str(), r.target.provider.as_str(), r.selection),
+            (r.target.to.model.as_str(), r.target.to.provider.as_str(), r.selection),
             ("claude-opus-4-7", "anthropic", Selection::Pinned)
         );
         assert_eq!(
@@ -412,7 +497,7 @@ mod tests {
         let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
         let r = route_chat(&c, chat("economy", "").as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            (r.target.model.as_str(), r.target.cluster.as_str(), r.target.upstream_model.as_str()),
+            (r.target.to.model.as_str(), r.target.to.cluster.as_str(), r.target.to.upstream_model.as_str()),
             ("small", "egress-cerebras", "vendor/small-v2")
         );
         assert!(String::from_utf8_lossy(&r.target.body).starts_with(r#"{"model":"vendor/small-v2","#));
@@ -503,7 +588,15 @@ mod tests {
         assert_eq!(alone.map(|r| r.tier), Ok(Tier::Economy));
         // ...but with the remembered tier it stays where turn 1 was, and says why.
         let r2 = turn2
-            .route(&c, &Context { remembered: Some(stored.as_bytes()), now: 1100, client: None })
+            .route(
+                &c,
+                &Context {
+                    remembered: Some(stored.as_bytes()),
+                    now: 1100,
+                    client: None,
+                    ..Context::default()
+                },
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r2.tier, Tier::Standard);
         let report = r2.auto.unwrap_or_else(|| panic!("no report"));
@@ -512,7 +605,12 @@ mod tests {
         let turn2 = analyze(&c, easy.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let late = turn2.route(
             &c,
-            &Context { remembered: Some(stored.as_bytes()), now: 1000 + c.sticky.ttl_secs + 1, client: None },
+            &Context {
+                remembered: Some(stored.as_bytes()),
+                now: 1000 + c.sticky.ttl_secs + 1,
+                client: None,
+                ..Context::default()
+            },
         );
         assert_eq!(late.map(|r| r.tier), Ok(Tier::Economy));
     }
@@ -537,7 +635,7 @@ mod tests {
         let code = auto_chat(r#"Fix this:\n```rust\nfn main() { let x: i32 = \"a\"; }\n```"#, "");
         let r = route_chat(&c, code.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.prefer, Prefer::Coding);
-        assert_eq!(r.target.model, "claude-sonnet-4-6");
+        assert_eq!(r.target.to.model, "claude-sonnet-4-6");
         let r = route_chat(
             &c,
             auto_chat(r#"Fix this:\n```rust\nfn main() {}\n```"#, r#","prefer":"cheap""#).as_bytes(),
@@ -560,7 +658,7 @@ mod tests {
 
     fn with(cfg: &[u8], body: &str, client: Option<&str>) -> Result<Route, ApiError> {
         let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
-        analyze(&c, body.as_bytes())?.route(&c, &Context { now: TODAY, client, remembered: None })
+        analyze(&c, body.as_bytes())?.route(&c, &Context { now: TODAY, client, ..Context::default() })
     }
 
     #[test]
@@ -570,9 +668,9 @@ mod tests {
         let r =
             with(b"", &chat("economy", "").replace("hello", &big), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            r.target.model == "gemini-2.5-flash" || r.target.model == "gpt-4.1-mini",
+            r.target.to.model == "gemini-2.5-flash" || r.target.to.model == "gpt-4.1-mini",
             "{}",
-            r.target.model
+            r.target.to.model
         );
         assert_eq!(r.escalated, None);
         // Block the 1M-window providers of economy: the tier has nothing left that fits.
@@ -582,8 +680,8 @@ mod tests {
         assert_eq!((r.tier, r.escalated), (Tier::Standard, Some("context")));
         let c = config();
         let window =
-            c.catalog.deployments.iter().find(|d| d.id == r.target.model).map_or(0, |d| d.context_window);
-        assert!(window >= 200_516, "{} holds only {window}", r.target.model);
+            c.catalog.deployments.iter().find(|d| d.id == r.target.to.model).map_or(0, |d| d.context_window);
+        assert!(window >= 200_516, "{} holds only {window}", r.target.to.model);
         // Nothing holds 12M tokens at all.
         let huge = "x".repeat(36_000_000);
         let e = with(b"", &chat("economy", "").replace("hello", &huge), None).err();
@@ -593,7 +691,7 @@ mod tests {
         // A requested output beyond a model's limit skips it too.
         let r = with(b"", &chat("economy", r#","prefer":"cheap","max_tokens":100000"#), None)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(r.target.model != "meta-llama/llama-4-scout-17b-16e-instruct", "{}", r.target.model);
+        assert!(r.target.to.model != "meta-llama/llama-4-scout-17b-16e-instruct", "{}", r.target.to.model);
     }
 
     #[test]
@@ -601,23 +699,23 @@ mod tests {
         let tools = r#","prefer":"cheap","tools":[{"type":"function","function":{"name":"f"}}]"#;
         assert!(
             with(b"", &chat("economy", tools), None)
-                .is_ok_and(|r| r.target.model == "meta-llama/llama-4-scout-17b-16e-instruct")
+                .is_ok_and(|r| r.target.to.model == "meta-llama/llama-4-scout-17b-16e-instruct")
         );
         let image = r#"{"model":"economy","prefer":"fast","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}"#;
         // The fastest economy model (gpt-oss on cerebras) has no vision: a vision model is chosen.
         let r = with(b"", image, None).unwrap_or_else(|e| panic!("{e}"));
         let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            c.catalog.deployments.iter().any(|d| d.id == r.target.model && d.vision),
+            c.catalog.deployments.iter().any(|d| d.id == r.target.to.model && d.vision),
             "{}",
-            r.target.model
+            r.target.to.model
         );
         let schema = r#","prefer":"cheap","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}"#;
         let r = with(b"", &chat("economy", schema), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            r.target.provider == "openai" || r.target.provider == "google-gemini",
+            r.target.to.provider == "openai" || r.target.to.provider == "google-gemini",
             "{}",
-            r.target.provider
+            r.target.to.provider
         );
         let e = with(b"", &chat("llama-4-scout", ""), None).err().map(|e| e.code);
         assert_eq!(e, Some("model_not_found"));
@@ -633,11 +731,11 @@ mod tests {
             for tier in Tier::ALL {
                 let body = chat(tier.as_str(), &format!(r#","prefer":"{prefer}""#));
                 let r = with(cfg, &body, None).unwrap_or_else(|e| panic!("{e}"));
-                assert_ne!(r.target.provider, "google-gemini");
+                assert_ne!(r.target.to.provider, "google-gemini");
                 let a = with(cfg, &body, Some("team-a")).unwrap_or_else(|e| panic!("{e}"));
-                assert!(a.target.provider != "google-gemini" && a.target.provider != "anthropic");
+                assert!(a.target.to.provider != "google-gemini" && a.target.to.provider != "anthropic");
                 let b = with(cfg, &body, Some("team-b")).unwrap_or_else(|e| panic!("{e}"));
-                assert_eq!(b.target.provider, "openai");
+                assert_eq!(b.target.to.provider, "openai");
                 let own = with(
                     cfg,
                     &chat(
@@ -647,7 +745,9 @@ mod tests {
                     None,
                 )
                 .unwrap_or_else(|e| panic!("{e}"));
-                assert!(!["google-gemini", "openai", "aws-bedrock"].contains(&own.target.provider.as_str()));
+                assert!(
+                    !["google-gemini", "openai", "aws-bedrock"].contains(&own.target.to.provider.as_str())
+                );
             }
         }
         // Pinning a blocked provider's only model is refused, not rerouted.
@@ -683,7 +783,7 @@ mod tests {
                     .catalog
                     .deployments
                     .iter()
-                    .find(|d| d.id == r.target.model && d.provider == r.target.provider);
+                    .find(|d| d.id == r.target.to.model && d.provider == r.target.to.provider);
                 assert!(d.is_some_and(|d| !d.retired(TODAY) && d.api.routable()));
             }
         }
@@ -701,7 +801,59 @@ mod tests {
         let r =
             with(br#"{"free":["cerebras/gpt-oss-120b"]}"#, &chat("economy", r#","prefer":"cheap""#), None)
                 .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.target.model.as_str(), r.target.provider.as_str()), ("gpt-oss-120b", "cerebras"));
+        assert_eq!((r.target.to.model.as_str(), r.target.to.provider.as_str()), ("gpt-oss-120b", "cerebras"));
         assert!(Config::from_json(br#"{"free":["cerebras/nope"]}"#).is_err());
+    }
+
+    /// Health records by key, for routing tests.
+    struct Fixed(Vec<(String, Health)>);
+
+    impl Live for Fixed {
+        fn health(&self, key: &str) -> Option<Health> {
+            self.0.iter().find(|(k, _)| k == key).map(|(_, h)| *h)
+        }
+    }
+
+    #[test]
+    fn open_breakers_are_skipped_and_the_rest_are_fallbacks() {
+        let c = config();
+        let body = chat("gpt-oss-120b", r#","prefer":"cheap""#);
+        let all = route_chat(&c, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+        let first = all.target.to.provider.clone();
+        let rest: Vec<&str> = all.fallbacks.iter().map(|u| u.provider.as_str()).collect();
+        assert_eq!(rest.len(), 2, "{rest:?}");
+        assert!(!rest.contains(&first.as_str()));
+        assert!(all.fallbacks.iter().all(|u| u.model == "gpt-oss-120b"));
+
+        let open = Health { breaker: health::Breaker::Open { until: TODAY + 10 }, ..Health::default() };
+        let live = Fixed(vec![(health::provider_key(&first), open)]);
+        let ctx = Context { now: TODAY, live: Some(&live), ..Context::default() };
+        let r =
+            analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &ctx)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.target.to.provider, rest[0]);
+        assert_eq!(r.fallbacks.len(), 1);
+        // Cooled down: a probe may go again.
+        let later = Context { now: TODAY + 10, live: Some(&live), ..Context::default() };
+        let r =
+            analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &later)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.target.to.provider, first);
+
+        // Every deployment open (here by model): a 503 that says so.
+        let keys =
+            [first.as_str(), rest[0], rest[1]].map(|p| (health::deployment_key(p, "gpt-oss-120b"), open));
+        let live = Fixed(keys.to_vec());
+        let ctx = Context { now: TODAY, live: Some(&live), ..Context::default() };
+        let e = analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &ctx)).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "providers_unavailable")));
+    }
+
+    #[test]
+    fn a_fallback_body_carries_the_fallbacks_model_id_and_nothing_else_changes() {
+        let body = r#"{"model":"gpt-oss-120b","prefer":"cheap","temperature":0.5,"messages":[{"role":"user","content":"x"}]}"#;
+        let out = rewrite_chat(body.as_bytes(), "openai/gpt-oss-120b").unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"{"model":"openai/gpt-oss-120b","temperature":0.5,"messages":[{"role":"user","content":"x"}]}"#
+        );
     }
 }

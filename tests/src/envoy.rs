@@ -252,26 +252,56 @@ pub struct Stack {
     pub envoy: Envoy,
     /// Everything the mocks received.
     pub log: Log,
+    /// Provider name -> its mock's address (a dead provider's points at a closed port).
+    pub mocks: Vec<(String, SocketAddr)>,
+}
+
+/// How to start a [`Stack`] other than with the demo config as shipped.
+#[derive(Default)]
+pub struct StackOptions<'a> {
+    /// The plugin configuration (JSON) instead of the demo's.
+    pub plugin_config: Option<&'a str>,
+    /// Providers with no mock: their port refuses connections.
+    pub dead: &'a [&'a str],
+    /// Text replacements in the demo config (each must match).
+    pub swaps: &'a [(&'a str, &'a str)],
 }
 
 impl Stack {
     /// Starts the mocks and Envoy with the shipped demo config (plugin config replaced if
     /// given).
     pub fn start(plugin_config: Option<&str>) -> io::Result<Stack> {
+        Stack::start_with(&StackOptions { plugin_config, ..StackOptions::default() })
+    }
+
+    /// Starts the mocks and Envoy with the demo config changed as `opts` says.
+    pub fn start_with(opts: &StackOptions<'_>) -> io::Result<Stack> {
         let log = Log::default();
         let mut providers = Vec::new();
+        let mut mocks = Vec::new();
         for (name, _) in DEMO_PROVIDERS {
-            let m = mock::start(name, "127.0.0.1:0", Duration::ZERO, log.clone())?;
-            providers.push((name.to_string(), m.addr.port()));
+            let addr = if opts.dead.contains(&name) {
+                SocketAddr::from(([127, 0, 0, 1], free_port()?))
+            } else {
+                mock::start(name, "127.0.0.1:0", Duration::ZERO, log.clone())?.addr
+            };
+            providers.push((name.to_string(), addr.port()));
+            mocks.push((name.to_string(), addr));
         }
         // Another process may take a released port before Envoy binds it: try a few times.
         let mut last = None;
         for _ in 0..3 {
             let [listen, admin] = free_ports(2)?[..] else { return Err(io::Error::other("no ports")) };
             let ports = Ports { listen, admin, providers: providers.clone() };
-            let config = render_demo(&ports, &wasm_path(), plugin_config)?;
+            let mut config = render_demo(&ports, &wasm_path(), opts.plugin_config)?;
+            for (from, to) in opts.swaps {
+                if !config.contains(from) {
+                    return Err(io::Error::other(format!("envoy/demo.yaml has no {from:?}")));
+                }
+                config = config.replace(from, to);
+            }
             match Envoy::start(&config, ports.listen, ports.admin) {
-                Ok(envoy) => return Ok(Stack { envoy, log }),
+                Ok(envoy) => return Ok(Stack { envoy, log, mocks }),
                 Err(e) if e.to_string().contains("Address already in use") => last = Some(e),
                 Err(e) => return Err(e),
             }
@@ -282,5 +312,27 @@ impl Stack {
     /// Requests the mocks received so far, and clears the record.
     pub fn take_received(&self) -> Vec<Received> {
         self.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+    }
+
+    /// The mock playing `provider`.
+    pub fn mock(&self, provider: &str) -> io::Result<SocketAddr> {
+        self.mocks
+            .iter()
+            .find(|(n, _)| n == provider)
+            .map(|(_, a)| *a)
+            .ok_or_else(|| io::Error::other(format!("no mock for {provider}")))
+    }
+
+    /// Sets `provider`'s mock fault plan (`POST /mock/faults`); `None` heals it.
+    pub fn fault(&self, provider: &str, plan: Option<&str>) -> io::Result<serde_json::Value> {
+        let addr = self.mock(provider)?;
+        let r = match plan {
+            Some(p) => http::post_json(addr, "/mock/faults", p)?,
+            None => http::request(addr, "DELETE", "/mock/faults", &[], b"")?,
+        };
+        if r.status != 200 {
+            return Err(io::Error::other(format!("fault plan refused: {}", r.text())));
+        }
+        Ok(r.json())
     }
 }

@@ -5,6 +5,10 @@
 //! reply names the provider it plays and echoes the exact body it received, model included.
 //! Delay: `--delay-ms` for the whole mock, or per request with the `x-mock-delay-ms` header
 //! (before the reply, and between SSE events).
+//!
+//! Faults, changed at run time on each mock's own port (see [`Faults`]):
+//! `POST /mock/faults` with a JSON plan, `GET /mock/faults` (the plan and counters),
+//! `DELETE /mock/faults` (back to healthy). Control requests are not recorded.
 
 use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -46,6 +50,60 @@ impl Received {
 /// Everything all mock listeners of one process received, in arrival order.
 pub type Log = Arc<Mutex<Vec<Received>>>;
 
+/// A fault plan for one mock, set with `POST /mock/faults`. Every field is optional.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Answer with this status and an OpenAI-style error body.
+    pub status: Option<u16>,
+    /// `retry-after` seconds on a fault status (429 gets 1 when unset).
+    pub retry_after: Option<u64>,
+    /// Wait this long before answering (and between stream events).
+    pub delay_ms: Option<u64>,
+    /// Read the request, then close the connection without a response.
+    pub drop: bool,
+    /// End a stream cleanly after this many bytes of events, without its `[DONE]`.
+    pub cut_after: Option<usize>,
+    /// Share of chat and embedding requests affected, spread evenly (exactly 3 in 10 for
+    /// 0.3, in a fixed order); 1 when unset.
+    pub rate: Option<f64>,
+    /// Affect only the next this-many requests, then heal.
+    pub count: Option<u64>,
+}
+
+/// A mock's fault plan and what it did.
+#[derive(Debug, Default)]
+struct FaultState {
+    plan: Faults,
+    /// Chat and embedding requests seen since the plan was set.
+    seen: u64,
+    /// Requests the plan affected.
+    faulted: u64,
+}
+
+impl FaultState {
+    /// The faults for the next request, if it is one the plan affects.
+    fn next(&mut self) -> Option<Faults> {
+        let plan = &self.plan;
+        let active =
+            plan.status.is_some() || plan.delay_ms.is_some() || plan.drop || plan.cut_after.is_some();
+        if !active || plan.count.is_some_and(|c| self.faulted >= c) {
+            return None;
+        }
+        let rate = plan.rate.unwrap_or(1.0).clamp(0.0, 1.0);
+        let n = self.seen;
+        self.seen += 1;
+        // Request n is affected when the running quota floor((n+1)·rate) steps up.
+        let hit = ((n + 1) as f64 * rate).floor() > (n as f64 * rate).floor();
+        hit.then(|| {
+            self.faulted += 1;
+            self.plan.clone()
+        })
+    }
+}
+
+type SharedFaults = Arc<Mutex<FaultState>>;
+
 /// A running mock listener.
 pub struct Mock {
     /// Provider name it plays.
@@ -59,12 +117,13 @@ pub fn start(provider: &str, addr: &str, delay: Duration, log: Log) -> io::Resul
     let listener = TcpListener::bind(addr)?;
     let addr = listener.local_addr()?;
     let name = provider.to_string();
+    let faults = SharedFaults::default();
     thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            let (name, log) = (name.clone(), log.clone());
+            let (name, log, faults) = (name.clone(), log.clone(), faults.clone());
             thread::spawn(move || {
-                let _ = serve(conn, &name, delay, &log);
+                let _ = serve(conn, &name, delay, &log, &faults);
             });
         }
     });
@@ -72,12 +131,23 @@ pub fn start(provider: &str, addr: &str, delay: Duration, log: Log) -> io::Resul
 }
 
 /// Serves one keep-alive connection.
-fn serve(conn: TcpStream, provider: &str, delay: Duration, log: &Log) -> io::Result<()> {
+fn serve(
+    conn: TcpStream,
+    provider: &str,
+    delay: Duration,
+    log: &Log,
+    faults: &SharedFaults,
+) -> io::Result<()> {
     conn.set_nodelay(true)?;
     let mut w = conn.try_clone()?;
     let mut r = BufReader::new(conn);
     while let Some(head) = read_head(&mut r)? {
         let body = read_body(&mut r, &head, false)?;
+        if head.second.starts_with("/mock/faults") {
+            control(&mut w, &head, &body, provider, faults)?;
+            continue;
+        }
+        let fault = faults.lock().ok().and_then(|mut f| f.next());
         let received = Received {
             provider: provider.to_string(),
             method: head.first.clone(),
@@ -90,9 +160,64 @@ fn serve(conn: TcpStream, provider: &str, delay: Duration, log: &Log) -> io::Res
         }
         let delay =
             head.header("x-mock-delay-ms").and_then(|v| v.parse().ok()).map_or(delay, Duration::from_millis);
-        respond(&mut w, &head, &received, delay)?;
+        let fault = fault.unwrap_or_default();
+        let delay = fault.delay_ms.map_or(delay, Duration::from_millis);
+        if fault.drop {
+            // Close without a byte of response: the proxy sees a reset before headers.
+            let _ = w.shutdown(std::net::Shutdown::Both);
+            return Ok(());
+        }
+        if let Some(status) = fault.status {
+            thread::sleep(delay);
+            write_fault(&mut w, status, fault.retry_after, provider)?;
+            continue;
+        }
+        respond(&mut w, &head, &received, delay, fault.cut_after)?;
     }
     Ok(())
+}
+
+/// `/mock/faults`: POST sets the plan, DELETE clears it, GET shows it with its counters.
+fn control(
+    w: &mut impl Write,
+    head: &Head,
+    body: &[u8],
+    provider: &str,
+    faults: &SharedFaults,
+) -> io::Result<()> {
+    let Ok(mut state) = faults.lock() else {
+        return write_response(w, 500, provider, &error("mock: fault state poisoned"));
+    };
+    match head.first.as_str() {
+        "POST" => match serde_json::from_slice::<Faults>(body) {
+            Ok(plan) => *state = FaultState { plan, seen: 0, faulted: 0 },
+            Err(e) => return write_response(w, 400, provider, &error(&format!("mock: bad fault plan: {e}"))),
+        },
+        "DELETE" => *state = FaultState::default(),
+        "GET" => {}
+        _ => return write_response(w, 405, provider, &error("mock: use GET, POST or DELETE")),
+    }
+    let out =
+        json!({"provider": provider, "faults": state.plan, "seen": state.seen, "faulted": state.faulted});
+    write_response(w, 200, provider, &out)
+}
+
+/// An OpenAI-style error with `status` (429 and faults with `retry_after` carry `retry-after`).
+fn write_fault(w: &mut impl Write, status: u16, retry_after: Option<u64>, provider: &str) -> io::Result<()> {
+    let code = if status == 429 { "rate_limit_exceeded" } else { "mock_fault" };
+    let body = json!({"error": {"message": format!("mock: status {status}"), "type": "mock", "param": null, "code": code}})
+        .to_string();
+    let retry = match (status, retry_after) {
+        (_, Some(s)) => format!("retry-after: {s}\r\n"),
+        (429, None) => "retry-after: 1\r\n".to_string(),
+        _ => String::new(),
+    };
+    write!(
+        w,
+        "HTTP/1.1 {status} Mock\r\ncontent-type: application/json\r\n{retry}x-mock-provider: {provider}\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    w.flush()
 }
 
 fn write_response(w: &mut impl Write, status: u16, provider: &str, body: &Value) -> io::Result<()> {
@@ -106,21 +231,17 @@ fn write_response(w: &mut impl Write, status: u16, provider: &str, body: &Value)
     w.flush()
 }
 
-fn write_status(w: &mut impl Write, status: u16, provider: &str, body: &Value) -> io::Result<()> {
-    let body = body.to_string();
-    write!(
-        w,
-        "HTTP/1.1 {status} Mock\r\ncontent-type: application/json\r\nretry-after: 1\r\nx-mock-provider: {provider}\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    w.flush()
-}
-
 fn error(message: &str) -> Value {
     json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
 }
 
-fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> io::Result<()> {
+fn respond(
+    w: &mut TcpStream,
+    head: &Head,
+    req: &Received,
+    delay: Duration,
+    cut_after: Option<usize>,
+) -> io::Result<()> {
     let provider = req.provider.as_str();
     let path = req.path.split('?').next().unwrap_or_default();
     let echo = json!({
@@ -133,9 +254,7 @@ fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> i
     }
     // A status the test asks for, with an OpenAI-style error body (429 carries retry-after).
     if let Some(status) = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {
-        let code = if status == 429 { "rate_limit_exceeded" } else { "mock_error" };
-        let body = json!({"error": {"message": format!("mock: status {status}"), "type": "mock", "param": null, "code": code}});
-        return write_status(w, status, provider, &body);
+        return write_fault(w, status, None, provider);
     }
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return write_response(w, 400, provider, &error("mock: body is not JSON"));
@@ -165,7 +284,8 @@ fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> i
             });
             if body["stream"].as_bool() == Some(true) {
                 let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
-                return stream_chat(w, provider, &model, &reply, include_usage.then_some(usage), echo, delay);
+                let usage = include_usage.then_some(usage);
+                return stream_chat(w, provider, &model, &reply, usage, echo, (delay, cut_after));
             }
             thread::sleep(delay);
             let out = json!({
@@ -202,7 +322,8 @@ fn respond(w: &mut TcpStream, head: &Head, req: &Received, delay: Duration) -> i
     }
 }
 
-/// Writes an SSE chat stream as chunked encoding, one event per chunk, `delay` apart.
+/// Writes an SSE chat stream as chunked encoding, one event per chunk, `delay` apart, cut
+/// (cleanly, without `[DONE]`) after `cut_after` bytes when set.
 fn stream_chat(
     w: &mut TcpStream,
     provider: &str,
@@ -210,7 +331,7 @@ fn stream_chat(
     reply: &str,
     usage: Option<Value>,
     echo: Value,
-    delay: Duration,
+    (delay, cut_after): (Duration, Option<usize>),
 ) -> io::Result<()> {
     write!(
         w,
@@ -241,10 +362,17 @@ fn stream_chat(
     }
     let mut frames: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
     frames.push("data: [DONE]\n\n".to_string());
+    let mut left = cut_after.unwrap_or(usize::MAX);
     for (i, frame) in frames.iter().enumerate() {
         if i > 0 {
             thread::sleep(delay);
         }
+        // A cut stream ends cleanly (terminal chunk), just early: only the router can tell.
+        let frame = frame.get(..left.min(frame.len())).unwrap_or(frame);
+        if frame.is_empty() {
+            break;
+        }
+        left -= frame.len();
         write!(w, "{:x}\r\n{frame}\r\n", frame.len())?;
         w.flush()?;
     }

@@ -76,6 +76,8 @@ pub struct HostState {
     pub now_nanos: u64,
     /// Log lines the filter wrote, with their level.
     pub logs: Vec<(i32, String)>,
+    /// Metrics the filter defined: (kind, name, value), indexed by id.
+    pub metrics: Vec<(i32, String, i64)>,
 }
 
 /// A loaded, configured filter.
@@ -311,6 +313,41 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Ok(OK)
         },
     )?;
+    linker.func_wrap(
+        "env",
+        "proxy_define_metric",
+        |mut c: Caller<'_, HostState>, kind: i32, np: i32, nl: i32, rid: i32| {
+            let name = read_str(&mut c, np, nl)?;
+            let metrics = &mut c.data_mut().metrics;
+            let id = match metrics.iter().position(|(k, n, _)| *k == kind && *n == name) {
+                Some(i) => i,
+                None => {
+                    metrics.push((kind, name, 0));
+                    metrics.len() - 1
+                }
+            };
+            write_u32(&mut c, rid, id as u32)?;
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap("env", "proxy_increment_metric", |mut c: Caller<'_, HostState>, id: i32, by: i64| {
+        Ok(match c.data_mut().metrics.get_mut(id as usize) {
+            Some(m) => {
+                m.2 += by;
+                OK
+            }
+            None => NOT_FOUND,
+        })
+    })?;
+    linker.func_wrap("env", "proxy_record_metric", |mut c: Caller<'_, HostState>, id: i32, value: i64| {
+        Ok(match c.data_mut().metrics.get_mut(id as usize) {
+            Some(m) => {
+                m.2 = value;
+                OK
+            }
+            None => NOT_FOUND,
+        })
+    })?;
     // WASI: the Rust standard library's start-up needs these; the filter itself does no I/O.
     // The VM environment (`vm_config.environment_variables` in Envoy): `KEY=value\0` strings.
     linker.func_wrap(

@@ -87,6 +87,10 @@ fn the_configuration_reference_matches_the_configuration_code() {
     let mut code: BTreeSet<String> = accepted("FIELD");
     code.remove("auto");
     code.remove("sticky");
+    code.remove("resilience");
+    for f in accepted(r#"{"resilience":FIELD}"#) {
+        code.insert(format!("resilience.{f}"));
+    }
     for f in accepted(r#"{"auto":FIELD}"#) {
         code.insert(if f == "weights" { "auto.weights.*".to_string() } else { format!("auto.{f}") });
     }

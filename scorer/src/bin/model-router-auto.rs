@@ -77,8 +77,8 @@ fn decide(config: &Config, line: &[u8], now: u64) -> Value {
                 "tier": a.tier.as_str(),
                 "score": a.score,
                 "reasons": a.reasons,
-                "model": route.target.model,
-                "provider": route.target.provider,
+                "model": route.target.to.model,
+                "provider": route.target.to.provider,
             }),
         },
     }

@@ -1,0 +1,462 @@
+//! Live provider health: observed latency, error counts in a window, and circuit breakers,
+//! per provider and per deployment (provider + model).
+//!
+//! The glue keeps one [`Health`] record per key in proxy-wasm shared data, which every Envoy
+//! worker reads and updates with compare-and-swap; everything here is pure (time is passed in),
+//! so transitions are unit-tested without a host.
+
+use serde::Deserialize;
+
+/// Shared-data key prefix of health records.
+pub const KEY_PREFIX: &str = "model_router.health.";
+
+/// The record key of a provider.
+pub fn provider_key(provider: &str) -> String {
+    format!("{KEY_PREFIX}p.{provider}")
+}
+
+/// The record key of a deployment (one model at one provider).
+pub fn deployment_key(provider: &str, model: &str) -> String {
+    format!("{KEY_PREFIX}d.{provider}/{model}")
+}
+
+/// Breaker and failover settings (`resilience` in the plugin configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResilienceConfig {
+    /// Attempts per request, the first included (1 turns failover off).
+    pub max_attempts: u32,
+    /// Consecutive failures that open a breaker.
+    pub failures: u32,
+    /// Error rate in the window that opens a breaker (with at least `min_requests`).
+    pub error_rate: f64,
+    /// Requests in the window before `error_rate` applies.
+    pub min_requests: u32,
+    /// Length of the error-rate window, seconds.
+    pub window_secs: u64,
+    /// Seconds an open breaker rejects traffic before probes are let through.
+    pub cooldown_secs: u64,
+    /// Probe requests let through a cooled-down breaker; this many successes close it.
+    pub probes: u32,
+    /// Observations a deployment needs before `prefer: fast` ranks it by its latency.
+    pub fast_min_samples: u32,
+    /// Seconds after which latency observations are stale and the deployment is explored again.
+    pub fast_stale_secs: u64,
+    /// Whole-response timeout of a fallback attempt, milliseconds (fallbacks are buffered).
+    pub fallback_timeout_ms: u64,
+}
+
+impl Default for ResilienceConfig {
+    fn default() -> Self {
+        ResilienceConfig {
+            max_attempts: 3,
+            failures: 5,
+            error_rate: 0.5,
+            min_requests: 20,
+            window_secs: 60,
+            cooldown_secs: 30,
+            probes: 1,
+            fast_min_samples: 3,
+            fast_stale_secs: 300,
+            fallback_timeout_ms: 300_000,
+        }
+    }
+}
+
+impl ResilienceConfig {
+    /// Checks ranges; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = if self.max_attempts == 0 || self.max_attempts > 10 {
+            "max_attempts must be 1..=10"
+        } else if self.failures == 0 {
+            "failures must be at least 1"
+        } else if !(self.error_rate > 0.0 && self.error_rate <= 1.0) {
+            "error_rate must be in (0, 1]"
+        } else if self.window_secs == 0 {
+            "window_secs must be at least 1"
+        } else if self.probes == 0 {
+            "probes must be at least 1"
+        } else if self.fallback_timeout_ms == 0 {
+            "fallback_timeout_ms must be at least 1"
+        } else {
+            return Ok(());
+        };
+        Err(format!("resilience: {bad}"))
+    }
+}
+
+/// A circuit breaker's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Breaker {
+    /// Traffic flows.
+    #[default]
+    Closed,
+    /// No traffic until `until` (seconds since the epoch).
+    Open {
+        /// End of the cooldown.
+        until: u64,
+    },
+    /// Cooled down: up to `probes` requests test the provider.
+    HalfOpen {
+        /// Probes let through so far (in flight or finished).
+        started: u32,
+        /// Probes that succeeded.
+        passed: u32,
+        /// When the first probe started: probes lost in flight are forgotten after a cooldown.
+        since: u64,
+    },
+}
+
+impl Breaker {
+    /// 0 closed, 1 open, 2 half-open: the metric value.
+    pub fn gauge(self) -> u64 {
+        match self {
+            Breaker::Closed => 0,
+            Breaker::Open { .. } => 1,
+            Breaker::HalfOpen { .. } => 2,
+        }
+    }
+}
+
+/// What the breaker says about sending a request now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// Closed: send.
+    Yes,
+    /// A probe may be sent: claim it first with [`Health::claim_probe`].
+    Probe,
+    /// Open, or all probes are out: skip.
+    No,
+}
+
+/// How one attempt ended, as far as health is concerned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    /// The provider answered (2xx, or a 4xx that is the client's fault), after this many ms.
+    Ok(f64),
+    /// 5xx, 429, connection failure or timeout.
+    Failed,
+}
+
+/// Weight of a new latency observation in the moving average.
+const EWMA_ALPHA: f64 = 0.3;
+
+/// One key's record.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Health {
+    /// Moving average of the time to response headers, ms.
+    pub headers_ms: f64,
+    /// Moving average of the time to the first response byte of streams (headers when not
+    /// streamed), ms.
+    pub first_byte_ms: f64,
+    /// Latency observations so far.
+    pub samples: u32,
+    /// When the last latency was observed.
+    pub last_sample: u64,
+    /// Start of the current error window.
+    pub window_start: u64,
+    /// Attempts in the window.
+    pub window_total: u32,
+    /// Failed attempts in the window.
+    pub window_errors: u32,
+    /// Failures since the last success.
+    pub consecutive: u32,
+    /// Times the breaker opened (a counter for metrics).
+    pub opened: u32,
+    /// The breaker.
+    pub breaker: Breaker,
+}
+
+impl Health {
+    /// Whether a request may go now.
+    pub fn admit(&self, now: u64, cfg: &ResilienceConfig) -> Admit {
+        match self.breaker {
+            Breaker::Closed => Admit::Yes,
+            Breaker::Open { until } if now < until => Admit::No,
+            Breaker::Open { .. } => Admit::Probe,
+            Breaker::HalfOpen { started, since, .. } => {
+                if started < cfg.probes || now >= since.saturating_add(cfg.cooldown_secs) {
+                    Admit::Probe
+                } else {
+                    Admit::No
+                }
+            }
+        }
+    }
+
+    /// Takes a probe slot (call only when [`Health::admit`] said `Probe`).
+    pub fn claim_probe(&mut self, now: u64, cfg: &ResilienceConfig) {
+        self.breaker = match self.breaker {
+            Breaker::HalfOpen { started, passed, since } if now < since.saturating_add(cfg.cooldown_secs) => {
+                Breaker::HalfOpen { started: started + 1, passed, since }
+            }
+            // Newly cooled down, or probes lost in flight: start probing afresh.
+            _ => Breaker::HalfOpen { started: 1, passed: 0, since: now },
+        };
+    }
+
+    /// Records an attempt's outcome at `now`; returns true when this opened the breaker.
+    pub fn record(&mut self, outcome: Outcome, now: u64, cfg: &ResilienceConfig) -> bool {
+        if now >= self.window_start.saturating_add(cfg.window_secs) {
+            self.window_start = now;
+            self.window_total = 0;
+            self.window_errors = 0;
+        }
+        self.window_total = self.window_total.saturating_add(1);
+        match outcome {
+            Outcome::Ok(ms) => {
+                self.consecutive = 0;
+                self.observe(ms, now, cfg.fast_stale_secs);
+                if let Breaker::HalfOpen { started, passed, since } = self.breaker {
+                    self.breaker = if passed + 1 >= cfg.probes {
+                        // Closed with a clean window: old errors do not reopen it at once.
+                        self.window_start = now;
+                        self.window_total = 0;
+                        self.window_errors = 0;
+                        Breaker::Closed
+                    } else {
+                        Breaker::HalfOpen { started, passed: passed + 1, since }
+                    };
+                }
+                false
+            }
+            Outcome::Failed => {
+                self.window_errors = self.window_errors.saturating_add(1);
+                self.consecutive = self.consecutive.saturating_add(1);
+                let trips = match self.breaker {
+                    Breaker::HalfOpen { .. } => true,
+                    Breaker::Open { .. } => false,
+                    Breaker::Closed => {
+                        self.consecutive >= cfg.failures
+                            || (self.window_total >= cfg.min_requests
+                                && f64::from(self.window_errors)
+                                    >= cfg.error_rate * f64::from(self.window_total))
+                    }
+                };
+                if trips {
+                    self.breaker = Breaker::Open { until: now.saturating_add(cfg.cooldown_secs) };
+                    self.opened = self.opened.saturating_add(1);
+                }
+                trips
+            }
+        }
+    }
+
+    /// Records the time to a stream's first byte (the outcome was recorded at its headers).
+    pub fn record_first_byte(&mut self, ms: f64, now: u64) {
+        self.first_byte_ms = if self.samples <= 1 { ms } else { ewma(self.first_byte_ms, ms) };
+        self.last_sample = now;
+    }
+
+    /// A latency observation; stale averages restart rather than blend.
+    fn observe(&mut self, ms: f64, now: u64, stale_after: u64) {
+        if self.samples == 0 || self.stale(now, stale_after) {
+            self.headers_ms = ms;
+            self.first_byte_ms = ms;
+            self.samples = 0;
+        } else {
+            self.headers_ms = ewma(self.headers_ms, ms);
+            self.first_byte_ms = ewma(self.first_byte_ms, ms);
+        }
+        self.samples = self.samples.saturating_add(1);
+        self.last_sample = now;
+    }
+
+    fn stale(&self, now: u64, after: u64) -> bool {
+        now.saturating_sub(self.last_sample) > after
+    }
+
+    /// The latency `prefer: fast` ranks by, once there are enough fresh observations.
+    pub fn latency(&self, now: u64, cfg: &ResilienceConfig) -> Option<f64> {
+        (self.samples >= cfg.fast_min_samples && !self.stale(now, cfg.fast_stale_secs))
+            .then_some(self.first_byte_ms)
+    }
+
+    /// Error rate in the current window.
+    pub fn error_rate(&self) -> f64 {
+        if self.window_total == 0 {
+            0.0
+        } else {
+            f64::from(self.window_errors) / f64::from(self.window_total)
+        }
+    }
+
+    /// The shared-data form: a versioned line of numbers.
+    pub fn encode(&self) -> String {
+        let (state, a, b, c) = match self.breaker {
+            Breaker::Closed => (0, 0, 0, 0),
+            Breaker::Open { until } => (1, until, 0, 0),
+            Breaker::HalfOpen { started, passed, since } => (2, u64::from(started), u64::from(passed), since),
+        };
+        format!(
+            "h1 {:.3} {:.3} {} {} {} {} {} {} {} {state} {a} {b} {c}",
+            self.headers_ms,
+            self.first_byte_ms,
+            self.samples,
+            self.last_sample,
+            self.window_start,
+            self.window_total,
+            self.window_errors,
+            self.consecutive,
+            self.opened
+        )
+    }
+
+    /// Reads [`Health::encode`]'s form; `None` for anything else (a fresh record is used).
+    pub fn decode(bytes: &[u8]) -> Option<Health> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut it = text.split(' ');
+        if it.next()? != "h1" {
+            return None;
+        }
+        let mut f = || it.next();
+        let float = |s: Option<&str>| s?.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+        let int = |s: Option<&str>| s?.parse::<u64>().ok();
+        let small = |s: Option<&str>| s?.parse::<u32>().ok();
+        let headers_ms = float(f())?;
+        let first_byte_ms = float(f())?;
+        let samples = small(f())?;
+        let last_sample = int(f())?;
+        let window_start = int(f())?;
+        let window_total = small(f())?;
+        let window_errors = small(f())?;
+        let consecutive = small(f())?;
+        let opened = small(f())?;
+        let (state, a, b, c) = (int(f())?, int(f())?, int(f())?, int(f())?);
+        if f().is_some() {
+            return None;
+        }
+        let breaker = match state {
+            0 => Breaker::Closed,
+            1 => Breaker::Open { until: a },
+            2 => Breaker::HalfOpen {
+                started: u32::try_from(a).ok()?,
+                passed: u32::try_from(b).ok()?,
+                since: c,
+            },
+            _ => return None,
+        };
+        Some(Health {
+            headers_ms,
+            first_byte_ms,
+            samples,
+            last_sample,
+            window_start,
+            window_total,
+            window_errors,
+            consecutive,
+            opened,
+            breaker,
+        })
+    }
+}
+
+fn ewma(old: f64, new: f64) -> f64 {
+    old + EWMA_ALPHA * (new - old)
+}
+
+/// What the glue can tell the router about live health (shared data, read lazily).
+pub trait Live {
+    /// The record under `key`, if there is one.
+    fn health(&self, key: &str) -> Option<Health>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> ResilienceConfig {
+        ResilienceConfig {
+            failures: 3,
+            min_requests: 10,
+            error_rate: 0.5,
+            cooldown_secs: 30,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn consecutive_failures_open_then_a_probe_closes() {
+        let c = cfg();
+        let mut h = Health::default();
+        assert!(!h.record(Outcome::Failed, 100, &c));
+        assert!(!h.record(Outcome::Failed, 100, &c));
+        assert!(h.record(Outcome::Failed, 101, &c));
+        assert_eq!(h.breaker, Breaker::Open { until: 131 });
+        assert_eq!(h.admit(130, &c), Admit::No);
+        assert_eq!(h.admit(131, &c), Admit::Probe);
+        h.claim_probe(131, &c);
+        // One probe out (probes = 1): nobody else gets through until it reports.
+        assert_eq!(h.admit(132, &c), Admit::No);
+        assert!(!h.record(Outcome::Ok(20.0), 133, &c));
+        assert_eq!(h.breaker, Breaker::Closed);
+        assert_eq!(h.admit(133, &c), Admit::Yes);
+        assert_eq!(h.opened, 1);
+    }
+
+    #[test]
+    fn a_failed_probe_reopens_and_a_lost_probe_is_forgotten() {
+        let c = cfg();
+        let mut h = Health { breaker: Breaker::Open { until: 10 }, ..Health::default() };
+        h.claim_probe(10, &c);
+        assert!(h.record(Outcome::Failed, 11, &c));
+        assert_eq!(h.breaker, Breaker::Open { until: 41 });
+        h.claim_probe(41, &c);
+        assert_eq!(h.admit(50, &c), Admit::No);
+        // The probe never reported (its worker went away): after a cooldown, probe again.
+        assert_eq!(h.admit(71, &c), Admit::Probe);
+    }
+
+    #[test]
+    fn error_rate_opens_only_with_enough_requests_in_the_window() {
+        let c = cfg();
+        let mut h = Health::default();
+        for i in 0..9 {
+            let o = if i % 2 == 0 { Outcome::Failed } else { Outcome::Ok(1.0) };
+            assert!(!h.record(o, 5, &c), "opened at {i}");
+        }
+        // 10th request: 5 errors of 10 reaches 50%.
+        assert!(h.record(Outcome::Failed, 5, &c));
+        // A new window forgets old counts.
+        let mut h = Health::default();
+        for _ in 0..9 {
+            h.record(Outcome::Ok(1.0), 0, &c);
+        }
+        h.record(Outcome::Failed, 61, &c);
+        assert_eq!((h.window_total, h.window_errors), (1, 1));
+    }
+
+    #[test]
+    fn latency_needs_enough_fresh_samples() {
+        let c = cfg();
+        let mut h = Health::default();
+        for ms in [100.0, 100.0] {
+            h.record(Outcome::Ok(ms), 0, &c);
+        }
+        assert_eq!(h.latency(0, &c), None);
+        h.record(Outcome::Ok(200.0), 0, &c);
+        assert!((h.latency(0, &c).unwrap_or_default() - 130.0).abs() < 1e-9);
+        assert_eq!(h.latency(301, &c), None);
+        h.record_first_byte(30.0, 1);
+        assert!((h.first_byte_ms - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn encoding_round_trips_and_refuses_garbage() {
+        let mut h = Health { headers_ms: 12.5, samples: 7, opened: 2, ..Health::default() };
+        h.breaker = Breaker::HalfOpen { started: 2, passed: 1, since: 99 };
+        assert_eq!(Health::decode(h.encode().as_bytes()), Some(h));
+        h.breaker = Breaker::Open { until: 1234 };
+        assert_eq!(Health::decode(h.encode().as_bytes()), Some(h));
+        for bad in [
+            "",
+            "h1",
+            "h2 0 0 0 0 0 0 0 0 0 0 0 0 0",
+            "h1 -1 0 0 0 0 0 0 0 0 0 0 0 0",
+            "h1 nan 0 0 0 0 0 0 0 0 0 0 0 0",
+        ] {
+            assert_eq!(Health::decode(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(Health::decode(b"h1 0 0 0 0 0 0 0 0 0 9 0 0 0"), None);
+    }
+}

@@ -1,0 +1,297 @@
+//! Resilience through the real Envoy: failover before the first byte, circuit breakers,
+//! `prefer: fast` from observed latency, and streams that end early. Faults are injected at
+//! the mocks through their `/mock/faults` control endpoint; assertions are on what each mock
+//! received.
+
+use std::time::Duration;
+
+use model_router_tests::envoy::{Stack, StackOptions};
+use model_router_tests::http::{self, Response};
+use model_router_tests::mock::Received;
+
+const CHAT: &str = "/v1/chat/completions";
+
+/// Served by three providers (aws-bedrock, cerebras, groq) under three upstream ids.
+const SHARED_MODEL: &str = "gpt-oss-120b";
+
+fn start(opts: &StackOptions<'_>) -> Stack {
+    Stack::start_with(opts).unwrap_or_else(|e| panic!("cannot start the stack: {e}"))
+}
+
+fn chat(s: &Stack, body: &str) -> Response {
+    http::post_json(s.envoy.addr, CHAT, body).unwrap_or_else(|e| panic!("request failed: {e}"))
+}
+
+fn pinned(prefer: &str, extra: &str) -> String {
+    format!(
+        r#"{{"model":"{SHARED_MODEL}","prefer":"{prefer}"{extra},"messages":[{{"role":"user","content":"hello"}}]}}"#
+    )
+}
+
+fn fault(s: &Stack, provider: &str, plan: &str) {
+    s.fault(provider, Some(plan)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn providers(got: &[Received]) -> Vec<&str> {
+    got.iter().map(|r| r.provider.as_str()).collect()
+}
+
+/// Upstream model id each provider uses for the shared model.
+fn upstream_id(provider: &str) -> &'static str {
+    match provider {
+        "aws-bedrock" => "openai.gpt-oss-120b",
+        "groq" => "openai/gpt-oss-120b",
+        _ => "gpt-oss-120b",
+    }
+}
+
+/// The provider the router picks first for the shared model when all are healthy.
+fn first_choice(s: &Stack, prefer: &str) -> String {
+    let r = chat(s, &pinned(prefer, ""));
+    assert_eq!(r.status, 200, "{}", r.text());
+    s.take_received();
+    r.header("x-model-router-provider").unwrap_or_default().to_string()
+}
+
+/// The first attempt fails with `plan`; the next candidate answers with its own model id and
+/// credentials, and the client is told.
+fn assert_fails_over(s: &Stack, plan: &str, want_first_status_seen: bool) {
+    let first = first_choice(s, "cheap");
+    fault(s, &first, plan);
+    let r = chat(s, &pinned("cheap", ""));
+    assert_eq!(r.status, 200, "{plan}: {}", r.text());
+    let got = s.take_received();
+    let served = r.header("x-model-router-provider").unwrap_or_default().to_string();
+    assert_ne!(served, first, "{plan}");
+    assert_eq!(r.header("x-model-router-attempts"), Some("2"), "{plan}");
+    let from = format!("{first}/{SHARED_MODEL}");
+    assert_eq!(r.header("x-model-router-fallback-from"), Some(from.as_str()), "{plan}");
+    assert_eq!(r.header("x-model-router-model"), Some(SHARED_MODEL));
+    // The answer is the fallback's, whole.
+    assert_eq!(r.json()["mock"]["provider"], served.as_str(), "{}", r.text());
+    if want_first_status_seen {
+        assert_eq!(providers(&got), [first.as_str(), served.as_str()], "{plan}");
+    }
+    let last = got.last().unwrap_or_else(|| panic!("nothing received"));
+    assert_eq!(last.provider, served);
+    assert_eq!(last.json()["model"], upstream_id(&served));
+    assert!(last.json().get("prefer").is_none());
+    let key = format!("Bearer demo-key-{}", if served == "aws-bedrock" { "bedrock" } else { &served });
+    assert_eq!(last.header("authorization"), Some(key.as_str()), "{served}'s key");
+    s.fault(&first, None).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn server_errors_rate_limits_and_resets_fail_over_to_the_next_candidate() {
+    let s = start(&StackOptions::default());
+    assert_fails_over(&s, r#"{"status":503}"#, true);
+    assert_fails_over(&s, r#"{"status":429,"retry_after":7}"#, true);
+    assert_fails_over(&s, r#"{"status":500}"#, true);
+    // Dropped connection: reset before any response byte.
+    assert_fails_over(&s, r#"{"drop":true}"#, true);
+}
+
+#[test]
+fn a_timeout_fails_over() {
+    // The route's per-try idle timeout (30 s in the demo) made short for the test.
+    let s = start(&StackOptions {
+        swaps: &[("per_try_idle_timeout: 30s", "per_try_idle_timeout: 1s")],
+        ..StackOptions::default()
+    });
+    assert_fails_over(&s, r#"{"delay_ms":3000}"#, true);
+}
+
+#[test]
+fn a_refused_connection_fails_over() {
+    // Without cerebras' mock, its port refuses connections.
+    let s = start(&StackOptions { dead: &["cerebras"], ..StackOptions::default() });
+    let body = format!(
+        r#"{{"model":"{SHARED_MODEL}","provider":{{"only":["groq","cerebras"]}},"prefer":"fast","messages":[{{"role":"user","content":"hi"}}]}}"#
+    );
+    // cerebras ranks first for fast (its static speed); it refuses, groq answers.
+    let r = chat(&s, &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-model-router-provider"), Some("groq"));
+    assert_eq!(r.header("x-model-router-fallback-from"), Some("cerebras/gpt-oss-120b"));
+    assert_eq!(r.header("x-model-router-attempts"), Some("2"));
+    assert_eq!(providers(&s.take_received()), ["groq"]);
+}
+
+#[test]
+fn client_errors_do_not_fail_over_and_exhaustion_names_every_attempt() {
+    let s = start(&StackOptions::default());
+    let first = first_choice(&s, "cheap");
+    // A 4xx that is the client's: passed through, one attempt.
+    fault(&s, &first, r#"{"status":404}"#);
+    let r = chat(&s, &pinned("cheap", ""));
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.header("x-model-router-attempts"), Some("1"));
+    assert_eq!(providers(&s.take_received()), [first.as_str()]);
+    // Every provider fails: three attempts, one error that names them.
+    for p in ["aws-bedrock", "cerebras", "groq"] {
+        fault(&s, p, r#"{"status":503}"#);
+    }
+    let r = chat(&s, &pinned("cheap", ""));
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(r.header("x-model-router-attempts"), Some("3"));
+    let msg = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    for p in ["aws-bedrock", "cerebras", "groq"] {
+        assert!(msg.contains(&format!("{p}/{SHARED_MODEL} 503")), "{msg}");
+    }
+    assert_eq!(r.json()["error"]["code"], "upstream_failed");
+    assert_eq!(s.take_received().len(), 3);
+}
+
+#[test]
+fn a_breaker_opens_after_failures_and_only_a_probe_reaches_the_provider_until_it_heals() {
+    let cfg = r#"{"resilience":{"failures":3,"cooldown_secs":2,"probes":1}}"#;
+    let s = start(&StackOptions { plugin_config: Some(cfg), ..StackOptions::default() });
+    let first = first_choice(&s, "cheap");
+    fault(&s, &first, r#"{"status":503}"#);
+    for i in 0..3 {
+        let r = chat(&s, &pinned("cheap", ""));
+        assert_eq!(r.status, 200, "request {i}: {}", r.text());
+        assert_eq!(r.header("x-model-router-attempts"), Some("2"));
+    }
+    let got = s.take_received();
+    assert_eq!(got.iter().filter(|r| r.provider == first).count(), 3);
+    // Open: the provider receives nothing, and no request pays a failed attempt.
+    for _ in 0..5 {
+        let r = chat(&s, &pinned("cheap", ""));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-model-router-attempts"), Some("1"));
+        assert_ne!(r.header("x-model-router-provider"), Some(first.as_str()));
+    }
+    assert!(!providers(&s.take_received()).contains(&first.as_str()));
+    let stats = s.envoy.admin_get("/stats?filter=model_router").unwrap_or_default();
+    let opened = format!("wasmcustom.model_router.breaker_opened.provider.{}:", first.replace('.', "_"));
+    assert!(stats.lines().any(|l| l.starts_with(&opened) && !l.ends_with(" 0")), "{stats}");
+    // After the cooldown one probe goes through; it succeeds and the breaker closes.
+    s.fault(&first, None).unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(2200));
+    let r = chat(&s, &pinned("cheap", ""));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-model-router-provider"), Some(first.as_str()), "the probe");
+    for _ in 0..3 {
+        let r = chat(&s, &pinned("cheap", ""));
+        assert_eq!(r.header("x-model-router-provider"), Some(first.as_str()));
+    }
+}
+
+#[test]
+fn prefer_fast_moves_to_the_faster_provider_when_one_slows() {
+    let cfg = r#"{"resilience":{"fast_min_samples":2}}"#;
+    let s = start(&StackOptions { plugin_config: Some(cfg), ..StackOptions::default() });
+    // Explore: each provider is observed (2 samples each), then the fastest keeps winning.
+    for _ in 0..8 {
+        assert_eq!(chat(&s, &pinned("fast", "")).status, 200);
+    }
+    let seen = s.take_received();
+    for p in ["aws-bedrock", "cerebras", "groq"] {
+        assert!(providers(&seen).contains(&p), "{p} never explored: {:?}", providers(&seen));
+    }
+    let r = chat(&s, &pinned("fast", ""));
+    let fastest = r.header("x-model-router-provider").unwrap_or_default().to_string();
+    s.take_received();
+    // Slow it down: after its next observed request it loses the lead.
+    fault(&s, &fastest, r#"{"delay_ms":300}"#);
+    let mut served = Vec::new();
+    for _ in 0..4 {
+        let r = chat(&s, &pinned("fast", ""));
+        assert_eq!(r.status, 200);
+        served.push(r.header("x-model-router-provider").unwrap_or_default().to_string());
+    }
+    assert_eq!(served[0], fastest, "{served:?}");
+    assert!(served[1..].iter().all(|p| *p != fastest), "{served:?}");
+}
+
+#[test]
+fn a_stream_cut_midway_ends_with_an_error_event() {
+    let s = start(&StackOptions::default());
+    let first = first_choice(&s, "cheap");
+    fault(&s, &first, r#"{"cut_after":200}"#);
+    let r = chat(&s, &pinned("cheap", r#","stream":true"#));
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    assert!(!text.contains("[DONE]"), "{text}");
+    let last = text.trim_end().rsplit("\n\n").next().unwrap_or_default();
+    let event: serde_json::Value =
+        serde_json::from_str(last.trim_start_matches("data: ")).unwrap_or(serde_json::Value::Null);
+    assert_eq!(event["error"]["code"], "stream_truncated", "{text}");
+    // A whole stream is left alone.
+    s.fault(&first, None).unwrap_or_else(|e| panic!("{e}"));
+    let r = chat(&s, &pinned("cheap", r#","stream":true"#));
+    let text = r.text();
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert!(!text.contains("stream_truncated"));
+    let stats = s.envoy.admin_get("/stats?filter=stream_truncated").unwrap_or_default();
+    assert!(stats.contains("wasmcustom.model_router.stream_truncated: 1"), "{stats}");
+}
+
+#[test]
+fn a_stream_that_fails_over_is_still_a_stream() {
+    let s = start(&StackOptions::default());
+    let first = first_choice(&s, "cheap");
+    fault(&s, &first, r#"{"status":503}"#);
+    let r = chat(&s, &pinned("cheap", r#","stream":true"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-model-router-attempts"), Some("2"));
+    assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/event-stream")));
+    let text = r.text();
+    assert!(text.starts_with("data: {"), "{text}");
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+}
+
+#[test]
+fn two_thousand_requests_with_one_provider_failing_thirty_percent_all_succeed() {
+    let s = start(&StackOptions::default());
+    let first = first_choice(&s, "cheap");
+    fault(&s, &first, r#"{"status":503,"rate":0.3}"#);
+    const TOTAL: usize = 2000;
+    const THREADS: usize = 8;
+    let addr = s.envoy.addr;
+    let results: Vec<(u16, Option<String>, bool)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..TOTAL)
+                        .step_by(THREADS)
+                        .map(|i| {
+                            // Every fourth request streams.
+                            let extra = if i % 4 == 0 { r#","stream":true"# } else { "" };
+                            match http::post_json(addr, CHAT, &pinned("cheap", extra)) {
+                                Ok(r) => {
+                                    let complete = if extra.is_empty() {
+                                        r.json()["choices"][0]["message"]["content"].is_string()
+                                    } else {
+                                        r.text().trim_end().ends_with("data: [DONE]")
+                                    };
+                                    (
+                                        r.status,
+                                        r.header("x-model-router-attempts").map(str::to_string),
+                                        complete,
+                                    )
+                                }
+                                Err(_) => (0, None, false),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    assert_eq!(results.len(), TOTAL);
+    let failed: Vec<_> = results.iter().filter(|(status, _, complete)| *status != 200 || !complete).collect();
+    assert!(failed.is_empty(), "{} of {TOTAL} failed, e.g. {:?}", failed.len(), failed.first());
+    let mock = s.mock(&first).unwrap_or_else(|e| panic!("{e}"));
+    let state = http::request(mock, "GET", "/mock/faults", &[], b"").map(|r| r.json()).unwrap_or_default();
+    let faulted = state["faulted"].as_u64().unwrap_or(0);
+    let fell_over = results.iter().filter(|(_, a, _)| a.as_deref() == Some("2")).count() as u64;
+    // Every injected failure was answered by another provider, and nothing else failed over.
+    assert_eq!(fell_over, faulted, "{state}");
+    assert!(faulted >= (TOTAL as u64) * 25 / 100, "only {faulted} failures injected: {state}");
+    eprintln!(
+        "{TOTAL} requests, {faulted} failed at {first} (30%), {fell_over} failed over, 0 client failures"
+    );
+}
