@@ -56,6 +56,8 @@ pub type Log = Arc<Mutex<Vec<Received>>>;
 pub struct Faults {
     /// Answer with this status and an OpenAI-style error body.
     pub status: Option<u16>,
+    /// The error `code` of a fault status (e.g. `context_length_exceeded`).
+    pub code: Option<String>,
     /// `retry-after` seconds on a fault status (429 gets 1 when unset).
     pub retry_after: Option<u64>,
     /// Wait this long before answering (and between stream events).
@@ -169,7 +171,7 @@ fn serve(
         }
         if let Some(status) = fault.status {
             thread::sleep(delay);
-            write_fault(&mut w, status, fault.retry_after, provider)?;
+            write_fault(&mut w, status, fault.code.as_deref(), fault.retry_after, provider)?;
             continue;
         }
         respond(&mut w, &head, &received, delay, fault.cut_after)?;
@@ -203,8 +205,14 @@ fn control(
 }
 
 /// An OpenAI-style error with `status` (429 and faults with `retry_after` carry `retry-after`).
-fn write_fault(w: &mut impl Write, status: u16, retry_after: Option<u64>, provider: &str) -> io::Result<()> {
-    let code = if status == 429 { "rate_limit_exceeded" } else { "mock_fault" };
+fn write_fault(
+    w: &mut impl Write,
+    status: u16,
+    code: Option<&str>,
+    retry_after: Option<u64>,
+    provider: &str,
+) -> io::Result<()> {
+    let code = code.unwrap_or(if status == 429 { "rate_limit_exceeded" } else { "mock_fault" });
     let body = json!({"error": {"message": format!("mock: status {status}"), "type": "mock", "param": null, "code": code}})
         .to_string();
     let retry = match (status, retry_after) {
@@ -254,7 +262,7 @@ fn respond(
     }
     // A status the test asks for, with an OpenAI-style error body (429 carries retry-after).
     if let Some(status) = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {
-        return write_fault(w, status, None, provider);
+        return write_fault(w, status, None, None, provider);
     }
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return write_response(w, 400, provider, &error("mock: body is not JSON"));

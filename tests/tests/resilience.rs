@@ -143,6 +143,41 @@ fn client_errors_do_not_fail_over_and_exhaustion_names_every_attempt() {
 }
 
 #[test]
+fn a_context_length_error_moves_to_a_larger_window() {
+    let s = start(&StackOptions::default());
+    let body = r#"{"model":"economy","prefer":"cheap","messages":[{"role":"user","content":"hello"}]}"#;
+    let r = chat(&s, body);
+    let first = r.header("x-model-router-provider").unwrap_or_default().to_string();
+    let first_model = r.header("x-model-router-model").unwrap_or_default().to_string();
+    s.take_received();
+    let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
+    let window = |model: &str, provider: &str| {
+        catalog
+            .deployments
+            .iter()
+            .find(|d| d.id == model && d.provider == provider)
+            .map_or(0, |d| d.context_window)
+    };
+    fault(&s, &first, r#"{"status":400,"code":"context_length_exceeded"}"#);
+    let r = chat(&s, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-model-router-attempts"), Some("2"));
+    let (model, provider) = (
+        r.header("x-model-router-model").unwrap_or_default(),
+        r.header("x-model-router-provider").unwrap_or_default(),
+    );
+    assert!(window(model, provider) > window(&first_model, &first), "{model} at {provider}");
+    assert_eq!(s.take_received().len(), 2);
+    // Any other 400 is the client's: passed through.
+    fault(&s, &first, r#"{"status":400,"code":"invalid_value"}"#);
+    let r = chat(&s, body);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.header("x-model-router-attempts"), Some("1"));
+    assert_eq!(r.json()["error"]["code"], "invalid_value");
+    assert_eq!(s.take_received().len(), 1);
+}
+
+#[test]
 fn a_breaker_opens_after_failures_and_only_a_probe_reaches_the_provider_until_it_heals() {
     let cfg = r#"{"resilience":{"failures":3,"cooldown_secs":2,"probes":1}}"#;
     let s = start(&StackOptions { plugin_config: Some(cfg), ..StackOptions::default() });
