@@ -31,6 +31,15 @@ pub const FALLBACK_FROM: &str = "x-model-router-fallback-from";
 /// Request header the filter sets before answering after a failover, so Envoy's
 /// `local_reply_config` leaves that (already JSON) answer alone. Stripped from clients.
 pub const ANSWERED: &str = "x-model-router-answered";
+/// Response header: what the spend limits did (`ok`, `limited:TIER`, `downgraded:A->B`,
+/// `free`, `exhausted`).
+pub const BUDGET: &str = "x-model-router-budget";
+/// Response header: the request's price in USD (catalog price x reported usage).
+pub const COST: &str = "x-model-router-cost";
+/// Response header: input tokens the provider reported.
+pub const TOKENS_IN: &str = "x-model-router-tokens-in";
+/// Response header: output tokens the provider reported.
+pub const TOKENS_OUT: &str = "x-model-router-tokens-out";
 /// Prefix of every header the router owns.
 pub const OWN_PREFIX: &str = "x-model-router-";
 

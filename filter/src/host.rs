@@ -66,6 +66,12 @@ unsafe extern "C" {
         return_id: *mut u32,
     ) -> Status;
     fn proxy_increment_metric(metric_id: u32, offset: i64) -> Status;
+    fn proxy_set_property(
+        path_data: *const u8,
+        path_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> Status;
     fn proxy_record_metric(metric_id: u32, value: u64) -> Status;
     fn proxy_send_local_response(
         status_code: u32,
@@ -303,6 +309,14 @@ pub fn now_nanos() -> Result<u64> {
     let status = unsafe { proxy_get_current_time_nanoseconds(&mut nanos) };
     check("get_current_time", status)?;
     Ok(nanos)
+}
+
+/// Writes a property; Envoy keeps it as filter state `wasm.<name>` (for access logs and
+/// tracing: `%FILTER_STATE(wasm.<name>:PLAIN)%`).
+pub fn set_property(name: &str, value: &str) -> Result<()> {
+    // SAFETY: pointers/lengths describe live &strs (a one-part path has no separators).
+    let status = unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) };
+    check("set_property", status)
 }
 
 /// Defines (or finds) a metric; Envoy shows it as `wasmcustom.<name>`.

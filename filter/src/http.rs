@@ -5,10 +5,12 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use model_router_scorer::budget::BudgetView;
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::health::Outcome;
 use model_router_scorer::route::{Memory, Target, Upstream, rewrite_chat};
 use model_router_scorer::translate::{self, ResponseTranslation};
+use model_router_scorer::usage::{self, StreamUsage, Usage, format_usd};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -17,6 +19,7 @@ use crate::headers as h;
 use crate::host::{self, HostError};
 use crate::live;
 use crate::root::Shared;
+use crate::spend::{self, Reservation};
 
 /// Where a request is in its life. Each phase carries only what it needs.
 enum Phase {
@@ -34,7 +37,10 @@ enum Phase {
     Failing(Box<Flight>),
     /// A successful response whose body is being buffered for translation.
     Translating(ResponseTranslation),
-    /// A streamed answer flowing to the client, watched for its terminal event.
+    /// A successful (small, non-streamed) response held whole, so its headers can carry its
+    /// cost.
+    Costing(Box<Flight>),
+    /// A streamed answer flowing to the client: its usage chunk priced, its end checked.
     Streaming(Box<Watch>),
     /// Answered locally.
     Answered,
@@ -61,6 +67,8 @@ struct Flight {
     sent_ns: u64,
     /// The client asked for a stream.
     stream: bool,
+    /// The client asked for the stream's usage.
+    usage_requested: bool,
     /// How the response body is translated back (Titan embeddings).
     translation: Option<ResponseTranslation>,
 }
@@ -93,21 +101,24 @@ struct Watch {
     sent_ns: u64,
     /// The first body byte was seen (and its latency recorded).
     started: bool,
-    /// The stream's last bytes.
-    tail: Vec<u8>,
+    /// Prices the usage chunk and checks the end.
+    editor: StreamUsage,
 }
 
-/// Bytes of a stream kept to recognise its terminal event.
-const TAIL: usize = 32;
-
-/// Appended to a stream that ended without `data: [DONE]`: OpenAI SDKs raise on an event
-/// carrying `error`, so no client takes a truncated answer for a complete one. The leading
-/// blank line ends a half-sent event first.
-const TRUNCATED_EVENT: &[u8] = b"\n\ndata: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
-
-/// Whether a stream's last bytes are its terminal event.
-fn stream_complete(tail: &[u8]) -> bool {
-    tail.trim_ascii_end().ends_with(b"data: [DONE]")
+/// What a request used and where it went, for settlement, metrics and logs (written when the
+/// stream ends).
+#[derive(Default)]
+struct Account {
+    /// The budget reservation to settle.
+    reservation: Option<Reservation>,
+    /// `tier`, `prefer`, `provider`, `model` of the attempt that answered.
+    labels: Option<[String; 4]>,
+    /// What the provider reported.
+    usage: Option<Usage>,
+    /// Its price, USD.
+    cost: Option<f64>,
+    /// The final status.
+    status: u16,
 }
 
 /// Statuses another provider may answer: server errors, rate limits, and Envoy's own 503/504
@@ -122,6 +133,13 @@ fn is_context_error(body: &[u8]) -> bool {
     ["context_length_exceeded", "maximum context length", "context window", "too many tokens"]
         .iter()
         .any(|m| text.contains(m))
+}
+
+/// Writes filter state `wasm.model_router.<key>` (see the access-log format in the configs).
+fn note(key: &str, value: &str) {
+    if let Err(e) = host::set_property(&format!("model_router.{key}"), value) {
+        host::log(LogLevel::Debug, &format!("model-router: {e}"));
+    }
 }
 
 /// Marks the request as answered by the router after a failover (see [`h::ANSWERED`]).
@@ -146,26 +164,37 @@ pub struct Http {
     phase: Phase,
     /// The caller, from the configured client header.
     client: Option<String>,
+    /// What the request used, settled at its end.
+    account: Account,
 }
 
 impl Http {
     /// A context for one request; `shared` is `None` only if the plugin never configured.
     pub fn new(shared: Option<Rc<Shared>>) -> Self {
-        Http { shared, phase: Phase::PassThrough, client: None }
+        Http { shared, phase: Phase::PassThrough, client: None, account: Account::default() }
     }
 
     fn reject(&mut self, e: &ApiError) -> Action {
-        self.answer(u32::from(e.status), &e.body())
+        self.reject_with(e, &[])
+    }
+
+    fn reject_with(&mut self, e: &ApiError, extra: &[(&str, &str)]) -> Action {
+        self.account.status = e.status;
+        if let Some(shared) = &self.shared {
+            shared.metrics.count(&format!("rejected.code.{}", live::stat_segment(e.code)), 1);
+        }
+        self.answer_with(u32::from(e.status), &e.body(), extra)
     }
 
     fn answer(&mut self, status: u32, body: &str) -> Action {
+        self.answer_with(status, body, &[])
+    }
+
+    fn answer_with(&mut self, status: u32, body: &str, extra: &[(&str, &str)]) -> Action {
         self.phase = Phase::Answered;
-        let sent = host::send_response(
-            status,
-            "model_router",
-            &[(h::CONTENT_TYPE, "application/json")],
-            body.as_bytes(),
-        );
+        let mut headers = vec![(h::CONTENT_TYPE, "application/json")];
+        headers.extend_from_slice(extra);
+        let sent = host::send_response(status, "model_router", &headers, body.as_bytes());
         if let Err(err) = sent {
             host::log(LogLevel::Error, &format!("model-router: {err}"));
         }
@@ -248,16 +277,48 @@ impl Http {
             Some((key, _)) => host::shared_get(&key)?.0,
             None => None,
         };
-        let ctx = model_router_scorer::Context {
-            remembered: remembered.as_deref(),
-            now: host::now_secs()?,
-            client: self.client.as_deref(),
-            live: Some(&snapshot),
+        let now = host::now_secs()?;
+        let scopes = config.budgets.scopes(self.client.as_deref());
+        // Route on what the budgets have left, then reserve the estimate; a concurrent request
+        // may take the room first, so look again (the ladder then steps down).
+        let mut tries = 0;
+        let (route, reservation) = loop {
+            let view = if scopes.is_empty() { None } else { spend::view(&scopes, now)? };
+            let ctx = model_router_scorer::Context {
+                remembered: remembered.as_deref(),
+                now,
+                client: self.client.as_deref(),
+                live: Some(&snapshot),
+                budget: view.as_ref(),
+            };
+            let route = match analysis.route(config, &ctx) {
+                Ok(r) => r,
+                Err(e) => return Ok(self.refuse(shared, &e, view.as_ref(), now)),
+            };
+            if scopes.is_empty() {
+                break (route, None);
+            }
+            match spend::reserve(&scopes, spend::nano(route.estimate_usd), now)? {
+                Some(r) => break (route, Some(r)),
+                None if tries < 3 => tries += 1,
+                None => {
+                    let e = view.as_ref().map_or_else(
+                        || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
+                        |v| v.exhausted(now),
+                    );
+                    return Ok(self.refuse(shared, &e, view.as_ref(), now));
+                }
+            }
         };
-        let route = match analysis.route(config, &ctx) {
-            Ok(r) => r,
-            Err(e) => return Ok(self.reject(&e)),
-        };
+        self.account.reservation = reservation;
+        if let Some(note) = &route.budget {
+            let step = note.split(':').next().unwrap_or(note);
+            shared.metrics.count(&format!("budget.step.{}", live::stat_segment(step)), 1);
+        }
+        if let Some(a) = &route.auto {
+            // Score in thousandths: Envoy histograms take integers.
+            shared.metrics.histogram("auto_score", (a.score * 1000.0).round() as u64);
+        }
         if let Some(memory) = &route.memory {
             remember(memory)?;
         }
@@ -273,9 +334,20 @@ impl Http {
             failed: Vec::new(),
             fallback_from: None,
             sent_ns,
+            usage_requested: route.usage_requested,
             translation: None,
         }));
         Ok(Action::Continue)
+    }
+
+    /// Refuses a request the router could not route; a spent budget says when it resets.
+    fn refuse(&mut self, shared: &Shared, e: &ApiError, view: Option<&BudgetView>, now: u64) -> Action {
+        if e.code != "budget_exceeded" {
+            return self.reject(e);
+        }
+        shared.metrics.count("budget.step.exhausted", 1);
+        let retry = view.map_or(60, |v| v.resets_at.saturating_sub(now)).to_string();
+        self.reject_with(e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
     }
 
     /// Routes a complete embeddings body.
@@ -301,6 +373,7 @@ impl Http {
             fallback_from: None,
             sent_ns,
             stream: false,
+            usage_requested: false,
             translation: route.translate,
         }));
         Ok(Action::Continue)
@@ -333,6 +406,9 @@ fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
         (h::PREFER, route.prefer.as_str().to_string()),
         (h::SELECTION, route.selection.as_str().to_string()),
     ];
+    if let Some(b) = &route.budget {
+        v.push((h::BUDGET, b.clone()));
+    }
     if let Some(why) = route.escalated {
         v.push((h::ESCALATED, why.to_string()));
     }
@@ -438,6 +514,7 @@ impl HttpContext for Http {
             Phase::Translating(t) => self.translate_body(t, body_size, end_of_stream),
             Phase::Streaming(w) => self.watch_stream(w, body_size, end_of_stream),
             Phase::Checking(f) => self.check_client_error(f, body_size, end_of_stream),
+            Phase::Costing(f) => self.cost_body(f, body_size, end_of_stream),
             // The failed response never reaches the client: hold it until the fallback answers.
             phase @ Phase::Failing(_) => {
                 self.phase = phase;
@@ -449,9 +526,56 @@ impl HttpContext for Http {
             }
         }
     }
+
+    fn on_log(&mut self) {
+        self.finish();
+    }
 }
 
 impl Http {
+    /// The request is over: settle its budget reservation and count it.
+    fn finish(&mut self) {
+        let Some(shared) = self.shared.clone() else { return };
+        let a = std::mem::take(&mut self.account);
+        if let Some(r) = &a.reservation {
+            // Answered without reported usage: charge the estimate; failed: nothing.
+            let spent = match a.cost {
+                Some(c) => spend::nano(c),
+                None if (200..400).contains(&a.status) => r.amount,
+                None => 0,
+            };
+            spend::settle(r, spent);
+            let now = host::now_secs().unwrap_or(0);
+            for s in shared.config.budgets.scopes(self.client.as_deref()) {
+                let scope = match s.label.strip_prefix("client ") {
+                    Some(c) => format!("client.{}", live::stat_segment(c)),
+                    None => "global".to_string(),
+                };
+                shared
+                    .metrics
+                    .gauge(&format!("budget_spent_nanousd.scope.{scope}"), spend::spent_today(&s.key, now));
+            }
+        }
+        let Some([tier, prefer, provider, model]) = &a.labels else { return };
+        let outcome = match a.status {
+            200..=399 => "ok",
+            429 => "rate_limited",
+            400..=499 => "client_error",
+            _ => "upstream_error",
+        };
+        let label = |v: &str| if v.is_empty() { "none".to_string() } else { live::stat_segment(v) };
+        let who = format!("provider.{}.model.{}", label(provider), label(model));
+        let (tier, prefer) = (label(tier), label(prefer));
+        shared.metrics.count(&format!("requests.tier.{tier}.prefer.{prefer}.{who}.outcome.{outcome}"), 1);
+        if let Some(u) = a.usage {
+            shared.metrics.count(&format!("tokens_in.{who}"), u.input);
+            shared.metrics.count(&format!("tokens_out.{who}"), u.output);
+        }
+        if let Some(c) = a.cost {
+            shared.metrics.count(&format!("cost_nanousd.{who}"), spend::nano(c));
+        }
+    }
+
     fn shared_or_log(&self) -> Option<Rc<Shared>> {
         if self.shared.is_none() {
             host::log(LogLevel::Error, "model-router: response for a request routed without configuration");
@@ -492,13 +616,79 @@ impl Http {
                 return Action::Pause;
             }
         }
+        self.served(&f, status);
         if status == 200 {
             if let Some(t) = f.translation.take() {
                 self.prepare_translation(t);
             } else if f.stream && !end_of_stream {
+                let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
                 let Flight { to, sent_ns, .. } = *f;
-                self.phase =
-                    Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, tail: Vec::new() }));
+                self.phase = Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, editor }));
+            } else if !end_of_stream {
+                // Hold the headers until the (small) body is here, so they can carry its cost.
+                self.phase = Phase::Costing(f);
+                return Action::Pause;
+            }
+        }
+        Action::Continue
+    }
+
+    /// Notes the attempt that answered, for metrics and logs (filter state).
+    fn served(&mut self, f: &Flight, status: u16) {
+        self.account.status = status;
+        let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
+        let attempts = f.attempts.to_string();
+        for (key, value) in [
+            ("model", f.to.model.as_str()),
+            ("provider", f.to.provider.as_str()),
+            ("tier", field(h::TIER)),
+            ("prefer", field(h::PREFER)),
+            ("selection", field(h::SELECTION)),
+            ("auto_score", field(h::AUTO_SCORE)),
+            ("budget", field(h::BUDGET)),
+            ("attempts", attempts.as_str()),
+        ] {
+            if !value.is_empty() {
+                note(key, value);
+            }
+        }
+        self.account.labels = Some([
+            field(h::TIER).to_string(),
+            field(h::PREFER).to_string(),
+            f.to.provider.clone(),
+            f.to.model.clone(),
+        ]);
+    }
+
+    /// Notes what the answer used: filter state, and what settles the budget at the end.
+    /// Returns the cost and token headers.
+    fn used(&mut self, to: &Upstream, usage: Option<Usage>) -> Vec<(&'static str, String)> {
+        let Some(u) = usage else { return Vec::new() };
+        let cost = u.cost(to.price_in, to.price_out);
+        self.account.usage = Some(u);
+        self.account.cost = Some(cost);
+        let out = vec![
+            (h::COST, format_usd(cost)),
+            (h::TOKENS_IN, u.input.to_string()),
+            (h::TOKENS_OUT, u.output.to_string()),
+        ];
+        for (key, (_, value)) in ["cost", "tokens_in", "tokens_out"].into_iter().zip(&out) {
+            note(key, value);
+        }
+        out
+    }
+
+    /// A held non-streamed answer: price it, put the price in its headers, let it go.
+    fn cost_body(&mut self, f: Box<Flight>, body_size: usize, end_of_stream: bool) -> Action {
+        if !end_of_stream {
+            self.phase = Phase::Costing(f);
+            return Action::Pause;
+        }
+        let usage =
+            host::buffer(BufferType::HttpResponseBody, body_size).ok().and_then(|b| usage::of_response(&b));
+        for (name, value) in self.used(&f.to, usage) {
+            if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, &value) {
+                host::log(LogLevel::Warn, &format!("model-router: {e}"));
             }
         }
         Action::Continue
@@ -623,12 +813,24 @@ impl Http {
         let mut body = body;
         let event_stream =
             headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"));
-        if status == 200 && event_stream && !stream_complete(&body) {
-            shared.metrics.count("stream_truncated", 1);
-            body.extend_from_slice(TRUNCATED_EVENT);
-        }
+        let usage = if status != 200 {
+            None
+        } else if event_stream {
+            let mut editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
+            if let Some(out) = editor.feed(&body, true) {
+                body = out;
+            }
+            if !editor.done {
+                shared.metrics.count("stream_truncated", 1);
+            }
+            editor.usage
+        } else {
+            usage::of_response(&body)
+        };
+        self.served(&f, status);
+        let cost_headers = self.used(&f.to, usage);
         let mut reply: Vec<(String, String)> =
-            f.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            f.headers().into_iter().chain(cost_headers).map(|(k, v)| (k.to_string(), v)).collect();
         reply.extend(headers.into_iter().filter(|(k, _)| {
             matches!(k.as_str(), "content-type" | "retry-after" | "x-request-id")
                 || k.starts_with("x-ratelimit-")
@@ -650,6 +852,7 @@ impl Http {
             code,
             format!("all {} attempts failed ({}): retry later", f.attempts, f.failed.join(", ")),
         );
+        self.account.status = e.status;
         let headers = f.headers();
         let mut pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         pairs.push((h::CONTENT_TYPE, "application/json"));
@@ -695,28 +898,31 @@ impl Http {
         }
     }
 
-    /// Watches a stream: its first byte's latency, and its end.
+    /// Watches a stream: its first byte's latency, its usage chunk (priced, or removed when
+    /// the client did not ask for it), and its end.
     fn watch_stream(&mut self, mut w: Box<Watch>, body_size: usize, end_of_stream: bool) -> Action {
-        if body_size > 0 {
-            if !w.started {
-                w.started = true;
-                if let Ok(now_ns) = host::now_nanos() {
-                    let ms = now_ns.saturating_sub(w.sent_ns) as f64 / 1e6;
-                    live::record_first_byte(&w.to, ms, now_ns / 1_000_000_000);
+        if body_size > 0 && !w.started {
+            w.started = true;
+            if let Ok(now_ns) = host::now_nanos() {
+                let ms = now_ns.saturating_sub(w.sent_ns) as f64 / 1e6;
+                live::record_first_byte(&w.to, ms, now_ns / 1_000_000_000);
+            }
+        }
+        match host::buffer(BufferType::HttpResponseBody, body_size) {
+            Ok(chunk) => {
+                if let Some(out) = w.editor.feed(&chunk, end_of_stream)
+                    && let Err(e) = host::replace_buffer(BufferType::HttpResponseBody, body_size, &out)
+                {
+                    host::log(LogLevel::Error, &format!("model-router: {e}"));
                 }
             }
-            let n = body_size.min(TAIL);
-            if let Ok(last) = host::buffer_range(BufferType::HttpResponseBody, body_size - n, n) {
-                w.tail.extend_from_slice(&last);
-                let excess = w.tail.len().saturating_sub(TAIL);
-                w.tail.drain(..excess);
-            }
+            Err(e) => host::log(LogLevel::Error, &format!("model-router: {e}")),
         }
         if !end_of_stream {
             self.phase = Phase::Streaming(w);
             return Action::Continue;
         }
-        if !stream_complete(&w.tail) {
+        if !w.editor.done {
             if let Some(shared) = &self.shared {
                 shared.metrics.count("stream_truncated", 1);
             }
@@ -724,10 +930,9 @@ impl Http {
                 LogLevel::Warn,
                 &format!("model-router: stream from {} ended without [DONE]", w.to.provider),
             );
-            if let Err(e) = host::append_buffer(BufferType::HttpResponseBody, body_size, TRUNCATED_EVENT) {
-                host::log(LogLevel::Error, &format!("model-router: {e}"));
-            }
         }
+        let usage = w.editor.usage;
+        self.used(&w.to, usage);
         Action::Continue
     }
 

@@ -7,6 +7,7 @@ pub mod host;
 pub mod http;
 pub mod live;
 pub mod root;
+pub mod spend;
 
 use proxy_wasm::traits::RootContext;
 use proxy_wasm::types::LogLevel;

@@ -45,7 +45,16 @@ impl Tier {
         Tier::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// The next stronger tier.
+    /// The next cheaper tier, if any.
+    pub fn down(self) -> Option<Tier> {
+        match self {
+            Tier::Premium => Some(Tier::Standard),
+            Tier::Standard => Some(Tier::Economy),
+            Tier::Economy => None,
+        }
+    }
+
+    /// The next stronger tier, if any.
     pub fn up(self) -> Option<Tier> {
         match self {
             Tier::Economy => Some(Tier::Standard),

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::auto::AutoConfig;
+use crate::budget::BudgetConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, RawCatalog, Tier, is_token};
 use crate::health::ResilienceConfig;
 use crate::policy::{Policy, RawPolicy};
@@ -53,6 +54,9 @@ pub struct RawConfig {
     /// Failover and circuit breakers.
     #[serde(default)]
     pub resilience: ResilienceConfig,
+    /// Daily spend limits.
+    #[serde(default)]
+    pub budgets: BudgetConfig,
 }
 
 /// Stickiness: a conversation's auto tier only escalates while it is remembered.
@@ -95,6 +99,8 @@ pub struct Config {
     pub clients: BTreeMap<String, Policy>,
     /// Failover and circuit breakers.
     pub resilience: ResilienceConfig,
+    /// Daily spend limits.
+    pub budgets: BudgetConfig,
 }
 
 impl Config {
@@ -165,7 +171,7 @@ pub enum ConfigError {
     },
     /// A policy names a provider the catalog does not have.
     UnknownPolicyProvider(String),
-    /// A `resilience` setting out of range (the message names it).
+    /// A `resilience` or `budgets` setting out of range (the message names it).
     BadResilience(String),
 }
 
@@ -272,6 +278,7 @@ impl TryFrom<RawConfig> for Config {
             return Err(ConfigError::BadAutoThresholds);
         }
         raw.resilience.validate().map_err(ConfigError::BadResilience)?;
+        raw.budgets.validate().map_err(ConfigError::BadResilience)?;
         for entry in &raw.free {
             let (provider, model) = entry.split_once('/').unwrap_or(("", entry));
             let mut found = false;
@@ -322,6 +329,7 @@ impl TryFrom<RawConfig> for Config {
             auto: raw.auto,
             sticky: raw.sticky,
             resilience: raw.resilience,
+            budgets: raw.budgets,
         })
     }
 }

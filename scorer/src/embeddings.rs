@@ -154,6 +154,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let to = Upstream {
         path,
         context_window: best.context_window,
+        price_in: best.price_in,
         ..Upstream::new(config, &best.id, &best.provider, &best.cluster, &best.upstream_id, "")
     };
     Ok(EmbeddingRoute { target: Target { body, to }, translate })

@@ -8,6 +8,7 @@
 //! results: ranking arithmetic avoids libm so float results are bit-identical on both.
 
 pub mod auto;
+pub mod budget;
 pub mod catalog;
 pub mod config;
 pub mod embeddings;
@@ -22,6 +23,7 @@ pub mod request;
 pub mod route;
 pub mod select;
 pub mod translate;
+pub mod usage;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};

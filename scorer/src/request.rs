@@ -32,7 +32,15 @@ pub struct Member {
 pub struct Layout {
     members: Vec<Member>,
     model_value: Span,
+    /// Bytes replacing a span inside a member (asking a stream for its usage).
+    edit: Option<(Span, &'static [u8])>,
+    /// A member appended after the last one.
+    append: Option<&'static [u8]>,
 }
+
+/// The member that asks a provider for a stream's usage, when the client sent no
+/// `stream_options`.
+const STREAM_USAGE_MEMBER: &[u8] = br#""stream_options":{"include_usage":true}"#;
 
 impl Layout {
     /// Records a top-level member from its key's opening quote to the end of its value.
@@ -45,10 +53,25 @@ impl Layout {
         self.model_value = Span { start, end };
     }
 
+    /// Copies member bytes `span`, applying the edits that fall inside it (in order).
+    fn copy(out: &mut Vec<u8>, body: &[u8], span: Span, edits: &[(Span, &[u8])]) {
+        let mut at = span.start;
+        for (e, bytes) in edits {
+            if at <= e.start && e.end <= span.end {
+                out.extend_from_slice(body.get(at..e.start).unwrap_or_default());
+                out.extend_from_slice(bytes);
+                at = e.end;
+            }
+        }
+        out.extend_from_slice(body.get(at..span.end).unwrap_or_default());
+    }
+
     /// The body to send upstream: `model` replaced by `upstream_model`, router-only members
     /// removed with their separator, every other byte as received.
     pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(body.len() + upstream_model.len());
+        let mut out = Vec::with_capacity(body.len() + upstream_model.len() + STREAM_USAGE_MEMBER.len());
+        let mut model = Vec::with_capacity(upstream_model.len() + 2);
+        crate::json::write_string(&mut model, upstream_model);
         let (Some(first), Some(last)) = (self.members.first(), self.members.last()) else {
             return body.to_vec();
         };
@@ -69,16 +92,19 @@ impl Layout {
                     _ => out.push(b','),
                 }
             }
-            let mv = self.model_value;
-            if m.span.start <= mv.start && mv.end <= m.span.end {
-                out.extend_from_slice(body.get(m.span.start..mv.start).unwrap_or_default());
-                crate::json::write_string(&mut out, upstream_model);
-                out.extend_from_slice(body.get(mv.end..m.span.end).unwrap_or_default());
-            } else {
-                out.extend_from_slice(body.get(m.span.start..m.span.end).unwrap_or_default());
+            let mut edits: Vec<(Span, &[u8])> = Vec::with_capacity(2);
+            edits.push((self.model_value, &model));
+            if let Some((span, bytes)) = self.edit {
+                edits.push((span, bytes));
             }
+            edits.sort_by_key(|(span, _)| span.start);
+            Self::copy(&mut out, body, m.span, &edits);
             wrote_any = true;
             prev = Some(m);
+        }
+        if let Some(extra) = self.append {
+            out.push(b',');
+            out.extend_from_slice(extra);
         }
         out.extend_from_slice(body.get(last.span.end..).unwrap_or_default());
         out
@@ -89,7 +115,16 @@ impl Layout {
 pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
 
 /// Top-level fields the router reads and removes: they mean nothing to a provider.
-pub const ROUTER_FIELDS: [&str; 3] = ["prefer", "tier", "provider"];
+pub const ROUTER_FIELDS: [&str; 4] = ["prefer", "tier", "provider", "max_price"];
+
+/// A request's price ceiling (OpenRouter's `max_price`), USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MaxPrice {
+    /// Highest input price.
+    pub prompt: Option<f64>,
+    /// Highest output price.
+    pub completion: Option<f64>,
+}
 
 /// What routing needs from a chat request. Borrows from the body.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +147,12 @@ pub struct ChatRequest<'a> {
     pub features: Features,
     /// The request's own `provider: {"only": [...], "ignore": [...]}`.
     pub provider_policy: Option<Policy>,
+    /// The client asked for a stream's usage itself (`stream_options.include_usage`). The
+    /// router always asks providers for it (to price the stream) and removes what the client
+    /// did not ask for.
+    pub usage_requested: bool,
+    /// `max_price`, when given.
+    pub max_price: Option<MaxPrice>,
     layout: Layout,
 }
 
@@ -239,8 +280,13 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         text_bytes: 0,
         features: Features::new(),
         provider_policy: None,
+        usage_requested: false,
+        max_price: None,
         layout: Layout::default(),
     };
+    // Where `stream_options` is: (its object's opening brace, whether it has members, the
+    // span of a false `include_usage`), or None when absent or null.
+    let mut stream_options: Option<(usize, bool, Option<Span>)> = None;
     let mut keys: Vec<Cow<'_, str>> = Vec::with_capacity(16);
     let mut have_model = false;
     let mut have_messages = false;
@@ -320,17 +366,60 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
             }
             "response_format" => req.features.json_schema = read_response_format(&mut r)?,
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
+            "max_price" => req.max_price = read_max_price(&mut r)?,
+            "stream_options" => match r.peek_kind().map_err(syntax)? {
+                Kind::Null => r.null().map_err(syntax)?,
+                Kind::Object => {
+                    let open = r.pos();
+                    let mut any = false;
+                    let mut false_at = None;
+                    let mut obj = r.object().map_err(syntax)?;
+                    while let Some(k) = obj.next_key(&mut r).map_err(syntax)? {
+                        any = true;
+                        if k == "include_usage" {
+                            r.peek();
+                            let at = r.pos();
+                            match r.peek_kind().map_err(syntax)? {
+                                Kind::Bool => {
+                                    req.usage_requested = r.boolean().map_err(syntax)?;
+                                    if !req.usage_requested {
+                                        false_at = Some(Span { start: at, end: r.pos() });
+                                    }
+                                }
+                                k => return Err(wrong_type("stream_options.include_usage", "a boolean", k)),
+                            }
+                        } else {
+                            r.skip_value().map_err(syntax)?;
+                        }
+                    }
+                    stream_options = Some((open, any, false_at));
+                }
+                k => return Err(wrong_type("stream_options", "an object", k)),
+            },
             "reasoning_effort" | "reasoning" => {
                 req.features.reasoning_param = r.peek_kind().map_err(syntax)? != Kind::Null;
                 r.skip_value().map_err(syntax)?;
             }
             _ => r.skip_value().map_err(syntax)?,
         }
-        let router_only = ROUTER_FIELDS.contains(&key.as_ref());
+        // A null stream_options is dropped; the router adds its own when it streams.
+        let null_options = key == "stream_options" && stream_options.is_none();
+        let router_only = ROUTER_FIELDS.contains(&key.as_ref()) || null_options;
         req.layout.member(key_start, r.pos(), router_only);
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
+    if req.stream && !req.usage_requested {
+        match stream_options {
+            None => req.layout.append = Some(STREAM_USAGE_MEMBER),
+            Some((_, _, Some(false_at))) => req.layout.edit = Some((false_at, b"true")),
+            Some((open, any, None)) => {
+                let at = Span { start: open + 1, end: open + 1 };
+                let bytes: &[u8] = if any { br#""include_usage":true,"# } else { br#""include_usage":true"# };
+                req.layout.edit = Some((at, bytes));
+            }
+        }
+    }
 
     if let Some(dup) = first_duplicate(&mut keys) {
         return Err(duplicate_error(&dup, ""));
@@ -358,6 +447,55 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
     }
     req.max_output_tokens = max_completion_tokens.or(max_tokens);
     Ok(req)
+}
+
+/// Reads `max_price: {"prompt": USD/M, "completion": USD/M}`.
+fn read_max_price(r: &mut Reader<'_>) -> Result<Option<MaxPrice>, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => return r.null().map(|()| None).map_err(syntax),
+        Kind::Object => {}
+        k => return Err(wrong_type("max_price", "an object", k)),
+    }
+    let mut out = MaxPrice::default();
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        let param = format!("max_price.{key}");
+        let value = match r.peek_kind().map_err(syntax)? {
+            Kind::Null => r.null().map(|()| None).map_err(syntax)?,
+            Kind::Number => {
+                let v =
+                    r.number().map_err(syntax)?.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+                Some(v.ok_or_else(|| {
+                    ApiError::invalid(
+                        "invalid_value",
+                        Some(&param),
+                        format!("'{param}' must be a non-negative number"),
+                    )
+                })?)
+            }
+            k => return Err(wrong_type(&param, "a number (USD per million tokens)", k)),
+        };
+        match key.as_ref() {
+            "prompt" => out.prompt = value,
+            "completion" => out.completion = value,
+            other => {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(&param),
+                    format!(
+                        "max_price.{} is not supported: use prompt and completion (USD per million tokens)",
+                        echo(other)
+                    ),
+                ));
+            }
+        }
+        keys.push(key);
+    }
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, "max_price"));
+    }
+    Ok(Some(out))
 }
 
 /// Reads an OpenRouter-style `provider` object: `only` and `ignore` lists of provider names.
@@ -666,6 +804,8 @@ mod tests {
             text_bytes: 0,
             features: Features::new(),
             provider_policy: None,
+            usage_requested: false,
+            max_price: None,
             layout,
         }
     }
@@ -784,5 +924,69 @@ mod tests {
         let b = r#"{"model":"economy","messages":[{"role":"user","content":"abc"}]}"#;
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(req.estimate(512), Estimate { input_tokens: 1 + 4, output_tokens: 512 });
+    }
+
+    #[test]
+    fn a_stream_asks_the_provider_for_usage_and_nothing_else_changes() {
+        let cases = [
+            (
+                r#"{"model":"m","stream":true,"messages":[]}"#,
+                r#"{"model":"u","stream":true,"messages":[],"stream_options":{"include_usage":true}}"#,
+                false,
+            ),
+            (
+                r#"{"model":"m","stream":true,"stream_options":{},"messages":[]}"#,
+                r#"{"model":"u","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+                false,
+            ),
+            (
+                r#"{"model":"m","stream":true,"stream_options":{"x":1},"messages":[]}"#,
+                r#"{"model":"u","stream":true,"stream_options":{"include_usage":true,"x":1},"messages":[]}"#,
+                false,
+            ),
+            (
+                r#"{"model":"m","stream":true,"stream_options":{"include_usage":false},"messages":[]}"#,
+                r#"{"model":"u","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+                false,
+            ),
+            (
+                r#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+                r#"{"model":"u","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#,
+                true,
+            ),
+            (
+                r#"{"model":"m","stream":true,"stream_options":null,"messages":[]}"#,
+                r#"{"model":"u","stream":true,"messages":[],"stream_options":{"include_usage":true}}"#,
+                false,
+            ),
+            (
+                r#"{"model":"m","stream":false,"stream_options":{"include_usage":false},"messages":[]}"#,
+                r#"{"model":"u","stream":false,"stream_options":{"include_usage":false},"messages":[]}"#,
+                false,
+            ),
+        ];
+        for (body, want, asked) in cases {
+            let body = body.replace(r#""messages":[]"#, r#""messages":[{"role":"user","content":"x"}]"#);
+            let want = want.replace(r#""messages":[]"#, r#""messages":[{"role":"user","content":"x"}]"#);
+            let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert_eq!(String::from_utf8_lossy(&req.rewrite(body.as_bytes(), "u")), want, "{body}");
+            assert_eq!(req.usage_requested, asked, "{body}");
+        }
+    }
+
+    #[test]
+    fn max_price_is_read_and_removed() {
+        let body = br#"{"model":"m","max_price":{"prompt":1,"completion":2.5},"messages":[{"role":"user","content":"x"}]}"#;
+        let req = parse_chat(body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.max_price, Some(MaxPrice { prompt: Some(1.0), completion: Some(2.5) }));
+        assert_eq!(
+            String::from_utf8_lossy(&req.rewrite(body, "u")),
+            r#"{"model":"u","messages":[{"role":"user","content":"x"}]}"#
+        );
+        for bad in [r#""max_price":{"request":1}"#, r#""max_price":{"prompt":-1}"#, r#""max_price":"cheap""#]
+        {
+            let body = format!(r#"{{"model":"m",{bad},"messages":[{{"role":"user","content":"x"}}]}}"#);
+            assert!(parse_chat(body.as_bytes()).is_err(), "{bad}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! provider serve it and what body they receive.
 
 use crate::auto::{self, AutoScore, Remembered};
+use crate::budget::BudgetView;
 use crate::catalog::{Auth, Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
@@ -128,6 +129,10 @@ pub struct Upstream {
     pub auth: Option<Auth>,
     /// The model's context window, tokens.
     pub context_window: u64,
+    /// USD per million input tokens.
+    pub price_in: f64,
+    /// USD per million output tokens.
+    pub price_out: f64,
 }
 
 impl Upstream {
@@ -151,6 +156,8 @@ impl Upstream {
             path: format!("{}{path}", p.map_or("/v1", |p| p.base_path.as_str())),
             auth: p.and_then(|p| p.auth.clone()),
             context_window: 0,
+            price_in: 0.0,
+            price_out: 0.0,
         }
     }
 
@@ -158,6 +165,8 @@ impl Upstream {
     pub fn chat(config: &Config, d: &Deployment) -> Upstream {
         Upstream {
             context_window: d.context_window,
+            price_in: d.price_in,
+            price_out: d.price_out,
             ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "/chat/completions")
         }
     }
@@ -191,6 +200,8 @@ pub struct Route {
     pub selection: Selection,
     /// Whether the client asked for a stream.
     pub stream: bool,
+    /// The client asked for a stream's usage itself.
+    pub usage_requested: bool,
     /// `context` or `capability` when the requested tier had no fitting model.
     pub escalated: Option<&'static str>,
     /// The auto decision, for `model: "auto"`.
@@ -200,6 +211,11 @@ pub struct Route {
     /// The other candidates, best first: where failover goes, each checked again against
     /// live health before it is tried.
     pub fallbacks: Vec<Upstream>,
+    /// With budgets: `ok`, `limited:TIER` (a cheaper model of the tier), `downgraded:A->B`
+    /// or `free` (the ladder's steps).
+    pub budget: Option<String>,
+    /// The expected price of the chosen model, USD: what the glue reserves.
+    pub estimate_usd: f64,
 }
 
 /// A parsed, scored request waiting for the glue's remembered state.
@@ -235,8 +251,9 @@ impl Analysis<'_> {
         Some((format!("{STICKY_KEY_PREFIX}{}", hash % config.sticky.slots), hash))
     }
 
-    /// Chooses model and provider under the caller's policy and the request's needs.
-    pub fn route(self, config: &Config, ctx: &Context<'_>) -> Result<Route, ApiError> {
+    /// Chooses model and provider under the caller's policy, the request's needs, live health
+    /// and the budget left.
+    pub fn route(&self, config: &Config, ctx: &Context<'_>) -> Result<Route, ApiError> {
         let req = &self.req;
         let model = req.model.as_ref();
         let now = ctx.now;
@@ -301,6 +318,54 @@ impl Analysis<'_> {
         }
         let latency = |d: &Deployment| live.latency(d);
         rank(&mut cands, prefer, &est, &latency);
+        let mut budget = None;
+        if let Some(b) = ctx.budget {
+            let fits = |d: &Deployment| est.price(d) <= b.left_usd;
+            if cands.first().is_some_and(|d| fits(d)) {
+                budget = Some("ok".to_string());
+            } else if selection == Selection::Pinned || !config.budgets.ladder {
+                return Err(b.exhausted(now));
+            } else {
+                // The ladder: a cheaper model of the tier, then each tier down, then free models.
+                // Free models are the last step, not part of a tier's.
+                let free = |d: &Deployment| d.price_in == 0.0 && d.price_out == 0.0;
+                let usable = |d: &&Deployment| {
+                    fits(d) && live.admits(d) && select::check(d, &needs, &policy, now).is_ok()
+                };
+                let from = cands.first().map_or(Tier::Premium, |d| d.tier);
+                let mut step: Option<(Vec<&Deployment>, String)> = None;
+                let same: Vec<&Deployment> = cands.iter().copied().filter(|d| fits(d) && !free(d)).collect();
+                if !same.is_empty() {
+                    step = Some((same, format!("limited:{from}")));
+                }
+                let mut down = from.down();
+                while let (None, Some(t)) = (&step, down) {
+                    let c: Vec<&Deployment> = config
+                        .catalog
+                        .deployments
+                        .iter()
+                        .filter(|d| d.tier == t && !free(d))
+                        .filter(usable)
+                        .collect();
+                    if !c.is_empty() {
+                        step = Some((c, format!("downgraded:{from}->{t}")));
+                    }
+                    down = t.down();
+                }
+                if step.is_none() {
+                    let c: Vec<&Deployment> =
+                        config.catalog.deployments.iter().filter(|d| free(d)).filter(usable).collect();
+                    if !c.is_empty() {
+                        step = Some((c, "free".to_string()));
+                    }
+                }
+                let Some((mut c, note)) = step else { return Err(b.exhausted(now)) };
+                rank(&mut c, prefer, &est, &latency);
+                cands = c;
+                budget = Some(note);
+            }
+        }
+        let estimate_usd = cands.first().map_or(0.0, |d| est.price(d));
         let Some(tier) = cands.first().map(|d| d.tier) else {
             return Err(unknown_model(config, model));
         };
@@ -314,10 +379,13 @@ impl Analysis<'_> {
             prefer,
             selection,
             stream: req.stream,
+            usage_requested: req.usage_requested,
             escalated,
             auto: report,
             memory,
             fallbacks: ranked.collect(),
+            budget,
+            estimate_usd,
         })
     }
 }
@@ -355,6 +423,8 @@ pub fn rewrite_chat(body: &[u8], upstream_model: &str) -> Result<Vec<u8>, ApiErr
 pub struct Context<'a> {
     /// Live provider health (shared data), when the glue has it.
     pub live: Option<&'a dyn Live>,
+    /// What is left of the budgets that apply, when any do.
+    pub budget: Option<&'a BudgetView>,
     /// The conversation's remembered state, read from [`Analysis::sticky_slot`].
     pub remembered: Option<&'a [u8]>,
     /// Seconds since the Unix epoch.

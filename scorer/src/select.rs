@@ -6,14 +6,14 @@ use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::policy::Policy;
-use crate::request::ChatRequest;
+use crate::request::{ChatRequest, MaxPrice};
 
 /// Bytes per token for the context guard: deliberately fewer than the ~4 of English text, so
 /// the estimate errs on the large side and a request is not sent to a window it overflows.
 pub const GUARD_BYTES_PER_TOKEN: u64 = 3;
 
 /// What a request needs from a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Needs {
     /// Tool definitions were sent.
     pub tools: bool,
@@ -29,6 +29,8 @@ pub struct Needs {
     pub output_requested: Option<u64>,
     /// Output assumed when it did not.
     pub output_default: u64,
+    /// The request's price ceiling.
+    pub max_price: Option<MaxPrice>,
 }
 
 impl Needs {
@@ -43,6 +45,7 @@ impl Needs {
             input_tokens: (req.text_bytes as u64).div_ceil(GUARD_BYTES_PER_TOKEN) + 4 * req.messages as u64,
             output_requested: req.max_output_tokens,
             output_default: default_output,
+            max_price: req.max_price,
         }
     }
 
@@ -67,6 +70,8 @@ pub enum Miss {
     Capability(&'static str),
     /// The request does not fit its context window or output limit.
     Context,
+    /// Its price is above the request's `max_price`.
+    Price,
 }
 
 /// Checks one deployment against a request.
@@ -93,6 +98,11 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
     if needs.tokens_on(d) > d.context_window || needs.output_requested.is_some_and(|o| o > d.max_output) {
         return Err(Miss::Context);
     }
+    if let Some(max) = needs.max_price
+        && (max.prompt.is_some_and(|p| d.price_in > p) || max.completion.is_some_and(|p| d.price_out > p))
+    {
+        return Err(Miss::Price);
+    }
     Ok(())
 }
 
@@ -118,12 +128,14 @@ pub fn in_tiers<'c>(
     let mut tier = Some(from);
     let mut why: Option<&'static str> = None;
     let mut last_miss = None;
+    let mut priced_out = false;
     while let Some(t) = tier {
         let mut cands = Vec::new();
         for d in config.catalog.deployments.iter().filter(|d| d.tier == t) {
             match check(d, needs, policy, now) {
                 Ok(()) => cands.push(d),
                 Err(m @ (Miss::Capability(_) | Miss::Context)) => last_miss = Some(m),
+                Err(Miss::Price) => priced_out = true,
                 Err(_) => {}
             }
         }
@@ -137,7 +149,24 @@ pub fn in_tiers<'c>(
         });
         tier = t.up();
     }
+    if priced_out {
+        return Err(over_max_price(needs));
+    }
     Err(nothing_fits(config, needs, policy, now, last_miss))
+}
+
+fn over_max_price(needs: &Needs) -> ApiError {
+    let show = |v: Option<f64>| v.map_or_else(|| "any".to_string(), |p| format!("${p}"));
+    let (prompt, completion) = needs.max_price.map_or((None, None), |m| (m.prompt, m.completion));
+    ApiError::invalid(
+        "no_model_within_max_price",
+        Some("max_price"),
+        format!(
+            "no model that fits this request costs at most {} per million input tokens and {} per million output tokens: raise max_price or choose another tier",
+            show(prompt),
+            show(completion)
+        ),
+    )
 }
 
 /// Deployments of a pinned model that can take the request, or why none can.
@@ -163,7 +192,9 @@ pub fn pinned<'c>(
     // Report the most specific reason: what the request asked for beats what the catalog says.
     let pick = |want: fn(&Miss) -> bool| misses.iter().find(|(m, _)| want(m));
     let model = echo(id);
-    let err = if let Some((Miss::Context, d)) = pick(|m| *m == Miss::Context) {
+    let err = if pick(|m| *m == Miss::Price).is_some() && misses.iter().all(|(m, _)| *m == Miss::Price) {
+        over_max_price(needs)
+    } else if let Some((Miss::Context, d)) = pick(|m| *m == Miss::Context) {
         ApiError::invalid(
             "context_length_exceeded",
             Some("messages"),

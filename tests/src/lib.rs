@@ -4,4 +4,5 @@
 pub mod envoy;
 pub mod http;
 pub mod mock;
+pub mod otlp;
 pub mod wasm_host;

@@ -284,7 +284,9 @@ fn respond(
         "completions" if path.ends_with("/chat/completions") => {
             let reply = format!("mock reply from {provider}");
             let prompt_tokens = (req.body.len() / 4) as u64;
-            let completion_tokens = reply.split(' ').count() as u64;
+            // A model that used its whole allowance, when the request set one (budget tests).
+            let limit = body["max_completion_tokens"].as_u64().or(body["max_tokens"].as_u64());
+            let completion_tokens = limit.unwrap_or(reply.split(' ').count() as u64);
             let usage = json!({
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,

@@ -78,6 +78,8 @@ pub struct HostState {
     pub logs: Vec<(i32, String)>,
     /// Metrics the filter defined: (kind, name, value), indexed by id.
     pub metrics: Vec<(i32, String, i64)>,
+    /// Properties the filter wrote (Envoy's filter state `wasm.<name>`).
+    pub properties: HashMap<String, String>,
 }
 
 /// A loaded, configured filter.
@@ -310,6 +312,16 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let now = c.data().now_nanos;
             let mem = memory(&mut c)?;
             mem.write(&mut c, rp as u32 as usize, &now.to_le_bytes())?;
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_property",
+        |mut c: Caller<'_, HostState>, pp: i32, pl: i32, vp: i32, vl: i32| {
+            let path = read_str(&mut c, pp, pl)?;
+            let value = read_str(&mut c, vp, vl)?;
+            c.data_mut().properties.insert(path, value);
             Ok(OK)
         },
     )?;

@@ -87,9 +87,11 @@ fn the_configuration_reference_matches_the_configuration_code() {
     let mut code: BTreeSet<String> = accepted("FIELD");
     code.remove("auto");
     code.remove("sticky");
-    code.remove("resilience");
-    for f in accepted(r#"{"resilience":FIELD}"#) {
-        code.insert(format!("resilience.{f}"));
+    for section in ["resilience", "budgets"] {
+        code.remove(section);
+        for f in accepted(&format!(r#"{{"{section}":FIELD}}"#)) {
+            code.insert(format!("{section}.{f}"));
+        }
     }
     for f in accepted(r#"{"auto":FIELD}"#) {
         code.insert(if f == "weights" { "auto.weights.*".to_string() } else { format!("auto.{f}") });

@@ -1,0 +1,87 @@
+//! Spend limits in shared data: read what is left, reserve a request's estimate, settle it
+//! with the real cost. Every write is compare-and-swap, so workers never lose an amount.
+
+use model_router_scorer::budget::{self, BudgetView, Scope, Spend};
+use proxy_wasm::types::LogLevel;
+
+use crate::host::{self, HostError};
+
+/// A request's reservation, settled when it ends.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    /// The scopes reserved in.
+    pub keys: Vec<String>,
+    /// nano-USD reserved in each.
+    pub amount: u64,
+    /// The UTC day it was made on.
+    pub day: u64,
+}
+
+fn read(key: &str) -> Result<(Spend, u32), HostError> {
+    let (bytes, cas) = host::shared_get(key)?;
+    Ok((bytes.as_deref().and_then(Spend::decode).unwrap_or_default(), cas))
+}
+
+/// What is left in the tightest of `scopes` now.
+pub fn view(scopes: &[Scope], now: u64) -> Result<Option<BudgetView>, HostError> {
+    let mut recs = Vec::with_capacity(scopes.len());
+    for s in scopes {
+        recs.push((s.clone(), read(&s.key)?.0));
+    }
+    Ok(BudgetView::of(&recs, now))
+}
+
+/// Reserves `amount` nano-USD in every scope, or in none (returns `None` when one is full).
+pub fn reserve(scopes: &[Scope], amount: u64, now: u64) -> Result<Option<Reservation>, HostError> {
+    let day = now / 86_400;
+    let mut done: Vec<String> = Vec::with_capacity(scopes.len());
+    for s in scopes {
+        let mut ok = false;
+        for _ in 0..8 {
+            let (spend, cas) = read(&s.key)?;
+            let mut spend = spend.on(day);
+            if !spend.reserve(amount, s.limit) {
+                break;
+            }
+            if host::shared_set(&s.key, spend.encode().as_bytes(), cas)? == host::Swap::Done {
+                ok = true;
+                break;
+            }
+        }
+        if !ok {
+            settle(&Reservation { keys: done, amount, day }, 0);
+            return Ok(None);
+        }
+        done.push(s.key.clone());
+    }
+    Ok(Some(Reservation { keys: done, amount, day }))
+}
+
+/// Replaces a reservation with the real spend (nano-USD).
+pub fn settle(r: &Reservation, spent: u64) {
+    for key in &r.keys {
+        let mut landed = false;
+        for _ in 0..8 {
+            let Ok((spend, cas)) = read(key) else { break };
+            let mut spend = if spend.day < r.day { spend.on(r.day) } else { spend };
+            spend.settle(r.day, r.amount, spent);
+            if host::shared_set(key, spend.encode().as_bytes(), cas) == Ok(host::Swap::Done) {
+                landed = true;
+                break;
+            }
+        }
+        if !landed {
+            host::log(LogLevel::Error, &format!("model-router: could not settle spend in {key}"));
+        }
+    }
+}
+
+/// The settled spend of a scope today, nano-USD (for the metric).
+pub fn spent_today(key: &str, now: u64) -> u64 {
+    read(key).map_or(0, |(s, _)| s.on(now / 86_400).spent)
+}
+
+/// nano-USD of a USD amount.
+pub fn nano(usd: f64) -> u64 {
+    budget::nano(usd)
+}

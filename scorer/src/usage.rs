@@ -1,0 +1,309 @@
+//! What a request used and cost: the provider's reported `usage`, priced from the catalog, in
+//! a whole response or in a stream, where the usage chunk gets its `cost` (and is removed again
+//! when the client did not ask for it) and a stream that ends without `[DONE]` gets an error
+//! event.
+
+use crate::json::{Kind, Reader};
+
+/// Tokens a provider reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Input (prompt) tokens.
+    pub input: u64,
+    /// Output (completion) tokens.
+    pub output: u64,
+}
+
+impl Usage {
+    /// USD at per-million-token prices.
+    pub fn cost(&self, price_in: f64, price_out: f64) -> f64 {
+        (self.input as f64 * price_in + self.output as f64 * price_out) / 1e6
+    }
+}
+
+/// USD as written in headers and `usage.cost`: fixed 8 decimals (no exponent).
+pub fn format_usd(usd: f64) -> String {
+    format!("{:.8}", usd.max(0.0))
+}
+
+/// Reads a `usage` object: `prompt_tokens`/`completion_tokens` (chat), `input_tokens`/
+/// `output_tokens` (other styles); embeddings report only prompt tokens.
+fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
+    let mut u = Usage::default();
+    let mut seen = false;
+    let mut obj = r.object().ok()?;
+    while let Some(key) = obj.next_key(r).ok()? {
+        let slot = match key.as_ref() {
+            "prompt_tokens" | "input_tokens" => Some(&mut u.input),
+            "completion_tokens" | "output_tokens" => Some(&mut u.output),
+            _ => None,
+        };
+        match slot {
+            Some(slot) if r.peek_kind().ok()? == Kind::Number => {
+                *slot = r.number().ok()?.parse().ok()?;
+                seen = true;
+            }
+            _ => r.skip_value().ok()?,
+        }
+    }
+    seen.then_some(u)
+}
+
+/// Where a JSON object's top-level `usage` object is, and what it says.
+struct Found {
+    usage: Usage,
+    /// The usage object's span.
+    start: usize,
+    end: usize,
+    /// The object has a non-empty `choices` array.
+    choices: bool,
+}
+
+fn find_usage(json: &str) -> Option<Found> {
+    let mut r = Reader::new(json);
+    let mut obj = r.object().ok()?;
+    let mut found = None;
+    let mut choices = false;
+    while let Some(key) = obj.next_key(&mut r).ok()? {
+        match key.as_ref() {
+            "usage" if r.peek_kind().ok()? == Kind::Object => {
+                let start = r.pos();
+                let usage = read_usage(&mut r);
+                found = usage.map(|usage| (usage, start, r.pos()));
+            }
+            "choices" if r.peek_kind().ok()? == Kind::Array => {
+                let mut it = r.array().ok()?;
+                while it.next(&mut r).ok()? {
+                    choices = true;
+                    r.skip_value().ok()?;
+                }
+            }
+            _ => r.skip_value().ok()?,
+        }
+    }
+    let (usage, start, end) = found?;
+    Some(Found { usage, start, end, choices })
+}
+
+/// The usage of a whole (non-streamed) response body.
+pub fn of_response(body: &[u8]) -> Option<Usage> {
+    find_usage(std::str::from_utf8(body).ok()?.trim()).map(|f| f.usage)
+}
+
+/// Appended to a stream that ended without `data: [DONE]`: OpenAI SDKs raise on an event
+/// carrying `error`, so no client takes a truncated answer for a complete one. The leading
+/// blank line ends a half-sent event first.
+pub const TRUNCATED_EVENT: &[u8] = b"\n\ndata: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
+
+/// Rewrites an SSE chat stream chunk by chunk: the usage chunk gets `"cost"`, or is removed
+/// when the client did not ask for usage; the end is checked for `[DONE]`. Events are passed
+/// on whole, so an event split across chunks is held until its end arrives.
+#[derive(Debug, Clone)]
+pub struct StreamUsage {
+    /// USD per million input and output tokens of the model that streams.
+    prices: (f64, f64),
+    /// The client asked for usage itself.
+    keep: bool,
+    /// Bytes of an unfinished event.
+    carry: Vec<u8>,
+    /// The usage the provider reported.
+    pub usage: Option<Usage>,
+    /// `data: [DONE]` was seen.
+    pub done: bool,
+}
+
+/// The end of the first SSE event in `data` (after its blank line), if it is complete.
+fn event_end(data: &[u8]) -> Option<usize> {
+    let lf = data.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    let crlf = data.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl StreamUsage {
+    /// A stream from a model priced `prices` (USD per million in, out); `keep`: the client
+    /// asked for usage.
+    pub fn new(prices: (f64, f64), keep: bool) -> Self {
+        StreamUsage { prices, keep, carry: Vec::new(), usage: None, done: false }
+    }
+
+    /// The cost of the stream, once its usage was seen.
+    pub fn cost(&self) -> Option<f64> {
+        self.usage.map(|u| u.cost(self.prices.0, self.prices.1))
+    }
+
+    /// Takes one chunk; returns what to send instead of it, or `None` to send it unchanged.
+    /// `end`: the stream's last chunk (anything held is flushed, and a missing `[DONE]` gets
+    /// [`TRUNCATED_EVENT`]).
+    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        // Fast path: nothing held, no usage in this chunk, and it ends on an event boundary.
+        let plain = self.carry.is_empty()
+            && !contains(chunk, b"\"usage\"")
+            && (chunk.is_empty() || chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n"));
+        if plain {
+            self.note_done(chunk);
+            if end && !self.done {
+                let mut out = chunk.to_vec();
+                out.extend_from_slice(TRUNCATED_EVENT);
+                return Some(out);
+            }
+            return None;
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(chunk);
+        let mut out = Vec::with_capacity(data.len() + 32);
+        let mut rest: &[u8] = &data;
+        while let Some(n) = event_end(rest) {
+            let (event, tail) = rest.split_at(n);
+            self.event(event, &mut out);
+            rest = tail;
+        }
+        if end {
+            if !rest.is_empty() {
+                self.event(rest, &mut out);
+            }
+            if !self.done {
+                out.extend_from_slice(TRUNCATED_EVENT);
+            }
+        } else {
+            self.carry = rest.to_vec();
+        }
+        Some(out)
+    }
+
+    fn note_done(&mut self, events: &[u8]) {
+        if events.trim_ascii_end().ends_with(b"data: [DONE]") {
+            self.done = true;
+        }
+    }
+
+    /// One whole event (with its blank line), written to `out` as it should go on.
+    fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
+        self.note_done(event);
+        let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
+        match edited {
+            Some(Edit::Drop) => {}
+            Some(Edit::Replace(bytes)) => out.extend_from_slice(&bytes),
+            None => out.extend_from_slice(event),
+        }
+    }
+
+    /// The usage chunk: priced, or dropped when only the router asked for it.
+    fn edit(&mut self, event: &[u8]) -> Option<Edit> {
+        let text = std::str::from_utf8(event).ok()?;
+        let data_at = text.find("data:")? + "data:".len();
+        let json = text.get(data_at..)?;
+        let lead = json.len() - json.trim_start().len();
+        let json = json.trim();
+        let found = find_usage(json)?;
+        self.usage = Some(found.usage);
+        if !self.keep {
+            if !found.choices {
+                return Some(Edit::Drop);
+            }
+            // Usage riding on a content chunk: keep the chunk, drop the usage.
+            let at = data_at + lead;
+            let mut bytes = Vec::with_capacity(event.len());
+            bytes.extend_from_slice(event.get(..at + found.start)?);
+            bytes.extend_from_slice(b"null");
+            bytes.extend_from_slice(event.get(at + found.end..)?);
+            return Some(Edit::Replace(bytes));
+        }
+        let cost = format_usd(self.cost()?);
+        // Before the usage object's closing brace.
+        let close = data_at + lead + found.end - 1;
+        let mut bytes = Vec::with_capacity(event.len() + 24);
+        bytes.extend_from_slice(event.get(..close)?);
+        let empty = json.get(found.start + 1..found.end - 1).is_some_and(|inner| inner.trim().is_empty());
+        if !empty {
+            bytes.push(b',');
+        }
+        bytes.extend_from_slice(b"\"cost\":");
+        bytes.extend_from_slice(cost.as_bytes());
+        bytes.extend_from_slice(event.get(close..)?);
+        Some(Edit::Replace(bytes))
+    }
+}
+
+enum Edit {
+    Drop,
+    Replace(Vec<u8>),
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USAGE_CHUNK: &str = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"total_tokens\":1500}}\n\n";
+
+    fn stream() -> String {
+        format!(
+            "data: {{\"id\":\"c\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"hi\"}}}}],\"usage\":null}}\n\n{USAGE_CHUNK}data: [DONE]\n\n"
+        )
+    }
+
+    fn run(s: &mut StreamUsage, chunks: &[&[u8]]) -> String {
+        let mut out = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            match s.feed(c, i + 1 == chunks.len()) {
+                Some(b) => out.extend_from_slice(&b),
+                None => out.extend_from_slice(c),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn whole_response_usage_and_cost() {
+        let body = br#"{"id":"x","choices":[{"message":{"content":"a"}}],"usage":{"prompt_tokens":1000,"completion_tokens":2000}}"#;
+        let u = of_response(body).unwrap_or_default();
+        assert_eq!(u, Usage { input: 1000, output: 2000 });
+        assert!((u.cost(3.0, 15.0) - 0.033).abs() < 1e-12);
+        assert_eq!(format_usd(0.033), "0.03300000");
+        assert_eq!(of_response(br#"{"usage":null}"#), None);
+        assert_eq!(of_response(b"not json"), None);
+    }
+
+    #[test]
+    fn the_usage_chunk_gets_its_cost_in_any_chunking() {
+        let whole = stream();
+        let bytes = whole.as_bytes();
+        for split in [1, 7, 40, 90, bytes.len() - 3] {
+            let (a, b) = bytes.split_at(split);
+            let mut s = StreamUsage::new((3.0, 15.0), true);
+            let out = run(&mut s, &[a, b]);
+            assert!(
+                out.contains(r#""usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500,"cost":0.01050000}"#),
+                "{split}: {out}"
+            );
+            assert!(out.ends_with("data: [DONE]\n\n"), "{out}");
+            assert_eq!(s.usage, Some(Usage { input: 1000, output: 500 }));
+            assert!(s.done);
+        }
+    }
+
+    #[test]
+    fn a_client_that_did_not_ask_gets_no_usage_chunk() {
+        let mut s = StreamUsage::new((3.0, 15.0), false);
+        let out = run(&mut s, &[stream().as_bytes()]);
+        assert!(!out.contains("prompt_tokens"), "{out}");
+        assert_eq!(out.matches("data: ").count(), 2, "{out}");
+        // It was still read, for the cost.
+        assert!((s.cost().unwrap_or_default() - 0.0105).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_stream_without_done_gets_the_error_event() {
+        let mut s = StreamUsage::new((1.0, 1.0), false);
+        let out = run(&mut s, &[b"data: {\"choices\":[{\"delta\":{\"content\":\"h\"}}]}\n\ndata: {\"cho"]);
+        assert!(out.ends_with(std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default()), "{out}");
+        let mut s = StreamUsage::new((1.0, 1.0), false);
+        assert_eq!(s.feed(b"data: [DONE]\n\n", true), None);
+    }
+}
