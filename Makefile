@@ -29,7 +29,7 @@ export ADMIN_PORT ?= 9901
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
 	@echo "make test  - fmt, clippy (native and wasm32), unit, host and real-Envoy tests"
-	@echo "make bench - scorer throughput (criterion)"
+	@echo "make bench - the router against plain Envoy, LiteLLM and Portkey; writes BENCHMARKS.md"
 	@echo "make oci   - the filter as an OCI image (layout + tarball in build/oci)"
 
 setup: $(ENVOY_STAMP)
@@ -96,9 +96,30 @@ soak: wasm
 	$(CARGO) build --locked --release -p model-router-tests --bin soak
 	$(CARGO_TARGET_DIR)/release/soak
 
-# Benchmarks are never timed tests: numbers come from here.
-bench:
+# Benchmarks are never timed tests: numbers come from here. The scorer's criterion benches,
+# then the router against plain Envoy and against the peers (pinned below), on loopback:
+# writes BENCHMARKS.md (scripts/bench.py says how it pins CPUs and interleaves rounds).
+LITELLM_VERSION := 1.105.0
+PORTKEY_VERSION := 1.15.2
+BENCH_DIR := build/bench
+LITELLM_STAMP := $(BENCH_DIR)/.litellm-$(LITELLM_VERSION)
+PORTKEY_STAMP := $(BENCH_DIR)/.portkey-$(PORTKEY_VERSION)
+
+$(LITELLM_STAMP):
+	mkdir -p $(BENCH_DIR)
+	$(PYTHON) -m venv $(BENCH_DIR)/litellm-venv
+	$(BENCH_DIR)/litellm-venv/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)'
+	touch $@
+
+$(PORTKEY_STAMP):
+	mkdir -p $(BENCH_DIR)
+	npm install --silent --no-audit --no-fund --no-package-lock --prefix $(BENCH_DIR)/portkey @portkey-ai/gateway@$(PORTKEY_VERSION)
+	touch $@
+
+bench: wasm $(LITELLM_STAMP) $(PORTKEY_STAMP)
 	$(CARGO) bench --locked -p model-router-scorer --bench scorer
+	$(CARGO) build --locked --release -p model-router-tests --bin fast-upstream --bin load
+	$(PYTHON) scripts/bench.py
 
 run: wasm
 	$(CARGO) build --locked -p model-router-tests --bin demo

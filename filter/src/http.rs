@@ -621,6 +621,11 @@ impl Http {
             if let Some(t) = f.translation.take() {
                 self.prepare_translation(t);
             } else if f.stream && !end_of_stream {
+                // The stream may change length (cost added, usage chunk removed, an error event
+                // appended): a provider's content-length would then be wrong.
+                if let Err(e) = host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH) {
+                    host::log(LogLevel::Warn, &format!("model-router: {e}"));
+                }
                 let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
                 let Flight { to, sent_ns, .. } = *f;
                 self.phase = Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, editor }));

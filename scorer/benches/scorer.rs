@@ -28,8 +28,13 @@ fn conversation(turns: usize) -> String {
 fn bench(c: &mut Criterion) {
     let config = Config::from_json(b"").expect("default config");
     let mut group = c.benchmark_group("route_chat");
-    for (name, turns) in [("short_1KB", 2), ("long_100KB", 250)] {
-        let body = conversation(turns);
+    for (name, turns, model) in [
+        ("auto short_1KB", 2, "auto"),
+        ("auto long_100KB", 250, "auto"),
+        ("tier short_1KB", 2, "economy"),
+        ("tier long_100KB", 250, "economy"),
+    ] {
+        let body = conversation(turns).replacen(r#""model":"auto""#, &format!(r#""model":"{model}""#), 1);
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(format!("{name} ({} bytes)", body.len()), |b| {
             b.iter(|| route_chat(&config, body.as_bytes(), NOW).expect("routes"))

@@ -153,6 +153,9 @@ pub struct ChatRequest<'a> {
     pub usage_requested: bool,
     /// `max_price`, when given.
     pub max_price: Option<MaxPrice>,
+    /// Message texts in order, for the `auto` feature scan: scanning text is most of the cost
+    /// of a pass, and only `model: "auto"` needs it.
+    texts: Vec<(Role, Vec<&'a str>, u32)>,
     layout: Layout,
 }
 
@@ -282,6 +285,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         provider_policy: None,
         usage_requested: false,
         max_price: None,
+        texts: Vec::new(),
         layout: Layout::default(),
     };
     // Where `stream_options` is: (its object's opening brace, whether it has members, the
@@ -409,6 +413,16 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
+    if req.model == "auto" {
+        // The conversation's text features, in message order.
+        for (role, texts, tool_calls) in std::mem::take(&mut req.texts) {
+            req.features.begin_message(role);
+            for text in texts {
+                req.features.add_text(role, text);
+            }
+            req.features.end_message(role, tool_calls);
+        }
+    }
     if req.stream && !req.usage_requested {
         match stream_options {
             None => req.layout.append = Some(STREAM_USAGE_MEMBER),
@@ -657,12 +671,7 @@ fn parse_message<'a>(
             format!("{}.content is required for role '{role}'", at()),
         ));
     }
-    let role = Role::from_name(&role);
-    req.features.begin_message(role);
-    for text in texts {
-        req.features.add_text(role, text);
-    }
-    req.features.end_message(role, tool_calls);
+    req.texts.push((Role::from_name(&role), texts, tool_calls));
     Ok(())
 }
 
@@ -806,6 +815,7 @@ mod tests {
             provider_policy: None,
             usage_requested: false,
             max_price: None,
+            texts: Vec::new(),
             layout,
         }
     }

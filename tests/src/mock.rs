@@ -295,7 +295,9 @@ fn respond(
             if body["stream"].as_bool() == Some(true) {
                 let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
                 let usage = include_usage.then_some(usage);
-                return stream_chat(w, provider, &model, &reply, usage, echo, (delay, cut_after));
+                // Some servers frame a whole SSE body with content-length instead of chunks.
+                let by_length = head.header("x-mock-sse-length").is_some();
+                return stream_chat(w, provider, &model, &reply, usage, echo, (delay, cut_after, by_length));
             }
             thread::sleep(delay);
             let out = json!({
@@ -333,7 +335,8 @@ fn respond(
 }
 
 /// Writes an SSE chat stream as chunked encoding, one event per chunk, `delay` apart, cut
-/// (cleanly, without `[DONE]`) after `cut_after` bytes when set.
+/// (cleanly, without `[DONE]`) after `cut_after` bytes when set; or, `by_length`, the whole
+/// stream at once framed by content-length.
 fn stream_chat(
     w: &mut TcpStream,
     provider: &str,
@@ -341,13 +344,16 @@ fn stream_chat(
     reply: &str,
     usage: Option<Value>,
     echo: Value,
-    (delay, cut_after): (Duration, Option<usize>),
+    (delay, cut_after, by_length): (Duration, Option<usize>, bool),
 ) -> io::Result<()> {
-    write!(
-        w,
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-mock-provider: {provider}\r\ntransfer-encoding: chunked\r\n\r\n"
-    )?;
-    w.flush()?;
+    let framing = if by_length { "" } else { "transfer-encoding: chunked\r\n" };
+    if !by_length {
+        write!(
+            w,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-mock-provider: {provider}\r\n{framing}\r\n"
+        )?;
+        w.flush()?;
+    }
     let chunk = |delta: Value, finish: Value, extra: Option<(&str, Value)>| {
         let mut c = json!({
             "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
@@ -372,6 +378,15 @@ fn stream_chat(
     }
     let mut frames: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
     frames.push("data: [DONE]\n\n".to_string());
+    if by_length {
+        let all = frames.concat();
+        write!(
+            w,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-mock-provider: {provider}\r\ncontent-length: {}\r\n\r\n{all}",
+            all.len()
+        )?;
+        return w.flush();
+    }
     let mut left = cut_after.unwrap_or(usize::MAX);
     for (i, frame) in frames.iter().enumerate() {
         if i > 0 {

@@ -107,6 +107,22 @@ fn a_stream_carries_its_cost_in_the_usage_chunk_and_only_when_asked() {
     assert!(!text.contains("usage\":{"), "{text}");
     assert!(events(&text).iter().all(|e| !e["choices"].as_array().is_some_and(Vec::is_empty)), "{text}");
     assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+
+    // A provider that frames its stream with content-length: the edited stream is still
+    // delivered whole (the length would be wrong, so it is dropped).
+    let r = http::request(
+        s.envoy.addr,
+        "POST",
+        CHAT,
+        &[("content-type", "application/json"), ("x-mock-sse-length", "1")],
+        plain.as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = r.text();
+    assert_eq!(r.status, 200, "{text}");
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert!(!text.contains("usage\":{"), "{text}");
+    assert_eq!(r.header("content-length"), None);
 }
 
 /// A settled spend gauge from Envoy's stats.

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""make bench: the router's cost against plain Envoy and against LiteLLM and Portkey.
+
+Loopback only. The fast upstream (tests/src/bin/fast-upstream.rs) and the load generator
+(tests/src/bin/load.rs) share CPU 1; the proxy under test runs alone on CPU 0 (Envoy with
+--concurrency 1, LiteLLM with one worker, Portkey on one Node process). Rounds are interleaved
+(every configuration once per round) and medians are reported, because these machines are noisy.
+Writes BENCHMARKS.md.
+"""
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.expanduser("~"), ".cache/model-router/target"))
+RELEASE = os.path.join(TARGET, "release")
+ENVOY = os.environ.get("ENVOY_BIN", os.path.join(ROOT, ".venv/envoy-bin"))
+WASM = os.environ.get("MODEL_ROUTER_WASM", os.path.join(ROOT, "build/model_router.wasm"))
+BENCH_DIR = os.path.join(ROOT, "build/bench")
+LITELLM_VERSION = "1.105.0"  # as pinned in the Makefile
+PORTKEY_VERSION = "1.15.2"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
+SATURATION_CONNECTIONS = 16
+FIXED_RATE = 500  # requests per second, the "moderate rate"
+PROVIDERS = ["anthropic", "cerebras", "google-gemini", "groq", "openai", "xai", "aws-bedrock", "aws-bedrock-runtime"]
+CPU_PROXY, CPU_LOAD = "0", "1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=60, proc=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the process for port {port} exited ({proc.returncode}); see build/bench/*.log")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
+
+
+def text(n_bytes, seed):
+    words = ["router", "envoy", "latency", "token", "provider", "model", "budget", "stream", "cluster", "filter",
+             "the", "a", "of", "to", "and", "in", "is", "for", "on", "with"]
+    out, i = [], seed
+    while sum(len(w) + 1 for w in out) < n_bytes:
+        i = (i * 1103515245 + 12345) % (2 ** 31)
+        out.append(words[i % len(words)])
+    return " ".join(out)[:n_bytes]
+
+
+def body(size, model, stream):
+    """A chat body of about `size` bytes: a system prompt and a few turns."""
+    turns = max(1, min(8, size // 2000))
+    per = max(16, (size - 200) // (turns * 2 + 1))
+    msgs = [{"role": "system", "content": text(per, 1)}]
+    for t in range(turns):
+        msgs.append({"role": "user", "content": text(per, 2 + t)})
+        msgs.append({"role": "assistant", "content": text(per // 4, 50 + t)})
+    msgs.append({"role": "user", "content": "Summarise the above."})
+    b = {"model": model, "messages": msgs, "max_tokens": 256}
+    if stream:
+        b["stream"] = True
+    return json.dumps(b)
+
+
+def envoy_config(listen, admin, upstream, router):
+    tmpl = open(os.path.join(ROOT, "bench/envoy.yaml")).read()
+    clusters = ""
+    for name in ["upstream"] + PROVIDERS:
+        clusters += f"""  - name: {name}
+    connect_timeout: 2s
+    type: STATIC
+    load_assignment:
+      cluster_name: {name}
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream}}}}}}}
+"""
+    if router:
+        filters = f"""          - name: model_router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: model_router
+                root_id: model_router
+                allow_on_headers_stop_iteration: true
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: '{{}}'
+                vm_config:
+                  vm_id: model_router
+                  runtime: envoy.wasm.runtime.v8
+                  code: {{local: {{filename: {WASM}}}}}
+"""
+        route = "{cluster_header: x-model-router-cluster, timeout: 0s}"
+    else:
+        filters = ""
+        route = "{cluster: upstream, timeout: 0s}"
+    return (tmpl.replace("ADMIN_PORT", str(admin)).replace("LISTEN_PORT", str(listen))
+            .replace("FILTERS\n", filters).replace("ROUTE", route).replace("CLUSTERS\n", clusters))
+
+
+class Proc:
+    def __init__(self, name, argv, port, cpu, env=None, cwd=None):
+        self.name, self.port = name, port
+        log = open(os.path.join(BENCH_DIR, f"{name}.log"), "w")
+        self.p = subprocess.Popen(["taskset", "-c", cpu] + argv, stdout=log, stderr=log, env=env, cwd=cwd,
+                                  start_new_session=True)
+        wait_port(port, 120, self.p)
+
+    def cpu_seconds(self):
+        """utime + stime of the process and its children so far."""
+        total = 0
+        for pid in self.pids():
+            try:
+                f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                total += int(f[11]) + int(f[12])
+            except OSError:
+                pass
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def rss_kib(self):
+        total = 0
+        for pid in self.pids():
+            try:
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+    def pids(self):
+        out = subprocess.run(["pgrep", "-s", str(self.p.pid)], capture_output=True, text=True).stdout.split()
+        return [int(x) for x in out] or [self.p.pid]
+
+    def stop(self):
+        try:
+            os.killpg(self.p.pid, signal.SIGTERM)
+            self.p.wait(10)
+        except Exception:
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except Exception:
+                pass
+
+
+def load(port, path, body_file, connections, rate=None, headers=()):
+    argv = ["taskset", "-c", CPU_LOAD, os.path.join(RELEASE, "load"), "--addr", f"127.0.0.1:{port}", "--path", path,
+            "--body", body_file, "--connections", str(connections), "--seconds", str(SECONDS)]
+    for h in headers:
+        argv += ["--header", h]
+    if rate:
+        argv += ["--rate", str(rate)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=SECONDS * 10 + 30)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    os.makedirs(BENCH_DIR, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="model-router-bench-")
+    procs = []
+    try:
+        upstream_port = free_port()
+        up = Proc("fast-upstream", [os.path.join(RELEASE, "fast-upstream"), f"127.0.0.1:{upstream_port}"],
+                  upstream_port, CPU_LOAD)
+        procs.append(up)
+        targets = {"direct": (None, upstream_port, "/v1/chat/completions", ())}
+        for name, router in [("passthrough", False), ("router", True)]:
+            listen, admin = free_port(), free_port()
+            cfg = os.path.join(work, f"{name}.yaml")
+            open(cfg, "w").write(envoy_config(listen, admin, upstream_port, router))
+            p = Proc(f"envoy-{name}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
+                                        "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
+            procs.append(p)
+            targets[name] = (p, listen, "/v1/chat/completions", ())
+        targets["router-noop"] = (targets["router"][0], targets["router"][1], "/bench/noop", ())
+        peers = start_peers(upstream_port, procs)
+        targets.update(peers)
+
+        sizes = {"1KB": 1_000, "10KB": 10_000, "100KB": 100_000, "400KB": 400_000}
+        files = {}
+        for label, size in sizes.items():
+            for model in ["economy", "auto"]:
+                for stream in [False, True]:
+                    f = os.path.join(work, f"{label}-{model}-{stream}.json")
+                    open(f, "w").write(body(size, model, stream))
+                    files[(label, model, stream)] = f
+        # (configuration, target, model) — model "economy" is tier routing.
+        configs = [("direct", "direct", "economy"), ("passthrough", "passthrough", "economy"),
+                   ("router-noop", "router-noop", "economy"), ("router-tier", "router", "economy"),
+                   ("router-auto", "router", "auto")]
+        configs += [(p, p, "economy") for p in peers]
+        cases = []
+        for label in sizes:
+            for cname, target, model in configs:
+                if cname in peers and label not in ("1KB", "100KB"):
+                    continue
+                cases.append((cname, target, label, model, False, "c1"))
+                cases.append((cname, target, label, model, False, "sat"))
+                if label in ("1KB", "100KB") and cname not in peers:
+                    cases.append((cname, target, label, model, True, "c1"))
+                    cases.append((cname, target, label, model, False, "rate"))
+        # Warm every path once (VM start, connection pools, peers' first-request work).
+        for cname, target, label, model, stream, mode in cases:
+            p, port, path, hdrs = targets[target]
+            load(port, path, files[(label, model, stream)], 1, None, hdrs) if mode == "c1" and label == "1KB" else None
+        results = {}
+        for rnd in range(ROUNDS):
+            for case in cases:
+                cname, target, label, model, stream, mode = case
+                p, port, path, hdrs = targets[target]
+                before = p.cpu_seconds() if p else 0
+                conns = {"c1": 1, "sat": SATURATION_CONNECTIONS, "rate": 8}[mode]
+                r = load(port, path, files[(label, model, stream)], conns, FIXED_RATE if mode == "rate" else None, hdrs)
+                if p and r["requests"]:
+                    r["cpu_us_per_req"] = (p.cpu_seconds() - before) * 1e6 / r["requests"]
+                results.setdefault(case, []).append(r)
+            print(f"round {rnd + 1}/{ROUNDS} done", file=sys.stderr)
+        rss = {name: t[0].rss_kib() for name, t in targets.items() if t[0]}
+        write_report(results, rss, configs, sizes, peers)
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def start_peers(upstream_port, procs):
+    peers = {}
+    if os.environ.get("BENCH_PEERS", "1") == "0":
+        return peers
+    litellm = os.path.join(BENCH_DIR, "litellm-venv/bin/litellm")
+    if os.path.exists(litellm):
+        port = free_port()
+        cfg = os.path.join(BENCH_DIR, "litellm.yaml")
+        open(cfg, "w").write(f"""model_list:
+- model_name: economy
+  litellm_params:
+    model: openai/bench
+    api_base: http://127.0.0.1:{upstream_port}/v1
+    api_key: bench
+litellm_settings:
+  telemetry: false
+""")
+        env = dict(os.environ, LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False", LITELLM_MASTER_KEY="sk-bench-0123456789abcdef")
+        procs.append(Proc("litellm", [litellm, "--config", cfg, "--port", str(port), "--num_workers", "1"], port,
+                          CPU_PROXY, env=env))
+        peers["litellm"] = (procs[-1], port, "/v1/chat/completions", ("authorization: Bearer sk-bench-0123456789abcdef",))
+    portkey = os.path.join(BENCH_DIR, "portkey/node_modules/@portkey-ai/gateway/build/start-server.js")
+    if os.path.exists(portkey):
+        port = free_port()
+        procs.append(Proc("portkey", ["node", portkey, f"--port={port}", "--headless"], port, CPU_PROXY))
+        hdrs = ("x-portkey-provider: openai", f"x-portkey-custom-host: http://127.0.0.1:{upstream_port}/v1",
+                "authorization: Bearer bench")
+        peers["portkey"] = (procs[-1], port, "/v1/chat/completions", hdrs)
+    return peers
+
+
+def med(rs, key):
+    vals = [r[key] for r in rs if key in r]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def write_report(results, rss, configs, sizes, peers):
+    def get(cname, label, mode, stream=False, key="p50_us"):
+        for (c, _, l, _, s, m), rs in results.items():
+            if c == cname and l == label and m == mode and s == stream:
+                return med(rs, key)
+        return float("nan")
+
+    lines = []
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    envoy_version = subprocess.run([ENVOY, "--version"], capture_output=True, text=True).stdout.strip().split("version: ")[-1]
+    lines += ["# Benchmarks", "", f"Run {now} by `make bench` ({ROUNDS} interleaved rounds of {SECONDS:g} s per case; medians).",
+              "", f"Machine: {platform.machine()}, {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}. "
+              f"Envoy {envoy_version} (`--concurrency 1`, pinned to CPU {CPU_PROXY}); load generator and fast upstream "
+              f"pinned to CPU {CPU_LOAD}. Peers: LiteLLM proxy {LITELLM_VERSION} (one worker), Portkey gateway "
+              f"{PORTKEY_VERSION} (one Node process), both pinned to CPU {CPU_PROXY}.", ""]
+    lines += ["## Headline: router / passthrough", "", "| body | throughput (tier) | throughput (auto) | added p50 at c=1 (tier) | added p50 (auto) |", "|---|---|---|---|---|"]
+    for label in sizes:
+        pt = get("passthrough", label, "sat", key="rps")
+        row = [label]
+        for c in ["router-tier", "router-auto"]:
+            row.append(f"{get(c, label, 'sat', key='rps') / pt:.0%}")
+        for c in ["router-tier", "router-auto"]:
+            row.append(f"{get(c, label, 'c1') - get('passthrough', label, 'c1'):.0f} µs")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "Targets: throughput ≥ 85% of passthrough at 1 KB and ≥ 60% at 100 KB; added p50 ≤ 50 µs at 1 KB and ≤ 300 µs at 100 KB.", ""]
+    lines += ["## Every configuration", "", "| config | body | rps at saturation (16 conns) | p50 / p99 at c=1 (µs) | p50 / p99 at 500 rps (µs) | stream p50 at c=1 (µs) | proxy CPU per request (µs) |", "|---|---|---|---|---|---|---|"]
+    for label in sizes:
+        for cname, _, _ in configs:
+            if get(cname, label, "c1") != get(cname, label, "c1"):
+                continue
+            rate = f"{get(cname, label, 'rate'):.0f} / {get(cname, label, 'rate', key='p99_us'):.0f}" if label in ("1KB", "100KB") else "-"
+            stream = f"{get(cname, label, 'c1', True):.0f}" if label in ("1KB", "100KB") else "-"
+            cpu = get(cname, label, "sat", key="cpu_us_per_req")
+            lines.append(f"| {cname} | {label} | {get(cname, label, 'sat', key='rps'):.0f} | {get(cname, label, 'c1'):.0f} / {get(cname, label, 'c1', key='p99_us'):.0f} | {rate} | {stream} | {'-' if cpu != cpu else f'{cpu:.0f}'} |")
+    lines += ["", "## Peers", ""]
+    if peers:
+        lines += ["| peer | body | added p50 at c=1 vs direct (µs) | router added p50 (µs) | router / peer added latency | peer rps per core |", "|---|---|---|---|---|---|"]
+        for p in peers:
+            for label in ("1KB", "100KB"):
+                added = get(p, label, "c1") - get("direct", label, "c1")
+                ours = get("router-tier", label, "c1") - get("direct", label, "c1")
+                lines.append(f"| {p} | {label} | {added:.0f} | {ours:.0f} | {ours / added:.3f} | {get(p, label, 'sat', key='rps'):.0f} |")
+        lines += ["", "Target: the router's added latency ≤ 1/20 of LiteLLM's (ratio ≤ 0.050)."]
+    else:
+        lines += ["Peers were not installed (BENCH_PEERS=0 or installation failed)."]
+    lines += ["", "## Memory", "", "| process | RSS after the run (MiB) |", "|---|---|"]
+    for name, kib in rss.items():
+        lines.append(f"| {name} | {kib / 1024:.1f} |")
+    lines += ["", "The router's memory is the Envoy RSS difference between `router` and `passthrough` (the V8 VM, "
+              "the filter's heap and its shared data).", ""]
+    lines += ["## Reproduce", "", "```sh", "make bench", "```", "",
+              "Needs the two CPUs above; `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_PEERS=0` change the run. The scorer's "
+              "criterion benchmarks (natively, MB/s) run first; their report is under `target/criterion`.", ""]
+    analysis = os.path.join(ROOT, "bench/analysis.md")
+    if os.path.exists(analysis):
+        lines += [open(analysis).read()]
+    open(os.path.join(ROOT, "BENCHMARKS.md"), "w").write("\n".join(lines))
+    json.dump({" ".join(map(str, k)): v for k, v in results.items()}, open(os.path.join(BENCH_DIR, "results.json"), "w"), indent=1)
+    print("wrote BENCHMARKS.md", file=sys.stderr)
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
