@@ -5,10 +5,11 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use model_router_scorer::budget::BudgetView;
+use model_router_scorer::budget::{BudgetView, nano};
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::health::Outcome;
-use model_router_scorer::route::{Memory, Target, Upstream, rewrite_chat};
+use model_router_scorer::request::Layout;
+use model_router_scorer::route::{Memory, Target, Upstream};
 use model_router_scorer::translate::{self, ResponseTranslation};
 use model_router_scorer::usage::{self, StreamUsage, Usage, format_usd};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
@@ -57,6 +58,8 @@ struct Flight {
     fallbacks: Vec<Upstream>,
     /// The client's body, kept while a fallback may need it (empty otherwise).
     body: Vec<u8>,
+    /// Where its members are: a fallback's body is spliced from it, not parsed again.
+    layout: Layout,
     /// Attempts sent so far.
     attempts: u32,
     /// What failed, `provider/model status` per attempt, for the final error.
@@ -74,6 +77,24 @@ struct Flight {
 }
 
 impl Flight {
+    /// The first attempt at `to`, sent at `sent_ns`, with nothing to fall back on.
+    fn new(to: Upstream, sent_ns: u64) -> Flight {
+        Flight {
+            report: Vec::new(),
+            to,
+            fallbacks: Vec::new(),
+            body: Vec::new(),
+            layout: Layout::default(),
+            attempts: 1,
+            failed: Vec::new(),
+            fallback_from: None,
+            sent_ns,
+            stream: false,
+            usage_requested: false,
+            translation: None,
+        }
+    }
+
     /// Headers telling the client what ran.
     fn headers(&self) -> Vec<(&'static str, String)> {
         let mut v = vec![
@@ -142,6 +163,14 @@ fn note(key: &str, value: &str) {
     }
 }
 
+/// The response body is about to change length: drop the provider's content-length now,
+/// while the headers can still change (Envoy then frames the body itself).
+fn body_changes_length() {
+    if let Err(e) = host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH) {
+        host::log(LogLevel::Warn, &format!("model-router: {e}"));
+    }
+}
+
 /// Marks the request as answered by the router after a failover (see [`h::ANSWERED`]).
 fn mark_answered() {
     if let Err(e) = host::set_header(MapType::HttpRequestHeaders, h::ANSWERED, "failover") {
@@ -191,14 +220,18 @@ impl Http {
     }
 
     fn answer_with(&mut self, status: u32, body: &str, extra: &[(&str, &str)]) -> Action {
-        self.phase = Phase::Answered;
         let mut headers = vec![(h::CONTENT_TYPE, "application/json")];
         headers.extend_from_slice(extra);
-        let sent = host::send_response(status, "model_router", &headers, body.as_bytes());
-        if let Err(err) = sent {
+        self.send_local(status, "model_router", &headers, body.as_bytes());
+        Action::Pause
+    }
+
+    /// Answers the request from the router (the only way a request ends up `Answered`).
+    fn send_local(&mut self, status: u32, details: &str, headers: &[(&str, &str)], body: &[u8]) {
+        self.phase = Phase::Answered;
+        if let Err(err) = host::send_response(status, details, headers, body) {
             host::log(LogLevel::Error, &format!("model-router: {err}"));
         }
-        Action::Pause
     }
 
     fn host_failure(&mut self, e: HostError) -> Action {
@@ -214,10 +247,9 @@ impl Http {
     fn classify(&mut self, shared: &Shared) -> Result<Result<Endpoint, ApiError>, HostError> {
         let config = &shared.config;
         // A client must never choose the cluster: drop any copy it sent, on every request.
+        // (Removing an absent header is not an error: one host call, not a read and a remove.)
         for name in [config.cluster_header.as_str(), h::ANSWERED] {
-            if host::header(MapType::HttpRequestHeaders, name)?.is_some() {
-                host::remove_header(MapType::HttpRequestHeaders, name)?;
-            }
+            host::remove_header(MapType::HttpRequestHeaders, name)?;
         }
         let method = host::header(MapType::HttpRequestHeaders, h::METHOD)?.unwrap_or_default();
         let path = host::header(MapType::HttpRequestHeaders, h::PATH)?.unwrap_or_default();
@@ -298,7 +330,7 @@ impl Http {
             if scopes.is_empty() {
                 break (route, None);
             }
-            match spend::reserve(&scopes, spend::nano(route.estimate_usd), now)? {
+            match spend::reserve(scopes.clone(), nano(route.estimate_usd), now)? {
                 Some(r) => break (route, Some(r)),
                 None if tries < 3 => tries += 1,
                 None => {
@@ -324,18 +356,15 @@ impl Http {
         }
         let sent_ns = self.send(shared, &route.target, body_size)?;
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
+        let report = chat_report(&route);
         self.phase = Phase::Routed(Box::new(Flight {
-            report: chat_report(&route),
+            report,
             stream: route.stream,
-            to: route.target.to,
             fallbacks: route.fallbacks,
             body: if failover { body } else { Vec::new() },
-            attempts: 1,
-            failed: Vec::new(),
-            fallback_from: None,
-            sent_ns,
+            layout: route.layout,
             usage_requested: route.usage_requested,
-            translation: None,
+            ..Flight::new(route.target.to, sent_ns)
         }));
         Ok(Action::Continue)
     }
@@ -364,17 +393,8 @@ impl Http {
         };
         let sent_ns = self.send(shared, &route.target, body_size)?;
         self.phase = Phase::Routed(Box::new(Flight {
-            report: Vec::new(),
-            to: route.target.to,
-            fallbacks: Vec::new(),
-            body: Vec::new(),
-            attempts: 1,
-            failed: Vec::new(),
-            fallback_from: None,
-            sent_ns,
-            stream: false,
-            usage_requested: false,
             translation: route.translate,
+            ..Flight::new(route.target.to, sent_ns)
         }));
         Ok(Action::Continue)
     }
@@ -540,20 +560,16 @@ impl Http {
         if let Some(r) = &a.reservation {
             // Answered without reported usage: charge the estimate; failed: nothing.
             let spent = match a.cost {
-                Some(c) => spend::nano(c),
+                Some(c) => nano(c),
                 None if (200..400).contains(&a.status) => r.amount,
                 None => 0,
             };
-            spend::settle(r, spent);
-            let now = host::now_secs().unwrap_or(0);
-            for s in shared.config.budgets.scopes(self.client.as_deref()) {
-                let scope = match s.label.strip_prefix("client ") {
+            for (scope, today) in spend::settle(r, spent) {
+                let scope = match scope.label.strip_prefix("client ") {
                     Some(c) => format!("client.{}", live::stat_segment(c)),
                     None => "global".to_string(),
                 };
-                shared
-                    .metrics
-                    .gauge(&format!("budget_spent_nanousd.scope.{scope}"), spend::spent_today(&s.key, now));
+                shared.metrics.gauge(&format!("budget_spent_nanousd.scope.{scope}"), today);
             }
         }
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
@@ -572,7 +588,7 @@ impl Http {
             shared.metrics.count(&format!("tokens_out.{who}"), u.output);
         }
         if let Some(c) = a.cost {
-            shared.metrics.count(&format!("cost_nanousd.{who}"), spend::nano(c));
+            shared.metrics.count(&format!("cost_nanousd.{who}"), nano(c));
         }
     }
 
@@ -593,7 +609,7 @@ impl Http {
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
         let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
-        self.settle(&shared, &mut f, status, now_ns);
+        self.record_attempt(&shared, &mut f, status, now_ns);
         if retryable(status) {
             match self.fail_over(&shared, &mut f, Retry::Failure) {
                 Ok(true) => {
@@ -621,11 +637,8 @@ impl Http {
             if let Some(t) = f.translation.take() {
                 self.prepare_translation(t);
             } else if f.stream && !end_of_stream {
-                // The stream may change length (cost added, usage chunk removed, an error event
-                // appended): a provider's content-length would then be wrong.
-                if let Err(e) = host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH) {
-                    host::log(LogLevel::Warn, &format!("model-router: {e}"));
-                }
+                // Cost added, usage chunk removed, an error event appended.
+                body_changes_length();
                 let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
                 let Flight { to, sent_ns, .. } = *f;
                 self.phase = Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, editor }));
@@ -700,7 +713,7 @@ impl Http {
     }
 
     /// Records how an attempt went, for health and metrics.
-    fn settle(&self, shared: &Shared, f: &mut Flight, status: u16, now_ns: u64) {
+    fn record_attempt(&self, shared: &Shared, f: &mut Flight, status: u16, now_ns: u64) {
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Ok(f.elapsed_ms(now_ns)) };
         live::record(&f.to, outcome, now_ns / 1_000_000_000, &shared.config.resilience, &shared.metrics);
         if retryable(status) {
@@ -723,13 +736,7 @@ impl Http {
             if !live::admit(&next, now_ns / 1_000_000_000, cfg)? {
                 continue;
             }
-            let body = match rewrite_chat(&f.body, &next.upstream_model) {
-                Ok(b) => b,
-                Err(e) => {
-                    host::log(LogLevel::Error, &format!("model-router: cannot rewrite for a fallback: {e}"));
-                    return Ok(false);
-                }
-            };
+            let body = f.layout.rewrite(&f.body, &next.upstream_model);
             let headers = self.attempt_headers(shared, &next, body.len())?;
             let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let timeout = Duration::from_millis(cfg.fallback_timeout_ms);
@@ -793,7 +800,7 @@ impl Http {
             .and_then(|(_, v)| v.parse::<u16>().ok())
             .unwrap_or(0);
         let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
-        self.settle(&shared, &mut f, status, now_ns);
+        self.record_attempt(&shared, &mut f, status, now_ns);
         let body = host::buffer(BufferType::HttpCallResponseBody, body_size).unwrap_or_default();
         let again = if retryable(status) {
             Some(Retry::Failure)
@@ -841,11 +848,8 @@ impl Http {
                 || k.starts_with("x-ratelimit-")
         }));
         let pairs: Vec<(&str, &str)> = reply.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.phase = Phase::Answered;
         mark_answered();
-        if let Err(e) = host::send_response(u32::from(status), "model_router_fallback", &pairs, &body) {
-            host::log(LogLevel::Error, &format!("model-router: {e}"));
-        }
+        self.send_local(u32::from(status), "model_router_fallback", &pairs, &body);
     }
 
     /// Every attempt failed: one error naming them. 429 when all were rate limits.
@@ -861,13 +865,8 @@ impl Http {
         let headers = f.headers();
         let mut pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         pairs.push((h::CONTENT_TYPE, "application/json"));
-        self.phase = Phase::Answered;
         mark_answered();
-        if let Err(err) =
-            host::send_response(u32::from(e.status), "model_router_exhausted", &pairs, e.body().as_bytes())
-        {
-            host::log(LogLevel::Error, &format!("model-router: {err}"));
-        }
+        self.send_local(u32::from(e.status), "model_router_exhausted", &pairs, e.body().as_bytes());
     }
 
     /// A provider's 400, buffered: a context-length error moves to a larger window.
@@ -893,11 +892,8 @@ impl Http {
     }
 
     fn prepare_translation(&mut self, t: ResponseTranslation) {
-        // The body changes size: drop content-length now, while the headers can change.
-        let prepared = host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH).and_then(|()| {
-            host::set_header(MapType::HttpResponseHeaders, h::CONTENT_TYPE, "application/json")
-        });
-        match prepared {
+        body_changes_length();
+        match host::set_header(MapType::HttpResponseHeaders, h::CONTENT_TYPE, "application/json") {
             Ok(()) => self.phase = Phase::Translating(t),
             Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),
         }

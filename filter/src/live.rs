@@ -123,7 +123,10 @@ pub fn stat_segment(v: &str) -> String {
 /// The router's metrics, defined on first use (`wasmcustom.model_router.<name>` in Envoy).
 #[derive(Default)]
 pub struct Metrics {
-    ids: RefCell<HashMap<(MetricType, String), u32>>,
+    /// Ids by name, one map per kind (a lookup by `&str` allocates nothing).
+    counters: RefCell<HashMap<String, u32>>,
+    gauges: RefCell<HashMap<String, u32>>,
+    histograms: RefCell<HashMap<String, u32>>,
 }
 
 /// Prefix of every metric name.
@@ -131,13 +134,17 @@ pub const METRIC_PREFIX: &str = "model_router.";
 
 impl Metrics {
     fn id(&self, kind: MetricType, name: &str) -> Option<u32> {
-        let key = (kind, name.to_string());
-        if let Some(id) = self.ids.borrow().get(&key) {
+        let ids = match kind {
+            MetricType::Gauge => &self.gauges,
+            MetricType::Histogram => &self.histograms,
+            _ => &self.counters,
+        };
+        if let Some(id) = ids.borrow().get(name) {
             return Some(*id);
         }
         match host::define_metric(kind, &format!("{METRIC_PREFIX}{name}")) {
             Ok(id) => {
-                self.ids.borrow_mut().insert(key, id);
+                ids.borrow_mut().insert(name.to_string(), id);
                 Some(id)
             }
             Err(e) => {

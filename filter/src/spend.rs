@@ -1,7 +1,7 @@
 //! Spend limits in shared data: read what is left, reserve a request's estimate, settle it
 //! with the real cost. Every write is compare-and-swap, so workers never lose an amount.
 
-use model_router_scorer::budget::{self, BudgetView, Scope, Spend};
+use model_router_scorer::budget::{BudgetView, Scope, Spend};
 use proxy_wasm::types::LogLevel;
 
 use crate::host::{self, HostError};
@@ -10,7 +10,7 @@ use crate::host::{self, HostError};
 #[derive(Debug, Clone)]
 pub struct Reservation {
     /// The scopes reserved in.
-    pub keys: Vec<String>,
+    pub scopes: Vec<Scope>,
     /// nano-USD reserved in each.
     pub amount: u64,
     /// The UTC day it was made on.
@@ -32,9 +32,9 @@ pub fn view(scopes: &[Scope], now: u64) -> Result<Option<BudgetView>, HostError>
 }
 
 /// Reserves `amount` nano-USD in every scope, or in none (returns `None` when one is full).
-pub fn reserve(scopes: &[Scope], amount: u64, now: u64) -> Result<Option<Reservation>, HostError> {
+pub fn reserve(scopes: Vec<Scope>, amount: u64, now: u64) -> Result<Option<Reservation>, HostError> {
     let day = now / 86_400;
-    let mut done: Vec<String> = Vec::with_capacity(scopes.len());
+    let mut done: Vec<Scope> = Vec::with_capacity(scopes.len());
     for s in scopes {
         let mut ok = false;
         for _ in 0..8 {
@@ -49,39 +49,35 @@ pub fn reserve(scopes: &[Scope], amount: u64, now: u64) -> Result<Option<Reserva
             }
         }
         if !ok {
-            settle(&Reservation { keys: done, amount, day }, 0);
+            settle(&Reservation { scopes: done, amount, day }, 0);
             return Ok(None);
         }
-        done.push(s.key.clone());
+        done.push(s);
     }
-    Ok(Some(Reservation { keys: done, amount, day }))
+    Ok(Some(Reservation { scopes: done, amount, day }))
 }
 
-/// Replaces a reservation with the real spend (nano-USD).
-pub fn settle(r: &Reservation, spent: u64) {
-    for key in &r.keys {
-        let mut landed = false;
+/// Replaces a reservation with the real spend (nano-USD). Returns each scope with its settled
+/// spend of the day as written (for the metric).
+pub fn settle(r: &Reservation, spent: u64) -> Vec<(&Scope, u64)> {
+    let mut out = Vec::with_capacity(r.scopes.len());
+    for scope in &r.scopes {
+        let mut landed = None;
         for _ in 0..8 {
-            let Ok((spend, cas)) = read(key) else { break };
+            let Ok((spend, cas)) = read(&scope.key) else { break };
             let mut spend = if spend.day < r.day { spend.on(r.day) } else { spend };
             spend.settle(r.day, r.amount, spent);
-            if host::shared_set(key, spend.encode().as_bytes(), cas) == Ok(host::Swap::Done) {
-                landed = true;
+            if host::shared_set(&scope.key, spend.encode().as_bytes(), cas) == Ok(host::Swap::Done) {
+                landed = Some(spend.spent);
                 break;
             }
         }
-        if !landed {
-            host::log(LogLevel::Error, &format!("model-router: could not settle spend in {key}"));
+        match landed {
+            Some(today) => out.push((scope, today)),
+            None => {
+                host::log(LogLevel::Error, &format!("model-router: could not settle spend in {}", scope.key))
+            }
         }
     }
-}
-
-/// The settled spend of a scope today, nano-USD (for the metric).
-pub fn spent_today(key: &str, now: u64) -> u64 {
-    read(key).map_or(0, |(s, _)| s.on(now / 86_400).spent)
-}
-
-/// nano-USD of a USD amount.
-pub fn nano(usd: f64) -> u64 {
-    budget::nano(usd)
+    out
 }

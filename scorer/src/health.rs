@@ -20,6 +20,11 @@ pub fn deployment_key(provider: &str, model: &str) -> String {
     format!("{KEY_PREFIX}d.{provider}/{model}")
 }
 
+/// The records an attempt at `model` of `provider` answers to: its provider's, then its own.
+pub fn keys(provider: &str, model: &str) -> [String; 2] {
+    [provider_key(provider), deployment_key(provider, model)]
+}
+
 /// Breaker and failover settings (`resilience` in the plugin configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -181,6 +181,12 @@ impl ChatRequest<'_> {
     pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
         self.layout.rewrite(body, upstream_model)
     }
+
+    /// Where the body's members are: enough to rewrite it again for another model without
+    /// parsing it again.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
 }
 
 pub(crate) fn syntax(e: JsonError) -> ApiError {

@@ -9,7 +9,7 @@ use crate::error::{ApiError, echo};
 use crate::health::{self, Admit, Health, Live, ResilienceConfig};
 use crate::policy::Policy;
 use crate::rank::{Prefer, rank};
-use crate::request::{ChatRequest, parse_chat};
+use crate::request::{ChatRequest, Layout, parse_chat};
 use crate::select::{self, Needs};
 
 /// The chat completions path.
@@ -173,7 +173,7 @@ impl Upstream {
 
     /// The health records this attempt reports to: its provider's, then its deployment's.
     pub fn health_keys(&self) -> [String; 2] {
-        [health::provider_key(&self.provider), health::deployment_key(&self.provider, &self.model)]
+        health::keys(&self.provider, &self.model)
     }
 }
 
@@ -211,6 +211,9 @@ pub struct Route {
     /// The other candidates, best first: where failover goes, each checked again against
     /// live health before it is tried.
     pub fallbacks: Vec<Upstream>,
+    /// The client body's layout: a fallback's body is `layout.rewrite(client_body, model)`,
+    /// spliced without a second parse.
+    pub layout: Layout,
     /// With budgets: `ok`, `limited:TIER` (a cheaper model of the tier), `downgraded:A->B`
     /// or `free` (the ladder's steps).
     pub budget: Option<String>,
@@ -384,6 +387,7 @@ impl Analysis<'_> {
             auto: report,
             memory,
             fallbacks: ranked.collect(),
+            layout: req.layout().clone(),
             budget,
             estimate_usd,
         })
@@ -404,18 +408,14 @@ impl Liveness<'_> {
 
     /// Neither the provider's nor the deployment's breaker is open.
     fn admits(&self, d: &Deployment) -> bool {
-        let keys = [health::provider_key(&d.provider), health::deployment_key(&d.provider, &d.id)];
-        keys.iter().all(|k| self.get(k).is_none_or(|h| h.admit(self.now, self.cfg) != Admit::No))
+        health::keys(&d.provider, &d.id)
+            .iter()
+            .all(|k| self.get(k).is_none_or(|h| h.admit(self.now, self.cfg) != Admit::No))
     }
 
     fn latency(&self, d: &Deployment) -> Option<f64> {
         self.get(&health::deployment_key(&d.provider, &d.id))?.latency(self.now, self.cfg)
     }
-}
-
-/// Rewrites a client's chat body for another model (a fallback attempt).
-pub fn rewrite_chat(body: &[u8], upstream_model: &str) -> Result<Vec<u8>, ApiError> {
-    Ok(parse_chat(body)?.rewrite(body, upstream_model))
 }
 
 /// What the glue knows about a request besides its body.
@@ -920,7 +920,8 @@ mod tests {
     #[test]
     fn a_fallback_body_carries_the_fallbacks_model_id_and_nothing_else_changes() {
         let body = r#"{"model":"gpt-oss-120b","prefer":"cheap","temperature":0.5,"messages":[{"role":"user","content":"x"}]}"#;
-        let out = rewrite_chat(body.as_bytes(), "openai/gpt-oss-120b").unwrap_or_default();
+        let route = route_chat(&config(), body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+        let out = route.layout.rewrite(body.as_bytes(), "openai/gpt-oss-120b");
         assert_eq!(
             String::from_utf8_lossy(&out),
             r#"{"model":"openai/gpt-oss-120b","temperature":0.5,"messages":[{"role":"user","content":"x"}]}"#

@@ -112,14 +112,19 @@ pub struct StreamUsage {
     pub done: bool,
 }
 
-/// The end of the first SSE event in `data` (after its blank line), if it is complete.
+/// The end of the first SSE event in `data` (after its blank line, `\n\n` or `\r\n\r\n`),
+/// if it is complete. One pass, stopping at the first blank line.
 fn event_end(data: &[u8]) -> Option<usize> {
-    let lf = data.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
-    let crlf = data.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
-    match (lf, crlf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let mut i = 0;
+    while let Some(at) = data.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + at;
+        match data.get(nl + 1..) {
+            Some([b'\n', ..]) => return Some(nl + 2),
+            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
+            _ => i = nl + 1,
+        }
     }
+    None
 }
 
 impl StreamUsage {
@@ -296,6 +301,16 @@ mod tests {
         assert_eq!(out.matches("data: ").count(), 2, "{out}");
         // It was still read, for the cost.
         assert!((s.cost().unwrap_or_default() - 0.0105).abs() < 1e-12);
+    }
+
+    #[test]
+    fn crlf_framed_events_are_found_too() {
+        let crlf = stream().replace("\n\n", "\r\n\r\n");
+        let mut s = StreamUsage::new((3.0, 15.0), false);
+        let out = run(&mut s, &[crlf.as_bytes()]);
+        assert!(!out.contains("prompt_tokens"), "{out}");
+        assert_eq!(s.usage, Some(Usage { input: 1000, output: 500 }));
+        assert!(s.done);
     }
 
     #[test]

@@ -342,23 +342,18 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Ok(OK)
         },
     )?;
+    /// Applies `f` to metric `id`'s value; NotFound for an id never defined.
+    fn metric(c: &mut Caller<'_, HostState>, id: i32, f: impl FnOnce(&mut i64)) -> wasmtime::Result<i32> {
+        Ok(c.data_mut().metrics.get_mut(id as usize).map_or(NOT_FOUND, |m| {
+            f(&mut m.2);
+            OK
+        }))
+    }
     linker.func_wrap("env", "proxy_increment_metric", |mut c: Caller<'_, HostState>, id: i32, by: i64| {
-        Ok(match c.data_mut().metrics.get_mut(id as usize) {
-            Some(m) => {
-                m.2 += by;
-                OK
-            }
-            None => NOT_FOUND,
-        })
+        metric(&mut c, id, |v| *v += by)
     })?;
     linker.func_wrap("env", "proxy_record_metric", |mut c: Caller<'_, HostState>, id: i32, value: i64| {
-        Ok(match c.data_mut().metrics.get_mut(id as usize) {
-            Some(m) => {
-                m.2 = value;
-                OK
-            }
-            None => NOT_FOUND,
-        })
+        metric(&mut c, id, |v| *v = value)
     })?;
     // WASI: the Rust standard library's start-up needs these; the filter itself does no I/O.
     // The VM environment (`vm_config.environment_variables` in Envoy): `KEY=value\0` strings.
