@@ -23,6 +23,9 @@ pub struct AutoWeights {
     /// Per doubling of the last user message's bytes above 150, up to 2.5 doublings (past
     /// that it is pasted material, not a harder ask).
     pub length: f64,
+    /// Per doubling of long words (see [`crate::features::LONG_WORD_CHARS`]) in the last user
+    /// message, up to 4 doublings: the same length written in harder vocabulary asks more.
+    pub vocabulary: f64,
     /// Per halving of the last user message below 150 bytes, up to 2 halvings (subtracted):
     /// shortness is weak evidence, so a short hard question is not sent to economy by it.
     pub short: f64,
@@ -62,6 +65,7 @@ impl Default for AutoWeights {
         AutoWeights {
             base: 0.45,
             length: 0.10,
+            vocabulary: 0.01,
             short: 0.04,
             code: 0.12,
             code_block: 0.02,
@@ -117,6 +121,7 @@ impl AutoConfig {
         let all = [
             w.base,
             w.length,
+            w.vocabulary,
             w.short,
             w.code,
             w.code_block,
@@ -251,6 +256,12 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
     if small_talk {
         parts.push(("small_talk".to_string(), w.small_talk));
     }
+    // After small talk: "Thanks, congratulations!" is still small talk.
+    let long_words = f.last_user.long_words;
+    if long_words > 0 {
+        let v = w.vocabulary * doublings(f64::from(long_words), 0.0, 4.0);
+        parts.push((format!("long_words={long_words}"), v));
+    }
 
     let sum: f64 = w.base + parts.iter().map(|p| p.1).sum::<f64>();
     let score = (squash(sum) * 1000.0).round() / 1000.0;
@@ -331,6 +342,23 @@ mod tests {
         assert!(c.is_valid());
         let bad = AutoConfig { standard_at: 0.8, premium_at: 0.5, ..c };
         assert!(!bad.is_valid());
+    }
+
+    #[test]
+    fn harder_vocabulary_raises_an_ask_of_the_same_length_within_a_cap() {
+        let ask = |long_words: u32| {
+            let mut f = Features::default();
+            f.last_user.bytes = 150;
+            f.last_user.words = 20;
+            f.last_user.long_words = long_words;
+            score(&f, &AutoConfig::default())
+        };
+        let (plain, hard) = (ask(0), ask(6));
+        assert!(hard.score > plain.score, "{plain:?} {hard:?}");
+        assert!(hard.reasons.contains(&"long_words=6".to_string()), "{hard:?}");
+        // Four doublings at most: a pasted glossary does not keep climbing.
+        assert_eq!(ask(15).score, ask(5000).score);
+        assert_eq!(ask(5000).tier, Tier::Standard);
     }
 
     #[test]

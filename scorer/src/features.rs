@@ -12,6 +12,9 @@ pub struct TextStats {
     pub bytes: u64,
     /// Words (runs of letters and digits).
     pub words: u64,
+    /// Words of at least [`LONG_WORD_CHARS`] characters that start with a letter, outside
+    /// fences: vocabulary load, as readability indices count it.
+    pub long_words: u32,
     /// Opening code fences (```` ``` ```` or `~~~`).
     pub fences: u32,
     /// Fences that name a language (```` ```rust ````).
@@ -54,6 +57,7 @@ impl TextStats {
     fn add(&mut self, o: &TextStats) {
         self.bytes += o.bytes;
         self.words += o.words;
+        self.long_words += o.long_words;
         self.fences += o.fences;
         self.fence_langs += o.fence_langs;
         self.fenced_lines += o.fenced_lines;
@@ -536,8 +540,9 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
                 b'r' => b'\r',
                 b'"' | b'\\' | b'/' => e,
                 b'u' => {
+                    // One non-ASCII character: a UTF-8 lead byte, so it counts once.
                     i = (i + 4).min(n);
-                    0x80
+                    0xC0
                 }
                 _ => b' ',
             };
@@ -585,11 +590,17 @@ fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
     s
 }
 
+/// Characters from which a word counts as long (`consecutive`, `probability`): long enough
+/// that everyday words (`chocolate` is the shortest) rarely reach it.
+pub const LONG_WORD_CHARS: u32 = 9;
+
 /// The word being read, and tags of the two before it (for "step by step").
 #[derive(Default)]
 struct Word {
     buf: [u8; 24],
     len: usize,
+    /// Characters (UTF-8 continuation bytes not counted).
+    chars: u32,
     /// Longer than `buf`: counted, never matched.
     long: bool,
     prev: (u8, u8),
@@ -598,6 +609,7 @@ struct Word {
 impl Word {
     #[inline]
     fn push(&mut self, b: u8) {
+        self.chars += u32::from(b & 0xC0 != 0x80);
         match self.buf.get_mut(self.len) {
             Some(slot) => {
                 *slot = b;
@@ -611,11 +623,15 @@ impl Word {
     fn finish(&mut self, s: &mut TextStats, in_fence: bool) {
         if (self.len == 0 && !self.long) || in_fence {
             self.len = 0;
+            self.chars = 0;
             self.long = false;
             return;
         }
         let word = self.buf.get(..self.len).unwrap_or_default();
         s.words += 1;
+        // Past the buffer it is an identifier, a hash or base64, not vocabulary.
+        let starts_with_letter = word.first().is_some_and(|b| !b.is_ascii_digit());
+        s.long_words += u32::from(!self.long && self.chars >= LONG_WORD_CHARS && starts_with_letter);
         // 1 = "step", 2 = "by", 0 = other.
         let tag = match word {
             b"step" => 1,
@@ -634,6 +650,7 @@ impl Word {
         }
         self.prev = (tag, self.prev.0);
         self.len = 0;
+        self.chars = 0;
         self.long = false;
     }
 }
@@ -715,6 +732,19 @@ mod tests {
         let trace = stats("Traceback:\n  File \"x.py\", line 3, in f\n    at foo (bar.js:1:2)\n");
         assert_eq!(trace.trace_markers, 3);
         assert!(!stats("Just a normal sentence. Another one.").has_code());
+    }
+
+    #[test]
+    fn long_words_count_characters_of_vocabulary() {
+        // consequences, equilibrium, chocolate (9 letters); not 123456789 nor words in fences.
+        let s = stats("The consequences of equilibrium for chocolate 123456789\n```\nconsequences\n```");
+        assert_eq!(s.long_words, 3, "{s:?}");
+        // Characters, not bytes: 8 letters in UTF-8 or as escapes are short, 9 are long.
+        assert_eq!(stats("Käsekuch Übersetzung").long_words, 1);
+        assert_eq!(scan(br"K\u00e4sekuch \u00dcbersetzung", &mut 0).long_words, 1);
+        // Past the word buffer: an identifier or a hash, not vocabulary.
+        assert_eq!(stats("d41d8cd98f00b204e9800998ecf8427e").long_words, 0);
+        assert_eq!(stats("antidisestablishmentarianism").long_words, 0);
     }
 
     #[test]
