@@ -118,6 +118,7 @@ $(PORTKEY_STAMP):
 
 bench: wasm $(LITELLM_STAMP) $(PORTKEY_STAMP)
 	$(CARGO) bench --locked -p model-router-scorer --bench scorer
+	$(CARGO) bench --locked -p model-router-tests --bench wasm
 	$(CARGO) build --locked --release -p model-router-tests --bin fast-upstream --bin load
 	$(PYTHON) scripts/bench.py
 

@@ -329,15 +329,65 @@ def write_report(results, rss, configs, sizes, peers):
         lines.append(f"| {name} | {kib / 1024:.1f} |")
     lines += ["", "The router's memory is the Envoy RSS difference between `router` and `passthrough` (the V8 VM, "
               "the filter's heap and its shared data).", ""]
+    lines += inside_the_vm()
     lines += ["## Reproduce", "", "```sh", "make bench", "```", "",
-              "Needs the two CPUs above; `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_PEERS=0` change the run. The scorer's "
-              "criterion benchmarks (natively, MB/s) run first; their report is under `target/criterion`.", ""]
+              "Needs the two CPUs above; `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_PEERS=0` change the run. The criterion "
+              "benchmarks (the scorer natively, a whole request inside wasm) run first; their full report is under "
+              "`$CARGO_TARGET_DIR/criterion`.", ""]
     analysis = os.path.join(ROOT, "bench/analysis.md")
     if os.path.exists(analysis):
         lines += [open(analysis).read()]
     open(os.path.join(ROOT, "BENCHMARKS.md"), "w").write("\n".join(lines))
     json.dump({" ".join(map(str, k)): v for k, v in results.items()}, open(os.path.join(BENCH_DIR, "results.json"), "w"), indent=1)
     print("wrote BENCHMARKS.md", file=sys.stderr)
+
+
+def criterion_medians(group):
+    """{function id: (median ns, bytes)} of a criterion group's last run."""
+    out = {}
+    base = os.path.join(TARGET, "criterion", group)
+    for d in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        try:
+            meta = json.load(open(os.path.join(base, d, "new", "benchmark.json")))
+            est = json.load(open(os.path.join(base, d, "new", "estimates.json")))
+        except (OSError, ValueError):
+            continue
+        out[meta["function_id"]] = (est["median"]["point_estimate"], (meta.get("throughput") or {}).get("Bytes"))
+    return out
+
+
+def inside_the_vm():
+    """Criterion figures: the scorer natively, and one whole request in the built wasm."""
+    lines = ["## Inside the VM (criterion)", ""]
+    native = criterion_medians("route_chat")
+    if native:
+        lines += ["The scorer natively (parse, features, score, rank, rewrite; `scorer/benches/scorer.rs`), medians:", "",
+                  "| case | body bytes | time per request | MB/s |", "|---|---|---|---|"]
+        for name, (ns, n) in native.items():
+            lines.append(f"| {name.split(' (')[0]} | {n} | {ns / 1000:.1f} µs | {n / ns * 1000:.0f} |")
+        lines += [""]
+    wasm = criterion_medians("wasm_request")
+    crossings = {}
+    try:
+        crossings = json.load(open(os.path.join(TARGET, "criterion", "crossings.json")))
+    except (OSError, ValueError):
+        pass
+    if wasm:
+        lines += ["One whole request in the built `plugin.wasm` (wasmtime, `tests/benches/wasm.rs`): request headers, "
+                  "body, response headers, response body, log. wasmtime's host calls are cheap, so this is the "
+                  "filter's own work; the rest of its cost inside Envoy is crossing the V8 boundary, counted here "
+                  "per callback (calls out to the host / entries into the VM):", "",
+                  "| case | body bytes | time per request | request | response headers | response body | log | "
+                  "total crossings | linear memory after the run |", "|---|---|---|---|---|---|---|---|---|"]
+        for name, (ns, n) in wasm.items():
+            c = crossings.get(name, {})
+            step = lambda k: f"{c[k]['host_calls']} / {c[k]['vm_entries']}" if k in c else "-"
+            total = sum(c[k]["host_calls"] + c[k]["vm_entries"] for k in ("request", "response_headers", "response_body", "log") if k in c)
+            mem = f"{c['memory_bytes'] / 1048576:.1f} MiB" if "memory_bytes" in c else "-"
+            lines.append(f"| {name} | {n} | {ns / 1000:.1f} µs | {step('request')} | {step('response_headers')} | "
+                         f"{step('response_body')} | {step('log')} | {total} | {mem} |")
+        lines += [""]
+    return lines
 
 
 def cpu_model():

@@ -59,6 +59,7 @@ unsafe extern "C" {
         return_map_data: *mut *mut u8,
         return_map_size: *mut usize,
     ) -> Status;
+    fn proxy_set_header_map_pairs(map_type: MapType, map_data: *const u8, map_size: usize) -> Status;
     fn proxy_define_metric(
         metric_type: MetricType,
         name_data: *const u8,
@@ -197,6 +198,16 @@ pub fn headers(map: MapType) -> Result<Vec<(String, String)>> {
         Status::NotFound => Ok(Vec::new()),
         status => Err(HostError { call: "get_header_pairs", status }),
     }
+}
+
+/// Replaces every header of a map with `pairs`, in one call (Envoy clears the route cache
+/// when they are request headers, as for a single change).
+pub fn set_headers(map: MapType, pairs: &[(String, String)]) -> Result<()> {
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let bytes = serialize_map(&refs);
+    // SAFETY: pointer/length describe a live slice.
+    let status = unsafe { proxy_set_header_map_pairs(map, bytes.as_ptr(), bytes.len()) };
+    check("set_header_pairs", status)
 }
 
 /// Reads the ABI's map format (see [`serialize_map`]); a malformed map reads as empty.

@@ -171,6 +171,24 @@ fn body_changes_length() {
     }
 }
 
+/// Adds `ours` to the response headers, replacing any of the same name: in one write of the
+/// whole map when `current` holds it, one header at a time when it could not be read.
+fn add_response_headers(current: Option<Vec<(String, String)>>, ours: Vec<(&'static str, String)>) {
+    let result = match current {
+        Some(mut all) => {
+            all.retain(|(k, _)| !ours.iter().any(|(name, _)| k == name));
+            all.extend(ours.into_iter().map(|(k, v)| (k.to_string(), v)));
+            host::set_headers(MapType::HttpResponseHeaders, &all)
+        }
+        None => ours
+            .iter()
+            .try_for_each(|(name, value)| host::set_header(MapType::HttpResponseHeaders, name, value)),
+    };
+    if let Err(e) = result {
+        host::log(LogLevel::Warn, &format!("model-router: {e}"));
+    }
+}
+
 /// Marks the request as answered by the router after a failover (see [`h::ANSWERED`]).
 fn mark_answered() {
     if let Err(e) = host::set_header(MapType::HttpRequestHeaders, h::ANSWERED, "failover") {
@@ -193,6 +211,9 @@ pub struct Http {
     phase: Phase,
     /// The caller, from the configured client header.
     client: Option<String>,
+    /// The request headers as the client sent them (without a forged cluster header), read
+    /// once.
+    request_headers: Vec<(String, String)>,
     /// What the request used, settled at its end.
     account: Account,
 }
@@ -200,7 +221,13 @@ pub struct Http {
 impl Http {
     /// A context for one request; `shared` is `None` only if the plugin never configured.
     pub fn new(shared: Option<Rc<Shared>>) -> Self {
-        Http { shared, phase: Phase::PassThrough, client: None, account: Account::default() }
+        Http {
+            shared,
+            phase: Phase::PassThrough,
+            client: None,
+            request_headers: Vec::new(),
+            account: Account::default(),
+        }
     }
 
     fn reject(&mut self, e: &ApiError) -> Action {
@@ -246,22 +273,31 @@ impl Http {
     /// Classifies the request. Returns the endpoint, or the error to answer with.
     fn classify(&mut self, shared: &Shared) -> Result<Result<Endpoint, ApiError>, HostError> {
         let config = &shared.config;
+        // All request headers in one call: each call out of the VM costs more than the copy.
+        let mut headers = host::headers(MapType::HttpRequestHeaders)?;
         // A client must never choose the cluster: drop any copy it sent, on every request.
-        // (Removing an absent header is not an error: one host call, not a read and a remove.)
-        for name in [config.cluster_header.as_str(), h::ANSWERED] {
-            host::remove_header(MapType::HttpRequestHeaders, name)?;
+        let forged =
+            |k: &str| k.eq_ignore_ascii_case(&config.cluster_header) || k.eq_ignore_ascii_case(h::ANSWERED);
+        if headers.iter().any(|(k, _)| forged(k)) {
+            for name in [config.cluster_header.as_str(), h::ANSWERED] {
+                host::remove_header(MapType::HttpRequestHeaders, name)?;
+            }
+            headers.retain(|(k, _)| !forged(k));
         }
-        let method = host::header(MapType::HttpRequestHeaders, h::METHOD)?.unwrap_or_default();
-        let path = host::header(MapType::HttpRequestHeaders, h::PATH)?.unwrap_or_default();
+        let get =
+            |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let method = get(h::METHOD).unwrap_or_default();
+        let path = get(h::PATH).unwrap_or_default();
         let ep = endpoint(&method, &path);
         if !matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings | Endpoint::Models)) {
             return Ok(ep);
         }
         if let Some(name) = &config.client_header {
-            self.client = host::header(MapType::HttpRequestHeaders, name)?;
+            self.client = get(name);
         }
         // The body must be readable as sent: a compressed one would be routed on garbage.
-        let encoding = host::header(MapType::HttpRequestHeaders, h::CONTENT_ENCODING)?;
+        let encoding = get(h::CONTENT_ENCODING);
+        self.request_headers = headers;
         if let Some(enc) = encoding.filter(|e| !e.trim().eq_ignore_ascii_case("identity")) {
             let e = ApiError::invalid(
                 "unsupported_content_encoding",
@@ -281,21 +317,35 @@ impl Http {
     /// client's own credentials never travel on.
     fn send(&mut self, shared: &Shared, t: &Target, body_size: usize) -> Result<u64, HostError> {
         host::replace_buffer(BufferType::HttpRequestBody, body_size, &t.body)?;
-        host::set_header(MapType::HttpRequestHeaders, h::CONTENT_LENGTH, &t.body.len().to_string())?;
-        host::set_header(MapType::HttpRequestHeaders, h::PATH, &t.to.path)?;
-        for name in h::CLIENT_CREDENTIALS {
-            host::remove_header(MapType::HttpRequestHeaders, name)?;
+        let cred = credential(shared, &t.to);
+        let cluster_header = shared.config.cluster_header.as_str();
+        let dropped = |k: &str| {
+            h::CLIENT_CREDENTIALS.contains(&k)
+                || k == cluster_header
+                || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))
+        };
+        let mut headers: Vec<(String, String)> = Vec::with_capacity(self.request_headers.len() + 2);
+        for (k, v) in &self.request_headers {
+            let value = match k.as_str() {
+                h::PATH => t.to.path.clone(),
+                h::CONTENT_LENGTH => t.body.len().to_string(),
+                k if dropped(k) => continue,
+                _ => v.clone(),
+            };
+            headers.push((k.clone(), value));
         }
-        if let Some((name, value)) = credential(shared, &t.to) {
-            host::set_header(MapType::HttpRequestHeaders, &name, &value)?;
+        if !self.request_headers.iter().any(|(k, _)| k == h::CONTENT_LENGTH) {
+            headers.push((h::CONTENT_LENGTH.to_string(), t.body.len().to_string()));
         }
-        // Changing a request header clears Envoy's route cache, so the router filter
-        // re-matches and its `cluster_header` route now sees the provider's cluster.
-        host::set_header(MapType::HttpRequestHeaders, &shared.config.cluster_header, &t.to.cluster)?;
+        headers.extend(cred);
+        // One write of the whole map. Changing request headers clears Envoy's route cache, so
+        // the router filter re-matches and its `cluster_header` route sees the provider's
+        // cluster.
+        headers.push((cluster_header.to_string(), t.to.cluster.clone()));
+        host::set_headers(MapType::HttpRequestHeaders, &headers)?;
         host::now_nanos()
     }
 
-    /// Routes a complete chat body.
     fn route_chat(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
         let config = &shared.config;
         let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
@@ -603,10 +653,13 @@ impl Http {
     /// over, or look closer at a 400.
     fn on_attempt_headers(&mut self, mut f: Box<Flight>, end_of_stream: bool) -> Action {
         let Some(shared) = self.shared_or_log() else { return Action::Continue };
-        let status = host::header(MapType::HttpResponseHeaders, h::STATUS)
+        // All response headers in one call, and our own added in one more.
+        let headers = host::headers(MapType::HttpResponseHeaders);
+        let status = headers
+            .as_ref()
             .ok()
-            .flatten()
-            .and_then(|s| s.parse::<u16>().ok())
+            .and_then(|hs| hs.iter().find(|(k, _)| k == h::STATUS))
+            .and_then(|(_, s)| s.parse::<u16>().ok())
             .unwrap_or(0);
         let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
         self.record_attempt(&shared, &mut f, status, now_ns);
@@ -620,11 +673,7 @@ impl Http {
                 Err(e) => host::log(LogLevel::Warn, &format!("model-router: failover: {e}")),
             }
         }
-        for (name, value) in f.headers() {
-            if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, &value) {
-                host::log(LogLevel::Warn, &format!("model-router: {e}"));
-            }
-        }
+        add_response_headers(headers.ok(), f.headers());
         if status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
             let window = f.to.context_window;
             if !f.body.is_empty() && f.fallbacks.iter().any(|u| u.context_window > window) {
@@ -785,7 +834,7 @@ impl Http {
             (":authority".into(), to.host.clone()),
             (h::CONTENT_LENGTH.into(), body_len.to_string()),
         ];
-        out.extend(host::headers(MapType::HttpRequestHeaders)?.into_iter().filter(|(k, _)| !own(k)));
+        out.extend(self.request_headers.iter().filter(|(k, _)| !own(k)).cloned());
         out.extend(cred);
         Ok(out)
     }

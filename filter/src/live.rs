@@ -65,8 +65,12 @@ pub fn admit(to: &Upstream, now: u64, cfg: &ResilienceConfig) -> Result<bool, Ho
 /// Records an attempt's outcome for its provider and its deployment.
 pub fn record(to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig, m: &Metrics) {
     for (key, scope) in to.health_keys().iter().zip([Scope::Provider, Scope::Deployment]) {
-        match update(key, |h| (h.record(outcome, now, cfg), h.breaker)) {
-            Ok(Some((opened, breaker))) => {
+        let change = |h: &mut Health| {
+            let before = h.breaker.gauge();
+            (h.record(outcome, now, cfg), before, h.breaker.gauge())
+        };
+        match update(key, change) {
+            Ok(Some((opened, before, after))) => {
                 if opened {
                     host::log(
                         LogLevel::Warn,
@@ -74,7 +78,10 @@ pub fn record(to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig,
                     );
                     m.count(&format!("breaker_opened.{}", scope.metric(to)), 1);
                 }
-                m.gauge(&format!("breaker_state.{}", scope.metric(to)), breaker.gauge());
+                // Only on a change (a gauge starts at 0, closed): one call fewer per response.
+                if after != before {
+                    m.gauge(&format!("breaker_state.{}", scope.metric(to)), after);
+                }
             }
             Ok(None) => {}
             Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),

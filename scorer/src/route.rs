@@ -310,8 +310,16 @@ impl Analysis<'_> {
 
         let est = req.estimate(config.default_output_tokens);
         let live = Liveness { live: ctx.live, now, cfg: &config.resilience };
+        let latency = |d: &Deployment| live.latency(d);
+        rank(&mut cands, prefer, &est, &latency);
+        // Skip open breakers. Only the first candidate that admits is needed now (fallbacks
+        // are admitted again when they are tried), so health records are read in rank order
+        // and no further: each read is a call out of the VM.
         let before = cands.len();
-        cands.retain(|d| live.admits(d));
+        match cands.iter().position(|d| live.admits(d)) {
+            Some(first) => drop(cands.drain(..first)),
+            None => cands.clear(),
+        }
         if cands.is_empty() && before > 0 {
             return Err(ApiError::server(
                 503,
@@ -319,8 +327,6 @@ impl Analysis<'_> {
                 "every provider that can serve this request is failing (circuit breaker open): retry shortly",
             ));
         }
-        let latency = |d: &Deployment| live.latency(d);
-        rank(&mut cands, prefer, &est, &latency);
         let mut budget = None;
         if let Some(b) = ctx.budget {
             let fits = |d: &Deployment| est.price(d) <= b.left_usd;
@@ -915,6 +921,34 @@ mod tests {
         let ctx = Context { now: TODAY, live: Some(&live), ..Context::default() };
         let e = analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &ctx)).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "providers_unavailable")));
+    }
+
+    #[test]
+    fn health_is_read_in_rank_order_up_to_the_first_candidate_that_admits() {
+        // Every read is a call out of the VM in Envoy.
+        struct Counting(std::cell::Cell<usize>);
+        impl Live for Counting {
+            fn health(&self, _key: &str) -> Option<Health> {
+                self.0.set(self.0.get() + 1);
+                None
+            }
+        }
+        let c = config();
+        let reads = |extra: &str| {
+            let live = Counting(std::cell::Cell::new(0));
+            let ctx = Context { now: TODAY, live: Some(&live), ..Context::default() };
+            let body = chat("standard", extra);
+            let r = analyze(&c, body.as_bytes())
+                .and_then(|a| a.route(&c, &ctx))
+                .unwrap_or_else(|e| panic!("{e}"));
+            (live.0.get(), r.fallbacks.len())
+        };
+        let (n, fallbacks) = reads("");
+        assert!(fallbacks >= 2, "{fallbacks}");
+        assert_eq!(n, 2, "the first candidate's provider and deployment records only");
+        // `fast` ranks by observed latency, so it reads every deployment.
+        let (n, fallbacks) = reads(r#","prefer":"fast""#);
+        assert!(n > fallbacks + 2, "{n} reads for {fallbacks} fallbacks");
     }
 
     #[test]

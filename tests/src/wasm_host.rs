@@ -24,6 +24,7 @@ const REQUEST_HEADERS: i32 = 0;
 const RESPONSE_HEADERS: i32 = 2;
 /// Buffer types of the ABI.
 const REQUEST_BODY: i32 = 0;
+const RESPONSE_BODY: i32 = 1;
 const PLUGIN_CONFIGURATION: i32 = 7;
 
 /// A local reply the filter sent.
@@ -67,6 +68,7 @@ pub struct HostState {
     request_headers: Vec<(String, String)>,
     response_headers: Vec<(String, String)>,
     request_body: Vec<u8>,
+    response_body: Vec<u8>,
     local_reply: Option<LocalReply>,
     /// VM environment variables as `KEY=value`.
     env: Vec<String>,
@@ -80,6 +82,25 @@ pub struct HostState {
     pub metrics: Vec<(i32, String, i64)>,
     /// Properties the filter wrote (Envoy's filter state `wasm.<name>`).
     pub properties: HashMap<String, String>,
+    /// Crossings of the VM boundary so far.
+    pub crossings: Crossings,
+}
+
+/// Crossings of the VM boundary: what each costs in Envoy (argument copies, a V8 entry or
+/// exit) does not depend on how fast the code on either side is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Crossings {
+    /// Calls from the filter into the host (imports: headers, buffers, shared data, ...).
+    pub host_calls: u64,
+    /// Calls from the host into the VM (callbacks, and allocations for values handed in).
+    pub vm_entries: u64,
+}
+
+impl std::ops::Sub for Crossings {
+    type Output = Crossings;
+    fn sub(self, o: Crossings) -> Crossings {
+        Crossings { host_calls: self.host_calls - o.host_calls, vm_entries: self.vm_entries - o.vm_entries }
+    }
 }
 
 /// A loaded, configured filter.
@@ -165,6 +186,23 @@ fn put_header(
 }
 
 /// Parses the ABI's serialised header map.
+/// The ABI's map format: count, (key length, value length) pairs, then NUL-terminated keys
+/// and values.
+fn serialize_map(pairs: &[(String, String)]) -> Vec<u8> {
+    let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+    for (k, v) in pairs {
+        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k.as_bytes());
+        out.push(0);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
 fn parse_map(bytes: &[u8]) -> Vec<(String, String)> {
     let u32_at = |i: usize| -> usize {
         bytes.get(i..i + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
@@ -225,6 +263,25 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     )?;
     linker.func_wrap(
         "env",
+        "proxy_get_header_map_pairs",
+        |mut c: Caller<'_, HostState>, map: i32, rp: i32, rl: i32| {
+            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
+            let bytes = serialize_map(headers);
+            give(&mut c, &bytes, rp, rl)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_header_map_pairs",
+        |mut c: Caller<'_, HostState>, map: i32, dp: i32, dl: i32| {
+            let pairs = parse_map(&read(&mut c, dp, dl)?);
+            let Some(headers) = headers_mut(c.data_mut(), map) else { return Ok(BAD_ARGUMENT) };
+            *headers = pairs;
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
         "proxy_remove_header_map_value",
         |mut c: Caller<'_, HostState>, map: i32, kp: i32, kl: i32| {
             let key = read_str(&mut c, kp, kl)?;
@@ -239,6 +296,7 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut c: Caller<'_, HostState>, kind: i32, start: i32, max: i32, rp: i32, rl: i32| {
             let data = match kind {
                 REQUEST_BODY => c.data().request_body.clone(),
+                RESPONSE_BODY => c.data().response_body.clone(),
                 PLUGIN_CONFIGURATION => c.data().plugin_config.clone(),
                 _ => return Ok(BAD_ARGUMENT),
             };
@@ -453,6 +511,15 @@ impl Plugin {
             ..HostState::default()
         };
         let mut store = Store::new(&engine, state);
+        store.call_hook(|mut c, hook| {
+            let n = &mut c.data_mut().crossings;
+            match hook {
+                wasmtime::CallHook::CallingHost => n.host_calls += 1,
+                wasmtime::CallHook::CallingWasm => n.vm_entries += 1,
+                wasmtime::CallHook::ReturningFromHost | wasmtime::CallHook::ReturningFromWasm => {}
+            }
+            Ok(())
+        });
         let instance = linker.instantiate(&mut store, &module).map_err(|e| e.to_string())?;
         let mut plugin = Plugin { store, instance, root_id: 1, next_id: 2 };
         plugin.call0("_initialize")?;
@@ -478,6 +545,16 @@ impl Plugin {
         let mut keys: Vec<String> = self.store.data().shared.keys().cloned().collect();
         keys.sort();
         keys
+    }
+
+    /// Size of the VM's linear memory (the filter's whole heap and stack), in bytes.
+    pub fn memory_bytes(&mut self) -> usize {
+        self.instance.get_memory(&mut self.store, "memory").map_or(0, |m| m.data_size(&self.store))
+    }
+
+    /// VM boundary crossings so far.
+    pub fn crossings(&self) -> Crossings {
+        self.store.data().crossings
     }
 
     /// Log lines so far.
@@ -558,6 +635,25 @@ impl Plugin {
             headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         self.call3r("proxy_on_response_headers", id, headers.len() as i32, 0)?;
         Ok(self.store.data().response_headers.clone())
+    }
+
+    /// Runs a whole response body of stream `id` through the filter (one callback, end of
+    /// stream); returns the response headers as the client would see them.
+    pub fn response_body(&mut self, id: i32, body: &[u8]) -> HostResult<Vec<(String, String)>> {
+        self.store.data_mut().response_body = body.to_vec();
+        self.call3r("proxy_on_response_body", id, body.len() as i32, 1)?;
+        Ok(self.store.data().response_headers.clone())
+    }
+
+    /// Ends stream `id` as Envoy does: done, log (where the filter settles its accounts),
+    /// delete.
+    pub fn finish(&mut self, id: i32) -> HostResult<()> {
+        let f = self.func::<i32, i32>("proxy_on_done")?;
+        f.call(&mut self.store, id).map_err(|e| format!("proxy_on_done trapped: {e:?}"))?;
+        let f = self.func::<i32, ()>("proxy_on_log")?;
+        f.call(&mut self.store, id).map_err(|e| format!("proxy_on_log trapped: {e:?}"))?;
+        let f = self.func::<i32, ()>("proxy_on_delete")?;
+        f.call(&mut self.store, id).map_err(|e| format!("proxy_on_delete trapped: {e:?}"))
     }
 }
 
