@@ -14,6 +14,9 @@ OPENAI_PY_VERSION := 3.54.0
 OPENAI_NODE_VERSION := 7.57.0
 SDK_PY_STAMP := $(VENV)/.openai-$(OPENAI_PY_VERSION)
 SDK_NODE_STAMP := build/sdk-node/.openai-$(OPENAI_NODE_VERSION)
+# The Istio and Envoy Gateway CRD schemas (kubernetes-models on npm) that check deploy/.
+K8S_MODELS := @kubernetes-models/istio@3.0.1 @kubernetes-models/envoy-gateway@2.0.0 @kubernetes-models/gateway-api@2.0.0 yaml@2.9.1
+K8S_MODELS_STAMP := build/k8s-models/.stamp-istio-3.0.1-eg-2.0.0
 WASM_TARGET := wasm32-wasip1
 WASM_OUT := build/model_router.wasm
 WASM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/model_router_filter.wasm
@@ -43,10 +46,15 @@ $(ENVOY_STAMP):
 	touch $@
 
 # The official OpenAI SDKs, for the client-compatibility tests.
-sdks: $(SDK_PY_STAMP) $(SDK_NODE_STAMP)
+sdks: $(SDK_PY_STAMP) $(SDK_NODE_STAMP) $(K8S_MODELS_STAMP)
 
 $(SDK_PY_STAMP): $(ENVOY_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check openai==$(OPENAI_PY_VERSION)
+	touch $@
+
+$(K8S_MODELS_STAMP):
+	mkdir -p build/k8s-models
+	npm install --silent --no-audit --no-fund --no-package-lock --prefix build/k8s-models $(K8S_MODELS)
 	touch $@
 
 $(SDK_NODE_STAMP):

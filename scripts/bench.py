@@ -375,7 +375,7 @@ def inside_the_vm():
     if wasm:
         lines += ["One whole request in the built `plugin.wasm` (wasmtime, `tests/benches/wasm.rs`): request headers, "
                   "body, response headers, response body, log. wasmtime's host calls are cheap, so this is the "
-                  "filter's own work; the rest of its cost inside Envoy is crossing the V8 boundary, counted here "
+                  "filter's own work, without what Envoy and V8 add; the crossings of the VM boundary are counted "
                   "per callback (calls out to the host / entries into the VM):", "",
                   "| case | body bytes | time per request | request | response headers | response body | log | "
                   "total crossings | linear memory after the run |", "|---|---|---|---|---|---|---|---|---|"]

@@ -1,11 +1,12 @@
 //! Every plugin configuration shipped in `envoy/` and `deploy/` is read by the filter's own
-//! configuration code, so examples cannot rot.
+//! configuration code, and every Kubernetes manifest in `deploy/` is validated against its
+//! platform's CRD schemas, so examples cannot rot.
 
 use std::fs;
 use std::path::Path;
 
 use model_router_scorer::Config;
-use model_router_tests::envoy::repo_root;
+use model_router_tests::envoy::{envoy_bin, repo_root, wasm_path};
 
 /// The JSON configurations in a manifest: the line after a `# model-router-config` marker
 /// (`pluginConfig: {...}` / `config: {...}`), and Envoy's `value: '{...}'` plugin strings.
@@ -69,4 +70,36 @@ fn platform_manifests_name_a_cluster_for_every_provider() {
             assert!(p.cluster.starts_with(prefix), "{file}: {} -> {}", p.name, p.cluster);
         }
     }
+}
+
+/// `tests/manifests/validate.mjs` with the Istio and Envoy Gateway CRD schemas that `make test`
+/// installs from npm into `build/k8s-models`; then Envoy itself validates the configuration the
+/// manifests' patches carry (clusters, routes, wasm settings).
+#[test]
+fn platform_manifests_match_their_crd_schemas_and_their_patches_are_valid_envoy_config() {
+    let root = repo_root();
+    let bootstrap = std::env::temp_dir().join(format!("model-router-patches-{}.json", std::process::id()));
+    let out = std::process::Command::new("node")
+        .arg(root.join("tests/manifests/validate.mjs"))
+        .arg(root.join("build/k8s-models/node_modules"))
+        .arg(root.join("deploy"))
+        .arg(&bootstrap)
+        .arg(wasm_path())
+        .output()
+        .expect("node runs (make test installs the schemas)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let n: usize = text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(n >= 20, "{text}");
+
+    let patched = fs::read_to_string(&bootstrap).expect("bootstrap written");
+    assert!(patched.matches("\"cluster_header\"").count() >= 2, "both platforms' routes: {patched}");
+    assert!(patched.contains("allow_on_headers_stop_iteration"), "{patched}");
+    let out = std::process::Command::new(envoy_bin())
+        .args(["--mode", "validate", "--log-level", "warn", "-c"])
+        .arg(&bootstrap)
+        .output()
+        .expect("envoy runs");
+    let _ = fs::remove_file(&bootstrap);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
