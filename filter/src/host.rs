@@ -10,13 +10,6 @@ use std::ptr::{null, null_mut};
 #[link(wasm_import_module = "env")]
 unsafe extern "C" {
     fn proxy_log(level: LogLevel, message_data: *const u8, message_size: usize) -> Status;
-    fn proxy_get_header_map_value(
-        map_type: MapType,
-        key_data: *const u8,
-        key_size: usize,
-        return_value_data: *mut *mut u8,
-        return_value_size: *mut usize,
-    ) -> Status;
     fn proxy_replace_header_map_value(
         map_type: MapType,
         key_data: *const u8,
@@ -124,19 +117,6 @@ fn owned(data: *mut u8, size: usize) -> Vec<u8> {
 pub fn log(level: LogLevel, message: &str) {
     // SAFETY: pointer and length describe a live &str.
     let _ = unsafe { proxy_log(level, message.as_ptr(), message.len()) };
-}
-
-/// Reads one header; `Ok(None)` when absent.
-pub fn header(map: MapType, name: &str) -> Result<Option<String>> {
-    let mut data = null_mut();
-    let mut size = 0usize;
-    // SAFETY: key pointer/length describe a live &str; out-pointers are valid locals.
-    let status = unsafe { proxy_get_header_map_value(map, name.as_ptr(), name.len(), &mut data, &mut size) };
-    match status {
-        Status::Ok => Ok(Some(String::from_utf8_lossy(&owned(data, size)).into_owned())),
-        Status::NotFound => Ok(None),
-        status => Err(HostError { call: "get_header", status }),
-    }
 }
 
 /// Sets (replaces) one header.

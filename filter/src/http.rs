@@ -163,26 +163,33 @@ fn note(key: &str, value: &str) {
     }
 }
 
-/// The response body is about to change length: drop the provider's content-length now,
-/// while the headers can still change (Envoy then frames the body itself).
-fn body_changes_length() {
-    if let Err(e) = host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH) {
-        host::log(LogLevel::Warn, &format!("model-router: {e}"));
-    }
-}
-
-/// Adds `ours` to the response headers, replacing any of the same name: in one write of the
-/// whole map when `current` holds it, one header at a time when it could not be read.
-fn add_response_headers(current: Option<Vec<(String, String)>>, ours: Vec<(&'static str, String)>) {
+/// Adds `ours` to the response headers, replacing any of the same name, and drops the
+/// provider's content-length when the router will change the body's length (Envoy then frames
+/// it itself): in one write of the whole map when `current` holds it, one header at a time
+/// otherwise.
+fn add_response_headers(
+    current: Option<Vec<(String, String)>>,
+    ours: Vec<(&'static str, String)>,
+    body_changes_length: bool,
+) {
+    let dropped =
+        |k: &str| ours.iter().any(|(name, _)| k == *name) || (body_changes_length && k == h::CONTENT_LENGTH);
     let result = match current {
         Some(mut all) => {
-            all.retain(|(k, _)| !ours.iter().any(|(name, _)| k == name));
-            all.extend(ours.into_iter().map(|(k, v)| (k.to_string(), v)));
+            all.retain(|(k, _)| !dropped(k));
+            all.extend(ours.iter().map(|(k, v)| (k.to_string(), v.clone())));
             host::set_headers(MapType::HttpResponseHeaders, &all)
         }
         None => ours
             .iter()
-            .try_for_each(|(name, value)| host::set_header(MapType::HttpResponseHeaders, name, value)),
+            .try_for_each(|(name, value)| host::set_header(MapType::HttpResponseHeaders, name, value))
+            .and_then(|()| {
+                if body_changes_length {
+                    host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH)
+                } else {
+                    Ok(())
+                }
+            }),
     };
     if let Err(e) = result {
         host::log(LogLevel::Warn, &format!("model-router: {e}"));
@@ -324,19 +331,16 @@ impl Http {
                 || k == cluster_header
                 || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))
         };
-        let mut headers: Vec<(String, String)> = Vec::with_capacity(self.request_headers.len() + 2);
+        let mut headers: Vec<(String, String)> = Vec::with_capacity(self.request_headers.len() + 3);
         for (k, v) in &self.request_headers {
-            let value = match k.as_str() {
-                h::PATH => t.to.path.clone(),
-                h::CONTENT_LENGTH => t.body.len().to_string(),
-                k if dropped(k) => continue,
-                _ => v.clone(),
-            };
-            headers.push((k.clone(), value));
+            match k.as_str() {
+                h::PATH => headers.push((k.clone(), t.to.path.clone())),
+                h::CONTENT_LENGTH => {}
+                k if dropped(k) => {}
+                _ => headers.push((k.clone(), v.clone())),
+            }
         }
-        if !self.request_headers.iter().any(|(k, _)| k == h::CONTENT_LENGTH) {
-            headers.push((h::CONTENT_LENGTH.to_string(), t.body.len().to_string()));
-        }
+        headers.push((h::CONTENT_LENGTH.to_string(), t.body.len().to_string()));
         headers.extend(cred);
         // One write of the whole map. Changing request headers clears Envoy's route cache, so
         // the router filter re-matches and its `cluster_header` route sees the provider's
@@ -673,7 +677,14 @@ impl Http {
                 Err(e) => host::log(LogLevel::Warn, &format!("model-router: failover: {e}")),
             }
         }
-        add_response_headers(headers.ok(), f.headers());
+        // A translated body or an edited stream changes length; a translation is JSON.
+        let translated = status == 200 && f.translation.is_some();
+        let edited_stream = status == 200 && f.translation.is_none() && f.stream && !end_of_stream;
+        let mut ours = f.headers();
+        if translated {
+            ours.push((h::CONTENT_TYPE, "application/json".to_string()));
+        }
+        add_response_headers(headers.ok(), ours, translated || edited_stream);
         if status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
             let window = f.to.context_window;
             if !f.body.is_empty() && f.fallbacks.iter().any(|u| u.context_window > window) {
@@ -684,10 +695,9 @@ impl Http {
         self.served(&f, status);
         if status == 200 {
             if let Some(t) = f.translation.take() {
-                self.prepare_translation(t);
-            } else if f.stream && !end_of_stream {
+                self.phase = Phase::Translating(t);
+            } else if edited_stream {
                 // Cost added, usage chunk removed, an error event appended.
-                body_changes_length();
                 let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
                 let Flight { to, sent_ns, .. } = *f;
                 self.phase = Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, editor }));
@@ -753,11 +763,9 @@ impl Http {
         }
         let usage =
             host::buffer(BufferType::HttpResponseBody, body_size).ok().and_then(|b| usage::of_response(&b));
-        for (name, value) in self.used(&f.to, usage) {
-            if let Err(e) = host::set_header(MapType::HttpResponseHeaders, name, &value) {
-                host::log(LogLevel::Warn, &format!("model-router: {e}"));
-            }
-        }
+        // Three headers: written one by one, as reading the map first would cost as many
+        // crossings (the read hands the map into the VM).
+        add_response_headers(None, self.used(&f.to, usage), false);
         Action::Continue
     }
 
@@ -938,14 +946,6 @@ impl Http {
             }
         }
         Action::Continue
-    }
-
-    fn prepare_translation(&mut self, t: ResponseTranslation) {
-        body_changes_length();
-        match host::set_header(MapType::HttpResponseHeaders, h::CONTENT_TYPE, "application/json") {
-            Ok(()) => self.phase = Phase::Translating(t),
-            Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),
-        }
     }
 
     /// Watches a stream: its first byte's latency, its usage chunk (priced, or removed when
