@@ -158,3 +158,66 @@ fn the_cli_and_the_filter_decide_the_same() {
         assert_eq!(got[0].provider, cli["provider"].as_str().unwrap_or_default());
     }
 }
+
+/// The calibration data (`../shared/eval`, or `$MODEL_ROUTER_EVAL`): the CLI scores every row
+/// and the data's own `evaluate.py` compares it with the length baseline. Skipped, saying so,
+/// where the data is not beside the repository (it is not ours to vendor).
+#[test]
+fn on_the_calibration_set_auto_beats_the_length_baseline_on_every_labelled_source() {
+    // cargo runs tests in the package's directory (`tests/`): the data sits beside the repository.
+    let beside = std::env::current_dir().expect("cwd").join("../../shared/eval");
+    let eval = std::env::var_os("MODEL_ROUTER_EVAL").map_or(beside, PathBuf::from);
+    let rows = eval.join("calibration.jsonl");
+    if !rows.exists() {
+        eprintln!("SKIPPED: no calibration data at {} (set MODEL_ROUTER_EVAL)", rows.display());
+        return;
+    }
+    let data = std::fs::read_to_string(&rows).expect("calibration rows");
+    let input: String = data
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<Value>(l).expect("row")["request"].to_string() + "\n")
+        .collect();
+    let mut child =
+        Command::new(cli_path()).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cli");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("cli output");
+    feeder.join().expect("feeder").expect("write");
+    assert!(out.status.success());
+    let dir = std::env::temp_dir().join(format!("model-router-calibration-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (pred, report) = (dir.join("pred.jsonl"), dir.join("report.json"));
+    std::fs::write(&pred, &out.stdout).expect("predictions");
+    let status = Command::new("python3")
+        .arg(eval.join("evaluate.py"))
+        .args([&rows, &pred])
+        .arg("--json")
+        .arg(&report)
+        .stdout(Stdio::null())
+        .status()
+        .expect("python3 evaluate.py");
+    assert!(status.success());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let groups = doc["groups"].as_array().expect("groups");
+    let metric = |name: &str, policy: &str, key: &str| {
+        let g = groups.iter().find(|g| g["name"] == name).unwrap_or_else(|| panic!("no group {name}"));
+        g["policies"][policy][key].as_f64().unwrap_or_else(|| panic!("{name} {policy} {key}"))
+    };
+    // Each labelled source by the measure its labels support: APGR where there are quality
+    // scores, AUROC where there is `needs_strong`; uncommonroute pooled over its workloads.
+    for (group, key) in [
+        ("arena_bench_v1/arena", "apgr"),
+        ("arena_bench_v1/arena", "auroc"),
+        ("routellm/gsm8k", "apgr"),
+        ("routellm/gsm8k", "auroc"),
+        ("routellm/mmlu", "apgr"),
+        ("routellm/mmlu", "auroc"),
+        ("uncommonroute/ALL (pooled)", "auroc"),
+    ] {
+        let (ours, length) = (metric(group, "predictor", key), metric(group, "length", key));
+        assert!(ours > length, "{group} {key}: ours {ours:.3} vs length {length:.3}");
+    }
+}
