@@ -76,7 +76,8 @@ oci: wasm
 lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --locked -p model-router-scorer -p model-router-filter --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy --locked -p model-router-scorer -p model-router-filter -p model-router-probe --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy --locked -p model-router-filter --target $(WASM_TARGET) --features timing -- -D warnings
 
 # The scorer must stay host-free: no proxy-wasm anywhere in its dependency tree.
 scorer-is-host-free:
@@ -89,8 +90,8 @@ validate: wasm
 	for f in envoy/*.yaml; do $(ENVOY_BIN) --mode validate -c "$$f" --log-level warn; done
 
 test: lint scorer-is-host-free wasm validate sdks
-	$(CARGO) build --locked --workspace --exclude model-router-filter --bins
-	$(CARGO) test --locked --workspace --exclude model-router-filter
+	$(CARGO) build --locked --workspace --exclude model-router-filter --exclude model-router-probe --bins
+	$(CARGO) test --locked --workspace --exclude model-router-filter --exclude model-router-probe
 
 # cargo fuzz (nightly toolchain) on parse+score+rank, configuration and response parsing;
 # FUZZ_SECONDS per target (default 60).
@@ -124,7 +125,14 @@ $(PORTKEY_STAMP):
 	npm install --silent --no-audit --no-fund --no-package-lock --prefix $(BENCH_DIR)/portkey @portkey-ai/gateway@$(PORTKEY_VERSION)
 	touch $@
 
+PROBE_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/model_router_probe.wasm
+
 bench: wasm $(LITELLM_STAMP) $(PORTKEY_STAMP)
+	$(CARGO) build --locked -p model-router-probe --target $(WASM_TARGET) --release
+	cp $(PROBE_BUILT) build/probe.wasm
+	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --release --features timing \
+		--target-dir $(CARGO_TARGET_DIR)/timing
+	cp $(CARGO_TARGET_DIR)/timing/$(WASM_TARGET)/release/model_router_filter.wasm build/model_router_timing.wasm
 	$(CARGO) bench --locked -p model-router-scorer --bench scorer
 	$(CARGO) bench --locked -p model-router-tests --bench wasm
 	$(CARGO) build --locked --release -p model-router-tests --bin fast-upstream --bin load

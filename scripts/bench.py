@@ -26,6 +26,8 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.expanduser("~")
 RELEASE = os.path.join(TARGET, "release")
 ENVOY = os.environ.get("ENVOY_BIN", os.path.join(ROOT, ".venv/envoy-bin"))
 WASM = os.environ.get("MODEL_ROUTER_WASM", os.path.join(ROOT, "build/model_router.wasm"))
+PROBE = os.path.join(ROOT, "build/probe.wasm")  # bench/probe: the router's Envoy-side steps, one by one
+TIMED = os.path.join(ROOT, "build/model_router_timing.wasm")  # the router built with --features timing
 BENCH_DIR = os.path.join(ROOT, "build/bench")
 LITELLM_VERSION = "1.105.0"  # as pinned in the Makefile
 PORTKEY_VERSION = "1.15.2"
@@ -81,7 +83,15 @@ def body(size, model, stream):
     return json.dumps(b)
 
 
-def envoy_config(listen, admin, upstream, router):
+# The probe's ladder: each rung adds one of the router's Envoy-side steps (bench/probe/src/lib.rs).
+LADDER = [("bare", ""), ("buffer", "buffer"), ("read", "buffer,read"), ("route", "buffer,read,route"),
+          ("map", "buffer,read,route,map"), ("write", "buffer,read,route,map,write"),
+          ("state", "buffer,read,route,map,write,state"), ("respond", "buffer,read,route,map,write,state,respond"),
+          ("all", "buffer,read,route,map,write,state,respond,metric,shared")]
+
+
+def envoy_config(listen, admin, upstream, wasm=None):
+    """Envoy in front of the upstream: without a filter, or with the router or the probe (`wasm`)."""
     tmpl = open(os.path.join(ROOT, "bench/envoy.yaml")).read()
     clusters = ""
     for name in ["upstream"] + PROVIDERS:
@@ -94,7 +104,7 @@ def envoy_config(listen, admin, upstream, router):
       - lb_endpoints:
         - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream}}}}}}}
 """
-    if router:
+    if wasm:
         filters = f"""          - name: model_router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
@@ -108,7 +118,7 @@ def envoy_config(listen, admin, upstream, router):
                 vm_config:
                   vm_id: model_router
                   runtime: envoy.wasm.runtime.v8
-                  code: {{local: {{filename: {WASM}}}}}
+                  code: {{local: {{filename: {wasm}}}}}
 """
         route = "{cluster_header: x-model-router-cluster, timeout: 0s}"
     else:
@@ -184,19 +194,32 @@ def main():
                   upstream_port, CPU_LOAD)
         procs.append(up)
         targets = {"direct": (None, upstream_port, "/v1/chat/completions", ())}
-        for name, router in [("passthrough", False), ("router", True)]:
+        envoys = [("passthrough", None), ("router", WASM)]
+        envoys += [(n, w) for n, w in [("probe", PROBE), ("router-timed", TIMED)] if os.path.exists(w)]
+        admins = {}
+        for name, wasm in envoys:
             listen, admin = free_port(), free_port()
             cfg = os.path.join(work, f"{name}.yaml")
-            open(cfg, "w").write(envoy_config(listen, admin, upstream_port, router))
+            open(cfg, "w").write(envoy_config(listen, admin, upstream_port, wasm))
             p = Proc(f"envoy-{name}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
                                         "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
             procs.append(p)
             targets[name] = (p, listen, "/v1/chat/completions", ())
+            admins[name] = admin
         targets["router-noop"] = (targets["router"][0], targets["router"][1], "/bench/noop", ())
+        probes = []
+        if "probe" in targets:
+            p, port = targets.pop("probe")[:2]
+            for rung, steps in LADDER:
+                targets[f"probe-{rung}"] = (p, port, "/v1/chat/completions",
+                                            ("x-model-router-cluster: upstream", f"x-probe: {steps}"))
+                probes.append(f"probe-{rung}")
         peers = start_peers(upstream_port, procs)
         targets.update(peers)
 
         sizes = {"1KB": 1_000, "10KB": 10_000, "100KB": 100_000, "400KB": 400_000}
+        if os.environ.get("BENCH_SIZES"):  # a quicker look while optimising, e.g. BENCH_SIZES=1KB,100KB
+            sizes = {k: v for k, v in sizes.items() if k in os.environ["BENCH_SIZES"].split(",")}
         files = {}
         for label, size in sizes.items():
             for model in ["economy", "auto"]:
@@ -219,28 +242,57 @@ def main():
                 if label in ("1KB", "100KB") and cname not in peers:
                     cases.append((cname, target, label, model, True, "c1"))
                     cases.append((cname, target, label, model, False, "rate"))
+            if label in ("1KB", "100KB"):
+                cases += [(p, p, label, "economy", False, "sat") for p in probes]
+                if "router-timed" in targets:
+                    cases += [("timed-tier", "router-timed", label, "economy", False, "sat"),
+                              ("timed-auto", "router-timed", label, "auto", False, "sat")]
         # Warm every path once (VM start, connection pools, peers' first-request work).
         for cname, target, label, model, stream, mode in cases:
             p, port, path, hdrs = targets[target]
-            load(port, path, files[(label, model, stream)], 1, None, hdrs) if mode == "c1" and label == "1KB" else None
+            if (mode == "c1" or target.startswith("probe-")) and label == "1KB":
+                load(port, path, files[(label, model, stream)], 1, None, hdrs)
         results = {}
         for rnd in range(ROUNDS):
             for case in cases:
                 cname, target, label, model, stream, mode = case
                 p, port, path, hdrs = targets[target]
+                if target == "router-timed":
+                    admin_call(admins[target], "/reset_counters", post=True)
                 before = p.cpu_seconds() if p else 0
                 conns = {"c1": 1, "sat": SATURATION_CONNECTIONS, "rate": 8}[mode]
                 r = load(port, path, files[(label, model, stream)], conns, FIXED_RATE if mode == "rate" else None, hdrs)
                 if p and r["requests"]:
                     r["cpu_us_per_req"] = (p.cpu_seconds() - before) * 1e6 / r["requests"]
+                if target == "router-timed" and r["requests"]:
+                    r["timing"] = timing_per_request(admin_call(admins[target], "/stats?filter=timing_ns"), r["requests"])
                 results.setdefault(case, []).append(r)
             print(f"round {rnd + 1}/{ROUNDS} done", file=sys.stderr)
-        rss = {name: t[0].rss_kib() for name, t in targets.items() if t[0]}
-        write_report(results, rss, configs, sizes, peers)
+        rss = {name: t[0].rss_kib() for name, t in targets.items()
+               if t[0] and not name.startswith("probe-") and name != "router-timed"}
+        if probes:
+            rss["probe"] = targets[probes[0]][0].rss_kib()
+        write_report(results, rss, configs, sizes, peers, probes)
     finally:
         for p in reversed(procs):
             p.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def admin_call(port, path, post=False):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST" if post else "GET")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.read().decode()
+
+
+def timing_per_request(stats, requests):
+    """{callback or span: µs per request} from the instrumented build's counters."""
+    out = {}
+    for line in stats.splitlines():
+        name, _, value = line.partition(": ")
+        if "timing_ns." in name:
+            out[name.split("timing_ns.", 1)[1]] = int(value) / requests / 1000
+    return out
 
 
 def start_peers(upstream_port, procs):
@@ -279,7 +331,7 @@ def med(rs, key):
     return statistics.median(vals) if vals else float("nan")
 
 
-def write_report(results, rss, configs, sizes, peers):
+def write_report(results, rss, configs, sizes, peers, probes):
     def get(cname, label, mode, stream=False, key="p50_us"):
         for (c, _, l, _, s, m), rs in results.items():
             if c == cname and l == label and m == mode and s == stream:
@@ -324,6 +376,8 @@ def write_report(results, rss, configs, sizes, peers):
         lines += ["", "Target: the router's added latency ≤ 1/20 of LiteLLM's (ratio ≤ 0.050)."]
     else:
         lines += ["Peers were not installed (BENCH_PEERS=0 or installation failed)."]
+    lines += ladder(get, probes)
+    lines += timed(results)
     lines += ["", "## Memory", "", "| process | RSS after the run (MiB) |", "|---|---|"]
     for name, kib in rss.items():
         lines.append(f"| {name} | {kib / 1024:.1f} |")
@@ -331,7 +385,7 @@ def write_report(results, rss, configs, sizes, peers):
               "the filter's heap and its shared data).", ""]
     lines += inside_the_vm()
     lines += ["## Reproduce", "", "```sh", "make bench", "```", "",
-              "Needs the two CPUs above; `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_PEERS=0` change the run. The criterion "
+              "Needs the two CPUs above; `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_PEERS=0`, `BENCH_SIZES=1KB,100KB` change the run. The criterion "
               "benchmarks (the scorer natively, a whole request inside wasm) run first; their full report is under "
               "`$CARGO_TARGET_DIR/criterion`.", ""]
     analysis = os.path.join(ROOT, "bench/analysis.md")
@@ -340,6 +394,70 @@ def write_report(results, rss, configs, sizes, peers):
     open(os.path.join(ROOT, "BENCHMARKS.md"), "w").write("\n".join(lines))
     json.dump({" ".join(map(str, k)): v for k, v in results.items()}, open(os.path.join(BENCH_DIR, "results.json"), "w"), indent=1)
     print("wrote BENCHMARKS.md", file=sys.stderr)
+
+
+def ladder(get, probes):
+    """The probe's rungs: what each Envoy-side step of routing costs, the router's work aside."""
+    if not probes:
+        return []
+    lines = ["", "## What each Envoy-side step costs (the probe ladder)", "",
+             "`bench/probe` is a minimal proxy-wasm filter (in its own Envoy, built like the router's) that does only "
+             "the steps its request names, the way the router does them; each rung adds one step to the rung above. "
+             "CPU is Envoy's per request at saturation; Δ is the rung's added CPU.", "",
+             "| rung | adds | 1KB rps (% of passthrough) | 1KB CPU µs (Δ) | 100KB rps (% of passthrough) | 100KB CPU µs (Δ) |",
+             "|---|---|---|---|---|---|"]
+    prev = {}
+    for name in probes:
+        rung = name.removeprefix("probe-")
+        steps = dict(LADDER)[rung].split(",")
+        before = dict(LADDER)[LADDER[[r for r, _ in LADDER].index(rung) - 1][0]].split(",") if rung != LADDER[0][0] else []
+        adds = ", ".join(s for s in steps if s and s not in before) or "a V8 filter that reads the headers"
+        row = [rung, adds]
+        for label in ("1KB", "100KB"):
+            rps, cpu = get(name, label, "sat", key="rps"), get(name, label, "sat", key="cpu_us_per_req")
+            pt = get("passthrough", label, "sat", key="rps")
+            delta = cpu - prev.get(label, get("passthrough", label, "sat", key="cpu_us_per_req"))
+            prev[label] = cpu
+            row += [f"{rps:.0f} ({rps / pt:.0%})", f"{cpu:.0f} ({delta:+.0f})"]
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "The first rung's Δ is against passthrough. For comparison, the router itself on the same run: "
+              + "; ".join(f"{label} tier {get('router-tier', label, 'sat', key='cpu_us_per_req'):.0f} µs "
+                          f"({get('router-tier', label, 'sat', key='rps') / get('passthrough', label, 'sat', key='rps'):.0%})"
+                          for label in ("1KB", "100KB")) + "."]
+    return lines
+
+
+def timed(results):
+    """The instrumented router: µs per request inside each callback, and in the spans within."""
+    runs = {(c, l): rs for (c, _, l, _, _, _), rs in results.items() if c.startswith("timed-")}
+    if not runs:
+        return []
+    cols = [(c, l) for l in ("1KB", "100KB") for c in ("timed-tier", "timed-auto") if (c, l) in runs]
+    names = sorted({n for rs in runs.values() for r in rs for n in r.get("timing", {})},
+                   key=lambda n: (n.startswith("span."), n))
+    lines = ["", "## Inside the router in Envoy's V8 (instrumented build)", "",
+             "The router built with `--features timing` (`filter/src/timing.rs`), in its own Envoy: each callback, and "
+             "spans within them, timed with the host clock from inside the VM (host calls included; Envoy's work "
+             "between callbacks is not). µs per request, medians over the rounds, at saturation; the timing itself "
+             "adds two clock reads and two counter increments per callback and per span.", "",
+             "| callback or span | " + " | ".join(f"{l} {c.removeprefix('timed-')}" for c, l in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for n in names:
+        row = [f"`{n.removeprefix('span.')}`" if n.startswith("span.") else f"**{n}**"]
+        for key in cols:
+            vals = [r["timing"][n] for r in runs[key] if n in r.get("timing", {})]
+            row.append(f"{statistics.median(vals):.1f}" if vals else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    totals = []
+    for key in cols:
+        per_round = [sum(v for n, v in r.get("timing", {}).items() if not n.startswith("span.")) for r in runs[key]]
+        totals.append(f"{statistics.median(per_round):.1f}" if per_round else "-")
+    lines.append("| all callbacks | " + " | ".join(totals) + " |")
+    cpu = [f"{statistics.median([r['cpu_us_per_req'] for r in runs[k] if 'cpu_us_per_req' in r]):.0f}" for k in cols]
+    lines.append("| Envoy CPU per request (this build) | " + " | ".join(cpu) + " |")
+    lines += ["", "Callbacks are in bold; the spans under them are parts of their time (`read_body`, `analyze`, `route`, "
+              "`send` in **request_body**, for example)."]
+    return lines
 
 
 def criterion_medians(group):

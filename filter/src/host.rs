@@ -18,6 +18,13 @@ unsafe extern "C" {
         value_size: usize,
     ) -> Status;
     fn proxy_remove_header_map_value(map_type: MapType, key_data: *const u8, key_size: usize) -> Status;
+    fn proxy_get_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> Status;
     fn proxy_get_buffer_bytes(
         buffer_type: BufferType,
         start: usize,
@@ -126,6 +133,19 @@ pub fn set_header(map: MapType, name: &str, value: &str) -> Result<()> {
         proxy_replace_header_map_value(map, name.as_ptr(), name.len(), value.as_ptr(), value.len())
     };
     check("set_header", status)
+}
+
+/// Reads one header (the first of that name).
+pub fn header(map: MapType, name: &str) -> Result<Option<String>> {
+    let mut data = null_mut();
+    let mut size = 0usize;
+    // SAFETY: pointer/length describe a live &str; out-pointers are valid locals.
+    let status = unsafe { proxy_get_header_map_value(map, name.as_ptr(), name.len(), &mut data, &mut size) };
+    match status {
+        Status::Ok => Ok(Some(String::from_utf8_lossy(&owned(data, size)).into_owned())),
+        Status::NotFound => Ok(None),
+        status => Err(HostError { call: "get_header", status }),
+    }
 }
 
 /// Removes one header.

@@ -9,7 +9,7 @@ use model_router_scorer::budget::{BudgetView, nano};
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::health::Outcome;
 use model_router_scorer::request::Layout;
-use model_router_scorer::route::{Memory, Target, Upstream};
+use model_router_scorer::route::{Fallback, Memory, Target, Upstream};
 use model_router_scorer::translate::{self, ResponseTranslation};
 use model_router_scorer::usage::{self, StreamUsage, Usage, format_usd};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
@@ -55,7 +55,7 @@ struct Flight {
     /// The attempt in progress.
     to: Upstream,
     /// Candidates not tried yet, best first.
-    fallbacks: Vec<Upstream>,
+    fallbacks: Vec<Fallback>,
     /// The client's body, kept while a fallback may need it (empty otherwise).
     body: Vec<u8>,
     /// Where its members are: a fallback's body is spliced from it, not parsed again.
@@ -163,34 +163,21 @@ fn note(key: &str, value: &str) {
     }
 }
 
-/// Adds `ours` to the response headers, replacing any of the same name, and drops the
+/// Sets `ours` on the response headers, replacing any of the same name, and drops the
 /// provider's content-length when the router will change the body's length (Envoy then frames
-/// it itself): in one write of the whole map when `current` holds it, one header at a time
-/// otherwise.
-fn add_response_headers(
-    current: Option<Vec<(String, String)>>,
-    ours: Vec<(&'static str, String)>,
-    body_changes_length: bool,
-) {
-    let dropped =
-        |k: &str| ours.iter().any(|(name, _)| k == *name) || (body_changes_length && k == h::CONTENT_LENGTH);
-    let result = match current {
-        Some(mut all) => {
-            all.retain(|(k, _)| !dropped(k));
-            all.extend(ours.iter().map(|(k, v)| (k.to_string(), v.clone())));
-            host::set_headers(MapType::HttpResponseHeaders, &all)
-        }
-        None => ours
-            .iter()
-            .try_for_each(|(name, value)| host::set_header(MapType::HttpResponseHeaders, name, value))
-            .and_then(|()| {
-                if body_changes_length {
-                    host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH)
-                } else {
-                    Ok(())
-                }
-            }),
-    };
+/// it itself). One call per header: measured in Envoy, cheaper than reading and rewriting the
+/// whole map (BENCHMARKS.md, the instrumented build).
+fn add_response_headers(ours: Vec<(&'static str, String)>, body_changes_length: bool) {
+    let result = ours
+        .iter()
+        .try_for_each(|(name, value)| host::set_header(MapType::HttpResponseHeaders, name, value))
+        .and_then(|()| {
+            if body_changes_length {
+                host::remove_header(MapType::HttpResponseHeaders, h::CONTENT_LENGTH)
+            } else {
+                Ok(())
+            }
+        });
     if let Err(e) = result {
         host::log(LogLevel::Warn, &format!("model-router: {e}"));
     }
@@ -323,7 +310,7 @@ impl Http {
     /// Points the request at its provider: new body, path, cluster and credentials. The
     /// client's own credentials never travel on.
     fn send(&mut self, shared: &Shared, t: &Target, body_size: usize) -> Result<u64, HostError> {
-        host::replace_buffer(BufferType::HttpRequestBody, body_size, &t.body)?;
+        crate::span!("replace_body", host::replace_buffer(BufferType::HttpRequestBody, body_size, &t.body))?;
         let cred = credential(shared, &t.to);
         let cluster_header = shared.config.cluster_header.as_str();
         let dropped = |k: &str| {
@@ -346,15 +333,15 @@ impl Http {
         // the router filter re-matches and its `cluster_header` route sees the provider's
         // cluster.
         headers.push((cluster_header.to_string(), t.to.cluster.clone()));
-        host::set_headers(MapType::HttpRequestHeaders, &headers)?;
+        crate::span!("set_request_headers", host::set_headers(MapType::HttpRequestHeaders, &headers))?;
         host::now_nanos()
     }
 
     fn route_chat(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
         let config = &shared.config;
-        let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
+        let body = crate::span!("read_body", host::buffer(BufferType::HttpRequestBody, body_size))?;
         let snapshot = live::Snapshot::default();
-        let analysis = match analyze(config, &body) {
+        let analysis = match crate::span!("analyze", analyze(config, &body)) {
             Ok(a) => a,
             Err(e) => return Ok(self.reject(&e)),
         };
@@ -377,7 +364,7 @@ impl Http {
                 live: Some(&snapshot),
                 budget: view.as_ref(),
             };
-            let route = match analysis.route(config, &ctx) {
+            let route = match crate::span!("route", analysis.route(config, &ctx)) {
                 Ok(r) => r,
                 Err(e) => return Ok(self.refuse(shared, &e, view.as_ref(), now)),
             };
@@ -408,7 +395,7 @@ impl Http {
         if let Some(memory) = &route.memory {
             remember(memory)?;
         }
-        let sent_ns = self.send(shared, &route.target, body_size)?;
+        let sent_ns = crate::span!("send", self.send(shared, &route.target, body_size))?;
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
         self.phase = Phase::Routed(Box::new(Flight {
@@ -657,16 +644,13 @@ impl Http {
     /// over, or look closer at a 400.
     fn on_attempt_headers(&mut self, mut f: Box<Flight>, end_of_stream: bool) -> Action {
         let Some(shared) = self.shared_or_log() else { return Action::Continue };
-        // All response headers in one call, and our own added in one more.
-        let headers = host::headers(MapType::HttpResponseHeaders);
-        let status = headers
-            .as_ref()
+        let status = crate::span!("get_status", host::header(MapType::HttpResponseHeaders, h::STATUS))
             .ok()
-            .and_then(|hs| hs.iter().find(|(k, _)| k == h::STATUS))
-            .and_then(|(_, s)| s.parse::<u16>().ok())
+            .flatten()
+            .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
         let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
-        self.record_attempt(&shared, &mut f, status, now_ns);
+        crate::span!("record_attempt", self.record_attempt(&shared, &mut f, status, now_ns));
         if retryable(status) {
             match self.fail_over(&shared, &mut f, Retry::Failure) {
                 Ok(true) => {
@@ -684,7 +668,7 @@ impl Http {
         if translated {
             ours.push((h::CONTENT_TYPE, "application/json".to_string()));
         }
-        add_response_headers(headers.ok(), ours, translated || edited_stream);
+        crate::span!("add_response_headers", add_response_headers(ours, translated || edited_stream));
         if status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
             let window = f.to.context_window;
             if !f.body.is_empty() && f.fallbacks.iter().any(|u| u.context_window > window) {
@@ -692,7 +676,7 @@ impl Http {
                 return Action::Pause;
             }
         }
-        self.served(&f, status);
+        crate::span!("served", self.served(&f, status));
         if status == 200 {
             if let Some(t) = f.translation.take() {
                 self.phase = Phase::Translating(t);
@@ -761,11 +745,12 @@ impl Http {
             self.phase = Phase::Costing(f);
             return Action::Pause;
         }
-        let usage =
-            host::buffer(BufferType::HttpResponseBody, body_size).ok().and_then(|b| usage::of_response(&b));
-        // Three headers: written one by one, as reading the map first would cost as many
-        // crossings (the read hands the map into the VM).
-        add_response_headers(None, self.used(&f.to, usage), false);
+        let usage = crate::span!(
+            "read_response_body",
+            host::buffer(BufferType::HttpResponseBody, body_size).ok().and_then(|b| usage::of_response(&b))
+        );
+        let used = crate::span!("used", self.used(&f.to, usage));
+        crate::span!("cost_headers", add_response_headers(used, false));
         Action::Continue
     }
 
@@ -788,7 +773,8 @@ impl Http {
                 Retry::Context(window) => f.fallbacks.iter().position(|u| u.context_window > window),
             };
             let Some(i) = next else { return Ok(false) };
-            let next = f.fallbacks.remove(i);
+            // The flight's configuration is the one it was routed with (`shared` is held).
+            let Some(next) = f.fallbacks.remove(i).upstream(&shared.config) else { continue };
             let now_ns = host::now_nanos()?;
             if !live::admit(&next, now_ns / 1_000_000_000, cfg)? {
                 continue;

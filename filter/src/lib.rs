@@ -8,6 +8,8 @@ pub mod http;
 pub mod live;
 pub mod root;
 pub mod spend;
+#[cfg(feature = "timing")]
+pub mod timing;
 
 use proxy_wasm::traits::RootContext;
 use proxy_wasm::types::LogLevel;
@@ -20,3 +22,15 @@ proxy_wasm::main! {{
     }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(root::Root::default()) });
 }}
+
+/// Times a block as a span in the instrumented build (`--features timing`); nothing otherwise.
+#[macro_export]
+macro_rules! span {
+    ($name:literal, $body:expr) => {{
+        #[cfg(feature = "timing")]
+        let out = $crate::timing::span($name, || $body);
+        #[cfg(not(feature = "timing"))]
+        let out = $body;
+        out
+    }};
+}

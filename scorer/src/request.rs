@@ -629,7 +629,11 @@ fn parse_message<'a>(
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         match key.as_ref() {
             "role" => {
-                let value = string_field(r, &format!("{}.role", at()))?;
+                // The parameter's name is only built for an error: this runs once per message.
+                let value = match r.peek_kind().map_err(syntax)? {
+                    Kind::String => r.string().map_err(syntax)?,
+                    k => return Err(wrong_type(&format!("{}.role", at()), "a string", k)),
+                };
                 if !ROLES.contains(&value.as_ref()) {
                     return Err(ApiError::invalid(
                         "invalid_role",

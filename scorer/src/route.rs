@@ -177,6 +177,22 @@ impl Upstream {
     }
 }
 
+/// A candidate kept for failover: a deployment of the configuration the route was made with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fallback {
+    /// Index into that configuration's `catalog.deployments`.
+    pub deployment: usize,
+    /// The model's context window, tokens (what a context-overflow retry looks for).
+    pub context_window: u64,
+}
+
+impl Fallback {
+    /// The attempt at this candidate; `config` must be the one the route was made with.
+    pub fn upstream(&self, config: &Config) -> Option<Upstream> {
+        config.catalog.deployments.get(self.deployment).map(|d| Upstream::chat(config, d))
+    }
+}
+
 /// What a routed request carries upstream, whatever its endpoint: the body and where it goes.
 /// The glue applies it to Envoy (body, path, cluster, credentials).
 #[derive(Debug, Clone, PartialEq)]
@@ -209,8 +225,9 @@ pub struct Route {
     /// What to remember for stickiness, for `model: "auto"` without a fixed tier.
     pub memory: Option<Memory>,
     /// The other candidates, best first: where failover goes, each checked again against
-    /// live health before it is tried.
-    pub fallbacks: Vec<Upstream>,
+    /// live health before it is tried. Most requests never fail over, so an [`Upstream`] is
+    /// built only for the one that is tried ([`Fallback::upstream`]).
+    pub fallbacks: Vec<Fallback>,
     /// The client body's layout: a fallback's body is `layout.rewrite(client_body, model)`,
     /// spliced without a second parse.
     pub layout: Layout,
@@ -378,10 +395,18 @@ impl Analysis<'_> {
         let Some(tier) = cands.first().map(|d| d.tier) else {
             return Err(unknown_model(config, model));
         };
-        let mut ranked = cands.iter().map(|d| Upstream::chat(config, d));
-        let Some(best) = ranked.next() else {
+        let Some(best) = cands.first().map(|d| Upstream::chat(config, d)) else {
             return Err(unknown_model(config, model));
         };
+        let all = &config.catalog.deployments;
+        let fallbacks = cands
+            .iter()
+            .skip(1)
+            .filter_map(|d| {
+                let deployment = all.iter().position(|x| std::ptr::eq(x, *d))?;
+                Some(Fallback { deployment, context_window: d.context_window })
+            })
+            .collect();
         Ok(Route {
             target: Target { body: req.rewrite(self.body, &best.upstream_model), to: best },
             tier,
@@ -392,7 +417,7 @@ impl Analysis<'_> {
             escalated,
             auto: report,
             memory,
-            fallbacks: ranked.collect(),
+            fallbacks,
             layout: req.layout().clone(),
             budget,
             estimate_usd,
@@ -896,10 +921,12 @@ mod tests {
         let body = chat("gpt-oss-120b", r#","prefer":"cheap""#);
         let all = route_chat(&c, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         let first = all.target.to.provider.clone();
-        let rest: Vec<&str> = all.fallbacks.iter().map(|u| u.provider.as_str()).collect();
+        let fallbacks: Vec<Upstream> = all.fallbacks.iter().filter_map(|f| f.upstream(&c)).collect();
+        let rest: Vec<&str> = fallbacks.iter().map(|u| u.provider.as_str()).collect();
         assert_eq!(rest.len(), 2, "{rest:?}");
         assert!(!rest.contains(&first.as_str()));
-        assert!(all.fallbacks.iter().all(|u| u.model == "gpt-oss-120b"));
+        assert!(fallbacks.iter().all(|u| u.model == "gpt-oss-120b"));
+        assert!(all.fallbacks.iter().zip(&fallbacks).all(|(f, u)| f.context_window == u.context_window));
 
         let open = Health { breaker: health::Breaker::Open { until: TODAY + 10 }, ..Health::default() };
         let live = Fixed(vec![(health::provider_key(&first), open)]);
