@@ -83,11 +83,17 @@ def body(size, model, stream):
     return json.dumps(b)
 
 
-# The probe's ladder: each rung adds one of the router's Envoy-side steps (bench/probe/src/lib.rs).
-LADDER = [("bare", ""), ("buffer", "buffer"), ("read", "buffer,read"), ("route", "buffer,read,route"),
-          ("map", "buffer,read,route,map"), ("write", "buffer,read,route,map,write"),
-          ("state", "buffer,read,route,map,write,state"), ("respond", "buffer,read,route,map,write,state,respond"),
-          ("all", "buffer,read,route,map,write,state,respond,metric,shared")]
+# The probe's ladder: each rung adds steps to the rung above (bench/probe/src/lib.rs names them).
+LADDER = [("bare", []), ("buffer", ["buffer"]), ("read", ["read"]), ("route", ["route"]), ("map", ["map"]),
+          ("write", ["write"]), ("state", ["state"]), ("respond", ["respond"]), ("all", ["metric", "shared"])]
+
+
+def ladder_steps():
+    """(rung, the steps it adds, every step it does) in ladder order."""
+    done = []
+    for rung, adds in LADDER:
+        done = done + adds
+        yield rung, adds, done
 
 
 def envoy_config(listen, admin, upstream, wasm=None):
@@ -210,9 +216,9 @@ def main():
         probes = []
         if "probe" in targets:
             p, port = targets.pop("probe")[:2]
-            for rung, steps in LADDER:
+            for rung, _, steps in ladder_steps():
                 targets[f"probe-{rung}"] = (p, port, "/v1/chat/completions",
-                                            ("x-model-router-cluster: upstream", f"x-probe: {steps}"))
+                                            ("x-model-router-cluster: upstream", f"x-probe: {','.join(steps)}"))
                 probes.append(f"probe-{rung}")
         peers = start_peers(upstream_port, procs)
         targets.update(peers)
@@ -407,12 +413,9 @@ def ladder(get, probes):
              "| rung | adds | 1KB rps (% of passthrough) | 1KB CPU µs (Δ) | 100KB rps (% of passthrough) | 100KB CPU µs (Δ) |",
              "|---|---|---|---|---|---|"]
     prev = {}
-    for name in probes:
-        rung = name.removeprefix("probe-")
-        steps = dict(LADDER)[rung].split(",")
-        before = dict(LADDER)[LADDER[[r for r, _ in LADDER].index(rung) - 1][0]].split(",") if rung != LADDER[0][0] else []
-        adds = ", ".join(s for s in steps if s and s not in before) or "a V8 filter that reads the headers"
-        row = [rung, adds]
+    for rung, adds, _ in ladder_steps():
+        name = f"probe-{rung}"
+        row = [rung, ", ".join(adds) or "a V8 filter that reads the headers"]
         for label in ("1KB", "100KB"):
             rps, cpu = get(name, label, "sat", key="rps"), get(name, label, "sat", key="cpu_us_per_req")
             pt = get("passthrough", label, "sat", key="rps")

@@ -28,7 +28,7 @@ proxy_wasm::main! {{
 macro_rules! span {
     ($name:literal, $body:expr) => {{
         #[cfg(feature = "timing")]
-        let out = $crate::timing::span($name, || $body);
+        let out = $crate::timing::timed(concat!("span.", $name), || $body);
         #[cfg(not(feature = "timing"))]
         let out = $body;
         out

@@ -76,10 +76,7 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         // The SDK panics on None, so a context is always created, configured or not.
         #[cfg(feature = "timing")]
-        return Some(Box::new(crate::timing::Timed::new(
-            Http::new(self.shared.clone()),
-            self.shared.clone(),
-        )));
+        return Some(Box::new(crate::timing::Timed(Http::new(self.shared.clone()))));
         #[cfg(not(feature = "timing"))]
         Some(Box::new(Http::new(self.shared.clone())))
     }

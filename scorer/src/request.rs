@@ -199,9 +199,18 @@ pub(crate) fn wrong_type(param: &str, want: &str, got: Kind) -> ApiError {
 
 /// Reads a string value or reports the field's expected type.
 pub(crate) fn string_field<'a>(r: &mut Reader<'a>, param: &str) -> Result<Cow<'a, str>, ApiError> {
+    string_field_named(r, || param.to_string())
+}
+
+/// [`string_field`] for a parameter whose name has to be built (`messages[3].role`): only
+/// built for the error, as the field is read once per message.
+fn string_field_named<'a>(
+    r: &mut Reader<'a>,
+    param: impl FnOnce() -> String,
+) -> Result<Cow<'a, str>, ApiError> {
     match r.peek_kind().map_err(syntax)? {
         Kind::String => r.string().map_err(syntax),
-        k => Err(wrong_type(param, "a string", k)),
+        k => Err(wrong_type(&param(), "a string", k)),
     }
 }
 
@@ -629,11 +638,7 @@ fn parse_message<'a>(
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         match key.as_ref() {
             "role" => {
-                // The parameter's name is only built for an error: this runs once per message.
-                let value = match r.peek_kind().map_err(syntax)? {
-                    Kind::String => r.string().map_err(syntax)?,
-                    k => return Err(wrong_type(&format!("{}.role", at()), "a string", k)),
-                };
+                let value = string_field_named(r, || format!("{}.role", at()))?;
                 if !ROLES.contains(&value.as_ref()) {
                     return Err(ApiError::invalid(
                         "invalid_role",
