@@ -27,7 +27,7 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench fuzz soak
+.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench bench-filters fuzz soak
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
@@ -89,7 +89,7 @@ scorer-is-host-free:
 validate: wasm
 	for f in envoy/*.yaml; do $(ENVOY_BIN) --mode validate -c "$$f" --log-level warn; done
 
-test: lint scorer-is-host-free wasm validate sdks
+test: lint scorer-is-host-free wasm validate sdks bench-filters
 	$(CARGO) build --locked --workspace --exclude model-router-filter --exclude model-router-probe --bins
 	$(CARGO) test --locked --workspace --exclude model-router-filter --exclude model-router-probe
 
@@ -127,12 +127,15 @@ $(PORTKEY_STAMP):
 
 PROBE_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/model_router_probe.wasm
 
-bench: wasm $(LITELLM_STAMP) $(PORTKEY_STAMP)
+# The bench's two extra filters: the probe, and the router instrumented with `timing`.
+bench-filters: wasm
 	$(CARGO) build --locked -p model-router-probe --target $(WASM_TARGET) --release
 	cp $(PROBE_BUILT) build/probe.wasm
 	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --release --features timing \
 		--target-dir $(CARGO_TARGET_DIR)/timing
 	cp $(CARGO_TARGET_DIR)/timing/$(WASM_TARGET)/release/model_router_filter.wasm build/model_router_timing.wasm
+
+bench: bench-filters $(LITELLM_STAMP) $(PORTKEY_STAMP)
 	$(CARGO) bench --locked -p model-router-scorer --bench scorer
 	$(CARGO) bench --locked -p model-router-tests --bench wasm
 	$(CARGO) build --locked --release -p model-router-tests --bin fast-upstream --bin load

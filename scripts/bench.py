@@ -23,7 +23,9 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.expanduser("~"), ".cache/model-router/target"))
-RELEASE = os.path.join(TARGET, "release")
+# The fast upstream and the load generator (release builds; the test of this script passes its own).
+RELEASE = os.environ.get("BENCH_BIN_DIR", os.path.join(TARGET, "release"))
+OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "BENCHMARKS.md"))
 ENVOY = os.environ.get("ENVOY_BIN", os.path.join(ROOT, ".venv/envoy-bin"))
 WASM = os.environ.get("MODEL_ROUTER_WASM", os.path.join(ROOT, "build/model_router.wasm"))
 PROBE = os.path.join(ROOT, "build/probe.wasm")  # bench/probe: the router's Envoy-side steps, one by one
@@ -397,9 +399,9 @@ def write_report(results, rss, configs, sizes, peers, probes):
     analysis = os.path.join(ROOT, "bench/analysis.md")
     if os.path.exists(analysis):
         lines += [open(analysis).read()]
-    open(os.path.join(ROOT, "BENCHMARKS.md"), "w").write("\n".join(lines))
+    open(OUT, "w").write("\n".join(lines))
     json.dump({" ".join(map(str, k)): v for k, v in results.items()}, open(os.path.join(BENCH_DIR, "results.json"), "w"), indent=1)
-    print("wrote BENCHMARKS.md", file=sys.stderr)
+    print(f"wrote {OUT}", file=sys.stderr)
 
 
 def ladder(get, probes):

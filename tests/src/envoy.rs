@@ -34,9 +34,21 @@ pub const DEMO_WASM: &str = "build/model_router.wasm";
 /// The plugin configuration line in `envoy/demo.yaml`.
 pub const DEMO_PLUGIN_CONFIG: &str = "value: '{}'";
 
-/// The repository root.
+/// The repository root: found from the working directory (tests run in `tests/`, `make run`
+/// in the root). Not the compile-time manifest path: with a target directory shared between
+/// clones (CI reuses `$HOME/.cache`), cargo can keep a test binary built in another clone,
+/// and that clone may be gone.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    let is_root = |d: &Path| d.join("scorer/Cargo.toml").exists() && d.join("Makefile").exists();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors().find(|d| is_root(d)).map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        },
+        Path::to_path_buf,
+    )
 }
 
 /// The envoy binary: `$ENVOY_BIN`, else the one the Makefile installs into `.venv`.
