@@ -13,9 +13,11 @@ pub const PREFER: &str = "x-model-router-prefer";
 pub const SELECTION: &str = "x-model-router-selection";
 /// Response header: `context` or `capability` when the requested tier had no fitting model.
 pub const ESCALATED: &str = "x-model-router-escalated";
-/// Request headers carrying the client's own credentials: removed from every routed request,
-/// so a client key never reaches a provider (the provider's comes from the gateway).
-pub const CLIENT_CREDENTIALS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+/// Request headers carrying the client's own credentials or session: removed from every
+/// routed request, so a client key or cookie never reaches a provider (the provider's key
+/// comes from the gateway).
+pub const CLIENT_CREDENTIALS: [&str; 6] =
+    ["authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"];
 /// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).
 pub const AUTO_TIER: &str = "x-model-router-auto-tier";
 /// Response header: the auto score, 3 decimals.
@@ -26,10 +28,11 @@ pub const AUTO_REASONS: &str = "x-model-router-auto-reasons";
 pub const AUTO_STICKY: &str = "x-model-router-auto-sticky";
 /// Response header: attempts it took (1 when the first provider answered).
 pub const ATTEMPTS: &str = "x-model-router-attempts";
-/// Response header: `provider/model` of the first attempt, when a fallback answered.
+/// Response header: `provider/model` of every failed attempt, in order, when a fallback
+/// answered.
 pub const FALLBACK_FROM: &str = "x-model-router-fallback-from";
-/// Request header the filter sets before answering after a failover, so Envoy's
-/// `local_reply_config` leaves that (already JSON) answer alone. Stripped from clients.
+/// Request header the filter sets before every answer of its own (errors, failovers), so
+/// Envoy's `local_reply_config` leaves that (already JSON) answer alone. Stripped from clients.
 pub const ANSWERED: &str = "x-model-router-answered";
 /// Response header: what the spend limits did (`ok`, `limited:TIER`, `downgraded:A->B`,
 /// `free`, `exhausted`).
@@ -40,7 +43,9 @@ pub const COST: &str = "x-model-router-cost";
 pub const TOKENS_IN: &str = "x-model-router-tokens-in";
 /// Response header: output tokens the provider reported.
 pub const TOKENS_OUT: &str = "x-model-router-tokens-out";
-/// Prefix of every header the router owns.
+/// Response header (on 429s the router answers): seconds until a provider takes requests again.
+pub const RETRY_AFTER: &str = "retry-after";
+/// Prefix of every header the router owns (client-sent ones never reach a provider).
 pub const OWN_PREFIX: &str = "x-model-router-";
 
 /// Pseudo-headers read to classify a request.

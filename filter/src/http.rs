@@ -11,7 +11,7 @@ use model_router_scorer::health::Outcome;
 use model_router_scorer::request::Layout;
 use model_router_scorer::route::{Fallback, Memory, Target, Upstream};
 use model_router_scorer::translate::{self, ResponseTranslation};
-use model_router_scorer::usage::{self, StreamUsage, Usage, format_usd};
+use model_router_scorer::usage::{self, StreamUsage, TAIL_BYTES, Usage, UsageTail, format_usd};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -36,11 +36,15 @@ enum Phase {
     /// The failed response is held (never reaching the client) while a fallback attempt runs
     /// out of band; its answer replaces it.
     Failing(Box<Flight>),
-    /// A successful response whose body is being buffered for translation.
-    Translating(ResponseTranslation),
-    /// A successful (small, non-streamed) response held whole, so its headers can carry its
-    /// cost.
+    /// A successful response whose body is being buffered for translation (the flight's
+    /// `translation`), its headers held for its cost.
+    Translating(Box<Flight>),
+    /// A successful non-streamed response held whole (up to
+    /// `resilience.max_held_response_bytes`), so its headers can carry its cost.
     Costing(Box<Flight>),
+    /// A non-streamed response too large to hold, passing through: its usage is read from its
+    /// end on the way, for the logs and budgets.
+    Metering(Box<Meter>),
     /// A streamed answer flowing to the client: its usage chunk priced, its end checked.
     Streaming(Box<Watch>),
     /// Answered locally.
@@ -62,10 +66,12 @@ struct Flight {
     layout: Layout,
     /// Attempts sent so far.
     attempts: u32,
-    /// What failed, `provider/model status` per attempt, for the final error.
-    failed: Vec<String>,
-    /// `provider/model` of the first attempt, once it failed.
-    fallback_from: Option<String>,
+    /// The attempts that failed, in order, for the final error and `Fallback-From`.
+    failed: Vec<Failed>,
+    /// The smallest `retry-after` (seconds) a rate-limited attempt was given.
+    retry_after: Option<u64>,
+    /// Every candidate's breaker was open: fallbacks are tried without asking them.
+    fail_open: bool,
     /// When the current attempt was sent (host clock, ns).
     sent_ns: u64,
     /// The client asked for a stream.
@@ -87,7 +93,8 @@ impl Flight {
             layout: Layout::default(),
             attempts: 1,
             failed: Vec::new(),
-            fallback_from: None,
+            retry_after: None,
+            fail_open: false,
             sent_ns,
             stream: false,
             usage_requested: false,
@@ -102,16 +109,53 @@ impl Flight {
             (h::PROVIDER, self.to.provider.clone()),
             (h::ATTEMPTS, self.attempts.to_string()),
         ];
-        if let Some(from) = &self.fallback_from {
-            v.push((h::FALLBACK_FROM, from.clone()));
+        let from: Vec<&str> = self.failed.iter().filter(|x| x.sent).map(|x| x.who.as_str()).collect();
+        if !from.is_empty() {
+            v.push((h::FALLBACK_FROM, from.join(", ")));
         }
         v.extend(self.report.iter().cloned());
         v
     }
 
+    /// Keeps the smallest `retry-after` a rate-limited attempt was given.
+    fn note_retry_after(&mut self, value: Option<&str>) {
+        if let Some(secs) = retry_secs(value) {
+            self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
+        }
+    }
+
     fn elapsed_ms(&self, now_ns: u64) -> f64 {
         now_ns.saturating_sub(self.sent_ns) as f64 / 1e6
     }
+}
+
+/// An attempt that failed.
+struct Failed {
+    /// `provider/model`.
+    who: String,
+    /// Its status (0: no response at all).
+    status: u16,
+    /// It reached the provider (false: its cluster could not be called).
+    sent: bool,
+}
+
+impl Failed {
+    fn describe(&self) -> String {
+        match (self.sent, self.status) {
+            (false, _) => format!("{} unreachable", self.who),
+            (true, 0) => format!("{} no response", self.who),
+            (true, 401 | 403) => format!("{} {} credentials rejected", self.who, self.status),
+            (true, s) => format!("{} {s}", self.who),
+        }
+    }
+}
+
+/// A large non-streamed answer passing through unheld.
+struct Meter {
+    /// Who answered.
+    to: Upstream,
+    /// The answer's end so far.
+    tail: UsageTail,
 }
 
 /// A streamed response being watched.
@@ -142,10 +186,20 @@ struct Account {
     status: u16,
 }
 
-/// Statuses another provider may answer: server errors, rate limits, and Envoy's own 503/504
-/// for connection failures and timeouts. `0` is an attempt that got no response at all.
+/// Statuses another provider may answer: server errors, rate limits, Envoy's own 503/504 for
+/// connection failures and timeouts, and 401/403 (the client sends no key, so these reject
+/// the gateway's own credentials). `0` is an attempt that got no response at all. They count
+/// against the provider's health, and never reach the client as the provider wrote them.
 fn retryable(status: u16) -> bool {
-    status == 0 || status == 429 || status >= 500
+    matches!(status, 0 | 401 | 403 | 429) || status >= 500
+}
+
+/// Seconds between two "credentials rejected" lines for one provider.
+const AUTH_LOG_INTERVAL_SECS: u64 = 60;
+
+/// Seconds in a `retry-after` value (the HTTP-date form is not read).
+fn retry_secs(value: Option<&str>) -> Option<u64> {
+    value?.trim().parse().ok()
 }
 
 /// A provider's 400 saying the request overflows the model's context window.
@@ -154,6 +208,13 @@ fn is_context_error(body: &[u8]) -> bool {
     ["context_length_exceeded", "maximum context length", "context window", "too many tokens"]
         .iter()
         .any(|m| text.contains(m))
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Writes filter state `wasm.model_router.<key>` (see the access-log format in the configs).
@@ -179,13 +240,6 @@ fn add_response_headers(ours: Vec<(&'static str, String)>, body_changes_length: 
             }
         });
     if let Err(e) = result {
-        host::log(LogLevel::Warn, &format!("model-router: {e}"));
-    }
-}
-
-/// Marks the request as answered by the router after a failover (see [`h::ANSWERED`]).
-fn mark_answered() {
-    if let Err(e) = host::set_header(MapType::HttpRequestHeaders, h::ANSWERED, "failover") {
         host::log(LogLevel::Warn, &format!("model-router: {e}"));
     }
 }
@@ -247,9 +301,14 @@ impl Http {
         Action::Pause
     }
 
-    /// Answers the request from the router (the only way a request ends up `Answered`).
+    /// Answers the request from the router (the only way a request ends up `Answered`). The
+    /// request is marked first (see [`h::ANSWERED`]), so Envoy's `local_reply_config` leaves
+    /// the router's (already JSON) answer alone.
     fn send_local(&mut self, status: u32, details: &str, headers: &[(&str, &str)], body: &[u8]) {
         self.phase = Phase::Answered;
+        if let Err(e) = host::set_header(MapType::HttpRequestHeaders, h::ANSWERED, details) {
+            host::log(LogLevel::Warn, &format!("model-router: {e}"));
+        }
         if let Err(err) = host::send_response(status, details, headers, body) {
             host::log(LogLevel::Error, &format!("model-router: {err}"));
         }
@@ -291,6 +350,7 @@ impl Http {
         }
         // The body must be readable as sent: a compressed one would be routed on garbage.
         let encoding = get(h::CONTENT_ENCODING);
+        let content_type = get(h::CONTENT_TYPE);
         self.request_headers = headers;
         if let Some(enc) = encoding.filter(|e| !e.trim().eq_ignore_ascii_case("identity")) {
             let e = ApiError::invalid(
@@ -299,6 +359,18 @@ impl Http {
                 format!(
                     "content-encoding {} is not supported: send an uncompressed JSON body",
                     model_router_scorer::error::echo(&enc)
+                ),
+            )
+            .with_status(415);
+            return Ok(Err(e));
+        }
+        if matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings)) && !is_json(content_type.as_deref()) {
+            let e = ApiError::invalid(
+                "unsupported_media_type",
+                None,
+                format!(
+                    "content-type {} is not supported: send the body as application/json",
+                    content_type.as_deref().map_or("(none)".to_string(), model_router_scorer::error::echo)
                 ),
             )
             .with_status(415);
@@ -315,6 +387,7 @@ impl Http {
         let cluster_header = shared.config.cluster_header.as_str();
         let dropped = |k: &str| {
             h::CLIENT_CREDENTIALS.contains(&k)
+                || k.starts_with(h::OWN_PREFIX)
                 || k == cluster_header
                 || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))
         };
@@ -388,6 +461,9 @@ impl Http {
             let step = note.split(':').next().unwrap_or(note);
             shared.metrics.count(&format!("budget.step.{}", live::stat_segment(step)), 1);
         }
+        if route.fail_open {
+            shared.metrics.count("fail_open", 1);
+        }
         if let Some(a) = &route.auto {
             // Score in thousandths: Envoy histograms take integers.
             shared.metrics.histogram("auto_score", (a.score * 1000.0).round() as u64);
@@ -405,6 +481,7 @@ impl Http {
             body: if failover { body } else { Vec::new() },
             layout: route.layout,
             usage_requested: route.usage_requested,
+            fail_open: route.fail_open,
             ..Flight::new(route.target.to, sent_ns)
         }));
         Ok(Action::Continue)
@@ -432,6 +509,23 @@ impl Http {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(&e)),
         };
+        // Embeddings count against the spend limits too. Their price is known only from the
+        // answer's usage, so the reservation is a token nano-dollar: it refuses them once a
+        // limit is spent, and their real cost is settled at the end.
+        let scopes = shared.config.budgets.scopes(self.client.as_deref());
+        if !scopes.is_empty() {
+            match spend::reserve(scopes.clone(), 1, ctx.now)? {
+                Some(r) => self.account.reservation = Some(r),
+                None => {
+                    let view = spend::view(&scopes, ctx.now)?;
+                    let e = view.as_ref().map_or_else(
+                        || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
+                        |v| v.exhausted(ctx.now),
+                    );
+                    return Ok(self.refuse(shared, &e, view.as_ref(), ctx.now));
+                }
+            }
+        }
         let sent_ns = self.send(shared, &route.target, body_size)?;
         self.phase = Phase::Routed(Box::new(Flight {
             translation: route.translate,
@@ -572,12 +666,19 @@ impl HttpContext for Http {
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         match std::mem::replace(&mut self.phase, Phase::PassThrough) {
-            Phase::Translating(t) => self.translate_body(t, body_size, end_of_stream),
+            Phase::Translating(f) => self.translate_body(f, body_size, end_of_stream),
+            Phase::Metering(m) => self.meter(m, body_size, end_of_stream),
             Phase::Streaming(w) => self.watch_stream(w, body_size, end_of_stream),
             Phase::Checking(f) => self.check_client_error(f, body_size, end_of_stream),
             Phase::Costing(f) => self.cost_body(f, body_size, end_of_stream),
-            // The failed response never reaches the client: hold it until the fallback answers.
+            // The failed response never reaches the client: its headers are held until the
+            // fallback answers, and its body is dropped as it comes (however large it is).
             phase @ Phase::Failing(_) => {
+                if body_size > 0
+                    && let Err(e) = host::replace_buffer(BufferType::HttpResponseBody, body_size, b"")
+                {
+                    host::log(LogLevel::Warn, &format!("model-router: {e}"));
+                }
                 self.phase = phase;
                 Action::Pause
             }
@@ -650,6 +751,10 @@ impl Http {
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
         let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
+        if status == 429 {
+            let after = host::header(MapType::HttpResponseHeaders, h::RETRY_AFTER).ok().flatten();
+            f.note_retry_after(after.as_deref());
+        }
         crate::span!("record_attempt", self.record_attempt(&shared, &mut f, status, now_ns));
         if retryable(status) {
             match self.fail_over(&shared, &mut f, Retry::Failure) {
@@ -660,6 +765,9 @@ impl Http {
                 Ok(false) => {}
                 Err(e) => host::log(LogLevel::Warn, &format!("model-router: failover: {e}")),
             }
+            // Nothing else can answer: the router's own error, never the provider's body.
+            self.exhausted(&f);
+            return Action::Pause;
         }
         // A translated body or an edited stream changes length; a translation is JSON.
         let translated = status == 200 && f.translation.is_some();
@@ -677,16 +785,19 @@ impl Http {
             }
         }
         crate::span!("served", self.served(&f, status));
-        if status == 200 {
-            if let Some(t) = f.translation.take() {
-                self.phase = Phase::Translating(t);
+        if status == 200 && !end_of_stream {
+            if translated {
+                // Hold the headers until the body is translated, so they can carry its cost.
+                self.phase = Phase::Translating(f);
+                return Action::Pause;
             } else if edited_stream {
                 // Cost added, usage chunk removed, an error event appended.
                 let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
                 let Flight { to, sent_ns, .. } = *f;
                 self.phase = Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, editor }));
-            } else if !end_of_stream {
-                // Hold the headers until the (small) body is here, so they can carry its cost.
+            } else {
+                // Hold the headers until the body is here (if it is small), so they can carry
+                // its cost.
                 self.phase = Phase::Costing(f);
                 return Action::Pause;
             }
@@ -739,9 +850,17 @@ impl Http {
         out
     }
 
-    /// A held non-streamed answer: price it, put the price in its headers, let it go.
+    /// A held non-streamed answer: price it, put the price in its headers, let it go. One that
+    /// outgrows `max_held_response_bytes` is let go unheld and priced from its end instead:
+    /// holding it up to Envoy's buffer limit would turn the provider's success into a 500.
     fn cost_body(&mut self, f: Box<Flight>, body_size: usize, end_of_stream: bool) -> Action {
         if !end_of_stream {
+            if body_size as u64 > self.hold_limit() {
+                let mut m = Box::new(Meter { to: f.to, tail: UsageTail::default() });
+                read_tail(&mut m.tail, body_size);
+                self.phase = Phase::Metering(m);
+                return Action::Continue;
+            }
             self.phase = Phase::Costing(f);
             return Action::Pause;
         }
@@ -754,12 +873,43 @@ impl Http {
         Action::Continue
     }
 
+    /// A large answer on its way: its end is kept until the last chunk names its usage.
+    fn meter(&mut self, mut m: Box<Meter>, body_size: usize, end_of_stream: bool) -> Action {
+        read_tail(&mut m.tail, body_size);
+        if end_of_stream {
+            let usage = m.tail.usage();
+            self.used(&m.to, usage);
+        } else {
+            self.phase = Phase::Metering(m);
+        }
+        Action::Continue
+    }
+
+    /// `resilience.max_held_response_bytes`.
+    fn hold_limit(&self) -> u64 {
+        self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.max_held_response_bytes)
+    }
+
     /// Records how an attempt went, for health and metrics.
     fn record_attempt(&self, shared: &Shared, f: &mut Flight, status: u16, now_ns: u64) {
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Ok(f.elapsed_ms(now_ns)) };
-        live::record(&f.to, outcome, now_ns / 1_000_000_000, &shared.config.resilience, &shared.metrics);
+        let now = now_ns / 1_000_000_000;
+        live::record(&f.to, outcome, now, &shared.config.resilience, &shared.metrics);
         if retryable(status) {
-            f.failed.push(format!("{}/{} {}", f.to.provider, f.to.model, status));
+            f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: true });
+        }
+        if matches!(status, 401 | 403) {
+            shared.metrics.count(&format!("auth_failed.provider.{}", live::stat_segment(&f.to.provider)), 1);
+            let key = format!("model_router.auth_logged.{}", f.to.provider);
+            if live::first_in(&key, AUTH_LOG_INTERVAL_SECS, now) {
+                host::log(
+                    LogLevel::Error,
+                    &format!(
+                        "model-router: credentials rejected by {} ({status}): check the key the gateway sends it",
+                        f.to.provider
+                    ),
+                );
+            }
         }
     }
 
@@ -776,7 +926,7 @@ impl Http {
             // The flight's configuration is the one it was routed with (`shared` is held).
             let Some(next) = f.fallbacks.remove(i).upstream(&shared.config) else { continue };
             let now_ns = host::now_nanos()?;
-            if !live::admit(&next, now_ns / 1_000_000_000, cfg)? {
+            if !f.fail_open && !live::admit(&next, now_ns / 1_000_000_000, cfg)? {
                 continue;
             }
             let body = f.layout.rewrite(&f.body, &next.upstream_model);
@@ -788,7 +938,6 @@ impl Http {
                     shared
                         .metrics
                         .count(&format!("failover.provider.{}", live::stat_segment(&f.to.provider)), 1);
-                    f.fallback_from.get_or_insert_with(|| format!("{}/{}", f.to.provider, f.to.model));
                     f.to = next;
                     f.attempts += 1;
                     f.sent_ns = now_ns;
@@ -799,7 +948,11 @@ impl Http {
                         LogLevel::Warn,
                         &format!("model-router: cannot call cluster {}: {status:?}", next.cluster),
                     );
-                    f.failed.push(format!("{}/{} unreachable", next.provider, next.model));
+                    f.failed.push(Failed {
+                        who: format!("{}/{}", next.provider, next.model),
+                        status: 0,
+                        sent: false,
+                    });
                 }
             }
         }
@@ -819,6 +972,7 @@ impl Http {
             k.starts_with(':')
                 || h::NOT_FORWARDED.contains(&k)
                 || h::CLIENT_CREDENTIALS.contains(&k)
+                || k.starts_with(h::OWN_PREFIX)
                 || k == shared.config.cluster_header
                 || to.auth.as_ref().is_some_and(|a| a.header == k)
         };
@@ -843,6 +997,10 @@ impl Http {
             .and_then(|(_, v)| v.parse::<u16>().ok())
             .unwrap_or(0);
         let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
+        if status == 429 {
+            let after = headers.iter().find(|(k, _)| k == h::RETRY_AFTER).map(|(_, v)| v.as_str());
+            f.note_retry_after(after);
+        }
         self.record_attempt(&shared, &mut f, status, now_ns);
         let body = host::buffer(BufferType::HttpCallResponseBody, body_size).unwrap_or_default();
         let again = if retryable(status) {
@@ -891,32 +1049,63 @@ impl Http {
                 || k.starts_with("x-ratelimit-")
         }));
         let pairs: Vec<(&str, &str)> = reply.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        mark_answered();
         self.send_local(u32::from(status), "model_router_fallback", &pairs, &body);
     }
 
-    /// Every attempt failed: one error naming them. 429 when all were rate limits.
+    /// Every attempt failed: one error in the OpenAI shape naming them (never a provider's
+    /// body): 429 `rate_limit_exceeded` with the smallest `retry-after` when all were rate
+    /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, else 502
+    /// `upstream_failed`.
     fn exhausted(&mut self, f: &Flight) {
-        let all_429 = f.failed.iter().all(|x| x.ends_with(" 429"));
-        let (status, code) = if all_429 { (429, "rate_limit_exceeded") } else { (502, "upstream_failed") };
-        let e = ApiError::server(
-            status,
-            code,
-            format!("all {} attempts failed ({}): retry later", f.attempts, f.failed.join(", ")),
-        );
+        let sent: Vec<u16> = f.failed.iter().filter(|x| x.sent).map(|x| x.status).collect();
+        let all = |p: fn(u16) -> bool| !sent.is_empty() && sent.iter().all(|s| p(*s));
+        let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
+        let attempts = f.attempts;
+        let e = if all(|s| s == 429) {
+            let mut e = ApiError::server(
+                429,
+                "rate_limit_exceeded",
+                format!(
+                    "every provider that can serve this request is rate limited ({summary}): retry after retry-after seconds"
+                ),
+            );
+            e.kind = "rate_limit_error";
+            e
+        } else if all(|s| s == 401 || s == 403) {
+            ApiError::server(
+                502,
+                "provider_auth_failed",
+                format!(
+                    "the providers rejected the gateway's credentials ({summary}): the gateway's operator must fix its provider keys"
+                ),
+            )
+        } else {
+            ApiError::server(
+                502,
+                "upstream_failed",
+                format!("all {attempts} attempts failed ({summary}): retry later"),
+            )
+        };
         self.account.status = e.status;
+        let retry = f.retry_after.unwrap_or(1).to_string();
         let headers = f.headers();
         let mut pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         pairs.push((h::CONTENT_TYPE, "application/json"));
-        mark_answered();
+        if e.status == 429 {
+            pairs.push((h::RETRY_AFTER, &retry));
+        }
         self.send_local(u32::from(e.status), "model_router_exhausted", &pairs, e.body().as_bytes());
     }
 
     /// A provider's 400, buffered: a context-length error moves to a larger window.
     fn check_client_error(&mut self, mut f: Box<Flight>, body_size: usize, end_of_stream: bool) -> Action {
         if !end_of_stream {
-            self.phase = Phase::Checking(f);
-            return Action::Pause;
+            // An error body this large is no context-length error: let it go.
+            if body_size as u64 <= self.hold_limit() {
+                self.phase = Phase::Checking(f);
+                return Action::Pause;
+            }
+            return Action::Continue;
         }
         let Some(shared) = self.shared_or_log() else { return Action::Continue };
         let body = host::buffer(BufferType::HttpResponseBody, body_size).unwrap_or_default();
@@ -972,12 +1161,14 @@ impl Http {
         Action::Continue
     }
 
-    fn translate_body(&mut self, t: ResponseTranslation, body_size: usize, end_of_stream: bool) -> Action {
+    /// A translated answer (Titan embeddings), held whole: translated, priced, let go.
+    fn translate_body(&mut self, mut f: Box<Flight>, body_size: usize, end_of_stream: bool) -> Action {
         if !end_of_stream {
-            // Buffer the whole (small) provider response before rewriting it.
-            self.phase = Phase::Translating(t);
+            // Buffer the whole (small: one embedding) provider response before rewriting it.
+            self.phase = Phase::Translating(f);
             return Action::Pause;
         }
+        let Some(t) = f.translation.take() else { return Action::Continue };
         let out =
             host::buffer(BufferType::HttpResponseBody, body_size).map(|body| translate::response(&t, &body));
         let replacement = match out {
@@ -997,9 +1188,21 @@ impl Http {
                 return Action::Continue;
             }
         };
+        let used = self.used(&f.to, usage::of_response(&replacement));
+        add_response_headers(used, false);
         if let Err(e) = host::replace_buffer(BufferType::HttpResponseBody, body_size, &replacement) {
             host::log(LogLevel::Error, &format!("model-router: {e}"));
         }
         Action::Continue
+    }
+}
+
+/// Feeds the end of the `body_size` bytes of response body now in Envoy's buffer to `tail`:
+/// only what the tail keeps crosses into the VM.
+fn read_tail(tail: &mut UsageTail, body_size: usize) {
+    let start = body_size.saturating_sub(TAIL_BYTES);
+    match host::buffer_range(BufferType::HttpResponseBody, start, body_size - start) {
+        Ok(bytes) => tail.feed(&bytes),
+        Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),
     }
 }

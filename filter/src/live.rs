@@ -89,6 +89,17 @@ pub fn record(to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig,
     }
 }
 
+/// True for the first caller, across every worker, in each `interval` seconds of `key`: a
+/// condition worth a log line is then logged once per interval, not once per request.
+pub fn first_in(key: &str, interval: u64, now: u64) -> bool {
+    let Ok((last, cas)) = host::shared_get(key) else { return false };
+    let last = last.as_deref().and_then(|b| std::str::from_utf8(b).ok()?.parse::<u64>().ok());
+    if last.is_some_and(|at| now < at.saturating_add(interval)) {
+        return false;
+    }
+    host::shared_set(key, now.to_string().as_bytes(), cas) == Ok(host::Swap::Done)
+}
+
 /// Records a stream's time to first byte for its deployment.
 pub fn record_first_byte(to: &Upstream, ms: f64, now: u64) {
     let key = health::deployment_key(&to.provider, &to.model);

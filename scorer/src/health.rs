@@ -49,6 +49,15 @@ pub struct ResilienceConfig {
     pub fast_stale_secs: u64,
     /// Whole-response timeout of a fallback attempt, milliseconds (fallbacks are buffered).
     pub fallback_timeout_ms: u64,
+    /// When every candidate's breaker is open, route as if they were closed (like Envoy's
+    /// outlier-detection panic threshold) instead of refusing: a blip that tripped every
+    /// breaker then costs nothing once the providers are back.
+    pub fail_open: bool,
+    /// A non-streamed answer is held (so its headers can carry its cost) up to this size;
+    /// a larger one passes unheld, priced on the way (filter state, logs, budgets). Keep it
+    /// well below the listener's `per_connection_buffer_limit_bytes`, or Envoy fails answers
+    /// that outgrow its buffer.
+    pub max_held_response_bytes: u64,
 }
 
 impl Default for ResilienceConfig {
@@ -64,6 +73,8 @@ impl Default for ResilienceConfig {
             fast_min_samples: 3,
             fast_stale_secs: 300,
             fallback_timeout_ms: 300_000,
+            fail_open: true,
+            max_held_response_bytes: 256 * 1024,
         }
     }
 }

@@ -236,6 +236,9 @@ pub struct Route {
     pub budget: Option<String>,
     /// The expected price of the chosen model, USD: what the glue reserves.
     pub estimate_usd: f64,
+    /// Every candidate's breaker was open and the route failed open (see
+    /// [`ResilienceConfig::fail_open`](crate::health::ResilienceConfig::fail_open)).
+    pub fail_open: bool,
 }
 
 /// A parsed, scored request waiting for the glue's remembered state.
@@ -333,8 +336,11 @@ impl Analysis<'_> {
         // are admitted again when they are tried), so health records are read in rank order
         // and no further: each read is a call out of the VM.
         let before = cands.len();
+        let mut fail_open = false;
         match cands.iter().position(|d| live.admits(d)) {
             Some(first) => drop(cands.drain(..first)),
+            // Every breaker open: fail open (all candidates, as ranked), or refuse.
+            None if config.resilience.fail_open => fail_open = !cands.is_empty(),
             None => cands.clear(),
         }
         if cands.is_empty() && before > 0 {
@@ -421,6 +427,7 @@ impl Analysis<'_> {
             layout: req.layout().clone(),
             budget,
             estimate_usd,
+            fail_open,
         })
     }
 }
@@ -941,12 +948,19 @@ mod tests {
             analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &later)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.target.to.provider, first);
 
-        // Every deployment open (here by model): a 503 that says so.
+        // Every deployment open (here by model): by default the route fails open, in rank
+        // order, with every candidate kept; without fail-open, a 503 that says so.
         let keys =
             [first.as_str(), rest[0], rest[1]].map(|p| (health::deployment_key(p, "gpt-oss-120b"), open));
         let live = Fixed(keys.to_vec());
         let ctx = Context { now: TODAY, live: Some(&live), ..Context::default() };
-        let e = analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &ctx)).err();
+        let r =
+            analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &ctx)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.fail_open);
+        assert_eq!((r.target.to.provider.as_str(), r.fallbacks.len()), (first.as_str(), 2));
+        let closed =
+            Config::from_json(br#"{"resilience":{"fail_open":false}}"#).unwrap_or_else(|e| panic!("{e}"));
+        let e = analyze(&closed, body.as_bytes()).and_then(|a| a.route(&closed, &ctx)).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "providers_unavailable")));
     }
 

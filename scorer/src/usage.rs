@@ -90,10 +90,58 @@ pub fn of_response(body: &[u8]) -> Option<Usage> {
     find_usage(std::str::from_utf8(body).ok()?.trim()).map(|f| f.usage)
 }
 
+/// Bytes of a passed-through answer's end kept to find its `usage`: the object sits at the
+/// end of OpenAI-shaped answers (after `choices` or `data`), followed by a few short fields.
+pub const TAIL_BYTES: usize = 16 * 1024;
+
+/// The usage of a non-streamed answer too large to hold, read on the way through from its
+/// last [`TAIL_BYTES`]: the last top-level-looking `"usage":{...}` there.
+#[derive(Debug, Default)]
+pub struct UsageTail {
+    tail: Vec<u8>,
+}
+
+impl UsageTail {
+    /// Takes the next piece of the answer.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if chunk.len() >= TAIL_BYTES {
+            self.tail.clear();
+            self.tail.extend_from_slice(chunk.get(chunk.len() - TAIL_BYTES..).unwrap_or(chunk));
+            return;
+        }
+        let overflow = (self.tail.len() + chunk.len()).saturating_sub(TAIL_BYTES);
+        self.tail.drain(..overflow);
+        self.tail.extend_from_slice(chunk);
+    }
+
+    /// The usage the answer ended with, if its tail has one.
+    pub fn usage(&self) -> Option<Usage> {
+        const KEY: &[u8] = b"\"usage\"";
+        let mut end = self.tail.len();
+        while let Some(at) = self.tail.get(..end)?.windows(KEY.len()).rposition(|w| w == KEY) {
+            end = at;
+            // Inside a string the quotes would be escaped.
+            if at > 0 && self.tail.get(at - 1) == Some(&b'\\') {
+                continue;
+            }
+            let rest = self.tail.get(at + KEY.len()..)?;
+            let rest = std::str::from_utf8(rest).ok()?.trim_start();
+            let Some(value) = rest.strip_prefix(':') else { continue };
+            let mut r = Reader::new(value.trim_start());
+            if r.peek_kind().ok() == Some(Kind::Object)
+                && let Some(u) = read_usage(&mut r)
+            {
+                return Some(u);
+            }
+        }
+        None
+    }
+}
+
 /// Appended to a stream that ended without `data: [DONE]`: OpenAI SDKs raise on an event
-/// carrying `error`, so no client takes a truncated answer for a complete one. The leading
-/// blank line ends a half-sent event first.
-pub const TRUNCATED_EVENT: &[u8] = b"\n\ndata: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
+/// carrying `error`, so no client takes a truncated answer for a complete one. It follows the
+/// last whole event (a half-sent one is dropped first).
+pub const TRUNCATED_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
 
 /// Rewrites an SSE chat stream chunk by chunk: the usage chunk gets `"cost"`, or is removed
 /// when the client did not ask for usage; the end is checked for `[DONE]`. Events are passed
@@ -166,10 +214,14 @@ impl StreamUsage {
             rest = tail;
         }
         if end {
-            if !rest.is_empty() {
-                self.event(rest, &mut out);
-            }
-            if !self.done {
+            // An event without its blank line is unfinished: after `[DONE]` it is harmless
+            // and passed on; before it, it is the half of a cut event and is dropped (as SSE
+            // readers discard it at the end of a stream), so the client reads whole events
+            // and then the error, never half a JSON object.
+            self.note_done(rest);
+            if self.done {
+                out.extend_from_slice(rest);
+            } else {
                 out.extend_from_slice(TRUNCATED_EVENT);
             }
         } else {
@@ -320,5 +372,57 @@ mod tests {
         assert!(out.ends_with(std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default()), "{out}");
         let mut s = StreamUsage::new((1.0, 1.0), false);
         assert_eq!(s.feed(b"data: [DONE]\n\n", true), None);
+    }
+
+    /// Issue 15 (3): a stream cut inside an event passed the half event on before the error,
+    /// and the OpenAI SDK failed on its JSON instead of raising the error.
+    #[test]
+    fn a_stream_cut_at_any_byte_ends_with_whole_events_then_the_error() {
+        let whole = stream();
+        let events = std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default();
+        for cut in 0..whole.len() {
+            for keep in [false, true] {
+                let mut s = StreamUsage::new((1.0, 2.0), keep);
+                let (a, b) = whole.as_bytes().split_at(cut);
+                // Cut somewhere, delivered in two pieces, then the end.
+                let out = run(
+                    &mut s,
+                    &[a.get(..a.len() / 2).unwrap_or_default(), a.get(a.len() / 2..).unwrap_or_default()],
+                );
+                let done = std::str::from_utf8(a).unwrap_or_default().contains("data: [DONE]");
+                if done {
+                    continue;
+                }
+                let body =
+                    out.strip_suffix(events).unwrap_or_else(|| panic!("cut {cut}: no error event: {out:?}"));
+                assert!(
+                    body.is_empty() || body.ends_with("\n\n"),
+                    "cut {cut}: half event passed on: {body:?}"
+                );
+                for event in body.split("\n\n").filter(|e| !e.is_empty()) {
+                    let json = event.strip_prefix("data: ").unwrap_or_else(|| panic!("cut {cut}: {event:?}"));
+                    assert!(serde_json::from_str::<serde_json::Value>(json).is_ok(), "cut {cut}: {json:?}");
+                }
+                let _ = b;
+            }
+        }
+    }
+
+    #[test]
+    fn the_usage_of_an_unheld_answer_is_read_from_its_tail() {
+        let big = "x".repeat(3 * TAIL_BYTES);
+        let body = format!(
+            "{{\"data\":[{{\"embedding\":\"{big}\",\"note\":\"\\\"usage\\\": 9\"}}],\"usage\":{{\"prompt_tokens\":700,\"total_tokens\":700}},\"model\":\"m\"}}"
+        );
+        for piece in [1, 7, 4096, TAIL_BYTES, body.len()] {
+            let mut t = UsageTail::default();
+            for chunk in body.as_bytes().chunks(piece) {
+                t.feed(chunk);
+            }
+            assert_eq!(t.usage(), Some(Usage { input: 700, output: 0 }), "pieces of {piece}");
+        }
+        let mut t = UsageTail::default();
+        t.feed(br#"{"data":[],"model":"m","note":"no \"usage\":{\"prompt_tokens\":1} here"}"#);
+        assert_eq!(t.usage(), None);
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::http;
 use crate::mock::{self, Log, Received};
+use crate::otlp::Receiver;
 
 /// Providers of the demo config and the ports `envoy/demo.yaml` gives their clusters.
 pub const DEMO_PROVIDERS: [(&str, u16); 8] = [
@@ -266,7 +267,12 @@ pub struct Stack {
     pub log: Log,
     /// Provider name -> its mock's address (a dead provider's points at a closed port).
     pub mocks: Vec<(String, SocketAddr)>,
+    /// The OTLP receiver the demo's exporters send to (unless a test put its own there).
+    pub otlp: Option<Receiver>,
 }
+
+/// The demo's OpenTelemetry collector address, as `envoy/demo.yaml` writes it.
+pub const DEMO_OTLP: &str = "socket_address: {address: 127.0.0.1, port_value: 4318}";
 
 /// How to start a [`Stack`] other than with the demo config as shipped.
 #[derive(Default)]
@@ -300,6 +306,12 @@ impl Stack {
             providers.push((name.to_string(), addr.port()));
             mocks.push((name.to_string(), addr));
         }
+        // Exporters without a collector log an error per export: give them one.
+        let otlp = if opts.swaps.iter().any(|(from, _)| *from == DEMO_OTLP) {
+            None
+        } else {
+            Some(Receiver::start()?)
+        };
         // Another process may take a released port before Envoy binds it: try a few times.
         let mut last = None;
         for _ in 0..3 {
@@ -312,8 +324,12 @@ impl Stack {
                 }
                 config = config.replace(from, to);
             }
+            if let Some(rx) = &otlp {
+                let to = format!("socket_address: {{address: 127.0.0.1, port_value: {}}}", rx.addr.port());
+                config = config.replace(DEMO_OTLP, &to);
+            }
             match Envoy::start(&config, ports.listen, ports.admin) {
-                Ok(envoy) => return Ok(Stack { envoy, log, mocks }),
+                Ok(envoy) => return Ok(Stack { envoy, log, mocks, otlp }),
                 Err(e) if e.to_string().contains("Address already in use") => last = Some(e),
                 Err(e) => return Err(e),
             }

@@ -28,6 +28,9 @@ impl Record {
     }
 }
 
+/// Records a receiver keeps (the oldest go first).
+const MAX_RECORDS: usize = 10_000;
+
 /// A running receiver.
 pub struct Receiver {
     /// Where it listens.
@@ -39,7 +42,12 @@ pub struct Receiver {
 impl Receiver {
     /// Listens on a free loopback port.
     pub fn start() -> io::Result<Receiver> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        Receiver::start_on("127.0.0.1:0")
+    }
+
+    /// Listens on `addr` (the demo's collector address, when no collector holds it).
+    pub fn start_on(addr: &str) -> io::Result<Receiver> {
+        let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let records = Arc::new(Mutex::new(Vec::new()));
         let sink = records.clone();
@@ -73,6 +81,10 @@ fn serve(conn: TcpStream, sink: &Mutex<Vec<Record>>) -> io::Result<()> {
         let status = match decoded {
             Some(Some(got)) => {
                 if let Ok(mut s) = sink.lock() {
+                    // Bounded: the demo's sink runs as long as the demo.
+                    let len = s.len();
+                    let over = (len + got.len()).saturating_sub(MAX_RECORDS);
+                    s.drain(..over.min(len));
                     s.extend(got);
                 }
                 "200 OK"

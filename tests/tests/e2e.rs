@@ -145,7 +145,7 @@ fn client_sent_cluster_header_is_ignored() {
         s.envoy.addr,
         "POST",
         CHAT,
-        &[("x-model-router-cluster", "openai")],
+        &[("content-type", "application/json"), ("x-model-router-cluster", "openai")],
         br#"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -313,7 +313,7 @@ fn chunked_upload_is_buffered_and_routed() {
     let body = r#"{"model":"standard","prefer":"coding","messages":[{"role":"user","content":"chunked"}]}"#;
     let (a, b) = body.split_at(20);
     let raw = format!(
-        "POST {CHAT} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        "POST {CHAT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
         a.len(),
         b.len()
     );

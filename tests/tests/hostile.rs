@@ -169,18 +169,38 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
         ("top-level array of 100k", json_post(&big_array), 400, Some("invalid_body")),
         ("empty object", json_post("{}"), 400, Some("missing_required_parameter")),
         (
-            "wrong content-type (served: the body decides)",
+            "wrong content-type",
             post_raw(
                 CHAT,
                 "content-type: text/plain\r\n",
                 format!(r#"{{"model":"economy","messages":{MSG}}}"#).as_bytes(),
             ),
-            200,
-            None,
+            415,
+            Some("unsupported_media_type"),
         ),
         (
-            "missing content-type (served)",
+            "missing content-type",
             post_raw(CHAT, "", format!(r#"{{"model":"economy","messages":{MSG}}}"#).as_bytes()),
+            415,
+            Some("unsupported_media_type"),
+        ),
+        (
+            "form content-type (curl -d without -H)",
+            post_raw(
+                CHAT,
+                "content-type: application/x-www-form-urlencoded\r\n",
+                format!(r#"{{"model":"economy","messages":{MSG}}}"#).as_bytes(),
+            ),
+            415,
+            Some("unsupported_media_type"),
+        ),
+        (
+            "json content-type with a charset (served)",
+            post_raw(
+                CHAT,
+                "content-type: Application/JSON; charset=utf-8\r\n",
+                format!(r#"{{"model":"economy","messages":{MSG}}}"#).as_bytes(),
+            ),
             200,
             None,
         ),
@@ -192,7 +212,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
         ),
         (
             "body over the limit",
-            post_raw(CHAT, "", &vec![b'a'; 9 * 1024 * 1024]),
+            post_raw(CHAT, "content-type: application/json\r\n", &vec![b'a'; 9 * 1024 * 1024]),
             413,
             Some("request_too_large"),
         ),
@@ -212,7 +232,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
         ("unknown path", b"GET /admin HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(), 404, Some("not_found")),
         (
             "embeddings with a bad body",
-            post_raw("/v1/embeddings", "", b"{\"model\":"),
+            post_raw("/v1/embeddings", "content-type: application/json\r\n", b"{\"model\":"),
             400,
             Some("invalid_json"),
         ),

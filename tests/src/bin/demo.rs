@@ -8,6 +8,7 @@ use model_router_tests::envoy::{
     DEMO_ADMIN_PORT, DEMO_LISTEN_PORT, DEMO_PROVIDERS, Envoy, Ports, render_demo, wasm_path,
 };
 use model_router_tests::mock::{self, Log};
+use model_router_tests::otlp::Receiver;
 
 fn port(var: &str, default: u16) -> u16 {
     match std::env::var(var) {
@@ -41,12 +42,19 @@ fn main() {
     }
     let ports = Ports { listen, admin, providers };
     let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| fail(&e.to_string()));
+    // Envoy exports logs and spans to a collector on 4318: without one it logs an error per
+    // export, burying real ones. Take the port with a quiet sink unless a collector has it.
+    let otlp = match Receiver::start_on("127.0.0.1:4318") {
+        Ok(rx) => format!("a built-in sink on {} (start a collector there instead to see them)", rx.addr),
+        Err(_) => "the collector on 127.0.0.1:4318".to_string(),
+    };
     let mut envoy = Envoy::spawn(&config, listen, admin, false).unwrap_or_else(|e| fail(&e.to_string()));
     let url = format!("http://127.0.0.1:{listen}/v1/chat/completions");
     println!(
         r#"
 model-router demo is up: Envoy on 127.0.0.1:{listen} (admin 127.0.0.1:{admin}), mock providers on 18081-18088.
 Envoy log: {log}
+OTLP logs and spans go to {otlp}.
 
 Try:
   curl -si {url} -H 'content-type: application/json' \
@@ -61,7 +69,8 @@ Try:
   curl -sN {url} -H 'content-type: application/json' \
     -d '{{"model":"premium","stream":true,"messages":[{{"role":"user","content":"stream it"}}]}}'
 
-  curl -si {url} -H 'content-type: application/json' -d '{{"model":"gold","messages":[]}}'
+  curl -si {url} -H 'content-type: application/json' \
+    -d '{{"model":"gold","messages":[{{"role":"user","content":"unknown model"}}]}}'
 
 Ctrl-C stops everything."#,
         log = envoy.log_path.display()
