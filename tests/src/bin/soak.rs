@@ -1,6 +1,6 @@
 //! `make soak`: mixed traffic through the real Envoy for SOAK_SECONDS (default 60): every
-//! request kind, streams, provider faults (500 and 429 passed through; failover is a later
-//! issue), bad input. Checks that no request was lost or answered wrongly, the VM never failed,
+//! request kind, streams, provider faults (every candidate failing: the router's 502 for 500s,
+//! 429 for rate limits), bad input. Checks that no request was lost or answered wrongly, the VM never failed,
 //! and Envoy's memory stayed bounded; prints the figures.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -61,7 +61,7 @@ fn case(i: u64) -> Case {
             status: 200,
         },
         6 => Case { path: "/v1/models", method: "GET", body: String::new(), headers: vec![], status: 200 },
-        7 => chat(format!(r#"{{"model":"{tier}","messages":{msg}}}"#), vec![("x-mock-status", "500")], 500),
+        7 => chat(format!(r#"{{"model":"{tier}","messages":{msg}}}"#), vec![("x-mock-status", "500")], 502),
         8 => chat(format!(r#"{{"model":"{tier}","messages":{msg}}}"#), vec![("x-mock-status", "429")], 429),
         _ => chat(format!(r#"{{"model":"{tier}","prefer":"fastest","messages":{msg}}}"#), vec![], 400),
     }
