@@ -1005,7 +1005,9 @@ mod tests {
         let b = body(r#","stream":true,"stream_options":{"include_usage":true,"include_usage":false}"#);
         let e = parse_chat(b.as_bytes()).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "duplicate_key")));
-        assert!(parse_chat(body(r#","stream":true,"stream_options":{"include_usage":true}"#).as_bytes()).is_ok());
+        assert!(
+            parse_chat(body(r#","stream":true,"stream_options":{"include_usage":true}"#).as_bytes()).is_ok()
+        );
     }
 
     /// Issue 15: the spec types a function message's content `string | null`.
