@@ -43,7 +43,7 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
                 "kind": "alias", "alias_of": e.id}));
         }
         data.push(json!({"id": e.id, "object": "model", "created": 0, "owned_by": e.provider,
-            "kind": "embedding", "context_window": e.context_window,
+            "kind": "embedding", "context_window": e.context_window, "dimensions": e.dimensions,
             "pricing": {"prompt_per_mtok": e.price_in}, "providers": [e.provider]}));
     }
     let mut seen: Vec<&str> = Vec::new();
@@ -136,6 +136,10 @@ mod tests {
             let e = retrieve(&c, policy, today, id).err();
             assert_eq!(e.map(|e| (e.status, e.code)), Some((404, "model_not_found")), "{id}");
         }
+        let small: Value = retrieve(&c, &all, today, "text-embedding-3-small")
+            .map(|b| serde_json::from_str(&b).unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(small["dimensions"], 1536, "the most dimensions a request may ask for");
         // Retirement is read at `now`: o3 retires on 2026-12-11.
         assert!(retrieve(&c, &all, today, "o3").is_ok());
         assert!(retrieve(&c, &all, 20_798 * 86_400, "o3").is_err());
