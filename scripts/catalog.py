@@ -105,6 +105,9 @@ def main():
         elif cid != m["id"]:
             entry["upstream_id"] = m["id"]
         entry["context_window"] = m["context_window"]
+        dims = num(r"^(\d+)-dim vector", m["max_output"]) if isinstance(m["max_output"], str) else None
+        if dims:
+            entry["dimensions"] = int(dims)
         if isinstance(m["max_output"], int):
             entry["max_output"] = m["max_output"]
         entry["price_in"] = m["price_in_per_mtok"]

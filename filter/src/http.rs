@@ -279,7 +279,10 @@ impl Http {
     }
 
     fn reject(&mut self, e: &ApiError) -> Action {
-        self.reject_with(e, &[])
+        match e.allow {
+            Some(methods) => self.reject_with(e, &[("allow", methods)]),
+            None => self.reject_with(e, &[]),
+        }
     }
 
     fn reject_with(&mut self, e: &ApiError, extra: &[(&str, &str)]) -> Action {
@@ -342,7 +345,7 @@ impl Http {
         let method = get(h::METHOD).unwrap_or_default();
         let path = get(h::PATH).unwrap_or_default();
         let ep = endpoint(&method, &path);
-        if !matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings | Endpoint::Models)) {
+        if !matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings | Endpoint::Models | Endpoint::Model)) {
             return Ok(ep);
         }
         if let Some(name) = &config.client_header {
@@ -419,7 +422,7 @@ impl Http {
             Err(e) => return Ok(self.reject(&e)),
         };
         // Stickiness: the scorer stays pure, so the remembered tier is read here and passed in.
-        let remembered = match analysis.sticky_slot(config) {
+        let remembered = match analysis.sticky_slot(config, self.client.as_deref()) {
             Some((key, _)) => host::shared_get(&key)?.0,
             None => None,
         };
@@ -622,6 +625,19 @@ impl HttpContext for Http {
                 };
                 let policy = shared.config.policy_for(self.client.as_deref());
                 self.answer(200, &models::list(&shared.config, policy, now))
+            }
+            Ok(Ok(Endpoint::Model)) => {
+                let now = match host::now_secs() {
+                    Ok(n) => n,
+                    Err(e) => return self.host_failure(e),
+                };
+                let path = self.request_headers.iter().find(|(k, _)| k == h::PATH).map(|(_, v)| v.as_str());
+                let id = model_router_scorer::route::model_id(path.unwrap_or_default()).unwrap_or_default();
+                let policy = shared.config.policy_for(self.client.as_deref());
+                match models::retrieve(&shared.config, policy, now, &id) {
+                    Ok(body) => self.answer(200, &body),
+                    Err(e) => self.reject(&e),
+                }
             }
             Ok(Ok(ep)) if end_of_stream => self.on_body_complete(ep, 0),
             Ok(Ok(ep)) => {

@@ -16,9 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let c = config();
     let now = 20_779 * 86_400;
     if let Ok(a) = analyze(c, data) {
-        let slot = a.sticky_slot(c);
+        let slot = a.sticky_slot(c, Some("a"));
         let remembered = slot.as_ref().map(|(_, h)| format!("{h:016x} premium 99999999999"));
-        let ctx = Context { remembered: remembered.as_deref().map(str::as_bytes), now, client: Some("a") };
+        let ctx = Context { remembered: remembered.as_deref().map(str::as_bytes), now, client: Some("a"), ..Context::default() };
         if let Ok(route) = a.route(c, &ctx) {
             // The rewritten body is still one JSON document with the upstream model.
             assert!(std::str::from_utf8(&route.target.body).is_ok());

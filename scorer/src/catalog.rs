@@ -192,6 +192,11 @@ pub struct RawModel {
     /// Honours `response_format` with a JSON schema.
     #[serde(default)]
     pub structured_output: bool,
+    /// Produces audio output (`modalities: ["text", "audio"]`).
+    #[serde(default)]
+    pub audio_output: bool,
+    /// Embedding models: the full vector size, the most `dimensions` a request may ask for.
+    pub dimensions: Option<u64>,
     /// First day (UTC, `YYYY-MM-DD`) the model is no longer served.
     pub retires: Option<String>,
     /// A short name clients may use instead of the id (`embed-small`).
@@ -263,6 +268,8 @@ pub struct Deployment {
     pub reasoning: bool,
     /// Honours JSON-schema response formats.
     pub structured_output: bool,
+    /// Produces audio output.
+    pub audio_output: bool,
     /// First day (days since 1970-01-01, UTC) it is no longer served.
     pub retires: Option<i64>,
     /// `retires` as written.
@@ -295,6 +302,9 @@ pub struct EmbeddingModel {
     pub context_window: u64,
     /// USD per million input tokens.
     pub price_in: f64,
+    /// The full vector size, when the catalog states it: the most `dimensions` a request may
+    /// ask for.
+    pub dimensions: Option<u64>,
 }
 
 /// What an embeddings provider speaks on the wire.
@@ -479,6 +489,7 @@ impl TryFrom<RawCatalog> for Catalog {
                         upstream_id,
                         context_window: m.context_window,
                         price_in: m.price_in,
+                        dimensions: m.dimensions,
                     });
                     continue;
                 }
@@ -509,6 +520,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 vision: m.vision,
                 reasoning: m.reasoning,
                 structured_output: m.structured_output,
+                audio_output: m.audio_output,
                 retires,
                 retires_text: m.retires.clone(),
             });

@@ -68,11 +68,14 @@ pub struct StickyConfig {
     /// Shared-data slots (the memory bound); 0 turns stickiness off. Two conversations that
     /// hash to one slot overwrite each other, which only ever loses stickiness.
     pub slots: u64,
+    /// Remember tiers for requests without a client id (no `client_header`, or the header
+    /// absent). Off by default: anonymous callers with the same opening would share a tier.
+    pub without_client: bool,
 }
 
 impl Default for StickyConfig {
     fn default() -> Self {
-        StickyConfig { ttl_secs: 3600, slots: 4096 }
+        StickyConfig { ttl_secs: 3600, slots: 4096, without_client: false }
     }
 }
 

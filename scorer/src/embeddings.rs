@@ -1,5 +1,6 @@
 //! `POST /v1/embeddings`: aliases (`embed-small`, ...) and pinned embedding models, under the
-//! caller's provider policy. `input` (string or batch) and `dimensions` pass through untouched.
+//! caller's provider policy. `input` (string or batch) and `dimensions` (checked against the
+//! model's vector size) pass through untouched; the router's own fields are spliced out.
 
 use std::borrow::Cow;
 
@@ -9,7 +10,8 @@ use crate::error::{ApiError, echo};
 use crate::json::{Kind, Reader};
 use crate::policy::Policy;
 use crate::request::{
-    Layout, duplicate_error, first_duplicate, open_object, read_provider_policy, string_field, syntax,
+    Layout, ROUTER_FIELDS, duplicate_error, first_duplicate, open_object, read_provider_policy, string_field,
+    syntax,
 };
 use crate::route::{Context, Target, Upstream};
 use crate::translate::{self, ResponseTranslation, TITAN_DIMENSIONS};
@@ -44,7 +46,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             "provider" => own_policy = read_provider_policy(&mut r)?,
             "dimensions" if r.peek_kind().map_err(syntax)? == Kind::Number => {
                 let text = r.number().map_err(syntax)?;
-                dimensions = Some(text.parse().map_err(|_| {
+                dimensions = Some(crate::json::whole_number(text).filter(|d| *d > 0).ok_or_else(|| {
                     ApiError::invalid(
                         "invalid_value",
                         Some("dimensions"),
@@ -66,7 +68,8 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             }
             _ => r.skip_value().map_err(syntax)?,
         }
-        layout.member(start, r.pos(), key == "provider");
+        // `prefer`, `tier`, `provider`, `max_price` mean nothing to a provider: spliced out.
+        layout.member(start, r.pos(), ROUTER_FIELDS.contains(&key.as_ref()));
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
@@ -131,6 +134,18 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             .with_status(403),
         });
     };
+    if let (Some(asked), Some(size)) = (dimensions, best.dimensions)
+        && asked > size
+    {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("dimensions"),
+            format!(
+                "{} produces {size} dimensions at most, not {asked}: ask for {size} or fewer",
+                echo(&model)
+            ),
+        ));
+    }
     let provider = config.catalog.provider(&best.provider);
     let base = provider.map_or("/v1", |p| p.base_path.as_str());
     let (body, path, translate) = match best.wire() {
@@ -146,7 +161,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             (
                 translate::titan_request(one, dimensions),
                 translate::invoke_path(base, &best.upstream_id),
-                Some(ResponseTranslation::TitanEmbed { model: model.to_string() }),
+                Some(ResponseTranslation::TitanEmbed { model: best.id.clone() }),
             )
         }
         _ => (layout.rewrite(body, &best.upstream_id), format!("{base}/embeddings"), None),
@@ -226,9 +241,49 @@ mod tests {
             String::from_utf8_lossy(&r.target.body),
             r#"{"inputText":"hello","dimensions":512,"normalize":true}"#
         );
-        assert_eq!(r.translate, Some(ResponseTranslation::TitanEmbed { model: "embed-titan".into() }));
+        // The answer names the catalog model that ran, as chat answers do.
+        let model = "amazon.titan-embed-text-v2:0".to_string();
+        assert_eq!(r.translate, Some(ResponseTranslation::TitanEmbed { model }));
         let e = route(b"", r#"{"model":"embed-titan","input":"x","dimensions":300}"#).err();
         assert_eq!(e.map(|e| e.code), Some("invalid_value"));
+    }
+
+    /// Issue 15: `prefer` (and the other router fields) reached the provider.
+    #[test]
+    fn router_fields_are_spliced_out() {
+        let body = r#"{"prefer":"cheap", "model":"embed-small","tier":"economy","input":"a" ,"max_price":{"prompt":1},"user":"u"}"#;
+        let r = route(b"", body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            String::from_utf8_lossy(&r.target.body),
+            r#"{"model":"text-embedding-3-small","input":"a","user":"u"}"#
+        );
+    }
+
+    /// Issue 15: `dimensions` was checked for Titan only; whole-number floats were refused.
+    #[test]
+    fn dimensions_are_checked_against_the_vector_size() {
+        for (model, ok, too_many) in
+            [("embed-small", 1536, 1537), ("embed-large", 3072, 4000), ("embed-titan", 1024, 2048)]
+        {
+            let body = |d: &str| format!(r#"{{"model":"{model}","input":"x","dimensions":{d}}}"#);
+            assert!(route(b"", &body(&ok.to_string())).is_ok(), "{model} {ok}");
+            let e = route(b"", &body(&too_many.to_string())).err();
+            let e = e.unwrap_or_else(|| panic!("{model} {too_many} routed"));
+            assert_eq!(
+                (e.status, e.code, e.param.as_deref()),
+                (400, "invalid_value", Some("dimensions")),
+                "{e}"
+            );
+            assert!(e.message.contains(&format!("{too_many}")), "{e}");
+        }
+        let r = route(b"", r#"{"model":"embed-small","input":"x","dimensions":1297.0}"#);
+        assert!(r.is_ok_and(|r| String::from_utf8_lossy(&r.target.body).contains("1297.0")));
+        let r = route(b"", r#"{"model":"embed-titan","input":"x","dimensions":5.12e2}"#);
+        assert!(r.is_ok_and(|r| String::from_utf8_lossy(&r.target.body).contains(r#""dimensions":512,"#)));
+        for bad in ["0", "12.5", "-1"] {
+            let e = route(b"", &format!(r#"{{"model":"embed-small","input":"x","dimensions":{bad}}}"#)).err();
+            assert_eq!(e.map(|e| e.code), Some("invalid_value"), "{bad}");
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub param: Option<String>,
     /// A stable machine-readable code.
     pub code: &'static str,
+    /// For a 405: the methods the path takes, the value of the reply's `Allow` header.
+    pub allow: Option<&'static str>,
 }
 
 /// Client input is longer than this in an error message is cut, so a hostile value cannot
@@ -31,18 +33,33 @@ impl ApiError {
             kind: "invalid_request_error",
             param: param.map(str::to_string),
             code,
+            allow: None,
         }
     }
 
     /// A `server_error`: the router, not the request, is at fault.
     pub fn server(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into(), kind: "server_error", param: None, code }
+        ApiError { status, message: message.into(), kind: "server_error", param: None, code, allow: None }
     }
 
     /// The same error with another status.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
         self
+    }
+
+    /// A 405 `method_not_allowed` on `route` (the router's path, not the client's), which takes
+    /// only `allow` (the `Allow` header).
+    pub fn method_not_allowed(method: &str, route: &str, allow: &'static str) -> Self {
+        ApiError {
+            allow: Some(allow),
+            ..ApiError::invalid(
+                "method_not_allowed",
+                None,
+                format!("method {} is not allowed on {route}: use {allow}", echo(method)),
+            )
+            .with_status(405)
+        }
     }
 
     /// The JSON body of the reply.
@@ -105,6 +122,13 @@ mod tests {
         let e = ApiError::invalid("x", None, "m");
         let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap_or_default();
         assert!(v["error"]["param"].is_null());
+    }
+
+    #[test]
+    fn method_not_allowed_names_the_allowed_method() {
+        let e = ApiError::method_not_allowed("PUT", "/v1/models", "GET");
+        assert_eq!((e.status, e.code, e.allow), (405, "method_not_allowed", Some("GET")));
+        assert_eq!(ApiError::invalid("x", None, "m").allow, None);
     }
 
     #[test]

@@ -135,13 +135,21 @@ pub struct Features {
     pub reasoning_param: bool,
     /// Harness boilerplate blocks (`<system-reminder>`...) skipped in user text.
     pub harness_blocks: u32,
-    /// FNV-1a hash of the conversation's start: system text and the first user message.
+    /// FNV-1a hash of the conversation's opening: system, user and assistant texts up to the
+    /// end of the first assistant message (what tells one conversation from another that
+    /// starts with the same prompt).
     pub start_hash: u64,
-    seen_user: bool,
+    /// The first assistant message has ended: the opening is hashed.
+    opened: bool,
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// FNV-1a: `hash` continued over `bytes`.
+pub fn fnv(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME))
+}
 
 impl Features {
     /// A fresh accumulator.
@@ -153,18 +161,19 @@ impl Features {
     pub fn end_message(&mut self, role: Role, tool_calls: u32) {
         self.messages += 1;
         match role {
-            Role::User => {
-                self.user_turns += 1;
-                self.seen_user = true;
-            }
+            Role::User => self.user_turns += 1,
             Role::Assistant => self.assistant_turns += 1,
             Role::Tool => self.tool_results += 1,
             Role::System => {}
         }
         self.tool_calls += tool_calls;
-        if role == Role::User || role == Role::System {
-            // Separate the start hash by message so ("ab","c") and ("a","bc") differ.
-            self.hash_bytes(&[0xff]);
+        if role != Role::Tool {
+            // Separate the start hash by message and role so ("ab","c") and ("a","bc") differ,
+            // and a system "x" from a user "x".
+            self.hash_bytes(&[0xff, role as u8]);
+        }
+        if role == Role::Assistant {
+            self.opened = true;
         }
     }
 
@@ -176,15 +185,9 @@ impl Features {
     }
 
     fn hash_bytes(&mut self, bytes: &[u8]) {
-        if self.seen_user {
-            return;
+        if !self.opened {
+            self.start_hash = fnv(self.start_hash, bytes);
         }
-        let mut h = self.start_hash;
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(FNV_PRIME);
-        }
-        self.start_hash = h;
     }
 
     /// Scans one text of a message of `role`; `raw` is the JSON string content between quotes.
@@ -201,6 +204,7 @@ impl Features {
                 self.system.add(&s);
             }
             Role::Assistant => {
+                self.hash_bytes(raw.as_bytes());
                 let s = scan(raw.as_bytes(), &mut 0);
                 self.assistant.add(&s);
             }
@@ -796,7 +800,7 @@ mod tests {
     }
 
     #[test]
-    fn start_hash_covers_system_and_first_user_only() {
+    fn start_hash_covers_the_opening_through_the_first_answer() {
         let conv = |msgs: &[(Role, &str)]| {
             let mut f = Features::new();
             for (role, text) in msgs {
@@ -806,11 +810,16 @@ mod tests {
             }
             f.start_hash
         };
-        let a = conv(&[(Role::System, "s"), (Role::User, "q")]);
+        let a = conv(&[(Role::System, "s"), (Role::User, "q"), (Role::Assistant, "a")]);
         let b = conv(&[(Role::System, "s"), (Role::User, "q"), (Role::Assistant, "a"), (Role::User, "next")]);
-        let c = conv(&[(Role::System, "s"), (Role::User, "other")]);
-        assert_eq!(a, b);
-        assert_ne!(a, c);
+        assert_eq!(a, b, "later turns do not move the key");
+        let first_turn = conv(&[(Role::System, "s"), (Role::User, "q")]);
+        let other_answer = conv(&[(Role::System, "s"), (Role::User, "q"), (Role::Assistant, "b")]);
+        let other_ask = conv(&[(Role::System, "s"), (Role::User, "other"), (Role::Assistant, "a")]);
+        let roles = conv(&[(Role::User, "s"), (Role::User, "q"), (Role::Assistant, "a")]);
+        for other in [first_turn, other_answer, other_ask, roles] {
+            assert_ne!(a, other);
+        }
     }
 
     #[test]

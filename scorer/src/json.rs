@@ -556,6 +556,40 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// The value of a JSON number's text (as [`Reader::number`] returns it) when it is a
+/// non-negative whole number: `16`, `16.0`, `1e3` and `1600e-2` all are, as JSON Schema's
+/// `integer` (and so the OpenAI spec) counts them. Fractions, negatives and values past `u64`
+/// are `None`. Exact decimal arithmetic: no float rounding decides.
+pub fn whole_number(text: &str) -> Option<u64> {
+    if text.starts_with('-') {
+        return None;
+    }
+    let (mantissa, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // Digits left of this index are the integer part, the rest must all be zero.
+    let point = i64::try_from(int.len()).ok()?.checked_add(exp)?;
+    let mut value: u64 = 0;
+    let mut count: i64 = 0;
+    for d in int.bytes().chain(frac.bytes()) {
+        let d = u64::from(d.checked_sub(b'0').filter(|d| *d <= 9)?);
+        if count < point {
+            value = value.checked_mul(10)?.checked_add(d)?;
+        } else if d != 0 {
+            return None;
+        }
+        count += 1;
+    }
+    // Trailing zeros the exponent adds; at most 20 before a non-zero value overflows.
+    while value != 0 && count < point {
+        value = value.checked_mul(10)?;
+        count += 1;
+    }
+    Some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,6 +667,31 @@ mod tests {
             let text = String::from_utf8(out).unwrap_or_default();
             let mut r = Reader::new(&text);
             assert_eq!(r.string().ok().as_deref(), Some(s));
+        }
+    }
+
+    #[test]
+    fn whole_numbers_in_any_notation_are_integers() {
+        let cases: [(&str, Option<u64>); 16] = [
+            ("16", Some(16)),
+            ("0", Some(0)),
+            ("16.0", Some(16)),
+            ("1.000", Some(1)),
+            ("1e3", Some(1000)),
+            ("1E+3", Some(1000)),
+            ("1.5e1", Some(15)),
+            ("1600e-2", Some(16)),
+            ("0e999999", Some(0)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551616", None),
+            ("1e20", None),
+            ("16.5", None),
+            ("1e-1", None),
+            ("-1", None),
+            ("-0.0", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(whole_number(text), want, "{text}");
         }
     }
 }

@@ -1,15 +1,38 @@
-//! `GET /v1/models`, answered by the router: the tiers and `auto`, the embedding aliases, and
-//! every model the caller can reach now (routable API, not retired, provider allowed by the
-//! caller's policy), with context window and prices.
+//! `GET /v1/models` and `GET /v1/models/{model}`, answered by the router: the tiers and `auto`,
+//! the embedding aliases, and every model the caller can reach now (routable API, not retired,
+//! provider allowed by the caller's policy), with context window and prices.
 
 use serde_json::{Value, json};
 
 use crate::catalog::Tier;
 use crate::config::Config;
+use crate::error::{ApiError, echo};
 use crate::policy::Policy;
 
 /// The OpenAI-style model list for a caller, as JSON.
 pub fn list(config: &Config, policy: &Policy, now: u64) -> String {
+    json!({"object": "list", "data": entries(config, policy, now)}).to_string()
+}
+
+/// One model object for a caller (`models.retrieve`), as JSON: the same object as its entry in
+/// [`list`], or a 404 `model_not_found` for an id the list does not offer the caller (unknown,
+/// retired, untranslated or excluded by its policy).
+pub fn retrieve(config: &Config, policy: &Policy, now: u64, id: &str) -> Result<String, ApiError> {
+    entries(config, policy, now).into_iter().find(|m| m["id"] == id).map(|m| m.to_string()).ok_or_else(|| {
+        ApiError::invalid(
+            "model_not_found",
+            Some("model"),
+            format!(
+                "model {} is not available to you: GET /v1/models lists the models you can use",
+                echo(id)
+            ),
+        )
+        .with_status(404)
+    })
+}
+
+/// The list's entries.
+fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
     let mut data: Vec<Value> = Vec::new();
     for name in ["auto", "economy", "standard", "premium"] {
         data.push(json!({"id": name, "object": "model", "created": 0, "owned_by": "model-router", "kind": "router"}));
@@ -20,7 +43,7 @@ pub fn list(config: &Config, policy: &Policy, now: u64) -> String {
                 "kind": "alias", "alias_of": e.id}));
         }
         data.push(json!({"id": e.id, "object": "model", "created": 0, "owned_by": e.provider,
-            "kind": "embedding", "context_window": e.context_window,
+            "kind": "embedding", "context_window": e.context_window, "dimensions": e.dimensions,
             "pricing": {"prompt_per_mtok": e.price_in}, "providers": [e.provider]}));
     }
     let mut seen: Vec<&str> = Vec::new();
@@ -48,7 +71,7 @@ pub fn list(config: &Config, policy: &Policy, now: u64) -> String {
             }));
         }
     }
-    json!({"object": "list", "data": data}).to_string()
+    data
 }
 
 #[cfg(test)]
@@ -83,5 +106,42 @@ mod tests {
         assert!(
             !some.contains(&"gemini-2.5-flash".to_string()) && !some.contains(&"embed-small".to_string())
         );
+    }
+
+    /// Issue 15: `models.retrieve` (`GET /v1/models/{model}`) had no answer.
+    #[test]
+    fn retrieve_answers_one_entry_of_the_list() {
+        let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        let today = 20_779 * 86_400;
+        let all = Policy::default();
+        let listed: Value = serde_json::from_str(&list(&c, &all, today)).unwrap_or_default();
+        for id in [
+            "auto",
+            "premium",
+            "embed-titan",
+            "amazon.titan-embed-text-v2:0",
+            "gpt-oss-120b",
+            "claude-opus-4-7",
+        ] {
+            let one: Value = retrieve(&c, &all, today, id)
+                .map(|b| serde_json::from_str(&b).unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{id}: {e}"));
+            let entry = listed["data"].as_array().and_then(|a| a.iter().find(|m| m["id"] == id).cloned());
+            assert_eq!(Some(one), entry, "{id}");
+        }
+        let only = Policy { only: Some(["anthropic".to_string()].into()), ..Policy::default() };
+        for (policy, id) in
+            [(&all, "gpt-9"), (&all, "llama3.1-8b"), (&all, "zai.glm-5"), (&only, "gpt-4.1-mini")]
+        {
+            let e = retrieve(&c, policy, today, id).err();
+            assert_eq!(e.map(|e| (e.status, e.code)), Some((404, "model_not_found")), "{id}");
+        }
+        let small: Value = retrieve(&c, &all, today, "text-embedding-3-small")
+            .map(|b| serde_json::from_str(&b).unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(small["dimensions"], 1536, "the most dimensions a request may ask for");
+        // Retirement is read at `now`: o3 retires on 2026-12-11.
+        assert!(retrieve(&c, &all, today, "o3").is_ok());
+        assert!(retrieve(&c, &all, 20_798 * 86_400, "o3").is_err());
     }
 }

@@ -182,6 +182,7 @@ mod tests {
             vision: false,
             reasoning: false,
             structured_output: false,
+            audio_output: false,
             api: crate::catalog::Api::Chat,
             retires: None,
             retires_text: None,

@@ -139,6 +139,10 @@ pub struct ChatRequest<'a> {
     pub stream: bool,
     /// `max_completion_tokens`, else `max_tokens`.
     pub max_output_tokens: Option<u64>,
+    /// The field `max_output_tokens` came from, for errors about it.
+    pub max_output_param: &'static str,
+    /// `modalities` asks for audio output.
+    pub audio_output: bool,
     /// Number of messages.
     pub messages: usize,
     /// Bytes of message text plus the raw size of other message fields and tool definitions.
@@ -229,10 +233,7 @@ fn opt_count_field(r: &mut Reader<'_>, param: &str) -> Result<Option<u64>, ApiEr
     };
     match r.peek_kind().map_err(syntax)? {
         Kind::Null => r.null().map(|()| None).map_err(syntax),
-        Kind::Number => {
-            let text = r.number().map_err(syntax)?;
-            text.parse::<u64>().map(Some).map_err(|_| bad())
-        }
+        Kind::Number => crate::json::whole_number(r.number().map_err(syntax)?).map(Some).ok_or_else(bad),
         k => Err(wrong_type(param, "an integer", k)),
     }
 }
@@ -294,6 +295,8 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         tier: None,
         stream: false,
         max_output_tokens: None,
+        max_output_param: "max_tokens",
+        audio_output: false,
         messages: 0,
         text_bytes: 0,
         features: Features::new(),
@@ -392,6 +395,7 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
                     let open = r.pos();
                     let mut any = false;
                     let mut false_at = None;
+                    let mut inner: Vec<Cow<'_, str>> = Vec::with_capacity(2);
                     let mut obj = r.object().map_err(syntax)?;
                     while let Some(k) = obj.next_key(&mut r).map_err(syntax)? {
                         any = true;
@@ -410,11 +414,17 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
                         } else {
                             r.skip_value().map_err(syntax)?;
                         }
+                        inner.push(k);
+                    }
+                    // The router may edit `include_usage`: a second copy would be sent as is.
+                    if let Some(dup) = first_duplicate(&mut inner) {
+                        return Err(duplicate_error(&dup, "stream_options"));
                     }
                     stream_options = Some((open, any, false_at));
                 }
                 k => return Err(wrong_type("stream_options", "an object", k)),
             },
+            "modalities" => req.audio_output = read_modalities(&mut r)?,
             "reasoning_effort" | "reasoning" => {
                 req.features.reasoning_param = r.peek_kind().map_err(syntax)? != Kind::Null;
                 r.skip_value().map_err(syntax)?;
@@ -475,7 +485,36 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         ));
     }
     req.max_output_tokens = max_completion_tokens.or(max_tokens);
+    if max_completion_tokens.is_some() {
+        req.max_output_param = "max_completion_tokens";
+    }
     Ok(req)
+}
+
+/// Output modalities the chat API knows.
+const MODALITIES: [&str; 2] = ["text", "audio"];
+
+/// Reads `modalities`: true when it asks for audio output.
+fn read_modalities(r: &mut Reader<'_>) -> Result<bool, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => return r.null().map(|()| false).map_err(syntax),
+        Kind::Array => {}
+        k => return Err(wrong_type("modalities", "an array of strings", k)),
+    }
+    let mut audio = false;
+    let mut it = r.array().map_err(syntax)?;
+    while it.next(r).map_err(syntax)? {
+        let m = string_field(r, "modalities")?;
+        if !MODALITIES.contains(&m.as_ref()) {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                Some("modalities"),
+                format!("modality {} is not valid: use text or audio", echo(&m)),
+            ));
+        }
+        audio |= m == "audio";
+    }
+    Ok(audio)
 }
 
 /// Reads `max_price: {"prompt": USD/M, "completion": USD/M}`.
@@ -630,6 +669,7 @@ fn parse_message<'a>(
     keys.clear();
     let mut role: Option<Cow<'a, str>> = None;
     let mut has_content = false;
+    let mut content_key = false;
     let mut has_tool_calls = false;
     let mut tool_calls = 0u32;
     // Raw texts, scanned once the role is known (it may come after the content).
@@ -648,7 +688,10 @@ fn parse_message<'a>(
                 }
                 role = Some(value);
             }
-            "content" => has_content = parse_content(r, req, &at, &mut texts)?,
+            "content" => {
+                content_key = true;
+                has_content = parse_content(r, req, &at, &mut texts)?;
+            }
             "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
                 has_tool_calls = true;
                 let start = r.pos();
@@ -678,7 +721,9 @@ fn parse_message<'a>(
             format!("{}.role is required: use one of {}", at(), ROLES.join(", ")),
         ));
     };
-    let content_optional = role == "assistant" && has_tool_calls;
+    // An assistant turn may carry only tool calls; a function result may be null (the spec
+    // types it `string | null`, still required).
+    let content_optional = (role == "assistant" && has_tool_calls) || (role == "function" && content_key);
     if !has_content && !content_optional {
         return Err(ApiError::invalid(
             "missing_required_parameter",
@@ -824,6 +869,8 @@ mod tests {
             tier: None,
             stream: false,
             max_output_tokens: None,
+            max_output_param: "max_tokens",
+            audio_output: false,
             messages: 0,
             text_bytes: 0,
             features: Features::new(),
@@ -911,12 +958,73 @@ mod tests {
             (body(r#","max_completion_tokens":"10""#), "invalid_type", Some("max_completion_tokens")),
             (body(r#","tools":{}"#), "invalid_type", Some("tools")),
             (body(r#","temperature":NaN"#), "invalid_json", None),
+            (body(r#","max_tokens":16.5"#), "invalid_value", Some("max_tokens")),
+            (body(r#","max_completion_tokens":1e-1"#), "invalid_value", Some("max_completion_tokens")),
+            (
+                body(r#","stream":true,"stream_options":{"include_usage":true,"include_usage":false}"#),
+                "duplicate_key",
+                Some("stream_options.include_usage"),
+            ),
+            (body(r#","modalities":"audio""#), "invalid_type", Some("modalities")),
+            (body(r#","modalities":["text","video"]"#), "invalid_value", Some("modalities")),
+            (
+                r#"{"model":"economy","messages":[{"role":"function","name":"f"}]}"#.into(),
+                "missing_required_parameter",
+                Some("messages[0].content"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":null}]}"#.into(),
+                "missing_required_parameter",
+                Some("messages[0].content"),
+            ),
         ];
         for (input, code, param) in cases {
             let got = parse_chat(input.as_bytes()).err();
             let got = got.as_ref().map(|e| (e.code, e.param.as_deref(), e.status));
             assert_eq!(got, Some((code, param, 400)), "{input}");
         }
+    }
+
+    /// Issue 15: `16.0` and `1e3` are integers to the spec; they were refused as fractions.
+    #[test]
+    fn whole_number_floats_are_integers() {
+        for (extra, want) in [
+            (r#","max_completion_tokens":16.0"#, 16),
+            (r#","max_tokens":1e3"#, 1000),
+            (r#","max_tokens":2.5e1,"n":1.0"#, 25),
+        ] {
+            let b = body(extra);
+            let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));
+            assert_eq!(req.max_output_tokens, Some(want), "{extra}");
+        }
+    }
+
+    /// Issue 15: a second `include_usage` was accepted and sent on beside the router's edit.
+    #[test]
+    fn a_key_twice_in_stream_options_is_refused() {
+        let b = body(r#","stream":true,"stream_options":{"include_usage":true,"include_usage":false}"#);
+        let e = parse_chat(b.as_bytes()).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "duplicate_key")));
+        assert!(
+            parse_chat(body(r#","stream":true,"stream_options":{"include_usage":true}"#).as_bytes()).is_ok()
+        );
+    }
+
+    /// Issue 15: the spec types a function message's content `string | null`.
+    #[test]
+    fn a_function_message_may_have_null_content() {
+        let b = r#"{"model":"economy","messages":[{"role":"user","content":"x"},{"role":"function","name":"f","content":null}]}"#;
+        assert_eq!(parse_chat(b.as_bytes()).map(|r| r.messages), Ok(2));
+    }
+
+    #[test]
+    fn modalities_and_the_output_limit_field_are_read() {
+        let b = body(r#","modalities":["text","audio"],"max_completion_tokens":5"#);
+        let req = parse_chat(b.as_bytes());
+        assert_eq!(req.map(|r| (r.audio_output, r.max_output_param)), Ok((true, "max_completion_tokens")));
+        let b = body(r#","modalities":["text"],"max_tokens":5"#);
+        let req = parse_chat(b.as_bytes());
+        assert_eq!(req.map(|r| (r.audio_output, r.max_output_param)), Ok((false, "max_tokens")));
     }
 
     #[test]

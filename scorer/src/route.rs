@@ -6,6 +6,7 @@ use crate::budget::BudgetView;
 use crate::catalog::{Auth, Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
+use crate::features;
 use crate::health::{self, Admit, Health, Live, ResilienceConfig};
 use crate::policy::Policy;
 use crate::rank::{Prefer, rank};
@@ -21,6 +22,9 @@ pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 /// The model list path.
 pub const MODELS_PATH: &str = "/v1/models";
 
+/// One model's path, below the list's: `/v1/models/{model}`.
+const MODEL_PATH_PREFIX: &str = "/v1/models/";
+
 /// What the router does with a request, known from its method and path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -30,6 +34,9 @@ pub enum Endpoint {
     Embeddings,
     /// `GET /v1/models`: answered by the router.
     Models,
+    /// `GET /v1/models/{model}` (`models.retrieve`): answered by the router; the id is
+    /// [`model_id`] of the path.
+    Model,
     /// Anything else: the router leaves it alone.
     NotRouted,
 }
@@ -37,22 +44,38 @@ pub enum Endpoint {
 /// Classifies a request from its `:method` and `:path` (query string ignored).
 pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let (ep, want) = match path {
-        CHAT_PATH => (Endpoint::Chat, "POST"),
-        EMBEDDINGS_PATH => (Endpoint::Embeddings, "POST"),
-        MODELS_PATH => (Endpoint::Models, "GET"),
+    let (ep, route, want) = match path {
+        CHAT_PATH => (Endpoint::Chat, CHAT_PATH, "POST"),
+        EMBEDDINGS_PATH => (Endpoint::Embeddings, EMBEDDINGS_PATH, "POST"),
+        MODELS_PATH => (Endpoint::Models, MODELS_PATH, "GET"),
+        _ if model_id(path).is_some() => (Endpoint::Model, "/v1/models/{model}", "GET"),
         _ => return Ok(Endpoint::NotRouted),
     };
-    if method == want {
-        Ok(ep)
-    } else {
-        Err(ApiError::invalid(
-            "method_not_allowed",
-            None,
-            format!("method {} is not allowed on {path}: use {want}", echo(method)),
-        )
-        .with_status(405))
+    if method == want { Ok(ep) } else { Err(ApiError::method_not_allowed(method, route, want)) }
+}
+
+/// The model id of a `/v1/models/{model}` path (query string ignored), percent-decoded as
+/// the SDKs encode it (`amazon.titan-embed-text-v2%3A0`); `None` for any other path.
+pub fn model_id(path: &str) -> Option<String> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let raw = path.strip_prefix(MODEL_PATH_PREFIX).filter(|id| !id.is_empty())?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |at: usize| bytes.get(at).and_then(|c| (*c as char).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8(out).ok().filter(|id| !id.is_empty())
 }
 
 /// How the model was chosen.
@@ -264,13 +287,27 @@ impl Analysis<'_> {
         self.auto.as_ref()
     }
 
-    /// Where this conversation's remembered tier lives: (shared-data key, conversation hash).
-    /// Only for `auto` without a client-fixed `tier`.
-    pub fn sticky_slot(&self, config: &Config) -> Option<(String, u64)> {
-        if self.auto.is_none() || self.req.tier.is_some() || config.sticky.slots == 0 {
+    /// Where this conversation's remembered tier lives: (shared-data key, conversation hash),
+    /// for `client` (the configured client header's value). The key is the client and the
+    /// conversation's opening up to its first answer, so there is none:
+    /// - without `auto`, or with a client-fixed `tier`;
+    /// - for a first turn (no assistant message yet): it cannot be told from another
+    ///   conversation that opens with the same prompt, so it neither reads nor writes;
+    /// - without a client id, unless `sticky.without_client`.
+    pub fn sticky_slot(&self, config: &Config, client: Option<&str>) -> Option<(String, u64)> {
+        let f = &self.req.features;
+        if self.auto.is_none()
+            || self.req.tier.is_some()
+            || config.sticky.slots == 0
+            || f.assistant_turns == 0
+        {
             return None;
         }
-        let hash = self.req.features.start_hash;
+        let hash = match client.filter(|c| !c.is_empty()) {
+            Some(c) => features::fnv(features::fnv(f.start_hash, &[0xfe]), c.as_bytes()),
+            None if config.sticky.without_client => f.start_hash,
+            None => return None,
+        };
         Some((format!("{STICKY_KEY_PREFIX}{}", hash % config.sticky.slots), hash))
     }
 
@@ -288,7 +325,7 @@ impl Analysis<'_> {
         let mut escalated = None;
 
         let (selection, mut cands): (Selection, Vec<&Deployment>) = if let Some(auto) = &self.auto {
-            let tier = match (req.tier, self.sticky_slot(config)) {
+            let tier = match (req.tier, self.sticky_slot(config, ctx.client)) {
                 (Some(fixed), _) => fixed,
                 (None, Some((key, hash))) => {
                     let prior = ctx.remembered.and_then(|v| Remembered::decode(v, hash));
@@ -323,7 +360,7 @@ impl Analysis<'_> {
             (Selection::Tier, found.cands)
         } else {
             if !config.catalog.has_model(model) {
-                return Err(unknown_model(config, model));
+                return Err(unknown_model(config, model, &policy, now));
             }
             (Selection::Pinned, select::pinned(config, model, &needs, &policy, now)?)
         };
@@ -399,10 +436,10 @@ impl Analysis<'_> {
         }
         let estimate_usd = cands.first().map_or(0.0, |d| est.price(d));
         let Some(tier) = cands.first().map(|d| d.tier) else {
-            return Err(unknown_model(config, model));
+            return Err(unknown_model(config, model, &policy, now));
         };
         let Some(best) = cands.first().map(|d| Upstream::chat(config, d)) else {
-            return Err(unknown_model(config, model));
+            return Err(unknown_model(config, model, &policy, now));
         };
         let all = &config.catalog.deployments;
         let fallbacks = cands
@@ -495,8 +532,15 @@ pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiEr
 /// Most model ids listed in an unknown-model error.
 const MAX_LISTED: usize = 50;
 
-fn unknown_model(config: &Config, model: &str) -> ApiError {
-    let mut ids: Vec<&str> = config.catalog.deployments.iter().map(|d| d.id.as_str()).collect();
+/// A 404 for `model`, listing the ids this caller can pin now: current, routable, allowed.
+fn unknown_model(config: &Config, model: &str, policy: &Policy, now: u64) -> ApiError {
+    let mut ids: Vec<&str> = config
+        .catalog
+        .deployments
+        .iter()
+        .filter(|d| d.api.routable() && !d.retired(now) && policy.allows(&d.provider))
+        .map(|d| d.id.as_str())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let more = ids.len().saturating_sub(MAX_LISTED);
@@ -538,6 +582,35 @@ mod tests {
         assert_eq!(endpoint("GET", "/healthz"), Ok(Endpoint::NotRouted));
         assert_eq!(endpoint("POST", "/v1/chat/completions/"), Ok(Endpoint::NotRouted));
         assert_eq!(endpoint("GET", "/v1/chat/completions").map_err(|e| e.status), Err(405));
+        assert_eq!(endpoint("GET", "/v1/models/gpt-4.1-mini?x=1"), Ok(Endpoint::Model));
+        assert_eq!(endpoint("GET", "/v1/models/"), Ok(Endpoint::NotRouted));
+    }
+
+    /// Issue 15: a 405 carried no `Allow` header.
+    #[test]
+    fn method_not_allowed_says_which_method_is() {
+        for (method, path, allow) in [
+            ("GET", "/v1/chat/completions", "POST"),
+            ("PUT", "/v1/embeddings", "POST"),
+            ("POST", "/v1/models", "GET"),
+            ("DELETE", "/v1/models/gpt-4.1-mini", "GET"),
+        ] {
+            let e = endpoint(method, path).err().unwrap_or_else(|| panic!("{method} {path} allowed"));
+            assert_eq!((e.status, e.code, e.allow), (405, "method_not_allowed", Some(allow)), "{path}");
+        }
+    }
+
+    #[test]
+    fn model_ids_are_read_from_the_path() {
+        assert_eq!(model_id("/v1/models/gpt-4.1-mini").as_deref(), Some("gpt-4.1-mini"));
+        assert_eq!(
+            model_id("/v1/models/amazon.titan-embed-text-v2%3A0?x").as_deref(),
+            Some("amazon.titan-embed-text-v2:0")
+        );
+        assert_eq!(model_id("/v1/models/a%2Fb%zz").as_deref(), Some("a/b%zz"));
+        assert_eq!(model_id("/v1/models"), None);
+        assert_eq!(model_id("/v1/models/"), None);
+        assert_eq!(model_id("/v1/models/%FF"), None);
     }
 
     /// The golden routing table (`testdata/routing/builtin_catalog.json`), shared with the
@@ -632,6 +705,95 @@ mod tests {
         assert!(msg.contains("'gpt-9'") && msg.contains("economy") && msg.contains("gpt-4.1-mini"), "{msg}");
     }
 
+    /// Issue 15: the 404 suggested retired, untranslated and policy-excluded models.
+    #[test]
+    fn unknown_model_suggests_only_models_the_caller_can_pin() {
+        let c = Config::from_json(
+            br#"{"client_header":"x-client","clients":{"a":{"blocked_providers":["anthropic"]}}}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let msg = |client: Option<&str>| {
+            let ctx = Context { now: TODAY, client, ..Context::default() };
+            let e = analyze(&c, chat("gpt-9", "").as_bytes()).and_then(|a| a.route(&c, &ctx)).err();
+            e.map(|e| (e.status, e.code, e.message)).unwrap_or_else(|| panic!("routed"))
+        };
+        let (status, code, all) = msg(None);
+        assert_eq!((status, code), (404, "model_not_found"));
+        for listed in ["gpt-4.1-mini", "claude-opus-4-7", "gpt-oss-120b"] {
+            assert!(all.contains(listed), "{listed} missing: {all}");
+        }
+        for gone in ["llama3.1-8b", "o4-mini", "zai.glm-5", "gpt-5.3-codex", "grok-3-beta"] {
+            assert!(!all.contains(&format!(" {gone},")) && !all.ends_with(gone), "{gone} suggested: {all}");
+        }
+        let (_, _, theirs) = msg(Some("a"));
+        assert!(!theirs.contains("claude-"), "{theirs}");
+    }
+
+    /// Issue 15: a max_tokens above a model's output limit was a context_length_exceeded that
+    /// blamed the messages.
+    #[test]
+    fn an_output_limit_beyond_every_model_names_max_tokens() {
+        let c = config();
+        for (extra, param) in [
+            (r#","max_tokens":10000000"#, "max_tokens"),
+            (r#","max_completion_tokens":10000000,"max_tokens":5"#, "max_completion_tokens"),
+        ] {
+            for model in ["economy", "premium", "auto"] {
+                let e = route_chat(&c, chat(model, extra).as_bytes(), TODAY).err();
+                let e = e.unwrap_or_else(|| panic!("{model} {extra} routed"));
+                assert_eq!(
+                    (e.status, e.code, e.param.as_deref()),
+                    (400, "invalid_value", Some(param)),
+                    "{e}"
+                );
+                assert!(
+                    e.message.starts_with(&format!("{param} is 10000000, but no available model")),
+                    "{e}"
+                );
+            }
+            // A pinned model: its own limit, and where to find more.
+            let e = route_chat(&c, chat("gpt-oss-120b", extra).as_bytes(), TODAY).err();
+            let e = e.unwrap_or_else(|| panic!("routed"));
+            assert_eq!((e.code, e.param.as_deref()), ("invalid_value", Some(param)), "{e}");
+            assert!(e.message.contains("produces at most"), "{e}");
+        }
+        // Some model gives that much: routed there, not refused.
+        let most = c.catalog.deployments.iter().filter(|d| !d.retired(TODAY)).map(|d| d.max_output).max();
+        let most = most.unwrap_or_default();
+        let r = route_chat(&c, chat("economy", &format!(r#","max_tokens":{most}"#)).as_bytes(), TODAY)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.catalog.deployments.iter().any(|d| d.id == r.target.to.model && d.max_output >= most));
+        // An input too long for any window is still a context error.
+        let huge = chat("economy", r#","max_tokens":5"#).replace("hello", &"x".repeat(36_000_000));
+        let e = route_chat(&c, huge.as_bytes(), TODAY).err().map(|e| e.code);
+        assert_eq!(e, Some("context_length_exceeded"));
+    }
+
+    /// Issue 15: `modalities: ["text","audio"]` went to models that cannot speak.
+    #[test]
+    fn audio_output_needs_an_audio_model() {
+        let audio = r#","modalities":["text","audio"]"#;
+        for model in ["economy", "auto", "gpt-4.1-mini"] {
+            let e = route_chat(&config(), chat(model, audio).as_bytes(), TODAY).err();
+            let e = e.unwrap_or_else(|| panic!("{model} routed"));
+            assert_eq!(
+                (e.status, e.code, e.param.as_deref()),
+                (400, "unsupported_capability", Some("modalities"))
+            );
+            assert!(e.message.contains("audio output"), "{e}");
+        }
+        assert!(
+            route_chat(&config(), chat("economy", r#","modalities":["text"]"#).as_bytes(), TODAY).is_ok()
+        );
+        // A catalog with an audio model routes there, escalating if it must.
+        let cfg = br#"{"catalog":{"providers":{"p":{}},"models":[
+            {"id":"small","tier":"economy","provider":"p","context_window":1000,"max_output":10,"price_in":0,"price_out":0},
+            {"id":"mid","tier":"standard","provider":"p","context_window":1000,"max_output":10,"price_in":1,"price_out":1,"audio_output":true},
+            {"id":"big","tier":"premium","provider":"p","context_window":1000,"max_output":10,"price_in":2,"price_out":2}]}}"#;
+        let r = with(cfg, &chat("economy", audio), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.target.to.model.as_str(), r.escalated), ("mid", Some("capability")));
+    }
+
     /// `testdata/auto/golden.json`: every feature and pitfall, through `route_chat` (the code
     /// path the filter and the CLI share).
     #[test]
@@ -669,58 +831,88 @@ mod tests {
         )
     }
 
+    const HARD_ASK: &str = "What would be the long-term consequences for monetary policy, bank solvency and \
+                            public debt markets if a large eurozone member left the currency union during a recession?";
+
+    /// An auto conversation: system prompt, then `turns` as (user, assistant) pairs, then `last`.
+    fn conversation(turns: &[(&str, &str)], last: &str) -> String {
+        let mut m = vec![r#"{"role":"system","content":"sys"}"#.to_string()];
+        for (u, a) in turns {
+            m.push(format!(r#"{{"role":"user","content":"{u}"}},{{"role":"assistant","content":"{a}"}}"#));
+        }
+        m.push(format!(r#"{{"role":"user","content":"{last}"}}"#));
+        format!(r#"{{"model":"auto","messages":[{}]}}"#, m.join(","))
+    }
+
+    fn routed(c: &Config, body: &str, client: Option<&str>, remembered: Option<&str>, now: u64) -> Route {
+        let ctx = Context { remembered: remembered.map(str::as_bytes), now, client, ..Context::default() };
+        analyze(c, body.as_bytes()).and_then(|a| a.route(c, &ctx)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn auto_tier_only_escalates_within_a_conversation() {
         let c = config();
-        let ask = "What would be the long-term consequences for monetary policy, bank solvency and public \
-                   debt markets if a large eurozone member left the currency union during a recession?";
-        let hard = auto_chat(ask, "");
-        let turn1 = analyze(&c, hard.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let (key, _) = turn1.sticky_slot(&c).unwrap_or_else(|| panic!("no slot"));
-        let r1 =
-            turn1.route(&c, &Context { now: 1000, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r1.tier, Tier::Standard);
-        let memory = r1.memory.unwrap_or_else(|| panic!("nothing to remember"));
+        let me = Some("team-a");
+        // Turn 2 asks the hard question: standard, remembered under this conversation's key.
+        let turn2 = conversation(&[("hi", "Hello!")], HARD_ASK);
+        let a = analyze(&c, turn2.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let (key, _) = a.sticky_slot(&c, me).unwrap_or_else(|| panic!("no slot"));
+        let r2 = routed(&c, &turn2, me, None, 1000);
+        assert_eq!(r2.tier, Tier::Standard);
+        let memory = r2.memory.unwrap_or_else(|| panic!("nothing to remember"));
         assert_eq!(memory.key, key);
         let stored = memory.value(None);
 
-        // Turn 2 of the same conversation (same start) scores low on its own...
-        let easy = format!(
-            r#"{{"model":"auto","messages":[{{"role":"system","content":"sys"}},{{"role":"user","content":"{ask}"}},
-            {{"role":"assistant","content":"Done."}},{{"role":"user","content":"thanks!"}}]}}"#
-        );
-        let turn2 = analyze(&c, easy.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(turn2.sticky_slot(&c).map(|s| s.0), Some(key));
-        let alone = analyze(&c, easy.as_bytes())
-            .and_then(|a| a.route(&c, &Context { now: 1000, ..Context::default() }));
-        assert_eq!(alone.map(|r| r.tier), Ok(Tier::Economy));
-        // ...but with the remembered tier it stays where turn 1 was, and says why.
-        let r2 = turn2
-            .route(
-                &c,
-                &Context {
-                    remembered: Some(stored.as_bytes()),
-                    now: 1100,
-                    client: None,
-                    ..Context::default()
-                },
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r2.tier, Tier::Standard);
-        let report = r2.auto.unwrap_or_else(|| panic!("no report"));
+        // Turn 3 of the same conversation scores low on its own...
+        let turn3 = conversation(&[("hi", "Hello!"), (HARD_ASK, "Done.")], "thanks!");
+        let a = analyze(&c, turn3.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.sticky_slot(&c, me).map(|s| s.0), Some(key));
+        assert_eq!(routed(&c, &turn3, me, None, 1000).tier, Tier::Economy);
+        // ...but with the remembered tier it stays where turn 2 was, and says why.
+        let r3 = routed(&c, &turn3, me, Some(&stored), 1100);
+        assert_eq!(r3.tier, Tier::Standard);
+        let report = r3.auto.unwrap_or_else(|| panic!("no report"));
         assert_eq!((report.tier, report.sticky), (Tier::Economy, true));
         // After the TTL the memory no longer holds.
-        let turn2 = analyze(&c, easy.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let late = turn2.route(
-            &c,
-            &Context {
-                remembered: Some(stored.as_bytes()),
-                now: 1000 + c.sticky.ttl_secs + 1,
-                client: None,
-                ..Context::default()
-            },
-        );
-        assert_eq!(late.map(|r| r.tier), Ok(Tier::Economy));
+        let late = routed(&c, &turn3, me, Some(&stored), 1000 + c.sticky.ttl_secs + 1);
+        assert_eq!(late.tier, Tier::Economy);
+    }
+
+    /// Issue 15: one client's hard conversation made another client's new `[system, "hello"]`
+    /// premium (`auto-sticky: true`) for an hour: the key was the system prompt and first ask.
+    #[test]
+    fn stickiness_never_crosses_clients_or_conversations() {
+        let c = config();
+        let hard = conversation(&[("hello", "Hi! How can I help?")], HARD_ASK);
+        let stored = routed(&c, &hard, Some("alice"), None, 1000)
+            .memory
+            .unwrap_or_else(|| panic!("nothing to remember"))
+            .value(None);
+        let slot = |body: &str, client: Option<&str>| {
+            analyze(&c, body.as_bytes()).map(|a| a.sticky_slot(&c, client)).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let alice = slot(&hard, Some("alice")).map(|s| s.1);
+        // Another client with the very same conversation has another key.
+        assert!(slot(&hard, Some("bob")).is_some_and(|s| Some(s.1) != alice));
+        // A first turn has no key: it neither reads nor writes memory, whoever sends it.
+        let first = conversation(&[], "hello");
+        assert_eq!(slot(&first, Some("alice")), None);
+        let r = routed(&c, &first, Some("alice"), Some(&stored), 1001);
+        let report = r.auto.clone().unwrap_or_else(|| panic!("no report"));
+        assert_eq!((r.tier, report.sticky, r.memory.is_some()), (Tier::Economy, false, false));
+        // Same opening, another first answer: another conversation.
+        let other = conversation(&[("hello", "Hey.")], "thanks!");
+        let r = routed(&c, &other, Some("alice"), Some(&stored), 1001);
+        assert_eq!((r.tier, r.auto.map(|a| a.sticky)), (Tier::Economy, Some(false)));
+        // Without a client id nothing is remembered, unless configured.
+        assert_eq!(slot(&hard, None), None);
+        assert_eq!(slot(&hard, Some("")), None);
+        assert!(routed(&c, &hard, None, None, 1000).memory.is_none());
+        let shared =
+            Config::from_json(br#"{"sticky":{"without_client":true}}"#).unwrap_or_else(|e| panic!("{e}"));
+        let a = analyze(&shared, hard.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.sticky_slot(&shared, None).is_some());
+        assert_ne!(a.sticky_slot(&shared, None), a.sticky_slot(&shared, Some("alice")));
     }
 
     #[test]
@@ -728,7 +920,7 @@ mod tests {
         let c = config();
         let body = auto_chat("hi", r#","tier":"premium","prefer":"cheap""#);
         let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(a.sticky_slot(&c).is_none(), "a fixed tier needs no memory");
+        assert!(a.sticky_slot(&c, Some("x")).is_none(), "a fixed tier needs no memory");
         let r = a.route(&c, &Context { now: 0, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.tier, r.prefer, r.selection), (Tier::Premium, Prefer::Cheap, Selection::Auto));
         assert_eq!(r.auto.map(|a| a.tier), Some(Tier::Economy));

@@ -23,10 +23,14 @@ pub struct Needs {
     pub json_schema: bool,
     /// Reasoning parameters were sent.
     pub reasoning: bool,
+    /// `modalities` asks for audio output.
+    pub audio_output: bool,
     /// Conservative input estimate: `ceil(bytes / 3) + 4 per message`.
     pub input_tokens: u64,
     /// Output tokens the client asked for, if it did.
     pub output_requested: Option<u64>,
+    /// The field that asked for them (`max_tokens` or `max_completion_tokens`).
+    pub output_param: &'static str,
     /// Output assumed when it did not.
     pub output_default: u64,
     /// The request's price ceiling.
@@ -42,8 +46,10 @@ impl Needs {
             vision: f.images > 0,
             json_schema: f.json_schema,
             reasoning: f.reasoning_param,
+            audio_output: req.audio_output,
             input_tokens: (req.text_bytes as u64).div_ceil(GUARD_BYTES_PER_TOKEN) + 4 * req.messages as u64,
             output_requested: req.max_output_tokens,
+            output_param: req.max_output_param,
             output_default: default_output,
             max_price: req.max_price,
         }
@@ -68,8 +74,10 @@ pub enum Miss {
     Blocked,
     /// It lacks a capability the request needs.
     Capability(&'static str),
-    /// The request does not fit its context window or output limit.
+    /// The request does not fit its context window.
     Context,
+    /// The requested output is above its output limit.
+    Output,
     /// Its price is above the request's `max_price`.
     Price,
 }
@@ -91,11 +99,15 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
         (needs.vision && !d.vision, "images"),
         (needs.json_schema && !d.structured_output, "json_schema"),
         (needs.reasoning && !d.reasoning, "reasoning"),
+        (needs.audio_output && !d.audio_output, "audio output"),
     ];
     if let Some((_, what)) = missing.into_iter().find(|(miss, _)| *miss) {
         return Err(Miss::Capability(what));
     }
-    if needs.tokens_on(d) > d.context_window || needs.output_requested.is_some_and(|o| o > d.max_output) {
+    if needs.output_requested.is_some_and(|o| o > d.max_output) {
+        return Err(Miss::Output);
+    }
+    if needs.tokens_on(d) > d.context_window {
         return Err(Miss::Context);
     }
     if let Some(max) = needs.max_price
@@ -134,7 +146,7 @@ pub fn in_tiers<'c>(
         for d in config.catalog.deployments.iter().filter(|d| d.tier == t) {
             match check(d, needs, policy, now) {
                 Ok(()) => cands.push(d),
-                Err(m @ (Miss::Capability(_) | Miss::Context)) => last_miss = Some(m),
+                Err(m @ (Miss::Capability(_) | Miss::Context | Miss::Output)) => last_miss = Some(m),
                 Err(Miss::Price) => priced_out = true,
                 Err(_) => {}
             }
@@ -143,7 +155,7 @@ pub fn in_tiers<'c>(
             return Ok(Selected { cands, tier: t, escalated: why });
         }
         why = why.or(match last_miss {
-            Some(Miss::Context) => Some("context"),
+            Some(Miss::Context | Miss::Output) => Some("context"),
             Some(Miss::Capability(_)) => Some("capability"),
             _ => None,
         });
@@ -152,7 +164,7 @@ pub fn in_tiers<'c>(
     if priced_out {
         return Err(over_max_price(needs));
     }
-    Err(nothing_fits(config, needs, policy, now, last_miss))
+    Err(nothing_fits(config, from, needs, policy, now, last_miss))
 }
 
 fn over_max_price(needs: &Needs) -> ApiError {
@@ -194,6 +206,17 @@ pub fn pinned<'c>(
     let model = echo(id);
     let err = if pick(|m| *m == Miss::Price).is_some() && misses.iter().all(|(m, _)| *m == Miss::Price) {
         over_max_price(needs)
+    } else if let Some((Miss::Output, d)) = pick(|m| *m == Miss::Output) {
+        let (param, asked) = (needs.output_param, needs.output_requested.unwrap_or(0));
+        ApiError::invalid(
+            "invalid_value",
+            Some(param),
+            format!(
+                "{param} is {asked}, but model {model} produces at most {} output tokens: lower {param}, \
+                 or use a tier to get a model that produces more",
+                d.max_output
+            ),
+        )
     } else if let Some((Miss::Context, d)) = pick(|m| *m == Miss::Context) {
         ApiError::invalid(
             "context_length_exceeded",
@@ -208,7 +231,7 @@ pub fn pinned<'c>(
     } else if let Some((Miss::Capability(what), _)) = pick(|m| matches!(m, Miss::Capability(_))) {
         ApiError::invalid(
             "unsupported_capability",
-            Some("model"),
+            Some(if *what == "audio output" { "modalities" } else { "model" }),
             format!("model {model} does not support {what}: use a tier to get a model that does"),
         )
     } else if let Some((_, d)) = pick(|m| *m == Miss::Blocked) {
@@ -242,17 +265,38 @@ pub fn pinned<'c>(
     Err(err)
 }
 
-fn nothing_fits(config: &Config, needs: &Needs, policy: &Policy, now: u64, last: Option<Miss>) -> ApiError {
+/// Why no tier from `from` up had a model for the request.
+fn nothing_fits(
+    config: &Config,
+    from: Tier,
+    needs: &Needs,
+    policy: &Policy,
+    now: u64,
+    last: Option<Miss>,
+) -> ApiError {
+    let current = || {
+        config
+            .catalog
+            .deployments
+            .iter()
+            .filter(|d| d.api.routable() && !d.retired(now) && policy.allows(&d.provider))
+    };
+    let most_output = current().filter(|d| d.tier >= from).map(|d| d.max_output).max().unwrap_or(0);
     match last {
-        Some(Miss::Context) => {
-            let largest = config
-                .catalog
-                .deployments
-                .iter()
-                .filter(|d| d.api.routable() && !d.retired(now) && policy.allows(&d.provider))
-                .map(|d| d.context_window)
-                .max()
-                .unwrap_or(0);
+        // Blame the output limit only when no current model could produce that much.
+        Some(Miss::Context | Miss::Output) if needs.output_requested.is_some_and(|o| o > most_output) => {
+            let (param, asked) = (needs.output_param, needs.output_requested.unwrap_or(0));
+            ApiError::invalid(
+                "invalid_value",
+                Some(param),
+                format!(
+                    "{param} is {asked}, but no available model produces more than {most_output} output \
+                     tokens: lower {param}"
+                ),
+            )
+        }
+        Some(Miss::Context | Miss::Output) => {
+            let largest = current().map(|d| d.context_window).max().unwrap_or(0);
             ApiError::invalid(
                 "context_length_exceeded",
                 Some("messages"),
@@ -265,7 +309,7 @@ fn nothing_fits(config: &Config, needs: &Needs, policy: &Policy, now: u64, last:
         }
         Some(Miss::Capability(what)) => ApiError::invalid(
             "unsupported_capability",
-            None,
+            (what == "audio output").then_some("modalities"),
             format!("no available model supports {what} with the other features this request uses"),
         ),
         _ => ApiError::invalid(

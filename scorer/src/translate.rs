@@ -10,7 +10,8 @@ use serde_json::json;
 pub enum ResponseTranslation {
     /// Titan's `{"embedding", "inputTextTokenCount"}` to an OpenAI embeddings list.
     TitanEmbed {
-        /// The model name the client used (`embed-titan`).
+        /// The catalog id of the model that ran (`amazon.titan-embed-text-v2:0`), reported as
+        /// chat answers report theirs, whatever alias the client sent.
         model: String,
     },
 }
@@ -77,14 +78,17 @@ mod tests {
             invoke_path("", "amazon.titan-embed-text-v2:0"),
             "/model/amazon.titan-embed-text-v2%3A0/invoke"
         );
-        let t = ResponseTranslation::TitanEmbed { model: "embed-titan".into() };
+        let t = ResponseTranslation::TitanEmbed { model: "amazon.titan-embed-text-v2:0".into() };
         let out = response(&t, br#"{"embedding":[0.5,-0.25],"inputTextTokenCount":3}"#).unwrap_or_default();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         assert_eq!(v["data"][0]["embedding"], json!([0.5, -0.25]));
         assert_eq!(
-            (v["model"].as_str(), v["usage"]["prompt_tokens"].as_u64()),
-            (Some("embed-titan"), Some(3))
+            (v["model"].as_str(), v["usage"]["prompt_tokens"].as_u64(), v["usage"]["total_tokens"].as_u64()),
+            (Some("amazon.titan-embed-text-v2:0"), Some(3), Some(3))
         );
+        // What the glue prices an answer with reads the translated body.
+        let u = crate::usage::of_response(&out).unwrap_or_else(|| panic!("no usage in {v}"));
+        assert_eq!((u.input, u.output), (3, 0));
         assert!(response(&t, b"{}").is_err());
     }
 }

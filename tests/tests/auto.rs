@@ -72,29 +72,43 @@ fn auto_picks_different_tiers_for_a_greeting_a_refactoring_and_a_proof() {
 }
 
 #[test]
-fn turn_two_never_drops_below_turn_one() {
-    let s = Stack::start(None).expect("stack");
+fn a_later_turn_never_drops_below_an_earlier_one() {
+    // Stickiness is per client: the client header names the caller.
+    let s = Stack::start(Some(r#"{"client_header":"x-client-id"}"#)).expect("stack");
+    let post = |body: &str| {
+        http::request(
+            s.envoy.addr,
+            "POST",
+            CHAT,
+            &[("content-type", "application/json"), ("x-client-id", "team-a")],
+            body.as_bytes(),
+        )
+        .expect("request")
+    };
     let ask = "What would be the long-term consequences for monetary policy, bank solvency and public debt \
                markets if a large eurozone member left the currency union during a recession?";
-    let turn1 = format!(r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}}]}}"#);
-    let turn2 = format!(
-        r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}},{{"role":"assistant","content":"It depends."}},{{"role":"user","content":"thanks!"}}]}}"#
+    // The hard ask comes in turn 2: a first turn is never remembered (it cannot be told from
+    // another conversation opening the same way).
+    let opening = r#"{"role":"user","content":"hi"},{"role":"assistant","content":"Hello!"}"#;
+    let turn2 = format!(r#"{{"model":"auto","messages":[{opening},{{"role":"user","content":"{ask}"}}]}}"#);
+    let turn3 = format!(
+        r#"{{"model":"auto","messages":[{opening},{{"role":"user","content":"{ask}"}},{{"role":"assistant","content":"It depends."}},{{"role":"user","content":"thanks!"}}]}}"#
     );
-    // On its own (a different conversation start), turn 2's last message is economy material.
+    // On its own (a different conversation start), the last message is economy material.
     let alone = r#"{"model":"auto","messages":[{"role":"user","content":"thanks!"}]}"#;
-    let r = http::post_json(s.envoy.addr, CHAT, alone).expect("request");
+    let r = post(alone);
     assert_eq!(r.header("x-model-router-tier"), Some("economy"));
 
-    let r1 = http::post_json(s.envoy.addr, CHAT, &turn1).expect("turn 1");
-    let t1 = r1.header("x-model-router-tier").map(str::to_string).expect("tier");
-    assert_eq!(t1, "standard");
-    // Several turn-2 requests, each on a new connection (and so possibly another worker).
+    let r2 = post(&turn2);
+    let t2 = r2.header("x-model-router-tier").map(str::to_string).expect("tier");
+    assert_eq!(t2, "standard", "{}", r2.text());
+    // Several turn-3 requests, each on a new connection (and so possibly another worker).
     for _ in 0..6 {
-        let r2 = http::post_json(s.envoy.addr, CHAT, &turn2).expect("turn 2");
-        assert_eq!(r2.status, 200);
-        assert_eq!(r2.header("x-model-router-auto-tier"), Some("economy"), "turn 2 scores economy alone");
-        assert_eq!(r2.header("x-model-router-tier"), Some(t1.as_str()), "turn 2 dropped below turn 1");
-        assert_eq!(r2.header("x-model-router-auto-sticky"), Some("true"));
+        let r3 = post(&turn3);
+        assert_eq!(r3.status, 200);
+        assert_eq!(r3.header("x-model-router-auto-tier"), Some("economy"), "turn 3 scores economy alone");
+        assert_eq!(r3.header("x-model-router-tier"), Some(t2.as_str()), "turn 3 dropped below turn 2");
+        assert_eq!(r3.header("x-model-router-auto-sticky"), Some("true"));
     }
     let received = s.take_received();
     let last = received.last().expect("received");

@@ -180,7 +180,7 @@ fn embeddings_aliases_reach_their_provider_model() {
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
     assert_eq!(v["object"], "list");
-    assert_eq!(v["model"], "embed-titan");
+    assert_eq!(v["model"], "amazon.titan-embed-text-v2:0", "the catalog model that ran, as chat answers say");
     assert_eq!(v["data"][0]["embedding"].as_array().map(Vec::len), Some(256));
     assert_eq!(v["usage"]["prompt_tokens"], 2);
     assert_eq!(r.header("x-model-router-model"), Some("amazon.titan-embed-text-v2:0"));

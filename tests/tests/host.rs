@@ -130,13 +130,16 @@ fn configuration_is_validated_and_applied() {
 
 #[test]
 fn auto_remembers_a_conversation_tier_in_shared_data_until_it_expires() {
-    let mut p = plugin(r#"{"sticky":{"ttl_secs":60}}"#);
+    // No client header here: tiers are remembered for anonymous callers only when configured.
+    let mut p = plugin(r#"{"sticky":{"ttl_secs":60,"without_client":true}}"#);
     p.set_now_secs(1_000);
     let ask = "What would be the long-term consequences for monetary policy, bank solvency and public debt \
                markets if a large eurozone member left the currency union during a recession?";
-    let turn1 = format!(r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}}]}}"#);
+    // A first turn is never remembered: the hard ask comes in turn 2.
+    let opening = r#"{"role":"user","content":"hi"},{"role":"assistant","content":"Hello!"}"#;
+    let turn1 = format!(r#"{{"model":"auto","messages":[{opening},{{"role":"user","content":"{ask}"}}]}}"#);
     let turn2 = format!(
-        r#"{{"model":"auto","messages":[{{"role":"user","content":"{ask}"}},{{"role":"assistant","content":"ok"}},{{"role":"user","content":"thanks!"}}]}}"#
+        r#"{{"model":"auto","messages":[{opening},{{"role":"user","content":"{ask}"}},{{"role":"assistant","content":"ok"}},{{"role":"user","content":"thanks!"}}]}}"#
     );
     let tier_of = |p: &mut Plugin, body: &str| -> (String, String) {
         let h = post_headers(body.len());
