@@ -45,6 +45,8 @@ pub const TOKENS_IN: &str = "x-model-router-tokens-in";
 pub const TOKENS_OUT: &str = "x-model-router-tokens-out";
 /// Response header (on 429s the router answers): seconds until a provider takes requests again.
 pub const RETRY_AFTER: &str = "retry-after";
+/// Response header of a 405: the methods the endpoint takes.
+pub const ALLOW: &str = "allow";
 /// Prefix of every header the router owns (client-sent ones never reach a provider).
 pub const OWN_PREFIX: &str = "x-model-router-";
 

@@ -280,7 +280,7 @@ impl Http {
 
     fn reject(&mut self, e: &ApiError) -> Action {
         match e.allow {
-            Some(methods) => self.reject_with(e, &[("allow", methods)]),
+            Some(methods) => self.reject_with(e, &[(h::ALLOW, methods)]),
             None => self.reject_with(e, &[]),
         }
     }

@@ -41,7 +41,7 @@ assert usage is not None and usage.completion_tokens == 4, usage
 emb = client.embeddings.create(model="embed-small", input=["a", "b"], dimensions=16)
 assert len(emb.data) == 2 and len(emb.data[0].embedding) == 16, emb
 titan = client.embeddings.create(model="embed-titan", input="one text", dimensions=256)
-assert len(titan.data[0].embedding) == 256 and titan.model == "embed-titan", titan
+assert len(titan.data[0].embedding) == 256 and titan.model == "amazon.titan-embed-text-v2:0", titan
 
 # The model list.
 ids = [m.id for m in client.models.list()]
