@@ -450,13 +450,7 @@ impl Http {
             match spend::reserve(scopes.clone(), nano(route.estimate_usd), now)? {
                 Some(r) => break (route, Some(r)),
                 None if tries < 3 => tries += 1,
-                None => {
-                    let e = view.as_ref().map_or_else(
-                        || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
-                        |v| v.exhausted(now),
-                    );
-                    return Ok(self.refuse(shared, &e, view.as_ref(), now));
-                }
+                None => return Ok(self.over_budget(shared, view.as_ref(), now)),
             }
         };
         self.account.reservation = reservation;
@@ -500,6 +494,15 @@ impl Http {
         self.reject_with(e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
     }
 
+    /// Refuses a request whose reservation found a spend limit reached.
+    fn over_budget(&mut self, shared: &Shared, view: Option<&BudgetView>, now: u64) -> Action {
+        let e = view.map_or_else(
+            || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
+            |v| v.exhausted(now),
+        );
+        self.refuse(shared, &e, view, now)
+    }
+
     /// Routes a complete embeddings body.
     fn route_embeddings(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
         let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
@@ -521,11 +524,7 @@ impl Http {
                 Some(r) => self.account.reservation = Some(r),
                 None => {
                     let view = spend::view(&scopes, ctx.now)?;
-                    let e = view.as_ref().map_or_else(
-                        || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
-                        |v| v.exhausted(ctx.now),
-                    );
-                    return Ok(self.refuse(shared, &e, view.as_ref(), ctx.now));
+                    return Ok(self.over_budget(shared, view.as_ref(), ctx.now));
                 }
             }
         }

@@ -322,3 +322,17 @@ fn without_a_collector_the_log_stays_quiet() {
         .collect();
     assert!(noisy.len() <= 1, "{} exporter lines:\n{}", noisy.len(), noisy.join("\n"));
 }
+
+/// Embeddings count against the spend limits: once spent, the next is refused with 429.
+#[test]
+fn embeddings_spend_counts_against_the_daily_limit() {
+    let cfg = r#"{"budgets":{"daily_usd":0.000000001,"ladder":false}}"#;
+    let s = start(&StackOptions { plugin_config: Some(cfg), ..StackOptions::default() });
+    let body = r#"{"model":"embed-small","input":"a text long enough to cost more than a nano-dollar"}"#;
+    assert_eq!(post(&s, "/v1/embeddings", body).status, 200);
+    let r = post(&s, "/v1/embeddings", body);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(error_of(&r)["code"].as_str(), Some("budget_exceeded"));
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(s.take_received().len(), 1, "the refused request reached a provider");
+}
