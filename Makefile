@@ -13,6 +13,9 @@ ENVOY_STAMP := $(VENV)/.envoy-$(ENVOY_VERSION)
 OPENAI_PY_VERSION := 3.54.0
 OPENAI_NODE_VERSION := 7.57.0
 SDK_PY_STAMP := $(VENV)/.openai-$(OPENAI_PY_VERSION)
+# Generates the contract test's requests from the OpenAI spec (tests/tests/contract.rs).
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_STAMP := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
 SDK_NODE_STAMP := build/sdk-node/.openai-$(OPENAI_NODE_VERSION)
 # The Istio and Envoy Gateway CRD schemas (kubernetes-models on npm) that check deploy/.
 K8S_MODELS := @kubernetes-models/istio@3.0.1 @kubernetes-models/envoy-gateway@2.0.0 @kubernetes-models/gateway-api@2.0.0 yaml@2.9.1
@@ -45,11 +48,15 @@ $(ENVOY_STAMP):
 	$(ENVOY_BIN) --version
 	touch $@
 
-# The official OpenAI SDKs, for the client-compatibility tests.
-sdks: $(SDK_PY_STAMP) $(SDK_NODE_STAMP) $(K8S_MODELS_STAMP)
+# The official OpenAI SDKs, for the client-compatibility tests; schemathesis for the contract test.
+sdks: $(SDK_PY_STAMP) $(SCHEMATHESIS_STAMP) $(SDK_NODE_STAMP) $(K8S_MODELS_STAMP)
 
 $(SDK_PY_STAMP): $(ENVOY_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check openai==$(OPENAI_PY_VERSION)
+	touch $@
+
+$(SCHEMATHESIS_STAMP): $(ENVOY_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 	touch $@
 
 $(K8S_MODELS_STAMP):

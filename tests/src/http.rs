@@ -3,7 +3,7 @@
 //! Hand-written on purpose: the tests need byte-exact bodies, arrival times of each chunk, and
 //! the freedom to send malformed requests, which full clients hide.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,17 @@ pub fn read_head(r: &mut impl BufRead) -> io::Result<Option<Head>> {
     }
 }
 
+/// Reads `len` bytes, growing the buffer as bytes arrive: a peer's claimed length never
+/// allocates more than it sends (a mock bounds what it reads with `Read::take`).
+fn read_exactly(r: &mut impl BufRead, len: usize) -> io::Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(len.min(64 * 1024));
+    r.take(len as u64).read_to_end(&mut data)?;
+    if data.len() != len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body shorter than its length"));
+    }
+    Ok(data)
+}
+
 /// Reads one chunk of a chunked body; empty at the terminating chunk.
 fn read_chunk(r: &mut impl BufRead) -> io::Result<Vec<u8>> {
     let mut line = String::new();
@@ -59,8 +70,7 @@ fn read_chunk(r: &mut impl BufRead) -> io::Result<Vec<u8>> {
     let size_text = line.trim().split(';').next().unwrap_or_default();
     let size = usize::from_str_radix(size_text, 16)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size {line:?}")))?;
-    let mut data = vec![0u8; size];
-    r.read_exact(&mut data)?;
+    let data = read_exactly(r, size)?;
     let mut crlf = String::new();
     if size == 0 {
         // Trailers, if any, end with an empty line.
@@ -91,9 +101,7 @@ pub fn read_body(r: &mut impl BufRead, head: &Head, until_close: bool) -> io::Re
     }
     if let Some(len) = head.header("content-length") {
         let len: usize = len.parse().map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad length"))?;
-        let mut body = vec![0u8; len];
-        r.read_exact(&mut body)?;
-        return Ok(body);
+        return read_exactly(r, len);
     }
     let mut body = Vec::new();
     if until_close {

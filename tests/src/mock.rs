@@ -1,24 +1,54 @@
-//! The mock provider: an OpenAI-compatible server that says who it is and what it received.
+//! The mock provider: an OpenAI-compatible server that answers like the real API (the official
+//! spec's response shapes and request validation, see [`reply`] and [`validate`]) and says who it
+//! is and what it received.
 //!
 //! `POST /v1/chat/completions` (JSON, or SSE when `stream: true`, ending with `[DONE]` and a
-//! usage chunk when `stream_options.include_usage` is set) and `POST /v1/embeddings`. Every
-//! reply names the provider it plays and echoes the exact body it received, model included.
-//! Delay: `--delay-ms` for the whole mock, or per request with the `x-mock-delay-ms` header
-//! (before the reply, and between SSE events).
+//! usage chunk when `stream_options.include_usage` is set; `n` choices; `logprobs` when asked),
+//! `POST /v1/embeddings` (floats, or base64 of little-endian f32 with `encoding_format:
+//! "base64"`), and Bedrock's `POST /model/{id}/invoke` for Titan embeddings. A malformed request
+//! gets a 400 in OpenAI's error shape, as the real API answers it. Every reply names the
+//! provider it plays (`x-mock-provider`) and echoes the exact body it received, model included,
+//! in its `mock` field. Delay: `--delay-ms` for the whole mock, or per request with the
+//! `x-mock-delay-ms` header (before the reply, and between SSE events); `x-mock-status` answers
+//! with that status; `x-mock-sse-length` frames a stream with content-length.
 //!
-//! Faults, changed at run time on each mock's own port (see [`Faults`]):
-//! `POST /mock/faults` with a JSON plan, `GET /mock/faults` (the plan and counters),
-//! `DELETE /mock/faults` (back to healthy). Control requests are not recorded.
+//! Control endpoints on each mock's own port (never recorded themselves):
+//! - `/mock/faults`: `POST` a JSON plan (see [`Faults`]), `GET` the plan and counters, `DELETE`
+//!   to heal.
+//! - `/mock/requests`: `GET` the last [`record::KEEP`] requests (method, path, headers with
+//!   secrets masked, body as JSON when it is JSON), `DELETE` to clear.
+//!
+//! Bounded work: a request head over [`MAX_HEAD_BYTES`] or body over [`MAX_BODY_BYTES`] is
+//! refused, at most [`MAX_CONNECTIONS`] connections are served at once, `n`, inputs and
+//! dimensions are capped as the real API caps them, and a panic ends only its own connection.
 
-use std::io::{self, BufReader, Write};
+mod faults;
+pub mod record;
+pub mod reply;
+pub mod validate;
+
+use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::http::{Head, read_body, read_head};
+pub use faults::Faults;
+use faults::{FaultState, control, write_fault};
+use record::Recent;
+use validate::Invalid;
+
+/// Largest request head (request line and headers).
+pub const MAX_HEAD_BYTES: u64 = 64 * 1024;
+/// Largest request body; larger ones get a 413 before a byte of the body is read.
+pub const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+/// Connections one mock serves at once; more are closed on arrival.
+pub const MAX_CONNECTIONS: usize = 256;
 
 /// One request as the mock received it.
 #[derive(Debug, Clone)]
@@ -50,61 +80,21 @@ impl Received {
 /// Everything all mock listeners of one process received, in arrival order.
 pub type Log = Arc<Mutex<Vec<Received>>>;
 
-/// A fault plan for one mock, set with `POST /mock/faults`. Every field is optional.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Faults {
-    /// Answer with this status and an OpenAI-style error body.
-    pub status: Option<u16>,
-    /// The error `code` of a fault status (e.g. `context_length_exceeded`).
-    pub code: Option<String>,
-    /// `retry-after` seconds on a fault status (429 gets 1 when unset).
-    pub retry_after: Option<u64>,
-    /// Wait this long before answering (and between stream events).
-    pub delay_ms: Option<u64>,
-    /// Read the request, then close the connection without a response.
-    pub drop: bool,
-    /// End a stream cleanly after this many bytes of events, without its `[DONE]`.
-    pub cut_after: Option<usize>,
-    /// Share of chat and embedding requests affected, spread evenly (exactly 3 in 10 for
-    /// 0.3, in a fixed order); 1 when unset.
-    pub rate: Option<f64>,
-    /// Affect only the next this-many requests, then heal.
-    pub count: Option<u64>,
+/// What one mock's connections share.
+struct Shared {
+    provider: String,
+    delay: Duration,
+    log: Log,
+    faults: Mutex<FaultState>,
+    recent: Mutex<Recent>,
+    connections: AtomicUsize,
 }
 
-/// A mock's fault plan and what it did.
-#[derive(Debug, Default)]
-struct FaultState {
-    plan: Faults,
-    /// Chat and embedding requests seen since the plan was set.
-    seen: u64,
-    /// Requests the plan affected.
-    faulted: u64,
+/// Locks a mutex even if a panicking connection poisoned it: the data is still usable, and one
+/// bad request must not take the other connections down with it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
-
-impl FaultState {
-    /// The faults for the next request, if it is one the plan affects.
-    fn next(&mut self) -> Option<Faults> {
-        let plan = &self.plan;
-        let active =
-            plan.status.is_some() || plan.delay_ms.is_some() || plan.drop || plan.cut_after.is_some();
-        if !active || plan.count.is_some_and(|c| self.faulted >= c) {
-            return None;
-        }
-        let rate = plan.rate.unwrap_or(1.0).clamp(0.0, 1.0);
-        let n = self.seen;
-        self.seen += 1;
-        // Request n is affected when the running quota floor((n+1)·rate) steps up.
-        let hit = ((n + 1) as f64 * rate).floor() > (n as f64 * rate).floor();
-        hit.then(|| {
-            self.faulted += 1;
-            self.plan.clone()
-        })
-    }
-}
-
-type SharedFaults = Arc<Mutex<FaultState>>;
 
 /// A running mock listener.
 pub struct Mock {
@@ -118,14 +108,27 @@ pub struct Mock {
 pub fn start(provider: &str, addr: &str, delay: Duration, log: Log) -> io::Result<Mock> {
     let listener = TcpListener::bind(addr)?;
     let addr = listener.local_addr()?;
-    let name = provider.to_string();
-    let faults = SharedFaults::default();
+    let shared = Arc::new(Shared {
+        provider: provider.to_string(),
+        delay,
+        log,
+        faults: Mutex::default(),
+        recent: Mutex::default(),
+        connections: AtomicUsize::new(0),
+    });
     thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            let (name, log, faults) = (name.clone(), log.clone(), faults.clone());
+            if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                shared.connections.fetch_sub(1, Ordering::SeqCst);
+                continue; // Dropping the stream closes it.
+            }
+            let shared = shared.clone();
             thread::spawn(move || {
-                let _ = serve(conn, &name, delay, &log, &faults);
+                // A panic ends this connection only (its thread), never the process; the
+                // counter is released either way.
+                let _ = catch_unwind(AssertUnwindSafe(|| serve(conn, &shared)));
+                shared.connections.fetch_sub(1, Ordering::SeqCst);
             });
         }
     });
@@ -133,114 +136,104 @@ pub fn start(provider: &str, addr: &str, delay: Duration, log: Log) -> io::Resul
 }
 
 /// Serves one keep-alive connection.
-fn serve(
-    conn: TcpStream,
-    provider: &str,
-    delay: Duration,
-    log: &Log,
-    faults: &SharedFaults,
-) -> io::Result<()> {
+fn serve(conn: TcpStream, shared: &Shared) -> io::Result<()> {
     conn.set_nodelay(true)?;
     let mut w = conn.try_clone()?;
     let mut r = BufReader::new(conn);
-    while let Some(head) = read_head(&mut r)? {
-        let body = read_body(&mut r, &head, false)?;
-        if head.second.starts_with("/mock/faults") {
-            control(&mut w, &head, &body, provider, faults)?;
-            continue;
-        }
-        let fault = faults.lock().ok().and_then(|mut f| f.next());
-        let received = Received {
-            provider: provider.to_string(),
-            method: head.first.clone(),
-            path: head.second.clone(),
-            headers: head.headers.clone(),
-            body,
-        };
-        if let Ok(mut l) = log.lock() {
-            l.push(received.clone());
-        }
-        let delay =
-            head.header("x-mock-delay-ms").and_then(|v| v.parse().ok()).map_or(delay, Duration::from_millis);
-        let fault = fault.unwrap_or_default();
-        let delay = fault.delay_ms.map_or(delay, Duration::from_millis);
-        if fault.drop {
-            // Close without a byte of response: the proxy sees a reset before headers.
-            let _ = w.shutdown(std::net::Shutdown::Both);
+    loop {
+        let Some(head) = read_head(&mut Read::take(&mut r, MAX_HEAD_BYTES))? else { return Ok(()) };
+        let length = head.header("content-length").and_then(|l| l.parse::<u64>().ok()).unwrap_or(0);
+        if length > MAX_BODY_BYTES {
+            let message =
+                format!("mock: request body of {length} bytes is over the {MAX_BODY_BYTES}-byte limit");
+            let body = reply::error(&message, "invalid_request_error", None, Some("request_too_large"));
+            write_json(&mut w, 413, &shared.provider, &body, "connection: close\r\n")?;
             return Ok(());
         }
-        if let Some(status) = fault.status {
-            thread::sleep(delay);
-            write_fault(&mut w, status, fault.code.as_deref(), fault.retry_after, provider)?;
-            continue;
+        // Chunked bodies are bounded by the same limit (a longer one fails to read and closes).
+        let body = read_body(&mut Read::take(&mut r, MAX_BODY_BYTES + 64 * 1024), &head, false)?;
+        if !handle(&mut w, head, body, shared)? {
+            return Ok(());
         }
-        respond(&mut w, &head, &received, delay, fault.cut_after)?;
     }
-    Ok(())
 }
 
-/// `/mock/faults`: POST sets the plan, DELETE clears it, GET shows it with its counters.
-fn control(
-    w: &mut impl Write,
-    head: &Head,
-    body: &[u8],
-    provider: &str,
-    faults: &SharedFaults,
-) -> io::Result<()> {
-    let Ok(mut state) = faults.lock() else {
-        return write_response(w, 500, provider, &error("mock: fault state poisoned"));
+/// Answers one request; `false` when the connection must close.
+fn handle(w: &mut TcpStream, head: Head, body: Vec<u8>, shared: &Shared) -> io::Result<bool> {
+    let provider = shared.provider.as_str();
+    if head.second.starts_with("/mock/faults") {
+        control(w, &head, &body, provider, &shared.faults)?;
+        return Ok(true);
+    }
+    if head.second.starts_with("/mock/requests") {
+        requests(w, &head, provider, &shared.recent)?;
+        return Ok(true);
+    }
+    let fault = lock(&shared.faults).next().unwrap_or_default();
+    let received = Received {
+        provider: provider.to_string(),
+        method: head.first.clone(),
+        path: head.second.clone(),
+        headers: head.headers.clone(),
+        body,
     };
+    lock(&shared.recent).push(&received);
+    lock(&shared.log).push(received.clone());
+    let delay = head
+        .header("x-mock-delay-ms")
+        .and_then(|v| v.parse().ok())
+        .map_or(shared.delay, Duration::from_millis);
+    let delay = fault.delay_ms.map_or(delay, Duration::from_millis).min(Duration::from_secs(300));
+    if fault.drop {
+        // Close without a byte of response: the proxy sees a reset before headers.
+        let _ = w.shutdown(std::net::Shutdown::Both);
+        return Ok(false);
+    }
+    if let Some(status) = fault.status {
+        thread::sleep(delay);
+        write_fault(w, status, fault.code.as_deref(), fault.retry_after, provider)?;
+        return Ok(true);
+    }
+    respond(w, &head, &received, delay, fault.cut_after)?;
+    Ok(true)
+}
+
+/// `/mock/requests`: GET lists the recent requests (secrets masked), DELETE forgets them.
+fn requests(w: &mut impl Write, head: &Head, provider: &str, recent: &Mutex<Recent>) -> io::Result<()> {
+    let mut recent = lock(recent);
     match head.first.as_str() {
-        "POST" => match serde_json::from_slice::<Faults>(body) {
-            Ok(plan) => *state = FaultState { plan, seen: 0, faulted: 0 },
-            Err(e) => return write_response(w, 400, provider, &error(&format!("mock: bad fault plan: {e}"))),
-        },
-        "DELETE" => *state = FaultState::default(),
         "GET" => {}
-        _ => return write_response(w, 405, provider, &error("mock: use GET, POST or DELETE")),
+        "DELETE" => recent.clear(),
+        _ => return write_response(w, 405, provider, &bad_request("mock: use GET or DELETE")),
     }
-    let out =
-        json!({"provider": provider, "faults": state.plan, "seen": state.seen, "faulted": state.faulted});
-    write_response(w, 200, provider, &out)
+    write_response(w, 200, provider, &json!({"provider": provider, "requests": recent.list()}))
 }
 
-/// An OpenAI-style error with `status` (429 and faults with `retry_after` carry `retry-after`).
-fn write_fault(
-    w: &mut impl Write,
-    status: u16,
-    code: Option<&str>,
-    retry_after: Option<u64>,
-    provider: &str,
-) -> io::Result<()> {
-    let code = code.unwrap_or(if status == 429 { "rate_limit_exceeded" } else { "mock_fault" });
-    let body = json!({"error": {"message": format!("mock: status {status}"), "type": "mock", "param": null, "code": code}})
-        .to_string();
-    let retry = match (status, retry_after) {
-        (_, Some(s)) => format!("retry-after: {s}\r\n"),
-        (429, None) => "retry-after: 1\r\n".to_string(),
-        _ => String::new(),
-    };
+/// A JSON response with `extra` header lines (each ending in CRLF).
+fn write_json(w: &mut impl Write, status: u16, provider: &str, body: &Value, extra: &str) -> io::Result<()> {
+    let body = body.to_string();
+    let reason = if status == 200 { "OK" } else { "Error" };
     write!(
         w,
-        "HTTP/1.1 {status} Mock\r\ncontent-type: application/json\r\n{retry}x-mock-provider: {provider}\r\ncontent-length: {}\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n{extra}x-mock-provider: {provider}\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     )?;
     w.flush()
 }
 
 fn write_response(w: &mut impl Write, status: u16, provider: &str, body: &Value) -> io::Result<()> {
-    let body = body.to_string();
-    let reason = if status == 200 { "OK" } else { "Error" };
-    write!(
-        w,
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\nx-mock-provider: {provider}\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    w.flush()
+    write_json(w, status, provider, body, "")
 }
 
-fn error(message: &str) -> Value {
-    json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
+/// An `invalid_request_error` without a parameter.
+fn bad_request(message: &str) -> Value {
+    reply::error(message, "invalid_request_error", None, None)
+}
+
+/// A 400 for a request the spec does not allow.
+fn write_invalid(w: &mut impl Write, provider: &str, e: &Invalid) -> io::Result<()> {
+    let body = reply::error(&e.message, "invalid_request_error", e.param.as_deref(), e.code);
+    write_response(w, 400, provider, &body)
 }
 
 fn respond(
@@ -252,130 +245,148 @@ fn respond(
 ) -> io::Result<()> {
     let provider = req.provider.as_str();
     let path = req.path.split('?').next().unwrap_or_default();
+    if head.first != "POST" {
+        return write_response(w, 405, provider, &bad_request("mock: only POST"));
+    }
+    // A status the test asks for, with a provider-like error body (429 carries retry-after).
+    if let Some(status) = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {
+        return write_fault(w, status, None, None, provider);
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        let message = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.) [mock]";
+        return write_response(w, 400, provider, &bad_request(message));
+    };
     let echo = json!({
         "provider": provider,
         "path": req.path,
         "received_body": String::from_utf8_lossy(&req.body),
     });
-    if head.first != "POST" {
-        return write_response(w, 405, provider, &error("mock: only POST"));
-    }
-    // A status the test asks for, with an OpenAI-style error body (429 carries retry-after).
-    if let Some(status) = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {
-        return write_fault(w, status, None, None, provider);
-    }
-    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return write_response(w, 400, provider, &error("mock: body is not JSON"));
-    };
-    let model = body["model"].as_str().unwrap_or_default().to_string();
-
     if path.starts_with("/model/") && path.ends_with("/invoke") {
-        // Bedrock InvokeModel for Titan text embeddings: {"inputText", "dimensions"?, "normalize"?}.
         thread::sleep(delay);
-        let Some(text) = body["inputText"].as_str() else {
-            return write_response(w, 400, provider, &json!({"message": "mock: inputText is required"}));
-        };
-        let dims = body["dimensions"].as_u64().unwrap_or(1024) as usize;
-        let out = json!({"embedding": vec![0.25f32; dims], "inputTextTokenCount": text.split(' ').count()});
-        return write_response(w, 200, provider, &out);
+        return titan(w, provider, &body);
     }
     // Providers differ in their base path (/v1, /v1beta/openai, /openai/v1): match the endpoint.
-    match path.rsplit_once('/').map_or("", |(_, last)| last) {
-        "completions" if path.ends_with("/chat/completions") => {
-            let reply = format!("mock reply from {provider}");
-            let prompt_tokens = (req.body.len() / 4) as u64;
-            // A model that used its whole allowance, when the request set one (budget tests).
-            let limit = body["max_completion_tokens"].as_u64().or(body["max_tokens"].as_u64());
-            let completion_tokens = limit.unwrap_or(reply.split(' ').count() as u64);
-            let usage = json!({
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            });
-            if body["stream"].as_bool() == Some(true) {
-                let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
-                let usage = include_usage.then_some(usage);
-                // Some servers frame a whole SSE body with content-length instead of chunks.
-                let by_length = head.header("x-mock-sse-length").is_some();
-                return stream_chat(w, provider, &model, &reply, usage, echo, (delay, cut_after, by_length));
-            }
-            thread::sleep(delay);
-            let out = json!({
-                "id": "chatcmpl-mock",
-                "object": "chat.completion",
-                "created": 1_700_000_000,
-                "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-                "usage": usage,
-                "mock": echo,
-            });
-            write_response(w, 200, provider, &out)
+    if path.ends_with("/chat/completions") {
+        if let Err(e) = validate::chat(&body) {
+            return write_invalid(w, provider, &e);
         }
-        "embeddings" => {
-            thread::sleep(delay);
-            let inputs = match &body["input"] {
-                Value::Array(a) => a.len(),
-                _ => 1,
-            };
-            let dims = body["dimensions"].as_u64().unwrap_or(8) as usize;
-            let data: Vec<Value> = (0..inputs)
-                .map(|i| json!({"object": "embedding", "index": i, "embedding": vec![0.5f32; dims]}))
-                .collect();
-            let out = json!({
-                "object": "list",
-                "data": data,
-                "model": model,
-                "usage": {"prompt_tokens": (req.body.len() / 4) as u64, "total_tokens": (req.body.len() / 4) as u64},
-                "mock": echo,
-            });
-            write_response(w, 200, provider, &out)
-        }
-        _ => write_response(w, 404, provider, &error("mock: unknown path")),
+        return chat(w, head, req, &body, echo, (delay, cut_after));
     }
+    if path.ends_with("/embeddings") {
+        thread::sleep(delay);
+        return match validate::embeddings(&body) {
+            Ok((inputs, dims)) => embeddings(w, req, &body, echo, (inputs, dims)),
+            Err(e) => write_invalid(w, provider, &e),
+        };
+    }
+    let body = reply::error("mock: unknown path", "invalid_request_error", None, Some("unknown_url"));
+    write_response(w, 404, provider, &body)
 }
 
-/// Writes an SSE chat stream as chunked encoding, one event per chunk, `delay` apart, cut
-/// (cleanly, without `[DONE]`) after `cut_after` bytes when set; or, `by_length`, the whole
-/// stream at once framed by content-length.
-fn stream_chat(
+/// Bedrock InvokeModel for Titan text embeddings v2: `{"inputText", "dimensions"?,
+/// "normalize"?}`. Errors in Bedrock's shape (`{"message"}` with `x-amzn-errortype`), as the
+/// real service sends them: translating them is the router's job.
+fn titan(w: &mut impl Write, provider: &str, body: &Value) -> io::Result<()> {
+    let mut refuse = |message: &str| {
+        let body = json!({"message": format!("Malformed input request: {message}, please reformat your input and try again. [mock]")});
+        write_json(&mut *w, 400, provider, &body, "x-amzn-errortype: ValidationException\r\n")
+    };
+    let text = match body["inputText"].as_str() {
+        Some(t) if !t.is_empty() => t,
+        Some(_) => return refuse("#/inputText: expected minLength: 1, actual: 0"),
+        None => return refuse("#: required key [inputText] not found"),
+    };
+    let dims = match &body["dimensions"] {
+        Value::Null => 1024,
+        d => match d.as_u64().filter(|d| [256, 512, 1024].contains(d)) {
+            Some(d) => d as usize,
+            None => return refuse(&format!("#/dimensions: {d} is not a valid enum value")),
+        },
+    };
+    let out = json!({"embedding": vec![0.25f32; dims], "inputTextTokenCount": text.split(' ').count()});
+    write_response(w, 200, provider, &out)
+}
+
+/// A chat completion, whole or streamed.
+fn chat(
+    w: &mut TcpStream,
+    head: &Head,
+    req: &Received,
+    body: &Value,
+    echo: Value,
+    (delay, cut_after): (Duration, Option<usize>),
+) -> io::Result<()> {
+    let provider = req.provider.as_str();
+    let text = format!("mock reply from {provider}");
+    // Validated: a whole number in 1..=128 when present.
+    let n = body["n"].as_f64().map_or(1, |n| n as usize).max(1);
+    // A model that used its whole allowance, when the request set one (budget tests).
+    let limit = [&body["max_completion_tokens"], &body["max_tokens"]]
+        .into_iter()
+        .find_map(|v| v.as_f64().filter(|l| *l >= 0.0).map(|l| l as u64));
+    let per_choice = limit.unwrap_or(text.split(' ').count() as u64);
+    let logprobs = (body["logprobs"].as_bool() == Some(true))
+        .then(|| body["top_logprobs"].as_f64().map_or(0, |t| t as usize));
+    let c = reply::Chat {
+        model: body["model"].as_str().unwrap_or_default(),
+        n,
+        logprobs,
+        finish_reason: if limit.is_some() { "length" } else { "stop" },
+        usage: reply::usage((req.body.len() / 4) as u64, per_choice.saturating_mul(n as u64)),
+        text,
+    };
+    if body["stream"].as_bool() == Some(true) {
+        let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
+        // Some servers frame a whole SSE body with content-length instead of chunks.
+        let by_length = head.header("x-mock-sse-length").is_some();
+        let events = reply::chat_chunks(&c, echo, include_usage);
+        return stream(w, provider, &events, (delay, cut_after, by_length));
+    }
+    thread::sleep(delay);
+    write_response(w, 200, provider, &reply::chat_completion(&c, echo))
+}
+
+/// An embeddings list: `inputs` embeddings of `dims` (8 when unset, to keep replies small;
+/// the real API answers with the model's full size).
+fn embeddings(
+    w: &mut impl Write,
+    req: &Received,
+    body: &Value,
+    echo: Value,
+    (inputs, dims): (usize, Option<usize>),
+) -> io::Result<()> {
+    let base64 = body["encoding_format"].as_str() == Some("base64");
+    let vector = reply::embedding(dims.unwrap_or(8), base64);
+    // Written as text around one rendered vector: 2048 inputs of 3072 floats as JSON values
+    // would take hundreds of megabytes.
+    let data: Vec<String> = (0..inputs)
+        .map(|i| format!(r#"{{"object":"embedding","index":{i},"embedding":{vector}}}"#))
+        .collect();
+    let tokens = (req.body.len() / 4) as u64;
+    let out = format!(
+        r#"{{"object":"list","data":[{}],"model":{},"usage":{},"mock":{echo}}}"#,
+        data.join(","),
+        body["model"],
+        json!({"prompt_tokens": tokens, "total_tokens": tokens}),
+    );
+    write!(
+        w,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-mock-provider: {}\r\ncontent-length: {}\r\n\r\n{out}",
+        req.provider,
+        out.len()
+    )?;
+    w.flush()
+}
+
+/// Writes SSE `events` then `[DONE]` as chunked encoding, one event per chunk, `delay` apart,
+/// cut (cleanly, without `[DONE]`) after `cut_after` bytes when set; or, `by_length`, the
+/// whole stream at once framed by content-length.
+fn stream(
     w: &mut TcpStream,
     provider: &str,
-    model: &str,
-    reply: &str,
-    usage: Option<Value>,
-    echo: Value,
+    events: &[Value],
     (delay, cut_after, by_length): (Duration, Option<usize>, bool),
 ) -> io::Result<()> {
-    let framing = if by_length { "" } else { "transfer-encoding: chunked\r\n" };
-    if !by_length {
-        write!(
-            w,
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-mock-provider: {provider}\r\n{framing}\r\n"
-        )?;
-        w.flush()?;
-    }
-    let chunk = |delta: Value, finish: Value, extra: Option<(&str, Value)>| {
-        let mut c = json!({
-            "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
-            "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        });
-        if let Some((k, v)) = extra {
-            c[k] = v;
-        }
-        c
-    };
-    let mut events =
-        vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null, Some(("mock", echo)))];
-    for (i, word) in reply.split(' ').enumerate() {
-        let text = if i == 0 { word.to_string() } else { format!(" {word}") };
-        events.push(chunk(json!({"content": text}), Value::Null, None));
-    }
-    events.push(chunk(json!({}), json!("stop"), None));
-    if let Some(usage) = usage {
-        let mut u = chunk(json!({}), Value::Null, Some(("usage", usage)));
-        u["choices"] = json!([]);
-        events.push(u);
-    }
     let mut frames: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
     frames.push("data: [DONE]\n\n".to_string());
     if by_length {
@@ -387,6 +398,11 @@ fn stream_chat(
         )?;
         return w.flush();
     }
+    write!(
+        w,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-mock-provider: {provider}\r\ntransfer-encoding: chunked\r\n\r\n"
+    )?;
+    w.flush()?;
     let mut left = cut_after.unwrap_or(usize::MAX);
     for (i, frame) in frames.iter().enumerate() {
         if i > 0 {

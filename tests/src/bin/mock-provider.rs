@@ -1,6 +1,8 @@
 //! Mock OpenAI-compatible providers, one listener per provider in one process.
 //!
 //! `mock-provider [--delay-ms N] NAME=ADDR...`, e.g. `mock-provider openai=127.0.0.1:18085`.
+//! Each listener answers like the real OpenAI API and serves its own `/mock/faults` and
+//! `/mock/requests` (docs/mocks.md).
 
 use std::time::Duration;
 
