@@ -91,39 +91,6 @@ EDGE_REFUSALS = [
 ]
 
 
-def function_content_null(entry):
-    """Known router bug: a `function` message with `content: null` (the spec allows null) is
-    refused as `messages[N].content is required for role 'function'`."""
-    req, body = entry["request"], parse_json(entry["response"]) or {}
-    err = body.get("error") if isinstance(body.get("error"), dict) else {}
-    m = re.fullmatch(r"messages\[(\d+)\]\.content", str(err.get("param")))
-    if not (entry["status"] == 400 and err.get("code") == "missing_required_parameter" and m):
-        return False
-    msgs = req.get("messages") if isinstance(req, dict) else None
-    i = int(m.group(1))
-    return isinstance(msgs, list) and i < len(msgs) and isinstance(msgs[i], dict) \
-        and msgs[i].get("role") == "function" and msgs[i].get("content", "absent") is None
-
-
-def whole_number_float(entry):
-    """Known router bug: a whole-number float where the spec says integer (`16.0`) is refused
-    as not an integer."""
-    req, body = entry["request"], parse_json(entry["response"]) or {}
-    err = body.get("error") if isinstance(body.get("error"), dict) else {}
-    param = err.get("param")
-    return entry["status"] == 400 and isinstance(req, dict) and param in req \
-        and isinstance(req[param], float) and req[param].is_integer()
-
-
-# Router bugs known and being fixed (issue 15's list), allowed so the run passes until the fix
-# lands: each matches only its exact case, is reported as ALLOWED, and is to be removed with
-# its fix. Never add a bug here that is not on that list: an unknown one must fail the run.
-KNOWN_ROUTER_BUGS = [
-    ("function message content null refused", function_content_null),
-    ("whole-number float integers refused", whole_number_float),
-]
-
-
 class OutOfTime(Exception):
     """Ends a group's generation when its time share is used up."""
 
@@ -164,15 +131,10 @@ class Run:
         self.http = requests.Session()
         self.counts = {}
         self.failures = []
-        self.allowed = []
 
     def fail(self, group, request, response, problems):
         entry = {"group": group, "request": request, "status": response.status_code,
                  "problems": problems, "response": response.text[:1500]}
-        for name, matches in KNOWN_ROUTER_BUGS:
-            if matches(entry):
-                self.allowed.append((name, entry))
-                return
         self.failures.append(entry)
 
     def send(self, group, method, path, body, stream=False):
@@ -415,13 +377,6 @@ def main():
     print("\nanswers by group and status:")
     for (group, status), n in sorted(run.counts.items()):
         print(f"  {group:20} {status}  {n}")
-    allowed = {}
-    for name, entry in run.allowed:
-        allowed.setdefault(name, []).append(entry)
-    for name, entries in allowed.items():
-        print(f"\nALLOWED {len(entries)} x known router bug ({name}), e.g.:")
-        print(f"  request:  {json.dumps(entries[0]['request'])[:1000]}")
-        print(f"  response: {entries[0]['status']} {entries[0]['response'][:400]}")
     if run.failures:
         print(f"\n{len(run.failures)} FAILED CHECKS, by kind (two requests shown of each):")
         kinds = {}

@@ -38,7 +38,7 @@ enum Phase {
     Failing(Box<Flight>),
     /// A successful response whose body is being buffered for translation (the flight's
     /// `translation`), its headers held for its cost.
-    Translating(Box<Flight>),
+    Translating(Box<Flight>, u16),
     /// A successful non-streamed response held whole (up to
     /// `resilience.max_held_response_bytes`), so its headers can carry its cost.
     Costing(Box<Flight>),
@@ -681,7 +681,7 @@ impl HttpContext for Http {
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         match std::mem::replace(&mut self.phase, Phase::PassThrough) {
-            Phase::Translating(f) => self.translate_body(f, body_size, end_of_stream),
+            Phase::Translating(f, status) => self.translate_body(f, status, body_size, end_of_stream),
             Phase::Metering(m) => self.meter(m, body_size, end_of_stream),
             Phase::Streaming(w) => self.watch_stream(w, body_size, end_of_stream),
             Phase::Checking(f) => self.check_client_error(f, body_size, end_of_stream),
@@ -785,7 +785,8 @@ impl Http {
             return Action::Pause;
         }
         // A translated body or an edited stream changes length; a translation is JSON.
-        let translated = status == 200 && f.translation.is_some();
+        // (A translated provider's errors are translated too: one error shape for clients.)
+        let translated = f.translation.is_some() && !end_of_stream;
         let edited_stream = status == 200 && f.translation.is_none() && f.stream && !end_of_stream;
         let mut ours = f.headers();
         if translated {
@@ -800,12 +801,13 @@ impl Http {
             }
         }
         crate::span!("served", self.served(&f, status));
+        if translated {
+            // Hold the headers until the body is translated, so they can carry its cost.
+            self.phase = Phase::Translating(f, status);
+            return Action::Pause;
+        }
         if status == 200 && !end_of_stream {
-            if translated {
-                // Hold the headers until the body is translated, so they can carry its cost.
-                self.phase = Phase::Translating(f);
-                return Action::Pause;
-            } else if edited_stream {
+            if edited_stream {
                 // Cost added, usage chunk removed, an error event appended.
                 let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
                 let Flight { to, sent_ns, .. } = *f;
@@ -1177,19 +1179,31 @@ impl Http {
     }
 
     /// A translated answer (Titan embeddings), held whole: translated, priced, let go.
-    fn translate_body(&mut self, mut f: Box<Flight>, body_size: usize, end_of_stream: bool) -> Action {
+    fn translate_body(
+        &mut self,
+        mut f: Box<Flight>,
+        status: u16,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Action {
         if !end_of_stream {
             // Buffer the whole (small: one embedding) provider response before rewriting it.
-            self.phase = Phase::Translating(f);
+            self.phase = Phase::Translating(f, status);
             return Action::Pause;
         }
         let Some(t) = f.translation.take() else { return Action::Continue };
-        let out =
-            host::buffer(BufferType::HttpResponseBody, body_size).map(|body| translate::response(&t, &body));
+        let out = host::buffer(BufferType::HttpResponseBody, body_size).map(|body| match status {
+            200 => translate::response(&t, &body),
+            _ => Ok(translate::error_response(status, &body)),
+        });
         let replacement = match out {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(why)) => {
                 host::log(LogLevel::Warn, &format!("model-router: {why}"));
+                // The headers are still held: the status can say what the body says.
+                if let Err(e) = host::set_header(MapType::HttpResponseHeaders, h::STATUS, "502") {
+                    host::log(LogLevel::Warn, &format!("model-router: {e}"));
+                }
                 ApiError::server(
                     502,
                     "bad_upstream_response",

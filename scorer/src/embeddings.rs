@@ -86,6 +86,13 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let Some(input) = input else {
         return Err(ApiError::invalid("missing_required_parameter", Some("input"), "'input' is required"));
     };
+    if has_empty_input(input) {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("input"),
+            "'input' must not be empty: send a non-empty string, or an array of non-empty strings or token arrays",
+        ));
+    }
     let base = config.policy_for(ctx.client);
     let policy = match &own_policy {
         Some(own) => base.and(own),
@@ -173,6 +180,31 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         ..Upstream::new(config, &best.id, &best.provider, &best.cluster, &best.upstream_id, "")
     };
     Ok(EmbeddingRoute { target: Target { body, to }, translate })
+}
+
+/// An empty string, an empty array, or an array holding an empty string or token array: the
+/// API refuses these (a provider would bill nothing and answer in its own error shape).
+fn has_empty_input((kind, raw): (Kind, &str)) -> bool {
+    if kind == Kind::String {
+        return raw == "\"\"";
+    }
+    let mut r = Reader::new(raw);
+    let Ok(mut it) = r.array() else { return false };
+    let mut items = 0;
+    while let Ok(true) = it.next(&mut r) {
+        items += 1;
+        let start = r.pos();
+        if r.skip_value().is_err() {
+            return false;
+        }
+        let item = raw.get(start..r.pos()).unwrap_or_default().trim();
+        if item == "\"\""
+            || item.strip_prefix('[').and_then(|i| i.strip_suffix(']')).is_some_and(|i| i.trim().is_empty())
+        {
+            return true;
+        }
+    }
+    items == 0
 }
 
 /// Titan embeds one text per call: a string, or an array holding exactly one string.
@@ -288,10 +320,14 @@ mod tests {
 
     #[test]
     fn embedding_errors() {
-        let cases: [(&[u8], &str, u16, &str); 6] = [
+        let cases: [(&[u8], &str, u16, &str); 10] = [
             (b"", r#"{"model":"embed-huge","input":"x"}"#, 404, "model_not_found"),
             (b"", r#"{"model":"embed-small"}"#, 400, "missing_required_parameter"),
             (b"", r#"{"model":"embed-small","input":5}"#, 400, "invalid_type"),
+            (b"", r#"{"model":"embed-titan","input":""}"#, 400, "invalid_value"),
+            (b"", r#"{"model":"embed-small","input":[]}"#, 400, "invalid_value"),
+            (b"", r#"{"model":"embed-small","input":["a", ""]}"#, 400, "invalid_value"),
+            (b"", r#"{"model":"embed-small","input":[[1,2],[ ]]}"#, 400, "invalid_value"),
             (b"", r#"{"model":"embed-titan","input":["a","b"]}"#, 400, "invalid_value"),
             (
                 br#"{"blocked_providers":["openai"]}"#,

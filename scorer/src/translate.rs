@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::error::ApiError;
+
 /// A response the glue must rewrite before the client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseTranslation {
@@ -63,6 +65,26 @@ pub fn response(t: &ResponseTranslation, body: &[u8]) -> Result<Vec<u8>, String>
     }
 }
 
+/// A translated provider's error (its own shape: Bedrock's `{"message"}`) in the OpenAI
+/// error shape, its message kept (bounded), so clients see one error shape whatever ran.
+pub fn error_response(status: u16, body: &[u8]) -> Vec<u8> {
+    let said = serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| {
+        let m = v.get("message").or_else(|| v.get("Message"))?;
+        m.as_str().map(str::to_string)
+    });
+    let said: String = said.unwrap_or_else(|| "no message".to_string()).chars().take(500).collect();
+    let e = if (400..500).contains(&status) {
+        ApiError::invalid(
+            "provider_rejected_request",
+            None,
+            format!("the provider refused the request: {said}"),
+        )
+    } else {
+        ApiError::server(502, "upstream_failed", format!("the provider failed: {said}"))
+    };
+    e.with_status(status).body().into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +112,19 @@ mod tests {
         let u = crate::usage::of_response(&out).unwrap_or_else(|| panic!("no usage in {v}"));
         assert_eq!((u.input, u.output), (3, 0));
         assert!(response(&t, b"{}").is_err());
+    }
+
+    #[test]
+    fn a_bedrock_error_becomes_an_openai_error_with_its_message() {
+        let out = error_response(
+            400,
+            br#"{"message":"Malformed input request: #/inputText: expected minLength: 1"}"#,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("expected minLength: 1")), "{v}");
+        let v: serde_json::Value =
+            serde_json::from_slice(&error_response(404, b"not json")).unwrap_or_default();
+        assert_eq!(v["error"]["code"], "provider_rejected_request");
     }
 }
