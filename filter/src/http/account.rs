@@ -1,0 +1,123 @@
+//! What a request used and where it went: the attempt that answered, its usage and price
+//! (filter state for the access log), and at the end the budget settlement and the metrics.
+
+use model_router_scorer::budget::nano;
+use model_router_scorer::route::Upstream;
+use model_router_scorer::usage::{Usage, format_usd};
+use proxy_wasm::types::LogLevel;
+
+use super::Http;
+use super::attempt::Flight;
+use crate::headers as h;
+use crate::host;
+use crate::live;
+use crate::spend::{self, Reservation};
+
+/// What a request used and where it went, for settlement, metrics and logs (written when the
+/// stream ends).
+#[derive(Default)]
+pub(super) struct Account {
+    /// The budget reservation to settle.
+    pub(super) reservation: Option<Reservation>,
+    /// `tier`, `prefer`, `provider`, `model` of the attempt that answered.
+    labels: Option<[String; 4]>,
+    /// What the provider reported.
+    usage: Option<Usage>,
+    /// Its price, USD.
+    cost: Option<f64>,
+    /// The final status.
+    pub(super) status: u16,
+}
+
+/// Writes filter state `wasm.model_router.<key>` (see the access-log format in the configs).
+fn note(key: &str, value: &str) {
+    if let Err(e) = host::set_property(&format!("model_router.{key}"), value) {
+        host::log(LogLevel::Debug, &format!("model-router: {e}"));
+    }
+}
+
+impl Http {
+    /// The request is over: settle its budget reservation and count it.
+    pub(super) fn finish(&mut self) {
+        let Some(shared) = self.shared.clone() else { return };
+        let a = std::mem::take(&mut self.account);
+        if let Some(r) = &a.reservation {
+            // Answered without reported usage: charge the estimate; failed: nothing.
+            let spent = match a.cost {
+                Some(c) => nano(c),
+                None if (200..400).contains(&a.status) => r.amount,
+                None => 0,
+            };
+            for (scope, today) in spend::settle(r, spent) {
+                let scope = match scope.label.strip_prefix("client ") {
+                    Some(c) => format!("client.{}", live::stat_segment(c)),
+                    None => "global".to_string(),
+                };
+                shared.metrics.gauge(&format!("budget_spent_nanousd.scope.{scope}"), today);
+            }
+        }
+        let Some([tier, prefer, provider, model]) = &a.labels else { return };
+        let outcome = match a.status {
+            200..=399 => "ok",
+            429 => "rate_limited",
+            400..=499 => "client_error",
+            _ => "upstream_error",
+        };
+        let label = |v: &str| if v.is_empty() { "none".to_string() } else { live::stat_segment(v) };
+        let who = format!("provider.{}.model.{}", label(provider), label(model));
+        let (tier, prefer) = (label(tier), label(prefer));
+        shared.metrics.count(&format!("requests.tier.{tier}.prefer.{prefer}.{who}.outcome.{outcome}"), 1);
+        if let Some(u) = a.usage {
+            shared.metrics.count(&format!("tokens_in.{who}"), u.input);
+            shared.metrics.count(&format!("tokens_out.{who}"), u.output);
+        }
+        if let Some(c) = a.cost {
+            shared.metrics.count(&format!("cost_nanousd.{who}"), nano(c));
+        }
+    }
+
+    /// Notes the attempt that answered, for metrics and logs (filter state).
+    pub(super) fn served(&mut self, f: &Flight, status: u16) {
+        self.account.status = status;
+        let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
+        let attempts = f.attempts.to_string();
+        for (key, value) in [
+            ("model", f.to.model.as_str()),
+            ("provider", f.to.provider.as_str()),
+            ("tier", field(h::TIER)),
+            ("prefer", field(h::PREFER)),
+            ("selection", field(h::SELECTION)),
+            ("auto_score", field(h::AUTO_SCORE)),
+            ("budget", field(h::BUDGET)),
+            ("attempts", attempts.as_str()),
+        ] {
+            if !value.is_empty() {
+                note(key, value);
+            }
+        }
+        self.account.labels = Some([
+            field(h::TIER).to_string(),
+            field(h::PREFER).to_string(),
+            f.to.provider.clone(),
+            f.to.model.clone(),
+        ]);
+    }
+
+    /// Notes what the answer used: filter state, and what settles the budget at the end.
+    /// Returns the cost and token headers.
+    pub(super) fn used(&mut self, to: &Upstream, usage: Option<Usage>) -> Vec<(&'static str, String)> {
+        let Some(u) = usage else { return Vec::new() };
+        let cost = u.cost(to.price_in, to.price_out);
+        self.account.usage = Some(u);
+        self.account.cost = Some(cost);
+        let out = vec![
+            (h::COST, format_usd(cost)),
+            (h::TOKENS_IN, u.input.to_string()),
+            (h::TOKENS_OUT, u.output.to_string()),
+        ];
+        for (key, (_, value)) in ["cost", "tokens_in", "tokens_out"].into_iter().zip(&out) {
+            note(key, value);
+        }
+        out
+    }
+}

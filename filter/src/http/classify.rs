@@ -1,0 +1,347 @@
+//! The request's side: classifying it on its headers, routing a complete chat or embeddings
+//! body, sending it to its provider, and the router's own answers and refusals.
+
+use model_router_scorer::budget::{BudgetView, nano};
+use model_router_scorer::embeddings::route_embeddings;
+use model_router_scorer::route::{Memory, Target, Upstream};
+use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+
+use super::attempt::Flight;
+use super::{Http, Phase};
+use crate::headers as h;
+use crate::host::{self, HostError};
+use crate::live;
+use crate::root::Shared;
+use crate::spend;
+
+impl Http {
+    pub(super) fn reject(&mut self, e: &ApiError) -> Action {
+        match e.allow {
+            Some(methods) => self.reject_with(e, &[(h::ALLOW, methods)]),
+            None => self.reject_with(e, &[]),
+        }
+    }
+
+    fn reject_with(&mut self, e: &ApiError, extra: &[(&str, &str)]) -> Action {
+        self.account.status = e.status;
+        if let Some(shared) = &self.shared {
+            shared.metrics.count(&format!("rejected.code.{}", live::stat_segment(e.code)), 1);
+        }
+        self.answer_with(u32::from(e.status), &e.body(), extra)
+    }
+
+    pub(super) fn answer(&mut self, status: u32, body: &str) -> Action {
+        self.answer_with(status, body, &[])
+    }
+
+    fn answer_with(&mut self, status: u32, body: &str, extra: &[(&str, &str)]) -> Action {
+        let mut headers = vec![(h::CONTENT_TYPE, "application/json")];
+        headers.extend_from_slice(extra);
+        self.send_local(status, "model_router", &headers, body.as_bytes());
+        Action::Pause
+    }
+
+    /// Answers the request from the router (the only way a request ends up `Answered`). The
+    /// request is marked first (see [`h::ANSWERED`]), so Envoy's `local_reply_config` leaves
+    /// the router's (already JSON) answer alone.
+    pub(super) fn send_local(&mut self, status: u32, details: &str, headers: &[(&str, &str)], body: &[u8]) {
+        self.phase = Phase::Answered;
+        if let Err(e) = host::set_header(MapType::HttpRequestHeaders, h::ANSWERED, details) {
+            host::log(LogLevel::Warn, &format!("model-router: {e}"));
+        }
+        if let Err(err) = host::send_response(status, details, headers, body) {
+            host::log(LogLevel::Error, &format!("model-router: {err}"));
+        }
+    }
+
+    pub(super) fn host_failure(&mut self, e: HostError) -> Action {
+        host::log(LogLevel::Error, &format!("model-router: {e}"));
+        self.reject(&ApiError::server(
+            500,
+            "router_internal_error",
+            "the router could not process this request",
+        ))
+    }
+
+    /// Refuses a request the router could not route; a spent budget says when it resets.
+    fn refuse(&mut self, shared: &Shared, e: &ApiError, view: Option<&BudgetView>, now: u64) -> Action {
+        if e.code != "budget_exceeded" {
+            return self.reject(e);
+        }
+        shared.metrics.count("budget.step.exhausted", 1);
+        let retry = view.map_or(60, |v| v.resets_at.saturating_sub(now)).to_string();
+        self.reject_with(e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
+    }
+
+    /// Refuses a request whose reservation found a spend limit reached.
+    fn over_budget(&mut self, shared: &Shared, view: Option<&BudgetView>, now: u64) -> Action {
+        let e = view.map_or_else(
+            || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
+            |v| v.exhausted(now),
+        );
+        self.refuse(shared, &e, view, now)
+    }
+}
+
+impl Http {
+    /// Classifies the request. Returns the endpoint, or the error to answer with.
+    pub(super) fn classify(&mut self, shared: &Shared) -> Result<Result<Endpoint, ApiError>, HostError> {
+        let config = &shared.config;
+        // All request headers in one call: each call out of the VM costs more than the copy.
+        let mut headers = host::headers(MapType::HttpRequestHeaders)?;
+        // A client must never choose the cluster: drop any copy it sent, on every request.
+        let forged =
+            |k: &str| k.eq_ignore_ascii_case(&config.cluster_header) || k.eq_ignore_ascii_case(h::ANSWERED);
+        if headers.iter().any(|(k, _)| forged(k)) {
+            for name in [config.cluster_header.as_str(), h::ANSWERED] {
+                host::remove_header(MapType::HttpRequestHeaders, name)?;
+            }
+            headers.retain(|(k, _)| !forged(k));
+        }
+        let get =
+            |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let method = get(h::METHOD).unwrap_or_default();
+        let path = get(h::PATH).unwrap_or_default();
+        let ep = endpoint(&method, &path);
+        if !matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings | Endpoint::Models | Endpoint::Model)) {
+            return Ok(ep);
+        }
+        if let Some(name) = &config.client_header {
+            self.client = get(name);
+        }
+        // The body must be readable as sent: a compressed one would be routed on garbage.
+        let encoding = get(h::CONTENT_ENCODING);
+        let content_type = get(h::CONTENT_TYPE);
+        self.request_headers = headers;
+        if let Some(enc) = encoding.filter(|e| !e.trim().eq_ignore_ascii_case("identity")) {
+            let e = ApiError::invalid(
+                "unsupported_content_encoding",
+                None,
+                format!(
+                    "content-encoding {} is not supported: send an uncompressed JSON body",
+                    model_router_scorer::error::echo(&enc)
+                ),
+            )
+            .with_status(415);
+            return Ok(Err(e));
+        }
+        if matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings)) && !is_json(content_type.as_deref()) {
+            let e = ApiError::invalid(
+                "unsupported_media_type",
+                None,
+                format!(
+                    "content-type {} is not supported: send the body as application/json",
+                    content_type.as_deref().map_or("(none)".to_string(), model_router_scorer::error::echo)
+                ),
+            )
+            .with_status(415);
+            return Ok(Err(e));
+        }
+        Ok(ep)
+    }
+
+    /// Points the request at its provider: new body, path, cluster and credentials. The
+    /// client's own credentials never travel on.
+    fn send(&mut self, shared: &Shared, t: &Target, body_size: usize) -> Result<u64, HostError> {
+        crate::span!("replace_body", host::replace_buffer(BufferType::HttpRequestBody, body_size, &t.body))?;
+        let cred = credential(shared, &t.to);
+        let cluster_header = shared.config.cluster_header.as_str();
+        let dropped = |k: &str| {
+            h::CLIENT_CREDENTIALS.contains(&k)
+                || k.starts_with(h::OWN_PREFIX)
+                || k == cluster_header
+                || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))
+        };
+        let mut headers: Vec<(String, String)> = Vec::with_capacity(self.request_headers.len() + 3);
+        for (k, v) in &self.request_headers {
+            match k.as_str() {
+                h::PATH => headers.push((k.clone(), t.to.path.clone())),
+                h::CONTENT_LENGTH => {}
+                k if dropped(k) => {}
+                _ => headers.push((k.clone(), v.clone())),
+            }
+        }
+        headers.push((h::CONTENT_LENGTH.to_string(), t.body.len().to_string()));
+        headers.extend(cred);
+        // One write of the whole map. Changing request headers clears Envoy's route cache, so
+        // the router filter re-matches and its `cluster_header` route sees the provider's
+        // cluster.
+        headers.push((cluster_header.to_string(), t.to.cluster.clone()));
+        crate::span!("set_request_headers", host::set_headers(MapType::HttpRequestHeaders, &headers))?;
+        host::now_nanos()
+    }
+
+    fn route_chat(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
+        let config = &shared.config;
+        let body = crate::span!("read_body", host::buffer(BufferType::HttpRequestBody, body_size))?;
+        let snapshot = live::Snapshot::default();
+        let analysis = match crate::span!("analyze", analyze(config, &body)) {
+            Ok(a) => a,
+            Err(e) => return Ok(self.reject(&e)),
+        };
+        // Stickiness: the scorer stays pure, so the remembered tier is read here and passed in.
+        let remembered = match analysis.sticky_slot(config, self.client.as_deref()) {
+            Some((key, _)) => host::shared_get(&key)?.0,
+            None => None,
+        };
+        let now = host::now_secs()?;
+        let scopes = config.budgets.scopes(self.client.as_deref());
+        // Route on what the budgets have left, then reserve the estimate; a concurrent request
+        // may take the room first, so look again (the ladder then steps down).
+        let mut tries = 0;
+        let (route, reservation) = loop {
+            let view = if scopes.is_empty() { None } else { spend::view(&scopes, now)? };
+            let ctx = model_router_scorer::Context {
+                remembered: remembered.as_deref(),
+                now,
+                client: self.client.as_deref(),
+                live: Some(&snapshot),
+                budget: view.as_ref(),
+            };
+            let route = match crate::span!("route", analysis.route(config, &ctx)) {
+                Ok(r) => r,
+                Err(e) => return Ok(self.refuse(shared, &e, view.as_ref(), now)),
+            };
+            if scopes.is_empty() {
+                break (route, None);
+            }
+            match spend::reserve(scopes.clone(), nano(route.estimate_usd), now)? {
+                Some(r) => break (route, Some(r)),
+                None if tries < 3 => tries += 1,
+                None => return Ok(self.over_budget(shared, view.as_ref(), now)),
+            }
+        };
+        self.account.reservation = reservation;
+        if let Some(note) = &route.budget {
+            let step = note.split(':').next().unwrap_or(note);
+            shared.metrics.count(&format!("budget.step.{}", live::stat_segment(step)), 1);
+        }
+        if route.fail_open {
+            shared.metrics.count("fail_open", 1);
+        }
+        if let Some(a) = &route.auto {
+            // Score in thousandths: Envoy histograms take integers.
+            shared.metrics.histogram("auto_score", (a.score * 1000.0).round() as u64);
+        }
+        if let Some(memory) = &route.memory {
+            remember(memory)?;
+        }
+        let sent_ns = crate::span!("send", self.send(shared, &route.target, body_size))?;
+        let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
+        let report = chat_report(&route);
+        self.phase = Phase::Routed(Box::new(Flight {
+            report,
+            stream: route.stream,
+            fallbacks: route.fallbacks,
+            body: if failover { body } else { Vec::new() },
+            layout: route.layout,
+            usage_requested: route.usage_requested,
+            fail_open: route.fail_open,
+            ..Flight::new(route.target.to, sent_ns)
+        }));
+        Ok(Action::Continue)
+    }
+
+    /// Routes a complete embeddings body.
+    fn route_embeddings(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
+        let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
+        let ctx = model_router_scorer::Context {
+            now: host::now_secs()?,
+            client: self.client.as_deref(),
+            ..Default::default()
+        };
+        let route = match route_embeddings(&shared.config, &body, &ctx) {
+            Ok(r) => r,
+            Err(e) => return Ok(self.reject(&e)),
+        };
+        // Embeddings count against the spend limits too. Their price is known only from the
+        // answer's usage, so the reservation is a token nano-dollar: it refuses them once a
+        // limit is spent, and their real cost is settled at the end.
+        let scopes = shared.config.budgets.scopes(self.client.as_deref());
+        if !scopes.is_empty() {
+            match spend::reserve(scopes.clone(), 1, ctx.now)? {
+                Some(r) => self.account.reservation = Some(r),
+                None => {
+                    let view = spend::view(&scopes, ctx.now)?;
+                    return Ok(self.over_budget(shared, view.as_ref(), ctx.now));
+                }
+            }
+        }
+        let sent_ns = self.send(shared, &route.target, body_size)?;
+        self.phase = Phase::Routed(Box::new(Flight {
+            translation: route.translate,
+            ..Flight::new(route.target.to, sent_ns)
+        }));
+        Ok(Action::Continue)
+    }
+
+    pub(super) fn on_body_complete(&mut self, endpoint: Endpoint, body_size: usize) -> Action {
+        let Some(shared) = self.shared.clone() else {
+            return self.reject(&not_configured());
+        };
+        let routed = match endpoint {
+            Endpoint::Embeddings => self.route_embeddings(&shared, body_size),
+            _ => self.route_chat(&shared, body_size),
+        };
+        routed.unwrap_or_else(|e| self.host_failure(e))
+    }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The header carrying `to`'s credentials, from the VM environment. Without a key there,
+/// Envoy's credential_injector (if configured on the cluster) supplies it upstream.
+pub(super) fn credential(shared: &Shared, to: &Upstream) -> Option<(String, String)> {
+    let auth = to.auth.as_ref()?;
+    let key = shared.keys.get(&auth.env)?;
+    Some((auth.header.clone(), format!("{}{key}", auth.prefix)))
+}
+
+/// The response headers that tell the client how the decision was made.
+fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        (h::TIER, route.tier.as_str().to_string()),
+        (h::PREFER, route.prefer.as_str().to_string()),
+        (h::SELECTION, route.selection.as_str().to_string()),
+    ];
+    if let Some(b) = &route.budget {
+        v.push((h::BUDGET, b.clone()));
+    }
+    if let Some(why) = route.escalated {
+        v.push((h::ESCALATED, why.to_string()));
+    }
+    if let Some(a) = &route.auto {
+        v.push((h::AUTO_TIER, a.tier.as_str().to_string()));
+        v.push((h::AUTO_SCORE, format!("{:.3}", a.score)));
+        v.push((h::AUTO_REASONS, a.reasons.join(",")));
+        if a.sticky {
+            v.push((h::AUTO_STICKY, "true".to_string()));
+        }
+    }
+    v
+}
+
+/// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
+/// worker is merged with, not overwritten (the higher tier wins).
+fn remember(memory: &Memory) -> Result<(), HostError> {
+    for _ in 0..3 {
+        let (current, cas) = host::shared_get(&memory.key)?;
+        let value = memory.value(current.as_deref());
+        if host::shared_set(&memory.key, value.as_bytes(), cas)? == host::Swap::Done {
+            return Ok(());
+        }
+    }
+    // Lost three races in a row: stickiness for this turn is best effort, routing is not.
+    host::log(LogLevel::Warn, "model-router: could not store the conversation tier (contention)");
+    Ok(())
+}
+
+pub(super) fn not_configured() -> ApiError {
+    ApiError::server(503, "router_not_configured", "the router has no valid configuration")
+}
