@@ -7,6 +7,7 @@ pub mod host;
 pub mod http;
 pub mod live;
 pub mod root;
+pub mod shared;
 pub mod spend;
 #[cfg(feature = "timing")]
 pub mod timing;

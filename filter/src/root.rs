@@ -11,17 +11,7 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 use crate::host;
 use crate::http::Http;
 use crate::live::Metrics;
-
-/// What every request context reads: the configuration and the provider keys.
-pub struct Shared {
-    /// The validated configuration.
-    pub config: Config,
-    /// Provider keys by environment variable name, read from the VM environment
-    /// (`vm_config.environment_variables`). Never logged.
-    pub keys: HashMap<String, String>,
-    /// The router's metrics.
-    pub metrics: Metrics,
-}
+use crate::shared::Shared;
 
 /// Holds the last configuration that validated.
 #[derive(Default)]

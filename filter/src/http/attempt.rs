@@ -15,7 +15,7 @@ use super::{Http, Phase};
 use crate::headers as h;
 use crate::host;
 use crate::live;
-use crate::root::Shared;
+use crate::shared::Shared;
 
 /// A routed request and its attempts.
 pub(super) struct Flight {

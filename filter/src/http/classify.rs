@@ -12,7 +12,7 @@ use super::{Http, Phase};
 use crate::headers as h;
 use crate::host::{self, HostError};
 use crate::live;
-use crate::root::Shared;
+use crate::shared::Shared;
 use crate::spend;
 
 impl Http {

@@ -15,7 +15,7 @@ use super::{Http, Phase};
 use crate::headers as h;
 use crate::host::{self, HostError};
 use crate::live;
-use crate::root::Shared;
+use crate::shared::Shared;
 
 /// Why the next attempt is needed.
 #[derive(Clone, Copy)]

@@ -24,7 +24,7 @@ use proxy_wasm::types::{Action, BufferType, LogLevel};
 
 use crate::headers as h;
 use crate::host;
-use crate::root::Shared;
+use crate::shared::Shared;
 
 use account::Account;
 use answer::Meter;
