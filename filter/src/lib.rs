@@ -1,6 +1,9 @@
 //! model-router as a proxy-wasm HTTP filter: thin glue between Envoy's callbacks and the
-//! host-free scorer. One file per concern: `root` (configuration), `http` (per-request
-//! phases), `host` (host calls that return `Result`), `headers` (names).
+//! host-free scorer. One module per concern: `root` (configuration), `shared` (what the root
+//! hands every request: configuration, keys, metrics), `http` (per-request phases, one file
+//! each), `live` (health and metrics), `spend` (budgets), `host` (host calls that return
+//! `Result`), `headers` (names), `timing` (the instrumented build). Imports go one way:
+//! `root` -> `http` -> `shared`, and nothing imports `root`.
 
 pub mod headers;
 pub mod host;

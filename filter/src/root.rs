@@ -9,7 +9,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
 use crate::host;
-use crate::http::Http;
+use crate::http;
 use crate::live::Metrics;
 use crate::shared::Shared;
 
@@ -65,10 +65,7 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         // The SDK panics on None, so a context is always created, configured or not.
-        #[cfg(feature = "timing")]
-        return Some(Box::new(crate::timing::Timed(Http::new(self.shared.clone()))));
-        #[cfg(not(feature = "timing"))]
-        Some(Box::new(Http::new(self.shared.clone())))
+        Some(http::context(self.shared.clone()))
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -11,7 +11,6 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MetricType};
 
 use crate::host;
-use crate::http::Http;
 use crate::live::METRIC_PREFIX;
 
 thread_local! {
@@ -36,16 +35,17 @@ pub fn timed<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// A request context whose callbacks are timed.
-pub struct Timed(pub Http);
+/// A request context whose callbacks are timed. Generic, so this module imports nothing of the
+/// context it wraps (`http::context` does the wrapping).
+pub struct Timed<C>(pub C);
 
-impl Context for Timed {
+impl<C: Context> Context for Timed<C> {
     fn on_http_call_response(&mut self, token: u32, headers: usize, body_size: usize, trailers: usize) {
         timed("http_call_response", || self.0.on_http_call_response(token, headers, body_size, trailers));
     }
 }
 
-impl HttpContext for Timed {
+impl<C: HttpContext> HttpContext for Timed<C> {
     fn on_http_request_headers(&mut self, n: usize, end_of_stream: bool) -> Action {
         timed("request_headers", || self.0.on_http_request_headers(n, end_of_stream))
     }

@@ -74,6 +74,16 @@ pub struct Http {
     account: Account,
 }
 
+/// The context for one request, as the root creates it: timed in the instrumented build
+/// (`--features timing`), the plain [`Http`] otherwise.
+pub fn context(shared: Option<Rc<Shared>>) -> Box<dyn HttpContext> {
+    let http = Http::new(shared);
+    #[cfg(feature = "timing")]
+    return Box::new(crate::timing::Timed(http));
+    #[cfg(not(feature = "timing"))]
+    Box::new(http)
+}
+
 impl Http {
     /// A context for one request; `shared` is `None` only if the plugin never configured.
     pub fn new(shared: Option<Rc<Shared>>) -> Self {
