@@ -7,7 +7,7 @@ use model_router_scorer::usage::{Usage, format_usd};
 use proxy_wasm::types::LogLevel;
 
 use super::Http;
-use super::attempt::Flight;
+use super::flight::Flight;
 use crate::headers as h;
 use crate::host;
 use crate::live;

@@ -7,7 +7,7 @@ use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
-use super::attempt::Flight;
+use super::flight::Flight;
 use super::{Http, Phase};
 use crate::headers as h;
 use crate::host;

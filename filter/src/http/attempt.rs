@@ -1,15 +1,12 @@
 //! An attempt at a provider: its response headers (let through, failed over, or a 400 looked
-//! at closer), its health record, and the routed request's state across attempts (`Flight`).
+//! at closer) and its health record.
 
 use model_router_scorer::health::Outcome;
-use model_router_scorer::request::Layout;
-use model_router_scorer::route::{Fallback, Upstream};
-use model_router_scorer::translate::ResponseTranslation;
 use model_router_scorer::usage::StreamUsage;
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use super::answer::add_response_headers;
-use super::failover::{Retry, is_context_error};
+use super::flight::{Failed, Flight, Retry, is_context_error, retryable};
 use super::stream::Watch;
 use super::{Http, Phase};
 use crate::headers as h;
@@ -17,120 +14,8 @@ use crate::host;
 use crate::live;
 use crate::shared::Shared;
 
-/// A routed request and its attempts.
-pub(super) struct Flight {
-    /// The decision as reported to the client (tier, prefer, auto, ...), besides model and
-    /// provider, which belong to the attempt that answers.
-    pub(super) report: Vec<(&'static str, String)>,
-    /// The attempt in progress.
-    pub(super) to: Upstream,
-    /// Candidates not tried yet, best first.
-    pub(super) fallbacks: Vec<Fallback>,
-    /// The client's body, kept while a fallback may need it (empty otherwise).
-    pub(super) body: Vec<u8>,
-    /// Where its members are: a fallback's body is spliced from it, not parsed again.
-    pub(super) layout: Layout,
-    /// Attempts sent so far.
-    pub(super) attempts: u32,
-    /// The attempts that failed, in order, for the final error and `Fallback-From`.
-    pub(super) failed: Vec<Failed>,
-    /// The smallest `retry-after` (seconds) a rate-limited attempt was given.
-    pub(super) retry_after: Option<u64>,
-    /// Every candidate's breaker was open: fallbacks are tried without asking them.
-    pub(super) fail_open: bool,
-    /// When the current attempt was sent (host clock, ns).
-    pub(super) sent_ns: u64,
-    /// The client asked for a stream.
-    pub(super) stream: bool,
-    /// The client asked for the stream's usage.
-    pub(super) usage_requested: bool,
-    /// How the response body is translated back (Titan embeddings).
-    pub(super) translation: Option<ResponseTranslation>,
-}
-
-impl Flight {
-    /// The first attempt at `to`, sent at `sent_ns`, with nothing to fall back on.
-    pub(super) fn new(to: Upstream, sent_ns: u64) -> Flight {
-        Flight {
-            report: Vec::new(),
-            to,
-            fallbacks: Vec::new(),
-            body: Vec::new(),
-            layout: Layout::default(),
-            attempts: 1,
-            failed: Vec::new(),
-            retry_after: None,
-            fail_open: false,
-            sent_ns,
-            stream: false,
-            usage_requested: false,
-            translation: None,
-        }
-    }
-
-    /// Headers telling the client what ran.
-    pub(super) fn headers(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            (h::MODEL, self.to.model.clone()),
-            (h::PROVIDER, self.to.provider.clone()),
-            (h::ATTEMPTS, self.attempts.to_string()),
-        ];
-        let from: Vec<&str> = self.failed.iter().filter(|x| x.sent).map(|x| x.who.as_str()).collect();
-        if !from.is_empty() {
-            v.push((h::FALLBACK_FROM, from.join(", ")));
-        }
-        v.extend(self.report.iter().cloned());
-        v
-    }
-
-    /// Keeps the smallest `retry-after` a rate-limited attempt was given.
-    pub(super) fn note_retry_after(&mut self, value: Option<&str>) {
-        if let Some(secs) = retry_secs(value) {
-            self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
-        }
-    }
-
-    fn elapsed_ms(&self, now_ns: u64) -> f64 {
-        now_ns.saturating_sub(self.sent_ns) as f64 / 1e6
-    }
-}
-
-/// An attempt that failed.
-pub(super) struct Failed {
-    /// `provider/model`.
-    pub(super) who: String,
-    /// Its status (0: no response at all).
-    pub(super) status: u16,
-    /// It reached the provider (false: its cluster could not be called).
-    pub(super) sent: bool,
-}
-
-impl Failed {
-    pub(super) fn describe(&self) -> String {
-        match (self.sent, self.status) {
-            (false, _) => format!("{} unreachable", self.who),
-            (true, 0) => format!("{} no response", self.who),
-            (true, 401 | 403) => format!("{} {} credentials rejected", self.who, self.status),
-            (true, s) => format!("{} {s}", self.who),
-        }
-    }
-}
-
-/// Statuses another provider may answer: server errors, rate limits, Envoy's own 503/504 for
-/// connection failures and timeouts, and 401/403 (the client sends no key, so these reject
-/// the gateway's own credentials). `0` is an attempt that got no response at all. They count
-/// against the provider's health, and never reach the client as the provider wrote them.
-pub(super) fn retryable(status: u16) -> bool {
-    matches!(status, 0 | 401 | 403 | 429) || status >= 500
-}
-
 /// Seconds between two "credentials rejected" lines for one provider.
 const AUTH_LOG_INTERVAL_SECS: u64 = 60;
-
-/// Seconds in a `retry-after` value (the HTTP-date form is not read).
-fn retry_secs(value: Option<&str>) -> Option<u64> {
-    value?.trim().parse().ok()
-}
 
 impl Http {
     /// The routed attempt's response headers: record its health, then let it through, fail

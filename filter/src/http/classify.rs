@@ -7,7 +7,7 @@ use model_router_scorer::route::{Memory, Target, Upstream};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
-use super::attempt::Flight;
+use super::flight::Flight;
 use super::{Http, Phase};
 use crate::headers as h;
 use crate::host::{self, HostError};

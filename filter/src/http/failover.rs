@@ -9,30 +9,13 @@ use model_router_scorer::usage::{self, StreamUsage};
 use proxy_wasm::traits::Context;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 
-use super::attempt::{Failed, Flight, retryable};
 use super::classify::credential;
+use super::flight::{Failed, Flight, Retry, is_context_error, retryable};
 use super::{Http, Phase};
 use crate::headers as h;
 use crate::host::{self, HostError};
 use crate::live;
 use crate::shared::Shared;
-
-/// Why the next attempt is needed.
-#[derive(Clone, Copy)]
-pub(super) enum Retry {
-    /// The provider failed: the next candidate.
-    Failure,
-    /// The request overflowed this context window: the next candidate with a larger one.
-    Context(u64),
-}
-
-/// A provider's 400 saying the request overflows the model's context window.
-pub(super) fn is_context_error(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    ["context_length_exceeded", "maximum context length", "context window", "too many tokens"]
-        .iter()
-        .any(|m| text.contains(m))
-}
 
 impl Http {
     /// Sends the next attempt out of band (Envoy's async client, to the candidate's cluster,

@@ -8,12 +8,16 @@
 //! headers and its health), `failover` (the next attempt out of band, the fallback's answer,
 //! the final error), `answer` (costing, metering and translating a non-streamed answer),
 //! `stream` (watching a stream), `account` (what the request used, settled at its end).
+//! `flight` holds the routed request across its attempts and the rules that read a
+//! provider's answer; the phase files import it and it imports none of them, so their imports
+//! form no cycle (`Http`'s methods still call one another across files).
 
 mod account;
 mod answer;
 mod attempt;
 mod classify;
 mod failover;
+mod flight;
 mod stream;
 
 use std::rc::Rc;
@@ -28,8 +32,8 @@ use crate::shared::Shared;
 
 use account::Account;
 use answer::Meter;
-use attempt::Flight;
 use classify::not_configured;
+use flight::Flight;
 use stream::Watch;
 
 /// Where a request is in its life. Each phase carries only what it needs.

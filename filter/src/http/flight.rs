@@ -1,0 +1,138 @@
+//! A routed request across its attempts (`Flight`): who is being tried, who is left, what
+//! failed; and the rules that read a provider's answer (retryable statuses, `retry-after`, a
+//! context-length error). No host calls: the phase files below `http` act on what these say.
+
+use model_router_scorer::request::Layout;
+use model_router_scorer::route::{Fallback, Upstream};
+use model_router_scorer::translate::ResponseTranslation;
+
+use crate::headers as h;
+
+/// A routed request and its attempts.
+pub(super) struct Flight {
+    /// The decision as reported to the client (tier, prefer, auto, ...), besides model and
+    /// provider, which belong to the attempt that answers.
+    pub(super) report: Vec<(&'static str, String)>,
+    /// The attempt in progress.
+    pub(super) to: Upstream,
+    /// Candidates not tried yet, best first.
+    pub(super) fallbacks: Vec<Fallback>,
+    /// The client's body, kept while a fallback may need it (empty otherwise).
+    pub(super) body: Vec<u8>,
+    /// Where its members are: a fallback's body is spliced from it, not parsed again.
+    pub(super) layout: Layout,
+    /// Attempts sent so far.
+    pub(super) attempts: u32,
+    /// The attempts that failed, in order, for the final error and `Fallback-From`.
+    pub(super) failed: Vec<Failed>,
+    /// The smallest `retry-after` (seconds) a rate-limited attempt was given.
+    pub(super) retry_after: Option<u64>,
+    /// Every candidate's breaker was open: fallbacks are tried without asking them.
+    pub(super) fail_open: bool,
+    /// When the current attempt was sent (host clock, ns).
+    pub(super) sent_ns: u64,
+    /// The client asked for a stream.
+    pub(super) stream: bool,
+    /// The client asked for the stream's usage.
+    pub(super) usage_requested: bool,
+    /// How the response body is translated back (Titan embeddings).
+    pub(super) translation: Option<ResponseTranslation>,
+}
+
+impl Flight {
+    /// The first attempt at `to`, sent at `sent_ns`, with nothing to fall back on.
+    pub(super) fn new(to: Upstream, sent_ns: u64) -> Flight {
+        Flight {
+            report: Vec::new(),
+            to,
+            fallbacks: Vec::new(),
+            body: Vec::new(),
+            layout: Layout::default(),
+            attempts: 1,
+            failed: Vec::new(),
+            retry_after: None,
+            fail_open: false,
+            sent_ns,
+            stream: false,
+            usage_requested: false,
+            translation: None,
+        }
+    }
+
+    /// Headers telling the client what ran.
+    pub(super) fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            (h::MODEL, self.to.model.clone()),
+            (h::PROVIDER, self.to.provider.clone()),
+            (h::ATTEMPTS, self.attempts.to_string()),
+        ];
+        let from: Vec<&str> = self.failed.iter().filter(|x| x.sent).map(|x| x.who.as_str()).collect();
+        if !from.is_empty() {
+            v.push((h::FALLBACK_FROM, from.join(", ")));
+        }
+        v.extend(self.report.iter().cloned());
+        v
+    }
+
+    /// Keeps the smallest `retry-after` a rate-limited attempt was given.
+    pub(super) fn note_retry_after(&mut self, value: Option<&str>) {
+        if let Some(secs) = retry_secs(value) {
+            self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
+        }
+    }
+
+    pub(super) fn elapsed_ms(&self, now_ns: u64) -> f64 {
+        now_ns.saturating_sub(self.sent_ns) as f64 / 1e6
+    }
+}
+
+/// An attempt that failed.
+pub(super) struct Failed {
+    /// `provider/model`.
+    pub(super) who: String,
+    /// Its status (0: no response at all).
+    pub(super) status: u16,
+    /// It reached the provider (false: its cluster could not be called).
+    pub(super) sent: bool,
+}
+
+impl Failed {
+    pub(super) fn describe(&self) -> String {
+        match (self.sent, self.status) {
+            (false, _) => format!("{} unreachable", self.who),
+            (true, 0) => format!("{} no response", self.who),
+            (true, 401 | 403) => format!("{} {} credentials rejected", self.who, self.status),
+            (true, s) => format!("{} {s}", self.who),
+        }
+    }
+}
+
+/// Statuses another provider may answer: server errors, rate limits, Envoy's own 503/504 for
+/// connection failures and timeouts, and 401/403 (the client sends no key, so these reject
+/// the gateway's own credentials). `0` is an attempt that got no response at all. They count
+/// against the provider's health, and never reach the client as the provider wrote them.
+pub(super) fn retryable(status: u16) -> bool {
+    matches!(status, 0 | 401 | 403 | 429) || status >= 500
+}
+
+/// Seconds in a `retry-after` value (the HTTP-date form is not read).
+fn retry_secs(value: Option<&str>) -> Option<u64> {
+    value?.trim().parse().ok()
+}
+
+/// Why the next attempt is needed.
+#[derive(Clone, Copy)]
+pub(super) enum Retry {
+    /// The provider failed: the next candidate.
+    Failure,
+    /// The request overflowed this context window: the next candidate with a larger one.
+    Context(u64),
+}
+
+/// A provider's 400 saying the request overflows the model's context window.
+pub(super) fn is_context_error(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    ["context_length_exceeded", "maximum context length", "context window", "too many tokens"]
+        .iter()
+        .any(|m| text.contains(m))
+}
