@@ -4,7 +4,7 @@
 use model_router_scorer::budget::{BudgetView, nano};
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::route::{Memory, Target, Upstream};
-use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint};
+use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use super::flight::Flight;
@@ -274,6 +274,25 @@ impl Http {
             ..Flight::new(route.target.to, sent_ns)
         }));
         Ok(Action::Continue)
+    }
+
+    /// Answers `GET /v1/models` and `GET /v1/models/{id}` from the catalog, as the caller's
+    /// policy shows it.
+    pub(super) fn answer_models(&mut self, shared: &Shared, ep: Endpoint) -> Action {
+        let now = match host::now_secs() {
+            Ok(n) => n,
+            Err(e) => return self.host_failure(e),
+        };
+        let policy = shared.config.policy_for(self.client.as_deref());
+        if matches!(ep, Endpoint::Models) {
+            return self.answer(200, &models::list(&shared.config, policy, now));
+        }
+        let path = self.request_headers.iter().find(|(k, _)| k == h::PATH).map(|(_, v)| v.as_str());
+        let id = model_router_scorer::route::model_id(path.unwrap_or_default()).unwrap_or_default();
+        match models::retrieve(&shared.config, policy, now, &id) {
+            Ok(body) => self.answer(200, &body),
+            Err(e) => self.reject(&e),
+        }
     }
 
     pub(super) fn on_body_complete(&mut self, endpoint: Endpoint, body_size: usize) -> Action {

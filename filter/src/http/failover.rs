@@ -7,7 +7,7 @@ use model_router_scorer::ApiError;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::{self, StreamUsage};
 use proxy_wasm::traits::Context;
-use proxy_wasm::types::{BufferType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use super::classify::credential;
 use super::flight::{Failed, Flight, Retry, is_context_error, retryable};
@@ -160,6 +160,19 @@ impl Http {
         }));
         let pairs: Vec<(&str, &str)> = reply.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.send_local(u32::from(status), "model_router_fallback", &pairs, &body);
+    }
+
+    /// A body chunk of the failed response while the fallback runs. The failed response never
+    /// reaches the client: its headers are held until the fallback answers, and its body is
+    /// dropped as it comes (however large it is).
+    pub(super) fn drop_failed_body(&mut self, f: Box<Flight>, body_size: usize) -> Action {
+        if body_size > 0
+            && let Err(e) = host::replace_buffer(BufferType::HttpResponseBody, body_size, b"")
+        {
+            host::log(LogLevel::Warn, &format!("model-router: {e}"));
+        }
+        self.phase = Phase::Failing(f);
+        Action::Pause
     }
 
     /// Every attempt failed: one error in the OpenAI shape naming them (never a provider's

@@ -22,11 +22,10 @@ mod stream;
 
 use std::rc::Rc;
 
-use model_router_scorer::{Endpoint, models};
+use model_router_scorer::Endpoint;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel};
 
-use crate::headers as h;
 use crate::host;
 use crate::shared::Shared;
 
@@ -126,27 +125,7 @@ impl HttpContext for Http {
             Err(e) => self.host_failure(e),
             Ok(Err(e)) => self.reject(&e),
             Ok(Ok(Endpoint::NotRouted)) => Action::Continue,
-            Ok(Ok(Endpoint::Models)) => {
-                let now = match host::now_secs() {
-                    Ok(n) => n,
-                    Err(e) => return self.host_failure(e),
-                };
-                let policy = shared.config.policy_for(self.client.as_deref());
-                self.answer(200, &models::list(&shared.config, policy, now))
-            }
-            Ok(Ok(Endpoint::Model)) => {
-                let now = match host::now_secs() {
-                    Ok(n) => n,
-                    Err(e) => return self.host_failure(e),
-                };
-                let path = self.request_headers.iter().find(|(k, _)| k == h::PATH).map(|(_, v)| v.as_str());
-                let id = model_router_scorer::route::model_id(path.unwrap_or_default()).unwrap_or_default();
-                let policy = shared.config.policy_for(self.client.as_deref());
-                match models::retrieve(&shared.config, policy, now, &id) {
-                    Ok(body) => self.answer(200, &body),
-                    Err(e) => self.reject(&e),
-                }
-            }
+            Ok(Ok(ep @ (Endpoint::Models | Endpoint::Model))) => self.answer_models(&shared, ep),
             Ok(Ok(ep)) if end_of_stream => self.on_body_complete(ep, 0),
             Ok(Ok(ep)) => {
                 // Hold the headers: the cluster is only known once the whole body is here.
@@ -195,17 +174,7 @@ impl HttpContext for Http {
             Phase::Streaming(w) => self.watch_stream(w, body_size, end_of_stream),
             Phase::Checking(f) => self.check_client_error(f, body_size, end_of_stream),
             Phase::Costing(f) => self.cost_body(f, body_size, end_of_stream),
-            // The failed response never reaches the client: its headers are held until the
-            // fallback answers, and its body is dropped as it comes (however large it is).
-            phase @ Phase::Failing(_) => {
-                if body_size > 0
-                    && let Err(e) = host::replace_buffer(BufferType::HttpResponseBody, body_size, b"")
-                {
-                    host::log(LogLevel::Warn, &format!("model-router: {e}"));
-                }
-                self.phase = phase;
-                Action::Pause
-            }
+            Phase::Failing(f) => self.drop_failed_body(f, body_size),
             other => {
                 self.phase = other;
                 Action::Continue
