@@ -15,6 +15,7 @@ use crate::live;
 use crate::shared::Shared;
 use crate::spend;
 
+// The router's own answers: local replies, refusals, a host failure.
 impl Http {
     pub(super) fn reject(&mut self, e: &ApiError) -> Action {
         match e.allow {
@@ -84,6 +85,7 @@ impl Http {
     }
 }
 
+// Classifying on the headers, routing on the complete body, sending upstream.
 impl Http {
     /// Classifies the request. Returns the endpoint, or the error to answer with.
     pub(super) fn classify(&mut self, shared: &Shared) -> Result<Result<Endpoint, ApiError>, HostError> {

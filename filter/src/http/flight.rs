@@ -1,6 +1,6 @@
 //! A routed request across its attempts (`Flight`): who is being tried, who is left, what
 //! failed; and the rules that read a provider's answer (retryable statuses, `retry-after`, a
-//! context-length error). No host calls: the phase files below `http` act on what these say.
+//! context-length error). No host calls: the phase files act on what these say.
 
 use model_router_scorer::request::Layout;
 use model_router_scorer::route::{Fallback, Upstream};

@@ -99,6 +99,7 @@ impl Http {
         }
     }
 
+    /// The configuration a routed request's response is handled with; logs its absence.
     fn shared_or_log(&self) -> Option<Rc<Shared>> {
         if self.shared.is_none() {
             host::log(LogLevel::Error, "model-router: response for a request routed without configuration");
