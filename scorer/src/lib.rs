@@ -7,23 +7,22 @@
 //! builds natively (tests, CLI, benchmarks) and for `wasm32-wasip1` (the filter), with the same
 //! results: ranking arithmetic avoids libm so float results are bit-identical on both.
 
-pub mod auto;
-pub mod budget;
+pub mod account;
 pub mod catalog;
 pub mod config;
-pub mod embeddings;
+pub mod decide;
 pub mod error;
-pub mod features;
 pub mod health;
-pub mod json;
-pub mod models;
-pub mod policy;
-pub mod rank;
-pub mod request;
-pub mod route;
-pub mod select;
-pub mod translate;
-pub mod usage;
+pub mod parse;
+pub mod protocol;
+
+// The module paths from before the stage folders, kept so the glue, tests, fuzzers and
+// benchmarks compile unchanged.
+pub use account::{budget, usage};
+pub use catalog::models;
+pub use decide::{auto, embeddings, policy, rank, route, select};
+pub use parse::{features, json, request};
+pub use protocol::titan as translate;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};

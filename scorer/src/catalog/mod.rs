@@ -5,6 +5,8 @@
 //! compiled in, and replaceable or extendable from the plugin configuration), read in two
 //! stages: [`RawCatalog`] is the file's shape, [`Catalog`] the validated form.
 
+pub mod models;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -13,7 +15,7 @@ use serde::Deserialize;
 use crate::config::ConfigError;
 
 /// The catalog compiled into the filter.
-pub const BUILTIN_CATALOG: &str = include_str!("../catalog.json");
+pub const BUILTIN_CATALOG: &str = include_str!("../../catalog.json");
 
 /// A capability tier, ordered from cheapest to strongest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]

@@ -618,7 +618,7 @@ mod tests {
     #[test]
     fn golden_routing_table() {
         let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../../testdata/routing/builtin_catalog.json"))
+            serde_json::from_str(include_str!("../../../testdata/routing/builtin_catalog.json"))
                 .unwrap_or_default();
         let cases = doc["cases"].as_array().cloned().unwrap_or_default();
         assert!(cases.len() >= 20);
@@ -799,7 +799,7 @@ mod tests {
     #[test]
     fn auto_golden_cases() {
         let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../../testdata/auto/golden.json")).unwrap_or_default();
+            serde_json::from_str(include_str!("../../../testdata/auto/golden.json")).unwrap_or_default();
         let cases = doc["cases"].as_array().cloned().unwrap_or_default();
         assert!(cases.len() >= 15);
         let c = config();
