@@ -13,19 +13,20 @@ pub mod config;
 pub mod decide;
 pub mod error;
 pub mod health;
+pub mod numeric;
 pub mod parse;
 pub mod protocol;
+pub mod vocab;
 
 // The module paths from before the stage folders, kept so the glue, tests, fuzzers and
 // benchmarks compile unchanged.
 pub use account::{budget, usage};
-pub use catalog::models;
-pub use decide::{auto, embeddings, policy, rank, route, select};
+pub use decide::{auto, embeddings, models, rank, route, select};
 pub use parse::{features, json, request};
 pub use protocol::titan as translate;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
+pub use decide::route::{Analysis, Context, Endpoint, Route, Selection, analyze, endpoint, route_chat};
 pub use error::ApiError;
-pub use rank::{Estimate, Prefer};
-pub use route::{Analysis, Context, Endpoint, Route, Selection, analyze, endpoint, route_chat};
+pub use vocab::{Estimate, Prefer};

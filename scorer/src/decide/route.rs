@@ -1,17 +1,18 @@
 //! The routing decision: which endpoint a request is, and for chat requests which model and
 //! provider serve it and what body they receive.
 
-use crate::auto::{self, AutoScore, Remembered};
-use crate::budget::BudgetView;
+use crate::account::budget::BudgetView;
 use crate::catalog::{Auth, Deployment, Tier};
 use crate::config::Config;
+use crate::decide::auto::{self, AutoScore, Remembered};
+use crate::decide::rank::rank;
+use crate::decide::select::{self, Needs};
 use crate::error::{ApiError, echo};
-use crate::features;
 use crate::health::{self, Admit, Health, Live, ResilienceConfig};
-use crate::policy::Policy;
-use crate::rank::{Prefer, rank};
-use crate::request::{ChatRequest, Layout, parse_chat};
-use crate::select::{self, Needs};
+use crate::parse::features;
+use crate::parse::request::{ChatRequest, Layout, parse_chat};
+use crate::vocab::Policy;
+use crate::vocab::Prefer;
 
 /// The chat completions path.
 pub const CHAT_PATH: &str = "/v1/chat/completions";

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 
 use crate::catalog::Tier;
 use crate::error::{ApiError, echo};
-use crate::features::{Features, Role};
-use crate::json::{JsonError, Kind, Reader};
-use crate::policy::Policy;
-use crate::rank::{Estimate, Prefer};
+use crate::parse::features::{Features, Role};
+use crate::parse::json::{JsonError, Kind, Reader};
+use crate::vocab::Policy;
+use crate::vocab::{Estimate, Prefer};
 
 /// A byte range `[start, end)` of the body.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,25 +22,25 @@ pub struct Span {
 /// A top-level member of the body: from its key's opening quote to the end of its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Member {
-    span: Span,
+    pub(crate) span: Span,
     /// Owned by the router (`prefer`, `tier`): removed before the body goes upstream.
-    router_only: bool,
+    pub(crate) router_only: bool,
 }
 
 /// Where the top-level members and the `model` value sit in a body, for splicing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layout {
-    members: Vec<Member>,
-    model_value: Span,
+    pub(crate) members: Vec<Member>,
+    pub(crate) model_value: Span,
     /// Bytes replacing a span inside a member (asking a stream for its usage).
-    edit: Option<(Span, &'static [u8])>,
+    pub(crate) edit: Option<(Span, &'static [u8])>,
     /// A member appended after the last one.
-    append: Option<&'static [u8]>,
+    pub(crate) append: Option<&'static [u8]>,
 }
 
 /// The member that asks a provider for a stream's usage, when the client sent no
 /// `stream_options`.
-const STREAM_USAGE_MEMBER: &[u8] = br#""stream_options":{"include_usage":true}"#;
+pub(crate) const STREAM_USAGE_MEMBER: &[u8] = br#""stream_options":{"include_usage":true}"#;
 
 impl Layout {
     /// Records a top-level member from its key's opening quote to the end of its value.
@@ -51,63 +51,6 @@ impl Layout {
     /// Records where the `model` value is.
     pub fn model_at(&mut self, start: usize, end: usize) {
         self.model_value = Span { start, end };
-    }
-
-    /// Copies member bytes `span`, applying the edits that fall inside it (in order).
-    fn copy(out: &mut Vec<u8>, body: &[u8], span: Span, edits: &[(Span, &[u8])]) {
-        let mut at = span.start;
-        for (e, bytes) in edits {
-            if at <= e.start && e.end <= span.end {
-                out.extend_from_slice(body.get(at..e.start).unwrap_or_default());
-                out.extend_from_slice(bytes);
-                at = e.end;
-            }
-        }
-        out.extend_from_slice(body.get(at..span.end).unwrap_or_default());
-    }
-
-    /// The body to send upstream: `model` replaced by `upstream_model`, router-only members
-    /// removed with their separator, every other byte as received.
-    pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(body.len() + upstream_model.len() + STREAM_USAGE_MEMBER.len());
-        let mut model = Vec::with_capacity(upstream_model.len() + 2);
-        crate::json::write_string(&mut model, upstream_model);
-        let (Some(first), Some(last)) = (self.members.first(), self.members.last()) else {
-            return body.to_vec();
-        };
-        out.extend_from_slice(body.get(..first.span.start).unwrap_or_default());
-        let mut prev: Option<&Member> = None;
-        let mut wrote_any = false;
-        for m in &self.members {
-            if m.router_only {
-                prev = Some(m);
-                continue;
-            }
-            if wrote_any {
-                match prev {
-                    // Keep the original separator and whitespace when the previous member stays.
-                    Some(p) if !p.router_only => {
-                        out.extend_from_slice(body.get(p.span.end..m.span.start).unwrap_or(b","))
-                    }
-                    _ => out.push(b','),
-                }
-            }
-            let mut edits: Vec<(Span, &[u8])> = Vec::with_capacity(2);
-            edits.push((self.model_value, &model));
-            if let Some((span, bytes)) = self.edit {
-                edits.push((span, bytes));
-            }
-            edits.sort_by_key(|(span, _)| span.start);
-            Self::copy(&mut out, body, m.span, &edits);
-            wrote_any = true;
-            prev = Some(m);
-        }
-        if let Some(extra) = self.append {
-            out.push(b',');
-            out.extend_from_slice(extra);
-        }
-        out.extend_from_slice(body.get(last.span.end..).unwrap_or_default());
-        out
     }
 }
 
@@ -160,7 +103,7 @@ pub struct ChatRequest<'a> {
     /// Message texts in order, for the `auto` feature scan: scanning text is most of the cost
     /// of a pass, and only `model: "auto"` needs it.
     texts: Vec<(Role, Vec<&'a str>, u32)>,
-    layout: Layout,
+    pub(crate) layout: Layout,
 }
 
 /// Tokens added per message for role and framing in [`ChatRequest::estimate`].
@@ -179,11 +122,6 @@ impl ChatRequest<'_> {
             input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
             output_tokens: self.max_output_tokens.unwrap_or(default_output),
         }
-    }
-
-    /// The body to send upstream (see [`Layout::rewrite`]).
-    pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
-        self.layout.rewrite(body, upstream_model)
     }
 
     /// Where the body's members are: enough to rewrite it again for another model without
@@ -233,7 +171,9 @@ fn opt_count_field(r: &mut Reader<'_>, param: &str) -> Result<Option<u64>, ApiEr
     };
     match r.peek_kind().map_err(syntax)? {
         Kind::Null => r.null().map(|()| None).map_err(syntax),
-        Kind::Number => crate::json::whole_number(r.number().map_err(syntax)?).map(Some).ok_or_else(bad),
+        Kind::Number => {
+            crate::parse::json::whole_number(r.number().map_err(syntax)?).map(Some).ok_or_else(bad)
+        }
         k => Err(wrong_type(param, "an integer", k)),
     }
 }

@@ -7,4 +7,5 @@
 //! May import `parse` (the JSON reader, the request layout) and `error`; must not import
 //! `decide`, `config` or `account`.
 
+pub mod openai;
 pub mod titan;
