@@ -27,6 +27,7 @@ pub use protocol::titan as translate;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
-pub use decide::route::{Analysis, Context, Endpoint, Route, Selection, analyze, endpoint, route_chat};
+pub use decide::endpoint::{Endpoint, endpoint};
+pub use decide::route::{Analysis, Context, Route, Selection, analyze, route_chat};
 pub use error::ApiError;
 pub use vocab::{Estimate, Prefer};

@@ -6,13 +6,14 @@ use std::borrow::Cow;
 
 use crate::catalog::{EmbeddingModel, Wire};
 use crate::config::Config;
-use crate::decide::route::{Context, Target, Upstream};
+use crate::decide::route::Context;
+use crate::decide::upstream::{Target, Upstream};
 use crate::error::{ApiError, echo};
+use crate::parse::chat::ROUTER_FIELDS;
+use crate::parse::fields::{duplicate_error, first_duplicate, open_object, string_field, syntax};
 use crate::parse::json::{Kind, Reader};
-use crate::parse::request::{
-    Layout, ROUTER_FIELDS, duplicate_error, first_duplicate, open_object, read_provider_policy, string_field,
-    syntax,
-};
+use crate::parse::layout::Layout;
+use crate::parse::options::read_provider_policy;
 use crate::protocol::titan::{self, ResponseTranslation, TITAN_DIMENSIONS};
 use crate::vocab::Policy;
 

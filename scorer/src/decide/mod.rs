@@ -8,7 +8,10 @@
 
 pub mod auto;
 pub mod embeddings;
+pub mod endpoint;
 pub mod models;
 pub mod rank;
 pub mod route;
 pub mod select;
+pub mod sticky;
+pub mod upstream;

@@ -5,6 +5,11 @@
 //! the catalog's tier names and `error`; must not import `decide`, `protocol`, `account` or
 //! `config`: parsing knows what a request says, not what the router does with it.
 
+pub mod chat;
 pub mod features;
+pub mod fields;
 pub mod json;
+pub mod layout;
+pub mod messages;
+pub mod options;
 pub mod request;

@@ -3,8 +3,9 @@
 //! every other byte is the client's. The parser records where those bytes are
 //! ([`Layout`]); this is the request half that uses it.
 
+use crate::parse::chat::ChatRequest;
 use crate::parse::json::write_string;
-use crate::parse::request::{ChatRequest, Layout, Member, STREAM_USAGE_MEMBER, Span};
+use crate::parse::layout::{Layout, Member, STREAM_USAGE_MEMBER, Span};
 
 impl Layout {
     /// Copies member bytes `span`, applying the edits that fall inside it (in order).
