@@ -20,7 +20,7 @@ pub enum Prefer {
     Cheap,
     /// Highest speed (the static prior until live latency is observed).
     Fast,
-    /// Best quality per price: see [`balanced_score`].
+    /// Best quality per price: see [`balanced_score`](crate::decide::rank::balanced_score).
     Balanced,
     /// Highest quality signal.
     Quality,
