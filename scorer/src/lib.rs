@@ -6,6 +6,16 @@
 //! [`ApiError`] to answer with) that the proxy-wasm glue in `filter/` applies. The same code
 //! builds natively (tests, CLI, benchmarks) and for `wasm32-wasip1` (the filter), with the same
 //! results: ranking arithmetic avoids libm so float results are bit-identical on both.
+//!
+//! The folders follow a request's path, and each one's `mod.rs` says what it owns and what it
+//! may import (`scripts/layout.py` checks that no module imports in a cycle):
+//!
+//! - [`parse`]: body bytes to a [`request::ChatRequest`] with its features and byte layout;
+//! - [`decide`]: `auto`, selection, ranking and the [`Route`] (also embeddings, `/v1/models`);
+//! - [`protocol`]: the bytes a provider gets and the bytes the client gets back;
+//! - [`account`]: usage, cost and daily budgets;
+//! - below them: [`catalog`], [`config`], [`health`], [`vocab`] (words they share),
+//!   [`numeric`] and [`error`].
 
 pub mod account;
 pub mod catalog;
