@@ -34,7 +34,7 @@ export ADMIN_PORT ?= 9901
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
-	@echo "make test  - fmt, clippy (native and wasm32), unit, host and real-Envoy tests"
+	@echo "make test  - fmt, layout, clippy (native and wasm32), unit, host and real-Envoy tests"
 	@echo "make bench - the router against plain Envoy, LiteLLM and Portkey; writes BENCHMARKS.md"
 	@echo "make oci   - the filter as an OCI image (layout + tarball in build/oci)"
 
@@ -80,8 +80,10 @@ oci: wasm
 	$(PYTHON) scripts/oci.py build $(WASM_OUT) build/oci
 	$(PYTHON) scripts/oci.py verify build/oci $(WASM_OUT)
 
+# layout.py: no import cycles, no file over 500 lines of non-test code, no impl over 250 lines.
 lint: setup
 	$(CARGO) fmt --all --check
+	$(PYTHON) scripts/layout.py scorer/src filter/src
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p model-router-scorer -p model-router-filter -p model-router-probe --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) clippy --locked -p model-router-filter --target $(WASM_TARGET) --features timing -- -D warnings

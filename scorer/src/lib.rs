@@ -6,27 +6,38 @@
 //! [`ApiError`] to answer with) that the proxy-wasm glue in `filter/` applies. The same code
 //! builds natively (tests, CLI, benchmarks) and for `wasm32-wasip1` (the filter), with the same
 //! results: ranking arithmetic avoids libm so float results are bit-identical on both.
+//!
+//! The folders follow a request's path, and each one's `mod.rs` says what it owns and what it
+//! may import (`scripts/layout.py` checks that no module imports in a cycle):
+//!
+//! - [`parse`]: body bytes to a [`request::ChatRequest`] with its features and byte layout;
+//! - [`decide`]: `auto`, selection, ranking and the [`Route`] (also embeddings, `/v1/models`);
+//! - [`protocol`]: the bytes a provider gets and the bytes the client gets back;
+//! - [`account`]: usage, cost and daily budgets;
+//! - below them: [`catalog`], [`config`], [`health`], [`vocab`] (words they share),
+//!   [`numeric`] and [`error`].
 
-pub mod auto;
-pub mod budget;
+pub mod account;
 pub mod catalog;
 pub mod config;
-pub mod embeddings;
+pub mod decide;
 pub mod error;
-pub mod features;
 pub mod health;
-pub mod json;
-pub mod models;
-pub mod policy;
-pub mod rank;
-pub mod request;
-pub mod route;
-pub mod select;
-pub mod translate;
-pub mod usage;
+pub mod numeric;
+pub mod parse;
+pub mod protocol;
+pub mod vocab;
+
+// The module paths from before the stage folders, kept so the glue, tests, fuzzers and
+// benchmarks compile unchanged.
+pub use account::{budget, usage};
+pub use decide::{auto, embeddings, models, rank, route, select};
+pub use parse::{features, json, request};
+pub use protocol::titan as translate;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
+pub use decide::endpoint::{Endpoint, endpoint};
+pub use decide::route::{Analysis, Context, Route, Selection, analyze, route_chat};
 pub use error::ApiError;
-pub use rank::{Estimate, Prefer};
-pub use route::{Analysis, Context, Endpoint, Route, Selection, analyze, endpoint, route_chat};
+pub use vocab::{Estimate, Prefer};

@@ -1,82 +1,22 @@
 //! The routing decision: which endpoint a request is, and for chat requests which model and
 //! provider serve it and what body they receive.
 
-use crate::auto::{self, AutoScore, Remembered};
-use crate::budget::BudgetView;
-use crate::catalog::{Auth, Deployment, Tier};
+use crate::account::budget::BudgetView;
+use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
+use crate::decide::auto::{self, AutoScore, Remembered};
+use crate::decide::rank::rank;
+use crate::decide::select::{self, Needs};
 use crate::error::{ApiError, echo};
-use crate::features;
 use crate::health::{self, Admit, Health, Live, ResilienceConfig};
-use crate::policy::Policy;
-use crate::rank::{Prefer, rank};
-use crate::request::{ChatRequest, Layout, parse_chat};
-use crate::select::{self, Needs};
+use crate::parse::features;
+use crate::parse::request::{ChatRequest, Layout, parse_chat};
+use crate::vocab::{Policy, Prefer};
 
-/// The chat completions path.
-pub const CHAT_PATH: &str = "/v1/chat/completions";
-
-/// The embeddings path.
-pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
-
-/// The model list path.
-pub const MODELS_PATH: &str = "/v1/models";
-
-/// One model's path, below the list's: `/v1/models/{model}`.
-const MODEL_PATH_PREFIX: &str = "/v1/models/";
-
-/// What the router does with a request, known from its method and path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `POST /v1/chat/completions`: buffer the body and route it.
-    Chat,
-    /// `POST /v1/embeddings`: buffer the body and route it.
-    Embeddings,
-    /// `GET /v1/models`: answered by the router.
-    Models,
-    /// `GET /v1/models/{model}` (`models.retrieve`): answered by the router; the id is
-    /// [`model_id`] of the path.
-    Model,
-    /// Anything else: the router leaves it alone.
-    NotRouted,
-}
-
-/// Classifies a request from its `:method` and `:path` (query string ignored).
-pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
-    let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let (ep, route, want) = match path {
-        CHAT_PATH => (Endpoint::Chat, CHAT_PATH, "POST"),
-        EMBEDDINGS_PATH => (Endpoint::Embeddings, EMBEDDINGS_PATH, "POST"),
-        MODELS_PATH => (Endpoint::Models, MODELS_PATH, "GET"),
-        _ if model_id(path).is_some() => (Endpoint::Model, "/v1/models/{model}", "GET"),
-        _ => return Ok(Endpoint::NotRouted),
-    };
-    if method == want { Ok(ep) } else { Err(ApiError::method_not_allowed(method, route, want)) }
-}
-
-/// The model id of a `/v1/models/{model}` path (query string ignored), percent-decoded as
-/// the SDKs encode it (`amazon.titan-embed-text-v2%3A0`); `None` for any other path.
-pub fn model_id(path: &str) -> Option<String> {
-    let path = path.split_once('?').map_or(path, |(p, _)| p);
-    let raw = path.strip_prefix(MODEL_PATH_PREFIX).filter(|id| !id.is_empty())?;
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |at: usize| bytes.get(at).and_then(|c| (*c as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok().filter(|id| !id.is_empty())
-}
+// Parts of the decision that have their own rooms, still reachable as `route::…`.
+pub use crate::decide::endpoint::{CHAT_PATH, EMBEDDINGS_PATH, Endpoint, MODELS_PATH, endpoint, model_id};
+pub use crate::decide::sticky::{Memory, STICKY_KEY_PREFIX};
+pub use crate::decide::upstream::{Fallback, Target, Upstream};
 
 /// How the model was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,119 +51,6 @@ pub struct AutoReport {
     pub reasons: Vec<String>,
     /// Set when stickiness kept the conversation above the scored tier.
     pub sticky: bool,
-}
-
-/// A shared-data write the glue performs after routing: the conversation's remembered tier.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Memory {
-    /// Shared-data key (one of a bounded number of slots).
-    pub key: String,
-    /// The conversation's hash (guards the slot against collisions).
-    pub hash: u64,
-    /// What to remember.
-    pub remembered: Remembered,
-}
-
-impl Memory {
-    /// The value to store, joined with what another worker may have stored meanwhile
-    /// (`current` is the slot's value at the time of writing).
-    pub fn value(&self, current: Option<&[u8]>) -> String {
-        let other = current.and_then(|v| Remembered::decode(v, self.hash));
-        self.remembered.merge(other).encode(self.hash)
-    }
-}
-
-/// Where an attempt goes: the provider-facing side of a decision, without the body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Upstream {
-    /// Catalog model id (what a client can pin).
-    pub model: String,
-    /// Provider name.
-    pub provider: String,
-    /// Envoy cluster to send to.
-    pub cluster: String,
-    /// The provider's API host (`:authority` of fallback attempts).
-    pub host: String,
-    /// Model id written into the body.
-    pub upstream_model: String,
-    /// Upstream `:path` (the provider's base path and the endpoint).
-    pub path: String,
-    /// Credentials the glue sets from the VM environment, if the provider has them.
-    pub auth: Option<Auth>,
-    /// The model's context window, tokens.
-    pub context_window: u64,
-    /// USD per million input tokens.
-    pub price_in: f64,
-    /// USD per million output tokens.
-    pub price_out: f64,
-}
-
-impl Upstream {
-    /// An attempt at `model` (catalog id; `upstream_model` on the wire) of `provider` through
-    /// `cluster`, at `path` below the provider's base path.
-    pub fn new(
-        config: &Config,
-        model: &str,
-        provider: &str,
-        cluster: &str,
-        upstream_model: &str,
-        path: &str,
-    ) -> Upstream {
-        let p = config.catalog.provider(provider);
-        Upstream {
-            model: model.to_string(),
-            provider: provider.to_string(),
-            cluster: cluster.to_string(),
-            host: p.map_or_else(|| cluster.to_string(), |p| p.host.clone()),
-            upstream_model: upstream_model.to_string(),
-            path: format!("{}{path}", p.map_or("/v1", |p| p.base_path.as_str())),
-            auth: p.and_then(|p| p.auth.clone()),
-            context_window: 0,
-            price_in: 0.0,
-            price_out: 0.0,
-        }
-    }
-
-    /// The chat completions attempt at deployment `d`.
-    pub fn chat(config: &Config, d: &Deployment) -> Upstream {
-        Upstream {
-            context_window: d.context_window,
-            price_in: d.price_in,
-            price_out: d.price_out,
-            ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "/chat/completions")
-        }
-    }
-
-    /// The health records this attempt reports to: its provider's, then its deployment's.
-    pub fn health_keys(&self) -> [String; 2] {
-        health::keys(&self.provider, &self.model)
-    }
-}
-
-/// A candidate kept for failover: a deployment of the configuration the route was made with.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Fallback {
-    /// Index into that configuration's `catalog.deployments`.
-    pub deployment: usize,
-    /// The model's context window, tokens (what a context-overflow retry looks for).
-    pub context_window: u64,
-}
-
-impl Fallback {
-    /// The attempt at this candidate; `config` must be the one the route was made with.
-    pub fn upstream(&self, config: &Config) -> Option<Upstream> {
-        config.catalog.deployments.get(self.deployment).map(|d| Upstream::chat(config, d))
-    }
-}
-
-/// What a routed request carries upstream, whatever its endpoint: the body and where it goes.
-/// The glue applies it to Envoy (body, path, cluster, credentials).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    /// The body for the provider.
-    pub body: Vec<u8>,
-    /// Where it goes.
-    pub to: Upstream,
 }
 
 /// A routed chat request.
@@ -270,9 +97,6 @@ pub struct Analysis<'a> {
     req: ChatRequest<'a>,
     auto: Option<AutoScore>,
 }
-
-/// Shared-data key prefix of the stickiness slots.
-pub const STICKY_KEY_PREFIX: &str = "model_router.sticky.";
 
 /// Parses and, for `model: "auto"`, scores a chat completions body.
 pub fn analyze<'a>(config: &Config, body: &'a [u8]) -> Result<Analysis<'a>, ApiError> {
@@ -618,7 +442,7 @@ mod tests {
     #[test]
     fn golden_routing_table() {
         let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../../testdata/routing/builtin_catalog.json"))
+            serde_json::from_str(include_str!("../../../testdata/routing/builtin_catalog.json"))
                 .unwrap_or_default();
         let cases = doc["cases"].as_array().cloned().unwrap_or_default();
         assert!(cases.len() >= 20);
@@ -799,7 +623,7 @@ mod tests {
     #[test]
     fn auto_golden_cases() {
         let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../../testdata/auto/golden.json")).unwrap_or_default();
+            serde_json::from_str(include_str!("../../../testdata/auto/golden.json")).unwrap_or_default();
         let cases = doc["cases"].as_array().cloned().unwrap_or_default();
         assert!(cases.len() >= 15);
         let c = config();

@@ -109,7 +109,7 @@ mod tests {
             (Some("amazon.titan-embed-text-v2:0"), Some(3), Some(3))
         );
         // What the glue prices an answer with reads the translated body.
-        let u = crate::usage::of_response(&out).unwrap_or_else(|| panic!("no usage in {v}"));
+        let u = crate::account::usage::of_response(&out).unwrap_or_else(|| panic!("no usage in {v}"));
         assert_eq!((u.input, u.output), (3, 0));
         assert!(response(&t, b"{}").is_err());
     }

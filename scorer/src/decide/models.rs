@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::catalog::Tier;
 use crate::config::Config;
 use crate::error::{ApiError, echo};
-use crate::policy::Policy;
+use crate::vocab::Policy;
 
 /// The OpenAI-style model list for a caller, as JSON.
 pub fn list(config: &Config, policy: &Policy, now: u64) -> String {

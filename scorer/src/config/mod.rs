@@ -1,17 +1,23 @@
 //! Plugin configuration: the JSON in Envoy's wasm `configuration`, read in two stages:
 //! [`RawConfig`] (serde, unknown fields refused) and the validated [`Config`].
+//!
+//! It gathers each stage's settings and validates them together; it may import `catalog`,
+//! `health`, `account` (budget settings) and `vocab`, never `decide` or `parse`, so the
+//! decision can read the configuration without a cycle. `auto`'s settings live in
+//! [`auto`] for that reason.
+
+pub mod auto;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 
-use crate::auto::AutoConfig;
-use crate::budget::BudgetConfig;
-use crate::catalog::{BUILTIN_CATALOG, Catalog, RawCatalog, Tier, is_token};
+use self::auto::AutoConfig;
+use crate::account::budget::BudgetConfig;
+use crate::catalog::{BUILTIN_CATALOG, Catalog, CatalogError, RawCatalog, is_token};
 use crate::health::ResilienceConfig;
-use crate::policy::{Policy, RawPolicy};
-use crate::rank::Prefer;
+use crate::vocab::{Policy, Prefer, RawPolicy};
 
 /// The request header the filter sets and the Envoy route reads with `cluster_header`.
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-model-router-cluster";
@@ -114,48 +120,18 @@ impl Config {
 }
 
 /// Why a configuration was refused. The plugin logs it and does not load.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum ConfigError {
     /// Not JSON, or not of the documented shape (the message names the field).
     Json(String),
-    /// The catalog defines no provider.
-    NoProviders,
-    /// A tier has no model.
-    EmptyTier(Tier),
-    /// A model names a provider the catalog does not define.
-    UnknownProvider {
-        /// The model id.
-        model: String,
-        /// The provider it named.
-        provider: String,
-    },
-    /// The same model and provider appear twice.
-    DuplicateModel {
-        /// The model id.
-        model: String,
-        /// The provider.
-        provider: String,
-    },
-    /// One model id is listed in two tiers.
-    TierMismatch {
-        /// The model id.
-        model: String,
-        /// The two tiers.
-        tiers: (Tier, Tier),
-    },
-    /// A model id that is a routing keyword (`auto`, a tier name).
-    ReservedModelId(String),
+    /// The catalog (built in or configured) is invalid.
+    Catalog(CatalogError),
     /// A name that is empty, too long, or has characters unsafe in headers or cluster names.
     BadName {
         /// Which kind of name.
         what: &'static str,
         /// The value.
         value: String,
-    },
-    /// A price or signal that is negative or not finite, or a zero context window or output.
-    BadNumber {
-        /// The model id.
-        model: String,
     },
     /// `clusters` names a provider the catalog does not have.
     UnknownClusterOverride(String),
@@ -165,13 +141,6 @@ pub enum ConfigError {
     ZeroOutputTokens,
     /// `auto` thresholds are not ordered inside (0, 1], or a weight is not finite.
     BadAutoThresholds,
-    /// A `retires` date that is not `YYYY-MM-DD`.
-    BadDate {
-        /// The model id.
-        model: String,
-        /// The value.
-        value: String,
-    },
     /// A policy names a provider the catalog does not have.
     UnknownPolicyProvider(String),
     /// A `resilience` or `budgets` setting out of range (the message names it).
@@ -182,27 +151,10 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::Json(e) => write!(f, "configuration is not valid: {e}"),
-            ConfigError::NoProviders => write!(f, "catalog: no providers defined"),
-            ConfigError::EmptyTier(t) => write!(f, "catalog: tier '{t}' has no model"),
-            ConfigError::UnknownProvider { model, provider } => {
-                write!(f, "catalog: model '{model}' names unknown provider '{provider}'")
-            }
-            ConfigError::DuplicateModel { model, provider } => {
-                write!(f, "catalog: model '{model}' is listed twice for provider '{provider}'")
-            }
-            ConfigError::TierMismatch { model, tiers } => {
-                write!(f, "catalog: model '{model}' is listed in tiers '{}' and '{}'", tiers.0, tiers.1)
-            }
-            ConfigError::ReservedModelId(id) => {
-                write!(f, "catalog: model id '{id}' is reserved (economy, standard, premium, auto)")
-            }
+            ConfigError::Catalog(e) => e.fmt(f),
             ConfigError::BadName { what, value } => {
                 write!(f, "{what} {value:?} is invalid: use 1-128 characters of A-Z a-z 0-9 - _ . : / @ + |")
             }
-            ConfigError::BadNumber { model } => write!(
-                f,
-                "catalog: model '{model}' has a negative or non-finite price or signal, or a zero window"
-            ),
             ConfigError::UnknownClusterOverride(p) => {
                 write!(f, "clusters: provider '{p}' is not in the catalog")
             }
@@ -210,9 +162,6 @@ impl fmt::Display for ConfigError {
                 write!(f, "default_prefer '{p}' is invalid: use one of {}", Prefer::NAMES.join(", "))
             }
             ConfigError::ZeroOutputTokens => write!(f, "default_output_tokens must be at least 1"),
-            ConfigError::BadDate { model, value } => {
-                write!(f, "catalog: model '{model}' has retires {value:?}: use YYYY-MM-DD")
-            }
             ConfigError::UnknownPolicyProvider(p) => {
                 write!(f, "policy names provider '{p}', which is not in the catalog")
             }
@@ -224,7 +173,42 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Catalog(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Transparent for catalog errors, derived-style for the rest: a catalog error is named the
+/// same (`NoProviders`, `EmptyTier(..)`) whether the catalog was loaded alone or in a config.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Json(e) => f.debug_tuple("Json").field(e).finish(),
+            ConfigError::Catalog(e) => fmt::Debug::fmt(e, f),
+            ConfigError::BadName { what, value } => {
+                f.debug_struct("BadName").field("what", what).field("value", value).finish()
+            }
+            ConfigError::UnknownClusterOverride(p) => {
+                f.debug_tuple("UnknownClusterOverride").field(p).finish()
+            }
+            ConfigError::BadDefaultPrefer(p) => f.debug_tuple("BadDefaultPrefer").field(p).finish(),
+            ConfigError::ZeroOutputTokens => f.write_str("ZeroOutputTokens"),
+            ConfigError::BadAutoThresholds => f.write_str("BadAutoThresholds"),
+            ConfigError::UnknownPolicyProvider(p) => f.debug_tuple("UnknownPolicyProvider").field(p).finish(),
+            ConfigError::BadResilience(why) => f.debug_tuple("BadResilience").field(why).finish(),
+        }
+    }
+}
+
+impl From<CatalogError> for ConfigError {
+    fn from(e: CatalogError) -> Self {
+        ConfigError::Catalog(e)
+    }
+}
 
 impl Config {
     /// Parses and validates plugin configuration bytes; empty input means all defaults.

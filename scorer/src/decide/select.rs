@@ -5,8 +5,8 @@
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
-use crate::policy::Policy;
-use crate::request::{ChatRequest, MaxPrice};
+use crate::parse::request::{ChatRequest, MaxPrice};
+use crate::vocab::Policy;
 
 /// Bytes per token for the context guard: deliberately fewer than the ~4 of English text, so
 /// the estimate errs on the large side and a request is not sent to a window it overflows.

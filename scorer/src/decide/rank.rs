@@ -5,69 +5,10 @@
 //! builds rank identically.
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use crate::catalog::Deployment;
-
-/// The direction inside a tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Prefer {
-    /// Lowest expected price of this request.
-    Cheap,
-    /// Highest speed (the static prior until live latency is observed).
-    Fast,
-    /// Best quality per price: see [`balanced_score`].
-    Balanced,
-    /// Highest quality signal.
-    Quality,
-    /// Highest coding signal.
-    Coding,
-}
-
-impl Prefer {
-    /// Valid names, in documentation order.
-    pub const NAMES: [&'static str; 5] = ["cheap", "fast", "balanced", "quality", "coding"];
-
-    /// The name clients use.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Prefer::Cheap => "cheap",
-            Prefer::Fast => "fast",
-            Prefer::Balanced => "balanced",
-            Prefer::Quality => "quality",
-            Prefer::Coding => "coding",
-        }
-    }
-
-    /// Parses an exact, lower-case name.
-    pub fn parse(s: &str) -> Option<Prefer> {
-        [Prefer::Cheap, Prefer::Fast, Prefer::Balanced, Prefer::Quality, Prefer::Coding]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-    }
-}
-
-impl fmt::Display for Prefer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Token counts a request is expected to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Estimate {
-    /// Estimated input tokens.
-    pub input_tokens: u64,
-    /// Requested or assumed output tokens.
-    pub output_tokens: u64,
-}
-
-impl Estimate {
-    /// Expected price in USD of this request on a deployment.
-    pub fn price(&self, d: &Deployment) -> f64 {
-        (self.input_tokens as f64 * d.price_in + self.output_tokens as f64 * d.price_out) / 1e6
-    }
-}
+use crate::numeric::log2;
+use crate::vocab::{Estimate, Prefer};
 
 /// Quality points a model must gain for each doubling of price to rank equal under `balanced`.
 pub const BALANCED_POINTS_PER_DOUBLING: f64 = 5.0;
@@ -81,43 +22,6 @@ const PRICE_FLOOR: f64 = 1e-7;
 pub fn balanced_score(quality: f64, price: f64, cheapest: f64) -> f64 {
     let ratio = price.max(PRICE_FLOOR) / cheapest.max(PRICE_FLOOR);
     quality - BALANCED_POINTS_PER_DOUBLING * log2(ratio)
-}
-
-/// log2 with basic arithmetic only (exponent bits plus an atanh series on the mantissa), so it
-/// is bit-identical on every target; accurate to about 1e-12 for ratios we see.
-pub fn log2(x: f64) -> f64 {
-    if x.is_nan() || x <= 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if x.is_infinite() {
-        return f64::INFINITY;
-    }
-    let mut x = x;
-    let mut exp = 0i32;
-    // Normalise subnormals first so the exponent bits are meaningful.
-    if x < f64::MIN_POSITIVE {
-        x *= 18_446_744_073_709_551_616.0; // 2^64
-        exp -= 64;
-    }
-    let bits = x.to_bits();
-    exp += ((bits >> 52) & 0x7ff) as i32 - 1023;
-    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000); // [1, 2)
-    if m > std::f64::consts::SQRT_2 {
-        m /= 2.0;
-        exp += 1;
-    }
-    // ln(m) = 2·atanh((m−1)/(m+1)); |z| < 0.172 so 12 terms reach f64 precision.
-    let z = (m - 1.0) / (m + 1.0);
-    let z2 = z * z;
-    let mut term = z;
-    let mut sum = 0.0;
-    let mut k = 1.0;
-    for _ in 0..12 {
-        sum += term / k;
-        term *= z2;
-        k += 2.0;
-    }
-    f64::from(exp) + 2.0 * sum / std::f64::consts::LN_2
 }
 
 /// Added to the static speed of a deployment `fast` has not observed enough, so it ranks
@@ -187,16 +91,6 @@ mod tests {
             retires: None,
             retires_text: None,
         }
-    }
-
-    #[test]
-    fn log2_matches_std_closely() {
-        for x in [1e-9, 0.001, 0.5, 1.0, 1.5, 2.0, 3.0, 10.0, 12345.678, 1e12, 5e-324] {
-            let (ours, std) = (log2(x), x.log2());
-            assert!((ours - std).abs() < 1e-9, "{x}: {ours} vs {std}");
-        }
-        assert_eq!(log2(0.0), f64::NEG_INFINITY);
-        assert_eq!(log2(-1.0), f64::NEG_INFINITY);
     }
 
     #[test]

@@ -6,15 +6,16 @@ use std::borrow::Cow;
 
 use crate::catalog::{EmbeddingModel, Wire};
 use crate::config::Config;
+use crate::decide::route::Context;
+use crate::decide::upstream::{Target, Upstream};
 use crate::error::{ApiError, echo};
-use crate::json::{Kind, Reader};
-use crate::policy::Policy;
-use crate::request::{
-    Layout, ROUTER_FIELDS, duplicate_error, first_duplicate, open_object, read_provider_policy, string_field,
-    syntax,
-};
-use crate::route::{Context, Target, Upstream};
-use crate::translate::{self, ResponseTranslation, TITAN_DIMENSIONS};
+use crate::parse::chat::ROUTER_FIELDS;
+use crate::parse::fields::{duplicate_error, first_duplicate, open_object, string_field, syntax};
+use crate::parse::json::{Kind, Reader};
+use crate::parse::layout::Layout;
+use crate::parse::options::read_provider_policy;
+use crate::protocol::titan::{self, ResponseTranslation, TITAN_DIMENSIONS};
+use crate::vocab::Policy;
 
 /// A routed embeddings request.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,13 +47,14 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             "provider" => own_policy = read_provider_policy(&mut r)?,
             "dimensions" if r.peek_kind().map_err(syntax)? == Kind::Number => {
                 let text = r.number().map_err(syntax)?;
-                dimensions = Some(crate::json::whole_number(text).filter(|d| *d > 0).ok_or_else(|| {
-                    ApiError::invalid(
-                        "invalid_value",
-                        Some("dimensions"),
-                        "'dimensions' must be a positive integer",
-                    )
-                })?);
+                dimensions =
+                    Some(crate::parse::json::whole_number(text).filter(|d| *d > 0).ok_or_else(|| {
+                        ApiError::invalid(
+                            "invalid_value",
+                            Some("dimensions"),
+                            "'dimensions' must be a positive integer",
+                        )
+                    })?);
             }
             "input" => {
                 let kind = r.peek_kind().map_err(syntax)?;
@@ -166,8 +168,8 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                 ));
             }
             (
-                translate::titan_request(one, dimensions),
-                translate::invoke_path(base, &best.upstream_id),
+                titan::titan_request(one, dimensions),
+                titan::invoke_path(base, &best.upstream_id),
                 Some(ResponseTranslation::TitanEmbed { model: best.id.clone() }),
             )
         }

@@ -1,10 +1,77 @@
-//! Which providers a request may reach: the configured block list, the caller's client policy,
-//! and the request's own OpenRouter-style `provider: {"only": [...], "ignore": [...]}`.
-//! A provider any of them excludes is never chosen, also not as a fallback.
+//! The words a request, the configuration and the decision share: `prefer`, the token
+//! estimate, and provider policies (the configured block list, a client's policy, and a
+//! request's own OpenRouter-style `provider: {"only": [...], "ignore": [...]}`; a provider any
+//! of them excludes is never chosen, also not as a fallback).
+//!
+//! It sits below `parse`, `config` and `decide` so each can name these without importing the
+//! others. Imports only the catalog's deployment type.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use serde::Deserialize;
+
+use crate::catalog::Deployment;
+
+/// The direction inside a tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prefer {
+    /// Lowest expected price of this request.
+    Cheap,
+    /// Highest speed (the static prior until live latency is observed).
+    Fast,
+    /// Best quality per price: see [`balanced_score`](crate::decide::rank::balanced_score).
+    Balanced,
+    /// Highest quality signal.
+    Quality,
+    /// Highest coding signal.
+    Coding,
+}
+
+impl Prefer {
+    /// Valid names, in documentation order.
+    pub const NAMES: [&'static str; 5] = ["cheap", "fast", "balanced", "quality", "coding"];
+
+    /// The name clients use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Prefer::Cheap => "cheap",
+            Prefer::Fast => "fast",
+            Prefer::Balanced => "balanced",
+            Prefer::Quality => "quality",
+            Prefer::Coding => "coding",
+        }
+    }
+
+    /// Parses an exact, lower-case name.
+    pub fn parse(s: &str) -> Option<Prefer> {
+        [Prefer::Cheap, Prefer::Fast, Prefer::Balanced, Prefer::Quality, Prefer::Coding]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Prefer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Token counts a request is expected to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// Estimated input tokens.
+    pub input_tokens: u64,
+    /// Requested or assumed output tokens.
+    pub output_tokens: u64,
+}
+
+impl Estimate {
+    /// Expected price in USD of this request on a deployment.
+    pub fn price(&self, d: &Deployment) -> f64 {
+        (self.input_tokens as f64 * d.price_in + self.output_tokens as f64 * d.price_out) / 1e6
+    }
+}
 
 /// A policy as configured (globally or per client).
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -3,7 +3,7 @@
 //! when the client did not ask for it) and a stream that ends without `[DONE]` gets an error
 //! event.
 
-use crate::json::{Kind, Reader};
+use crate::parse::json::{Kind, Reader};
 
 /// Tokens a provider reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,0 +1,7 @@
+//! Stage 4, account: what a request used, what it cost, and whose budget it spent.
+//!
+//! Owns reading `usage` from responses and streams, pricing it, and the daily spend limits.
+//! May import `parse` (the JSON reader) and `error`; must not import `decide` or `protocol`.
+
+pub mod budget;
+pub mod usage;

@@ -1,0 +1,90 @@
+//! Why a catalog was refused: its own error, so the catalog needs nothing from the
+//! configuration that wraps it ([`ConfigError::Catalog`](crate::config::ConfigError::Catalog)).
+
+use std::fmt;
+
+use super::types::Tier;
+
+/// Why a catalog was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatalogError {
+    /// The catalog defines no provider.
+    NoProviders,
+    /// A tier has no model.
+    EmptyTier(Tier),
+    /// A model names a provider the catalog does not define.
+    UnknownProvider {
+        /// The model id.
+        model: String,
+        /// The provider it named.
+        provider: String,
+    },
+    /// The same model and provider appear twice.
+    DuplicateModel {
+        /// The model id.
+        model: String,
+        /// The provider.
+        provider: String,
+    },
+    /// One model id is listed in two tiers.
+    TierMismatch {
+        /// The model id.
+        model: String,
+        /// The two tiers.
+        tiers: (Tier, Tier),
+    },
+    /// A model id that is a routing keyword (`auto`, a tier name).
+    ReservedModelId(String),
+    /// A name that is empty, too long, or has characters unsafe in headers or cluster names.
+    BadName {
+        /// Which kind of name.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A price or signal that is negative or not finite, or a zero context window or output.
+    BadNumber {
+        /// The model id.
+        model: String,
+    },
+    /// A `retires` date that is not `YYYY-MM-DD`.
+    BadDate {
+        /// The model id.
+        model: String,
+        /// The value.
+        value: String,
+    },
+}
+
+impl fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CatalogError::NoProviders => write!(f, "catalog: no providers defined"),
+            CatalogError::EmptyTier(t) => write!(f, "catalog: tier '{t}' has no model"),
+            CatalogError::UnknownProvider { model, provider } => {
+                write!(f, "catalog: model '{model}' names unknown provider '{provider}'")
+            }
+            CatalogError::DuplicateModel { model, provider } => {
+                write!(f, "catalog: model '{model}' is listed twice for provider '{provider}'")
+            }
+            CatalogError::TierMismatch { model, tiers } => {
+                write!(f, "catalog: model '{model}' is listed in tiers '{}' and '{}'", tiers.0, tiers.1)
+            }
+            CatalogError::ReservedModelId(id) => {
+                write!(f, "catalog: model id '{id}' is reserved (economy, standard, premium, auto)")
+            }
+            CatalogError::BadName { what, value } => {
+                write!(f, "{what} {value:?} is invalid: use 1-128 characters of A-Z a-z 0-9 - _ . : / @ + |")
+            }
+            CatalogError::BadNumber { model } => write!(
+                f,
+                "catalog: model '{model}' has a negative or non-finite price or signal, or a zero window"
+            ),
+            CatalogError::BadDate { model, value } => {
+                write!(f, "catalog: model '{model}' has retires {value:?}: use YYYY-MM-DD")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CatalogError {}

@@ -1,0 +1,350 @@
+//! The catalog's types: the file's shape ([`RawCatalog`]) and the validated form ([`Catalog`]),
+//! with the tiers and APIs they name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+/// The catalog compiled into the filter.
+pub const BUILTIN_CATALOG: &str = include_str!("../../catalog.json");
+
+/// A capability tier, ordered from cheapest to strongest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Cheap, fast models for simple requests.
+    Economy,
+    /// Mid-priced general models.
+    Standard,
+    /// The strongest models.
+    Premium,
+}
+
+impl Tier {
+    /// All tiers, cheapest first.
+    pub const ALL: [Tier; 3] = [Tier::Economy, Tier::Standard, Tier::Premium];
+
+    /// The name clients use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Economy => "economy",
+            Tier::Standard => "standard",
+            Tier::Premium => "premium",
+        }
+    }
+
+    /// Parses a tier name; exact and lower-case, like every routing keyword.
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The next cheaper tier, if any.
+    pub fn down(self) -> Option<Tier> {
+        match self {
+            Tier::Premium => Some(Tier::Standard),
+            Tier::Standard => Some(Tier::Economy),
+            Tier::Economy => None,
+        }
+    }
+
+    /// The next stronger tier, if any.
+    pub fn up(self) -> Option<Tier> {
+        match self {
+            Tier::Economy => Some(Tier::Standard),
+            Tier::Standard => Some(Tier::Premium),
+            Tier::Premium => None,
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The API a deployment is reached through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Api {
+    /// OpenAI Chat Completions: routable.
+    Chat,
+    /// OpenAI Embeddings: routable on `/v1/embeddings`.
+    Embeddings,
+    /// Only the Responses API: listed, not routed until translation exists.
+    Responses,
+    /// Only Bedrock Converse: listed, not routed until translation exists.
+    BedrockConverse,
+    /// Only Bedrock InvokeModel: listed, not routed until translation exists.
+    BedrockInvoke,
+}
+
+impl Api {
+    /// The name in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Chat => "chat",
+            Api::Embeddings => "embeddings",
+            Api::Responses => "responses",
+            Api::BedrockConverse => "bedrock-converse",
+            Api::BedrockInvoke => "bedrock-invoke",
+        }
+    }
+
+    /// True when the router can send requests to it as they are.
+    pub fn routable(self) -> bool {
+        matches!(self, Api::Chat | Api::Embeddings)
+    }
+}
+
+/// What a model is for: a chat tier, or embeddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawTier {
+    /// Economy chat.
+    Economy,
+    /// Standard chat.
+    Standard,
+    /// Premium chat.
+    Premium,
+    /// Embedding model.
+    Embedding,
+}
+
+/// How the filter authenticates to a provider: a header carrying a key taken from the VM's
+/// environment (`vm_config.environment_variables`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// Header name, lower-case (`authorization`, `x-api-key`).
+    pub header: String,
+    /// Text before the key (`Bearer `).
+    #[serde(default)]
+    pub prefix: String,
+    /// Environment variable holding the key.
+    pub env: String,
+}
+
+/// A provider as the catalog file states it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    /// The Envoy cluster that reaches this provider; defaults to the provider's name.
+    pub cluster: Option<String>,
+    /// The API's host name: the `:authority` of fallback attempts, which Envoy sends without
+    /// a route (so without `auto_host_rewrite`). Defaults to the cluster name.
+    pub host: Option<String>,
+    /// Path prefix of its OpenAI-compatible API (`/v1`, `/v1beta/openai`, `/openai/v1`).
+    #[serde(default = "default_base_path")]
+    pub base_path: String,
+    /// Credentials from the VM environment; absent when Envoy injects them (credential_injector).
+    pub auth: Option<Auth>,
+}
+
+fn default_base_path() -> String {
+    "/v1".to_string()
+}
+
+/// One model served by one provider, as the catalog file states it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// The catalog id clients pin (`gpt-4.1-mini`).
+    pub id: String,
+    /// The tier it serves, or `embedding`.
+    pub tier: RawTier,
+    /// A key of `providers`.
+    pub provider: String,
+    /// The API it is reached through; `chat` when absent.
+    pub api: Option<Api>,
+    /// The id this provider expects in the body; defaults to `id`.
+    pub upstream_id: Option<String>,
+    /// Input plus output tokens the model accepts.
+    pub context_window: u64,
+    /// Most output tokens per response (chat models).
+    pub max_output: Option<u64>,
+    /// USD per million input tokens.
+    pub price_in: f64,
+    /// USD per million output tokens.
+    pub price_out: f64,
+    /// General quality, 0-100; unknown when absent.
+    pub quality: Option<f64>,
+    /// Coding strength, 0-100; unknown when absent.
+    pub coding: Option<f64>,
+    /// Output tokens per second; unknown when absent.
+    pub speed_tps: Option<f64>,
+    /// Accepts tool definitions.
+    #[serde(default)]
+    pub tools: bool,
+    /// Accepts image parts.
+    #[serde(default)]
+    pub vision: bool,
+    /// Accepts reasoning parameters (`reasoning_effort`).
+    #[serde(default)]
+    pub reasoning: bool,
+    /// Honours `response_format` with a JSON schema.
+    #[serde(default)]
+    pub structured_output: bool,
+    /// Produces audio output (`modalities: ["text", "audio"]`).
+    #[serde(default)]
+    pub audio_output: bool,
+    /// Embedding models: the full vector size, the most `dimensions` a request may ask for.
+    pub dimensions: Option<u64>,
+    /// First day (UTC, `YYYY-MM-DD`) the model is no longer served.
+    pub retires: Option<String>,
+    /// A short name clients may use instead of the id (`embed-small`).
+    pub alias: Option<String>,
+    /// Where the figures come from.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// The catalog file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalog {
+    /// Providers by name.
+    pub providers: BTreeMap<String, RawProvider>,
+    /// Every (model, provider) pair.
+    pub models: Vec<RawModel>,
+}
+
+/// A provider after validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// Its name, as in the catalog.
+    pub name: String,
+    /// The Envoy cluster the filter selects for it.
+    pub cluster: String,
+    /// Its API's host name (the cluster name when the catalog gives none).
+    pub host: String,
+    /// Path prefix of its OpenAI-compatible API.
+    pub base_path: String,
+    /// Credentials the filter sets, if any.
+    pub auth: Option<Auth>,
+}
+
+/// One (model, provider) pair after validation; signals are filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    /// Catalog model id.
+    pub id: String,
+    /// Tier (chat models).
+    pub tier: Tier,
+    /// Provider name.
+    pub provider: String,
+    /// The provider's Envoy cluster.
+    pub cluster: String,
+    /// API it is reached through.
+    pub api: Api,
+    /// Model id sent to the provider.
+    pub upstream_id: String,
+    /// Context window in tokens.
+    pub context_window: u64,
+    /// Output limit in tokens.
+    pub max_output: u64,
+    /// USD per million input tokens.
+    pub price_in: f64,
+    /// USD per million output tokens.
+    pub price_out: f64,
+    /// Quality signal, 0-100 (see [`Catalog::try_from`] for unknowns).
+    pub quality: f64,
+    /// Coding signal, 0-100.
+    pub coding: f64,
+    /// Static speed prior in output tokens per second.
+    pub speed_tps: f64,
+    /// Accepts tools.
+    pub tools: bool,
+    /// Accepts images.
+    pub vision: bool,
+    /// Accepts reasoning parameters.
+    pub reasoning: bool,
+    /// Honours JSON-schema response formats.
+    pub structured_output: bool,
+    /// Produces audio output.
+    pub audio_output: bool,
+    /// First day (days since 1970-01-01, UTC) it is no longer served.
+    pub retires: Option<i64>,
+    /// `retires` as written.
+    pub retires_text: Option<String>,
+}
+
+impl Deployment {
+    /// True on and after the retirement day. `now` is seconds since the epoch.
+    pub fn retired(&self, now: u64) -> bool {
+        self.retires.is_some_and(|day| (now / 86_400) as i64 >= day)
+    }
+}
+
+/// An embedding model served by one provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingModel {
+    /// Catalog id.
+    pub id: String,
+    /// Short name (`embed-small`).
+    pub alias: Option<String>,
+    /// Provider name.
+    pub provider: String,
+    /// The provider's Envoy cluster.
+    pub cluster: String,
+    /// API it is reached through.
+    pub api: Api,
+    /// Model id sent to the provider.
+    pub upstream_id: String,
+    /// Input token limit.
+    pub context_window: u64,
+    /// USD per million input tokens.
+    pub price_in: f64,
+    /// The full vector size, when the catalog states it: the most `dimensions` a request may
+    /// ask for.
+    pub dimensions: Option<u64>,
+}
+
+/// What an embeddings provider speaks on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// OpenAI embeddings: the body passes through.
+    OpenAi,
+    /// Bedrock InvokeModel for Titan text embeddings: the router translates both ways.
+    TitanEmbed,
+}
+
+impl EmbeddingModel {
+    /// How the router reaches it, or `None` if it cannot yet.
+    pub fn wire(&self) -> Option<Wire> {
+        match self.api {
+            Api::Embeddings => Some(Wire::OpenAi),
+            Api::BedrockInvoke if self.upstream_id.starts_with("amazon.titan-embed-text") => {
+                Some(Wire::TitanEmbed)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The validated catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    /// Providers, sorted by name.
+    pub providers: Vec<Provider>,
+    /// Chat deployments in file order (routable or not: see [`Api::routable`]).
+    pub deployments: Vec<Deployment>,
+    /// Embedding models in file order.
+    pub embeddings: Vec<EmbeddingModel>,
+}
+
+/// Ids that would be read as routing keywords, not as a pinned model.
+pub const RESERVED_IDS: [&str; 4] = ["economy", "standard", "premium", "auto"];
+
+impl Catalog {
+    /// True when some chat deployment has this model id.
+    pub fn has_model(&self, id: &str) -> bool {
+        self.deployments.iter().any(|d| d.id == id)
+    }
+
+    /// The provider of a name.
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+}

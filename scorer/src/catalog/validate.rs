@@ -1,0 +1,324 @@
+//! From the file's shape to the validated catalog: names safe in headers and cluster names,
+//! known providers, one tier per model, finite prices, dates that parse, a model in every tier.
+
+use super::error::CatalogError;
+use super::types::{
+    Api, Catalog, Deployment, EmbeddingModel, Provider, RESERVED_IDS, RawCatalog, RawProvider, RawTier, Tier,
+};
+
+/// True for names that are safe in a header value and an Envoy cluster name (Istio's cluster
+/// names look like `outbound|443||api.openai.com`).
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/@+|".contains(&b))
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian), or `None`.
+pub fn parse_day(s: &str) -> Option<i64> {
+    let mut it = s.splitn(3, '-');
+    let (y, m, d): (i64, i64, i64) =
+        (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+    if s.len() != 10 || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+fn validate_provider(name: String, p: RawProvider) -> Result<Provider, CatalogError> {
+    if !is_token(&name) {
+        return Err(CatalogError::BadName { what: "provider name", value: name });
+    }
+    let cluster = p.cluster.unwrap_or_else(|| name.clone());
+    if !is_token(&cluster) {
+        return Err(CatalogError::BadName { what: "cluster name", value: cluster });
+    }
+    // Empty means the API sits at the host's root (Bedrock InvokeModel).
+    let path_ok = p.base_path.is_empty()
+        || p.base_path.starts_with('/')
+            && !p.base_path.ends_with('/')
+            && p.base_path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+            && !p.base_path.contains("..");
+    if !path_ok {
+        return Err(CatalogError::BadName { what: "base_path", value: p.base_path });
+    }
+    if let Some(a) = &p.auth {
+        let header_ok = !a.header.is_empty() && a.header.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+        let env_ok = !a.env.is_empty() && a.env.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !header_ok || !env_ok || a.prefix.chars().any(char::is_control) {
+            return Err(CatalogError::BadName { what: "auth", value: format!("{}/{}", a.header, a.env) });
+        }
+    }
+    let host = p.host.unwrap_or_else(|| cluster.clone());
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b));
+    if !host_ok {
+        return Err(CatalogError::BadName { what: "host", value: host });
+    }
+    Ok(Provider { name, cluster, host, base_path: p.base_path, auth: p.auth })
+}
+
+impl TryFrom<RawCatalog> for Catalog {
+    type Error = CatalogError;
+
+    /// Validates the catalog. Unknown signals are decided here, once: an unknown quality,
+    /// coding or speed figure counts as the lowest known figure of the same tier (0 if none is
+    /// known), so a model never wins a ranking on a guess.
+    fn try_from(raw: RawCatalog) -> Result<Self, CatalogError> {
+        let mut providers = Vec::with_capacity(raw.providers.len());
+        for (name, p) in raw.providers {
+            providers.push(validate_provider(name, p)?);
+        }
+        if providers.is_empty() {
+            return Err(CatalogError::NoProviders);
+        }
+
+        let mut deployments: Vec<Deployment> = Vec::with_capacity(raw.models.len());
+        let mut embeddings: Vec<EmbeddingModel> = Vec::new();
+        for m in &raw.models {
+            if !is_token(&m.id) {
+                return Err(CatalogError::BadName { what: "model id", value: m.id.clone() });
+            }
+            if RESERVED_IDS.contains(&m.id.as_str()) {
+                return Err(CatalogError::ReservedModelId(m.id.clone()));
+            }
+            let Some(provider) = providers.iter().find(|p| p.name == m.provider) else {
+                return Err(CatalogError::UnknownProvider {
+                    model: m.id.clone(),
+                    provider: m.provider.clone(),
+                });
+            };
+            let dup_chat = deployments.iter().any(|d| d.id == m.id && d.provider == provider.name);
+            let dup_emb = embeddings.iter().any(|d| d.id == m.id && d.provider == provider.name);
+            if dup_chat || dup_emb {
+                return Err(CatalogError::DuplicateModel {
+                    model: m.id.clone(),
+                    provider: m.provider.clone(),
+                });
+            }
+            let upstream_id = m.upstream_id.clone().unwrap_or_else(|| m.id.clone());
+            if upstream_id.is_empty() || upstream_id.chars().any(char::is_control) || upstream_id.len() > 256
+            {
+                return Err(CatalogError::BadName { what: "upstream model id", value: upstream_id });
+            }
+            let finite = |v: f64| v.is_finite() && v >= 0.0;
+            let signals_ok = [m.quality, m.coding, m.speed_tps].into_iter().flatten().all(finite);
+            if !finite(m.price_in) || !finite(m.price_out) || !signals_ok || m.context_window == 0 {
+                return Err(CatalogError::BadNumber { model: m.id.clone() });
+            }
+            let retires = match &m.retires {
+                None => None,
+                Some(text) => Some(
+                    parse_day(text)
+                        .ok_or_else(|| CatalogError::BadDate { model: m.id.clone(), value: text.clone() })?,
+                ),
+            };
+            if let Some(alias) = &m.alias {
+                let taken = RESERVED_IDS.contains(&alias.as_str())
+                    || raw.models.iter().any(|o| o.id == *alias)
+                    || embeddings.iter().any(|e| e.alias.as_ref() == Some(alias) && e.id != m.id);
+                if !is_token(alias) || taken {
+                    return Err(CatalogError::BadName { what: "alias", value: alias.clone() });
+                }
+            }
+            let tier = match m.tier {
+                RawTier::Embedding => {
+                    embeddings.push(EmbeddingModel {
+                        id: m.id.clone(),
+                        alias: m.alias.clone(),
+                        provider: provider.name.clone(),
+                        cluster: provider.cluster.clone(),
+                        api: m.api.unwrap_or(Api::Embeddings),
+                        upstream_id,
+                        context_window: m.context_window,
+                        price_in: m.price_in,
+                        dimensions: m.dimensions,
+                    });
+                    continue;
+                }
+                RawTier::Economy => Tier::Economy,
+                RawTier::Standard => Tier::Standard,
+                RawTier::Premium => Tier::Premium,
+            };
+            if let Some(d) = deployments.iter().find(|d| d.id == m.id && d.tier != tier) {
+                return Err(CatalogError::TierMismatch { model: m.id.clone(), tiers: (d.tier, tier) });
+            }
+            let max_output =
+                m.max_output.filter(|v| *v > 0).ok_or(CatalogError::BadNumber { model: m.id.clone() })?;
+            deployments.push(Deployment {
+                id: m.id.clone(),
+                tier,
+                provider: provider.name.clone(),
+                cluster: provider.cluster.clone(),
+                api: m.api.unwrap_or(Api::Chat),
+                upstream_id,
+                context_window: m.context_window,
+                max_output,
+                price_in: m.price_in,
+                price_out: m.price_out,
+                quality: m.quality.unwrap_or(f64::NAN),
+                coding: m.coding.unwrap_or(f64::NAN),
+                speed_tps: m.speed_tps.unwrap_or(f64::NAN),
+                tools: m.tools,
+                vision: m.vision,
+                reasoning: m.reasoning,
+                structured_output: m.structured_output,
+                audio_output: m.audio_output,
+                retires,
+                retires_text: m.retires.clone(),
+            });
+        }
+        for tier in Tier::ALL {
+            if !deployments.iter().any(|d| d.tier == tier && d.api.routable()) {
+                return Err(CatalogError::EmptyTier(tier));
+            }
+        }
+        fill_unknown(&mut deployments, |d| &mut d.quality);
+        fill_unknown(&mut deployments, |d| &mut d.coding);
+        fill_unknown(&mut deployments, |d| &mut d.speed_tps);
+        Ok(Catalog { providers, deployments, embeddings })
+    }
+}
+
+/// Replaces NaN (unknown) in one signal by the lowest known value of the same tier.
+fn fill_unknown(deps: &mut [Deployment], field: impl Fn(&mut Deployment) -> &mut f64) {
+    for tier in Tier::ALL {
+        let mut floor = f64::INFINITY;
+        for d in deps.iter_mut().filter(|d| d.tier == tier) {
+            let v = *field(d);
+            if !v.is_nan() {
+                floor = floor.min(v);
+            }
+        }
+        if floor.is_infinite() {
+            floor = 0.0;
+        }
+        for d in deps.iter_mut().filter(|d| d.tier == tier) {
+            let v = field(d);
+            if v.is_nan() {
+                *v = floor;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::types::*;
+    use crate::config::ConfigError;
+
+    fn load(json: &str) -> Result<Catalog, ConfigError> {
+        let raw: RawCatalog = serde_json::from_str(json).map_err(|e| ConfigError::Json(e.to_string()))?;
+        Ok(Catalog::try_from(raw)?)
+    }
+
+    fn model(id: &str, tier: &str, provider: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{provider}","context_window":1000,
+               "max_output":100,"price_in":1,"price_out":2,"quality":50}}"#
+        )
+    }
+
+    fn three_tiers(extra: &str) -> String {
+        format!(
+            r#"{{"providers":{{"p":{{}}}},"models":[{},{},{}{extra}]}}"#,
+            model("e", "economy", "p"),
+            model("s", "standard", "p"),
+            model("x", "premium", "p")
+        )
+    }
+
+    #[test]
+    fn builtin_catalog_is_valid_with_two_providers_per_tier() {
+        let c = load(BUILTIN_CATALOG).unwrap_or_else(|e| panic!("{e}"));
+        let today = 20_414 * 86_400; // 2025-11-22: before every retirement in the catalog
+        for tier in Tier::ALL {
+            let providers: std::collections::BTreeSet<_> = c
+                .deployments
+                .iter()
+                .filter(|d| d.tier == tier && d.api.routable() && !d.retired(today))
+                .map(|d| d.provider.as_str())
+                .collect();
+            assert!(providers.len() >= 2, "{tier} needs two providers");
+        }
+        assert_eq!(c.embeddings.len(), 3);
+        assert!(c.embeddings.iter().all(|e| e.wire().is_some()));
+        let gemini = c.provider("google-gemini").map(|p| p.base_path.as_str());
+        assert_eq!(gemini, Some("/v1beta/openai"));
+    }
+
+    #[test]
+    fn days_from_civil() {
+        assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(parse_day("2000-03-01"), Some(11_017));
+        assert_eq!(parse_day("2026-11-22"), Some(20_779));
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(parse_day("26-1-1"), None);
+    }
+
+    #[test]
+    fn catalog_errors() {
+        let cases: Vec<(String, &str)> = vec![
+            (r#"{"providers":{},"models":[]}"#.into(), "NoProviders"),
+            (r#"{"providers":{"p":{}},"models":[]}"#.into(), "EmptyTier"),
+            (three_tiers(&format!(",{}", model("y", "premium", "q"))), "UnknownProvider"),
+            (three_tiers(&format!(",{}", model("x", "premium", "p"))), "DuplicateModel"),
+            (three_tiers(&format!(",{}", model("auto", "premium", "p"))), "ReservedModelId"),
+            (three_tiers(&format!(",{}", model("a b", "premium", "p"))), "BadName"),
+            (
+                three_tiers(&format!(",{}", model("e", "premium", "q")))
+                    .replace(r#""p":{}"#, r#""p":{},"q":{}"#),
+                "TierMismatch",
+            ),
+            (three_tiers("").replace(r#""price_in":1"#, r#""price_in":-1"#), "BadNumber"),
+            (three_tiers("").replace(r#""p":{}"#, r#""p":{"cluster":"bad cluster"}"#), "BadName"),
+            (three_tiers("").replace(r#""p":{}"#, r#""p":{"base_path":"/v1/../x"}"#), "BadName"),
+            (three_tiers("").replace(r#""p":{}"#, r#""p":{"auth":{"header":"Auth","env":"K"}}"#), "BadName"),
+            (three_tiers("").replace(r#""p":{}"#, r#""p":{"clutser":"x"}"#), "Json"),
+            (
+                three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"retires":"2026-02-30x""#, 1),
+                "BadDate",
+            ),
+            (three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"alias":"auto""#, 1), "BadName"),
+            (
+                three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"api":"bedrock-converse""#, 1),
+                "EmptyTier",
+            ),
+        ];
+        for (json, want) in cases {
+            let got = load(&json);
+            let name = format!("{got:?}");
+            assert!(name.starts_with(&format!("Err({want}")), "{want}: got {name}");
+        }
+    }
+
+    #[test]
+    fn unknown_signals_take_the_tier_floor() {
+        let json = three_tiers(&format!(",{}", model("e2", "economy", "p").replace(r#","quality":50"#, "")))
+            .replacen(r#""quality":50"#, r#""quality":40"#, 1);
+        let c = load(&json).unwrap_or_else(|e| panic!("{e}"));
+        let e2 = c.deployments.iter().find(|d| d.id == "e2").map(|d| d.quality);
+        assert_eq!(e2, Some(40.0));
+        let speeds: Vec<f64> = c.deployments.iter().map(|d| d.speed_tps).collect();
+        assert!(speeds.iter().all(|s| *s == 0.0));
+    }
+
+    #[test]
+    fn retirement_starts_on_its_day() {
+        let json = three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"retires":"2026-05-27""#, 1);
+        let c = load(&json).unwrap_or_else(|e| panic!("{e}"));
+        let d = &c.deployments[0];
+        let day = 20_600 * 86_400; // 2026-05-27
+        assert!(!d.retired(day - 1));
+        assert!(d.retired(day));
+    }
+}

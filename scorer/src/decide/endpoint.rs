@@ -1,0 +1,68 @@
+//! Which endpoint a request is, from its method and path alone (before any body is read).
+
+use crate::error::ApiError;
+
+/// The chat completions path.
+pub const CHAT_PATH: &str = "/v1/chat/completions";
+
+/// The embeddings path.
+pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
+
+/// The model list path.
+pub const MODELS_PATH: &str = "/v1/models";
+
+/// One model's path, below the list's: `/v1/models/{model}`.
+const MODEL_PATH_PREFIX: &str = "/v1/models/";
+
+/// What the router does with a request, known from its method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/chat/completions`: buffer the body and route it.
+    Chat,
+    /// `POST /v1/embeddings`: buffer the body and route it.
+    Embeddings,
+    /// `GET /v1/models`: answered by the router.
+    Models,
+    /// `GET /v1/models/{model}` (`models.retrieve`): answered by the router; the id is
+    /// [`model_id`] of the path.
+    Model,
+    /// Anything else: the router leaves it alone.
+    NotRouted,
+}
+
+/// Classifies a request from its `:method` and `:path` (query string ignored).
+pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let (ep, route, want) = match path {
+        CHAT_PATH => (Endpoint::Chat, CHAT_PATH, "POST"),
+        EMBEDDINGS_PATH => (Endpoint::Embeddings, EMBEDDINGS_PATH, "POST"),
+        MODELS_PATH => (Endpoint::Models, MODELS_PATH, "GET"),
+        _ if model_id(path).is_some() => (Endpoint::Model, "/v1/models/{model}", "GET"),
+        _ => return Ok(Endpoint::NotRouted),
+    };
+    if method == want { Ok(ep) } else { Err(ApiError::method_not_allowed(method, route, want)) }
+}
+
+/// The model id of a `/v1/models/{model}` path (query string ignored), percent-decoded as
+/// the SDKs encode it (`amazon.titan-embed-text-v2%3A0`); `None` for any other path.
+pub fn model_id(path: &str) -> Option<String> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    let raw = path.strip_prefix(MODEL_PATH_PREFIX).filter(|id| !id.is_empty())?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |at: usize| bytes.get(at).and_then(|c| (*c as char).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok().filter(|id| !id.is_empty())
+}

@@ -1,0 +1,17 @@
+//! Stage 2, decide: from a parsed request, the configuration and live numbers to a decision
+//! (route, refusal, or an answer of the router's own).
+//!
+//! Owns the `auto` score, candidate selection and its guards (provider policy among them),
+//! ranking by `prefer`, the route that ties them together, embeddings routing, and the
+//! `/v1/models` answer. May import every other module (`parse`, `vocab`, `catalog`, `config`,
+//! `health`, `account`, `protocol`, `numeric`, `error`); none of them imports it.
+
+pub mod auto;
+pub mod embeddings;
+pub mod endpoint;
+pub mod models;
+pub mod rank;
+pub mod route;
+pub mod select;
+pub mod sticky;
+pub mod upstream;

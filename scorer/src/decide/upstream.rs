@@ -1,0 +1,99 @@
+//! Where an attempt goes: the provider-facing side of a decision (model, provider, cluster,
+//! host, path, credentials), the body it carries, and the candidates kept for failover.
+
+use crate::catalog::{Auth, Deployment};
+use crate::config::Config;
+use crate::health;
+
+/// Where an attempt goes: the provider-facing side of a decision, without the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upstream {
+    /// Catalog model id (what a client can pin).
+    pub model: String,
+    /// Provider name.
+    pub provider: String,
+    /// Envoy cluster to send to.
+    pub cluster: String,
+    /// The provider's API host (`:authority` of fallback attempts).
+    pub host: String,
+    /// Model id written into the body.
+    pub upstream_model: String,
+    /// Upstream `:path` (the provider's base path and the endpoint).
+    pub path: String,
+    /// Credentials the glue sets from the VM environment, if the provider has them.
+    pub auth: Option<Auth>,
+    /// The model's context window, tokens.
+    pub context_window: u64,
+    /// USD per million input tokens.
+    pub price_in: f64,
+    /// USD per million output tokens.
+    pub price_out: f64,
+}
+
+impl Upstream {
+    /// An attempt at `model` (catalog id; `upstream_model` on the wire) of `provider` through
+    /// `cluster`, at `path` below the provider's base path.
+    pub fn new(
+        config: &Config,
+        model: &str,
+        provider: &str,
+        cluster: &str,
+        upstream_model: &str,
+        path: &str,
+    ) -> Upstream {
+        let p = config.catalog.provider(provider);
+        Upstream {
+            model: model.to_string(),
+            provider: provider.to_string(),
+            cluster: cluster.to_string(),
+            host: p.map_or_else(|| cluster.to_string(), |p| p.host.clone()),
+            upstream_model: upstream_model.to_string(),
+            path: format!("{}{path}", p.map_or("/v1", |p| p.base_path.as_str())),
+            auth: p.and_then(|p| p.auth.clone()),
+            context_window: 0,
+            price_in: 0.0,
+            price_out: 0.0,
+        }
+    }
+
+    /// The chat completions attempt at deployment `d`.
+    pub fn chat(config: &Config, d: &Deployment) -> Upstream {
+        Upstream {
+            context_window: d.context_window,
+            price_in: d.price_in,
+            price_out: d.price_out,
+            ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "/chat/completions")
+        }
+    }
+
+    /// The health records this attempt reports to: its provider's, then its deployment's.
+    pub fn health_keys(&self) -> [String; 2] {
+        health::keys(&self.provider, &self.model)
+    }
+}
+
+/// A candidate kept for failover: a deployment of the configuration the route was made with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fallback {
+    /// Index into that configuration's `catalog.deployments`.
+    pub deployment: usize,
+    /// The model's context window, tokens (what a context-overflow retry looks for).
+    pub context_window: u64,
+}
+
+impl Fallback {
+    /// The attempt at this candidate; `config` must be the one the route was made with.
+    pub fn upstream(&self, config: &Config) -> Option<Upstream> {
+        config.catalog.deployments.get(self.deployment).map(|d| Upstream::chat(config, d))
+    }
+}
+
+/// What a routed request carries upstream, whatever its endpoint: the body and where it goes.
+/// The glue applies it to Envoy (body, path, cluster, credentials).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The body for the provider.
+    pub body: Vec<u8>,
+    /// Where it goes.
+    pub to: Upstream,
+}

@@ -1,0 +1,86 @@
+//! What routing needs from a chat request ([`ChatRequest`], borrowed from the body), the
+//! fields the router owns, and the token estimate that prices it.
+
+use std::borrow::Cow;
+
+use crate::catalog::Tier;
+use crate::parse::features::{Features, Role};
+use crate::parse::layout::Layout;
+use crate::vocab::{Estimate, Policy, Prefer};
+
+/// Message roles the router accepts.
+pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
+
+/// Top-level fields the router reads and removes: they mean nothing to a provider.
+pub const ROUTER_FIELDS: [&str; 4] = ["prefer", "tier", "provider", "max_price"];
+
+/// A request's price ceiling (OpenRouter's `max_price`), USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MaxPrice {
+    /// Highest input price.
+    pub prompt: Option<f64>,
+    /// Highest output price.
+    pub completion: Option<f64>,
+}
+
+/// What routing needs from a chat request. Borrows from the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest<'a> {
+    /// The `model` value as sent.
+    pub model: Cow<'a, str>,
+    /// `prefer`, when given.
+    pub prefer: Option<Prefer>,
+    /// `tier`, when given.
+    pub tier: Option<Tier>,
+    /// `stream: true`.
+    pub stream: bool,
+    /// `max_completion_tokens`, else `max_tokens`.
+    pub max_output_tokens: Option<u64>,
+    /// The field `max_output_tokens` came from, for errors about it.
+    pub max_output_param: &'static str,
+    /// `modalities` asks for audio output.
+    pub audio_output: bool,
+    /// Number of messages.
+    pub messages: usize,
+    /// Bytes of message text plus the raw size of other message fields and tool definitions.
+    pub text_bytes: usize,
+    /// Conversation features for `auto`.
+    pub features: Features,
+    /// The request's own `provider: {"only": [...], "ignore": [...]}`.
+    pub provider_policy: Option<Policy>,
+    /// The client asked for a stream's usage itself (`stream_options.include_usage`). The
+    /// router always asks providers for it (to price the stream) and removes what the client
+    /// did not ask for.
+    pub usage_requested: bool,
+    /// `max_price`, when given.
+    pub max_price: Option<MaxPrice>,
+    /// Message texts in order, for the `auto` feature scan: scanning text is most of the cost
+    /// of a pass, and only `model: "auto"` needs it.
+    pub(crate) texts: Vec<(Role, Vec<&'a str>, u32)>,
+    pub(crate) layout: Layout,
+}
+
+/// Tokens added per message for role and framing in [`ChatRequest::estimate`].
+pub const TOKENS_PER_MESSAGE: u64 = 4;
+
+/// Bytes per token in [`ChatRequest::estimate`]: about right for English and code with
+/// today's tokenizers, and it over-counts for most other scripts rather than under-counting.
+pub const BYTES_PER_TOKEN: u64 = 4;
+
+impl ChatRequest<'_> {
+    /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message`; output is the
+    /// request's limit or `default_output`.
+    pub fn estimate(&self, default_output: u64) -> Estimate {
+        let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
+        Estimate {
+            input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
+            output_tokens: self.max_output_tokens.unwrap_or(default_output),
+        }
+    }
+
+    /// Where the body's members are: enough to rewrite it again for another model without
+    /// parsing it again.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}

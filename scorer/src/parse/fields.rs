@@ -1,0 +1,104 @@
+//! Reading one field of a request body with an OpenAI-style error naming the parameter, the
+//! expected type and what came instead; duplicate keys; the body's outer object.
+
+use std::borrow::Cow;
+
+use crate::error::{ApiError, echo};
+use crate::parse::json::{JsonError, Kind, Reader};
+
+pub(crate) fn syntax(e: JsonError) -> ApiError {
+    ApiError::invalid("invalid_json", None, format!("request body is not valid JSON: {e}"))
+}
+
+pub(crate) fn wrong_type(param: &str, want: &str, got: Kind) -> ApiError {
+    ApiError::invalid("invalid_type", Some(param), format!("'{param}' must be {want}, got {}", got.name()))
+}
+
+/// Reads a string value or reports the field's expected type.
+pub(crate) fn string_field<'a>(r: &mut Reader<'a>, param: &str) -> Result<Cow<'a, str>, ApiError> {
+    string_field_named(r, || param.to_string())
+}
+
+/// [`string_field`] for a parameter whose name has to be built (`messages[3].role`): only
+/// built for the error, as the field is read once per message.
+pub(crate) fn string_field_named<'a>(
+    r: &mut Reader<'a>,
+    param: impl FnOnce() -> String,
+) -> Result<Cow<'a, str>, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::String => r.string().map_err(syntax),
+        k => Err(wrong_type(&param(), "a string", k)),
+    }
+}
+
+/// Reads an optional string: `null` is absent.
+pub(crate) fn opt_string_field<'a>(
+    r: &mut Reader<'a>,
+    param: &str,
+) -> Result<Option<Cow<'a, str>>, ApiError> {
+    if r.peek_kind().map_err(syntax)? == Kind::Null {
+        r.null().map_err(syntax)?;
+        return Ok(None);
+    }
+    string_field(r, param).map(Some)
+}
+
+pub(crate) fn opt_count_field(r: &mut Reader<'_>, param: &str) -> Result<Option<u64>, ApiError> {
+    let bad = || {
+        ApiError::invalid("invalid_value", Some(param), format!("'{param}' must be a non-negative integer"))
+    };
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => r.null().map(|()| None).map_err(syntax),
+        Kind::Number => {
+            crate::parse::json::whole_number(r.number().map_err(syntax)?).map(Some).ok_or_else(bad)
+        }
+        k => Err(wrong_type(param, "an integer", k)),
+    }
+}
+
+/// Returns the first key that occurs twice.
+pub(crate) fn first_duplicate<'k>(keys: &mut [Cow<'k, str>]) -> Option<Cow<'k, str>> {
+    keys.sort_unstable();
+    keys.windows(2).find_map(|w| match w {
+        [a, b] if a == b => Some(a.clone()),
+        _ => None,
+    })
+}
+
+pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
+    let param = if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+    ApiError::invalid(
+        "duplicate_key",
+        Some(&param),
+        format!(
+            "key {} appears more than once{}: send each key once",
+            echo(key),
+            if at.is_empty() { String::new() } else { format!(" in {at}") }
+        ),
+    )
+}
+
+/// Checks that a body is non-empty UTF-8 holding a JSON object; returns the text and a reader
+/// positioned on the object.
+pub(crate) fn open_object(body: &[u8]) -> Result<(&str, Reader<'_>), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("missing_body", None, "request body is empty: send a JSON request"));
+    }
+    let src = std::str::from_utf8(body).map_err(|e| {
+        ApiError::invalid(
+            "invalid_utf8",
+            None,
+            format!("request body is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })?;
+    let mut r = Reader::new(src);
+    let kind = r.peek_kind().map_err(syntax)?;
+    if kind != Kind::Object {
+        return Err(ApiError::invalid(
+            "invalid_body",
+            None,
+            format!("request body must be a JSON object, got {}", kind.name()),
+        ));
+    }
+    Ok((src, r))
+}

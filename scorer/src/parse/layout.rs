@@ -1,0 +1,47 @@
+//! Where a chat body's bytes are: each top-level member, the `model` value, and the edits the
+//! router makes (asking a stream for its usage). The parser records it; the splice rewrite
+//! in `protocol::openai` reads it, so a body is never re-serialised.
+
+/// A byte range `[start, end)` of the body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// A top-level member of the body: from its key's opening quote to the end of its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub(crate) span: Span,
+    /// Owned by the router (`prefer`, `tier`): removed before the body goes upstream.
+    pub(crate) router_only: bool,
+}
+
+/// Where the top-level members and the `model` value sit in a body, for splicing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub(crate) members: Vec<Member>,
+    pub(crate) model_value: Span,
+    /// Bytes replacing a span inside a member (asking a stream for its usage).
+    pub(crate) edit: Option<(Span, &'static [u8])>,
+    /// A member appended after the last one.
+    pub(crate) append: Option<&'static [u8]>,
+}
+
+/// The member that asks a provider for a stream's usage, when the client sent no
+/// `stream_options`.
+pub(crate) const STREAM_USAGE_MEMBER: &[u8] = br#""stream_options":{"include_usage":true}"#;
+
+impl Layout {
+    /// Records a top-level member from its key's opening quote to the end of its value.
+    pub fn member(&mut self, start: usize, end: usize, router_only: bool) {
+        self.members.push(Member { span: Span { start, end }, router_only });
+    }
+
+    /// Records where the `model` value is.
+    pub fn model_at(&mut self, start: usize, end: usize) {
+        self.model_value = Span { start, end };
+    }
+}

@@ -1,0 +1,174 @@
+//! `messages`: each message's role, content (string or parts), tool calls and names, fed to the
+//! conversation features as the text is validated.
+
+use std::borrow::Cow;
+
+use crate::error::{ApiError, echo};
+use crate::parse::chat::{ChatRequest, ROLES};
+use crate::parse::features::Role;
+use crate::parse::fields::{duplicate_error, first_duplicate, string_field_named, syntax, wrong_type};
+use crate::parse::json::{Kind, Reader};
+
+pub(crate) fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) -> Result<(), ApiError> {
+    let kind = r.peek_kind().map_err(syntax)?;
+    if kind != Kind::Array {
+        return Err(wrong_type("messages", "an array", kind));
+    }
+    let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(8);
+    let mut it = r.array().map_err(syntax)?;
+    let mut index = 0usize;
+    while it.next(r).map_err(syntax)? {
+        parse_message(r, req, index, &mut keys)?;
+        index += 1;
+    }
+    if index == 0 {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("messages"),
+            "'messages' is empty: send at least one message",
+        ));
+    }
+    req.messages = index;
+    Ok(())
+}
+
+fn parse_message<'a>(
+    r: &mut Reader<'a>,
+    req: &mut ChatRequest<'a>,
+    index: usize,
+    keys: &mut Vec<Cow<'a, str>>,
+) -> Result<(), ApiError> {
+    let at = || format!("messages[{index}]");
+    let kind = r.peek_kind().map_err(syntax)?;
+    if kind != Kind::Object {
+        return Err(wrong_type(&at(), "an object", kind));
+    }
+    keys.clear();
+    let mut role: Option<Cow<'a, str>> = None;
+    let mut has_content = false;
+    let mut content_key = false;
+    let mut has_tool_calls = false;
+    let mut tool_calls = 0u32;
+    // Raw texts, scanned once the role is known (it may come after the content).
+    let mut texts: Vec<&'a str> = Vec::new();
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        match key.as_ref() {
+            "role" => {
+                let value = string_field_named(r, || format!("{}.role", at()))?;
+                if !ROLES.contains(&value.as_ref()) {
+                    return Err(ApiError::invalid(
+                        "invalid_role",
+                        Some(&format!("{}.role", at())),
+                        format!("role {} is not valid: use one of {}", echo(&value), ROLES.join(", ")),
+                    ));
+                }
+                role = Some(value);
+            }
+            "content" => {
+                content_key = true;
+                has_content = parse_content(r, req, &at, &mut texts)?;
+            }
+            "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
+                has_tool_calls = true;
+                let start = r.pos();
+                let mut it = r.array().map_err(syntax)?;
+                while it.next(r).map_err(syntax)? {
+                    r.skip_value().map_err(syntax)?;
+                    tool_calls += 1;
+                }
+                req.text_bytes += r.pos() - start;
+            }
+            other => {
+                has_tool_calls |= other == "tool_calls" || other == "function_call";
+                let start = r.pos();
+                r.skip_value().map_err(syntax)?;
+                req.text_bytes += r.pos() - start;
+            }
+        }
+        keys.push(key);
+    }
+    if let Some(dup) = first_duplicate(keys) {
+        return Err(duplicate_error(&dup, &at()));
+    }
+    let Some(role) = role else {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some(&format!("{}.role", at())),
+            format!("{}.role is required: use one of {}", at(), ROLES.join(", ")),
+        ));
+    };
+    // An assistant turn may carry only tool calls; a function result may be null (the spec
+    // types it `string | null`, still required).
+    let content_optional = (role == "assistant" && has_tool_calls) || (role == "function" && content_key);
+    if !has_content && !content_optional {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some(&format!("{}.content", at())),
+            format!("{}.content is required for role '{role}'", at()),
+        ));
+    }
+    req.texts.push((Role::from_name(&role), texts, tool_calls));
+    Ok(())
+}
+
+/// Reads `content`: a string, an array of parts, or null. Returns whether content is present.
+fn parse_content<'a>(
+    r: &mut Reader<'a>,
+    req: &mut ChatRequest<'a>,
+    at: &dyn Fn() -> String,
+    texts: &mut Vec<&'a str>,
+) -> Result<bool, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::String => {
+            let text = r.raw_string().map_err(syntax)?;
+            req.text_bytes += text.len();
+            texts.push(text);
+            Ok(true)
+        }
+        Kind::Null => r.null().map(|()| false).map_err(syntax),
+        Kind::Array => {
+            let mut it = r.array().map_err(syntax)?;
+            let mut part = 0usize;
+            let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(4);
+            while it.next(r).map_err(syntax)? {
+                let param = || format!("{}.content[{part}]", at());
+                let kind = r.peek_kind().map_err(syntax)?;
+                if kind != Kind::Object {
+                    return Err(wrong_type(&param(), "an object", kind));
+                }
+                keys.clear();
+                let mut obj = r.object().map_err(syntax)?;
+                while let Some(key) = obj.next_key(r).map_err(syntax)? {
+                    match key.as_ref() {
+                        "text" => {
+                            if r.peek_kind().map_err(syntax)? != Kind::String {
+                                let kind = r.peek_kind().map_err(syntax)?;
+                                return Err(wrong_type(&format!("{}.text", param()), "a string", kind));
+                            }
+                            let text = r.raw_string().map_err(syntax)?;
+                            req.text_bytes += text.len();
+                            texts.push(text);
+                        }
+                        "image_url" => {
+                            req.features.images += 1;
+                            r.skip_value().map_err(syntax)?;
+                        }
+                        _ => {
+                            let start = r.pos();
+                            r.skip_value().map_err(syntax)?;
+                            req.text_bytes += r.pos() - start;
+                        }
+                    }
+                    keys.push(key);
+                }
+                if let Some(dup) = first_duplicate(&mut keys) {
+                    return Err(duplicate_error(&dup, &param()));
+                }
+                part += 1;
+            }
+            Ok(true)
+        }
+        k => Err(wrong_type(&format!("{}.content", at()), "a string, an array of parts or null", k)),
+    }
+}

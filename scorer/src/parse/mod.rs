@@ -1,0 +1,17 @@
+//! Stage 1, parse: the request bytes in, what routing needs out.
+//!
+//! Owns the JSON reader, the one-pass chat request parser with the layout of the body's
+//! members, and the conversation features `auto` scores. May import the request vocabulary,
+//! the catalog's tier names and `error`; must not import `decide`, `protocol`, `account` or
+//! `config`: parsing knows what a request says, not what the router does with it.
+
+pub mod chat;
+pub mod features;
+pub mod fields;
+pub mod json;
+pub mod keywords;
+pub mod layout;
+pub mod messages;
+pub mod options;
+pub mod request;
+pub mod scan;

@@ -1,0 +1,151 @@
+//! The chat request's option objects and lists: `modalities`, `max_price`, the request's own
+//! `provider` policy and `response_format`.
+
+use std::borrow::Cow;
+
+use crate::error::{ApiError, echo};
+use crate::parse::chat::MaxPrice;
+use crate::parse::fields::{duplicate_error, first_duplicate, string_field, syntax, wrong_type};
+use crate::parse::json::{Kind, Reader};
+use crate::vocab::Policy;
+
+/// Output modalities the chat API knows.
+const MODALITIES: [&str; 2] = ["text", "audio"];
+
+/// Reads `modalities`: true when it asks for audio output.
+pub(crate) fn read_modalities(r: &mut Reader<'_>) -> Result<bool, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => return r.null().map(|()| false).map_err(syntax),
+        Kind::Array => {}
+        k => return Err(wrong_type("modalities", "an array of strings", k)),
+    }
+    let mut audio = false;
+    let mut it = r.array().map_err(syntax)?;
+    while it.next(r).map_err(syntax)? {
+        let m = string_field(r, "modalities")?;
+        if !MODALITIES.contains(&m.as_ref()) {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                Some("modalities"),
+                format!("modality {} is not valid: use text or audio", echo(&m)),
+            ));
+        }
+        audio |= m == "audio";
+    }
+    Ok(audio)
+}
+
+/// Reads `max_price: {"prompt": USD/M, "completion": USD/M}`.
+pub(crate) fn read_max_price(r: &mut Reader<'_>) -> Result<Option<MaxPrice>, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => return r.null().map(|()| None).map_err(syntax),
+        Kind::Object => {}
+        k => return Err(wrong_type("max_price", "an object", k)),
+    }
+    let mut out = MaxPrice::default();
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        let param = format!("max_price.{key}");
+        let value = match r.peek_kind().map_err(syntax)? {
+            Kind::Null => r.null().map(|()| None).map_err(syntax)?,
+            Kind::Number => {
+                let v =
+                    r.number().map_err(syntax)?.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+                Some(v.ok_or_else(|| {
+                    ApiError::invalid(
+                        "invalid_value",
+                        Some(&param),
+                        format!("'{param}' must be a non-negative number"),
+                    )
+                })?)
+            }
+            k => return Err(wrong_type(&param, "a number (USD per million tokens)", k)),
+        };
+        match key.as_ref() {
+            "prompt" => out.prompt = value,
+            "completion" => out.completion = value,
+            other => {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(&param),
+                    format!(
+                        "max_price.{} is not supported: use prompt and completion (USD per million tokens)",
+                        echo(other)
+                    ),
+                ));
+            }
+        }
+        keys.push(key);
+    }
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, "max_price"));
+    }
+    Ok(Some(out))
+}
+
+/// Reads an OpenRouter-style `provider` object: `only` and `ignore` lists of provider names.
+pub fn read_provider_policy(r: &mut Reader<'_>) -> Result<Option<Policy>, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => return r.null().map(|()| None).map_err(syntax),
+        Kind::Object => {}
+        k => return Err(wrong_type("provider", "an object", k)),
+    }
+    let mut policy = Policy::default();
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        let param = format!("provider.{key}");
+        let kind = r.peek_kind().map_err(syntax)?;
+        if kind != Kind::Array && (key == "only" || key == "ignore") {
+            return Err(wrong_type(&param, "an array of provider names", kind));
+        }
+        match key.as_ref() {
+            "only" | "ignore" => {
+                let mut names = std::collections::BTreeSet::new();
+                let mut it = r.array().map_err(syntax)?;
+                while it.next(r).map_err(syntax)? {
+                    names.insert(string_field(r, &param)?.into_owned());
+                }
+                if key == "only" {
+                    policy.only = Some(names);
+                } else {
+                    policy.blocked = names;
+                }
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(&param),
+                    format!(
+                        "provider.{} is not supported: use provider.only and provider.ignore",
+                        echo(other)
+                    ),
+                ));
+            }
+        }
+        keys.push(key);
+    }
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, "provider"));
+    }
+    Ok(Some(policy))
+}
+
+/// True when `response_format` asks for a JSON schema.
+pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<bool, ApiError> {
+    if r.peek_kind().map_err(syntax)? != Kind::Object {
+        r.skip_value().map_err(syntax)?;
+        return Ok(false);
+    }
+    let mut schema = false;
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        if key == "type" && r.peek_kind().map_err(syntax)? == Kind::String {
+            schema |= r.raw_string().map_err(syntax)? == "json_schema";
+        } else {
+            r.skip_value().map_err(syntax)?;
+        }
+    }
+    Ok(schema)
+}
