@@ -11,23 +11,7 @@ use super::flight::Flight;
 use crate::headers as h;
 use crate::host;
 use crate::live;
-use crate::spend::{self, Reservation};
-
-/// What a request used and where it went, for settlement, metrics and logs (written when the
-/// stream ends).
-#[derive(Default)]
-pub(super) struct Account {
-    /// The budget reservation to settle.
-    pub(super) reservation: Option<Reservation>,
-    /// `tier`, `prefer`, `provider`, `model` of the attempt that answered.
-    labels: Option<[String; 4]>,
-    /// What the provider reported.
-    usage: Option<Usage>,
-    /// Its price, USD.
-    cost: Option<f64>,
-    /// The final status.
-    pub(super) status: u16,
-}
+use crate::spend;
 
 /// Writes filter state `wasm.model_router.<key>` (see the access-log format in the configs).
 fn note(key: &str, value: &str) {

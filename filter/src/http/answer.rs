@@ -2,23 +2,14 @@
 //! its end when too large to hold, or translated back (Titan embeddings).
 
 use model_router_scorer::ApiError;
-use model_router_scorer::route::Upstream;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
-use super::flight::Flight;
+use super::flight::{Flight, Meter};
 use super::{Http, Phase};
 use crate::headers as h;
 use crate::host;
-
-/// A large non-streamed answer passing through unheld.
-pub(super) struct Meter {
-    /// Who answered.
-    to: Upstream,
-    /// The answer's end so far.
-    tail: UsageTail,
-}
 
 impl Http {
     /// A held non-streamed answer: price it, put the price in its headers, let it go. One that

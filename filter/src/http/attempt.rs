@@ -6,8 +6,7 @@ use model_router_scorer::usage::StreamUsage;
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use super::answer::add_response_headers;
-use super::flight::{Failed, Flight, Retry, is_context_error, retryable};
-use super::stream::Watch;
+use super::flight::{Failed, Flight, Retry, Watch, is_context_error, retryable};
 use super::{Http, Phase};
 use crate::headers as h;
 use crate::host;

@@ -8,7 +8,7 @@ use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use super::flight::Flight;
-use super::{Http, Phase};
+use super::{Http, Phase, not_configured};
 use crate::headers as h;
 use crate::host::{self, HostError};
 use crate::live;
@@ -361,8 +361,4 @@ fn remember(memory: &Memory) -> Result<(), HostError> {
     // Lost three races in a row: stickiness for this turn is best effort, routing is not.
     host::log(LogLevel::Warn, "model-router: could not store the conversation tier (contention)");
     Ok(())
-}
-
-pub(super) fn not_configured() -> ApiError {
-    ApiError::server(503, "router_not_configured", "the router has no valid configuration")
 }

@@ -1,12 +1,16 @@
-//! A routed request across its attempts (`Flight`): who is being tried, who is left, what
-//! failed; and the rules that read a provider's answer (retryable statuses, `retry-after`, a
-//! context-length error). No host calls: the phase files act on what these say.
+//! What a request carries between callbacks, and the rules that read a provider's answer: a
+//! routed request across its attempts (`Flight`: who is being tried, who is left, what
+//! failed), a large answer being metered (`Meter`), a stream being watched (`Watch`), what the
+//! request used (`Account`); retryable statuses, `retry-after`, a context-length error. No host
+//! calls, and no import of the phase files: they act on what these say.
 
 use model_router_scorer::request::Layout;
 use model_router_scorer::route::{Fallback, Upstream};
 use model_router_scorer::translate::ResponseTranslation;
+use model_router_scorer::usage::{StreamUsage, Usage, UsageTail};
 
 use crate::headers as h;
+use crate::spend::Reservation;
 
 /// A routed request and its attempts.
 pub(super) struct Flight {
@@ -135,4 +139,40 @@ pub(super) fn is_context_error(body: &[u8]) -> bool {
     ["context_length_exceeded", "maximum context length", "context window", "too many tokens"]
         .iter()
         .any(|m| text.contains(m))
+}
+
+/// A large non-streamed answer passing through unheld.
+pub(super) struct Meter {
+    /// Who answered.
+    pub(super) to: Upstream,
+    /// The answer's end so far.
+    pub(super) tail: UsageTail,
+}
+
+/// A streamed response being watched.
+pub(super) struct Watch {
+    /// Who is streaming.
+    pub(super) to: Upstream,
+    /// When the attempt was sent (ns).
+    pub(super) sent_ns: u64,
+    /// The first body byte was seen (and its latency recorded).
+    pub(super) started: bool,
+    /// Prices the usage chunk and checks the end.
+    pub(super) editor: StreamUsage,
+}
+
+/// What a request used and where it went, for settlement, metrics and logs (written when the
+/// stream ends).
+#[derive(Default)]
+pub(super) struct Account {
+    /// The budget reservation to settle.
+    pub(super) reservation: Option<Reservation>,
+    /// `tier`, `prefer`, `provider`, `model` of the attempt that answered.
+    pub(super) labels: Option<[String; 4]>,
+    /// What the provider reported.
+    pub(super) usage: Option<Usage>,
+    /// Its price, USD.
+    pub(super) cost: Option<f64>,
+    /// The final status.
+    pub(super) status: u16,
 }

@@ -22,18 +22,14 @@ mod stream;
 
 use std::rc::Rc;
 
-use model_router_scorer::Endpoint;
+use model_router_scorer::{ApiError, Endpoint};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel};
 
 use crate::host;
 use crate::shared::Shared;
 
-use account::Account;
-use answer::Meter;
-use classify::not_configured;
-use flight::Flight;
-use stream::Watch;
+use flight::{Account, Flight, Meter, Watch};
 
 /// Where a request is in its life. Each phase carries only what it needs.
 enum Phase {
@@ -186,4 +182,9 @@ impl HttpContext for Http {
     fn on_log(&mut self) {
         self.finish();
     }
+}
+
+/// The answer when the plugin never configured.
+pub(super) fn not_configured() -> ApiError {
+    ApiError::server(503, "router_not_configured", "the router has no valid configuration")
 }

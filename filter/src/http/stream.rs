@@ -1,25 +1,12 @@
 //! A streamed answer on its way to the client: its first byte's latency, its usage chunk
 //! priced (or removed), and an end without `[DONE]` made visible.
 
-use model_router_scorer::route::Upstream;
-use model_router_scorer::usage::StreamUsage;
 use proxy_wasm::types::{Action, BufferType, LogLevel};
 
+use super::flight::Watch;
 use super::{Http, Phase};
 use crate::host;
 use crate::live;
-
-/// A streamed response being watched.
-pub(super) struct Watch {
-    /// Who is streaming.
-    pub(super) to: Upstream,
-    /// When the attempt was sent (ns).
-    pub(super) sent_ns: u64,
-    /// The first body byte was seen (and its latency recorded).
-    pub(super) started: bool,
-    /// Prices the usage chunk and checks the end.
-    pub(super) editor: StreamUsage,
-}
 
 impl Http {
     /// Watches a stream: its first byte's latency, its usage chunk (priced, or removed when
