@@ -60,6 +60,29 @@ pub struct ChatRequest<'a> {
     pub(crate) layout: Layout,
 }
 
+impl Default for ChatRequest<'_> {
+    /// Nothing read yet: the parser's starting point.
+    fn default() -> Self {
+        ChatRequest {
+            model: Cow::Borrowed(""),
+            prefer: None,
+            tier: None,
+            stream: false,
+            max_output_tokens: None,
+            max_output_param: "max_tokens",
+            audio_output: false,
+            messages: 0,
+            text_bytes: 0,
+            features: Features::new(),
+            provider_policy: None,
+            usage_requested: false,
+            max_price: None,
+            texts: Vec::new(),
+            layout: Layout::default(),
+        }
+    }
+}
+
 /// Tokens added per message for role and framing in [`ChatRequest::estimate`].
 pub const TOKENS_PER_MESSAGE: u64 = 4;
 

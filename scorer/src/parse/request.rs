@@ -7,7 +7,6 @@ use std::borrow::Cow;
 
 use crate::catalog::Tier;
 use crate::error::{ApiError, echo};
-use crate::parse::features::Features;
 use crate::parse::fields::{
     duplicate_error, first_duplicate, open_object, opt_count_field, opt_string_field, string_field, syntax,
     wrong_type,
@@ -29,23 +28,7 @@ pub use crate::parse::options::read_provider_policy;
 pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
     let (_, mut r) = open_object(body)?;
 
-    let mut req = ChatRequest {
-        model: Cow::Borrowed(""),
-        prefer: None,
-        tier: None,
-        stream: false,
-        max_output_tokens: None,
-        max_output_param: "max_tokens",
-        audio_output: false,
-        messages: 0,
-        text_bytes: 0,
-        features: Features::new(),
-        provider_policy: None,
-        usage_requested: false,
-        max_price: None,
-        texts: Vec::new(),
-        layout: Layout::default(),
-    };
+    let mut req = ChatRequest::default();
     // Where `stream_options` is: (its object's opening brace, whether it has members, the
     // span of a false `include_usage`), or None when absent or null.
     let mut stream_options: Option<(usize, bool, Option<Span>)> = None;
@@ -300,23 +283,7 @@ mod tests {
             }
             layout.member(start, r.pos(), ROUTER_FIELDS.contains(&key.as_ref()));
         }
-        ChatRequest {
-            model: Cow::Borrowed("economy"),
-            prefer: None,
-            tier: None,
-            stream: false,
-            max_output_tokens: None,
-            max_output_param: "max_tokens",
-            audio_output: false,
-            messages: 0,
-            text_bytes: 0,
-            features: Features::new(),
-            provider_policy: None,
-            usage_requested: false,
-            max_price: None,
-            texts: Vec::new(),
-            layout,
-        }
+        ChatRequest { model: Cow::Borrowed("economy"), layout, ..ChatRequest::default() }
     }
 
     #[test]
