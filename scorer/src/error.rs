@@ -42,6 +42,12 @@ impl ApiError {
         ApiError { status, message: message.into(), kind: "server_error", param: None, code, allow: None }
     }
 
+    /// A 429 `rate_limit_exceeded` of type `rate_limit_error`, as OpenAI answers rate limits
+    /// (the SDKs raise `RateLimitError` on it).
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        ApiError { kind: "rate_limit_error", ..ApiError::server(429, "rate_limit_exceeded", message) }
+    }
+
     /// The same error with another status.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;

@@ -185,15 +185,9 @@ impl Http {
         let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
         let attempts = f.attempts;
         let e = if all(|s| s == 429) {
-            let mut e = ApiError::server(
-                429,
-                "rate_limit_exceeded",
-                format!(
-                    "every provider that can serve this request is rate limited ({summary}): retry after retry-after seconds"
-                ),
-            );
-            e.kind = "rate_limit_error";
-            e
+            ApiError::rate_limited(format!(
+                "every provider that can serve this request is rate limited ({summary}): retry after retry-after seconds"
+            ))
         } else if all(|s| s == 401 || s == 403) {
             ApiError::server(
                 502,

@@ -34,6 +34,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let mut model: Option<Cow<'_, str>> = None;
     let mut own_policy: Option<Policy> = None;
     let mut input: Option<(Kind, &str)> = None;
+    let mut empty_input = false;
     let mut dimensions: Option<u64> = None;
     let mut obj = r.object().map_err(syntax)?;
     while let Some((start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
@@ -65,7 +66,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                         format!("'input' must be a string or an array, got {}", kind.name()),
                     ));
                 }
-                r.skip_value().map_err(syntax)?;
+                empty_input = skip_input(&mut r, kind).map_err(syntax)?;
                 input = src.get(value_start..r.pos()).map(|raw| (kind, raw));
             }
             _ => r.skip_value().map_err(syntax)?,
@@ -88,7 +89,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let Some(input) = input else {
         return Err(ApiError::invalid("missing_required_parameter", Some("input"), "'input' is required"));
     };
-    if has_empty_input(input) {
+    if empty_input {
         return Err(ApiError::invalid(
             "invalid_value",
             Some("input"),
@@ -184,29 +185,33 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     Ok(EmbeddingRoute { target: Target { body, to }, translate })
 }
 
-/// An empty string, an empty array, or an array holding an empty string or token array: the
-/// API refuses these (a provider would bill nothing and answer in its own error shape).
-fn has_empty_input((kind, raw): (Kind, &str)) -> bool {
+/// Skips `input` (a string or an array, checked) in the body's one pass, telling whether it
+/// is empty: an empty string, an empty array, or an array holding an empty string or token
+/// array. The API refuses these (a provider would bill nothing and answer in its own shape).
+fn skip_input(r: &mut Reader<'_>, kind: Kind) -> Result<bool, crate::parse::json::JsonError> {
     if kind == Kind::String {
-        return raw == "\"\"";
+        return r.skip_string().map(|len| len == 0);
     }
-    let mut r = Reader::new(raw);
-    let Ok(mut it) = r.array() else { return false };
+    let mut it = r.array()?;
     let mut items = 0;
-    while let Ok(true) = it.next(&mut r) {
+    let mut empty = false;
+    while it.next(r)? {
         items += 1;
-        let start = r.pos();
-        if r.skip_value().is_err() {
-            return false;
-        }
-        let item = raw.get(start..r.pos()).unwrap_or_default().trim();
-        if item == "\"\""
-            || item.strip_prefix('[').and_then(|i| i.strip_suffix(']')).is_some_and(|i| i.trim().is_empty())
-        {
-            return true;
+        match r.peek_kind()? {
+            Kind::String => empty |= r.skip_string()? == 0,
+            Kind::Array => {
+                let mut inner = r.array()?;
+                let mut tokens = 0;
+                while inner.next(r)? {
+                    tokens += 1;
+                    r.skip_value()?;
+                }
+                empty |= tokens == 0;
+            }
+            _ => r.skip_value()?,
         }
     }
-    items == 0
+    Ok(empty || items == 0)
 }
 
 /// Titan embeds one text per call: a string, or an array holding exactly one string.
