@@ -10,5 +10,19 @@
 //! May import `parse` (the JSON reader, the request and its layout) and `error`; must not
 //! import `decide`, `config` or `account`: a protocol knows shapes, not routing or money.
 
+pub mod anthropic;
+pub mod bedrock;
 pub mod openai;
+pub mod reply;
+pub mod responses;
 pub mod titan;
+
+/// What a request translator needs besides the client's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Native<'a> {
+    /// The provider's id for the model (`deepseek.v3.2`, `claude-sonnet-4-6`).
+    pub upstream_model: &'a str,
+    /// The model's output limit from the catalog: the `max_tokens` sent when the client set
+    /// none and the protocol requires one, and the cap of one the client set.
+    pub max_output: u64,
+}

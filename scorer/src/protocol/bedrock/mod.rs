@@ -1,0 +1,1 @@
+//! AWS Bedrock Converse and ConverseStream: request, response and stream halves, and the event-stream framing.

@@ -1,0 +1,189 @@
+//! What every translator writes back: the OpenAI chat shapes a client reads (a
+//! `chat.completion`, its `chat.completion.chunk` SSE events, the usage chunk, `[DONE]`, the
+//! error event and the error body), built in one place so the three native protocols answer
+//! in exactly the same shape.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiError;
+
+/// What the glue knows about the answer being translated, the same for every protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Meta {
+    /// The completion's id (`chatcmpl-…`), the same in every chunk of a stream.
+    pub id: String,
+    /// The catalog id of the model that ran, reported as OpenAI-compatible answers report it.
+    pub model: String,
+    /// Unix seconds, the `created` of the completion and its chunks.
+    pub created: u64,
+    /// The client asked for reasoning (`reasoning_effort` set): thinking text is exposed as
+    /// `reasoning_content`; otherwise it is left out.
+    pub reasoning: bool,
+}
+
+/// Token counts in OpenAI's terms: `prompt` includes the cached and cache-written tokens (as
+/// OpenAI's `prompt_tokens` includes `cached_tokens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tokens {
+    /// All input tokens, cached or not.
+    pub prompt: u64,
+    /// Output tokens, reasoning included.
+    pub completion: u64,
+    /// Input tokens read from the provider's prompt cache.
+    pub cache_read: u64,
+    /// Input tokens written to the provider's prompt cache.
+    pub cache_write: u64,
+}
+
+impl Tokens {
+    /// The OpenAI `usage` object. Cache writes have no OpenAI field: they are reported as
+    /// `prompt_tokens_details.cache_creation_tokens` beside `cached_tokens`.
+    pub fn to_json(self) -> Value {
+        let mut details = Map::new();
+        details.insert("cached_tokens".into(), json!(self.cache_read));
+        if self.cache_write > 0 {
+            details.insert("cache_creation_tokens".into(), json!(self.cache_write));
+        }
+        json!({
+            "prompt_tokens": self.prompt,
+            "completion_tokens": self.completion,
+            "total_tokens": self.prompt + self.completion,
+            "prompt_tokens_details": details,
+        })
+    }
+}
+
+/// A whole `chat.completion` with one choice.
+pub fn completion(meta: &Meta, message: Value, finish_reason: &str, tokens: Option<Tokens>) -> Vec<u8> {
+    let mut out = json!({
+        "id": meta.id,
+        "object": "chat.completion",
+        "created": meta.created,
+        "model": meta.model,
+        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason}],
+    });
+    if let (Some(t), Some(obj)) = (tokens, out.as_object_mut()) {
+        obj.insert("usage".into(), t.to_json());
+    }
+    out.to_string().into_bytes()
+}
+
+/// Appends one SSE event, `data: {json}` and its blank line.
+pub fn event(out: &mut Vec<u8>, value: &Value) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(value.to_string().as_bytes());
+    out.extend_from_slice(b"\n\n");
+}
+
+/// Appends a `chat.completion.chunk` for choice 0 with `delta` and `finish_reason`.
+pub fn chunk(out: &mut Vec<u8>, meta: &Meta, delta: Value, finish_reason: Option<&str>) {
+    event(
+        out,
+        &json!({
+            "id": meta.id,
+            "object": "chat.completion.chunk",
+            "created": meta.created,
+            "model": meta.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}],
+        }),
+    );
+}
+
+/// Appends the usage chunk (empty `choices`), as OpenAI sends it last when
+/// `stream_options.include_usage` is set. Translators always send it; the glue removes it when
+/// the client did not ask, after pricing it.
+pub fn usage_chunk(out: &mut Vec<u8>, meta: &Meta, tokens: Tokens) {
+    event(
+        out,
+        &json!({
+            "id": meta.id,
+            "object": "chat.completion.chunk",
+            "created": meta.created,
+            "model": meta.model,
+            "choices": [],
+            "usage": tokens.to_json(),
+        }),
+    );
+}
+
+/// Appends `data: [DONE]`.
+pub fn done(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"data: [DONE]\n\n");
+}
+
+/// Appends an error event (OpenAI SDKs raise `APIError` on an event carrying `error`).
+pub fn error_event(out: &mut Vec<u8>, e: &ApiError) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(e.body().as_bytes());
+    out.extend_from_slice(b"\n\n");
+}
+
+/// A provider's own error (its message already read out of its native shape) in the OpenAI
+/// shape with the provider's status: a 4xx is the request's fault
+/// (`provider_rejected_request`, or `context_length_exceeded` when `context` says the input
+/// overflowed the window), anything else the provider's (`upstream_failed`). The message is
+/// kept, cut to 500 characters.
+pub fn provider_error(status: u16, message: Option<&str>, context: bool) -> Vec<u8> {
+    let said: String = message.unwrap_or("no message").chars().take(500).collect();
+    let e = if context {
+        ApiError::invalid(
+            "context_length_exceeded",
+            Some("messages"),
+            format!("the provider refused the request: {said}"),
+        )
+    } else if (400..500).contains(&status) {
+        ApiError::invalid(
+            "provider_rejected_request",
+            None,
+            format!("the provider refused the request: {said}"),
+        )
+    } else {
+        ApiError::server(502, "upstream_failed", format!("the provider failed: {said}"))
+    };
+    e.with_status(status).body().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> Meta {
+        Meta { id: "chatcmpl-1".into(), model: "m".into(), created: 7, reasoning: false }
+    }
+
+    #[test]
+    fn a_completion_and_its_usage_read_as_the_glue_prices_them() {
+        let t = Tokens { prompt: 10, completion: 3, cache_read: 4, cache_write: 2 };
+        let body = completion(&meta(), json!({"role": "assistant", "content": "hi"}), "stop", Some(t));
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(v["choices"][0]["finish_reason"], "stop");
+        assert_eq!(v["usage"]["total_tokens"], 13);
+        assert_eq!(v["usage"]["prompt_tokens_details"]["cache_creation_tokens"], 2);
+        let u = crate::account::usage::of_response(&body).unwrap_or_default();
+        assert_eq!((u.input, u.output), (10, 3));
+    }
+
+    #[test]
+    fn chunks_are_whole_sse_events() {
+        let mut out = Vec::new();
+        chunk(&mut out, &meta(), json!({"content": "a"}), None);
+        usage_chunk(&mut out, &meta(), Tokens { prompt: 1, completion: 1, ..Tokens::default() });
+        done(&mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(text.matches("\n\n").count(), 3, "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"));
+    }
+
+    #[test]
+    fn provider_errors_keep_the_message_and_say_whose_fault() {
+        let v = |b: Vec<u8>| serde_json::from_slice::<Value>(&b).unwrap_or_default();
+        assert_eq!(v(provider_error(400, Some("bad"), false))["error"]["code"], "provider_rejected_request");
+        assert_eq!(
+            v(provider_error(400, Some("too long"), true))["error"]["code"],
+            "context_length_exceeded"
+        );
+        let e = v(provider_error(500, None, false));
+        assert_eq!(e["error"]["type"], "server_error");
+        assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("no message")));
+    }
+}
