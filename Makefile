@@ -83,16 +83,18 @@ oci: wasm
 # layout.py: no import cycles, no file over 500 lines of non-test code, no impl over 250 lines.
 lint: setup
 	$(CARGO) fmt --all --check
-	$(PYTHON) scripts/layout.py scorer/src filter/src
+	$(PYTHON) scripts/layout.py scorer/src flow/src filter/src
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --locked -p model-router-scorer -p model-router-filter -p model-router-probe --target $(WASM_TARGET) -- -D warnings
+	$(CARGO) clippy --locked -p model-router-scorer -p model-router-flow -p model-router-filter -p model-router-probe --target $(WASM_TARGET) -- -D warnings
 	$(CARGO) clippy --locked -p model-router-filter --target $(WASM_TARGET) --features timing -- -D warnings
 
-# The scorer must stay host-free: no proxy-wasm anywhere in its dependency tree.
+# The scorer and the request's state machine must stay host-free: no proxy-wasm anywhere in
+# their dependency trees.
 scorer-is-host-free:
-	@if $(CARGO) tree --locked -p model-router-scorer -e normal,build --target all | grep -q proxy-wasm; then \
-		echo "scorer depends on proxy-wasm"; exit 1; fi
-	@echo "scorer has no proxy-wasm dependency"
+	@for p in model-router-scorer model-router-flow; do \
+		if $(CARGO) tree --locked -p $$p -e normal,build --target all | grep -q proxy-wasm; then \
+			echo "$$p depends on proxy-wasm"; exit 1; fi; done
+	@echo "scorer and flow have no proxy-wasm dependency"
 
 # Every Envoy config we ship must load, filter included.
 validate: wasm

@@ -98,10 +98,12 @@ def module_of(rel):
 
 def expand_use_tree(tree):
     """`crate::a::{b, c::{d, e}}` -> ['crate::a::b', 'crate::a::c::d', 'crate::a::c::e']."""
+    # Aliases go before whitespace does: `headers as h` must not read as `headersash`.
+    tree = re.sub(r"\s+as\s+\w+", "", tree)
     tree = re.sub(r"\s+", "", tree)
     depth, start = 0, tree.find("{")
     if start < 0:
-        return [re.sub(r"\bas\w+$", "", tree)]
+        return [tree]
     prefix, inner = tree[:start], tree[start + 1:tree.rfind("}")]
     items, cur = [], ""
     for ch in inner:

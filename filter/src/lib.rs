@@ -1,17 +1,15 @@
 //! model-router as a proxy-wasm HTTP filter: thin glue between Envoy's callbacks and the
-//! host-free scorer. One module per concern: `root` (configuration), `shared` (what the root
-//! hands every request: configuration, keys, metrics), `http` (per-request phases, one file
-//! each), `live` (health and metrics), `spend` (budgets), `host` (host calls that return
-//! `Result`), `headers` (names), `timing` (the instrumented build). Imports go one way:
-//! `root` -> `http` -> `shared`, and nothing imports `root`.
+//! request's state machine (`model-router-flow`), which holds every decision. One module per
+//! concern: `root` (configuration), `context` (each callback an event for the machine, each
+//! effect it returns a host call, and the host's services offered to it), `metrics` (Envoy
+//! metrics by name), `host` (host calls that return `Result`), `timing` (the instrumented
+//! build). Imports go one way: `root` -> `context` -> `metrics`, `host`; nothing imports
+//! `root`.
 
-pub mod headers;
+pub mod context;
 pub mod host;
-pub mod http;
-pub mod live;
+pub mod metrics;
 pub mod root;
-pub mod shared;
-pub mod spend;
 #[cfg(feature = "timing")]
 pub mod timing;
 

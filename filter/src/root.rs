@@ -4,19 +4,20 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use model_router_flow::Shared;
 use model_router_scorer::Config;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
+use crate::context;
 use crate::host;
-use crate::http;
-use crate::live::Metrics;
-use crate::shared::Shared;
+use crate::metrics::Metrics;
 
-/// Holds the last configuration that validated.
+/// Holds the last configuration that validated, and the metrics every request updates.
 #[derive(Default)]
 pub struct Root {
     shared: Option<Rc<Shared>>,
+    metrics: Rc<Metrics>,
 }
 
 impl Context for Root {}
@@ -59,13 +60,13 @@ impl RootContext for Root {
                 if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
             ),
         );
-        self.shared = Some(Rc::new(Shared { config, keys, metrics: Metrics::default() }));
+        self.shared = Some(Rc::new(Shared { config, keys }));
         true
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         // The SDK panics on None, so a context is always created, configured or not.
-        Some(http::context(self.shared.clone()))
+        Some(context::context(self.shared.clone(), self.metrics.clone()))
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -11,7 +11,7 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MetricType};
 
 use crate::host;
-use crate::live::METRIC_PREFIX;
+use crate::metrics::METRIC_PREFIX;
 
 thread_local! {
     /// Counter ids (nanoseconds, calls) by name, defined on first use.
@@ -22,7 +22,13 @@ thread_local! {
 pub fn timed<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
     let start = host::now_nanos().unwrap_or(0);
     let out = f();
-    let elapsed = host::now_nanos().unwrap_or(start).saturating_sub(start);
+    add(name, host::now_nanos().unwrap_or(start).saturating_sub(start));
+    out
+}
+
+/// Adds `elapsed` nanoseconds and one call to the counters of `name` (the machine's own spans
+/// arrive here through `Host::timing`).
+pub fn add(name: &'static str, elapsed: u64) {
     IDS.with(|ids| {
         let define = |kind: &str| {
             host::define_metric(MetricType::Counter, &format!("{METRIC_PREFIX}timing_{kind}.{name}"))
@@ -32,7 +38,6 @@ pub fn timed<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
         let _ = host::increment_metric(ns, i64::try_from(elapsed).unwrap_or(i64::MAX));
         let _ = host::increment_metric(calls, 1);
     });
-    out
 }
 
 /// A request context whose callbacks are timed. Generic, so this module imports nothing of the

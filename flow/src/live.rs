@@ -1,5 +1,5 @@
-//! Live provider health in shared data (every worker of the VM sees it) and the router's
-//! metrics. The records and their transitions are the scorer's ([`health`]); this module reads
+//! Live provider health in shared data (every worker sees it), and how values become stat
+//! name segments. The records and their transitions are the scorer's ([`health`]); this module reads
 //! and writes them with compare-and-swap, so concurrent workers never lose an update.
 
 use std::cell::RefCell;
@@ -7,23 +7,29 @@ use std::collections::HashMap;
 
 use model_router_scorer::health::{self, Admit, Health, Live, Outcome, ResilienceConfig};
 use model_router_scorer::route::Upstream;
-use proxy_wasm::types::{LogLevel, MetricType};
 
-use crate::host::{self, HostError};
+use crate::io::{Host, HostError, Level, Swap};
 
 /// Reads health records for one routing decision, each key at most once.
-#[derive(Default)]
-pub struct Snapshot {
+pub struct Snapshot<'h> {
+    host: &'h dyn Host,
     seen: RefCell<HashMap<String, Option<Health>>>,
 }
 
-impl Live for Snapshot {
+impl<'h> Snapshot<'h> {
+    /// A snapshot read through `host`.
+    pub fn new(host: &'h dyn Host) -> Self {
+        Snapshot { host, seen: RefCell::default() }
+    }
+}
+
+impl Live for Snapshot<'_> {
     fn health(&self, key: &str) -> Option<Health> {
         if let Some(h) = self.seen.borrow().get(key) {
             return *h;
         }
         // Unreadable shared data counts as no record: routing goes on with static data.
-        let h = host::shared_get(key).ok().and_then(|(v, _)| Health::decode(&v?));
+        let h = self.host.shared_get(key).ok().and_then(|(v, _)| Health::decode(&v?));
         self.seen.borrow_mut().insert(key.to_string(), h);
         h
     }
@@ -31,23 +37,27 @@ impl Live for Snapshot {
 
 /// Tries to change the record under `key` with `change` (compare-and-swap, three tries).
 /// Returns what `change` returned on the write that landed, or `None` after three lost races.
-fn update<R>(key: &str, mut change: impl FnMut(&mut Health) -> R) -> Result<Option<R>, HostError> {
+fn update<R>(
+    host: &dyn Host,
+    key: &str,
+    mut change: impl FnMut(&mut Health) -> R,
+) -> Result<Option<R>, HostError> {
     for _ in 0..3 {
-        let (bytes, cas) = host::shared_get(key)?;
+        let (bytes, cas) = host.shared_get(key)?;
         let mut h = bytes.as_deref().and_then(Health::decode).unwrap_or_default();
         let out = change(&mut h);
-        if host::shared_set(key, h.encode().as_bytes(), cas)? == host::Swap::Done {
+        if host.shared_set(key, h.encode().as_bytes(), cas)? == Swap::Done {
             return Ok(Some(out));
         }
     }
-    host::log(LogLevel::Warn, &format!("model-router: lost three updates of {key} in a row"));
+    host.log(Level::Warn, &format!("model-router: lost three updates of {key} in a row"));
     Ok(None)
 }
 
 /// Whether an attempt may go to `to` now, taking a probe slot if its breaker is cooling down.
-pub fn admit(to: &Upstream, now: u64, cfg: &ResilienceConfig) -> Result<bool, HostError> {
+pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -> Result<bool, HostError> {
     for key in to.health_keys() {
-        let allowed = update(&key, |h| match h.admit(now, cfg) {
+        let allowed = update(host, &key, |h| match h.admit(now, cfg) {
             Admit::Yes => true,
             Admit::No => false,
             Admit::Probe => {
@@ -63,48 +73,45 @@ pub fn admit(to: &Upstream, now: u64, cfg: &ResilienceConfig) -> Result<bool, Ho
 }
 
 /// Records an attempt's outcome for its provider and its deployment.
-pub fn record(to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig, m: &Metrics) {
+pub fn record(host: &dyn Host, to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig) {
     for (key, scope) in to.health_keys().iter().zip([Scope::Provider, Scope::Deployment]) {
         let change = |h: &mut Health| {
             let before = h.breaker.gauge();
             (h.record(outcome, now, cfg), before, h.breaker.gauge())
         };
-        match update(key, change) {
+        match update(host, key, change) {
             Ok(Some((opened, before, after))) => {
                 if opened {
-                    host::log(
-                        LogLevel::Warn,
-                        &format!("model-router: circuit opened for {}", scope.label(to)),
-                    );
-                    m.count(&format!("breaker_opened.{}", scope.metric(to)), 1);
+                    host.log(Level::Warn, &format!("model-router: circuit opened for {}", scope.label(to)));
+                    host.count(&format!("breaker_opened.{}", scope.metric(to)), 1);
                 }
                 // Only on a change (a gauge starts at 0, closed): one call fewer per response.
                 if after != before {
-                    m.gauge(&format!("breaker_state.{}", scope.metric(to)), after);
+                    host.gauge(&format!("breaker_state.{}", scope.metric(to)), after);
                 }
             }
             Ok(None) => {}
-            Err(e) => host::log(LogLevel::Warn, &format!("model-router: {e}")),
+            Err(e) => host.log(Level::Warn, &format!("model-router: {e}")),
         }
     }
 }
 
 /// True for the first caller, across every worker, in each `interval` seconds of `key`: a
 /// condition worth a log line is then logged once per interval, not once per request.
-pub fn first_in(key: &str, interval: u64, now: u64) -> bool {
-    let Ok((last, cas)) = host::shared_get(key) else { return false };
+pub fn first_in(host: &dyn Host, key: &str, interval: u64, now: u64) -> bool {
+    let Ok((last, cas)) = host.shared_get(key) else { return false };
     let last = last.as_deref().and_then(|b| std::str::from_utf8(b).ok()?.parse::<u64>().ok());
     if last.is_some_and(|at| now < at.saturating_add(interval)) {
         return false;
     }
-    host::shared_set(key, now.to_string().as_bytes(), cas) == Ok(host::Swap::Done)
+    host.shared_set(key, now.to_string().as_bytes(), cas) == Ok(Swap::Done)
 }
 
 /// Records a stream's time to first byte for its deployment.
-pub fn record_first_byte(to: &Upstream, ms: f64, now: u64) {
+pub fn record_first_byte(host: &dyn Host, to: &Upstream, ms: f64, now: u64) {
     let key = health::deployment_key(&to.provider, &to.model);
-    if let Err(e) = update(&key, |h| h.record_first_byte(ms, now)) {
-        host::log(LogLevel::Warn, &format!("model-router: {e}"));
+    if let Err(e) = update(host, &key, |h| h.record_first_byte(ms, now)) {
+        host.log(Level::Warn, &format!("model-router: {e}"));
     }
 }
 
@@ -136,60 +143,4 @@ impl Scope {
 /// `[A-Za-z0-9_-]` become `_`, so tag extraction sees whole values.
 pub fn stat_segment(v: &str) -> String {
     v.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
-}
-
-/// The router's metrics, defined on first use (`wasmcustom.model_router.<name>` in Envoy).
-#[derive(Default)]
-pub struct Metrics {
-    /// Ids by name, one map per kind (a lookup by `&str` allocates nothing).
-    counters: RefCell<HashMap<String, u32>>,
-    gauges: RefCell<HashMap<String, u32>>,
-    histograms: RefCell<HashMap<String, u32>>,
-}
-
-/// Prefix of every metric name.
-pub const METRIC_PREFIX: &str = "model_router.";
-
-impl Metrics {
-    fn id(&self, kind: MetricType, name: &str) -> Option<u32> {
-        let ids = match kind {
-            MetricType::Gauge => &self.gauges,
-            MetricType::Histogram => &self.histograms,
-            _ => &self.counters,
-        };
-        if let Some(id) = ids.borrow().get(name) {
-            return Some(*id);
-        }
-        match host::define_metric(kind, &format!("{METRIC_PREFIX}{name}")) {
-            Ok(id) => {
-                ids.borrow_mut().insert(name.to_string(), id);
-                Some(id)
-            }
-            Err(e) => {
-                host::log(LogLevel::Warn, &format!("model-router: metric {name}: {e}"));
-                None
-            }
-        }
-    }
-
-    /// Adds to a counter.
-    pub fn count(&self, name: &str, by: u64) {
-        if let Some(id) = self.id(MetricType::Counter, name) {
-            let _ = host::increment_metric(id, i64::try_from(by).unwrap_or(i64::MAX));
-        }
-    }
-
-    /// Sets a gauge.
-    pub fn gauge(&self, name: &str, value: u64) {
-        if let Some(id) = self.id(MetricType::Gauge, name) {
-            let _ = host::record_metric(id, value);
-        }
-    }
-
-    /// Records a histogram value.
-    pub fn histogram(&self, name: &str, value: u64) {
-        if let Some(id) = self.id(MetricType::Histogram, name) {
-            let _ = host::record_metric(id, value);
-        }
-    }
 }

@@ -1,10 +1,8 @@
 //! Spend limits in shared data: read what is left, reserve a request's estimate, settle it
 //! with the real cost. Every write is compare-and-swap, so workers never lose an amount.
 
+use crate::io::{Host, HostError, Level, Swap};
 use model_router_scorer::budget::{BudgetView, Scope, Spend};
-use proxy_wasm::types::LogLevel;
-
-use crate::host::{self, HostError};
 
 /// A request's reservation, settled when it ends.
 #[derive(Debug, Clone)]
@@ -17,39 +15,44 @@ pub struct Reservation {
     pub day: u64,
 }
 
-fn read(key: &str) -> Result<(Spend, u32), HostError> {
-    let (bytes, cas) = host::shared_get(key)?;
+fn read(host: &dyn Host, key: &str) -> Result<(Spend, u32), HostError> {
+    let (bytes, cas) = host.shared_get(key)?;
     Ok((bytes.as_deref().and_then(Spend::decode).unwrap_or_default(), cas))
 }
 
 /// What is left in the tightest of `scopes` now.
-pub fn view(scopes: &[Scope], now: u64) -> Result<Option<BudgetView>, HostError> {
+pub fn view(host: &dyn Host, scopes: &[Scope], now: u64) -> Result<Option<BudgetView>, HostError> {
     let mut recs = Vec::with_capacity(scopes.len());
     for s in scopes {
-        recs.push((s.clone(), read(&s.key)?.0));
+        recs.push((s.clone(), read(host, &s.key)?.0));
     }
     Ok(BudgetView::of(&recs, now))
 }
 
 /// Reserves `amount` nano-USD in every scope, or in none (returns `None` when one is full).
-pub fn reserve(scopes: Vec<Scope>, amount: u64, now: u64) -> Result<Option<Reservation>, HostError> {
+pub fn reserve(
+    host: &dyn Host,
+    scopes: Vec<Scope>,
+    amount: u64,
+    now: u64,
+) -> Result<Option<Reservation>, HostError> {
     let day = now / 86_400;
     let mut done: Vec<Scope> = Vec::with_capacity(scopes.len());
     for s in scopes {
         let mut ok = false;
         for _ in 0..8 {
-            let (spend, cas) = read(&s.key)?;
+            let (spend, cas) = read(host, &s.key)?;
             let mut spend = spend.on(day);
             if !spend.reserve(amount, s.limit) {
                 break;
             }
-            if host::shared_set(&s.key, spend.encode().as_bytes(), cas)? == host::Swap::Done {
+            if host.shared_set(&s.key, spend.encode().as_bytes(), cas)? == Swap::Done {
                 ok = true;
                 break;
             }
         }
         if !ok {
-            settle(&Reservation { scopes: done, amount, day }, 0);
+            settle(host, &Reservation { scopes: done, amount, day }, 0);
             return Ok(None);
         }
         done.push(s);
@@ -59,24 +62,22 @@ pub fn reserve(scopes: Vec<Scope>, amount: u64, now: u64) -> Result<Option<Reser
 
 /// Replaces a reservation with the real spend (nano-USD). Returns each scope with its settled
 /// spend of the day as written (for the metric).
-pub fn settle(r: &Reservation, spent: u64) -> Vec<(&Scope, u64)> {
+pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64) -> Vec<(&'r Scope, u64)> {
     let mut out = Vec::with_capacity(r.scopes.len());
     for scope in &r.scopes {
         let mut landed = None;
         for _ in 0..8 {
-            let Ok((spend, cas)) = read(&scope.key) else { break };
+            let Ok((spend, cas)) = read(host, &scope.key) else { break };
             let mut spend = if spend.day < r.day { spend.on(r.day) } else { spend };
             spend.settle(r.day, r.amount, spent);
-            if host::shared_set(&scope.key, spend.encode().as_bytes(), cas) == Ok(host::Swap::Done) {
+            if host.shared_set(&scope.key, spend.encode().as_bytes(), cas) == Ok(Swap::Done) {
                 landed = Some(spend.spent);
                 break;
             }
         }
         match landed {
             Some(today) => out.push((scope, today)),
-            None => {
-                host::log(LogLevel::Error, &format!("model-router: could not settle spend in {}", scope.key))
-            }
+            None => host.log(Level::Error, &format!("model-router: could not settle spend in {}", scope.key)),
         }
     }
     out

@@ -4,26 +4,20 @@
 use model_router_scorer::budget::nano;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::{Usage, format_usd};
-use proxy_wasm::types::LogLevel;
 
-use super::Http;
+use super::Request;
 use super::flight::Flight;
 use crate::headers as h;
-use crate::host;
+use crate::io::Host;
 use crate::live;
 use crate::spend;
 
-/// Writes filter state `wasm.model_router.<key>` (see the access-log format in the configs).
-fn note(key: &str, value: &str) {
-    if let Err(e) = host::set_property(&format!("model_router.{key}"), value) {
-        host::log(LogLevel::Debug, &format!("model-router: {e}"));
-    }
-}
-
-impl Http {
+impl Request {
     /// The request is over: settle its budget reservation and count it.
-    pub(super) fn finish(&mut self) {
-        let Some(shared) = self.shared.clone() else { return };
+    pub(super) fn finish(&mut self, host: &dyn Host) {
+        if self.shared.is_none() {
+            return;
+        }
         let a = std::mem::take(&mut self.account);
         if let Some(r) = &a.reservation {
             // Answered without reported usage: charge the estimate; failed: nothing.
@@ -32,12 +26,12 @@ impl Http {
                 None if (200..400).contains(&a.status) => r.amount,
                 None => 0,
             };
-            for (scope, today) in spend::settle(r, spent) {
+            for (scope, today) in spend::settle(host, r, spent) {
                 let scope = match scope.label.strip_prefix("client ") {
                     Some(c) => format!("client.{}", live::stat_segment(c)),
                     None => "global".to_string(),
                 };
-                shared.metrics.gauge(&format!("budget_spent_nanousd.scope.{scope}"), today);
+                host.gauge(&format!("budget_spent_nanousd.scope.{scope}"), today);
             }
         }
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
@@ -50,18 +44,18 @@ impl Http {
         let label = |v: &str| if v.is_empty() { "none".to_string() } else { live::stat_segment(v) };
         let who = format!("provider.{}.model.{}", label(provider), label(model));
         let (tier, prefer) = (label(tier), label(prefer));
-        shared.metrics.count(&format!("requests.tier.{tier}.prefer.{prefer}.{who}.outcome.{outcome}"), 1);
+        host.count(&format!("requests.tier.{tier}.prefer.{prefer}.{who}.outcome.{outcome}"), 1);
         if let Some(u) = a.usage {
-            shared.metrics.count(&format!("tokens_in.{who}"), u.input);
-            shared.metrics.count(&format!("tokens_out.{who}"), u.output);
+            host.count(&format!("tokens_in.{who}"), u.input);
+            host.count(&format!("tokens_out.{who}"), u.output);
         }
         if let Some(c) = a.cost {
-            shared.metrics.count(&format!("cost_nanousd.{who}"), nano(c));
+            host.count(&format!("cost_nanousd.{who}"), nano(c));
         }
     }
 
     /// Notes the attempt that answered, for metrics and logs (filter state).
-    pub(super) fn served(&mut self, f: &Flight, status: u16) {
+    pub(super) fn served(&mut self, host: &dyn Host, f: &Flight, status: u16) {
         self.account.status = status;
         let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
         let attempts = f.attempts.to_string();
@@ -76,7 +70,7 @@ impl Http {
             ("attempts", attempts.as_str()),
         ] {
             if !value.is_empty() {
-                note(key, value);
+                host.note(key, value);
             }
         }
         self.account.labels = Some([
@@ -89,7 +83,12 @@ impl Http {
 
     /// Notes what the answer used: filter state, and what settles the budget at the end.
     /// Returns the cost and token headers.
-    pub(super) fn used(&mut self, to: &Upstream, usage: Option<Usage>) -> Vec<(&'static str, String)> {
+    pub(super) fn used(
+        &mut self,
+        host: &dyn Host,
+        to: &Upstream,
+        usage: Option<Usage>,
+    ) -> Vec<(&'static str, String)> {
         let Some(u) = usage else { return Vec::new() };
         let cost = u.cost(to.price_in, to.price_out);
         self.account.usage = Some(u);
@@ -100,7 +99,7 @@ impl Http {
             (h::TOKENS_OUT, u.output.to_string()),
         ];
         for (key, (_, value)) in ["cost", "tokens_in", "tokens_out"].into_iter().zip(&out) {
-            note(key, value);
+            host.note(key, value);
         }
         out
     }

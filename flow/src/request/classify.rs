@@ -5,99 +5,122 @@ use model_router_scorer::budget::{BudgetView, nano};
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::route::{Memory, Target, Upstream};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
-use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use super::flight::Flight;
-use super::{Http, Phase, not_configured};
+use super::{Phase, Request, not_configured};
 use crate::headers as h;
-use crate::host::{self, HostError};
+use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Swap, Verdict};
 use crate::live;
 use crate::shared::Shared;
 use crate::spend;
 
 // The router's own answers: local replies, refusals, a host failure.
-impl Http {
-    pub(super) fn reject(&mut self, e: &ApiError) -> Action {
+impl Request {
+    pub(super) fn reject(&mut self, host: &dyn Host, e: &ApiError) -> Verdict {
         match e.allow {
-            Some(methods) => self.reject_with(e, &[(h::ALLOW, methods)]),
-            None => self.reject_with(e, &[]),
+            Some(methods) => self.reject_with(host, e, &[(h::ALLOW, methods)]),
+            None => self.reject_with(host, e, &[]),
         }
     }
 
-    fn reject_with(&mut self, e: &ApiError, extra: &[(&str, &str)]) -> Action {
+    fn reject_with(&mut self, host: &dyn Host, e: &ApiError, extra: &[(&str, &str)]) -> Verdict {
         self.account.status = e.status;
-        if let Some(shared) = &self.shared {
-            shared.metrics.count(&format!("rejected.code.{}", live::stat_segment(e.code)), 1);
+        if self.shared.is_some() {
+            host.count(&format!("rejected.code.{}", live::stat_segment(e.code)), 1);
         }
-        self.answer_with(u32::from(e.status), &e.body(), extra)
+        self.answer_with(e.status, e.body(), extra)
     }
 
-    pub(super) fn answer(&mut self, status: u32, body: &str) -> Action {
+    fn answer(&mut self, status: u16, body: String) -> Verdict {
         self.answer_with(status, body, &[])
     }
 
-    fn answer_with(&mut self, status: u32, body: &str, extra: &[(&str, &str)]) -> Action {
-        let mut headers = vec![(h::CONTENT_TYPE, "application/json")];
-        headers.extend_from_slice(extra);
-        self.send_local(status, "model_router", &headers, body.as_bytes());
-        Action::Pause
+    fn answer_with(&mut self, status: u16, body: String, extra: &[(&str, &str)]) -> Verdict {
+        let mut headers = vec![(h::CONTENT_TYPE.to_string(), "application/json".to_string())];
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.send_local(status, "model_router", headers, body.into_bytes());
+        Verdict::Pause
     }
 
     /// Answers the request from the router (the only way a request ends up `Answered`). The
     /// request is marked first (see [`h::ANSWERED`]), so Envoy's `local_reply_config` leaves
     /// the router's (already JSON) answer alone.
-    pub(super) fn send_local(&mut self, status: u32, details: &str, headers: &[(&str, &str)], body: &[u8]) {
+    pub(super) fn send_local(
+        &mut self,
+        status: u16,
+        details: &'static str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) {
         self.phase = Phase::Answered;
-        if let Err(e) = host::set_header(MapType::HttpRequestHeaders, h::ANSWERED, details) {
-            host::log(LogLevel::Warn, &format!("model-router: {e}"));
-        }
-        if let Err(err) = host::send_response(status, details, headers, body) {
-            host::log(LogLevel::Error, &format!("model-router: {err}"));
-        }
+        self.effects.push(Effect::SetRequestHeader(h::ANSWERED, details.to_string()));
+        self.effects.push(Effect::Respond { status, details, headers, body });
     }
 
-    pub(super) fn host_failure(&mut self, e: HostError) -> Action {
-        host::log(LogLevel::Error, &format!("model-router: {e}"));
-        self.reject(&ApiError::server(
-            500,
-            "router_internal_error",
-            "the router could not process this request",
-        ))
+    pub(super) fn host_failure(&mut self, host: &dyn Host, e: HostError) -> Verdict {
+        host.log(Level::Error, &format!("model-router: {e}"));
+        self.reject(
+            host,
+            &ApiError::server(500, "router_internal_error", "the router could not process this request"),
+        )
     }
 
     /// Refuses a request the router could not route; a spent budget says when it resets.
-    fn refuse(&mut self, shared: &Shared, e: &ApiError, view: Option<&BudgetView>, now: u64) -> Action {
+    fn refuse(&mut self, host: &dyn Host, e: &ApiError, view: Option<&BudgetView>, now: u64) -> Verdict {
         if e.code != "budget_exceeded" {
-            return self.reject(e);
+            return self.reject(host, e);
         }
-        shared.metrics.count("budget.step.exhausted", 1);
+        host.count("budget.step.exhausted", 1);
         let retry = view.map_or(60, |v| v.resets_at.saturating_sub(now)).to_string();
-        self.reject_with(e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
+        self.reject_with(host, e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
     }
 
     /// Refuses a request whose reservation found a spend limit reached.
-    fn over_budget(&mut self, shared: &Shared, view: Option<&BudgetView>, now: u64) -> Action {
+    fn over_budget(&mut self, host: &dyn Host, view: Option<&BudgetView>, now: u64) -> Verdict {
         let e = view.map_or_else(
             || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
             |v| v.exhausted(now),
         );
-        self.refuse(shared, &e, view, now)
+        self.refuse(host, &e, view, now)
+    }
+
+    /// Answers `GET /v1/models` and `GET /v1/models/{id}` from the catalog, as the caller's
+    /// policy shows it.
+    pub(super) fn answer_models(&mut self, host: &dyn Host, shared: &Shared, ep: Endpoint) -> Verdict {
+        let now = match io::now_secs(host) {
+            Ok(n) => n,
+            Err(e) => return self.host_failure(host, e),
+        };
+        let policy = shared.config.policy_for(self.client.as_deref());
+        if matches!(ep, Endpoint::Models) {
+            return self.answer(200, models::list(&shared.config, policy, now));
+        }
+        let path = self.request_headers.iter().find(|(k, _)| k == h::PATH).map(|(_, v)| v.as_str());
+        let id = model_router_scorer::route::model_id(path.unwrap_or_default()).unwrap_or_default();
+        match models::retrieve(&shared.config, policy, now, &id) {
+            Ok(body) => self.answer(200, body),
+            Err(e) => self.reject(host, &e),
+        }
     }
 }
 
 // Classifying on the headers, routing on the complete body, sending upstream.
-impl Http {
+impl Request {
     /// Classifies the request. Returns the endpoint, or the error to answer with.
-    pub(super) fn classify(&mut self, shared: &Shared) -> Result<Result<Endpoint, ApiError>, HostError> {
+    pub(super) fn classify(
+        &mut self,
+        host: &dyn Host,
+        shared: &Shared,
+    ) -> Result<Result<Endpoint, ApiError>, HostError> {
         let config = &shared.config;
         // All request headers in one call: each call out of the VM costs more than the copy.
-        let mut headers = host::headers(MapType::HttpRequestHeaders)?;
+        let mut headers = host.headers(Map::RequestHeaders)?;
         // A client must never choose the cluster: drop any copy it sent, on every request.
         let forged =
             |k: &str| k.eq_ignore_ascii_case(&config.cluster_header) || k.eq_ignore_ascii_case(h::ANSWERED);
         if headers.iter().any(|(k, _)| forged(k)) {
             for name in [config.cluster_header.as_str(), h::ANSWERED] {
-                host::remove_header(MapType::HttpRequestHeaders, name)?;
+                self.effects.push(Effect::RemoveRequestHeader(name.to_string()));
             }
             headers.retain(|(k, _)| !forged(k));
         }
@@ -145,8 +168,15 @@ impl Http {
 
     /// Points the request at its provider: new body, path, cluster and credentials. The
     /// client's own credentials never travel on.
-    fn send(&mut self, shared: &Shared, t: &Target, body_size: usize) -> Result<u64, HostError> {
-        crate::span!("replace_body", host::replace_buffer(BufferType::HttpRequestBody, body_size, &t.body))?;
+    fn send(
+        &mut self,
+        host: &dyn Host,
+        shared: &Shared,
+        t: Target,
+        body_size: usize,
+    ) -> Result<u64, HostError> {
+        let body_len = t.body.len();
+        self.effects.push(Effect::ReplaceRequestBody { size: body_size, bytes: t.body });
         let cred = credential(shared, &t.to);
         let cluster_header = shared.config.cluster_header.as_str();
         let dropped = |k: &str| {
@@ -164,36 +194,41 @@ impl Http {
                 _ => headers.push((k.clone(), v.clone())),
             }
         }
-        headers.push((h::CONTENT_LENGTH.to_string(), t.body.len().to_string()));
+        headers.push((h::CONTENT_LENGTH.to_string(), body_len.to_string()));
         headers.extend(cred);
         // One write of the whole map. Changing request headers clears Envoy's route cache, so
         // the router filter re-matches and its `cluster_header` route sees the provider's
         // cluster.
         headers.push((cluster_header.to_string(), t.to.cluster.clone()));
-        crate::span!("set_request_headers", host::set_headers(MapType::HttpRequestHeaders, &headers))?;
-        host::now_nanos()
+        self.effects.push(Effect::SetRequestHeaders(headers));
+        host.now_ns()
     }
 
-    fn route_chat(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
+    fn route_chat(
+        &mut self,
+        host: &dyn Host,
+        shared: &Shared,
+        body_size: usize,
+    ) -> Result<Verdict, HostError> {
         let config = &shared.config;
-        let body = crate::span!("read_body", host::buffer(BufferType::HttpRequestBody, body_size))?;
-        let snapshot = live::Snapshot::default();
-        let analysis = match crate::span!("analyze", analyze(config, &body)) {
+        let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
+        let snapshot = live::Snapshot::new(host);
+        let analysis = match crate::io::span!(host, "analyze", analyze(config, &body)) {
             Ok(a) => a,
-            Err(e) => return Ok(self.reject(&e)),
+            Err(e) => return Ok(self.reject(host, &e)),
         };
         // Stickiness: the scorer stays pure, so the remembered tier is read here and passed in.
         let remembered = match analysis.sticky_slot(config, self.client.as_deref()) {
-            Some((key, _)) => host::shared_get(&key)?.0,
+            Some((key, _)) => host.shared_get(&key)?.0,
             None => None,
         };
-        let now = host::now_secs()?;
+        let now = io::now_secs(host)?;
         let scopes = config.budgets.scopes(self.client.as_deref());
         // Route on what the budgets have left, then reserve the estimate; a concurrent request
         // may take the room first, so look again (the ladder then steps down).
         let mut tries = 0;
         let (route, reservation) = loop {
-            let view = if scopes.is_empty() { None } else { spend::view(&scopes, now)? };
+            let view = if scopes.is_empty() { None } else { spend::view(host, &scopes, now)? };
             let ctx = model_router_scorer::Context {
                 remembered: remembered.as_deref(),
                 now,
@@ -201,111 +236,107 @@ impl Http {
                 live: Some(&snapshot),
                 budget: view.as_ref(),
             };
-            let route = match crate::span!("route", analysis.route(config, &ctx)) {
+            let route = match crate::io::span!(host, "route", analysis.route(config, &ctx)) {
                 Ok(r) => r,
-                Err(e) => return Ok(self.refuse(shared, &e, view.as_ref(), now)),
+                Err(e) => return Ok(self.refuse(host, &e, view.as_ref(), now)),
             };
             if scopes.is_empty() {
                 break (route, None);
             }
-            match spend::reserve(scopes.clone(), nano(route.estimate_usd), now)? {
+            match spend::reserve(host, scopes.clone(), nano(route.estimate_usd), now)? {
                 Some(r) => break (route, Some(r)),
                 None if tries < 3 => tries += 1,
-                None => return Ok(self.over_budget(shared, view.as_ref(), now)),
+                None => return Ok(self.over_budget(host, view.as_ref(), now)),
             }
         };
         self.account.reservation = reservation;
         if let Some(note) = &route.budget {
             let step = note.split(':').next().unwrap_or(note);
-            shared.metrics.count(&format!("budget.step.{}", live::stat_segment(step)), 1);
+            host.count(&format!("budget.step.{}", live::stat_segment(step)), 1);
         }
         if route.fail_open {
-            shared.metrics.count("fail_open", 1);
+            host.count("fail_open", 1);
         }
         if let Some(a) = &route.auto {
             // Score in thousandths: Envoy histograms take integers.
-            shared.metrics.histogram("auto_score", (a.score * 1000.0).round() as u64);
+            host.histogram("auto_score", (a.score * 1000.0).round() as u64);
         }
         if let Some(memory) = &route.memory {
-            remember(memory)?;
+            remember(host, memory)?;
         }
-        let sent_ns = crate::span!("send", self.send(shared, &route.target, body_size))?;
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
+        let Route { target, stream, fallbacks, layout, usage_requested, fail_open, .. } = route;
+        let to = target.to.clone();
+        let sent_ns = crate::io::span!(host, "send", self.send(host, shared, target, body_size))?;
         self.phase = Phase::Routed(Box::new(Flight {
             report,
-            stream: route.stream,
-            fallbacks: route.fallbacks,
+            stream,
+            fallbacks,
             body: if failover { body } else { Vec::new() },
-            layout: route.layout,
-            usage_requested: route.usage_requested,
-            fail_open: route.fail_open,
-            ..Flight::new(route.target.to, sent_ns)
+            layout,
+            usage_requested,
+            fail_open,
+            ..Flight::new(to, sent_ns)
         }));
-        Ok(Action::Continue)
+        Ok(Verdict::Continue)
     }
 
     /// Routes a complete embeddings body.
-    fn route_embeddings(&mut self, shared: &Shared, body_size: usize) -> Result<Action, HostError> {
-        let body = host::buffer(BufferType::HttpRequestBody, body_size)?;
+    fn route_embeddings(
+        &mut self,
+        host: &dyn Host,
+        shared: &Shared,
+        body_size: usize,
+    ) -> Result<Verdict, HostError> {
+        let body = host.body(Buffer::RequestBody, 0, body_size)?;
         let ctx = model_router_scorer::Context {
-            now: host::now_secs()?,
+            now: io::now_secs(host)?,
             client: self.client.as_deref(),
             ..Default::default()
         };
         let route = match route_embeddings(&shared.config, &body, &ctx) {
             Ok(r) => r,
-            Err(e) => return Ok(self.reject(&e)),
+            Err(e) => return Ok(self.reject(host, &e)),
         };
         // Embeddings count against the spend limits too. Their price is known only from the
         // answer's usage, so the reservation is a token nano-dollar: it refuses them once a
         // limit is spent, and their real cost is settled at the end.
         let scopes = shared.config.budgets.scopes(self.client.as_deref());
         if !scopes.is_empty() {
-            match spend::reserve(scopes.clone(), 1, ctx.now)? {
+            match spend::reserve(host, scopes.clone(), 1, ctx.now)? {
                 Some(r) => self.account.reservation = Some(r),
                 None => {
-                    let view = spend::view(&scopes, ctx.now)?;
-                    return Ok(self.over_budget(shared, view.as_ref(), ctx.now));
+                    let view = spend::view(host, &scopes, ctx.now)?;
+                    return Ok(self.over_budget(host, view.as_ref(), ctx.now));
                 }
             }
         }
-        let sent_ns = self.send(shared, &route.target, body_size)?;
-        self.phase = Phase::Routed(Box::new(Flight {
-            translation: route.translate,
-            ..Flight::new(route.target.to, sent_ns)
-        }));
-        Ok(Action::Continue)
+        let to = route.target.to.clone();
+        let sent_ns = self.send(host, shared, route.target, body_size)?;
+        self.phase =
+            Phase::Routed(Box::new(Flight { translation: route.translate, ..Flight::new(to, sent_ns) }));
+        Ok(Verdict::Continue)
     }
 
-    /// Answers `GET /v1/models` and `GET /v1/models/{id}` from the catalog, as the caller's
-    /// policy shows it.
-    pub(super) fn answer_models(&mut self, shared: &Shared, ep: Endpoint) -> Action {
-        let now = match host::now_secs() {
-            Ok(n) => n,
-            Err(e) => return self.host_failure(e),
-        };
-        let policy = shared.config.policy_for(self.client.as_deref());
-        if matches!(ep, Endpoint::Models) {
-            return self.answer(200, &models::list(&shared.config, policy, now));
-        }
-        let path = self.request_headers.iter().find(|(k, _)| k == h::PATH).map(|(_, v)| v.as_str());
-        let id = model_router_scorer::route::model_id(path.unwrap_or_default()).unwrap_or_default();
-        match models::retrieve(&shared.config, policy, now, &id) {
-            Ok(body) => self.answer(200, &body),
-            Err(e) => self.reject(&e),
-        }
-    }
-
-    pub(super) fn on_body_complete(&mut self, endpoint: Endpoint, body_size: usize) -> Action {
+    pub(super) fn on_body_complete(
+        &mut self,
+        host: &dyn Host,
+        endpoint: Endpoint,
+        body_size: usize,
+    ) -> Verdict {
         let Some(shared) = self.shared.clone() else {
-            return self.reject(&not_configured());
+            return self.reject(host, &not_configured());
         };
         let routed = match endpoint {
-            Endpoint::Embeddings => self.route_embeddings(&shared, body_size),
-            _ => self.route_chat(&shared, body_size),
+            Endpoint::Embeddings => self.route_embeddings(host, &shared, body_size),
+            _ => self.route_chat(host, &shared, body_size),
         };
-        routed.unwrap_or_else(|e| self.host_failure(e))
+        routed.unwrap_or_else(|err| {
+            // Nothing must go out half-rewritten: drop what this step was changing.
+            self.effects.retain(|e| !e.is_request_change());
+            self.host_failure(host, err)
+        })
     }
 }
 
@@ -350,15 +381,15 @@ fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
 
 /// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
 /// worker is merged with, not overwritten (the higher tier wins).
-fn remember(memory: &Memory) -> Result<(), HostError> {
+fn remember(host: &dyn Host, memory: &Memory) -> Result<(), HostError> {
     for _ in 0..3 {
-        let (current, cas) = host::shared_get(&memory.key)?;
+        let (current, cas) = host.shared_get(&memory.key)?;
         let value = memory.value(current.as_deref());
-        if host::shared_set(&memory.key, value.as_bytes(), cas)? == host::Swap::Done {
+        if host.shared_set(&memory.key, value.as_bytes(), cas)? == Swap::Done {
             return Ok(());
         }
     }
     // Lost three races in a row: stickiness for this turn is best effort, routing is not.
-    host::log(LogLevel::Warn, "model-router: could not store the conversation tier (contention)");
+    host.log(Level::Warn, "model-router: could not store the conversation tier (contention)");
     Ok(())
 }

@@ -1,30 +1,30 @@
-//! Failover: the next candidate sent out of band while the failed response is held, the
+//! Failover: the next candidate called out of band while the failed response is held, the
 //! fallback's answer sent in its place, and the one error that names every failed attempt.
-
-use std::time::Duration;
 
 use model_router_scorer::ApiError;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::{self, StreamUsage};
-use proxy_wasm::traits::Context;
-use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use super::classify::credential;
-use super::flight::{Failed, Flight, Retry, is_context_error, retryable};
-use super::{Http, Phase};
+use super::flight::{Failed, Flight, Origin, Pending, Retry, is_context_error, retryable};
+use super::{Phase, Request, warn};
 use crate::headers as h;
-use crate::host::{self, HostError};
+use crate::io::{Buffer, Effect, Host, HostError, Level, Map, Verdict};
 use crate::live;
 use crate::shared::Shared;
 
-impl Http {
-    /// Sends the next attempt out of band (Envoy's async client, to the candidate's cluster,
-    /// with its model id, path and credentials). Returns false when no candidate is left.
+impl Request {
+    /// Asks the host to call the next candidate (to its cluster, with its model id, path and
+    /// credentials), as the step's last effect; the flight waits in `Failing` for
+    /// [`Event::Dispatched`](crate::io::Event::Dispatched). Returns false when no candidate is
+    /// left.
     pub(super) fn fail_over(
         &mut self,
+        host: &dyn Host,
         shared: &Shared,
         f: &mut Flight,
         why: Retry,
+        origin: Origin,
     ) -> Result<bool, HostError> {
         let cfg = &shared.config.resilience;
         while f.attempts < cfg.max_attempts && !f.body.is_empty() {
@@ -35,48 +35,89 @@ impl Http {
             let Some(i) = next else { return Ok(false) };
             // The flight's configuration is the one it was routed with (`shared` is held).
             let Some(next) = f.fallbacks.remove(i).upstream(&shared.config) else { continue };
-            let now_ns = host::now_nanos()?;
-            if !f.fail_open && !live::admit(&next, now_ns / 1_000_000_000, cfg)? {
+            let now_ns = host.now_ns()?;
+            if !f.fail_open && !live::admit(host, &next, now_ns / 1_000_000_000, cfg)? {
                 continue;
             }
             let body = f.layout.rewrite(&f.body, &next.upstream_model);
-            let headers = self.attempt_headers(shared, &next, body.len())?;
-            let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let timeout = Duration::from_millis(cfg.fallback_timeout_ms);
-            match self.dispatch_http_call(&next.cluster, pairs, Some(&body), vec![], timeout) {
-                Ok(_) => {
-                    shared
-                        .metrics
-                        .count(&format!("failover.provider.{}", live::stat_segment(&f.to.provider)), 1);
-                    f.to = next;
-                    f.attempts += 1;
-                    f.sent_ns = now_ns;
-                    return Ok(true);
-                }
-                Err(status) => {
-                    host::log(
-                        LogLevel::Warn,
-                        &format!("model-router: cannot call cluster {}: {status:?}", next.cluster),
-                    );
-                    f.failed.push(Failed {
-                        who: format!("{}/{}", next.provider, next.model),
-                        status: 0,
-                        sent: false,
-                    });
-                }
-            }
+            let headers = self.attempt_headers(shared, &next, body.len());
+            self.effects.push(Effect::Call {
+                cluster: next.cluster.clone(),
+                headers,
+                body,
+                timeout_ms: cfg.fallback_timeout_ms,
+            });
+            f.pending = Some(Box::new(Pending { next, why, origin, now_ns }));
+            return Ok(true);
         }
         Ok(false)
     }
 
+    /// The host tried the call `fail_over` asked for. Sent: the flight now waits for its
+    /// answer. Not sent (its cluster could not be called): the next candidate, or, with none
+    /// left, what the attempt that failed leads to.
+    pub(super) fn on_dispatched(&mut self, host: &dyn Host, sent: bool) -> Verdict {
+        let Phase::Failing(mut f) = std::mem::replace(&mut self.phase, Phase::PassThrough) else {
+            return Verdict::Continue;
+        };
+        let Some(p) = f.pending.take() else {
+            self.phase = Phase::Failing(f);
+            return Verdict::Pause;
+        };
+        let Pending { next, why, origin, now_ns } = *p;
+        if sent {
+            host.count(&format!("failover.provider.{}", live::stat_segment(&f.to.provider)), 1);
+            f.to = next;
+            f.attempts += 1;
+            f.sent_ns = now_ns;
+            self.phase = Phase::Failing(f);
+            return Verdict::Pause;
+        }
+        host.log(Level::Warn, &format!("model-router: cannot call cluster {}", next.cluster));
+        f.failed.push(Failed { who: format!("{}/{}", next.provider, next.model), status: 0, sent: false });
+        self.fail_over_or(host, f, why, origin)
+    }
+
+    /// Tries the next candidate for `why`; with none left, ends as `origin` says.
+    pub(super) fn fail_over_or(
+        &mut self,
+        host: &dyn Host,
+        mut f: Box<Flight>,
+        why: Retry,
+        origin: Origin,
+    ) -> Verdict {
+        let Some(shared) = self.shared_or_log(host) else { return Verdict::Continue };
+        match self.fail_over(host, &shared, &mut f, why, origin) {
+            Ok(true) => {
+                self.phase = Phase::Failing(f);
+                return Verdict::Pause;
+            }
+            Ok(false) => {}
+            Err(e) => warn(host, &e),
+        }
+        match origin {
+            // The provider's failure: nothing else can answer, so the router's own error,
+            // never the provider's body.
+            Origin::Answering => {
+                self.exhausted(&f);
+                Verdict::Pause
+            }
+            // A context-length 400 no larger window can take: the provider's 400 goes on.
+            Origin::Checking => Verdict::Continue,
+            Origin::Fallback { status, .. } if retryable(status) => {
+                self.exhausted(&f);
+                Verdict::Continue
+            }
+            Origin::Fallback { status, body_size } => {
+                self.serve_fallback(host, &f, status, body_size);
+                Verdict::Continue
+            }
+        }
+    }
+
     /// The client's request headers for an attempt at `to`: its path, host and credentials;
     /// never the client's credentials, the cluster header or framing headers.
-    fn attempt_headers(
-        &self,
-        shared: &Shared,
-        to: &Upstream,
-        body_len: usize,
-    ) -> Result<Vec<(String, String)>, HostError> {
+    fn attempt_headers(&self, shared: &Shared, to: &Upstream, body_len: usize) -> Vec<(String, String)> {
         let cred = credential(shared, to);
         let own = |k: &str| {
             k.starts_with(':')
@@ -94,46 +135,39 @@ impl Http {
         ];
         out.extend(self.request_headers.iter().filter(|(k, _)| !own(k)).cloned());
         out.extend(cred);
-        Ok(out)
+        out
     }
 
-    /// A fallback attempt's answer.
-    pub(super) fn on_fallback_response(&mut self, mut f: Box<Flight>, body_size: usize) {
-        let Some(shared) = self.shared_or_log() else { return };
-        let headers = host::headers(MapType::HttpCallResponseHeaders).unwrap_or_default();
-        let status = headers
-            .iter()
-            .find(|(k, _)| k == h::STATUS)
-            .and_then(|(_, v)| v.parse::<u16>().ok())
-            .unwrap_or(0);
-        let now_ns = host::now_nanos().unwrap_or(f.sent_ns);
+    /// A fallback attempt's answer: another fallback, or the answer the client gets.
+    pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
+        let status = call_status(host);
+        let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         if status == 429 {
-            let after = headers.iter().find(|(k, _)| k == h::RETRY_AFTER).map(|(_, v)| v.as_str());
-            f.note_retry_after(after);
+            let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
+            f.note_retry_after(after.as_deref());
         }
-        self.record_attempt(&shared, &mut f, status, now_ns);
-        let body = host::buffer(BufferType::HttpCallResponseBody, body_size).unwrap_or_default();
+        self.record_attempt(host, &mut f, status, now_ns);
         let again = if retryable(status) {
             Some(Retry::Failure)
-        } else if status == 400 && is_context_error(&body) {
-            Some(Retry::Context(f.to.context_window))
+        } else if status == 400 {
+            let body = host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default();
+            is_context_error(&body).then_some(Retry::Context(f.to.context_window))
         } else {
             None
         };
-        if let Some(why) = again {
-            match self.fail_over(&shared, &mut f, why) {
-                Ok(true) => {
-                    self.phase = Phase::Failing(f);
-                    return;
-                }
-                Ok(false) => {}
-                Err(e) => host::log(LogLevel::Warn, &format!("model-router: failover: {e}")),
+        match again {
+            Some(why) => {
+                self.fail_over_or(host, f, why, Origin::Fallback { status, body_size });
             }
-            if retryable(status) {
-                return self.exhausted(&f);
-            }
+            None => self.serve_fallback(host, &f, status, body_size),
         }
-        let mut body = body;
+    }
+
+    /// Sends the fallback's answer (still readable from the host) in place of the failed
+    /// response: costed, a stream's usage chunk edited and its end checked.
+    fn serve_fallback(&mut self, host: &dyn Host, f: &Flight, status: u16, body_size: usize) {
+        let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
+        let mut body = host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default();
         let event_stream =
             headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"));
         let usage = if status != 200 {
@@ -144,35 +178,32 @@ impl Http {
                 body = out;
             }
             if !editor.done {
-                shared.metrics.count("stream_truncated", 1);
+                host.count("stream_truncated", 1);
             }
             editor.usage
         } else {
             usage::of_response(&body)
         };
-        self.served(&f, status);
-        let cost_headers = self.used(&f.to, usage);
+        self.served(host, f, status);
+        let cost_headers = self.used(host, &f.to, usage);
         let mut reply: Vec<(String, String)> =
             f.headers().into_iter().chain(cost_headers).map(|(k, v)| (k.to_string(), v)).collect();
         reply.extend(headers.into_iter().filter(|(k, _)| {
             matches!(k.as_str(), "content-type" | "retry-after" | "x-request-id")
                 || k.starts_with("x-ratelimit-")
         }));
-        let pairs: Vec<(&str, &str)> = reply.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.send_local(u32::from(status), "model_router_fallback", &pairs, &body);
+        self.send_local(status, "model_router_fallback", reply, body);
     }
 
     /// A body chunk of the failed response while the fallback runs. The failed response never
     /// reaches the client: its headers are held until the fallback answers, and its body is
     /// dropped as it comes (however large it is).
-    pub(super) fn drop_failed_body(&mut self, f: Box<Flight>, body_size: usize) -> Action {
-        if body_size > 0
-            && let Err(e) = host::replace_buffer(BufferType::HttpResponseBody, body_size, b"")
-        {
-            host::log(LogLevel::Warn, &format!("model-router: {e}"));
+    pub(super) fn drop_failed_body(&mut self, f: Box<Flight>, body_size: usize) -> Verdict {
+        if body_size > 0 {
+            self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
         }
         self.phase = Phase::Failing(f);
-        Action::Pause
+        Verdict::Pause
     }
 
     /// Every attempt failed: one error in the OpenAI shape naming them (never a provider's
@@ -204,13 +235,17 @@ impl Http {
             )
         };
         self.account.status = e.status;
-        let retry = f.retry_after.unwrap_or(1).to_string();
-        let headers = f.headers();
-        let mut pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        pairs.push((h::CONTENT_TYPE, "application/json"));
+        let mut headers: Vec<(String, String)> =
+            f.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        headers.push((h::CONTENT_TYPE.into(), "application/json".into()));
         if e.status == 429 {
-            pairs.push((h::RETRY_AFTER, &retry));
+            headers.push((h::RETRY_AFTER.into(), f.retry_after.unwrap_or(1).to_string()));
         }
-        self.send_local(u32::from(e.status), "model_router_exhausted", &pairs, e.body().as_bytes());
+        self.send_local(e.status, "model_router_exhausted", headers, e.body().into_bytes());
     }
+}
+
+/// The status of a call's answer (0 when it has none).
+fn call_status(host: &dyn Host) -> u16 {
+    host.header(Map::CallResponseHeaders, h::STATUS).ok().flatten().and_then(|s| s.parse().ok()).unwrap_or(0)
 }

@@ -41,6 +41,32 @@ pub(super) struct Flight {
     pub(super) usage_requested: bool,
     /// How the response body is translated back (Titan embeddings).
     pub(super) translation: Option<ResponseTranslation>,
+    /// The next attempt, asked of the host and not yet confirmed sent.
+    pub(super) pending: Option<Box<Pending>>,
+}
+
+/// A fallback call the host was asked to make.
+pub(super) struct Pending {
+    /// The candidate called.
+    pub(super) next: Upstream,
+    /// Why it is called.
+    pub(super) why: Retry,
+    /// Where the failure that led to it was seen, which says how the request ends when no
+    /// candidate is left.
+    pub(super) origin: Origin,
+    /// When it was asked for (host clock, ns).
+    pub(super) now_ns: u64,
+}
+
+/// Where an attempt's failure was seen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// In the routed attempt's response headers (a retryable status).
+    Answering,
+    /// In the routed attempt's 400 body (a context-length error).
+    Checking,
+    /// In a fallback's answer, with its status and body size.
+    Fallback { status: u16, body_size: usize },
 }
 
 impl Flight {
@@ -60,6 +86,7 @@ impl Flight {
             stream: false,
             usage_requested: false,
             translation: None,
+            pending: None,
         }
     }
 

@@ -1,16 +1,16 @@
-//! The per-request context: classify on headers, route on the complete body, report on the
+//! The request's life: classify on headers, route on the complete body, report on the
 //! response headers, fail over to the next candidate when a provider fails before the first
 //! response byte, and make sure a stream that ends early says so.
 //!
-//! This file owns the request's phases (`Phase`), the [`Http`] context and the dispatch of
-//! proxy-wasm callbacks to the file that handles the phase: `classify` (request headers and
-//! body: classification, routing, sending, refusals), `attempt` (an attempt's response
-//! headers and its health), `failover` (the next attempt out of band, the fallback's answer,
-//! the final error), `answer` (costing, metering and translating a non-streamed answer),
-//! `stream` (watching a stream), `account` (what the request used, settled at its end).
-//! `flight` holds the routed request across its attempts and the rules that read a
-//! provider's answer; the phase files import it and it imports none of them, so their imports
-//! form no cycle (`Http`'s methods still call one another across files).
+//! This file owns the request's phases (`Phase`), the [`Request`] machine and the dispatch of
+//! events to the file that handles the phase: `classify` (request headers and body:
+//! classification, routing, sending, refusals), `attempt` (an attempt's response headers and
+//! its health), `failover` (the next attempt out of band, the fallback's answer, the final
+//! error), `answer` (costing, metering and translating a non-streamed answer), `stream`
+//! (watching a stream), `account` (what the request used, settled at its end). `flight` holds
+//! the routed request across its attempts and the rules that read a provider's answer; the
+//! phase files import it and it imports none of them, so their imports form no cycle
+//! (`Request`'s methods still call one another across files).
 
 mod account;
 mod answer;
@@ -20,13 +20,14 @@ mod failover;
 mod flight;
 mod stream;
 
+#[cfg(test)]
+mod tests;
+
 use std::rc::Rc;
 
 use model_router_scorer::{ApiError, Endpoint};
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, LogLevel};
 
-use crate::host;
+use crate::io::{Buffer, Effect, Event, Host, HostError, Level, Step, Verdict};
 use crate::shared::Shared;
 
 use flight::{Account, Flight, Meter, Watch};
@@ -60,8 +61,8 @@ enum Phase {
     Answered,
 }
 
-/// One HTTP request.
-pub struct Http {
+/// One HTTP request's life: feed it the host's events, apply the steps it returns.
+pub struct Request {
     shared: Option<Rc<Shared>>,
     phase: Phase,
     /// The caller, from the configured client header.
@@ -71,120 +72,126 @@ pub struct Http {
     request_headers: Vec<(String, String)>,
     /// What the request used, settled at its end.
     account: Account,
+    /// The effects of the step being taken, in order.
+    effects: Vec<Effect>,
 }
 
-/// The context for one request, as the root creates it: timed in the instrumented build
-/// (`--features timing`), the plain [`Http`] otherwise.
-pub fn context(shared: Option<Rc<Shared>>) -> Box<dyn HttpContext> {
-    let http = Http::new(shared);
-    #[cfg(feature = "timing")]
-    return Box::new(crate::timing::Timed(http));
-    #[cfg(not(feature = "timing"))]
-    Box::new(http)
-}
-
-impl Http {
-    /// A context for one request; `shared` is `None` only if the plugin never configured.
+impl Request {
+    /// A request; `shared` is `None` only if the host never configured.
     pub fn new(shared: Option<Rc<Shared>>) -> Self {
-        Http {
+        Request {
             shared,
             phase: Phase::PassThrough,
             client: None,
             request_headers: Vec::new(),
             account: Account::default(),
+            effects: Vec::new(),
         }
+    }
+
+    /// Takes one event: returns what to do with the callback and the effects to apply first.
+    pub fn on(&mut self, host: &dyn Host, event: Event) -> Step {
+        let verdict = match event {
+            Event::RequestHeaders { end_of_stream } => self.on_request_headers(host, end_of_stream),
+            Event::RequestBody { size, end_of_stream } => self.on_request_body(host, size, end_of_stream),
+            Event::RequestTrailers => self.on_request_trailers(host),
+            Event::ResponseHeaders { end_of_stream } => self.on_response_headers(host, end_of_stream),
+            Event::ResponseBody { size, end_of_stream } => self.on_response_body(host, size, end_of_stream),
+            Event::Dispatched { sent } => self.on_dispatched(host, sent),
+            Event::CallResponse { body_size } => {
+                match std::mem::replace(&mut self.phase, Phase::PassThrough) {
+                    Phase::Failing(f) => self.on_fallback_response(host, f, body_size),
+                    other => self.phase = other,
+                }
+                Verdict::Continue
+            }
+            Event::Log => {
+                self.finish(host);
+                Verdict::Continue
+            }
+        };
+        Step { verdict, effects: std::mem::take(&mut self.effects) }
     }
 
     /// The configuration a routed request's response is handled with; logs its absence.
-    fn shared_or_log(&self) -> Option<Rc<Shared>> {
+    fn shared_or_log(&self, host: &dyn Host) -> Option<Rc<Shared>> {
         if self.shared.is_none() {
-            host::log(LogLevel::Error, "model-router: response for a request routed without configuration");
+            host.log(Level::Error, "model-router: response for a request routed without configuration");
         }
         self.shared.clone()
     }
-}
 
-impl Context for Http {
-    fn on_http_call_response(&mut self, _token: u32, _headers: usize, body_size: usize, _trailers: usize) {
-        match std::mem::replace(&mut self.phase, Phase::PassThrough) {
-            Phase::Failing(f) => self.on_fallback_response(f, body_size),
-            other => self.phase = other,
-        }
-    }
-}
-
-impl HttpContext for Http {
-    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+    fn on_request_headers(&mut self, host: &dyn Host, end_of_stream: bool) -> Verdict {
         let Some(shared) = self.shared.clone() else {
-            return self.reject(&not_configured());
+            return self.reject(host, &not_configured());
         };
-        match self.classify(&shared) {
-            Err(e) => self.host_failure(e),
-            Ok(Err(e)) => self.reject(&e),
-            Ok(Ok(Endpoint::NotRouted)) => Action::Continue,
-            Ok(Ok(ep @ (Endpoint::Models | Endpoint::Model))) => self.answer_models(&shared, ep),
-            Ok(Ok(ep)) if end_of_stream => self.on_body_complete(ep, 0),
+        match self.classify(host, &shared) {
+            Err(e) => self.host_failure(host, e),
+            Ok(Err(e)) => self.reject(host, &e),
+            Ok(Ok(Endpoint::NotRouted)) => Verdict::Continue,
+            Ok(Ok(ep @ (Endpoint::Models | Endpoint::Model))) => self.answer_models(host, &shared, ep),
+            Ok(Ok(ep)) if end_of_stream => self.on_body_complete(host, ep, 0),
             Ok(Ok(ep)) => {
                 // Hold the headers: the cluster is only known once the whole body is here.
                 // (Needs `allow_on_headers_stop_iteration: true` in Envoy's wasm config.)
                 self.phase = Phase::Buffering(ep);
-                Action::Pause
+                Verdict::Pause
             }
         }
     }
 
-    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, host: &dyn Host, size: usize, end_of_stream: bool) -> Verdict {
         match self.phase {
-            Phase::Buffering(ep) if end_of_stream => self.on_body_complete(ep, body_size),
+            Phase::Buffering(ep) if end_of_stream => self.on_body_complete(host, ep, size),
             // Pausing here asks Envoy to keep buffering (up to the listener's buffer limit).
-            Phase::Buffering(_) => Action::Pause,
-            _ => Action::Continue,
+            Phase::Buffering(_) => Verdict::Pause,
+            _ => Verdict::Continue,
         }
     }
 
-    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+    fn on_request_trailers(&mut self, host: &dyn Host) -> Verdict {
         // Trailers end the body without an end_of_stream body callback.
         if let Phase::Buffering(ep) = self.phase {
-            let size = host::buffer(BufferType::HttpRequestBody, usize::MAX).map(|b| b.len());
-            return match size {
-                Ok(size) => self.on_body_complete(ep, size),
-                Err(e) => self.host_failure(e),
+            return match host.body(Buffer::RequestBody, 0, usize::MAX).map(|b| b.len()) {
+                Ok(size) => self.on_body_complete(host, ep, size),
+                Err(e) => self.host_failure(host, e),
             };
         }
-        Action::Continue
+        Verdict::Continue
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+    fn on_response_headers(&mut self, host: &dyn Host, end_of_stream: bool) -> Verdict {
         match std::mem::replace(&mut self.phase, Phase::PassThrough) {
-            Phase::Routed(flight) => self.on_attempt_headers(flight, end_of_stream),
+            Phase::Routed(flight) => self.on_attempt_headers(host, flight, end_of_stream),
             other => {
                 self.phase = other;
-                Action::Continue
+                Verdict::Continue
             }
         }
     }
 
-    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn on_response_body(&mut self, host: &dyn Host, size: usize, end_of_stream: bool) -> Verdict {
         match std::mem::replace(&mut self.phase, Phase::PassThrough) {
-            Phase::Translating(f, status) => self.translate_body(f, status, body_size, end_of_stream),
-            Phase::Metering(m) => self.meter(m, body_size, end_of_stream),
-            Phase::Streaming(w) => self.watch_stream(w, body_size, end_of_stream),
-            Phase::Checking(f) => self.check_client_error(f, body_size, end_of_stream),
-            Phase::Costing(f) => self.cost_body(f, body_size, end_of_stream),
-            Phase::Failing(f) => self.drop_failed_body(f, body_size),
+            Phase::Translating(f, status) => self.translate_body(host, f, status, size, end_of_stream),
+            Phase::Metering(m) => self.meter(host, m, size, end_of_stream),
+            Phase::Streaming(w) => self.watch_stream(host, w, size, end_of_stream),
+            Phase::Checking(f) => self.check_client_error(host, f, size, end_of_stream),
+            Phase::Costing(f) => self.cost_body(host, f, size, end_of_stream),
+            Phase::Failing(f) => self.drop_failed_body(f, size),
             other => {
                 self.phase = other;
-                Action::Continue
+                Verdict::Continue
             }
         }
-    }
-
-    fn on_log(&mut self) {
-        self.finish();
     }
 }
 
-/// The answer when the plugin never configured.
+/// The answer when the host never configured.
 pub(super) fn not_configured() -> ApiError {
     ApiError::server(503, "router_not_configured", "the router has no valid configuration")
+}
+
+/// Logs a host failure that does not change the request's course.
+pub(super) fn warn(host: &dyn Host, e: &HostError) {
+    host.log(Level::Warn, &format!("model-router: {e}"));
 }

@@ -1,0 +1,405 @@
+//! The request's life driven natively: a fake host holds headers, bodies, shared data and the
+//! clock, and records metrics, logs and filter state; each test feeds events and reads the
+//! steps. No Envoy, no wasm.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use model_router_scorer::Config;
+use serde_json::Value;
+
+use crate::io::{Buffer, Effect, Event, Host, HostError, Level, Map, Step, Swap, Verdict};
+use crate::{Request, Shared};
+
+/// A host as a test sets it up: what it holds, and what the machine recorded in it.
+#[derive(Default)]
+struct Fake {
+    request_headers: Vec<(String, String)>,
+    request_body: Vec<u8>,
+    response_headers: Vec<(String, String)>,
+    response_body: Vec<u8>,
+    call_headers: Vec<(String, String)>,
+    call_body: Vec<u8>,
+    shared: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    counters: RefCell<HashMap<String, u64>>,
+    notes: RefCell<HashMap<String, String>>,
+    logs: RefCell<Vec<String>>,
+    now_ns: u64,
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter().map(|(k, s)| (k.to_string(), s.to_string())).collect()
+}
+
+impl Host for Fake {
+    fn now_ns(&self) -> Result<u64, HostError> {
+        Ok(self.now_ns)
+    }
+    fn headers(&self, map: Map) -> Result<Vec<(String, String)>, HostError> {
+        Ok(match map {
+            Map::RequestHeaders => self.request_headers.clone(),
+            Map::ResponseHeaders => self.response_headers.clone(),
+            Map::CallResponseHeaders => self.call_headers.clone(),
+        })
+    }
+    fn header(&self, map: Map, name: &str) -> Result<Option<String>, HostError> {
+        Ok(self.headers(map)?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+    }
+    fn body(&self, buffer: Buffer, start: usize, len: usize) -> Result<Vec<u8>, HostError> {
+        let b = match buffer {
+            Buffer::RequestBody => &self.request_body,
+            Buffer::ResponseBody => &self.response_body,
+            Buffer::CallResponseBody => &self.call_body,
+        };
+        Ok(b.iter().skip(start).take(len).copied().collect())
+    }
+    fn shared_get(&self, key: &str) -> Result<(Option<Vec<u8>>, u32), HostError> {
+        Ok(match self.shared.borrow().get(key) {
+            Some((v, cas)) => (Some(v.clone()), *cas),
+            None => (None, 0),
+        })
+    }
+    fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> Result<Swap, HostError> {
+        let mut map = self.shared.borrow_mut();
+        let current = map.get(key).map_or(0, |(_, c)| *c);
+        if cas != 0 && cas != current {
+            return Ok(Swap::Conflict);
+        }
+        map.insert(key.to_string(), (value.to_vec(), current + 1));
+        Ok(Swap::Done)
+    }
+    fn count(&self, name: &str, by: u64) {
+        *self.counters.borrow_mut().entry(name.to_string()).or_default() += by;
+    }
+    fn gauge(&self, name: &str, value: u64) {
+        self.counters.borrow_mut().insert(name.to_string(), value);
+    }
+    fn histogram(&self, name: &str, value: u64) {
+        self.count(name, value);
+    }
+    fn note(&self, key: &str, value: &str) {
+        self.notes.borrow_mut().insert(key.to_string(), value.to_string());
+    }
+    fn log(&self, _level: Level, message: &str) {
+        self.logs.borrow_mut().push(message.to_string());
+    }
+}
+
+/// Three providers: `m` at `a` and `b` (window 1,000), `big` at `c` (window 100,000), all
+/// economy; one standard and one premium model so every tier exists.
+fn config(extra: &str) -> Rc<Shared> {
+    let model = |id: &str, tier: &str, p: &str, window: u64, quality: u64| {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":{window},"max_output":100,"price_in":1,"price_out":2,"quality":{quality}}}"#
+        )
+    };
+    let catalog = format!(
+        r#"{{"providers":{{"a":{{}},"b":{{}},"c":{{}}}},"models":[{},{},{},{},{}]}}"#,
+        model("m", "economy", "a", 1000, 60),
+        model("m", "economy", "b", 1000, 60),
+        model("big", "economy", "c", 100_000, 40),
+        model("s", "standard", "a", 1000, 70),
+        model("x", "premium", "a", 1000, 80),
+    );
+    let json = format!(r#"{{"catalog":{catalog}{extra}}}"#);
+    let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    Rc::new(Shared { config, keys: HashMap::new() })
+}
+
+fn chat(body: &str) -> Fake {
+    Fake {
+        request_headers: pairs(&[
+            (":method", "POST"),
+            (":path", "/v1/chat/completions"),
+            ("content-type", "application/json"),
+            ("authorization", "Bearer client-key"),
+            ("x-model-router-cluster", "forged"),
+        ]),
+        request_body: body.as_bytes().to_vec(),
+        now_ns: 1_700_000_000_000_000_000,
+        ..Fake::default()
+    }
+}
+
+const HELLO: &str = r#"{"model":"economy","messages":[{"role":"user","content":"hello"}]}"#;
+
+/// Sends the request through headers and body; returns the body step.
+fn route(req: &mut Request, host: &Fake) -> Step {
+    let headers = req.on(host, Event::RequestHeaders { end_of_stream: false });
+    assert_eq!(headers.verdict, Verdict::Pause, "{headers:?}");
+    req.on(host, Event::RequestBody { size: host.request_body.len(), end_of_stream: true })
+}
+
+fn cluster_of(step: &Step) -> Option<String> {
+    step.effects.iter().find_map(|e| match e {
+        Effect::SetRequestHeaders(h) => {
+            h.iter().find(|(k, _)| k == "x-model-router-cluster").map(|(_, v)| v.clone())
+        }
+        Effect::Call { cluster, .. } => Some(cluster.clone()),
+        _ => None,
+    })
+}
+
+/// A local answer: status, body as JSON, headers.
+type Answer = (u16, Value, Vec<(String, String)>);
+
+fn respond(step: &Step) -> Option<Answer> {
+    step.effects.iter().find_map(|e| match e {
+        Effect::Respond { status, body, headers, .. } => {
+            Some((*status, serde_json::from_slice(body).unwrap_or(Value::Null), headers.clone()))
+        }
+        _ => None,
+    })
+}
+
+fn set_response(step: &Step, name: &str) -> Option<String> {
+    step.effects.iter().find_map(|e| match e {
+        Effect::SetResponseHeader(k, v) if *k == name => Some(v.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_key() {
+    let host = chat(HELLO);
+    let mut req = Request::new(Some(config("")));
+    let first = req.on(&host, Event::RequestHeaders { end_of_stream: false });
+    // The forged cluster header is removed before anything else.
+    assert_eq!(
+        first.effects,
+        vec![
+            Effect::RemoveRequestHeader("x-model-router-cluster".into()),
+            Effect::RemoveRequestHeader("x-model-router-answered".into()),
+        ]
+    );
+    let step = req.on(&host, Event::RequestBody { size: host.request_body.len(), end_of_stream: true });
+    assert_eq!(step.verdict, Verdict::Continue);
+    let body = step.effects.iter().find_map(|e| match e {
+        Effect::ReplaceRequestBody { bytes, .. } => Some(bytes.clone()),
+        _ => None,
+    });
+    let body: Value = serde_json::from_slice(&body.unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(body["model"], "m");
+    let Some(Effect::SetRequestHeaders(headers)) =
+        step.effects.iter().find(|e| matches!(e, Effect::SetRequestHeaders(_)))
+    else {
+        panic!("no headers in {step:?}")
+    };
+    assert!(!headers.iter().any(|(k, _)| k == "authorization"), "{headers:?}");
+    let cluster = cluster_of(&step).unwrap_or_default();
+    assert!(cluster == "a" || cluster == "b", "{cluster}");
+    assert!(headers.iter().any(|(k, v)| k == "content-length" && v == &body.to_string().len().to_string()));
+}
+
+#[test]
+fn what_the_router_refuses_is_answered_locally_and_marked_as_its_own() {
+    // (name, headers replaced, body, status, code: empty for any error)
+    type Case = (&'static str, &'static [(&'static str, &'static str)], &'static str, u16, &'static str);
+    let cases: [Case; 4] = [
+        ("bad json", &[], "{", 400, "invalid_json"),
+        ("no content type", &[("content-type", "text/plain")], HELLO, 415, "unsupported_media_type"),
+        ("gzip", &[("content-encoding", "gzip")], HELLO, 415, "unsupported_content_encoding"),
+        ("unknown tier", &[], r#"{"model":"platinum","messages":[{"role":"user","content":"x"}]}"#, 404, ""),
+    ];
+    for (name, extra, body, status, code) in cases {
+        let mut host = chat(body);
+        for (k, v) in extra {
+            host.request_headers.retain(|(h, _)| h != k);
+            host.request_headers.push((k.to_string(), v.to_string()));
+        }
+        let mut req = Request::new(Some(config("")));
+        let mut step = req.on(&host, Event::RequestHeaders { end_of_stream: false });
+        if respond(&step).is_none() {
+            step = req.on(&host, Event::RequestBody { size: body.len(), end_of_stream: true });
+        }
+        let (got, json, _) = respond(&step).unwrap_or_else(|| panic!("{name}: no answer in {step:?}"));
+        if code.is_empty() {
+            assert!(got >= 400, "{name}: {got}");
+        } else {
+            assert_eq!((got, json["error"]["code"].as_str()), (status, Some(code)), "{name}: {json}");
+        }
+        assert!(
+            step.effects
+                .contains(&Effect::SetRequestHeader("x-model-router-answered", "model_router".into()))
+        );
+        assert_eq!(step.verdict, Verdict::Pause, "{name}");
+    }
+}
+
+#[test]
+fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config("")));
+    let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "503")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(step.verdict, Verdict::Pause);
+    let Some(Effect::Call { cluster, body, headers, .. }) = step.effects.last() else {
+        panic!("no call in {step:?}")
+    };
+    assert_ne!(cluster, &first);
+    let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    assert!(sent["model"] == "m" || sent["model"] == "big", "{sent}");
+    assert!(!headers.iter().any(|(k, _)| k == "authorization" || k == "x-model-router-cluster"));
+    // The failed response's body never reaches the client.
+    let sent_ok = req.on(&host, Event::Dispatched { sent: true });
+    assert_eq!(sent_ok, Step::just(Verdict::Pause));
+    let drop = req.on(&host, Event::ResponseBody { size: 12, end_of_stream: false });
+    assert_eq!(drop.effects, vec![Effect::ReplaceResponseBody { size: 12, bytes: Vec::new() }]);
+    // The fallback answers: its answer replaces the failed one, costed and labelled.
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#.to_vec();
+    let answer = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    let (status, _, headers) = respond(&answer).unwrap_or_else(|| panic!("{answer:?}"));
+    assert_eq!(status, 200);
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(get("x-model-router-attempts"), Some("2"));
+    assert_eq!(get("x-model-router-fallback-from"), Some(format!("{first}/m").as_str()));
+    assert_eq!(get("x-model-router-cost"), Some("0.00002000"));
+    assert_eq!(host.counters.borrow().get(&format!("failover.provider.{first}")), Some(&1));
+}
+
+#[test]
+fn how_a_request_ends_when_its_providers_fail() {
+    // (statuses of the three attempts, retry-after of each, expected status and code)
+    type Case = (&'static str, [u16; 3], [Option<&'static str>; 3], u16, &'static str);
+    let cases: [Case; 3] = [
+        ("all failed", [503, 500, 502], [None; 3], 502, "upstream_failed"),
+        ("all rate limited", [429, 429, 429], [Some("30"), Some("5"), Some("9")], 429, "rate_limit_exceeded"),
+        ("all rejected the key", [401, 403, 401], [None; 3], 502, "provider_auth_failed"),
+    ];
+    for (name, statuses, after, want, code) in cases {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        let mut step = Step::just(Verdict::Continue);
+        for (i, (status, after)) in statuses.iter().zip(after).enumerate() {
+            let mut headers = vec![(":status".to_string(), status.to_string())];
+            if let Some(a) = after {
+                headers.push(("retry-after".into(), a.to_string()));
+            }
+            if i == 0 {
+                host.response_headers = headers;
+                step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+            } else {
+                assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
+                host.call_headers = headers;
+                step = req.on(&host, Event::CallResponse { body_size: 0 });
+            }
+        }
+        let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("{name}: {step:?}"));
+        assert_eq!((status, json["error"]["code"].as_str()), (want, Some(code)), "{name}: {json}");
+        let retry = headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str());
+        assert_eq!(retry, (want == 429).then_some("5"), "{name}");
+        assert!(!json.to_string().contains("mock"), "{name}: a provider's body leaked");
+    }
+}
+
+#[test]
+fn a_call_that_cannot_be_made_moves_on_and_is_named_in_the_final_error() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "500")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let second = cluster_of(&step).unwrap_or_default();
+    let step = req.on(&host, Event::Dispatched { sent: false });
+    let third = cluster_of(&step).unwrap_or_default();
+    assert_ne!(second, third, "{step:?}");
+    let step = req.on(&host, Event::Dispatched { sent: false });
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!(status, 502);
+    let message = json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("{second}/")) && message.contains("unreachable"), "{message}");
+}
+
+#[test]
+fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
+    for (body, retried) in [
+        (r#"{"error":{"code":"context_length_exceeded","message":"too long"}}"#, true),
+        (r#"{"error":{"code":"invalid_value","message":"bad temperature"}}"#, false),
+    ] {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config("")));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "400")]);
+        let held = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert_eq!(held.verdict, Verdict::Pause);
+        host.response_body = body.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
+        assert_eq!(cluster_of(&step).as_deref() == Some("c"), retried, "{step:?}");
+        assert_eq!(step.verdict, if retried { Verdict::Pause } else { Verdict::Continue });
+    }
+}
+
+#[test]
+fn a_held_answer_carries_its_cost_and_a_large_one_is_metered_from_its_end() {
+    let usage = br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#;
+    for (limit, held) in [(262_144u64, true), (16, false)] {
+        let mut host = chat(HELLO);
+        let extra = format!(r#","resilience":{{"max_held_response_bytes":{limit}}}"#);
+        let mut req = Request::new(Some(config(&extra)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert_eq!(step.verdict, Verdict::Pause);
+        host.response_body = usage[..40].to_vec();
+        let first = req.on(&host, Event::ResponseBody { size: 40, end_of_stream: false });
+        assert_eq!(first.verdict, if held { Verdict::Pause } else { Verdict::Continue });
+        host.response_body = if held { usage.to_vec() } else { usage[40..].to_vec() };
+        let last = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        // Held: the cost goes into the held headers; metered: only into the logs.
+        assert_eq!(set_response(&last, "x-model-router-cost").is_some(), held, "{last:?}");
+        assert_eq!(host.notes.borrow().get("cost").map(String::as_str), Some("0.00200000"));
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        assert!(counters.keys().any(|k| k.starts_with("requests.tier.economy") && k.ends_with("outcome.ok")));
+    }
+}
+
+#[test]
+fn a_stream_is_priced_and_one_cut_short_says_so() {
+    let whole = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
+    let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"cho";
+    for (name, stream, truncated) in [("whole", whole, false), ("cut", cut, true)] {
+        let body = r#"{"model":"economy","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"#;
+        let mut host = chat(body);
+        let mut req = Request::new(Some(config("")));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert_eq!(step.verdict, Verdict::Continue, "{name}");
+        assert!(step.effects.contains(&Effect::RemoveResponseHeader("content-length")), "{name}");
+        host.response_body = stream.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: stream.len(), end_of_stream: true });
+        let out = step.effects.iter().find_map(|e| match e {
+            Effect::ReplaceResponseBody { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        });
+        let out = out.unwrap_or_default();
+        assert_eq!(out.contains("stream_truncated"), truncated, "{name}: {out}");
+        assert_eq!(out.contains("\"cost\""), !truncated, "{name}: {out}");
+        assert_eq!(host.counters.borrow().contains_key("stream_truncated"), truncated, "{name}");
+    }
+}
+
+#[test]
+fn without_configuration_every_request_gets_a_503() {
+    let host = chat(HELLO);
+    let mut req = Request::new(None);
+    let step = req.on(&host, Event::RequestHeaders { end_of_stream: false });
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, json["error"]["code"].as_str()), (503, Some("router_not_configured")));
+}
+
+#[test]
+fn requests_the_router_does_not_own_pass_untouched() {
+    let mut host = chat("");
+    host.request_headers = pairs(&[(":method", "GET"), (":path", "/healthz")]);
+    let mut req = Request::new(Some(config("")));
+    assert_eq!(req.on(&host, Event::RequestHeaders { end_of_stream: true }), Step::just(Verdict::Continue));
+    host.response_headers = pairs(&[(":status", "200")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: true }), Step::just(Verdict::Continue));
+    assert_eq!(req.on(&host, Event::Log), Step::just(Verdict::Continue));
+}
