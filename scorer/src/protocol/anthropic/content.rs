@@ -141,11 +141,13 @@ fn file(file: Option<&Value>, at: &str) -> Result<Value, ApiError> {
 }
 
 /// The `content` of a `tool_result`: the tool message's string as is, or its text parts as
-/// blocks.
-pub(super) fn tool_result(content: Option<&Value>, at: &str) -> Result<Value, ApiError> {
+/// blocks; `None` when empty.
+pub(super) fn tool_result(content: Option<&Value>, at: &str) -> Result<Option<Value>, ApiError> {
     match content {
-        Some(Value::String(s)) => Ok(json!(s)),
-        None | Some(Value::Null) => Ok(json!("")),
-        other => Ok(Value::Array(blocks(other, at, Parts::Text)?)),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(json!(s))),
+        other => {
+            let blocks = blocks(other, at, Parts::Text)?;
+            Ok((!blocks.is_empty()).then_some(Value::Array(blocks)))
+        }
     }
 }

@@ -20,6 +20,9 @@ pub const THINKING_BUDGETS: [(&str, u64); 3] = [("low", 2_048), ("medium", 8_192
 /// `max_tokens`) sends no `thinking` instead.
 pub const MIN_THINKING_BUDGET: u64 = 1_024;
 
+/// The smallest `top_p` the Messages API takes with thinking on; a smaller one is dropped.
+pub const MIN_THINKING_TOP_P: f64 = 0.95;
+
 /// Tokens left for the answer when `max_tokens` must be raised above the thinking budget
 /// (the budget must be less than `max_tokens`).
 pub const ANSWER_ROOM: u64 = 4_096;
@@ -54,9 +57,11 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let mut max_tokens = max_tokens(req, to, stream)?;
     if let Some(budget) = thinking_budget(req, &turns, &out, to, &mut max_tokens)? {
         out.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
-        // Thinking is incompatible with changed temperature and top_k, and top_p below 0.95.
+        // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
         out.remove("temperature");
-        out.remove("top_p");
+        if out.get("top_p").and_then(Value::as_f64).is_some_and(|p| p < MIN_THINKING_TOP_P) {
+            out.remove("top_p");
+        }
     }
     out.insert("max_tokens".into(), json!(max_tokens));
     let messages: Vec<Value> =
@@ -134,7 +139,26 @@ fn conversation(messages: Option<&Value>) -> Result<(Option<Value>, Vec<Turn>), 
         }
         Some(_) => {}
     }
+    trim_prefill(&mut turns);
     Ok((system_value(system), turns))
+}
+
+/// A conversation ending on an assistant turn asks the model to continue it (a prefill),
+/// whose text the Messages API refuses with trailing whitespace: it is trimmed, and a turn
+/// left empty is dropped.
+fn trim_prefill(turns: &mut Vec<Turn>) {
+    let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") else { return };
+    if let Some(Value::Object(block)) = last.blocks.last_mut() {
+        if let Some(Value::String(text)) = block.get_mut("text") {
+            text.truncate(text.trim_end().len());
+            if text.is_empty() {
+                last.blocks.pop();
+            }
+        }
+    }
+    if last.blocks.is_empty() {
+        turns.pop();
+    }
 }
 
 /// The system prompt: one string (its parts joined by blank lines) unless a part carries
@@ -198,8 +222,13 @@ fn tool_result(turns: &mut Vec<Turn>, m: &Value, at: &str, i: usize) -> Result<(
             "a tool message needs the tool_call_id it answers",
         ));
     };
-    let content = content::tool_result(m.get("content"), &format!("{at}.content"))?;
-    let block = json!({"type": "tool_result", "tool_use_id": id, "content": content});
+    let mut block = json!({"type": "tool_result", "tool_use_id": id});
+    // `content` is optional: an empty result is sent without it.
+    if let (Some(content), Some(obj)) =
+        (content::tool_result(m.get("content"), &format!("{at}.content"))?, block.as_object_mut())
+    {
+        obj.insert("content".into(), content);
+    }
     match turns.last_mut() {
         Some(last) if last.role == "user" => {
             let first_other = last
@@ -379,10 +408,10 @@ fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result
 
 /// The thinking budget for `reasoning_effort`, raising `max_tokens` (within the model's
 /// limit) when it leaves no room above the budget. No thinking when the client asked
-/// none/minimal, when `tool_choice` forces a tool (thinking allows only auto and none), or
-/// when the last assistant turn called tools: the Messages API then wants that turn to start
-/// with its signed thinking block, which an OpenAI client never sends back, so this one
-/// request goes without thinking and thinking resumes on the next user turn.
+/// none/minimal, when `tool_choice` forces a tool (thinking allows only auto and none), and
+/// when the last assistant turn called tools or is a prefill: the Messages API then wants that
+/// turn to start with its signed thinking block, which an OpenAI client never sends back, so
+/// this one request goes without thinking and thinking resumes on the next user turn.
 fn thinking_budget(
     req: &Map<String, Value>,
     turns: &[Turn],
@@ -416,7 +445,8 @@ fn thinking_budget(
         turns.iter().rev().find(|t| t.role == "assistant").is_some_and(|t| {
             t.blocks.iter().any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
         });
-    if forced || open_tool_turn {
+    let prefill = turns.last().is_some_and(|t| t.role == "assistant");
+    if forced || open_tool_turn || prefill {
         return Ok(None);
     }
     if *max_tokens <= budget {

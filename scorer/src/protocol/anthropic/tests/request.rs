@@ -249,6 +249,12 @@ fn reasoning_effort_becomes_a_thinking_budget_when_it_can() {
             Some(8_192),
             21_333,
         ),
+        (
+            json!({"reasoning_effort": "medium", "messages": [user("u"), {"role": "assistant", "content": "Sure:"}]}),
+            64_000,
+            None,
+            21_333,
+        ),
     ];
     for (extra, max_output, budget, max_tokens) in cases {
         let to = Native { upstream_model: "m", max_output };
@@ -290,7 +296,7 @@ fn turns_merge_and_tool_results_come_first() {
             json!([{"role": "user", "content": [{"type": "text", "text": "q"}]},
                    {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "f", "input": {"x": 1}}]},
                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "r1"},
-                                                {"type": "tool_result", "tool_use_id": "c1", "content": ""},
+                                                {"type": "tool_result", "tool_use_id": "c1"},
                                                 {"type": "text", "text": "note"}]}]),
         ),
     ];
@@ -334,4 +340,28 @@ fn the_path_is_messages_under_the_base() {
         assert_eq!(path(base, "claude-sonnet-4-5", stream), "/v1/messages");
     }
     assert_eq!(crate::protocol::anthropic::VERSION, "2023-06-01");
+}
+
+#[test]
+fn thinking_keeps_a_top_p_it_allows() {
+    for (top_p, kept) in [(0.5, false), (0.94, false), (0.95, true), (1.0, true)] {
+        let v = tr(&ask(json!({"reasoning_effort": "low", "top_p": top_p, "temperature": 1.0})))
+            .unwrap_or_default();
+        assert!(v.get("thinking").is_some() && v.get("temperature").is_none(), "{v}");
+        assert_eq!(v.get("top_p").is_some(), kept, "{top_p}");
+    }
+}
+
+#[test]
+fn a_prefill_loses_its_trailing_whitespace() {
+    let prefill = |text: &str| json!({"messages": [user("u"), {"role": "assistant", "content": text}]});
+    let cases: [(&str, Value); 3] = [
+        ("Sure, ", json!([{"type": "text", "text": "Sure,"}])),
+        ("{\n", json!([{"type": "text", "text": "{"}])),
+        (" \n\t", Value::Null),
+    ];
+    for (text, want) in cases {
+        let v = tr(&prefill(text)).unwrap_or_default();
+        assert_eq!(v["messages"][1]["content"], want, "{text:?}");
+    }
 }
