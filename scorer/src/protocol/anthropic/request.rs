@@ -148,12 +148,12 @@ fn conversation(messages: Option<&Value>) -> Result<(Option<Value>, Vec<Turn>), 
 /// left empty is dropped.
 fn trim_prefill(turns: &mut Vec<Turn>) {
     let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") else { return };
-    if let Some(Value::Object(block)) = last.blocks.last_mut() {
-        if let Some(Value::String(text)) = block.get_mut("text") {
-            text.truncate(text.trim_end().len());
-            if text.is_empty() {
-                last.blocks.pop();
-            }
+    if let Some(Value::Object(block)) = last.blocks.last_mut()
+        && let Some(Value::String(text)) = block.get_mut("text")
+    {
+        text.truncate(text.trim_end().len());
+        if text.is_empty() {
+            last.blocks.pop();
         }
     }
     if last.blocks.is_empty() {
