@@ -227,12 +227,15 @@ impl Stream {
             "tool_use" => {
                 let i = self.tools;
                 self.tools += 1;
+                // The input arrives as deltas and starts empty; one already given is sent whole.
+                let given = b.get("input").filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+                let arguments = given.map(Value::to_string).unwrap_or_default();
                 let start = json!({"tool_calls": [{
                     "index": i, "id": s("id"), "type": "function",
-                    "function": {"name": s("name"), "arguments": ""},
+                    "function": {"name": s("name"), "arguments": arguments},
                 }]});
                 self.delta(out, start);
-                Block::Tool { index: i, args: false }
+                Block::Tool { index: i, args: given.is_some() }
             }
             _ => Block::Other,
         };

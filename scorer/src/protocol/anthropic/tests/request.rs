@@ -365,3 +365,13 @@ fn a_prefill_loses_its_trailing_whitespace() {
         assert_eq!(v["messages"][1]["content"], want, "{text:?}");
     }
 }
+
+#[test]
+fn a_tools_cache_control_is_kept() {
+    let tool = json!({"type": "function", "function": {"name": "f"}, "cache_control": {"type": "ephemeral"}});
+    let v = tr(&ask(json!({"tools": [tool]}))).unwrap_or_default();
+    assert_eq!(v["tools"][0]["cache_control"], json!({"type": "ephemeral"}), "{v}");
+    let image = json!({"type": "image_url", "image_url": {"url": "https://a/b.png"}, "cache_control": {"type": "ephemeral"}});
+    let v = tr(&json!({"messages": [{"role": "user", "content": [image]}]})).unwrap_or_default();
+    assert_eq!(v["messages"][0]["content"][0]["cache_control"], json!({"type": "ephemeral"}), "{v}");
+}

@@ -211,3 +211,17 @@ fn tool_arguments_reassemble_and_thinking_shows_only_when_asked() {
         }
     }
 }
+
+#[test]
+fn a_tool_input_given_at_the_block_start_is_sent_whole() {
+    let input = format!(
+        "{EVENT_START}data: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{{\"a\":1}}}}}}\n\n\
+         data: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n"
+    );
+    let ev = events(&Stream::new(meta(false)).feed(input.as_bytes(), false));
+    let calls: Vec<Value> = ev
+        .iter()
+        .map(|e| e["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].clone())
+        .collect();
+    assert_eq!(calls, vec![Value::Null, json!("{\"a\":1}")], "{ev:?}");
+}
