@@ -1,0 +1,457 @@
+//! The request half: an OpenAI chat-completions body to an Anthropic Messages body.
+
+use serde_json::{Map, Value, json};
+
+use super::content::{self, Parts, refuse};
+use crate::error::{ApiError, echo};
+use crate::protocol::Native;
+
+/// The `max_tokens` of a non-streaming request whose client set none, when the model allows
+/// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
+/// an hour per 128,000 tokens (so above 21,333), and its docs advise streaming for long
+/// outputs: idle connections get dropped.
+pub const NON_STREAMING_DEFAULT_MAX_TOKENS: u64 = 21_333;
+
+/// The thinking budget (`budget_tokens`) for each `reasoning_effort`; `minimal` and `none`
+/// send no `thinking`.
+pub const THINKING_BUDGETS: [(&str, u64); 3] = [("low", 2_048), ("medium", 8_192), ("high", 16_384)];
+
+/// The Messages API's smallest `budget_tokens`; a budget cut below it (by a small
+/// `max_tokens`) sends no `thinking` instead.
+pub const MIN_THINKING_BUDGET: u64 = 1_024;
+
+/// The smallest `top_p` the Messages API takes with thinking on; a smaller one is dropped.
+pub const MIN_THINKING_TOP_P: f64 = 0.95;
+
+/// Tokens left for the answer when `max_tokens` must be raised above the thinking budget
+/// (the budget must be less than `max_tokens`).
+pub const ANSWER_ROOM: u64 = 4_096;
+
+/// The request path: `{base}/messages` (base `/v1`), whatever the model or mode.
+pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
+    format!("{}/messages", base.trim_end_matches('/'))
+}
+
+/// The client's OpenAI chat-completions body (validated as JSON; the router's `model`,
+/// `prefer` and `tier` are ignored) -> the Messages body for `to`. Refuses with a 400 naming
+/// the field what the Messages API cannot express.
+pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
+    let req: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid("invalid_json", None, format!("the body is not valid JSON: {e}")))?;
+    let Some(req) = req.as_object() else {
+        return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
+    };
+    let mut out = Map::new();
+    out.insert("model".into(), json!(to.upstream_model));
+    let stream = match req.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(refuse("stream", "stream must be a boolean")),
+    };
+    let (system, turns) = conversation(req.get("messages"))?;
+    if let Some(system) = system {
+        out.insert("system".into(), system);
+    }
+    sampling(req, &mut out)?;
+    tools(req, &mut out)?;
+    let mut max_tokens = max_tokens(req, to, stream)?;
+    if let Some(budget) = thinking_budget(req, &turns, &out, to, &mut max_tokens)? {
+        out.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+        // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
+        out.remove("temperature");
+        if out.get("top_p").and_then(Value::as_f64).is_some_and(|p| p < MIN_THINKING_TOP_P) {
+            out.remove("top_p");
+        }
+    }
+    out.insert("max_tokens".into(), json!(max_tokens));
+    let messages: Vec<Value> =
+        turns.into_iter().map(|t| json!({"role": t.role, "content": t.blocks})).collect();
+    out.insert("messages".into(), Value::Array(messages));
+    if stream {
+        out.insert("stream".into(), json!(true));
+    }
+    Ok(Value::Object(out).to_string().into_bytes())
+}
+
+/// One Messages turn: the blocks of consecutive same-role OpenAI messages.
+struct Turn {
+    role: &'static str,
+    blocks: Vec<Value>,
+    /// The index of the first OpenAI message in it, for error params.
+    from: usize,
+}
+
+/// Appends `blocks` to the last turn when it has `role`, else starts a turn (Anthropic
+/// requires the roles to alternate). Empty content starts nothing.
+fn push(turns: &mut Vec<Turn>, role: &'static str, from: usize, blocks: Vec<Value>) {
+    if blocks.is_empty() {
+        return;
+    }
+    match turns.last_mut() {
+        Some(last) if last.role == role => last.blocks.extend(blocks),
+        _ => turns.push(Turn { role, blocks, from }),
+    }
+}
+
+/// The top-level `system` and the turns. System and developer messages, wherever they are,
+/// join the system prompt: Messages has no system turn.
+fn conversation(messages: Option<&Value>) -> Result<(Option<Value>, Vec<Turn>), ApiError> {
+    let Some(list) = messages.and_then(Value::as_array) else {
+        return Err(refuse("messages", "messages must be an array of messages"));
+    };
+    let mut system = Vec::new();
+    let mut turns: Vec<Turn> = Vec::new();
+    for (i, m) in list.iter().enumerate() {
+        let at = format!("messages[{i}]");
+        let content_at = format!("{at}.content");
+        let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
+        match role {
+            "system" | "developer" => {
+                system.extend(content::blocks(m.get("content"), &content_at, Parts::Text)?)
+            }
+            "user" => {
+                push(&mut turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?)
+            }
+            "assistant" => {
+                let mut blocks = content::blocks(m.get("content"), &content_at, Parts::Assistant)?;
+                blocks.extend(tool_uses(m, &at)?);
+                push(&mut turns, "assistant", i, blocks);
+            }
+            "tool" => tool_result(&mut turns, m, &at, i)?,
+            _ => {
+                return Err(refuse(
+                    &format!("{at}.role"),
+                    format!(
+                        "role {} is not supported: use system, developer, user, assistant or tool",
+                        echo(role)
+                    ),
+                ));
+            }
+        }
+    }
+    match turns.first() {
+        None => return Err(refuse("messages", "messages must contain a user message with content")),
+        Some(t) if t.role != "user" => {
+            return Err(refuse(
+                &format!("messages[{}].role", t.from),
+                "the first message after the system prompt must be a user message: the Messages API starts a conversation with the user",
+            ));
+        }
+        Some(_) => {}
+    }
+    trim_prefill(&mut turns);
+    Ok((system_value(system), turns))
+}
+
+/// A conversation ending on an assistant turn asks the model to continue it (a prefill),
+/// whose text the Messages API refuses with trailing whitespace: it is trimmed, and a turn
+/// left empty is dropped.
+fn trim_prefill(turns: &mut Vec<Turn>) {
+    let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") else { return };
+    if let Some(Value::Object(block)) = last.blocks.last_mut()
+        && let Some(Value::String(text)) = block.get_mut("text")
+    {
+        text.truncate(text.trim_end().len());
+        if text.is_empty() {
+            last.blocks.pop();
+        }
+    }
+    if last.blocks.is_empty() {
+        turns.pop();
+    }
+}
+
+/// The system prompt: one string (its parts joined by blank lines) unless a part carries
+/// `cache_control`, which only the list of text blocks can keep.
+fn system_value(blocks: Vec<Value>) -> Option<Value> {
+    if blocks.is_empty() {
+        return None;
+    }
+    if blocks.iter().any(|b| b.get("cache_control").is_some()) {
+        return Some(Value::Array(blocks));
+    }
+    let texts: Vec<&str> = blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect();
+    Some(json!(texts.join("\n\n")))
+}
+
+/// An assistant message's `tool_calls` as `tool_use` blocks.
+fn tool_uses(m: &Value, at: &str) -> Result<Vec<Value>, ApiError> {
+    let calls = match m.get("tool_calls") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(calls)) => calls,
+        Some(_) => return Err(refuse(&format!("{at}.tool_calls"), "tool_calls must be an array")),
+    };
+    let mut out = Vec::with_capacity(calls.len());
+    for (k, call) in calls.iter().enumerate() {
+        let at = format!("{at}.tool_calls[{k}]");
+        let Some(id) = call.get("id").and_then(Value::as_str) else {
+            return Err(refuse(&format!("{at}.id"), "a tool call needs a string id"));
+        };
+        let function = call.get("function");
+        let Some(name) = function.and_then(|f| f.get("name")).and_then(Value::as_str) else {
+            return Err(refuse(&format!("{at}.function.name"), "a tool call needs a function name"));
+        };
+        let arguments = function.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
+        // A call without arguments is a call with none; anything else must be a JSON object,
+        // the only `input` the Messages API takes.
+        let input = if arguments.trim().is_empty() {
+            json!({})
+        } else {
+            match serde_json::from_str::<Value>(arguments) {
+                Ok(v @ Value::Object(_)) => v,
+                _ => {
+                    return Err(refuse(
+                        &format!("{at}.function.arguments"),
+                        "tool call arguments must be a JSON object serialised as a string",
+                    ));
+                }
+            }
+        };
+        out.push(json!({"type": "tool_use", "id": id, "name": name, "input": input}));
+    }
+    Ok(out)
+}
+
+/// A `tool` message as a `tool_result` block in the user turn that follows the tool calls,
+/// after the results already there and before any other content: the Messages API wants the
+/// results first, right after their `tool_use` turn.
+fn tool_result(turns: &mut Vec<Turn>, m: &Value, at: &str, i: usize) -> Result<(), ApiError> {
+    let Some(id) = m.get("tool_call_id").and_then(Value::as_str) else {
+        return Err(refuse(
+            &format!("{at}.tool_call_id"),
+            "a tool message needs the tool_call_id it answers",
+        ));
+    };
+    let mut block = json!({"type": "tool_result", "tool_use_id": id});
+    // `content` is optional: an empty result is sent without it.
+    if let (Some(content), Some(obj)) =
+        (content::tool_result(m.get("content"), &format!("{at}.content"))?, block.as_object_mut())
+    {
+        obj.insert("content".into(), content);
+    }
+    match turns.last_mut() {
+        Some(last) if last.role == "user" => {
+            let first_other = last
+                .blocks
+                .iter()
+                .take_while(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+                .count();
+            last.blocks.insert(first_other, block);
+        }
+        _ => turns.push(Turn { role: "user", blocks: vec![block], from: i }),
+    }
+    Ok(())
+}
+
+/// A number member within `range`, or a 400 naming it.
+fn number(req: &Map<String, Value>, name: &str, lo: f64, hi: f64) -> Result<Option<f64>, ApiError> {
+    match req.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(x) if (lo..=hi).contains(&x) => Ok(Some(x)),
+            _ => Err(refuse(name, format!("{name} must be a number from {lo} to {hi}"))),
+        },
+    }
+}
+
+/// `temperature`, `top_p`, `stop`, `user`, and the members that must be refused (`n` > 1,
+/// `logprobs`, structured `response_format`).
+fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), ApiError> {
+    // OpenAI's range is 0-2, Anthropic's 0-1 with the same default (1): values above 1 are
+    // clamped, the closest the model can do.
+    if let Some(t) = number(req, "temperature", 0.0, 2.0)? {
+        out.insert("temperature".into(), json!(t.min(1.0)));
+    }
+    if let Some(p) = number(req, "top_p", 0.0, 1.0)? {
+        out.insert("top_p".into(), json!(p));
+    }
+    let stop: Vec<&str> = match req.get("stop") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(list)) => {
+            let strings: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+            if strings.len() != list.len() {
+                return Err(refuse("stop", "stop must be a string or an array of strings"));
+            }
+            strings
+        }
+        Some(_) => return Err(refuse("stop", "stop must be a string or an array of strings")),
+    };
+    if !stop.is_empty() {
+        out.insert("stop_sequences".into(), json!(stop));
+    }
+    match req.get("user") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(u)) => {
+            out.insert("metadata".into(), json!({"user_id": u}));
+        }
+        Some(_) => return Err(refuse("user", "user must be a string")),
+    }
+    match req.get("n") {
+        None | Some(Value::Null) => {}
+        Some(n) if n.as_u64() == Some(1) => {}
+        Some(_) => return Err(refuse("n", "this model's API returns one choice: n must be 1")),
+    }
+    if req.get("logprobs").and_then(Value::as_bool) == Some(true) {
+        return Err(refuse("logprobs", "this model's API does not return log probabilities"));
+    }
+    match req.get("response_format") {
+        None | Some(Value::Null) => {}
+        Some(f) if f.get("type").and_then(Value::as_str) == Some("text") => {}
+        Some(_) => {
+            return Err(refuse(
+                "response_format.type",
+                "structured output (json_object, json_schema) is not available on this model's API: describe the format in the prompt or use a tool",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `tools` as `{name, description, input_schema}`, `tool_choice` and `parallel_tool_calls`.
+/// Without tools there is nothing to choose: `tool_choice` is left out.
+fn tools(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), ApiError> {
+    let list = match req.get("tools") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(list)) if list.is_empty() => return Ok(()),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(refuse("tools", "tools must be an array")),
+    };
+    let mut native = Vec::with_capacity(list.len());
+    for (k, t) in list.iter().enumerate() {
+        if t.get("type").and_then(Value::as_str) != Some("function") {
+            return Err(refuse(&format!("tools[{k}].type"), "only function tools are supported"));
+        }
+        let f = t.get("function");
+        let Some(name) = f.and_then(|f| f.get("name")).and_then(Value::as_str) else {
+            return Err(refuse(&format!("tools[{k}].function.name"), "a function tool needs a name"));
+        };
+        let mut tool = Map::new();
+        tool.insert("name".into(), json!(name));
+        if let Some(d) = f.and_then(|f| f.get("description")).and_then(Value::as_str) {
+            tool.insert("description".into(), json!(d));
+        }
+        let schema = match f.and_then(|f| f.get("parameters")) {
+            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+            Some(p @ Value::Object(_)) => p.clone(),
+            Some(_) => {
+                return Err(refuse(
+                    &format!("tools[{k}].function.parameters"),
+                    "parameters must be a JSON Schema object",
+                ));
+            }
+        };
+        tool.insert("input_schema".into(), schema);
+        if let Some(cache) = t.get("cache_control").filter(|c| c.is_object()) {
+            tool.insert("cache_control".into(), cache.clone());
+        }
+        native.push(Value::Object(tool));
+    }
+    out.insert("tools".into(), Value::Array(native));
+    let mut choice = match req.get("tool_choice") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match s.as_str() {
+            "auto" => Some(json!({"type": "auto"})),
+            "none" => Some(json!({"type": "none"})),
+            "required" => Some(json!({"type": "any"})),
+            _ => {
+                return Err(refuse(
+                    "tool_choice",
+                    "tool_choice must be none, auto, required or a named function",
+                ));
+            }
+        },
+        Some(c) => match c.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) {
+            Some(name) if c.get("type").and_then(Value::as_str) == Some("function") => {
+                Some(json!({"type": "tool", "name": name}))
+            }
+            _ => {
+                return Err(refuse(
+                    "tool_choice",
+                    "a named tool_choice is {\"type\":\"function\",\"function\":{\"name\":...}}",
+                ));
+            }
+        },
+    };
+    match req.get("parallel_tool_calls") {
+        None | Some(Value::Null) | Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => {
+            let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
+            // `none` calls no tool, so there is nothing to serialise.
+            if let Some(obj) = c.as_object_mut().filter(|o| o.get("type") != Some(&json!("none"))) {
+                obj.insert("disable_parallel_tool_use".into(), json!(true));
+            }
+        }
+        Some(_) => return Err(refuse("parallel_tool_calls", "parallel_tool_calls must be a boolean")),
+    }
+    if let Some(c) = choice {
+        out.insert("tool_choice".into(), c);
+    }
+    Ok(())
+}
+
+/// `max_completion_tokens` (or the older `max_tokens`) capped at the model's limit; without
+/// one, the model's limit when streaming, else at most [`NON_STREAMING_DEFAULT_MAX_TOKENS`].
+fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result<u64, ApiError> {
+    for name in ["max_completion_tokens", "max_tokens"] {
+        match req.get(name) {
+            None | Some(Value::Null) => continue,
+            Some(v) => match v.as_u64() {
+                Some(n) if n > 0 => return Ok(n.min(to.max_output).max(1)),
+                _ => return Err(refuse(name, format!("{name} must be a positive integer"))),
+            },
+        }
+    }
+    let limit = if stream { to.max_output } else { to.max_output.min(NON_STREAMING_DEFAULT_MAX_TOKENS) };
+    Ok(limit.max(1))
+}
+
+/// The thinking budget for `reasoning_effort`, raising `max_tokens` (within the model's
+/// limit) when it leaves no room above the budget. No thinking when the client asked
+/// none/minimal, when `tool_choice` forces a tool (thinking allows only auto and none), and
+/// when the last assistant turn called tools or is a prefill: the Messages API then wants that
+/// turn to start with its signed thinking block, which an OpenAI client never sends back, so
+/// this one request goes without thinking and thinking resumes on the next user turn.
+fn thinking_budget(
+    req: &Map<String, Value>,
+    turns: &[Turn],
+    out: &Map<String, Value>,
+    to: &Native<'_>,
+    max_tokens: &mut u64,
+) -> Result<Option<u64>, ApiError> {
+    let effort = match req.get("reasoning_effort") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v.as_str().unwrap_or_default(),
+    };
+    let budget = match THINKING_BUDGETS.iter().find(|(name, _)| *name == effort) {
+        Some((_, budget)) => *budget,
+        None if effort == "none" || effort == "minimal" => return Ok(None),
+        None => {
+            return Err(refuse(
+                "reasoning_effort",
+                format!(
+                    "reasoning_effort {} is not supported: use none, minimal, low, medium or high",
+                    echo(effort)
+                ),
+            ));
+        }
+    };
+    let forced = out
+        .get("tool_choice")
+        .and_then(|c| c.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "any" || t == "tool");
+    let open_tool_turn =
+        turns.iter().rev().find(|t| t.role == "assistant").is_some_and(|t| {
+            t.blocks.iter().any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+        });
+    let prefill = turns.last().is_some_and(|t| t.role == "assistant");
+    if forced || open_tool_turn || prefill {
+        return Ok(None);
+    }
+    if *max_tokens <= budget {
+        *max_tokens = to.max_output.min(budget + ANSWER_ROOM).max(*max_tokens);
+    }
+    let budget = budget.min(max_tokens.saturating_sub(1));
+    Ok((budget >= MIN_THINKING_BUDGET).then_some(budget))
+}

@@ -1,0 +1,300 @@
+//! The stream half: the Messages SSE stream (`event: X` / `data: {...}` / blank line) to
+//! OpenAI `chat.completion.chunk` events, fed in pieces split anywhere.
+
+use serde_json::{Value, json};
+
+use super::finish_reason;
+use super::response::{error_parts, tokens};
+use crate::error::ApiError;
+use crate::protocol::reply::{self, Meta, Tokens};
+
+/// The most bytes of one unfinished event (its line being read and its data so far) held
+/// across calls. Messages events are small deltas; the largest, a block start carrying a
+/// server tool's result, stays far below this. Beyond it the stream fails.
+pub const MAX_EVENT_BYTES: usize = 4 << 20;
+
+/// What a native content block (by its index) turned into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Text,
+    Thinking,
+    /// A tool call: its OpenAI index, and whether any argument bytes were sent.
+    Tool {
+        index: usize,
+        args: bool,
+    },
+    /// redacted_thinking, server tool blocks: nothing the client sees.
+    Other,
+}
+
+/// Where the stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    /// `message_stop` seen and `[DONE]` sent: the rest is ignored.
+    Done,
+    /// An error event was sent: the rest is ignored.
+    Failed,
+}
+
+/// The translator of one Messages stream.
+#[derive(Debug)]
+pub struct Stream {
+    meta: Meta,
+    /// Bytes of the line not yet ended.
+    line: Vec<u8>,
+    /// The data lines of the event being read, joined by `\n`.
+    data: Vec<u8>,
+    has_data: bool,
+    started: bool,
+    blocks: Vec<(u64, Block)>,
+    tools: usize,
+    stop_reason: Option<String>,
+    usage: Option<Value>,
+    state: State,
+}
+
+impl Stream {
+    /// A translator for the answer described by `meta`.
+    pub fn new(meta: Meta) -> Self {
+        Stream {
+            meta,
+            line: Vec::new(),
+            data: Vec::new(),
+            has_data: false,
+            started: false,
+            blocks: Vec::new(),
+            tools: 0,
+            stop_reason: None,
+            usage: None,
+            state: State::Running,
+        }
+    }
+
+    /// Returns the OpenAI SSE bytes this chunk completes (possibly empty). `end`: the last
+    /// chunk; an event left unfinished by it is dropped, and without `message_stop` no
+    /// `[DONE]` is sent (the glue reports the truncation).
+    pub fn feed(&mut self, chunk: &[u8], _end: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = chunk;
+        while self.state == State::Running && !rest.is_empty() {
+            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                self.line.extend_from_slice(rest);
+                self.check_cap(&mut out);
+                break;
+            };
+            let (head, tail) = rest.split_at(nl);
+            self.line.extend_from_slice(head);
+            rest = tail.get(1..).unwrap_or_default();
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, &mut out);
+            self.check_cap(&mut out);
+        }
+        out
+    }
+
+    /// A malformed or failed stream was turned into an error event (no `[DONE]` follows).
+    pub fn failed(&self) -> bool {
+        self.state == State::Failed
+    }
+
+    /// The usage the provider reported, once seen: input (with cache reads and writes) from
+    /// `message_start` or a later `message_delta`, output from the last `message_delta`.
+    pub fn tokens(&self) -> Option<Tokens> {
+        self.usage.as_ref().and_then(tokens)
+    }
+
+    /// Fails the stream when the unfinished event outgrew [`MAX_EVENT_BYTES`].
+    fn check_cap(&mut self, out: &mut Vec<u8>) {
+        if self.state == State::Running && self.line.len() + self.data.len() > MAX_EVENT_BYTES {
+            let e = ApiError::server(
+                502,
+                "bad_upstream_response",
+                format!("the provider's stream sent an event over {MAX_EVENT_BYTES} bytes"),
+            );
+            self.fail(out, &e);
+        }
+    }
+
+    fn fail(&mut self, out: &mut Vec<u8>, e: &ApiError) {
+        reply::error_event(out, e);
+        self.state = State::Failed;
+        self.line = Vec::new();
+        self.data = Vec::new();
+    }
+
+    fn garbage(&mut self, out: &mut Vec<u8>, what: &str) {
+        let e = ApiError::server(
+            502,
+            "bad_upstream_response",
+            format!("the provider's stream is malformed: {what}"),
+        );
+        self.fail(out, &e);
+    }
+
+    /// One SSE line (without its `\n`): a blank line ends the event; `data:` lines gather;
+    /// `event:` (the type is read from the data), `id:`, `retry:` and `:` comments are skipped.
+    fn line_done(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            if self.has_data {
+                let data = std::mem::take(&mut self.data);
+                self.has_data = false;
+                self.event(&data, out);
+            }
+            return;
+        }
+        if let Some(value) = line.strip_prefix(b"data:") {
+            if self.has_data {
+                self.data.push(b'\n');
+            }
+            self.data.extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
+            self.has_data = true;
+        }
+    }
+
+    /// Sends the role chunk before the first content.
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if !self.started {
+            self.started = true;
+            reply::chunk(out, &self.meta, json!({"role": "assistant", "content": ""}), None);
+        }
+    }
+
+    fn delta(&mut self, out: &mut Vec<u8>, delta: Value) {
+        self.start(out);
+        reply::chunk(out, &self.meta, delta, None);
+    }
+
+    fn block(&self, index: u64) -> Option<Block> {
+        self.blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, b)| *b)
+    }
+
+    /// One event's data.
+    fn event(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        let Ok(v) = serde_json::from_slice::<Value>(data) else {
+            return self.garbage(out, "an event's data is not JSON");
+        };
+        let Some(kind) = v.get("type").and_then(Value::as_str) else {
+            return self.garbage(out, "an event has no type");
+        };
+        let index = v.get("index").and_then(Value::as_u64);
+        match kind {
+            "message_start" => {
+                self.usage = v.get("message").and_then(|m| m.get("usage")).cloned();
+                self.start(out);
+            }
+            "content_block_start" => {
+                let (Some(index), Some(b)) = (index, v.get("content_block")) else {
+                    return self.garbage(out, "content_block_start without index or content_block");
+                };
+                self.block_start(index, b, out);
+            }
+            "content_block_delta" => {
+                let (Some(index), Some(d)) = (index, v.get("delta")) else {
+                    return self.garbage(out, "content_block_delta without index or delta");
+                };
+                self.block_delta(index, d, out);
+            }
+            "content_block_stop" => {
+                if let Some(Block::Tool { index: i, args: false }) = index.and_then(|n| self.block(n)) {
+                    // A tool called with no input still gets arguments that parse.
+                    self.delta(out, json!({"tool_calls": [{"index": i, "function": {"arguments": "{}"}}]}));
+                }
+            }
+            "message_delta" => self.message_delta(&v),
+            "message_stop" => self.stop(out),
+            "error" => {
+                let (kind, message) = error_parts(data);
+                let message = format!("the provider failed: {}", message.as_deref().unwrap_or("no message"));
+                let e = match kind.as_deref() {
+                    Some("overloaded_error") => ApiError::server(503, "overloaded", message),
+                    Some("rate_limit_error") => ApiError::rate_limited(message),
+                    _ => ApiError::server(502, "upstream_failed", message),
+                };
+                self.fail(out, &e);
+            }
+            // `ping`, and event types added later: Anthropic says to ignore unknown ones.
+            _ => {}
+        }
+    }
+
+    fn block_start(&mut self, index: u64, b: &Value, out: &mut Vec<u8>) {
+        let s = |name: &str| b.get(name).and_then(Value::as_str).unwrap_or_default();
+        let block = match s("type") {
+            "text" => Block::Text,
+            "thinking" => Block::Thinking,
+            "tool_use" => {
+                let i = self.tools;
+                self.tools += 1;
+                // The input arrives as deltas and starts empty; one already given is sent whole.
+                let given = b.get("input").filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+                let arguments = given.map(Value::to_string).unwrap_or_default();
+                let start = json!({"tool_calls": [{
+                    "index": i, "id": s("id"), "type": "function",
+                    "function": {"name": s("name"), "arguments": arguments},
+                }]});
+                self.delta(out, start);
+                Block::Tool { index: i, args: given.is_some() }
+            }
+            _ => Block::Other,
+        };
+        self.blocks.push((index, block));
+        // Start blocks usually carry empty text; send any they do carry.
+        match block {
+            Block::Text if !s("text").is_empty() => self.delta(out, json!({"content": s("text")})),
+            Block::Thinking if self.meta.reasoning && !s("thinking").is_empty() => {
+                self.delta(out, json!({"reasoning_content": s("thinking")}));
+            }
+            _ => {}
+        }
+    }
+
+    fn block_delta(&mut self, index: u64, d: &Value, out: &mut Vec<u8>) {
+        let s = |name: &str| d.get(name).and_then(Value::as_str).unwrap_or_default();
+        match (d.get("type").and_then(Value::as_str).unwrap_or_default(), self.block(index)) {
+            ("text_delta", _) if !s("text").is_empty() => self.delta(out, json!({"content": s("text")})),
+            ("thinking_delta", _) if self.meta.reasoning && !s("thinking").is_empty() => {
+                self.delta(out, json!({"reasoning_content": s("thinking")}));
+            }
+            ("input_json_delta", Some(Block::Tool { index: i, .. })) if !s("partial_json").is_empty() => {
+                let args =
+                    json!({"tool_calls": [{"index": i, "function": {"arguments": s("partial_json")}}]});
+                self.delta(out, args);
+                if let Some(slot) = self.blocks.iter_mut().rev().find(|(n, _)| *n == index) {
+                    slot.1 = Block::Tool { index: i, args: true };
+                }
+            }
+            // signature_delta, citations_delta, empty deltas: nothing for the client.
+            _ => {}
+        }
+    }
+
+    /// `stop_reason`, and usage, which is cumulative: the latest counts replace the earlier.
+    fn message_delta(&mut self, v: &Value) {
+        if let Some(r) = v.get("delta").and_then(|d| d.get("stop_reason")).and_then(Value::as_str) {
+            self.stop_reason = Some(r.to_string());
+        }
+        let Some(Value::Object(latest)) = v.get("usage") else { return };
+        let mut usage = match self.usage.take() {
+            Some(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        for (k, n) in latest.iter().filter(|(_, n)| n.is_u64()) {
+            usage.insert(k.clone(), n.clone());
+        }
+        self.usage = Some(Value::Object(usage));
+    }
+
+    /// `message_stop`: the finish chunk, the usage chunk when usage came, `[DONE]`.
+    fn stop(&mut self, out: &mut Vec<u8>) {
+        self.start(out);
+        let finish = finish_reason(self.stop_reason.as_deref());
+        reply::chunk(out, &self.meta, json!({}), Some(finish));
+        if let Some(t) = self.tokens() {
+            reply::usage_chunk(out, &self.meta, t);
+        }
+        reply::done(out);
+        self.state = State::Done;
+    }
+}

@@ -1,0 +1,377 @@
+//! Table tests of the request half.
+
+use serde_json::{Value, json};
+
+use super::TO;
+use crate::error::ApiError;
+use crate::protocol::Native;
+use crate::protocol::anthropic::request::{path, translate};
+
+fn tr_to(body: &Value, to: &Native<'_>) -> Result<Value, ApiError> {
+    translate(body.to_string().as_bytes(), to).map(|b| serde_json::from_slice(&b).unwrap_or_default())
+}
+
+fn tr(body: &Value) -> Result<Value, ApiError> {
+    tr_to(body, &TO)
+}
+
+fn user(text: &str) -> Value {
+    json!({"role": "user", "content": text})
+}
+
+/// A body asking one question, with `extra` members merged in.
+fn ask(extra: Value) -> Value {
+    let mut body = json!({"model": "auto", "messages": [user("hi")]});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    body
+}
+
+const WEATHER: &str = r#"{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}"#;
+
+fn tools(extra: Value) -> Value {
+    let mut body = ask(extra);
+    if let Some(b) = body.as_object_mut() {
+        b.insert("tools".into(), json!([serde_json::from_str::<Value>(WEATHER).unwrap_or_default()]));
+    }
+    body
+}
+
+fn call(id: &str, args: &str) -> Value {
+    json!({"role": "assistant", "content": null,
+           "tool_calls": [{"id": id, "type": "function", "function": {"name": "f", "arguments": args}}]})
+}
+
+#[test]
+fn every_refusal_is_a_400_naming_the_field() {
+    let img = |url: &str| json!({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]});
+    let part = |p: Value| json!({"messages": [{"role": "user", "content": [p]}]});
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"messages": "hi"}), "messages"),
+        (json!({"messages": [{"role": "system", "content": "s"}]}), "messages"),
+        (json!({"messages": [{"role": "user", "content": ""}]}), "messages"),
+        (
+            json!({"messages": [{"role": "system", "content": "s"}, {"role": "assistant", "content": "a"}, user("u")]}),
+            "messages[1].role",
+        ),
+        (json!({"messages": [{"role": "function", "content": "x"}]}), "messages[0].role"),
+        (img("ftp://example.com/a.png"), "messages[0].content[0].image_url.url"),
+        (img("data:image/png,AAAA"), "messages[0].content[0].image_url.url"),
+        (img("data:image/svg+xml;base64,AAAA"), "messages[0].content[0].image_url.url"),
+        (img("data:image/png;base64,"), "messages[0].content[0].image_url.url"),
+        (part(json!({"type": "image_url", "image_url": {}})), "messages[0].content[0].image_url.url"),
+        (
+            part(json!({"type": "input_audio", "input_audio": {"data": "AA", "format": "wav"}})),
+            "messages[0].content[0].type",
+        ),
+        (
+            part(json!({"type": "file", "file": {"file_id": "file-1"}})),
+            "messages[0].content[0].file.file_data",
+        ),
+        (
+            part(json!({"type": "file", "file": {"file_data": "data:text/plain;base64,AA"}})),
+            "messages[0].content[0].file.file_data",
+        ),
+        (part(json!({"type": "text"})), "messages[0].content[0].text"),
+        (
+            part(json!({"type": "text", "text": "a", "cache_control": "ephemeral"})),
+            "messages[0].content[0].cache_control",
+        ),
+        (json!({"messages": [{"role": "user", "content": 5}]}), "messages[0].content"),
+        (
+            json!({"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "https://a/b.png"}}]}, user("u")]}),
+            "messages[0].content[0].type",
+        ),
+        (
+            json!({"messages": [user("u"), {"role": "assistant", "content": [{"type": "image_url", "image_url": {"url": "https://a/b.png"}}]}]}),
+            "messages[1].content[0].type",
+        ),
+        (
+            json!({"messages": [user("u"), {"role": "assistant", "content": [{"type": "refusal"}]}]}),
+            "messages[1].content[0].refusal",
+        ),
+        (json!({"messages": [user("u"), call("c1", "[1]")]}), "messages[1].tool_calls[0].function.arguments"),
+        (json!({"messages": [user("u"), call("c1", "{")]}), "messages[1].tool_calls[0].function.arguments"),
+        (
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": [{"function": {"name": "f"}}]}]}),
+            "messages[1].tool_calls[0].id",
+        ),
+        (
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": [{"id": "c1", "function": {}}]}]}),
+            "messages[1].tool_calls[0].function.name",
+        ),
+        (json!({"messages": [user("u"), {"role": "assistant", "tool_calls": {}}]}), "messages[1].tool_calls"),
+        (
+            json!({"messages": [user("u"), call("c1", "{}"), {"role": "tool", "content": "r"}]}),
+            "messages[2].tool_call_id",
+        ),
+        (
+            json!({"messages": [user("u"), call("c1", "{}"), {"role": "tool", "tool_call_id": "c1", "content": [{"type": "image_url", "image_url": {"url": "https://a"}}]}]}),
+            "messages[2].content[0].type",
+        ),
+        (ask(json!({"temperature": 2.5})), "temperature"),
+        (ask(json!({"temperature": -0.1})), "temperature"),
+        (ask(json!({"temperature": "hot"})), "temperature"),
+        (ask(json!({"top_p": 1.5})), "top_p"),
+        (ask(json!({"stop": [1]})), "stop"),
+        (ask(json!({"stop": 5})), "stop"),
+        (ask(json!({"user": 5})), "user"),
+        (ask(json!({"n": 2})), "n"),
+        (ask(json!({"logprobs": true})), "logprobs"),
+        (ask(json!({"response_format": {"type": "json_object"}})), "response_format.type"),
+        (
+            ask(
+                json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}),
+            ),
+            "response_format.type",
+        ),
+        (ask(json!({"tools": {}})), "tools"),
+        (ask(json!({"tools": [{"type": "web_search"}]})), "tools[0].type"),
+        (ask(json!({"tools": [{"type": "function", "function": {}}]})), "tools[0].function.name"),
+        (
+            ask(json!({"tools": [{"type": "function", "function": {"name": "f", "parameters": "x"}}]})),
+            "tools[0].function.parameters",
+        ),
+        (tools(json!({"tool_choice": "sometimes"})), "tool_choice"),
+        (tools(json!({"tool_choice": {"type": "function"}})), "tool_choice"),
+        (tools(json!({"tool_choice": {"type": "custom", "function": {"name": "f"}}})), "tool_choice"),
+        (tools(json!({"parallel_tool_calls": "no"})), "parallel_tool_calls"),
+        (ask(json!({"max_tokens": 0})), "max_tokens"),
+        (ask(json!({"max_tokens": 1.5})), "max_tokens"),
+        (ask(json!({"max_completion_tokens": -5})), "max_completion_tokens"),
+        (ask(json!({"reasoning_effort": "extreme"})), "reasoning_effort"),
+        (ask(json!({"reasoning_effort": 3})), "reasoning_effort"),
+        (ask(json!({"stream": "yes"})), "stream"),
+    ];
+    for (body, param) in cases {
+        match tr(&body) {
+            Err(e) => {
+                assert_eq!((e.status, e.kind), (400, "invalid_request_error"), "{body}");
+                assert_eq!(e.param.as_deref(), Some(param), "{body}: {}", e.message);
+                assert_eq!(e.code, "unsupported_for_provider", "{body}");
+            }
+            Ok(v) => panic!("{body} was translated: {v}"),
+        }
+    }
+}
+
+#[test]
+fn a_body_that_is_not_a_json_object_is_refused() {
+    for body in [&b"not json"[..], b"[1,2]", b"\"x\""] {
+        let e = translate(body, &TO).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "invalid_json")));
+    }
+}
+
+#[test]
+fn max_tokens_is_the_clients_capped_or_a_default_that_suits_the_mode() {
+    let cases: [(Value, u64, u64); 7] = [
+        (json!({}), 64_000, 21_333),
+        (json!({"stream": true}), 64_000, 64_000),
+        (json!({}), 8_192, 8_192),
+        (json!({"max_tokens": 100}), 64_000, 100),
+        (json!({"max_tokens": 100_000}), 64_000, 64_000),
+        (json!({"max_completion_tokens": 50, "max_tokens": 60}), 64_000, 50),
+        (json!({"max_tokens": null, "max_completion_tokens": null}), 0, 1),
+    ];
+    for (extra, max_output, want) in cases {
+        let to = Native { upstream_model: "m", max_output };
+        let got = tr_to(&ask(extra.clone()), &to).map(|v| v["max_tokens"].clone());
+        assert_eq!(got, Ok(json!(want)), "{extra} with max_output {max_output}");
+    }
+}
+
+#[test]
+fn tool_choice_and_parallel_tool_calls() {
+    let named = json!({"type": "function", "function": {"name": "f"}});
+    let cases: [(Value, Value); 10] = [
+        (json!({}), Value::Null),
+        (json!({"tool_choice": "auto"}), json!({"type": "auto"})),
+        (json!({"tool_choice": "none"}), json!({"type": "none"})),
+        (json!({"tool_choice": "required"}), json!({"type": "any"})),
+        (json!({"tool_choice": named}), json!({"type": "tool", "name": "f"})),
+        (json!({"parallel_tool_calls": false}), json!({"type": "auto", "disable_parallel_tool_use": true})),
+        (
+            json!({"tool_choice": "required", "parallel_tool_calls": false}),
+            json!({"type": "any", "disable_parallel_tool_use": true}),
+        ),
+        (
+            json!({"tool_choice": named, "parallel_tool_calls": false}),
+            json!({"type": "tool", "name": "f", "disable_parallel_tool_use": true}),
+        ),
+        (json!({"tool_choice": "none", "parallel_tool_calls": false}), json!({"type": "none"})),
+        (json!({"tool_choice": "auto", "parallel_tool_calls": true}), json!({"type": "auto"})),
+    ];
+    for (extra, want) in cases {
+        let got = tr(&tools(extra.clone())).map(|v| v["tool_choice"].clone());
+        assert_eq!(got, Ok(want), "{extra}");
+    }
+    // Without tools there is nothing to choose from.
+    let v = tr(&ask(json!({"tool_choice": "required", "tools": []}))).unwrap_or_default();
+    assert!(v.get("tool_choice").is_none() && v.get("tools").is_none(), "{v}");
+    let v = tr(&tools(json!({}))).unwrap_or_default();
+    assert_eq!(v["tools"], json!([{"name": "f", "input_schema": {"type": "object"}}]));
+    let v = tr(&ask(json!({"tools": [{"type": "function", "function": {"name": "g"}}]}))).unwrap_or_default();
+    assert_eq!(v["tools"][0]["input_schema"], json!({"type": "object", "properties": {}}));
+}
+
+#[test]
+fn reasoning_effort_becomes_a_thinking_budget_when_it_can() {
+    let finished_loop = json!([user("u"), call("c1", "{}"), {"role": "tool", "tool_call_id": "c1", "content": "r"}, {"role": "assistant", "content": "done"}, user("again")]);
+    let open_loop =
+        json!([user("u"), call("c1", "{}"), {"role": "tool", "tool_call_id": "c1", "content": "r"}]);
+    // (members, max_output) -> (budget_tokens, max_tokens)
+    let cases: Vec<(Value, u64, Option<u64>, u64)> = vec![
+        (json!({"reasoning_effort": "low"}), 64_000, Some(2_048), 21_333),
+        (json!({"reasoning_effort": "medium", "max_completion_tokens": 4_000}), 64_000, Some(8_192), 12_288),
+        (json!({"reasoning_effort": "high", "max_tokens": 20_000}), 64_000, Some(16_384), 20_000),
+        (json!({"reasoning_effort": "high", "max_tokens": 100}), 10_000, Some(9_999), 10_000),
+        (json!({"reasoning_effort": "low", "max_tokens": 100}), 1_024, None, 1_024),
+        (json!({"reasoning_effort": "none"}), 64_000, None, 21_333),
+        (json!({"reasoning_effort": "minimal"}), 64_000, None, 21_333),
+        (json!({"reasoning_effort": null}), 64_000, None, 21_333),
+        (
+            json!({"reasoning_effort": "high", "tools": [json!({"type":"function","function":{"name":"f"}})], "tool_choice": "required"}),
+            64_000,
+            None,
+            21_333,
+        ),
+        (
+            json!({"reasoning_effort": "medium", "tools": [json!({"type":"function","function":{"name":"f"}})], "messages": open_loop}),
+            64_000,
+            None,
+            21_333,
+        ),
+        (
+            json!({"reasoning_effort": "medium", "tools": [json!({"type":"function","function":{"name":"f"}})], "messages": finished_loop}),
+            64_000,
+            Some(8_192),
+            21_333,
+        ),
+        (
+            json!({"reasoning_effort": "medium", "messages": [user("u"), {"role": "assistant", "content": "Sure:"}]}),
+            64_000,
+            None,
+            21_333,
+        ),
+    ];
+    for (extra, max_output, budget, max_tokens) in cases {
+        let to = Native { upstream_model: "m", max_output };
+        let mut body = ask(extra.clone());
+        if let Some(b) = body.as_object_mut() {
+            b.insert("temperature".into(), json!(0.2));
+            b.insert("top_p".into(), json!(0.5));
+        }
+        let v = tr_to(&body, &to).unwrap_or_else(|e| panic!("{extra}: {e}"));
+        let want_thinking =
+            budget.map(|b| json!({"type": "enabled", "budget_tokens": b})).unwrap_or(Value::Null);
+        assert_eq!((&v["thinking"], &v["max_tokens"]), (&want_thinking, &json!(max_tokens)), "{extra}");
+        // Thinking takes no sampling changes; without it the client's stay.
+        let sampling = (v.get("temperature").is_some(), v.get("top_p").is_some());
+        assert_eq!(sampling, if budget.is_some() { (false, false) } else { (true, true) }, "{extra}");
+    }
+}
+
+#[test]
+fn temperature_above_anthropics_range_is_clamped() {
+    for (t, want) in [(0.0, 0.0), (0.7, 0.7), (1.0, 1.0), (1.5, 1.0), (2.0, 1.0)] {
+        let v = tr(&ask(json!({"temperature": t}))).unwrap_or_default();
+        assert_eq!(v["temperature"], json!(want), "{t}");
+    }
+}
+
+#[test]
+fn turns_merge_and_tool_results_come_first() {
+    let cases: Vec<(Value, Value)> = vec![
+        // Same-role messages merge; empty text leaves no block.
+        (
+            json!([user("a"), user(""), user("b"), {"role": "assistant", "content": "c"}, {"role": "assistant", "content": ""}]),
+            json!([{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                   {"role": "assistant", "content": [{"type": "text", "text": "c"}]}]),
+        ),
+        // A user message before the tool results: the results still go first, in order.
+        (
+            json!([user("q"), call("c1", "{\"x\":1}"), user("note"), {"role": "tool", "tool_call_id": "c1", "content": "r1"}, {"role": "tool", "tool_call_id": "c1", "content": null}]),
+            json!([{"role": "user", "content": [{"type": "text", "text": "q"}]},
+                   {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "f", "input": {"x": 1}}]},
+                   {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "r1"},
+                                                {"type": "tool_result", "tool_use_id": "c1"},
+                                                {"type": "text", "text": "note"}]}]),
+        ),
+    ];
+    for (messages, want) in cases {
+        let v = tr(&json!({"messages": messages})).unwrap_or_default();
+        assert_eq!(v["messages"], want, "{messages}");
+    }
+}
+
+#[test]
+fn the_system_prompt_is_a_string_unless_a_part_is_cached() {
+    let sys = |c: Value| json!({"messages": [{"role": "system", "content": c}, user("u"), {"role": "developer", "content": "late"}]});
+    let cached = json!([{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}]);
+    let cases: [(Value, Value); 3] = [
+        (sys(json!("a")), json!("a\n\nlate")),
+        (sys(json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}])), json!("a\n\nb\n\nlate")),
+        (
+            sys(cached),
+            json!([{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "late"}]),
+        ),
+    ];
+    for (body, want) in cases {
+        assert_eq!(tr(&body).map(|v| v["system"].clone()), Ok(want), "{body}");
+    }
+    assert!(tr(&ask(json!({}))).is_ok_and(|v| v.get("system").is_none()));
+}
+
+#[test]
+fn a_pdf_file_becomes_a_document() {
+    let body = json!({"messages": [{"role": "user", "content": [{"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBER", "filename": "a.pdf"}}]}]});
+    let v = tr(&body).unwrap_or_default();
+    assert_eq!(
+        v["messages"][0]["content"][0],
+        json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBER"}})
+    );
+}
+
+#[test]
+fn the_path_is_messages_under_the_base() {
+    for (base, stream) in [("/v1", false), ("/v1/", true)] {
+        assert_eq!(path(base, "claude-sonnet-4-5", stream), "/v1/messages");
+    }
+    assert_eq!(crate::protocol::anthropic::VERSION, "2023-06-01");
+}
+
+#[test]
+fn thinking_keeps_a_top_p_it_allows() {
+    for (top_p, kept) in [(0.5, false), (0.94, false), (0.95, true), (1.0, true)] {
+        let v = tr(&ask(json!({"reasoning_effort": "low", "top_p": top_p, "temperature": 1.0})))
+            .unwrap_or_default();
+        assert!(v.get("thinking").is_some() && v.get("temperature").is_none(), "{v}");
+        assert_eq!(v.get("top_p").is_some(), kept, "{top_p}");
+    }
+}
+
+#[test]
+fn a_prefill_loses_its_trailing_whitespace() {
+    let prefill = |text: &str| json!({"messages": [user("u"), {"role": "assistant", "content": text}]});
+    let cases: [(&str, Value); 3] = [
+        ("Sure, ", json!([{"type": "text", "text": "Sure,"}])),
+        ("{\n", json!([{"type": "text", "text": "{"}])),
+        (" \n\t", Value::Null),
+    ];
+    for (text, want) in cases {
+        let v = tr(&prefill(text)).unwrap_or_default();
+        assert_eq!(v["messages"][1]["content"], want, "{text:?}");
+    }
+}
+
+#[test]
+fn a_tools_cache_control_is_kept() {
+    let tool = json!({"type": "function", "function": {"name": "f"}, "cache_control": {"type": "ephemeral"}});
+    let v = tr(&ask(json!({"tools": [tool]}))).unwrap_or_default();
+    assert_eq!(v["tools"][0]["cache_control"], json!({"type": "ephemeral"}), "{v}");
+    let image = json!({"type": "image_url", "image_url": {"url": "https://a/b.png"}, "cache_control": {"type": "ephemeral"}});
+    let v = tr(&json!({"messages": [{"role": "user", "content": [image]}]})).unwrap_or_default();
+    assert_eq!(v["messages"][0]["content"][0]["cache_control"], json!({"type": "ephemeral"}), "{v}");
+}

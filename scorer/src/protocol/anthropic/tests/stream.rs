@@ -1,0 +1,227 @@
+//! Tests of the stream half: splits, truncation, garbage, errors, usage.
+
+use serde_json::{Value, json};
+
+use super::{dir, meta};
+use crate::protocol::anthropic::stream::{MAX_EVENT_BYTES, Stream};
+use crate::protocol::reply::Tokens;
+
+fn samples() -> Vec<(String, Vec<u8>)> {
+    let mut names: Vec<String> = std::fs::read_dir(dir("stream"))
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.retain(|n| n.ends_with(".in.sse"));
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| (n.clone(), std::fs::read(dir("stream").join(&n)).unwrap_or_default()))
+        .collect()
+}
+
+fn whole(input: &[u8], reasoning: bool) -> Vec<u8> {
+    Stream::new(meta(reasoning)).feed(input, true)
+}
+
+/// The JSON of each `data:` event, `[DONE]` as a string.
+fn events(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap_or_else(|_| json!(d)))
+        .collect()
+}
+
+const EVENT_START: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n";
+
+#[test]
+fn every_split_gives_the_output_of_one_whole_call() {
+    for (name, input) in samples() {
+        let reasoning = name.starts_with("reasoning");
+        let want = whole(&input, reasoning);
+        assert!(!want.is_empty(), "{name}");
+        for at in 0..=input.len() {
+            let (a, b) = input.split_at(at);
+            let mut s = Stream::new(meta(reasoning));
+            let mut got = s.feed(a, false);
+            got.extend(s.feed(b, true));
+            assert_eq!(got, want, "{name} split at {at}");
+        }
+        let mut s = Stream::new(meta(reasoning));
+        let mut got = Vec::new();
+        for byte in &input {
+            got.extend(s.feed(std::slice::from_ref(byte), false));
+        }
+        got.extend(s.feed(b"", true));
+        assert_eq!(got, want, "{name} byte by byte");
+    }
+}
+
+#[test]
+fn a_truncated_stream_never_says_done() {
+    let (_, input) = samples().into_iter().find(|(n, _)| n.starts_with("tool_call")).unwrap_or_default();
+    let full = whole(&input, false);
+    assert!(full.ends_with(b"data: [DONE]\n\n"));
+    // The last event ends with the input's last two bytes; any shorter prefix lacks it.
+    for cut in 0..input.len().saturating_sub(1) {
+        let mut s = Stream::new(meta(false));
+        let out = s.feed(input.get(..cut).unwrap_or_default(), true);
+        assert!(!String::from_utf8_lossy(&out).contains("[DONE]"), "cut at {cut}");
+        assert!(!s.failed(), "cut at {cut}");
+        assert!(full.starts_with(&out), "cut at {cut}: output is a prefix of the whole");
+    }
+}
+
+#[test]
+fn garbage_never_panics_and_never_says_done() {
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    for round in 0..300 {
+        let len = next() % 2_000;
+        let mut input: Vec<u8> = (0..len).map(|_| (next() % 256) as u8).collect();
+        if round % 3 == 0 {
+            // Garbage inside well-formed SSE framing.
+            input = [b"data: ".as_slice(), &input, b"\n\n"].concat();
+        }
+        let mut s = Stream::new(meta(true));
+        let mut out = Vec::new();
+        let mut rest = input.as_slice();
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at((next() % 64).min(rest.len()));
+            out.extend(s.feed(a, false));
+            rest = b;
+        }
+        out.extend(s.feed(b"", true));
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains("[DONE]"), "round {round}");
+        assert!(out.len() <= 4 * input.len() + 1_024, "round {round}: unbounded output");
+        if round % 3 == 0 {
+            assert!(s.failed(), "round {round}: garbage data must fail the stream");
+        }
+    }
+}
+
+#[test]
+fn malformed_events_fail_the_stream_once() {
+    let cases: [&str; 5] = [
+        "data: not json\n\n",
+        "data: {\"no\":\"type\"}\n\n",
+        "data: {\"type\":\"content_block_start\",\"content_block\":{\"type\":\"text\"}}\n\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0}\n\n",
+        "data: {\"type\":\"message_start\"\ndata: ,}\n\n",
+    ];
+    for case in cases {
+        let mut s = Stream::new(meta(false));
+        let mut out = s.feed(EVENT_START.as_bytes(), false);
+        out.extend(s.feed(case.as_bytes(), false));
+        out.extend(s.feed(b"data: {\"type\":\"message_stop\"}\n\n", true));
+        let ev = events(&out);
+        assert!(s.failed(), "{case}");
+        assert_eq!(ev.len(), 2, "{case}: the role chunk and one error, nothing after: {ev:?}");
+        assert_eq!(
+            ev.last().map(|e| e["error"]["code"].clone()),
+            Some(json!("bad_upstream_response")),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn error_events_become_one_openai_error() {
+    let cases = [
+        ("overloaded_error", "server_error", "overloaded"),
+        ("rate_limit_error", "rate_limit_error", "rate_limit_exceeded"),
+        ("api_error", "server_error", "upstream_failed"),
+        ("invalid_request_error", "server_error", "upstream_failed"),
+    ];
+    for (native, kind, code) in cases {
+        let mut s = Stream::new(meta(false));
+        let input = format!(
+            "{EVENT_START}event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"{native}\",\"message\":\"said {native}\"}}}}\n\n\
+             data: {{\"type\":\"message_stop\"}}\n\n"
+        );
+        let ev = events(&s.feed(input.as_bytes(), true));
+        assert!(s.failed(), "{native}");
+        assert_eq!(ev.len(), 2, "{native}: {ev:?}");
+        let e = ev.last().map(|e| e["error"].clone()).unwrap_or_default();
+        assert_eq!((e["type"].as_str(), e["code"].as_str()), (Some(kind), Some(code)), "{native}");
+        assert!(e["message"].as_str().is_some_and(|m| m.contains(&format!("said {native}"))), "{e}");
+    }
+}
+
+#[test]
+fn an_event_over_the_cap_fails_the_stream() {
+    let long_line = vec![b'x'; MAX_EVENT_BYTES + 1];
+    let data_lines = format!("data: {}\n", "y".repeat(1 << 20)).repeat(5);
+    for input in [[b"data: ".as_slice(), &long_line].concat(), data_lines.into_bytes()] {
+        let mut s = Stream::new(meta(false));
+        let out = s.feed(&input, false);
+        assert!(s.failed());
+        assert!(String::from_utf8_lossy(&out).contains("bad_upstream_response"));
+        assert!(s.feed(b"\n\ndata: {\"type\":\"message_stop\"}\n\n", true).is_empty());
+    }
+}
+
+#[test]
+fn usage_is_cumulative_and_counts_the_cache() {
+    let delta = |usage: &str| {
+        format!(
+            "data: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":null}},\"usage\":{usage}}}\n\n"
+        )
+    };
+    let mut s = Stream::new(meta(false));
+    assert_eq!(s.tokens(), None);
+    s.feed(EVENT_START.as_bytes(), false);
+    assert_eq!(s.tokens(), Some(Tokens { prompt: 15, completion: 1, cache_read: 5, cache_write: 0 }));
+    s.feed(delta("{\"output_tokens\":10}").as_bytes(), false);
+    s.feed(delta("{\"output_tokens\":25,\"cache_creation_input_tokens\":7}").as_bytes(), false);
+    assert_eq!(s.tokens(), Some(Tokens { prompt: 22, completion: 25, cache_read: 5, cache_write: 7 }));
+    let ev = events(&s.feed(b"data: {\"type\":\"message_stop\"}\n\n", true));
+    assert_eq!(ev.len(), 3, "{ev:?}");
+    assert_eq!(ev.first().map(|e| e["choices"][0]["finish_reason"].clone()), Some(json!("stop")));
+    assert_eq!(ev.get(1).map(|e| e["usage"]["completion_tokens"].clone()), Some(json!(25)));
+}
+
+#[test]
+fn tool_arguments_reassemble_and_thinking_shows_only_when_asked() {
+    for (name, input) in samples() {
+        for reasoning in [false, true] {
+            let ev = events(&whole(&input, reasoning));
+            let mut args: Vec<String> = Vec::new();
+            let mut thinking = false;
+            for e in &ev {
+                let delta = &e["choices"][0]["delta"];
+                thinking |= delta.get("reasoning_content").is_some();
+                for call in delta["tool_calls"].as_array().into_iter().flatten() {
+                    let i = call["index"].as_u64().unwrap_or(99) as usize;
+                    if args.len() <= i {
+                        args.resize(i + 1, String::new());
+                    }
+                    if let Some(slot) = args.get_mut(i) {
+                        slot.push_str(call["function"]["arguments"].as_str().unwrap_or_default());
+                    }
+                }
+            }
+            for a in &args {
+                assert!(serde_json::from_str::<Value>(a).is_ok_and(|v| v.is_object()), "{name}: {a}");
+            }
+            assert_eq!(thinking, reasoning && name.contains("thinking"), "{name} reasoning={reasoning}");
+        }
+    }
+}
+
+#[test]
+fn a_tool_input_given_at_the_block_start_is_sent_whole() {
+    let input = format!(
+        "{EVENT_START}data: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{{\"a\":1}}}}}}\n\n\
+         data: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n"
+    );
+    let ev = events(&Stream::new(meta(false)).feed(input.as_bytes(), false));
+    let calls: Vec<Value> = ev
+        .iter()
+        .map(|e| e["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].clone())
+        .collect();
+    assert_eq!(calls, vec![Value::Null, json!("{\"a\":1}")], "{ev:?}");
+}
