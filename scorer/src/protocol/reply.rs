@@ -119,13 +119,18 @@ pub fn error_event(out: &mut Vec<u8>, e: &ApiError) {
 }
 
 /// A provider's own error (its message already read out of its native shape) in the OpenAI
-/// shape with the provider's status: a 4xx is the request's fault
-/// (`provider_rejected_request`, or `context_length_exceeded` when `context` says the input
-/// overflowed the window), anything else the provider's (`upstream_failed`). The message is
-/// kept, cut to 500 characters.
+/// shape with the provider's status: a 429 is a rate limit (`rate_limit_error`, as the SDKs
+/// expect), Anthropic's 529 an overload (a 503, a status clients know), another 4xx the
+/// request's fault (`provider_rejected_request`, or `context_length_exceeded` when `context`
+/// says the input overflowed the window), anything else the provider's (`upstream_failed`).
+/// The message is kept, cut to 500 characters.
 pub fn provider_error(status: u16, message: Option<&str>, context: bool) -> Vec<u8> {
     let said: String = message.unwrap_or("no message").chars().take(500).collect();
-    let e = if context {
+    let e = if status == 429 {
+        ApiError::rate_limited(format!("the provider is rate limiting: {said}"))
+    } else if status == 529 {
+        ApiError::server(503, "overloaded", format!("the provider is overloaded: {said}"))
+    } else if context {
         ApiError::invalid(
             "context_length_exceeded",
             Some("messages"),
@@ -140,6 +145,7 @@ pub fn provider_error(status: u16, message: Option<&str>, context: bool) -> Vec<
     } else {
         ApiError::server(502, "upstream_failed", format!("the provider failed: {said}"))
     };
+    let status = if status == 529 { 503 } else { status };
     e.with_status(status).body().into_bytes()
 }
 
@@ -184,6 +190,8 @@ mod tests {
         );
         let e = v(provider_error(500, None, false));
         assert_eq!(e["error"]["type"], "server_error");
+        assert_eq!(v(provider_error(429, Some("slow down"), false))["error"]["type"], "rate_limit_error");
+        assert_eq!(v(provider_error(529, Some("busy"), false))["error"]["code"], "overloaded");
         assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("no message")));
     }
 }
