@@ -74,16 +74,26 @@ pub enum FrameError {
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FrameError::TooShort(n) => write!(f, "event-stream frame length {n} is below the minimum of {OVERHEAD}"),
-            FrameError::TooLong(n) => write!(f, "event-stream frame length {n} is above the maximum of {MAX_FRAME}"),
+            FrameError::TooShort(n) => {
+                write!(f, "event-stream frame length {n} is below the minimum of {OVERHEAD}")
+            }
+            FrameError::TooLong(n) => {
+                write!(f, "event-stream frame length {n} is above the maximum of {MAX_FRAME}")
+            }
             FrameError::HeadersLength { headers, total } => {
                 write!(f, "event-stream headers length {headers} does not fit a frame of {total} bytes")
             }
             FrameError::PreludeCrc { expected, actual } => {
-                write!(f, "event-stream prelude CRC mismatch: frame says {expected:#010x}, bytes give {actual:#010x}")
+                write!(
+                    f,
+                    "event-stream prelude CRC mismatch: frame says {expected:#010x}, bytes give {actual:#010x}"
+                )
             }
             FrameError::MessageCrc { expected, actual } => {
-                write!(f, "event-stream message CRC mismatch: frame says {expected:#010x}, bytes give {actual:#010x}")
+                write!(
+                    f,
+                    "event-stream message CRC mismatch: frame says {expected:#010x}, bytes give {actual:#010x}"
+                )
             }
             FrameError::BadHeader => write!(f, "event-stream header is truncated or not UTF-8"),
             FrameError::UnknownHeaderType(t) => write!(f, "event-stream header value type {t} is unknown"),
@@ -142,7 +152,9 @@ impl Decoder {
 
     fn decode(&mut self) -> Result<Option<Frame>, FrameError> {
         let rest = self.buf.get(self.start..).unwrap_or_default();
-        let (Some(total), Some(headers_len), Some(prelude_crc)) = (be32(rest, 0), be32(rest, 4), be32(rest, 8)) else {
+        let (Some(total), Some(headers_len), Some(prelude_crc)) =
+            (be32(rest, 0), be32(rest, 4), be32(rest, 8))
+        else {
             return Ok(None);
         };
         // The prelude is checked before anything is buffered for the frame, so a corrupt length
@@ -205,7 +217,8 @@ fn parse_headers(bytes: &[u8]) -> Result<Vec<(String, String)>, FrameError> {
             9 => 16,
             6 | 7 => {
                 let len = take(bytes, &mut at, 2)?;
-                let len = u16::from_be_bytes([len.first().copied().unwrap_or(0), len.get(1).copied().unwrap_or(0)]);
+                let len =
+                    u16::from_be_bytes([len.first().copied().unwrap_or(0), len.get(1).copied().unwrap_or(0)]);
                 let value = take(bytes, &mut at, len as usize)?;
                 if kind == 7 {
                     let value = std::str::from_utf8(value).map_err(|_| FrameError::BadHeader)?;

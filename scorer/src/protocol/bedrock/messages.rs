@@ -66,7 +66,8 @@ pub(super) fn translate(messages: &Value) -> Result<Conversation, ApiError> {
                 ));
             }
         };
-        out.has_tool_blocks |= blocks.iter().any(|b| b.get("toolUse").is_some() || b.get("toolResult").is_some());
+        out.has_tool_blocks |=
+            blocks.iter().any(|b| b.get("toolUse").is_some() || b.get("toolResult").is_some());
         if blocks.is_empty() {
             continue;
         }
@@ -154,7 +155,9 @@ fn user_blocks(content: Option<&Value>, at: &str) -> Result<Vec<Value>, ApiError
                 format!("{at}.content is required for role 'user'"),
             ));
         }
-        Some(_) => return Err(invalid_type(&format!("{at}.content"), "a string or an array of content parts")),
+        Some(_) => {
+            return Err(invalid_type(&format!("{at}.content"), "a string or an array of content parts"));
+        }
     };
     let mut out = Vec::new();
     for (j, p) in parts.iter().enumerate() {
@@ -213,7 +216,8 @@ fn image(part: &Value, at: &str) -> Result<Value, ApiError> {
 }
 
 fn assistant_blocks(m: &Value, at: &str, conv: &mut Conversation) -> Result<Vec<Value>, ApiError> {
-    let mut out: Vec<Value> = texts(m.get("content"), at, true)?.into_iter().map(|t| json!({ "text": t })).collect();
+    let mut out: Vec<Value> =
+        texts(m.get("content"), at, true)?.into_iter().map(|t| json!({ "text": t })).collect();
     if m.get("function_call").is_some_and(|f| !f.is_null()) {
         return Err(ApiError::invalid(
             "unsupported_parameter",
@@ -256,7 +260,10 @@ fn arguments(args: Option<&Value>, param: &str) -> Result<Value, ApiError> {
         _ => Err(ApiError::invalid(
             "invalid_value",
             Some(param),
-            format!("{param} must be a JSON object (this model's API takes tool input as an object), not {}", echo(text)),
+            format!(
+                "{param} must be a JSON object (this model's API takes tool input as an object), not {}",
+                echo(text)
+            ),
         )),
     }
 }
@@ -269,7 +276,8 @@ fn tool_result(m: &Value, at: &str) -> Result<Value, ApiError> {
             format!("{at}.tool_call_id is required for role 'tool'"),
         )
     })?;
-    let content: Vec<Value> = texts(m.get("content"), at, false)?.into_iter().map(|t| json!({ "text": t })).collect();
+    let content: Vec<Value> =
+        texts(m.get("content"), at, false)?.into_iter().map(|t| json!({ "text": t })).collect();
     Ok(json!({ "toolResult": { "toolUseId": id, "content": content } }))
 }
 

@@ -93,16 +93,17 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let conv = messages::translate(req.get("messages").ok_or_else(|| {
         ApiError::invalid("missing_required_parameter", Some("messages"), "'messages' is required")
     })?)?;
+    let tools = tool_config(&req, &conv)?;
     let mut out = Map::new();
-    out.insert("messages".into(), Value::Array(conv.turns.clone()));
+    out.insert("messages".into(), Value::Array(conv.turns));
     if !conv.system.is_empty() {
-        out.insert("system".into(), Value::Array(conv.system.clone()));
+        out.insert("system".into(), Value::Array(conv.system));
     }
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
         out.insert("inferenceConfig".into(), Value::Object(inference));
     }
-    if let Some(tools) = tool_config(&req, &conv)? {
+    if let Some(tools) = tools {
         out.insert("toolConfig".into(), tools);
     }
     if let Some(format) = output_config(req.get("response_format"))? {
@@ -184,11 +185,12 @@ fn number(v: &Value, key: &str, max: f64) -> Result<f64, ApiError> {
 fn tool_config(req: &Map<String, Value>, conv: &messages::Conversation) -> Result<Option<Value>, ApiError> {
     let tools = match req.get("tools") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list.iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>()?,
+        Some(Value::Array(list)) => {
+            list.iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>()?
+        }
         Some(_) => return Err(invalid_type("tools", "an array of tools")),
     };
-    let names: Vec<&str> =
-        tools.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect();
+    let names: Vec<&str> = tools.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect();
     let choice = tool_choice(req.get("tool_choice"), &names)?;
     let none = choice.as_ref().is_some_and(Value::is_null);
     // Converse refuses toolUse/toolResult blocks unless toolConfig is present ("The toolConfig
@@ -200,7 +202,10 @@ fn tool_config(req: &Map<String, Value>, conv: &messages::Conversation) -> Resul
     let tools = if tools.is_empty() {
         // No tools sent but the history has calls: declare the tools it used, with an open
         // schema, so Converse accepts the history.
-        conv.used_tools.iter().map(|n| json!({ "toolSpec": { "name": n, "inputSchema": { "json": { "type": "object" } } } })).collect()
+        conv.used_tools
+            .iter()
+            .map(|n| json!({ "toolSpec": { "name": n, "inputSchema": { "json": { "type": "object" } } } }))
+            .collect()
     } else {
         tools
     };
@@ -224,7 +229,10 @@ fn tool_spec(tool: &Value, k: usize) -> Result<Value, ApiError> {
             return Err(ApiError::invalid(
                 "unsupported_value",
                 Some(&format!("{at}.type")),
-                format!("tool type {} is not supported by this model's API: use function", echo(other.unwrap_or("(none)"))),
+                format!(
+                    "tool type {} is not supported by this model's API: use function",
+                    echo(other.unwrap_or("(none)"))
+                ),
             ));
         }
     }
@@ -236,7 +244,9 @@ fn tool_spec(tool: &Value, k: usize) -> Result<Value, ApiError> {
         Some(_) => return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object")),
     };
     let mut spec = json!({ "name": name, "inputSchema": { "json": schema } });
-    if let (Some(d), Some(obj)) = (f.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()), spec.as_object_mut()) {
+    if let (Some(d), Some(obj)) =
+        (f.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()), spec.as_object_mut())
+    {
         obj.insert("description".into(), json!(d));
     }
     Ok(json!({ "toolSpec": spec }))
@@ -245,7 +255,11 @@ fn tool_spec(tool: &Value, k: usize) -> Result<Value, ApiError> {
 /// `tool_choice` as a Converse `toolChoice`: `None` when unset, `Some(Null)` for `none`.
 fn tool_choice(choice: Option<&Value>, names: &[&str]) -> Result<Option<Value>, ApiError> {
     let needs_tools = |what: &str| {
-        ApiError::invalid("invalid_value", Some("tool_choice"), format!("tool_choice {what} needs tools: send tools"))
+        ApiError::invalid(
+            "invalid_value",
+            Some("tool_choice"),
+            format!("tool_choice {what} needs tools: send tools"),
+        )
     };
     match choice {
         None | Some(Value::Null) => Ok(None),
@@ -257,7 +271,10 @@ fn tool_choice(choice: Option<&Value>, names: &[&str]) -> Result<Option<Value>, 
             other => Err(ApiError::invalid(
                 "invalid_value",
                 Some("tool_choice"),
-                format!("tool_choice {} is not valid: use none, auto, required or a named function", echo(other)),
+                format!(
+                    "tool_choice {} is not valid: use none, auto, required or a named function",
+                    echo(other)
+                ),
             )),
         },
         Some(obj @ Value::Object(_)) => {
@@ -305,7 +322,9 @@ fn output_config(format: Option<&Value>) -> Result<Option<Value>, ApiError> {
                         "response_format.json_schema.schema is required by this model's API",
                     ));
                 }
-                Some(_) => return Err(invalid_type("response_format.json_schema.schema", "a JSON Schema object")),
+                Some(_) => {
+                    return Err(invalid_type("response_format.json_schema.schema", "a JSON Schema object"));
+                }
             };
             let mut def = json!({ "schema": schema });
             for key in ["name", "description"] {

@@ -69,15 +69,24 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
         if let Some(t) = block.get("text").and_then(Value::as_str) {
             text.push_str(t);
         } else if let Some(tool) = block.get("toolUse") {
-            let id = tool.get("toolUseId").and_then(Value::as_str).ok_or("Converse toolUse block has no toolUseId")?;
-            let name = tool.get("name").and_then(Value::as_str).ok_or("Converse toolUse block has no name")?;
+            let id = tool
+                .get("toolUseId")
+                .and_then(Value::as_str)
+                .ok_or("Converse toolUse block has no toolUseId")?;
+            let name =
+                tool.get("name").and_then(Value::as_str).ok_or("Converse toolUse block has no name")?;
             let input = tool.get("input").cloned().unwrap_or_else(|| json!({}));
             calls.push(json!({
                 "id": id,
                 "type": "function",
                 "function": { "name": name, "arguments": input.to_string() },
             }));
-        } else if let Some(t) = block.get("reasoningContent").and_then(|r| r.get("reasoningText")).and_then(|r| r.get("text")).and_then(Value::as_str) {
+        } else if let Some(t) = block
+            .get("reasoningContent")
+            .and_then(|r| r.get("reasoningText"))
+            .and_then(|r| r.get("text"))
+            .and_then(Value::as_str)
+        {
             reasoning.push_str(t);
         }
     }

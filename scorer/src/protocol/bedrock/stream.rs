@@ -14,7 +14,11 @@ use super::response::{finish_reason, is_context, tokens};
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
 
-/// What a native content block is, by its `contentBlockIndex`.
+/// The most tool calls one answer may start: the list is searched per event, so a hostile
+/// stream of endless tool blocks is cut off rather than made quadratic.
+const MAX_TOOL_CALLS: usize = 1024;
+
+/// A tool-call content block, by its `contentBlockIndex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ToolBlock {
     /// The native `contentBlockIndex`.
@@ -54,7 +58,14 @@ pub struct Stream {
 impl Stream {
     /// A stream translator for the answer `meta` describes.
     pub fn new(meta: Meta) -> Self {
-        Stream { meta, decoder: Decoder::new(), phase: Phase::Open, started: false, tools: Vec::new(), tokens: None }
+        Stream {
+            meta,
+            decoder: Decoder::new(),
+            phase: Phase::Open,
+            started: false,
+            tools: Vec::new(),
+            tokens: None,
+        }
     }
 
     /// Returns the OpenAI SSE bytes this chunk completes (possibly empty). `end`: the last chunk.
@@ -81,7 +92,8 @@ impl Stream {
                 }
             }
         }
-        // Ending before `metadata` is a truncation: no `[DONE]`, the glue says so itself.
+        // Frames are whole or nothing, so the last chunk has nothing left to flush: a stream
+        // that ends before `metadata` gets no `[DONE]`, and the glue reports the truncation.
         let _ = end;
         out
     }
@@ -121,11 +133,16 @@ impl Stream {
             Some("error") => {
                 let code = frame.header(":error-code").unwrap_or("unknown");
                 let said = frame.header(":error-message").unwrap_or("no message");
-                return Err(ApiError::server(502, "upstream_failed", format!("the provider failed: {code}: {said}")));
+                return Err(ApiError::server(
+                    502,
+                    "upstream_failed",
+                    format!("the provider failed: {code}: {said}"),
+                ));
             }
             other => return Err(bad(format!("event-stream frame has :message-type {other:?}"))),
         }
-        let event = frame.header(":event-type").ok_or_else(|| bad("event frame has no :event-type".into()))?;
+        let event =
+            frame.header(":event-type").ok_or_else(|| bad("event frame has no :event-type".into()))?;
         let p: Value = serde_json::from_slice(&frame.payload)
             .map_err(|e| bad(format!("{event} payload is not JSON: {e}")))?;
         if self.phase == Phase::Stopped && event != "metadata" {
@@ -140,7 +157,10 @@ impl Stream {
                 self.close(out, |t| t.native == native);
             }
             "messageStop" => {
-                let stop = p.get("stopReason").and_then(Value::as_str).ok_or_else(|| bad("messageStop has no stopReason".into()))?;
+                let stop = p
+                    .get("stopReason")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("messageStop has no stopReason".into()))?;
                 self.close(out, |_| true);
                 self.start(out);
                 reply::chunk(out, &self.meta, json!({}), Some(finish_reason(stop)));
@@ -166,8 +186,15 @@ impl Stream {
     fn block_start(&mut self, p: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
         let native = index(p)?;
         let Some(tool) = p.get("start").and_then(|s| s.get("toolUse")) else { return Ok(()) };
-        let field = |k: &str| tool.get(k).and_then(Value::as_str).ok_or_else(|| bad(format!("contentBlockStart toolUse has no {k}")));
+        let field = |k: &str| {
+            tool.get(k)
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(format!("contentBlockStart toolUse has no {k}")))
+        };
         let (id, name) = (field("toolUseId")?, field("name")?);
+        if self.tools.len() >= MAX_TOOL_CALLS {
+            return Err(bad(format!("more than {MAX_TOOL_CALLS} tool calls")));
+        }
         if self.tools.iter().any(|t| t.native == native) {
             return Err(bad(format!("contentBlockStart repeats block {native}")));
         }
@@ -187,21 +214,25 @@ impl Stream {
             if !text.is_empty() {
                 self.chunk(out, json!({ "content": text }));
             }
-        } else if let Some(input) = delta.get("toolUse").and_then(|t| t.get("input")).and_then(Value::as_str) {
-            let tool = self
-                .tools
-                .iter_mut()
-                .find(|t| t.native == native && !t.closed)
-                .ok_or_else(|| bad(format!("toolUse delta for block {native}, which no open contentBlockStart began")))?;
+        } else if let Some(input) = delta.get("toolUse").and_then(|t| t.get("input")).and_then(Value::as_str)
+        {
+            let tool = self.tools.iter_mut().find(|t| t.native == native && !t.closed).ok_or_else(|| {
+                bad(format!("toolUse delta for block {native}, which no open contentBlockStart began"))
+            })?;
             if !input.is_empty() {
                 tool.has_args = true;
                 let index = tool.index;
-                self.chunk(out, json!({ "tool_calls": [{ "index": index, "function": { "arguments": input } }] }));
+                self.chunk(
+                    out,
+                    json!({ "tool_calls": [{ "index": index, "function": { "arguments": input } }] }),
+                );
             }
-        } else if let Some(text) = delta.get("reasoningContent").and_then(|r| r.get("text")).and_then(Value::as_str) {
-            if self.meta.reasoning && !text.is_empty() {
-                self.chunk(out, json!({ "reasoning_content": text }));
-            }
+        } else if let Some(text) =
+            delta.get("reasoningContent").and_then(|r| r.get("text")).and_then(Value::as_str)
+            && self.meta.reasoning
+            && !text.is_empty()
+        {
+            self.chunk(out, json!({ "reasoning_content": text }));
         }
         // Signatures, redacted reasoning and citations have no OpenAI chunk.
         Ok(())
@@ -225,7 +256,9 @@ impl Stream {
 
 /// The `contentBlockIndex` of an event.
 fn index(p: &Value) -> Result<u64, ApiError> {
-    p.get("contentBlockIndex").and_then(Value::as_u64).ok_or_else(|| bad("content block event has no contentBlockIndex".into()))
+    p.get("contentBlockIndex")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("content block event has no contentBlockIndex".into()))
 }
 
 /// A 502 for a stream that is not what ConverseStream documents.
@@ -254,13 +287,17 @@ fn exception(frame: &Frame) -> ApiError {
             Some("messages"),
             format!("the provider refused the request: {said}"),
         ),
-        "validationException" => {
-            ApiError::invalid("provider_rejected_request", None, format!("the provider refused the request: {said}"))
-        }
+        "validationException" => ApiError::invalid(
+            "provider_rejected_request",
+            None,
+            format!("the provider refused the request: {said}"),
+        ),
         "serviceUnavailableException" => {
             ApiError::server(503, "upstream_unavailable", format!("the provider is unavailable: {said}"))
         }
-        "modelTimeoutException" => ApiError::server(504, "upstream_timeout", format!("the provider timed out: {said}")),
+        "modelTimeoutException" => {
+            ApiError::server(504, "upstream_timeout", format!("the provider timed out: {said}"))
+        }
         _ => ApiError::server(502, "upstream_failed", format!("the provider failed ({kind}): {said}")),
     }
 }

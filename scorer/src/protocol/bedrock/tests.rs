@@ -80,7 +80,8 @@ fn response_goldens() {
 
 /// The recorded frames of a stream sample, encoded.
 fn frames(name: &str) -> Vec<u8> {
-    let list: Value = serde_json::from_slice(&read(&dir("stream").join(format!("{name}.frames.json")))).unwrap_or_default();
+    let list: Value =
+        serde_json::from_slice(&read(&dir("stream").join(format!("{name}.frames.json")))).unwrap_or_default();
     let mut out = Vec::new();
     for f in list.as_array().into_iter().flatten() {
         let headers: Vec<(&str, &str)> = f["headers"]

@@ -6,7 +6,10 @@ use super::*;
 const PYTHON_FRAME: &str = "000000b1000000824b331cc10b3a6576656e742d7479706507000c6d657373616765537461727404666c616700036f6666010162020501730300070169040000002a016c05ffffffffffffffff04626c6f6206000378797a027473080000018bcfe5680002696409000102030405060708090a0b0c0d0e0f0d3a6d6573736167652d747970650700056576656e747b2270223a2261626364222c22726f6c65223a22617373697374616e74227d7d5992af";
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).filter_map(|i| s.get(2 * i..2 * i + 2)).filter_map(|b| u8::from_str_radix(b, 16).ok()).collect()
+    (0..s.len() / 2)
+        .filter_map(|i| s.get(2 * i..2 * i + 2))
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect()
 }
 
 fn all(bytes: &[u8]) -> Result<Vec<Frame>, FrameError> {
@@ -106,7 +109,8 @@ fn each_malformation_has_its_error() {
     bad_message[last] ^= 0xff;
     let mut bad_payload = good.clone();
     bad_payload[last - 5] ^= 0x01;
-    let cases: Vec<(&str, Vec<u8>, fn(&FrameError) -> bool)> = vec![
+    type Is = fn(&FrameError) -> bool;
+    let cases: Vec<(&str, Vec<u8>, Is)> = vec![
         ("prelude crc", bad_prelude, |e| matches!(e, FrameError::PreludeCrc { .. })),
         ("message crc", bad_message, |e| matches!(e, FrameError::MessageCrc { .. })),
         ("payload flipped", bad_payload, |e| matches!(e, FrameError::MessageCrc { .. })),

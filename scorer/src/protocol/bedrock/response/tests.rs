@@ -44,7 +44,11 @@ fn the_message_shape_follows_the_blocks() {
     let call = json!({"toolUse": {"toolUseId": "t", "name": "f", "input": {"a": [1, "x"]}}});
     let cases = [
         (json!([]), false, json!({"role": "assistant", "content": null, "refusal": null})),
-        (json!([{"text": "a"}, {"text": "b"}]), false, json!({"role": "assistant", "content": "ab", "refusal": null})),
+        (
+            json!([{"text": "a"}, {"text": "b"}]),
+            false,
+            json!({"role": "assistant", "content": "ab", "refusal": null}),
+        ),
         (
             json!([call.clone()]),
             false,
@@ -57,11 +61,23 @@ fn the_message_shape_follows_the_blocks() {
             json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [
                 {"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}),
         ),
-        (json!([r("think"), {"text": "a"}]), true, json!({"role": "assistant", "content": "a", "refusal": null, "reasoning_content": "think"})),
-        (json!([r("think"), {"text": "a"}]), false, json!({"role": "assistant", "content": "a", "refusal": null})),
+        (
+            json!([r("think"), {"text": "a"}]),
+            true,
+            json!({"role": "assistant", "content": "a", "refusal": null, "reasoning_content": "think"}),
+        ),
+        (
+            json!([r("think"), {"text": "a"}]),
+            false,
+            json!({"role": "assistant", "content": "a", "refusal": null}),
+        ),
         (json!([r(""), {"text": "a"}]), true, json!({"role": "assistant", "content": "a", "refusal": null})),
         // Blocks with no OpenAI counterpart are left out.
-        (json!([{"citationsContent": {}}, {"text": "a"}]), false, json!({"role": "assistant", "content": "a", "refusal": null})),
+        (
+            json!([{"citationsContent": {}}, {"text": "a"}]),
+            false,
+            json!({"role": "assistant", "content": "a", "refusal": null}),
+        ),
     ];
     for (content, reasoning, want) in cases {
         let out = translate(&answer(content.clone(), "end_turn"), &meta(reasoning)).unwrap_or_default();
@@ -72,7 +88,10 @@ fn the_message_shape_follows_the_blocks() {
 #[test]
 fn usage_adds_cached_input_back_into_prompt() {
     let cases = [
-        (json!({"inputTokens": 3, "outputTokens": 2}), Some(Tokens { prompt: 3, completion: 2, cache_read: 0, cache_write: 0 })),
+        (
+            json!({"inputTokens": 3, "outputTokens": 2}),
+            Some(Tokens { prompt: 3, completion: 2, cache_read: 0, cache_write: 0 }),
+        ),
         (
             json!({"inputTokens": 3, "outputTokens": 2, "cacheReadInputTokens": 100, "cacheWriteInputTokens": 7}),
             Some(Tokens { prompt: 110, completion: 2, cache_read: 100, cache_write: 7 }),
@@ -101,7 +120,11 @@ fn a_body_not_in_the_documented_shape_is_an_error() {
     ];
     for body in cases {
         let got = translate(body, &meta(false));
-        assert!(got.as_ref().is_err_and(|m| m.contains("Converse")), "{}: {got:?}", String::from_utf8_lossy(body));
+        assert!(
+            got.as_ref().is_err_and(|m| m.contains("Converse")),
+            "{}: {got:?}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 
@@ -128,7 +151,8 @@ fn errors_keep_the_message_and_recognise_context_overflow() {
         let v = parsed(&error(status, body));
         assert_eq!(v["error"]["code"], code, "{v}");
         let said = serde_json::from_slice::<Value>(body).ok();
-        let said = said.as_ref().and_then(|b| b.get("message").or(b.get("Message")).or(b["error"].get("message")));
+        let said =
+            said.as_ref().and_then(|b| b.get("message").or(b.get("Message")).or(b["error"].get("message")));
         let message = v["error"]["message"].as_str().unwrap_or_default();
         match said.and_then(Value::as_str) {
             Some(s) => assert!(message.contains(s), "{message}"),

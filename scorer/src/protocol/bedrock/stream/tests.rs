@@ -8,7 +8,10 @@ fn meta() -> Meta {
 }
 
 fn event(kind: &str, payload: Value) -> Vec<u8> {
-    encode(&[(":event-type", kind), (":content-type", "application/json"), (":message-type", "event")], payload.to_string().as_bytes())
+    encode(
+        &[(":event-type", kind), (":content-type", "application/json"), (":message-type", "event")],
+        payload.to_string().as_bytes(),
+    )
 }
 
 fn exception_frame(kind: &str, message: &str) -> Vec<u8> {
@@ -36,7 +39,10 @@ fn stop(reason: &str) -> Vec<u8> {
 }
 
 fn metadata() -> Vec<u8> {
-    event("metadata", json!({"usage": {"inputTokens": 5, "outputTokens": 1, "totalTokens": 6}, "metrics": {"latencyMs": 1}}))
+    event(
+        "metadata",
+        json!({"usage": {"inputTokens": 5, "outputTokens": 1, "totalTokens": 6}, "metrics": {"latencyMs": 1}}),
+    )
 }
 
 fn run(parts: &[Vec<u8>]) -> (Vec<Value>, Stream) {
@@ -89,22 +95,65 @@ fn malformed_streams_fail_once_with_502_and_no_done() {
         ("prelude crc", vec![start(), bad_prelude, stop("end_turn"), metadata()]),
         ("message crc", vec![start(), bad_message, stop("end_turn"), metadata()]),
         ("garbage", vec![b"HTTP/1.1 500 oops\r\n\r\n".to_vec()]),
-        ("payload not json", vec![encode(&[(":message-type", "event"), (":event-type", "messageStart")], b"{oops")]),
+        (
+            "payload not json",
+            vec![encode(&[(":message-type", "event"), (":event-type", "messageStart")], b"{oops")],
+        ),
         ("no message type", vec![encode(&[(":event-type", "messageStart")], b"{}")]),
         ("no event type", vec![encode(&[(":message-type", "event")], b"{}")]),
-        ("framing error", vec![encode(&[(":message-type", "error"), (":error-code", "InternalFailure"), (":error-message", "boom")], b"")]),
+        (
+            "framing error",
+            vec![encode(
+                &[(":message-type", "error"), (":error-code", "InternalFailure"), (":error-message", "boom")],
+                b"",
+            )],
+        ),
         ("delta without index", vec![start(), event("contentBlockDelta", json!({"delta": {"text": "x"}}))]),
         ("delta without delta", vec![start(), event("contentBlockDelta", json!({"contentBlockIndex": 0}))]),
-        ("tool delta without start", vec![start(), event("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{}"}}}))]),
-        ("tool start without name", vec![start(), event("contentBlockStart", json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t"}}}))]),
-        ("tool start repeated", vec![
-            start(),
-            event("contentBlockStart", json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t", "name": "f"}}})),
-            event("contentBlockStart", json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "u", "name": "g"}}})),
-        ]),
+        (
+            "tool delta without start",
+            vec![
+                start(),
+                event(
+                    "contentBlockDelta",
+                    json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{}"}}}),
+                ),
+            ],
+        ),
+        (
+            "tool start without name",
+            vec![
+                start(),
+                event(
+                    "contentBlockStart",
+                    json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t"}}}),
+                ),
+            ],
+        ),
+        (
+            "tool start repeated",
+            vec![
+                start(),
+                event(
+                    "contentBlockStart",
+                    json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t", "name": "f"}}}),
+                ),
+                event(
+                    "contentBlockStart",
+                    json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "u", "name": "g"}}}),
+                ),
+            ],
+        ),
         ("stop without reason", vec![start(), event("messageStop", json!({}))]),
         ("metadata before stop", vec![start(), metadata()]),
-        ("delta after stop", vec![start(), stop("end_turn"), event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "x"}}))]),
+        (
+            "delta after stop",
+            vec![
+                start(),
+                stop("end_turn"),
+                event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "x"}})),
+            ],
+        ),
     ];
     for (name, parts) in cases {
         let (ev, s) = run(&parts);
@@ -141,10 +190,16 @@ fn a_stream_cut_before_metadata_ends_without_done_or_failure() {
 
 #[test]
 fn a_tool_without_input_gets_empty_object_arguments_even_without_block_stop() {
-    let tool = event("contentBlockStart", json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "t", "name": "f"}}}));
+    let tool = event(
+        "contentBlockStart",
+        json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "t", "name": "f"}}}),
+    );
     let (ev, s) = run(&[start(), tool, stop("tool_use"), metadata()]);
     assert!(!s.failed());
-    assert_eq!(ev[2]["choices"][0]["delta"]["tool_calls"][0], json!({"index": 0, "function": {"arguments": "{}"}}));
+    assert_eq!(
+        ev[2]["choices"][0]["delta"]["tool_calls"][0],
+        json!({"index": 0, "function": {"arguments": "{}"}})
+    );
     assert_eq!(ev[3]["choices"][0]["finish_reason"], "tool_calls");
     assert_eq!(s.tokens(), Some(Tokens { prompt: 5, completion: 1, cache_read: 0, cache_write: 0 }));
     assert_eq!(ev.last(), Some(&json!("[DONE]")));
@@ -195,4 +250,21 @@ fn garbage_and_truncations_never_panic_and_stay_bounded() {
         assert!(s.failed() || !text.contains("[DONE]") || bytes == good, "round {round}: {text}");
         assert!(!(s.failed() && text.contains("[DONE]")), "round {round}");
     }
+}
+
+#[test]
+fn tool_calls_past_the_cap_fail_the_stream() {
+    let tool = |i: usize| {
+        event(
+            "contentBlockStart",
+            json!({"contentBlockIndex": i, "start": {"toolUse": {"toolUseId": format!("t{i}"), "name": "f"}}}),
+        )
+    };
+    let under: Vec<Vec<u8>> = std::iter::once(start()).chain((0..MAX_TOOL_CALLS).map(tool)).collect();
+    let (_, s) = run(&under);
+    assert!(!s.failed());
+    let over: Vec<Vec<u8>> = std::iter::once(start()).chain((0..=MAX_TOOL_CALLS).map(tool)).collect();
+    let (ev, s) = run(&over);
+    assert!(s.failed());
+    assert_eq!(ev.last().map(|e| e["error"]["code"].clone()), Some(json!("bad_upstream_response")));
 }
