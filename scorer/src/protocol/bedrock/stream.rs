@@ -145,7 +145,12 @@ impl Stream {
             frame.header(":event-type").ok_or_else(|| bad("event frame has no :event-type".into()))?;
         let p: Value = serde_json::from_slice(&frame.payload)
             .map_err(|e| bad(format!("{event} payload is not JSON: {e}")))?;
-        if self.phase == Phase::Stopped && event != "metadata" {
+        // Only `metadata` follows `messageStop`; event types added later are let through.
+        let message_event = matches!(
+            event,
+            "messageStart" | "contentBlockStart" | "contentBlockDelta" | "contentBlockStop" | "messageStop"
+        );
+        if self.phase == Phase::Stopped && message_event {
             return Err(bad(format!("{event} after messageStop")));
         }
         match event {

@@ -208,7 +208,10 @@ fn a_tool_without_input_gets_empty_object_arguments_even_without_block_stop() {
 #[test]
 fn usage_is_absent_until_reported_and_no_usage_chunk_without_it() {
     let mut s = Stream::new(meta());
-    let out = events(&s.feed(&[start(), stop("end_turn")].concat(), false));
+    // An event type this translator does not know is skipped, even after messageStop.
+    let later = event("somethingNew", json!({}));
+    let out = events(&s.feed(&[start(), later.clone(), stop("end_turn"), later].concat(), false));
+    assert!(!s.failed());
     assert_eq!(s.tokens(), None);
     assert_eq!(out.len(), 2);
     let rest = events(&s.feed(&event("metadata", json!({"metrics": {"latencyMs": 1}})), true));
