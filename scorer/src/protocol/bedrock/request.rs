@@ -1,0 +1,349 @@
+//! The client's OpenAI chat-completions body to a Converse / ConverseStream request body.
+//!
+//! Every top-level member is either translated, dropped (it has no Converse counterpart and
+//! leaving it out cannot change what the client relies on) or refused with a 400 naming it
+//! (leaving it out would silently answer a different question). `docs/protocols/bedrock.md`
+//! has the table; [`FIELDS`] is the same table in code, and a member not in it is dropped.
+
+use serde_json::{Map, Value, json};
+
+use super::messages::{self, invalid_type, str_field};
+use crate::error::{ApiError, echo};
+use crate::protocol::Native;
+
+/// What happens to a top-level member of the client's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    /// Read by this translator.
+    Translated,
+    /// Left out: no Converse counterpart, and nothing the client relies on changes.
+    Dropped,
+    /// Refused with a 400 when set to anything but its default.
+    Refused,
+}
+
+/// The members this translator knows, and what it does with each.
+const FIELDS: &[(&str, Field)] = &[
+    ("messages", Field::Translated),
+    ("max_completion_tokens", Field::Translated),
+    ("max_tokens", Field::Translated),
+    ("temperature", Field::Translated),
+    ("top_p", Field::Translated),
+    ("stop", Field::Translated),
+    ("tools", Field::Translated),
+    ("tool_choice", Field::Translated),
+    ("response_format", Field::Translated),
+    ("n", Field::Refused),
+    ("logprobs", Field::Refused),
+    ("top_logprobs", Field::Refused),
+    ("logit_bias", Field::Refused),
+    ("audio", Field::Refused),
+    ("modalities", Field::Refused),
+    ("functions", Field::Refused),
+    ("function_call", Field::Refused),
+    ("web_search_options", Field::Refused),
+    // The router's own members and the transport: the path says stream or not.
+    ("model", Field::Dropped),
+    ("prefer", Field::Dropped),
+    ("tier", Field::Dropped),
+    ("stream", Field::Dropped),
+    ("stream_options", Field::Dropped),
+    ("reasoning_effort", Field::Dropped),
+    ("parallel_tool_calls", Field::Dropped),
+    ("seed", Field::Dropped),
+    ("frequency_penalty", Field::Dropped),
+    ("presence_penalty", Field::Dropped),
+    ("user", Field::Dropped),
+    ("safety_identifier", Field::Dropped),
+    ("prompt_cache_key", Field::Dropped),
+    ("metadata", Field::Dropped),
+    ("store", Field::Dropped),
+    ("service_tier", Field::Dropped),
+    ("prediction", Field::Dropped),
+    ("verbosity", Field::Dropped),
+];
+
+/// The request path for this model: `{base}/model/{id}/converse` or `/converse-stream`, the id
+/// percent-encoded (every byte outside `A-Za-z0-9-_.~`, so `:` is `%3A`).
+pub fn path(base: &str, upstream_model: &str, stream: bool) -> String {
+    let mut id = String::with_capacity(upstream_model.len() + 8);
+    for b in upstream_model.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            id.push(char::from(b));
+        } else {
+            id.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let op = if stream { "converse-stream" } else { "converse" };
+    format!("{base}/model/{id}/{op}")
+}
+
+/// The client's OpenAI chat-completions body (bytes as received; it has been validated as
+/// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
+/// members `prefer`, `tier`, and `model`) -> the provider's native request body.
+pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
+    let req: Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|_| ApiError::invalid("invalid_json", None, "the body must be a JSON object"))?;
+    for (key, value) in &req {
+        let known = FIELDS.iter().find(|(k, _)| k == key).map(|(_, f)| *f);
+        if known == Some(Field::Refused) {
+            refuse(key, value)?;
+        }
+    }
+    let conv = messages::translate(req.get("messages").ok_or_else(|| {
+        ApiError::invalid("missing_required_parameter", Some("messages"), "'messages' is required")
+    })?)?;
+    let tools = tool_config(&req, &conv)?;
+    let mut out = Map::new();
+    out.insert("messages".into(), Value::Array(conv.turns));
+    if !conv.system.is_empty() {
+        out.insert("system".into(), Value::Array(conv.system));
+    }
+    let inference = inference_config(&req, to)?;
+    if !inference.is_empty() {
+        out.insert("inferenceConfig".into(), Value::Object(inference));
+    }
+    if let Some(tools) = tools {
+        out.insert("toolConfig".into(), tools);
+    }
+    if let Some(format) = output_config(req.get("response_format"))? {
+        out.insert("outputConfig".into(), format);
+    }
+    Ok(Value::Object(out).to_string().into_bytes())
+}
+
+/// A 400 for a refused member set to something other than its default.
+fn refuse(key: &str, value: &Value) -> Result<(), ApiError> {
+    let default = match key {
+        "n" => value.is_null() || value.as_u64() == Some(1),
+        "logprobs" => value.is_null() || value == &Value::Bool(false),
+        "logit_bias" => value.is_null() || value.as_object().is_some_and(Map::is_empty),
+        "modalities" => value.is_null() || value == &json!(["text"]),
+        _ => value.is_null(),
+    };
+    if default {
+        return Ok(());
+    }
+    let why = match key {
+        "n" => "this model's API returns one choice: send n = 1 or leave it out",
+        "logprobs" | "top_logprobs" => "this model's API does not return log probabilities",
+        "logit_bias" => "this model's API has no logit bias",
+        "audio" | "modalities" => "this model's API answers in text only",
+        "functions" | "function_call" => "these are the deprecated form of tools: send tools and tool_choice",
+        _ => "this model's API has no web search",
+    };
+    Err(ApiError::invalid("unsupported_parameter", Some(key), format!("'{key}' is not supported: {why}")))
+}
+
+fn inference_config(req: &Map<String, Value>, to: &Native<'_>) -> Result<Map<String, Value>, ApiError> {
+    let mut out = Map::new();
+    // max_tokens is the deprecated name: the newer one wins when both are set.
+    let max = ["max_completion_tokens", "max_tokens"]
+        .into_iter()
+        .find_map(|k| req.get(k).filter(|v| !v.is_null()).map(|v| (k, v)));
+    if let Some((key, v)) = max {
+        let n = v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+            ApiError::invalid("invalid_value", Some(key), format!("'{key}' must be a positive integer"))
+        })?;
+        out.insert("maxTokens".into(), json!(n.min(to.max_output)));
+    }
+    if let Some(v) = req.get("temperature").filter(|v| !v.is_null()) {
+        let t = number(v, "temperature", 2.0)?;
+        // Converse takes 0-1 where OpenAI takes 0-2: above 1 is sent as Converse's hottest.
+        out.insert("temperature".into(), json!(t.min(1.0)));
+    }
+    if let Some(v) = req.get("top_p").filter(|v| !v.is_null()) {
+        out.insert("topP".into(), json!(number(v, "top_p", 1.0)?));
+    }
+    let stops: Vec<&str> = match req.get("stop") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.as_str().ok_or_else(|| invalid_type(&format!("stop[{i}]"), "a string")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid_type("stop", "a string or an array of strings")),
+    };
+    // Converse refuses empty stop sequences; an empty one never matches anyway.
+    let stops: Vec<&str> = stops.into_iter().filter(|s| !s.is_empty()).collect();
+    if !stops.is_empty() {
+        out.insert("stopSequences".into(), json!(stops));
+    }
+    Ok(out)
+}
+
+/// A number in `0..=max`, or a 400 naming `key`.
+fn number(v: &Value, key: &str, max: f64) -> Result<f64, ApiError> {
+    v.as_f64().filter(|x| (0.0..=max).contains(x)).ok_or_else(|| {
+        ApiError::invalid("invalid_value", Some(key), format!("'{key}' must be a number from 0 to {max}"))
+    })
+}
+
+/// `tools` and `tool_choice` as `toolConfig`, or `None` when no tool may be called and the
+/// history has no tool blocks.
+fn tool_config(req: &Map<String, Value>, conv: &messages::Conversation) -> Result<Option<Value>, ApiError> {
+    let tools = match req.get("tools") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => {
+            list.iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>()?
+        }
+        Some(_) => return Err(invalid_type("tools", "an array of tools")),
+    };
+    let names: Vec<&str> = tools.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect();
+    let choice = tool_choice(req.get("tool_choice"), &names)?;
+    let none = choice.as_ref().is_some_and(Value::is_null);
+    // Converse refuses toolUse/toolResult blocks unless toolConfig is present ("The toolConfig
+    // field must be defined when using toolUse and toolResult content blocks"), so a history
+    // with tool calls keeps the tools even when no new call is wanted, without a toolChoice.
+    if (tools.is_empty() || none) && !conv.has_tool_blocks {
+        return Ok(None);
+    }
+    let tools = if tools.is_empty() {
+        // No tools sent but the history has calls: declare the tools it used, with an open
+        // schema, so Converse accepts the history.
+        conv.used_tools
+            .iter()
+            .map(|n| json!({ "toolSpec": { "name": n, "inputSchema": { "json": { "type": "object" } } } }))
+            .collect()
+    } else {
+        tools
+    };
+    if tools.is_empty() {
+        // Only tool results, no call: nothing to declare; Converse will say what it thinks.
+        return Ok(None);
+    }
+    let mut config = json!({ "tools": tools });
+    if let (Some(c), Some(obj)) = (choice.filter(|c| !c.is_null()), config.as_object_mut()) {
+        obj.insert("toolChoice".into(), c);
+    }
+    Ok(Some(config))
+}
+
+/// One OpenAI tool as a Converse `toolSpec`.
+fn tool_spec(tool: &Value, k: usize) -> Result<Value, ApiError> {
+    let at = format!("tools[{k}]");
+    match tool.get("type").and_then(Value::as_str) {
+        Some("function") => {}
+        other => {
+            return Err(ApiError::invalid(
+                "unsupported_value",
+                Some(&format!("{at}.type")),
+                format!(
+                    "tool type {} is not supported by this model's API: use function",
+                    echo(other.unwrap_or("(none)"))
+                ),
+            ));
+        }
+    }
+    let f = tool.get("function").unwrap_or(&Value::Null);
+    let name = str_field(f, "name", &format!("{at}.function"))?;
+    let schema = match f.get("parameters") {
+        None | Some(Value::Null) => json!({ "type": "object", "properties": {} }),
+        Some(p @ Value::Object(_)) => p.clone(),
+        Some(_) => return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object")),
+    };
+    let mut spec = json!({ "name": name, "inputSchema": { "json": schema } });
+    if let (Some(d), Some(obj)) =
+        (f.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()), spec.as_object_mut())
+    {
+        obj.insert("description".into(), json!(d));
+    }
+    Ok(json!({ "toolSpec": spec }))
+}
+
+/// `tool_choice` as a Converse `toolChoice`: `None` when unset, `Some(Null)` for `none`.
+fn tool_choice(choice: Option<&Value>, names: &[&str]) -> Result<Option<Value>, ApiError> {
+    let needs_tools = |what: &str| {
+        ApiError::invalid(
+            "invalid_value",
+            Some("tool_choice"),
+            format!("tool_choice {what} needs tools: send tools"),
+        )
+    };
+    match choice {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => match s.as_str() {
+            "none" => Ok(Some(Value::Null)),
+            "auto" => Ok((!names.is_empty()).then(|| json!({ "auto": {} }))),
+            "required" if names.is_empty() => Err(needs_tools("'required'")),
+            "required" => Ok(Some(json!({ "any": {} }))),
+            other => Err(ApiError::invalid(
+                "invalid_value",
+                Some("tool_choice"),
+                format!(
+                    "tool_choice {} is not valid: use none, auto, required or a named function",
+                    echo(other)
+                ),
+            )),
+        },
+        Some(obj @ Value::Object(_)) => {
+            if obj.get("type").and_then(Value::as_str) != Some("function") {
+                return Err(ApiError::invalid(
+                    "unsupported_value",
+                    Some("tool_choice.type"),
+                    "tool_choice objects other than {\"type\":\"function\"} are not supported by this model's API",
+                ));
+            }
+            let f = obj.get("function").unwrap_or(&Value::Null);
+            let name = str_field(f, "name", "tool_choice.function")?;
+            if !names.contains(&name) {
+                return Err(if names.is_empty() {
+                    needs_tools("naming a function")
+                } else {
+                    ApiError::invalid(
+                        "invalid_value",
+                        Some("tool_choice.function.name"),
+                        format!("tool_choice names {} which is not in tools", echo(name)),
+                    )
+                });
+            }
+            Ok(Some(json!({ "tool": { "name": name } })))
+        }
+        Some(_) => Err(invalid_type("tool_choice", "a string or an object")),
+    }
+}
+
+/// `response_format` as Converse `outputConfig`: `json_schema` maps to `textFormat`, `text` is
+/// the default, `json_object` has no Converse counterpart (it is refused rather than answered
+/// with free text a client would then fail to parse).
+fn output_config(format: Option<&Value>) -> Result<Option<Value>, ApiError> {
+    let Some(format) = format.filter(|f| !f.is_null()) else { return Ok(None) };
+    match format.get("type").and_then(Value::as_str) {
+        Some("text") => Ok(None),
+        Some("json_schema") => {
+            let js = format.get("json_schema").unwrap_or(&Value::Null);
+            let schema = match js.get("schema") {
+                Some(s @ Value::Object(_)) => s.to_string(),
+                None | Some(Value::Null) => {
+                    return Err(ApiError::invalid(
+                        "missing_required_parameter",
+                        Some("response_format.json_schema.schema"),
+                        "response_format.json_schema.schema is required by this model's API",
+                    ));
+                }
+                Some(_) => {
+                    return Err(invalid_type("response_format.json_schema.schema", "a JSON Schema object"));
+                }
+            };
+            let mut def = json!({ "schema": schema });
+            for key in ["name", "description"] {
+                if let (Some(v), Some(obj)) = (js.get(key).and_then(Value::as_str), def.as_object_mut()) {
+                    obj.insert(key.into(), json!(v));
+                }
+            }
+            Ok(Some(json!({ "textFormat": { "type": "json_schema", "structure": { "jsonSchema": def } } })))
+        }
+        other => Err(ApiError::invalid(
+            "unsupported_value",
+            Some("response_format.type"),
+            format!(
+                "response_format type {} is not supported by this model's API: use json_schema or text",
+                echo(other.unwrap_or("(none)"))
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

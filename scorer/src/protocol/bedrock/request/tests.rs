@@ -1,0 +1,449 @@
+use serde_json::{Value, json};
+
+use super::*;
+
+const TO: Native<'static> = Native { upstream_model: "deepseek.v3.2", max_output: 8000 };
+
+fn ok(body: Value) -> Value {
+    let out = translate(body.to_string().as_bytes(), &TO).unwrap_or_else(|e| panic!("{body}: {e}"));
+    serde_json::from_slice(&out).unwrap_or_default()
+}
+
+fn user(text: &str) -> Value {
+    json!({ "role": "user", "content": text })
+}
+
+#[test]
+fn path_percent_encodes_the_model_id() {
+    let cases = [
+        ("", "deepseek.v3.2", false, "/model/deepseek.v3.2/converse"),
+        ("", "deepseek.v3.2", true, "/model/deepseek.v3.2/converse-stream"),
+        (
+            "/v1",
+            "us.meta.llama4-scout-17b-instruct-v1:0",
+            false,
+            "/v1/model/us.meta.llama4-scout-17b-instruct-v1%3A0/converse",
+        ),
+        (
+            "",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/x y",
+            true,
+            "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fx%20y/converse-stream",
+        ),
+        ("", "a~b_c", false, "/model/a~b_c/converse"),
+    ];
+    for (base, id, stream, want) in cases {
+        assert_eq!(path(base, id, stream), want);
+    }
+}
+
+#[test]
+fn each_refusal_names_its_field() {
+    let img = |url: &str| json!({"messages": [user("hi"), {"role": "user", "content": [{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": url}}]}]});
+    let tools = json!([{"type": "function", "function": {"name": "f"}}]);
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        ("not an object", json!([1]), "invalid_json", ""),
+        ("no messages", json!({"model": "x"}), "missing_required_parameter", "messages"),
+        ("messages not a list", json!({"messages": "hi"}), "invalid_type", "messages"),
+        (
+            "only system",
+            json!({"messages": [{"role": "system", "content": "s"}]}),
+            "invalid_value",
+            "messages",
+        ),
+        ("only empty user", json!({"messages": [user("")]}), "invalid_value", "messages"),
+        (
+            "assistant first",
+            json!({"messages": [{"role": "system", "content": "s"}, {"role": "assistant", "content": "a"}, user("u")]}),
+            "invalid_value",
+            "messages[1]",
+        ),
+        (
+            "no role",
+            json!({"messages": [{"content": "x"}]}),
+            "missing_required_parameter",
+            "messages[0].role",
+        ),
+        (
+            "function role",
+            json!({"messages": [user("u"), {"role": "function", "name": "f", "content": "x"}]}),
+            "unsupported_value",
+            "messages[1].role",
+        ),
+        (
+            "user null content",
+            json!({"messages": [{"role": "user", "content": null}]}),
+            "missing_required_parameter",
+            "messages[0].content",
+        ),
+        (
+            "user number content",
+            json!({"messages": [{"role": "user", "content": 3}]}),
+            "invalid_type",
+            "messages[0].content",
+        ),
+        (
+            "remote image",
+            img("https://example.com/cat.png"),
+            "invalid_value",
+            "messages[1].content[1].image_url.url",
+        ),
+        (
+            "image not base64",
+            img("data:image/png,abc"),
+            "invalid_value",
+            "messages[1].content[1].image_url.url",
+        ),
+        (
+            "image svg",
+            img("data:image/svg+xml;base64,PHN2Zz4="),
+            "invalid_value",
+            "messages[1].content[1].image_url.url",
+        ),
+        (
+            "image empty",
+            img("data:image/png;base64,"),
+            "invalid_value",
+            "messages[1].content[1].image_url.url",
+        ),
+        (
+            "image no url",
+            json!({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]}),
+            "missing_required_parameter",
+            "messages[0].content[0].image_url.url",
+        ),
+        (
+            "audio part",
+            json!({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}),
+            "unsupported_value",
+            "messages[0].content[0].type",
+        ),
+        (
+            "text part without text",
+            json!({"messages": [{"role": "user", "content": [{"type": "text"}]}]}),
+            "missing_required_parameter",
+            "messages[0].content[0].text",
+        ),
+        (
+            "image in system",
+            json!({"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]}, user("u")]}),
+            "unsupported_value",
+            "messages[0].content[0].type",
+        ),
+        (
+            "arguments not an object",
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "[1]"}}]}]}),
+            "invalid_value",
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        (
+            "arguments not json",
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}]}),
+            "invalid_value",
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        (
+            "arguments a number",
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": 1}}]}]}),
+            "invalid_type",
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        (
+            "call without id",
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}),
+            "missing_required_parameter",
+            "messages[1].tool_calls[0].id",
+        ),
+        (
+            "call without name",
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "function": {"arguments": "{}"}}]}]}),
+            "missing_required_parameter",
+            "messages[1].tool_calls[0].function.name",
+        ),
+        (
+            "tool_calls not a list",
+            json!({"messages": [user("u"), {"role": "assistant", "tool_calls": {}}]}),
+            "invalid_type",
+            "messages[1].tool_calls",
+        ),
+        (
+            "assistant function_call",
+            json!({"messages": [user("u"), {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}]}),
+            "unsupported_parameter",
+            "messages[1].function_call",
+        ),
+        (
+            "tool without id",
+            json!({"messages": [user("u"), {"role": "tool", "content": "r"}]}),
+            "missing_required_parameter",
+            "messages[1].tool_call_id",
+        ),
+        ("n = 2", json!({"messages": [user("u")], "n": 2}), "unsupported_parameter", "n"),
+        ("logprobs", json!({"messages": [user("u")], "logprobs": true}), "unsupported_parameter", "logprobs"),
+        (
+            "top_logprobs",
+            json!({"messages": [user("u")], "top_logprobs": 2}),
+            "unsupported_parameter",
+            "top_logprobs",
+        ),
+        (
+            "logit_bias",
+            json!({"messages": [user("u")], "logit_bias": {"50256": -100}}),
+            "unsupported_parameter",
+            "logit_bias",
+        ),
+        (
+            "audio",
+            json!({"messages": [user("u")], "audio": {"voice": "alloy", "format": "mp3"}}),
+            "unsupported_parameter",
+            "audio",
+        ),
+        (
+            "modalities audio",
+            json!({"messages": [user("u")], "modalities": ["text", "audio"]}),
+            "unsupported_parameter",
+            "modalities",
+        ),
+        (
+            "functions",
+            json!({"messages": [user("u")], "functions": [{"name": "f"}]}),
+            "unsupported_parameter",
+            "functions",
+        ),
+        (
+            "function_call",
+            json!({"messages": [user("u")], "function_call": "auto"}),
+            "unsupported_parameter",
+            "function_call",
+        ),
+        (
+            "web search",
+            json!({"messages": [user("u")], "web_search_options": {}}),
+            "unsupported_parameter",
+            "web_search_options",
+        ),
+        ("max_tokens zero", json!({"messages": [user("u")], "max_tokens": 0}), "invalid_value", "max_tokens"),
+        (
+            "max_completion_tokens text",
+            json!({"messages": [user("u")], "max_completion_tokens": "9"}),
+            "invalid_value",
+            "max_completion_tokens",
+        ),
+        (
+            "temperature negative",
+            json!({"messages": [user("u")], "temperature": -0.1}),
+            "invalid_value",
+            "temperature",
+        ),
+        (
+            "temperature above 2",
+            json!({"messages": [user("u")], "temperature": 2.5}),
+            "invalid_value",
+            "temperature",
+        ),
+        ("top_p above 1", json!({"messages": [user("u")], "top_p": 1.5}), "invalid_value", "top_p"),
+        ("stop number", json!({"messages": [user("u")], "stop": 5}), "invalid_type", "stop"),
+        (
+            "stop list of numbers",
+            json!({"messages": [user("u")], "stop": ["a", 5]}),
+            "invalid_type",
+            "stop[1]",
+        ),
+        ("tools not a list", json!({"messages": [user("u")], "tools": {}}), "invalid_type", "tools"),
+        (
+            "custom tool",
+            json!({"messages": [user("u")], "tools": [{"type": "custom", "custom": {"name": "g"}}]}),
+            "unsupported_value",
+            "tools[0].type",
+        ),
+        (
+            "tool without name",
+            json!({"messages": [user("u")], "tools": [{"type": "function", "function": {}}]}),
+            "missing_required_parameter",
+            "tools[0].function.name",
+        ),
+        (
+            "tool parameters a list",
+            json!({"messages": [user("u")], "tools": [{"type": "function", "function": {"name": "f", "parameters": []}}]}),
+            "invalid_type",
+            "tools[0].function.parameters",
+        ),
+        (
+            "tool_choice unknown",
+            json!({"messages": [user("u")], "tools": tools, "tool_choice": "any"}),
+            "invalid_value",
+            "tool_choice",
+        ),
+        (
+            "tool_choice number",
+            json!({"messages": [user("u")], "tools": tools, "tool_choice": 1}),
+            "invalid_type",
+            "tool_choice",
+        ),
+        (
+            "required without tools",
+            json!({"messages": [user("u")], "tool_choice": "required"}),
+            "invalid_value",
+            "tool_choice",
+        ),
+        (
+            "named without tools",
+            json!({"messages": [user("u")], "tool_choice": {"type": "function", "function": {"name": "f"}}}),
+            "invalid_value",
+            "tool_choice",
+        ),
+        (
+            "named not in tools",
+            json!({"messages": [user("u")], "tools": tools, "tool_choice": {"type": "function", "function": {"name": "g"}}}),
+            "invalid_value",
+            "tool_choice.function.name",
+        ),
+        (
+            "named without name",
+            json!({"messages": [user("u")], "tools": tools, "tool_choice": {"type": "function", "function": {}}}),
+            "missing_required_parameter",
+            "tool_choice.function.name",
+        ),
+        (
+            "allowed_tools",
+            json!({"messages": [user("u")], "tools": tools, "tool_choice": {"type": "allowed_tools", "allowed_tools": {}}}),
+            "unsupported_value",
+            "tool_choice.type",
+        ),
+        (
+            "json_object",
+            json!({"messages": [user("u")], "response_format": {"type": "json_object"}}),
+            "unsupported_value",
+            "response_format.type",
+        ),
+        (
+            "json_schema without schema",
+            json!({"messages": [user("u")], "response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}),
+            "missing_required_parameter",
+            "response_format.json_schema.schema",
+        ),
+        (
+            "json_schema schema a string",
+            json!({"messages": [user("u")], "response_format": {"type": "json_schema", "json_schema": {"schema": "{}"}}}),
+            "invalid_type",
+            "response_format.json_schema.schema",
+        ),
+    ];
+    for (name, body, code, param) in cases {
+        let e =
+            translate(body.to_string().as_bytes(), &TO).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert_eq!((e.status, e.code), (400, code), "{name}: {e}");
+        assert_eq!(e.param.as_deref().unwrap_or(""), param, "{name}: {e}");
+        assert!(!e.message.is_empty());
+    }
+}
+
+#[test]
+fn defaults_of_refused_members_pass() {
+    let body = json!({"messages": [user("u")], "n": 1, "logprobs": false, "logit_bias": {}, "modalities": ["text"],
+        "audio": null, "top_logprobs": null, "response_format": {"type": "text"}, "tool_choice": "auto"});
+    assert_eq!(ok(body), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
+}
+
+#[test]
+fn max_tokens_is_capped_and_the_newer_name_wins() {
+    let cases = [
+        (json!({"max_tokens": 100}), Some(100)),
+        (json!({"max_tokens": 100_000}), Some(8000)),
+        (json!({"max_completion_tokens": 50, "max_tokens": 70}), Some(50)),
+        (json!({"max_completion_tokens": null, "max_tokens": 70}), Some(70)),
+        (json!({}), None),
+    ];
+    for (extra, want) in cases {
+        let mut body = extra.clone();
+        body["messages"] = json!([user("u")]);
+        let got = ok(body)["inferenceConfig"]["maxTokens"].as_u64();
+        assert_eq!(got, want, "{extra}");
+    }
+}
+
+#[test]
+fn sampling_and_stop_map_to_inference_config() {
+    let cases = [
+        (json!({"temperature": 0.5}), json!({"temperature": 0.5})),
+        (json!({"temperature": 2}), json!({"temperature": 1.0})),
+        (json!({"temperature": 0}), json!({"temperature": 0.0})),
+        (json!({"top_p": 0.25}), json!({"topP": 0.25})),
+        (json!({"stop": "x"}), json!({"stopSequences": ["x"]})),
+        (json!({"stop": ["a", "", "b"]}), json!({"stopSequences": ["a", "b"]})),
+        (json!({"stop": [""]}), Value::Null),
+        (json!({"stop": null, "temperature": null}), Value::Null),
+    ];
+    for (extra, want) in cases {
+        let mut body = extra.clone();
+        body["messages"] = json!([user("u")]);
+        assert_eq!(ok(body)["inferenceConfig"], want, "{extra}");
+    }
+}
+
+#[test]
+fn turns_merge_and_alternate_with_tool_results_first() {
+    let body = json!({"messages": [
+        user("a"),
+        user("b"),
+        {"role": "assistant", "content": [{"type": "text", "text": "c"}, {"type": "refusal", "refusal": "no"}],
+         "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": " "}}]},
+        {"role": "assistant", "content": ""},
+        user("d"),
+        {"role": "tool", "tool_call_id": "t1", "content": ""},
+        {"role": "system", "content": "late system"},
+        user("e"),
+    ], "tools": [{"type": "function", "function": {"name": "f"}}]});
+    let v = ok(body);
+    assert_eq!(
+        v["messages"],
+        json!([
+            {"role": "user", "content": [{"text": "a"}, {"text": "b"}]},
+            {"role": "assistant", "content": [{"text": "c"}, {"text": "no"}, {"toolUse": {"toolUseId": "t1", "name": "f", "input": {}}}]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": []}}, {"text": "d"}, {"text": "e"}]},
+        ])
+    );
+    assert_eq!(v["system"], json!([{"text": "late system"}]));
+}
+
+#[test]
+fn tool_choice_maps_and_none_keeps_tools_only_for_tool_history() {
+    let tools = json!([{"type": "function", "function": {"name": "f", "description": "does f"}}]);
+    let cases = [
+        (json!("auto"), json!({"auto": {}})),
+        (json!("required"), json!({"any": {}})),
+        (json!({"type": "function", "function": {"name": "f"}}), json!({"tool": {"name": "f"}})),
+        (Value::Null, Value::Null),
+    ];
+    for (choice, want) in cases {
+        let v = ok(json!({"messages": [user("u")], "tools": tools, "tool_choice": choice}));
+        assert_eq!(v["toolConfig"]["toolChoice"], want, "{choice}");
+        assert_eq!(v["toolConfig"]["tools"][0]["toolSpec"]["description"], "does f");
+    }
+    // none without tool history: no toolConfig at all.
+    let v = ok(json!({"messages": [user("u")], "tools": tools, "tool_choice": "none"}));
+    assert!(v.get("toolConfig").is_none(), "{v}");
+    // no tools and no history: none either.
+    assert!(ok(json!({"messages": [user("u")], "tool_choice": "auto"})).get("toolConfig").is_none());
+    // only tool results and no tools: nothing to declare.
+    let v = ok(json!({"messages": [user("u"), {"role": "tool", "tool_call_id": "x", "content": "r"}]}));
+    assert!(v.get("toolConfig").is_none(), "{v}");
+}
+
+#[test]
+fn every_field_in_the_table_is_in_the_doc_with_its_treatment() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocols/bedrock.md"))
+        .unwrap_or_default();
+    for (name, field) in FIELDS {
+        let word = match field {
+            Field::Translated => "translated",
+            Field::Dropped => "dropped",
+            Field::Refused => "refused",
+        };
+        let row = doc.lines().find(|l| l.starts_with(&format!("| `{name}` |")));
+        assert!(
+            row.is_some_and(|r| r.contains(word)),
+            "docs/protocols/bedrock.md: no `{name}` row saying {word}"
+        );
+    }
+}
