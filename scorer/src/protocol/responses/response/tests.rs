@@ -1,0 +1,1 @@
+// Filled in the next commit.

@@ -1,0 +1,294 @@
+//! The Responses event stream to chat-completion chunks.
+//!
+//! Events are read by their `type` (the names of openai-python's `ResponseStreamEvent`):
+//! `response.created`/`in_progress`/`queued` open the answer with the role chunk; text,
+//! refusal and reasoning deltas become `content`, `refusal` and `reasoning_content` deltas;
+//! a `function_call` output item starts a tool call (numbered from 0 in order of appearance)
+//! whose argument deltas follow; `response.completed`/`incomplete` end it with the finish
+//! chunk, the usage chunk and `[DONE]`; `response.failed` and `error` end it with one error
+//! event. Other event types (built-in tools, part and `done` events, types added later) carry
+//! nothing new for a chat client and are skipped.
+
+use serde_json::{Value, json};
+
+use super::response::{failure, finish_reason, tokens};
+use super::sse::Sse;
+use crate::error::ApiError;
+use crate::protocol::reply::{self, Meta, Tokens};
+
+/// Where a stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading events.
+    Open,
+    /// `[DONE]` was sent; anything after it is ignored.
+    Done,
+    /// An error event was sent; anything after it is ignored.
+    Failed,
+}
+
+/// A tool call the client has been told about.
+#[derive(Debug)]
+struct Call {
+    /// The output item's `id`, which argument events name.
+    item_id: Option<String>,
+    /// The output item's index, the other name argument events use.
+    output_index: Option<u64>,
+    /// Some argument text was sent.
+    args_sent: bool,
+}
+
+/// Native stream bytes in (split anywhere across calls, several events per call), OpenAI SSE out.
+#[derive(Debug)]
+pub struct Stream {
+    meta: Meta,
+    sse: Sse,
+    state: State,
+    /// The role chunk was sent.
+    started: bool,
+    calls: Vec<Call>,
+    /// The item the last text was sent for, to put a blank line between items.
+    last_text: Option<String>,
+    /// The item and part the last reasoning text was sent for.
+    last_reasoning: Option<(String, &'static str, u64)>,
+    tokens: Option<Tokens>,
+}
+
+impl Stream {
+    /// A stream for the answer described by `meta`.
+    pub fn new(meta: Meta) -> Self {
+        Stream {
+            meta,
+            sse: Sse::default(),
+            state: State::Open,
+            started: false,
+            calls: Vec::new(),
+            last_text: None,
+            last_reasoning: None,
+            tokens: None,
+        }
+    }
+
+    /// Returns the OpenAI SSE bytes this chunk completes (possibly empty). `end`: the last chunk.
+    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.state != State::Open {
+            return out;
+        }
+        let mut events = Vec::new();
+        let mut framed = self.sse.push(chunk, &mut events);
+        let mut tail = None;
+        if end && framed.is_ok() {
+            framed = self.sse.finish(&mut events).map(|t| tail = t);
+        }
+        for data in &events {
+            self.event(data, &mut out);
+        }
+        // An event the input stopped in the middle of is the truncation the glue reports,
+        // not garbage; a whole one is read.
+        if let Some(data) = tail.filter(|d| serde_json::from_slice::<Value>(d).is_ok()) {
+            self.event(&data, &mut out);
+        }
+        if let Err(why) = framed {
+            self.fail(&mut out, &garbage(&why));
+        }
+        out
+    }
+
+    /// A malformed or failed stream was turned into an error event (no `[DONE]` follows).
+    pub fn failed(&self) -> bool {
+        self.state == State::Failed
+    }
+
+    /// The usage the provider reported, once seen.
+    pub fn tokens(&self) -> Option<Tokens> {
+        self.tokens
+    }
+
+    /// One event's data; a fault ends the stream with an error event.
+    fn event(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if self.state != State::Open || data == b"[DONE]" {
+            return;
+        }
+        if let Err(e) = self.read(data, out) {
+            self.fail(out, &e);
+        }
+    }
+
+    fn read(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), ApiError> {
+        let v: Value =
+            serde_json::from_slice(data).map_err(|e| garbage(&format!("an event is not JSON: {e}")))?;
+        let kind = v.get("type").and_then(Value::as_str).ok_or_else(|| garbage("an event has no type"))?;
+        match kind {
+            "response.created" | "response.in_progress" | "response.queued" => self.start(out),
+            "response.output_item.added" | "response.output_item.done" => self.item(&v, out)?,
+            "response.output_text.delta" => {
+                let (item, delta) = (text(&v, "item_id")?, text(&v, "delta")?);
+                if !delta.is_empty() {
+                    // Parts of one item join directly; a new item starts a new paragraph.
+                    let paragraph = self.last_text.as_deref().is_some_and(|last| last != item);
+                    self.last_text = Some(item.to_string());
+                    self.delta(out, "content", delta, paragraph);
+                }
+            }
+            "response.refusal.delta" => self.delta(out, "refusal", text(&v, "delta")?, false),
+            "response.reasoning_summary_text.delta" | "response.reasoning_text.delta"
+                if self.meta.reasoning =>
+            {
+                let (part, index) = if kind == "response.reasoning_text.delta" {
+                    ("content", v.get("content_index"))
+                } else {
+                    ("summary", v.get("summary_index"))
+                };
+                let key =
+                    (text(&v, "item_id")?.to_string(), part, index.and_then(Value::as_u64).unwrap_or(0));
+                let delta = text(&v, "delta")?;
+                if !delta.is_empty() {
+                    // Each summary or reasoning part is its own paragraph.
+                    let paragraph = self.last_reasoning.as_ref().is_some_and(|last| *last != key);
+                    self.last_reasoning = Some(key);
+                    self.delta(out, "reasoning_content", delta, paragraph);
+                }
+            }
+            "response.function_call_arguments.delta" => {
+                let delta = text(&v, "delta")?;
+                if let Some(i) = self.call_of(&v) {
+                    self.arguments(out, i, delta);
+                }
+            }
+            "response.function_call_arguments.done" => {
+                // Sent whole only when no delta carried it.
+                let args = text(&v, "arguments")?;
+                if let Some(i) = self.call_of(&v).filter(|i| self.calls.get(*i).is_some_and(|c| !c.args_sent))
+                {
+                    self.arguments(out, i, args);
+                }
+            }
+            "response.completed" | "response.incomplete" => self.finish(&v, out)?,
+            "response.failed" => {
+                self.tokens = v.get("response").and_then(tokens).or(self.tokens);
+                return Err(failure(v.get("response").and_then(|r| r.get("error"))));
+            }
+            "error" => return Err(failure(Some(v.get("error").filter(|e| e.is_object()).unwrap_or(&v)))),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The role chunk, once, before anything else the client reads.
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if !self.started {
+            self.started = true;
+            reply::chunk(out, &self.meta, json!({"role": "assistant", "content": ""}), None);
+        }
+    }
+
+    /// A text delta under `field`, after a blank line when it starts a new `paragraph`.
+    /// Empty deltas send nothing.
+    fn delta(&mut self, out: &mut Vec<u8>, field: &str, delta: &str, paragraph: bool) {
+        if delta.is_empty() {
+            return;
+        }
+        self.start(out);
+        let text = if paragraph { format!("\n\n{delta}") } else { delta.to_string() };
+        reply::chunk(out, &self.meta, json!({ field: text }), None);
+    }
+
+    /// An output item: a `function_call` item starts its tool call when first seen, with its
+    /// arguments if they came with it (a provider that sends no argument deltas).
+    fn item(&mut self, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        let item = v.get("item").ok_or_else(|| garbage("an output item event has no item"))?;
+        if item.get("type").and_then(Value::as_str) != Some("function_call") {
+            return Ok(());
+        }
+        let i = match self.call_of(item).or_else(|| self.call_of(v)) {
+            Some(i) => i,
+            None => {
+                let (call_id, name) = (text(item, "call_id")?, text(item, "name")?);
+                self.start(out);
+                let index = self.calls.len();
+                let start = json!({"index": index, "id": call_id, "type": "function",
+                    "function": {"name": name, "arguments": ""}});
+                reply::chunk(out, &self.meta, json!({"tool_calls": [start]}), None);
+                self.calls.push(Call {
+                    item_id: item.get("id").and_then(Value::as_str).map(str::to_string),
+                    output_index: v.get("output_index").and_then(Value::as_u64),
+                    args_sent: false,
+                });
+                index
+            }
+        };
+        let args = item.get("arguments").and_then(Value::as_str).unwrap_or_default();
+        if self.calls.get(i).is_some_and(|c| !c.args_sent) {
+            self.arguments(out, i, args);
+        }
+        Ok(())
+    }
+
+    /// The tool call an event names, by item id, else by output index.
+    fn call_of(&self, v: &Value) -> Option<usize> {
+        let by_id = v.get("item_id").or_else(|| v.get("id")).and_then(Value::as_str);
+        if let Some(i) = by_id.and_then(|id| self.calls.iter().position(|c| c.item_id.as_deref() == Some(id)))
+        {
+            return Some(i);
+        }
+        let at = v.get("output_index").and_then(Value::as_u64)?;
+        self.calls.iter().position(|c| c.output_index == Some(at))
+    }
+
+    /// An argument delta for tool call `i` (nothing when empty).
+    fn arguments(&mut self, out: &mut Vec<u8>, i: usize, args: &str) {
+        if args.is_empty() {
+            return;
+        }
+        if let Some(c) = self.calls.get_mut(i) {
+            c.args_sent = true;
+        }
+        let delta = json!({"tool_calls": [{"index": i, "function": {"arguments": args}}]});
+        reply::chunk(out, &self.meta, delta, None);
+    }
+
+    /// `response.completed`/`incomplete`: `{}` for any tool call that got no arguments (so
+    /// they parse), the finish chunk, the usage chunk, `[DONE]`.
+    fn finish(&mut self, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        let response = v.get("response").ok_or_else(|| garbage("a final event has no response"))?;
+        self.start(out);
+        for i in 0..self.calls.len() {
+            if self.calls.get(i).is_some_and(|c| !c.args_sent) {
+                self.arguments(out, i, "{}");
+            }
+        }
+        // The event's type is the status, whatever the object carries.
+        let incomplete = v.get("type").and_then(Value::as_str) == Some("response.incomplete");
+        let finish = finish_reason(incomplete, response, !self.calls.is_empty());
+        reply::chunk(out, &self.meta, json!({}), Some(finish));
+        self.tokens = tokens(response).or(self.tokens);
+        if let Some(t) = self.tokens {
+            reply::usage_chunk(out, &self.meta, t);
+        }
+        reply::done(out);
+        self.state = State::Done;
+        Ok(())
+    }
+
+    /// Ends the stream with one error event.
+    fn fail(&mut self, out: &mut Vec<u8>, e: &ApiError) {
+        if self.state == State::Open {
+            reply::error_event(out, e);
+            self.state = State::Failed;
+        }
+    }
+}
+
+/// The string member `key` of an event, or the stream is not the documented shape.
+fn text<'v>(v: &'v Value, key: &str) -> Result<&'v str, ApiError> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| garbage(&format!("an event has no string '{key}'")))
+}
+
+/// The error for a stream that is not what Responses sends.
+fn garbage(why: &str) -> ApiError {
+    ApiError::server(502, "bad_upstream_response", format!("the provider's stream is malformed: {why}"))
+}
+
+#[cfg(test)]
+mod tests;
