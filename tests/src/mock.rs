@@ -6,7 +6,9 @@
 //! usage chunk when `stream_options.include_usage` is set; `n` choices; `logprobs` when asked),
 //! `POST /v1/embeddings` (floats, or base64 of little-endian f32 with `encoding_format:
 //! "base64"`), and Bedrock's `POST /model/{id}/invoke` for Titan embeddings. A malformed request
-//! gets a 400 in OpenAI's error shape, as the real API answers it. Every reply names the
+//! gets a 400 in OpenAI's error shape, as the real API answers it. The native protocols the
+//! router translates into (Bedrock Converse/ConverseStream, Anthropic Messages, OpenAI
+//! Responses) are answered, validated and faulted in their own shapes by [`native`]. Every reply names the
 //! provider it plays (`x-mock-provider`) and echoes the exact body it received, model included,
 //! in its `mock` field. Delay: `--delay-ms` for the whole mock, or per request with the
 //! `x-mock-delay-ms` header (before the reply, and between SSE events); `x-mock-status` answers
@@ -23,6 +25,7 @@
 //! dimensions are capped as the real API caps them, and a panic ends only its own connection.
 
 mod faults;
+pub mod native;
 pub mod record;
 pub mod reply;
 pub mod validate;
@@ -191,7 +194,10 @@ fn handle(w: &mut TcpStream, head: Head, body: Vec<u8>, shared: &Shared) -> io::
     }
     if let Some(status) = fault.status {
         thread::sleep(delay);
-        write_fault(w, status, fault.code.as_deref(), fault.retry_after, provider)?;
+        match native::Protocol::of(&head.second) {
+            Some(p) => native::write_fault(w, p, status, fault.retry_after, provider)?,
+            None => write_fault(w, status, fault.code.as_deref(), fault.retry_after, provider)?,
+        }
         return Ok(true);
     }
     respond(w, &head, &received, delay, fault.cut_after)?;
@@ -247,6 +253,10 @@ fn respond(
     let path = req.path.split('?').next().unwrap_or_default();
     if head.first != "POST" {
         return write_response(w, 405, provider, &bad_request("mock: only POST"));
+    }
+    // The native protocols answer everything, errors included, in their own shapes.
+    if let Some(protocol) = native::Protocol::of(path) {
+        return native::respond(w, head, req, protocol, native::Pace { delay, cut_after });
     }
     // A status the test asks for, with a provider-like error body (429 carries retry-after).
     if let Some(status) = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {

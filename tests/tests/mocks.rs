@@ -344,3 +344,1056 @@ fn faults_answer_like_a_real_provider_and_say_they_come_from_the_mock() {
     assert_eq!(r.json()["error"]["type"], "overloaded_error");
     assert_eq!(post(addr, CHAT, &chat_body(json!({}))).status, 200, "healed after count");
 }
+
+// ---- The native protocols: Bedrock Converse, Anthropic Messages, OpenAI Responses ----
+
+const CONVERSE: &str = "/model/anthropic.claude-sonnet-4-5-v1%3A0/converse";
+const CONVERSE_STREAM: &str = "/model/anthropic.claude-sonnet-4-5-v1%3A0/converse-stream";
+const MESSAGES: &str = "/v1/messages";
+const RESPONSES: &str = "/v1/responses";
+/// A one-pixel PNG, base64.
+const PNG: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
+/// The headers a real client of each protocol sends.
+fn native_headers(path: &str) -> Vec<(&'static str, &'static str)> {
+    let mut h = vec![("content-type", "application/json")];
+    if path.starts_with("/model/") {
+        h.push(("authorization", "Bearer bedrock-api-key-0123456789"));
+    } else if path == MESSAGES {
+        h.extend([("x-api-key", "sk-ant-0123456789abcdef"), ("anthropic-version", "2023-06-01")]);
+    } else {
+        h.push(("authorization", "Bearer sk-0123456789abcdef"));
+    }
+    h
+}
+
+fn native(addr: SocketAddr, path: &str, body: &Value) -> Response {
+    let headers = native_headers(path);
+    http::request(addr, "POST", path, &headers, body.to_string().as_bytes()).expect("request")
+}
+
+/// `name: data` pairs of an SSE body; each data's `type` must be its event name.
+fn named_events(text: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let name = block.lines().find_map(|l| l.strip_prefix("event: ")).expect("event line");
+        let data = block.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
+        let v: Value = serde_json::from_str(data).expect("event data is JSON");
+        assert_eq!(v["type"], name, "{block}");
+        out.push(v);
+    }
+    out
+}
+
+/// The frames of an AWS event stream, both CRCs checked: (`:event-type`, payload).
+fn decode_event_stream(mut bytes: &[u8]) -> Vec<(String, Value)> {
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let total = be(bytes);
+        let headers_len = be(&bytes[4..]);
+        assert_eq!(be(&bytes[8..]) as u32, crc32fast::hash(&bytes[..8]), "prelude crc");
+        let frame = &bytes[..total];
+        assert_eq!(be(&frame[total - 4..]) as u32, crc32fast::hash(&frame[..total - 4]), "message crc");
+        let mut h = &frame[12..12 + headers_len];
+        let mut headers = Vec::new();
+        while !h.is_empty() {
+            let n = h[0] as usize;
+            let name = String::from_utf8(h[1..1 + n].to_vec()).expect("name");
+            assert_eq!(h[1 + n], 7, "string header");
+            let len = u16::from_be_bytes([h[2 + n], h[3 + n]]) as usize;
+            let value = String::from_utf8(h[4 + n..4 + n + len].to_vec()).expect("value");
+            headers.push((name, value));
+            h = &h[4 + n + len..];
+        }
+        let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(header(":message-type").as_deref(), Some("event"));
+        assert_eq!(header(":content-type").as_deref(), Some("application/json"));
+        let payload = serde_json::from_slice(&frame[12 + headers_len..total - 4]).expect("payload");
+        out.push((header(":event-type").expect("event type"), payload));
+        bytes = &bytes[total..];
+    }
+    out
+}
+
+fn weather_schema() -> Value {
+    json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+}
+
+// Bedrock Converse bodies.
+fn converse(messages: Value) -> Value {
+    json!({"messages": messages, "inferenceConfig": {"maxTokens": 100, "temperature": 0.5}})
+}
+fn converse_user(text: &str) -> Value {
+    converse(json!([{"role": "user", "content": [{"text": text}]}]))
+}
+fn converse_tools() -> Value {
+    json!({"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": weather_schema()}}}]})
+}
+fn converse_with_tools(text: &str) -> Value {
+    let mut b = converse_user(text);
+    b["toolConfig"] = converse_tools();
+    b
+}
+fn converse_tool_round() -> Value {
+    let mut b = converse(json!([
+        {"role": "user", "content": [{"text": "weather?"}]},
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "sunny"}, {"json": {"c": 21}}], "status": "success"}}]},
+    ]));
+    b["toolConfig"] = converse_tools();
+    b
+}
+
+// Anthropic Messages bodies.
+fn anthropic(messages: Value) -> Value {
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 2048, "messages": messages})
+}
+fn anthropic_user(text: &str) -> Value {
+    anthropic(json!([{"role": "user", "content": text}]))
+}
+fn anthropic_with_tools(text: &str) -> Value {
+    let mut b = anthropic_user(text);
+    b["tools"] = json!([{"name": "get_weather", "description": "d", "input_schema": weather_schema()}]);
+    b
+}
+fn anthropic_tool_round() -> Value {
+    let mut b = anthropic(json!([
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}, {"type": "text", "text": "and now?"}]},
+    ]));
+    b["tools"] = json!([{"name": "get_weather", "input_schema": weather_schema()}]);
+    b
+}
+
+// OpenAI Responses bodies.
+fn responses(input: Value) -> Value {
+    json!({"model": "gpt-5", "input": input, "max_output_tokens": 200})
+}
+fn responses_with_tools(text: &str) -> Value {
+    let mut b = responses(json!(text));
+    b["tools"] = json!([{"type": "function", "name": "get_weather", "parameters": weather_schema()}]);
+    b
+}
+fn responses_tool_round() -> Value {
+    let mut b = responses(json!([
+        {"role": "user", "content": "weather?"},
+        {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
+    ]));
+    b["tools"] = json!([{"type": "function", "name": "get_weather", "parameters": weather_schema()}]);
+    b
+}
+
+/// What a reply says, protocol aside: (reasoning, text, tool name and arguments, stop).
+#[derive(Debug, Default, PartialEq)]
+struct Said {
+    reasoning: String,
+    text: String,
+    tool: Option<(String, Value)>,
+    stop: String,
+}
+
+fn said_converse(v: &Value) -> Said {
+    let mut s = Said { stop: v["stopReason"].as_str().unwrap_or_default().into(), ..Said::default() };
+    assert_eq!(v["output"]["message"]["role"], "assistant", "{v}");
+    for b in v["output"]["message"]["content"].as_array().expect("content") {
+        s.reasoning += b["reasoningContent"]["reasoningText"]["text"].as_str().unwrap_or_default();
+        s.text += b["text"].as_str().unwrap_or_default();
+        if let Some(u) = b.get("toolUse") {
+            assert!(u["toolUseId"].is_string());
+            s.tool = Some((u["name"].as_str().unwrap_or_default().into(), u["input"].clone()));
+        }
+    }
+    let u = &v["usage"];
+    assert_eq!(
+        u["totalTokens"],
+        u["inputTokens"].as_u64().unwrap_or(0) + u["outputTokens"].as_u64().unwrap_or(0)
+    );
+    assert!(v["metrics"]["latencyMs"].is_u64(), "{v}");
+    s
+}
+
+fn said_converse_stream(events: &[(String, Value)]) -> Said {
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"messageStart"), "{kinds:?}");
+    assert_eq!(&kinds[kinds.len() - 2..], ["messageStop", "metadata"], "{kinds:?}");
+    assert_eq!(events[0].1, json!({"role": "assistant"}));
+    let mut s = Said::default();
+    let mut args = String::new();
+    let mut name = None;
+    let mut input_pieces = 0;
+    for (kind, p) in events {
+        match kind.as_str() {
+            "contentBlockStart" => {
+                assert!(p["contentBlockIndex"].is_u64());
+                name = p["start"]["toolUse"]["name"].as_str().map(String::from);
+                assert!(p["start"]["toolUse"]["toolUseId"].is_string(), "{p}");
+            }
+            "contentBlockDelta" => {
+                let d = &p["delta"];
+                s.text += d["text"].as_str().unwrap_or_default();
+                s.reasoning += d["reasoningContent"]["text"].as_str().unwrap_or_default();
+                if let Some(i) = d["toolUse"]["input"].as_str() {
+                    args += i;
+                    input_pieces += 1;
+                }
+            }
+            "messageStop" => s.stop = p["stopReason"].as_str().unwrap_or_default().into(),
+            "metadata" => {
+                assert!(p["usage"]["totalTokens"].is_u64() && p["metrics"]["latencyMs"].is_u64(), "{p}")
+            }
+            _ => {}
+        }
+    }
+    if let Some(name) = name {
+        assert!(input_pieces >= 2, "tool input in pieces");
+        s.tool = Some((name, serde_json::from_str(&args).expect("input JSON")));
+    }
+    s
+}
+
+fn said_anthropic(v: &Value) -> Said {
+    for k in ["id", "type", "role", "model", "content", "stop_reason", "usage"] {
+        assert!(v.get(k).is_some(), "{k}: {v}");
+    }
+    assert_eq!((v["type"].as_str(), v["role"].as_str()), (Some("message"), Some("assistant")));
+    assert!(v.as_object().is_some_and(|m| m.get("stop_sequence") == Some(&Value::Null)));
+    for k in ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"] {
+        assert!(v["usage"][k].is_u64(), "{k}: {v}");
+    }
+    let mut s = Said { stop: v["stop_reason"].as_str().unwrap_or_default().into(), ..Said::default() };
+    for b in v["content"].as_array().expect("content") {
+        match b["type"].as_str() {
+            Some("thinking") => {
+                assert!(b["signature"].is_string());
+                s.reasoning += b["thinking"].as_str().unwrap_or_default();
+            }
+            Some("text") => s.text += b["text"].as_str().unwrap_or_default(),
+            Some("tool_use") => {
+                s.tool = Some((b["name"].as_str().unwrap_or_default().into(), b["input"].clone()))
+            }
+            other => panic!("block {other:?}"),
+        }
+    }
+    s
+}
+
+fn said_anthropic_stream(events: &[Value]) -> Said {
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"message_start"), "{kinds:?}");
+    assert_eq!(&kinds[kinds.len() - 2..], ["message_delta", "message_stop"], "{kinds:?}");
+    assert!(kinds.contains(&"ping"), "{kinds:?}");
+    let mut s = Said::default();
+    let mut args = String::new();
+    let mut name = None;
+    let (mut pieces, mut signed) = (0, false);
+    for e in events {
+        match e["type"].as_str().unwrap_or_default() {
+            "content_block_start" if e["content_block"]["type"] == "tool_use" => {
+                name = e["content_block"]["name"].as_str().map(String::from);
+            }
+            "content_block_delta" => {
+                let d = &e["delta"];
+                match d["type"].as_str().unwrap_or_default() {
+                    "text_delta" => s.text += d["text"].as_str().unwrap_or_default(),
+                    "thinking_delta" => s.reasoning += d["thinking"].as_str().unwrap_or_default(),
+                    "signature_delta" => signed = true,
+                    "input_json_delta" => {
+                        args += d["partial_json"].as_str().unwrap_or_default();
+                        pieces += 1;
+                    }
+                    other => panic!("delta {other}"),
+                }
+            }
+            "message_delta" => {
+                s.stop = e["delta"]["stop_reason"].as_str().unwrap_or_default().into();
+                assert!(e["usage"]["output_tokens"].is_u64(), "{e}");
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(signed, !s.reasoning.is_empty(), "a thinking block is signed");
+    if let Some(name) = name {
+        assert!(pieces >= 2, "partial_json in pieces");
+        s.tool = Some((name, serde_json::from_str(&args).expect("input JSON")));
+    }
+    s
+}
+
+fn said_responses(v: &Value) -> Said {
+    assert_eq!((v["object"].as_str(), v["status"].as_str()), (Some("response"), Some("completed")), "{v}");
+    assert!(v["id"].as_str().is_some_and(|i| i.starts_with("resp_")) && v["created_at"].is_u64());
+    let u = &v["usage"];
+    for k in ["input_tokens", "output_tokens", "total_tokens"] {
+        assert!(u[k].is_u64(), "{k}: {u}");
+    }
+    assert!(
+        u["input_tokens_details"]["cached_tokens"].is_u64()
+            && u["output_tokens_details"]["reasoning_tokens"].is_u64()
+    );
+    let mut s = Said::default();
+    for item in v["output"].as_array().expect("output") {
+        match item["type"].as_str() {
+            Some("reasoning") => {
+                for p in item["summary"].as_array().expect("summary") {
+                    s.reasoning += p["text"].as_str().unwrap_or_default();
+                }
+            }
+            Some("message") => {
+                for p in item["content"].as_array().expect("content") {
+                    assert_eq!(p["type"], "output_text");
+                    s.text += p["text"].as_str().unwrap_or_default();
+                }
+            }
+            Some("function_call") => {
+                assert!(item["call_id"].is_string());
+                let args =
+                    serde_json::from_str(item["arguments"].as_str().expect("arguments")).expect("JSON");
+                s.tool = Some((item["name"].as_str().unwrap_or_default().into(), args));
+                s.stop = "tool_use".into();
+            }
+            other => panic!("item {other:?}"),
+        }
+    }
+    if s.stop.is_empty() {
+        s.stop = "end_turn".into();
+    }
+    s
+}
+
+fn said_responses_stream(events: &[Value]) -> Said {
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(&kinds[..2], ["response.created", "response.in_progress"], "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"response.completed"), "{kinds:?}");
+    for (n, e) in events.iter().enumerate() {
+        assert_eq!(e["sequence_number"], n, "{e}");
+    }
+    let mut s = Said::default();
+    let mut pieces = 0;
+    for e in events {
+        match e["type"].as_str().unwrap_or_default() {
+            "response.output_text.delta" => s.text += e["delta"].as_str().unwrap_or_default(),
+            "response.reasoning_summary_text.delta" => s.reasoning += e["delta"].as_str().unwrap_or_default(),
+            "response.function_call_arguments.delta" => pieces += 1,
+            "response.function_call_arguments.done" => {
+                let args = serde_json::from_str(e["arguments"].as_str().expect("arguments")).expect("JSON");
+                s.tool = Some((e["name"].as_str().unwrap_or_default().into(), args));
+            }
+            _ => {}
+        }
+    }
+    if s.tool.is_some() {
+        assert!(pieces >= 2, "arguments in pieces");
+        assert!(kinds.contains(&"response.output_item.done"));
+    }
+    // The stream's text is the same as the completed response's.
+    let whole = said_responses(&events[events.len() - 1]["response"]);
+    assert_eq!((whole.text.as_str(), whole.reasoning.as_str()), (s.text.as_str(), s.reasoning.as_str()));
+    s.stop = whole.stop;
+    s
+}
+
+/// One request of every protocol, whole and streamed, gets `want`.
+fn check_all(provider: &str, cases: [(Value, Value, Value); 1], want: &dyn Fn(&str) -> Said) {
+    let addr = mock(provider);
+    let [(bedrock, anthropic_body, responses_body)] = cases;
+    let r = native(addr, CONVERSE, &bedrock);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(said_converse(&r.json()), want("bedrock"), "{bedrock}");
+    let r = native(addr, CONVERSE_STREAM, &bedrock);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/vnd.amazon.eventstream"));
+    assert_eq!(said_converse_stream(&decode_event_stream(&r.body)), want("bedrock stream"));
+    let r = native(addr, MESSAGES, &anthropic_body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(said_anthropic(&r.json()), want("anthropic"), "{anthropic_body}");
+    let mut streamed = anthropic_body.clone();
+    streamed["stream"] = json!(true);
+    let r = native(addr, MESSAGES, &streamed);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    assert_eq!(said_anthropic_stream(&named_events(&r.text())), want("anthropic stream"));
+    let r = native(addr, RESPONSES, &responses_body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(said_responses(&r.json()), want("responses"), "{responses_body}");
+    let mut streamed = responses_body.clone();
+    streamed["stream"] = json!(true);
+    let r = native(addr, RESPONSES, &streamed);
+    assert_eq!(said_responses_stream(&named_events(&r.text())), want("responses stream"));
+}
+
+fn text_said(text: &str) -> Said {
+    Said { text: text.into(), stop: "end_turn".into(), ..Said::default() }
+}
+
+#[test]
+fn a_plain_request_gets_the_plain_reply_in_every_native_protocol() {
+    let cases = [(converse_user("hi"), anthropic_user("hi"), responses(json!("hi")))];
+    check_all("acme", cases, &|_| text_said("mock reply from acme"));
+}
+
+#[test]
+fn an_image_request_is_answered_in_every_native_protocol() {
+    let cases = [(
+        converse(
+            json!([{"role": "user", "content": [{"text": "what is it?"}, {"image": {"format": "png", "source": {"bytes": PNG}}}]}]),
+        ),
+        anthropic(json!([{"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+            {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+            {"type": "text", "text": "what is it?"},
+        ]}])),
+        responses(json!([{"role": "user", "content": [
+            {"type": "input_text", "text": "what is it?"},
+            {"type": "input_image", "image_url": format!("data:image/png;base64,{PNG}"), "detail": "auto"},
+        ]}])),
+    )];
+    check_all("acme", cases, &|_| text_said("mock reply from acme"));
+}
+
+#[test]
+fn mock_tool_calls_the_first_declared_tool_with_arguments_from_its_schema() {
+    let cases = [(
+        converse_with_tools("weather? mock:tool"),
+        anthropic_with_tools("weather? mock:tool"),
+        responses_with_tools("weather? mock:tool"),
+    )];
+    check_all("acme", cases, &|_| Said {
+        tool: Some(("get_weather".into(), json!({"city": "Paris"}))),
+        stop: "tool_use".into(),
+        ..Said::default()
+    });
+}
+
+#[test]
+fn a_tool_result_in_the_last_user_turn_gets_the_reply_after_the_tool() {
+    let cases = [(converse_tool_round(), anthropic_tool_round(), responses_tool_round())];
+    check_all("acme", cases, &|_| text_said("mock reply from acme after tool get_weather"));
+}
+
+#[test]
+fn mock_reasoning_puts_a_reasoning_block_before_the_text() {
+    let mut thinking = anthropic_user("think mock:reasoning");
+    thinking["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+    let mut effort = responses(json!("think mock:reasoning"));
+    effort["reasoning"] = json!({"effort": "high", "summary": "auto"});
+    let cases = [(converse_user("think mock:reasoning"), thinking, effort)];
+    check_all("acme", cases, &|_| Said {
+        reasoning: "mock reasoning from acme".into(),
+        ..text_said("mock reply from acme")
+    });
+}
+
+#[test]
+fn mock_overflow_gets_each_providers_own_context_length_error() {
+    let addr = mock("acme");
+    let r = native(addr, CONVERSE, &converse_user("mock:overflow"));
+    assert_eq!((r.status, r.header("x-amzn-errortype")), (400, Some("ValidationException")));
+    assert_eq!(r.json(), json!({"message": "Input is too long for requested model."}));
+    let r = native(addr, MESSAGES, &anthropic_user("mock:overflow"));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+    assert_eq!(r.json()["error"]["message"], "prompt is too long: 250000 tokens > 200000 maximum");
+    let r = native(addr, RESPONSES, &responses(json!("mock:overflow")));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "context_length_exceeded");
+}
+
+#[test]
+fn bedrock_decodes_the_model_id_and_reports_cache_tokens_for_cache_points() {
+    let addr = mock("bedrock");
+    let mut body = converse_user("hi");
+    body["system"] = json!([{"text": "be brief"}, {"cachePoint": {"type": "default"}}]);
+    let r = native(addr, CONVERSE, &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-mock-model"), Some("anthropic.claude-sonnet-4-5-v1:0"));
+    assert!(r.json()["usage"]["cacheReadInputTokens"].as_u64().is_some_and(|t| t > 0), "{}", r.text());
+}
+
+#[test]
+fn anthropic_reports_cache_tokens_when_the_request_marks_cache_control() {
+    let addr = mock("anthropic");
+    let mut body = anthropic_user(&"long context ".repeat(50));
+    body["system"] =
+        json!([{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]);
+    let u = native(addr, MESSAGES, &body).json()["usage"].clone();
+    assert!(u["cache_read_input_tokens"].as_u64().is_some_and(|t| t > 0), "{u}");
+    assert!(u["cache_creation_input_tokens"].as_u64().is_some_and(|t| t > 0), "{u}");
+    let u = native(addr, MESSAGES, &anthropic_user("hi")).json()["usage"].clone();
+    assert_eq!(
+        (u["cache_read_input_tokens"].as_u64(), u["cache_creation_input_tokens"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+/// A body with `key` replaced (or removed, when `value` is null) at a JSON pointer's parent.
+fn with(mut body: Value, pointer: &str, value: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+    let target = body.pointer_mut(parent).expect("parent");
+    match target {
+        Value::Object(m) if value.is_null() => drop(m.remove(key)),
+        Value::Object(m) => drop(m.insert(key.to_string(), value)),
+        Value::Array(a) => a[key.parse::<usize>().expect("index")] = value,
+        _ => panic!("{pointer}"),
+    }
+    body
+}
+
+#[test]
+fn bedrock_refuses_what_converse_does_not_allow_with_a_validation_exception() {
+    let addr = mock("bedrock");
+    let user = converse_user("hi");
+    let round = converse_tool_round();
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "unknown top-level member",
+            with(user.clone(), "/temperature", json!(0.5)),
+            "extraneous key [temperature]",
+        ),
+        ("no messages", with(user.clone(), "/messages", json!([])), "must start with a user message"),
+        (
+            "first turn not user",
+            converse(json!([{"role": "assistant", "content": [{"text": "x"}]}])),
+            "must start with a user message",
+        ),
+        (
+            "a system role in messages",
+            with(user.clone(), "/messages/0/role", json!("system")),
+            "role must be one of",
+        ),
+        (
+            "two user turns in a row",
+            converse(
+                json!([{"role": "user", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}]),
+            ),
+            "must alternate",
+        ),
+        ("empty content", with(user.clone(), "/messages/0/content", json!([])), "is empty"),
+        ("blank text", with(user.clone(), "/messages/0/content/0/text", json!("")), "is blank"),
+        (
+            "two members in a block",
+            with(
+                user.clone(),
+                "/messages/0/content/0/image",
+                json!({"format": "png", "source": {"bytes": PNG}}),
+            ),
+            "exactly one of",
+        ),
+        (
+            "unknown block",
+            with(user.clone(), "/messages/0/content/0", json!({"video_url": "x"})),
+            "extraneous key [video_url]",
+        ),
+        (
+            "image format",
+            with(
+                user.clone(),
+                "/messages/0/content/0",
+                json!({"image": {"format": "bmp", "source": {"bytes": PNG}}}),
+            ),
+            "format must be one of",
+        ),
+        (
+            "image bytes not base64",
+            with(
+                user.clone(),
+                "/messages/0/content/0",
+                json!({"image": {"format": "png", "source": {"bytes": "not base64!"}}}),
+            ),
+            "base64",
+        ),
+        ("maxTokens 0", with(user.clone(), "/inferenceConfig/maxTokens", json!(0)), "maxTokens"),
+        (
+            "temperature above 1",
+            with(user.clone(), "/inferenceConfig/temperature", json!(1.5)),
+            "temperature",
+        ),
+        ("topP below 0", with(user.clone(), "/inferenceConfig/topP", json!(-0.1)), "topP"),
+        (
+            "stopSequences not strings",
+            with(user.clone(), "/inferenceConfig/stopSequences", json!([1])),
+            "stopSequences",
+        ),
+        (
+            "unknown inferenceConfig member",
+            with(user.clone(), "/inferenceConfig/max_tokens", json!(5)),
+            "extraneous key [max_tokens]",
+        ),
+        ("system not a list", with(user.clone(), "/system", json!("be brief")), "system must be a list"),
+        (
+            "tool blocks without toolConfig",
+            with(round.clone(), "/toolConfig", Value::Null),
+            "toolConfig field must be defined",
+        ),
+        (
+            "toolResult for an unknown id",
+            with(round.clone(), "/messages/2/content/0/toolResult/toolUseId", json!("t9")),
+            "matches no toolUse",
+        ),
+        (
+            "toolUse without its result",
+            with(round.clone(), "/messages/2/content/0", json!({"text": "no result"})),
+            "Expected toolResult blocks",
+        ),
+        (
+            "toolUse input not an object",
+            with(round.clone(), "/messages/1/content/0/toolUse/input", json!("{}")),
+            "input is required",
+        ),
+        (
+            "toolResult status",
+            with(round.clone(), "/messages/2/content/0/toolResult/status", json!("ok")),
+            "status must be one of",
+        ),
+        (
+            "toolResult content item",
+            with(round.clone(), "/messages/2/content/0/toolResult/content/0", json!({"html": "x"})),
+            "extraneous key [html]",
+        ),
+        (
+            "toolSpec without inputSchema",
+            with(round.clone(), "/toolConfig/tools/0/toolSpec/inputSchema", Value::Null),
+            "inputSchema is required",
+        ),
+        (
+            "inputSchema.json not an object",
+            with(round.clone(), "/toolConfig/tools/0/toolSpec/inputSchema/json", json!("{}")),
+            "json must be a JSON object",
+        ),
+        ("empty tools", with(round.clone(), "/toolConfig/tools", json!([])), "at least 1 tool"),
+        (
+            "toolChoice of an unknown tool",
+            with(round.clone(), "/toolConfig/toolChoice", json!({"tool": {"name": "nope"}})),
+            "names no tool",
+        ),
+        (
+            "toolChoice two members",
+            with(round.clone(), "/toolConfig/toolChoice", json!({"auto": {}, "any": {}})),
+            "exactly one of",
+        ),
+        (
+            "OpenAI-style tool",
+            with(
+                round.clone(),
+                "/toolConfig/tools/0",
+                json!({"type": "function", "function": {"name": "f"}}),
+            ),
+            "extraneous key [",
+        ),
+    ];
+    for (why, body, says) in cases {
+        for path in [CONVERSE, CONVERSE_STREAM] {
+            let r = native(addr, path, &body);
+            assert_eq!(r.status, 400, "{why}: {}", r.text());
+            assert_eq!(r.header("x-amzn-errortype"), Some("ValidationException"), "{why}");
+            let v = r.json();
+            assert!(v["message"].as_str().is_some_and(|m| m.contains(says)), "{why}: {v}");
+            assert_eq!(v.as_object().map(|m| m.len()), Some(1), "only message: {v}");
+        }
+    }
+    let bad_json =
+        http::request(addr, "POST", CONVERSE, &native_headers(CONVERSE), b"{not json").expect("send");
+    assert_eq!(bad_json.status, 400);
+    // Spec-valid edges pass: a reasoning block handed back, a cache point, toolChoice any.
+    let mut ok = converse_tool_round();
+    ok = with(
+        ok,
+        "/messages/1/content/0",
+        json!({"reasoningContent": {"reasoningText": {"text": "hm", "signature": "c2ln"}}}),
+    );
+    ok["messages"][1]["content"]
+        .as_array_mut()
+        .expect("content")
+        .push(json!({"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {}}}));
+    ok["messages"][2]["content"]
+        .as_array_mut()
+        .expect("content")
+        .push(json!({"cachePoint": {"type": "default"}}));
+    ok["toolConfig"]["toolChoice"] = json!({"any": {}});
+    let r = native(addr, CONVERSE, &ok);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn bedrock_checks_the_signed_payload_hash_against_the_body_it_received() {
+    use model_router_tests::mock::native::sha256;
+    let addr = mock("bedrock");
+    let body = converse_user("hi").to_string();
+    let right = sha256::hex(body.as_bytes());
+    let send = |headers: &[(&str, &str)]| {
+        http::request(addr, "POST", CONVERSE, headers, body.as_bytes()).expect("request")
+    };
+    let sigv4 = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
+    let r = send(&[("authorization", sigv4), ("x-amz-content-sha256", right.as_str())]);
+    assert_eq!(r.status, 200, "right hash: {}", r.text());
+    let r = send(&[("authorization", sigv4), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD")]);
+    assert_eq!(r.status, 200, "unsigned payload");
+    let wrong = sha256::hex(b"{}");
+    let r = send(&[("authorization", sigv4), ("x-amz-content-sha256", wrong.as_str())]);
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("x-amzn-errortype"), Some("InvalidSignatureException"));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("The request signature we calculated does not match"))
+    );
+    let r = send(&[]);
+    assert_eq!((r.status, r.header("x-amzn-errortype")), (403, Some("MissingAuthenticationTokenException")));
+}
+
+#[test]
+fn anthropic_refuses_what_the_messages_api_does_not_allow() {
+    let addr = mock("anthropic");
+    let user = anthropic_user("hi");
+    let round = anthropic_tool_round();
+    let mut thinking = anthropic_user("hi");
+    thinking["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+    let mut thinking_round = round.clone();
+    thinking_round["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("no model", with(user.clone(), "/model", Value::Null), "model: Field required"),
+        ("no max_tokens", with(user.clone(), "/max_tokens", Value::Null), "max_tokens: Field required"),
+        ("max_tokens negative", with(user.clone(), "/max_tokens", json!(-1)), "max_tokens:"),
+        ("unknown top-level key", with(user.clone(), "/n", json!(1)), "n: Extra inputs"),
+        (
+            "OpenAI's max_completion_tokens",
+            with(user.clone(), "/max_completion_tokens", json!(10)),
+            "max_completion_tokens: Extra inputs",
+        ),
+        ("no messages", with(user.clone(), "/messages", json!([])), "at least one message"),
+        (
+            "a system role in messages",
+            with(user.clone(), "/messages/0/role", json!("system")),
+            "messages.0.role",
+        ),
+        ("first turn not user", anthropic(json!([{"role": "assistant", "content": "x"}])), "first message"),
+        (
+            "empty text block",
+            with(user.clone(), "/messages/0/content", json!([{"type": "text", "text": ""}])),
+            "must be non-empty",
+        ),
+        (
+            "OpenAI-style image part",
+            with(
+                user.clone(),
+                "/messages/0/content",
+                json!([{"type": "image_url", "image_url": {"url": "https://x"}}]),
+            ),
+            "'image_url'",
+        ),
+        (
+            "image media type",
+            with(
+                user.clone(),
+                "/messages/0/content",
+                json!([{"type": "image", "source": {"type": "base64", "media_type": "image/bmp", "data": PNG}}]),
+            ),
+            "media_type",
+        ),
+        (
+            "image data not base64",
+            with(
+                user.clone(),
+                "/messages/0/content",
+                json!([{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "data:image/png;base64,xx"}}]),
+            ),
+            "base64",
+        ),
+        (
+            "temperature above 1",
+            with(user.clone(), "/temperature", json!(1.5)),
+            "temperature: Input should be less than or equal to 1",
+        ),
+        ("stop_sequences not a list", with(user.clone(), "/stop_sequences", json!("END")), "stop_sequences"),
+        (
+            "system as OpenAI messages",
+            with(user.clone(), "/system", json!([{"role": "system", "content": "x"}])),
+            "system.0",
+        ),
+        (
+            "tool without input_schema",
+            with(round.clone(), "/tools/0/input_schema", Value::Null),
+            "input_schema: Field required",
+        ),
+        (
+            "OpenAI-style tool",
+            with(round.clone(), "/tools/0", json!({"type": "function", "function": {"name": "get_weather"}})),
+            "tools.0",
+        ),
+        ("tool_choice as a string", with(round.clone(), "/tool_choice", json!("auto")), "tool_choice"),
+        (
+            "tool_choice of an unknown tool",
+            with(round.clone(), "/tool_choice", json!({"type": "tool", "name": "nope"})),
+            "tool_choice.name",
+        ),
+        (
+            "tool_result for an unknown id",
+            with(round.clone(), "/messages/2/content/0/tool_use_id", json!("toolu_9")),
+            "unexpected `tool_use_id`",
+        ),
+        (
+            "tool_use without its result",
+            with(round.clone(), "/messages/2/content/0", json!({"type": "text", "text": "no"})),
+            "without `tool_result` blocks immediately after: toolu_1",
+        ),
+        (
+            "tool_result after text",
+            with(
+                round.clone(),
+                "/messages/2/content",
+                json!([{"type": "text", "text": "x"}, {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}]),
+            ),
+            "must come before any other content",
+        ),
+        (
+            "tool_use input a string",
+            with(round.clone(), "/messages/1/content/0/input", json!("{\"city\":\"Paris\"}")),
+            "input: Input should be a valid dictionary",
+        ),
+        (
+            "tool_use in a user turn",
+            with(
+                user.clone(),
+                "/messages/0/content",
+                json!([{"type": "tool_use", "id": "t", "name": "f", "input": {}}]),
+            ),
+            "only allowed in assistant messages",
+        ),
+        (
+            "budget below 1024",
+            with(thinking.clone(), "/thinking/budget_tokens", json!(1000)),
+            "greater than or equal to 1024",
+        ),
+        (
+            "budget not below max_tokens",
+            with(thinking.clone(), "/max_tokens", json!(1024)),
+            "must be greater than `thinking.budget_tokens`",
+        ),
+        (
+            "temperature with thinking",
+            with(thinking.clone(), "/temperature", json!(0.5)),
+            "`temperature` may only be set to 1",
+        ),
+        (
+            "forced tool with thinking",
+            with(
+                with(thinking_round.clone(), "/tool_choice", json!({"type": "any"})),
+                "/messages/1/content/0",
+                json!({"type": "thinking", "thinking": "t", "signature": "s"}),
+            ),
+            "forces tool use",
+        ),
+        (
+            "thinking on, assistant tool turn without its thinking block",
+            thinking_round.clone(),
+            "Expected `thinking` or `redacted_thinking`",
+        ),
+        (
+            "cache_control type",
+            with(round.clone(), "/tools/0/cache_control", json!({"type": "persistent"})),
+            "cache_control.type",
+        ),
+        (
+            "thinking without signature",
+            with(
+                user.clone(),
+                "/messages",
+                json!([{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "thinking", "thinking": "t"}]}]),
+            ),
+            "signature: Field required",
+        ),
+    ];
+    for (why, body, says) in cases {
+        let r = native(addr, MESSAGES, &body);
+        assert_eq!(r.status, 400, "{why}: {}", r.text());
+        assert!(r.header("request-id").is_some(), "{why}");
+        let v = r.json();
+        assert_eq!(v["type"], "error", "{why}: {v}");
+        assert_eq!(v["error"]["type"], "invalid_request_error", "{why}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains(says)), "{why}: {v}");
+    }
+    // Headers: the version is required, and a key.
+    let body = user.to_string();
+    let r = http::request(
+        addr,
+        "POST",
+        MESSAGES,
+        &[("x-api-key", "k"), ("content-type", "application/json")],
+        body.as_bytes(),
+    )
+    .expect("request");
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"]["message"].as_str().is_some_and(|m| m.contains("anthropic-version")));
+    let r = http::request(addr, "POST", MESSAGES, &[("anthropic-version", "2023-06-01")], body.as_bytes())
+        .expect("request");
+    assert_eq!((r.status, r.json()["error"]["type"].as_str()), (401, Some("authentication_error")));
+    // Documented edges pass: consecutive same-role turns are combined, max_tokens 0 pre-warms
+    // the cache, a prefilled final assistant turn, thinking handed back before a tool use.
+    let mut thinking_ok = thinking_round.clone();
+    thinking_ok["messages"][1]["content"]
+        .as_array_mut()
+        .expect("content")
+        .insert(0, json!({"type": "thinking", "thinking": "hm", "signature": "c2ln"}));
+    for (why, ok) in [
+        (
+            "consecutive user turns",
+            anthropic(json!([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])),
+        ),
+        ("max_tokens 0", with(user.clone(), "/max_tokens", json!(0))),
+        (
+            "prefill",
+            anthropic(
+                json!([{"role": "user", "content": "a"}, {"role": "assistant", "content": "The answer is"}]),
+            ),
+        ),
+        ("thinking handed back", thinking_ok),
+        ("tool_choice none", with(round.clone(), "/tool_choice", json!({"type": "none"}))),
+    ] {
+        let r = native(addr, MESSAGES, &ok);
+        assert_eq!(r.status, 200, "{why}: {}", r.text());
+    }
+}
+
+#[test]
+fn responses_refuses_what_the_responses_api_does_not_allow_in_openais_error_shape() {
+    let addr = mock("openai");
+    let plain = responses(json!("hi"));
+    let round = responses_tool_round();
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (with(plain.clone(), "/model", Value::Null), "model", "missing_required_parameter"),
+        (with(plain.clone(), "/input", Value::Null), "input", "missing_required_parameter"),
+        (with(plain.clone(), "/messages", json!([])), "messages", "unknown_parameter"),
+        (with(plain.clone(), "/max_tokens", json!(10)), "max_tokens", "unknown_parameter"),
+        (
+            with(plain.clone(), "/max_output_tokens", json!(15)),
+            "max_output_tokens",
+            "integer_below_min_value",
+        ),
+        (
+            with(plain.clone(), "/reasoning", json!({"effort": "extreme"})),
+            "reasoning.effort",
+            "invalid_value",
+        ),
+        (
+            with(plain.clone(), "/text", json!({"format": {"type": "xml"}})),
+            "text.format.type",
+            "invalid_value",
+        ),
+        (with(plain.clone(), "/store", json!("yes")), "store", "invalid_type"),
+        (with(plain.clone(), "/input", json!(5)), "input", "invalid_type"),
+        (
+            with(plain.clone(), "/input", json!([{"role": "tool", "content": "x"}])),
+            "input[0].role",
+            "invalid_value",
+        ),
+        (
+            with(
+                plain.clone(),
+                "/input",
+                json!([{"role": "user", "content": [{"type": "text", "text": "x"}]}]),
+            ),
+            "input[0].content[0].type",
+            "invalid_value",
+        ),
+        (
+            with(
+                plain.clone(),
+                "/input",
+                json!([{"role": "assistant", "content": [{"type": "input_text", "text": "x"}]}]),
+            ),
+            "input[0].content[0].type",
+            "invalid_value",
+        ),
+        (
+            with(plain.clone(), "/input", json!([{"role": "user", "content": [{"type": "input_image"}]}])),
+            "input[0].content[0].image_url",
+            "missing_required_parameter",
+        ),
+        (
+            with(
+                round.clone(),
+                "/tools/0",
+                json!({"type": "function", "function": {"name": "get_weather", "parameters": {}}}),
+            ),
+            "tools[0].name",
+            "missing_required_parameter",
+        ),
+        (with(round.clone(), "/input/2/call_id", json!("call_9")), "input", "invalid_value"),
+        (
+            with(round.clone(), "/input/1/arguments", json!({"city": "Paris"})),
+            "input[1].arguments",
+            "invalid_type",
+        ),
+        (
+            with(round.clone(), "/input/2/output", Value::Null),
+            "input[2].output",
+            "missing_required_parameter",
+        ),
+        (
+            with(
+                round.clone(),
+                "/tool_choice",
+                json!({"type": "function", "function": {"name": "get_weather"}}),
+            ),
+            "tool_choice.name",
+            "missing_required_parameter",
+        ),
+    ];
+    for (body, param, code) in cases {
+        let r = native(addr, RESPONSES, &body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        let e = &r.json()["error"];
+        assert_eq!((e["param"].as_str(), e["code"].as_str()), (Some(param), Some(code)), "{body}: {e}");
+        assert_eq!(e["type"], "invalid_request_error");
+    }
+}
+
+#[test]
+fn faults_on_native_paths_answer_in_each_providers_own_shape() {
+    let addr = mock("acme");
+    let with_status = |path: &str, body: &Value, status: &str| {
+        let mut headers = native_headers(path);
+        headers.push(("x-mock-status", status));
+        http::request(addr, "POST", path, &headers, body.to_string().as_bytes()).expect("request")
+    };
+    let r = with_status(CONVERSE, &converse_user("hi"), "429");
+    assert_eq!((r.status, r.header("x-amzn-errortype")), (429, Some("ThrottlingException")));
+    assert!(r.json()["message"].is_string() && r.header("retry-after").is_some());
+    let r = with_status(MESSAGES, &anthropic_user("hi"), "529");
+    assert_eq!(r.status, 529);
+    assert_eq!(r.json()["type"], "error");
+    assert_eq!(r.json()["error"]["type"], "overloaded_error");
+    let r = with_status(RESPONSES, &responses(json!("hi")), "500");
+    assert_eq!((r.status, r.json()["error"]["type"].as_str()), (500, Some("server_error")));
+    // A fault plan applies to native paths too.
+    let plan = http::post_json(addr, "/mock/faults", r#"{"status":429,"count":2}"#).expect("plan");
+    assert_eq!(plan.status, 200);
+    let r = native(addr, MESSAGES, &anthropic_user("hi"));
+    assert_eq!((r.status, r.json()["error"]["type"].as_str()), (429, Some("rate_limit_error")));
+    assert!(r.header("request-id").is_some());
+    let r = native(addr, CONVERSE_STREAM, &converse_user("hi"));
+    assert_eq!((r.status, r.header("x-amzn-errortype")), (429, Some("ThrottlingException")));
+    assert_eq!(native(addr, MESSAGES, &anthropic_user("hi")).status, 200, "healed after count");
+    // A cut stream ends early, cleanly.
+    http::post_json(addr, "/mock/faults", r#"{"cut_after":60,"count":1}"#).expect("plan");
+    let mut body = anthropic_user("hi");
+    body["stream"] = json!(true);
+    let r = native(addr, MESSAGES, &body);
+    assert_eq!((r.status, r.body.len()), (200, 60));
+}
+
+#[test]
+fn native_requests_are_recorded_with_keys_masked() {
+    let addr = mock("anthropic");
+    assert_eq!(native(addr, MESSAGES, &anthropic_user("hi")).status, 200);
+    assert_eq!(native(addr, CONVERSE, &converse_user("hi")).status, 200);
+    let list = http::request(addr, "GET", "/mock/requests", &[], b"").expect("list").json();
+    let reqs = list["requests"].as_array().expect("requests");
+    assert_eq!(reqs.len(), 2, "{list}");
+    assert_eq!(reqs[0]["headers"]["x-api-key"], "sk-a…");
+    assert_eq!(reqs[1]["headers"]["authorization"], "Bearer bedr…");
+    assert_eq!(reqs[1]["path"], CONVERSE);
+    assert!(!list.to_string().contains("0123456789"), "{list}");
+}

@@ -8,6 +8,7 @@
 //! Integers may be written as whole-number floats (`16.0`), which the real API accepts.
 
 mod fields;
+pub mod responses;
 
 use serde_json::Value;
 
