@@ -1397,3 +1397,17 @@ fn native_requests_are_recorded_with_keys_masked() {
     assert_eq!(reqs[1]["path"], CONVERSE);
     assert!(!list.to_string().contains("0123456789"), "{list}");
 }
+
+#[test]
+fn a_per_request_delay_paces_native_streams_event_by_event() {
+    let addr = mock("acme");
+    let mut headers = native_headers(CONVERSE_STREAM);
+    headers.push(("x-mock-delay-ms", "30"));
+    let body = converse_user("hi").to_string();
+    let r = http::request(addr, "POST", CONVERSE_STREAM, &headers, body.as_bytes()).expect("stream");
+    assert_eq!(r.status, 200);
+    let events = decode_event_stream(&r.body);
+    assert!(r.chunks.len() >= events.len(), "one frame per chunk");
+    let (first, last) = (r.chunks[0].0, r.chunks[r.chunks.len() - 1].0);
+    assert!(last - first >= Duration::from_millis(30 * (events.len() as u64 - 1)), "{:?}", last - first);
+}
