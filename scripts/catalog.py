@@ -25,7 +25,8 @@ PROVIDERS = {
     "cerebras": {"host": "api.cerebras.ai", "base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "CEREBRAS_API_KEY"}},
     # Bedrock's OpenAI-compatible endpoint (Mantle, /v1) with a Bedrock API key as Bearer.
     "aws-bedrock": {"host": "bedrock-mantle.us-east-1.api.aws", "base_path": "/v1", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
-    # bedrock-runtime's InvokeModel (Titan embeddings, translated by the router), same key.
+    # bedrock-runtime: Converse for the open-weight chat models and InvokeModel for Titan
+    # embeddings, both translated by the router; the same key, or SigV4 signed by Envoy.
     "aws-bedrock-runtime": {"host": "bedrock-runtime.us-east-1.amazonaws.com", "base_path": "", "auth": {"header": "authorization", "prefix": "Bearer ", "env": "AWS_BEARER_TOKEN_BEDROCK"}},
 }
 
@@ -82,6 +83,10 @@ def api_of(m):
         return "responses"
     if m["provider"] == "aws-bedrock":
         return "chat" if m["id"] in MANTLE else "bedrock-converse"
+    if m["provider"] == "anthropic":
+        # The native Messages API: prompt caching and thinking, which the compatibility layer
+        # lacks (a deployment may still say "chat" to use that layer).
+        return "messages"
     return "chat"
 
 
@@ -92,7 +97,8 @@ def main():
         cid = RENAME.get(m["id"], m["id"])
         api = api_of(m)
         elo = num(r"LMArena text \(style control\) (\d+) Elo", m["quality_signal"])
-        provider = "aws-bedrock-runtime" if api == "bedrock-invoke" else m["provider"]
+        # Converse and InvokeModel live on bedrock-runtime; Mantle serves only the OpenAI shapes.
+        provider = "aws-bedrock-runtime" if api in ("bedrock-invoke", "bedrock-converse") else m["provider"]
         entry = {
             "id": cid,
             "tier": m["tier"] if m["tier"] != "embedding" else "embedding",

@@ -2,13 +2,14 @@
 //! its end when too large to hold, or translated back (Titan embeddings).
 
 use model_router_scorer::ApiError;
+use model_router_scorer::protocol::native;
 use model_router_scorer::translate;
-use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
+use model_router_scorer::usage::{self, StreamUsage, TAIL_BYTES, UsageTail};
 
-use super::flight::{Flight, Meter};
+use super::flight::{Flight, Meter, Origin, Retry};
 use super::{Phase, Request, warn};
 use crate::headers as h;
-use crate::io::{Buffer, Effect, Host, Level, Verdict};
+use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
 
 impl Request {
     /// A held non-streamed answer: price it, put the price in its headers, let it go. One that
@@ -64,7 +65,8 @@ impl Request {
         self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.max_held_response_bytes)
     }
 
-    /// A translated answer (Titan embeddings), held whole: translated, priced, let go.
+    /// A translated answer (a native chat protocol, Titan embeddings), held whole:
+    /// translated, priced, let go; a native context-length 400 first tries a larger window.
     pub(super) fn translate_body(
         &mut self,
         host: &dyn Host,
@@ -78,14 +80,42 @@ impl Request {
             self.phase = Phase::Translating(f, status);
             return Verdict::Pause;
         }
-        let Some(t) = f.translation.take() else { return Verdict::Continue };
-        let out = host.body(Buffer::ResponseBody, 0, body_size).map(|body| match status {
-            200 => translate::response(&t, &body),
-            _ => Ok(translate::error_response(status, &body)),
-        });
+        let body = match host.body(Buffer::ResponseBody, 0, body_size) {
+            Ok(b) => b,
+            Err(e) => {
+                warn(host, &e);
+                return Verdict::Continue;
+            }
+        };
+        let api = f.to.api;
+        if status == 400 && native::is_context_error(api, status, &body) {
+            // A larger window may still answer: the held 400 is replaced if one does.
+            let window = f.to.context_window;
+            if !f.body.is_empty()
+                && f.fallbacks.iter().any(|u| u.context_window > window)
+                && let Some(shared) = self.shared.clone()
+            {
+                {
+                    match self.fail_over(host, &shared, &mut f, Retry::Context(window), Origin::Checking) {
+                        Ok(true) => {
+                            self.phase = Phase::Failing(f);
+                            return Verdict::Pause;
+                        }
+                        Ok(false) => {}
+                        Err(e) => warn(host, &e),
+                    }
+                }
+            }
+        }
+        let out = match (f.translation.take(), status) {
+            (Some(t), 200) => translate::response(&t, &body),
+            (Some(_), _) => Ok(translate::error_response(status, &body)),
+            (None, 200) => native::response(api, &body, &f.meta()),
+            (None, _) => Ok(native::error(api, status, &body)),
+        };
         let replacement = match out {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(why)) => {
+            Ok(bytes) => bytes,
+            Err(why) => {
                 host.log(Level::Warn, &format!("model-router: {why}"));
                 // The headers are still held: the status can say what the body says.
                 self.effects.push(Effect::SetResponseHeader(h::STATUS, "502".into()));
@@ -96,10 +126,6 @@ impl Request {
                 )
                 .body()
                 .into_bytes()
-            }
-            Err(e) => {
-                warn(host, &e);
-                return Verdict::Continue;
             }
         };
         let used = self.used(host, &f.to, usage::of_response(&replacement));
@@ -131,5 +157,72 @@ fn read_tail(host: &dyn Host, tail: &mut UsageTail, body_size: usize) {
     match host.body(Buffer::ResponseBody, start, body_size - start) {
         Ok(bytes) => tail.feed(&bytes),
         Err(e) => warn(host, &e),
+    }
+}
+
+// A fallback's answer, sent in place of the failed response.
+impl Request {
+    /// Sends the fallback's answer (still readable from the host) in place of the failed
+    /// response: costed, a stream's usage chunk edited and its end checked.
+    pub(super) fn serve_fallback(&mut self, host: &dyn Host, f: &Flight, status: u16, body_size: usize) {
+        let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
+        let mut body = host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default();
+        let api = f.to.api;
+        let translated = native::translated(api);
+        let event_stream = if translated {
+            f.stream
+        } else {
+            headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"))
+        };
+        let mut content_type = None;
+        if translated {
+            // A native answer, whole: in the OpenAI shape before it is priced like one.
+            let (out, kind) = match (status, event_stream) {
+                (200, true) => {
+                    let mut t = native::Stream::new(api, f.meta());
+                    (Ok(t.as_mut().map_or_else(Vec::new, |t| t.feed(&body, true))), native::EVENT_STREAM)
+                }
+                (200, false) => (native::response(api, &body, &f.meta()), "application/json"),
+                _ => (Ok(native::error(api, status, &body)), "application/json"),
+            };
+            body = out.unwrap_or_else(|why| {
+                host.log(Level::Warn, &format!("model-router: {why}"));
+                ApiError::server(
+                    502,
+                    "bad_upstream_response",
+                    "the provider's response could not be translated",
+                )
+                .body()
+                .into_bytes()
+            });
+            content_type = Some(kind);
+        }
+        let usage = if status != 200 {
+            None
+        } else if event_stream {
+            let mut editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
+            if let Some(out) = editor.feed(&body, true) {
+                body = out;
+            }
+            if !editor.done {
+                host.count("stream_truncated", 1);
+            }
+            editor.usage
+        } else {
+            usage::of_response(&body)
+        };
+        self.served(host, f, status);
+        let cost_headers = self.used(host, &f.to, usage);
+        let mut reply: Vec<(String, String)> =
+            f.headers().into_iter().chain(cost_headers).map(|(k, v)| (k.to_string(), v)).collect();
+        reply.extend(headers.into_iter().filter(|(k, _)| {
+            (k == h::CONTENT_TYPE && content_type.is_none())
+                || matches!(k.as_str(), "retry-after" | "x-request-id")
+                || k.starts_with("x-ratelimit-")
+        }));
+        if let Some(kind) = content_type {
+            reply.push((h::CONTENT_TYPE.to_string(), kind.to_string()));
+        }
+        self.send_local(status, "model_router_fallback", reply, body);
     }
 }

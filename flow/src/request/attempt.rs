@@ -2,6 +2,7 @@
 //! at closer) and its health record.
 
 use model_router_scorer::health::Outcome;
+use model_router_scorer::protocol::native;
 use model_router_scorer::usage::StreamUsage;
 
 use super::flight::{Failed, Flight, Origin, Retry, Watch, is_context_error, retryable};
@@ -37,20 +38,25 @@ impl Request {
         if retryable(status) {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
-        // A translated body or an edited stream changes length; a translation is JSON.
-        // (A translated provider's errors are translated too: one error shape for clients.)
-        let translated = f.translation.is_some() && !end_of_stream;
+        // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
+        // stream; Titan's likewise. Either changes the body's length, and a translation is
+        // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
+        let native = native::translated(f.to.api);
+        let native_stream = native && status == 200 && f.stream && !end_of_stream;
+        let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
         let edited_stream = status == 200 && f.translation.is_none() && f.stream && !end_of_stream;
         let mut ours = f.headers();
         if translated {
             ours.push((h::CONTENT_TYPE, "application/json".to_string()));
+        } else if native_stream {
+            ours.push((h::CONTENT_TYPE, native::EVENT_STREAM.to_string()));
         }
         crate::io::span!(
             host,
             "add_response_headers",
             self.add_response_headers(ours, translated || edited_stream)
         );
-        if status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
+        if !native && status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
             let window = f.to.context_window;
             if !f.body.is_empty() && f.fallbacks.iter().any(|u| u.context_window > window) {
                 self.phase = Phase::Checking(f);
@@ -67,8 +73,10 @@ impl Request {
             if edited_stream {
                 // Cost added, usage chunk removed, an error event appended.
                 let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
+                let translator = native::Stream::new(f.to.api, f.meta());
                 let Flight { to, sent_ns, .. } = *f;
-                self.phase = Phase::Streaming(Box::new(Watch { to, sent_ns, started: false, editor }));
+                let watch = Watch { to, sent_ns, started: false, editor, translator };
+                self.phase = Phase::Streaming(Box::new(watch));
             } else {
                 // Hold the headers until the body is here (if it is small), so they can carry
                 // its cost.

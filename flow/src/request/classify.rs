@@ -3,6 +3,8 @@
 
 use model_router_scorer::budget::{BudgetView, nano};
 use model_router_scorer::embeddings::route_embeddings;
+use model_router_scorer::protocol::native;
+use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::route::{Memory, Target, Upstream};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 
@@ -195,6 +197,9 @@ impl Request {
             }
         }
         headers.push((h::CONTENT_LENGTH.to_string(), body_len.to_string()));
+        let protocol = native::headers(t.to.api);
+        headers.retain(|(k, _)| !protocol.iter().any(|(p, _)| p == k));
+        headers.extend(protocol.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         headers.extend(cred);
         // One write of the whole map. Changing request headers clears Envoy's route cache, so
         // the router filter re-matches and its `cluster_header` route sees the provider's
@@ -266,9 +271,19 @@ impl Request {
         }
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
-        let Route { target, stream, fallbacks, layout, usage_requested, fail_open, .. } = route;
+        let Route { target, stream, fallbacks, layout, usage_requested, fail_open, reasoning, .. } = route;
         let to = target.to.clone();
         let sent_ns = crate::io::span!(host, "send", self.send(host, shared, target, body_size))?;
+        // What a translated answer calls itself: OpenAI ids are per completion, so the
+        // request's own id (Envoy's x-request-id) or, without one, the clock.
+        let request_id =
+            self.request_headers.iter().find(|(k, _)| k == "x-request-id").map(|(_, v)| v.clone());
+        let meta = Meta {
+            id: format!("chatcmpl-{}", request_id.unwrap_or_else(|| format!("{sent_ns:x}"))),
+            model: String::new(),
+            created: sent_ns / 1_000_000_000,
+            reasoning,
+        };
         self.phase = Phase::Routed(Box::new(Flight {
             report,
             stream,
@@ -277,6 +292,7 @@ impl Request {
             layout,
             usage_requested,
             fail_open,
+            meta,
             ..Flight::new(to, sent_ns)
         }));
         Ok(Verdict::Continue)

@@ -2,8 +2,9 @@
 //! fallback's answer sent in its place, and the one error that names every failed attempt.
 
 use model_router_scorer::ApiError;
+use model_router_scorer::protocol::Native;
+use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
-use model_router_scorer::usage::{self, StreamUsage};
 
 use super::classify::credential;
 use super::flight::{Failed, Flight, Origin, Pending, Retry, is_context_error, retryable};
@@ -34,12 +35,16 @@ impl Request {
             };
             let Some(i) = next else { return Ok(false) };
             // The flight's configuration is the one it was routed with (`shared` is held).
-            let Some(next) = f.fallbacks.remove(i).upstream(&shared.config) else { continue };
+            let Some(next) = f.fallbacks.remove(i).upstream(&shared.config, f.stream) else { continue };
+            // From the client's own body, whatever the failed attempt spoke: a fallback of
+            // another protocol is translated afresh. One whose API cannot carry the request
+            // is passed over.
+            let native = Native { upstream_model: &next.upstream_model, max_output: next.max_output };
+            let Ok(body) = native::chat_body(next.api, &f.layout, &f.body, &native) else { continue };
             let now_ns = host.now_ns()?;
             if !f.fail_open && !live::admit(host, &next, now_ns / 1_000_000_000, cfg)? {
                 continue;
             }
-            let body = f.layout.rewrite(&f.body, &next.upstream_model);
             let headers = self.attempt_headers(shared, &next, body.len());
             self.effects.push(Effect::Call {
                 cluster: next.cluster.clone(),
@@ -127,13 +132,20 @@ impl Request {
                 || k == shared.config.cluster_header
                 || to.auth.as_ref().is_some_and(|a| a.header == k)
         };
+        let protocol = native::headers(to.api);
         let mut out: Vec<(String, String)> = vec![
             (":method".into(), "POST".into()),
             (h::PATH.into(), to.path.clone()),
             (":authority".into(), to.host.clone()),
             (h::CONTENT_LENGTH.into(), body_len.to_string()),
         ];
-        out.extend(self.request_headers.iter().filter(|(k, _)| !own(k)).cloned());
+        out.extend(
+            self.request_headers
+                .iter()
+                .filter(|(k, _)| !own(k) && !protocol.iter().any(|(p, _)| p == k))
+                .cloned(),
+        );
+        out.extend(protocol.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         out.extend(cred);
         out
     }
@@ -151,7 +163,8 @@ impl Request {
             Some(Retry::Failure)
         } else if status == 400 {
             let body = host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default();
-            is_context_error(&body).then_some(Retry::Context(f.to.context_window))
+            let context = is_context_error(&body) || native::is_context_error(f.to.api, status, &body);
+            context.then_some(Retry::Context(f.to.context_window))
         } else {
             None
         };
@@ -161,38 +174,6 @@ impl Request {
             }
             None => self.serve_fallback(host, &f, status, body_size),
         }
-    }
-
-    /// Sends the fallback's answer (still readable from the host) in place of the failed
-    /// response: costed, a stream's usage chunk edited and its end checked.
-    fn serve_fallback(&mut self, host: &dyn Host, f: &Flight, status: u16, body_size: usize) {
-        let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
-        let mut body = host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default();
-        let event_stream =
-            headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"));
-        let usage = if status != 200 {
-            None
-        } else if event_stream {
-            let mut editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
-            if let Some(out) = editor.feed(&body, true) {
-                body = out;
-            }
-            if !editor.done {
-                host.count("stream_truncated", 1);
-            }
-            editor.usage
-        } else {
-            usage::of_response(&body)
-        };
-        self.served(host, f, status);
-        let cost_headers = self.used(host, &f.to, usage);
-        let mut reply: Vec<(String, String)> =
-            f.headers().into_iter().chain(cost_headers).map(|(k, v)| (k.to_string(), v)).collect();
-        reply.extend(headers.into_iter().filter(|(k, _)| {
-            matches!(k.as_str(), "content-type" | "retry-after" | "x-request-id")
-                || k.starts_with("x-ratelimit-")
-        }));
-        self.send_local(status, "model_router_fallback", reply, body);
     }
 
     /// A body chunk of the failed response while the fallback runs. The failed response never

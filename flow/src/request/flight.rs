@@ -4,6 +4,8 @@
 //! request used (`Account`); retryable statuses, `retry-after`, a context-length error. No host
 //! calls, and no import of the phase files: they act on what these say.
 
+use model_router_scorer::protocol::native;
+use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::request::Layout;
 use model_router_scorer::route::{Fallback, Upstream};
 use model_router_scorer::translate::ResponseTranslation;
@@ -43,6 +45,9 @@ pub(super) struct Flight {
     pub(super) translation: Option<ResponseTranslation>,
     /// The next attempt, asked of the host and not yet confirmed sent.
     pub(super) pending: Option<Box<Pending>>,
+    /// What a translated answer says of itself (id, created, whether reasoning shows); its
+    /// `model` is filled with the attempt that answers.
+    pub(super) meta: Meta,
 }
 
 /// A fallback call the host was asked to make.
@@ -87,6 +92,7 @@ impl Flight {
             usage_requested: false,
             translation: None,
             pending: None,
+            meta: Meta::default(),
         }
     }
 
@@ -110,6 +116,11 @@ impl Flight {
         if let Some(secs) = retry_secs(value) {
             self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
         }
+    }
+
+    /// The translated answer's description, for the attempt now in flight.
+    pub(super) fn meta(&self) -> Meta {
+        Meta { model: self.to.model.clone(), ..self.meta.clone() }
     }
 
     pub(super) fn elapsed_ms(&self, now_ns: u64) -> f64 {
@@ -186,6 +197,8 @@ pub(super) struct Watch {
     pub(super) started: bool,
     /// Prices the usage chunk and checks the end.
     pub(super) editor: StreamUsage,
+    /// Turns a native stream into OpenAI chunks first (`None`: it is OpenAI's already).
+    pub(super) translator: Option<native::Stream>,
 }
 
 /// What a request used and where it went, for settlement, metrics and logs (written when the

@@ -1,6 +1,8 @@
 //! A streamed answer on its way to the client: its first byte's latency, its usage chunk
 //! priced (or removed), and an end without `[DONE]` made visible.
 
+use model_router_scorer::protocol::native;
+
 use super::flight::Watch;
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
@@ -25,7 +27,19 @@ impl Request {
         }
         match host.body(Buffer::ResponseBody, 0, body_size) {
             Ok(chunk) => {
-                if let Some(out) = w.editor.feed(&chunk, end_of_stream) {
+                let out = match w.translator.as_mut() {
+                    // A native stream: translated into OpenAI chunks, then priced like one.
+                    Some(t) => {
+                        let chunks = t.feed(&chunk, end_of_stream);
+                        if t.failed() {
+                            // It already ends in an error event: no second one for its end.
+                            w.editor.done = true;
+                        }
+                        Some(w.editor.feed(&chunks, end_of_stream).unwrap_or(chunks))
+                    }
+                    None => w.editor.feed(&chunk, end_of_stream),
+                };
+                if let Some(out) = out {
                     self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: out });
                 }
             }
@@ -35,7 +49,9 @@ impl Request {
             self.phase = Phase::Streaming(w);
             return Verdict::Continue;
         }
-        if !w.editor.done {
+        if w.translator.as_ref().is_some_and(native::Stream::failed) {
+            host.count("stream_failed", 1);
+        } else if !w.editor.done {
             host.count("stream_truncated", 1);
             host.log(
                 Level::Warn,

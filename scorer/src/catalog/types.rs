@@ -68,16 +68,19 @@ impl fmt::Display for Tier {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Api {
-    /// OpenAI Chat Completions: routable.
+    /// OpenAI Chat Completions (and the providers' OpenAI-compatible endpoints): the client's
+    /// body is spliced.
     Chat,
     /// OpenAI Embeddings: routable on `/v1/embeddings`.
     Embeddings,
-    /// Only the Responses API: listed, not routed until translation exists.
+    /// The OpenAI Responses API (`POST /responses`): chat translated both ways.
     Responses,
-    /// Only Bedrock Converse: listed, not routed until translation exists.
+    /// AWS Bedrock Converse and ConverseStream: chat translated both ways.
     BedrockConverse,
-    /// Only Bedrock InvokeModel: listed, not routed until translation exists.
+    /// Bedrock InvokeModel: Titan embeddings, translated; not for chat.
     BedrockInvoke,
+    /// Anthropic Messages (`POST /v1/messages`): chat translated both ways.
+    Messages,
 }
 
 impl Api {
@@ -89,12 +92,14 @@ impl Api {
             Api::Responses => "responses",
             Api::BedrockConverse => "bedrock-converse",
             Api::BedrockInvoke => "bedrock-invoke",
+            Api::Messages => "messages",
         }
     }
 
-    /// True when the router can send requests to it as they are.
+    /// True when the router can send chat or embeddings requests to it (as they are, or
+    /// translated). Bedrock InvokeModel carries only the embedding models it translates.
     pub fn routable(self) -> bool {
-        matches!(self, Api::Chat | Api::Embeddings)
+        !matches!(self, Api::BedrockInvoke)
     }
 }
 

@@ -290,7 +290,7 @@ mod tests {
             ),
             (three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"alias":"auto""#, 1), "BadName"),
             (
-                three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"api":"bedrock-converse""#, 1),
+                three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"api":"bedrock-invoke""#, 1),
                 "EmptyTier",
             ),
         ];

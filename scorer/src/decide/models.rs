@@ -91,12 +91,23 @@ mod tests {
         let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
         let today = 20_779 * 86_400;
         let all = ids(&c, &Policy::default(), today);
-        for want in ["auto", "economy", "embed-small", "gemini-2.5-flash", "gpt-oss-120b", "claude-opus-4-7"]
-        {
+        // Every current model is offered, whatever API it speaks (issue 17): Bedrock Converse,
+        // Anthropic Messages and Responses-only ones too.
+        for want in [
+            "auto",
+            "economy",
+            "embed-small",
+            "gemini-2.5-flash",
+            "gpt-oss-120b",
+            "claude-opus-4-7",
+            "zai.glm-5",
+            "deepseek.v3.2",
+            "gpt-5.3-codex",
+        ] {
             assert!(all.iter().any(|i| i == want), "{want} missing");
         }
-        // Retired and untranslated models are not offered.
-        for gone in ["llama3.1-8b", "grok-3-beta", "zai.glm-5", "gpt-5.3-codex"] {
+        // Retired models are not offered.
+        for gone in ["llama3.1-8b", "grok-3-beta"] {
             assert!(!all.iter().any(|i| i == gone), "{gone} listed");
         }
         // A policy that allows only anthropic leaves only its models and the router's names.
@@ -131,7 +142,7 @@ mod tests {
         }
         let only = Policy { only: Some(["anthropic".to_string()].into()), ..Policy::default() };
         for (policy, id) in
-            [(&all, "gpt-9"), (&all, "llama3.1-8b"), (&all, "zai.glm-5"), (&only, "gpt-4.1-mini")]
+            [(&all, "gpt-9"), (&all, "llama3.1-8b"), (&only, "zai.glm-5"), (&only, "gpt-4.1-mini")]
         {
             let e = retrieve(&c, policy, today, id).err();
             assert_eq!(e.map(|e| (e.status, e.code)), Some((404, "model_not_found")), "{id}");

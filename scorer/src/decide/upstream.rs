@@ -1,9 +1,10 @@
 //! Where an attempt goes: the provider-facing side of a decision (model, provider, cluster,
 //! host, path, credentials), the body it carries, and the candidates kept for failover.
 
-use crate::catalog::{Auth, Deployment};
+use crate::catalog::{Api, Auth, Deployment};
 use crate::config::Config;
 use crate::health;
+use crate::protocol::native;
 
 /// Where an attempt goes: the provider-facing side of a decision, without the body.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,10 @@ pub struct Upstream {
     pub price_in: f64,
     /// USD per million output tokens.
     pub price_out: f64,
+    /// The API the attempt speaks (which translation runs, both ways).
+    pub api: Api,
+    /// The model's output limit, tokens (the `max_tokens` a protocol that requires one gets).
+    pub max_output: u64,
 }
 
 impl Upstream {
@@ -53,16 +58,32 @@ impl Upstream {
             context_window: 0,
             price_in: 0.0,
             price_out: 0.0,
+            api: Api::Chat,
+            max_output: 0,
         }
     }
 
-    /// The chat completions attempt at deployment `d`.
-    pub fn chat(config: &Config, d: &Deployment) -> Upstream {
+    /// The chat attempt at deployment `d`, in its API (`stream`: the client asked for a
+    /// stream, which some APIs serve on another path).
+    pub fn chat(config: &Config, d: &Deployment, stream: bool) -> Upstream {
+        let base = config.catalog.provider(&d.provider).map_or("/v1", |p| p.base_path.as_str());
+        let path = native::chat_path(d.api, base, &d.upstream_id, stream);
+        let mut auth = config.catalog.provider(&d.provider).and_then(|p| p.auth.clone());
+        if let (Some(a), Some((header, prefix))) = (auth.as_mut(), native::auth(d.api)) {
+            // The provider's key, sent the way this API takes it (Anthropic's native API reads
+            // `x-api-key`, its compatibility layer a bearer token).
+            a.header = header.to_string();
+            a.prefix = prefix.to_string();
+        }
         Upstream {
             context_window: d.context_window,
             price_in: d.price_in,
             price_out: d.price_out,
-            ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "/chat/completions")
+            api: d.api,
+            max_output: d.max_output,
+            path,
+            auth,
+            ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "")
         }
     }
 
@@ -83,8 +104,8 @@ pub struct Fallback {
 
 impl Fallback {
     /// The attempt at this candidate; `config` must be the one the route was made with.
-    pub fn upstream(&self, config: &Config) -> Option<Upstream> {
-        config.catalog.deployments.get(self.deployment).map(|d| Upstream::chat(config, d))
+    pub fn upstream(&self, config: &Config, stream: bool) -> Option<Upstream> {
+        config.catalog.deployments.get(self.deployment).map(|d| Upstream::chat(config, d, stream))
     }
 }
 

@@ -7,11 +7,16 @@
 //! body with `model` replaced and the router's own members removed, never re-serialised), and
 //! `titan.rs`, Bedrock InvokeModel for Titan embeddings, both ways.
 //!
-//! May import `parse` (the JSON reader, the request and its layout) and `error`; must not
-//! import `decide`, `config` or `account`: a protocol knows shapes, not routing or money.
+//! `native.rs` is the one door the route and the glue use, keyed by the deployment's `Api`:
+//! the path, headers and body of an attempt, and the halves that turn an answer back.
+//!
+//! May import `parse` (the JSON reader, the request and its layout), `catalog` (for `Api`)
+//! and `error`; must not import `decide`, `config` or `account`: a protocol knows shapes, not
+//! routing or money.
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod native;
 pub mod openai;
 pub mod reply;
 pub mod responses;

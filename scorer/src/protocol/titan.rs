@@ -29,6 +29,13 @@ pub fn titan_request(input_json: &str, dimensions: Option<u64>) -> Vec<u8> {
 
 /// The InvokeModel path for a model id: `/model/{id}/invoke`, with the id percent-encoded.
 pub fn invoke_path(base: &str, model_id: &str) -> String {
+    model_path(base, model_id, "invoke")
+}
+
+/// A bedrock-runtime path, `{base}/model/{id}/{op}`, with every byte of the id outside
+/// `A-Za-z0-9-_.~` percent-encoded (`:` in `...-v1:0` becomes `%3A`), as Bedrock's model ids
+/// travel in paths (and SigV4 signs them).
+pub fn model_path(base: &str, model_id: &str, op: &str) -> String {
     let mut id = String::with_capacity(model_id.len() + 8);
     for b in model_id.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -37,7 +44,7 @@ pub fn invoke_path(base: &str, model_id: &str) -> String {
             id.push_str(&format!("%{b:02X}"));
         }
     }
-    format!("{base}/model/{id}/invoke")
+    format!("{base}/model/{id}/{op}")
 }
 
 #[derive(Deserialize)]

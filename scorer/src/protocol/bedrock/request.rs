@@ -66,16 +66,8 @@ const FIELDS: &[(&str, Field)] = &[
 /// The request path for this model: `{base}/model/{id}/converse` or `/converse-stream`, the id
 /// percent-encoded (every byte outside `A-Za-z0-9-_.~`, so `:` is `%3A`).
 pub fn path(base: &str, upstream_model: &str, stream: bool) -> String {
-    let mut id = String::with_capacity(upstream_model.len() + 8);
-    for b in upstream_model.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            id.push(char::from(b));
-        } else {
-            id.push_str(&format!("%{b:02X}"));
-        }
-    }
     let op = if stream { "converse-stream" } else { "converse" };
-    format!("{base}/model/{id}/{op}")
+    crate::protocol::titan::model_path(base, upstream_model, op)
 }
 
 /// The client's OpenAI chat-completions body (bytes as received; it has been validated as

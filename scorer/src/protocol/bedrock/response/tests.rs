@@ -141,7 +141,7 @@ fn errors_keep_the_message_and_recognise_context_overflow() {
         (400, br#"{"error":{"message":"This model's maximum context length is 8192 tokens"}}"#, "context_length_exceeded", true),
         (400, br#"{"Message":"The toolConfig field must be defined when using toolUse and toolResult content blocks."}"#, "provider_rejected_request", false),
         (403, br#"{"message":"You don't have access to the model with the specified model ID."}"#, "provider_rejected_request", false),
-        (429, br#"{"message":"Too many requests, please wait before trying again."}"#, "provider_rejected_request", false),
+        (429, br#"{"message":"Too many requests, please wait before trying again."}"#, "rate_limit_exceeded", false),
         // A 5xx is never the request's length, whatever it says.
         (500, br#"{"message":"Input is too long"}"#, "upstream_failed", false),
         (503, b"<html>unavailable</html>", "upstream_failed", false),

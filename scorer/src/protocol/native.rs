@@ -1,0 +1,139 @@
+//! One door to every protocol, keyed by the deployment's [`Api`]: the path and body of an
+//! attempt, and the halves that turn a native answer back into the OpenAI shape. The glue
+//! and the route call these, never a protocol module directly, so adding a protocol is a
+//! folder and one arm in each function here.
+
+use crate::catalog::Api;
+use crate::error::ApiError;
+use crate::parse::layout::Layout;
+
+use super::reply::{Meta, Tokens};
+use super::{Native, anthropic, bedrock, responses};
+
+/// Request headers a protocol needs beside the body (Anthropic's version header).
+pub fn headers(api: Api) -> &'static [(&'static str, &'static str)] {
+    match api {
+        Api::Messages => &[("anthropic-version", anthropic::VERSION)],
+        _ => &[],
+    }
+}
+
+/// The key header and its prefix when the API takes the provider's key differently from the
+/// provider's OpenAI-compatible endpoint.
+pub fn auth(api: Api) -> Option<(&'static str, &'static str)> {
+    match api {
+        Api::Messages => Some(("x-api-key", "")),
+        _ => None,
+    }
+}
+
+/// The chat attempt's path below the provider's `base` path.
+pub fn chat_path(api: Api, base: &str, upstream_model: &str, stream: bool) -> String {
+    match api {
+        Api::Messages => anthropic::request::path(base, upstream_model, stream),
+        Api::BedrockConverse => bedrock::request::path(base, upstream_model, stream),
+        Api::Responses => responses::request::path(base, upstream_model, stream),
+        _ => format!("{base}/chat/completions"),
+    }
+}
+
+/// The body a chat attempt carries: on OpenAI-compatible APIs the client's bytes spliced
+/// (`model` replaced, the router's members cut), on the others a translation of the client's
+/// body. Always from the client's original body, so a fallback of another protocol is never
+/// translated from a translation. Err: the request asks for something this API cannot carry.
+pub fn chat_body(api: Api, layout: &Layout, body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
+    match api {
+        Api::Messages => anthropic::request::translate(body, to),
+        Api::BedrockConverse => bedrock::request::translate(body, to),
+        Api::Responses => responses::request::translate(body, to),
+        _ => Ok(layout.rewrite(body, to.upstream_model)),
+    }
+}
+
+/// True when answers from `api` are translated back (not OpenAI-shaped already).
+pub fn translated(api: Api) -> bool {
+    matches!(api, Api::Messages | Api::BedrockConverse | Api::Responses)
+}
+
+/// A whole native success body as a `chat.completion`.
+pub fn response(api: Api, body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
+    match api {
+        Api::Messages => anthropic::response::translate(body, meta),
+        Api::BedrockConverse => bedrock::response::translate(body, meta),
+        Api::Responses => responses::response::translate(body, meta),
+        _ => Ok(body.to_vec()),
+    }
+}
+
+/// A native error body in the OpenAI error shape, the provider's message kept.
+pub fn error(api: Api, status: u16, body: &[u8]) -> Vec<u8> {
+    match api {
+        Api::Messages => anthropic::response::error(status, body),
+        Api::BedrockConverse => bedrock::response::error(status, body),
+        Api::Responses => responses::response::error(status, body),
+        _ => body.to_vec(),
+    }
+}
+
+/// The provider said the input overflows the model's context window, in its own words.
+pub fn is_context_error(api: Api, status: u16, body: &[u8]) -> bool {
+    match api {
+        Api::Messages => anthropic::response::is_context_error(status, body),
+        Api::BedrockConverse => bedrock::response::is_context_error(status, body),
+        Api::Responses => responses::response::is_context_error(status, body),
+        _ => false,
+    }
+}
+
+/// The content type of what the client gets from a translated stream.
+pub const EVENT_STREAM: &str = "text/event-stream";
+
+/// A native stream being turned into OpenAI chunks.
+#[derive(Debug)]
+pub enum Stream {
+    /// Anthropic's SSE events.
+    Anthropic(anthropic::stream::Stream),
+    /// Bedrock's binary event stream.
+    Bedrock(bedrock::stream::Stream),
+    /// The Responses API's SSE events.
+    Responses(responses::stream::Stream),
+}
+
+impl Stream {
+    /// The translator for `api`'s streams; `None` when its streams are OpenAI's already.
+    pub fn new(api: Api, meta: Meta) -> Option<Stream> {
+        match api {
+            Api::Messages => Some(Stream::Anthropic(anthropic::stream::Stream::new(meta))),
+            Api::BedrockConverse => Some(Stream::Bedrock(bedrock::stream::Stream::new(meta))),
+            Api::Responses => Some(Stream::Responses(responses::stream::Stream::new(meta))),
+            _ => None,
+        }
+    }
+
+    /// The OpenAI SSE bytes this chunk completes; `end`: the last chunk.
+    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
+        match self {
+            Stream::Anthropic(s) => s.feed(chunk, end),
+            Stream::Bedrock(s) => s.feed(chunk, end),
+            Stream::Responses(s) => s.feed(chunk, end),
+        }
+    }
+
+    /// The stream was malformed or failed, and already says so in an error event.
+    pub fn failed(&self) -> bool {
+        match self {
+            Stream::Anthropic(s) => s.failed(),
+            Stream::Bedrock(s) => s.failed(),
+            Stream::Responses(s) => s.failed(),
+        }
+    }
+
+    /// The usage the provider reported, once seen.
+    pub fn tokens(&self) -> Option<Tokens> {
+        match self {
+            Stream::Anthropic(s) => s.tokens(),
+            Stream::Bedrock(s) => s.tokens(),
+            Stream::Responses(s) => s.tokens(),
+        }
+    }
+}
