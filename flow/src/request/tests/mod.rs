@@ -12,6 +12,8 @@ use serde_json::Value;
 use crate::io::{Buffer, Effect, Event, Host, HostError, Level, Map, Step, Swap, Verdict};
 use crate::{Request, Shared};
 
+mod native;
+
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.
 #[derive(Default)]
 struct Fake {

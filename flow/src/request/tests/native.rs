@@ -1,0 +1,255 @@
+//! Requests whose candidates speak native protocols: translated on the way out, translated
+//! back (whole, streamed, as errors), and failing over across protocols, always from the
+//! client's own body.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use model_router_scorer::Config;
+use model_router_scorer::protocol::bedrock::eventstream::encode;
+use serde_json::Value;
+
+use super::{Fake, chat, pairs, respond, route, set_response};
+use crate::io::{Effect, Event, Step, Verdict};
+use crate::{Request, Shared};
+
+/// Economy, cheapest first under `prefer: cheap`: `nemo` on Bedrock Converse, `gpt` on an
+/// OpenAI-compatible provider, `claude` on Anthropic Messages (the only large window).
+fn config() -> Rc<Shared> {
+    let model = |id: &str, tier: &str, p: &str, api: &str, window: u64, price: f64| {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","api":"{api}","context_window":{window},"max_output":100,"price_in":{price},"price_out":{price},"quality":50}}"#
+        )
+    };
+    let catalog = format!(
+        r#"{{"providers":{{"br":{{"base_path":""}},"oa":{{}},"an":{{"auth":{{"header":"authorization","prefix":"Bearer ","env":"AN_KEY"}}}}}},"models":[{},{},{},{},{}]}}"#,
+        model("nemo", "economy", "br", "bedrock-converse", 1000, 0.1),
+        model("gpt", "economy", "oa", "chat", 1000, 1.0),
+        model("claude", "economy", "an", "messages", 100_000, 3.0),
+        model("s", "standard", "oa", "chat", 1000, 1.0),
+        model("x", "premium", "oa", "chat", 1000, 1.0),
+    );
+    let json = format!(r#"{{"catalog":{catalog},"resilience":{{"max_attempts":3}}}}"#);
+    let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let keys = HashMap::from([("AN_KEY".to_string(), "sk-an".to_string())]);
+    Rc::new(Shared { config, keys })
+}
+
+fn request(stream: bool) -> String {
+    let options = if stream { r#","stream":true,"stream_options":{"include_usage":true}"# } else { "" };
+    format!(
+        r#"{{"model":"economy","prefer":"cheap"{options},"messages":[{{"role":"user","content":"hello"}}]}}"#
+    )
+}
+
+fn frame(event: &str, payload: &str) -> Vec<u8> {
+    let headers = [(":message-type", "event"), (":event-type", event), (":content-type", "application/json")];
+    encode(&headers, payload.as_bytes())
+}
+
+/// A ConverseStream answer: "Hi there", then its end and usage.
+fn converse_stream() -> Vec<u8> {
+    [
+        frame("messageStart", r#"{"role":"assistant"}"#),
+        frame("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"Hi "}}"#),
+        frame("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"there"}}"#),
+        frame("contentBlockStop", r#"{"contentBlockIndex":0}"#),
+        frame("messageStop", r#"{"stopReason":"end_turn"}"#),
+        frame(
+            "metadata",
+            r#"{"usage":{"inputTokens":10,"outputTokens":2,"totalTokens":12},"metrics":{"latencyMs":5}}"#,
+        ),
+    ]
+    .concat()
+}
+
+const ANTHROPIC_ANSWER: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"Hello from Claude"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}"#;
+
+fn replaced(step: &Step) -> String {
+    step.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ReplaceResponseBody { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent_headers(step: &Step) -> Vec<(String, String)> {
+    step.effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::SetRequestHeaders(h) | Effect::Call { headers: h, .. } => Some(h.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn sent_body(step: &Step) -> Value {
+    let bytes = step.effects.iter().find_map(|e| match e {
+        Effect::ReplaceRequestBody { bytes, .. } | Effect::Call { body: bytes, .. } => Some(bytes.clone()),
+        _ => None,
+    });
+    serde_json::from_slice(&bytes.unwrap_or_default()).unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_bedrock_stream_is_translated_event_by_event_and_priced() {
+    let body = request(true);
+    let mut host = chat(&body);
+    let mut req = Request::new(Some(config()));
+    let step = route(&mut req, &host);
+    let path = sent_headers(&step).into_iter().find(|(k, _)| k == ":path").map(|(_, v)| v);
+    assert_eq!(path.as_deref(), Some("/model/nemo/converse-stream"));
+    let converse = sent_body(&step);
+    assert!(
+        converse.get("model").is_none() && converse["messages"][0]["content"][0]["text"] == "hello",
+        "{converse}"
+    );
+    host.response_headers =
+        pairs(&[(":status", "200"), ("content-type", "application/vnd.amazon.eventstream")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(step.verdict, Verdict::Continue);
+    assert_eq!(set_response(&step, "content-type").as_deref(), Some("text/event-stream"));
+    assert!(step.effects.contains(&Effect::RemoveResponseHeader("content-length")));
+    // The frames arrive split mid-frame: each chunk becomes the chunks it completes.
+    let bytes = converse_stream();
+    let (a, b) = bytes.split_at(bytes.len() / 2 + 3);
+    let mut out = String::new();
+    for (part, end) in [(a, false), (b, true)] {
+        host.response_body = part.to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: part.len(), end_of_stream: end });
+        assert!(step.effects.iter().any(|e| matches!(e, Effect::ReplaceResponseBody { .. })), "{step:?}");
+        out.push_str(&replaced(&step));
+    }
+    let content: String = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(content, "Hi there", "{out}");
+    assert!(out.contains("\"cost\"") && out.ends_with("data: [DONE]\n\n"), "{out}");
+    assert_eq!(host.notes.borrow().get("tokens_in").map(String::as_str), Some("10"));
+}
+
+#[test]
+fn an_anthropic_answer_is_translated_whole_and_its_key_goes_as_x_api_key() {
+    let body = r#"{"model":"claude","messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config()));
+    let step = route(&mut req, &host);
+    let headers = sent_headers(&step);
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!((get(":path"), get("anthropic-version")), (Some("/v1/messages"), Some("2023-06-01")));
+    assert_eq!((get("x-api-key"), get("authorization")), (Some("sk-an"), None));
+    assert!(sent_body(&step)["max_tokens"].as_u64().is_some());
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    host.response_body = ANTHROPIC_ANSWER.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: ANTHROPIC_ANSWER.len(), end_of_stream: true });
+    let v: Value = serde_json::from_str(&replaced(&step)).unwrap_or(Value::Null);
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello from Claude");
+    assert_eq!(set_response(&step, "x-model-router-tokens-in").as_deref(), Some("10"));
+}
+
+#[test]
+fn a_native_error_reaches_the_client_in_the_openai_shape_with_its_message() {
+    let mut host = chat(&request(false));
+    let mut req = Request::new(Some(config()));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "400"), ("x-amzn-errortype", "ValidationException")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    let native = br#"{"message":"The model does not support tool use."}"#;
+    host.response_body = native.to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: native.len(), end_of_stream: true });
+    let v: Value = serde_json::from_str(&replaced(&step)).unwrap_or(Value::Null);
+    assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+    assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("does not support tool use")), "{v}");
+}
+
+/// Cross-protocol failover: each fallback is built from the client's body in its own API,
+/// and its answer comes back in the OpenAI shape (whole or streamed).
+#[test]
+fn failover_crosses_protocols_streamed_or_not() {
+    for stream in [false, true] {
+        let body = request(stream);
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(config()));
+        route(&mut req, &host);
+        // Bedrock fails: the OpenAI-compatible candidate gets the client's bytes, spliced.
+        host.response_headers = pairs(&[(":status", "503")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let spliced = sent_body(&step);
+        assert_eq!(
+            (spliced["model"].as_str(), spliced["messages"][0]["content"].as_str()),
+            (Some("gpt"), Some("hello"))
+        );
+        assert!(spliced.get("prefer").is_none());
+        assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
+        // It fails too: Anthropic gets a Messages body, translated from the client's body.
+        host.call_headers = pairs(&[(":status", "500")]);
+        let step = req.on(&host, Event::CallResponse { body_size: 0 });
+        let messages = sent_body(&step);
+        assert_eq!(messages["model"], "claude");
+        assert!(messages["max_tokens"].as_u64().is_some() && messages.get("prefer").is_none(), "{messages}");
+        assert!(sent_headers(&step).iter().any(|(k, v)| k == "anthropic-version" && v == "2023-06-01"));
+        req.on(&host, Event::Dispatched { sent: true });
+        // Anthropic answers natively; the client gets OpenAI's shape.
+        let answer = if stream {
+            concat!(
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello from Claude\"}}\n\n",
+                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}\n\n",
+                "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+            )
+        } else {
+            ANTHROPIC_ANSWER
+        };
+        host.call_headers = pairs(&[
+            (":status", "200"),
+            ("content-type", if stream { "text/event-stream" } else { "application/json" }),
+        ]);
+        host.call_body = answer.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: answer.len() });
+        let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+        let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        assert_eq!((status, get("x-model-router-model").as_deref()), (200, Some("claude")));
+        assert_eq!(get("x-model-router-fallback-from").as_deref(), Some("br/nemo, oa/gpt"));
+        let text = step
+            .effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Respond { body, .. } => Some(String::from_utf8_lossy(body).into_owned()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        if stream {
+            assert_eq!(get("content-type").as_deref(), Some("text/event-stream"));
+            assert!(text.contains("Hello from Claude") && text.ends_with("data: [DONE]\n\n"), "{text}");
+            assert!(text.contains("\"cost\""), "{text}");
+        } else {
+            assert_eq!(get("content-type").as_deref(), Some("application/json"));
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            assert_eq!(v["choices"][0]["message"]["content"], "Hello from Claude", "{text}");
+            assert_eq!(get("x-model-router-tokens-out").as_deref(), Some("5"));
+        }
+    }
+}
+
+#[test]
+fn a_native_context_length_error_moves_to_a_larger_window() {
+    let mut host = chat(&request(false));
+    let mut req = Request::new(Some(config()));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "400")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let native = br#"{"message":"Input is too long for requested model."}"#;
+    host.response_body = native.to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: native.len(), end_of_stream: true });
+    assert_eq!(step.verdict, Verdict::Pause);
+    assert_eq!(sent_body(&step)["model"], "claude", "{step:?}");
+}
