@@ -9,7 +9,7 @@ use model_router_scorer::Config;
 use model_router_scorer::protocol::bedrock::eventstream::encode;
 use serde_json::Value;
 
-use super::{Fake, chat, pairs, respond, route, set_response};
+use super::{chat, pairs, respond, route, set_response};
 use crate::io::{Effect, Event, Step, Verdict};
 use crate::{Request, Shared};
 
