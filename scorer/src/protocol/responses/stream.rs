@@ -76,11 +76,8 @@ impl Stream {
             return out;
         }
         let mut events = Vec::new();
-        let mut framed = self.sse.push(chunk, &mut events);
-        let mut tail = None;
-        if end && framed.is_ok() {
-            framed = self.sse.finish(&mut events).map(|t| tail = t);
-        }
+        let framed = self.sse.push(chunk, &mut events);
+        let tail = if end && framed.is_ok() { self.sse.finish(&mut events) } else { None };
         for data in &events {
             self.event(data, &mut out);
         }
