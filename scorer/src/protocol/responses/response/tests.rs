@@ -142,7 +142,7 @@ fn answers_not_in_the_documented_shape_are_errors_for_the_log() {
 #[test]
 fn errors_keep_the_provider_message_and_status() {
     let context = br#"{"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.","type":"invalid_request_error","param":"input","code":"context_length_exceeded"}}"#;
-    let cases: [(u16, &[u8], &str, &str, &str); 6] = [
+    let cases: [(u16, &[u8], &str, &str, &str); 7] = [
         (400, context, "context_length_exceeded", "invalid_request_error", "exceeds the context window"),
         (
             400,
@@ -161,6 +161,7 @@ fn errors_keep_the_provider_message_and_status() {
         (500, br#"{"error":{"message":"The server had an error","type":"server_error"}}"#, "upstream_failed", "server_error", "The server had an error"),
         (502, b"<html>Bad Gateway</html>", "upstream_failed", "server_error", "Bad Gateway"),
         (503, b"", "upstream_failed", "server_error", "no message"),
+        (404, br#"{"detail":"Not Found"}"#, "provider_rejected_request", "invalid_request_error", "Not Found"),
     ];
     for (status, body, code, kind, says) in cases {
         let v: Value = serde_json::from_slice(&error(status, body)).unwrap();
