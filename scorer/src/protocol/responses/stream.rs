@@ -187,7 +187,7 @@ impl Stream {
         match kind {
             "response.output_item.added" | "response.output_item.done" => self.item(v, out)?,
             "response.output_text.delta" => {
-                let (item, delta) = (text(v, "item_id")?, text(v, "delta")?);
+                let (item, delta) = (item_id(v), text(v, "delta")?);
                 if !delta.is_empty() {
                     // Parts of one item join directly; a new item starts a new paragraph.
                     let paragraph = self.last_text.as_deref().is_some_and(|last| last != item);
@@ -204,7 +204,7 @@ impl Stream {
                 } else {
                     ("summary", v.get("summary_index"))
                 };
-                let key = (text(v, "item_id")?.to_string(), part, index.and_then(Value::as_u64).unwrap_or(0));
+                let key = (item_id(v).to_string(), part, index.and_then(Value::as_u64).unwrap_or(0));
                 let delta = text(v, "delta")?;
                 if !delta.is_empty() {
                     // Each summary or reasoning part is its own paragraph.
@@ -337,6 +337,12 @@ impl Stream {
 /// The string member `key` of an event, or the stream is not the documented shape.
 fn text<'v>(v: &'v Value, key: &str) -> Result<&'v str, ApiError> {
     v.get(key).and_then(Value::as_str).ok_or_else(|| garbage(&format!("an event has no string '{key}'")))
+}
+
+/// A delta's `item_id`, which only places paragraph breaks: tolerated when missing, as some
+/// Responses-compatible servers leave it out.
+fn item_id(v: &Value) -> &str {
+    v.get("item_id").and_then(Value::as_str).unwrap_or_default()
 }
 
 /// The error for a stream that is not what Responses sends.

@@ -309,6 +309,16 @@ fn the_role_chunk_comes_first_once_and_ignored_events_send_nothing() {
     let (out, _) =
         run(&ev(json!({"type": "response.output_text.delta", "item_id": "m", "delta": "hi"})), false);
     assert_eq!(deltas(&out), vec![json!({"role": "assistant", "content": ""}), json!({"content": "hi"})]);
+    // Without item ids (some compatible servers) text still flows, as one paragraph.
+    let input = [
+        ev(json!({"type": "response.output_text.delta", "delta": "a"})),
+        ev(json!({"type": "response.output_text.delta", "delta": "b"})),
+    ]
+    .concat();
+    let (out, s) = run(&input, false);
+    let content: String = deltas(&out).iter().filter_map(|d| d["content"].as_str()).collect();
+    assert_eq!(content, "ab");
+    assert!(!s.failed());
 }
 
 #[test]
