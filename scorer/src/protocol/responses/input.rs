@@ -117,7 +117,9 @@ fn image(image_url: Option<&Value>, at: &str) -> Result<Value, ApiError> {
     };
     let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
     let ok = match scheme.as_str() {
-        "http" | "https" => url.len() > scheme.len() + 3,
+        "http" | "https" => {
+            url.get(scheme.len()..).is_some_and(|rest| rest.len() > 3 && rest.starts_with("://"))
+        }
         "data" => url.contains(";base64,"),
         _ => false,
     };

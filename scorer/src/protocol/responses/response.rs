@@ -162,12 +162,12 @@ pub(super) fn failure(error: Option<&Value>) -> ApiError {
 
 /// A native error body (any status >= 400) -> the OpenAI error body (via reply::provider_error), the provider's message kept.
 pub fn error(status: u16, body: &[u8]) -> Vec<u8> {
-    let parsed = serde_json::from_slice::<Value>(body).ok();
-    let message = match &parsed {
-        Some(v) => v.get("error").and_then(|e| e.get("message")).and_then(Value::as_str).map(str::to_string),
-        // Not JSON (a proxy's page): its text says more than nothing.
-        None => Some(String::from_utf8_lossy(body).trim().to_string()).filter(|s| !s.is_empty()),
-    };
+    let said = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+        v.get("error").and_then(|e| e.get("message")).and_then(Value::as_str).map(str::to_string)
+    });
+    // Another shape (a proxy's page, a gateway's JSON): its text says more than nothing.
+    let message =
+        said.or_else(|| Some(String::from_utf8_lossy(body).trim().to_string()).filter(|s| !s.is_empty()));
     reply::provider_error(status, message.as_deref(), is_context_error(status, body))
 }
 

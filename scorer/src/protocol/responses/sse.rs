@@ -56,17 +56,19 @@ impl Sse {
         Ok(())
     }
 
-    /// The input ended: an unterminated last line is read as a line, and an event that got
-    /// no closing blank line is handed out too, as `Some(data)`, for the caller to use only
-    /// if it is whole (a cut-off event is the stream's truncation, not its content).
-    pub(super) fn finish(&mut self, events: &mut Vec<Vec<u8>>) -> Result<Option<Vec<u8>>, String> {
+    /// The input ended: an unterminated last line is read as a line (or dropped if it is not
+    /// one: a cut-off field name is the stream's truncation, not garbage), and an event that
+    /// got no closing blank line is handed out as `Some(data)`, for the caller to use only if
+    /// it is whole.
+    pub(super) fn finish(&mut self, events: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            self.read_line(&line, events)?;
+            // Dropped on error, as said above.
+            let _cut = self.read_line(&line, events);
         }
         let tail = self.has_data.then(|| std::mem::take(&mut self.data));
         self.has_data = false;
-        Ok(tail)
+        tail
     }
 
     /// Fails once the pending event is larger than [`MAX_EVENT`].
@@ -129,7 +131,7 @@ mod tests {
             }
         }
         if res.is_ok() {
-            res = sse.finish(&mut events);
+            res = Ok(sse.finish(&mut events));
         }
         (events.iter().map(|e| String::from_utf8_lossy(e).into_owned()).collect(), res)
     }
@@ -137,7 +139,7 @@ mod tests {
     #[test]
     fn line_ends_data_lines_and_ignored_fields() {
         type Case<'a> = (&'a [&'a [u8]], &'a [&'a str], Result<Option<&'a str>, ()>);
-        let cases: [Case<'_>; 9] = [
+        let cases: [Case<'_>; 10] = [
             (&[b"data: a\n\n"], &["a"], Ok(None)),
             (&[b"data: a\r\n\r\n"], &["a"], Ok(None)),
             (&[b"data: a\r\r"], &["a"], Ok(None)),
@@ -147,6 +149,7 @@ mod tests {
             (&[b"\n\n\n"], &[], Ok(None)),
             (&[b"data: a\n\n<html>\n"], &["a"], Err(())),
             (&[b"data: a\n\ndata"], &["a"], Ok(Some(""))),
+            (&[b"data: a\n\nda"], &["a"], Ok(None)),
         ];
         for (parts, want, tail) in cases {
             let (events, res) = frame(parts);

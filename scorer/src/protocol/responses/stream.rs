@@ -9,12 +9,52 @@
 //! event. Other event types (built-in tools, part and `done` events, types added later) carry
 //! nothing new for a chat client and are skipped.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::response::{failure, finish_reason, tokens};
 use super::sse::Sse;
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
+
+/// The event types read whole; the rest are skipped after their type is read.
+const HANDLED: [&str; 8] = [
+    "response.output_item.added",
+    "response.output_item.done",
+    "response.output_text.delta",
+    "response.refusal.delta",
+    "response.reasoning_summary_text.delta",
+    "response.reasoning_text.delta",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
+];
+
+/// An event's type, read without building the rest: `response.created` and its kin repeat
+/// the request's tools and instructions, which nothing here needs.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+}
+
+/// A final event, read without its `output` (the whole answer again).
+#[derive(Deserialize)]
+struct Last {
+    response: Option<Outcome>,
+}
+
+/// What a final Response object tells the client beyond the streamed content.
+#[derive(Deserialize)]
+struct Outcome {
+    #[serde(default)]
+    usage: Value,
+    #[serde(default)]
+    incomplete_details: Value,
+    #[serde(default)]
+    error: Value,
+}
 
 /// Where a stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +116,8 @@ impl Stream {
             return out;
         }
         let mut events = Vec::new();
-        let mut framed = self.sse.push(chunk, &mut events);
-        let mut tail = None;
-        if end && framed.is_ok() {
-            framed = self.sse.finish(&mut events).map(|t| tail = t);
-        }
+        let framed = self.sse.push(chunk, &mut events);
+        let tail = if end && framed.is_ok() { self.sse.finish(&mut events) } else { None };
         for data in &events {
             self.event(data, &mut out);
         }
@@ -115,15 +152,42 @@ impl Stream {
         }
     }
 
+    /// Reads one event by its type; Err: the error event that ends the stream.
     fn read(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), ApiError> {
-        let v: Value =
-            serde_json::from_slice(data).map_err(|e| garbage(&format!("an event is not JSON: {e}")))?;
-        let kind = v.get("type").and_then(Value::as_str).ok_or_else(|| garbage("an event has no type"))?;
-        match kind {
+        let not_json = |e: serde_json::Error| garbage(&format!("an event is not JSON: {e}"));
+        let head: Head<'_> = serde_json::from_slice(data).map_err(not_json)?;
+        let kind = head.kind.ok_or_else(|| garbage("an event has no type"))?;
+        match kind.as_ref() {
             "response.created" | "response.in_progress" | "response.queued" => self.start(out),
-            "response.output_item.added" | "response.output_item.done" => self.item(&v, out)?,
+            "response.completed" | "response.incomplete" | "response.failed" => {
+                let last: Last = serde_json::from_slice(data).map_err(not_json)?;
+                let o = last.response.ok_or_else(|| garbage("a final event has no response"))?;
+                let response = json!({"usage": o.usage, "incomplete_details": o.incomplete_details});
+                if kind == "response.failed" {
+                    self.tokens = tokens(&response).or(self.tokens);
+                    return Err(failure(Some(&o.error)));
+                }
+                self.finish(kind == "response.incomplete", &response, out);
+            }
+            "error" => {
+                let v: Value = serde_json::from_slice(data).map_err(not_json)?;
+                return Err(failure(Some(v.get("error").filter(|e| e.is_object()).unwrap_or(&v))));
+            }
+            k if HANDLED.contains(&k) => {
+                let v: Value = serde_json::from_slice(data).map_err(not_json)?;
+                self.on_event(k, &v, out)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// An event about the answer's content: an output item or a delta.
+    fn on_event(&mut self, kind: &str, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
+        match kind {
+            "response.output_item.added" | "response.output_item.done" => self.item(v, out)?,
             "response.output_text.delta" => {
-                let (item, delta) = (text(&v, "item_id")?, text(&v, "delta")?);
+                let (item, delta) = (item_id(v), text(v, "delta")?);
                 if !delta.is_empty() {
                     // Parts of one item join directly; a new item starts a new paragraph.
                     let paragraph = self.last_text.as_deref().is_some_and(|last| last != item);
@@ -131,7 +195,7 @@ impl Stream {
                     self.delta(out, "content", delta, paragraph);
                 }
             }
-            "response.refusal.delta" => self.delta(out, "refusal", text(&v, "delta")?, false),
+            "response.refusal.delta" => self.delta(out, "refusal", text(v, "delta")?, false),
             "response.reasoning_summary_text.delta" | "response.reasoning_text.delta"
                 if self.meta.reasoning =>
             {
@@ -140,9 +204,8 @@ impl Stream {
                 } else {
                     ("summary", v.get("summary_index"))
                 };
-                let key =
-                    (text(&v, "item_id")?.to_string(), part, index.and_then(Value::as_u64).unwrap_or(0));
-                let delta = text(&v, "delta")?;
+                let key = (item_id(v).to_string(), part, index.and_then(Value::as_u64).unwrap_or(0));
+                let delta = text(v, "delta")?;
                 if !delta.is_empty() {
                     // Each summary or reasoning part is its own paragraph.
                     let paragraph = self.last_reasoning.as_ref().is_some_and(|last| *last != key);
@@ -151,25 +214,19 @@ impl Stream {
                 }
             }
             "response.function_call_arguments.delta" => {
-                let delta = text(&v, "delta")?;
-                if let Some(i) = self.call_of(&v) {
+                let delta = text(v, "delta")?;
+                if let Some(i) = self.call_of(v) {
                     self.arguments(out, i, delta);
                 }
             }
             "response.function_call_arguments.done" => {
                 // Sent whole only when no delta carried it.
-                let args = text(&v, "arguments")?;
-                if let Some(i) = self.call_of(&v).filter(|i| self.calls.get(*i).is_some_and(|c| !c.args_sent))
+                let args = text(v, "arguments")?;
+                if let Some(i) = self.call_of(v).filter(|i| self.calls.get(*i).is_some_and(|c| !c.args_sent))
                 {
                     self.arguments(out, i, args);
                 }
             }
-            "response.completed" | "response.incomplete" => self.finish(&v, out)?,
-            "response.failed" => {
-                self.tokens = v.get("response").and_then(tokens).or(self.tokens);
-                return Err(failure(v.get("response").and_then(|r| r.get("error"))));
-            }
-            "error" => return Err(failure(Some(v.get("error").filter(|e| e.is_object()).unwrap_or(&v)))),
             _ => {}
         }
         Ok(())
@@ -248,18 +305,16 @@ impl Stream {
         reply::chunk(out, &self.meta, delta, None);
     }
 
-    /// `response.completed`/`incomplete`: `{}` for any tool call that got no arguments (so
-    /// they parse), the finish chunk, the usage chunk, `[DONE]`.
-    fn finish(&mut self, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
-        let response = v.get("response").ok_or_else(|| garbage("a final event has no response"))?;
+    /// `response.completed`/`incomplete` (the event's type is the status, whatever the object
+    /// says): `{}` for any tool call that got no arguments (so they parse), the finish chunk,
+    /// the usage chunk, `[DONE]`.
+    fn finish(&mut self, incomplete: bool, response: &Value, out: &mut Vec<u8>) {
         self.start(out);
         for i in 0..self.calls.len() {
             if self.calls.get(i).is_some_and(|c| !c.args_sent) {
                 self.arguments(out, i, "{}");
             }
         }
-        // The event's type is the status, whatever the object carries.
-        let incomplete = v.get("type").and_then(Value::as_str) == Some("response.incomplete");
         let finish = finish_reason(incomplete, response, !self.calls.is_empty());
         reply::chunk(out, &self.meta, json!({}), Some(finish));
         self.tokens = tokens(response).or(self.tokens);
@@ -268,7 +323,6 @@ impl Stream {
         }
         reply::done(out);
         self.state = State::Done;
-        Ok(())
     }
 
     /// Ends the stream with one error event.
@@ -283,6 +337,12 @@ impl Stream {
 /// The string member `key` of an event, or the stream is not the documented shape.
 fn text<'v>(v: &'v Value, key: &str) -> Result<&'v str, ApiError> {
     v.get(key).and_then(Value::as_str).ok_or_else(|| garbage(&format!("an event has no string '{key}'")))
+}
+
+/// A delta's `item_id`, which only places paragraph breaks: tolerated when missing, as some
+/// Responses-compatible servers leave it out.
+fn item_id(v: &Value) -> &str {
+    v.get("item_id").and_then(Value::as_str).unwrap_or_default()
 }
 
 /// The error for a stream that is not what Responses sends.

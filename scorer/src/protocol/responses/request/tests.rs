@@ -191,6 +191,16 @@ fn messages_refused_name_the_field() {
             "messages[0].content[0].image_url.url",
         ),
         (
+            r#"[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https:x.png"}}]}]"#,
+            "invalid_value",
+            "messages[0].content[0].image_url.url",
+        ),
+        (
+            r#"[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://"}}]}]"#,
+            "invalid_value",
+            "messages[0].content[0].image_url.url",
+        ),
+        (
             r#"[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]"#,
             "missing_required_parameter",
             "messages[0].content[0].image_url.url",
