@@ -154,8 +154,8 @@ fn errors_keep_the_provider_message_and_status() {
         (
             429,
             br#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
-            "provider_rejected_request",
-            "invalid_request_error",
+            "rate_limit_exceeded",
+            "rate_limit_error",
             "Rate limit reached",
         ),
         (500, br#"{"error":{"message":"The server had an error","type":"server_error"}}"#, "upstream_failed", "server_error", "The server had an error"),
