@@ -9,8 +9,8 @@ const messages = [{ role: "user", content: "hello" }];
 const { data: chat, response } = await client.chat.completions
   .create({ model: "economy", messages, prefer: "cheap" })
   .withResponse();
-assert.equal(chat.choices[0].message.content, "mock reply from groq");
-assert.equal(response.headers.get("x-model-router-provider"), "groq");
+assert.equal(chat.choices[0].message.content, "mock reply from aws-bedrock-runtime");
+assert.equal(response.headers.get("x-model-router-provider"), "aws-bedrock-runtime");
 
 const stream = await client.chat.completions.create({
   model: "standard", messages, stream: true, stream_options: { include_usage: true },
@@ -23,6 +23,39 @@ for await (const chunk of stream) {
 }
 assert.equal(text, "mock reply from aws-bedrock");
 assert.equal(usage.completion_tokens, 4);
+
+// Each native protocol through the router's translation: plain, streamed with usage, and a
+// two-turn tool call whose streamed form the SDK's own accumulator rebuilds exactly.
+const weather = [{ type: "function", function: {
+  name: "get_weather", description: "Weather in a city",
+  parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
+for (const [model, provider] of [["deepseek.v3.2", "aws-bedrock-runtime"], ["claude-sonnet-4-6", "anthropic"], ["gpt-5.3-codex", "openai"]]) {
+  const plain = await client.chat.completions.create({ model, messages });
+  assert.equal(plain.choices[0].message.content, `mock reply from ${provider}`, model);
+  assert.equal(plain.model, model);
+  const s = await client.chat.completions.create({ model, messages, stream: true, stream_options: { include_usage: true } });
+  let streamed = "";
+  let u = null;
+  for await (const chunk of s) {
+    if (chunk.choices.length) streamed += chunk.choices[0].delta.content ?? "";
+    if (chunk.usage) u = chunk.usage;
+  }
+  assert.equal(streamed, `mock reply from ${provider}`, model);
+  assert.equal(u.completion_tokens, 4, model);
+  const ask = [{ role: "user", content: "What is the weather in Paris? mock:tool" }];
+  const first = await client.chat.completions.create({ model, messages: ask, tools: weather });
+  const call = first.choices[0].message.tool_calls[0];
+  assert.equal(first.choices[0].finish_reason, "tool_calls", model);
+  assert.deepEqual([call.function.name, JSON.parse(call.function.arguments)], ["get_weather", { city: "Paris" }]);
+  const runner = client.chat.completions.stream({ model, messages: ask, tools: weather });
+  const done = await runner.finalChatCompletion();
+  const scall = done.choices[0].message.tool_calls[0];
+  assert.deepEqual([scall.function.name, JSON.parse(scall.function.arguments)], ["get_weather", { city: "Paris" }], model);
+  const second = await client.chat.completions.create({ model, tools: weather, messages: [...ask,
+    { role: "assistant", content: null, tool_calls: [call] },
+    { role: "tool", tool_call_id: call.id, content: "18 degrees and sunny" }] });
+  assert.equal(second.choices[0].message.content, `mock reply from ${provider} after tool get_weather`, model);
+}
 
 const emb = await client.embeddings.create({ model: "embed-large", input: ["a", "b", "c"], dimensions: 8 });
 assert.equal(emb.data.length, 3);

@@ -2,6 +2,7 @@
 
 Run by tests/tests/sdk.rs with BASE_URL set to the router's /v1; exits non-zero on failure.
 """
+import json
 import os
 import sys
 
@@ -15,9 +16,9 @@ msgs = [{"role": "user", "content": "hello"}]
 raw = client.chat.completions.with_raw_response.create(
     model="economy", messages=msgs, extra_body={"prefer": "cheap"})
 chat = raw.parse()
-assert chat.choices[0].message.content == "mock reply from groq", chat
-assert raw.headers["x-model-router-provider"] == "groq", dict(raw.headers)
-assert chat.model == "meta-llama/llama-4-scout-17b-16e-instruct", chat.model
+assert chat.choices[0].message.content == "mock reply from aws-bedrock-runtime", chat
+assert raw.headers["x-model-router-provider"] == "aws-bedrock-runtime", dict(raw.headers)
+assert chat.model == "nvidia.nemotron-nano-9b-v2", chat.model
 
 auto = client.chat.completions.with_raw_response.create(
     model="auto", messages=msgs, extra_body={"tier": "premium", "prefer": "coding"})
@@ -36,6 +37,51 @@ for chunk in stream:
         usage = chunk.usage
 assert text == "mock reply from aws-bedrock", text
 assert usage is not None and usage.completion_tokens == 4, usage
+
+# Each native protocol, through the router's translation: Bedrock Converse, Anthropic
+# Messages, the Responses API. Plain, streamed with usage, and a two-turn tool call whose
+# streamed form the SDK's own accumulator must rebuild exactly.
+weather = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+for model, provider in (("deepseek.v3.2", "aws-bedrock-runtime"), ("claude-sonnet-4-6", "anthropic"),
+                        ("gpt-5.3-codex", "openai")):
+    raw = client.chat.completions.with_raw_response.create(model=model, messages=msgs)
+    plain = raw.parse()
+    assert raw.headers["x-model-router-provider"] == provider, (model, dict(raw.headers))
+    assert plain.choices[0].message.content == f"mock reply from {provider}", (model, plain)
+    assert plain.choices[0].finish_reason == "stop" and plain.model == model, (model, plain)
+    assert plain.usage.prompt_tokens > 0 and plain.usage.completion_tokens == 4, (model, plain.usage)
+    assert float(raw.headers["x-model-router-cost"]) > 0, dict(raw.headers)
+
+    stream = client.chat.completions.create(
+        model=model, messages=msgs, stream=True, stream_options={"include_usage": True})
+    text, usage, ids = "", None, set()
+    for chunk in stream:
+        ids.add(chunk.id)
+        if chunk.choices:
+            text += chunk.choices[0].delta.content or ""
+        if chunk.usage:
+            usage = chunk.usage
+    assert text == f"mock reply from {provider}", (model, text)
+    assert usage is not None and usage.completion_tokens == 4 and len(ids) == 1, (model, usage, ids)
+
+    ask = [{"role": "user", "content": "What is the weather in Paris? mock:tool"}]
+    first = client.chat.completions.create(model=model, messages=ask, tools=weather)
+    call = first.choices[0].message.tool_calls[0]
+    assert first.choices[0].finish_reason == "tool_calls", (model, first)
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}, call
+    with client.chat.completions.stream(model=model, messages=ask, tools=weather) as s:
+        for _ in s:
+            pass
+        streamed = s.get_final_completion()
+    scall = streamed.choices[0].message.tool_calls[0]
+    assert streamed.choices[0].finish_reason == "tool_calls", (model, streamed)
+    assert (scall.function.name, json.loads(scall.function.arguments)) == ("get_weather", {"city": "Paris"}), scall
+    second = client.chat.completions.create(model=model, tools=weather, messages=ask + [
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+        {"role": "tool", "tool_call_id": call.id, "content": "18 degrees and sunny"}])
+    assert second.choices[0].message.content == f"mock reply from {provider} after tool get_weather", second
 
 # Embeddings, by alias, with dimensions; Titan through the router's translation.
 emb = client.embeddings.create(model="embed-small", input=["a", "b"], dimensions=16)
