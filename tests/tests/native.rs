@@ -1,0 +1,230 @@
+//! Native provider protocols through the real Envoy (issue 17): every current model answers,
+//! whole and streamed; failover crosses protocols; Envoy's SigV4 signing filter signs the
+//! translated body Bedrock receives.
+
+use model_router_tests::envoy::{Stack, StackOptions};
+use model_router_tests::http::{self, Response};
+use serde_json::Value;
+
+const CHAT: &str = "/v1/chat/completions";
+
+fn start(opts: &StackOptions<'_>) -> Stack {
+    Stack::start_with(opts).unwrap_or_else(|e| panic!("cannot start the stack: {e}"))
+}
+
+fn chat(s: &Stack, body: &str) -> Response {
+    http::post_json(s.envoy.addr, CHAT, body).unwrap_or_else(|e| panic!("request failed: {e}"))
+}
+
+/// The `data:` payloads of an SSE body, `[DONE]` included.
+fn events(r: &Response) -> Vec<String> {
+    r.text().lines().filter_map(|l| l.strip_prefix("data: ")).map(str::to_string).collect()
+}
+
+/// The text a streamed answer carries, and its usage.
+fn streamed(r: &Response) -> (String, Option<Value>) {
+    let mut text = String::new();
+    let mut usage = None;
+    for e in events(r) {
+        let v: Value = serde_json::from_str(&e).unwrap_or(Value::Null);
+        if let Some(t) = v["choices"][0]["delta"]["content"].as_str() {
+            text.push_str(t);
+        }
+        if v["usage"].is_object() {
+            usage = Some(v["usage"].clone());
+        }
+    }
+    (text, usage)
+}
+
+/// Every model `/v1/models` offers today answers through its own protocol, whole and streamed,
+/// and `/v1/models` offers every chat model of the catalog that has not retired.
+#[test]
+fn every_current_model_answers_whole_and_streamed() {
+    let s = start(&StackOptions::default());
+    let list = http::request(s.envoy.addr, "GET", "/v1/models", &[], b"").unwrap_or_else(|e| panic!("{e}"));
+    let listed: Vec<String> = list.json()["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["kind"] == "chat")
+        .filter_map(|m| m["id"].as_str().map(str::to_string))
+        .collect();
+    let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
+    let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    for d in catalog.deployments.iter().filter(|d| !d.retired(today)) {
+        assert!(listed.contains(&d.id), "{} ({}) is not listed", d.id, d.api.as_str());
+    }
+    assert!(listed.len() >= 30, "{listed:?}");
+    for model in &listed {
+        let r =
+            chat(&s, &format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hello"}}]}}"#));
+        assert_eq!(r.status, 200, "{model}: {}", r.text());
+        let provider = r.header("x-model-router-provider").unwrap_or_default().to_string();
+        let v = r.json();
+        assert_eq!(v["choices"][0]["message"]["content"], format!("mock reply from {provider}"), "{model}");
+        assert_eq!(v["object"], "chat.completion", "{model}");
+        // Translated answers name the catalog id; OpenAI-compatible ones pass through as the
+        // provider wrote them, with its own id for the model.
+        let named = v["model"].as_str().unwrap_or_default();
+        let upstream = catalog.deployments.iter().any(|d| d.id == *model && d.upstream_id == named);
+        assert!(named == model || upstream, "{model} answered as {named}");
+        assert!(r.header("x-model-router-cost").is_some_and(|c| c.parse::<f64>().is_ok()), "{model}");
+
+        let body = format!(
+            r#"{{"model":"{model}","stream":true,"stream_options":{{"include_usage":true}},"messages":[{{"role":"user","content":"hello"}}]}}"#
+        );
+        let r = chat(&s, &body);
+        assert_eq!(r.status, 200, "{model} streamed: {}", r.text());
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/event-stream")), "{model}");
+        let (text, usage) = streamed(&r);
+        assert_eq!(text, format!("mock reply from {provider}"), "{model} streamed");
+        let usage = usage.unwrap_or_else(|| panic!("{model}: no usage chunk in {}", r.text()));
+        assert!(usage["cost"].is_string() || usage["cost"].is_number(), "{model}: {usage}");
+        assert_eq!(events(&r).last().map(String::as_str), Some("[DONE]"), "{model}");
+    }
+}
+
+/// A catalog of three economy models on the demo's mocks, one per protocol; prices and
+/// quality order them under `cheap` and `quality`.
+const THREE_PROTOCOLS: &str = r#"{"resilience":{"max_attempts":3},"catalog":{
+  "providers":{
+    "aws-bedrock-runtime":{"base_path":"","auth":{"header":"authorization","prefix":"Bearer ","env":"AWS_BEARER_TOKEN_BEDROCK"}},
+    "anthropic":{},
+    "openai":{"auth":{"header":"authorization","prefix":"Bearer ","env":"OPENAI_API_KEY"}}},
+  "models":[
+    {"id":"nemo","upstream_id":"nvidia.nemotron-nano-9b-v2","tier":"economy","provider":"aws-bedrock-runtime","api":"bedrock-converse","context_window":100000,"max_output":1000,"price_in":0.1,"price_out":0.1,"quality":80},
+    {"id":"haiku","upstream_id":"claude-haiku-4-5","tier":"economy","provider":"anthropic","api":"messages","context_window":100000,"max_output":1000,"price_in":1,"price_out":1,"quality":70},
+    {"id":"mini","upstream_id":"gpt-4.1-mini","tier":"economy","provider":"openai","api":"chat","context_window":100000,"max_output":1000,"price_in":2,"price_out":2,"quality":90},
+    {"id":"s","tier":"standard","provider":"openai","context_window":1000,"max_output":100,"price_in":1,"price_out":1,"quality":50},
+    {"id":"x","tier":"premium","provider":"openai","context_window":1000,"max_output":100,"price_in":1,"price_out":1,"quality":50}]}}"#;
+
+/// Failover from one protocol to another, whole and streamed: each fallback is translated from
+/// the client's own body, and the answer is in the OpenAI shape whichever protocol gave it.
+#[test]
+fn failover_crosses_protocols_streamed_and_not() {
+    let s = start(&StackOptions { plugin_config: Some(THREE_PROTOCOLS), ..StackOptions::default() });
+    // (prefer, providers made to fail, who answers, the failed attempts it names)
+    let cases = [
+        ("cheap", &["aws-bedrock-runtime"][..], "anthropic", "aws-bedrock-runtime/nemo"),
+        (
+            "cheap",
+            &["aws-bedrock-runtime", "anthropic"][..],
+            "openai",
+            "aws-bedrock-runtime/nemo, anthropic/haiku",
+        ),
+        ("quality", &["openai"][..], "aws-bedrock-runtime", "openai/mini"),
+    ];
+    for (prefer, failing, answers, from) in cases {
+        for stream in [false, true] {
+            for p in failing {
+                s.fault(p, Some(r#"{"status":503}"#)).unwrap_or_else(|e| panic!("{e}"));
+            }
+            let options =
+                if stream { r#","stream":true,"stream_options":{"include_usage":true}"# } else { "" };
+            let body = format!(
+                r#"{{"model":"economy","prefer":"{prefer}"{options},"messages":[{{"role":"user","content":"hello"}}]}}"#
+            );
+            let r = chat(&s, &body);
+            let case = format!("{prefer} failing {failing:?} stream {stream}");
+            assert_eq!(r.status, 200, "{case}: {}", r.text());
+            assert_eq!(r.header("x-model-router-provider"), Some(answers), "{case}");
+            assert_eq!(r.header("x-model-router-fallback-from"), Some(from), "{case}");
+            let want = format!("mock reply from {answers}");
+            if stream {
+                let (text, usage) = streamed(&r);
+                assert_eq!(text, want, "{case}: {}", r.text());
+                assert!(usage.is_some_and(|u| u["cost"].is_string() || u["cost"].is_number()), "{case}");
+            } else {
+                assert_eq!(r.json()["choices"][0]["message"]["content"], want, "{case}: {}", r.text());
+                assert!(r.header("x-model-router-cost").is_some(), "{case}");
+            }
+            // What each provider received is its own protocol, built from the client's body.
+            for got in s.take_received() {
+                let v = got.json();
+                match got.provider.as_str() {
+                    "aws-bedrock-runtime" => {
+                        assert!(
+                            got.path.starts_with("/model/nvidia.nemotron-nano-9b-v2/converse"),
+                            "{}",
+                            got.path
+                        );
+                        assert!(
+                            v.get("model").is_none() && v["messages"][0]["content"][0]["text"] == "hello",
+                            "{v}"
+                        );
+                    }
+                    "anthropic" => {
+                        assert_eq!(
+                            (got.path.as_str(), v["model"].as_str()),
+                            ("/v1/messages", Some("claude-haiku-4-5"))
+                        );
+                        assert!(v["max_tokens"].is_u64() && got.header("anthropic-version").is_some(), "{v}");
+                    }
+                    _ => assert_eq!(
+                        (got.path.as_str(), v["model"].as_str()),
+                        ("/v1/chat/completions", Some("gpt-4.1-mini"))
+                    ),
+                }
+                assert!(v.get("prefer").is_none(), "{v}");
+            }
+            for p in failing {
+                s.fault(p, None).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+}
+
+/// The demo's bedrock-runtime cluster with Envoy's own SigV4 signing as an upstream filter,
+/// as envoy/providers.yaml ships it (inline test credentials here).
+const SIGNED: (&str, &str) = (
+    "  - name: aws-bedrock-runtime\n    connect_timeout: 2s\n    type: STATIC\n",
+    r#"  - name: aws-bedrock-runtime
+    connect_timeout: 2s
+    type: STATIC
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {http_protocol_options: {}}
+        http_filters:
+        - name: envoy.filters.http.aws_request_signing
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigning
+            service_name: bedrock
+            region: us-east-1
+            use_unsigned_payload: false
+            credential_provider:
+              inline_credential:
+                access_key_id: AKIDEXAMPLE
+                secret_access_key: wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+        - name: envoy.filters.http.upstream_codec
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec
+"#,
+);
+
+/// SigV4 by Envoy: the signature covers the translated body (the mock recomputes the payload
+/// hash from what it received and refuses a mismatch with Bedrock's 403), the model id's `:`
+/// travels percent-encoded, streamed and not.
+#[test]
+fn envoy_signs_the_translated_body_bedrock_receives() {
+    let s = start(&StackOptions { swaps: &[SIGNED], ..StackOptions::default() });
+    for stream in [false, true] {
+        let options = if stream { r#","stream":true"# } else { "" };
+        let body = format!(
+            r#"{{"model":"us.meta.llama4-scout-17b-instruct-v1:0"{options},"messages":[{{"role":"user","content":"hello"}}]}}"#
+        );
+        let r = chat(&s, &body);
+        assert_eq!(r.status, 200, "stream {stream}: {}", r.text());
+        let got = s.take_received();
+        let [one] = &got[..] else { panic!("{} requests", got.len()) };
+        let suffix = if stream { "converse-stream" } else { "converse" };
+        assert_eq!(one.path, format!("/model/us.meta.llama4-scout-17b-instruct-v1%3A0/{suffix}"));
+        let auth = one.header("authorization").unwrap_or_default();
+        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+        assert!(auth.contains("/us-east-1/bedrock/aws4_request"), "{auth}");
+        let hash = one.header("x-amz-content-sha256").unwrap_or_default();
+        assert!(hash.len() == 64 && hash != "UNSIGNED-PAYLOAD", "{hash}");
+        assert!(one.json()["messages"].is_array() && one.json().get("model").is_none());
+    }
+}
