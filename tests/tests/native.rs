@@ -228,3 +228,40 @@ fn envoy_signs_the_translated_body_bedrock_receives() {
         assert!(one.json()["messages"].is_array() && one.json().get("model").is_none());
     }
 }
+
+/// Prompt caching, the main reason to use Anthropic's own API: `cache_control` reaches it,
+/// and the cache reads and writes it reports are priced at Anthropic's rates (0.1 and 1.25
+/// times the input price), not as plain input.
+#[test]
+fn anthropic_cache_tokens_reach_the_client_and_are_priced_at_their_rates() {
+    let s = start(&StackOptions::default());
+    let body = r#"{"model":"claude-sonnet-4-6","messages":[{"role":"system","content":[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}]},{"role":"user","content":"hello"}]}"#;
+    let r = chat(&s, body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = s.take_received();
+    let sent = got.first().map(|g| g.json()).unwrap_or(Value::Null);
+    assert_eq!(sent["system"][0]["cache_control"]["type"], "ephemeral", "{sent}");
+    let usage = r.json()["usage"].clone();
+    let details = &usage["prompt_tokens_details"];
+    let (read, write) = (details["cached_tokens"].as_u64(), details["cache_creation_tokens"].as_u64());
+    let (Some(read), Some(write)) = (read, write) else { panic!("no cache counts in {usage}") };
+    assert!(read + write > 0, "the mock reports cache use for cache_control: {usage}");
+    let prompt = usage["prompt_tokens"].as_u64().unwrap_or_default();
+    let output = usage["completion_tokens"].as_u64().unwrap_or_default();
+    let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
+    let d = catalog
+        .deployments
+        .iter()
+        .find(|d| d.id == "claude-sonnet-4-6")
+        .unwrap_or_else(|| panic!("no claude"));
+    let plain = prompt - read - write;
+    let want = (plain as f64 * d.price_in
+        + read as f64 * d.price_in * 0.1
+        + write as f64 * d.price_in * 1.25
+        + output as f64 * d.price_out)
+        / 1e6;
+    let cost: f64 = r.header("x-model-router-cost").and_then(|c| c.parse().ok()).unwrap_or(-1.0);
+    assert!((cost - want).abs() < 1e-8, "cost {cost}, want {want} from {usage}");
+    let flat = (prompt as f64 * d.price_in + output as f64 * d.price_out) / 1e6;
+    assert!((cost - flat).abs() > 1e-9, "cache tokens priced as plain input");
+}

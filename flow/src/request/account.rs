@@ -90,7 +90,7 @@ impl Request {
         usage: Option<Usage>,
     ) -> Vec<(&'static str, String)> {
         let Some(u) = usage else { return Vec::new() };
-        let cost = u.cost(to.price_in, to.price_out);
+        let cost = u.cost(&to.price());
         self.account.usage = Some(u);
         self.account.cost = Some(cost);
         let out = vec![

@@ -200,7 +200,7 @@ impl Request {
         let usage = if status != 200 {
             None
         } else if event_stream {
-            let mut editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
+            let mut editor = StreamUsage::new(f.to.price(), f.usage_requested);
             if let Some(out) = editor.feed(&body, true) {
                 body = out;
             }

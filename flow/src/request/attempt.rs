@@ -72,7 +72,7 @@ impl Request {
         if status == 200 && !end_of_stream {
             if edited_stream {
                 // Cost added, usage chunk removed, an error event appended.
-                let editor = StreamUsage::new((f.to.price_in, f.to.price_out), f.usage_requested);
+                let editor = StreamUsage::new(f.to.price(), f.usage_requested);
                 let translator = native::Stream::new(f.to.api, f.meta());
                 let Flight { to, sent_ns, .. } = *f;
                 let watch = Watch { to, sent_ns, started: false, editor, translator };

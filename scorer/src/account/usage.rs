@@ -8,16 +8,52 @@ use crate::parse::json::{Kind, Reader};
 /// Tokens a provider reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
-    /// Input (prompt) tokens.
+    /// Input (prompt) tokens, cached ones included (as OpenAI counts `prompt_tokens`).
     pub input: u64,
     /// Output (completion) tokens.
     pub output: u64,
+    /// Of the input, tokens read from the provider's prompt cache
+    /// (`prompt_tokens_details.cached_tokens`).
+    pub cache_read: u64,
+    /// Of the input, tokens written to the provider's prompt cache
+    /// (`prompt_tokens_details.cache_creation_tokens`).
+    pub cache_write: u64,
+}
+
+/// What a model's tokens cost, USD per million.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Price {
+    /// An input token.
+    pub input: f64,
+    /// An output token.
+    pub output: f64,
+    /// An input token read from the prompt cache.
+    pub cache_read: f64,
+    /// An input token written to the prompt cache.
+    pub cache_write: f64,
+}
+
+impl Price {
+    /// Input and output prices; cached input priced as any input (where a provider's cache
+    /// discount is not known, none is assumed).
+    pub fn flat(input: f64, output: f64) -> Price {
+        Price { input, output, cache_read: input, cache_write: input }
+    }
 }
 
 impl Usage {
-    /// USD at per-million-token prices.
-    pub fn cost(&self, price_in: f64, price_out: f64) -> f64 {
-        (self.input as f64 * price_in + self.output as f64 * price_out) / 1e6
+    /// USD at `price`: cache reads and writes at their own prices, the rest of the input at
+    /// the input price.
+    pub fn cost(&self, price: &Price) -> f64 {
+        let cached = self.cache_read.saturating_add(self.cache_write).min(self.input);
+        let plain = self.input - cached;
+        let read = self.cache_read.min(cached);
+        let write = cached - read;
+        (plain as f64 * price.input
+            + read as f64 * price.cache_read
+            + write as f64 * price.cache_write
+            + self.output as f64 * price.output)
+            / 1e6
     }
 }
 
@@ -33,6 +69,12 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
     let mut seen = false;
     let mut obj = r.object().ok()?;
     while let Some(key) = obj.next_key(r).ok()? {
+        if matches!(key.as_ref(), "prompt_tokens_details" | "input_tokens_details")
+            && r.peek_kind().ok()? == Kind::Object
+        {
+            read_details(r, &mut u)?;
+            continue;
+        }
         let slot = match key.as_ref() {
             "prompt_tokens" | "input_tokens" => Some(&mut u.input),
             "completion_tokens" | "output_tokens" => Some(&mut u.output),
@@ -47,6 +89,23 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
         }
     }
     seen.then_some(u)
+}
+
+/// Reads the cached part of the input from a `prompt_tokens_details` object.
+fn read_details(r: &mut Reader<'_>, u: &mut Usage) -> Option<()> {
+    let mut obj = r.object().ok()?;
+    while let Some(key) = obj.next_key(r).ok()? {
+        let slot = match key.as_ref() {
+            "cached_tokens" => Some(&mut u.cache_read),
+            "cache_creation_tokens" => Some(&mut u.cache_write),
+            _ => None,
+        };
+        match slot {
+            Some(slot) if r.peek_kind().ok()? == Kind::Number => *slot = r.number().ok()?.parse().ok()?,
+            _ => r.skip_value().ok()?,
+        }
+    }
+    Some(())
 }
 
 /// Where a JSON object's top-level `usage` object is, and what it says.
@@ -148,8 +207,8 @@ pub const TRUNCATED_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"the provide
 /// on whole, so an event split across chunks is held until its end arrives.
 #[derive(Debug, Clone)]
 pub struct StreamUsage {
-    /// USD per million input and output tokens of the model that streams.
-    prices: (f64, f64),
+    /// What the model that streams costs.
+    price: Price,
     /// The client asked for usage itself.
     keep: bool,
     /// Bytes of an unfinished event.
@@ -176,15 +235,14 @@ fn event_end(data: &[u8]) -> Option<usize> {
 }
 
 impl StreamUsage {
-    /// A stream from a model priced `prices` (USD per million in, out); `keep`: the client
-    /// asked for usage.
-    pub fn new(prices: (f64, f64), keep: bool) -> Self {
-        StreamUsage { prices, keep, carry: Vec::new(), usage: None, done: false }
+    /// A stream from a model priced `price`; `keep`: the client asked for usage.
+    pub fn new(price: Price, keep: bool) -> Self {
+        StreamUsage { price, keep, carry: Vec::new(), usage: None, done: false }
     }
 
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
-        self.usage.map(|u| u.cost(self.prices.0, self.prices.1))
+        self.usage.map(|u| u.cost(&self.price))
     }
 
     /// Takes one chunk; returns what to send instead of it, or `None` to send it unchanged.
@@ -297,6 +355,22 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn cached_input_is_read_from_its_details_and_priced_at_its_own_price() {
+        let body = br#"{"usage":{"prompt_tokens":1000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":600,"cache_creation_tokens":300}}}"#;
+        let u = of_response(body).unwrap_or_default();
+        assert_eq!((u.input, u.output, u.cache_read, u.cache_write), (1000, 10, 600, 300));
+        // Anthropic's rates: reads at a tenth of the input price, writes at 1.25 times it.
+        let price = Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 };
+        let want = (100.0 * 3.0 + 600.0 * 0.3 + 300.0 * 3.75 + 10.0 * 15.0) / 1e6;
+        assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));
+        // Without a known discount, cached input costs what any input costs.
+        assert!((u.cost(&Price::flat(3.0, 15.0)) - (1000.0 * 3.0 + 10.0 * 15.0) / 1e6).abs() < 1e-15);
+        // Counts that disagree never price more input than was reported.
+        let odd = Usage { input: 100, output: 0, cache_read: 90, cache_write: 90 };
+        assert!((odd.cost(&price) - (90.0 * 0.3 + 10.0 * 3.75) / 1e6).abs() < 1e-15);
+    }
+
     const USAGE_CHUNK: &str = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"total_tokens\":1500}}\n\n";
 
     fn stream() -> String {
@@ -320,8 +394,8 @@ mod tests {
     fn whole_response_usage_and_cost() {
         let body = br#"{"id":"x","choices":[{"message":{"content":"a"}}],"usage":{"prompt_tokens":1000,"completion_tokens":2000}}"#;
         let u = of_response(body).unwrap_or_default();
-        assert_eq!(u, Usage { input: 1000, output: 2000 });
-        assert!((u.cost(3.0, 15.0) - 0.033).abs() < 1e-12);
+        assert_eq!(u, Usage { input: 1000, output: 2000, ..Usage::default() });
+        assert!((u.cost(&Price::flat(3.0, 15.0)) - 0.033).abs() < 1e-12);
         assert_eq!(format_usd(0.033), "0.03300000");
         assert_eq!(of_response(br#"{"usage":null}"#), None);
         assert_eq!(of_response(b"not json"), None);
@@ -333,21 +407,21 @@ mod tests {
         let bytes = whole.as_bytes();
         for split in [1, 7, 40, 90, bytes.len() - 3] {
             let (a, b) = bytes.split_at(split);
-            let mut s = StreamUsage::new((3.0, 15.0), true);
+            let mut s = StreamUsage::new(Price::flat(3.0, 15.0), true);
             let out = run(&mut s, &[a, b]);
             assert!(
                 out.contains(r#""usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500,"cost":0.01050000}"#),
                 "{split}: {out}"
             );
             assert!(out.ends_with("data: [DONE]\n\n"), "{out}");
-            assert_eq!(s.usage, Some(Usage { input: 1000, output: 500 }));
+            assert_eq!(s.usage, Some(Usage { input: 1000, output: 500, ..Usage::default() }));
             assert!(s.done);
         }
     }
 
     #[test]
     fn a_client_that_did_not_ask_gets_no_usage_chunk() {
-        let mut s = StreamUsage::new((3.0, 15.0), false);
+        let mut s = StreamUsage::new(Price::flat(3.0, 15.0), false);
         let out = run(&mut s, &[stream().as_bytes()]);
         assert!(!out.contains("prompt_tokens"), "{out}");
         assert_eq!(out.matches("data: ").count(), 2, "{out}");
@@ -358,19 +432,19 @@ mod tests {
     #[test]
     fn crlf_framed_events_are_found_too() {
         let crlf = stream().replace("\n\n", "\r\n\r\n");
-        let mut s = StreamUsage::new((3.0, 15.0), false);
+        let mut s = StreamUsage::new(Price::flat(3.0, 15.0), false);
         let out = run(&mut s, &[crlf.as_bytes()]);
         assert!(!out.contains("prompt_tokens"), "{out}");
-        assert_eq!(s.usage, Some(Usage { input: 1000, output: 500 }));
+        assert_eq!(s.usage, Some(Usage { input: 1000, output: 500, ..Usage::default() }));
         assert!(s.done);
     }
 
     #[test]
     fn a_stream_without_done_gets_the_error_event() {
-        let mut s = StreamUsage::new((1.0, 1.0), false);
+        let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
         let out = run(&mut s, &[b"data: {\"choices\":[{\"delta\":{\"content\":\"h\"}}]}\n\ndata: {\"cho"]);
         assert!(out.ends_with(std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default()), "{out}");
-        let mut s = StreamUsage::new((1.0, 1.0), false);
+        let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
         assert_eq!(s.feed(b"data: [DONE]\n\n", true), None);
     }
 
@@ -382,7 +456,7 @@ mod tests {
         let events = std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default();
         for cut in 0..whole.len() {
             for keep in [false, true] {
-                let mut s = StreamUsage::new((1.0, 2.0), keep);
+                let mut s = StreamUsage::new(Price::flat(1.0, 2.0), keep);
                 let (a, b) = whole.as_bytes().split_at(cut);
                 // Cut somewhere, delivered in two pieces, then the end.
                 let out = run(
@@ -419,7 +493,7 @@ mod tests {
             for chunk in body.as_bytes().chunks(piece) {
                 t.feed(chunk);
             }
-            assert_eq!(t.usage(), Some(Usage { input: 700, output: 0 }), "pieces of {piece}");
+            assert_eq!(t.usage(), Some(Usage { input: 700, output: 0, ..Usage::default() }), "pieces of {piece}");
         }
         let mut t = UsageTail::default();
         t.feed(br#"{"data":[],"model":"m","note":"no \"usage\":{\"prompt_tokens\":1} here"}"#);

@@ -1,6 +1,7 @@
 //! Where an attempt goes: the provider-facing side of a decision (model, provider, cluster,
 //! host, path, credentials), the body it carries, and the candidates kept for failover.
 
+use crate::account::usage::Price;
 use crate::catalog::{Api, Auth, Deployment};
 use crate::config::Config;
 use crate::health;
@@ -84,6 +85,17 @@ impl Upstream {
             path,
             auth,
             ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "")
+        }
+    }
+
+    /// What this attempt's tokens cost, its API's prompt-cache rates applied.
+    pub fn price(&self) -> Price {
+        let (read, write) = native::cache_rates(self.api);
+        Price {
+            input: self.price_in,
+            output: self.price_out,
+            cache_read: self.price_in * read,
+            cache_write: self.price_in * write,
         }
     }
 

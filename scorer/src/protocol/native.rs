@@ -27,6 +27,16 @@ pub fn auth(api: Api) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// What reading and writing a prompt-cache token costs, as multiples of the input price, where
+/// the provider documents it: Anthropic reads at 0.1 and writes (five-minute cache) at 1.25.
+/// Elsewhere no discount is assumed (1.0 and 1.0).
+pub fn cache_rates(api: Api) -> (f64, f64) {
+    match api {
+        Api::Messages => (0.1, 1.25),
+        _ => (1.0, 1.0),
+    }
+}
+
 /// The chat attempt's path below the provider's `base` path.
 pub fn chat_path(api: Api, base: &str, upstream_model: &str, stream: bool) -> String {
     match api {
