@@ -116,16 +116,9 @@ impl Request {
         let replacement = match out {
             Ok(bytes) => bytes,
             Err(why) => {
-                host.log(Level::Warn, &format!("model-router: {why}"));
                 // The headers are still held: the status can say what the body says.
                 self.effects.push(Effect::SetResponseHeader(h::STATUS, "502".into()));
-                ApiError::server(
-                    502,
-                    "bad_upstream_response",
-                    "the provider's response could not be translated",
-                )
-                .body()
-                .into_bytes()
+                untranslatable(host, &why)
             }
         };
         let used = self.used(host, &f.to, usage::of_response(&replacement));
@@ -148,6 +141,14 @@ impl Request {
             self.effects.push(Effect::RemoveResponseHeader(h::CONTENT_LENGTH));
         }
     }
+}
+
+/// The answer in place of a provider's body that could not be translated (logged with why).
+fn untranslatable(host: &dyn Host, why: &str) -> Vec<u8> {
+    host.log(Level::Warn, &format!("model-router: {why}"));
+    ApiError::server(502, "bad_upstream_response", "the provider's response could not be translated")
+        .body()
+        .into_bytes()
 }
 
 /// Feeds the end of the `body_size` bytes of response body now in Envoy's buffer to `tail`:
@@ -185,16 +186,7 @@ impl Request {
                 (200, false) => (native::response(api, &body, &f.meta()), "application/json"),
                 _ => (Ok(native::error(api, status, &body)), "application/json"),
             };
-            body = out.unwrap_or_else(|why| {
-                host.log(Level::Warn, &format!("model-router: {why}"));
-                ApiError::server(
-                    502,
-                    "bad_upstream_response",
-                    "the provider's response could not be translated",
-                )
-                .body()
-                .into_bytes()
-            });
+            body = out.unwrap_or_else(|why| untranslatable(host, &why));
             content_type = Some(kind);
         }
         let usage = if status != 200 {

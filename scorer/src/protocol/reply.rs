@@ -75,35 +75,32 @@ pub fn event(out: &mut Vec<u8>, value: &Value) {
     out.extend_from_slice(b"\n\n");
 }
 
+/// A `chat.completion.chunk` with these `choices`.
+fn chunk_object(meta: &Meta, choices: Value) -> Value {
+    json!({
+        "id": meta.id,
+        "object": "chat.completion.chunk",
+        "created": meta.created,
+        "model": meta.model,
+        "choices": choices,
+    })
+}
+
 /// Appends a `chat.completion.chunk` for choice 0 with `delta` and `finish_reason`.
 pub fn chunk(out: &mut Vec<u8>, meta: &Meta, delta: Value, finish_reason: Option<&str>) {
-    event(
-        out,
-        &json!({
-            "id": meta.id,
-            "object": "chat.completion.chunk",
-            "created": meta.created,
-            "model": meta.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}],
-        }),
-    );
+    let choice = json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}]);
+    event(out, &chunk_object(meta, choice));
 }
 
 /// Appends the usage chunk (empty `choices`), as OpenAI sends it last when
 /// `stream_options.include_usage` is set. Translators always send it; the glue removes it when
 /// the client did not ask, after pricing it.
 pub fn usage_chunk(out: &mut Vec<u8>, meta: &Meta, tokens: Tokens) {
-    event(
-        out,
-        &json!({
-            "id": meta.id,
-            "object": "chat.completion.chunk",
-            "created": meta.created,
-            "model": meta.model,
-            "choices": [],
-            "usage": tokens.to_json(),
-        }),
-    );
+    let mut v = chunk_object(meta, json!([]));
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("usage".into(), tokens.to_json());
+    }
+    event(out, &v);
 }
 
 /// Appends `data: [DONE]`.

@@ -5,7 +5,6 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiError;
 
 /// A response the glue must rewrite before the client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,17 +78,7 @@ pub fn error_response(status: u16, body: &[u8]) -> Vec<u8> {
         let m = v.get("message").or_else(|| v.get("Message"))?;
         m.as_str().map(str::to_string)
     });
-    let said: String = said.unwrap_or_else(|| "no message".to_string()).chars().take(500).collect();
-    let e = if (400..500).contains(&status) {
-        ApiError::invalid(
-            "provider_rejected_request",
-            None,
-            format!("the provider refused the request: {said}"),
-        )
-    } else {
-        ApiError::server(502, "upstream_failed", format!("the provider failed: {said}"))
-    };
-    e.with_status(status).body().into_bytes()
+    super::reply::provider_error(status, said.as_deref(), false)
 }
 
 #[cfg(test)]
