@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
-mkdir -p fuzz/corpus/route fuzz/corpus/config fuzz/corpus/responses
+mkdir -p fuzz/corpus/route fuzz/corpus/config fuzz/corpus/responses fuzz/corpus/protocols
 python3 - <<'PY'
 import json, hashlib, pathlib
 def put(target, data):
@@ -19,8 +19,13 @@ put("route", b'{"model":"embed-titan","input":["x"],"dimensions":256}')
 put("config", b'{}')
 put("config", b'{"blocked_providers":["xai"],"client_header":"x","clients":{"a":{"only_providers":["openai"]}},"free":["cerebras/gpt-oss-120b"],"auto":{"standard_at":0.4},"sticky":{"slots":8}}')
 put("responses", b'{"embedding":[0.5,-0.25],"inputTextTokenCount":3}')
+# The translators' golden inputs, each behind the byte that picks its protocol.
+for pick, name in ((0, "anthropic"), (1, "bedrock"), (2, "responses")):
+    for f in sorted(pathlib.Path("testdata/protocol", name).rglob("*")):
+        if f.is_file() and "expected" not in f.name and not f.name.endswith(".out"):
+            put("protocols", bytes([pick]) + f.read_bytes())
 PY
-for target in route config responses; do
+for target in route config responses protocols; do
   cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 \
     | grep -E "^(#[0-9]+ *DONE|stat::|==|SUMMARY|Done)" || true
   if [ -d "fuzz/artifacts/$target" ] && [ -n "$(ls -A "fuzz/artifacts/$target" 2>/dev/null)" ]; then
