@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use model_router_tests::envoy::Stack;
 use model_router_tests::http;
+use model_router_tests::mock::native::requested_model;
 use serde_json::Value;
 
 const CHAT: &str = "/v1/chat/completions";
@@ -48,8 +49,9 @@ fn auto_picks_different_tiers_for_a_greeting_a_refactoring_and_a_proof() {
         assert_eq!(r.status, 200, "{name}: {}", r.text());
         let got = s.take_received();
         assert_eq!(got.len(), 1);
-        // What the provider received is a model of the expected tier.
-        let model = got[0].json()["model"].as_str().unwrap_or_default().to_string();
+        // What the provider received is a model of the expected tier (in the body, or in
+        // the path for Converse).
+        let model = requested_model(&got[0]).unwrap_or_default();
         assert_eq!(tier_of(&model), c["expect_tier"], "{name}: {model}");
         assert_eq!(r.header("x-model-router-auto-tier"), c["expect_tier"].as_str());
         assert_eq!(r.header("x-model-router-selection"), Some("auto"));
@@ -112,7 +114,7 @@ fn a_later_turn_never_drops_below_an_earlier_one() {
     }
     let received = s.take_received();
     let last = received.last().expect("received");
-    assert_eq!(tier_of(last.json()["model"].as_str().unwrap_or_default()), "standard");
+    assert_eq!(tier_of(&requested_model(last).unwrap_or_default()), "standard");
 }
 
 /// The CLI binary built next to this test (`cargo build --workspace --bins` in `make test`).

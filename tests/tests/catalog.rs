@@ -4,6 +4,7 @@
 use model_router_tests::envoy::Stack;
 use model_router_tests::http::{self, Response};
 use model_router_tests::mock::Received;
+use model_router_tests::mock::native::requested_model;
 use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
@@ -35,12 +36,13 @@ fn catalog() -> Value {
 #[test]
 fn long_requests_skip_small_windows_and_escalate_when_no_tier_model_fits() {
     let s = Stack::start(None).expect("stack");
-    // ~150k tokens by the guard's estimate: economy's cheapest (a 131k window) is skipped.
+    // ~150k tokens by the guard's estimate: economy's cheapest (a 128k window) is skipped.
     let long = "word ".repeat(90_000);
     let r = post(&s, CHAT, &chat("economy", r#""prefer":"cheap","#, &long), &[]);
     assert_eq!(r.status, 200, "{}", r.text());
     let got = only(&s);
-    let model = got.json()["model"].as_str().unwrap_or_default().to_string();
+    // In the body, or in the path for Converse.
+    let model = requested_model(&got).unwrap_or_default();
     let window = catalog()["models"]
         .as_array()
         .expect("models")
@@ -52,10 +54,23 @@ fn long_requests_skip_small_windows_and_escalate_when_no_tier_model_fits() {
     assert_eq!(r.header("x-model-router-tier"), Some("economy"));
     assert_eq!(r.header("x-model-router-escalated"), None);
 
-    // With the 1M-window providers blocked, nothing in economy holds ~250k tokens: standard.
-    let cfg = r#"{"blocked_providers":["google-gemini","openai"]}"#;
-    let s = Stack::start(Some(cfg)).expect("stack");
-    let longer = "word ".repeat(150_000);
+    // With the 1M-window providers blocked, nothing in economy holds a request just over the
+    // largest economy window left (256k on Bedrock now; the guard counts 3 bytes a token, a
+    // word is 5): standard.
+    let blocked = ["google-gemini", "openai"];
+    let largest = catalog()["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .filter(|m| m["tier"] == "economy" && m["retires"].as_str().is_none_or(|d| d > "2026-11-22"))
+        .filter(|m| !blocked.iter().any(|b| m["provider"] == *b))
+        .filter_map(|m| m["context_window"].as_u64())
+        .max()
+        .expect("an economy model");
+    assert!(largest < 1_000_000, "{largest}");
+    let cfg = json!({ "blocked_providers": blocked }).to_string();
+    let s = Stack::start(Some(&cfg)).expect("stack");
+    let longer = "word ".repeat((largest * 3 / 5 + 1_000) as usize);
     let r = post(&s, CHAT, &chat("economy", "", &longer), &[]);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("x-model-router-tier"), Some("standard"));
@@ -209,18 +224,25 @@ fn the_model_list_matches_the_catalog_and_the_callers_policy() {
     };
     let all = list(&[]);
     let ids: Vec<&str> = all.iter().filter_map(|m| m["id"].as_str()).collect();
-    // Every routable, current chat model of the catalog is listed, and nothing retired.
+    // Every current model of the catalog is listed, whatever API its provider speaks (the
+    // router translates chat into each), and nothing retired.
     let cat = catalog();
     for m in cat["models"].as_array().expect("models") {
         let id = m["id"].as_str().unwrap_or_default();
-        let live = m["api"] == "chat" && m["retires"].as_str().is_none_or(|d| d > "2026-11-22");
-        let routable_somewhere = cat["models"].as_array().expect("models").iter().any(|o| {
-            o["id"] == id && o["api"] == "chat" && o["retires"].as_str().is_none_or(|d| d > "2026-11-22")
-        });
+        let live = m["retires"].as_str().is_none_or(|d| d > "2026-11-22");
+        let current_somewhere = cat["models"]
+            .as_array()
+            .expect("models")
+            .iter()
+            .any(|o| o["id"] == id && o["retires"].as_str().is_none_or(|d| d > "2026-11-22"));
         if m["tier"] == "embedding" {
             continue;
         }
-        assert_eq!(ids.contains(&id), routable_somewhere, "{id} (live here: {live})");
+        assert_eq!(ids.contains(&id), current_somewhere, "{id} (live here: {live})");
+    }
+    for native in ["claude-haiku-4-5", "zai.glm-5", "gpt-5.3-codex", "us.meta.llama4-scout-17b-instruct-v1:0"]
+    {
+        assert!(ids.contains(&native), "{native}");
     }
     for name in ["auto", "economy", "standard", "premium", "embed-small", "embed-large", "embed-titan"] {
         assert!(ids.contains(&name), "{name}");
@@ -266,25 +288,51 @@ fn retired_models_are_never_chosen() {
     s.take_received();
 }
 
+/// The credential the demo gives each provider: the header it travels in and its value.
+/// Anthropic's is injected by Envoy's credential_injector as `x-api-key`, not by the filter;
+/// every other key comes from the VM environment as a bearer token (Bedrock's API key too).
+fn gateway_key(provider: &str) -> (&'static str, &'static str) {
+    match provider {
+        "anthropic" => ("x-api-key", "demo-injected-anthropic"),
+        "aws-bedrock" | "aws-bedrock-runtime" => ("authorization", "Bearer demo-key-bedrock"),
+        "cerebras" => ("authorization", "Bearer demo-key-cerebras"),
+        "google-gemini" => ("authorization", "Bearer demo-key-gemini"),
+        "groq" => ("authorization", "Bearer demo-key-groq"),
+        "openai" => ("authorization", "Bearer demo-key-openai"),
+        "xai" => ("authorization", "Bearer demo-key-xai"),
+        other => panic!("no demo key for {other}"),
+    }
+}
+
 #[test]
 fn the_provider_sees_the_gateway_key_and_never_the_clients() {
     let s = Stack::start(None).expect("stack");
-    let cases = [
-        ("economy", "cheap", "Bearer demo-key-groq"),
-        ("economy", "balanced", "Bearer demo-key-gemini"),
-        // Anthropic's key is injected by Envoy's credential_injector, not by the filter.
-        ("premium", "coding", "Bearer demo-injected-anthropic"),
-        ("standard", "cheap", "Bearer demo-key-bedrock"),
-    ];
-    for (tier, prefer, want) in cases {
-        let body = chat(tier, &format!(r#""prefer":"{prefer}","#), "hi");
+    // Every routing of the golden table, so every provider and protocol it reaches.
+    let doc: Value =
+        serde_json::from_str(include_str!("../../testdata/routing/builtin_catalog.json")).expect("golden");
+    let cases = doc["cases"].as_array().cloned().expect("cases");
+    let mut providers = std::collections::BTreeSet::new();
+    for case in &cases {
+        let model = case["model"].as_str().unwrap_or_default();
+        let prefer = case["prefer"].as_str().map(|p| format!(r#""prefer":"{p}","#)).unwrap_or_default();
+        let body = chat(model, &prefer, "hi");
         let r =
             post(&s, CHAT, &body, &[("authorization", "Bearer sk-client-secret"), ("x-api-key", "client-x")]);
-        assert_eq!(r.status, 200);
+        assert_eq!(r.status, 200, "{case}: {}", r.text());
         let got = only(&s);
-        assert_eq!(got.header("authorization"), Some(want), "{tier}/{prefer}");
-        assert_eq!(got.header("x-api-key"), None);
+        assert_eq!(got.provider, case["expect_provider"].as_str().unwrap_or_default(), "{case}");
+        let (header, key) = gateway_key(&got.provider);
+        assert_eq!(got.header(header), Some(key), "{case}");
+        // The other credential header does not travel at all.
+        let other = if header == "authorization" { "x-api-key" } else { "authorization" };
+        assert_eq!(got.header(other), None, "{case}");
         let all: String = got.headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
         assert!(!all.contains("sk-client-secret") && !all.contains("client-x"), "{all}");
+        providers.insert(got.provider);
+    }
+    for p in
+        ["anthropic", "aws-bedrock-runtime", "aws-bedrock", "cerebras", "google-gemini", "groq", "openai"]
+    {
+        assert!(providers.contains(p), "{p} not reached: {providers:?}");
     }
 }

@@ -8,6 +8,8 @@ use model_router_scorer::Config;
 use model_router_scorer::usage::format_usd;
 use model_router_tests::envoy::{Stack, StackOptions};
 use model_router_tests::http::{self, Response};
+use model_router_tests::mock::Received;
+use model_router_tests::mock::native::Protocol;
 use model_router_tests::otlp::Receiver;
 use serde_json::Value;
 
@@ -50,25 +52,48 @@ fn usd(u: &Value, p: (f64, f64)) -> f64 {
         / 1e6
 }
 
+/// The usage a mock reports for the request it received (docs/mocks.md): input is the
+/// request's bytes / 4; output is the whole `max_tokens` allowance on the chat API, and on the
+/// native APIs the words of the reply they send (`mock reply from PROVIDER`).
+fn reported_usage(got: &Received, max_tokens: u64) -> (u64, u64) {
+    let input = (got.body.len() / 4) as u64;
+    match Protocol::of(&got.path) {
+        Some(_) => (input, format!("mock reply from {}", got.provider).split_whitespace().count() as u64),
+        None => (input, max_tokens),
+    }
+}
+
 #[test]
 fn the_cost_header_is_the_catalog_price_times_the_reported_usage() {
     let s = start(&StackOptions::default());
-    for model in ["economy", "standard", "premium", "gpt-oss-120b"] {
+    // Tiers and pins across the four APIs: chat (economy, standard, gpt-oss-120b), Converse
+    // (premium), Messages (claude-haiku-4-5), Responses (gpt-5.3-codex).
+    let mut protocols = std::collections::BTreeSet::new();
+    for model in ["economy", "standard", "premium", "gpt-oss-120b", "claude-haiku-4-5", "gpt-5.3-codex"] {
         let body = format!(
             r#"{{"model":"{model}","max_tokens":300,"messages":[{{"role":"user","content":"hello there"}}]}}"#
         );
         let r = chat(&s, &body);
         assert_eq!(r.status, 200, "{}", r.text());
         let (m, p) = served(&r);
+        let got = s.take_received();
+        assert_eq!(got.len(), 1, "{model}");
+        protocols.insert(format!("{:?}", Protocol::of(&got[0].path)));
         let usage = &r.json()["usage"];
         let want = usd(usage, prices(&m, &p));
         assert!(want > 0.0);
         assert_eq!(r.header("x-model-router-cost"), Some(format_usd(want).as_str()), "{model}: {m} at {p}");
-        assert_eq!(r.header("x-model-router-tokens-in"), Some(usage["prompt_tokens"].to_string().as_str()));
-        assert_eq!(r.header("x-model-router-tokens-out"), Some("300"));
-        // The body is the provider's, unchanged.
-        assert_eq!(r.json()["usage"]["completion_tokens"], 300);
+        // The usage the client is told is the one the provider reported, translated or not.
+        let (tokens_in, tokens_out) = reported_usage(&got[0], 300);
+        assert_eq!(
+            (&usage["prompt_tokens"], &usage["completion_tokens"]),
+            (&tokens_in.into(), &tokens_out.into()),
+            "{model}: {m} at {p}"
+        );
+        assert_eq!(r.header("x-model-router-tokens-in"), Some(tokens_in.to_string().as_str()), "{model}");
+        assert_eq!(r.header("x-model-router-tokens-out"), Some(tokens_out.to_string().as_str()), "{model}");
     }
+    assert_eq!(protocols.len(), 4, "{protocols:?}");
 }
 
 /// The `data:` events of an SSE body, parsed.
@@ -194,9 +219,10 @@ fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// The cheapest estimate of a tier for `body` (what the ladder compares with what is left).
-fn cheapest(tier: &str, body: &str) -> f64 {
-    let config = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+/// The cheapest estimate of a tier for `body` under the plugin configuration `cfg` (what the
+/// ladder compares with what is left).
+fn cheapest(cfg: &str, tier: &str, body: &str) -> f64 {
+    let config = Config::from_json(cfg.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let body = body.replace("\"model\":\"premium\"", &format!("\"model\":\"{tier}\",\"prefer\":\"cheap\""));
     model_router_scorer::route_chat(&config, body.as_bytes(), now_secs()).map_or(0.0, |r| r.estimate_usd)
 }
@@ -204,12 +230,21 @@ fn cheapest(tier: &str, body: &str) -> f64 {
 #[test]
 fn the_ladder_steps_down_tier_by_tier_then_to_free_models_and_pinned_models_get_a_429() {
     let body = r#"{"model":"premium","max_tokens":2000,"messages":[{"role":"user","content":"hello"}]}"#;
-    let (premium, standard, economy) =
-        (cheapest("premium", body), cheapest("standard", body), cheapest("economy", body));
+    // The day is spent by what answers report. The chat-API mocks use the whole `max_tokens`
+    // allowance, the Converse mock answers its four words whatever it is: with Bedrock's
+    // Converse pool (the cheapest premium and standard models) blocked, each answer costs
+    // what the ladder expects and the client below reaches the free models.
+    let blocked = r#""blocked_providers":["aws-bedrock-runtime"]"#;
+    let routing = format!("{{{blocked}}}");
+    let (premium, standard, economy) = (
+        cheapest(&routing, "premium", body),
+        cheapest(&routing, "standard", body),
+        cheapest(&routing, "economy", body),
+    );
     assert!(premium > standard && standard > economy && economy > 0.0, "{premium} {standard} {economy}");
     // One client per step: each limit sits just below the cheapest model of a tier.
     let cfg = format!(
-        r#"{{"client_header":"x-team","free":["groq/meta-llama/llama-4-scout-17b-16e-instruct"],
+        r#"{{{blocked},"client_header":"x-team","free":["groq/meta-llama/llama-4-scout-17b-16e-instruct"],
         "budgets":{{"clients":{{"team":0.3,"to-standard":{},"to-economy":{},"to-free":{},"pinned":0.01}}}}}}"#,
         premium * 0.95,
         standard * 0.95,

@@ -173,7 +173,8 @@ fn provider_keys_come_from_the_vm_environment_and_client_keys_never_travel() {
     assert!(logs.contains("keys from the VM environment for: google-gemini, groq"), "{logs}");
     assert!(!logs.contains("gsk-test-groq"), "a key reached the log");
 
-    let body = br#"{"model":"economy","prefer":"cheap","messages":[{"role":"user","content":"x"}]}"#;
+    // A chat-API model on groq, pinned: its key is the environment's, as a bearer token.
+    let body = br#"{"model":"meta-llama/llama-4-scout-17b-16e-instruct","messages":[{"role":"user","content":"x"}]}"#;
     let mut h = post_headers(body.len());
     h.push(("authorization", "Bearer sk-client-own".into()));
     h.push(("x-api-key", "client-anthropic-key".into()));
@@ -184,14 +185,25 @@ fn provider_keys_come_from_the_vm_environment_and_client_keys_never_travel() {
     assert_eq!(header(&headers, ":path"), Some("/openai/v1/chat/completions"));
     assert_eq!(header(&headers, "x-model-router-cluster"), Some("groq"));
 
-    // A provider without a key in the environment gets no credential from the filter (Envoy's
-    // credential_injector supplies it), and still never the client's.
-    let body = br#"{"model":"claude-opus-4-7","messages":[{"role":"user","content":"x"}]}"#;
-    let mut h = post_headers(body.len());
-    h.push(("authorization", "Bearer sk-client-own".into()));
-    let (_, out) = p.request(&as_refs(&h), &[body]).unwrap();
-    let Outcome::Forwarded { headers, .. } = out else { panic!("{out:?}") };
-    assert_eq!(header(&headers, "authorization"), None);
+    // A provider without a key in the environment gets no credential from the filter (Envoy
+    // supplies it: Anthropic's credential_injector, Bedrock's SigV4 signing), and still never
+    // the client's, in either header.
+    for (body, cluster) in [
+        (&br#"{"model":"claude-opus-4-7","messages":[{"role":"user","content":"x"}]}"#[..], "anthropic"),
+        (
+            &br#"{"model":"nvidia.nemotron-nano-9b-v2","messages":[{"role":"user","content":"x"}]}"#[..],
+            "aws-bedrock-runtime",
+        ),
+    ] {
+        let mut h = post_headers(body.len());
+        h.push(("authorization", "Bearer sk-client-own".into()));
+        h.push(("x-api-key", "client-anthropic-key".into()));
+        let (_, out) = p.request(&as_refs(&h), &[body]).unwrap();
+        let Outcome::Forwarded { headers, .. } = out else { panic!("{out:?}") };
+        assert_eq!(header(&headers, "x-model-router-cluster"), Some(cluster));
+        assert_eq!(header(&headers, "authorization"), None, "{cluster}");
+        assert_eq!(header(&headers, "x-api-key"), None, "{cluster}");
+    }
 }
 
 #[test]

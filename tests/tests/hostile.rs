@@ -10,6 +10,35 @@ use model_router_tests::http::{self, Response};
 const CHAT: &str = "/v1/chat/completions";
 const MSG: &str = r#"[{"role":"user","content":"x"}]"#;
 
+/// Where the golden routing table (`testdata/routing/builtin_catalog.json`) sends
+/// economy+cheap: (model, provider).
+fn economy_cheap() -> (String, String) {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../testdata/routing/builtin_catalog.json")).expect("golden");
+    let case = doc["cases"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["model"] == "economy" && c["prefer"] == "cheap"))
+        .cloned()
+        .expect("economy+cheap in the golden table");
+    let text = |k: &str| case[k].as_str().unwrap_or_default().to_string();
+    (text("expect_model"), text("expect_provider"))
+}
+
+/// The credential the demo gives `provider`: its header and value. Anthropic's is injected by
+/// Envoy as `x-api-key`; the others come from the VM environment as bearer tokens.
+fn gateway_key(provider: &str) -> (&'static str, &'static str) {
+    match provider {
+        "anthropic" => ("x-api-key", "demo-injected-anthropic"),
+        "aws-bedrock" | "aws-bedrock-runtime" => ("authorization", "Bearer demo-key-bedrock"),
+        "cerebras" => ("authorization", "Bearer demo-key-cerebras"),
+        "google-gemini" => ("authorization", "Bearer demo-key-gemini"),
+        "groq" => ("authorization", "Bearer demo-key-groq"),
+        "openai" => ("authorization", "Bearer demo-key-openai"),
+        "xai" => ("authorization", "Bearer demo-key-xai"),
+        other => panic!("no demo key for {other}"),
+    }
+}
+
 fn post_raw(path: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     let mut r = format!("POST {path} HTTP/1.1\r\nhost: x\r\n{headers}content-length: {}\r\n\r\n", body.len())
         .into_bytes();
@@ -310,13 +339,17 @@ fn client_sent_router_headers_and_keys_do_not_steer_anything() {
     )
     .expect("request");
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("x-model-router-model"), Some("meta-llama/llama-4-scout-17b-16e-instruct"));
+    let (model, provider) = economy_cheap();
+    assert_eq!(r.header("x-model-router-model"), Some(model.as_str()));
     assert_eq!(r.header("x-model-router-tier"), Some("economy"));
     let got = s.take_received();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].provider, "groq");
-    assert_eq!(got[0].header("authorization"), Some("Bearer demo-key-groq"));
-    assert!(got[0].header("x-api-key").is_none());
+    assert_eq!(got[0].provider, provider);
+    // The gateway's key in its provider's header; the client's keys in neither.
+    let (header, key) = gateway_key(&provider);
+    assert_eq!(got[0].header(header), Some(key));
+    let other = if header == "authorization" { "x-api-key" } else { "authorization" };
+    assert!(got[0].header(other).is_none());
 }
 
 #[test]
@@ -330,7 +363,8 @@ fn http2_clients_are_routed_too() {
         .expect("curl");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("HTTP/2 200"), "{text}");
-    assert!(text.contains("x-model-router-provider: groq"), "{text}");
+    let (_, provider) = economy_cheap();
+    assert!(text.contains(&format!("x-model-router-provider: {provider}\r\n")), "{text}");
     let bad = Command::new("curl")
         .args(["-s", "--http2-prior-knowledge", &url, "-d", r#"{"model":"gpt-0","messages":[]}"#])
         .output()

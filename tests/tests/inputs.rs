@@ -4,6 +4,9 @@
 //! `models.retrieve`, `Allow` on 405s and what a 404 suggests. Each test is named after what
 //! was wrong.
 
+use std::collections::BTreeSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use model_router_tests::envoy::Stack;
 use model_router_tests::http::{self, Response};
 use serde_json::Value;
@@ -193,13 +196,20 @@ fn models_retrieve_answers_one_model_or_404() {
         ("/v1/models/gpt-4.1-mini", "gpt-4.1-mini"),
         ("/v1/models/auto", "auto"),
         ("/v1/models/amazon.titan-embed-text-v2%3A0", "amazon.titan-embed-text-v2:0"),
+        // Models the router reaches through a translated protocol too.
+        ("/v1/models/zai.glm-5", "zai.glm-5"),
+        ("/v1/models/claude-haiku-4-5", "claude-haiku-4-5"),
+        ("/v1/models/gpt-5.3-codex", "gpt-5.3-codex"),
+        ("/v1/models/us.meta.llama4-scout-17b-instruct-v1%3A0", "us.meta.llama4-scout-17b-instruct-v1:0"),
     ] {
         let r = get(path);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(r.json()["id"], id, "{path}");
         let entry = list["data"].as_array().and_then(|a| a.iter().find(|m| m["id"] == id).cloned());
         assert_eq!(Some(r.json()), entry, "{path}");
     }
-    for retired_or_unknown in ["/v1/models/llama3.1-8b", "/v1/models/zai.glm-5", "/v1/models/gpt-9"] {
+    for retired_or_unknown in ["/v1/models/llama3.1-8b", "/v1/models/gpt-5.1-codex-mini", "/v1/models/gpt-9"]
+    {
         refused(&get(retired_or_unknown), 404, "model_not_found", Some("model"));
     }
     assert!(s.take_received().is_empty());
@@ -227,8 +237,18 @@ fn a_404_suggests_only_models_that_can_be_pinned() {
     let r = chat(&s, &format!(r#"{{"model":"gpt-9","messages":{MSG}}}"#));
     refused(&r, 404, "model_not_found", Some("model"));
     let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
-    assert!(message.contains("gpt-4.1-mini"), "{message}");
-    for not_pinnable in ["llama3.1-8b", "grok-3-beta", "zai.glm-5", "gpt-5.3-codex", "o4-mini,"] {
-        assert!(!message.contains(not_pinnable), "{not_pinnable} suggested: {message}");
+    let suggested: BTreeSet<&str> =
+        message.split_once("one of: ").map_or("", |(_, list)| list).split(", ").collect();
+    // Every chat model that is current today, whatever API reaches it; nothing retired.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
+    let current: BTreeSet<&str> =
+        catalog.deployments.iter().filter(|d| !d.retired(now)).map(|d| d.id.as_str()).collect();
+    assert_eq!(suggested, current, "{message}");
+    for pinnable in ["gpt-4.1-mini", "zai.glm-5", "gpt-5.3-codex", "claude-haiku-4-5"] {
+        assert!(suggested.contains(pinnable), "{pinnable} not suggested: {message}");
+    }
+    for retired in ["llama3.1-8b", "grok-3-beta", "o4-mini", "gpt-5.1-codex-mini"] {
+        assert!(!suggested.contains(retired), "{retired} suggested: {message}");
     }
 }

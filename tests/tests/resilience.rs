@@ -158,7 +158,10 @@ fn a_context_length_error_moves_to_a_larger_window() {
             .find(|d| d.id == model && d.provider == provider)
             .map_or(0, |d| d.context_window)
     };
-    fault(&s, &first, r#"{"status":400,"code":"context_length_exceeded"}"#);
+    // The mock answers in the first provider's own protocol (Converse for cheap economy) with
+    // its own context-length error. Once only: a mock faults per provider, not per model, and
+    // the larger window may be served by the same provider.
+    fault(&s, &first, r#"{"status":400,"code":"context_length_exceeded","count":1}"#);
     let r = chat(&s, body);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("x-model-router-attempts"), Some("2"));
@@ -168,9 +171,20 @@ fn a_context_length_error_moves_to_a_larger_window() {
     );
     assert!(window(model, provider) > window(&first_model, &first), "{model} at {provider}");
     assert_eq!(s.take_received().len(), 2);
-    // Any other 400 is the client's: passed through.
+    // Any other 400 is the client's: not retried, the provider's refusal passed on. A native
+    // error has no OpenAI code: it arrives translated, its message kept.
     fault(&s, &first, r#"{"status":400,"code":"invalid_value"}"#);
     let r = chat(&s, body);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.header("x-model-router-attempts"), Some("1"));
+    assert_eq!(r.json()["error"]["code"], "provider_rejected_request", "{}", r.text());
+    let said = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(said.contains(&format!("mock {first}: ")), "{said}");
+    assert_eq!(s.take_received().len(), 1);
+    // On an OpenAI-compatible provider (the shared model is served by three), its code too.
+    let first = first_choice(&s, "cheap");
+    fault(&s, &first, r#"{"status":400,"code":"invalid_value"}"#);
+    let r = chat(&s, &pinned("cheap", ""));
     assert_eq!(r.status, 400);
     assert_eq!(r.header("x-model-router-attempts"), Some("1"));
     assert_eq!(r.json()["error"]["code"], "invalid_value");

@@ -1,6 +1,7 @@
 //! Fault injection on a mock: the plan `POST /mock/faults` sets, and the errors it answers with,
 //! shaped like the real provider's own.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::Mutex;
 
@@ -14,7 +15,8 @@ use super::{Head, bad_request, lock, reply, write_json, write_response};
 pub struct Faults {
     /// Answer with this status and an OpenAI-style error body.
     pub status: Option<u16>,
-    /// The error `code` of a fault status (e.g. `context_length_exceeded`).
+    /// The error `code` of a fault status (e.g. `context_length_exceeded`). On a native path
+    /// [`CONTEXT_LENGTH_EXCEEDED`] answers with that provider's own context-length error.
     pub code: Option<String>,
     /// `retry-after` seconds on a fault status (429 gets 1 when unset).
     pub retry_after: Option<u64>,
@@ -31,6 +33,21 @@ pub struct Faults {
     pub count: Option<u64>,
 }
 
+/// The fault code that asks for the provider's own context-length error, whatever its shape.
+pub const CONTEXT_LENGTH_EXCEEDED: &str = "context_length_exceeded";
+
+thread_local! {
+    /// The `code` of the fault [`FaultState::next`] last handed this thread. A connection is
+    /// served by one thread, request after request, so this is the code of the request being
+    /// answered: the native writers read it, as the dispatcher hands them only the status.
+    static CODE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The `code` of the fault planned for the request this thread is answering, if any.
+pub(super) fn current_code() -> Option<String> {
+    CODE.with(|c| c.borrow().clone())
+}
+
 /// A mock's fault plan and what it did.
 #[derive(Debug, Default)]
 pub(super) struct FaultState {
@@ -44,6 +61,12 @@ pub(super) struct FaultState {
 impl FaultState {
     /// The faults for the next request, if it is one the plan affects.
     pub(super) fn next(&mut self) -> Option<Faults> {
+        let fault = self.pick();
+        CODE.with(|c| *c.borrow_mut() = fault.as_ref().and_then(|f| f.code.clone()));
+        fault
+    }
+
+    fn pick(&mut self) -> Option<Faults> {
         let plan = &self.plan;
         let active =
             plan.status.is_some() || plan.delay_ms.is_some() || plan.drop || plan.cut_after.is_some();

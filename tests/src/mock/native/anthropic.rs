@@ -47,7 +47,7 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
         Err(message) => return invalid(w, &message),
     };
     let Some(answer) = Answer::plan(provider, &ask) else {
-        return invalid(w, "prompt is too long: 250000 tokens > 200000 maximum");
+        return write_overflow(w, 400, provider);
     };
     let model = body["model"].as_str().unwrap_or_default();
     let usage = usage(&answer, body.to_string().contains("\"cache_control\""));
@@ -67,6 +67,12 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
         "usage": usage,
     });
     write_reply(w, 200, provider, &out, REQUEST_ID)
+}
+
+/// Anthropic's context-length error: the prompt is over the model's window.
+pub(super) fn write_overflow(w: &mut impl Write, status: u16, provider: &str) -> io::Result<()> {
+    let message = "prompt is too long: 250000 tokens > 200000 maximum";
+    error(w, status, "invalid_request_error", message, provider, "")
 }
 
 /// A fault in Anthropic's shape: the error type that status stands for.

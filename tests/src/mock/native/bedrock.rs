@@ -16,11 +16,12 @@ use super::{
 use crate::mock::Received;
 use validate::validate;
 
+const REQUEST_ID: &str = "x-amzn-requestid: mock-request-id\r\n";
+
 pub(super) fn respond(w: &mut TcpStream, req: &Received, stream: bool, pace: Pace) -> io::Result<()> {
     let provider = req.provider.as_str();
-    let ids = "x-amzn-requestid: mock-request-id\r\n";
     let deny = |w: &mut TcpStream, kind: &str, message: &str| {
-        let extra = format!("x-amzn-errortype: {kind}\r\n{ids}");
+        let extra = format!("x-amzn-errortype: {kind}\r\n{REQUEST_ID}");
         write_reply(w, 403, provider, &json!({"message": message}), &extra)
     };
     let signed_query = req.path.contains("X-Amz-Signature=");
@@ -36,7 +37,7 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, stream: bool, pace: Pac
         return deny(w, "InvalidSignatureException", message);
     }
     let invalid = |w: &mut TcpStream, message: &str| {
-        let extra = format!("x-amzn-errortype: ValidationException\r\n{ids}");
+        let extra = format!("x-amzn-errortype: ValidationException\r\n{REQUEST_ID}");
         write_reply(w, 400, provider, &json!({"message": message}), &extra)
     };
     let path = req.path.split('?').next().unwrap_or_default();
@@ -58,10 +59,10 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, stream: bool, pace: Pac
         Err(message) => return invalid(w, &message),
     };
     let Some(answer) = Answer::plan(provider, &ask) else {
-        return invalid(w, "Input is too long for requested model.");
+        return write_overflow(w, 400, provider);
     };
     let cached = has_cache_point(&body);
-    let extra = format!("{ids}x-mock-model: {model}\r\n");
+    let extra = format!("{REQUEST_ID}x-mock-model: {model}\r\n");
     if stream {
         let frames = stream_events(&answer, cached);
         return write_stream(w, provider, "application/vnd.amazon.eventstream", &extra, &frames, pace);
@@ -74,6 +75,13 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, stream: bool, pace: Pac
         "metrics": {"latencyMs": pace.delay.as_millis() as u64},
     });
     write_reply(w, 200, provider, &out, &extra)
+}
+
+/// Bedrock's context-length error: a `ValidationException` saying the input is too long.
+pub(super) fn write_overflow(w: &mut impl Write, status: u16, provider: &str) -> io::Result<()> {
+    let extra = format!("x-amzn-errortype: ValidationException\r\n{REQUEST_ID}");
+    let body = json!({"message": "Input is too long for requested model."});
+    write_reply(w, status, provider, &body, &extra)
 }
 
 /// A fault in Bedrock's shape: the exception that status stands for.

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::faults::{CONTEXT_LENGTH_EXCEEDED, current_code};
 use super::{Head, Received, write_fault as write_openai_fault};
 
 /// Marker asking for a call of the first declared tool.
@@ -62,6 +63,17 @@ impl Protocol {
     }
 }
 
+/// The model a request asks its provider for: Converse names it in the path
+/// (`/model/{id}/converse`, percent-decoded), every other API in the body's `model`.
+pub fn requested_model(req: &Received) -> Option<String> {
+    let path = req.path.split('?').next().unwrap_or_default();
+    if let Some(Protocol::Bedrock { .. }) = Protocol::of(path) {
+        let encoded = path.strip_prefix("/model/").and_then(|r| r.rsplit_once('/')).map(|(id, _)| id);
+        return encoded.and_then(percent_decode);
+    }
+    req.json()["model"].as_str().map(str::to_string)
+}
+
 /// How a reply is paced: the delay before it and between stream events, and where a fault
 /// cuts a stream.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +103,10 @@ pub(super) fn respond(
     }
 }
 
-/// A fault status in the protocol's own error shape.
+/// A fault status in the protocol's own error shape. A fault plan whose `code` is
+/// `context_length_exceeded` gets the provider's own context-length error (the one
+/// [`OVERFLOW_MARKER`] asks for) with the plan's status: that is what a router must recognise,
+/// not a generic refusal. Responses, OpenAI-shaped, carries any other code as it is.
 pub(super) fn write_fault(
     w: &mut impl Write,
     protocol: Protocol,
@@ -99,10 +114,15 @@ pub(super) fn write_fault(
     retry_after: Option<u64>,
     provider: &str,
 ) -> io::Result<()> {
+    let code = current_code();
+    let overflow = code.as_deref() == Some(CONTEXT_LENGTH_EXCEEDED);
     match protocol {
+        Protocol::Bedrock { .. } if overflow => bedrock::write_overflow(w, status, provider),
+        Protocol::Anthropic if overflow => anthropic::write_overflow(w, status, provider),
+        Protocol::Responses if overflow => responses::write_overflow(w, status, provider),
         Protocol::Bedrock { .. } => bedrock::write_fault(w, status, retry_after, provider),
         Protocol::Anthropic => anthropic::write_fault(w, status, retry_after, provider),
-        Protocol::Responses => write_openai_fault(w, status, None, retry_after, provider),
+        Protocol::Responses => write_openai_fault(w, status, code.as_deref(), retry_after, provider),
     }
 }
 
@@ -290,6 +310,26 @@ mod tests {
     }
 
     #[test]
+    fn the_requested_model_is_in_the_converse_path_or_the_body() {
+        let req = |path: &str, body: &str| Received {
+            provider: "p".into(),
+            method: "POST".into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        };
+        for (path, body, want) in [
+            ("/model/qwen.qwen3-32b-v1%3A0/converse", "{}", Some("qwen.qwen3-32b-v1:0")),
+            ("/model/zai.glm-5/converse-stream?x=1", r#"{"model":"no"}"#, Some("zai.glm-5")),
+            ("/v1/messages", r#"{"model":"claude-haiku-4-5"}"#, Some("claude-haiku-4-5")),
+            ("/v1/chat/completions", r#"{"model":"gpt-4.1"}"#, Some("gpt-4.1")),
+            ("/v1/chat/completions", "not json", None),
+        ] {
+            assert_eq!(requested_model(&req(path, body)).as_deref(), want, "{path}");
+        }
+    }
+
+    #[test]
     fn base64_and_percent_decoding() {
         assert!(is_base64("aGk="));
         assert!(!is_base64("aGk"));
@@ -297,6 +337,45 @@ mod tests {
         assert!(!is_base64(""));
         assert_eq!(percent_decode("a%3Ab").as_deref(), Some("a:b"));
         assert_eq!(percent_decode("a%3"), None);
+    }
+
+    /// A fault plan with `code: context_length_exceeded` answers each native path with that
+    /// provider's own context-length error, as `mock:overflow` does; other plans stay generic.
+    #[test]
+    fn a_context_length_fault_is_each_providers_own_context_error() {
+        use crate::http;
+        let log = crate::mock::Log::default();
+        let addr = crate::mock::start("acme", "127.0.0.1:0", Duration::ZERO, log).expect("mock").addr;
+        let plan = r#"{"status":400,"code":"context_length_exceeded"}"#;
+        let post = |path: &str| http::post_json(addr, path, "{}").expect("request");
+        assert_eq!(http::post_json(addr, "/mock/faults", plan).expect("plan").status, 200);
+        let r = post("/model/zai.glm-5/converse");
+        assert_eq!((r.status, r.header("x-amzn-errortype")), (400, Some("ValidationException")));
+        assert_eq!(r.json(), json!({"message": "Input is too long for requested model."}));
+        let r = post("/model/zai.glm-5/converse-stream");
+        assert_eq!(r.json()["message"], "Input is too long for requested model.");
+        let r = post("/v1/messages");
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["type"], "error");
+        assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+        assert_eq!(r.json()["error"]["message"], "prompt is too long: 250000 tokens > 200000 maximum");
+        let r = post("/v1/responses");
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["error"]["code"], "context_length_exceeded");
+        assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+
+        // Without that code: the generic refusal of the status, and Responses keeps the code.
+        let plan = r#"{"status":400,"code":"invalid_value"}"#;
+        assert_eq!(http::post_json(addr, "/mock/faults", plan).expect("plan").status, 200);
+        let r = post("/model/zai.glm-5/converse");
+        assert_eq!(r.json()["message"], "mock acme: ValidationException (status 400)");
+        let r = post("/v1/messages");
+        assert_eq!(r.json()["error"]["message"], "mock acme: invalid_request_error (status 400)");
+        assert_eq!(post("/v1/responses").json()["error"]["code"], "invalid_value");
+        // A request the plan does not touch is not refused as too long.
+        let healed = http::request(addr, "DELETE", "/mock/faults", &[], b"").expect("heal");
+        assert_eq!(healed.status, 200);
+        assert_eq!(post("/v1/messages").json()["error"]["type"], "authentication_error");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! OpenAI Responses (`POST /v1/responses`): the `response` object and its streaming events
 //! (each with `type` and `sequence_number`), errors in OpenAI's shape.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::TcpStream;
 use std::thread;
 
@@ -36,10 +36,7 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
         request_bytes: req.body.len(),
     };
     let Some(answer) = Answer::plan(provider, &ask) else {
-        let message =
-            "Your input exceeds the context window of this model. Please adjust your input and try again.";
-        let e = error(message, "invalid_request_error", Some("input"), Some("context_length_exceeded"));
-        return write_reply(w, 400, provider, &e, "");
+        return write_overflow(w, 400, provider);
     };
     let cached = body.get("prompt_cache_key").is_some();
     let done = response(&body, "completed", output(&answer), usage(&answer, cached));
@@ -49,6 +46,14 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
     }
     thread::sleep(pace.delay);
     write_reply(w, 200, provider, &done, "")
+}
+
+/// The Responses API's context-length error, in OpenAI's shape with its code.
+pub(super) fn write_overflow(w: &mut impl Write, status: u16, provider: &str) -> io::Result<()> {
+    let message =
+        "Your input exceeds the context window of this model. Please adjust your input and try again.";
+    let e = error(message, "invalid_request_error", Some("input"), Some("context_length_exceeded"));
+    write_reply(w, status, provider, &e, "")
 }
 
 const MESSAGE_ID: &str = "msg_mock0001";
