@@ -3,13 +3,18 @@
 
 use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
-use model_router_scorer::usage::StreamUsage;
+use model_router_scorer::usage::{StreamUsage, UsageTail};
 
-use super::flight::{Failed, Flight, Origin, Retry, Watch, is_context_error, retryable};
+use super::flight::{Failed, Flight, Meter, Origin, Retry, Watch, is_context_error, retryable};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Buffer, Host, Level, Map, Verdict};
 use crate::live;
+
+/// The response's `content-length`, when it declares one.
+fn declared_len(host: &dyn Host) -> Option<u64> {
+    host.header(Map::ResponseHeaders, h::CONTENT_LENGTH).ok().flatten()?.trim().parse().ok()
+}
 
 /// Seconds between two "credentials rejected" lines for one provider.
 const AUTH_LOG_INTERVAL_SECS: u64 = 60;
@@ -77,6 +82,12 @@ impl Request {
                 let Flight { to, sent_ns, .. } = *f;
                 let watch = Watch { to, sent_ns, started: false, editor, translator };
                 self.phase = Phase::Streaming(Box::new(watch));
+            } else if declared_len(host).is_some_and(|n| n > self.hold_limit()) {
+                // Declared too large to hold: metered on its way from the start. Holding its
+                // first chunk would let Envoy buffer one more upstream read on top before the
+                // next callback, and past the listener's limit that read is a 500.
+                let Flight { to, .. } = *f;
+                self.phase = Phase::Metering(Box::new(Meter { to, tail: UsageTail::default() }));
             } else {
                 // Hold the headers until the body is here (if it is small), so they can carry
                 // its cost.

@@ -405,3 +405,27 @@ fn requests_the_router_does_not_own_pass_untouched() {
     assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: true }), Step::just(Verdict::Continue));
     assert_eq!(req.on(&host, Event::Log), Step::just(Verdict::Continue));
 }
+
+/// Issue 15 follow-up: an answer whose `content-length` is over the hold limit is never held,
+/// not even its first chunk (Envoy would buffer one more upstream read on top of it before the
+/// next callback, and past the listener's limit that is a 500).
+#[test]
+fn an_answer_declared_too_large_to_hold_is_metered_from_its_first_byte() {
+    let usage = br#"{"data":[],"usage":{"prompt_tokens":1000,"total_tokens":1000}}"#;
+    for (declared, held) in [("64", true), ("300000", false)] {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config("")));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-length", declared)]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert_eq!(step.verdict, if held { Verdict::Pause } else { Verdict::Continue }, "{declared}");
+        host.response_body = usage.to_vec();
+        let first = req.on(&host, Event::ResponseBody { size: usage.len(), end_of_stream: !held });
+        if held {
+            assert_eq!(first.verdict, Verdict::Pause);
+        } else {
+            assert_eq!(first, Step::just(Verdict::Continue));
+            assert_eq!(host.notes.borrow().get("tokens_in").map(String::as_str), Some("1000"));
+        }
+    }
+}
