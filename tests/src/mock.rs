@@ -195,7 +195,7 @@ fn handle(w: &mut TcpStream, head: Head, body: Vec<u8>, shared: &Shared) -> io::
     if let Some(status) = fault.status {
         thread::sleep(delay);
         match native::Protocol::of(&head.second) {
-            Some(p) => native::write_fault(w, p, status, fault.retry_after, provider)?,
+            Some(p) => native::write_fault(w, p, status, fault.code.as_deref(), fault.retry_after, provider)?,
             None => write_fault(w, status, fault.code.as_deref(), fault.retry_after, provider)?,
         }
         return Ok(true);

@@ -1,7 +1,6 @@
 //! Fault injection on a mock: the plan `POST /mock/faults` sets, and the errors it answers with,
 //! shaped like the real provider's own.
 
-use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::Mutex;
 
@@ -36,18 +35,6 @@ pub struct Faults {
 /// The fault code that asks for the provider's own context-length error, whatever its shape.
 pub const CONTEXT_LENGTH_EXCEEDED: &str = "context_length_exceeded";
 
-thread_local! {
-    /// The `code` of the fault [`FaultState::next`] last handed this thread. A connection is
-    /// served by one thread, request after request, so this is the code of the request being
-    /// answered: the native writers read it, as the dispatcher hands them only the status.
-    static CODE: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// The `code` of the fault planned for the request this thread is answering, if any.
-pub(super) fn current_code() -> Option<String> {
-    CODE.with(|c| c.borrow().clone())
-}
-
 /// A mock's fault plan and what it did.
 #[derive(Debug, Default)]
 pub(super) struct FaultState {
@@ -61,9 +48,7 @@ pub(super) struct FaultState {
 impl FaultState {
     /// The faults for the next request, if it is one the plan affects.
     pub(super) fn next(&mut self) -> Option<Faults> {
-        let fault = self.pick();
-        CODE.with(|c| *c.borrow_mut() = fault.as_ref().and_then(|f| f.code.clone()));
-        fault
+        self.pick()
     }
 
     fn pick(&mut self) -> Option<Faults> {

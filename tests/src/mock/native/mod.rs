@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::faults::{CONTEXT_LENGTH_EXCEEDED, current_code};
+use super::faults::CONTEXT_LENGTH_EXCEEDED;
 use super::{Head, Received, write_fault as write_openai_fault};
 
 /// Marker asking for a call of the first declared tool.
@@ -94,7 +94,7 @@ pub(super) fn respond(
 ) -> io::Result<()> {
     let status = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok());
     if let Some(status) = status {
-        return write_fault(w, protocol, status, None, &req.provider);
+        return write_fault(w, protocol, status, None, None, &req.provider);
     }
     match protocol {
         Protocol::Bedrock { stream } => bedrock::respond(w, req, stream, pace),
@@ -111,18 +111,18 @@ pub(super) fn write_fault(
     w: &mut impl Write,
     protocol: Protocol,
     status: u16,
+    code: Option<&str>,
     retry_after: Option<u64>,
     provider: &str,
 ) -> io::Result<()> {
-    let code = current_code();
-    let overflow = code.as_deref() == Some(CONTEXT_LENGTH_EXCEEDED);
+    let overflow = code == Some(CONTEXT_LENGTH_EXCEEDED);
     match protocol {
         Protocol::Bedrock { .. } if overflow => bedrock::write_overflow(w, status, provider),
         Protocol::Anthropic if overflow => anthropic::write_overflow(w, status, provider),
         Protocol::Responses if overflow => responses::write_overflow(w, status, provider),
         Protocol::Bedrock { .. } => bedrock::write_fault(w, status, retry_after, provider),
         Protocol::Anthropic => anthropic::write_fault(w, status, retry_after, provider),
-        Protocol::Responses => write_openai_fault(w, status, code.as_deref(), retry_after, provider),
+        Protocol::Responses => write_openai_fault(w, status, code, retry_after, provider),
     }
 }
 
