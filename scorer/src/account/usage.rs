@@ -493,7 +493,11 @@ mod tests {
             for chunk in body.as_bytes().chunks(piece) {
                 t.feed(chunk);
             }
-            assert_eq!(t.usage(), Some(Usage { input: 700, output: 0, ..Usage::default() }), "pieces of {piece}");
+            assert_eq!(
+                t.usage(),
+                Some(Usage { input: 700, output: 0, ..Usage::default() }),
+                "pieces of {piece}"
+            );
         }
         let mut t = UsageTail::default();
         t.feed(br#"{"data":[],"model":"m","note":"no \"usage\":{\"prompt_tokens\":1} here"}"#);

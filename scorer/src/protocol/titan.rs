@@ -5,7 +5,6 @@
 use serde::Deserialize;
 use serde_json::json;
 
-
 /// A response the glue must rewrite before the client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseTranslation {
