@@ -10,7 +10,8 @@ use model_router_scorer::Config;
 use serde_json::Value;
 
 use crate::io::{Buffer, Effect, Event, Host, HostError, Level, Map, Step, Swap, Verdict};
-use crate::{Request, Shared};
+use crate::request::Request;
+use crate::shared::Shared;
 
 mod native;
 

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::{chat, pairs, respond, route, set_response};
 use crate::io::{Effect, Event, Step, Verdict};
-use crate::{Request, Shared};
+use crate::request::Request;
+use crate::shared::Shared;
 
 /// Economy, cheapest first under `prefer: cheap`: `nemo` on Bedrock Converse, `gpt` on an
 /// OpenAI-compatible provider, `claude` on Anthropic Messages (the only large window).
