@@ -364,3 +364,19 @@ impl Stack {
         Ok(r.json())
     }
 }
+
+/// The credential the demo gives each provider: the header it travels in and its value.
+/// Anthropic's is injected by Envoy's credential_injector as `x-api-key`, not by the filter;
+/// every other key comes from the VM environment as a bearer token (Bedrock's API key too).
+pub fn demo_key(provider: &str) -> (&'static str, &'static str) {
+    match provider {
+        "anthropic" => ("x-api-key", "demo-injected-anthropic"),
+        "aws-bedrock" | "aws-bedrock-runtime" => ("authorization", "Bearer demo-key-bedrock"),
+        "cerebras" => ("authorization", "Bearer demo-key-cerebras"),
+        "google-gemini" => ("authorization", "Bearer demo-key-gemini"),
+        "groq" => ("authorization", "Bearer demo-key-groq"),
+        "openai" => ("authorization", "Bearer demo-key-openai"),
+        "xai" => ("authorization", "Bearer demo-key-xai"),
+        other => panic!("no demo key for {other}"),
+    }
+}

@@ -2,6 +2,7 @@
 //! embeddings, `/v1/models`, retired models, and credentials, asserted at the mock providers.
 
 use model_router_tests::envoy::Stack;
+use model_router_tests::envoy::demo_key as gateway_key;
 use model_router_tests::http::{self, Response};
 use model_router_tests::mock::Received;
 use model_router_tests::mock::native::requested_model;
@@ -286,22 +287,6 @@ fn retired_models_are_never_chosen() {
         }
     }
     s.take_received();
-}
-
-/// The credential the demo gives each provider: the header it travels in and its value.
-/// Anthropic's is injected by Envoy's credential_injector as `x-api-key`, not by the filter;
-/// every other key comes from the VM environment as a bearer token (Bedrock's API key too).
-fn gateway_key(provider: &str) -> (&'static str, &'static str) {
-    match provider {
-        "anthropic" => ("x-api-key", "demo-injected-anthropic"),
-        "aws-bedrock" | "aws-bedrock-runtime" => ("authorization", "Bearer demo-key-bedrock"),
-        "cerebras" => ("authorization", "Bearer demo-key-cerebras"),
-        "google-gemini" => ("authorization", "Bearer demo-key-gemini"),
-        "groq" => ("authorization", "Bearer demo-key-groq"),
-        "openai" => ("authorization", "Bearer demo-key-openai"),
-        "xai" => ("authorization", "Bearer demo-key-xai"),
-        other => panic!("no demo key for {other}"),
-    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use model_router_tests::envoy::Stack;
+use model_router_tests::envoy::demo_key as gateway_key;
 use model_router_tests::http::{self, Response};
 
 const CHAT: &str = "/v1/chat/completions";
@@ -22,21 +23,6 @@ fn economy_cheap() -> (String, String) {
         .expect("economy+cheap in the golden table");
     let text = |k: &str| case[k].as_str().unwrap_or_default().to_string();
     (text("expect_model"), text("expect_provider"))
-}
-
-/// The credential the demo gives `provider`: its header and value. Anthropic's is injected by
-/// Envoy as `x-api-key`; the others come from the VM environment as bearer tokens.
-fn gateway_key(provider: &str) -> (&'static str, &'static str) {
-    match provider {
-        "anthropic" => ("x-api-key", "demo-injected-anthropic"),
-        "aws-bedrock" | "aws-bedrock-runtime" => ("authorization", "Bearer demo-key-bedrock"),
-        "cerebras" => ("authorization", "Bearer demo-key-cerebras"),
-        "google-gemini" => ("authorization", "Bearer demo-key-gemini"),
-        "groq" => ("authorization", "Bearer demo-key-groq"),
-        "openai" => ("authorization", "Bearer demo-key-openai"),
-        "xai" => ("authorization", "Bearer demo-key-xai"),
-        other => panic!("no demo key for {other}"),
-    }
 }
 
 fn post_raw(path: &str, headers: &str, body: &[u8]) -> Vec<u8> {
