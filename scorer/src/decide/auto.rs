@@ -65,6 +65,8 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
             "code_diff".to_string()
         } else if code.trace {
             "code_trace".to_string()
+        } else if code.error && code.lines < 3 {
+            "code_error".to_string()
         } else if code.ask && code.lines < 3 {
             "code_ask".to_string()
         } else {
@@ -226,6 +228,56 @@ mod tests {
         // Four doublings at most: a pasted glossary does not keep climbing.
         assert_eq!(ask(15).score, ask(5000).score);
         assert_eq!(ask(5000).tier, Tier::Standard);
+    }
+
+    /// The operating point on the training distribution (`../shared/train`, or
+    /// `$MODEL_ROUTER_TRAIN`): asking for a share of premium (or economy) puts that share of
+    /// the rows there, within 3 points. Fails when `scorer/auto_quantiles.json` is stale (rerun
+    /// `scripts/auto_quantiles.py`); skipped, saying so, where the data is not beside the
+    /// repository (it is not ours to vendor).
+    #[test]
+    fn shares_pick_the_asked_share_of_the_training_rows() {
+        let beside = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/train/train.jsonl");
+        let path = std::env::var("MODEL_ROUTER_TRAIN").unwrap_or_else(|_| beside.to_string());
+        let Ok(data) = std::fs::read_to_string(&path) else {
+            eprintln!("SKIPPED: no training data at {path} (set MODEL_ROUTER_TRAIN)");
+            return;
+        };
+        let requests: Vec<String> = data
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_default()["request"].to_string())
+            .collect();
+        assert!(requests.len() > 1000, "{path}: {} rows", requests.len());
+        for (json, tier, want) in [
+            (r#"{"auto":{"premium_share":0.2}}"#, Tier::Premium, 0.2),
+            (r#"{"auto":{"premium_share":0.1,"economy_share":0.3}}"#, Tier::Premium, 0.1),
+            (r#"{"auto":{"premium_share":0.1,"economy_share":0.3}}"#, Tier::Economy, 0.3),
+            (r#"{"auto":{"premium_share":0.4,"economy_share":0.2}}"#, Tier::Economy, 0.2),
+        ] {
+            let config = crate::Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let hits = requests
+                .iter()
+                .filter(|r| {
+                    let route =
+                        crate::route_chat(&config, r.as_bytes(), 0).unwrap_or_else(|e| panic!("{e:?}"));
+                    route.auto.is_some_and(|a| a.tier == tier)
+                })
+                .count();
+            let share = hits as f64 / requests.len() as f64;
+            assert!((share - want).abs() <= 0.03, "{json}: {tier:?} {share:.3}, asked {want}");
+        }
+    }
+
+    #[test]
+    fn a_pasted_error_message_is_code_and_says_so() {
+        let mut f = Features::new();
+        let text = "Why do I get KeyError: 'id' here?";
+        f.begin_message(crate::parse::features::Role::User);
+        f.add_text(crate::parse::features::Role::User, text);
+        f.end_message(crate::parse::features::Role::User, 0);
+        let s = score(&f, &AutoConfig::default());
+        assert!(s.code && s.reasons.first().is_some_and(|r| r == "code_error"), "{s:?}");
     }
 
     #[test]

@@ -167,6 +167,7 @@ impl Features {
             diff: all.diff_lines >= 2,
             trace: all.trace_markers > 0,
             ask: self.last_user.asks_for_code(),
+            error: self.last_user.error_msgs > 0,
             present: all.has_code() || self.last_user.asks_for_code(),
         }
     }
@@ -185,6 +186,8 @@ pub struct CodeSummary {
     pub trace: bool,
     /// The user asks for code in prose.
     pub ask: bool,
+    /// The last user message pastes an error message (`TypeError: ...`).
+    pub error: bool,
     /// Any code signal.
     pub present: bool,
 }
