@@ -32,6 +32,10 @@ pub struct AutoWeights {
     pub code: f64,
     /// Per fenced block after the first, up to three.
     pub code_block: f64,
+    /// Code asked for in prose, with none written in the conversation: the ask is code for
+    /// ranking and reasons; what it adds to the score is chosen on the training data (see
+    /// docs/auto.md), since "write a Python script" is not by itself a hard request.
+    pub code_ask: f64,
     /// Tools declared.
     pub tools: f64,
     /// An agent loop: tool calls or results already in the history.
@@ -68,6 +72,7 @@ impl Default for AutoWeights {
             short: 0.04,
             code: 0.12,
             code_block: 0.02,
+            code_ask: 0.0,
             tools: 0.04,
             agentic: 0.06,
             agentic_step: 0.04,
@@ -248,6 +253,7 @@ impl AutoConfig {
             w.short,
             w.code,
             w.code_block,
+            w.code_ask,
             w.tools,
             w.agentic,
             w.agentic_step,

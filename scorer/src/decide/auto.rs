@@ -72,7 +72,11 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
         } else {
             format!("code_lines={}", code.lines)
         };
-        parts.push((token, w.code + extra));
+        // Asked for in prose only (a verb aimed at code, a pasted error): code for ranking and
+        // reasons, scored by its own weight; a language named next to programming words keeps
+        // the full code weight it always had.
+        let v = if code.written || code.named { w.code + extra } else { w.code_ask };
+        parts.push((token, v));
     }
     let steps = f.tool_calls.max(f.tool_results);
     if steps > 0 {
@@ -136,7 +140,9 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
     let score = (squash(sum) * 1000.0).round() / 1000.0;
 
     // Reasons: code first when present, then the largest contributions; tiny ones say nothing.
-    let mut ordered: Vec<(String, f64)> = parts.into_iter().filter(|p| p.1.abs() >= 0.01).collect();
+    // Code says so even when its weight is small (`code_ask` defaults to 0): it decides ranking.
+    let mut ordered: Vec<(String, f64)> =
+        parts.into_iter().filter(|p| p.1.abs() >= 0.01 || p.0.starts_with("code")).collect();
     ordered.sort_by(|a, b| {
         let code_a = a.0.starts_with("code");
         let code_b = b.0.starts_with("code");
@@ -278,6 +284,29 @@ mod tests {
         f.end_message(crate::parse::features::Role::User, 0);
         let s = score(&f, &AutoConfig::default());
         assert!(s.code && s.reasons.first().is_some_and(|r| r == "code_error"), "{s:?}");
+    }
+
+    #[test]
+    fn code_asked_in_prose_ranks_as_code_and_scores_by_its_own_weight() {
+        let ask = |text: &str, cfg: &AutoConfig| {
+            let mut f = Features::new();
+            let role = crate::parse::features::Role::User;
+            f.begin_message(role);
+            f.add_text(role, text);
+            f.end_message(role, 0);
+            score(&f, cfg)
+        };
+        let plain =
+            ask("Write a short note that finds the best order for the guests", &AutoConfig::default());
+        let aimed =
+            ask("Write a short code that finds the best order for the guests", &AutoConfig::default());
+        assert!(!plain.code && aimed.code, "{plain:?} {aimed:?}");
+        assert_eq!(aimed.reasons.first().map(String::as_str), Some("code_ask"));
+        assert_eq!(aimed.score, plain.score, "code_ask weighs 0 by default");
+        let mut cfg = AutoConfig::default();
+        cfg.weights.code_ask = 0.1;
+        let text = "Write a short code that finds the best order for the guests";
+        assert!(ask(text, &cfg).score > aimed.score);
     }
 
     #[test]

@@ -168,6 +168,8 @@ impl Features {
             trace: all.trace_markers > 0,
             ask: self.last_user.asks_for_code(),
             error: self.last_user.error_msgs > 0,
+            written: all.has_code(),
+            named: self.last_user.names_code(),
             present: all.has_code() || self.last_user.asks_for_code(),
         }
     }
@@ -188,6 +190,11 @@ pub struct CodeSummary {
     pub ask: bool,
     /// The last user message pastes an error message (`TypeError: ...`).
     pub error: bool,
+    /// Code is written in the conversation (fences, code lines, a diff, a trace), not only
+    /// asked for in prose.
+    pub written: bool,
+    /// The last user message names a language or tool next to programming words.
+    pub named: bool,
     /// Any code signal.
     pub present: bool,
 }

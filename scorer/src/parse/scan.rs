@@ -66,7 +66,13 @@ impl TextStats {
     /// noun, a language or tool named next to programming words, or a pasted error message.
     /// Technology named without either ("How does an API gateway work?") is not code.
     pub fn asks_for_code(&self) -> bool {
-        self.code_asks > 0 || (self.lang_words > 0 && self.code_words > 0) || self.error_msgs > 0
+        self.code_asks > 0 || self.names_code() || self.error_msgs > 0
+    }
+
+    /// A language or tool named next to programming words ("a Python function"): the prose
+    /// signal that predates verb-aimed asks, and the only one that adds `code` to the score.
+    pub fn names_code(&self) -> bool {
+        self.lang_words > 0 && self.code_words > 0
     }
 
     pub(crate) fn add(&mut self, o: &TextStats) {
