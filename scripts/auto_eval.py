@@ -431,8 +431,10 @@ def svg(doc):
     pts = [(p["sets"]["pooled"]["premium_share"], p["sets"]["pooled"]) for p in doc["operating_point"]]
     lo = math.floor(min(min(s["random"], s["ours"], s["length"]) for _, s in pts) / 5) * 5
     lo = min(lo, 70)
+    # Retained quality passes 100% where the weak model beat the strong one on some rows.
+    hi = max(100, math.ceil(max(s["ours_ci"][1] for _, s in pts)))
     x = lambda v: L + v * pw
-    y = lambda v: T + (100 - v) / (100 - lo) * ph
+    y = lambda v: T + (hi - v) / (hi - lo) * ph
     e = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
          'font-family="sans-serif" font-size="11">',
          f'<rect x="0" y="0" width="{W}" height="{H}" fill="white"/>']
@@ -440,7 +442,7 @@ def svg(doc):
         v = i / 10
         e.append(f'<line x1="{x(v):.1f}" y1="{T}" x2="{x(v):.1f}" y2="{T + ph}" stroke="#ddd"/>')
         e.append(f'<text x="{x(v):.1f}" y="{T + ph + 15}" text-anchor="middle">{i * 10}%</text>')
-    for v in range(int(lo), 101, 5):
+    for v in range(int(lo), hi + 1, 5):
         e.append(f'<line x1="{L}" y1="{y(v):.1f}" x2="{L + pw}" y2="{y(v):.1f}" stroke="#ddd"/>')
         e.append(f'<text x="{L - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v}%</text>')
     e.append(f'<rect x="{L}" y="{T}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>')
