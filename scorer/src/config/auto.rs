@@ -1,10 +1,16 @@
-//! `auto`'s configuration: the contribution weights and the tier thresholds. It lives with the
-//! configuration (not with the score in `decide::auto`) so the configuration never imports the
-//! decision that reads it.
+//! `auto`'s configuration: the contribution weights and the tier thresholds, set directly or as
+//! shares of typical traffic. It lives with the configuration (not with the score in
+//! `decide::auto`) so the configuration never imports the decision that reads it.
+
+use std::fmt;
 
 use serde::Deserialize;
 
 use crate::catalog::Tier;
+
+/// The distribution of the default score on the training prompts (`../shared/train`), written
+/// by `scripts/auto_quantiles.py`: it maps `premium_share` / `economy_share` to thresholds.
+pub const BUILTIN_SCORE_TABLE: &str = include_str!("../../auto_quantiles.json");
 
 /// Contribution weights; every field has a tested default (see [`AutoWeights::default`]).
 /// Contributions add to `base`; the sum is squashed into [0, 1] (see [`squash`](crate::decide::auto::squash)).
@@ -26,6 +32,10 @@ pub struct AutoWeights {
     pub code: f64,
     /// Per fenced block after the first, up to three.
     pub code_block: f64,
+    /// Code asked for in prose, with none written in the conversation: the ask is code for
+    /// ranking and reasons; what it adds to the score is chosen on the training data (see
+    /// docs/auto.md), since "write a Python script" is not by itself a hard request.
+    pub code_ask: f64,
     /// Tools declared.
     pub tools: f64,
     /// An agent loop: tool calls or results already in the history.
@@ -62,6 +72,7 @@ impl Default for AutoWeights {
             short: 0.04,
             code: 0.12,
             code_block: 0.02,
+            code_ask: 0.0,
             tools: 0.04,
             agentic: 0.06,
             agentic_step: 0.04,
@@ -78,9 +89,96 @@ impl Default for AutoWeights {
     }
 }
 
-/// `auto` configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+/// `auto` as written: thresholds, or the share of typical traffic wanted in a tier (each share
+/// replaces the threshold it sets; giving both for one boundary is refused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RawAutoConfig {
+    /// Contribution weights.
+    pub weights: AutoWeights,
+    /// Scores at or above this are standard (default 0.38).
+    pub standard_at: Option<f64>,
+    /// Scores at or above this are premium (default 0.76).
+    pub premium_at: Option<f64>,
+    /// Share of typical traffic to send to premium, in (0, 1): sets `premium_at`.
+    pub premium_share: Option<f64>,
+    /// Share of typical traffic to send to economy, in (0, 1): sets `standard_at`.
+    pub economy_share: Option<f64>,
+}
+
+/// Why an `auto` section was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoError {
+    /// Thresholds not ordered inside (0, 1] (after shares are mapped), or a weight not finite.
+    Thresholds,
+    /// A share outside (0, 1), or `premium_share + economy_share` not below 1.
+    ShareRange,
+    /// A share and the threshold it sets were both given.
+    ShareAndThreshold(&'static str),
+    /// Shares with changed weights: the score table describes the default score only.
+    ShareWithCustomWeights,
+    /// The built-in score table does not parse (a build defect; a test guards it).
+    Table,
+}
+
+impl fmt::Display for AutoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AutoError::Thresholds => {
+                f.write_str("auto: need 0 < standard_at <= premium_at <= 1 and finite weights")
+            }
+            AutoError::ShareRange => {
+                f.write_str("auto: premium_share and economy_share must be in (0, 1) and sum to less than 1")
+            }
+            AutoError::ShareAndThreshold(which) => write!(f, "auto: {which}: set one of the two"),
+            AutoError::ShareWithCustomWeights => f.write_str(
+                "auto: premium_share/economy_share map through the default score's distribution; \
+                 with custom weights set standard_at/premium_at",
+            ),
+            AutoError::Table => f.write_str("auto: the built-in score table is invalid"),
+        }
+    }
+}
+
+/// Scores of typical traffic: for each score the table saw, the share of rows at or above it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ScoreTable {
+    /// What the table was computed on.
+    pub source: String,
+    /// Rows it was computed on.
+    pub rows: u64,
+    /// `[score, share of rows scoring at or above it]`, scores ascending.
+    pub at_or_above: Vec<(f64, f64)>,
+}
+
+impl ScoreTable {
+    /// The built-in table.
+    pub fn builtin() -> Result<ScoreTable, AutoError> {
+        let t: ScoreTable = serde_json::from_str(BUILTIN_SCORE_TABLE).map_err(|_| AutoError::Table)?;
+        let ordered = t.at_or_above.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0 && a.1 >= b.1));
+        if t.at_or_above.is_empty() || !ordered {
+            return Err(AutoError::Table);
+        }
+        Ok(t)
+    }
+
+    /// The score whose at-or-above share is nearest `share` (ties: the higher score, the fewer
+    /// rows): scores come in steps of 0.001, so a share falling inside a step of tied scores
+    /// lands on the nearer side of it.
+    pub fn threshold_at_or_above(&self, share: f64) -> f64 {
+        let mut best = (f64::INFINITY, 1.0);
+        for &(score, at) in &self.at_or_above {
+            let gap = (at - share).abs();
+            if gap <= best.0 {
+                best = (gap, score);
+            }
+        }
+        best.1
+    }
+}
+
+/// `auto` configuration, validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AutoConfig {
     /// Contribution weights.
     pub weights: AutoWeights,
@@ -93,6 +191,43 @@ pub struct AutoConfig {
 impl Default for AutoConfig {
     fn default() -> Self {
         AutoConfig { weights: AutoWeights::default(), standard_at: 0.38, premium_at: 0.76 }
+    }
+}
+
+impl TryFrom<RawAutoConfig> for AutoConfig {
+    type Error = AutoError;
+
+    fn try_from(raw: RawAutoConfig) -> Result<AutoConfig, AutoError> {
+        let default = AutoConfig::default();
+        let mut cfg = AutoConfig {
+            weights: raw.weights,
+            standard_at: raw.standard_at.unwrap_or(default.standard_at),
+            premium_at: raw.premium_at.unwrap_or(default.premium_at),
+        };
+        if raw.premium_share.is_some() || raw.economy_share.is_some() {
+            if raw.premium_share.is_some() && raw.premium_at.is_some() {
+                return Err(AutoError::ShareAndThreshold("premium_share and premium_at"));
+            }
+            if raw.economy_share.is_some() && raw.standard_at.is_some() {
+                return Err(AutoError::ShareAndThreshold("economy_share and standard_at"));
+            }
+            let inside = |v: Option<f64>| v.is_none_or(|v| v > 0.0 && v < 1.0);
+            let sum = raw.premium_share.unwrap_or(0.0) + raw.economy_share.unwrap_or(0.0);
+            if !inside(raw.premium_share) || !inside(raw.economy_share) || sum >= 1.0 {
+                return Err(AutoError::ShareRange);
+            }
+            if raw.weights != AutoWeights::default() {
+                return Err(AutoError::ShareWithCustomWeights);
+            }
+            let table = ScoreTable::builtin()?;
+            if let Some(p) = raw.premium_share {
+                cfg.premium_at = table.threshold_at_or_above(p);
+            }
+            if let Some(e) = raw.economy_share {
+                cfg.standard_at = table.threshold_at_or_above(1.0 - e);
+            }
+        }
+        if cfg.is_valid() { Ok(cfg) } else { Err(AutoError::Thresholds) }
     }
 }
 
@@ -118,6 +253,7 @@ impl AutoConfig {
             w.short,
             w.code,
             w.code_block,
+            w.code_ask,
             w.tools,
             w.agentic,
             w.agentic_step,
@@ -135,5 +271,68 @@ impl AutoConfig {
             && 0.0 < self.standard_at
             && self.standard_at <= self.premium_at
             && self.premium_at <= 1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(json: &str) -> Result<AutoConfig, AutoError> {
+        let raw: RawAutoConfig = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        AutoConfig::try_from(raw)
+    }
+
+    #[test]
+    fn the_builtin_table_parses_and_covers_every_row() {
+        let t = ScoreTable::builtin().unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.rows > 1000, "{}", t.rows);
+        // The lowest score seen has every row at or above it.
+        assert_eq!(t.at_or_above.first().map(|p| p.1), Some(1.0));
+    }
+
+    #[test]
+    fn shares_set_thresholds_and_thresholds_stay_available() {
+        let d = AutoConfig::default();
+        assert_eq!(compile("{}"), Ok(d));
+        assert_eq!(compile(r#"{"premium_at":0.9}"#).map(|c| c.premium_at), Ok(0.9));
+        let t = ScoreTable::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let c = compile(r#"{"premium_share":0.2,"economy_share":0.3}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (c.premium_at, c.standard_at),
+            (t.threshold_at_or_above(0.2), t.threshold_at_or_above(0.7))
+        );
+        assert!(c.standard_at < c.premium_at);
+        // More premium wanted, a lower bar.
+        let more = compile(r#"{"premium_share":0.4}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert!(more.premium_at < c.premium_at && more.standard_at == d.standard_at);
+        // One share with the other boundary fixed.
+        let mixed = compile(r#"{"economy_share":0.2,"premium_at":0.9}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mixed.premium_at, 0.9);
+    }
+
+    #[test]
+    fn auto_errors() {
+        let cases: &[(&str, AutoError)] = &[
+            (r#"{"standard_at":0.9,"premium_at":0.5}"#, AutoError::Thresholds),
+            (r#"{"premium_share":0}"#, AutoError::ShareRange),
+            (r#"{"premium_share":1}"#, AutoError::ShareRange),
+            (r#"{"economy_share":-0.1}"#, AutoError::ShareRange),
+            (r#"{"premium_share":0.6,"economy_share":0.4}"#, AutoError::ShareRange),
+            (
+                r#"{"premium_share":0.2,"premium_at":0.7}"#,
+                AutoError::ShareAndThreshold("premium_share and premium_at"),
+            ),
+            (
+                r#"{"economy_share":0.2,"standard_at":0.3}"#,
+                AutoError::ShareAndThreshold("economy_share and standard_at"),
+            ),
+            (r#"{"premium_share":0.2,"weights":{"code":0.3}}"#, AutoError::ShareWithCustomWeights),
+            // The economy share's threshold above a fixed premium threshold.
+            (r#"{"economy_share":0.95,"premium_at":0.4}"#, AutoError::Thresholds),
+        ];
+        for (json, want) in cases {
+            assert_eq!(compile(json), Err(*want), "{json}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use self::auto::AutoConfig;
+use self::auto::{AutoConfig, AutoError, RawAutoConfig};
 use crate::account::budget::BudgetConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, CatalogError, RawCatalog, is_token};
 use crate::health::ResilienceConfig;
@@ -40,9 +40,9 @@ pub struct RawConfig {
     pub clusters: BTreeMap<String, String>,
     /// A catalog replacing the built-in one.
     pub catalog: Option<RawCatalog>,
-    /// `auto` weights and thresholds.
+    /// `auto` weights and thresholds (or shares).
     #[serde(default)]
-    pub auto: AutoConfig,
+    pub auto: RawAutoConfig,
     /// Stickiness of `auto` tiers within a conversation.
     #[serde(default)]
     pub sticky: StickyConfig,
@@ -141,6 +141,8 @@ pub enum ConfigError {
     ZeroOutputTokens,
     /// `auto` thresholds are not ordered inside (0, 1], or a weight is not finite.
     BadAutoThresholds,
+    /// `auto.premium_share` / `auto.economy_share` refused (the variant says why).
+    BadAutoShares(AutoError),
     /// A policy names a provider the catalog does not have.
     UnknownPolicyProvider(String),
     /// A `resilience` or `budgets` setting out of range (the message names it).
@@ -166,9 +168,8 @@ impl fmt::Display for ConfigError {
                 write!(f, "policy names provider '{p}', which is not in the catalog")
             }
             ConfigError::BadResilience(why) => f.write_str(why),
-            ConfigError::BadAutoThresholds => {
-                write!(f, "auto: need 0 < standard_at <= premium_at <= 1 and finite weights")
-            }
+            ConfigError::BadAutoThresholds => AutoError::Thresholds.fmt(f),
+            ConfigError::BadAutoShares(e) => e.fmt(f),
         }
     }
 }
@@ -198,6 +199,7 @@ impl fmt::Debug for ConfigError {
             ConfigError::BadDefaultPrefer(p) => f.debug_tuple("BadDefaultPrefer").field(p).finish(),
             ConfigError::ZeroOutputTokens => f.write_str("ZeroOutputTokens"),
             ConfigError::BadAutoThresholds => f.write_str("BadAutoThresholds"),
+            ConfigError::BadAutoShares(e) => f.debug_tuple("BadAutoShares").field(e).finish(),
             ConfigError::UnknownPolicyProvider(p) => f.debug_tuple("UnknownPolicyProvider").field(p).finish(),
             ConfigError::BadResilience(why) => f.debug_tuple("BadResilience").field(why).finish(),
         }
@@ -261,9 +263,10 @@ impl TryFrom<RawConfig> for Config {
         if default_output_tokens == 0 {
             return Err(ConfigError::ZeroOutputTokens);
         }
-        if !raw.auto.is_valid() {
-            return Err(ConfigError::BadAutoThresholds);
-        }
+        let auto = AutoConfig::try_from(raw.auto).map_err(|e| match e {
+            AutoError::Thresholds => ConfigError::BadAutoThresholds,
+            other => ConfigError::BadAutoShares(other),
+        })?;
         raw.resilience.validate().map_err(ConfigError::BadResilience)?;
         raw.budgets.validate().map_err(ConfigError::BadResilience)?;
         for entry in &raw.free {
@@ -313,7 +316,7 @@ impl TryFrom<RawConfig> for Config {
             default_prefer,
             default_output_tokens,
             catalog,
-            auto: raw.auto,
+            auto,
             sticky: raw.sticky,
             resilience: raw.resilience,
             budgets: raw.budgets,
@@ -357,6 +360,8 @@ mod tests {
             (r#"{"catalog":{"providers":{},"models":[]}}"#, "NoProviders"),
             (r#"{"auto":{"standard_at":0.9,"premium_at":0.5}}"#, "BadAutoThresholds"),
             (r#"{"auto":{"weights":{"nope":1}}}"#, "Json"),
+            (r#"{"auto":{"premium_share":1.5}}"#, "BadAutoShares(ShareRange"),
+            (r#"{"auto":{"premium_share":0.2,"premium_at":0.7}}"#, "BadAutoShares(ShareAndThreshold"),
             (r#"{"sticky":{"ttl":5}}"#, "Json"),
         ];
         for (json, want) in cases {

@@ -65,12 +65,18 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
             "code_diff".to_string()
         } else if code.trace {
             "code_trace".to_string()
+        } else if code.error && code.lines < 3 {
+            "code_error".to_string()
         } else if code.ask && code.lines < 3 {
             "code_ask".to_string()
         } else {
             format!("code_lines={}", code.lines)
         };
-        parts.push((token, w.code + extra));
+        // Asked for in prose only (a verb aimed at code, a pasted error): code for ranking and
+        // reasons, scored by its own weight; a language named next to programming words keeps
+        // the full code weight it always had.
+        let v = if code.written || code.named { w.code + extra } else { w.code_ask };
+        parts.push((token, v));
     }
     let steps = f.tool_calls.max(f.tool_results);
     if steps > 0 {
@@ -134,7 +140,9 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
     let score = (squash(sum) * 1000.0).round() / 1000.0;
 
     // Reasons: code first when present, then the largest contributions; tiny ones say nothing.
-    let mut ordered: Vec<(String, f64)> = parts.into_iter().filter(|p| p.1.abs() >= 0.01).collect();
+    // Code says so even when its weight is small (`code_ask` defaults to 0): it decides ranking.
+    let mut ordered: Vec<(String, f64)> =
+        parts.into_iter().filter(|p| p.1.abs() >= 0.01 || p.0.starts_with("code")).collect();
     ordered.sort_by(|a, b| {
         let code_a = a.0.starts_with("code");
         let code_b = b.0.starts_with("code");
@@ -226,6 +234,79 @@ mod tests {
         // Four doublings at most: a pasted glossary does not keep climbing.
         assert_eq!(ask(15).score, ask(5000).score);
         assert_eq!(ask(5000).tier, Tier::Standard);
+    }
+
+    /// The operating point on the training distribution (`../shared/train`, or
+    /// `$MODEL_ROUTER_TRAIN`): asking for a share of premium (or economy) puts that share of
+    /// the rows there, within 3 points. Fails when `scorer/auto_quantiles.json` is stale (rerun
+    /// `scripts/auto_quantiles.py`); skipped, saying so, where the data is not beside the
+    /// repository (it is not ours to vendor).
+    #[test]
+    fn shares_pick_the_asked_share_of_the_training_rows() {
+        let beside = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/train/train.jsonl");
+        let path = std::env::var("MODEL_ROUTER_TRAIN").unwrap_or_else(|_| beside.to_string());
+        let Ok(data) = std::fs::read_to_string(&path) else {
+            eprintln!("SKIPPED: no training data at {path} (set MODEL_ROUTER_TRAIN)");
+            return;
+        };
+        let requests: Vec<String> = data
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_default()["request"].to_string())
+            .collect();
+        assert!(requests.len() > 1000, "{path}: {} rows", requests.len());
+        for (json, tier, want) in [
+            (r#"{"auto":{"premium_share":0.2}}"#, Tier::Premium, 0.2),
+            (r#"{"auto":{"premium_share":0.1,"economy_share":0.3}}"#, Tier::Premium, 0.1),
+            (r#"{"auto":{"premium_share":0.1,"economy_share":0.3}}"#, Tier::Economy, 0.3),
+            (r#"{"auto":{"premium_share":0.4,"economy_share":0.2}}"#, Tier::Economy, 0.2),
+        ] {
+            let config = crate::Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let hits = requests
+                .iter()
+                .filter(|r| {
+                    let route =
+                        crate::route_chat(&config, r.as_bytes(), 0).unwrap_or_else(|e| panic!("{e:?}"));
+                    route.auto.is_some_and(|a| a.tier == tier)
+                })
+                .count();
+            let share = hits as f64 / requests.len() as f64;
+            assert!((share - want).abs() <= 0.03, "{json}: {tier:?} {share:.3}, asked {want}");
+        }
+    }
+
+    #[test]
+    fn a_pasted_error_message_is_code_and_says_so() {
+        let mut f = Features::new();
+        let text = "Why do I get KeyError: 'id' here?";
+        f.begin_message(crate::parse::features::Role::User);
+        f.add_text(crate::parse::features::Role::User, text);
+        f.end_message(crate::parse::features::Role::User, 0);
+        let s = score(&f, &AutoConfig::default());
+        assert!(s.code && s.reasons.first().is_some_and(|r| r == "code_error"), "{s:?}");
+    }
+
+    #[test]
+    fn code_asked_in_prose_ranks_as_code_and_scores_by_its_own_weight() {
+        let ask = |text: &str, cfg: &AutoConfig| {
+            let mut f = Features::new();
+            let role = crate::parse::features::Role::User;
+            f.begin_message(role);
+            f.add_text(role, text);
+            f.end_message(role, 0);
+            score(&f, cfg)
+        };
+        let plain =
+            ask("Write a short note that finds the best order for the guests", &AutoConfig::default());
+        let aimed =
+            ask("Write a short code that finds the best order for the guests", &AutoConfig::default());
+        assert!(!plain.code && aimed.code, "{plain:?} {aimed:?}");
+        assert_eq!(aimed.reasons.first().map(String::as_str), Some("code_ask"));
+        assert_eq!(aimed.score, plain.score, "code_ask weighs 0 by default");
+        let mut cfg = AutoConfig::default();
+        cfg.weights.code_ask = 0.1;
+        let text = "Write a short code that finds the best order for the guests";
+        assert!(ask(text, &cfg).score > aimed.score);
     }
 
     #[test]

@@ -154,7 +154,9 @@ impl Features {
         }
     }
 
-    /// Any code anywhere the client, the assistant or a tool wrote (not in the system prompt).
+    /// Any code anywhere the client, the assistant or a tool wrote (not in the system prompt);
+    /// code asked for in prose only in the last user message, the ask being routed: earlier
+    /// turns and the documents pasted into them mention technology without asking for code.
     pub fn code(&self) -> CodeSummary {
         let mut all = self.user;
         all.add(&self.assistant);
@@ -164,8 +166,11 @@ impl Features {
             lines: all.fenced_lines + all.code_lines,
             diff: all.diff_lines >= 2,
             trace: all.trace_markers > 0,
-            ask: self.user.asks_for_code(),
-            present: all.has_code() || self.user.asks_for_code(),
+            ask: self.last_user.asks_for_code(),
+            error: self.last_user.error_msgs > 0,
+            written: all.has_code(),
+            named: self.last_user.names_code(),
+            present: all.has_code() || self.last_user.asks_for_code(),
         }
     }
 }
@@ -183,6 +188,13 @@ pub struct CodeSummary {
     pub trace: bool,
     /// The user asks for code in prose.
     pub ask: bool,
+    /// The last user message pastes an error message (`TypeError: ...`).
+    pub error: bool,
+    /// Code is written in the conversation (fences, code lines, a diff, a trace), not only
+    /// asked for in prose.
+    pub written: bool,
+    /// The last user message names a language or tool next to programming words.
+    pub named: bool,
     /// Any code signal.
     pub present: bool,
 }
@@ -190,7 +202,7 @@ pub struct CodeSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::keywords::{CODE, KEYWORDS, LANG, REASONING, classify};
+    use crate::parse::keywords::{CODE, KEYWORDS, LANG, REASONING, VERB, classify};
 
     /// Scans a Rust string as the parser would hand it over (JSON-escaped).
     fn stats(text: &str) -> TextStats {
@@ -248,6 +260,62 @@ mod tests {
         assert_eq!(stats("a `b` and `c`").inline_code, 2);
     }
 
+    /// Code asked for in words is code; technology talked about is not.
+    #[test]
+    fn code_asked_for_in_prose() {
+        for ask in [
+            "Write a function to find the longest run of equal elements",
+            "Implement binary search in Java",
+            "How do I read a CSV file with pandas?",
+            "Can you fix my React component? It renders twice.",
+            "I get TypeError: cannot read properties of undefined (reading 'map')",
+            "cargo build fails with error[E0382]: borrow of moved value",
+            "Write a shell one-liner that finds the ten largest files",
+        ] {
+            let s = stats(ask);
+            assert!(s.asks_for_code(), "{ask}: {s:?}");
+        }
+        for talk in [
+            "How does an API gateway work?",
+            "What does HTTP stand for?",
+            "Compare Ansible and Terraform for a small team",
+            "Write a poem about recursion in the style of Shakespeare",
+            "Explain how Kubernetes schedules pods",
+            "Fix the leaking tap. Python is my favourite snake.",
+            "The terror: nobody saw it coming, with one exception: the cat.",
+        ] {
+            let s = stats(talk);
+            assert!(!s.asks_for_code(), "{talk}: {s:?}");
+        }
+        // The verb reaches eight words, within its sentence.
+        assert!(stats("Write unit tests for the new user registration function").asks_for_code());
+        assert!(!stats("Write a note to the team lead and the manager of the new library").asks_for_code());
+    }
+
+    #[test]
+    fn one_block_head_is_code_and_tests_count_as_code_lines() {
+        assert_eq!(stats("def solve(s):\n    \"\"\"Reverse the case.\"\"\"").block_heads, 1);
+        assert!(stats("def solve(s):\n    return s").has_code());
+        assert!(stats("class Stack(list):").has_code());
+        // Prose that opens with a capital and a colon is not a declaration.
+        assert!(!stats("Note (see above):\nFunction (math):").has_code());
+        let tests = stats("assert f(1) == 2\nassert f(2) == 3\n>>> f(3)\n");
+        assert_eq!(tests.code_lines, 3, "{tests:?}");
+    }
+
+    #[test]
+    fn prose_asks_count_in_the_last_user_message_only() {
+        let mut f = Features::new();
+        for (role, text) in
+            [(Role::User, "Write a Python script"), (Role::Assistant, "ok"), (Role::User, "thanks")]
+        {
+            f.begin_message(role);
+            f.add_text(role, text);
+            f.end_message(role, 0);
+        }
+        assert!(!f.code().present, "{:?}", f.code());
+    }
+
     #[test]
     fn keywords_are_sorted_unique_and_lower_case() {
         assert!(KEYWORDS.windows(2).all(|w| w[0].0 < w[1].0));
@@ -257,7 +325,7 @@ mod tests {
         assert!(KEYWORDS.iter().all(|(k, _)| k.iter().all(|b| !b.is_ascii_uppercase())));
         assert!(KEYWORDS.iter().all(|(k, _)| (2..=14).contains(&k.len())));
         assert_eq!(classify(b"prove"), REASONING);
-        assert_eq!(classify(b"debug"), REASONING | CODE);
+        assert_eq!(classify(b"debug"), REASONING | CODE | VERB);
         assert_eq!(classify(b"python"), LANG);
         assert_eq!(classify(b"table"), 0);
     }

@@ -2,7 +2,7 @@
 //! parser hands it over (JSON string content, escapes in place), counting code, fences,
 //! diffs, traces, long words and keyword classes into [`TextStats`].
 
-use crate::parse::keywords::{CODE, LANG, REASONING, SMALL_TALK, TRACE, classify};
+use crate::parse::keywords::{CODE, LANG, REASONING, SMALL_TALK, TRACE, VERB, classify};
 
 /// What a text says about itself, counted outside fenced code unless noted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,6 +38,16 @@ pub struct TextStats {
     pub lang_words: u32,
     /// Programming nouns and verbs in prose (function, script, compile, ...).
     pub code_words: u32,
+    /// Code asked for in prose: a build/fix/write verb (or "how to", "how do") followed, in the
+    /// same sentence and within [`ASK_WINDOW`] words, by a language, tool or programming noun
+    /// ("write a function", "fix my React component", "how do I read a CSV in pandas").
+    pub code_asks: u32,
+    /// Error messages pasted without a trace: `TypeError:`, `KeyError:`, `error[E0308]`,
+    /// `error:` (a compound `...Error`/`...Exception` word or `error`, then `:` or `[`).
+    pub error_msgs: u32,
+    /// Lines outside fences that open a block with a declaration keyword (`def f(x):`,
+    /// `function f() {`, `class A(B):`): one is code, where other code-like lines need three.
+    pub block_heads: u32,
 }
 
 impl TextStats {
@@ -45,11 +55,23 @@ impl TextStats {
     pub fn has_code(&self) -> bool {
         // Inline code (`x`) is counted but not a code signal alone: prose quotes names in
         // backticks often enough that it cost accuracy on the calibration data.
-        self.fences > 0 || self.code_lines >= 3 || self.diff_lines >= 2 || self.trace_markers > 0
+        self.fences > 0
+            || self.code_lines >= 3
+            || self.block_heads > 0
+            || self.diff_lines >= 2
+            || self.trace_markers > 0
     }
 
-    /// Code asked for in prose: a language or tool named next to programming words.
+    /// Code asked for in prose: a build/fix/write verb aimed at a language, tool or programming
+    /// noun, a language or tool named next to programming words, or a pasted error message.
+    /// Technology named without either ("How does an API gateway work?") is not code.
     pub fn asks_for_code(&self) -> bool {
+        self.code_asks > 0 || self.names_code() || self.error_msgs > 0
+    }
+
+    /// A language or tool named next to programming words ("a Python function"): the prose
+    /// signal that predates verb-aimed asks, and the only one that adds `code` to the score.
+    pub fn names_code(&self) -> bool {
         self.lang_words > 0 && self.code_words > 0
     }
 
@@ -69,11 +91,14 @@ impl TextStats {
         self.small_talk += o.small_talk;
         self.lang_words += o.lang_words;
         self.code_words += o.code_words;
+        self.code_asks += o.code_asks;
+        self.error_msgs += o.error_msgs;
+        self.block_heads += o.block_heads;
     }
 }
 
 /// Line prefixes that mark code outside fences, when the line also has code punctuation.
-const CODE_PREFIXES: [&[u8]; 14] = [
+const CODE_PREFIXES: [&[u8]; 16] = [
     b"def ",
     b"class ",
     b"import ",
@@ -88,6 +113,9 @@ const CODE_PREFIXES: [&[u8]; 14] = [
     b"func ",
     b"package ",
     b"SELECT ",
+    // Tests and REPL sessions pasted into a question (`assert f(1) == 2`, `>>> f(1)`).
+    b"assert ",
+    b">>> ",
 ];
 
 const HARNESS_OPEN: &[u8] = b"<system-reminder>";
@@ -202,6 +230,7 @@ pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
         }
         if b == b'\n' {
             word.finish(&mut s, in_fence);
+            word.end_sentence();
             end_line(&mut line, &mut s, &mut in_fence);
             continue;
         }
@@ -226,6 +255,9 @@ pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             b'$' if raw.get(i) == Some(&b'$') => s.math += 1,
             // A LaTeX command: backslash then letters (the JSON escape `\\` decoded above).
             b'\\' if raw.get(i).is_some_and(u8::is_ascii_alphabetic) => s.math += 2,
+            // `TypeError:`, `error[E0308]`: the word just finished names an error.
+            b':' | b'[' if word.error => s.error_msgs += 1,
+            b'.' | b'?' | b'!' => word.end_sentence(),
             _ => {}
         }
     }
@@ -238,8 +270,15 @@ pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
 /// that everyday words (`chocolate` is the shortest) rarely reach it.
 pub const LONG_WORD_CHARS: u32 = 9;
 
-/// The word being read, and tags of the two before it (for "step by step").
-#[derive(Default)]
+/// Words after a build verb (or "how to") within which a language, tool or programming noun
+/// makes a code ask: "write a Python script" (2), "implement binary search in Java" (4).
+pub const ASK_WINDOW: u8 = 8;
+
+/// `Word::since_verb` when no verb is open in this sentence.
+const NO_VERB: u8 = u8::MAX;
+
+/// The word being read, tags of the two before it (for "step by step", "how to"), and the
+/// words since the last build verb in this sentence.
 struct Word {
     buf: [u8; 24],
     len: usize,
@@ -248,6 +287,16 @@ struct Word {
     /// Longer than `buf`: counted, never matched.
     long: bool,
     prev: (u8, u8),
+    /// Words since a build verb in this sentence ([`NO_VERB`]: none).
+    since_verb: u8,
+    /// The word just finished names an error (`error`, `TypeError`, `IOException`).
+    error: bool,
+}
+
+impl Default for Word {
+    fn default() -> Self {
+        Word { buf: [0; 24], len: 0, chars: 0, long: false, prev: (0, 0), since_verb: NO_VERB, error: false }
+    }
 }
 
 impl Word {
@@ -263,8 +312,14 @@ impl Word {
         }
     }
 
+    /// A sentence ended: a verb in it no longer reaches the next words.
+    fn end_sentence(&mut self) {
+        self.since_verb = NO_VERB;
+    }
+
     /// Counts the word (outside fences) and starts the next one.
     fn finish(&mut self, s: &mut TextStats, in_fence: bool) {
+        self.error = false;
         if (self.len == 0 && !self.long) || in_fence {
             self.len = 0;
             self.chars = 0;
@@ -276,22 +331,39 @@ impl Word {
         // Past the buffer it is an identifier, a hash or base64, not vocabulary.
         let starts_with_letter = word.first().is_some_and(|b| !b.is_ascii_digit());
         s.long_words += u32::from(!self.long && self.chars >= LONG_WORD_CHARS && starts_with_letter);
-        // 1 = "step", 2 = "by", 0 = other.
+        // 1 = "step", 2 = "by", 3 = "how", 4 = a word that makes "how" an ask (to, do, can...),
+        // 5 = "about" (after it comes a topic: "write a poem about recursion" is not code).
         let tag = match word {
             b"step" => 1,
             b"by" => 2,
+            b"how" => 3,
+            b"to" | b"do" | b"can" | b"should" | b"would" => 4,
+            b"about" => 5,
             _ => 0,
         };
-        if !self.long {
-            let class = classify(word);
-            if class & REASONING != 0 || (tag == 1 && self.prev == (2, 1)) {
-                s.reasoning += 1;
-            }
-            s.small_talk += u32::from(class & SMALL_TALK != 0);
-            s.trace_markers += u32::from(class & TRACE != 0);
-            s.lang_words += u32::from(class & LANG != 0);
-            s.code_words += u32::from(class & CODE != 0);
+        let class = if self.long { 0 } else { classify(word) };
+        if class & REASONING != 0 || (tag == 1 && self.prev == (2, 1)) {
+            s.reasoning += 1;
         }
+        s.small_talk += u32::from(class & SMALL_TALK != 0);
+        s.trace_markers += u32::from(class & TRACE != 0);
+        s.lang_words += u32::from(class & LANG != 0);
+        s.code_words += u32::from(class & CODE != 0);
+        // A language, tool or programming noun a few words after a build verb: a code ask.
+        let aimed = class & (LANG | CODE) != 0 && self.since_verb < ASK_WINDOW;
+        s.code_asks += u32::from(aimed);
+        self.since_verb = if class & VERB != 0 || (tag == 4 && self.prev.0 == 3) {
+            0
+        } else if tag == 5 {
+            NO_VERB
+        } else {
+            self.since_verb.saturating_add(1)
+        };
+        // `TypeError`, `KeyError`, `IOException`: compounds, so "terror" and "one exception" are not.
+        self.error = !self.long
+            && (word == b"error"
+                || (word.len() >= 8 && word.ends_with(b"error"))
+                || (word.len() >= 11 && word.ends_with(b"exception")));
         self.prev = (tag, self.prev.0);
         self.len = 0;
         self.chars = 0;
@@ -324,6 +396,7 @@ fn end_line(line: &mut Line, s: &mut TextStats, in_fence: &mut bool) {
             s.trace_markers += 1;
         } else if code_like(line, head) {
             s.code_lines += 1;
+            s.block_heads += u32::from(block_head(line, head));
         }
         s.inline_code += line.backticks / 2;
     }
@@ -339,6 +412,12 @@ fn code_like(line: &Line, head: &[u8]) -> bool {
     let statement = line.last == b';' && line.code_punct;
     let declared = line.code_punct && CODE_PREFIXES.iter().any(|p| head.starts_with(p));
     closer || opener || statement || declared
+}
+
+/// A declaration that opens a block (`def f(x):`, `class A(B):`, `function f() {`): code on
+/// its own, where prose never starts a line with a lower-case keyword, punctuation and `:`/`{`.
+fn block_head(line: &Line, head: &[u8]) -> bool {
+    matches!(line.last, b':' | b'{') && line.code_punct && CODE_PREFIXES.iter().any(|p| head.starts_with(p))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
