@@ -352,10 +352,16 @@ fn http2_clients_are_routed_too() {
     let (_, provider) = economy_cheap();
     assert!(text.contains(&format!("x-model-router-provider: {provider}\r\n")), "{text}");
     let bad = Command::new("curl")
-        .args(["-s", "--http2-prior-knowledge", &url, "-d", r#"{"model":"gpt-0","messages":[]}"#])
+        .args(["-sS", "-i", "--http2-prior-knowledge", &url, "-d", r#"{"model":"gpt-0","messages":[]}"#])
         .output()
         .expect("curl");
-    assert!(String::from_utf8_lossy(&bad.stdout).contains(r#""type":"invalid_request_error""#));
+    let said = format!(
+        "{}{} ({})",
+        String::from_utf8_lossy(&bad.stdout),
+        String::from_utf8_lossy(&bad.stderr),
+        bad.status
+    );
+    assert!(said.contains(r#""type":"invalid_request_error""#), "{said}");
     assert_eq!(s.take_received().len(), 1);
 }
 

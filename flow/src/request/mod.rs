@@ -38,6 +38,10 @@ enum Phase {
     PassThrough,
     /// A body to route is still arriving; Envoy buffers it while we pause.
     Buffering(Endpoint),
+    /// Refused on its headers while its body is still arriving: answered once the body is in,
+    /// since a reply sent while the client still uploads can reach it as a reset stream (an
+    /// HTTP/2 client saw `Stream error in the HTTP/2 framing layer` instead of the 415).
+    Refusing(Box<ApiError>),
     /// Sent to a provider, waiting for its response headers.
     Routed(Box<Flight>),
     /// A provider's 400 is buffered to see whether it is a context-length error, which a
@@ -127,7 +131,11 @@ impl Request {
         };
         match self.classify(host, &shared) {
             Err(e) => self.host_failure(host, e),
-            Ok(Err(e)) => self.reject(host, &e),
+            Ok(Err(e)) if end_of_stream => self.reject(host, &e),
+            Ok(Err(e)) => {
+                self.phase = Phase::Refusing(Box::new(e));
+                Verdict::Pause
+            }
             Ok(Ok(Endpoint::NotRouted)) => Verdict::Continue,
             Ok(Ok(ep @ (Endpoint::Models | Endpoint::Model))) => self.answer_models(host, &shared, ep),
             Ok(Ok(ep)) if end_of_stream => self.on_body_complete(host, ep, 0),
@@ -141,16 +149,24 @@ impl Request {
     }
 
     fn on_request_body(&mut self, host: &dyn Host, size: usize, end_of_stream: bool) -> Verdict {
-        match self.phase {
-            Phase::Buffering(ep) if end_of_stream => self.on_body_complete(host, ep, size),
+        match &self.phase {
+            Phase::Buffering(ep) if end_of_stream => self.on_body_complete(host, *ep, size),
+            Phase::Refusing(e) if end_of_stream => {
+                let e = e.clone();
+                self.reject(host, &e)
+            }
             // Pausing here asks Envoy to keep buffering (up to the listener's buffer limit).
-            Phase::Buffering(_) => Verdict::Pause,
+            Phase::Buffering(_) | Phase::Refusing(_) => Verdict::Pause,
             _ => Verdict::Continue,
         }
     }
 
     fn on_request_trailers(&mut self, host: &dyn Host) -> Verdict {
         // Trailers end the body without an end_of_stream body callback.
+        if let Phase::Refusing(e) = &self.phase {
+            let e = e.clone();
+            return self.reject(host, &e);
+        }
         if let Phase::Buffering(ep) = self.phase {
             return match host.body(Buffer::RequestBody, 0, usize::MAX).map(|b| b.len()) {
                 Ok(size) => self.on_body_complete(host, ep, size),
