@@ -67,24 +67,29 @@ impl Upstream {
     /// The chat attempt at deployment `d`, in its API (`stream`: the client asked for a
     /// stream, which some APIs serve on another path).
     pub fn chat(config: &Config, d: &Deployment, stream: bool) -> Upstream {
-        let base = config.catalog.provider(&d.provider).map_or("/v1", |p| p.base_path.as_str());
-        let path = native::chat_path(d.api, base, &d.upstream_id, stream);
-        let mut auth = config.catalog.provider(&d.provider).and_then(|p| p.auth.clone());
+        // One lookup of the provider: this runs for every routed request.
+        let p = config.catalog.provider(&d.provider);
+        let mut auth = p.and_then(|p| p.auth.clone());
         if let (Some(a), Some((header, prefix))) = (auth.as_mut(), native::auth(d.api)) {
             // The provider's key, sent the way this API takes it (Anthropic's native API reads
             // `x-api-key`, its compatibility layer a bearer token).
             a.header = header.to_string();
             a.prefix = prefix.to_string();
         }
+        let base = p.map_or("/v1", |p| p.base_path.as_str());
         Upstream {
+            model: d.id.clone(),
+            provider: d.provider.clone(),
+            cluster: d.cluster.clone(),
+            host: p.map_or_else(|| d.cluster.clone(), |p| p.host.clone()),
+            upstream_model: d.upstream_id.clone(),
+            path: native::chat_path(d.api, base, &d.upstream_id, stream),
+            auth,
             context_window: d.context_window,
             price_in: d.price_in,
             price_out: d.price_out,
             api: d.api,
             max_output: d.max_output,
-            path,
-            auth,
-            ..Upstream::new(config, &d.id, &d.provider, &d.cluster, &d.upstream_id, "")
         }
     }
 

@@ -73,11 +73,8 @@ pub fn response(t: &ResponseTranslation, body: &[u8]) -> Result<Vec<u8>, String>
 /// A translated provider's error (its own shape: Bedrock's `{"message"}`) in the OpenAI
 /// error shape, its message kept (bounded), so clients see one error shape whatever ran.
 pub fn error_response(status: u16, body: &[u8]) -> Vec<u8> {
-    let said = serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| {
-        let m = v.get("message").or_else(|| v.get("Message"))?;
-        m.as_str().map(str::to_string)
-    });
-    super::reply::provider_error(status, said.as_deref(), false)
+    // Titan is Bedrock: its errors have Bedrock's shape, read where Converse's are.
+    super::bedrock::response::error(status, body)
 }
 
 #[cfg(test)]
