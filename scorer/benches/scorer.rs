@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use model_router_scorer::{Config, route_chat};
+use model_router_scorer::{Config, analyze, route_chat};
 
 /// 2026-11-22, the catalog's reference day.
 const NOW: u64 = 20_779 * 86_400;
@@ -38,6 +38,18 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(format!("{name} ({} bytes)", body.len()), |b| {
             b.iter(|| route_chat(&config, body.as_bytes(), NOW).expect("routes"))
+        });
+    }
+    group.finish();
+
+    // The one pass alone (parse, features, auto score): what the issue calls the feature scan,
+    // without ranking and the provider's translation.
+    let mut group = c.benchmark_group("analyze");
+    for (name, turns) in [("auto short_1KB", 2), ("auto long_100KB", 250)] {
+        let body = conversation(turns);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(format!("{name} ({} bytes)", body.len()), |b| {
+            b.iter(|| analyze(&config, body.as_bytes()).expect("parses").auto().map(|a| a.score))
         });
     }
     group.finish();

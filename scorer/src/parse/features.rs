@@ -5,8 +5,8 @@
 //! once, decoding only the escapes that matter for line structure. Nothing is allocated per
 //! text. The scanner lives in `parse::scan`, its word table in `parse::keywords`.
 
-use crate::parse::scan::scan;
 pub use crate::parse::scan::{LONG_WORD_CHARS, TextStats};
+use crate::parse::scan::{scan, scan_code};
 
 /// Message roles as the features see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,17 +36,17 @@ impl Role {
 /// Everything `auto` knows about a conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Features {
-    /// System and developer text.
+    /// System and developer text: bytes and code signals only (`scan_code`).
     pub system: TextStats,
     /// All user text.
     pub user: TextStats,
     /// The last user message.
     pub last_user: TextStats,
-    /// Assistant text in the history.
+    /// Assistant text in the history: bytes and code signals only (`scan_code`).
     pub assistant: TextStats,
     /// Bytes of tool results in the history.
     pub tool_result_bytes: u64,
-    /// Tool results: read for code only (their prose says nothing about the ask).
+    /// Tool results: read for code only (their prose says nothing about the ask; `scan_code`).
     pub tool: TextStats,
     /// Messages.
     pub messages: u32,
@@ -130,17 +130,17 @@ impl Features {
         match role {
             Role::Tool => {
                 self.tool_result_bytes += raw.len() as u64;
-                let s = scan(raw.as_bytes(), &mut 0);
+                let s = scan_code(raw.as_bytes(), &mut 0);
                 self.tool.add(&s);
             }
             Role::System => {
                 self.hash_bytes(raw.as_bytes());
-                let s = scan(raw.as_bytes(), &mut 0);
+                let s = scan_code(raw.as_bytes(), &mut 0);
                 self.system.add(&s);
             }
             Role::Assistant => {
                 self.hash_bytes(raw.as_bytes());
-                let s = scan(raw.as_bytes(), &mut 0);
+                let s = scan_code(raw.as_bytes(), &mut 0);
                 self.assistant.add(&s);
             }
             Role::User => {
@@ -202,7 +202,7 @@ pub struct CodeSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::keywords::{CODE, KEYWORDS, LANG, REASONING, VERB, classify};
+    use crate::parse::keywords::{CODE, HOW, KEYWORDS, LANG, REASONING, STEP, TAGS, VERB, classify, tag};
 
     /// Scans a Rust string as the parser would hand it over (JSON-escaped).
     fn stats(text: &str) -> TextStats {
@@ -328,6 +328,11 @@ mod tests {
         assert_eq!(classify(b"debug"), REASONING | CODE | VERB);
         assert_eq!(classify(b"python"), LANG);
         assert_eq!(classify(b"table"), 0);
+        // Tag words carry their tag and no class; keywords no tag.
+        for (k, t) in TAGS {
+            assert_eq!((classify(k), tag(k)), (0, t), "{}", String::from_utf8_lossy(k));
+        }
+        assert_eq!((tag(b"step"), tag(b"how"), tag(b"python"), tag(b"steps")), (STEP, HOW, 0, 0));
     }
 
     #[test]
@@ -347,7 +352,8 @@ mod tests {
         f.add_text(Role::System, "Always prove and derive and analyse.");
         f.end_message(Role::System, 0);
         assert_eq!(f.user.reasoning, 0);
-        assert_eq!(f.system.reasoning, 3);
+        // System text is read for its size and code only: its prose is not the ask.
+        assert_eq!((f.system.reasoning, f.system.bytes), (0, 36));
     }
 
     #[test]

@@ -255,32 +255,103 @@ pub(crate) const KEYWORDS: [(&[u8], u8); KEYWORD_COUNT] = [
     (b"zsh", LANG),
 ];
 
-/// Slots of the keyword hash table (a power of two, about 5x the keywords).
+/// Words that steer the windows around keywords without a class of their own.
+pub(crate) const TAG_COUNT: usize = 9;
+
+/// "step" (of "step by step").
+pub(crate) const STEP: u8 = 1;
+/// "by" (of "step by step").
+pub(crate) const BY: u8 = 2;
+/// "how", which the next word may turn into an ask ("how to", "how do").
+pub(crate) const HOW: u8 = 3;
+/// A word that makes a "how" before it an ask: to, do, can, should, would.
+pub(crate) const HOW_ASK: u8 = 4;
+/// "about": after it comes a topic ("write a poem about recursion" is not code).
+pub(crate) const ABOUT: u8 = 5;
+
+/// The tag words, none of them a keyword.
+pub(crate) const TAGS: [(&[u8], u8); TAG_COUNT] = [
+    (b"step", STEP),
+    (b"by", BY),
+    (b"how", HOW),
+    (b"to", HOW_ASK),
+    (b"do", HOW_ASK),
+    (b"can", HOW_ASK),
+    (b"should", HOW_ASK),
+    (b"would", HOW_ASK),
+    (b"about", ABOUT),
+];
+
+/// Slots of the keyword hash table (a power of two, about 4x the words).
 const SLOTS: usize = 1024;
 
-// Indexing in const evaluation fails the build, never a running filter.
+/// Longest word the table can hold.
+pub(crate) const MAX_WORD: usize = 14;
+
+/// A word's first 16 bytes as one integer, byte 0 lowest: compared in one instruction.
+// `get` is not const; the loop bound keeps the index inside the word.
 #[allow(clippy::indexing_slicing)]
-const fn word_hash(w: &[u8]) -> usize {
-    let mut h: u32 = 0;
+pub(crate) const fn pack(w: &[u8]) -> u128 {
+    let mut x = 0u128;
     let mut i = 0;
-    while i < w.len() {
-        h = h.wrapping_mul(31).wrapping_add(w[i] as u32);
+    while i < w.len() && i < 16 {
+        x |= (w[i] as u128) << (8 * i);
         i += 1;
     }
-    (h ^ (h >> 9)) as usize & (SLOTS - 1)
+    x
 }
 
-// Indices fit the table's u8 entries and the table stays sparse.
-const _: () = assert!(KEYWORD_COUNT < 255 && KEYWORD_COUNT * 4 < SLOTS);
+/// The table's hash of a word of `len` (2 to 14) bytes, given packed (`pack`) with its last
+/// byte: its first two bytes, its last byte and its length, so a word that is no keyword (most
+/// of them) costs one multiply, one probe and, rarely, one compare, whatever its length.
+const fn word_hash(packed: u128, last: u8, len: usize) -> usize {
+    let x = (packed as u32 & 0xFFFF) | ((last as u32) << 16) | ((len as u32) << 24);
+    (x.wrapping_mul(0x9E37_79B1) >> 22) as usize & (SLOTS - 1)
+}
 
-/// Open-addressing table built at compile time: slot -> index + 1 into [`KEYWORDS`].
+/// One word the table knows: its bytes packed, length, classes and tag.
+struct Entry {
+    key: u128,
+    len: u8,
+    class: u8,
+    tag: u8,
+}
+
+const ENTRY_COUNT: usize = KEYWORD_COUNT + TAG_COUNT;
+
+// Indices fit the table's u8 entries and the table stays sparse.
+const _: () = assert!(ENTRY_COUNT < 255 && ENTRY_COUNT * 4 < SLOTS);
+
+/// [`KEYWORDS`] then [`TAGS`], packed.
+#[allow(clippy::indexing_slicing)] // const evaluation: an out-of-range index fails the build
+const ENTRIES: [Entry; ENTRY_COUNT] = {
+    let mut e = [const { Entry { key: 0, len: 0, class: 0, tag: 0 } }; ENTRY_COUNT];
+    let mut k = 0;
+    while k < ENTRY_COUNT {
+        let (word, class, tag) = if k < KEYWORD_COUNT {
+            (KEYWORDS[k].0, KEYWORDS[k].1, 0)
+        } else {
+            (TAGS[k - KEYWORD_COUNT].0, 0, TAGS[k - KEYWORD_COUNT].1)
+        };
+        assert!(word.len() >= 2 && word.len() <= MAX_WORD);
+        e[k] = Entry { key: pack(word), len: word.len() as u8, class, tag };
+        k += 1;
+    }
+    e
+};
+
+/// Open-addressing table built at compile time: slot -> index + 1 into [`ENTRIES`].
 #[allow(clippy::indexing_slicing)] // const evaluation: an out-of-range index fails the build
 const TABLE: [u8; SLOTS] = {
     let mut t = [0u8; SLOTS];
     let mut k = 0;
-    while k < KEYWORD_COUNT {
-        let mut slot = word_hash(KEYWORDS[k].0);
+    while k < ENTRY_COUNT {
+        let e = &ENTRIES[k];
+        let last = (e.key >> (8 * (e.len as u32 - 1))) as u8;
+        let mut slot = word_hash(e.key, last, e.len as usize);
         while t[slot] != 0 {
+            // A word twice (a tag that is also a keyword) would shadow itself.
+            assert!(ENTRIES[t[slot] as usize - 1].key != e.key);
             slot = (slot + 1) & (SLOTS - 1);
         }
         t[slot] = (k + 1) as u8;
@@ -289,20 +360,43 @@ const TABLE: [u8; SLOTS] = {
     t
 };
 
-/// The classes of a lower-cased word (0 for most words).
-pub(crate) fn classify(word: &[u8]) -> u8 {
-    if word.len() < 2 || word.len() > 14 {
-        return 0;
+/// Classes and tag of a word given packed (`pack`, lower-cased, bytes past `len` zero) with its
+/// last byte; `(0, 0)` for most words.
+#[inline]
+pub(crate) fn lookup(packed: u128, last: u8, len: usize) -> (u8, u8) {
+    if !(2..=MAX_WORD).contains(&len) {
+        return (0, 0);
     }
-    let mut slot = word_hash(word);
+    let mut slot = word_hash(packed, last, len);
     loop {
-        let entry = usize::from(TABLE.get(slot).copied().unwrap_or(0));
-        let Some((key, class)) = entry.checked_sub(1).and_then(|i| KEYWORDS.get(i)) else {
-            return 0;
+        let index = usize::from(TABLE.get(slot).copied().unwrap_or(0));
+        let Some(e) = index.checked_sub(1).and_then(|i| ENTRIES.get(i)) else {
+            return (0, 0);
         };
-        if *key == word {
-            return *class;
+        if e.key == packed && usize::from(e.len) == len {
+            return (e.class, e.tag);
         }
         slot = (slot + 1) & (SLOTS - 1);
     }
+}
+
+/// The classes of a lower-cased word (0 for most words): the scanner looks words up packed
+/// (`lookup`); tests and the reference scanner by their bytes.
+#[cfg(test)]
+pub(crate) fn classify(word: &[u8]) -> u8 {
+    let last = word.last().copied().unwrap_or(0);
+    if word.len() > 16 {
+        return 0;
+    }
+    lookup(pack(word), last, word.len()).0
+}
+
+/// The tag of a lower-cased word (0 for most words).
+#[cfg(test)]
+pub(crate) fn tag(word: &[u8]) -> u8 {
+    let last = word.last().copied().unwrap_or(0);
+    if word.len() > 16 {
+        return 0;
+    }
+    lookup(pack(word), last, word.len()).1
 }

@@ -141,7 +141,10 @@ impl<'a> Reader<'a> {
         self.eat(b'"')?;
         let start = self.pos;
         let b = self.bytes();
-        while let Some(&c) = b.get(self.pos) {
+        loop {
+            // Eight bytes at a time up to the first that needs a look: most text needs none.
+            self.pos = plain_until(b, self.pos);
+            let Some(&c) = b.get(self.pos) else { break };
             match c {
                 b'"' => {
                     self.pos += 1;
@@ -164,5 +167,65 @@ impl<'a> Reader<'a> {
             }
         }
         self.err(JsonErrorKind::UnexpectedEnd)
+    }
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// The high bit of each byte of `x` that is below `n` (n at most 128), and possibly of bytes
+/// after the first such one: exact as "any", and the lowest set bit marks the first.
+#[inline]
+fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS
+}
+
+/// The high bit of each byte equal to `v` (exact for the first, as [`below`]).
+#[inline]
+fn equal(x: u64, v: u8) -> u64 {
+    below(x ^ (ONES * u64::from(v)), 1)
+}
+
+/// From `pos`, the offset of the first byte in `b` that is a quote, a backslash or a control
+/// character (or `b.len()`): eight bytes per step, then the bytes one by one.
+#[inline]
+pub(super) fn plain_until(b: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = b.get(pos..pos + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let special = below(x, 0x20) | equal(x, b'"') | equal(x, b'\\');
+        if special != 0 {
+            return pos + (special.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    while b.get(pos).is_some_and(|&c| c >= 0x20 && c != b'"' && c != b'\\') {
+        pos += 1;
+    }
+    pos
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_until;
+
+    #[test]
+    fn plain_until_finds_the_first_quote_backslash_or_control_byte() {
+        // Every special byte at every offset of a 20-byte run, after every byte value.
+        for special in [b'"', b'\\', 0x00, 0x0a, 0x1f] {
+            for at in 0..20 {
+                for before in 0..=255u8 {
+                    let mut text = vec![before.max(0x20); 20];
+                    if before == b'"' || before == b'\\' {
+                        text.fill(b'a');
+                    }
+                    text[at] = special;
+                    assert_eq!(plain_until(&text, 0), at, "{special} at {at} after {before}");
+                }
+            }
+        }
+        // Bytes from 0x20 up, UTF-8 included, are plain.
+        let plain: Vec<u8> = (0x20..=0xffu8).filter(|&c| c != b'"' && c != b'\\').collect();
+        assert_eq!(plain_until(&plain, 0), plain.len());
+        assert_eq!(plain_until(b"abc", 3), 3);
     }
 }

@@ -61,7 +61,9 @@ impl Line {
         }
     }
 
-    /// `push` for a letter or digit (no whitespace, backtick or punctuation checks needed).
+    /// `push` for a letter or digit (no whitespace, backtick or punctuation checks needed):
+    /// the reference scanner's step.
+    #[cfg(test)]
     #[inline]
     pub(super) fn push_word_byte(&mut self, b: u8) {
         self.started = true;
@@ -70,6 +72,25 @@ impl Line {
             self.head_len += 1;
         }
         self.last = b;
+    }
+
+    /// `push` for a run of word bytes (letters, digits, UTF-8): no whitespace, backtick or
+    /// punctuation among them, so only the head and the last byte change.
+    #[inline]
+    pub(super) fn push_run(&mut self, run: &[u8]) {
+        let Some(&last) = run.last() else { return };
+        self.started = true;
+        for (slot, &b) in self.head.iter_mut().skip(self.head_len).zip(run) {
+            *slot = b;
+            self.head_len += 1;
+        }
+        self.last = last;
+    }
+
+    /// The head holds all it keeps: later bytes of the line only change its tail.
+    #[inline]
+    pub(super) fn head_full(&self) -> bool {
+        self.head_len == self.head.len()
     }
 
     pub(super) fn head(&self) -> &[u8] {

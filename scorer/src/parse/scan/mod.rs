@@ -3,6 +3,8 @@
 //! diffs, traces, long words and keyword classes into [`TextStats`].
 
 mod line;
+#[cfg(test)]
+mod reference;
 mod stats;
 mod word;
 
@@ -15,7 +17,26 @@ const HARNESS_OPEN: &[u8] = b"<system-reminder>";
 const HARNESS_CLOSE: &[u8] = b"</system-reminder>";
 
 /// Scans one text. `harness` counts `<system-reminder>` blocks, whose content is skipped.
+///
+/// Runs of word bytes are taken whole (one copy into the word and the line head, not a
+/// branchy step per byte), and inside a fence, once the line's head is read, the scanner jumps
+/// to the next escape or `<`: fenced words are not counted, only line breaks and harness tags
+/// matter there. Counts equal the byte-at-a-time reading (`reference.rs`) on every text.
 pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
+    scan_as::<true>(raw, harness)
+}
+
+/// [`scan`] for text whose prose `auto` does not read (assistant turns, tool results, system
+/// prompts): only bytes and the code signals are counted (fences, code-like lines and block
+/// heads, diffs, traces, inline code); words, vocabulary, reasoning, math, small talk and
+/// code asks stay zero. Those are what makes prose slow to read, and they count in user text
+/// only.
+pub(crate) fn scan_code(raw: &[u8], harness: &mut u32) -> TextStats {
+    scan_as::<false>(raw, harness)
+}
+
+/// The scanner, reading prose too when `PROSE`.
+fn scan_as<const PROSE: bool>(raw: &[u8], harness: &mut u32) -> TextStats {
     let mut s = TextStats::default();
     let mut line = Line::default();
     let mut in_fence = false;
@@ -25,22 +46,53 @@ pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
     let n = raw.len();
 
     while let Some(&byte) = raw.get(i) {
-        let mut b = byte;
-        i += 1;
-        if b.is_ascii_alphanumeric() {
-            // Fast path, most bytes: a letter or digit continues the line and the word.
-            s.bytes += 1;
-            line.push_word_byte(b);
-            last_byte = b;
-            word.push(b | 0x20); // ASCII lower case; digits already have the bit
+        if is_word_byte(byte) {
+            // Most bytes: a run of letters, digits or UTF-8 continues the line and the word.
+            let start = i;
+            i += 1;
+            while raw.get(i).is_some_and(|&b| is_word_byte(b)) {
+                i += 1;
+            }
+            s.bytes += (i - start) as u64;
+            let run = raw.get(start..i).unwrap_or_default();
+            line.push_run(run);
+            last_byte = run.last().copied().unwrap_or(last_byte);
+            if !in_fence {
+                // In a fence the word is dropped unread at its end (`Word::finish`). A word
+                // that is this run alone, as most are, is counted at once.
+                let ends_word = match raw.get(i) {
+                    Some(b'-' | b'<') => false,
+                    Some(b'\\') => raw.get(i + 1) != Some(&b'u'),
+                    _ => true,
+                };
+                if word.len == 0 && ends_word {
+                    word.finish_run::<PROSE>(raw, start, i, &mut s);
+                } else {
+                    word.extend::<PROSE>(raw, start, i);
+                }
+            }
             continue;
         }
+        if in_fence && line.head_full() {
+            // Inside a fence past the line's head: nothing counts but bytes up to the next
+            // line break (an escape, or a raw one outside JSON) or `<` (maybe a harness tag).
+            let rest = raw.get(i..).unwrap_or_default();
+            let len = rest.iter().position(|&b| matches!(b, b'\\' | b'<' | b'\n')).unwrap_or(rest.len());
+            if len > 0 {
+                i += len;
+                s.bytes += len as u64;
+                last_byte = rest.get(len - 1).copied().unwrap_or(last_byte);
+                continue;
+            }
+        }
+        let mut b = byte;
+        i += 1;
         if b == b' ' {
-            // Fast path: a space ends a word; the line only keeps it in its head.
+            // A space ends a word; the line only keeps it in its head.
             s.bytes += 1;
             last_byte = b;
             line.push(b);
-            word.finish(&mut s, in_fence);
+            word.finish::<PROSE>(&mut s, in_fence);
             continue;
         }
         if let (b'\\', Some(&e)) = (b, raw.get(i)) {
@@ -69,23 +121,23 @@ pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             continue;
         }
         if b == b'\n' {
-            word.finish(&mut s, in_fence);
+            word.finish::<PROSE>(&mut s, in_fence);
             word.end_sentence();
             end_line(&mut line, &mut s, &mut in_fence);
             continue;
         }
         line.push(b);
         let prev_byte = std::mem::replace(&mut last_byte, b);
-        if b.is_ascii_alphanumeric() || b >= 0x80 {
-            word.push(b.to_ascii_lowercase());
+        if is_word_byte(b) {
+            word.push::<PROSE>(b);
             continue;
         }
         if b == b'-' && word.len > 0 && raw.get(i).is_some_and(u8::is_ascii_alphabetic) {
             // "trade-off" reads as one word.
             continue;
         }
-        word.finish(&mut s, in_fence);
-        if in_fence {
+        word.finish::<PROSE>(&mut s, in_fence);
+        if in_fence || !PROSE {
             continue;
         }
         match b {
@@ -101,10 +153,28 @@ pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
             _ => {}
         }
     }
-    word.finish(&mut s, in_fence);
+    word.finish::<PROSE>(&mut s, in_fence);
     end_line(&mut line, &mut s, &mut in_fence);
     s
 }
+
+/// A byte that continues a word: an ASCII letter or digit, or any byte of a UTF-8 sequence.
+#[inline]
+fn is_word_byte(b: u8) -> bool {
+    WORD_BYTES.get(usize::from(b)).is_some_and(|&w| w)
+}
+
+/// [`is_word_byte`], a flag per byte value.
+#[allow(clippy::indexing_slicing)] // const evaluation: an out-of-range index fails the build
+static WORD_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b >= 0x80;
+        b += 1;
+    }
+    t
+};
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
