@@ -35,6 +35,18 @@ impl Prometheus {
     /// Starts Prometheus scraping `target`'s `/stats/prometheus` (an Envoy admin address) as
     /// job `envoy`, and waits until it is ready.
     pub fn start(target: SocketAddr) -> io::Result<Prometheus> {
+        // Another process may take the released port before Prometheus binds it: try again.
+        let mut last = None;
+        for _ in 0..3 {
+            match Prometheus::launch(target) {
+                Err(e) if e.to_string().contains("address already in use") => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("prometheus did not start")))
+    }
+
+    fn launch(target: SocketAddr) -> io::Result<Prometheus> {
         let dir = std::env::temp_dir().join(format!(
             "model-router-prometheus-{}-{}",
             std::process::id(),
