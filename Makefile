@@ -30,7 +30,7 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench bench-filters fuzz soak
+.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench bench-filters fuzz soak prometheus
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
@@ -100,7 +100,20 @@ scorer-is-host-free:
 validate: wasm
 	for f in envoy/*.yaml; do $(ENVOY_BIN) --mode validate -c "$$f" --log-level warn; done
 
-test: lint scorer-is-host-free wasm validate sdks bench-filters
+# A real Prometheus for the dashboard test (tests/tests/dashboard.rs): Debian's package, run by
+# the test itself on a free port with its own config and data (the package's service is never
+# started). Recommends (node-exporter, smartmontools) are not needed.
+PROMETHEUS_STAMP := build/.prometheus
+
+prometheus: $(PROMETHEUS_STAMP)
+
+$(PROMETHEUS_STAMP):
+	command -v prometheus >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+	prometheus --version 2>&1 | head -n1
+	mkdir -p build
+	touch $@
+
+test: lint scorer-is-host-free wasm validate sdks bench-filters $(PROMETHEUS_STAMP)
 	$(CARGO) build --locked --workspace --exclude model-router-filter --exclude model-router-probe --bins
 	$(CARGO) test --locked --workspace --exclude model-router-filter --exclude model-router-probe
 

@@ -9,6 +9,7 @@ use model_router_scorer::health::{self, Admit, Health, Live, Outcome, Resilience
 use model_router_scorer::route::Upstream;
 
 use crate::io::{Host, HostError, Level, Swap};
+use crate::metrics as m;
 
 /// Reads health records for one routing decision, each key at most once.
 pub struct Snapshot<'h> {
@@ -83,11 +84,11 @@ pub fn record(host: &dyn Host, to: &Upstream, outcome: Outcome, now: u64, cfg: &
             Ok(Some((opened, before, after))) => {
                 if opened {
                     host.log(Level::Warn, &format!("model-router: circuit opened for {}", scope.label(to)));
-                    host.count(&format!("breaker_opened.{}", scope.metric(to)), 1);
+                    host.count(&m::labelled(m::BREAKER_OPENED, &scope.labels(to)), 1);
                 }
                 // Only on a change (a gauge starts at 0, closed): one call fewer per response.
                 if after != before {
-                    host.gauge(&format!("breaker_state.{}", scope.metric(to)), after);
+                    host.gauge(&m::labelled(m::BREAKER_STATE, &scope.labels(to)), after);
                 }
             }
             Ok(None) => {}
@@ -129,13 +130,13 @@ impl Scope {
         }
     }
 
-    fn metric(self, to: &Upstream) -> String {
-        match self {
-            Scope::Provider => format!("provider.{}", stat_segment(&to.provider)),
-            Scope::Deployment => {
-                format!("provider.{}.model.{}", stat_segment(&to.provider), stat_segment(&to.model))
-            }
+    /// The metric labels of the scope: its provider, and its model for a deployment.
+    fn labels(self, to: &Upstream) -> Vec<(&'static str, String)> {
+        let mut out = vec![("provider", stat_segment(&to.provider))];
+        if let Scope::Deployment = self {
+            out.push(("model", stat_segment(&to.model)));
         }
+        out
     }
 }
 

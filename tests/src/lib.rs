@@ -5,4 +5,5 @@ pub mod envoy;
 pub mod http;
 pub mod mock;
 pub mod otlp;
+pub mod prometheus;
 pub mod wasm_host;

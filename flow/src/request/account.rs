@@ -10,6 +10,7 @@ use super::flight::Flight;
 use crate::headers as h;
 use crate::io::Host;
 use crate::live;
+use crate::metrics as m;
 use crate::spend;
 
 impl Request {
@@ -27,11 +28,14 @@ impl Request {
                 None => 0,
             };
             for (scope, today) in spend::settle(host, r, spent) {
-                let scope = match scope.label.strip_prefix("client ") {
+                let label = match scope.label.strip_prefix("client ") {
                     Some(c) => format!("client.{}", live::stat_segment(c)),
                     None => "global".to_string(),
                 };
-                host.gauge(&format!("budget_spent_nanousd.scope.{scope}"), today);
+                let labels = [("scope", label.as_str())];
+                host.gauge(&m::labelled(m::BUDGET_SPENT, &labels), today);
+                // Beside the spend, so a dashboard can draw one against the other.
+                host.gauge(&m::labelled(m::BUDGET_LIMIT, &labels), scope.limit);
             }
         }
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
@@ -42,15 +46,27 @@ impl Request {
             _ => "upstream_error",
         };
         let label = |v: &str| if v.is_empty() { "none".to_string() } else { live::stat_segment(v) };
-        let who = format!("provider.{}.model.{}", label(provider), label(model));
+        let (provider, model) = (label(provider), label(model));
+        let who = [("provider", provider.as_str()), ("model", model.as_str())];
         let (tier, prefer) = (label(tier), label(prefer));
-        host.count(&format!("requests.tier.{tier}.prefer.{prefer}.{who}.outcome.{outcome}"), 1);
+        let labels = [
+            ("tier", tier.as_str()),
+            ("prefer", prefer.as_str()),
+            ("provider", provider.as_str()),
+            ("model", model.as_str()),
+            ("outcome", outcome),
+        ];
+        host.count(&m::labelled(m::REQUESTS, &labels), 1);
         if let Some(u) = a.usage {
-            host.count(&format!("tokens_in.{who}"), u.input);
-            host.count(&format!("tokens_out.{who}"), u.output);
+            host.count(&m::labelled(m::TOKENS_IN, &who), u.input);
+            host.count(&m::labelled(m::TOKENS_OUT, &who), u.output);
         }
         if let Some(c) = a.cost {
-            host.count(&format!("cost_nanousd.{who}"), nano(c));
+            host.count(&m::labelled(m::COST, &who), nano(c));
+            if let Some(client) = &self.client {
+                let client = live::stat_segment(client);
+                host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), nano(c));
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use super::flight::{Flight, Meter, Origin, Retry};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
+use crate::metrics as m;
 
 impl Request {
     /// A held non-streamed answer: price it, put the price in its headers, let it go. One that
@@ -197,7 +198,7 @@ impl Request {
                 body = out;
             }
             if !editor.done {
-                host.count("stream_truncated", 1);
+                host.count(m::STREAM_TRUNCATED, 1);
             }
             editor.usage
         } else {

@@ -10,6 +10,7 @@ use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Buffer, Host, Level, Map, Verdict};
 use crate::live;
+use crate::metrics as m;
 
 /// The response's `content-length`, when it declares one.
 fn declared_len(host: &dyn Host) -> Option<u64> {
@@ -108,7 +109,7 @@ impl Request {
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: true });
         }
         if matches!(status, 401 | 403) {
-            host.count(&format!("auth_failed.provider.{}", live::stat_segment(&f.to.provider)), 1);
+            host.count(&m::labelled(m::AUTH_FAILED, &[("provider", &live::stat_segment(&f.to.provider))]), 1);
             let key = format!("model_router.auth_logged.{}", f.to.provider);
             if live::first_in(host, &key, AUTH_LOG_INTERVAL_SECS, now) {
                 host.log(

@@ -13,6 +13,7 @@ use super::{Phase, Request, not_configured};
 use crate::headers as h;
 use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Swap, Verdict};
 use crate::live;
+use crate::metrics as m;
 use crate::shared::Shared;
 use crate::spend;
 
@@ -28,7 +29,7 @@ impl Request {
     fn reject_with(&mut self, host: &dyn Host, e: &ApiError, extra: &[(&str, &str)]) -> Verdict {
         self.account.status = e.status;
         if self.shared.is_some() {
-            host.count(&format!("rejected.code.{}", live::stat_segment(e.code)), 1);
+            host.count(&m::labelled(m::REJECTED, &[("code", &live::stat_segment(e.code))]), 1);
         }
         self.answer_with(e.status, e.body(), extra)
     }
@@ -72,7 +73,7 @@ impl Request {
         if e.code != "budget_exceeded" {
             return self.reject(host, e);
         }
-        host.count("budget.step.exhausted", 1);
+        host.count(&m::labelled(m::BUDGET, &[("step", "exhausted")]), 1);
         let retry = view.map_or(60, |v| v.resets_at.saturating_sub(now)).to_string();
         self.reject_with(host, e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
     }
@@ -257,14 +258,15 @@ impl Request {
         self.account.reservation = reservation;
         if let Some(note) = &route.budget {
             let step = note.split(':').next().unwrap_or(note);
-            host.count(&format!("budget.step.{}", live::stat_segment(step)), 1);
+            host.count(&m::labelled(m::BUDGET, &[("step", &live::stat_segment(step))]), 1);
         }
         if route.fail_open {
-            host.count("fail_open", 1);
+            host.count(m::FAIL_OPEN, 1);
         }
         if let Some(a) = &route.auto {
             // Score in thousandths: Envoy histograms take integers.
-            host.histogram("auto_score", (a.score * 1000.0).round() as u64);
+            host.histogram(m::AUTO_SCORE, (a.score * 1000.0).round() as u64);
+            host.count(&m::labelled(m::AUTO_TIER, &[("tier", a.tier.as_str())]), 1);
         }
         if let Some(memory) = &route.memory {
             remember(host, memory)?;

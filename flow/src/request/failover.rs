@@ -12,6 +12,7 @@ use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, HostError, Level, Map, Verdict};
 use crate::live;
+use crate::metrics as m;
 use crate::shared::Shared;
 
 impl Request {
@@ -71,7 +72,7 @@ impl Request {
         };
         let Pending { next, why, origin, now_ns } = *p;
         if sent {
-            host.count(&format!("failover.provider.{}", live::stat_segment(&f.to.provider)), 1);
+            host.count(&m::labelled(m::FAILOVER, &[("provider", &live::stat_segment(&f.to.provider))]), 1);
             f.to = next;
             f.attempts += 1;
             f.sent_ns = now_ns;

@@ -7,6 +7,7 @@ use super::flight::Watch;
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
+use crate::metrics as m;
 
 impl Request {
     /// Watches a stream: its first byte's latency, its usage chunk (priced, or removed when
@@ -50,9 +51,9 @@ impl Request {
             return Verdict::Continue;
         }
         if w.translator.as_ref().is_some_and(native::Stream::failed) {
-            host.count("stream_failed", 1);
+            host.count(m::STREAM_FAILED, 1);
         } else if !w.editor.done {
-            host.count("stream_truncated", 1);
+            host.count(m::STREAM_TRUNCATED, 1);
             host.log(
                 Level::Warn,
                 &format!("model-router: stream from {} ended without [DONE]", w.to.provider),

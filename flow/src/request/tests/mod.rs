@@ -434,3 +434,45 @@ fn an_answer_declared_too_large_to_hold_is_metered_from_its_first_byte() {
         }
     }
 }
+
+#[test]
+fn a_settled_request_reports_spend_against_each_limit_cost_per_client_and_autos_tier() {
+    let body = r#"{"model":"auto","messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    host.request_headers.push(("x-team".into(), "team.a".into()));
+    let extra = r#","client_header":"x-team","budgets":{"daily_usd":2,"clients":{"team.a":0.5}}"#;
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#.to_vec();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    req.on(&host, Event::Log);
+    let counters = host.counters.borrow();
+    let get = |name: &str| counters.get(name).copied();
+    // 1000 in + 500 out at 1 and 2 USD per million: 0.002 USD.
+    for (name, want) in [
+        ("budget_spent_nanousd.scope.global", 2_000_000),
+        ("budget_spent_nanousd.scope.client.team_a", 2_000_000),
+        ("budget_limit_nanousd.scope.global", 2_000_000_000),
+        ("budget_limit_nanousd.scope.client.team_a", 500_000_000),
+        ("client_cost_nanousd.client.team_a", 2_000_000),
+        ("auto_tier.tier.economy", 1),
+    ] {
+        assert_eq!(get(name), Some(want), "{name} in {counters:?}");
+    }
+    assert!(counters.contains_key("auto_score"), "{counters:?}");
+    // Without a client header nothing is counted per client.
+    drop(counters);
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#.to_vec();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    req.on(&host, Event::Log);
+    let counters = host.counters.borrow();
+    assert!(!counters.keys().any(|k| k.starts_with("client_cost_nanousd")), "{counters:?}");
+    assert!(counters.contains_key("budget_limit_nanousd.scope.global"), "{counters:?}");
+}
