@@ -52,22 +52,62 @@ struct Steps {
     log: Crossings,
 }
 
+/// A coding agent's conversation at about `size` bytes: a task, then turns of an assistant
+/// tool call and its result (code read from files), as an agent harness resends it every turn.
+fn agent_loop(size: usize) -> String {
+    let mut messages = vec![
+        json!({"role": "system", "content": "You are a coding agent. Use the tools to read and edit files."}),
+        json!({"role": "user", "content": "The test test_parse_dates fails with KeyError: 'tz'. Find the bug and fix it."}),
+    ];
+    let mut turn = 0;
+    while messages.iter().map(|m| m.to_string().len()).sum::<usize>() < size {
+        let call = format!("call_{turn}");
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": call, "type": "function",
+            "function": {"name": "read_file", "arguments": format!("{{\"path\":\"src/dates_{turn}.py\"}}")}}]}));
+        let code: String = (0..40)
+            .map(|l| format!("def parse_{turn}_{l}(value, tz=None):\n    return normalise(value, tz or DEFAULT_TZ)  # line {l}\n"))
+            .collect();
+        messages.push(json!({"role": "tool", "tool_call_id": call, "content": code}));
+        turn += 1;
+    }
+    json!({"model": "auto", "messages": messages, "tools": [{"type": "function", "function": {"name": "read_file",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}]})
+    .to_string()
+}
+
+/// The provider's answer in its own protocol, chosen by the path the request left for.
+const ANTHROPIC_RESPONSE: &[u8] = br#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Done."}],"stop_reason":"end_turn","usage":{"input_tokens":250,"output_tokens":2}}"#;
+const CONVERSE_RESPONSE: &[u8] = br#"{"output":{"message":{"role":"assistant","content":[{"text":"Done."}]}},"stopReason":"end_turn","usage":{"inputTokens":250,"outputTokens":2,"totalTokens":252}}"#;
+
 fn one_request(p: &mut Plugin, body: &[u8]) -> Steps {
+    one_request_as(p, body, None)
+}
+
+fn one_request_as(p: &mut Plugin, body: &[u8], client: Option<&str>) -> Steps {
     let len = body.len().to_string();
-    let headers = [
+    let mut headers = vec![
         (":method", "POST"),
         (":path", "/v1/chat/completions"),
         (":authority", "router"),
         ("content-type", "application/json"),
         ("content-length", len.as_str()),
     ];
+    headers.extend(client.map(|c| ("x-client", c)));
     let t0 = p.crossings();
     let (id, out) = p.request(&headers, &[body]).expect("request");
-    assert!(matches!(out, Outcome::Forwarded { .. }), "{out:?}");
+    let Outcome::Forwarded { headers: sent, .. } = &out else { panic!("{out:?}") };
+    let path = sent.iter().find(|(k, _)| k == ":path").map_or("", |(_, v)| v.as_str());
+    let answer = if path.ends_with("/messages") {
+        ANTHROPIC_RESPONSE
+    } else if path.ends_with("/converse") {
+        CONVERSE_RESPONSE
+    } else {
+        RESPONSE
+    };
     let t1 = p.crossings();
     p.response(id, &[(":status", "200"), ("content-type", "application/json")]).expect("headers");
     let t2 = p.crossings();
-    let seen = p.response_body(id, RESPONSE).expect("body");
+    let seen = p.response_body(id, answer).expect("body");
     assert!(seen.iter().any(|(k, _)| k == "x-model-router-cost"), "{seen:?}");
     let t3 = p.crossings();
     p.finish(id).expect("finish");
@@ -108,6 +148,21 @@ fn bench(c: &mut Criterion) {
             case.insert("memory_bytes".to_string(), json!(plugin.memory_bytes()));
             case.insert("body_bytes".to_string(), json!(body.len()));
         }
+    }
+    group.finish();
+
+    // An agent loop under `auto`, sticky per client: the same conversation resent at 10 KB,
+    // 100 KB and 400 KB. Each turn's cost against the 10 KB turn's is what an agent pays per
+    // step as its context grows.
+    let mut sticky = Plugin::load(&wasm, r#"{"client_header": "x-client"}"#).expect("plugin loads");
+    sticky.set_now_secs(20_779 * 86_400);
+    let mut group = c.benchmark_group("wasm_agent_loop");
+    for (name, size) in [("turn at 10KB", 10_000), ("turn at 100KB", 100_000), ("turn at 400KB", 400_000)] {
+        let body = agent_loop(size);
+        one_request_as(&mut sticky, body.as_bytes(), Some("agent"));
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group
+            .bench_function(name, |b| b.iter(|| one_request_as(&mut sticky, body.as_bytes(), Some("agent"))));
     }
     group.finish();
     let dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
