@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 /// What the page sends: the request body, the plugin configuration (empty: the defaults), the
 /// day (`YYYY-MM-DD`, for retirements) and the caller (the value of the configured client
-/// header, for client policies; empty: none).
+/// header, for client policies; empty, or no `client_header` configured: none).
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
     /// The chat completions body, as a client sends it.
@@ -41,7 +41,9 @@ pub fn decide(inputs: &Inputs<'_>) -> Value {
         Ok(s) => s,
         Err(e) => return json!({ "config_error": e }),
     };
-    let ctx = Context { now, client: Some(inputs.client).filter(|c| !c.is_empty()), ..Context::default() };
+    // The filter reads a client id only from the configured client header.
+    let client = config.client_header.as_ref().and(Some(inputs.client)).filter(|c| !c.is_empty());
+    let ctx = Context { now, client, ..Context::default() };
     let analysis = match analyze(&config, inputs.request) {
         Ok(a) => a,
         Err(e) => return refused(&e, None),

@@ -215,6 +215,15 @@ fn a_client_policy_applies_to_its_client_only() {
     let run =
         |client| decide(&Inputs { request: body.as_bytes(), config: config.as_bytes(), date: DATE, client });
     assert_eq!(run("team-a")["provider"], "openai");
+    // Without a client header configured the filter knows no client, and neither does the page.
+    let unnamed = config.replace(r#""client_header":"x-client","#, "");
+    let d = decide(&Inputs {
+        request: body.as_bytes(),
+        config: unnamed.as_bytes(),
+        date: DATE,
+        client: "team-a",
+    });
+    assert_ne!(d["provider"], "openai", "{d}");
     let anyone = run("");
     let excluded = anyone["excluded"].as_array().expect("excluded");
     assert!(!excluded.iter().any(|x| x["reason"] == "policy"), "{excluded:?}");
