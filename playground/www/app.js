@@ -46,6 +46,7 @@ function renderDecision() {
   show('sent', d.status === 200);
   if (d.config_error) {
     show('excluded-box', false);
+    $('needs').textContent = '';
     return;
   }
   if (d.status !== 200) {
@@ -55,6 +56,7 @@ function renderDecision() {
     renderRoute(d);
   }
   last = d;
+  $('needs').textContent = d.needs ? `the guards saw: ${needsText(d.needs)}` : '';
   renderExcluded();
 }
 
@@ -95,6 +97,15 @@ function renderRoute(d) {
     // Not JSON: show the bytes as they are.
   }
   $('sent-body').textContent = body;
+}
+
+/** What the request needs from a model, in words. */
+function needsText(n) {
+  const out = n.output_requested ?? `${n.output_default} (default, capped at each model's limit)`;
+  const caps = ['tools', 'images', 'json_schema', 'reasoning', 'audio_output'].filter((k) => n[k]);
+  const price = n.max_price ? `; max_price ${JSON.stringify(n.max_price)}` : '';
+  return `about ${num(n.input_tokens)} input tokens (a conservative estimate) plus ${typeof out === 'number' ? num(out) : out} output; ` +
+    `${caps.length ? `needs ${caps.join(', ')}` : 'no special capability'}${price}`;
 }
 
 /** Whether an excluded deployment is one the decision looked at: the chosen tier (and the
