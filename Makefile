@@ -37,6 +37,7 @@ help:
 	@echo "make test  - fmt, layout, clippy (native and wasm32), unit, host and real-Envoy tests"
 	@echo "make bench - the router against plain Envoy, LiteLLM and Portkey; writes BENCHMARKS.md"
 	@echo "make oci   - the filter as an OCI image (layout + tarball in build/oci)"
+	@echo "make playground - the decision playground (the scorer in the browser) on 127.0.0.1"
 
 setup: $(ENVOY_STAMP)
 	rustup target add $(WASM_TARGET) >/dev/null
@@ -113,9 +114,58 @@ $(PROMETHEUS_STAMP):
 	mkdir -p build
 	touch $@
 
-test: lint scorer-is-host-free wasm validate sdks bench-filters $(PROMETHEUS_STAMP)
+test: lint scorer-is-host-free wasm validate sdks bench-filters $(PROMETHEUS_STAMP) playground-test
 	$(CARGO) build --locked --workspace --exclude model-router-filter --exclude model-router-probe --bins
 	$(CARGO) test --locked --workspace --exclude model-router-filter --exclude model-router-probe
+
+# See it: the playground (playground/, the scorer in the browser through wasm-bindgen) and its
+# browser test (headless Debian Chromium driven by playwright-core). Tools are pinned and
+# installed once, like Envoy: wasm-bindgen-cli must match the crate's wasm-bindgen exactly.
+WASM_BINDGEN_VERSION := 0.2.129
+PLAYWRIGHT_VERSION := 1.65.1
+PLAYGROUND_TARGET := wasm32-unknown-unknown
+WASM_BINDGEN_ROOT := $(HOME)/.cache/model-router/wasm-bindgen-$(WASM_BINDGEN_VERSION)
+WASM_BINDGEN := $(WASM_BINDGEN_ROOT)/bin/wasm-bindgen
+PLAYWRIGHT_STAMP := build/playwright/.playwright-core-$(PLAYWRIGHT_VERSION)
+CHROMIUM := /usr/bin/chromium
+PLAYGROUND_OUT := build/playground
+PLAYGROUND_BUILT := $(CARGO_TARGET_DIR)/$(PLAYGROUND_TARGET)/release/model_router_playground.wasm
+
+.PHONY: playground playground-build playground-test
+
+# Without default features: no TLS stack (only its test runner downloads), half the build time.
+$(WASM_BINDGEN):
+	$(CARGO) install --locked --quiet --no-default-features --version =$(WASM_BINDGEN_VERSION) wasm-bindgen-cli --root $(WASM_BINDGEN_ROOT)
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
+$(PLAYWRIGHT_STAMP):
+	mkdir -p build/playwright
+	npm install --silent --no-audit --no-fund --no-package-lock --prefix build/playwright playwright-core@$(PLAYWRIGHT_VERSION)
+	touch $@
+
+# The page in build/playground: www/ as it is, the module and its JS glue in pkg/.
+playground-build: $(WASM_BINDGEN)
+	rustup target add $(PLAYGROUND_TARGET) 2>/dev/null
+	$(CARGO) build --locked -p model-router-playground --target $(PLAYGROUND_TARGET) --release
+	rm -rf $(PLAYGROUND_OUT)
+	mkdir -p $(PLAYGROUND_OUT)
+	cp playground/www/* $(PLAYGROUND_OUT)/
+	$(WASM_BINDGEN) --target web --no-typescript --out-dir $(PLAYGROUND_OUT)/pkg $(PLAYGROUND_BUILT)
+	@echo "built $(PLAYGROUND_OUT) (module $$(stat -c %s $(PLAYGROUND_OUT)/pkg/model_router_playground_bg.wasm) bytes)"
+
+playground: playground-build
+	exec $(PYTHON) scripts/serve_playground.py $(PLAYGROUND_OUT)
+
+# The page in Chromium against the CLI (same requests, same date): shown tier, model and
+# reasons, a refusal's error, and docs/playground.png.
+playground-test: playground-build $(CHROMIUM) $(PLAYWRIGHT_STAMP)
+	$(CARGO) build --locked -p model-router-scorer --bin model-router-auto
+	MODEL_ROUTER_AUTO=$(CARGO_TARGET_DIR)/debug/model-router-auto PLAYWRIGHT_CORE=$(CURDIR)/build/playwright/node_modules/playwright-core \
+		CHROMIUM=$(CHROMIUM) PLAYGROUND_DIR=$(CURDIR)/$(PLAYGROUND_OUT) SCREENSHOT=$(CURDIR)/docs/playground.png \
+		node --test playground/tests/
 
 # cargo fuzz (nightly toolchain) on parse+score+rank, configuration and response parsing;
 # FUZZ_SECONDS per target (default 60).
@@ -167,4 +217,5 @@ bench: bench-filters $(LITELLM_STAMP) $(PORTKEY_STAMP)
 
 run: wasm
 	$(CARGO) build --locked -p model-router-tests --bin demo
+	@echo "(to see why a request goes where it does, without traffic: make playground)"
 	exec $(CARGO_TARGET_DIR)/debug/demo

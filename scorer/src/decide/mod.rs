@@ -9,6 +9,7 @@
 pub mod auto;
 pub mod embeddings;
 pub mod endpoint;
+pub mod explain;
 pub mod models;
 pub mod rank;
 pub mod route;

@@ -98,7 +98,7 @@ pub struct Route {
 /// A parsed, scored request waiting for the glue's remembered state.
 pub struct Analysis<'a> {
     body: &'a [u8],
-    req: ChatRequest<'a>,
+    pub(crate) req: ChatRequest<'a>,
     auto: Option<AutoScore>,
 }
 
@@ -194,7 +194,7 @@ impl Analysis<'_> {
         };
 
         let est = req.estimate(config.default_output_tokens);
-        let live = Liveness { live: ctx.live, now, cfg: &config.resilience };
+        let live = Liveness::of(config, ctx);
         let latency = |d: &Deployment| live.latency(d);
         rank(&mut cands, prefer, &est, &latency);
         // Skip open breakers. Only the first candidate that admits is needed now (fallbacks
@@ -319,13 +319,18 @@ impl Analysis<'_> {
 }
 
 /// Live health as ranking sees it: breakers and observed latency, when the glue has them.
-struct Liveness<'a> {
+pub(crate) struct Liveness<'a> {
     live: Option<&'a dyn Live>,
     now: u64,
     cfg: &'a ResilienceConfig,
 }
 
-impl Liveness<'_> {
+impl<'a> Liveness<'a> {
+    /// What `ctx` knows of live health, read under `config`'s resilience settings.
+    pub(crate) fn of(config: &'a Config, ctx: &Context<'a>) -> Liveness<'a> {
+        Liveness { live: ctx.live, now: ctx.now, cfg: &config.resilience }
+    }
+
     fn get(&self, key: &str) -> Option<Health> {
         self.live.and_then(|l| l.health(key))
     }
@@ -337,7 +342,7 @@ impl Liveness<'_> {
             .all(|k| self.get(k).is_none_or(|h| h.admit(self.now, self.cfg) != Admit::No))
     }
 
-    fn latency(&self, d: &Deployment) -> Option<f64> {
+    pub(crate) fn latency(&self, d: &Deployment) -> Option<f64> {
         self.get(&health::deployment_key(&d.provider, &d.id))?.latency(self.now, self.cfg)
     }
 }
@@ -358,7 +363,11 @@ pub struct Context<'a> {
 }
 
 /// The caller's policy combined with the request's own, whose provider names must exist.
-fn request_policy(config: &Config, client: Option<&str>, own: Option<&Policy>) -> Result<Policy, ApiError> {
+pub(crate) fn request_policy(
+    config: &Config,
+    client: Option<&str>,
+    own: Option<&Policy>,
+) -> Result<Policy, ApiError> {
     let base = config.policy_for(client);
     let Some(own) = own else { return Ok(base.clone()) };
     if let Some(bad) = own.names().find(|n| config.catalog.provider(n).is_none()) {

@@ -82,6 +82,22 @@ pub enum Miss {
     Price,
 }
 
+impl Miss {
+    /// A stable name for the reason (`retired`, `untranslated`, `policy`, `capability`,
+    /// `context_window`, `output_limit`, `max_price`), for explanations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Miss::Retired => "retired",
+            Miss::Untranslated => "untranslated",
+            Miss::Blocked => "policy",
+            Miss::Capability(_) => "capability",
+            Miss::Context => "context_window",
+            Miss::Output => "output_limit",
+            Miss::Price => "max_price",
+        }
+    }
+}
+
 /// Checks one deployment against a request.
 pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result<(), Miss> {
     // Retirement first: it is final, whatever the API.
