@@ -58,6 +58,8 @@ FOLD_OF_TASK = {
     "agentverse-logicgrid": "llmrouter/other", "commongen": "llmrouter/other",
 }
 POLICIES = ("learned", "hand", "length", "random")
+# Fixed before the first run; --sweep shows how little they matter.
+DEFAULTS = {"bits": 12, "epochs": 4, "rate": 0.05, "l2": 1e-4}
 
 
 def fold_of(r):
@@ -274,14 +276,22 @@ def markdown(res, args):
     return "\n".join(out) + "\n"
 
 
+def loso_report(cli, rows, boot, seed):
+    """The verdict with the default settings, for scripts/auto_eval.py: (results, markdown)."""
+    args = argparse.Namespace(seed=seed, boot=boot, **DEFAULTS)
+    feats = features_of(cli, rows, args.bits)
+    res = cross_validate(rows, feats, args, args.epochs, args.rate, args.l2, boot)
+    return res, markdown(res, args)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", default=default_cli())
     ap.add_argument("--train", default=os.path.join(ROOT, "..", "shared", "train", "train.jsonl"))
-    ap.add_argument("--bits", type=int, default=12)
-    ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--rate", type=float, default=0.05)
-    ap.add_argument("--l2", type=float, default=1e-4)
+    ap.add_argument("--bits", type=int, default=DEFAULTS["bits"])
+    ap.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    ap.add_argument("--rate", type=float, default=DEFAULTS["rate"])
+    ap.add_argument("--l2", type=float, default=DEFAULTS["l2"])
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sweep", action="store_true", help="also report other settings (sensitivity only)")
