@@ -2,7 +2,7 @@
 //! parser hands it over (JSON string content, escapes in place), counting code, fences,
 //! diffs, traces, long words and keyword classes into [`TextStats`].
 
-use crate::parse::keywords::{CODE, LANG, REASONING, SMALL_TALK, TRACE, VERB, classify};
+use crate::parse::keywords::{ASK, CODE, LANG, REASONING, SMALL_TALK, TRACE, VERB, classify};
 
 /// What a text says about itself, counted outside fenced code unless noted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -350,7 +350,7 @@ impl Word {
         s.lang_words += u32::from(class & LANG != 0);
         s.code_words += u32::from(class & CODE != 0);
         // A language, tool or programming noun a few words after a build verb: a code ask.
-        let aimed = class & (LANG | CODE) != 0 && self.since_verb < ASK_WINDOW;
+        let aimed = (class & (LANG | CODE) != 0 && self.since_verb < ASK_WINDOW) || class & ASK != 0;
         s.code_asks += u32::from(aimed);
         self.since_verb = if class & VERB != 0 || (tag == 4 && self.prev.0 == 3) {
             0
