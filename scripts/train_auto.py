@@ -310,6 +310,8 @@ def main():
             print(f"| {name} | {v['learned']:.3f} | {v['hand']:.3f} |")
     if a.sweep:
         doc["sweep"] = []
+        print("\nSensitivity (not used to choose):\n\n| folds | hand-written contributions re-weighted | epochs | rate | l2 "
+              "| learned | hand-written | learned - hand-written |\n|---|---|---|---|---|---|---|---|")
         for by, hand_parts, epochs, rate, l2 in (
                 ("tasks", False, a.epochs, a.rate, a.l2), ("sources", True, a.epochs, a.rate, a.l2),
                 ("sources", False, a.epochs, a.rate, a.l2), ("tasks", True, a.epochs, a.rate, 1e-3),
