@@ -14,6 +14,10 @@ intervals: the baseline any learned layer has to beat (docs/auto.md prints its t
   Labels: `needs_strong` (llmrouter, zeroeval); uncommonroute_bench has tiers only, so its label
   is gold tier premium (COMPLEX/REASONING) vs the rest. The hand-written scorer has no training,
   so leave-one-source-out cross-validation is, for it, exactly this per-source AUROC.
+- Leave-one-source-out (scripts/train_auto.py with its default settings): a learned layer trained
+  on seven folds of the training rows, tested on the eighth, against the hand-written scorer, length
+  and random on the same rows, with the paired interval of learned - hand-written per fold and for
+  the mean over folds (the figure that decides whether the layer ships). `--no-loso` skips it.
 - Code detection (a reason starting with `code`), before (`--before-cli`) and after: precision,
   recall and F1 on the calibration rows with `is_code`, and on training rows whose source says
   what they are (CODE_LABEL below). "Tech talk": rows that are not code but name a technology
@@ -486,6 +490,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
     ap.add_argument("--svg")
+    ap.add_argument("--no-loso", action="store_true", help="skip the learned layer's leave-one-source-out test")
     a = ap.parse_args()
     ev = load_evaluate(a.evaluate or os.path.join(os.path.dirname(os.path.abspath(a.eval)), "evaluate.py"))
     cal, train = load(a.eval), load(a.train)
@@ -499,6 +504,13 @@ def main():
         doc["code_before"] = code_section(cal, score_rows(a.before_cli, cal), train,
                                           score_rows(a.before_cli, train), a.boot, a.seed)
     sys.stdout.write(markdown(doc))
+    if not a.no_loso:
+        # The learned layer's test (scripts/train_auto.py, its default settings): the verdict on
+        # whether it ships, with the hand-written scorer, length and random on the same folds.
+        from train_auto import loso_report
+        doc["loso"], table = loso_report(a.cli, train, a.boot, a.seed)
+        sys.stdout.write("\n### Training rows: leave-one-source-out, learned layer against the hand-written scorer\n\n"
+                         + table)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(doc, f, indent=1)

@@ -126,8 +126,8 @@ fn cli_path() -> PathBuf {
     cli
 }
 
-#[test]
-fn the_cli_and_the_filter_decide_the_same() {
+/// Runs the CLI with `args` over the golden requests; one JSON value per case.
+fn run_cli(args: &[&str]) -> Vec<Value> {
     let cases = golden();
     let mut input = String::new();
     for c in &cases {
@@ -136,8 +136,12 @@ fn the_cli_and_the_filter_decide_the_same() {
         input.push_str(&req.to_string());
         input.push('\n');
     }
-    let mut child =
-        Command::new(cli_path()).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("cli");
+    let mut child = Command::new(cli_path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cli");
     child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
     let out = child.wait_with_output().expect("cli output");
     assert!(out.status.success());
@@ -146,6 +150,34 @@ fn the_cli_and_the_filter_decide_the_same() {
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
     assert_eq!(lines.len(), cases.len());
+    lines
+}
+
+/// What `--features` prints is what the score is made of: the base plus the contributions,
+/// squashed and rounded, is the CLI's score for every golden case (a trainer reading them
+/// trains on the scorer's own arithmetic), and the n-gram buckets are sorted, distinct and in range.
+#[test]
+fn the_cli_features_add_up_to_its_score() {
+    let decided = run_cli(&[]);
+    let features = run_cli(&["--features", "12"]);
+    for (d, f) in decided.iter().zip(&features) {
+        assert_eq!(d["id"], f["id"]);
+        let parts = f["parts"].as_array().expect("parts");
+        let sum = f["base"].as_f64().expect("base")
+            + parts.iter().map(|p| p[1].as_f64().expect("value")).sum::<f64>();
+        let score = (model_router_scorer::auto::squash(sum) * 1000.0).round() / 1000.0;
+        assert_eq!(Some(score), d["score"].as_f64(), "{}: {parts:?}", d["id"]);
+        let grams: Vec<u64> =
+            f["ngrams"].as_array().expect("ngrams").iter().filter_map(Value::as_u64).collect();
+        assert!(grams.windows(2).all(|w| w[0] < w[1]) && grams.iter().all(|&g| g < 4096), "{}", d["id"]);
+    }
+    assert!(features.iter().any(|f| f["ngrams"].as_array().is_some_and(|g| !g.is_empty())));
+}
+
+#[test]
+fn the_cli_and_the_filter_decide_the_same() {
+    let cases = golden();
+    let lines = run_cli(&[]);
 
     let s = Stack::start(None).expect("stack");
     for (c, cli) in cases.iter().zip(&lines) {

@@ -53,6 +53,32 @@ fn doublings(n: f64, pivot: f64, cap: f64) -> f64 {
 
 /// Scores a conversation.
 pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
+    let parts = contributions(f, cfg);
+    let code = f.code();
+    let sum: f64 = cfg.weights.base + parts.iter().map(|p| p.1).sum::<f64>();
+    let score = (squash(sum) * 1000.0).round() / 1000.0;
+
+    // Reasons: code first when present, then the largest contributions; tiny ones say nothing.
+    // Code says so even when its weight is small (`code_ask` defaults to 0): it decides ranking.
+    let mut ordered: Vec<(String, f64)> =
+        parts.into_iter().filter(|p| p.1.abs() >= 0.01 || p.0.starts_with("code")).collect();
+    ordered.sort_by(|a, b| {
+        let code_a = a.0.starts_with("code");
+        let code_b = b.0.starts_with("code");
+        code_b.cmp(&code_a).then_with(|| b.1.abs().total_cmp(&a.1.abs())).then_with(|| a.0.cmp(&b.0))
+    });
+    let mut reasons: Vec<String> = ordered.into_iter().take(MAX_REASONS).map(|p| p.0).collect();
+    if reasons.is_empty() {
+        reasons.push("no_signal".to_string());
+    }
+    let clearly_code =
+        code.present && (code.blocks > 0 || code.lines >= 5 || code.diff || code.trace || code.ask);
+    AutoScore { score, tier: cfg.tier(score), reasons, code: clearly_code }
+}
+
+/// The contributions of a conversation's features, as (reason token, value) in the order they
+/// were found; the score is `squash(base + their sum)`.
+pub fn contributions(f: &Features, cfg: &AutoConfig) -> Vec<(String, f64)> {
     let w = &cfg.weights;
     let mut parts: Vec<(String, f64)> = Vec::with_capacity(12);
 
@@ -135,26 +161,7 @@ pub fn score(f: &Features, cfg: &AutoConfig) -> AutoScore {
         let v = w.vocabulary * doublings(f64::from(long_words), 0.0, 4.0);
         parts.push((format!("long_words={long_words}"), v));
     }
-
-    let sum: f64 = w.base + parts.iter().map(|p| p.1).sum::<f64>();
-    let score = (squash(sum) * 1000.0).round() / 1000.0;
-
-    // Reasons: code first when present, then the largest contributions; tiny ones say nothing.
-    // Code says so even when its weight is small (`code_ask` defaults to 0): it decides ranking.
-    let mut ordered: Vec<(String, f64)> =
-        parts.into_iter().filter(|p| p.1.abs() >= 0.01 || p.0.starts_with("code")).collect();
-    ordered.sort_by(|a, b| {
-        let code_a = a.0.starts_with("code");
-        let code_b = b.0.starts_with("code");
-        code_b.cmp(&code_a).then_with(|| b.1.abs().total_cmp(&a.1.abs())).then_with(|| a.0.cmp(&b.0))
-    });
-    let mut reasons: Vec<String> = ordered.into_iter().take(MAX_REASONS).map(|p| p.0).collect();
-    if reasons.is_empty() {
-        reasons.push("no_signal".to_string());
-    }
-    let clearly_code =
-        code.present && (code.blocks > 0 || code.lines >= 5 || code.diff || code.trace || code.ask);
-    AutoScore { score, tier: cfg.tier(score), reasons, code: clearly_code }
+    parts
 }
 
 /// What the glue remembers about a conversation for stickiness.

@@ -271,6 +271,11 @@ mod tests {
             "I get TypeError: cannot read properties of undefined (reading 'map')",
             "cargo build fails with error[E0382]: borrow of moved value",
             "Write a shell one-liner that finds the ten largest files",
+            // Software artefacts named after the verb, and "implement" alone (shared/train).
+            "Write unit tests for the chord progression generator",
+            "Create a simple memory allocator with first-fit strategy",
+            "Review this authentication middleware for security flaws",
+            "Implement Bellman-Ford for shortest paths with negative edges",
         ] {
             let s = stats(ask);
             assert!(s.asks_for_code(), "{ask}: {s:?}");
@@ -283,6 +288,7 @@ mod tests {
             "Explain how Kubernetes schedules pods",
             "Fix the leaking tap. Python is my favourite snake.",
             "The terror: nobody saw it coming, with one exception: the cat.",
+            "Write a test on fractions for my pupils",
         ] {
             let s = stats(talk);
             assert!(!s.asks_for_code(), "{talk}: {s:?}");

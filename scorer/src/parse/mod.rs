@@ -12,6 +12,7 @@ pub mod json;
 pub mod keywords;
 pub mod layout;
 pub mod messages;
+pub mod ngrams;
 pub mod options;
 pub mod request;
 pub mod scan;

@@ -5,7 +5,7 @@ use super::line::{Line, end_line};
 use super::stats::TextStats;
 use super::word::NO_VERB;
 use super::{ASK_WINDOW, HARNESS_CLOSE, HARNESS_OPEN, LONG_WORD_CHARS, find};
-use crate::parse::keywords::{CODE, LANG, REASONING, SMALL_TALK, TRACE, VERB, classify};
+use crate::parse::keywords::{ASK, CODE, LANG, REASONING, SMALL_TALK, TRACE, VERB, classify};
 
 /// Scans one text a byte at a time. `harness` counts `<system-reminder>` blocks, whose content is skipped.
 pub(super) fn scan_bytewise(raw: &[u8], harness: &mut u32) -> TextStats {
@@ -173,7 +173,7 @@ impl Word {
         s.lang_words += u32::from(class & LANG != 0);
         s.code_words += u32::from(class & CODE != 0);
         // A language, tool or programming noun a few words after a build verb: a code ask.
-        let aimed = class & (LANG | CODE) != 0 && self.since_verb < ASK_WINDOW;
+        let aimed = (class & (LANG | CODE) != 0 && self.since_verb < ASK_WINDOW) || class & ASK != 0;
         s.code_asks += u32::from(aimed);
         self.since_verb = if class & VERB != 0 || (tag == 4 && self.prev.0 == 3) {
             0

@@ -6,7 +6,7 @@
 
 use super::stats::TextStats;
 use crate::parse::keywords::{
-    ABOUT, BY, CODE, HOW, HOW_ASK, LANG, REASONING, SMALL_TALK, STEP, TRACE, VERB, lookup, pack,
+    ABOUT, ASK, BY, CODE, HOW, HOW_ASK, LANG, REASONING, SMALL_TALK, STEP, TRACE, VERB, lookup, pack,
 };
 
 /// Characters from which a word counts as long (`consecutive`, `probability`): long enough
@@ -210,7 +210,7 @@ impl Word {
         s.lang_words += u32::from(class & LANG != 0);
         s.code_words += u32::from(class & CODE != 0);
         // A language, tool or programming noun a few words after a build verb: a code ask.
-        let aimed = class & (LANG | CODE) != 0 && self.since_verb < ASK_WINDOW;
+        let aimed = (class & (LANG | CODE) != 0 && self.since_verb < ASK_WINDOW) || class & ASK != 0;
         s.code_asks += u32::from(aimed);
         self.since_verb = if class & VERB != 0 || (tag == HOW_ASK && self.prev.0 == HOW) {
             0
