@@ -37,6 +37,7 @@ import json
 import re
 import sys
 import time
+import traceback
 
 try:
     import hypothesis
@@ -269,6 +270,12 @@ def steer(body, models, rnd):
     return body
 
 
+# Exceptions raised while checking a case (the harness's own, or a request it could not make):
+# reported as failures at the end. Raised inside hypothesis they would make it replay the case,
+# and a replay past the group's deadline draws nothing and ends the run as a "flaky strategy".
+CRASHES = []
+
+
 def run_group(name, strategy, seconds, action):
     """Draws cases from `strategy` for `seconds`, seeded, without shrinking (failures are
     collected, not raised)."""
@@ -281,7 +288,10 @@ def run_group(name, strategy, seconds, action):
     def group(case, rnd):
         if time.monotonic() > deadline:
             raise OutOfTime()
-        action(case, rnd)
+        try:
+            action(case, rnd)
+        except Exception as e:
+            CRASHES.append(f"{name}: {type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}")
 
     try:
         group()
@@ -377,6 +387,11 @@ def main():
     print("\nanswers by group and status:")
     for (group, status), n in sorted(run.counts.items()):
         print(f"  {group:20} {status}  {n}")
+    for crash in CRASHES[:5]:
+        print(f"\ncheck crashed: {crash}")
+    if CRASHES:
+        print(f"\n{len(CRASHES)} cases crashed the checks (first five above)")
+        return 1
     if run.failures:
         print(f"\n{len(run.failures)} FAILED CHECKS, by kind (two requests shown of each):")
         kinds = {}

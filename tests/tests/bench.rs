@@ -61,6 +61,7 @@ fn the_bench_script_runs_end_to_end_and_writes_every_table_with_numbers() {
         .env("BENCH_ROUNDS", "1")
         .env("BENCH_SECONDS", "0.3")
         .env("BENCH_SIZES", "1KB")
+        .env("BENCH_BURST", "0")
         .output()
         .expect("python3");
     assert!(run.status.success(), "bench.py failed: {}", String::from_utf8_lossy(&run.stderr));
