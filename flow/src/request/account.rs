@@ -85,7 +85,7 @@ impl Request {
             ("budget", field(h::BUDGET)),
             ("attempts", attempts.as_str()),
         ] {
-            if !value.is_empty() {
+            if !value.is_empty() && self.writes_filter_state() {
                 host.note(key, value);
             }
         }
@@ -114,9 +114,16 @@ impl Request {
             (h::TOKENS_IN, u.input.to_string()),
             (h::TOKENS_OUT, u.output.to_string()),
         ];
-        for (key, (_, value)) in ["cost", "tokens_in", "tokens_out"].into_iter().zip(&out) {
-            host.note(key, value);
+        if self.writes_filter_state() {
+            for (key, (_, value)) in ["cost", "tokens_in", "tokens_out"].into_iter().zip(&out) {
+                host.note(key, value);
+            }
         }
         out
+    }
+
+    /// Filter state is written unless the configuration turns it off (`filter_state: false`).
+    fn writes_filter_state(&self) -> bool {
+        self.shared.as_ref().is_none_or(|s| s.config.filter_state)
     }
 }
