@@ -75,6 +75,7 @@ impl Request {
         self.account.status = status;
         let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
         let attempts = f.attempts.to_string();
+        let notes = self.writes_filter_state();
         for (key, value) in [
             ("model", f.to.model.as_str()),
             ("provider", f.to.provider.as_str()),
@@ -85,7 +86,7 @@ impl Request {
             ("budget", field(h::BUDGET)),
             ("attempts", attempts.as_str()),
         ] {
-            if !value.is_empty() && self.writes_filter_state() {
+            if notes && !value.is_empty() {
                 host.note(key, value);
             }
         }
