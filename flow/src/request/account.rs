@@ -75,6 +75,7 @@ impl Request {
         self.account.status = status;
         let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
         let attempts = f.attempts.to_string();
+        let notes = self.writes_filter_state();
         for (key, value) in [
             ("model", f.to.model.as_str()),
             ("provider", f.to.provider.as_str()),
@@ -85,7 +86,7 @@ impl Request {
             ("budget", field(h::BUDGET)),
             ("attempts", attempts.as_str()),
         ] {
-            if !value.is_empty() {
+            if notes && !value.is_empty() {
                 host.note(key, value);
             }
         }
@@ -114,9 +115,16 @@ impl Request {
             (h::TOKENS_IN, u.input.to_string()),
             (h::TOKENS_OUT, u.output.to_string()),
         ];
-        for (key, (_, value)) in ["cost", "tokens_in", "tokens_out"].into_iter().zip(&out) {
-            host.note(key, value);
+        if self.writes_filter_state() {
+            for (key, (_, value)) in ["cost", "tokens_in", "tokens_out"].into_iter().zip(&out) {
+                host.note(key, value);
+            }
         }
         out
+    }
+
+    /// Filter state is written unless the configuration turns it off (`filter_state: false`).
+    fn writes_filter_state(&self) -> bool {
+        self.shared.as_ref().is_none_or(|s| s.config.filter_state)
     }
 }

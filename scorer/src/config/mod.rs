@@ -63,6 +63,8 @@ pub struct RawConfig {
     /// Daily spend limits.
     #[serde(default)]
     pub budgets: BudgetConfig,
+    /// Write what ran as filter state (`wasm.model_router.*`) for access logs (default true).
+    pub filter_state: Option<bool>,
 }
 
 /// Stickiness: a conversation's auto tier only escalates while it is remembered.
@@ -110,6 +112,9 @@ pub struct Config {
     pub resilience: ResilienceConfig,
     /// Daily spend limits.
     pub budgets: BudgetConfig,
+    /// Write what ran as filter state for access logs: eleven host calls per request, which
+    /// a gateway whose access log does not read them can skip.
+    pub filter_state: bool,
 }
 
 impl Config {
@@ -320,6 +325,7 @@ impl TryFrom<RawConfig> for Config {
             sticky: raw.sticky,
             resilience: raw.resilience,
             budgets: raw.budgets,
+            filter_state: raw.filter_state.unwrap_or(true),
         })
     }
 }

@@ -476,3 +476,30 @@ fn a_settled_request_reports_spend_against_each_limit_cost_per_client_and_autos_
     assert!(!counters.keys().any(|k| k.starts_with("client_cost_nanousd")), "{counters:?}");
     assert!(counters.contains_key("budget_limit_nanousd.scope.global"), "{counters:?}");
 }
+
+#[test]
+fn filter_state_is_written_unless_turned_off_and_the_answer_is_the_same_either_way() {
+    let answer = br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#;
+    let mut headers = Vec::new();
+    for (extra, written) in
+        [("", true), (r#","filter_state":true"#, true), (r#","filter_state":false"#, false)]
+    {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(extra)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = answer.to_vec();
+        let last = req.on(&host, Event::ResponseBody { size: answer.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+        let notes = host.notes.borrow();
+        assert_eq!(!notes.is_empty(), written, "{extra}: {notes:?}");
+        if written {
+            assert_eq!(notes.get("model").map(String::as_str), Some("m"), "{notes:?}");
+            assert_eq!(notes.get("cost").map(String::as_str), Some("0.00200000"));
+        }
+        headers.push(set_response(&last, "x-model-router-cost"));
+    }
+    // What the client sees does not depend on it.
+    assert!(headers.windows(2).all(|w| w[0] == w[1]) && headers[0].is_some(), "{headers:?}");
+}
