@@ -33,7 +33,8 @@ const LOWER: u128 = u128::from_le_bytes([0x20; 16]);
 const CRASH_MIN: usize = 8;
 const CRASH_MAX: usize = 10;
 
-/// `TypeError`, `KeyError`: a word ending so (of 8 bytes or more) names an error.
+/// `error` itself, and `TypeError`, `KeyError`: a word of 5 bytes or of 8 or more ending so
+/// names an error.
 const ERROR: u128 = u128::from_be_bytes(*b"\0\0\0\0\0\0\0\0\0\0\0error");
 /// `IOException`: a word ending so (of 11 bytes or more) names an error.
 const EXCEPTION: u128 = u128::from_be_bytes(*b"\0\0\0\0\0\0\0exception");
