@@ -26,22 +26,27 @@ def default_cli():
     return os.path.join(target, "release", "model-router-auto")
 
 
-def score_rows(cli, rows, config=None):
-    """Scores each row's request with the CLI; returns {id: prediction}. Text goes as raw UTF-8,
-    as most clients send it: the scanner counts an escaped `\\u00e9` as one byte and a raw `é` as
-    two, so the encoding moves the ask-length feature of non-English rows."""
+def run_cli(cli, rows, args=(), what="scored"):
+    """The CLI's answer for each row's request, by id (one JSON line each); exits on a refused row
+    or a missing answer."""
     lines = "".join(json.dumps(dict(r["request"], id=r["id"]), ensure_ascii=False) + "\n" for r in rows)
-    cmd = [cli] + (["--config", config] if config else [])
-    out = subprocess.run(cmd, input=lines.encode(), capture_output=True, check=True).stdout.decode()
-    preds = {}
+    out = subprocess.run([cli, *args], input=lines.encode(), capture_output=True, check=True).stdout.decode()
+    answers = {}
     for line in out.splitlines():
         p = json.loads(line)
         if "error" in p:
             sys.exit(f"{p.get('id')}: the CLI refused the row: {p['error']}")
-        preds[p["id"]] = p
-    if len(preds) != len(rows):
-        sys.exit(f"the CLI scored {len(preds)} of {len(rows)} rows")
-    return preds
+        answers[p["id"]] = p
+    if len(answers) != len(rows):
+        sys.exit(f"the CLI {what} {len(answers)} of {len(rows)} rows")
+    return answers
+
+
+def score_rows(cli, rows, config=None):
+    """Scores each row's request with the CLI; returns {id: prediction}. Text goes as raw UTF-8,
+    as most clients send it: the scanner counts an escaped `\\u00e9` as one byte and a raw `é` as
+    two, so the encoding moves the ask-length feature of non-English rows."""
+    return run_cli(cli, rows, ["--config", config] if config else [])
 
 
 def main():

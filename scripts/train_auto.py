@@ -39,7 +39,6 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
 from collections import OrderedDict
 
@@ -47,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from auto_eval import Boot, auroc_weighted, ci, load, text_of, tie_groups, train_label  # noqa: E402
-from auto_quantiles import default_cli  # noqa: E402
+from auto_quantiles import default_cli, run_cli  # noqa: E402
 
 FOLD_OF_TASK = {
     "natural_qa": "llmrouter/knowledge", "trivia_qa": "llmrouter/knowledge",
@@ -83,18 +82,7 @@ def part_name(token):
 
 
 def features_of(cli, rows, bits):
-    lines = "".join(json.dumps(dict(r["request"], id=r["id"]), ensure_ascii=False) + "\n" for r in rows)
-    out = subprocess.run([cli, "--features", str(bits)], input=lines.encode(), capture_output=True,
-                         check=True).stdout.decode()
-    feats = {}
-    for line in out.splitlines():
-        f = json.loads(line)
-        if "error" in f:
-            sys.exit(f"{f.get('id')}: the CLI refused the row: {f['error']}")
-        feats[f["id"]] = f
-    if len(feats) != len(rows):
-        sys.exit(f"the CLI gave features for {len(feats)} of {len(rows)} rows")
-    return feats
+    return run_cli(cli, rows, ["--features", str(bits)], what="gave features for")
 
 
 class Row:

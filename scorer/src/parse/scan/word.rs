@@ -57,6 +57,34 @@ const LOW: [u128; 16] = {
     t
 };
 
+/// A run's first 16 bytes, lower-cased, byte 0 lowest: loaded from `raw` at `start`, bytes past
+/// the run masked off.
+#[inline]
+fn first_bytes(raw: &[u8], start: usize, run: &[u8]) -> u128 {
+    let first = match raw.get(start..start + 16) {
+        Some(w) => u128::from_le_bytes(w.try_into().unwrap_or([0; 16])),
+        None => pack(run),
+    };
+    (first | LOWER) & low(run.len())
+}
+
+/// A run's last 16 bytes, lower-cased, its last byte lowest: loaded from `raw` up to `end`,
+/// bytes before the run masked off.
+#[inline]
+fn last_bytes(raw: &[u8], end: usize, run: &[u8]) -> u128 {
+    let last = match end.checked_sub(16).and_then(|from| raw.get(from..end)) {
+        Some(w) => u128::from_be_bytes(w.try_into().unwrap_or([0; 16])),
+        None => run.iter().fold(0u128, |x, &b| (x << 8) | u128::from(b)),
+    };
+    (last | LOWER) & low(run.len())
+}
+
+/// Characters in a run (UTF-8 continuation bytes not counted).
+#[inline]
+fn chars(run: &[u8]) -> u32 {
+    if run.is_ascii() { run.len() as u32 } else { run.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u32 }
+}
+
 /// The word being read, tags of the two before it (for "step by step", "how to"), and the
 /// words since the last build verb in this sentence.
 pub(super) struct Word {
@@ -103,27 +131,13 @@ impl Word {
         }
         let run = raw.get(start..end).unwrap_or_default();
         if self.len < 16 {
-            // The first bytes: 16 loaded from the run's start (past it masked off).
-            let first = match raw.get(start..start + 16) {
-                Some(w) => u128::from_le_bytes(w.try_into().unwrap_or([0; 16])),
-                None => pack(run),
-            };
-            let first = (first | LOWER) & low(n);
+            let first = first_bytes(raw, start, run);
             // Most words are one run: no shift.
             self.head = if self.len == 0 { first } else { self.head | (first << (8 * self.len)) };
         }
         if PROSE {
-            self.chars += if run.is_ascii() {
-                n as u32
-            } else {
-                run.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u32
-            };
-            // The last bytes: 16 loaded to the run's end (before it masked off), last lowest.
-            let last = match end.checked_sub(16).and_then(|from| raw.get(from..end)) {
-                Some(w) => u128::from_be_bytes(w.try_into().unwrap_or([0; 16])),
-                None => run.iter().fold(0u128, |x, &b| (x << 8) | u128::from(b)),
-            };
-            let last = (last | LOWER) & low(n);
+            self.chars += chars(run);
+            let last = last_bytes(raw, end, run);
             self.tail = if self.len == 0 || n >= 16 { last } else { (self.tail << (8 * n)) | last };
         }
         self.len += n;
@@ -143,24 +157,12 @@ impl Word {
     ) {
         let n = end - start;
         let run = raw.get(start..end).unwrap_or_default();
-        let first = match raw.get(start..start + 16) {
-            Some(w) => u128::from_le_bytes(w.try_into().unwrap_or([0; 16])),
-            None => pack(run),
-        };
-        self.head = (first | LOWER) & low(n);
+        self.head = first_bytes(raw, start, run);
         self.len = n;
         if PROSE {
-            self.chars = if run.is_ascii() {
-                n as u32
-            } else {
-                run.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u32
-            };
+            self.chars = chars(run);
             // The last bytes: the keyword table's last byte and the error suffixes.
-            let last = match end.checked_sub(16).and_then(|from| raw.get(from..end)) {
-                Some(w) => u128::from_be_bytes(w.try_into().unwrap_or([0; 16])),
-                None => run.iter().fold(0u128, |x, &b| (x << 8) | u128::from(b)),
-            };
-            self.tail = (last | LOWER) & low(n);
+            self.tail = last_bytes(raw, end, run);
         }
         self.finish::<PROSE>(s, false);
         self.pending = true;
