@@ -1,0 +1,75 @@
+//! What a request leaves behind when it is settled: spend against each budget, cost per client,
+//! auto's tier, and the filter state an access log reads (unless turned off).
+
+use super::{HELLO, chat, config, pairs, route, set_response};
+use crate::io::Event;
+use crate::request::Request;
+
+#[test]
+fn a_settled_request_reports_spend_against_each_limit_cost_per_client_and_autos_tier() {
+    let body = r#"{"model":"auto","messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    host.request_headers.push(("x-team".into(), "team.a".into()));
+    let extra = r#","client_header":"x-team","budgets":{"daily_usd":2,"clients":{"team.a":0.5}}"#;
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#.to_vec();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    req.on(&host, Event::Log);
+    let counters = host.counters.borrow();
+    let get = |name: &str| counters.get(name).copied();
+    // 1000 in + 500 out at 1 and 2 USD per million: 0.002 USD.
+    for (name, want) in [
+        ("budget_spent_nanousd.scope.global", 2_000_000),
+        ("budget_spent_nanousd.scope.client.team_a", 2_000_000),
+        ("budget_limit_nanousd.scope.global", 2_000_000_000),
+        ("budget_limit_nanousd.scope.client.team_a", 500_000_000),
+        ("client_cost_nanousd.client.team_a", 2_000_000),
+        ("auto_tier.tier.economy", 1),
+    ] {
+        assert_eq!(get(name), Some(want), "{name} in {counters:?}");
+    }
+    assert!(counters.contains_key("auto_score"), "{counters:?}");
+    // Without a client header nothing is counted per client.
+    drop(counters);
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#.to_vec();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    req.on(&host, Event::Log);
+    let counters = host.counters.borrow();
+    assert!(!counters.keys().any(|k| k.starts_with("client_cost_nanousd")), "{counters:?}");
+    assert!(counters.contains_key("budget_limit_nanousd.scope.global"), "{counters:?}");
+}
+
+#[test]
+fn filter_state_is_written_unless_turned_off_and_the_answer_is_the_same_either_way() {
+    let answer = br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#;
+    let mut headers = Vec::new();
+    for (extra, written) in
+        [("", true), (r#","filter_state":true"#, true), (r#","filter_state":false"#, false)]
+    {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(extra)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = answer.to_vec();
+        let last = req.on(&host, Event::ResponseBody { size: answer.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+        let notes = host.notes.borrow();
+        assert_eq!(!notes.is_empty(), written, "{extra}: {notes:?}");
+        if written {
+            assert_eq!(notes.get("model").map(String::as_str), Some("m"), "{notes:?}");
+            assert_eq!(notes.get("cost").map(String::as_str), Some("0.00200000"));
+        }
+        headers.push(set_response(&last, "x-model-router-cost"));
+    }
+    // What the client sees does not depend on it.
+    assert!(headers.windows(2).all(|w| w[0] == w[1]) && headers[0].is_some(), "{headers:?}");
+}
