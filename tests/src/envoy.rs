@@ -91,6 +91,35 @@ pub struct Ports {
     pub providers: Vec<(String, u16)>,
 }
 
+/// The last 40 lines of a log file.
+fn tail(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Waits up to 30 s for a process we started to answer `GET path` on `addr` with 200; fails
+/// with `log()` if it exits first or never does.
+pub fn wait_ready(
+    child: &mut Child,
+    name: &str,
+    addr: SocketAddr,
+    path: &str,
+    log: impl Fn() -> String,
+) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            return Err(io::Error::other(format!("{name} exited ({status}):\n{}", log())));
+        }
+        if http::request(addr, "GET", path, &[], b"").is_ok_and(|r| r.status == 200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(io::Error::other(format!("{name} not ready after 30s:\n{}", log())))
+}
+
 /// `envoy/demo.yaml` with its ports, wasm path and (optionally) plugin configuration replaced.
 pub fn render_demo(ports: &Ports, wasm: &Path, plugin_config: Option<&str>) -> io::Result<String> {
     let mut text = fs::read_to_string(repo_root().join("envoy/demo.yaml"))?;
@@ -154,17 +183,8 @@ impl Envoy {
     }
 
     fn wait_ready(&mut self) -> io::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(io::Error::other(format!("envoy exited ({status}):\n{}", self.log_tail())));
-            }
-            if http::request(self.admin, "GET", "/ready", &[], b"").is_ok_and(|r| r.status == 200) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(io::Error::other(format!("envoy not ready after 30s:\n{}", self.log_tail())))
+        let log_path = self.log_path.clone();
+        wait_ready(&mut self.child, "envoy", self.admin, "/ready", || tail(&log_path))
     }
 
     /// Waits for Envoy to exit by itself (for configs it must refuse).
@@ -190,9 +210,7 @@ impl Envoy {
 
     /// The last lines of Envoy's log.
     pub fn log_tail(&self) -> String {
-        let text = fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        tail(&self.log_path)
     }
 
     /// Envoy's process id.

@@ -6,13 +6,13 @@ use std::fs;
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::envoy::free_port;
+use crate::envoy::{free_port, wait_ready};
 use crate::http;
 
 /// The prometheus binary: `$PROMETHEUS_BIN`, else `prometheus` on the `PATH`.
@@ -26,6 +26,11 @@ pub struct Prometheus {
     /// Its HTTP API.
     pub addr: SocketAddr,
     dir: PathBuf,
+}
+
+/// The log of the Prometheus whose directory is `dir`.
+fn log_in(dir: &Path) -> String {
+    fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
 }
 
 /// How often Prometheus scrapes, seconds.
@@ -83,22 +88,13 @@ impl Prometheus {
     }
 
     fn wait_ready(&mut self) -> io::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(io::Error::other(format!("prometheus exited ({status}):\n{}", self.log())));
-            }
-            if http::request(self.addr, "GET", "/-/ready", &[], b"").is_ok_and(|r| r.status == 200) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err(io::Error::other(format!("prometheus not ready after 30s:\n{}", self.log())))
+        let dir = &self.dir;
+        wait_ready(&mut self.child, "prometheus", self.addr, "/-/ready", || log_in(dir))
     }
 
     /// Prometheus's own log.
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+        log_in(&self.dir)
     }
 
     /// Evaluates `query` now through `/api/v1/query`; returns `data.result` (the series of an

@@ -162,8 +162,8 @@ impl<'a> Reader<'a> {
                         None => return self.err(JsonErrorKind::UnexpectedEnd),
                     }
                 }
-                0..=0x1f => return self.err(JsonErrorKind::ControlInString),
-                _ => self.pos += 1,
+                // `plain_until` stops at nothing else.
+                _ => return self.err(JsonErrorKind::ControlInString),
             }
         }
         self.err(JsonErrorKind::UnexpectedEnd)

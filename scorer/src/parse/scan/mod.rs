@@ -18,10 +18,12 @@ const HARNESS_CLOSE: &[u8] = b"</system-reminder>";
 
 /// Scans one text. `harness` counts `<system-reminder>` blocks, whose content is skipped.
 ///
-/// Runs of word bytes are taken whole (one copy into the word and the line head, not a
-/// branchy step per byte), and inside a fence, once the line's head is read, the scanner jumps
-/// to the next escape or `<`: fenced words are not counted, only line breaks and harness tags
-/// matter there. Counts equal the byte-at-a-time reading (`reference.rs`) on every text.
+/// Runs of word bytes are taken whole: a word that is one run (most are) is judged as soon as
+/// the byte after it is known to end it, from its first and last 16 bytes loaded as integers
+/// (`Word::finish_run`); others are assembled run by run. Inside a fence, once the line's head
+/// is read, the scanner jumps to the next escape or `<`: fenced words are not counted, only
+/// line breaks and harness tags matter there. Counts equal the byte-at-a-time reading
+/// (`reference.rs`) on every text.
 pub(crate) fn scan(raw: &[u8], harness: &mut u32) -> TextStats {
     scan_as::<true>(raw, harness)
 }
