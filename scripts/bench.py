@@ -294,6 +294,7 @@ def main():
 
 BURST_CONNECTIONS = 128
 BURST_BYTES = 7_500_000
+BURST_SETTLE_SECONDS = 10
 
 
 def burst_body():
@@ -337,9 +338,15 @@ def burst(target, work):
     finally:
         done.set()
         t.join()
-    time.sleep(2)
-    return {"before": before, "peak": max(peak, before), "after": p.rss_kib(), "requests": r["requests"],
+    return {"before": before, "peak": max(peak, before), "after": settled_rss(p), "requests": r["requests"],
             "errors": r.get("errors", 0), "bytes": os.path.getsize(f)}
+
+
+def settled_rss(p, wait=BURST_SETTLE_SECONDS):
+    """The RSS `wait` seconds after a burst: Envoy hands freed pages back at the bootstrap's
+    `memory_allocator_manager` rate (bench/envoy.yaml), not at once."""
+    time.sleep(wait)
+    return p.rss_kib()
 
 
 def admin_call(port, path, post=False):

@@ -158,6 +158,7 @@ impl HttpContext for Http {
 
     fn on_log(&mut self) {
         self.run(Event::Log);
+        self.metrics.memory();
     }
 }
 

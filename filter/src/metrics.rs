@@ -1,7 +1,7 @@
 //! The router's metrics in Envoy (`wasmcustom.model_router.<name>`), defined on first use
 //! and cached by name, so a request pays one host call per update.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use proxy_wasm::types::{LogLevel, MetricType};
@@ -15,6 +15,8 @@ pub struct Metrics {
     counters: RefCell<HashMap<String, u32>>,
     gauges: RefCell<HashMap<String, u32>>,
     histograms: RefCell<HashMap<String, u32>>,
+    /// The VM's linear memory when last reported, bytes.
+    memory: Cell<usize>,
 }
 
 /// Prefix of every metric name.
@@ -53,6 +55,19 @@ impl Metrics {
     pub fn gauge(&self, name: &str, value: u64) {
         if let Some(id) = self.id(MetricType::Gauge, name) {
             let _ = host::record_metric(id, value);
+        }
+    }
+
+    /// Reports the VM's linear memory when it has grown since last reported: one host call
+    /// per growth, none per request.
+    pub fn memory(&self) {
+        #[cfg(target_arch = "wasm32")]
+        let bytes = core::arch::wasm32::memory_size(0) * 65_536;
+        #[cfg(not(target_arch = "wasm32"))]
+        let bytes = 0;
+        if bytes > self.memory.get() {
+            self.memory.set(bytes);
+            self.gauge(model_router_flow::metrics::VM_MEMORY, bytes as u64);
         }
     }
 

@@ -60,7 +60,7 @@ impl RootContext for Root {
                 if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
             ),
         );
-        self.shared = Some(Rc::new(Shared { config, keys }));
+        self.shared = Some(Rc::new(Shared::new(config, keys)));
         true
     }
 

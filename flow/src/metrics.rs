@@ -41,6 +41,12 @@ pub const STREAM_FAILED: &str = "stream_failed";
 pub const FAIL_OPEN: &str = "fail_open";
 /// Counter: providers that refused the router's key, `{provider}`.
 pub const AUTH_FAILED: &str = "auth_failed";
+/// Gauge: the VM's linear memory, bytes. It never shrinks, so it is the high-water mark of
+/// what requests held at once (set when it grows).
+pub const VM_MEMORY: &str = "vm_memory_bytes";
+/// Counter: routed requests whose body was too large to keep for a cross-provider fallback
+/// (`resilience.failover_body_bytes`); Envoy's own retries still apply to them.
+pub const FAILOVER_UNKEPT: &str = "failover_unkept";
 
 /// `name` with its labels as `.<label>.<value>` segments. Values must already be single
 /// segments ([`crate::live::stat_segment`]), except a client's budget scope, `client.<name>`,

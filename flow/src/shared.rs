@@ -1,7 +1,9 @@
 //! What every request reads, built by the host's configuration step each time a configuration
 //! validates: the configuration and the provider keys.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use model_router_scorer::Config;
 
@@ -12,4 +14,14 @@ pub struct Shared {
     /// Provider keys by environment variable name, read from the host's environment. Never
     /// logged.
     pub keys: HashMap<String, String>,
+    /// Bytes of client bodies kept for fallbacks by this VM's requests in flight
+    /// (`resilience.failover_body_bytes` bounds it).
+    pub kept: Rc<Cell<usize>>,
+}
+
+impl Shared {
+    /// What requests read under `config`, nothing kept yet.
+    pub fn new(config: Config, keys: HashMap<String, String>) -> Shared {
+        Shared { config, keys, kept: Rc::default() }
+    }
 }

@@ -58,6 +58,13 @@ pub struct ResilienceConfig {
     /// well below the listener's `per_connection_buffer_limit_bytes`, or Envoy fails answers
     /// that outgrow its buffer.
     pub max_held_response_bytes: u64,
+    /// Client bodies a worker keeps at once for cross-provider fallbacks, bytes in all. A
+    /// fallback is rebuilt from the client's own body, so a routed request keeps it until it
+    /// ends; one that does not fit in what is left goes without (if its provider fails,
+    /// Envoy's own retries still apply, no other provider is tried) and is counted in
+    /// `failover_unkept`. The VM's memory never shrinks: this bounds what a burst of large
+    /// bodies leaves behind.
+    pub failover_body_bytes: u64,
 }
 
 impl Default for ResilienceConfig {
@@ -75,6 +82,7 @@ impl Default for ResilienceConfig {
             fallback_timeout_ms: 300_000,
             fail_open: true,
             max_held_response_bytes: 256 * 1024,
+            failover_body_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -8,7 +8,7 @@ use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::route::{Memory, Target, Upstream};
 use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
 
-use super::flight::Flight;
+use super::flight::{Flight, Kept};
 use super::{Phase, Request, not_configured};
 use crate::headers as h;
 use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Swap, Verdict};
@@ -290,7 +290,7 @@ impl Request {
             report,
             stream,
             fallbacks,
-            body: if failover { body } else { Vec::new() },
+            body: if failover { keep(host, shared, body) } else { Kept::default() },
             layout,
             usage_requested,
             fail_open,
@@ -399,6 +399,16 @@ fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
 
 /// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
 /// worker is merged with, not overwritten (the higher tier wins).
+/// The client's body kept for fallbacks, if the VM's `failover_body_bytes` has room for it;
+/// counted in `failover_unkept` if not.
+fn keep(host: &dyn Host, shared: &Shared, body: Vec<u8>) -> Kept {
+    let limit = shared.config.resilience.failover_body_bytes;
+    Kept::within(body, &shared.kept, limit).unwrap_or_else(|| {
+        host.count(m::FAILOVER_UNKEPT, 1);
+        Kept::default()
+    })
+}
+
 fn remember(host: &dyn Host, memory: &Memory) -> Result<(), HostError> {
     for _ in 0..3 {
         let (current, cas) = host.shared_get(&memory.key)?;

@@ -4,6 +4,9 @@
 //! request used (`Account`); retryable statuses, `retry-after`, a context-length error. No host
 //! calls, and no import of the phase files: they act on what these say.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::request::Layout;
@@ -24,7 +27,7 @@ pub(super) struct Flight {
     /// Candidates not tried yet, best first.
     pub(super) fallbacks: Vec<Fallback>,
     /// The client's body, kept while a fallback may need it (empty otherwise).
-    pub(super) body: Vec<u8>,
+    pub(super) body: Kept,
     /// Where its members are: a fallback's body is spliced from it, not parsed again.
     pub(super) layout: Layout,
     /// Attempts sent so far.
@@ -48,6 +51,39 @@ pub(super) struct Flight {
     /// What a translated answer says of itself (id, created, whether reasoning shows); its
     /// `model` is filled with the attempt that answers.
     pub(super) meta: Meta,
+}
+
+/// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
+#[derive(Default)]
+pub(super) struct Kept {
+    bytes: Vec<u8>,
+    ledger: Rc<Cell<usize>>,
+}
+
+impl Kept {
+    /// Keeps `bytes` if the ledger has room for them under `limit`; `None` if not.
+    pub(super) fn within(bytes: Vec<u8>, ledger: &Rc<Cell<usize>>, limit: u64) -> Option<Kept> {
+        let total = ledger.get() + bytes.len();
+        if total as u64 > limit {
+            return None;
+        }
+        ledger.set(total);
+        Some(Kept { bytes, ledger: Rc::clone(ledger) })
+    }
+}
+
+impl std::ops::Deref for Kept {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        self.ledger.set(self.ledger.get() - self.bytes.len());
+    }
 }
 
 /// A fallback call the host was asked to make.
@@ -81,7 +117,7 @@ impl Flight {
             report: Vec::new(),
             to,
             fallbacks: Vec::new(),
-            body: Vec::new(),
+            body: Kept::default(),
             layout: Layout::default(),
             attempts: 1,
             failed: Vec::new(),

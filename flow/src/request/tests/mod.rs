@@ -14,6 +14,7 @@ use crate::request::Request;
 use crate::shared::Shared;
 
 mod account;
+mod memory;
 mod native;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.
@@ -108,7 +109,7 @@ fn config(extra: &str) -> Rc<Shared> {
     );
     let json = format!(r#"{{"catalog":{catalog}{extra}}}"#);
     let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    Rc::new(Shared { config, keys: HashMap::new() })
+    Rc::new(Shared::new(config, HashMap::new()))
 }
 
 fn chat(body: &str) -> Fake {
