@@ -18,6 +18,9 @@ pub const CLIENT_COST: &str = "client_cost_nanousd";
 pub const AUTO_SCORE: &str = "auto_score";
 /// Counter: the tier `auto` scored (before stickiness or a fixed tier), `{tier}`.
 pub const AUTO_TIER: &str = "auto_tier";
+/// Counter: `auto` requests large enough for the prefix cache, `{outcome}`: `hit` (the scan
+/// resumed from an earlier turn) or `miss` (scanned whole).
+pub const AUTO_PREFIX: &str = "auto_prefix";
 /// Counter: fallbacks sent away from a failed provider, `{provider}`.
 pub const FAILOVER: &str = "failover";
 /// Gauge: a breaker's state (0 closed, 1 open, 2 half-open), `{provider[, model]}`.

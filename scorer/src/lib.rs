@@ -31,13 +31,13 @@ pub mod vocab;
 // The module paths from before the stage folders, kept so the glue, tests, fuzzers and
 // benchmarks compile unchanged.
 pub use account::{budget, usage};
-pub use decide::{auto, embeddings, models, rank, route, select};
+pub use decide::{auto, embeddings, models, rank, resume, route, select};
 pub use parse::{features, json, request};
 pub use protocol::titan as translate;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
 pub use decide::endpoint::{Endpoint, endpoint};
-pub use decide::route::{Analysis, Context, Route, Selection, analyze, route_chat};
+pub use decide::route::{Analysis, Context, Route, Selection, analyze, analyze_resuming, route_chat};
 pub use error::ApiError;
 pub use vocab::{Estimate, Prefer};

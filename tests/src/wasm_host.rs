@@ -547,6 +547,12 @@ impl Plugin {
         keys
     }
 
+    /// Forgets the shared-data values under `prefix` (a bench starts each turn from the same
+    /// remembered state).
+    pub fn forget_shared(&mut self, prefix: &str) {
+        self.store.data_mut().shared.retain(|k, _| !k.starts_with(prefix));
+    }
+
     /// Size of the VM's linear memory (the filter's whole heap and stack), in bytes.
     pub fn memory_bytes(&mut self) -> usize {
         self.instance.get_memory(&mut self.store, "memory").map_or(0, |m| m.data_size(&self.store))

@@ -6,7 +6,7 @@ use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::route::{Memory, Target, Upstream};
-use model_router_scorer::{ApiError, Endpoint, Route, analyze, endpoint, models};
+use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_resuming, endpoint, models};
 
 use super::flight::{Flight, Kept};
 use super::{Phase, Request, not_configured};
@@ -219,7 +219,12 @@ impl Request {
         let config = &shared.config;
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
         let snapshot = live::Snapshot::new(host);
-        let analysis = match crate::io::span!(host, "analyze", analyze(config, &body)) {
+        let now = io::now_secs(host)?;
+        // auto resumes its scan from an earlier turn remembered in shared data; a slot that
+        // cannot be read is a miss, which costs a full scan and nothing else.
+        let mut read = |key: &str| host.shared_get(key).ok().and_then(|(value, _)| value);
+        let analyzed = analyze_resuming(config, &body, Some(&mut read), now);
+        let analysis = match crate::io::span!(host, "analyze", analyzed) {
             Ok(a) => a,
             Err(e) => return Ok(self.reject(host, &e)),
         };
@@ -228,7 +233,6 @@ impl Request {
             Some((key, _)) => host.shared_get(&key)?.0,
             None => None,
         };
-        let now = io::now_secs(host)?;
         let scopes = config.budgets.scopes(self.client.as_deref());
         // Route on what the budgets have left, then reserve the estimate; a concurrent request
         // may take the room first, so look again (the ladder then steps down).
@@ -271,6 +275,7 @@ impl Request {
         if let Some(memory) = &route.memory {
             remember(host, memory)?;
         }
+        remember_scan(host, &analysis);
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
         let Route { target, stream, fallbacks, layout, usage_requested, fail_open, reasoning, .. } = route;
@@ -397,8 +402,6 @@ fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
     v
 }
 
-/// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
-/// worker is merged with, not overwritten (the higher tier wins).
 /// The client's body kept for fallbacks, if the VM's `failover_body_bytes` has room for it;
 /// counted in `failover_unkept` if not.
 fn keep(host: &dyn Host, shared: &Shared, body: Vec<u8>) -> Kept {
@@ -409,6 +412,25 @@ fn keep(host: &dyn Host, shared: &Shared, body: Vec<u8>) -> Kept {
     })
 }
 
+/// Writes the scan's state after this request's messages for the next turn to resume from,
+/// and counts whether this one resumed (only conversations large enough to use the cache).
+fn remember_scan(host: &dyn Host, analysis: &Analysis<'_>) {
+    let outcome = match (analysis.resumed(), analysis.prefix_memory()) {
+        (Some(_), _) => "hit",
+        (None, Some(_)) => "miss",
+        (None, None) => return,
+    };
+    host.count(&m::labelled(m::AUTO_PREFIX, &[("outcome", outcome)]), 1);
+    if let Some(p) = analysis.prefix_memory() {
+        // Unconditional: any writer's state for these messages is the same state.
+        if host.shared_set(&p.key, &p.value, 0).is_err() {
+            host.log(Level::Warn, "model-router: could not remember the conversation's scan");
+        }
+    }
+}
+
+/// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
+/// worker is merged with, not overwritten (the higher tier wins).
 fn remember(host: &dyn Host, memory: &Memory) -> Result<(), HostError> {
     for _ in 0..3 {
         let (current, cas) = host.shared_get(&memory.key)?;

@@ -46,6 +46,9 @@ pub struct RawConfig {
     /// Stickiness of `auto` tiers within a conversation.
     #[serde(default)]
     pub sticky: StickyConfig,
+    /// `auto`'s scan of earlier turns, remembered for the next turn.
+    #[serde(default)]
+    pub prefix_cache: PrefixCacheConfig,
     /// Providers no request may reach.
     #[serde(default)]
     pub blocked_providers: Vec<String>,
@@ -87,6 +90,28 @@ impl Default for StickyConfig {
     }
 }
 
+/// `auto` scans only what is new in a conversation: the scan's state after each request's
+/// messages is kept in shared data, and a later turn that starts with the same messages (by a
+/// 128-bit digest of their bytes) resumes from it. The decision is the one a full scan makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrefixCacheConfig {
+    /// Shared-data slots (the memory bound, about 200 bytes each); 0 turns it off. Two
+    /// conversations that hash to one slot overwrite each other, which only costs a full scan.
+    pub slots: u64,
+    /// Seconds a state is kept after it was written.
+    pub ttl_secs: u64,
+    /// Conversations with less message text than this are scanned whole: below it a scan
+    /// costs less than the shared-data reads.
+    pub min_bytes: u64,
+}
+
+impl Default for PrefixCacheConfig {
+    fn default() -> Self {
+        PrefixCacheConfig { slots: 4096, ttl_secs: 600, min_bytes: 16_384 }
+    }
+}
+
 /// The validated configuration the router runs on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -102,6 +127,8 @@ pub struct Config {
     pub auto: AutoConfig,
     /// Stickiness of `auto` tiers.
     pub sticky: StickyConfig,
+    /// `auto`'s remembered scans of earlier turns.
+    pub prefix_cache: PrefixCacheConfig,
     /// Policy for every request.
     pub policy: Policy,
     /// Lower-case header naming the caller, when client policies are used.
@@ -323,6 +350,7 @@ impl TryFrom<RawConfig> for Config {
             catalog,
             auto,
             sticky: raw.sticky,
+            prefix_cache: raw.prefix_cache,
             resilience: raw.resilience,
             budgets: raw.budgets,
             filter_state: raw.filter_state.unwrap_or(true),

@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod explain;
 pub mod models;
 pub mod rank;
+pub mod resume;
 pub mod route;
 pub mod select;
 pub mod sticky;

@@ -6,11 +6,12 @@ use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::decide::auto::{self, AutoScore, Remembered};
 use crate::decide::rank::rank;
+use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
 use crate::decide::select::{self, Needs};
 use crate::error::{ApiError, echo};
 use crate::health::{self, Admit, Health, Live, ResilienceConfig};
 use crate::parse::features;
-use crate::parse::request::{ChatRequest, Layout, parse_chat};
+use crate::parse::request::{ChatRequest, Layout, parse_chat_unscanned};
 use crate::protocol::native;
 use crate::vocab::{Policy, Prefer};
 
@@ -100,16 +101,42 @@ pub struct Analysis<'a> {
     body: &'a [u8],
     pub(crate) req: ChatRequest<'a>,
     auto: Option<AutoScore>,
+    resumed: Resumed,
 }
 
-/// Parses and, for `model: "auto"`, scores a chat completions body.
+/// Parses and, for `model: "auto"`, scores a chat completions body, scanning it whole.
 pub fn analyze<'a>(config: &Config, body: &'a [u8]) -> Result<Analysis<'a>, ApiError> {
-    let req = parse_chat(body)?;
-    let auto = (req.model == "auto").then(|| auto::score(&req.features, &config.auto));
-    Ok(Analysis { body, req, auto })
+    analyze_resuming(config, body, None, 0)
+}
+
+/// [`analyze`], resuming `auto`'s scan from a remembered earlier turn that `read` finds in
+/// shared data (at `now`, seconds since the epoch); the decision is the one a whole scan makes.
+pub fn analyze_resuming<'a>(
+    config: &Config,
+    body: &'a [u8],
+    read: Option<Read<'_>>,
+    now: u64,
+) -> Result<Analysis<'a>, ApiError> {
+    let mut req = parse_chat_unscanned(body)?;
+    let mut resumed = Resumed::default();
+    let auto = (req.model == "auto").then(|| {
+        resumed = resume::scan(&mut req, body, &config.prefix_cache, read, now);
+        auto::score(&req.features, &config.auto)
+    });
+    Ok(Analysis { body, req, auto, resumed })
 }
 
 impl Analysis<'_> {
+    /// Messages whose scan was taken from a remembered earlier turn.
+    pub fn resumed(&self) -> Option<usize> {
+        self.resumed.messages
+    }
+
+    /// The scan's state after this request's messages, for the glue to write to shared data.
+    pub fn prefix_memory(&self) -> Option<&PrefixMemory> {
+        self.resumed.memory.as_ref()
+    }
+
     /// The auto score, when the request asked for `auto`.
     pub fn auto(&self) -> Option<&AutoScore> {
         self.auto.as_ref()

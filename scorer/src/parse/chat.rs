@@ -57,6 +57,8 @@ pub struct ChatRequest<'a> {
     /// Message texts in order, for the `auto` feature scan: scanning text is most of the cost
     /// of a pass, and only `model: "auto"` needs it.
     pub(crate) texts: Vec<(Role, Vec<&'a str>, u32)>,
+    /// Each message's raw bytes in the body, in order: what says a later turn repeats them.
+    pub(crate) spans: Vec<(usize, usize)>,
     pub(crate) layout: Layout,
 }
 
@@ -78,6 +80,7 @@ impl Default for ChatRequest<'_> {
             usage_requested: false,
             max_price: None,
             texts: Vec::new(),
+            spans: Vec::new(),
             layout: Layout::default(),
         }
     }
@@ -98,6 +101,19 @@ impl ChatRequest<'_> {
         Estimate {
             input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
             output_tokens: self.max_output_tokens.unwrap_or(default_output),
+        }
+    }
+
+    /// Scans the conversation's text features from message `first` on, in message order: the
+    /// features must already hold the scan's state after the messages before it (none for
+    /// `first` 0). Scanning text is most of the cost of a pass, and only `auto` needs it.
+    pub(crate) fn scan_from(&mut self, first: usize) {
+        for (role, texts, tool_calls) in self.texts.drain(..).skip(first) {
+            self.features.begin_message(role);
+            for text in texts {
+                self.features.add_text(role, text);
+            }
+            self.features.end_message(role, tool_calls);
         }
     }
 

@@ -75,7 +75,7 @@ pub struct Features {
     /// starts with the same prompt).
     pub start_hash: u64,
     /// The first assistant message has ended: the opening is hashed.
-    opened: bool,
+    pub(crate) opened: bool,
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

@@ -18,7 +18,9 @@ pub(crate) fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) 
     let mut it = r.array().map_err(syntax)?;
     let mut index = 0usize;
     while it.next(r).map_err(syntax)? {
+        let start = r.pos();
         parse_message(r, req, index, &mut keys)?;
+        req.spans.push((start, r.pos()));
         index += 1;
     }
     if index == 0 {

@@ -14,5 +14,6 @@ pub mod layout;
 pub mod messages;
 pub mod ngrams;
 pub mod options;
+pub mod prefix;
 pub mod request;
 pub mod scan;

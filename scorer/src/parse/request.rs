@@ -24,8 +24,18 @@ pub use crate::parse::chat::{
 pub use crate::parse::layout::{Layout, Member, Span};
 pub use crate::parse::options::read_provider_policy;
 
-/// Parses a chat completions body.
+/// Parses a chat completions body and, for `model: "auto"`, scans its conversation.
 pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
+    let mut req = parse_chat_unscanned(body)?;
+    if req.model == "auto" {
+        req.scan_from(0);
+    }
+    Ok(req)
+}
+
+/// Parses a chat completions body, its conversation not scanned yet
+/// ([`ChatRequest::scan_from`]).
+pub fn parse_chat_unscanned(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
     let (_, mut r) = open_object(body)?;
 
     let mut req = ChatRequest::default();
@@ -161,16 +171,6 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
-    if req.model == "auto" {
-        // The conversation's text features, in message order.
-        for (role, texts, tool_calls) in std::mem::take(&mut req.texts) {
-            req.features.begin_message(role);
-            for text in texts {
-                req.features.add_text(role, text);
-            }
-            req.features.end_message(role, tool_calls);
-        }
-    }
     if req.stream && !req.usage_requested {
         match stream_options {
             None => req.layout.append = Some(STREAM_USAGE_MEMBER),

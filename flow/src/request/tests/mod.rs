@@ -16,6 +16,7 @@ use crate::shared::Shared;
 mod account;
 mod memory;
 mod native;
+mod prefix;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.
 #[derive(Default)]
