@@ -6,7 +6,7 @@ use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::route::{Memory, Target, Upstream};
-use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_resuming, endpoint, models};
+use model_router_scorer::{Analysis, ApiError, Config, Endpoint, Route, analyze_resuming, endpoint, models};
 
 use super::flight::{Flight, Kept};
 use super::{Phase, Request, not_configured};
@@ -220,11 +220,7 @@ impl Request {
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
         let snapshot = live::Snapshot::new(host);
         let now = io::now_secs(host)?;
-        // auto resumes its scan from an earlier turn remembered in shared data; a slot that
-        // cannot be read is a miss, which costs a full scan and nothing else.
-        let mut read = |key: &str| host.shared_get(key).ok().and_then(|(value, _)| value);
-        let analyzed = analyze_resuming(config, &body, Some(&mut read), now);
-        let analysis = match crate::io::span!(host, "analyze", analyzed) {
+        let analysis = match crate::io::span!(host, "analyze", analyze_turn(host, config, &body, now)) {
             Ok(a) => a,
             Err(e) => return Ok(self.reject(host, &e)),
         };
@@ -410,6 +406,18 @@ fn keep(host: &dyn Host, shared: &Shared, body: Vec<u8>) -> Kept {
         host.count(m::FAILOVER_UNKEPT, 1);
         Kept::default()
     })
+}
+
+/// Parses and scores a chat body; auto resumes its scan from an earlier turn remembered in
+/// shared data. A slot that cannot be read is a miss: a whole scan, nothing else.
+fn analyze_turn<'a>(
+    host: &dyn Host,
+    config: &Config,
+    body: &'a [u8],
+    now: u64,
+) -> Result<Analysis<'a>, ApiError> {
+    let mut read = |key: &str| host.shared_get(key).ok().and_then(|(value, _)| value);
+    analyze_resuming(config, body, Some(&mut read), now)
 }
 
 /// Writes the scan's state after this request's messages for the next turn to resume from,
