@@ -7,6 +7,9 @@
 //! body with `model` replaced and the router's own members removed, never re-serialised), and
 //! `titan.rs`, Bedrock InvokeModel for Titan embeddings, both ways.
 //!
+//! `stand_in.rs` carries a conversation's long texts through a translator without its tree
+//! copying them: stood in for before, put back after.
+//!
 //! `native.rs` is the one door the route and the glue use, keyed by the deployment's `Api`:
 //! the path, headers and body of an attempt, and the halves that turn an answer back.
 //!
@@ -20,6 +23,7 @@ pub mod native;
 pub mod openai;
 pub mod reply;
 pub mod responses;
+pub mod stand_in;
 pub mod titan;
 
 /// What a request translator needs besides the client's body.
