@@ -124,7 +124,11 @@ fn one_request_as(p: &mut Plugin, body: &[u8], client: Option<&str>) -> Steps {
 
 fn bench(c: &mut Criterion) {
     let wasm = wasm_path();
-    let mut plugin = Plugin::load(&wasm, "{}").expect("plugin loads (make wasm first)");
+    // Each case resends one body, which auto's prefix cache would answer without scanning:
+    // off here, so auto pays a whole scan as a conversation's first turn does (the agent loop
+    // below measures the cache).
+    let mut plugin =
+        Plugin::load(&wasm, r#"{"prefix_cache": {"slots": 0}}"#).expect("plugin loads (make wasm first)");
     plugin.set_now_secs(20_779 * 86_400);
     let mut report = serde_json::Map::new();
     let mut group = c.benchmark_group("wasm_request");
