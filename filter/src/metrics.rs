@@ -58,16 +58,19 @@ impl Metrics {
         }
     }
 
-    /// Reports the VM's linear memory when it has grown since last reported: one host call
-    /// per growth, none per request.
+    /// Adds the VM's linear memory growth since last reported to the gauge every VM (one per
+    /// worker) adds to: one host call per growth, none per request.
     pub fn memory(&self) {
         #[cfg(target_arch = "wasm32")]
         let bytes = core::arch::wasm32::memory_size(0) * 65_536;
         #[cfg(not(target_arch = "wasm32"))]
-        let bytes = 0;
-        if bytes > self.memory.get() {
+        let bytes = 0usize;
+        let grown = bytes.saturating_sub(self.memory.get());
+        if grown > 0
+            && let Some(id) = self.id(MetricType::Gauge, model_router_flow::metrics::VM_MEMORY)
+            && host::increment_metric(id, i64::try_from(grown).unwrap_or(i64::MAX)).is_ok()
+        {
             self.memory.set(bytes);
-            self.gauge(model_router_flow::metrics::VM_MEMORY, bytes as u64);
         }
     }
 

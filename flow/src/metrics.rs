@@ -44,8 +44,8 @@ pub const STREAM_FAILED: &str = "stream_failed";
 pub const FAIL_OPEN: &str = "fail_open";
 /// Counter: providers that refused the router's key, `{provider}`.
 pub const AUTH_FAILED: &str = "auth_failed";
-/// Gauge: the VM's linear memory, bytes. It never shrinks, so it is the high-water mark of
-/// what requests held at once (set when it grows).
+/// Gauge: the linear memory of the router's VMs (one per worker), bytes, summed: each VM adds
+/// its growth. It never shrinks, so it is the high-water mark of what requests held at once.
 pub const VM_MEMORY: &str = "vm_memory_bytes";
 /// Counter: routed requests whose body was too large to keep for a cross-provider fallback
 /// (`resilience.failover_body_bytes`); Envoy's own retries still apply to them.

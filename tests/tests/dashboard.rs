@@ -92,10 +92,11 @@ fn estimate(cfg: &str, tier: &str, body: &str) -> f64 {
     model_router_scorer::route_chat(&config, body.as_bytes(), now).map_or(0.0, |r| r.estimate_usd)
 }
 
-/// One round of mixed traffic: two clients across the tiers, `auto` (a greeting and a coding
-/// task), the shared model whose first choice fails, a client stepped down by its limit, one
-/// refused by it, and an unknown model. Returns how many answers each status had.
-fn round(s: &Stack) -> Vec<(u16, usize)> {
+/// One round of mixed traffic: two clients across the tiers, `auto` (a greeting, a coding
+/// task, and two turns of a conversation new in round `n`, its bodies too large to keep for a
+/// fallback), the shared model whose first choice fails, a client stepped down by its limit,
+/// one refused by it, and an unknown model. Returns how many answers each status had.
+fn round(s: &Stack, n: usize) -> Vec<(u16, usize)> {
     let auto_code = r#"{"model":"auto","messages":[{"role":"user","content":"Write a Rust function that parses an RFC 3339 timestamp, explain the borrow checker errors you hit, and prove its complexity. ```fn parse(s: &str) -> Result<u64, String> { todo!() }```"}]}"#;
     let auto_hi = r#"{"model":"auto","messages":[{"role":"user","content":"hi"}]}"#;
     let tier = |t: &str| {
@@ -113,6 +114,22 @@ fn round(s: &Stack) -> Vec<(u16, usize)> {
         send(Some(client), auto_code);
         send(Some(client), SHARED);
     }
+    // A conversation new in each round, then its next turn: a prefix-cache miss, then a hit.
+    let turn = |k: usize| {
+        let mut messages = vec![format!(
+            r#"{{"role":"user","content":"Round {n}: fix the date parser. {}"}}"#,
+            "def parse(value): return value. ".repeat(10)
+        )];
+        for t in 0..k {
+            messages.push(format!(
+                r#"{{"role":"assistant","content":"Reading file {t}."}},{{"role":"user","content":"{}"}}"#,
+                "x = parse(y) ".repeat(20)
+            ));
+        }
+        format!(r#"{{"model":"auto","messages":[{}]}}"#, messages.join(","))
+    };
+    send(Some("alpha"), &turn(1));
+    send(Some("alpha"), &turn(2));
     send(Some("small"), PREMIUM);
     send(
         Some("pinned"),
@@ -146,7 +163,8 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
     // `small` can afford the cheapest standard answer but not a premium one: its premium
     // request steps down. `pinned` can afford nothing: its pinned model is refused.
     let cfg = format!(
-        r#"{{{base},"resilience":{{"failures":{FAILURES},"cooldown_secs":600}},
+        r#"{{{base},"resilience":{{"failures":{FAILURES},"cooldown_secs":600,"failover_body_bytes":200}},
+        "prefix_cache":{{"min_bytes":256}},
         "budgets":{{"daily_usd":100,"clients":{{"alpha":10,"beta":10,"small":{},"pinned":0.0001}}}}}}"#,
         (premium + standard) / 2.0
     );
@@ -169,7 +187,7 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
     let mut seen = Vec::new();
     for _ in 0..3 {
         s.fault(&failing, Some(r#"{"status":503,"count":1}"#)).unwrap_or_else(|e| panic!("{e}"));
-        seen.push(round(&s));
+        seen.push(round(&s, seen.len()));
         std::thread::sleep(Duration::from_secs(3 * SCRAPE_SECS));
     }
     // Then it fails for good: its breakers (the provider's and the deployment's) open.
@@ -194,6 +212,7 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
         ("Budget used", "client", &["beta"]),
         ("Tier mix of all requests", "tier", &["economy", "standard", "premium"]),
         ("Upstream latency by provider cluster", "envoy_cluster_name", &[&failing]),
+        ("auto prefix cache", "outcome", &["hit", "miss"]),
     ];
     let vars = variables(&dash);
     let mut checked = 0;
