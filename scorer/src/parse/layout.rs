@@ -28,7 +28,14 @@ pub struct Layout {
     pub(crate) edit: Option<(Span, &'static [u8])>,
     /// A member appended after the last one.
     pub(crate) append: Option<&'static [u8]>,
+    /// The raw spans (between the quotes) of the conversation's long texts that a translation
+    /// carries without reading them, in body order (`protocol::stand_in`).
+    pub(crate) texts: Vec<Span>,
 }
+
+/// Texts shorter than this (raw bytes) are not carried: a translator reads them (emptiness
+/// checks), and standing in for them would save little.
+pub const MIN_TEXT: usize = 128;
 
 /// The member that asks a provider for a stream's usage, when the client sent no
 /// `stream_options`.
@@ -43,5 +50,10 @@ impl Layout {
     /// Records where the `model` value is.
     pub fn model_at(&mut self, start: usize, end: usize) {
         self.model_value = Span { start, end };
+    }
+
+    /// The long texts a translation may stand in for (`protocol::stand_in`).
+    pub fn texts(&self) -> &[Span] {
+        &self.texts
     }
 }

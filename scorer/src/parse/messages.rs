@@ -8,6 +8,7 @@ use crate::parse::chat::{ChatRequest, ROLES};
 use crate::parse::features::Role;
 use crate::parse::fields::{duplicate_error, first_duplicate, string_field_named, syntax, wrong_type};
 use crate::parse::json::{Kind, Reader};
+use crate::parse::layout::{MIN_TEXT, Span};
 
 pub(crate) fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) -> Result<(), ApiError> {
     let kind = r.peek_kind().map_err(syntax)?;
@@ -17,12 +18,19 @@ pub(crate) fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) 
     let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(8);
     let mut it = r.array().map_err(syntax)?;
     let mut index = 0usize;
+    // Long texts are carried up to the end of the last user or tool message: a translator
+    // may trim what follows it (an assistant prefill).
+    let mut carried = 0;
     while it.next(r).map_err(syntax)? {
         let start = r.pos();
         parse_message(r, req, index, &mut keys)?;
         req.spans.push((start, r.pos()));
+        if matches!(req.texts.last(), Some((Role::User | Role::Tool, ..))) {
+            carried = req.layout.texts.len();
+        }
         index += 1;
     }
+    req.layout.texts.truncate(carried);
     if index == 0 {
         return Err(ApiError::invalid(
             "invalid_value",
@@ -114,6 +122,14 @@ fn parse_message<'a>(
     Ok(())
 }
 
+/// Records where a long text just read sits (between its quotes), for a translation to carry.
+fn carry(r: &Reader<'_>, req: &mut ChatRequest<'_>, text: &str) {
+    if text.len() >= MIN_TEXT {
+        let end = r.pos().saturating_sub(1);
+        req.layout.texts.push(Span { start: end.saturating_sub(text.len()), end });
+    }
+}
+
 /// Reads `content`: a string, an array of parts, or null. Returns whether content is present.
 fn parse_content<'a>(
     r: &mut Reader<'a>,
@@ -125,6 +141,7 @@ fn parse_content<'a>(
         Kind::String => {
             let text = r.raw_string().map_err(syntax)?;
             req.text_bytes += text.len();
+            carry(r, req, text);
             texts.push(text);
             Ok(true)
         }
@@ -150,6 +167,7 @@ fn parse_content<'a>(
                             }
                             let text = r.raw_string().map_err(syntax)?;
                             req.text_bytes += text.len();
+                            carry(r, req, text);
                             texts.push(text);
                         }
                         "image_url" => {

@@ -53,9 +53,9 @@ pub fn chat_path(api: Api, base: &str, upstream_model: &str, stream: bool) -> St
 /// translated from a translation. Err: the request asks for something this API cannot carry.
 pub fn chat_body(api: Api, layout: &Layout, body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     match api {
-        Api::Messages => stand_in::translate(body, |b| anthropic::request::translate(b, to)),
-        Api::BedrockConverse => stand_in::translate(body, |b| bedrock::request::translate(b, to)),
-        Api::Responses => stand_in::translate(body, |b| responses::request::translate(b, to)),
+        Api::Messages => stand_in::translate(body, layout.texts(), |b| anthropic::request::translate(b, to)),
+        Api::BedrockConverse => stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to)),
+        Api::Responses => stand_in::translate(body, layout.texts(), |b| responses::request::translate(b, to)),
         _ => Ok(layout.rewrite(body, to.upstream_model)),
     }
 }

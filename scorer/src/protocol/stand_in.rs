@@ -10,112 +10,47 @@
 //! them (valid JSON string content wherever the stand-in landed, even joined into a longer
 //! string). The translation is the same JSON, string for string.
 //!
-//! What a translator reads in a text stays real: texts shorter than [`MIN_TEXT`] (emptiness
-//! checks), and every text after the last user or tool message (an assistant prefill is
-//! trimmed). A body that
-//! already holds the escape `\u0001` is translated as it is.
+//! The parser records where the long texts are as it validates them (`Layout::texts`), so
+//! standing in for them reads the body once more only to find no stand-in's escape in it.
+//! What a translator reads in a text stays real: texts shorter than
+//! [`MIN_TEXT`](crate::parse::layout::MIN_TEXT) (emptiness checks), and every text after the
+//! last user or tool message (an assistant prefill is trimmed). A body that already holds the
+//! escape `\u0001` is translated as it is.
 
-use crate::parse::json::{Kind, Reader};
-
-/// Texts shorter than this (raw bytes) are left in place.
-pub const MIN_TEXT: usize = 128;
+use crate::parse::layout::Span;
 
 /// The stand-ins' delimiter as a translator's JSON writes it.
 const MARK: &[u8] = b"\\u0001";
 
-/// `translate` run on `body` with its long texts stood in for, and the texts put back in its
-/// output. `translate` must carry texts as opaque strings (it may join them or drop them).
-pub fn translate<E>(body: &[u8], translate: impl Fn(&[u8]) -> Result<Vec<u8>, E>) -> Result<Vec<u8>, E> {
-    let texts = long_texts(body).unwrap_or_default();
+/// `translate` run on `body` with its long `texts` stood in for, and the texts put back in
+/// its output. `texts` are the raw spans the parser recorded (`Layout::texts`: long message
+/// contents and text parts up to the last user or tool message, in body order); `translate`
+/// must carry texts as opaque strings (it may join them or drop them).
+pub fn translate<E>(
+    body: &[u8],
+    texts: &[Span],
+    translate: impl Fn(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, E> {
     if texts.is_empty() || contains(body, MARK) {
         return translate(body);
     }
-    let mut small =
-        Vec::with_capacity(body.len() - texts.iter().map(|t| t.1 - t.0).sum::<usize>() + texts.len() * 10);
+    let mut small = Vec::with_capacity(
+        body.len() - texts.iter().map(|t| t.end - t.start).sum::<usize>() + texts.len() * 10,
+    );
     let mut at = 0;
-    for (n, &(start, end)) in texts.iter().enumerate() {
-        small.extend_from_slice(body.get(at..start).unwrap_or_default());
+    for (n, t) in texts.iter().enumerate() {
+        small.extend_from_slice(body.get(at..t.start).unwrap_or_default());
         small.extend_from_slice(format!("\\u0001{n}\\u0001").as_bytes());
-        at = end;
+        at = t.end;
     }
     small.extend_from_slice(body.get(at..).unwrap_or_default());
     let out = translate(&small)?;
-    Ok(put_back(&out, body, &texts))
-}
-
-/// The raw spans (between the quotes) of the long texts of every message but the last, in
-/// body order; `None` when the body cannot be walked (the translator then reports it).
-fn long_texts(body: &[u8]) -> Option<Vec<(usize, usize)>> {
-    let src = std::str::from_utf8(body).ok()?;
-    let mut r = Reader::new(src);
-    let mut texts = Vec::new();
-    let mut obj = r.object().ok()?;
-    while let Some(key) = obj.next_key(&mut r).ok()? {
-        if key != "messages" || r.peek_kind().ok()? != Kind::Array {
-            r.skip_value().ok()?;
-            continue;
-        }
-        let mut messages = r.array().ok()?;
-        // Texts up to the end of the last user or tool message: what follows it (assistant
-        // messages, a prefill, with system messages between) may be trimmed.
-        let mut kept = texts.len();
-        while messages.next(&mut r).ok()? {
-            if message(&mut r, src, &mut texts)? {
-                kept = texts.len();
-            }
-        }
-        texts.truncate(kept);
-    }
-    Some(texts)
-}
-
-/// The long texts of one message: its `content` string, or its parts' `text` strings. True
-/// for a user or tool message.
-fn message(r: &mut Reader<'_>, src: &str, texts: &mut Vec<(usize, usize)>) -> Option<bool> {
-    if r.peek_kind().ok()? != Kind::Object {
-        return r.skip_value().ok().map(|()| false);
-    }
-    let mut asks = false;
-    let mut obj = r.object().ok()?;
-    while let Some(key) = obj.next_key(r).ok()? {
-        match (key.as_ref(), r.peek_kind().ok()?) {
-            ("role", Kind::String) => asks = matches!(r.raw_string().ok()?, "user" | "tool" | "function"),
-            ("content", Kind::String) => text(r, src, texts)?,
-            ("content", Kind::Array) => {
-                let mut parts = r.array().ok()?;
-                while parts.next(r).ok()? {
-                    if r.peek_kind().ok()? != Kind::Object {
-                        r.skip_value().ok()?;
-                        continue;
-                    }
-                    let mut part = r.object().ok()?;
-                    while let Some(key) = part.next_key(r).ok()? {
-                        if key == "text" && r.peek_kind().ok()? == Kind::String {
-                            text(r, src, texts)?;
-                        } else {
-                            r.skip_value().ok()?;
-                        }
-                    }
-                }
-            }
-            _ => r.skip_value().ok()?,
-        }
-    }
-    Some(asks)
-}
-
-fn text(r: &mut Reader<'_>, src: &str, texts: &mut Vec<(usize, usize)>) -> Option<()> {
-    let raw = r.raw_string().ok()?;
-    if raw.len() >= MIN_TEXT {
-        let start = (raw.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
-        texts.push((start, start + raw.len()));
-    }
-    Some(())
+    Ok(put_back(&out, body, texts))
 }
 
 /// `out` with every stand-in replaced by the client's bytes of its text.
-fn put_back(out: &[u8], body: &[u8], texts: &[(usize, usize)]) -> Vec<u8> {
-    let grown: usize = texts.iter().map(|t| t.1 - t.0).sum();
+fn put_back(out: &[u8], body: &[u8], texts: &[Span]) -> Vec<u8> {
+    let grown: usize = texts.iter().map(|t| t.end - t.start).sum();
     let mut whole = Vec::with_capacity(out.len() + grown);
     let mut rest = out;
     while let Some(i) = find(rest, MARK) {
@@ -128,7 +63,7 @@ fn put_back(out: &[u8], body: &[u8], texts: &[(usize, usize)]) -> Vec<u8> {
             .ok()
             .and_then(|d| d.parse::<usize>().ok())
             .and_then(|n| texts.get(n))
-            .and_then(|&(s, e)| body.get(s..e));
+            .and_then(|t| body.get(t.start..t.end));
         match text {
             Some(text) if closed => {
                 whole.extend_from_slice(text);
@@ -146,16 +81,9 @@ fn put_back(out: &[u8], body: &[u8], texts: &[(usize, usize)]) -> Vec<u8> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = *needle.first()?;
-    let mut from = 0;
-    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == first) {
-        let at = from + i;
-        if hay.get(at..)?.starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    // Code is full of escapes (`\n`, `\"`): a search that stops at every backslash is most
+    // of a 400 KB agent turn's translation; memmem skips on the needle's rarer bytes.
+    memchr::memmem::find(hay, needle)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -168,7 +96,75 @@ mod tests {
 
     use super::*;
     use crate::error::ApiError;
+    use crate::parse::json::{Kind, Reader};
+    use crate::parse::layout::MIN_TEXT;
+    use crate::parse::request::parse_chat;
     use crate::protocol::{Native, anthropic, bedrock, responses};
+
+    /// The texts the parser records, for a body it accepts.
+    fn parsed_texts(body: &str) -> Vec<Span> {
+        parse_chat(body.as_bytes()).map(|r| r.layout().texts().to_vec()).unwrap_or_else(|e| panic!("{e}: {body}"))
+    }
+
+    /// The oracle for what the parser records: a walk of the body on its own. The raw spans
+    /// of the long texts (a message's `content` string, its parts' `text` strings) up to the
+    /// end of the last user or tool message, in body order.
+    fn walked_texts(body: &str) -> Option<Vec<Span>> {
+        let mut r = Reader::new(body);
+        let mut texts = Vec::new();
+        let mut obj = r.object().ok()?;
+        while let Some(key) = obj.next_key(&mut r).ok()? {
+            if key != "messages" {
+                r.skip_value().ok()?;
+                continue;
+            }
+            let mut messages = r.array().ok()?;
+            let mut kept = texts.len();
+            while messages.next(&mut r).ok()? {
+                if walk_message(&mut r, body, &mut texts)? {
+                    kept = texts.len();
+                }
+            }
+            texts.truncate(kept);
+        }
+        Some(texts)
+    }
+
+    /// One message's long texts; true for a user or tool message.
+    fn walk_message(r: &mut Reader<'_>, src: &str, texts: &mut Vec<Span>) -> Option<bool> {
+        let mut asks = false;
+        let mut obj = r.object().ok()?;
+        while let Some(key) = obj.next_key(r).ok()? {
+            match (key.as_ref(), r.peek_kind().ok()?) {
+                ("role", Kind::String) => asks = matches!(r.raw_string().ok()?, "user" | "tool" | "function"),
+                ("content", Kind::String) => walk_text(r, src, texts)?,
+                ("content", Kind::Array) => {
+                    let mut parts = r.array().ok()?;
+                    while parts.next(r).ok()? {
+                        let mut part = r.object().ok()?;
+                        while let Some(key) = part.next_key(r).ok()? {
+                            if key == "text" && r.peek_kind().ok()? == Kind::String {
+                                walk_text(r, src, texts)?;
+                            } else {
+                                r.skip_value().ok()?;
+                            }
+                        }
+                    }
+                }
+                _ => r.skip_value().ok()?,
+            }
+        }
+        Some(asks)
+    }
+
+    fn walk_text(r: &mut Reader<'_>, src: &str, texts: &mut Vec<Span>) -> Option<()> {
+        let raw = r.raw_string().ok()?;
+        if raw.len() >= MIN_TEXT {
+            let start = (raw.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+            texts.push(Span { start, end: start + raw.len() });
+        }
+        Some(())
+    }
 
     const PIECES: &[&str] = &[
         "Please explain the trade-off step by step, with the details that matter here. ",
@@ -234,11 +230,13 @@ mod tests {
                 // Escapes serde_json never writes but clients may: \/ and \u00e4.
                 body = body.replace('/', "\\/").replace('ä', "\\u00e4");
             }
+            let texts = parsed_texts(&body);
+            assert_eq!(Some(texts.clone()), walked_texts(&body), "case {case}: {body}");
             let want = direct(body.as_bytes()).map(|b| serde_json::from_slice::<Value>(&b).ok());
-            let got = translate(body.as_bytes(), direct).map(|b| serde_json::from_slice::<Value>(&b).ok());
+            let got =
+                translate(body.as_bytes(), &texts, direct).map(|b| serde_json::from_slice::<Value>(&b).ok());
             assert_eq!(got, want, "case {case}: {body}");
             assert!(got.as_ref().map_or(true, Option::is_some), "case {case}: not JSON");
-            let texts = long_texts(body.as_bytes()).unwrap_or_default();
             stood_in += usize::from(got.is_ok() && !texts.is_empty());
         }
         assert!(stood_in > 150, "translated with stand-ins: {stood_in} of 500");
@@ -247,14 +245,16 @@ mod tests {
     #[test]
     fn a_body_holding_the_stand_ins_escape_is_translated_as_it_is() {
         let long = "x".repeat(MIN_TEXT);
-        let body = json!({"messages": [
+        let body = json!({"model": "auto", "messages": [
             {"role": "user", "content": long},
             {"role": "user", "content": "\u{1}0\u{1}"},
         ]})
         .to_string();
         assert!(body.contains("\\u0001"));
+        let texts = parsed_texts(&body);
+        assert_eq!(texts.len(), 1);
         let seen = std::cell::RefCell::new(Vec::new());
-        let out = translate(body.as_bytes(), |b| {
+        let out = translate(body.as_bytes(), &texts, |b| {
             seen.borrow_mut().push(b.to_vec());
             Ok::<_, ()>(b.to_vec())
         });
@@ -266,9 +266,9 @@ mod tests {
     fn stand_ins_a_translator_drops_or_repeats_are_put_back_wherever_they_land() {
         let (a, b) = ("a".repeat(MIN_TEXT), "b\\n".repeat(MIN_TEXT));
         let body = format!(
-            r#"{{"messages":[{{"role":"user","content":"{a}"}},{{"role":"user","content":"{b}"}},{{"role":"user","content":"x"}}]}}"#
+            r#"{{"model":"auto","messages":[{{"role":"user","content":"{a}"}},{{"role":"user","content":"{b}"}},{{"role":"user","content":"x"}}]}}"#
         );
-        let out = translate(body.as_bytes(), |small| {
+        let out = translate(body.as_bytes(), &parsed_texts(&body), |small| {
             let s = String::from_utf8_lossy(small);
             assert!(s.contains(r#""\u00010\u0001""#) && s.contains(r#""\u00011\u0001""#), "{s}");
             // Joined twice, one dropped, and an unclosed mark and a bad number kept as they are.
