@@ -54,7 +54,9 @@ pub fn chat_path(api: Api, base: &str, upstream_model: &str, stream: bool) -> St
 pub fn chat_body(api: Api, layout: &Layout, body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     match api {
         Api::Messages => stand_in::translate(body, layout.texts(), |b| anthropic::request::translate(b, to)),
-        Api::BedrockConverse => stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to)),
+        Api::BedrockConverse => {
+            stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to))
+        }
         Api::Responses => stand_in::translate(body, layout.texts(), |b| responses::request::translate(b, to)),
         _ => Ok(layout.rewrite(body, to.upstream_model)),
     }

@@ -103,7 +103,9 @@ mod tests {
 
     /// The texts the parser records, for a body it accepts.
     fn parsed_texts(body: &str) -> Vec<Span> {
-        parse_chat(body.as_bytes()).map(|r| r.layout().texts().to_vec()).unwrap_or_else(|e| panic!("{e}: {body}"))
+        parse_chat(body.as_bytes())
+            .map(|r| r.layout().texts().to_vec())
+            .unwrap_or_else(|e| panic!("{e}: {body}"))
     }
 
     /// The oracle for what the parser records: a walk of the body on its own. The raw spans
