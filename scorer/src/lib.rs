@@ -26,6 +26,8 @@ pub mod health;
 pub mod numeric;
 pub mod parse;
 pub mod protocol;
+#[cfg(test)]
+mod testing;
 pub mod vocab;
 
 // The module paths from before the stage folders, kept so the glue, tests, fuzzers and

@@ -85,6 +85,7 @@ mod tests {
     use crate::config::Config;
     use crate::decide::route::{Context, analyze, analyze_resuming};
     use crate::parse::request::parse_chat;
+    use crate::testing::Rng;
 
     /// Pieces of text that reach every part of the scan: prose, asks for code, fences, code
     /// lines, diffs, traces, math, greetings, harness blocks, escapes and non-ASCII.
@@ -104,16 +105,15 @@ mod tests {
         "router envoy latency token provider model the of and with ",
     ];
 
-    struct Rng(u64);
+    /// The conversations this test draws.
+    trait Draw {
+        fn text(&mut self) -> String;
+        fn message(&mut self, i: usize) -> Value;
+    }
 
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            ((self.0 >> 33) as usize) % n
-        }
-
+    impl Draw for Rng {
         fn text(&mut self) -> String {
-            (0..1 + self.below(6)).map(|_| PIECES[self.below(PIECES.len())]).collect()
+            self.pieces(PIECES, 1, 6)
         }
 
         /// One message of a random role and shape.

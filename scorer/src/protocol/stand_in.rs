@@ -100,6 +100,7 @@ mod tests {
     use crate::parse::layout::MIN_TEXT;
     use crate::parse::request::parse_chat;
     use crate::protocol::{Native, anthropic, bedrock, responses};
+    use crate::testing::Rng;
 
     /// The texts the parser records, for a body it accepts.
     fn parsed_texts(body: &str) -> Vec<Span> {
@@ -177,16 +178,15 @@ mod tests {
         "short",
     ];
 
-    struct Rng(u64);
+    /// The conversations this test draws.
+    trait Draw {
+        fn text(&mut self) -> String;
+        fn message(&mut self, i: usize) -> Value;
+    }
 
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            ((self.0 >> 33) as usize) % n
-        }
-
+    impl Draw for Rng {
         fn text(&mut self) -> String {
-            (0..self.below(8)).map(|_| PIECES[self.below(PIECES.len())]).collect()
+            self.pieces(PIECES, 0, 8)
         }
 
         fn message(&mut self, i: usize) -> Value {
