@@ -15,7 +15,8 @@
 //! What a translator reads in a text stays real: texts shorter than
 //! [`MIN_TEXT`](crate::parse::layout::MIN_TEXT) (emptiness checks), and every text after the
 //! last user or tool message (an assistant prefill is trimmed). A body that already holds the
-//! escape `\u0001` is translated as it is.
+//! escape `\u0001` outside its long texts is translated as it is; inside one it is carried
+//! like the rest of the text.
 
 use crate::parse::layout::Span;
 
@@ -31,19 +32,30 @@ pub fn translate<E>(
     texts: &[Span],
     translate: impl Fn(&[u8]) -> Result<Vec<u8>, E>,
 ) -> Result<Vec<u8>, E> {
-    if texts.is_empty() || contains(body, MARK) {
+    if texts.is_empty() {
         return translate(body);
     }
     let mut small = Vec::with_capacity(
         body.len() - texts.iter().map(|t| t.end - t.start).sum::<usize>() + texts.len() * 10,
     );
+    // Only the bytes the translator reads are searched for the escape: a long text is put
+    // back after the search for stand-ins has passed it. (No escape spans a text's edge: the
+    // edges are its quotes.)
     let mut at = 0;
     for (n, t) in texts.iter().enumerate() {
-        small.extend_from_slice(body.get(at..t.start).unwrap_or_default());
+        let gap = body.get(at..t.start).unwrap_or_default();
+        if contains(gap, MARK) {
+            return translate(body);
+        }
+        small.extend_from_slice(gap);
         small.extend_from_slice(format!("\\u0001{n}\\u0001").as_bytes());
         at = t.end;
     }
-    small.extend_from_slice(body.get(at..).unwrap_or_default());
+    let tail = body.get(at..).unwrap_or_default();
+    if contains(tail, MARK) {
+        return translate(body);
+    }
+    small.extend_from_slice(tail);
     let out = translate(&small)?;
     Ok(put_back(&out, body, texts))
 }
@@ -262,6 +274,27 @@ mod tests {
         });
         assert_eq!(out, Ok(body.clone().into_bytes()));
         assert_eq!(seen.into_inner(), vec![body.into_bytes()]);
+    }
+
+    #[test]
+    fn a_long_text_holding_the_stand_ins_escape_is_still_stood_in_for() {
+        let long = format!("{}\u{1}0\u{1}", "x".repeat(MIN_TEXT));
+        let body = json!({"model": "auto", "messages": [
+            {"role": "user", "content": long},
+            {"role": "user", "content": "short"},
+        ]})
+        .to_string();
+        let texts = parsed_texts(&body);
+        assert_eq!(texts.len(), 1);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let out = translate(body.as_bytes(), &texts, |b| {
+            seen.borrow_mut().push(String::from_utf8_lossy(b).into_owned());
+            Ok::<_, ()>(b.to_vec())
+        });
+        assert_eq!(out, Ok(body.clone().into_bytes()));
+        let seen = seen.into_inner();
+        assert_eq!(seen.len(), 1);
+        assert!(!seen[0].contains("xxxx") && seen[0].contains(r#""\u00010\u0001""#), "{seen:?}");
     }
 
     #[test]
