@@ -1,5 +1,18 @@
 //! One message's content: OpenAI content parts to Anthropic content blocks.
+//!
+//! The body is read as raw JSON members ([`RawValue`]) and only what is translated is decoded:
+//! a text with no escapes is borrowed from the body, not copied, and no tree of JSON values is
+//! built per message. Blocks are written in member-name order, as `serde_json` writes a map,
+//! so the body is the same bytes as one built from JSON values.
 
+use std::borrow::Cow;
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
@@ -18,63 +31,282 @@ pub(super) enum Parts {
 /// Image types the Messages API takes in a base64 source.
 const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
+/// A member's raw JSON when the member is there, `null` included.
+pub(super) type Raw<'a> = Option<&'a RawValue>;
+
+/// An object's members in order, each as raw JSON borrowed from the body: what the
+/// translation looks up by name, decoding only what it uses.
+#[derive(Default)]
+pub(super) struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Members<'a> {
+    /// The member `name`.
+    pub(super) fn get(&self, name: &str) -> Raw<'a> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+
+    /// The members, in order.
+    pub(super) fn into_inner(self) -> Vec<(Cow<'a, str>, &'a RawValue)> {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        while let Some(Name(name)) = map.next_key()? {
+            out.push((name, map.next_value()?));
+        }
+        Ok(Members(out))
+    }
+}
+
+/// A member name, borrowed unless it holds escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(NameVisitor)
+    }
+}
+
+struct NameVisitor;
+
+impl<'de> Visitor<'de> for NameVisitor {
+    type Value = Name<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Owned(v.to_owned())))
+    }
+}
+
 /// A 400 naming `param`.
 pub(super) fn refuse(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid("unsupported_for_provider", Some(param), message)
 }
 
-/// The content blocks of `content` (a string, an array of parts, or absent), `at` being its
-/// param path (`messages[2].content`). Empty text is left out: the Messages API rejects empty
-/// text blocks.
-pub(super) fn blocks(content: Option<&Value>, at: &str, parts: Parts) -> Result<Vec<Value>, ApiError> {
-    match content {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![json!({"type": "text", "text": s})]),
-        Some(Value::Array(list)) => {
-            let mut out = Vec::with_capacity(list.len());
-            for (j, part) in list.iter().enumerate() {
-                if let Some(block) = block(part, &format!("{at}[{j}]"), parts)? {
-                    out.push(block);
-                }
-            }
-            Ok(out)
-        }
-        Some(_) => Err(refuse(at, "content must be a string or an array of content parts")),
+/// A 400 for JSON the router's parser would have refused (a string it cannot decode).
+pub(super) fn invalid_json(e: serde_json::Error) -> ApiError {
+    ApiError::invalid("invalid_json", None, format!("the body is not valid JSON: {e}"))
+}
+
+/// A member that is `null` (or absent).
+pub(super) fn null(raw: Raw<'_>) -> bool {
+    raw.is_none_or(|r| r.get() == "null")
+}
+
+/// A member as a string, borrowed from the body unless it holds escapes; `None` when it is
+/// absent or not a string.
+pub(super) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ApiError> {
+    let Some(text) = raw.map(RawValue::get).filter(|t| t.starts_with('"')) else { return Ok(None) };
+    if let Ok(borrowed) = serde_json::from_str::<&str>(text) {
+        return Ok(Some(Cow::Borrowed(borrowed)));
+    }
+    serde_json::from_str::<String>(text).map(|s| Some(Cow::Owned(s))).map_err(invalid_json)
+}
+
+/// A member decoded as a JSON value (for the small members kept whole: `cache_control`,
+/// images, tool arguments).
+pub(super) fn value(raw: &RawValue) -> Result<Value, ApiError> {
+    serde_json::from_str(raw.get()).map_err(invalid_json)
+}
+
+/// A member that is an array, as its elements' raw JSON; `None` when it is not an array.
+pub(super) fn array(raw: Raw<'_>) -> Result<Option<Vec<&RawValue>>, ApiError> {
+    match raw.map(RawValue::get) {
+        Some(text) if text.starts_with('[') => serde_json::from_str(text).map(Some).map_err(invalid_json),
+        _ => Ok(None),
     }
 }
 
+/// An object's members. Anything but an object has none, as a member looked up on it finds
+/// nothing; an object naming a member twice is refused at `at`, where a JSON value would
+/// silently keep one of them.
+pub(super) fn object<'a>(raw: &'a RawValue, at: &dyn Fn() -> String) -> Result<Members<'a>, ApiError> {
+    if !raw.get().starts_with('{') {
+        return Ok(Members::default());
+    }
+    let members: Members<'a> = serde_json::from_str(raw.get()).map_err(invalid_json)?;
+    for (i, (name, _)) in members.0.iter().enumerate() {
+        if members.0.iter().skip(i + 1).any(|(other, _)| other == name) {
+            return Err(refuse(
+                &at(),
+                format!("an object must name each member once: {} is repeated", echo(name)),
+            ));
+        }
+    }
+    Ok(members)
+}
+
+/// One Messages content block.
+#[derive(Debug)]
+pub(super) enum Block<'a> {
+    /// `{"type":"text"}`, from a text or refusal part or a string content.
+    Text { text: Cow<'a, str>, cache: Option<Value> },
+    /// `{"type":"tool_use"}`, from an assistant's tool call.
+    ToolUse { id: Cow<'a, str>, name: Cow<'a, str>, input: Value },
+    /// `{"type":"tool_result"}`, from a tool message.
+    ToolResult { id: Cow<'a, str>, content: Option<ToolContent<'a>> },
+    /// An image or a document, built whole (`cache_control` included).
+    Other(Value),
+}
+
+/// A `tool_result`'s content: the tool's string as is, or its text parts as blocks.
+#[derive(Debug)]
+pub(super) enum ToolContent<'a> {
+    Text(Cow<'a, str>),
+    Blocks(Vec<Block<'a>>),
+}
+
+impl Block<'_> {
+    /// The block's text, when it is a text block.
+    pub(super) fn text(&self) -> Option<&str> {
+        match self {
+            Block::Text { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Whether the block carries `cache_control`.
+    pub(super) fn cached(&self) -> bool {
+        match self {
+            Block::Text { cache, .. } => cache.is_some(),
+            Block::Other(v) => v.get("cache_control").is_some(),
+            _ => false,
+        }
+    }
+}
+
+impl Serialize for Block<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let block = match self {
+            Block::Other(v) => return v.serialize(s),
+            Block::Text { .. } => "text",
+            Block::ToolUse { .. } => "tool_use",
+            Block::ToolResult { .. } => "tool_result",
+        };
+        // Members in name order, as serde_json writes a map.
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Block::Text { text, cache } => {
+                if let Some(cache) = cache {
+                    m.serialize_entry("cache_control", cache)?;
+                }
+                m.serialize_entry("text", text)?;
+            }
+            Block::ToolUse { id, name, input } => {
+                m.serialize_entry("id", id)?;
+                m.serialize_entry("input", input)?;
+                m.serialize_entry("name", name)?;
+            }
+            Block::ToolResult { id, content } => {
+                match content {
+                    Some(ToolContent::Text(text)) => m.serialize_entry("content", text)?,
+                    Some(ToolContent::Blocks(blocks)) => m.serialize_entry("content", blocks)?,
+                    None => {}
+                }
+                m.serialize_entry("tool_use_id", id)?;
+            }
+            Block::Other(_) => {}
+        }
+        m.serialize_entry("type", block)?;
+        m.end()
+    }
+}
+
+/// The content blocks of `content` (a string, an array of parts, or absent), `at` giving its
+/// param path (`messages[2].content`). Empty text is left out: the Messages API rejects empty
+/// text blocks.
+pub(super) fn blocks<'a>(
+    content: Raw<'a>,
+    at: &dyn Fn() -> String,
+    parts: Parts,
+) -> Result<Vec<Block<'a>>, ApiError> {
+    if null(content) {
+        return Ok(Vec::new());
+    }
+    if let Some(text) = string(content)? {
+        return Ok(if text.is_empty() { Vec::new() } else { vec![Block::Text { text, cache: None }] });
+    }
+    let Some(list) = array(content)? else {
+        return Err(refuse(&at(), "content must be a string or an array of content parts"));
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for (j, part) in list.into_iter().enumerate() {
+        if let Some(block) = block(part, &|| format!("{}[{j}]", at()), parts)? {
+            out.push(block);
+        }
+    }
+    Ok(out)
+}
+
 /// One part's block, `None` for empty text.
-fn block(part: &Value, at: &str, parts: Parts) -> Result<Option<Value>, ApiError> {
-    let kind = part.get("type").and_then(Value::as_str).unwrap_or_default();
-    let mut out = match (kind, parts) {
+fn block<'a>(
+    raw: &'a RawValue,
+    at: &dyn Fn() -> String,
+    parts: Parts,
+) -> Result<Option<Block<'a>>, ApiError> {
+    let part = object(raw, at)?;
+    let kind = string(part.get("type"))?.unwrap_or_default();
+    let mut out = match (kind.as_ref(), parts) {
         ("text", _) => {
-            let Some(text) = part.get("text").and_then(Value::as_str) else {
-                return Err(refuse(&format!("{at}.text"), "a text part needs a string `text`"));
+            let Some(text) = string(part.get("text"))? else {
+                return Err(refuse(&format!("{}.text", at()), "a text part needs a string `text`"));
             };
             if text.is_empty() {
                 return Ok(None);
             }
-            json!({"type": "text", "text": text})
+            Block::Text { text, cache: None }
         }
-        ("refusal", Parts::Assistant) => match part.get("refusal").and_then(Value::as_str) {
-            Some("") => return Ok(None),
-            Some(text) => json!({"type": "text", "text": text}),
-            None => return Err(refuse(&format!("{at}.refusal"), "a refusal part needs a string `refusal`")),
+        ("refusal", Parts::Assistant) => match string(part.get("refusal"))? {
+            Some(text) if text.is_empty() => return Ok(None),
+            Some(text) => Block::Text { text, cache: None },
+            None => {
+                return Err(refuse(&format!("{}.refusal", at()), "a refusal part needs a string `refusal`"));
+            }
         },
         ("image_url", Parts::User) => {
             // The object form is OpenAI's; a bare string is accepted as some clients send it.
-            let url = part.get("image_url").and_then(|i| i.get("url").or(Some(i))).and_then(Value::as_str);
-            let at = format!("{at}.image_url.url");
-            image(url.ok_or_else(|| refuse(&at, "an image_url part needs a string `url`"))?, &at)?
+            let image_url = part.get("image_url").map(value).transpose()?;
+            let url = image_url.as_ref().and_then(|i| i.get("url").or(Some(i))).and_then(Value::as_str);
+            let at = format!("{}.image_url.url", at());
+            Block::Other(image(
+                url.ok_or_else(|| refuse(&at, "an image_url part needs a string `url`"))?,
+                &at,
+            )?)
         }
-        ("file", Parts::User) => file(part.get("file"), &format!("{at}.file"))?,
+        ("file", Parts::User) => {
+            let file_part = part.get("file").map(value).transpose()?;
+            Block::Other(file(file_part.as_ref(), &format!("{}.file", at()))?)
+        }
         _ => {
             return Err(refuse(
-                &format!("{at}.type"),
+                &format!("{}.type", at()),
                 format!(
                     "content part type {} is not supported here by this model's API: use {}",
-                    echo(kind),
+                    echo(&kind),
                     match parts {
                         Parts::Text => "text",
                         Parts::User => "text, image_url or file (PDF)",
@@ -85,11 +317,16 @@ fn block(part: &Value, at: &str, parts: Parts) -> Result<Option<Value>, ApiError
         }
     };
     if let Some(cache) = part.get("cache_control") {
+        let cache = value(cache)?;
         if !cache.is_object() {
-            return Err(refuse(&format!("{at}.cache_control"), "cache_control must be an object"));
+            return Err(refuse(&format!("{}.cache_control", at()), "cache_control must be an object"));
         }
-        if let Some(obj) = out.as_object_mut() {
-            obj.insert("cache_control".into(), cache.clone());
+        match &mut out {
+            Block::Text { cache: slot, .. } => *slot = Some(cache),
+            Block::Other(Value::Object(obj)) => {
+                obj.insert("cache_control".into(), cache);
+            }
+            _ => {}
         }
     }
     Ok(Some(out))
@@ -142,12 +379,13 @@ fn file(file: Option<&Value>, at: &str) -> Result<Value, ApiError> {
 
 /// The `content` of a `tool_result`: the tool message's string as is, or its text parts as
 /// blocks; `None` when empty.
-pub(super) fn tool_result(content: Option<&Value>, at: &str) -> Result<Option<Value>, ApiError> {
-    match content {
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(json!(s))),
-        other => {
-            let blocks = blocks(other, at, Parts::Text)?;
-            Ok((!blocks.is_empty()).then_some(Value::Array(blocks)))
-        }
+pub(super) fn tool_result<'a>(
+    content: Raw<'a>,
+    at: &dyn Fn() -> String,
+) -> Result<Option<ToolContent<'a>>, ApiError> {
+    if let Some(text) = string(content)?.filter(|t| !t.is_empty()) {
+        return Ok(Some(ToolContent::Text(text)));
     }
+    let blocks = blocks(content, at, Parts::Text)?;
+    Ok((!blocks.is_empty()).then_some(ToolContent::Blocks(blocks)))
 }

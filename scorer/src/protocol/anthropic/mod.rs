@@ -16,6 +16,7 @@ pub mod response;
 pub mod stream;
 
 mod content;
+mod turns;
 
 /// The `anthropic-version` header value the glue sends with every request.
 pub const VERSION: &str = "2023-06-01";

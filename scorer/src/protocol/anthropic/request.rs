@@ -1,8 +1,12 @@
 //! The request half: an OpenAI chat-completions body to an Anthropic Messages body.
 
+use serde::Serializer;
+use serde::de::IgnoredAny;
+use serde::ser::SerializeMap;
 use serde_json::{Map, Value, json};
 
-use super::content::{self, Parts, refuse};
+use super::content::{Block, Members, Raw, invalid_json, refuse, value};
+use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 
@@ -35,12 +39,11 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// The client's OpenAI chat-completions body (validated as JSON; the router's `model`,
 /// `prefer` and `tier` are ignored) -> the Messages body for `to`. Refuses with a 400 naming
 /// the field what the Messages API cannot express.
+///
+/// `messages` is read member by member from the body's bytes (see [`content`]); the other
+/// members, a few small values, as JSON values.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let req: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid("invalid_json", None, format!("the body is not valid JSON: {e}")))?;
-    let Some(req) = req.as_object() else {
-        return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
-    };
+    let (req, messages) = members(body)?;
     let mut out = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     let stream = match req.get("stream") {
@@ -48,14 +51,14 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(refuse("stream", "stream must be a boolean")),
     };
-    let (system, turns) = conversation(req.get("messages"))?;
+    let (system, turns) = conversation(messages)?;
     if let Some(system) = system {
         out.insert("system".into(), system);
     }
-    sampling(req, &mut out)?;
-    tools(req, &mut out)?;
-    let mut max_tokens = max_tokens(req, to, stream)?;
-    if let Some(budget) = thinking_budget(req, &turns, &out, to, &mut max_tokens)? {
+    sampling(&req, &mut out)?;
+    tools(&req, &mut out)?;
+    let mut max_tokens = max_tokens(&req, to, stream)?;
+    if let Some(budget) = thinking_budget(&req, &turns, &out, to, &mut max_tokens)? {
         out.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
         // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
         out.remove("temperature");
@@ -64,183 +67,52 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         }
     }
     out.insert("max_tokens".into(), json!(max_tokens));
-    let messages: Vec<Value> =
-        turns.into_iter().map(|t| json!({"role": t.role, "content": t.blocks})).collect();
-    out.insert("messages".into(), Value::Array(messages));
     if stream {
         out.insert("stream".into(), json!(true));
     }
-    Ok(Value::Object(out).to_string().into_bytes())
+    write(&out, &turns, body.len())
 }
 
-/// One Messages turn: the blocks of consecutive same-role OpenAI messages.
-struct Turn {
-    role: &'static str,
-    blocks: Vec<Value>,
-    /// The index of the first OpenAI message in it, for error params.
-    from: usize,
-}
-
-/// Appends `blocks` to the last turn when it has `role`, else starts a turn (Anthropic
-/// requires the roles to alternate). Empty content starts nothing.
-fn push(turns: &mut Vec<Turn>, role: &'static str, from: usize, blocks: Vec<Value>) {
-    if blocks.is_empty() {
-        return;
-    }
-    match turns.last_mut() {
-        Some(last) if last.role == role => last.blocks.extend(blocks),
-        _ => turns.push(Turn { role, blocks, from }),
-    }
-}
-
-/// The top-level `system` and the turns. System and developer messages, wherever they are,
-/// join the system prompt: Messages has no system turn.
-fn conversation(messages: Option<&Value>) -> Result<(Option<Value>, Vec<Turn>), ApiError> {
-    let Some(list) = messages.and_then(Value::as_array) else {
-        return Err(refuse("messages", "messages must be an array of messages"));
-    };
-    let mut system = Vec::new();
-    let mut turns: Vec<Turn> = Vec::new();
-    for (i, m) in list.iter().enumerate() {
-        let at = format!("messages[{i}]");
-        let content_at = format!("{at}.content");
-        let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
-        match role {
-            "system" | "developer" => {
-                system.extend(content::blocks(m.get("content"), &content_at, Parts::Text)?)
-            }
-            "user" => {
-                push(&mut turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?)
-            }
-            "assistant" => {
-                let mut blocks = content::blocks(m.get("content"), &content_at, Parts::Assistant)?;
-                blocks.extend(tool_uses(m, &at)?);
-                push(&mut turns, "assistant", i, blocks);
-            }
-            "tool" => tool_result(&mut turns, m, &at, i)?,
-            _ => {
-                return Err(refuse(
-                    &format!("{at}.role"),
-                    format!(
-                        "role {} is not supported: use system, developer, user, assistant or tool",
-                        echo(role)
-                    ),
-                ));
-            }
-        }
-    }
-    match turns.first() {
-        None => return Err(refuse("messages", "messages must contain a user message with content")),
-        Some(t) if t.role != "user" => {
-            return Err(refuse(
-                &format!("messages[{}].role", t.from),
-                "the first message after the system prompt must be a user message: the Messages API starts a conversation with the user",
-            ));
-        }
-        Some(_) => {}
-    }
-    trim_prefill(&mut turns);
-    Ok((system_value(system), turns))
-}
-
-/// A conversation ending on an assistant turn asks the model to continue it (a prefill),
-/// whose text the Messages API refuses with trailing whitespace: it is trimmed, and a turn
-/// left empty is dropped.
-fn trim_prefill(turns: &mut Vec<Turn>) {
-    let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") else { return };
-    if let Some(Value::Object(block)) = last.blocks.last_mut()
-        && let Some(Value::String(text)) = block.get_mut("text")
-    {
-        text.truncate(text.trim_end().len());
-        if text.is_empty() {
-            last.blocks.pop();
-        }
-    }
-    if last.blocks.is_empty() {
-        turns.pop();
-    }
-}
-
-/// The system prompt: one string (its parts joined by blank lines) unless a part carries
-/// `cache_control`, which only the list of text blocks can keep.
-fn system_value(blocks: Vec<Value>) -> Option<Value> {
-    if blocks.is_empty() {
-        return None;
-    }
-    if blocks.iter().any(|b| b.get("cache_control").is_some()) {
-        return Some(Value::Array(blocks));
-    }
-    let texts: Vec<&str> = blocks.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect();
-    Some(json!(texts.join("\n\n")))
-}
-
-/// An assistant message's `tool_calls` as `tool_use` blocks.
-fn tool_uses(m: &Value, at: &str) -> Result<Vec<Value>, ApiError> {
-    let calls = match m.get("tool_calls") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(calls)) => calls,
-        Some(_) => return Err(refuse(&format!("{at}.tool_calls"), "tool_calls must be an array")),
-    };
-    let mut out = Vec::with_capacity(calls.len());
-    for (k, call) in calls.iter().enumerate() {
-        let at = format!("{at}.tool_calls[{k}]");
-        let Some(id) = call.get("id").and_then(Value::as_str) else {
-            return Err(refuse(&format!("{at}.id"), "a tool call needs a string id"));
-        };
-        let function = call.get("function");
-        let Some(name) = function.and_then(|f| f.get("name")).and_then(Value::as_str) else {
-            return Err(refuse(&format!("{at}.function.name"), "a tool call needs a function name"));
-        };
-        let arguments = function.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
-        // A call without arguments is a call with none; anything else must be a JSON object,
-        // the only `input` the Messages API takes.
-        let input = if arguments.trim().is_empty() {
-            json!({})
+/// The body's members but `messages` as JSON values, and `messages` raw.
+fn members(body: &[u8]) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
+    let members: Members<'_> =
+        serde_json::from_slice(body).map_err(|_| match serde_json::from_slice::<IgnoredAny>(body) {
+            Ok(_) => ApiError::invalid("invalid_json", None, "the body must be a JSON object"),
+            Err(e) => invalid_json(e),
+        })?;
+    // A member named twice keeps its last value, as a JSON value does.
+    let mut messages = None;
+    let mut req = Map::new();
+    for (name, raw) in members.into_inner() {
+        if name == "messages" {
+            messages = Some(raw);
         } else {
-            match serde_json::from_str::<Value>(arguments) {
-                Ok(v @ Value::Object(_)) => v,
-                _ => {
-                    return Err(refuse(
-                        &format!("{at}.function.arguments"),
-                        "tool call arguments must be a JSON object serialised as a string",
-                    ));
-                }
-            }
-        };
-        out.push(json!({"type": "tool_use", "id": id, "name": name, "input": input}));
+            req.insert(name.into_owned(), value(raw)?);
+        }
     }
-    Ok(out)
+    Ok((req, messages))
 }
 
-/// A `tool` message as a `tool_result` block in the user turn that follows the tool calls,
-/// after the results already there and before any other content: the Messages API wants the
-/// results first, right after their `tool_use` turn.
-fn tool_result(turns: &mut Vec<Turn>, m: &Value, at: &str, i: usize) -> Result<(), ApiError> {
-    let Some(id) = m.get("tool_call_id").and_then(Value::as_str) else {
-        return Err(refuse(
-            &format!("{at}.tool_call_id"),
-            "a tool message needs the tool_call_id it answers",
-        ));
-    };
-    let mut block = json!({"type": "tool_result", "tool_use_id": id});
-    // `content` is optional: an empty result is sent without it.
-    if let (Some(content), Some(obj)) =
-        (content::tool_result(m.get("content"), &format!("{at}.content"))?, block.as_object_mut())
-    {
-        obj.insert("content".into(), content);
-    }
-    match turns.last_mut() {
-        Some(last) if last.role == "user" => {
-            let first_other = last
-                .blocks
-                .iter()
-                .take_while(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
-                .count();
-            last.blocks.insert(first_other, block);
+/// The Messages body: `out`'s members with `messages` in its place by name, as serde_json
+/// writes a map.
+fn write(out: &Map<String, Value>, turns: &[Turn<'_>], size: usize) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::with_capacity(size + 512);
+    let mut ser = serde_json::Serializer::new(&mut bytes);
+    let mut map = ser.serialize_map(None).map_err(invalid_json)?;
+    let mut messages = Some(turns);
+    for (name, v) in out {
+        if name.as_str() > "messages"
+            && let Some(turns) = messages.take()
+        {
+            map.serialize_entry("messages", turns).map_err(invalid_json)?;
         }
-        _ => turns.push(Turn { role: "user", blocks: vec![block], from: i }),
+        map.serialize_entry(name, v).map_err(invalid_json)?;
     }
-    Ok(())
+    if let Some(turns) = messages {
+        map.serialize_entry("messages", turns).map_err(invalid_json)?;
+    }
+    map.end().map_err(invalid_json)?;
+    Ok(bytes)
 }
 
 /// A number member within `range`, or a 400 naming it.
@@ -414,7 +286,7 @@ fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result
 /// this one request goes without thinking and thinking resumes on the next user turn.
 fn thinking_budget(
     req: &Map<String, Value>,
-    turns: &[Turn],
+    turns: &[Turn<'_>],
     out: &Map<String, Value>,
     to: &Native<'_>,
     max_tokens: &mut u64,
@@ -441,10 +313,11 @@ fn thinking_budget(
         .and_then(|c| c.get("type"))
         .and_then(Value::as_str)
         .is_some_and(|t| t == "any" || t == "tool");
-    let open_tool_turn =
-        turns.iter().rev().find(|t| t.role == "assistant").is_some_and(|t| {
-            t.blocks.iter().any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
-        });
+    let open_tool_turn = turns
+        .iter()
+        .rev()
+        .find(|t| t.role == "assistant")
+        .is_some_and(|t| t.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. })));
     let prefill = turns.last().is_some_and(|t| t.role == "assistant");
     if forced || open_tool_turn || prefill {
         return Ok(None);

@@ -156,6 +156,49 @@ fn every_refusal_is_a_400_naming_the_field() {
     }
 }
 
+/// A member named twice inside a message, a part or a tool call is refused with the object's
+/// path: which of the two the client meant is not ours to guess. At the top level the last
+/// one counts, as in a JSON value (the router's parser refuses those before any translation).
+#[test]
+fn a_member_named_twice_is_refused_where_it_is() {
+    let raw = |messages: &str| {
+        format!(r#"{{"model":"m","messages":[{{"role":"user","content":"q"}},{messages}]}}"#)
+    };
+    for (body, param) in [
+        (raw(r#"{"role":"assistant","content":"a","content":"b"}"#), "messages[1]"),
+        (
+            raw(r#"{"role":"user","content":[{"type":"text","text":"a","text":"b"}]}"#),
+            "messages[1].content[0]",
+        ),
+        (
+            raw(r#"{"role":"assistant","tool_calls":[{"id":"c","id":"d","function":{"name":"f"}}]}"#),
+            "messages[1].tool_calls[0]",
+        ),
+        (
+            raw(r#"{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","name":"g"}}]}"#),
+            "messages[1].tool_calls[0].function",
+        ),
+    ] {
+        let e = translate(body.as_bytes(), &TO).err();
+        assert_eq!(e.as_ref().map(|e| (e.status, e.param.as_deref())), Some((400, Some(param))), "{body}");
+    }
+    let twice = r#"{"messages":[{"role":"user","content":"a"}],"temperature":0.5,"temperature":0.25}"#;
+    let v: Value =
+        serde_json::from_slice(&translate(twice.as_bytes(), &TO).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(v["temperature"], json!(0.25));
+}
+
+/// Texts are carried as the client escaped them or not: the same text either way.
+#[test]
+fn escaped_and_plain_texts_translate_alike() {
+    let plain =
+        r#"{"messages":[{"role":"user","content":"a/b ä \"q\""},{"role":"assistant","content":"x  "}]}"#;
+    let escaped = r#"{"messages":[{"role":"user","content":"a\/b \u00e4 \"q\""},{"role":"assistant","content":"x\u0020\u0020"}]}"#;
+    let (a, b) = (translate(plain.as_bytes(), &TO), translate(escaped.as_bytes(), &TO));
+    assert!(a.is_ok(), "{a:?}");
+    assert_eq!(a, b);
+}
+
 #[test]
 fn a_body_that_is_not_a_json_object_is_refused() {
     for body in [&b"not json"[..], b"[1,2]", b"\"x\""] {

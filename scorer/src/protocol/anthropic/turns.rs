@@ -1,0 +1,197 @@
+//! `messages` to the Messages API's turns: system and developer text hoisted to `system`,
+//! same-role messages merged, tool calls as `tool_use` blocks and tool results first in the
+//! next user turn.
+
+use std::borrow::Cow;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::{Value, json};
+
+use super::content::{self, Block, Members, Parts, Raw, array, invalid_json, null, object, refuse, string};
+use crate::error::{ApiError, echo};
+
+/// One Messages turn: the blocks of consecutive same-role OpenAI messages.
+pub(super) struct Turn<'a> {
+    pub(super) role: &'static str,
+    pub(super) blocks: Vec<Block<'a>>,
+    /// The index of the first OpenAI message in it, for error params.
+    from: usize,
+}
+
+impl Serialize for Turn<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("content", &self.blocks)?;
+        m.serialize_entry("role", self.role)?;
+        m.end()
+    }
+}
+
+/// Appends `blocks` to the last turn when it has `role`, else starts a turn (Anthropic
+/// requires the roles to alternate). Empty content starts nothing.
+fn push<'a>(turns: &mut Vec<Turn<'a>>, role: &'static str, from: usize, blocks: Vec<Block<'a>>) {
+    if blocks.is_empty() {
+        return;
+    }
+    match turns.last_mut() {
+        Some(last) if last.role == role => last.blocks.extend(blocks),
+        _ => turns.push(Turn { role, blocks, from }),
+    }
+}
+
+/// The top-level `system` and the turns. System and developer messages, wherever they are,
+/// join the system prompt: Messages has no system turn.
+pub(super) fn conversation(messages: Raw<'_>) -> Result<(Option<Value>, Vec<Turn<'_>>), ApiError> {
+    let Some(list) = array(messages)? else {
+        return Err(refuse("messages", "messages must be an array of messages"));
+    };
+    let mut system = Vec::new();
+    let mut turns: Vec<Turn<'_>> = Vec::new();
+    for (i, raw) in list.into_iter().enumerate() {
+        // Param paths are only built for an error.
+        let at = || format!("messages[{i}]");
+        let content_at = || format!("messages[{i}].content");
+        let m = object(raw, &at)?;
+        let role = string(m.get("role"))?.unwrap_or_default();
+        match role.as_ref() {
+            "system" | "developer" => {
+                system.extend(content::blocks(m.get("content"), &content_at, Parts::Text)?)
+            }
+            "user" => {
+                push(&mut turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?)
+            }
+            "assistant" => {
+                let mut blocks = content::blocks(m.get("content"), &content_at, Parts::Assistant)?;
+                blocks.extend(tool_uses(m.get("tool_calls"), &at)?);
+                push(&mut turns, "assistant", i, blocks);
+            }
+            "tool" => tool_result(&mut turns, &m, &at, i)?,
+            _ => {
+                return Err(refuse(
+                    &format!("{}.role", at()),
+                    format!(
+                        "role {} is not supported: use system, developer, user, assistant or tool",
+                        echo(&role)
+                    ),
+                ));
+            }
+        }
+    }
+    match turns.first() {
+        None => return Err(refuse("messages", "messages must contain a user message with content")),
+        Some(t) if t.role != "user" => {
+            return Err(refuse(
+                &format!("messages[{}].role", t.from),
+                "the first message after the system prompt must be a user message: the Messages API starts a conversation with the user",
+            ));
+        }
+        Some(_) => {}
+    }
+    trim_prefill(&mut turns);
+    Ok((system_value(system)?, turns))
+}
+
+/// A conversation ending on an assistant turn asks the model to continue it (a prefill),
+/// whose text the Messages API refuses with trailing whitespace: it is trimmed, and a turn
+/// left empty is dropped.
+fn trim_prefill(turns: &mut Vec<Turn<'_>>) {
+    let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") else { return };
+    if let Some(Block::Text { text, .. }) = last.blocks.last_mut() {
+        match text {
+            Cow::Borrowed(t) => *t = t.trim_end(),
+            Cow::Owned(t) => t.truncate(t.trim_end().len()),
+        }
+        if text.is_empty() {
+            last.blocks.pop();
+        }
+    }
+    if last.blocks.is_empty() {
+        turns.pop();
+    }
+}
+
+/// The system prompt: one string (its parts joined by blank lines) unless a part carries
+/// `cache_control`, which only the list of text blocks can keep.
+fn system_value(blocks: Vec<Block<'_>>) -> Result<Option<Value>, ApiError> {
+    if blocks.is_empty() {
+        return Ok(None);
+    }
+    if blocks.iter().any(Block::cached) {
+        return serde_json::to_value(&blocks).map(Some).map_err(invalid_json);
+    }
+    let texts: Vec<&str> = blocks.iter().filter_map(Block::text).collect();
+    Ok(Some(json!(texts.join("\n\n"))))
+}
+
+/// An assistant message's `tool_calls` as `tool_use` blocks.
+fn tool_uses<'a>(calls: Raw<'a>, at: &dyn Fn() -> String) -> Result<Vec<Block<'a>>, ApiError> {
+    if null(calls) {
+        return Ok(Vec::new());
+    }
+    let Some(calls) = array(calls)? else {
+        return Err(refuse(&format!("{}.tool_calls", at()), "tool_calls must be an array"));
+    };
+    let mut out = Vec::with_capacity(calls.len());
+    for (k, raw) in calls.into_iter().enumerate() {
+        let at = || format!("{}.tool_calls[{k}]", at());
+        let call = object(raw, &at)?;
+        let Some(id) = string(call.get("id"))? else {
+            return Err(refuse(&format!("{}.id", at()), "a tool call needs a string id"));
+        };
+        let function = match call.get("function") {
+            Some(f) => object(f, &|| format!("{}.function", at()))?,
+            None => Members::default(),
+        };
+        let Some(name) = string(function.get("name"))? else {
+            return Err(refuse(&format!("{}.function.name", at()), "a tool call needs a function name"));
+        };
+        let arguments = string(function.get("arguments"))?.unwrap_or_default();
+        // A call without arguments is a call with none; anything else must be a JSON object,
+        // the only `input` the Messages API takes.
+        let input = if arguments.trim().is_empty() {
+            json!({})
+        } else {
+            match serde_json::from_str::<Value>(&arguments) {
+                Ok(v @ Value::Object(_)) => v,
+                _ => {
+                    return Err(refuse(
+                        &format!("{}.function.arguments", at()),
+                        "tool call arguments must be a JSON object serialised as a string",
+                    ));
+                }
+            }
+        };
+        out.push(Block::ToolUse { id, name, input });
+    }
+    Ok(out)
+}
+
+/// A `tool` message as a `tool_result` block in the user turn that follows the tool calls,
+/// after the results already there and before any other content: the Messages API wants the
+/// results first, right after their `tool_use` turn.
+fn tool_result<'a>(
+    turns: &mut Vec<Turn<'a>>,
+    m: &Members<'a>,
+    at: &dyn Fn() -> String,
+    i: usize,
+) -> Result<(), ApiError> {
+    let Some(id) = string(m.get("tool_call_id"))? else {
+        return Err(refuse(
+            &format!("{}.tool_call_id", at()),
+            "a tool message needs the tool_call_id it answers",
+        ));
+    };
+    // `content` is optional: an empty result is sent without it.
+    let content = content::tool_result(m.get("content"), &|| format!("{}.content", at()))?;
+    let block = Block::ToolResult { id, content };
+    match turns.last_mut() {
+        Some(last) if last.role == "user" => {
+            let first_other =
+                last.blocks.iter().take_while(|b| matches!(b, Block::ToolResult { .. })).count();
+            last.blocks.insert(first_other, block);
+        }
+        _ => turns.push(Turn { role: "user", blocks: vec![block], from: i }),
+    }
+    Ok(())
+}
