@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use std::fmt;
 
-use serde::de::{MapAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -35,25 +35,42 @@ const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/w
 pub(super) type Raw<'a> = Option<&'a RawValue>;
 
 /// An object's members in order, each as raw JSON borrowed from the body: what the
-/// translation looks up by name, decoding only what it uses.
+/// translation looks up by name, decoding only what it uses. Read from anything: a value that
+/// is not an object has no members, as a member looked up on it finds nothing.
 #[derive(Default)]
-pub(super) struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+pub(super) struct Members<'a> {
+    /// The value read was an object.
+    pub(super) object: bool,
+    list: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
 
 impl<'a> Members<'a> {
     /// The member `name`.
     pub(super) fn get(&self, name: &str) -> Raw<'a> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+        self.list.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
     }
 
     /// The members, in order.
     pub(super) fn into_inner(self) -> Vec<(Cow<'a, str>, &'a RawValue)> {
-        self.0
+        self.list
+    }
+
+    /// Refuses, at `at`, an object that names a member twice: where a JSON value would keep
+    /// one of them silently, which one the client meant is not ours to guess.
+    pub(super) fn once(self, at: &dyn Fn() -> String) -> Result<Self, ApiError> {
+        for (i, (name, _)) in self.list.iter().enumerate() {
+            if self.list.iter().skip(i + 1).any(|(other, _)| other == name) {
+                let message = format!("an object must name each member once: {} is repeated", echo(name));
+                return Err(refuse(&at(), message));
+            }
+        }
+        Ok(self)
     }
 }
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(MembersVisitor)
+        d.deserialize_any(MembersVisitor)
     }
 }
 
@@ -63,15 +80,44 @@ impl<'de> Visitor<'de> for MembersVisitor {
     type Value = Members<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
+        f.write_str("any JSON value")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        let mut list = Vec::with_capacity(map.size_hint().unwrap_or(4));
         while let Some(Name(name)) = map.next_key()? {
-            out.push((name, map.next_value()?));
+            list.push((name, map.next_value()?));
         }
-        Ok(Members(out))
+        Ok(Members { object: true, list })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Members<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Members::default())
+    }
+
+    fn visit_unit<E>(self) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Members<'de>, E> {
+        Ok(Members::default())
     }
 }
 
@@ -121,8 +167,11 @@ pub(super) fn null(raw: Raw<'_>) -> bool {
 /// absent or not a string.
 pub(super) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ApiError> {
     let Some(text) = raw.map(RawValue::get).filter(|t| t.starts_with('"')) else { return Ok(None) };
-    if let Ok(borrowed) = serde_json::from_str::<&str>(text) {
-        return Ok(Some(Cow::Borrowed(borrowed)));
+    // Valid JSON already: without a backslash, the bytes between the quotes are the string.
+    if !text.contains('\\')
+        && let Some(inner) = text.get(1..text.len() - 1)
+    {
+        return Ok(Some(Cow::Borrowed(inner)));
     }
     serde_json::from_str::<String>(text).map(|s| Some(Cow::Owned(s))).map_err(invalid_json)
 }
@@ -133,31 +182,18 @@ pub(super) fn value(raw: &RawValue) -> Result<Value, ApiError> {
     serde_json::from_str(raw.get()).map_err(invalid_json)
 }
 
-/// A member that is an array, as its elements' raw JSON; `None` when it is not an array.
-pub(super) fn array(raw: Raw<'_>) -> Result<Option<Vec<&RawValue>>, ApiError> {
+/// A member that is an array, as its elements' members (read in one pass); `None` when it is
+/// not an array.
+pub(super) fn objects(raw: Raw<'_>) -> Result<Option<Vec<Members<'_>>>, ApiError> {
     match raw.map(RawValue::get) {
         Some(text) if text.starts_with('[') => serde_json::from_str(text).map(Some).map_err(invalid_json),
         _ => Ok(None),
     }
 }
 
-/// An object's members. Anything but an object has none, as a member looked up on it finds
-/// nothing; an object naming a member twice is refused at `at`, where a JSON value would
-/// silently keep one of them.
+/// A member's members (see [`Members::once`]).
 pub(super) fn object<'a>(raw: &'a RawValue, at: &dyn Fn() -> String) -> Result<Members<'a>, ApiError> {
-    if !raw.get().starts_with('{') {
-        return Ok(Members::default());
-    }
-    let members: Members<'a> = serde_json::from_str(raw.get()).map_err(invalid_json)?;
-    for (i, (name, _)) in members.0.iter().enumerate() {
-        if members.0.iter().skip(i + 1).any(|(other, _)| other == name) {
-            return Err(refuse(
-                &at(),
-                format!("an object must name each member once: {} is repeated", echo(name)),
-            ));
-        }
-    }
-    Ok(members)
+    serde_json::from_str::<Members<'a>>(raw.get()).map_err(invalid_json)?.once(at)
 }
 
 /// One Messages content block.
@@ -250,7 +286,7 @@ pub(super) fn blocks<'a>(
     if let Some(text) = string(content)? {
         return Ok(if text.is_empty() { Vec::new() } else { vec![Block::Text { text, cache: None }] });
     }
-    let Some(list) = array(content)? else {
+    let Some(list) = objects(content)? else {
         return Err(refuse(&at(), "content must be a string or an array of content parts"));
     };
     let mut out = Vec::with_capacity(list.len());
@@ -264,11 +300,11 @@ pub(super) fn blocks<'a>(
 
 /// One part's block, `None` for empty text.
 fn block<'a>(
-    raw: &'a RawValue,
+    part: Members<'a>,
     at: &dyn Fn() -> String,
     parts: Parts,
 ) -> Result<Option<Block<'a>>, ApiError> {
-    let part = object(raw, at)?;
+    let part = part.once(at)?;
     let kind = string(part.get("type"))?.unwrap_or_default();
     let mut out = match (kind.as_ref(), parts) {
         ("text", _) => {

@@ -1,7 +1,6 @@
 //! The request half: an OpenAI chat-completions body to an Anthropic Messages body.
 
 use serde::Serializer;
-use serde::de::IgnoredAny;
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value, json};
 
@@ -75,11 +74,10 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
 
 /// The body's members but `messages` as JSON values, and `messages` raw.
 fn members(body: &[u8]) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
-    let members: Members<'_> =
-        serde_json::from_slice(body).map_err(|_| match serde_json::from_slice::<IgnoredAny>(body) {
-            Ok(_) => ApiError::invalid("invalid_json", None, "the body must be a JSON object"),
-            Err(e) => invalid_json(e),
-        })?;
+    let members: Members<'_> = serde_json::from_slice(body).map_err(invalid_json)?;
+    if !members.object {
+        return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
+    }
     // A member named twice keeps its last value, as a JSON value does.
     let mut messages = None;
     let mut req = Map::new();

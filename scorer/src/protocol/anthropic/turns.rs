@@ -8,7 +8,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use super::content::{self, Block, Members, Parts, Raw, array, invalid_json, null, object, refuse, string};
+use super::content::{self, Block, Members, Parts, Raw, invalid_json, null, object, objects, refuse, string};
 use crate::error::{ApiError, echo};
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
@@ -43,7 +43,7 @@ fn push<'a>(turns: &mut Vec<Turn<'a>>, role: &'static str, from: usize, blocks: 
 /// The top-level `system` and the turns. System and developer messages, wherever they are,
 /// join the system prompt: Messages has no system turn.
 pub(super) fn conversation(messages: Raw<'_>) -> Result<(Option<Value>, Vec<Turn<'_>>), ApiError> {
-    let Some(list) = array(messages)? else {
+    let Some(list) = objects(messages)? else {
         return Err(refuse("messages", "messages must be an array of messages"));
     };
     let mut system = Vec::new();
@@ -52,7 +52,7 @@ pub(super) fn conversation(messages: Raw<'_>) -> Result<(Option<Value>, Vec<Turn
         // Param paths are only built for an error.
         let at = || format!("messages[{i}]");
         let content_at = || format!("messages[{i}].content");
-        let m = object(raw, &at)?;
+        let m = raw.once(&at)?;
         let role = string(m.get("role"))?.unwrap_or_default();
         match role.as_ref() {
             "system" | "developer" => {
@@ -129,13 +129,13 @@ fn tool_uses<'a>(calls: Raw<'a>, at: &dyn Fn() -> String) -> Result<Vec<Block<'a
     if null(calls) {
         return Ok(Vec::new());
     }
-    let Some(calls) = array(calls)? else {
+    let Some(calls) = objects(calls)? else {
         return Err(refuse(&format!("{}.tool_calls", at()), "tool_calls must be an array"));
     };
     let mut out = Vec::with_capacity(calls.len());
     for (k, raw) in calls.into_iter().enumerate() {
         let at = || format!("{}.tool_calls[{k}]", at());
-        let call = object(raw, &at)?;
+        let call = raw.once(&at)?;
         let Some(id) = string(call.get("id"))? else {
             return Err(refuse(&format!("{}.id", at()), "a tool call needs a string id"));
         };
