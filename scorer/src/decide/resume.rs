@@ -249,5 +249,26 @@ mod tests {
             m[i] ^= 1;
             assert_ne!(base, d(&[&m, b"and another"]), "byte {i}");
         }
+        // Past the tail: every byte of every length up to 100 (whole 32-byte blocks, words,
+        // a last partial word), a zero byte added, two words swapped.
+        let long: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(37)).collect();
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..=long.len() {
+            let m = &long[..n];
+            let at = d(&[m]);
+            assert!(seen.insert((at.0, at.1)), "length {n}");
+            let mut padded = m.to_vec();
+            padded.push(0);
+            assert_ne!(at, d(&[&padded]), "length {n} and a zero byte");
+            for i in 0..n {
+                let mut flipped = m.to_vec();
+                flipped[i] ^= 0x80;
+                assert_ne!(at, d(&[&flipped]), "byte {i} of {n}");
+            }
+        }
+        let mut swapped = long.clone();
+        swapped[..8].copy_from_slice(&long[32..40]);
+        swapped[32..40].copy_from_slice(&long[..8]);
+        assert_ne!(d(&[&long]), d(&[&swapped]));
     }
 }
