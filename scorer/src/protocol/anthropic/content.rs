@@ -7,15 +7,14 @@
 
 use std::borrow::Cow;
 
-use std::fmt;
-
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
+use crate::parse::fields::duplicate_error;
+use crate::protocol::raw::{self, Members, Raw, null, objects, string, value};
 
 /// The part types a role may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,169 +30,22 @@ pub(super) enum Parts {
 /// Image types the Messages API takes in a base64 source.
 const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
-/// A member's raw JSON when the member is there, `null` included.
-pub(super) type Raw<'a> = Option<&'a RawValue>;
-
-/// An object's members in order, each as raw JSON borrowed from the body: what the
-/// translation looks up by name, decoding only what it uses. Read from anything: a value that
-/// is not an object has no members, as a member looked up on it finds nothing.
-#[derive(Default)]
-pub(super) struct Members<'a> {
-    /// The value read was an object.
-    pub(super) object: bool,
-    list: Vec<(Cow<'a, str>, &'a RawValue)>,
-}
-
-impl<'a> Members<'a> {
-    /// The member `name`.
-    pub(super) fn get(&self, name: &str) -> Raw<'a> {
-        self.list.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
-    }
-
-    /// The members, in order.
-    pub(super) fn into_inner(self) -> Vec<(Cow<'a, str>, &'a RawValue)> {
-        self.list
-    }
-
-    /// Refuses, at `at`, an object that names a member twice: where a JSON value would keep
-    /// one of them silently, which one the client meant is not ours to guess.
-    pub(super) fn once(self, at: &dyn Fn() -> String) -> Result<Self, ApiError> {
-        for (i, (name, _)) in self.list.iter().enumerate() {
-            if self.list.iter().skip(i + 1).any(|(other, _)| other == name) {
-                let message = format!("an object must name each member once: {} is repeated", echo(name));
-                return Err(refuse(&at(), message));
-            }
-        }
-        Ok(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(MembersVisitor)
-    }
-}
-
-struct MembersVisitor;
-
-impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Members<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-        let mut list = Vec::with_capacity(map.size_hint().unwrap_or(4));
-        while let Some(Name(name)) = map.next_key()? {
-            list.push((name, map.next_value()?));
-        }
-        Ok(Members { object: true, list })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Members<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Members::default())
-    }
-
-    fn visit_unit<E>(self) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-}
-
-/// A member name, borrowed unless it holds escapes.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(NameVisitor)
-    }
-}
-
-struct NameVisitor;
-
-impl<'de> Visitor<'de> for NameVisitor {
-    type Value = Name<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
-        Ok(Name(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
-        Ok(Name(Cow::Owned(v.to_owned())))
-    }
-}
-
 /// A 400 naming `param`.
 pub(super) fn refuse(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid("unsupported_for_provider", Some(param), message)
 }
 
-/// A 400 for JSON the router's parser would have refused (a string it cannot decode).
-pub(super) fn invalid_json(e: serde_json::Error) -> ApiError {
-    ApiError::invalid("invalid_json", None, format!("the body is not valid JSON: {e}"))
-}
-
-/// A member that is `null` (or absent).
-pub(super) fn null(raw: Raw<'_>) -> bool {
-    raw.is_none_or(|r| r.get() == "null")
-}
-
-/// A member as a string, borrowed from the body unless it holds escapes; `None` when it is
-/// absent or not a string.
-pub(super) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ApiError> {
-    let Some(text) = raw.map(RawValue::get).filter(|t| t.starts_with('"')) else { return Ok(None) };
-    // Valid JSON already: without a backslash, the bytes between the quotes are the string.
-    if !text.contains('\\')
-        && let Some(inner) = text.get(1..text.len() - 1)
-    {
-        return Ok(Some(Cow::Borrowed(inner)));
-    }
-    serde_json::from_str::<String>(text).map(|s| Some(Cow::Owned(s))).map_err(invalid_json)
-}
-
-/// A member decoded as a JSON value (for the small members kept whole: `cache_control`,
-/// images, tool arguments).
-pub(super) fn value(raw: &RawValue) -> Result<Value, ApiError> {
-    serde_json::from_str(raw.get()).map_err(invalid_json)
-}
-
-/// A member that is an array, as its elements' members (read in one pass); `None` when it is
-/// not an array.
-pub(super) fn objects(raw: Raw<'_>) -> Result<Option<Vec<Members<'_>>>, ApiError> {
-    match raw.map(RawValue::get) {
-        Some(text) if text.starts_with('[') => serde_json::from_str(text).map(Some).map_err(invalid_json),
-        _ => Ok(None),
+/// An object's members, refused when one is named twice (see [`Members::repeated`]).
+pub(super) fn once<'a>(m: Members<'a>, at: &dyn Fn() -> String) -> Result<Members<'a>, ApiError> {
+    match m.repeated() {
+        Some(name) => Err(duplicate_error(name, &at())),
+        None => Ok(m),
     }
 }
 
-/// A member's members (see [`Members::once`]).
+/// A member's members, refused when one is named twice.
 pub(super) fn object<'a>(raw: &'a RawValue, at: &dyn Fn() -> String) -> Result<Members<'a>, ApiError> {
-    serde_json::from_str::<Members<'a>>(raw.get()).map_err(invalid_json)?.once(at)
+    once(raw::members(raw)?, at)
 }
 
 /// One Messages content block.
@@ -304,7 +156,7 @@ fn block<'a>(
     at: &dyn Fn() -> String,
     parts: Parts,
 ) -> Result<Option<Block<'a>>, ApiError> {
-    let part = part.once(at)?;
+    let part = once(part, at)?;
     let kind = string(part.get("type"))?.unwrap_or_default();
     let mut out = match (kind.as_ref(), parts) {
         ("text", _) => {

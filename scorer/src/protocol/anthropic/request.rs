@@ -1,13 +1,12 @@
 //! The request half: an OpenAI chat-completions body to an Anthropic Messages body.
 
-use serde::Serializer;
-use serde::ser::SerializeMap;
 use serde_json::{Map, Value, json};
 
-use super::content::{Block, Members, Raw, invalid_json, refuse, value};
+use super::content::{Block, refuse};
 use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
+use crate::protocol::raw::{Raw, body_members, raw_json, value, write_object};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -69,15 +68,12 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if stream {
         out.insert("stream".into(), json!(true));
     }
-    write(&out, &turns, body.len())
+    write_object(&out, vec![("messages", raw_json(&turns)?)], body.len())
 }
 
 /// The body's members but `messages` as JSON values, and `messages` raw.
 fn members(body: &[u8]) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
-    let members: Members<'_> = serde_json::from_slice(body).map_err(invalid_json)?;
-    if !members.object {
-        return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
-    }
+    let members = body_members(body)?;
     // A member named twice keeps its last value, as a JSON value does.
     let mut messages = None;
     let mut req = Map::new();
@@ -89,28 +85,6 @@ fn members(body: &[u8]) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
         }
     }
     Ok((req, messages))
-}
-
-/// The Messages body: `out`'s members with `messages` in its place by name, as serde_json
-/// writes a map.
-fn write(out: &Map<String, Value>, turns: &[Turn<'_>], size: usize) -> Result<Vec<u8>, ApiError> {
-    let mut bytes = Vec::with_capacity(size + 512);
-    let mut ser = serde_json::Serializer::new(&mut bytes);
-    let mut map = ser.serialize_map(None).map_err(invalid_json)?;
-    let mut messages = Some(turns);
-    for (name, v) in out {
-        if name.as_str() > "messages"
-            && let Some(turns) = messages.take()
-        {
-            map.serialize_entry("messages", turns).map_err(invalid_json)?;
-        }
-        map.serialize_entry(name, v).map_err(invalid_json)?;
-    }
-    if let Some(turns) = messages {
-        map.serialize_entry("messages", turns).map_err(invalid_json)?;
-    }
-    map.end().map_err(invalid_json)?;
-    Ok(bytes)
 }
 
 /// A number member within `range`, or a 400 naming it.

@@ -3,58 +3,144 @@
 //! Converse wants the system prompt apart, turns that alternate between `user` and `assistant`
 //! starting with `user`, no empty text, and tool results as `toolResult` blocks of a user turn
 //! (before any other block of that turn, as Claude on Bedrock requires).
+//!
+//! Messages are read member by member from the body (`protocol::raw`), texts borrowed, and
+//! blocks written in member-name order, as a JSON value's map is.
 
+use std::borrow::Cow;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
+use crate::parse::fields::duplicate_error;
+use crate::protocol::raw::{Members, Raw, null, objects, string, value};
 
 /// The translated conversation.
 #[derive(Debug, Default)]
-pub(super) struct Conversation {
-    /// `system` blocks, `[{"text"}]`, from `system` and `developer` messages wherever they were.
-    pub system: Vec<Value>,
-    /// `messages`: `{"role","content"}` turns, alternating, non-empty.
-    pub turns: Vec<Value>,
+pub(super) struct Conversation<'a> {
+    /// `system` blocks (`{"text"}`), from `system` and `developer` messages wherever they were.
+    pub system: Vec<Block<'a>>,
+    /// `messages`: turns, alternating, non-empty.
+    pub turns: Vec<Turn<'a>>,
     /// Names of the tools the history's `toolUse` blocks call, in order of first use.
     pub used_tools: Vec<String>,
     /// The history carries `toolUse` or `toolResult` blocks (Converse then needs `toolConfig`).
     pub has_tool_blocks: bool,
 }
 
-/// A turn being built: consecutive messages of one role merge into it.
-struct Turn {
+/// A turn: consecutive messages of one role merge into it.
+#[derive(Debug)]
+pub(super) struct Turn<'a> {
     user: bool,
     /// The index of the first client message in it, for errors.
     first: usize,
-    blocks: Vec<Value>,
+    blocks: Vec<Block<'a>>,
 }
 
-/// Translates `messages` (already known to be present).
-pub(super) fn translate(messages: &Value) -> Result<Conversation, ApiError> {
-    let Some(list) = messages.as_array() else {
+/// One Converse content block.
+#[derive(Debug)]
+pub(super) enum Block<'a> {
+    /// `{"text"}`.
+    Text(Cow<'a, str>),
+    /// `{"image"}`, built whole.
+    Image(Value),
+    /// `{"toolUse": {"toolUseId", "name", "input"}}`.
+    ToolUse { id: Cow<'a, str>, name: Cow<'a, str>, input: Value },
+    /// `{"toolResult": {"toolUseId", "content": [{"text"}]}}`.
+    ToolResult { id: Cow<'a, str>, content: Vec<Block<'a>> },
+}
+
+impl Block<'_> {
+    fn tool(&self) -> bool {
+        matches!(self, Block::ToolUse { .. } | Block::ToolResult { .. })
+    }
+}
+
+/// `toolUse`'s members, in name order.
+struct ToolUse<'b, 'a>(&'b Cow<'a, str>, &'b Cow<'a, str>, &'b Value);
+
+impl Serialize for ToolUse<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("input", self.2)?;
+        m.serialize_entry("name", self.1)?;
+        m.serialize_entry("toolUseId", self.0)?;
+        m.end()
+    }
+}
+
+/// `toolResult`'s members, in name order.
+struct ToolResult<'b, 'a>(&'b Cow<'a, str>, &'b [Block<'a>]);
+
+impl Serialize for ToolResult<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("content", self.1)?;
+        m.serialize_entry("toolUseId", self.0)?;
+        m.end()
+    }
+}
+
+impl Serialize for Block<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Block::Image(v) = self {
+            return v.serialize(s);
+        }
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            Block::Text(text) => m.serialize_entry("text", text)?,
+            Block::ToolUse { id, name, input } => m.serialize_entry("toolUse", &ToolUse(id, name, input))?,
+            Block::ToolResult { id, content } => m.serialize_entry("toolResult", &ToolResult(id, content))?,
+            Block::Image(_) => {}
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Turn<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("content", &self.blocks)?;
+        m.serialize_entry("role", if self.user { "user" } else { "assistant" })?;
+        m.end()
+    }
+}
+
+/// An object's members, refused when one is named twice (as the router's parser does).
+fn once<'a>(m: Members<'a>, at: &str) -> Result<Members<'a>, ApiError> {
+    match m.repeated() {
+        Some(name) => Err(duplicate_error(name, at)),
+        None => Ok(m),
+    }
+}
+
+/// Translates `messages` (the member is present).
+pub(super) fn translate(messages: Raw<'_>) -> Result<Conversation<'_>, ApiError> {
+    let Some(list) = objects(messages)? else {
         return Err(invalid_type("messages", "an array of messages"));
     };
     let mut out = Conversation::default();
-    let mut turns: Vec<Turn> = Vec::new();
-    for (i, m) in list.iter().enumerate() {
+    let mut turns: Vec<Turn<'_>> = Vec::new();
+    for (i, m) in list.into_iter().enumerate() {
         let at = format!("messages[{i}]");
-        let role = m.get("role").and_then(Value::as_str).ok_or_else(|| {
-            ApiError::invalid(
+        let m = once(m, &at)?;
+        let Some(role) = string(m.get("role"))? else {
+            return Err(ApiError::invalid(
                 "missing_required_parameter",
                 Some(&format!("{at}.role")),
                 format!("{at}.role is required: use system, developer, user, assistant or tool"),
-            )
-        })?;
-        let (user, blocks) = match role {
+            ));
+        };
+        let (user, blocks) = match role.as_ref() {
             "system" | "developer" => {
-                for text in texts(m.get("content"), &at, false)? {
-                    out.system.push(json!({ "text": text }));
-                }
+                out.system.extend(texts(m.get("content"), &at, false)?.into_iter().map(Block::Text));
                 continue;
             }
             "user" => (true, user_blocks(m.get("content"), &at)?),
-            "assistant" => (false, assistant_blocks(m, &at, &mut out)?),
-            "tool" => (true, vec![tool_result(m, &at)?]),
+            "assistant" => (false, assistant_blocks(&m, &at, &mut out)?),
+            "tool" => (true, vec![tool_result(&m, &at)?]),
             other => {
                 return Err(ApiError::invalid(
                     "unsupported_value",
@@ -66,8 +152,7 @@ pub(super) fn translate(messages: &Value) -> Result<Conversation, ApiError> {
                 ));
             }
         };
-        out.has_tool_blocks |=
-            blocks.iter().any(|b| b.get("toolUse").is_some() || b.get("toolResult").is_some());
+        out.has_tool_blocks |= blocks.iter().any(Block::tool);
         if blocks.is_empty() {
             continue;
         }
@@ -100,18 +185,15 @@ pub(super) fn translate(messages: &Value) -> Result<Conversation, ApiError> {
         }
         Some(_) => {}
     }
-    out.turns = turns
-        .into_iter()
-        .map(|t| json!({ "role": if t.user { "user" } else { "assistant" }, "content": t.blocks }))
-        .collect();
+    out.turns = turns;
     Ok(out)
 }
 
 /// Adds `blocks` to a turn, keeping its `toolResult` blocks ahead of the others.
-fn merge(turn: &mut Turn, blocks: Vec<Value>) {
+fn merge<'a>(turn: &mut Turn<'a>, blocks: Vec<Block<'a>>) {
     for b in blocks {
-        if b.get("toolResult").is_some() {
-            let at = turn.blocks.iter().take_while(|x| x.get("toolResult").is_some()).count();
+        if matches!(b, Block::ToolResult { .. }) {
+            let at = turn.blocks.iter().take_while(|x| matches!(x, Block::ToolResult { .. })).count();
             turn.blocks.insert(at, b);
         } else {
             turn.blocks.push(b);
@@ -121,55 +203,53 @@ fn merge(turn: &mut Turn, blocks: Vec<Value>) {
 
 /// The non-empty texts of a `string | [{"type":"text","text"}]` content (`refusal` parts too,
 /// when `refusals`: an assistant's earlier refusal is what it said).
-fn texts(content: Option<&Value>, at: &str, refusals: bool) -> Result<Vec<String>, ApiError> {
+fn texts<'a>(content: Raw<'a>, at: &str, refusals: bool) -> Result<Vec<Cow<'a, str>>, ApiError> {
     let mut out = Vec::new();
-    match content {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => out.push(s.clone()),
-        Some(Value::Array(parts)) => {
-            for (j, p) in parts.iter().enumerate() {
-                let here = format!("{at}.content[{j}]");
-                match p.get("type").and_then(Value::as_str) {
-                    Some("text") => out.push(str_field(p, "text", &here)?.to_string()),
-                    Some("refusal") if refusals => out.push(str_field(p, "refusal", &here)?.to_string()),
-                    other => return Err(unsupported_part(&here, other, "text")),
-                }
+    if let Some(text) = string(content)? {
+        out.push(text);
+    } else if let Some(parts) = objects(content)? {
+        for (j, p) in parts.into_iter().enumerate() {
+            let here = format!("{at}.content[{j}]");
+            let p = once(p, &here)?;
+            match string(p.get("type"))?.as_deref() {
+                Some("text") => out.push(str_member(&p, "text", &here)?),
+                Some("refusal") if refusals => out.push(str_member(&p, "refusal", &here)?),
+                other => return Err(unsupported_part(&here, other, "text")),
             }
         }
-        Some(_) => return Err(invalid_type(&format!("{at}.content"), "a string or an array of text parts")),
+    } else if !null(content) {
+        return Err(invalid_type(&format!("{at}.content"), "a string or an array of text parts"));
     }
     out.retain(|t| !t.is_empty());
     Ok(out)
 }
 
-fn user_blocks(content: Option<&Value>, at: &str) -> Result<Vec<Value>, ApiError> {
-    let parts = match content {
-        Some(Value::Array(parts)) => parts,
-        Some(Value::String(_)) => {
-            return Ok(texts(content, at, false)?.into_iter().map(|t| json!({ "text": t })).collect());
+fn user_blocks<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Block<'a>>, ApiError> {
+    let Some(parts) = objects(content)? else {
+        if string(content)?.is_some() {
+            return Ok(texts(content, at, false)?.into_iter().map(Block::Text).collect());
         }
-        None | Some(Value::Null) => {
+        if null(content) {
             return Err(ApiError::invalid(
                 "missing_required_parameter",
                 Some(&format!("{at}.content")),
                 format!("{at}.content is required for role 'user'"),
             ));
         }
-        Some(_) => {
-            return Err(invalid_type(&format!("{at}.content"), "a string or an array of content parts"));
-        }
+        return Err(invalid_type(&format!("{at}.content"), "a string or an array of content parts"));
     };
     let mut out = Vec::new();
-    for (j, p) in parts.iter().enumerate() {
+    for (j, p) in parts.into_iter().enumerate() {
         let here = format!("{at}.content[{j}]");
-        match p.get("type").and_then(Value::as_str) {
+        let p = once(p, &here)?;
+        match string(p.get("type"))?.as_deref() {
             Some("text") => {
-                let t = str_field(p, "text", &here)?;
+                let t = str_member(&p, "text", &here)?;
                 if !t.is_empty() {
-                    out.push(json!({ "text": t }));
+                    out.push(Block::Text(t));
                 }
             }
-            Some("image_url") => out.push(image(p, &here)?),
+            Some("image_url") => out.push(Block::Image(image(&p, &here)?)),
             other => return Err(unsupported_part(&here, other, "text or image_url")),
         }
     }
@@ -177,9 +257,10 @@ fn user_blocks(content: Option<&Value>, at: &str) -> Result<Vec<Value>, ApiError
 }
 
 /// An `image_url` part with a base64 data URL as a Converse `image` block.
-fn image(part: &Value, at: &str) -> Result<Value, ApiError> {
+fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
     let param = format!("{at}.image_url.url");
-    let url = part.get("image_url").and_then(|u| u.get("url")).and_then(Value::as_str).ok_or_else(|| {
+    let image_url = part.get("image_url").map(value).transpose()?;
+    let url = image_url.as_ref().and_then(|u| u.get("url")).and_then(Value::as_str).ok_or_else(|| {
         ApiError::invalid("missing_required_parameter", Some(&param), format!("{param} is required"))
     })?;
     let Some(rest) = url.strip_prefix("data:") else {
@@ -215,70 +296,90 @@ fn image(part: &Value, at: &str) -> Result<Value, ApiError> {
     Ok(json!({ "image": { "format": format, "source": { "bytes": data } } }))
 }
 
-fn assistant_blocks(m: &Value, at: &str, conv: &mut Conversation) -> Result<Vec<Value>, ApiError> {
-    let mut out: Vec<Value> =
-        texts(m.get("content"), at, true)?.into_iter().map(|t| json!({ "text": t })).collect();
-    if m.get("function_call").is_some_and(|f| !f.is_null()) {
+fn assistant_blocks<'a>(
+    m: &Members<'a>,
+    at: &str,
+    conv: &mut Conversation<'a>,
+) -> Result<Vec<Block<'a>>, ApiError> {
+    let mut out: Vec<Block<'a>> = texts(m.get("content"), at, true)?.into_iter().map(Block::Text).collect();
+    if !null(m.get("function_call")) {
         return Err(ApiError::invalid(
             "unsupported_parameter",
             Some(&format!("{at}.function_call")),
             format!("{at}.function_call is the deprecated form of tool calls: send tool_calls"),
         ));
     }
-    let calls = match m.get("tool_calls") {
-        None | Some(Value::Null) => return Ok(out),
-        Some(Value::Array(calls)) => calls,
-        Some(_) => return Err(invalid_type(&format!("{at}.tool_calls"), "an array of tool calls")),
+    let calls = match objects(m.get("tool_calls"))? {
+        Some(calls) => calls,
+        None if null(m.get("tool_calls")) => return Ok(out),
+        None => return Err(invalid_type(&format!("{at}.tool_calls"), "an array of tool calls")),
     };
-    for (k, call) in calls.iter().enumerate() {
+    for (k, call) in calls.into_iter().enumerate() {
         let here = format!("{at}.tool_calls[{k}]");
-        let id = str_field(call, "id", &here)?;
-        let function = call.get("function").unwrap_or(&Value::Null);
-        let name = str_field(function, "name", &format!("{here}.function"))?;
+        let call = once(call, &here)?;
+        let id = str_member(&call, "id", &here)?;
+        let function_at = format!("{here}.function");
+        let function = match call.get("function") {
+            Some(f) => once(crate::protocol::raw::members(f)?, &function_at)?,
+            None => Members::default(),
+        };
+        let name = str_member(&function, "name", &function_at)?;
         let input = arguments(function.get("arguments"), &format!("{here}.function.arguments"))?;
-        if !conv.used_tools.iter().any(|n| n == name) {
+        if !conv.used_tools.iter().any(|n| n == name.as_ref()) {
             conv.used_tools.push(name.to_string());
         }
-        out.push(json!({ "toolUse": { "toolUseId": id, "name": name, "input": input } }));
+        out.push(Block::ToolUse { id, name, input });
     }
     Ok(out)
 }
 
 /// A tool call's `arguments` string as the JSON object Converse takes as `input`. An empty
 /// string is a call with no arguments (some clients send it for tools without parameters).
-fn arguments(args: Option<&Value>, param: &str) -> Result<Value, ApiError> {
-    let text = match args {
-        Some(Value::String(s)) => s.as_str(),
-        None | Some(Value::Null) => "",
-        Some(_) => return Err(invalid_type(param, "a string of JSON")),
+fn arguments(args: Raw<'_>, param: &str) -> Result<Value, ApiError> {
+    let text = match string(args)? {
+        Some(s) => s,
+        None if null(args) => Cow::Borrowed(""),
+        None => return Err(invalid_type(param, "a string of JSON")),
     };
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    match serde_json::from_str::<Value>(text) {
+    match serde_json::from_str::<Value>(&text) {
         Ok(v @ Value::Object(_)) => Ok(v),
         _ => Err(ApiError::invalid(
             "invalid_value",
             Some(param),
             format!(
                 "{param} must be a JSON object (this model's API takes tool input as an object), not {}",
-                echo(text)
+                echo(&text)
             ),
         )),
     }
 }
 
-fn tool_result(m: &Value, at: &str) -> Result<Value, ApiError> {
-    let id = m.get("tool_call_id").and_then(Value::as_str).ok_or_else(|| {
+fn tool_result<'a>(m: &Members<'a>, at: &str) -> Result<Block<'a>, ApiError> {
+    let id = string(m.get("tool_call_id"))?.ok_or_else(|| {
         ApiError::invalid(
             "missing_required_parameter",
             Some(&format!("{at}.tool_call_id")),
             format!("{at}.tool_call_id is required for role 'tool'"),
         )
     })?;
-    let content: Vec<Value> =
-        texts(m.get("content"), at, false)?.into_iter().map(|t| json!({ "text": t })).collect();
-    Ok(json!({ "toolResult": { "toolUseId": id, "content": content } }))
+    let content = texts(m.get("content"), at, false)?.into_iter().map(Block::Text).collect();
+    Ok(Block::ToolResult { id, content })
+}
+
+/// The string member `key` of `m`, or a 400 naming `at.key`.
+fn str_member<'a>(m: &Members<'a>, key: &str, at: &str) -> Result<Cow<'a, str>, ApiError> {
+    match string(m.get(key))? {
+        Some(s) => Ok(s),
+        None if null(m.get(key)) => Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some(&format!("{at}.{key}")),
+            format!("{at}.{key} is required"),
+        )),
+        None => Err(invalid_type(&format!("{at}.{key}"), "a string")),
+    }
 }
 
 /// The string member `key` of `v`, or a 400 naming `at.key`.

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
+use crate::protocol::raw::{body_members, raw_json, value, write_object};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,22 +75,36 @@ pub fn path(base: &str, upstream_model: &str, stream: bool) -> String {
 /// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let req: Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|_| ApiError::invalid("invalid_json", None, "the body must be a JSON object"))?;
+    let members = body_members(body)?;
+    // A member named twice keeps its last value, as a JSON value does.
+    let mut req = Map::new();
+    let mut messages = None;
+    for (name, raw) in members.into_inner() {
+        if name == "messages" {
+            messages = Some(raw);
+        } else {
+            req.insert(name.into_owned(), value(raw)?);
+        }
+    }
     for (key, value) in &req {
         let known = FIELDS.iter().find(|(k, _)| k == key).map(|(_, f)| *f);
         if known == Some(Field::Refused) {
             refuse(key, value)?;
         }
     }
-    let conv = messages::translate(req.get("messages").ok_or_else(|| {
-        ApiError::invalid("missing_required_parameter", Some("messages"), "'messages' is required")
-    })?)?;
+    let Some(messages) = messages else {
+        return Err(ApiError::invalid(
+            "missing_required_parameter",
+            Some("messages"),
+            "'messages' is required",
+        ));
+    };
+    let conv = messages::translate(Some(messages))?;
     let tools = tool_config(&req, &conv)?;
     let mut out = Map::new();
-    out.insert("messages".into(), Value::Array(conv.turns));
+    let mut extra = vec![("messages", raw_json(&conv.turns)?)];
     if !conv.system.is_empty() {
-        out.insert("system".into(), Value::Array(conv.system));
+        extra.push(("system", raw_json(&conv.system)?));
     }
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
@@ -101,7 +116,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if let Some(format) = output_config(req.get("response_format"))? {
         out.insert("outputConfig".into(), format);
     }
-    Ok(Value::Object(out).to_string().into_bytes())
+    write_object(&out, extra, body.len())
 }
 
 /// A 400 for a refused member set to something other than its default.
@@ -174,7 +189,10 @@ fn number(v: &Value, key: &str, max: f64) -> Result<f64, ApiError> {
 
 /// `tools` and `tool_choice` as `toolConfig`, or `None` when no tool may be called and the
 /// history has no tool blocks.
-fn tool_config(req: &Map<String, Value>, conv: &messages::Conversation) -> Result<Option<Value>, ApiError> {
+fn tool_config(
+    req: &Map<String, Value>,
+    conv: &messages::Conversation<'_>,
+) -> Result<Option<Value>, ApiError> {
     let tools = match req.get("tools") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(list)) => {

@@ -156,8 +156,8 @@ fn every_refusal_is_a_400_naming_the_field() {
     }
 }
 
-/// A member named twice inside a message, a part or a tool call is refused with the object's
-/// path: which of the two the client meant is not ours to guess. At the top level the last
+/// A member named twice inside a message, a part or a tool call is refused naming it, as the
+/// router's parser does: which of the two the client meant is not ours to guess. At the top level the last
 /// one counts, as in a JSON value (the router's parser refuses those before any translation).
 #[test]
 fn a_member_named_twice_is_refused_where_it_is() {
@@ -165,22 +165,26 @@ fn a_member_named_twice_is_refused_where_it_is() {
         format!(r#"{{"model":"m","messages":[{{"role":"user","content":"q"}},{messages}]}}"#)
     };
     for (body, param) in [
-        (raw(r#"{"role":"assistant","content":"a","content":"b"}"#), "messages[1]"),
+        (raw(r#"{"role":"assistant","content":"a","content":"b"}"#), "messages[1].content"),
         (
             raw(r#"{"role":"user","content":[{"type":"text","text":"a","text":"b"}]}"#),
-            "messages[1].content[0]",
+            "messages[1].content[0].text",
         ),
         (
             raw(r#"{"role":"assistant","tool_calls":[{"id":"c","id":"d","function":{"name":"f"}}]}"#),
-            "messages[1].tool_calls[0]",
+            "messages[1].tool_calls[0].id",
         ),
         (
             raw(r#"{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","name":"g"}}]}"#),
-            "messages[1].tool_calls[0].function",
+            "messages[1].tool_calls[0].function.name",
         ),
     ] {
         let e = translate(body.as_bytes(), &TO).err();
-        assert_eq!(e.as_ref().map(|e| (e.status, e.param.as_deref())), Some((400, Some(param))), "{body}");
+        assert_eq!(
+            e.as_ref().map(|e| (e.status, e.code, e.param.as_deref())),
+            Some((400, "duplicate_key", Some(param))),
+            "{body}"
+        );
     }
     let twice = r#"{"messages":[{"role":"user","content":"a"}],"temperature":0.5,"temperature":0.25}"#;
     let v: Value =

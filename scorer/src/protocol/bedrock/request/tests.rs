@@ -447,3 +447,31 @@ fn every_field_in_the_table_is_in_the_doc_with_its_treatment() {
         );
     }
 }
+
+/// A member named twice inside a message, part or tool call is refused naming it; a text
+/// escaped or not translates alike.
+#[test]
+fn duplicates_are_refused_and_escapes_read_alike() {
+    let raw = |m: &str| format!(r#"{{"messages":[{{"role":"user","content":"q"}},{m}]}}"#);
+    for (body, param) in [
+        (raw(r#"{"role":"user","role":"assistant","content":"a"}"#), "messages[1].role"),
+        (
+            raw(r#"{"role":"user","content":[{"type":"text","text":"a","text":"b"}]}"#),
+            "messages[1].content[0].text",
+        ),
+        (
+            raw(
+                r#"{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}","arguments":"{}"}}]}"#,
+            ),
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+    ] {
+        let e = translate(body.as_bytes(), &TO).err();
+        assert_eq!(e.map(|e| (e.code, e.param)), Some(("duplicate_key", Some(param.to_string()))), "{body}");
+    }
+    let plain = r#"{"messages":[{"role":"user","content":"a/b ä \"q\""}]}"#;
+    let escaped = r#"{"messages":[{"role":"user","content":"a\/b \u00e4 \"q\""}]}"#;
+    let got = translate(plain.as_bytes(), &TO);
+    assert!(got.is_ok(), "{got:?}");
+    assert_eq!(got, translate(escaped.as_bytes(), &TO));
+}

@@ -1,0 +1,211 @@
+//! Reading a client's JSON body member by member for a translator: each member's raw JSON
+//! borrowed from the body ([`RawValue`]), and only what is translated decoded. A text with no
+//! escapes is written to the provider's body straight from the client's bytes, and no tree of
+//! JSON values is built per message (a 400 KB agent conversation has hundreds).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// A member's raw JSON when the member is there, `null` included.
+pub(crate) type Raw<'a> = Option<&'a RawValue>;
+
+/// An object's members in order, each as raw JSON borrowed from the body: what the
+/// translation looks up by name, decoding only what it uses. Read from anything: a value that
+/// is not an object has no members, as a member looked up on it finds nothing.
+#[derive(Default)]
+pub(crate) struct Members<'a> {
+    /// The value read was an object.
+    pub(crate) object: bool,
+    list: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> Members<'a> {
+    /// The member `name`.
+    pub(crate) fn get(&self, name: &str) -> Raw<'a> {
+        self.list.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+
+    /// The members, in order.
+    pub(crate) fn into_inner(self) -> Vec<(Cow<'a, str>, &'a RawValue)> {
+        self.list
+    }
+
+    /// A member named twice, if any: where a JSON value would keep one of them silently,
+    /// which one the client meant is not ours to guess, so translators refuse it.
+    pub(crate) fn repeated(&self) -> Option<&str> {
+        self.list.iter().enumerate().find_map(|(i, (name, _))| {
+            self.list.iter().skip(i + 1).any(|(other, _)| other == name).then_some(name.as_ref())
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+        let mut list = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        while let Some(Name(name)) = map.next_key()? {
+            list.push((name, map.next_value()?));
+        }
+        Ok(Members { object: true, list })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Members<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Members::default())
+    }
+
+    fn visit_unit<E>(self) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Members<'de>, E> {
+        Ok(Members::default())
+    }
+}
+
+/// A member name, borrowed unless it holds escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(NameVisitor)
+    }
+}
+
+struct NameVisitor;
+
+impl<'de> Visitor<'de> for NameVisitor {
+    type Value = Name<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+        Ok(Name(Cow::Owned(v.to_owned())))
+    }
+}
+
+/// A 400 for JSON the router's parser would have refused (a string it cannot decode).
+pub(crate) fn invalid_json(e: serde_json::Error) -> ApiError {
+    ApiError::invalid("invalid_json", None, format!("the body is not valid JSON: {e}"))
+}
+
+/// A member that is `null` (or absent).
+pub(crate) fn null(raw: Raw<'_>) -> bool {
+    raw.is_none_or(|r| r.get() == "null")
+}
+
+/// A member as a string, borrowed from the body unless it holds escapes; `None` when it is
+/// absent or not a string.
+pub(crate) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ApiError> {
+    let Some(text) = raw.map(RawValue::get).filter(|t| t.starts_with('"')) else { return Ok(None) };
+    // Valid JSON already: without a backslash, the bytes between the quotes are the string.
+    if !text.contains('\\')
+        && let Some(inner) = text.get(1..text.len() - 1)
+    {
+        return Ok(Some(Cow::Borrowed(inner)));
+    }
+    serde_json::from_str::<String>(text).map(|s| Some(Cow::Owned(s))).map_err(invalid_json)
+}
+
+/// A member decoded as a JSON value (for the small members kept whole: `cache_control`,
+/// images, tools).
+pub(crate) fn value(raw: &RawValue) -> Result<Value, ApiError> {
+    serde_json::from_str(raw.get()).map_err(invalid_json)
+}
+
+/// A member that is an array, as its elements' members (read in one pass); `None` when it is
+/// not an array.
+pub(crate) fn objects(raw: Raw<'_>) -> Result<Option<Vec<Members<'_>>>, ApiError> {
+    match raw.map(RawValue::get) {
+        Some(text) if text.starts_with('[') => serde_json::from_str(text).map(Some).map_err(invalid_json),
+        _ => Ok(None),
+    }
+}
+
+/// A member's members, read from any JSON value (see [`Members`]).
+pub(crate) fn members(raw: &RawValue) -> Result<Members<'_>, ApiError> {
+    serde_json::from_str(raw.get()).map_err(invalid_json)
+}
+
+/// A body's top-level members, or a 400 when it is not a JSON object.
+pub(crate) fn body_members(body: &[u8]) -> Result<Members<'_>, ApiError> {
+    let members: Members<'_> = serde_json::from_slice(body).map_err(invalid_json)?;
+    if !members.object {
+        return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
+    }
+    Ok(members)
+}
+
+/// `members` and the `extra` ones (raw JSON, named apart from `members`) as one JSON object,
+/// every member in name order as serde_json writes a map: the bytes one map holding them all
+/// would give.
+pub(crate) fn write_object(
+    members: &Map<String, Value>,
+    mut extra: Vec<(&'static str, Box<RawValue>)>,
+    size: usize,
+) -> Result<Vec<u8>, ApiError> {
+    extra.sort_by(|a, b| a.0.cmp(b.0));
+    let mut bytes = Vec::with_capacity(size + 512);
+    let mut ser = serde_json::Serializer::new(&mut bytes);
+    let mut map = ser.serialize_map(None).map_err(invalid_json)?;
+    let mut extra = extra.into_iter().peekable();
+    for (name, v) in members {
+        while let Some((k, raw)) = extra.next_if(|(k, _)| *k < name.as_str()) {
+            map.serialize_entry(k, &raw).map_err(invalid_json)?;
+        }
+        map.serialize_entry(name, v).map_err(invalid_json)?;
+    }
+    for (k, raw) in extra {
+        map.serialize_entry(k, &raw).map_err(invalid_json)?;
+    }
+    map.end().map_err(invalid_json)?;
+    Ok(bytes)
+}
+
+/// A value written as raw JSON, for [`write_object`].
+pub(crate) fn raw_json(v: &impl Serialize) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(v).map_err(invalid_json)
+}
