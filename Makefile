@@ -30,7 +30,7 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup sdks wasm oci lint scorer-is-host-free validate test run bench bench-filters fuzz soak prometheus
+.PHONY: help setup sdks wasm wasm-size oci lint scorer-is-host-free validate test run bench bench-filters bench-modules fuzz soak prometheus
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
@@ -75,6 +75,15 @@ wasm: setup
 	mkdir -p build
 	cp $(WASM_BUILT) $(WASM_OUT)
 	@echo "built $(WASM_OUT) ($$(stat -c %s $(WASM_OUT)) bytes)"
+
+# The filter built for size (opt-level s, Cargo.toml's `wasm-size` profile): for gateways
+# where memory per worker matters more than CPU per request; `make bench` compares the two.
+WASM_SIZE_OUT := build/model_router_size.wasm
+wasm-size: setup
+	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --profile wasm-size
+	mkdir -p build
+	cp $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-size/model_router_filter.wasm $(WASM_SIZE_OUT)
+	@echo "built $(WASM_SIZE_OUT) ($$(stat -c %s $(WASM_SIZE_OUT)) bytes)"
 
 # The compat wasm OCI image (one gzipped layer holding plugin.wasm), without Docker.
 oci: wasm
@@ -201,6 +210,16 @@ $(PORTKEY_STAMP):
 
 PROBE_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/model_router_probe.wasm
 
+# binaryen's wasm-opt (npm, pinned), for the bench's wasm-opt build of the module.
+BINARYEN_VERSION := 132.0.0
+BINARYEN_STAMP := $(BENCH_DIR)/.binaryen-$(BINARYEN_VERSION)
+WASM_OPT := $(BENCH_DIR)/binaryen/node_modules/.bin/wasm-opt
+
+$(BINARYEN_STAMP):
+	mkdir -p $(BENCH_DIR)
+	npm install --silent --no-audit --no-fund --no-package-lock --prefix $(BENCH_DIR)/binaryen binaryen@$(BINARYEN_VERSION)
+	touch $@
+
 # The bench's two extra filters: the probe, and the router instrumented with `timing`.
 bench-filters: wasm
 	$(CARGO) build --locked -p model-router-probe --target $(WASM_TARGET) --release
@@ -209,7 +228,12 @@ bench-filters: wasm
 		--target-dir $(CARGO_TARGET_DIR)/timing
 	cp $(CARGO_TARGET_DIR)/timing/$(WASM_TARGET)/release/model_router_filter.wasm build/model_router_timing.wasm
 
-bench: bench-filters $(LITELLM_STAMP) $(PORTKEY_STAMP)
+# The router's module built for size and passed through wasm-opt, compared with the default in
+# BENCHMARKS.md's "Module size" (bench only: `make test` checks that table with the default).
+bench-modules: wasm wasm-size $(BINARYEN_STAMP)
+	$(WASM_OPT) -O3 $(WASM_OUT) -o build/model_router_wasm_opt.wasm
+
+bench: bench-filters bench-modules $(LITELLM_STAMP) $(PORTKEY_STAMP)
 	$(CARGO) bench --locked -p model-router-scorer --bench scorer
 	$(CARGO) bench --locked -p model-router-tests --bench wasm
 	$(CARGO) build --locked --release -p model-router-tests --bin fast-upstream --bin load

@@ -33,6 +33,10 @@ ENVOY = os.environ.get("ENVOY_BIN", os.path.join(ROOT, ".venv/envoy-bin"))
 WASM = os.environ.get("MODEL_ROUTER_WASM", os.path.join(ROOT, "build/model_router.wasm"))
 PROBE = os.path.join(ROOT, "build/probe.wasm")  # bench/probe: the router's Envoy-side steps, one by one
 TIMED = os.path.join(ROOT, "build/model_router_timing.wasm")  # the router built with --features timing
+# The router's module built other ways (`make bench-filters`), measured side by side in "Module size".
+MODULES = [("default (`--release`, opt-level 3)", WASM),
+           ("`--profile wasm-size` (opt-level s)", os.path.join(ROOT, "build/model_router_size.wasm")),
+           ("default + `wasm-opt -O3`", os.path.join(ROOT, "build/model_router_wasm_opt.wasm"))]
 BENCH_DIR = os.path.join(ROOT, "build/bench")
 LITELLM_VERSION = "1.105.0"  # as pinned in the Makefile
 PORTKEY_VERSION = "1.15.2"
@@ -290,10 +294,11 @@ def main():
                if t[0] and not name.startswith("probe-") and name != "router-timed"}
         if probes:
             rss["probe"] = targets[probes[0]][0].rss_kib()
+        modules = module_variants(upstream_port, work) if os.environ.get("BENCH_MODULES", "1") != "0" else []
         bursts = {}
         if os.environ.get("BENCH_BURST", "1") != "0":
             bursts = {name: burst(targets[name], work, admins.get(name)) for name in ("passthrough", "router")}
-        write_report(results, rss, configs, sizes, peers, probes, bursts)
+        write_report(results, rss, configs, sizes, peers, probes, bursts, modules)
     finally:
         for p in reversed(procs):
             p.stop()
@@ -359,6 +364,66 @@ def burst(target, work, admin=None):
             "errors": r.get("errors", 0), "bytes": os.path.getsize(f)}
 
 
+MODULE_CASES = [("1KB", 1_000, "economy"), ("1KB", 1_000, "auto"), ("100KB", 100_000, "economy"),
+                ("100KB", 100_000, "auto")]
+
+
+def module_variants(upstream_port, work):
+    """Each build of the router's module (MODULES) in a fresh Envoy beside a fresh passthrough,
+    one after another: the module's bytes, the seconds from Envoy's start until its listener
+    answers (the V8 VM created and the module compiled), throughput at saturation on the
+    MODULE_CASES, and the RSS at rest after that traffic."""
+    out = []
+    for name, wasm in [("passthrough", None)] + [m for m in MODULES if os.path.exists(m[1])]:
+        listen, admin = free_port(), free_port()
+        cfg = os.path.join(work, f"module-{len(out)}.yaml")
+        open(cfg, "w").write(envoy_config(listen, admin, upstream_port, wasm))
+        start = time.monotonic()
+        p = Proc(f"envoy-module-{len(out)}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
+                                              "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
+        try:
+            ready = time.monotonic() - start
+            rps = {}
+            for label, size, model in MODULE_CASES:
+                if wasm is None and model == "auto":
+                    continue
+                f = os.path.join(work, f"module-{label}-{model}.json")
+                if not os.path.exists(f):
+                    open(f, "w").write(body(size, model, False))
+                rps[(label, model)] = load(listen, "/v1/chat/completions", f, SATURATION_CONNECTIONS)["rps"]
+            time.sleep(3 if SECONDS >= 1 else 1)
+            out.append({"name": name, "bytes": os.path.getsize(wasm) if wasm else 0, "ready_s": ready,
+                        "rss_kib": p.rss_kib(), "rps": rps})
+        finally:
+            p.stop()
+    return out
+
+
+def module_table(modules):
+    if len(modules) < 2:
+        return []
+    base = modules[0]
+    lines = ["## Module size", "",
+             "The router's module built three ways, each in a fresh Envoy (one worker) after a fresh "
+             "passthrough, one after another: its size, the seconds from Envoy's start until the listener "
+             "answers (V8 creating the VMs and compiling the module), the RSS at rest after a few seconds of "
+             "traffic, and throughput at saturation (16 connections) against that passthrough's. The default "
+             "build is what `make wasm` ships; `make wasm-size` builds the second.", "",
+             "| module | bytes | start (s) | RSS at rest (MiB) | over passthrough (MiB) | "
+             + " | ".join(f"{m} {l}" for l, _, m in MODULE_CASES) + " |",
+             "|---|---|---|---|---|" + "---|" * len(MODULE_CASES)]
+    for m in modules:
+        cells = []
+        for label, _, model in MODULE_CASES:
+            r = m["rps"].get((label, model))
+            pt = base["rps"].get((label, "economy"))
+            cells.append("-" if r is None else f"{r:.0f}" if m is base else f"{r:.0f} ({r / pt:.0%})")
+        extra = "-" if m is base else f"+{(m['rss_kib'] - base['rss_kib']) / 1024:.1f}"
+        lines.append(f"| {m['name']} | {m['bytes'] or '-'} | {m['ready_s']:.2f} | {m['rss_kib'] / 1024:.1f} | {extra} | "
+                     + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def settled_rss(p, waits=BURST_SETTLE_SECONDS):
     """The RSS at each of `waits` seconds after a burst: Envoy hands freed pages back at the
     bootstrap's `memory_allocator_manager` pace (bench/envoy.yaml), not at once."""
@@ -421,7 +486,7 @@ def med(rs, key):
     return statistics.median(vals) if vals else float("nan")
 
 
-def write_report(results, rss, configs, sizes, peers, probes, bursts):
+def write_report(results, rss, configs, sizes, peers, probes, bursts, modules=()):
     def get(cname, label, mode, stream=False, key="p50_us"):
         for (c, _, l, _, s, m), rs in results.items():
             if c == cname and l == label and m == mode and s == stream:
@@ -500,6 +565,7 @@ def write_report(results, rss, configs, sizes, peers, probes, bursts):
                          + " | ".join(f"{b['after'][w] / 1024:.1f}" for w in BURST_SETTLE_SECONDS)
                          + f" | {vm} | {b['requests']} | {b['errors']} |")
         lines += [""]
+    lines += module_table(modules)
     lines += inside_the_vm()
     lines += ["## Reproduce", "", "```sh", "make bench", "```", "",
               "Needs the two CPUs above; `BENCH_ROUNDS`, `BENCH_SECONDS`, `BENCH_PEERS=0`, `BENCH_SIZES=1KB,100KB` change the run. The criterion "

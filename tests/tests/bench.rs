@@ -103,6 +103,25 @@ fn the_bench_script_runs_end_to_end_and_writes_every_table_with_numbers() {
         positive(&r[3], &format!("ladder {} CPU", r[0]));
     }
 
+    // The module's builds: passthrough, the default, and the others `make bench` builds.
+    let modules = table(&md, "## Module size");
+    assert!(modules.len() >= 2, "{modules:?}");
+    assert_eq!(modules[0][0], "passthrough");
+    assert!(modules[1][0].starts_with("default"), "{:?}", modules[1]);
+    for r in &modules {
+        // start (s), RSS at rest, then the throughputs (auto not sent to passthrough).
+        positive(&r[2], &format!("{} start", r[0]));
+        positive(&r[3], &format!("{} RSS", r[0]));
+        for (i, cell) in r.iter().enumerate().skip(5) {
+            if r[0] != "passthrough" || i % 2 == 1 {
+                positive(cell, &format!("{} rps column {i}", r[0]));
+            }
+        }
+    }
+    for r in &modules[1..] {
+        positive(&r[1], &format!("{} bytes", r[0]));
+    }
+
     let timed: HashMap<String, Vec<String>> =
         table(&md, "## Inside the router in Envoy's V8").into_iter().map(|r| (r[0].clone(), r)).collect();
     for name in [

@@ -172,7 +172,11 @@ pub(crate) fn members(raw: &RawValue) -> Result<Members<'_>, ApiError> {
 
 /// A body's top-level members, or a 400 when it is not a JSON object.
 pub(crate) fn body_members(body: &[u8]) -> Result<Members<'_>, ApiError> {
-    let members: Members<'_> = serde_json::from_slice(body).map_err(invalid_json)?;
+    // As text, so one reader (serde_json's `StrRead`) serves every member read here.
+    let text = std::str::from_utf8(body).map_err(|_| {
+        ApiError::invalid("invalid_json", None, "the body is not valid JSON: it is not UTF-8")
+    })?;
+    let members: Members<'_> = serde_json::from_str(text).map_err(invalid_json)?;
     if !members.object {
         return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
     }
