@@ -33,7 +33,8 @@ ENVOY = os.environ.get("ENVOY_BIN", os.path.join(ROOT, ".venv/envoy-bin"))
 WASM = os.environ.get("MODEL_ROUTER_WASM", os.path.join(ROOT, "build/model_router.wasm"))
 PROBE = os.path.join(ROOT, "build/probe.wasm")  # bench/probe: the router's Envoy-side steps, one by one
 TIMED = os.path.join(ROOT, "build/model_router_timing.wasm")  # the router built with --features timing
-# The router's module built other ways (`make bench-filters`), measured side by side in "Module size".
+# The router's module built other ways (`make bench-modules`), measured side by side in "Module size"
+# when built no earlier than the default module (a stale build is left out).
 MODULES = [("default (`--release`, opt-level 3)", WASM),
            ("`--profile wasm-size` (opt-level s)", os.path.join(ROOT, "build/model_router_size.wasm")),
            ("default + `wasm-opt -O3`", os.path.join(ROOT, "build/model_router_wasm_opt.wasm"))]
@@ -156,7 +157,11 @@ class Proc:
         log = open(os.path.join(BENCH_DIR, f"{name}.log"), "w")
         self.p = subprocess.Popen(["taskset", "-c", cpu] + argv, stdout=log, stderr=log, env=env, cwd=cwd,
                                   start_new_session=True)
-        wait_port(port, 120, self.p)
+        try:
+            wait_port(port, 120, self.p)
+        except Exception:
+            self.stop()  # a process that never listened is not left running
+            raise
 
     def cpu_seconds(self):
         """utime + stime of the process and its children so far."""
@@ -374,33 +379,43 @@ def module_variants(upstream_port, work):
     answers (the V8 VM created and the module compiled), throughput at saturation on the
     MODULE_CASES, and the RSS at rest after that traffic."""
     out = []
-    for name, wasm in [("passthrough", None)] + [m for m in MODULES if os.path.exists(m[1])]:
-        listen, admin = free_port(), free_port()
-        cfg = os.path.join(work, f"module-{len(out)}.yaml")
-        open(cfg, "w").write(envoy_config(listen, admin, upstream_port, wasm))
-        start = time.monotonic()
-        p = Proc(f"envoy-module-{len(out)}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
-                                              "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
+    fresh = [m for m in MODULES if os.path.exists(m[1]) and os.path.getmtime(m[1]) >= os.path.getmtime(WASM)]
+    for name, wasm in [("passthrough", None)] + fresh:
         try:
-            ready = time.monotonic() - start
-            rps = {}
-            for label, size, model in MODULE_CASES:
-                if wasm is None and model == "auto":
-                    continue
-                f = os.path.join(work, f"module-{label}-{model}.json")
-                if not os.path.exists(f):
-                    open(f, "w").write(body(size, model, False))
-                rps[(label, model)] = load(listen, "/v1/chat/completions", f, SATURATION_CONNECTIONS)["rps"]
-            time.sleep(3 if SECONDS >= 1 else 1)
-            out.append({"name": name, "bytes": os.path.getsize(wasm) if wasm else 0, "ready_s": ready,
-                        "rss_kib": p.rss_kib(), "rps": rps})
-        finally:
-            p.stop()
+            out.append(module_variant(name, wasm, upstream_port, work, len(out)))
+        except Exception as e:  # a build Envoy refuses loses its row, not the report
+            print(f"module {name}: {e}", file=sys.stderr)
     return out
 
 
+def module_variant(name, wasm, upstream_port, work, n):
+    listen, admin = free_port(), free_port()
+    cfg = os.path.join(work, f"module-{n}.yaml")
+    with open(cfg, "w") as f:
+        f.write(envoy_config(listen, admin, upstream_port, wasm))
+    start = time.monotonic()
+    p = Proc(f"envoy-module-{n}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
+                                   "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
+    try:
+        ready = time.monotonic() - start
+        rps = {}
+        for label, size, model in MODULE_CASES:
+            if wasm is None and model == "auto":
+                continue
+            path = os.path.join(work, f"module-{label}-{model}.json")
+            if not os.path.exists(path):
+                with open(path, "w") as f:
+                    f.write(body(size, model, False))
+            rps[(label, model)] = load(listen, "/v1/chat/completions", path, SATURATION_CONNECTIONS)["rps"]
+        time.sleep(3 if SECONDS >= 1 else 1)
+        return {"name": name, "bytes": os.path.getsize(wasm) if wasm else 0, "ready_s": ready,
+                "rss_kib": p.rss_kib(), "rps": rps}
+    finally:
+        p.stop()
+
+
 def module_table(modules):
-    if len(modules) < 2:
+    if len(modules) < 2 or modules[0]["name"] != "passthrough":
         return []
     base = modules[0]
     lines = ["## Module size", "",
@@ -417,8 +432,8 @@ def module_table(modules):
         for label, _, model in MODULE_CASES:
             r = m["rps"].get((label, model))
             pt = base["rps"].get((label, "economy"))
-            cells.append("-" if r is None else f"{r:.0f}" if m is base else f"{r:.0f} ({r / pt:.0%})")
-        extra = "-" if m is base else f"+{(m['rss_kib'] - base['rss_kib']) / 1024:.1f}"
+            cells.append("-" if r is None else f"{r:.0f}" if m is base or not pt else f"{r:.0f} ({r / pt:.0%})")
+        extra = "-" if m is base else f"{(m['rss_kib'] - base['rss_kib']) / 1024:+.1f}"
         lines.append(f"| {m['name']} | {m['bytes'] or '-'} | {m['ready_s']:.2f} | {m['rss_kib'] / 1024:.1f} | {extra} | "
                      + " | ".join(cells) + " |")
     return lines + [""]

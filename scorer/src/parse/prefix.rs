@@ -31,7 +31,9 @@ fn fmix(mut h: u64) -> u64 {
 
 /// `seed` continued over `bytes` with their length (so message boundaries count): four
 /// lanes, each folding every fourth 8-byte word, so the four multiply chains run side by side
-/// (a 400 KB conversation is hashed on every agent turn). Not cryptographic: it tells
+/// (a 400 KB conversation is hashed on every agent turn). Two inputs that differ only in one
+/// lane's words collide with odds of about 2^-64, not 2^-128: a cache key, not a proof. Not
+/// cryptographic: it tells
 /// conversations apart, it does not resist an attacker who knows another caller's
 /// conversation byte for byte.
 pub fn digest(seed: Digest, bytes: &[u8]) -> Digest {

@@ -2,6 +2,11 @@
 //! borrowed from the body ([`RawValue`]), and only what is translated decoded. A text with no
 //! escapes is written to the provider's body straight from the client's bytes, and no tree of
 //! JSON values is built per message (a 400 KB agent conversation has hundreds).
+//!
+//! The body a translator gets has passed the router's parser, so a member that is only carried
+//! is not validated again here (serde_json's raw scan does not check a `\u` escape's pairing
+//! or a number's range, as decoding does); a member decoded here that fails is a 400
+//! `invalid_json` whose position is within that member.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -39,10 +44,19 @@ impl<'a> Members<'a> {
     }
 
     /// A member named twice, if any: where a JSON value would keep one of them silently,
-    /// which one the client meant is not ours to guess, so translators refuse it.
+    /// which one the client meant is not ours to guess, so translators refuse it. Sorted, not
+    /// compared pairwise: an object's members are the client's to multiply.
     pub(crate) fn repeated(&self) -> Option<&str> {
-        self.list.iter().enumerate().find_map(|(i, (name, _))| {
-            self.list.iter().skip(i + 1).any(|(other, _)| other == name).then_some(name.as_ref())
+        if self.list.len() <= 8 {
+            return self.list.iter().enumerate().find_map(|(i, (name, _))| {
+                self.list.iter().skip(i + 1).any(|(other, _)| other == name).then_some(name.as_ref())
+            });
+        }
+        let mut names: Vec<&str> = self.list.iter().map(|(name, _)| name.as_ref()).collect();
+        names.sort_unstable();
+        names.windows(2).find_map(|w| match w {
+            [a, b] if a == b => Some(*a),
+            _ => None,
         })
     }
 }
@@ -183,9 +197,9 @@ pub(crate) fn body_members(body: &[u8]) -> Result<Members<'_>, ApiError> {
     Ok(members)
 }
 
-/// `members` and the `extra` ones (raw JSON, named apart from `members`) as one JSON object,
-/// every member in name order as serde_json writes a map: the bytes one map holding them all
-/// would give.
+/// `members` and the `extra` ones (raw JSON) as one JSON object, every member in name order
+/// as serde_json writes a map: the bytes one map holding them all would give. An extra member
+/// replaces a member of the same name, as inserting it into the map would.
 pub(crate) fn write_object(
     members: &Map<String, Value>,
     mut extra: Vec<(&'static str, Box<RawValue>)>,
@@ -195,8 +209,12 @@ pub(crate) fn write_object(
     let mut bytes = Vec::with_capacity(size + 512);
     let mut ser = serde_json::Serializer::new(&mut bytes);
     let mut map = ser.serialize_map(None).map_err(invalid_json)?;
+    let replaced: Vec<&str> = extra.iter().map(|(k, _)| *k).collect();
     let mut extra = extra.into_iter().peekable();
     for (name, v) in members {
+        if replaced.contains(&name.as_str()) {
+            continue;
+        }
         while let Some((k, raw)) = extra.next_if(|(k, _)| *k < name.as_str()) {
             map.serialize_entry(k, &raw).map_err(invalid_json)?;
         }
@@ -212,4 +230,55 @@ pub(crate) fn write_object(
 /// A value written as raw JSON, for [`write_object`].
 pub(crate) fn raw_json(v: &impl Serialize) -> Result<Box<RawValue>, ApiError> {
     serde_json::value::to_raw_value(v).map_err(invalid_json)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn members(text: &str) -> Members<'_> {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_repeated_member_is_found_among_few_and_many() {
+        assert_eq!(members(r#"{"a":1,"b":2,"a":3}"#).repeated(), Some("a"));
+        assert_eq!(members(r#"{"a":1,"b":2}"#).repeated(), None);
+        let many: Vec<String> = (0..1000).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let text = format!("{{{}}}", many.join(","));
+        assert_eq!(members(&text).repeated(), None);
+        let text = format!(r#"{{{},"k517":0}}"#, many.join(","));
+        assert_eq!(members(&text).repeated(), Some("k517"));
+    }
+
+    #[test]
+    fn non_objects_have_no_members_and_strings_read_as_they_decode() {
+        for text in ["[1,{\"a\":1}]", "\"x\"", "3", "null", "true"] {
+            let m = members(text);
+            assert!(!m.object && m.get("a").is_none(), "{text}");
+        }
+        for text in [r#""plain""#, r#""""#, r#""a\"b\u00e4\n""#, r#""K\u00e4se /x""#] {
+            let raw: &RawValue = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            let want: String = serde_json::from_str(text).unwrap_or_default();
+            assert_eq!(string(Some(raw)).ok().flatten().as_deref(), Some(want.as_str()), "{text}");
+        }
+    }
+
+    #[test]
+    fn written_objects_are_in_name_order_and_extras_replace_members() {
+        let mut out = Map::new();
+        for k in ["z", "b", "n"] {
+            out.insert(k.into(), json!(k));
+        }
+        out.insert("m".into(), json!("old"));
+        let extra =
+            vec![("m", raw_json(&json!([1])).unwrap_or_default()), ("a", raw_json(&"x").unwrap_or_default())];
+        let got = write_object(&out, extra, 0).unwrap_or_default();
+        let mut want = out.clone();
+        want.insert("m".into(), json!([1]));
+        want.insert("a".into(), json!("x"));
+        assert_eq!(String::from_utf8_lossy(&got), Value::Object(want).to_string());
+    }
 }

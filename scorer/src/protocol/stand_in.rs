@@ -1,10 +1,10 @@
 //! A translation that carries the conversation's long texts without reading them.
 //!
-//! The native translators build a `serde_json` tree of the client's body and serialise a new
-//! one: every string is unescaped, copied into the tree, copied again into the new one and
-//! escaped again. On an agent's conversation that is most of a request's cost, and the long
-//! texts (message contents, text parts) are only ever carried, never read. So before the
-//! translator runs, each long text is replaced by a short stand-in (`\u0001<n>\u0001`, control
+//! A native translator decodes the client's strings and serialises new ones (Responses builds
+//! a `serde_json` tree of the body; Anthropic and Bedrock read it member by member, `raw.rs`):
+//! a string with escapes is unescaped, copied and escaped again. On an agent's conversation
+//! that was most of a request's cost, and the long texts (message contents, text parts) are
+//! only ever carried, never read. So before the translator runs, each long text is replaced by a short stand-in (`\u0001<n>\u0001`, control
 //! characters no valid body sends unescaped), and after it, each stand-in in the translation
 //! is replaced by the client's own bytes of that text, still escaped as the client escaped
 //! them (valid JSON string content wherever the stand-in landed, even joined into a longer

@@ -108,7 +108,8 @@ impl Serialize for Turn<'_> {
     }
 }
 
-/// An object's members, refused when one is named twice (as the router's parser does).
+/// An object's members, refused when one is named twice (`duplicate_key`, the router's
+/// parser's error; it does not look inside tool calls, this does).
 fn once<'a>(m: Members<'a>, at: &str) -> Result<Members<'a>, ApiError> {
     match m.repeated() {
         Some(name) => Err(duplicate_error(name, at)),
