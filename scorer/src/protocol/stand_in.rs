@@ -1,8 +1,8 @@
 //! A translation that carries the conversation's long texts without reading them.
 //!
-//! A native translator decodes the client's strings and serialises new ones (Responses builds
-//! a `serde_json` tree of the body; Anthropic and Bedrock read it member by member, `raw.rs`):
-//! a string with escapes is unescaped, copied and escaped again. On an agent's conversation
+//! A native translator decodes the client's strings and serialises new ones (it reads the body
+//! member by member, `raw.rs`, and borrows what needs no unescaping): a string with escapes is
+//! unescaped, copied and escaped again. On an agent's conversation
 //! that was most of a request's cost, and the long texts (message contents, text parts) are
 //! only ever carried, never read. So before the translator runs, each long text is replaced by a short stand-in (`\u0001<n>\u0001`, control
 //! characters no valid body sends unescaped), and after it, each stand-in in the translation

@@ -6,15 +6,98 @@
 //! output-item ids) followed by one `function_call` item per tool call; a tool message
 //! becomes a `function_call_output` item. A message's `name` has no Responses equivalent and
 //! is dropped.
+//!
+//! Messages are read member by member from the body (`protocol::raw`), texts borrowed, and
+//! items written with their members in name order, as a JSON value's map is.
 
+use std::borrow::Cow;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
+use crate::parse::fields::duplicate_error;
+use crate::protocol::raw::{self, Members, Raw, null, objects, string, value};
+
+/// One `input` item.
+#[derive(Debug)]
+pub(super) enum Item<'a> {
+    /// A user, system or developer `message` with its input parts.
+    Message { role: &'static str, content: Vec<Part<'a>> },
+    /// An assistant `message`, its content one string.
+    Said(Cow<'a, str>),
+    /// A `function_call`.
+    Call { id: Cow<'a, str>, name: Cow<'a, str>, arguments: Cow<'a, str> },
+    /// A `function_call_output`.
+    Output { id: Cow<'a, str>, output: Cow<'a, str> },
+}
+
+/// One input part: `input_text`, or an image or file built whole.
+#[derive(Debug)]
+pub(super) enum Part<'a> {
+    Text(Cow<'a, str>),
+    Other(Value),
+}
+
+impl Serialize for Part<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::Other(v) => v.serialize(s),
+            Part::Text(text) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("text", text)?;
+                m.serialize_entry("type", "input_text")?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl Serialize for Item<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Members in name order, as serde_json writes a map.
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Item::Message { role, content } => {
+                m.serialize_entry("content", content)?;
+                m.serialize_entry("role", role)?;
+                m.serialize_entry("type", "message")?;
+            }
+            Item::Said(content) => {
+                m.serialize_entry("content", content)?;
+                m.serialize_entry("role", "assistant")?;
+                m.serialize_entry("type", "message")?;
+            }
+            Item::Call { id, name, arguments } => {
+                m.serialize_entry("arguments", arguments)?;
+                m.serialize_entry("call_id", id)?;
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("type", "function_call")?;
+            }
+            Item::Output { id, output } => {
+                m.serialize_entry("call_id", id)?;
+                m.serialize_entry("output", output)?;
+                m.serialize_entry("type", "function_call_output")?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// An object's members, refused when one is named twice (`duplicate_key`, the router's
+/// parser's error; it does not look inside tool calls, this does).
+fn once<'a>(m: Members<'a>, at: &str) -> Result<Members<'a>, ApiError> {
+    match m.repeated() {
+        Some(name) => Err(duplicate_error(name, at)),
+        None => Ok(m),
+    }
+}
 
 /// `messages` as Responses `input` items.
-pub(super) fn input_items(messages: &Value) -> Result<Value, ApiError> {
-    let Some(list) = messages.as_array() else {
+pub(super) fn input_items(messages: Raw<'_>) -> Result<Vec<Item<'_>>, ApiError> {
+    let Some(list) = objects(messages)? else {
         return Err(wrong_type("messages", "an array of messages"));
     };
     if list.is_empty() {
@@ -25,18 +108,23 @@ pub(super) fn input_items(messages: &Value) -> Result<Value, ApiError> {
         ));
     }
     let mut items = Vec::with_capacity(list.len());
-    for (i, m) in list.iter().enumerate() {
+    for (i, m) in list.into_iter().enumerate() {
         let at = format!("messages[{i}]");
-        let Some(m) = m.as_object() else {
+        if !m.object {
             return Err(wrong_type(&at, "an object"));
-        };
-        match m.get("role").and_then(Value::as_str) {
+        }
+        let m = once(m, &at)?;
+        match string(m.get("role"))?.as_deref() {
             Some(role @ ("system" | "developer" | "user")) => {
-                let content = parts(m.get("content"), &at)?;
-                items.push(json!({"type": "message", "role": role, "content": content}));
+                let role = match role {
+                    "system" => "system",
+                    "developer" => "developer",
+                    _ => "user",
+                };
+                items.push(Item::Message { role, content: parts(m.get("content"), &at)? });
             }
-            Some("assistant") => assistant(m, &at, &mut items)?,
-            Some("tool") => items.push(tool_result(m, &at)?),
+            Some("assistant") => assistant(&m, &at, &mut items)?,
+            Some("tool") => items.push(tool_result(&m, &at)?),
             Some("function") => {
                 return Err(ApiError::invalid(
                     "unsupported_value",
@@ -59,34 +147,38 @@ pub(super) fn input_items(messages: &Value) -> Result<Value, ApiError> {
             }
         }
     }
-    Ok(Value::Array(items))
+    Ok(items)
 }
 
 /// A user, system or developer message's content as input parts.
-fn parts(content: Option<&Value>, at: &str) -> Result<Value, ApiError> {
-    let list = match content {
-        Some(Value::String(s)) => return Ok(json!([{"type": "input_text", "text": s}])),
-        Some(Value::Array(list)) => list,
-        None | Some(Value::Null) => {
+fn parts<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Part<'a>>, ApiError> {
+    if let Some(text) = string(content)? {
+        return Ok(vec![Part::Text(text)]);
+    }
+    let Some(list) = objects(content)? else {
+        if null(content) {
             return Err(missing(&format!("{at}.content"), "send text or content parts"));
         }
-        Some(_) => return Err(wrong_type(&format!("{at}.content"), "a string or an array of parts")),
+        return Err(wrong_type(&format!("{at}.content"), "a string or an array of parts"));
     };
     let mut out = Vec::with_capacity(list.len());
-    for (j, p) in list.iter().enumerate() {
+    for (j, p) in list.into_iter().enumerate() {
         let at = format!("{at}.content[{j}]");
-        out.push(part(p, &at)?);
+        out.push(part(once(p, &at)?, &at)?);
     }
-    Ok(Value::Array(out))
+    Ok(out)
 }
 
 /// One content part: `text`, `image_url` and `file` have Responses equivalents; audio and
 /// anything else are refused.
-fn part(p: &Value, at: &str) -> Result<Value, ApiError> {
-    match p.get("type").and_then(Value::as_str) {
-        Some("text") => Ok(json!({"type": "input_text", "text": text(p, at)?})),
-        Some("image_url") => image(p.get("image_url"), &format!("{at}.image_url")),
-        Some("file") => file(p.get("file"), &format!("{at}.file")),
+fn part<'a>(p: Members<'a>, at: &str) -> Result<Part<'a>, ApiError> {
+    let decoded = |name: &str| p.get(name).map(value).transpose();
+    match string(p.get("type"))?.as_deref() {
+        Some("text") => Ok(Part::Text(text(&p, at)?)),
+        Some("image_url") => {
+            Ok(Part::Other(image(decoded("image_url")?.as_ref(), &format!("{at}.image_url"))?))
+        }
+        Some("file") => Ok(Part::Other(file(decoded("file")?.as_ref(), &format!("{at}.file"))?)),
         Some("input_audio") => Err(ApiError::invalid(
             "unsupported_value",
             Some(&format!("{at}.type")),
@@ -162,8 +254,8 @@ fn file(file: Option<&Value>, at: &str) -> Result<Value, ApiError> {
 
 /// An assistant turn: its text as one `message` item (left out when empty and the turn only
 /// calls tools), then one `function_call` item per tool call.
-fn assistant(m: &Map<String, Value>, at: &str, items: &mut Vec<Value>) -> Result<(), ApiError> {
-    if m.get("function_call").is_some_and(|f| !f.is_null()) {
+fn assistant<'a>(m: &Members<'a>, at: &str, items: &mut Vec<Item<'a>>) -> Result<(), ApiError> {
+    if !null(m.get("function_call")) {
         return Err(ApiError::invalid(
             "unsupported_parameter",
             Some(&format!("{at}.function_call")),
@@ -171,17 +263,18 @@ fn assistant(m: &Map<String, Value>, at: &str, items: &mut Vec<Value>) -> Result
         ));
     }
     let said = joined_text(m.get("content"), at)?;
-    let calls = match m.get("tool_calls") {
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(calls)) => calls.as_slice(),
-        Some(_) => return Err(wrong_type(&format!("{at}.tool_calls"), "an array")),
+    let calls = match objects(m.get("tool_calls"))? {
+        Some(calls) => calls,
+        None if null(m.get("tool_calls")) => Vec::new(),
+        None => return Err(wrong_type(&format!("{at}.tool_calls"), "an array")),
     };
     if !said.is_empty() || calls.is_empty() {
-        items.push(json!({"type": "message", "role": "assistant", "content": said}));
+        items.push(Item::Said(said));
     }
-    for (k, call) in calls.iter().enumerate() {
+    for (k, call) in calls.into_iter().enumerate() {
         let at = format!("{at}.tool_calls[{k}]");
-        if call.get("type").and_then(Value::as_str).is_some_and(|t| t != "function") {
+        let call = once(call, &at)?;
+        if string(call.get("type"))?.is_some_and(|t| t != "function") {
             return Err(ApiError::invalid(
                 "unsupported_value",
                 Some(&format!("{at}.type")),
@@ -189,67 +282,74 @@ fn assistant(m: &Map<String, Value>, at: &str, items: &mut Vec<Value>) -> Result
             ));
         }
         let id = required_string(call.get("id"), &format!("{at}.id"))?;
-        let f = call.get("function");
-        let name = required_string(f.and_then(|f| f.get("name")), &format!("{at}.function.name"))?;
-        let arguments = match f.and_then(|f| f.get("arguments")) {
-            None | Some(Value::Null) => "{}",
-            Some(Value::String(a)) => a.as_str(),
-            Some(_) => return Err(wrong_type(&format!("{at}.function.arguments"), "a JSON string")),
+        let f = match call.get("function") {
+            Some(f) => once(raw::members(f)?, &format!("{at}.function"))?,
+            None => Members::default(),
         };
-        items.push(json!({"type": "function_call", "call_id": id, "name": name, "arguments": arguments}));
+        let name = required_string(f.get("name"), &format!("{at}.function.name"))?;
+        let arguments = match string(f.get("arguments"))? {
+            Some(a) => a,
+            None if null(f.get("arguments")) => Cow::Borrowed("{}"),
+            None => return Err(wrong_type(&format!("{at}.function.arguments"), "a JSON string")),
+        };
+        items.push(Item::Call { id, name, arguments });
     }
     Ok(())
 }
 
 /// A tool message: the output of the call it names.
-fn tool_result(m: &Map<String, Value>, at: &str) -> Result<Value, ApiError> {
-    let call_id = required_string(m.get("tool_call_id"), &format!("{at}.tool_call_id"))?;
+fn tool_result<'a>(m: &Members<'a>, at: &str) -> Result<Item<'a>, ApiError> {
+    let id = required_string(m.get("tool_call_id"), &format!("{at}.tool_call_id"))?;
     let output = joined_text(m.get("content"), at)?;
-    Ok(json!({"type": "function_call_output", "call_id": call_id, "output": output}))
+    Ok(Item::Output { id, output })
 }
 
 /// Content that can only be text (assistant and tool turns): a string, or its text parts
 /// joined; refusal parts are the model's earlier words about refusing and carry no text.
-fn joined_text(content: Option<&Value>, at: &str) -> Result<String, ApiError> {
-    match content {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Array(list)) => {
-            let mut out = String::new();
-            for (j, p) in list.iter().enumerate() {
-                let at = format!("{at}.content[{j}]");
-                match p.get("type").and_then(Value::as_str) {
-                    Some("text") => out.push_str(text(p, &at)?),
-                    Some("refusal") => {}
-                    _ => {
-                        return Err(ApiError::invalid(
-                            "unsupported_value",
-                            Some(&format!("{at}.type")),
-                            "this message's content can only be text parts",
-                        ));
-                    }
-                }
-            }
-            Ok(out)
-        }
-        Some(_) => Err(wrong_type(&format!("{at}.content"), "a string or an array of text parts")),
+fn joined_text<'a>(content: Raw<'a>, at: &str) -> Result<Cow<'a, str>, ApiError> {
+    if null(content) {
+        return Ok(Cow::Borrowed(""));
     }
+    if let Some(text) = string(content)? {
+        return Ok(text);
+    }
+    let Some(list) = objects(content)? else {
+        return Err(wrong_type(&format!("{at}.content"), "a string or an array of text parts"));
+    };
+    let mut out = String::new();
+    for (j, p) in list.into_iter().enumerate() {
+        let at = format!("{at}.content[{j}]");
+        let p = once(p, &at)?;
+        match string(p.get("type"))?.as_deref() {
+            Some("text") => out.push_str(&text(&p, &at)?),
+            Some("refusal") => {}
+            _ => {
+                return Err(ApiError::invalid(
+                    "unsupported_value",
+                    Some(&format!("{at}.type")),
+                    "this message's content can only be text parts",
+                ));
+            }
+        }
+    }
+    Ok(Cow::Owned(out))
 }
 
 /// A text part's `text`.
-fn text<'v>(p: &'v Value, at: &str) -> Result<&'v str, ApiError> {
-    match p.get("text") {
-        Some(Value::String(s)) => Ok(s),
-        None | Some(Value::Null) => Err(missing(&format!("{at}.text"), "send the part's text")),
-        Some(_) => Err(wrong_type(&format!("{at}.text"), "a string")),
+fn text<'a>(p: &Members<'a>, at: &str) -> Result<Cow<'a, str>, ApiError> {
+    match string(p.get("text"))? {
+        Some(s) => Ok(s),
+        None if null(p.get("text")) => Err(missing(&format!("{at}.text"), "send the part's text")),
+        None => Err(wrong_type(&format!("{at}.text"), "a string")),
     }
 }
 
 /// A required non-empty string member.
-fn required_string<'v>(v: Option<&'v Value>, param: &str) -> Result<&'v str, ApiError> {
-    match v {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(Value::String(_)) | None | Some(Value::Null) => Err(missing(param, "send a non-empty string")),
-        Some(_) => Err(wrong_type(param, "a string")),
+fn required_string<'a>(v: Raw<'a>, param: &str) -> Result<Cow<'a, str>, ApiError> {
+    match string(v)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        Some(_) => Err(missing(param, "send a non-empty string")),
+        None if null(v) => Err(missing(param, "send a non-empty string")),
+        None => Err(wrong_type(param, "a string")),
     }
 }

@@ -13,6 +13,7 @@ use super::options::{reasoning_object, reasoning_options, response_format, tool_
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
+use crate::protocol::raw::{Raw, body_members, raw_json, value, write_object};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
 /// `integer_below_min_value` below it); smaller limits are raised to it.
@@ -66,9 +67,8 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let chat: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid("invalid_json", None, format!("request body is not a JSON object: {e}"))
-    })?;
+    let (chat, messages) = members(body)?;
+    let mut input = None;
     let mut out = Map::new();
     let mut text = Map::new();
     let mut reasoning = Map::new();
@@ -96,9 +96,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             ));
         }
         match key {
-            "messages" => {
-                out.insert("input".into(), input_items(value)?);
-            }
+            "messages" => input = Some(input_items(messages)?),
             "modalities" if asks_audio(value) => {
                 return Err(ApiError::invalid(
                     "unsupported_parameter",
@@ -163,13 +161,13 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             }
         }
     }
-    if !out.contains_key("input") {
+    let Some(input) = input else {
         return Err(ApiError::invalid(
             "missing_required_parameter",
             Some("messages"),
             "'messages' is required: send a non-empty array of messages",
         ));
-    }
+    };
     reasoning_options(&mut reasoning);
     if !reasoning.is_empty() {
         out.insert("reasoning".into(), Value::Object(reasoning));
@@ -177,7 +175,25 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if !text.is_empty() {
         out.insert("text".into(), Value::Object(text));
     }
-    Ok(Value::Object(out).to_string().into_bytes())
+    write_object(&out, vec![("input", raw_json(&input)?)], body.len())
+}
+
+/// The body's members as JSON values, `messages` held as `null` in its place (the members
+/// are handled in name order) and kept raw beside them: it is read member by member.
+fn members(body: &[u8]) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
+    let members = body_members(body)?;
+    // A member named twice keeps its last value, as a JSON value does.
+    let mut chat = Map::new();
+    let mut messages = None;
+    for (name, raw) in members.into_inner() {
+        if name == "messages" {
+            messages = Some(raw);
+            chat.insert(name.into_owned(), Value::Null);
+        } else {
+            chat.insert(name.into_owned(), value(raw)?);
+        }
+    }
+    Ok((chat, messages))
 }
 
 /// The output limit to send: the client's, capped at the model's limit and raised to the

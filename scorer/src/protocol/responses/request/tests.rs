@@ -414,3 +414,20 @@ fn a_json_schema_keeps_its_description_and_strictness() {
         json!({"type": "json_schema", "name": "n", "description": "d", "strict": false, "schema": {"type": "object"}})
     );
 }
+
+/// A member named twice inside a tool call is refused naming it; a text escaped or not
+/// translates alike (texts are read from the body's bytes).
+#[test]
+fn duplicates_in_tool_calls_are_refused_and_escapes_read_alike() {
+    let call = br#"{"model":"auto","messages":[{"role":"user","content":"q"},{"role":"assistant","tool_calls":[{"id":"a","id":"b","function":{"name":"f"}}]}]}"#;
+    let e = refused(call);
+    assert_eq!((e.code, e.param.as_deref()), ("duplicate_key", Some("messages[1].tool_calls[0].id")));
+    let plain = body(
+        r#","messages":[{"role":"user","content":"a/b ä \"q\""},{"role":"tool","tool_call_id":"c","content":"x/y"}]"#,
+    );
+    let escaped = body(
+        r#","messages":[{"role":"user","content":"a\/b \u00e4 \"q\""},{"role":"tool","tool_call_id":"c","content":"x\/y"}]"#,
+    );
+    assert_eq!(out(&plain), out(&escaped));
+    assert_eq!(translate(&plain, &TO), translate(&escaped, &TO));
+}
