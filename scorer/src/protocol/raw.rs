@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::parse::fields::duplicate_error;
 
 /// A member's raw JSON when the member is there, `null` included.
 pub(crate) type Raw<'a> = Option<&'a RawValue>;
@@ -195,6 +196,35 @@ pub(crate) fn body_members(body: &[u8]) -> Result<Members<'_>, ApiError> {
         return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
     }
     Ok(members)
+}
+
+/// A chat body's members as JSON values, but `messages`, kept raw for a translator to read
+/// member by member; with `hold`, `null` holds its place in the map (for a translator that
+/// handles the members in name order). A member named twice keeps its last value, as a JSON
+/// value does.
+pub(crate) fn chat_members(body: &[u8], hold: bool) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
+    let mut members = Map::new();
+    let mut messages = None;
+    for (name, raw) in body_members(body)?.into_inner() {
+        if name == "messages" {
+            messages = Some(raw);
+            if hold {
+                members.insert(name.into_owned(), Value::Null);
+            }
+        } else {
+            members.insert(name.into_owned(), value(raw)?);
+        }
+    }
+    Ok((members, messages))
+}
+
+/// `m`, or a 400 `duplicate_key` at `at()` when it names a member twice: the router's parser's
+/// error, which it gives for messages and parts; inside tool calls only the translators look.
+pub(crate) fn once<'a>(m: Members<'a>, at: impl FnOnce() -> String) -> Result<Members<'a>, ApiError> {
+    match m.repeated() {
+        Some(name) => Err(duplicate_error(name, &at())),
+        None => Ok(m),
+    }
 }
 
 /// `members` and the `extra` ones (raw JSON) as one JSON object, every member in name order

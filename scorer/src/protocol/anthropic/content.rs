@@ -13,7 +13,6 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::parse::fields::duplicate_error;
 use crate::protocol::raw::{self, Members, Raw, null, objects, string, value};
 
 /// The part types a role may send.
@@ -35,17 +34,9 @@ pub(super) fn refuse(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid("unsupported_for_provider", Some(param), message)
 }
 
-/// An object's members, refused when one is named twice (see [`Members::repeated`]).
-pub(super) fn once<'a>(m: Members<'a>, at: &dyn Fn() -> String) -> Result<Members<'a>, ApiError> {
-    match m.repeated() {
-        Some(name) => Err(duplicate_error(name, &at())),
-        None => Ok(m),
-    }
-}
-
 /// A member's members, refused when one is named twice.
 pub(super) fn object<'a>(raw: &'a RawValue, at: &dyn Fn() -> String) -> Result<Members<'a>, ApiError> {
-    once(raw::members(raw)?, at)
+    raw::once(raw::members(raw)?, at)
 }
 
 /// One Messages content block.
@@ -156,7 +147,7 @@ fn block<'a>(
     at: &dyn Fn() -> String,
     parts: Parts,
 ) -> Result<Option<Block<'a>>, ApiError> {
-    let part = once(part, at)?;
+    let part = raw::once(part, at)?;
     let kind = string(part.get("type"))?.unwrap_or_default();
     let mut out = match (kind.as_ref(), parts) {
         ("text", _) => {

@@ -6,7 +6,7 @@ use super::content::{Block, refuse};
 use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::raw::{Raw, body_members, raw_json, value, write_object};
+use crate::protocol::raw::{chat_members, raw_json, write_object};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -41,7 +41,7 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// `messages` is read member by member from the body's bytes (see [`content`]); the other
 /// members, a few small values, as JSON values.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (req, messages) = members(body)?;
+    let (req, messages) = chat_members(body, false)?;
     let mut out = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     let stream = match req.get("stream") {
@@ -69,22 +69,6 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         out.insert("stream".into(), json!(true));
     }
     write_object(&out, vec![("messages", raw_json(&turns)?)], body.len())
-}
-
-/// The body's members but `messages` as JSON values, and `messages` raw.
-fn members(body: &[u8]) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
-    let members = body_members(body)?;
-    // A member named twice keeps its last value, as a JSON value does.
-    let mut messages = None;
-    let mut req = Map::new();
-    for (name, raw) in members.into_inner() {
-        if name == "messages" {
-            messages = Some(raw);
-        } else {
-            req.insert(name.into_owned(), value(raw)?);
-        }
-    }
-    Ok((req, messages))
 }
 
 /// A number member within `range`, or a 400 naming it.

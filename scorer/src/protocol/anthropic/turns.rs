@@ -8,9 +8,9 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use super::content::{self, Block, Parts, object, once, refuse};
+use super::content::{self, Block, Parts, object, refuse};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Members, Raw, invalid_json, null, objects, string};
+use crate::protocol::raw::{Members, Raw, invalid_json, null, objects, once, string};
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
 pub(super) struct Turn<'a> {
@@ -53,7 +53,7 @@ pub(super) fn conversation(messages: Raw<'_>) -> Result<(Option<Value>, Vec<Turn
         // Param paths are only built for an error.
         let at = || format!("messages[{i}]");
         let content_at = || format!("messages[{i}].content");
-        let m = once(raw, &at)?;
+        let m = once(raw, at)?;
         let role = string(m.get("role"))?.unwrap_or_default();
         match role.as_ref() {
             "system" | "developer" => {
@@ -136,7 +136,7 @@ fn tool_uses<'a>(calls: Raw<'a>, at: &dyn Fn() -> String) -> Result<Vec<Block<'a
     let mut out = Vec::with_capacity(calls.len());
     for (k, raw) in calls.into_iter().enumerate() {
         let at = || format!("{}.tool_calls[{k}]", at());
-        let call = once(raw, &at)?;
+        let call = once(raw, at)?;
         let Some(id) = string(call.get("id"))? else {
             return Err(refuse(&format!("{}.id", at()), "a tool call needs a string id"));
         };

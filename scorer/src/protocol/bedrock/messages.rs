@@ -14,8 +14,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::parse::fields::duplicate_error;
-use crate::protocol::raw::{Members, Raw, null, objects, string, value};
+use crate::protocol::raw::{Members, Raw, null, objects, once, string, value};
 
 /// The translated conversation.
 #[derive(Debug, Default)]
@@ -108,15 +107,6 @@ impl Serialize for Turn<'_> {
     }
 }
 
-/// An object's members, refused when one is named twice (`duplicate_key`, the router's
-/// parser's error; it does not look inside tool calls, this does).
-fn once<'a>(m: Members<'a>, at: &str) -> Result<Members<'a>, ApiError> {
-    match m.repeated() {
-        Some(name) => Err(duplicate_error(name, at)),
-        None => Ok(m),
-    }
-}
-
 /// Translates `messages` (the member is present).
 pub(super) fn translate(messages: Raw<'_>) -> Result<Conversation<'_>, ApiError> {
     let Some(list) = objects(messages)? else {
@@ -126,7 +116,7 @@ pub(super) fn translate(messages: Raw<'_>) -> Result<Conversation<'_>, ApiError>
     let mut turns: Vec<Turn<'_>> = Vec::new();
     for (i, m) in list.into_iter().enumerate() {
         let at = format!("messages[{i}]");
-        let m = once(m, &at)?;
+        let m = once(m, || at.clone())?;
         let Some(role) = string(m.get("role"))? else {
             return Err(ApiError::invalid(
                 "missing_required_parameter",
@@ -211,7 +201,7 @@ fn texts<'a>(content: Raw<'a>, at: &str, refusals: bool) -> Result<Vec<Cow<'a, s
     } else if let Some(parts) = objects(content)? {
         for (j, p) in parts.into_iter().enumerate() {
             let here = format!("{at}.content[{j}]");
-            let p = once(p, &here)?;
+            let p = once(p, || here.clone())?;
             match string(p.get("type"))?.as_deref() {
                 Some("text") => out.push(str_member(&p, "text", &here)?),
                 Some("refusal") if refusals => out.push(str_member(&p, "refusal", &here)?),
@@ -242,7 +232,7 @@ fn user_blocks<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Block<'a>>, ApiErro
     let mut out = Vec::new();
     for (j, p) in parts.into_iter().enumerate() {
         let here = format!("{at}.content[{j}]");
-        let p = once(p, &here)?;
+        let p = once(p, || here.clone())?;
         match string(p.get("type"))?.as_deref() {
             Some("text") => {
                 let t = str_member(&p, "text", &here)?;
@@ -317,11 +307,11 @@ fn assistant_blocks<'a>(
     };
     for (k, call) in calls.into_iter().enumerate() {
         let here = format!("{at}.tool_calls[{k}]");
-        let call = once(call, &here)?;
+        let call = once(call, || here.clone())?;
         let id = str_member(&call, "id", &here)?;
         let function_at = format!("{here}.function");
         let function = match call.get("function") {
-            Some(f) => once(crate::protocol::raw::members(f)?, &function_at)?,
+            Some(f) => once(crate::protocol::raw::members(f)?, || function_at.clone())?,
             None => Members::default(),
         };
         let name = str_member(&function, "name", &function_at)?;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::raw::{body_members, raw_json, value, write_object};
+use crate::protocol::raw::{chat_members, raw_json, write_object};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,17 +75,7 @@ pub fn path(base: &str, upstream_model: &str, stream: bool) -> String {
 /// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let members = body_members(body)?;
-    // A member named twice keeps its last value, as a JSON value does.
-    let mut req = Map::new();
-    let mut messages = None;
-    for (name, raw) in members.into_inner() {
-        if name == "messages" {
-            messages = Some(raw);
-        } else {
-            req.insert(name.into_owned(), value(raw)?);
-        }
-    }
+    let (req, messages) = chat_members(body, false)?;
     for (key, value) in &req {
         let known = FIELDS.iter().find(|(k, _)| k == key).map(|(_, f)| *f);
         if known == Some(Field::Refused) {

@@ -18,8 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
-use crate::parse::fields::duplicate_error;
-use crate::protocol::raw::{self, Members, Raw, null, objects, string, value};
+use crate::protocol::raw::{self, Members, Raw, null, objects, once, string, value};
 
 /// One `input` item.
 #[derive(Debug)]
@@ -86,15 +85,6 @@ impl Serialize for Item<'_> {
     }
 }
 
-/// An object's members, refused when one is named twice (`duplicate_key`, the router's
-/// parser's error; it does not look inside tool calls, this does).
-fn once<'a>(m: Members<'a>, at: &str) -> Result<Members<'a>, ApiError> {
-    match m.repeated() {
-        Some(name) => Err(duplicate_error(name, at)),
-        None => Ok(m),
-    }
-}
-
 /// `messages` as Responses `input` items.
 pub(super) fn input_items(messages: Raw<'_>) -> Result<Vec<Item<'_>>, ApiError> {
     let Some(list) = objects(messages)? else {
@@ -113,7 +103,7 @@ pub(super) fn input_items(messages: Raw<'_>) -> Result<Vec<Item<'_>>, ApiError> 
         if !m.object {
             return Err(wrong_type(&at, "an object"));
         }
-        let m = once(m, &at)?;
+        let m = once(m, || at.clone())?;
         match string(m.get("role"))?.as_deref() {
             Some(role @ ("system" | "developer" | "user")) => {
                 let role = match role {
@@ -164,7 +154,7 @@ fn parts<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Part<'a>>, ApiError> {
     let mut out = Vec::with_capacity(list.len());
     for (j, p) in list.into_iter().enumerate() {
         let at = format!("{at}.content[{j}]");
-        out.push(part(once(p, &at)?, &at)?);
+        out.push(part(once(p, || at.clone())?, &at)?);
     }
     Ok(out)
 }
@@ -273,7 +263,7 @@ fn assistant<'a>(m: &Members<'a>, at: &str, items: &mut Vec<Item<'a>>) -> Result
     }
     for (k, call) in calls.into_iter().enumerate() {
         let at = format!("{at}.tool_calls[{k}]");
-        let call = once(call, &at)?;
+        let call = once(call, || at.clone())?;
         if string(call.get("type"))?.is_some_and(|t| t != "function") {
             return Err(ApiError::invalid(
                 "unsupported_value",
@@ -283,7 +273,7 @@ fn assistant<'a>(m: &Members<'a>, at: &str, items: &mut Vec<Item<'a>>) -> Result
         }
         let id = required_string(call.get("id"), &format!("{at}.id"))?;
         let f = match call.get("function") {
-            Some(f) => once(raw::members(f)?, &format!("{at}.function"))?,
+            Some(f) => once(raw::members(f)?, || format!("{at}.function"))?,
             None => Members::default(),
         };
         let name = required_string(f.get("name"), &format!("{at}.function.name"))?;
@@ -319,7 +309,7 @@ fn joined_text<'a>(content: Raw<'a>, at: &str) -> Result<Cow<'a, str>, ApiError>
     let mut out = String::new();
     for (j, p) in list.into_iter().enumerate() {
         let at = format!("{at}.content[{j}]");
-        let p = once(p, &at)?;
+        let p = once(p, || at.clone())?;
         match string(p.get("type"))?.as_deref() {
             Some("text") => out.push_str(&text(&p, &at)?),
             Some("refusal") => {}

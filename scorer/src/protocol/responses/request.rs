@@ -13,7 +13,7 @@ use super::options::{reasoning_object, reasoning_options, response_format, tool_
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
-use crate::protocol::raw::{Raw, body_members, raw_json, value, write_object};
+use crate::protocol::raw::{chat_members, raw_json, write_object};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
 /// `integer_below_min_value` below it); smaller limits are raised to it.
@@ -67,7 +67,8 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (chat, messages) = members(body)?;
+    // `messages` holds its place: the members are handled in name order.
+    let (chat, messages) = chat_members(body, true)?;
     let mut input = None;
     let mut out = Map::new();
     let mut text = Map::new();
@@ -176,24 +177,6 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         out.insert("text".into(), Value::Object(text));
     }
     write_object(&out, vec![("input", raw_json(&input)?)], body.len())
-}
-
-/// The body's members as JSON values, `messages` held as `null` in its place (the members
-/// are handled in name order) and kept raw beside them: it is read member by member.
-fn members(body: &[u8]) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
-    let members = body_members(body)?;
-    // A member named twice keeps its last value, as a JSON value does.
-    let mut chat = Map::new();
-    let mut messages = None;
-    for (name, raw) in members.into_inner() {
-        if name == "messages" {
-            messages = Some(raw);
-            chat.insert(name.into_owned(), Value::Null);
-        } else {
-            chat.insert(name.into_owned(), value(raw)?);
-        }
-    }
-    Ok((chat, messages))
 }
 
 /// The output limit to send: the client's, capped at the model's limit and raised to the
