@@ -180,9 +180,13 @@ function drawCatalog() {
 let pending = 0;
 function refresh() {
   clearTimeout(pending);
+  // For the browser test: an edit is waiting for its render (a render already on its way
+  // when the edit came shows the inputs before it).
+  document.body.dataset.pending = 'true';
   pending = setTimeout(() => {
     renderDecision();
     if (!$('catalog').hidden) renderCatalog();
+    document.body.dataset.pending = 'false';
   }, 120);
 }
 
