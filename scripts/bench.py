@@ -151,6 +151,18 @@ def envoy_config(listen, admin, upstream, wasm=None):
             .replace("FILTERS\n", filters).replace("ROUTE", route).replace("CLUSTERS\n", clusters))
 
 
+def start_envoy(name, work, upstream_port, wasm):
+    """Envoy with one worker, pinned to CPU_PROXY, in front of the upstream with the `wasm`
+    filter (or none), once it listens: (process, listen port, admin port)."""
+    listen, admin = free_port(), free_port()
+    cfg = os.path.join(work, f"{name}.yaml")
+    with open(cfg, "w") as f:
+        f.write(envoy_config(listen, admin, upstream_port, wasm))
+    p = Proc(f"envoy-{name}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
+                                "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
+    return p, listen, admin
+
+
 class Proc:
     def __init__(self, name, argv, port, cpu, env=None, cwd=None):
         self.name, self.port = name, port
@@ -225,11 +237,7 @@ def main():
         envoys += [(n, w) for n, w in [("probe", PROBE), ("router-timed", TIMED)] if os.path.exists(w)]
         admins = {}
         for name, wasm in envoys:
-            listen, admin = free_port(), free_port()
-            cfg = os.path.join(work, f"{name}.yaml")
-            open(cfg, "w").write(envoy_config(listen, admin, upstream_port, wasm))
-            p = Proc(f"envoy-{name}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
-                                        "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
+            p, listen, admin = start_envoy(name, work, upstream_port, wasm)
             procs.append(p)
             targets[name] = (p, listen, "/v1/chat/completions", ())
             admins[name] = admin
@@ -389,13 +397,8 @@ def module_variants(upstream_port, work):
 
 
 def module_variant(name, wasm, upstream_port, work, n):
-    listen, admin = free_port(), free_port()
-    cfg = os.path.join(work, f"module-{n}.yaml")
-    with open(cfg, "w") as f:
-        f.write(envoy_config(listen, admin, upstream_port, wasm))
     start = time.monotonic()
-    p = Proc(f"envoy-module-{n}", [ENVOY, "-c", cfg, "--concurrency", "1", "--disable-hot-restart",
-                                   "--log-level", "warn", "--base-id", str(listen)], listen, CPU_PROXY)
+    p, listen, _ = start_envoy(f"module-{n}", work, upstream_port, wasm)
     try:
         ready = time.monotonic() - start
         rps = {}

@@ -12,13 +12,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::parse::fields::duplicate_error;
+use crate::parse::fields::{duplicate_error, first_duplicate};
 
 /// A member's raw JSON when the member is there, `null` included.
 pub(crate) type Raw<'a> = Option<&'a RawValue>;
@@ -45,20 +44,17 @@ impl<'a> Members<'a> {
     }
 
     /// A member named twice, if any: where a JSON value would keep one of them silently,
-    /// which one the client meant is not ours to guess, so translators refuse it. Sorted, not
-    /// compared pairwise: an object's members are the client's to multiply.
-    pub(crate) fn repeated(&self) -> Option<&str> {
+    /// which one the client meant is not ours to guess, so translators refuse it. A few
+    /// members are compared pairwise, without allocating; more are sorted (the parser's
+    /// [`first_duplicate`]): an object's members are the client's to multiply.
+    pub(crate) fn repeated(&self) -> Option<Cow<'a, str>> {
         if self.list.len() <= 8 {
             return self.list.iter().enumerate().find_map(|(i, (name, _))| {
-                self.list.iter().skip(i + 1).any(|(other, _)| other == name).then_some(name.as_ref())
+                self.list.iter().skip(i + 1).any(|(other, _)| other == name).then(|| name.clone())
             });
         }
-        let mut names: Vec<&str> = self.list.iter().map(|(name, _)| name.as_ref()).collect();
-        names.sort_unstable();
-        names.windows(2).find_map(|w| match w {
-            [a, b] if a == b => Some(*a),
-            _ => None,
-        })
+        let mut names: Vec<Cow<'a, str>> = self.list.iter().map(|(name, _)| name.clone()).collect();
+        first_duplicate(&mut names)
     }
 }
 
@@ -218,48 +214,63 @@ pub(crate) fn chat_members(body: &[u8], hold: bool) -> Result<(Map<String, Value
     Ok((members, messages))
 }
 
+/// A member's members (read from any JSON value), refused as [`once`] says.
+pub(crate) fn object<'a>(raw: &'a RawValue, at: impl FnOnce() -> String) -> Result<Members<'a>, ApiError> {
+    once(members(raw)?, at)
+}
+
 /// `m`, or a 400 `duplicate_key` at `at()` when it names a member twice: the router's parser's
 /// error, which it gives for messages and parts; inside tool calls only the translators look.
 pub(crate) fn once<'a>(m: Members<'a>, at: impl FnOnce() -> String) -> Result<Members<'a>, ApiError> {
     match m.repeated() {
-        Some(name) => Err(duplicate_error(name, &at())),
+        Some(name) => Err(duplicate_error(&name, &at())),
         None => Ok(m),
     }
 }
 
-/// `members` and the `extra` ones (raw JSON) as one JSON object, every member in name order
-/// as serde_json writes a map: the bytes one map holding them all would give. An extra member
-/// replaces a member of the same name, as inserting it into the map would.
+/// `members` and the members named `extra` as one JSON object, every member in name order as
+/// serde_json writes a map: the bytes one map holding them all would give. `write` writes an
+/// extra member's value straight into the body (the conversation, the biggest member, is
+/// written once, not first on its own and then copied); an extra member replaces a member of
+/// the same name, as inserting it into the map would.
 pub(crate) fn write_object(
     members: &Map<String, Value>,
-    mut extra: Vec<(&'static str, Box<RawValue>)>,
+    extra: &[&str],
     size: usize,
+    mut write: impl FnMut(&str, &mut Vec<u8>) -> serde_json::Result<()>,
 ) -> Result<Vec<u8>, ApiError> {
-    extra.sort_by(|a, b| a.0.cmp(b.0));
+    let mut names = extra.to_vec();
+    names.sort_unstable();
     let mut bytes = Vec::with_capacity(size + 512);
-    let mut ser = serde_json::Serializer::new(&mut bytes);
-    let mut map = ser.serialize_map(None).map_err(invalid_json)?;
-    let replaced: Vec<&str> = extra.iter().map(|(k, _)| *k).collect();
-    let mut extra = extra.into_iter().peekable();
+    bytes.push(b'{');
+    let mut pending = names.iter().copied().peekable();
     for (name, v) in members {
-        if replaced.contains(&name.as_str()) {
+        if names.contains(&name.as_str()) {
             continue;
         }
-        while let Some((k, raw)) = extra.next_if(|(k, _)| *k < name.as_str()) {
-            map.serialize_entry(k, &raw).map_err(invalid_json)?;
+        while let Some(k) = pending.next_if(|k| *k < name.as_str()) {
+            key(&mut bytes, k)?;
+            write(k, &mut bytes).map_err(invalid_json)?;
         }
-        map.serialize_entry(name, v).map_err(invalid_json)?;
+        key(&mut bytes, name)?;
+        serde_json::to_writer(&mut bytes, v).map_err(invalid_json)?;
     }
-    for (k, raw) in extra {
-        map.serialize_entry(k, &raw).map_err(invalid_json)?;
+    for k in pending {
+        key(&mut bytes, k)?;
+        write(k, &mut bytes).map_err(invalid_json)?;
     }
-    map.end().map_err(invalid_json)?;
+    bytes.push(b'}');
     Ok(bytes)
 }
 
-/// A value written as raw JSON, for [`write_object`].
-pub(crate) fn raw_json(v: &impl Serialize) -> Result<Box<RawValue>, ApiError> {
-    serde_json::value::to_raw_value(v).map_err(invalid_json)
+/// A member's name and its colon, after a comma unless it is the object's first.
+fn key(bytes: &mut Vec<u8>, name: &str) -> Result<(), ApiError> {
+    if bytes.last() != Some(&b'{') {
+        bytes.push(b',');
+    }
+    serde_json::to_writer(&mut *bytes, name).map_err(invalid_json)?;
+    bytes.push(b':');
+    Ok(())
 }
 
 #[cfg(test)]
@@ -274,13 +285,13 @@ mod tests {
 
     #[test]
     fn a_repeated_member_is_found_among_few_and_many() {
-        assert_eq!(members(r#"{"a":1,"b":2,"a":3}"#).repeated(), Some("a"));
+        assert_eq!(members(r#"{"a":1,"b":2,"a":3}"#).repeated().as_deref(), Some("a"));
         assert_eq!(members(r#"{"a":1,"b":2}"#).repeated(), None);
         let many: Vec<String> = (0..1000).map(|i| format!(r#""k{i}":{i}"#)).collect();
         let text = format!("{{{}}}", many.join(","));
         assert_eq!(members(&text).repeated(), None);
         let text = format!(r#"{{{},"k517":0}}"#, many.join(","));
-        assert_eq!(members(&text).repeated(), Some("k517"));
+        assert_eq!(members(&text).repeated().as_deref(), Some("k517"));
     }
 
     #[test]
@@ -303,9 +314,11 @@ mod tests {
             out.insert(k.into(), json!(k));
         }
         out.insert("m".into(), json!("old"));
-        let extra =
-            vec![("m", raw_json(&json!([1])).unwrap_or_default()), ("a", raw_json(&"x").unwrap_or_default())];
-        let got = write_object(&out, extra, 0).unwrap_or_default();
+        let got = write_object(&out, &["m", "a"], 0, |k, w| match k {
+            "m" => serde_json::to_writer(w, &json!([1])),
+            _ => serde_json::to_writer(w, "x"),
+        })
+        .unwrap_or_default();
         let mut want = out.clone();
         want.insert("m".into(), json!([1]));
         want.insert("a".into(), json!("x"));

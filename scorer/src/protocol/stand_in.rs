@@ -2,10 +2,10 @@
 //!
 //! A native translator decodes the client's strings and serialises new ones (it reads the body
 //! member by member, `raw.rs`, and borrows what needs no unescaping): a string with escapes is
-//! unescaped, copied and escaped again. On an agent's conversation
-//! that was most of a request's cost, and the long texts (message contents, text parts) are
-//! only ever carried, never read. So before the translator runs, each long text is replaced by a short stand-in (`\u0001<n>\u0001`, control
-//! characters no valid body sends unescaped), and after it, each stand-in in the translation
+//! unescaped, copied and escaped again. On an agent's conversation that was most of a
+//! request's cost, and the long texts (message contents, text parts) are only ever carried,
+//! never read. So before the translator runs, each long text is replaced by a short stand-in
+//! (`\u0001<n>\u0001`, control characters no valid body sends unescaped), and after it, each stand-in in the translation
 //! is replaced by the client's own bytes of that text, still escaped as the client escaped
 //! them (valid JSON string content wherever the stand-in landed, even joined into a longer
 //! string). The translation is the same JSON, string for string.
@@ -17,6 +17,8 @@
 //! last user or tool message (an assistant prefill is trimmed). A body that already holds the
 //! escape `\u0001` outside its long texts is translated as it is; inside one it is carried
 //! like the rest of the text.
+
+use std::io::Write;
 
 use crate::parse::layout::Span;
 
@@ -48,7 +50,10 @@ pub fn translate<E>(
             return translate(body);
         }
         small.extend_from_slice(gap);
-        small.extend_from_slice(format!("\\u0001{n}\\u0001").as_bytes());
+        small.extend_from_slice(MARK);
+        // Writing into a Vec cannot fail.
+        let _ = write!(small, "{n}");
+        small.extend_from_slice(MARK);
         at = t.end;
     }
     let tail = body.get(at..).unwrap_or_default();

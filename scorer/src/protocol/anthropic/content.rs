@@ -9,7 +9,6 @@ use std::borrow::Cow;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
@@ -32,11 +31,6 @@ const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/w
 /// A 400 naming `param`.
 pub(super) fn refuse(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid("unsupported_for_provider", Some(param), message)
-}
-
-/// A member's members, refused when one is named twice.
-pub(super) fn object<'a>(raw: &'a RawValue, at: &dyn Fn() -> String) -> Result<Members<'a>, ApiError> {
-    raw::once(raw::members(raw)?, at)
 }
 
 /// One Messages content block.

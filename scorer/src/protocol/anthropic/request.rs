@@ -6,7 +6,7 @@ use super::content::{Block, refuse};
 use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, raw_json, write_object};
+use crate::protocol::raw::{chat_members, write_object};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -68,7 +68,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if stream {
         out.insert("stream".into(), json!(true));
     }
-    write_object(&out, vec![("messages", raw_json(&turns)?)], body.len())
+    write_object(&out, &["messages"], body.len(), |_, w| serde_json::to_writer(w, &turns))
 }
 
 /// A number member within `range`, or a 400 naming it.

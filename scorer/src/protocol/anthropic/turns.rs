@@ -8,9 +8,9 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use super::content::{self, Block, Parts, object, refuse};
+use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Members, Raw, invalid_json, null, objects, once, string};
+use crate::protocol::raw::{Members, Raw, invalid_json, null, object, objects, once, string};
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
 pub(super) struct Turn<'a> {
@@ -141,7 +141,7 @@ fn tool_uses<'a>(calls: Raw<'a>, at: &dyn Fn() -> String) -> Result<Vec<Block<'a
             return Err(refuse(&format!("{}.id", at()), "a tool call needs a string id"));
         };
         let function = match call.get("function") {
-            Some(f) => object(f, &|| format!("{}.function", at()))?,
+            Some(f) => object(f, || format!("{}.function", at()))?,
             None => Members::default(),
         };
         let Some(name) = string(function.get("name"))? else {

@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Members, Raw, null, objects, once, string, value};
+use crate::protocol::raw::{Members, Raw, null, object, objects, once, string, value};
 
 /// The translated conversation.
 #[derive(Debug, Default)]
@@ -311,7 +311,7 @@ fn assistant_blocks<'a>(
         let id = str_member(&call, "id", &here)?;
         let function_at = format!("{here}.function");
         let function = match call.get("function") {
-            Some(f) => once(crate::protocol::raw::members(f)?, || function_at.clone())?,
+            Some(f) => object(f, || function_at.clone())?,
             None => Members::default(),
         };
         let name = str_member(&function, "name", &function_at)?;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, raw_json, write_object};
+use crate::protocol::raw::{chat_members, write_object};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +92,6 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let conv = messages::translate(Some(messages))?;
     let tools = tool_config(&req, &conv)?;
     let mut out = Map::new();
-    let mut extra = vec![("messages", raw_json(&conv.turns)?)];
-    if !conv.system.is_empty() {
-        extra.push(("system", raw_json(&conv.system)?));
-    }
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
         out.insert("inferenceConfig".into(), Value::Object(inference));
@@ -106,7 +102,11 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if let Some(format) = output_config(req.get("response_format"))? {
         out.insert("outputConfig".into(), format);
     }
-    write_object(&out, extra, body.len())
+    let extra: &[&str] = if conv.system.is_empty() { &["messages"] } else { &["messages", "system"] };
+    write_object(&out, extra, body.len(), |k, w| match k {
+        "system" => serde_json::to_writer(w, &conv.system),
+        _ => serde_json::to_writer(w, &conv.turns),
+    })
 }
 
 /// A 400 for a refused member set to something other than its default.

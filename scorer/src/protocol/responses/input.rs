@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{self, Members, Raw, null, objects, once, string, value};
+use crate::protocol::raw::{Members, Raw, null, object, objects, once, string, value};
 
 /// One `input` item.
 #[derive(Debug)]
@@ -273,7 +273,7 @@ fn assistant<'a>(m: &Members<'a>, at: &str, items: &mut Vec<Item<'a>>) -> Result
         }
         let id = required_string(call.get("id"), &format!("{at}.id"))?;
         let f = match call.get("function") {
-            Some(f) => once(raw::members(f)?, || format!("{at}.function"))?,
+            Some(f) => object(f, || format!("{at}.function"))?,
             None => Members::default(),
         };
         let name = required_string(f.get("name"), &format!("{at}.function.name"))?;

@@ -13,7 +13,7 @@ use super::options::{reasoning_object, reasoning_options, response_format, tool_
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, raw_json, write_object};
+use crate::protocol::raw::{chat_members, write_object};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
 /// `integer_below_min_value` below it); smaller limits are raised to it.
@@ -176,7 +176,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if !text.is_empty() {
         out.insert("text".into(), Value::Object(text));
     }
-    write_object(&out, vec![("input", raw_json(&input)?)], body.len())
+    write_object(&out, &["input"], body.len(), |_, w| serde_json::to_writer(w, &input))
 }
 
 /// The output limit to send: the client's, capped at the model's limit and raised to the
