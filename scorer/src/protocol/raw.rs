@@ -1,26 +1,35 @@
 //! Reading a client's JSON body member by member for a translator: each member's raw JSON
-//! borrowed from the body ([`RawValue`]), and only what is translated decoded. A text with no
+//! borrowed from the body ([`Json`]), and only what is translated decoded. A text with no
 //! escapes is written to the provider's body straight from the client's bytes, and no tree of
 //! JSON values is built per message (a 400 KB agent conversation has hundreds).
 //!
-//! The body a translator gets has passed the router's parser, so a member that is only carried
-//! is not validated again here (serde_json's raw scan does not check a `\u` escape's pairing
-//! or a number's range, as decoding does); a member decoded here that fails is a 400
-//! `invalid_json` whose position is within that member.
+//! Members are split with the router's own reader (`parse::json`), which validates what it
+//! skips eight bytes at a time; a member that fails is a 400 `invalid_json` whose position is
+//! within that member (the body a translator gets has passed the router's parser, so none
+//! does in the router).
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::parse::fields::{duplicate_error, first_duplicate};
+use crate::parse::json::{Kind, Reader};
+
+/// One JSON value's text, borrowed from the body (whitespace around it trimmed), valid JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Json<'a>(&'a str);
+
+impl<'a> Json<'a> {
+    /// The value's JSON text.
+    pub(crate) fn get(self) -> &'a str {
+        self.0
+    }
+}
 
 /// A member's raw JSON when the member is there, `null` included.
-pub(crate) type Raw<'a> = Option<&'a RawValue>;
+pub(crate) type Raw<'a> = Option<Json<'a>>;
 
 /// An object's members in order, each as raw JSON borrowed from the body: what the
 /// translation looks up by name, decoding only what it uses. Read from anything: a value that
@@ -29,18 +38,13 @@ pub(crate) type Raw<'a> = Option<&'a RawValue>;
 pub(crate) struct Members<'a> {
     /// The value read was an object.
     pub(crate) object: bool,
-    list: Vec<(Cow<'a, str>, &'a RawValue)>,
+    list: Vec<(Cow<'a, str>, Json<'a>)>,
 }
 
 impl<'a> Members<'a> {
     /// The member `name`.
     pub(crate) fn get(&self, name: &str) -> Raw<'a> {
         self.list.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
-    }
-
-    /// The members, in order.
-    pub(crate) fn into_inner(self) -> Vec<(Cow<'a, str>, &'a RawValue)> {
-        self.list
     }
 
     /// A member named twice, if any: where a JSON value would keep one of them silently,
@@ -58,88 +62,42 @@ impl<'a> Members<'a> {
     }
 }
 
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(MembersVisitor)
-    }
+/// The next value's text, the reader left after it.
+fn next_value<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Json<'a>, ApiError> {
+    r.peek();
+    let start = r.pos();
+    r.skip_value().map_err(invalid_json)?;
+    Ok(Json(text.get(start..r.pos()).unwrap_or_default()))
 }
 
-struct MembersVisitor;
-
-impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Members<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+/// The members of the value at the reader (none unless it is an object), the reader left
+/// after it.
+fn read_members<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Members<'a>, ApiError> {
+    if r.peek_kind().map_err(invalid_json)? != Kind::Object {
+        r.skip_value().map_err(invalid_json)?;
+        return Ok(Members::default());
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-        let mut list = Vec::with_capacity(map.size_hint().unwrap_or(4));
-        while let Some(Name(name)) = map.next_key()? {
-            list.push((name, map.next_value()?));
-        }
-        Ok(Members { object: true, list })
+    let mut list = Vec::with_capacity(4);
+    let mut it = r.object().map_err(invalid_json)?;
+    while let Some(name) = it.next_key(r).map_err(invalid_json)? {
+        list.push((name, next_value(r, text)?));
     }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Members<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Members::default())
-    }
-
-    fn visit_unit<E>(self) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Members<'de>, E> {
-        Ok(Members::default())
-    }
+    Ok(Members { object: true, list })
 }
 
-/// A member name, borrowed unless it holds escapes.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(NameVisitor)
-    }
-}
-
-struct NameVisitor;
-
-impl<'de> Visitor<'de> for NameVisitor {
-    type Value = Name<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
-        Ok(Name(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
-        Ok(Name(Cow::Owned(v.to_owned())))
-    }
+/// `text`, a whole JSON document, read by `read` with nothing after it.
+fn whole<'a, T>(
+    text: &'a str,
+    read: impl FnOnce(&mut Reader<'a>, &'a str) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut r = Reader::new(text);
+    let out = read(&mut r, text)?;
+    r.finish().map_err(invalid_json)?;
+    Ok(out)
 }
 
 /// A 400 for JSON the router's parser would have refused (a string it cannot decode).
-pub(crate) fn invalid_json(e: serde_json::Error) -> ApiError {
+pub(crate) fn invalid_json(e: impl fmt::Display) -> ApiError {
     ApiError::invalid("invalid_json", None, format!("the body is not valid JSON: {e}"))
 }
 
@@ -151,71 +109,83 @@ pub(crate) fn null(raw: Raw<'_>) -> bool {
 /// A member as a string, borrowed from the body unless it holds escapes; `None` when it is
 /// absent or not a string.
 pub(crate) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ApiError> {
-    let Some(text) = raw.map(RawValue::get).filter(|t| t.starts_with('"')) else { return Ok(None) };
-    // Valid JSON already: without a backslash, the bytes between the quotes are the string.
-    if !text.contains('\\')
-        && let Some(inner) = text.get(1..text.len() - 1)
-    {
-        return Ok(Some(Cow::Borrowed(inner)));
-    }
-    serde_json::from_str::<String>(text).map(|s| Some(Cow::Owned(s))).map_err(invalid_json)
+    let Some(text) = raw.map(Json::get).filter(|t| t.starts_with('"')) else { return Ok(None) };
+    Reader::new(text).string().map(Some).map_err(invalid_json)
 }
 
 /// A member decoded as a JSON value (for the small members kept whole: `cache_control`,
 /// images, tools).
-pub(crate) fn value(raw: &RawValue) -> Result<Value, ApiError> {
+pub(crate) fn value(raw: Json<'_>) -> Result<Value, ApiError> {
     serde_json::from_str(raw.get()).map_err(invalid_json)
+}
+
+/// An array's elements as their members (`None`: the value is not an array).
+pub(crate) type Elements<'a> = Option<Vec<Members<'a>>>;
+
+/// The elements of the value at the reader, the reader left after it.
+fn read_elements<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Elements<'a>, ApiError> {
+    if r.peek_kind().map_err(invalid_json)? != Kind::Array {
+        r.skip_value().map_err(invalid_json)?;
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    let mut it = r.array().map_err(invalid_json)?;
+    while it.next(r).map_err(invalid_json)? {
+        out.push(read_members(r, text)?);
+    }
+    Ok(Some(out))
 }
 
 /// A member that is an array, as its elements' members (read in one pass); `None` when it is
 /// not an array.
-pub(crate) fn objects(raw: Raw<'_>) -> Result<Option<Vec<Members<'_>>>, ApiError> {
-    match raw.map(RawValue::get) {
-        Some(text) if text.starts_with('[') => serde_json::from_str(text).map(Some).map_err(invalid_json),
+pub(crate) fn objects(raw: Raw<'_>) -> Result<Elements<'_>, ApiError> {
+    match raw.map(Json::get) {
+        Some(text) if text.starts_with('[') => whole(text, read_elements),
         _ => Ok(None),
     }
 }
 
 /// A member's members, read from any JSON value (see [`Members`]).
-pub(crate) fn members(raw: &RawValue) -> Result<Members<'_>, ApiError> {
-    serde_json::from_str(raw.get()).map_err(invalid_json)
+pub(crate) fn members(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
+    whole(raw.get(), read_members)
 }
 
-/// A body's top-level members, or a 400 when it is not a JSON object.
-pub(crate) fn body_members(body: &[u8]) -> Result<Members<'_>, ApiError> {
-    // As text, so one reader (serde_json's `StrRead`) serves every member read here.
+/// A chat body's members as JSON values, but `messages`, read as its elements' members in
+/// the same pass (absent: `None`) for a translator to read member by member; with `hold`,
+/// `null` holds its place in the map (for a translator that handles the members in name
+/// order). A member named twice keeps its last value, as a JSON value does.
+#[allow(clippy::type_complexity)] // the two halves of one read
+pub(crate) fn chat_members(
+    body: &[u8],
+    hold: bool,
+) -> Result<(Map<String, Value>, Option<Elements<'_>>), ApiError> {
+    // As text, so that members are borrowed as `str`.
     let text = std::str::from_utf8(body).map_err(|_| {
         ApiError::invalid("invalid_json", None, "the body is not valid JSON: it is not UTF-8")
     })?;
-    let members: Members<'_> = serde_json::from_str(text).map_err(invalid_json)?;
-    if !members.object {
-        return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
-    }
-    Ok(members)
-}
-
-/// A chat body's members as JSON values, but `messages`, kept raw for a translator to read
-/// member by member; with `hold`, `null` holds its place in the map (for a translator that
-/// handles the members in name order). A member named twice keeps its last value, as a JSON
-/// value does.
-pub(crate) fn chat_members(body: &[u8], hold: bool) -> Result<(Map<String, Value>, Raw<'_>), ApiError> {
-    let mut members = Map::new();
-    let mut messages = None;
-    for (name, raw) in body_members(body)?.into_inner() {
-        if name == "messages" {
-            messages = Some(raw);
-            if hold {
-                members.insert(name.into_owned(), Value::Null);
-            }
-        } else {
-            members.insert(name.into_owned(), value(raw)?);
+    whole(text, |r, text| {
+        if r.peek_kind().map_err(invalid_json)? != Kind::Object {
+            return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
         }
-    }
-    Ok((members, messages))
+        let mut members = Map::new();
+        let mut messages = None;
+        let mut it = r.object().map_err(invalid_json)?;
+        while let Some(name) = it.next_key(r).map_err(invalid_json)? {
+            if name == "messages" {
+                messages = Some(read_elements(r, text)?);
+                if hold {
+                    members.insert(name.into_owned(), Value::Null);
+                }
+            } else {
+                members.insert(name.into_owned(), value(next_value(r, text)?)?);
+            }
+        }
+        Ok((members, messages))
+    })
 }
 
 /// A member's members (read from any JSON value), refused as [`once`] says.
-pub(crate) fn object<'a>(raw: &'a RawValue, at: impl FnOnce() -> String) -> Result<Members<'a>, ApiError> {
+pub(crate) fn object<'a>(raw: Json<'a>, at: impl FnOnce() -> String) -> Result<Members<'a>, ApiError> {
     once(members(raw)?, at)
 }
 
@@ -280,7 +250,7 @@ mod tests {
     use super::*;
 
     fn members(text: &str) -> Members<'_> {
-        serde_json::from_str(text).unwrap_or_default()
+        super::members(Json(text)).unwrap_or_default()
     }
 
     #[test]
@@ -301,10 +271,26 @@ mod tests {
             assert!(!m.object && m.get("a").is_none(), "{text}");
         }
         for text in [r#""plain""#, r#""""#, r#""a\"b\u00e4\n""#, r#""K\u00e4se /x""#] {
-            let raw: &RawValue = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
             let want: String = serde_json::from_str(text).unwrap_or_default();
-            assert_eq!(string(Some(raw)).ok().flatten().as_deref(), Some(want.as_str()), "{text}");
+            assert_eq!(string(Some(Json(text))).ok().flatten().as_deref(), Some(want.as_str()), "{text}");
         }
+    }
+
+    #[test]
+    fn members_are_their_values_text_and_malformed_json_is_refused() {
+        let m = members(" { \"a\" : [ 1 , {\"b\": \"x\"} ] ,\"c\":\"d\\u00e4\" } ");
+        assert_eq!(m.get("a").map(Json::get), Some(r#"[ 1 , {"b": "x"} ]"#));
+        assert_eq!(string(m.get("c")).ok().flatten().as_deref(), Some("dä"));
+        let list = objects(m.get("a")).ok().flatten().unwrap_or_default();
+        assert_eq!(list.iter().map(|e| e.object).collect::<Vec<_>>(), [false, true]);
+        for bad in [r#"{"a":}"#, r#"{"a":1"#, r#"{"a":"\q"}"#, r#"{"a":1} x"#, r#"{"a":[1,]}"#] {
+            let e = super::members(Json(bad)).err().map(|e| (e.status, e.code));
+            assert_eq!(e, Some((400, "invalid_json")), "{bad}");
+        }
+        let e = chat_members(b"[1]", false).err().map(|e| (e.status, e.code));
+        assert_eq!(e, Some((400, "invalid_json")));
+        let e = objects(Some(Json(r#"[{"a":1},"#))).err().map(|e| e.code);
+        assert_eq!(e, Some("invalid_json"));
     }
 
     #[test]

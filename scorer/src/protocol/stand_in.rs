@@ -46,7 +46,7 @@ pub fn translate<E>(
     let mut at = 0;
     for (n, t) in texts.iter().enumerate() {
         let gap = body.get(at..t.start).unwrap_or_default();
-        if contains(gap, MARK) {
+        if contains(gap) {
             return translate(body);
         }
         small.extend_from_slice(gap);
@@ -57,7 +57,7 @@ pub fn translate<E>(
         at = t.end;
     }
     let tail = body.get(at..).unwrap_or_default();
-    if contains(tail, MARK) {
+    if contains(tail) {
         return translate(body);
     }
     small.extend_from_slice(tail);
@@ -70,7 +70,7 @@ fn put_back(out: &[u8], body: &[u8], texts: &[Span]) -> Vec<u8> {
     let grown: usize = texts.iter().map(|t| t.end - t.start).sum();
     let mut whole = Vec::with_capacity(out.len() + grown);
     let mut rest = out;
-    while let Some(i) = find(rest, MARK) {
+    while let Some(i) = find(rest) {
         let (before, after) = rest.split_at(i);
         whole.extend_from_slice(before);
         let after = after.get(MARK.len()..).unwrap_or_default();
@@ -97,14 +97,19 @@ fn put_back(out: &[u8], body: &[u8], texts: &[Span]) -> Vec<u8> {
     whole
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    // Code is full of escapes (`\n`, `\"`): a search that stops at every backslash is most
-    // of a 400 KB agent turn's translation; memmem skips on the needle's rarer bytes.
-    memchr::memmem::find(hay, needle)
+/// Where the next stand-in's delimiter starts. Code is full of escapes (`\n`, `\"`): a search
+/// that stops at every backslash is most of a 400 KB agent turn's translation; memmem skips on
+/// the needle's rarer bytes. Its searcher is built once per thread, not per search: a
+/// conversation has hundreds of texts.
+fn find(hay: &[u8]) -> Option<usize> {
+    thread_local! {
+        static MARKS: memchr::memmem::Finder<'static> = memchr::memmem::Finder::new(MARK);
+    }
+    MARKS.with(|f| f.find(hay))
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    find(hay, needle).is_some()
+fn contains(hay: &[u8]) -> bool {
+    find(hay).is_some()
 }
 
 #[cfg(test)]

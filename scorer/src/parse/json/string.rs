@@ -12,21 +12,18 @@ impl<'a> Reader<'a> {
         self.eat(b'"')?;
         let start = self.pos;
         let b = self.bytes();
-        let mut i = start;
         // Fast path: no escapes, so the slice of the source is the value.
-        while let Some(&c) = b.get(i) {
-            match c {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Ok(Cow::Borrowed(self.slice(start, i)));
-                }
-                b'\\' => break,
-                0..=0x1f => {
-                    self.pos = i;
-                    return self.err(JsonErrorKind::ControlInString);
-                }
-                _ => i += 1,
+        let i = plain_until(b, start);
+        match b.get(i) {
+            Some(b'"') => {
+                self.pos = i + 1;
+                return Ok(Cow::Borrowed(self.slice(start, i)));
             }
+            Some(0..=0x1f) => {
+                self.pos = i;
+                return self.err(JsonErrorKind::ControlInString);
+            }
+            _ => {}
         }
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(self.slice(start, i));

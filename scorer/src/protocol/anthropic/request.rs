@@ -49,7 +49,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(refuse("stream", "stream must be a boolean")),
     };
-    let (system, turns) = conversation(messages)?;
+    let (system, turns) = conversation(messages.flatten())?;
     if let Some(system) = system {
         out.insert("system".into(), system);
     }

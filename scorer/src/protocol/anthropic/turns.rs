@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Members, Raw, invalid_json, null, object, objects, once, string};
+use crate::protocol::raw::{Elements, Members, Raw, invalid_json, null, object, objects, once, string};
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
 pub(super) struct Turn<'a> {
@@ -43,8 +43,8 @@ fn push<'a>(turns: &mut Vec<Turn<'a>>, role: &'static str, from: usize, blocks: 
 
 /// The top-level `system` and the turns. System and developer messages, wherever they are,
 /// join the system prompt: Messages has no system turn.
-pub(super) fn conversation(messages: Raw<'_>) -> Result<(Option<Value>, Vec<Turn<'_>>), ApiError> {
-    let Some(list) = objects(messages)? else {
+pub(super) fn conversation(messages: Elements<'_>) -> Result<(Option<Value>, Vec<Turn<'_>>), ApiError> {
+    let Some(list) = messages else {
         return Err(refuse("messages", "messages must be an array of messages"));
     };
     let mut system = Vec::new();

@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Members, Raw, null, object, objects, once, string, value};
+use crate::protocol::raw::{Elements, Members, Raw, null, object, objects, once, string, value};
 
 /// The translated conversation.
 #[derive(Debug, Default)]
@@ -108,8 +108,8 @@ impl Serialize for Turn<'_> {
 }
 
 /// Translates `messages` (the member is present).
-pub(super) fn translate(messages: Raw<'_>) -> Result<Conversation<'_>, ApiError> {
-    let Some(list) = objects(messages)? else {
+pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiError> {
+    let Some(list) = messages else {
         return Err(invalid_type("messages", "an array of messages"));
     };
     let mut out = Conversation::default();

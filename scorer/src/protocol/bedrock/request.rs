@@ -89,7 +89,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             "'messages' is required",
         ));
     };
-    let conv = messages::translate(Some(messages))?;
+    let conv = messages::translate(messages)?;
     let tools = tool_config(&req, &conv)?;
     let mut out = Map::new();
     let inference = inference_config(&req, to)?;

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Members, Raw, null, object, objects, once, string, value};
+use crate::protocol::raw::{Elements, Members, Raw, null, object, objects, once, string, value};
 
 /// One `input` item.
 #[derive(Debug)]
@@ -86,8 +86,8 @@ impl Serialize for Item<'_> {
 }
 
 /// `messages` as Responses `input` items.
-pub(super) fn input_items(messages: Raw<'_>) -> Result<Vec<Item<'_>>, ApiError> {
-    let Some(list) = objects(messages)? else {
+pub(super) fn input_items(messages: Elements<'_>) -> Result<Vec<Item<'_>>, ApiError> {
+    let Some(list) = messages else {
         return Err(wrong_type("messages", "an array of messages"));
     };
     if list.is_empty() {

@@ -68,7 +68,7 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     // `messages` holds its place: the members are handled in name order.
-    let (chat, messages) = chat_members(body, true)?;
+    let (chat, mut messages) = chat_members(body, true)?;
     let mut input = None;
     let mut out = Map::new();
     let mut text = Map::new();
@@ -97,7 +97,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             ));
         }
         match key {
-            "messages" => input = Some(input_items(messages)?),
+            "messages" => input = Some(input_items(messages.take().flatten())?),
             "modalities" if asks_audio(value) => {
                 return Err(ApiError::invalid(
                     "unsupported_parameter",
