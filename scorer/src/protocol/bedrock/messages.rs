@@ -115,9 +115,11 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
     let mut out = Conversation::default();
     let mut turns: Vec<Turn<'_>> = Vec::new();
     for (i, m) in list.into_iter().enumerate() {
-        let at = format!("messages[{i}]");
-        let m = once(m, || at.clone())?;
+        // Param paths are only built for an error.
+        let at = || format!("messages[{i}]");
+        let m = once(m, at)?;
         let Some(role) = string(m.get("role"))? else {
+            let at = at();
             return Err(ApiError::invalid(
                 "missing_required_parameter",
                 Some(&format!("{at}.role")),
@@ -135,7 +137,7 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
             other => {
                 return Err(ApiError::invalid(
                     "unsupported_value",
-                    Some(&format!("{at}.role")),
+                    Some(&format!("{}.role", at())),
                     format!(
                         "role {} is not supported by this model's API: use system, developer, user, assistant or tool",
                         echo(other)
@@ -194,32 +196,33 @@ fn merge<'a>(turn: &mut Turn<'a>, blocks: Vec<Block<'a>>) {
 
 /// The non-empty texts of a `string | [{"type":"text","text"}]` content (`refusal` parts too,
 /// when `refusals`: an assistant's earlier refusal is what it said).
-fn texts<'a>(content: Raw<'a>, at: &str, refusals: bool) -> Result<Vec<Cow<'a, str>>, ApiError> {
+fn texts<'a>(content: Raw<'a>, at: At<'_>, refusals: bool) -> Result<Vec<Cow<'a, str>>, ApiError> {
     let mut out = Vec::new();
     if let Some(text) = string(content)? {
         out.push(text);
     } else if let Some(parts) = objects(content)? {
         for (j, p) in parts.into_iter().enumerate() {
-            let here = format!("{at}.content[{j}]");
-            let p = once(p, || here.clone())?;
+            let here = || format!("{}.content[{j}]", at());
+            let p = once(p, here)?;
             match string(p.get("type"))?.as_deref() {
                 Some("text") => out.push(str_member(&p, "text", &here)?),
                 Some("refusal") if refusals => out.push(str_member(&p, "refusal", &here)?),
-                other => return Err(unsupported_part(&here, other, "text")),
+                other => return Err(unsupported_part(&here(), other, "text")),
             }
         }
     } else if !null(content) {
-        return Err(invalid_type(&format!("{at}.content"), "a string or an array of text parts"));
+        return Err(invalid_type(&format!("{}.content", at()), "a string or an array of text parts"));
     }
     out.retain(|t| !t.is_empty());
     Ok(out)
 }
 
-fn user_blocks<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Block<'a>>, ApiError> {
+fn user_blocks<'a>(content: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError> {
     let Some(parts) = objects(content)? else {
         if string(content)?.is_some() {
             return Ok(texts(content, at, false)?.into_iter().map(Block::Text).collect());
         }
+        let at = at();
         if null(content) {
             return Err(ApiError::invalid(
                 "missing_required_parameter",
@@ -231,8 +234,8 @@ fn user_blocks<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Block<'a>>, ApiErro
     };
     let mut out = Vec::new();
     for (j, p) in parts.into_iter().enumerate() {
-        let here = format!("{at}.content[{j}]");
-        let p = once(p, || here.clone())?;
+        let here = || format!("{}.content[{j}]", at());
+        let p = once(p, here)?;
         match string(p.get("type"))?.as_deref() {
             Some("text") => {
                 let t = str_member(&p, "text", &here)?;
@@ -240,8 +243,8 @@ fn user_blocks<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Block<'a>>, ApiErro
                     out.push(Block::Text(t));
                 }
             }
-            Some("image_url") => out.push(Block::Image(image(&p, &here)?)),
-            other => return Err(unsupported_part(&here, other, "text or image_url")),
+            Some("image_url") => out.push(Block::Image(image(&p, &here())?)),
+            other => return Err(unsupported_part(&here(), other, "text or image_url")),
         }
     }
     Ok(out)
@@ -289,11 +292,12 @@ fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
 
 fn assistant_blocks<'a>(
     m: &Members<'a>,
-    at: &str,
+    at: At<'_>,
     conv: &mut Conversation<'a>,
 ) -> Result<Vec<Block<'a>>, ApiError> {
     let mut out: Vec<Block<'a>> = texts(m.get("content"), at, true)?.into_iter().map(Block::Text).collect();
     if !null(m.get("function_call")) {
+        let at = at();
         return Err(ApiError::invalid(
             "unsupported_parameter",
             Some(&format!("{at}.function_call")),
@@ -303,19 +307,19 @@ fn assistant_blocks<'a>(
     let calls = match objects(m.get("tool_calls"))? {
         Some(calls) => calls,
         None if null(m.get("tool_calls")) => return Ok(out),
-        None => return Err(invalid_type(&format!("{at}.tool_calls"), "an array of tool calls")),
+        None => return Err(invalid_type(&format!("{}.tool_calls", at()), "an array of tool calls")),
     };
     for (k, call) in calls.into_iter().enumerate() {
-        let here = format!("{at}.tool_calls[{k}]");
-        let call = once(call, || here.clone())?;
+        let here = || format!("{}.tool_calls[{k}]", at());
+        let call = once(call, here)?;
         let id = str_member(&call, "id", &here)?;
-        let function_at = format!("{here}.function");
+        let function_at = || format!("{}.function", here());
         let function = match call.get("function") {
-            Some(f) => object(f, || function_at.clone())?,
+            Some(f) => object(f, function_at)?,
             None => Members::default(),
         };
         let name = str_member(&function, "name", &function_at)?;
-        let input = arguments(function.get("arguments"), &format!("{here}.function.arguments"))?;
+        let input = arguments(function.get("arguments"), &|| format!("{}.function.arguments", here()))?;
         if !conv.used_tools.iter().any(|n| n == name.as_ref()) {
             conv.used_tools.push(name.to_string());
         }
@@ -326,11 +330,11 @@ fn assistant_blocks<'a>(
 
 /// A tool call's `arguments` string as the JSON object Converse takes as `input`. An empty
 /// string is a call with no arguments (some clients send it for tools without parameters).
-fn arguments(args: Raw<'_>, param: &str) -> Result<Value, ApiError> {
+fn arguments(args: Raw<'_>, param: At<'_>) -> Result<Value, ApiError> {
     let text = match string(args)? {
         Some(s) => s,
         None if null(args) => Cow::Borrowed(""),
-        None => return Err(invalid_type(param, "a string of JSON")),
+        None => return Err(invalid_type(&param(), "a string of JSON")),
     };
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
@@ -339,17 +343,19 @@ fn arguments(args: Raw<'_>, param: &str) -> Result<Value, ApiError> {
         Ok(v @ Value::Object(_)) => Ok(v),
         _ => Err(ApiError::invalid(
             "invalid_value",
-            Some(param),
+            Some(&param()),
             format!(
-                "{param} must be a JSON object (this model's API takes tool input as an object), not {}",
+                "{} must be a JSON object (this model's API takes tool input as an object), not {}",
+                param(),
                 echo(&text)
             ),
         )),
     }
 }
 
-fn tool_result<'a>(m: &Members<'a>, at: &str) -> Result<Block<'a>, ApiError> {
+fn tool_result<'a>(m: &Members<'a>, at: At<'_>) -> Result<Block<'a>, ApiError> {
     let id = string(m.get("tool_call_id"))?.ok_or_else(|| {
+        let at = at();
         ApiError::invalid(
             "missing_required_parameter",
             Some(&format!("{at}.tool_call_id")),
@@ -361,17 +367,23 @@ fn tool_result<'a>(m: &Members<'a>, at: &str) -> Result<Block<'a>, ApiError> {
 }
 
 /// The string member `key` of `m`, or a 400 naming `at.key`.
-fn str_member<'a>(m: &Members<'a>, key: &str, at: &str) -> Result<Cow<'a, str>, ApiError> {
+fn str_member<'a>(m: &Members<'a>, key: &str, at: At<'_>) -> Result<Cow<'a, str>, ApiError> {
     match string(m.get(key))? {
         Some(s) => Ok(s),
-        None if null(m.get(key)) => Err(ApiError::invalid(
-            "missing_required_parameter",
-            Some(&format!("{at}.{key}")),
-            format!("{at}.{key} is required"),
-        )),
-        None => Err(invalid_type(&format!("{at}.{key}"), "a string")),
+        None if null(m.get(key)) => {
+            let at = at();
+            Err(ApiError::invalid(
+                "missing_required_parameter",
+                Some(&format!("{at}.{key}")),
+                format!("{at}.{key} is required"),
+            ))
+        }
+        None => Err(invalid_type(&format!("{}.{key}", at()), "a string")),
     }
 }
+
+/// A param path, built only for an error (`messages[3].content[0]`).
+type At<'x> = &'x dyn Fn() -> String;
 
 /// The string member `key` of `v`, or a 400 naming `at.key`.
 pub(super) fn str_field<'a>(v: &'a Value, key: &str, at: &str) -> Result<&'a str, ApiError> {
