@@ -374,7 +374,15 @@ def burst(target, work, admin=None):
         m = re.search(r"vm_memory_bytes: (\d+)", admin_call(admin, "/stats?filter=vm_memory_bytes"))
         vm = int(m.group(1)) if m else None
     return {"before": before, "peak": max(peak, before), "after": after, "vm": vm, "requests": r["requests"],
-            "errors": r.get("errors", 0), "bytes": os.path.getsize(f)}
+            "errors": r.get("errors", 0), "failed": r.get("failed", {}), "bytes": os.path.getsize(f)}
+
+
+def errors_cell(b):
+    """A burst's errors, with their statuses when there were any (0: no status was read)."""
+    failed = b.get("failed") or {}
+    if not failed:
+        return f"{b['errors']}"
+    return f"{b['errors']} (" + ", ".join(f"status {s}: {n}" for s, n in sorted(failed.items())) + ")"
 
 
 MODULE_CASES = [("1KB", 1_000, "economy"), ("1KB", 1_000, "auto"), ("100KB", 100_000, "economy"),
@@ -581,7 +589,7 @@ def write_report(results, rss, configs, sizes, peers, probes, bursts, modules=()
             vm = "-" if b.get("vm") is None else f"{b['vm'] / 2**20:.1f}"
             lines.append(f"| {name} | {b['before'] / 1024:.1f} | {b['peak'] / 1024:.1f} | "
                          + " | ".join(f"{b['after'][w] / 1024:.1f}" for w in BURST_SETTLE_SECONDS)
-                         + f" | {vm} | {b['requests']} | {b['errors']} |")
+                         + f" | {vm} | {b['requests']} | {errors_cell(b)} |")
         lines += [""]
     lines += module_table(modules)
     lines += inside_the_vm()

@@ -1,11 +1,13 @@
 //! The benchmark's load generator: HTTP/1.1 keep-alive POSTs of one body, on N connections
 //! (one thread each), closed loop for a duration, or open loop at a fixed total rate (latency
 //! counted from each request's scheduled time, so a stall is not hidden). Prints one JSON line:
-//! requests, errors, seconds, rps, p50_us, p90_us, p99_us.
+//! requests, errors, seconds, rps, p50_us, p90_us, p99_us, and `failed`: the errors by status
+//! (`"0"` when the connection failed before a status was read).
 //!
 //! `load --addr 127.0.0.1:10000 --path /v1/chat/completions --body FILE [--header K:V]...
 //!       [--connections N] [--seconds S] [--rate R]`
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -116,11 +118,11 @@ fn worker(
     start: Instant,
     interval: Option<Duration>,
     offset: Duration,
-) -> (Vec<u32>, u64) {
+) -> (Vec<u32>, BTreeMap<u16, u64>) {
     let mut lat = Vec::with_capacity(100_000);
-    let mut errors = 0u64;
+    let mut errors = BTreeMap::new();
     let end = start + Duration::from_secs_f64(a.seconds);
-    let Ok((mut w, mut r)) = connect(&a.addr) else { return (lat, 1) };
+    let Ok((mut w, mut r)) = connect(&a.addr) else { return (lat, BTreeMap::from([(0, 1)])) };
     let mut line = String::new();
     let mut next = start + offset;
     loop {
@@ -149,7 +151,7 @@ fn worker(
         match ok {
             Ok(200) => lat.push(scheduled.elapsed().as_micros().min(u128::from(u32::MAX)) as u32),
             other => {
-                errors += 1;
+                *errors.entry(*other.as_ref().unwrap_or(&0)).or_default() += 1;
                 if other.is_err() {
                     match connect(&a.addr) {
                         Ok((w2, r2)) => (w, r) = (w2, r2),
@@ -178,7 +180,7 @@ fn main() {
     request.extend_from_slice(&a.body);
     let interval = a.rate.map(|r| Duration::from_secs_f64(a.connections as f64 / r));
     let start = Instant::now() + Duration::from_millis(20);
-    let results: Vec<(Vec<u32>, u64)> = std::thread::scope(|s| {
+    let results: Vec<(Vec<u32>, BTreeMap<u16, u64>)> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..a.connections)
             .map(|i| {
                 let offset =
@@ -191,14 +193,20 @@ fn main() {
     });
     let secs = a.seconds;
     let mut lat: Vec<u32> = results.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-    let errors: u64 = results.iter().map(|(_, e)| e).sum();
+    let mut failed: BTreeMap<u16, u64> = BTreeMap::new();
+    for (status, n) in results.iter().flat_map(|(_, e)| e) {
+        *failed.entry(*status).or_default() += n;
+    }
+    let errors: u64 = failed.values().sum();
+    let failed: Vec<String> = failed.iter().map(|(s, n)| format!("\"{s}\":{n}")).collect();
     lat.sort_unstable();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0)
     };
     println!(
-        "{{\"requests\":{},\"errors\":{errors},\"seconds\":{secs},\"rps\":{:.1},\"p50_us\":{},\"p90_us\":{},\"p99_us\":{}}}",
+        "{{\"requests\":{},\"errors\":{errors},\"failed\":{{{}}},\"seconds\":{secs},\"rps\":{:.1},\"p50_us\":{},\"p90_us\":{},\"p99_us\":{}}}",
         lat.len(),
+        failed.join(","),
         lat.len() as f64 / secs,
         pct(0.50),
         pct(0.90),
