@@ -382,7 +382,7 @@ def errors_cell(b):
     failed = b.get("failed") or {}
     if not failed:
         return f"{b['errors']}"
-    return f"{b['errors']} (" + ", ".join(f"status {s}: {n}" for s, n in sorted(failed.items())) + ")"
+    return f"{b['errors']} (" + ", ".join(f"status {s}: {n}" for s, n in sorted(failed.items(), key=lambda kv: int(kv[0]))) + ")"
 
 
 MODULE_CASES = [("1KB", 1_000, "economy"), ("1KB", 1_000, "auto"), ("100KB", 100_000, "economy"),

@@ -2,7 +2,7 @@
 //! (one thread each), closed loop for a duration, or open loop at a fixed total rate (latency
 //! counted from each request's scheduled time, so a stall is not hidden). Prints one JSON line:
 //! requests, errors, seconds, rps, p50_us, p90_us, p99_us, and `failed`: the errors by status
-//! (`"0"` when the connection failed before a status was read).
+//! (`"0"` when no status could be read, not even after a failed write).
 //!
 //! `load --addr 127.0.0.1:10000 --path /v1/chat/completions --body FILE [--header K:V]...
 //!       [--connections N] [--seconds S] [--rate R]`
@@ -50,7 +50,8 @@ fn args() -> Args {
 }
 
 /// Reads one response; returns its status. Handles content-length and chunked bodies.
-fn read_response(r: &mut BufReader<TcpStream>, line: &mut String) -> std::io::Result<u16> {
+/// Reads one response whole: its status, and whether the server closes the connection after it.
+fn read_response(r: &mut BufReader<TcpStream>, line: &mut String) -> std::io::Result<(u16, bool)> {
     line.clear();
     r.read_line(line)?;
     let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -99,10 +100,7 @@ fn read_response(r: &mut BufReader<TcpStream>, line: &mut String) -> std::io::Re
             n -= k;
         }
     }
-    if close {
-        return Err(std::io::ErrorKind::ConnectionAborted.into());
-    }
-    Ok(status)
+    Ok((status, close))
 }
 
 fn connect(addr: &str) -> std::io::Result<(TcpStream, BufReader<TcpStream>)> {
@@ -147,17 +145,24 @@ fn worker(
         if scheduled >= end {
             break;
         }
-        let ok = w.write_all(request).and_then(|()| read_response(&mut r, &mut line));
-        match ok {
-            Ok(200) => lat.push(scheduled.elapsed().as_micros().min(u128::from(u32::MAX)) as u32),
-            other => {
-                *errors.entry(*other.as_ref().unwrap_or(&0)).or_default() += 1;
-                if other.is_err() {
-                    match connect(&a.addr) {
-                        Ok((w2, r2)) => (w, r) = (w2, r2),
-                        Err(_) => break,
-                    }
-                }
+        // A server may answer before the body is all sent (a local reply) and close: its
+        // status is still read after the write fails.
+        let sent = w.write_all(request);
+        let answer = read_response(&mut r, &mut line);
+        let (status, reconnect) = match (&sent, answer) {
+            (Ok(()), Ok((status, close))) => (status, close),
+            (Err(_), Ok((status, _))) => (status, true),
+            (_, Err(_)) => (0, true),
+        };
+        if status == 200 {
+            lat.push(scheduled.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+        } else {
+            *errors.entry(status).or_default() += 1;
+        }
+        if reconnect {
+            match connect(&a.addr) {
+                Ok((w2, r2)) => (w, r) = (w2, r2),
+                Err(_) => break,
             }
         }
     }

@@ -1,6 +1,6 @@
 //! One message's content: OpenAI content parts to Anthropic content blocks.
 //!
-//! The body is read as raw JSON members ([`RawValue`]) and only what is translated is decoded:
+//! The body is read as raw JSON members (`raw::Json`) and only what is translated is decoded:
 //! a text with no escapes is borrowed from the body, not copied, and no tree of JSON values is
 //! built per message. Blocks are written in member-name order, as `serde_json` writes a map,
 //! so the body is the same bytes as one built from JSON values.
