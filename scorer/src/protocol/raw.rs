@@ -28,6 +28,10 @@ impl<'a> Json<'a> {
     }
 }
 
+/// A param path (`messages[3].content[0]`), built only for an error: a conversation has
+/// hundreds of messages, parts and tool calls, and almost never an error.
+pub(crate) type At<'x> = &'x dyn Fn() -> String;
+
 /// A member's raw JSON when the member is there, `null` included.
 pub(crate) type Raw<'a> = Option<Json<'a>>;
 

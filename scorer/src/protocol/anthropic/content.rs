@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{self, Members, Raw, null, objects, string, value};
+use crate::protocol::raw::{self, At, Members, Raw, null, objects, string, value};
 
 /// The part types a role may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +112,7 @@ impl Serialize for Block<'_> {
 /// The content blocks of `content` (a string, an array of parts, or absent), `at` giving its
 /// param path (`messages[2].content`). Empty text is left out: the Messages API rejects empty
 /// text blocks.
-pub(super) fn blocks<'a>(
-    content: Raw<'a>,
-    at: &dyn Fn() -> String,
-    parts: Parts,
-) -> Result<Vec<Block<'a>>, ApiError> {
+pub(super) fn blocks<'a>(content: Raw<'a>, at: At<'_>, parts: Parts) -> Result<Vec<Block<'a>>, ApiError> {
     if null(content) {
         return Ok(Vec::new());
     }
@@ -136,11 +132,7 @@ pub(super) fn blocks<'a>(
 }
 
 /// One part's block, `None` for empty text.
-fn block<'a>(
-    part: Members<'a>,
-    at: &dyn Fn() -> String,
-    parts: Parts,
-) -> Result<Option<Block<'a>>, ApiError> {
+fn block<'a>(part: Members<'a>, at: At<'_>, parts: Parts) -> Result<Option<Block<'a>>, ApiError> {
     let part = raw::once(part, at)?;
     let kind = string(part.get("type"))?.unwrap_or_default();
     let mut out = match (kind.as_ref(), parts) {
@@ -252,10 +244,7 @@ fn file(file: Option<&Value>, at: &str) -> Result<Value, ApiError> {
 
 /// The `content` of a `tool_result`: the tool message's string as is, or its text parts as
 /// blocks; `None` when empty.
-pub(super) fn tool_result<'a>(
-    content: Raw<'a>,
-    at: &dyn Fn() -> String,
-) -> Result<Option<ToolContent<'a>>, ApiError> {
+pub(super) fn tool_result<'a>(content: Raw<'a>, at: At<'_>) -> Result<Option<ToolContent<'a>>, ApiError> {
     if let Some(text) = string(content)?.filter(|t| !t.is_empty()) {
         return Ok(Some(ToolContent::Text(text)));
     }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Elements, Members, Raw, invalid_json, null, object, objects, once, string};
+use crate::protocol::raw::{At, Elements, Members, Raw, invalid_json, null, object, objects, once, string};
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
 pub(super) struct Turn<'a> {
@@ -126,7 +126,7 @@ fn system_value(blocks: Vec<Block<'_>>) -> Result<Option<Value>, ApiError> {
 }
 
 /// An assistant message's `tool_calls` as `tool_use` blocks.
-fn tool_uses<'a>(calls: Raw<'a>, at: &dyn Fn() -> String) -> Result<Vec<Block<'a>>, ApiError> {
+fn tool_uses<'a>(calls: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError> {
     if null(calls) {
         return Ok(Vec::new());
     }
@@ -171,12 +171,7 @@ fn tool_uses<'a>(calls: Raw<'a>, at: &dyn Fn() -> String) -> Result<Vec<Block<'a
 /// A `tool` message as a `tool_result` block in the user turn that follows the tool calls,
 /// after the results already there and before any other content: the Messages API wants the
 /// results first, right after their `tool_use` turn.
-fn tool_result<'a>(
-    turns: &mut Vec<Turn<'a>>,
-    m: &Members<'a>,
-    at: &dyn Fn() -> String,
-    i: usize,
-) -> Result<(), ApiError> {
+fn tool_result<'a>(turns: &mut Vec<Turn<'a>>, m: &Members<'a>, at: At<'_>, i: usize) -> Result<(), ApiError> {
     let Some(id) = string(m.get("tool_call_id"))? else {
         return Err(refuse(
             &format!("{}.tool_call_id", at()),

@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Elements, Members, Raw, null, object, objects, once, string, value};
+use crate::protocol::raw::{At, Elements, Members, Raw, null, object, objects, once, string, value};
 
 /// The translated conversation.
 #[derive(Debug, Default)]
@@ -381,9 +381,6 @@ fn str_member<'a>(m: &Members<'a>, key: &str, at: At<'_>) -> Result<Cow<'a, str>
         None => Err(invalid_type(&format!("{}.{key}", at()), "a string")),
     }
 }
-
-/// A param path, built only for an error (`messages[3].content[0]`).
-type At<'x> = &'x dyn Fn() -> String;
 
 /// The string member `key` of `v`, or a 400 naming `at.key`.
 pub(super) fn str_field<'a>(v: &'a Value, key: &str, at: &str) -> Result<&'a str, ApiError> {

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{Elements, Members, Raw, null, object, objects, once, string, value};
+use crate::protocol::raw::{At, Elements, Members, Raw, null, object, objects, once, string, value};
 
 /// One `input` item.
 #[derive(Debug)]
@@ -99,11 +99,12 @@ pub(super) fn input_items(messages: Elements<'_>) -> Result<Vec<Item<'_>>, ApiEr
     }
     let mut items = Vec::with_capacity(list.len());
     for (i, m) in list.into_iter().enumerate() {
-        let at = format!("messages[{i}]");
+        // Param paths are only built for an error.
+        let at = || format!("messages[{i}]");
         if !m.object {
-            return Err(wrong_type(&at, "an object"));
+            return Err(wrong_type(&at(), "an object"));
         }
-        let m = once(m, || at.clone())?;
+        let m = once(m, at)?;
         match string(m.get("role"))?.as_deref() {
             Some(role @ ("system" | "developer" | "user")) => {
                 let role = match role {
@@ -118,14 +119,14 @@ pub(super) fn input_items(messages: Elements<'_>) -> Result<Vec<Item<'_>>, ApiEr
             Some("function") => {
                 return Err(ApiError::invalid(
                     "unsupported_value",
-                    Some(&format!("{at}.role")),
+                    Some(&format!("{}.role", at())),
                     "role 'function' is deprecated and not supported on this model: use tool messages",
                 ));
             }
             Some(other) => {
                 return Err(ApiError::invalid(
                     "invalid_role",
-                    Some(&format!("{at}.role")),
+                    Some(&format!("{}.role", at())),
                     format!(
                         "role {} is not valid: use system, developer, user, assistant or tool",
                         echo(other)
@@ -133,7 +134,10 @@ pub(super) fn input_items(messages: Elements<'_>) -> Result<Vec<Item<'_>>, ApiEr
                 ));
             }
             None => {
-                return Err(missing(&format!("{at}.role"), "use system, developer, user, assistant or tool"));
+                return Err(missing(
+                    &format!("{}.role", at()),
+                    "use system, developer, user, assistant or tool",
+                ));
             }
         }
     }
@@ -141,42 +145,42 @@ pub(super) fn input_items(messages: Elements<'_>) -> Result<Vec<Item<'_>>, ApiEr
 }
 
 /// A user, system or developer message's content as input parts.
-fn parts<'a>(content: Raw<'a>, at: &str) -> Result<Vec<Part<'a>>, ApiError> {
+fn parts<'a>(content: Raw<'a>, at: At<'_>) -> Result<Vec<Part<'a>>, ApiError> {
     if let Some(text) = string(content)? {
         return Ok(vec![Part::Text(text)]);
     }
     let Some(list) = objects(content)? else {
         if null(content) {
-            return Err(missing(&format!("{at}.content"), "send text or content parts"));
+            return Err(missing(&format!("{}.content", at()), "send text or content parts"));
         }
-        return Err(wrong_type(&format!("{at}.content"), "a string or an array of parts"));
+        return Err(wrong_type(&format!("{}.content", at()), "a string or an array of parts"));
     };
     let mut out = Vec::with_capacity(list.len());
     for (j, p) in list.into_iter().enumerate() {
-        let at = format!("{at}.content[{j}]");
-        out.push(part(once(p, || at.clone())?, &at)?);
+        let at = || format!("{}.content[{j}]", at());
+        out.push(part(once(p, at)?, &at)?);
     }
     Ok(out)
 }
 
 /// One content part: `text`, `image_url` and `file` have Responses equivalents; audio and
 /// anything else are refused.
-fn part<'a>(p: Members<'a>, at: &str) -> Result<Part<'a>, ApiError> {
+fn part<'a>(p: Members<'a>, at: At<'_>) -> Result<Part<'a>, ApiError> {
     let decoded = |name: &str| p.get(name).map(value).transpose();
     match string(p.get("type"))?.as_deref() {
         Some("text") => Ok(Part::Text(text(&p, at)?)),
         Some("image_url") => {
-            Ok(Part::Other(image(decoded("image_url")?.as_ref(), &format!("{at}.image_url"))?))
+            Ok(Part::Other(image(decoded("image_url")?.as_ref(), &format!("{}.image_url", at()))?))
         }
-        Some("file") => Ok(Part::Other(file(decoded("file")?.as_ref(), &format!("{at}.file"))?)),
+        Some("file") => Ok(Part::Other(file(decoded("file")?.as_ref(), &format!("{}.file", at()))?)),
         Some("input_audio") => Err(ApiError::invalid(
             "unsupported_value",
-            Some(&format!("{at}.type")),
+            Some(&format!("{}.type", at())),
             "audio input is not supported on this model: send text, images or files",
         )),
         kind => Err(ApiError::invalid(
             "unsupported_value",
-            Some(&format!("{at}.type")),
+            Some(&format!("{}.type", at())),
             format!(
                 "content part type {} is not supported: use text, image_url or file",
                 kind.map_or_else(|| "none".to_string(), echo)
@@ -244,11 +248,11 @@ fn file(file: Option<&Value>, at: &str) -> Result<Value, ApiError> {
 
 /// An assistant turn: its text as one `message` item (left out when empty and the turn only
 /// calls tools), then one `function_call` item per tool call.
-fn assistant<'a>(m: &Members<'a>, at: &str, items: &mut Vec<Item<'a>>) -> Result<(), ApiError> {
+fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Result<(), ApiError> {
     if !null(m.get("function_call")) {
         return Err(ApiError::invalid(
             "unsupported_parameter",
-            Some(&format!("{at}.function_call")),
+            Some(&format!("{}.function_call", at())),
             "function_call is deprecated and not supported on this model: use tool_calls",
         ));
     }
@@ -256,31 +260,31 @@ fn assistant<'a>(m: &Members<'a>, at: &str, items: &mut Vec<Item<'a>>) -> Result
     let calls = match objects(m.get("tool_calls"))? {
         Some(calls) => calls,
         None if null(m.get("tool_calls")) => Vec::new(),
-        None => return Err(wrong_type(&format!("{at}.tool_calls"), "an array")),
+        None => return Err(wrong_type(&format!("{}.tool_calls", at()), "an array")),
     };
     if !said.is_empty() || calls.is_empty() {
         items.push(Item::Said(said));
     }
     for (k, call) in calls.into_iter().enumerate() {
-        let at = format!("{at}.tool_calls[{k}]");
-        let call = once(call, || at.clone())?;
+        let at = || format!("{}.tool_calls[{k}]", at());
+        let call = once(call, at)?;
         if string(call.get("type"))?.is_some_and(|t| t != "function") {
             return Err(ApiError::invalid(
                 "unsupported_value",
-                Some(&format!("{at}.type")),
+                Some(&format!("{}.type", at())),
                 "only function tool calls are supported on this model",
             ));
         }
-        let id = required_string(call.get("id"), &format!("{at}.id"))?;
+        let id = required_string(call.get("id"), &|| format!("{}.id", at()))?;
         let f = match call.get("function") {
-            Some(f) => object(f, || format!("{at}.function"))?,
+            Some(f) => object(f, || format!("{}.function", at()))?,
             None => Members::default(),
         };
-        let name = required_string(f.get("name"), &format!("{at}.function.name"))?;
+        let name = required_string(f.get("name"), &|| format!("{}.function.name", at()))?;
         let arguments = match string(f.get("arguments"))? {
             Some(a) => a,
             None if null(f.get("arguments")) => Cow::Borrowed("{}"),
-            None => return Err(wrong_type(&format!("{at}.function.arguments"), "a JSON string")),
+            None => return Err(wrong_type(&format!("{}.function.arguments", at()), "a JSON string")),
         };
         items.push(Item::Call { id, name, arguments });
     }
@@ -288,15 +292,15 @@ fn assistant<'a>(m: &Members<'a>, at: &str, items: &mut Vec<Item<'a>>) -> Result
 }
 
 /// A tool message: the output of the call it names.
-fn tool_result<'a>(m: &Members<'a>, at: &str) -> Result<Item<'a>, ApiError> {
-    let id = required_string(m.get("tool_call_id"), &format!("{at}.tool_call_id"))?;
+fn tool_result<'a>(m: &Members<'a>, at: At<'_>) -> Result<Item<'a>, ApiError> {
+    let id = required_string(m.get("tool_call_id"), &|| format!("{}.tool_call_id", at()))?;
     let output = joined_text(m.get("content"), at)?;
     Ok(Item::Output { id, output })
 }
 
 /// Content that can only be text (assistant and tool turns): a string, or its text parts
 /// joined; refusal parts are the model's earlier words about refusing and carry no text.
-fn joined_text<'a>(content: Raw<'a>, at: &str) -> Result<Cow<'a, str>, ApiError> {
+fn joined_text<'a>(content: Raw<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiError> {
     if null(content) {
         return Ok(Cow::Borrowed(""));
     }
@@ -304,19 +308,19 @@ fn joined_text<'a>(content: Raw<'a>, at: &str) -> Result<Cow<'a, str>, ApiError>
         return Ok(text);
     }
     let Some(list) = objects(content)? else {
-        return Err(wrong_type(&format!("{at}.content"), "a string or an array of text parts"));
+        return Err(wrong_type(&format!("{}.content", at()), "a string or an array of text parts"));
     };
     let mut out = String::new();
     for (j, p) in list.into_iter().enumerate() {
-        let at = format!("{at}.content[{j}]");
-        let p = once(p, || at.clone())?;
+        let at = || format!("{}.content[{j}]", at());
+        let p = once(p, at)?;
         match string(p.get("type"))?.as_deref() {
             Some("text") => out.push_str(&text(&p, &at)?),
             Some("refusal") => {}
             _ => {
                 return Err(ApiError::invalid(
                     "unsupported_value",
-                    Some(&format!("{at}.type")),
+                    Some(&format!("{}.type", at())),
                     "this message's content can only be text parts",
                 ));
             }
@@ -326,20 +330,20 @@ fn joined_text<'a>(content: Raw<'a>, at: &str) -> Result<Cow<'a, str>, ApiError>
 }
 
 /// A text part's `text`.
-fn text<'a>(p: &Members<'a>, at: &str) -> Result<Cow<'a, str>, ApiError> {
+fn text<'a>(p: &Members<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiError> {
     match string(p.get("text"))? {
         Some(s) => Ok(s),
-        None if null(p.get("text")) => Err(missing(&format!("{at}.text"), "send the part's text")),
-        None => Err(wrong_type(&format!("{at}.text"), "a string")),
+        None if null(p.get("text")) => Err(missing(&format!("{}.text", at()), "send the part's text")),
+        None => Err(wrong_type(&format!("{}.text", at()), "a string")),
     }
 }
 
 /// A required non-empty string member.
-fn required_string<'a>(v: Raw<'a>, param: &str) -> Result<Cow<'a, str>, ApiError> {
+fn required_string<'a>(v: Raw<'a>, param: At<'_>) -> Result<Cow<'a, str>, ApiError> {
     match string(v)? {
         Some(s) if !s.is_empty() => Ok(s),
-        Some(_) => Err(missing(param, "send a non-empty string")),
-        None if null(v) => Err(missing(param, "send a non-empty string")),
-        None => Err(wrong_type(param, "a string")),
+        Some(_) => Err(missing(&param(), "send a non-empty string")),
+        None if null(v) => Err(missing(&param(), "send a non-empty string")),
+        None => Err(wrong_type(&param(), "a string")),
     }
 }
