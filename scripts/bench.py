@@ -37,7 +37,8 @@ TIMED = os.path.join(ROOT, "build/model_router_timing.wasm")  # the router built
 # when built no earlier than the default module (a stale build is left out).
 MODULES = [("default (`--profile wasm`, opt-level s)", WASM),
            ("`--release` (opt-level 3)", os.path.join(ROOT, "build/model_router_speed.wasm")),
-           ("default + `wasm-opt -O3`", os.path.join(ROOT, "build/model_router_wasm_opt.wasm"))]
+           ("default + `wasm-opt -O3`", os.path.join(ROOT, "build/model_router_wasm_opt.wasm")),
+           ("`--profile wasm` at opt-level z", os.path.join(ROOT, "build/model_router_size.wasm"))]
 BENCH_DIR = os.path.join(ROOT, "build/bench")
 LITELLM_VERSION = "1.105.0"  # as pinned in the Makefile
 PORTKEY_VERSION = "1.15.2"

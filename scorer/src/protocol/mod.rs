@@ -7,7 +7,8 @@
 //! body with `model` replaced and the router's own members removed, never re-serialised), and
 //! `titan.rs`, Bedrock InvokeModel for Titan embeddings, both ways.
 //!
-//! `raw.rs` reads a client's body member by member for the translators, borrowing its texts.
+//! `raw.rs` reads a client's body member by member for the translators, borrowing its texts;
+//! `canonical.rs` writes a member from its text as serde_json would write its value.
 //!
 //! `stand_in.rs` carries a conversation's long texts through a translator without its tree
 //! copying them: stood in for before, put back after.
@@ -21,6 +22,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+mod canonical;
 pub mod native;
 pub mod openai;
 pub(crate) mod raw;

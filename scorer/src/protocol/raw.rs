@@ -163,6 +163,18 @@ pub(crate) fn chat_members(
     body: &[u8],
     hold: bool,
 ) -> Result<(Map<String, Value>, Option<Elements<'_>>), ApiError> {
+    chat_members_keeping(body, hold, None).map(|(members, messages, _)| (members, messages))
+}
+
+/// A chat body's members as JSON values, its messages' members, and one member's raw JSON.
+pub(crate) type Split<'a> = (Map<String, Value>, Option<Elements<'a>>, Raw<'a>);
+
+/// [`chat_members`], the member named `kept` (when given) left as raw JSON, not in the map.
+pub(crate) fn chat_members_keeping<'a>(
+    body: &'a [u8],
+    hold: bool,
+    kept: Option<&str>,
+) -> Result<Split<'a>, ApiError> {
     // As text, so that members are borrowed as `str`.
     let text = std::str::from_utf8(body).map_err(|_| {
         ApiError::invalid("invalid_json", None, "the body is not valid JSON: it is not UTF-8")
@@ -173,6 +185,7 @@ pub(crate) fn chat_members(
         }
         let mut members = Map::new();
         let mut messages = None;
+        let mut raw = None;
         let mut it = r.object().map_err(invalid_json)?;
         while let Some(name) = it.next_key(r).map_err(invalid_json)? {
             if name == "messages" {
@@ -180,11 +193,13 @@ pub(crate) fn chat_members(
                 if hold {
                     members.insert(name.into_owned(), Value::Null);
                 }
+            } else if kept == Some(name.as_ref()) {
+                raw = Some(next_value(r, text)?);
             } else {
                 members.insert(name.into_owned(), value(next_value(r, text)?)?);
             }
         }
-        Ok((members, messages))
+        Ok((members, messages, raw))
     })
 }
 

@@ -6,7 +6,8 @@ use super::content::{Block, refuse};
 use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, write_object};
+use crate::protocol::canonical;
+use crate::protocol::raw::{Json, chat_members_keeping, members, objects, string, value, write_object};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -41,7 +42,13 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// `messages` is read member by member from the body's bytes (see [`content`]); the other
 /// members, a few small values, as JSON values.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (req, messages) = chat_members(body, false)?;
+    let (mut req, messages, tools_raw) = chat_members_keeping(body, false, Some("tools"))?;
+    // Plain function tools are written from the body's text; others, and every error, go
+    // through JSON values.
+    let tools_text = tools_raw.and_then(tools_text);
+    if let (None, Some(raw)) = (&tools_text, tools_raw) {
+        req.insert("tools".into(), value(raw)?);
+    }
     let mut out = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     let stream = match req.get("stream") {
@@ -54,7 +61,9 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         out.insert("system".into(), system);
     }
     sampling(&req, &mut out)?;
-    tools(&req, &mut out)?;
+    if tools_text.is_some() || tools(&mut req, &mut out)? {
+        tool_choice(&req, &mut out)?;
+    }
     let mut max_tokens = max_tokens(&req, to, stream)?;
     if let Some(budget) = thinking_budget(&req, &turns, &out, to, &mut max_tokens)? {
         out.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
@@ -68,7 +77,14 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if stream {
         out.insert("stream".into(), json!(true));
     }
-    write_object(&out, &["messages"], body.len(), |_, w| serde_json::to_writer(w, &turns))
+    let extra: &[&str] = if tools_text.is_some() { &["messages", "tools"] } else { &["messages"] };
+    write_object(&out, extra, body.len(), |name, w| match (name, &tools_text) {
+        ("tools", Some(text)) => {
+            w.extend_from_slice(text);
+            Ok(())
+        }
+        _ => serde_json::to_writer(w, &turns),
+    })
 }
 
 /// A number member within `range`, or a 400 naming it.
@@ -136,32 +152,90 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     Ok(())
 }
 
-/// `tools` as `{name, description, input_schema}`, `tool_choice` and `parallel_tool_calls`.
-/// Without tools there is nothing to choose: `tool_choice` is left out.
-fn tools(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), ApiError> {
-    let list = match req.get("tools") {
-        None | Some(Value::Null) => return Ok(()),
-        Some(Value::Array(list)) if list.is_empty() => return Ok(()),
+/// The tools written from the body's text, as [`tools`] would write them, when the member is
+/// a non-empty array of function tools that each have a name, an object or no `parameters`,
+/// and no member named twice: what agents send. `None` leaves them to [`tools`] (its errors
+/// included).
+fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
+    let list = objects(Some(raw)).ok()??;
+    if list.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.get().len());
+    out.push(b'[');
+    for t in &list {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        let f = match t.get("function") {
+            Some(f) if t.object && t.repeated().is_none() => members(f).ok()?,
+            _ => return None,
+        };
+        let plain = f.object && f.repeated().is_none();
+        if !plain || string(t.get("type")).ok()?.as_deref() != Some("function") {
+            return None;
+        }
+        let name = string(f.get("name")).ok()??;
+        // Members in name order, as the map of JSON values is written.
+        out.push(b'{');
+        if let Some(cache) = t.get("cache_control").filter(|c| c.get().starts_with('{')) {
+            out.extend_from_slice(br#""cache_control":"#);
+            canonical::write(cache.get(), &mut out).then_some(())?;
+            out.push(b',');
+        }
+        if let Some(description) = string(f.get("description")).ok()? {
+            out.extend_from_slice(br#""description":"#);
+            serde_json::to_writer(&mut out, description.as_ref()).ok()?;
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""input_schema":"#);
+        match f.get("parameters") {
+            None => out.extend_from_slice(EMPTY_SCHEMA),
+            Some(p) if p.get() == "null" => out.extend_from_slice(EMPTY_SCHEMA),
+            Some(p) if p.get().starts_with('{') => canonical::write(p.get(), &mut out).then_some(())?,
+            Some(_) => return None,
+        }
+        out.extend_from_slice(br#","name":"#);
+        serde_json::to_writer(&mut out, name.as_ref()).ok()?;
+        out.push(b'}');
+    }
+    out.push(b']');
+    Some(out)
+}
+
+/// The `input_schema` of a tool without `parameters`: it takes no arguments.
+const EMPTY_SCHEMA: &[u8] = br#"{"properties":{},"type":"object"}"#;
+
+/// `tools` as `{name, description, input_schema}`; whether there are any. The tools are moved
+/// out of `req`, not copied: an agent's schemas are tens of kilobytes on every turn.
+fn tools(req: &mut Map<String, Value>, out: &mut Map<String, Value>) -> Result<bool, ApiError> {
+    let list = match req.remove("tools") {
+        None | Some(Value::Null) => return Ok(false),
+        Some(Value::Array(list)) if list.is_empty() => return Ok(false),
         Some(Value::Array(list)) => list,
         Some(_) => return Err(refuse("tools", "tools must be an array")),
     };
     let mut native = Vec::with_capacity(list.len());
-    for (k, t) in list.iter().enumerate() {
+    for (k, mut t) in list.into_iter().enumerate() {
         if t.get("type").and_then(Value::as_str) != Some("function") {
             return Err(refuse(&format!("tools[{k}].type"), "only function tools are supported"));
         }
-        let f = t.get("function");
-        let Some(name) = f.and_then(|f| f.get("name")).and_then(Value::as_str) else {
-            return Err(refuse(&format!("tools[{k}].function.name"), "a function tool needs a name"));
+        let mut f = match t.get_mut("function").map(Value::take) {
+            Some(Value::Object(f)) => f,
+            _ => Map::new(),
+        };
+        let name = match f.remove("name") {
+            Some(name @ Value::String(_)) => name,
+            _ => return Err(refuse(&format!("tools[{k}].function.name"), "a function tool needs a name")),
         };
         let mut tool = Map::new();
-        tool.insert("name".into(), json!(name));
-        if let Some(d) = f.and_then(|f| f.get("description")).and_then(Value::as_str) {
-            tool.insert("description".into(), json!(d));
+        tool.insert("name".into(), name);
+        if let Some(d @ Value::String(_)) = f.remove("description") {
+            tool.insert("description".into(), d);
         }
-        let schema = match f.and_then(|f| f.get("parameters")) {
+        let schema = match f.remove("parameters") {
             None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
-            Some(p @ Value::Object(_)) => p.clone(),
+            Some(p @ Value::Object(_)) => p,
             Some(_) => {
                 return Err(refuse(
                     &format!("tools[{k}].function.parameters"),
@@ -170,12 +244,18 @@ fn tools(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), A
             }
         };
         tool.insert("input_schema".into(), schema);
-        if let Some(cache) = t.get("cache_control").filter(|c| c.is_object()) {
-            tool.insert("cache_control".into(), cache.clone());
+        if let Some(cache) = t.get_mut("cache_control").filter(|c| c.is_object()) {
+            tool.insert("cache_control".into(), cache.take());
         }
         native.push(Value::Object(tool));
     }
     out.insert("tools".into(), Value::Array(native));
+    Ok(true)
+}
+
+/// `tool_choice` and `parallel_tool_calls`, when there are tools: without them there is
+/// nothing to choose, and `tool_choice` is left out.
+fn tool_choice(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), ApiError> {
     let mut choice = match req.get("tool_choice") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match s.as_str() {
@@ -283,4 +363,90 @@ fn thinking_budget(
     }
     let budget = budget.min(max_tokens.saturating_sub(1));
     Ok((budget >= MIN_THINKING_BUDGET).then_some(budget))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Rng;
+
+    /// `items` joined in a random rotation (member order is the client's).
+    fn rotated(rng: &mut Rng, mut items: Vec<String>) -> String {
+        let by = rng.below(items.len().max(1));
+        items.rotate_left(by);
+        items.join(", ")
+    }
+
+    /// A random `tools` member: function tools and others, with names, descriptions,
+    /// parameters and `cache_control` of every kind, in any order, sometimes named twice.
+    fn random_tools(rng: &mut Rng) -> String {
+        let tools: Vec<String> = (0..rng.below(4))
+            .map(|_| {
+                let mut function = Vec::new();
+                match rng.below(5) {
+                    0 => {}
+                    1 => function.push(r#""name": 3"#.to_string()),
+                    _ => function.push(format!(r#""name": "t{}""#, rng.below(9))),
+                }
+                match rng.below(4) {
+                    0 => {}
+                    1 => function.push(r#""description": null"#.to_string()),
+                    _ => function.push(r#""description": "Reads \"a\" file.\n\u00e9""#.to_string()),
+                }
+                match rng.below(6) {
+                    0 => {}
+                    1 => function.push(r#""parameters": null"#.to_string()),
+                    2 => function.push(r#""parameters": "x""#.to_string()),
+                    _ => function.push(format!(
+                        r#""parameters": {{"type": "object", "properties": {{"p": {}, "a": {}}}, "required": ["p"]}}"#,
+                        rng.json(2),
+                        rng.json(2)
+                    )),
+                }
+                if rng.below(10) == 0 {
+                    function.push(r#""name": "again""#.to_string());
+                }
+                let mut tool = vec![format!(r#""function": {{{}}}"#, rotated(rng, function))];
+                match rng.below(6) {
+                    0 => {}
+                    1 => tool.push(r#""type": "web_search""#.to_string()),
+                    _ => tool.push(r#""type": "function""#.to_string()),
+                }
+                match rng.below(4) {
+                    0 => tool.push(format!(r#""cache_control": {}"#, rng.json(3))),
+                    1 => tool.push(r#""cache_control": {"type": "ephemeral"}"#.to_string()),
+                    _ => {}
+                }
+                format!("{{{}}}", rotated(rng, tool))
+            })
+            .collect();
+        format!("[{}]", tools.join(", "))
+    }
+
+    /// The property: tools written from the body's text are the bytes the JSON values give,
+    /// and the text path declines everything the value path refuses.
+    #[test]
+    fn tools_written_from_the_text_are_the_tools_written_from_values() {
+        let mut rng = Rng(5);
+        let mut written = 0;
+        for case in 0..15_000 {
+            let raw = random_tools(&mut rng);
+            let body = format!(r#"{{"tools": {raw}}}"#);
+            let kept = chat_members_keeping(body.as_bytes(), false, Some("tools"));
+            let Ok((_, _, Some(kept))) = kept else { panic!("case {case}: {raw}") };
+            let Some(got) = tools_text(kept) else { continue };
+            written += 1;
+            let mut req = Map::new();
+            req.insert("tools".into(), serde_json::from_str(&raw).unwrap_or_default());
+            let mut out = Map::new();
+            assert_eq!(tools(&mut req, &mut out), Ok(true), "case {case}: {raw}");
+            let want = out.get("tools").and_then(|t| serde_json::to_vec(t).ok());
+            assert_eq!(
+                Some(String::from_utf8_lossy(&got)),
+                want.as_deref().map(String::from_utf8_lossy),
+                "case {case}: {raw}"
+            );
+        }
+        assert!(written > 800, "{written}");
+    }
 }

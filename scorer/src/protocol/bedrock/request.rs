@@ -75,7 +75,7 @@ pub fn path(base: &str, upstream_model: &str, stream: bool) -> String {
 /// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (req, messages) = chat_members(body, false)?;
+    let (mut req, messages) = chat_members(body, false)?;
     for (key, value) in &req {
         let known = FIELDS.iter().find(|(k, _)| k == key).map(|(_, f)| *f);
         if known == Some(Field::Refused) {
@@ -90,7 +90,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         ));
     };
     let conv = messages::translate(messages)?;
-    let tools = tool_config(&req, &conv)?;
+    let tools = tool_config(&mut req, &conv)?;
     let mut out = Map::new();
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
@@ -178,15 +178,15 @@ fn number(v: &Value, key: &str, max: f64) -> Result<f64, ApiError> {
 }
 
 /// `tools` and `tool_choice` as `toolConfig`, or `None` when no tool may be called and the
-/// history has no tool blocks.
+/// history has no tool blocks. The tools are moved out of `req`, not copied.
 fn tool_config(
-    req: &Map<String, Value>,
+    req: &mut Map<String, Value>,
     conv: &messages::Conversation<'_>,
 ) -> Result<Option<Value>, ApiError> {
-    let tools = match req.get("tools") {
+    let tools = match req.remove("tools") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(list)) => {
-            list.iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>()?
+            list.into_iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>()?
         }
         Some(_) => return Err(invalid_type("tools", "an array of tools")),
     };
@@ -221,7 +221,7 @@ fn tool_config(
 }
 
 /// One OpenAI tool as a Converse `toolSpec`.
-fn tool_spec(tool: &Value, k: usize) -> Result<Value, ApiError> {
+fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
     let at = format!("tools[{k}]");
     match tool.get("type").and_then(Value::as_str) {
         Some("function") => {}
@@ -236,11 +236,11 @@ fn tool_spec(tool: &Value, k: usize) -> Result<Value, ApiError> {
             ));
         }
     }
-    let f = tool.get("function").unwrap_or(&Value::Null);
-    let name = str_field(f, "name", &format!("{at}.function"))?;
-    let schema = match f.get("parameters") {
+    let mut f = tool.get_mut("function").map(Value::take).unwrap_or(Value::Null);
+    let name = str_field(&f, "name", &format!("{at}.function"))?.to_owned();
+    let schema = match f.get_mut("parameters").map(Value::take) {
         None | Some(Value::Null) => json!({ "type": "object", "properties": {} }),
-        Some(p @ Value::Object(_)) => p.clone(),
+        Some(p @ Value::Object(_)) => p,
         Some(_) => return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object")),
     };
     let mut spec = json!({ "name": name, "inputSchema": { "json": schema } });

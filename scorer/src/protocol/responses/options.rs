@@ -9,7 +9,7 @@ use crate::error::{ApiError, echo};
 /// `tools`: each chat `{"type":"function","function":{...}}` becomes a flat Responses function
 /// tool. `strict` is always sent: Responses takes a missing `strict` as `true`, chat as
 /// `false`, and the client wrote chat. A tool without `parameters` takes no arguments.
-pub(super) fn tools(value: &Value) -> Result<Option<Value>, ApiError> {
+pub(super) fn tools(value: Value) -> Result<Option<Value>, ApiError> {
     let list = match value {
         Value::Null => return Ok(None),
         Value::Array(list) if list.is_empty() => return Ok(None),
@@ -17,7 +17,7 @@ pub(super) fn tools(value: &Value) -> Result<Option<Value>, ApiError> {
         _ => return Err(wrong_type("tools", "an array of tools")),
     };
     let mut out = Vec::with_capacity(list.len());
-    for (i, tool) in list.iter().enumerate() {
+    for (i, mut tool) in list.into_iter().enumerate() {
         let at = format!("tools[{i}]");
         let kind = tool.get("type").and_then(Value::as_str);
         if kind != Some("function") {
@@ -27,23 +27,23 @@ pub(super) fn tools(value: &Value) -> Result<Option<Value>, ApiError> {
                 format!("tool type {} is not supported on this model: use function tools", quote(kind)),
             ));
         }
-        let Some(f) = tool.get("function").filter(|f| f.is_object()) else {
+        let Some(mut f) = tool.get_mut("function").map(Value::take).filter(Value::is_object) else {
             return Err(missing(&format!("{at}.function"), "a function tool needs its function object"));
         };
         let name = name_in(f.get("name"), &format!("{at}.function.name"))?;
         let mut t = Map::new();
         t.insert("type".into(), json!("function"));
         t.insert("name".into(), json!(name));
-        match f.get("description") {
+        match f.get_mut("description").map(Value::take) {
             None | Some(Value::Null) => {}
             Some(d @ Value::String(_)) => {
-                t.insert("description".into(), d.clone());
+                t.insert("description".into(), d);
             }
             Some(_) => return Err(wrong_type(&format!("{at}.function.description"), "a string")),
         }
-        let parameters = match f.get("parameters") {
+        let parameters = match f.get_mut("parameters").map(Value::take) {
             None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
-            Some(p @ Value::Object(_)) => p.clone(),
+            Some(p @ Value::Object(_)) => p,
             Some(_) => return Err(wrong_type(&format!("{at}.function.parameters"), "a JSON schema object")),
         };
         t.insert("parameters".into(), parameters);

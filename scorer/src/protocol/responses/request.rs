@@ -75,14 +75,17 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let mut reasoning = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     out.insert("store".into(), json!(false));
-    for (key, value) in &chat {
+    // Values are moved out, not copied (an agent's tools are tens of kilobytes every turn).
+    let max_completion_tokens = chat.get("max_completion_tokens").is_some_and(|v| !v.is_null());
+    for (key, mut owned) in chat {
         let key = key.as_str();
+        let value = &owned;
         if key == "model" || ROUTER_FIELDS.contains(&key) || DROPPED.contains(&key) {
             continue;
         }
         if PASSED.contains(&key) {
             if !value.is_null() {
-                out.insert(key.into(), value.clone());
+                out.insert(key.into(), owned);
             }
             continue;
         }
@@ -113,14 +116,14 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
                 Value::Bool(false) | Value::Null => {}
                 _ => return Err(wrong_type("stream", "a boolean")),
             },
-            "max_tokens" if chat.get("max_completion_tokens").is_some_and(|v| !v.is_null()) => {}
+            "max_tokens" if max_completion_tokens => {}
             "max_tokens" | "max_completion_tokens" => {
                 if let Some(n) = max_output(key, value, to.max_output)? {
                     out.insert("max_output_tokens".into(), json!(n));
                 }
             }
             "tools" => {
-                if let Some(t) = tools(value)? {
+                if let Some(t) = tools(owned.take())? {
                     out.insert("tools".into(), t);
                 }
             }

@@ -1,0 +1,175 @@
+//! A JSON value written as serde_json writes the `Value` it parses to (members in name order,
+//! no whitespace, strings escaped its way), straight from the body's text: one pass of the
+//! router's reader and no tree of values. An agent resends tens of kilobytes of tool schemas
+//! on every turn, and a translation that parses them into values and writes them again pays
+//! for every node.
+//!
+//! Where serde_json could read the text differently, [`write`] declines and the caller takes
+//! the `Value` path: floats (its default parsing is not always correctly rounded), integers
+//! outside 64 bits or `-0` (it reads those as floats), and an object naming a member twice (it
+//! keeps the last).
+
+use std::borrow::Cow;
+
+use crate::parse::json::{Kind, Reader};
+
+/// Writes `text`, one JSON value, into `out` as `serde_json::to_vec(&Value)` of its parse
+/// would; false, with `out` as it was, when it declines (see the module) or `text` is not one
+/// JSON value.
+pub(crate) fn write(text: &str, out: &mut Vec<u8>) -> bool {
+    let mark = out.len();
+    let mut r = Reader::new(text);
+    let mut scratch = Vec::new();
+    let done = value(&mut r, out, &mut scratch).is_some() && r.finish().is_ok();
+    if !done {
+        out.truncate(mark);
+    }
+    done
+}
+
+fn value(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Option<()> {
+    match r.peek_kind().ok()? {
+        Kind::Object => object(r, out, scratch),
+        Kind::Array => {
+            let mut it = r.array().ok()?;
+            out.push(b'[');
+            let mut first = true;
+            while it.next(r).ok()? {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                value(r, out, scratch)?;
+            }
+            out.push(b']');
+            Some(())
+        }
+        Kind::String => serde_json::to_writer(&mut *out, r.string().ok()?.as_ref()).ok(),
+        Kind::Number => number(r.number().ok()?, out),
+        Kind::Bool => {
+            out.extend_from_slice(if r.boolean().ok()? { b"true" } else { b"false" });
+            Some(())
+        }
+        Kind::Null => {
+            r.null().ok()?;
+            out.extend_from_slice(b"null");
+            Some(())
+        }
+    }
+}
+
+/// An object's members in name order. Each member is written where it is read (a comma before
+/// all but the first); when the names came out of order, the members' bytes are put in order
+/// through `scratch`, a copy per nesting level instead of a tree.
+fn object(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Option<()> {
+    let mut it = r.object().ok()?;
+    out.push(b'{');
+    let open = out.len();
+    // Each member's name and where its `"name":value` bytes are in `out` (no comma).
+    let mut members: Vec<(Cow<'_, str>, usize, usize)> = Vec::new();
+    while let Some(name) = it.next_key(r).ok()? {
+        if !members.is_empty() {
+            out.push(b',');
+        }
+        let start = out.len();
+        serde_json::to_writer(&mut *out, name.as_ref()).ok()?;
+        out.push(b':');
+        value(r, out, scratch)?;
+        members.push((name, start, out.len()));
+    }
+    if !members.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        if members.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
+            return None;
+        }
+        scratch.clear();
+        scratch.extend_from_slice(out.get(open..)?);
+        out.truncate(open);
+        for (i, (_, start, end)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(scratch.get(start - open..end - open)?);
+        }
+    }
+    out.push(b'}');
+    Some(())
+}
+
+/// An integer as serde_json reads and writes it; `None` for what it reads as a float.
+fn number(text: &str, out: &mut Vec<u8>) -> Option<()> {
+    if text.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let written = match text.strip_prefix('-') {
+        // serde_json reads `-0` as the float -0.0.
+        Some(_) => text.parse::<i64>().ok().filter(|&n| n != 0)?.to_string(),
+        None => text.parse::<u64>().ok()?.to_string(),
+    };
+    out.extend_from_slice(written.as_bytes());
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::testing::Rng;
+
+    /// What serde_json writes for `text`, when it reads it.
+    fn serde(text: &str) -> Option<Vec<u8>> {
+        serde_json::from_str::<Value>(text).ok().and_then(|v| serde_json::to_vec(&v).ok())
+    }
+
+    fn canonical(text: &str) -> Option<Vec<u8>> {
+        let mut out = b"kept".to_vec();
+        if write(text, &mut out) {
+            Some(out.split_off(4))
+        } else {
+            assert_eq!(out, b"kept", "a declined value leaves nothing behind: {text}");
+            None
+        }
+    }
+
+    /// The property: whatever `write` writes is serde_json's bytes; it declines only for a
+    /// float, an integer serde_json reads as one, or a repeated name.
+    #[test]
+    fn writes_what_serde_json_writes_or_declines() {
+        let mut rng = Rng(41);
+        let (mut written, mut declined) = (0, 0);
+        for case in 0..20_000 {
+            let t = rng.json(0);
+            match canonical(&t) {
+                Some(got) => {
+                    written += 1;
+                    assert_eq!(Some(got), serde(&t), "case {case}: {t}");
+                }
+                None => declined += 1,
+            }
+        }
+        assert!(written > 8_000 && declined > 2_000, "{written} written, {declined} declined");
+    }
+
+    #[test]
+    fn declines_floats_wide_integers_repeated_names_and_what_is_not_one_value() {
+        for t in [
+            "1.5",
+            "1e3",
+            "-0",
+            "18446744073709551616",
+            "-9223372036854775809",
+            r#"{"a":1,"a":2}"#,
+            r#"{"b":[{"x":1,"x":1}]}"#,
+            "{",
+            "1 2",
+            "",
+        ] {
+            assert_eq!(canonical(t), None, "{t}");
+        }
+        assert_eq!(
+            canonical(r#" {"b" : [1, {"d":null,"c":true}], "a": "\u00e9\/"} "#).as_deref(),
+            Some(r#"{"a":"é/","b":[1,{"c":true,"d":null}]}"#.as_bytes())
+        );
+    }
+}
