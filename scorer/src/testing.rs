@@ -44,6 +44,88 @@ impl Rng {
             _ => "null".to_string(),
         }
     }
+
+    /// `items` joined in a random rotation (member order is the client's).
+    pub(crate) fn rotated(&mut self, mut items: Vec<String>) -> String {
+        let by = self.below(items.len().max(1));
+        items.rotate_left(by);
+        items.join(", ")
+    }
+
+    /// A random `tools` member: function tools and others, with names, descriptions,
+    /// parameters, `strict` and `cache_control` of every kind, members in any order and
+    /// sometimes named twice.
+    pub(crate) fn tools(&mut self) -> String {
+        let rng = self;
+        let tools: Vec<String> = (0..rng.below(4))
+            .map(|_| {
+                let mut function = Vec::new();
+                match rng.below(6) {
+                    0 => {}
+                    1 => function.push(r#""name": 3"#.to_string()),
+                    2 => function.push(r#""name": """#.to_string()),
+                    _ => function.push(format!(r#""name": "t{}""#, rng.below(9))),
+                }
+                match rng.below(6) {
+                    0 => {}
+                    1 => function.push(r#""description": null"#.to_string()),
+                    5 => function.push(r#""description": 3"#.to_string()),
+                    2 => function.push(r#""description": """#.to_string()),
+                    _ => function.push(r#""description": "Reads \"a\" file.\n\u00e9""#.to_string()),
+                }
+                match rng.below(6) {
+                    0 => {}
+                    1 => function.push(r#""parameters": null"#.to_string()),
+                    2 => function.push(r#""parameters": "x""#.to_string()),
+                    3 => function.push(format!(
+                        r#""parameters": {{"type": "object", "properties": {{"p": {}, "a": {}}}, "required": ["p"]}}"#,
+                        rng.json(2),
+                        rng.json(2)
+                    )),
+                    _ => function.push(format!(
+                        r#""parameters": {{"properties": {{"path": {{"type": "string", "description": "{}"}}}}, "type": "object", "additionalProperties": false, "required": ["path"], "maxItems": {}}}"#,
+                        [r"The file\n", "", r#"caf\u00e9 \"x\""#][rng.below(3)],
+                        rng.below(1000)
+                    )),
+                }
+                match rng.below(5) {
+                    0 => function.push(r#""strict": true"#.to_string()),
+                    1 => function.push(r#""strict": false"#.to_string()),
+                    2 => function.push(r#""strict": "yes""#.to_string()),
+                    _ => {}
+                }
+                if rng.below(10) == 0 {
+                    function.push(r#""name": "again""#.to_string());
+                }
+                if rng.below(4) == 0 {
+                    // A member no translator reads: dropped, unless it holds what serde refuses.
+                    function.push(format!(r#""x": {}"#, rng.json(3)));
+                }
+                let mut tool = match rng.below(12) {
+                    0 => Vec::new(),
+                    1 => vec![r#""function": "f""#.to_string()],
+                    _ => vec![format!(r#""function": {{{}}}"#, rng.rotated(function))],
+                };
+                match rng.below(12) {
+                    0 => tool.push(r#""type": "function""#.to_string()),
+                    1 => tool.push(format!(r#""y": {}"#, rng.json(3))),
+                    _ => {}
+                }
+                match rng.below(6) {
+                    0 => {}
+                    1 => tool.push(r#""type": "web_search""#.to_string()),
+                    _ => tool.push(r#""type": "function""#.to_string()),
+                }
+                match rng.below(4) {
+                    0 => tool.push(format!(r#""cache_control": {}"#, rng.json(3))),
+                    1 => tool.push(r#""cache_control": {"type": "ephemeral"}"#.to_string()),
+                    _ => {}
+                }
+                format!("{{{}}}", rng.rotated(tool))
+            })
+            .collect();
+        format!("[{}]", tools.join(", "))
+    }
 }
 
 const KEYS: &[&str] = &["type", "properties", "a", "b", "required", "é", "A", "\\u00e9", "a\\nb", "", "ab"];
@@ -68,4 +150,8 @@ const NUMBERS: &[&str] = &[
     "1e3",
     "2E-2",
     "-0.0",
+    // Beyond f64: serde_json refuses these, the router's reader carries them.
+    "1e400",
+    "-2E+999",
+    "1e-400",
 ];

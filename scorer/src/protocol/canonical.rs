@@ -6,12 +6,18 @@
 //!
 //! Where serde_json could read the text differently, [`write`] declines and the caller takes
 //! the `Value` path: floats (its default parsing is not always correctly rounded), integers
-//! outside 64 bits or `-0` (it reads those as floats), and an object naming a member twice (it
-//! keeps the last).
+//! outside 64 bits or `-0` (it reads those as floats), an object naming a member twice (it
+//! keeps the last), and nesting deeper than [`MAX_NESTING`]. [`numbers_fit`] says whether a
+//! value a translator drops unwritten holds only numbers serde_json reads: it refuses those
+//! beyond f64's range, which the router's reader carries.
 
 use std::borrow::Cow;
 
 use crate::parse::json::{Kind, Reader};
+
+/// Objects and arrays nested deeper than this are declined (serde_json refuses 128 levels,
+/// and a member of a body is already a level or more down).
+pub(crate) const MAX_NESTING: usize = 100;
 
 /// Writes `text`, one JSON value, into `out` as `serde_json::to_vec(&Value)` of its parse
 /// would; false, with `out` as it was, when it declines (see the module) or `text` is not one
@@ -20,16 +26,20 @@ pub(crate) fn write(text: &str, out: &mut Vec<u8>) -> bool {
     let mark = out.len();
     let mut r = Reader::new(text);
     let mut scratch = Vec::new();
-    let done = value(&mut r, out, &mut scratch).is_some() && r.finish().is_ok();
+    let done = value(&mut r, out, &mut scratch, 0).is_some() && r.finish().is_ok();
     if !done {
         out.truncate(mark);
     }
     done
 }
 
-fn value(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Option<()> {
-    match r.peek_kind().ok()? {
-        Kind::Object => object(r, out, scratch),
+fn value(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>, depth: usize) -> Option<()> {
+    let kind = r.peek_kind().ok()?;
+    if depth >= MAX_NESTING && matches!(kind, Kind::Object | Kind::Array) {
+        return None;
+    }
+    match kind {
+        Kind::Object => object(r, out, scratch, depth + 1),
         Kind::Array => {
             let mut it = r.array().ok()?;
             out.push(b'[');
@@ -39,7 +49,7 @@ fn value(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Option
                     out.push(b',');
                 }
                 first = false;
-                value(r, out, scratch)?;
+                value(r, out, scratch, depth + 1)?;
             }
             out.push(b']');
             Some(())
@@ -61,7 +71,7 @@ fn value(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Option
 /// An object's members in name order. Each member is written where it is read (a comma before
 /// all but the first); when the names came out of order, the members' bytes are put in order
 /// through `scratch`, a copy per nesting level instead of a tree.
-fn object(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Option<()> {
+fn object(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>, depth: usize) -> Option<()> {
     let mut it = r.object().ok()?;
     out.push(b'{');
     let open = out.len();
@@ -74,7 +84,7 @@ fn object(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Optio
         let start = out.len();
         serde_json::to_writer(&mut *out, name.as_ref()).ok()?;
         out.push(b':');
-        value(r, out, scratch)?;
+        value(r, out, scratch, depth)?;
         members.push((name, start, out.len()));
     }
     if !members.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
@@ -108,6 +118,35 @@ fn number(text: &str, out: &mut Vec<u8>) -> Option<()> {
     };
     out.extend_from_slice(written.as_bytes());
     Some(())
+}
+
+/// Whether every number in `text`, one JSON value, is one serde_json reads as a finite
+/// number (conservatively: magnitudes below 1e300); false for what is not one JSON value.
+pub(crate) fn numbers_fit(text: &str) -> bool {
+    fn walk(r: &mut Reader<'_>) -> Option<()> {
+        match r.peek_kind().ok()? {
+            Kind::Object => {
+                let mut it = r.object().ok()?;
+                while it.next_key(r).ok()?.is_some() {
+                    walk(r)?;
+                }
+            }
+            Kind::Array => {
+                let mut it = r.array().ok()?;
+                while it.next(r).ok()? {
+                    walk(r)?;
+                }
+            }
+            Kind::Number => {
+                let n = r.number().ok()?;
+                (n.len() <= 300 && n.parse::<f64>().is_ok_and(|v| v.abs() < 1e300)).then_some(())?;
+            }
+            _ => r.skip_value().ok()?,
+        }
+        Some(())
+    }
+    let mut r = Reader::new(text);
+    walk(&mut r).is_some() && r.finish().is_ok()
 }
 
 #[cfg(test)]
@@ -149,6 +188,20 @@ mod tests {
             }
         }
         assert!(written > 8_000 && declined > 2_000, "{written} written, {declined} declined");
+    }
+
+    #[test]
+    fn numbers_fit_where_serde_json_reads_them() {
+        let mut refused = 0;
+        for case in 0..5_000 {
+            let t = Rng(case).json(0);
+            assert_eq!(numbers_fit(&t), serde(&t).is_some(), "{t}");
+            refused += usize::from(!numbers_fit(&t));
+        }
+        assert!(refused > 200, "{refused}");
+        let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        assert!(canonical(&deep(MAX_NESTING)).is_some());
+        assert_eq!(canonical(&deep(MAX_NESTING + 1)), None);
     }
 
     #[test]

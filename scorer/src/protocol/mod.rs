@@ -8,7 +8,8 @@
 //! `titan.rs`, Bedrock InvokeModel for Titan embeddings, both ways.
 //!
 //! `raw.rs` reads a client's body member by member for the translators, borrowing its texts;
-//! `canonical.rs` writes a member from its text as serde_json would write its value.
+//! `canonical.rs` writes a member from its text as serde_json would write its value, and
+//! `tools.rs` reads the function tools agents send for the translators to write that way.
 //!
 //! `stand_in.rs` carries a conversation's long texts through a translator without its tree
 //! copying them: stood in for before, put back after.
@@ -30,6 +31,7 @@ pub mod reply;
 pub mod responses;
 pub mod stand_in;
 pub mod titan;
+mod tools;
 
 /// What a request translator needs besides the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -51,6 +51,11 @@ impl<'a> Members<'a> {
         self.list.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
     }
 
+    /// The members, names decoded, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, Json<'a>)> {
+        self.list.iter().map(|(name, v)| (name.as_ref(), *v))
+    }
+
     /// A member named twice, if any: where a JSON value would keep one of them silently,
     /// which one the client meant is not ours to guess, so translators refuse it. A few
     /// members are compared pairwise, without allocating; more are sorted (the parser's
@@ -154,23 +159,16 @@ pub(crate) fn members(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
     whole(raw.get(), read_members)
 }
 
-/// A chat body's members as JSON values, but `messages`, read as its elements' members in
-/// the same pass (absent: `None`) for a translator to read member by member; with `hold`,
-/// `null` holds its place in the map (for a translator that handles the members in name
-/// order). A member named twice keeps its last value, as a JSON value does.
-#[allow(clippy::type_complexity)] // the two halves of one read
-pub(crate) fn chat_members(
-    body: &[u8],
-    hold: bool,
-) -> Result<(Map<String, Value>, Option<Elements<'_>>), ApiError> {
-    chat_members_keeping(body, hold, None).map(|(members, messages, _)| (members, messages))
-}
-
 /// A chat body's members as JSON values, its messages' members, and one member's raw JSON.
 pub(crate) type Split<'a> = (Map<String, Value>, Option<Elements<'a>>, Raw<'a>);
 
-/// [`chat_members`], the member named `kept` (when given) left as raw JSON, not in the map.
-pub(crate) fn chat_members_keeping<'a>(
+/// A chat body's members as JSON values, but `messages`, read as its elements' members in
+/// the same pass (absent: `None`) for a translator to read member by member, and the member
+/// named `kept` (when given), left as raw JSON for the translator to read from the body's
+/// text. With `hold`, `null` holds `messages`' place in the map (for a translator that
+/// handles the members in name order). A member named twice keeps its last value, as a JSON
+/// value does.
+pub(crate) fn chat_members<'a>(
     body: &'a [u8],
     hold: bool,
     kept: Option<&str>,
@@ -306,7 +304,7 @@ mod tests {
             let e = super::members(Json(bad)).err().map(|e| (e.status, e.code));
             assert_eq!(e, Some((400, "invalid_json")), "{bad}");
         }
-        let e = chat_members(b"[1]", false).err().map(|e| (e.status, e.code));
+        let e = chat_members(b"[1]", false, None).err().map(|e| (e.status, e.code));
         assert_eq!(e, Some((400, "invalid_json")));
         let e = objects(Some(Json(r#"[{"a":1},"#))).err().map(|e| e.code);
         assert_eq!(e, Some("invalid_json"));

@@ -7,7 +7,8 @@ use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical;
-use crate::protocol::raw::{Json, chat_members_keeping, members, objects, string, value, write_object};
+use crate::protocol::raw::{Json, chat_members, string, value, write_object};
+use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -42,7 +43,7 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// `messages` is read member by member from the body's bytes (see [`content`]); the other
 /// members, a few small values, as JSON values.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (mut req, messages, tools_raw) = chat_members_keeping(body, false, Some("tools"))?;
+    let (mut req, messages, tools_raw) = chat_members(body, false, Some("tools"))?;
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values.
     let tools_text = tools_raw.and_then(tools_text);
@@ -152,59 +153,39 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     Ok(())
 }
 
-/// The tools written from the body's text, as [`tools`] would write them, when the member is
-/// a non-empty array of function tools that each have a name, an object or no `parameters`,
-/// and no member named twice: what agents send. `None` leaves them to [`tools`] (its errors
-/// included).
+/// The tools written from the body's text as [`tools`] writes them, for plain function tools
+/// with a name and an object or no `parameters` (`protocol::tools`); `None` leaves them to
+/// [`tools`].
 fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
-    let list = objects(Some(raw)).ok()??;
-    if list.is_empty() {
-        return None;
-    }
+    let list = function_tools(raw)?;
     let mut out = Vec::with_capacity(raw.get().len());
     out.push(b'[');
-    for t in &list {
+    for FunctionTool { tool, function } in &list {
         if out.len() > 1 {
             out.push(b',');
         }
-        let f = match t.get("function") {
-            Some(f) if t.object && t.repeated().is_none() => members(f).ok()?,
-            _ => return None,
-        };
-        let plain = f.object && f.repeated().is_none();
-        if !plain || string(t.get("type")).ok()?.as_deref() != Some("function") {
-            return None;
-        }
-        let name = string(f.get("name")).ok()??;
+        let name = string(function.get("name")).ok()??;
         // Members in name order, as the map of JSON values is written.
         out.push(b'{');
-        if let Some(cache) = t.get("cache_control").filter(|c| c.get().starts_with('{')) {
+        if let Some(cache) = tool.get("cache_control").filter(|c| c.get().starts_with('{')) {
             out.extend_from_slice(br#""cache_control":"#);
             canonical::write(cache.get(), &mut out).then_some(())?;
             out.push(b',');
         }
-        if let Some(description) = string(f.get("description")).ok()? {
+        if let Some(description) = string(function.get("description")).ok()? {
             out.extend_from_slice(br#""description":"#);
-            serde_json::to_writer(&mut out, description.as_ref()).ok()?;
+            write_str(&description, &mut out)?;
             out.push(b',');
         }
         out.extend_from_slice(br#""input_schema":"#);
-        match f.get("parameters") {
-            None => out.extend_from_slice(EMPTY_SCHEMA),
-            Some(p) if p.get() == "null" => out.extend_from_slice(EMPTY_SCHEMA),
-            Some(p) if p.get().starts_with('{') => canonical::write(p.get(), &mut out).then_some(())?,
-            Some(_) => return None,
-        }
+        write_schema(function.get("parameters"), &mut out)?;
         out.extend_from_slice(br#","name":"#);
-        serde_json::to_writer(&mut out, name.as_ref()).ok()?;
+        write_str(&name, &mut out)?;
         out.push(b'}');
     }
     out.push(b']');
     Some(out)
 }
-
-/// The `input_schema` of a tool without `parameters`: it takes no arguments.
-const EMPTY_SCHEMA: &[u8] = br#"{"properties":{},"type":"object"}"#;
 
 /// `tools` as `{name, description, input_schema}`; whether there are any. The tools are moved
 /// out of `req`, not copied: an agent's schemas are tens of kilobytes on every turn.
@@ -368,85 +349,16 @@ fn thinking_budget(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Rng;
+    use crate::protocol::tools::check;
 
-    /// `items` joined in a random rotation (member order is the client's).
-    fn rotated(rng: &mut Rng, mut items: Vec<String>) -> String {
-        let by = rng.below(items.len().max(1));
-        items.rotate_left(by);
-        items.join(", ")
-    }
-
-    /// A random `tools` member: function tools and others, with names, descriptions,
-    /// parameters and `cache_control` of every kind, in any order, sometimes named twice.
-    fn random_tools(rng: &mut Rng) -> String {
-        let tools: Vec<String> = (0..rng.below(4))
-            .map(|_| {
-                let mut function = Vec::new();
-                match rng.below(5) {
-                    0 => {}
-                    1 => function.push(r#""name": 3"#.to_string()),
-                    _ => function.push(format!(r#""name": "t{}""#, rng.below(9))),
-                }
-                match rng.below(4) {
-                    0 => {}
-                    1 => function.push(r#""description": null"#.to_string()),
-                    _ => function.push(r#""description": "Reads \"a\" file.\n\u00e9""#.to_string()),
-                }
-                match rng.below(6) {
-                    0 => {}
-                    1 => function.push(r#""parameters": null"#.to_string()),
-                    2 => function.push(r#""parameters": "x""#.to_string()),
-                    _ => function.push(format!(
-                        r#""parameters": {{"type": "object", "properties": {{"p": {}, "a": {}}}, "required": ["p"]}}"#,
-                        rng.json(2),
-                        rng.json(2)
-                    )),
-                }
-                if rng.below(10) == 0 {
-                    function.push(r#""name": "again""#.to_string());
-                }
-                let mut tool = vec![format!(r#""function": {{{}}}"#, rotated(rng, function))];
-                match rng.below(6) {
-                    0 => {}
-                    1 => tool.push(r#""type": "web_search""#.to_string()),
-                    _ => tool.push(r#""type": "function""#.to_string()),
-                }
-                match rng.below(4) {
-                    0 => tool.push(format!(r#""cache_control": {}"#, rng.json(3))),
-                    1 => tool.push(r#""cache_control": {"type": "ephemeral"}"#.to_string()),
-                    _ => {}
-                }
-                format!("{{{}}}", rotated(rng, tool))
-            })
-            .collect();
-        format!("[{}]", tools.join(", "))
-    }
-
-    /// The property: tools written from the body's text are the bytes the JSON values give,
-    /// and the text path declines everything the value path refuses.
     #[test]
     fn tools_written_from_the_text_are_the_tools_written_from_values() {
-        let mut rng = Rng(5);
-        let mut written = 0;
-        for case in 0..15_000 {
-            let raw = random_tools(&mut rng);
-            let body = format!(r#"{{"tools": {raw}}}"#);
-            let kept = chat_members_keeping(body.as_bytes(), false, Some("tools"));
-            let Ok((_, _, Some(kept))) = kept else { panic!("case {case}: {raw}") };
-            let Some(got) = tools_text(kept) else { continue };
-            written += 1;
+        check::text_path_agrees(5, tools_text, |v| {
             let mut req = Map::new();
-            req.insert("tools".into(), serde_json::from_str(&raw).unwrap_or_default());
+            req.insert("tools".into(), v);
             let mut out = Map::new();
-            assert_eq!(tools(&mut req, &mut out), Ok(true), "case {case}: {raw}");
-            let want = out.get("tools").and_then(|t| serde_json::to_vec(t).ok());
-            assert_eq!(
-                Some(String::from_utf8_lossy(&got)),
-                want.as_deref().map(String::from_utf8_lossy),
-                "case {case}: {raw}"
-            );
-        }
-        assert!(written > 800, "{written}");
+            (tools(&mut req, &mut out) == Ok(true)).then_some(())?;
+            serde_json::to_vec(out.get("tools")?).ok()
+        });
     }
 }

@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, write_object};
+use crate::protocol::raw::{Json, chat_members, string, value, write_object};
+use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +76,13 @@ pub fn path(base: &str, upstream_model: &str, stream: bool) -> String {
 /// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (mut req, messages) = chat_members(body, false)?;
+    let (mut req, messages, tools_json) = chat_members(body, false, Some("tools"))?;
+    // Plain function tools are written from the body's text; others, and every error, go
+    // through JSON values.
+    let tools_text = tools_json.and_then(tools_text);
+    if let (None, Some(json)) = (&tools_text, tools_json) {
+        req.insert("tools".into(), value(json)?);
+    }
     for (key, value) in &req {
         let known = FIELDS.iter().find(|(k, _)| k == key).map(|(_, f)| *f);
         if known == Some(Field::Refused) {
@@ -90,21 +97,49 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         ));
     };
     let conv = messages::translate(messages)?;
-    let tools = tool_config(&mut req, &conv)?;
+    let tools = tool_config(&mut req, &conv, tools_text.as_ref())?;
     let mut out = Map::new();
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
         out.insert("inferenceConfig".into(), Value::Object(inference));
     }
-    if let Some(tools) = tools {
-        out.insert("toolConfig".into(), tools);
+    let mut written_tools = None;
+    match tools {
+        Some((Tools::Values(list), choice)) => {
+            let mut config = json!({ "tools": list });
+            if let (Some(c), Some(obj)) = (choice, config.as_object_mut()) {
+                obj.insert("toolChoice".into(), c);
+            }
+            out.insert("toolConfig".into(), config);
+        }
+        Some((Tools::Text(text), choice)) => written_tools = Some((text, choice)),
+        None => {}
     }
     if let Some(format) = output_config(req.get("response_format"))? {
         out.insert("outputConfig".into(), format);
     }
-    let extra: &[&str] = if conv.system.is_empty() { &["messages"] } else { &["messages", "system"] };
-    write_object(&out, extra, body.len(), |k, w| match k {
-        "system" => serde_json::to_writer(w, &conv.system),
+    let mut extra = vec!["messages"];
+    if !conv.system.is_empty() {
+        extra.push("system");
+    }
+    if written_tools.is_some() {
+        extra.push("toolConfig");
+    }
+    write_object(&out, &extra, body.len(), |k, w| match (k, &written_tools) {
+        ("system", _) => serde_json::to_writer(w, &conv.system),
+        ("toolConfig", Some((text, choice))) => {
+            // Members in name order: `toolChoice`, `tools`.
+            w.push(b'{');
+            if let Some(c) = choice {
+                w.extend_from_slice(br#""toolChoice":"#);
+                serde_json::to_writer(&mut *w, c)?;
+                w.push(b',');
+            }
+            w.extend_from_slice(br#""tools":"#);
+            w.extend_from_slice(text);
+            w.push(b'}');
+            Ok(())
+        }
         _ => serde_json::to_writer(w, &conv.turns),
     })
 }
@@ -177,47 +212,100 @@ fn number(v: &Value, key: &str, max: f64) -> Result<f64, ApiError> {
     })
 }
 
+/// `toolConfig`'s tools: JSON values, or written from the body's text ([`tools_text`]).
+enum Tools<'t> {
+    Values(Vec<Value>),
+    Text(&'t [u8]),
+}
+
+/// `toolConfig`: its tools and its `toolChoice`.
+type ToolConfig<'t> = (Tools<'t>, Option<Value>);
+
 /// `tools` and `tool_choice` as `toolConfig`, or `None` when no tool may be called and the
-/// history has no tool blocks. The tools are moved out of `req`, not copied.
-fn tool_config(
+/// history has no tool blocks. `text`: the tools [`tools_text`] wrote and their names; without
+/// it the tools are moved out of `req`, not copied.
+fn tool_config<'t>(
     req: &mut Map<String, Value>,
     conv: &messages::Conversation<'_>,
-) -> Result<Option<Value>, ApiError> {
-    let tools = match req.remove("tools") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => {
-            list.into_iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>()?
+    text: Option<&'t (Vec<u8>, Vec<String>)>,
+) -> Result<Option<ToolConfig<'t>>, ApiError> {
+    let (tools, choice) = match text {
+        Some((text, names)) => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            (Tools::Text(text), tool_choice(req.get("tool_choice"), &names)?)
         }
-        Some(_) => return Err(invalid_type("tools", "an array of tools")),
+        None => {
+            let tools: Vec<Value> = match req.remove("tools") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(list)) => {
+                    list.into_iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>()?
+                }
+                Some(_) => return Err(invalid_type("tools", "an array of tools")),
+            };
+            let names: Vec<&str> =
+                tools.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect();
+            let choice = tool_choice(req.get("tool_choice"), &names)?;
+            (Tools::Values(tools), choice)
+        }
     };
-    let names: Vec<&str> = tools.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect();
-    let choice = tool_choice(req.get("tool_choice"), &names)?;
     let none = choice.as_ref().is_some_and(Value::is_null);
+    let sent = !matches!(&tools, Tools::Values(t) if t.is_empty());
     // Converse refuses toolUse/toolResult blocks unless toolConfig is present ("The toolConfig
     // field must be defined when using toolUse and toolResult content blocks"), so a history
     // with tool calls keeps the tools even when no new call is wanted, without a toolChoice.
-    if (tools.is_empty() || none) && !conv.has_tool_blocks {
+    if (!sent || none) && !conv.has_tool_blocks {
         return Ok(None);
     }
-    let tools = if tools.is_empty() {
+    let tools = if sent {
+        tools
+    } else {
         // No tools sent but the history has calls: declare the tools it used, with an open
         // schema, so Converse accepts the history.
-        conv.used_tools
-            .iter()
-            .map(|n| json!({ "toolSpec": { "name": n, "inputSchema": { "json": { "type": "object" } } } }))
-            .collect()
-    } else {
-        tools
+        Tools::Values(
+            conv.used_tools
+                .iter()
+                .map(
+                    |n| json!({ "toolSpec": { "name": n, "inputSchema": { "json": { "type": "object" } } } }),
+                )
+                .collect(),
+        )
     };
-    if tools.is_empty() {
+    if matches!(&tools, Tools::Values(t) if t.is_empty()) {
         // Only tool results, no call: nothing to declare; Converse will say what it thinks.
         return Ok(None);
     }
-    let mut config = json!({ "tools": tools });
-    if let (Some(c), Some(obj)) = (choice.filter(|c| !c.is_null()), config.as_object_mut()) {
-        obj.insert("toolChoice".into(), c);
+    Ok(Some((tools, choice.filter(|c| !c.is_null()))))
+}
+
+/// The tools written from the body's text as [`tool_spec`] writes them, and their names, for
+/// plain function tools with a string name and an object or no `parameters`
+/// (`protocol::tools`); `None` leaves them to the JSON values.
+fn tools_text(json: Json<'_>) -> Option<(Vec<u8>, Vec<String>)> {
+    let list = function_tools(json)?;
+    let mut out = Vec::with_capacity(json.get().len());
+    let mut names = Vec::with_capacity(list.len());
+    out.push(b'[');
+    for FunctionTool { function, .. } in &list {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        let name = string(function.get("name")).ok()??;
+        // Members in name order, as the map of JSON values is written.
+        out.extend_from_slice(br#"{"toolSpec":{"#);
+        if let Some(d) = string(function.get("description")).ok()?.filter(|d| !d.is_empty()) {
+            out.extend_from_slice(br#""description":"#);
+            write_str(&d, &mut out)?;
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""inputSchema":{"json":"#);
+        write_schema(function.get("parameters"), &mut out)?;
+        out.extend_from_slice(br#"},"name":"#);
+        write_str(&name, &mut out)?;
+        out.extend_from_slice(b"}}");
+        names.push(name.into_owned());
     }
-    Ok(Some(config))
+    out.push(b']');
+    Some((out, names))
 }
 
 /// One OpenAI tool as a Converse `toolSpec`.

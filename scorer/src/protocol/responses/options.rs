@@ -5,6 +5,8 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
+use crate::protocol::raw::{Json, string};
+use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str};
 
 /// `tools`: each chat `{"type":"function","function":{...}}` becomes a flat Responses function
 /// tool. `strict` is always sent: Responses takes a missing `strict` as `true`, chat as
@@ -56,6 +58,46 @@ pub(super) fn tools(value: Value) -> Result<Option<Value>, ApiError> {
         out.push(Value::Object(t));
     }
     Ok(Some(Value::Array(out)))
+}
+
+/// The tools written from the body's text as [`tools`] writes them, for plain function tools
+/// with a name, an object or no `parameters`, a string or no `description` and a boolean or no
+/// `strict` (`protocol::tools`); `None` leaves them to [`tools`].
+pub(super) fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
+    let list = function_tools(raw)?;
+    let mut out = Vec::with_capacity(raw.get().len());
+    out.push(b'[');
+    for FunctionTool { function, .. } in &list {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        let name = string(function.get("name")).ok()?.filter(|n| !n.is_empty())?;
+        // Members in name order, as the map of JSON values is written.
+        out.push(b'{');
+        match function.get("description") {
+            None => {}
+            Some(d) if d.get() == "null" => {}
+            d => {
+                out.extend_from_slice(br#""description":"#);
+                write_str(&string(d).ok()??, &mut out)?;
+                out.push(b',');
+            }
+        }
+        out.extend_from_slice(br#""name":"#);
+        write_str(&name, &mut out)?;
+        out.extend_from_slice(br#","parameters":"#);
+        write_schema(function.get("parameters"), &mut out)?;
+        let strict: &[u8] = match function.get("strict").map(Json::get) {
+            None | Some("null" | "false") => b"false",
+            Some("true") => b"true",
+            Some(_) => return None,
+        };
+        out.extend_from_slice(br#","strict":"#);
+        out.extend_from_slice(strict);
+        out.extend_from_slice(br#","type":"function"}"#);
+    }
+    out.push(b']');
+    Some(out)
 }
 
 /// `tool_choice`: the three modes as they are, a named function as `{"type":"function","name"}`,
@@ -215,4 +257,15 @@ fn name_in<'v>(name: Option<&'v Value>, param: &str) -> Result<&'v str, ApiError
 /// A client string for a message, or `none` when absent.
 fn quote(s: Option<&str>) -> String {
     s.map_or_else(|| "none".to_string(), echo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::tools::check;
+
+    #[test]
+    fn tools_written_from_the_text_are_the_tools_written_from_values() {
+        check::text_path_agrees(9, tools_text, |v| serde_json::to_vec(&tools(v).ok()??).ok());
+    }
 }

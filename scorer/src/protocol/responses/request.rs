@@ -9,11 +9,11 @@ use serde_json::{Map, Value, json};
 
 use super::input::input_items;
 use super::invalid::wrong_type;
-use super::options::{reasoning_object, reasoning_options, response_format, tool_choice, tools};
+use super::options::{reasoning_object, reasoning_options, response_format, tool_choice, tools, tools_text};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, write_object};
+use crate::protocol::raw::{chat_members, value, write_object};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
 /// `integer_below_min_value` below it); smaller limits are raised to it.
@@ -68,7 +68,13 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     // `messages` holds its place: the members are handled in name order.
-    let (chat, mut messages) = chat_members(body, true)?;
+    let (mut chat, mut messages, tools_raw) = chat_members(body, true, Some("tools"))?;
+    // Plain function tools are written from the body's text; others, and every error, go
+    // through JSON values in name order.
+    let tools_text = tools_raw.and_then(tools_text);
+    if let (None, Some(raw)) = (&tools_text, tools_raw) {
+        chat.insert("tools".into(), value(raw)?);
+    }
     let mut input = None;
     let mut out = Map::new();
     let mut text = Map::new();
@@ -179,7 +185,14 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if !text.is_empty() {
         out.insert("text".into(), Value::Object(text));
     }
-    write_object(&out, &["input"], body.len(), |_, w| serde_json::to_writer(w, &input))
+    let extra: &[&str] = if tools_text.is_some() { &["input", "tools"] } else { &["input"] };
+    write_object(&out, extra, body.len(), |name, w| match (name, &tools_text) {
+        ("tools", Some(text)) => {
+            w.extend_from_slice(text);
+            Ok(())
+        }
+        _ => serde_json::to_writer(w, &input),
+    })
 }
 
 /// The output limit to send: the client's, capped at the model's limit and raised to the

@@ -1,0 +1,103 @@
+//! A chat body's `tools` read from its text, for the translators' text path: an agent resends
+//! tens of kilobytes of tool descriptions and JSON Schemas on every turn, and building JSON
+//! values of them to write them again costs more than the rest of a short turn.
+//!
+//! Only the tools agents send take this path: a non-empty array of function tools, none naming
+//! a member twice. Each translator writes its own shape from them and declines anything its
+//! value path would treat otherwise; the value path then decides, errors included, so both
+//! paths give the same bytes (each translator's property test checks it).
+
+use crate::protocol::canonical;
+use crate::protocol::raw::{Json, Members, Raw, members, objects, string};
+
+/// The JSON Schema of a tool without `parameters` (it takes no arguments), as serde_json
+/// writes `{"type": "object", "properties": {}}`.
+pub(crate) const EMPTY_SCHEMA: &[u8] = br#"{"properties":{},"type":"object"}"#;
+
+/// One `{"type": "function", "function": {...}}` tool's members.
+pub(crate) struct FunctionTool<'a> {
+    /// The tool's own members (`type`, `function`, `cache_control`).
+    pub(crate) tool: Members<'a>,
+    /// The function's members (`name`, `description`, `parameters`, `strict`).
+    pub(crate) function: Members<'a>,
+}
+
+/// `tools` as function tools, when it is a non-empty array of objects whose `type` is
+/// `"function"` and whose `function` is an object, no object naming a member twice and no
+/// member a translator may drop unwritten (all but `function` and `parameters`) holding a
+/// number serde_json refuses ([`canonical::numbers_fit`]); `None` otherwise.
+pub(crate) fn function_tools(raw: Json<'_>) -> Option<Vec<FunctionTool<'_>>> {
+    let list = objects(Some(raw)).ok()??;
+    if list.is_empty() {
+        return None;
+    }
+    list.into_iter()
+        .map(|tool| {
+            let function = members(tool.get("function")?).ok()?;
+            let plain = |m: &Members<'_>, written: &str| {
+                m.object
+                    && m.repeated().is_none()
+                    && m.iter().all(|(name, v)| name == written || canonical::numbers_fit(v.get()))
+            };
+            let kind = string(tool.get("type")).ok()?;
+            (plain(&tool, "function")
+                && plain(&function, "parameters")
+                && kind.as_deref() == Some("function"))
+            .then_some(FunctionTool { tool, function })
+        })
+        .collect()
+}
+
+/// Writes a tool's `parameters` as its schema: [`EMPTY_SCHEMA`] when absent or `null`, an
+/// object as serde_json writes its value; `None` for anything else or an object
+/// [`canonical::write`] declines.
+pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>) -> Option<()> {
+    match parameters.map(Json::get) {
+        None | Some("null") => out.extend_from_slice(EMPTY_SCHEMA),
+        Some(p) if p.starts_with('{') => canonical::write(p, out).then_some(())?,
+        Some(_) => return None,
+    }
+    Some(())
+}
+
+/// Writes a string as serde_json does.
+pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) -> Option<()> {
+    serde_json::to_writer(out, s).ok()
+}
+
+/// The property test each translator's text path passes.
+#[cfg(test)]
+pub(crate) mod check {
+    use serde_json::Value;
+
+    use crate::protocol::raw::{Json, chat_members};
+    use crate::testing::Rng;
+
+    /// On random `tools` members (`Rng::tools`), whatever `text` writes is what `values`, the
+    /// value path, writes (`None`: it refuses or writes no tools); and `text` writes often
+    /// enough for that to mean something (each translator declines a different share).
+    pub(crate) fn text_path_agrees(
+        seed: u64,
+        text: impl Fn(Json<'_>) -> Option<Vec<u8>>,
+        values: impl Fn(Value) -> Option<Vec<u8>>,
+    ) {
+        let mut rng = Rng(seed);
+        let mut written = 0;
+        for case in 0..15_000 {
+            let raw = rng.tools();
+            let body = format!(r#"{{"tools": {raw}}}"#);
+            let Ok((_, _, Some(kept))) = chat_members(body.as_bytes(), false, Some("tools")) else {
+                panic!("case {case}: {raw}")
+            };
+            let Some(got) = text(kept) else { continue };
+            written += 1;
+            let want = values(serde_json::from_str(&raw).unwrap_or_default());
+            assert_eq!(
+                Some(String::from_utf8_lossy(&got)),
+                want.as_deref().map(String::from_utf8_lossy),
+                "case {case}: {raw}"
+            );
+        }
+        assert!(written > 400, "{written} of 15,000 written from the text");
+    }
+}
