@@ -431,11 +431,11 @@ def module_table(modules):
         return []
     base = modules[0]
     lines = ["## Module size", "",
-             "The router's module built three ways, each in a fresh Envoy (one worker) after a fresh "
+             f"The router's module built {len(modules) - 1} ways, each in a fresh Envoy (one worker) after a fresh "
              "passthrough, one after another: its size, the seconds from Envoy's start until the listener "
              "answers (V8 creating the VMs and compiling the module), the RSS at rest after a few seconds of "
              "traffic, and throughput at saturation (16 connections) against that passthrough's. The default "
-             "build is what `make wasm` ships; `make wasm-speed` builds the second.", "",
+             "build is what `make wasm` ships; `make bench-modules` builds the others.", "",
              "| module | bytes | start (s) | RSS at rest (MiB) | over passthrough (MiB) | "
              + " | ".join(f"{m} {l}" for l, _, m in MODULE_CASES) + " |",
              "|---|---|---|---|---|" + "---|" * len(MODULE_CASES)]
