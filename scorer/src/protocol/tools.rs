@@ -7,8 +7,11 @@
 //! value path would treat otherwise; the value path then decides, errors included, so both
 //! paths give the same bytes (each translator's property test checks it).
 
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
 use crate::protocol::canonical;
-use crate::protocol::raw::{Json, Members, Raw, members, objects, string};
+use crate::protocol::raw::{Json, Members, Raw, members, objects, string, value, write_object};
 
 /// The JSON Schema of a tool without `parameters` (it takes no arguments), as serde_json
 /// writes `{"type": "object", "properties": {}}`.
@@ -58,6 +61,40 @@ pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>) -> Option<()>
         Some(_) => return None,
     }
     Some(())
+}
+
+/// A translator's tools, `raw` as the body has them: what `text` writes from the body's text,
+/// or, when it declines, `None` and `tools` put in `req` as a JSON value for the value path.
+pub(crate) fn written<T>(
+    req: &mut Map<String, Value>,
+    raw: Raw<'_>,
+    text: impl FnOnce(Json<'_>) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    let written = raw.and_then(text);
+    if let (None, Some(raw)) = (&written, raw) {
+        req.insert("tools".into(), value(raw)?);
+    }
+    Ok(written)
+}
+
+/// The body: `members` with the conversation member `conversation`, written by `write`, and
+/// the tools written from the body's text, when they were ([`written`]).
+pub(crate) fn write_body(
+    members: &Map<String, Value>,
+    conversation: &str,
+    tools: Option<&[u8]>,
+    size: usize,
+    mut write: impl FnMut(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<Vec<u8>, ApiError> {
+    let mut extra = vec![conversation];
+    extra.extend(tools.map(|_| "tools"));
+    write_object(members, &extra, size, |name, w| match (name, tools) {
+        ("tools", Some(text)) => {
+            w.extend_from_slice(text);
+            Ok(())
+        }
+        _ => write(w),
+    })
 }
 
 /// Writes a string as serde_json does.

@@ -7,8 +7,8 @@ use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical;
-use crate::protocol::raw::{Json, chat_members, string, value, write_object};
-use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str};
+use crate::protocol::raw::{Json, chat_members, string};
+use crate::protocol::tools::{FunctionTool, function_tools, write_body, write_schema, write_str, written};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -46,10 +46,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let (mut req, messages, tools_raw) = chat_members(body, false, Some("tools"))?;
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values.
-    let tools_text = tools_raw.and_then(tools_text);
-    if let (None, Some(raw)) = (&tools_text, tools_raw) {
-        req.insert("tools".into(), value(raw)?);
-    }
+    let tools_text = written(&mut req, tools_raw, tools_text)?;
     let mut out = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     let stream = match req.get("stream") {
@@ -78,14 +75,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if stream {
         out.insert("stream".into(), json!(true));
     }
-    let extra: &[&str] = if tools_text.is_some() { &["messages", "tools"] } else { &["messages"] };
-    write_object(&out, extra, body.len(), |name, w| match (name, &tools_text) {
-        ("tools", Some(text)) => {
-            w.extend_from_slice(text);
-            Ok(())
-        }
-        _ => serde_json::to_writer(w, &turns),
-    })
+    write_body(&out, "messages", tools_text.as_deref(), body.len(), |w| serde_json::to_writer(w, &turns))
 }
 
 /// A number member within `range`, or a 400 naming it.

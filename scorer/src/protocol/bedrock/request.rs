@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::raw::{Json, chat_members, string, value, write_object};
-use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str};
+use crate::protocol::raw::{Json, chat_members, string, write_object};
+use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str, written};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +79,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let (mut req, messages, tools_json) = chat_members(body, false, Some("tools"))?;
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values.
-    let tools_text = tools_json.and_then(tools_text);
-    if let (None, Some(json)) = (&tools_text, tools_json) {
-        req.insert("tools".into(), value(json)?);
-    }
+    let tools_text = written(&mut req, tools_json, tools_text)?;
     for (key, value) in &req {
         let known = FIELDS.iter().find(|(k, _)| k == key).map(|(_, f)| *f);
         if known == Some(Field::Refused) {

@@ -13,7 +13,8 @@ use super::options::{reasoning_object, reasoning_options, response_format, tool_
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, value, write_object};
+use crate::protocol::raw::chat_members;
+use crate::protocol::tools::{write_body, written};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
 /// `integer_below_min_value` below it); smaller limits are raised to it.
@@ -71,10 +72,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let (mut chat, mut messages, tools_raw) = chat_members(body, true, Some("tools"))?;
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values in name order.
-    let tools_text = tools_raw.and_then(tools_text);
-    if let (None, Some(raw)) = (&tools_text, tools_raw) {
-        chat.insert("tools".into(), value(raw)?);
-    }
+    let tools_text = written(&mut chat, tools_raw, tools_text)?;
     let mut input = None;
     let mut out = Map::new();
     let mut text = Map::new();
@@ -185,14 +183,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if !text.is_empty() {
         out.insert("text".into(), Value::Object(text));
     }
-    let extra: &[&str] = if tools_text.is_some() { &["input", "tools"] } else { &["input"] };
-    write_object(&out, extra, body.len(), |name, w| match (name, &tools_text) {
-        ("tools", Some(text)) => {
-            w.extend_from_slice(text);
-            Ok(())
-        }
-        _ => serde_json::to_writer(w, &input),
-    })
+    write_body(&out, "input", tools_text.as_deref(), body.len(), |w| serde_json::to_writer(w, &input))
 }
 
 /// The output limit to send: the client's, capped at the model's limit and raised to the
