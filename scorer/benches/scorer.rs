@@ -26,7 +26,7 @@ fn conversation(turns: usize) -> String {
 }
 
 /// An agent's turn as coding harnesses send it: a short conversation and 16 tools whose
-/// descriptions and JSON Schemas make about 20 KB, resent on every turn.
+/// descriptions and JSON Schemas make about 18 KB, resent on every turn.
 fn agent_turn_with_tools(model: &str) -> String {
     let description = "Reads a file from the local filesystem. The path must be absolute. By default it reads up to 2000 lines from the start of the file; an offset and a limit read part of a long file. Lines longer than 2000 characters are cut. ".repeat(3);
     let tools: Vec<String> = (0..16)

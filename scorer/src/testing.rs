@@ -121,10 +121,17 @@ impl Rng {
                     1 => tool.push(r#""cache_control": {"type": "ephemeral"}"#.to_string()),
                     _ => {}
                 }
-                format!("{{{}}}", rng.rotated(tool))
+                match rng.below(40) {
+                    0 => "\"f\"".to_string(),
+                    1 => "[1]".to_string(),
+                    _ => format!("{{{}}}", rng.rotated(tool)),
+                }
             })
             .collect();
-        format!("[{}]", tools.join(", "))
+        match rng.below(40) {
+            0 => r#"{"type": "function"}"#.to_string(),
+            _ => format!("[{}]", tools.join(", ")),
+        }
     }
 }
 

@@ -123,7 +123,7 @@ pub(crate) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ApiError> {
 }
 
 /// A member decoded as a JSON value (for the small members kept whole: `cache_control`,
-/// images, tools).
+/// images, and tools the translators do not write from the body's text).
 pub(crate) fn value(raw: Json<'_>) -> Result<Value, ApiError> {
     serde_json::from_str(raw.get()).map_err(invalid_json)
 }

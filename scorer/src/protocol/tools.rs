@@ -97,16 +97,12 @@ pub(crate) fn write_body(
     })
 }
 
-/// Writes a string as serde_json does.
-pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) -> Option<()> {
-    serde_json::to_writer(out, s).ok()
-}
-
 /// The property test each translator's text path passes.
 #[cfg(test)]
 pub(crate) mod check {
     use serde_json::Value;
 
+    use crate::error::ApiError;
     use crate::protocol::raw::{Json, chat_members};
     use crate::testing::Rng;
 
@@ -136,5 +132,21 @@ pub(crate) mod check {
             );
         }
         assert!(written > 400, "{written} of 15,000 written from the text");
+    }
+
+    /// A body asking for a tool (`tool_choice: "required"`) whose schema holds the integer
+    /// `minimum` 0 (the text path writes it) and the same with 0.5 (a float: the value path
+    /// writes it), each translated; both bodies, parsed, each checked to be the bytes
+    /// serde_json writes for its value (members in name order).
+    pub(crate) fn both_paths(translate: impl Fn(&[u8]) -> Result<Vec<u8>, ApiError>) -> [Value; 2] {
+        ["0", "0.5"].map(|minimum| {
+            let body = format!(
+                r#"{{"model": "auto", "messages": [{{"role": "user", "content": "hi"}}], "tool_choice": "required", "tools": [{{"type": "function", "function": {{"name": "f", "description": "d", "parameters": {{"type": "object", "properties": {{"x": {{"type": "number", "minimum": {minimum}}}}}}}}}}}]}}"#
+            );
+            let out = translate(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let v: Value = serde_json::from_slice(&out).unwrap_or_default();
+            assert_eq!(serde_json::to_vec(&v).ok(), Some(out), "{minimum}");
+            v
+        })
     }
 }

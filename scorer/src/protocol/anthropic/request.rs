@@ -6,9 +6,9 @@ use super::content::{Block, refuse};
 use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::canonical;
+use crate::protocol::canonical::{self, write_str};
 use crate::protocol::raw::{Json, chat_members, string};
-use crate::protocol::tools::{FunctionTool, function_tools, write_body, write_schema, write_str, written};
+use crate::protocol::tools::{FunctionTool, function_tools, write_body, write_schema, written};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -40,13 +40,14 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// `prefer` and `tier` are ignored) -> the Messages body for `to`. Refuses with a 400 naming
 /// the field what the Messages API cannot express.
 ///
-/// `messages` is read member by member from the body's bytes (see [`content`]); the other
-/// members, a few small values, as JSON values.
+/// `messages` is read member by member from the body's bytes (see [`content`]), `tools` from
+/// its text when they are plain function tools ([`tools_text`]); the other members, a few
+/// small values, as JSON values.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let (mut req, messages, tools_raw) = chat_members(body, false, Some("tools"))?;
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values.
-    let tools_text = written(&mut req, tools_raw, tools_text)?;
+    let tools_written = written(&mut req, tools_raw, tools_text)?;
     let mut out = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     let stream = match req.get("stream") {
@@ -59,7 +60,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         out.insert("system".into(), system);
     }
     sampling(&req, &mut out)?;
-    if tools_text.is_some() || tools(&mut req, &mut out)? {
+    if tools_written.is_some() || tools(&mut req, &mut out)? {
         tool_choice(&req, &mut out)?;
     }
     let mut max_tokens = max_tokens(&req, to, stream)?;
@@ -75,7 +76,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if stream {
         out.insert("stream".into(), json!(true));
     }
-    write_body(&out, "messages", tools_text.as_deref(), body.len(), |w| serde_json::to_writer(w, &turns))
+    write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| serde_json::to_writer(w, &turns))
 }
 
 /// A number member within `range`, or a 400 naming it.

@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
+use crate::protocol::canonical::write_str;
 use crate::protocol::raw::{Json, chat_members, string, write_object};
-use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str, written};
+use crate::protocol::tools::{FunctionTool, function_tools, write_schema, written};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +77,10 @@ pub fn path(base: &str, upstream_model: &str, stream: bool) -> String {
 /// JSON and its `model`/router members like `prefer`, `tier` may be present: ignore router
 /// members `prefer`, `tier`, and `model`) -> the provider's native request body.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (mut req, messages, tools_json) = chat_members(body, false, Some("tools"))?;
+    let (mut req, messages, tools_raw) = chat_members(body, false, Some("tools"))?;
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values.
-    let tools_text = written(&mut req, tools_json, tools_text)?;
+    let tools_written = written(&mut req, tools_raw, tools_text)?;
     for (key, value) in &req {
         let known = FIELDS.iter().find(|(k, _)| k == key).map(|(_, f)| *f);
         if known == Some(Field::Refused) {
@@ -94,7 +95,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         ));
     };
     let conv = messages::translate(messages)?;
-    let tools = tool_config(&mut req, &conv, tools_text.as_ref())?;
+    let tools = tool_config(&mut req, &conv, tools_written.as_ref())?;
     let mut out = Map::new();
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
@@ -124,21 +125,24 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     }
     write_object(&out, &extra, body.len(), |k, w| match (k, &written_tools) {
         ("system", _) => serde_json::to_writer(w, &conv.system),
-        ("toolConfig", Some((text, choice))) => {
-            // Members in name order: `toolChoice`, `tools`.
-            w.push(b'{');
-            if let Some(c) = choice {
-                w.extend_from_slice(br#""toolChoice":"#);
-                serde_json::to_writer(&mut *w, c)?;
-                w.push(b',');
-            }
-            w.extend_from_slice(br#""tools":"#);
-            w.extend_from_slice(text);
-            w.push(b'}');
-            Ok(())
-        }
+        ("toolConfig", Some((text, choice))) => write_tool_config(text, choice.as_ref(), w),
         _ => serde_json::to_writer(w, &conv.turns),
     })
+}
+
+/// `toolConfig` with tools written from the body's text: its members in name order, as the
+/// map of JSON values is written.
+fn write_tool_config(tools: &[u8], choice: Option<&Value>, w: &mut Vec<u8>) -> serde_json::Result<()> {
+    w.push(b'{');
+    if let Some(c) = choice {
+        w.extend_from_slice(br#""toolChoice":"#);
+        serde_json::to_writer(&mut *w, c)?;
+        w.push(b',');
+    }
+    w.extend_from_slice(br#""tools":"#);
+    w.extend_from_slice(tools);
+    w.push(b'}');
+    Ok(())
 }
 
 /// A 400 for a refused member set to something other than its default.
@@ -209,6 +213,12 @@ fn number(v: &Value, key: &str, max: f64) -> Result<f64, ApiError> {
     })
 }
 
+/// Tools [`tools_text`] wrote from the body's text, and their names (for `tool_choice`).
+struct TextTools {
+    text: Vec<u8>,
+    names: Vec<String>,
+}
+
 /// `toolConfig`'s tools: JSON values, or written from the body's text ([`tools_text`]).
 enum Tools<'t> {
     Values(Vec<Value>),
@@ -219,15 +229,15 @@ enum Tools<'t> {
 type ToolConfig<'t> = (Tools<'t>, Option<Value>);
 
 /// `tools` and `tool_choice` as `toolConfig`, or `None` when no tool may be called and the
-/// history has no tool blocks. `text`: the tools [`tools_text`] wrote and their names; without
-/// it the tools are moved out of `req`, not copied.
+/// history has no tool blocks. `text`: the tools [`tools_text`] wrote; without it the tools
+/// are moved out of `req`, not copied.
 fn tool_config<'t>(
     req: &mut Map<String, Value>,
     conv: &messages::Conversation<'_>,
-    text: Option<&'t (Vec<u8>, Vec<String>)>,
+    text: Option<&'t TextTools>,
 ) -> Result<Option<ToolConfig<'t>>, ApiError> {
     let (tools, choice) = match text {
-        Some((text, names)) => {
+        Some(TextTools { text, names }) => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             (Tools::Text(text), tool_choice(req.get("tool_choice"), &names)?)
         }
@@ -277,9 +287,9 @@ fn tool_config<'t>(
 /// The tools written from the body's text as [`tool_spec`] writes them, and their names, for
 /// plain function tools with a string name and an object or no `parameters`
 /// (`protocol::tools`); `None` leaves them to the JSON values.
-fn tools_text(json: Json<'_>) -> Option<(Vec<u8>, Vec<String>)> {
-    let list = function_tools(json)?;
-    let mut out = Vec::with_capacity(json.get().len());
+fn tools_text(raw: Json<'_>) -> Option<TextTools> {
+    let list = function_tools(raw)?;
+    let mut out = Vec::with_capacity(raw.get().len());
     let mut names = Vec::with_capacity(list.len());
     out.push(b'[');
     for FunctionTool { function, .. } in &list {
@@ -302,7 +312,7 @@ fn tools_text(json: Json<'_>) -> Option<(Vec<u8>, Vec<String>)> {
         names.push(name.into_owned());
     }
     out.push(b']');
-    Some((out, names))
+    Some(TextTools { text: out, names })
 }
 
 /// One OpenAI tool as a Converse `toolSpec`.
@@ -432,3 +442,46 @@ fn output_config(format: Option<&Value>) -> Result<Option<Value>, ApiError> {
 
 #[cfg(test)]
 mod tests;
+
+/// The tools written from the body's text against the value path.
+#[cfg(test)]
+mod tools_tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const TO: Native<'static> = Native { upstream_model: "deepseek.v3.2", max_output: 8000 };
+
+    #[test]
+    fn tools_written_from_the_text_are_the_tools_written_from_values() {
+        let text = |json: Json<'_>| {
+            let TextTools { text, names } = tools_text(json)?;
+            // The names are the ones written.
+            let written: Value = serde_json::from_slice(&text).unwrap_or_default();
+            let said: Vec<&str> = written
+                .as_array()
+                .map(|l| l.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect())
+                .unwrap_or_default();
+            assert_eq!(said, names);
+            Some(text)
+        };
+        crate::protocol::tools::check::text_path_agrees(13, text, |v| {
+            let Value::Array(list) = v else { return None };
+            let specs: Vec<Value> =
+                list.into_iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>().ok()?;
+            serde_json::to_vec(&specs).ok()
+        });
+    }
+
+    #[test]
+    fn tools_either_path_writes_the_same_tool_config() {
+        let [text, values] = crate::protocol::tools::check::both_paths(|b| translate(b, &TO));
+        for (v, minimum) in [(text, json!(0)), (values, json!(0.5))] {
+            let schema =
+                json!({"type": "object", "properties": {"x": {"type": "number", "minimum": minimum}}});
+            let spec =
+                json!({"toolSpec": {"name": "f", "description": "d", "inputSchema": {"json": schema}}});
+            assert_eq!(v["toolConfig"], json!({"tools": [spec], "toolChoice": {"any": {}}}));
+        }
+    }
+}

@@ -5,8 +5,9 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
+use crate::protocol::canonical::write_str;
 use crate::protocol::raw::{Json, string};
-use crate::protocol::tools::{FunctionTool, function_tools, write_schema, write_str};
+use crate::protocol::tools::{FunctionTool, function_tools, write_schema};
 
 /// `tools`: each chat `{"type":"function","function":{...}}` becomes a flat Responses function
 /// tool. `strict` is always sent: Responses takes a missing `strict` as `true`, chat as

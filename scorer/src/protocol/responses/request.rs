@@ -72,7 +72,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let (mut chat, mut messages, tools_raw) = chat_members(body, true, Some("tools"))?;
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values in name order.
-    let tools_text = written(&mut chat, tools_raw, tools_text)?;
+    let tools_written = written(&mut chat, tools_raw, tools_text)?;
     let mut input = None;
     let mut out = Map::new();
     let mut text = Map::new();
@@ -183,7 +183,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if !text.is_empty() {
         out.insert("text".into(), Value::Object(text));
     }
-    write_body(&out, "input", tools_text.as_deref(), body.len(), |w| serde_json::to_writer(w, &input))
+    write_body(&out, "input", tools_written.as_deref(), body.len(), |w| serde_json::to_writer(w, &input))
 }
 
 /// The output limit to send: the client's, capped at the model's limit and raised to the

@@ -422,3 +422,13 @@ fn a_tools_cache_control_is_kept() {
     let v = tr(&json!({"messages": [{"role": "user", "content": [image]}]})).unwrap_or_default();
     assert_eq!(v["messages"][0]["content"][0]["cache_control"], json!({"type": "ephemeral"}), "{v}");
 }
+
+#[test]
+fn tools_either_path_writes_the_same_tools_and_tool_choice() {
+    let [text, values] = crate::protocol::tools::check::both_paths(|b| translate(b, &TO));
+    for (v, minimum) in [(text, json!(0)), (values, json!(0.5))] {
+        let schema = json!({"type": "object", "properties": {"x": {"type": "number", "minimum": minimum}}});
+        assert_eq!(v["tools"], json!([{"name": "f", "description": "d", "input_schema": schema}]));
+        assert_eq!(v["tool_choice"], json!({"type": "any"}));
+    }
+}

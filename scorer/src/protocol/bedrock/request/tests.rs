@@ -475,24 +475,3 @@ fn duplicates_are_refused_and_escapes_read_alike() {
     assert!(got.is_ok(), "{got:?}");
     assert_eq!(got, translate(escaped.as_bytes(), &TO));
 }
-
-#[test]
-fn tools_written_from_the_text_are_the_tools_written_from_values() {
-    let text = |json: Json<'_>| {
-        let (text, names) = tools_text(json)?;
-        // The names are the ones written.
-        let written: Value = serde_json::from_slice(&text).unwrap_or_default();
-        let said: Vec<&str> = written
-            .as_array()
-            .map(|l| l.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect())
-            .unwrap_or_default();
-        assert_eq!(said, names);
-        Some(text)
-    };
-    crate::protocol::tools::check::text_path_agrees(13, text, |v| {
-        let Value::Array(list) = v else { return None };
-        let specs: Vec<Value> =
-            list.into_iter().enumerate().map(|(k, t)| tool_spec(t, k)).collect::<Result<_, _>>().ok()?;
-        serde_json::to_vec(&specs).ok()
-    });
-}
