@@ -40,7 +40,10 @@ pub(crate) fn function_tools(raw: Json<'_>) -> Option<Vec<FunctionTool<'_>>> {
             let plain = |m: &Members<'_>, written: &str| {
                 m.object
                     && m.repeated().is_none()
-                    && m.iter().all(|(name, v)| name == written || canonical::numbers_fit(v.get()))
+                    // A string holds no number: the descriptions are most of the bytes.
+                    && m.iter().all(|(name, v)| {
+                        name == written || v.get().starts_with('"') || canonical::numbers_fit(v.get())
+                    })
             };
             let kind = string(tool.get("type")).ok()?;
             (plain(&tool, "function")
