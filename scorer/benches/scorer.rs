@@ -26,19 +26,8 @@ fn conversation(turns: usize) -> String {
 }
 
 /// An agent's turn as coding harnesses send it: a short conversation and 16 tools whose
-/// descriptions and JSON Schemas make about 18 KB, resent on every turn.
-fn agent_turn_with_tools(model: &str) -> String {
-    let description = "Reads a file from the local filesystem. The path must be absolute. By default it reads up to 2000 lines from the start of the file; an offset and a limit read part of a long file. Lines longer than 2000 characters are cut. ".repeat(3);
-    let tools: Vec<String> = (0..16)
-        .map(|i| {
-            format!(
-                r#"{{"type": "function", "function": {{"name": "tool_{i}", "description": "{description}", "parameters": {{"type": "object", "properties": {{"file_path": {{"type": "string", "description": "The absolute path to the file"}}, "offset": {{"type": "integer", "description": "The line to start from"}}, "limit": {{"type": "integer", "description": "How many lines to read"}}, "mode": {{"type": "string", "enum": ["text", "bytes"]}}}}, "required": ["file_path"], "additionalProperties": false}}}}}}"#
-            )
-        })
-        .collect();
-    let messages = r#"[{"role": "system", "content": "You are a coding agent. Use the tools."}, {"role": "user", "content": "The test test_parse_dates fails with KeyError: 'tz'. Find the bug."}, {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "tool_0", "arguments": "{\"file_path\": \"/src/dates.py\"}"}}]}, {"role": "tool", "tool_call_id": "call_1", "content": "def parse(value, tz=None):\n    return normalise(value, tz or DEFAULT_TZ)\n"}]"#;
-    format!(r#"{{"model": "{model}", "messages": {messages}, "tools": [{}]}}"#, tools.join(", "))
-}
+/// descriptions and JSON Schemas make about 18 KB, resent on every turn (also the wasm bench's).
+const AGENT_TURN_WITH_TOOLS: &str = include_str!("../../testdata/bench/agent_turn_with_tools.json");
 
 fn bench(c: &mut Criterion) {
     let config = Config::from_json(b"").expect("default config");
@@ -56,7 +45,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     // Translated to the Messages API: the tools are most of the body and of the work.
-    let body = agent_turn_with_tools("claude-sonnet-4-6");
+    let body = AGENT_TURN_WITH_TOOLS.trim();
     let to = route_chat(&config, body.as_bytes(), NOW).expect("routes").target.to;
     assert!(to.path.ends_with("/messages"), "{} via {}", to.path, to.provider);
     group.throughput(Throughput::Bytes(body.len() as u64));

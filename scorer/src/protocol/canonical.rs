@@ -54,7 +54,7 @@ fn value(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>, depth: us
             out.push(b']');
             Some(())
         }
-        Kind::String => write_str(&r.string().ok()?, out),
+        Kind::String => write_literal(r.raw_string().ok()?, out),
         Kind::Number => number(r.number().ok()?, out),
         Kind::Bool => {
             out.extend_from_slice(if r.boolean().ok()? { b"true" } else { b"false" });
@@ -109,6 +109,21 @@ fn object(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>, depth: u
 /// Writes a string as serde_json does.
 pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) -> Option<()> {
     serde_json::to_writer(out, s).ok()
+}
+
+/// Writes a valid JSON string's text between its quotes (escapes in place) as serde_json
+/// writes the string: without a backslash it holds no quote or control byte either (the
+/// reader refuses those), so serde_json escapes nothing and the text is copied; with one, it
+/// is decoded and escaped serde_json's way. Tool descriptions are most of an agent's tools.
+pub(crate) fn write_literal(raw: &str, out: &mut Vec<u8>) -> Option<()> {
+    if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
+        out.push(b'"');
+        out.extend_from_slice(raw.as_bytes());
+        out.push(b'"');
+        return Some(());
+    }
+    let quoted = format!("\"{raw}\"");
+    write_str(&Reader::new(&quoted).string().ok()?, out)
 }
 
 /// An integer as serde_json reads and writes it; `None` for what it reads as a float.

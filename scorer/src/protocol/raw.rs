@@ -154,9 +154,47 @@ pub(crate) fn objects(raw: Raw<'_>) -> Result<Elements<'_>, ApiError> {
     }
 }
 
-/// A member's members, read from any JSON value (see [`Members`]).
-pub(crate) fn members(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
-    whole(raw.get(), read_members)
+/// A member that is an array, as its elements' members and, read in the same pass, the
+/// members of each element's member `nested` (none when it is absent or not an object); `None`
+/// when it is not an array. The tools' `function` objects are most of their bytes.
+pub(crate) fn objects_with<'a>(
+    raw: Raw<'a>,
+    nested: &str,
+) -> Result<Option<Vec<(Members<'a>, Members<'a>)>>, ApiError> {
+    let Some(text) = raw.map(Json::get).filter(|t| t.starts_with('[')) else { return Ok(None) };
+    whole(text, |r, text| {
+        let mut out = Vec::new();
+        let mut it = r.array().map_err(invalid_json)?;
+        while it.next(r).map_err(invalid_json)? {
+            out.push(read_members_with(r, text, nested)?);
+        }
+        Ok(Some(out))
+    })
+}
+
+/// [`read_members`], and the members of the member `nested` read on the way.
+fn read_members_with<'a>(
+    r: &mut Reader<'a>,
+    text: &'a str,
+    nested: &str,
+) -> Result<(Members<'a>, Members<'a>), ApiError> {
+    if r.peek_kind().map_err(invalid_json)? != Kind::Object {
+        r.skip_value().map_err(invalid_json)?;
+        return Ok((Members::default(), Members::default()));
+    }
+    let mut list = Vec::with_capacity(4);
+    let mut inner = Members::default();
+    let mut it = r.object().map_err(invalid_json)?;
+    while let Some(name) = it.next_key(r).map_err(invalid_json)? {
+        if name == nested && r.peek_kind().map_err(invalid_json)? == Kind::Object {
+            let start = r.pos();
+            inner = read_members(r, text)?;
+            list.push((name, Json(text.get(start..r.pos()).unwrap_or_default())));
+        } else {
+            list.push((name, next_value(r, text)?));
+        }
+    }
+    Ok((Members { object: true, list }, inner))
 }
 
 /// A chat body's members as JSON values, its messages' members, and one member's raw JSON.
@@ -199,11 +237,6 @@ pub(crate) fn chat_members<'a>(
         }
         Ok((members, messages, raw))
     })
-}
-
-/// A member's members (read from any JSON value), refused as [`once`] says.
-pub(crate) fn object<'a>(raw: Json<'a>, at: impl FnOnce() -> String) -> Result<Members<'a>, ApiError> {
-    once(members(raw)?, at)
 }
 
 /// `m`, or a 400 `duplicate_key` at `at()` when it names a member twice: the router's parser's
@@ -266,8 +299,42 @@ mod tests {
 
     use super::*;
 
+    /// A value's members, read from any JSON value (see [`Members`]).
+    fn read(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
+        whole(raw.get(), read_members)
+    }
+
     fn members(text: &str) -> Members<'_> {
-        super::members(Json(text)).unwrap_or_default()
+        read(Json(text)).unwrap_or_default()
+    }
+
+    #[test]
+    fn objects_with_reads_each_elements_nested_member_in_the_same_pass() {
+        let text = r#"[{"id":"a","function":{"name":"f","x":1}}, {"function":"g"}, 3, {"id":"c"},
+            {"function":{"name":"h"},"function":{"name":"i"}}]"#;
+        let list = objects_with(Some(Json(text)), "function").ok().flatten().unwrap_or_default();
+        let got: Vec<_> = list
+            .iter()
+            .map(|(outer, inner)| {
+                let names = |m: &Members<'_>| m.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
+                (outer.object, names(outer), inner.object, names(inner), outer.repeated().is_some())
+            })
+            .collect();
+        let s = |v: &[&str]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                (true, s(&["id", "function"]), true, s(&["name", "x"]), false),
+                (true, s(&["function"]), false, s(&[]), false),
+                (false, s(&[]), false, s(&[]), false),
+                (true, s(&["id"]), false, s(&[]), false),
+                (true, s(&["function", "function"]), true, s(&["name"]), true),
+            ]
+        );
+        // The nested member keeps its text in the outer members, as any member does.
+        let first = list.first().map(|(outer, _)| outer.get("function").map(Json::get));
+        assert_eq!(first, Some(Some(r#"{"name":"f","x":1}"#)));
+        assert!(matches!(objects_with(Some(Json("{}")), "function"), Ok(None)));
     }
 
     #[test]
@@ -301,7 +368,7 @@ mod tests {
         let list = objects(m.get("a")).ok().flatten().unwrap_or_default();
         assert_eq!(list.iter().map(|e| e.object).collect::<Vec<_>>(), [false, true]);
         for bad in [r#"{"a":}"#, r#"{"a":1"#, r#"{"a":"\q"}"#, r#"{"a":1} x"#, r#"{"a":[1,]}"#] {
-            let e = super::members(Json(bad)).err().map(|e| (e.status, e.code));
+            let e = read(Json(bad)).err().map(|e| (e.status, e.code));
             assert_eq!(e, Some((400, "invalid_json")), "{bad}");
         }
         let e = chat_members(b"[1]", false, None).err().map(|e| (e.status, e.code));

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::protocol::canonical;
-use crate::protocol::raw::{Json, Members, Raw, members, objects, string, value, write_object};
+use crate::protocol::raw::{Json, Members, Raw, objects_with, string, value, write_object};
 
 /// The JSON Schema of a tool without `parameters` (it takes no arguments), as serde_json
 /// writes `{"type": "object", "properties": {}}`.
@@ -30,13 +30,13 @@ pub(crate) struct FunctionTool<'a> {
 /// member a translator may drop unwritten (all but `function` and `parameters`) holding a
 /// number serde_json refuses ([`canonical::numbers_fit`]); `None` otherwise.
 pub(crate) fn function_tools(raw: Json<'_>) -> Option<Vec<FunctionTool<'_>>> {
-    let list = objects(Some(raw)).ok()??;
+    let list = objects_with(Some(raw), "function").ok()??;
     if list.is_empty() {
         return None;
     }
     list.into_iter()
-        .map(|tool| {
-            let function = members(tool.get("function")?).ok()?;
+        .map(|(tool, function)| {
+            tool.get("function")?;
             let plain = |m: &Members<'_>, written: &str| {
                 m.object
                     && m.repeated().is_none()
@@ -64,6 +64,13 @@ pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>) -> Option<()>
         Some(_) => return None,
     }
     Some(())
+}
+
+/// A string member's text between its quotes (escapes in place), when it is a string: what
+/// [`canonical::write_literal`] writes.
+pub(crate) fn literal(raw: Raw<'_>) -> Option<&str> {
+    let text = raw.map(Json::get).filter(|t| t.starts_with('"'))?;
+    text.get(1..text.len().saturating_sub(1))
 }
 
 /// A translator's tools, `raw` as the body has them: what `text` writes from the body's text,

@@ -6,9 +6,9 @@ use super::content::{Block, refuse};
 use super::turns::{Turn, conversation};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::canonical::{self, write_str};
-use crate::protocol::raw::{Json, chat_members, string};
-use crate::protocol::tools::{FunctionTool, function_tools, write_body, write_schema, written};
+use crate::protocol::canonical::{self, write_literal};
+use crate::protocol::raw::{Json, chat_members};
+use crate::protocol::tools::{FunctionTool, function_tools, literal, write_body, write_schema, written};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -155,7 +155,7 @@ fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
         if out.len() > 1 {
             out.push(b',');
         }
-        let name = string(function.get("name")).ok()??;
+        let name = literal(function.get("name"))?;
         // Members in name order, as the map of JSON values is written.
         out.push(b'{');
         if let Some(cache) = tool.get("cache_control").filter(|c| c.get().starts_with('{')) {
@@ -163,15 +163,15 @@ fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
             canonical::write(cache.get(), &mut out).then_some(())?;
             out.push(b',');
         }
-        if let Some(description) = string(function.get("description")).ok()? {
+        if let Some(description) = literal(function.get("description")) {
             out.extend_from_slice(br#""description":"#);
-            write_str(&description, &mut out)?;
+            write_literal(description, &mut out)?;
             out.push(b',');
         }
         out.extend_from_slice(br#""input_schema":"#);
         write_schema(function.get("parameters"), &mut out)?;
         out.extend_from_slice(br#","name":"#);
-        write_str(&name, &mut out)?;
+        write_literal(name, &mut out)?;
         out.push(b'}');
     }
     out.push(b']');

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{At, Elements, Members, Raw, invalid_json, null, object, objects, once, string};
+use crate::protocol::raw::{At, Elements, Members, Raw, invalid_json, null, objects_with, once, string};
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
 pub(super) struct Turn<'a> {
@@ -130,20 +130,18 @@ fn tool_uses<'a>(calls: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError>
     if null(calls) {
         return Ok(Vec::new());
     }
-    let Some(calls) = objects(calls)? else {
+    // Each call's `function` object is read in the same pass as the call.
+    let Some(calls) = objects_with(calls, "function")? else {
         return Err(refuse(&format!("{}.tool_calls", at()), "tool_calls must be an array"));
     };
     let mut out = Vec::with_capacity(calls.len());
-    for (k, raw) in calls.into_iter().enumerate() {
+    for (k, (call, function)) in calls.into_iter().enumerate() {
         let at = || format!("{}.tool_calls[{k}]", at());
-        let call = once(raw, at)?;
+        let call = once(call, at)?;
         let Some(id) = string(call.get("id"))? else {
             return Err(refuse(&format!("{}.id", at()), "a tool call needs a string id"));
         };
-        let function = match call.get("function") {
-            Some(f) => object(f, || format!("{}.function", at()))?,
-            None => Members::default(),
-        };
+        let function = once(function, || format!("{}.function", at()))?;
         let Some(name) = string(function.get("name"))? else {
             return Err(refuse(&format!("{}.function.name", at()), "a tool call needs a function name"));
         };

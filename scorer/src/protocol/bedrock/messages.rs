@@ -14,7 +14,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{At, Elements, Members, Raw, null, object, objects, once, string, value};
+use crate::protocol::raw::{At, Elements, Members, Raw, null, objects, objects_with, once, string, value};
 
 /// The translated conversation.
 #[derive(Debug, Default)]
@@ -304,20 +304,18 @@ fn assistant_blocks<'a>(
             format!("{at}.function_call is the deprecated form of tool calls: send tool_calls"),
         ));
     }
-    let calls = match objects(m.get("tool_calls"))? {
+    // Each call's `function` object is read in the same pass as the call.
+    let calls = match objects_with(m.get("tool_calls"), "function")? {
         Some(calls) => calls,
         None if null(m.get("tool_calls")) => return Ok(out),
         None => return Err(invalid_type(&format!("{}.tool_calls", at()), "an array of tool calls")),
     };
-    for (k, call) in calls.into_iter().enumerate() {
+    for (k, (call, function)) in calls.into_iter().enumerate() {
         let here = || format!("{}.tool_calls[{k}]", at());
         let call = once(call, here)?;
         let id = str_member(&call, "id", &here)?;
         let function_at = || format!("{}.function", here());
-        let function = match call.get("function") {
-            Some(f) => object(f, function_at)?,
-            None => Members::default(),
-        };
+        let function = once(function, function_at)?;
         let name = str_member(&function, "name", &function_at)?;
         let input = arguments(function.get("arguments"), &|| format!("{}.function.arguments", here()))?;
         if !conv.used_tools.iter().any(|n| n == name.as_ref()) {

@@ -10,9 +10,9 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::canonical::write_str;
+use crate::protocol::canonical::write_literal;
 use crate::protocol::raw::{Json, chat_members, string, write_object};
-use crate::protocol::tools::{FunctionTool, function_tools, write_schema, written};
+use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema, written};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,15 +299,15 @@ fn tools_text(raw: Json<'_>) -> Option<TextTools> {
         let name = string(function.get("name")).ok()??;
         // Members in name order, as the map of JSON values is written.
         out.extend_from_slice(br#"{"toolSpec":{"#);
-        if let Some(d) = string(function.get("description")).ok()?.filter(|d| !d.is_empty()) {
+        if let Some(d) = literal(function.get("description")).filter(|d| !d.is_empty()) {
             out.extend_from_slice(br#""description":"#);
-            write_str(&d, &mut out)?;
+            write_literal(d, &mut out)?;
             out.push(b',');
         }
         out.extend_from_slice(br#""inputSchema":{"json":"#);
         write_schema(function.get("parameters"), &mut out)?;
         out.extend_from_slice(br#"},"name":"#);
-        write_str(&name, &mut out)?;
+        write_literal(literal(function.get("name"))?, &mut out)?;
         out.extend_from_slice(b"}}");
         names.push(name.into_owned());
     }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{At, Elements, Members, Raw, null, object, objects, once, string, value};
+use crate::protocol::raw::{At, Elements, Members, Raw, null, objects, objects_with, once, string, value};
 
 /// One `input` item.
 #[derive(Debug)]
@@ -257,7 +257,8 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
         ));
     }
     let said = joined_text(m.get("content"), at)?;
-    let calls = match objects(m.get("tool_calls"))? {
+    // Each call's `function` object is read in the same pass as the call.
+    let calls = match objects_with(m.get("tool_calls"), "function")? {
         Some(calls) => calls,
         None if null(m.get("tool_calls")) => Vec::new(),
         None => return Err(wrong_type(&format!("{}.tool_calls", at()), "an array")),
@@ -265,7 +266,7 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
     if !said.is_empty() || calls.is_empty() {
         items.push(Item::Said(said));
     }
-    for (k, call) in calls.into_iter().enumerate() {
+    for (k, (call, f)) in calls.into_iter().enumerate() {
         let at = || format!("{}.tool_calls[{k}]", at());
         let call = once(call, at)?;
         if string(call.get("type"))?.is_some_and(|t| t != "function") {
@@ -276,10 +277,7 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
             ));
         }
         let id = required_string(call.get("id"), &|| format!("{}.id", at()))?;
-        let f = match call.get("function") {
-            Some(f) => object(f, || format!("{}.function", at()))?,
-            None => Members::default(),
-        };
+        let f = once(f, || format!("{}.function", at()))?;
         let name = required_string(f.get("name"), &|| format!("{}.function.name", at()))?;
         let arguments = match string(f.get("arguments"))? {
             Some(a) => a,

@@ -5,9 +5,9 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
-use crate::protocol::canonical::write_str;
-use crate::protocol::raw::{Json, string};
-use crate::protocol::tools::{FunctionTool, function_tools, write_schema};
+use crate::protocol::canonical::write_literal;
+use crate::protocol::raw::Json;
+use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema};
 
 /// `tools`: each chat `{"type":"function","function":{...}}` becomes a flat Responses function
 /// tool. `strict` is always sent: Responses takes a missing `strict` as `true`, chat as
@@ -72,7 +72,7 @@ pub(super) fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
         if out.len() > 1 {
             out.push(b',');
         }
-        let name = string(function.get("name")).ok()?.filter(|n| !n.is_empty())?;
+        let name = literal(function.get("name")).filter(|n| !n.is_empty())?;
         // Members in name order, as the map of JSON values is written.
         out.push(b'{');
         match function.get("description") {
@@ -80,12 +80,12 @@ pub(super) fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
             Some(d) if d.get() == "null" => {}
             d => {
                 out.extend_from_slice(br#""description":"#);
-                write_str(&string(d).ok()??, &mut out)?;
+                write_literal(literal(d)?, &mut out)?;
                 out.push(b',');
             }
         }
         out.extend_from_slice(br#""name":"#);
-        write_str(&name, &mut out)?;
+        write_literal(name, &mut out)?;
         out.extend_from_slice(br#","parameters":"#);
         write_schema(function.get("parameters"), &mut out)?;
         let strict: &[u8] = match function.get("strict").map(Json::get) {
