@@ -82,16 +82,7 @@ fn next_value<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Json<'a>, ApiErro
 /// The members of the value at the reader (none unless it is an object), the reader left
 /// after it.
 fn read_members<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Members<'a>, ApiError> {
-    if r.peek_kind().map_err(invalid_json)? != Kind::Object {
-        r.skip_value().map_err(invalid_json)?;
-        return Ok(Members::default());
-    }
-    let mut list = Vec::with_capacity(4);
-    let mut it = r.object().map_err(invalid_json)?;
-    while let Some(name) = it.next_key(r).map_err(invalid_json)? {
-        list.push((name, next_value(r, text)?));
-    }
-    Ok(Members { object: true, list })
+    read_members_with(r, text, None).map(|(members, _)| members)
 }
 
 /// `text`, a whole JSON document, read by `read` with nothing after it.
@@ -166,17 +157,19 @@ pub(crate) fn objects_with<'a>(
         let mut out = Vec::new();
         let mut it = r.array().map_err(invalid_json)?;
         while it.next(r).map_err(invalid_json)? {
-            out.push(read_members_with(r, text, nested)?);
+            out.push(read_members_with(r, text, Some(nested))?);
         }
         Ok(Some(out))
     })
 }
 
-/// [`read_members`], and the members of the member `nested` read on the way.
+/// The members of the value at the reader (none unless it is an object) and, read on the
+/// way, the members of its member `nested` (none when absent or not an object); the reader
+/// left after it.
 fn read_members_with<'a>(
     r: &mut Reader<'a>,
     text: &'a str,
-    nested: &str,
+    nested: Option<&str>,
 ) -> Result<(Members<'a>, Members<'a>), ApiError> {
     if r.peek_kind().map_err(invalid_json)? != Kind::Object {
         r.skip_value().map_err(invalid_json)?;
@@ -186,7 +179,7 @@ fn read_members_with<'a>(
     let mut inner = Members::default();
     let mut it = r.object().map_err(invalid_json)?;
     while let Some(name) = it.next_key(r).map_err(invalid_json)? {
-        if name == nested && r.peek_kind().map_err(invalid_json)? == Kind::Object {
+        if nested == Some(name.as_ref()) && r.peek_kind().map_err(invalid_json)? == Kind::Object {
             let start = r.pos();
             inner = read_members(r, text)?;
             list.push((name, Json(text.get(start..r.pos()).unwrap_or_default())));
