@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use model_router_scorer::Config;
+use model_router_scorer::Memo;
 
 /// What every request reads: the configuration and the provider keys.
 pub struct Shared {
@@ -17,11 +18,16 @@ pub struct Shared {
     /// Bytes of client bodies kept for fallbacks by this VM's requests in flight
     /// (`resilience.failover_body_bytes` bounds it).
     pub kept: Rc<Cell<usize>>,
+    /// The conversations this VM (one worker) served lately, so an agent's next turn is
+    /// parsed and translated only where it is new (`decide::memo`; bounded, used only when
+    /// the prefix cache is on).
+    pub memo: Memo,
 }
 
 impl Shared {
-    /// What requests read under `config`, nothing kept yet.
-    pub fn new(config: Config, keys: HashMap<String, String>) -> Shared {
-        Shared { config, keys, kept: Rc::default() }
+    /// What requests read under `config`, nothing kept yet; `seed` (the host clock when
+    /// configured) seeds the memo's digests.
+    pub fn new(config: Config, keys: HashMap<String, String>, seed: u64) -> Shared {
+        Shared { config, keys, kept: Rc::default(), memo: Memo::new(seed) }
     }
 }

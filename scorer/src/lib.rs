@@ -1,7 +1,10 @@
 //! The host-free core of model-router.
 //!
 //! Contract: everything here is deterministic and does no I/O. It never reads a clock, a random
-//! source, the environment or a proxy host; it has no proxy-wasm types. Callers pass in the
+//! source, the environment or a proxy host; it has no proxy-wasm types. The one state it
+//! keeps across requests is a [`Memo`] the caller holds and passes in (a worker's memory of
+//! the conversations it parsed and translated lately), which changes how much work a request
+//! takes, never its bytes or its decision. Callers pass in the
 //! request bytes and the validated [`Config`], and get back a decision value ([`Route`] or an
 //! [`ApiError`] to answer with) that the proxy-wasm glue in `filter/` applies. The same code
 //! builds natively (tests, CLI, benchmarks) and for `wasm32-wasip1` (the filter), with the same
@@ -40,6 +43,9 @@ pub use protocol::titan as translate;
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
 pub use decide::endpoint::{Endpoint, endpoint};
-pub use decide::route::{Analysis, Context, Route, Selection, analyze, analyze_resuming, route_chat};
+pub use decide::memo::Memo;
+pub use decide::route::{
+    Analysis, Context, Route, Selection, analyze, analyze_resuming, analyze_with_memo, route_chat,
+};
 pub use error::ApiError;
 pub use vocab::{Estimate, Prefer};

@@ -6,7 +6,7 @@ use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::route::{Memory, Target, Upstream};
-use model_router_scorer::{Analysis, ApiError, Config, Endpoint, Route, analyze_resuming, endpoint, models};
+use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint, models};
 
 use super::flight::{Flight, Kept};
 use super::{Phase, Request, not_configured};
@@ -220,15 +220,13 @@ impl Request {
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
         let snapshot = live::Snapshot::new(host);
         let now = io::now_secs(host)?;
-        let analysis = match crate::io::span!(host, "analyze", analyze_turn(host, config, &body, now)) {
+        let analysis = match crate::io::span!(host, "analyze", analyze_turn(host, shared, &body, now)) {
             Ok(a) => a,
             Err(e) => return Ok(self.reject(host, &e)),
         };
         // Stickiness: the scorer stays pure, so the remembered tier is read here and passed in.
-        let remembered = match analysis.sticky_slot(config, self.client.as_deref()) {
-            Some((key, _)) => host.shared_get(&key)?.0,
-            None => None,
-        };
+        let slot = analysis.sticky_slot(config, self.client.as_deref());
+        let remembered = slot.map(|(key, _)| host.shared_get(&key)).transpose()?.and_then(|(v, _)| v);
         let scopes = config.budgets.scopes(self.client.as_deref());
         // Route on what the budgets have left, then reserve the estimate; a concurrent request
         // may take the room first, so look again (the ladder then steps down).
@@ -241,6 +239,7 @@ impl Request {
                 client: self.client.as_deref(),
                 live: Some(&snapshot),
                 budget: view.as_ref(),
+                memo: Some(&shared.memo),
             };
             let route = match crate::io::span!(host, "route", analysis.route(config, &ctx)) {
                 Ok(r) => r,
@@ -412,12 +411,12 @@ fn keep(host: &dyn Host, shared: &Shared, body: Vec<u8>) -> Kept {
 /// shared data. A slot that cannot be read is a miss: a whole scan, nothing else.
 fn analyze_turn<'a>(
     host: &dyn Host,
-    config: &Config,
+    shared: &Shared,
     body: &'a [u8],
     now: u64,
 ) -> Result<Analysis<'a>, ApiError> {
     let mut read = |key: &str| host.shared_get(key).ok().and_then(|(value, _)| value);
-    analyze_resuming(config, body, Some(&mut read), now)
+    analyze_with_memo(&shared.config, body, Some(&mut read), now, Some(&shared.memo))
 }
 
 /// Writes the scan's state after this request's messages for the next turn to resume from,

@@ -57,7 +57,9 @@ pub(crate) fn scan(
         req.scan_from(0);
         return Resumed::default();
     };
-    let digests = prefix::chain(body, &req.spans);
+    // A parse with the worker's memo made them, or took those of the messages it remembered.
+    let mut digests = std::mem::take(&mut req.chain);
+    prefix::extend(&mut digests, body, &req.spans);
     let mut from = 0;
     // Boundaries k = n, n-1, ...: `digests[k - 1]` is the digest of messages 1..=k.
     for (k, &d) in digests.iter().enumerate().rev().take(LOOKBACK).map(|(i, d)| (i + 1, d)) {
@@ -83,7 +85,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::decide::route::{Context, analyze, analyze_resuming};
+    use crate::decide::route::{Context, analyze, analyze_resuming, analyze_with_memo};
     use crate::parse::request::parse_chat;
     use crate::testing::Rng;
 
@@ -193,6 +195,61 @@ mod tests {
             hits += usize::from(want.is_some());
         }
         assert!(hits > 300, "{hits}");
+    }
+
+    /// A worker's memo (`decide::memo`) through analysis and route: an agent loop pinned to a
+    /// model on the Messages API, its long texts stood in for, now and then an earlier or a
+    /// last message edited, parses each turn from the memo into the request a whole parse
+    /// gives and sends the body a whole translation writes.
+    #[test]
+    fn a_turn_resumed_from_the_memo_is_parsed_and_translated_as_a_whole_one() {
+        let config = config("");
+        let mut rng = Rng(23);
+        let (mut turns, mut stood_in) = (0, 0);
+        let mut hits = (0, 0);
+        for case in 0..60 {
+            let memo = crate::decide::memo::Memo::new(case);
+            let n = 4 + rng.below(20);
+            let long = |rng: &mut Rng, i: usize| match rng.message(i) {
+                // Long enough to be stood in for (and short ones kept as they are).
+                Value::Object(mut m) if m.get("content").is_some_and(Value::is_string) => {
+                    m.insert("content".into(), json!(rng.pieces(PIECES, 1, 12)));
+                    Value::Object(m)
+                }
+                m => m,
+            };
+            let mut messages: Vec<Value> = (0..n).map(|i| long(&mut rng, i)).collect();
+            for k in 2..=n {
+                if rng.below(10) == 0 {
+                    let j = if rng.below(2) == 0 { rng.below(k) } else { k - 1 };
+                    messages[j] = long(&mut rng, j);
+                }
+                let b = json!({"model": "claude-sonnet-4-6", "messages": &messages[..k]}).to_string();
+                let a = analyze_with_memo(&config, b.as_bytes(), None, 1_000, Some(&memo))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let whole = analyze(&config, b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+                // The one difference: the scan's digests, made by the parse for the scan.
+                let mut req = a.req.clone();
+                assert_eq!(req.chain, prefix::chain(b.as_bytes(), &req.spans), "case {case}");
+                req.chain.clear();
+                assert_eq!(req, whole.req, "case {case}: {k} of {n}");
+                let ctx = Context { now: 1_000, ..Context::default() };
+                let with = a.route(&config, &Context { memo: Some(&memo), ..ctx }).map(|r| r.target.body);
+                assert_eq!(
+                    with,
+                    whole.route(&config, &ctx).map(|r| r.target.body),
+                    "case {case}: {k} of {n}"
+                );
+                stood_in += a.req.layout().texts().len();
+                turns += 1;
+            }
+            let (p, t) = memo.hits();
+            hits = (hits.0 + p, hits.1 + t);
+        }
+        assert!(
+            hits.0 * 2 > turns && hits.1 * 3 > turns && stood_in > 2_000,
+            "{hits:?} of {turns}, {stood_in}"
+        );
     }
 
     #[test]

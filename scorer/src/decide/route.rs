@@ -5,13 +5,14 @@ use crate::account::budget::BudgetView;
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::decide::auto::{self, AutoScore, Remembered};
+use crate::decide::memo::Memo;
 use crate::decide::rank::rank;
 use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
 use crate::decide::select::{self, Needs};
 use crate::error::{ApiError, echo};
 use crate::health::{self, Admit, Health, Live, ResilienceConfig};
 use crate::parse::features;
-use crate::parse::request::{ChatRequest, Layout, parse_chat_unscanned};
+use crate::parse::request::{ChatRequest, Layout, parse_chat_with};
 use crate::protocol::native;
 use crate::vocab::{Policy, Prefer};
 
@@ -117,7 +118,20 @@ pub fn analyze_resuming<'a>(
     read: Option<Read<'_>>,
     now: u64,
 ) -> Result<Analysis<'a>, ApiError> {
-    let mut req = parse_chat_unscanned(body)?;
+    analyze_with_memo(config, body, read, now, None)
+}
+
+/// [`analyze_resuming`], the messages a worker's `memo` remembers from an earlier turn not
+/// parsed again (`decide::memo`): the same analysis.
+pub fn analyze_with_memo<'a>(
+    config: &Config,
+    body: &'a [u8],
+    read: Option<Read<'_>>,
+    now: u64,
+    memo: Option<&Memo>,
+) -> Result<Analysis<'a>, ApiError> {
+    let memo = Memo::for_body(memo, &config.prefix_cache, body.len()).map(|m| &m.parses);
+    let mut req = parse_chat_with(body, memo)?;
     let mut resumed = Resumed::default();
     let auto = (req.model == "auto").then(|| {
         resumed = resume::scan(&mut req, body, &config.prefix_cache, read, now);
@@ -294,11 +308,12 @@ impl Analysis<'_> {
         // tier can still serve it. With none, the first refusal is the answer.
         let mut refused = None;
         let mut chosen = None;
+        let memo = Memo::for_body(ctx.memo, &config.prefix_cache, self.body.len()).map(|m| &m.translations);
         for (i, d) in cands.iter().enumerate() {
             let to = Upstream::chat(config, d, req.stream);
             let native =
                 crate::protocol::Native { upstream_model: &to.upstream_model, max_output: to.max_output };
-            match native::chat_body(to.api, req.layout(), self.body, &native) {
+            match native::chat_body_with(to.api, req.layout(), self.body, &native, memo) {
                 Ok(body) => {
                     chosen = Some((i, Target { body, to }));
                     break;
@@ -387,6 +402,9 @@ pub struct Context<'a> {
     pub now: u64,
     /// The caller, from the configured client header.
     pub client: Option<&'a str>,
+    /// The worker's translated conversations, used when the prefix cache is on and the
+    /// conversation is at least its `min_bytes`.
+    pub memo: Option<&'a Memo>,
 }
 
 /// The caller's policy combined with the request's own, whose provider names must exist.

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use crate::catalog::Tier;
 use crate::parse::features::{Features, Role};
 use crate::parse::layout::Layout;
+use crate::parse::prefix::Digest;
 use crate::vocab::{Estimate, Policy, Prefer};
 
 /// Message roles the router accepts.
@@ -59,6 +60,10 @@ pub struct ChatRequest<'a> {
     pub(crate) texts: Vec<(Role, Vec<&'a str>, u32)>,
     /// Each message's raw bytes in the body, in order: what says a later turn repeats them.
     pub(crate) spans: Vec<(usize, usize)>,
+    /// The digests of the messages `1..=k` for every k ([`crate::parse::prefix::chain`]), when a parse
+    /// with a worker's memo had them (the prefix it remembered) or made them; empty
+    /// otherwise, and the scan makes them.
+    pub(crate) chain: Vec<Digest>,
     pub(crate) layout: Layout,
 }
 
@@ -81,6 +86,7 @@ impl Default for ChatRequest<'_> {
             max_price: None,
             texts: Vec::new(),
             spans: Vec::new(),
+            chain: Vec::new(),
             layout: Layout::default(),
         }
     }

@@ -2,15 +2,23 @@
 //! conversation features as the text is validated.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{ChatRequest, ROLES};
 use crate::parse::features::Role;
 use crate::parse::fields::{duplicate_error, first_duplicate, string_field_named, syntax, wrong_type};
-use crate::parse::json::{Kind, Reader};
+use crate::parse::json::{ArrayIter, Kind, Reader};
 use crate::parse::layout::{MIN_TEXT, Span};
+use crate::parse::memo::Parses;
 
-pub(crate) fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) -> Result<(), ApiError> {
+/// Reads `messages`; with `memo`, from the longest prefix of the array it remembers, and
+/// remembering this one's (`parse::memo`).
+pub(crate) fn parse_messages<'a>(
+    r: &mut Reader<'a>,
+    req: &mut ChatRequest<'a>,
+    memo: Option<&RefCell<Parses>>,
+) -> Result<(), ApiError> {
     let kind = r.peek_kind().map_err(syntax)?;
     if kind != Kind::Array {
         return Err(wrong_type("messages", "an array", kind));
@@ -21,6 +29,18 @@ pub(crate) fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) 
     // Long texts are carried up to the end of the last user or tool message: a translator
     // may trim what follows it (an assistant prefill).
     let mut carried = 0;
+    // Only the first `messages` member is remembered (a second is refused later anyway).
+    let memo = memo.filter(|_| req.spans.is_empty() && req.layout.texts.is_empty());
+    let at = r.pos();
+    let before = (req.text_bytes, req.features.images);
+    let mut resumed = None;
+    if let Some(found) = memo.and_then(|m| m.borrow_mut().restore(r.text(), at, req)) {
+        r.skip_to(found.end);
+        it = ArrayIter::after_element();
+        index = found.messages;
+        carried = found.carried;
+        resumed = Some(found);
+    }
     while it.next(r).map_err(syntax)? {
         let start = r.pos();
         parse_message(r, req, index, &mut keys)?;
@@ -29,6 +49,11 @@ pub(crate) fn parse_messages<'a>(r: &mut Reader<'a>, req: &mut ChatRequest<'a>) 
             carried = req.layout.texts.len();
         }
         index += 1;
+    }
+    if let Some(memo) = memo {
+        let shares = (req.text_bytes - before.0, req.features.images - before.1, carried);
+        let text = r.text();
+        memo.borrow_mut().remember(text, at, req, shares, resumed);
     }
     req.layout.texts.truncate(carried);
     if index == 0 {

@@ -72,14 +72,18 @@ pub fn digest(seed: Digest, bytes: &[u8]) -> Digest {
 
 /// The digest of messages `1..=k` for every k: `spans` are the messages' raw bytes in `body`.
 pub fn chain(body: &[u8], spans: &[(usize, usize)]) -> Vec<Digest> {
-    let mut at = EMPTY;
-    spans
-        .iter()
-        .map(|&(start, end)| {
-            at = digest(at, body.get(start..end).unwrap_or_default());
-            at
-        })
-        .collect()
+    let mut digests = Vec::with_capacity(spans.len());
+    extend(&mut digests, body, spans);
+    digests
+}
+
+/// `digests`, the chain of the first messages of `spans`, continued over the others.
+pub fn extend(digests: &mut Vec<Digest>, body: &[u8], spans: &[(usize, usize)]) {
+    let mut at = digests.last().copied().unwrap_or(EMPTY);
+    for &(start, end) in spans.iter().skip(digests.len()) {
+        at = digest(at, body.get(start..end).unwrap_or_default());
+        digests.push(at);
+    }
 }
 
 /// Format of an encoded state; a value of another version is a miss.

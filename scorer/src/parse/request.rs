@@ -4,6 +4,7 @@
 //! each have their own file.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use crate::catalog::Tier;
 use crate::error::{ApiError, echo};
@@ -13,6 +14,7 @@ use crate::parse::fields::{
 };
 use crate::parse::json::Kind;
 use crate::parse::layout::STREAM_USAGE_MEMBER;
+use crate::parse::memo::Parses;
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{read_max_price, read_modalities, read_response_format};
 use crate::vocab::Prefer;
@@ -36,6 +38,16 @@ pub fn parse_chat(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
 /// Parses a chat completions body, its conversation not scanned yet
 /// ([`ChatRequest::scan_from`]).
 pub fn parse_chat_unscanned(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
+    parse_chat_with(body, None)
+}
+
+/// [`parse_chat_unscanned`], its messages read from the longest prefix `memo` remembers and
+/// remembered for the next turn (`parse::memo`): the same request, with only the new messages
+/// parsed.
+pub fn parse_chat_with<'a>(
+    body: &'a [u8],
+    memo: Option<&RefCell<Parses>>,
+) -> Result<ChatRequest<'a>, ApiError> {
     let (_, mut r) = open_object(body)?;
 
     let mut req = ChatRequest::default();
@@ -59,7 +71,7 @@ pub fn parse_chat_unscanned(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
                 have_model = true;
             }
             "messages" => {
-                parse_messages(&mut r, &mut req)?;
+                parse_messages(&mut r, &mut req, memo)?;
                 have_messages = true;
             }
             "prefer" => {

@@ -12,7 +12,8 @@
 //! `tools.rs` reads the function tools agents send for the translators to write that way.
 //!
 //! `stand_in.rs` carries a conversation's long texts through a translator without its tree
-//! copying them: stood in for before, put back after.
+//! copying them: stood in for before, put back after. `anthropic/memo.rs` keeps the turns a
+//! Messages translation wrote, so an agent's next turn translates only its new messages.
 //!
 //! `native.rs` is the one door the route and the glue use, keyed by the deployment's `Api`:
 //! the path, headers and body of an attempt, and the halves that turn an answer back.
@@ -32,6 +33,8 @@ pub mod responses;
 pub mod stand_in;
 pub mod titan;
 mod tools;
+
+pub use anthropic::Translations;
 
 /// What a request translator needs besides the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,14 @@
 //! and the route call these, never a protocol module directly, so adding a protocol is a
 //! folder and one arm in each function here.
 
+use std::cell::RefCell;
+
 use crate::catalog::Api;
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
 
 use super::reply::{Meta, Tokens};
-use super::{Native, anthropic, bedrock, responses, stand_in};
+use super::{Native, Translations, anthropic, bedrock, responses, stand_in};
 
 /// Request headers a protocol needs beside the body (Anthropic's version header).
 pub fn headers(api: Api) -> &'static [(&'static str, &'static str)] {
@@ -52,8 +54,23 @@ pub fn chat_path(api: Api, base: &str, upstream_model: &str, stream: bool) -> St
 /// body. Always from the client's original body, so a fallback of another protocol is never
 /// translated from a translation. Err: the request asks for something this API cannot carry.
 pub fn chat_body(api: Api, layout: &Layout, body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
+    chat_body_with(api, layout, body, to, None)
+}
+
+/// [`chat_body`] with the worker's [`Translations`] of translated conversations: the same bytes,
+/// with an agent's resent messages not translated again where the protocol allows it (today
+/// the Messages API's).
+pub fn chat_body_with(
+    api: Api,
+    layout: &Layout,
+    body: &[u8],
+    to: &Native<'_>,
+    memo: Option<&RefCell<Translations>>,
+) -> Result<Vec<u8>, ApiError> {
     match api {
-        Api::Messages => stand_in::translate(body, layout.texts(), |b| anthropic::request::translate(b, to)),
+        Api::Messages => {
+            stand_in::translate(body, layout.texts(), |b| anthropic::request::translate_with(b, to, memo))
+        }
         Api::BedrockConverse => {
             stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to))
         }

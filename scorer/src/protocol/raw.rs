@@ -193,6 +193,18 @@ fn read_members_with<'a>(
 /// A chat body's members as JSON values, its messages' members, and one member's raw JSON.
 pub(crate) type Split<'a> = (Map<String, Value>, Option<Elements<'a>>, Raw<'a>);
 
+/// [`Split`] with each message as raw JSON.
+pub(crate) type SplitRaw<'a> = (Map<String, Value>, Option<Vec<Json<'a>>>, Raw<'a>);
+
+/// How [`chat_members`] reads `messages`.
+enum MessagesAs<'a> {
+    /// Each message's members, in the same pass.
+    Members(Option<Elements<'a>>),
+    /// Each message's raw JSON, for a translator that reads only some of them (absent or
+    /// not an array: `None`).
+    Raw(Option<Vec<Json<'a>>>),
+}
+
 /// A chat body's members as JSON values, but `messages`, read as its elements' members in
 /// the same pass (absent: `None`) for a translator to read member by member, and the member
 /// named `kept` (when given), left as raw JSON for the translator to read from the body's
@@ -204,6 +216,51 @@ pub(crate) fn chat_members<'a>(
     hold: bool,
     kept: Option<&str>,
 ) -> Result<Split<'a>, ApiError> {
+    let (members, messages, raw) = chat_members_as(body, hold, kept, true)?;
+    let messages = match messages {
+        MessagesAs::Members(m) => m,
+        MessagesAs::Raw(_) => None,
+    };
+    Ok((members, messages, raw))
+}
+
+/// [`chat_members`] with each message left as raw JSON (`messages` absent or not an array:
+/// `None`), for a translator that reads only the messages a remembered prefix does not cover.
+pub(crate) fn chat_members_raw<'a>(body: &'a [u8], kept: Option<&str>) -> Result<SplitRaw<'a>, ApiError> {
+    let (members, messages, raw) = chat_members_as(body, false, kept, false)?;
+    let messages = match messages {
+        MessagesAs::Raw(m) => m,
+        MessagesAs::Members(_) => None,
+    };
+    Ok((members, messages, raw))
+}
+
+/// The elements of the value at the reader as raw JSON (`None`: it is not an array), the
+/// reader left after it.
+fn raw_elements<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Option<Vec<Json<'a>>>, ApiError> {
+    if r.peek_kind().map_err(invalid_json)? != Kind::Array {
+        r.skip_value().map_err(invalid_json)?;
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    let mut it = r.array().map_err(invalid_json)?;
+    while it.next(r).map_err(invalid_json)? {
+        out.push(next_value(r, text)?);
+    }
+    Ok(Some(out))
+}
+
+/// A value's members (none unless it is an object).
+pub(crate) fn members(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
+    whole(raw.get(), read_members)
+}
+
+fn chat_members_as<'a>(
+    body: &'a [u8],
+    hold: bool,
+    kept: Option<&str>,
+    split: bool,
+) -> Result<(Map<String, Value>, MessagesAs<'a>, Raw<'a>), ApiError> {
     // As text, so that members are borrowed as `str`.
     let text = std::str::from_utf8(body).map_err(|_| {
         ApiError::invalid("invalid_json", None, "the body is not valid JSON: it is not UTF-8")
@@ -213,12 +270,16 @@ pub(crate) fn chat_members<'a>(
             return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
         }
         let mut members = Map::new();
-        let mut messages = None;
+        let mut messages = if split { MessagesAs::Members(None) } else { MessagesAs::Raw(None) };
         let mut raw = None;
         let mut it = r.object().map_err(invalid_json)?;
         while let Some(name) = it.next_key(r).map_err(invalid_json)? {
             if name == "messages" {
-                messages = Some(read_elements(r, text)?);
+                messages = if split {
+                    MessagesAs::Members(Some(read_elements(r, text)?))
+                } else {
+                    MessagesAs::Raw(raw_elements(r, text)?)
+                };
                 if hold {
                     members.insert(name.into_owned(), Value::Null);
                 }
@@ -292,13 +353,8 @@ mod tests {
 
     use super::*;
 
-    /// A value's members, read from any JSON value (see [`Members`]).
-    fn read(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
-        whole(raw.get(), read_members)
-    }
-
-    fn members(text: &str) -> Members<'_> {
-        read(Json(text)).unwrap_or_default()
+    fn members_of(text: &str) -> Members<'_> {
+        members(Json(text)).unwrap_or_default()
     }
 
     #[test]
@@ -332,19 +388,19 @@ mod tests {
 
     #[test]
     fn a_repeated_member_is_found_among_few_and_many() {
-        assert_eq!(members(r#"{"a":1,"b":2,"a":3}"#).repeated().as_deref(), Some("a"));
-        assert_eq!(members(r#"{"a":1,"b":2}"#).repeated(), None);
+        assert_eq!(members_of(r#"{"a":1,"b":2,"a":3}"#).repeated().as_deref(), Some("a"));
+        assert_eq!(members_of(r#"{"a":1,"b":2}"#).repeated(), None);
         let many: Vec<String> = (0..1000).map(|i| format!(r#""k{i}":{i}"#)).collect();
         let text = format!("{{{}}}", many.join(","));
-        assert_eq!(members(&text).repeated(), None);
+        assert_eq!(members_of(&text).repeated(), None);
         let text = format!(r#"{{{},"k517":0}}"#, many.join(","));
-        assert_eq!(members(&text).repeated().as_deref(), Some("k517"));
+        assert_eq!(members_of(&text).repeated().as_deref(), Some("k517"));
     }
 
     #[test]
     fn non_objects_have_no_members_and_strings_read_as_they_decode() {
         for text in ["[1,{\"a\":1}]", "\"x\"", "3", "null", "true"] {
-            let m = members(text);
+            let m = members_of(text);
             assert!(!m.object && m.get("a").is_none(), "{text}");
         }
         for text in [r#""plain""#, r#""""#, r#""a\"b\u00e4\n""#, r#""K\u00e4se /x""#] {
@@ -355,13 +411,13 @@ mod tests {
 
     #[test]
     fn members_are_their_values_text_and_malformed_json_is_refused() {
-        let m = members(" { \"a\" : [ 1 , {\"b\": \"x\"} ] ,\"c\":\"d\\u00e4\" } ");
+        let m = members_of(" { \"a\" : [ 1 , {\"b\": \"x\"} ] ,\"c\":\"d\\u00e4\" } ");
         assert_eq!(m.get("a").map(Json::get), Some(r#"[ 1 , {"b": "x"} ]"#));
         assert_eq!(string(m.get("c")).ok().flatten().as_deref(), Some("dä"));
         let list = objects(m.get("a")).ok().flatten().unwrap_or_default();
         assert_eq!(list.iter().map(|e| e.object).collect::<Vec<_>>(), [false, true]);
         for bad in [r#"{"a":}"#, r#"{"a":1"#, r#"{"a":"\q"}"#, r#"{"a":1} x"#, r#"{"a":[1,]}"#] {
-            let e = read(Json(bad)).err().map(|e| (e.status, e.code));
+            let e = members(Json(bad)).err().map(|e| (e.status, e.code));
             assert_eq!(e, Some((400, "invalid_json")), "{bad}");
         }
         let e = chat_members(b"[1]", false, None).err().map(|e| (e.status, e.code));

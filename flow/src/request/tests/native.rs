@@ -33,7 +33,7 @@ fn config() -> Rc<Shared> {
     let json = format!(r#"{{"catalog":{catalog},"resilience":{{"max_attempts":3}}}}"#);
     let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let keys = HashMap::from([("AN_KEY".to_string(), "sk-an".to_string())]);
-    Rc::new(Shared::new(config, keys))
+    Rc::new(Shared::new(config, keys, 0))
 }
 
 fn request(stream: bool) -> String {
@@ -253,4 +253,41 @@ fn a_native_context_length_error_moves_to_a_larger_window() {
     let step = req.on(&host, Event::ResponseBody { size: native.len(), end_of_stream: true });
     assert_eq!(step.verdict, Verdict::Pause);
     assert_eq!(sent_body(&step)["model"], "claude", "{step:?}");
+}
+
+/// The worker's memo (`Shared::memo`): the next turn of an agent's conversation pinned to a
+/// model on the Messages API is parsed and translated from what the worker remembers of the
+/// turn before, and sends the bytes a worker that remembers nothing sends.
+#[test]
+fn a_turn_parsed_and_translated_from_the_workers_memo_sends_what_a_fresh_worker_sends() {
+    let conversation = |turns: usize| {
+        let mut messages = vec![serde_json::json!({"role": "user", "content": "Fix the date parser."})];
+        for t in 0..turns {
+            let code: String =
+                (0..40).map(|l| format!("def parse_{t}_{l}(v):\n    return v  # {l}\n")).collect();
+            messages.push(serde_json::json!({"role": "assistant", "content": format!("Reading file {t}.")}));
+            messages.push(serde_json::json!({"role": "user", "content": code}));
+        }
+        serde_json::json!({"model": "claude", "messages": messages}).to_string()
+    };
+    let sent = |step: &Step| {
+        step.effects.iter().find_map(|e| match e {
+            Effect::ReplaceRequestBody { bytes, .. } => Some(bytes.clone()),
+            _ => None,
+        })
+    };
+    let (earlier, later) = (conversation(12), conversation(13));
+    assert!(earlier.len() > 16_384, "above the prefix cache's min_bytes");
+    let shared = config();
+    let mut host = chat(&earlier);
+    route(&mut Request::new(Some(shared.clone())), &host);
+    assert_eq!(shared.memo.hits(), (0, 0));
+    host.request_body = later.clone().into_bytes();
+    let resumed = sent(&route(&mut Request::new(Some(shared.clone())), &host));
+    assert_eq!(shared.memo.hits(), (1, 1));
+    let fresh = config();
+    let whole = sent(&route(&mut Request::new(Some(fresh.clone())), &chat(&later)));
+    assert_eq!(fresh.memo.hits(), (0, 0));
+    assert!(resumed.as_ref().is_some_and(|b| b.starts_with(b"{") && b.len() > later.len() / 2));
+    assert_eq!(resumed, whole);
 }

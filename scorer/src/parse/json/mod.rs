@@ -123,6 +123,17 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The whole document.
+    pub(crate) fn text(&self) -> &'a str {
+        self.src
+    }
+
+    /// Moves the cursor to `pos`, at the same depth: for a caller that knows the bytes up to
+    /// `pos` are ones it read before (a remembered prefix of an array's elements).
+    pub(crate) fn skip_to(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.src.as_bytes()
     }
@@ -357,6 +368,11 @@ impl ObjectIter {
 }
 
 impl ArrayIter {
+    /// The state after an element, for an iteration resumed with [`Reader::skip_to`].
+    pub(crate) fn after_element() -> ArrayIter {
+        ArrayIter { first: false }
+    }
+
     /// True with the cursor on the next element; false after the closing bracket.
     pub fn next(&mut self, r: &mut Reader<'_>) -> Result<bool> {
         match r.peek() {

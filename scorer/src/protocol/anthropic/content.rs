@@ -34,7 +34,7 @@ pub(super) fn refuse(param: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// One Messages content block.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) enum Block<'a> {
     /// `{"type":"text"}`, from a text or refusal part or a string content.
     Text { text: Cow<'a, str>, cache: Option<Value> },
@@ -47,13 +47,30 @@ pub(super) enum Block<'a> {
 }
 
 /// A `tool_result`'s content: the tool's string as is, or its text parts as blocks.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) enum ToolContent<'a> {
     Text(Cow<'a, str>),
     Blocks(Vec<Block<'a>>),
 }
 
 impl Block<'_> {
+    /// The block with its texts copied out of the body.
+    pub(super) fn owned(self) -> Block<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        match self {
+            Block::Text { text, cache } => Block::Text { text: own(text), cache },
+            Block::ToolUse { id, name, input } => Block::ToolUse { id: own(id), name: own(name), input },
+            Block::ToolResult { id, content } => Block::ToolResult {
+                id: own(id),
+                content: content.map(|c| match c {
+                    ToolContent::Text(t) => ToolContent::Text(own(t)),
+                    ToolContent::Blocks(b) => ToolContent::Blocks(b.into_iter().map(Block::owned).collect()),
+                }),
+            },
+            Block::Other(v) => Block::Other(v),
+        }
+    }
+
     /// The block's text, when it is a text block.
     pub(super) fn text(&self) -> Option<&str> {
         match self {

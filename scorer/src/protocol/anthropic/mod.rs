@@ -16,7 +16,10 @@ pub mod response;
 pub mod stream;
 
 mod content;
+mod memo;
 mod turns;
+
+pub use memo::Translations;
 
 /// The `anthropic-version` header value the glue sends with every request.
 pub const VERSION: &str = "2023-06-01";

@@ -2,12 +2,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::content::{Block, refuse};
-use super::turns::{Turn, conversation};
+use std::cell::RefCell;
+
+use super::content::refuse;
+use super::memo::{Conversation, Translations};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical::{self, write_literal};
-use crate::protocol::raw::{Json, chat_members};
+use crate::protocol::raw::{Elements, Json, chat_members, chat_members_raw};
 use crate::protocol::tools::{FunctionTool, function_tools, literal, write_body, write_schema, written};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
@@ -44,7 +46,23 @@ pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
 /// its text when they are plain function tools ([`tools_text`]); the other members, a few
 /// small values, as JSON values.
 pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
-    let (mut req, messages, tools_raw) = chat_members(body, false, Some("tools"))?;
+    translate_with(body, to, None)
+}
+
+/// [`translate`], from the longest prefix of the conversation `memo` remembers, remembering
+/// this one's ([`Translations`]): the same bytes, with only the new messages read.
+pub fn translate_with(
+    body: &[u8],
+    to: &Native<'_>,
+    memo: Option<&RefCell<Translations>>,
+) -> Result<Vec<u8>, ApiError> {
+    let (mut req, messages, tools_raw) = match memo {
+        Some(memo) => {
+            chat_members_raw(body, Some("tools")).map(|(req, m, t)| (req, Messages::Raw(m, memo), t))?
+        }
+        None => chat_members(body, false, Some("tools"))
+            .map(|(req, m, t)| (req, Messages::Split(m.flatten()), t))?,
+    };
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values.
     let tools_written = written(&mut req, tools_raw, tools_text)?;
@@ -55,8 +73,11 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(refuse("stream", "stream must be a boolean")),
     };
-    let (system, turns) = conversation(messages.flatten())?;
-    if let Some(system) = system {
+    let mut conversation = match messages {
+        Messages::Raw(list, memo) => Conversation::resumed(list, memo)?,
+        Messages::Split(list) => Conversation::whole(list)?,
+    };
+    if let Some(system) = conversation.system.take() {
         out.insert("system".into(), system);
     }
     sampling(&req, &mut out)?;
@@ -64,7 +85,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         tool_choice(&req, &mut out)?;
     }
     let mut max_tokens = max_tokens(&req, to, stream)?;
-    if let Some(budget) = thinking_budget(&req, &turns, &out, to, &mut max_tokens)? {
+    if let Some(budget) = thinking_budget(&req, &conversation, &out, to, &mut max_tokens)? {
         out.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
         // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
         out.remove("temperature");
@@ -76,7 +97,19 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if stream {
         out.insert("stream".into(), json!(true));
     }
-    write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| serde_json::to_writer(w, &turns))
+    let written =
+        write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| conversation.write(w))?;
+    if let Some(memo) = memo {
+        conversation.remember(&written, memo);
+    }
+    Ok(written)
+}
+
+/// `messages` as a translator reads it: each message's members, or each message's raw JSON
+/// for [`Conversation::resumed`] from the memo.
+enum Messages<'a, 'm> {
+    Split(Elements<'a>),
+    Raw(Option<Vec<Json<'a>>>, &'m RefCell<Translations>),
 }
 
 /// A number member within `range`, or a 400 naming it.
@@ -294,7 +327,7 @@ fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result
 /// this one request goes without thinking and thinking resumes on the next user turn.
 fn thinking_budget(
     req: &Map<String, Value>,
-    turns: &[Turn<'_>],
+    conversation: &Conversation<'_>,
     out: &Map<String, Value>,
     to: &Native<'_>,
     max_tokens: &mut u64,
@@ -321,13 +354,7 @@ fn thinking_budget(
         .and_then(|c| c.get("type"))
         .and_then(Value::as_str)
         .is_some_and(|t| t == "any" || t == "tool");
-    let open_tool_turn = turns
-        .iter()
-        .rev()
-        .find(|t| t.role == "assistant")
-        .is_some_and(|t| t.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. })));
-    let prefill = turns.last().is_some_and(|t| t.role == "assistant");
-    if forced || open_tool_turn || prefill {
+    if forced || conversation.open_tool_turn() || conversation.prefill() {
         return Ok(None);
     }
     if *max_tokens <= budget {

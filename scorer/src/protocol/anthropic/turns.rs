@@ -17,7 +17,14 @@ pub(super) struct Turn<'a> {
     pub(super) role: &'static str,
     pub(super) blocks: Vec<Block<'a>>,
     /// The index of the first OpenAI message in it, for error params.
-    from: usize,
+    pub(super) from: usize,
+}
+
+impl Turn<'_> {
+    /// Whether the turn calls tools.
+    pub(super) fn calls_tools(&self) -> bool {
+        self.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }))
+    }
 }
 
 impl Serialize for Turn<'_> {
@@ -41,62 +48,80 @@ fn push<'a>(turns: &mut Vec<Turn<'a>>, role: &'static str, from: usize, blocks: 
     }
 }
 
+/// A conversation's translation so far: the system blocks, each with the index of the
+/// message it came from, and the turns.
+#[derive(Default)]
+pub(super) struct Built<'a> {
+    pub(super) system: Vec<(usize, Block<'a>)>,
+    pub(super) turns: Vec<Turn<'a>>,
+}
+
 /// The top-level `system` and the turns. System and developer messages, wherever they are,
 /// join the system prompt: Messages has no system turn.
 pub(super) fn conversation(messages: Elements<'_>) -> Result<(Option<Value>, Vec<Turn<'_>>), ApiError> {
-    let Some(list) = messages else {
-        return Err(refuse("messages", "messages must be an array of messages"));
-    };
-    let mut system = Vec::new();
-    let mut turns: Vec<Turn<'_>> = Vec::new();
-    for (i, raw) in list.into_iter().enumerate() {
-        // Param paths are only built for an error.
-        let at = || format!("messages[{i}]");
-        let content_at = || format!("messages[{i}].content");
-        let m = once(raw, at)?;
-        let role = string(m.get("role"))?.unwrap_or_default();
-        match role.as_ref() {
-            "system" | "developer" => {
-                system.extend(content::blocks(m.get("content"), &content_at, Parts::Text)?)
-            }
-            "user" => {
-                push(&mut turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?)
-            }
-            "assistant" => {
-                let mut blocks = content::blocks(m.get("content"), &content_at, Parts::Assistant)?;
-                blocks.extend(tool_uses(m.get("tool_calls"), &at)?);
-                push(&mut turns, "assistant", i, blocks);
-            }
-            "tool" => tool_result(&mut turns, &m, &at, i)?,
-            _ => {
-                return Err(refuse(
-                    &format!("{}.role", at()),
-                    format!(
-                        "role {} is not supported: use system, developer, user, assistant or tool",
-                        echo(&role)
-                    ),
-                ));
-            }
-        }
+    let Some(list) = messages else { return Err(not_a_list()) };
+    let mut built = Built::default();
+    for (i, m) in list.into_iter().enumerate() {
+        add(&mut built, i, m)?;
     }
-    match turns.first() {
-        None => return Err(refuse("messages", "messages must contain a user message with content")),
-        Some(t) if t.role != "user" => {
+    first_is_user(&built.turns)?;
+    let Built { system, mut turns } = built;
+    trim_prefill(&mut turns);
+    Ok((system_value(system.into_iter().map(|(_, b)| b).collect())?, turns))
+}
+
+/// The refusal of a `messages` that is not an array.
+pub(super) fn not_a_list() -> ApiError {
+    refuse("messages", "messages must be an array of messages")
+}
+
+/// Message `i` (its members `m`) added to the translation.
+pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result<(), ApiError> {
+    let Built { system, turns } = built;
+    // Param paths are only built for an error.
+    let at = || format!("messages[{i}]");
+    let content_at = || format!("messages[{i}].content");
+    let m = once(m, at)?;
+    let role = string(m.get("role"))?.unwrap_or_default();
+    match role.as_ref() {
+        "system" | "developer" => system
+            .extend(content::blocks(m.get("content"), &content_at, Parts::Text)?.into_iter().map(|b| (i, b))),
+        "user" => push(turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?),
+        "assistant" => {
+            let mut blocks = content::blocks(m.get("content"), &content_at, Parts::Assistant)?;
+            blocks.extend(tool_uses(m.get("tool_calls"), &at)?);
+            push(turns, "assistant", i, blocks);
+        }
+        "tool" => tool_result(turns, &m, &at, i)?,
+        _ => {
             return Err(refuse(
-                &format!("messages[{}].role", t.from),
-                "the first message after the system prompt must be a user message: the Messages API starts a conversation with the user",
+                &format!("{}.role", at()),
+                format!(
+                    "role {} is not supported: use system, developer, user, assistant or tool",
+                    echo(&role)
+                ),
             ));
         }
-        Some(_) => {}
     }
-    trim_prefill(&mut turns);
-    Ok((system_value(system)?, turns))
+    Ok(())
+}
+
+/// The Messages API starts a conversation with the user.
+pub(super) fn first_is_user(turns: &[Turn<'_>]) -> Result<(), ApiError> {
+    match turns.first() {
+        None => Err(refuse("messages", "messages must contain a user message with content")),
+        Some(t) if t.role != "user" => Err(refuse(
+            &format!("messages[{}].role", t.from),
+            "the first message after the system prompt must be a user message: the Messages API starts a conversation with the user",
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// A conversation ending on an assistant turn asks the model to continue it (a prefill),
 /// whose text the Messages API refuses with trailing whitespace: it is trimmed, and a turn
 /// left empty is dropped.
-fn trim_prefill(turns: &mut Vec<Turn<'_>>) {
+pub(super) fn trim_prefill(turns: &mut Vec<Turn<'_>>) {
     let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") else { return };
     if let Some(Block::Text { text, .. }) = last.blocks.last_mut() {
         match text {
@@ -114,7 +139,7 @@ fn trim_prefill(turns: &mut Vec<Turn<'_>>) {
 
 /// The system prompt: one string (its parts joined by blank lines) unless a part carries
 /// `cache_control`, which only the list of text blocks can keep.
-fn system_value(blocks: Vec<Block<'_>>) -> Result<Option<Value>, ApiError> {
+pub(super) fn system_value(blocks: Vec<Block<'_>>) -> Result<Option<Value>, ApiError> {
     if blocks.is_empty() {
         return Ok(None);
     }

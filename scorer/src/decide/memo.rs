@@ -1,0 +1,41 @@
+//! A worker's memory of the conversations it served lately, so that an agent's next turn,
+//! which resends the whole conversation, is parsed and translated only where it is new:
+//! the parses (`parse::memo`) and the Messages API translations (`protocol::anthropic`'s
+//! memo), each bounded, each giving the bytes and the decisions of a whole pass. The glue
+//! keeps one per VM (one worker) and passes it in; it is used when the prefix cache is on
+//! and the body is at least its `min_bytes`.
+
+use std::cell::RefCell;
+
+use crate::config::PrefixCacheConfig;
+use crate::parse::memo::Parses;
+use crate::protocol::Translations;
+
+/// One worker's memo (see the module's documentation).
+#[derive(Debug)]
+pub struct Memo {
+    pub(crate) parses: RefCell<Parses>,
+    pub(crate) translations: RefCell<Translations>,
+}
+
+impl Memo {
+    /// An empty memo; `seed` (the host clock when configured) seeds its digests, so a caller
+    /// cannot aim a collision at a conversation it has seen.
+    pub fn new(seed: u64) -> Memo {
+        Memo { parses: RefCell::new(Parses::new(seed)), translations: RefCell::new(Translations::new(seed)) }
+    }
+
+    /// Parses that resumed from a remembered prefix, and translations that did.
+    pub fn hits(&self) -> (u64, u64) {
+        (self.parses.borrow().hits(), self.translations.borrow().hits())
+    }
+
+    /// `memo`, when `cache` is on and a body of `bytes` is large enough to use it.
+    pub(crate) fn for_body<'a>(
+        memo: Option<&'a Memo>,
+        cache: &PrefixCacheConfig,
+        bytes: usize,
+    ) -> Option<&'a Memo> {
+        memo.filter(|_| cache.slots > 0 && bytes as u64 >= cache.min_bytes)
+    }
+}
