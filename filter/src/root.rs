@@ -60,11 +60,7 @@ impl RootContext for Root {
                 if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
             ),
         );
-        // The clock seeds the digests of the memo of translated conversations: a caller
-        // cannot aim a collision at a digest it cannot compute.
-        let seed =
-            self.get_current_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        self.shared = Some(Rc::new(Shared::new(config, keys, seed)));
+        self.shared = Some(Rc::new(Shared::new(config, keys)));
         true
     }
 

@@ -25,9 +25,9 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// What requests read under `config`, nothing kept yet; `seed` (the host clock when
-    /// configured) seeds the memo's digests.
-    pub fn new(config: Config, keys: HashMap<String, String>, seed: u64) -> Shared {
-        Shared { config, keys, kept: Rc::default(), memo: Memo::new(seed) }
+    /// What requests read under `config`, nothing kept yet.
+    pub fn new(config: Config, keys: HashMap<String, String>) -> Shared {
+        let memo = Memo::new(&config.prefix_cache);
+        Shared { config, keys, kept: Rc::default(), memo }
     }
 }

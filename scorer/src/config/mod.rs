@@ -102,13 +102,17 @@ pub struct PrefixCacheConfig {
     /// Seconds a state is kept after it was written.
     pub ttl_secs: u64,
     /// Conversations with less message text than this are scanned whole: below it a scan
-    /// costs less than the shared-data reads.
+    /// costs less than the shared-data reads. Smaller bodies are parsed and translated whole.
     pub min_bytes: u64,
+    /// Bytes each worker keeps of the conversations it parsed lately, and again of those it
+    /// translated (`decide::memo`), so that an agent's next turn is parsed and translated only
+    /// where it is new; 0 keeps none.
+    pub memo_bytes: u64,
 }
 
 impl Default for PrefixCacheConfig {
     fn default() -> Self {
-        PrefixCacheConfig { slots: 4096, ttl_secs: 600, min_bytes: 16_384 }
+        PrefixCacheConfig { slots: 4096, ttl_secs: 600, min_bytes: 16_384, memo_bytes: 4 << 20 }
     }
 }
 

@@ -3,7 +3,7 @@
 //! the parses (`parse::memo`) and the Messages API translations (`protocol::anthropic`'s
 //! memo), each bounded, each giving the bytes and the decisions of a whole pass. The glue
 //! keeps one per VM (one worker) and passes it in; it is used when the prefix cache is on
-//! and the body is at least its `min_bytes`.
+//! and the body is at least its `min_bytes`, within `memo_bytes`.
 
 use std::cell::RefCell;
 
@@ -19,10 +19,14 @@ pub struct Memo {
 }
 
 impl Memo {
-    /// An empty memo; `seed` (the host clock when configured) seeds its digests, so a caller
-    /// cannot aim a collision at a conversation it has seen.
-    pub fn new(seed: u64) -> Memo {
-        Memo { parses: RefCell::new(Parses::new(seed)), translations: RefCell::new(Translations::new(seed)) }
+    /// An empty memo that keeps about `cache.memo_bytes` bytes of parsed conversations and as
+    /// many of translated ones.
+    pub fn new(cache: &PrefixCacheConfig) -> Memo {
+        let budget = usize::try_from(cache.memo_bytes).unwrap_or(usize::MAX);
+        Memo {
+            parses: RefCell::new(Parses::new(budget)),
+            translations: RefCell::new(Translations::new(budget)),
+        }
     }
 
     /// Parses that resumed from a remembered prefix, and translations that did.
@@ -36,6 +40,6 @@ impl Memo {
         cache: &PrefixCacheConfig,
         bytes: usize,
     ) -> Option<&'a Memo> {
-        memo.filter(|_| cache.slots > 0 && bytes as u64 >= cache.min_bytes)
+        memo.filter(|_| cache.slots > 0 && cache.memo_bytes > 0 && bytes as u64 >= cache.min_bytes)
     }
 }

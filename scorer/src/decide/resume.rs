@@ -208,7 +208,7 @@ mod tests {
         let (mut turns, mut stood_in) = (0, 0);
         let mut hits = (0, 0);
         for case in 0..60 {
-            let memo = crate::decide::memo::Memo::new(case);
+            let memo = crate::decide::memo::Memo::new(&config.prefix_cache);
             let n = 4 + rng.below(20);
             let long = |rng: &mut Rng, i: usize| match rng.message(i) {
                 // Long enough to be stood in for (and short ones kept as they are).

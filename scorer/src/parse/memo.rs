@@ -3,15 +3,16 @@
 //! Turn N+1 of an agent loop starts its `messages` with turn N's messages byte for byte, and
 //! JSON read from an array's `[` on does not depend on what comes before it: the same bytes
 //! are the same elements, as valid as they were. So a parse remembers, in its worker's
-//! [`Parses`], what its messages gave the request (each message's span, its texts for the
-//! scan, the long texts a translation stands in for, the counts) as offsets from the array's
-//! start, with a digest of those bytes; a later body whose array starts with bytes of the same
-//! digest takes them and parses from there on.
+//! [`Parses`], the bytes of its messages and what they gave the request (each message's span,
+//! its texts for the scan, the long texts a translation stands in for, the counts, the scan's
+//! digests) as offsets from the array's start; a later body whose array starts with those
+//! very bytes takes them and parses from there on.
 //!
-//! The digest is seeded per worker (a caller cannot aim a collision at a conversation it has
-//! seen), and a remembered prefix is checked first by the digest of its last bytes, so a
-//! worker serving many conversations digests one prefix in full, not each. Bounded in
-//! entries; what follows the prefix is parsed and validated as ever.
+//! The bytes are compared, not a digest of them: a digest that is not a keyed cryptographic
+//! function can be made to collide by a caller who sends the bodies, and a collision here
+//! would pass bytes the parser never read. The comparison starts with the last bytes, so a
+//! worker serving many conversations reads one prefix in full, not each. Bounded in entries
+//! and bytes; what follows the prefix is parsed and validated as ever.
 
 use crate::parse::chat::ChatRequest;
 use crate::parse::features::Role;
@@ -20,13 +21,53 @@ use crate::parse::prefix::{self, Digest};
 
 /// Conversations a worker remembers.
 const ENTRIES: usize = 16;
-/// Bytes of a prefix's end digested first.
-const TAIL: usize = 256;
+
+/// A run of bytes a worker remembers (an array's first elements), kept whole and compared
+/// with a later body's, its last bytes first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Run(Vec<u8>);
+
+/// Bytes at the end of a [`Run`] compared first.
+const TAIL: usize = 64;
+
+impl Run {
+    pub(crate) fn new(bytes: &[u8]) -> Run {
+        Run(bytes.to_vec())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether `bytes` start with the run.
+    pub(crate) fn starts(&self, bytes: &[u8]) -> bool {
+        let Some(head) = bytes.get(..self.0.len()) else { return false };
+        let from = self.0.len().saturating_sub(TAIL);
+        same(head.get(from..).unwrap_or_default(), self.0.get(from..).unwrap_or_default())
+            && same(head, &self.0)
+    }
+
+    /// The run grown to `bytes` (which start with it).
+    pub(crate) fn grown(mut self, bytes: &[u8]) -> Run {
+        self.0.extend_from_slice(bytes.get(self.0.len()..).unwrap_or_default());
+        self
+    }
+}
+
+/// Whether `a` and `b` (of one length) are the same bytes, compared eight at a time: in the
+/// module, slice equality is the C library's `memcmp`, a byte at a time, several times slower
+/// on a 400 KB conversation.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+    let (x, y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tails = x.remainder() == y.remainder();
+    a.len() == b.len() && tails && x.zip(y).all(|(p, q)| word(p) == word(q))
+}
 
 /// A worker's parsed conversation prefixes (see the module's documentation).
 #[derive(Debug)]
 pub struct Parses {
-    seed: Digest,
+    budget: usize,
     entries: Vec<Entry>,
     clock: u64,
     hits: u64,
@@ -36,16 +77,11 @@ pub struct Parses {
 /// the `[`.
 #[derive(Debug)]
 struct Entry {
-    /// The lengths of the pieces digested one after another, turn by turn.
-    pieces: Vec<usize>,
-    /// Their digest, chained.
-    digest: Digest,
-    /// The digest of the last [`TAIL`] bytes, from the seed.
-    tail: Digest,
-    len: usize,
+    /// Their bytes.
+    run: Run,
     messages: usize,
     spans: Vec<(usize, usize)>,
-    /// The messages' chain of digests for the scan's cache (unseeded, [`prefix::chain`]).
+    /// The messages' chain of digests for the scan's cache ([`prefix::chain`]).
     chain: Vec<Digest>,
     texts: Vec<Texts>,
     /// Every long text, and how many of them the last user or tool message carries.
@@ -54,6 +90,14 @@ struct Entry {
     text_bytes: usize,
     images: u32,
     used: u64,
+}
+
+impl Entry {
+    /// What it holds, about.
+    fn bytes(&self) -> usize {
+        let texts: usize = self.texts.iter().map(|(_, t, _)| 24 + 16 * t.len()).sum();
+        self.run.len() + 32 * self.spans.len() + texts + 16 * self.long.len()
+    }
 }
 
 /// One message's role, texts (as offsets) and tool calls, as the parse keeps them for the scan.
@@ -68,8 +112,7 @@ pub(crate) struct Resumed {
     pub(crate) end: usize,
     /// Long texts carried up to its last user or tool message.
     pub(crate) carried: usize,
-    pieces: Vec<usize>,
-    digest: Digest,
+    run: Run,
 }
 
 /// The offsets of `s`, a slice of `text`, in `text`.
@@ -79,10 +122,9 @@ fn offsets(text: &str, s: &str) -> (usize, usize) {
 }
 
 impl Parses {
-    /// An empty memo whose digests start from `seed`.
-    pub fn new(seed: u64) -> Parses {
-        let seed = Digest(prefix::EMPTY.1 ^ seed.rotate_left(17), prefix::EMPTY.0 ^ seed);
-        Parses { seed, entries: Vec::new(), clock: 0, hits: 0 }
+    /// An empty memo that keeps about `budget` bytes.
+    pub fn new(budget: usize) -> Parses {
+        Parses { budget, entries: Vec::new(), clock: 0, hits: 0 }
     }
 
     /// Parses that resumed from a remembered prefix.
@@ -108,24 +150,11 @@ impl Parses {
         at: usize,
         req: &mut ChatRequest<'a>,
     ) -> Option<Resumed> {
-        let bytes = text.as_bytes();
-        let mut order: Vec<usize> = (0..self.entries.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.entries.get(i).map_or(0, |e| e.len)));
-        let found = order.into_iter().find(|&i| {
-            let Some(e) = self.entries.get(i) else { return false };
-            let Some(region) = bytes.get(at..at + e.len) else { return false };
-            let tail = region.get(region.len().saturating_sub(TAIL)..).unwrap_or_default();
-            if prefix::digest(self.seed, tail) != e.tail {
-                return false;
-            }
-            let mut from = 0;
-            let mut d = self.seed;
-            for &n in &e.pieces {
-                d = prefix::digest(d, region.get(from..from + n).unwrap_or_default());
-                from += n;
-            }
-            d == e.digest
-        })?;
+        let bytes = text.as_bytes().get(at..)?;
+        let found = (self.entries.iter().enumerate())
+            .filter(|(_, e)| e.run.starts(bytes))
+            .max_by_key(|(_, e)| e.run.len())
+            .map(|(i, _)| i)?;
         // Taken out: the parse that resumes from it remembers the longer prefix.
         let e = self.entries.swap_remove(found);
         self.hits += 1;
@@ -140,18 +169,13 @@ impl Parses {
         req.layout.texts.extend(e.long.iter().map(|s| Span { start: at + s.start, end: at + s.end }));
         req.text_bytes += e.text_bytes;
         req.features.images += e.images;
-        Some(Resumed {
-            messages: e.messages,
-            end: at + e.len,
-            carried: e.carried,
-            pieces: e.pieces.clone(),
-            digest: e.digest,
-        })
+        Some(Resumed { messages: e.messages, end: at + e.run.len(), carried: e.carried, run: e.run })
     }
 
     /// Remembers what the messages parsed into `req` gave it, their array's elements starting
     /// at `at` in `text`: `text_bytes` and `images` are the messages' share, `carried` the
     /// long texts up to the last user or tool message, `resumed` the prefix it started from.
+    /// Makes the scan's digests (`req.chain`) on the way.
     pub(crate) fn remember(
         &mut self,
         text: &str,
@@ -161,30 +185,17 @@ impl Parses {
         resumed: Option<Resumed>,
     ) {
         let Some(&(_, end)) = req.spans.last() else { return };
-        let Some(region) = text.as_bytes().get(at..end) else { return };
-        let (pieces, digest) = match resumed {
-            Some(r) => {
-                let new = region.get(r.end - at..).unwrap_or_default();
-                let mut pieces = r.pieces;
-                if new.is_empty() {
-                    (pieces, r.digest)
-                } else {
-                    pieces.push(new.len());
-                    (pieces, prefix::digest(r.digest, new))
-                }
-            }
-            None => (vec![region.len()], prefix::digest(self.seed, region)),
-        };
-        let tail =
-            prefix::digest(self.seed, region.get(region.len().saturating_sub(TAIL)..).unwrap_or_default());
-        // The scan's digests, made here for the scan too.
         prefix::extend(&mut req.chain, text.as_bytes(), &req.spans);
+        // Too large to keep: not copied at all (a burst of large bodies would raise the VM's
+        // memory, which never shrinks).
+        let region = text.as_bytes().get(at..end).filter(|r| r.len() <= self.budget / 2);
+        let Some(region) = region else { return };
         let shift = |(s, t): (usize, usize)| (s - at, t - at);
         let entry = Entry {
-            pieces,
-            digest,
-            tail,
-            len: region.len(),
+            run: match resumed {
+                Some(r) => r.run.grown(region),
+                None => Run::new(region),
+            },
             messages: req.spans.len(),
             spans: req.spans.iter().map(|&s| shift(s)).collect(),
             chain: req.chain.clone(),
@@ -201,10 +212,17 @@ impl Parses {
             images,
             used: 0,
         };
-        if self.entries.len() >= ENTRIES
-            && let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.used).map(|(i, _)| i)
-        {
-            self.entries.swap_remove(oldest);
+        let size = entry.bytes();
+        if size > self.budget / 2 {
+            return;
+        }
+        let mut held: usize = self.entries.iter().map(Entry::bytes).sum();
+        while self.entries.len() >= ENTRIES || held + size > self.budget {
+            let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.used).map(|(i, _)| i)
+            else {
+                break;
+            };
+            held -= self.entries.swap_remove(oldest).bytes();
         }
         self.clock += 1;
         self.entries.push(Entry { used: self.clock, ..entry });
@@ -237,7 +255,7 @@ mod tests {
     fn a_prefix_edited_anywhere_is_parsed_again() {
         let earlier = body(20);
         let later = body(24);
-        let memo = RefCell::new(Parses::new(3));
+        let memo = RefCell::new(Parses::new(1 << 20));
         // The whole request, as text (it borrows the body), but the scan's digests (which the
         // parse makes when it has a memo, checked in `decide::resume`'s tests).
         let whole = |b: &[u8]| parse_chat_unscanned(b).map(|r| format!("{r:?}"));
@@ -265,5 +283,71 @@ mod tests {
             })
             .is_err()
         );
+    }
+    /// The collision a digest allowed (a review found one for the 4-lane digest, whatever its
+    /// seed: byte 13 made a quote and byte 41 of the next block compensating): bytes are
+    /// compared, so both variants are parsed again, and refused as without the memo.
+    #[test]
+    fn bodies_a_digest_would_confuse_are_parsed_again() {
+        let text = |a: u8, b: u8| {
+            let mut t = vec![b'x'; 17_000];
+            t[13] = a;
+            t[41] = b;
+            String::from_utf8(t).unwrap_or_default()
+        };
+        let body =
+            |t: String| format!(r#"{{"model":"auto","messages":[{{"role":"user","content":"{t}"}}]}}"#);
+        let memo = RefCell::new(Parses::new(1 << 20));
+        assert!(parse_chat_with(body(text(b'b', b'A')).as_bytes(), Some(&memo)).is_ok());
+        for (a, b) in [(b'"', b'a'), (b'"', b'!')] {
+            let b = body(text(a, b));
+            let with = parse_chat_with(b.as_bytes(), Some(&memo)).map(|r| r.messages);
+            assert_eq!(with, parse_chat_unscanned(b.as_bytes()).map(|r| r.messages));
+            assert!(with.is_err());
+        }
+        assert_eq!(memo.borrow().hits(), 0);
+    }
+
+    /// Members before `messages` (their bytes counted in `text_bytes` too) and a second
+    /// `messages` member (refused): the request and the error a whole parse gives.
+    #[test]
+    fn members_around_messages_and_a_second_messages_are_as_without_the_memo() {
+        let messages = |n: usize| {
+            let m: Vec<_> = (0..n)
+                .map(|i| json!({"role": "user", "content": format!("q{i} {}", "w ".repeat(40))}))
+                .collect();
+            serde_json::to_string(&m).unwrap_or_default()
+        };
+        let tools = r#"[{"type":"function","function":{"name":"read","parameters":{"type":"object"}}}]"#;
+        let memo = RefCell::new(Parses::new(1 << 20));
+        let parse = |b: &str| {
+            let with = parse_chat_with(b.as_bytes(), Some(&memo)).map(|mut r| {
+                r.chain.clear();
+                format!("{r:?}")
+            });
+            assert_eq!(with, parse_chat_unscanned(b.as_bytes()).map(|r| format!("{r:?}")), "{b}");
+        };
+        for n in 2..6 {
+            parse(&format!(r#"{{"tools":{tools},"model":"auto","messages":{}}}"#, messages(n)));
+        }
+        assert_eq!(memo.borrow().hits(), 3);
+        let twice = format!(
+            r#"{{"tools":{tools},"messages":{},"model":"auto","messages":{}}}"#,
+            messages(6),
+            messages(7)
+        );
+        parse(&twice);
+        parse(&format!(r#"{{"tools":{tools},"model":"auto","messages":{}}}"#, messages(7)));
+        assert_eq!(memo.borrow().hits(), 5);
+    }
+    /// Within its budget: a conversation larger than half of it is not kept (nor copied).
+    #[test]
+    fn a_conversation_larger_than_half_the_budget_is_not_kept() {
+        let memo = RefCell::new(Parses::new(4_000));
+        assert!(parse_chat_with(body(20).as_bytes(), Some(&memo)).is_ok());
+        assert!(memo.borrow().is_empty());
+        let small = RefCell::new(Parses::new(20_000));
+        assert!(parse_chat_with(body(20).as_bytes(), Some(&small)).is_ok());
+        assert_eq!(small.borrow().len(), 1);
     }
 }

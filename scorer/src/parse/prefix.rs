@@ -31,11 +31,12 @@ fn fmix(mut h: u64) -> u64 {
 
 /// `seed` continued over `bytes` with their length (so message boundaries count): four
 /// lanes, each folding every fourth 8-byte word, so the four multiply chains run side by side
-/// (a 400 KB conversation is hashed on every agent turn). Two inputs that differ only in one
-/// lane's words collide with odds of about 2^-64, not 2^-128: a cache key, not a proof. Not
-/// cryptographic: it tells
-/// conversations apart, it does not resist an attacker who knows another caller's
-/// conversation byte for byte.
+/// (a 400 KB conversation is hashed on every agent turn). A cache key, not a proof: the lanes
+/// mix only at the end, so a caller can craft two bodies of one digest (a bit flipped in one
+/// lane's word and made up for in the next; whatever the seed). It keys only the scan states
+/// in shared data, where a crafted collision gives the caller's own request another
+/// conversation's features (its own tier, nothing else); what must not be wrong (the
+/// worker's memo of parses and translations, `decide::memo`) compares the bytes instead.
 pub fn digest(seed: Digest, bytes: &[u8]) -> Digest {
     let len = bytes.len() as u64;
     let mut lanes = [

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::parse::fields::{duplicate_error, first_duplicate};
-use crate::parse::json::{Kind, Reader};
+use crate::parse::json::{ArrayIter, Kind, Reader};
 
 /// One JSON value's text, borrowed from the body (whitespace around it trimmed), valid JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +194,22 @@ fn read_members_with<'a>(
 pub(crate) type Split<'a> = (Map<String, Value>, Option<Elements<'a>>, Raw<'a>);
 
 /// [`Split`] with each message as raw JSON.
-pub(crate) type SplitRaw<'a> = (Map<String, Value>, Option<Vec<Json<'a>>>, Raw<'a>);
+pub(crate) type SplitRaw<'a> = (Map<String, Value>, Option<RawMessages<'a>>, Raw<'a>);
+
+/// A body's messages as raw JSON, from the first one a remembered prefix does not cover.
+pub(crate) struct RawMessages<'a> {
+    /// Where the array's elements start in the body (after its `[`).
+    pub(crate) at: usize,
+    /// Messages a remembered prefix covered, not read: `list` starts with message `skipped`.
+    pub(crate) skipped: usize,
+    pub(crate) list: Vec<Json<'a>>,
+    /// Where each message of `list` ends in the body.
+    pub(crate) ends: Vec<usize>,
+}
+
+/// A lookup of a remembered prefix of `messages`: given the body's text and where the array's
+/// elements start, where the prefix ends and how many messages it holds.
+pub(crate) type Skip<'s> = &'s mut dyn FnMut(&str, usize) -> Option<(usize, usize)>;
 
 /// How [`chat_members`] reads `messages`.
 enum MessagesAs<'a> {
@@ -202,7 +217,7 @@ enum MessagesAs<'a> {
     Members(Option<Elements<'a>>),
     /// Each message's raw JSON, for a translator that reads only some of them (absent or
     /// not an array: `None`).
-    Raw(Option<Vec<Json<'a>>>),
+    Raw(Option<RawMessages<'a>>),
 }
 
 /// A chat body's members as JSON values, but `messages`, read as its elements' members in
@@ -216,7 +231,7 @@ pub(crate) fn chat_members<'a>(
     hold: bool,
     kept: Option<&str>,
 ) -> Result<Split<'a>, ApiError> {
-    let (members, messages, raw) = chat_members_as(body, hold, kept, true)?;
+    let (members, messages, raw) = chat_members_as(body, hold, kept, None)?;
     let messages = match messages {
         MessagesAs::Members(m) => m,
         MessagesAs::Raw(_) => None,
@@ -225,9 +240,13 @@ pub(crate) fn chat_members<'a>(
 }
 
 /// [`chat_members`] with each message left as raw JSON (`messages` absent or not an array:
-/// `None`), for a translator that reads only the messages a remembered prefix does not cover.
-pub(crate) fn chat_members_raw<'a>(body: &'a [u8], kept: Option<&str>) -> Result<SplitRaw<'a>, ApiError> {
-    let (members, messages, raw) = chat_members_as(body, false, kept, false)?;
+/// `None`), those of the prefix `skip` finds remembered not read at all.
+pub(crate) fn chat_members_raw<'a>(
+    body: &'a [u8],
+    kept: Option<&str>,
+    skip: Skip<'_>,
+) -> Result<SplitRaw<'a>, ApiError> {
+    let (members, messages, raw) = chat_members_as(body, false, kept, Some(skip))?;
     let messages = match messages {
         MessagesAs::Raw(m) => m,
         MessagesAs::Members(_) => None,
@@ -235,17 +254,29 @@ pub(crate) fn chat_members_raw<'a>(body: &'a [u8], kept: Option<&str>) -> Result
     Ok((members, messages, raw))
 }
 
-/// The elements of the value at the reader as raw JSON (`None`: it is not an array), the
-/// reader left after it.
-fn raw_elements<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Option<Vec<Json<'a>>>, ApiError> {
+/// The elements of the value at the reader as raw JSON (`None`: it is not an array) but the
+/// first ones `skip` finds remembered, the reader left after it.
+fn raw_elements<'a>(
+    r: &mut Reader<'a>,
+    text: &'a str,
+    skip: Skip<'_>,
+) -> Result<Option<RawMessages<'a>>, ApiError> {
     if r.peek_kind().map_err(invalid_json)? != Kind::Array {
         r.skip_value().map_err(invalid_json)?;
         return Ok(None);
     }
-    let mut out = Vec::new();
     let mut it = r.array().map_err(invalid_json)?;
+    let at = r.pos();
+    let mut out = RawMessages { at, skipped: 0, list: Vec::new(), ends: Vec::new() };
+    if let Some((end, messages)) = skip(text, at) {
+        // The same bytes as a prefix read before: the same elements, as valid.
+        r.skip_to(end);
+        it = ArrayIter::after_element();
+        out.skipped = messages;
+    }
     while it.next(r).map_err(invalid_json)? {
-        out.push(next_value(r, text)?);
+        out.list.push(next_value(r, text)?);
+        out.ends.push(r.pos());
     }
     Ok(Some(out))
 }
@@ -255,11 +286,13 @@ pub(crate) fn members(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
     whole(raw.get(), read_members)
 }
 
+/// With `raw`, each message as raw JSON but a remembered prefix; without, each message's
+/// members.
 fn chat_members_as<'a>(
     body: &'a [u8],
     hold: bool,
     kept: Option<&str>,
-    split: bool,
+    mut raw: Option<Skip<'_>>,
 ) -> Result<(Map<String, Value>, MessagesAs<'a>, Raw<'a>), ApiError> {
     // As text, so that members are borrowed as `str`.
     let text = std::str::from_utf8(body).map_err(|_| {
@@ -270,26 +303,25 @@ fn chat_members_as<'a>(
             return Err(ApiError::invalid("invalid_json", None, "the body must be a JSON object"));
         }
         let mut members = Map::new();
-        let mut messages = if split { MessagesAs::Members(None) } else { MessagesAs::Raw(None) };
-        let mut raw = None;
+        let mut messages = if raw.is_none() { MessagesAs::Members(None) } else { MessagesAs::Raw(None) };
+        let mut kept_raw = None;
         let mut it = r.object().map_err(invalid_json)?;
         while let Some(name) = it.next_key(r).map_err(invalid_json)? {
             if name == "messages" {
-                messages = if split {
-                    MessagesAs::Members(Some(read_elements(r, text)?))
-                } else {
-                    MessagesAs::Raw(raw_elements(r, text)?)
+                messages = match raw.as_mut() {
+                    None => MessagesAs::Members(Some(read_elements(r, text)?)),
+                    Some(skip) => MessagesAs::Raw(raw_elements(r, text, *skip)?),
                 };
                 if hold {
                     members.insert(name.into_owned(), Value::Null);
                 }
             } else if kept == Some(name.as_ref()) {
-                raw = Some(next_value(r, text)?);
+                kept_raw = Some(next_value(r, text)?);
             } else {
                 members.insert(name.into_owned(), value(next_value(r, text)?)?);
             }
         }
-        Ok((members, messages, raw))
+        Ok((members, messages, kept_raw))
     })
 }
 

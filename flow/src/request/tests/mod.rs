@@ -110,7 +110,7 @@ fn config(extra: &str) -> Rc<Shared> {
     );
     let json = format!(r#"{{"catalog":{catalog}{extra}}}"#);
     let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    Rc::new(Shared::new(config, HashMap::new(), 0))
+    Rc::new(Shared::new(config, HashMap::new()))
 }
 
 fn chat(body: &str) -> Fake {

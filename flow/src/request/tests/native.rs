@@ -33,7 +33,7 @@ fn config() -> Rc<Shared> {
     let json = format!(r#"{{"catalog":{catalog},"resilience":{{"max_attempts":3}}}}"#);
     let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let keys = HashMap::from([("AN_KEY".to_string(), "sk-an".to_string())]);
-    Rc::new(Shared::new(config, keys, 0))
+    Rc::new(Shared::new(config, keys))
 }
 
 fn request(stream: bool) -> String {

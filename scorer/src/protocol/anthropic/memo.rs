@@ -5,20 +5,19 @@
 //! on what follows message `k` when message `k` starts a turn of its own: only the last turn
 //! can still grow (same-role messages merge, tool results join the next user turn), and only
 //! the last turn is trimmed (an assistant prefill). So a translation remembers, in its
-//! worker's [`Translations`], the bytes of every turn but the last, the system blocks of the messages
-//! before it and the digests of those messages; a later body whose first `k` messages have
-//! the same digests is translated from message `k` on, its turns written after the
-//! remembered ones.
+//! worker's [`Translations`], the bytes of every turn but the last, the system blocks of the
+//! messages before it and those messages' own bytes (in the translator's input, long texts
+//! stood in for by `stand_in`, which keeps them small); a later body whose `messages` start
+//! with those very bytes is translated from message `k` on, its turns written after the
+//! remembered ones. The bytes are compared, not a digest of them: a digest that is not a keyed
+//! cryptographic function can be made to collide by the caller who sends the bodies.
 //!
 //! What the new messages do is checked, not assumed: they are added after a stand-in of the
 //! remembered last turn (its role, no blocks), and a message that would merge into it, or new
 //! messages that leave no turn of their own, send the body through the whole translation.
 //! The bytes are the whole translation's (a property test splits random conversations at
 //! random turns). The memo is per worker (a conversation's turns stay on one connection, so
-//! on one worker, while it lasts), bounded in entries and bytes, and keyed by digests seeded
-//! per worker, so another caller cannot aim a collision at a conversation it has seen.
-//! Messages are digested in the translator's input, with the long texts stood in for
-//! (`stand_in`), which is what keeps the remembered turns small.
+//! on one worker, while it lasts), bounded in entries and bytes.
 
 use std::cell::{Cell, RefCell};
 
@@ -27,18 +26,16 @@ use serde_json::Value;
 use super::content::Block;
 use super::turns::{self, Built, Turn, add, not_a_list, system_value, trim_prefill};
 use crate::error::ApiError;
-use crate::parse::prefix::{self, Digest};
-use crate::protocol::raw::{Elements, Json, members};
+use crate::parse::memo::Run;
+use crate::protocol::raw::{Elements, RawMessages, members};
 
 /// Conversations a worker remembers.
 const ENTRIES: usize = 16;
-/// Bytes a worker's memo holds at most (its turns and system texts).
-const BYTES: usize = 4 << 20;
 
 /// A worker's translated conversation prefixes (see the module's documentation).
 #[derive(Debug)]
 pub struct Translations {
-    seed: Digest,
+    budget: usize,
     entries: Vec<Entry>,
     clock: u64,
     hits: u64,
@@ -46,12 +43,19 @@ pub struct Translations {
 
 #[derive(Debug)]
 struct Entry {
-    /// Digest of messages `..messages`.
-    digest: Digest,
+    /// The bytes of messages `..messages` in the translator's input, from the array's first
+    /// byte after its `[`.
+    run: Run,
     messages: usize,
     prefix: Prefix,
     /// When it was last written (the memo's clock), for eviction.
     used: u64,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.run.len() + self.prefix.bytes
+    }
 }
 
 /// What the translation of messages `..k` adds to the body when message `k` starts a turn.
@@ -65,25 +69,22 @@ struct Prefix {
     last_role: &'static str,
     /// Whether the last assistant turn among them called tools (`None`: none is an assistant's).
     assistant_tools: Option<bool>,
+    /// Its turns' and system blocks' bytes, as written.
+    bytes: usize,
 }
 
-impl Prefix {
-    fn bytes(&self) -> usize {
-        self.turns.len() + self.system.iter().filter_map(Block::text).map(str::len).sum::<usize>()
-    }
+/// A remembered prefix taken out for a translation.
+#[derive(Debug)]
+pub(super) struct Taken {
+    run: Run,
+    messages: usize,
+    prefix: Prefix,
 }
 
 impl Translations {
-    /// An empty memo whose digests start from `seed` (the glue's clock at start: unknown
-    /// to callers).
-    pub fn new(seed: u64) -> Translations {
-        let seed = Digest(prefix::EMPTY.0 ^ seed, prefix::EMPTY.1 ^ seed.rotate_left(29));
-        Translations { seed, entries: Vec::new(), clock: 0, hits: 0 }
-    }
-
-    /// Conversations remembered.
-    pub fn len(&self) -> usize {
-        self.entries.len()
+    /// An empty memo that keeps about `budget` bytes.
+    pub fn new(budget: usize) -> Translations {
+        Translations { budget, entries: Vec::new(), clock: 0, hits: 0 }
     }
 
     /// Translations that resumed from a remembered prefix.
@@ -91,53 +92,51 @@ impl Translations {
         self.hits
     }
 
+    /// Conversations remembered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Whether nothing is remembered.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// The digest of messages `..=k` for every k.
-    fn chain(&self, messages: &[Json<'_>]) -> Vec<Digest> {
-        let mut at = self.seed;
-        messages
-            .iter()
-            .map(|m| {
-                at = prefix::digest(at, m.get().as_bytes());
-                at
-            })
-            .collect()
-    }
-
-    /// The longest remembered prefix of the messages digested in `chain`, taken out (the
-    /// translation that uses it remembers a longer one).
-    fn take(&mut self, chain: &[Digest]) -> Option<(usize, Prefix)> {
-        let found = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.messages > 0 && chain.get(e.messages - 1) == Some(&e.digest))
-            .max_by_key(|(_, e)| e.messages)
+    /// The longest remembered prefix of the messages whose array's elements start at `at` in
+    /// `text`, taken out (the translation that uses it remembers a longer one): where it ends
+    /// and how many messages it holds, the rest in `taken`.
+    pub(super) fn take(
+        &mut self,
+        text: &str,
+        at: usize,
+        taken: &mut Option<Taken>,
+    ) -> Option<(usize, usize)> {
+        let bytes = text.as_bytes().get(at..)?;
+        let found = (self.entries.iter().enumerate())
+            .filter(|(_, e)| e.run.starts(bytes))
+            .max_by_key(|(_, e)| e.run.len())
             .map(|(i, _)| i)?;
         let e = self.entries.swap_remove(found);
-        Some((e.messages, e.prefix))
+        let out = (at + e.run.len(), e.messages);
+        *taken = Some(Taken { run: e.run, messages: e.messages, prefix: e.prefix });
+        Some(out)
     }
 
-    fn put(&mut self, digest: Digest, messages: usize, prefix: Prefix) {
-        let size = prefix.bytes();
-        if size > BYTES / 4 {
+    fn put(&mut self, entry: Entry) {
+        let size = entry.bytes();
+        if size > self.budget / 2 {
             return;
         }
-        self.entries.retain(|e| e.digest != digest);
-        let mut held: usize = self.entries.iter().map(|e| e.prefix.bytes()).sum();
-        while self.entries.len() >= ENTRIES || held + size > BYTES {
+        let mut held: usize = self.entries.iter().map(Entry::bytes).sum();
+        while self.entries.len() >= ENTRIES || held + size > self.budget {
             let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.used).map(|(i, _)| i)
             else {
                 break;
             };
-            held -= self.entries.swap_remove(oldest).prefix.bytes();
+            held -= self.entries.swap_remove(oldest).bytes();
         }
         self.clock += 1;
-        self.entries.push(Entry { digest, messages, prefix, used: self.clock });
+        self.entries.push(Entry { used: self.clock, ..entry });
     }
 }
 
@@ -147,11 +146,20 @@ pub(super) struct Conversation<'a> {
     pub(super) system: Option<Value>,
     pub(super) turns: Vec<Turn<'a>>,
     prefix: Option<Prefix>,
-    /// For the memo: the messages' digests and the system blocks of the messages before the
-    /// last turn.
-    memory: Option<(Vec<Digest>, Vec<Block<'static>>)>,
+    /// For the memo: where the messages are in the translator's input, the remembered bytes
+    /// of the first ones, and the system blocks of the messages before the last turn.
+    memory: Option<Memory>,
     /// Where the turns but the last were written in the body.
     kept: Cell<(usize, usize)>,
+}
+
+struct Memory {
+    at: usize,
+    /// Messages the remembered prefix covered, and where each later one ends.
+    skipped: usize,
+    ends: Vec<usize>,
+    run: Option<Run>,
+    system: Vec<Block<'static>>,
 }
 
 impl<'a> Conversation<'a> {
@@ -161,22 +169,23 @@ impl<'a> Conversation<'a> {
         Ok(Conversation { system, turns, prefix: None, memory: None, kept: Cell::default() })
     }
 
-    /// `messages` (each message's raw JSON) translated from the longest prefix `memo`
-    /// remembers, or whole.
+    /// `messages` (each message's raw JSON, but those of the remembered prefix `taken`)
+    /// translated from that prefix, or whole: `all` reads every message again when the new
+    /// ones do not fit after it.
     pub(super) fn resumed(
-        messages: Option<Vec<Json<'a>>>,
+        messages: Option<RawMessages<'a>>,
+        taken: Option<Taken>,
         memo: &RefCell<Translations>,
+        all: impl FnOnce() -> Result<Option<RawMessages<'a>>, ApiError>,
     ) -> Result<Conversation<'a>, ApiError> {
-        let Some(list) = messages else { return Err(not_a_list()) };
-        let chain = memo.borrow().chain(&list);
-        let found = memo.borrow_mut().take(&chain);
-        if let Some((k, prefix)) = found {
+        let Some(mut list) = messages else { return Err(not_a_list()) };
+        if let Some(Taken { run, messages: k, prefix }) = taken {
             let mut built = Built {
                 system: Vec::new(),
                 turns: vec![Turn { role: prefix.last_role, blocks: Vec::new(), from: k }],
             };
-            for (i, m) in list.iter().enumerate().skip(k) {
-                add(&mut built, i, members(*m)?)?;
+            for (j, m) in list.list.iter().enumerate() {
+                add(&mut built, k + j, members(*m)?)?;
             }
             // The remembered last turn stood in for: nothing may have joined it.
             let joined = built.turns.first().is_some_and(|t| !t.blocks.is_empty());
@@ -184,24 +193,27 @@ impl<'a> Conversation<'a> {
             trim_prefill(&mut built.turns);
             if !joined && !built.turns.is_empty() {
                 memo.borrow_mut().hits += 1;
-                return Self::finish(built, Some(prefix), chain);
+                return Self::finish(built, Some((run, prefix)), list);
             }
+            let Some(every) = all()? else { return Err(not_a_list()) };
+            list = every;
         }
         let mut built = Built::default();
-        for (i, m) in list.iter().enumerate() {
+        for (i, m) in list.list.iter().enumerate() {
             add(&mut built, i, members(*m)?)?;
         }
         turns::first_is_user(&built.turns)?;
         trim_prefill(&mut built.turns);
-        Self::finish(built, None, chain)
+        Self::finish(built, None, list)
     }
 
     fn finish(
         built: Built<'a>,
-        prefix: Option<Prefix>,
-        chain: Vec<Digest>,
+        prefix: Option<(Run, Prefix)>,
+        list: RawMessages<'a>,
     ) -> Result<Conversation<'a>, ApiError> {
         let Built { system, turns } = built;
+        let (run, prefix) = prefix.map_or((None, None), |(r, p)| (Some(r), Some(p)));
         let last = turns.last().map_or(0, |t| t.from);
         let mut kept: Vec<Block<'static>> = prefix.iter().flat_map(|p| p.system.iter().cloned()).collect();
         kept.extend(system.iter().filter(|(i, _)| *i < last).map(|(_, b)| b.clone().owned()));
@@ -210,11 +222,12 @@ impl<'a> Conversation<'a> {
             .flat_map(|p| p.system.iter().cloned())
             .chain(system.into_iter().map(|(_, b)| b))
             .collect();
+        let memory = Memory { at: list.at, skipped: list.skipped, ends: list.ends, run, system: kept };
         Ok(Conversation {
             system: system_value(all)?,
             turns,
             prefix,
-            memory: Some((chain, kept)),
+            memory: Some(memory),
             kept: Cell::default(),
         })
     }
@@ -255,10 +268,11 @@ impl<'a> Conversation<'a> {
         Ok(())
     }
 
-    /// Remembers, after [`write`](Self::write) wrote `body`, the turns but the last.
-    pub(super) fn remember(self, body: &[u8], memo: &RefCell<Translations>) {
+    /// Remembers, after [`write`](Self::write) wrote `body` from the translator's `input`,
+    /// the turns but the last and the bytes of the messages they came from.
+    pub(super) fn remember(self, input: &[u8], body: &[u8], memo: &RefCell<Translations>) {
         let Conversation { turns, prefix, memory, kept, .. } = self;
-        let (Some((chain, system)), Some(last)) = (memory, turns.last()) else { return };
+        let (Some(memory), Some(last)) = (memory, turns.last()) else { return };
         let (start, end) = kept.get();
         let before = turns.len() - 1;
         let last_role = match before.checked_sub(1).and_then(|j| turns.get(j)) {
@@ -273,12 +287,26 @@ impl<'a> Conversation<'a> {
             Some(t) => Some(t.calls_tools()),
             None => prefix.as_ref().and_then(|p| p.assistant_tools),
         };
-        let (Some(digest), Some(bytes)) =
-            (last.from.checked_sub(1).and_then(|i| chain.get(i)), body.get(start..end))
+        // The messages before the last turn: those remembered, and the new ones up to it.
+        let Memory { at, skipped, ends, run, system } = memory;
+        let upto = match last.from.checked_sub(skipped + 1) {
+            Some(j) => ends.get(j).copied(),
+            None => run.as_ref().map(|r| at + r.len()),
+        };
+        let (Some(bytes), Some(messages)) = (upto.and_then(|u| input.get(at..u)), body.get(start..end))
         else {
             return;
         };
-        let prefix = Prefix { system, turns: bytes.to_vec(), last_role, assistant_tools };
-        memo.borrow_mut().put(*digest, last.from, prefix);
+        // Too large to keep: not copied at all.
+        if bytes.len() + messages.len() > memo.borrow().budget / 2 {
+            return;
+        }
+        let run = match run {
+            Some(r) => r.grown(bytes),
+            None => Run::new(bytes),
+        };
+        let size = messages.len() + serde_json::to_vec(&system).map_or(0, |v| v.len());
+        let prefix = Prefix { system, turns: messages.to_vec(), last_role, assistant_tools, bytes: size };
+        memo.borrow_mut().put(Entry { run, messages: last.from, prefix, used: 0 });
     }
 }

@@ -9,7 +9,7 @@ use super::memo::{Conversation, Translations};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical::{self, write_literal};
-use crate::protocol::raw::{Elements, Json, chat_members, chat_members_raw};
+use crate::protocol::raw::{Elements, Json, RawMessages, chat_members, chat_members_raw};
 use crate::protocol::tools::{FunctionTool, function_tools, literal, write_body, write_schema, written};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
@@ -56,9 +56,12 @@ pub fn translate_with(
     to: &Native<'_>,
     memo: Option<&RefCell<Translations>>,
 ) -> Result<Vec<u8>, ApiError> {
+    let mut taken = None;
     let (mut req, messages, tools_raw) = match memo {
         Some(memo) => {
-            chat_members_raw(body, Some("tools")).map(|(req, m, t)| (req, Messages::Raw(m, memo), t))?
+            let mut skip = |text: &str, at: usize| memo.borrow_mut().take(text, at, &mut taken);
+            chat_members_raw(body, Some("tools"), &mut skip)
+                .map(|(req, m, t)| (req, Messages::Raw(m, memo), t))?
         }
         None => chat_members(body, false, Some("tools"))
             .map(|(req, m, t)| (req, Messages::Split(m.flatten()), t))?,
@@ -74,7 +77,10 @@ pub fn translate_with(
         Some(_) => return Err(refuse("stream", "stream must be a boolean")),
     };
     let mut conversation = match messages {
-        Messages::Raw(list, memo) => Conversation::resumed(list, memo)?,
+        Messages::Raw(list, memo) => {
+            let all = || chat_members_raw(body, Some("tools"), &mut |_, _| None).map(|(_, m, _)| m);
+            Conversation::resumed(list, taken, memo, all)?
+        }
         Messages::Split(list) => Conversation::whole(list)?,
     };
     if let Some(system) = conversation.system.take() {
@@ -100,7 +106,7 @@ pub fn translate_with(
     let written =
         write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| conversation.write(w))?;
     if let Some(memo) = memo {
-        conversation.remember(&written, memo);
+        conversation.remember(body, &written, memo);
     }
     Ok(written)
 }
@@ -109,7 +115,7 @@ pub fn translate_with(
 /// for [`Conversation::resumed`] from the memo.
 enum Messages<'a, 'm> {
     Split(Elements<'a>),
-    Raw(Option<Vec<Json<'a>>>, &'m RefCell<Translations>),
+    Raw(Option<RawMessages<'a>>, &'m RefCell<Translations>),
 }
 
 /// A number member within `range`, or a 400 naming it.
