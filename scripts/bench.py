@@ -725,8 +725,9 @@ def inside_the_vm():
         lines += ["An agent loop in the built `plugin.wasm`: `auto`, sticky per client, a coding task then tool calls "
                   "reading code, the whole conversation resent each turn (`tests/benches/wasm.rs`). Each "
                   "timed turn adds one tool call and its result to the turn before, which was routed untimed "
-                  "just before it, so its scan is remembered (`prefix_cache`; the 10 KB conversation is under "
-                  "`prefix_cache.min_bytes` and is scanned whole):", "",
+                  "just before it, so its scan is remembered (`prefix_cache`), and so are its parse and its "
+                  "translation to the Messages API (the worker's memo, `prefix_cache.memo_bytes`); the 10 KB "
+                  "conversation is under `prefix_cache.min_bytes` and is parsed, scanned and translated whole:", "",
                   "| turn | body bytes | time per turn | against the 10 KB turn |", "|---|---|---|---|"]
         for name, (ns, n) in sorted(agent.items(), key=lambda kv: kv[1][1] or 0):
             ratio = f"{ns / base:.1f}x" if base else "-"
