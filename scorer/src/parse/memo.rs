@@ -39,6 +39,11 @@ impl Run {
         self.0.len()
     }
 
+    /// What it holds (its capacity), which the budgets count.
+    pub(crate) fn held(&self) -> usize {
+        self.0.capacity()
+    }
+
     /// Whether `bytes` start with the run.
     pub(crate) fn starts(&self, bytes: &[u8]) -> bool {
         let Some(head) = bytes.get(..self.0.len()) else { return false };
@@ -47,9 +52,12 @@ impl Run {
             && same(head, &self.0)
     }
 
-    /// The run grown to `bytes` (which start with it).
+    /// The run grown to `bytes` (which start with it), holding no more than them: a vector
+    /// grown by doubling would hold up to twice what the budget counts.
     pub(crate) fn grown(mut self, bytes: &[u8]) -> Run {
-        self.0.extend_from_slice(bytes.get(self.0.len()..).unwrap_or_default());
+        let new = bytes.get(self.0.len()..).unwrap_or_default();
+        self.0.reserve_exact(new.len());
+        self.0.extend_from_slice(new);
         self
     }
 }
@@ -96,7 +104,7 @@ impl Entry {
     /// What it holds, about.
     fn bytes(&self) -> usize {
         let texts: usize = self.texts.iter().map(|(_, t, _)| 24 + 16 * t.len()).sum();
-        self.run.len() + 32 * self.spans.len() + texts + 16 * self.long.len()
+        self.run.held() + 32 * self.spans.len() + texts + 16 * self.long.len()
     }
 }
 
@@ -349,5 +357,15 @@ mod tests {
         let small = RefCell::new(Parses::new(20_000));
         assert!(parse_chat_with(body(20).as_bytes(), Some(&small)).is_ok());
         assert_eq!(small.borrow().len(), 1);
+    }
+    /// A run grown turn by turn holds what it covers, no more (the budget counts capacity).
+    #[test]
+    fn a_grown_run_holds_what_it_covers() {
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut run = super::Run::new(&bytes[..1_000]);
+        for end in (1_100..=10_000).step_by(700) {
+            run = run.grown(&bytes[..end]);
+            assert!(run.starts(&bytes) && run.len() == end && run.held() < end + 64, "{end}: {}", run.held());
+        }
     }
 }

@@ -54,7 +54,7 @@ struct Entry {
 
 impl Entry {
     fn bytes(&self) -> usize {
-        self.run.len() + self.prefix.bytes
+        self.run.held() + self.prefix.bytes
     }
 }
 
