@@ -31,7 +31,7 @@ impl Memo {
 
     /// Parses that resumed from a remembered prefix, and translations that did.
     pub fn hits(&self) -> (u64, u64) {
-        (self.parses.borrow().hits(), self.translations.borrow().hits())
+        (self.parses.borrow().counts().0, self.translations.borrow().counts().0)
     }
 
     /// `memo`, when `cache` is on and a body of `bytes` is large enough to use it.

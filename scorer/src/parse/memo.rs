@@ -72,21 +72,76 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && tails && x.zip(y).all(|(p, q)| word(p) == word(q))
 }
 
+/// Remembered runs of bytes, each with what it gave, up to [`ENTRIES`] within a byte budget,
+/// the one written longest ago evicted first: the store both memos (this one and the
+/// translation's) keep.
+#[derive(Debug)]
+pub(crate) struct Shelf<T> {
+    budget: usize,
+    /// Each run, what it gave, the bytes that holds besides the run, and when it was written.
+    entries: Vec<(Run, T, usize, u64)>,
+    clock: u64,
+}
+
+impl<T> Shelf<T> {
+    pub(crate) fn new(budget: usize) -> Shelf<T> {
+        Shelf { budget, entries: Vec::new(), clock: 0 }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether `bytes` may be kept: at most half the budget (a larger one is not even copied,
+    /// as a burst of large bodies would raise the VM's memory, which never shrinks).
+    pub(crate) fn fits(&self, bytes: usize) -> bool {
+        bytes <= self.budget / 2
+    }
+
+    /// The longest run `bytes` start with, taken out with what it gave: the request that
+    /// resumes from it keeps a longer one.
+    pub(crate) fn take(&mut self, bytes: &[u8]) -> Option<(Run, T)> {
+        let found = (self.entries.iter().enumerate())
+            .filter(|(_, (run, ..))| run.starts(bytes))
+            .max_by_key(|(_, (run, ..))| run.len())
+            .map(|(i, _)| i)?;
+        let (run, value, ..) = self.entries.swap_remove(found);
+        Some((run, value))
+    }
+
+    /// Keeps `run` and what it gave (holding `size` bytes besides the run), the oldest
+    /// evicted to fit.
+    pub(crate) fn put(&mut self, run: Run, value: T, size: usize) {
+        let total = |r: &Run, n: usize| r.held() + n;
+        let adding = total(&run, size);
+        if !self.fits(adding) {
+            return;
+        }
+        let mut held: usize = self.entries.iter().map(|(r, _, n, _)| total(r, *n)).sum();
+        while self.entries.len() >= ENTRIES || held + adding > self.budget {
+            let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.3).map(|(i, _)| i)
+            else {
+                break;
+            };
+            let (r, _, n, _) = self.entries.swap_remove(oldest);
+            held -= total(&r, n);
+        }
+        self.clock += 1;
+        self.entries.push((run, value, size, self.clock));
+    }
+}
+
 /// A worker's parsed conversation prefixes (see the module's documentation).
 #[derive(Debug)]
 pub struct Parses {
-    budget: usize,
-    entries: Vec<Entry>,
-    clock: u64,
+    shelf: Shelf<Entry>,
     hits: u64,
 }
 
 /// What messages `..messages` gave a parse, as offsets from their array's first byte after
-/// the `[`.
+/// the `[` (whose bytes are the [`Run`] it is kept with).
 #[derive(Debug)]
 struct Entry {
-    /// Their bytes.
-    run: Run,
     messages: usize,
     spans: Vec<(usize, usize)>,
     /// The messages' chain of digests for the scan's cache ([`prefix::chain`]).
@@ -97,14 +152,13 @@ struct Entry {
     carried: usize,
     text_bytes: usize,
     images: u32,
-    used: u64,
 }
 
 impl Entry {
     /// What it holds, about.
     fn bytes(&self) -> usize {
         let texts: usize = self.texts.iter().map(|(_, t, _)| 24 + 16 * t.len()).sum();
-        self.run.held() + 32 * self.spans.len() + texts + 16 * self.long.len()
+        32 * self.spans.len() + texts + 16 * self.long.len()
     }
 }
 
@@ -132,22 +186,12 @@ fn offsets(text: &str, s: &str) -> (usize, usize) {
 impl Parses {
     /// An empty memo that keeps about `budget` bytes.
     pub fn new(budget: usize) -> Parses {
-        Parses { budget, entries: Vec::new(), clock: 0, hits: 0 }
+        Parses { shelf: Shelf::new(budget), hits: 0 }
     }
 
-    /// Parses that resumed from a remembered prefix.
-    pub fn hits(&self) -> u64 {
-        self.hits
-    }
-
-    /// Conversations remembered.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    /// Parses that resumed from a remembered prefix, and conversations remembered.
+    pub fn counts(&self) -> (u64, usize) {
+        (self.hits, self.shelf.len())
     }
 
     /// The longest remembered prefix of the array whose elements start at `at` in `text`,
@@ -158,13 +202,7 @@ impl Parses {
         at: usize,
         req: &mut ChatRequest<'a>,
     ) -> Option<Resumed> {
-        let bytes = text.as_bytes().get(at..)?;
-        let found = (self.entries.iter().enumerate())
-            .filter(|(_, e)| e.run.starts(bytes))
-            .max_by_key(|(_, e)| e.run.len())
-            .map(|(i, _)| i)?;
-        // Taken out: the parse that resumes from it remembers the longer prefix.
-        let e = self.entries.swap_remove(found);
+        let (run, e) = self.shelf.take(text.as_bytes().get(at..)?)?;
         self.hits += 1;
         let slice = |(s, t): (usize, usize)| text.get(at + s..at + t).unwrap_or_default();
         req.spans.extend(e.spans.iter().map(|&(s, t)| (at + s, at + t)));
@@ -177,7 +215,7 @@ impl Parses {
         req.layout.texts.extend(e.long.iter().map(|s| Span { start: at + s.start, end: at + s.end }));
         req.text_bytes += e.text_bytes;
         req.features.images += e.images;
-        Some(Resumed { messages: e.messages, end: at + e.run.len(), carried: e.carried, run: e.run })
+        Some(Resumed { messages: e.messages, end: at + run.len(), carried: e.carried, run })
     }
 
     /// Remembers what the messages parsed into `req` gave it, their array's elements starting
@@ -194,16 +232,14 @@ impl Parses {
     ) {
         let Some(&(_, end)) = req.spans.last() else { return };
         prefix::extend(&mut req.chain, text.as_bytes(), &req.spans);
-        // Too large to keep: not copied at all (a burst of large bodies would raise the VM's
-        // memory, which never shrinks).
-        let region = text.as_bytes().get(at..end).filter(|r| r.len() <= self.budget / 2);
+        let region = text.as_bytes().get(at..end).filter(|r| self.shelf.fits(r.len()));
         let Some(region) = region else { return };
         let shift = |(s, t): (usize, usize)| (s - at, t - at);
+        let run = match resumed {
+            Some(r) => r.run.grown(region),
+            None => Run::new(region),
+        };
         let entry = Entry {
-            run: match resumed {
-                Some(r) => r.run.grown(region),
-                None => Run::new(region),
-            },
             messages: req.spans.len(),
             spans: req.spans.iter().map(|&s| shift(s)).collect(),
             chain: req.chain.clone(),
@@ -218,22 +254,9 @@ impl Parses {
             carried,
             text_bytes,
             images,
-            used: 0,
         };
         let size = entry.bytes();
-        if size > self.budget / 2 {
-            return;
-        }
-        let mut held: usize = self.entries.iter().map(Entry::bytes).sum();
-        while self.entries.len() >= ENTRIES || held + size > self.budget {
-            let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.used).map(|(i, _)| i)
-            else {
-                break;
-            };
-            held -= self.entries.swap_remove(oldest).bytes();
-        }
-        self.clock += 1;
-        self.entries.push(Entry { used: self.clock, ..entry });
+        self.shelf.put(run, entry, size);
     }
 }
 
@@ -275,13 +298,13 @@ mod tests {
         };
         assert!(with(earlier.as_bytes()).is_ok());
         assert_eq!(with(later.as_bytes()), whole(later.as_bytes()));
-        assert_eq!(memo.borrow().hits(), 1);
+        assert_eq!(memo.borrow().counts().0, 1);
         let at = later.find("message 2: words").unwrap_or_default() + 11;
         for byte in [b'W', 0x01] {
             let mut edited = later.clone().into_bytes();
             edited[at] = byte;
             assert_eq!(with(&edited), whole(&edited), "{byte}");
-            assert_eq!(memo.borrow().hits(), 1, "{byte}");
+            assert_eq!(memo.borrow().counts().0, 1, "{byte}");
         }
         assert!(
             whole(&{
@@ -313,7 +336,7 @@ mod tests {
             assert_eq!(with, parse_chat_unscanned(b.as_bytes()).map(|r| r.messages));
             assert!(with.is_err());
         }
-        assert_eq!(memo.borrow().hits(), 0);
+        assert_eq!(memo.borrow().counts().0, 0);
     }
 
     /// Members before `messages` (their bytes counted in `text_bytes` too) and a second
@@ -338,7 +361,7 @@ mod tests {
         for n in 2..6 {
             parse(&format!(r#"{{"tools":{tools},"model":"auto","messages":{}}}"#, messages(n)));
         }
-        assert_eq!(memo.borrow().hits(), 3);
+        assert_eq!(memo.borrow().counts().0, 3);
         let twice = format!(
             r#"{{"tools":{tools},"messages":{},"model":"auto","messages":{}}}"#,
             messages(6),
@@ -346,17 +369,17 @@ mod tests {
         );
         parse(&twice);
         parse(&format!(r#"{{"tools":{tools},"model":"auto","messages":{}}}"#, messages(7)));
-        assert_eq!(memo.borrow().hits(), 5);
+        assert_eq!(memo.borrow().counts().0, 5);
     }
     /// Within its budget: a conversation larger than half of it is not kept (nor copied).
     #[test]
     fn a_conversation_larger_than_half_the_budget_is_not_kept() {
         let memo = RefCell::new(Parses::new(4_000));
         assert!(parse_chat_with(body(20).as_bytes(), Some(&memo)).is_ok());
-        assert!(memo.borrow().is_empty());
+        assert!(memo.borrow().counts().1 == 0);
         let small = RefCell::new(Parses::new(20_000));
         assert!(parse_chat_with(body(20).as_bytes(), Some(&small)).is_ok());
-        assert_eq!(small.borrow().len(), 1);
+        assert_eq!(small.borrow().counts().1, 1);
     }
     /// A run grown turn by turn holds what it covers, no more (the budget counts capacity).
     #[test]

@@ -26,36 +26,16 @@ use serde_json::Value;
 use super::content::Block;
 use super::turns::{self, Built, Turn, add, not_a_list, system_value, trim_prefill};
 use crate::error::ApiError;
-use crate::parse::memo::Run;
+use crate::parse::memo::{Run, Shelf};
 use crate::protocol::raw::{Elements, RawMessages, members};
 
-/// Conversations a worker remembers.
-const ENTRIES: usize = 16;
-
-/// A worker's translated conversation prefixes (see the module's documentation).
+/// A worker's translated conversation prefixes (see the module's documentation): the bytes
+/// of messages `..k` in the translator's input (from the array's first byte after its `[`),
+/// with `k` and what their translation adds.
 #[derive(Debug)]
 pub struct Translations {
-    budget: usize,
-    entries: Vec<Entry>,
-    clock: u64,
+    shelf: Shelf<(usize, Prefix)>,
     hits: u64,
-}
-
-#[derive(Debug)]
-struct Entry {
-    /// The bytes of messages `..messages` in the translator's input, from the array's first
-    /// byte after its `[`.
-    run: Run,
-    messages: usize,
-    prefix: Prefix,
-    /// When it was last written (the memo's clock), for eviction.
-    used: u64,
-}
-
-impl Entry {
-    fn bytes(&self) -> usize {
-        self.run.held() + self.prefix.bytes
-    }
 }
 
 /// What the translation of messages `..k` adds to the body when message `k` starts a turn.
@@ -69,8 +49,6 @@ struct Prefix {
     last_role: &'static str,
     /// Whether the last assistant turn among them called tools (`None`: none is an assistant's).
     assistant_tools: Option<bool>,
-    /// Its turns' and system blocks' bytes, as written.
-    bytes: usize,
 }
 
 /// A remembered prefix taken out for a translation.
@@ -84,22 +62,12 @@ pub(super) struct Taken {
 impl Translations {
     /// An empty memo that keeps about `budget` bytes.
     pub fn new(budget: usize) -> Translations {
-        Translations { budget, entries: Vec::new(), clock: 0, hits: 0 }
+        Translations { shelf: Shelf::new(budget), hits: 0 }
     }
 
-    /// Translations that resumed from a remembered prefix.
-    pub fn hits(&self) -> u64 {
-        self.hits
-    }
-
-    /// Conversations remembered.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    /// Translations that resumed from a remembered prefix, and conversations remembered.
+    pub fn counts(&self) -> (u64, usize) {
+        (self.hits, self.shelf.len())
     }
 
     /// The longest remembered prefix of the messages whose array's elements start at `at` in
@@ -111,32 +79,10 @@ impl Translations {
         at: usize,
         taken: &mut Option<Taken>,
     ) -> Option<(usize, usize)> {
-        let bytes = text.as_bytes().get(at..)?;
-        let found = (self.entries.iter().enumerate())
-            .filter(|(_, e)| e.run.starts(bytes))
-            .max_by_key(|(_, e)| e.run.len())
-            .map(|(i, _)| i)?;
-        let e = self.entries.swap_remove(found);
-        let out = (at + e.run.len(), e.messages);
-        *taken = Some(Taken { run: e.run, messages: e.messages, prefix: e.prefix });
+        let (run, (messages, prefix)) = self.shelf.take(text.as_bytes().get(at..)?)?;
+        let out = (at + run.len(), messages);
+        *taken = Some(Taken { run, messages, prefix });
         Some(out)
-    }
-
-    fn put(&mut self, entry: Entry) {
-        let size = entry.bytes();
-        if size > self.budget / 2 {
-            return;
-        }
-        let mut held: usize = self.entries.iter().map(Entry::bytes).sum();
-        while self.entries.len() >= ENTRIES || held + size > self.budget {
-            let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.used).map(|(i, _)| i)
-            else {
-                break;
-            };
-            held -= self.entries.swap_remove(oldest).bytes();
-        }
-        self.clock += 1;
-        self.entries.push(Entry { used: self.clock, ..entry });
     }
 }
 
@@ -298,7 +244,7 @@ impl<'a> Conversation<'a> {
             return;
         };
         // Too large to keep: not copied at all.
-        if bytes.len() + messages.len() > memo.borrow().budget / 2 {
+        if !memo.borrow().shelf.fits(bytes.len() + messages.len()) {
             return;
         }
         let run = match run {
@@ -306,7 +252,7 @@ impl<'a> Conversation<'a> {
             None => Run::new(bytes),
         };
         let size = messages.len() + serde_json::to_vec(&system).map_or(0, |v| v.len());
-        let prefix = Prefix { system, turns: messages.to_vec(), last_role, assistant_tools, bytes: size };
-        memo.borrow_mut().put(Entry { run, messages: last.from, prefix, used: 0 });
+        let prefix = Prefix { system, turns: messages.to_vec(), last_role, assistant_tools };
+        memo.borrow_mut().shelf.put(run, (last.from, prefix), size);
     }
 }

@@ -89,9 +89,9 @@ fn a_turn_resumed_from_the_memo_is_the_whole_translation() {
             turns += 1;
             k += 1 + rng.below(3);
         }
-        hits += memo.borrow().hits();
+        hits += memo.borrow().counts().0;
         // A turn's entry replaces the one it resumed from; an edit starts another conversation.
-        assert!(memo.borrow().len() <= 1 + edits, "case {case}");
+        assert!(memo.borrow().counts().1 <= 1 + edits, "case {case}");
     }
     assert!(hits * 5 > turns, "{hits} of {turns} turns resumed");
 }
@@ -114,10 +114,10 @@ fn the_memo_is_bounded_and_conversations_do_not_mix() {
             let b = body(&talk[..k], None);
             assert_eq!(translate_with(&b, &TO, Some(&memo)), translate(&b, &TO));
         }
-        assert!(memo.borrow().len() <= 16);
+        assert!(memo.borrow().counts().1 <= 16);
     }
     // Forty conversations take turns on sixteen entries: evicted ones translate whole.
-    assert!(memo.borrow().hits() > 0);
+    assert!(memo.borrow().counts().0 > 0);
 }
 
 /// A retried turn whose first message joins the remembered last turn (same role, or a tool
@@ -142,10 +142,10 @@ fn a_message_that_joins_the_remembered_turn_is_translated_whole() {
         let memo = RefCell::new(Translations::new(1 << 20));
         let b = body(&first, None);
         assert_eq!(translate_with(&b, &TO, Some(&memo)), translate(&b, &TO));
-        assert_eq!(memo.borrow().len(), 1);
+        assert_eq!(memo.borrow().counts().1, 1);
         let b = body(&retry, None);
         assert_eq!(translate_with(&b, &TO, Some(&memo)), translate(&b, &TO));
-        assert_eq!(memo.borrow().hits(), 0);
+        assert_eq!(memo.borrow().counts().0, 0);
     }
 }
 
@@ -169,5 +169,5 @@ fn a_message_edited_in_place_is_translated_again() {
     let with = translate_with(&b, &TO, Some(&memo));
     assert_eq!(with, translate(&b, &TO));
     assert!(with.is_ok_and(|w| String::from_utf8_lossy(&w).contains("yyyyyyyyyyyyy!")));
-    assert_eq!(memo.borrow().hits(), 0);
+    assert_eq!(memo.borrow().counts().0, 0);
 }
