@@ -402,8 +402,8 @@ pub struct Context<'a> {
     pub now: u64,
     /// The caller, from the configured client header.
     pub client: Option<&'a str>,
-    /// The worker's translated conversations, used when the prefix cache is on and the
-    /// conversation is at least its `min_bytes`.
+    /// The worker's memo of conversations (`decide::memo`), which the route translates from
+    /// when the prefix cache is on and the body is at least its `min_bytes`.
     pub memo: Option<&'a Memo>,
 }
 
