@@ -242,8 +242,10 @@ fn prefer_fast_moves_to_the_faster_provider_when_one_slows() {
     let r = chat(&s, &pinned("fast", ""));
     let fastest = r.header("x-model-router-provider").unwrap_or_default().to_string();
     s.take_received();
-    // Slow it down: after its next observed request it loses the lead.
-    fault(&s, &fastest, r#"{"delay_ms":300}"#);
+    // Slow it down: after its next observed request it loses the lead. The delay is far
+    // above any stall a loaded machine gives the others (one 2 s sample puts its average
+    // near 600 ms; at 300 ms a 2-core CI run once saw the others stall past it).
+    fault(&s, &fastest, r#"{"delay_ms":2000}"#);
     let mut served = Vec::new();
     for _ in 0..4 {
         let r = chat(&s, &pinned("fast", ""));
