@@ -57,7 +57,8 @@ pub(crate) fn scan(
         req.scan_from(0);
         return Resumed::default();
     };
-    // A parse with the worker's memo made them, or took those of the messages it remembered.
+    // Those of the messages a parse with the worker's memo took from it, the others made
+    // here (and handed back in `req.chain` for the memo to keep).
     let mut digests = std::mem::take(&mut req.chain);
     prefix::extend(&mut digests, body, &req.spans);
     let mut from = 0;
@@ -74,6 +75,7 @@ pub(crate) fn scan(
         key: key(last, cfg.slots),
         value: prefix::encode(last, now.saturating_add(cfg.ttl_secs), n, &req.features),
     });
+    req.chain = digests;
     Resumed { messages: (from > 0).then_some(from), memory }
 }
 
@@ -228,11 +230,9 @@ mod tests {
                 let a = analyze_with_memo(&config, b.as_bytes(), None, 1_000, Some(&memo))
                     .unwrap_or_else(|e| panic!("{e}"));
                 let whole = analyze(&config, b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-                // The one difference: the scan's digests, made by the parse for the scan.
-                let mut req = a.req.clone();
-                assert_eq!(req.chain, prefix::chain(b.as_bytes(), &req.spans), "case {case}");
-                req.chain.clear();
-                assert_eq!(req, whole.req, "case {case}: {k} of {n}");
+                // The same request, the scan's digests too: the memo keeps none here (no
+                // request was for `auto`, whose scan makes them).
+                assert_eq!(a.req, whole.req, "case {case}: {k} of {n}");
                 let ctx = Context { now: 1_000, ..Context::default() };
                 let with = a.route(&config, &Context { memo: Some(&memo), ..ctx }).map(|r| r.target.body);
                 assert_eq!(
@@ -250,6 +250,50 @@ mod tests {
             hits.0 * 2 > turns && hits.1 * 3 > turns && stood_in > 2_000,
             "{hits:?} of {turns}, {stood_in}"
         );
+    }
+
+    /// Two conversations in turn, each turn for `auto` or a pinned model, through a worker's
+    /// memo and shared data: every turn decides as a whole scan does. The scan's digests are
+    /// made by `auto`'s scan only, kept with the memo's entry of that very conversation, and
+    /// taken by its next turn, which makes only its new messages' digests.
+    #[test]
+    fn the_memo_keeps_the_digests_of_auto_turns_for_their_own_conversation() {
+        let config = config("");
+        let ctx = Context { now: 1_000, ..Context::default() };
+        let mut rng = Rng(31);
+        let memo = crate::decide::memo::Memo::new(&config.prefix_cache);
+        let mut slots = Slots::default();
+        let mut talks: [Vec<Value>; 2] = [vec![rng.message(1)], vec![rng.message(1)]];
+        let mut auto_turns = 0;
+        for turn in 0..120 {
+            let talk = &mut talks[turn % 2];
+            for _ in 0..1 + rng.below(2) {
+                talk.push(rng.message(talk.len()));
+            }
+            let model = if rng.below(3) == 0 { "claude-sonnet-4-6" } else { "auto" };
+            let b = json!({"model": model, "messages": &talk}).to_string();
+            let whole = analyze(&config, b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let map = &slots.0;
+            let mut read = |k: &str| map.get(k).cloned();
+            let a = analyze_with_memo(&config, b.as_bytes(), Some(&mut read), 1_000, Some(&memo))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(a.req.features, whole.req.features, "turn {turn}");
+            assert_eq!(a.auto(), whole.auto(), "turn {turn}");
+            assert_eq!(a.route(&config, &ctx), whole.route(&config, &ctx), "turn {turn}");
+            let truth = prefix::chain(b.as_bytes(), &a.req.spans);
+            assert!(truth.starts_with(&a.req.chain), "turn {turn}");
+            if let Some(m) = a.prefix_memory() {
+                slots.0.insert(m.key.clone(), m.value.clone());
+            }
+            if model == "auto" {
+                auto_turns += 1;
+                // Kept with this conversation's entry, whole.
+                let kept = memo.parses.borrow().chains();
+                assert!(kept.contains(&(talk.len(), talk.len())), "turn {turn}: {kept:?}");
+            }
+        }
+        assert!(auto_turns > 60, "{auto_turns}");
+        assert!(memo.hits().0 > 100, "{:?}", memo.hits());
     }
 
     #[test]

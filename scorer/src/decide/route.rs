@@ -135,6 +135,9 @@ pub fn analyze_with_memo<'a>(
     let mut resumed = Resumed::default();
     let auto = (req.model == "auto").then(|| {
         resumed = resume::scan(&mut req, body, &config.prefix_cache, read, now);
+        if let Some(memo) = memo {
+            memo.borrow_mut().complete(&req.chain);
+        }
         auto::score(&req.features, &config.auto)
     });
     Ok(Analysis { body, req, auto, resumed })

@@ -81,16 +81,27 @@ pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
 /// Checks that a body is non-empty UTF-8 holding a JSON object; returns the text and a reader
 /// positioned on the object.
 pub(crate) fn open_object(body: &[u8]) -> Result<(&str, Reader<'_>), ApiError> {
+    open_object_as(body, None)
+}
+
+/// [`open_object`] with `text`, when it is given: `body` already known to be UTF-8.
+pub(crate) fn open_object_as<'a>(
+    body: &'a [u8],
+    text: Option<&'a str>,
+) -> Result<(&'a str, Reader<'a>), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("missing_body", None, "request body is empty: send a JSON request"));
     }
-    let src = std::str::from_utf8(body).map_err(|e| {
-        ApiError::invalid(
-            "invalid_utf8",
-            None,
-            format!("request body is not valid UTF-8 (at byte {})", e.valid_up_to()),
-        )
-    })?;
+    let src = match text {
+        Some(text) => text,
+        None => std::str::from_utf8(body).map_err(|e| {
+            ApiError::invalid(
+                "invalid_utf8",
+                None,
+                format!("request body is not valid UTF-8 (at byte {})", e.valid_up_to()),
+            )
+        })?,
+    };
     let mut r = Reader::new(src);
     let kind = r.peek_kind().map_err(syntax)?;
     if kind != Kind::Object {

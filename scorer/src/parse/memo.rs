@@ -13,26 +13,37 @@
 //! would pass bytes the parser never read. The comparison starts with the last bytes, so a
 //! worker serving many conversations reads one prefix in full, not each. Bounded in entries
 //! and bytes; what follows the prefix is parsed and validated as ever.
+//!
+//! A run is text (valid UTF-8, as it was cut from a parsed body), so the body's own check
+//! that it is UTF-8 skips the bytes it shares with one: before the parse, `Parses::claim`
+//! looks for a run where its conversation's array started last time, compares it, and checks
+//! only the bytes around it. The parse then resumes from that run without comparing again.
 
 use crate::parse::chat::ChatRequest;
 use crate::parse::features::Role;
 use crate::parse::layout::Span;
-use crate::parse::prefix::{self, Digest};
+use crate::parse::prefix::Digest;
 
 /// Conversations a worker remembers.
 const ENTRIES: usize = 16;
 
 /// A run of bytes a worker remembers (an array's first elements), kept whole and compared
-/// with a later body's, its last bytes first.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Run(Vec<u8>);
+/// with a later body's, its last bytes first. Always UTF-8 (a `String`): a body that holds
+/// it needs only the bytes around it checked ([`Parses::claim`]).
+#[derive(Debug)]
+pub(crate) struct Run(String);
 
 /// Bytes at the end of a [`Run`] compared first.
 const TAIL: usize = 64;
 
 impl Run {
-    pub(crate) fn new(bytes: &[u8]) -> Run {
-        Run(bytes.to_vec())
+    pub(crate) fn new(text: &str) -> Run {
+        Run(text.to_string())
+    }
+
+    /// A run of `bytes`, when they are UTF-8.
+    pub(crate) fn of_bytes(bytes: &[u8]) -> Option<Run> {
+        std::str::from_utf8(bytes).ok().map(Run::new)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -46,19 +57,23 @@ impl Run {
 
     /// Whether `bytes` start with the run.
     pub(crate) fn starts(&self, bytes: &[u8]) -> bool {
-        let Some(head) = bytes.get(..self.0.len()) else { return false };
-        let from = self.0.len().saturating_sub(TAIL);
-        same(head.get(from..).unwrap_or_default(), self.0.get(from..).unwrap_or_default())
-            && same(head, &self.0)
+        let run = self.0.as_bytes();
+        let Some(head) = bytes.get(..run.len()) else { return false };
+        let from = run.len().saturating_sub(TAIL);
+        let (Some(body), Some(run)) = (head.split_at_checked(from), run.split_at_checked(from)) else {
+            return false;
+        };
+        same(body.1, run.1) && same(body.0, run.0)
     }
 
-    /// The run grown to `bytes` (which start with it), holding no more than them: a vector
-    /// grown by doubling would hold up to twice what the budget counts.
-    pub(crate) fn grown(mut self, bytes: &[u8]) -> Run {
-        let new = bytes.get(self.0.len()..).unwrap_or_default();
+    /// The run grown to `bytes` (which start with it), holding no more than them (a vector
+    /// grown by doubling would hold up to twice what the budget counts); `None` when what
+    /// they add is not UTF-8.
+    pub(crate) fn grown(mut self, bytes: &[u8]) -> Option<Run> {
+        let new = std::str::from_utf8(bytes.get(self.0.len()..)?).ok()?;
         self.0.reserve_exact(new.len());
-        self.0.extend_from_slice(new);
-        self
+        self.0.push_str(new);
+        Some(self)
     }
 }
 
@@ -101,8 +116,13 @@ impl<T> Shelf<T> {
     /// The longest run `bytes` start with, taken out with what it gave: the request that
     /// resumes from it keeps a longer one.
     pub(crate) fn take(&mut self, bytes: &[u8]) -> Option<(Run, T)> {
+        self.take_where(|run, _| run.starts(bytes))
+    }
+
+    /// The longest run that is `found`, taken out with what it gave.
+    fn take_where(&mut self, found: impl Fn(&Run, &T) -> bool) -> Option<(Run, T)> {
         let found = (self.entries.iter().enumerate())
-            .filter(|(_, (run, ..))| run.starts(bytes))
+            .filter(|(_, (run, value, ..))| found(run, value))
             .max_by_key(|(_, (run, ..))| run.len())
             .map(|(i, _)| i)?;
         let (run, value, ..) = self.entries.swap_remove(found);
@@ -110,12 +130,12 @@ impl<T> Shelf<T> {
     }
 
     /// Keeps `run` and what it gave (holding `size` bytes besides the run), the oldest
-    /// evicted to fit.
-    pub(crate) fn put(&mut self, run: Run, value: T, size: usize) {
+    /// evicted to fit; its stamp, when it was kept.
+    pub(crate) fn put(&mut self, run: Run, value: T, size: usize) -> Option<u64> {
         let total = |r: &Run, n: usize| r.held() + n;
         let adding = total(&run, size);
         if !self.fits(adding) {
-            return;
+            return None;
         }
         let mut held: usize = self.entries.iter().map(|(r, _, n, _)| total(r, *n)).sum();
         while self.entries.len() >= ENTRIES || held + adding > self.budget {
@@ -128,6 +148,12 @@ impl<T> Shelf<T> {
         }
         self.clock += 1;
         self.entries.push((run, value, size, self.clock));
+        Some(self.clock)
+    }
+
+    /// What the run kept with `stamp` gave, if it is still kept.
+    fn get_mut(&mut self, stamp: u64) -> Option<&mut T> {
+        self.entries.iter_mut().find(|e| e.3 == stamp).map(|e| &mut e.1)
     }
 }
 
@@ -136,15 +162,19 @@ impl<T> Shelf<T> {
 pub struct Parses {
     shelf: Shelf<Entry>,
     hits: u64,
+    /// The stamp of the entry the last parse kept, for its scan's digests ([`Parses::complete`]).
+    last: Option<u64>,
 }
 
 /// What messages `..messages` gave a parse, as offsets from their array's first byte after
 /// the `[` (whose bytes are the [`Run`] it is kept with).
 #[derive(Debug)]
 struct Entry {
+    /// Where the array's elements started in the body it was parsed from.
+    at: usize,
     messages: usize,
     spans: Vec<(usize, usize)>,
-    /// The messages' chain of digests for the scan's cache ([`prefix::chain`]).
+    /// The messages' chain of digests for the scan's cache ([`chain`](crate::parse::prefix::chain)).
     chain: Vec<Digest>,
     texts: Vec<Texts>,
     /// Every long text, and how many of them the last user or tool message carries.
@@ -177,6 +207,13 @@ pub(crate) struct Resumed {
     run: Run,
 }
 
+/// A remembered prefix found in a body before its parse ([`Parses::claim`]), compared there.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    run: Run,
+    entry: Entry,
+}
+
 /// The offsets of `s`, a slice of `text`, in `text`.
 fn offsets(text: &str, s: &str) -> (usize, usize) {
     let start = (s.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
@@ -186,7 +223,7 @@ fn offsets(text: &str, s: &str) -> (usize, usize) {
 impl Parses {
     /// An empty memo that keeps about `budget` bytes.
     pub fn new(budget: usize) -> Parses {
-        Parses { shelf: Shelf::new(budget), hits: 0 }
+        Parses { shelf: Shelf::new(budget), hits: 0, last: None }
     }
 
     /// Parses that resumed from a remembered prefix, and conversations remembered.
@@ -194,15 +231,53 @@ impl Parses {
         (self.hits, self.shelf.len())
     }
 
+    /// `body` as text, checked to be UTF-8 around the longest remembered run it holds where
+    /// that run's array started last time, which is taken out for its parse (the
+    /// [`Claim`]). `None`, with nothing taken, when no run is there or the bytes around it
+    /// are not UTF-8: the caller then checks the whole body (and says where it is not).
+    pub(crate) fn claim<'a>(&mut self, body: &'a [u8]) -> Option<(&'a str, Claim)> {
+        let (run, entry) =
+            self.shelf.take_where(|run, e| body.get(e.at..).is_some_and(|rest| run.starts(rest)))?;
+        let end = entry.at + run.len();
+        let utf8 = |part: Option<&[u8]>| part.is_some_and(|p| std::str::from_utf8(p).is_ok());
+        if !(utf8(body.get(..entry.at)) && utf8(body.get(end..))) {
+            self.give_back(Claim { run, entry });
+            return None;
+        }
+        // SAFETY: `body` is the bytes before `entry.at`, then the run, then the bytes after
+        // it. The first and the last were just checked to be UTF-8; the middle is the run byte
+        // for byte (`take_where` compared them), and a run is a `String`. UTF-8 is closed under
+        // concatenation: each part is a sequence of whole characters, so is the body.
+        let text = unsafe { std::str::from_utf8_unchecked(body) };
+        Some((text, Claim { run, entry }))
+    }
+
+    /// Keeps an unused claim again.
+    pub(crate) fn give_back(&mut self, claim: Claim) {
+        let size = claim.entry.bytes();
+        self.shelf.put(claim.run, claim.entry, size);
+    }
+
     /// The longest remembered prefix of the array whose elements start at `at` in `text`,
-    /// restored into `req` (which holds no message yet); `None` when none matches.
+    /// restored into `req` (which holds no message yet): `claim`'s when it was found there
+    /// (it is `text`'s, compared when claimed), else one compared now. `None` when none
+    /// matches.
     pub(crate) fn restore<'a>(
         &mut self,
         text: &'a str,
         at: usize,
         req: &mut ChatRequest<'a>,
+        claim: Option<Claim>,
     ) -> Option<Resumed> {
-        let (run, e) = self.shelf.take(text.as_bytes().get(at..)?)?;
+        let (run, e) = match claim {
+            Some(Claim { run, entry }) if entry.at == at => (run, entry),
+            other => {
+                if let Some(c) = other {
+                    self.give_back(c);
+                }
+                self.shelf.take(text.as_bytes().get(at..)?)?
+            }
+        };
         self.hits += 1;
         let slice = |(s, t): (usize, usize)| text.get(at + s..at + t).unwrap_or_default();
         req.spans.extend(e.spans.iter().map(|&(s, t)| (at + s, at + t)));
@@ -221,25 +296,28 @@ impl Parses {
     /// Remembers what the messages parsed into `req` gave it, their array's elements starting
     /// at `at` in `text`: `text_bytes` and `images` are the messages' share, `carried` the
     /// long texts up to the last user or tool message, `resumed` the prefix it started from.
-    /// Makes the scan's digests (`req.chain`) on the way.
+    /// The scan's digests are kept as far as the parse has them (those it restored): only a
+    /// request for `auto` needs them all, and its scan hands them over ([`Parses::complete`]).
     pub(crate) fn remember(
         &mut self,
         text: &str,
         at: usize,
-        req: &mut ChatRequest<'_>,
+        req: &ChatRequest<'_>,
         (text_bytes, images, carried): (usize, u32, usize),
         resumed: Option<Resumed>,
     ) {
+        self.last = None;
         let Some(&(_, end)) = req.spans.last() else { return };
-        prefix::extend(&mut req.chain, text.as_bytes(), &req.spans);
-        let region = text.as_bytes().get(at..end).filter(|r| self.shelf.fits(r.len()));
+        let region = text.get(at..end).filter(|r| self.shelf.fits(r.len()));
         let Some(region) = region else { return };
         let shift = |(s, t): (usize, usize)| (s - at, t - at);
         let run = match resumed {
-            Some(r) => r.run.grown(region),
-            None => Run::new(region),
+            Some(r) => r.run.grown(region.as_bytes()),
+            None => Some(Run::new(region)),
         };
+        let Some(run) = run else { return };
         let entry = Entry {
+            at,
             messages: req.spans.len(),
             spans: req.spans.iter().map(|&s| shift(s)).collect(),
             chain: req.chain.clone(),
@@ -256,7 +334,26 @@ impl Parses {
             images,
         };
         let size = entry.bytes();
-        self.shelf.put(run, entry, size);
+        self.last = self.shelf.put(run, entry, size);
+    }
+
+    /// Each entry's messages and digests kept.
+    #[cfg(test)]
+    pub(crate) fn chains(&self) -> Vec<(usize, usize)> {
+        self.shelf.entries.iter().map(|(_, e, ..)| (e.messages, e.chain.len())).collect()
+    }
+
+    /// Keeps `chain`, the scan's digests of every message of the conversation the last parse
+    /// remembered, with it (when that parse kept it and `chain` covers its messages): the next
+    /// turn then makes only its new messages' digests.
+    pub(crate) fn complete(&mut self, chain: &[Digest]) {
+        let Some(stamp) = self.last.take() else { return };
+        if let Some(e) = self.shelf.get_mut(stamp)
+            && e.messages == chain.len()
+            && e.chain.len() < chain.len()
+        {
+            e.chain = chain.to_vec();
+        }
     }
 }
 
@@ -371,6 +468,57 @@ mod tests {
         parse(&format!(r#"{{"tools":{tools},"model":"auto","messages":{}}}"#, messages(7)));
         assert_eq!(memo.borrow().counts().0, 5);
     }
+    /// The check that a body is UTF-8 skips only a remembered prefix found where it was: a
+    /// bad byte before it, after it or in it is refused as without the memo (the same error,
+    /// the same byte), and a prefix found elsewhere (a longer `model` before it) is resumed
+    /// all the same. A claim its parse does not use is kept for the next turn.
+    #[test]
+    fn only_a_prefix_found_where_it_was_skips_the_utf8_check() {
+        let memo = RefCell::new(Parses::new(1 << 20));
+        let whole = |b: &[u8]| parse_chat_unscanned(b).map(|r| format!("{r:?}"));
+        let with = |b: &[u8]| {
+            parse_chat_with(b, Some(&memo)).map(|mut r| {
+                r.chain.clear();
+                format!("{r:?}")
+            })
+        };
+        let hits = || memo.borrow().counts().0;
+        // Members before `messages`, in this order (`json!` sorts them).
+        let turn = |n: usize, model: &str| {
+            let all: serde_json::Value = serde_json::from_str(&body(n)).unwrap_or_default();
+            format!(r#"{{"model":"{model}","user":"agent-7","messages":{}}}"#, all["messages"])
+        };
+        assert!(with(turn(20, "auto").as_bytes()).is_ok());
+        let later = turn(24, "auto");
+        let edits = |at: usize| {
+            [&b"\xff"[..], b"\xc3", b"\xe2\x82"].map(|bad| {
+                let mut b = later.clone().into_bytes();
+                b.splice(at..at + bad.len(), bad.iter().copied());
+                b
+            })
+        };
+        let before = later.find("agent-7").unwrap_or_default();
+        let inside = later.find("message 3: words").unwrap_or_default() + 12;
+        let after = later.find("message 22: words").unwrap_or_default() + 12;
+        for (place, at) in [("before", before), ("inside", inside), ("after", after)] {
+            for bad in edits(at) {
+                let got = with(&bad);
+                assert_eq!(got, whole(&bad), "{place}");
+                assert!(got.is_err_and(|e| e.to_string().contains("UTF-8")), "{place}");
+            }
+        }
+        assert_eq!(hits(), 0);
+        // Its parse fails before `messages` (a number as long as `"auto"`, so the prefix is
+        // where it was and claimed): the claim is kept, and the next turn resumes.
+        let refused = later.replacen(r#""model":"auto""#, r#""model":123456"#, 1);
+        assert_eq!(with(refused.as_bytes()), whole(refused.as_bytes()));
+        assert_eq!(with(later.as_bytes()), whole(later.as_bytes()));
+        assert_eq!(hits(), 1);
+        // Found elsewhere: compared where the array is now.
+        let moved = turn(26, "premium");
+        assert_eq!(with(moved.as_bytes()), whole(moved.as_bytes()));
+        assert_eq!(hits(), 2);
+    }
     /// Within its budget: a conversation larger than half of it is not kept (nor copied).
     #[test]
     fn a_conversation_larger_than_half_the_budget_is_not_kept() {
@@ -384,10 +532,10 @@ mod tests {
     /// A run grown turn by turn holds what it covers, no more (the budget counts capacity).
     #[test]
     fn a_grown_run_holds_what_it_covers() {
-        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-        let mut run = super::Run::new(&bytes[..1_000]);
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| b' ' + (i % 95) as u8).collect();
+        let mut run = super::Run::of_bytes(&bytes[..1_000]).unwrap_or_else(|| panic!("ASCII"));
         for end in (1_100..=10_000).step_by(700) {
-            run = run.grown(&bytes[..end]);
+            run = run.grown(&bytes[..end]).unwrap_or_else(|| panic!("ASCII"));
             assert!(run.starts(&bytes) && run.len() == end && run.held() < end + 64, "{end}: {}", run.held());
         }
     }

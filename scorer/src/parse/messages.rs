@@ -10,7 +10,7 @@ use crate::parse::features::Role;
 use crate::parse::fields::{duplicate_error, first_duplicate, string_field_named, syntax, wrong_type};
 use crate::parse::json::{ArrayIter, Kind, Reader};
 use crate::parse::layout::{MIN_TEXT, Span};
-use crate::parse::memo::Parses;
+use crate::parse::memo::{Claim, Parses};
 
 /// Reads `messages`; with `memo`, from the longest prefix of the array it remembers, and
 /// remembering this one's (`parse::memo`).
@@ -18,6 +18,7 @@ pub(crate) fn parse_messages<'a>(
     r: &mut Reader<'a>,
     req: &mut ChatRequest<'a>,
     memo: Option<&RefCell<Parses>>,
+    claim: &mut Option<Claim>,
 ) -> Result<(), ApiError> {
     let kind = r.peek_kind().map_err(syntax)?;
     if kind != Kind::Array {
@@ -34,7 +35,7 @@ pub(crate) fn parse_messages<'a>(
     let at = r.pos();
     let before = (req.text_bytes, req.features.images);
     let mut resumed = None;
-    if let Some(found) = memo.and_then(|m| m.borrow_mut().restore(r.text(), at, req)) {
+    if let Some(found) = memo.and_then(|m| m.borrow_mut().restore(r.text(), at, req, claim.take())) {
         r.skip_to(found.end);
         it = ArrayIter::after_element();
         index = found.messages;

@@ -9,12 +9,12 @@ use std::cell::RefCell;
 use crate::catalog::Tier;
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
-    duplicate_error, first_duplicate, open_object, opt_count_field, opt_string_field, string_field, syntax,
-    wrong_type,
+    duplicate_error, first_duplicate, open_object_as, opt_count_field, opt_string_field, string_field,
+    syntax, wrong_type,
 };
 use crate::parse::json::Kind;
 use crate::parse::layout::STREAM_USAGE_MEMBER;
-use crate::parse::memo::Parses;
+use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{read_max_price, read_modalities, read_response_format};
 use crate::vocab::Prefer;
@@ -48,7 +48,27 @@ pub fn parse_chat_with<'a>(
     body: &'a [u8],
     memo: Option<&RefCell<Parses>>,
 ) -> Result<ChatRequest<'a>, ApiError> {
-    let (_, mut r) = open_object(body)?;
+    // A remembered prefix where it was last time spares checking its bytes are UTF-8.
+    let (text, mut claim) = match memo.and_then(|m| m.borrow_mut().claim(body)) {
+        Some((text, claim)) => (Some(text), Some(claim)),
+        None => (None, None),
+    };
+    let parsed = parse_chat_as(body, text, memo, &mut claim);
+    if let (Some(claim), Some(memo)) = (claim, memo) {
+        memo.borrow_mut().give_back(claim);
+    }
+    parsed
+}
+
+/// [`parse_chat_with`], `text` the body when it is known to be UTF-8 and `claim` the prefix
+/// that told (left in place when the parse does not use it).
+fn parse_chat_as<'a>(
+    body: &'a [u8],
+    text: Option<&'a str>,
+    memo: Option<&RefCell<Parses>>,
+    claim: &mut Option<Claim>,
+) -> Result<ChatRequest<'a>, ApiError> {
+    let (_, mut r) = open_object_as(body, text)?;
 
     let mut req = ChatRequest::default();
     // Where `stream_options` is: (its object's opening brace, whether it has members, the
@@ -71,7 +91,7 @@ pub fn parse_chat_with<'a>(
                 have_model = true;
             }
             "messages" => {
-                parse_messages(&mut r, &mut req, memo)?;
+                parse_messages(&mut r, &mut req, memo, claim)?;
                 have_messages = true;
             }
             "prefer" => {

@@ -249,8 +249,9 @@ impl<'a> Conversation<'a> {
         }
         let run = match run {
             Some(r) => r.grown(bytes),
-            None => Run::new(bytes),
+            None => Run::of_bytes(bytes),
         };
+        let Some(run) = run else { return };
         let size = messages.len() + serde_json::to_vec(&system).map_or(0, |v| v.len());
         let prefix = Prefix { system, turns: messages.to_vec(), last_role, assistant_tools };
         memo.borrow_mut().shelf.put(run, (last.from, prefix), size);
