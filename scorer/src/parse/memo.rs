@@ -77,14 +77,24 @@ impl Run {
     }
 }
 
-/// Whether `a` and `b` (of one length) are the same bytes, compared eight at a time: in the
-/// module, slice equality is the C library's `memcmp`, a byte at a time, several times slower
-/// on a 400 KB conversation.
+/// Whether `a` and `b` are the same bytes, compared 32 at a time as four words: in the module,
+/// slice equality is the C library's `memcmp`, a byte at a time, several times slower on a
+/// 400 KB conversation (and four words a step ran the 400 KB agent turn ~8% faster than one).
 fn same(a: &[u8], b: &[u8]) -> bool {
-    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
-    let (x, y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |w: &[u8], i: usize| {
+        u64::from_le_bytes(w.get(i..i + 8).and_then(|w| w.try_into().ok()).unwrap_or([0; 8]))
+    };
+    let (x, y) = (a.chunks_exact(32), b.chunks_exact(32));
     let tails = x.remainder() == y.remainder();
-    a.len() == b.len() && tails && x.zip(y).all(|(p, q)| word(p) == word(q))
+    a.len() == b.len()
+        && tails
+        && x.zip(y).all(|(p, q)| {
+            (word(p, 0) ^ word(q, 0))
+                | (word(p, 8) ^ word(q, 8))
+                | (word(p, 16) ^ word(q, 16))
+                | (word(p, 24) ^ word(q, 24))
+                == 0
+        })
 }
 
 /// Remembered runs of bytes, each with what it gave, up to [`ENTRIES`] within a byte budget,
@@ -528,6 +538,21 @@ mod tests {
         let small = RefCell::new(Parses::new(20_000));
         assert!(parse_chat_with(body(20).as_bytes(), Some(&small)).is_ok());
         assert_eq!(small.borrow().counts().1, 1);
+    }
+    /// Equal bytes are the same, and one byte changed anywhere is not (each of the four words
+    /// of a step, and the bytes after the last whole step), nor another length.
+    #[test]
+    fn same_sees_every_byte() {
+        for len in 0..100 {
+            let a: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            assert!(super::same(&a, &a.clone()), "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!super::same(&a, &b), "{len} at {at}");
+            }
+            assert!(!super::same(&a, &a[..len.saturating_sub(1)]) || len == 0, "{len}");
+        }
     }
     /// A run grown turn by turn holds what it covers, no more (the budget counts capacity).
     #[test]
