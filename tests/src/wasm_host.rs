@@ -294,15 +294,23 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_buffer_bytes",
         |mut c: Caller<'_, HostState>, kind: i32, start: i32, max: i32, rp: i32, rl: i32| {
-            let data = match kind {
-                REQUEST_BODY => c.data().request_body.clone(),
-                RESPONSE_BODY => c.data().response_body.clone(),
-                PLUGIN_CONFIGURATION => c.data().plugin_config.clone(),
-                _ => return Ok(BAD_ARGUMENT),
-            };
+            // Lent out of the state while copied into the guest (one copy, as Envoy makes).
+            fn buffer(s: &mut HostState, kind: i32) -> Option<&mut Vec<u8>> {
+                match kind {
+                    REQUEST_BODY => Some(&mut s.request_body),
+                    RESPONSE_BODY => Some(&mut s.response_body),
+                    PLUGIN_CONFIGURATION => Some(&mut s.plugin_config),
+                    _ => None,
+                }
+            }
+            let Some(data) = buffer(c.data_mut(), kind).map(std::mem::take) else { return Ok(BAD_ARGUMENT) };
             let start = (start as u32 as usize).min(data.len());
             let end = start.saturating_add(max as u32 as usize).min(data.len());
-            give(&mut c, &data[start..end], rp, rl)
+            let given = give(&mut c, &data[start..end], rp, rl);
+            if let Some(b) = buffer(c.data_mut(), kind) {
+                *b = data;
+            }
+            given
         },
     )?;
     linker.func_wrap(
@@ -316,7 +324,12 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let body = &mut c.data_mut().request_body;
             let start = (start as u32 as usize).min(body.len());
             let end = start.saturating_add(size as u32 as usize).min(body.len());
-            body.splice(start..end, data);
+            if start == 0 && end == body.len() {
+                // The whole body replaced: taken as read (Envoy copies it once, too).
+                *body = data;
+            } else {
+                body.splice(start..end, data);
+            }
             Ok(OK)
         },
     )?;
@@ -620,7 +633,12 @@ impl Plugin {
             let body_paused = self.call3r("proxy_on_request_body", id, size, end)? != 0;
             if !body_paused {
                 // Continue: what is buffered goes upstream now.
-                forwarded_body.append(&mut self.store.data_mut().request_body);
+                let buffered = std::mem::take(&mut self.store.data_mut().request_body);
+                if forwarded_body.is_empty() {
+                    forwarded_body = buffered;
+                } else {
+                    forwarded_body.extend_from_slice(&buffered);
+                }
             }
             paused = body_paused;
         }
