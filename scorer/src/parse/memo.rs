@@ -66,14 +66,23 @@ impl Run {
         same(body.1, run.1) && same(body.0, run.0)
     }
 
-    /// The run grown to `bytes` (which start with it), holding no more than them (a vector
-    /// grown by doubling would hold up to twice what the budget counts); `None` when what
-    /// they add is not UTF-8.
-    pub(crate) fn grown(mut self, bytes: &[u8]) -> Option<Run> {
+    /// The run grown to `text` (which starts with it), holding no more than it (a vector
+    /// grown by doubling would hold up to twice what the budget counts).
+    pub(crate) fn grown(self, text: &str) -> Option<Run> {
+        let new = text.get(self.0.len()..)?;
+        Some(self.with(new))
+    }
+
+    /// [`Run::grown`] to `bytes`; `None` when what they add is not UTF-8.
+    pub(crate) fn grown_bytes(self, bytes: &[u8]) -> Option<Run> {
         let new = std::str::from_utf8(bytes.get(self.0.len()..)?).ok()?;
+        Some(self.with(new))
+    }
+
+    fn with(mut self, new: &str) -> Run {
         self.0.reserve_exact(new.len());
         self.0.push_str(new);
-        Some(self)
+        self
     }
 }
 
@@ -172,6 +181,8 @@ impl<T> Shelf<T> {
 pub struct Parses {
     shelf: Shelf<Entry>,
     hits: u64,
+    /// Parses that resumed from a run claimed before them (`Parses::claim`), for the tests.
+    claimed: u64,
     /// The stamp of the entry the last parse kept, for its scan's digests ([`Parses::complete`]).
     last: Option<u64>,
 }
@@ -233,7 +244,7 @@ fn offsets(text: &str, s: &str) -> (usize, usize) {
 impl Parses {
     /// An empty memo that keeps about `budget` bytes.
     pub fn new(budget: usize) -> Parses {
-        Parses { shelf: Shelf::new(budget), hits: 0, last: None }
+        Parses { shelf: Shelf::new(budget), hits: 0, claimed: 0, last: None }
     }
 
     /// Parses that resumed from a remembered prefix, and conversations remembered.
@@ -280,7 +291,10 @@ impl Parses {
         claim: Option<Claim>,
     ) -> Option<Resumed> {
         let (run, e) = match claim {
-            Some(Claim { run, entry }) if entry.at == at => (run, entry),
+            Some(Claim { run, entry }) if entry.at == at => {
+                self.claimed += 1;
+                (run, entry)
+            }
             other => {
                 if let Some(c) = other {
                     self.give_back(c);
@@ -322,7 +336,7 @@ impl Parses {
         let Some(region) = region else { return };
         let shift = |(s, t): (usize, usize)| (s - at, t - at);
         let run = match resumed {
-            Some(r) => r.run.grown(region.as_bytes()),
+            Some(r) => r.run.grown(region),
             None => Some(Run::new(region)),
         };
         let Some(run) = run else { return };
@@ -345,6 +359,12 @@ impl Parses {
         };
         let size = entry.bytes();
         self.last = self.shelf.put(run, entry, size);
+    }
+
+    /// Parses that resumed from a claimed run.
+    #[cfg(test)]
+    pub(crate) fn claimed(&self) -> u64 {
+        self.claimed
     }
 
     /// Each entry's messages and digests kept.
@@ -492,7 +512,7 @@ mod tests {
                 format!("{r:?}")
             })
         };
-        let hits = || memo.borrow().counts().0;
+        let hits = || (memo.borrow().counts().0, memo.borrow().claimed());
         // Members before `messages`, in this order (`json!` sorts them).
         let turn = |n: usize, model: &str| {
             let all: serde_json::Value = serde_json::from_str(&body(n)).unwrap_or_default();
@@ -517,17 +537,28 @@ mod tests {
                 assert!(got.is_err_and(|e| e.to_string().contains("UTF-8")), "{place}");
             }
         }
-        assert_eq!(hits(), 0);
+        assert_eq!(hits(), (0, 0));
         // Its parse fails before `messages` (a number as long as `"auto"`, so the prefix is
         // where it was and claimed): the claim is kept, and the next turn resumes.
         let refused = later.replacen(r#""model":"auto""#, r#""model":123456"#, 1);
         assert_eq!(with(refused.as_bytes()), whole(refused.as_bytes()));
         assert_eq!(with(later.as_bytes()), whole(later.as_bytes()));
-        assert_eq!(hits(), 1);
+        assert_eq!(hits(), (1, 1));
         // Found elsewhere: compared where the array is now.
         let moved = turn(26, "premium");
         assert_eq!(with(moved.as_bytes()), whole(moved.as_bytes()));
-        assert_eq!(hits(), 2);
+        assert_eq!(hits(), (2, 1));
+        // The run where the array was, in another member (as long a name): claimed, given
+        // back when the parse finds `messages` elsewhere, and compared there.
+        let all =
+            |n: usize| serde_json::from_str::<serde_json::Value>(&turn(n, "premium")).unwrap_or_default();
+        let decoy = format!(
+            r#"{{"model":"premium","user":"agent-7","previous":{},"messages":{}}}"#,
+            all(26)["messages"],
+            all(27)["messages"]
+        );
+        assert_eq!(with(decoy.as_bytes()), whole(decoy.as_bytes()));
+        assert_eq!(hits(), (3, 1));
     }
     /// Within its budget: a conversation larger than half of it is not kept (nor copied).
     #[test]
@@ -560,7 +591,7 @@ mod tests {
         let bytes: Vec<u8> = (0..10_000u32).map(|i| b' ' + (i % 95) as u8).collect();
         let mut run = super::Run::of_bytes(&bytes[..1_000]).unwrap_or_else(|| panic!("ASCII"));
         for end in (1_100..=10_000).step_by(700) {
-            run = run.grown(&bytes[..end]).unwrap_or_else(|| panic!("ASCII"));
+            run = run.grown_bytes(&bytes[..end]).unwrap_or_else(|| panic!("ASCII"));
             assert!(run.starts(&bytes) && run.len() == end && run.held() < end + 64, "{end}: {}", run.held());
         }
     }

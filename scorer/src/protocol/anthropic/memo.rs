@@ -248,7 +248,7 @@ impl<'a> Conversation<'a> {
             return;
         }
         let run = match run {
-            Some(r) => r.grown(bytes),
+            Some(r) => r.grown_bytes(bytes),
             None => Run::of_bytes(bytes),
         };
         let Some(run) = run else { return };
