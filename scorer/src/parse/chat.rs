@@ -60,9 +60,9 @@ pub struct ChatRequest<'a> {
     pub(crate) texts: Vec<(Role, Vec<&'a str>, u32)>,
     /// Each message's raw bytes in the body, in order: what says a later turn repeats them.
     pub(crate) spans: Vec<(usize, usize)>,
-    /// The digests of the messages `1..=k` for every k ([`crate::parse::prefix::chain`]), when a parse
-    /// with a worker's memo had them (the prefix it remembered) or made them; empty
-    /// otherwise, and the scan makes them.
+    /// The digests of the messages `1..=k` for every k ([`crate::parse::prefix::chain`]): after
+    /// a parse, those a worker's memo kept for the prefix it restored (the scan makes the
+    /// others, and hands them all back here for the memo to keep).
     pub(crate) chain: Vec<Digest>,
     pub(crate) layout: Layout,
 }

@@ -4,8 +4,8 @@
 //! JSON read from an array's `[` on does not depend on what comes before it: the same bytes
 //! are the same elements, as valid as they were. So a parse remembers, in its worker's
 //! [`Parses`], the bytes of its messages and what they gave the request (each message's span,
-//! its texts for the scan, the long texts a translation stands in for, the counts, the scan's
-//! digests) as offsets from the array's start; a later body whose array starts with those
+//! its texts for the scan, the long texts a translation stands in for, the counts, and the
+//! scan's digests when `auto`'s scan made them) as offsets from the array's start; a later body whose array starts with those
 //! very bytes takes them and parses from there on.
 //!
 //! The bytes are compared, not a digest of them: a digest that is not a keyed cryptographic
@@ -414,8 +414,8 @@ mod tests {
         let earlier = body(20);
         let later = body(24);
         let memo = RefCell::new(Parses::new(1 << 20));
-        // The whole request, as text (it borrows the body), but the scan's digests (which the
-        // parse makes when it has a memo, checked in `decide::resume`'s tests).
+        // The whole request, as text (it borrows the body), but the scan's digests (which a
+        // parse with a memo takes from it, checked in `decide::resume`'s tests).
         let whole = |b: &[u8]| parse_chat_unscanned(b).map(|r| format!("{r:?}"));
         let with = |b: &[u8]| {
             parse_chat_with(b, Some(&memo)).map(|mut r| {
