@@ -394,7 +394,17 @@ mod tests {
     use serde_json::json;
 
     use super::Parses;
+    use crate::error::ApiError;
     use crate::parse::request::{parse_chat_unscanned, parse_chat_with};
+
+    /// The request a parse gives, as text (it borrows the body), but the scan's digests
+    /// (which a parse with a memo takes from it, checked in `decide::resume`'s tests).
+    fn shown(b: &[u8], memo: Option<&RefCell<Parses>>) -> Result<String, ApiError> {
+        parse_chat_with(b, memo).map(|mut r| {
+            r.chain.clear();
+            format!("{r:?}")
+        })
+    }
 
     fn body(n: usize) -> String {
         let messages: Vec<_> = (0..n)
@@ -414,15 +424,8 @@ mod tests {
         let earlier = body(20);
         let later = body(24);
         let memo = RefCell::new(Parses::new(1 << 20));
-        // The whole request, as text (it borrows the body), but the scan's digests (which a
-        // parse with a memo takes from it, checked in `decide::resume`'s tests).
-        let whole = |b: &[u8]| parse_chat_unscanned(b).map(|r| format!("{r:?}"));
-        let with = |b: &[u8]| {
-            parse_chat_with(b, Some(&memo)).map(|mut r| {
-                r.chain.clear();
-                format!("{r:?}")
-            })
-        };
+        let whole = |b: &[u8]| shown(b, None);
+        let with = |b: &[u8]| shown(b, Some(&memo));
         assert!(with(earlier.as_bytes()).is_ok());
         assert_eq!(with(later.as_bytes()), whole(later.as_bytes()));
         assert_eq!(memo.borrow().counts().0, 1);
@@ -478,13 +481,7 @@ mod tests {
         };
         let tools = r#"[{"type":"function","function":{"name":"read","parameters":{"type":"object"}}}]"#;
         let memo = RefCell::new(Parses::new(1 << 20));
-        let parse = |b: &str| {
-            let with = parse_chat_with(b.as_bytes(), Some(&memo)).map(|mut r| {
-                r.chain.clear();
-                format!("{r:?}")
-            });
-            assert_eq!(with, parse_chat_unscanned(b.as_bytes()).map(|r| format!("{r:?}")), "{b}");
-        };
+        let parse = |b: &str| assert_eq!(shown(b.as_bytes(), Some(&memo)), shown(b.as_bytes(), None), "{b}");
         for n in 2..6 {
             parse(&format!(r#"{{"tools":{tools},"model":"auto","messages":{}}}"#, messages(n)));
         }
@@ -505,13 +502,8 @@ mod tests {
     #[test]
     fn only_a_prefix_found_where_it_was_skips_the_utf8_check() {
         let memo = RefCell::new(Parses::new(1 << 20));
-        let whole = |b: &[u8]| parse_chat_unscanned(b).map(|r| format!("{r:?}"));
-        let with = |b: &[u8]| {
-            parse_chat_with(b, Some(&memo)).map(|mut r| {
-                r.chain.clear();
-                format!("{r:?}")
-            })
-        };
+        let whole = |b: &[u8]| shown(b, None);
+        let with = |b: &[u8]| shown(b, Some(&memo));
         let hits = || (memo.borrow().counts().0, memo.borrow().claimed());
         // Members before `messages`, in this order (`json!` sorts them).
         let turn = |n: usize, model: &str| {
