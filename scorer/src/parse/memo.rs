@@ -140,11 +140,22 @@ impl<T> Shelf<T> {
 
     /// The longest run that is `found`, taken out with what it gave.
     fn take_where(&mut self, found: impl Fn(&Run, &T) -> bool) -> Option<(Run, T)> {
-        let found = (self.entries.iter().enumerate())
-            .filter(|(_, (run, value, ..))| found(run, value))
-            .max_by_key(|(_, (run, ..))| run.len())
-            .map(|(i, _)| i)?;
-        let (run, value, ..) = self.entries.swap_remove(found);
+        let (.., stamp) = self.find(found)?;
+        self.take_stamped(stamp)
+    }
+
+    /// The longest run that is `found`, with what it gave and its stamp, left in place.
+    fn find(&self, found: impl Fn(&Run, &T) -> bool) -> Option<(&Run, &T, u64)> {
+        (self.entries.iter())
+            .filter(|(run, value, ..)| found(run, value))
+            .max_by_key(|(run, ..)| run.len())
+            .map(|(run, value, _, stamp)| (run, value, *stamp))
+    }
+
+    /// The run kept with `stamp`, taken out with what it gave.
+    fn take_stamped(&mut self, stamp: u64) -> Option<(Run, T)> {
+        let i = self.entries.iter().position(|e| e.3 == stamp)?;
+        let (run, value, ..) = self.entries.swap_remove(i);
         Some((run, value))
     }
 
@@ -228,11 +239,13 @@ pub(crate) struct Resumed {
     run: Run,
 }
 
-/// A remembered prefix found in a body before its parse ([`Parses::claim`]), compared there.
-#[derive(Debug)]
+/// A remembered prefix found in a body before its parse ([`Parses::claim`]), compared there
+/// and left on the shelf, where the parse takes it by its stamp.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Claim {
-    run: Run,
-    entry: Entry,
+    stamp: u64,
+    /// Where the array's elements start in the body, if the run is the array's.
+    at: usize,
 }
 
 /// The offsets of `s`, a slice of `text`, in `text`.
@@ -253,30 +266,23 @@ impl Parses {
     }
 
     /// `body` as text, checked to be UTF-8 around the longest remembered run it holds where
-    /// that run's array started last time, which is taken out for its parse (the
-    /// [`Claim`]). `None`, with nothing taken, when no run is there or the bytes around it
-    /// are not UTF-8: the caller then checks the whole body (and says where it is not).
-    pub(crate) fn claim<'a>(&mut self, body: &'a [u8]) -> Option<(&'a str, Claim)> {
-        let (run, entry) =
-            self.shelf.take_where(|run, e| body.get(e.at..).is_some_and(|rest| run.starts(rest)))?;
-        let end = entry.at + run.len();
+    /// that run's array started last time (the [`Claim`], for its parse to take). `None`
+    /// when no run is there or the bytes around it are not UTF-8: the caller then checks
+    /// the whole body (and says where it is not).
+    pub(crate) fn claim<'a>(&self, body: &'a [u8]) -> Option<(&'a str, Claim)> {
+        let (run, entry, stamp) =
+            self.shelf.find(|run, e| body.get(e.at..).is_some_and(|rest| run.starts(rest)))?;
+        let (at, end) = (entry.at, entry.at + run.len());
         let utf8 = |part: Option<&[u8]>| part.is_some_and(|p| std::str::from_utf8(p).is_ok());
-        if !(utf8(body.get(..entry.at)) && utf8(body.get(end..))) {
-            self.give_back(Claim { run, entry });
+        if !(utf8(body.get(..at)) && utf8(body.get(end..))) {
             return None;
         }
-        // SAFETY: `body` is the bytes before `entry.at`, then the run, then the bytes after
-        // it. The first and the last were just checked to be UTF-8; the middle is the run byte
-        // for byte (`take_where` compared them), and a run is a `String`. UTF-8 is closed under
+        // SAFETY: `body` is the bytes before `at`, then the run, then the bytes after it. The
+        // first and the last were just checked to be UTF-8; the middle is the run byte for
+        // byte (`find` compared them), and a run is a `String`. UTF-8 is closed under
         // concatenation: each part is a sequence of whole characters, so is the body.
         let text = unsafe { std::str::from_utf8_unchecked(body) };
-        Some((text, Claim { run, entry }))
-    }
-
-    /// Keeps an unused claim again.
-    pub(crate) fn give_back(&mut self, claim: Claim) {
-        let size = claim.entry.bytes();
-        self.shelf.put(claim.run, claim.entry, size);
+        Some((text, Claim { stamp, at }))
     }
 
     /// The longest remembered prefix of the array whose elements start at `at` in `text`,
@@ -290,17 +296,11 @@ impl Parses {
         req: &mut ChatRequest<'a>,
         claim: Option<Claim>,
     ) -> Option<Resumed> {
-        let (run, e) = match claim {
-            Some(Claim { run, entry }) if entry.at == at => {
-                self.claimed += 1;
-                (run, entry)
-            }
-            other => {
-                if let Some(c) = other {
-                    self.give_back(c);
-                }
-                self.shelf.take(text.as_bytes().get(at..)?)?
-            }
+        let claimed = claim.filter(|c| c.at == at).and_then(|c| self.shelf.take_stamped(c.stamp));
+        self.claimed += u64::from(claimed.is_some());
+        let (run, e) = match claimed {
+            Some(taken) => taken,
+            None => self.shelf.take(text.as_bytes().get(at..)?)?,
         };
         self.hits += 1;
         let slice = |(s, t): (usize, usize)| text.get(at + s..at + t).unwrap_or_default();
@@ -540,8 +540,8 @@ mod tests {
         let moved = turn(26, "premium");
         assert_eq!(with(moved.as_bytes()), whole(moved.as_bytes()));
         assert_eq!(hits(), (2, 1));
-        // The run where the array was, in another member (as long a name): claimed, given
-        // back when the parse finds `messages` elsewhere, and compared there.
+        // The run where the array was, in another member (as long a name): claimed, not taken
+        // by its stamp as the parse finds `messages` elsewhere, and compared there.
         let all =
             |n: usize| serde_json::from_str::<serde_json::Value>(&turn(n, "premium")).unwrap_or_default();
         let decoy = format!(

@@ -18,7 +18,7 @@ pub(crate) fn parse_messages<'a>(
     r: &mut Reader<'a>,
     req: &mut ChatRequest<'a>,
     memo: Option<&RefCell<Parses>>,
-    claim: &mut Option<Claim>,
+    claim: Option<Claim>,
 ) -> Result<(), ApiError> {
     let kind = r.peek_kind().map_err(syntax)?;
     if kind != Kind::Array {
@@ -35,7 +35,7 @@ pub(crate) fn parse_messages<'a>(
     let at = r.pos();
     let before = (req.text_bytes, req.features.images);
     let mut resumed = None;
-    if let Some(found) = memo.and_then(|m| m.borrow_mut().restore(r.text(), at, req, claim.take())) {
+    if let Some(found) = memo.and_then(|m| m.borrow_mut().restore(r.text(), at, req, claim)) {
         r.skip_to(found.end);
         it = ArrayIter::after_element();
         index = found.messages;

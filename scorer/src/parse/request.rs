@@ -49,24 +49,20 @@ pub fn parse_chat_with<'a>(
     memo: Option<&RefCell<Parses>>,
 ) -> Result<ChatRequest<'a>, ApiError> {
     // A remembered prefix where it was last time spares checking its bytes are UTF-8.
-    let (text, mut claim) = match memo.and_then(|m| m.borrow_mut().claim(body)) {
+    let (text, claim) = match memo.and_then(|m| m.borrow().claim(body)) {
         Some((text, claim)) => (Some(text), Some(claim)),
         None => (None, None),
     };
-    let parsed = parse_chat_as(body, text, memo, &mut claim);
-    if let (Some(claim), Some(memo)) = (claim, memo) {
-        memo.borrow_mut().give_back(claim);
-    }
-    parsed
+    parse_chat_as(body, text, memo, claim)
 }
 
 /// [`parse_chat_with`], `text` the body when it is known to be UTF-8 and `claim` the prefix
-/// that told (left in place when the parse does not use it).
+/// that told.
 fn parse_chat_as<'a>(
     body: &'a [u8],
     text: Option<&'a str>,
     memo: Option<&RefCell<Parses>>,
-    claim: &mut Option<Claim>,
+    claim: Option<Claim>,
 ) -> Result<ChatRequest<'a>, ApiError> {
     let (_, mut r) = open_object_as(body, text)?;
 
