@@ -135,12 +135,7 @@ impl<T> Shelf<T> {
     /// The longest run `bytes` start with, taken out with what it gave: the request that
     /// resumes from it keeps a longer one.
     pub(crate) fn take(&mut self, bytes: &[u8]) -> Option<(Run, T)> {
-        self.take_where(|run, _| run.starts(bytes))
-    }
-
-    /// The longest run that is `found`, taken out with what it gave.
-    fn take_where(&mut self, found: impl Fn(&Run, &T) -> bool) -> Option<(Run, T)> {
-        let (.., stamp) = self.find(found)?;
+        let (.., stamp) = self.find(|run, _| run.starts(bytes))?;
         self.take_stamped(stamp)
     }
 
@@ -154,9 +149,13 @@ impl<T> Shelf<T> {
 
     /// The run kept with `stamp`, taken out with what it gave.
     fn take_stamped(&mut self, stamp: u64) -> Option<(Run, T)> {
-        let i = self.entries.iter().position(|e| e.3 == stamp)?;
-        let (run, value, ..) = self.entries.swap_remove(i);
+        let (run, value, ..) = self.entries.swap_remove(self.stamped(stamp)?);
         Some((run, value))
+    }
+
+    /// Where the run kept with `stamp` is.
+    fn stamped(&self, stamp: u64) -> Option<usize> {
+        self.entries.iter().position(|e| e.3 == stamp)
     }
 
     /// Keeps `run` and what it gave (holding `size` bytes besides the run), the oldest
@@ -183,7 +182,8 @@ impl<T> Shelf<T> {
 
     /// What the run kept with `stamp` gave, if it is still kept.
     fn get_mut(&mut self, stamp: u64) -> Option<&mut T> {
-        self.entries.iter_mut().find(|e| e.3 == stamp).map(|e| &mut e.1)
+        let i = self.stamped(stamp)?;
+        self.entries.get_mut(i).map(|e| &mut e.1)
     }
 }
 
