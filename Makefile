@@ -21,6 +21,10 @@ SDK_NODE_STAMP := build/sdk-node/.openai-$(OPENAI_NODE_VERSION)
 K8S_MODELS := @kubernetes-models/istio@3.0.1 @kubernetes-models/envoy-gateway@2.0.0 @kubernetes-models/gateway-api@2.0.0 yaml@2.9.1
 K8S_MODELS_STAMP := build/k8s-models/.stamp-istio-3.0.1-eg-2.0.0
 WASM_TARGET := wasm32-wasip1
+# The module uses wasm SIMD (128-bit), which Envoy's V8 and wasmtime run: the memos compare a
+# remembered conversation 64 bytes a step and `memchr`'s searches take their SIMD paths. A
+# build without it (a plain `cargo build`) compares words instead and decides the same.
+export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS ?= -C target-feature=+simd128
 WASM_OUT := build/model_router.wasm
 WASM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm/model_router_filter.wasm
 

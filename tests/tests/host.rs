@@ -232,3 +232,53 @@ fn the_router_answers_the_model_list() {
         .collect();
     assert!(!providers.is_empty() && providers.iter().all(|p| p == "anthropic"), "{providers:?}");
 }
+
+#[test]
+fn an_edit_anywhere_in_a_remembered_conversation_reaches_the_provider() {
+    // The module compares a remembered conversation with the next turn 64 bytes a step (wasm
+    // SIMD; natively, words): a one-byte edit at any lane of a step, in the part a worker
+    // remembers, must reach the provider as it would without the memory.
+    let note = |i: usize| format!("note {i:03} on how the parser reads dates, zones and offsets");
+    let history = |edit: Option<(usize, usize)>| -> String {
+        (0..40)
+            .map(|i| {
+                let mut text = note(i).into_bytes();
+                if let Some((k, at)) = edit.filter(|&(k, _)| k == i) {
+                    text[at] = b'#';
+                }
+                let role = if i % 2 == 0 { "user" } else { "assistant" };
+                format!(r#"{{"role":"{role}","content":"{}"}}"#, String::from_utf8(text).unwrap())
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let turn = |messages: String| {
+        format!(r#"{{"model":"claude-opus-4-7","max_tokens":64,"messages":[{messages}]}}"#)
+    };
+    let send = |p: &mut Plugin, body: &str| -> String {
+        let h = post_headers(body.len());
+        let (_, out) = p.request(&as_refs(&h), &[body.as_bytes()]).unwrap();
+        let Outcome::Forwarded { headers, body } = out else { panic!("{out:?}") };
+        assert_eq!(header(&headers, ":path"), Some("/v1/messages"));
+        String::from_utf8(body).unwrap()
+    };
+    let mut cases = 0;
+    for k in (0..38).step_by(3) {
+        for at in (0..note(k).len()).step_by(5) {
+            let mut p = plugin(r#"{"prefix_cache":{"min_bytes":1024}}"#);
+            send(&mut p, &turn(history(None)));
+            let next = |h: String| {
+                turn(format!(
+                    r#"{h},{{"role":"assistant","content":"ok"}},{{"role":"user","content":"go on"}}"#
+                ))
+            };
+            let sent = send(&mut p, &next(history(Some((k, at)))));
+            let mut edited = note(k).into_bytes();
+            edited[at] = b'#';
+            let edited = String::from_utf8(edited).unwrap();
+            assert!(sent.contains(&edited) && !sent.contains(&note(k)), "message {k} byte {at}: {sent}");
+            cases += 1;
+        }
+    }
+    assert!(cases > 100, "{cases}");
+}
