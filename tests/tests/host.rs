@@ -243,7 +243,7 @@ fn an_edit_anywhere_in_a_remembered_conversation_reaches_the_provider() {
         (0..40)
             .map(|i| {
                 let mut text = note(i).into_bytes();
-                if let Some((k, at)) = edit.filter(|&(k, _)| k == i) {
+                if let Some((_, at)) = edit.filter(|&(k, _)| k == i) {
                     text[at] = b'#';
                 }
                 let role = if i % 2 == 0 { "user" } else { "assistant" };

@@ -165,6 +165,11 @@ impl<T> Shelf<T> {
         bytes <= self.budget / 2
     }
 
+    /// Whether a run of `run` bytes, with its [`room`], and `besides` more may be kept.
+    pub(crate) fn fits_run(&self, run: usize, besides: usize) -> bool {
+        self.fits(run + room(run) + besides)
+    }
+
     /// The longest run `bytes` start with, taken out with what it gave: the request that
     /// resumes from it keeps a longer one.
     pub(crate) fn take(&mut self, bytes: &[u8]) -> Option<(Run, T)> {
@@ -365,7 +370,7 @@ impl Parses {
     ) {
         self.last = None;
         let Some(&(_, end)) = req.spans.last() else { return };
-        let region = text.get(at..end).filter(|r| self.shelf.fits(r.len()));
+        let region = text.get(at..end).filter(|r| self.shelf.fits_run(r.len(), 0));
         let Some(region) = region else { return };
         let shift = |(s, t): (usize, usize)| (s - at, t - at);
         let run = match resumed {
@@ -596,7 +601,9 @@ mod tests {
         assert_eq!(small.borrow().counts().1, 1);
     }
     /// Equal bytes are the same, and one byte changed anywhere is not (each of the four words
-    /// of a step, and the bytes after the last whole step), nor another length.
+    /// of a step, and the bytes after the last whole step), nor another length. This is the
+    /// native comparison; the module's SIMD one is checked through the module
+    /// (`an_edit_anywhere_in_a_remembered_conversation_reaches_the_provider`, tests/tests/host.rs).
     #[test]
     fn same_sees_every_byte() {
         for len in 0..100 {

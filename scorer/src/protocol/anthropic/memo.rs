@@ -244,7 +244,7 @@ impl<'a> Conversation<'a> {
             return;
         };
         // Too large to keep: not copied at all.
-        if !memo.borrow().shelf.fits(bytes.len() + messages.len()) {
+        if !memo.borrow().shelf.fits_run(bytes.len(), messages.len()) {
             return;
         }
         let run = match run {
