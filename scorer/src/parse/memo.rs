@@ -102,17 +102,21 @@ fn room(len: usize) -> usize {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn same(a: &[u8], b: &[u8]) -> bool {
     use core::arch::wasm32::{v128, v128_any_true, v128_load, v128_or, v128_xor};
-    let (x, y) = (a.chunks_exact(64), b.chunks_exact(64));
-    let tails = x.remainder() == y.remainder();
-    // SAFETY: each chunk is 64 bytes, so the four 16-byte loads at 0, 16, 32 and 48 stay
-    // inside it; v128_load has no alignment requirement.
-    let lane = |w: &[u8], i: usize| unsafe { v128_load(w.as_ptr().add(i).cast::<v128>()) };
+    // The four 16-byte lanes of a 64-byte block.
+    let lanes = |w: &[u8; 64]| -> [v128; 4] {
+        let p = w.as_ptr().cast::<v128>();
+        // SAFETY: `w` is 64 bytes, so the loads at 0, 16, 32 and 48 bytes stay inside it, and
+        // v128_load has no alignment requirement.
+        unsafe { [v128_load(p), v128_load(p.add(1)), v128_load(p.add(2)), v128_load(p.add(3))] }
+    };
+    let ((x, x_rest), (y, y_rest)) = (a.as_chunks::<64>(), b.as_chunks::<64>());
     a.len() == b.len()
-        && tails
-        && x.zip(y).all(|(p, q)| {
+        && x_rest == y_rest
+        && x.iter().zip(y).all(|(p, q)| {
+            let ([p0, p1, p2, p3], [q0, q1, q2, q3]) = (lanes(p), lanes(q));
             let d = v128_or(
-                v128_or(v128_xor(lane(p, 0), lane(q, 0)), v128_xor(lane(p, 16), lane(q, 16))),
-                v128_or(v128_xor(lane(p, 32), lane(q, 32)), v128_xor(lane(p, 48), lane(q, 48))),
+                v128_or(v128_xor(p0, q0), v128_xor(p1, q1)),
+                v128_or(v128_xor(p2, q2), v128_xor(p3, q3)),
             );
             !v128_any_true(d)
         })
