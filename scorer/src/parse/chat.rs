@@ -55,9 +55,13 @@ pub struct ChatRequest<'a> {
     pub usage_requested: bool,
     /// `max_price`, when given.
     pub max_price: Option<MaxPrice>,
-    /// Message texts in order, for the `auto` feature scan: scanning text is most of the cost
-    /// of a pass, and only `model: "auto"` needs it.
-    pub(crate) texts: Vec<(Role, Vec<&'a str>, u32)>,
+    /// Each message's role, how many of [`parts`](Self::parts) are its texts, and its tool
+    /// calls, in order, for the `auto` feature scan: scanning text is most of the cost of a
+    /// pass, and only `model: "auto"` needs it.
+    pub(crate) texts: Vec<(Role, usize, u32)>,
+    /// The messages' texts in order, one list for all (not a vector per message: an agent's
+    /// conversation has hundreds of messages, and each allocation is work in the VM).
+    pub(crate) parts: Vec<&'a str>,
     /// Each message's raw bytes in the body, in order: what says a later turn repeats them.
     pub(crate) spans: Vec<(usize, usize)>,
     /// The digests of the messages `1..=k` for every k ([`crate::parse::prefix::chain`]): after
@@ -85,6 +89,7 @@ impl Default for ChatRequest<'_> {
             usage_requested: false,
             max_price: None,
             texts: Vec::new(),
+            parts: Vec::new(),
             spans: Vec::new(),
             chain: Vec::new(),
             layout: Layout::default(),
@@ -114,9 +119,12 @@ impl ChatRequest<'_> {
     /// features must already hold the scan's state after the messages before it (none for
     /// `first` 0). Scanning text is most of the cost of a pass, and only `auto` needs it.
     pub(crate) fn scan_from(&mut self, first: usize) {
-        for (role, texts, tool_calls) in self.texts.drain(..).skip(first) {
+        let (texts, parts) = (std::mem::take(&mut self.texts), std::mem::take(&mut self.parts));
+        let skipped: usize = texts.iter().take(first).map(|&(_, n, _)| n).sum();
+        let mut parts = parts.into_iter().skip(skipped);
+        for (role, n, tool_calls) in texts.into_iter().skip(first) {
             self.features.begin_message(role);
-            for text in texts {
+            for text in parts.by_ref().take(n) {
                 self.features.add_text(role, text);
             }
             self.features.end_message(role, tool_calls);

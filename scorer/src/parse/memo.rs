@@ -250,7 +250,10 @@ struct Entry {
     spans: Vec<(usize, usize)>,
     /// The messages' chain of digests for the scan's cache ([`chain`](crate::parse::prefix::chain)).
     chain: Vec<Digest>,
-    texts: Vec<Texts>,
+    /// Each message's role, count of texts and tool calls, and the texts as offsets, as the
+    /// parse keeps them for the scan ([`ChatRequest::texts`], [`ChatRequest::parts`]).
+    texts: Vec<(Role, usize, u32)>,
+    parts: Vec<(usize, usize)>,
     /// Every long text, and how many of them the last user or tool message carries.
     long: Vec<Span>,
     carried: usize,
@@ -261,13 +264,9 @@ struct Entry {
 impl Entry {
     /// What it holds, about.
     fn bytes(&self) -> usize {
-        let texts: usize = self.texts.iter().map(|(_, t, _)| 24 + 16 * t.len()).sum();
-        32 * self.spans.len() + texts + 16 * self.long.len()
+        32 * self.spans.len() + 24 * self.texts.len() + 16 * (self.parts.len() + self.long.len())
     }
 }
-
-/// One message's role, texts (as offsets) and tool calls, as the parse keeps them for the scan.
-type Texts = (Role, Vec<(usize, usize)>, u32);
 
 /// A remembered prefix taken by a parse.
 #[derive(Debug)]
@@ -348,11 +347,8 @@ impl Parses {
         let slice = |(s, t): (usize, usize)| text.get(at + s..at + t).unwrap_or_default();
         req.spans.extend(e.spans.iter().map(|&(s, t)| (at + s, at + t)));
         req.chain = e.chain;
-        req.texts.extend(
-            e.texts
-                .iter()
-                .map(|(role, texts, calls)| (*role, texts.iter().map(|&t| slice(t)).collect(), *calls)),
-        );
+        req.texts.extend_from_slice(&e.texts);
+        req.parts.extend(e.parts.iter().map(|&t| slice(t)));
         req.layout.texts.extend(e.long.iter().map(|s| Span { start: at + s.start, end: at + s.end }));
         req.text_bytes += e.text_bytes;
         req.features.images += e.images;
@@ -387,13 +383,8 @@ impl Parses {
             messages: req.spans.len(),
             spans: req.spans.iter().map(|&s| shift(s)).collect(),
             chain: req.chain.clone(),
-            texts: req
-                .texts
-                .iter()
-                .map(|(role, texts, calls)| {
-                    (*role, texts.iter().map(|t| shift(offsets(text, t))).collect(), *calls)
-                })
-                .collect(),
+            texts: req.texts.clone(),
+            parts: req.parts.iter().map(|t| shift(offsets(text, t))).collect(),
             long: req.layout.texts.iter().map(|s| Span { start: s.start - at, end: s.end - at }).collect(),
             carried,
             text_bytes,

@@ -85,8 +85,9 @@ fn parse_message<'a>(
     let mut content_key = false;
     let mut has_tool_calls = false;
     let mut tool_calls = 0u32;
-    // Raw texts, scanned once the role is known (it may come after the content).
-    let mut texts: Vec<&'a str> = Vec::new();
+    // Raw texts, scanned once the role is known (it may come after the content): the message's
+    // are `req.parts` from here on.
+    let first_part = req.parts.len();
     let mut obj = r.object().map_err(syntax)?;
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         match key.as_ref() {
@@ -103,7 +104,7 @@ fn parse_message<'a>(
             }
             "content" => {
                 content_key = true;
-                has_content = parse_content(r, req, &at, &mut texts)?;
+                has_content = parse_content(r, req, &at)?;
             }
             "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
                 has_tool_calls = true;
@@ -144,7 +145,7 @@ fn parse_message<'a>(
             format!("{}.content is required for role '{role}'", at()),
         ));
     }
-    req.texts.push((Role::from_name(&role), texts, tool_calls));
+    req.texts.push((Role::from_name(&role), req.parts.len() - first_part, tool_calls));
     Ok(())
 }
 
@@ -161,14 +162,13 @@ fn parse_content<'a>(
     r: &mut Reader<'a>,
     req: &mut ChatRequest<'a>,
     at: &dyn Fn() -> String,
-    texts: &mut Vec<&'a str>,
 ) -> Result<bool, ApiError> {
     match r.peek_kind().map_err(syntax)? {
         Kind::String => {
             let text = r.raw_string().map_err(syntax)?;
             req.text_bytes += text.len();
             carry(r, req, text);
-            texts.push(text);
+            req.parts.push(text);
             Ok(true)
         }
         Kind::Null => r.null().map(|()| false).map_err(syntax),
@@ -194,7 +194,7 @@ fn parse_content<'a>(
                             let text = r.raw_string().map_err(syntax)?;
                             req.text_bytes += text.len();
                             carry(r, req, text);
-                            texts.push(text);
+                            req.parts.push(text);
                         }
                         "image_url" => {
                             req.features.images += 1;
