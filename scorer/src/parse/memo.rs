@@ -38,9 +38,7 @@ const TAIL: usize = 64;
 
 impl Run {
     pub(crate) fn new(text: &str) -> Run {
-        let mut run = String::with_capacity(text.len() + room(text.len()));
-        run.push_str(text);
-        Run(run)
+        Run(String::new()).with(text)
     }
 
     /// A run of `bytes`, when they are UTF-8.
