@@ -18,6 +18,13 @@ pub const ESCALATED: &str = "x-model-router-escalated";
 /// comes from the gateway).
 pub const CLIENT_CREDENTIALS: [&str; 6] =
     ["authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"];
+/// Request headers a provider must not see besides credentials: `accept-encoding` (the router
+/// reads each answer for its usage and translates native ones, so an answer must come
+/// uncompressed; Envoy's compressor can still compress toward the client) and the OpenAI
+/// account a client's own key belongs to (`openai-organization`, `openai-project`), which the
+/// gateway's key need not: OpenAI refuses the mismatch with a 401 that would count against the
+/// provider's breaker for every client.
+pub const NOT_FOR_PROVIDERS: [&str; 3] = ["accept-encoding", "openai-organization", "openai-project"];
 /// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).
 pub const AUTO_TIER: &str = "x-model-router-auto-tier";
 /// Response header: the auto score, 3 decimals.

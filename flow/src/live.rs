@@ -57,7 +57,16 @@ fn update<R>(
 
 /// Whether an attempt may go to `to` now, taking a probe slot if its breaker is cooling down.
 pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -> Result<bool, HostError> {
-    for key in to.health_keys() {
+    let keys = to.health_keys();
+    // Both read first: a probe slot taken on the provider's breaker while the deployment's
+    // refuses would be held, unanswered, until the next cooldown.
+    for key in &keys {
+        let (bytes, _) = host.shared_get(key)?;
+        if bytes.as_deref().and_then(Health::decode).is_some_and(|h| h.admit(now, cfg) == Admit::No) {
+            return Ok(false);
+        }
+    }
+    for key in keys {
         let allowed = update(host, &key, |h| match h.admit(now, cfg) {
             Admit::Yes => true,
             Admit::No => false,

@@ -117,8 +117,10 @@ impl Request {
         let replacement = match out {
             Ok(bytes) => bytes,
             Err(why) => {
-                // The headers are still held: the status can say what the body says.
+                // The headers are still held: the status can say what the body says, and the
+                // request is counted as the provider's failure it is.
                 self.effects.push(Effect::SetResponseHeader(h::STATUS, "502".into()));
+                self.account.status = 502;
                 untranslatable(host, &why)
             }
         };
@@ -177,27 +179,39 @@ impl Request {
             headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"))
         };
         let mut content_type = None;
+        let (mut status, mut failed) = (status, false);
         if translated {
             // A native answer, whole: in the OpenAI shape before it is priced like one.
             let (out, kind) = match (status, event_stream) {
                 (200, true) => {
                     let mut t = native::Stream::new(api, f.meta());
-                    (Ok(t.as_mut().map_or_else(Vec::new, |t| t.feed(&body, true))), native::EVENT_STREAM)
+                    let out = t.as_mut().map_or_else(Vec::new, |t| t.feed(&body, true));
+                    failed = t.as_ref().is_some_and(native::Stream::failed);
+                    (Ok(out), native::EVENT_STREAM)
                 }
                 (200, false) => (native::response(api, &body, &f.meta()), "application/json"),
                 _ => (Ok(native::error(api, status, &body)), "application/json"),
             };
-            body = out.unwrap_or_else(|why| untranslatable(host, &why));
+            body = out.unwrap_or_else(|why| {
+                // Not a chat completion: the status says what the body says, as on the first
+                // attempt's path.
+                status = 502;
+                untranslatable(host, &why)
+            });
             content_type = Some(kind);
         }
         let usage = if status != 200 {
             None
         } else if event_stream {
             let mut editor = StreamUsage::new(f.to.price(), f.usage_requested);
+            // A failed stream already ends in its error event: no second one for its end.
+            editor.done = failed;
             if let Some(out) = editor.feed(&body, true) {
                 body = out;
             }
-            if !editor.done {
+            if failed {
+                host.count(m::STREAM_FAILED, 1);
+            } else if !editor.done {
                 host.count(m::STREAM_TRUNCATED, 1);
             }
             editor.usage

@@ -137,6 +137,7 @@ impl Request {
                 self.phase = Phase::Checking(f);
                 return Verdict::Pause;
             }
+            self.served(host, &f, 400);
             return Verdict::Continue;
         }
         let body = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_default();
@@ -144,6 +145,7 @@ impl Request {
             let why = Retry::Context(f.to.context_window);
             return self.fail_over_or(host, f, why, Origin::Checking);
         }
+        self.served(host, &f, 400);
         Verdict::Continue
     }
 }

@@ -107,7 +107,7 @@ impl Request {
     }
 }
 
-// Classifying on the headers, routing on the complete body, sending upstream.
+// Classifying on the headers, and sending upstream.
 impl Request {
     /// Classifies the request. Returns the endpoint, or the error to answer with.
     pub(super) fn classify(
@@ -184,6 +184,7 @@ impl Request {
         let cluster_header = shared.config.cluster_header.as_str();
         let dropped = |k: &str| {
             h::CLIENT_CREDENTIALS.contains(&k)
+                || h::NOT_FOR_PROVIDERS.contains(&k)
                 || k.starts_with(h::OWN_PREFIX)
                 || k == cluster_header
                 || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))
@@ -209,7 +210,10 @@ impl Request {
         self.effects.push(Effect::SetRequestHeaders(headers));
         host.now_ns()
     }
+}
 
+// Routing on the complete body.
+impl Request {
     fn route_chat(
         &mut self,
         host: &dyn Host,
@@ -271,6 +275,12 @@ impl Request {
             remember(host, memory)?;
         }
         remember_scan(host, &analysis);
+        if route.probe {
+            // Its breaker has cooled down: this attempt is its probe, so its outcome closes or
+            // reopens the breaker. (Read, not claimed, by the route; a slot another worker
+            // took in the same instant leaves this attempt sent all the same.)
+            live::admit(host, &route.target.to, now, &config.resilience)?;
+        }
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
         let Route { target, stream, fallbacks, layout, usage_requested, fail_open, reasoning, .. } = route;

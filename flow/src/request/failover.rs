@@ -105,13 +105,16 @@ impl Request {
             // The provider's failure: nothing else can answer, so the router's own error,
             // never the provider's body.
             Origin::Answering => {
-                self.exhausted(&f);
+                self.exhausted(host, &f);
                 Verdict::Pause
             }
             // A context-length 400 no larger window can take: the provider's 400 goes on.
-            Origin::Checking => Verdict::Continue,
+            Origin::Checking => {
+                self.served(host, &f, 400);
+                Verdict::Continue
+            }
             Origin::Fallback { status, .. } if retryable(status) => {
-                self.exhausted(&f);
+                self.exhausted(host, &f);
                 Verdict::Continue
             }
             Origin::Fallback { status, body_size } => {
@@ -129,6 +132,7 @@ impl Request {
             k.starts_with(':')
                 || h::NOT_FORWARDED.contains(&k)
                 || h::CLIENT_CREDENTIALS.contains(&k)
+                || h::NOT_FOR_PROVIDERS.contains(&k)
                 || k.starts_with(h::OWN_PREFIX)
                 || k == shared.config.cluster_header
                 || to.auth.as_ref().is_some_and(|a| a.header == k)
@@ -192,7 +196,7 @@ impl Request {
     /// body): 429 `rate_limit_exceeded` with the smallest `retry-after` when all were rate
     /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, else 502
     /// `upstream_failed`.
-    pub(super) fn exhausted(&mut self, f: &Flight) {
+    pub(super) fn exhausted(&mut self, host: &dyn Host, f: &Flight) {
         let sent: Vec<u16> = f.failed.iter().filter(|x| x.sent).map(|x| x.status).collect();
         let all = |p: fn(u16) -> bool| !sent.is_empty() && sent.iter().all(|s| p(*s));
         let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
@@ -216,7 +220,8 @@ impl Request {
                 format!("all {attempts} attempts failed ({summary}): retry later"),
             )
         };
-        self.account.status = e.status;
+        // Counted as the last attempt's outcome, so outages show in `requests`.
+        self.served(host, f, e.status);
         let mut headers: Vec<(String, String)> =
             f.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         headers.push((h::CONTENT_TYPE.into(), "application/json".into()));

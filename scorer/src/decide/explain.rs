@@ -8,8 +8,9 @@
 
 use crate::catalog::Deployment;
 use crate::config::Config;
+use crate::decide::liveness::Liveness;
 use crate::decide::rank::rank;
-use crate::decide::route::{Analysis, Context, Liveness, Route, Selection, request_policy};
+use crate::decide::route::{Analysis, Context, Route, Selection, request_policy};
 use crate::decide::select::{self, Miss, Needs};
 use crate::error::ApiError;
 use crate::vocab::Prefer;
@@ -55,7 +56,7 @@ impl Analysis<'_> {
             }
         };
         let est = req.estimate(config.default_output_tokens);
-        let live = Liveness::of(config, ctx);
+        let live = Liveness::of(config, ctx.live, ctx.now);
         let latency = |d: &Deployment| live.latency(d);
         let ranked = Prefer::NAMES
             .into_iter()

@@ -5,12 +5,13 @@ use crate::account::budget::BudgetView;
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::decide::auto::{self, AutoScore, Remembered};
+use crate::decide::liveness::Liveness;
 use crate::decide::memo::Memo;
 use crate::decide::rank::rank;
 use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
 use crate::decide::select::{self, Needs};
 use crate::error::{ApiError, echo};
-use crate::health::{self, Admit, Health, Live, ResilienceConfig};
+use crate::health::{Admit, Live};
 use crate::parse::features;
 use crate::parse::request::{ChatRequest, Layout, parse_chat_with};
 use crate::protocol::native;
@@ -95,6 +96,10 @@ pub struct Route {
     /// Every candidate's breaker was open and the route failed open (see
     /// [`ResilienceConfig::fail_open`](crate::health::ResilienceConfig::fail_open)).
     pub fail_open: bool,
+    /// The chosen deployment's breaker has cooled down (or is probing): the glue takes a probe
+    /// slot before it sends ([`Health::claim_probe`](crate::health::Health::claim_probe)), so
+    /// this attempt's outcome closes the breaker or opens it again.
+    pub probe: bool,
 }
 
 /// A parsed, scored request waiting for the glue's remembered state.
@@ -238,7 +243,7 @@ impl Analysis<'_> {
         };
 
         let est = req.estimate(config.default_output_tokens);
-        let live = Liveness::of(config, ctx);
+        let live = Liveness::of(config, ctx.live, ctx.now);
         let latency = |d: &Deployment| live.latency(d);
         rank(&mut cands, prefer, &est, &latency);
         // Skip open breakers. Only the first candidate that admits is needed now (fallbacks
@@ -246,8 +251,17 @@ impl Analysis<'_> {
         // and no further: each read is a call out of the VM.
         let before = cands.len();
         let mut fail_open = false;
-        match cands.iter().position(|d| live.admits(d)) {
-            Some(first) => drop(cands.drain(..first)),
+        // The first that admits, and whether it does as a probe.
+        let mut first_admitted = None;
+        let admitted = cands.iter().enumerate().find_map(|(i, d)| {
+            let a = live.admission(d);
+            (a != Admit::No).then_some((i, *d as *const Deployment, a))
+        });
+        match admitted {
+            Some((first, d, a)) => {
+                first_admitted = Some((d, a));
+                drop(cands.drain(..first));
+            }
             // Every breaker open: fail open (all candidates, as ranked), or refuse.
             None if config.resilience.fail_open => fail_open = !cands.is_empty(),
             None => cands.clear(),
@@ -330,6 +344,12 @@ impl Analysis<'_> {
             return Err(refused.unwrap_or_else(|| unknown_model(config, model, &policy, now)));
         };
         cands.drain(..first);
+        // Health is read once per candidate: the chosen one is usually the first admitted.
+        let probe = !fail_open
+            && cands.first().is_some_and(|d| match first_admitted {
+                Some((p, a)) if std::ptr::eq(p, *d) => a == Admit::Probe,
+                _ => live.admission(d) != Admit::Yes,
+            });
         let estimate_usd = cands.first().map_or(0.0, |d| est.price(d));
         let Some(tier) = cands.first().map(|d| d.tier) else {
             return Err(unknown_model(config, model, &policy, now));
@@ -359,36 +379,8 @@ impl Analysis<'_> {
             budget,
             estimate_usd,
             fail_open,
+            probe,
         })
-    }
-}
-
-/// Live health as ranking sees it: breakers and observed latency, when the glue has them.
-pub(crate) struct Liveness<'a> {
-    live: Option<&'a dyn Live>,
-    now: u64,
-    cfg: &'a ResilienceConfig,
-}
-
-impl<'a> Liveness<'a> {
-    /// What `ctx` knows of live health, read under `config`'s resilience settings.
-    pub(crate) fn of(config: &'a Config, ctx: &Context<'a>) -> Liveness<'a> {
-        Liveness { live: ctx.live, now: ctx.now, cfg: &config.resilience }
-    }
-
-    fn get(&self, key: &str) -> Option<Health> {
-        self.live.and_then(|l| l.health(key))
-    }
-
-    /// Neither the provider's nor the deployment's breaker is open.
-    fn admits(&self, d: &Deployment) -> bool {
-        health::keys(&d.provider, &d.id)
-            .iter()
-            .all(|k| self.get(k).is_none_or(|h| h.admit(self.now, self.cfg) != Admit::No))
-    }
-
-    pub(crate) fn latency(&self, d: &Deployment) -> Option<f64> {
-        self.get(&health::deployment_key(&d.provider, &d.id))?.latency(self.now, self.cfg)
     }
 }
 
@@ -469,6 +461,7 @@ fn unknown_model(config: &Config, model: &str, policy: &Policy, now: u64) -> Api
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::{self, Health};
 
     /// 2026-11-22, the catalog's reference day.
     const TODAY: u64 = 20_779 * 86_400;

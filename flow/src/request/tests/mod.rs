@@ -14,6 +14,7 @@ use crate::request::Request;
 use crate::shared::Shared;
 
 mod account;
+mod breaker;
 mod memory;
 mod native;
 mod prefix;
@@ -168,7 +169,9 @@ fn set_response(step: &Step, name: &str) -> Option<String> {
 
 #[test]
 fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_key() {
-    let host = chat(HELLO);
+    let mut host = chat(HELLO);
+    host.request_headers
+        .extend(pairs(&[("accept-encoding", "gzip, br"), ("openai-organization", "org-client")]));
     let mut req = Request::new(Some(config("")));
     let first = req.on(&host, Event::RequestHeaders { end_of_stream: false });
     // The forged cluster header is removed before anything else.
@@ -192,7 +195,10 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
     else {
         panic!("no headers in {step:?}")
     };
-    assert!(!headers.iter().any(|(k, _)| k == "authorization"), "{headers:?}");
+    // Neither the client's key nor what could not be read back or belongs to its account.
+    for name in ["authorization", "accept-encoding", "openai-organization"] {
+        assert!(!headers.iter().any(|(k, _)| k == name), "{name}: {headers:?}");
+    }
     let cluster = cluster_of(&step).unwrap_or_default();
     assert!(cluster == "a" || cluster == "b", "{cluster}");
     assert!(headers.iter().any(|(k, v)| k == "content-length" && v == &body.to_string().len().to_string()));
@@ -240,6 +246,7 @@ fn what_the_router_refuses_is_answered_locally_and_marked_as_its_own() {
 #[test]
 fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
     let mut host = chat(HELLO);
+    host.request_headers.extend(pairs(&[("accept-encoding", "gzip"), ("openai-project", "proj-client")]));
     let mut req = Request::new(Some(config("")));
     let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
     host.response_headers = pairs(&[(":status", "503")]);
@@ -251,7 +258,9 @@ fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
     assert_ne!(cluster, &first);
     let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     assert!(sent["model"] == "m" || sent["model"] == "big", "{sent}");
-    assert!(!headers.iter().any(|(k, _)| k == "authorization" || k == "x-model-router-cluster"));
+    for name in ["authorization", "x-model-router-cluster", "accept-encoding", "openai-project"] {
+        assert!(!headers.iter().any(|(k, _)| k == name), "{name}: {headers:?}");
+    }
     // The failed response's body never reaches the client.
     let sent_ok = req.on(&host, Event::Dispatched { sent: true });
     assert_eq!(sent_ok, Step::just(Verdict::Pause));
@@ -273,13 +282,20 @@ fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
 #[test]
 fn how_a_request_ends_when_its_providers_fail() {
     // (statuses of the three attempts, retry-after of each, expected status and code)
-    type Case = (&'static str, [u16; 3], [Option<&'static str>; 3], u16, &'static str);
+    type Case = (&'static str, [u16; 3], [Option<&'static str>; 3], u16, &'static str, &'static str);
     let cases: [Case; 3] = [
-        ("all failed", [503, 500, 502], [None; 3], 502, "upstream_failed"),
-        ("all rate limited", [429, 429, 429], [Some("30"), Some("5"), Some("9")], 429, "rate_limit_exceeded"),
-        ("all rejected the key", [401, 403, 401], [None; 3], 502, "provider_auth_failed"),
+        ("all failed", [503, 500, 502], [None; 3], 502, "upstream_failed", "upstream_error"),
+        (
+            "all rate limited",
+            [429, 429, 429],
+            [Some("30"), Some("5"), Some("9")],
+            429,
+            "rate_limit_exceeded",
+            "rate_limited",
+        ),
+        ("all rejected the key", [401, 403, 401], [None; 3], 502, "provider_auth_failed", "upstream_error"),
     ];
-    for (name, statuses, after, want, code) in cases {
+    for (name, statuses, after, want, code, outcome) in cases {
         let mut host = chat(HELLO);
         let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
         route(&mut req, &host);
@@ -303,6 +319,14 @@ fn how_a_request_ends_when_its_providers_fail() {
         let retry = headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str());
         assert_eq!(retry, (want == 429).then_some("5"), "{name}");
         assert!(!json.to_string().contains("mock"), "{name}: a provider's body leaked");
+        // Counted, so an outage shows in `requests` by its outcome.
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        assert!(
+            counters.keys().any(|k| k.starts_with("requests.") && k.ends_with(&format!("outcome.{outcome}"))),
+            "{name}: {:?}",
+            counters.keys().collect::<Vec<_>>()
+        );
     }
 }
 
@@ -340,6 +364,12 @@ fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
         let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
         assert_eq!(cluster_of(&step).as_deref() == Some("c"), retried, "{step:?}");
         assert_eq!(step.verdict, if retried { Verdict::Pause } else { Verdict::Continue });
+        if !retried {
+            // The provider's 400 passed on is counted as the client's error.
+            req.on(&host, Event::Log);
+            let counters = host.counters.borrow();
+            assert!(counters.keys().any(|k| k.ends_with("outcome.client_error")), "{:?}", counters.keys());
+        }
     }
 }
 

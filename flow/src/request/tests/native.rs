@@ -291,3 +291,57 @@ fn a_turn_parsed_and_translated_from_the_workers_memo_sends_what_a_fresh_worker_
     assert!(resumed.as_ref().is_some_and(|b| b.starts_with(b"{") && b.len() > later.len() / 2));
     assert_eq!(resumed, whole);
 }
+
+#[test]
+fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_failure() {
+    let anthropic_error = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+    );
+    // (name, streamed, Anthropic's 200 answer, status to the client)
+    let cases = [
+        ("not a message", false, r#"{"type":"completion","completion":"hi"}"#, 502),
+        ("a stream that fails", true, anthropic_error, 200),
+    ];
+    for (name, stream, answer, want) in cases {
+        let mut host = chat(&request(stream));
+        let mut req = Request::new(Some(config()));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "500")]);
+        req.on(&host, Event::CallResponse { body_size: 0 });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[
+            (":status", "200"),
+            ("content-type", if stream { "text/event-stream" } else { "application/json" }),
+        ]);
+        host.call_body = answer.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: answer.len() });
+        let text = step
+            .effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Respond { status, body, .. } => {
+                    Some((*status, String::from_utf8_lossy(body).into_owned()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{name}: {step:?}"));
+        assert_eq!(text.0, want, "{name}: {}", text.1);
+        if stream {
+            // One error event, the translator's: not a second one for a missing [DONE].
+            assert_eq!(text.1.matches("\"error\"").count(), 1, "{name}: {}", text.1);
+            assert!(text.1.contains("Overloaded") && !text.1.contains("[DONE]"), "{name}: {}", text.1);
+            let counters = host.counters.borrow();
+            assert!(
+                counters.contains_key("stream_failed") && !counters.contains_key("stream_truncated"),
+                "{name}"
+            );
+        } else {
+            let v: Value = serde_json::from_str(&text.1).unwrap_or(Value::Null);
+            assert_eq!(v["error"]["code"], "bad_upstream_response", "{name}: {}", text.1);
+        }
+    }
+}
