@@ -14,7 +14,7 @@ pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
     let cache_read = n("cache_read_input_tokens").unwrap_or(0);
     let cache_write = n("cache_creation_input_tokens").unwrap_or(0);
     Some(Tokens {
-        prompt: n("input_tokens")? + cache_read + cache_write,
+        prompt: n("input_tokens")?.saturating_add(cache_read).saturating_add(cache_write),
         completion: n("output_tokens")?,
         cache_read,
         cache_write,

@@ -8,6 +8,10 @@ use super::response::{error_parts, tokens};
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
 
+/// The most content blocks one answer may start: the list is searched per event, so a hostile
+/// stream of endless blocks is cut off rather than made quadratic.
+pub(crate) const MAX_BLOCKS: usize = 4096;
+
 /// The most bytes of one unfinished event (its line being read and its data so far) held
 /// across calls. Messages events are small deltas; the largest, a block start carrying a
 /// server tool's result, stays far below this. Beyond it the stream fails.
@@ -220,6 +224,10 @@ impl Stream {
     }
 
     fn block_start(&mut self, index: u64, b: &Value, out: &mut Vec<u8>) {
+        if self.blocks.len() >= MAX_BLOCKS {
+            self.garbage(out, &format!("more than {MAX_BLOCKS} content blocks"));
+            return;
+        }
         let s = |name: &str| b.get(name).and_then(Value::as_str).unwrap_or_default();
         let block = match s("type") {
             "text" => Block::Text,

@@ -46,7 +46,7 @@ pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
     usage.get("inputTokens").and_then(Value::as_u64)?;
     let (cache_read, cache_write) = (n("cacheReadInputTokens"), n("cacheWriteInputTokens"));
     Some(Tokens {
-        prompt: n("inputTokens") + cache_read + cache_write,
+        prompt: n("inputTokens").saturating_add(cache_read).saturating_add(cache_write),
         completion: n("outputTokens"),
         cache_read,
         cache_write,

@@ -19,6 +19,10 @@ use super::sse::Sse;
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
 
+/// The most function calls one answer may start: the list is searched per event, so a hostile
+/// stream of endless calls is cut off rather than made quadratic.
+const MAX_CALLS: usize = 1024;
+
 /// The event types read whole; the rest are skipped after their type is read.
 const HANDLED: [&str; 8] = [
     "response.output_item.added",
@@ -262,6 +266,9 @@ impl Stream {
             Some(i) => i,
             None => {
                 let (call_id, name) = (text(item, "call_id")?, text(item, "name")?);
+                if self.calls.len() >= MAX_CALLS {
+                    return Err(garbage(&format!("more than {MAX_CALLS} function calls")));
+                }
                 self.start(out);
                 let index = self.calls.len();
                 let start = json!({"index": index, "id": call_id, "type": "function",

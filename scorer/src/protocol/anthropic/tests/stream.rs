@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{dir, meta};
-use crate::protocol::anthropic::stream::{MAX_EVENT_BYTES, Stream};
+use crate::protocol::anthropic::stream::{MAX_BLOCKS, MAX_EVENT_BYTES, Stream};
 use crate::protocol::reply::Tokens;
 
 fn samples() -> Vec<(String, Vec<u8>)> {
@@ -224,4 +224,21 @@ fn a_tool_input_given_at_the_block_start_is_sent_whole() {
         .map(|e| e["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].clone())
         .collect();
     assert_eq!(calls, vec![Value::Null, json!("{\"a\":1}")], "{ev:?}");
+}
+
+#[test]
+fn a_stream_of_endless_content_blocks_is_cut_off() {
+    let block = |i: usize| {
+        format!(
+            "event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":{i},\"content_block\":{{\"type\":\"tool_use\",\"id\":\"t{i}\",\"name\":\"f\",\"input\":{{}}}}}}\n\n"
+        )
+    };
+    for (blocks, cut) in [(MAX_BLOCKS, false), (MAX_BLOCKS + 1, true)] {
+        let input: String = std::iter::once(EVENT_START.to_string()).chain((0..blocks).map(block)).collect();
+        let mut s = Stream::new(meta(false));
+        let out = s.feed(input.as_bytes(), false);
+        assert_eq!(s.failed(), cut, "{blocks} blocks");
+        let last = events(&out).pop().unwrap_or_default();
+        assert_eq!(last["error"]["code"] == "bad_upstream_response", cut, "{blocks} blocks: {last}");
+    }
 }

@@ -365,3 +365,19 @@ fn a_failed_response_keeps_its_usage() {
     assert!(s.failed());
     assert_eq!(s.tokens(), Some(Tokens { prompt: 5, completion: 1, ..Tokens::default() }));
 }
+
+#[test]
+fn a_stream_of_endless_function_calls_is_cut_off() {
+    let call = |i: usize| {
+        ev(json!({"type": "response.output_item.added", "output_index": i,
+            "item": {"type": "function_call", "id": format!("fc{i}"), "call_id": format!("c{i}"), "name": "f", "arguments": ""}}))
+    };
+    for (calls, cut) in [(MAX_CALLS, false), (MAX_CALLS + 1, true)] {
+        let input: String = (0..calls).map(call).collect();
+        let mut s = Stream::new(meta(false));
+        let out = String::from_utf8(s.feed(input.as_bytes(), false)).unwrap();
+        assert_eq!(s.failed(), cut, "{calls} calls");
+        let last = events(&out).pop().unwrap_or_default();
+        assert_eq!(last["error"]["code"] == "bad_upstream_response", cut, "{calls} calls: {last}");
+    }
+}
