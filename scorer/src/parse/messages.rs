@@ -27,8 +27,8 @@ pub(crate) fn parse_messages<'a>(
     let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(8);
     let mut it = r.array().map_err(syntax)?;
     let mut index = 0usize;
-    // Long texts are carried up to the end of the last user or tool message: a translator
-    // may trim what follows it (an assistant prefill).
+    // Long texts are carried up to the end of the last message a translator keeps as a user
+    // or tool turn ([`asks`]): it may trim what follows it (an assistant prefill).
     let mut carried = 0;
     // Only the first `messages` member is remembered (a second is refused later anyway).
     let memo = memo.filter(|_| req.spans.is_empty() && req.layout.texts.is_empty());
@@ -46,7 +46,7 @@ pub(crate) fn parse_messages<'a>(
         let start = r.pos();
         parse_message(r, req, index, &mut keys)?;
         req.spans.push((start, r.pos()));
-        if matches!(req.texts.last(), Some((Role::User | Role::Tool, ..))) {
+        if asks(req) {
             carried = req.layout.texts.len();
         }
         index += 1;
@@ -66,6 +66,20 @@ pub(crate) fn parse_messages<'a>(
     }
     req.messages = index;
     Ok(())
+}
+
+/// Whether the message just read is one every translator keeps as a turn of the user's
+/// side: a tool result, or a user message with some text. A user message with none (`""`,
+/// `[]`, empty parts) is dropped, so an assistant message before it would end the
+/// conversation as a prefill, whose text a translator trims: it must be read, not carried.
+/// (One with only an image counts as none here: its texts are then read, which is never
+/// wrong.)
+fn asks(req: &ChatRequest<'_>) -> bool {
+    match req.texts.last() {
+        Some((Role::Tool, ..)) => true,
+        Some((Role::User, count, _)) => req.parts.iter().rev().take(*count).any(|p| !p.is_empty()),
+        _ => false,
+    }
 }
 
 fn parse_message<'a>(

@@ -155,21 +155,21 @@ mod tests {
         Some(texts)
     }
 
-    /// One message's long texts; true for a user or tool message.
+    /// One message's long texts; true for a tool message, or a user message with some text.
     fn walk_message(r: &mut Reader<'_>, src: &str, texts: &mut Vec<Span>) -> Option<bool> {
-        let mut asks = false;
+        let (mut role, mut text) = (String::new(), false);
         let mut obj = r.object().ok()?;
         while let Some(key) = obj.next_key(r).ok()? {
             match (key.as_ref(), r.peek_kind().ok()?) {
-                ("role", Kind::String) => asks = matches!(r.raw_string().ok()?, "user" | "tool" | "function"),
-                ("content", Kind::String) => walk_text(r, src, texts)?,
+                ("role", Kind::String) => role = r.raw_string().ok()?.to_string(),
+                ("content", Kind::String) => text |= walk_text(r, src, texts)?,
                 ("content", Kind::Array) => {
                     let mut parts = r.array().ok()?;
                     while parts.next(r).ok()? {
                         let mut part = r.object().ok()?;
                         while let Some(key) = part.next_key(r).ok()? {
                             if key == "text" && r.peek_kind().ok()? == Kind::String {
-                                walk_text(r, src, texts)?;
+                                text |= walk_text(r, src, texts)?;
                             } else {
                                 r.skip_value().ok()?;
                             }
@@ -179,16 +179,17 @@ mod tests {
                 _ => r.skip_value().ok()?,
             }
         }
-        Some(asks)
+        Some(matches!(role.as_str(), "tool" | "function") || (role == "user" && text))
     }
 
-    fn walk_text(r: &mut Reader<'_>, src: &str, texts: &mut Vec<Span>) -> Option<()> {
+    /// Records a long text; whether the text is not empty.
+    fn walk_text(r: &mut Reader<'_>, src: &str, texts: &mut Vec<Span>) -> Option<bool> {
         let raw = r.raw_string().ok()?;
         if raw.len() >= MIN_TEXT {
             let start = (raw.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
             texts.push(Span { start, end: start + raw.len() });
         }
-        Some(())
+        Some(!raw.is_empty())
     }
 
     const PIECES: &[&str] = &[
@@ -264,6 +265,31 @@ mod tests {
             stood_in += usize::from(got.is_ok() && !texts.is_empty());
         }
         assert!(stood_in > 150, "translated with stand-ins: {stood_in} of 500");
+    }
+
+    /// A prefill followed only by an empty user message (which every translator drops) ends
+    /// the conversation: its text is trimmed, so it is read, not stood in for.
+    #[test]
+    fn a_prefill_before_an_empty_user_message_is_read_and_trimmed() {
+        let to = Native { upstream_model: "claude", max_output: 8_192 };
+        let as_json = |b: Vec<u8>| serde_json::from_slice::<Value>(&b).ok();
+        for text in [format!("{}  \n", "x".repeat(MIN_TEXT)), " ".repeat(MIN_TEXT + 2)] {
+            for empty in [json!(""), json!([]), json!([{"type": "text", "text": ""}])] {
+                let body = json!({"model": "auto", "reasoning_effort": "low", "messages": [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": text},
+                    {"role": "user", "content": empty},
+                ]})
+                .to_string();
+                let texts = parsed_texts(&body);
+                assert_eq!(texts, Vec::new(), "{body}");
+                let direct = anthropic::request::translate(body.as_bytes(), &to).map(as_json);
+                let got = translate(body.as_bytes(), &texts, |b| anthropic::request::translate(b, &to));
+                assert_eq!(got.map(as_json), direct, "{body}");
+                let sent = direct.ok().flatten().unwrap_or_default().to_string();
+                assert!(!sent.contains("  \\n\""), "the prefill kept its whitespace: {sent}");
+            }
+        }
     }
 
     #[test]
