@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use model_router_flow::Shared;
 use model_router_scorer::Config;
+use model_router_scorer::parse::prefix::Digest;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
@@ -33,7 +34,7 @@ impl RootContext for Root {
                 return false;
             }
         };
-        let config = match Config::from_json(&bytes) {
+        let mut config = match Config::from_json(&bytes) {
             Ok(c) => c,
             Err(e) => {
                 host::log(LogLevel::Error, &format!("model-router: configuration rejected: {e}"));
@@ -60,6 +61,7 @@ impl RootContext for Root {
                 if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
             ),
         );
+        config.prefix_cache.key = digest_key();
         self.shared = Some(Rc::new(Shared::new(config, keys)));
         true
     }
@@ -72,4 +74,37 @@ impl RootContext for Root {
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
     }
+}
+
+/// Shared-data key of the secret the conversations' digests start from (one per Envoy).
+pub const DIGEST_KEY: &str = "model_router.digest_key";
+
+/// The key this Envoy's workers start their conversations' digests from (`auto`'s resumed
+/// scans are found by them in shared data, across workers): the one in shared data, or one
+/// drawn now and stored first. Workers that draw at once each read back the one that landed;
+/// one that read before the last write keeps its own, which only costs its conversations
+/// their resumes on the other workers.
+fn digest_key() -> Digest {
+    let stored =
+        |v: Option<Vec<u8>>| v.and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok()).map(Digest::from_bytes);
+    if let Some(key) = host::shared_get(DIGEST_KEY).ok().and_then(|(v, _)| stored(v)) {
+        return key;
+    }
+    let drawn = drawn();
+    if let Err(e) = host::shared_set(DIGEST_KEY, &drawn.to_bytes(), 0) {
+        host::log(LogLevel::Warn, &format!("model-router: cannot store the digest key: {e}"));
+    }
+    host::shared_get(DIGEST_KEY).ok().and_then(|(v, _)| stored(v)).unwrap_or(drawn)
+}
+
+/// 128 bits no caller can predict: the standard library's hasher keys come from the host's
+/// random source (WASI `random_get`), and each `RandomState` has its own.
+fn drawn() -> Digest {
+    use std::hash::{BuildHasher, Hasher};
+    let word = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.finish()
+    };
+    Digest(word(1), word(2))
 }

@@ -152,9 +152,14 @@ fn auto_remembers_a_conversation_tier_in_shared_data_until_it_expires() {
         )
     };
     assert_eq!(tier_of(&mut p, &turn1), ("standard".into(), "standard".into()));
-    // One conversation slot (besides the provider health records).
-    let keys: Vec<String> =
-        p.shared_keys().into_iter().filter(|k| !k.starts_with("model_router.health.")).collect();
+    // One conversation slot (besides the provider health records and the digests' key,
+    // drawn once for the VM's workers).
+    assert!(p.shared_keys().contains(&"model_router.digest_key".to_string()));
+    let keys: Vec<String> = p
+        .shared_keys()
+        .into_iter()
+        .filter(|k| !k.starts_with("model_router.health.") && k != "model_router.digest_key")
+        .collect();
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(keys[0].starts_with("model_router.sticky."), "{keys:?}");
     p.set_now_secs(1_030);

@@ -17,6 +17,7 @@ use self::auto::{AutoConfig, AutoError, RawAutoConfig};
 use crate::account::budget::BudgetConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, CatalogError, RawCatalog, is_token};
 use crate::health::ResilienceConfig;
+use crate::parse::prefix::{Digest, EMPTY};
 use crate::vocab::{Policy, Prefer, RawPolicy};
 
 /// The request header the filter sets and the Envoy route reads with `cluster_header`.
@@ -108,11 +109,16 @@ pub struct PrefixCacheConfig {
     /// translated (`decide::memo`), so that an agent's next turn is parsed and translated only
     /// where it is new; 0 keeps none.
     pub memo_bytes: u64,
+    /// The key the messages' digests start from: not configured but drawn by each Envoy
+    /// (the filter keeps it in shared data, so its workers share it), so that no caller can
+    /// compute a digest. The scorer's own ([`EMPTY`](crate::parse::prefix::EMPTY)) otherwise.
+    #[serde(skip)]
+    pub key: Digest,
 }
 
 impl Default for PrefixCacheConfig {
     fn default() -> Self {
-        PrefixCacheConfig { slots: 4096, ttl_secs: 600, min_bytes: 16_384, memo_bytes: 4 << 20 }
+        PrefixCacheConfig { slots: 4096, ttl_secs: 600, min_bytes: 16_384, memo_bytes: 4 << 20, key: EMPTY }
     }
 }
 

@@ -60,7 +60,7 @@ pub(crate) fn scan(
     // Those of the messages a parse with the worker's memo took from it, the others made
     // here (and handed back in `req.chain` for the memo to keep).
     let mut digests = std::mem::take(&mut req.chain);
-    prefix::extend(&mut digests, body, &req.spans);
+    prefix::extend(cfg.key, &mut digests, body, &req.spans);
     let mut from = 0;
     // Boundaries k = n, n-1, ...: `digests[k - 1]` is the digest of messages 1..=k.
     for (k, &d) in digests.iter().enumerate().rev().take(LOOKBACK).map(|(i, d)| (i + 1, d)) {
@@ -280,7 +280,7 @@ mod tests {
             assert_eq!(a.req.features, whole.req.features, "turn {turn}");
             assert_eq!(a.auto(), whole.auto(), "turn {turn}");
             assert_eq!(a.route(&config, &ctx), whole.route(&config, &ctx), "turn {turn}");
-            let truth = prefix::chain(b.as_bytes(), &a.req.spans);
+            let truth = prefix::chain(prefix::EMPTY, b.as_bytes(), &a.req.spans);
             assert!(truth.starts_with(&a.req.chain), "turn {turn}");
             if let Some(m) = a.prefix_memory() {
                 slots.0.insert(m.key.clone(), m.value.clone());
@@ -336,6 +336,50 @@ mod tests {
             slots.analyze(&config, &body(&messages[..3]), 1_000);
             let a = slots.analyze(&config, &later, 1_000);
             assert_eq!((a.resumed(), a.prefix_memory(), slots.0.len()), (None, None, 0));
+        }
+    }
+
+    /// A chain starts from the key: a state written under one key is never resumed under
+    /// another, and no digest of one is a digest of the other.
+    #[test]
+    fn digests_and_resumed_scans_follow_the_key() {
+        let messages: Vec<Value> = (0..6)
+            .map(|i| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": format!("turn {i} ")}))
+            .collect();
+        let body = |m: &[Value]| json!({"model": "auto", "messages": m}).to_string();
+        let (first, later) = (body(&messages[..3]), body(&messages));
+        let mut keyed = config("");
+        keyed.prefix_cache.key = Digest(7, 11);
+        for (writer, reader, resumes) in [(&keyed, &keyed, true), (&config(""), &keyed, false)] {
+            let mut slots = Slots::default();
+            slots.analyze(writer, &first, 1_000);
+            let a = slots.analyze(reader, &later, 1_000);
+            assert_eq!(a.resumed(), resumes.then_some(3));
+        }
+        let spans = [(0, 5), (5, 9)];
+        let (a, b) = (
+            prefix::chain(prefix::EMPTY, b"helloworld", &spans),
+            prefix::chain(Digest(7, 11), b"helloworld", &spans),
+        );
+        assert!(a.iter().all(|d| !b.contains(d)), "{a:?} {b:?}");
+    }
+
+    /// The lanes' old weakness: a word's top bit flipped went through its multiply as that bit
+    /// alone, and the next word could flip it back, whatever the key. Each word is now
+    /// multiplied in twice with a rotation between, so that pair of flips changes the digest.
+    #[test]
+    fn a_flipped_top_bit_is_not_made_up_for_in_the_next_word() {
+        let m: Vec<u8> = (0..64u8).map(|i| b'a' + i % 26).collect();
+        for (lane, r) in [(0usize, 31u32), (1, 29), (2, 27), (3, 33)] {
+            let mut x = m.clone();
+            let at = lane * 8;
+            x[at + 7] ^= 0x80;
+            // Bit 63 rotated left by r, in the same lane's word of the next block.
+            let bit = (63 + r) % 64;
+            x[32 + at + (bit / 8) as usize] ^= 1 << (bit % 8);
+            for key in [prefix::EMPTY, Digest(7, 11)] {
+                assert_ne!(prefix::digest(key, &m), prefix::digest(key, &x), "lane {lane}");
+            }
         }
     }
 

@@ -15,9 +15,37 @@ use crate::parse::scan::TextStats;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest(pub u64, pub u64);
 
+impl Default for Digest {
+    fn default() -> Digest {
+        EMPTY
+    }
+}
+
+impl Digest {
+    /// A digest (a key) from 16 bytes, low lane first.
+    pub fn from_bytes(b: [u8; 16]) -> Digest {
+        let (lo, hi) = b.split_at(8);
+        let word = |w: &[u8]| w.iter().rev().fold(0u64, |x, &b| (x << 8) | u64::from(b));
+        Digest(word(lo), word(hi))
+    }
+
+    /// Its 16 bytes, low lane first.
+    pub fn to_bytes(self) -> [u8; 16] {
+        let mut out = [0; 16];
+        let (lo, hi) = out.split_at_mut(8);
+        lo.copy_from_slice(&self.0.to_le_bytes());
+        hi.copy_from_slice(&self.1.to_le_bytes());
+        out
+    }
+}
+
 const K1: u64 = 0x9e37_79b9_7f4a_7c15;
 const K2: u64 = 0xc2b2_ae3d_27d4_eb4f;
-/// The digest before any message.
+const K3: u64 = 0x1656_67b1_9e37_79f9;
+/// The digest before any message under the scorer's own key (the CLI's, the tests'); the
+/// filter keys its digests with a secret each Envoy draws ([`PrefixCacheConfig::key`]).
+///
+/// [`PrefixCacheConfig::key`]: crate::config::PrefixCacheConfig::key
 pub const EMPTY: Digest = Digest(0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344);
 
 /// The finaliser of MurmurHash3: every input bit reaches every output bit.
@@ -31,12 +59,14 @@ fn fmix(mut h: u64) -> u64 {
 
 /// `seed` continued over `bytes` with their length (so message boundaries count): four
 /// lanes, each folding every fourth 8-byte word, so the four multiply chains run side by side
-/// (a 400 KB conversation is hashed on every agent turn). A cache key, not a proof: the lanes
-/// mix only at the end, so a caller can craft two bodies of one digest (a bit flipped in one
-/// lane's word and made up for in the next; whatever the seed). It keys only the scan states
-/// in shared data, where a crafted collision gives the caller's own request another
-/// conversation's features (its own tier, nothing else); what must not be wrong (the
-/// worker's memo of parses and translations, `decide::memo`) compares the bytes instead.
+/// (a 400 KB conversation is hashed on every agent turn). Each word is multiplied in twice,
+/// with a rotation between, so what a changed bit does to a lane depends on the lane's value:
+/// a change cannot be made up for in the next word without knowing it. A chain starts from a
+/// secret key in the filter (every digest depends on it), so a caller cannot compute lanes,
+/// and cannot make a message of its own digest as another's to plant a scan state that
+/// another client's conversation would resume from. Still a cache key, not a proof: what
+/// must not be wrong (the worker's memo of parses and translations, `decide::memo`) compares
+/// the bytes instead.
 pub fn digest(seed: Digest, bytes: &[u8]) -> Digest {
     let len = bytes.len() as u64;
     let mut lanes = [
@@ -45,7 +75,7 @@ pub fn digest(seed: Digest, bytes: &[u8]) -> Digest {
         seed.0.rotate_left(32) ^ K1,
         seed.1.rotate_left(32) ^ K2,
     ];
-    let step = |lane: u64, w: u64, k: u64, r: u32| (lane ^ w).wrapping_mul(k).rotate_left(r);
+    let step = |lane: u64, w: u64, k: u64, r: u32| (lane ^ w).wrapping_mul(k).rotate_left(r).wrapping_mul(K3);
     let word = |w: &[u8]| w.iter().rev().fold(0u64, |x, &b| (x << 8) | u64::from(b));
     let mut blocks = bytes.chunks_exact(32);
     for block in &mut blocks {
@@ -71,16 +101,17 @@ pub fn digest(seed: Digest, bytes: &[u8]) -> Digest {
     Digest(fmix(a ^ b.rotate_left(17)), fmix(b ^ a.rotate_left(41)))
 }
 
-/// The digest of messages `1..=k` for every k: `spans` are the messages' raw bytes in `body`.
-pub fn chain(body: &[u8], spans: &[(usize, usize)]) -> Vec<Digest> {
+/// The digest of messages `1..=k` for every k, from `key`: `spans` are the messages' raw bytes
+/// in `body`.
+pub fn chain(key: Digest, body: &[u8], spans: &[(usize, usize)]) -> Vec<Digest> {
     let mut digests = Vec::with_capacity(spans.len());
-    extend(&mut digests, body, spans);
+    extend(key, &mut digests, body, spans);
     digests
 }
 
-/// `digests`, the chain of the first messages of `spans`, continued over the others.
-pub fn extend(digests: &mut Vec<Digest>, body: &[u8], spans: &[(usize, usize)]) {
-    let mut at = digests.last().copied().unwrap_or(EMPTY);
+/// `digests`, the chain from `key` of the first messages of `spans`, continued over the others.
+pub fn extend(key: Digest, digests: &mut Vec<Digest>, body: &[u8], spans: &[(usize, usize)]) {
+    let mut at = digests.last().copied().unwrap_or(key);
     for &(start, end) in spans.iter().skip(digests.len()) {
         at = digest(at, body.get(start..end).unwrap_or_default());
         digests.push(at);
