@@ -59,7 +59,9 @@ fn update<R>(
 pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -> Result<bool, HostError> {
     let keys = to.health_keys();
     // Both read first: a probe slot taken on the provider's breaker while the deployment's
-    // refuses would be held, unanswered, until the next cooldown.
+    // refuses would be held, unanswered, until the next cooldown. (A worker that takes the
+    // deployment's last slot between this read and the claim below still leaves it so, for
+    // that one cooldown.)
     for key in &keys {
         let (bytes, _) = host.shared_get(key)?;
         if bytes.as_deref().and_then(Health::decode).is_some_and(|h| h.admit(now, cfg) == Admit::No) {

@@ -24,7 +24,7 @@ impl Request {
             // Answered without reported usage: charge the estimate; failed: nothing.
             let spent = match a.cost {
                 Some(c) => nano(c),
-                None if (200..400).contains(&a.status) => r.amount,
+                None if (200..400).contains(&a.status) || a.unreadable => r.amount,
                 None => 0,
             };
             for (scope, today) in spend::settle(host, r, spent) {

@@ -121,6 +121,7 @@ impl Request {
                 // request is counted as the provider's failure it is.
                 self.effects.push(Effect::SetResponseHeader(h::STATUS, "502".into()));
                 self.account.status = 502;
+                self.account.unreadable = true;
                 untranslatable(host, &why)
             }
         };
@@ -179,7 +180,7 @@ impl Request {
             headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"))
         };
         let mut content_type = None;
-        let (mut status, mut failed) = (status, false);
+        let (mut status, mut failed, mut unreadable) = (status, false, false);
         if translated {
             // A native answer, whole: in the OpenAI shape before it is priced like one.
             let (out, kind) = match (status, event_stream) {
@@ -195,7 +196,7 @@ impl Request {
             body = out.unwrap_or_else(|why| {
                 // Not a chat completion: the status says what the body says, as on the first
                 // attempt's path.
-                status = 502;
+                (status, unreadable) = (502, true);
                 untranslatable(host, &why)
             });
             content_type = Some(kind);
@@ -219,6 +220,7 @@ impl Request {
             usage::of_response(&body)
         };
         self.served(host, f, status);
+        self.account.unreadable = unreadable;
         let cost_headers = self.used(host, &f.to, usage);
         let mut reply: Vec<(String, String)> =
             f.headers().into_iter().chain(cost_headers).map(|(k, v)| (k.to_string(), v)).collect();

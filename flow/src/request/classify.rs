@@ -9,7 +9,7 @@ use model_router_scorer::route::{Memory, Target, Upstream};
 use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint, models};
 
 use super::flight::{Flight, Kept};
-use super::{Phase, Request, not_configured};
+use super::{Phase, Request, not_configured, warn};
 use crate::headers as h;
 use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Swap, Verdict};
 use crate::live;
@@ -275,11 +275,13 @@ impl Request {
             remember(host, memory)?;
         }
         remember_scan(host, &analysis);
-        if route.probe {
-            // Its breaker has cooled down: this attempt is its probe, so its outcome closes or
-            // reopens the breaker. (Read, not claimed, by the route; a slot another worker
-            // took in the same instant leaves this attempt sent all the same.)
-            live::admit(host, &route.target.to, now, &config.resilience)?;
+        // Its breaker has cooled down: this attempt is its probe, so its outcome closes or
+        // reopens the breaker. (Read, not claimed, by the route; a slot another worker took in
+        // the same instant, or shared data that cannot be written, leaves it sent all the same.)
+        if route.probe
+            && let Err(e) = live::admit(host, &route.target.to, now, &config.resilience)
+        {
+            warn(host, &e);
         }
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);

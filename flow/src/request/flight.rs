@@ -251,4 +251,7 @@ pub(super) struct Account {
     pub(super) cost: Option<f64>,
     /// The final status.
     pub(super) status: u16,
+    /// The provider answered but its answer could not be translated, so the client got the
+    /// router's 502: charged as an answer (the provider bills it), counted as a failure.
+    pub(super) unreadable: bool,
 }

@@ -2,8 +2,12 @@
 
 use std::rc::Rc;
 
+use model_router_scorer::health::{Breaker, Health};
+use model_router_scorer::route::Upstream;
+
 use super::{Fake, HELLO, chat, cluster_of, config, pairs, route};
 use crate::io::Event;
+use crate::live;
 use crate::request::Request;
 use crate::shared::Shared;
 
@@ -38,4 +42,23 @@ fn a_cooled_breaker_lets_one_probe_through_then_opens_again_or_closes() {
     assert_eq!(first_attempt(&shared, &mut host, 200), p, "the second probe");
     assert_eq!(state(&host), Some(0), "closed");
     assert_eq!(first_attempt(&shared, &mut host, 200), p);
+}
+
+#[test]
+fn no_probe_slot_is_taken_on_the_provider_when_the_deployment_refuses() {
+    let shared = config("");
+    let host = chat(HELLO);
+    let d = shared.config.catalog.deployments.iter().find(|d| d.provider == "a" && d.id == "m");
+    let to = Upstream::chat(&shared.config, d.unwrap_or_else(|| panic!("no m at a")), false);
+    let [provider, deployment] = to.health_keys();
+    let now = host.now_ns / 1_000_000_000;
+    // The provider's breaker has cooled down; the deployment's is still open.
+    let cooled = Health { breaker: Breaker::Open { until: now - 1 }, ..Health::default() };
+    let open = Health { breaker: Breaker::Open { until: now + 100 }, ..Health::default() };
+    for (key, h) in [(&provider, cooled), (&deployment, open)] {
+        host.shared.borrow_mut().insert(key.clone(), (h.encode().into_bytes(), 1));
+    }
+    assert_eq!(live::admit(&host, &to, now, &shared.config.resilience), Ok(false));
+    let stored = host.shared.borrow().get(&provider).and_then(|(v, _)| Health::decode(v));
+    assert_eq!(stored.map(|h| h.breaker), Some(cooled.breaker), "the provider's probe slot was taken");
 }

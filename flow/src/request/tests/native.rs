@@ -17,6 +17,11 @@ use crate::shared::Shared;
 /// Economy, cheapest first under `prefer: cheap`: `nemo` on Bedrock Converse, `gpt` on an
 /// OpenAI-compatible provider, `claude` on Anthropic Messages (the only large window).
 fn config() -> Rc<Shared> {
+    config_with("")
+}
+
+/// [`config`] with more top-level members (`extra` starts with a comma).
+fn config_with(extra: &str) -> Rc<Shared> {
     let model = |id: &str, tier: &str, p: &str, api: &str, window: u64, price: f64| {
         format!(
             r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","api":"{api}","context_window":{window},"max_output":100,"price_in":{price},"price_out":{price},"quality":50}}"#
@@ -30,7 +35,7 @@ fn config() -> Rc<Shared> {
         model("s", "standard", "oa", "chat", 1000, 1.0),
         model("x", "premium", "oa", "chat", 1000, 1.0),
     );
-    let json = format!(r#"{{"catalog":{catalog},"resilience":{{"max_attempts":3}}}}"#);
+    let json = format!(r#"{{"catalog":{catalog},"resilience":{{"max_attempts":3}}{extra}}}"#);
     let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let keys = HashMap::from([("AN_KEY".to_string(), "sk-an".to_string())]);
     Rc::new(Shared::new(config, keys))
@@ -305,7 +310,7 @@ fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_
     ];
     for (name, stream, answer, want) in cases {
         let mut host = chat(&request(stream));
-        let mut req = Request::new(Some(config()));
+        let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
         route(&mut req, &host);
         host.response_headers = pairs(&[(":status", "503")]);
         req.on(&host, Event::ResponseHeaders { end_of_stream: false });
@@ -343,5 +348,13 @@ fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_
             let v: Value = serde_json::from_str(&text.1).unwrap_or(Value::Null);
             assert_eq!(v["error"]["code"], "bad_upstream_response", "{name}: {}", text.1);
         }
+        // Either way the provider answered, and billed: its estimate is charged, and the
+        // request is counted as the provider's failure or as answered.
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        let spent = counters.get("budget_spent_nanousd.scope.global").copied().unwrap_or_default();
+        assert!(spent > 0, "{name}: {counters:?}");
+        let outcome = if want == 502 { "upstream_error" } else { "ok" };
+        assert!(counters.keys().any(|k| k.ends_with(&format!("outcome.{outcome}"))), "{name}: {counters:?}");
     }
 }

@@ -54,6 +54,11 @@ fn usage_counts_cache_reads_and_writes_in_the_prompt() {
         ),
         (json!({"output_tokens": 3}), Value::Null),
         (Value::Null, Value::Null),
+        // Counts no provider sends add up without overflowing.
+        (
+            json!({"input_tokens": u64::MAX, "cache_read_input_tokens": 5, "output_tokens": u64::MAX}),
+            json!({"prompt_tokens": u64::MAX, "completion_tokens": u64::MAX, "total_tokens": u64::MAX, "prompt_tokens_details": {"cached_tokens": 5}}),
+        ),
     ];
     for (usage, want) in cases {
         let body = message(json!([{"type": "text", "text": "x"}]), json!("end_turn"), usage.clone());

@@ -160,3 +160,11 @@ fn errors_keep_the_message_and_recognise_context_overflow() {
         }
     }
 }
+
+#[test]
+fn token_counts_no_provider_sends_add_up_without_overflowing() {
+    let usage = json!({"inputTokens": u64::MAX, "cacheReadInputTokens": 1, "cacheWriteInputTokens": 1, "outputTokens": 2});
+    let t = tokens(&usage).unwrap_or_default();
+    assert_eq!((t.prompt, t.completion, t.cache_read, t.cache_write), (u64::MAX, 2, 1, 1));
+    assert_eq!(t.to_json()["total_tokens"], u64::MAX);
+}
