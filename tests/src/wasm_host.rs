@@ -560,6 +560,11 @@ impl Plugin {
         keys
     }
 
+    /// The shared-data value under `key`, if the filter wrote one.
+    pub fn shared_value(&self, key: &str) -> Option<Vec<u8>> {
+        self.store.data().shared.get(key).map(|(value, _)| value.clone())
+    }
+
     /// Forgets the shared-data values under `prefix` (a bench starts each turn from the same
     /// remembered state).
     pub fn forget_shared(&mut self, prefix: &str) {

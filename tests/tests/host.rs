@@ -287,3 +287,35 @@ fn an_edit_anywhere_in_a_remembered_conversation_reaches_the_provider() {
     }
     assert!(cases > 100, "{cases}");
 }
+
+#[test]
+fn auto_scan_states_are_found_by_digests_from_the_key_the_vm_drew() {
+    use model_router_scorer::parse::prefix::{self, Digest};
+    let mut p = plugin(r#"{"prefix_cache":{"min_bytes":0}}"#);
+    let messages = [
+        r#"{"role":"user","content":"Write a parser for ISO dates in Rust."}"#,
+        r#"{"role":"assistant","content":"Here it is."}"#,
+        r#"{"role":"user","content":"Now add time zones."}"#,
+    ];
+    let head = r#"{"model":"auto","messages":["#;
+    let body = format!("{head}{}]}}", messages.join(","));
+    let mut spans = Vec::new();
+    let mut at = head.len();
+    for m in messages {
+        spans.push((at, at + m.len()));
+        at += m.len() + 1;
+    }
+    let h = post_headers(body.len());
+    let (_, out) = p.request(&as_refs(&h), &[body.as_bytes()]).unwrap();
+    assert!(matches!(out, Outcome::Forwarded { .. }), "{out:?}");
+    let key = p.shared_value("model_router.digest_key").unwrap_or_default();
+    let key = Digest::from_bytes(key.try_into().unwrap_or_else(|k| panic!("not 16 bytes: {k:?}")));
+    assert_ne!(key, prefix::EMPTY, "the VM drew no key of its own");
+    let slot = |k: Digest| {
+        let last = prefix::chain(k, body.as_bytes(), &spans).last().copied().unwrap_or(k);
+        format!("model_router.prefix.{}", last.0 % 4096)
+    };
+    let keys = p.shared_keys();
+    assert!(keys.contains(&slot(key)), "no state under the drawn key's digest: {keys:?}");
+    assert!(!keys.contains(&slot(prefix::EMPTY)), "a state under the public key's digest: {keys:?}");
+}
