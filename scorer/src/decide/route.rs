@@ -289,7 +289,13 @@ impl Analysis<'_> {
                 };
                 let from = cands.first().map_or(Tier::Premium, |d| d.tier);
                 let mut step: Option<(Vec<&Deployment>, String)> = None;
-                let same: Vec<&Deployment> = cands.iter().copied().filter(|d| fits(d) && !free(d)).collect();
+                // Past the first that admitted, the tier's candidates are unread: skip open
+                // breakers (unless every one is open and the route fails open).
+                let same: Vec<&Deployment> = cands
+                    .iter()
+                    .copied()
+                    .filter(|d| fits(d) && !free(d) && (fail_open || live.admits(d)))
+                    .collect();
                 if !same.is_empty() {
                     step = Some((same, format!("limited:{from}")));
                 }
@@ -355,9 +361,13 @@ impl Analysis<'_> {
             return Err(unknown_model(config, model, &policy, now));
         };
         let all = &config.catalog.deployments;
+        // Under a budget a fallback must fit what is left, as the first did: a failover does
+        // not spend past the limit.
+        let affordable = |d: &&&Deployment| ctx.budget.is_none_or(|b| est.price(d) <= b.left_usd);
         let fallbacks = cands
             .iter()
             .skip(1)
+            .filter(affordable)
             .filter_map(|d| {
                 let deployment = all.iter().position(|x| std::ptr::eq(x, *d))?;
                 Some(Fallback { deployment, context_window: d.context_window })
@@ -1074,6 +1084,49 @@ mod tests {
     }
 
     #[test]
+    fn the_budget_ladder_passes_over_open_breakers() {
+        let c = config();
+        // A tier whose first choice is not its cheapest model.
+        let found = ["premium", "standard", "economy"].into_iter().find_map(|tier| {
+            ["quality", "balanced", "coding", "fast"].into_iter().find_map(|prefer| {
+                let body = chat(tier, &format!(r#","prefer":"{prefer}""#));
+                let a = analyze(&c, body.as_bytes()).ok()?;
+                let est = a.req.estimate(c.default_output_tokens);
+                let r = a.route(&c, &Context { now: TODAY, ..Context::default() }).ok()?;
+                let cheapest = r
+                    .fallbacks
+                    .iter()
+                    .filter_map(|f| c.catalog.deployments.get(f.deployment))
+                    .filter(|d| d.tier.as_str() == tier)
+                    .map(|d| est.price(d))
+                    .fold(f64::MAX, f64::min);
+                (cheapest < r.estimate_usd).then_some((body, tier, r.estimate_usd, cheapest))
+            })
+        });
+        let Some((body, tier, first, cheapest)) = found else {
+            panic!("every first choice is its tier's cheapest")
+        };
+        let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        // Room for a cheaper model of the tier, not for the first.
+        let view = BudgetView {
+            left_usd: (cheapest + first) / 2.0,
+            scope: "global".into(),
+            limit_usd: 100.0,
+            resets_at: TODAY,
+        };
+        let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
+        let limited = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(limited.budget, Some(format!("limited:{tier}")));
+        let picked = limited.target.to;
+        // Its breaker open: the ladder takes another step.
+        let open = Health { breaker: health::Breaker::Open { until: TODAY + 10 }, ..Health::default() };
+        let live = Fixed(vec![(health::deployment_key(&picked.provider, &picked.model), open)]);
+        let ctx = Context { live: Some(&live), ..ctx };
+        let r = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!((&r.target.to.provider, &r.target.to.model), (&picked.provider, &picked.model));
+    }
+
+    #[test]
     fn open_breakers_are_skipped_and_the_rest_are_fallbacks() {
         let c = config();
         let body = chat("gpt-oss-120b", r#","prefer":"cheap""#);
@@ -1113,6 +1166,34 @@ mod tests {
             Config::from_json(br#"{"resilience":{"fail_open":false}}"#).unwrap_or_else(|e| panic!("{e}"));
         let e = analyze(&closed, body.as_bytes()).and_then(|a| a.route(&closed, &ctx)).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "providers_unavailable")));
+    }
+
+    #[test]
+    fn under_a_budget_every_fallback_fits_what_is_left_as_the_first_does() {
+        let c = config();
+        let body = chat("premium", "");
+        let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let est = a.req.estimate(c.default_output_tokens);
+        let price = |f: &crate::decide::upstream::Fallback| {
+            c.catalog.deployments.get(f.deployment).map_or(f64::MAX, |d| est.price(d))
+        };
+        let free =
+            a.route(&c, &Context { now: TODAY, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));
+        let dearest = free.fallbacks.iter().map(price).fold(0.0, f64::max);
+        assert!(dearest > free.estimate_usd, "no fallback dearer than the first: {dearest}");
+        // Room for the first and not for the dearest fallback.
+        let left = (free.estimate_usd + dearest) / 2.0;
+        let view = BudgetView { left_usd: left, scope: "global".into(), limit_usd: 100.0, resets_at: TODAY };
+        let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
+        let r = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.budget.as_deref(), r.estimate_usd), (Some("ok"), free.estimate_usd));
+        assert!(
+            r.fallbacks.len() < free.fallbacks.len(),
+            "{} of {}",
+            r.fallbacks.len(),
+            free.fallbacks.len()
+        );
+        assert!(r.fallbacks.iter().all(|f| price(f) <= left), "a fallback past the budget");
     }
 
     #[test]
