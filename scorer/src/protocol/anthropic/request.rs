@@ -99,6 +99,11 @@ pub fn translate_with(
             out.remove("top_p");
         }
     }
+    // Current models take one of temperature and top_p ("cannot both be specified", a 400):
+    // the temperature stays, the one clients set far more often.
+    if out.contains_key("temperature") {
+        out.remove("top_p");
+    }
     out.insert("max_tokens".into(), json!(max_tokens));
     if stream {
         out.insert("stream".into(), json!(true));
@@ -152,6 +157,14 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
         }
         Some(_) => return Err(refuse("stop", "stop must be a string or an array of strings")),
     };
+    // The Messages API refuses a stop sequence of only whitespace (OpenAI clients send "\n"):
+    // refused here, so a tier routes it to a candidate that can stop there.
+    if stop.iter().any(|s| s.trim().is_empty()) {
+        return Err(refuse(
+            "stop",
+            "this model's API takes no stop sequence that is empty or only whitespace",
+        ));
+    }
     if !stop.is_empty() {
         out.insert("stop_sequences".into(), json!(stop));
     }

@@ -314,9 +314,22 @@ fn reasoning_effort_becomes_a_thinking_budget_when_it_can() {
         let want_thinking =
             budget.map(|b| json!({"type": "enabled", "budget_tokens": b})).unwrap_or(Value::Null);
         assert_eq!((&v["thinking"], &v["max_tokens"]), (&want_thinking, &json!(max_tokens)), "{extra}");
-        // Thinking takes no sampling changes; without it the client's stay.
+        // Thinking takes no sampling changes; without it the client's temperature stays (and
+        // its top_p goes: current models take one of them).
         let sampling = (v.get("temperature").is_some(), v.get("top_p").is_some());
-        assert_eq!(sampling, if budget.is_some() { (false, false) } else { (true, true) }, "{extra}");
+        assert_eq!(sampling, if budget.is_some() { (false, false) } else { (true, false) }, "{extra}");
+    }
+}
+
+#[test]
+fn temperature_and_top_p_are_never_sent_together() {
+    for (asked, want) in [
+        (json!({"temperature": 0.2, "top_p": 0.5}), (Some(0.2), None)),
+        (json!({"top_p": 0.5}), (None, Some(0.5))),
+        (json!({"temperature": 0.2}), (Some(0.2), None)),
+    ] {
+        let v = tr(&ask(asked.clone())).unwrap_or_default();
+        assert_eq!((v["temperature"].as_f64(), v["top_p"].as_f64()), want, "{asked}");
     }
 }
 
@@ -430,5 +443,19 @@ fn tools_either_path_writes_the_same_tools_and_tool_choice() {
         let schema = json!({"type": "object", "properties": {"x": {"type": "number", "minimum": minimum}}});
         assert_eq!(v["tools"], json!([{"name": "f", "description": "d", "input_schema": schema}]));
         assert_eq!(v["tool_choice"], json!({"type": "any"}));
+    }
+}
+
+#[test]
+fn a_stop_sequence_of_only_whitespace_is_refused_naming_stop() {
+    for (stop, refused) in
+        [(json!("\n"), true), (json!(["END", " "]), true), (json!(""), true), (json!(["END", "a\n"]), false)]
+    {
+        let got = tr(&ask(json!({"stop": stop.clone()})));
+        assert_eq!(
+            got.as_ref().err().and_then(|e| e.param.clone()).as_deref() == Some("stop"),
+            refused,
+            "{stop}: {got:?}"
+        );
     }
 }

@@ -90,6 +90,12 @@ pub(super) fn validate(body: &Value, bytes: usize) -> Checked<Ask<'_>> {
     };
     let temperature = number(top, "temperature", Some(1.0))?;
     let top_p = number(top, "top_p", Some(1.0))?;
+    // Current models (Sonnet and Haiku 4.5 on, Opus 4.1 on) refuse both at once.
+    if temperature.is_some() && top_p.is_some() {
+        return refuse(
+            "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
+        );
+    }
     if top.get("top_k").is_some_and(|k| k.as_u64().is_none()) {
         return refuse("top_k: Input should be a valid integer greater than or equal to 0");
     }
@@ -100,6 +106,13 @@ pub(super) fn validate(body: &Value, bytes: usize) -> Checked<Ask<'_>> {
         && !s.as_array().is_some_and(|a| a.iter().all(Value::is_string))
     {
         return refuse("stop_sequences: Input should be a valid list of strings");
+    }
+    if top
+        .get("stop_sequences")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.trim().is_empty())))
+    {
+        return refuse("stop_sequences: each stop sequence must contain non-whitespace");
     }
     if let Some(m) = top.get("metadata") {
         only(m, "metadata", &["user_id"])?;
