@@ -45,3 +45,41 @@ pub struct Native<'a> {
     /// none and the protocol requires one, and the cap of one the client set.
     pub max_output: u64,
 }
+
+/// A JSON number that is a whole number however it is written (`16`, `16.0`, `1e3`), as the
+/// parser reads the request's integers ([`whole_number`](crate::parse::json::whole_number)):
+/// a translator must not refuse what the parser accepted.
+pub(crate) fn whole(v: &serde_json::Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_number().and_then(|n| crate::parse::json::whole_number(&n.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{Native, anthropic, bedrock, responses};
+
+    /// The parser takes `16.0` and `1e1` as integers; so does every translator.
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers_to_every_translator() {
+        let to = Native { upstream_model: "m", max_output: 8_192 };
+        for (max, want) in [("16", 16), ("16.0", 16), ("1.6e1", 16)] {
+            let body = format!(
+                r#"{{"model":"auto","n":1.0,"max_tokens":{max},"messages":[{{"role":"user","content":"hi"}}]}}"#
+            );
+            let out = |r: Result<Vec<u8>, crate::error::ApiError>| {
+                let v: Value =
+                    serde_json::from_slice(&r.unwrap_or_else(|e| panic!("{max}: {e}"))).unwrap_or_default();
+                v
+            };
+            let a = out(anthropic::request::translate(body.as_bytes(), &to));
+            let b = out(bedrock::request::translate(body.as_bytes(), &to));
+            let r = out(responses::request::translate(body.as_bytes(), &to));
+            assert_eq!(
+                (&a["max_tokens"], &b["inferenceConfig"]["maxTokens"], &r["max_output_tokens"]),
+                (&json!(want), &json!(want), &json!(want)),
+                "{max}"
+            );
+        }
+    }
+}
