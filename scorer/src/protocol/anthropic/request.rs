@@ -183,6 +183,19 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     if req.get("logprobs").and_then(Value::as_bool) == Some(true) {
         return Err(refuse("logprobs", "this model's API does not return log probabilities"));
     }
+    // Read by no part of the translation: refused rather than dropped, so a tier routes the
+    // request to a candidate that can honour it.
+    if req.get("functions").is_some_and(|f| !f.is_null() && f.as_array().is_none_or(|a| !a.is_empty())) {
+        return Err(refuse("functions", "functions are deprecated: use tools"));
+    }
+    for (name, why) in [
+        ("function_call", "functions are deprecated: use tools and tool_choice"),
+        ("web_search_options", "web search is not available through this model's API: leave it out"),
+    ] {
+        if req.get(name).is_some_and(|v| !v.is_null()) {
+            return Err(refuse(name, why));
+        }
+    }
     match req.get("response_format") {
         None | Some(Value::Null) => {}
         Some(f) if f.get("type").and_then(Value::as_str) == Some("text") => {}

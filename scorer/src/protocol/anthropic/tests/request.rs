@@ -459,3 +459,16 @@ fn a_stop_sequence_of_only_whitespace_is_refused_naming_stop() {
         );
     }
 }
+
+#[test]
+fn members_the_translation_would_drop_are_refused_naming_them() {
+    for (asked, param) in [
+        (json!({"functions": [{"name": "f", "parameters": {"type": "object"}}]}), Some("functions")),
+        (json!({"function_call": "auto"}), Some("function_call")),
+        (json!({"web_search_options": {}}), Some("web_search_options")),
+        (json!({"functions": [], "function_call": null, "web_search_options": null}), None),
+    ] {
+        let got = tr(&ask(asked.clone()));
+        assert_eq!(got.as_ref().err().and_then(|e| e.param.as_deref()), param, "{asked}: {got:?}");
+    }
+}
