@@ -36,6 +36,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let mut input: Option<(Kind, &str)> = None;
     let mut empty_input = false;
     let mut dimensions: Option<u64> = None;
+    let mut base64 = false;
     let mut obj = r.object().map_err(syntax)?;
     while let Some((start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
         r.peek();
@@ -56,6 +57,19 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                             "'dimensions' must be a positive integer",
                         )
                     })?);
+            }
+            "encoding_format" if r.peek_kind().map_err(syntax)? != Kind::Null => {
+                base64 = match string_field(&mut r, "encoding_format")?.as_ref() {
+                    "float" => false,
+                    "base64" => true,
+                    other => {
+                        return Err(ApiError::invalid(
+                            "invalid_value",
+                            Some("encoding_format"),
+                            format!("'encoding_format' must be float or base64, not {}", echo(other)),
+                        ));
+                    }
+                };
             }
             "input" => {
                 let kind = r.peek_kind().map_err(syntax)?;
@@ -171,7 +185,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             (
                 titan::titan_request(one, dimensions),
                 titan::invoke_path(base, &best.upstream_id),
-                Some(ResponseTranslation::TitanEmbed { model: best.id.clone() }),
+                Some(ResponseTranslation::TitanEmbed { model: best.id.clone(), base64 }),
             )
         }
         _ => (layout.rewrite(body, &best.upstream_id), format!("{base}/embeddings"), None),
@@ -282,9 +296,24 @@ mod tests {
         );
         // The answer names the catalog model that ran, as chat answers do.
         let model = "amazon.titan-embed-text-v2:0".to_string();
-        assert_eq!(r.translate, Some(ResponseTranslation::TitanEmbed { model }));
+        assert_eq!(r.translate, Some(ResponseTranslation::TitanEmbed { model, base64: false }));
         let e = route(b"", r#"{"model":"embed-titan","input":"x","dimensions":300}"#).err();
         assert_eq!(e.map(|e| e.code), Some("invalid_value"));
+        // What the OpenAI SDKs ask by default: the answer is encoded as OpenAI's would be.
+        for (format, base64) in [
+            (r#""base64""#, Some(true)),
+            (r#""float""#, Some(false)),
+            ("null", Some(false)),
+            (r#""hex""#, None),
+        ] {
+            let body = format!(r#"{{"model":"embed-titan","input":"x","encoding_format":{format}}}"#);
+            let got = route(b"", &body).ok().and_then(|r| r.translate);
+            let want = base64.map(|base64| ResponseTranslation::TitanEmbed {
+                model: "amazon.titan-embed-text-v2:0".into(),
+                base64,
+            });
+            assert_eq!(got, want, "{format}");
+        }
     }
 
     /// Issue 15: `prefer` (and the other router fields) reached the provider.

@@ -13,6 +13,9 @@ pub enum ResponseTranslation {
         /// The catalog id of the model that ran (`amazon.titan-embed-text-v2:0`), reported as
         /// chat answers report theirs, whatever alias the client sent.
         model: String,
+        /// The client asked `encoding_format: "base64"` (the OpenAI SDKs do by default): each
+        /// embedding as the base64 of its little-endian 32-bit floats, as OpenAI sends it.
+        base64: bool,
     },
 }
 
@@ -56,18 +59,39 @@ struct TitanResponse {
 /// Rewrites a provider's successful response body into the OpenAI shape.
 pub fn response(t: &ResponseTranslation, body: &[u8]) -> Result<Vec<u8>, String> {
     match t {
-        ResponseTranslation::TitanEmbed { model } => {
+        ResponseTranslation::TitanEmbed { model, base64 } => {
             let r: TitanResponse =
                 serde_json::from_slice(body).map_err(|e| format!("unexpected Titan response: {e}"))?;
+            let embedding = if *base64 {
+                let bytes: Vec<u8> = r.embedding.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect();
+                json!(base64_of(&bytes))
+            } else {
+                json!(r.embedding)
+            };
             let out = json!({
                 "object": "list",
-                "data": [{"object": "embedding", "index": 0, "embedding": r.embedding}],
+                "data": [{"object": "embedding", "index": 0, "embedding": embedding}],
                 "model": model,
                 "usage": {"prompt_tokens": r.input_text_token_count, "total_tokens": r.input_text_token_count},
             });
             Ok(out.to_string().into_bytes())
         }
     }
+}
+
+/// Standard base64 (RFC 4648, padded).
+fn base64_of(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (b(0) << 16) | (b(1) << 8) | b(2);
+        for (k, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            let c = ABC.get(((n >> shift) & 63) as usize).copied().unwrap_or(b'=');
+            out.push(if k <= chunk.len() { char::from(c) } else { '=' });
+        }
+    }
+    out
 }
 
 /// A translated provider's error (its own shape: Bedrock's `{"message"}`) in the OpenAI
@@ -92,7 +116,8 @@ mod tests {
             invoke_path("", "amazon.titan-embed-text-v2:0"),
             "/model/amazon.titan-embed-text-v2%3A0/invoke"
         );
-        let t = ResponseTranslation::TitanEmbed { model: "amazon.titan-embed-text-v2:0".into() };
+        let t =
+            ResponseTranslation::TitanEmbed { model: "amazon.titan-embed-text-v2:0".into(), base64: false };
         let out = response(&t, br#"{"embedding":[0.5,-0.25],"inputTextTokenCount":3}"#).unwrap_or_default();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         assert_eq!(v["data"][0]["embedding"], json!([0.5, -0.25]));
@@ -104,6 +129,19 @@ mod tests {
         let u = crate::account::usage::of_response(&out).unwrap_or_else(|| panic!("no usage in {v}"));
         assert_eq!((u.input, u.output), (3, 0));
         assert!(response(&t, b"{}").is_err());
+    }
+
+    #[test]
+    fn base64_embeddings_are_the_little_endian_floats_openai_sends() {
+        assert_eq!(
+            ["", "f", "fo", "foo", "foob"].map(|s| base64_of(s.as_bytes())),
+            ["", "Zg==", "Zm8=", "Zm9v", "Zm9vYg=="]
+        );
+        let t = ResponseTranslation::TitanEmbed { model: "m".into(), base64: true };
+        let out = response(&t, br#"{"embedding":[1.0,-2.0],"inputTextTokenCount":1}"#).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+        // 1.0f32 = 00 00 80 3F, -2.0f32 = 00 00 00 C0.
+        assert_eq!(v["data"][0]["embedding"], json!("AACAPwAAAMA="));
     }
 
     #[test]
