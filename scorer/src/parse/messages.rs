@@ -70,16 +70,26 @@ pub(crate) fn parse_messages<'a>(
 
 /// Whether the message just read is one every translator keeps as a turn of the user's
 /// side: a tool result, or a user message with some text. A user message with none (`""`,
-/// `[]`, empty parts) is dropped, so an assistant message before it would end the
+/// `[]`, parts empty or only whitespace) is dropped, so an assistant message before it would end the
 /// conversation as a prefill, whose text a translator trims: it must be read, not carried.
 /// (One with only an image counts as none here: its texts are then read, which is never
 /// wrong.)
 fn asks(req: &ChatRequest<'_>) -> bool {
     match req.texts.last() {
         Some((Role::Tool, ..)) => true,
-        Some((Role::User, count, _)) => req.parts.iter().rev().take(*count).any(|p| !p.is_empty()),
+        Some((Role::User, count, _)) => req.parts.iter().rev().take(*count).any(|p| !maybe_blank(p)),
         _ => false,
     }
+}
+
+/// Whether a raw (still escaped) text may be only whitespace, which translators drop: every
+/// byte is ASCII whitespace or may belong to an escape of it (`\n`, `\t`, `\u0020`). It stops
+/// at the first other byte, and errs only towards "maybe": such a text is read by the
+/// translator, never wrongly carried unread.
+pub(crate) fn maybe_blank(raw: &str) -> bool {
+    raw.bytes().all(|b| {
+        matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\\' | b'n' | b't' | b'r' | b'u') || b.is_ascii_hexdigit()
+    })
 }
 
 fn parse_message<'a>(
@@ -165,7 +175,9 @@ fn parse_message<'a>(
 
 /// Records where a long text just read sits (between its quotes), for a translation to carry.
 fn carry(r: &Reader<'_>, req: &mut ChatRequest<'_>, text: &str) {
-    if text.len() >= MIN_TEXT {
+    // A text of only whitespace is dropped by the translators (the providers refuse such
+    // blocks): they must see it to drop it.
+    if text.len() >= MIN_TEXT && !maybe_blank(text) {
         let end = r.pos().saturating_sub(1);
         req.layout.texts.push(Span { start: end.saturating_sub(text.len()), end });
     }

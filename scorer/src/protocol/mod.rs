@@ -46,13 +46,6 @@ pub struct Native<'a> {
     pub max_output: u64,
 }
 
-/// A JSON number that is a whole number however it is written (`16`, `16.0`, `1e3`), as the
-/// parser reads the request's integers ([`whole_number`](crate::parse::json::whole_number)):
-/// a translator must not refuse what the parser accepted.
-pub(crate) fn whole(v: &serde_json::Value) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_number().and_then(|n| crate::parse::json::whole_number(&n.to_string())))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};

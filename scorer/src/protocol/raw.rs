@@ -17,6 +17,20 @@ use crate::error::ApiError;
 use crate::parse::fields::{duplicate_error, first_duplicate};
 use crate::parse::json::{ArrayIter, Kind, Reader};
 
+/// A text of only (ASCII) whitespace, empty included: the Messages and Converse APIs refuse
+/// text blocks without other characters, so their translators drop such texts (the parser
+/// leaves them real for it, `parse::messages::maybe_blank`).
+pub(crate) fn blank(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_whitespace())
+}
+
+/// A JSON number that is a whole number however it is written (`16`, `16.0`, `1e3`), as the
+/// parser reads the request's integers ([`whole_number`](crate::parse::json::whole_number)):
+/// a translator must not refuse what the parser accepted.
+pub(crate) fn integer(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_number().and_then(|n| crate::parse::json::whole_number(&n.to_string())))
+}
+
 /// One JSON value's text, borrowed from the body (whitespace around it trimmed), valid JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Json<'a>(&'a str);

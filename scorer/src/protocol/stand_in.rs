@@ -120,6 +120,7 @@ mod tests {
     use crate::error::ApiError;
     use crate::parse::json::{Kind, Reader};
     use crate::parse::layout::MIN_TEXT;
+    use crate::parse::messages::maybe_blank;
     use crate::parse::request::parse_chat;
     use crate::protocol::{Native, anthropic, bedrock, responses};
     use crate::testing::Rng;
@@ -182,14 +183,15 @@ mod tests {
         Some(matches!(role.as_str(), "tool" | "function") || (role == "user" && text))
     }
 
-    /// Records a long text; whether the text is not empty.
+    /// Records a long text that is not only whitespace; whether the text has other characters
+    /// (`maybe_blank` over-approximates "only whitespace" by bytes; decoding decides here).
     fn walk_text(r: &mut Reader<'_>, src: &str, texts: &mut Vec<Span>) -> Option<bool> {
         let raw = r.raw_string().ok()?;
-        if raw.len() >= MIN_TEXT {
+        if raw.len() >= MIN_TEXT && !maybe_blank(raw) {
             let start = (raw.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
             texts.push(Span { start, end: start + raw.len() });
         }
-        Some(!raw.is_empty())
+        Some(!maybe_blank(raw))
     }
 
     const PIECES: &[&str] = &[
@@ -292,6 +294,41 @@ mod tests {
         }
     }
 
+    /// Long texts of only whitespace (escaped or not) are read, never stood in for: the
+    /// translators drop them (the providers refuse such blocks), so the conversation they
+    /// leave is the same with stand-ins or without, and no such block is sent.
+    #[test]
+    fn long_texts_of_only_whitespace_are_read_and_dropped() {
+        let to = Native { upstream_model: "claude", max_output: 8_192 };
+        let as_json = |b: Vec<u8>| serde_json::from_slice::<Value>(&b).ok();
+        let long = "x".repeat(MIN_TEXT);
+        let blank = " \n\t".repeat(MIN_TEXT);
+        let body = json!({"model": "auto", "messages": [
+            {"role": "user", "content": long},
+            {"role": "assistant", "content": blank, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "run", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": blank},
+            {"role": "user", "content": [{"type": "text", "text": blank}]},
+            {"role": "user", "content": long},
+        ]})
+        .to_string();
+        let texts = parsed_texts(&body);
+        assert_eq!(texts.len(), 2, "{body}");
+        for (name, direct) in [
+            (
+                "anthropic",
+                anthropic::request::translate as fn(&[u8], &Native<'_>) -> Result<Vec<u8>, ApiError>,
+            ),
+            ("bedrock", bedrock::request::translate),
+        ] {
+            let want = direct(body.as_bytes(), &to).map(as_json);
+            let got = translate(body.as_bytes(), &texts, |b| direct(b, &to)).map(as_json);
+            assert_eq!(got, want, "{name}");
+            let sent = want.ok().flatten().unwrap_or_default().to_string();
+            assert!(!sent.contains(r#"" \n\t \n\t"#), "{name}: a blank text was sent: {sent}");
+        }
+    }
+
     #[test]
     fn a_body_holding_the_stand_ins_escape_is_translated_as_it_is() {
         let long = "x".repeat(MIN_TEXT);
@@ -335,7 +372,9 @@ mod tests {
 
     #[test]
     fn stand_ins_a_translator_drops_or_repeats_are_put_back_wherever_they_land() {
-        let (a, b) = ("a".repeat(MIN_TEXT), "b\\n".repeat(MIN_TEXT));
+        // Letters beyond the hex digits: a text of hex digits and escapes may be blank
+        // (`maybe_blank`) and is read, not stood in for.
+        let (a, b) = ("g".repeat(MIN_TEXT), "h\\n".repeat(MIN_TEXT));
         let body = format!(
             r#"{{"model":"auto","messages":[{{"role":"user","content":"{a}"}},{{"role":"user","content":"{b}"}},{{"role":"user","content":"x"}}]}}"#
         );

@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{self, At, Members, Raw, null, objects, string, value};
+use crate::protocol::raw::{self, At, Members, Raw, blank, null, objects, string, value};
 
 /// The part types a role may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,14 +127,14 @@ impl Serialize for Block<'_> {
 }
 
 /// The content blocks of `content` (a string, an array of parts, or absent), `at` giving its
-/// param path (`messages[2].content`). Empty text is left out: the Messages API rejects empty
-/// text blocks.
+/// param path (`messages[2].content`). Text that is empty or only whitespace is left out: the
+/// Messages API rejects such text blocks.
 pub(super) fn blocks<'a>(content: Raw<'a>, at: At<'_>, parts: Parts) -> Result<Vec<Block<'a>>, ApiError> {
     if null(content) {
         return Ok(Vec::new());
     }
     if let Some(text) = string(content)? {
-        return Ok(if text.is_empty() { Vec::new() } else { vec![Block::Text { text, cache: None }] });
+        return Ok(if blank(&text) { Vec::new() } else { vec![Block::Text { text, cache: None }] });
     }
     let Some(list) = objects(content)? else {
         return Err(refuse(&at(), "content must be a string or an array of content parts"));
@@ -157,13 +157,13 @@ fn block<'a>(part: Members<'a>, at: At<'_>, parts: Parts) -> Result<Option<Block
             let Some(text) = string(part.get("text"))? else {
                 return Err(refuse(&format!("{}.text", at()), "a text part needs a string `text`"));
             };
-            if text.is_empty() {
+            if blank(&text) {
                 return Ok(None);
             }
             Block::Text { text, cache: None }
         }
         ("refusal", Parts::Assistant) => match string(part.get("refusal"))? {
-            Some(text) if text.is_empty() => return Ok(None),
+            Some(text) if blank(&text) => return Ok(None),
             Some(text) => Block::Text { text, cache: None },
             None => {
                 return Err(refuse(&format!("{}.refusal", at()), "a refusal part needs a string `refusal`"));
@@ -262,7 +262,7 @@ fn file(file: Option<&Value>, at: &str) -> Result<Value, ApiError> {
 /// The `content` of a `tool_result`: the tool message's string as is, or its text parts as
 /// blocks; `None` when empty.
 pub(super) fn tool_result<'a>(content: Raw<'a>, at: At<'_>) -> Result<Option<ToolContent<'a>>, ApiError> {
-    if let Some(text) = string(content)?.filter(|t| !t.is_empty()) {
+    if let Some(text) = string(content)?.filter(|t| !blank(t)) {
         return Ok(Some(ToolContent::Text(text)));
     }
     let blocks = blocks(content, at, Parts::Text)?;

@@ -177,7 +177,7 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     }
     match req.get("n") {
         None | Some(Value::Null) => {}
-        Some(n) if crate::protocol::whole(n) == Some(1) => {}
+        Some(n) if crate::protocol::raw::integer(n) == Some(1) => {}
         Some(_) => return Err(refuse("n", "this model's API returns one choice: n must be 1")),
     }
     if req.get("logprobs").and_then(Value::as_bool) == Some(true) {
@@ -341,7 +341,7 @@ fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result
     for name in ["max_completion_tokens", "max_tokens"] {
         match req.get(name) {
             None | Some(Value::Null) => continue,
-            Some(v) => match crate::protocol::whole(v) {
+            Some(v) => match crate::protocol::raw::integer(v) {
                 Some(n) if n > 0 => return Ok(n.min(to.max_output).max(1)),
                 _ => return Err(refuse(name, format!("{name} must be a positive integer"))),
             },

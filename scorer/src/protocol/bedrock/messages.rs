@@ -14,7 +14,9 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{At, Elements, Members, Raw, null, objects, objects_with, once, string, value};
+use crate::protocol::raw::{
+    At, Elements, Members, Raw, blank, null, objects, objects_with, once, string, value,
+};
 
 /// The translated conversation.
 #[derive(Debug, Default)]
@@ -213,7 +215,7 @@ fn texts<'a>(content: Raw<'a>, at: At<'_>, refusals: bool) -> Result<Vec<Cow<'a,
     } else if !null(content) {
         return Err(invalid_type(&format!("{}.content", at()), "a string or an array of text parts"));
     }
-    out.retain(|t| !t.is_empty());
+    out.retain(|t| !blank(t));
     Ok(out)
 }
 
@@ -239,7 +241,7 @@ fn user_blocks<'a>(content: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiEr
         match string(p.get("type"))?.as_deref() {
             Some("text") => {
                 let t = str_member(&p, "text", &here)?;
-                if !t.is_empty() {
+                if !blank(&t) {
                     out.push(Block::Text(t));
                 }
             }

@@ -192,7 +192,7 @@ fn max_output(param: &str, value: &Value, model_limit: u64) -> Result<Option<u64
     if value.is_null() {
         return Ok(None);
     }
-    let n = crate::protocol::whole(value).ok_or_else(|| {
+    let n = crate::protocol::raw::integer(value).ok_or_else(|| {
         ApiError::invalid("invalid_value", Some(param), format!("'{param}' must be a non-negative integer"))
     })?;
     let capped = if model_limit > 0 { n.min(model_limit) } else { n };
@@ -217,7 +217,7 @@ fn is_false(v: &Value) -> bool {
 }
 
 fn is_one(v: &Value) -> bool {
-    v.is_null() || crate::protocol::whole(v) == Some(1)
+    v.is_null() || crate::protocol::raw::integer(v) == Some(1)
 }
 
 /// `null`, `""`, `[]` or `{}`.
