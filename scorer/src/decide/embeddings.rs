@@ -36,7 +36,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let mut input: Option<(Kind, &str)> = None;
     let mut empty_input = false;
     let mut dimensions: Option<u64> = None;
-    let mut base64 = false;
+    let mut encoding: Option<Cow<'_, str>> = None;
     let mut obj = r.object().map_err(syntax)?;
     while let Some((start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
         r.peek();
@@ -58,18 +58,10 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                         )
                     })?);
             }
-            "encoding_format" if r.peek_kind().map_err(syntax)? != Kind::Null => {
-                base64 = match string_field(&mut r, "encoding_format")?.as_ref() {
-                    "float" => false,
-                    "base64" => true,
-                    other => {
-                        return Err(ApiError::invalid(
-                            "invalid_value",
-                            Some("encoding_format"),
-                            format!("'encoding_format' must be float or base64, not {}", echo(other)),
-                        ));
-                    }
-                };
+            // Read for Titan, which the router answers for; an OpenAI-compatible provider gets
+            // the client's value as it is.
+            "encoding_format" if r.peek_kind().map_err(syntax)? == Kind::String => {
+                encoding = Some(string_field(&mut r, "encoding_format")?);
             }
             "input" => {
                 let kind = r.peek_kind().map_err(syntax)?;
@@ -175,6 +167,17 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let (body, path, translate) = match best.wire() {
         Some(Wire::TitanEmbed) => {
             let one = titan_input(input)?;
+            let base64 = match encoding.as_deref() {
+                None | Some("float") => false,
+                Some("base64") => true,
+                Some(other) => {
+                    return Err(ApiError::invalid(
+                        "invalid_value",
+                        Some("encoding_format"),
+                        format!("{} answers float or base64 embeddings, not {}", echo(&model), echo(other)),
+                    ));
+                }
+            };
             if let Some(d) = dimensions.filter(|d| !TITAN_DIMENSIONS.contains(d)) {
                 return Err(ApiError::invalid(
                     "invalid_value",
@@ -304,7 +307,7 @@ mod tests {
             (r#""base64""#, Some(true)),
             (r#""float""#, Some(false)),
             ("null", Some(false)),
-            (r#""hex""#, None),
+            (r#""int8""#, None),
         ] {
             let body = format!(r#"{{"model":"embed-titan","input":"x","encoding_format":{format}}}"#);
             let got = route(b"", &body).ok().and_then(|r| r.translate);
@@ -314,6 +317,12 @@ mod tests {
             });
             assert_eq!(got, want, "{format}");
         }
+        let e = route(b"", r#"{"model":"embed-titan","input":"x","encoding_format":"int8"}"#).err();
+        assert_eq!(e.map(|e| e.param), Some(Some("encoding_format".to_string())));
+        // Another provider gets the client's value as it is.
+        let r = route(b"", r#"{"model":"embed-small","input":"x","encoding_format":"int8"}"#);
+        let body = r.map(|r| String::from_utf8_lossy(&r.target.body).into_owned()).unwrap_or_default();
+        assert!(body.contains(r#""encoding_format":"int8""#), "{body}");
     }
 
     /// Issue 15: `prefer` (and the other router fields) reached the provider.

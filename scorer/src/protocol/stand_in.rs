@@ -302,31 +302,44 @@ mod tests {
         let to = Native { upstream_model: "claude", max_output: 8_192 };
         let as_json = |b: Vec<u8>| serde_json::from_slice::<Value>(&b).ok();
         let long = "x".repeat(MIN_TEXT);
-        let blank = " \n\t".repeat(MIN_TEXT);
-        let body = json!({"model": "auto", "messages": [
-            {"role": "user", "content": long},
-            {"role": "assistant", "content": blank, "tool_calls": [
-                {"id": "c1", "type": "function", "function": {"name": "run", "arguments": "{}"}}]},
-            {"role": "tool", "tool_call_id": "c1", "content": blank},
-            {"role": "user", "content": [{"type": "text", "text": blank}]},
-            {"role": "user", "content": long},
-        ]})
-        .to_string();
-        let texts = parsed_texts(&body);
-        assert_eq!(texts.len(), 2, "{body}");
-        for (name, direct) in [
-            (
-                "anthropic",
-                anthropic::request::translate as fn(&[u8], &Native<'_>) -> Result<Vec<u8>, ApiError>,
-            ),
-            ("bedrock", bedrock::request::translate),
-        ] {
-            let want = direct(body.as_bytes(), &to).map(as_json);
-            let got = translate(body.as_bytes(), &texts, |b| direct(b, &to)).map(as_json);
-            assert_eq!(got, want, "{name}");
-            let sent = want.ok().flatten().unwrap_or_default().to_string();
-            assert!(!sent.contains(r#"" \n\t \n\t"#), "{name}: a blank text was sent: {sent}");
+        // Blank texts as clients escape them: every escape of ASCII whitespace JSON allows.
+        for unit in [r" \n\t", r"\f\r\u0020\u000A\u0009\u000c "] {
+            let blank = unit.repeat(MIN_TEXT);
+            let body = format!(
+                r#"{{"model":"auto","messages":[{{"role":"user","content":"{long}"}},{{"role":"assistant","content":"{blank}","tool_calls":[{{"id":"c1","type":"function","function":{{"name":"run","arguments":"{{}}"}}}}]}},{{"role":"tool","tool_call_id":"c1","content":"{blank}"}},{{"role":"user","content":[{{"type":"text","text":"{blank}"}}]}},{{"role":"user","content":"{long}"}}]}}"#
+            );
+            let texts = parsed_texts(&body);
+            assert_eq!(texts.len(), 2, "{body}");
+            for (name, direct) in [
+                (
+                    "anthropic",
+                    anthropic::request::translate as fn(&[u8], &Native<'_>) -> Result<Vec<u8>, ApiError>,
+                ),
+                ("bedrock", bedrock::request::translate),
+            ] {
+                let want = direct(body.as_bytes(), &to).map(as_json);
+                let got = translate(body.as_bytes(), &texts, |b| direct(b, &to)).map(as_json);
+                assert_eq!(got, want, "{name}: {unit}");
+                let sent = want.ok().flatten().unwrap_or_default();
+                let blank_sent =
+                    |v: &Value| v.as_str().is_some_and(|t| t.len() > 8 && crate::protocol::raw::blank(t));
+                assert!(
+                    !walk_values(&sent).iter().any(|v| blank_sent(v)),
+                    "{name}: a blank text was sent: {sent}"
+                );
+            }
         }
+    }
+
+    /// Every value in `v`, depth first.
+    fn walk_values(v: &Value) -> Vec<&Value> {
+        let mut out = vec![v];
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| out.extend(walk_values(x))),
+            Value::Object(o) => o.values().for_each(|x| out.extend(walk_values(x))),
+            _ => {}
+        }
+        out
     }
 
     #[test]

@@ -100,9 +100,10 @@ pub fn translate_with(
         }
     }
     // Current models take one of temperature and top_p ("cannot both be specified", a 400):
-    // the temperature stays, the one clients set far more often.
-    if out.contains_key("temperature") {
-        out.remove("top_p");
+    // the temperature stays, the one clients set far more often, unless it is at Anthropic's
+    // default (1, or above it before clamping), which asks for nothing the top_p does not.
+    if let (Some(t), true) = (out.get("temperature").and_then(Value::as_f64), out.contains_key("top_p")) {
+        out.remove(if t >= 1.0 { "temperature" } else { "top_p" });
     }
     out.insert("max_tokens".into(), json!(max_tokens));
     if stream {
@@ -192,7 +193,8 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
         ("function_call", "functions are deprecated: use tools and tool_choice"),
         ("web_search_options", "web search is not available through this model's API: leave it out"),
     ] {
-        if req.get(name).is_some_and(|v| !v.is_null()) {
+        // `function_call: "none"` asks for nothing.
+        if req.get(name).is_some_and(|v| !v.is_null() && v.as_str() != Some("none")) {
             return Err(refuse(name, why));
         }
     }
