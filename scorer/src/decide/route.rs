@@ -255,7 +255,7 @@ impl Analysis<'_> {
         let mut first_admitted = None;
         let admitted = cands.iter().enumerate().find_map(|(i, d)| {
             let a = live.admission(d);
-            (a != Admit::No).then_some((i, *d as *const Deployment, a))
+            (a != Admit::No).then_some((i, *d, a))
         });
         match admitted {
             Some((first, d, a)) => {

@@ -9,7 +9,7 @@ use super::memo::{Conversation, Translations};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical::{self, write_literal};
-use crate::protocol::raw::{Elements, Json, RawMessages, chat_members, chat_members_raw};
+use crate::protocol::raw::{Elements, Json, RawMessages, chat_members, chat_members_raw, integer};
 use crate::protocol::tools::{FunctionTool, function_tools, literal, write_body, write_schema, written};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
@@ -178,7 +178,7 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     }
     match req.get("n") {
         None | Some(Value::Null) => {}
-        Some(n) if crate::protocol::raw::integer(n) == Some(1) => {}
+        Some(n) if integer(n) == Some(1) => {}
         Some(_) => return Err(refuse("n", "this model's API returns one choice: n must be 1")),
     }
     if req.get("logprobs").and_then(Value::as_bool) == Some(true) {
@@ -343,7 +343,7 @@ fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result
     for name in ["max_completion_tokens", "max_tokens"] {
         match req.get(name) {
             None | Some(Value::Null) => continue,
-            Some(v) => match crate::protocol::raw::integer(v) {
+            Some(v) => match integer(v) {
                 Some(n) if n > 0 => return Ok(n.min(to.max_output).max(1)),
                 _ => return Err(refuse(name, format!("{name} must be a positive integer"))),
             },

@@ -11,7 +11,7 @@ use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical::write_literal;
-use crate::protocol::raw::{Json, chat_members, string, write_object};
+use crate::protocol::raw::{Json, chat_members, integer, string, write_object};
 use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema, written};
 
 /// What happens to a top-level member of the client's body.
@@ -148,7 +148,7 @@ fn write_tool_config(tools: &[u8], choice: Option<&Value>, w: &mut Vec<u8>) -> s
 /// A 400 for a refused member set to something other than its default.
 fn refuse(key: &str, value: &Value) -> Result<(), ApiError> {
     let default = match key {
-        "n" => value.is_null() || crate::protocol::raw::integer(value) == Some(1),
+        "n" => value.is_null() || integer(value) == Some(1),
         "logprobs" => value.is_null() || value == &Value::Bool(false),
         "logit_bias" => value.is_null() || value.as_object().is_some_and(Map::is_empty),
         "modalities" => value.is_null() || value == &json!(["text"]),
@@ -175,7 +175,7 @@ fn inference_config(req: &Map<String, Value>, to: &Native<'_>) -> Result<Map<Str
         .into_iter()
         .find_map(|k| req.get(k).filter(|v| !v.is_null()).map(|v| (k, v)));
     if let Some((key, v)) = max {
-        let n = crate::protocol::raw::integer(v).filter(|n| *n >= 1).ok_or_else(|| {
+        let n = integer(v).filter(|n| *n >= 1).ok_or_else(|| {
             ApiError::invalid("invalid_value", Some(key), format!("'{key}' must be a positive integer"))
         })?;
         out.insert("maxTokens".into(), json!(n.min(to.max_output)));

@@ -13,7 +13,7 @@ use super::options::{reasoning_object, reasoning_options, response_format, tool_
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
-use crate::protocol::raw::chat_members;
+use crate::protocol::raw::{chat_members, integer};
 use crate::protocol::tools::{write_body, written};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
@@ -192,7 +192,7 @@ fn max_output(param: &str, value: &Value, model_limit: u64) -> Result<Option<u64
     if value.is_null() {
         return Ok(None);
     }
-    let n = crate::protocol::raw::integer(value).ok_or_else(|| {
+    let n = integer(value).ok_or_else(|| {
         ApiError::invalid("invalid_value", Some(param), format!("'{param}' must be a non-negative integer"))
     })?;
     let capped = if model_limit > 0 { n.min(model_limit) } else { n };
@@ -217,7 +217,7 @@ fn is_false(v: &Value) -> bool {
 }
 
 fn is_one(v: &Value) -> bool {
-    v.is_null() || crate::protocol::raw::integer(v) == Some(1)
+    v.is_null() || integer(v) == Some(1)
 }
 
 /// `null`, `""`, `[]` or `{}`.
