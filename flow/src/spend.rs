@@ -39,25 +39,31 @@ pub fn reserve(
     let day = now / 86_400;
     let mut done: Vec<Scope> = Vec::with_capacity(scopes.len());
     for s in scopes {
-        let mut ok = false;
-        for _ in 0..8 {
-            let (spend, cas) = read(host, &s.key)?;
-            let mut spend = spend.on(day);
-            if !spend.reserve(amount, s.limit) {
-                break;
-            }
-            if host.shared_set(&s.key, spend.encode().as_bytes(), cas)? == Swap::Done {
-                ok = true;
-                break;
-            }
-        }
-        if !ok {
+        let reserved = reserve_in(host, &s, amount, day);
+        if reserved != Ok(true) {
+            // What the scopes before hold is given back, whether this one was full or the host
+            // failed: a reservation never settled would hold its amount all day.
             settle(host, &Reservation { scopes: done, amount, day }, 0);
-            return Ok(None);
+            return reserved.map(|_| None);
         }
         done.push(s);
     }
     Ok(Some(Reservation { scopes: done, amount, day }))
+}
+
+/// Reserves `amount` in one scope; false when it is full (or keeps changing under us).
+fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, day: u64) -> Result<bool, HostError> {
+    for _ in 0..8 {
+        let (spend, cas) = read(host, &s.key)?;
+        let mut spend = spend.on(day);
+        if !spend.reserve(amount, s.limit) {
+            return Ok(false);
+        }
+        if host.shared_set(&s.key, spend.encode().as_bytes(), cas)? == Swap::Done {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Replaces a reservation with the real spend (nano-USD). Returns each scope with its settled

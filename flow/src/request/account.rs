@@ -5,8 +5,8 @@ use model_router_scorer::budget::nano;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::{Usage, format_usd};
 
-use super::Request;
 use super::flight::Flight;
+use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::Host;
 use crate::live;
@@ -20,11 +20,19 @@ impl Request {
             return;
         }
         let a = std::mem::take(&mut self.account);
+        // The client went away while a provider had the request and had not answered: the
+        // provider still works on it and bills it.
+        let in_flight = match &self.phase {
+            Phase::Routed(_) => true,
+            Phase::Failing(f) => f.pending.is_none(),
+            _ => false,
+        };
         if let Some(r) = &a.reservation {
-            // Answered without reported usage: charge the estimate; failed: nothing.
+            // Answered without reported usage, or ended unanswered: charge the estimate;
+            // failed: nothing.
             let spent = match a.cost {
                 Some(c) => nano(c),
-                None if (200..400).contains(&a.status) || a.unreadable => r.amount,
+                None if (200..400).contains(&a.status) || a.unreadable || in_flight => r.amount,
                 None => 0,
             };
             for (scope, today) in spend::settle(host, r, spent) {

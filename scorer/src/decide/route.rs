@@ -328,11 +328,18 @@ impl Analysis<'_> {
         }
         // The first candidate whose API can carry the request: a translation may refuse what
         // its provider cannot take (a remote image for Bedrock), and another candidate of the
-        // tier can still serve it. With none, the first refusal is the answer.
+        // tier can still serve it. With none, the first refusal is the answer. Under a budget
+        // only the first was checked: the next must fit what is left too (or its reservation
+        // would fail, a 429 while a cheaper candidate could answer).
         let mut refused = None;
         let mut chosen = None;
+        let mut unaffordable = false;
         let memo = Memo::for_body(ctx.memo, &config.prefix_cache, self.body.len()).map(|m| &m.translations);
         for (i, d) in cands.iter().enumerate() {
+            if ctx.budget.is_some_and(|b| est.price(d) > b.left_usd) {
+                unaffordable = true;
+                continue;
+            }
             let to = Upstream::chat(config, d, req.stream);
             let native =
                 crate::protocol::Native { upstream_model: &to.upstream_model, max_output: to.max_output };
@@ -347,7 +354,12 @@ impl Analysis<'_> {
             }
         }
         let Some((first, target)) = chosen else {
-            return Err(refused.unwrap_or_else(|| unknown_model(config, model, &policy, now)));
+            return Err(match (ctx.budget, refused) {
+                // A candidate past the budget might have carried it.
+                (Some(b), _) if unaffordable => b.exhausted(now),
+                (_, Some(e)) => e,
+                _ => unknown_model(config, model, &policy, now),
+            });
         };
         cands.drain(..first);
         // Health is read once per candidate: the chosen one is usually the first admitted.
@@ -636,6 +648,46 @@ mod tests {
         let only_bedrock = br#"{"clients":{},"blocked_providers":["google-gemini","openai","anthropic","xai","aws-bedrock","groq","cerebras"]}"#;
         let e = with(only_bedrock, image, None).err().map(|e| (e.status, e.param));
         assert_eq!(e, Some((400, Some("messages[0].content[1].image_url.url".to_string()))));
+    }
+
+    /// Under a budget, a candidate taken because the first's API refused the request must fit
+    /// what is left as the first did: the dearer one next in rank would fail its reservation
+    /// (a 429) while a cheaper one could answer.
+    #[test]
+    fn a_candidate_taken_past_a_refusal_fits_the_budget() {
+        let m = |id: &str, tier: &str, p: &str, api: &str, quality: u32, price: f64| {
+            format!(
+                r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","api":"{api}","context_window":100000,"max_output":1000,"price_in":{price},"price_out":{price},"quality":{quality},"vision":true}}"#
+            )
+        };
+        let cfg = format!(
+            r#"{{"clients":{{}},"catalog":{{"providers":{{"b":{{}},"o":{{}}}},"models":[{},{},{},{},{}]}}}}"#,
+            m("conv", "economy", "b", "bedrock-converse", 90, 0.1),
+            m("dear", "economy", "o", "chat", 80, 50.0),
+            m("cheap", "economy", "o", "chat", 70, 0.2),
+            m("s", "standard", "o", "chat", 50, 1.0),
+            m("x", "premium", "o", "chat", 50, 2.0),
+        );
+        let c = Config::from_json(cfg.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let image = r#"{"model":"economy","prefer":"quality","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}"#;
+        let a = analyze(&c, image.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let free =
+            a.route(&c, &Context { now: TODAY, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(free.target.to.model, "dear", "with no budget the next in rank answers");
+        let est = a.req.estimate(c.default_output_tokens);
+        let price =
+            |id: &str| c.catalog.deployments.iter().find(|d| d.id == id).map_or(f64::MAX, |d| est.price(d));
+        let left = (price("cheap") + price("dear")) / 2.0;
+        assert!(price("conv") < left, "the first fits");
+        let view = BudgetView { left_usd: left, scope: "global".into(), limit_usd: 100.0, resets_at: TODAY };
+        let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
+        let r = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.target.to.model.as_str(), r.budget.as_deref()), ("cheap", Some("ok")));
+        assert!(r.estimate_usd <= left);
+        // Nothing that can carry it fits: the budget is what refuses it, not the translation.
+        let tight = BudgetView { left_usd: price("conv"), ..view.clone() };
+        let e = a.route(&c, &Context { budget: Some(&tight), ..ctx }).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((429, "budget_exceeded")));
     }
 
     #[test]

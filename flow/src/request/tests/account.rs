@@ -73,3 +73,69 @@ fn filter_state_is_written_unless_turned_off_and_the_answer_is_the_same_either_w
     // What the client sees does not depend on it.
     assert!(headers.windows(2).all(|w| w[0] == w[1]) && headers[0].is_some(), "{headers:?}");
 }
+
+/// A client that leaves while its provider has not answered (a disconnect before the response
+/// headers, or during a fallback) is charged the estimate, as an answer without usage is: the
+/// provider still bills the work. Before, it settled nothing, and a client could spend past its
+/// limit by hanging up on every request.
+#[test]
+fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
+    let extra = r#","budgets":{"daily_usd":2}"#;
+    let spent = |host: &super::Fake| host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+    // Answered without usage: the estimate.
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"choices":[]}"#.to_vec();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    req.on(&host, Event::Log);
+    let estimate = spent(&host).unwrap_or(0);
+    assert!(estimate > 0);
+
+    // Gone before the response headers.
+    let host = chat(HELLO);
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    req.on(&host, Event::Log);
+    assert_eq!(spent(&host), Some(estimate));
+
+    // Gone while a fallback runs: the first provider failed, the second has the request.
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert!(step.effects.iter().any(|e| matches!(e, crate::io::Effect::Call { .. })), "{step:?}");
+    req.on(&host, Event::Dispatched { sent: true });
+    req.on(&host, Event::Log);
+    assert_eq!(spent(&host), Some(estimate));
+
+    // A provider's refusal is not billed: nothing.
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "401"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"error":{"message":"no"}}"#.to_vec();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    req.on(&host, Event::Log);
+    assert_eq!(spent(&host), Some(0));
+}
+
+/// A reservation the host fails to make in one scope gives back what the scopes before it
+/// hold: before, the error left them reserved, and a day's budget shrank by every such amount.
+#[test]
+fn a_reservation_that_fails_midway_gives_back_what_it_took() {
+    let shared = config(r#","budgets":{"daily_usd":2,"clients":{"team.a":1}}"#);
+    let scopes = shared.config.budgets.scopes(Some("team.a"));
+    let keys: Vec<String> = scopes.iter().map(|s| s.key.clone()).collect();
+    assert_eq!(keys.len(), 2);
+    let host = super::Fake { failing_key: keys.get(1).cloned(), ..super::Fake::default() };
+    let now = 1_700_000_000;
+    let r = crate::spend::reserve(&host, scopes.clone(), 1_000, now);
+    assert!(r.is_err());
+    let view = crate::spend::view(&host, &scopes[..1], now).ok().flatten();
+    assert_eq!(view.map(|v| v.left_usd), Some(2.0), "the global scope still holds the amount");
+}

@@ -33,6 +33,8 @@ struct Fake {
     notes: RefCell<HashMap<String, String>>,
     logs: RefCell<Vec<String>>,
     now_ns: u64,
+    /// A shared-data key whose writes fail, as a host's can.
+    failing_key: Option<String>,
 }
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -68,6 +70,9 @@ impl Host for Fake {
         })
     }
     fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> Result<Swap, HostError> {
+        if self.failing_key.as_deref() == Some(key) {
+            return Err(HostError { call: "set_shared_data", detail: "failed".into() });
+        }
         let mut map = self.shared.borrow_mut();
         let current = map.get(key).map_or(0, |(_, c)| *c);
         if cas != 0 && cas != current {
