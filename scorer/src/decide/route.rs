@@ -1,6 +1,8 @@
 //! The routing decision: which endpoint a request is, and for chat requests which model and
 //! provider serve it and what body they receive.
 
+use std::cell::RefCell;
+
 use crate::account::budget::BudgetView;
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
@@ -14,7 +16,7 @@ use crate::error::{ApiError, echo};
 use crate::health::{Admit, Live};
 use crate::parse::features;
 use crate::parse::request::{ChatRequest, Layout, parse_chat_with};
-use crate::protocol::native;
+use crate::protocol::{Translations, native};
 use crate::vocab::{Policy, Prefer};
 
 // Parts of the decision that have their own rooms, still reachable as `route::…`.
@@ -326,40 +328,16 @@ impl Analysis<'_> {
                 budget = Some(note);
             }
         }
-        // The first candidate whose API can carry the request: a translation may refuse what
-        // its provider cannot take (a remote image for Bedrock), and another candidate of the
-        // tier can still serve it. With none, the first refusal is the answer. Under a budget
-        // only the first was checked: the next must fit what is left too (or its reservation
-        // would fail, a 429 while a cheaper candidate could answer).
-        let mut refused = None;
-        let mut chosen = None;
-        let mut unaffordable = false;
         let memo = Memo::for_body(ctx.memo, &config.prefix_cache, self.body.len()).map(|m| &m.translations);
-        for (i, d) in cands.iter().enumerate() {
-            if ctx.budget.is_some_and(|b| est.price(d) > b.left_usd) {
-                unaffordable = true;
-                continue;
+        let fits = |d: &Deployment| ctx.budget.is_none_or(|b| est.price(d) <= b.left_usd);
+        let (first, target) = match carried(config, &cands, req, self.body, memo, fits) {
+            Ok(chosen) => chosen,
+            // A candidate past the budget might have carried it.
+            Err(Carried { unaffordable: true, .. }) if let Some(b) = ctx.budget => {
+                return Err(b.exhausted(now));
             }
-            let to = Upstream::chat(config, d, req.stream);
-            let native =
-                crate::protocol::Native { upstream_model: &to.upstream_model, max_output: to.max_output };
-            match native::chat_body_with(to.api, req.layout(), self.body, &native, memo) {
-                Ok(body) => {
-                    chosen = Some((i, Target { body, to }));
-                    break;
-                }
-                Err(e) => {
-                    refused.get_or_insert(e);
-                }
-            }
-        }
-        let Some((first, target)) = chosen else {
-            return Err(match (ctx.budget, refused) {
-                // A candidate past the budget might have carried it.
-                (Some(b), _) if unaffordable => b.exhausted(now),
-                (_, Some(e)) => e,
-                _ => unknown_model(config, model, &policy, now),
-            });
+            Err(Carried { refused: Some(e), .. }) => return Err(e),
+            Err(_) => return Err(unknown_model(config, model, &policy, now)),
         };
         cands.drain(..first);
         // Health is read once per candidate: the chosen one is usually the first admitted.
@@ -404,6 +382,44 @@ impl Analysis<'_> {
             probe,
         })
     }
+}
+
+/// Why no candidate carried a request: the first translator's refusal, and whether one was
+/// skipped as past the budget.
+struct Carried {
+    refused: Option<ApiError>,
+    unaffordable: bool,
+}
+
+/// The first candidate whose API can carry the request, with its body: a translation may refuse
+/// what its provider cannot take (a remote image for Bedrock), and another candidate of the
+/// tier can still serve it. Under a budget only the first was checked: the next must fit what is
+/// left too (or its reservation would fail, a 429 while a cheaper candidate could answer).
+fn carried(
+    config: &Config,
+    cands: &[&Deployment],
+    req: &ChatRequest,
+    body: &[u8],
+    memo: Option<&RefCell<Translations>>,
+    fits: impl Fn(&Deployment) -> bool,
+) -> Result<(usize, Target), Carried> {
+    let mut why = Carried { refused: None, unaffordable: false };
+    for (i, d) in cands.iter().enumerate() {
+        if !fits(d) {
+            why.unaffordable = true;
+            continue;
+        }
+        let to = Upstream::chat(config, d, req.stream);
+        let native =
+            crate::protocol::Native { upstream_model: &to.upstream_model, max_output: to.max_output };
+        match native::chat_body_with(to.api, req.layout(), body, &native, memo) {
+            Ok(body) => return Ok((i, Target { body, to })),
+            Err(e) => {
+                why.refused.get_or_insert(e);
+            }
+        }
+    }
+    Err(why)
 }
 
 /// What the glue knows about a request besides its body.
