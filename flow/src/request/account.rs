@@ -29,12 +29,13 @@ impl Request {
         };
         if let Some(r) = &a.reservation {
             // Answered without reported usage, or ended unanswered: charge the estimate;
-            // failed: nothing.
+            // failed: nothing. Each attempt lost on the way adds its estimate.
             let spent = match a.cost {
                 Some(c) => nano(c),
                 None if (200..400).contains(&a.status) || a.unreadable || in_flight => r.amount,
                 None => 0,
             };
+            let spent = spent.saturating_add(r.amount.saturating_mul(a.lost));
             for (scope, today) in spend::settle(host, r, spent) {
                 let label = match scope.label.strip_prefix("client ") {
                     Some(c) => format!("client.{}", live::stat_segment(c)),

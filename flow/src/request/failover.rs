@@ -158,6 +158,9 @@ impl Request {
     /// A fallback attempt's answer: another fallback, or the answer the client gets.
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
         let status = call_status(host);
+        if status == 0 {
+            self.account.lost += 1;
+        }
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         if status == 429 {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();

@@ -254,4 +254,7 @@ pub(super) struct Account {
     /// The provider answered but its answer could not be translated, so the client got the
     /// router's 502: charged as an answer (the provider bills it), counted as a failure.
     pub(super) unreadable: bool,
+    /// Attempts a provider had and never answered (a fallback call that timed out or was
+    /// reset): each charged the estimate, since the provider may still bill its work.
+    pub(super) lost: u64,
 }
