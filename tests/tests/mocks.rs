@@ -953,6 +953,20 @@ fn bedrock_refuses_what_converse_does_not_allow_with_a_validation_exception() {
             "extraneous key [html]",
         ),
         (
+            "text in a turn of tool results",
+            with(
+                round.clone(),
+                "/messages/2/content",
+                json!([{"toolResult": {"toolUseId": "t1", "content": [{"text": "sunny"}]}}, {"text": "and now?"}]),
+            ),
+            "cannot be provided in the same turn",
+        ),
+        (
+            "toolResult with no content",
+            with(round.clone(), "/messages/2/content/0/toolResult/content", json!([])),
+            "non-empty list",
+        ),
+        (
             "toolSpec without inputSchema",
             with(round.clone(), "/toolConfig/tools/0/toolSpec/inputSchema", Value::Null),
             "inputSchema is required",

@@ -38,7 +38,8 @@ fn streamed(r: &Response) -> (String, Option<Value>) {
 }
 
 /// Every model `/v1/models` offers today answers through its own protocol, whole and streamed,
-/// and `/v1/models` offers every chat model of the catalog that has not retired.
+/// and an agent's turn after tool results; `/v1/models` offers every chat model of the catalog
+/// that has not retired.
 #[test]
 fn every_current_model_answers_whole_and_streamed() {
     let s = start(&StackOptions::default());
@@ -70,6 +71,19 @@ fn every_current_model_answers_whole_and_streamed() {
         let upstream = catalog.deployments.iter().any(|d| d.id == *model && d.upstream_id == named);
         assert!(named == model || upstream, "{model} answered as {named}");
         assert!(r.header("x-model-router-cost").is_some_and(|c| c.parse::<f64>().is_ok()), "{model}");
+
+        // An agent's turn: a tool call, its result, an empty result (a command with no output),
+        // and the user's next message after them.
+        let body = format!(
+            r#"{{"model":"{model}","messages":[{{"role":"user","content":"list and check"}},{{"role":"assistant","content":null,"tool_calls":[{{"id":"c1","type":"function","function":{{"name":"ls","arguments":"{{}}"}}}},{{"id":"c2","type":"function","function":{{"name":"check","arguments":"{{}}"}}}}]}},{{"role":"tool","tool_call_id":"c1","content":"a.txt"}},{{"role":"tool","tool_call_id":"c2","content":""}},{{"role":"user","content":"and now?"}}],"tools":[{{"type":"function","function":{{"name":"ls"}}}},{{"type":"function","function":{{"name":"check"}}}}]}}"#
+        );
+        let r = chat(&s, &body);
+        let tools = catalog.deployments.iter().any(|d| d.id == *model && d.tools);
+        if tools {
+            assert_eq!(r.status, 200, "{model} after tool results: {}", r.text());
+        } else {
+            assert_eq!(r.status, 400, "{model} takes no tools: {}", r.text());
+        }
 
         let body = format!(
             r#"{{"model":"{model}","stream":true,"stream_options":{{"include_usage":true}},"messages":[{{"role":"user","content":"hello"}}]}}"#

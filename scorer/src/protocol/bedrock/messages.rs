@@ -2,7 +2,11 @@
 //!
 //! Converse wants the system prompt apart, turns that alternate between `user` and `assistant`
 //! starting with `user`, no empty text, and tool results as `toolResult` blocks of a user turn
-//! (before any other block of that turn, as Claude on Bedrock requires).
+//! of their own: a turn with both tool results and other blocks (a user message after tool
+//! results, which agents send) is refused ("Conversation blocks and tool result blocks cannot
+//! be provided in the same turn"), so such a turn is split in two, with a short assistant turn
+//! ([`BRIDGE`]) between to keep the roles alternating. A tool result with no text says so
+//! ([`NO_OUTPUT`]): an empty `content` list is refused by some of Bedrock's models.
 //!
 //! Messages are read member by member from the body (`protocol::raw`), texts borrowed, and
 //! blocks written in member-name order, as a JSON value's map is.
@@ -17,6 +21,12 @@ use crate::error::{ApiError, echo};
 use crate::protocol::raw::{
     At, Elements, Members, Raw, blank, null, objects, objects_with, once, string, value,
 };
+
+/// The assistant turn put between a user turn's tool results and the rest of it.
+pub(super) const BRIDGE: &str = "Noted.";
+
+/// The text of a tool result that has none (a command with no output).
+pub(super) const NO_OUTPUT: &str = "(no output)";
 
 /// The translated conversation.
 #[derive(Debug, Default)]
@@ -180,8 +190,27 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
         }
         Some(_) => {}
     }
-    out.turns = turns;
+    out.turns = split_tool_results(turns);
     Ok(out)
+}
+
+/// Gives the tool results of each user turn that also has other blocks a turn of their own,
+/// followed by a [`BRIDGE`] assistant turn and then the rest (`merge` put the results first).
+fn split_tool_results(turns: Vec<Turn<'_>>) -> Vec<Turn<'_>> {
+    let mut out = Vec::with_capacity(turns.len());
+    for mut t in turns {
+        let results = t.blocks.iter().take_while(|b| matches!(b, Block::ToolResult { .. })).count();
+        if !t.user || results == 0 || results == t.blocks.len() {
+            out.push(t);
+            continue;
+        }
+        let rest = t.blocks.split_off(results);
+        let first = t.first;
+        out.push(t);
+        out.push(Turn { user: false, first, blocks: vec![Block::Text(Cow::Borrowed(BRIDGE))] });
+        out.push(Turn { user: true, first, blocks: rest });
+    }
+    out
 }
 
 /// Adds `blocks` to a turn, keeping its `toolResult` blocks ahead of the others.
@@ -362,7 +391,11 @@ fn tool_result<'a>(m: &Members<'a>, at: At<'_>) -> Result<Block<'a>, ApiError> {
             format!("{at}.tool_call_id is required for role 'tool'"),
         )
     })?;
-    let content = texts(m.get("content"), at, false)?.into_iter().map(Block::Text).collect();
+    let mut content: Vec<Block<'a>> =
+        texts(m.get("content"), at, false)?.into_iter().map(Block::Text).collect();
+    if content.is_empty() {
+        content.push(Block::Text(Cow::Borrowed(NO_OUTPUT)));
+    }
     Ok(Block::ToolResult { id, content })
 }
 

@@ -25,15 +25,19 @@ const CONTEXT_PHRASES: &[&str] = &[
     "model_context_window_exceeded",
 ];
 
-/// The OpenAI finish reason for a Converse `stopReason`.
-pub(super) fn finish_reason(stop: &str) -> &'static str {
+/// The OpenAI finish reason for a Converse `stopReason`, given whether the answer carries tool
+/// calls: some of Bedrock's models end a turn of tool calls with `end_turn`, or say `tool_use`
+/// with none, and agents branch on `finish_reason`, so the calls decide between `tool_calls`
+/// and `stop`.
+pub(super) fn finish_reason(stop: &str, calls: bool) -> &'static str {
     match stop {
         "max_tokens" => "length",
         // The output ran into the end of the window: cut short, as `length` says.
         "model_context_window_exceeded" => "length",
-        "tool_use" => "tool_calls",
         "guardrail_intervened" | "content_filtered" => "content_filter",
-        // end_turn, stop_sequence, malformed_model_output, malformed_tool_use and any future one.
+        _ if calls => "tool_calls",
+        // end_turn, stop_sequence, tool_use without a call, malformed_model_output,
+        // malformed_tool_use and any future one.
         _ => "stop",
     }
 }
@@ -107,7 +111,8 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
         None => None,
         Some(u) => Some(tokens(u).ok_or("Converse usage has no inputTokens")?),
     };
-    Ok(reply::completion(meta, message, finish_reason(stop), usage))
+    let calls = message.get("tool_calls").is_some();
+    Ok(reply::completion(meta, message, finish_reason(stop, calls), usage))
 }
 
 /// The message of a Bedrock error body: `{"message"}` (`{"Message"}` from some front ends), or

@@ -168,7 +168,8 @@ impl Stream {
                     .ok_or_else(|| bad("messageStop has no stopReason".into()))?;
                 self.close(out, |_| true);
                 self.start(out);
-                reply::chunk(out, &self.meta, json!({}), Some(finish_reason(stop)));
+                let calls = !self.tools.is_empty();
+                reply::chunk(out, &self.meta, json!({}), Some(finish_reason(stop, calls)));
                 self.phase = Phase::Stopped;
             }
             "metadata" => {

@@ -382,7 +382,7 @@ fn sampling_and_stop_map_to_inference_config() {
 }
 
 #[test]
-fn turns_merge_and_alternate_with_tool_results_first() {
+fn turns_merge_and_alternate_with_tool_results_in_a_turn_of_their_own() {
     let body = json!({"messages": [
         user("a"),
         user("b"),
@@ -400,7 +400,9 @@ fn turns_merge_and_alternate_with_tool_results_first() {
         json!([
             {"role": "user", "content": [{"text": "a"}, {"text": "b"}]},
             {"role": "assistant", "content": [{"text": "c"}, {"text": "no"}, {"toolUse": {"toolUseId": "t1", "name": "f", "input": {}}}]},
-            {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": []}}, {"text": "d"}, {"text": "e"}]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "(no output)"}]}}]},
+            {"role": "assistant", "content": [{"text": "Noted."}]},
+            {"role": "user", "content": [{"text": "d"}, {"text": "e"}]},
         ])
     );
     assert_eq!(v["system"], json!([{"text": "late system"}]));

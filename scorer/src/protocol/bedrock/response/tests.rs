@@ -24,7 +24,8 @@ fn each_stop_reason_has_its_finish_reason() {
         ("stop_sequence", "stop"),
         ("max_tokens", "length"),
         ("model_context_window_exceeded", "length"),
-        ("tool_use", "tool_calls"),
+        // No call in the answer: nothing for the client to run.
+        ("tool_use", "stop"),
         ("guardrail_intervened", "content_filter"),
         ("content_filtered", "content_filter"),
         ("malformed_model_output", "stop"),
@@ -32,8 +33,19 @@ fn each_stop_reason_has_its_finish_reason() {
         ("something_new", "stop"),
     ];
     for (stop, want) in cases {
-        assert_eq!(finish_reason(stop), want);
+        assert_eq!(finish_reason(stop, false), want);
         let out = translate(&answer(json!([{"text": "x"}]), stop), &meta(false)).unwrap_or_default();
+        assert_eq!(parsed(&out)["choices"][0]["finish_reason"], want, "{stop}");
+    }
+    // With a call, the calls decide, unless the answer was cut short or filtered.
+    let call = json!([{"toolUse": {"toolUseId": "t", "name": "f", "input": {}}}]);
+    for (stop, want) in [
+        ("tool_use", "tool_calls"),
+        ("end_turn", "tool_calls"),
+        ("max_tokens", "length"),
+        ("content_filtered", "content_filter"),
+    ] {
+        let out = translate(&answer(call.clone(), stop), &meta(false)).unwrap_or_default();
         assert_eq!(parsed(&out)["choices"][0]["finish_reason"], want, "{stop}");
     }
 }

@@ -194,7 +194,7 @@ fn a_tool_without_input_gets_empty_object_arguments_even_without_block_stop() {
         "contentBlockStart",
         json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "t", "name": "f"}}}),
     );
-    let (ev, s) = run(&[start(), tool, stop("tool_use"), metadata()]);
+    let (ev, s) = run(&[start(), tool.clone(), stop("tool_use"), metadata()]);
     assert!(!s.failed());
     assert_eq!(
         ev[2]["choices"][0]["delta"]["tool_calls"][0],
@@ -203,6 +203,14 @@ fn a_tool_without_input_gets_empty_object_arguments_even_without_block_stop() {
     assert_eq!(ev[3]["choices"][0]["finish_reason"], "tool_calls");
     assert_eq!(s.tokens(), Some(Tokens { prompt: 5, completion: 1, cache_read: 0, cache_write: 0 }));
     assert_eq!(ev.last(), Some(&json!("[DONE]")));
+    // A model that ends its turn of calls with end_turn: the calls still say tool_calls; one
+    // that says tool_use with no call says stop.
+    let (ev, _) = run(&[start(), tool, stop("end_turn"), metadata()]);
+    assert_eq!(ev[3]["choices"][0]["finish_reason"], "tool_calls");
+    let (ev, _) = run(&[start(), stop("tool_use"), metadata()]);
+    let finish: Vec<&Value> =
+        ev.iter().map(|e| &e["choices"][0]["finish_reason"]).filter(|f| f.is_string()).collect();
+    assert_eq!(finish, [&json!("stop")]);
 }
 
 #[test]

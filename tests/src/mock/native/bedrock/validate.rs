@@ -119,14 +119,21 @@ pub(super) fn validate(body: &Value, bytes: usize) -> Checked<Ask<'_>> {
         let mut uses = Vec::new();
         let mut results = Vec::new();
         let mut text = Vec::new();
+        let mut others = 0;
         for (j, b) in blocks.iter().enumerate() {
             let at = format!("{at}.content.{j}");
             match block(b, &at, role)? {
                 Block::Text(t) => text.push(t),
                 Block::ToolUse(id, name) => uses.push((id, name)),
                 Block::ToolResult(id) => results.push(id),
-                Block::Other => {}
+                Block::Other => others += 1,
+                Block::CachePoint => {}
             }
+        }
+        if !results.is_empty() && (!text.is_empty() || others > 0) {
+            return refuse(format!(
+                "{at}.content: Conversation blocks and tool result blocks cannot be provided in the same turn."
+            ));
         }
         tool_blocks |= !uses.is_empty() || !results.is_empty();
         if results.len() > previous_tool_uses.len() {
@@ -172,6 +179,8 @@ enum Block {
     ToolUse(String, String),
     ToolResult(String),
     Other,
+    /// A cache checkpoint: no content, allowed beside tool results.
+    CachePoint,
 }
 
 fn block(b: &Value, at: &str, role: &str) -> Checked<Block> {
@@ -216,8 +225,9 @@ fn block(b: &Value, at: &str, role: &str) -> Checked<Block> {
             let at = format!("{at}.toolResult");
             let r = members(v, &at, &["toolUseId", "content", "status", "type"])?;
             let id = string(r.get("toolUseId").unwrap_or(&Value::Null), &format!("{at}.toolUseId"), 1, 64)?;
-            let Some(content) = r.get("content").and_then(Value::as_array) else {
-                return refuse(format!("{at}.content is required and must be a list."));
+            // Some of Bedrock's models refuse an empty list (Nemotron: "missing field content").
+            let Some(content) = r.get("content").and_then(Value::as_array).filter(|c| !c.is_empty()) else {
+                return refuse(format!("{at}.content is required and must be a non-empty list."));
             };
             for (k, c) in content.iter().enumerate() {
                 let at = format!("{at}.content.{k}");
@@ -251,7 +261,7 @@ fn block(b: &Value, at: &str, role: &str) -> Checked<Block> {
             }
             Ok(Block::Other)
         }
-        "cachePoint" => cache_point(v, at).map(|()| Block::Other),
+        "cachePoint" => cache_point(v, at).map(|()| Block::CachePoint),
         _ => Ok(Block::Other),
     }
 }
