@@ -122,9 +122,9 @@ fn client_errors_do_not_fail_over_and_exhaustion_names_every_attempt() {
     let s = start(&StackOptions::default());
     let first = first_choice(&s, "cheap");
     // A 4xx that is the client's: passed through, one attempt.
-    fault(&s, &first, r#"{"status":404}"#);
+    fault(&s, &first, r#"{"status":422}"#);
     let r = chat(&s, &pinned("cheap", ""));
-    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.status, 422, "{}", r.text());
     assert_eq!(r.header("x-model-router-attempts"), Some("1"));
     assert_eq!(providers(&s.take_received()), [first.as_str()]);
     // Every provider fails: three attempts, one error that names them.

@@ -186,11 +186,14 @@ impl Failed {
 }
 
 /// Statuses another provider may answer: server errors, rate limits, Envoy's own 503/504 for
-/// connection failures and timeouts, and 401/403 (the client sends no key, so these reject
-/// the gateway's own credentials). `0` is an attempt that got no response at all. They count
-/// against the provider's health, and never reach the client as the provider wrote them.
+/// connection failures and timeouts, 401/403 (the client sends no key, so these reject the
+/// gateway's own credentials), 404 (the provider does not serve the catalog's model there: the
+/// client named a tier or a catalog id, not a provider's), 408 and 424 (Bedrock's
+/// ModelTimeoutException and ModelErrorException: the model failed, not the request). `0` is
+/// an attempt that got no response at all. They count against the provider's health, and never
+/// reach the client as the provider wrote them.
 pub(super) fn retryable(status: u16) -> bool {
-    matches!(status, 0 | 401 | 403 | 429) || status >= 500
+    matches!(status, 0 | 401 | 403 | 404 | 408 | 424 | 429) || status >= 500
 }
 
 /// Seconds in a `retry-after` value (the HTTP-date form is not read).

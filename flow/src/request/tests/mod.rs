@@ -288,8 +288,11 @@ fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
 fn how_a_request_ends_when_its_providers_fail() {
     // (statuses of the three attempts, retry-after of each, expected status and code)
     type Case = (&'static str, [u16; 3], [Option<&'static str>; 3], u16, &'static str, &'static str);
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         ("all failed", [503, 500, 502], [None; 3], 502, "upstream_failed", "upstream_error"),
+        // Bedrock's ModelTimeoutException and ModelErrorException, a model the provider does
+        // not serve: the provider's failures, not the request's.
+        ("provider-side 4xx", [408, 424, 404], [None; 3], 502, "upstream_failed", "upstream_error"),
         (
             "all rate limited",
             [429, 429, 429],
