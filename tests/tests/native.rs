@@ -250,12 +250,28 @@ fn envoy_signs_the_translated_body_bedrock_receives() {
 fn anthropic_cache_tokens_reach_the_client_and_are_priced_at_their_rates() {
     let s = start(&StackOptions::default());
     let body = r#"{"model":"claude-sonnet-4-6","messages":[{"role":"system","content":[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}]},{"role":"user","content":"hello"}]}"#;
-    let r = chat(&s, body);
+    // Five-minute writes at 1.25 times the input price, then one-hour ones at 2 (whole and
+    // streamed).
+    cache_priced(&s, body, 1.25, false);
+    let hour = body.replace(r#""type":"ephemeral""#, r#""type":"ephemeral","ttl":"1h""#);
+    cache_priced(&s, &hour, 2.0, false);
+    cache_priced(
+        &s,
+        &hour.replacen('{', r#"{"stream":true,"stream_options":{"include_usage":true},"#, 1),
+        2.0,
+        true,
+    );
+}
+
+/// Sends `body` and checks its usage's cache counts and its cost, writes at `write` times the
+/// input price.
+fn cache_priced(s: &Stack, body: &str, write_rate: f64, stream: bool) {
+    let r = chat(s, body);
     assert_eq!(r.status, 200, "{}", r.text());
     let got = s.take_received();
     let sent = got.first().map(|g| g.json()).unwrap_or(Value::Null);
     assert_eq!(sent["system"][0]["cache_control"]["type"], "ephemeral", "{sent}");
-    let usage = r.json()["usage"].clone();
+    let usage = if stream { streamed(&r).1.unwrap_or(Value::Null) } else { r.json()["usage"].clone() };
     let details = &usage["prompt_tokens_details"];
     let (read, write) = (details["cached_tokens"].as_u64(), details["cache_creation_tokens"].as_u64());
     let (Some(read), Some(write)) = (read, write) else { panic!("no cache counts in {usage}") };
@@ -271,10 +287,14 @@ fn anthropic_cache_tokens_reach_the_client_and_are_priced_at_their_rates() {
     let plain = prompt - read - write;
     let want = (plain as f64 * d.price_in
         + read as f64 * d.price_in * 0.1
-        + write as f64 * d.price_in * 1.25
+        + write as f64 * d.price_in * write_rate
         + output as f64 * d.price_out)
         / 1e6;
-    let cost: f64 = r.header("x-model-router-cost").and_then(|c| c.parse().ok()).unwrap_or(-1.0);
+    let cost: f64 = if stream {
+        usage["cost"].as_str().and_then(|c| c.parse().ok()).or(usage["cost"].as_f64()).unwrap_or(-1.0)
+    } else {
+        r.header("x-model-router-cost").and_then(|c| c.parse().ok()).unwrap_or(-1.0)
+    };
     assert!((cost - want).abs() < 1e-8, "cost {cost}, want {want} from {usage}");
     let flat = (prompt as f64 * d.price_in + output as f64 * d.price_out) / 1e6;
     assert!((cost - flat).abs() > 1e-9, "cache tokens priced as plain input");

@@ -18,6 +18,9 @@ pub struct Usage {
     /// Of the input, tokens written to the provider's prompt cache
     /// (`prompt_tokens_details.cache_creation_tokens`).
     pub cache_write: u64,
+    /// Of the cache writes, those to a one-hour cache, which Anthropic prices apart
+    /// (`prompt_tokens_details.cache_creation_1h_tokens`).
+    pub cache_write_1h: u64,
 }
 
 /// What a model's tokens cost, USD per million.
@@ -29,15 +32,17 @@ pub struct Price {
     pub output: f64,
     /// An input token read from the prompt cache.
     pub cache_read: f64,
-    /// An input token written to the prompt cache.
+    /// An input token written to the prompt cache (its five-minute cache, where there are two).
     pub cache_write: f64,
+    /// An input token written to a one-hour prompt cache.
+    pub cache_write_1h: f64,
 }
 
 impl Price {
     /// Input and output prices; cached input priced as any input (where a provider's cache
     /// discount is not known, none is assumed).
     pub fn flat(input: f64, output: f64) -> Price {
-        Price { input, output, cache_read: input, cache_write: input }
+        Price { input, output, cache_read: input, cache_write: input, cache_write_1h: input }
     }
 }
 
@@ -49,9 +54,11 @@ impl Usage {
         let plain = self.input - cached;
         let read = self.cache_read.min(cached);
         let write = cached - read;
+        let write_1h = self.cache_write_1h.min(write);
         (plain as f64 * price.input
             + read as f64 * price.cache_read
-            + write as f64 * price.cache_write
+            + (write - write_1h) as f64 * price.cache_write
+            + write_1h as f64 * price.cache_write_1h
             + self.output as f64 * price.output)
             / 1e6
     }
@@ -98,6 +105,7 @@ fn read_details(r: &mut Reader<'_>, u: &mut Usage) -> Option<()> {
         let slot = match key.as_ref() {
             "cached_tokens" => Some(&mut u.cache_read),
             "cache_creation_tokens" => Some(&mut u.cache_write),
+            "cache_creation_1h_tokens" => Some(&mut u.cache_write_1h),
             _ => None,
         };
         match slot {
@@ -361,14 +369,21 @@ mod tests {
         let u = of_response(body).unwrap_or_default();
         assert_eq!((u.input, u.output, u.cache_read, u.cache_write), (1000, 10, 600, 300));
         // Anthropic's rates: reads at a tenth of the input price, writes at 1.25 times it.
-        let price = Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 };
+        let price =
+            Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6.0 };
         let want = (100.0 * 3.0 + 600.0 * 0.3 + 300.0 * 3.75 + 10.0 * 15.0) / 1e6;
         assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));
         // Without a known discount, cached input costs what any input costs.
         assert!((u.cost(&Price::flat(3.0, 15.0)) - (1000.0 * 3.0 + 10.0 * 15.0) / 1e6).abs() < 1e-15);
         // Counts that disagree never price more input than was reported.
-        let odd = Usage { input: 100, output: 0, cache_read: 90, cache_write: 90 };
+        let odd = Usage { input: 100, output: 0, cache_read: 90, cache_write: 90, cache_write_1h: 0 };
         assert!((odd.cost(&price) - (90.0 * 0.3 + 10.0 * 3.75) / 1e6).abs() < 1e-15);
+        // Writes to a one-hour cache at their own price (Anthropic: twice the input).
+        let body = br#"{"usage":{"prompt_tokens":1000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":600,"cache_creation_tokens":300,"cache_creation_1h_tokens":200}}}"#;
+        let u = of_response(body).unwrap_or_default();
+        assert_eq!(u.cache_write_1h, 200);
+        let want = (100.0 * 3.0 + 600.0 * 0.3 + 100.0 * 3.75 + 200.0 * 6.0 + 10.0 * 15.0) / 1e6;
+        assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));
     }
 
     const USAGE_CHUNK: &str = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"total_tokens\":1500}}\n\n";

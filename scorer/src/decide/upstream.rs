@@ -95,12 +95,13 @@ impl Upstream {
 
     /// What this attempt's tokens cost, its API's prompt-cache rates applied.
     pub fn price(&self) -> Price {
-        let (read, write) = native::cache_rates(self.api);
+        let (read, write, write_1h) = native::cache_rates(self.api);
         Price {
             input: self.price_in,
             output: self.price_out,
             cache_read: self.price_in * read,
             cache_write: self.price_in * write,
+            cache_write_1h: self.price_in * write_1h,
         }
     }
 

@@ -29,13 +29,14 @@ pub fn auth(api: Api) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// What reading and writing a prompt-cache token costs, as multiples of the input price, where
-/// the provider documents it: Anthropic reads at 0.1 and writes (five-minute cache) at 1.25.
-/// Elsewhere no discount is assumed (1.0 and 1.0).
-pub fn cache_rates(api: Api) -> (f64, f64) {
+/// What reading a prompt-cache token, writing one to a five-minute cache and writing one to a
+/// one-hour cache cost, as multiples of the input price, where the provider documents it:
+/// Anthropic reads at 0.1 and writes at 1.25 (five minutes) or 2 (one hour). Elsewhere no
+/// discount is assumed (1.0 each).
+pub fn cache_rates(api: Api) -> (f64, f64, f64) {
     match api {
-        Api::Messages => (0.1, 1.25),
-        _ => (1.0, 1.0),
+        Api::Messages => (0.1, 1.25, 2.0),
+        _ => (1.0, 1.0, 1.0),
     }
 }
 

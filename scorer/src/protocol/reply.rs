@@ -33,6 +33,8 @@ pub struct Tokens {
     pub cache_read: u64,
     /// Input tokens written to the provider's prompt cache.
     pub cache_write: u64,
+    /// Of those, tokens written to a one-hour cache.
+    pub cache_write_1h: u64,
 }
 
 impl Tokens {
@@ -43,6 +45,9 @@ impl Tokens {
         details.insert("cached_tokens".into(), json!(self.cache_read));
         if self.cache_write > 0 {
             details.insert("cache_creation_tokens".into(), json!(self.cache_write));
+        }
+        if self.cache_write_1h > 0 {
+            details.insert("cache_creation_1h_tokens".into(), json!(self.cache_write_1h));
         }
         json!({
             "prompt_tokens": self.prompt,
@@ -156,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_completion_and_its_usage_read_as_the_glue_prices_them() {
-        let t = Tokens { prompt: 10, completion: 3, cache_read: 4, cache_write: 2 };
+        let t = Tokens { prompt: 10, completion: 3, cache_read: 4, cache_write: 2, cache_write_1h: 0 };
         let body = completion(&meta(), json!({"role": "assistant", "content": "hi"}), "stop", Some(t));
         let v: Value = serde_json::from_slice(&body).unwrap_or_default();
         assert_eq!(v["choices"][0]["finish_reason"], "stop");

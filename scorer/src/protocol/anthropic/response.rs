@@ -7,17 +7,25 @@ use super::finish_reason;
 use crate::protocol::reply::{self, Meta, Tokens};
 
 /// Anthropic usage in OpenAI's terms. Anthropic's `input_tokens` leaves out the tokens read
-/// from and written to the cache, so the prompt is their sum. `None` without `input_tokens`
-/// or `output_tokens`.
+/// from and written to the cache, so the prompt is their sum. Of the writes, those to the
+/// one-hour cache (`cache_control.ttl: "1h"`, priced at twice the input) are in
+/// `cache_creation.ephemeral_1h_input_tokens`. `None` without `input_tokens` or `output_tokens`.
 pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
     let n = |name: &str| usage.get(name).and_then(Value::as_u64);
     let cache_read = n("cache_read_input_tokens").unwrap_or(0);
     let cache_write = n("cache_creation_input_tokens").unwrap_or(0);
+    let cache_write_1h = usage
+        .get("cache_creation")
+        .and_then(|c| c.get("ephemeral_1h_input_tokens"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(cache_write);
     Some(Tokens {
         prompt: n("input_tokens")?.saturating_add(cache_read).saturating_add(cache_write),
         completion: n("output_tokens")?,
         cache_read,
         cache_write,
+        cache_write_1h,
     })
 }
 

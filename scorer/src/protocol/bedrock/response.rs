@@ -54,6 +54,7 @@ pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
         completion: n("outputTokens"),
         cache_read,
         cache_write,
+        cache_write_1h: 0,
     })
 }
 

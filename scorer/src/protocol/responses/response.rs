@@ -121,6 +121,7 @@ pub(super) fn tokens(response: &Value) -> Option<Tokens> {
         completion: u.get("output_tokens")?.as_u64()?,
         cache_read: detail("input_tokens_details", "cached_tokens").unwrap_or(0),
         cache_write: detail("input_tokens_details", "cache_write_tokens").unwrap_or(0),
+        cache_write_1h: 0,
     })
 }
 

@@ -50,7 +50,8 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
         return write_overflow(w, 400, provider);
     };
     let model = body["model"].as_str().unwrap_or_default();
-    let usage = usage(&answer, body.to_string().contains("\"cache_control\""));
+    let text = body.to_string();
+    let usage = usage(&answer, text.contains("\"cache_control\""), text.contains("\"ttl\":\"1h\""));
     if body["stream"].as_bool() == Some(true) {
         let frames: Vec<Vec<u8>> = stream_events(&answer, model, &usage).iter().map(sse).collect();
         return write_stream(w, provider, "text/event-stream", REQUEST_ID, &frames, pace);
@@ -104,14 +105,18 @@ fn stop_reason(a: &Answer) -> &'static str {
 }
 
 /// Usage; with `cache_control` in the request, part of the input is reported as cache
-/// writes and reads (input_tokens counts only the rest, as the API counts it).
-fn usage(a: &Answer, cached: bool) -> Value {
+/// writes and reads (input_tokens counts only the rest, as the API counts it), the writes
+/// split by cache lifetime in `cache_creation` (all to the one-hour cache when the request
+/// asks for it anywhere).
+fn usage(a: &Answer, cached: bool, hour: bool) -> Value {
     let (read, write) = if cached { (a.input_tokens / 2, a.input_tokens / 4) } else { (0, 0) };
+    let (five, one) = if hour { (0, write) } else { (write, 0) };
     json!({
         "input_tokens": a.input_tokens - read - write,
         "output_tokens": a.output_tokens,
         "cache_creation_input_tokens": write,
         "cache_read_input_tokens": read,
+        "cache_creation": {"ephemeral_5m_input_tokens": five, "ephemeral_1h_input_tokens": one},
     })
 }
 

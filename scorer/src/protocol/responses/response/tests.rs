@@ -90,7 +90,7 @@ fn usage_counts_cached_tokens_inside_the_prompt() {
             json!({"input_tokens": 100, "output_tokens": 5, "total_tokens": 105,
                    "input_tokens_details": {"cached_tokens": 60, "cache_write_tokens": 30},
                    "output_tokens_details": {"reasoning_tokens": 4}}),
-            Some(Tokens { prompt: 100, completion: 5, cache_read: 60, cache_write: 30 }),
+            Some(Tokens { prompt: 100, completion: 5, cache_read: 60, cache_write: 30, cache_write_1h: 0 }),
         ),
         (json!(null), None),
         (json!({"input_tokens": 1}), None),
