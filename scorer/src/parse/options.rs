@@ -35,6 +35,31 @@ pub(crate) fn read_modalities(r: &mut Reader<'_>) -> Result<bool, ApiError> {
     Ok(audio)
 }
 
+/// Service tiers that cost more than the catalog's prices: OpenAI's `priority` (about twice the
+/// standard rates) and `scale` (committed capacity).
+const DEARER_TIERS: [&str; 2] = ["priority", "scale"];
+
+/// Reads `service_tier`, which is passed to the provider: a tier dearer than the catalog's
+/// prices is refused, since the cost header and the budgets would charge it at standard rates.
+/// Cheaper or default tiers (`auto`, `default`, `flex`, a provider's own) pass.
+pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<(), ApiError> {
+    if r.peek_kind().map_err(syntax)? == Kind::Null {
+        return r.null().map_err(syntax);
+    }
+    let tier = string_field(r, "service_tier")?;
+    if DEARER_TIERS.contains(&tier.as_ref()) {
+        return Err(ApiError::invalid(
+            "unsupported_value",
+            Some("service_tier"),
+            format!(
+                "service_tier {} is priced above the router's catalog, which prices at standard rates: leave service_tier out, or send auto, default or flex",
+                echo(&tier)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads `max_price: {"prompt": USD/M, "completion": USD/M}`.
 pub(crate) fn read_max_price(r: &mut Reader<'_>) -> Result<Option<MaxPrice>, ApiError> {
     match r.peek_kind().map_err(syntax)? {

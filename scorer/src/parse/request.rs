@@ -16,7 +16,7 @@ use crate::parse::json::Kind;
 use crate::parse::layout::STREAM_USAGE_MEMBER;
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
-use crate::parse::options::{read_max_price, read_modalities, read_response_format};
+use crate::parse::options::{read_max_price, read_modalities, read_response_format, read_service_tier};
 use crate::vocab::Prefer;
 
 // The request's parts, still reachable as `request::…` (the glue reads `request::Layout`).
@@ -186,6 +186,7 @@ fn parse_chat_as<'a>(
                 k => return Err(wrong_type("stream_options", "an object", k)),
             },
             "modalities" => req.audio_output = read_modalities(&mut r)?,
+            "service_tier" => read_service_tier(&mut r)?,
             "reasoning_effort" | "reasoning" => {
                 req.features.reasoning_param = r.peek_kind().map_err(syntax)? != Kind::Null;
                 r.skip_value().map_err(syntax)?;
@@ -399,6 +400,9 @@ mod tests {
             ),
             (body(r#","modalities":"audio""#), "invalid_type", Some("modalities")),
             (body(r#","modalities":["text","video"]"#), "invalid_value", Some("modalities")),
+            (body(r#","service_tier":"priority""#), "unsupported_value", Some("service_tier")),
+            (body(r#","service_tier":"scale""#), "unsupported_value", Some("service_tier")),
+            (body(r#","service_tier":1"#), "invalid_type", Some("service_tier")),
             (
                 r#"{"model":"economy","messages":[{"role":"function","name":"f"}]}"#.into(),
                 "missing_required_parameter",
@@ -414,6 +418,18 @@ mod tests {
             let got = parse_chat(input.as_bytes()).err();
             let got = got.as_ref().map(|e| (e.code, e.param.as_deref(), e.status));
             assert_eq!(got, Some((code, param, 400)), "{input}");
+        }
+    }
+
+    /// A dearer service tier would be charged at standard rates: refused (above); the others
+    /// pass to the provider as sent.
+    #[test]
+    fn service_tiers_at_or_below_standard_rates_pass() {
+        for tier in [r#""auto""#, r#""default""#, r#""flex""#, r#""on_demand""#, "null"] {
+            let b = format!(
+                r#"{{"model":"economy","service_tier":{tier},"messages":[{{"role":"user","content":"x"}}]}}"#
+            );
+            assert!(parse_chat(b.as_bytes()).is_ok(), "{tier}");
         }
     }
 
