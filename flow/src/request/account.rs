@@ -31,6 +31,7 @@ impl Request {
             // Answered without reported usage, or ended unanswered: charge the estimate;
             // failed: nothing. Each attempt lost on the way adds its estimate.
             let spent = match a.cost {
+                Some(c) if a.at_least_estimate => nano(c).max(r.amount),
                 Some(c) => nano(c),
                 None if (200..400).contains(&a.status) || a.unreadable || in_flight => r.amount,
                 None => 0,

@@ -260,4 +260,7 @@ pub(super) struct Account {
     /// Attempts a provider had and never answered (a fallback call that timed out or was
     /// reset): each charged the estimate, since the provider may still bill its work.
     pub(super) lost: u64,
+    /// The usage is a failed stream's last counts, which may stop short of what the provider
+    /// billed: charged at least the estimate.
+    pub(super) at_least_estimate: bool,
 }

@@ -59,7 +59,17 @@ impl Request {
                 &format!("model-router: stream from {} ended without [DONE]", w.to.provider),
             );
         }
-        let usage = w.editor.usage;
+        let mut usage = w.editor.usage;
+        if usage.is_none()
+            && let Some(t) = w.translator.as_ref().filter(|t| t.failed())
+        {
+            // A failed native stream sends no usage chunk, but its translator may have read the
+            // provider's counts (a Responses `response.failed` carries them; an Anthropic
+            // stream's `message_start` only the input's). They are reported, and charged at
+            // least the estimate, since they may stop short of what was billed.
+            usage = t.tokens().map(|t| t.usage());
+            self.account.at_least_estimate = usage.is_some();
+        }
         self.used(host, &w.to, usage);
         Verdict::Continue
     }

@@ -38,6 +38,17 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// The counts as the router prices them.
+    pub fn usage(self) -> crate::usage::Usage {
+        crate::usage::Usage {
+            input: self.prompt,
+            output: self.completion,
+            cache_read: self.cache_read,
+            cache_write: self.cache_write,
+            cache_write_1h: self.cache_write_1h,
+        }
+    }
+
     /// The OpenAI `usage` object. Cache writes have no OpenAI field: they are reported as
     /// `prompt_tokens_details.cache_creation_tokens` beside `cached_tokens`.
     pub fn to_json(self) -> Value {

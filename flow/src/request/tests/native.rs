@@ -358,3 +358,39 @@ fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_
         assert!(counters.keys().any(|k| k.ends_with(&format!("outcome.{outcome}"))), "{name}: {counters:?}");
     }
 }
+
+/// A native stream that fails midway sends no usage chunk, but its translator read the
+/// provider's counts: they are reported, and charged at least the estimate (an Anthropic
+/// stream's `message_start` counts only the input and the first output token).
+#[test]
+fn a_failed_native_stream_reports_the_counts_it_read_and_is_charged_at_least_the_estimate() {
+    let run = |input_tokens: u64| {
+        let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+        let mut host = chat(body);
+        let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":2}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let start = format!(
+            r#"{{"type":"message_start","message":{{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":1}}}}}}"#
+        );
+        let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        host.response_body =
+            format!("event: message_start\ndata: {start}\n\nevent: error\ndata: {error}\n\n").into_bytes();
+        let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        assert!(replaced(&step).contains("Overloaded"), "{step:?}");
+        req.on(&host, Event::Log);
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+        let tokens_in = host.notes.borrow().get("tokens_in").cloned();
+        (spent.unwrap_or(0), tokens_in)
+    };
+    // Eleven tokens at 3 USD per million (33,000 nano-USD) cost less than the estimate: the
+    // estimate.
+    let (small, tokens) = run(10);
+    assert_eq!(tokens.as_deref(), Some("10"));
+    assert!(small > 33_000, "{small}");
+    // 90,000 input tokens at 3 USD per million: 0.27 USD, past the estimate.
+    let (large, tokens) = run(90_000);
+    assert_eq!(tokens.as_deref(), Some("90000"));
+    assert_eq!(large, 270_003_000);
+}
