@@ -29,8 +29,9 @@ pub const MIN_THINKING_BUDGET: u64 = 1_024;
 /// The smallest `top_p` the Messages API takes with thinking on; a smaller one is dropped.
 pub const MIN_THINKING_TOP_P: f64 = 0.95;
 
-/// Tokens left for the answer when `max_tokens` must be raised above the thinking budget
-/// (the budget must be less than `max_tokens`).
+/// Tokens left for the answer beside the thinking budget (the budget must be less than
+/// `max_tokens`): `max_tokens` is raised to make room when the client set none, and the budget
+/// cut when the client's own leaves too little.
 pub const ANSWER_ROOM: u64 = 4_096;
 
 /// The request path: `{base}/messages` (base `/v1`), whatever the model or mode.
@@ -90,8 +91,8 @@ pub fn translate_with(
     if tools_written.is_some() || tools(&mut req, &mut out)? {
         tool_choice(&req, &mut out)?;
     }
-    let mut max_tokens = max_tokens(&req, to, stream)?;
-    if let Some(budget) = thinking_budget(&req, &conversation, &out, to, &mut max_tokens)? {
+    let (mut max_tokens, capped) = max_tokens(&req, to, stream)?;
+    if let Some(budget) = thinking_budget(&req, &conversation, &out, to, &mut max_tokens, capped)? {
         out.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
         // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
         out.remove("temperature");
@@ -339,22 +340,27 @@ fn tool_choice(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result
 
 /// `max_completion_tokens` (or the older `max_tokens`) capped at the model's limit; without
 /// one, the model's limit when streaming, else at most [`NON_STREAMING_DEFAULT_MAX_TOKENS`].
-fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result<u64, ApiError> {
+/// True when the client set it.
+fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result<(u64, bool), ApiError> {
     for name in ["max_completion_tokens", "max_tokens"] {
         match req.get(name) {
             None | Some(Value::Null) => continue,
             Some(v) => match integer(v) {
-                Some(n) if n > 0 => return Ok(n.min(to.max_output).max(1)),
+                Some(n) if n > 0 => return Ok((n.min(to.max_output).max(1), true)),
                 _ => return Err(refuse(name, format!("{name} must be a positive integer"))),
             },
         }
     }
     let limit = if stream { to.max_output } else { to.max_output.min(NON_STREAMING_DEFAULT_MAX_TOKENS) };
-    Ok(limit.max(1))
+    Ok((limit.max(1), false))
 }
 
-/// The thinking budget for `reasoning_effort`, raising `max_tokens` (within the model's
-/// limit) when it leaves no room above the budget. No thinking when the client asked
+/// The thinking budget for `reasoning_effort`. A client's own `max_tokens` (`capped`) is never
+/// raised: as in OpenAI's API, the reasoning fits inside it, since the client is billed up to
+/// it and the route's estimate was made on it; the budget is cut to leave [`ANSWER_ROOM`] (or
+/// half of `max_tokens`, when smaller) for the answer. Without one, `max_tokens` is raised
+/// (within the model's limit) when it leaves no room above the budget. No thinking when the
+/// client asked
 /// none/minimal, when `tool_choice` forces a tool (thinking allows only auto and none), and
 /// when the last assistant turn called tools or is a prefill: the Messages API then wants that
 /// turn to start with its signed thinking block, which an OpenAI client never sends back, so
@@ -365,6 +371,7 @@ fn thinking_budget(
     out: &Map<String, Value>,
     to: &Native<'_>,
     max_tokens: &mut u64,
+    capped: bool,
 ) -> Result<Option<u64>, ApiError> {
     let effort = match req.get("reasoning_effort") {
         None | Some(Value::Null) => return Ok(None),
@@ -391,9 +398,14 @@ fn thinking_budget(
     if forced || conversation.open_tool_turn() || conversation.prefill() {
         return Ok(None);
     }
-    if *max_tokens <= budget {
-        *max_tokens = to.max_output.min(budget + ANSWER_ROOM).max(*max_tokens);
-    }
+    let budget = if capped {
+        budget.min(max_tokens.saturating_sub(ANSWER_ROOM.min(*max_tokens / 2)))
+    } else {
+        if *max_tokens <= budget {
+            *max_tokens = to.max_output.min(budget + ANSWER_ROOM).max(*max_tokens);
+        }
+        budget
+    };
     let budget = budget.min(max_tokens.saturating_sub(1));
     Ok((budget >= MIN_THINKING_BUDGET).then_some(budget))
 }

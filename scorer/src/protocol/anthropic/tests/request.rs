@@ -271,10 +271,16 @@ fn reasoning_effort_becomes_a_thinking_budget_when_it_can() {
     // (members, max_output) -> (budget_tokens, max_tokens)
     let cases: Vec<(Value, u64, Option<u64>, u64)> = vec![
         (json!({"reasoning_effort": "low"}), 64_000, Some(2_048), 21_333),
-        (json!({"reasoning_effort": "medium", "max_completion_tokens": 4_000}), 64_000, Some(8_192), 12_288),
-        (json!({"reasoning_effort": "high", "max_tokens": 20_000}), 64_000, Some(16_384), 20_000),
-        (json!({"reasoning_effort": "high", "max_tokens": 100}), 10_000, Some(9_999), 10_000),
-        (json!({"reasoning_effort": "low", "max_tokens": 100}), 1_024, None, 1_024),
+        // A client's cap is never raised: the budget fits inside it with room for the answer
+        // (4,096, or half the cap), or no thinking.
+        (json!({"reasoning_effort": "medium", "max_completion_tokens": 4_000}), 64_000, Some(2_000), 4_000),
+        (json!({"reasoning_effort": "high", "max_tokens": 20_000}), 64_000, Some(15_904), 20_000),
+        (json!({"reasoning_effort": "low", "max_tokens": 20_000}), 64_000, Some(2_048), 20_000),
+        (json!({"reasoning_effort": "high", "max_tokens": 100}), 10_000, None, 100),
+        (json!({"reasoning_effort": "low", "max_tokens": 100}), 1_024, None, 100),
+        // Without one, room is made above the budget, within the model's limit.
+        (json!({"reasoning_effort": "high", "stream": true}), 10_000, Some(9_999), 10_000),
+        (json!({"reasoning_effort": "high"}), 18_000, Some(16_384), 18_000),
         (json!({"reasoning_effort": "none"}), 64_000, None, 21_333),
         (json!({"reasoning_effort": "minimal"}), 64_000, None, 21_333),
         (json!({"reasoning_effort": null}), 64_000, None, 21_333),
