@@ -23,6 +23,19 @@ use crate::vocab::{Policy, Prefer, RawPolicy};
 /// The request header the filter sets and the Envoy route reads with `cluster_header`.
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-model-router-cluster";
 
+/// Headers that carry the request itself: never a `cluster_header`, which the router strips
+/// from every client request.
+const RESERVED_HEADERS: [&str; 8] = [
+    "authorization",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "host",
+    "te",
+    "transfer-encoding",
+    "x-api-key",
+];
+
 /// Output tokens assumed when a request sets no `max_tokens` / `max_completion_tokens`.
 pub const DEFAULT_OUTPUT_TOKENS: u64 = 512;
 
@@ -189,6 +202,17 @@ pub enum ConfigError {
     UnknownPolicyProvider(String),
     /// A `resilience` or `budgets` setting out of range (the message names it).
     BadResilience(String),
+    /// A per-client setting (named) without `client_header`: no request would have a client.
+    NeedsClientHeader(&'static str),
+    /// A header name the router cannot use for this (named), and why.
+    BadHeader {
+        /// Which setting.
+        what: &'static str,
+        /// The header.
+        value: String,
+        /// Why not.
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -210,6 +234,13 @@ impl fmt::Display for ConfigError {
                 write!(f, "policy names provider '{p}', which is not in the catalog")
             }
             ConfigError::BadResilience(why) => f.write_str(why),
+            ConfigError::NeedsClientHeader(what) => write!(
+                f,
+                "{what} is set but client_header is not: no request would have a client, so it would never apply"
+            ),
+            ConfigError::BadHeader { what, value, why } => {
+                write!(f, "{what} {value:?} cannot be used: {why}")
+            }
             ConfigError::BadAutoThresholds => AutoError::Thresholds.fmt(f),
             ConfigError::BadAutoShares(e) => e.fmt(f),
         }
@@ -244,6 +275,10 @@ impl fmt::Debug for ConfigError {
             ConfigError::BadAutoShares(e) => f.debug_tuple("BadAutoShares").field(e).finish(),
             ConfigError::UnknownPolicyProvider(p) => f.debug_tuple("UnknownPolicyProvider").field(p).finish(),
             ConfigError::BadResilience(why) => f.debug_tuple("BadResilience").field(why).finish(),
+            ConfigError::NeedsClientHeader(what) => f.debug_tuple("NeedsClientHeader").field(what).finish(),
+            ConfigError::BadHeader { what, value, .. } => {
+                f.debug_struct("BadHeader").field("what", what).field("value", value).finish()
+            }
         }
     }
 }
@@ -296,6 +331,13 @@ impl TryFrom<RawConfig> for Config {
             && cluster_header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !header_ok {
             return Err(ConfigError::BadName { what: "cluster_header", value: cluster_header });
+        }
+        if RESERVED_HEADERS.contains(&cluster_header.as_str()) {
+            return Err(ConfigError::BadHeader {
+                what: "cluster_header",
+                value: cluster_header,
+                why: "the router strips the cluster header from every client request, and this one carries the request itself",
+            });
         }
         let default_prefer = match raw.default_prefer {
             None => Prefer::Balanced,
@@ -350,6 +392,23 @@ impl TryFrom<RawConfig> for Config {
                 Some(h)
             }
         };
+        if client_header.as_deref() == Some(cluster_header.as_str()) {
+            return Err(ConfigError::BadHeader {
+                what: "client_header",
+                value: cluster_header,
+                why: "it is the cluster_header, which the router strips from every client request",
+            });
+        }
+        if client_header.is_none() {
+            let per_client = [
+                ("clients", !clients.is_empty()),
+                ("budgets.clients", !raw.budgets.clients.is_empty()),
+                ("budgets.client_default_usd", raw.budgets.client_default_usd.is_some()),
+            ];
+            if let Some((what, _)) = per_client.iter().find(|(_, set)| *set) {
+                return Err(ConfigError::NeedsClientHeader(what));
+            }
+        }
         Ok(Config {
             policy,
             client_header,
@@ -407,6 +466,13 @@ mod tests {
             (r#"{"auto":{"premium_share":1.5}}"#, "BadAutoShares(ShareRange"),
             (r#"{"auto":{"premium_share":0.2,"premium_at":0.7}}"#, "BadAutoShares(ShareAndThreshold"),
             (r#"{"sticky":{"ttl":5}}"#, "Json"),
+            // Per-client settings without a client header would never apply.
+            (r#"{"clients":{"team-a":{"blocked_providers":["openai"]}}}"#, "NeedsClientHeader(\"clients\")"),
+            (r#"{"budgets":{"clients":{"team-a":1}}}"#, "NeedsClientHeader(\"budgets.clients\")"),
+            (r#"{"budgets":{"client_default_usd":1}}"#, "NeedsClientHeader(\"budgets.client_default_usd\")"),
+            (r#"{"client_header":"x-model-router-cluster"}"#, "BadHeader"),
+            (r#"{"client_header":"x-team","cluster_header":"X-Team"}"#, "BadHeader"),
+            (r#"{"cluster_header":"content-type"}"#, "BadHeader"),
         ];
         for (json, want) in cases {
             let got = format!("{:?}", Config::from_json(json.as_bytes()));

@@ -128,7 +128,7 @@ fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
 /// hold: before, the error left them reserved, and a day's budget shrank by every such amount.
 #[test]
 fn a_reservation_that_fails_midway_gives_back_what_it_took() {
-    let shared = config(r#","budgets":{"daily_usd":2,"clients":{"team.a":1}}"#);
+    let shared = config(r#","client_header":"x-team","budgets":{"daily_usd":2,"clients":{"team.a":1}}"#);
     let scopes = shared.config.budgets.scopes(Some("team.a"));
     let keys: Vec<String> = scopes.iter().map(|s| s.key.clone()).collect();
     assert_eq!(keys.len(), 2);
