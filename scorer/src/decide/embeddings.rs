@@ -102,11 +102,9 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             "'input' must not be empty: send a non-empty string, or an array of non-empty strings or token arrays",
         ));
     }
-    let base = config.policy_for(ctx.client);
-    let policy = match &own_policy {
-        Some(own) => base.and(own),
-        None => base.clone(),
-    };
+    // The request's own provider names are checked as chat's are: a typo is a 400, not a
+    // silent pass (`ignore`) or a 403 (`only`).
+    let policy = crate::decide::route::request_policy(config, ctx.client, own_policy.as_ref())?;
     let matching: Vec<&EmbeddingModel> = config
         .catalog
         .embeddings
@@ -365,7 +363,7 @@ mod tests {
 
     #[test]
     fn embedding_errors() {
-        let cases: [(&[u8], &str, u16, &str); 10] = [
+        let cases: [(&[u8], &str, u16, &str); 12] = [
             (b"", r#"{"model":"embed-huge","input":"x"}"#, 404, "model_not_found"),
             (b"", r#"{"model":"embed-small"}"#, 400, "missing_required_parameter"),
             (b"", r#"{"model":"embed-small","input":5}"#, 400, "invalid_type"),
@@ -381,6 +379,19 @@ mod tests {
                 "provider_blocked",
             ),
             (b"", r#"{"model":"embed-small","input":"x","input":"y"}"#, 400, "duplicate_key"),
+            // The request's own provider names are checked, as chat's are.
+            (
+                b"",
+                r#"{"model":"embed-small","input":"x","provider":{"ignore":["OpenAI"]}}"#,
+                400,
+                "unknown_provider",
+            ),
+            (
+                b"",
+                r#"{"model":"embed-small","input":"x","provider":{"only":["opnai"]}}"#,
+                400,
+                "unknown_provider",
+            ),
         ];
         for (cfg, body, status, code) in cases {
             let e = route(cfg, body).err();
