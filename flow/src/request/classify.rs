@@ -329,12 +329,12 @@ impl Request {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(host, &e)),
         };
-        // Embeddings count against the spend limits too. Their price is known only from the
-        // answer's usage, so the reservation is a token nano-dollar: it refuses them once a
-        // limit is spent, and their real cost is settled at the end.
+        // Embeddings count against the spend limits too: the reservation is the input's
+        // estimate (at least a nano-dollar, so a spent limit refuses them), and their real cost
+        // is settled at the end.
         let scopes = shared.config.budgets.scopes(self.client.as_deref());
         if !scopes.is_empty() {
-            match spend::reserve(host, scopes.clone(), 1, ctx.now)? {
+            match spend::reserve(host, scopes.clone(), nano(route.estimate_usd).max(1), ctx.now)? {
                 Some(r) => self.account.reservation = Some(r),
                 None => {
                     let view = spend::view(host, &scopes, ctx.now)?;

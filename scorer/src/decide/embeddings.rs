@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::decide::route::Context;
 use crate::decide::upstream::{Target, Upstream};
 use crate::error::{ApiError, echo};
-use crate::parse::chat::ROUTER_FIELDS;
+use crate::parse::chat::{BYTES_PER_TOKEN, ROUTER_FIELDS};
 use crate::parse::fields::{duplicate_error, first_duplicate, open_object, string_field, syntax};
 use crate::parse::json::{Kind, Reader};
 use crate::parse::layout::Layout;
@@ -24,6 +24,10 @@ pub struct EmbeddingRoute {
     pub target: Target,
     /// A response the glue must translate before the client sees it.
     pub translate: Option<ResponseTranslation>,
+    /// What its input is expected to cost, USD: a token per
+    /// [`BYTES_PER_TOKEN`](crate::parse::chat::BYTES_PER_TOKEN) bytes of `input` as sent, at the
+    /// model's input price (what a budget reserves).
+    pub estimate_usd: f64,
 }
 
 /// Routes an embeddings body.
@@ -95,6 +99,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let Some(input) = input else {
         return Err(ApiError::invalid("missing_required_parameter", Some("input"), "'input' is required"));
     };
+    let input_bytes = input.1.len();
     if empty_input {
         return Err(ApiError::invalid(
             "invalid_value",
@@ -197,7 +202,9 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         price_in: best.price_in,
         ..Upstream::new(config, &best.id, &best.provider, &best.cluster, &best.upstream_id, "")
     };
-    Ok(EmbeddingRoute { target: Target { body, to }, translate })
+    let tokens = (input_bytes as u64).div_ceil(BYTES_PER_TOKEN);
+    let estimate_usd = tokens as f64 * best.price_in / 1e6;
+    Ok(EmbeddingRoute { target: Target { body, to }, translate, estimate_usd })
 }
 
 /// Skips `input` (a string or an array, checked) in the body's one pass, telling whether it
@@ -261,6 +268,24 @@ mod tests {
     fn route(cfg: &[u8], body: &str) -> Result<EmbeddingRoute, ApiError> {
         let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
         route_embeddings(&c, body.as_bytes(), &Context::default())
+    }
+
+    /// What a budget reserves follows the input's size: a batch of long texts is no longer
+    /// reserved a nano-dollar.
+    #[test]
+    fn the_estimate_follows_the_inputs_size_at_the_models_input_price() {
+        let text = "word ".repeat(800);
+        let body = format!(r#"{{"model":"embed-small","input":["{text}","{text}"]}}"#);
+        let r = route(b"", &body).unwrap_or_else(|e| panic!("{e}"));
+        let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        let price =
+            c.catalog.embeddings.iter().find(|e| e.id == r.target.to.model).map_or(0.0, |e| e.price_in);
+        assert!(price > 0.0);
+        // 8,007 bytes of input: 2,002 tokens of four bytes.
+        let want = 2_002.0 * price / 1e6;
+        assert!((r.estimate_usd - want).abs() < 1e-15, "{} against {want}", r.estimate_usd);
+        let small = route(b"", r#"{"model":"embed-small","input":"x"}"#).map_or(0.0, |r| r.estimate_usd);
+        assert!(small > 0.0 && small * 1000.0 < r.estimate_usd);
     }
 
     #[test]
