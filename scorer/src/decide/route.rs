@@ -706,6 +706,23 @@ mod tests {
         assert_eq!(e.map(|e| (e.status, e.code)), Some((429, "budget_exceeded")));
     }
 
+    /// A tier every model of which a policy excludes escalates as a tier with no fit does, and
+    /// says why: the client is billed at the higher tier.
+    #[test]
+    fn an_escalation_says_when_a_policy_emptied_the_tier() {
+        let cfg = br#"{"client_header":"x-team","clients":{"a":{"blocked_providers":["p"]}},"catalog":{"providers":{"p":{},"q":{}},"models":[
+            {"id":"small","tier":"economy","provider":"p","context_window":1000,"max_output":10,"price_in":0,"price_out":0},
+            {"id":"mid","tier":"standard","provider":"q","context_window":1000,"max_output":10,"price_in":1,"price_out":1},
+            {"id":"big","tier":"premium","provider":"q","context_window":1000,"max_output":10,"price_in":2,"price_out":2}]}}"#;
+        let r = with(cfg, &chat("economy", ""), Some("a")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (r.target.to.model.as_str(), r.tier, r.escalated),
+            ("mid", Tier::Standard, Some("policy"))
+        );
+        let r = with(cfg, &chat("economy", ""), Some("b")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.target.to.model.as_str(), r.escalated), ("small", None));
+    }
+
     #[test]
     fn upstream_id_and_cluster_come_from_the_catalog() {
         let cfg = br#"{"clusters":{"cerebras":"egress-cerebras"},"catalog":{"providers":{"cerebras":{},"p":{}},"models":[

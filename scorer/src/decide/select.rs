@@ -141,7 +141,9 @@ pub struct Selected<'c> {
     pub cands: Vec<&'c Deployment>,
     /// The tier they are in.
     pub tier: Tier,
-    /// `context` or `capability` when the requested tier had no fit.
+    /// Why the requested tier had no fit: `context` or `capability` (the request's needs), or
+    /// `policy`, `retired`, `unavailable` (an API the router does not speak) or `max_price`
+    /// (every model of the tier excluded).
     pub escalated: Option<&'static str>,
 }
 
@@ -159,12 +161,19 @@ pub fn in_tiers<'c>(
     let mut priced_out = false;
     while let Some(t) = tier {
         let mut cands = Vec::new();
+        // What excluded the tier's models when no need did: the escalation still says so.
+        let mut excluded = None;
         for d in config.catalog.deployments.iter().filter(|d| d.tier == t) {
             match check(d, needs, policy, now) {
                 Ok(()) => cands.push(d),
                 Err(m @ (Miss::Capability(_) | Miss::Context | Miss::Output)) => last_miss = Some(m),
-                Err(Miss::Price) => priced_out = true,
-                Err(_) => {}
+                Err(Miss::Price) => {
+                    priced_out = true;
+                    excluded = Some("max_price");
+                }
+                Err(Miss::Blocked) => excluded = excluded.or(Some("policy")),
+                Err(Miss::Retired) => excluded = excluded.or(Some("retired")),
+                Err(Miss::Untranslated) => excluded = excluded.or(Some("unavailable")),
             }
         }
         if !cands.is_empty() {
@@ -173,7 +182,7 @@ pub fn in_tiers<'c>(
         why = why.or(match last_miss {
             Some(Miss::Context | Miss::Output) => Some("context"),
             Some(Miss::Capability(_)) => Some("capability"),
-            _ => None,
+            _ => excluded,
         });
         tier = t.up();
     }
