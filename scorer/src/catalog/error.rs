@@ -54,6 +54,13 @@ pub enum CatalogError {
         /// The value.
         value: String,
     },
+    /// A field the router would not act on for this model (the message says which and why).
+    Unsupported {
+        /// The model id.
+        model: String,
+        /// What is not supported.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for CatalogError {
@@ -83,6 +90,7 @@ impl fmt::Display for CatalogError {
             CatalogError::BadDate { model, value } => {
                 write!(f, "catalog: model '{model}' has retires {value:?}: use YYYY-MM-DD")
             }
+            CatalogError::Unsupported { model, what } => write!(f, "catalog: model '{model}': {what}"),
         }
     }
 }

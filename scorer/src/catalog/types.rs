@@ -96,10 +96,10 @@ impl Api {
         }
     }
 
-    /// True when the router can send chat or embeddings requests to it (as they are, or
-    /// translated). Bedrock InvokeModel carries only the embedding models it translates.
+    /// True when the router can send chat requests to it (as they are, or translated). Bedrock
+    /// InvokeModel and the Embeddings API carry no chat (embedding models: [`EmbeddingModel::wire`]).
     pub fn routable(self) -> bool {
-        !matches!(self, Api::BedrockInvoke)
+        !matches!(self, Api::BedrockInvoke | Api::Embeddings)
     }
 }
 
@@ -304,6 +304,8 @@ pub struct EmbeddingModel {
     /// The full vector size, when the catalog states it: the most `dimensions` a request may
     /// ask for.
     pub dimensions: Option<u64>,
+    /// First day (days since the epoch, UTC) it is no longer served.
+    pub retires: Option<i64>,
 }
 
 /// What an embeddings provider speaks on the wire.
@@ -316,6 +318,11 @@ pub enum Wire {
 }
 
 impl EmbeddingModel {
+    /// True from its retirement day on (`now` in seconds since the epoch).
+    pub fn retired(&self, now: u64) -> bool {
+        self.retires.is_some_and(|day| (now / 86_400) as i64 >= day)
+    }
+
     /// How the router reaches it, or `None` if it cannot yet.
     pub fn wire(&self) -> Option<Wire> {
         match self.api {

@@ -121,6 +121,12 @@ impl TryFrom<RawCatalog> for Catalog {
                         .ok_or_else(|| CatalogError::BadDate { model: m.id.clone(), value: text.clone() })?,
                 ),
             };
+            if m.alias.is_some() && m.tier != RawTier::Embedding {
+                return Err(CatalogError::Unsupported {
+                    model: m.id.clone(),
+                    what: "alias is for embedding models (a chat model is pinned by its id)",
+                });
+            }
             if let Some(alias) = &m.alias {
                 let taken = RESERVED_IDS.contains(&alias.as_str())
                     || raw.models.iter().any(|o| o.id == *alias)
@@ -131,7 +137,7 @@ impl TryFrom<RawCatalog> for Catalog {
             }
             let tier = match m.tier {
                 RawTier::Embedding => {
-                    embeddings.push(EmbeddingModel {
+                    let e = EmbeddingModel {
                         id: m.id.clone(),
                         alias: m.alias.clone(),
                         provider: provider.name.clone(),
@@ -141,7 +147,15 @@ impl TryFrom<RawCatalog> for Catalog {
                         context_window: m.context_window,
                         price_in: m.price_in,
                         dimensions: m.dimensions,
-                    });
+                        retires,
+                    };
+                    if e.wire().is_none() {
+                        return Err(CatalogError::Unsupported {
+                            model: m.id.clone(),
+                            what: "the router reaches embedding models through api embeddings, or bedrock-invoke for Titan text embeddings",
+                        });
+                    }
+                    embeddings.push(e);
                     continue;
                 }
                 RawTier::Economy => Tier::Economy,
@@ -288,7 +302,34 @@ mod tests {
                 three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"retires":"2026-02-30x""#, 1),
                 "BadDate",
             ),
-            (three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"alias":"auto""#, 1), "BadName"),
+            (
+                three_tiers(
+                    r#",{"id":"em","tier":"embedding","provider":"p","alias":"auto","context_window":8,"price_in":1,"price_out":0}"#,
+                ),
+                "BadName",
+            ),
+            // Fields the router would not act on are refused, not dropped.
+            (
+                three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"alias":"fast-one""#, 1),
+                "Unsupported",
+            ),
+            (
+                three_tiers(
+                    r#",{"id":"em","tier":"embedding","provider":"p","api":"chat","context_window":8,"price_in":1,"price_out":0}"#,
+                ),
+                "Unsupported",
+            ),
+            (
+                three_tiers(
+                    r#",{"id":"em","tier":"embedding","provider":"p","api":"bedrock-invoke","upstream_id":"cohere.embed-v4","context_window":8,"price_in":1,"price_out":0}"#,
+                ),
+                "Unsupported",
+            ),
+            // A chat model on the Embeddings API serves no chat.
+            (
+                three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"api":"embeddings""#, 1),
+                "EmptyTier",
+            ),
             (
                 three_tiers("").replacen(r#""quality":50"#, r#""quality":50,"api":"bedrock-invoke""#, 1),
                 "EmptyTier",

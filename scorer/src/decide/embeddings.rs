@@ -51,7 +51,16 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                 layout.model_at(value_start, r.pos());
             }
             "provider" => own_policy = read_provider_policy(&mut r)?,
-            "dimensions" if r.peek_kind().map_err(syntax)? == Kind::Number => {
+            "dimensions" if r.peek_kind().map_err(syntax)? == Kind::Null => r.null().map_err(syntax)?,
+            "dimensions" if r.peek_kind().map_err(syntax)? != Kind::Number => {
+                let kind = r.peek_kind().map_err(syntax)?;
+                return Err(ApiError::invalid(
+                    "invalid_type",
+                    Some("dimensions"),
+                    format!("'dimensions' must be a positive integer, got {}", kind.name()),
+                ));
+            }
+            "dimensions" => {
                 let text = r.number().map_err(syntax)?;
                 dimensions =
                     Some(crate::parse::json::whole_number(text).filter(|d| *d > 0).ok_or_else(|| {
@@ -115,6 +124,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         .embeddings
         .iter()
         .filter(|e| e.id == model.as_ref() || e.alias.as_deref() == Some(model.as_ref()))
+        .filter(|e| !e.retired(ctx.now))
         .collect();
     if matching.is_empty() {
         let names: Vec<&str> = config
@@ -388,7 +398,7 @@ mod tests {
 
     #[test]
     fn embedding_errors() {
-        let cases: [(&[u8], &str, u16, &str); 12] = [
+        let cases: [(&[u8], &str, u16, &str); 13] = [
             (b"", r#"{"model":"embed-huge","input":"x"}"#, 404, "model_not_found"),
             (b"", r#"{"model":"embed-small"}"#, 400, "missing_required_parameter"),
             (b"", r#"{"model":"embed-small","input":5}"#, 400, "invalid_type"),
@@ -404,6 +414,7 @@ mod tests {
                 "provider_blocked",
             ),
             (b"", r#"{"model":"embed-small","input":"x","input":"y"}"#, 400, "duplicate_key"),
+            (b"", r#"{"model":"embed-small","input":"x","dimensions":"256"}"#, 400, "invalid_type"),
             // The request's own provider names are checked, as chat's are.
             (
                 b"",

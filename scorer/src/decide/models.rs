@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::catalog::Tier;
+use crate::catalog::{EmbeddingModel, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::vocab::Policy;
@@ -37,14 +37,29 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
     for name in ["auto", "economy", "standard", "premium"] {
         data.push(json!({"id": name, "object": "model", "created": 0, "owned_by": "model-router", "kind": "router"}));
     }
-    for e in config.catalog.embeddings.iter().filter(|e| e.wire().is_some() && policy.allows(&e.provider)) {
+    // One entry per embedding model id (and per alias), whatever number of providers serve it.
+    let usable = |e: &&EmbeddingModel| e.wire().is_some() && !e.retired(now) && policy.allows(&e.provider);
+    let mut listed: Vec<&str> = Vec::new();
+    for e in config.catalog.embeddings.iter().filter(usable) {
+        if listed.contains(&e.id.as_str()) {
+            continue;
+        }
+        listed.push(e.id.as_str());
+        let providers: Vec<&str> = config
+            .catalog
+            .embeddings
+            .iter()
+            .filter(usable)
+            .filter(|o| o.id == e.id)
+            .map(|o| o.provider.as_str())
+            .collect();
         if let Some(alias) = &e.alias {
             data.push(json!({"id": alias, "object": "model", "created": 0, "owned_by": "model-router",
                 "kind": "alias", "alias_of": e.id}));
         }
         data.push(json!({"id": e.id, "object": "model", "created": 0, "owned_by": e.provider,
             "kind": "embedding", "context_window": e.context_window, "dimensions": e.dimensions,
-            "pricing": {"prompt_per_mtok": e.price_in}, "providers": [e.provider]}));
+            "pricing": {"prompt_per_mtok": e.price_in}, "providers": providers}));
     }
     let mut seen: Vec<&str> = Vec::new();
     for tier in Tier::ALL {
@@ -116,6 +131,38 @@ mod tests {
         assert!(some.contains(&"claude-opus-4-7".to_string()));
         assert!(
             !some.contains(&"gemini-2.5-flash".to_string()) && !some.contains(&"embed-small".to_string())
+        );
+    }
+
+    /// An embedding model served by two providers is one entry naming both (and its alias
+    /// once); a retired one is neither listed nor routed.
+    #[test]
+    fn embedding_models_are_listed_once_and_not_after_they_retire() {
+        let cfg = br#"{"catalog":{"providers":{"p":{},"q":{}},"models":[
+            {"id":"small","tier":"economy","provider":"p","context_window":1000,"max_output":10,"price_in":0,"price_out":0},
+            {"id":"mid","tier":"standard","provider":"p","context_window":1000,"max_output":10,"price_in":1,"price_out":1},
+            {"id":"big","tier":"premium","provider":"p","context_window":1000,"max_output":10,"price_in":2,"price_out":2},
+            {"id":"em","alias":"embed","tier":"embedding","provider":"p","context_window":8000,"price_in":0.02,"price_out":0},
+            {"id":"em","alias":"embed","tier":"embedding","provider":"q","context_window":8000,"price_in":0.02,"price_out":0},
+            {"id":"old","tier":"embedding","provider":"q","context_window":8000,"price_in":0.02,"price_out":0,"retires":"2026-01-01"}]}}"#;
+        let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
+        let today = 20_779 * 86_400;
+        let all = ids(&c, &Policy::default(), today);
+        assert_eq!(all.iter().filter(|i| *i == "em").count(), 1, "{all:?}");
+        assert_eq!(all.iter().filter(|i| *i == "embed").count(), 1, "{all:?}");
+        assert!(!all.contains(&"old".to_string()), "{all:?}");
+        let em: Value =
+            serde_json::from_str(&retrieve(&c, &Policy::default(), today, "em").unwrap_or_default())
+                .unwrap_or_default();
+        assert_eq!(em["providers"], json!(["p", "q"]));
+        let ctx = crate::decide::route::Context { now: today, ..Default::default() };
+        let e =
+            crate::decide::embeddings::route_embeddings(&c, br#"{"model":"old","input":"x"}"#, &ctx).err();
+        assert_eq!(e.map(|e| e.status), Some(404));
+        let before = crate::decide::route::Context { now: 20_000 * 86_400, ..Default::default() };
+        assert!(
+            crate::decide::embeddings::route_embeddings(&c, br#"{"model":"old","input":"x"}"#, &before)
+                .is_ok()
         );
     }
 
