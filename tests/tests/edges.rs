@@ -323,12 +323,26 @@ fn without_a_collector_the_log_stays_quiet() {
     assert!(noisy.len() <= 1, "{} exporter lines:\n{}", noisy.len(), noisy.join("\n"));
 }
 
-/// Embeddings count against the spend limits: once spent, the next is refused with 429.
+/// Embeddings count against the spend limits: each reserves its input's estimate (a token per
+/// four bytes of `input`), so a batch past what is left is refused before any provider sees it,
+/// and once spent, the next is refused with 429.
 #[test]
 fn embeddings_spend_counts_against_the_daily_limit() {
-    let cfg = r#"{"budgets":{"daily_usd":0.000000001,"ladder":false}}"#;
-    let s = start(&StackOptions { plugin_config: Some(cfg), ..StackOptions::default() });
+    let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
+    let price = catalog
+        .embeddings
+        .iter()
+        .find(|e| e.alias.as_deref() == Some("embed-small"))
+        .map_or(0.0, |e| e.price_in);
+    assert!(price > 0.0);
     let body = r#"{"model":"embed-small","input":"a text long enough to cost more than a nano-dollar"}"#;
+    // Its input is 52 bytes (13 tokens estimated); the mock reports a token per four bytes of
+    // the whole body (23): room for 20 tokens lets it in and is spent by it.
+    let cfg = format!(r#"{{"budgets":{{"daily_usd":{},"ladder":false}}}}"#, 20.0 * price / 1e6);
+    let s = start(&StackOptions { plugin_config: Some(&cfg), ..StackOptions::default() });
+    let batch = format!(r#"{{"model":"embed-small","input":["{}"]}}"#, "word ".repeat(40));
+    let r = post(&s, "/v1/embeddings", &batch);
+    assert_eq!(r.status, 429, "a batch past the limit: {}", r.text());
     assert_eq!(post(&s, "/v1/embeddings", body).status, 200);
     let r = post(&s, "/v1/embeddings", body);
     assert_eq!(r.status, 429, "{}", r.text());
