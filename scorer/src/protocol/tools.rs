@@ -7,11 +7,29 @@
 //! value path would treat otherwise; the value path then decides, errors included, so both
 //! paths give the same bytes (each translator's property test checks it).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::protocol::canonical;
 use crate::protocol::raw::{Json, Members, Raw, objects_with, string, value, write_object};
+
+/// A tool call id as the Messages and Converse APIs take it (`^[a-zA-Z0-9_-]+$`, Converse at
+/// most 64 characters): a conforming id is kept; another (a provider's `functions.f:0`, a
+/// client's own form, a longer one) becomes `call_` and 16 hex digits of its FNV-1a hash, the
+/// same for a call and for its result, so the history still pairs them. The router switches
+/// providers from turn to turn, so a history can hold any provider's ids.
+pub(crate) fn tool_id(id: Cow<'_, str>) -> Cow<'_, str> {
+    let ok = (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        return id;
+    }
+    let hash =
+        id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    Cow::Owned(format!("call_{hash:016x}"))
+}
 
 /// The JSON Schema of a tool without `parameters` (it takes no arguments), as serde_json
 /// writes `{"type": "object", "properties": {}}`.

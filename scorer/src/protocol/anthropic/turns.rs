@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
 use crate::protocol::raw::{At, Elements, Members, Raw, invalid_json, null, objects_with, once, string};
+use crate::protocol::tools::tool_id;
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
 pub(super) struct Turn<'a> {
@@ -186,7 +187,7 @@ fn tool_uses<'a>(calls: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError>
                 }
             }
         };
-        out.push(Block::ToolUse { id, name, input });
+        out.push(Block::ToolUse { id: tool_id(id), name, input });
     }
     Ok(out)
 }
@@ -203,7 +204,7 @@ fn tool_result<'a>(turns: &mut Vec<Turn<'a>>, m: &Members<'a>, at: At<'_>, i: us
     };
     // `content` is optional: an empty result is sent without it.
     let content = content::tool_result(m.get("content"), &|| format!("{}.content", at()))?;
-    let block = Block::ToolResult { id, content };
+    let block = Block::ToolResult { id: tool_id(id), content };
     match turns.last_mut() {
         Some(last) if last.role == "user" => {
             let first_other =

@@ -21,6 +21,7 @@ use crate::error::{ApiError, echo};
 use crate::protocol::raw::{
     At, Elements, Members, Raw, blank, null, objects, objects_with, once, string, value,
 };
+use crate::protocol::tools::tool_id;
 
 /// The assistant turn put between a user turn's tool results and the rest of it.
 pub(super) const BRIDGE: &str = "Noted.";
@@ -352,7 +353,7 @@ fn assistant_blocks<'a>(
         if !conv.used_tools.iter().any(|n| n == name.as_ref()) {
             conv.used_tools.push(name.to_string());
         }
-        out.push(Block::ToolUse { id, name, input });
+        out.push(Block::ToolUse { id: tool_id(id), name, input });
     }
     Ok(out)
 }
@@ -396,7 +397,7 @@ fn tool_result<'a>(m: &Members<'a>, at: At<'_>) -> Result<Block<'a>, ApiError> {
     if content.is_empty() {
         content.push(Block::Text(Cow::Borrowed(NO_OUTPUT)));
     }
-    Ok(Block::ToolResult { id, content })
+    Ok(Block::ToolResult { id: tool_id(id), content })
 }
 
 /// The string member `key` of `m`, or a 400 naming `at.key`.

@@ -355,6 +355,9 @@ fn block(b: &Value, at: &str, role: &str, last: bool, turn: &mut Turn) -> Checke
         "tool_use" => {
             only_in("assistant")?;
             let id = string("id")?;
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                return refuse(format!("{at}.id: String should match pattern '^[a-zA-Z0-9_-]+$'"));
+            }
             let name = string("name")?;
             if !b.get("input").is_some_and(Value::is_object) {
                 return refuse(format!("{at}.input: Input should be a valid dictionary"));

@@ -62,6 +62,15 @@ fn string<'a>(v: &'a Value, at: &str, min: usize, max: usize) -> Checked<&'a str
     }
 }
 
+/// A tool use id: `^[a-zA-Z0-9_-]+$`, 1 to 64 characters (Converse's ToolUseBlock).
+fn tool_use_id<'a>(v: &'a Value, at: &str) -> Checked<&'a str> {
+    let id = string(v, at, 1, 64)?;
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return refuse(format!("{at} must satisfy regular expression pattern: ^[a-zA-Z0-9_-]+$"));
+    }
+    Ok(id)
+}
+
 /// The body: every member and its shape, the conversation's order and its tool pairs.
 pub(super) fn validate(body: &Value, bytes: usize) -> Checked<Ask<'_>> {
     let top = members(body, "request", &REQUEST)?;
@@ -211,7 +220,7 @@ fn block(b: &Value, at: &str, role: &str) -> Checked<Block> {
             }
             let at = format!("{at}.toolUse");
             let u = members(v, &at, &["toolUseId", "name", "input", "type"])?;
-            let id = string(u.get("toolUseId").unwrap_or(&Value::Null), &format!("{at}.toolUseId"), 1, 64)?;
+            let id = tool_use_id(u.get("toolUseId").unwrap_or(&Value::Null), &format!("{at}.toolUseId"))?;
             let name = string(u.get("name").unwrap_or(&Value::Null), &format!("{at}.name"), 1, 64)?;
             if !u.get("input").is_some_and(Value::is_object) {
                 return refuse(format!("{at}.input is required and must be a JSON object."));
@@ -224,7 +233,7 @@ fn block(b: &Value, at: &str, role: &str) -> Checked<Block> {
             }
             let at = format!("{at}.toolResult");
             let r = members(v, &at, &["toolUseId", "content", "status", "type"])?;
-            let id = string(r.get("toolUseId").unwrap_or(&Value::Null), &format!("{at}.toolUseId"), 1, 64)?;
+            let id = tool_use_id(r.get("toolUseId").unwrap_or(&Value::Null), &format!("{at}.toolUseId"))?;
             // Some of Bedrock's models refuse an empty list (Nemotron: "missing field content").
             let Some(content) = r.get("content").and_then(Value::as_array).filter(|c| !c.is_empty()) else {
                 return refuse(format!("{at}.content is required and must be a non-empty list."));
