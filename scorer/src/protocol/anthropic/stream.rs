@@ -76,9 +76,10 @@ impl Stream {
     }
 
     /// Returns the OpenAI SSE bytes this chunk completes (possibly empty). `end`: the last
-    /// chunk; an event left unfinished by it is dropped, and without `message_stop` no
-    /// `[DONE]` is sent (the glue reports the truncation).
-    pub fn feed(&mut self, chunk: &[u8], _end: bool) -> Vec<u8> {
+    /// chunk; a last event whose blank line never came is read when its data is whole JSON (a
+    /// proxy may drop the final line end), one cut in the middle is dropped, and without
+    /// `message_stop` no `[DONE]` is sent (the glue reports the truncation).
+    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::new();
         let mut rest = chunk;
         while self.state == State::Running && !rest.is_empty() {
@@ -93,6 +94,15 @@ impl Stream {
             let line = std::mem::take(&mut self.line);
             self.line_done(&line, &mut out);
             self.check_cap(&mut out);
+        }
+        if end && self.state == State::Running {
+            let line = std::mem::take(&mut self.line);
+            if !line.is_empty() {
+                self.line_done(&line, &mut out);
+            }
+            if self.has_data && serde_json::from_slice::<Value>(&self.data).is_ok() {
+                self.line_done(b"", &mut out);
+            }
         }
         out
     }

@@ -108,11 +108,10 @@ impl Sse {
                 self.has_data = true;
                 Ok(())
             }
-            b"event" | b"id" | b"retry" => Ok(()),
-            _ => {
-                let shown: String = String::from_utf8_lossy(line).chars().take(40).collect();
-                Err(format!("not a server-sent-event line: '{shown}'"))
-            }
+            // `event`, `id`, `retry` and any other field are ignored, as the SSE standard says
+            // (a proxy may add its own); a body that is not a stream of events ends with no
+            // `response.completed`, which the translator reports.
+            _ => Ok(()),
         }
     }
 }
@@ -139,7 +138,7 @@ mod tests {
     #[test]
     fn line_ends_data_lines_and_ignored_fields() {
         type Case<'a> = (&'a [&'a [u8]], &'a [&'a str], Result<Option<&'a str>, ()>);
-        let cases: [Case<'_>; 10] = [
+        let cases: [Case<'_>; 11] = [
             (&[b"data: a\n\n"], &["a"], Ok(None)),
             (&[b"data: a\r\n\r\n"], &["a"], Ok(None)),
             (&[b"data: a\r\r"], &["a"], Ok(None)),
@@ -147,7 +146,8 @@ mod tests {
             (&[b"event: x\nid: 1\nretry: 5\n: comment\ndata:a\ndata: b\n\n"], &["a\nb"], Ok(None)),
             (&[b"data: a\n\ndata: b"], &["a"], Ok(Some("b"))),
             (&[b"\n\n\n"], &[], Ok(None)),
-            (&[b"data: a\n\n<html>\n"], &["a"], Err(())),
+            (&[b"data: a\n\n<html>\n"], &["a"], Ok(None)),
+            (&[b"x-proxy: 1\ndata: a\n\n"], &["a"], Ok(None)),
             (&[b"data: a\n\ndata"], &["a"], Ok(Some(""))),
             (&[b"data: a\n\nda"], &["a"], Ok(None)),
         ];

@@ -61,14 +61,21 @@ fn a_truncated_stream_never_says_done() {
     let (_, input) = samples().into_iter().find(|(n, _)| n.starts_with("tool_call")).unwrap_or_default();
     let full = whole(&input, false);
     assert!(full.ends_with(b"data: [DONE]\n\n"));
-    // The last event ends with the input's last two bytes; any shorter prefix lacks it.
-    for cut in 0..input.len().saturating_sub(1) {
+    // The last event ends with the input's last two bytes (its line end and blank line): cut
+    // before its data is whole, no prefix has it.
+    assert!(input.ends_with(b"}\n\n"));
+    for cut in 0..input.len().saturating_sub(2) {
         let mut s = Stream::new(meta(false));
         let out = s.feed(input.get(..cut).unwrap_or_default(), true);
         assert!(!String::from_utf8_lossy(&out).contains("[DONE]"), "cut at {cut}");
         assert!(!s.failed(), "cut at {cut}");
         assert!(full.starts_with(&out), "cut at {cut}: output is a prefix of the whole");
     }
+    // Whole but for the last line end (a proxy dropped it): the answer is whole.
+    let mut s = Stream::new(meta(false));
+    assert_eq!(s.feed(input.get(..input.len() - 2).unwrap_or_default(), true), full);
+    let mut s = Stream::new(meta(false));
+    assert_eq!(s.feed(input.get(..input.len() - 1).unwrap_or_default(), true), full);
 }
 
 #[test]

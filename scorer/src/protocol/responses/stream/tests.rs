@@ -129,7 +129,6 @@ fn malformed_events_fail_once_and_what_follows_is_ignored() {
         ),
         format!("{}{}", ev(json!({"type": "response.output_item.added"})), text("b")),
         format!("{}{}", ev(json!({"type": "response.completed"})), text("b")),
-        format!("{}retry 5\n\n{}", text("a"), text("b")),
         format!(
             "{}{}",
             ev(json!({"type": "response.output_item.added", "item": {"type": "function_call", "name": "f"}})),
