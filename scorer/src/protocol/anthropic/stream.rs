@@ -76,9 +76,8 @@ impl Stream {
     }
 
     /// Returns the OpenAI SSE bytes this chunk completes (possibly empty). `end`: the last
-    /// chunk; a last event whose blank line never came is read when its data is whole JSON (a
-    /// proxy may drop the final line end), one cut in the middle is dropped, and without
-    /// `message_stop` no `[DONE]` is sent (the glue reports the truncation).
+    /// chunk (see [`read_last`]); without `message_stop` no `[DONE]` is sent (the glue reports
+    /// the truncation).
     pub fn feed(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::new();
         let mut rest = chunk;
@@ -95,15 +94,7 @@ impl Stream {
             self.line_done(&line, &mut out);
             self.check_cap(&mut out);
         }
-        if end && self.state == State::Running {
-            let line = std::mem::take(&mut self.line);
-            if !line.is_empty() {
-                self.line_done(&line, &mut out);
-            }
-            if self.has_data && serde_json::from_slice::<Value>(&self.data).is_ok() {
-                self.line_done(b"", &mut out);
-            }
-        }
+        read_last(self, end, &mut out);
         out
     }
 
@@ -314,5 +305,20 @@ impl Stream {
         }
         reply::done(out);
         self.state = State::Done;
+    }
+}
+
+/// At the stream's end, the last event when its blank line never came (a proxy may drop the
+/// final line end): read when its data is whole JSON, dropped when it was cut in the middle.
+fn read_last(s: &mut Stream, end: bool, out: &mut Vec<u8>) {
+    if !end || s.state != State::Running {
+        return;
+    }
+    let line = std::mem::take(&mut s.line);
+    if !line.is_empty() {
+        s.line_done(&line, out);
+    }
+    if s.has_data && serde_json::from_slice::<Value>(&s.data).is_ok() {
+        s.line_done(b"", out);
     }
 }

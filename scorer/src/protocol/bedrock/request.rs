@@ -441,6 +441,8 @@ fn output_config(format: Option<&Value>) -> Result<Option<Value>, ApiError> {
 }
 
 #[cfg(test)]
+mod id_tests;
+#[cfg(test)]
 mod tests;
 
 /// The tools written from the body's text against the value path.

@@ -1,5 +1,6 @@
 //! Tests of the Anthropic translator: golden files here, table tests per half beside.
 
+mod ids;
 mod memo;
 mod request;
 mod response;
