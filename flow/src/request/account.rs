@@ -23,7 +23,7 @@ impl Request {
         // The client went away while a provider had the request and had not answered: the
         // provider still works on it and bills it.
         let in_flight = match &self.phase {
-            Phase::Routed(_) => true,
+            Phase::Routed(_) | Phase::Opening(_) => true,
             Phase::Failing(f) => f.pending.is_none(),
             _ => false,
         };

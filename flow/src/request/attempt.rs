@@ -40,15 +40,18 @@ impl Request {
             let after = host.header(Map::ResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());
         }
-        crate::io::span!(host, "record_attempt", self.record_attempt(host, &mut f, status, now_ns));
-        if retryable(status) {
-            return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
-        }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is
         // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
         let native = native::translated(f.to.api);
         let native_stream = native && status == 200 && f.stream && !end_of_stream;
+        // A native stream's attempt is recorded at its first chunk (`open_stream`).
+        if !native_stream {
+            crate::io::span!(host, "record_attempt", self.record_attempt(host, &mut f, status, now_ns));
+        }
+        if retryable(status) {
+            return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
+        }
         let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
         let edited_stream = status == 200 && f.translation.is_none() && f.stream && !end_of_stream;
         let mut ours = f.headers();
@@ -62,6 +65,11 @@ impl Request {
             "add_response_headers",
             self.add_response_headers(ours, translated || edited_stream)
         );
+        if native_stream {
+            // Held until the first chunk shows whether the stream opens with an error.
+            self.phase = Phase::Opening(f);
+            return Verdict::Pause;
+        }
         if !native && status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
             let window = f.to.context_window;
             if !f.body.is_empty() && f.fallbacks.iter().any(|u| u.context_window > window) {

@@ -2,22 +2,62 @@
 //! priced (or removed), and an end without `[DONE]` made visible.
 
 use model_router_scorer::protocol::native;
+use model_router_scorer::usage::StreamUsage;
 
-use super::flight::Watch;
+use super::flight::{Flight, Origin, Retry, Watch};
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
 use crate::metrics as m;
 
 impl Request {
+    /// A native stream's first chunk, its headers held. A stream that opens with an error
+    /// event the provider caused (Bedrock's throttlingException, Anthropic's overloaded_error,
+    /// a body that is not the protocol) is a failed attempt: recorded against the provider's
+    /// health and failed over as a 5xx is, the client seeing none of it. Anything else (an
+    /// error the request caused included) lets the headers and the stream through.
+    pub(super) fn open_stream(
+        &mut self,
+        host: &dyn Host,
+        mut f: Box<Flight>,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Verdict {
+        if body_size == 0 && !end_of_stream {
+            self.phase = Phase::Opening(f);
+            return Verdict::Pause;
+        }
+        let chunk = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_else(|e| {
+            warn(host, &e);
+            Vec::new()
+        });
+        let mut translator = native::Stream::new(f.to.api, f.meta());
+        let chunks = translator.as_mut().map(|t| t.feed(&chunk, end_of_stream)).unwrap_or_default();
+        let now_ns = host.now_ns().unwrap_or(f.sent_ns);
+        let failed = translator.as_ref().is_some_and(native::Stream::failed);
+        let status = if failed { native::error_status(&chunks) } else { 200 };
+        self.record_attempt(host, &mut f, status, now_ns);
+        if super::flight::retryable(status) {
+            self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
+            return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
+        }
+        self.served(host, &f, 200);
+        let editor = StreamUsage::new(f.to.price(), f.usage_requested);
+        let Flight { to, sent_ns, .. } = *f;
+        let w = Box::new(Watch { to, sent_ns, started: false, editor, translator });
+        self.watch_stream(host, w, body_size, end_of_stream, Some(chunks))
+    }
+
     /// Watches a stream: its first byte's latency, its usage chunk (priced, or removed when
-    /// the client did not ask for it), and its end.
+    /// the client did not ask for it), and its end. `translated`: this chunk, already through
+    /// the native translator (the first one, read by `open_stream`).
     pub(super) fn watch_stream(
         &mut self,
         host: &dyn Host,
         mut w: Box<Watch>,
         body_size: usize,
         end_of_stream: bool,
+        translated: Option<Vec<u8>>,
     ) -> Verdict {
         if body_size > 0 && !w.started {
             w.started = true;
@@ -26,12 +66,17 @@ impl Request {
                 live::record_first_byte(host, &w.to, ms, now_ns / 1_000_000_000);
             }
         }
-        match host.body(Buffer::ResponseBody, 0, body_size) {
+        let translated_first = translated.is_some();
+        let read = match translated {
+            Some(chunks) => Ok(chunks),
+            None => host.body(Buffer::ResponseBody, 0, body_size),
+        };
+        match read {
             Ok(chunk) => {
                 let out = match w.translator.as_mut() {
                     // A native stream: translated into OpenAI chunks, then priced like one.
                     Some(t) => {
-                        let chunks = t.feed(&chunk, end_of_stream);
+                        let chunks = if translated_first { chunk } else { t.feed(&chunk, end_of_stream) };
                         if t.failed() {
                             // It already ends in an error event: no second one for its end.
                             w.editor.done = true;

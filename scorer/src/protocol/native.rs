@@ -40,6 +40,20 @@ pub fn cache_rates(api: Api) -> (f64, f64, f64) {
     }
 }
 
+/// The status the error event ending a translated stream's `out` stands for: 429 for a rate
+/// limit, 400 for an error the request caused (`invalid_request_error`), else 502 (the provider
+/// failed). The glue reads it when a stream opens with an error, to fail over or not.
+pub fn error_status(out: &[u8]) -> u16 {
+    let last = out.split(|b| *b == b'\n').filter_map(|l| l.strip_prefix(b"data: ")).next_back();
+    let v: serde_json::Value = last.and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
+    let field = |k: &str| v.get("error").and_then(|e| e.get(k)).and_then(serde_json::Value::as_str);
+    match (field("type"), field("code")) {
+        (_, Some("rate_limit_exceeded")) => 429,
+        (Some("invalid_request_error"), _) => 400,
+        _ => 502,
+    }
+}
+
 /// The chat attempt's path below the provider's `base` path.
 pub fn chat_path(api: Api, base: &str, upstream_model: &str, stream: bool) -> String {
     match api {
