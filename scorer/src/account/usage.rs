@@ -70,9 +70,12 @@ pub fn format_usd(usd: f64) -> String {
 }
 
 /// Reads a `usage` object: `prompt_tokens`/`completion_tokens` (chat), `input_tokens`/
-/// `output_tokens` (other styles); embeddings report only prompt tokens.
+/// `output_tokens` (other styles); embeddings report only prompt tokens. Output is at least
+/// `total_tokens` less the input: xAI counts reasoning tokens in the total and in
+/// `completion_tokens_details.reasoning_tokens` but not in `completion_tokens`, and bills them.
 fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
     let mut u = Usage::default();
+    let mut total = 0;
     let mut seen = false;
     let mut obj = r.object().ok()?;
     while let Some(key) = obj.next_key(r).ok()? {
@@ -85,6 +88,7 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
         let slot = match key.as_ref() {
             "prompt_tokens" | "input_tokens" => Some(&mut u.input),
             "completion_tokens" | "output_tokens" => Some(&mut u.output),
+            "total_tokens" => Some(&mut total),
             _ => None,
         };
         match slot {
@@ -95,6 +99,7 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
             _ => r.skip_value().ok()?,
         }
     }
+    u.output = u.output.max(total.saturating_sub(u.input));
     seen.then_some(u)
 }
 
@@ -378,6 +383,11 @@ mod tests {
         // Counts that disagree never price more input than was reported.
         let odd = Usage { input: 100, output: 0, cache_read: 90, cache_write: 90, cache_write_1h: 0 };
         assert!((odd.cost(&price) - (90.0 * 0.3 + 10.0 * 3.75) / 1e6).abs() < 1e-15);
+        // Reasoning tokens outside completion_tokens (xAI) are in the total: output.
+        let body = br#"{"usage":{"prompt_tokens":20,"completion_tokens":50,"total_tokens":1276,"completion_tokens_details":{"reasoning_tokens":1206}}}"#;
+        assert_eq!(of_response(body).map(|u| (u.input, u.output)), Some((20, 1256)));
+        let body = br#"{"usage":{"prompt_tokens":20,"completion_tokens":50,"total_tokens":70}}"#;
+        assert_eq!(of_response(body).map(|u| (u.input, u.output)), Some((20, 50)));
         // Writes to a one-hour cache at their own price (Anthropic: twice the input).
         let body = br#"{"usage":{"prompt_tokens":1000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":600,"cache_creation_tokens":300,"cache_creation_1h_tokens":200}}}"#;
         let u = of_response(body).unwrap_or_default();
