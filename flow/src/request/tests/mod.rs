@@ -432,6 +432,25 @@ fn a_stream_is_priced_and_one_cut_short_says_so() {
     }
 }
 
+/// A provider that answers a stream request with one JSON body (it ignored `stream`): the
+/// answer is held and priced whole, not read as a stream that never ends its events (the
+/// client got only a truncation error, and the answer was lost).
+#[test]
+fn a_stream_request_answered_with_json_is_priced_as_a_whole_answer() {
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config("")));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(step.verdict, Verdict::Pause);
+    let answer = r#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#;
+    host.response_body = answer.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: answer.len(), end_of_stream: true });
+    assert_eq!(set_response(&step, "x-model-router-cost").as_deref(), Some("0.00200000"), "{step:?}");
+    assert!(!step.effects.iter().any(|e| matches!(e, Effect::ReplaceResponseBody { .. })), "{step:?}");
+}
+
 #[test]
 fn without_configuration_every_request_gets_a_503() {
     let host = chat(HELLO);
