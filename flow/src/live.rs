@@ -86,7 +86,27 @@ pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -
 
 /// Records an attempt's outcome for its provider and its deployment.
 pub fn record(host: &dyn Host, to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig) {
-    for (key, scope) in to.health_keys().iter().zip([Scope::Provider, Scope::Deployment]) {
+    record_in(host, to, outcome, now, cfg, true);
+}
+
+/// [`record`] for an outcome of the model alone (a 404 for a model the provider does not serve
+/// there, a model's timeout or error): its deployment's breaker only, not its provider's, so one
+/// broken model does not take the provider's others out.
+pub fn record_model(host: &dyn Host, to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig) {
+    record_in(host, to, outcome, now, cfg, false);
+}
+
+fn record_in(
+    host: &dyn Host,
+    to: &Upstream,
+    outcome: Outcome,
+    now: u64,
+    cfg: &ResilienceConfig,
+    provider: bool,
+) {
+    let scopes = to.health_keys().into_iter().zip([Scope::Provider, Scope::Deployment]);
+    for (key, scope) in scopes.filter(|(_, s)| provider || matches!(s, Scope::Deployment)) {
+        let key = &key;
         let change = |h: &mut Health| {
             let before = h.breaker.gauge();
             (h.record(outcome, now, cfg), before, h.breaker.gauge())

@@ -121,7 +121,11 @@ impl Request {
         let Some(shared) = self.shared.as_deref() else { return };
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Ok(f.elapsed_ms(now_ns)) };
         let now = now_ns / 1_000_000_000;
-        live::record(host, &f.to, outcome, now, &shared.config.resilience);
+        if matches!(status, 404 | 408 | 424) {
+            live::record_model(host, &f.to, outcome, now, &shared.config.resilience);
+        } else {
+            live::record(host, &f.to, outcome, now, &shared.config.resilience);
+        }
         if retryable(status) {
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: true });
         }

@@ -62,3 +62,26 @@ fn no_probe_slot_is_taken_on_the_provider_when_the_deployment_refuses() {
     let stored = host.shared.borrow().get(&provider).and_then(|(v, _)| Health::decode(v));
     assert_eq!(stored.map(|h| h.breaker), Some(cooled.breaker), "the provider's probe slot was taken");
 }
+
+/// A model's own failure (a 404 for a model the provider does not serve there, Bedrock's model
+/// timeout or model error) counts against that deployment only: the provider's other models
+/// keep their breaker closed.
+#[test]
+fn a_models_own_failure_counts_against_its_deployment_not_its_provider() {
+    use model_router_scorer::health::{deployment_key, provider_key};
+    for status in ["404", "408", "424", "503"] {
+        let mut host = super::chat(super::HELLO);
+        let mut req = Request::new(Some(super::config(r#","resilience":{"max_attempts":2}"#)));
+        super::route(&mut req, &host);
+        host.response_headers = super::pairs(&[(":status", status)]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert!(
+            step.effects.iter().any(|e| matches!(e, crate::io::Effect::Call { .. })),
+            "{status}: {step:?}"
+        );
+        let shared = host.shared.borrow();
+        let first = ["a", "b"].into_iter().find(|p| shared.contains_key(&deployment_key(p, "m")));
+        let Some(first) = first else { panic!("{status}: no deployment record in {:?}", shared.keys()) };
+        assert_eq!(shared.contains_key(&provider_key(first)), status == "503", "{status}");
+    }
+}
