@@ -158,10 +158,13 @@ impl Request {
     /// A fallback attempt's answer: another fallback, or the answer the client gets.
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
         let status = call_status(host);
-        if status == 0 {
+        let now_ns = host.now_ns().unwrap_or(f.sent_ns);
+        // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
+        // its headers (no status): the provider had the request and may bill its work.
+        let timeout_ms = self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.fallback_timeout_ms);
+        if status == 0 || (status == 504 && f.elapsed_ms(now_ns) >= timeout_ms as f64) {
             self.account.lost += 1;
         }
-        let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         if status == 429 {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());

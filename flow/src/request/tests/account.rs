@@ -116,7 +116,7 @@ fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
     let mut host = chat(HELLO);
     let mut req = Request::new(Some(config(extra)));
     route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "401"), ("content-type", "application/json")]);
+    host.response_headers = pairs(&[(":status", "422"), ("content-type", "application/json")]);
     req.on(&host, Event::ResponseHeaders { end_of_stream: false });
     host.response_body = br#"{"error":{"message":"no"}}"#.to_vec();
     req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
@@ -140,8 +140,9 @@ fn a_reservation_that_fails_midway_gives_back_what_it_took() {
     assert_eq!(view.map(|v| v.left_usd), Some(2.0), "the global scope still holds the amount");
 }
 
-/// A fallback call that ends with no answer (timed out or reset) had a provider working on it:
-/// its estimate is charged beside what the answering attempt cost.
+/// A fallback call the router's timeout ended (Envoy answers it with a local 504) had a
+/// provider working on it: its estimate is charged beside what the answering attempt cost. A
+/// provider's own quick 504 is not.
 #[test]
 fn a_fallback_that_never_answered_is_charged_beside_the_answer() {
     let extra = r#","budgets":{"daily_usd":2}"#;
@@ -158,20 +159,24 @@ fn a_fallback_that_never_answered_is_charged_beside_the_answer() {
     let estimate = spent(&host).unwrap_or(0);
     assert!(estimate > 0);
 
-    let mut host = chat(HELLO);
-    let mut req = Request::new(Some(config(extra)));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    req.on(&host, Event::Dispatched { sent: true });
-    // The fallback's call ends without headers: the next candidate is called.
-    let step = req.on(&host, Event::CallResponse { body_size: 0 });
-    assert!(step.effects.iter().any(|e| matches!(e, crate::io::Effect::Call { .. })), "{step:?}");
-    req.on(&host, Event::Dispatched { sent: true });
-    host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
-    host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#.to_vec();
-    req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
-    req.on(&host, Event::Log);
-    // 1000 in + 500 out at 1 and 2 USD per million: 0.002 USD, and the lost attempt's estimate.
-    assert_eq!(spent(&host), Some(2_000_000 + estimate));
+    // (the fallback's 504 came after this many ms, charged beside the answer)
+    for (after_ms, lost) in [(300_000, estimate), (2_000, 0)] {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(extra)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "504")]);
+        host.now_ns += after_ms * 1_000_000;
+        let step = req.on(&host, Event::CallResponse { body_size: 0 });
+        assert!(step.effects.iter().any(|e| matches!(e, crate::io::Effect::Call { .. })), "{step:?}");
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#.to_vec();
+        req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+        req.on(&host, Event::Log);
+        // 1000 in + 500 out at 1 and 2 USD per million: 0.002 USD, and a lost attempt's estimate.
+        assert_eq!(spent(&host), Some(2_000_000 + lost), "after {after_ms} ms");
+    }
 }
