@@ -181,6 +181,8 @@ impl Request {
         };
         let mut content_type = None;
         let (mut status, mut failed, mut unreadable) = (status, false, false);
+        // A failed native stream's last counts (it sends no usage chunk).
+        let mut read_counts = None;
         if translated {
             // A native answer, whole: in the OpenAI shape before it is priced like one.
             let (out, kind) = match (status, event_stream) {
@@ -188,6 +190,7 @@ impl Request {
                     let mut t = native::Stream::new(api, f.meta());
                     let out = t.as_mut().map_or_else(Vec::new, |t| t.feed(&body, true));
                     failed = t.as_ref().is_some_and(native::Stream::failed);
+                    read_counts = t.as_ref().filter(|_| failed).and_then(native::Stream::tokens);
                     (Ok(out), native::EVENT_STREAM)
                 }
                 (200, false) => (native::response(api, &body, &f.meta()), "application/json"),
@@ -215,7 +218,10 @@ impl Request {
             } else if !editor.done {
                 host.count(m::STREAM_TRUNCATED, 1);
             }
-            editor.usage
+            // As on the first attempt's path: a failed stream's counts, charged at least the
+            // estimate.
+            self.account.at_least_estimate = editor.usage.is_none() && read_counts.is_some();
+            editor.usage.or(read_counts.map(|t| t.usage()))
         } else {
             usage::of_response(&body)
         };
