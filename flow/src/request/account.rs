@@ -39,6 +39,9 @@ impl Request {
             let spent = spent.saturating_add(r.amount.saturating_mul(a.lost));
             for (scope, today) in spend::settle(host, r, spent) {
                 let label = match scope.label.strip_prefix("client ") {
+                    // A client under `client_default_usd` only has no gauge: its id is the
+                    // caller's to choose, and each new one would be a metric Envoy keeps.
+                    Some(c) if !self.named(c) => continue,
                     Some(c) => format!("client.{}", live::stat_segment(c)),
                     None => "global".to_string(),
                 };
@@ -74,7 +77,9 @@ impl Request {
         if let Some(c) = a.cost {
             host.count(&m::labelled(m::COST, &who), nano(c));
             if let Some(client) = &self.client {
-                let client = live::stat_segment(client);
+                // Clients the configuration names by theirs; the rest together.
+                let client =
+                    if self.named(client) { live::stat_segment(client) } else { "other".to_string() };
                 host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), nano(c));
             }
         }
@@ -131,6 +136,15 @@ impl Request {
             }
         }
         out
+    }
+
+    /// The configuration names this client (in `clients` or `budgets.clients`): its metrics
+    /// carry its id. Other ids are the caller's to choose, and each would be a metric Envoy
+    /// keeps for good.
+    fn named(&self, client: &str) -> bool {
+        self.shared.as_ref().is_some_and(|s| {
+            s.config.clients.contains_key(client) || s.config.budgets.clients.contains_key(client)
+        })
     }
 
     /// Filter state is written unless the configuration turns it off (`filter_state: false`).

@@ -23,6 +23,10 @@ use crate::vocab::{Policy, Prefer, RawPolicy};
 /// The request header the filter sets and the Envoy route reads with `cluster_header`.
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-model-router-cluster";
 
+/// Headers that carry credentials: never a `client_header`, whose value names metrics, filter
+/// state and spend keys.
+const SECRET_HEADERS: [&str; 5] = ["authorization", "cookie", "proxy-authorization", "x-api-key", "api-key"];
+
 /// Headers that carry the request itself: never a `cluster_header`, which the router strips
 /// from every client request.
 const RESERVED_HEADERS: [&str; 8] = [
@@ -392,6 +396,13 @@ impl TryFrom<RawConfig> for Config {
                 Some(h)
             }
         };
+        if let Some(h) = client_header.as_deref().filter(|h| SECRET_HEADERS.contains(h)) {
+            return Err(ConfigError::BadHeader {
+                what: "client_header",
+                value: h.to_string(),
+                why: "it carries a credential, which would be written into metric names, filter state and spend keys: have an auth filter set a client id header instead",
+            });
+        }
         if client_header.as_deref() == Some(cluster_header.as_str()) {
             return Err(ConfigError::BadHeader {
                 what: "client_header",
@@ -473,6 +484,7 @@ mod tests {
             (r#"{"client_header":"x-model-router-cluster"}"#, "BadHeader"),
             (r#"{"client_header":"x-team","cluster_header":"X-Team"}"#, "BadHeader"),
             (r#"{"cluster_header":"content-type"}"#, "BadHeader"),
+            (r#"{"client_header":"Authorization"}"#, "BadHeader"),
         ];
         for (json, want) in cases {
             let got = format!("{:?}", Config::from_json(json.as_bytes()));

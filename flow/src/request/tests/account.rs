@@ -180,3 +180,36 @@ fn a_fallback_that_never_answered_is_charged_beside_the_answer() {
         assert_eq!(spent(&host), Some(2_000_000 + lost), "after {after_ms} ms");
     }
 }
+
+/// A client the configuration does not name (held to `client_default_usd`) is limited as any,
+/// but its metrics do not carry its id: the id is the caller's to choose, and each new one
+/// would be a metric Envoy keeps for good.
+#[test]
+fn clients_the_configuration_does_not_name_share_one_metric_label() {
+    let extra = r#","client_header":"x-team","budgets":{"client_default_usd":1,"clients":{"team.a":1}}"#;
+    for (client, named) in [("team.a", true), ("random-7f3a", false)] {
+        let mut host = chat(HELLO);
+        host.request_headers.push(("x-team".into(), client.into()));
+        let mut req = Request::new(Some(config(extra)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body =
+            br#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#.to_vec();
+        req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        let segment = client.replace('.', "_");
+        assert_eq!(
+            counters.contains_key(&format!("client_cost_nanousd.client.{segment}")),
+            named,
+            "{counters:?}"
+        );
+        assert_eq!(counters.contains_key("client_cost_nanousd.client.other"), !named, "{counters:?}");
+        let gauges = counters.keys().filter(|k| k.starts_with("budget_spent_nanousd.scope.client")).count();
+        assert_eq!(gauges, usize::from(named), "{counters:?}");
+        // Its spend is kept all the same: the limit holds.
+        let key = format!("{}client.{client}", model_router_scorer::budget::KEY_PREFIX);
+        assert!(host.shared.borrow().contains_key(&key), "{client}");
+    }
+}
