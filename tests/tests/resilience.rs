@@ -252,8 +252,13 @@ fn prefer_fast_moves_to_the_faster_provider_when_one_slows() {
         assert_eq!(r.status, 200);
         served.push(r.header("x-model-router-provider").unwrap_or_default().to_string());
     }
-    assert_eq!(served[0], fastest, "{served:?}");
-    assert!(served[1..].iter().all(|p| *p != fastest), "{served:?}");
+    // It serves at most its one slow request, then loses the lead. (Which of two close mocks
+    // leads can change with each sample on a loaded machine, so the next request may already
+    // go to the other: a 2-core run once saw it.)
+    assert!(
+        served.iter().filter(|p| **p == fastest).count() <= 1,
+        "{fastest} slowed, still served: {served:?}"
+    );
 }
 
 #[test]

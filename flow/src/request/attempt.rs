@@ -55,12 +55,15 @@ impl Request {
         let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
         // An OpenAI-compatible provider that answers a stream request with one JSON body (it
         // ignored `stream`) is held and priced as a whole answer, not read as a stream that
-        // never ends its events.
-        let sse = host
-            .header(Map::ResponseHeaders, h::CONTENT_TYPE)
-            .ok()
-            .flatten()
-            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM));
+        // never ends its events. (Read only for stream requests: each read is a call out of
+        // the VM.)
+        let sse = f.stream
+            && !native
+            && host
+                .header(Map::ResponseHeaders, h::CONTENT_TYPE)
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM));
         let edited_stream =
             status == 200 && f.translation.is_none() && f.stream && (native || sse) && !end_of_stream;
         let mut ours = f.headers();
