@@ -74,17 +74,18 @@ fn filter_state_is_written_unless_turned_off_and_the_answer_is_the_same_either_w
     assert!(headers.windows(2).all(|w| w[0] == w[1]) && headers[0].is_some(), "{headers:?}");
 }
 
-/// A client that leaves while its provider has not answered (a disconnect before the response
-/// headers, or during a fallback) is charged the estimate, as an answer without usage is: the
-/// provider still bills the work. Before, it settled nothing, and a client could spend past its
-/// limit by hanging up on every request.
-#[test]
-fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
-    let extra = r#","budgets":{"daily_usd":2}"#;
-    let spent = |host: &super::Fake| host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
-    // Answered without usage: the estimate.
+/// A global daily budget, as the settlement tests configure it.
+const BUDGET: &str = r#","budgets":{"daily_usd":2}"#;
+
+/// The day's settled global spend.
+fn spent(host: &super::Fake) -> Option<u64> {
+    host.counters.borrow().get("budget_spent_nanousd.scope.global").copied()
+}
+
+/// What [`HELLO`] is charged when answered without usage: its estimate.
+fn estimate_of_hello() -> u64 {
     let mut host = chat(HELLO);
-    let mut req = Request::new(Some(config(extra)));
+    let mut req = Request::new(Some(config(BUDGET)));
     route(&mut req, &host);
     host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
     req.on(&host, Event::ResponseHeaders { end_of_stream: false });
@@ -93,6 +94,17 @@ fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
     req.on(&host, Event::Log);
     let estimate = spent(&host).unwrap_or(0);
     assert!(estimate > 0);
+    estimate
+}
+
+/// A client that leaves while its provider has not answered (a disconnect before the response
+/// headers, or during a fallback) is charged the estimate, as an answer without usage is: the
+/// provider still bills the work. Before, it settled nothing, and a client could spend past its
+/// limit by hanging up on every request.
+#[test]
+fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
+    let extra = BUDGET;
+    let estimate = estimate_of_hello();
 
     // Gone before the response headers.
     let host = chat(HELLO);
@@ -145,19 +157,8 @@ fn a_reservation_that_fails_midway_gives_back_what_it_took() {
 /// provider's own quick 504 is not.
 #[test]
 fn a_fallback_that_never_answered_is_charged_beside_the_answer() {
-    let extra = r#","budgets":{"daily_usd":2}"#;
-    let spent = |host: &super::Fake| host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
-    // The estimate: what an answer without usage settles.
-    let mut host = chat(HELLO);
-    let mut req = Request::new(Some(config(extra)));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    host.response_body = br#"{"choices":[]}"#.to_vec();
-    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
-    req.on(&host, Event::Log);
-    let estimate = spent(&host).unwrap_or(0);
-    assert!(estimate > 0);
+    let extra = BUDGET;
+    let estimate = estimate_of_hello();
 
     // (the fallback's 504 came after this many ms, charged beside the answer)
     for (after_ms, lost) in [(300_000, estimate), (2_000, 0)] {
