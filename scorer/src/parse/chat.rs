@@ -39,8 +39,6 @@ pub struct ChatRequest<'a> {
     pub max_output_tokens: Option<u64>,
     /// The field `max_output_tokens` came from, for errors about it.
     pub max_output_param: &'static str,
-    /// The larger of `max_completion_tokens` and `max_tokens`: what the answer may cost.
-    pub max_output_bound: Option<u64>,
     /// `modalities` asks for audio output.
     pub audio_output: bool,
     /// Number of messages.
@@ -83,7 +81,6 @@ impl Default for ChatRequest<'_> {
             stream: false,
             max_output_tokens: None,
             max_output_param: "max_tokens",
-            max_output_bound: None,
             audio_output: false,
             messages: 0,
             text_bytes: 0,
@@ -114,7 +111,7 @@ impl ChatRequest<'_> {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
         Estimate {
             input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
-            output_tokens: self.max_output_bound.unwrap_or(default_output),
+            output_tokens: self.max_output_tokens.unwrap_or(default_output),
         }
     }
 

@@ -240,12 +240,6 @@ fn parse_chat_as<'a>(
     if max_completion_tokens.is_some() {
         req.max_output_param = "max_completion_tokens";
     }
-    // With both, the larger bounds what the answer may cost: an OpenAI-compatible provider may
-    // honour either, so the estimate (what a budget reserves) takes the larger.
-    req.max_output_bound = match (max_completion_tokens, max_tokens) {
-        (Some(c), Some(t)) => Some(c.max(t)),
-        (c, t) => c.or(t),
-    };
     Ok(req)
 }
 
@@ -436,22 +430,6 @@ mod tests {
                 r#"{{"model":"economy","service_tier":{tier},"messages":[{{"role":"user","content":"x"}}]}}"#
             );
             assert!(parse_chat(b.as_bytes()).is_ok(), "{tier}");
-        }
-    }
-
-    /// With both limits, the estimate takes the larger (a provider may honour either); the
-    /// guard and the translators read `max_completion_tokens` first, as OpenAI does.
-    #[test]
-    fn the_estimate_takes_the_larger_of_two_output_limits() {
-        for (extra, guard, estimate) in [
-            (r#","max_completion_tokens":1,"max_tokens":100000"#, 1, 100_000),
-            (r#","max_completion_tokens":500,"max_tokens":20"#, 500, 500),
-            (r#","max_tokens":64"#, 64, 64),
-        ] {
-            let b = format!(r#"{{"model":"economy","messages":[{{"role":"user","content":"x"}}]{extra}}}"#);
-            let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(req.max_output_tokens, Some(guard), "{extra}");
-            assert_eq!(req.estimate(512).output_tokens, estimate, "{extra}");
         }
     }
 
