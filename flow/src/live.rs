@@ -86,26 +86,21 @@ pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -
 
 /// Records an attempt's outcome for its provider and its deployment.
 pub fn record(host: &dyn Host, to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig) {
-    record_in(host, to, outcome, now, cfg, true);
+    record_in(host, to, [outcome, outcome], now, cfg);
 }
 
-/// [`record`] for an outcome of the model alone (a 404 for a model the provider does not serve
-/// there, a model's timeout or error): its deployment's breaker only, not its provider's, so one
-/// broken model does not take the provider's others out.
-pub fn record_model(host: &dyn Host, to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig) {
-    record_in(host, to, outcome, now, cfg, false);
+/// [`record`] for a failure of the model alone (a 404 for a model the provider does not serve
+/// there, a model's timeout or error): its deployment failed, its provider answered (`answered`,
+/// the attempt's latency), so one broken model does not take the provider's others out, and a
+/// provider probe it carried is finished.
+pub fn record_model(host: &dyn Host, to: &Upstream, answered: Outcome, now: u64, cfg: &ResilienceConfig) {
+    record_in(host, to, [answered, Outcome::Failed], now, cfg);
 }
 
-fn record_in(
-    host: &dyn Host,
-    to: &Upstream,
-    outcome: Outcome,
-    now: u64,
-    cfg: &ResilienceConfig,
-    provider: bool,
-) {
-    let scopes = to.health_keys().into_iter().zip([Scope::Provider, Scope::Deployment]);
-    for (key, scope) in scopes.filter(|(_, s)| provider || matches!(s, Scope::Deployment)) {
+/// Records `outcomes[0]` for the provider and `outcomes[1]` for the deployment.
+fn record_in(host: &dyn Host, to: &Upstream, outcomes: [Outcome; 2], now: u64, cfg: &ResilienceConfig) {
+    let scopes = to.health_keys().into_iter().zip([Scope::Provider, Scope::Deployment]).zip(outcomes);
+    for ((key, scope), outcome) in scopes {
         let key = &key;
         let change = |h: &mut Health| {
             let before = h.breaker.gauge();

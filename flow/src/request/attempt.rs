@@ -5,7 +5,7 @@ use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::{StreamUsage, UsageTail};
 
-use super::flight::{Failed, Flight, Meter, Origin, Retry, Watch, is_context_error, retryable};
+use super::flight::{Failed, Flight, Meter, Opening, Origin, Retry, Watch, is_context_error, retryable};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Buffer, Host, Level, Map, Verdict};
@@ -78,8 +78,9 @@ impl Request {
             self.add_response_headers(ours, translated || edited_stream)
         );
         if native_stream {
-            // Held until the first chunk shows whether the stream opens with an error.
-            self.phase = Phase::Opening(f);
+            // Held until the stream shows whether it opens with an error or with its answer.
+            let translator = native::Stream::new(f.to.api, f.meta());
+            self.phase = Phase::Opening(Box::new(Opening { flight: f, translator, fed: 0, out: Vec::new() }));
             return Verdict::Pause;
         }
         if !native && status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
@@ -125,7 +126,8 @@ impl Request {
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Ok(f.elapsed_ms(now_ns)) };
         let now = now_ns / 1_000_000_000;
         if matches!(status, 404 | 408 | 424) {
-            live::record_model(host, &f.to, outcome, now, &shared.config.resilience);
+            let answered = Outcome::Ok(f.elapsed_ms(now_ns));
+            live::record_model(host, &f.to, answered, now, &shared.config.resilience);
         } else {
             live::record(host, &f.to, outcome, now, &shared.config.resilience);
         }

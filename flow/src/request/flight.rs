@@ -240,6 +240,18 @@ pub(super) struct Watch {
     pub(super) translator: Option<native::Stream>,
 }
 
+/// A native stream whose headers are held until its answer begins (`Phase::Opening`).
+pub(super) struct Opening {
+    /// The attempt.
+    pub(super) flight: Box<Flight>,
+    /// Its translator, fed what has come so far.
+    pub(super) translator: Option<native::Stream>,
+    /// Bytes of the held body already fed.
+    pub(super) fed: usize,
+    /// What the translator made of them.
+    pub(super) out: Vec<u8>,
+}
+
 /// What a request used and where it went, for settlement, metrics and logs (written when the
 /// stream ends).
 #[derive(Default)]

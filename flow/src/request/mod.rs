@@ -30,7 +30,7 @@ use model_router_scorer::{ApiError, Endpoint};
 use crate::io::{Buffer, Effect, Event, Host, HostError, Level, Step, Verdict};
 use crate::shared::Shared;
 
-use flight::{Account, Flight, Meter, Watch};
+use flight::{Account, Flight, Meter, Opening, Watch};
 
 /// Where a request is in its life. Each phase carries only what it needs.
 enum Phase {
@@ -59,9 +59,9 @@ enum Phase {
     /// A non-streamed response too large to hold, passing through: its usage is read from its
     /// end on the way, for the logs and budgets.
     Metering(Box<Meter>),
-    /// A native stream's headers, held until its first body chunk: a stream that opens with an
-    /// error event is a failed attempt, failed over as a 5xx is.
-    Opening(Box<Flight>),
+    /// A native stream's headers, held until its answer begins: a stream that opens with an
+    /// error event, or ends before any answer, is a failed attempt, failed over as a 5xx is.
+    Opening(Box<Opening>),
     /// A streamed answer flowing to the client: its usage chunk priced, its end checked.
     Streaming(Box<Watch>),
     /// Answered locally.
@@ -193,7 +193,7 @@ impl Request {
         match std::mem::replace(&mut self.phase, Phase::PassThrough) {
             Phase::Translating(f, status) => self.translate_body(host, f, status, size, end_of_stream),
             Phase::Metering(m) => self.meter(host, m, size, end_of_stream),
-            Phase::Opening(f) => self.open_stream(host, f, size, end_of_stream),
+            Phase::Opening(o) => self.open_stream(host, o, size, end_of_stream),
             Phase::Streaming(w) => self.watch_stream(host, w, size, end_of_stream, None),
             Phase::Checking(f) => self.check_client_error(host, f, size, end_of_stream),
             Phase::Costing(f) => self.cost_body(host, f, size, end_of_stream),

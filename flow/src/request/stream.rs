@@ -4,48 +4,65 @@
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::StreamUsage;
 
-use super::flight::{Flight, Origin, Retry, Watch};
+use super::flight::{Flight, Opening, Origin, Retry, Watch};
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
 use crate::metrics as m;
 
 impl Request {
-    /// A native stream's first chunk, its headers held. A stream that opens with an error
-    /// event the provider caused (Bedrock's throttlingException, Anthropic's overloaded_error,
-    /// a body that is not the protocol) is a failed attempt: recorded against the provider's
-    /// health and failed over as a 5xx is, the client seeing none of it. Anything else (an
-    /// error the request caused included) lets the headers and the stream through.
+    /// A native stream, its headers held until its answer begins (text, reasoning, a tool call
+    /// or a finish). A stream that opens with an error event the provider caused (Bedrock's
+    /// throttlingException, Anthropic's overloaded_error after its message_start, a body that
+    /// is not the protocol), or ends before any answer, is a failed attempt: recorded against
+    /// the provider's health and failed over as a 5xx is, the client seeing none of it. Anything
+    /// else (an error the request caused included) lets the headers and the stream through, as
+    /// does a stream that has held `max_held_response_bytes` without an answer yet.
     pub(super) fn open_stream(
         &mut self,
         host: &dyn Host,
-        mut f: Box<Flight>,
+        mut o: Box<Opening>,
         body_size: usize,
         end_of_stream: bool,
     ) -> Verdict {
-        if body_size == 0 && !end_of_stream {
-            self.phase = Phase::Opening(f);
+        // Envoy holds what came before: only the new bytes are fed.
+        let new = body_size.saturating_sub(o.fed);
+        if new > 0 || end_of_stream {
+            let chunk = host.body(Buffer::ResponseBody, o.fed, new).unwrap_or_else(|e| {
+                warn(host, &e);
+                Vec::new()
+            });
+            o.fed = body_size;
+            if let Some(t) = o.translator.as_mut() {
+                let more = t.feed(&chunk, end_of_stream);
+                o.out.extend_from_slice(&more);
+            }
+        }
+        let failed = o.translator.as_ref().is_some_and(native::Stream::failed);
+        let begun = answer_begun(&o.out);
+        if !failed && !begun && !end_of_stream && body_size as u64 <= self.hold_limit() {
+            self.phase = Phase::Opening(o);
             return Verdict::Pause;
         }
-        let chunk = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_else(|e| {
-            warn(host, &e);
-            Vec::new()
-        });
-        let mut translator = native::Stream::new(f.to.api, f.meta());
-        let chunks = translator.as_mut().map(|t| t.feed(&chunk, end_of_stream)).unwrap_or_default();
-        let now_ns = host.now_ns().unwrap_or(f.sent_ns);
-        let failed = translator.as_ref().is_some_and(native::Stream::failed);
-        let status = if failed { native::error_status(&chunks) } else { 200 };
-        self.record_attempt(host, &mut f, status, now_ns);
+        let Opening { mut flight, translator, out, .. } = *o;
+        let now_ns = host.now_ns().unwrap_or(flight.sent_ns);
+        let status = match (failed, begun) {
+            (true, _) => native::error_status(&out),
+            // Ended with no answer and no error: the provider failed.
+            (false, false) if end_of_stream => 502,
+            _ => 200,
+        };
+        self.record_attempt(host, &mut flight, status, now_ns);
         if super::flight::retryable(status) {
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
-            return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
+            return self.fail_over_or(host, flight, Retry::Failure, Origin::Answering);
         }
-        self.served(host, &f, 200);
-        let editor = StreamUsage::new(f.to.price(), f.usage_requested);
-        let Flight { to, sent_ns, .. } = *f;
+        // 200, or 400 for an error the request caused (not charged).
+        self.served(host, &flight, status);
+        let editor = StreamUsage::new(flight.to.price(), flight.usage_requested);
+        let Flight { to, sent_ns, .. } = *flight;
         let w = Box::new(Watch { to, sent_ns, started: false, editor, translator });
-        self.watch_stream(host, w, body_size, end_of_stream, Some(chunks))
+        self.watch_stream(host, w, body_size, end_of_stream, Some(out))
     }
 
     /// Watches a stream: its first byte's latency, its usage chunk (priced, or removed when
@@ -118,4 +135,17 @@ impl Request {
         self.used(host, &w.to, usage);
         Verdict::Continue
     }
+}
+
+/// The translated chunks carry some of the answer: text, reasoning, a tool call or a finish
+/// (the role chunk's empty content is none of these).
+fn answer_begun(out: &[u8]) -> bool {
+    let has = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
+    let content = b"\"content\":\"";
+    has(b"\"tool_calls\"")
+        || has(b"\"reasoning_content\"")
+        || has(b"\"finish_reason\":\"")
+        || out
+            .windows(content.len() + 1)
+            .any(|w| w.starts_with(content) && w.get(content.len()) != Some(&b'"'))
 }

@@ -94,7 +94,8 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
         match slot {
             Some(slot) if r.peek_kind().ok()? == Kind::Number => {
                 *slot = r.number().ok()?.parse().ok()?;
-                seen = true;
+                // A total alone is no usage (an input of 0 would price it at nothing).
+                seen |= key.as_ref() != "total_tokens";
             }
             _ => r.skip_value().ok()?,
         }
@@ -388,6 +389,7 @@ mod tests {
         assert_eq!(of_response(body).map(|u| (u.input, u.output)), Some((20, 1256)));
         let body = br#"{"usage":{"prompt_tokens":20,"completion_tokens":50,"total_tokens":70}}"#;
         assert_eq!(of_response(body).map(|u| (u.input, u.output)), Some((20, 50)));
+        assert_eq!(of_response(br#"{"usage":{"total_tokens":70}}"#), None);
         // Writes to a one-hour cache at their own price (Anthropic: twice the input).
         let body = br#"{"usage":{"prompt_tokens":1000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":600,"cache_creation_tokens":300,"cache_creation_1h_tokens":200}}}"#;
         let u = of_response(body).unwrap_or_default();

@@ -25,7 +25,8 @@ pub const DEFAULT_CLUSTER_HEADER: &str = "x-model-router-cluster";
 
 /// Headers that carry credentials: never a `client_header`, whose value names metrics, filter
 /// state and spend keys.
-const SECRET_HEADERS: [&str; 5] = ["authorization", "cookie", "proxy-authorization", "x-api-key", "api-key"];
+const SECRET_HEADERS: [&str; 6] =
+    ["authorization", "cookie", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key"];
 
 /// Headers that carry the request itself: never a `cluster_header`, which the router strips
 /// from every client request.

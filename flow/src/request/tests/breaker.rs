@@ -64,8 +64,8 @@ fn no_probe_slot_is_taken_on_the_provider_when_the_deployment_refuses() {
 }
 
 /// A model's own failure (a 404 for a model the provider does not serve there, Bedrock's model
-/// timeout or model error) counts against that deployment only: the provider's other models
-/// keep their breaker closed.
+/// timeout or model error) counts against that deployment only: the provider answered, so its
+/// record takes a success and its other models keep their breaker closed.
 #[test]
 fn a_models_own_failure_counts_against_its_deployment_not_its_provider() {
     use model_router_scorer::health::{deployment_key, provider_key};
@@ -82,6 +82,9 @@ fn a_models_own_failure_counts_against_its_deployment_not_its_provider() {
         let shared = host.shared.borrow();
         let first = ["a", "b"].into_iter().find(|p| shared.contains_key(&deployment_key(p, "m")));
         let Some(first) = first else { panic!("{status}: no deployment record in {:?}", shared.keys()) };
-        assert_eq!(shared.contains_key(&provider_key(first)), status == "503", "{status}");
+        let errors =
+            |key: &str| shared.get(key).and_then(|(v, _)| Health::decode(v)).map(|h| h.window_errors);
+        assert_eq!(errors(&deployment_key(first, "m")), Some(1), "{status}");
+        assert_eq!(errors(&provider_key(first)), Some(u32::from(status == "503")), "{status}");
     }
 }

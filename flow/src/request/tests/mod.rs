@@ -17,6 +17,7 @@ mod account;
 mod breaker;
 mod memory;
 mod native;
+mod opening;
 mod prefix;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.

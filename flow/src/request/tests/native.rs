@@ -16,7 +16,7 @@ use crate::shared::Shared;
 
 /// Economy, cheapest first under `prefer: cheap`: `nemo` on Bedrock Converse, `gpt` on an
 /// OpenAI-compatible provider, `claude` on Anthropic Messages (the only large window).
-fn config() -> Rc<Shared> {
+pub(super) fn config() -> Rc<Shared> {
     config_with("")
 }
 
@@ -41,7 +41,7 @@ fn config_with(extra: &str) -> Rc<Shared> {
     Rc::new(Shared::new(config, keys))
 }
 
-fn request(stream: bool) -> String {
+pub(super) fn request(stream: bool) -> String {
     let options = if stream { r#","stream":true,"stream_options":{"include_usage":true}"# } else { "" };
     format!(
         r#"{{"model":"economy","prefer":"cheap"{options},"messages":[{{"role":"user","content":"hello"}}]}}"#
@@ -54,7 +54,7 @@ fn frame(event: &str, payload: &str) -> Vec<u8> {
 }
 
 /// A ConverseStream answer: "Hi there", then its end and usage.
-fn converse_stream() -> Vec<u8> {
+pub(super) fn converse_stream() -> Vec<u8> {
     [
         frame("messageStart", r#"{"role":"assistant"}"#),
         frame("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"Hi "}}"#),
@@ -71,7 +71,7 @@ fn converse_stream() -> Vec<u8> {
 
 const ANTHROPIC_ANSWER: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"Hello from Claude"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}"#;
 
-fn replaced(step: &Step) -> String {
+pub(super) fn replaced(step: &Step) -> String {
     step.effects
         .iter()
         .filter_map(|e| match e {
@@ -404,68 +404,4 @@ fn a_failed_native_stream_reports_the_counts_it_read_and_is_charged_at_least_the
     let (large, tokens) = run(90_000);
     assert_eq!(tokens.as_deref(), Some("90000"));
     assert_eq!(large, 270_003_000);
-}
-
-/// A native stream's headers wait for its first chunk: one that opens with an error the
-/// provider caused (Bedrock's throttlingException) is failed over as a 5xx is, the client
-/// seeing none of it; one the request caused (a validationException) reaches the client as it
-/// is, and a stream that opens with its answer flows on.
-#[test]
-fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
-    let exception = |kind: &str, message: &str| {
-        let headers = [
-            (":message-type", "exception"),
-            (":exception-type", kind),
-            (":content-type", "application/json"),
-        ];
-        encode(&headers, format!(r#"{{"message":"{message}"}}"#).as_bytes())
-    };
-    let opened = |first: Vec<u8>| {
-        let mut host = chat(&request(true));
-        let mut req = Request::new(Some(config()));
-        route(&mut req, &host);
-        host.response_headers =
-            pairs(&[(":status", "200"), ("content-type", "application/vnd.amazon.eventstream")]);
-        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        assert_eq!(step.verdict, Verdict::Pause, "the headers wait for the first chunk");
-        assert_eq!(set_response(&step, "content-type").as_deref(), Some("text/event-stream"));
-        host.response_body = first;
-        let step =
-            req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
-        (host, req, step)
-    };
-    // Throttled: the next candidate is called, the failed chunk dropped.
-    let (mut host, mut req, step) = opened(exception("throttlingException", "Too many requests"));
-    assert_eq!(step.verdict, Verdict::Pause);
-    assert!(step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
-    assert!(
-        step.effects
-            .iter()
-            .any(|e| matches!(e, Effect::ReplaceResponseBody { bytes, .. } if bytes.is_empty()))
-    );
-    assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
-    let answer =
-        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
-    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-    host.call_body = answer.as_bytes().to_vec();
-    let step = req.on(&host, Event::CallResponse { body_size: answer.len() });
-    let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
-    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    assert_eq!((status, get("x-model-router-fallback-from").as_deref()), (200, Some("br/nemo")));
-    // The provider's health took the failure.
-    let health = host.shared.borrow().keys().filter(|k| k.contains("nemo") || k.contains(".br")).count();
-    assert!(health > 0, "{:?}", host.shared.borrow().keys().collect::<Vec<_>>());
-
-    // The request's own fault: the error event reaches the client, no other candidate.
-    let (_, _, step) = opened(exception("validationException", "bad input"));
-    assert_eq!(step.verdict, Verdict::Continue);
-    assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
-    assert!(replaced(&step).contains("provider_rejected_request"), "{step:?}");
-
-    // An answer: it flows, the first chunk translated once.
-    let (_, _, step) = opened(converse_stream());
-    assert_eq!(step.verdict, Verdict::Continue);
-    let out = replaced(&step);
-    assert_eq!(out.matches("\"role\":\"assistant\"").count(), 1, "{out}");
-    assert!(out.contains("Hi "), "{out}");
 }

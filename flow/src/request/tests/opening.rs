@@ -1,0 +1,123 @@
+//! A native stream's headers held until its answer begins: a stream that opens with the
+//! provider's error is a failed attempt, failed over; the request's own error and an answer
+//! pass.
+
+use model_router_scorer::protocol::bedrock::eventstream::encode;
+
+use super::native::{config, converse_stream, replaced, request};
+use super::{chat, pairs, respond, route, set_response};
+use crate::io::{Effect, Event, Step, Verdict};
+use crate::request::Request;
+
+/// A native stream's headers wait for its first chunk: one that opens with an error the
+/// provider caused (Bedrock's throttlingException) is failed over as a 5xx is, the client
+/// seeing none of it; one the request caused (a validationException) reaches the client as it
+/// is, and a stream that opens with its answer flows on.
+#[test]
+fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
+    let exception = |kind: &str, message: &str| {
+        let headers = [
+            (":message-type", "exception"),
+            (":exception-type", kind),
+            (":content-type", "application/json"),
+        ];
+        encode(&headers, format!(r#"{{"message":"{message}"}}"#).as_bytes())
+    };
+    let opened = |first: Vec<u8>| {
+        let mut host = chat(&request(true));
+        let mut req = Request::new(Some(config()));
+        route(&mut req, &host);
+        host.response_headers =
+            pairs(&[(":status", "200"), ("content-type", "application/vnd.amazon.eventstream")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert_eq!(step.verdict, Verdict::Pause, "the headers wait for the first chunk");
+        assert_eq!(set_response(&step, "content-type").as_deref(), Some("text/event-stream"));
+        host.response_body = first;
+        let step =
+            req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+        (host, req, step)
+    };
+    // Throttled: the next candidate is called, the failed chunk dropped.
+    let (mut host, mut req, step) = opened(exception("throttlingException", "Too many requests"));
+    assert_eq!(step.verdict, Verdict::Pause);
+    assert!(step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
+    assert!(
+        step.effects
+            .iter()
+            .any(|e| matches!(e, Effect::ReplaceResponseBody { bytes, .. } if bytes.is_empty()))
+    );
+    assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
+    let answer =
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = answer.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: answer.len() });
+    let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!((status, get("x-model-router-fallback-from").as_deref()), (200, Some("br/nemo")));
+    // The provider's health took the failure.
+    let errors = |key: &str| {
+        let shared = host.shared.borrow();
+        shared
+            .get(key)
+            .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
+            .map(|h| h.window_errors)
+    };
+    assert_eq!(errors(&model_router_scorer::health::provider_key("br")), Some(1));
+    assert_eq!(errors(&model_router_scorer::health::deployment_key("br", "nemo")), Some(1));
+
+    // The request's own fault: the error event reaches the client, no other candidate.
+    let (_, _, step) = opened(exception("validationException", "bad input"));
+    assert_eq!(step.verdict, Verdict::Continue);
+    assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
+    assert!(replaced(&step).contains("provider_rejected_request"), "{step:?}");
+
+    // The request's own fault is not charged, nor counted as the provider's.
+    let (host, mut req, _) = opened(exception("validationException", "bad input"));
+    req.on(&host, Event::Log);
+    assert!(
+        host.counters.borrow().keys().any(|k| k.ends_with("outcome.client_error")),
+        "{:?}",
+        host.counters
+    );
+
+    // Ended before any answer, with no error: the provider failed.
+    let (mut host, mut req, _) = opened(Vec::new());
+    host.response_body = Vec::new();
+    let step = req.on(&host, Event::ResponseBody { size: 0, end_of_stream: true });
+    assert!(step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
+
+    // An answer: it flows, the first chunk translated once.
+    let (_, _, step) = opened(converse_stream());
+    assert_eq!(step.verdict, Verdict::Continue);
+    let out = replaced(&step);
+    assert_eq!(out.matches("\"role\":\"assistant\"").count(), 1, "{out}");
+    assert!(out.contains("Hi "), "{out}");
+}
+
+/// An Anthropic stream opens with `message_start` before anything of its answer, and an
+/// overload arrives after it: the headers stay held until the answer begins, so the overload is
+/// the provider's failure (here with no other candidate: the router's 502), not a 200 carrying
+/// an error event.
+#[test]
+fn an_overload_after_message_start_is_a_failed_attempt_not_a_200() {
+    let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config()));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}"#;
+    let first =
+        format!("event: message_start\ndata: {start}\n\nevent: ping\ndata: {{\"type\":\"ping\"}}\n\n");
+    host.response_body = first.clone().into_bytes();
+    let step = req.on(&host, Event::ResponseBody { size: first.len(), end_of_stream: false });
+    assert_eq!(step, Step::just(Verdict::Pause), "held: nothing of the answer yet");
+    // Envoy holds what came: the next callback sees it all.
+    let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let all = format!("{first}event: error\ndata: {error}\n\n");
+    host.response_body = all.clone().into_bytes();
+    let step = req.on(&host, Event::ResponseBody { size: all.len(), end_of_stream: true });
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, json["error"]["code"].as_str()), (502, Some("upstream_failed")), "{json}");
+}
