@@ -7,7 +7,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 
 use super::classify::credential;
-use super::flight::{Failed, Flight, Origin, Pending, Retry, is_context_error, retryable};
+use super::flight::{Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, retryable};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, HostError, Level, Map, Verdict};
@@ -157,7 +157,7 @@ impl Request {
 
     /// A fallback attempt's answer: another fallback, or the answer the client gets.
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
-        let status = call_status(host);
+        let status = opening_failure(host, &f, body_size).unwrap_or_else(|| call_status(host));
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
         // its headers (no status): the provider had the request and may bill its work.
@@ -236,6 +236,23 @@ impl Request {
         }
         self.send_local(e.status, "model_router_exhausted", headers, e.body().into_bytes());
     }
+}
+
+/// A fallback's native stream that ends before its answer began, with the provider's error or
+/// with none, is that attempt's failure, as on the first attempt's path (`open_stream`): its
+/// status (429, or 502), or `None` when the answer began or the error is the request's.
+fn opening_failure(host: &dyn Host, f: &Flight, body_size: usize) -> Option<u16> {
+    if !f.stream || !native::translated(f.to.api) || call_status(host) != 200 {
+        return None;
+    }
+    let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
+    let mut t = native::Stream::new(f.to.api, f.meta())?;
+    let out = t.feed(&body, true);
+    if answer_begun(&out) {
+        return None;
+    }
+    let status = if t.failed() { native::error_status(&out) } else { 502 };
+    retryable(status).then_some(status)
 }
 
 /// The status of a call's answer (0 when it has none).

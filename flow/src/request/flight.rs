@@ -276,3 +276,16 @@ pub(super) struct Account {
     /// billed: charged at least the estimate.
     pub(super) at_least_estimate: bool,
 }
+
+/// The translated chunks carry some of the answer: text, reasoning, a tool call or a finish
+/// (the role chunk's empty content is none of these).
+pub(super) fn answer_begun(out: &[u8]) -> bool {
+    let has = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
+    let content = b"\"content\":\"";
+    has(b"\"tool_calls\"")
+        || has(b"\"reasoning_content\"")
+        || has(b"\"finish_reason\":\"")
+        || out
+            .windows(content.len() + 1)
+            .any(|w| w.starts_with(content) && w.get(content.len()) != Some(&b'"'))
+}

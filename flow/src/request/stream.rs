@@ -4,7 +4,7 @@
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::StreamUsage;
 
-use super::flight::{Flight, Opening, Origin, Retry, Watch};
+use super::flight::{Flight, Opening, Origin, Retry, Watch, answer_begun};
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
@@ -135,17 +135,4 @@ impl Request {
         self.used(host, &w.to, usage);
         Verdict::Continue
     }
-}
-
-/// The translated chunks carry some of the answer: text, reasoning, a tool call or a finish
-/// (the role chunk's empty content is none of these).
-fn answer_begun(out: &[u8]) -> bool {
-    let has = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
-    let content = b"\"content\":\"";
-    has(b"\"tool_calls\"")
-        || has(b"\"reasoning_content\"")
-        || has(b"\"finish_reason\":\"")
-        || out
-            .windows(content.len() + 1)
-            .any(|w| w.starts_with(content) && w.get(content.len()) != Some(&b'"'))
 }

@@ -300,14 +300,17 @@ fn a_turn_parsed_and_translated_from_the_workers_memo_sends_what_a_fresh_worker_
 
 #[test]
 fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_failure() {
-    let anthropic_error = concat!(
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
-        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
-    );
+    let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n";
+    let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n";
+    let error = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let midway = format!("{start}{delta}{error}");
+    let before = format!("{start}{error}");
     // (name, streamed, Anthropic's 200 answer, status to the client)
     let cases = [
         ("not a message", false, r#"{"type":"completion","completion":"hi"}"#, 502),
-        ("a stream that fails", true, anthropic_error, 200),
+        ("a stream that fails midway", true, midway.as_str(), 200),
+        // Before its answer began: the fallback's failure, as on the first attempt's path.
+        ("a stream that fails before its answer", true, before.as_str(), 502),
     ];
     for (name, stream, answer, want) in cases {
         let mut host = chat(&request(stream));
@@ -336,6 +339,16 @@ fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_
             })
             .unwrap_or_else(|| panic!("{name}: {step:?}"));
         assert_eq!(text.0, want, "{name}: {}", text.1);
+        if stream && want == 502 {
+            let v: Value = serde_json::from_str(&text.1).unwrap_or(Value::Null);
+            assert_eq!(v["error"]["code"], "upstream_failed", "{name}: {}", text.1);
+            assert!(text.1.contains("an/claude 502"), "{name}: {}", text.1);
+            // The provider failed: nothing charged, nothing of it reported.
+            req.on(&host, Event::Log);
+            let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+            assert_eq!(spent, Some(0), "{name}");
+            continue;
+        }
         if stream {
             // One error event, the translator's: not a second one for a missing [DONE].
             assert_eq!(text.1.matches("\"error\"").count(), 1, "{name}: {}", text.1);
