@@ -16,8 +16,8 @@ pub const ESCALATED: &str = "x-model-router-escalated";
 /// Request headers carrying the client's own credentials or session: removed from every
 /// routed request, so a client key or cookie never reaches a provider (the provider's key
 /// comes from the gateway).
-pub const CLIENT_CREDENTIALS: [&str; 6] =
-    ["authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"];
+/// The configuration refuses each of them as a `client_header`.
+pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIAL_HEADERS;
 /// Request headers a provider must not see besides credentials: `accept-encoding` (the router
 /// reads each answer for its usage and translates native ones, so an answer must come
 /// uncompressed; Envoy's compressor can still compress toward the client) and the OpenAI

@@ -157,7 +157,8 @@ impl Request {
 
     /// A fallback attempt's answer: another fallback, or the answer the client gets.
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
-        let status = opening_failure(host, &f, body_size).unwrap_or_else(|| call_status(host));
+        let status = call_status(host);
+        let status = opening_failure(host, &f, status, body_size).unwrap_or(status);
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
         // its headers (no status): the provider had the request and may bill its work.
@@ -241,8 +242,8 @@ impl Request {
 /// A fallback's native stream that ends before its answer began, with the provider's error or
 /// with none, is that attempt's failure, as on the first attempt's path (`open_stream`): its
 /// status (429, or 502), or `None` when the answer began or the error is the request's.
-fn opening_failure(host: &dyn Host, f: &Flight, body_size: usize) -> Option<u16> {
-    if !f.stream || !native::translated(f.to.api) || call_status(host) != 200 {
+fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -> Option<u16> {
+    if !f.stream || !native::translated(f.to.api) || status != 200 {
         return None;
     }
     let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;

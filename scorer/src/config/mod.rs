@@ -23,10 +23,11 @@ use crate::vocab::{Policy, Prefer, RawPolicy};
 /// The request header the filter sets and the Envoy route reads with `cluster_header`.
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-model-router-cluster";
 
-/// Headers that carry credentials: never a `client_header`, whose value names metrics, filter
-/// state and spend keys.
-const SECRET_HEADERS: [&str; 6] =
-    ["authorization", "cookie", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key"];
+/// Request headers carrying a client's own credentials or session: never a `client_header`,
+/// whose value names metrics, filter state and spend keys (and the glue removes them from every
+/// routed request, so a client key or cookie never reaches a provider).
+pub const CREDENTIAL_HEADERS: [&str; 6] =
+    ["authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"];
 
 /// Headers that carry the request itself: never a `cluster_header`, which the router strips
 /// from every client request.
@@ -397,7 +398,7 @@ impl TryFrom<RawConfig> for Config {
                 Some(h)
             }
         };
-        if let Some(h) = client_header.as_deref().filter(|h| SECRET_HEADERS.contains(h)) {
+        if let Some(h) = client_header.as_deref().filter(|h| CREDENTIAL_HEADERS.contains(h)) {
             return Err(ConfigError::BadHeader {
                 what: "client_header",
                 value: h.to_string(),
