@@ -278,8 +278,13 @@ pub struct Deployment {
 impl Deployment {
     /// True on and after the retirement day. `now` is seconds since the epoch.
     pub fn retired(&self, now: u64) -> bool {
-        self.retires.is_some_and(|day| (now / 86_400) as i64 >= day)
+        past(self.retires, now)
     }
+}
+
+/// True on and after `retires` (days since the epoch, UTC); `now` in seconds since the epoch.
+fn past(retires: Option<i64>, now: u64) -> bool {
+    retires.is_some_and(|day| (now / 86_400) as i64 >= day)
 }
 
 /// An embedding model served by one provider.
@@ -320,7 +325,7 @@ pub enum Wire {
 impl EmbeddingModel {
     /// True from its retirement day on (`now` in seconds since the epoch).
     pub fn retired(&self, now: u64) -> bool {
-        self.retires.is_some_and(|day| (now / 86_400) as i64 >= day)
+        past(self.retires, now)
     }
 
     /// How the router reaches it, or `None` if it cannot yet.
