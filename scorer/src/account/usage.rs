@@ -303,7 +303,7 @@ impl StreamUsage {
     }
 
     fn note_done(&mut self, events: &[u8]) {
-        if events.trim_ascii_end().ends_with(b"data: [DONE]") {
+        if ends_done(events) {
             self.done = true;
         }
     }
@@ -359,6 +359,15 @@ impl StreamUsage {
 enum Edit {
     Drop,
     Replace(Vec<u8>),
+}
+
+/// Whether the last line of `events` is the `[DONE]` data line. SSE takes one optional space
+/// after the field's colon, so `data:[DONE]` ends a stream as `data: [DONE]` does.
+fn ends_done(events: &[u8]) -> bool {
+    let events = events.trim_ascii_end();
+    let line = events.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    let Some(value) = line.strip_prefix(b"data:") else { return false };
+    value.strip_prefix(b" ").unwrap_or(value) == b"[DONE]"
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -473,6 +482,28 @@ mod tests {
         assert!(out.ends_with(std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default()), "{out}");
         let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
         assert_eq!(s.feed(b"data: [DONE]\n\n", true), None);
+    }
+
+    /// SSE's space after `data:` is optional: a provider writing `data:[DONE]` ended its stream,
+    /// and the client got the truncation error after a whole answer. `data: [DONE]x` is not it.
+    #[test]
+    fn done_without_the_space_ends_the_stream() {
+        for (chunks, done) in [
+            (&[&b"data:{\"choices\":[]}\n\ndata:[DONE]\n\n"[..]][..], true),
+            (&[&b"data:{\"choices\":[]}\n\n"[..], &b"data:[DONE]\r\n\r\n"[..]][..], true),
+            (&[&b"data: {\"usage\":null}\n\ndata:[DONE]\n\n"[..]][..], true),
+            (&[&b"data: [DONE]x\n\n"[..]][..], false),
+            (&[&b"data:  [DONE]\n\n"[..]][..], false),
+        ] {
+            let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+            let out = run(&mut s, chunks);
+            assert_eq!(s.done, done, "{chunks:?}");
+            assert_eq!(
+                out.ends_with(std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default()),
+                !done,
+                "{out}"
+            );
+        }
     }
 
     /// Issue 15 (3): a stream cut inside an event passed the half event on before the error,
