@@ -2,7 +2,6 @@
 //! fallback's answer sent in its place, and the one error that names every failed attempt.
 
 use model_router_scorer::ApiError;
-use model_router_scorer::protocol::Native;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 
@@ -40,8 +39,7 @@ impl Request {
             // From the client's own body, whatever the failed attempt spoke: a fallback of
             // another protocol is translated afresh. One whose API cannot carry the request
             // is passed over.
-            let native = Native { upstream_model: &next.upstream_model, max_output: next.max_output };
-            let Ok(body) = native::chat_body(next.api, &f.layout, &f.body, &native) else { continue };
+            let Ok(body) = native::chat_body(next.api, &f.layout, &f.body, &next.native()) else { continue };
             let now_ns = host.now_ns()?;
             if !f.fail_open && !live::admit(host, &next, now_ns / 1_000_000_000, cfg)? {
                 continue;
@@ -132,7 +130,7 @@ impl Request {
             k.starts_with(':')
                 || h::NOT_FORWARDED.contains(&k)
                 || h::CLIENT_CREDENTIALS.contains(&k)
-                || h::NOT_FOR_PROVIDERS.contains(&k)
+                || h::not_for_providers(k)
                 || k.starts_with(h::OWN_PREFIX)
                 || k == shared.config.cluster_header
                 || to.auth.as_ref().is_some_and(|a| a.header == k)

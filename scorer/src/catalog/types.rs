@@ -194,6 +194,12 @@ pub struct RawModel {
     /// Produces audio output (`modalities: ["text", "audio"]`).
     #[serde(default)]
     pub audio_output: bool,
+    /// Takes only its default sampling (see [`Quirks::fixed_sampling`]).
+    #[serde(default)]
+    pub fixed_sampling: bool,
+    /// Thinks only adaptively (see [`Quirks::adaptive_thinking`]).
+    #[serde(default)]
+    pub adaptive_thinking: bool,
     /// Embedding models: the full vector size, the most `dimensions` a request may ask for.
     pub dimensions: Option<u64>,
     /// First day (UTC, `YYYY-MM-DD`) the model is no longer served.
@@ -203,6 +209,23 @@ pub struct RawModel {
     /// Where the figures come from.
     #[serde(default)]
     pub source: String,
+}
+
+/// What a model takes that its protocol does not say (catalog `fixed_sampling`,
+/// `adaptive_thinking`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// Takes only its default sampling (a reasoning model): a request that tunes sampling is
+    /// not sent to it, and over the chat API its output cap goes as `max_completion_tokens`.
+    pub fixed_sampling: bool,
+    /// Thinks only adaptively (Claude Opus 4.7): `reasoning_effort` is sent as
+    /// `thinking: {"type":"adaptive"}` with `output_config.effort`, never a token budget.
+    pub adaptive_thinking: bool,
+}
+
+impl Quirks {
+    /// A model that takes what its protocol says.
+    pub const NONE: Quirks = Quirks { fixed_sampling: false, adaptive_thinking: false };
 }
 
 /// The catalog file.
@@ -269,6 +292,8 @@ pub struct Deployment {
     pub structured_output: bool,
     /// Produces audio output.
     pub audio_output: bool,
+    /// What it takes beyond its protocol.
+    pub quirks: Quirks,
     /// First day (days since 1970-01-01, UTC) it is no longer served.
     pub retires: Option<i64>,
     /// `retires` as written.

@@ -3,7 +3,8 @@
 
 use super::error::CatalogError;
 use super::types::{
-    Api, Catalog, Deployment, EmbeddingModel, Provider, RESERVED_IDS, RawCatalog, RawProvider, RawTier, Tier,
+    Api, Catalog, Deployment, EmbeddingModel, Provider, Quirks, RESERVED_IDS, RawCatalog, RawProvider,
+    RawTier, Tier,
 };
 
 /// True for names that are safe in a header value and an Envoy cluster name (Istio's cluster
@@ -186,6 +187,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 reasoning: m.reasoning,
                 structured_output: m.structured_output,
                 audio_output: m.audio_output,
+                quirks: Quirks { fixed_sampling: m.fixed_sampling, adaptive_thinking: m.adaptive_thinking },
                 retires,
                 retires_text: m.retires.clone(),
             });

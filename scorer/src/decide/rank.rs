@@ -88,6 +88,7 @@ mod tests {
             structured_output: false,
             audio_output: false,
             api: crate::catalog::Api::Chat,
+            quirks: crate::catalog::Quirks::NONE,
             retires: None,
             retires_text: None,
         }

@@ -410,9 +410,7 @@ fn carried(
             continue;
         }
         let to = Upstream::chat(config, d, req.stream);
-        let native =
-            crate::protocol::Native { upstream_model: &to.upstream_model, max_output: to.max_output };
-        match native::chat_body_with(to.api, req.layout(), body, &native, memo) {
+        match native::chat_body_with(to.api, req.layout(), body, &to.native(), memo) {
             Ok(body) => return Ok((i, Target { body, to })),
             Err(e) => {
                 why.refused.get_or_insert(e);
@@ -664,6 +662,56 @@ mod tests {
         let only_bedrock = br#"{"clients":{},"blocked_providers":["google-gemini","openai","anthropic","xai","aws-bedrock","groq","cerebras"]}"#;
         let e = with(only_bedrock, image, None).err().map(|e| (e.status, e.param));
         assert_eq!(e, Some((400, Some("messages[0].content[1].image_url.url".to_string()))));
+    }
+
+    /// Reasoning models that take only their default sampling (OpenAI's o3 and GPT-5.4, Claude
+    /// Opus 4.7) answered a tuned request with a 400, and OpenAI's answered `max_tokens` with
+    /// one: a tuned request goes to a candidate that takes it, a pinned one is refused naming
+    /// the member, and `max_tokens` reaches OpenAI's as `max_completion_tokens`.
+    #[test]
+    fn models_of_fixed_sampling_get_no_tuning_and_their_own_output_cap() {
+        let body = |model: &str, extra: &str| {
+            let r = route_chat(&config(), chat(model, extra).as_bytes(), TODAY);
+            r.map(|r| (r.target.to.model, String::from_utf8_lossy(&r.target.body).into_owned()))
+                .map_err(|e| (e.status, e.code, e.param))
+        };
+        for (model, tuned) in [
+            ("o3", r#","temperature":0.2"#),
+            ("gpt-5.4", r#","top_p":0.9"#),
+            ("gpt-5.4", r#","logit_bias":{"12":5}"#),
+            ("gpt-5.3-codex", r#","frequency_penalty":0.5"#),
+            ("claude-opus-4-7", r#","temperature":0"#),
+        ] {
+            let field = tuned.split('"').nth(1).map(str::to_string);
+            assert_eq!(body(model, tuned).err(), Some((400, "unsupported_for_model", field)), "{model}");
+        }
+        // Defaults are no tuning.
+        let defaults =
+            r#","temperature":1,"top_p":1.0,"presence_penalty":0,"logit_bias":{},"logprobs":false"#;
+        assert!(body("o3", defaults).is_ok());
+        let o3 = |extra: &str| body("o3", extra).map(|(_, b)| b);
+        assert_eq!(
+            o3(r#","max_tokens":50"#),
+            Ok(r#"{"model":"o3","messages":[{"role":"user","content":"hello"}],"max_completion_tokens":50}"#
+                .into())
+        );
+        assert_eq!(
+            o3(r#", "max\u005ftokens" : 50,"n":1"#),
+            Ok(r#"{"model":"o3","messages":[{"role":"user","content":"hello"}], "max_completion_tokens" : 50,"n":1}"#.into())
+        );
+        // With both, the client's `max_completion_tokens` is the one that counts.
+        assert_eq!(
+            o3(r#","max_tokens":50,"max_completion_tokens":70"#),
+            Ok(r#"{"model":"o3","messages":[{"role":"user","content":"hello"}],"max_completion_tokens":70}"#
+                .into())
+        );
+        let gpt41 = body("gpt-4.1", r#","max_tokens":50,"temperature":0.2"#).map(|(_, b)| b);
+        assert!(gpt41.is_ok_and(|b| b.contains(r#""max_tokens":50,"temperature":0.2"#)));
+        // A tier passes them over: premium for code ranks Opus 4.7 first.
+        let coding = |extra: &str| body("premium", &format!(r#","prefer":"coding"{extra}"#)).map(|(m, _)| m);
+        assert_eq!(coding(""), Ok("claude-opus-4-7".into()));
+        let tuned = coding(r#","temperature":0.2"#).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!["claude-opus-4-7", "gpt-5.4"].contains(&tuned.as_str()), "{tuned}");
     }
 
     /// Under a budget, a candidate taken because the first's API refused the request must fit

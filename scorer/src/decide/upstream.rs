@@ -2,10 +2,10 @@
 //! host, path, credentials), the body it carries, and the candidates kept for failover.
 
 use crate::account::usage::Price;
-use crate::catalog::{Api, Auth, Deployment};
+use crate::catalog::{Api, Auth, Deployment, Quirks};
 use crate::config::Config;
 use crate::health;
-use crate::protocol::native;
+use crate::protocol::{Native, native};
 
 /// Where an attempt goes: the provider-facing side of a decision, without the body.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,8 @@ pub struct Upstream {
     pub api: Api,
     /// The model's output limit, tokens (the `max_tokens` a protocol that requires one gets).
     pub max_output: u64,
+    /// What the model takes beyond its protocol.
+    pub quirks: Quirks,
 }
 
 impl Upstream {
@@ -61,6 +63,7 @@ impl Upstream {
             price_out: 0.0,
             api: Api::Chat,
             max_output: 0,
+            quirks: Quirks::default(),
         }
     }
 
@@ -90,7 +93,13 @@ impl Upstream {
             price_out: d.price_out,
             api: d.api,
             max_output: d.max_output,
+            quirks: d.quirks,
         }
+    }
+
+    /// What a translator of this attempt's body needs.
+    pub fn native(&self) -> Native<'_> {
+        Native { upstream_model: &self.upstream_model, max_output: self.max_output, quirks: self.quirks }
     }
 
     /// What this attempt's tokens cost, its API's prompt-cache rates applied.

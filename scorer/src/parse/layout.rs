@@ -31,6 +31,14 @@ pub struct Layout {
     /// The raw spans (between the quotes) of the conversation's long texts that a translation
     /// carries without reading them, in body order (`protocol::stand_in`).
     pub(crate) texts: Vec<Span>,
+    /// The first member asking for sampling other than a model's default (`temperature` or
+    /// `top_p` other than 1, a penalty other than 0, `logit_bias`, `logprobs`,
+    /// `top_logprobs`): what a model of fixed sampling cannot take.
+    pub(crate) sampling: Option<&'static str>,
+    /// The `max_tokens` key (its quotes included), and whether `max_completion_tokens` is
+    /// sent too: models that take only the latter get the key renamed, or the member dropped.
+    pub(crate) max_tokens_key: Option<Span>,
+    pub(crate) max_completion_tokens: bool,
 }
 
 /// Texts shorter than this (raw bytes) are not carried: a translator reads them (emptiness
@@ -50,6 +58,11 @@ impl Layout {
     /// Records where the `model` value is.
     pub fn model_at(&mut self, start: usize, end: usize) {
         self.model_value = Span { start, end };
+    }
+
+    /// The member that asks for non-default sampling, if any (see [`Layout::sampling`]).
+    pub fn sampling(&self) -> Option<&'static str> {
+        self.sampling
     }
 
     /// The long texts a translation may stand in for (`protocol::stand_in`).

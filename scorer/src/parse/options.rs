@@ -35,6 +35,43 @@ pub(crate) fn read_modalities(r: &mut Reader<'_>) -> Result<bool, ApiError> {
     Ok(audio)
 }
 
+/// Request members that tune sampling, each with the value that leaves it at the default.
+/// Reasoning models take none of them but at that value (OpenAI's o-series and GPT-5, Claude
+/// Opus 4.7: a 400 otherwise).
+pub(crate) const SAMPLING: [(&str, Option<f64>); 7] = [
+    ("temperature", Some(1.0)),
+    ("top_p", Some(1.0)),
+    ("presence_penalty", Some(0.0)),
+    ("frequency_penalty", Some(0.0)),
+    ("logit_bias", None),
+    ("logprobs", None),
+    ("top_logprobs", None),
+];
+
+/// Reads a [`SAMPLING`] member's value: its name when it asks for other than the default
+/// (a number other than the default, `logprobs: true`, a non-empty `logit_bias`, any
+/// `top_logprobs`). Values of the wrong type are the provider's to refuse.
+pub(crate) fn read_sampling(r: &mut Reader<'_>, key: &str) -> Result<Option<&'static str>, ApiError> {
+    let Some(&(name, default)) = SAMPLING.iter().find(|(n, _)| *n == key) else {
+        return r.skip_value().map(|()| None).map_err(syntax);
+    };
+    let set = match r.peek_kind().map_err(syntax)? {
+        Kind::Null => r.null().map(|()| false).map_err(syntax)?,
+        Kind::Number => {
+            let n = r.number().map_err(syntax)?.parse::<f64>().ok();
+            default.is_none_or(|d| n != Some(d))
+        }
+        Kind::Bool => r.boolean().map_err(syntax)?,
+        Kind::Object => {
+            let start = r.pos();
+            r.skip_value().map_err(syntax)?;
+            r.text().get(start..r.pos()).is_some_and(|t| t.contains(':'))
+        }
+        _ => r.skip_value().map(|()| false).map_err(syntax)?,
+    };
+    Ok(set.then_some(name))
+}
+
 /// Service tiers that cost more than the catalog's prices: OpenAI's `priority` (about twice the
 /// standard rates) and `scale` (committed capacity).
 const DEARER_TIERS: [&str; 2] = ["priority", "scale"];

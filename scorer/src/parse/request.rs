@@ -16,7 +16,9 @@ use crate::parse::json::Kind;
 use crate::parse::layout::STREAM_USAGE_MEMBER;
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
-use crate::parse::options::{read_max_price, read_modalities, read_response_format, read_service_tier};
+use crate::parse::options::{
+    read_max_price, read_modalities, read_response_format, read_sampling, read_service_tier,
+};
 use crate::vocab::Prefer;
 
 // The request's parts, still reachable as `request::…` (the glue reads `request::Layout`).
@@ -123,9 +125,21 @@ fn parse_chat_as<'a>(
                 Kind::Null => r.null().map_err(syntax)?,
                 k => return Err(wrong_type("stream", "a boolean", k)),
             },
-            "max_tokens" => max_tokens = opt_count_field(&mut r, "max_tokens")?,
+            "max_tokens" => {
+                max_tokens = opt_count_field(&mut r, "max_tokens")?;
+                // The key's bytes, for a model that takes only `max_completion_tokens`.
+                let raw = r.text().get(key_start..value_start).and_then(|t| t.split_once(':'));
+                req.layout.max_tokens_key =
+                    raw.map(|(k, _)| Span { start: key_start, end: key_start + k.trim_end().len() });
+            }
             "max_completion_tokens" => {
-                max_completion_tokens = opt_count_field(&mut r, "max_completion_tokens")?
+                max_completion_tokens = opt_count_field(&mut r, "max_completion_tokens")?;
+                req.layout.max_completion_tokens = true;
+            }
+            "temperature" | "top_p" | "presence_penalty" | "frequency_penalty" | "logit_bias"
+            | "logprobs" | "top_logprobs" => {
+                let asked = read_sampling(&mut r, &key)?;
+                req.layout.sampling = req.layout.sampling.or(asked);
             }
             "tools" => match r.peek_kind().map_err(syntax)? {
                 Kind::Array => {

@@ -82,6 +82,18 @@ pub fn chat_body_with(
     to: &Native<'_>,
     memo: Option<&RefCell<Translations>>,
 ) -> Result<Vec<u8>, ApiError> {
+    if to.quirks.fixed_sampling
+        && let Some(field) = layout.sampling()
+    {
+        return Err(ApiError::invalid(
+            "unsupported_for_model",
+            Some(field),
+            format!(
+                "{} takes only its default sampling: leave {field} out (or at its default) to use it",
+                crate::error::echo(to.upstream_model)
+            ),
+        ));
+    }
     match api {
         Api::Messages => {
             stand_in::translate(body, layout.texts(), |b| anthropic::request::translate_with(b, to, memo))
@@ -90,7 +102,7 @@ pub fn chat_body_with(
             stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to))
         }
         Api::Responses => stand_in::translate(body, layout.texts(), |b| responses::request::translate(b, to)),
-        _ => Ok(layout.rewrite(body, to.upstream_model)),
+        _ => Ok(layout.rewrite_for(body, to.upstream_model, to.quirks.fixed_sampling)),
     }
 }
 

@@ -24,6 +24,17 @@ impl Layout {
     /// The body to send upstream: `model` replaced by `upstream_model`, router-only members
     /// removed with their separator, every other byte as received.
     pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
+        self.rewrite_for(body, upstream_model, false)
+    }
+
+    /// [`Layout::rewrite`], for a model that takes `max_completion_tokens` only
+    /// (`completion_only`: OpenAI's reasoning models answer `max_tokens` with a 400): its
+    /// `max_tokens` key is renamed, or the member dropped when `max_completion_tokens` is
+    /// sent too (that one is what counts).
+    pub fn rewrite_for(&self, body: &[u8], upstream_model: &str, completion_only: bool) -> Vec<u8> {
+        let renamed = self.max_tokens_key.filter(|_| completion_only);
+        let dropped = renamed.filter(|_| self.max_completion_tokens).map(|k| k.start);
+        let rename = renamed.filter(|_| !self.max_completion_tokens);
         let mut out = Vec::with_capacity(body.len() + upstream_model.len() + STREAM_USAGE_MEMBER.len());
         let mut model = Vec::with_capacity(upstream_model.len() + 2);
         write_string(&mut model, upstream_model);
@@ -34,7 +45,7 @@ impl Layout {
         let mut prev: Option<&Member> = None;
         let mut wrote_any = false;
         for m in &self.members {
-            if m.router_only {
+            if m.router_only || dropped == Some(m.span.start) {
                 prev = Some(m);
                 continue;
             }
@@ -51,6 +62,9 @@ impl Layout {
             edits.push((self.model_value, &model));
             if let Some((span, bytes)) = self.edit {
                 edits.push((span, bytes));
+            }
+            if let Some(key) = rename {
+                edits.push((key, br#""max_completion_tokens""#));
             }
             edits.sort_by_key(|(span, _)| span.start);
             Self::copy(&mut out, body, m.span, &edits);

@@ -92,8 +92,14 @@ pub fn translate_with(
         tool_choice(&req, &mut out)?;
     }
     let (mut max_tokens, capped) = max_tokens(&req, to, stream)?;
-    if let Some(budget) = thinking_budget(&req, &conversation, &out, to, &mut max_tokens, capped)? {
-        out.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+    if let Some((effort, budget)) = thinking_budget(&req, &conversation, &out, to, &mut max_tokens, capped)? {
+        let thinking = if to.quirks.adaptive_thinking {
+            out.insert("output_config".into(), json!({ "effort": effort }));
+            json!({"type": "adaptive"})
+        } else {
+            json!({"type": "enabled", "budget_tokens": budget})
+        };
+        out.insert("thinking".into(), thinking);
         // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
         out.remove("temperature");
         if out.get("top_p").and_then(Value::as_f64).is_some_and(|p| p < MIN_THINKING_TOP_P) {
@@ -184,6 +190,10 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     }
     if req.get("logprobs").and_then(Value::as_bool) == Some(true) {
         return Err(refuse("logprobs", "this model's API does not return log probabilities"));
+    }
+    // Biased tokens constrain an answer (a one-token label): dropping them would change it.
+    if req.get("logit_bias").and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
+        return Err(refuse("logit_bias", "this model's API cannot bias tokens: leave logit_bias out"));
     }
     // Read by no part of the translation: refused rather than dropped, so a tier routes the
     // request to a candidate that can honour it.
@@ -364,7 +374,8 @@ fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result
 /// none/minimal, when `tool_choice` forces a tool (thinking allows only auto and none), and
 /// when the last assistant turn called tools or is a prefill: the Messages API then wants that
 /// turn to start with its signed thinking block, which an OpenAI client never sends back, so
-/// this one request goes without thinking and thinking resumes on the next user turn.
+/// this one request goes without thinking and thinking resumes on the next user turn. Returns
+/// the effort with the budget: a model that thinks only adaptively gets the effort.
 fn thinking_budget(
     req: &Map<String, Value>,
     conversation: &Conversation<'_>,
@@ -372,21 +383,23 @@ fn thinking_budget(
     to: &Native<'_>,
     max_tokens: &mut u64,
     capped: bool,
-) -> Result<Option<u64>, ApiError> {
-    let effort = match req.get("reasoning_effort") {
+) -> Result<Option<(&'static str, u64)>, ApiError> {
+    // `reasoning_effort`, or the `reasoning: {"effort": ...}` object of the newer SDKs.
+    let (param, asked) = match req.get("reasoning_effort") {
+        Some(v) if !v.is_null() => ("reasoning_effort", Some(v)),
+        _ => ("reasoning.effort", req.get("reasoning").and_then(|r| r.get("effort"))),
+    };
+    let effort = match asked {
         None | Some(Value::Null) => return Ok(None),
         Some(v) => v.as_str().unwrap_or_default(),
     };
-    let budget = match THINKING_BUDGETS.iter().find(|(name, _)| *name == effort) {
-        Some((_, budget)) => *budget,
+    let (effort, budget) = match THINKING_BUDGETS.iter().find(|(name, _)| *name == effort) {
+        Some(&(name, budget)) => (name, budget),
         None if effort == "none" || effort == "minimal" => return Ok(None),
         None => {
             return Err(refuse(
-                "reasoning_effort",
-                format!(
-                    "reasoning_effort {} is not supported: use none, minimal, low, medium or high",
-                    echo(effort)
-                ),
+                param,
+                format!("{param} {} is not supported: use none, minimal, low, medium or high", echo(effort)),
             ));
         }
     };
@@ -407,7 +420,7 @@ fn thinking_budget(
         budget
     };
     let budget = budget.min(max_tokens.saturating_sub(1));
-    Ok((budget >= MIN_THINKING_BUDGET).then_some(budget))
+    Ok((budget >= MIN_THINKING_BUDGET).then_some((effort, budget)))
 }
 
 #[cfg(test)]

@@ -452,7 +452,8 @@ mod tools_tests {
 
     use super::*;
 
-    const TO: Native<'static> = Native { upstream_model: "deepseek.v3.2", max_output: 8000 };
+    const TO: Native<'static> =
+        Native { upstream_model: "deepseek.v3.2", max_output: 8000, quirks: crate::catalog::Quirks::NONE };
 
     #[test]
     fn tools_written_from_the_text_are_the_tools_written_from_values() {

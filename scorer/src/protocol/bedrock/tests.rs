@@ -41,7 +41,8 @@ fn meta(reasoning: bool) -> Meta {
 
 #[test]
 fn request_goldens() {
-    let to = Native { upstream_model: "deepseek.v3.2", max_output: 8000 };
+    let to =
+        Native { upstream_model: "deepseek.v3.2", max_output: 8000, quirks: crate::catalog::Quirks::NONE };
     let cases = [
         "plain_text",
         "system_prompt",

@@ -40,7 +40,8 @@ pub(super) fn meta(reasoning: bool) -> Meta {
     Meta { id: "chatcmpl-golden".into(), model: "gpt-5.3-codex".into(), created: 1_755_395_500, reasoning }
 }
 
-const NATIVE: Native<'static> = Native { upstream_model: "gpt-5.3-codex", max_output: 128_000 };
+const NATIVE: Native<'static> =
+    Native { upstream_model: "gpt-5.3-codex", max_output: 128_000, quirks: crate::catalog::Quirks::NONE };
 
 /// Request cases: `request/{case}.chat.json` in, `request/{case}.responses.json` out.
 const REQUESTS: [&str; 8] =

@@ -1,5 +1,6 @@
 //! Tests of the Anthropic translator: golden files here, table tests per half beside.
 
+mod effort;
 mod ids;
 mod memo;
 mod request;
@@ -12,7 +13,8 @@ use crate::protocol::Native;
 use crate::protocol::reply::Meta;
 
 /// The model every test translates for.
-const TO: Native<'static> = Native { upstream_model: "claude-sonnet-4-5", max_output: 64_000 };
+const TO: Native<'static> =
+    Native { upstream_model: "claude-sonnet-4-5", max_output: 64_000, quirks: crate::catalog::Quirks::NONE };
 
 /// The meta of every answer; golden cases named `reasoning*` ask for reasoning.
 fn meta(reasoning: bool) -> Meta {

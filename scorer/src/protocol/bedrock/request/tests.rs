@@ -2,7 +2,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const TO: Native<'static> = Native { upstream_model: "deepseek.v3.2", max_output: 8000 };
+const TO: Native<'static> =
+    Native { upstream_model: "deepseek.v3.2", max_output: 8000, quirks: crate::catalog::Quirks::NONE };
 
 pub(super) fn ok(body: Value) -> Value {
     let out = translate(body.to_string().as_bytes(), &TO).unwrap_or_else(|e| panic!("{body}: {e}"));

@@ -1,0 +1,59 @@
+//! How `reasoning_effort` (or `reasoning.effort`) reaches a model, and the tuning the Messages
+//! API cannot honour.
+
+use serde_json::{Value, json};
+
+use super::TO;
+use super::request::{tr, user};
+use crate::catalog::Quirks;
+use crate::error::ApiError;
+use crate::protocol::Native;
+use crate::protocol::anthropic::request::translate;
+
+fn ask(to: &Native<'_>, extra: Value) -> Result<Value, ApiError> {
+    let mut body = json!({"model": "auto", "messages": [user("hi")]});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    translate(body.to_string().as_bytes(), to).map(|b| serde_json::from_slice(&b).unwrap_or_default())
+}
+
+/// Claude Opus 4.7 answers `thinking: {"type":"enabled"}` with a 400: it thinks only
+/// adaptively, told how hard by `output_config.effort`.
+#[test]
+fn a_model_that_thinks_adaptively_gets_the_effort_not_a_budget() {
+    let adaptive = Native { quirks: Quirks { adaptive_thinking: true, ..Quirks::NONE }, ..TO };
+    for effort in ["low", "medium", "high"] {
+        let v = ask(&adaptive, json!({"reasoning_effort": effort})).unwrap_or_default();
+        assert_eq!(v["thinking"], json!({"type": "adaptive"}), "{effort}");
+        assert_eq!(v["output_config"], json!({"effort": effort}));
+        let budgeted = ask(&TO, json!({"reasoning_effort": effort})).unwrap_or_default();
+        assert_eq!(budgeted["thinking"]["type"], json!("enabled"));
+        assert!(budgeted.get("output_config").is_none());
+    }
+    for none in [json!({"reasoning_effort": "none"}), json!({}), json!({"reasoning_effort": null})] {
+        let v = ask(&adaptive, none.clone()).unwrap_or_default();
+        assert!(v.get("thinking").is_none() && v.get("output_config").is_none(), "{none}");
+    }
+}
+
+/// `reasoning: {"effort": ...}` counts as a need for reasoning when routing; the translation
+/// dropped it, and the model answered without thinking.
+#[test]
+fn the_reasoning_object_asks_for_thinking_as_reasoning_effort_does() {
+    let v = ask(&TO, json!({"reasoning": {"effort": "medium"}})).unwrap_or_default();
+    assert_eq!(v["thinking"], json!({"type": "enabled", "budget_tokens": 8_192}));
+    let e = ask(&TO, json!({"reasoning": {"effort": "extreme"}})).err().map(|e| e.param);
+    assert_eq!(e, Some(Some("reasoning.effort".to_string())));
+}
+
+/// A biased token list constrains the answer (a one-token label): it was dropped.
+#[test]
+fn logit_bias_is_refused_unless_empty() {
+    let e = tr(&json!({"model": "auto", "messages": [user("hi")], "logit_bias": {"9642": 100}}));
+    assert_eq!(
+        e.err().map(|e| (e.code, e.param)),
+        Some(("unsupported_for_provider", Some("logit_bias".into())))
+    );
+    assert!(tr(&json!({"model": "auto", "messages": [user("hi")], "logit_bias": {}})).is_ok());
+}
