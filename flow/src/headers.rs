@@ -20,11 +20,20 @@ pub const ESCALATED: &str = "x-model-router-escalated";
 pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIAL_HEADERS;
 /// Request headers a provider must not see besides credentials: `accept-encoding` (the router
 /// reads each answer for its usage and translates native ones, so an answer must come
-/// uncompressed; Envoy's compressor can still compress toward the client) and the OpenAI
-/// account a client's own key belongs to (`openai-organization`, `openai-project`), which the
-/// gateway's key need not: OpenAI refuses the mismatch with a 401 that would count against the
-/// provider's breaker for every client.
-pub const NOT_FOR_PROVIDERS: [&str; 3] = ["accept-encoding", "openai-organization", "openai-project"];
+/// uncompressed; Envoy's compressor can still compress toward the client).
+pub const NOT_FOR_PROVIDERS: [&str; 1] = ["accept-encoding"];
+/// Prefixes of the headers of the providers' own protocols, which the gateway speaks for the
+/// client: AWS signing and Bedrock options (`x-amz-date`, `x-amz-security-token`,
+/// `x-amzn-bedrock-*`), Google's (`x-goog-user-project`), Anthropic's (`anthropic-beta`) and
+/// OpenAI's (`openai-organization`, `openai-project`, `openai-beta`). A client's would sign
+/// or bill as someone else, or switch on a beta priced above the catalog, and a provider
+/// refusing them answers 401 or 403, which counts against its breaker for every client.
+pub const PROVIDER_PREFIXES: [&str; 5] = ["x-amz-", "x-amzn-", "x-goog-", "anthropic-", "openai-"];
+
+/// A client request header that never reaches a provider (credentials aside).
+pub fn not_for_providers(name: &str) -> bool {
+    NOT_FOR_PROVIDERS.contains(&name) || PROVIDER_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 /// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).
 pub const AUTO_TIER: &str = "x-model-router-auto-tier";
 /// Response header: the auto score, 3 decimals.

@@ -184,7 +184,7 @@ impl Request {
         let cluster_header = shared.config.cluster_header.as_str();
         let dropped = |k: &str| {
             h::CLIENT_CREDENTIALS.contains(&k)
-                || h::NOT_FOR_PROVIDERS.contains(&k)
+                || h::not_for_providers(k)
                 || k.starts_with(h::OWN_PREFIX)
                 || k == cluster_header
                 || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))

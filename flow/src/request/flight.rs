@@ -189,11 +189,13 @@ impl Failed {
 /// connection failures and timeouts, 401/403 (the client sends no key, so these reject the
 /// gateway's own credentials), 404 (the provider does not serve the catalog's model there: the
 /// client named a tier or a catalog id, not a provider's), 408 and 424 (Bedrock's
-/// ModelTimeoutException and ModelErrorException: the model failed, not the request). `0` is
+/// ModelTimeoutException and ModelErrorException: the model failed, not the request), 402 (the
+/// gateway's account with the provider owes: Cerebras) and 498 (Groq's flex tier out of
+/// capacity). `0` is
 /// an attempt that got no response at all. They count against the provider's health, and never
 /// reach the client as the provider wrote them.
 pub(super) fn retryable(status: u16) -> bool {
-    matches!(status, 0 | 401 | 403 | 404 | 408 | 424 | 429) || status >= 500
+    matches!(status, 0 | 401 | 402 | 403 | 404 | 408 | 424 | 429 | 498) || status >= 500
 }
 
 /// Seconds in a `retry-after` value (the HTTP-date form is not read).
@@ -213,9 +215,18 @@ pub(super) enum Retry {
 /// A provider's 400 saying the request overflows the model's context window.
 pub(super) fn is_context_error(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    ["context_length_exceeded", "maximum context length", "context window", "too many tokens"]
-        .iter()
-        .any(|m| text.contains(m))
+    [
+        "context_length_exceeded",
+        "maximum context length",
+        "context window",
+        "too many tokens",
+        // xAI, Gemini's OpenAI layer and Cerebras, which send no code.
+        "maximum prompt length",
+        "exceeds the maximum number of tokens allowed",
+        "reduce the length of the messages",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 /// A large non-streamed answer passing through unheld.

@@ -178,6 +178,17 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
     let mut host = chat(HELLO);
     host.request_headers
         .extend(pairs(&[("accept-encoding", "gzip, br"), ("openai-organization", "org-client")]));
+    // Another's AWS signature, billing project and beta: a provider's 403 for these counted
+    // against its breaker for every client.
+    let forged = [
+        "x-amz-content-sha256",
+        "x-amz-security-token",
+        "x-amzn-bedrock-trace",
+        "x-goog-user-project",
+        "anthropic-beta",
+        "openai-beta",
+    ];
+    host.request_headers.extend(forged.iter().map(|k| (k.to_string(), "forged".to_string())));
     let mut req = Request::new(Some(config("")));
     let first = req.on(&host, Event::RequestHeaders { end_of_stream: false });
     // The forged cluster header is removed before anything else.
@@ -202,9 +213,10 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
         panic!("no headers in {step:?}")
     };
     // Neither the client's key nor what could not be read back or belongs to its account.
-    for name in ["authorization", "accept-encoding", "openai-organization"] {
+    for name in ["authorization", "accept-encoding", "openai-organization"].iter().chain(&forged) {
         assert!(!headers.iter().any(|(k, _)| k == name), "{name}: {headers:?}");
     }
+    assert!(headers.iter().any(|(k, _)| k == "content-type"), "{headers:?}");
     let cluster = cluster_of(&step).unwrap_or_default();
     assert!(cluster == "a" || cluster == "b", "{cluster}");
     assert!(headers.iter().any(|(k, v)| k == "content-length" && v == &body.to_string().len().to_string()));
@@ -289,8 +301,10 @@ fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
 fn how_a_request_ends_when_its_providers_fail() {
     // (statuses of the three attempts, retry-after of each, expected status and code)
     type Case = (&'static str, [u16; 3], [Option<&'static str>; 3], u16, &'static str, &'static str);
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         ("all failed", [503, 500, 502], [None; 3], 502, "upstream_failed", "upstream_error"),
+        // Cerebras's 402 (the gateway's account owes), Groq's 498 (flex capacity used up).
+        ("out of credit or capacity", [402, 498, 402], [None; 3], 502, "upstream_failed", "upstream_error"),
         // Bedrock's ModelTimeoutException and ModelErrorException, a model the provider does
         // not serve: the provider's failures, not the request's.
         ("provider-side 4xx", [408, 424, 404], [None; 3], 502, "upstream_failed", "upstream_error"),
@@ -362,6 +376,23 @@ fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
     for (body, retried) in [
         (r#"{"error":{"code":"context_length_exceeded","message":"too long"}}"#, true),
         (r#"{"error":{"code":"invalid_value","message":"bad temperature"}}"#, false),
+        // Each provider's own words (xAI, Gemini's OpenAI layer, Cerebras), none with the code.
+        (
+            r#"{"code":"Client specified an invalid argument","error":"This model's maximum prompt length is 131072 but the request contains 136973 tokens."}"#,
+            true,
+        ),
+        (
+            r#"[{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}]"#,
+            true,
+        ),
+        (
+            r#"{"message":"Please reduce the length of the messages or completion. Current length is 42328 while limit is 40000","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}"#,
+            true,
+        ),
+        (
+            r#"{"error":{"message":"Please reduce the length of the messages or completion.","type":"invalid_request_error"}}"#,
+            true,
+        ),
     ] {
         let mut host = chat(HELLO);
         let mut req = Request::new(Some(config("")));
