@@ -37,6 +37,8 @@ pub struct ChatRequest<'a> {
     pub stream: bool,
     /// `max_completion_tokens`, else `max_tokens`.
     pub max_output_tokens: Option<u64>,
+    /// `n`: how many choices the provider generates (each billed as output).
+    pub choices: Option<u64>,
     /// The field `max_output_tokens` came from, for errors about it.
     pub max_output_param: &'static str,
     /// `modalities` asks for audio output.
@@ -80,6 +82,7 @@ impl Default for ChatRequest<'_> {
             tier: None,
             stream: false,
             max_output_tokens: None,
+            choices: None,
             max_output_param: "max_tokens",
             audio_output: false,
             messages: 0,
@@ -106,12 +109,13 @@ pub const BYTES_PER_TOKEN: u64 = 4;
 
 impl ChatRequest<'_> {
     /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message`; output is the
-    /// request's limit or `default_output`.
+    /// request's limit or `default_output`, once per choice (`n`: each is generated, and billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
+        let per_choice = self.max_output_tokens.unwrap_or(default_output);
         Estimate {
             input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
-            output_tokens: self.max_output_tokens.unwrap_or(default_output),
+            output_tokens: per_choice.saturating_mul(self.choices.unwrap_or(1).max(1)),
         }
     }
 

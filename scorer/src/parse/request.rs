@@ -136,6 +136,7 @@ fn parse_chat_as<'a>(
                 max_completion_tokens = opt_count_field(&mut r, "max_completion_tokens")?;
                 req.layout.max_completion_tokens = true;
             }
+            "n" => req.choices = opt_count_field(&mut r, "n")?,
             "temperature" | "top_p" | "presence_penalty" | "frequency_penalty" | "logit_bias"
             | "logprobs" | "top_logprobs" => {
                 let asked = read_sampling(&mut r, &key)?;
@@ -459,6 +460,25 @@ mod tests {
             let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));
             assert_eq!(req.max_output_tokens, Some(want), "{extra}");
         }
+    }
+
+    /// Each of `n` choices is generated and billed: the estimate priced one, so a client at
+    /// its budget's edge reserved for one and spent 128 times that.
+    #[test]
+    fn the_estimate_counts_every_choice() {
+        for (extra, output) in [
+            (r#","max_tokens":1000"#, 1000),
+            (r#","max_tokens":1000,"n":128"#, 128_000),
+            (r#","n":3"#, 3 * 512),
+            (r#","n":null"#, 512),
+            (r#","n":0"#, 512),
+        ] {
+            let b = body(extra);
+            let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));
+            assert_eq!(req.estimate(512).output_tokens, output, "{extra}");
+        }
+        let e = parse_chat(body(r#","n":"2""#).as_bytes()).err().map(|e| e.param);
+        assert_eq!(e, Some(Some("n".to_string())));
     }
 
     /// Issue 15: a second `include_usage` was accepted and sent on beside the router's edit.
