@@ -192,6 +192,11 @@ impl Host for Wasm<'_> {
         host::header(map(m), name).map_err(err)
     }
 
+    fn response_details(&self) -> Result<Option<String>, HostError> {
+        let bytes = host::property("response\0code_details").map_err(err)?;
+        Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
     fn body(&self, buffer: Buffer, start: usize, len: usize) -> Result<Vec<u8>, HostError> {
         let kind = match buffer {
             Buffer::RequestBody => BufferType::HttpRequestBody,

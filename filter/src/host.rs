@@ -73,6 +73,12 @@ unsafe extern "C" {
         value_data: *const u8,
         value_size: usize,
     ) -> Status;
+    fn proxy_get_property(
+        path_data: *const u8,
+        path_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> Status;
     fn proxy_record_metric(metric_id: u32, value: u64) -> Status;
     fn proxy_send_local_response(
         status_code: u32,
@@ -328,6 +334,20 @@ pub fn set_property(name: &str, value: &str) -> Result<()> {
     // SAFETY: pointers/lengths describe live &strs (a one-part path has no separators).
     let status = unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) };
     check("set_property", status)
+}
+
+/// Reads a property of the stream (`path`: its segments joined by NULs, as the ABI takes
+/// them: `response\0code_details`).
+pub fn property(path: &str) -> Result<Option<Vec<u8>>> {
+    let mut data = null_mut();
+    let mut size = 0usize;
+    // SAFETY: pointer/length describe a live &str; out-pointers are valid locals.
+    let status = unsafe { proxy_get_property(path.as_ptr(), path.len(), &mut data, &mut size) };
+    match status {
+        Status::Ok => Ok(Some(owned(data, size))),
+        Status::NotFound => Ok(None),
+        status => Err(HostError { call: "get_property", status }),
+    }
 }
 
 /// Defines (or finds) a metric; Envoy shows it as `wasmcustom.<name>`.

@@ -179,6 +179,11 @@ pub trait Host {
     fn note(&self, key: &str, value: &str);
     /// Logs a line.
     fn log(&self, level: Level, message: &str);
+    /// Envoy's reason for the response's status (the `response.code_details` property), which
+    /// tells its own timeout from a provider's 504. `None` where the host keeps none.
+    fn response_details(&self) -> Result<Option<String>, HostError> {
+        Ok(None)
+    }
     /// The instrumented build's span timings (`--features timing`); nothing otherwise.
     fn timing(&self, _name: &'static str, _ns: u64) {}
 }

@@ -388,6 +388,15 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     )?;
     linker.func_wrap(
         "env",
+        "proxy_get_property",
+        |mut c: Caller<'_, HostState>, pp: i32, pl: i32, _rdp: i32, _rsp: i32| {
+            // Only what the filter wrote is kept; Envoy's own properties are not modelled.
+            let _path = read_str(&mut c, pp, pl)?;
+            Ok(NOT_FOUND)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
         "proxy_set_property",
         |mut c: Caller<'_, HostState>, pp: i32, pl: i32, vp: i32, vl: i32| {
             let path = read_str(&mut c, pp, pl)?;

@@ -91,14 +91,43 @@ fn server_errors_rate_limits_and_resets_fail_over_to_the_next_candidate() {
     assert_fails_over(&s, r#"{"drop":true}"#, true);
 }
 
+/// Today's settled global spend, USD (0 before any).
+fn spent(s: &Stack) -> f64 {
+    let stats = s.envoy.admin_get("/stats?filter=budget_spent").unwrap_or_default();
+    let name = "wasmcustom.model_router.budget_spent_nanousd.scope.global: ";
+    let nano = stats.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse::<f64>().ok());
+    nano.unwrap_or(0.0) / 1e9
+}
+
 #[test]
-fn a_timeout_fails_over() {
+fn a_timeout_fails_over_and_the_attempt_envoy_ended_is_charged() {
     // The route's per-try idle timeout (30 s in the demo) made short for the test.
     let s = start(&StackOptions {
+        plugin_config: Some(r#"{"budgets":{"daily_usd":100}}"#),
         swaps: &[("per_try_idle_timeout: 30s", "per_try_idle_timeout: 1s")],
         ..StackOptions::default()
     });
     assert_fails_over(&s, r#"{"delay_ms":3000}"#, true);
+    // Envoy's own 504 (`response.code_details` says its timeout) left the provider working on
+    // the request: the attempt is charged its estimate beside the answer. It was charged 0.
+    let first = first_choice(&s, "cheap");
+    std::thread::sleep(Duration::from_millis(200));
+    let before = spent(&s);
+    fault(&s, &first, r#"{"delay_ms":3000}"#);
+    let r = chat(&s, &pinned("cheap", ""));
+    assert_eq!((r.status, r.header("x-model-router-attempts")), (200, Some("2")), "{}", r.text());
+    let cost: f64 = r.header("x-model-router-cost").and_then(|c| c.parse().ok()).unwrap_or(f64::NAN);
+    let mut charged = 0.0;
+    for _ in 0..40 {
+        charged = spent(&s) - before;
+        if charged > 0.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The estimate prices the default 512 output tokens; the mock answers with a few.
+    assert!(charged > 2.0 * cost && cost > 0.0, "charged {charged} for an answer of {cost}");
+    s.fault(&first, None).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]

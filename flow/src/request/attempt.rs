@@ -5,7 +5,9 @@ use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::{StreamUsage, UsageTail};
 
-use super::flight::{Failed, Flight, Meter, Opening, Origin, Retry, Watch, is_context_error, retryable};
+use super::flight::{
+    Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, retryable,
+};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Buffer, Host, Level, Map, Verdict};
@@ -39,6 +41,12 @@ impl Request {
         if status == 429 {
             let after = host.header(Map::ResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());
+        }
+        if status == 504
+            && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()))
+        {
+            // Envoy's own timeout, not the provider's answer: the provider had the request.
+            self.account.lost += 1;
         }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is

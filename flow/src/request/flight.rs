@@ -198,6 +198,11 @@ pub(super) fn retryable(status: u16) -> bool {
     matches!(status, 0 | 401 | 402 | 403 | 404 | 408 | 424 | 429 | 498) || status >= 500
 }
 
+/// Envoy's reasons (`response.code_details`) for a 504 of its own after the request went
+/// upstream: the route's timeouts. The provider had the request and may bill its work.
+pub(super) const TIMEOUT_DETAILS: [&str; 3] =
+    ["upstream_per_try_idle_timeout", "upstream_per_try_timeout", "upstream_response_timeout"];
+
 /// Seconds in a `retry-after` value (the HTTP-date form is not read).
 fn retry_secs(value: Option<&str>) -> Option<u64> {
     value?.trim().parse().ok()

@@ -182,6 +182,42 @@ fn a_fallback_that_never_answered_is_charged_beside_the_answer() {
     }
 }
 
+/// The first attempt ended by Envoy's own timeout (the route's `per_try_idle_timeout`: a 504
+/// of Envoy's) left the provider working on the request, as a fallback's does: its estimate is
+/// charged beside the answer. It was charged nothing. A provider's own 504 is not charged.
+#[test]
+fn a_first_attempt_ended_by_envoys_timeout_is_charged_beside_the_answer() {
+    let estimate = estimate_of_hello();
+    for (details, lost) in [
+        (Some("upstream_per_try_idle_timeout"), estimate),
+        (Some("upstream_response_timeout"), estimate),
+        (Some("via_upstream"), 0),
+        (None, 0),
+    ] {
+        let mut host = chat(HELLO);
+        host.details = details.map(str::to_string);
+        let mut req = Request::new(Some(config(BUDGET)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "504")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#.to_vec();
+        req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+        req.on(&host, Event::Log);
+        assert_eq!(spent(&host), Some(2_000_000 + lost), "{details:?}");
+    }
+    // With no candidate left, the lost attempt alone.
+    let mut host = chat(HELLO);
+    host.details = Some("upstream_per_try_idle_timeout".into());
+    let mut req = Request::new(Some(config(&format!(r#"{BUDGET},"resilience":{{"max_attempts":1}}"#))));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "504")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Log);
+    assert_eq!(spent(&host), Some(estimate));
+}
+
 /// A client the configuration does not name (held to `client_default_usd`) is limited as any,
 /// but its metrics do not carry its id: the id is the caller's to choose, and each new one
 /// would be a metric Envoy keeps for good.

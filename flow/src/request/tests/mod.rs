@@ -36,6 +36,8 @@ struct Fake {
     now_ns: u64,
     /// A shared-data key whose writes fail, as a host's can.
     failing_key: Option<String>,
+    /// Envoy's `response.code_details`.
+    details: Option<String>,
 }
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -45,6 +47,9 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 impl Host for Fake {
     fn now_ns(&self) -> Result<u64, HostError> {
         Ok(self.now_ns)
+    }
+    fn response_details(&self) -> Result<Option<String>, HostError> {
+        Ok(self.details.clone())
     }
     fn headers(&self, map: Map) -> Result<Vec<(String, String)>, HostError> {
         Ok(match map {
