@@ -19,7 +19,11 @@ impl Request {
         if self.shared.is_none() {
             return;
         }
-        let a = std::mem::take(&mut self.account);
+        let mut a = std::mem::take(&mut self.account);
+        if let Phase::Streaming(w) = &self.phase {
+            // The client left mid-stream: what was passed on is the least the provider billed.
+            a.floor = a.floor.max(nano(w.editor.streamed_floor()));
+        }
         // The client went away while a provider had the request and had not answered: the
         // provider still works on it and bills it.
         let in_flight = match &self.phase {
@@ -31,9 +35,9 @@ impl Request {
             // Answered without reported usage, or ended unanswered: charge the estimate;
             // failed: nothing. Each attempt lost on the way adds its estimate.
             let spent = match a.cost {
-                Some(c) if a.at_least_estimate => nano(c).max(r.amount),
+                Some(c) if a.at_least_estimate => nano(c).max(r.amount).max(a.floor),
                 Some(c) => nano(c),
-                None if (200..400).contains(&a.status) || a.unreadable || in_flight => r.amount,
+                None if (200..400).contains(&a.status) || a.unreadable || in_flight => r.amount.max(a.floor),
                 None => 0,
             };
             let spent = spent.saturating_add(r.amount.saturating_mul(a.lost));

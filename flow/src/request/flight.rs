@@ -291,6 +291,9 @@ pub(super) struct Account {
     /// The usage is a failed stream's last counts, which may stop short of what the provider
     /// billed: charged at least the estimate.
     pub(super) at_least_estimate: bool,
+    /// The least a stream that ended without its usage cost (`StreamUsage::streamed_floor`),
+    /// nano-USD: charged when it is above the estimate.
+    pub(super) floor: u64,
 }
 
 /// The translated chunks carry some of the answer: text, reasoning, a tool call or a finish

@@ -1,6 +1,7 @@
 //! A streamed answer on its way to the client: its first byte's latency, its usage chunk
 //! priced (or removed), and an end without `[DONE]` made visible.
 
+use model_router_scorer::budget::nano;
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::StreamUsage;
 
@@ -121,6 +122,7 @@ impl Request {
                 &format!("model-router: stream from {} ended without [DONE]", w.to.provider),
             );
         }
+        self.account.floor = nano(w.editor.streamed_floor());
         let mut usage = w.editor.usage;
         if usage.is_none()
             && let Some(t) = w.translator.as_ref().filter(|t| t.failed())

@@ -231,6 +231,9 @@ pub struct StreamUsage {
     pub usage: Option<Usage>,
     /// `data: [DONE]` was seen.
     pub done: bool,
+    /// Events passed on (`[DONE]` aside): each carries at least a token of the answer, or
+    /// frames it.
+    pub events: u64,
 }
 
 /// The end of the first SSE event in `data` (after its blank line, `\n\n` or `\r\n\r\n`),
@@ -251,12 +254,19 @@ fn event_end(data: &[u8]) -> Option<usize> {
 impl StreamUsage {
     /// A stream from a model priced `price`; `keep`: the client asked for usage.
     pub fn new(price: Price, keep: bool) -> Self {
-        StreamUsage { price, keep, carry: Vec::new(), usage: None, done: false }
+        StreamUsage { price, keep, carry: Vec::new(), usage: None, done: false, events: 0 }
     }
 
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
         self.usage.map(|u| u.cost(&self.price))
+    }
+
+    /// The least the output passed on so far cost, USD: an OpenAI-shaped stream sends about a
+    /// token per event, and never less than one. A stream that ends before its usage chunk (the
+    /// client left, or it was cut) is charged no less than this: the provider billed it.
+    pub fn streamed_floor(&self) -> f64 {
+        self.events as f64 * self.price.output / 1e6
     }
 
     /// Takes one chunk; returns what to send instead of it, or `None` to send it unchanged.
@@ -268,6 +278,7 @@ impl StreamUsage {
             && !contains(chunk, b"\"usage\"")
             && (chunk.is_empty() || chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n"));
         if plain {
+            self.events += data_lines(chunk);
             self.note_done(chunk);
             if end && !self.done {
                 let mut out = chunk.to_vec();
@@ -310,6 +321,7 @@ impl StreamUsage {
 
     /// One whole event (with its blank line), written to `out` as it should go on.
     fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
+        self.events += data_lines(event);
         self.note_done(event);
         let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
         match edited {
@@ -359,6 +371,13 @@ impl StreamUsage {
 enum Edit {
     Drop,
     Replace(Vec<u8>),
+}
+
+/// The `data:` lines of whole events, `[DONE]`'s aside (one per event in the streams the
+/// router passes on).
+fn data_lines(events: &[u8]) -> u64 {
+    let data = |line: &&[u8]| line.starts_with(b"data:") && !ends_done(line);
+    events.split(|&b| b == b'\n').filter(data).count() as u64
 }
 
 /// Whether the last line of `events` is the `[DONE]` data line. SSE takes one optional space

@@ -218,6 +218,37 @@ fn a_first_attempt_ended_by_envoys_timeout_is_charged_beside_the_answer() {
     assert_eq!(spent(&host), Some(estimate));
 }
 
+/// A stream that ends before its usage chunk, because the client left after reading the
+/// answer or the stream was cut, was charged the estimate (512 output tokens by default),
+/// however long it ran: a client could read a long answer and hang up for a fraction of its
+/// price. Each event passed on carries at least a token: it is charged no less than that.
+#[test]
+fn a_stream_ended_before_its_usage_is_charged_at_least_what_it_passed_on() {
+    let estimate = estimate_of_hello();
+    let event = r#"data: {"choices":[{"index":0,"delta":{"content":"word "}}]}"#;
+    // (events passed on, how the stream ends: false for the client leaving, true for a cut)
+    for (events, cut) in [(2_000u64, false), (2_000, true), (3, false)] {
+        let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+        let mut host = chat(body);
+        let mut req = Request::new(Some(config(BUDGET)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        // Two chunks: one ending between events, one cut inside one (not counted).
+        let half = events / 2;
+        let mut chunks = vec![format!("{event}\n\n").repeat(half as usize)];
+        chunks.push(format!("{}{}", format!("{event}\n\n").repeat((events - half) as usize), &event[..20]));
+        for (i, chunk) in chunks.iter().enumerate() {
+            host.response_body = chunk.as_bytes().to_vec();
+            let end = cut && i + 1 == chunks.len();
+            req.on(&host, Event::ResponseBody { size: chunk.len(), end_of_stream: end });
+        }
+        req.on(&host, Event::Log);
+        // At 2 USD per million output tokens, a token per event.
+        assert_eq!(spent(&host), Some(estimate.max(events * 2_000)), "{events} events, cut: {cut}");
+    }
+}
+
 /// A client the configuration does not name (held to `client_default_usd`) is limited as any,
 /// but its metrics do not carry its id: the id is the caller's to choose, and each new one
 /// would be a metric Envoy keeps for good.
