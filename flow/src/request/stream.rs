@@ -17,8 +17,9 @@ impl Request {
     /// throttlingException, Anthropic's overloaded_error after its message_start, a body that
     /// is not the protocol), or ends before any answer, is a failed attempt: recorded against
     /// the provider's health and failed over as a 5xx is, the client seeing none of it. Anything
-    /// else (an error the request caused included) lets the headers and the stream through, as
-    /// does a stream that has held `max_held_response_bytes` without an answer yet.
+    /// else (an error the request caused included, and an error in the chunk where the answer
+    /// began) lets the headers and the stream through, as does a stream that has held
+    /// `max_held_response_bytes` without an answer yet.
     pub(super) fn open_stream(
         &mut self,
         host: &dyn Host,
@@ -48,9 +49,11 @@ impl Request {
         let Opening { mut flight, translator, out, .. } = *o;
         let now_ns = host.now_ns().unwrap_or(flight.sent_ns);
         let status = match (failed, begun) {
-            (true, _) => native::error_status(&out),
+            (true, false) => native::error_status(&out),
             // Ended with no answer and no error: the provider failed.
             (false, false) if end_of_stream => 502,
+            // Its answer began (an error after it, in the same chunk, too): served and charged
+            // as a stream that fails midway is, as when the error comes in a later chunk.
             _ => 200,
         };
         self.record_attempt(host, &mut flight, status, now_ns);

@@ -121,3 +121,30 @@ fn an_overload_after_message_start_is_a_failed_attempt_not_a_200() {
     let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!((status, json["error"]["code"].as_str()), (502, Some("upstream_failed")), "{json}");
 }
+
+/// The same overload after the answer began, in the one chunk that carries both: the answer
+/// is served and ends with the error event, as when the overload comes in a later chunk. It
+/// was failed over (another provider called, the client told 502) and charged nothing, though
+/// the provider billed the input and what it wrote.
+#[test]
+fn an_overload_in_the_chunk_where_the_answer_began_is_served_not_failed_over() {
+    let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config()));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}"#;
+    let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi there"}}"#;
+    let block = r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#;
+    let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let all = format!(
+        "event: message_start\ndata: {start}\n\nevent: content_block_start\ndata: {block}\n\nevent: content_block_delta\ndata: {delta}\n\nevent: error\ndata: {error}\n\n"
+    );
+    host.response_body = all.clone().into_bytes();
+    let step = req.on(&host, Event::ResponseBody { size: all.len(), end_of_stream: true });
+    assert!(respond(&step).is_none(), "{step:?}");
+    assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
+    let out = replaced(&step);
+    assert!(out.contains("Hi there") && out.contains("\"error\""), "{out}");
+}
