@@ -69,7 +69,8 @@ pub struct Estimate {
 impl Estimate {
     /// Expected price in USD of this request on a deployment.
     pub fn price(&self, d: &Deployment) -> f64 {
-        (self.input_tokens as f64 * d.price_in + self.output_tokens as f64 * d.price_out) / 1e6
+        let (input, output) = d.rates(self.input_tokens);
+        (self.input_tokens as f64 * input + self.output_tokens as f64 * output) / 1e6
     }
 }
 

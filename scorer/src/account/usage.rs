@@ -3,6 +3,7 @@
 //! when the client did not ask for it) and a stream that ends without `[DONE]` gets an error
 //! event.
 
+use crate::catalog::LongContext;
 use crate::parse::json::{Kind, Reader};
 
 /// Tokens a provider reported.
@@ -36,13 +37,34 @@ pub struct Price {
     pub cache_write: f64,
     /// An input token written to a one-hour prompt cache.
     pub cache_write_1h: f64,
+    /// Dearer rates for a long input: every rate scaled as the input price is.
+    pub long: Option<LongContext>,
 }
 
 impl Price {
     /// Input and output prices; cached input priced as any input (where a provider's cache
     /// discount is not known, none is assumed).
     pub fn flat(input: f64, output: f64) -> Price {
-        Price { input, output, cache_read: input, cache_write: input, cache_write_1h: input }
+        Price { input, output, cache_read: input, cache_write: input, cache_write_1h: input, long: None }
+    }
+
+    /// The rates for a request of `input` tokens: the long-context ones past their threshold
+    /// (the cache rates keep their ratio to the input rate).
+    pub fn at(&self, input: u64) -> Price {
+        match self.long {
+            Some(l) if input > l.above => {
+                let scale = if self.input > 0.0 { l.price_in / self.input } else { 1.0 };
+                Price {
+                    input: l.price_in,
+                    output: l.price_out,
+                    cache_read: self.cache_read * scale,
+                    cache_write: self.cache_write * scale,
+                    cache_write_1h: self.cache_write_1h * scale,
+                    long: None,
+                }
+            }
+            _ => *self,
+        }
     }
 }
 
@@ -50,6 +72,7 @@ impl Usage {
     /// USD at `price`: cache reads and writes at their own prices, the rest of the input at
     /// the input price.
     pub fn cost(&self, price: &Price) -> f64 {
+        let price = &price.at(self.input);
         let cached = self.cache_read.saturating_add(self.cache_write).min(self.input);
         let plain = self.input - cached;
         let read = self.cache_read.min(cached);
@@ -397,14 +420,36 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// Gemini 2.5 Pro bills a prompt over 200,000 tokens at 2.50/15 instead of 1.25/10, all of
+    /// it: priced flat, such a request was charged half.
+    #[test]
+    fn a_long_input_is_priced_at_the_long_context_rates() {
+        let long = LongContext { above: 200_000, price_in: 2.5, price_out: 15.0 };
+        let price = Price { long: Some(long), cache_read: 0.125, ..Price::flat(1.25, 10.0) };
+        let cost = |input: u64, cache_read: u64| {
+            Usage { input, output: 1_000, cache_read, ..Usage::default() }.cost(&price)
+        };
+        assert!((cost(200_000, 0) - (200_000.0 * 1.25 + 1_000.0 * 10.0) / 1e6).abs() < 1e-12);
+        assert!((cost(275_000, 0) - (275_000.0 * 2.5 + 1_000.0 * 15.0) / 1e6).abs() < 1e-12);
+        // Cache reads keep their ratio to the input rate (a tenth here).
+        let read = (175_000.0 * 2.5 + 100_000.0 * 0.25 + 1_000.0 * 15.0) / 1e6;
+        assert!((cost(275_000, 100_000) - read).abs() < 1e-12);
+    }
+
     #[test]
     fn cached_input_is_read_from_its_details_and_priced_at_its_own_price() {
         let body = br#"{"usage":{"prompt_tokens":1000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":600,"cache_creation_tokens":300}}}"#;
         let u = of_response(body).unwrap_or_default();
         assert_eq!((u.input, u.output, u.cache_read, u.cache_write), (1000, 10, 600, 300));
         // Anthropic's rates: reads at a tenth of the input price, writes at 1.25 times it.
-        let price =
-            Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6.0 };
+        let price = Price {
+            input: 3.0,
+            output: 15.0,
+            cache_read: 0.3,
+            cache_write: 3.75,
+            cache_write_1h: 6.0,
+            long: None,
+        };
         let want = (100.0 * 3.0 + 600.0 * 0.3 + 300.0 * 3.75 + 10.0 * 15.0) / 1e6;
         assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));
         // Without a known discount, cached input costs what any input costs.

@@ -42,7 +42,8 @@ pub enum CatalogError {
         /// The value.
         value: String,
     },
-    /// A price or signal that is negative or not finite, or a zero context window or output.
+    /// A price (long-context ones too) or signal that is negative or not finite, a zero
+    /// long-context threshold, or a zero context window or output.
     BadNumber {
         /// The model id.
         model: String,

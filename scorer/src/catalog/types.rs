@@ -200,6 +200,8 @@ pub struct RawModel {
     /// Thinks only adaptively (see [`Quirks::adaptive_thinking`]).
     #[serde(default)]
     pub adaptive_thinking: bool,
+    /// Dearer rates for a long input (chat models).
+    pub long_context: Option<LongContext>,
     /// Embedding models: the full vector size, the most `dimensions` a request may ask for.
     pub dimensions: Option<u64>,
     /// First day (UTC, `YYYY-MM-DD`) the model is no longer served.
@@ -226,6 +228,19 @@ pub struct Quirks {
 impl Quirks {
     /// A model that takes what its protocol says.
     pub const NONE: Quirks = Quirks { fixed_sampling: false, adaptive_thinking: false };
+}
+
+/// Dearer rates for a request whose input passes `above` tokens (Gemini 2.5 Pro's over
+/// 200,000, GPT-5.4's over 272,000): its whole input and output are priced at them.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongContext {
+    /// Input tokens above which the rates apply.
+    pub above: u64,
+    /// USD per million input tokens.
+    pub price_in: f64,
+    /// USD per million output tokens.
+    pub price_out: f64,
 }
 
 /// The catalog file.
@@ -294,6 +309,8 @@ pub struct Deployment {
     pub audio_output: bool,
     /// What it takes beyond its protocol.
     pub quirks: Quirks,
+    /// Dearer rates for a long input.
+    pub long_context: Option<LongContext>,
     /// First day (days since 1970-01-01, UTC) it is no longer served.
     pub retires: Option<i64>,
     /// `retires` as written.
@@ -301,6 +318,14 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// USD per million input and output tokens for a request of `input` tokens.
+    pub fn rates(&self, input: u64) -> (f64, f64) {
+        match self.long_context {
+            Some(l) if input > l.above => (l.price_in, l.price_out),
+            _ => (self.price_in, self.price_out),
+        }
+    }
+
     /// True on and after the retirement day. `now` is seconds since the epoch.
     pub fn retired(&self, now: u64) -> bool {
         past(self.retires, now)

@@ -112,7 +112,10 @@ impl TryFrom<RawCatalog> for Catalog {
             }
             let finite = |v: f64| v.is_finite() && v >= 0.0;
             let signals_ok = [m.quality, m.coding, m.speed_tps].into_iter().flatten().all(finite);
-            if !finite(m.price_in) || !finite(m.price_out) || !signals_ok || m.context_window == 0 {
+            let long_ok =
+                m.long_context.is_none_or(|l| finite(l.price_in) && finite(l.price_out) && l.above > 0);
+            if !finite(m.price_in) || !finite(m.price_out) || !signals_ok || !long_ok || m.context_window == 0
+            {
                 return Err(CatalogError::BadNumber { model: m.id.clone() });
             }
             let retires = match &m.retires {
@@ -188,6 +191,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 structured_output: m.structured_output,
                 audio_output: m.audio_output,
                 quirks: Quirks { fixed_sampling: m.fixed_sampling, adaptive_thinking: m.adaptive_thinking },
+                long_context: m.long_context,
                 retires,
                 retires_text: m.retires.clone(),
             });
@@ -296,6 +300,13 @@ mod tests {
                 "TierMismatch",
             ),
             (three_tiers("").replace(r#""price_in":1"#, r#""price_in":-1"#), "BadNumber"),
+            (
+                three_tiers("").replace(
+                    r#""price_in":1"#,
+                    r#""price_in":1,"long_context":{"above":0,"price_in":2,"price_out":4}"#,
+                ),
+                "BadNumber",
+            ),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"cluster":"bad cluster"}"#), "BadName"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"base_path":"/v1/../x"}"#), "BadName"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"auth":{"header":"Auth","env":"K"}}"#), "BadName"),

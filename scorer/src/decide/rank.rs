@@ -89,6 +89,7 @@ mod tests {
             audio_output: false,
             api: crate::catalog::Api::Chat,
             quirks: crate::catalog::Quirks::NONE,
+            long_context: None,
             retires: None,
             retires_text: None,
         }

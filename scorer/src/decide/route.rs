@@ -714,6 +714,26 @@ mod tests {
         assert!(!["claude-opus-4-7", "gpt-5.4"].contains(&tuned.as_str()), "{tuned}");
     }
 
+    /// A prompt past a model's long-context threshold is estimated, and held to `max_price`, at
+    /// its long-context rates (Gemini 2.5 Pro: 2.50/15 above 200,000 tokens, not 1.25/10).
+    #[test]
+    fn a_long_prompt_is_estimated_at_the_long_context_rates() {
+        let text = "word ".repeat(250_000); // 1.25 MB: about 312,500 tokens estimated
+        let route = |extra: &str| {
+            let body = chat("gemini-2.5-pro", extra).replace("hello", &text);
+            route_chat(&config(), body.as_bytes(), TODAY).map(|r| r.estimate_usd).map_err(|e| e.code)
+        };
+        let input = (text.len() as f64 / 4.0).ceil() + 4.0;
+        let want = (input * 2.5 + 512.0 * 15.0) / 1e6;
+        let got = route("").unwrap_or_else(|e| panic!("{e}"));
+        assert!((got - want).abs() < 1e-9, "{got} against {want}");
+        // Within the flat rate's ceiling, not within the long one's.
+        assert_eq!(route(r#","max_price":{"prompt":2}"#).err(), Some("no_model_within_max_price"));
+        let short =
+            route_chat(&config(), chat("gemini-2.5-pro", r#","max_price":{"prompt":2}"#).as_bytes(), TODAY);
+        assert!(short.is_ok());
+    }
+
     /// Under a budget, a candidate taken because the first's API refused the request must fit
     /// what is left as the first did: the dearer one next in rank would fail its reservation
     /// (a 429) while a cheaper one could answer.

@@ -126,8 +126,9 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
     if needs.tokens_on(d) > d.context_window {
         return Err(Miss::Context);
     }
+    let (price_in, price_out) = d.rates(needs.input_tokens);
     if let Some(max) = needs.max_price
-        && (max.prompt.is_some_and(|p| d.price_in > p) || max.completion.is_some_and(|p| d.price_out > p))
+        && (max.prompt.is_some_and(|p| price_in > p) || max.completion.is_some_and(|p| price_out > p))
     {
         return Err(Miss::Price);
     }

@@ -2,7 +2,7 @@
 //! host, path, credentials), the body it carries, and the candidates kept for failover.
 
 use crate::account::usage::Price;
-use crate::catalog::{Api, Auth, Deployment, Quirks};
+use crate::catalog::{Api, Auth, Deployment, LongContext, Quirks};
 use crate::config::Config;
 use crate::health;
 use crate::protocol::{Native, native};
@@ -36,6 +36,8 @@ pub struct Upstream {
     pub max_output: u64,
     /// What the model takes beyond its protocol.
     pub quirks: Quirks,
+    /// Dearer rates for a long input.
+    pub long_context: Option<LongContext>,
 }
 
 impl Upstream {
@@ -64,6 +66,7 @@ impl Upstream {
             api: Api::Chat,
             max_output: 0,
             quirks: Quirks::default(),
+            long_context: None,
         }
     }
 
@@ -94,6 +97,7 @@ impl Upstream {
             api: d.api,
             max_output: d.max_output,
             quirks: d.quirks,
+            long_context: d.long_context,
         }
     }
 
@@ -111,6 +115,7 @@ impl Upstream {
             cache_read: self.price_in * read,
             cache_write: self.price_in * write,
             cache_write_1h: self.price_in * write_1h,
+            long: self.long_context,
         }
     }
 
