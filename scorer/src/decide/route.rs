@@ -241,6 +241,17 @@ impl Analysis<'_> {
             if !config.catalog.has_model(model) {
                 return Err(unknown_model(config, model, &policy, now));
             }
+            let pinned_tier = config.catalog.deployments.iter().find(|d| d.id == model).map(|d| d.tier);
+            if let Some(t) = req.tier.filter(|t| pinned_tier.is_some_and(|p| p != *t)) {
+                return Err(ApiError::invalid(
+                    "tier_conflict",
+                    Some("tier"),
+                    format!(
+                        "tier '{t}' contradicts model {}, a model of another tier: send one of them",
+                        echo(model)
+                    ),
+                ));
+            }
             (Selection::Pinned, select::pinned(config, model, &needs, &policy, now)?)
         };
 
@@ -468,6 +479,13 @@ const MAX_LISTED: usize = 50;
 
 /// A 404 for `model`, listing the ids this caller can pin now: current, routable, allowed.
 fn unknown_model(config: &Config, model: &str, policy: &Policy, now: u64) -> ApiError {
+    if config.catalog.embeddings.iter().any(|e| e.id == model || e.alias.as_deref() == Some(model)) {
+        return ApiError::invalid(
+            "model_not_routable",
+            Some("model"),
+            format!("model {} is an embedding model: send it to /v1/embeddings", echo(model)),
+        );
+    }
     let mut ids: Vec<&str> = config
         .catalog
         .deployments
@@ -809,9 +827,14 @@ mod tests {
     #[test]
     fn routing_errors() {
         let c = config();
-        let cases: [(String, u16, &str); 3] = [
+        let cases: [(String, u16, &str); 6] = [
             (chat("gpt-9", ""), 404, "model_not_found"),
             (chat("economy", r#","tier":"premium""#), 400, "tier_conflict"),
+            // A pinned model of another tier: the tier was ignored.
+            (chat("gpt-4.1", r#","tier":"premium""#), 400, "tier_conflict"),
+            // An embedding model, by id or alias: it was "not a known model", a 404.
+            (chat("text-embedding-3-small", ""), 400, "model_not_routable"),
+            (chat("embed-small", ""), 400, "model_not_routable"),
             (chat("Economy", ""), 404, "model_not_found"),
         ];
         for (body, status, code) in cases {
