@@ -274,6 +274,11 @@ fn envoys_own_replies_to_bad_http_are_json() {
         ("headers too large", format!("GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: {huge}\r\n\r\n").into_bytes(), 431),
         ("malformed request line", b"GET /v1/models HTTP/9.9 nonsense\r\n\r\n".to_vec(), 400),
         (
+            "an upgrade the listener does not take",
+            b"GET /v1/models HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n".to_vec(),
+            403,
+        ),
+        (
             "unknown transfer-encoding",
             b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n".to_vec(),
             501,
