@@ -89,6 +89,44 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
     data
 }
 
+/// Most model ids listed in an unknown-model error.
+const MAX_LISTED: usize = 50;
+
+/// A 404 for `model`, listing the ids this caller can pin now: current, routable, allowed.
+pub(crate) fn unknown_model(config: &Config, model: &str, policy: &Policy, now: u64) -> ApiError {
+    if config.catalog.embeddings.iter().any(|e| e.id == model || e.alias.as_deref() == Some(model)) {
+        return ApiError::invalid(
+            "model_not_routable",
+            Some("model"),
+            format!("model {} is an embedding model: send it to /v1/embeddings", echo(model)),
+        );
+    }
+    let mut ids: Vec<&str> = config
+        .catalog
+        .deployments
+        .iter()
+        .filter(|d| d.api.routable() && !d.retired(now) && policy.allows(&d.provider))
+        .map(|d| d.id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let more = ids.len().saturating_sub(MAX_LISTED);
+    ids.truncate(MAX_LISTED);
+    let mut list = ids.join(", ");
+    if more > 0 {
+        list.push_str(&format!(" (and {more} more)"));
+    }
+    ApiError::invalid(
+        "model_not_found",
+        Some("model"),
+        format!(
+            "model {} is not a tier or a known model: use auto, economy, standard, premium, or one of: {list}",
+            echo(model)
+        ),
+    )
+    .with_status(404)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,156 @@
+//! Failover: the next candidate called out of band, how a request ends when every provider
+//! fails, and the context-length retry.
+
+use super::*;
+
+#[test]
+fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
+    let mut host = chat(HELLO);
+    host.request_headers.extend(pairs(&[("accept-encoding", "gzip"), ("openai-project", "proj-client")]));
+    let mut req = Request::new(Some(config("")));
+    let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "503")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(step.verdict, Verdict::Pause);
+    let Some(Effect::Call { cluster, body, headers, .. }) = step.effects.last() else {
+        panic!("no call in {step:?}")
+    };
+    assert_ne!(cluster, &first);
+    let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    assert!(sent["model"] == "m" || sent["model"] == "big", "{sent}");
+    for name in ["authorization", "x-model-router-cluster", "accept-encoding", "openai-project"] {
+        assert!(!headers.iter().any(|(k, _)| k == name), "{name}: {headers:?}");
+    }
+    // The failed response's body never reaches the client.
+    let sent_ok = req.on(&host, Event::Dispatched { sent: true });
+    assert_eq!(sent_ok, Step::just(Verdict::Pause));
+    let drop = req.on(&host, Event::ResponseBody { size: 12, end_of_stream: false });
+    assert_eq!(drop.effects, vec![Effect::ReplaceResponseBody { size: 12, bytes: Vec::new() }]);
+    // The fallback answers: its answer replaces the failed one, costed and labelled.
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#.to_vec();
+    let answer = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    let (status, _, headers) = respond(&answer).unwrap_or_else(|| panic!("{answer:?}"));
+    assert_eq!(status, 200);
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(get("x-model-router-attempts"), Some("2"));
+    assert_eq!(get("x-model-router-fallback-from"), Some(format!("{first}/m").as_str()));
+    assert_eq!(get("x-model-router-cost"), Some("0.00002000"));
+    assert_eq!(host.counters.borrow().get(&format!("failover.provider.{first}")), Some(&1));
+}
+
+#[test]
+fn how_a_request_ends_when_its_providers_fail() {
+    // (statuses of the three attempts, retry-after of each, expected status and code)
+    type Case = (&'static str, [u16; 3], [Option<&'static str>; 3], u16, &'static str, &'static str);
+    let cases: [Case; 5] = [
+        ("all failed", [503, 500, 502], [None; 3], 502, "upstream_failed", "upstream_error"),
+        // Cerebras's 402 (the gateway's account owes), Groq's 498 (flex capacity used up).
+        ("out of credit or capacity", [402, 498, 402], [None; 3], 502, "upstream_failed", "upstream_error"),
+        // Bedrock's ModelTimeoutException and ModelErrorException, a model the provider does
+        // not serve: the provider's failures, not the request's.
+        ("provider-side 4xx", [408, 424, 404], [None; 3], 502, "upstream_failed", "upstream_error"),
+        (
+            "all rate limited",
+            [429, 429, 429],
+            [Some("30"), Some("5"), Some("9")],
+            429,
+            "rate_limit_exceeded",
+            "rate_limited",
+        ),
+        ("all rejected the key", [401, 403, 401], [None; 3], 502, "provider_auth_failed", "upstream_error"),
+    ];
+    for (name, statuses, after, want, code, outcome) in cases {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        let mut step = Step::just(Verdict::Continue);
+        for (i, (status, after)) in statuses.iter().zip(after).enumerate() {
+            let mut headers = vec![(":status".to_string(), status.to_string())];
+            if let Some(a) = after {
+                headers.push(("retry-after".into(), a.to_string()));
+            }
+            if i == 0 {
+                host.response_headers = headers;
+                step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+            } else {
+                assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
+                host.call_headers = headers;
+                step = req.on(&host, Event::CallResponse { body_size: 0 });
+            }
+        }
+        let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("{name}: {step:?}"));
+        assert_eq!((status, json["error"]["code"].as_str()), (want, Some(code)), "{name}: {json}");
+        let retry = headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str());
+        assert_eq!(retry, (want == 429).then_some("5"), "{name}");
+        assert!(!json.to_string().contains("mock"), "{name}: a provider's body leaked");
+        // Counted, so an outage shows in `requests` by its outcome.
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        assert!(
+            counters.keys().any(|k| k.starts_with("requests.") && k.ends_with(&format!("outcome.{outcome}"))),
+            "{name}: {:?}",
+            counters.keys().collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn a_call_that_cannot_be_made_moves_on_and_is_named_in_the_final_error() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "500")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let second = cluster_of(&step).unwrap_or_default();
+    let step = req.on(&host, Event::Dispatched { sent: false });
+    let third = cluster_of(&step).unwrap_or_default();
+    assert_ne!(second, third, "{step:?}");
+    let step = req.on(&host, Event::Dispatched { sent: false });
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!(status, 502);
+    let message = json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("{second}/")) && message.contains("unreachable"), "{message}");
+}
+
+#[test]
+fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
+    for (body, retried) in [
+        (r#"{"error":{"code":"context_length_exceeded","message":"too long"}}"#, true),
+        (r#"{"error":{"code":"invalid_value","message":"bad temperature"}}"#, false),
+        // Each provider's own words (xAI, Gemini's OpenAI layer, Cerebras), none with the code.
+        (
+            r#"{"code":"Client specified an invalid argument","error":"This model's maximum prompt length is 131072 but the request contains 136973 tokens."}"#,
+            true,
+        ),
+        (
+            r#"[{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}]"#,
+            true,
+        ),
+        (
+            r#"{"message":"Please reduce the length of the messages or completion. Current length is 42328 while limit is 40000","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}"#,
+            true,
+        ),
+        (
+            r#"{"error":{"message":"Please reduce the length of the messages or completion.","type":"invalid_request_error"}}"#,
+            true,
+        ),
+    ] {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config("")));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "400")]);
+        let held = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert_eq!(held.verdict, Verdict::Pause);
+        host.response_body = body.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
+        assert_eq!(cluster_of(&step).as_deref() == Some("c"), retried, "{step:?}");
+        assert_eq!(step.verdict, if retried { Verdict::Pause } else { Verdict::Continue });
+        if !retried {
+            // The provider's 400 passed on is counted as the client's error.
+            req.on(&host, Event::Log);
+            let counters = host.counters.borrow();
+            assert!(counters.keys().any(|k| k.ends_with("outcome.client_error")), "{:?}", counters.keys());
+        }
+    }
+}
