@@ -4,7 +4,7 @@
 //! event.
 
 use crate::catalog::LongContext;
-use crate::parse::json::{Kind, Reader};
+use crate::parse::json::{Kind, Reader, whole_number};
 
 /// Tokens a provider reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,7 +22,13 @@ pub struct Usage {
     /// Of the cache writes, those to a one-hour cache, which Anthropic prices apart
     /// (`prompt_tokens_details.cache_creation_1h_tokens`).
     pub cache_write_1h: u64,
+    /// What the provider says it billed, in xAI's ticks (10^10 per USD, `cost_in_usd_ticks`):
+    /// server-side tools included, which no token count shows.
+    pub billed_ticks: Option<u64>,
 }
+
+/// xAI's ticks per USD.
+pub const TICKS_PER_USD: f64 = 1e10;
 
 /// What a model's tokens cost, USD per million.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -78,12 +84,15 @@ impl Usage {
         let read = self.cache_read.min(cached);
         let write = cached - read;
         let write_1h = self.cache_write_1h.min(write);
-        (plain as f64 * price.input
+        let priced = (plain as f64 * price.input
             + read as f64 * price.cache_read
             + (write - write_1h) as f64 * price.cache_write
             + write_1h as f64 * price.cache_write_1h
             + self.output as f64 * price.output)
-            / 1e6
+            / 1e6;
+        // A provider's own bill counts when it is more (paid server-side tools); the catalog's
+        // price when it is (cache discounts the catalog does not know).
+        self.billed_ticks.map_or(priced, |t| priced.max(t as f64 / TICKS_PER_USD))
     }
 }
 
@@ -108,6 +117,10 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
             read_details(r, &mut u)?;
             continue;
         }
+        if key == "cost_in_usd_ticks" && r.peek_kind().ok()? == Kind::Number {
+            u.billed_ticks = whole_number(r.number().ok()?);
+            continue;
+        }
         let slot = match key.as_ref() {
             "prompt_tokens" | "input_tokens" => Some(&mut u.input),
             "completion_tokens" | "output_tokens" => Some(&mut u.output),
@@ -116,7 +129,8 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
         };
         match slot {
             Some(slot) if r.peek_kind().ok()? == Kind::Number => {
-                *slot = r.number().ok()?.parse().ok()?;
+                // `12.0` is a count too (JSON has one kind of number).
+                *slot = whole_number(r.number().ok()?)?;
                 // A total alone is no usage (an input of 0 would price it at nothing).
                 seen |= key.as_ref() != "total_tokens";
             }
@@ -138,7 +152,7 @@ fn read_details(r: &mut Reader<'_>, u: &mut Usage) -> Option<()> {
             _ => None,
         };
         match slot {
-            Some(slot) if r.peek_kind().ok()? == Kind::Number => *slot = r.number().ok()?.parse().ok()?,
+            Some(slot) if r.peek_kind().ok()? == Kind::Number => *slot = whole_number(r.number().ok()?)?,
             _ => r.skip_value().ok()?,
         }
     }
@@ -455,7 +469,7 @@ mod tests {
         // Without a known discount, cached input costs what any input costs.
         assert!((u.cost(&Price::flat(3.0, 15.0)) - (1000.0 * 3.0 + 10.0 * 15.0) / 1e6).abs() < 1e-15);
         // Counts that disagree never price more input than was reported.
-        let odd = Usage { input: 100, output: 0, cache_read: 90, cache_write: 90, cache_write_1h: 0 };
+        let odd = Usage { input: 100, output: 0, cache_read: 90, cache_write: 90, ..Usage::default() };
         assert!((odd.cost(&price) - (90.0 * 0.3 + 10.0 * 3.75) / 1e6).abs() < 1e-15);
         // Reasoning tokens outside completion_tokens (xAI) are in the total: output.
         let body = br#"{"usage":{"prompt_tokens":20,"completion_tokens":50,"total_tokens":1276,"completion_tokens_details":{"reasoning_tokens":1206}}}"#;
@@ -499,6 +513,22 @@ mod tests {
         assert_eq!(format_usd(0.033), "0.03300000");
         assert_eq!(of_response(br#"{"usage":null}"#), None);
         assert_eq!(of_response(b"not json"), None);
+    }
+
+    /// xAI reports what it billed (`cost_in_usd_ticks`, 10^10 per USD), server-side tools
+    /// included, which the tokens priced at the catalog's rates leave out: the larger counts.
+    /// Counts written `12.0` were no usage at all (the answer charged as if it had none).
+    #[test]
+    fn a_providers_own_bill_counts_when_it_is_more_and_whole_floats_are_counts() {
+        let body = br#"{"usage":{"prompt_tokens":100,"completion_tokens":10,"cost_in_usd_ticks":37756000}}"#;
+        let u = of_response(body).unwrap_or_default();
+        assert_eq!((u.input, u.output, u.billed_ticks), (100, 10, Some(37_756_000)));
+        assert!((u.cost(&Price::flat(1.0, 1.0)) - 0.0037756).abs() < 1e-12);
+        // Below the catalog's price (a cache discount): the catalog's.
+        assert!((u.cost(&Price::flat(100.0, 100.0)) - 0.011).abs() < 1e-12);
+        let floats = br#"{"usage":{"prompt_tokens":12.0,"completion_tokens":3e1,"prompt_tokens_details":{"cached_tokens":2.0}}}"#;
+        let u = of_response(floats).unwrap_or_default();
+        assert_eq!((u.input, u.output, u.cache_read), (12, 30, 2));
     }
 
     #[test]
