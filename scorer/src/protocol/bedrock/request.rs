@@ -257,11 +257,19 @@ fn tool_config<'t>(
     };
     let none = choice.as_ref().is_some_and(Value::is_null);
     let sent = !matches!(&tools, Tools::Values(t) if t.is_empty());
-    // Converse refuses toolUse/toolResult blocks unless toolConfig is present ("The toolConfig
-    // field must be defined when using toolUse and toolResult content blocks"), so a history
-    // with tool calls keeps the tools even when no new call is wanted, without a toolChoice.
     if (!sent || none) && !conv.has_tool_blocks {
         return Ok(None);
+    }
+    // Converse refuses toolUse/toolResult blocks unless toolConfig is present ("The toolConfig
+    // field must be defined when using toolUse and toolResult content blocks"), and its
+    // toolChoice has no "none": with tool calls in the history, the model could call a tool the
+    // client forbade. Refused, so a tier routes the request to a candidate that can forbid it.
+    if none {
+        return Err(ApiError::invalid(
+            "unsupported_for_provider",
+            Some("tool_choice"),
+            "this model's API cannot forbid tool calls in a conversation that holds some: leave tool_choice out, or send no tools",
+        ));
     }
     let tools = if sent {
         tools

@@ -50,7 +50,6 @@ fn request_goldens() {
         "image",
         "tools",
         "tool_results",
-        "tool_choice_none",
         "tool_history_without_tools",
         "reasoning",
         "json_schema",

@@ -428,6 +428,19 @@ fn tool_choice_maps_and_none_keeps_tools_only_for_tool_history() {
     assert!(v.get("toolConfig").is_none(), "{v}");
     // no tools and no history: none either.
     assert!(ok(json!({"messages": [user("u")], "tool_choice": "auto"})).get("toolConfig").is_none());
+    // none with tool calls in the history: Converse needs tools declared (the client's, or
+    // stubs of those the history called) and has no "none" to forbid calling them: refused, so
+    // a tier moves on. It was sent, and the model could call a tool.
+    let history = json!([user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "r"}]);
+    for body in [
+        json!({"messages": history, "tools": tools, "tool_choice": "none"}),
+        json!({"messages": history, "tool_choice": "none"}),
+    ] {
+        let e = translate(body.to_string().as_bytes(), &TO).err().map(|e| (e.code, e.param));
+        assert_eq!(e, Some(("unsupported_for_provider", Some("tool_choice".into()))), "{body}");
+    }
+    let v = ok(json!({"messages": history, "tools": tools}));
+    assert!(v["toolConfig"]["tools"].is_array() && v["toolConfig"].get("toolChoice").is_none(), "{v}");
     // only tool results and no tools: nothing to declare.
     let v = ok(json!({"messages": [user("u"), {"role": "tool", "tool_call_id": "x", "content": "r"}]}));
     assert!(v.get("toolConfig").is_none(), "{v}");
