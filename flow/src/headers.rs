@@ -44,8 +44,8 @@ pub const AUTO_REASONS: &str = "x-model-router-auto-reasons";
 pub const AUTO_STICKY: &str = "x-model-router-auto-sticky";
 /// Response header: attempts it took (1 when the first provider answered).
 pub const ATTEMPTS: &str = "x-model-router-attempts";
-/// Response header: `provider/model` of every failed attempt, in order, when a fallback
-/// answered.
+/// Response header: `provider/model` of every failed attempt, in order, on a fallback's answer
+/// and on the router's own error when none answered.
 pub const FALLBACK_FROM: &str = "x-model-router-fallback-from";
 /// Request header the filter sets before every answer of its own (errors, failovers), so
 /// Envoy's `local_reply_config` leaves that (already JSON) answer alone. Stripped from clients.

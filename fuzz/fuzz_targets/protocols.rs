@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
     let api = [Api::Messages, Api::BedrockConverse, Api::Responses][usize::from(pick) % 3];
     let meta = Meta { id: "chatcmpl-fuzz".into(), model: "m".into(), created: 1, reasoning: pick & 4 != 0 };
-    let _ = native::chat_body(api, &Layout::default(), rest, &Native { upstream_model: "m", max_output: 100 });
+    let _ = native::chat_body(api, &Layout::default(), rest, &Native { upstream_model: "m", max_output: 100, ..Native::default() });
     let _ = native::response(api, rest, &meta);
     let _ = native::error(api, 400, rest);
     let _ = native::is_context_error(api, 400, rest);

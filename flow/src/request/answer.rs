@@ -2,6 +2,7 @@
 //! its end when too large to hold, or translated back (Titan embeddings).
 
 use model_router_scorer::ApiError;
+use model_router_scorer::budget::nano;
 use model_router_scorer::protocol::native;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, StreamUsage, TAIL_BYTES, UsageTail};
@@ -219,8 +220,9 @@ impl Request {
                 host.count(m::STREAM_TRUNCATED, 1);
             }
             // As on the first attempt's path: a failed stream's counts, charged at least the
-            // estimate.
+            // estimate, and a token per event passed on.
             self.account.at_least_estimate = editor.usage.is_none() && read_counts.is_some();
+            self.account.floor = nano(editor.streamed_floor());
             editor.usage.or(read_counts.map(|t| t.usage()))
         } else {
             usage::of_response(&body)

@@ -91,8 +91,13 @@ impl Usage {
             + self.output as f64 * price.output)
             / 1e6;
         // A provider's own bill counts when it is more (paid server-side tools); the catalog's
-        // price when it is (cache discounts the catalog does not know).
-        self.billed_ticks.map_or(priced, |t| priced.max(t as f64 / TICKS_PER_USD))
+        // price when it is (cache discounts the catalog does not know). A model the
+        // configuration made free stays free.
+        let free = price.input == 0.0 && price.output == 0.0;
+        match self.billed_ticks {
+            Some(t) if !free => priced.max(t as f64 / TICKS_PER_USD),
+            _ => priced,
+        }
     }
 }
 
@@ -526,6 +531,8 @@ mod tests {
         assert!((u.cost(&Price::flat(1.0, 1.0)) - 0.0037756).abs() < 1e-12);
         // Below the catalog's price (a cache discount): the catalog's.
         assert!((u.cost(&Price::flat(100.0, 100.0)) - 0.011).abs() < 1e-12);
+        // A model the configuration made free stays free.
+        assert_eq!(u.cost(&Price::flat(0.0, 0.0)), 0.0);
         let floats = br#"{"usage":{"prompt_tokens":12.0,"completion_tokens":3e1,"prompt_tokens_details":{"cached_tokens":2.0}}}"#;
         let u = of_response(floats).unwrap_or_default();
         assert_eq!((u.input, u.output, u.cache_read), (12, 30, 2));

@@ -666,10 +666,16 @@ mod tests {
             let field = tuned.split('"').nth(1).map(str::to_string);
             assert_eq!(body(model, tuned).err(), Some((400, "unsupported_for_model", field)), "{model}");
         }
-        // Defaults are no tuning.
+        // Defaults are no tuning; Opus 4.7 and the codex models refuse even those members, so
+        // they are left out of what those get.
         let defaults =
             r#","temperature":1,"top_p":1.0,"presence_penalty":0,"logit_bias":{},"logprobs":false"#;
         assert!(body("o3", defaults).is_ok());
+        for model in ["claude-opus-4-7", "gpt-5.3-codex"] {
+            let sent = body(model, r#","temperature":1,"top_p":1"#).map(|(_, b)| b).unwrap_or_default();
+            assert!(sent.contains("messages") || sent.contains("input"), "{model}: {sent}");
+            assert!(!sent.contains("temperature") && !sent.contains("top_p"), "{model}: {sent}");
+        }
         let o3 = |extra: &str| body("o3", extra).map(|(_, b)| b);
         assert_eq!(
             o3(r#","max_tokens":50"#),
@@ -679,6 +685,12 @@ mod tests {
         assert_eq!(
             o3(r#", "max\u005ftokens" : 50,"n":1"#),
             Ok(r#"{"model":"o3","messages":[{"role":"user","content":"hello"}], "max_completion_tokens" : 50,"n":1}"#.into())
+        );
+        // A null `max_completion_tokens` caps nothing: `max_tokens` stays the cap, renamed.
+        assert_eq!(
+            o3(r#","max_tokens":50,"max_completion_tokens":null"#),
+            Ok(r#"{"model":"o3","messages":[{"role":"user","content":"hello"}],"max_completion_tokens":50}"#
+                .into())
         );
         // With both, the client's `max_completion_tokens` is the one that counts.
         assert_eq!(

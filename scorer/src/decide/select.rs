@@ -5,6 +5,7 @@
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
+use crate::parse::chat::IMAGE_TOKENS;
 use crate::parse::request::{ChatRequest, MaxPrice};
 use crate::vocab::Policy;
 
@@ -25,7 +26,8 @@ pub struct Needs {
     pub reasoning: bool,
     /// `modalities` asks for audio output.
     pub audio_output: bool,
-    /// Conservative input estimate: `ceil(bytes / 3) + 4 per message`.
+    /// Conservative input estimate: `ceil(bytes / 3) + 4 per message`, and `IMAGE_TOKENS` per
+    /// image.
     pub input_tokens: u64,
     /// Output tokens the client asked for, if it did.
     pub output_requested: Option<u64>,
@@ -47,7 +49,9 @@ impl Needs {
             json_schema: f.json_schema,
             reasoning: f.reasoning_param,
             audio_output: req.audio_output,
-            input_tokens: (req.text_bytes as u64).div_ceil(GUARD_BYTES_PER_TOKEN) + 4 * req.messages as u64,
+            input_tokens: (req.text_bytes as u64).div_ceil(GUARD_BYTES_PER_TOKEN)
+                + 4 * req.messages as u64
+                + IMAGE_TOKENS * u64::from(f.images),
             output_requested: req.max_output_tokens,
             output_param: req.max_output_param,
             output_default: default_output,

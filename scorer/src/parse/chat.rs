@@ -103,18 +103,27 @@ impl Default for ChatRequest<'_> {
 /// Tokens added per message for role and framing in [`ChatRequest::estimate`].
 pub const TOKENS_PER_MESSAGE: u64 = 4;
 
+/// Tokens an image part is assumed to cost: Anthropic's for an image at its largest standard
+/// size (about 1.15 megapixels, width x height / 750); OpenAI's high-detail 1024 x 1024 is 765.
+/// An image's bytes are not text (a data URL's base64 would count thousands), so each image
+/// counts this much in the estimate and the context guard.
+pub const IMAGE_TOKENS: u64 = 1_600;
+
 /// Bytes per token in [`ChatRequest::estimate`]: about right for English and code with
 /// today's tokenizers, and it over-counts for most other scripts rather than under-counting.
 pub const BYTES_PER_TOKEN: u64 = 4;
 
 impl ChatRequest<'_> {
-    /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message`; output is the
+    /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message` and
+    /// [`IMAGE_TOKENS`] per image; output is the
     /// request's limit or `default_output`, once per choice (`n`: each is generated, and billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
         let per_choice = self.max_output_tokens.unwrap_or(default_output);
         Estimate {
-            input_tokens: text + TOKENS_PER_MESSAGE * self.messages as u64,
+            input_tokens: text
+                + TOKENS_PER_MESSAGE * self.messages as u64
+                + IMAGE_TOKENS * u64::from(self.features.images),
             output_tokens: per_choice.saturating_mul(self.choices.unwrap_or(1).max(1)),
         }
     }

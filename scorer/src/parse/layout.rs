@@ -39,6 +39,9 @@ pub struct Layout {
     /// sent too: models that take only the latter get the key renamed, or the member dropped.
     pub(crate) max_tokens_key: Option<Span>,
     pub(crate) max_completion_tokens: bool,
+    /// Where a null `max_completion_tokens` member starts: dropped where `max_tokens` is
+    /// renamed, or the body would carry the key twice.
+    pub(crate) null_completion_member: Option<usize>,
 }
 
 /// Texts shorter than this (raw bytes) are not carried: a translator reads them (emptiness

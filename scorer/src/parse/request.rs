@@ -134,7 +134,11 @@ fn parse_chat_as<'a>(
             }
             "max_completion_tokens" => {
                 max_completion_tokens = opt_count_field(&mut r, "max_completion_tokens")?;
-                req.layout.max_completion_tokens = true;
+                // A null one caps nothing: `max_tokens` is then the cap, renamed.
+                req.layout.max_completion_tokens = max_completion_tokens.is_some();
+                if max_completion_tokens.is_none() {
+                    req.layout.null_completion_member = Some(key_start);
+                }
             }
             "n" => req.choices = opt_count_field(&mut r, "n")?,
             "temperature" | "top_p" | "presence_penalty" | "frequency_penalty" | "logit_bias"
@@ -261,6 +265,7 @@ fn parse_chat_as<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::chat::IMAGE_TOKENS;
     use crate::parse::json::Reader;
     use crate::vocab::Estimate;
 
@@ -479,6 +484,25 @@ mod tests {
         }
         let e = parse_chat(body(r#","n":"2""#).as_bytes()).err().map(|e| e.param);
         assert_eq!(e, Some(Some("n".to_string())));
+    }
+
+    /// An image costs the model tokens its bytes do not show (a URL is a few dozen bytes, a
+    /// data URL's base64 is not read as text): it counted nothing, in the estimate and the
+    /// context guard.
+    #[test]
+    fn each_image_counts_in_the_estimate() {
+        let image = r#"{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}"#;
+        let with = |n: usize| {
+            let parts = vec![image; n].join(",");
+            let b = format!(
+                r#"{{"model":"economy","messages":[{{"role":"user","content":[{{"type":"text","text":"hi"}}{}{parts}]}}]}}"#,
+                if n > 0 { "," } else { "" }
+            );
+            parse_chat(b.as_bytes()).map(|req| req.estimate(0).input_tokens).unwrap_or_else(|e| panic!("{e}"))
+        };
+        // The parts' `type` members are a few bytes of text besides.
+        let added = with(2) - with(0);
+        assert!((2 * IMAGE_TOKENS..2 * IMAGE_TOKENS + 20).contains(&added), "{added}");
     }
 
     /// Issue 15: a second `include_usage` was accepted and sent on beside the router's edit.

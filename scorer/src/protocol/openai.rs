@@ -33,7 +33,13 @@ impl Layout {
     /// sent too (that one is what counts).
     pub fn rewrite_for(&self, body: &[u8], upstream_model: &str, completion_only: bool) -> Vec<u8> {
         let renamed = self.max_tokens_key.filter(|_| completion_only);
-        let dropped = renamed.filter(|_| self.max_completion_tokens).map(|k| k.start);
+        // Both sent: `max_tokens` goes. Only it (a null `max_completion_tokens` beside it):
+        // renamed, and the null one goes.
+        let dropped = match renamed {
+            Some(k) if self.max_completion_tokens => Some(k.start),
+            Some(_) => self.null_completion_member,
+            None => None,
+        };
         let rename = renamed.filter(|_| !self.max_completion_tokens);
         let mut out = Vec::with_capacity(body.len() + upstream_model.len() + STREAM_USAGE_MEMBER.len());
         let mut model = Vec::with_capacity(upstream_model.len() + 2);

@@ -249,6 +249,25 @@ fn a_stream_ended_before_its_usage_is_charged_at_least_what_it_passed_on() {
     }
 }
 
+/// The same on a fallback's stream, which the router reads whole: one without its usage chunk
+/// was charged the estimate however long it ran.
+#[test]
+fn a_fallbacks_stream_without_usage_is_charged_at_least_what_it_passed_on() {
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let event = r#"data: {"choices":[{"index":0,"delta":{"content":"word "}}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config(BUDGET)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = format!("{}data: [DONE]\n\n", format!("{event}\n\n").repeat(2_000)).into_bytes();
+    req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    req.on(&host, Event::Log);
+    assert_eq!(spent(&host), Some(2_000 * 2_000));
+}
+
 /// A client the configuration does not name (held to `client_default_usd`) is limited as any,
 /// but its metrics do not carry its id: the id is the caller's to choose, and each new one
 /// would be a metric Envoy keeps for good.

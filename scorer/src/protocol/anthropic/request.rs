@@ -88,6 +88,12 @@ pub fn translate_with(
         out.insert("system".into(), system);
     }
     sampling(&req, &mut out)?;
+    if to.quirks.fixed_sampling {
+        // What is left is at the default (the route refused the rest), and such a model
+        // refuses the member itself ("`temperature` is deprecated for this model").
+        out.remove("temperature");
+        out.remove("top_p");
+    }
     if tools_written.is_some() || tools(&mut req, &mut out)? {
         tool_choice(&req, &mut out)?;
     }

@@ -88,7 +88,10 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             continue;
         }
         if PASSED.contains(&key) {
-            if !value.is_null() {
+            // A model of fixed sampling got only defaults (the route refused the rest), and
+            // refuses the members themselves.
+            let fixed = to.quirks.fixed_sampling && matches!(key, "temperature" | "top_p");
+            if !value.is_null() && !fixed {
                 out.insert(key.into(), owned);
             }
             continue;
