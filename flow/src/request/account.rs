@@ -26,21 +26,28 @@ impl Request {
         }
         // The client went away while a provider had the request and had not answered: the
         // provider still works on it and bills it.
+        // The attempt in flight, and its estimate.
         let in_flight = match &self.phase {
-            Phase::Routed(_) | Phase::Opening(_) => true,
-            Phase::Failing(f) => f.pending.is_none(),
-            _ => false,
+            Phase::Routed(f) => Some(f.estimate_nano()),
+            Phase::Opening(o) => Some(o.flight.estimate_nano()),
+            Phase::Failing(f) if f.pending.is_none() => Some(f.estimate_nano()),
+            _ => None,
         };
         if let Some(r) = &a.reservation {
             // Answered without reported usage, or ended unanswered: charge the estimate;
             // failed: nothing. Each attempt lost on the way adds its estimate.
+            // The estimate of the attempt charged: the one in flight, or the one that answered
+            // (a fallback may be dearer than the first, whose estimate was reserved).
+            let estimate = in_flight.flatten().or(a.answered_estimate).unwrap_or(r.amount);
             let spent = match a.cost {
-                Some(c) if a.at_least_estimate => nano(c).max(r.amount).max(a.floor),
+                Some(c) if a.at_least_estimate => nano(c).max(estimate).max(a.floor),
                 Some(c) => nano(c),
-                None if (200..400).contains(&a.status) || a.unreadable || in_flight => r.amount.max(a.floor),
+                None if (200..400).contains(&a.status) || a.unreadable || in_flight.is_some() => {
+                    estimate.max(a.floor)
+                }
                 None => 0,
             };
-            let spent = spent.saturating_add(r.amount.saturating_mul(a.lost));
+            let spent = spent.saturating_add(a.lost_nano);
             for (scope, today) in spend::settle(host, r, spent) {
                 let label = match scope.label.strip_prefix("client ") {
                     // A client under `client_default_usd` only has no gauge: its id is the
@@ -89,9 +96,15 @@ impl Request {
         }
     }
 
+    /// The amount reserved for the request (the first candidate's estimate), nano-USD.
+    pub(super) fn reserved(&self) -> u64 {
+        self.account.reservation.as_ref().map_or(0, |r| r.amount)
+    }
+
     /// Notes the attempt that answered, for metrics and logs (filter state).
     pub(super) fn served(&mut self, host: &dyn Host, f: &Flight, status: u16) {
         self.account.status = status;
+        self.account.answered_estimate = f.estimate_nano();
         let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
         let attempts = f.attempts.to_string();
         let notes = self.writes_filter_state();

@@ -6,7 +6,8 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::usage::{StreamUsage, UsageTail};
 
 use super::flight::{
-    Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, retryable,
+    Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, is_key_error,
+    retryable,
 };
 use super::{Phase, Request};
 use crate::headers as h;
@@ -46,15 +47,24 @@ impl Request {
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()))
         {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
-            self.account.lost += 1;
+            self.account.lost_nano += f.estimate_nano().unwrap_or_else(|| self.reserved());
         }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is
         // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
         let native = native::translated(f.to.api);
         let native_stream = native && status == 200 && f.stream && !end_of_stream;
-        // A native stream's attempt is recorded at its first chunk (`open_stream`).
-        if !native_stream {
+        // A 400 another candidate could answer is held and read (`check_client_error`): a
+        // context-length error, or the gateway's key refused with a 400 (Gemini's).
+        let check = !native
+            && status == 400
+            && !end_of_stream
+            && f.attempts < shared.config.resilience.max_attempts
+            && !f.body.is_empty()
+            && !f.fallbacks.is_empty();
+        // A native stream's attempt is recorded at its first chunk (`open_stream`), a held
+        // 400's once it is read.
+        if !native_stream && !check {
             crate::io::span!(host, "record_attempt", self.record_attempt(host, &mut f, status, now_ns));
         }
         if retryable(status) {
@@ -91,12 +101,9 @@ impl Request {
             self.phase = Phase::Opening(Box::new(Opening { flight: f, translator, fed: 0, out: Vec::new() }));
             return Verdict::Pause;
         }
-        if !native && status == 400 && !end_of_stream && f.attempts < shared.config.resilience.max_attempts {
-            let window = f.to.context_window;
-            if !f.body.is_empty() && f.fallbacks.iter().any(|u| u.context_window > window) {
-                self.phase = Phase::Checking(f);
-                return Verdict::Pause;
-            }
+        if check {
+            self.phase = Phase::Checking(f);
+            return Verdict::Pause;
         }
         crate::io::span!(host, "served", self.served(host, &f, status));
         if translated {
@@ -157,27 +164,35 @@ impl Request {
         }
     }
 
-    /// A provider's 400, buffered: a context-length error moves to a larger window.
+    /// A provider's 400, buffered: a context-length error moves to a larger window, and the
+    /// gateway's key refused (Gemini answers a bad key with a 400) counts as a 401 does.
     pub(super) fn check_client_error(
         &mut self,
         host: &dyn Host,
-        f: Box<Flight>,
+        mut f: Box<Flight>,
         body_size: usize,
         end_of_stream: bool,
     ) -> Verdict {
+        let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         if !end_of_stream {
-            // An error body this large is no context-length error: let it go.
+            // An error body this large is neither: let it go.
             if body_size as u64 <= self.hold_limit() {
                 self.phase = Phase::Checking(f);
                 return Verdict::Pause;
             }
+            self.record_attempt(host, &mut f, 400, now_ns);
             self.served(host, &f, 400);
             return Verdict::Continue;
         }
         let body = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_default();
-        if is_context_error(&body) {
-            let why = Retry::Context(f.to.context_window);
-            return self.fail_over_or(host, f, why, Origin::Checking);
+        if is_key_error(&body) {
+            self.record_attempt(host, &mut f, 401, now_ns);
+            return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
+        }
+        self.record_attempt(host, &mut f, 400, now_ns);
+        let window = f.to.context_window;
+        if is_context_error(&body) && f.fallbacks.iter().any(|u| u.context_window > window) {
+            return self.fail_over_or(host, f, Retry::Context(window), Origin::Checking);
         }
         self.served(host, &f, 400);
         Verdict::Continue

@@ -285,7 +285,9 @@ impl Request {
         }
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
-        let Route { target, stream, fallbacks, layout, usage_requested, fail_open, reasoning, .. } = route;
+        let Route {
+            target, stream, fallbacks, layout, usage_requested, fail_open, reasoning, estimate, ..
+        } = route;
         let to = target.to.clone();
         let sent_ns = crate::io::span!(host, "send", self.send(host, shared, target, body_size))?;
         // What a translated answer calls itself: OpenAI ids are per completion, so the
@@ -307,6 +309,7 @@ impl Request {
             usage_requested,
             fail_open,
             meta,
+            estimate: Some(estimate),
             ..Flight::new(to, sent_ns)
         }));
         Ok(Verdict::Continue)

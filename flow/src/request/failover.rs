@@ -6,7 +6,9 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 
 use super::classify::credential;
-use super::flight::{Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, retryable};
+use super::flight::{
+    Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, is_key_error, retryable,
+};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, HostError, Level, Map, Verdict};
@@ -157,12 +159,19 @@ impl Request {
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
         let status = call_status(host);
         let status = opening_failure(host, &f, status, body_size).unwrap_or(status);
+        // The gateway's key refused with a 400 (Gemini's): a 401, the provider's failure.
+        let status = match status {
+            400 if is_key_error(&host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default()) => {
+                401
+            }
+            s => s,
+        };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
         // its headers (no status): the provider had the request and may bill its work.
         let timeout_ms = self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.fallback_timeout_ms);
         if status == 0 || (status == 504 && f.elapsed_ms(now_ns) >= timeout_ms as f64) {
-            self.account.lost += 1;
+            self.account.lost_nano += f.estimate_nano().unwrap_or_else(|| self.reserved());
         }
         if status == 429 {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();

@@ -7,6 +7,8 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use model_router_scorer::Estimate;
+use model_router_scorer::budget::nano;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::request::Layout;
@@ -51,6 +53,9 @@ pub(super) struct Flight {
     /// What a translated answer says of itself (id, created, whether reasoning shows); its
     /// `model` is filled with the attempt that answers.
     pub(super) meta: Meta,
+    /// The tokens the route expected, which price each attempt's estimate (`None`: an
+    /// embeddings request, whose reservation is its estimate).
+    pub(super) estimate: Option<Estimate>,
 }
 
 /// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
@@ -129,7 +134,16 @@ impl Flight {
             translation: None,
             pending: None,
             meta: Meta::default(),
+            estimate: None,
         }
+    }
+
+    /// What the current attempt was expected to cost at its own prices, nano-USD (a fallback
+    /// may be dearer than the first candidate, whose estimate was reserved).
+    pub(super) fn estimate_nano(&self) -> Option<u64> {
+        let e = self.estimate?;
+        let u = Usage { input: e.input_tokens, output: e.output_tokens, ..Usage::default() };
+        Some(nano(u.cost(&self.to.price())))
     }
 
     /// Headers telling the client what ran.
@@ -217,6 +231,13 @@ pub(super) enum Retry {
     Context(u64),
 }
 
+/// A provider's 400 saying the gateway's key is not valid (Gemini answers a bad or expired key
+/// with 400 `INVALID_ARGUMENT`, reason `API_KEY_INVALID`, not a 401).
+pub(super) fn is_key_error(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    ["API_KEY_INVALID", "API key not valid", "API key expired"].iter().any(|m| text.contains(m))
+}
+
 /// A provider's 400 saying the request overflows the model's context window.
 pub(super) fn is_context_error(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
@@ -285,9 +306,13 @@ pub(super) struct Account {
     /// The provider answered but its answer could not be translated, so the client got the
     /// router's 502: charged as an answer (the provider bills it), counted as a failure.
     pub(super) unreadable: bool,
-    /// Attempts a provider had and never answered (a fallback call that timed out or was
-    /// reset): each charged the estimate, since the provider may still bill its work.
-    pub(super) lost: u64,
+    /// The estimates (nano-USD, each at its attempt's prices) of the attempts a provider had and
+    /// never answered (Envoy's timeout, a fallback call that timed out or was reset): charged,
+    /// since the provider may still bill its work.
+    pub(super) lost_nano: u64,
+    /// The estimate of the attempt that answered, at its prices (nano-USD): what an answer
+    /// without usage is charged.
+    pub(super) answered_estimate: Option<u64>,
     /// The usage is a failed stream's last counts, which may stop short of what the provider
     /// billed: charged at least the estimate.
     pub(super) at_least_estimate: bool,

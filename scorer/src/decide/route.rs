@@ -18,7 +18,7 @@ use crate::health::{Admit, Live};
 use crate::parse::features;
 use crate::parse::request::{ChatRequest, Layout, parse_chat_with};
 use crate::protocol::{Translations, native};
-use crate::vocab::{Policy, Prefer};
+use crate::vocab::{Estimate, Policy, Prefer};
 
 // Parts of the decision that have their own rooms, still reachable as `route::…`.
 pub use crate::decide::endpoint::{CHAT_PATH, EMBEDDINGS_PATH, Endpoint, MODELS_PATH, endpoint, model_id};
@@ -96,6 +96,8 @@ pub struct Route {
     pub budget: Option<String>,
     /// The expected price of the chosen model, USD: what the glue reserves.
     pub estimate_usd: f64,
+    /// The token counts it was priced from, which price a fallback's attempt too.
+    pub estimate: Estimate,
     /// Every candidate's breaker was open and the route failed open (see
     /// [`ResilienceConfig::fail_open`](crate::health::ResilienceConfig::fail_open)).
     pub fail_open: bool,
@@ -390,6 +392,7 @@ impl Analysis<'_> {
             layout: req.layout().clone(),
             budget,
             estimate_usd,
+            estimate: est,
             fail_open,
             probe,
         })

@@ -1,7 +1,7 @@
 //! What a request leaves behind when it is settled: spend against each budget, cost per client,
 //! auto's tier, and the filter state an access log reads (unless turned off).
 
-use super::{HELLO, chat, config, pairs, route, set_response};
+use super::{HELLO, chat, cluster_of, config, pairs, route, set_response};
 use crate::io::Event;
 use crate::request::Request;
 
@@ -266,6 +266,24 @@ fn a_fallbacks_stream_without_usage_is_charged_at_least_what_it_passed_on() {
     req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
     req.on(&host, Event::Log);
     assert_eq!(spent(&host), Some(2_000 * 2_000));
+}
+
+/// A fallback that answers without usage is charged its own estimate: it was charged the
+/// first candidate's, which a dearer fallback passes (here the first is free, so nothing).
+#[test]
+fn a_fallback_answering_without_usage_is_charged_its_own_estimate() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(&format!(r#"{BUDGET},"free":["a/m"]"#))));
+    let step = route(&mut req, &host);
+    assert_eq!(cluster_of(&step).as_deref(), Some("a"), "the free one first");
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    host.call_body = br#"{"choices":[]}"#.to_vec();
+    req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    req.on(&host, Event::Log);
+    assert_eq!(spent(&host), Some(estimate_of_hello()));
 }
 
 /// A client the configuration does not name (held to `client_default_usd`) is limited as any,

@@ -154,3 +154,38 @@ fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
         }
     }
 }
+
+/// Gemini answers a bad or expired key with a 400 (`API_KEY_INVALID`), not a 401: it reached
+/// the client as the client's error, counted against no breaker and moved to no other
+/// provider. It is now the gateway's key refused, as a 401 is, on the first attempt and on a
+/// fallback.
+#[test]
+fn a_key_refused_with_a_400_fails_over_as_a_401_does() {
+    let refused = r#"[{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID"}]}}]"#;
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "400")]);
+    let held = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(held.verdict, Verdict::Pause);
+    host.response_body = refused.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: refused.len(), end_of_stream: true });
+    let second = cluster_of(&step).unwrap_or_else(|| panic!("no fallback: {step:?}"));
+    assert_ne!(second, first);
+    assert_eq!(host.counters.borrow().get(&format!("auth_failed.provider.{first}")), Some(&1));
+    // The fallback refuses the key the same way: the router's 502, never the provider's body.
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "400"), ("content-type", "application/json")]);
+    host.call_body = refused.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: refused.len() });
+    let third = cluster_of(&step).unwrap_or_else(|| panic!("no third attempt: {step:?}"));
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_body = refused.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: refused.len() });
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (502, Some("provider_auth_failed")),
+        "{third}: {json}"
+    );
+}
