@@ -214,7 +214,7 @@ impl Request {
             if let Some(out) = editor.feed(&body, true) {
                 body = out;
             }
-            if failed {
+            if failed || editor.failed {
                 host.count(m::STREAM_FAILED, 1);
             } else if !editor.done {
                 host.count(m::STREAM_TRUNCATED, 1);

@@ -276,6 +276,10 @@ pub struct StreamUsage {
     /// Events passed on (`[DONE]` aside): each carries at least a token of the answer, or
     /// frames it.
     pub events: u64,
+    /// An event was the provider's error (`data: {"error": ...}`, or `event: error`), as
+    /// OpenAI-compatible providers end a stream that fails midway: it is the stream's end, no
+    /// truncation error follows it.
+    pub failed: bool,
 }
 
 /// The end of the first SSE event in `data` (after its blank line, `\n\n` or `\r\n\r\n`),
@@ -296,7 +300,7 @@ fn event_end(data: &[u8]) -> Option<usize> {
 impl StreamUsage {
     /// A stream from a model priced `price`; `keep`: the client asked for usage.
     pub fn new(price: Price, keep: bool) -> Self {
-        StreamUsage { price, keep, carry: Vec::new(), usage: None, done: false, events: 0 }
+        StreamUsage { price, keep, carry: Vec::new(), usage: None, done: false, events: 0, failed: false }
     }
 
     /// The cost of the stream, once its usage was seen.
@@ -320,9 +324,9 @@ impl StreamUsage {
             && !contains(chunk, b"\"usage\"")
             && (chunk.is_empty() || chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n"));
         if plain {
-            self.events += data_lines(chunk);
+            self.read_lines(chunk);
             self.note_done(chunk);
-            if end && !self.done {
+            if end && !self.done && !self.failed {
                 let mut out = chunk.to_vec();
                 out.extend_from_slice(TRUNCATED_EVENT);
                 return Some(out);
@@ -344,7 +348,7 @@ impl StreamUsage {
             // readers discard it at the end of a stream), so the client reads whole events
             // and then the error, never half a JSON object.
             self.note_done(rest);
-            if self.done {
+            if self.done || self.failed {
                 out.extend_from_slice(rest);
             } else {
                 out.extend_from_slice(TRUNCATED_EVENT);
@@ -363,7 +367,7 @@ impl StreamUsage {
 
     /// One whole event (with its blank line), written to `out` as it should go on.
     fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
-        self.events += data_lines(event);
+        self.read_lines(event);
         self.note_done(event);
         let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
         match edited {
@@ -415,11 +419,21 @@ enum Edit {
     Replace(Vec<u8>),
 }
 
-/// The `data:` lines of whole events, `[DONE]`'s aside (one per event in the streams the
-/// router passes on).
-fn data_lines(events: &[u8]) -> u64 {
-    let data = |line: &&[u8]| line.starts_with(b"data:") && !ends_done(line);
-    events.split(|&b| b == b'\n').filter(data).count() as u64
+impl StreamUsage {
+    /// Counts the `data:` lines of whole events (`[DONE]`'s aside; one per event in the streams
+    /// the router passes on) and notes an error event.
+    fn read_lines(&mut self, events: &[u8]) {
+        for line in events.split(|&b| b == b'\n') {
+            if let Some(value) = line.strip_prefix(b"data:") {
+                let value = value.strip_prefix(b" ").unwrap_or(value);
+                self.failed |= value.starts_with(b"{\"error\"");
+                self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
+            } else {
+                self.failed |=
+                    line.trim_ascii_end() == b"event: error" || line.trim_ascii_end() == b"event:error";
+            }
+        }
+    }
 }
 
 /// Whether the last line of `events` is the `[DONE]` data line. SSE takes one optional space
@@ -605,6 +619,29 @@ mod tests {
                 "{out}"
             );
         }
+    }
+
+    /// An OpenAI-compatible provider ends a stream that fails midway with its error event
+    /// (`data: {"error":...}`, or an `event: error`): it got the truncation error after it.
+    #[test]
+    fn a_stream_ended_by_the_providers_error_gets_no_second_error() {
+        let delta = "data: {\"choices\":[{\"delta\":{\"content\":\"h\"}}]}\n\n";
+        for end in
+            ["data: {\"error\":{\"message\":\"boom\"}}\n\n", "event: error\ndata: {\"message\":\"boom\"}\n\n"]
+        {
+            for chunks in [vec![format!("{delta}{end}")], vec![delta.to_string(), end.to_string()]] {
+                let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+                let parts: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+                let out = run(&mut s, &parts);
+                assert!(s.failed && !out.contains("stream_truncated"), "{out}");
+            }
+        }
+        // Text about an error is not one.
+        let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+        let text =
+            "data: {\"choices\":[{\"delta\":{\"content\":\"{\\\"error\\\": 1}\"}}]}\n\ndata: [DONE]\n\n";
+        run(&mut s, &[text.as_bytes()]);
+        assert!(!s.failed && s.done);
     }
 
     /// Issue 15 (3): a stream cut inside an event passed the half event on before the error,

@@ -296,7 +296,11 @@ fn a_held_answer_carries_its_cost_and_a_large_one_is_metered_from_its_end() {
 fn a_stream_is_priced_and_one_cut_short_says_so() {
     let whole = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
     let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"cho";
-    for (name, stream, truncated) in [("whole", whole, false), ("cut", cut, true)] {
+    // Ended by the provider's own error event: no truncation error after it, and the stream
+    // counts as failed, against the provider's health (it was a success, then a truncation).
+    let failed = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+    for (name, stream, truncated) in [("whole", whole, false), ("cut", cut, true), ("failed", failed, false)]
+    {
         let body = r#"{"model":"economy","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"#;
         let mut host = chat(body);
         let mut req = Request::new(Some(config("")));
@@ -313,8 +317,18 @@ fn a_stream_is_priced_and_one_cut_short_says_so() {
         });
         let out = out.unwrap_or_default();
         assert_eq!(out.contains("stream_truncated"), truncated, "{name}: {out}");
-        assert_eq!(out.contains("\"cost\""), !truncated, "{name}: {out}");
+        assert_eq!(out.contains("\"cost\""), name == "whole", "{name}: {out}");
         assert_eq!(host.counters.borrow().contains_key("stream_truncated"), truncated, "{name}");
+        assert_eq!(host.counters.borrow().contains_key("stream_failed"), name == "failed", "{name}");
+        let provider =
+            cluster_of(&route(&mut Request::new(Some(config(""))), &chat(body))).unwrap_or_default();
+        let errors = host
+            .shared
+            .borrow()
+            .get(&model_router_scorer::health::provider_key(&provider))
+            .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
+            .map_or(0, |h| h.window_errors);
+        assert_eq!(errors, u32::from(name == "failed"), "{name}");
     }
 }
 
