@@ -41,7 +41,9 @@ impl Http {
                 Applied::Done => break,
                 Applied::Called { sent } => step = self.request.on(&wasm, Event::Dispatched { sent }),
                 Applied::Failed => {
-                    // A routed request that cannot be rewritten must not go out half-changed.
+                    // A routed request that cannot be rewritten must not go out half-changed,
+                    // and the machine must not take the answer below for a provider's.
+                    let _ = self.request.on(&wasm, Event::Unsent);
                     let e = model_router_scorer::ApiError::server(
                         500,
                         "router_internal_error",

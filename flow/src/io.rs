@@ -29,6 +29,9 @@ pub enum Event {
     /// The answer to that call arrived: headers readable as [`Map::CallResponseHeaders`], a body
     /// of `body_size` bytes as [`Buffer::CallResponseBody`].
     CallResponse { body_size: usize },
+    /// A request-side change the last step asked for could not be made: the host answers the
+    /// client itself (a 500), and the request reaches no provider.
+    Unsent,
     /// The request is over (access logging): settle and count it.
     Log,
 }

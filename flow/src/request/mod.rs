@@ -112,6 +112,12 @@ impl Request {
                 }
                 Verdict::Continue
             }
+            Event::Unsent => {
+                // Nothing went out: nothing to charge, no provider to blame for the host's
+                // own answer, no fallback for it.
+                self.phase = Phase::Answered;
+                Verdict::Continue
+            }
             Event::Log => {
                 self.finish(host);
                 Verdict::Continue

@@ -286,6 +286,25 @@ fn a_fallback_answering_without_usage_is_charged_its_own_estimate() {
     assert_eq!(spent(&host), Some(estimate_of_hello()));
 }
 
+/// A routed request the host could not rewrite never goes out (the glue answers 500): it was
+/// charged its estimate as if in flight, and the glue's own 500 was taken for the provider's,
+/// counted against it and failed over.
+#[test]
+fn a_request_the_host_could_not_send_is_charged_nothing_and_blames_no_provider() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(BUDGET)));
+    let step = route(&mut req, &host);
+    let provider = cluster_of(&step).unwrap_or_default();
+    req.on(&host, Event::Unsent);
+    host.response_headers = pairs(&[(":status", "500"), ("content-type", "application/json")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert!(step.effects.is_empty(), "{step:?}");
+    req.on(&host, Event::Log);
+    assert_eq!(spent(&host), Some(0));
+    let health = host.shared.borrow().get(&model_router_scorer::health::provider_key(&provider)).cloned();
+    assert!(health.is_none(), "{health:?}");
+}
+
 /// A client the configuration does not name (held to `client_default_usd`) is limited as any,
 /// but its metrics do not carry its id: the id is the caller's to choose, and each new one
 /// would be a metric Envoy keeps for good.
