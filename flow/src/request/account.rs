@@ -33,21 +33,26 @@ impl Request {
             Phase::Failing(f) if f.pending.is_none() => Some(f.estimate_nano()),
             _ => None,
         };
+        // What the request is charged. Answered without reported usage, or ended unanswered:
+        // the estimate of the attempt charged (the one in flight, or the one that answered: a
+        // fallback may be dearer than the first, whose estimate was reserved); failed: nothing.
+        // A stream's floor (the output it passed on, and its input) when that is more; each
+        // attempt lost on the way adds its own estimate.
+        let reserved = a.reservation.as_ref().map_or(0, |r| r.amount);
+        let estimate = in_flight.flatten().or(a.answered_estimate).unwrap_or(reserved);
+        if a.floor > 0 {
+            a.floor = a.floor.saturating_add(a.input_estimate);
+        }
+        let charged = match a.cost {
+            Some(c) if a.at_least_estimate => nano(c).max(estimate).max(a.floor),
+            Some(c) => nano(c),
+            None if (200..400).contains(&a.status) || a.unreadable || in_flight.is_some() => {
+                estimate.max(a.floor)
+            }
+            None => 0,
+        };
+        let spent = charged.saturating_add(a.lost_nano);
         if let Some(r) = &a.reservation {
-            // Answered without reported usage, or ended unanswered: charge the estimate;
-            // failed: nothing. Each attempt lost on the way adds its estimate.
-            // The estimate of the attempt charged: the one in flight, or the one that answered
-            // (a fallback may be dearer than the first, whose estimate was reserved).
-            let estimate = in_flight.flatten().or(a.answered_estimate).unwrap_or(r.amount);
-            let spent = match a.cost {
-                Some(c) if a.at_least_estimate => nano(c).max(estimate).max(a.floor),
-                Some(c) => nano(c),
-                None if (200..400).contains(&a.status) || a.unreadable || in_flight.is_some() => {
-                    estimate.max(a.floor)
-                }
-                None => 0,
-            };
-            let spent = spent.saturating_add(a.lost_nano);
             for (scope, today) in spend::settle(host, r, spent) {
                 let label = match scope.label.strip_prefix("client ") {
                     // A client under `client_default_usd` only has no gauge: its id is the
@@ -85,14 +90,15 @@ impl Request {
             host.count(&m::labelled(m::TOKENS_IN, &who), u.input);
             host.count(&m::labelled(m::TOKENS_OUT, &who), u.output);
         }
-        if let Some(c) = a.cost {
-            host.count(&m::labelled(m::COST, &who), nano(c));
-            if let Some(client) = &self.client {
-                // Clients the configuration names by theirs; the rest together.
-                let client =
-                    if self.named(client) { live::stat_segment(client) } else { "other".to_string() };
-                host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), nano(c));
-            }
+        // What the budgets were charged, estimates included where no usage came: the answering
+        // attempt's under its model, and all of it (lost attempts too) under its client.
+        if charged > 0 {
+            host.count(&m::labelled(m::COST, &who), charged);
+        }
+        if let Some(client) = self.client.as_ref().filter(|_| spent > 0) {
+            // Clients the configuration names by theirs; the rest together.
+            let client = if self.named(client) { live::stat_segment(client) } else { "other".to_string() };
+            host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), spent);
         }
     }
 
@@ -105,6 +111,7 @@ impl Request {
     pub(super) fn served(&mut self, host: &dyn Host, f: &Flight, status: u16) {
         self.account.status = status;
         self.account.answered_estimate = f.estimate_nano();
+        self.account.input_estimate = f.input_estimate_nano();
         let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
         let attempts = f.attempts.to_string();
         let notes = self.writes_filter_state();

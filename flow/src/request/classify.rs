@@ -18,6 +18,9 @@ use crate::shared::Shared;
 use crate::spend;
 
 // The router's own answers: local replies, refusals, a host failure.
+/// The longest client id (`client_header` value) taken, bytes.
+pub(super) const MAX_CLIENT_ID: usize = 256;
+
 impl Request {
     pub(super) fn reject(&mut self, host: &dyn Host, e: &ApiError) -> Verdict {
         match e.allow {
@@ -74,7 +77,7 @@ impl Request {
             return self.reject(host, e);
         }
         host.count(&m::labelled(m::BUDGET, &[("step", "exhausted")]), 1);
-        let retry = view.map_or(60, |v| v.resets_at.saturating_sub(now)).to_string();
+        let retry = view.map_or(60, |v| v.retry_after(now)).to_string();
         self.reject_with(host, e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
     }
 
@@ -136,7 +139,17 @@ impl Request {
             return Ok(ep);
         }
         if let Some(name) = &config.client_header {
-            self.client = get(name);
+            // An empty value names no one.
+            self.client = get(name).filter(|c| !c.trim().is_empty());
+            if self.client.as_ref().is_some_and(|c| c.len() > MAX_CLIENT_ID) {
+                // It names a spend record in shared data, kept until Envoy restarts, and labels.
+                let e = ApiError::invalid(
+                    "invalid_client_id",
+                    None,
+                    format!("the {name} header is longer than {MAX_CLIENT_ID} bytes: it names a client"),
+                );
+                return Ok(Err(e));
+            }
         }
         // The body must be readable as sent: a compressed one would be routed on garbage.
         let encoding = get(h::CONTENT_ENCODING);
@@ -187,6 +200,7 @@ impl Request {
                 || h::not_for_providers(k)
                 || k.starts_with(h::OWN_PREFIX)
                 || k == cluster_header
+                || shared.config.client_header.as_deref() == Some(k)
                 || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))
         };
         let mut headers: Vec<(String, String)> = Vec::with_capacity(self.request_headers.len() + 3);

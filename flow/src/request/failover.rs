@@ -2,8 +2,10 @@
 //! fallback's answer sent in its place, and the one error that names every failed attempt.
 
 use model_router_scorer::ApiError;
+use model_router_scorer::budget::nano;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
+use model_router_scorer::usage::Usage;
 
 use super::classify::credential;
 use super::flight::{
@@ -135,6 +137,7 @@ impl Request {
                 || h::not_for_providers(k)
                 || k.starts_with(h::OWN_PREFIX)
                 || k == shared.config.cluster_header
+                || shared.config.client_header.as_deref() == Some(k)
                 || to.auth.as_ref().is_some_and(|a| a.header == k)
         };
         let protocol = native::headers(to.api);
@@ -158,7 +161,15 @@ impl Request {
     /// A fallback attempt's answer: another fallback, or the answer the client gets.
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
         let status = call_status(host);
-        let status = opening_failure(host, &f, status, body_size).unwrap_or(status);
+        let status = match opening_failure(host, &f, status, body_size) {
+            Some((failed, read)) => {
+                // The counts the provider reported before failing (an Anthropic message_start's
+                // input): it billed them.
+                self.account.lost_nano += read.map_or(0, |u| nano(u.cost(&f.to.price())));
+                failed
+            }
+            None => status,
+        };
         // The gateway's key refused with a 400 (Gemini's): a 401, the provider's failure.
         let status = match status {
             400 if is_key_error(&host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default()) => {
@@ -248,8 +259,14 @@ impl Request {
 
 /// A fallback's native stream that ends before its answer began, with the provider's error or
 /// with none, is that attempt's failure, as on the first attempt's path (`open_stream`): its
-/// status (429, or 502), or `None` when the answer began or the error is the request's.
-fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -> Option<u16> {
+/// status (429, or 502) and the counts its translator read, or `None` when the answer began or
+/// the error is the request's.
+fn opening_failure(
+    host: &dyn Host,
+    f: &Flight,
+    status: u16,
+    body_size: usize,
+) -> Option<(u16, Option<Usage>)> {
     if !f.stream || !native::translated(f.to.api) || status != 200 {
         return None;
     }
@@ -260,7 +277,9 @@ fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -
         return None;
     }
     let status = if t.failed() { native::error_status(&out) } else { 502 };
-    retryable(status).then_some(status)
+    // Cut (not ended by the provider's own error): what it reported was billed.
+    let read = if t.failed() { None } else { t.tokens().map(|t| t.usage()) };
+    retryable(status).then_some((status, read))
 }
 
 /// The status of a call's answer (0 when it has none).

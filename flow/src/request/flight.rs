@@ -146,6 +146,13 @@ impl Flight {
         Some(nano(u.cost(&self.to.price())))
     }
 
+    /// The input part of that estimate, nano-USD: what a stream that passed on some of its
+    /// answer cost at the least besides the tokens it passed on.
+    pub(super) fn input_estimate_nano(&self) -> u64 {
+        let input = self.estimate.map_or(0, |e| e.input_tokens);
+        nano(Usage { input, ..Usage::default() }.cost(&self.to.price()))
+    }
+
     /// Headers telling the client what ran.
     pub(super) fn headers(&self) -> Vec<(&'static str, String)> {
         let mut v = vec![
@@ -319,6 +326,9 @@ pub(super) struct Account {
     /// The least a stream that ended without its usage cost (`StreamUsage::streamed_floor`),
     /// nano-USD: charged when it is above the estimate.
     pub(super) floor: u64,
+    /// The input part of the answering attempt's estimate, nano-USD, added to a stream's
+    /// floor: the provider billed the input of a stream that passed on any of its answer.
+    pub(super) input_estimate: u64,
 }
 
 /// The translated chunks carry some of the answer: text, reasoning, a tool call or a finish

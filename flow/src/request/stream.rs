@@ -59,6 +59,12 @@ impl Request {
         };
         self.record_attempt(host, &mut flight, status, now_ns);
         if super::flight::retryable(status) {
+            // Cut before its answer began, after the provider reported counts (an Anthropic
+            // message_start carries the input): it billed them. (A stream it ended with its
+            // own error, an overload, it does not bill.)
+            if let Some(t) = translator.as_ref().filter(|_| !failed).and_then(native::Stream::tokens) {
+                self.account.lost_nano += nano(t.usage().cost(&flight.to.price()));
+            }
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
             return self.fail_over_or(host, flight, Retry::Failure, Origin::Answering);
         }

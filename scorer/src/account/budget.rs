@@ -155,37 +155,66 @@ pub struct BudgetView {
     pub limit_usd: f64,
     /// When it resets (the next UTC midnight), seconds since the epoch.
     pub resets_at: u64,
+    /// Requests in flight hold what is missing: the day's settled spend is below the limit,
+    /// so room comes back as they end, not at midnight.
+    pub held: bool,
 }
+
+/// Seconds a client refused because requests in flight hold the rest of a limit is told to
+/// wait: about as long as a short answer takes.
+pub const HELD_RETRY_SECS: u64 = 5;
 
 impl BudgetView {
     /// The tightest of `scopes` given their records (read for `now`).
     pub fn of(scopes: &[(Scope, Spend)], now: u64) -> Option<BudgetView> {
         let day = now / 86_400;
         let (scope, spend) = scopes.iter().min_by_key(|(s, sp)| sp.on(day).left(s.limit))?;
+        let today = spend.on(day);
         Some(BudgetView {
-            left_usd: spend.on(day).left(scope.limit) as f64 / 1e9,
+            left_usd: today.left(scope.limit) as f64 / 1e9,
             scope: scope.label.clone(),
             limit_usd: scope.limit as f64 / 1e9,
             resets_at: (day + 1) * 86_400,
+            held: today.reserved > 0 && today.spent < scope.limit,
         })
     }
 
-    /// The 429 when nothing fits: which limit, and when it resets.
+    /// The 429 when nothing fits: which limit, and when it resets (or, when requests in
+    /// flight hold the rest, that it comes back as they end).
     pub fn exhausted(&self, now: u64) -> ApiError {
+        let when = if self.held {
+            format!("requests in flight hold the rest of it: retry in {HELD_RETRY_SECS} s")
+        } else {
+            format!("it resets at {} (in {} s)", utc_iso(self.resets_at), self.resets_at.saturating_sub(now))
+        };
         let mut e = ApiError::invalid(
             "budget_exceeded",
             None,
             format!(
-                "the daily spend limit ({}, ${:.2}) is reached for this request; it resets at {} (in {} s)",
+                "the daily spend limit ({}, ${}) is reached for this request; {when}",
                 self.scope,
-                self.limit_usd,
-                utc_iso(self.resets_at),
-                self.resets_at.saturating_sub(now)
+                usd(self.limit_usd)
             ),
         )
         .with_status(429);
         e.kind = "insufficient_quota";
         e
+    }
+
+    /// Seconds a refused client should wait (`retry-after`).
+    pub fn retry_after(&self, now: u64) -> u64 {
+        if self.held { HELD_RETRY_SECS } else { self.resets_at.saturating_sub(now) }
+    }
+}
+
+/// A limit in USD as an operator wrote it: cents, or as many decimals as a small one needs
+/// (`0.001`, not `0.00`).
+fn usd(v: f64) -> String {
+    let text = format!("{v:.6}");
+    let text = text.trim_end_matches('0');
+    match text.split_once('.') {
+        Some((_, cents)) if cents.len() < 2 => format!("{v:.2}"),
+        _ => text.to_string(),
     }
 }
 
@@ -250,6 +279,34 @@ mod tests {
             e.message.contains("2026-11-23T00:00:00Z") && e.message.contains("client a"),
             "{}",
             e.message
+        );
+        assert_eq!(v.retry_after(now), 23 * 3600);
+    }
+
+    /// A limit that requests in flight fill, with the day's spend below it, comes back as they
+    /// end: the client was told to wait until midnight (hours) while it had spent nothing.
+    #[test]
+    fn a_limit_held_by_requests_in_flight_says_retry_soon() {
+        let cfg = BudgetConfig { clients: [("gina".to_string(), 0.001)].into(), ..BudgetConfig::default() };
+        let now = 20_779 * 86_400 + 3600;
+        let view = |spent: f64, reserved: f64| {
+            let recs: Vec<(Scope, Spend)> = cfg
+                .scopes(Some("gina"))
+                .into_iter()
+                .map(|s| (s, Spend { day: 20_779, spent: nano(spent), reserved: nano(reserved) }))
+                .collect();
+            BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"))
+        };
+        let held = view(0.0, 0.001);
+        assert_eq!(held.retry_after(now), HELD_RETRY_SECS);
+        let e = held.exhausted(now);
+        assert!(e.message.contains("in flight") && e.message.contains("$0.001)"), "{}", e.message);
+        let spent = view(0.001, 0.0005);
+        assert_eq!(spent.retry_after(now), 23 * 3600);
+        assert!(spent.exhausted(now).message.contains("resets at"));
+        assert_eq!(
+            (usd(2.0), usd(0.5), usd(0.001), usd(12.345)),
+            ("2.00".into(), "0.50".into(), "0.001".into(), "12.345".into())
         );
     }
 }

@@ -35,39 +35,58 @@ pub(crate) fn read_modalities(r: &mut Reader<'_>) -> Result<bool, ApiError> {
     Ok(audio)
 }
 
-/// Request members that tune sampling, each with the value that leaves it at the default.
-/// Reasoning models take none of them but at that value (OpenAI's o-series and GPT-5, Claude
-/// Opus 4.7: a 400 otherwise).
-pub(crate) const SAMPLING: [(&str, Option<f64>); 7] = [
-    ("temperature", Some(1.0)),
-    ("top_p", Some(1.0)),
-    ("presence_penalty", Some(0.0)),
-    ("frequency_penalty", Some(0.0)),
-    ("logit_bias", None),
-    ("logprobs", None),
-    ("top_logprobs", None),
+/// Request members that tune sampling: the value that leaves each at its default, and the
+/// range OpenAI's API takes (a number member; `None`: `logprobs`, a boolean, and `logit_bias`,
+/// an object). Reasoning models take none of them but at the default (OpenAI's o-series and
+/// GPT-5, Claude Opus 4.7: a 400 otherwise).
+pub(crate) const SAMPLING: [Sampling; 7] = [
+    ("temperature", Some(1.0), Some((0.0, 2.0))),
+    ("top_p", Some(1.0), Some((0.0, 1.0))),
+    ("presence_penalty", Some(0.0), Some((-2.0, 2.0))),
+    ("frequency_penalty", Some(0.0), Some((-2.0, 2.0))),
+    ("logit_bias", None, None),
+    ("logprobs", None, None),
+    ("top_logprobs", Some(0.0), Some((0.0, 20.0))),
 ];
 
-/// Reads a [`SAMPLING`] member's value: its name when it asks for other than the default
-/// (a number other than the default, `logprobs: true`, a non-empty `logit_bias`, any
-/// `top_logprobs`). Values of the wrong type are the provider's to refuse.
+/// A sampling member: its name, its default, and its range (a number member).
+type Sampling = (&'static str, Option<f64>, Option<(f64, f64)>);
+
+/// Reads a [`SAMPLING`] member's value: its name when it asks for other than the default (a
+/// number other than the default, `logprobs: true`, a non-empty `logit_bias`). A value of the
+/// wrong type or out of range is refused here, so no provider answers it in its own words
+/// (or a tier skips the candidates whose translator refuses it).
 pub(crate) fn read_sampling(r: &mut Reader<'_>, key: &str) -> Result<Option<&'static str>, ApiError> {
-    let Some(&(name, default)) = SAMPLING.iter().find(|(n, _)| *n == key) else {
+    let Some(&(name, default, range)) = SAMPLING.iter().find(|(n, _, _)| *n == key) else {
         return r.skip_value().map(|()| None).map_err(syntax);
     };
-    let set = match r.peek_kind().map_err(syntax)? {
-        Kind::Null => r.null().map(|()| false).map_err(syntax)?,
-        Kind::Number => {
-            let n = r.number().map_err(syntax)?.parse::<f64>().ok();
-            default.is_none_or(|d| n != Some(d))
+    let set = match (r.peek_kind().map_err(syntax)?, range) {
+        (Kind::Null, _) => r.null().map(|()| false).map_err(syntax)?,
+        (Kind::Number, Some((lo, hi))) => {
+            let n = r.number().map_err(syntax)?.parse::<f64>().ok().filter(|n| (lo..=hi).contains(n));
+            let Some(n) = n else {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(name),
+                    format!("'{name}' must be a number from {lo} to {hi}"),
+                ));
+            };
+            default.is_none_or(|d| n != d)
         }
-        Kind::Bool => r.boolean().map_err(syntax)?,
-        Kind::Object => {
+        (Kind::Bool, None) if name == "logprobs" => r.boolean().map_err(syntax)?,
+        (Kind::Object, None) if name == "logit_bias" => {
             let start = r.pos();
             r.skip_value().map_err(syntax)?;
             r.text().get(start..r.pos()).is_some_and(|t| t.contains(':'))
         }
-        _ => r.skip_value().map(|()| false).map_err(syntax)?,
+        (k, _) => {
+            let want = match name {
+                "logprobs" => "a boolean",
+                "logit_bias" => "an object",
+                _ => "a number",
+            };
+            return Err(wrong_type(name, want, k));
+        }
     };
     Ok(set.then_some(name))
 }

@@ -140,7 +140,12 @@ fn parse_chat_as<'a>(
                     req.layout.null_completion_member = Some(key_start);
                 }
             }
-            "n" => req.choices = opt_count_field(&mut r, "n")?,
+            "n" => {
+                req.choices = opt_count_field(&mut r, "n")?;
+                if req.choices.is_some_and(|n| !(1..=128).contains(&n)) {
+                    return Err(ApiError::invalid("invalid_value", Some("n"), "'n' must be from 1 to 128"));
+                }
+            }
             "temperature" | "top_p" | "presence_penalty" | "frequency_penalty" | "logit_bias"
             | "logprobs" | "top_logprobs" => {
                 let asked = read_sampling(&mut r, &key)?;
@@ -476,14 +481,15 @@ mod tests {
             (r#","max_tokens":1000,"n":128"#, 128_000),
             (r#","n":3"#, 3 * 512),
             (r#","n":null"#, 512),
-            (r#","n":0"#, 512),
         ] {
             let b = body(extra);
             let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));
             assert_eq!(req.estimate(512).output_tokens, output, "{extra}");
         }
-        let e = parse_chat(body(r#","n":"2""#).as_bytes()).err().map(|e| e.param);
-        assert_eq!(e, Some(Some("n".to_string())));
+        for bad in [r#","n":"2""#, r#","n":0"#, r#","n":129"#, r#","n":1e9"#] {
+            let e = parse_chat(body(bad).as_bytes()).err().map(|e| (e.status, e.param));
+            assert_eq!(e, Some((400, Some("n".to_string()))), "{bad}");
+        }
     }
 
     /// An image costs the model tokens its bytes do not show (a URL is a few dozen bytes, a
@@ -503,6 +509,30 @@ mod tests {
         // The parts' `type` members are a few bytes of text besides.
         let added = with(2) - with(0);
         assert!((2 * IMAGE_TOKENS..2 * IMAGE_TOKENS + 20).contains(&added), "{added}");
+    }
+
+    /// Sampling members of the wrong type or out of OpenAI's range reached a provider, which
+    /// answered in its own words (or a tier skipped only the candidates whose translator
+    /// refused them): they are the router's 400, the same whatever the model.
+    #[test]
+    fn sampling_members_are_checked_whatever_the_model() {
+        for bad in [
+            r#","temperature":"0.2""#,
+            r#","temperature":2.5"#,
+            r#","top_p":-0.1"#,
+            r#","presence_penalty":3"#,
+            r#","top_logprobs":21"#,
+            r#","logprobs":"yes""#,
+            r#","logit_bias":[1]"#,
+        ] {
+            let e = parse_chat(body(bad).as_bytes()).err();
+            let field = bad.split('"').nth(1).map(str::to_string);
+            assert_eq!(e.map(|e| (e.status, e.param)), Some((400, field)), "{bad}");
+        }
+        let fine = r#","temperature":0,"top_p":1,"frequency_penalty":-2,"top_logprobs":5,"logprobs":true,"logit_bias":{"1":-100}"#;
+        let fine = body(fine);
+        let req = parse_chat(fine.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.layout().sampling(), Some("temperature"));
     }
 
     /// Issue 15: a second `include_usage` was accepted and sent on beside the router's edit.

@@ -89,8 +89,7 @@ pub fn chat_body_with(
             "unsupported_for_model",
             Some(field),
             format!(
-                "{} takes only its default sampling: leave {field} out (or at its default) to use it",
-                crate::error::echo(to.upstream_model)
+                "this model takes only its default sampling: leave {field} out (or at its default) to use it"
             ),
         ));
     }

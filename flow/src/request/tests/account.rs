@@ -244,8 +244,17 @@ fn a_stream_ended_before_its_usage_is_charged_at_least_what_it_passed_on() {
             req.on(&host, Event::ResponseBody { size: chunk.len(), end_of_stream: end });
         }
         req.on(&host, Event::Log);
-        // At 2 USD per million output tokens, a token per event.
-        assert_eq!(spent(&host), Some(estimate.max(events * 2_000)), "{events} events, cut: {cut}");
+        // At 2 USD per million output tokens, a token per event, and the input's estimate
+        // (at 1 USD per million) beside them.
+        // (Each amount is rounded up to a nano-USD on its own: within 1 of the sum.)
+        let input = estimate - 512 * 2_000;
+        let want = estimate.max(events * 2_000 + input);
+        let got = spent(&host).unwrap_or_default();
+        assert!(got.abs_diff(want) <= 1, "{events} events, cut: {cut}: {got} against {want}");
+        // The cost metric counts what the budget was charged (it counted nothing).
+        let counters = host.counters.borrow();
+        let cost: u64 = counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
+        assert_eq!(cost, got, "{counters:?}");
     }
 }
 
@@ -265,7 +274,10 @@ fn a_fallbacks_stream_without_usage_is_charged_at_least_what_it_passed_on() {
     host.call_body = format!("{}data: [DONE]\n\n", format!("{event}\n\n").repeat(2_000)).into_bytes();
     req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
     req.on(&host, Event::Log);
-    assert_eq!(spent(&host), Some(2_000 * 2_000));
+    // A token per event at 2 USD per million, and the input's estimate at 1.
+    let input = estimate_of_hello() - 512 * 2_000;
+    let got = spent(&host).unwrap_or_default();
+    assert!(got.abs_diff(2_000 * 2_000 + input) <= 1, "{got}");
 }
 
 /// A fallback that answers without usage is charged its own estimate: it was charged the
@@ -303,6 +315,36 @@ fn a_request_the_host_could_not_send_is_charged_nothing_and_blames_no_provider()
     assert_eq!(spent(&host), Some(0));
     let health = host.shared.borrow().get(&model_router_scorer::health::provider_key(&provider)).cloned();
     assert!(health.is_none(), "{health:?}");
+}
+
+/// A client id names a spend record kept in shared data until Envoy restarts: one of 20 KB
+/// was taken (and each new one kept); an empty one named a client "".
+#[test]
+fn a_client_id_too_long_is_refused_and_an_empty_one_names_no_one() {
+    let extra = r#","client_header":"x-team","budgets":{"client_default_usd":1}"#;
+    let mut host = chat(HELLO);
+    host.request_headers.push(("x-team".into(), "t".repeat(257)));
+    let mut req = Request::new(Some(config(extra)));
+    let step = req.on(&host, Event::RequestHeaders { end_of_stream: false });
+    let step = if step.effects.is_empty() {
+        req.on(&host, Event::RequestBody { size: host.request_body.len(), end_of_stream: true })
+    } else {
+        step
+    };
+    let refused = step.effects.iter().any(|e| matches!(e, crate::io::Effect::Respond { status: 400, .. }));
+    let step = if refused { step } else { route(&mut Request::new(Some(config(extra))), &host) };
+    let refused = step.effects.iter().any(|e| matches!(e, crate::io::Effect::Respond { status: 400, .. }));
+    assert!(refused, "{step:?}");
+    let mut host = chat(HELLO);
+    host.request_headers.push(("x-team".into(), " ".into()));
+    let mut req = Request::new(Some(config(extra)));
+    route(&mut req, &host);
+    req.on(&host, Event::Log);
+    assert!(
+        !host.shared.borrow().keys().any(|k| k.contains("spend.client")),
+        "{:?}",
+        host.shared.borrow().keys()
+    );
 }
 
 /// A client the configuration does not name (held to `client_default_usd`) is limited as any,

@@ -189,3 +189,27 @@ fn a_key_refused_with_a_400_fails_over_as_a_401_does() {
         "{third}: {json}"
     );
 }
+
+/// The client header names a tenant to the router, not to providers: it reached every one,
+/// on the first attempt and on a fallback.
+#[test]
+fn the_client_header_reaches_no_provider() {
+    let mut host = chat(HELLO);
+    host.request_headers.push(("x-team".into(), "team-a".into()));
+    let mut req = Request::new(Some(config(r#","client_header":"x-team""#)));
+    let step = route(&mut req, &host);
+    let Some(Effect::SetRequestHeaders(headers)) =
+        step.effects.iter().find(|e| matches!(e, Effect::SetRequestHeaders(_)))
+    else {
+        panic!("no headers in {step:?}")
+    };
+    assert!(!headers.iter().any(|(k, _)| k == "x-team"), "{headers:?}");
+    host.response_headers = pairs(&[(":status", "503")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let call = step.effects.iter().find_map(|e| match e {
+        Effect::Call { headers, .. } => Some(headers.clone()),
+        _ => None,
+    });
+    let call = call.unwrap_or_else(|| panic!("no fallback: {step:?}"));
+    assert!(!call.iter().any(|(k, _)| k == "x-team"), "{call:?}");
+}

@@ -21,7 +21,7 @@ pub(super) fn config() -> Rc<Shared> {
 }
 
 /// [`config`] with more top-level members (`extra` starts with a comma).
-fn config_with(extra: &str) -> Rc<Shared> {
+pub(super) fn config_with(extra: &str) -> Rc<Shared> {
     let model = |id: &str, tier: &str, p: &str, api: &str, window: u64, price: f64| {
         format!(
             r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","api":"{api}","context_window":{window},"max_output":100,"price_in":{price},"price_out":{price},"quality":50}}"#

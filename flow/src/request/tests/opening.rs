@@ -4,7 +4,7 @@
 
 use model_router_scorer::protocol::bedrock::eventstream::encode;
 
-use super::native::{config, converse_stream, replaced, request};
+use super::native::{config, config_with, converse_stream, replaced, request};
 use super::{chat, pairs, respond, route, set_response};
 use crate::io::{Effect, Event, Step, Verdict};
 use crate::request::Request;
@@ -147,4 +147,26 @@ fn an_overload_in_the_chunk_where_the_answer_began_is_served_not_failed_over() {
     assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
     let out = replaced(&step);
     assert!(out.contains("Hi there") && out.contains("\"error\""), "{out}");
+}
+
+/// A stream cut after Anthropic's message_start (which reports the input) and before its
+/// answer is failed over, and what it reported is charged: the provider billed that input. It
+/// was charged nothing. (A stream the provider ends with its own error is not charged.)
+#[test]
+fn a_stream_cut_after_it_reported_its_input_is_charged_what_it_reported() {
+    let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{"input_tokens":1000,"output_tokens":1}}}"#;
+    let cut = format!("event: message_start\ndata: {start}\n\n");
+    host.response_body = cut.clone().into_bytes();
+    let step = req.on(&host, Event::ResponseBody { size: cut.len(), end_of_stream: true });
+    assert_eq!(respond(&step).map(|(s, _, _)| s), Some(502), "{step:?}");
+    req.on(&host, Event::Log);
+    // 1,000 input and 1 output token at 3 USD per million.
+    let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+    assert_eq!(spent, Some(3_003_000));
 }
