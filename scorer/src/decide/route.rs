@@ -486,6 +486,11 @@ mod tests {
     /// 2026-11-22, the catalog's reference day.
     const TODAY: u64 = 20_779 * 86_400;
 
+    /// What routing sees of a global limit of 100 USD with `left` USD left.
+    fn budget_left(left: f64) -> BudgetView {
+        BudgetView { left_usd: left, scope: "global".into(), limit_usd: 100.0, resets_at: TODAY, held: false }
+    }
+
     fn config() -> Config {
         Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"))
     }
@@ -759,13 +764,7 @@ mod tests {
             |id: &str| c.catalog.deployments.iter().find(|d| d.id == id).map_or(f64::MAX, |d| est.price(d));
         let left = (price("cheap") + price("dear")) / 2.0;
         assert!(price("conv") < left, "the first fits");
-        let view = BudgetView {
-            left_usd: left,
-            scope: "global".into(),
-            limit_usd: 100.0,
-            resets_at: TODAY,
-            held: false,
-        };
+        let view = budget_left(left);
         let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
         let r = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.target.to.model.as_str(), r.budget.as_deref()), ("cheap", Some("ok")));
@@ -1344,13 +1343,7 @@ mod tests {
         assert!(dearest > free.estimate_usd, "no fallback dearer than the first: {dearest}");
         // Room for the first and not for the dearest fallback.
         let left = (free.estimate_usd + dearest) / 2.0;
-        let view = BudgetView {
-            left_usd: left,
-            scope: "global".into(),
-            limit_usd: 100.0,
-            resets_at: TODAY,
-            held: false,
-        };
+        let view = budget_left(left);
         let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
         let r = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.budget.as_deref(), r.estimate_usd), (Some("ok"), free.estimate_usd));

@@ -9,7 +9,7 @@ use model_router_scorer::Config;
 use model_router_scorer::protocol::bedrock::eventstream::encode;
 use serde_json::Value;
 
-use super::{chat, pairs, respond, route, set_response};
+use super::{Fake, chat, pairs, respond, route, set_response};
 use crate::io::{Effect, Event, Step, Verdict};
 use crate::request::Request;
 use crate::shared::Shared;
@@ -70,6 +70,25 @@ pub(super) fn converse_stream() -> Vec<u8> {
 }
 
 const ANTHROPIC_ANSWER: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"Hello from Claude"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}"#;
+
+/// A stream request to the Anthropic model, routed under `shared`, its 200 event-stream
+/// headers in (held: the answer has not begun).
+pub(super) fn anthropic_stream(shared: Rc<Shared>) -> (Fake, Request) {
+    let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(shared));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    (host, req)
+}
+
+/// Anthropic's `message_start` event reporting `input` tokens (and the first output token).
+pub(super) fn message_start(input: u64) -> String {
+    format!(
+        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{{\"input_tokens\":{input},\"output_tokens\":1}}}}}}\n\n"
+    )
+}
 
 pub(super) fn replaced(step: &Step) -> String {
     step.effects
@@ -382,21 +401,12 @@ fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_
 #[test]
 fn a_failed_native_stream_reports_the_counts_it_read_and_is_charged_at_least_the_estimate() {
     let run = |input_tokens: u64| {
-        let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-        let mut host = chat(body);
-        let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":2}"#)));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        let start = format!(
-            r#"{{"type":"message_start","message":{{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":1}}}}}}"#
-        );
+        let (mut host, mut req) = anthropic_stream(config_with(r#","budgets":{"daily_usd":2}"#));
+        let start = message_start(input_tokens);
         let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
         // It opens with its answer (so it flows), then fails.
         let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
-        host.response_body =
-            format!("event: message_start\ndata: {start}\n\nevent: content_block_delta\ndata: {delta}\n\n")
-                .into_bytes();
+        host.response_body = format!("{start}event: content_block_delta\ndata: {delta}\n\n").into_bytes();
         let step =
             req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
         assert_eq!(step.verdict, Verdict::Continue);

@@ -4,7 +4,9 @@
 
 use model_router_scorer::protocol::bedrock::eventstream::encode;
 
-use super::native::{config, config_with, converse_stream, replaced, request};
+use super::native::{
+    anthropic_stream, config, config_with, converse_stream, message_start, replaced, request,
+};
 use super::{chat, pairs, respond, route, set_response};
 use crate::io::{Effect, Event, Step, Verdict};
 use crate::request::Request;
@@ -101,15 +103,8 @@ fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
 /// an error event.
 #[test]
 fn an_overload_after_message_start_is_a_failed_attempt_not_a_200() {
-    let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let mut host = chat(body);
-    let mut req = Request::new(Some(config()));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
-    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}"#;
-    let first =
-        format!("event: message_start\ndata: {start}\n\nevent: ping\ndata: {{\"type\":\"ping\"}}\n\n");
+    let (mut host, mut req) = anthropic_stream(config());
+    let first = format!("{}event: ping\ndata: {{\"type\":\"ping\"}}\n\n", message_start(10));
     host.response_body = first.clone().into_bytes();
     let step = req.on(&host, Event::ResponseBody { size: first.len(), end_of_stream: false });
     assert_eq!(step, Step::just(Verdict::Pause), "held: nothing of the answer yet");
@@ -128,18 +123,13 @@ fn an_overload_after_message_start_is_a_failed_attempt_not_a_200() {
 /// the provider billed the input and what it wrote.
 #[test]
 fn an_overload_in_the_chunk_where_the_answer_began_is_served_not_failed_over() {
-    let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let mut host = chat(body);
-    let mut req = Request::new(Some(config()));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
-    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{"input_tokens":10,"output_tokens":1}}}"#;
+    let (mut host, mut req) = anthropic_stream(config());
     let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi there"}}"#;
     let block = r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#;
     let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
     let all = format!(
-        "event: message_start\ndata: {start}\n\nevent: content_block_start\ndata: {block}\n\nevent: content_block_delta\ndata: {delta}\n\nevent: error\ndata: {error}\n\n"
+        "{}event: content_block_start\ndata: {block}\n\nevent: content_block_delta\ndata: {delta}\n\nevent: error\ndata: {error}\n\n",
+        message_start(10)
     );
     host.response_body = all.clone().into_bytes();
     let step = req.on(&host, Event::ResponseBody { size: all.len(), end_of_stream: true });
@@ -154,14 +144,8 @@ fn an_overload_in_the_chunk_where_the_answer_began_is_served_not_failed_over() {
 /// was charged nothing. (A stream the provider ends with its own error is not charged.)
 #[test]
 fn a_stream_cut_after_it_reported_its_input_is_charged_what_it_reported() {
-    let body = r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let mut host = chat(body);
-    let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{"input_tokens":1000,"output_tokens":1}}}"#;
-    let cut = format!("event: message_start\ndata: {start}\n\n");
+    let (mut host, mut req) = anthropic_stream(config_with(r#","budgets":{"daily_usd":100}"#));
+    let cut = message_start(1000);
     host.response_body = cut.clone().into_bytes();
     let step = req.on(&host, Event::ResponseBody { size: cut.len(), end_of_stream: true });
     assert_eq!(respond(&step).map(|(s, _, _)| s), Some(502), "{step:?}");
