@@ -24,9 +24,9 @@ impl Request {
             // The client left mid-stream: what was passed on is the least the provider billed.
             a.floor = a.floor.max(nano(w.editor.streamed_floor()));
         }
-        // The client went away while a provider had the request and had not answered: the
-        // provider still works on it and bills it.
-        // The attempt in flight, and its estimate.
+        // The attempt in flight when the request ended, and its estimate: the client went away
+        // while a provider had the request and had not answered, and the provider still works
+        // on it and bills it.
         let in_flight = match &self.phase {
             Phase::Routed(f) => Some(f.estimate_nano()),
             Phase::Opening(o) => Some(o.flight.estimate_nano()),
