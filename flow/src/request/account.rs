@@ -67,6 +67,13 @@ impl Request {
                 host.gauge(&m::labelled(m::BUDGET_LIMIT, &labels), scope.limit);
             }
         }
+        // All a request was charged (attempts lost on the way too), under its client, whether
+        // an attempt answered or not.
+        if let Some(client) = self.client.as_ref().filter(|_| spent > 0) {
+            // Clients the configuration names by theirs; the rest together.
+            let client = if self.named(client) { live::stat_segment(client) } else { "other".to_string() };
+            host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), spent);
+        }
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
         let outcome = match a.status {
             200..=399 => "ok",
@@ -90,15 +97,9 @@ impl Request {
             host.count(&m::labelled(m::TOKENS_IN, &who), u.input);
             host.count(&m::labelled(m::TOKENS_OUT, &who), u.output);
         }
-        // What the budgets were charged, estimates included where no usage came: the answering
-        // attempt's under its model, and all of it (lost attempts too) under its client.
+        // What the answering attempt was charged, estimates included where no usage came.
         if charged > 0 {
             host.count(&m::labelled(m::COST, &who), charged);
-        }
-        if let Some(client) = self.client.as_ref().filter(|_| spent > 0) {
-            // Clients the configuration names by theirs; the rest together.
-            let client = if self.named(client) { live::stat_segment(client) } else { "other".to_string() };
-            host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), spent);
         }
     }
 

@@ -168,14 +168,18 @@ impl BudgetView {
     /// The tightest of `scopes` given their records (read for `now`).
     pub fn of(scopes: &[(Scope, Spend)], now: u64) -> Option<BudgetView> {
         let day = now / 86_400;
-        let (scope, spend) = scopes.iter().min_by_key(|(s, sp)| sp.on(day).left(s.limit))?;
+        // A scope whose settled spend reached its limit is the one that blocks, until midnight.
+        let spent = scopes.iter().find(|(s, sp)| sp.on(day).spent >= s.limit);
+        let (scope, spend) =
+            spent.or_else(|| scopes.iter().min_by_key(|(s, sp)| sp.on(day).left(s.limit)))?;
         let today = spend.on(day);
         Some(BudgetView {
             left_usd: today.left(scope.limit) as f64 / 1e9,
             scope: scope.label.clone(),
             limit_usd: scope.limit as f64 / 1e9,
             resets_at: (day + 1) * 86_400,
-            held: today.reserved > 0 && today.spent < scope.limit,
+            // No scope's settled spend has reached its limit, and requests in flight hold some.
+            held: spent.is_none() && scopes.iter().any(|(_, sp)| sp.on(day).reserved > 0),
         })
     }
 
@@ -304,6 +308,20 @@ mod tests {
         let spent = view(0.001, 0.0005);
         assert_eq!(spent.retry_after(now), 23 * 3600);
         assert!(spent.exhausted(now).message.contains("resets at"));
+        // The global scope held by others, the client's own spent: the client's blocks, until
+        // midnight (it was told to retry in 5 s, judged on the global scope alone).
+        let both = BudgetConfig { daily_usd: Some(100.0), ..cfg.clone() };
+        let recs: Vec<(Scope, Spend)> = both
+            .scopes(Some("gina"))
+            .into_iter()
+            .map(|s| {
+                let global = s.label == "global";
+                let (spent, reserved) = if global { (nano(99.99), nano(0.01)) } else { (nano(0.001), 0) };
+                (s, Spend { day: 20_779, spent, reserved })
+            })
+            .collect();
+        let v = BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"));
+        assert_eq!((v.scope.as_str(), v.held, v.retry_after(now)), ("client gina", false, 23 * 3600));
         assert_eq!(
             (usd(2.0), usd(0.5), usd(0.001), usd(12.345)),
             ("2.00".into(), "0.50".into(), "0.001".into(), "12.345".into())
