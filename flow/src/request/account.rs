@@ -103,9 +103,11 @@ impl Request {
         }
     }
 
-    /// The amount reserved for the request (the first candidate's estimate), nano-USD.
-    pub(super) fn reserved(&self) -> u64 {
-        self.account.reservation.as_ref().map_or(0, |r| r.amount)
+    /// `f`'s attempt was lost (the provider had it and never answered): its estimate, or
+    /// without one the reservation, is charged at the end.
+    pub(super) fn lost(&mut self, f: &Flight) {
+        let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
+        self.account.lost_nano += f.estimate_nano().unwrap_or(reserved);
     }
 
     /// Notes the attempt that answered, for metrics and logs (filter state).

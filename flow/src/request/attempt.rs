@@ -47,7 +47,7 @@ impl Request {
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()))
         {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
-            self.account.lost_nano += f.estimate_nano().unwrap_or_else(|| self.reserved());
+            self.lost(&f);
         }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is

@@ -170,19 +170,20 @@ impl Request {
             }
             None => status,
         };
-        // The gateway's key refused with a 400 (Gemini's): a 401, the provider's failure.
-        let status = match status {
-            400 if is_key_error(&host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default()) => {
-                401
-            }
-            s => s,
+        // A 400's body, read once: the gateway's key refused (Gemini's) is a 401, the
+        // provider's failure; a context-length error moves to a larger window.
+        let error = if status == 400 {
+            host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default()
+        } else {
+            Vec::new()
         };
+        let status = if status == 400 && is_key_error(&error) { 401 } else { status };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
         // its headers (no status): the provider had the request and may bill its work.
         let timeout_ms = self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.fallback_timeout_ms);
         if status == 0 || (status == 504 && f.elapsed_ms(now_ns) >= timeout_ms as f64) {
-            self.account.lost_nano += f.estimate_nano().unwrap_or_else(|| self.reserved());
+            self.lost(&f);
         }
         if status == 429 {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
@@ -192,8 +193,7 @@ impl Request {
         let again = if retryable(status) {
             Some(Retry::Failure)
         } else if status == 400 {
-            let body = host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default();
-            let context = is_context_error(&body) || native::is_context_error(f.to.api, status, &body);
+            let context = is_context_error(&error) || native::is_context_error(f.to.api, status, &error);
             context.then_some(Retry::Context(f.to.context_window))
         } else {
             None

@@ -424,8 +424,7 @@ impl StreamUsage {
     /// the router passes on) and notes an error event.
     fn read_lines(&mut self, events: &[u8]) {
         for line in events.split(|&b| b == b'\n') {
-            if let Some(value) = line.strip_prefix(b"data:") {
-                let value = value.strip_prefix(b" ").unwrap_or(value);
+            if let Some(value) = data_value(line) {
                 self.failed |= value.starts_with(b"{\"error\"");
                 self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
             } else {
@@ -439,10 +438,14 @@ impl StreamUsage {
 /// Whether the last line of `events` is the `[DONE]` data line. SSE takes one optional space
 /// after the field's colon, so `data:[DONE]` ends a stream as `data: [DONE]` does.
 fn ends_done(events: &[u8]) -> bool {
-    let events = events.trim_ascii_end();
-    let line = events.rsplit(|&b| b == b'\n').next().unwrap_or_default();
-    let Some(value) = line.strip_prefix(b"data:") else { return false };
-    value.strip_prefix(b" ").unwrap_or(value) == b"[DONE]"
+    let line = events.trim_ascii_end().rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    data_value(line) == Some(b"[DONE]")
+}
+
+/// A `data:` line's value: after the colon and the one space SSE allows there.
+fn data_value(line: &[u8]) -> Option<&[u8]> {
+    let value = line.strip_prefix(b"data:")?;
+    Some(value.strip_prefix(b" ").unwrap_or(value))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
