@@ -66,6 +66,22 @@ EXTRA = [
 # Structured outputs (response_format json_schema) on the OpenAI-compatible paths we know of.
 STRUCTURED_PROVIDERS = {"openai", "google-gemini"}
 
+# Models that take only their default sampling (reasoning models: OpenAI answers a tuned
+# temperature, or max_tokens, with a 400; Anthropic's Opus 4.7 likewise), and the one that
+# thinks only adaptively (a thinking budget is a 400). From the providers' API references, as
+# README "The catalog" records.
+FIXED_SAMPLING = {"o4-mini", "gpt-5.3-codex", "gpt-5.1-codex-mini", "o3", "claude-opus-4-7", "gpt-5.4"}
+ADAPTIVE_THINKING = {"claude-opus-4-7"}
+
+# Dearer rates above an input size: (tokens above which, USD/M in, USD/M out, source). A copy of a
+# model on another provider (EXTRA) is priced as the catalog's, long context included.
+LONG_CONTEXT = {
+    "gemini-2.5-pro": (200000, 2.5, 15.0,
+                       "Google AI pricing (LiteLLM input/output_cost_per_token_above_200k_tokens)"),
+    "gemini-3.1-pro-preview": (200000, 4.0, 18.0, "OpenRouter listing (>200K ctx $4/$18)"),
+    "gpt-5.4": (272000, 5.0, 22.5, "shared/catalog notes (input >272k priced $5/$22.5)"),
+}
+
 ALIASES = {"text-embedding-3-small": "embed-small", "text-embedding-3-large": "embed-large",
            "amazon.titan-embed-text-v2:0": "embed-titan"}
 
@@ -135,9 +151,16 @@ def main():
             entry["retires"] = RETIRES[m["id"]]
         if m["id"] in ALIASES:
             entry["alias"] = ALIASES[m["id"]]
+        if cid in FIXED_SAMPLING:
+            entry["fixed_sampling"] = True
+        if cid in ADAPTIVE_THINKING:
+            entry["adaptive_thinking"] = True
+        long = LONG_CONTEXT.get(cid)
+        if long:
+            entry["long_context"] = {"above": long[0], "price_in": long[1], "price_out": long[2]}
         entry["source"] = "shared/catalog/catalog.json: " + "; ".join(
             s for s in [m["quality_signal"] if elo else "", m["coding_signal"] if coding else "",
-                        m.get("lifecycle") or ""] if s)
+                        m.get("lifecycle") or "", "long context: " + long[3] if long else ""] if s)
         models.append(entry)
     by_id = {e["id"]: e for e in models}
     for cid, provider, upstream, speed in EXTRA:

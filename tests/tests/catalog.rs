@@ -321,3 +321,29 @@ fn the_provider_sees_the_gateway_key_and_never_the_clients() {
         assert!(providers.contains(p), "{p} not reached: {providers:?}");
     }
 }
+
+/// `scorer/catalog.json` is what `scripts/catalog.py` makes of the research facts beside the
+/// repository (`../shared/catalog`), byte for byte: a field written by hand into the catalog
+/// (a quirk, a long-context rate) would be lost the next time it is regenerated. Skipped,
+/// saying so, where the facts are not beside the repository.
+#[test]
+fn the_catalog_is_what_its_script_makes_of_the_facts() {
+    let root = model_router_tests::envoy::repo_root();
+    let facts = root.join("../shared/catalog/catalog.json");
+    if !facts.exists() {
+        eprintln!("SKIPPED: no catalog facts at {}", facts.display());
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(root.join("scripts/catalog.py"))
+        .arg(&facts)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let committed = std::fs::read(root.join("scorer/catalog.json")).expect("scorer/catalog.json");
+    assert!(
+        out.stdout == committed,
+        "scorer/catalog.json differs from `python3 scripts/catalog.py ../shared/catalog/catalog.json`: \
+         put the change in the script and regenerate"
+    );
+}
