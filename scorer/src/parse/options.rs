@@ -5,7 +5,9 @@ use std::borrow::Cow;
 
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
-use crate::parse::fields::{duplicate_error, first_duplicate, string_field, syntax, wrong_type};
+use crate::parse::fields::{
+    duplicate_error, first_duplicate, string_field, string_field_named, syntax, wrong_type,
+};
 use crate::parse::json::{Kind, Reader};
 use crate::vocab::Policy;
 
@@ -91,27 +93,63 @@ pub(crate) fn read_sampling(r: &mut Reader<'_>, key: &str) -> Result<Option<&'st
     Ok(set.then_some(name))
 }
 
-/// Service tiers that cost more than the catalog's prices: OpenAI's `priority` (about twice the
-/// standard rates) and `scale` (committed capacity).
-const DEARER_TIERS: [&str; 2] = ["priority", "scale"];
+/// Service tiers priced at or below the catalog's rates: the default and `auto` (OpenAI, Groq,
+/// Anthropic), `flex` (cheaper at OpenAI and Gemini, the same at Groq), Groq's `on_demand`,
+/// Anthropic's `standard_only`. Anything else (OpenAI's `priority`, about twice the rates,
+/// `scale`, committed capacity, Gemini's priority tier, a value a provider adds later) is not
+/// known to cost what the catalog says.
+const PRICED_TIERS: [&str; 6] = ["auto", "default", "flex", "on_demand", "standard", "standard_only"];
 
-/// Reads `service_tier`, which is passed to the provider: a tier dearer than the catalog's
-/// prices is refused, since the cost header and the budgets would charge it at standard rates.
-/// Cheaper or default tiers (`auto`, `default`, `flex`, a provider's own) pass.
+/// Reads `service_tier`, which is passed to the provider: a tier not known to cost at most the
+/// catalog's prices is refused, since the cost header and the budgets would charge it at
+/// standard rates.
 pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<(), ApiError> {
     if r.peek_kind().map_err(syntax)? == Kind::Null {
         return r.null().map_err(syntax);
     }
     let tier = string_field(r, "service_tier")?;
-    if DEARER_TIERS.contains(&tier.as_ref()) {
+    if !PRICED_TIERS.contains(&tier.as_ref()) {
         return Err(ApiError::invalid(
             "unsupported_value",
             Some("service_tier"),
             format!(
-                "service_tier {} is priced above the router's catalog, which prices at standard rates: leave service_tier out, or send auto, default or flex",
+                "service_tier {} is not known to cost the router's catalog prices (standard rates): leave service_tier out, or send auto, default or flex",
                 echo(&tier)
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Tool types the router can price: the client's own functions (`custom` is OpenAI's
+/// free-form function). A provider's built-in tools (Groq's `browser_search` and
+/// `code_interpreter`, a `web_search`) run on the provider and are billed per use beside the
+/// tokens, which the cost header and the budgets cannot see.
+const PRICED_TOOLS: [&str; 2] = ["function", "custom"];
+
+/// Reads one entry of `tools` (the `index`th): its `type` must be one the router can price.
+/// What else it holds is the translators' and the provider's to check.
+pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32) -> Result<(), ApiError> {
+    if r.peek_kind().map_err(syntax)? != Kind::Object {
+        return r.skip_value().map_err(syntax);
+    }
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        if key != "type" {
+            r.skip_value().map_err(syntax)?;
+            continue;
+        }
+        let kind = string_field_named(r, || format!("tools[{index}].type"))?;
+        if !PRICED_TOOLS.contains(&kind.as_ref()) {
+            return Err(ApiError::invalid(
+                "unsupported_tool_type",
+                Some(&format!("tools[{index}].type")),
+                format!(
+                    "tool type {} runs on the provider and is billed per use, which the router cannot price: declare function tools",
+                    echo(&kind)
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use crate::parse::layout::STREAM_USAGE_MEMBER;
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{
-    read_max_price, read_modalities, read_response_format, read_sampling, read_service_tier,
+    read_max_price, read_modalities, read_response_format, read_sampling, read_service_tier, read_tool,
 };
 use crate::vocab::Prefer;
 
@@ -156,7 +156,7 @@ fn parse_chat_as<'a>(
                     let mut it = r.array().map_err(syntax)?;
                     while it.next(&mut r).map_err(syntax)? {
                         let start = r.pos();
-                        r.skip_value().map_err(syntax)?;
+                        read_tool(&mut r, req.features.tools_declared)?;
                         req.features.tools_declared += 1;
                         req.text_bytes += r.pos() - start;
                     }
@@ -427,7 +427,21 @@ mod tests {
             (body(r#","modalities":["text","video"]"#), "invalid_value", Some("modalities")),
             (body(r#","service_tier":"priority""#), "unsupported_value", Some("service_tier")),
             (body(r#","service_tier":"scale""#), "unsupported_value", Some("service_tier")),
+            (body(r#","service_tier":"Priority""#), "unsupported_value", Some("service_tier")),
+            (body(r#","service_tier":"SERVICE_TIER_PRIORITY""#), "unsupported_value", Some("service_tier")),
+            (body(r#","service_tier":"performance""#), "unsupported_value", Some("service_tier")),
             (body(r#","service_tier":1"#), "invalid_type", Some("service_tier")),
+            (
+                body(r#","tools":[{"type":"function","function":{"name":"f"}},{"type":"browser_search"}]"#),
+                "unsupported_tool_type",
+                Some("tools[1].type"),
+            ),
+            (
+                body(r#","tools":[{"type":"function","function":{"name":"f"},"type":"code_interpreter"}]"#),
+                "unsupported_tool_type",
+                Some("tools[0].type"),
+            ),
+            (body(r#","tools":[{"type":7}]"#), "invalid_type", Some("tools[0].type")),
             (
                 r#"{"model":"economy","messages":[{"role":"function","name":"f"}]}"#.into(),
                 "missing_required_parameter",
@@ -450,12 +464,24 @@ mod tests {
     /// pass to the provider as sent.
     #[test]
     fn service_tiers_at_or_below_standard_rates_pass() {
-        for tier in [r#""auto""#, r#""default""#, r#""flex""#, r#""on_demand""#, "null"] {
+        for tier in [r#""auto""#, r#""default""#, r#""flex""#, r#""on_demand""#, r#""standard_only""#, "null"]
+        {
             let b = format!(
                 r#"{{"model":"economy","service_tier":{tier},"messages":[{{"role":"user","content":"x"}}]}}"#
             );
             assert!(parse_chat(b.as_bytes()).is_ok(), "{tier}");
         }
+    }
+
+    /// The client's own tools pass, whatever else the entry holds (the translators and the
+    /// provider check that); a provider's built-in tools are refused above.
+    #[test]
+    fn function_and_custom_tools_pass() {
+        let b = body(
+            r#","tools":[{"function":{"name":"f","parameters":{"type":"object"}},"type":"function"},{"type":"custom","custom":{"name":"g"}}]"#,
+        );
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.features.tools_declared, 2);
     }
 
     /// Issue 15: `16.0` and `1e3` are integers to the spec; they were refused as fractions.
