@@ -127,6 +127,9 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
     };
     let mut out = Conversation::default();
     let mut turns: Vec<Turn<'_>> = Vec::new();
+    // System texts since the last message that joined a turn, and the message they start at.
+    let mut pending: Vec<Block<'_>> = Vec::new();
+    let mut pending_from = 0;
     for (i, m) in list.into_iter().enumerate() {
         // Param paths are only built for an error.
         let at = || format!("messages[{i}]");
@@ -141,7 +144,10 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
         };
         let (user, blocks) = match role.as_ref() {
             "system" | "developer" => {
-                out.system.extend(texts(m.get("content"), &at, false)?.into_iter().map(Block::Text));
+                if pending.is_empty() {
+                    pending_from = i;
+                }
+                pending.extend(texts(m.get("content"), &at, false)?.into_iter().map(Block::Text));
                 continue;
             }
             "user" => (true, user_blocks(m.get("content"), &at)?),
@@ -162,6 +168,7 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
         if blocks.is_empty() {
             continue;
         }
+        out.system.append(&mut pending);
         match turns.last_mut() {
             Some(t) if t.user == user => merge(t, blocks),
             _ => {
@@ -191,8 +198,30 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
         }
         Some(_) => {}
     }
+    trailing_instructions(&mut turns, &mut out.system, pending, pending_from);
     out.turns = split_tool_results(turns);
     Ok(out)
+}
+
+/// System and developer messages after the last turn's messages: as the system prompt they
+/// would leave a conversation that ends on the assistant's turn ending there, which asks the
+/// model to continue that turn (a prefill) instead of following them. After an assistant turn
+/// they go as a user turn, where they stand (an agent's closing instruction, "now summarise");
+/// after a user turn, to the system prompt.
+fn trailing_instructions<'a>(
+    turns: &mut Vec<Turn<'a>>,
+    system: &mut Vec<Block<'a>>,
+    mut pending: Vec<Block<'a>>,
+    from: usize,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    if turns.last().is_some_and(|t| !t.user) {
+        turns.push(Turn { user: true, first: from, blocks: pending });
+    } else {
+        system.append(&mut pending);
+    }
 }
 
 /// Gives the tool results of each user turn that also has other blocks a turn of their own,

@@ -46,6 +46,7 @@ fn request_goldens() {
     let cases = [
         "plain_text",
         "system_prompt",
+        "closing_instruction",
         "multi_turn",
         "image",
         "tools",

@@ -59,7 +59,7 @@ fn request_goldens() {
     let ran = golden("request", "json", |name, body| {
         super::request::translate(body, &TO).unwrap_or_else(|e| format!("{name}: refused: {e}").into_bytes())
     });
-    assert_eq!(ran, 9);
+    assert_eq!(ran, 10);
 }
 
 #[test]
