@@ -36,8 +36,6 @@ pub(super) struct Conversation<'a> {
     pub system: Vec<Block<'a>>,
     /// `messages`: turns, alternating, non-empty.
     pub turns: Vec<Turn<'a>>,
-    /// Names of the tools the history's `toolUse` blocks call, in order of first use.
-    pub used_tools: Vec<String>,
     /// The history carries `toolUse` or `toolResult` blocks (Converse then needs `toolConfig`).
     pub has_tool_blocks: bool,
 }
@@ -49,6 +47,8 @@ pub(super) struct Turn<'a> {
     /// The index of the first client message in it, for errors.
     first: usize,
     blocks: Vec<Block<'a>>,
+    /// A [`BRIDGE`] the translation put in, not a client's message.
+    bridge: bool,
 }
 
 /// One Converse content block.
@@ -67,6 +67,46 @@ pub(super) enum Block<'a> {
 impl Block<'_> {
     fn tool(&self) -> bool {
         matches!(self, Block::ToolUse { .. } | Block::ToolResult { .. })
+    }
+}
+
+impl<'a> Block<'a> {
+    /// A tool call or result as the text blocks that tell it; other blocks as they are.
+    fn told(self) -> Vec<Block<'a>> {
+        match self {
+            Block::ToolUse { id, name, input } => {
+                vec![Block::Text(Cow::Owned(format!("[tool call {id}: {name} {input}]")))]
+            }
+            Block::ToolResult { id, content } => {
+                let mut out = vec![Block::Text(Cow::Owned(format!("[tool result {id}]")))];
+                out.extend(content);
+                out
+            }
+            other => vec![other],
+        }
+    }
+}
+
+impl Conversation<'_> {
+    /// The history's tool calls and results as text, for a request that lets the model call
+    /// no tool (no `tools`, or `tool_choice: "none"`): Converse takes `toolUse`/`toolResult`
+    /// blocks only beside a `toolConfig`, whose `toolChoice` has no "none", so declaring the
+    /// tools would let the model call one. As text the model reads what happened and can only
+    /// answer. The [`BRIDGE`] turns go, their neighbours merged again.
+    pub(super) fn tool_history_as_text(&mut self) {
+        let mut out: Vec<Turn<'_>> = Vec::with_capacity(self.turns.len());
+        for t in std::mem::take(&mut self.turns) {
+            if t.bridge {
+                continue;
+            }
+            let blocks = t.blocks.into_iter().flat_map(Block::told);
+            match out.last_mut() {
+                Some(last) if last.user == t.user => last.blocks.extend(blocks),
+                _ => out.push(Turn { user: t.user, first: t.first, blocks: blocks.collect(), bridge: false }),
+            }
+        }
+        self.turns = out;
+        self.has_tool_blocks = false;
     }
 }
 
@@ -151,7 +191,7 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
                 continue;
             }
             "user" => (true, user_blocks(m.get("content"), &at)?),
-            "assistant" => (false, assistant_blocks(&m, &at, &mut out)?),
+            "assistant" => (false, assistant_blocks(&m, &at)?),
             "tool" => (true, vec![tool_result(&m, &at)?]),
             other => {
                 return Err(ApiError::invalid(
@@ -172,7 +212,7 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
         match turns.last_mut() {
             Some(t) if t.user == user => merge(t, blocks),
             _ => {
-                let mut t = Turn { user, first: i, blocks: Vec::new() };
+                let mut t = Turn { user, first: i, blocks: Vec::new(), bridge: false };
                 merge(&mut t, blocks);
                 turns.push(t);
             }
@@ -218,7 +258,7 @@ fn trailing_instructions<'a>(
         return;
     }
     if turns.last().is_some_and(|t| !t.user) {
-        turns.push(Turn { user: true, first: from, blocks: pending });
+        turns.push(Turn { user: true, first: from, blocks: pending, bridge: false });
     } else {
         system.append(&mut pending);
     }
@@ -237,8 +277,8 @@ fn split_tool_results(turns: Vec<Turn<'_>>) -> Vec<Turn<'_>> {
         let rest = t.blocks.split_off(results);
         let first = t.first;
         out.push(t);
-        out.push(Turn { user: false, first, blocks: vec![Block::Text(Cow::Borrowed(BRIDGE))] });
-        out.push(Turn { user: true, first, blocks: rest });
+        out.push(Turn { user: false, first, blocks: vec![Block::Text(Cow::Borrowed(BRIDGE))], bridge: true });
+        out.push(Turn { user: true, first, blocks: rest, bridge: false });
     }
     out
 }
@@ -351,11 +391,7 @@ fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
     Ok(json!({ "image": { "format": format, "source": { "bytes": data } } }))
 }
 
-fn assistant_blocks<'a>(
-    m: &Members<'a>,
-    at: At<'_>,
-    conv: &mut Conversation<'a>,
-) -> Result<Vec<Block<'a>>, ApiError> {
+fn assistant_blocks<'a>(m: &Members<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError> {
     let mut out: Vec<Block<'a>> = texts(m.get("content"), at, true)?.into_iter().map(Block::Text).collect();
     if !null(m.get("function_call")) {
         let at = at();
@@ -379,9 +415,6 @@ fn assistant_blocks<'a>(
         let function = once(function, function_at)?;
         let name = str_member(&function, "name", &function_at)?;
         let input = arguments(function.get("arguments"), &|| format!("{}.function.arguments", here()))?;
-        if !conv.used_tools.iter().any(|n| n == name.as_ref()) {
-            conv.used_tools.push(name.to_string());
-        }
         out.push(Block::ToolUse { id: tool_id(id), name, input });
     }
     Ok(out)

@@ -94,8 +94,8 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             "'messages' is required",
         ));
     };
-    let conv = messages::translate(messages)?;
-    let tools = tool_config(&mut req, &conv, tools_written.as_ref())?;
+    let mut conv = messages::translate(messages)?;
+    let tools = tool_config(&mut req, &mut conv, tools_written.as_ref())?;
     let mut out = Map::new();
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
@@ -233,7 +233,7 @@ type ToolConfig<'t> = (Tools<'t>, Option<Value>);
 /// are moved out of `req`, not copied.
 fn tool_config<'t>(
     req: &mut Map<String, Value>,
-    conv: &messages::Conversation<'_>,
+    conv: &mut messages::Conversation<'_>,
     text: Option<&'t TextTools>,
 ) -> Result<Option<ToolConfig<'t>>, ApiError> {
     let (tools, choice) = match text {
@@ -262,34 +262,13 @@ fn tool_config<'t>(
     }
     // Converse refuses toolUse/toolResult blocks unless toolConfig is present ("The toolConfig
     // field must be defined when using toolUse and toolResult content blocks"), and its
-    // toolChoice has no "none": with tool calls in the history, the model could call a tool the
-    // client forbade. Refused, so a tier routes the request to a candidate that can forbid it.
-    if none {
-        return Err(ApiError::invalid(
-            "unsupported_for_provider",
-            Some("tool_choice"),
-            "this model's API cannot forbid tool calls in a conversation that holds some: leave tool_choice out, or send no tools",
-        ));
-    }
-    let tools = if sent {
-        tools
-    } else {
-        // No tools sent but the history has calls: declare the tools it used, with an open
-        // schema, so Converse accepts the history.
-        Tools::Values(
-            conv.used_tools
-                .iter()
-                .map(
-                    |n| json!({ "toolSpec": { "name": n, "inputSchema": { "json": { "type": "object" } } } }),
-                )
-                .collect(),
-        )
-    };
-    if matches!(&tools, Tools::Values(t) if t.is_empty()) {
-        // Only tool results, no call: nothing to declare; Converse will say what it thinks.
+    // toolChoice has no "none": declared, the tools could be called. When the model may call
+    // none, the history's calls and results go as text and no toolConfig is sent.
+    if none || !sent {
+        conv.tool_history_as_text();
         return Ok(None);
     }
-    Ok(Some((tools, choice.filter(|c| !c.is_null()))))
+    Ok(Some((tools, choice)))
 }
 
 /// The tools written from the body's text as [`tool_spec`] writes them, and their names, for

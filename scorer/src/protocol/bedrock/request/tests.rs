@@ -410,7 +410,7 @@ fn turns_merge_and_alternate_with_tool_results_in_a_turn_of_their_own() {
 }
 
 #[test]
-fn tool_choice_maps_and_none_keeps_tools_only_for_tool_history() {
+fn tool_choice_maps_and_a_history_no_tool_may_be_called_in_is_told_as_text() {
     let tools = json!([{"type": "function", "function": {"name": "f", "description": "does f"}}]);
     let cases = [
         (json!("auto"), json!({"auto": {}})),
@@ -428,22 +428,33 @@ fn tool_choice_maps_and_none_keeps_tools_only_for_tool_history() {
     assert!(v.get("toolConfig").is_none(), "{v}");
     // no tools and no history: none either.
     assert!(ok(json!({"messages": [user("u")], "tool_choice": "auto"})).get("toolConfig").is_none());
-    // none with tool calls in the history: Converse needs tools declared (the client's, or
-    // stubs of those the history called) and has no "none" to forbid calling them: refused, so
-    // a tier moves on. It was sent, and the model could call a tool.
-    let history = json!([user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "r"}]);
+    // none, or no tools, with tool calls in the history: Converse takes the history's tool
+    // blocks only beside a toolConfig, whose toolChoice has no "none". The history goes as text
+    // and no tool is declared, so the model cannot call one (it was refused, or stubs of the
+    // history's tools were declared, which the model could call).
+    let history = json!([user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "r"}, user("now?")]);
     for body in [
         json!({"messages": history, "tools": tools, "tool_choice": "none"}),
         json!({"messages": history, "tool_choice": "none"}),
+        json!({"messages": history}),
     ] {
-        let e = translate(body.to_string().as_bytes(), &TO).err().map(|e| (e.code, e.param));
-        assert_eq!(e, Some(("unsupported_for_provider", Some("tool_choice".into()))), "{body}");
+        let v = ok(body.clone());
+        assert!(v.get("toolConfig").is_none(), "{body} -> {v}");
+        assert_eq!(
+            v["messages"],
+            json!([
+                {"role": "user", "content": [{"text": "u"}]},
+                {"role": "assistant", "content": [{"text": "[tool call c: f {\"a\":1}]"}]},
+                {"role": "user", "content": [{"text": "[tool result c]"}, {"text": "r"}, {"text": "now?"}]},
+            ]),
+            "{body}"
+        );
     }
     let v = ok(json!({"messages": history, "tools": tools}));
     assert!(v["toolConfig"]["tools"].is_array() && v["toolConfig"].get("toolChoice").is_none(), "{v}");
-    // only tool results and no tools: nothing to declare.
+    // only tool results and no tools: told as text too.
     let v = ok(json!({"messages": [user("u"), {"role": "tool", "tool_call_id": "x", "content": "r"}]}));
-    assert!(v.get("toolConfig").is_none(), "{v}");
+    assert!(v.get("toolConfig").is_none() && v["messages"][0]["content"][0]["text"] == "[tool result x]", "{v}");
 }
 
 #[test]
