@@ -106,6 +106,30 @@ fn object(r: &mut Reader<'_>, out: &mut Vec<u8>, scratch: &mut Vec<u8>, depth: u
     Some(())
 }
 
+/// `text`, one valid JSON value, without whitespace between its tokens: what a schema whose
+/// members must keep their order is sent as (serde_json would write them in name order).
+pub(crate) fn minified(text: &str) -> Cow<'_, str> {
+    let space = |c: char| matches!(c, ' ' | '\n' | '\r' | '\t');
+    let mut out = String::with_capacity(text.len());
+    let (mut quoted, mut escaped) = (false, false);
+    for c in text.chars() {
+        if quoted {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                quoted = false;
+            }
+        } else if !space(c) {
+            quoted = c == '"';
+            out.push(c);
+        }
+    }
+    if out.len() == text.len() { Cow::Borrowed(text) } else { Cow::Owned(out) }
+}
+
 /// Writes a string as serde_json does.
 pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) -> Option<()> {
     serde_json::to_writer(out, s).ok()
@@ -175,6 +199,17 @@ mod tests {
 
     use super::*;
     use crate::testing::Rng;
+
+    /// Whitespace between tokens goes, whitespace in strings (escaped quotes and backslashes
+    /// included) stays, and the members keep their order.
+    #[test]
+    fn minified_keeps_strings_and_order() {
+        let text = "{ \"b\" : [1, 2 ],\n\t\"a\": \"x \\\" y\\\\ \", \"c\":{} }";
+        let got = minified(text);
+        assert_eq!(got, "{\"b\":[1,2],\"a\":\"x \\\" y\\\\ \",\"c\":{}}");
+        assert_eq!(serde_json::from_str::<Value>(&got).ok(), serde_json::from_str::<Value>(text).ok());
+        assert!(matches!(minified("{\"a\":1}"), Cow::Borrowed(_)));
+    }
 
     /// What serde_json writes for `text`, when it reads it.
     fn serde(text: &str) -> Option<Vec<u8>> {

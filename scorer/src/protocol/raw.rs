@@ -300,6 +300,23 @@ pub(crate) fn members(raw: Json<'_>) -> Result<Members<'_>, ApiError> {
     whole(raw.get(), read_members)
 }
 
+/// The raw JSON object at `path` in `body` (a member of a member of ...), when every object on
+/// the way names each of its members once; `None` otherwise. For what must keep the client's
+/// member order, which a JSON value (members in name order) loses: a JSON Schema's
+/// `properties` are the order a model writes an answer's members in ("reasoning" before
+/// "answer").
+pub(crate) fn object_at<'a>(body: &'a [u8], path: &[&str]) -> Option<Json<'a>> {
+    let mut at = Json(std::str::from_utf8(body).ok()?.trim());
+    for name in path {
+        let m = members(at).ok()?;
+        if m.repeated().is_some() {
+            return None;
+        }
+        at = m.get(name)?;
+    }
+    at.get().starts_with('{').then_some(at)
+}
+
 /// With `raw`, each message as raw JSON but a remembered prefix; without, each message's
 /// members.
 fn chat_members_as<'a>(

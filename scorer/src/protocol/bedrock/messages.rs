@@ -15,12 +15,10 @@ use std::borrow::Cow;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, echo};
-use crate::protocol::raw::{
-    At, Elements, Members, Raw, blank, null, objects, objects_with, once, string, value,
-};
+use crate::protocol::raw::{At, Elements, Members, Raw, blank, null, objects, objects_with, once, string};
 use crate::protocol::tools::tool_id;
 
 /// The assistant turn put between a user turn's tool results and the rest of it.
@@ -344,51 +342,11 @@ fn user_blocks<'a>(content: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiEr
                     out.push(Block::Text(t));
                 }
             }
-            Some("image_url") => out.push(Block::Image(image(&p, &here())?)),
+            Some("image_url") => out.push(Block::Image(super::image::image(&p, &here())?)),
             other => return Err(unsupported_part(&here(), other, "text or image_url")),
         }
     }
     Ok(out)
-}
-
-/// An `image_url` part with a base64 data URL as a Converse `image` block.
-fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
-    let param = format!("{at}.image_url.url");
-    let image_url = part.get("image_url").map(value).transpose()?;
-    let url = image_url.as_ref().and_then(|u| u.get("url")).and_then(Value::as_str).ok_or_else(|| {
-        ApiError::invalid("missing_required_parameter", Some(&param), format!("{param} is required"))
-    })?;
-    let Some(rest) = url.strip_prefix("data:") else {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            Some(&param),
-            format!(
-                "{param} must be a base64 data URL (data:image/png;base64,...): this model's API cannot fetch {}",
-                echo(url)
-            ),
-        ));
-    };
-    let (mime, data) = rest.split_once(";base64,").unwrap_or(("", ""));
-    let format = match mime.to_ascii_lowercase().as_str() {
-        "image/png" => "png",
-        "image/jpeg" | "image/jpg" => "jpeg",
-        "image/gif" => "gif",
-        "image/webp" => "webp",
-        _ => {
-            return Err(ApiError::invalid(
-                "invalid_value",
-                Some(&param),
-                format!(
-                    "{param} must be a base64 data URL of a png, jpeg, gif or webp image, not {}",
-                    echo(rest.split(',').next().unwrap_or_default())
-                ),
-            ));
-        }
-    };
-    if data.is_empty() {
-        return Err(ApiError::invalid("invalid_value", Some(&param), format!("{param} has no image data")));
-    }
-    Ok(json!({ "image": { "format": format, "source": { "bytes": data } } }))
 }
 
 fn assistant_blocks<'a>(m: &Members<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError> {

@@ -13,6 +13,7 @@
 //! - [`eventstream`]: the `application/vnd.amazon.eventstream` frames both ways.
 
 pub mod eventstream;
+mod image;
 mod messages;
 pub mod request;
 pub mod response;

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::messages::{self, invalid_type, str_field};
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
-use crate::protocol::canonical::write_literal;
-use crate::protocol::raw::{Json, chat_members, integer, string, write_object};
+use crate::protocol::canonical::{minified, write_literal};
+use crate::protocol::raw::{Json, chat_members, integer, object_at, string, write_object};
 use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema, written};
 
 /// What happens to a top-level member of the client's body.
@@ -113,7 +113,8 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         Some((Tools::Text(text), choice)) => written_tools = Some((text, choice)),
         None => {}
     }
-    if let Some(format) = output_config(req.get("response_format"))? {
+    let schema = object_at(body, &["response_format", "json_schema", "schema"]);
+    if let Some(format) = output_config(req.get("response_format"), schema)? {
         out.insert("outputConfig".into(), format);
     }
     let mut extra = vec!["messages"];
@@ -388,15 +389,18 @@ fn tool_choice(choice: Option<&Value>, names: &[&str]) -> Result<Option<Value>, 
 
 /// `response_format` as Converse `outputConfig`: `json_schema` maps to `textFormat`, `text` is
 /// the default, `json_object` has no Converse counterpart (it is refused rather than answered
-/// with free text a client would then fail to parse).
-fn output_config(format: Option<&Value>) -> Result<Option<Value>, ApiError> {
+/// with free text a client would then fail to parse). The schema goes as the client wrote it
+/// (`raw`, when the body has it), its members in the client's order.
+fn output_config(format: Option<&Value>, raw: Option<Json<'_>>) -> Result<Option<Value>, ApiError> {
     let Some(format) = format.filter(|f| !f.is_null()) else { return Ok(None) };
     match format.get("type").and_then(Value::as_str) {
         Some("text") => Ok(None),
         Some("json_schema") => {
             let js = format.get("json_schema").unwrap_or(&Value::Null);
             let schema = match js.get("schema") {
-                Some(s @ Value::Object(_)) => s.to_string(),
+                Some(s @ Value::Object(_)) => {
+                    raw.map_or_else(|| s.to_string(), |r| minified(r.get()).into_owned())
+                }
                 None | Some(Value::Null) => {
                     return Err(ApiError::invalid(
                         "missing_required_parameter",

@@ -44,8 +44,17 @@ const NATIVE: Native<'static> =
     Native { upstream_model: "gpt-5.3-codex", max_output: 128_000, quirks: crate::catalog::Quirks::NONE };
 
 /// Request cases: `request/{case}.chat.json` in, `request/{case}.responses.json` out.
-const REQUESTS: [&str; 8] =
-    ["plain", "system", "multi_turn", "image", "tools", "tool_results", "reasoning", "passthrough"];
+const REQUESTS: [&str; 9] = [
+    "plain",
+    "system",
+    "multi_turn",
+    "image",
+    "tools",
+    "tool_results",
+    "reasoning",
+    "passthrough",
+    "json_schema",
+];
 
 /// Response cases and whether the client asked for reasoning: `response/{case}.native.json`
 /// in, `response/{case}.chat.json` out.

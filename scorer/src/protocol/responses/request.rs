@@ -13,7 +13,8 @@ use super::options::{reasoning_object, reasoning_options, response_format, tool_
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
-use crate::protocol::raw::{chat_members, integer};
+use crate::protocol::canonical::minified;
+use crate::protocol::raw::{chat_members, integer, object_at, write_object};
 use crate::protocol::tools::{write_body, written};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
@@ -183,10 +184,55 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     if !reasoning.is_empty() {
         out.insert("reasoning".into(), Value::Object(reasoning));
     }
-    if !text.is_empty() {
-        out.insert("text".into(), Value::Object(text));
+    // The schema goes as the client wrote it, its members in the client's order (the order the
+    // model writes the answer's members in); a JSON value would have put them in name order.
+    let schema = object_at(body, &["response_format", "json_schema", "schema"]);
+    let (Some(schema), Some(Value::Object(_))) = (schema, text.get("format").and_then(|f| f.get("schema")))
+    else {
+        if !text.is_empty() {
+            out.insert("text".into(), Value::Object(text));
+        }
+        return write_body(&out, "input", tools_written.as_deref(), body.len(), |w| {
+            serde_json::to_writer(w, &input)
+        });
+    };
+    let mut extra = vec!["input", "text"];
+    extra.extend(tools_written.as_ref().map(|_| "tools"));
+    write_object(&out, &extra, body.len(), |name, w| match (name, &tools_written) {
+        ("tools", Some(t)) => {
+            w.extend_from_slice(t);
+            Ok(())
+        }
+        ("text", _) => write_replacing(&text, &["format", "schema"], &minified(schema.get()), w),
+        _ => serde_json::to_writer(w, &input),
+    })
+}
+
+/// Writes `map` as serde_json would, but the member at `path` (a member of a member of ...)
+/// as the JSON text `raw`.
+fn write_replacing(
+    map: &Map<String, Value>,
+    path: &[&str],
+    raw: &str,
+    w: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    w.push(b'{');
+    for (i, (name, v)) in map.iter().enumerate() {
+        if i > 0 {
+            w.push(b',');
+        }
+        serde_json::to_writer(&mut *w, name)?;
+        w.push(b':');
+        match (path, v) {
+            ([first], _) if first == name => w.extend_from_slice(raw.as_bytes()),
+            ([first, rest @ ..], Value::Object(inner)) if first == name => {
+                write_replacing(inner, rest, raw, w)?
+            }
+            _ => serde_json::to_writer(&mut *w, v)?,
+        }
     }
-    write_body(&out, "input", tools_written.as_deref(), body.len(), |w| serde_json::to_writer(w, &input))
+    w.push(b'}');
+    Ok(())
 }
 
 /// The output limit to send: the client's, capped at the model's limit and raised to the

@@ -428,33 +428,25 @@ fn tool_choice_maps_and_a_history_no_tool_may_be_called_in_is_told_as_text() {
     assert!(v.get("toolConfig").is_none(), "{v}");
     // no tools and no history: none either.
     assert!(ok(json!({"messages": [user("u")], "tool_choice": "auto"})).get("toolConfig").is_none());
-    // none, or no tools, with tool calls in the history: Converse takes the history's tool
-    // blocks only beside a toolConfig, whose toolChoice has no "none". The history goes as text
-    // and no tool is declared, so the model cannot call one (it was refused, or stubs of the
-    // history's tools were declared, which the model could call).
+    // none, or no tools, with tool calls in the history: Converse takes tool blocks only beside
+    // a toolConfig, whose toolChoice has no "none"; the history goes as text and no tool is
+    // declared (it was refused, or stubs of the history's tools were declared).
     let history = json!([user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "r"}, user("now?")]);
-    for body in [
-        json!({"messages": history, "tools": tools, "tool_choice": "none"}),
-        json!({"messages": history, "tool_choice": "none"}),
-        json!({"messages": history}),
-    ] {
-        let v = ok(body.clone());
-        assert!(v.get("toolConfig").is_none(), "{body} -> {v}");
-        assert_eq!(
-            v["messages"],
-            json!([
-                {"role": "user", "content": [{"text": "u"}]},
-                {"role": "assistant", "content": [{"text": "[tool call c: f {\"a\":1}]"}]},
-                {"role": "user", "content": [{"text": "[tool result c]"}, {"text": "r"}, {"text": "now?"}]},
-            ]),
-            "{body}"
-        );
+    let told = json!([{"role": "user", "content": [{"text": "u"}]},
+        {"role": "assistant", "content": [{"text": "[tool call c: f {\"a\":1}]"}]},
+        {"role": "user", "content": [{"text": "[tool result c]"}, {"text": "r"}, {"text": "now?"}]}]);
+    for choice in [json!({"tools": tools, "tool_choice": "none"}), json!({"tool_choice": "none"}), json!({})]
+    {
+        let mut body = choice.clone();
+        body["messages"] = history.clone();
+        let v = ok(body);
+        assert!(v.get("toolConfig").is_none() && v["messages"] == told, "{choice} -> {v}");
     }
     let v = ok(json!({"messages": history, "tools": tools}));
     assert!(v["toolConfig"]["tools"].is_array() && v["toolConfig"].get("toolChoice").is_none(), "{v}");
     // only tool results and no tools: told as text too.
     let v = ok(json!({"messages": [user("u"), {"role": "tool", "tool_call_id": "x", "content": "r"}]}));
-    assert!(v.get("toolConfig").is_none() && v["messages"][0]["content"][0]["text"] == "[tool result x]", "{v}");
+    assert!(v.get("toolConfig").is_none() && v["messages"][0]["content"][0]["text"] == "[tool result x]");
 }
 
 #[test]

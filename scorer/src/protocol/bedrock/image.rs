@@ -1,0 +1,47 @@
+//! An OpenAI `image_url` part as a Converse `image` block: Converse takes image bytes only, so
+//! only base64 data URLs of the formats it reads.
+
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, echo};
+use crate::protocol::raw::{Members, value};
+
+/// An `image_url` part with a base64 data URL as a Converse `image` block.
+pub(super) fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
+    let param = format!("{at}.image_url.url");
+    let image_url = part.get("image_url").map(value).transpose()?;
+    let url = image_url.as_ref().and_then(|u| u.get("url")).and_then(Value::as_str).ok_or_else(|| {
+        ApiError::invalid("missing_required_parameter", Some(&param), format!("{param} is required"))
+    })?;
+    let Some(rest) = url.strip_prefix("data:") else {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some(&param),
+            format!(
+                "{param} must be a base64 data URL (data:image/png;base64,...): this model's API cannot fetch {}",
+                echo(url)
+            ),
+        ));
+    };
+    let (mime, data) = rest.split_once(";base64,").unwrap_or(("", ""));
+    let format = match mime.to_ascii_lowercase().as_str() {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpeg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                Some(&param),
+                format!(
+                    "{param} must be a base64 data URL of a png, jpeg, gif or webp image, not {}",
+                    echo(rest.split(',').next().unwrap_or_default())
+                ),
+            ));
+        }
+    };
+    if data.is_empty() {
+        return Err(ApiError::invalid("invalid_value", Some(&param), format!("{param} has no image data")));
+    }
+    Ok(json!({ "image": { "format": format, "source": { "bytes": data } } }))
+}
