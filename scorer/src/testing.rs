@@ -73,10 +73,11 @@ impl Rng {
                     2 => function.push(r#""description": """#.to_string()),
                     _ => function.push(r#""description": "Reads \"a\" file.\n\u00e9""#.to_string()),
                 }
-                match rng.below(6) {
+                match rng.below(7) {
                     0 => {}
                     1 => function.push(r#""parameters": null"#.to_string()),
                     2 => function.push(r#""parameters": "x""#.to_string()),
+                    6 => function.push(r#""parameters": { }"#.to_string()),
                     3 => function.push(format!(
                         r#""parameters": {{"type": "object", "properties": {{"p": {}, "a": {}}}, "required": ["p"]}}"#,
                         rng.json(2),

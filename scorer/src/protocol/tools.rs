@@ -72,12 +72,15 @@ pub(crate) fn function_tools(raw: Json<'_>) -> Option<Vec<FunctionTool<'_>>> {
         .collect()
 }
 
-/// Writes a tool's `parameters` as its schema: [`EMPTY_SCHEMA`] when absent or `null`, an
-/// object as serde_json writes its value; `None` for anything else or an object
-/// [`canonical::write`] declines.
+/// Writes a tool's `parameters` as its schema: [`EMPTY_SCHEMA`] when absent, `null` or `{}`
+/// (Messages and Converse refuse a schema without `"type": "object"`), an object as serde_json
+/// writes its value; `None` for anything else or an object [`canonical::write`] declines.
 pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>) -> Option<()> {
+    let empty =
+        |p: &str| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')).is_some_and(|p| p.trim().is_empty());
     match parameters.map(Json::get) {
         None | Some("null") => out.extend_from_slice(EMPTY_SCHEMA),
+        Some(p) if empty(p) => out.extend_from_slice(EMPTY_SCHEMA),
         Some(p) if p.starts_with('{') => canonical::write(p, out).then_some(())?,
         Some(_) => return None,
     }

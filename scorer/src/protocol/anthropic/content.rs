@@ -226,12 +226,16 @@ fn image(url: &str, at: &str) -> Result<Value, ApiError> {
         let Some((media, data)) = data_url(url) else {
             return Err(refuse(at, "an image data URL must be base64: data:image/png;base64,..."));
         };
-        if !IMAGE_TYPES.contains(&media) {
+        // Media types are case-insensitive, and `image/jpg`, which browsers and clients write,
+        // is JPEG: Messages takes only the four names as written below.
+        let lower = media.to_ascii_lowercase();
+        let named = if lower == "image/jpg" { "image/jpeg" } else { lower.as_str() };
+        let Some(media) = IMAGE_TYPES.iter().copied().find(|t| *t == named) else {
             return Err(refuse(
                 at,
                 format!("image type {} is not supported: use {}", echo(media), IMAGE_TYPES.join(", ")),
             ));
-        }
+        };
         if data.is_empty() {
             return Err(refuse(at, "the image data URL is empty"));
         }

@@ -291,6 +291,7 @@ fn tools(req: &mut Map<String, Value>, out: &mut Map<String, Value>) -> Result<b
         }
         let schema = match f.remove("parameters") {
             None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+            Some(Value::Object(p)) if p.is_empty() => json!({"type": "object", "properties": {}}),
             Some(p @ Value::Object(_)) => p,
             Some(_) => {
                 return Err(refuse(

@@ -323,6 +323,7 @@ fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
     let name = str_field(&f, "name", &format!("{at}.function"))?.to_owned();
     let schema = match f.get_mut("parameters").map(Value::take) {
         None | Some(Value::Null) => json!({ "type": "object", "properties": {} }),
+        Some(Value::Object(p)) if p.is_empty() => json!({ "type": "object", "properties": {} }),
         Some(p @ Value::Object(_)) => p,
         Some(_) => return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object")),
     };

@@ -46,6 +46,7 @@ pub(super) fn tools(value: Value) -> Result<Option<Value>, ApiError> {
         }
         let parameters = match f.get_mut("parameters").map(Value::take) {
             None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+            Some(Value::Object(p)) if p.is_empty() => json!({"type": "object", "properties": {}}),
             Some(p @ Value::Object(_)) => p,
             Some(_) => return Err(wrong_type(&format!("{at}.function.parameters"), "a JSON schema object")),
         };

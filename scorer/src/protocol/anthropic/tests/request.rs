@@ -259,8 +259,11 @@ fn tool_choice_and_parallel_tool_calls() {
     assert!(v.get("tool_choice").is_none() && v.get("tools").is_none(), "{v}");
     let v = tr(&tools(json!({}))).unwrap_or_default();
     assert_eq!(v["tools"], json!([{"name": "f", "input_schema": {"type": "object"}}]));
-    let v = tr(&ask(json!({"tools": [{"type": "function", "function": {"name": "g"}}]}))).unwrap_or_default();
-    assert_eq!(v["tools"][0]["input_schema"], json!({"type": "object", "properties": {}}));
+    // No parameters, or `{}` (Messages refuses a schema without a type), take no arguments.
+    for f in [json!({"name": "g"}), json!({"name": "g", "parameters": {}})] {
+        let v = tr(&ask(json!({"tools": [{"type": "function", "function": f}]}))).unwrap_or_default();
+        assert_eq!(v["tools"][0]["input_schema"], json!({"type": "object", "properties": {}}));
+    }
 }
 
 #[test]
@@ -479,5 +482,19 @@ fn members_the_translation_would_drop_are_refused_naming_them() {
     ] {
         let got = tr(&ask(asked.clone()));
         assert_eq!(got.as_ref().err().map(|e| e.param.as_deref()), param.map(Some), "{asked}: {got:?}");
+    }
+}
+
+/// Media types are case-insensitive and `image/jpg` is JPEG: both were refused, while Bedrock
+/// took them.
+#[test]
+fn image_media_types_are_read_as_clients_write_them() {
+    for (media, want) in
+        [("image/jpg", "image/jpeg"), ("IMAGE/PNG", "image/png"), ("image/webp", "image/webp")]
+    {
+        let part = json!({"type": "image_url", "image_url": {"url": format!("data:{media};base64,AAAA")}});
+        let v =
+            tr(&json!({"messages": [{"role": "user", "content": [part]}]})).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["messages"][0]["content"][0]["source"]["media_type"], want, "{media}");
     }
 }
