@@ -129,7 +129,6 @@ impl<'a> Conversation<'a> {
             let mut built = Built {
                 system: Vec::new(),
                 turns: vec![Turn { role: prefix.last_role, blocks: Vec::new(), from: k }],
-                last: k,
             };
             for (j, m) in list.list.iter().enumerate() {
                 add(&mut built, k + j, members(*m)?)?;
@@ -137,7 +136,6 @@ impl<'a> Conversation<'a> {
             // The remembered last turn stood in for: nothing may have joined it.
             let joined = built.turns.first().is_some_and(|t| !t.blocks.is_empty());
             built.turns.remove(0);
-            turns::trailing_instructions(&mut built);
             trim_prefill(&mut built.turns);
             if !joined && !built.turns.is_empty() {
                 memo.borrow_mut().hits += 1;
@@ -151,7 +149,6 @@ impl<'a> Conversation<'a> {
             add(&mut built, i, members(*m)?)?;
         }
         turns::first_is_user(&built.turns)?;
-        turns::trailing_instructions(&mut built);
         trim_prefill(&mut built.turns);
         Self::finish(built, None, list)
     }
@@ -161,7 +158,7 @@ impl<'a> Conversation<'a> {
         prefix: Option<(Run, Prefix)>,
         list: RawMessages<'a>,
     ) -> Result<Conversation<'a>, ApiError> {
-        let Built { system, turns, .. } = built;
+        let Built { system, turns } = built;
         let (run, prefix) = prefix.map_or((None, None), |(r, p)| (Some(r), Some(p)));
         let last = turns.last().map_or(0, |t| t.from);
         let mut kept: Vec<Block<'static>> = prefix.iter().flat_map(|p| p.system.iter().cloned()).collect();

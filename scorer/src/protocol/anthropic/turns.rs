@@ -55,12 +55,11 @@ fn push<'a>(turns: &mut Vec<Turn<'a>>, role: &'static str, from: usize, blocks: 
 pub(super) struct Built<'a> {
     pub(super) system: Vec<(usize, Block<'a>)>,
     pub(super) turns: Vec<Turn<'a>>,
-    /// The index of the last message that joined a turn.
-    pub(super) last: usize,
 }
 
-/// The top-level `system` and the turns. System and developer messages, wherever they are,
-/// join the system prompt: Messages has no system turn.
+/// The top-level `system` and the turns. System and developer messages before the first
+/// turn are the system prompt (Messages has no system turn); those after it are user text
+/// where they stand (see [`add`]).
 pub(super) fn conversation(messages: Elements<'_>) -> Result<(Option<Value>, Vec<Turn<'_>>), ApiError> {
     let Some(list) = messages else { return Err(not_a_list()) };
     let mut built = Built::default();
@@ -68,8 +67,7 @@ pub(super) fn conversation(messages: Elements<'_>) -> Result<(Option<Value>, Vec
         add(&mut built, i, m)?;
     }
     first_is_user(&built.turns)?;
-    trailing_instructions(&mut built);
-    let Built { system, mut turns, .. } = built;
+    let Built { system, mut turns } = built;
     trim_prefill(&mut turns);
     Ok((system_value(system.into_iter().map(|(_, b)| b).collect())?, turns))
 }
@@ -79,10 +77,14 @@ pub(super) fn not_a_list() -> ApiError {
     refuse("messages", "messages must be an array of messages")
 }
 
-/// Message `i` (its members `m`) added to the translation.
+/// Message `i` (its members `m`) added to the translation. A system or developer message
+/// after the conversation has begun is user text where it stands: hoisted into the system
+/// prompt, an agent's closing "now summarise" left the conversation ending on the assistant's
+/// turn (a prefill the model continued, or from Claude 4.6 refused) or on a tool result (the
+/// model went on with the task), and each such message changed the system prompt, which
+/// starts the prompt cache's prefix, so every later turn paid a cache write.
 pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result<(), ApiError> {
-    let Built { system, turns, last } = built;
-    let before = (turns.len(), turns.last().map_or(0, |t| t.blocks.len()));
+    let Built { system, turns } = built;
     // Param paths are only built for an error.
     let at = || format!("messages[{i}]");
     let content_at = || format!("messages[{i}].content");
@@ -90,10 +92,12 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
     let role = string(m.get("role"))?.unwrap_or_default();
     match role.as_ref() {
         "system" | "developer" => {
-            system.extend(
-                content::blocks(m.get("content"), &content_at, Parts::Text)?.into_iter().map(|b| (i, b)),
-            );
-            return Ok(());
+            let blocks = content::blocks(m.get("content"), &content_at, Parts::Text)?;
+            if turns.is_empty() {
+                system.extend(blocks.into_iter().map(|b| (i, b)));
+            } else {
+                push(turns, "user", i, blocks);
+            }
         }
         "user" => push(turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?),
         "assistant" => {
@@ -112,27 +116,7 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
             ));
         }
     }
-    if (turns.len(), turns.last().map_or(0, |t| t.blocks.len())) != before {
-        *last = i;
-    }
     Ok(())
-}
-
-/// System and developer messages after the last message that joined a turn: in the system
-/// prompt they would leave a conversation that ends on the assistant's turn ending there,
-/// which asks the model to continue that turn (a prefill, which Claude models after 4.5
-/// refuse with a 400) instead of following them. After an assistant turn they go as a user
-/// turn, where they stand (an agent's closing "now summarise"); after a user turn, to the
-/// system prompt as before.
-pub(super) fn trailing_instructions(built: &mut Built<'_>) {
-    if built.turns.last().is_none_or(|t| t.role != "assistant") {
-        return;
-    }
-    let last = built.last;
-    let at = built.system.iter().position(|(i, _)| *i > last).unwrap_or(built.system.len());
-    let moved: Vec<(usize, Block<'_>)> = built.system.drain(at..).collect();
-    let Some(&(from, _)) = moved.first() else { return };
-    built.turns.push(Turn { role: "user", blocks: moved.into_iter().map(|(_, b)| b).collect(), from });
 }
 
 /// The Messages API starts a conversation with the user.

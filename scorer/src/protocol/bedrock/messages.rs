@@ -8,6 +8,12 @@
 //! ([`BRIDGE`]) between to keep the roles alternating. A tool result with no text says so
 //! ([`NO_OUTPUT`]): an empty `content` list is refused by some of Bedrock's models.
 //!
+//! System and developer messages before the first turn are the system prompt; after it they
+//! are user text where they stand. Hoisted, an agent's closing "now summarise" left the
+//! conversation ending on the assistant's turn (a prefill the model continued) or on a tool
+//! result (the model went on with the task), and each one changed the system prompt, where the
+//! prompt cache's prefix starts.
+//!
 //! Messages are read member by member from the body (`protocol::raw`), texts borrowed, and
 //! blocks written in member-name order, as a JSON value's map is.
 
@@ -30,7 +36,8 @@ pub(super) const NO_OUTPUT: &str = "(no output)";
 /// The translated conversation.
 #[derive(Debug, Default)]
 pub(super) struct Conversation<'a> {
-    /// `system` blocks (`{"text"}`), from `system` and `developer` messages wherever they were.
+    /// `system` blocks (`{"text"}`), from the `system` and `developer` messages before the
+    /// first turn.
     pub system: Vec<Block<'a>>,
     /// `messages`: turns, alternating, non-empty.
     pub turns: Vec<Turn<'a>>,
@@ -165,9 +172,6 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
     };
     let mut out = Conversation::default();
     let mut turns: Vec<Turn<'_>> = Vec::new();
-    // System texts since the last message that joined a turn, and the message they start at.
-    let mut pending: Vec<Block<'_>> = Vec::new();
-    let mut pending_from = 0;
     for (i, m) in list.into_iter().enumerate() {
         // Param paths are only built for an error.
         let at = || format!("messages[{i}]");
@@ -181,12 +185,14 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
             ));
         };
         let (user, blocks) = match role.as_ref() {
-            "system" | "developer" => {
-                if pending.is_empty() {
-                    pending_from = i;
-                }
-                pending.extend(texts(m.get("content"), &at, false)?.into_iter().map(Block::Text));
+            // Before the first turn, the system prompt; after it, user text where it stands
+            // (see the module's documentation).
+            "system" | "developer" if turns.is_empty() => {
+                out.system.extend(texts(m.get("content"), &at, false)?.into_iter().map(Block::Text));
                 continue;
+            }
+            "system" | "developer" => {
+                (true, texts(m.get("content"), &at, false)?.into_iter().map(Block::Text).collect())
             }
             "user" => (true, user_blocks(m.get("content"), &at)?),
             "assistant" => (false, assistant_blocks(&m, &at)?),
@@ -206,7 +212,6 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
         if blocks.is_empty() {
             continue;
         }
-        out.system.append(&mut pending);
         match turns.last_mut() {
             Some(t) if t.user == user => merge(t, blocks),
             _ => {
@@ -236,30 +241,8 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
         }
         Some(_) => {}
     }
-    trailing_instructions(&mut turns, &mut out.system, pending, pending_from);
     out.turns = split_tool_results(turns);
     Ok(out)
-}
-
-/// System and developer messages after the last turn's messages: as the system prompt they
-/// would leave a conversation that ends on the assistant's turn ending there, which asks the
-/// model to continue that turn (a prefill) instead of following them. After an assistant turn
-/// they go as a user turn, where they stand (an agent's closing instruction, "now summarise");
-/// after a user turn, to the system prompt.
-fn trailing_instructions<'a>(
-    turns: &mut Vec<Turn<'a>>,
-    system: &mut Vec<Block<'a>>,
-    mut pending: Vec<Block<'a>>,
-    from: usize,
-) {
-    if pending.is_empty() {
-        return;
-    }
-    if turns.last().is_some_and(|t| !t.user) {
-        turns.push(Turn { user: true, first: from, blocks: pending, bridge: false });
-    } else {
-        system.append(&mut pending);
-    }
 }
 
 /// Gives the tool results of each user turn that also has other blocks a turn of their own,

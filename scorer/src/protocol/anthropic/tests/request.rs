@@ -380,18 +380,21 @@ fn turns_merge_and_tool_results_come_first() {
 
 #[test]
 fn the_system_prompt_is_a_string_unless_a_part_is_cached() {
-    let sys = |c: Value| json!({"messages": [{"role": "system", "content": c}, user("u"), {"role": "developer", "content": "late"}]});
+    let sys = |c: Value| json!({"messages": [{"role": "system", "content": c}, {"role": "developer", "content": "more"}, user("u"), {"role": "developer", "content": "late"}]});
     let cached = json!([{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}]);
     let cases: [(Value, Value); 3] = [
-        (sys(json!("a")), json!("a\n\nlate")),
-        (sys(json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}])), json!("a\n\nb\n\nlate")),
+        (sys(json!("a")), json!("a\n\nmore")),
+        (sys(json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}])), json!("a\n\nb\n\nmore")),
         (
             sys(cached),
-            json!([{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "late"}]),
+            json!([{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "more"}]),
         ),
     ];
+    // What comes after the first turn is user text where it stands, not the system prompt.
+    let late = json!([{"role": "user", "content": [{"type": "text", "text": "u"}, {"type": "text", "text": "late"}]}]);
     for (body, want) in cases {
-        assert_eq!(tr(&body).map(|v| v["system"].clone()), Ok(want), "{body}");
+        let v = tr(&body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((&v["system"], &v["messages"]), (&want, &late), "{body}");
     }
     assert!(tr(&ask(json!({}))).is_ok_and(|v| v.get("system").is_none()));
 }
