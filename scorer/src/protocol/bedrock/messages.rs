@@ -85,6 +85,7 @@ impl<'a> Block<'a> {
             Block::ToolResult { id, content } => {
                 let mut out = vec![Block::Text(Cow::Owned(format!("[tool result {id}]")))];
                 out.extend(content);
+                out.push(Block::Text(Cow::Owned(format!("[end of tool result {id}]"))));
                 out
             }
             other => vec![other],

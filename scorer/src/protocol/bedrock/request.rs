@@ -113,7 +113,10 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         Some((Tools::Text(text), choice)) => written_tools = Some((text, choice)),
         None => {}
     }
-    let schema = object_at(body, &["response_format", "json_schema", "schema"]);
+    // The body is read again for the schema's text only when there is one.
+    let has_schema =
+        req.get("response_format").and_then(|f| f.get("json_schema")?.get("schema")?.as_object()).is_some();
+    let schema = has_schema.then(|| object_at(body, &["response_format", "json_schema", "schema"])).flatten();
     if let Some(format) = output_config(req.get("response_format"), schema)? {
         out.insert("outputConfig".into(), format);
     }
@@ -229,8 +232,8 @@ enum Tools<'t> {
 /// `toolConfig`: its tools and its `toolChoice`.
 type ToolConfig<'t> = (Tools<'t>, Option<Value>);
 
-/// `tools` and `tool_choice` as `toolConfig`, or `None` when no tool may be called and the
-/// history has no tool blocks. `text`: the tools [`tools_text`] wrote; without it the tools
+/// `tools` and `tool_choice` as `toolConfig`, or `None` when no tool may be called (the
+/// history's tool blocks, if any, then told as text). `text`: the tools [`tools_text`] wrote; without it the tools
 /// are moved out of `req`, not copied.
 fn tool_config<'t>(
     req: &mut Map<String, Value>,

@@ -186,9 +186,9 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     }
     // The schema goes as the client wrote it, its members in the client's order (the order the
     // model writes the answer's members in); a JSON value would have put them in name order.
-    let schema = object_at(body, &["response_format", "json_schema", "schema"]);
-    let (Some(schema), Some(Value::Object(_))) = (schema, text.get("format").and_then(|f| f.get("schema")))
-    else {
+    let has_schema = text.get("format").and_then(|f| f.get("schema")).is_some_and(Value::is_object);
+    let schema = has_schema.then(|| object_at(body, &["response_format", "json_schema", "schema"])).flatten();
+    let Some(schema) = schema else {
         if !text.is_empty() {
             out.insert("text".into(), Value::Object(text));
         }

@@ -2,6 +2,7 @@
 
 mod effort;
 mod ids;
+mod media;
 mod memo;
 mod request;
 mod response;

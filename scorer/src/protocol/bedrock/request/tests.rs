@@ -434,7 +434,7 @@ fn tool_choice_maps_and_a_history_no_tool_may_be_called_in_is_told_as_text() {
     let history = json!([user("u"), {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "r"}, user("now?")]);
     let told = json!([{"role": "user", "content": [{"text": "u"}]},
         {"role": "assistant", "content": [{"text": "[tool call c: f {\"a\":1}]"}]},
-        {"role": "user", "content": [{"text": "[tool result c]"}, {"text": "r"}, {"text": "now?"}]}]);
+        {"role": "user", "content": [{"text": "[tool result c]"}, {"text": "r"}, {"text": "[end of tool result c]"}, {"text": "now?"}]}]);
     for choice in [json!({"tools": tools, "tool_choice": "none"}), json!({"tool_choice": "none"}), json!({})]
     {
         let mut body = choice.clone();

@@ -1,0 +1,29 @@
+//! Images and documents in user content.
+
+use serde_json::json;
+
+use super::request::tr;
+
+#[test]
+fn a_pdf_file_becomes_a_document() {
+    let body = json!({"messages": [{"role": "user", "content": [{"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBER", "filename": "a.pdf"}}]}]});
+    let v = tr(&body).unwrap_or_default();
+    assert_eq!(
+        v["messages"][0]["content"][0],
+        json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBER"}})
+    );
+}
+
+/// Media types are case-insensitive and `image/jpg` is JPEG: both were refused, while Bedrock
+/// took them.
+#[test]
+fn image_media_types_are_read_as_clients_write_them() {
+    for (media, want) in
+        [("image/jpg", "image/jpeg"), ("IMAGE/PNG", "image/png"), ("image/webp", "image/webp")]
+    {
+        let part = json!({"type": "image_url", "image_url": {"url": format!("data:{media};base64,AAAA")}});
+        let v =
+            tr(&json!({"messages": [{"role": "user", "content": [part]}]})).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["messages"][0]["content"][0]["source"]["media_type"], want, "{media}");
+    }
+}
