@@ -260,10 +260,15 @@ fn parse_chat_as<'a>(
             "'messages' is required: send a non-empty array of messages",
         ));
     }
-    req.max_output_tokens = max_completion_tokens.or(max_tokens);
-    if max_completion_tokens.is_some() {
-        req.max_output_param = "max_completion_tokens";
-    }
+    // With both, the larger caps what a provider may generate: the chat splice passes both, and
+    // a provider that reads `max_tokens` (Groq, Cerebras) generates up to it. The guard and the
+    // reservation read the smaller one before, so `max_completion_tokens: 1` beside a
+    // `max_tokens` of 100,000 reserved one token.
+    (req.max_output_tokens, req.max_output_param) = match (max_completion_tokens, max_tokens) {
+        (Some(c), Some(t)) if t > c => (Some(t), "max_tokens"),
+        (Some(c), _) => (Some(c), "max_completion_tokens"),
+        (None, t) => (t, "max_tokens"),
+    };
     Ok(req)
 }
 
@@ -292,7 +297,7 @@ mod tests {
         assert_eq!(req.prefer, Some(Prefer::Cheap));
         assert_eq!(req.tier, None);
         assert!(req.stream);
-        assert_eq!(req.max_output_tokens, Some(50));
+        assert_eq!((req.max_output_tokens, req.max_output_param), (Some(100), "max_tokens"));
         assert_eq!(req.features.tools_declared, 1);
         assert_eq!(req.messages, 2);
         assert_eq!(req.features.images, 1);
@@ -482,6 +487,23 @@ mod tests {
         );
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(req.features.tools_declared, 2);
+    }
+
+    /// Both caps sent: the larger is what a provider may generate, so it is what the guard and
+    /// the estimate read (the smaller was, and `max_completion_tokens: 1` reserved one token).
+    #[test]
+    fn the_larger_of_two_output_caps_counts() {
+        for (extra, want) in [
+            (r#","max_completion_tokens":1,"max_tokens":100000"#, (Some(100_000), "max_tokens")),
+            (r#","max_tokens":100000,"max_completion_tokens":1"#, (Some(100_000), "max_tokens")),
+            (r#","max_tokens":10,"max_completion_tokens":700"#, (Some(700), "max_completion_tokens")),
+            (r#","max_tokens":10,"max_completion_tokens":null"#, (Some(10), "max_tokens")),
+        ] {
+            let b = body(extra);
+            let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));
+            assert_eq!((req.max_output_tokens, req.max_output_param), want, "{extra}");
+            assert_eq!(req.estimate(512).output_tokens, want.0.unwrap_or_default(), "{extra}");
+        }
     }
 
     /// Issue 15: `16.0` and `1e3` are integers to the spec; they were refused as fractions.
