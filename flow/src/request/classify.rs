@@ -141,14 +141,22 @@ impl Request {
         if let Some(name) = &config.client_header {
             // An empty value names no one.
             self.client = get(name).filter(|c| !c.trim().is_empty());
-            if self.client.as_ref().is_some_and(|c| c.len() > MAX_CLIENT_ID) {
-                // It names a spend record in shared data, kept until Envoy restarts, and labels.
-                let e = ApiError::invalid(
+            // It names a spend record in shared data, kept until Envoy restarts, and labels. Sent
+            // twice, the first copy would be the client: an authenticating filter in front that
+            // appends its value instead of replacing the client's leaves the client's first.
+            let why = if headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).count() > 1 {
+                Some("is sent more than once: it names one client".to_string())
+            } else if self.client.as_ref().is_some_and(|c| c.len() > MAX_CLIENT_ID) {
+                Some(format!("is longer than {MAX_CLIENT_ID} bytes: it names a client"))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Ok(Err(ApiError::invalid(
                     "invalid_client_id",
                     None,
-                    format!("the {name} header is longer than {MAX_CLIENT_ID} bytes: it names a client"),
-                );
-                return Ok(Err(e));
+                    format!("the {name} header {why}"),
+                )));
             }
         }
         // The body must be readable as sent: a compressed one would be routed on garbage.
