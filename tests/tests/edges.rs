@@ -5,7 +5,9 @@
 
 use std::process::Command;
 
-use model_router_tests::envoy::{Stack, StackOptions, repo_root};
+use model_router_tests::envoy::{
+    Envoy, Ports, Stack, StackOptions, free_ports, render_demo, repo_root, wasm_path,
+};
 use model_router_tests::http::{self, Response};
 use serde_json::Value;
 
@@ -354,4 +356,28 @@ fn embeddings_spend_counts_against_the_daily_limit() {
     assert_eq!(error_of(&r)["code"].as_str(), Some("budget_exceeded"));
     assert!(r.header("retry-after").is_some());
     assert_eq!(s.take_received().len(), 1, "the refused request reached a provider");
+}
+
+/// Found driving the demo: a client that stalls gets Envoy's 408, which was text
+/// (`stream timeout`), and a connection trickling its headers was held for the stream's 600 s.
+/// The headers now have `request_headers_timeout` (10 s; 1 s here) and the 408 is JSON.
+#[test]
+fn a_request_that_stalls_gets_a_json_408() {
+    let ports = free_ports(2).map(|p| Ports { listen: p[0], admin: p[1], providers: vec![] }).expect("ports");
+    let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.contains("request_headers_timeout: 10s"), "the demo sets no header timeout");
+    let config = config.replace("request_headers_timeout: 10s", "request_headers_timeout: 1s");
+    let envoy = Envoy::start(&config, ports.listen, ports.admin).unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let r =
+        http::send_raw(envoy.addr, b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: appl")
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(
+        r.header("content-type").is_some_and(|c| c.starts_with("application/json")),
+        "{:?}",
+        r.head.headers
+    );
+    assert_eq!(error_of(&r)["code"], "request_timeout", "{}", r.text());
 }
