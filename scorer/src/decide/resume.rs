@@ -226,7 +226,11 @@ mod tests {
                     let j = if rng.below(2) == 0 { rng.below(k) } else { k - 1 };
                     messages[j] = long(&mut rng, j);
                 }
-                let b = json!({"model": "claude-sonnet-4-6", "messages": &messages[..k]}).to_string();
+                // An agent declares its tools (without them a tool history is told as text,
+                // which the translation memo does not keep).
+                let tools = json!([{"type": "function", "function": {"name": "read"}}]);
+                let b = json!({"model": "claude-sonnet-4-6", "messages": &messages[..k], "tools": tools})
+                    .to_string();
                 let a = analyze_with_memo(&config, b.as_bytes(), None, 1_000, Some(&memo))
                     .unwrap_or_else(|e| panic!("{e}"));
                 let whole = analyze(&config, b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));

@@ -53,6 +53,30 @@ pub(super) enum ToolContent<'a> {
     Blocks(Vec<Block<'a>>),
 }
 
+impl<'a> Block<'a> {
+    /// A tool call or result as the text blocks that tell it (for a request that declares no
+    /// tools, whose history Messages would refuse as blocks); other blocks as they are.
+    pub(super) fn told(self) -> Vec<Block<'a>> {
+        let text = |t: String| Block::Text { text: Cow::Owned(t), cache: None };
+        match self {
+            Block::ToolUse { id, name, input } => vec![text(format!("[tool call {id}: {name} {input}]"))],
+            Block::ToolResult { id, content } => {
+                let mut out = vec![text(format!("[tool result {id}]"))];
+                match content {
+                    Some(ToolContent::Text(t)) if !t.trim().is_empty() => {
+                        out.push(Block::Text { text: t, cache: None });
+                    }
+                    Some(ToolContent::Blocks(blocks)) => out.extend(blocks),
+                    _ => {}
+                }
+                out.push(text(format!("[end of tool result {id}]")));
+                out
+            }
+            other => vec![other],
+        }
+    }
+}
+
 impl Block<'_> {
     /// The block with its texts copied out of the body.
     pub(super) fn owned(self) -> Block<'static> {

@@ -49,6 +49,8 @@ struct Prefix {
     last_role: &'static str,
     /// Whether the last assistant turn among them called tools (`None`: none is an assistant's).
     assistant_tools: Option<bool>,
+    /// Whether any of them holds tool calls or results.
+    tool_blocks: bool,
 }
 
 /// A remembered prefix taken out for a translation.
@@ -186,6 +188,26 @@ impl<'a> Conversation<'a> {
         }
     }
 
+    /// Whether the conversation holds tool calls or results, remembered turns included.
+    pub(super) fn has_tool_blocks(&self) -> bool {
+        self.prefix.as_ref().is_some_and(|p| p.tool_blocks) || self.turns.iter().any(Turn::has_tool_blocks)
+    }
+
+    /// Whether turns remembered from an earlier translation are written first.
+    pub(super) fn resumed_from_prefix(&self) -> bool {
+        self.prefix.is_some()
+    }
+
+    /// Tells the turns' tool calls and results as text, for a request that declares no tools
+    /// (Messages refuses tool blocks without them: "Requests which include tool_use or
+    /// tool_result blocks must define tools"). Not remembered: the next turn, which may
+    /// declare tools again, would resume from text its whole translation writes as blocks.
+    /// A conversation resumed from remembered turns is translated whole instead (the caller).
+    pub(super) fn tell_tools(&mut self) {
+        self.turns.iter_mut().for_each(Turn::tell_tools);
+        self.memory = None;
+    }
+
     /// Whether the conversation ends on an assistant turn.
     pub(super) fn prefill(&self) -> bool {
         self.turns.last().is_some_and(|t| t.role == "assistant")
@@ -233,6 +255,8 @@ impl<'a> Conversation<'a> {
             Some(t) => Some(t.calls_tools()),
             None => prefix.as_ref().and_then(|p| p.assistant_tools),
         };
+        let tool_blocks = prefix.as_ref().is_some_and(|p| p.tool_blocks)
+            || turns.iter().take(before).any(Turn::has_tool_blocks);
         // The messages before the last turn: those remembered, and the new ones up to it.
         let Memory { at, skipped, ends, run, system } = memory;
         let upto = match last.from.checked_sub(skipped + 1) {
@@ -253,7 +277,7 @@ impl<'a> Conversation<'a> {
         };
         let Some(run) = run else { return };
         let size = messages.len() + serde_json::to_vec(&system).map_or(0, |v| v.len());
-        let prefix = Prefix { system, turns: messages.to_vec(), last_role, assistant_tools };
+        let prefix = Prefix { system, turns: messages.to_vec(), last_role, assistant_tools, tool_blocks };
         memo.borrow_mut().shelf.put(run, (last.from, prefix), size);
     }
 }

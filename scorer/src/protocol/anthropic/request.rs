@@ -96,6 +96,13 @@ pub fn translate_with(
     }
     if tools_written.is_some() || tools(&mut req, &mut out)? {
         tool_choice(&req, &mut out)?;
+    } else if conversation.has_tool_blocks() {
+        // No tools, but tool calls in the history (an agent's summary or compaction call):
+        // Messages refuses the blocks, so they are told as text.
+        if conversation.resumed_from_prefix() {
+            return translate_with(body, to, None);
+        }
+        conversation.tell_tools();
     }
     let (mut max_tokens, capped) = max_tokens(&req, to, stream)?;
     if let Some((effort, budget)) = thinking_budget(&req, &conversation, &out, to, &mut max_tokens, capped)? {

@@ -26,6 +26,17 @@ impl Turn<'_> {
     pub(super) fn calls_tools(&self) -> bool {
         self.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }))
     }
+
+    /// Whether the turn holds tool calls or results.
+    pub(super) fn has_tool_blocks(&self) -> bool {
+        self.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. } | Block::ToolResult { .. }))
+    }
+
+    /// The turn with its tool calls and results told as text ([`Block::told`]).
+    pub(super) fn tell_tools(&mut self) {
+        let blocks = std::mem::take(&mut self.blocks);
+        self.blocks = blocks.into_iter().flat_map(Block::told).collect();
+    }
 }
 
 impl Serialize for Turn<'_> {

@@ -372,9 +372,28 @@ fn turns_merge_and_tool_results_come_first() {
                                                 {"type": "text", "text": "note"}]}]),
         ),
     ];
+    let tools = json!([{"type": "function", "function": {"name": "f"}}]);
     for (messages, want) in cases {
-        let v = tr(&json!({"messages": messages})).unwrap_or_default();
+        let v = tr(&json!({"messages": messages, "tools": tools})).unwrap_or_default();
         assert_eq!(v["messages"], want, "{messages}");
+    }
+}
+
+/// A request that declares no tools with tool calls in its history (an agent's summary or
+/// compaction call): Messages refuses tool blocks without tools ("Requests which include
+/// tool_use or tool_result blocks must define tools", a 400), so they are told as text.
+#[test]
+fn a_tool_history_without_tools_is_told_as_text() {
+    let history = json!([user("q"), call("c1", "{\"x\":1}"), {"role": "tool", "tool_call_id": "c1", "content": "r1"}, user("Summarise.")]);
+    let told = json!([{"role": "user", "content": [{"type": "text", "text": "q"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "[tool call c1: f {\"x\":1}]"}]},
+        {"role": "user", "content": [{"type": "text", "text": "[tool result c1]"}, {"type": "text", "text": "r1"},
+            {"type": "text", "text": "[end of tool result c1]"}, {"type": "text", "text": "Summarise."}]}]);
+    for extra in [json!({}), json!({"tools": []}), json!({"tools": null, "tool_choice": "none"})] {
+        let mut body = extra.clone();
+        body["messages"] = history.clone();
+        let v = tr(&body).unwrap_or_else(|e| panic!("{extra}: {e}"));
+        assert!(v.get("tools").is_none() && v["messages"] == told, "{extra}: {v}");
     }
 }
 
