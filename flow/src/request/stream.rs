@@ -59,11 +59,18 @@ impl Request {
         };
         self.record_attempt(host, &mut flight, status, now_ns);
         if super::flight::retryable(status) {
-            // Cut before its answer began, after the provider reported counts (an Anthropic
-            // message_start carries the input): it billed them. (A stream it ended with its
-            // own error, an overload, it does not bill.)
-            if let Some(t) = translator.as_ref().filter(|_| !failed).and_then(native::Stream::tokens) {
-                self.account.lost_nano += nano(t.usage().cost(&flight.to.price()));
+            // Cut before its answer began: the provider had the request and read it, and bills
+            // what it reported (an Anthropic message_start carries the input), or, before any
+            // count came (a cut inside the first event; Converse and Responses report at the
+            // end), the input estimate. It was charged nothing then, while the chat path's cut
+            // stream was charged. (A stream it ended with its own error, an overload, it does
+            // not bill.)
+            if !failed {
+                let reported = translator.as_ref().and_then(native::Stream::tokens);
+                self.account.lost_nano += reported.map_or_else(
+                    || flight.input_estimate_nano(),
+                    |t| nano(t.usage().cost(&flight.to.price())),
+                );
             }
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
             return self.fail_over_or(host, flight, Retry::Failure, Origin::Answering);

@@ -154,3 +154,21 @@ fn a_stream_cut_after_it_reported_its_input_is_charged_what_it_reported() {
     let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
     assert_eq!(spent, Some(3_003_000));
 }
+
+/// A stream cut before any count came (inside the first event: Anthropic's message_start
+/// half sent; Converse and Responses report only at the end) is charged the attempt's input
+/// estimate: the provider had the request and read it. It was charged nothing, while a cut
+/// chat stream was charged.
+#[test]
+fn a_stream_cut_before_it_reported_anything_is_charged_its_input_estimate() {
+    let (mut host, mut req) = anthropic_stream(config_with(r#","budgets":{"daily_usd":100}"#));
+    let whole = message_start(1000);
+    let cut = whole.get(..whole.len() / 2).unwrap_or_default().to_string();
+    host.response_body = cut.clone().into_bytes();
+    let step = req.on(&host, Event::ResponseBody { size: cut.len(), end_of_stream: true });
+    assert_eq!(respond(&step).map(|(s, _, _)| s), Some(502), "{step:?}");
+    req.on(&host, Event::Log);
+    let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+    // The input estimate of the one-message request at 3 USD per million, no output.
+    assert!(spent.is_some_and(|s| s > 0 && s % 3_000 == 0), "{spent:?}");
+}
