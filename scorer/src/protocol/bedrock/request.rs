@@ -95,7 +95,8 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         ));
     };
     let mut conv = messages::translate(messages)?;
-    let tools = tool_config(&mut req, &mut conv, tools_written.as_ref())?;
+    let forced = takes_forced_choice(to.upstream_model);
+    let tools = tool_config(&mut req, &mut conv, tools_written.as_ref(), forced)?;
     let mut out = Map::new();
     let inference = inference_config(&req, to)?;
     if !inference.is_empty() {
@@ -239,11 +240,12 @@ fn tool_config<'t>(
     req: &mut Map<String, Value>,
     conv: &mut messages::Conversation<'_>,
     text: Option<&'t TextTools>,
+    forced: bool,
 ) -> Result<Option<ToolConfig<'t>>, ApiError> {
     let (tools, choice) = match text {
         Some(TextTools { text, names }) => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            (Tools::Text(text), tool_choice(req.get("tool_choice"), &names)?)
+            (Tools::Text(text), tool_choice(req.get("tool_choice"), &names, forced)?)
         }
         None => {
             let tools: Vec<Value> = match req.remove("tools") {
@@ -255,7 +257,7 @@ fn tool_config<'t>(
             };
             let names: Vec<&str> =
                 tools.iter().filter_map(|t| t.get("toolSpec")?.get("name")?.as_str()).collect();
-            let choice = tool_choice(req.get("tool_choice"), &names)?;
+            let choice = tool_choice(req.get("tool_choice"), &names, forced)?;
             (Tools::Values(tools), choice)
         }
     };
@@ -340,7 +342,25 @@ fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
 }
 
 /// `tool_choice` as a Converse `toolChoice`: `None` when unset, `Some(Null)` for `none`.
-fn tool_choice(choice: Option<&Value>, names: &[&str]) -> Result<Option<Value>, ApiError> {
+/// Whether the model takes a forced `toolChoice` (`any`, `tool`): Bedrock documents it for
+/// Anthropic's and Amazon Nova's models only, and answers the others with a
+/// `ValidationException` (the open-weight models the catalog routes through Converse).
+fn takes_forced_choice(upstream_model: &str) -> bool {
+    upstream_model.contains("anthropic.") || upstream_model.contains("amazon.nova")
+}
+
+/// `tool_choice` as `toolChoice`; a forced choice is refused (`unsupported_for_provider`, so
+/// a tier moves on to a model that takes it) unless `forced` says the model takes it.
+fn tool_choice(choice: Option<&Value>, names: &[&str], forced: bool) -> Result<Option<Value>, ApiError> {
+    let unforced = |what: &str| {
+        ApiError::invalid(
+            "unsupported_for_provider",
+            Some("tool_choice"),
+            format!(
+                "this model cannot be made to call a tool ({what}): send tool_choice auto, or choose a model that can"
+            ),
+        )
+    };
     let needs_tools = |what: &str| {
         ApiError::invalid(
             "invalid_value",
@@ -354,6 +374,7 @@ fn tool_choice(choice: Option<&Value>, names: &[&str]) -> Result<Option<Value>, 
             "none" => Ok(Some(Value::Null)),
             "auto" => Ok((!names.is_empty()).then(|| json!({ "auto": {} }))),
             "required" if names.is_empty() => Err(needs_tools("'required'")),
+            "required" if !forced => Err(unforced("'required'")),
             "required" => Ok(Some(json!({ "any": {} }))),
             other => Err(ApiError::invalid(
                 "invalid_value",
@@ -384,6 +405,9 @@ fn tool_choice(choice: Option<&Value>, names: &[&str]) -> Result<Option<Value>, 
                         format!("tool_choice names {} which is not in tools", echo(name)),
                     )
                 });
+            }
+            if !forced {
+                return Err(unforced("a named function"));
             }
             Ok(Some(json!({ "tool": { "name": name } })))
         }
@@ -436,6 +460,8 @@ fn output_config(format: Option<&Value>, raw: Option<Json<'_>>) -> Result<Option
 }
 
 #[cfg(test)]
+mod choice_tests;
+#[cfg(test)]
 mod id_tests;
 #[cfg(test)]
 mod tests;
@@ -447,8 +473,11 @@ mod tools_tests {
 
     use super::*;
 
-    const TO: Native<'static> =
-        Native { upstream_model: "deepseek.v3.2", max_output: 8000, quirks: crate::catalog::Quirks::NONE };
+    const TO: Native<'static> = Native {
+        upstream_model: "us.amazon.nova-pro-v1:0",
+        max_output: 8000,
+        quirks: crate::catalog::Quirks::NONE,
+    };
 
     #[test]
     fn tools_written_from_the_text_are_the_tools_written_from_values() {
