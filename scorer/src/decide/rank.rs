@@ -37,14 +37,19 @@ pub fn rank(
     est: &Estimate,
     latency: &dyn Fn(&Deployment) -> Option<f64>,
 ) {
-    let cheapest = cands.iter().map(|d| est.price(d)).fold(f64::INFINITY, f64::min);
+    // Under `balanced` a free candidate (a `free` deployment) counts as half the cheapest priced
+    // one: one doubling cheaper, 5 points. At the price floor it was a million times cheaper,
+    // about 100 points, and won every balanced request whatever its quality.
+    let priced = cands.iter().map(|d| est.price(d)).filter(|p| *p > 0.0).fold(f64::INFINITY, f64::min);
+    let floor = if priced.is_finite() { priced / 2.0 } else { PRICE_FLOOR };
+    let cheapest = cands.iter().map(|d| est.price(d).max(floor)).fold(f64::INFINITY, f64::min);
     let key = |d: &Deployment| -> f64 {
         match prefer {
             Prefer::Cheap => -est.price(d),
             Prefer::Fast => latency(d).map_or(UNOBSERVED + d.speed_tps, |ms| -ms),
             Prefer::Quality => d.quality,
             Prefer::Coding => d.coding,
-            Prefer::Balanced => balanced_score(d.quality, est.price(d), cheapest),
+            Prefer::Balanced => balanced_score(d.quality, est.price(d).max(floor), cheapest),
         }
     };
     // Each key once (balanced takes a log2), not once per comparison.
@@ -100,6 +105,25 @@ mod tests {
         assert_eq!(balanced_score(80.0, 2.0, 2.0), 80.0);
         assert!((balanced_score(80.0, 4.0, 2.0) - 75.0).abs() < 1e-12);
         assert!((balanced_score(80.0, 0.0, 0.0) - 80.0).abs() < 1e-12);
+    }
+
+    /// A free deployment counts as one doubling cheaper than the cheapest priced candidate: it
+    /// wins `balanced` within 5 quality points of the best, not whatever its quality.
+    #[test]
+    fn a_free_candidate_is_one_doubling_cheaper_under_balanced() {
+        let est = Estimate { input_tokens: 1000, output_tokens: 1000 };
+        let good = dep("good", "p", 1.0, 1.0, 80.0);
+        for (quality, free_wins) in [(60.0, false), (74.0, false), (76.0, true)] {
+            let free = dep("free", "p", 0.0, 0.0, quality);
+            let mut cands = vec![&good, &free];
+            rank(&mut cands, Prefer::Balanced, &est, &|_| None);
+            assert_eq!(cands[0].id == "free", free_wins, "{quality}");
+        }
+        // All free: quality decides.
+        let (a, b) = (dep("a", "p", 0.0, 0.0, 70.0), dep("b", "p", 0.0, 0.0, 75.0));
+        let mut cands = vec![&a, &b];
+        rank(&mut cands, Prefer::Balanced, &est, &|_| None);
+        assert_eq!(cands[0].id, "b");
     }
 
     #[test]
