@@ -31,6 +31,17 @@ pub(crate) fn tool_id(id: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(format!("call_{hash:016x}"))
 }
 
+/// A tool call told as text, for a request in which the model may call no tool: the
+/// translators that cannot carry tool blocks without tools (Messages, Converse) say it alike.
+pub(crate) fn told_call(id: &str, name: &str, input: &serde_json::Value) -> String {
+    format!("[tool call {id}: {name} {input}]")
+}
+
+/// The lines a tool result told as text opens and closes with (see [`told_call`]).
+pub(crate) fn told_result(id: &str) -> (String, String) {
+    (format!("[tool result {id}]"), format!("[end of tool result {id}]"))
+}
+
 /// The JSON Schema of a tool without `parameters` (it takes no arguments), as serde_json
 /// writes `{"type": "object", "properties": {}}`.
 pub(crate) const EMPTY_SCHEMA: &[u8] = br#"{"properties":{},"type":"object"}"#;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
 use crate::protocol::raw::{self, At, Members, Raw, blank, null, objects, string, value};
+use crate::protocol::tools::{told_call, told_result};
 
 /// The part types a role may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +60,10 @@ impl<'a> Block<'a> {
     pub(super) fn told(self) -> Vec<Block<'a>> {
         let text = |t: String| Block::Text { text: Cow::Owned(t), cache: None };
         match self {
-            Block::ToolUse { id, name, input } => vec![text(format!("[tool call {id}: {name} {input}]"))],
+            Block::ToolUse { id, name, input } => vec![text(told_call(&id, &name, &input))],
             Block::ToolResult { id, content } => {
-                let mut out = vec![text(format!("[tool result {id}]"))];
+                let (open, close) = told_result(&id);
+                let mut out = vec![text(open)];
                 match content {
                     Some(ToolContent::Text(t)) if !t.trim().is_empty() => {
                         out.push(Block::Text { text: t, cache: None });
@@ -69,7 +71,7 @@ impl<'a> Block<'a> {
                     Some(ToolContent::Blocks(blocks)) => out.extend(blocks),
                     _ => {}
                 }
-                out.push(text(format!("[end of tool result {id}]")));
+                out.push(text(close));
                 out
             }
             other => vec![other],

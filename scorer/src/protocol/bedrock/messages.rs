@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, echo};
 use crate::protocol::raw::{At, Elements, Members, Raw, blank, null, objects, objects_with, once, string};
-use crate::protocol::tools::tool_id;
+use crate::protocol::tools::{told_call, told_result, tool_id};
 
 /// The assistant turn put between a user turn's tool results and the rest of it.
 pub(super) const BRIDGE: &str = "Noted.";
@@ -80,12 +80,13 @@ impl<'a> Block<'a> {
     fn told(self) -> Vec<Block<'a>> {
         match self {
             Block::ToolUse { id, name, input } => {
-                vec![Block::Text(Cow::Owned(format!("[tool call {id}: {name} {input}]")))]
+                vec![Block::Text(Cow::Owned(told_call(&id, &name, &input)))]
             }
             Block::ToolResult { id, content } => {
-                let mut out = vec![Block::Text(Cow::Owned(format!("[tool result {id}]")))];
+                let (open, close) = told_result(&id);
+                let mut out = vec![Block::Text(Cow::Owned(open))];
                 out.extend(content);
-                out.push(Block::Text(Cow::Owned(format!("[end of tool result {id}]"))));
+                out.push(Block::Text(Cow::Owned(close)));
                 out
             }
             other => vec![other],

@@ -263,15 +263,14 @@ fn tool_config<'t>(
     };
     let none = choice.as_ref().is_some_and(Value::is_null);
     let sent = !matches!(&tools, Tools::Values(t) if t.is_empty());
-    if (!sent || none) && !conv.has_tool_blocks {
-        return Ok(None);
-    }
     // Converse refuses toolUse/toolResult blocks unless toolConfig is present ("The toolConfig
     // field must be defined when using toolUse and toolResult content blocks"), and its
     // toolChoice has no "none": declared, the tools could be called. When the model may call
-    // none, the history's calls and results go as text and no toolConfig is sent.
+    // none, no toolConfig is sent and the history's calls and results, if any, go as text.
     if none || !sent {
-        conv.tool_history_as_text();
+        if conv.has_tool_blocks {
+            conv.tool_history_as_text();
+        }
         return Ok(None);
     }
     Ok(Some((tools, choice)))
