@@ -56,6 +56,18 @@ pub(crate) fn opt_count_field(r: &mut Reader<'_>, param: &str) -> Result<Option<
     }
 }
 
+/// An output cap (`max_tokens`, `max_completion_tokens`): [`opt_count_field`], at least 1.
+/// OpenAI refuses 0, and the providers behind it each read it differently (Anthropic and
+/// Converse refuse it, an OpenAI-compatible one may answer with nothing and bill the input).
+pub(crate) fn opt_cap_field(r: &mut Reader<'_>, param: &str) -> Result<Option<u64>, ApiError> {
+    match opt_count_field(r, param)? {
+        Some(0) => {
+            Err(ApiError::invalid("invalid_value", Some(param), format!("'{param}' must be at least 1")))
+        }
+        n => Ok(n),
+    }
+}
+
 /// Returns the first key that occurs twice.
 pub(crate) fn first_duplicate<'k>(keys: &mut [Cow<'k, str>]) -> Option<Cow<'k, str>> {
     keys.sort_unstable();

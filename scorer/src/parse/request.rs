@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use crate::catalog::Tier;
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
-    duplicate_error, first_duplicate, open_object_as, opt_count_field, opt_string_field, string_field,
-    syntax, wrong_type,
+    duplicate_error, first_duplicate, open_object_as, opt_cap_field, opt_count_field, opt_string_field,
+    string_field, syntax, wrong_type,
 };
 use crate::parse::json::Kind;
 use crate::parse::layout::STREAM_USAGE_MEMBER;
@@ -126,14 +126,14 @@ fn parse_chat_as<'a>(
                 k => return Err(wrong_type("stream", "a boolean", k)),
             },
             "max_tokens" => {
-                max_tokens = opt_count_field(&mut r, "max_tokens")?;
+                max_tokens = opt_cap_field(&mut r, "max_tokens")?;
                 // The key's bytes, for a model that takes only `max_completion_tokens`.
                 let raw = r.text().get(key_start..value_start).and_then(|t| t.split_once(':'));
                 req.layout.max_tokens_key =
                     raw.map(|(k, _)| Span { start: key_start, end: key_start + k.trim_end().len() });
             }
             "max_completion_tokens" => {
-                max_completion_tokens = opt_count_field(&mut r, "max_completion_tokens")?;
+                max_completion_tokens = opt_cap_field(&mut r, "max_completion_tokens")?;
                 // A null one caps nothing: `max_tokens` is then the cap, renamed.
                 req.layout.max_completion_tokens = max_completion_tokens.is_some();
                 if max_completion_tokens.is_none() {
@@ -416,6 +416,13 @@ mod tests {
             (body(r#","tier":"gold""#), "invalid_tier", Some("tier")),
             (body(r#","stream":"yes""#), "invalid_type", Some("stream")),
             (body(r#","max_tokens":-1"#), "invalid_value", Some("max_tokens")),
+            (body(r#","max_tokens":0"#), "invalid_value", Some("max_tokens")),
+            (body(r#","max_completion_tokens":0"#), "invalid_value", Some("max_completion_tokens")),
+            (
+                body(r#","max_tokens":100,"max_completion_tokens":0.0"#),
+                "invalid_value",
+                Some("max_completion_tokens"),
+            ),
             (body(r#","max_tokens":1.5"#), "invalid_value", Some("max_tokens")),
             (body(r#","max_tokens":99999999999999999999999"#), "invalid_value", Some("max_tokens")),
             (body(r#","max_completion_tokens":"10""#), "invalid_type", Some("max_completion_tokens")),
