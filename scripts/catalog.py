@@ -82,6 +82,19 @@ LONG_CONTEXT = {
     "gpt-5.4": (272000, 5.0, 22.5, "shared/catalog notes (input >272k priced $5/$22.5)"),
 }
 
+# USD per million input tokens read from the prompt cache, where the provider bills them apart
+# (LiteLLM 1.109.1 model_prices_and_context_window_backup.json, cache_read_input_token_cost of
+# the key the shared catalog cites; the same ratio to the input price holds above a long-context
+# threshold there). Anthropic's is also its API's rule (a tenth). A model absent here is charged
+# its input price for a cached token. A copy on another provider (EXTRA) takes only its own.
+CACHE_READ = {
+    "gemini-2.5-flash": 0.03, "gemini-2.5-pro": 0.125, "gemini-3.1-pro-preview": 0.2,
+    "gpt-4.1-mini": 0.1, "gpt-4.1": 0.5, "o4-mini": 0.275, "o3": 0.5,
+    "gpt-5.3-chat-latest": 0.175, "gpt-5.3-codex": 0.175, "gpt-5.1-codex-mini": 0.025, "gpt-5.4": 0.25,
+    "claude-haiku-4-5": 0.1, "claude-sonnet-4-6": 0.3, "claude-opus-4-6": 0.5, "claude-opus-4-7": 0.5,
+}
+EXTRA_CACHE_READ = {("gpt-oss-120b", "groq"): (0.075, "groq/openai/gpt-oss-120b")}
+
 ALIASES = {"text-embedding-3-small": "embed-small", "text-embedding-3-large": "embed-large",
            "amazon.titan-embed-text-v2:0": "embed-titan"}
 
@@ -134,6 +147,8 @@ def main():
             entry["max_output"] = m["max_output"]
         entry["price_in"] = m["price_in_per_mtok"]
         entry["price_out"] = m["price_out_per_mtok"]
+        if cid in CACHE_READ:
+            entry["price_cache_read"] = CACHE_READ[cid]
         if elo:
             entry["quality"] = round((elo - 1000) / 5, 1)
         coding = num(r"SWE-bench Verified (\d+(?:\.\d+)?)%", m["coding_signal"])
@@ -158,9 +173,11 @@ def main():
         long = LONG_CONTEXT.get(cid)
         if long:
             entry["long_context"] = {"above": long[0], "price_in": long[1], "price_out": long[2]}
+        cached = "cache read: LiteLLM 1.109.1 cache_read_input_token_cost" if cid in CACHE_READ else ""
         entry["source"] = "shared/catalog/catalog.json: " + "; ".join(
             s for s in [m["quality_signal"] if elo else "", m["coding_signal"] if coding else "",
-                        m.get("lifecycle") or "", "long context: " + long[3] if long else ""] if s)
+                        m.get("lifecycle") or "", "long context: " + long[3] if long else "",
+                        cached] if s)
         models.append(entry)
     by_id = {e["id"]: e for e in models}
     for cid, provider, upstream, speed in EXTRA:
@@ -171,8 +188,13 @@ def main():
             base["speed_tps"] = speed
         else:
             base.pop("speed_tps", None)
+        base.pop("price_cache_read", None)
         base["source"] += f"; also served by {provider} as {upstream} (price: the catalog's, "\
                           "no per-provider figure found)"
+        cached = EXTRA_CACHE_READ.get((cid, provider))
+        if cached:
+            base["price_cache_read"] = cached[0]
+            base["source"] += f"; its cache read: LiteLLM 1.109.1 '{cached[1]}'"
         models.append(base)
     out = {"providers": PROVIDERS, "models": models}
     print(json.dumps(out, indent=1))

@@ -173,6 +173,9 @@ pub struct RawModel {
     pub price_in: f64,
     /// USD per million output tokens.
     pub price_out: f64,
+    /// USD per million input tokens read from the provider's prompt cache, where it bills
+    /// them apart; when absent, what its API is known to charge ([`Deployment::price_cache_read`]).
+    pub price_cache_read: Option<f64>,
     /// General quality, 0-100; unknown when absent.
     pub quality: Option<f64>,
     /// Coding strength, 0-100; unknown when absent.
@@ -291,6 +294,11 @@ pub struct Deployment {
     pub price_in: f64,
     /// USD per million output tokens.
     pub price_out: f64,
+    /// USD per million input tokens read from the prompt cache (OpenAI's and Gemini's are a
+    /// tenth or a quarter of the input price, model by model). `None`: the API's known rate
+    /// (Anthropic's Messages, a tenth), else the input price: a discount nobody stated is not
+    /// assumed.
+    pub price_cache_read: Option<f64>,
     /// Quality signal, 0-100 (see [`Catalog::try_from`] for unknowns).
     pub quality: f64,
     /// Coding signal, 0-100.

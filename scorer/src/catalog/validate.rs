@@ -114,8 +114,9 @@ impl TryFrom<RawCatalog> for Catalog {
             let signals_ok = [m.quality, m.coding, m.speed_tps].into_iter().flatten().all(finite);
             let long_ok =
                 m.long_context.is_none_or(|l| finite(l.price_in) && finite(l.price_out) && l.above > 0);
-            if !finite(m.price_in) || !finite(m.price_out) || !signals_ok || !long_ok || m.context_window == 0
-            {
+            let prices_ok =
+                [Some(m.price_in), Some(m.price_out), m.price_cache_read].into_iter().flatten().all(finite);
+            if !prices_ok || !signals_ok || !long_ok || m.context_window == 0 {
                 return Err(CatalogError::BadNumber { model: m.id.clone() });
             }
             let retires = match &m.retires {
@@ -182,6 +183,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 max_output,
                 price_in: m.price_in,
                 price_out: m.price_out,
+                price_cache_read: m.price_cache_read,
                 quality: m.quality.unwrap_or(f64::NAN),
                 coding: m.coding.unwrap_or(f64::NAN),
                 speed_tps: m.speed_tps.unwrap_or(f64::NAN),
@@ -300,6 +302,10 @@ mod tests {
                 "TierMismatch",
             ),
             (three_tiers("").replace(r#""price_in":1"#, r#""price_in":-1"#), "BadNumber"),
+            (
+                three_tiers("").replace(r#""price_in":1"#, r#""price_in":1,"price_cache_read":-0.1"#),
+                "BadNumber",
+            ),
             (
                 three_tiers("").replace(
                     r#""price_in":1"#,

@@ -365,6 +365,7 @@ impl TryFrom<RawConfig> for Config {
             for d in catalog.deployments.iter_mut().filter(|d| d.provider == provider && d.id == model) {
                 d.price_in = 0.0;
                 d.price_out = 0.0;
+                d.price_cache_read = None;
                 d.long_context = None;
                 found = true;
             }

@@ -94,6 +94,7 @@ mod tests {
             audio_output: false,
             api: crate::catalog::Api::Chat,
             quirks: crate::catalog::Quirks::NONE,
+            price_cache_read: None,
             long_context: None,
             retires: None,
             retires_text: None,

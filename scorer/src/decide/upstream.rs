@@ -30,6 +30,8 @@ pub struct Upstream {
     pub price_in: f64,
     /// USD per million output tokens.
     pub price_out: f64,
+    /// USD per million input tokens read from the prompt cache, where the catalog states it.
+    pub price_cache_read: Option<f64>,
     /// The API the attempt speaks (which translation runs, both ways).
     pub api: Api,
     /// The model's output limit, tokens (the `max_tokens` a protocol that requires one gets).
@@ -63,6 +65,7 @@ impl Upstream {
             context_window: 0,
             price_in: 0.0,
             price_out: 0.0,
+            price_cache_read: None,
             api: Api::Chat,
             max_output: 0,
             quirks: Quirks::default(),
@@ -94,6 +97,7 @@ impl Upstream {
             context_window: d.context_window,
             price_in: d.price_in,
             price_out: d.price_out,
+            price_cache_read: d.price_cache_read,
             api: d.api,
             max_output: d.max_output,
             quirks: d.quirks,
@@ -106,13 +110,14 @@ impl Upstream {
         Native { upstream_model: &self.upstream_model, max_output: self.max_output, quirks: self.quirks }
     }
 
-    /// What this attempt's tokens cost, its API's prompt-cache rates applied.
+    /// What this attempt's tokens cost: cache reads at the catalog's price where it states one,
+    /// else at its API's prompt-cache rates.
     pub fn price(&self) -> Price {
         let (read, write, write_1h) = native::cache_rates(self.api);
         Price {
             input: self.price_in,
             output: self.price_out,
-            cache_read: self.price_in * read,
+            cache_read: self.price_cache_read.unwrap_or(self.price_in * read),
             cache_write: self.price_in * write,
             cache_write_1h: self.price_in * write_1h,
             long: self.long_context,
@@ -149,4 +154,66 @@ pub struct Target {
     pub body: Vec<u8>,
     /// Where it goes.
     pub to: Upstream,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::Usage;
+
+    /// USD per million input tokens for a request of `input` tokens of which `cached` were read
+    /// from the prompt cache, on `model` at `provider` in the built-in catalog (`free`: named in
+    /// the configuration's `free` list).
+    fn rate(model: &str, provider: &str, input: u64, cached: u64, free: bool) -> f64 {
+        let json = if free { format!(r#"{{"free":["{provider}/{model}"]}}"#) } else { String::new() };
+        let c = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let d = c.catalog.deployments.iter().find(|d| d.id == model && d.provider == provider);
+        let d = d.unwrap_or_else(|| panic!("no {provider}/{model}"));
+        let usage = Usage { input, cache_read: cached, ..Usage::default() };
+        let usd = usage.cost(&Upstream::chat(&c, d, false).price()) * 1e6 / input as f64;
+        (usd * 1e6).round() / 1e6
+    }
+
+    /// A cached token is charged what the provider bills for it where the catalog knows it
+    /// (OpenAI and Gemini read from their caches at a quarter or a tenth of the input price,
+    /// which an agent's growing conversation hits on most of its input), and the input price
+    /// where it does not.
+    #[test]
+    fn a_cached_input_token_costs_the_catalogs_cache_read_price() {
+        const N: u64 = 100_000;
+        let cases = [
+            // (model, provider, cached, USD per million input tokens)
+            ("gpt-4.1", "openai", 0, 2.0),
+            ("gpt-4.1", "openai", N * 8 / 10, 0.2 * 2.0 + 0.8 * 0.5),
+            ("gpt-5.4", "openai", N * 9 / 10, 0.1 * 2.5 + 0.9 * 0.25),
+            ("gemini-2.5-flash", "google-gemini", N, 0.03),
+            // Anthropic's rule, stated or not: a tenth.
+            ("claude-sonnet-4-6", "anthropic", N, 0.3),
+            // The same model elsewhere: Groq states its own; Cerebras and Bedrock do not.
+            ("gpt-oss-120b", "groq", N, 0.075),
+            ("gpt-oss-120b", "cerebras", N, 0.15),
+            ("gpt-oss-120b", "aws-bedrock", N, 0.15),
+            ("gpt-5.4", "aws-bedrock", N, 2.5),
+        ];
+        for (model, provider, cached, want) in cases {
+            assert_eq!(
+                rate(model, provider, N, cached, false),
+                want,
+                "{provider}/{model} with {cached} cached"
+            );
+        }
+        assert_eq!(
+            rate("gpt-4.1", "openai", N, N, true),
+            0.0,
+            "a free deployment's cache reads are free too"
+        );
+    }
+
+    /// Past a long-context threshold the cache read keeps its ratio to the input price, as
+    /// Google and OpenAI price it (GPT-5.4 above 272,000 tokens: $5 in, $0.50 cached).
+    #[test]
+    fn a_long_inputs_cache_reads_scale_with_its_input_price() {
+        assert_eq!(rate("gpt-5.4", "openai", 300_000, 300_000, false), 0.5);
+        assert_eq!(rate("gemini-2.5-pro", "google-gemini", 300_000, 300_000, false), 0.25);
+    }
 }

@@ -32,7 +32,8 @@ pub fn auth(api: Api) -> Option<(&'static str, &'static str)> {
 /// What reading a prompt-cache token, writing one to a five-minute cache and writing one to a
 /// one-hour cache cost, as multiples of the input price, where the provider documents it:
 /// Anthropic reads at 0.1 and writes at 1.25 (five minutes) or 2 (one hour). Elsewhere no
-/// discount is assumed (1.0 each).
+/// discount is assumed (1.0 each) unless the catalog states a model's cache-read price
+/// (`price_cache_read`): OpenAI's and Gemini's differ model by model.
 pub fn cache_rates(api: Api) -> (f64, f64, f64) {
     match api {
         Api::Messages => (0.1, 1.25, 2.0),
