@@ -7,7 +7,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, StreamUsage, TAIL_BYTES, UsageTail};
 
-use super::flight::{Flight, Meter, Origin, Retry};
+use super::flight::{Flight, Meter, Origin, Retry, is_context_error};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
@@ -90,7 +90,7 @@ impl Request {
             }
         };
         let api = f.to.api;
-        if status == 400 && native::is_context_error(api, status, &body) {
+        if status == 400 && is_context_error(api, &body, &f.body) {
             // A larger window may still answer: the held 400 is replaced if one does.
             let window = f.to.context_window;
             if !f.body.is_empty()

@@ -6,8 +6,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::usage::{StreamUsage, UsageTail};
 
 use super::flight::{
-    Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, is_key_error,
-    retryable,
+    Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, retryable,
 };
 use super::{Phase, Request};
 use crate::headers as h;
@@ -185,13 +184,14 @@ impl Request {
             return Verdict::Continue;
         }
         let body = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_default();
-        if is_key_error(&body) {
+        if native::is_key_error(&body) {
             self.record_attempt(host, &mut f, 401, now_ns);
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
         self.record_attempt(host, &mut f, 400, now_ns);
         let window = f.to.context_window;
-        if is_context_error(&body) && f.fallbacks.iter().any(|u| u.context_window > window) {
+        if is_context_error(f.to.api, &body, &f.body) && f.fallbacks.iter().any(|u| u.context_window > window)
+        {
             return self.fail_over_or(host, f, Retry::Context(window), Origin::Checking);
         }
         self.served(host, &f, 400);

@@ -8,9 +8,7 @@ use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::Usage;
 
 use super::classify::credential;
-use super::flight::{
-    Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, is_key_error, retryable,
-};
+use super::flight::{Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, retryable};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, HostError, Level, Map, Verdict};
@@ -177,7 +175,7 @@ impl Request {
         } else {
             Vec::new()
         };
-        let status = if status == 400 && is_key_error(&error) { 401 } else { status };
+        let status = if status == 400 && native::is_key_error(&error) { 401 } else { status };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
         // its headers (no status): the provider had the request and may bill its work.
@@ -193,8 +191,7 @@ impl Request {
         let again = if retryable(status) {
             Some(Retry::Failure)
         } else if status == 400 {
-            let context = is_context_error(&error) || native::is_context_error(f.to.api, status, &error);
-            context.then_some(Retry::Context(f.to.context_window))
+            is_context_error(f.to.api, &error, &f.body).then_some(Retry::Context(f.to.context_window))
         } else {
             None
         };

@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use model_router_scorer::Estimate;
 use model_router_scorer::budget::nano;
+use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::request::Layout;
@@ -238,28 +239,10 @@ pub(super) enum Retry {
     Context(u64),
 }
 
-/// A provider's 400 saying the gateway's key is not valid (Gemini answers a bad or expired key
-/// with 400 `INVALID_ARGUMENT`, reason `API_KEY_INVALID`, not a 401).
-pub(super) fn is_key_error(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body);
-    ["API_KEY_INVALID", "API key not valid", "API key expired"].iter().any(|m| text.contains(m))
-}
-
-/// A provider's 400 saying the request overflows the model's context window.
-pub(super) fn is_context_error(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    [
-        "context_length_exceeded",
-        "maximum context length",
-        "context window",
-        "too many tokens",
-        // xAI, Gemini's OpenAI layer and Cerebras, which send no code.
-        "maximum prompt length",
-        "exceeds the maximum number of tokens allowed",
-        "reduce the length of the messages",
-    ]
-    .iter()
-    .any(|m| text.contains(m))
+/// A provider's 400 saying the request overflows the model's context window, in words the
+/// client's body does not hold ([`native::echoes_client`]).
+pub(super) fn is_context_error(api: Api, error: &[u8], client: &[u8]) -> bool {
+    native::is_context_error(api, 400, error) && !native::echoes_client(error, client)
 }
 
 /// A large non-streamed answer passing through unheld.

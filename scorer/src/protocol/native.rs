@@ -5,6 +5,8 @@
 
 use std::cell::RefCell;
 
+use serde_json::Value;
+
 use crate::catalog::Api;
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
@@ -46,8 +48,8 @@ pub fn cache_rates(api: Api) -> (f64, f64, f64) {
 /// failed). The glue reads it when a stream opens with an error, to fail over or not.
 pub fn error_status(out: &[u8]) -> u16 {
     let last = out.split(|b| *b == b'\n').filter_map(|l| l.strip_prefix(b"data: ")).next_back();
-    let v: serde_json::Value = last.and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
-    let field = |k: &str| v.get("error").and_then(|e| e.get(k)).and_then(serde_json::Value::as_str);
+    let v: Value = last.and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
+    let field = |k: &str| v.get("error").and_then(|e| e.get(k)).and_then(Value::as_str);
     match (field("type"), field("code")) {
         (_, Some("rate_limit_exceeded")) => 429,
         (Some("invalid_request_error"), _) => 400,
@@ -137,7 +139,87 @@ pub fn is_context_error(api: Api, status: u16, body: &[u8]) -> bool {
         Api::Messages => anthropic::response::is_context_error(status, body),
         Api::BedrockConverse => bedrock::response::is_context_error(status, body),
         Api::Responses => responses::response::is_context_error(status, body),
-        _ => false,
+        _ => {
+            status == 400 && {
+                let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+                CHAT_CONTEXT_PHRASES.iter().any(|p| text.contains(p))
+            }
+        }
+    }
+}
+
+/// A provider's 400 saying the gateway's key is not valid: Gemini answers a bad or expired key
+/// with 400 `INVALID_ARGUMENT` (reason `API_KEY_INVALID`), not a 401. Read from the error's own
+/// fields, never from anywhere in the body: a provider's 400 repeats what the client sent
+/// ("Invalid value: 'API_KEY_INVALID'"), and a client's own mistake must not count against the
+/// gateway's key, opening the provider's breaker for every client.
+pub fn is_key_error(body: &[u8]) -> bool {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    // Gemini's OpenAI layer wraps its error in an array.
+    let error = match &v {
+        Value::Array(items) => items.first(),
+        one => Some(one),
+    };
+    let Some(e) = error.and_then(|e| e.get("error")) else { return false };
+    let details = e.get("details").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let reason = details.iter().any(|d| d.get("reason").and_then(Value::as_str) == Some("API_KEY_INVALID"));
+    let message = e.get("message").and_then(Value::as_str).unwrap_or_default();
+    reason || ["API key not valid", "API key expired"].iter().any(|m| message.starts_with(m))
+}
+
+/// How the OpenAI-compatible providers say an input overflows the window (OpenAI's, Groq's and
+/// Cerebras's code, and the words of those that send none: xAI, Gemini's OpenAI layer,
+/// Cerebras).
+const CHAT_CONTEXT_PHRASES: [&str; 7] = [
+    "context_length_exceeded",
+    "maximum context length",
+    "context window",
+    "too many tokens",
+    "maximum prompt length",
+    "exceeds the maximum number of tokens allowed",
+    "reduce the length of the messages",
+];
+
+/// The client's own body says a phrase that makes `error` read as a context-window error, in a
+/// string or a key: a provider's 400 repeats what it refused ("Invalid value: 'context
+/// window'", "Unrecognized request argument supplied: ..."), so the phrase says nothing of the
+/// window then, and a client must not be able to send itself to a larger (dearer) model with a
+/// request no model takes. The client's strings are compared decoded, as the provider saw them.
+pub fn echoes_client(error: &[u8], client: &[u8]) -> bool {
+    let error = String::from_utf8_lossy(error).to_lowercase();
+    let phrases = CHAT_CONTEXT_PHRASES.iter().chain(&anthropic::response::CONTEXT_PHRASES);
+    let phrases =
+        phrases.chain(bedrock::response::CONTEXT_PHRASES).chain(&responses::response::CONTEXT_PHRASES);
+    let said: Vec<&str> = phrases.copied().filter(|p| error.contains(p)).collect();
+    if said.is_empty() || client.is_empty() {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(client) else {
+        // Not JSON the router could read: compare the bytes as they are.
+        let client = String::from_utf8_lossy(client).to_lowercase();
+        return said.iter().any(|p| client.contains(p));
+    };
+    let mut text = String::new();
+    strings_of(&v, &mut text);
+    said.iter().any(|p| text.contains(p))
+}
+
+/// Every key and string in `v`, lowercased, a line each.
+fn strings_of(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            out.push_str(&s.to_lowercase());
+            out.push('\n');
+        }
+        Value::Array(items) => items.iter().for_each(|i| strings_of(i, out)),
+        Value::Object(members) => {
+            for (k, v) in members {
+                out.push_str(&k.to_lowercase());
+                out.push('\n');
+                strings_of(v, out);
+            }
+        }
+        _ => {}
     }
 }
 

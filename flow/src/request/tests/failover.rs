@@ -213,3 +213,46 @@ fn the_client_header_reaches_no_provider() {
     let call = call.unwrap_or_else(|| panic!("no fallback: {step:?}"));
     assert!(!call.iter().any(|(k, _)| k == "x-team"), "{call:?}");
 }
+
+/// A provider's 400 repeats what it refused. A client that sent `API_KEY_INVALID` (or a key
+/// named so) had its own mistake counted as the gateway's key refused: the provider's breaker
+/// charged for every client, failover to the next provider (which echoed it again), and the
+/// operator told to check a key that works (found driving the demo: five requests opened three
+/// providers' breakers). A phrase of a context-window error the client itself sent moved its
+/// request to a larger, dearer model in silence. Both are now the client's 400.
+#[test]
+fn a_400_that_repeats_the_clients_words_is_the_clients_error() {
+    let cases = [
+        (
+            r#","verbosity":"API_KEY_INVALID""#,
+            r#"{"error":{"message":"Invalid value: 'API_KEY_INVALID'. Supported values are: 'low', 'medium', and 'high'.","type":"invalid_request_error","param":"verbosity","code":"invalid_value"}}"#,
+        ),
+        (
+            r#","API key not valid":1"#,
+            r#"{"error":{"message":"Unrecognized request argument supplied: API key not valid","type":"invalid_request_error"}}"#,
+        ),
+        (
+            r#","verbosity":"context window""#,
+            r#"{"error":{"message":"Invalid value: 'context window'. Supported values are: 'low', 'medium', and 'high'.","type":"invalid_request_error","param":"verbosity","code":"invalid_value"}}"#,
+        ),
+        // Escaped in the client's JSON, plain in the provider's message.
+        (
+            r#","verbosity":"Maximum\u0020Context Length""#,
+            r#"{"error":{"message":"Invalid value: 'maximum context length'.","type":"invalid_request_error","code":"invalid_value"}}"#,
+        ),
+    ];
+    for (extra, error) in cases {
+        let body = HELLO.replacen(r#","messages""#, &format!(r#"{extra},"messages""#), 1);
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "400")]);
+        let held = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert_eq!(held.verdict, Verdict::Pause, "{extra}");
+        host.response_body = error.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: error.len(), end_of_stream: true });
+        assert_eq!((cluster_of(&step), step.verdict), (None, Verdict::Continue), "{extra}: {step:?}");
+        let counters = host.counters.borrow();
+        assert!(!counters.keys().any(|k| k.starts_with("auth_failed")), "{extra}: {:?}", counters.keys());
+    }
+}

@@ -87,7 +87,7 @@ pub(super) fn error_parts(body: &[u8]) -> (Option<String>, Option<String>) {
 /// Phrasings of Anthropic's context-window overflow (lower case): "prompt is too long: 208310
 /// tokens > 200000 maximum", and "input length and `max_tokens` exceed context limit: 180000
 /// + 64000 > 200000, decrease input length or `max_tokens` and try again".
-const CONTEXT_PHRASES: [&str; 4] =
+pub(crate) const CONTEXT_PHRASES: [&str; 4] =
     ["prompt is too long", "exceed context limit", "exceeds the context window", "context window exceeded"];
 
 /// A native error body (status >= 400) -> the OpenAI error body, the provider's message kept

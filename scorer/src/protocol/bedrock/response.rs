@@ -6,7 +6,7 @@ use crate::protocol::reply::{self, Meta, Tokens};
 
 /// Phrases of Bedrock's (and its models') messages for an input longer than the context
 /// window, lower-cased. Bedrock answers them as a `ValidationException` (400).
-const CONTEXT_PHRASES: &[&str] = &[
+pub(crate) const CONTEXT_PHRASES: &[&str] = &[
     // Bedrock's own: "Input is too long for requested model."
     "input is too long",
     // Claude via Bedrock: "input length and `max_tokens` exceed context limit: 142422 + 64000 > 204658".

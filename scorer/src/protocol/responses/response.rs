@@ -188,9 +188,11 @@ pub fn is_context_error(status: u16, body: &[u8]) -> bool {
 
 /// OpenAI's wordings for an input over the window: "Your input exceeds the context window of
 /// this model" (Responses) and "This model's maximum context length is ..." (chat).
+pub(crate) const CONTEXT_PHRASES: [&str; 2] = ["exceeds the context window", "maximum context length"];
+
 fn says_context(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("exceeds the context window") || m.contains("maximum context length")
+    CONTEXT_PHRASES.iter().any(|p| m.contains(p))
 }
 
 #[cfg(test)]
