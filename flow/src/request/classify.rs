@@ -308,7 +308,16 @@ impl Request {
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
         let Route {
-            target, stream, fallbacks, layout, usage_requested, fail_open, reasoning, estimate, ..
+            target,
+            stream,
+            fallbacks,
+            layout,
+            usage_requested,
+            fail_open,
+            reasoning,
+            structured,
+            estimate,
+            ..
         } = route;
         let to = target.to.clone();
         let sent_ns = crate::io::span!(host, "send", self.send(host, shared, target, body_size))?;
@@ -321,6 +330,7 @@ impl Request {
             model: String::new(),
             created: sent_ns / 1_000_000_000,
             reasoning,
+            structured,
         };
         self.phase = Phase::Routed(Box::new(Flight {
             report,

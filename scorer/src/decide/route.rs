@@ -78,6 +78,8 @@ pub struct Route {
     /// The client asked for reasoning (`reasoning_effort`, `reasoning`): a translated answer
     /// shows the model's thinking as `reasoning_content`.
     pub reasoning: bool,
+    /// The client asked for output in a JSON schema (`response_format`).
+    pub structured: bool,
     /// `context` or `capability` when the requested tier had no fitting model.
     pub escalated: Option<&'static str>,
     /// The auto decision, for `model: "auto"`.
@@ -385,6 +387,7 @@ impl Analysis<'_> {
             stream: req.stream,
             usage_requested: req.usage_requested,
             reasoning: req.features.reasoning_param,
+            structured: req.features.json_schema,
             escalated,
             auto: report,
             memory,

@@ -19,6 +19,10 @@ pub struct Meta {
     /// The client asked for reasoning (`reasoning_effort` set): thinking text is exposed as
     /// `reasoning_content`; otherwise it is left out.
     pub reasoning: bool,
+    /// The client asked for output in a JSON schema (`response_format`): `content` is the
+    /// answer alone, never a model's commentary on its way to it (shown as reasoning, if
+    /// reasoning shows), which would make it unparseable.
+    pub structured: bool,
 }
 
 /// Token counts in OpenAI's terms: `prompt` includes the cached and cache-written tokens (as
@@ -168,7 +172,7 @@ mod tests {
     use super::*;
 
     fn meta() -> Meta {
-        Meta { id: "chatcmpl-1".into(), model: "m".into(), created: 7, reasoning: false }
+        Meta { id: "chatcmpl-1".into(), model: "m".into(), created: 7, reasoning: false, structured: false }
     }
 
     #[test]

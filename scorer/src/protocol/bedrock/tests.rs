@@ -36,7 +36,13 @@ fn golden(path: PathBuf, got: &[u8]) {
 }
 
 fn meta(reasoning: bool) -> Meta {
-    Meta { id: "chatcmpl-golden".into(), model: "deepseek.v3.2".into(), created: 1_767_225_600, reasoning }
+    Meta {
+        id: "chatcmpl-golden".into(),
+        model: "deepseek.v3.2".into(),
+        created: 1_767_225_600,
+        reasoning,
+        structured: false,
+    }
 }
 
 #[test]

@@ -37,7 +37,13 @@ fn check(rel: &str, got: &[u8]) {
 
 /// The answer every response and stream case describes.
 pub(super) fn meta(reasoning: bool) -> Meta {
-    Meta { id: "chatcmpl-golden".into(), model: "gpt-5.3-codex".into(), created: 1_755_395_500, reasoning }
+    let id = "chatcmpl-golden".into();
+    Meta { id, model: "gpt-5.3-codex".into(), created: 1_755_395_500, reasoning, structured: false }
+}
+
+/// [`meta`] for a case whose request asked for a JSON schema's output (`structured`).
+fn meta_of(case: &str, reasoning: bool) -> Meta {
+    Meta { structured: case.starts_with("structured"), ..meta(reasoning) }
 }
 
 const NATIVE: Native<'static> =
@@ -58,10 +64,13 @@ const REQUESTS: [&str; 9] = [
 
 /// Response cases and whether the client asked for reasoning: `response/{case}.native.json`
 /// in, `response/{case}.chat.json` out.
-const RESPONSES: [(&str, bool); 6] = [
+/// A `structured` case's request asked for a JSON schema's output.
+const RESPONSES: [(&str, bool); 8] = [
     ("text", false),
     ("tool_calls", false),
     ("reasoning", true),
+    ("structured", true),
+    ("structured_unseen", false),
     ("incomplete", false),
     ("content_filter", false),
     ("refusal", false),
@@ -69,10 +78,12 @@ const RESPONSES: [(&str, bool); 6] = [
 
 /// Stream cases and whether the client asked for reasoning: `stream/{case}.sse` in,
 /// `stream/{case}.chat.sse` out.
-pub(super) const STREAMS: [(&str, bool); 7] = [
+pub(super) const STREAMS: [(&str, bool); 9] = [
     ("text", false),
     ("tool_call", false),
     ("reasoning", true),
+    ("structured", true),
+    ("structured_unseen", false),
     ("incomplete", false),
     ("failed", false),
     ("error", false),
@@ -97,7 +108,8 @@ fn request_goldens() {
 fn response_goldens() {
     for (case, reasoning) in RESPONSES {
         let body = read(&format!("response/{case}.native.json"));
-        let got = response::translate(&body, &meta(reasoning)).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let got =
+            response::translate(&body, &meta_of(case, reasoning)).unwrap_or_else(|e| panic!("{case}: {e}"));
         check(&format!("response/{case}.chat.json"), &got);
     }
 }
@@ -105,7 +117,7 @@ fn response_goldens() {
 #[test]
 fn stream_goldens() {
     for (case, reasoning) in STREAMS {
-        let mut s = stream::Stream::new(meta(reasoning));
+        let mut s = stream::Stream::new(meta_of(case, reasoning));
         let got = s.feed(&stream_input(case), true);
         check(&format!("stream/{case}.chat.sse"), &got);
     }

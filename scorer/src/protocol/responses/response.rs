@@ -34,7 +34,7 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
         other => return Err(format!("Responses answer has status '{other}', not completed or incomplete")),
     }
     let output = v.get("output").and_then(Value::as_array).ok_or("Responses answer has no output array")?;
-    let said = read_output(output)?;
+    let said = read_output(output, meta.structured)?;
     let mut message = Map::new();
     message.insert("role".into(), json!("assistant"));
     let text = said.texts.join("\n\n");
@@ -51,8 +51,10 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
 }
 
 /// Reads the `output` items the client can see; built-in tool items (never requested) and
-/// item types added later are skipped.
-fn read_output(output: &[Value]) -> Result<Said, String> {
+/// item types added later are skipped. A message a model labels `commentary` (`phase`; the
+/// final one is `final_answer`) is not the answer when the client asked for a JSON schema's
+/// output (`structured`): it is reasoning then, as its words would make `content` unparseable.
+fn read_output(output: &[Value], structured: bool) -> Result<Said, String> {
     let mut said = Said::default();
     for item in output {
         match item.get("type").and_then(Value::as_str) {
@@ -68,7 +70,9 @@ fn read_output(output: &[Value]) -> Result<Said, String> {
                     }
                 }
                 if !text.is_empty() {
-                    said.texts.push(text);
+                    let to =
+                        if structured && is_commentary(item) { &mut said.reasoning } else { &mut said.texts };
+                    to.push(text);
                 }
             }
             Some("function_call") => {
@@ -94,6 +98,11 @@ fn read_output(output: &[Value]) -> Result<Said, String> {
         }
     }
     Ok(said)
+}
+
+/// A message item the model labelled commentary, not its final answer.
+pub(super) fn is_commentary(item: &Value) -> bool {
+    item.get("phase").and_then(Value::as_str) == Some("commentary")
 }
 
 /// The string member `key` of `v`, or why the answer is not the documented shape.

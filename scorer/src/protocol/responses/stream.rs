@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::response::{failure, finish_reason, tokens};
+use super::response::{failure, finish_reason, is_commentary, tokens};
 use super::sse::Sse;
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
@@ -95,6 +95,9 @@ pub struct Stream {
     last_text: Option<String>,
     /// The item and part the last reasoning text was sent for.
     last_reasoning: Option<(String, &'static str, u64)>,
+    /// Message items labelled commentary, whose text is not the answer of a structured
+    /// request ([`Meta::structured`]): at most [`MAX_CALLS`] are remembered.
+    commentary: Vec<String>,
     tokens: Option<Tokens>,
 }
 
@@ -109,6 +112,7 @@ impl Stream {
             calls: Vec::new(),
             last_text: None,
             last_reasoning: None,
+            commentary: Vec::new(),
             tokens: None,
         }
     }
@@ -192,7 +196,14 @@ impl Stream {
             "response.output_item.added" | "response.output_item.done" => self.item(v, out)?,
             "response.output_text.delta" => {
                 let (item, delta) = (item_id(v), text(v, "delta")?);
-                if !delta.is_empty() {
+                if self.commentary.iter().any(|c| c == item) {
+                    if self.meta.reasoning && !delta.is_empty() {
+                        let key = (item.to_string(), "commentary", 0);
+                        let paragraph = self.last_reasoning.as_ref().is_some_and(|last| *last != key);
+                        self.last_reasoning = Some(key);
+                        self.delta(out, "reasoning_content", delta, paragraph);
+                    }
+                } else if !delta.is_empty() {
                     // Parts of one item join directly; a new item starts a new paragraph.
                     let paragraph = self.last_text.as_deref().is_some_and(|last| last != item);
                     self.last_text = Some(item.to_string());
@@ -219,14 +230,15 @@ impl Stream {
             }
             "response.function_call_arguments.delta" => {
                 let delta = text(v, "delta")?;
-                if let Some(i) = self.call_of(v) {
+                if let Some(i) = call_of(&self.calls, v) {
                     self.arguments(out, i, delta);
                 }
             }
             "response.function_call_arguments.done" => {
                 // Sent whole only when no delta carried it.
                 let args = text(v, "arguments")?;
-                if let Some(i) = self.call_of(v).filter(|i| self.calls.get(*i).is_some_and(|c| !c.args_sent))
+                if let Some(i) =
+                    call_of(&self.calls, v).filter(|i| self.calls.get(*i).is_some_and(|c| !c.args_sent))
                 {
                     self.arguments(out, i, args);
                 }
@@ -259,10 +271,20 @@ impl Stream {
     /// arguments if they came with it (a provider that sends no argument deltas).
     fn item(&mut self, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
         let item = v.get("item").ok_or_else(|| garbage("an output item event has no item"))?;
-        if item.get("type").and_then(Value::as_str) != Some("function_call") {
+        let kind = item.get("type").and_then(Value::as_str);
+        if kind == Some("message") && self.meta.structured && is_commentary(item) {
+            // A model names a message's channel before its text (`phase` comes with the item).
+            let id = item.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
+            if let Some(id) = id.filter(|id| !self.commentary.iter().any(|c| c == id))
+                && self.commentary.len() < MAX_CALLS
+            {
+                self.commentary.push(id.to_string());
+            }
+        }
+        if kind != Some("function_call") {
             return Ok(());
         }
-        let i = match self.call_of(item).or_else(|| self.call_of(v)) {
+        let i = match call_of(&self.calls, item).or_else(|| call_of(&self.calls, v)) {
             Some(i) => i,
             None => {
                 let (call_id, name) = (text(item, "call_id")?, text(item, "name")?);
@@ -287,17 +309,6 @@ impl Stream {
             self.arguments(out, i, args);
         }
         Ok(())
-    }
-
-    /// The tool call an event names, by item id, else by output index.
-    fn call_of(&self, v: &Value) -> Option<usize> {
-        let by_id = v.get("item_id").or_else(|| v.get("id")).and_then(Value::as_str);
-        if let Some(i) = by_id.and_then(|id| self.calls.iter().position(|c| c.item_id.as_deref() == Some(id)))
-        {
-            return Some(i);
-        }
-        let at = v.get("output_index").and_then(Value::as_u64)?;
-        self.calls.iter().position(|c| c.output_index == Some(at))
     }
 
     /// An argument delta for tool call `i` (nothing when empty).
@@ -348,6 +359,16 @@ fn text<'v>(v: &'v Value, key: &str) -> Result<&'v str, ApiError> {
 
 /// A delta's `item_id`, which only places paragraph breaks: tolerated when missing, as some
 /// Responses-compatible servers leave it out.
+/// The tool call an event names among `calls`, by item id, else by output index.
+fn call_of(calls: &[Call], v: &Value) -> Option<usize> {
+    let by_id = v.get("item_id").or_else(|| v.get("id")).and_then(Value::as_str);
+    if let Some(i) = by_id.and_then(|id| calls.iter().position(|c| c.item_id.as_deref() == Some(id))) {
+        return Some(i);
+    }
+    let at = v.get("output_index").and_then(Value::as_u64)?;
+    calls.iter().position(|c| c.output_index == Some(at))
+}
+
 fn item_id(v: &Value) -> &str {
     v.get("item_id").and_then(Value::as_str).unwrap_or_default()
 }

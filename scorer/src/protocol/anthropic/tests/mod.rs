@@ -19,7 +19,13 @@ const TO: Native<'static> =
 
 /// The meta of every answer; golden cases named `reasoning*` ask for reasoning.
 fn meta(reasoning: bool) -> Meta {
-    Meta { id: "chatcmpl-test".into(), model: "claude-sonnet-4-5".into(), created: 1_700_000_000, reasoning }
+    Meta {
+        id: "chatcmpl-test".into(),
+        model: "claude-sonnet-4-5".into(),
+        created: 1_700_000_000,
+        reasoning,
+        structured: false,
+    }
 }
 
 fn dir(half: &str) -> PathBuf {

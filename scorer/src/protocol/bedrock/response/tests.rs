@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use super::*;
 
 fn meta(reasoning: bool) -> Meta {
-    Meta { id: "chatcmpl-1".into(), model: "m".into(), created: 1, reasoning }
+    Meta { id: "chatcmpl-1".into(), model: "m".into(), created: 1, reasoning, structured: false }
 }
 
 fn answer(content: Value, stop: &str) -> Vec<u8> {

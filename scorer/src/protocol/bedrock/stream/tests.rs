@@ -4,7 +4,7 @@ use super::*;
 use crate::protocol::bedrock::eventstream::encode;
 
 fn meta() -> Meta {
-    Meta { id: "chatcmpl-1".into(), model: "m".into(), created: 1, reasoning: false }
+    Meta { id: "chatcmpl-1".into(), model: "m".into(), created: 1, reasoning: false, structured: false }
 }
 
 fn event(kind: &str, payload: Value) -> Vec<u8> {

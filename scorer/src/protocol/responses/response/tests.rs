@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use super::*;
 
 fn meta(reasoning: bool) -> Meta {
-    Meta { id: "chatcmpl-1".into(), model: "gpt-5.3-codex".into(), created: 7, reasoning }
+    Meta { id: "chatcmpl-1".into(), model: "gpt-5.3-codex".into(), created: 7, reasoning, structured: false }
 }
 
 /// A Response object with `status`, `output` and `extra` members.
