@@ -47,14 +47,19 @@ pub fn cache_rates(api: Api) -> (f64, f64, f64) {
 /// limit, 400 for an error the request caused (`invalid_request_error`), else 502 (the provider
 /// failed). The glue reads it when a stream opens with an error, to fail over or not.
 pub fn error_status(out: &[u8]) -> u16 {
-    let last = out.split(|b| *b == b'\n').filter_map(|l| l.strip_prefix(b"data: ")).next_back();
-    let v: Value = last.and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
+    let v: Value = error_event(out).and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
     let field = |k: &str| v.get("error").and_then(|e| e.get(k)).and_then(Value::as_str);
     match (field("type"), field("code")) {
         (_, Some("rate_limit_exceeded")) => 429,
         (Some("invalid_request_error"), _) => 400,
         _ => 502,
     }
+}
+
+/// The data of the last event in a translated stream's `out`: the OpenAI error body
+/// (`{"error":{...}}`) of a stream that ended in one.
+pub fn error_event(out: &[u8]) -> Option<&[u8]> {
+    out.split(|b| *b == b'\n').filter_map(|l| l.strip_prefix(b"data: ")).next_back()
 }
 
 /// The chat attempt's path below the provider's `base` path.

@@ -13,8 +13,8 @@ use crate::request::Request;
 
 /// A native stream's headers wait for its first chunk: one that opens with an error the
 /// provider caused (Bedrock's throttlingException) is failed over as a 5xx is, the client
-/// seeing none of it; one the request caused (a validationException) reaches the client as it
-/// is, and a stream that opens with its answer flows on.
+/// seeing none of it; one the request caused (a validationException) is the client's 400, or
+/// a larger window's turn when it overflowed; a stream that opens with its answer flows on.
 #[test]
 fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
     let exception = |kind: &str, message: &str| {
@@ -68,19 +68,32 @@ fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
     assert_eq!(errors(&model_router_scorer::health::provider_key("br")), Some(1));
     assert_eq!(errors(&model_router_scorer::health::deployment_key("br", "nemo")), Some(1));
 
-    // The request's own fault: the error event reaches the client, no other candidate.
-    let (_, _, step) = opened(exception("validationException", "bad input"));
+    // The request's own fault: held to the stream's end, then answered as OpenAI answers a bad
+    // request, a 400 with the JSON error (it was a 200 stream holding an error event, which
+    // the SDKs raise with no status), no other candidate, not charged nor the provider's.
+    let (mut host, mut req, step) = opened(exception("validationException", "bad input"));
+    assert_eq!(step.verdict, Verdict::Pause, "{step:?}");
+    let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
     assert_eq!(step.verdict, Verdict::Continue);
     assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
-    assert!(replaced(&step).contains("provider_rejected_request"), "{step:?}");
-
-    // The request's own fault is not charged, nor counted as the provider's.
-    let (host, mut req, _) = opened(exception("validationException", "bad input"));
+    assert_eq!(
+        (set_response(&step, ":status").as_deref(), set_response(&step, "content-type").as_deref()),
+        (Some("400"), Some("application/json"))
+    );
+    let error: serde_json::Value = serde_json::from_str(&replaced(&step)).unwrap_or_default();
+    assert_eq!(error["error"]["code"], "provider_rejected_request", "{step:?}");
+    host.response_body.clear();
     req.on(&host, Event::Log);
     assert!(
         host.counters.borrow().keys().any(|k| k.ends_with("outcome.client_error")),
         "{:?}",
         host.counters
+    );
+    // A context-window error moves to a larger window, as its 400 twin does.
+    let (_, _, step) = opened(exception("validationException", "Input is too long for requested model."));
+    assert!(
+        step.effects.iter().any(|e| matches!(e, Effect::Call { cluster, .. } if cluster == "an")),
+        "{step:?}"
     );
 
     // Ended before any answer, with no error: the provider failed.
