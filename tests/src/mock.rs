@@ -195,6 +195,9 @@ fn handle(w: &mut TcpStream, head: Head, body: Vec<u8>, shared: &Shared) -> io::
     if let Some(status) = fault.status {
         thread::sleep(delay);
         match native::Protocol::of(&head.second) {
+            Some(native::Protocol::Bedrock { stream: true }) if fault.opening => {
+                native::write_opening_fault(w, status, fault.code.as_deref(), provider)?;
+            }
             Some(p) => native::write_fault(w, p, status, fault.code.as_deref(), fault.retry_after, provider)?,
             None => write_fault(w, status, fault.code.as_deref(), fault.retry_after, provider)?,
         }

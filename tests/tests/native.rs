@@ -299,3 +299,28 @@ fn cache_priced(s: &Stack, body: &str, write_rate: f64, stream: bool) {
     let flat = (prompt as f64 * d.price_in + output as f64 * d.price_out) / 1e6;
     assert!((cost - flat).abs() > 1e-9, "cache tokens priced as plain input");
 }
+
+/// A ConverseStream the request's own error opens (a `validationException` frame in a 200
+/// stream) reaches the client as OpenAI refuses a bad stream request: a 400 with the JSON error,
+/// the held stream's headers rewritten by the router in Envoy, not a 200 event stream.
+#[test]
+fn a_stream_the_requests_own_error_opens_is_a_json_400() {
+    let s = start(&StackOptions::default());
+    let body = r#"{"model":"economy","prefer":"cheap","stream":true,"provider":{"only":["aws-bedrock-runtime"]},
+        "messages":[{"role":"user","content":"hello"}]}"#;
+    let ok = chat(&s, body);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.header("x-model-router-provider"), Some("aws-bedrock-runtime"));
+    s.fault("aws-bedrock-runtime", Some(r#"{"status":400,"opening":true,"count":1}"#))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = chat(&s, body);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.header("content-type").is_some_and(|t| t.starts_with("application/json")),
+        "{:?}",
+        r.head.headers
+    );
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "provider_rejected_request", "{v}");
+    assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("ValidationException")), "{v}");
+}

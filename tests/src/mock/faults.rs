@@ -30,6 +30,9 @@ pub struct Faults {
     pub rate: Option<f64>,
     /// Affect only the next this-many requests, then heal.
     pub count: Option<u64>,
+    /// On a ConverseStream path, a fault status comes as Bedrock reports an error it meets once
+    /// its stream began: a 200 event stream whose first frame is the exception.
+    pub opening: bool,
 }
 
 /// The fault code that asks for the provider's own context-length error, whatever its shape.

@@ -91,6 +91,30 @@ pub(super) fn write_fault(
     retry_after: Option<u64>,
     provider: &str,
 ) -> io::Result<()> {
+    let (kind, message) = fault(status, provider);
+    let extra = format!("x-amzn-errortype: {kind}\r\n{}", retry_header(status, retry_after));
+    write_reply(w, status, provider, &json!({"message": message}), &extra)
+}
+
+/// The exception frame a stream that began carries for a fault `status` (its type named as
+/// the event stream names it, `validationException`); `overflow`: the input-too-long one.
+pub(super) fn exception_frame(status: u16, overflow: bool, provider: &str) -> Vec<u8> {
+    let (kind, message) = fault(status, provider);
+    let message = if overflow { "Input is too long for requested model.".to_string() } else { message };
+    let mut kind = kind.to_string();
+    if let Some(first) = kind.get_mut(..1) {
+        first.make_ascii_lowercase();
+    }
+    let headers = [
+        (":message-type", "exception"),
+        (":exception-type", kind.as_str()),
+        (":content-type", "application/json"),
+    ];
+    eventstream::frame(&headers, json!({"message": message}).to_string().as_bytes())
+}
+
+/// The exception a fault status stands for, and its message.
+fn fault(status: u16, provider: &str) -> (&'static str, String) {
     let kind = match status {
         400 => "ValidationException",
         403 => "AccessDeniedException",
@@ -106,8 +130,7 @@ pub(super) fn write_fault(
         429 => format!("Too many requests, please wait before trying again. (mock {provider})"),
         _ => format!("mock {provider}: {kind} (status {status})"),
     };
-    let extra = format!("x-amzn-errortype: {kind}\r\n{}", retry_header(status, retry_after));
-    write_reply(w, status, provider, &json!({"message": message}), &extra)
+    (kind, message)
 }
 
 fn stop_reason(a: &Answer) -> &'static str {

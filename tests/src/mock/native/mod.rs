@@ -126,6 +126,20 @@ pub(super) fn write_fault(
     }
 }
 
+/// A fault status inside a ConverseStream that began: a 200 event stream whose only frame is
+/// the exception that status stands for (`validationException` saying the input is too long
+/// for a `context_length_exceeded` code).
+pub(super) fn write_opening_fault(
+    w: &mut TcpStream,
+    status: u16,
+    code: Option<&str>,
+    provider: &str,
+) -> io::Result<()> {
+    let frame = bedrock::exception_frame(status, code == Some(CONTEXT_LENGTH_EXCEEDED), provider);
+    let pace = Pace { delay: Duration::ZERO, cut_after: None };
+    write_stream(w, provider, "application/vnd.amazon.eventstream", "", &[frame], pace)
+}
+
 /// `retry-after` of a fault (429 gets 1 when the plan sets none).
 fn retry_header(status: u16, retry_after: Option<u64>) -> String {
     match (status, retry_after) {
