@@ -36,34 +36,38 @@ pub fn reserve(
     amount: u64,
     now: u64,
 ) -> Result<Option<Reservation>, HostError> {
-    let day = now / 86_400;
+    // The reservation's day is the latest it was made on: a scope another worker already
+    // rolled past midnight holds it on that day, where settling must find it.
+    let mut day = now / 86_400;
     let mut done: Vec<Scope> = Vec::with_capacity(scopes.len());
     for s in scopes {
         let reserved = reserve_in(host, &s, amount, day);
-        if reserved != Ok(true) {
+        let Ok(Some(on)) = reserved else {
             // What the scopes before hold is given back, whether this one was full or the host
             // failed: a reservation never settled would hold its amount all day.
             settle(host, &Reservation { scopes: done, amount, day }, 0);
             return reserved.map(|_| None);
-        }
+        };
+        day = day.max(on);
         done.push(s);
     }
     Ok(Some(Reservation { scopes: done, amount, day }))
 }
 
-/// Reserves `amount` in one scope; false when it is full (or keeps changing under us).
-fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, day: u64) -> Result<bool, HostError> {
+/// Reserves `amount` in one scope and returns the day of the record it went into (`day`, or a
+/// later one); `None` when it is full (or keeps changing under us).
+fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, day: u64) -> Result<Option<u64>, HostError> {
     for _ in 0..8 {
         let (spend, cas) = read(host, &s.key)?;
         let mut spend = spend.on(day);
         if !spend.reserve(amount, s.limit) {
-            return Ok(false);
+            return Ok(None);
         }
         if host.shared_set(&s.key, spend.encode().as_bytes(), cas)? == Swap::Done {
-            return Ok(true);
+            return Ok(Some(spend.day));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Replaces a reservation with the real spend (nano-USD). Returns each scope with its settled
@@ -74,7 +78,7 @@ pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64) -> Vec<(&'r S
         let mut landed = None;
         for _ in 0..8 {
             let Ok((spend, cas)) = read(host, &scope.key) else { break };
-            let mut spend = if spend.day < r.day { spend.on(r.day) } else { spend };
+            let mut spend = spend.on(r.day);
             spend.settle(r.day, r.amount, spent);
             if host.shared_set(&scope.key, spend.encode().as_bytes(), cas) == Ok(Swap::Done) {
                 landed = Some(spend.spent);

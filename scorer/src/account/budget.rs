@@ -100,8 +100,11 @@ pub struct Spend {
 
 impl Spend {
     /// The record as it stands on `day`: yesterday's spend does not count today.
+    /// A record of an earlier day is the new day's, empty; one of a later day (another
+    /// worker's clock passed midnight first, or this request read the time before it) stays
+    /// as it is, never rolled back and its spend erased.
     pub fn on(self, day: u64) -> Spend {
-        if self.day == day { self } else { Spend { day, spent: 0, reserved: 0 } }
+        if self.day >= day { self } else { Spend { day, spent: 0, reserved: 0 } }
     }
 
     /// What is left of `limit`.

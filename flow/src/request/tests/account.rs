@@ -376,3 +376,30 @@ fn clients_the_configuration_does_not_name_share_one_metric_label() {
         assert!(host.shared.borrow().contains_key(&key), "{client}");
     }
 }
+
+/// Past UTC midnight one worker rolls a budget record to the new day; a request whose clock
+/// read the old day (before its conversation was analysed) rolled it back, with none of the new
+/// day's spend, and its reservation was never found again by settling. It now reserves on the
+/// new day's record and settles there.
+#[test]
+fn a_request_that_read_the_clock_before_midnight_keeps_the_new_days_spend() {
+    use crate::io::Host;
+    use model_router_scorer::budget::Spend;
+    let shared = config(r#","budgets":{"daily_usd":2}"#);
+    let scopes = shared.config.budgets.scopes(None);
+    let key = scopes.first().map(|s| s.key.clone()).unwrap_or_default();
+    let host = super::Fake::default();
+    let record = || {
+        let (bytes, _) = host.shared_get(&key).unwrap_or_default();
+        bytes.as_deref().and_then(Spend::decode).unwrap_or_default()
+    };
+    let midnight = 19_676 * 86_400;
+    let after = crate::spend::reserve(&host, scopes.clone(), 500, midnight + 1).ok().flatten();
+    let after = after.unwrap_or_else(|| panic!("no reservation"));
+    crate::spend::settle(&host, &after, 700);
+    let before = crate::spend::reserve(&host, scopes.clone(), 1_000, midnight - 1).ok().flatten();
+    let before = before.unwrap_or_else(|| panic!("no reservation"));
+    assert_eq!(record(), Spend { day: 19_676, spent: 700, reserved: 1_000 });
+    crate::spend::settle(&host, &before, 300);
+    assert_eq!(record(), Spend { day: 19_676, spent: 1_000, reserved: 0 });
+}
