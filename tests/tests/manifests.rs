@@ -103,3 +103,201 @@ fn platform_manifests_match_their_crd_schemas_and_their_patches_are_valid_envoy_
     let _ = fs::remove_file(&bootstrap);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The shipped `envoy/providers.yaml` signing filter (its YAML block, re-indented to `indent`),
+/// with inline test credentials added: the test signs with exactly what ships.
+fn shipped_signing_filter(indent: usize) -> String {
+    let text = fs::read_to_string(repo_root().join("envoy/providers.yaml")).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == "- name: envoy.filters.http.aws_request_signing")
+        .expect("providers.yaml signs bedrock-runtime with aws_request_signing");
+    let col = |l: &str| l.len() - l.trim_start().len();
+    let base = col(lines.get(start).copied().unwrap_or_default());
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate().skip(start) {
+        if i > start && !l.trim().is_empty() && col(l) <= base {
+            break;
+        }
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            continue;
+        }
+        out.push_str(&format!("{}{}\n", " ".repeat(indent), l.get(base..).unwrap_or_default()));
+    }
+    let field = " ".repeat(indent + 4);
+    out.push_str(&format!(
+        "{field}credential_provider:\n{field}  inline_credential:\n{field}    access_key_id: AKIDEXAMPLE\n{field}    secret_access_key: {SECRET}\n"
+    ));
+    out
+}
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const BEDROCK_HOST: &str = "bedrock-runtime.us-east-1.amazonaws.com";
+
+fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use model_router_tests::mock::native::sha256::digest;
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
+    let mut inner = pad(0x36);
+    inner.extend_from_slice(msg);
+    let mut outer = pad(0x5c);
+    outer.extend_from_slice(&digest(&inner));
+    digest(&outer)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether the request's SigV4 signature is right for the headers it arrived with (the
+/// canonical request AWS recomputes from what it received); the error says what was signed.
+fn sigv4_valid(head: &model_router_tests::http::Head) -> Result<(), String> {
+    let auth = head.header("authorization").ok_or("no authorization")?;
+    let part = |k: &str| auth.split(k).nth(1).and_then(|r| r.split(',').next()).map(str::trim);
+    let signed = part("SignedHeaders=").ok_or(auth)?;
+    let signature = part("Signature=").ok_or(auth)?;
+    let scope = part("Credential=").and_then(|c| c.split_once('/')).map(|(_, s)| s).ok_or(auth)?;
+    if !signed.split(';').any(|h| h == "host") {
+        return Err(format!("host is not signed: {auth}"));
+    }
+    let canonical_headers: String =
+        signed.split(';').map(|h| format!("{h}:{}\n", head.header(h).unwrap_or_default().trim())).collect();
+    let (path, query) = head.second.split_once('?').unwrap_or((&head.second, ""));
+    let payload = head.header("x-amz-content-sha256").ok_or("no payload hash")?;
+    let canonical = format!("{}\n{path}\n{query}\n{canonical_headers}\n{signed}\n{payload}", head.first);
+    let date = head.header("x-amz-date").ok_or("no x-amz-date")?;
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+        hex(&model_router_tests::mock::native::sha256::digest(canonical.as_bytes()))
+    );
+    let mut key = format!("AWS4{SECRET}").into_bytes().to_vec();
+    for step in scope.split('/') {
+        key = hmac(&key, step.as_bytes()).to_vec();
+    }
+    if hex(&hmac(&key, to_sign.as_bytes())) == signature {
+        Ok(())
+    } else {
+        Err(format!("signature does not match what arrived (host {:?}): {auth}", head.header("host")))
+    }
+}
+
+/// The shipped SigV4 signing (envoy/providers.yaml) signs the Host Bedrock receives, on a new
+/// upstream connection too. The route's `auto_host_rewrite` is applied when the connection
+/// pool hands over a connection, which for a new connection is after the upstream filters ran:
+/// without the signer's own `host_rewrite`, the first request on each new connection was
+/// signed over the client's Host and then sent with Bedrock's (SignatureDoesNotMatch). The
+/// endpoint carries Bedrock's hostname, as a LOGICAL_DNS endpoint does, so the rewrite happens
+/// here as in production; concurrent requests force new connections.
+#[test]
+fn the_shipped_sigv4_signer_signs_the_host_bedrock_receives_on_new_connections() {
+    use std::io::{BufReader, Write};
+    use std::sync::{Arc, Mutex};
+
+    use model_router_tests::envoy::{Envoy, free_ports};
+    use model_router_tests::http::{self, Head};
+
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let upstream_port = upstream.local_addr().expect("addr").port();
+    let got: Arc<Mutex<Vec<Head>>> = Arc::default();
+    let sink = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for conn in upstream.incoming().flatten() {
+            let sink = Arc::clone(&sink);
+            std::thread::spawn(move || {
+                let mut w = conn.try_clone().expect("clone");
+                let mut r = BufReader::new(conn);
+                while let Ok(Some(head)) = http::read_head(&mut r) {
+                    let Ok(_) = http::read_body(&mut r, &head, false) else { return };
+                    sink.lock().expect("lock").push(head);
+                    // Held a moment, so concurrent requests cannot share a connection.
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    let _ = w.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+                    );
+                }
+            });
+        }
+    });
+
+    let ports = free_ports(2).expect("ports");
+    let (listen, admin) = (ports.first().copied().expect("port"), ports.get(1).copied().expect("port"));
+    let signer = shipped_signing_filter(8);
+    let config = format!(
+        r#"admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}}}
+static_resources:
+  listeners:
+  - name: llm
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {listen}}}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: llm
+          route_config:
+            virtual_hosts:
+            - name: llm
+              domains: ["*"]
+              routes:
+              - match: {{prefix: /}}
+                route: {{cluster: aws-bedrock-runtime, auto_host_rewrite: true, timeout: 0s}}
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {{"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}
+  clusters:
+  - name: aws-bedrock-runtime
+    connect_timeout: 2s
+    type: STATIC
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{http_protocol_options: {{}}}}
+        http_filters:
+{signer}        - name: envoy.filters.http.upstream_codec
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec
+    load_assignment:
+      cluster_name: aws-bedrock-runtime
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            hostname: {BEDROCK_HOST}
+            address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream_port}}}}}
+"#
+    );
+    let envoy = Envoy::start(&config, listen, admin).unwrap_or_else(|e| panic!("envoy: {e}\n{config}"));
+    let send = move || {
+        let body = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
+        let req = format!(
+            "POST /model/m/converse HTTP/1.1\r\nhost: llm.example.com\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], listen));
+        http::send_raw(addr, req.as_bytes()).expect("request").status
+    };
+    // A cold pool (a new connection), then the pooled one, then three at once (two new).
+    let mut statuses = vec![send(), send()];
+    let burst: Vec<_> = (0..3).map(|_| std::thread::spawn(send)).collect();
+    statuses.extend(burst.into_iter().map(|t| t.join().expect("request thread")));
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}\n{}", envoy.log_tail());
+
+    let got = got.lock().expect("lock");
+    assert_eq!(got.len(), 5);
+    let bad: Vec<String> = got
+        .iter()
+        .filter_map(|h| {
+            let host = h.header("host").unwrap_or_default();
+            if host != BEDROCK_HOST {
+                return Some(format!("arrived with host {host}"));
+            }
+            sigv4_valid(h).err()
+        })
+        .collect();
+    assert!(bad.is_empty(), "{} of 5 requests Bedrock would refuse:\n{}", bad.len(), bad.join("\n"));
+}
