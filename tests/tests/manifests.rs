@@ -72,6 +72,48 @@ fn platform_manifests_name_a_cluster_for_every_provider() {
     }
 }
 
+/// The lines of each Wasm HTTP filter's config in a YAML Envoy config: from its `@type` line
+/// to the next line indented no deeper than the filter's `typed_config`.
+fn wasm_filter_blocks(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let col = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if !l.contains("type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm") {
+            continue;
+        }
+        // `"@type"` sits one level below `typed_config`: the block ends at that level or above.
+        let level = col(l).saturating_sub(2);
+        let block: Vec<&str> =
+            lines.iter().skip(i + 1).take_while(|b| b.trim().is_empty() || col(b) > level).copied().collect();
+        out.push(block.join("\n"));
+    }
+    out
+}
+
+/// Every Wasm filter the Envoy configs in `envoy/` ship reloads a crashed VM (FAIL_RELOAD):
+/// under the default, FAIL_CLOSED, one trap failed every later request on that worker until
+/// Envoy restarted, and the budget reservations of the requests in flight stayed held.
+#[test]
+fn shipped_envoy_configs_reload_a_crashed_vm() {
+    let mut files = Vec::new();
+    yaml_files(&repo_root().join("envoy"), &mut files);
+    let mut checked = 0;
+    for f in &files {
+        let text = fs::read_to_string(f).expect("read");
+        for block in wasm_filter_blocks(&text) {
+            assert!(block.contains("allow_on_headers_stop_iteration: true"), "{}: {block}", f.display());
+            assert!(
+                block.lines().any(|l| l.trim() == "failure_policy: FAIL_RELOAD"),
+                "{}: a Wasm filter without failure_policy: FAIL_RELOAD:\n{block}",
+                f.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "demo.yaml and providers.yaml: {checked}");
+}
+
 /// `tests/manifests/validate.mjs` with the Istio and Envoy Gateway CRD schemas that `make test`
 /// installs from npm into `build/k8s-models`; then Envoy itself validates the configuration the
 /// manifests' patches carry (clusters, routes, wasm settings).
