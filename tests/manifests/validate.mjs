@@ -8,11 +8,14 @@
 // values against Envoy's own protos (the test does). Where the patches land in the generated
 // configuration (their paths and match names) still needs a live control plane.
 //
-// node tests/manifests/validate.mjs MODELS_NODE_MODULES DEPLOY_DIR [BOOTSTRAP_OUT PLUGIN_WASM]
+// It also writes BOOTSTRAP_OUT.docs.json: every manifest as JSON, and ENVOY_CONFIG (the
+// reference envoy/providers.yaml) as JSON, for the test's own checks.
+//
+// node tests/manifests/validate.mjs MODELS_NODE_MODULES DEPLOY_DIR [BOOTSTRAP_OUT PLUGIN_WASM [ENVOY_CONFIG]]
 import fs from "node:fs";
 import path from "node:path";
 
-const [modules, deployDir, bootstrapOut, pluginWasm] = process.argv.slice(2);
+const [modules, deployDir, bootstrapOut, pluginWasm, envoyConfig] = process.argv.slice(2);
 const { parseAllDocuments } = await import(path.join(modules, "yaml/dist/index.js"));
 
 // API group -> the package that holds its models.
@@ -70,6 +73,7 @@ for (const file of manifests(deployDir)) {
 // The validator must be able to say no: a wrong enum, a wrong type, an unknown kind.
 const refused = [
   { apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin", metadata: { name: "x" }, spec: { url: "oci://x", phase: "NO_SUCH_PHASE" } },
+  { apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: { name: "x" }, spec: { configPatches: [{ applyTo: "EXTENSION_CONFIG", patch: { operation: "NO_SUCH_OP" } }] } },
   { apiVersion: "gateway.envoyproxy.io/v1alpha1", kind: "EnvoyExtensionPolicy", metadata: { name: "x" }, spec: { wasm: "not a list" } },
   { apiVersion: "networking.istio.io/v1", kind: "NoSuchKind", metadata: { name: "x" } },
 ];
@@ -83,60 +87,127 @@ for (const doc of refused) {
   if (ok) failures.push(`the validator accepted an invalid ${doc.kind}: ${JSON.stringify(doc.spec)}`);
 }
 
-if (bootstrapOut) {
-  fs.writeFileSync(bootstrapOut, JSON.stringify(bootstrap(docs), null, 1));
-}
-
-/** The Envoy configuration carried by the manifests' patches, as one bootstrap. */
-function bootstrap(docs) {
-  const clusters = [];
-  const routes = [];
-  let wasm = {};
-  for (const doc of docs) {
-    if (doc.kind === "EnvoyPatchPolicy") {
-      for (const p of doc.spec.jsonPatches) {
-        const v = p.operation.value;
-        if (p.type.endsWith(".Cluster") && p.operation.op === "add") clusters.push(v);
-        if (p.type.endsWith(".RouteConfiguration") && p.operation.path.endsWith("/route")) routes.push(v);
-        if (p.operation.path.endsWith("/allow_on_headers_stop_iteration")) wasm.allow_on_headers_stop_iteration = v;
-      }
+// What Istio does with EnvoyFilter patches that its CRD schema lets through (istio/istio
+// pilot/pkg/networking/core/envoyfilter): an EXTENSION_CONFIG patch is applied only when its
+// operation is ADD (InsertedExtensionConfigurations skips the others), and a match has only
+// these fields (EnvoyConfigObjectMatch).
+const istioMatchFields = new Set(["context", "proxy", "listener", "routeConfiguration", "cluster"]);
+const WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+const HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } };
+for (const doc of docs.filter((d) => d.kind === "EnvoyFilter")) {
+  for (const p of doc.spec.configPatches) {
+    const where = `EnvoyFilter ${doc.metadata.name} ${p.applyTo}`;
+    for (const k of Object.keys(p.match ?? {})) {
+      if (!istioMatchFields.has(k)) failures.push(`${where}: match has no field ${k} (Istio ignores or refuses it)`);
     }
-    if (doc.kind === "EnvoyFilter") {
-      for (const p of doc.spec.configPatches) {
-        const v = p.patch.value;
-        if (p.applyTo === "HTTP_ROUTE") routes.push(v.route);
-        if (p.applyTo === "EXTENSION_CONFIG") wasm = { ...wasm, ...v.typed_config.config };
-      }
+    if (p.applyTo === "EXTENSION_CONFIG" && p.patch.operation !== "ADD") {
+      failures.push(`${where}: Istio applies only ADD to extension configs, not ${p.patch.operation}`);
     }
   }
-  const route = (r, i) => ({ name: `patched-${i}`, match: { prefix: `/${i}` }, route: r });
+}
+
+/** A Wasm filter config with its code replaced by the locally built module. */
+function localCode(typedConfig) {
+  const t = structuredClone(typedConfig);
+  t.config.vm_config.code = { local: { filename: pluginWasm } };
+  return t;
+}
+
+function listener(name, hcm, extra = {}) {
+  return {
+    name,
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: hcm }] }],
+    ...extra,
+  };
+}
+
+function route(r, i) {
+  return { name: `patched-${i}`, match: { prefix: `/${i}` }, route: r };
+}
+
+/**
+ * Istio's LLM gateway as the EnvoyFilters make it: the Wasm filter an HTTP_FILTER patch inserts
+ * before the router, with the config of the EXTENSION_CONFIG it names (ECDS, ADD only; inline
+ * here, since no control plane serves it), the HCM and listener merges, the route merges.
+ */
+function istio(docs) {
+  const patches = docs.filter((d) => d.kind === "EnvoyFilter").flatMap((d) => d.spec.configPatches);
+  const extensions = new Map();
+  for (const p of patches) {
+    if (p.applyTo === "EXTENSION_CONFIG" && p.patch.operation === "ADD") extensions.set(p.patch.value.name, p.patch.value.typed_config);
+  }
+  const filters = [];
+  const routes = [];
+  let hcm = { "@type": HCM_TYPE, stat_prefix: "istio" };
+  let extra = {};
+  for (const p of patches) {
+    const v = p.patch.value;
+    if (p.applyTo === "HTTP_FILTER" && p.patch.operation === "INSERT_BEFORE"
+        && p.match?.listener?.filterChain?.filter?.subFilter?.name === ROUTER.name) {
+      const discovery = v.config_discovery;
+      const typed = discovery ? extensions.get(v.name) : v.typed_config;
+      if (!typed) {
+        failures.push(`Istio: the HTTP filter ${v.name} names no extension config an EnvoyFilter ADDs`);
+        continue;
+      }
+      if (discovery && !discovery.type_urls.includes(typed["@type"])) {
+        failures.push(`Istio: the HTTP filter ${v.name} does not accept ${typed["@type"]}`);
+      }
+      filters.push({ name: v.name, typed_config: typed["@type"] === WASM_TYPE ? localCode(typed) : typed });
+    }
+    if (p.applyTo === "NETWORK_FILTER" && p.patch.operation === "MERGE"
+        && p.match?.listener?.filterChain?.filter?.name === "envoy.filters.network.http_connection_manager") {
+      hcm = { ...hcm, ...v.typed_config };
+    }
+    if (p.applyTo === "LISTENER" && p.patch.operation === "MERGE") extra = { ...extra, ...v };
+    if (p.applyTo === "HTTP_ROUTE") routes.push(v.route);
+  }
+  hcm.route_config = { virtual_hosts: [{ name: "istio", domains: ["*"], routes: routes.map(route) }] };
+  hcm.http_filters = [...filters, ROUTER];
+  return listener("istio", hcm, extra);
+}
+
+/** Envoy Gateway's listener with the EnvoyPatchPolicy's wasm and route settings. */
+function envoyGateway(docs, clusters) {
+  const routes = [];
+  let wasm = {};
+  for (const doc of docs.filter((d) => d.kind === "EnvoyPatchPolicy")) {
+    for (const p of doc.spec.jsonPatches) {
+      const v = p.operation.value;
+      if (p.type.endsWith(".Cluster") && p.operation.op === "add") clusters.push(v);
+      if (p.type.endsWith(".RouteConfiguration") && p.operation.path.endsWith("/route")) routes.push(v);
+      if (p.operation.path.endsWith("/allow_on_headers_stop_iteration")) wasm.allow_on_headers_stop_iteration = v;
+    }
+  }
   const wasmFilter = {
     name: "envoy.filters.http.wasm",
     typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-      config: {
-        ...wasm,
-        name: "model-router",
-        vm_config: { runtime: "envoy.wasm.runtime.v8", code: { local: { filename: pluginWasm } } },
-      },
+      "@type": WASM_TYPE,
+      config: { ...wasm, name: "model-router", vm_config: { runtime: "envoy.wasm.runtime.v8", code: { local: { filename: pluginWasm } } } },
     },
   };
   const hcm = {
-    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-    stat_prefix: "patched",
-    route_config: { virtual_hosts: [{ name: "patched", domains: ["*"], routes: routes.map(route) }] },
-    http_filters: [wasmFilter, { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
+    "@type": HCM_TYPE,
+    stat_prefix: "envoy-gateway",
+    route_config: { virtual_hosts: [{ name: "envoy-gateway", domains: ["*"], routes: routes.map(route) }] },
+    http_filters: [wasmFilter, ROUTER],
   };
-  return {
-    static_resources: {
-      listeners: [{
-        name: "patched",
-        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-        filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: hcm }] }],
-      }],
-      clusters,
-    },
-  };
+  return listener("envoy-gateway", hcm);
+}
+
+/** The Envoy configuration carried by the manifests' patches: one listener per platform. */
+function bootstrap(docs) {
+  const clusters = [];
+  const listeners = [istio(docs), envoyGateway(docs, clusters)];
+  return { static_resources: { listeners, clusters } };
+}
+
+if (bootstrapOut) {
+  fs.writeFileSync(bootstrapOut, JSON.stringify(bootstrap(docs), null, 1));
+  const reference = envoyConfig ? parseAllDocuments(fs.readFileSync(envoyConfig, "utf8"))[0].toJS() : null;
+  fs.writeFileSync(`${bootstrapOut}.docs.json`, JSON.stringify({ docs, envoy: reference }));
 }
 
 if (failures.length) {

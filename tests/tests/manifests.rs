@@ -7,6 +7,7 @@ use std::path::Path;
 
 use model_router_scorer::Config;
 use model_router_tests::envoy::{envoy_bin, repo_root, wasm_path};
+use serde_json::Value;
 
 /// The JSON configurations in a manifest: the line after a `# model-router-config` marker
 /// (`pluginConfig: {...}` / `config: {...}`), and Envoy's `value: '{...}'` plugin strings.
@@ -53,14 +54,14 @@ fn shipped_plugin_configurations_parse() {
             checked += 1;
         }
     }
-    // demo.yaml, providers.yaml, the Istio WasmPlugin and the Envoy Gateway policy.
+    // demo.yaml, providers.yaml, the Istio EnvoyFilter and the Envoy Gateway policy.
     assert!(checked >= 4, "only {checked} configurations found");
 }
 
 #[test]
 fn platform_manifests_name_a_cluster_for_every_provider() {
     for (file, prefix) in [
-        ("deploy/istio/wasmplugin.yaml", "outbound|443||"),
+        ("deploy/istio/filter.yaml", "outbound|443||"),
         ("deploy/envoy-gateway/extension-policy.yaml", "model-router-"),
     ] {
         let text = fs::read_to_string(repo_root().join(file)).expect("read");
@@ -114,19 +115,30 @@ fn shipped_envoy_configs_reload_a_crashed_vm() {
     assert!(checked >= 2, "demo.yaml and providers.yaml: {checked}");
 }
 
+/// What `tests/manifests/validate.mjs` found and assembled: the manifests as JSON, the reference
+/// `envoy/providers.yaml` as JSON, and the bootstrap of the Envoy configuration the patches
+/// carry (one listener per platform), which Envoy has validated.
+struct Patched {
+    docs: Vec<Value>,
+    envoy: Value,
+    bootstrap: Value,
+}
+
 /// `tests/manifests/validate.mjs` with the Istio and Envoy Gateway CRD schemas that `make test`
 /// installs from npm into `build/k8s-models`; then Envoy itself validates the configuration the
-/// manifests' patches carry (clusters, routes, wasm settings).
-#[test]
-fn platform_manifests_match_their_crd_schemas_and_their_patches_are_valid_envoy_config() {
+/// manifests' patches carry (clusters, routes, wasm settings, connection manager settings).
+fn patched() -> Patched {
     let root = repo_root();
-    let bootstrap = std::env::temp_dir().join(format!("model-router-patches-{}.json", std::process::id()));
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let bootstrap =
+        std::env::temp_dir().join(format!("model-router-patches-{}-{seq}.json", std::process::id()));
     let out = std::process::Command::new("node")
         .arg(root.join("tests/manifests/validate.mjs"))
         .arg(root.join("build/k8s-models/node_modules"))
         .arg(root.join("deploy"))
         .arg(&bootstrap)
         .arg(wasm_path())
+        .arg(root.join("envoy/providers.yaml"))
         .output()
         .expect("node runs (make test installs the schemas)");
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
@@ -134,16 +146,153 @@ fn platform_manifests_match_their_crd_schemas_and_their_patches_are_valid_envoy_
     let n: usize = text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(n >= 20, "{text}");
 
-    let patched = fs::read_to_string(&bootstrap).expect("bootstrap written");
-    assert!(patched.matches("\"cluster_header\"").count() >= 2, "both platforms' routes: {patched}");
-    assert!(patched.contains("allow_on_headers_stop_iteration"), "{patched}");
     let out = std::process::Command::new(envoy_bin())
         .args(["--mode", "validate", "--log-level", "warn", "-c"])
         .arg(&bootstrap)
         .output()
         .expect("envoy runs");
-    let _ = fs::remove_file(&bootstrap);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |p: &Path| -> Value {
+        let v = serde_json::from_slice(&fs::read(p).expect("written")).expect("json");
+        let _ = fs::remove_file(p);
+        v
+    };
+    let mut extra = bootstrap.clone().into_os_string();
+    extra.push(".docs.json");
+    let extra = read(Path::new(&extra));
+    Patched {
+        docs: extra["docs"].as_array().cloned().unwrap_or_default(),
+        envoy: extra["envoy"].clone(),
+        bootstrap: read(&bootstrap),
+    }
+}
+
+static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The HTTP connection manager of a listener (by name) in a bootstrap.
+fn hcm<'a>(bootstrap: &'a Value, listener: &str) -> &'a Value {
+    let listeners = bootstrap["static_resources"]["listeners"].as_array().expect("listeners");
+    let l =
+        listeners.iter().find(|l| l["name"] == listener).unwrap_or_else(|| panic!("no listener {listener}"));
+    let chain = if l["default_filter_chain"].is_object() {
+        &l["default_filter_chain"]
+    } else {
+        &l["filter_chains"][0]
+    };
+    let filters = chain["filters"].as_array().expect("filters");
+    let f =
+        filters.iter().find(|f| f["name"] == "envoy.filters.network.http_connection_manager").expect("hcm");
+    &f["typed_config"]
+}
+
+fn seconds(d: &Value) -> f64 {
+    d.as_str().and_then(|s| s.strip_suffix('s')).and_then(|s| s.parse().ok()).unwrap_or(0.0)
+}
+
+#[test]
+fn platform_manifests_match_their_crd_schemas_and_their_patches_are_valid_envoy_config() {
+    let p = patched();
+    let text = p.bootstrap.to_string();
+    assert!(text.matches("\"cluster_header\"").count() >= 2, "both platforms' routes: {text}");
+    assert!(!p.docs.is_empty() && p.envoy.is_object());
+}
+
+/// Istio: the filter reaches the gateway with `allow_on_headers_stop_iteration` (without it
+/// every chat request hangs) as a whole Wasm config an EnvoyFilter ADDs as an extension config
+/// (Istio applies no other operation to one, and its WasmPlugin API cannot set the field),
+/// named by an HTTP filter inserted before the router; its code is the OCI image istio-agent
+/// pulls, its keys come from the gateway's environment, and a crashed VM is reloaded.
+#[test]
+fn istio_delivers_the_whole_wasm_filter_with_allow_on_headers_stop_iteration() {
+    let p = patched();
+    let filters = hcm(&p.bootstrap, "istio")["http_filters"].as_array().expect("filters").clone();
+    let names: Vec<&str> = filters.iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names.last(), Some(&"envoy.filters.http.router"), "{names:?}");
+    let wasm: Vec<&Value> = filters
+        .iter()
+        .filter(|f| {
+            f["typed_config"]["@type"] == "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+        })
+        .collect();
+    let [wasm] = wasm[..] else { panic!("one Wasm filter on the Istio gateway: {names:?}") };
+    let config = &wasm["typed_config"]["config"];
+    assert_eq!(config["allow_on_headers_stop_iteration"], true, "{config}");
+    assert_eq!(config["failure_policy"], "FAIL_RELOAD", "{config}");
+    assert_eq!(config["root_id"], "model_router", "{config}");
+    let keys = &config["vm_config"]["environment_variables"]["host_env_keys"];
+    assert!(keys.as_array().is_some_and(|k| k.iter().any(|k| k == "OPENAI_API_KEY")), "{config}");
+    Config::from_json(config["configuration"]["value"].as_str().unwrap_or_default().as_bytes())
+        .expect("the plugin configuration");
+
+    // In the manifest: no WasmPlugin (it would add a second copy without the field), and the
+    // extension config's code is the OCI image.
+    let kinds: Vec<&str> = p.docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert!(!kinds.contains(&"WasmPlugin"), "{kinds:?}");
+    let ext = p
+        .docs
+        .iter()
+        .filter(|d| d["kind"] == "EnvoyFilter")
+        .flat_map(|d| d["spec"]["configPatches"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["applyTo"] == "EXTENSION_CONFIG")
+        .expect("an EXTENSION_CONFIG patch");
+    assert_eq!(ext["patch"]["operation"], "ADD");
+    assert_eq!(ext["patch"]["value"]["name"], wasm["name"]);
+    let uri =
+        &ext["patch"]["value"]["typed_config"]["config"]["vm_config"]["code"]["remote"]["http_uri"]["uri"];
+    assert!(uri.as_str().is_some_and(|u| u.starts_with("oci://")), "{uri}");
+}
+
+/// Both platforms' gateways get the connection manager settings `envoy/providers.yaml` has and
+/// explains: a stream idle timeout above resilience.fallback_timeout_ms (300 s, otherwise a
+/// slow fallback races the client's idle timer), a request headers timeout (slowloris), and
+/// Envoy's own replies in the OpenAI error shape.
+#[test]
+fn platform_gateways_have_the_connection_settings_of_providers_yaml() {
+    let p = patched();
+    let reference = hcm(&p.envoy, "llm");
+    assert!(reference["local_reply_config"]["mappers"].is_array(), "{reference}");
+    for platform in ["istio"] {
+        let got = hcm(&p.bootstrap, platform);
+        assert!(seconds(&got["stream_idle_timeout"]) > 300.0, "{platform}: {}", got["stream_idle_timeout"]);
+        assert!(
+            seconds(&got["request_headers_timeout"]) > 0.0,
+            "{platform}: {}",
+            got["request_headers_timeout"]
+        );
+        assert_eq!(got["local_reply_config"], reference["local_reply_config"], "{platform}");
+    }
+}
+
+/// Istio: everything model-router puts on a gateway selects the dedicated LLM gateway, never
+/// the shared `istio: ingressgateway`, where the filter would route every host's
+/// `/v1/chat/completions` (and set provider keys on it); the Gateway and VirtualService serve
+/// that gateway.
+#[test]
+fn istio_manifests_are_scoped_to_the_llm_gateway() {
+    let p = patched();
+    let llm = serde_json::json!({"istio": "llm-gateway"});
+    let istio = |kind: &str| -> Vec<&Value> {
+        p.docs
+            .iter()
+            .filter(|d| d["kind"] == kind && d["apiVersion"].as_str().is_some_and(|a| a.contains("istio.io")))
+            .collect()
+    };
+    let filters = istio("EnvoyFilter");
+    assert!(filters.len() >= 2);
+    for f in filters {
+        assert_eq!(f["spec"]["workloadSelector"]["labels"], llm, "{}", f["metadata"]["name"]);
+    }
+    let gateways = istio("Gateway");
+    let [gateway] = gateways[..] else { panic!("one Gateway: {}", gateways.len()) };
+    assert_eq!(gateway["spec"]["selector"], llm);
+    let name = format!(
+        "{}/{}",
+        gateway["metadata"]["namespace"].as_str().unwrap_or_default(),
+        gateway["metadata"]["name"].as_str().unwrap_or_default()
+    );
+    for vs in istio("VirtualService") {
+        assert_eq!(vs["spec"]["gateways"], serde_json::json!([name]), "{}", vs["metadata"]["name"]);
+    }
 }
 
 /// The shipped `envoy/providers.yaml` signing filter (its YAML block, re-indented to `indent`),
