@@ -169,32 +169,154 @@ function istio(docs) {
   return listener("istio", hcm, extra);
 }
 
-/** Envoy Gateway's listener with the EnvoyPatchPolicy's wasm and route settings. */
-function envoyGateway(docs, clusters) {
-  const routes = [];
-  let wasm = {};
-  for (const doc of docs.filter((d) => d.kind === "EnvoyPatchPolicy")) {
-    for (const p of doc.spec.jsonPatches) {
-      const v = p.operation.value;
-      if (p.type.endsWith(".Cluster") && p.operation.op === "add") clusters.push(v);
-      if (p.type.endsWith(".RouteConfiguration") && p.operation.path.endsWith("/route")) routes.push(v);
-      if (p.operation.path.endsWith("/allow_on_headers_stop_iteration")) wasm.allow_on_headers_stop_iteration = v;
+/**
+ * The JSON pointers a JSONPath selects, for the subset the manifests use ($, .key, ..key, [*],
+ * [?(@.key == 'v')], [?(@.key =~ 'regex')]), as Envoy Gateway resolves `jsonPath` before it
+ * applies a JSON Patch (internal/utils/jsonpatch: every match is patched, none is an error).
+ */
+function jsonPath(doc, expr) {
+  const tokens = expr.match(/\.\.[A-Za-z_]+|\.[A-Za-z_]+|\[\*\]|\[\?\(@\.[A-Za-z_]+ *(?:==|=~) *'[^']*'\)\]|^\$/g) ?? [];
+  if (tokens.join("") !== expr) throw new Error(`jsonPath outside the supported subset: ${expr}`);
+  let nodes = [["", doc]];
+  const esc = (k) => String(k).replace(/~/g, "~0").replace(/\//g, "~1");
+  const descend = (ptr, v, key, out) => {
+    if (v && typeof v === "object") {
+      if (!Array.isArray(v) && key in v) out.push([`${ptr}/${esc(key)}`, v[key]]);
+      for (const [k, c] of Object.entries(v)) descend(`${ptr}/${esc(k)}`, c, key, out);
     }
-  }
-  const wasmFilter = {
-    name: "envoy.filters.http.wasm",
-    typed_config: {
-      "@type": WASM_TYPE,
-      config: { ...wasm, name: "model-router", vm_config: { runtime: "envoy.wasm.runtime.v8", code: { local: { filename: pluginWasm } } } },
-    },
   };
+  for (const t of tokens) {
+    const next = [];
+    if (t === "$") continue;
+    for (const [ptr, v] of nodes) {
+      if (t.startsWith("..")) descend(ptr, v, t.slice(2), next);
+      else if (t.startsWith(".")) { if (v && typeof v === "object" && t.slice(1) in v) next.push([`${ptr}/${esc(t.slice(1))}`, v[t.slice(1)]]); }
+      else if (t === "[*]") { if (Array.isArray(v)) v.forEach((c, i) => next.push([`${ptr}/${i}`, c])); }
+      else {
+        const [, key, op, lit] = t.match(/^\[\?\(@\.([A-Za-z_]+) *(==|=~) *'([^']*)'\)\]$/);
+        if (Array.isArray(v)) v.forEach((c, i) => {
+          const x = c?.[key];
+          if (typeof x === "string" && (op === "==" ? x === lit : new RegExp(lit).test(x))) next.push([`${ptr}/${i}`, c]);
+        });
+      }
+    }
+    nodes = next;
+  }
+  return nodes.map(([ptr]) => ptr);
+}
+
+/** Applies one RFC 6902 add or replace at a JSON pointer (creating missing objects on add, as Envoy Gateway does). */
+function applyPointer(doc, pointer, op, value) {
+  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let node = doc;
+  for (const p of parts.slice(0, -1)) {
+    if (node[p] === undefined) {
+      if (op !== "add") throw new Error(`no ${pointer}`);
+      node[p] = {};
+    }
+    node = node[p];
+  }
+  const last = parts[parts.length - 1];
+  if (op === "replace" && node[last] === undefined) throw new Error(`replace: no ${pointer}`);
+  if (Array.isArray(node) && last === "-") node.push(structuredClone(value));
+  else node[last] = structuredClone(value);
+}
+
+/**
+ * Envoy Gateway's listener and routes as it generates them for the Gateway llm/llm (listener
+ * http) with the EnvoyExtensionPolicy's Wasm filter (internal/xds/translator/wasm.go: named
+ * envoy.filters.http.wasm/envoyextensionpolicy/<ns>/<name>/wasm/<i>, disabled in the HCM and
+ * enabled on the policy's routes), with a JWT filter ahead of it (a SecurityPolicy) and another
+ * HTTPRoute's route first on the listener; then the EnvoyPatchPolicy applied to them.
+ */
+function envoyGateway(docs, clusters) {
+  const filters = [{
+    name: "envoy.filters.http.jwt_authn",
+    typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication" },
+  }];
+  const enable = {};
+  for (const doc of docs.filter((d) => d.kind === "EnvoyExtensionPolicy")) {
+    (doc.spec.wasm ?? []).forEach((w, i) => {
+      const name = `envoy.filters.http.wasm/envoyextensionpolicy/${doc.metadata.namespace}/${doc.metadata.name}/wasm/${i}`;
+      enable[name] = { "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", config: {} };
+      filters.push({
+        name,
+        disabled: true,
+        typed_config: {
+          "@type": WASM_TYPE,
+          config: {
+            name: w.name,
+            ...(w.rootID ? { root_id: w.rootID } : {}),
+            ...(w.failOpen ? { fail_open: true } : {}),
+            configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: JSON.stringify(w.config ?? "") },
+            vm_config: {
+              vm_id: name,
+              runtime: "envoy.wasm.runtime.v8",
+              code: { local: { filename: pluginWasm } },
+              ...(w.env?.hostKeys ? { environment_variables: { host_env_keys: w.env.hostKeys } } : {}),
+            },
+          },
+        },
+      });
+    });
+  }
   const hcm = {
     "@type": HCM_TYPE,
-    stat_prefix: "envoy-gateway",
-    route_config: { virtual_hosts: [{ name: "envoy-gateway", domains: ["*"], routes: routes.map(route) }] },
-    http_filters: [wasmFilter, ROUTER],
+    stat_prefix: "http-10080",
+    http_filters: [...filters, ROUTER],
   };
-  return listener("envoy-gateway", hcm);
+  const generatedListener = {
+    name: "llm/llm/http",
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    default_filter_chain: { filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: hcm }] },
+  };
+  const routes = {
+    name: "llm/llm/http",
+    validate_clusters: false,
+    virtual_hosts: [
+      {
+        name: "llm/llm/http/app_example_com",
+        domains: ["app.example.com"],
+        routes: [{ name: "httproute/apps/app/rule/0/match/0/app_example_com", match: { prefix: "/" }, route: { cluster: "httproute/apps/app/rule/0" } }],
+      },
+      {
+        name: "llm/llm/http/llm_example_com",
+        domains: ["llm.example.com"],
+        routes: [{
+          name: "httproute/llm/llm/rule/0/match/0/llm_example_com",
+          match: { prefix: "/" },
+          route: { cluster: "httproute/llm/llm/rule/0" },
+          typed_per_filter_config: enable,
+        }],
+      },
+    ],
+  };
+  for (const doc of docs.filter((d) => d.kind === "EnvoyPatchPolicy")) {
+    for (const p of doc.spec.jsonPatches) {
+      const { op, path: ptr, jsonPath: jp, value } = p.operation;
+      if (p.type.endsWith(".Cluster") && op === "add" && !ptr) {
+        clusters.push(value);
+        continue;
+      }
+      const target = p.type.endsWith(".Listener") && p.name === generatedListener.name ? generatedListener
+        : p.type.endsWith(".RouteConfiguration") && p.name === routes.name ? routes : null;
+      if (!target) {
+        failures.push(`EnvoyPatchPolicy ${doc.metadata.name}: nothing Envoy Gateway generates is ${p.type} ${p.name}`);
+        continue;
+      }
+      const pointers = jp ? jsonPath(target, jp).map((q) => q + (ptr ?? "")) : [ptr];
+      if (pointers.length === 0) failures.push(`EnvoyPatchPolicy ${doc.metadata.name}: jsonPath ${jp} selects nothing`);
+      for (const q of pointers) {
+        try {
+          applyPointer(target, q, op, value);
+        } catch (e) {
+          failures.push(`EnvoyPatchPolicy ${doc.metadata.name}: ${op} ${q}: ${e.message}`);
+        }
+      }
+    }
+  }
+  hcm.route_config = routes;
+  return generatedListener;
 }
 
 /** The Envoy configuration carried by the manifests' patches: one listener per platform. */

@@ -251,7 +251,7 @@ fn platform_gateways_have_the_connection_settings_of_providers_yaml() {
     let p = patched();
     let reference = hcm(&p.envoy, "llm");
     assert!(reference["local_reply_config"]["mappers"].is_array(), "{reference}");
-    for platform in ["istio"] {
+    for platform in ["istio", "llm/llm/http"] {
         let got = hcm(&p.bootstrap, platform);
         assert!(seconds(&got["stream_idle_timeout"]) > 300.0, "{platform}: {}", got["stream_idle_timeout"]);
         assert!(
@@ -261,6 +261,46 @@ fn platform_gateways_have_the_connection_settings_of_providers_yaml() {
         );
         assert_eq!(got["local_reply_config"], reference["local_reply_config"], "{platform}");
     }
+}
+
+/// Envoy Gateway: the EnvoyPatchPolicy selects by name what it patches, so it lands where it
+/// must on the listener and routes Envoy Gateway generates even with a JWT filter ahead of the
+/// Wasm filter (a SecurityPolicy) and another HTTPRoute's route first on the listener. By
+/// position, the Wasm settings went to the JWT filter (the filter hung every request) and the
+/// cluster-header route replaced the other app's route (any client could pick any cluster).
+#[test]
+fn envoy_gateway_patches_select_the_wasm_filter_and_the_llm_routes_by_name() {
+    let p = patched();
+    let hcm = hcm(&p.bootstrap, "llm/llm/http");
+    let filters = hcm["http_filters"].as_array().expect("filters");
+    let wasm: Vec<&Value> = filters
+        .iter()
+        .filter(|f| f["name"].as_str().is_some_and(|n| n.starts_with("envoy.filters.http.wasm/")))
+        .collect();
+    let [wasm] = wasm[..] else { panic!("one Wasm filter: {hcm}") };
+    let config = &wasm["typed_config"]["config"];
+    assert_eq!(config["allow_on_headers_stop_iteration"], true, "{config}");
+    assert_eq!(config["failure_policy"], "FAIL_RELOAD", "{config}");
+    for f in filters
+        .iter()
+        .filter(|f| !f["name"].as_str().is_some_and(|n| n.starts_with("envoy.filters.http.wasm/")))
+    {
+        assert!(f["typed_config"].get("config").is_none(), "patched the wrong filter: {f}");
+    }
+    let mut llm = 0;
+    for vh in hcm["route_config"]["virtual_hosts"].as_array().expect("virtual hosts") {
+        for r in vh["routes"].as_array().expect("routes") {
+            let ours = r["name"].as_str().is_some_and(|n| n.starts_with("httproute/llm/llm/"));
+            assert_eq!(r["route"]["cluster_header"] == "x-model-router-cluster", ours, "{r}");
+            assert_eq!(
+                r["request_headers_to_remove"] == serde_json::json!(["x-model-router-cluster"]),
+                ours,
+                "{r}"
+            );
+            llm += usize::from(ours);
+        }
+    }
+    assert_eq!(llm, 1);
 }
 
 /// Istio: everything model-router puts on a gateway selects the dedicated LLM gateway, never
