@@ -306,7 +306,9 @@ fn envoy_gateway_patches_select_the_wasm_filter_and_the_llm_routes_by_name() {
 /// Istio: everything model-router puts on a gateway selects the dedicated LLM gateway, never
 /// the shared `istio: ingressgateway`, where the filter would route every host's
 /// `/v1/chat/completions` (and set provider keys on it); the Gateway and VirtualService serve
-/// that gateway.
+/// that gateway. The providers' ServiceEntries and DestinationRules are exported to the
+/// gateway's namespace only: mesh-wide, every sidecar took the providers' port 443 for plain
+/// HTTP.
 #[test]
 fn istio_manifests_are_scoped_to_the_llm_gateway() {
     let p = patched();
@@ -330,6 +332,17 @@ fn istio_manifests_are_scoped_to_the_llm_gateway() {
         gateway["metadata"]["namespace"].as_str().unwrap_or_default(),
         gateway["metadata"]["name"].as_str().unwrap_or_default()
     );
+    let providers = [istio("ServiceEntry"), istio("DestinationRule")].concat();
+    assert!(providers.len() >= 16, "{}", providers.len());
+    for d in providers {
+        assert_eq!(
+            d["spec"]["exportTo"],
+            serde_json::json!(["."]),
+            "{} {}",
+            d["kind"],
+            d["metadata"]["name"]
+        );
+    }
     for vs in istio("VirtualService") {
         assert_eq!(vs["spec"]["gateways"], serde_json::json!([name]), "{}", vs["metadata"]["name"]);
     }
