@@ -115,10 +115,12 @@ pub enum Breaker {
     /// Traffic flows.
     #[default]
     Closed,
-    /// No traffic until `until` (seconds since the epoch).
+    /// No traffic for `cooldown_secs` after `since`, as the configuration says when it is
+    /// read: a cooldown the operator shortens (or a provider it points elsewhere) applies to
+    /// the breakers already open, which kept the end the old one had set until Envoy restarted.
     Open {
-        /// End of the cooldown.
-        until: u64,
+        /// When it opened (seconds since the epoch).
+        since: u64,
     },
     /// Cooled down: up to `probes` requests test the provider.
     HalfOpen {
@@ -196,7 +198,7 @@ impl Health {
     pub fn admit(&self, now: u64, cfg: &ResilienceConfig) -> Admit {
         match self.breaker {
             Breaker::Closed => Admit::Yes,
-            Breaker::Open { until } if now < until => Admit::No,
+            Breaker::Open { since } if now < since.saturating_add(cfg.cooldown_secs) => Admit::No,
             Breaker::Open { .. } => Admit::Probe,
             Breaker::HalfOpen { started, since, .. } => {
                 if started < cfg.probes || now >= since.saturating_add(cfg.cooldown_secs) {
@@ -258,7 +260,7 @@ impl Health {
                     }
                 };
                 if trips {
-                    self.breaker = Breaker::Open { until: now.saturating_add(cfg.cooldown_secs) };
+                    self.breaker = Breaker::Open { since: now };
                     self.opened = self.opened.saturating_add(1);
                 }
                 trips
@@ -309,7 +311,7 @@ impl Health {
     pub fn encode(&self) -> String {
         let (state, a, b, c) = match self.breaker {
             Breaker::Closed => (0, 0, 0, 0),
-            Breaker::Open { until } => (1, until, 0, 0),
+            Breaker::Open { since } => (1, since, 0, 0),
             Breaker::HalfOpen { started, passed, since } => (2, u64::from(started), u64::from(passed), since),
         };
         format!(
@@ -352,7 +354,7 @@ impl Health {
         }
         let breaker = match state {
             0 => Breaker::Closed,
-            1 => Breaker::Open { until: a },
+            1 => Breaker::Open { since: a },
             2 => Breaker::HalfOpen {
                 started: u32::try_from(a).ok()?,
                 passed: u32::try_from(b).ok()?,
@@ -406,7 +408,7 @@ mod tests {
         assert!(!h.record(Outcome::Failed, 100, &c));
         assert!(!h.record(Outcome::Failed, 100, &c));
         assert!(h.record(Outcome::Failed, 101, &c));
-        assert_eq!(h.breaker, Breaker::Open { until: 131 });
+        assert_eq!(h.breaker, Breaker::Open { since: 101 });
         assert_eq!(h.admit(130, &c), Admit::No);
         assert_eq!(h.admit(131, &c), Admit::Probe);
         h.claim_probe(131, &c);
@@ -418,13 +420,27 @@ mod tests {
         assert_eq!(h.opened, 1);
     }
 
+    /// An open breaker ends by the cooldown the configuration says now: one opened under an
+    /// hour's cooldown kept that hour after the operator set 30 s (found reloading a config).
+    #[test]
+    fn an_open_breaker_follows_the_cooldown_configured_now() {
+        let long = ResilienceConfig { cooldown_secs: 3600, ..cfg() };
+        let mut h = Health::default();
+        for _ in 0..long.failures {
+            h.record(Outcome::Failed, 100, &long);
+        }
+        assert_eq!(h.admit(200, &long), Admit::No);
+        let short = ResilienceConfig { cooldown_secs: 30, ..cfg() };
+        assert_eq!((h.admit(129, &short), h.admit(130, &short)), (Admit::No, Admit::Probe));
+    }
+
     #[test]
     fn a_failed_probe_reopens_and_a_lost_probe_is_forgotten() {
         let c = cfg();
-        let mut h = Health { breaker: Breaker::Open { until: 10 }, ..Health::default() };
+        let mut h = Health { breaker: Breaker::Open { since: 0 }, ..Health::default() };
         h.claim_probe(10, &c);
         assert!(h.record(Outcome::Failed, 11, &c));
-        assert_eq!(h.breaker, Breaker::Open { until: 41 });
+        assert_eq!(h.breaker, Breaker::Open { since: 11 });
         h.claim_probe(41, &c);
         assert_eq!(h.admit(50, &c), Admit::No);
         // The probe never reported (its worker went away): after a cooldown, probe again.
@@ -470,7 +486,7 @@ mod tests {
         let mut h = Health { headers_ms: 12.5, samples: 7, opened: 2, ..Health::default() };
         h.breaker = Breaker::HalfOpen { started: 2, passed: 1, since: 99 };
         assert_eq!(Health::decode(h.encode().as_bytes()), Some(h));
-        h.breaker = Breaker::Open { until: 1234 };
+        h.breaker = Breaker::Open { since: 1234 };
         assert_eq!(Health::decode(h.encode().as_bytes()), Some(h));
         for bad in [
             "",

@@ -1282,7 +1282,7 @@ mod tests {
         assert_eq!(limited.budget, Some(format!("limited:{tier}")));
         let picked = limited.target.to;
         // Its breaker open: the ladder takes another step.
-        let open = Health { breaker: health::Breaker::Open { until: TODAY + 10 }, ..Health::default() };
+        let open = Health { breaker: health::Breaker::Open { since: TODAY }, ..Health::default() };
         let live = Fixed(vec![(health::deployment_key(&picked.provider, &picked.model), open)]);
         let ctx = Context { live: Some(&live), ..ctx };
         let r = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
@@ -1302,7 +1302,7 @@ mod tests {
         assert!(fallbacks.iter().all(|u| u.model == "gpt-oss-120b"));
         assert!(all.fallbacks.iter().zip(&fallbacks).all(|(f, u)| f.context_window == u.context_window));
 
-        let open = Health { breaker: health::Breaker::Open { until: TODAY + 10 }, ..Health::default() };
+        let open = Health { breaker: health::Breaker::Open { since: TODAY }, ..Health::default() };
         let live = Fixed(vec![(health::provider_key(&first), open)]);
         let ctx = Context { now: TODAY, live: Some(&live), ..Context::default() };
         let r =

@@ -53,8 +53,9 @@ fn no_probe_slot_is_taken_on_the_provider_when_the_deployment_refuses() {
     let [provider, deployment] = to.health_keys();
     let now = host.now_ns / 1_000_000_000;
     // The provider's breaker has cooled down; the deployment's is still open.
-    let cooled = Health { breaker: Breaker::Open { until: now - 1 }, ..Health::default() };
-    let open = Health { breaker: Breaker::Open { until: now + 100 }, ..Health::default() };
+    let cooldown = shared.config.resilience.cooldown_secs;
+    let cooled = Health { breaker: Breaker::Open { since: now - 1 - cooldown }, ..Health::default() };
+    let open = Health { breaker: Breaker::Open { since: now }, ..Health::default() };
     for (key, h) in [(&provider, cooled), (&deployment, open)] {
         host.shared.borrow_mut().insert(key.clone(), (h.encode().into_bytes(), 1));
     }
