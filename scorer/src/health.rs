@@ -158,8 +158,14 @@ pub enum Admit {
 /// How one attempt ended, as far as health is concerned.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
-    /// The provider answered (2xx, or a 4xx that is the client's fault), after this many ms.
+    /// The provider answered (2xx, or a 4xx that is the client's fault), after this many ms:
+    /// the time to a stream's answer, which `prefer: fast` ranks by.
     Ok(f64),
+    /// The provider answered, its time no latency observation: a non-streamed answer's headers
+    /// come after its whole generation, whose length the request decides (one client's long
+    /// answers made a deployment look slow to every client's `prefer: fast`), as does a
+    /// fallback's answer, which comes whole, and an error's.
+    Answered,
     /// 5xx, 429, connection failure or timeout.
     Failed,
 }
@@ -230,9 +236,11 @@ impl Health {
         }
         self.window_total = self.window_total.saturating_add(1);
         match outcome {
-            Outcome::Ok(ms) => {
+            Outcome::Ok(_) | Outcome::Answered => {
                 self.consecutive = 0;
-                self.observe(ms, now, cfg.fast_stale_secs);
+                if let Outcome::Ok(ms) = outcome {
+                    self.observe(ms, now, cfg.fast_stale_secs);
+                }
                 if let Breaker::HalfOpen { started, passed, since } = self.breaker {
                     self.breaker = if passed + 1 >= cfg.probes {
                         // Closed with a clean window: old errors do not reopen it at once.

@@ -417,10 +417,10 @@ fn stream(
     )?;
     w.flush()?;
     let mut left = cut_after.unwrap_or(usize::MAX);
-    for (i, frame) in frames.iter().enumerate() {
-        if i > 0 {
-            thread::sleep(delay);
-        }
+    // The delay comes before each event, the first included: a provider sends its first chunk
+    // once its first token is ready.
+    for frame in &frames {
+        thread::sleep(delay);
         // A cut stream ends cleanly (terminal chunk), just early: only the router can tell.
         let frame = frame.get(..left.min(frame.len())).unwrap_or(frame);
         if frame.is_empty() {

@@ -28,6 +28,9 @@ fn pinned(prefer: &str, extra: &str) -> String {
     )
 }
 
+/// A streamed request's extra members.
+const STREAM: &str = r#","stream":true"#;
+
 fn fault(s: &Stack, provider: &str, plan: &str) {
     s.fault(provider, Some(plan)).unwrap_or_else(|e| panic!("{e}"));
 }
@@ -261,14 +264,15 @@ fn prefer_fast_moves_to_the_faster_provider_when_one_slows() {
     let cfg = r#"{"resilience":{"fast_min_samples":2}}"#;
     let s = start(&StackOptions { plugin_config: Some(cfg), ..StackOptions::default() });
     // Explore: each provider is observed (2 samples each), then the fastest keeps winning.
+    // Latency is observed on streams (their time to the answer), not on whole answers.
     for _ in 0..8 {
-        assert_eq!(chat(&s, &pinned("fast", "")).status, 200);
+        assert_eq!(chat(&s, &pinned("fast", STREAM)).status, 200);
     }
     let seen = s.take_received();
     for p in ["aws-bedrock", "cerebras", "groq"] {
         assert!(providers(&seen).contains(&p), "{p} never explored: {:?}", providers(&seen));
     }
-    let r = chat(&s, &pinned("fast", ""));
+    let r = chat(&s, &pinned("fast", STREAM));
     let fastest = r.header("x-model-router-provider").unwrap_or_default().to_string();
     s.take_received();
     // Slow it down: after its next observed request it loses the lead. The delay is far
@@ -277,7 +281,7 @@ fn prefer_fast_moves_to_the_faster_provider_when_one_slows() {
     fault(&s, &fastest, r#"{"delay_ms":2000}"#);
     let mut served = Vec::new();
     for _ in 0..4 {
-        let r = chat(&s, &pinned("fast", ""));
+        let r = chat(&s, &pinned("fast", STREAM));
         assert_eq!(r.status, 200);
         served.push(r.header("x-model-router-provider").unwrap_or_default().to_string());
     }

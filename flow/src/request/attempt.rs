@@ -64,7 +64,12 @@ impl Request {
         // A native stream's attempt is recorded at its first chunk (`open_stream`), a held
         // 400's once it is read.
         if !native_stream && !check {
-            crate::io::span!(host, "record_attempt", self.record_attempt(host, &mut f, status, now_ns));
+            let timed = f.stream;
+            crate::io::span!(
+                host,
+                "record_attempt",
+                self.record_attempt(host, &mut f, status, now_ns, timed)
+            );
         }
         if retryable(status) {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
@@ -134,13 +139,23 @@ impl Request {
         Verdict::Continue
     }
 
-    /// Records how an attempt went, for health and metrics.
-    pub(super) fn record_attempt(&self, host: &dyn Host, f: &mut Flight, status: u16, now_ns: u64) {
+    /// Records how an attempt went, for health and metrics. `timed`: its time is a latency
+    /// observation for `prefer: fast` (a stream's answer through the route; see
+    /// [`Outcome::Answered`] for the rest).
+    pub(super) fn record_attempt(
+        &self,
+        host: &dyn Host,
+        f: &mut Flight,
+        status: u16,
+        now_ns: u64,
+        timed: bool,
+    ) {
         let Some(shared) = self.shared.as_deref() else { return };
-        let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Ok(f.elapsed_ms(now_ns)) };
+        let answered =
+            if timed && status < 400 { Outcome::Ok(f.elapsed_ms(now_ns)) } else { Outcome::Answered };
+        let outcome = if retryable(status) { Outcome::Failed } else { answered };
         let now = now_ns / 1_000_000_000;
         if matches!(status, 404 | 408 | 424) {
-            let answered = Outcome::Ok(f.elapsed_ms(now_ns));
             live::record_model(host, &f.to, answered, now, &shared.config.resilience);
         } else {
             live::record(host, &f.to, outcome, now, &shared.config.resilience);
@@ -179,16 +194,16 @@ impl Request {
                 self.phase = Phase::Checking(f);
                 return Verdict::Pause;
             }
-            self.record_attempt(host, &mut f, 400, now_ns);
+            self.record_attempt(host, &mut f, 400, now_ns, false);
             self.served(host, &f, 400);
             return Verdict::Continue;
         }
         let body = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_default();
         if native::is_key_error(&body) {
-            self.record_attempt(host, &mut f, 401, now_ns);
+            self.record_attempt(host, &mut f, 401, now_ns, false);
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
-        self.record_attempt(host, &mut f, 400, now_ns);
+        self.record_attempt(host, &mut f, 400, now_ns, false);
         let window = f.to.context_window;
         if is_context_error(f.to.api, &body, &f.body) && f.fallbacks.iter().any(|u| u.context_window > window)
         {

@@ -187,7 +187,7 @@ impl Request {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());
         }
-        self.record_attempt(host, &mut f, status, now_ns);
+        self.record_attempt(host, &mut f, status, now_ns, false);
         let again = if retryable(status) {
             Some(Retry::Failure)
         } else if status == 400 {

@@ -68,7 +68,7 @@ impl Request {
             // as a stream that fails midway is, as when the error comes in a later chunk.
             _ => 200,
         };
-        self.record_attempt(host, &mut flight, status, now_ns);
+        self.record_attempt(host, &mut flight, status, now_ns, true);
         if super::flight::retryable(status) {
             // Cut before its answer began: the provider had the request and read it, and bills
             // what it reported (an Anthropic message_start carries the input), or, before any

@@ -19,7 +19,7 @@ pub struct Faults {
     pub code: Option<String>,
     /// `retry-after` seconds on a fault status (429 gets 1 when unset).
     pub retry_after: Option<u64>,
-    /// Wait this long before answering (and between stream events).
+    /// Wait this long before answering (a stream: before each event, the first included).
     pub delay_ms: Option<u64>,
     /// Read the request, then close the connection without a response.
     pub drop: bool,

@@ -89,3 +89,33 @@ fn a_models_own_failure_counts_against_its_deployment_not_its_provider() {
         assert_eq!(errors(&provider_key(first)), Some(u32::from(status == "503")), "{status}");
     }
 }
+
+/// `prefer: fast` ranks by the time to a stream's answer. A non-streamed answer's time is its
+/// whole generation, which the request's length decides: it was a latency observation, so one
+/// client's long answers made a deployment slow for every client's `fast` (found attacking the
+/// demo: five slow answers moved all `fast` traffic off a deployment). It still counts as an
+/// answer for the breaker.
+#[test]
+fn only_a_streams_time_is_a_latency_observation() {
+    let shared = config("");
+    for (stream, samples) in [(false, 0), (true, 1)] {
+        let body = if stream { HELLO.replacen('{', r#"{"stream":true,"#, 1) } else { HELLO.to_string() };
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(shared.clone()));
+        let cluster = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.now_ns += 20_000_000_000;
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let records = host.shared.borrow();
+        let health: Vec<Health> = records
+            .iter()
+            .filter(|(k, _)| k.contains(&cluster))
+            .filter_map(|(_, (v, _))| Health::decode(v))
+            .collect();
+        assert_eq!(health.len(), 2, "provider and deployment of {cluster}");
+        assert!(
+            health.iter().all(|h| h.samples == samples && h.window_total == 1),
+            "stream {stream}: {health:?}"
+        );
+    }
+}

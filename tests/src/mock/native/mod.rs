@@ -281,10 +281,9 @@ fn write_stream(
     )?;
     w.flush()?;
     let mut left = pace.cut_after.unwrap_or(usize::MAX);
-    for (i, frame) in frames.iter().enumerate() {
-        if i > 0 {
-            thread::sleep(pace.delay);
-        }
+    // The delay comes before each event, the first included (see the chat stream's).
+    for frame in frames {
+        thread::sleep(pace.delay);
         let frame = frame.get(..left.min(frame.len())).unwrap_or(frame);
         if frame.is_empty() {
             break;
