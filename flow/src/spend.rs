@@ -11,8 +11,9 @@ pub struct Reservation {
     pub scopes: Vec<Scope>,
     /// nano-USD reserved in each.
     pub amount: u64,
-    /// The UTC day it was made on.
-    pub day: u64,
+    /// The UTC day of the record it went into, scope by scope: at midnight one scope may
+    /// already be another worker's new day while the next is still the old one.
+    pub days: Vec<u64>,
 }
 
 fn read(host: &dyn Host, key: &str) -> Result<(Spend, u32), HostError> {
@@ -36,22 +37,22 @@ pub fn reserve(
     amount: u64,
     now: u64,
 ) -> Result<Option<Reservation>, HostError> {
-    // The reservation's day is the latest it was made on: a scope another worker already
-    // rolled past midnight holds it on that day, where settling must find it.
-    let mut day = now / 86_400;
-    let mut done: Vec<Scope> = Vec::with_capacity(scopes.len());
+    // Each scope's amount is reserved on its record's day (a record another worker already
+    // rolled past midnight keeps its new day), where settling must find it.
+    let day = now / 86_400;
+    let mut done = Reservation { scopes: Vec::with_capacity(scopes.len()), amount, days: Vec::new() };
     for s in scopes {
         let reserved = reserve_in(host, &s, amount, day);
         let Ok(Some(on)) = reserved else {
             // What the scopes before hold is given back, whether this one was full or the host
             // failed: a reservation never settled would hold its amount all day.
-            settle(host, &Reservation { scopes: done, amount, day }, 0);
+            settle(host, &done, 0);
             return reserved.map(|_| None);
         };
-        day = day.max(on);
-        done.push(s);
+        done.scopes.push(s);
+        done.days.push(on);
     }
-    Ok(Some(Reservation { scopes: done, amount, day }))
+    Ok(Some(done))
 }
 
 /// Reserves `amount` in one scope and returns the day of the record it went into (`day`, or a
@@ -74,12 +75,12 @@ fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, day: u64) -> Result<Optio
 /// spend of the day as written (for the metric).
 pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64) -> Vec<(&'r Scope, u64)> {
     let mut out = Vec::with_capacity(r.scopes.len());
-    for scope in &r.scopes {
+    for (scope, day) in r.scopes.iter().zip(r.days.iter().copied()) {
         let mut landed = None;
         for _ in 0..8 {
             let Ok((spend, cas)) = read(host, &scope.key) else { break };
-            let mut spend = spend.on(r.day);
-            spend.settle(r.day, r.amount, spent);
+            let mut spend = spend.on(day);
+            spend.settle(day, r.amount, spent);
             if host.shared_set(&scope.key, spend.encode().as_bytes(), cas) == Ok(Swap::Done) {
                 landed = Some(spend.spent);
                 break;

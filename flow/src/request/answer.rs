@@ -168,9 +168,25 @@ fn read_tail(host: &dyn Host, tail: &mut UsageTail, body_size: usize) {
 
 // A fallback's answer, sent in place of the failed response.
 impl Request {
+    /// Answers the request's own error that a native stream opened with ([`Flight::refusal`])
+    /// as OpenAI refuses a bad request: a 400 with the JSON error, not a 200 event stream
+    /// holding an error event (which the SDKs raise with no status). Not charged.
+    pub(super) fn answer_refusal(&mut self, host: &dyn Host, f: &Flight) {
+        self.served(host, f, 400);
+        let mut headers: Vec<(String, String)> =
+            f.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        headers.push((h::CONTENT_TYPE.into(), "application/json".into()));
+        let body = f.refusal.clone().unwrap_or_default();
+        self.send_local(400, "model_router_refused", headers, body);
+    }
+
     /// Sends the fallback's answer (still readable from the host) in place of the failed
     /// response: costed, a stream's usage chunk edited and its end checked.
     pub(super) fn serve_fallback(&mut self, host: &dyn Host, f: &Flight, status: u16, body_size: usize) {
+        if f.refusal.is_some() {
+            // Its native stream opened with the request's own error: the client's 400.
+            return self.answer_refusal(host, f);
+        }
         let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
         let mut body = host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default();
         let api = f.to.api;

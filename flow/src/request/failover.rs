@@ -3,6 +3,7 @@
 
 use model_router_scorer::ApiError;
 use model_router_scorer::budget::nano;
+use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::Usage;
@@ -108,7 +109,12 @@ impl Request {
                 self.exhausted(host, &f);
                 Verdict::Pause
             }
-            // A context-length 400 no larger window can take: the provider's 400 goes on.
+            // A context-length 400 no larger window can take: the provider's 400 goes on (the
+            // router's copy of it, when the provider's was a stream, dropped).
+            Origin::Checking if f.refusal.is_some() => {
+                self.answer_refusal(host, &f);
+                Verdict::Pause
+            }
             Origin::Checking => {
                 self.served(host, &f, 400);
                 Verdict::Continue
@@ -160,20 +166,24 @@ impl Request {
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
         let status = call_status(host);
         let status = match opening_failure(host, &f, status, body_size) {
-            Some((failed, read)) => {
+            Some(Opened::Failed(failed, read)) => {
                 // The counts the provider reported before failing (an Anthropic message_start's
                 // input): it billed them.
                 self.account.lost_nano += read.map_or(0, |u| nano(u.cost(&f.to.price())));
                 failed
             }
+            Some(Opened::Refused(error)) => {
+                f.refusal = Some(error);
+                400
+            }
             None => status,
         };
         // A 400's body, read once: the gateway's key refused (Gemini's) is a 401, the
         // provider's failure; a context-length error moves to a larger window.
-        let error = if status == 400 {
-            host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default()
-        } else {
-            Vec::new()
+        let error = match &f.refusal {
+            Some(error) => error.clone(),
+            None if status == 400 => host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default(),
+            None => Vec::new(),
         };
         let status = if status == 400 && native::is_key_error(&error) { 401 } else { status };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
@@ -191,7 +201,9 @@ impl Request {
         let again = if retryable(status) {
             Some(Retry::Failure)
         } else if status == 400 {
-            is_context_error(f.to.api, &error, &f.body).then_some(Retry::Context(f.to.context_window))
+            // A refusal is already in the OpenAI shape.
+            let api = if f.refusal.is_some() { Api::Chat } else { f.to.api };
+            is_context_error(api, &error, &f.body).then_some(Retry::Context(f.to.context_window))
         } else {
             None
         };
@@ -254,16 +266,18 @@ impl Request {
     }
 }
 
-/// A fallback's native stream that ends before its answer began, with the provider's error or
-/// with none, is that attempt's failure, as on the first attempt's path (`open_stream`): its
-/// status (429, or 502) and the counts its translator read, or `None` when the answer began or
-/// the error is the request's.
-fn opening_failure(
-    host: &dyn Host,
-    f: &Flight,
-    status: u16,
-    body_size: usize,
-) -> Option<(u16, Option<Usage>)> {
+/// How a fallback's native stream that ended before its answer began opened.
+enum Opened {
+    /// The provider's error, or none: that attempt's failure, with its status (429, or 502)
+    /// and the counts its translator read.
+    Failed(u16, Option<Usage>),
+    /// The request's own error, in the OpenAI shape ([`Flight::refusal`]).
+    Refused(Vec<u8>),
+}
+
+/// A fallback's native stream that ends before its answer began, as on the first attempt's
+/// path (`open_stream`); `None` when the answer began.
+fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -> Option<Opened> {
     if !f.stream || !native::translated(f.to.api) || status != 200 {
         return None;
     }
@@ -274,9 +288,12 @@ fn opening_failure(
         return None;
     }
     let status = if t.failed() { native::error_status(&out) } else { 502 };
+    if status == 400 {
+        return Some(Opened::Refused(native::error_event(&out).unwrap_or_default().to_vec()));
+    }
     // Cut (not ended by the provider's own error): what it reported was billed.
     let read = if t.failed() { None } else { t.tokens().map(|t| t.usage()) };
-    retryable(status).then_some((status, read))
+    retryable(status).then_some(Opened::Failed(status, read))
 }
 
 /// The status of a call's answer (0 when it has none).

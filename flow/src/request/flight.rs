@@ -57,6 +57,9 @@ pub(super) struct Flight {
     /// The tokens the route expected, which price each attempt's estimate (`None`: an
     /// embeddings request, whose reservation is its estimate).
     pub(super) estimate: Option<Estimate>,
+    /// The request's own error, in the OpenAI shape, that a native stream opened with (the
+    /// stream itself is dropped): what the client gets, as a 400, if no larger window answers.
+    pub(super) refusal: Option<Vec<u8>>,
 }
 
 /// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
@@ -136,6 +139,7 @@ impl Flight {
             pending: None,
             meta: Meta::default(),
             estimate: None,
+            refusal: None,
         }
     }
 

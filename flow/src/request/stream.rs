@@ -9,7 +9,6 @@ use model_router_scorer::usage::StreamUsage;
 
 use super::flight::{Flight, Opening, Origin, Retry, Watch, answer_begun, is_context_error};
 use super::{Phase, Request, warn};
-use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
 use crate::metrics as m;
@@ -20,13 +19,13 @@ impl Request {
     /// throttlingException, Anthropic's overloaded_error after its message_start, a body that
     /// is not the protocol), or ends before any answer, is a failed attempt: recorded against
     /// the provider's health and failed over as a 5xx is, the client seeing none of it. One
-    /// that opens with an error the request caused (Bedrock's validationException) is held to
-    /// its end and answered as OpenAI answers a bad request, with its status and the JSON
-    /// error, not a 200 stream holding an error event (which the SDKs raise as an error with
-    /// no status); a context-window error moves to a larger window, as when it comes as a
-    /// 400. Anything else (an error in the chunk where the answer began) lets the headers and
-    /// the stream through, as does a stream that has held `max_held_response_bytes` without
-    /// an answer yet.
+    /// that opens with an error the request caused (Bedrock's validationException) is answered
+    /// at once as OpenAI answers a bad request, a 400 with the JSON error, the stream dropped
+    /// (not a 200 stream holding an error event, which the SDKs raise with no status); a
+    /// context-window error moves to a larger window first, as when it comes as a 400.
+    /// Anything else (an error in the chunk where the answer began) lets the headers and the
+    /// stream through, as does a stream that has held `max_held_response_bytes` without an
+    /// answer yet.
     pub(super) fn open_stream(
         &mut self,
         host: &dyn Host,
@@ -49,12 +48,7 @@ impl Request {
         }
         let failed = o.translator.as_ref().is_some_and(native::Stream::failed);
         let begun = answer_begun(&o.out);
-        // Held: a stream whose answer has not begun, or that the request's own error ended
-        // (the provider closes it next).
-        let refused = failed && !begun && native::error_status(&o.out) == 400;
-        let overflowed = refused && overflowed(&o.flight, &o.out);
-        let hold = (refused && !overflowed) || (!failed && !begun);
-        if hold && !end_of_stream && body_size as u64 <= self.hold_limit() {
+        if !failed && !begun && !end_of_stream && body_size as u64 <= self.hold_limit() {
             self.phase = Phase::Opening(o);
             return Verdict::Pause;
         }
@@ -86,26 +80,20 @@ impl Request {
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
             return self.fail_over_or(host, flight, Retry::Failure, Origin::Answering);
         }
-        if overflowed {
-            let window = flight.to.context_window;
-            self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
-            return self.fail_over_or(host, flight, Retry::Context(window), Origin::Checking);
-        }
         if status == 400 {
+            // The request's own fault, not charged: a larger window's turn if it overflowed,
+            // else (or when none answers) the client's 400, the stream dropped.
             let error = native::error_event(&out).unwrap_or_default().to_vec();
-            if end_of_stream {
-                // Not charged: the request's own fault, which the provider refused.
-                self.served(host, &flight, 400);
-                self.effects.extend([
-                    Effect::SetResponseHeader(h::STATUS, "400".into()),
-                    Effect::SetResponseHeader(h::CONTENT_TYPE, "application/json".into()),
-                    Effect::ReplaceResponseBody { size: body_size, bytes: error },
-                ]);
-                self.phase = Phase::Answered;
-                return Verdict::Continue;
+            self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
+            let window = flight.to.context_window;
+            let overflowed = is_context_error(Api::Chat, &error, &flight.body);
+            flight.refusal = Some(error);
+            if overflowed {
+                return self.fail_over_or(host, flight, Retry::Context(window), Origin::Checking);
             }
+            self.answer_refusal(host, &flight);
+            return Verdict::Pause;
         }
-        // 200, or 400 for an error the request caused too long to hold (not charged).
         self.served(host, &flight, status);
         let editor = StreamUsage::new(flight.to.price(), flight.usage_requested);
         let Flight { to, sent_ns, .. } = *flight;
@@ -189,12 +177,4 @@ impl Request {
         self.used(host, &w.to, usage);
         Verdict::Continue
     }
-}
-
-/// A stream that opened with a context-window error (in words the client's body does not
-/// hold) that a fallback with a larger window may still answer.
-fn overflowed(f: &Flight, out: &[u8]) -> bool {
-    let error = native::error_event(out).unwrap_or_default();
-    let window = f.to.context_window;
-    is_context_error(Api::Chat, error, &f.body) && f.fallbacks.iter().any(|u| u.context_window > window)
 }

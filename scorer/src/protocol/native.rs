@@ -185,42 +185,52 @@ const CHAT_CONTEXT_PHRASES: [&str; 7] = [
     "reduce the length of the messages",
 ];
 
-/// The client's own body says a phrase that makes `error` read as a context-window error, in a
-/// string or a key: a provider's 400 repeats what it refused ("Invalid value: 'context
-/// window'", "Unrecognized request argument supplied: ..."), so the phrase says nothing of the
-/// window then, and a client must not be able to send itself to a larger (dearer) model with a
-/// request no model takes. The client's strings are compared decoded, as the provider saw them.
+/// The phrases that make `error` read as a context-window error are all inside strings the
+/// client sent (a value or a key): a provider's 400 repeats what it refused ("Invalid value:
+/// 'context window'", "Unrecognized request argument supplied: ..."), so the phrase says nothing
+/// of the window then, and a client must not be able to send itself to a larger (dearer) model
+/// with a request no model takes. A conversation that only mentions a phrase does not hide a real
+/// overflow: only client strings the error repeats whole are taken out of it before the phrases
+/// are looked for. Both sides are compared decoded and lowercased, as the provider saw them.
 pub fn echoes_client(error: &[u8], client: &[u8]) -> bool {
-    let error = String::from_utf8_lossy(error).to_lowercase();
+    let error = decoded_text(error);
     let phrases = CHAT_CONTEXT_PHRASES.iter().chain(&anthropic::response::CONTEXT_PHRASES);
     let phrases =
         phrases.chain(bedrock::response::CONTEXT_PHRASES).chain(&responses::response::CONTEXT_PHRASES);
     let said: Vec<&str> = phrases.copied().filter(|p| error.contains(p)).collect();
-    if said.is_empty() || client.is_empty() {
+    if said.is_empty() {
         return false;
     }
-    let Ok(v) = serde_json::from_slice::<Value>(client) else {
-        // Not JSON the router could read: compare the bytes as they are.
-        let client = String::from_utf8_lossy(client).to_lowercase();
-        return said.iter().any(|p| client.contains(p));
-    };
-    let mut text = String::new();
-    strings_of(&v, &mut text);
-    said.iter().any(|p| text.contains(p))
+    let Ok(v) = serde_json::from_slice::<Value>(client) else { return false };
+    let mut strings = Vec::new();
+    strings_of(&v, &mut strings);
+    let mut rest = error;
+    for s in strings.iter().filter(|s| said.iter().any(|p| s.contains(p))) {
+        rest = rest.replace(s.as_str(), "\n");
+    }
+    !said.iter().any(|p| rest.contains(p))
 }
 
-/// Every key and string in `v`, lowercased, a line each.
-fn strings_of(v: &Value, out: &mut String) {
-    match v {
-        Value::String(s) => {
-            out.push_str(&s.to_lowercase());
-            out.push('\n');
+/// The strings of a JSON body, lowercased, a line each (the body itself when it is not JSON).
+fn decoded_text(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => {
+            let mut strings = Vec::new();
+            strings_of(&v, &mut strings);
+            strings.join("\n")
         }
+        Err(_) => String::from_utf8_lossy(body).to_lowercase(),
+    }
+}
+
+/// Every key and string in `v`, lowercased.
+fn strings_of(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.to_lowercase()),
         Value::Array(items) => items.iter().for_each(|i| strings_of(i, out)),
         Value::Object(members) => {
             for (k, v) in members {
-                out.push_str(&k.to_lowercase());
-                out.push('\n');
+                out.push(k.to_lowercase());
                 strings_of(v, out);
             }
         }

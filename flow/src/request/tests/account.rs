@@ -403,3 +403,37 @@ fn a_request_that_read_the_clock_before_midnight_keeps_the_new_days_spend() {
     crate::spend::settle(&host, &before, 300);
     assert_eq!(record(), Spend { day: 19_676, spent: 1_000, reserved: 0 });
 }
+
+/// At midnight one scope's record may already be on the new day (another worker rolled it)
+/// while the next is still on the old one. A reservation took one day for all its scopes, so
+/// settling it rolled the old-day scope early and erased what other requests held there.
+#[test]
+fn a_reservation_across_scopes_on_two_days_settles_each_on_its_own() {
+    use crate::io::Host;
+    use model_router_scorer::budget::Spend;
+    let shared = config(r#","client_header":"x-team","budgets":{"daily_usd":2,"clients":{"a":1}}"#);
+    let scopes = shared.config.budgets.scopes(Some("a"));
+    let keys: Vec<String> = scopes.iter().map(|s| s.key.clone()).collect();
+    let host = super::Fake::default();
+    let day = 19_676;
+    // The client's record is already the new day's; the global one has not turned yet.
+    let client_key = keys.get(1).cloned().unwrap_or_default();
+    let new_day = Spend { day: day + 1, spent: 0, reserved: 0 };
+    host.shared.borrow_mut().insert(client_key, (new_day.encode().into_bytes(), 1));
+    let record = |i: usize| {
+        let (bytes, _) = host.shared_get(keys.get(i).map_or("", String::as_str)).unwrap_or_default();
+        bytes.as_deref().and_then(Spend::decode).unwrap_or_default()
+    };
+    let now = (day + 1) * 86_400 - 1;
+    let first = crate::spend::reserve(&host, scopes.clone(), 1_000, now).ok().flatten();
+    let first = first.unwrap_or_else(|| panic!("no reservation"));
+    let second = crate::spend::reserve(&host, scopes.clone(), 5_000, now).ok().flatten();
+    assert!(second.is_some());
+    crate::spend::settle(&host, &first, 300);
+    assert_eq!(record(0), Spend { day, spent: 300, reserved: 5_000 }, "the global scope, on the old day");
+    assert_eq!(
+        record(1),
+        Spend { day: day + 1, spent: 300, reserved: 5_000 },
+        "the client's, on the new day"
+    );
+}

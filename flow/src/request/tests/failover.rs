@@ -256,3 +256,19 @@ fn a_400_that_repeats_the_clients_words_is_the_clients_error() {
         assert!(!counters.keys().any(|k| k.starts_with("auth_failed")), "{extra}: {:?}", counters.keys());
     }
 }
+
+/// A conversation that only mentions a phrase does not hide a real overflow: the error does
+/// not repeat the client's string, so its words are the provider's.
+#[test]
+fn a_real_overflow_moves_on_though_the_conversation_mentions_the_phrase() {
+    let body = r#"{"model":"economy","messages":[{"role":"user","content":"Why is my context window exceeded? The maximum context length confuses me."}]}"#;
+    let error = r#"{"error":{"message":"This model's maximum context length is 1000 tokens. However, your messages resulted in 1200 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config("")));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "400")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = error.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: error.len(), end_of_stream: true });
+    assert_eq!(cluster_of(&step).as_deref(), Some("c"), "{step:?}");
+}

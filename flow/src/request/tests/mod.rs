@@ -20,6 +20,7 @@ mod memory;
 mod native;
 mod opening;
 mod prefix;
+mod reshaped;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.
 #[derive(Default)]

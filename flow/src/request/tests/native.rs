@@ -35,7 +35,10 @@ pub(super) fn config_with(extra: &str) -> Rc<Shared> {
         model("s", "standard", "oa", "chat", 1000, 1.0),
         model("x", "premium", "oa", "chat", 1000, 1.0),
     );
-    let json = format!(r#"{{"catalog":{catalog},"resilience":{{"max_attempts":3}}{extra}}}"#);
+    // Three attempts, unless `extra` sets its own resilience.
+    let resilience =
+        if extra.contains(r#""resilience""#) { "" } else { r#","resilience":{"max_attempts":3}"# };
+    let json = format!(r#"{{"catalog":{catalog}{resilience}{extra}}}"#);
     let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let keys = HashMap::from([("AN_KEY".to_string(), "sk-an".to_string())]);
     Rc::new(Shared::new(config, keys))
@@ -427,38 +430,4 @@ fn a_failed_native_stream_reports_the_counts_it_read_and_is_charged_at_least_the
     let (large, tokens) = run(90_000);
     assert_eq!(tokens.as_deref(), Some("90000"));
     assert_eq!(large, 270_003_000);
-}
-
-/// A Responses model's commentary (`phase: "commentary"`) on its way to a JSON schema's answer
-/// was joined to the answer in `content`, which no SDK could then parse; the route tells the
-/// translator the client asked for a schema, and only the answer is `content`.
-#[test]
-fn a_structured_answer_from_responses_is_only_the_final_answer() {
-    let catalog = r#"{"providers":{"oa":{}},"models":[
-        {"id":"codex","tier":"economy","provider":"oa","api":"responses","context_window":1000,"max_output":100,"price_in":1,"price_out":1,"structured_output":true},
-        {"id":"s","tier":"standard","provider":"oa","context_window":1000,"max_output":100,"price_in":1,"price_out":1},
-        {"id":"x","tier":"premium","provider":"oa","context_window":1000,"max_output":100,"price_in":1,"price_out":1}]}"#;
-    let config = Config::from_json(format!(r#"{{"catalog":{catalog}}}"#).as_bytes());
-    let shared = Rc::new(Shared::new(config.unwrap_or_else(|e| panic!("{e}")), HashMap::new()));
-    let format = r#"{"type":"json_schema","json_schema":{"name":"p","schema":{"type":"object"}}}"#;
-    for (response_format, want) in
-        [(format, "{\"primes\":[2,3,5]}"), ("null", "Picking primes.\n\n{\"primes\":[2,3,5]}")]
-    {
-        let body = format!(
-            r#"{{"model":"codex","response_format":{response_format},"messages":[{{"role":"user","content":"primes"}}]}}"#
-        );
-        let mut host = chat(&body);
-        let mut req = Request::new(Some(Rc::clone(&shared)));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
-        assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
-        let answer = r#"{"id":"resp_1","object":"response","status":"completed","model":"codex","output":[
-            {"id":"m1","type":"message","role":"assistant","phase":"commentary","content":[{"type":"output_text","text":"Picking primes."}]},
-            {"id":"m2","type":"message","role":"assistant","phase":"final_answer","content":[{"type":"output_text","text":"{\"primes\":[2,3,5]}"}]}],
-            "usage":{"input_tokens":5,"output_tokens":9,"total_tokens":14}}"#;
-        host.response_body = answer.as_bytes().to_vec();
-        let step = req.on(&host, Event::ResponseBody { size: answer.len(), end_of_stream: true });
-        let v: Value = serde_json::from_str(&replaced(&step)).unwrap_or(Value::Null);
-        assert_eq!(v["choices"][0]["message"]["content"], want, "{response_format}: {v}");
-    }
 }

@@ -25,9 +25,9 @@ fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
         ];
         encode(&headers, format!(r#"{{"message":"{message}"}}"#).as_bytes())
     };
-    let opened = |first: Vec<u8>| {
+    let opened_with = |shared, first: Vec<u8>| {
         let mut host = chat(&request(true));
-        let mut req = Request::new(Some(config()));
+        let mut req = Request::new(Some(shared));
         route(&mut req, &host);
         host.response_headers =
             pairs(&[(":status", "200"), ("content-type", "application/vnd.amazon.eventstream")]);
@@ -39,6 +39,7 @@ fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
             req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
         (host, req, step)
     };
+    let opened = |first: Vec<u8>| opened_with(config(), first);
     // Throttled: the next candidate is called, the failed chunk dropped.
     let (mut host, mut req, step) = opened(exception("throttlingException", "Too many requests"));
     assert_eq!(step.verdict, Verdict::Pause);
@@ -68,33 +69,31 @@ fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
     assert_eq!(errors(&model_router_scorer::health::provider_key("br")), Some(1));
     assert_eq!(errors(&model_router_scorer::health::deployment_key("br", "nemo")), Some(1));
 
-    // The request's own fault: held to the stream's end, then answered as OpenAI answers a bad
-    // request, a 400 with the JSON error (it was a 200 stream holding an error event, which
-    // the SDKs raise with no status), no other candidate, not charged nor the provider's.
-    let (mut host, mut req, step) = opened(exception("validationException", "bad input"));
-    assert_eq!(step.verdict, Verdict::Pause, "{step:?}");
-    let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
-    assert_eq!(step.verdict, Verdict::Continue);
+    // The request's own fault: answered as OpenAI answers a bad request, a 400 with the JSON
+    // error (it was a 200 stream holding an error event, which the SDKs raise with no status),
+    // at once, the stream dropped; no other candidate, not charged nor the provider's.
+    let (host, mut req, step) = opened(exception("validationException", "bad input"));
     assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
-    assert_eq!(
-        (set_response(&step, ":status").as_deref(), set_response(&step, "content-type").as_deref()),
-        (Some("400"), Some("application/json"))
-    );
-    let error: serde_json::Value = serde_json::from_str(&replaced(&step)).unwrap_or_default();
-    assert_eq!(error["error"]["code"], "provider_rejected_request", "{step:?}");
-    host.response_body.clear();
+    let (status, error, headers) = respond(&step).unwrap_or_else(|| panic!("no answer: {step:?}"));
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("provider_rejected_request")));
+    assert!(headers.iter().any(|(k, v)| k == "content-type" && v == "application/json"), "{headers:?}");
     req.on(&host, Event::Log);
     assert!(
         host.counters.borrow().keys().any(|k| k.ends_with("outcome.client_error")),
         "{:?}",
         host.counters
     );
-    // A context-window error moves to a larger window, as its 400 twin does.
-    let (_, _, step) = opened(exception("validationException", "Input is too long for requested model."));
+    // A context-window error moves to a larger window, as its 400 twin does; with no attempt
+    // left for one, it is the client's 400 too (it was a 200 with an empty body).
+    let overflow = || exception("validationException", "Input is too long for requested model.");
+    let (_, _, step) = opened(overflow());
     assert!(
         step.effects.iter().any(|e| matches!(e, Effect::Call { cluster, .. } if cluster == "an")),
         "{step:?}"
     );
+    let (_, _, step) = opened_with(config_with(r#","resilience":{"max_attempts":1}"#), overflow());
+    let (status, error, _) = respond(&step).unwrap_or_else(|| panic!("no answer: {step:?}"));
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("context_length_exceeded")), "{error}");
 
     // Ended before any answer, with no error: the provider failed.
     let (mut host, mut req, _) = opened(Vec::new());

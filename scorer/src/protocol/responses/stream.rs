@@ -357,8 +357,6 @@ fn text<'v>(v: &'v Value, key: &str) -> Result<&'v str, ApiError> {
     v.get(key).and_then(Value::as_str).ok_or_else(|| garbage(&format!("an event has no string '{key}'")))
 }
 
-/// A delta's `item_id`, which only places paragraph breaks: tolerated when missing, as some
-/// Responses-compatible servers leave it out.
 /// The tool call an event names among `calls`, by item id, else by output index.
 fn call_of(calls: &[Call], v: &Value) -> Option<usize> {
     let by_id = v.get("item_id").or_else(|| v.get("id")).and_then(Value::as_str);
@@ -369,6 +367,9 @@ fn call_of(calls: &[Call], v: &Value) -> Option<usize> {
     calls.iter().position(|c| c.output_index == Some(at))
 }
 
+/// A delta's `item_id`, which places paragraph breaks and tells commentary (under a JSON
+/// schema) from the answer: tolerated when missing, as some Responses-compatible servers leave
+/// it out (their text is then the answer's).
 fn item_id(v: &Value) -> &str {
     v.get("item_id").and_then(Value::as_str).unwrap_or_default()
 }
