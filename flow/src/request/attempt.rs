@@ -47,6 +47,10 @@ impl Request {
         {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(&f);
+            // A whole answer still generating: its model's time, which the request's length
+            // decides, not its provider's health (one client's long answers opened the
+            // provider's breaker for every client and every model of it).
+            f.model_timeout = !f.stream;
         }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is
@@ -155,7 +159,7 @@ impl Request {
             if timed && status < 400 { Outcome::Ok(f.elapsed_ms(now_ns)) } else { Outcome::Answered };
         let outcome = if retryable(status) { Outcome::Failed } else { answered };
         let now = now_ns / 1_000_000_000;
-        if matches!(status, 404 | 408 | 424) {
+        if matches!(status, 404 | 408 | 424) || (status == 504 && f.model_timeout) {
             live::record_model(host, &f.to, answered, now, &shared.config.resilience);
         } else {
             live::record(host, &f.to, outcome, now, &shared.config.resilience);

@@ -76,6 +76,7 @@ impl Request {
             host.count(&m::labelled(m::FAILOVER, &[("provider", &live::stat_segment(&f.to.provider))]), 1);
             f.to = next;
             f.attempts += 1;
+            f.model_timeout = false;
             f.sent_ns = now_ns;
             self.phase = Phase::Failing(f);
             return Verdict::Pause;

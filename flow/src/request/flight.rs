@@ -60,6 +60,9 @@ pub(super) struct Flight {
     /// The request's own error, in the OpenAI shape, that a native stream opened with (the
     /// stream itself is dropped): what the client gets, as a 400, if no larger window answers.
     pub(super) refusal: Option<Vec<u8>>,
+    /// The attempt's whole answer was still generating when the route's timeout ended it: a
+    /// failure of its deployment only ([`live::record_model`](crate::live::record_model)).
+    pub(super) model_timeout: bool,
 }
 
 /// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
@@ -140,6 +143,7 @@ impl Flight {
             meta: Meta::default(),
             estimate: None,
             refusal: None,
+            model_timeout: false,
         }
     }
 

@@ -119,3 +119,32 @@ fn only_a_streams_time_is_a_latency_observation() {
         );
     }
 }
+
+/// The route's timeout ending a whole answer still generating is its model's time, which the
+/// request's length decides: it opened the provider's breaker for every client and every model
+/// of the provider (found attacking the demo: five long answers). It now counts against the
+/// deployment only; a stream silent that long still counts against its provider.
+#[test]
+fn a_whole_answer_the_routes_timeout_ends_fails_its_deployment_only() {
+    let shared = config("");
+    for (stream, provider_errors) in [(false, 0), (true, 1)] {
+        let body = if stream { HELLO.replacen('{', r#"{"stream":true,"#, 1) } else { HELLO.to_string() };
+        let mut host = chat(&body);
+        host.details = Some("upstream_per_try_idle_timeout".into());
+        let mut req = Request::new(Some(shared.clone()));
+        let p = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        let m = if p == "c" { "big" } else { "m" };
+        host.response_headers = pairs(&[(":status", "504")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let records = host.shared.borrow();
+        let errors =
+            |key: &str| records.get(key).and_then(|(v, _)| Health::decode(v)).map(|h| h.window_errors);
+        let provider = model_router_scorer::health::provider_key(&p);
+        let deployment = model_router_scorer::health::deployment_key(&p, m);
+        assert_eq!(
+            (errors(&provider).unwrap_or(0), errors(&deployment)),
+            (provider_errors, Some(1)),
+            "stream {stream}"
+        );
+    }
+}
