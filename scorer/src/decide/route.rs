@@ -78,7 +78,7 @@ pub struct Route {
     /// The client asked for reasoning (`reasoning_effort`, `reasoning`): a translated answer
     /// shows the model's thinking as `reasoning_content`.
     pub reasoning: bool,
-    /// The client asked for output in a JSON schema (`response_format`).
+    /// The client asked for JSON output (`response_format` `json_object` or `json_schema`).
     pub structured: bool,
     /// `context` or `capability` when the requested tier had no fitting model.
     pub escalated: Option<&'static str>,
@@ -387,7 +387,7 @@ impl Analysis<'_> {
             stream: req.stream,
             usage_requested: req.usage_requested,
             reasoning: req.features.reasoning_param,
-            structured: req.features.json_schema,
+            structured: req.json_output,
             escalated,
             auto: report,
             memory,

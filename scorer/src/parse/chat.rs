@@ -35,6 +35,9 @@ pub struct ChatRequest<'a> {
     pub tier: Option<Tier>,
     /// `stream: true`.
     pub stream: bool,
+    /// `response_format` asks for JSON (`json_object`, or a `json_schema`): the answer's
+    /// content must parse.
+    pub json_output: bool,
     /// `max_completion_tokens`, else `max_tokens`.
     pub max_output_tokens: Option<u64>,
     /// `n`: how many choices the provider generates (each billed as output).
@@ -81,6 +84,7 @@ impl Default for ChatRequest<'_> {
             prefer: None,
             tier: None,
             stream: false,
+            json_output: false,
             max_output_tokens: None,
             choices: None,
             max_output_param: "max_tokens",

@@ -251,20 +251,23 @@ pub fn read_provider_policy(r: &mut Reader<'_>) -> Result<Option<Policy>, ApiErr
     Ok(Some(policy))
 }
 
-/// True when `response_format` asks for a JSON schema.
-pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<bool, ApiError> {
+/// What `response_format` asks for: `(a JSON schema, JSON of any shape)` (`json_schema` is
+/// both; `json_object` the second).
+pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<(bool, bool), ApiError> {
     if r.peek_kind().map_err(syntax)? != Kind::Object {
         r.skip_value().map_err(syntax)?;
-        return Ok(false);
+        return Ok((false, false));
     }
-    let mut schema = false;
+    let (mut schema, mut json) = (false, false);
     let mut obj = r.object().map_err(syntax)?;
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         if key == "type" && r.peek_kind().map_err(syntax)? == Kind::String {
-            schema |= r.raw_string().map_err(syntax)? == "json_schema";
+            let kind = r.raw_string().map_err(syntax)?;
+            schema |= kind == "json_schema";
+            json |= kind == "json_schema" || kind == "json_object";
         } else {
             r.skip_value().map_err(syntax)?;
         }
     }
-    Ok(schema)
+    Ok((schema, json))
 }

@@ -171,7 +171,7 @@ fn parse_chat_as<'a>(
                     _ => r.skip_value().map(|()| true).map_err(syntax)?,
                 }
             }
-            "response_format" => req.features.json_schema = read_response_format(&mut r)?,
+            "response_format" => (req.features.json_schema, req.json_output) = read_response_format(&mut r)?,
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
             "max_price" => req.max_price = read_max_price(&mut r)?,
             "stream_options" => match r.peek_kind().map_err(syntax)? {

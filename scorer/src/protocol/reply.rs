@@ -19,8 +19,8 @@ pub struct Meta {
     /// The client asked for reasoning (`reasoning_effort` set): thinking text is exposed as
     /// `reasoning_content`; otherwise it is left out.
     pub reasoning: bool,
-    /// The client asked for output in a JSON schema (`response_format`): `content` is the
-    /// answer alone, never a model's commentary on its way to it (shown as reasoning, if
+    /// The client asked for JSON output (`response_format` `json_object` or `json_schema`):
+    /// `content` is the answer alone, never a model's commentary on its way to it (shown as reasoning, if
     /// reasoning shows), which would make it unparseable.
     pub structured: bool,
 }

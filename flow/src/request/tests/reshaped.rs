@@ -14,9 +14,10 @@ use crate::io::{Effect, Event, Verdict};
 use crate::request::Request;
 use crate::shared::Shared;
 
-/// A Responses model's commentary (`phase: "commentary"`) on its way to a JSON schema's answer
-/// was joined to the answer in `content`, which no SDK could then parse; the route tells the
-/// translator the client asked for a schema, and only the answer is `content`.
+/// A Responses model's commentary (`phase: "commentary"`) on its way to a JSON answer (a
+/// schema's, or `json_object`'s) was joined to the answer in `content`, which no SDK could then
+/// parse; the route tells the translator the client asked for JSON, and only the answer is
+/// `content`.
 #[test]
 fn a_structured_answer_from_responses_is_only_the_final_answer() {
     let catalog = r#"{"providers":{"oa":{}},"models":[
@@ -26,9 +27,12 @@ fn a_structured_answer_from_responses_is_only_the_final_answer() {
     let config = Config::from_json(format!(r#"{{"catalog":{catalog}}}"#).as_bytes());
     let shared = Rc::new(Shared::new(config.unwrap_or_else(|e| panic!("{e}")), HashMap::new()));
     let format = r#"{"type":"json_schema","json_schema":{"name":"p","schema":{"type":"object"}}}"#;
-    for (response_format, want) in
-        [(format, "{\"primes\":[2,3,5]}"), ("null", "Picking primes.\n\n{\"primes\":[2,3,5]}")]
-    {
+    let cases = [
+        (format, "{\"primes\":[2,3,5]}"),
+        (r#"{"type":"json_object"}"#, "{\"primes\":[2,3,5]}"),
+        ("null", "Picking primes.\n\n{\"primes\":[2,3,5]}"),
+    ];
+    for (response_format, want) in cases {
         let body = format!(
             r#"{{"model":"codex","response_format":{response_format},"messages":[{{"role":"user","content":"primes"}}]}}"#
         );

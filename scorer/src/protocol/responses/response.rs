@@ -52,8 +52,8 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
 
 /// Reads the `output` items the client can see; built-in tool items (never requested) and
 /// item types added later are skipped. A message a model labels `commentary` (`phase`; the
-/// final one is `final_answer`) is not the answer when the client asked for a JSON schema's
-/// output (`structured`): it is reasoning then, as its words would make `content` unparseable.
+/// final one is `final_answer`) is not the answer when the client asked for JSON output
+/// (`structured`: a schema, or `json_object`): it is reasoning then, as its words would make `content` unparseable.
 fn read_output(output: &[Value], structured: bool) -> Result<Said, String> {
     let mut said = Said::default();
     for item in output {
