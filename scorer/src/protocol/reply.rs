@@ -39,6 +39,9 @@ pub struct Tokens {
     pub cache_write: u64,
     /// Of those, tokens written to a one-hour cache.
     pub cache_write_1h: u64,
+    /// Of the output, reasoning tokens, where the provider counts them apart (Responses'
+    /// `output_tokens_details.reasoning_tokens`; 0 where it does not).
+    pub reasoning: u64,
 }
 
 impl Tokens {
@@ -65,12 +68,16 @@ impl Tokens {
         if self.cache_write_1h > 0 {
             details.insert("cache_creation_1h_tokens".into(), json!(self.cache_write_1h));
         }
-        json!({
-            "prompt_tokens": self.prompt,
-            "completion_tokens": self.completion,
-            "total_tokens": self.prompt.saturating_add(self.completion),
-            "prompt_tokens_details": details,
-        })
+        let mut usage = Map::new();
+        usage.insert("prompt_tokens".into(), json!(self.prompt));
+        usage.insert("completion_tokens".into(), json!(self.completion));
+        usage.insert("total_tokens".into(), json!(self.prompt.saturating_add(self.completion)));
+        usage.insert("prompt_tokens_details".into(), Value::Object(details));
+        if self.reasoning > 0 {
+            // As OpenAI reports it: LangChain, the AI SDK and LiteLLM count reasoning from it.
+            usage.insert("completion_tokens_details".into(), json!({"reasoning_tokens": self.reasoning}));
+        }
+        Value::Object(usage)
     }
 }
 
@@ -177,7 +184,14 @@ mod tests {
 
     #[test]
     fn a_completion_and_its_usage_read_as_the_glue_prices_them() {
-        let t = Tokens { prompt: 10, completion: 3, cache_read: 4, cache_write: 2, cache_write_1h: 0 };
+        let t = Tokens {
+            prompt: 10,
+            completion: 3,
+            cache_read: 4,
+            cache_write: 2,
+            cache_write_1h: 0,
+            reasoning: 0,
+        };
         let body = completion(&meta(), json!({"role": "assistant", "content": "hi"}), "stop", Some(t));
         let v: Value = serde_json::from_slice(&body).unwrap_or_default();
         assert_eq!(v["choices"][0]["finish_reason"], "stop");

@@ -26,6 +26,7 @@ pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
         cache_read,
         cache_write,
         cache_write_1h,
+        reasoning: 0,
     })
 }
 

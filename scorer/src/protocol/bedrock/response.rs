@@ -55,6 +55,7 @@ pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
         cache_read,
         cache_write,
         cache_write_1h: 0,
+        reasoning: 0,
     })
 }
 

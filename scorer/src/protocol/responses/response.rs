@@ -131,6 +131,7 @@ pub(super) fn tokens(response: &Value) -> Option<Tokens> {
         cache_read: detail("input_tokens_details", "cached_tokens").unwrap_or(0),
         cache_write: detail("input_tokens_details", "cache_write_tokens").unwrap_or(0),
         cache_write_1h: 0,
+        reasoning: detail("output_tokens_details", "reasoning_tokens").unwrap_or(0),
     })
 }
 

@@ -183,13 +183,27 @@ fn usage_is_cumulative_and_counts_the_cache() {
     s.feed(EVENT_START.as_bytes(), false);
     assert_eq!(
         s.tokens(),
-        Some(Tokens { prompt: 15, completion: 1, cache_read: 5, cache_write: 0, cache_write_1h: 0 })
+        Some(Tokens {
+            prompt: 15,
+            completion: 1,
+            cache_read: 5,
+            cache_write: 0,
+            cache_write_1h: 0,
+            reasoning: 0
+        })
     );
     s.feed(delta("{\"output_tokens\":10}").as_bytes(), false);
     s.feed(delta("{\"output_tokens\":25,\"cache_creation_input_tokens\":7}").as_bytes(), false);
     assert_eq!(
         s.tokens(),
-        Some(Tokens { prompt: 22, completion: 25, cache_read: 5, cache_write: 7, cache_write_1h: 0 })
+        Some(Tokens {
+            prompt: 22,
+            completion: 25,
+            cache_read: 5,
+            cache_write: 7,
+            cache_write_1h: 0,
+            reasoning: 0
+        })
     );
     let ev = events(&s.feed(b"data: {\"type\":\"message_stop\"}\n\n", true));
     assert_eq!(ev.len(), 3, "{ev:?}");

@@ -102,11 +102,25 @@ fn usage_adds_cached_input_back_into_prompt() {
     let cases = [
         (
             json!({"inputTokens": 3, "outputTokens": 2}),
-            Some(Tokens { prompt: 3, completion: 2, cache_read: 0, cache_write: 0, cache_write_1h: 0 }),
+            Some(Tokens {
+                prompt: 3,
+                completion: 2,
+                cache_read: 0,
+                cache_write: 0,
+                cache_write_1h: 0,
+                reasoning: 0,
+            }),
         ),
         (
             json!({"inputTokens": 3, "outputTokens": 2, "cacheReadInputTokens": 100, "cacheWriteInputTokens": 7}),
-            Some(Tokens { prompt: 110, completion: 2, cache_read: 100, cache_write: 7, cache_write_1h: 0 }),
+            Some(Tokens {
+                prompt: 110,
+                completion: 2,
+                cache_read: 100,
+                cache_write: 7,
+                cache_write_1h: 0,
+                reasoning: 0,
+            }),
         ),
         (json!({"outputTokens": 2}), None),
     ];

@@ -203,7 +203,14 @@ fn a_tool_without_input_gets_empty_object_arguments_even_without_block_stop() {
     assert_eq!(ev[3]["choices"][0]["finish_reason"], "tool_calls");
     assert_eq!(
         s.tokens(),
-        Some(Tokens { prompt: 5, completion: 1, cache_read: 0, cache_write: 0, cache_write_1h: 0 })
+        Some(Tokens {
+            prompt: 5,
+            completion: 1,
+            cache_read: 0,
+            cache_write: 0,
+            cache_write_1h: 0,
+            reasoning: 0
+        })
     );
     assert_eq!(ev.last(), Some(&json!("[DONE]")));
     // A model that ends its turn of calls with end_turn: the calls still say tool_calls; one
