@@ -173,11 +173,8 @@ impl Request {
     /// holding an error event (which the SDKs raise with no status). Not charged.
     pub(super) fn answer_refusal(&mut self, host: &dyn Host, f: &Flight) {
         self.served(host, f, 400);
-        let mut headers: Vec<(String, String)> =
-            f.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        headers.push((h::CONTENT_TYPE.into(), "application/json".into()));
         let body = f.refusal.clone().unwrap_or_default();
-        self.send_local(400, "model_router_refused", headers, body);
+        self.send_local(400, "model_router_refused", f.json_headers(), body);
     }
 
     /// Sends the fallback's answer (still readable from the host) in place of the failed

@@ -6,7 +6,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::usage::{StreamUsage, UsageTail};
 
 use super::flight::{
-    Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, retryable,
+    Clock, Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, retryable,
 };
 use super::{Phase, Request};
 use crate::headers as h;
@@ -42,15 +42,11 @@ impl Request {
             let after = host.header(Map::ResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());
         }
-        if status == 504
-            && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()))
-        {
+        let timed_out = status == 504
+            && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
+        if timed_out {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(&f);
-            // A whole answer still generating: its model's time, which the request's length
-            // decides, not its provider's health (one client's long answers opened the
-            // provider's breaker for every client and every model of it).
-            f.model_timeout = !f.stream;
         }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is
@@ -68,11 +64,18 @@ impl Request {
         // A native stream's attempt is recorded at its first chunk (`open_stream`), a held
         // 400's once it is read.
         if !native_stream && !check {
-            let timed = f.stream;
+            // A whole answer the timeout ended was still generating: its model's time, which
+            // the request's length decides, not its provider's health (one client's long
+            // answers opened the provider's breaker for every client and every model of it).
+            let clock = match (f.stream, timed_out) {
+                (true, _) => Clock::Stream,
+                (false, true) => Clock::Cut,
+                (false, false) => Clock::Whole,
+            };
             crate::io::span!(
                 host,
                 "record_attempt",
-                self.record_attempt(host, &mut f, status, now_ns, timed)
+                self.record_attempt(host, &mut f, status, now_ns, clock)
             );
         }
         if retryable(status) {
@@ -143,23 +146,24 @@ impl Request {
         Verdict::Continue
     }
 
-    /// Records how an attempt went, for health and metrics. `timed`: its time is a latency
-    /// observation for `prefer: fast` (a stream's answer through the route; see
-    /// [`Outcome::Answered`] for the rest).
+    /// Records how an attempt went, for health and metrics; `clock` says what its time tells.
     pub(super) fn record_attempt(
         &self,
         host: &dyn Host,
         f: &mut Flight,
         status: u16,
         now_ns: u64,
-        timed: bool,
+        clock: Clock,
     ) {
         let Some(shared) = self.shared.as_deref() else { return };
-        let answered =
-            if timed && status < 400 { Outcome::Ok(f.elapsed_ms(now_ns)) } else { Outcome::Answered };
+        let answered = if clock == Clock::Stream && status < 400 {
+            Outcome::Ok(f.elapsed_ms(now_ns))
+        } else {
+            Outcome::Answered
+        };
         let outcome = if retryable(status) { Outcome::Failed } else { answered };
         let now = now_ns / 1_000_000_000;
-        if matches!(status, 404 | 408 | 424) || (status == 504 && f.model_timeout) {
+        if matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut) {
             live::record_model(host, &f.to, answered, now, &shared.config.resilience);
         } else {
             live::record(host, &f.to, outcome, now, &shared.config.resilience);
@@ -198,16 +202,16 @@ impl Request {
                 self.phase = Phase::Checking(f);
                 return Verdict::Pause;
             }
-            self.record_attempt(host, &mut f, 400, now_ns, false);
+            self.record_attempt(host, &mut f, 400, now_ns, Clock::Whole);
             self.served(host, &f, 400);
             return Verdict::Continue;
         }
         let body = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_default();
         if native::is_key_error(&body) {
-            self.record_attempt(host, &mut f, 401, now_ns, false);
+            self.record_attempt(host, &mut f, 401, now_ns, Clock::Whole);
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
-        self.record_attempt(host, &mut f, 400, now_ns, false);
+        self.record_attempt(host, &mut f, 400, now_ns, Clock::Whole);
         let window = f.to.context_window;
         if is_context_error(f.to.api, &body, &f.body) && f.fallbacks.iter().any(|u| u.context_window > window)
         {

@@ -9,7 +9,9 @@ use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::Usage;
 
 use super::classify::credential;
-use super::flight::{Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, retryable};
+use super::flight::{
+    Clock, Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, retryable,
+};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, HostError, Level, Map, Verdict};
@@ -76,7 +78,6 @@ impl Request {
             host.count(&m::labelled(m::FAILOVER, &[("provider", &live::stat_segment(&f.to.provider))]), 1);
             f.to = next;
             f.attempts += 1;
-            f.model_timeout = false;
             f.sent_ns = now_ns;
             self.phase = Phase::Failing(f);
             return Verdict::Pause;
@@ -198,7 +199,7 @@ impl Request {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());
         }
-        self.record_attempt(host, &mut f, status, now_ns, false);
+        self.record_attempt(host, &mut f, status, now_ns, Clock::Whole);
         let again = if retryable(status) {
             Some(Retry::Failure)
         } else if status == 400 {
@@ -257,9 +258,7 @@ impl Request {
         };
         // Counted as the last attempt's outcome, so outages show in `requests`.
         self.served(host, f, e.status);
-        let mut headers: Vec<(String, String)> =
-            f.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        headers.push((h::CONTENT_TYPE.into(), "application/json".into()));
+        let mut headers = f.json_headers();
         if e.status == 429 {
             headers.push((h::RETRY_AFTER.into(), f.retry_after.unwrap_or(1).to_string()));
         }

@@ -60,9 +60,6 @@ pub(super) struct Flight {
     /// The request's own error, in the OpenAI shape, that a native stream opened with (the
     /// stream itself is dropped): what the client gets, as a 400, if no larger window answers.
     pub(super) refusal: Option<Vec<u8>>,
-    /// The attempt's whole answer was still generating when the route's timeout ended it: a
-    /// failure of its deployment only ([`live::record_model`](crate::live::record_model)).
-    pub(super) model_timeout: bool,
 }
 
 /// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
@@ -143,8 +140,15 @@ impl Flight {
             meta: Meta::default(),
             estimate: None,
             refusal: None,
-            model_timeout: false,
         }
+    }
+
+    /// The router's headers for its own JSON answer in place of the attempt's.
+    pub(super) fn json_headers(&self) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> =
+            self.headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        headers.push((h::CONTENT_TYPE.into(), "application/json".into()));
+        headers
     }
 
     /// What the current attempt was expected to cost at its own prices, nano-USD (a fallback
@@ -192,6 +196,20 @@ impl Flight {
     pub(super) fn elapsed_ms(&self, now_ns: u64) -> f64 {
         now_ns.saturating_sub(self.sent_ns) as f64 / 1e6
     }
+}
+
+/// What an attempt's time tells its health records ([`Request::record_attempt`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Clock {
+    /// A stream's time to its answer through the route: a latency observation for
+    /// `prefer: fast`.
+    Stream,
+    /// A whole answer's, a fallback's (it comes whole) or an error's: no latency observation
+    /// ([`Outcome::Answered`](model_router_scorer::health::Outcome::Answered)).
+    Whole,
+    /// The route's timeout ended a whole answer still generating: its deployment's failure,
+    /// not its provider's.
+    Cut,
 }
 
 /// An attempt that failed.

@@ -7,7 +7,7 @@ use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::StreamUsage;
 
-use super::flight::{Flight, Opening, Origin, Retry, Watch, answer_begun, is_context_error};
+use super::flight::{Clock, Flight, Opening, Origin, Retry, Watch, answer_begun, is_context_error};
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
@@ -62,7 +62,7 @@ impl Request {
             // as a stream that fails midway is, as when the error comes in a later chunk.
             _ => 200,
         };
-        self.record_attempt(host, &mut flight, status, now_ns, true);
+        self.record_attempt(host, &mut flight, status, now_ns, Clock::Stream);
         if super::flight::retryable(status) {
             // Cut before its answer began: the provider had the request and read it, and bills
             // what it reported (an Anthropic message_start carries the input), or, before any

@@ -90,6 +90,11 @@ fn a_models_own_failure_counts_against_its_deployment_not_its_provider() {
     }
 }
 
+/// [`HELLO`], streamed or not.
+fn hello(stream: bool) -> String {
+    if stream { HELLO.replacen('{', r#"{"stream":true,"#, 1) } else { HELLO.to_string() }
+}
+
 /// `prefer: fast` ranks by the time to a stream's answer. A non-streamed answer's time is its
 /// whole generation, which the request's length decides: it was a latency observation, so one
 /// client's long answers made a deployment slow for every client's `fast` (found attacking the
@@ -99,8 +104,7 @@ fn a_models_own_failure_counts_against_its_deployment_not_its_provider() {
 fn only_a_streams_time_is_a_latency_observation() {
     let shared = config("");
     for (stream, samples) in [(false, 0), (true, 1)] {
-        let body = if stream { HELLO.replacen('{', r#"{"stream":true,"#, 1) } else { HELLO.to_string() };
-        let mut host = chat(&body);
+        let mut host = chat(&hello(stream));
         let mut req = Request::new(Some(shared.clone()));
         let cluster = cluster_of(&route(&mut req, &host)).unwrap_or_default();
         host.now_ns += 20_000_000_000;
@@ -128,8 +132,7 @@ fn only_a_streams_time_is_a_latency_observation() {
 fn a_whole_answer_the_routes_timeout_ends_fails_its_deployment_only() {
     let shared = config("");
     for (stream, provider_errors) in [(false, 0), (true, 1)] {
-        let body = if stream { HELLO.replacen('{', r#"{"stream":true,"#, 1) } else { HELLO.to_string() };
-        let mut host = chat(&body);
+        let mut host = chat(&hello(stream));
         host.details = Some("upstream_per_try_idle_timeout".into());
         let mut req = Request::new(Some(shared.clone()));
         let p = cluster_of(&route(&mut req, &host)).unwrap_or_default();
