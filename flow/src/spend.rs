@@ -11,21 +11,29 @@ pub struct Reservation {
     pub scopes: Vec<Scope>,
     /// nano-USD reserved in each.
     pub amount: u64,
-    /// The UTC day of the record it went into, scope by scope: at midnight one scope may
-    /// already be another worker's new day while the next is still the old one.
-    pub days: Vec<u64>,
+    /// Where it went, scope by scope: the UTC day of the record (at midnight one scope may
+    /// already be another worker's new day while the next is still the old one) and the
+    /// window it is held in.
+    pub held: Vec<(u64, u64)>,
 }
 
-fn read(host: &dyn Host, key: &str) -> Result<(Spend, u32), HostError> {
-    let (bytes, cas) = host.shared_get(key)?;
-    Ok((bytes.as_deref().and_then(Spend::decode).unwrap_or_default(), cas))
+/// A scope's record as it stands at `now`, and its compare-and-swap token. A scope without
+/// one yet starts from the previous module's record (after an upgrade, the day's spend so far).
+fn read(host: &dyn Host, s: &Scope, now: u64) -> Result<(Spend, u32), HostError> {
+    let (bytes, cas) = host.shared_get(&s.key)?;
+    let bytes = match bytes {
+        Some(b) => Some(b),
+        None => host.shared_get(&s.previous_key())?.0,
+    };
+    let spend = bytes.as_deref().and_then(Spend::decode).unwrap_or_default();
+    Ok((s.at(&spend, now), cas))
 }
 
 /// What is left in the tightest of `scopes` now.
 pub fn view(host: &dyn Host, scopes: &[Scope], now: u64) -> Result<Option<BudgetView>, HostError> {
     let mut recs = Vec::with_capacity(scopes.len());
     for s in scopes {
-        recs.push((s.clone(), read(host, &s.key)?.0));
+        recs.push((s.clone(), read(host, s, now)?.0));
     }
     Ok(BudgetView::of(&recs, now))
 }
@@ -39,48 +47,43 @@ pub fn reserve(
 ) -> Result<Option<Reservation>, HostError> {
     // Each scope's amount is reserved on its record's day (a record another worker already
     // rolled past midnight keeps its new day), where settling must find it.
-    let day = now / 86_400;
-    let mut done = Reservation { scopes: Vec::with_capacity(scopes.len()), amount, days: Vec::new() };
+    let mut done = Reservation { scopes: Vec::with_capacity(scopes.len()), amount, held: Vec::new() };
     for s in scopes {
-        let reserved = reserve_in(host, &s, amount, day);
+        let reserved = reserve_in(host, &s, amount, now);
         let Ok(Some(on)) = reserved else {
             // What the scopes before hold is given back, whether this one was full or the host
             // failed: a reservation never settled would hold its amount all day.
-            settle(host, &done, 0);
+            settle(host, &done, 0, now);
             return reserved.map(|_| None);
         };
         done.scopes.push(s);
-        done.days.push(on);
+        done.held.push(on);
     }
     Ok(Some(done))
 }
 
-/// Reserves `amount` in one scope and returns the day of the record it went into (`day`, or a
-/// later one); `None` when it is full (or keeps changing under us).
-fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, day: u64) -> Result<Option<u64>, HostError> {
+/// Reserves `amount` in one scope and returns the day of the record it went into (today, or a
+/// later one) and its window; `None` when it is full (or keeps changing under us).
+fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, now: u64) -> Result<Option<(u64, u64)>, HostError> {
     for _ in 0..8 {
-        let (spend, cas) = read(host, &s.key)?;
-        let mut spend = spend.on(day);
-        if !spend.reserve(amount, s.limit) {
-            return Ok(None);
-        }
+        let (mut spend, cas) = read(host, s, now)?;
+        let Some(since) = spend.reserve(amount, s.limit, now, s.ttl) else { return Ok(None) };
         if host.shared_set(&s.key, spend.encode().as_bytes(), cas)? == Swap::Done {
-            return Ok(Some(spend.day));
+            return Ok(Some((spend.day, since)));
         }
     }
     Ok(None)
 }
 
-/// Replaces a reservation with the real spend (nano-USD). Returns each scope with its settled
-/// spend of the day as written (for the metric).
-pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64) -> Vec<(&'r Scope, u64)> {
+/// Replaces a reservation with the real spend (nano-USD) at `now`. Returns each scope with its
+/// settled spend of the day as written (for the metric).
+pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64, now: u64) -> Vec<(&'r Scope, u64)> {
     let mut out = Vec::with_capacity(r.scopes.len());
-    for (scope, day) in r.scopes.iter().zip(r.days.iter().copied()) {
+    for (scope, (day, since)) in r.scopes.iter().zip(r.held.iter().copied()) {
         let mut landed = None;
         for _ in 0..8 {
-            let Ok((spend, cas)) = read(host, &scope.key) else { break };
-            let mut spend = spend.on(day);
-            spend.settle(day, r.amount, spent);
+            let Ok((mut spend, cas)) = read(host, scope, now) else { break };
+            spend.settle(day, since, r.amount, spent);
             if host.shared_set(&scope.key, spend.encode().as_bytes(), cas) == Ok(Swap::Done) {
                 landed = Some(spend.spent);
                 break;

@@ -53,7 +53,9 @@ impl Request {
         };
         let spent = charged.saturating_add(a.lost_nano);
         if let Some(r) = &a.reservation {
-            for (scope, today) in spend::settle(host, r, spent) {
+            // Without a clock, no hold is taken for expired and no day turns.
+            let now = crate::io::now_secs(host).unwrap_or(0);
+            for (scope, today) in spend::settle(host, r, spent, now) {
                 let label = match scope.label.strip_prefix("client ") {
                     // A client under `client_default_usd` only has no gauge: its id is the
                     // caller's to choose, and each new one would be a metric Envoy keeps.

@@ -13,7 +13,12 @@ use serde::Deserialize;
 use crate::error::ApiError;
 
 /// Shared-data key prefix of spend records.
-pub const KEY_PREFIX: &str = "model_router.spend.";
+pub const KEY_PREFIX: &str = "model_router.spend2.";
+
+/// The prefix of the records before holds had lifetimes (`s1`). A new key, not a new form under
+/// the old one: during an upgrade the old module's VMs still settle the requests they drain,
+/// and a record they cannot read they would take for empty and write back over the day's spend.
+pub const PREVIOUS_KEY_PREFIX: &str = "model_router.spend.";
 
 /// Spend limits (`budgets` in the plugin configuration).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -27,11 +32,21 @@ pub struct BudgetConfig {
     pub client_default_usd: Option<f64>,
     /// At a limit, step down premium -> standard -> economy -> free models instead of refusing.
     pub ladder: bool,
+    /// Seconds a reservation holds its amount if it is never settled (its VM crashed mid-request,
+    /// or the settle lost its compare-and-swap races): then it is given back. A request still
+    /// running past it keeps running and its spend is still counted when it ends.
+    pub reservation_ttl_secs: u64,
 }
 
 impl Default for BudgetConfig {
     fn default() -> Self {
-        BudgetConfig { daily_usd: None, clients: BTreeMap::new(), client_default_usd: None, ladder: true }
+        BudgetConfig {
+            daily_usd: None,
+            clients: BTreeMap::new(),
+            client_default_usd: None,
+            ladder: true,
+            reservation_ttl_secs: 3600,
+        }
     }
 }
 
@@ -45,6 +60,9 @@ impl BudgetConfig {
         if let Some((c, _)) = self.clients.iter().find(|(_, v)| !ok(**v)) {
             return Err(format!("budgets: the limit of client {c:?} must be a non-negative number of USD"));
         }
+        if !(60..=86_400).contains(&self.reservation_ttl_secs) {
+            return Err("budgets: reservation_ttl_secs must be from 60 to 86400".into());
+        }
         Ok(())
     }
 
@@ -56,6 +74,7 @@ impl BudgetConfig {
                 key: format!("{KEY_PREFIX}global"),
                 label: "global".into(),
                 limit: nano(limit),
+                ttl: self.reservation_ttl_secs,
             });
         }
         if let Some(c) = client
@@ -65,6 +84,7 @@ impl BudgetConfig {
                 key: format!("{KEY_PREFIX}client.{c}"),
                 label: format!("client {c}"),
                 limit: nano(limit),
+                ttl: self.reservation_ttl_secs,
             });
         }
         out
@@ -85,65 +105,156 @@ pub struct Scope {
     pub label: String,
     /// Daily limit, nano-USD.
     pub limit: u64,
+    /// Seconds an unsettled reservation holds its amount.
+    pub ttl: u64,
+}
+
+impl Scope {
+    /// Where the previous module kept this scope's record: a new record starts from it.
+    pub fn previous_key(&self) -> String {
+        let name = self.key.strip_prefix(KEY_PREFIX).unwrap_or(&self.key);
+        format!("{PREVIOUS_KEY_PREFIX}{name}")
+    }
+
+    /// The scope's record as it stands at `now`.
+    pub fn at(&self, spend: &Spend, now: u64) -> Spend {
+        spend.at(now, self.ttl)
+    }
 }
 
 /// A scope's record for one UTC day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Spend {
     /// Days since the epoch.
     pub day: u64,
     /// Settled spend, nano-USD.
     pub spent: u64,
-    /// Reserved by requests in flight, nano-USD.
-    pub reserved: u64,
+    /// What requests in flight hold, by when they reserved it, oldest first.
+    pub held: Vec<Hold>,
+}
+
+/// Reservations made in one window of time, together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    /// The window's start, seconds since the epoch.
+    pub since: u64,
+    /// nano-USD held.
+    pub amount: u64,
+}
+
+/// Windows an unsettled reservation's lifetime spans: the record keeps at most two more.
+const WINDOWS: u64 = 14;
+const MAX_HOLDS: usize = WINDOWS as usize + 2;
+
+/// The window reservations at `now` go into, for a lifetime of `ttl` seconds.
+fn window(now: u64, ttl: u64) -> u64 {
+    let width = ttl.div_ceil(WINDOWS).max(1);
+    now - now % width
 }
 
 impl Spend {
-    /// The record as it stands on `day`: yesterday's spend does not count today.
+    /// The record as it stands at `now`: yesterday's spend does not count today, and what a
+    /// reservation never settled held is given back once its window is `ttl` seconds old.
     /// A record of an earlier day is the new day's, empty; one of a later day (another
     /// worker's clock passed midnight first, or this request read the time before it) stays
     /// as it is, never rolled back and its spend erased.
-    pub fn on(self, day: u64) -> Spend {
-        if self.day >= day { self } else { Spend { day, spent: 0, reserved: 0 } }
+    pub fn at(&self, now: u64, ttl: u64) -> Spend {
+        let day = now / 86_400;
+        if self.day < day {
+            return Spend { day, spent: 0, held: Vec::new() };
+        }
+        let width = ttl.div_ceil(WINDOWS).max(1);
+        let live = |h: &&Hold| h.since.saturating_add(width).saturating_add(ttl) > now;
+        Spend { held: self.held.iter().filter(live).copied().collect(), ..self.clone() }
+    }
+
+    /// nano-USD held by requests in flight.
+    pub fn reserved(&self) -> u64 {
+        self.held.iter().fold(0, |sum, h| sum.saturating_add(h.amount))
     }
 
     /// What is left of `limit`.
     pub fn left(&self, limit: u64) -> u64 {
-        limit.saturating_sub(self.spent.saturating_add(self.reserved))
+        limit.saturating_sub(self.spent.saturating_add(self.reserved()))
     }
 
-    /// Reserves `amount` if it fits under `limit`.
-    pub fn reserve(&mut self, amount: u64, limit: u64) -> bool {
+    /// Reserves `amount` at `now` if it fits under `limit`; returns the window it is held in.
+    pub fn reserve(&mut self, amount: u64, limit: u64, now: u64, ttl: u64) -> Option<u64> {
         if amount > self.left(limit) {
-            return false;
+            return None;
         }
-        self.reserved = self.reserved.saturating_add(amount);
-        true
+        let since = window(now, ttl);
+        match self.held.iter_mut().find(|h| h.since == since) {
+            Some(h) => h.amount = h.amount.saturating_add(amount),
+            None => {
+                self.held.push(Hold { since, amount });
+                self.held.sort_by_key(|h| h.since);
+            }
+        }
+        // Clocks that disagree could open more windows than a lifetime spans: the oldest
+        // two merge into the later one's (held longer, never lost).
+        while self.held.len() > MAX_HOLDS {
+            let oldest = self.held.remove(0);
+            if let Some(next) = self.held.first_mut() {
+                next.amount = next.amount.saturating_add(oldest.amount);
+            }
+        }
+        Some(since)
     }
 
-    /// Replaces a reservation of `reserved` (made on `day`) by the real `spent`.
-    pub fn settle(&mut self, day: u64, reserved: u64, spent: u64) {
-        if self.day == day {
-            self.reserved = self.reserved.saturating_sub(reserved);
+    /// Replaces a reservation of `reserved` (made on `day`, held in window `since`) by the
+    /// real `spent`. A reservation the record no longer holds (a new day, or its lifetime
+    /// passed) gives back nothing.
+    pub fn settle(&mut self, day: u64, since: u64, reserved: u64, spent: u64) {
+        if self.day == day
+            && let Some(i) = self.held.iter().position(|h| h.since == since)
+            && let Some(h) = self.held.get_mut(i)
+        {
+            h.amount = h.amount.saturating_sub(reserved);
+            if h.amount == 0 {
+                self.held.remove(i);
+            }
         }
         self.spent = self.spent.saturating_add(spent);
     }
 
-    /// Shared-data form.
+    /// Shared-data form: `s2 DAY SPENT SINCE:AMOUNT...`.
     pub fn encode(&self) -> String {
-        format!("s1 {} {} {}", self.day, self.spent, self.reserved)
+        let mut out = format!("s2 {} {}", self.day, self.spent);
+        for h in &self.held {
+            out.push_str(&format!(" {}:{}", h.since, h.amount));
+        }
+        out
     }
 
-    /// Reads [`Spend::encode`]'s form.
+    /// Reads [`Spend::encode`]'s form, and the one before it (`s1 DAY SPENT RESERVED`, whose
+    /// reservations count as made at the start of their day).
     pub fn decode(bytes: &[u8]) -> Option<Spend> {
         let text = std::str::from_utf8(bytes).ok()?;
         let mut it = text.split(' ');
-        if it.next()? != "s1" {
+        let version = it.next()?;
+        let num = |it: &mut std::str::Split<'_, char>| it.next()?.parse::<u64>().ok();
+        let (day, spent) = (num(&mut it)?, num(&mut it)?);
+        let mut held = Vec::new();
+        match version {
+            "s1" => {
+                let amount = num(&mut it)?;
+                if amount > 0 {
+                    held.push(Hold { since: day.saturating_mul(86_400), amount });
+                }
+            }
+            "s2" => {
+                for h in it.by_ref() {
+                    let (since, amount) = h.split_once(':')?;
+                    held.push(Hold { since: since.parse().ok()?, amount: amount.parse().ok()? });
+                }
+            }
+            _ => return None,
+        }
+        if it.next().is_some() || held.len() > MAX_HOLDS || !held.is_sorted_by_key(|h| h.since) {
             return None;
         }
-        let mut num = || it.next()?.parse::<u64>().ok();
-        let s = Spend { day: num()?, spent: num()?, reserved: num()? };
-        it.next().is_none().then_some(s)
+        Some(Spend { day, spent, held })
     }
 }
 
@@ -171,18 +282,17 @@ impl BudgetView {
     /// The tightest of `scopes` given their records (read for `now`).
     pub fn of(scopes: &[(Scope, Spend)], now: u64) -> Option<BudgetView> {
         let day = now / 86_400;
+        let today: Vec<(&Scope, Spend)> = scopes.iter().map(|(s, sp)| (s, s.at(sp, now))).collect();
         // A scope whose settled spend reached its limit is the one that blocks, until midnight.
-        let spent = scopes.iter().find(|(s, sp)| sp.on(day).spent >= s.limit);
-        let (scope, spend) =
-            spent.or_else(|| scopes.iter().min_by_key(|(s, sp)| sp.on(day).left(s.limit)))?;
-        let today = spend.on(day);
+        let spent = today.iter().find(|(s, sp)| sp.spent >= s.limit);
+        let (scope, spend) = spent.or_else(|| today.iter().min_by_key(|(s, sp)| sp.left(s.limit)))?;
         Some(BudgetView {
-            left_usd: today.left(scope.limit) as f64 / 1e9,
+            left_usd: spend.left(scope.limit) as f64 / 1e9,
             scope: scope.label.clone(),
             limit_usd: scope.limit as f64 / 1e9,
             resets_at: (day + 1) * 86_400,
             // No scope's settled spend has reached its limit, and requests in flight hold some.
-            held: spent.is_none() && scopes.iter().any(|(_, sp)| sp.on(day).reserved > 0),
+            held: spent.is_none() && today.iter().any(|(_, sp)| sp.reserved() > 0),
         })
     }
 
@@ -245,22 +355,64 @@ pub fn utc_iso(secs: u64) -> String {
 mod tests {
     use super::*;
 
+    /// Held by one reservation of `amount` made at the start of `day`.
+    fn record(day: u64, spent: u64, amount: u64) -> Spend {
+        let held = if amount > 0 { vec![Hold { since: day * 86_400, amount }] } else { Vec::new() };
+        Spend { day, spent, held }
+    }
+
     #[test]
     fn reservations_never_pass_the_limit_and_settle_exactly() {
-        let limit = nano(1.0);
-        let mut s = Spend::default().on(5);
-        assert!(s.reserve(nano(0.6), limit));
-        assert!(!s.reserve(nano(0.5), limit));
-        assert!(s.reserve(nano(0.4), limit));
+        let (limit, ttl) = (nano(1.0), 3600);
+        let t0 = 5 * 86_400 + 100;
+        let mut s = Spend::default().at(t0, ttl);
+        let first = s.reserve(nano(0.6), limit, t0, ttl);
+        assert!(first.is_some());
+        assert!(s.reserve(nano(0.5), limit, t0, ttl).is_none());
+        let second = s.reserve(nano(0.4), limit, t0 + 600, ttl);
         assert_eq!(s.left(limit), 0);
-        s.settle(5, nano(0.6), nano(0.1));
+        assert_eq!(s.held.len(), 2, "two windows: {:?}", s.held);
+        s.settle(5, first.unwrap_or_default(), nano(0.6), nano(0.1));
         assert_eq!(s.left(limit), nano(0.5));
+        assert_eq!(Spend::decode(s.encode().as_bytes()), Some(s.clone()));
         // A reservation made yesterday settles into today's spend only.
-        let mut t = s.on(6);
-        t.settle(5, nano(0.4), nano(0.2));
-        assert_eq!((t.spent, t.reserved), (nano(0.2), 0));
-        assert_eq!(Spend::decode(s.encode().as_bytes()), Some(s));
+        let mut t = s.at(6 * 86_400, ttl);
+        t.settle(5, second.unwrap_or_default(), nano(0.4), nano(0.2));
+        assert_eq!((t.spent, t.reserved()), (nano(0.2), 0));
         assert_eq!(Spend::decode(b"s1 1 2"), None);
+        assert_eq!(Spend::decode(b"s2 1 2 3"), None);
+        assert_eq!(Spend::decode(b"s2 1 2 9:1 3:1"), None, "holds out of order");
+        // The form before holds had lifetimes: its reservations count from the start of their day.
+        assert_eq!(Spend::decode(b"s1 7 20 30"), Some(record(7, 20, 30)));
+        assert_eq!(Spend::decode(b"s1 7 20 0"), Some(record(7, 20, 0)));
+    }
+
+    /// A reservation that is never settled (its VM crashed mid-request, or every settle lost
+    /// its compare-and-swap race) held its amount until UTC midnight: a client whose limit it
+    /// filled was told to retry in 5 s all day.
+    #[test]
+    fn a_reservation_never_settled_is_given_back_after_its_lifetime() {
+        let (limit, ttl) = (nano(1.0), 3600);
+        let t0 = 20_779 * 86_400 + 3600;
+        let mut s = Spend::default().at(t0, ttl);
+        assert!(s.reserve(nano(1.0), limit, t0, ttl).is_some());
+        assert_eq!(s.at(t0 + ttl - 1, ttl).left(limit), 0, "held for its lifetime");
+        let width = ttl.div_ceil(WINDOWS);
+        assert_eq!(s.at(t0 + ttl + width, ttl).left(limit), limit, "given back after it");
+        // Settled after its lifetime, it is still charged, and gives back nothing twice.
+        let mut late = s.at(t0 + 2 * ttl, ttl);
+        assert!(late.reserve(nano(0.5), limit, t0 + 2 * ttl, ttl).is_some());
+        late.settle(20_779, window(t0, ttl), nano(1.0), nano(0.3));
+        assert_eq!((late.spent, late.reserved()), (nano(0.3), nano(0.5)));
+        // However clocks disagree, the record keeps a bounded number of windows, and no amount.
+        let mut many = Spend::default().at(t0, ttl);
+        for i in 0..40 {
+            assert!(many.reserve(1, limit, t0 + i * width, 86_400).is_some());
+        }
+        assert!(many.held.len() <= MAX_HOLDS && many.reserved() == 40, "{many:?}");
+        let bad =
+            |ttl| BudgetConfig { reservation_ttl_secs: ttl, ..BudgetConfig::default() }.validate().is_err();
+        assert_eq!((bad(59), bad(60), bad(86_400), bad(86_401)), (true, false, false, true));
     }
 
     #[test]
@@ -275,7 +427,7 @@ mod tests {
         assert!(cfg.scopes(Some("b")).len() == 1 && cfg.scopes(None).len() == 1);
         let now = 20_779 * 86_400 + 3600;
         let recs: Vec<(Scope, Spend)> =
-            scopes.into_iter().map(|s| (s, Spend { day: 20_779, spent: nano(0.25), reserved: 0 })).collect();
+            scopes.into_iter().map(|s| (s, record(20_779, nano(0.25), 0))).collect();
         let v = BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"));
         assert_eq!(v.scope, "client a");
         assert!((v.left_usd - 0.75).abs() < 1e-9);
@@ -300,7 +452,7 @@ mod tests {
             let recs: Vec<(Scope, Spend)> = cfg
                 .scopes(Some("gina"))
                 .into_iter()
-                .map(|s| (s, Spend { day: 20_779, spent: nano(spent), reserved: nano(reserved) }))
+                .map(|s| (s, record(20_779, nano(spent), nano(reserved))))
                 .collect();
             BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"))
         };
@@ -320,7 +472,7 @@ mod tests {
             .map(|s| {
                 let global = s.label == "global";
                 let (spent, reserved) = if global { (nano(99.99), nano(0.01)) } else { (nano(0.001), 0) };
-                (s, Spend { day: 20_779, spent, reserved })
+                (s, record(20_779, spent, reserved))
             })
             .collect();
         let v = BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"));
