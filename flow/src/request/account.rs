@@ -8,7 +8,7 @@ use model_router_scorer::usage::{Usage, format_usd};
 use super::flight::Flight;
 use super::{Phase, Request};
 use crate::headers as h;
-use crate::io::Host;
+use crate::io::{Host, HostError};
 use crate::live;
 use crate::metrics as m;
 use crate::spend;
@@ -55,6 +55,10 @@ impl Request {
         if let Some(r) = &a.reservation {
             // Without a clock, no hold is taken for expired and no day turns.
             let now = crate::io::now_secs(host).unwrap_or(0);
+            // What dearer fallbacks reserved beside it is given back; the spend lands once.
+            for more in &a.more {
+                spend::settle(host, more, 0, now);
+            }
             for (scope, today) in spend::settle(host, r, spent, now) {
                 let label = match scope.label.strip_prefix("client ") {
                     // A client under `client_default_usd` only has no gauge: its id is the
@@ -110,6 +114,35 @@ impl Request {
     pub(super) fn lost(&mut self, f: &Flight) {
         let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
         self.account.lost_nano += f.estimate_nano().unwrap_or(reserved);
+    }
+
+    /// Reserves what a fallback at `to` would add to what the request holds, before it is
+    /// called: the route saw it fit what the budgets had left, but requests since may have
+    /// taken that room, and the first attempt's estimate was all that was reserved. False when
+    /// a limit has no room for it (the fallback is passed over).
+    pub(super) fn reserve_more(
+        &mut self,
+        host: &dyn Host,
+        f: &Flight,
+        to: &Upstream,
+    ) -> Result<bool, HostError> {
+        let Some(r) = &self.account.reservation else { return Ok(true) };
+        let held = self.account.more.iter().fold(r.amount, |sum, m| sum.saturating_add(m.amount));
+        let need = f.estimate_nano_at(to).unwrap_or(0);
+        if need <= held {
+            return Ok(true);
+        }
+        let now = crate::io::now_secs(host)?;
+        match spend::reserve(host, r.scopes.clone(), need - held, now)? {
+            Some(more) => {
+                self.account.more.push(more);
+                Ok(true)
+            }
+            None => {
+                host.count(&m::labelled(m::BUDGET, &[("step", "fallback_skipped")]), 1);
+                Ok(false)
+            }
+        }
     }
 
     /// Notes the attempt that answered, for metrics and logs (filter state).

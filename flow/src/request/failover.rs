@@ -49,6 +49,9 @@ impl Request {
             if !f.fail_open && !live::admit(host, &next, now_ns / 1_000_000_000, cfg)? {
                 continue;
             }
+            if !self.reserve_more(host, f, &next)? {
+                continue;
+            }
             let headers = self.attempt_headers(shared, &next, body.len());
             self.effects.push(Effect::Call {
                 cluster: next.cluster.clone(),

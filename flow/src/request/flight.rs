@@ -154,9 +154,14 @@ impl Flight {
     /// What the current attempt was expected to cost at its own prices, nano-USD (a fallback
     /// may be dearer than the first candidate, whose estimate was reserved).
     pub(super) fn estimate_nano(&self) -> Option<u64> {
+        self.estimate_nano_at(&self.to)
+    }
+
+    /// The request's estimate at `to`'s prices, nano-USD.
+    pub(super) fn estimate_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;
         let u = Usage { input: e.input_tokens, output: e.output_tokens, ..Usage::default() };
-        Some(nano(u.cost(&self.to.price())))
+        Some(nano(u.cost(&to.price())))
     }
 
     /// The input part of that estimate, nano-USD: what a stream that passed on some of its
@@ -311,6 +316,8 @@ pub(super) struct Opening {
 pub(super) struct Account {
     /// The budget reservation to settle.
     pub(super) reservation: Option<Reservation>,
+    /// What dearer fallbacks reserved beside it, given back when it is settled.
+    pub(super) more: Vec<Reservation>,
     /// `tier`, `prefer`, `provider`, `model` of the attempt that answered.
     pub(super) labels: Option<[String; 4]>,
     /// What the provider reported.

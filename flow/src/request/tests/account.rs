@@ -83,7 +83,7 @@ fn spent(host: &super::Fake) -> Option<u64> {
 }
 
 /// What [`HELLO`] is charged when answered without usage: its estimate.
-fn estimate_of_hello() -> u64 {
+pub(super) fn estimate_of_hello() -> u64 {
     let mut host = chat(HELLO);
     let mut req = Request::new(Some(config(BUDGET)));
     route(&mut req, &host);
@@ -134,22 +134,6 @@ fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
     req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
     req.on(&host, Event::Log);
     assert_eq!(spent(&host), Some(0));
-}
-
-/// A reservation the host fails to make in one scope gives back what the scopes before it
-/// hold: before, the error left them reserved, and a day's budget shrank by every such amount.
-#[test]
-fn a_reservation_that_fails_midway_gives_back_what_it_took() {
-    let shared = config(r#","client_header":"x-team","budgets":{"daily_usd":2,"clients":{"team.a":1}}"#);
-    let scopes = shared.config.budgets.scopes(Some("team.a"));
-    let keys: Vec<String> = scopes.iter().map(|s| s.key.clone()).collect();
-    assert_eq!(keys.len(), 2);
-    let host = super::Fake { failing_key: keys.get(1).cloned(), ..super::Fake::default() };
-    let now = 1_700_000_000;
-    let r = crate::spend::reserve(&host, scopes.clone(), 1_000, now);
-    assert!(r.is_err());
-    let view = crate::spend::view(&host, &scopes[..1], now).ok().flatten();
-    assert_eq!(view.map(|v| v.left_usd), Some(2.0), "the global scope still holds the amount");
 }
 
 /// A fallback call the router's timeout ended (Envoy answers it with a local 504) had a
@@ -375,109 +359,4 @@ fn clients_the_configuration_does_not_name_share_one_metric_label() {
         let key = format!("{}client.{client}", model_router_scorer::budget::KEY_PREFIX);
         assert!(host.shared.borrow().contains_key(&key), "{client}");
     }
-}
-
-/// Past UTC midnight one worker rolls a budget record to the new day; a request whose clock
-/// read the old day (before its conversation was analysed) rolled it back, with none of the new
-/// day's spend, and its reservation was never found again by settling. It now reserves on the
-/// new day's record and settles there.
-#[test]
-fn a_request_that_read_the_clock_before_midnight_keeps_the_new_days_spend() {
-    use crate::io::Host;
-    use model_router_scorer::budget::Spend;
-    let shared = config(r#","budgets":{"daily_usd":2}"#);
-    let scopes = shared.config.budgets.scopes(None);
-    let key = scopes.first().map(|s| s.key.clone()).unwrap_or_default();
-    let host = super::Fake::default();
-    let record = || {
-        let (bytes, _) = host.shared_get(&key).unwrap_or_default();
-        let s = bytes.as_deref().and_then(Spend::decode).unwrap_or_default();
-        (s.day, s.spent, s.reserved())
-    };
-    let midnight = 19_676 * 86_400;
-    let after = crate::spend::reserve(&host, scopes.clone(), 500, midnight + 1).ok().flatten();
-    let after = after.unwrap_or_else(|| panic!("no reservation"));
-    crate::spend::settle(&host, &after, 700, midnight + 2);
-    let before = crate::spend::reserve(&host, scopes.clone(), 1_000, midnight - 1).ok().flatten();
-    let before = before.unwrap_or_else(|| panic!("no reservation"));
-    assert_eq!(record(), (19_676, 700, 1_000));
-    crate::spend::settle(&host, &before, 300, midnight + 2);
-    assert_eq!(record(), (19_676, 1_000, 0));
-}
-
-/// At midnight one scope's record may already be on the new day (another worker rolled it)
-/// while the next is still on the old one. A reservation took one day for all its scopes, so
-/// settling it rolled the old-day scope early and erased what other requests held there.
-#[test]
-fn a_reservation_across_scopes_on_two_days_settles_each_on_its_own() {
-    use crate::io::Host;
-    use model_router_scorer::budget::Spend;
-    let shared = config(r#","client_header":"x-team","budgets":{"daily_usd":2,"clients":{"a":1}}"#);
-    let scopes = shared.config.budgets.scopes(Some("a"));
-    let keys: Vec<String> = scopes.iter().map(|s| s.key.clone()).collect();
-    let host = super::Fake::default();
-    let day = 19_676;
-    // The client's record is already the new day's; the global one has not turned yet.
-    let client_key = keys.get(1).cloned().unwrap_or_default();
-    let new_day = Spend { day: day + 1, spent: 0, held: Vec::new() };
-    host.shared.borrow_mut().insert(client_key, (new_day.encode().into_bytes(), 1));
-    let record = |i: usize| {
-        let (bytes, _) = host.shared_get(keys.get(i).map_or("", String::as_str)).unwrap_or_default();
-        let s = bytes.as_deref().and_then(Spend::decode).unwrap_or_default();
-        (s.day, s.spent, s.reserved())
-    };
-    let now = (day + 1) * 86_400 - 1;
-    let first = crate::spend::reserve(&host, scopes.clone(), 1_000, now).ok().flatten();
-    let first = first.unwrap_or_else(|| panic!("no reservation"));
-    let second = crate::spend::reserve(&host, scopes.clone(), 5_000, now).ok().flatten();
-    assert!(second.is_some());
-    crate::spend::settle(&host, &first, 300, now);
-    assert_eq!(record(0), (day, 300, 5_000), "the global scope, on the old day");
-    assert_eq!(record(1), (day + 1, 300, 5_000), "the client's, on the new day");
-}
-
-/// A reservation its request never settled (the VM crashed mid-request, or the settle lost its
-/// compare-and-swap races) held its amount until UTC midnight; the client was told to retry in
-/// 5 s all day. It is given back after `budgets.reservation_ttl_secs`.
-#[test]
-fn a_reservation_never_settled_is_given_back_after_its_lifetime() {
-    let shared = config(r#","budgets":{"daily_usd":0.000002,"reservation_ttl_secs":600}"#);
-    let scopes = shared.config.budgets.scopes(None);
-    let host = super::Fake::default();
-    let now = 19_676 * 86_400 + 3_600;
-    let held = crate::spend::reserve(&host, scopes.clone(), 2_000, now).ok().flatten();
-    assert!(held.is_some());
-    let left = |at: u64| crate::spend::view(&host, &scopes, at).ok().flatten().map(|v| (v.left_usd, v.held));
-    assert_eq!(left(now + 599), Some((0.0, true)), "held for its lifetime");
-    assert_eq!(crate::spend::reserve(&host, scopes.clone(), 1, now + 599).ok().flatten().map(|_| ()), None);
-    assert_eq!(left(now + 660), Some((0.000002, false)), "given back after it");
-    assert!(crate::spend::reserve(&host, scopes.clone(), 2_000, now + 660).ok().flatten().is_some());
-}
-
-/// Records of the form before holds had lifetimes stay where the previous module reads them:
-/// its VMs still settle the requests they drain during an upgrade, and would take a record
-/// they cannot read for empty and write it back over the day's spend. A new record starts from
-/// the previous one.
-#[test]
-fn a_new_spend_record_starts_from_the_previous_modules() {
-    use crate::io::Host;
-    let shared = config(r#","budgets":{"daily_usd":0.000003}"#);
-    let scopes = shared.config.budgets.scopes(None);
-    let scope = scopes.first().cloned().unwrap_or_else(|| panic!("no scope"));
-    assert_eq!(
-        (scope.key.as_str(), scope.previous_key().as_str()),
-        ("model_router.spend2.global", "model_router.spend.global")
-    );
-    let host = super::Fake::default();
-    let day = 19_676;
-    host.shared.borrow_mut().insert(scope.previous_key(), (format!("s1 {day} 1000 500").into_bytes(), 1));
-    let now = day * 86_400 + 60;
-    let left = crate::spend::view(&host, &scopes, now).ok().flatten().map(|v| v.left_usd);
-    assert_eq!(left, Some(0.0000015));
-    let r = crate::spend::reserve(&host, scopes.clone(), 1_500, now).ok().flatten();
-    assert!(r.is_some());
-    assert!(crate::spend::reserve(&host, scopes.clone(), 1, now).ok().flatten().is_none());
-    // The previous record is left as it was, for the previous module.
-    let (old, _) = host.shared_get(&scope.previous_key()).unwrap_or_default();
-    assert_eq!(old.as_deref(), Some(format!("s1 {day} 1000 500").as_bytes()));
 }

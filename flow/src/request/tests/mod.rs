@@ -21,6 +21,7 @@ mod native;
 mod opening;
 mod prefix;
 mod reshaped;
+mod spend;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.
 #[derive(Default)]
