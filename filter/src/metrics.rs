@@ -6,6 +6,9 @@ use std::collections::HashMap;
 
 use proxy_wasm::types::{LogLevel, MetricType};
 
+use model_router_flow::metrics::GAUGES_KEY;
+use model_router_scorer::Config;
+
 use crate::host;
 
 /// The router's metrics, defined on first use (`wasmcustom.model_router.<name>` in Envoy).
@@ -15,12 +18,32 @@ pub struct Metrics {
     counters: RefCell<HashMap<String, u32>>,
     gauges: RefCell<HashMap<String, u32>>,
     histograms: RefCell<HashMap<String, u32>>,
-    /// The VM's linear memory when last reported, bytes.
-    memory: Cell<usize>,
 }
 
 /// Prefix of every metric name.
 pub const METRIC_PREFIX: &str = "model_router.";
+
+thread_local! {
+    /// The VM's linear memory when last reported to the gauge, bytes.
+    static REPORTED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Adds a gauge's name to the list in shared data that a new configuration sweeps: once per
+/// gauge and VM (its first definition), a few compare-and-swap tries.
+fn register(name: &str) {
+    for _ in 0..4 {
+        let Ok((bytes, cas)) = host::shared_get(GAUGES_KEY) else { return };
+        let mut list = bytes.unwrap_or_default();
+        if list.split(|b| *b == b'\n').any(|line| line == name.as_bytes()) {
+            return;
+        }
+        list.extend_from_slice(name.as_bytes());
+        list.push(b'\n');
+        if matches!(host::shared_set(GAUGES_KEY, &list, cas), Ok(host::Swap::Done)) {
+            return;
+        }
+    }
+}
 
 impl Metrics {
     fn id(&self, kind: MetricType, name: &str) -> Option<u32> {
@@ -35,6 +58,9 @@ impl Metrics {
         match host::define_metric(kind, &format!("{METRIC_PREFIX}{name}")) {
             Ok(id) => {
                 ids.borrow_mut().insert(name.to_string(), id);
+                if kind == MetricType::Gauge && model_router_flow::metrics::swept(name) {
+                    register(name);
+                }
                 Some(id)
             }
             Err(e) => {
@@ -59,19 +85,54 @@ impl Metrics {
     }
 
     /// Adds the VM's linear memory growth since last reported to the gauge every VM (one per
-    /// worker) adds to: one host call per growth, none per request.
+    /// worker) adds to: one host call per growth, none per request. What a VM reported is
+    /// the VM's, not a root context's: each configuration pushed makes a new root context in
+    /// the same VM, and each added the VM's whole memory again.
     pub fn memory(&self) {
         #[cfg(target_arch = "wasm32")]
         let bytes = core::arch::wasm32::memory_size(0) * 65_536;
         #[cfg(not(target_arch = "wasm32"))]
         let bytes = 0usize;
-        let grown = bytes.saturating_sub(self.memory.get());
+        let grown = bytes.saturating_sub(REPORTED.get());
         if grown > 0
             && let Some(id) = self.id(MetricType::Gauge, model_router_flow::metrics::VM_MEMORY)
             && host::increment_metric(id, i64::try_from(grown).unwrap_or(i64::MAX)).is_ok()
         {
-            self.memory.set(bytes);
+            REPORTED.set(bytes);
         }
+    }
+
+    /// Takes what this VM reported back out of the memory gauge: its last root context is
+    /// done, and Envoy drops the VM.
+    pub fn forget_memory(&self) {
+        let reported = REPORTED.replace(0);
+        if reported > 0
+            && let Some(id) = self.id(MetricType::Gauge, model_router_flow::metrics::VM_MEMORY)
+        {
+            let _ = host::increment_metric(id, -i64::try_from(reported).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Sets to 0 the gauges any VM of this Envoy set that `config` no longer describes (a
+    /// removed provider's breaker, a removed client's budget), and drops them from the list.
+    pub fn sweep(&self, config: &Config) {
+        let Ok((Some(bytes), cas)) = host::shared_get(GAUGES_KEY) else { return };
+        let list = String::from_utf8_lossy(&bytes);
+        let (stale, kept) = model_router_flow::metrics::sweep(&list, config);
+        if stale.is_empty() {
+            return;
+        }
+        for name in &stale {
+            // Defined without registering: the list is rewritten below.
+            let known = self.gauges.borrow().get(*name).copied();
+            let id = known
+                .or_else(|| host::define_metric(MetricType::Gauge, &format!("{METRIC_PREFIX}{name}")).ok());
+            if let Some(id) = id {
+                let _ = host::record_metric(id, 0);
+            }
+        }
+        // Another VM sweeping or registering at once wins; the next configuration sweeps again.
+        let _ = host::shared_set(GAUGES_KEY, kept.as_bytes(), cas);
     }
 
     /// Records a histogram value.

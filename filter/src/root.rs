@@ -1,6 +1,7 @@
 //! The root context: reads and validates the plugin configuration and the provider keys,
 //! creates request contexts.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -19,9 +20,30 @@ use crate::metrics::Metrics;
 pub struct Root {
     shared: Option<Rc<Shared>>,
     metrics: Rc<Metrics>,
+    /// Counted among the VM's configured root contexts.
+    counted: bool,
 }
 
-impl Context for Root {}
+thread_local! {
+    /// Root contexts of this VM with a configuration: each configuration pushed adds one, and
+    /// the one it replaces is done later.
+    static ROOTS: Cell<u32> = const { Cell::new(0) };
+}
+
+impl Context for Root {
+    fn on_done(&mut self) -> bool {
+        if std::mem::take(&mut self.counted) {
+            let left = ROOTS.get().saturating_sub(1);
+            ROOTS.set(left);
+            // The VM's last plugin is done and Envoy drops the VM: what it added to the
+            // memory gauge goes with it.
+            if left == 0 {
+                self.metrics.forget_memory();
+            }
+        }
+        true
+    }
+}
 
 impl RootContext for Root {
     /// Returning false makes Envoy refuse the plugin (or the update); on a failed
@@ -62,7 +84,11 @@ impl RootContext for Root {
             ),
         );
         config.prefix_cache.key = digest_key();
+        self.metrics.sweep(&config);
         self.shared = Some(Rc::new(Shared::new(config, keys)));
+        if !std::mem::replace(&mut self.counted, true) {
+            ROOTS.set(ROOTS.get().saturating_add(1));
+        }
         true
     }
 

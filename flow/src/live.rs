@@ -158,16 +158,10 @@ impl Scope {
 
     /// The metric labels of the scope: its provider, and its model for a deployment.
     fn labels(self, to: &Upstream) -> Vec<(&'static str, String)> {
-        let mut out = vec![("provider", stat_segment(&to.provider))];
+        let mut out = vec![("provider", m::stat_segment(&to.provider))];
         if let Scope::Deployment = self {
-            out.push(("model", stat_segment(&to.model)));
+            out.push(("model", m::stat_segment(&to.model)));
         }
         out
     }
-}
-
-/// A value as one segment of a stat name: dots (the separator) and anything outside
-/// `[A-Za-z0-9_-]` become `_`, so tag extraction sees whole values.
-pub fn stat_segment(v: &str) -> String {
-    v.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }

@@ -4,6 +4,8 @@
 //! queries them by these names (`tests/tests/dashboard.rs` checks every panel against a real
 //! Prometheus). Renaming one here breaks the dashboard: change both.
 
+use model_router_scorer::Config;
+
 /// Counter: requests that reached a provider, `{tier, prefer, provider, model, outcome}`.
 pub const REQUESTS: &str = "requests";
 /// Counters: tokens a provider reported, `{provider, model}`.
@@ -51,8 +53,68 @@ pub const VM_MEMORY: &str = "vm_memory_bytes";
 /// (`resilience.failover_body_bytes`); Envoy's own retries still apply to them.
 pub const FAILOVER_UNKEPT: &str = "failover_unkept";
 
+/// Shared-data key listing the gauges this Envoy's VMs have set, a name a line: a new
+/// configuration zeroes those that describe nothing it has ([`sweep`]).
+pub const GAUGES_KEY: &str = "model_router.gauges";
+
+/// Whether gauge `name` describes something a configuration may remove (a breaker, a budget
+/// scope): only those are listed for [`sweep`].
+pub fn swept(name: &str) -> bool {
+    [BREAKER_STATE, BUDGET_SPENT, BUDGET_LIMIT].iter().any(|g| name.starts_with(g))
+}
+
+/// Whether gauge `name` still describes something `config` has: a provider's or a
+/// deployment's breaker, a budget scope. Gauges of any other kind always do.
+pub fn describes(name: &str, config: &Config) -> bool {
+    if let Some(rest) = name.strip_prefix(BREAKER_STATE).and_then(|r| r.strip_prefix(".provider.")) {
+        let (provider, model) = match rest.split_once(".model.") {
+            Some((p, m)) => (p, Some(m)),
+            None => (rest, None),
+        };
+        return config.catalog.deployments.iter().any(|d| {
+            stat_segment(&d.provider) == provider && model.is_none_or(|m| stat_segment(&d.id) == m)
+        });
+    }
+    let scope = [BUDGET_SPENT, BUDGET_LIMIT]
+        .iter()
+        .find_map(|g| name.strip_prefix(g).and_then(|r| r.strip_prefix(".scope.")));
+    match scope {
+        Some("global") => config.budgets.daily_usd.is_some(),
+        Some(scope) => scope.strip_prefix("client.").is_some_and(|client| {
+            // Gauges are set for named clients only (`clients` or `budgets.clients`).
+            config.clients.keys().chain(config.budgets.clients.keys()).any(|c| {
+                stat_segment(c) == client
+                    && config.budgets.scopes(Some(c)).iter().any(|s| s.label != "global")
+            })
+        }),
+        None => true,
+    }
+}
+
+/// Splits the gauge list kept at [`GAUGES_KEY`] into the names `config` no longer describes
+/// (to be set to 0: a removed provider's breaker left at 1, open, fired its alert for good)
+/// and the list to keep.
+pub fn sweep<'a>(list: &'a str, config: &Config) -> (Vec<&'a str>, String) {
+    let (mut stale, mut kept) = (Vec::new(), String::with_capacity(list.len()));
+    for name in list.lines().filter(|n| !n.is_empty()) {
+        if describes(name, config) {
+            kept.push_str(name);
+            kept.push('\n');
+        } else {
+            stale.push(name);
+        }
+    }
+    (stale, kept)
+}
+
+/// A value as one segment of a stat name: dots (the separator) and anything outside
+/// `[A-Za-z0-9_-]` become `_`, so tag extraction sees whole values.
+pub fn stat_segment(v: &str) -> String {
+    v.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
 /// `name` with its labels as `.<label>.<value>` segments. Values must already be single
-/// segments ([`crate::live::stat_segment`]), except a client's budget scope, `client.<name>`,
+/// segments ([`stat_segment`]), except a client's budget scope, `client.<name>`,
 /// two labels at once (`scope` and `client`).
 pub fn labelled<V: AsRef<str>>(name: &str, labels: &[(&str, V)]) -> String {
     let mut out = String::with_capacity(name.len() + labels.len() * 24);
@@ -69,6 +131,55 @@ pub fn labelled<V: AsRef<str>>(name: &str, labels: &[(&str, V)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After a reload a removed provider's `breaker_state` stayed at 1 (open), so an "open
+    /// breaker" alert fired for good; a removed client's budget gauges stayed at its last spend.
+    #[test]
+    fn a_new_configuration_sweeps_the_gauges_it_no_longer_describes() {
+        let model = |p: &str, tier: &str, id: &str| {
+            format!(
+                r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60}}"#
+            )
+        };
+        let json = format!(
+            r#"{{"catalog":{{"providers":{{"a":{{}},"b.x":{{}}}},"models":[{},{},{},{}]}},"client_header":"x-team","clients":{{"plain":{{}}}},"budgets":{{"clients":{{"team.a":1}}}}}}"#,
+            model("a", "economy", "m.1"),
+            model("b.x", "economy", "m.1"),
+            model("a", "standard", "s"),
+            model("a", "premium", "x"),
+        );
+        let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let list = [
+            "breaker_state.provider.a",
+            "breaker_state.provider.a.model.m_1",
+            "breaker_state.provider.b_x.model.m_1",
+            "breaker_state.provider.gone",
+            "breaker_state.provider.a.model.gone",
+            "budget_spent_nanousd.scope.client.team_a",
+            "budget_limit_nanousd.scope.client.team_a",
+            "budget_spent_nanousd.scope.client.old",
+            "budget_spent_nanousd.scope.client.plain",
+            "budget_limit_nanousd.scope.global",
+            "vm_memory_bytes",
+            "",
+        ]
+        .join("\n");
+        let (stale, kept) = sweep(&list, &config);
+        assert_eq!(
+            stale,
+            [
+                "breaker_state.provider.gone",
+                "breaker_state.provider.a.model.gone",
+                "budget_spent_nanousd.scope.client.old",
+                // Named, but without a limit of its own.
+                "budget_spent_nanousd.scope.client.plain",
+                // No global limit any more.
+                "budget_limit_nanousd.scope.global",
+            ]
+        );
+        assert_eq!(kept.lines().count(), 6, "{kept}");
+        assert!(kept.lines().all(|n| !stale.contains(&n)) && kept.contains("vm_memory_bytes"));
+    }
 
     #[test]
     fn labels_become_name_segments_in_order() {

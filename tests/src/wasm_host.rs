@@ -557,6 +557,39 @@ impl Plugin {
         Ok(plugin)
     }
 
+    /// Pushes a new configuration as Envoy does: a new root context in the same VM, which
+    /// new requests use. Returns the id of the root context it replaces (see
+    /// [`Plugin::root_done`]).
+    pub fn reconfigure(&mut self, config: &str) -> HostResult<i32> {
+        let (old, id) = (self.root_id, self.next_id);
+        self.next_id += 1;
+        self.store.data_mut().plugin_config = config.as_bytes().to_vec();
+        self.call2("proxy_on_context_create", id, 0)?;
+        if self.call2r("proxy_on_configure", id, config.len() as i32)? == 0 {
+            return Err(format!("configuration refused; logs: {:?}", self.logs()));
+        }
+        self.root_id = id;
+        Ok(old)
+    }
+
+    /// The root context new requests use.
+    pub fn root(&self) -> i32 {
+        self.root_id
+    }
+
+    /// Ends root context `id` as Envoy does when its plugin goes: done, delete.
+    pub fn root_done(&mut self, id: i32) -> HostResult<()> {
+        let f = self.func::<i32, i32>("proxy_on_done")?;
+        f.call(&mut self.store, id).map_err(|e| format!("proxy_on_done trapped: {e:?}"))?;
+        let f = self.func::<i32, ()>("proxy_on_delete")?;
+        f.call(&mut self.store, id).map_err(|e| format!("proxy_on_delete trapped: {e:?}"))
+    }
+
+    /// The value of metric `name` (`model_router.` and the rest), if the filter defined it.
+    pub fn metric(&self, name: &str) -> Option<i64> {
+        self.store.data().metrics.iter().find(|(_, n, _)| n == name).map(|(_, _, v)| *v)
+    }
+
     /// Sets the clock the filter reads.
     pub fn set_now_secs(&mut self, secs: u64) {
         self.store.data_mut().now_nanos = secs * 1_000_000_000;

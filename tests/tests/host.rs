@@ -319,3 +319,44 @@ fn auto_scan_states_are_found_by_digests_from_the_key_the_vm_drew() {
     assert!(keys.contains(&slot(key)), "no state under the drawn key's digest: {keys:?}");
     assert!(!keys.contains(&slot(prefix::EMPTY)), "a state under the public key's digest: {keys:?}");
 }
+
+/// A configuration pushed live is a new root context in the same VM. The gauges of what it
+/// removed stayed as they were (a removed client's spend; a removed provider's breaker left at
+/// 1, open, fired its alert for good), and the VM's memory was added to its gauge again by
+/// every new root context. When the VM's last root context is done, its memory leaves the gauge.
+#[test]
+fn a_new_configuration_zeroes_the_gauges_it_removed_and_counts_the_vms_memory_once() {
+    let config =
+        |clients: &str| format!(r#"{{"client_header":"x-team","budgets":{{"clients":{{{clients}}}}}}}"#);
+    let mut p = plugin(&config(r#""old":1,"kept":1"#));
+    let answer = br#"{"choices":[{"message":{"role":"assistant","content":"hi"}}],"usage":{"prompt_tokens":1000,"completion_tokens":100}}"#;
+    let ask = |p: &mut Plugin, client: &str| {
+        let body = br#"{"model":"economy","messages":[{"role":"user","content":"hello"}]}"#;
+        let mut h = post_headers(body.len());
+        h.push(("x-team", client.to_string()));
+        let (id, out) = p.request(&as_refs(&h), &[body]).unwrap();
+        assert!(matches!(out, Outcome::Forwarded { .. }), "{out:?}");
+        p.response(id, &[(":status", "200"), ("content-type", "application/json")]).unwrap();
+        p.response_body(id, answer).unwrap();
+        p.finish(id).unwrap();
+    };
+    ask(&mut p, "old");
+    ask(&mut p, "kept");
+    let spent =
+        |p: &Plugin, c: &str| p.metric(&format!("model_router.budget_spent_nanousd.scope.client.{c}"));
+    let (old, kept) = (spent(&p, "old").unwrap_or(0), spent(&p, "kept").unwrap_or(0));
+    assert!(old > 0 && kept > 0, "{old} {kept}");
+    let memory = p.metric("model_router.vm_memory_bytes").unwrap_or(0);
+    assert_eq!(memory, p.memory_bytes() as i64);
+
+    let first = p.reconfigure(&config(r#""kept":1"#)).unwrap();
+    assert_eq!((spent(&p, "old"), spent(&p, "kept")), (Some(0), Some(kept)));
+    ask(&mut p, "kept");
+    assert_eq!(p.metric("model_router.vm_memory_bytes"), Some(p.memory_bytes() as i64), "counted once");
+    // The replaced root context is done; the VM lives on with the new one.
+    p.root_done(first).unwrap();
+    assert_eq!(p.metric("model_router.vm_memory_bytes"), Some(p.memory_bytes() as i64));
+    let current = p.root();
+    p.root_done(current).unwrap();
+    assert_eq!(p.metric("model_router.vm_memory_bytes"), Some(0), "the VM's last root context is done");
+}

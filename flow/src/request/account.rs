@@ -9,7 +9,6 @@ use super::flight::Flight;
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Host, HostError};
-use crate::live;
 use crate::metrics as m;
 use crate::spend;
 
@@ -64,7 +63,7 @@ impl Request {
                     // A client under `client_default_usd` only has no gauge: its id is the
                     // caller's to choose, and each new one would be a metric Envoy keeps.
                     Some(c) if !self.named(c) => continue,
-                    Some(c) => format!("client.{}", live::stat_segment(c)),
+                    Some(c) => format!("client.{}", m::stat_segment(c)),
                     None => "global".to_string(),
                 };
                 let labels = [("scope", label.as_str())];
@@ -77,7 +76,7 @@ impl Request {
         // an attempt answered or not.
         if let Some(client) = self.client.as_ref().filter(|_| spent > 0) {
             // Clients the configuration names by theirs; the rest together.
-            let client = if self.named(client) { live::stat_segment(client) } else { "other".to_string() };
+            let client = if self.named(client) { m::stat_segment(client) } else { "other".to_string() };
             host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), spent);
         }
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
@@ -87,7 +86,7 @@ impl Request {
             400..=499 => "client_error",
             _ => "upstream_error",
         };
-        let label = |v: &str| if v.is_empty() { "none".to_string() } else { live::stat_segment(v) };
+        let label = |v: &str| if v.is_empty() { "none".to_string() } else { m::stat_segment(v) };
         let (provider, model) = (label(provider), label(model));
         let who = [("provider", provider.as_str()), ("model", model.as_str())];
         let (tier, prefer) = (label(tier), label(prefer));

@@ -172,7 +172,7 @@ impl Request {
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: true });
         }
         if matches!(status, 401 | 403) {
-            host.count(&m::labelled(m::AUTH_FAILED, &[("provider", &live::stat_segment(&f.to.provider))]), 1);
+            host.count(&m::labelled(m::AUTH_FAILED, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
             let key = format!("model_router.auth_logged.{}", f.to.provider);
             if live::first_in(host, &key, AUTH_LOG_INTERVAL_SECS, now) {
                 host.log(

@@ -32,7 +32,7 @@ impl Request {
     fn reject_with(&mut self, host: &dyn Host, e: &ApiError, extra: &[(&str, &str)]) -> Verdict {
         self.account.status = e.status;
         if self.shared.is_some() {
-            host.count(&m::labelled(m::REJECTED, &[("code", &live::stat_segment(e.code))]), 1);
+            host.count(&m::labelled(m::REJECTED, &[("code", &m::stat_segment(e.code))]), 1);
         }
         self.answer_with(e.status, e.body(), extra)
     }
@@ -283,7 +283,7 @@ impl Request {
         self.account.reservation = reservation;
         if let Some(note) = &route.budget {
             let step = note.split(':').next().unwrap_or(note);
-            host.count(&m::labelled(m::BUDGET, &[("step", &live::stat_segment(step))]), 1);
+            host.count(&m::labelled(m::BUDGET, &[("step", &m::stat_segment(step))]), 1);
         }
         if route.fail_open {
             host.count(m::FAIL_OPEN, 1);

@@ -78,7 +78,7 @@ impl Request {
         };
         let Pending { next, why, origin, now_ns } = *p;
         if sent {
-            host.count(&m::labelled(m::FAILOVER, &[("provider", &live::stat_segment(&f.to.provider))]), 1);
+            host.count(&m::labelled(m::FAILOVER, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
             f.to = next;
             f.attempts += 1;
             f.sent_ns = now_ns;
