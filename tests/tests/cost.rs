@@ -391,4 +391,12 @@ fn an_otlp_receiver_gets_log_records_and_spans_with_the_routers_attributes() {
     // The access log line on stdout (Envoy's log file here) carries the same.
     let logged = s.envoy.log();
     assert!(logged.contains(&format!("\"model\":\"{model}\"")), "{}", grep(&logged, "\"model\""));
+    // With what an operator reads first when a request went wrong: Envoy's response flags
+    // (none here), its details, and the cluster that answered.
+    let line = logged.lines().find(|l| l.contains(&format!("\"model\":\"{model}\""))).unwrap_or_default();
+    let line: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(line["flags"], "-", "{line}");
+    assert_eq!(line["details"], "via_upstream", "{line}");
+    assert_eq!(line["upstream_cluster"], provider.as_str(), "{line}");
+    assert!(line["request_id"].as_str().is_some_and(|id| id.len() >= 32), "{line}");
 }
