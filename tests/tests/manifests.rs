@@ -263,6 +263,26 @@ fn platform_gateways_have_the_connection_settings_of_providers_yaml() {
     }
 }
 
+/// The provider clusters Envoy Gateway gets resolve IPv4 first, as `envoy/providers.yaml`'s
+/// do: Envoy's default asks for AAAA first, and a node without IPv6 egress failed to connect.
+#[test]
+fn envoy_gateway_provider_clusters_resolve_as_providers_yaml_does() {
+    let p = patched();
+    let clusters = |v: &Value| v["static_resources"]["clusters"].as_array().cloned().unwrap_or_default();
+    let family = |c: &Value| c["dns_lookup_family"].as_str().unwrap_or("(default)").to_string();
+    let reference: Vec<String> =
+        clusters(&p.envoy).iter().filter(|c| c["type"] == "LOGICAL_DNS").map(family).collect();
+    assert!(!reference.is_empty() && reference.iter().all(|f| f == "V4_PREFERRED"), "{reference:?}");
+    let eg: Vec<Value> = clusters(&p.bootstrap)
+        .into_iter()
+        .filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("model-router-")))
+        .collect();
+    assert!(eg.len() >= 8, "{} clusters", eg.len());
+    for c in &eg {
+        assert_eq!(family(c), "V4_PREFERRED", "{}", c["name"]);
+    }
+}
+
 /// Envoy Gateway: the EnvoyPatchPolicy selects by name what it patches, so it lands where it
 /// must on the listener and routes Envoy Gateway generates even with a JWT filter ahead of the
 /// Wasm filter (a SecurityPolicy) and another HTTPRoute's route first on the listener. By
