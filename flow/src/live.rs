@@ -68,17 +68,22 @@ pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -
             return Ok(false);
         }
     }
-    for key in keys {
+    for (key, scope) in keys.into_iter().zip([Scope::Provider, Scope::Deployment]) {
+        // (admitted, whether this claim turned an open breaker half-open)
         let allowed = update(host, &key, |h| match h.admit(now, cfg) {
-            Admit::Yes => true,
-            Admit::No => false,
+            Admit::Yes => (true, false),
+            Admit::No => (false, false),
             Admit::Probe => {
+                let before = h.breaker.gauge();
                 h.claim_probe(now, cfg);
-                true
+                (true, h.breaker.gauge() != before)
             }
         })?;
-        if allowed != Some(true) {
-            return Ok(false);
+        let Some((true, probing)) = allowed else { return Ok(false) };
+        // The gauge says half-open while the breaker probes (it said open until the probe
+        // ended, however many were sent).
+        if probing {
+            host.gauge(&m::labelled(m::BREAKER_STATE, &scope.labels(to)), 2);
         }
     }
     Ok(true)

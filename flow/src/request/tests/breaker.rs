@@ -39,7 +39,12 @@ fn a_cooled_breaker_lets_one_probe_through_then_opens_again_or_closes() {
     }
     // Cooled down again: the probe succeeds and the breaker closes.
     host.now_ns += 11_000_000_000;
-    assert_eq!(first_attempt(&shared, &mut host, 200), p, "the second probe");
+    let mut probe = Request::new(Some(shared.clone()));
+    assert_eq!(cluster_of(&route(&mut probe, &host)).as_deref(), Some(p.as_str()), "the second probe");
+    // Half-open while it probes (the gauge said open until the probe ended).
+    assert_eq!(state(&host), Some(2), "half-open");
+    host.response_headers = pairs(&[(":status", "200")]);
+    probe.on(&host, Event::ResponseHeaders { end_of_stream: false });
     assert_eq!(state(&host), Some(0), "closed");
     assert_eq!(first_attempt(&shared, &mut host, 200), p);
 }
