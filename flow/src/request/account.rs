@@ -26,12 +26,19 @@ impl Request {
         // The attempt in flight when the request ended, and its estimate: the client went away
         // while a provider had the request and had not answered, and the provider still works
         // on it and bills it.
-        let in_flight = match &self.phase {
-            Phase::Routed(f) => Some(f.estimate_nano()),
-            Phase::Opening(o) => Some(o.flight.estimate_nano()),
-            Phase::Failing(f) if f.pending.is_none() => Some(f.estimate_nano()),
+        let open = match &self.phase {
+            Phase::Routed(f) => Some(f.as_ref()),
+            Phase::Opening(o) => Some(o.flight.as_ref()),
+            Phase::Failing(f) if f.pending.is_none() => Some(f.as_ref()),
             _ => None,
         };
+        let in_flight = open.map(Flight::estimate_nano);
+        // Counted under the attempt the client left, as `client_closed`: its charge was in
+        // the budgets and nowhere in the requests or cost by provider.
+        let closed = a.labels.is_none() && open.is_some();
+        if closed {
+            a.labels = open.map(Flight::labels);
+        }
         // What the request is charged. Answered without reported usage, or ended unanswered:
         // the estimate of the attempt charged (the one in flight, or the one that answered: a
         // fallback may be dearer than the first, whose estimate was reserved); failed: nothing.
@@ -81,6 +88,7 @@ impl Request {
         }
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
         let outcome = match a.status {
+            _ if closed => "client_closed",
             200..=399 => "ok",
             429 => "rate_limited",
             400..=499 => "client_error",
@@ -109,10 +117,16 @@ impl Request {
     }
 
     /// `f`'s attempt was lost (the provider had it and never answered): its estimate, or
-    /// without one the reservation, is charged at the end.
-    pub(super) fn lost(&mut self, f: &Flight) {
+    /// without one the reservation, is charged at the end, and counted now under its own
+    /// provider and model (the answering attempt's cost is counted under its own).
+    pub(super) fn lost(&mut self, host: &dyn Host, f: &Flight) {
         let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
-        self.account.lost_nano += f.estimate_nano().unwrap_or(reserved);
+        let charged = f.estimate_nano().unwrap_or(reserved);
+        self.account.lost_nano += charged;
+        if charged > 0 {
+            let (provider, model) = (m::stat_segment(&f.to.provider), m::stat_segment(&f.to.model));
+            host.count(&m::labelled(m::COST, &[("provider", provider), ("model", model)]), charged);
+        }
     }
 
     /// Reserves what a fallback at `to` would add to what the request holds, before it is
@@ -166,12 +180,7 @@ impl Request {
                 host.note(key, value);
             }
         }
-        self.account.labels = Some([
-            field(h::TIER).to_string(),
-            field(h::PREFER).to_string(),
-            f.to.provider.clone(),
-            f.to.model.clone(),
-        ]);
+        self.account.labels = Some(f.labels());
     }
 
     /// Notes what the answer used: filter state, and what settles the budget at the end.

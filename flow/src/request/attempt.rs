@@ -46,7 +46,7 @@ impl Request {
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
         if timed_out {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
-            self.lost(&f);
+            self.lost(host, &f);
         }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is

@@ -196,7 +196,7 @@ impl Request {
         // its headers (no status): the provider had the request and may bill its work.
         let timeout_ms = self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.fallback_timeout_ms);
         if status == 0 || (status == 504 && f.elapsed_ms(now_ns) >= timeout_ms as f64) {
-            self.lost(&f);
+            self.lost(host, &f);
         }
         if status == 429 {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();

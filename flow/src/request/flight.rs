@@ -157,6 +157,17 @@ impl Flight {
         self.estimate_nano_at(&self.to)
     }
 
+    /// `tier`, `prefer`, `provider`, `model` of its attempt, for the metrics.
+    pub(super) fn labels(&self) -> [String; 4] {
+        let field = |name: &str| self.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
+        [
+            field(h::TIER).to_string(),
+            field(h::PREFER).to_string(),
+            self.to.provider.clone(),
+            self.to.model.clone(),
+        ]
+    }
+
     /// The request's estimate at `to`'s prices, nano-USD.
     pub(super) fn estimate_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;

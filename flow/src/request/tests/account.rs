@@ -106,23 +106,41 @@ fn a_request_left_unanswered_by_its_client_is_charged_its_estimate() {
     let extra = BUDGET;
     let estimate = estimate_of_hello();
 
+    // What the metrics say of it: one request the client closed, under the provider that had
+    // it, and its charge under the same (it was in the budgets only).
+    let counted = |host: &super::Fake, provider: &str| {
+        let counters = host.counters.borrow();
+        let request = format!(
+            "requests.tier.economy.prefer.balanced.provider.{provider}.model.m.outcome.client_closed"
+        );
+        let cost: u64 = counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
+        (
+            counters.get(&request).copied(),
+            cost,
+            counters.get(&format!("cost_nanousd.provider.{provider}.model.m")).copied(),
+        )
+    };
+
     // Gone before the response headers.
     let host = chat(HELLO);
     let mut req = Request::new(Some(config(extra)));
-    route(&mut req, &host);
+    let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
     req.on(&host, Event::Log);
     assert_eq!(spent(&host), Some(estimate));
+    assert_eq!(counted(&host, &first), (Some(1), estimate, Some(estimate)));
 
     // Gone while a fallback runs: the first provider failed, the second has the request.
     let mut host = chat(HELLO);
     let mut req = Request::new(Some(config(extra)));
-    route(&mut req, &host);
+    let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
     host.response_headers = pairs(&[(":status", "503")]);
     let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
     assert!(step.effects.iter().any(|e| matches!(e, crate::io::Effect::Call { .. })), "{step:?}");
     req.on(&host, Event::Dispatched { sent: true });
     req.on(&host, Event::Log);
     assert_eq!(spent(&host), Some(estimate));
+    let second = if first == "a" { "b" } else { "a" };
+    assert_eq!(counted(&host, second), (Some(1), estimate, Some(estimate)));
 
     // A provider's refusal is not billed: nothing.
     let mut host = chat(HELLO);
@@ -190,6 +208,10 @@ fn a_first_attempt_ended_by_envoys_timeout_is_charged_beside_the_answer() {
         req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
         req.on(&host, Event::Log);
         assert_eq!(spent(&host), Some(2_000_000 + lost), "{details:?}");
+        // The lost attempt's charge is counted under its own provider: the series add up.
+        let counters = host.counters.borrow();
+        let cost: u64 = counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
+        assert_eq!(cost, 2_000_000 + lost, "{details:?}: {counters:?}");
     }
     // With no candidate left, the lost attempt alone.
     let mut host = chat(HELLO);
