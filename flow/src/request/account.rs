@@ -2,15 +2,24 @@
 //! (filter state for the access log), and at the end the budget settlement and the metrics.
 
 use model_router_scorer::budget::nano;
+use model_router_scorer::health::Outcome;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::{Usage, format_usd};
 
-use super::flight::Flight;
+use super::flight::{Flight, TIMEOUT_DETAILS, Watch};
 use super::{Phase, Request};
 use crate::headers as h;
-use crate::io::{Host, HostError};
+use crate::io::{Host, HostError, Level};
+use crate::live;
 use crate::metrics as m;
 use crate::spend;
+
+/// Who ended a stream before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    ByClient,
+    ByProvider,
+}
 
 impl Request {
     /// The request is over: settle its budget reservation and count it.
@@ -19,9 +28,12 @@ impl Request {
             return;
         }
         let mut a = std::mem::take(&mut self.account);
+        // A stream that ended before its end (what was passed on is the least the provider
+        // billed): the provider cut it, or the client left.
+        let mut cut_short = None;
         if let Phase::Streaming(w) = &self.phase {
-            // The client left mid-stream: what was passed on is the least the provider billed.
             a.floor = a.floor.max(nano(w.editor.streamed_floor()));
+            cut_short = Some(self.stream_cut(host, w));
         }
         // The attempt in flight when the request ended, and its estimate: the client went away
         // while a provider had the request and had not answered, and the provider still works
@@ -35,8 +47,8 @@ impl Request {
         let in_flight = open.map(Flight::estimate_nano);
         // Counted under the attempt the client left, as `client_closed`: its charge was in
         // the budgets and nowhere in the requests or cost by provider.
-        let closed = a.labels.is_none() && open.is_some();
-        if closed {
+        let closed = (a.labels.is_none() && open.is_some()) || cut_short == Some(Cut::ByClient);
+        if a.labels.is_none() {
             a.labels = open.map(Flight::labels);
         }
         // What the request is charged. Answered without reported usage, or ended unanswered:
@@ -89,6 +101,7 @@ impl Request {
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
         let outcome = match a.status {
             _ if closed => "client_closed",
+            _ if cut_short == Some(Cut::ByProvider) => "upstream_error",
             200..=399 => "ok",
             429 => "rate_limited",
             400..=499 => "client_error",
@@ -114,6 +127,25 @@ impl Request {
         if charged > 0 {
             host.count(&m::labelled(m::COST, &who), charged);
         }
+    }
+
+    /// Who ended a stream before its end, by Envoy's response code details. A provider's reset
+    /// or Envoy's timeout counts as the stream failing (against the provider's health, which
+    /// counted the stream a success at its headers); a provider resetting every stream after
+    /// its first chunk looked healthy, its requests all `ok`.
+    fn stream_cut(&self, host: &dyn Host, w: &Watch) -> Cut {
+        let details = host.response_details().ok().flatten().unwrap_or_default();
+        let by_provider = details.starts_with("upstream_reset_after_response_started")
+            || TIMEOUT_DETAILS.contains(&details.as_str());
+        if !by_provider {
+            return Cut::ByClient;
+        }
+        host.count(m::STREAM_FAILED, 1);
+        host.log(Level::Warn, &format!("model-router: stream from {} cut ({details})", w.to.provider));
+        if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
+            live::record(host, &w.to, Outcome::Failed, now_ns / 1_000_000_000, &shared.config.resilience);
+        }
+        Cut::ByProvider
     }
 
     /// `f`'s attempt was lost (the provider had it and never answered): its estimate, or
