@@ -79,6 +79,15 @@ impl Request {
         let Pending { next, why, origin, now_ns } = *p;
         if sent {
             host.count(&m::labelled(m::FAILOVER, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
+            // A context-length 400 is a failed attempt too, named in `Fallback-From` beside the
+            // failures (which their health records note).
+            if let Retry::Context(_) = why {
+                f.failed.push(Failed {
+                    who: format!("{}/{}", f.to.provider, f.to.model),
+                    status: 400,
+                    sent: true,
+                });
+            }
             f.to = next;
             f.attempts += 1;
             f.sent_ns = now_ns;

@@ -138,7 +138,7 @@ fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
     ] {
         let mut host = chat(HELLO);
         let mut req = Request::new(Some(config("")));
-        route(&mut req, &host);
+        let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
         host.response_headers = pairs(&[(":status", "400")]);
         let held = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
         assert_eq!(held.verdict, Verdict::Pause);
@@ -146,6 +146,18 @@ fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
         let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
         assert_eq!(cluster_of(&step).as_deref() == Some("c"), retried, "{step:?}");
         assert_eq!(step.verdict, if retried { Verdict::Pause } else { Verdict::Continue });
+        if retried {
+            // The larger window answers; the attempt it replaced is named as a failover's is
+            // (it said two attempts and named none).
+            req.on(&host, Event::Dispatched { sent: true });
+            host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+            host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#.to_vec();
+            let answer = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+            let (_, _, headers) = respond(&answer).unwrap_or_else(|| panic!("{answer:?}"));
+            let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+            assert_eq!(get("x-model-router-attempts").as_deref(), Some("2"));
+            assert_eq!(get("x-model-router-fallback-from"), Some(format!("{first}/m")));
+        }
         if !retried {
             // The provider's 400 passed on is counted as the client's error.
             req.on(&host, Event::Log);
