@@ -270,7 +270,10 @@ impl Request {
         };
         // Counted as the last attempt's outcome, so outages show in `requests`.
         self.served(host, f, e.status);
+        // No model answered: the model and provider headers say what ran, and every attempt
+        // is named in `Fallback-From` with the error's summary.
         let mut headers = f.json_headers();
+        headers.retain(|(k, _)| k != h::MODEL && k != h::PROVIDER);
         if e.status == 429 {
             headers.push((h::RETRY_AFTER.into(), f.retry_after.unwrap_or(1).to_string()));
         }

@@ -84,6 +84,15 @@ fn how_a_request_ends_when_its_providers_fail() {
         let retry = headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str());
         assert_eq!(retry, (want == 429).then_some("5"), "{name}");
         assert!(!json.to_string().contains("mock"), "{name}: a provider's body leaked");
+        // No model answered, so none is named as the one that ran; all three were tried.
+        let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        assert_eq!((get("x-model-router-model"), get("x-model-router-provider")), (None, None), "{name}");
+        let tried = get("x-model-router-fallback-from").unwrap_or_default();
+        assert_eq!(
+            (tried.split(", ").count(), get("x-model-router-attempts")),
+            (3, Some("3".into())),
+            "{name}"
+        );
         // Counted, so an outage shows in `requests` by its outcome.
         req.on(&host, Event::Log);
         let counters = host.counters.borrow();
