@@ -31,7 +31,9 @@ impl Request {
         mut f: Box<Flight>,
         end_of_stream: bool,
     ) -> Verdict {
-        let Some(shared) = self.shared_or_log(host) else { return Verdict::Continue };
+        if self.shared_or_log(host).is_none() {
+            return Verdict::Continue;
+        }
         let status = crate::io::span!(host, "get_status", host.header(Map::ResponseHeaders, h::STATUS))
             .ok()
             .flatten()
@@ -53,14 +55,10 @@ impl Request {
         // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
         let native = native::translated(f.to.api);
         let native_stream = native && status == 200 && f.stream && !end_of_stream;
-        // A 400 another candidate could answer is held and read (`check_client_error`): a
-        // context-length error, or the gateway's key refused with a 400 (Gemini's).
-        let check = !native
-            && status == 400
-            && !end_of_stream
-            && f.attempts < shared.config.resilience.max_attempts
-            && !f.body.is_empty()
-            && !f.fallbacks.is_empty();
+        // A 400 is held and read (`check_client_error`): a context-length error another
+        // candidate could answer, or the gateway's key refused with a 400 (Gemini's), which is
+        // the gateway's failure whether or not another candidate is left.
+        let check = !native && status == 400 && !end_of_stream;
         // A native stream's attempt is recorded at its first chunk (`open_stream`), a held
         // 400's once it is read.
         if !native_stream && !check {

@@ -209,6 +209,18 @@ fn a_key_refused_with_a_400_fails_over_as_a_401_does() {
         (502, Some("provider_auth_failed")),
         "{third}: {json}"
     );
+    // With no candidate left (one attempt allowed) the 400 is read all the same: the gateway's
+    // key, counted and answered as such. It went on as the client's own error.
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
+    let only = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "400")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    host.response_body = refused.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: refused.len(), end_of_stream: true });
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, json["error"]["code"].as_str()), (502, Some("provider_auth_failed")), "{json}");
+    assert_eq!(host.counters.borrow().get(&format!("auth_failed.provider.{only}")), Some(&1));
 }
 
 /// The client header names a tenant to the router, not to providers: it reached every one,
