@@ -168,6 +168,15 @@ pub enum Outcome {
     Answered,
     /// 5xx, 429, connection failure or timeout.
     Failed,
+    /// A stream's answer began after this many ms (its latency, as [`Outcome::Ok`]'s): a
+    /// request in the window, whose success or failure [`Outcome::Ended`] records when the
+    /// stream ends. Counted a success at its headers, a provider that failed every stream
+    /// mid-way never reached its consecutive failures (each success reset them), and a probe
+    /// closed its breaker before its stream failed.
+    Opened(f64),
+    /// A stream recorded as [`Outcome::Opened`] ended: whole (`true`, or its client left), or
+    /// failed mid-way.
+    Ended(bool),
 }
 
 /// Weight of a new latency observation in the moving average.
@@ -234,9 +243,16 @@ impl Health {
             self.window_total = 0;
             self.window_errors = 0;
         }
-        self.window_total = self.window_total.saturating_add(1);
+        // An ended stream was counted when it opened.
+        if !matches!(outcome, Outcome::Ended(_)) {
+            self.window_total = self.window_total.saturating_add(1);
+        }
         match outcome {
-            Outcome::Ok(_) | Outcome::Answered => {
+            Outcome::Opened(ms) => {
+                self.observe(ms, now, cfg.fast_stale_secs);
+                false
+            }
+            Outcome::Ok(_) | Outcome::Answered | Outcome::Ended(true) => {
                 self.consecutive = 0;
                 if let Outcome::Ok(ms) = outcome {
                     self.observe(ms, now, cfg.fast_stale_secs);
@@ -254,7 +270,7 @@ impl Health {
                 }
                 false
             }
-            Outcome::Failed => {
+            Outcome::Failed | Outcome::Ended(false) => {
                 self.window_errors = self.window_errors.saturating_add(1);
                 self.consecutive = self.consecutive.saturating_add(1);
                 let trips = match self.breaker {
@@ -426,6 +442,36 @@ mod tests {
         assert_eq!(h.breaker, Breaker::Closed);
         assert_eq!(h.admit(133, &c), Admit::Yes);
         assert_eq!(h.opened, 1);
+    }
+
+    /// A stream counts as a success or a failure when it ends, not at its headers: a provider
+    /// failing every stream mid-way opens its breaker by consecutive failures (each headers'
+    /// success reset them), and a probe's stream keeps the breaker half-open until it ends.
+    #[test]
+    fn a_stream_is_judged_when_it_ends() {
+        let c = cfg();
+        let mut h = Health::default();
+        for (t, trips) in [(100, false), (101, false), (102, true)] {
+            assert!(!h.record(Outcome::Opened(20.0), t, &c));
+            assert_eq!(h.record(Outcome::Ended(false), t, &c), trips, "{t}");
+        }
+        assert_eq!((h.window_total, h.window_errors), (3, 3), "one request each");
+        assert_eq!(h.admit(132, &c), Admit::Probe);
+        h.claim_probe(132, &c);
+        assert!(!h.record(Outcome::Opened(20.0), 132, &c));
+        assert!(matches!(h.breaker, Breaker::HalfOpen { .. }), "{:?}", h.breaker);
+        assert!(h.record(Outcome::Ended(false), 140, &c), "the probe's stream failed");
+        assert_eq!(h.admit(170, &c), Admit::Probe);
+        h.claim_probe(170, &c);
+        assert!(!h.record(Outcome::Opened(20.0), 170, &c));
+        assert!(!h.record(Outcome::Ended(true), 175, &c));
+        assert_eq!(h.breaker, Breaker::Closed);
+        // Whole streams between failed ones reset the streak, as any success does.
+        for t in 180..190 {
+            h.record(Outcome::Opened(20.0), t, &c);
+            h.record(Outcome::Ended(t % 3 != 0), t, &c);
+        }
+        assert_eq!(h.breaker, Breaker::Closed);
     }
 
     /// An open breaker ends by the cooldown the configuration says now: one opened under an

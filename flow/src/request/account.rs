@@ -27,13 +27,17 @@ impl Request {
         if self.shared.is_none() {
             return;
         }
+        // A stream that ended before its end: the provider cut it, or the client left. A
+        // stream not judged yet is judged now (whole, unless its provider cut it).
+        let cut_short = match &self.phase {
+            Phase::Streaming(w) => Some(self.stream_cut(host, w)),
+            _ => None,
+        };
+        self.stream_ended(host, cut_short != Some(Cut::ByProvider));
         let mut a = std::mem::take(&mut self.account);
-        // A stream that ended before its end (what was passed on is the least the provider
-        // billed): the provider cut it, or the client left.
-        let mut cut_short = None;
         if let Phase::Streaming(w) = &self.phase {
+            // What was passed on is the least the provider billed.
             a.floor = a.floor.max(nano(w.editor.streamed_floor()));
-            cut_short = Some(self.stream_cut(host, w));
         }
         // The attempt in flight when the request ended, and its estimate: the client went away
         // while a provider had the request and had not answered, and the provider still works
@@ -142,10 +146,16 @@ impl Request {
         }
         host.count(m::STREAM_FAILED, 1);
         host.log(Level::Warn, &format!("model-router: stream from {} cut ({details})", w.to.provider));
-        if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
-            live::record(host, &w.to, Outcome::Failed, now_ns / 1_000_000_000, &shared.config.resilience);
-        }
         Cut::ByProvider
+    }
+
+    /// Records how the stream whose opening was recorded ended (`whole`: to its end, or its
+    /// client left): its provider's health counted it as neither until now. Once.
+    pub(super) fn stream_ended(&mut self, host: &dyn Host, whole: bool) {
+        let Some(to) = self.account.opened.take() else { return };
+        if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
+            live::record(host, &to, Outcome::Ended(whole), now_ns / 1_000_000_000, &shared.config.resilience);
+        }
     }
 
     /// `f`'s attempt was lost (the provider had it and never answered): its estimate, or

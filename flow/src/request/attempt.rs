@@ -146,16 +146,18 @@ impl Request {
 
     /// Records how an attempt went, for health and metrics; `clock` says what its time tells.
     pub(super) fn record_attempt(
-        &self,
+        &mut self,
         host: &dyn Host,
         f: &mut Flight,
         status: u16,
         now_ns: u64,
         clock: Clock,
     ) {
-        let Some(shared) = self.shared.as_deref() else { return };
+        let Some(shared) = self.shared.clone() else { return };
+        // A stream is judged when it ends (`finish`); its opening gives its latency.
         let answered = if clock == Clock::Stream && status < 400 {
-            Outcome::Ok(f.elapsed_ms(now_ns))
+            self.account.opened = Some(f.to.clone());
+            Outcome::Opened(f.elapsed_ms(now_ns))
         } else {
             Outcome::Answered
         };

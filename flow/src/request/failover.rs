@@ -175,7 +175,10 @@ impl Request {
         out.extend(cred);
         out
     }
+}
 
+// A fallback's answer, and the error when every attempt failed.
+impl Request {
     /// A fallback attempt's answer: another fallback, or the answer the client gets.
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
         let status = call_status(host);

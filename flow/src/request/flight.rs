@@ -325,6 +325,8 @@ pub(super) struct Opening {
 /// stream ends).
 #[derive(Default)]
 pub(super) struct Account {
+    /// The attempt whose stream opened and is not judged yet (`Request::stream_ended`).
+    pub(super) opened: Option<Upstream>,
     /// The budget reservation to settle.
     pub(super) reservation: Option<Reservation>,
     /// What dearer fallbacks reserved beside it, given back when it is settled.

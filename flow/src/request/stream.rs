@@ -3,7 +3,6 @@
 
 use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
-use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::StreamUsage;
 
@@ -150,11 +149,8 @@ impl Request {
         }
         if w.translator.as_ref().is_some_and(native::Stream::failed) || w.editor.failed {
             host.count(m::STREAM_FAILED, 1);
-            // A stream the provider ended with its error counts against its health: the
-            // attempt was recorded a success when its headers came.
-            if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
-                live::record(host, &w.to, Outcome::Failed, now_ns / 1_000_000_000, &shared.config.resilience);
-            }
+            // A stream the provider ended with its error counts against its health.
+            self.stream_ended(host, false);
         } else if !w.editor.done {
             host.count(m::STREAM_TRUNCATED, 1);
             host.log(

@@ -156,3 +156,30 @@ fn a_whole_answer_the_routes_timeout_ends_fails_its_deployment_only() {
         );
     }
 }
+
+/// A provider that fails every stream mid-way (its error event after the first chunk) never
+/// opened its breaker: each stream was a success at its headers, which reset the consecutive
+/// failures its error then counted. A stream is judged when it ends.
+#[test]
+fn a_provider_failing_every_stream_midway_opens_its_breaker() {
+    let shared = config(r#","resilience":{"failures":3}"#);
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let failing = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+    let mut host = chat(body);
+    let mut first = None;
+    for i in 0..3 {
+        let mut req = Request::new(Some(shared.clone()));
+        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        assert_eq!(first.get_or_insert_with(|| to.clone()), &to, "request {i}");
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = failing.as_bytes().to_vec();
+        req.on(&host, Event::ResponseBody { size: failing.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+        host.now_ns += 1_000_000_000;
+    }
+    let p = first.unwrap_or_default();
+    assert_eq!(host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied(), Some(1), "open");
+    let mut req = Request::new(Some(shared.clone()));
+    assert_ne!(cluster_of(&route(&mut req, &host)).as_deref(), Some(p.as_str()), "passed over");
+}
