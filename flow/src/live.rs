@@ -139,10 +139,10 @@ pub fn first_in(host: &dyn Host, key: &str, interval: u64, now: u64) -> bool {
     host.shared_set(key, now.to_string().as_bytes(), cas) == Ok(Swap::Done)
 }
 
-/// Records a stream's time to first byte for its deployment.
-pub fn record_first_byte(host: &dyn Host, to: &Upstream, ms: f64, now: u64) {
+/// Records a stream's time to first byte for its deployment: its latency sample.
+pub fn record_first_byte(host: &dyn Host, to: &Upstream, ms: f64, now: u64, cfg: &ResilienceConfig) {
     let key = health::deployment_key(&to.provider, &to.model);
-    if let Err(e) = update(host, &key, |h| h.record_first_byte(ms, now)) {
+    if let Err(e) = update(host, &key, |h| h.record_first_byte(ms, now, cfg.fast_stale_secs)) {
         host.log(Level::Warn, &format!("model-router: {e}"));
     }
 }

@@ -158,21 +158,20 @@ pub enum Admit {
 /// How one attempt ended, as far as health is concerned.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
-    /// The provider answered (2xx, or a 4xx that is the client's fault), after this many ms:
-    /// the time to a stream's answer, which `prefer: fast` ranks by.
-    Ok(f64),
-    /// The provider answered, its time no latency observation: a non-streamed answer's headers
-    /// come after its whole generation, whose length the request decides (one client's long
-    /// answers made a deployment look slow to every client's `prefer: fast`), as does a
-    /// fallback's answer, which comes whole, and an error's.
+    /// The provider answered (2xx, or a 4xx that is the client's fault). Its time is no
+    /// latency observation: a non-streamed answer's headers come after its whole generation,
+    /// whose length the request decides (one client's long answers made a deployment look slow
+    /// to every client's `prefer: fast`), as does a fallback's answer, which comes whole, and
+    /// an error's.
     Answered,
     /// 5xx, 429, connection failure or timeout.
     Failed,
-    /// A stream's answer began after this many ms (its latency, as [`Outcome::Ok`]'s): a
-    /// request in the window, whose success or failure [`Outcome::Ended`] records when the
-    /// stream ends. Counted a success at its headers, a provider that failed every stream
-    /// mid-way never reached its consecutive failures (each success reset them), and a probe
-    /// closed its breaker before its stream failed.
+    /// A stream's headers came after this many ms: a request in the window, whose success or
+    /// failure [`Outcome::Ended`] records when the stream ends. Counted a success at its
+    /// headers, a provider that failed every stream mid-way never reached its consecutive
+    /// failures (each success reset them), and a probe closed its breaker before its stream
+    /// failed. Its latency is its first byte's ([`Health::record_first_byte`]): a client that
+    /// closed streams right after their headers made a slow deployment look fast.
     Opened(f64),
     /// A stream recorded as [`Outcome::Opened`] ended: whole (`true`, or its client left), or
     /// failed mid-way.
@@ -249,14 +248,11 @@ impl Health {
         }
         match outcome {
             Outcome::Opened(ms) => {
-                self.observe(ms, now, cfg.fast_stale_secs);
+                self.headers_ms = if self.samples == 0 { ms } else { ewma(self.headers_ms, ms) };
                 false
             }
-            Outcome::Ok(_) | Outcome::Answered | Outcome::Ended(true) => {
+            Outcome::Answered | Outcome::Ended(true) => {
                 self.consecutive = 0;
-                if let Outcome::Ok(ms) = outcome {
-                    self.observe(ms, now, cfg.fast_stale_secs);
-                }
                 if let Breaker::HalfOpen { started, passed, since } = self.breaker {
                     self.breaker = if passed + 1 >= cfg.probes {
                         // Closed with a clean window: old errors do not reopen it at once.
@@ -292,20 +288,13 @@ impl Health {
         }
     }
 
-    /// Records the time to a stream's first byte (the outcome was recorded at its headers).
-    pub fn record_first_byte(&mut self, ms: f64, now: u64) {
-        self.first_byte_ms = if self.samples <= 1 { ms } else { ewma(self.first_byte_ms, ms) };
-        self.last_sample = now;
-    }
-
-    /// A latency observation; stale averages restart rather than blend.
-    fn observe(&mut self, ms: f64, now: u64, stale_after: u64) {
+    /// Records the time to a stream's first byte: the latency `prefer: fast` ranks by. Stale
+    /// averages restart rather than blend.
+    pub fn record_first_byte(&mut self, ms: f64, now: u64, stale_after: u64) {
         if self.samples == 0 || self.stale(now, stale_after) {
-            self.headers_ms = ms;
             self.first_byte_ms = ms;
             self.samples = 0;
         } else {
-            self.headers_ms = ewma(self.headers_ms, ms);
             self.first_byte_ms = ewma(self.first_byte_ms, ms);
         }
         self.samples = self.samples.saturating_add(1);
@@ -438,7 +427,7 @@ mod tests {
         h.claim_probe(131, &c);
         // One probe out (probes = 1): nobody else gets through until it reports.
         assert_eq!(h.admit(132, &c), Admit::No);
-        assert!(!h.record(Outcome::Ok(20.0), 133, &c));
+        assert!(!h.record(Outcome::Answered, 133, &c));
         assert_eq!(h.breaker, Breaker::Closed);
         assert_eq!(h.admit(133, &c), Admit::Yes);
         assert_eq!(h.opened, 1);
@@ -506,7 +495,7 @@ mod tests {
         let c = cfg();
         let mut h = Health::default();
         for i in 0..9 {
-            let o = if i % 2 == 0 { Outcome::Failed } else { Outcome::Ok(1.0) };
+            let o = if i % 2 == 0 { Outcome::Failed } else { Outcome::Answered };
             assert!(!h.record(o, 5, &c), "opened at {i}");
         }
         // 10th request: 5 errors of 10 reaches 50%.
@@ -514,7 +503,7 @@ mod tests {
         // A new window forgets old counts.
         let mut h = Health::default();
         for _ in 0..9 {
-            h.record(Outcome::Ok(1.0), 0, &c);
+            h.record(Outcome::Answered, 0, &c);
         }
         h.record(Outcome::Failed, 61, &c);
         assert_eq!((h.window_total, h.window_errors), (1, 1));
@@ -523,16 +512,24 @@ mod tests {
     #[test]
     fn latency_needs_enough_fresh_samples() {
         let c = cfg();
+        let stale = c.fast_stale_secs;
         let mut h = Health::default();
         for ms in [100.0, 100.0] {
-            h.record(Outcome::Ok(ms), 0, &c);
+            h.record_first_byte(ms, 0, stale);
         }
         assert_eq!(h.latency(0, &c), None);
-        h.record(Outcome::Ok(200.0), 0, &c);
+        h.record_first_byte(200.0, 0, stale);
         assert!((h.latency(0, &c).unwrap_or_default() - 130.0).abs() < 1e-9);
         assert_eq!(h.latency(301, &c), None);
-        h.record_first_byte(30.0, 1);
-        assert!((h.first_byte_ms - 100.0).abs() < 1e-9);
+        // A stale average restarts.
+        h.record_first_byte(30.0, 400, stale);
+        assert_eq!((h.first_byte_ms, h.samples), (30.0, 1));
+        // A stream's headers are no sample: a client that closed streams right after them made
+        // a slow deployment look fast.
+        for _ in 0..5 {
+            h.record(Outcome::Opened(1.0), 400, &c);
+        }
+        assert_eq!((h.first_byte_ms, h.samples), (30.0, 1));
     }
 
     #[test]

@@ -113,9 +113,9 @@ impl Request {
     ) -> Verdict {
         if body_size > 0 && !w.started {
             w.started = true;
-            if let Ok(now_ns) = host.now_ns() {
+            if let (Ok(now_ns), Some(shared)) = (host.now_ns(), self.shared.as_deref()) {
                 let ms = now_ns.saturating_sub(w.sent_ns) as f64 / 1e6;
-                live::record_first_byte(host, &w.to, ms, now_ns / 1_000_000_000);
+                live::record_first_byte(host, &w.to, ms, now_ns / 1_000_000_000, &shared.config.resilience);
             }
         }
         let translated_first = translated.is_some();

@@ -115,17 +115,22 @@ fn only_a_streams_time_is_a_latency_observation() {
         host.now_ns += 20_000_000_000;
         host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
         req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        let records = host.shared.borrow();
-        let health: Vec<Health> = records
-            .iter()
-            .filter(|(k, _)| k.contains(&cluster))
-            .filter_map(|(_, (v, _))| Health::decode(v))
-            .collect();
-        assert_eq!(health.len(), 2, "provider and deployment of {cluster}");
-        assert!(
-            health.iter().all(|h| h.samples == samples && h.window_total == 1),
-            "stream {stream}: {health:?}"
-        );
+        let health = |host: &Fake, key: String| {
+            host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).unwrap_or_default()
+        };
+        let provider = model_router_scorer::health::provider_key(&cluster);
+        let deployment = model_router_scorer::health::deployment_key(&cluster, "m");
+        // A stream's headers are no sample (a client closing streams right after them made a
+        // slow deployment look fast); its first byte is, for its deployment.
+        for key in [&provider, &deployment] {
+            let h = health(&host, key.clone());
+            assert_eq!((h.samples, h.window_total), (0, 1), "stream {stream}: {key}: {h:?}");
+        }
+        host.response_body = b"data: {}\n\n".to_vec();
+        req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+        let h = health(&host, deployment);
+        assert_eq!(h.samples, samples, "stream {stream}: {h:?}");
+        assert!(!stream || h.first_byte_ms >= 20_000.0, "{h:?}");
     }
 }
 
