@@ -55,8 +55,27 @@ fn update<R>(
     Ok(None)
 }
 
-/// Whether an attempt may go to `to` now, taking a probe slot if its breaker is cooling down.
-pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -> Result<bool, HostError> {
+/// The probe slots an attempt took: its provider's breaker's, its deployment's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Probes(pub [bool; 2]);
+
+/// Gives back the probe slots of an attempt that will never report (its client left).
+pub fn release(host: &dyn Host, to: &Upstream, probes: Probes) {
+    for (key, took) in to.health_keys().into_iter().zip(probes.0) {
+        if took && let Err(e) = update(host, &key, Health::release_probe) {
+            host.log(Level::Warn, &format!("model-router: {e}"));
+        }
+    }
+}
+
+/// Whether an attempt may go to `to` now (`Some`, with the probe slots it took if its breaker
+/// is cooling down).
+pub fn admit(
+    host: &dyn Host,
+    to: &Upstream,
+    now: u64,
+    cfg: &ResilienceConfig,
+) -> Result<Option<Probes>, HostError> {
     let keys = to.health_keys();
     // Both read first: a probe slot taken on the provider's breaker while the deployment's
     // refuses would be held, unanswered, until the next cooldown. (A worker that takes the
@@ -65,28 +84,31 @@ pub fn admit(host: &dyn Host, to: &Upstream, now: u64, cfg: &ResilienceConfig) -
     for key in &keys {
         let (bytes, _) = host.shared_get(key)?;
         if bytes.as_deref().and_then(Health::decode).is_some_and(|h| h.admit(now, cfg) == Admit::No) {
-            return Ok(false);
+            return Ok(None);
         }
     }
-    for (key, scope) in keys.into_iter().zip([Scope::Provider, Scope::Deployment]) {
-        // (admitted, whether this claim turned an open breaker half-open)
+    let mut probes = Probes::default();
+    for ((key, scope), took) in keys.into_iter().zip([Scope::Provider, Scope::Deployment]).zip(&mut probes.0)
+    {
+        // (admitted, took a probe slot, that claim turned an open breaker half-open)
         let allowed = update(host, &key, |h| match h.admit(now, cfg) {
-            Admit::Yes => (true, false),
-            Admit::No => (false, false),
+            Admit::Yes => (true, false, false),
+            Admit::No => (false, false, false),
             Admit::Probe => {
                 let before = h.breaker.gauge();
                 h.claim_probe(now, cfg);
-                (true, h.breaker.gauge() != before)
+                (true, true, h.breaker.gauge() != before)
             }
         })?;
-        let Some((true, probing)) = allowed else { return Ok(false) };
+        let Some((true, probe, opened_probing)) = allowed else { return Ok(None) };
+        *took = probe;
         // The gauge says half-open while the breaker probes (it said open until the probe
         // ended, however many were sent).
-        if probing {
+        if opened_probing {
             host.gauge(&m::labelled(m::BREAKER_STATE, &scope.labels(to)), 2);
         }
     }
-    Ok(true)
+    Ok(Some(probes))
 }
 
 /// Records an attempt's outcome for its provider and its deployment.

@@ -235,6 +235,17 @@ impl Health {
         };
     }
 
+    /// Gives back a probe slot whose attempt will never report (its client left before it was
+    /// answered): held, it kept a recovered provider out until the next cooldown, again and
+    /// again for a client that kept leaving.
+    pub fn release_probe(&mut self) {
+        if let Breaker::HalfOpen { started, passed, since } = self.breaker
+            && started > passed
+        {
+            self.breaker = Breaker::HalfOpen { started: started - 1, passed, since };
+        }
+    }
+
     /// Records an attempt's outcome at `now`; returns true when this opened the breaker.
     pub fn record(&mut self, outcome: Outcome, now: u64, cfg: &ResilienceConfig) -> bool {
         if now >= self.window_start.saturating_add(cfg.window_secs) {

@@ -49,6 +49,16 @@ impl Request {
             _ => None,
         };
         let in_flight = open.map(Flight::estimate_nano);
+        // The attempt the client left will never report: the probe slots it took are given
+        // back, or a recovered provider stayed out until the next cooldown.
+        if let Some(f) = open {
+            live::release(host, &f.to, f.probes);
+        }
+        if let Phase::Failing(f) = &self.phase
+            && let Some(p) = &f.pending
+        {
+            live::release(host, &p.next, p.probes);
+        }
         // Counted under the attempt the client left, as `client_closed`: its charge was in
         // the budgets and nowhere in the requests or cost by provider.
         let closed = (a.labels.is_none() && open.is_some()) || cut_short == Some(Cut::ByClient);

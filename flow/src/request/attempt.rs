@@ -154,6 +154,8 @@ impl Request {
         clock: Clock,
     ) {
         let Some(shared) = self.shared.clone() else { return };
+        // The attempt reports: its probe slots are its outcome's to settle.
+        f.probes = live::Probes::default();
         // A stream is judged when it ends (`finish`); its opening gives its latency.
         let answered = if clock == Clock::Stream && status < 400 {
             self.account.opened = Some(f.to.clone());

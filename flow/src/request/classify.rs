@@ -300,11 +300,14 @@ impl Request {
         // Its breaker has cooled down: this attempt is its probe, so its outcome closes or
         // reopens the breaker. (Read, not claimed, by the route; a slot another worker took in
         // the same instant, or shared data that cannot be written, leaves it sent all the same.)
-        if route.probe
-            && let Err(e) = live::admit(host, &route.target.to, now, &config.resilience)
-        {
-            warn(host, &e);
-        }
+        let probes = if route.probe {
+            live::admit(host, &route.target.to, now, &config.resilience).unwrap_or_else(|e| {
+                warn(host, &e);
+                None
+            })
+        } else {
+            None
+        };
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let report = chat_report(&route);
         let Route {
@@ -342,6 +345,7 @@ impl Request {
             fail_open,
             meta,
             estimate: Some(estimate),
+            probes: probes.unwrap_or_default(),
             ..Flight::new(to, sent_ns)
         }));
         Ok(Verdict::Continue)

@@ -46,10 +46,16 @@ impl Request {
             // is passed over.
             let Ok(body) = native::chat_body(next.api, &f.layout, &f.body, &next.native()) else { continue };
             let now_ns = host.now_ns()?;
-            if !f.fail_open && !live::admit(host, &next, now_ns / 1_000_000_000, cfg)? {
-                continue;
-            }
+            let probes = if f.fail_open {
+                live::Probes::default()
+            } else {
+                match live::admit(host, &next, now_ns / 1_000_000_000, cfg)? {
+                    Some(p) => p,
+                    None => continue,
+                }
+            };
             if !self.reserve_more(host, f, &next)? {
+                live::release(host, &next, probes);
                 continue;
             }
             let headers = self.attempt_headers(shared, &next, body.len());
@@ -59,7 +65,7 @@ impl Request {
                 body,
                 timeout_ms: cfg.fallback_timeout_ms,
             });
-            f.pending = Some(Box::new(Pending { next, why, origin, now_ns }));
+            f.pending = Some(Box::new(Pending { next, why, origin, now_ns, probes }));
             return Ok(true);
         }
         Ok(false)
@@ -76,7 +82,7 @@ impl Request {
             self.phase = Phase::Failing(f);
             return Verdict::Pause;
         };
-        let Pending { next, why, origin, now_ns } = *p;
+        let Pending { next, why, origin, now_ns, probes } = *p;
         if sent {
             host.count(&m::labelled(m::FAILOVER, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
             // A context-length 400 is a failed attempt too, named in `Fallback-From` beside the
@@ -89,12 +95,14 @@ impl Request {
                 });
             }
             f.to = next;
+            f.probes = probes;
             f.attempts += 1;
             f.sent_ns = now_ns;
             self.phase = Phase::Failing(f);
             return Verdict::Pause;
         }
         host.log(Level::Warn, &format!("model-router: cannot call cluster {}", next.cluster));
+        live::release(host, &next, probes);
         f.failed.push(Failed { who: format!("{}/{}", next.provider, next.model), status: 0, sent: false });
         self.fail_over_or(host, f, why, origin)
     }

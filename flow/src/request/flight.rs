@@ -18,6 +18,7 @@ use model_router_scorer::translate::ResponseTranslation;
 use model_router_scorer::usage::{StreamUsage, Usage, UsageTail};
 
 use crate::headers as h;
+use crate::live::Probes;
 use crate::spend::Reservation;
 
 /// A routed request and its attempts.
@@ -51,6 +52,8 @@ pub(super) struct Flight {
     pub(super) translation: Option<ResponseTranslation>,
     /// The next attempt, asked of the host and not yet confirmed sent.
     pub(super) pending: Option<Box<Pending>>,
+    /// The probe slots the attempt in flight took, given back if it never reports.
+    pub(super) probes: Probes,
     /// What a translated answer says of itself (id, created, whether reasoning shows); its
     /// `model` is filled with the attempt that answers.
     pub(super) meta: Meta,
@@ -106,6 +109,8 @@ pub(super) struct Pending {
     pub(super) origin: Origin,
     /// When it was asked for (host clock, ns).
     pub(super) now_ns: u64,
+    /// The probe slots it took.
+    pub(super) probes: Probes,
 }
 
 /// Where an attempt's failure was seen.
@@ -137,6 +142,7 @@ impl Flight {
             usage_requested: false,
             translation: None,
             pending: None,
+            probes: Probes::default(),
             meta: Meta::default(),
             estimate: None,
             refusal: None,

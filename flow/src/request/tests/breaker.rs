@@ -64,7 +64,7 @@ fn no_probe_slot_is_taken_on_the_provider_when_the_deployment_refuses() {
     for (key, h) in [(&provider, cooled), (&deployment, open)] {
         host.shared.borrow_mut().insert(key.clone(), (h.encode().into_bytes(), 1));
     }
-    assert_eq!(live::admit(&host, &to, now, &shared.config.resilience), Ok(false));
+    assert_eq!(live::admit(&host, &to, now, &shared.config.resilience), Ok(None));
     let stored = host.shared.borrow().get(&provider).and_then(|(v, _)| Health::decode(v));
     assert_eq!(stored.map(|h| h.breaker), Some(cooled.breaker), "the provider's probe slot was taken");
 }
@@ -187,4 +187,25 @@ fn a_provider_failing_every_stream_midway_opens_its_breaker() {
     assert_eq!(host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied(), Some(1), "open");
     let mut req = Request::new(Some(shared.clone()));
     assert_ne!(cluster_of(&route(&mut req, &host)).as_deref(), Some(p.as_str()), "passed over");
+}
+
+/// A probe whose client left before it was answered never reported, and its slot was held
+/// until the next cooldown: a client leaving each probe kept a recovered provider out, one
+/// cooldown after another (found attacking the demo: 62 s, four cooldowns). The slot is given
+/// back, and the next request probes.
+#[test]
+fn a_probe_its_client_left_gives_its_slot_back() {
+    let shared = config(r#","resilience":{"failures":2,"cooldown_secs":10,"probes":1}"#);
+    let mut host = chat(HELLO);
+    let p = first_attempt(&shared, &mut host, 503);
+    assert_eq!(first_attempt(&shared, &mut host, 503), p);
+    host.now_ns += 11_000_000_000;
+    // The probe goes; its client leaves before the answer.
+    let mut left = Request::new(Some(shared.clone()));
+    assert_eq!(cluster_of(&route(&mut left, &host)).as_deref(), Some(p.as_str()), "the probe");
+    left.on(&host, Event::Log);
+    // The next request is the probe, not passed over for the rest of a cooldown.
+    assert_eq!(first_attempt(&shared, &mut host, 200), p, "the next probe");
+    let state = host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied();
+    assert_eq!(state, Some(0), "closed");
 }
