@@ -3,13 +3,13 @@
 
 use model_router_scorer::budget::nano;
 use model_router_scorer::health::Outcome;
-use model_router_scorer::route::Upstream;
+use model_router_scorer::route::{Memory, Upstream};
 use model_router_scorer::usage::{Usage, format_usd};
 
 use super::flight::{Flight, TIMEOUT_DETAILS, Watch};
 use super::{Phase, Request};
 use crate::headers as h;
-use crate::io::{Host, HostError, Level};
+use crate::io::{Host, HostError, Level, Swap};
 use crate::live;
 use crate::metrics as m;
 use crate::spend;
@@ -142,7 +142,10 @@ impl Request {
             host.count(&m::labelled(m::COST, &who), charged);
         }
     }
+}
 
+// Streams judged at their end, attempts lost, and what a dearer fallback reserves.
+impl Request {
     /// Who ended a stream before its end, by Envoy's response code details. A provider's reset
     /// or Envoy's timeout counts as the stream failing (against the provider's health, which
     /// counted the stream a success at its headers); a provider resetting every stream after
@@ -210,9 +213,16 @@ impl Request {
         }
     }
 
-    /// Notes the attempt that answered, for metrics and logs (filter state).
+    /// Notes the attempt that answered, for metrics and logs (filter state), and remembers an
+    /// answered conversation's tier.
     pub(super) fn served(&mut self, host: &dyn Host, f: &Flight, status: u16) {
         self.account.status = status;
+        if (200..300).contains(&status)
+            && let Some(memory) = self.account.memory.take()
+            && let Err(e) = remember(host, &memory)
+        {
+            host.log(Level::Warn, &format!("model-router: {e}"));
+        }
         self.account.answered_estimate = f.estimate_nano();
         self.account.input_estimate = f.input_estimate_nano();
         let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
@@ -273,4 +283,19 @@ impl Request {
     fn writes_filter_state(&self) -> bool {
         self.shared.as_ref().is_none_or(|s| s.config.filter_state)
     }
+}
+
+/// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
+/// worker is merged with, not overwritten (the higher tier wins).
+fn remember(host: &dyn Host, memory: &Memory) -> Result<(), HostError> {
+    for _ in 0..3 {
+        let (current, cas) = host.shared_get(&memory.key)?;
+        let value = memory.value(current.as_deref());
+        if host.shared_set(&memory.key, value.as_bytes(), cas)? == Swap::Done {
+            return Ok(());
+        }
+    }
+    // Lost three races in a row: stickiness for this turn is best effort, routing is not.
+    host.log(Level::Warn, "model-router: could not store the conversation tier (contention)");
+    Ok(())
 }

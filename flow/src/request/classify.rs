@@ -5,13 +5,13 @@ use model_router_scorer::budget::{BudgetView, nano};
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
-use model_router_scorer::route::{Memory, Target, Upstream};
+use model_router_scorer::route::{Target, Upstream};
 use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint, models};
 
 use super::flight::{Flight, Kept};
 use super::{Phase, Request, not_configured, warn};
 use crate::headers as h;
-use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Swap, Verdict};
+use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Verdict};
 use crate::live;
 use crate::metrics as m;
 use crate::shared::Shared;
@@ -293,9 +293,9 @@ impl Request {
             host.histogram(m::AUTO_SCORE, (a.score * 1000.0).round() as u64);
             host.count(&m::labelled(m::AUTO_TIER, &[("tier", a.tier.as_str())]), 1);
         }
-        if let Some(memory) = &route.memory {
-            remember(host, memory)?;
-        }
+        // Remembered once a provider answers (`served`): a turn whose client left, or that
+        // every provider failed, stuck its conversation to a dearer tier all the same.
+        self.account.memory = route.memory.clone();
         remember_scan(host, &analysis);
         // Its breaker has cooled down: this attempt is its probe, so its outcome closes or
         // reopens the breaker. (Read, not claimed, by the route; a slot another worker took in
@@ -485,19 +485,4 @@ fn remember_scan(host: &dyn Host, analysis: &Analysis<'_>) {
             host.log(Level::Warn, "model-router: could not remember the conversation's scan");
         }
     }
-}
-
-/// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
-/// worker is merged with, not overwritten (the higher tier wins).
-fn remember(host: &dyn Host, memory: &Memory) -> Result<(), HostError> {
-    for _ in 0..3 {
-        let (current, cas) = host.shared_get(&memory.key)?;
-        let value = memory.value(current.as_deref());
-        if host.shared_set(&memory.key, value.as_bytes(), cas)? == Swap::Done {
-            return Ok(());
-        }
-    }
-    // Lost three races in a row: stickiness for this turn is best effort, routing is not.
-    host.log(Level::Warn, "model-router: could not store the conversation tier (contention)");
-    Ok(())
 }

@@ -13,7 +13,7 @@ use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::request::Layout;
-use model_router_scorer::route::{Fallback, Upstream};
+use model_router_scorer::route::{Fallback, Memory, Upstream};
 use model_router_scorer::translate::ResponseTranslation;
 use model_router_scorer::usage::{StreamUsage, Usage, UsageTail};
 
@@ -331,6 +331,8 @@ pub(super) struct Opening {
 /// stream ends).
 #[derive(Default)]
 pub(super) struct Account {
+    /// The conversation's tier to remember once a provider answers.
+    pub(super) memory: Option<Memory>,
     /// The attempt whose stream opened and is not judged yet (`Request::stream_ended`).
     pub(super) opened: Option<Upstream>,
     /// The budget reservation to settle.

@@ -34,3 +34,41 @@ fn bodies_kept_for_fallbacks_stay_within_the_vms_limit_and_are_given_back_at_the
     route(&mut third, &host);
     assert_eq!(shared.kept.get(), HELLO.len());
 }
+
+/// A conversation's tier was remembered when its turn was routed: a client that left before
+/// the answer (or a turn every provider failed) stuck its next turns to that tier all the same,
+/// at its price (found attacking the demo: "thanks!" went to premium after a premium-scoring
+/// turn the client had cancelled). It is remembered once a provider answers.
+#[test]
+fn a_conversations_tier_is_remembered_once_a_provider_answers() {
+    let ask = "What would be the long-term consequences for monetary policy, bank solvency and public debt \
+               markets if a large eurozone member left the currency union during a recession?";
+    let body = format!(
+        r#"{{"model":"auto","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":"Hello!"}},{{"role":"user","content":"{ask}"}}]}}"#
+    );
+    let shared = config(r#","sticky":{"without_client":true}"#);
+    let remembered =
+        |host: &super::Fake| host.shared.borrow().keys().any(|k| k.starts_with("model_router.sticky."));
+    // (the answer's status, or none: the client left first; remembered)
+    for (status, kept) in [(None, false), (Some("503"), false), (Some("200"), true)] {
+        let mut host = chat(&body);
+        let shared = if status == Some("503") {
+            config(r#","sticky":{"without_client":true},"resilience":{"max_attempts":1}"#)
+        } else {
+            shared.clone()
+        };
+        let mut req = Request::new(Some(shared));
+        route(&mut req, &host);
+        if let Some(status) = status {
+            host.response_headers = pairs(&[(":status", status)]);
+            req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        }
+        req.on(&host, Event::Log);
+        assert_eq!(
+            remembered(&host),
+            kept,
+            "{status:?}: {:?}",
+            host.shared.borrow().keys().collect::<Vec<_>>()
+        );
+    }
+}
