@@ -380,4 +380,22 @@ fn a_request_that_stalls_gets_a_json_408() {
         r.head.headers
     );
     assert_eq!(error_of(&r)["code"], "request_timeout", "{}", r.text());
+
+    // A body that stalls after its first bytes: Envoy held it (up to the listener's buffer
+    // limit) for the stream's 600 s, or for good if a byte trickled in now and then. The whole
+    // request now has `request_timeout` (120 s; 2 s here).
+    let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.contains("request_timeout: 120s"), "the demo sets no request timeout");
+    let config = config.replace("request_timeout: 120s", "request_timeout: 2s");
+    drop(envoy);
+    let envoy = Envoy::start(&config, ports.listen, ports.admin).unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let r = http::send_raw(
+        envoy.addr,
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"model\":\"economy\",",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert_eq!(error_of(&r)["code"], "request_timeout", "{}", r.text());
 }
