@@ -1,25 +1,29 @@
 // Validates every Kubernetes manifest under deploy/ against the CRD schemas of its platform
-// (Istio 1.29 and Envoy Gateway, as packaged by kubernetes-models on npm): a field that the
-// platform does not accept, a wrong type or a misspelt enum fails `make test`.
+// (Istio 1.29 and Envoy Gateway, as packaged by kubernetes-models on npm; a ConfigMap against
+// Kubernetes' own): a field that the platform does not accept, a wrong type or a misspelt enum
+// fails `make test`.
 //
-// With a third argument it also writes an Envoy bootstrap (JSON) holding the Envoy
-// configuration the manifests' patches carry: the clusters and routes of the EnvoyPatchPolicy,
-// the route and wasm settings of the EnvoyFilters. `envoy --mode validate` then checks those
-// values against Envoy's own protos (the test does). Where the patches land in the generated
-// configuration (their paths and match names) still needs a live control plane.
+// With a third argument it also writes, per platform, an Envoy bootstrap (JSON) holding the Envoy
+// configuration the manifests carry: OUT.istio.json (the route and wasm settings of the
+// EnvoyFilters, the stats_config of the bootstrap override ConfigMap) and OUT.envoy-gateway.json
+// (the clusters and routes of the EnvoyPatchPolicy, the stats_config the EnvoyProxy merges).
+// `envoy --mode validate` then checks those values against Envoy's own protos (the test does).
+// Where the patches land in the generated configuration (their paths and match names) still
+// needs a live control plane.
 //
-// It also writes BOOTSTRAP_OUT.docs.json: every manifest as JSON, and ENVOY_CONFIG (the
-// reference envoy/providers.yaml) as JSON, for the test's own checks.
+// It also writes OUT.docs.json: every manifest as JSON, and ENVOY_CONFIG (the reference
+// envoy/providers.yaml) as JSON, for the test's own checks.
 //
-// node tests/manifests/validate.mjs MODELS_NODE_MODULES DEPLOY_DIR [BOOTSTRAP_OUT PLUGIN_WASM [ENVOY_CONFIG]]
+// node tests/manifests/validate.mjs MODELS_NODE_MODULES DEPLOY_DIR [OUT PLUGIN_WASM [ENVOY_CONFIG]]
 import fs from "node:fs";
 import path from "node:path";
 
-const [modules, deployDir, bootstrapOut, pluginWasm, envoyConfig] = process.argv.slice(2);
+const [modules, deployDir, out, pluginWasm, envoyConfig] = process.argv.slice(2);
 const { parseAllDocuments } = await import(path.join(modules, "yaml/dist/index.js"));
 
-// API group -> the package that holds its models.
+// API group -> the package that holds its models ("" is Kubernetes' core API: a ConfigMap).
 const packages = {
+  "": "kubernetes-models",
   "extensions.istio.io": "@kubernetes-models/istio",
   "networking.istio.io": "@kubernetes-models/istio",
   "security.istio.io": "@kubernetes-models/istio",
@@ -28,7 +32,7 @@ const packages = {
 };
 
 async function model(apiVersion, kind) {
-  const [group, version] = apiVersion.split("/");
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   const pkg = packages[group];
   if (!pkg) throw new Error(`no schema package for ${apiVersion}`);
   const file = path.join(modules, pkg, group, version, `${kind}.js`);
@@ -76,6 +80,8 @@ const refused = [
   { apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: { name: "x" }, spec: { configPatches: [{ applyTo: "EXTENSION_CONFIG", patch: { operation: "NO_SUCH_OP" } }] } },
   { apiVersion: "gateway.envoyproxy.io/v1alpha1", kind: "EnvoyExtensionPolicy", metadata: { name: "x" }, spec: { wasm: "not a list" } },
   { apiVersion: "networking.istio.io/v1", kind: "NoSuchKind", metadata: { name: "x" } },
+  { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" }, data: { "custom_bootstrap.json": { stats_config: {} } } },
+  { apiVersion: "gateway.envoyproxy.io/v1alpha1", kind: "EnvoyProxy", metadata: { name: "x" }, spec: { bootstrap: { type: "Patch" } } },
 ];
 for (const doc of refused) {
   let ok = true;
@@ -84,7 +90,7 @@ for (const doc of refused) {
   } catch {
     ok = false;
   }
-  if (ok) failures.push(`the validator accepted an invalid ${doc.kind}: ${JSON.stringify(doc.spec)}`);
+  if (ok) failures.push(`the validator accepted an invalid ${doc.kind}: ${JSON.stringify(doc.spec ?? doc.data)}`);
 }
 
 // What Istio does with EnvoyFilter patches that its CRD schema lets through (istio/istio
@@ -319,17 +325,109 @@ function envoyGateway(docs, clusters) {
   return generatedListener;
 }
 
-/** The Envoy configuration carried by the manifests' patches: one listener per platform. */
-function bootstrap(docs) {
-  const clusters = [];
-  const listeners = [istio(docs), envoyGateway(docs, clusters)];
-  return { static_resources: { listeners, clusters } };
+/** protobuf's MergeFrom on JSON, for the fields the manifests merge: a message merges field by field, a repeated field appends, a scalar replaces. */
+function protoMerge(dst, src) {
+  const merged = structuredClone(dst);
+  for (const [k, v] of Object.entries(src ?? {})) {
+    const d = merged[k];
+    if (Array.isArray(v)) merged[k] = [...(Array.isArray(d) ? d : []), ...structuredClone(v)];
+    else if (v && typeof v === "object" && d && typeof d === "object" && !Array.isArray(d)) merged[k] = protoMerge(d, v);
+    else merged[k] = structuredClone(v);
+  }
+  return merged;
 }
 
-if (bootstrapOut) {
-  fs.writeFileSync(bootstrapOut, JSON.stringify(bootstrap(docs), null, 1));
+/**
+ * The stats_config of the bootstrap Istio generates for a gateway (istio/istio
+ * tools/packaging/common/envoy_bootstrap.json, pkg/bootstrap/config.go), as far as it decides
+ * which stats exist and how they are named: no default tags, and the inclusion list every proxy
+ * gets whatever its proxyStatsMatcher says (which only adds to it). Istio's own tags, anchored
+ * to Envoy's stat families, are left out.
+ */
+const ISTIO_STATS = {
+  use_all_default_tags: false,
+  stats_matcher: {
+    inclusion_list: {
+      patterns: [
+        ...["reporter=", "cluster_manager", "listener_manager", "server", "cluster.xds-grpc", "wasm"].map((prefix) => ({ prefix })),
+        ...["rbac.allowed", "rbac.denied", "shadow_allowed", "shadow_denied"].map((suffix) => ({ suffix })),
+        { safe_regex: { regex: "vhost\\..*\\.route\\..*" } },
+        { prefix: "component" },
+        { prefix: "istio" },
+      ],
+    },
+  },
+};
+
+/**
+ * The stats_config of the bootstrap Envoy Gateway generates (envoyproxy/gateway
+ * internal/xds/bootstrap/bootstrap.yaml.tpl): Envoy's default tags on and no stats_matcher
+ * (it has one only when an EnvoyProxy's telemetry.metrics.matches asks). Its own zone and
+ * priority tags, anchored to Envoy's stat families, are left out.
+ */
+const ENVOY_GATEWAY_STATS = { use_all_default_tags: true };
+
+/**
+ * The bootstrap override the Istio manifests ship: a ConfigMap holding custom_bootstrap.json,
+ * which the injector mounts on a pod annotated sidecar.istio.io/bootstrapOverride: <its name>
+ * and istio-agent hands Envoy as --config-yaml (YAML or JSON: it converts). Envoy merges it into
+ * Istio's bootstrap with protobuf's MergeFrom. The pod mounts it from its own namespace: the
+ * LLM gateway's, where the EnvoyFilters are.
+ */
+function istioOverride(docs) {
+  const maps = docs.filter((d) => d.kind === "ConfigMap" && d.data?.["custom_bootstrap.json"] !== undefined);
+  if (maps.length !== 1) {
+    failures.push(`Istio: ${maps.length} ConfigMaps with a custom_bootstrap.json, not one`);
+    return {};
+  }
+  const [map] = maps;
+  const namespaces = new Set(docs.filter((d) => d.kind === "EnvoyFilter").map((d) => d.metadata.namespace));
+  if (namespaces.size !== 1 || !namespaces.has(map.metadata.namespace)) {
+    failures.push(`Istio: ConfigMap ${map.metadata.name} is in ${map.metadata.namespace}, the gateway in ${[...namespaces]}`);
+  }
+  return parseAllDocuments(map.data["custom_bootstrap.json"])[0].toJS();
+}
+
+/**
+ * What the Envoy Gateway manifests' EnvoyProxy merges into the bootstrap Envoy Gateway generates
+ * (internal/xds/bootstrap/util.go: Merge is protobuf's Merge of its YAML value). The Gateway names
+ * it by a local parametersRef, so it lives in the Gateway's namespace: the EnvoyPatchPolicy's.
+ */
+function envoyGatewayOverride(docs) {
+  const proxies = docs.filter((d) => d.kind === "EnvoyProxy");
+  if (proxies.length !== 1) {
+    failures.push(`Envoy Gateway: ${proxies.length} EnvoyProxy resources, not one`);
+    return {};
+  }
+  const [proxy] = proxies;
+  const gateways = new Set(docs.filter((d) => d.kind === "EnvoyPatchPolicy").map((d) => d.metadata.namespace));
+  if (gateways.size !== 1 || !gateways.has(proxy.metadata.namespace)) {
+    failures.push(`Envoy Gateway: EnvoyProxy ${proxy.metadata.name} is in ${proxy.metadata.namespace}, the Gateway in ${[...gateways]}`);
+  }
+  const bootstrap = proxy.spec.bootstrap;
+  if (bootstrap?.type !== "Merge") {
+    failures.push(`Envoy Gateway: EnvoyProxy ${proxy.metadata.name}: bootstrap type ${bootstrap?.type}, only Merge is modelled here`);
+    return {};
+  }
+  return parseAllDocuments(bootstrap.value)[0].toJS();
+}
+
+/** Each platform's Envoy as the manifests make it: its listener (and clusters), its bootstrap's stats_config with the manifests' merged in. */
+function bootstraps(docs) {
+  const clusters = [];
+  const eg = envoyGateway(docs, clusters);
+  return {
+    istio: protoMerge({ stats_config: ISTIO_STATS, static_resources: { listeners: [istio(docs)] } }, istioOverride(docs)),
+    "envoy-gateway": protoMerge({ stats_config: ENVOY_GATEWAY_STATS, static_resources: { listeners: [eg], clusters } }, envoyGatewayOverride(docs)),
+  };
+}
+
+if (out) {
+  for (const [platform, b] of Object.entries(bootstraps(docs))) {
+    fs.writeFileSync(`${out}.${platform}.json`, JSON.stringify(b, null, 1));
+  }
   const reference = envoyConfig ? parseAllDocuments(fs.readFileSync(envoyConfig, "utf8"))[0].toJS() : null;
-  fs.writeFileSync(`${bootstrapOut}.docs.json`, JSON.stringify({ docs, envoy: reference }));
+  fs.writeFileSync(`${out}.docs.json`, JSON.stringify({ docs, envoy: reference }));
 }
 
 if (failures.length) {

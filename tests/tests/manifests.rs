@@ -116,58 +116,79 @@ fn shipped_envoy_configs_reload_a_crashed_vm() {
 }
 
 /// What `tests/manifests/validate.mjs` found and assembled: the manifests as JSON, the reference
-/// `envoy/providers.yaml` as JSON, and the bootstrap of the Envoy configuration the patches
-/// carry (one listener per platform), which Envoy has validated.
+/// `envoy/providers.yaml` as JSON, and each platform's Envoy bootstrap as the manifests make it
+/// (its listener and clusters, its stats_config with the manifests' merged in), which Envoy has
+/// validated.
 struct Patched {
     docs: Vec<Value>,
     envoy: Value,
-    bootstrap: Value,
+    istio: Value,
+    envoy_gateway: Value,
+}
+
+impl Patched {
+    /// Each platform's bootstrap, with the name of the listener the manifests patch on it.
+    fn platforms(&self) -> [(&'static str, &Value); 2] {
+        [("istio", &self.istio), ("llm/llm/http", &self.envoy_gateway)]
+    }
 }
 
 /// `tests/manifests/validate.mjs` with the Istio and Envoy Gateway CRD schemas that `make test`
 /// installs from npm into `build/k8s-models`; then Envoy itself validates the configuration the
-/// manifests' patches carry (clusters, routes, wasm settings, connection manager settings).
-fn patched() -> Patched {
+/// manifests carry (clusters, routes, wasm settings, connection manager settings, stats_config).
+/// Once for all the tests here: it takes seconds.
+fn patched() -> &'static Patched {
+    static PATCHED: std::sync::OnceLock<Patched> = std::sync::OnceLock::new();
+    PATCHED.get_or_init(assemble)
+}
+
+fn assemble() -> Patched {
     let root = repo_root();
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let bootstrap =
-        std::env::temp_dir().join(format!("model-router-patches-{}-{seq}.json", std::process::id()));
-    let out = std::process::Command::new("node")
+    let out = std::env::temp_dir().join(format!("model-router-patches-{}", std::process::id()));
+    let file = |suffix: &str| {
+        let mut f = out.clone().into_os_string();
+        f.push(suffix);
+        std::path::PathBuf::from(f)
+    };
+    let run = std::process::Command::new("node")
         .arg(root.join("tests/manifests/validate.mjs"))
         .arg(root.join("build/k8s-models/node_modules"))
         .arg(root.join("deploy"))
-        .arg(&bootstrap)
+        .arg(&out)
         .arg(wasm_path())
         .arg(root.join("envoy/providers.yaml"))
         .output()
         .expect("node runs (make test installs the schemas)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
+    let text = String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{text}");
     let n: usize = text.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(n >= 20, "{text}");
 
-    let out = std::process::Command::new(envoy_bin())
-        .args(["--mode", "validate", "--log-level", "warn", "-c"])
-        .arg(&bootstrap)
-        .output()
-        .expect("envoy runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let read = |p: &Path| -> Value {
         let v = serde_json::from_slice(&fs::read(p).expect("written")).expect("json");
         let _ = fs::remove_file(p);
         v
     };
-    let mut extra = bootstrap.clone().into_os_string();
-    extra.push(".docs.json");
-    let extra = read(Path::new(&extra));
+    let validated = |suffix: &str| -> Value {
+        let bootstrap = file(suffix);
+        let run = std::process::Command::new(envoy_bin())
+            .args(["--mode", "validate", "--log-level", "warn", "-c"])
+            .arg(&bootstrap)
+            .output()
+            .expect("envoy runs");
+        assert!(run.status.success(), "{suffix}: {}", String::from_utf8_lossy(&run.stderr));
+        read(&bootstrap)
+    };
+    let istio = validated(".istio.json");
+    let envoy_gateway = validated(".envoy-gateway.json");
+    let extra = read(&file(".docs.json"));
     Patched {
         docs: extra["docs"].as_array().cloned().unwrap_or_default(),
         envoy: extra["envoy"].clone(),
-        bootstrap: read(&bootstrap),
+        istio,
+        envoy_gateway,
     }
 }
-
-static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// The HTTP connection manager of a listener (by name) in a bootstrap.
 fn hcm<'a>(bootstrap: &'a Value, listener: &str) -> &'a Value {
@@ -192,8 +213,10 @@ fn seconds(d: &Value) -> f64 {
 #[test]
 fn platform_manifests_match_their_crd_schemas_and_their_patches_are_valid_envoy_config() {
     let p = patched();
-    let text = p.bootstrap.to_string();
-    assert!(text.matches("\"cluster_header\"").count() >= 2, "both platforms' routes: {text}");
+    for (platform, bootstrap) in p.platforms() {
+        let text = bootstrap.to_string();
+        assert!(text.contains("\"cluster_header\""), "{platform}'s routes: {text}");
+    }
     assert!(!p.docs.is_empty() && p.envoy.is_object());
 }
 
@@ -205,7 +228,7 @@ fn platform_manifests_match_their_crd_schemas_and_their_patches_are_valid_envoy_
 #[test]
 fn istio_delivers_the_whole_wasm_filter_with_allow_on_headers_stop_iteration() {
     let p = patched();
-    let filters = hcm(&p.bootstrap, "istio")["http_filters"].as_array().expect("filters").clone();
+    let filters = hcm(&p.istio, "istio")["http_filters"].as_array().expect("filters").clone();
     let names: Vec<&str> = filters.iter().filter_map(|f| f["name"].as_str()).collect();
     assert_eq!(names.last(), Some(&"envoy.filters.http.router"), "{names:?}");
     let wasm: Vec<&Value> = filters
@@ -251,8 +274,8 @@ fn platform_gateways_have_the_connection_settings_of_providers_yaml() {
     let p = patched();
     let reference = hcm(&p.envoy, "llm");
     assert!(reference["local_reply_config"]["mappers"].is_array(), "{reference}");
-    for platform in ["istio", "llm/llm/http"] {
-        let got = hcm(&p.bootstrap, platform);
+    for (platform, bootstrap) in p.platforms() {
+        let got = hcm(bootstrap, platform);
         assert!(seconds(&got["stream_idle_timeout"]) > 300.0, "{platform}: {}", got["stream_idle_timeout"]);
         assert!(
             seconds(&got["request_headers_timeout"]) > 0.0,
@@ -273,13 +296,117 @@ fn envoy_gateway_provider_clusters_resolve_as_providers_yaml_does() {
     let reference: Vec<String> =
         clusters(&p.envoy).iter().filter(|c| c["type"] == "LOGICAL_DNS").map(family).collect();
     assert!(!reference.is_empty() && reference.iter().all(|f| f == "V4_PREFERRED"), "{reference:?}");
-    let eg: Vec<Value> = clusters(&p.bootstrap)
+    let eg: Vec<Value> = clusters(&p.envoy_gateway)
         .into_iter()
         .filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("model-router-")))
         .collect();
     assert!(eg.len() >= 8, "{} clusters", eg.len());
     for c in &eg {
         assert_eq!(family(c), "V4_PREFERRED", "{}", c["name"]);
+    }
+}
+
+/// Both platforms' gateways label the router's metrics and bucket `auto_score` as
+/// `envoy/providers.yaml` does: its stats_tags and histogram_bucket_settings, merged into the
+/// bootstrap each platform generates (Istio: the ConfigMap a gateway pod names in
+/// `sidecar.istio.io/bootstrapOverride`; Envoy Gateway: the EnvoyProxy the Gateway names). The
+/// manifests had none: each label value stayed in the metric's name
+/// (`model_router_rejected_code_model_not_found`), every router panel of the Grafana dashboard
+/// was empty, and `auto_score` fell into Envoy's millisecond buckets.
+#[test]
+fn platform_gateways_have_the_stats_config_of_providers_yaml() {
+    let p = patched();
+    let reference = &p.envoy["stats_config"];
+    assert!(reference["stats_tags"].as_array().is_some_and(|t| t.len() >= 9), "{reference}");
+    for (platform, bootstrap) in p.platforms() {
+        let got = &bootstrap["stats_config"];
+        assert_eq!(got["stats_tags"], reference["stats_tags"], "{platform}");
+        assert_eq!(got["histogram_bucket_settings"], reference["histogram_bucket_settings"], "{platform}");
+    }
+}
+
+/// `envoy/demo.yaml` carries the stats_config of `envoy/providers.yaml`, to the line: the
+/// dashboard test scrapes the demo, and the platforms' manifests are checked against
+/// providers.yaml.
+#[test]
+fn demo_yaml_has_the_stats_config_of_providers_yaml() {
+    let block = |file: &str| -> String {
+        let text = fs::read_to_string(repo_root().join(file)).expect("read");
+        let lines: Vec<&str> = text.lines().skip_while(|l| *l != "stats_config:").collect();
+        let end = lines.iter().skip(1).position(|l| !l.is_empty() && !l.starts_with([' ', '#'])).unwrap_or(0);
+        lines.get(..=end).unwrap_or_default().join("\n")
+    };
+    let reference = block("envoy/providers.yaml");
+    assert!(reference.contains("histogram_bucket_settings"), "{reference}");
+    assert_eq!(block("envoy/demo.yaml"), reference);
+}
+
+/// The router's metrics as Prometheus scrapes them from each platform's Envoy, started on the
+/// bootstrap the manifests make (Istio's stats inclusion list and no default tags; Envoy
+/// Gateway's default tags): a refusal, and an `auto` request whose attempts all fail (no provider
+/// is reachable from here), come out labelled as the dashboard queries them, with `auto_score`
+/// in providers.yaml's buckets.
+#[test]
+fn platform_gateways_export_the_router_metrics_as_the_dashboard_reads_them() {
+    use model_router_tests::envoy::{Envoy, free_ports};
+    use model_router_tests::http;
+
+    let p = patched();
+    let buckets: Vec<String> = p.envoy["stats_config"]["histogram_bucket_settings"][0]["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    for (platform, bootstrap) in p.platforms() {
+        let ports = free_ports(2).expect("ports");
+        let (listen, admin) = (ports.first().copied().expect("port"), ports.get(1).copied().expect("port"));
+        let mut config = bootstrap.clone();
+        config["admin"] =
+            serde_json::json!({"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}});
+        config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = listen.into();
+        // The providers' clusters would reach the internet: without them every attempt fails here.
+        config["static_resources"]["clusters"] = serde_json::json!([]);
+        let envoy =
+            Envoy::start(&config.to_string(), listen, admin).unwrap_or_else(|e| panic!("{platform}: {e}"));
+        for model in ["no-such-model", "auto"] {
+            let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hello"}}]}}"#);
+            let req = format!(
+                "POST /v1/chat/completions HTTP/1.1\r\nhost: llm.example.com\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            http::send_raw(envoy.addr, req.as_bytes()).unwrap_or_else(|e| panic!("{platform}: {e}"));
+        }
+        // The router counts a request when Envoy logs it, which can follow the answer by a moment.
+        let scrape = || envoy.admin_get("/stats/prometheus").expect("scrape");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut text = scrape();
+        while !(text.contains("model_router_requests{") && text.contains("model_router_rejected{"))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            text = scrape();
+        }
+        let series: Vec<&str> = text.lines().filter(|l| l.starts_with("model_router_")).collect();
+        let all = series.join("\n");
+        assert!(
+            series.iter().any(|l| l.starts_with(r#"model_router_rejected{code="model_not_found"}"#)),
+            "{platform}: {all}"
+        );
+        let labels = ["tier=", "prefer=", "provider=", "model=", "outcome="];
+        assert!(
+            series.iter().any(|l| l
+                .strip_prefix("model_router_requests{")
+                .is_some_and(|r| labels.iter().all(|k| r.contains(k)))),
+            "{platform}: {all}"
+        );
+        let le: Vec<String> = series
+            .iter()
+            .filter_map(|l| l.strip_prefix(r#"model_router_auto_score_bucket{le=""#)?.split_once('"'))
+            .map(|(le, _)| le.to_string())
+            .filter(|le| le != "+Inf")
+            .collect();
+        assert_eq!(le, buckets, "{platform}: {all}");
     }
 }
 
@@ -291,7 +418,7 @@ fn envoy_gateway_provider_clusters_resolve_as_providers_yaml_does() {
 #[test]
 fn envoy_gateway_patches_select_the_wasm_filter_and_the_llm_routes_by_name() {
     let p = patched();
-    let hcm = hcm(&p.bootstrap, "llm/llm/http");
+    let hcm = hcm(&p.envoy_gateway, "llm/llm/http");
     let filters = hcm["http_filters"].as_array().expect("filters");
     let wasm: Vec<&Value> = filters
         .iter()
