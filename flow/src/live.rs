@@ -100,7 +100,11 @@ pub fn admit(
                 (true, true, h.breaker.gauge() != before)
             }
         })?;
-        let Some((true, probe, opened_probing)) = allowed else { return Ok(None) };
+        let Some((true, probe, opened_probing)) = allowed else {
+            // The provider's slot taken, the deployment's refused: given back.
+            release(host, to, probes);
+            return Ok(None);
+        };
         *took = probe;
         // The gauge says half-open while the breaker probes (it said open until the probe
         // ended, however many were sent).

@@ -15,6 +15,9 @@ pub struct Reservation {
     /// already be another worker's new day while the next is still the old one) and the
     /// window it is held in.
     pub held: Vec<(u64, u64)>,
+    /// When it was made, seconds since the epoch: the time it is settled at (a clock read
+    /// fewer per request; a hold expires only later, and a day's record is never rolled back).
+    pub at: u64,
 }
 
 /// A scope's record as it stands at `now`, and its compare-and-swap token. A scope without
@@ -47,7 +50,8 @@ pub fn reserve(
 ) -> Result<Option<Reservation>, HostError> {
     // Each scope's amount is reserved on its record's day (a record another worker already
     // rolled past midnight keeps its new day), where settling must find it.
-    let mut done = Reservation { scopes: Vec::with_capacity(scopes.len()), amount, held: Vec::new() };
+    let mut done =
+        Reservation { scopes: Vec::with_capacity(scopes.len()), amount, held: Vec::new(), at: now };
     for s in scopes {
         let reserved = reserve_in(host, &s, amount, now);
         let Ok(Some(on)) = reserved else {

@@ -166,8 +166,8 @@ pub enum Outcome {
     Answered,
     /// 5xx, 429, connection failure or timeout.
     Failed,
-    /// A stream's headers came after this many ms: a request in the window, whose success or
-    /// failure [`Outcome::Ended`] records when the stream ends. Counted a success at its
+    /// A stream's headers came after this many ms: its success or failure [`Outcome::Ended`]
+    /// records when the stream ends (a stream its client leaves is neither). Counted a success at its
     /// headers, a provider that failed every stream mid-way never reached its consecutive
     /// failures (each success reset them), and a probe closed its breaker before its stream
     /// failed. Its latency is its first byte's ([`Health::record_first_byte`]): a client that
@@ -253,8 +253,8 @@ impl Health {
             self.window_total = 0;
             self.window_errors = 0;
         }
-        // An ended stream was counted when it opened.
-        if !matches!(outcome, Outcome::Ended(_)) {
+        // A stream is counted when it ends, in the window its error (if any) lands in.
+        if !matches!(outcome, Outcome::Opened(_)) {
             self.window_total = self.window_total.saturating_add(1);
         }
         match outcome {

@@ -194,7 +194,11 @@ fn handle(w: &mut TcpStream, head: Head, body: Vec<u8>, shared: &Shared) -> io::
     }
     if let Some(status) = fault.status {
         thread::sleep(delay);
-        match native::Protocol::of(&head.second) {
+        // Bedrock's InvokeModel (Titan) answers its errors as Converse does: `{"message"}`.
+        let invoke = head.second.starts_with("/model/") && head.second.ends_with("/invoke");
+        let protocol = native::Protocol::of(&head.second)
+            .or_else(|| invoke.then_some(native::Protocol::Bedrock { stream: false }));
+        match protocol {
             Some(native::Protocol::Bedrock { stream: true }) if fault.opening => {
                 native::write_opening_fault(w, status, fault.code.as_deref(), provider)?;
             }

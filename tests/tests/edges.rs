@@ -309,6 +309,12 @@ fn titan_answers_carry_cost_and_tokens() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.header("x-model-router-cost").is_some(), "{:?}", r.head.headers);
     assert!(r.header("x-model-router-tokens-in").is_some_and(|t| t != "0"), "{:?}", r.head.headers);
+    // Its errors are translated too: Bedrock's 400 reaches the client in the OpenAI shape.
+    let provider = r.header("x-model-router-provider").unwrap_or_default().to_string();
+    fault(&s, &provider, r#"{"status":400,"count":1}"#);
+    let r = post(&s, "/v1/embeddings", r#"{"model":"embed-titan","input":"three words here"}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(error_of(&r)["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text());
 }
 
 /// Smaller item: when no OTLP collector runs, the exporters' connection errors do not fill

@@ -282,6 +282,8 @@ fn platform_gateways_have_the_connection_settings_of_providers_yaml() {
             "{platform}: {}",
             got["request_headers_timeout"]
         );
+        assert!(seconds(&reference["request_timeout"]) > 0.0, "{}", reference["request_timeout"]);
+        assert_eq!(got["request_timeout"], reference["request_timeout"], "{platform}");
         assert_eq!(got["local_reply_config"], reference["local_reply_config"], "{platform}");
     }
 }

@@ -3,10 +3,11 @@
 
 use model_router_scorer::budget::nano;
 use model_router_scorer::health::Outcome;
+use model_router_scorer::protocol::native;
 use model_router_scorer::route::{Memory, Upstream};
 use model_router_scorer::usage::{Usage, format_usd};
 
-use super::flight::{Flight, TIMEOUT_DETAILS, Watch};
+use super::flight::{Flight, TIMEOUT_DETAILS};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Host, HostError, Level, Swap};
@@ -27,13 +28,17 @@ impl Request {
         if self.shared.is_none() {
             return;
         }
-        // A stream that ended before its end: the provider cut it, or the client left. A
-        // stream not judged yet is judged now (whole, unless its provider cut it).
-        let cut_short = match &self.phase {
-            Phase::Streaming(w) => Some(self.stream_cut(host, w)),
-            _ => None,
-        };
-        self.stream_ended(host, cut_short != Some(Cut::ByProvider));
+        // A response that did not reach its end: its provider cut it, or its client left. A
+        // stream not judged yet is judged now: whole, failed by its provider, or neither.
+        let cut_short = self.response_cut(host);
+        self.stream_ended(
+            host,
+            match cut_short {
+                None => Some(true),
+                Some(Cut::ByProvider) => Some(false),
+                Some(Cut::ByClient) => None,
+            },
+        );
         let mut a = std::mem::take(&mut self.account);
         if let Phase::Streaming(w) = &self.phase {
             // What was passed on is the least the provider billed.
@@ -50,9 +55,21 @@ impl Request {
         };
         let in_flight = open.map(Flight::estimate_nano);
         // The attempt the client left will never report: the probe slots it took are given
-        // back, or a recovered provider stayed out until the next cooldown.
-        if let Some(f) = open {
-            live::release(host, &f.to, f.probes);
+        // back, or a recovered provider stayed out until the next cooldown. One its provider
+        // cut reports as a failure.
+        match (open, &self.phase) {
+            (Some(f), Phase::Opening(_)) if cut_short == Some(Cut::ByProvider) => {
+                self.cut_by_provider(host, &f.to)
+            }
+            (Some(f), _) => live::release(host, &f.to, f.probes),
+            (None, Phase::Checking(f)) => live::release(host, &f.to, f.probes),
+            (None, Phase::Costing(f) | Phase::Translating(f, _)) if cut_short == Some(Cut::ByProvider) => {
+                self.cut_by_provider(host, &f.to);
+            }
+            (None, Phase::Metering(meter)) if cut_short == Some(Cut::ByProvider) => {
+                self.cut_by_provider(host, &meter.to);
+            }
+            _ => {}
         }
         if let Phase::Failing(f) = &self.phase
             && let Some(p) = &f.pending
@@ -61,7 +78,10 @@ impl Request {
         }
         // Counted under the attempt the client left, as `client_closed`: its charge was in
         // the budgets and nowhere in the requests or cost by provider.
-        let closed = (a.labels.is_none() && open.is_some()) || cut_short == Some(Cut::ByClient);
+        let closed = match cut_short {
+            Some(cut) => cut == Cut::ByClient,
+            None => a.labels.is_none() && open.is_some(),
+        };
         if a.labels.is_none() {
             a.labels = open.map(Flight::labels);
         }
@@ -85,13 +105,14 @@ impl Request {
         };
         let spent = charged.saturating_add(a.lost_nano);
         if let Some(r) = &a.reservation {
-            // Without a clock, no hold is taken for expired and no day turns.
-            let now = crate::io::now_secs(host).unwrap_or(0);
-            // What dearer fallbacks reserved beside it is given back; the spend lands once.
+            let now = r.at;
+            // The spend lands once; what dearer fallbacks reserved beside it is given back
+            // after it, so the room is never free for an instant in between.
+            let landed = spend::settle(host, r, spent, now);
             for more in &a.more {
                 spend::settle(host, more, 0, now);
             }
-            for (scope, today) in spend::settle(host, r, spent, now) {
+            for (scope, today) in landed {
                 let label = match scope.label.strip_prefix("client ") {
                     // A client under `client_default_usd` only has no gauge: its id is the
                     // caller's to choose, and each new one would be a metric Envoy keeps.
@@ -146,26 +167,57 @@ impl Request {
 
 // Streams judged at their end, attempts lost, and what a dearer fallback reserves.
 impl Request {
-    /// Who ended a stream before its end, by Envoy's response code details. A provider's reset
-    /// or Envoy's timeout counts as the stream failing (against the provider's health, which
-    /// counted the stream a success at its headers); a provider resetting every stream after
-    /// its first chunk looked healthy, its requests all `ok`.
-    fn stream_cut(&self, host: &dyn Host, w: &Watch) -> Cut {
+    /// Who ended a response before its end, by Envoy's response code details (`None`: it
+    /// ended, or none had begun). A provider's reset or Envoy's timeout counts as the response
+    /// failing, as does a stream whose error event already came: against the provider's health,
+    /// which counted a stream nothing until its end and a whole answer a success at its
+    /// headers (a provider resetting every stream after its first chunk looked healthy, its
+    /// requests all `ok`). Read only for a response cut short: one call out of the VM.
+    fn response_cut(&self, host: &dyn Host) -> Option<Cut> {
+        let (to, stream) = match &self.phase {
+            Phase::Streaming(w) => (&w.to, true),
+            Phase::Opening(o) => (&o.flight.to, true),
+            Phase::Costing(f) | Phase::Translating(f, _) => (&f.to, false),
+            Phase::Metering(meter) => (&meter.to, false),
+            _ => return None,
+        };
+        let failed = match &self.phase {
+            Phase::Streaming(w) => {
+                w.editor.failed || w.translator.as_ref().is_some_and(native::Stream::failed)
+            }
+            _ => false,
+        };
         let details = host.response_details().ok().flatten().unwrap_or_default();
-        let by_provider = details.starts_with("upstream_reset_after_response_started")
+        let by_provider = failed
+            || details.starts_with("upstream_reset_after_response_started")
             || TIMEOUT_DETAILS.contains(&details.as_str());
         if !by_provider {
-            return Cut::ByClient;
+            return Some(Cut::ByClient);
         }
-        host.count(m::STREAM_FAILED, 1);
-        host.log(Level::Warn, &format!("model-router: stream from {} cut ({details})", w.to.provider));
-        Cut::ByProvider
+        if stream {
+            host.count(m::STREAM_FAILED, 1);
+        }
+        host.log(Level::Warn, &format!("model-router: response from {} cut ({details})", to.provider));
+        Some(Cut::ByProvider)
     }
 
-    /// Records how the stream whose opening was recorded ended (`whole`: to its end, or its
-    /// client left): its provider's health counted it as neither until now. Once.
-    pub(super) fn stream_ended(&mut self, host: &dyn Host, whole: bool) {
-        let Some(to) = self.account.opened.take() else { return };
+    /// An attempt whose response its provider cut (after its headers, before its end) failed.
+    fn cut_by_provider(&self, host: &dyn Host, to: &Upstream) {
+        if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
+            live::record(host, to, Outcome::Failed, now_ns / 1_000_000_000, &shared.config.resilience);
+        }
+    }
+
+    /// Records how the stream whose opening was recorded ended: whole (`Some(true)`), failed by
+    /// its provider (`Some(false)`), or left by its client (`None`: neither, and its probe slots
+    /// given back; counted whole, a client leaving each stream of a provider failing mid-way
+    /// kept resetting its failures, and closed its breaker on a probe). Once.
+    pub(super) fn stream_ended(&mut self, host: &dyn Host, how: Option<bool>) {
+        let Some((to, probes)) = self.account.opened.take() else { return };
+        let Some(whole) = how else {
+            live::release(host, &to, probes);
+            return;
+        };
         if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
             live::record(host, &to, Outcome::Ended(whole), now_ns / 1_000_000_000, &shared.config.resilience);
         }
@@ -176,11 +228,16 @@ impl Request {
     /// provider and model (the answering attempt's cost is counted under its own).
     pub(super) fn lost(&mut self, host: &dyn Host, f: &Flight) {
         let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
-        let charged = f.estimate_nano().unwrap_or(reserved);
-        self.account.lost_nano += charged;
-        if charged > 0 {
-            let (provider, model) = (m::stat_segment(&f.to.provider), m::stat_segment(&f.to.model));
-            host.count(&m::labelled(m::COST, &[("provider", provider), ("model", model)]), charged);
+        self.charge_lost(host, &f.to, f.estimate_nano().unwrap_or(reserved));
+    }
+
+    /// Charges `nano` (nano-USD) for an attempt at `to` that did not answer, at the end, and
+    /// counts it now under its own provider and model.
+    pub(super) fn charge_lost(&mut self, host: &dyn Host, to: &Upstream, nano: u64) {
+        self.account.lost_nano += nano;
+        if nano > 0 {
+            let (provider, model) = (m::stat_segment(&to.provider), m::stat_segment(&to.model));
+            host.count(&m::labelled(m::COST, &[("provider", provider), ("model", model)]), nano);
         }
     }
 

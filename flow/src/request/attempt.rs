@@ -57,8 +57,9 @@ impl Request {
         let native_stream = native && status == 200 && f.stream && !end_of_stream;
         // A 400 is held and read (`check_client_error`): a context-length error another
         // candidate could answer, or the gateway's key refused with a 400 (Gemini's), which is
-        // the gateway's failure whether or not another candidate is left.
-        let check = !native && status == 400 && !end_of_stream;
+        // the gateway's failure whether or not another candidate is left. (Not a translated
+        // answer's: its errors are translated whole.)
+        let check = !native && status == 400 && !end_of_stream && f.translation.is_none();
         // A native stream's attempt is recorded at its first chunk (`open_stream`), a held
         // 400's once it is read.
         if !native_stream && !check {
@@ -154,11 +155,11 @@ impl Request {
         clock: Clock,
     ) {
         let Some(shared) = self.shared.clone() else { return };
-        // The attempt reports: its probe slots are its outcome's to settle.
-        f.probes = live::Probes::default();
-        // A stream is judged when it ends (`finish`); its opening gives its latency.
-        let answered = if clock == Clock::Stream && status < 400 {
-            self.account.opened = Some(f.to.clone());
+        // The attempt reports: its probe slots are its outcome's to settle, a stream's when it
+        // ends (`stream_ended`), its opening giving nothing but its headers' time.
+        let probes = std::mem::take(&mut f.probes);
+        let answered = if clock == Clock::Stream && status < 400 && !retryable(status) {
+            self.account.opened = Some((f.to.clone(), probes));
             Outcome::Opened(f.elapsed_ms(now_ns))
         } else {
             Outcome::Answered

@@ -54,9 +54,13 @@ impl Request {
                     None => continue,
                 }
             };
-            if !self.reserve_more(host, f, &next)? {
-                live::release(host, &next, probes);
-                continue;
+            match self.reserve_more(host, f, &next) {
+                Ok(true) => {}
+                held => {
+                    live::release(host, &next, probes);
+                    held?;
+                    continue;
+                }
             }
             let headers = self.attempt_headers(shared, &next, body.len());
             self.effects.push(Effect::Call {
@@ -194,7 +198,7 @@ impl Request {
             Some(Opened::Failed(failed, read)) => {
                 // The counts the provider reported before failing (an Anthropic message_start's
                 // input): it billed them.
-                self.account.lost_nano += read.map_or(0, |u| nano(u.cost(&f.to.price())));
+                self.charge_lost(host, &f.to, read.map_or(0, |u| nano(u.cost(&f.to.price()))));
                 failed
             }
             Some(Opened::Refused(error)) => {
@@ -256,7 +260,10 @@ impl Request {
     /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, else 502
     /// `upstream_failed`.
     pub(super) fn exhausted(&mut self, host: &dyn Host, f: &Flight) {
-        let sent: Vec<u16> = f.failed.iter().filter(|x| x.sent).map(|x| x.status).collect();
+        // What the providers said, besides a context-length 400 a larger window was tried for
+        // (named in the summary): every one rate limited is a 429 with its retry-after.
+        let sent: Vec<u16> =
+            f.failed.iter().filter(|x| x.sent && x.status != 400).map(|x| x.status).collect();
         let all = |p: fn(u16) -> bool| !sent.is_empty() && sent.iter().all(|s| p(*s));
         let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
         let attempts = f.attempts;

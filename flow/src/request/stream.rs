@@ -71,10 +71,11 @@ impl Request {
             // not bill.)
             if !failed {
                 let reported = translator.as_ref().and_then(native::Stream::tokens);
-                self.account.lost_nano += reported.map_or_else(
+                let billed = reported.map_or_else(
                     || flight.input_estimate_nano(),
                     |t| nano(t.usage().cost(&flight.to.price())),
                 );
+                self.charge_lost(host, &flight.to, billed);
             }
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
             return self.fail_over_or(host, flight, Retry::Failure, Origin::Answering);
@@ -150,7 +151,7 @@ impl Request {
         if w.translator.as_ref().is_some_and(native::Stream::failed) || w.editor.failed {
             host.count(m::STREAM_FAILED, 1);
             // A stream the provider ended with its error counts against its health.
-            self.stream_ended(host, false);
+            self.stream_ended(host, Some(false));
         } else if !w.editor.done {
             host.count(m::STREAM_TRUNCATED, 1);
             host.log(

@@ -121,10 +121,11 @@ fn only_a_streams_time_is_a_latency_observation() {
         let provider = model_router_scorer::health::provider_key(&cluster);
         let deployment = model_router_scorer::health::deployment_key(&cluster, "m");
         // A stream's headers are no sample (a client closing streams right after them made a
-        // slow deployment look fast); its first byte is, for its deployment.
+        // slow deployment look fast); its first byte is, for its deployment. (A stream counts
+        // in the window when it ends.)
         for key in [&provider, &deployment] {
             let h = health(&host, key.clone());
-            assert_eq!((h.samples, h.window_total), (0, 1), "stream {stream}: {key}: {h:?}");
+            assert_eq!((h.samples, h.window_total), (0, u32::from(!stream)), "stream {stream}: {key}: {h:?}");
         }
         host.response_body = b"data: {}\n\n".to_vec();
         req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
@@ -208,4 +209,51 @@ fn a_probe_its_client_left_gives_its_slot_back() {
     assert_eq!(first_attempt(&shared, &mut host, 200), p, "the next probe");
     let state = host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied();
     assert_eq!(state, Some(0), "closed");
+}
+
+/// A stream its client leaves says nothing of its provider: counted whole, a client leaving
+/// each stream of a provider that fails them mid-way kept resetting its consecutive failures
+/// (found reviewing the diff). And a whole answer its provider resets mid-body is a failure.
+#[test]
+fn a_stream_its_client_leaves_is_neutral_and_a_reset_answer_fails() {
+    let shared = config(r#","resilience":{"failures":2}"#);
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let failing = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+    let mut host = chat(body);
+    let state =
+        |host: &Fake, p: &str| host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied();
+    let mut first = None;
+    // (the client leaves after the headers, instead of the stream failing)
+    for leaves in [false, true, false] {
+        let mut req = Request::new(Some(shared.clone()));
+        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        assert_eq!(first.get_or_insert_with(|| to.clone()), &to);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        if leaves {
+            host.details = Some("downstream_remote_disconnect".into());
+        } else {
+            host.details = None;
+            host.response_body = failing.as_bytes().to_vec();
+            req.on(&host, Event::ResponseBody { size: failing.len(), end_of_stream: true });
+        }
+        req.on(&host, Event::Log);
+    }
+    let p = first.unwrap_or_default();
+    assert_eq!(state(&host, &p), Some(1), "two failures, the left stream between them neutral");
+
+    // A whole answer (held for its cost) its provider resets mid-body.
+    let shared = config(r#","resilience":{"failures":1}"#);
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(shared));
+    let p = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"choices":[{"mess"#.to_vec();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+    host.details = Some("upstream_reset_after_response_started{remote_reset}".into());
+    req.on(&host, Event::Log);
+    assert_eq!(state(&host, &p), Some(1), "open");
+    let counters = host.counters.borrow();
+    assert!(counters.keys().any(|k| k.ends_with("outcome.upstream_error")), "{counters:?}");
 }

@@ -305,3 +305,26 @@ fn a_real_overflow_moves_on_though_the_conversation_mentions_the_phrase() {
     let step = req.on(&host, Event::ResponseBody { size: error.len(), end_of_stream: true });
     assert_eq!(cluster_of(&step).as_deref(), Some("c"), "{step:?}");
 }
+
+/// A context-length 400 named among the failed attempts (`Fallback-From`) is not what the
+/// providers said of their capacity: a larger window that answers 429 leaves the client a 429
+/// with its retry-after, not the 502 of every other failure (found reviewing the diff).
+#[test]
+fn a_larger_window_rate_limited_after_a_context_error_is_a_429() {
+    let context = r#"{"error":{"code":"context_length_exceeded","message":"too long"}}"#;
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":2}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "400")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = context.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: context.len(), end_of_stream: true });
+    assert_eq!(cluster_of(&step).as_deref(), Some("c"), "{step:?}");
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "429"), ("retry-after", "7")]);
+    let step = req.on(&host, Event::CallResponse { body_size: 0 });
+    let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, json["error"]["code"].as_str()), (429, Some("rate_limit_exceeded")), "{json}");
+    let retry = headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str());
+    assert_eq!(retry, Some("7"));
+}
