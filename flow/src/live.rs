@@ -88,8 +88,7 @@ pub fn admit(
         }
     }
     let mut probes = Probes::default();
-    for ((key, scope), took) in keys.into_iter().zip([Scope::Provider, Scope::Deployment]).zip(&mut probes.0)
-    {
+    for (i, (key, scope)) in keys.into_iter().zip([Scope::Provider, Scope::Deployment]).enumerate() {
         // (admitted, took a probe slot, that claim turned an open breaker half-open)
         let allowed = update(host, &key, |h| match h.admit(now, cfg) {
             Admit::Yes => (true, false, false),
@@ -99,13 +98,19 @@ pub fn admit(
                 h.claim_probe(now, cfg);
                 (true, true, h.breaker.gauge() != before)
             }
-        })?;
-        let Some((true, probe, opened_probing)) = allowed else {
-            // The provider's slot taken, the deployment's refused: given back.
-            release(host, to, probes);
-            return Ok(None);
+        });
+        // A slot taken on the provider's breaker is given back if the deployment's refuses or
+        // cannot be read.
+        let (probe, opened_probing) = match allowed {
+            Ok(Some((true, probe, opened))) => (probe, opened),
+            refused => {
+                release(host, to, probes);
+                return refused.map(|_| None);
+            }
         };
-        *took = probe;
+        if let Some(took) = probes.0.get_mut(i) {
+            *took = probe;
+        }
         // The gauge says half-open while the breaker probes (it said open until the probe
         // ended, however many were sent).
         if opened_probing {

@@ -166,15 +166,15 @@ pub enum Outcome {
     Answered,
     /// 5xx, 429, connection failure or timeout.
     Failed,
-    /// A stream's headers came after this many ms: its success or failure [`Outcome::Ended`]
-    /// records when the stream ends (a stream its client leaves is neither). Counted a success at its
+    /// A stream's headers came (after this many ms), or a whole answer's with its body to come:
+    /// its success or failure [`Outcome::Ended`] records when it ends (one its client leaves is
+    /// neither). Counted a success at its
     /// headers, a provider that failed every stream mid-way never reached its consecutive
     /// failures (each success reset them), and a probe closed its breaker before its stream
     /// failed. Its latency is its first byte's ([`Health::record_first_byte`]): a client that
     /// closed streams right after their headers made a slow deployment look fast.
-    Opened(f64),
-    /// A stream recorded as [`Outcome::Opened`] ended: whole (`true`, or its client left), or
-    /// failed mid-way.
+    Opened(Option<f64>),
+    /// An answer recorded as [`Outcome::Opened`] ended: whole (`true`), or failed mid-way.
     Ended(bool),
 }
 
@@ -259,7 +259,9 @@ impl Health {
         }
         match outcome {
             Outcome::Opened(ms) => {
-                self.headers_ms = if self.samples == 0 { ms } else { ewma(self.headers_ms, ms) };
+                if let Some(ms) = ms {
+                    self.headers_ms = if self.samples == 0 { ms } else { ewma(self.headers_ms, ms) };
+                }
                 false
             }
             Outcome::Answered | Outcome::Ended(true) => {
@@ -452,23 +454,23 @@ mod tests {
         let c = cfg();
         let mut h = Health::default();
         for (t, trips) in [(100, false), (101, false), (102, true)] {
-            assert!(!h.record(Outcome::Opened(20.0), t, &c));
+            assert!(!h.record(Outcome::Opened(Some(20.0)), t, &c));
             assert_eq!(h.record(Outcome::Ended(false), t, &c), trips, "{t}");
         }
         assert_eq!((h.window_total, h.window_errors), (3, 3), "one request each");
         assert_eq!(h.admit(132, &c), Admit::Probe);
         h.claim_probe(132, &c);
-        assert!(!h.record(Outcome::Opened(20.0), 132, &c));
+        assert!(!h.record(Outcome::Opened(Some(20.0)), 132, &c));
         assert!(matches!(h.breaker, Breaker::HalfOpen { .. }), "{:?}", h.breaker);
         assert!(h.record(Outcome::Ended(false), 140, &c), "the probe's stream failed");
         assert_eq!(h.admit(170, &c), Admit::Probe);
         h.claim_probe(170, &c);
-        assert!(!h.record(Outcome::Opened(20.0), 170, &c));
+        assert!(!h.record(Outcome::Opened(Some(20.0)), 170, &c));
         assert!(!h.record(Outcome::Ended(true), 175, &c));
         assert_eq!(h.breaker, Breaker::Closed);
         // Whole streams between failed ones reset the streak, as any success does.
         for t in 180..190 {
-            h.record(Outcome::Opened(20.0), t, &c);
+            h.record(Outcome::Opened(Some(20.0)), t, &c);
             h.record(Outcome::Ended(t % 3 != 0), t, &c);
         }
         assert_eq!(h.breaker, Breaker::Closed);
@@ -538,7 +540,7 @@ mod tests {
         // A stream's headers are no sample: a client that closed streams right after them made
         // a slow deployment look fast.
         for _ in 0..5 {
-            h.record(Outcome::Opened(1.0), 400, &c);
+            h.record(Outcome::Opened(Some(1.0)), 400, &c);
         }
         assert_eq!((h.first_byte_ms, h.samples), (30.0, 1));
     }

@@ -57,18 +57,16 @@ impl Request {
         // The attempt the client left will never report: the probe slots it took are given
         // back, or a recovered provider stayed out until the next cooldown. One its provider
         // cut reports as a failure.
-        match (open, &self.phase) {
+        // (An answer whose headers came is judged above, as it ends.)
+        let checking = match &self.phase {
+            Phase::Checking(f) => Some(f.as_ref()),
+            _ => None,
+        };
+        match (open.or(checking), &self.phase) {
             (Some(f), Phase::Opening(_)) if cut_short == Some(Cut::ByProvider) => {
-                self.cut_by_provider(host, &f.to)
-            }
-            (Some(f), _) => live::release(host, &f.to, f.probes),
-            (None, Phase::Checking(f)) => live::release(host, &f.to, f.probes),
-            (None, Phase::Costing(f) | Phase::Translating(f, _)) if cut_short == Some(Cut::ByProvider) => {
                 self.cut_by_provider(host, &f.to);
             }
-            (None, Phase::Metering(meter)) if cut_short == Some(Cut::ByProvider) => {
-                self.cut_by_provider(host, &meter.to);
-            }
+            (Some(f), _) => live::release(host, &f.to, f.probes),
             _ => {}
         }
         if let Phase::Failing(f) = &self.phase
@@ -78,12 +76,14 @@ impl Request {
         }
         // Counted under the attempt the client left, as `client_closed`: its charge was in
         // the budgets and nowhere in the requests or cost by provider.
+        // A request left while an attempt was out (or its 400 held) counts under that attempt,
+        // not under one that failed before it and was noted as served.
         let closed = match cut_short {
             Some(cut) => cut == Cut::ByClient,
-            None => a.labels.is_none() && open.is_some(),
+            None => open.or(checking).is_some(),
         };
-        if a.labels.is_none() {
-            a.labels = open.map(Flight::labels);
+        if let Some(f) = open.or(checking) {
+            a.labels = Some(f.labels());
         }
         // What the request is charged. Answered without reported usage, or ended unanswered:
         // the estimate of the attempt charged (the one in flight, or the one that answered: a
@@ -201,7 +201,7 @@ impl Request {
         Some(Cut::ByProvider)
     }
 
-    /// An attempt whose response its provider cut (after its headers, before its end) failed.
+    /// An attempt whose native stream its provider cut before its answer began failed.
     fn cut_by_provider(&self, host: &dyn Host, to: &Upstream) {
         if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
             live::record(host, to, Outcome::Failed, now_ns / 1_000_000_000, &shared.config.resilience);

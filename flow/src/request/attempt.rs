@@ -66,10 +66,11 @@ impl Request {
             // A whole answer the timeout ended was still generating: its model's time, which
             // the request's length decides, not its provider's health (one client's long
             // answers opened the provider's breaker for every client and every model of it).
-            let clock = match (f.stream, timed_out) {
-                (true, _) => Clock::Stream,
-                (false, true) => Clock::Cut,
-                (false, false) => Clock::Whole,
+            let clock = match (f.stream, timed_out, end_of_stream) {
+                (true, _, _) => Clock::Stream,
+                (false, true, _) => Clock::Cut,
+                (false, false, false) => Clock::Body,
+                (false, false, true) => Clock::Whole,
             };
             crate::io::span!(
                 host,
@@ -158,9 +159,10 @@ impl Request {
         // The attempt reports: its probe slots are its outcome's to settle, a stream's when it
         // ends (`stream_ended`), its opening giving nothing but its headers' time.
         let probes = std::mem::take(&mut f.probes);
-        let answered = if clock == Clock::Stream && status < 400 && !retryable(status) {
+        let later = matches!(clock, Clock::Stream | Clock::Body) && status < 400 && !retryable(status);
+        let answered = if later {
             self.account.opened = Some((f.to.clone(), probes));
-            Outcome::Opened(f.elapsed_ms(now_ns))
+            Outcome::Opened((clock == Clock::Stream).then(|| f.elapsed_ms(now_ns)))
         } else {
             Outcome::Answered
         };

@@ -323,7 +323,14 @@ impl Request {
             ..
         } = route;
         let to = target.to.clone();
-        let sent_ns = crate::io::span!(host, "send", self.send(host, shared, target, body_size))?;
+        let sent_ns = match crate::io::span!(host, "send", self.send(host, shared, target, body_size)) {
+            Ok(ns) => ns,
+            Err(e) => {
+                // Never sent: its probe slots are given back.
+                live::release(host, &to, probes.unwrap_or_default());
+                return Err(e);
+            }
+        };
         // What a translated answer calls itself: OpenAI ids are per completion, so the
         // request's own id (Envoy's x-request-id) or, without one, the clock.
         let request_id =

@@ -223,9 +223,13 @@ impl Flight {
 /// What an attempt's time tells its health records ([`Request::record_attempt`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Clock {
-    /// A stream's time to its answer through the route: a latency observation for
-    /// `prefer: fast`.
+    /// A stream's headers through the route: judged when the stream ends, its first byte a
+    /// latency observation for `prefer: fast`.
     Stream,
+    /// A whole answer's headers, its body still to come through the route: judged when the
+    /// body ends (a provider cutting every answer mid-body was a success at each one's headers,
+    /// which reset the failures its cut then counted), no latency observation.
+    Body,
     /// A whole answer's, a fallback's (it comes whole) or an error's: no latency observation
     /// ([`Outcome::Answered`](model_router_scorer::health::Outcome::Answered)).
     Whole,

@@ -114,7 +114,10 @@ impl Request {
             }
             Event::Unsent => {
                 // Nothing went out: nothing to charge, no provider to blame for the host's
-                // own answer, no fallback for it.
+                // own answer, no fallback for it; a probe slot taken for it is given back.
+                if let Phase::Routed(f) = &self.phase {
+                    crate::live::release(host, &f.to, f.probes);
+                }
                 self.phase = Phase::Answered;
                 Verdict::Continue
             }

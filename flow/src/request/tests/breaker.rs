@@ -17,6 +17,12 @@ fn first_attempt(shared: &Rc<Shared>, host: &mut Fake, status: u16) -> String {
     let cluster = cluster_of(&route(&mut req, host)).unwrap_or_default();
     host.response_headers = pairs(&[(":status", &status.to_string())]);
     req.on(host, Event::ResponseHeaders { end_of_stream: false });
+    if status == 200 {
+        // A whole answer is judged when its body ends.
+        host.response_body = br#"{"choices":[]}"#.to_vec();
+        req.on(host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        req.on(host, Event::Log);
+    }
     cluster
 }
 
@@ -45,6 +51,10 @@ fn a_cooled_breaker_lets_one_probe_through_then_opens_again_or_closes() {
     assert_eq!(state(&host), Some(2), "half-open");
     host.response_headers = pairs(&[(":status", "200")]);
     probe.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(state(&host), Some(2), "still half-open until its answer ends");
+    host.response_body = br#"{"choices":[]}"#.to_vec();
+    probe.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    probe.on(&host, Event::Log);
     assert_eq!(state(&host), Some(0), "closed");
     assert_eq!(first_attempt(&shared, &mut host, 200), p);
 }
@@ -121,11 +131,11 @@ fn only_a_streams_time_is_a_latency_observation() {
         let provider = model_router_scorer::health::provider_key(&cluster);
         let deployment = model_router_scorer::health::deployment_key(&cluster, "m");
         // A stream's headers are no sample (a client closing streams right after them made a
-        // slow deployment look fast); its first byte is, for its deployment. (A stream counts
+        // slow deployment look fast); its first byte is, for its deployment. (An answer counts
         // in the window when it ends.)
         for key in [&provider, &deployment] {
             let h = health(&host, key.clone());
-            assert_eq!((h.samples, h.window_total), (0, u32::from(!stream)), "stream {stream}: {key}: {h:?}");
+            assert_eq!((h.samples, h.window_total), (0, 0), "stream {stream}: {key}: {h:?}");
         }
         host.response_body = b"data: {}\n\n".to_vec();
         req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
@@ -242,17 +252,25 @@ fn a_stream_its_client_leaves_is_neutral_and_a_reset_answer_fails() {
     let p = first.unwrap_or_default();
     assert_eq!(state(&host, &p), Some(1), "two failures, the left stream between them neutral");
 
-    // A whole answer (held for its cost) its provider resets mid-body.
-    let shared = config(r#","resilience":{"failures":1}"#);
+    // Whole answers (held for their cost) their provider resets mid-body: each is judged at
+    // its end, so two open a breaker of two failures (a success at each one's headers reset
+    // the failure its cut then counted).
+    let shared = config(r#","resilience":{"failures":2}"#);
     let mut host = chat(HELLO);
-    let mut req = Request::new(Some(shared));
-    let p = cluster_of(&route(&mut req, &host)).unwrap_or_default();
-    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    host.response_body = br#"{"choices":[{"mess"#.to_vec();
-    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
-    host.details = Some("upstream_reset_after_response_started{remote_reset}".into());
-    req.on(&host, Event::Log);
+    let mut first = None;
+    for _ in 0..2 {
+        let mut req = Request::new(Some(shared.clone()));
+        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        assert_eq!(first.get_or_insert_with(|| to.clone()), &to);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = br#"{"choices":[{"mess"#.to_vec();
+        host.details = None;
+        req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+        host.details = Some("upstream_reset_after_response_started{remote_reset}".into());
+        req.on(&host, Event::Log);
+    }
+    let p = first.unwrap_or_default();
     assert_eq!(state(&host, &p), Some(1), "open");
     let counters = host.counters.borrow();
     assert!(counters.keys().any(|k| k.ends_with("outcome.upstream_error")), "{counters:?}");
