@@ -26,12 +26,42 @@ fn first_attempt(shared: &Rc<Shared>, host: &mut Fake, status: u16) -> String {
     cluster
 }
 
-#[test]
-fn a_cooled_breaker_lets_one_probe_through_then_opens_again_or_closes() {
+/// A streamed [`HELLO`].
+const STREAM: &str = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+/// A stream its provider fails after its first chunk, with its error event.
+const FAILING: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+
+/// Routes a [`STREAM`] request; its provider fails it mid-way ([`FAILING`]), or (`leaves`) its
+/// client leaves after the headers. Returns where it went.
+fn failed_or_left_stream(shared: &Rc<Shared>, host: &mut Fake, leaves: bool) -> String {
+    let mut req = Request::new(Some(shared.clone()));
+    let to = cluster_of(&route(&mut req, host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    req.on(host, Event::ResponseHeaders { end_of_stream: false });
+    if leaves {
+        host.details = Some("downstream_remote_disconnect".into());
+    } else {
+        host.details = None;
+        host.response_body = FAILING.as_bytes().to_vec();
+        req.on(host, Event::ResponseBody { size: FAILING.len(), end_of_stream: true });
+    }
+    req.on(host, Event::Log);
+    to
+}
+
+/// A breaker of two failures, a 10 s cooldown and one probe, opened by two 503s of its
+/// provider: the configuration, the host, and the provider.
+fn opened_breaker() -> (Rc<Shared>, Fake, String) {
     let shared = config(r#","resilience":{"failures":2,"cooldown_secs":10,"probes":1}"#);
     let mut host = chat(HELLO);
     let p = first_attempt(&shared, &mut host, 503);
     assert_eq!(first_attempt(&shared, &mut host, 503), p);
+    (shared, host, p)
+}
+
+#[test]
+fn a_cooled_breaker_lets_one_probe_through_then_opens_again_or_closes() {
+    let (shared, mut host, p) = opened_breaker();
     let state = |host: &Fake| host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied();
     assert_eq!(state(&host), Some(1), "open");
     assert_ne!(first_attempt(&shared, &mut host, 200), p, "an open breaker is passed over");
@@ -179,19 +209,11 @@ fn a_whole_answer_the_routes_timeout_ends_fails_its_deployment_only() {
 #[test]
 fn a_provider_failing_every_stream_midway_opens_its_breaker() {
     let shared = config(r#","resilience":{"failures":3}"#);
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let failing = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
-    let mut host = chat(body);
+    let mut host = chat(STREAM);
     let mut first = None;
     for i in 0..3 {
-        let mut req = Request::new(Some(shared.clone()));
-        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        let to = failed_or_left_stream(&shared, &mut host, false);
         assert_eq!(first.get_or_insert_with(|| to.clone()), &to, "request {i}");
-        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        host.response_body = failing.as_bytes().to_vec();
-        req.on(&host, Event::ResponseBody { size: failing.len(), end_of_stream: true });
-        req.on(&host, Event::Log);
         host.now_ns += 1_000_000_000;
     }
     let p = first.unwrap_or_default();
@@ -206,10 +228,7 @@ fn a_provider_failing_every_stream_midway_opens_its_breaker() {
 /// back, and the next request probes.
 #[test]
 fn a_probe_its_client_left_gives_its_slot_back() {
-    let shared = config(r#","resilience":{"failures":2,"cooldown_secs":10,"probes":1}"#);
-    let mut host = chat(HELLO);
-    let p = first_attempt(&shared, &mut host, 503);
-    assert_eq!(first_attempt(&shared, &mut host, 503), p);
+    let (shared, mut host, p) = opened_breaker();
     host.now_ns += 11_000_000_000;
     // The probe goes; its client leaves before the answer.
     let mut left = Request::new(Some(shared.clone()));
@@ -227,27 +246,14 @@ fn a_probe_its_client_left_gives_its_slot_back() {
 #[test]
 fn a_stream_its_client_leaves_is_neutral_and_a_reset_answer_fails() {
     let shared = config(r#","resilience":{"failures":2}"#);
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let failing = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
-    let mut host = chat(body);
+    let mut host = chat(STREAM);
     let state =
         |host: &Fake, p: &str| host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied();
     let mut first = None;
     // (the client leaves after the headers, instead of the stream failing)
     for leaves in [false, true, false] {
-        let mut req = Request::new(Some(shared.clone()));
-        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        let to = failed_or_left_stream(&shared, &mut host, leaves);
         assert_eq!(first.get_or_insert_with(|| to.clone()), &to);
-        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        if leaves {
-            host.details = Some("downstream_remote_disconnect".into());
-        } else {
-            host.details = None;
-            host.response_body = failing.as_bytes().to_vec();
-            req.on(&host, Event::ResponseBody { size: failing.len(), end_of_stream: true });
-        }
-        req.on(&host, Event::Log);
     }
     let p = first.unwrap_or_default();
     assert_eq!(state(&host, &p), Some(1), "two failures, the left stream between them neutral");
