@@ -166,15 +166,13 @@ pub enum Outcome {
     Answered,
     /// 5xx, 429, connection failure or timeout.
     Failed,
-    /// A stream's headers came (after this many ms), or a whole answer's with its body to come:
-    /// its success or failure [`Outcome::Ended`] records when it ends (one its client leaves is
-    /// neither). Counted a success at its
-    /// headers, a provider that failed every stream mid-way never reached its consecutive
-    /// failures (each success reset them), and a probe closed its breaker before its stream
-    /// failed. Its latency is its first byte's ([`Health::record_first_byte`]): a client that
-    /// closed streams right after their headers made a slow deployment look fast.
-    Opened(Option<f64>),
-    /// An answer recorded as [`Outcome::Opened`] ended: whole (`true`), or failed mid-way.
+    /// A stream, or a whole answer that came through the route, ended: whole (`true`), or
+    /// failed mid-way. Its success or failure is recorded when it ends, not at its headers: a
+    /// provider failing every answer mid-way never reached its consecutive failures (each
+    /// headers' success reset them), and a probe closed its breaker before its answer failed.
+    /// Its latency is its first byte's ([`Health::record_first_byte`]): a client that closed
+    /// streams right after their headers made a slow deployment look fast. One its client
+    /// leaves is neither.
     Ended(bool),
 }
 
@@ -184,10 +182,11 @@ const EWMA_ALPHA: f64 = 0.3;
 /// One key's record.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Health {
-    /// Moving average of the time to response headers, ms.
+    /// Kept in the record's form (`h1`) and no longer measured: a stream's headers are no
+    /// latency observation (a client closing streams right after them made a slow deployment
+    /// look fast).
     pub headers_ms: f64,
-    /// Moving average of the time to the first response byte of streams (headers when not
-    /// streamed), ms.
+    /// Moving average of the time to the first response byte of streams, ms.
     pub first_byte_ms: f64,
     /// Latency observations so far.
     pub samples: u32,
@@ -253,17 +252,8 @@ impl Health {
             self.window_total = 0;
             self.window_errors = 0;
         }
-        // A stream is counted when it ends, in the window its error (if any) lands in.
-        if !matches!(outcome, Outcome::Opened(_)) {
-            self.window_total = self.window_total.saturating_add(1);
-        }
+        self.window_total = self.window_total.saturating_add(1);
         match outcome {
-            Outcome::Opened(ms) => {
-                if let Some(ms) = ms {
-                    self.headers_ms = if self.samples == 0 { ms } else { ewma(self.headers_ms, ms) };
-                }
-                false
-            }
             Outcome::Answered | Outcome::Ended(true) => {
                 self.consecutive = 0;
                 if let Breaker::HalfOpen { started, passed, since } = self.breaker {
@@ -454,23 +444,19 @@ mod tests {
         let c = cfg();
         let mut h = Health::default();
         for (t, trips) in [(100, false), (101, false), (102, true)] {
-            assert!(!h.record(Outcome::Opened(Some(20.0)), t, &c));
             assert_eq!(h.record(Outcome::Ended(false), t, &c), trips, "{t}");
         }
         assert_eq!((h.window_total, h.window_errors), (3, 3), "one request each");
         assert_eq!(h.admit(132, &c), Admit::Probe);
         h.claim_probe(132, &c);
-        assert!(!h.record(Outcome::Opened(Some(20.0)), 132, &c));
         assert!(matches!(h.breaker, Breaker::HalfOpen { .. }), "{:?}", h.breaker);
         assert!(h.record(Outcome::Ended(false), 140, &c), "the probe's stream failed");
         assert_eq!(h.admit(170, &c), Admit::Probe);
         h.claim_probe(170, &c);
-        assert!(!h.record(Outcome::Opened(Some(20.0)), 170, &c));
         assert!(!h.record(Outcome::Ended(true), 175, &c));
         assert_eq!(h.breaker, Breaker::Closed);
         // Whole streams between failed ones reset the streak, as any success does.
         for t in 180..190 {
-            h.record(Outcome::Opened(Some(20.0)), t, &c);
             h.record(Outcome::Ended(t % 3 != 0), t, &c);
         }
         assert_eq!(h.breaker, Breaker::Closed);
@@ -537,10 +523,9 @@ mod tests {
         // A stale average restarts.
         h.record_first_byte(30.0, 400, stale);
         assert_eq!((h.first_byte_ms, h.samples), (30.0, 1));
-        // A stream's headers are no sample: a client that closed streams right after them made
-        // a slow deployment look fast.
+        // An answer's end is no sample either: only a stream's first byte is.
         for _ in 0..5 {
-            h.record(Outcome::Opened(Some(1.0)), 400, &c);
+            h.record(Outcome::Ended(true), 400, &c);
         }
         assert_eq!((h.first_byte_ms, h.samples), (30.0, 1));
     }

@@ -15,7 +15,7 @@ use crate::live;
 use crate::metrics as m;
 use crate::spend;
 
-/// Who ended a stream before its end.
+/// Who ended a response before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cut {
     ByClient,
@@ -28,10 +28,10 @@ impl Request {
         if self.shared.is_none() {
             return;
         }
-        // A response that did not reach its end: its provider cut it, or its client left. A
-        // stream not judged yet is judged now: whole, failed by its provider, or neither.
+        // A response that did not reach its end: its provider cut it, or its client left. An
+        // answer not judged yet is judged now: whole, failed by its provider, or neither.
         let cut_short = self.response_cut(host);
-        self.stream_ended(
+        self.answer_ended(
             host,
             match cut_short {
                 None => Some(true),
@@ -54,10 +54,9 @@ impl Request {
             _ => None,
         };
         let in_flight = open.map(Flight::estimate_nano);
-        // The attempt the client left will never report: the probe slots it took are given
-        // back, or a recovered provider stayed out until the next cooldown. One its provider
-        // cut reports as a failure.
-        // (An answer whose headers came is judged above, as it ends.)
+        // An attempt out when the request ended (or its 400 held) will never report: the probe
+        // slots it took are given back, or a recovered provider stayed out until the next
+        // cooldown; a native stream its provider cut before its answer reports a failure.
         let checking = match &self.phase {
             Phase::Checking(f) => Some(f.as_ref()),
             _ => None,
@@ -74,10 +73,9 @@ impl Request {
         {
             live::release(host, &p.next, p.probes);
         }
-        // Counted under the attempt the client left, as `client_closed`: its charge was in
-        // the budgets and nowhere in the requests or cost by provider.
-        // A request left while an attempt was out (or its 400 held) counts under that attempt,
-        // not under one that failed before it and was noted as served.
+        // A request left while an attempt was out (or its 400 held) counts under that attempt, as
+        // `client_closed` (its charge was in the budgets only), not under one that failed before
+        // it and was noted as served.
         let closed = match cut_short {
             Some(cut) => cut == Cut::ByClient,
             None => open.or(checking).is_some(),
@@ -165,7 +163,7 @@ impl Request {
     }
 }
 
-// Streams judged at their end, attempts lost, and what a dearer fallback reserves.
+// Answers judged at their end, attempts lost, and what a dearer fallback reserves.
 impl Request {
     /// Who ended a response before its end, by Envoy's response code details (`None`: it
     /// ended, or none had begun). A provider's reset or Envoy's timeout counts as the response
@@ -208,11 +206,12 @@ impl Request {
         }
     }
 
-    /// Records how the stream whose opening was recorded ended: whole (`Some(true)`), failed by
-    /// its provider (`Some(false)`), or left by its client (`None`: neither, and its probe slots
-    /// given back; counted whole, a client leaving each stream of a provider failing mid-way
-    /// kept resetting its failures, and closed its breaker on a probe). Once.
-    pub(super) fn stream_ended(&mut self, host: &dyn Host, how: Option<bool>) {
+    /// Records how the answer whose beginning was recorded (a stream, or a whole answer still to
+    /// come) ended: whole (`Some(true)`), failed by its provider (`Some(false)`), or left by its
+    /// client (`None`: neither, and its probe slots given back; counted whole, a client leaving
+    /// each stream of a provider failing mid-way kept resetting its failures, and closed its
+    /// breaker on a probe). Once.
+    pub(super) fn answer_ended(&mut self, host: &dyn Host, how: Option<bool>) {
         let Some((to, probes)) = self.account.opened.take() else { return };
         let Some(whole) = how else {
             live::release(host, &to, probes);

@@ -156,16 +156,15 @@ impl Request {
         clock: Clock,
     ) {
         let Some(shared) = self.shared.clone() else { return };
-        // The attempt reports: its probe slots are its outcome's to settle, a stream's when it
-        // ends (`stream_ended`), its opening giving nothing but its headers' time.
+        // The attempt reports: its probe slots are its outcome's to settle, or, for an answer
+        // still to come through the route, its end's (`answer_ended`).
         let probes = std::mem::take(&mut f.probes);
-        let later = matches!(clock, Clock::Stream | Clock::Body) && status < 400 && !retryable(status);
-        let answered = if later {
+        if matches!(clock, Clock::Stream | Clock::Body) && status < 400 && !retryable(status) {
+            // Nothing to write until it ends: no shared-data update at its headers.
             self.account.opened = Some((f.to.clone(), probes));
-            Outcome::Opened((clock == Clock::Stream).then(|| f.elapsed_ms(now_ns)))
-        } else {
-            Outcome::Answered
-        };
+            return;
+        }
+        let answered = Outcome::Answered;
         let outcome = if retryable(status) { Outcome::Failed } else { answered };
         let now = now_ns / 1_000_000_000;
         if matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut) {

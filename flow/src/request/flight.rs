@@ -337,8 +337,8 @@ pub(super) struct Opening {
 pub(super) struct Account {
     /// The conversation's tier to remember once a provider answers.
     pub(super) memory: Option<Memory>,
-    /// The attempt whose stream opened and is not judged yet (`Request::stream_ended`), with
-    /// the probe slots it holds.
+    /// The attempt whose answer began and is not judged yet (`Request::answer_ended`), with the
+    /// probe slots it holds.
     pub(super) opened: Option<(Upstream, Probes)>,
     /// The budget reservation to settle.
     pub(super) reservation: Option<Reservation>,

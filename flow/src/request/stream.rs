@@ -151,7 +151,7 @@ impl Request {
         if w.translator.as_ref().is_some_and(native::Stream::failed) || w.editor.failed {
             host.count(m::STREAM_FAILED, 1);
             // A stream the provider ended with its error counts against its health.
-            self.stream_ended(host, Some(false));
+            self.answer_ended(host, Some(false));
         } else if !w.editor.done {
             host.count(m::STREAM_TRUNCATED, 1);
             host.log(
