@@ -57,11 +57,11 @@ impl Request {
         // An attempt out when the request ended (or its 400 held) will never report: the probe
         // slots it took are given back, or a recovered provider stayed out until the next
         // cooldown; a native stream its provider cut before its answer reports a failure.
-        let checking = match &self.phase {
+        let out = match &self.phase {
             Phase::Checking(f) => Some(f.as_ref()),
-            _ => None,
+            _ => open,
         };
-        match (open.or(checking), &self.phase) {
+        match (out, &self.phase) {
             (Some(f), Phase::Opening(_)) if cut_short == Some(Cut::ByProvider) => {
                 self.cut_by_provider(host, &f.to);
             }
@@ -78,9 +78,9 @@ impl Request {
         // it and was noted as served.
         let closed = match cut_short {
             Some(cut) => cut == Cut::ByClient,
-            None => open.or(checking).is_some(),
+            None => out.is_some(),
         };
-        if let Some(f) = open.or(checking) {
+        if let Some(f) = out {
             a.labels = Some(f.labels());
         }
         // What the request is charged. Answered without reported usage, or ended unanswered:

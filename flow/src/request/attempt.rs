@@ -164,11 +164,10 @@ impl Request {
             self.account.opened = Some((f.to.clone(), probes));
             return;
         }
-        let answered = Outcome::Answered;
-        let outcome = if retryable(status) { Outcome::Failed } else { answered };
+        let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Answered };
         let now = now_ns / 1_000_000_000;
         if matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut) {
-            live::record_model(host, &f.to, answered, now, &shared.config.resilience);
+            live::record_model(host, &f.to, Outcome::Answered, now, &shared.config.resilience);
         } else {
             live::record(host, &f.to, outcome, now, &shared.config.resilience);
         }

@@ -299,10 +299,7 @@ fn a_real_overflow_moves_on_though_the_conversation_mentions_the_phrase() {
     let mut host = chat(body);
     let mut req = Request::new(Some(config("")));
     route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "400")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    host.response_body = error.as_bytes().to_vec();
-    let step = req.on(&host, Event::ResponseBody { size: error.len(), end_of_stream: true });
+    let step = answer_400(&mut req, &mut host, error);
     assert_eq!(cluster_of(&step).as_deref(), Some("c"), "{step:?}");
 }
 
@@ -315,10 +312,7 @@ fn a_larger_window_rate_limited_after_a_context_error_is_a_429() {
     let mut host = chat(HELLO);
     let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":2}"#)));
     route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "400")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    host.response_body = context.as_bytes().to_vec();
-    let step = req.on(&host, Event::ResponseBody { size: context.len(), end_of_stream: true });
+    let step = answer_400(&mut req, &mut host, context);
     assert_eq!(cluster_of(&step).as_deref(), Some("c"), "{step:?}");
     req.on(&host, Event::Dispatched { sent: true });
     host.call_headers = pairs(&[(":status", "429"), ("retry-after", "7")]);
@@ -327,4 +321,13 @@ fn a_larger_window_rate_limited_after_a_context_error_is_a_429() {
     assert_eq!((status, json["error"]["code"].as_str()), (429, Some("rate_limit_exceeded")), "{json}");
     let retry = headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str());
     assert_eq!(retry, Some("7"));
+}
+
+/// Answers the routed attempt of `req` with a 400 carrying `error`; returns the step its body
+/// takes (a fallback call, when the error is a context overflow another window can take).
+fn answer_400(req: &mut Request, host: &mut Fake, error: &str) -> Step {
+    host.response_headers = pairs(&[(":status", "400")]);
+    req.on(host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = error.as_bytes().to_vec();
+    req.on(host, Event::ResponseBody { size: error.len(), end_of_stream: true })
 }
