@@ -4,6 +4,7 @@
 //! VM for every request on the worker. These wrappers declare the same ABI imports and turn
 //! every status into a value the callers handle.
 
+use model_router_flow::io::ABSENT;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
 use std::ptr::{null, null_mut};
 
@@ -279,8 +280,8 @@ pub fn send_response(status: u32, details: &str, headers: &[(&str, &str)], body:
     check("send_local_response", status)
 }
 
-/// Reads a shared-data value (shared by all workers of the VM) and its CAS token; `None`
-/// when the key is absent.
+/// Reads a shared-data value (shared by all workers of the VM) and its CAS token; `None` and
+/// [`ABSENT`] when the key is absent (a write with that token creates it, never overwrites it).
 pub fn shared_get(key: &str) -> Result<(Option<Vec<u8>>, u32)> {
     let mut data = null_mut();
     let mut size = 0usize;
@@ -289,7 +290,7 @@ pub fn shared_get(key: &str) -> Result<(Option<Vec<u8>>, u32)> {
     let status = unsafe { proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) };
     match status {
         Status::Ok => Ok((Some(owned(data, size)), cas)),
-        Status::NotFound => Ok((None, 0)),
+        Status::NotFound => Ok((None, ABSENT)),
         status => Err(HostError { call: "get_shared_data", status }),
     }
 }

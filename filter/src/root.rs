@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use model_router_flow::Shared;
+use model_router_flow::io::ABSENT;
 use model_router_scorer::Config;
 use model_router_scorer::parse::prefix::Digest;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -107,9 +108,8 @@ pub const DIGEST_KEY: &str = "model_router.digest_key";
 
 /// The key this Envoy's workers start their conversations' digests from (`auto`'s resumed
 /// scans are found by them in shared data, across workers): the one in shared data, or one
-/// drawn now and stored first. Workers that draw at once each read back the one that landed;
-/// one that read before the last write keeps its own, which only costs its conversations
-/// their resumes on the other workers.
+/// drawn now and stored if there is still none (a write with the absent key's token), so
+/// workers that draw at once all read back the first one stored.
 fn digest_key() -> Digest {
     let stored =
         |v: Option<Vec<u8>>| v.and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok()).map(Digest::from_bytes);
@@ -117,7 +117,7 @@ fn digest_key() -> Digest {
         return key;
     }
     let drawn = drawn();
-    if let Err(e) = host::shared_set(DIGEST_KEY, &drawn.to_bytes(), 0) {
+    if let Err(e) = host::shared_set(DIGEST_KEY, &drawn.to_bytes(), ABSENT) {
         host::log(LogLevel::Warn, &format!("model-router: cannot store the digest key: {e}"));
     }
     host::shared_get(DIGEST_KEY).ok().and_then(|(v, _)| stored(v)).unwrap_or(drawn)

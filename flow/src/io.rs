@@ -141,6 +141,13 @@ pub enum Swap {
     Conflict,
 }
 
+/// The compare-and-swap token `shared_get` gives for an absent key. Envoy writes an absent key
+/// whatever the token, and an existing one only if the token is its own or 0 (proxy-wasm-cpp-host
+/// `SharedData::set`); its tokens count up from 1 across every key. So this token creates a key
+/// that is still absent and fails on one another worker created meanwhile (unless that write drew
+/// this very token, once in 2^32 writes), where 0 would write over that worker's record.
+pub const ABSENT: u32 = u32::MAX;
+
 /// A host service that failed: which one, and what it said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError {
@@ -168,7 +175,8 @@ pub trait Host {
     fn header(&self, map: Map, name: &str) -> Result<Option<String>, HostError>;
     /// `len` bytes of a buffered body from `start` (fewer when it is shorter).
     fn body(&self, buffer: Buffer, start: usize, len: usize) -> Result<Vec<u8>, HostError>;
-    /// A shared-data value (seen by every worker) and its compare-and-swap token.
+    /// A shared-data value (seen by every worker) and its compare-and-swap token ([`ABSENT`] when
+    /// there is none).
     fn shared_get(&self, key: &str) -> Result<(Option<Vec<u8>>, u32), HostError>;
     /// Writes a shared-data value if `cas` is still current (0: unconditionally).
     fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> Result<Swap, HostError>;

@@ -368,11 +368,12 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let key = read_str(&mut c, kp, kl)?;
             let value = read(&mut c, vp, vl)?;
             let shared = &mut c.data_mut().shared;
-            let current = shared.get(&key).map_or(0, |(_, c)| *c);
-            if cas != 0 && cas as u32 != current {
+            // Envoy's rule: an absent key is written whatever the token.
+            let current = shared.get(&key).map(|(_, c)| *c);
+            if current.is_some_and(|c| cas != 0 && cas as u32 != c) {
                 return Ok(CAS_MISMATCH);
             }
-            shared.insert(key, (value, current + 1));
+            shared.insert(key, (value, current.unwrap_or(0) + 1));
             Ok(OK)
         },
     )?;

@@ -41,6 +41,8 @@ struct Fake {
     failing_key: Option<String>,
     /// Envoy's `response.code_details`.
     details: Option<String>,
+    /// A value another worker writes to a key just before this one's first write to it.
+    racing: RefCell<Option<(String, Vec<u8>)>>,
 }
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -75,7 +77,7 @@ impl Host for Fake {
     fn shared_get(&self, key: &str) -> Result<(Option<Vec<u8>>, u32), HostError> {
         Ok(match self.shared.borrow().get(key) {
             Some((v, cas)) => (Some(v.clone()), *cas),
-            None => (None, 0),
+            None => (None, crate::io::ABSENT),
         })
     }
     fn shared_set(&self, key: &str, value: &[u8], cas: u32) -> Result<Swap, HostError> {
@@ -83,11 +85,17 @@ impl Host for Fake {
             return Err(HostError { call: "set_shared_data", detail: "failed".into() });
         }
         let mut map = self.shared.borrow_mut();
-        let current = map.get(key).map_or(0, |(_, c)| *c);
-        if cas != 0 && cas != current {
+        let raced = self.racing.borrow().as_ref().is_some_and(|(k, _)| k == key);
+        if let Some((k, other)) = self.racing.borrow_mut().take_if(|_| raced) {
+            let cas = map.get(&k).map_or(0, |(_, c)| *c);
+            map.insert(k, (other, cas + 1));
+        }
+        // Envoy's rule: an absent key is written whatever the token.
+        let current = map.get(key).map(|(_, c)| *c);
+        if current.is_some_and(|c| cas != 0 && cas != c) {
             return Ok(Swap::Conflict);
         }
-        map.insert(key.to_string(), (value.to_vec(), current + 1));
+        map.insert(key.to_string(), (value.to_vec(), current.unwrap_or(0) + 1));
         Ok(Swap::Done)
     }
     fn count(&self, name: &str, by: u64) {

@@ -21,6 +21,32 @@ fn a_reservation_that_fails_midway_gives_back_what_it_took() {
     assert_eq!(view.map(|v| v.left_usd), Some(2.0), "the global scope still holds the amount");
 }
 
+/// Two workers reserving in a scope without a record yet both read it absent; the one that
+/// wrote second wrote over the first's reservation (a write with token 0 is unconditional), and
+/// the limit let in what the lost hold was keeping out (CI saw 16 clients spend $0.0504 of a
+/// $0.05 limit). The absent key's token now only creates: the second write fails and retries
+/// on the first's record.
+#[test]
+fn two_workers_creating_a_scopes_record_keep_both_reservations() {
+    use crate::io::Host;
+    use model_router_scorer::budget::Spend;
+    let shared = config(r#","budgets":{"daily_usd":2}"#);
+    let scopes = shared.config.budgets.scopes(None);
+    let key = scopes.first().map(|s| s.key.clone()).unwrap_or_default();
+    let now = 1_700_000_000;
+    let mut other = Spend::default().at(now, 3_600);
+    assert!(other.reserve(2_000, 2_000_000_000, now, 3_600).is_some());
+    let host = super::Fake {
+        racing: Some((key.clone(), other.encode().into_bytes())).into(),
+        ..super::Fake::default()
+    };
+    let mine = crate::spend::reserve(&host, scopes.clone(), 1_000, now).ok().flatten();
+    assert!(mine.is_some());
+    let (bytes, _) = host.shared_get(&key).unwrap_or_default();
+    let record = bytes.as_deref().and_then(Spend::decode).unwrap_or_default();
+    assert_eq!(record.reserved(), 3_000, "the other worker's hold is kept beside this one's");
+}
+
 /// Past UTC midnight one worker rolls a budget record to the new day; a request whose clock
 /// read the old day (before its conversation was analysed) rolled it back, with none of the new
 /// day's spend, and its reservation was never found again by settling. It now reserves on the
