@@ -35,7 +35,7 @@ pub mod vocab;
 
 // The module paths from before the stage folders, kept so the glue, tests, fuzzers and
 // benchmarks compile unchanged.
-pub use account::{budget, usage};
+pub use account::{budget, stream, usage};
 pub use decide::{auto, embeddings, models, rank, resume, route, select};
 pub use parse::{features, json, request};
 pub use protocol::titan as translate;

@@ -4,8 +4,9 @@
 use model_router_scorer::ApiError;
 use model_router_scorer::budget::nano;
 use model_router_scorer::protocol::native;
+use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate;
-use model_router_scorer::usage::{self, StreamUsage, TAIL_BYTES, UsageTail};
+use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 
 use super::flight::{Flight, Meter, Origin, Retry, is_context_error};
 use super::{Phase, Request, warn};

@@ -3,7 +3,8 @@
 
 use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
-use model_router_scorer::usage::{StreamUsage, UsageTail};
+use model_router_scorer::stream::StreamUsage;
+use model_router_scorer::usage::UsageTail;
 
 use super::flight::{
     Clock, Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, retryable,

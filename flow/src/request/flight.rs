@@ -14,8 +14,9 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::request::Layout;
 use model_router_scorer::route::{Fallback, Memory, Upstream};
+use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate::ResponseTranslation;
-use model_router_scorer::usage::{StreamUsage, Usage, UsageTail};
+use model_router_scorer::usage::{Usage, UsageTail};
 
 use crate::headers as h;
 use crate::live::Probes;

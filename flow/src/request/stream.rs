@@ -4,7 +4,7 @@
 use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
-use model_router_scorer::usage::StreamUsage;
+use model_router_scorer::stream::StreamUsage;
 
 use super::flight::{Clock, Flight, Opening, Origin, Retry, Watch, answer_begun, is_context_error};
 use super::{Phase, Request, warn};

@@ -4,4 +4,5 @@
 //! May import `parse` (the JSON reader) and `error`; must not import `decide` or `protocol`.
 
 pub mod budget;
+pub mod stream;
 pub mod usage;

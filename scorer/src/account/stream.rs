@@ -1,0 +1,468 @@
+//! A streamed answer's usage: an SSE chat stream rewritten chunk by chunk, its usage chunk
+//! priced (or removed), its end checked for `[DONE]`.
+
+use super::usage::{Price, Usage, find_usage, format_usd};
+
+/// Appended to a stream that ended without `data: [DONE]`: OpenAI SDKs raise on an event
+/// carrying `error`, so no client takes a truncated answer for a complete one. It follows the
+/// last whole event (a half-sent one is dropped first).
+pub const TRUNCATED_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
+
+/// The most of one unfinished event held: an event longer than this (no provider sends one;
+/// a stream framed without blank lines is one endless event) is passed on as it comes, with
+/// the rest of the stream, unread. Held, it grew with the stream and reached the client only
+/// at its end, if ever.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// Bytes kept of a stream passed on unread, to see whether it ends with `[DONE]`.
+const LAST_BYTES: usize = 32;
+
+/// Rewrites an SSE chat stream chunk by chunk: the usage chunk gets `"cost"`, or is removed
+/// when the client did not ask for usage; the end is checked for `[DONE]`. Events are passed
+/// on whole, so an event split across chunks is held until its end arrives (up to
+/// [`MAX_EVENT_BYTES`]).
+#[derive(Debug, Clone)]
+pub struct StreamUsage {
+    /// What the model that streams costs.
+    price: Price,
+    /// The client asked for usage itself.
+    keep: bool,
+    /// Bytes of an unfinished event.
+    carry: Vec<u8>,
+    /// Of `carry`, the bytes already searched for the event's end: each chunk of a long event
+    /// is searched once, not the whole event again.
+    searched: usize,
+    /// An event passed [`MAX_EVENT_BYTES`]: the rest of the stream is passed on unread, and
+    /// this keeps its last bytes.
+    unread: Option<Vec<u8>>,
+    /// The usage the provider reported.
+    pub usage: Option<Usage>,
+    /// `data: [DONE]` was seen.
+    pub done: bool,
+    /// Events passed on (`[DONE]` aside): each carries at least a token of the answer, or
+    /// frames it.
+    pub events: u64,
+    /// An event was the provider's error (`data: {"error": ...}`, or `event: error`), as
+    /// OpenAI-compatible providers end a stream that fails midway: it is the stream's end, no
+    /// truncation error follows it.
+    pub failed: bool,
+}
+
+/// The end of the first SSE event in `data` (after its blank line, `\n\n` or `\r\n\r\n`),
+/// if it is complete, searching from `from` (bytes before it hold no blank line). One pass,
+/// stopping at the first blank line.
+fn event_end(data: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(at) = data.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + at;
+        match data.get(nl + 1..) {
+            Some([b'\n', ..]) => return Some(nl + 2),
+            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
+            _ => i = nl + 1,
+        }
+    }
+    None
+}
+
+impl StreamUsage {
+    /// A stream from a model priced `price`; `keep`: the client asked for usage.
+    pub fn new(price: Price, keep: bool) -> Self {
+        StreamUsage {
+            price,
+            keep,
+            carry: Vec::new(),
+            searched: 0,
+            unread: None,
+            usage: None,
+            done: false,
+            events: 0,
+            failed: false,
+        }
+    }
+
+    /// The cost of the stream, once its usage was seen.
+    pub fn cost(&self) -> Option<f64> {
+        self.usage.map(|u| u.cost(&self.price))
+    }
+
+    /// The least the output passed on so far cost, USD: an OpenAI-shaped stream sends about a
+    /// token per event, and never less than one. A stream that ends before its usage chunk (the
+    /// client left, or it was cut) is charged no less than this: the provider billed it.
+    pub fn streamed_floor(&self) -> f64 {
+        self.events as f64 * self.price.output / 1e6
+    }
+
+    /// Takes one chunk; returns what to send instead of it, or `None` to send it unchanged.
+    /// `end`: the stream's last chunk (anything held is flushed, and a missing `[DONE]` gets
+    /// [`TRUNCATED_EVENT`]).
+    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        if self.unread.is_some() {
+            return self.pass_unread(chunk, end);
+        }
+        // Fast path: nothing held, no usage in this chunk, and it ends on an event boundary.
+        let plain = self.carry.is_empty()
+            && !contains(chunk, b"\"usage\"")
+            && (chunk.is_empty() || chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n"));
+        if plain {
+            self.read_lines(chunk);
+            self.note_done(chunk);
+            if end && !self.done && !self.failed {
+                let mut out = chunk.to_vec();
+                out.extend_from_slice(TRUNCATED_EVENT);
+                return Some(out);
+            }
+            return None;
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(chunk);
+        let mut out = Vec::with_capacity(data.len() + 32);
+        let mut rest: &[u8] = &data;
+        // A blank line may have begun in the bytes searched before (`\n`, `\n\r`).
+        let mut from = std::mem::take(&mut self.searched).saturating_sub(2);
+        while let Some(n) = event_end(rest, from) {
+            let (event, tail) = rest.split_at(n);
+            self.event(event, &mut out);
+            rest = tail;
+            from = 0;
+        }
+        if !end && rest.len() > MAX_EVENT_BYTES {
+            self.events += 1;
+            self.unread = Some(Vec::new());
+            out.extend_from_slice(rest);
+            self.note_last(rest);
+            return Some(out);
+        }
+        if end {
+            // An event without its blank line is unfinished: after `[DONE]` it is harmless
+            // and passed on; before it, it is the half of a cut event and is dropped (as SSE
+            // readers discard it at the end of a stream), so the client reads whole events
+            // and then the error, never half a JSON object.
+            self.note_done(rest);
+            if self.done || self.failed {
+                out.extend_from_slice(rest);
+            } else {
+                out.extend_from_slice(TRUNCATED_EVENT);
+            }
+        } else {
+            // The unfinished event stays where it is when no event ended before it: a long
+            // one is not copied again at each chunk.
+            let at = data.len() - rest.len();
+            data.drain(..at);
+            self.searched = data.len();
+            self.carry = data;
+        }
+        Some(out)
+    }
+
+    /// Passes a chunk on after an event too long to hold: its `data:` lines still count (a
+    /// line split between two chunks may count twice, or not at all), and the stream's last
+    /// bytes say whether it ended with `[DONE]`.
+    fn pass_unread(&mut self, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        self.read_lines(chunk);
+        self.note_last(chunk);
+        if end && !self.done && !self.failed {
+            let mut out = chunk.to_vec();
+            out.extend_from_slice(TRUNCATED_EVENT);
+            return Some(out);
+        }
+        None
+    }
+
+    /// Keeps the last bytes passed on unread, and whether they end with `[DONE]`.
+    fn note_last(&mut self, bytes: &[u8]) {
+        let Some(last) = self.unread.as_mut() else { return };
+        last.extend_from_slice(bytes.get(bytes.len().saturating_sub(LAST_BYTES)..).unwrap_or(bytes));
+        last.drain(..last.len().saturating_sub(LAST_BYTES));
+        self.done |= ends_done(last);
+    }
+
+    fn note_done(&mut self, events: &[u8]) {
+        if ends_done(events) {
+            self.done = true;
+        }
+    }
+
+    /// One whole event (with its blank line), written to `out` as it should go on.
+    fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
+        self.read_lines(event);
+        self.note_done(event);
+        let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
+        match edited {
+            Some(Edit::Drop) => {}
+            Some(Edit::Replace(bytes)) => out.extend_from_slice(&bytes),
+            None => out.extend_from_slice(event),
+        }
+    }
+
+    /// The usage chunk: priced, or dropped when only the router asked for it.
+    fn edit(&mut self, event: &[u8]) -> Option<Edit> {
+        let text = std::str::from_utf8(event).ok()?;
+        let data_at = text.find("data:")? + "data:".len();
+        let json = text.get(data_at..)?;
+        let lead = json.len() - json.trim_start().len();
+        let json = json.trim();
+        let found = find_usage(json)?;
+        self.usage = Some(found.usage);
+        if !self.keep {
+            if !found.choices {
+                return Some(Edit::Drop);
+            }
+            // Usage riding on a content chunk: keep the chunk, drop the usage.
+            let at = data_at + lead;
+            let mut bytes = Vec::with_capacity(event.len());
+            bytes.extend_from_slice(event.get(..at + found.start)?);
+            bytes.extend_from_slice(b"null");
+            bytes.extend_from_slice(event.get(at + found.end..)?);
+            return Some(Edit::Replace(bytes));
+        }
+        let cost = format_usd(self.cost()?);
+        // Before the usage object's closing brace.
+        let close = data_at + lead + found.end - 1;
+        let mut bytes = Vec::with_capacity(event.len() + 24);
+        bytes.extend_from_slice(event.get(..close)?);
+        let empty = json.get(found.start + 1..found.end - 1).is_some_and(|inner| inner.trim().is_empty());
+        if !empty {
+            bytes.push(b',');
+        }
+        bytes.extend_from_slice(b"\"cost\":");
+        bytes.extend_from_slice(cost.as_bytes());
+        bytes.extend_from_slice(event.get(close..)?);
+        Some(Edit::Replace(bytes))
+    }
+}
+
+enum Edit {
+    Drop,
+    Replace(Vec<u8>),
+}
+
+impl StreamUsage {
+    /// Counts the `data:` lines of whole events (`[DONE]`'s aside; one per event in the streams
+    /// the router passes on) and notes an error event.
+    fn read_lines(&mut self, events: &[u8]) {
+        for line in events.split(|&b| b == b'\n') {
+            if let Some(value) = data_value(line) {
+                self.failed |= value.starts_with(b"{\"error\"");
+                self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
+            } else {
+                self.failed |=
+                    line.trim_ascii_end() == b"event: error" || line.trim_ascii_end() == b"event:error";
+            }
+        }
+    }
+}
+
+/// Whether the last line of `events` is the `[DONE]` data line. SSE takes one optional space
+/// after the field's colon, so `data:[DONE]` ends a stream as `data: [DONE]` does.
+fn ends_done(events: &[u8]) -> bool {
+    let line = events.trim_ascii_end().rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    data_value(line) == Some(b"[DONE]")
+}
+
+/// A `data:` line's value: after the colon and the one space SSE allows there.
+fn data_value(line: &[u8]) -> Option<&[u8]> {
+    let value = line.strip_prefix(b"data:")?;
+    Some(value.strip_prefix(b" ").unwrap_or(value))
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USAGE_CHUNK: &str = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"total_tokens\":1500}}\n\n";
+
+    fn stream() -> String {
+        format!(
+            "data: {{\"id\":\"c\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"hi\"}}}}],\"usage\":null}}\n\n{USAGE_CHUNK}data: [DONE]\n\n"
+        )
+    }
+
+    fn run(s: &mut StreamUsage, chunks: &[&[u8]]) -> String {
+        let mut out = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            match s.feed(c, i + 1 == chunks.len()) {
+                Some(b) => out.extend_from_slice(&b),
+                None => out.extend_from_slice(c),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn the_usage_chunk_gets_its_cost_in_any_chunking() {
+        let whole = stream();
+        let bytes = whole.as_bytes();
+        for split in [1, 7, 40, 90, bytes.len() - 3] {
+            let (a, b) = bytes.split_at(split);
+            let mut s = StreamUsage::new(Price::flat(3.0, 15.0), true);
+            let out = run(&mut s, &[a, b]);
+            assert!(
+                out.contains(r#""usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500,"cost":0.01050000}"#),
+                "{split}: {out}"
+            );
+            assert!(out.ends_with("data: [DONE]\n\n"), "{out}");
+            assert_eq!(s.usage, Some(Usage { input: 1000, output: 500, ..Usage::default() }));
+            assert!(s.done);
+        }
+    }
+
+    /// Fed a byte at a time (LF and CRLF framing), every blank line is found though it
+    /// straddles chunks: each chunk's search resumes where the last one stopped.
+    #[test]
+    fn a_stream_fed_a_byte_at_a_time_reads_as_it_does_whole() {
+        for whole in [stream(), stream().replace("\n\n", "\r\n\r\n")] {
+            let bytes: Vec<&[u8]> = whole.as_bytes().chunks(1).collect();
+            let mut one = StreamUsage::new(Price::flat(3.0, 15.0), true);
+            let mut each = StreamUsage::new(Price::flat(3.0, 15.0), true);
+            assert_eq!(run(&mut each, &bytes), run(&mut one, &[whole.as_bytes()]));
+            assert_eq!((each.usage, each.done, each.events), (one.usage, one.done, one.events));
+            assert!(each.done && each.usage.is_some());
+        }
+    }
+
+    /// An event that never ends within [`MAX_EVENT_BYTES`] (here 3 MiB in one `data:` line;
+    /// a stream framed without blank lines is the same) is passed on as it comes, and so is
+    /// the rest of the stream, unread: the router holds at most that much, and the stream's
+    /// end is still checked.
+    #[test]
+    fn an_event_too_long_to_hold_is_passed_on_unread() {
+        let long =
+            format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n", "x".repeat(3 << 20));
+        for (ends, truncated) in [("data: [DONE]\n\n", false), ("", true)] {
+            let whole = format!("{long}{USAGE_CHUNK}{ends}");
+            // The last chunk splits `[DONE]` in two.
+            let mut chunks: Vec<&[u8]> = whole.as_bytes().chunks(64 << 10).collect();
+            if let Some(last) = chunks.pop() {
+                let (a, b) = last.split_at(last.len().saturating_sub(6));
+                chunks.extend([a, b]);
+            }
+            let mut s = StreamUsage::new(Price::flat(3.0, 15.0), true);
+            let mut out = Vec::new();
+            for (i, c) in chunks.iter().enumerate() {
+                match s.feed(c, i + 1 == chunks.len()) {
+                    Some(b) => out.extend_from_slice(&b),
+                    None => out.extend_from_slice(c),
+                }
+                assert!(s.carry.len() <= MAX_EVENT_BYTES, "{} bytes held", s.carry.len());
+            }
+            let mut want = whole.clone().into_bytes();
+            if truncated {
+                want.extend_from_slice(TRUNCATED_EVENT);
+            }
+            assert!(out == want, "{} bytes out, {} expected (truncated: {truncated})", out.len(), want.len());
+            assert_eq!((s.done, s.usage), (!truncated, None));
+        }
+    }
+
+    #[test]
+    fn a_client_that_did_not_ask_gets_no_usage_chunk() {
+        let mut s = StreamUsage::new(Price::flat(3.0, 15.0), false);
+        let out = run(&mut s, &[stream().as_bytes()]);
+        assert!(!out.contains("prompt_tokens"), "{out}");
+        assert_eq!(out.matches("data: ").count(), 2, "{out}");
+        // It was still read, for the cost.
+        assert!((s.cost().unwrap_or_default() - 0.0105).abs() < 1e-12);
+    }
+
+    #[test]
+    fn crlf_framed_events_are_found_too() {
+        let crlf = stream().replace("\n\n", "\r\n\r\n");
+        let mut s = StreamUsage::new(Price::flat(3.0, 15.0), false);
+        let out = run(&mut s, &[crlf.as_bytes()]);
+        assert!(!out.contains("prompt_tokens"), "{out}");
+        assert_eq!(s.usage, Some(Usage { input: 1000, output: 500, ..Usage::default() }));
+        assert!(s.done);
+    }
+
+    #[test]
+    fn a_stream_without_done_gets_the_error_event() {
+        let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+        let out = run(&mut s, &[b"data: {\"choices\":[{\"delta\":{\"content\":\"h\"}}]}\n\ndata: {\"cho"]);
+        assert!(out.ends_with(std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default()), "{out}");
+        let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+        assert_eq!(s.feed(b"data: [DONE]\n\n", true), None);
+    }
+
+    /// SSE's space after `data:` is optional: a provider writing `data:[DONE]` ended its stream,
+    /// and the client got the truncation error after a whole answer. `data: [DONE]x` is not it.
+    #[test]
+    fn done_without_the_space_ends_the_stream() {
+        for (chunks, done) in [
+            (&[&b"data:{\"choices\":[]}\n\ndata:[DONE]\n\n"[..]][..], true),
+            (&[&b"data:{\"choices\":[]}\n\n"[..], &b"data:[DONE]\r\n\r\n"[..]][..], true),
+            (&[&b"data: {\"usage\":null}\n\ndata:[DONE]\n\n"[..]][..], true),
+            (&[&b"data: [DONE]x\n\n"[..]][..], false),
+            (&[&b"data:  [DONE]\n\n"[..]][..], false),
+        ] {
+            let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+            let out = run(&mut s, chunks);
+            assert_eq!(s.done, done, "{chunks:?}");
+            assert_eq!(
+                out.ends_with(std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default()),
+                !done,
+                "{out}"
+            );
+        }
+    }
+
+    /// An OpenAI-compatible provider ends a stream that fails midway with its error event
+    /// (`data: {"error":...}`, or an `event: error`): it got the truncation error after it.
+    #[test]
+    fn a_stream_ended_by_the_providers_error_gets_no_second_error() {
+        let delta = "data: {\"choices\":[{\"delta\":{\"content\":\"h\"}}]}\n\n";
+        for end in
+            ["data: {\"error\":{\"message\":\"boom\"}}\n\n", "event: error\ndata: {\"message\":\"boom\"}\n\n"]
+        {
+            for chunks in [vec![format!("{delta}{end}")], vec![delta.to_string(), end.to_string()]] {
+                let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+                let parts: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+                let out = run(&mut s, &parts);
+                assert!(s.failed && !out.contains("stream_truncated"), "{out}");
+            }
+        }
+        // Text about an error is not one.
+        let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+        let text =
+            "data: {\"choices\":[{\"delta\":{\"content\":\"{\\\"error\\\": 1}\"}}]}\n\ndata: [DONE]\n\n";
+        run(&mut s, &[text.as_bytes()]);
+        assert!(!s.failed && s.done);
+    }
+
+    /// Issue 15 (3): a stream cut inside an event passed the half event on before the error,
+    /// and the OpenAI SDK failed on its JSON instead of raising the error.
+    #[test]
+    fn a_stream_cut_at_any_byte_ends_with_whole_events_then_the_error() {
+        let whole = stream();
+        let events = std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default();
+        for cut in 0..whole.len() {
+            for keep in [false, true] {
+                let mut s = StreamUsage::new(Price::flat(1.0, 2.0), keep);
+                let (a, b) = whole.as_bytes().split_at(cut);
+                // Cut somewhere, delivered in two pieces, then the end.
+                let out = run(
+                    &mut s,
+                    &[a.get(..a.len() / 2).unwrap_or_default(), a.get(a.len() / 2..).unwrap_or_default()],
+                );
+                let done = std::str::from_utf8(a).unwrap_or_default().contains("data: [DONE]");
+                if done {
+                    continue;
+                }
+                let body =
+                    out.strip_suffix(events).unwrap_or_else(|| panic!("cut {cut}: no error event: {out:?}"));
+                assert!(
+                    body.is_empty() || body.ends_with("\n\n"),
+                    "cut {cut}: half event passed on: {body:?}"
+                );
+                for event in body.split("\n\n").filter(|e| !e.is_empty()) {
+                    let json = event.strip_prefix("data: ").unwrap_or_else(|| panic!("cut {cut}: {event:?}"));
+                    assert!(serde_json::from_str::<serde_json::Value>(json).is_ok(), "cut {cut}: {json:?}");
+                }
+                let _ = b;
+            }
+        }
+    }
+}
