@@ -93,7 +93,7 @@ fn apply(wasm: &Wasm<'_>, effects: Vec<Effect>) -> Applied {
             Effect::SetResponseHeader(name, value) => {
                 host::set_header(MapType::HttpResponseHeaders, name, &value)
             }
-            Effect::RemoveResponseHeader(name) => host::remove_header(MapType::HttpResponseHeaders, name),
+            Effect::RemoveResponseHeader(name) => host::remove_header(MapType::HttpResponseHeaders, &name),
             Effect::ReplaceResponseBody { size, bytes } => {
                 host::replace_buffer(BufferType::HttpResponseBody, size, &bytes)
             }

@@ -60,7 +60,7 @@ pub enum Effect {
     /// Set a response header (replacing any of that name).
     SetResponseHeader(&'static str, String),
     /// Remove a response header.
-    RemoveResponseHeader(&'static str),
+    RemoveResponseHeader(String),
     /// Replace the `size` buffered bytes of this response body chunk.
     ReplaceResponseBody { size: usize, bytes: Vec<u8> },
     /// Answer the client from the router; the exchange ends there.

@@ -144,7 +144,7 @@ impl Request {
     ) {
         self.effects.extend(ours.into_iter().map(|(name, value)| Effect::SetResponseHeader(name, value)));
         if body_changes_length {
-            self.effects.push(Effect::RemoveResponseHeader(h::CONTENT_LENGTH));
+            self.effects.push(Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into()));
         }
     }
 }

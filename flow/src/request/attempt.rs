@@ -11,13 +11,13 @@ use super::flight::{
 };
 use super::{Phase, Request};
 use crate::headers as h;
-use crate::io::{Buffer, Host, Level, Map, Verdict};
+use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
 use crate::live;
 use crate::metrics as m;
 
-/// The response's `content-length`, when it declares one.
-fn declared_len(host: &dyn Host) -> Option<u64> {
-    host.header(Map::ResponseHeaders, h::CONTENT_LENGTH).ok().flatten()?.trim().parse().ok()
+/// A header's value in `headers`.
+fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Seconds between two "credentials rejected" lines for one provider.
@@ -35,15 +35,13 @@ impl Request {
         if self.shared_or_log(host).is_none() {
             return Verdict::Continue;
         }
-        let status = crate::io::span!(host, "get_status", host.header(Map::ResponseHeaders, h::STATUS))
-            .ok()
-            .flatten()
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or(0);
+        // Read once: the status, and the few headers looked at below.
+        let headers =
+            crate::io::span!(host, "get_headers", host.headers(Map::ResponseHeaders)).unwrap_or_default();
+        let status = find(&headers, h::STATUS).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         if status == 429 {
-            let after = host.header(Map::ResponseHeaders, h::RETRY_AFTER).ok().flatten();
-            f.note_retry_after(after.as_deref());
+            f.note_retry_after(find(&headers, h::RETRY_AFTER));
         }
         let timed_out = status == 504
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
@@ -89,13 +87,16 @@ impl Request {
         // the VM.)
         let sse = f.stream
             && !native
-            && host
-                .header(Map::ResponseHeaders, h::CONTENT_TYPE)
-                .ok()
-                .flatten()
+            && find(&headers, h::CONTENT_TYPE)
                 .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM));
         let edited_stream =
             status == 200 && f.translation.is_none() && f.stream && (native || sse) && !end_of_stream;
+        // Headers under the router's own prefix are the router's word: a provider's (another
+        // router upstream, as a chained gateway has) would pass for this one's, beside it or
+        // where this one sets none (a stream has no cost header).
+        for (name, _) in headers.iter().filter(|(k, _)| k.starts_with(h::OWN_PREFIX)) {
+            self.effects.push(Effect::RemoveResponseHeader(name.clone()));
+        }
         let mut ours = f.headers();
         if translated {
             ours.push((h::CONTENT_TYPE, "application/json".to_string()));
@@ -131,7 +132,10 @@ impl Request {
                 let Flight { to, sent_ns, .. } = *f;
                 let watch = Watch { to, sent_ns, started: false, editor, translator };
                 self.phase = Phase::Streaming(Box::new(watch));
-            } else if declared_len(host).is_some_and(|n| n > self.hold_limit()) {
+            } else if find(&headers, h::CONTENT_LENGTH)
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .is_some_and(|n| n > self.hold_limit())
+            {
                 // Declared too large to hold: metered on its way from the start. Holding its
                 // first chunk would let Envoy buffer one more upstream read on top before the
                 // next callback, and past the listener's limit that read is a 500.

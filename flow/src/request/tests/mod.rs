@@ -318,7 +318,7 @@ fn a_stream_is_priced_and_one_cut_short_says_so() {
         host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
         let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
         assert_eq!(step.verdict, Verdict::Continue, "{name}");
-        assert!(step.effects.contains(&Effect::RemoveResponseHeader("content-length")), "{name}");
+        assert!(step.effects.contains(&Effect::RemoveResponseHeader("content-length".into())), "{name}");
         host.response_body = stream.as_bytes().to_vec();
         let step = req.on(&host, Event::ResponseBody { size: stream.len(), end_of_stream: true });
         let out = step.effects.iter().find_map(|e| match e {
@@ -368,6 +368,46 @@ fn without_configuration_every_request_gets_a_503() {
     let step = req.on(&host, Event::RequestHeaders { end_of_stream: false });
     let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!((status, json["error"]["code"].as_str()), (503, Some("router_not_configured")));
+}
+
+/// A provider that is itself a router (a chained gateway) answers with its own
+/// `x-model-router-*` headers: they passed on beside this router's, and where this one sets
+/// none (a stream has no cost header, an answer served first time no fallback-from) the
+/// client read the provider's as this router's word.
+#[test]
+fn a_providers_own_router_headers_never_reach_the_client() {
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config("")));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[
+        (":status", "200"),
+        ("content-type", "text/event-stream"),
+        ("x-model-router-cost", "0.00000001"),
+        ("x-model-router-fallback-from", "upstream-model"),
+        ("x-ratelimit-remaining-requests", "99"),
+    ]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let removed: Vec<&str> = step
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RemoveResponseHeader(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for name in ["x-model-router-cost", "x-model-router-fallback-from"] {
+        assert!(removed.contains(&name), "{name}: {step:?}");
+    }
+    assert!(!removed.contains(&"x-ratelimit-remaining-requests"), "{step:?}");
+    // This router's own headers are set after the removals.
+    let last_removal = step
+        .effects
+        .iter()
+        .rposition(|e| matches!(e, Effect::RemoveResponseHeader(n) if n.starts_with("x-model-router-")));
+    let first_set = step.effects.iter().position(|e| matches!(e, Effect::SetResponseHeader(..)));
+    assert!(last_removal < first_set, "{step:?}");
+    assert_eq!(set_response(&step, "x-model-router-model").as_deref(), Some("m"));
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn a_bedrock_stream_is_translated_event_by_event_and_priced() {
     // Held until the first chunk shows the stream does not open with an error.
     assert_eq!(step.verdict, Verdict::Pause);
     assert_eq!(set_response(&step, "content-type").as_deref(), Some("text/event-stream"));
-    assert!(step.effects.contains(&Effect::RemoveResponseHeader("content-length")));
+    assert!(step.effects.contains(&Effect::RemoveResponseHeader("content-length".into())));
     // The frames arrive split mid-frame: each chunk becomes the chunks it completes.
     let bytes = converse_stream();
     let (a, b) = bytes.split_at(bytes.len() / 2 + 3);
