@@ -8,7 +8,7 @@ use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 
-use super::flight::{Flight, Meter, Origin, Retry, is_context_error};
+use super::flight::{Failed, Flight, Meter, Origin, Retry, is_context_error};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
@@ -35,14 +35,37 @@ impl Request {
             self.phase = Phase::Costing(f);
             return Verdict::Pause;
         }
-        let usage = crate::io::span!(
+        let read = crate::io::span!(
             host,
             "read_response_body",
-            host.body(Buffer::ResponseBody, 0, body_size).ok().and_then(|b| usage::of_response(&b))
+            host.body(Buffer::ResponseBody, 0, body_size).ok().map(|b| usage::of_whole(&b))
         );
+        let usage = match read {
+            Some(usage::Body::Answer(usage)) => usage,
+            Some(usage::Body::NoAnswer) => {
+                return self.not_answered(host, f, "answered 200 without an answer", false);
+            }
+            None => None,
+        };
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
         self.add_response_headers(used, false);
         Verdict::Continue
+    }
+
+    /// A held 200 that is no answer (nothing, or an error object), or one that cannot be
+    /// translated: the provider's failure, in its health too, and, its headers still held, the
+    /// next candidate's turn, or the router's 502. Passed on, the SDKs read a malformed
+    /// completion and the provider stayed healthy. `billed`: the provider may have billed an
+    /// answer the router cannot read (its estimate is charged, as an attempt lost); an error
+    /// object or nothing answered no tokens.
+    fn not_answered(&mut self, host: &dyn Host, mut f: Box<Flight>, why: &str, billed: bool) -> Verdict {
+        host.log(Level::Warn, &format!("model-router: {} {why}", f.to.provider));
+        self.answer_ended(host, Some(false));
+        if billed {
+            self.lost(host, &f);
+        }
+        f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status: 502, sent: true });
+        self.fail_over_or(host, f, Retry::Failure, Origin::Answering)
     }
 
     /// A large answer on its way: its end is kept until the last chunk names its usage.
@@ -119,12 +142,8 @@ impl Request {
         let replacement = match out {
             Ok(bytes) => bytes,
             Err(why) => {
-                // The headers are still held: the status can say what the body says, and the
-                // request is counted as the provider's failure it is.
-                self.effects.push(Effect::SetResponseHeader(h::STATUS, "502".into()));
-                self.account.status = 502;
-                self.account.unreadable = true;
-                untranslatable(host, &why)
+                let billed = usage::of_whole(&body) != usage::Body::NoAnswer;
+                return self.not_answered(host, f, &why, billed);
             }
         };
         let used = self.used(host, &f.to, usage::of_response(&replacement));

@@ -38,7 +38,18 @@ impl Request {
         // Read once: the status, and the few headers looked at below.
         let headers =
             crate::io::span!(host, "get_headers", host.headers(Map::ResponseHeaders)).unwrap_or_default();
-        let status = find(&headers, h::STATUS).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+        let status = match find(&headers, h::STATUS).and_then(|s| s.parse::<u16>().ok()) {
+            // A 200 that ends at its headers holds no answer: the provider's failure, as a 502
+            // (passed on, a stream's client read an answer of nothing, with no error).
+            Some(200) if end_of_stream => {
+                host.log(
+                    Level::Warn,
+                    &format!("model-router: {} answered 200 without a body", f.to.provider),
+                );
+                502
+            }
+            status => status.unwrap_or(0),
+        };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         if status == 429 {
             f.note_retry_after(find(&headers, h::RETRY_AFTER));

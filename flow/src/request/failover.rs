@@ -6,7 +6,7 @@ use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
-use model_router_scorer::usage::Usage;
+use model_router_scorer::usage::{self, Usage};
 
 use super::classify::credential;
 use super::flight::{
@@ -215,6 +215,22 @@ impl Request {
             None => Vec::new(),
         };
         let status = if status == 400 && native::is_key_error(&error) { 401 } else { status };
+        // A 200 without an answer (nothing, or an error object) is the provider's failure, as on
+        // the first attempt's path: the next candidate answers, or the router's 502.
+        let status = match (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size))
+        {
+            Some(Some(billed)) => {
+                host.log(
+                    Level::Warn,
+                    &format!("model-router: {} answered 200 without an answer", f.to.provider),
+                );
+                if billed {
+                    self.lost(host, &f);
+                }
+                502
+            }
+            _ => status,
+        };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
         // its headers (no status): the provider had the request and may bill its work.
@@ -332,4 +348,22 @@ fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -
 /// The status of a call's answer (0 when it has none).
 fn call_status(host: &dyn Host) -> u16 {
     host.header(Map::CallResponseHeaders, h::STATUS).ok().flatten().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// A fallback's 200 that is no answer, as on the first attempt's path: nothing, an error
+/// object, or (whole) an answer that cannot be translated. `Some(billed)`: whether the provider
+/// may have billed it (only the last: the router cannot read what it answered).
+fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<bool> {
+    if body_size == 0 {
+        return Some(false);
+    }
+    if f.stream {
+        return None;
+    }
+    let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
+    if usage::of_whole(&body) == usage::Body::NoAnswer {
+        return Some(false);
+    }
+    let api = f.to.api;
+    (native::translated(api) && native::response(api, &body, &f.meta()).is_err()).then_some(true)
 }

@@ -267,10 +267,13 @@ impl Failed {
 /// ModelTimeoutException and ModelErrorException: the model failed, not the request), 402 (the
 /// gateway's account with the provider owes: Cerebras) and 498 (Groq's flex tier out of
 /// capacity). `0` is
-/// an attempt that got no response at all. They count against the provider's health, and never
-/// reach the client as the provider wrote them.
+/// an attempt that got no response at all. Any other status below 400 but 200 is no answer
+/// either: every provider answers chat and embeddings with a 200, and a redirect is an endpoint
+/// misconfigured (passed on, its `location` reached the client and the estimate was charged).
+/// They count against the provider's health, and never reach the client as the provider wrote
+/// them.
 pub(super) fn retryable(status: u16) -> bool {
-    matches!(status, 0 | 401 | 402 | 403 | 404 | 408 | 424 | 429 | 498) || status >= 500
+    matches!(status, 0 | 201..=399 | 401 | 402 | 403 | 404 | 408 | 424 | 429 | 498) || status >= 500
 }
 
 /// Envoy's reasons (`response.code_details`) for a 504 of its own after the request went

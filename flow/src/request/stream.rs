@@ -158,6 +158,10 @@ impl Request {
                 Level::Warn,
                 &format!("model-router: stream from {} ended without [DONE]", w.to.provider),
             );
+            // Ended by its provider (the client is still here) before its last event: the
+            // provider's failure, as an error event or a reset is (judged whole, a provider
+            // whose streams all stopped midway stayed healthy, its breaker never opened).
+            self.answer_ended(host, Some(false));
         }
         self.account.floor = nano(w.editor.streamed_floor());
         let mut usage = w.editor.usage;

@@ -175,12 +175,35 @@ pub(super) struct Found {
 }
 
 pub(super) fn find_usage(json: &str) -> Option<Found> {
+    let walk = walk(json)?;
+    let (usage, start, end) = walk.usage?;
+    Some(Found { usage, start, end, choices: walk.choices })
+}
+
+/// One pass over an object's top-level keys.
+struct Walk {
+    /// The `usage` object and its span.
+    usage: Option<(Usage, usize, usize)>,
+    /// A non-empty `choices` array.
+    choices: bool,
+    /// A `choices` or `data` key: an answer's (chat or embeddings).
+    answer: bool,
+    /// An `error` object.
+    error: bool,
+}
+
+fn walk(json: &str) -> Option<Walk> {
     let mut r = Reader::new(json);
     let mut obj = r.object().ok()?;
     let mut found = None;
-    let mut choices = false;
+    let (mut choices, mut answer, mut error) = (false, false, false);
     while let Some(key) = obj.next_key(&mut r).ok()? {
+        answer |= matches!(key.as_ref(), "choices" | "data");
         match key.as_ref() {
+            "error" if r.peek_kind().ok()? == Kind::Object => {
+                error = true;
+                r.skip_value().ok()?;
+            }
             "usage" if r.peek_kind().ok()? == Kind::Object => {
                 let start = r.pos();
                 let usage = read_usage(&mut r);
@@ -196,13 +219,39 @@ pub(super) fn find_usage(json: &str) -> Option<Found> {
             _ => r.skip_value().ok()?,
         }
     }
-    let (usage, start, end) = found?;
-    Some(Found { usage, start, end, choices })
+    Some(Walk { usage: found, choices, answer, error })
 }
 
 /// The usage of a whole (non-streamed) response body.
 pub fn of_response(body: &[u8]) -> Option<Usage> {
     find_usage(std::str::from_utf8(body).ok()?.trim()).map(|f| f.usage)
+}
+
+/// What a whole 200 body holds: its usage, or no answer at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// An answer (or a body not read as JSON, passed on as it came), and its usage if it
+    /// reports one.
+    Answer(Option<Usage>),
+    /// Nothing, or an object with an `error` object and neither `choices` nor `data`: what a
+    /// provider (or a gateway in front of one: OpenRouter's, once it started on a request)
+    /// sends for a failure it answers with a 200, and the SDKs read as a malformed answer.
+    /// (A Responses object's `"error": null` is not one.)
+    NoAnswer,
+}
+
+/// Reads a whole 200 body (one pass, as [`of_response`]).
+pub fn of_whole(body: &[u8]) -> Body {
+    let Ok(text) = std::str::from_utf8(body) else { return Body::Answer(None) };
+    let text = text.trim();
+    if text.is_empty() {
+        return Body::NoAnswer;
+    }
+    match walk(text) {
+        Some(w) if w.error && !w.answer => Body::NoAnswer,
+        Some(w) => Body::Answer(w.usage.map(|(u, _, _)| u)),
+        None => Body::Answer(None),
+    }
 }
 
 /// Bytes of a passed-through answer's end kept to find its `usage`: the object sits at the
@@ -306,6 +355,38 @@ mod tests {
         assert_eq!(u.cache_write_1h, 200);
         let want = (100.0 * 3.0 + 600.0 * 0.3 + 100.0 * 3.75 + 200.0 * 6.0 + 10.0 * 15.0) / 1e6;
         assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));
+    }
+
+    /// A 200 that is empty, or an error object with no answer beside it, is no answer; a
+    /// Responses object's `"error": null`, an answer that also names an error, and a body not
+    /// read as JSON are passed on as answers.
+    #[test]
+    fn a_whole_200_without_an_answer_is_told_from_one() {
+        for none in [
+            "",
+            " \n",
+            r#"{"error":{"message":"Upstream overloaded","code":502}}"#,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            r#"{"id":"x","error":{"message":"m"},"usage":{"prompt_tokens":3}}"#,
+        ] {
+            assert_eq!(of_whole(none.as_bytes()), Body::NoAnswer, "{none}");
+        }
+        let used = Some(Usage { input: 3, output: 2, ..Usage::default() });
+        for (answer, usage) in [
+            (
+                r#"{"id":"r","object":"response","error":null,"output":[],"usage":{"input_tokens":3,"output_tokens":2}}"#,
+                used,
+            ),
+            (
+                r#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+                used,
+            ),
+            (r#"{"choices":[],"error":{"message":"partial"}}"#, None),
+            (r#"{"object":"list","data":[],"error":{"message":"m"}}"#, None),
+            ("<html>bad gateway</html>", None),
+        ] {
+            assert_eq!(of_whole(answer.as_bytes()), Body::Answer(usage), "{answer}");
+        }
     }
 
     #[test]

@@ -381,8 +381,10 @@ fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_
                 "{name}"
             );
         } else {
+            // Not an answer: the fallback's failure, as a 502 is (another candidate would be
+            // tried), so the router's own 502.
             let v: Value = serde_json::from_str(&text.1).unwrap_or(Value::Null);
-            assert_eq!(v["error"]["code"], "bad_upstream_response", "{name}: {}", text.1);
+            assert_eq!(v["error"]["code"], "upstream_failed", "{name}: {}", text.1);
         }
         // Either way the provider answered, and billed: its estimate is charged, and the
         // request is counted as the provider's failure or as answered.
@@ -430,4 +432,35 @@ fn a_failed_native_stream_reports_the_counts_it_read_and_is_charged_at_least_the
     let (large, tokens) = run(90_000);
     assert_eq!(tokens.as_deref(), Some("90000"));
     assert_eq!(large, 270_003_000);
+}
+
+/// A native 200 the router cannot translate, on the first attempt: its headers are still held,
+/// so the next candidate answers (it was the router's 502, the provider recorded healthy), and
+/// the attempt is charged its estimate (the provider may have billed what it answered).
+#[test]
+fn a_first_answer_that_cannot_be_translated_moves_on_to_the_next_candidate() {
+    let mut host = chat(&request(false));
+    let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+    let first = super::cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    host.response_body = br#"{"unexpected":"shape"}"#.to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    let Some(Effect::Call { cluster, .. }) = step.effects.last() else { panic!("no fallback: {step:?}") };
+    assert_ne!(cluster, &first);
+    let errors = host
+        .shared
+        .borrow()
+        .get(&model_router_scorer::health::provider_key(&first))
+        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
+        .map_or(0, |h| h.window_errors);
+    assert_eq!(errors, 1);
+    let lost = host
+        .counters
+        .borrow()
+        .iter()
+        .filter(|(k, _)| k.starts_with("cost_nanousd"))
+        .map(|(_, v)| *v)
+        .sum::<u64>();
+    assert!(lost > 0);
 }

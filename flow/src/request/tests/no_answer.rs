@@ -1,0 +1,92 @@
+//! Answers that are none: a redirect, a 200 without a body, a 200 holding an error object, a
+//! stream ended before its last event. Each is the provider's failure (its health, and the next
+//! candidate), and none is charged as an answer.
+
+use super::*;
+
+/// The provider's health record's errors.
+fn errors(host: &Fake, provider: &str) -> u32 {
+    host.shared
+        .borrow()
+        .get(&model_router_scorer::health::provider_key(provider))
+        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
+        .map_or(0, |h| h.window_errors)
+}
+
+fn charged(host: &Fake) -> u64 {
+    host.counters.borrow().iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum()
+}
+
+/// A redirect, or a 200 that ends at its headers, moves on to the next candidate; a fallback's
+/// 200 holding an error object, or nothing, moves on again; when none is left, the router's
+/// 502, with no provider's `location`, and nothing charged.
+#[test]
+fn what_is_no_answer_fails_over_and_is_not_charged() {
+    type First = (&'static str, Vec<(String, String)>, bool);
+    let firsts: [First; 2] = [
+        ("redirect", pairs(&[(":status", "308"), ("location", "https://elsewhere.example/v1")]), false),
+        ("empty 200", pairs(&[(":status", "200"), ("content-type", "application/json")]), true),
+    ];
+    let fallbacks: [(&str, &[u8]); 2] =
+        [("error object", br#"{"error":{"message":"Upstream overloaded","code":502}}"#), ("nothing", b"")];
+    for (name, headers, end) in firsts {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.response_headers = headers;
+        let mut step = req.on(&host, Event::ResponseHeaders { end_of_stream: end });
+        let mut tried = vec![first];
+        for (what, body) in fallbacks {
+            let Some(Effect::Call { cluster, .. }) = step.effects.last() else {
+                panic!("{name}, then {what}: no fallback called in {step:?}")
+            };
+            tried.push(cluster.clone());
+            assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
+            host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+            host.call_body = body.to_vec();
+            step = req.on(&host, Event::CallResponse { body_size: body.len() });
+        }
+        let (status, json, reply) = respond(&step).unwrap_or_else(|| panic!("{name}: {step:?}"));
+        assert_eq!(
+            (status, json["error"]["code"].as_str()),
+            (502, Some("upstream_failed")),
+            "{name}: {json}"
+        );
+        assert!(!reply.iter().any(|(k, _)| k == "location"), "{name}: {reply:?}");
+        req.on(&host, Event::Log);
+        assert_eq!(charged(&host), 0, "{name}");
+        for p in &tried {
+            assert!(errors(&host, p) >= 1, "{name}: {p} not counted failed ({tried:?})");
+        }
+    }
+}
+
+/// A held 200 whose body is an error object: the provider's failure, and the next candidate's
+/// turn while its headers are held; with none left, the router's 502. Nothing is charged.
+/// Passed on, the client's SDK read a malformed completion and the provider stayed healthy.
+#[test]
+fn a_held_200_holding_an_error_object_fails_over_and_is_the_providers_failure() {
+    for attempts in [1, 3] {
+        let mut host = chat(HELLO);
+        let extra = format!(r#","resilience":{{"max_attempts":{attempts}}}"#);
+        let mut req = Request::new(Some(config(&extra)));
+        let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+        host.response_body = br#"{"error":{"message":"Upstream overloaded","code":502}}"#.to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        assert_eq!(step.verdict, Verdict::Pause, "{attempts}: {step:?}");
+        if attempts == 1 {
+            let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+            assert_eq!((status, json["error"]["code"].as_str()), (502, Some("upstream_failed")), "{json}");
+        } else {
+            let Some(Effect::Call { cluster, .. }) = step.effects.last() else {
+                panic!("no fallback: {step:?}")
+            };
+            assert_ne!(cluster, &provider);
+            continue;
+        }
+        req.on(&host, Event::Log);
+        assert_eq!((errors(&host, &provider), charged(&host)), (1, 0));
+    }
+}
