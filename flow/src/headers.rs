@@ -20,8 +20,14 @@ pub const ESCALATED: &str = "x-model-router-escalated";
 pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIAL_HEADERS;
 /// Request headers a provider must not see besides credentials: `accept-encoding` (the router
 /// reads each answer for its usage and translates native ones, so an answer must come
-/// uncompressed; Envoy's compressor can still compress toward the client).
+/// uncompressed: the router asks for `identity`; Envoy's compressor can still compress toward
+/// the client).
 pub const NOT_FOR_PROVIDERS: [&str; 1] = ["accept-encoding"];
+/// Response headers of a provider's that name the gateway's account with it, or set its
+/// cookies (a CDN's in front of it): never passed on to a client. OpenAI's
+/// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`.
+pub const PROVIDER_PRIVATE: [&str; 4] =
+    ["openai-organization", "openai-project", "anthropic-organization-id", "set-cookie"];
 /// Prefixes of the headers of the providers' own protocols, which the gateway speaks for the
 /// client: AWS signing and Bedrock options (`x-amz-date`, `x-amz-security-token`,
 /// `x-amzn-bedrock-*`), Google's (`x-goog-user-project`), Anthropic's (`anthropic-beta`) and

@@ -104,8 +104,11 @@ impl Request {
             status == 200 && f.translation.is_none() && f.stream && (native || sse) && !end_of_stream;
         // Headers under the router's own prefix are the router's word: a provider's (another
         // router upstream, as a chained gateway has) would pass for this one's, beside it or
-        // where this one sets none (a stream has no cost header).
-        for (name, _) in headers.iter().filter(|(k, _)| k.starts_with(h::OWN_PREFIX)) {
+        // where this one sets none (a stream has no cost header). Those naming the gateway's
+        // account with the provider, or setting its cookies, are not the client's either (a
+        // fallback's answer passes on only a few named ones).
+        let private = |k: &str| k.starts_with(h::OWN_PREFIX) || h::PROVIDER_PRIVATE.contains(&k);
+        for (name, _) in headers.iter().filter(|(k, _)| private(k)) {
             self.effects.push(Effect::RemoveResponseHeader(name.clone()));
         }
         let mut ours = f.headers();

@@ -14,11 +14,17 @@ use crate::parse::layout::Layout;
 use super::reply::{Meta, Tokens};
 use super::{Native, Translations, anthropic, bedrock, responses, stand_in};
 
-/// Request headers a protocol needs beside the body (Anthropic's version header).
+/// The coding every answer is asked in: the router reads each answer for its usage and
+/// translates native ones, and a request with no `accept-encoding` accepts any coding (RFC 9110,
+/// 12.5.3), so the client's is replaced by this one.
+pub const IDENTITY: (&str, &str) = ("accept-encoding", "identity");
+
+/// Request headers a protocol needs beside the body: Anthropic's version header, and the
+/// answer's coding ([`IDENTITY`]) for all.
 pub fn headers(api: Api) -> &'static [(&'static str, &'static str)] {
     match api {
-        Api::Messages => &[("anthropic-version", anthropic::VERSION)],
-        _ => &[],
+        Api::Messages => &[("anthropic-version", anthropic::VERSION), IDENTITY],
+        _ => &[IDENTITY],
     }
 }
 
