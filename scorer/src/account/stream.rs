@@ -8,14 +8,11 @@ use super::usage::{Price, Usage, find_usage, format_usd};
 /// last whole event (a half-sent one is dropped first).
 pub const TRUNCATED_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
 
-/// The most of one unfinished event held: an event longer than this (no provider sends one;
-/// a stream framed without blank lines is one endless event) is passed on as it comes, with
-/// the rest of the stream, unread. Held, it grew with the stream and reached the client only
-/// at its end, if ever.
+/// The most of one unfinished event held: an event longer than this (a large tool call's
+/// arguments in one delta; a stream framed without blank lines is one endless event) is passed
+/// on as it comes, unread, and the events after it are read again. Held, it grew with the
+/// stream and reached the client only at its end, if ever.
 pub const MAX_EVENT_BYTES: usize = 1 << 20;
-
-/// Bytes kept of a stream passed on unread, to see whether it ends with `[DONE]`.
-const LAST_BYTES: usize = 32;
 
 /// Rewrites an SSE chat stream chunk by chunk: the usage chunk gets `"cost"`, or is removed
 /// when the client did not ask for usage; the end is checked for `[DONE]`. Events are passed
@@ -32,9 +29,9 @@ pub struct StreamUsage {
     /// Of `carry`, the bytes already searched for the event's end: each chunk of a long event
     /// is searched once, not the whole event again.
     searched: usize,
-    /// An event passed [`MAX_EVENT_BYTES`]: the rest of the stream is passed on unread, and
-    /// this keeps its last bytes.
-    unread: Option<Vec<u8>>,
+    /// Passing on an event longer than [`MAX_EVENT_BYTES`]: the last bytes passed (a blank line
+    /// may begin there and end in the next chunk).
+    long: Option<Vec<u8>>,
     /// The usage the provider reported.
     pub usage: Option<Usage>,
     /// `data: [DONE]` was seen.
@@ -72,7 +69,7 @@ impl StreamUsage {
             keep,
             carry: Vec::new(),
             searched: 0,
-            unread: None,
+            long: None,
             usage: None,
             done: false,
             events: 0,
@@ -96,8 +93,8 @@ impl StreamUsage {
     /// `end`: the stream's last chunk (anything held is flushed, and a missing `[DONE]` gets
     /// [`TRUNCATED_EVENT`]).
     pub fn feed(&mut self, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
-        if self.unread.is_some() {
-            return self.pass_unread(chunk, end);
+        if let Some(last) = self.long.take() {
+            return self.pass_long(last, chunk, end);
         }
         // Fast path: nothing held, no usage in this chunk, and it ends on an event boundary.
         let plain = self.carry.is_empty()
@@ -127,9 +124,8 @@ impl StreamUsage {
         }
         if !end && rest.len() > MAX_EVENT_BYTES {
             self.events += 1;
-            self.unread = Some(Vec::new());
+            self.long = Some(rest.get(rest.len().saturating_sub(2)..).unwrap_or_default().to_vec());
             out.extend_from_slice(rest);
-            self.note_last(rest);
             return Some(out);
         }
         if end {
@@ -154,26 +150,33 @@ impl StreamUsage {
         Some(out)
     }
 
-    /// Passes a chunk on after an event too long to hold: its `data:` lines still count (a
-    /// line split between two chunks may count twice, or not at all), and the stream's last
-    /// bytes say whether it ended with `[DONE]`.
-    fn pass_unread(&mut self, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
-        self.read_lines(chunk);
-        self.note_last(chunk);
-        if end && !self.done && !self.failed {
-            let mut out = chunk.to_vec();
-            out.extend_from_slice(TRUNCATED_EVENT);
-            return Some(out);
+    /// A chunk of an event too long to hold: passed on up to the event's end, and what follows
+    /// it read as usual. `last`: the bytes of it passed before.
+    fn pass_long(&mut self, mut last: Vec<u8>, chunk: &[u8], end: bool) -> Option<Vec<u8>> {
+        let back = last.len();
+        last.extend_from_slice(chunk);
+        let Some(n) = event_end(&last, 0) else {
+            if end && !self.done && !self.failed {
+                // It never ended: the stream was cut. Its first part reached the client, so
+                // a blank line ends it before the error event (a reader then fails on a half
+                // event, as it would on the error).
+                let mut out = chunk.to_vec();
+                out.extend_from_slice(b"\n\n");
+                out.extend_from_slice(TRUNCATED_EVENT);
+                return Some(out);
+            }
+            last.drain(..last.len().saturating_sub(2));
+            self.long = Some(last);
+            return None;
+        };
+        // `last` held no blank line, so the event ends in this chunk.
+        let (rest_of_long, after) = chunk.split_at(n.saturating_sub(back).min(chunk.len()));
+        let mut out = rest_of_long.to_vec();
+        match self.feed(after, end) {
+            Some(bytes) => out.extend_from_slice(&bytes),
+            None => out.extend_from_slice(after),
         }
-        None
-    }
-
-    /// Keeps the last bytes passed on unread, and whether they end with `[DONE]`.
-    fn note_last(&mut self, bytes: &[u8]) {
-        let Some(last) = self.unread.as_mut() else { return };
-        last.extend_from_slice(bytes.get(bytes.len().saturating_sub(LAST_BYTES)..).unwrap_or(bytes));
-        last.drain(..last.len().saturating_sub(LAST_BYTES));
-        self.done |= ends_done(last);
+        Some(out)
     }
 
     fn note_done(&mut self, events: &[u8]) {
@@ -324,37 +327,59 @@ mod tests {
         }
     }
 
-    /// An event that never ends within [`MAX_EVENT_BYTES`] (here 3 MiB in one `data:` line;
-    /// a stream framed without blank lines is the same) is passed on as it comes, and so is
-    /// the rest of the stream, unread: the router holds at most that much, and the stream's
-    /// end is still checked.
+    /// An event longer than [`MAX_EVENT_BYTES`] (here 3 MiB in one `data:` line) is passed on
+    /// as it comes, so the router holds at most that much, and the events after it are read
+    /// as usual: the usage chunk priced, the end checked, whether the blank line that ends the
+    /// long event comes whole or split between chunks. A stream cut inside it ends with the
+    /// error event.
     #[test]
-    fn an_event_too_long_to_hold_is_passed_on_unread() {
+    fn an_event_too_long_to_hold_is_passed_on_and_the_rest_is_read() {
         let long =
             format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n", "x".repeat(3 << 20));
-        for (ends, truncated) in [("data: [DONE]\n\n", false), ("", true)] {
-            let whole = format!("{long}{USAGE_CHUNK}{ends}");
-            // The last chunk splits `[DONE]` in two.
-            let mut chunks: Vec<&[u8]> = whole.as_bytes().chunks(64 << 10).collect();
-            if let Some(last) = chunks.pop() {
-                let (a, b) = last.split_at(last.len().saturating_sub(6));
-                chunks.extend([a, b]);
-            }
+        let priced =
+            USAGE_CHUNK.replace("\"total_tokens\":1500}", "\"total_tokens\":1500,\"cost\":0.01050000}");
+        let cases = [
+            (format!("{long}{USAGE_CHUNK}data: [DONE]\n\n"), format!("{long}{priced}data: [DONE]\n\n"), true),
+            (format!("{long}{USAGE_CHUNK}"), format!("{long}{priced}"), false),
+            (
+                long.get(..2 << 20).unwrap_or_default().to_string(),
+                format!("{}\n\n", long.get(..2 << 20).unwrap_or_default()),
+                false,
+            ),
+        ];
+        for (whole, want, done) in cases {
+            // Chunks of 64 KiB, and one more cut one byte after the long event's first newline,
+            // so its blank line is split.
+            let at = long.len() - 1;
+            let (a, b) = whole.as_bytes().split_at(at.min(whole.len()));
+            let mut chunks: Vec<&[u8]> = a.chunks(64 << 10).collect();
+            chunks.extend(b.chunks(64 << 10));
             let mut s = StreamUsage::new(Price::flat(3.0, 15.0), true);
             let mut out = Vec::new();
             for (i, c) in chunks.iter().enumerate() {
                 match s.feed(c, i + 1 == chunks.len()) {
-                    Some(b) => out.extend_from_slice(&b),
+                    Some(bytes) => out.extend_from_slice(&bytes),
                     None => out.extend_from_slice(c),
                 }
                 assert!(s.carry.len() <= MAX_EVENT_BYTES, "{} bytes held", s.carry.len());
             }
-            let mut want = whole.clone().into_bytes();
-            if truncated {
+            let mut want = want.into_bytes();
+            if !done {
                 want.extend_from_slice(TRUNCATED_EVENT);
             }
-            assert!(out == want, "{} bytes out, {} expected (truncated: {truncated})", out.len(), want.len());
-            assert_eq!((s.done, s.usage), (!truncated, None));
+            let tail = |b: &[u8]| {
+                String::from_utf8_lossy(b.get(b.len().saturating_sub(300)..).unwrap_or(b)).into_owned()
+            };
+            assert!(
+                out == want,
+                "{} bytes out, {} expected: ...{} vs ...{}",
+                out.len(),
+                want.len(),
+                tail(&out),
+                tail(&want)
+            );
+            let priced_usage = whole.len() > long.len();
+            assert_eq!((s.done, s.usage.is_some()), (done, priced_usage));
         }
     }
 
