@@ -42,8 +42,8 @@ impl Request {
         );
         let usage = match read {
             Some(usage::Body::Answer(usage)) => usage,
-            Some(usage::Body::NoAnswer) => {
-                return self.not_answered(host, f, "answered 200 without an answer", false);
+            Some(usage::Body::NoAnswer(used)) => {
+                return self.not_answered(host, f, "answered 200 without an answer", Bill::of(used, false));
             }
             None => None,
         };
@@ -55,15 +55,11 @@ impl Request {
     /// A held 200 that is no answer (nothing, or an error object), or one that cannot be
     /// translated: the provider's failure, in its health too, and, its headers still held, the
     /// next candidate's turn, or the router's 502. Passed on, the SDKs read a malformed
-    /// completion and the provider stayed healthy. `billed`: the provider may have billed an
-    /// answer the router cannot read (its estimate is charged, as an attempt lost); an error
-    /// object or nothing answered no tokens.
-    fn not_answered(&mut self, host: &dyn Host, mut f: Box<Flight>, why: &str, billed: bool) -> Verdict {
+    /// completion and the provider stayed healthy. Charged as `bill` says, as an attempt lost.
+    fn not_answered(&mut self, host: &dyn Host, mut f: Box<Flight>, why: &str, bill: Bill) -> Verdict {
         host.log(Level::Warn, &format!("model-router: {} {why}", f.to.provider));
         self.answer_ended(host, Some(false));
-        if billed {
-            self.lost(host, &f);
-        }
+        self.bill(host, &f, bill);
         f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status: 502, sent: true });
         self.fail_over_or(host, f, Retry::Failure, Origin::Answering)
     }
@@ -142,8 +138,11 @@ impl Request {
         let replacement = match out {
             Ok(bytes) => bytes,
             Err(why) => {
-                let billed = usage::of_whole(&body) != usage::Body::NoAnswer;
-                return self.not_answered(host, f, &why, billed);
+                let bill = match usage::of_whole(&body) {
+                    usage::Body::NoAnswer(used) => Bill::of(used, false),
+                    usage::Body::Answer(used) => Bill::of(used, true),
+                };
+                return self.not_answered(host, f, &why, bill);
             }
         };
         let used = self.used(host, &f.to, usage::of_response(&replacement));
@@ -231,8 +230,8 @@ impl Request {
                 _ => (Ok(native::error(api, status, &body)), "application/json"),
             };
             body = out.unwrap_or_else(|why| {
-                // Not a chat completion: the status says what the body says, as on the first
-                // attempt's path.
+                // Not a chat completion (`not_an_answer` moved on from a whole one already):
+                // the status says what the body says.
                 (status, unreadable) = (502, true);
                 untranslatable(host, &why)
             });
@@ -274,5 +273,39 @@ impl Request {
             reply.push((h::CONTENT_TYPE.to_string(), kind.to_string()));
         }
         self.send_local(status, "model_router_fallback", reply, body);
+    }
+}
+
+/// What an attempt that was no answer is charged, as an attempt lost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Bill {
+    /// Nothing: it answered no tokens (an error object, or nothing).
+    Nothing,
+    /// What it reported using (a failure that says what it billed).
+    Used(usage::Usage),
+    /// Its estimate: it may have billed an answer the router cannot read.
+    Estimate,
+}
+
+impl Bill {
+    /// The bill of a body that reported `used` (if any); `unread`: the router could not read
+    /// the answer the provider may have billed.
+    pub(super) fn of(used: Option<usage::Usage>, unread: bool) -> Bill {
+        match used {
+            Some(u) => Bill::Used(u),
+            None if unread => Bill::Estimate,
+            None => Bill::Nothing,
+        }
+    }
+}
+
+impl Request {
+    /// Charges an attempt that was no answer what `bill` says.
+    pub(super) fn bill(&mut self, host: &dyn Host, f: &Flight, bill: Bill) {
+        match bill {
+            Bill::Nothing => {}
+            Bill::Used(u) => self.charge_lost(host, &f.to, nano(u.cost(&f.to.price()))),
+            Bill::Estimate => self.lost(host, f),
+        }
     }
 }

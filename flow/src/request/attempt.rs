@@ -94,8 +94,7 @@ impl Request {
         let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
         // An OpenAI-compatible provider that answers a stream request with one JSON body (it
         // ignored `stream`) is held and priced as a whole answer, not read as a stream that
-        // never ends its events. (Read only for stream requests: each read is a call out of
-        // the VM.)
+        // never ends its events.
         let sse = f.stream
             && !native
             && find(&headers, h::CONTENT_TYPE)

@@ -8,6 +8,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::{self, Usage};
 
+use super::answer::Bill;
 use super::classify::credential;
 use super::flight::{
     Clock, Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, retryable,
@@ -219,14 +220,12 @@ impl Request {
         // the first attempt's path: the next candidate answers, or the router's 502.
         let status = match (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size))
         {
-            Some(Some(billed)) => {
+            Some(Some(bill)) => {
                 host.log(
                     Level::Warn,
                     &format!("model-router: {} answered 200 without an answer", f.to.provider),
                 );
-                if billed {
-                    self.lost(host, &f);
-                }
+                self.bill(host, &f, bill);
                 502
             }
             _ => status,
@@ -351,19 +350,20 @@ fn call_status(host: &dyn Host) -> u16 {
 }
 
 /// A fallback's 200 that is no answer, as on the first attempt's path: nothing, an error
-/// object, or (whole) an answer that cannot be translated. `Some(billed)`: whether the provider
-/// may have billed it (only the last: the router cannot read what it answered).
-fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<bool> {
+/// object, or (whole) an answer that cannot be translated; with what it is charged.
+fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> {
     if body_size == 0 {
-        return Some(false);
+        return Some(Bill::Nothing);
     }
     if f.stream {
         return None;
     }
     let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
-    if usage::of_whole(&body) == usage::Body::NoAnswer {
-        return Some(false);
-    }
+    let used = match usage::of_whole(&body) {
+        usage::Body::NoAnswer(used) => return Some(Bill::of(used, false)),
+        usage::Body::Answer(used) => used,
+    };
     let api = f.to.api;
-    (native::translated(api) && native::response(api, &body, &f.meta()).is_err()).then_some(true)
+    (native::translated(api) && native::response(api, &body, &f.meta()).is_err())
+        .then(|| Bill::of(used, true))
 }

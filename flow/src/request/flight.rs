@@ -117,7 +117,8 @@ pub(super) struct Pending {
 /// Where an attempt's failure was seen.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Origin {
-    /// In the routed attempt's response headers (a retryable status).
+    /// In the routed attempt's response headers (a retryable status), or in its held body (no
+    /// answer, or a key refused with a 400).
     Answering,
     /// In the routed attempt's 400 body (a context-length error).
     Checking,

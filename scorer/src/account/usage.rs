@@ -236,8 +236,9 @@ pub enum Body {
     /// Nothing, or an object with an `error` object and neither `choices` nor `data`: what a
     /// provider (or a gateway in front of one: OpenRouter's, once it started on a request)
     /// sends for a failure it answers with a 200, and the SDKs read as a malformed answer.
-    /// (A Responses object's `"error": null` is not one.)
-    NoAnswer,
+    /// (A Responses object's `"error": null` is not one.) With the usage it reports, if any:
+    /// what it billed for the failure.
+    NoAnswer(Option<Usage>),
 }
 
 /// Reads a whole 200 body (one pass, as [`of_response`]).
@@ -245,10 +246,10 @@ pub fn of_whole(body: &[u8]) -> Body {
     let Ok(text) = std::str::from_utf8(body) else { return Body::Answer(None) };
     let text = text.trim();
     if text.is_empty() {
-        return Body::NoAnswer;
+        return Body::NoAnswer(None);
     }
     match walk(text) {
-        Some(w) if w.error && !w.answer => Body::NoAnswer,
+        Some(w) if w.error && !w.answer => Body::NoAnswer(w.usage.map(|(u, _, _)| u)),
         Some(w) => Body::Answer(w.usage.map(|(u, _, _)| u)),
         None => Body::Answer(None),
     }
@@ -362,14 +363,16 @@ mod tests {
     /// read as JSON are passed on as answers.
     #[test]
     fn a_whole_200_without_an_answer_is_told_from_one() {
-        for none in [
-            "",
-            " \n",
-            r#"{"error":{"message":"Upstream overloaded","code":502}}"#,
-            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
-            r#"{"id":"x","error":{"message":"m"},"usage":{"prompt_tokens":3}}"#,
+        let billed = Some(Usage { input: 3, ..Usage::default() });
+        for (none, usage) in [
+            ("", None),
+            (" \n", None),
+            (r#"{"error":{"message":"Upstream overloaded","code":502}}"#, None),
+            (r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, None),
+            // A failure that reports what it billed.
+            (r#"{"id":"x","error":{"message":"m"},"usage":{"prompt_tokens":3}}"#, billed),
         ] {
-            assert_eq!(of_whole(none.as_bytes()), Body::NoAnswer, "{none}");
+            assert_eq!(of_whole(none.as_bytes()), Body::NoAnswer(usage), "{none}");
         }
         let used = Some(Usage { input: 3, output: 2, ..Usage::default() });
         for (answer, usage) in [

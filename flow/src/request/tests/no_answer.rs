@@ -90,3 +90,22 @@ fn a_held_200_holding_an_error_object_fails_over_and_is_the_providers_failure() 
         assert_eq!((errors(&host, &provider), charged(&host)), (1, 0));
     }
 }
+
+/// A 200 error object that reports usage (a failure after generation began) is charged what it
+/// reports: the provider billed it.
+#[test]
+fn a_200_error_object_that_reports_usage_is_charged_it() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body =
+        br#"{"error":{"message":"generation failed"},"usage":{"prompt_tokens":1000,"completion_tokens":0}}"#
+            .to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    assert_eq!(respond(&step).map(|r| r.0), Some(502));
+    req.on(&host, Event::Log);
+    // 1,000 input tokens at $1 per million.
+    assert_eq!(charged(&host), 1_000_000);
+}
