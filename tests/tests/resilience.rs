@@ -92,6 +92,9 @@ fn server_errors_rate_limits_and_resets_fail_over_to_the_next_candidate() {
     assert_fails_over(&s, r#"{"status":500}"#, true);
     // Dropped connection: reset before any response byte.
     assert_fails_over(&s, r#"{"drop":true}"#, true);
+    // No answer: a redirect, and a 200 whose body is the provider's error object.
+    assert_fails_over(&s, r#"{"status":308}"#, true);
+    assert_fails_over(&s, r#"{"status":200}"#, true);
 }
 
 /// Today's settled global spend, USD (0 before any).
