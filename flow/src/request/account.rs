@@ -230,6 +230,12 @@ impl Request {
         self.charge_lost(host, &f.to, f.estimate_nano().unwrap_or(reserved));
     }
 
+    /// Charges an attempt at `to` that did not answer what it reported using ([`plausible`]).
+    pub(super) fn charge_used(&mut self, host: &dyn Host, to: &Upstream, u: Usage) {
+        let u = plausible(host, to, u);
+        self.charge_lost(host, to, nano(u.cost(&to.price())));
+    }
+
     /// Charges `nano` (nano-USD) for an attempt at `to` that did not answer, at the end, and
     /// counts it now under its own provider and model.
     pub(super) fn charge_lost(&mut self, host: &dyn Host, to: &Upstream, nano: u64) {
@@ -310,6 +316,7 @@ impl Request {
         usage: Option<Usage>,
     ) -> Vec<(&'static str, String)> {
         let Some(u) = usage else { return Vec::new() };
+        let u = plausible(host, to, u);
         let cost = u.cost(&to.price());
         self.account.usage = Some(u);
         self.account.cost = Some(cost);
@@ -339,6 +346,27 @@ impl Request {
     fn writes_filter_state(&self) -> bool {
         self.shared.as_ref().is_none_or(|s| s.config.filter_state)
     }
+}
+
+/// Seconds between two "usage beyond the model" lines for one provider.
+const RUNAWAY_LOG_INTERVAL_SECS: u64 = 60;
+
+/// `u` as charged: bounded by what `to`'s model can bill ([`Usage::beyond`]), logged once a
+/// minute per provider when it was not.
+pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage) -> Usage {
+    let Some(bounded) = u.beyond(to.context_window) else { return u };
+    let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
+    let key = format!("model_router.runaway_logged.{}", to.provider);
+    if live::first_in(host, &key, RUNAWAY_LOG_INTERVAL_SECS, now) {
+        host.log(
+            Level::Warn,
+            &format!(
+                "model-router: {} reported usage beyond {} (in {}, out {}): charged as in {}, out {}",
+                to.provider, to.model, u.input, u.output, bounded.input, bounded.output
+            ),
+        );
+    }
+    bounded
 }
 
 /// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another

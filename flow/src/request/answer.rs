@@ -304,7 +304,7 @@ impl Request {
     pub(super) fn bill(&mut self, host: &dyn Host, f: &Flight, bill: Bill) {
         match bill {
             Bill::Nothing => {}
-            Bill::Used(u) => self.charge_lost(host, &f.to, nano(u.cost(&f.to.price()))),
+            Bill::Used(u) => self.charge_used(host, &f.to, u),
             Bill::Estimate => self.lost(host, f),
         }
     }

@@ -2,7 +2,6 @@
 //! fallback's answer sent in its place, and the one error that names every failed attempt.
 
 use model_router_scorer::ApiError;
-use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
@@ -199,7 +198,9 @@ impl Request {
             Some(Opened::Failed(failed, read)) => {
                 // The counts the provider reported before failing (an Anthropic message_start's
                 // input): it billed them.
-                self.charge_lost(host, &f.to, read.map_or(0, |u| nano(u.cost(&f.to.price()))));
+                if let Some(u) = read {
+                    self.charge_used(host, &f.to, u);
+                }
                 failed
             }
             Some(Opened::Refused(error)) => {

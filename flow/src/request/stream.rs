@@ -70,12 +70,10 @@ impl Request {
             // stream was charged. (A stream it ended with its own error, an overload, it does
             // not bill.)
             if !failed {
-                let reported = translator.as_ref().and_then(native::Stream::tokens);
-                let billed = reported.map_or_else(
-                    || flight.input_estimate_nano(),
-                    |t| nano(t.usage().cost(&flight.to.price())),
-                );
-                self.charge_lost(host, &flight.to, billed);
+                match translator.as_ref().and_then(native::Stream::tokens) {
+                    Some(t) => self.charge_used(host, &flight.to, t.usage()),
+                    None => self.charge_lost(host, &flight.to, flight.input_estimate_nano()),
+                }
             }
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
             return self.fail_over_or(host, flight, Retry::Failure, Origin::Answering);

@@ -101,6 +101,29 @@ impl Usage {
     }
 }
 
+impl Usage {
+    /// The counts bounded by what a model with a `window`-token context can bill, input and
+    /// output each at most twice the window (room for a catalog that understates it), or
+    /// `None` when they are within that. A provider's counts are its word on what the request
+    /// cost; a runaway one (a unit mistaken, a counter's garbage) would spend a whole day's
+    /// budget in one answer, and every client of the gateway would be refused until midnight.
+    pub fn beyond(&self, window: u64) -> Option<Usage> {
+        let most = window.saturating_mul(2);
+        if window == 0 || (self.input <= most && self.output <= most) {
+            return None;
+        }
+        let input = self.input.min(most);
+        Some(Usage {
+            input,
+            output: self.output.min(most),
+            cache_read: self.cache_read.min(input),
+            cache_write: self.cache_write.min(input),
+            cache_write_1h: self.cache_write_1h.min(input),
+            billed_ticks: self.billed_ticks,
+        })
+    }
+}
+
 /// USD as written in headers and `usage.cost`: fixed 8 decimals (no exponent).
 pub fn format_usd(usd: f64) -> String {
     format!("{:.8}", usd.max(0.0))
@@ -390,6 +413,19 @@ mod tests {
         ] {
             assert_eq!(of_whole(answer.as_bytes()), Body::Answer(usage), "{answer}");
         }
+    }
+
+    /// Counts past twice the model's window are bounded there (each cache count within the
+    /// input); counts within it, and a window unknown, are left as reported.
+    #[test]
+    fn a_runaway_usage_is_bounded_by_the_window() {
+        let u = Usage { input: 10, output: 1_000_000_000_000, cache_read: 5, ..Usage::default() };
+        assert_eq!(u.beyond(1_000).map(|b| (b.input, b.output, b.cache_read)), Some((10, 2_000, 5)));
+        let u = Usage { input: 5_000, output: 3, cache_write: 4_000, ..Usage::default() };
+        assert_eq!(u.beyond(1_000).map(|b| (b.input, b.output, b.cache_write)), Some((2_000, 3, 2_000)));
+        let within = Usage { input: 2_000, output: 2_000, ..Usage::default() };
+        assert_eq!(within.beyond(1_000), None);
+        assert_eq!(u.beyond(0), None);
     }
 
     #[test]

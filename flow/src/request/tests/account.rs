@@ -419,3 +419,25 @@ fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does
         assert_eq!(open, failed.then_some(1), "{details}: {counters:?}");
     }
 }
+
+/// A provider that reports runaway usage (here 10^12 output tokens) is charged what its model
+/// can bill, twice its window at most (a day's budget went in one answer, and every client was
+/// refused until midnight), and the log says so.
+#[test]
+fn a_runaway_usage_is_charged_what_the_model_can_bill() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config("")));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body =
+        br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":10,"completion_tokens":1000000000000}}"#.to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    // Window 1,000: 10 in at $1 and 2,000 out at $2 per million.
+    assert_eq!(set_response(&step, "x-model-router-cost").as_deref(), Some("0.00401000"), "{step:?}");
+    assert!(
+        host.logs.borrow().iter().any(|l| l.contains("reported usage beyond")),
+        "{:?}",
+        host.logs.borrow()
+    );
+}
