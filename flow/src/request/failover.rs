@@ -5,6 +5,7 @@ use model_router_scorer::ApiError;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
+use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::usage::{self, Usage};
 
 use super::answer::Bill;
@@ -351,20 +352,32 @@ fn call_status(host: &dyn Host) -> u16 {
 }
 
 /// A fallback's 200 that is no answer, as on the first attempt's path: nothing, an error
-/// object, or (whole) an answer that cannot be translated; with what it is charged.
+/// object, an answer that cannot be translated, or a stream that ended before its last event
+/// (no error event in it: it was cut), which nothing of has reached the client yet; with what
+/// it is charged. (A native stream's failures are read by `opening_failure`.)
 fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> {
     if body_size == 0 {
         return Some(Bill::Nothing);
     }
-    if f.stream {
+    let api = f.to.api;
+    if f.stream && native::translated(api) {
         return None;
     }
     let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
+    let sse = host
+        .header(Map::CallResponseHeaders, h::CONTENT_TYPE)
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM));
+    if f.stream && sse {
+        let mut editor = StreamUsage::new(f.to.price(), false);
+        editor.feed(&body, true);
+        return (!editor.done && !editor.failed).then(|| Bill::of(editor.usage, true));
+    }
     let used = match usage::of_whole(&body) {
         usage::Body::NoAnswer(used) => return Some(Bill::of(used, false)),
         usage::Body::Answer(used) => used,
     };
-    let api = f.to.api;
     (native::translated(api) && native::response(api, &body, &f.meta()).is_err())
         .then(|| Bill::of(used, true))
 }

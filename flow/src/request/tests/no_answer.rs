@@ -109,3 +109,34 @@ fn a_200_error_object_that_reports_usage_is_charged_it() {
     // 1,000 input tokens at $1 per million.
     assert_eq!(charged(&host), 1_000_000);
 }
+
+/// A fallback's stream that ended before its last event (cut, no error event) was served to the
+/// client with a truncation error, its provider recorded healthy; nothing of it had reached
+/// the client, so the next candidate answers instead.
+#[test]
+fn a_fallback_stream_cut_short_moves_on_to_the_next_candidate() {
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let Some(Effect::Call { cluster: second, .. }) = step.effects.last().cloned() else { panic!("{step:?}") };
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n";
+    host.call_body = cut.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: cut.len() });
+    let Some(Effect::Call { cluster: third, .. }) = step.effects.last() else {
+        panic!("no third attempt: {step:?}")
+    };
+    assert_ne!(third, &second);
+    assert_eq!(errors(&host, &second), 1);
+    req.on(&host, Event::Dispatched { sent: true });
+    let whole = format!("{cut}data: [DONE]\n\n");
+    host.call_body = whole.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: whole.len() });
+    let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!(status, 200);
+    assert!(headers.iter().any(|(k, v)| k == "x-model-router-attempts" && v == "3"), "{headers:?}");
+}
