@@ -134,7 +134,7 @@ impl Request {
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
         let outcome = match a.status {
             _ if closed => "client_closed",
-            _ if cut_short == Some(Cut::ByProvider) => "upstream_error",
+            _ if cut_short == Some(Cut::ByProvider) || a.stream_failed => "upstream_error",
             200..=399 => "ok",
             429 => "rate_limited",
             400..=499 => "client_error",

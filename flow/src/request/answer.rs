@@ -45,6 +45,11 @@ impl Request {
             Some(usage::Body::NoAnswer(used)) => {
                 return self.not_answered(host, f, "answered 200 without an answer", Bill::of(used, false));
             }
+            // Neither an answer nor an error: an HTML page, `null`, an object without `choices`
+            // (or `data`). What it billed cannot be told.
+            Some(usage::Body::Other(used)) => {
+                return self.not_answered(host, f, "answered 200 with no answer in it", Bill::of(used, true));
+            }
             None => None,
         };
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
@@ -140,7 +145,7 @@ impl Request {
             Err(why) => {
                 let bill = match usage::of_whole(&body) {
                     usage::Body::NoAnswer(used) => Bill::of(used, false),
-                    usage::Body::Answer(used) => Bill::of(used, true),
+                    usage::Body::Answer(used) | usage::Body::Other(used) => Bill::of(used, true),
                 };
                 return self.not_answered(host, f, &why, bill);
             }
@@ -248,6 +253,7 @@ impl Request {
             }
             if failed || editor.failed {
                 host.count(m::STREAM_FAILED, 1);
+                self.account.stream_failed = true;
             } else if !editor.done {
                 host.count(m::STREAM_TRUNCATED, 1);
             }

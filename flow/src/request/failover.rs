@@ -352,7 +352,7 @@ fn call_status(host: &dyn Host) -> u16 {
 }
 
 /// A fallback's 200 that is no answer, as on the first attempt's path: nothing, an error
-/// object, an answer that cannot be translated, or a stream that ended before its last event
+/// object, anything else that is not an answer or cannot be translated into one, or a stream that ended before its last event
 /// (no error event in it: it was cut), which nothing of has reached the client yet; with what
 /// it is charged. (A native stream's failures are read by `opening_failure`.)
 fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> {
@@ -374,10 +374,13 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         editor.feed(&body, true);
         return (!editor.done && !editor.failed).then(|| Bill::of(editor.usage, true));
     }
-    let used = match usage::of_whole(&body) {
-        usage::Body::NoAnswer(used) => return Some(Bill::of(used, false)),
-        usage::Body::Answer(used) => used,
-    };
-    (native::translated(api) && native::response(api, &body, &f.meta()).is_err())
-        .then(|| Bill::of(used, true))
+    match usage::of_whole(&body) {
+        usage::Body::NoAnswer(used) => Some(Bill::of(used, false)),
+        // An OpenAI-shaped answer, or a native one if it translates.
+        usage::Body::Answer(_) if !native::translated(api) => None,
+        usage::Body::Answer(used) | usage::Body::Other(used) => {
+            let translates = native::translated(api) && native::response(api, &body, &f.meta()).is_ok();
+            (!translates).then(|| Bill::of(used, true))
+        }
+    }
 }

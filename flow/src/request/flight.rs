@@ -376,6 +376,9 @@ pub(super) struct Account {
     /// The input part of the answering attempt's estimate, nano-USD, added to a stream's
     /// floor: the provider billed the input of a stream that passed on any of its answer.
     pub(super) input_estimate: u64,
+    /// Its provider ended the stream with an error event, or before its last event: the
+    /// request's outcome is `upstream_error`, though its status was a 200.
+    pub(super) stream_failed: bool,
 }
 
 /// The translated chunks carry some of the answer: text, reasoning, a tool call or a finish

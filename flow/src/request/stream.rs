@@ -150,6 +150,7 @@ impl Request {
             host.count(m::STREAM_FAILED, 1);
             // A stream the provider ended with its error counts against its health.
             self.answer_ended(host, Some(false));
+            self.account.stream_failed = true;
         } else if !w.editor.done {
             host.count(m::STREAM_TRUNCATED, 1);
             host.log(
@@ -160,6 +161,7 @@ impl Request {
             // provider's failure, as an error event or a reset is (judged whole, a provider
             // whose streams all stopped midway stayed healthy, its breaker never opened).
             self.answer_ended(host, Some(false));
+            self.account.stream_failed = true;
         }
         self.account.floor = nano(w.editor.streamed_floor());
         let mut usage = w.editor.usage;

@@ -211,7 +211,7 @@ struct Walk {
     choices: bool,
     /// A `choices` or `data` key: an answer's (chat or embeddings).
     answer: bool,
-    /// An `error` object.
+    /// An `error` object, or only a `message` (and `__type`): Bedrock's error shape.
     error: bool,
 }
 
@@ -220,8 +220,12 @@ fn walk(json: &str) -> Option<Walk> {
     let mut obj = r.object().ok()?;
     let mut found = None;
     let (mut choices, mut answer, mut error) = (false, false, false);
+    // A `message`, and keys other than Bedrock's error's (`message`, `__type`).
+    let (mut message, mut other) = (false, false);
     while let Some(key) = obj.next_key(&mut r).ok()? {
         answer |= matches!(key.as_ref(), "choices" | "data");
+        message |= matches!(key.as_ref(), "message" | "Message");
+        other |= !matches!(key.as_ref(), "message" | "Message" | "__type");
         match key.as_ref() {
             "error" if r.peek_kind().ok()? == Kind::Object => {
                 error = true;
@@ -242,7 +246,7 @@ fn walk(json: &str) -> Option<Walk> {
             _ => r.skip_value().ok()?,
         }
     }
-    Some(Walk { usage: found, choices, answer, error })
+    Some(Walk { usage: found, choices, answer, error: error || (message && !other) })
 }
 
 /// The usage of a whole (non-streamed) response body.
@@ -250,18 +254,22 @@ pub fn of_response(body: &[u8]) -> Option<Usage> {
     find_usage(std::str::from_utf8(body).ok()?.trim()).map(|f| f.usage)
 }
 
-/// What a whole 200 body holds: its usage, or no answer at all.
+/// What a whole 200 body holds: an OpenAI-shaped answer, a failure, or neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Body {
-    /// An answer (or a body not read as JSON, passed on as it came), and its usage if it
+    /// An object with `choices` or `data` (a chat or embeddings answer), and its usage if it
     /// reports one.
     Answer(Option<Usage>),
-    /// Nothing, or an object with an `error` object and neither `choices` nor `data`: what a
-    /// provider (or a gateway in front of one: OpenRouter's, once it started on a request)
-    /// sends for a failure it answers with a 200, and the SDKs read as a malformed answer.
-    /// (A Responses object's `"error": null` is not one.) With the usage it reports, if any:
-    /// what it billed for the failure.
+    /// Nothing, or an object with an `error` object (or Bedrock's `message` alone) and neither
+    /// `choices` nor `data`: what a provider (or a gateway in front of one: OpenRouter's, once
+    /// it started on a request) sends for a failure it answers with a 200, and the SDKs read as
+    /// a malformed answer. (A Responses object's `"error": null` is not one.) With the usage it
+    /// reports, if any: what it billed for the failure.
     NoAnswer(Option<Usage>),
+    /// Anything else: not a JSON object (an HTML page, `null`, an array, JSON cut short), or an
+    /// object with neither an answer nor an error. No OpenAI-shaped answer, and no telling
+    /// what the provider billed; a native protocol's answer is one of these until translated.
+    Other(Option<Usage>),
 }
 
 /// Reads a whole 200 body (one pass, as [`of_response`]).
@@ -271,10 +279,12 @@ pub fn of_whole(body: &[u8]) -> Body {
     if text.is_empty() {
         return Body::NoAnswer(None);
     }
-    match walk(text) {
-        Some(w) if w.error && !w.answer => Body::NoAnswer(w.usage.map(|(u, _, _)| u)),
-        Some(w) => Body::Answer(w.usage.map(|(u, _, _)| u)),
-        None => Body::Answer(None),
+    let Some(w) = walk(text) else { return Body::Other(None) };
+    let used = w.usage.map(|(u, _, _)| u);
+    match (w.answer, w.error) {
+        (true, _) => Body::Answer(used),
+        (false, true) => Body::NoAnswer(used),
+        (false, false) => Body::Other(used),
     }
 }
 
@@ -382,8 +392,8 @@ mod tests {
     }
 
     /// A 200 that is empty, or an error object with no answer beside it, is no answer; a
-    /// Responses object's `"error": null`, an answer that also names an error, and a body not
-    /// read as JSON are passed on as answers.
+    /// Responses object's `"error": null` is not an error, and an answer that also names one is
+    /// an answer.
     #[test]
     fn a_whole_200_without_an_answer_is_told_from_one() {
         let billed = Some(Usage { input: 3, ..Usage::default() });
@@ -394,22 +404,32 @@ mod tests {
             (r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, None),
             // A failure that reports what it billed.
             (r#"{"id":"x","error":{"message":"m"},"usage":{"prompt_tokens":3}}"#, billed),
+            // Bedrock's error shape.
+            (r#"{"message":"The model is not ready","__type":"ModelNotReadyException"}"#, None),
         ] {
             assert_eq!(of_whole(none.as_bytes()), Body::NoAnswer(usage), "{none}");
         }
+        // Neither an answer nor an error: not JSON, not an object, or an object without either.
+        for other in [
+            "<html>bad gateway</html>",
+            "null",
+            "[]",
+            r#"{"id":"x","object":"chat.completion"}"#,
+            r#"{"choi"#,
+        ] {
+            assert_eq!(of_whole(other.as_bytes()), Body::Other(None), "{other}");
+        }
         let used = Some(Usage { input: 3, output: 2, ..Usage::default() });
+        // A native answer is neither until translated; its `"error": null` is no error.
+        let response = r#"{"id":"r","object":"response","error":null,"output":[],"usage":{"input_tokens":3,"output_tokens":2}}"#;
+        assert_eq!(of_whole(response.as_bytes()), Body::Other(used));
         for (answer, usage) in [
-            (
-                r#"{"id":"r","object":"response","error":null,"output":[],"usage":{"input_tokens":3,"output_tokens":2}}"#,
-                used,
-            ),
             (
                 r#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
                 used,
             ),
             (r#"{"choices":[],"error":{"message":"partial"}}"#, None),
             (r#"{"object":"list","data":[],"error":{"message":"m"}}"#, None),
-            ("<html>bad gateway</html>", None),
         ] {
             assert_eq!(of_whole(answer.as_bytes()), Body::Answer(usage), "{answer}");
         }

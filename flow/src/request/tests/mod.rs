@@ -345,6 +345,13 @@ fn a_stream_is_priced_and_one_cut_short_says_so() {
             .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
             .map_or(0, |h| h.window_errors);
         assert_eq!(errors, u32::from(name != "whole"), "{name}");
+        // And the request's outcome says so.
+        req.on(&host, Event::Log);
+        let outcome = if name == "whole" { "outcome.ok" } else { "outcome.upstream_error" };
+        assert!(
+            host.counters.borrow().keys().any(|k| k.starts_with("requests.") && k.ends_with(outcome)),
+            "{name}"
+        );
     }
 }
 

@@ -140,3 +140,54 @@ fn a_fallback_stream_cut_short_moves_on_to_the_next_candidate() {
     assert_eq!(status, 200);
     assert!(headers.iter().any(|(k, v)| k == "x-model-router-attempts" && v == "3"), "{headers:?}");
 }
+
+/// A held 200 that is neither an answer nor an error (an HTML page, `null`, an object without
+/// `choices`) was passed on as the answer and charged; it is no answer: the next candidate, or
+/// the router's 502, charged the attempt's estimate (what the provider billed cannot be told).
+#[test]
+fn a_held_200_with_no_answer_in_it_fails_over() {
+    for body in ["<html>gateway ok</html>", "null", r#"{"id":"x","object":"chat.completion"}"#] {
+        for attempts in [1, 3] {
+            let mut host = chat(HELLO);
+            let extra = format!(r#","resilience":{{"max_attempts":{attempts}}}"#);
+            let mut req = Request::new(Some(config(&extra)));
+            route(&mut req, &host);
+            host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+            req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+            host.response_body = body.as_bytes().to_vec();
+            let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
+            if attempts == 3 {
+                assert!(matches!(step.effects.last(), Some(Effect::Call { .. })), "{body}: {step:?}");
+                continue;
+            }
+            assert_eq!(respond(&step).map(|r| r.0), Some(502), "{body}: {step:?}");
+            req.on(&host, Event::Log);
+            assert!(charged(&host) > 0, "{body}");
+        }
+    }
+}
+
+/// A fallback that answers a streamed request with a JSON error object (or a non-streamed one
+/// with an event stream) is no answer either: the next candidate answers.
+#[test]
+fn a_fallbacks_answer_in_the_wrong_shape_moves_on() {
+    let cases = [
+        (true, "application/json", r#"{"error":{"message":"request refused"}}"#),
+        (false, "text/event-stream", "data: {\"choices\":[]}\n\ndata: [DONE]\n\n"),
+    ];
+    for (stream, kind, answer) in cases {
+        let body = format!(
+            r#"{{"model":"economy","stream":{stream},"messages":[{{"role":"user","content":"hello"}}]}}"#
+        );
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", kind)]);
+        host.call_body = answer.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: answer.len() });
+        assert!(matches!(step.effects.last(), Some(Effect::Call { .. })), "{kind}: {step:?}");
+    }
+}
