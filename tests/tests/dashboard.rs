@@ -190,6 +190,13 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
         seen.push(round(&s, seen.len()));
         std::thread::sleep(Duration::from_secs(3 * SCRAPE_SECS));
     }
+    // One refused key and one stream cut short, for "Answers that failed" (totals: no rate).
+    s.fault(&failing, Some(r#"{"status":401,"count":1}"#)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(post(&s, Some("alpha"), SHARED).status, 200);
+    s.fault(&failing, Some(r#"{"cut_after":120,"count":1}"#)).unwrap_or_else(|e| panic!("{e}"));
+    let streamed = SHARED.replacen('{', r#"{"stream":true,"#, 1);
+    let cut = post(&s, Some("alpha"), &streamed);
+    assert!(cut.status == 200 && cut.text().contains("stream_truncated"), "{}", cut.text());
     // Then it fails for good: its breakers (the provider's and the deployment's) open.
     s.fault(&failing, Some(r#"{"status":503}"#)).unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..FAILURES {
@@ -213,6 +220,7 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
         ("Tier mix of all requests", "tier", &["economy", "standard", "premium"]),
         ("Upstream latency by provider cluster", "envoy_cluster_name", &[&failing]),
         ("auto prefix cache", "outcome", &["hit", "miss"]),
+        ("Answers that failed", "provider", &[&failing]),
     ];
     let vars = variables(&dash);
     let mut checked = 0;
