@@ -351,9 +351,14 @@ impl Request {
 /// Seconds between two "usage beyond the model" lines for one provider.
 const RUNAWAY_LOG_INTERVAL_SECS: u64 = 60;
 
-/// `u` as charged: bounded by what `to`'s model can bill ([`Usage::beyond`]), logged once a
-/// minute per provider when it was not.
+/// `u` as charged: bounded by what `to`'s chat model can bill ([`Usage::beyond`]), logged once
+/// a minute per provider when it was not. Not an embedding model's (it writes nothing: no
+/// `max_output`, which every chat model has): one request embeds up to thousands of inputs,
+/// each up to the window.
 pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage) -> Usage {
+    if to.max_output == 0 {
+        return u;
+    }
     let Some(bounded) = u.beyond(to.context_window) else { return u };
     let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
     let key = format!("model_router.runaway_logged.{}", to.provider);
