@@ -5,7 +5,9 @@ use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::stream::StreamUsage;
+use model_router_scorer::usage;
 
+use super::answer::Bill;
 use super::flight::{Clock, Flight, Opening, Origin, Retry, Watch, answer_begun, is_context_error};
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
@@ -69,11 +71,16 @@ impl Request {
             // end), the input estimate. It was charged nothing then, while the chat path's cut
             // stream was charged. (A stream it ended with its own error, an overload, it does
             // not bill.)
-            if !failed {
-                match translator.as_ref().and_then(native::Stream::tokens) {
+            // Nor does one that answered with its error object instead of a stream.
+            let whole =
+                (!failed && end_of_stream).then(|| host.body(Buffer::ResponseBody, 0, body_size).ok());
+            match whole.flatten().map(|b| usage::of_whole(&b)) {
+                Some(usage::Body::NoAnswer(used)) => self.bill(host, &flight, Bill::of(used, false)),
+                _ if failed => {}
+                _ => match translator.as_ref().and_then(native::Stream::tokens) {
                     Some(t) => self.charge_used(host, &flight.to, t.usage()),
                     None => self.charge_lost(host, &flight.to, flight.input_estimate_nano()),
-                }
+                },
             }
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: Vec::new() });
             return self.fail_over_or(host, flight, Retry::Failure, Origin::Answering);

@@ -465,3 +465,33 @@ fn a_first_answer_that_cannot_be_translated_moves_on_to_the_next_candidate() {
         .sum::<u64>();
     assert!(lost > 0);
 }
+
+/// A native stream request answered with the provider's error object instead of a stream
+/// (Anthropic's, or Bedrock's `{"message"}`) is a failed attempt charged nothing, as the same
+/// error is without a stream (Anthropic's was charged the input estimate).
+#[test]
+fn a_stream_request_answered_with_an_error_object_is_not_charged() {
+    let errors = [
+        ("claude", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+        ("nemo", r#"{"message":"Too many tokens, please wait before trying again."}"#),
+    ];
+    for (model, error) in errors {
+        let body = format!(
+            r#"{{"model":"{model}","stream":true,"messages":[{{"role":"user","content":"hello"}}]}}"#
+        );
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+        host.response_body = error.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: error.len(), end_of_stream: true });
+        assert!(
+            step.effects.iter().any(|e| matches!(e, Effect::Respond { status: 502, .. })),
+            "{model}: {step:?}"
+        );
+        req.on(&host, Event::Log);
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+        assert_eq!(spent, Some(0), "{model}");
+    }
+}
