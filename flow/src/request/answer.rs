@@ -42,13 +42,19 @@ impl Request {
         );
         let usage = match read {
             Some(usage::Body::Answer(usage)) => usage,
+            // Usage alone (Gemini's OpenAI layer, when it blocked a prompt or spent `max_tokens`
+            // thinking): passed on and charged as the provider says, as before. The request may
+            // be its cause, which must not count against the provider for every client.
+            Some(usage::Body::Other(Some(used))) => Some(used),
             Some(usage::Body::NoAnswer(used)) => {
                 return self.not_answered(host, f, "answered 200 without an answer", Bill::of(used, false));
             }
-            // Neither an answer nor an error: an HTML page, `null`, an object without `choices`
-            // (or `data`). What it billed cannot be told.
-            Some(usage::Body::Other(used)) => {
-                return self.not_answered(host, f, "answered 200 with no answer in it", Bill::of(used, true));
+            // An object with nothing in it, or one cut short: what it billed cannot be told.
+            Some(usage::Body::Other(None)) => {
+                return self.not_answered(host, f, "answered 200 with no answer in it", Bill::Estimate);
+            }
+            Some(usage::Body::Cut(used)) => {
+                return self.not_answered(host, f, "answered 200 cut short", Bill::of(used, true));
             }
             None => None,
         };
@@ -57,8 +63,8 @@ impl Request {
         Verdict::Continue
     }
 
-    /// A held 200 that is no answer (nothing, or an error object), or one that cannot be
-    /// translated: the provider's failure, in its health too, and, its headers still held, the
+    /// A held 200 that is no answer (`usage::of_whole`: nothing, no JSON object, an error
+    /// object, an object with nothing in it or cut short), or one that cannot be translated: the provider's failure, in its health too, and, its headers still held, the
     /// next candidate's turn, or the router's 502. Passed on, the SDKs read a malformed
     /// completion and the provider stayed healthy. Charged as `bill` says, as an attempt lost.
     fn not_answered(&mut self, host: &dyn Host, mut f: Box<Flight>, why: &str, bill: Bill) -> Verdict {
@@ -145,7 +151,9 @@ impl Request {
             Err(why) => {
                 let bill = match usage::of_whole(&body) {
                     usage::Body::NoAnswer(used) => Bill::of(used, false),
-                    usage::Body::Answer(used) | usage::Body::Other(used) => Bill::of(used, true),
+                    usage::Body::Answer(used) | usage::Body::Other(used) | usage::Body::Cut(used) => {
+                        Bill::of(used, true)
+                    }
                 };
                 return self.not_answered(host, f, &why, bill);
             }
@@ -215,7 +223,9 @@ impl Request {
         let event_stream = if translated {
             f.stream
         } else {
-            headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && v.starts_with("text/event-stream"))
+            headers.iter().any(|(k, v)| {
+                k == h::CONTENT_TYPE && v.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM)
+            })
         };
         let mut content_type = None;
         let (mut status, mut failed, mut unreadable) = (status, false, false);

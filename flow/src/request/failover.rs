@@ -218,14 +218,15 @@ impl Request {
             None => Vec::new(),
         };
         let status = if status == 400 && native::is_key_error(&error) { 401 } else { status };
-        // A 200 without an answer (nothing, or an error object) is the provider's failure, as on
-        // the first attempt's path: the next candidate answers, or the router's 502.
+        // A 200 that is no answer (`not_an_answer`: nothing, an error, a stream cut short, ...)
+        // is the provider's failure, as on the first attempt's path: the next candidate
+        // answers, or the router's 502.
         let status = match (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size))
         {
             Some(Some(bill)) => {
                 host.log(
                     Level::Warn,
-                    &format!("model-router: {} answered 200 without an answer", f.to.provider),
+                    &format!("model-router: {} answered 200 with no answer in it", f.to.provider),
                 );
                 self.bill(host, &f, bill);
                 502
@@ -351,36 +352,47 @@ fn call_status(host: &dyn Host) -> u16 {
     host.header(Map::CallResponseHeaders, h::STATUS).ok().flatten().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
-/// A fallback's 200 that is no answer, as on the first attempt's path: nothing, an error
-/// object, anything else that is not an answer or cannot be translated into one, or a stream that ended before its last event
-/// (no error event in it: it was cut), which nothing of has reached the client yet; with what
-/// it is charged. (A native stream's failures are read by `opening_failure`.)
+/// A fallback's 200 that is no answer, as on the first attempt's path (nothing, no JSON
+/// object, an error object, an object with nothing in it or cut short, an answer that cannot
+/// be translated), or a stream that ended before its last event with no error event in it (cut;
+/// native or not): nothing of it has reached the client yet. With what it is charged.
 fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> {
     if body_size == 0 {
         return Some(Bill::Nothing);
     }
     let api = f.to.api;
-    if f.stream && native::translated(api) {
-        return None;
-    }
+    let translated = native::translated(api);
     let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
     let sse = host
         .header(Map::CallResponseHeaders, h::CONTENT_TYPE)
         .ok()
         .flatten()
         .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM));
-    if f.stream && sse {
+    if f.stream && (sse || translated) {
+        // A native stream translated first (one that failed before its answer was read by
+        // `opening_failure`; one that failed after it is served as a failed stream).
+        let (out, tokens) = match native::Stream::new(api, f.meta()) {
+            Some(mut t) => {
+                let out = t.feed(&body, true);
+                if t.failed() {
+                    return None;
+                }
+                (out, t.tokens().map(|t| t.usage()))
+            }
+            None => (body, None),
+        };
         let mut editor = StreamUsage::new(f.to.price(), false);
-        editor.feed(&body, true);
-        return (!editor.done && !editor.failed).then(|| Bill::of(editor.usage, true));
+        editor.feed(&out, true);
+        return (!editor.done && !editor.failed).then(|| Bill::of(editor.usage.or(tokens), true));
     }
-    match usage::of_whole(&body) {
-        usage::Body::NoAnswer(used) => Some(Bill::of(used, false)),
-        // An OpenAI-shaped answer, or a native one if it translates.
-        usage::Body::Answer(_) if !native::translated(api) => None,
-        usage::Body::Answer(used) | usage::Body::Other(used) => {
-            let translates = native::translated(api) && native::response(api, &body, &f.meta()).is_ok();
-            (!translates).then(|| Bill::of(used, true))
+    match (translated, usage::of_whole(&body)) {
+        (_, usage::Body::NoAnswer(used)) => Some(Bill::of(used, false)),
+        // An OpenAI-shaped answer, or usage alone (served, as on the first attempt's path).
+        (false, usage::Body::Answer(_) | usage::Body::Other(Some(_))) => None,
+        (false, usage::Body::Other(None)) => Some(Bill::Estimate),
+        (false, usage::Body::Cut(used)) => Some(Bill::of(used, true)),
+        (true, usage::Body::Answer(used) | usage::Body::Other(used) | usage::Body::Cut(used)) => {
+            native::response(api, &body, &f.meta()).is_err().then(|| Bill::of(used, true))
         }
     }
 }

@@ -74,7 +74,8 @@ impl Request {
             // Nor does one that answered with its error object instead of a stream.
             let whole =
                 (!failed && end_of_stream).then(|| host.body(Buffer::ResponseBody, 0, body_size).ok());
-            match whole.flatten().map(|b| usage::of_whole(&b)) {
+            let object = whole.flatten().filter(|b| b.trim_ascii_start().first() == Some(&b'{'));
+            match object.map(|b| usage::of_whole(&b)) {
                 Some(usage::Body::NoAnswer(used)) => self.bill(host, &flight, Bill::of(used, false)),
                 _ if failed => {}
                 _ => match translator.as_ref().and_then(native::Stream::tokens) {

@@ -198,12 +198,13 @@ pub(super) struct Found {
 }
 
 pub(super) fn find_usage(json: &str) -> Option<Found> {
-    let walk = walk(json)?;
-    let (usage, start, end) = walk.usage?;
+    let walk = walk(json);
+    let (usage, start, end) = walk.usage.filter(|_| walk.complete)?;
     Some(Found { usage, start, end, choices: walk.choices })
 }
 
-/// One pass over an object's top-level keys.
+/// One pass over an object's top-level keys, as far as it reads.
+#[derive(Default)]
 struct Walk {
     /// The `usage` object and its span.
     usage: Option<(Usage, usize, usize)>,
@@ -211,80 +212,105 @@ struct Walk {
     choices: bool,
     /// A `choices` or `data` key: an answer's (chat or embeddings).
     answer: bool,
-    /// An `error` object, or only a `message` (and `__type`): Bedrock's error shape.
+    /// An `error` object.
     error: bool,
+    /// A `message`, and keys other than Bedrock's error's (`message`, `__type`).
+    message: bool,
+    other: bool,
+    /// It opens as an object.
+    object: bool,
+    /// It read to its end.
+    complete: bool,
 }
 
-fn walk(json: &str) -> Option<Walk> {
+fn walk(json: &str) -> Walk {
+    let mut w = Walk::default();
+    w.complete = walk_into(json, &mut w).is_some();
+    w
+}
+
+fn walk_into(json: &str, w: &mut Walk) -> Option<()> {
     let mut r = Reader::new(json);
     let mut obj = r.object().ok()?;
-    let mut found = None;
-    let (mut choices, mut answer, mut error) = (false, false, false);
-    // A `message`, and keys other than Bedrock's error's (`message`, `__type`).
-    let (mut message, mut other) = (false, false);
+    w.object = true;
     while let Some(key) = obj.next_key(&mut r).ok()? {
-        answer |= matches!(key.as_ref(), "choices" | "data");
-        message |= matches!(key.as_ref(), "message" | "Message");
-        other |= !matches!(key.as_ref(), "message" | "Message" | "__type");
+        w.answer |= matches!(key.as_ref(), "choices" | "data");
+        w.message |= matches!(key.as_ref(), "message" | "Message");
+        w.other |= !matches!(key.as_ref(), "message" | "Message" | "__type");
         match key.as_ref() {
             "error" if r.peek_kind().ok()? == Kind::Object => {
-                error = true;
+                w.error = true;
                 r.skip_value().ok()?;
             }
             "usage" if r.peek_kind().ok()? == Kind::Object => {
                 let start = r.pos();
                 let usage = read_usage(&mut r);
-                found = usage.map(|usage| (usage, start, r.pos()));
+                w.usage = usage.map(|usage| (usage, start, r.pos()));
             }
             "choices" if r.peek_kind().ok()? == Kind::Array => {
                 let mut it = r.array().ok()?;
                 while it.next(&mut r).ok()? {
-                    choices = true;
+                    w.choices = true;
                     r.skip_value().ok()?;
                 }
             }
             _ => r.skip_value().ok()?,
         }
     }
-    Some(Walk { usage: found, choices, answer, error: error || (message && !other) })
+    Some(())
+}
+
+/// A whole body's text: without the byte order mark a provider may put first, and blanks.
+fn text(body: &[u8]) -> Option<&str> {
+    Some(std::str::from_utf8(body).ok()?.trim_start_matches('\u{feff}').trim())
 }
 
 /// The usage of a whole (non-streamed) response body.
 pub fn of_response(body: &[u8]) -> Option<Usage> {
-    find_usage(std::str::from_utf8(body).ok()?.trim()).map(|f| f.usage)
+    find_usage(text(body)?).map(|f| f.usage)
 }
 
 /// What a whole 200 body holds: an OpenAI-shaped answer, a failure, or neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Body {
-    /// An object with `choices` or `data` (a chat or embeddings answer), and its usage if it
-    /// reports one.
+    /// An object with `choices` or `data` (a chat or embeddings answer; read as far as it
+    /// reads: a strict reader's doubt about a later byte does not make it none), or a body that
+    /// is not UTF-8, passed on as it came; with its usage if it reports one.
     Answer(Option<Usage>),
-    /// Nothing, or an object with an `error` object (or Bedrock's `message` alone) and neither
-    /// `choices` nor `data`: what a provider (or a gateway in front of one: OpenRouter's, once
-    /// it started on a request) sends for a failure it answers with a 200, and the SDKs read as
-    /// a malformed answer. (A Responses object's `"error": null` is not one.) With the usage it
-    /// reports, if any: what it billed for the failure.
+    /// What a provider (or a gateway in front of one: OpenRouter's, once it started on a
+    /// request) sends for a failure it answers with a 200, and the SDKs read as a malformed
+    /// answer: nothing; not a JSON object (an HTML page, `null`, an array); or an object with
+    /// an `error` object (or Bedrock's `message` alone) and neither `choices` nor `data` (a
+    /// Responses object's `"error": null` is not one). With the usage it reports, if any: what
+    /// it billed for the failure.
     NoAnswer(Option<Usage>),
-    /// Anything else: not a JSON object (an HTML page, `null`, an array, JSON cut short), or an
-    /// object with neither an answer nor an error. No OpenAI-shaped answer, and no telling
-    /// what the provider billed; a native protocol's answer is one of these until translated.
+    /// An object with neither an answer nor an error: a native protocol's answer before it is
+    /// translated, or an OpenAI-shaped one with none in it (Gemini's OpenAI layer sends usage
+    /// alone when it blocked a prompt or spent `max_tokens` thinking).
     Other(Option<Usage>),
+    /// An object that stops reading before its end and had no answer before that: cut short
+    /// (what it billed cannot be told), with the usage read before the cut, if any.
+    Cut(Option<Usage>),
 }
 
 /// Reads a whole 200 body (one pass, as [`of_response`]).
 pub fn of_whole(body: &[u8]) -> Body {
-    let Ok(text) = std::str::from_utf8(body) else { return Body::Answer(None) };
-    let text = text.trim();
+    let Some(text) = text(body) else { return Body::Answer(None) };
     if text.is_empty() {
         return Body::NoAnswer(None);
     }
-    let Some(w) = walk(text) else { return Body::Other(None) };
+    let w = walk(text);
     let used = w.usage.map(|(u, _, _)| u);
-    match (w.answer, w.error) {
-        (true, _) => Body::Answer(used),
-        (false, true) => Body::NoAnswer(used),
-        (false, false) => Body::Other(used),
+    if w.answer {
+        Body::Answer(used)
+    } else if !w.object {
+        Body::NoAnswer(None)
+    } else if !w.complete {
+        Body::Cut(used)
+    } else if w.error || (w.message && !w.other) {
+        Body::NoAnswer(used)
+    } else {
+        Body::Other(used)
     }
 }
 
@@ -391,9 +417,9 @@ mod tests {
         assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));
     }
 
-    /// A 200 that is empty, or an error object with no answer beside it, is no answer; a
-    /// Responses object's `"error": null` is not an error, and an answer that also names one is
-    /// an answer.
+    /// A 200 that is empty, not a JSON object, or an error object with no answer beside it, is
+    /// no answer; a Responses object's `"error": null` is not an error, and an answer that also
+    /// names one is an answer.
     #[test]
     fn a_whole_200_without_an_answer_is_told_from_one() {
         let billed = Some(Usage { input: 3, ..Usage::default() });
@@ -409,17 +435,23 @@ mod tests {
         ] {
             assert_eq!(of_whole(none.as_bytes()), Body::NoAnswer(usage), "{none}");
         }
-        // Neither an answer nor an error: not JSON, not an object, or an object without either.
-        for other in [
-            "<html>bad gateway</html>",
-            "null",
-            "[]",
-            r#"{"id":"x","object":"chat.completion"}"#,
-            r#"{"choi"#,
-        ] {
-            assert_eq!(of_whole(other.as_bytes()), Body::Other(None), "{other}");
+        // Not a JSON object: no answer, and nothing billed.
+        for none in ["<html>bad gateway</html>", "null", "[]"] {
+            assert_eq!(of_whole(none.as_bytes()), Body::NoAnswer(None), "{none}");
         }
+        // An object with neither an answer nor an error (usage alone: Gemini's, when it
+        // blocked a prompt), and one cut short before any answer.
+        let alone = Some(Usage { input: 1396, ..Usage::default() });
+        let gemini = r#"{"object":"chat.completion","usage":{"prompt_tokens":1396,"completion_tokens":0}}"#;
+        assert_eq!(of_whole(gemini.as_bytes()), Body::Other(alone));
+        assert_eq!(of_whole(br#"{"id":"x","object":"chat.completion"}"#), Body::Other(None));
+        let three = Some(Usage { input: 3, ..Usage::default() });
+        assert_eq!(of_whole(br#"{"usage":{"prompt_tokens":3},"choi"#), Body::Cut(three));
         let used = Some(Usage { input: 3, output: 2, ..Usage::default() });
+        // An answer behind a byte order mark, and one with a byte the reader refuses after it.
+        let marked = "\u{feff}{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}";
+        assert_eq!(of_whole(marked.as_bytes()), Body::Answer(used));
+        assert_eq!(of_whole(br#"{"choices":[{"message":{"content":"a"}}],"score":NaN}"#), Body::Answer(None));
         // A native answer is neither until translated; its `"error": null` is no error.
         let response = r#"{"id":"r","object":"response","error":null,"output":[],"usage":{"input_tokens":3,"output_tokens":2}}"#;
         assert_eq!(of_whole(response.as_bytes()), Body::Other(used));

@@ -2,6 +2,7 @@
 //! stream ended before its last event. Each is the provider's failure (its health, and the next
 //! candidate), and none is charged as an answer.
 
+use super::native::{config_with, request};
 use super::*;
 
 /// The provider's health record's errors.
@@ -141,28 +142,46 @@ fn a_fallback_stream_cut_short_moves_on_to_the_next_candidate() {
     assert!(headers.iter().any(|(k, v)| k == "x-model-router-attempts" && v == "3"), "{headers:?}");
 }
 
-/// A held 200 that is neither an answer nor an error (an HTML page, `null`, an object without
-/// `choices`) was passed on as the answer and charged; it is no answer: the next candidate, or
-/// the router's 502, charged the attempt's estimate (what the provider billed cannot be told).
+/// A held 200 that is not an answer (an HTML page, `null`, an object without `choices`) was
+/// passed on as the answer and charged; it is no answer: the next candidate, or the router's
+/// 502. Not a JSON object: charged nothing (no model wrote it); an object: its estimate (what
+/// it billed cannot be told). Usage alone (Gemini's OpenAI layer, when it blocked a prompt) is
+/// passed on and charged as reported, as before: the request may be its cause.
 #[test]
 fn a_held_200_with_no_answer_in_it_fails_over() {
-    for body in ["<html>gateway ok</html>", "null", r#"{"id":"x","object":"chat.completion"}"#] {
+    let cases = [
+        ("<html>gateway ok</html>", Some(false)),
+        ("null", Some(false)),
+        (r#"{"id":"x","object":"chat.completion"}"#, Some(true)),
+        (r#"{"object":"chat.completion","usage":{"prompt_tokens":1000,"completion_tokens":0}}"#, None),
+    ];
+    for (body, failed_charged) in cases {
         for attempts in [1, 3] {
             let mut host = chat(HELLO);
             let extra = format!(r#","resilience":{{"max_attempts":{attempts}}}"#);
             let mut req = Request::new(Some(config(&extra)));
-            route(&mut req, &host);
+            let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
             host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
             req.on(&host, Event::ResponseHeaders { end_of_stream: false });
             host.response_body = body.as_bytes().to_vec();
             let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
+            let Some(estimate) = failed_charged else {
+                // Served: its cost (1,000 input tokens at $1 per million) in its headers.
+                assert_eq!(
+                    set_response(&step, "x-model-router-cost").as_deref(),
+                    Some("0.00100000"),
+                    "{step:?}"
+                );
+                assert_eq!(errors(&host, &provider), 0);
+                continue;
+            };
             if attempts == 3 {
                 assert!(matches!(step.effects.last(), Some(Effect::Call { .. })), "{body}: {step:?}");
                 continue;
             }
             assert_eq!(respond(&step).map(|r| r.0), Some(502), "{body}: {step:?}");
             req.on(&host, Event::Log);
-            assert!(charged(&host) > 0, "{body}");
+            assert_eq!(charged(&host) > 0, estimate, "{body}");
         }
     }
 }
@@ -190,4 +209,97 @@ fn a_fallbacks_answer_in_the_wrong_shape_moves_on() {
         let step = req.on(&host, Event::CallResponse { body_size: answer.len() });
         assert!(matches!(step.effects.last(), Some(Effect::Call { .. })), "{kind}: {step:?}");
     }
+}
+
+/// A native 200 the router cannot translate, on the first attempt: its headers are still held,
+/// so the next candidate answers (it was the router's 502, the provider recorded healthy), and
+/// the attempt is charged its estimate (the provider may have billed what it answered).
+#[test]
+fn a_first_answer_that_cannot_be_translated_moves_on_to_the_next_candidate() {
+    let mut host = chat(&request(false));
+    let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+    let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    host.response_body = br#"{"unexpected":"shape"}"#.to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    let Some(Effect::Call { cluster, .. }) = step.effects.last() else { panic!("no fallback: {step:?}") };
+    assert_ne!(cluster, &first);
+    let errors = host
+        .shared
+        .borrow()
+        .get(&model_router_scorer::health::provider_key(&first))
+        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
+        .map_or(0, |h| h.window_errors);
+    assert_eq!(errors, 1);
+    let lost = host
+        .counters
+        .borrow()
+        .iter()
+        .filter(|(k, _)| k.starts_with("cost_nanousd"))
+        .map(|(_, v)| *v)
+        .sum::<u64>();
+    assert!(lost > 0);
+}
+
+/// A native stream request answered with the provider's error object instead of a stream
+/// (Anthropic's, or Bedrock's `{"message"}`) is a failed attempt charged nothing, as the same
+/// error is without a stream (Anthropic's was charged the input estimate).
+#[test]
+fn a_stream_request_answered_with_an_error_object_is_not_charged() {
+    let errors = [
+        ("claude", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
+        ("nemo", r#"{"message":"Too many tokens, please wait before trying again."}"#),
+    ];
+    for (model, error) in errors {
+        let body = format!(
+            r#"{{"model":"{model}","stream":true,"messages":[{{"role":"user","content":"hello"}}]}}"#
+        );
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+        host.response_body = error.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: error.len(), end_of_stream: true });
+        assert!(
+            step.effects.iter().any(|e| matches!(e, Effect::Respond { status: 502, .. })),
+            "{model}: {step:?}"
+        );
+        req.on(&host, Event::Log);
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+        assert_eq!(spent, Some(0), "{model}");
+    }
+}
+
+/// A native fallback stream cut after its answer began (Anthropic's, with no message_stop) was
+/// served cut and its provider recorded healthy; nothing of it had reached the client, so it is
+/// no answer, as a cut OpenAI-compatible fallback stream is: the router's 502 here, with no
+/// candidate left.
+#[test]
+fn a_native_fallback_stream_cut_after_its_answer_began_is_no_answer() {
+    let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n";
+    let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n";
+    let cut = format!("{start}{delta}");
+    let mut host = chat(&request(true));
+    let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "500")]);
+    req.on(&host, Event::CallResponse { body_size: 0 });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = cut.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: cut.len() });
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, json["error"]["code"].as_str()), (502, Some("upstream_failed")), "{json}");
+    let errors = host
+        .shared
+        .borrow()
+        .get(&model_router_scorer::health::provider_key("an"))
+        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
+        .map_or(0, |h| h.window_errors);
+    assert_eq!(errors, 1);
 }
