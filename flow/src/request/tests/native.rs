@@ -320,10 +320,29 @@ fn a_turn_parsed_and_translated_from_the_workers_memo_sends_what_a_fresh_worker_
     assert_eq!(resumed, whole);
 }
 
+/// Anthropic's stream's first event (10 input tokens) and a text delta.
+pub(super) const ANTHROPIC_START: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n";
+/// See [`ANTHROPIC_START`].
+pub(super) const ANTHROPIC_DELTA: &str = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n";
+
+/// A request (`stream` or not) whose first attempt answered 503 and whose first fallback
+/// answered 500: the second fallback (Anthropic's `claude`) is out, its answer next.
+pub(super) fn at_the_last_fallback(stream: bool) -> (Fake, Request) {
+    let mut host = chat(&request(stream));
+    let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "500")]);
+    req.on(&host, Event::CallResponse { body_size: 0 });
+    req.on(&host, Event::Dispatched { sent: true });
+    (host, req)
+}
+
 #[test]
 fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_failure() {
-    let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n";
-    let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n";
+    let (start, delta) = (ANTHROPIC_START, ANTHROPIC_DELTA);
     let error = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
     let midway = format!("{start}{delta}{error}");
     let before = format!("{start}{error}");
@@ -335,15 +354,7 @@ fn a_fallback_answer_that_cannot_be_translated_or_fails_midway_is_answered_as_a_
         ("a stream that fails before its answer", true, before.as_str(), 502),
     ];
     for (name, stream, answer, want) in cases {
-        let mut host = chat(&request(stream));
-        let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "503")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        req.on(&host, Event::Dispatched { sent: true });
-        host.call_headers = pairs(&[(":status", "500")]);
-        req.on(&host, Event::CallResponse { body_size: 0 });
-        req.on(&host, Event::Dispatched { sent: true });
+        let (mut host, mut req) = at_the_last_fallback(stream);
         host.call_headers = pairs(&[
             (":status", "200"),
             ("content-type", if stream { "text/event-stream" } else { "application/json" }),

@@ -2,7 +2,7 @@
 //! stream ended before its last event. Each is the provider's failure (its health, and the next
 //! candidate), and none is charged as an answer.
 
-use super::native::{config_with, request};
+use super::native::{ANTHROPIC_DELTA, ANTHROPIC_START, at_the_last_fallback, config_with, request};
 use super::*;
 
 /// The provider's health record's errors.
@@ -16,6 +16,18 @@ fn errors(host: &Fake, provider: &str) -> u32 {
 
 fn charged(host: &Fake) -> u64 {
     host.counters.borrow().iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum()
+}
+
+/// A request allowed `attempts`, its first attempt's 200 headers held: its body next. With the
+/// provider's cluster.
+fn held_200(attempts: u32) -> (Fake, Request, String) {
+    let mut host = chat(HELLO);
+    let extra = format!(r#","resilience":{{"max_attempts":{attempts}}}"#);
+    let mut req = Request::new(Some(config(&extra)));
+    let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    (host, req, provider)
 }
 
 /// A redirect, or a 200 that ends at its headers, moves on to the next candidate; a fallback's
@@ -68,12 +80,7 @@ fn what_is_no_answer_fails_over_and_is_not_charged() {
 #[test]
 fn a_held_200_holding_an_error_object_fails_over_and_is_the_providers_failure() {
     for attempts in [1, 3] {
-        let mut host = chat(HELLO);
-        let extra = format!(r#","resilience":{{"max_attempts":{attempts}}}"#);
-        let mut req = Request::new(Some(config(&extra)));
-        let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
-        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
-        assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+        let (mut host, mut req, provider) = held_200(attempts);
         host.response_body = br#"{"error":{"message":"Upstream overloaded","code":502}}"#.to_vec();
         let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
         assert_eq!(step.verdict, Verdict::Pause, "{attempts}: {step:?}");
@@ -157,12 +164,7 @@ fn a_held_200_with_no_answer_in_it_fails_over() {
     ];
     for (body, failed_charged) in cases {
         for attempts in [1, 3] {
-            let mut host = chat(HELLO);
-            let extra = format!(r#","resilience":{{"max_attempts":{attempts}}}"#);
-            let mut req = Request::new(Some(config(&extra)));
-            let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
-            host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
-            req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+            let (mut host, mut req, provider) = held_200(attempts);
             host.response_body = body.as_bytes().to_vec();
             let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
             let Some(estimate) = failed_charged else {
@@ -278,18 +280,8 @@ fn a_stream_request_answered_with_an_error_object_is_not_charged() {
 /// candidate left.
 #[test]
 fn a_native_fallback_stream_cut_after_its_answer_began_is_no_answer() {
-    let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n";
-    let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n";
-    let cut = format!("{start}{delta}");
-    let mut host = chat(&request(true));
-    let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    req.on(&host, Event::Dispatched { sent: true });
-    host.call_headers = pairs(&[(":status", "500")]);
-    req.on(&host, Event::CallResponse { body_size: 0 });
-    req.on(&host, Event::Dispatched { sent: true });
+    let cut = format!("{ANTHROPIC_START}{ANTHROPIC_DELTA}");
+    let (mut host, mut req) = at_the_last_fallback(true);
     host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
     host.call_body = cut.as_bytes().to_vec();
     let step = req.on(&host, Event::CallResponse { body_size: cut.len() });
