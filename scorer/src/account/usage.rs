@@ -243,9 +243,13 @@ fn walk_into(json: &str, w: &mut Walk) -> Option<()> {
                 r.skip_value().ok()?;
             }
             "usage" if r.peek_kind().ok()? == Kind::Object => {
+                // Skipped first, then read apart: a count it refuses (negative, a fraction)
+                // leaves the walk where the object ends, not inside it.
                 let start = r.pos();
-                let usage = read_usage(&mut r);
-                w.usage = usage.map(|usage| (usage, start, r.pos()));
+                r.skip_value().ok()?;
+                let end = r.pos();
+                let usage = read_usage(&mut Reader::new(json.get(start..end)?));
+                w.usage = usage.map(|usage| (usage, start, end));
             }
             "choices" if r.peek_kind().ok()? == Kind::Array => {
                 let mut it = r.array().ok()?;
@@ -288,9 +292,15 @@ pub enum Body {
     /// translated, or an OpenAI-shaped one with none in it (Gemini's OpenAI layer sends usage
     /// alone when it blocked a prompt or spent `max_tokens` thinking).
     Other(Option<Usage>),
-    /// An object that stops reading before its end and had no answer before that: cut short
-    /// (what it billed cannot be told), with the usage read before the cut, if any.
+    /// An object cut short (its text does not end it), or one that stops reading before any
+    /// answer; or an event stream where a whole answer was due. What it billed cannot be told;
+    /// with the usage read before the cut, if any.
     Cut(Option<Usage>),
+}
+
+/// Text that opens as an event stream: an event's field, or a comment.
+fn is_event_stream(text: &str) -> bool {
+    text.starts_with("data:") || text.starts_with("event:") || text.starts_with(':')
 }
 
 /// Reads a whole 200 body (one pass, as [`of_response`]).
@@ -301,7 +311,13 @@ pub fn of_whole(body: &[u8]) -> Body {
     }
     let w = walk(text);
     let used = w.usage.map(|(u, _, _)| u);
-    if w.answer {
+    // Cut short: an object whose text does not end it, an answer inside it or not (a stray byte
+    // a strict reader refuses after `choices` is no cut). An event stream where a whole answer
+    // was due is as unreadable: a model wrote it.
+    let cut = (w.object && !text.ends_with('}')) || (!w.object && is_event_stream(text));
+    if cut {
+        Body::Cut(used)
+    } else if w.answer {
         Body::Answer(used)
     } else if !w.object {
         Body::NoAnswer(None)
@@ -447,6 +463,13 @@ mod tests {
         assert_eq!(of_whole(br#"{"id":"x","object":"chat.completion"}"#), Body::Other(None));
         let three = Some(Usage { input: 3, ..Usage::default() });
         assert_eq!(of_whole(br#"{"usage":{"prompt_tokens":3},"choi"#), Body::Cut(three));
+        // Cut inside its answer, and an event stream where a whole answer was due.
+        let inside = br#"{"id":"x","object":"chat.completion","choices":[{"message":{"content":"Hel"#;
+        assert_eq!(of_whole(inside), Body::Cut(None));
+        assert_eq!(of_whole(b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n"), Body::Cut(None));
+        // A count the reader refuses, in a usage before the answer: the answer is still read.
+        let refused = br#"{"usage":{"prompt_tokens":-1},"choices":[{"message":{"content":"a"}}]}"#;
+        assert_eq!(of_whole(refused), Body::Answer(None));
         let used = Some(Usage { input: 3, output: 2, ..Usage::default() });
         // An answer behind a byte order mark, and one with a byte the reader refuses after it.
         let marked = "\u{feff}{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}";
