@@ -64,8 +64,9 @@ impl Request {
     }
 
     /// A held 200 that is no answer (`usage::of_whole`: nothing, no JSON object, an error
-    /// object, an object with nothing in it or cut short), or one that cannot be translated: the provider's failure, in its health too, and, its headers still held, the
-    /// next candidate's turn, or the router's 502. Passed on, the SDKs read a malformed
+    /// object, an object with nothing in it or cut short), or one that cannot be translated:
+    /// the provider's failure, in its health too, and, its headers still held, the next
+    /// candidate's turn, or the router's 502. Passed on, the SDKs read a malformed
     /// completion and the provider stayed healthy. Charged as `bill` says, as an attempt lost.
     fn not_answered(&mut self, host: &dyn Host, mut f: Box<Flight>, why: &str, bill: Bill) -> Verdict {
         host.log(Level::Warn, &format!("model-router: {} {why}", f.to.provider));
@@ -223,9 +224,7 @@ impl Request {
         let event_stream = if translated {
             f.stream
         } else {
-            headers.iter().any(|(k, v)| {
-                k == h::CONTENT_TYPE && v.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM)
-            })
+            headers.iter().any(|(k, v)| k == h::CONTENT_TYPE && native::is_event_stream(v))
         };
         let mut content_type = None;
         let (mut status, mut failed, mut unreadable) = (status, false, false);

@@ -95,10 +95,7 @@ impl Request {
         // An OpenAI-compatible provider that answers a stream request with one JSON body (it
         // ignored `stream`) is held and priced as a whole answer, not read as a stream that
         // never ends its events.
-        let sse = f.stream
-            && !native
-            && find(&headers, h::CONTENT_TYPE)
-                .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM));
+        let sse = f.stream && !native && find(&headers, h::CONTENT_TYPE).is_some_and(native::is_event_stream);
         let edited_stream =
             status == 200 && f.translation.is_none() && f.stream && (native || sse) && !end_of_stream;
         // Headers under the router's own prefix are the router's word: a provider's (another

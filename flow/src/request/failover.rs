@@ -367,7 +367,7 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         .header(Map::CallResponseHeaders, h::CONTENT_TYPE)
         .ok()
         .flatten()
-        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with(native::EVENT_STREAM));
+        .is_some_and(|t| native::is_event_stream(&t));
     if f.stream && (sse || translated) {
         // A native stream translated first (one that failed before its answer was read by
         // `opening_failure`; one that failed after it is served as a failed stream).

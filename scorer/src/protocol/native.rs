@@ -247,6 +247,11 @@ fn strings_of(v: &Value, out: &mut Vec<String>) {
 /// The content type of what the client gets from a translated stream.
 pub const EVENT_STREAM: &str = "text/event-stream";
 
+/// A `content-type` value that says an event stream, whatever its case and parameters.
+pub fn is_event_stream(content_type: &str) -> bool {
+    content_type.trim_start().get(..EVENT_STREAM.len()).is_some_and(|t| t.eq_ignore_ascii_case(EVENT_STREAM))
+}
+
 /// A native stream being turned into OpenAI chunks.
 #[derive(Debug)]
 pub enum Stream {
@@ -293,6 +298,20 @@ impl Stream {
             Stream::Anthropic(s) => s.tokens(),
             Stream::Bedrock(s) => s.tokens(),
             Stream::Responses(s) => s.tokens(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An event stream's content type is told whatever its case, leading blanks and parameters.
+    #[test]
+    fn an_event_streams_content_type_is_told_whatever_its_case() {
+        for yes in ["text/event-stream", " Text/Event-Stream; charset=utf-8"] {
+            assert!(super::is_event_stream(yes), "{yes}");
+        }
+        for no in ["application/json", "text/event", ""] {
+            assert!(!super::is_event_stream(no), "{no}");
         }
     }
 }
