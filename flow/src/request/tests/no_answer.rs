@@ -227,21 +227,8 @@ fn a_first_answer_that_cannot_be_translated_moves_on_to_the_next_candidate() {
     let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
     let Some(Effect::Call { cluster, .. }) = step.effects.last() else { panic!("no fallback: {step:?}") };
     assert_ne!(cluster, &first);
-    let errors = host
-        .shared
-        .borrow()
-        .get(&model_router_scorer::health::provider_key(&first))
-        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
-        .map_or(0, |h| h.window_errors);
-    assert_eq!(errors, 1);
-    let lost = host
-        .counters
-        .borrow()
-        .iter()
-        .filter(|(k, _)| k.starts_with("cost_nanousd"))
-        .map(|(_, v)| *v)
-        .sum::<u64>();
-    assert!(lost > 0);
+    assert_eq!(errors(&host, &first), 1);
+    assert!(charged(&host) > 0);
 }
 
 /// A native stream request answered with the provider's error object instead of a stream
@@ -291,11 +278,5 @@ fn a_native_fallback_stream_cut_after_its_answer_began_is_no_answer() {
     let step = req.on(&host, Event::CallResponse { body_size: cut.len() });
     let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!((status, json["error"]["code"].as_str()), (502, Some("upstream_failed")), "{json}");
-    let errors = host
-        .shared
-        .borrow()
-        .get(&model_router_scorer::health::provider_key("an"))
-        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
-        .map_or(0, |h| h.window_errors);
-    assert_eq!(errors, 1);
+    assert_eq!(errors(&host, "an"), 1);
 }
