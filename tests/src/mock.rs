@@ -203,7 +203,10 @@ fn handle(w: &mut TcpStream, head: Head, body: Vec<u8>, shared: &Shared) -> io::
                 native::write_opening_fault(w, status, fault.code.as_deref(), provider)?;
             }
             Some(p) => native::write_fault(w, p, status, fault.code.as_deref(), fault.retry_after, provider)?,
-            None => write_fault(w, status, fault.code.as_deref(), fault.retry_after, provider)?,
+            None => {
+                let stream = fault.opening && head.second.ends_with("/chat/completions");
+                write_fault(w, status, fault.code.as_deref(), fault.retry_after, provider, stream)?
+            }
         }
         return Ok(true);
     }
@@ -267,7 +270,7 @@ fn respond(
     }
     // A status the test asks for, with a provider-like error body (429 carries retry-after).
     if let Some(status) = head.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {
-        return write_fault(w, status, None, None, provider);
+        return write_fault(w, status, None, None, provider, false);
     }
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         let message = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.) [mock]";

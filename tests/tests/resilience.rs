@@ -301,7 +301,14 @@ fn prefer_fast_moves_to_the_faster_provider_when_one_slows() {
 fn a_stream_cut_midway_ends_with_an_error_event() {
     let s = start(&StackOptions::default());
     let first = first_choice(&s, "cheap");
+    // Cut inside its first event (the mock's is longer than 200 bytes): nothing reached the
+    // client, whose headers wait for that event; the next candidate streams instead.
     fault(&s, &first, r#"{"cut_after":200}"#);
+    let r = chat(&s, &pinned("cheap", r#","stream":true"#));
+    assert_eq!((r.status, r.header("x-model-router-attempts")), (200, Some("2")), "{}", r.text());
+    assert!(r.text().trim_end().ends_with("data: [DONE]"), "{}", r.text());
+    // Cut after it: the client has the answer's start, and an error event ends it.
+    fault(&s, &first, r#"{"cut_after":700}"#);
     let r = chat(&s, &pinned("cheap", r#","stream":true"#));
     assert_eq!(r.status, 200);
     let text = r.text();
@@ -320,18 +327,29 @@ fn a_stream_cut_midway_ends_with_an_error_event() {
     assert!(stats.contains("wasmcustom.model_router.stream_truncated: 1"), "{stats}");
 }
 
+/// A stream fails over as a whole answer does, whether its provider refused it at its
+/// headers or opened a 200 stream with its error (as OpenRouter-style gateways report an
+/// upstream's failure): the client gets the next candidate's whole stream, no error event.
 #[test]
 fn a_stream_that_fails_over_is_still_a_stream() {
     let s = start(&StackOptions::default());
-    let first = first_choice(&s, "cheap");
-    fault(&s, &first, r#"{"status":503}"#);
-    let r = chat(&s, &pinned("cheap", r#","stream":true"#));
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.header("x-model-router-attempts"), Some("2"));
-    assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/event-stream")));
-    let text = r.text();
-    assert!(text.starts_with("data: {"), "{text}");
-    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    for plan in [r#"{"status":503}"#, r#"{"status":503,"opening":true}"#, r#"{"status":429,"opening":true}"#]
+    {
+        let first = first_choice(&s, "cheap");
+        fault(&s, &first, plan);
+        let r = chat(&s, &pinned("cheap", r#","stream":true"#));
+        assert_eq!(r.status, 200, "{plan}: {}", r.text());
+        assert_eq!(r.header("x-model-router-attempts"), Some("2"), "{plan}");
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/event-stream")));
+        let text = r.text();
+        assert!(text.starts_with("data: {"), "{plan}: {text}");
+        assert!(text.trim_end().ends_with("data: [DONE]"), "{plan}: {text}");
+        assert!(!text.contains("\"error\""), "{plan}: {text}");
+        let got = s.take_received();
+        let served = r.header("x-model-router-provider").unwrap_or_default();
+        assert_eq!(providers(&got), [first.as_str(), served], "{plan}");
+        s.fault(&first, None).unwrap_or_else(|e| panic!("{e}"));
+    }
 }
 
 #[test]

@@ -3,11 +3,10 @@
 
 use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
-use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::usage::UsageTail;
 
 use super::flight::{
-    Clock, Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, Watch, is_context_error, retryable,
+    Clock, Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, is_context_error, retryable,
 };
 use super::{Phase, Request};
 use crate::headers as h;
@@ -65,14 +64,22 @@ impl Request {
         // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
         let native = native::translated(f.to.api);
         let native_stream = native && status == 200 && f.stream && !end_of_stream;
+        // An OpenAI-compatible provider that answers a stream request with one JSON body (it
+        // ignored `stream`) is held and priced as a whole answer, not read as a stream that
+        // never ends its events.
+        let sse = f.stream && !native && find(&headers, h::CONTENT_TYPE).is_some_and(native::is_event_stream);
+        // A stream the router reads on its way (native or not): its headers are held until it
+        // opens (`open_stream`).
+        let edited_stream =
+            status == 200 && f.translation.is_none() && f.stream && (native || sse) && !end_of_stream;
         // A 400 is held and read (`check_client_error`): a context-length error another
         // candidate could answer, or the gateway's key refused with a 400 (Gemini's), which is
         // the gateway's failure whether or not another candidate is left. (Not a translated
         // answer's: its errors are translated whole.)
         let check = !native && status == 400 && !end_of_stream && f.translation.is_none();
-        // A native stream's attempt is recorded at its first chunk (`open_stream`), a held
-        // 400's once it is read.
-        if !native_stream && !check {
+        // A stream's attempt is recorded once it opens (`open_stream`), a held 400's once it is
+        // read.
+        if !edited_stream && !check {
             // A whole answer the timeout ended was still generating: its model's time, which
             // the request's length decides, not its provider's health (one client's long
             // answers opened the provider's breaker for every client and every model of it).
@@ -92,12 +99,6 @@ impl Request {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
         let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
-        // An OpenAI-compatible provider that answers a stream request with one JSON body (it
-        // ignored `stream`) is held and priced as a whole answer, not read as a stream that
-        // never ends its events.
-        let sse = f.stream && !native && find(&headers, h::CONTENT_TYPE).is_some_and(native::is_event_stream);
-        let edited_stream =
-            status == 200 && f.translation.is_none() && f.stream && (native || sse) && !end_of_stream;
         // Headers under the router's own prefix are the router's word: a provider's (another
         // router upstream, as a chained gateway has) would pass for this one's, beside it or
         // where this one sets none (a stream has no cost header). Those naming the gateway's
@@ -118,7 +119,7 @@ impl Request {
             "add_response_headers",
             self.add_response_headers(ours, translated || edited_stream)
         );
-        if native_stream {
+        if edited_stream {
             // Held until the stream shows whether it opens with an error or with its answer.
             let translator = native::Stream::new(f.to.api, f.meta());
             self.phase = Phase::Opening(Box::new(Opening { flight: f, translator, fed: 0, out: Vec::new() }));
@@ -135,14 +136,7 @@ impl Request {
             return Verdict::Pause;
         }
         if status == 200 && !end_of_stream {
-            if edited_stream {
-                // Cost added, usage chunk removed, an error event appended.
-                let editor = StreamUsage::new(f.to.price(), f.usage_requested);
-                let translator = native::Stream::new(f.to.api, f.meta());
-                let Flight { to, sent_ns, .. } = *f;
-                let watch = Watch { to, sent_ns, started: false, editor, translator };
-                self.phase = Phase::Streaming(Box::new(watch));
-            } else if find(&headers, h::CONTENT_LENGTH)
+            if find(&headers, h::CONTENT_LENGTH)
                 .and_then(|n| n.trim().parse::<u64>().ok())
                 .is_some_and(|n| n > self.hold_limit())
             {

@@ -5,7 +5,7 @@ use model_router_scorer::ApiError;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
-use model_router_scorer::stream::StreamUsage;
+use model_router_scorer::stream::{self, First, StreamUsage};
 use model_router_scorer::usage::{self, Usage};
 
 use super::answer::Bill;
@@ -326,24 +326,34 @@ enum Opened {
     Refused(Vec<u8>),
 }
 
-/// A fallback's native stream that ends before its answer began, as on the first attempt's
-/// path (`open_stream`); `None` when the answer began.
+/// A fallback's stream that ends before its answer began (native), or opens with the
+/// provider's error (OpenAI-compatible), as on the first attempt's path (`open_stream`);
+/// `None` when the answer began.
 fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -> Option<Opened> {
-    if !f.stream || !native::translated(f.to.api) || status != 200 {
+    if !f.stream || status != 200 {
         return None;
     }
     let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
-    let mut t = native::Stream::new(f.to.api, f.meta())?;
-    let out = t.feed(&body, true);
-    if answer_begun(&out) {
-        return None;
-    }
-    let status = if t.failed() { native::error_status(&out) } else { 502 };
+    let (out, failed, read) = match native::Stream::new(f.to.api, f.meta()) {
+        Some(mut t) => {
+            let out = t.feed(&body, true);
+            if answer_begun(&out) {
+                return None;
+            }
+            // Cut (not ended by the provider's own error): what it reported was billed.
+            let read = if t.failed() { None } else { t.tokens().map(|t| t.usage()) };
+            (out, t.failed(), read)
+        }
+        // One that never opened, or ended at `[DONE]`, is `not_an_answer`'s.
+        None => match stream::first_event(&body) {
+            First::Error(event) => (event.to_vec(), true, None),
+            _ => return None,
+        },
+    };
+    let status = if failed { native::error_status(&out) } else { 502 };
     if status == 400 {
         return Some(Opened::Refused(native::error_event(&out).unwrap_or_default().to_vec()));
     }
-    // Cut (not ended by the provider's own error): what it reported was billed.
-    let read = if t.failed() { None } else { t.tokens().map(|t| t.usage()) };
     retryable(status).then_some(Opened::Failed(status, read))
 }
 
@@ -383,7 +393,9 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         };
         let mut editor = StreamUsage::new(f.to.price(), false);
         editor.feed(&out, true);
-        return (!editor.done && !editor.failed).then(|| Bill::of(editor.usage.or(tokens), true));
+        // Cut, or ended at `[DONE]` with no event before it.
+        let empty = editor.events == 0 && !editor.failed;
+        return (empty || !editor.done && !editor.failed).then(|| Bill::of(editor.usage.or(tokens), true));
     }
     match (translated, usage::of_whole(&body)) {
         (_, usage::Body::NoAnswer(used)) => Some(Bill::of(used, false)),

@@ -4,7 +4,7 @@
 use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
-use model_router_scorer::stream::StreamUsage;
+use model_router_scorer::stream::{self, First, StreamUsage};
 use model_router_scorer::usage;
 
 use super::answer::Bill;
@@ -42,13 +42,27 @@ impl Request {
                 Vec::new()
             });
             o.fed = body_size;
-            if let Some(t) = o.translator.as_mut() {
-                let more = t.feed(&chunk, end_of_stream);
-                o.out.extend_from_slice(&more);
+            match o.translator.as_mut() {
+                Some(t) => {
+                    let more = t.feed(&chunk, end_of_stream);
+                    o.out.extend_from_slice(&more);
+                }
+                None => o.out.extend_from_slice(&chunk),
             }
         }
-        let failed = o.translator.as_ref().is_some_and(native::Stream::failed);
-        let begun = answer_begun(&o.out);
+        let (failed, begun) = match o.translator.as_ref() {
+            Some(t) => (t.failed(), answer_begun(&o.out)),
+            // An OpenAI-compatible stream opens with its first event: its answer's first chunk
+            // (a role-only delta too), or the provider's error, which is all `out` keeps then.
+            None => match stream::first_event(&o.out) {
+                First::Answer => (false, true),
+                First::Error(event) => {
+                    o.out = event.to_vec();
+                    (true, false)
+                }
+                First::Pending | First::Done => (false, false),
+            },
+        };
         if !failed && !begun && !end_of_stream && body_size as u64 <= self.hold_limit() {
             self.phase = Phase::Opening(o);
             return Verdict::Pause;

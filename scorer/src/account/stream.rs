@@ -268,6 +268,48 @@ fn data_value(line: &[u8]) -> Option<&[u8]> {
     Some(value.strip_prefix(b" ").unwrap_or(value))
 }
 
+/// How an OpenAI-compatible stream opens: its first event that carries data, once it is whole.
+#[derive(Debug, PartialEq, Eq)]
+pub enum First<'a> {
+    /// No whole event with data yet (comments and keep-alives aside).
+    Pending,
+    /// A chunk: the answer began (or its frame did, as a role-only delta).
+    Answer,
+    /// The provider's error (`data: {"error": ...}`, or `event: error`): this event.
+    Error(&'a [u8]),
+    /// `data: [DONE]` before anything: a stream with no answer in it.
+    Done,
+}
+
+/// The first event with data in `held`, the start of a stream (a byte-order mark aside).
+pub fn first_event(held: &[u8]) -> First<'_> {
+    let held = held.strip_prefix("\u{feff}".as_bytes()).unwrap_or(held);
+    let mut from = 0;
+    while let Some(end) = event_end(held, from) {
+        let event = held.get(from..end).unwrap_or_default();
+        from = end;
+        let (mut data, mut error) = (false, false);
+        for line in event.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            match data_value(line) {
+                Some(b"[DONE]") => return First::Done,
+                Some(value) => {
+                    error |= value.starts_with(b"{\"error\"");
+                    data |= !value.trim_ascii().is_empty();
+                }
+                None => error |= line == b"event: error" || line == b"event:error",
+            }
+        }
+        if error {
+            return First::Error(event);
+        }
+        if data {
+            return First::Answer;
+        }
+    }
+    First::Pending
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -488,6 +530,30 @@ mod tests {
                 }
                 let _ = b;
             }
+        }
+    }
+
+    /// A stream's first event with data, once it is whole: comments and blank events aside, an
+    /// error by its data or by its `event: error` line, `[DONE]` before anything.
+    #[test]
+    fn a_streams_first_event_is_told_once_it_is_whole() {
+        let role = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n";
+        let cases: [(&str, First<'_>); 9] = [
+            ("", First::Pending),
+            (": keep-alive\n\n\n\n", First::Pending),
+            (&role[..20], First::Pending),
+            (role, First::Answer),
+            ("\u{feff}data: {\"choices\":[]}\r\n\r\n", First::Answer),
+            (": x\n\ndata: {\"error\":{}}\n\ndata: [DONE]\n\n", First::Error(b"data: {\"error\":{}}\n\n")),
+            (
+                "event: error\r\ndata: {\"message\":\"m\"}\r\n\r\n",
+                First::Error(b"event: error\r\ndata: {\"message\":\"m\"}\r\n\r\n"),
+            ),
+            ("data:[DONE]\n\n", First::Done),
+            ("data: \n\ndata: [DONE]\n\n", First::Done),
+        ];
+        for (held, want) in cases {
+            assert_eq!(first_event(held.as_bytes()), want, "{held:?}");
         }
     }
 }

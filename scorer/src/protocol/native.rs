@@ -49,14 +49,19 @@ pub fn cache_rates(api: Api) -> (f64, f64, f64) {
     }
 }
 
-/// The status the error event ending a translated stream's `out` stands for: 429 for a rate
-/// limit, 400 for an error the request caused (`invalid_request_error`), else 502 (the provider
-/// failed). The glue reads it when a stream opens with an error, to fail over or not.
+/// The status the error event ending a stream's `out` (translated, or an OpenAI-compatible
+/// provider's own) stands for: 429 for a rate limit (`rate_limit_exceeded`, `rate_limit_error`,
+/// or a numeric code 429 as OpenRouter-style gateways send), 400 for an error the request caused
+/// (`invalid_request_error`), else 502 (the provider failed). The glue reads it when a stream
+/// opens with an error, to fail over or not.
 pub fn error_status(out: &[u8]) -> u16 {
     let v: Value = error_event(out).and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
-    let field = |k: &str| v.get("error").and_then(|e| e.get(k)).and_then(Value::as_str);
+    let error = v.get("error");
+    let field = |k: &str| error.and_then(|e| e.get(k)).and_then(Value::as_str);
+    let numeric = error.and_then(|e| e.get("code")).and_then(Value::as_u64);
     match (field("type"), field("code")) {
-        (_, Some("rate_limit_exceeded")) => 429,
+        (_, Some("rate_limit_exceeded")) | (Some("rate_limit_error"), _) => 429,
+        _ if numeric == Some(429) => 429,
         (Some("invalid_request_error"), _) => 400,
         _ => 502,
     }
@@ -65,7 +70,8 @@ pub fn error_status(out: &[u8]) -> u16 {
 /// The data of the last event in a translated stream's `out`: the OpenAI error body
 /// (`{"error":{...}}`) of a stream that ended in one.
 pub fn error_event(out: &[u8]) -> Option<&[u8]> {
-    out.split(|b| *b == b'\n').filter_map(|l| l.strip_prefix(b"data: ")).next_back()
+    let line = out.split(|b| *b == b'\n').filter_map(|l| l.strip_prefix(b"data:")).next_back()?;
+    Some(line.strip_prefix(b" ").unwrap_or(line).trim_ascii_end())
 }
 
 /// The chat attempt's path below the provider's `base` path.
@@ -312,6 +318,27 @@ mod tests {
         }
         for no in ["application/json", "text/event", ""] {
             assert!(!super::is_event_stream(no), "{no}");
+        }
+    }
+
+    /// The status an error event stands for, in the shapes OpenAI-compatible providers send it
+    /// (`data:` with or without its space, CRLF lines).
+    #[test]
+    fn an_error_events_status_is_read_from_its_type_or_code() {
+        let cases = [
+            ("data: {\"error\":{\"type\":\"tokens\",\"code\":\"rate_limit_exceeded\"}}\n\n", 429),
+            ("data: {\"error\":{\"type\":\"rate_limit_error\",\"message\":\"m\"}}\n\n", 429),
+            ("data:{\"error\":{\"code\":429,\"message\":\"m\"}}\r\n\r\n", 429),
+            (
+                "data: {\"error\":{\"type\":\"invalid_request_error\",\"code\":\"tool_use_failed\"}}\r\n\r\n",
+                400,
+            ),
+            ("data: {\"error\":{\"code\":502,\"message\":\"m\"}}\n\n", 502),
+            ("data: {\"error\":{\"type\":\"server_error\"}}\n\n", 502),
+            ("event: error\ndata: not json\n\n", 502),
+        ];
+        for (event, want) in cases {
+            assert_eq!(super::error_status(event.as_bytes()), want, "{event}");
         }
     }
 }

@@ -31,7 +31,9 @@ pub struct Faults {
     /// Affect only the next this-many requests, then heal.
     pub count: Option<u64>,
     /// On a ConverseStream path, a fault status comes as Bedrock reports an error it meets once
-    /// its stream began: a 200 event stream whose first frame is the exception.
+    /// its stream began: a 200 event stream whose first frame is the exception. On an
+    /// OpenAI-compatible one, as OpenRouter-style gateways report an upstream's failure after
+    /// their 200: an event stream whose only event is the error (no `[DONE]`).
     pub opening: bool,
 }
 
@@ -113,13 +115,15 @@ fn error_type(status: u16) -> &'static str {
 }
 
 /// An error like the real provider's for `status` (429 and faults with `retry_after` carry
-/// `retry-after`); the message says it came from the mock.
+/// `retry-after`); the message says it came from the mock. `opening`: in a 200 event stream,
+/// its only event.
 pub(super) fn write_fault(
     w: &mut impl Write,
     status: u16,
     code: Option<&str>,
     retry_after: Option<u64>,
     provider: &str,
+    opening: bool,
 ) -> io::Result<()> {
     let code = code.or(match status {
         429 => Some("rate_limit_exceeded"),
@@ -134,6 +138,15 @@ pub(super) fn write_fault(
         _ => format!("mock {provider}: request refused (status {status})"),
     };
     let body = reply::error(&message, error_type(status), None, code);
+    if opening {
+        let event = format!("data: {body}\n\n");
+        write!(
+            w,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-mock-provider: {provider}\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n0\r\n\r\n",
+            event.len()
+        )?;
+        return w.flush();
+    }
     let retry = match (status, retry_after) {
         (_, Some(s)) => format!("retry-after: {s}\r\n"),
         (429, None) => "retry-after: 1\r\n".to_string(),

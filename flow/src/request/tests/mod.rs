@@ -19,6 +19,7 @@ mod failover;
 mod memory;
 mod native;
 mod no_answer;
+mod opened;
 mod opening;
 mod prefix;
 mod reshaped;
@@ -323,7 +324,7 @@ fn a_stream_is_priced_and_one_cut_short_says_so() {
         route(&mut req, &host);
         host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
         let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        assert_eq!(step.verdict, Verdict::Continue, "{name}");
+        assert_eq!(step.verdict, Verdict::Pause, "{name}: held until its first event");
         assert!(step.effects.contains(&Effect::RemoveResponseHeader("content-length".into())), "{name}");
         host.response_body = stream.as_bytes().to_vec();
         let step = req.on(&host, Event::ResponseBody { size: stream.len(), end_of_stream: true });

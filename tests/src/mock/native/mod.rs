@@ -122,7 +122,7 @@ pub(super) fn write_fault(
         Protocol::Responses if overflow => responses::write_overflow(w, status, provider),
         Protocol::Bedrock { .. } => bedrock::write_fault(w, status, retry_after, provider),
         Protocol::Anthropic => anthropic::write_fault(w, status, retry_after, provider),
-        Protocol::Responses => write_openai_fault(w, status, code, retry_after, provider),
+        Protocol::Responses => write_openai_fault(w, status, code, retry_after, provider, false),
     }
 }
 

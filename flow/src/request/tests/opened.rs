@@ -1,0 +1,187 @@
+//! An OpenAI-compatible stream's headers held until its first event: one that opens with the
+//! provider's error is a failed attempt, failed over; the request's own error is the client's
+//! 400; an answer flows on from its first event. A fallback's stream likewise.
+
+use super::*;
+
+const STREAM: &str = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+const ANSWER: &str =
+    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+
+fn errors(host: &Fake, provider: &str) -> u32 {
+    host.shared
+        .borrow()
+        .get(&model_router_scorer::health::provider_key(provider))
+        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
+        .map_or(0, |h| h.window_errors)
+}
+
+/// A stream request of up to three attempts, its first attempt's 200 event-stream headers
+/// held. With the provider's cluster.
+fn opening() -> (Fake, Request, String) {
+    let mut host = chat(STREAM);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(step.verdict, Verdict::Pause, "held until its first event: {step:?}");
+    (host, req, provider)
+}
+
+/// The held body so far is `held` (Envoy keeps what came before).
+fn chunk(req: &mut Request, host: &mut Fake, held: &str, end_of_stream: bool) -> Step {
+    host.response_body = held.as_bytes().to_vec();
+    req.on(host, Event::ResponseBody { size: held.len(), end_of_stream })
+}
+
+fn called(step: &Step) -> Option<String> {
+    step.effects.iter().find_map(|e| match e {
+        Effect::Call { cluster, .. } => Some(cluster.clone()),
+        _ => None,
+    })
+}
+
+/// An OpenAI-compatible stream that opens with the provider's error (OpenRouter-style
+/// gateways and vLLM send a 200 and then an error event; a numeric 429 is a rate limit) was
+/// passed on as a 200 holding it, the provider recorded healthy until the end, no other
+/// candidate tried. It is a failed attempt: the next candidate answers, the client sees none
+/// of it, and the provider's error is not charged. Comments before it are not its first event.
+#[test]
+fn a_stream_that_opens_with_the_providers_error_is_failed_over() {
+    let errors_first = [
+        "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n",
+        "event: error\r\ndata: {\"error\":{\"message\":\"Rate limit exceeded\",\"code\":429}}\r\n\r\n",
+    ];
+    for error in errors_first {
+        let (mut host, mut req, first) = opening();
+        let step = chunk(&mut req, &mut host, ": PROCESSING\n\n", false);
+        assert_eq!((step.verdict, called(&step)), (Verdict::Pause, None), "a comment is not an event");
+        let held = format!(": PROCESSING\n\n{error}");
+        let step = chunk(&mut req, &mut host, &held, false);
+        let second = called(&step).unwrap_or_else(|| panic!("not failed over: {step:?}"));
+        assert_ne!(second, first);
+        assert!(step.effects.contains(&Effect::ReplaceResponseBody { size: held.len(), bytes: Vec::new() }));
+        assert_eq!(errors(&host, &first), 1, "{error}");
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        host.call_body = ANSWER.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: ANSWER.len() });
+        let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+        let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        assert_eq!((status, get("x-model-router-attempts").as_deref()), (200, Some("2")));
+        req.on(&host, Event::Log);
+        assert_eq!(charged(&host), charged_after_a_503(), "{error}: the error is not charged");
+    }
+}
+
+fn charged(host: &Fake) -> u64 {
+    host.counters.borrow().iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum()
+}
+
+/// What the same answer costs after a first attempt that failed with a 503.
+fn charged_after_a_503() -> u64 {
+    let mut host = chat(STREAM);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = ANSWER.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: ANSWER.len() });
+    assert!(respond(&step).is_some(), "{step:?}");
+    req.on(&host, Event::Log);
+    let charged = charged(&host);
+    assert!(charged > 0, "the answer is charged");
+    charged
+}
+
+/// One that opens with an error the request caused (`invalid_request_error`, as Groq's
+/// `tool_use_failed`) is answered as OpenAI answers a bad request: the client's 400 with the
+/// provider's error, at once, not a 200 holding an error event; no other candidate, and not
+/// against the provider's health.
+#[test]
+fn a_stream_that_opens_with_the_requests_error_is_the_clients_400() {
+    let (mut host, mut req, first) = opening();
+    let error = "data: {\"error\":{\"message\":\"Failed to call a function\",\"type\":\"invalid_request_error\",\"code\":\"tool_use_failed\"}}\n\n";
+    let step = chunk(&mut req, &mut host, error, false);
+    assert_eq!(called(&step), None, "{step:?}");
+    let (status, body, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("tool_use_failed")));
+    assert_eq!(errors(&host, &first), 0);
+}
+
+/// An answer flows on from its first event (a role-only delta is one), whole once it is:
+/// an event split across chunks waits for its end; an error after it is the stream's, passed on.
+#[test]
+fn a_stream_flows_on_from_its_first_event() {
+    let (mut host, mut req, first) = opening();
+    let role = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+    let (half, _) = role.split_at(30);
+    let step = chunk(&mut req, &mut host, half, false);
+    assert_eq!(step.verdict, Verdict::Pause, "{step:?}");
+    let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+    let held = format!("{role}{error}");
+    let step = chunk(&mut req, &mut host, &held, false);
+    assert_eq!((step.verdict, called(&step)), (Verdict::Continue, None), "{step:?}");
+    host.response_body = Vec::new();
+    let step = req.on(&host, Event::ResponseBody { size: 0, end_of_stream: true });
+    assert_eq!(step.verdict, Verdict::Continue);
+    req.on(&host, Event::Log);
+    assert_eq!(errors(&host, &first), 1, "its error event counts against it at its end");
+    assert!(host.counters.borrow().contains_key("stream_failed"));
+}
+
+/// A stream that ends at `data: [DONE]` with nothing before it, or with nothing at all, holds
+/// no answer: the provider's failure, the next candidate's turn.
+#[test]
+fn a_stream_with_nothing_in_it_is_failed_over() {
+    for empty in ["data: [DONE]\n\n", ": keep-alive\n\n"] {
+        let (mut host, mut req, first) = opening();
+        let step = chunk(&mut req, &mut host, empty, true);
+        assert!(called(&step).is_some_and(|c| c != first), "{empty:?}: {step:?}");
+        assert_eq!(errors(&host, &first), 1, "{empty:?}");
+    }
+}
+
+/// A fallback's stream that opens with its provider's error, or holds nothing but `[DONE]`,
+/// was served (recorded answered, the error event or an empty answer the client's): the next
+/// candidate answers instead, the provider's health takes the failure.
+#[test]
+fn a_fallback_stream_that_opens_with_an_error_or_is_empty_moves_on() {
+    let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+    for bad in [error, "data: [DONE]\n\n"] {
+        let mut host = chat(STREAM);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let second = called(&step).unwrap_or_else(|| panic!("{step:?}"));
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        host.call_body = bad.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: bad.len() });
+        let third = called(&step).unwrap_or_else(|| panic!("{bad:?} served: {step:?}"));
+        assert_ne!(third, second);
+        assert_eq!(errors(&host, &second), 1, "{bad:?}");
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_body = ANSWER.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: ANSWER.len() });
+        let (status, _, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+        assert_eq!(status, 200);
+    }
+    // Opening with the request's own error: the client's 400, at once.
+    let mut host = chat(STREAM);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    let refused = "data: {\"error\":{\"message\":\"bad tool\",\"type\":\"invalid_request_error\"}}\n\n";
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = refused.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: refused.len() });
+    assert_eq!(called(&step), None, "{step:?}");
+    let (status, body, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, body["error"]["message"].as_str()), (400, Some("bad tool")));
+}
