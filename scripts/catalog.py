@@ -72,6 +72,10 @@ STRUCTURED_PROVIDERS = {"openai", "google-gemini"}
 # README "The catalog" records.
 FIXED_SAMPLING = {"o4-mini", "gpt-5.3-codex", "gpt-5.1-codex-mini", "o3", "claude-opus-4-7", "gpt-5.4"}
 ADAPTIVE_THINKING = {"claude-opus-4-7"}
+# Models that refuse a conversation ending on an assistant turn (a prefill) with a 400: from
+# Claude 4.6 on ("Prefilling assistant messages returns a 400 error on Claude 4.6 models",
+# Anthropic's migration guide).
+NO_PREFILL = {"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7"}
 
 # Dearer rates above an input size: (tokens above which, USD/M in, USD/M out, source). A copy of a
 # model on another provider (EXTRA) is priced as the catalog's, long context included.
@@ -170,6 +174,8 @@ def main():
             entry["fixed_sampling"] = True
         if cid in ADAPTIVE_THINKING:
             entry["adaptive_thinking"] = True
+        if cid in NO_PREFILL:
+            entry["no_prefill"] = True
         long = LONG_CONTEXT.get(cid)
         if long:
             entry["long_context"] = {"above": long[0], "price_in": long[1], "price_out": long[2]}

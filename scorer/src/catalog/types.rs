@@ -203,6 +203,9 @@ pub struct RawModel {
     /// Thinks only adaptively (see [`Quirks::adaptive_thinking`]).
     #[serde(default)]
     pub adaptive_thinking: bool,
+    /// Refuses a conversation ending on an assistant turn (see [`Quirks::no_prefill`]).
+    #[serde(default)]
+    pub no_prefill: bool,
     /// Dearer rates for a long input (chat models).
     pub long_context: Option<LongContext>,
     /// Embedding models: the full vector size, the most `dimensions` a request may ask for.
@@ -217,7 +220,7 @@ pub struct RawModel {
 }
 
 /// What a model takes that its protocol does not say (catalog `fixed_sampling`,
-/// `adaptive_thinking`).
+/// `adaptive_thinking`, `no_prefill`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Quirks {
     /// Takes only its default sampling (a reasoning model): a request that tunes sampling is
@@ -226,11 +229,14 @@ pub struct Quirks {
     /// Thinks only adaptively (Claude Opus 4.7): `reasoning_effort` is sent as
     /// `thinking: {"type":"adaptive"}` with `output_config.effort`, never a token budget.
     pub adaptive_thinking: bool,
+    /// Refuses a conversation that ends on an assistant turn, a prefill (Claude 4.6 and later
+    /// answer it with a 400): such a request is not sent to it, and the next candidate takes it.
+    pub no_prefill: bool,
 }
 
 impl Quirks {
     /// A model that takes what its protocol says.
-    pub const NONE: Quirks = Quirks { fixed_sampling: false, adaptive_thinking: false };
+    pub const NONE: Quirks = Quirks { fixed_sampling: false, adaptive_thinking: false, no_prefill: false };
 }
 
 /// Dearer rates for a request whose input passes `above` tokens (Gemini 2.5 Pro's over

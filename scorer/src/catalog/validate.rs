@@ -192,7 +192,11 @@ impl TryFrom<RawCatalog> for Catalog {
                 reasoning: m.reasoning,
                 structured_output: m.structured_output,
                 audio_output: m.audio_output,
-                quirks: Quirks { fixed_sampling: m.fixed_sampling, adaptive_thinking: m.adaptive_thinking },
+                quirks: Quirks {
+                    fixed_sampling: m.fixed_sampling,
+                    adaptive_thinking: m.adaptive_thinking,
+                    no_prefill: m.no_prefill,
+                },
                 long_context: m.long_context,
                 retires,
                 retires_text: m.retires.clone(),

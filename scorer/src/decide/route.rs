@@ -587,6 +587,35 @@ mod tests {
         }
     }
 
+    /// Claude 4.6 and later answer a conversation ending on an assistant turn (a prefill) with
+    /// a 400 the client took for the provider's: such a request moves on to the next candidate,
+    /// and one pinned to such a model is refused by the router, naming why.
+    #[test]
+    fn a_prefill_moves_past_the_models_that_refuse_it() {
+        let prefill = |model: &str| {
+            format!(
+                r#"{{"model":"{model}","prefer":"coding","messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":"Sure:"}}]}}"#
+            )
+        };
+        for (tier, refused) in [("standard", "claude-sonnet-4-6"), ("premium", "claude-opus-4-7")] {
+            let first = route_chat(&config(), chat(tier, r#","prefer":"coding""#).as_bytes(), TODAY);
+            assert_eq!(first.map(|r| r.target.to.model).as_deref(), Ok(refused));
+            let r = route_chat(&config(), prefill(tier).as_bytes(), TODAY).map(|r| r.target.to.model);
+            assert!(
+                r.as_ref().is_ok_and(|m| !m.starts_with("claude-") || m == "claude-haiku-4-5"),
+                "{tier}: {r:?}"
+            );
+        }
+        let pinned =
+            route_chat(&config(), prefill("claude-opus-4-6").as_bytes(), TODAY).map(|r| r.target.to.model);
+        let e = pinned.err().unwrap_or_else(|| panic!("a pinned prefill was sent"));
+        assert_eq!((e.status, e.code), (400, "unsupported_for_provider"), "{e:?}");
+        // A model that takes a prefill still gets it.
+        let kept =
+            route_chat(&config(), prefill("claude-haiku-4-5").as_bytes(), TODAY).map(|r| r.target.to.model);
+        assert_eq!(kept.as_deref(), Ok("claude-haiku-4-5"));
+    }
+
     #[test]
     fn default_prefer_is_balanced() {
         let r = route_chat(&config(), chat("economy", "").as_bytes(), TODAY);

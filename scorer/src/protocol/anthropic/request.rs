@@ -84,6 +84,12 @@ pub fn translate_with(
         }
         Messages::Split(list) => Conversation::whole(list)?,
     };
+    if to.quirks.no_prefill && conversation.prefill() {
+        return Err(refuse(
+            "messages",
+            "this model refuses a conversation that ends on an assistant turn (a prefill): end it with a user message",
+        ));
+    }
     if let Some(system) = conversation.system.take() {
         out.insert("system".into(), system);
     }
