@@ -76,6 +76,20 @@ ADAPTIVE_THINKING = {"claude-opus-4-7"}
 # Claude 4.6 on ("Prefilling assistant messages returns a 400 error on Claude 4.6 models",
 # Anthropic's migration guide).
 NO_PREFILL = {"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7"}
+# The reasoning efforts a model takes, where its provider answers another with a 400 ("'none'
+# is not supported with the 'gpt-5.1-codex' model. Supported values are: 'low', 'medium', and
+# 'high'"): OpenAI's model pages (gpt-5.3-codex, gpt-5.4), its reasoning guide (o3, o4-mini),
+# the gpt-oss model card (low, medium, high on every provider), xAI's reasoning guide
+# (grok-3-mini: low, high), Codex's model metadata (gpt-5.1-codex-mini: medium, high).
+REASONING_EFFORTS = {
+    "o3": ["low", "medium", "high"],
+    "o4-mini": ["low", "medium", "high"],
+    "gpt-oss-120b": ["low", "medium", "high"],
+    "gpt-5.3-codex": ["low", "medium", "high", "xhigh"],
+    "gpt-5.1-codex-mini": ["medium", "high"],
+    "gpt-5.4": ["none", "low", "medium", "high", "xhigh"],
+    "grok-3-mini-beta": ["low", "high"],
+}
 
 # Dearer rates above an input size: (tokens above which, USD/M in, USD/M out, source). A copy of a
 # model on another provider (EXTRA) is priced as the catalog's, long context included.
@@ -176,6 +190,8 @@ def main():
             entry["adaptive_thinking"] = True
         if cid in NO_PREFILL:
             entry["no_prefill"] = True
+        if cid in REASONING_EFFORTS:
+            entry["reasoning_efforts"] = REASONING_EFFORTS[cid]
         long = LONG_CONTEXT.get(cid)
         if long:
             entry["long_context"] = {"above": long[0], "price_in": long[1], "price_out": long[2]}

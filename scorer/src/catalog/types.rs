@@ -206,6 +206,9 @@ pub struct RawModel {
     /// Refuses a conversation ending on an assistant turn (see [`Quirks::no_prefill`]).
     #[serde(default)]
     pub no_prefill: bool,
+    /// The `reasoning_effort` values it takes, of [`EFFORTS`] (see [`Quirks::efforts`]);
+    /// absent: not known, any is sent.
+    pub reasoning_efforts: Option<Vec<String>>,
     /// Dearer rates for a long input (chat models).
     pub long_context: Option<LongContext>,
     /// Embedding models: the full vector size, the most `dimensions` a request may ask for.
@@ -232,12 +235,33 @@ pub struct Quirks {
     /// Refuses a conversation that ends on an assistant turn, a prefill (Claude 4.6 and later
     /// answer it with a 400): such a request is not sent to it, and the next candidate takes it.
     pub no_prefill: bool,
+    /// The `reasoning_effort` values it takes, as bits of [`effort_bit`] (0: not known, any
+    /// is sent). OpenAI answers another with a 400 (`'minimal' is not supported with the
+    /// 'gpt-5.1-codex' model`): a request asking for one is not sent to it.
+    pub efforts: u8,
 }
 
 impl Quirks {
     /// A model that takes what its protocol says.
-    pub const NONE: Quirks = Quirks { fixed_sampling: false, adaptive_thinking: false, no_prefill: false };
+    pub const NONE: Quirks =
+        Quirks { fixed_sampling: false, adaptive_thinking: false, no_prefill: false, efforts: 0 };
 }
+
+/// The `reasoning_effort` values a catalog may list for a model, least first.
+pub const EFFORTS: [&str; 6] = ["none", "minimal", "low", "medium", "high", "xhigh"];
+
+/// A `reasoning_effort` value's bit in [`Quirks::efforts`] (`None`: not one of [`EFFORTS`]).
+pub fn effort_bit(value: &str) -> Option<u8> {
+    EFFORTS.iter().position(|e| *e == value).map(|i| 1 << i)
+}
+
+/// The values of an [`Quirks::efforts`] mask, for a message: `low, medium, high`.
+pub fn effort_names(mask: u8) -> String {
+    let names = EFFORTS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, e)| *e);
+    names.collect::<Vec<_>>().join(", ")
+}
+
+impl Quirks {}
 
 /// Dearer rates for a request whose input passes `above` tokens (Gemini 2.5 Pro's over
 /// 200,000, GPT-5.4's over 272,000): its whole input and output are priced at them.

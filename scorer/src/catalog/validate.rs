@@ -4,7 +4,7 @@
 use super::error::CatalogError;
 use super::types::{
     Api, Catalog, Deployment, EmbeddingModel, Provider, Quirks, RESERVED_IDS, RawCatalog, RawProvider,
-    RawTier, Tier,
+    RawTier, Tier, effort_bit,
 };
 
 /// True for names that are safe in a header value and an Envoy cluster name (Istio's cluster
@@ -172,6 +172,19 @@ impl TryFrom<RawCatalog> for Catalog {
             }
             let max_output =
                 m.max_output.filter(|v| *v > 0).ok_or(CatalogError::BadNumber { model: m.id.clone() })?;
+            let mut efforts = 0;
+            for e in m.reasoning_efforts.iter().flatten() {
+                efforts |= effort_bit(e).ok_or_else(|| CatalogError::Unsupported {
+                    model: m.id.clone(),
+                    what: "reasoning_efforts lists none, minimal, low, medium, high or xhigh",
+                })?;
+            }
+            if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
+                return Err(CatalogError::Unsupported {
+                    model: m.id.clone(),
+                    what: "reasoning_efforts lists the efforts of a reasoning model (at least one)",
+                });
+            }
             deployments.push(Deployment {
                 id: m.id.clone(),
                 tier,
@@ -196,6 +209,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     fixed_sampling: m.fixed_sampling,
                     adaptive_thinking: m.adaptive_thinking,
                     no_prefill: m.no_prefill,
+                    efforts,
                 },
                 long_context: m.long_context,
                 retires,

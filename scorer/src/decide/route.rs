@@ -616,6 +616,46 @@ mod tests {
         assert_eq!(kept.as_deref(), Ok("claude-haiku-4-5"));
     }
 
+    /// A reasoning effort a model does not take (OpenAI answers `minimal` to a Codex model, or
+    /// `low` to gpt-5.1-codex-mini, with a 400 the client took for the provider's) is not sent
+    /// to it: a tier moves on, a pinned request gets the router's 400 naming what it takes. A
+    /// value the catalog does not know is left to the provider.
+    #[test]
+    fn a_reasoning_effort_goes_only_to_models_that_take_it() {
+        let c = config();
+        let route = |model: &str, extra: &str| route_chat(&c, chat(model, extra).as_bytes(), TODAY);
+        let refused =
+            |model: &str, extra: &str| route(model, extra).err().map(|e| (e.status, e.code, e.param));
+        let param = |p: &str| Some((400, "unsupported_for_model", Some(p.to_string())));
+        assert_eq!(refused("gpt-5.3-codex", r#","reasoning_effort":"none""#), param("reasoning_effort"));
+        assert_eq!(
+            refused("gpt-5.3-codex", r#","reasoning":{"effort":"minimal"}"#),
+            param("reasoning.effort")
+        );
+        assert_eq!(refused("gpt-oss-120b", r#","reasoning_effort":"none""#), param("reasoning_effort"));
+        let message = route("gpt-5.3-codex", r#","reasoning_effort":"none""#).err().map(|e| e.message);
+        assert!(message.is_some_and(|m| m.contains("low, medium, high, xhigh")));
+        for fine in [
+            r#","reasoning_effort":"high""#,
+            r#","reasoning_effort":"max""#,
+            r#","reasoning":{"summary":"auto"}"#,
+        ] {
+            assert!(route("gpt-5.3-codex", fine).is_ok(), "{fine}");
+        }
+        // Every tier and preference: the model a request for each effort goes to takes it.
+        for tier in ["economy", "standard", "premium"] {
+            for prefer in ["cheap", "fast", "balanced", "quality", "coding"] {
+                for effort in crate::catalog::EFFORTS {
+                    let extra = format!(r#","prefer":"{prefer}","reasoning_effort":"{effort}""#);
+                    let r = route(tier, &extra).unwrap_or_else(|e| panic!("{tier} {extra}: {e}"));
+                    let mask = r.target.to.native().quirks.efforts;
+                    let bit = crate::catalog::effort_bit(effort).unwrap_or_default();
+                    assert!(mask == 0 || mask & bit != 0, "{tier} {extra}: {}", r.target.to.model);
+                }
+            }
+        }
+    }
+
     #[test]
     fn default_prefer_is_balanced() {
         let r = route_chat(&config(), chat("economy", "").as_bytes(), TODAY);

@@ -35,6 +35,10 @@ pub struct Layout {
     /// `top_p` other than 1, a penalty other than 0, `logit_bias`, `logprobs`,
     /// `top_logprobs`): what a model of fixed sampling cannot take.
     pub(crate) sampling: Option<&'static str>,
+    /// The reasoning effort asked for (`reasoning_effort`, or `reasoning.effort`): its bit of
+    /// [`crate::catalog::effort_bit`] and the member that asked. A value not known there is
+    /// left to the provider.
+    pub(crate) effort: Option<(u8, &'static str)>,
     /// The `max_tokens` key (its quotes included), and whether `max_completion_tokens` is
     /// sent too: models that take only the latter get the key renamed, or the member dropped.
     pub(crate) max_tokens_key: Option<Span>,
@@ -66,6 +70,11 @@ impl Layout {
     /// The member that asks for non-default sampling, if any (see [`Layout::sampling`]).
     pub fn sampling(&self) -> Option<&'static str> {
         self.sampling
+    }
+
+    /// The reasoning effort asked for, if a known one (see [`Layout::effort`]).
+    pub fn effort(&self) -> Option<(u8, &'static str)> {
+        self.effort
     }
 
     /// The long texts a translation may stand in for (`protocol::stand_in`).

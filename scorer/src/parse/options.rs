@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::catalog::effort_bit;
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
@@ -119,6 +120,32 @@ pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// Reads `reasoning_effort` (a string) or `reasoning` (an object with `effort`): the effort's
+/// bit and its member's name, when it is one the catalog knows. Anything else is skipped, the
+/// translators' and the provider's to check.
+pub(crate) fn read_effort(r: &mut Reader<'_>, key: &str) -> Result<Option<(u8, &'static str)>, ApiError> {
+    let (kind, param) = match key {
+        "reasoning_effort" => (Kind::String, "reasoning_effort"),
+        _ => (Kind::Object, "reasoning.effort"),
+    };
+    if r.peek_kind().map_err(syntax)? != kind {
+        return r.skip_value().map(|()| None).map_err(syntax);
+    }
+    if kind == Kind::String {
+        return Ok(effort_bit(&r.string().map_err(syntax)?).map(|bit| (bit, param)));
+    }
+    let mut found = None;
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(k) = obj.next_key(r).map_err(syntax)? {
+        if k == "effort" && r.peek_kind().map_err(syntax)? == Kind::String {
+            found = effort_bit(&r.string().map_err(syntax)?).map(|bit| (bit, param));
+        } else {
+            r.skip_value().map_err(syntax)?;
+        }
+    }
+    Ok(found)
 }
 
 /// Tool types the router can price: the client's own functions (`custom` is OpenAI's

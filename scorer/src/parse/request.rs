@@ -17,7 +17,8 @@ use crate::parse::layout::STREAM_USAGE_MEMBER;
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{
-    read_max_price, read_modalities, read_response_format, read_sampling, read_service_tier, read_tool,
+    read_effort, read_max_price, read_modalities, read_response_format, read_sampling, read_service_tier,
+    read_tool,
 };
 use crate::vocab::Prefer;
 
@@ -213,7 +214,7 @@ fn parse_chat_as<'a>(
             "service_tier" => read_service_tier(&mut r)?,
             "reasoning_effort" | "reasoning" => {
                 req.features.reasoning_param = r.peek_kind().map_err(syntax)? != Kind::Null;
-                r.skip_value().map_err(syntax)?;
+                req.layout.effort = read_effort(&mut r, &key)?;
             }
             _ => r.skip_value().map_err(syntax)?,
         }

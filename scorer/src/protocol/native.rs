@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use serde_json::Value;
 
-use crate::catalog::Api;
+use crate::catalog::{Api, effort_names};
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
 
@@ -110,6 +110,19 @@ pub fn chat_body_with(
             Some(field),
             format!(
                 "this model takes only its default sampling: leave {field} out (or at its default) to use it"
+            ),
+        ));
+    }
+    if let Some((bit, field)) = layout.effort()
+        && to.quirks.efforts != 0
+        && to.quirks.efforts & bit == 0
+    {
+        return Err(ApiError::invalid(
+            "unsupported_for_model",
+            Some(field),
+            format!(
+                "this model takes a reasoning effort of {} only: send one of them, or leave {field} out",
+                effort_names(to.quirks.efforts)
             ),
         ));
     }
