@@ -19,12 +19,16 @@ use super::{Native, Translations, anthropic, bedrock, responses, stand_in};
 /// 12.5.3), so the client's is replaced by this one.
 pub const IDENTITY: (&str, &str) = ("accept-encoding", "identity");
 
+/// The body's type, whatever the client's said: the router sends UTF-8 JSON (a translation is
+/// written afresh), and a client's `charset=utf-16` or other parameter would misname it.
+pub const JSON: (&str, &str) = ("content-type", "application/json");
+
 /// Request headers a protocol needs beside the body: Anthropic's version header, and the
-/// answer's coding ([`IDENTITY`]) for all.
+/// body's type ([`JSON`]) and the answer's coding ([`IDENTITY`]) for all.
 pub fn headers(api: Api) -> &'static [(&'static str, &'static str)] {
     match api {
-        Api::Messages => &[("anthropic-version", anthropic::VERSION), IDENTITY],
-        _ => &[IDENTITY],
+        Api::Messages => &[("anthropic-version", anthropic::VERSION), JSON, IDENTITY],
+        _ => &[JSON, IDENTITY],
     }
 }
 

@@ -196,6 +196,9 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
     let mut host = chat(HELLO);
     host.request_headers
         .extend(pairs(&[("accept-encoding", "gzip, br"), ("openai-organization", "org-client")]));
+    // A body the parser read as UTF-8 whatever its label said.
+    host.request_headers.retain(|(k, _)| k != "content-type");
+    host.request_headers.push(("content-type".into(), "application/json; charset=utf-16".into()));
     // Another's AWS signature, billing project and beta: a provider's 403 for these counted
     // against its breaker for every client.
     let forged = [
@@ -238,7 +241,9 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
     let codings: Vec<&str> =
         headers.iter().filter(|(k, _)| k == "accept-encoding").map(|(_, v)| v.as_str()).collect();
     assert_eq!(codings, ["identity"]);
-    assert!(headers.iter().any(|(k, _)| k == "content-type"), "{headers:?}");
+    let types: Vec<&str> =
+        headers.iter().filter(|(k, _)| k == "content-type").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(types, ["application/json"], "what the router sends is UTF-8 JSON");
     let cluster = cluster_of(&step).unwrap_or_default();
     assert!(cluster == "a" || cluster == "b", "{cluster}");
     assert!(headers.iter().any(|(k, v)| k == "content-length" && v == &body.to_string().len().to_string()));
