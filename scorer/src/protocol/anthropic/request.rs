@@ -222,6 +222,12 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     for (name, why) in [
         ("function_call", "functions are deprecated: use tools and tool_choice"),
         ("web_search_options", "web search is not available through this model's API: leave it out"),
+        // Anthropic's own member, sent through an OpenAI client: the translation writes
+        // `thinking` from `reasoning_effort`, and would drop this one.
+        (
+            "thinking",
+            "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
+        ),
     ] {
         // `function_call: "none"` asks for nothing.
         if req.get(name).is_some_and(|v| !v.is_null() && v.as_str() != Some("none")) {
@@ -404,6 +410,18 @@ fn thinking_budget(
     max_tokens: &mut u64,
     capped: bool,
 ) -> Result<Option<(&'static str, u64)>, ApiError> {
+    // The `reasoning` object's other members (OpenRouter's `max_tokens`, `enabled`, `exclude`)
+    // would be dropped: the client would get no thinking, or thinking it asked to exclude,
+    // with a 200. Refused, as on the Responses API, so a tier moves on.
+    if let Some(Value::Object(o)) = req.get("reasoning")
+        && let Some((key, _)) =
+            o.iter().find(|(k, v)| !v.is_null() && !matches!(k.as_str(), "effort" | "summary"))
+    {
+        return Err(refuse(
+            &format!("reasoning.{key}"),
+            format!("reasoning.{} is not supported on this model's API: use effort", echo(key)),
+        ));
+    }
     // `reasoning_effort`, or the `reasoning: {"effort": ...}` object of the newer SDKs.
     let (param, asked) = match req.get("reasoning_effort") {
         Some(v) if !v.is_null() => ("reasoning_effort", Some(v)),

@@ -57,3 +57,31 @@ fn logit_bias_is_refused_unless_empty() {
     );
     assert!(tr(&json!({"model": "auto", "messages": [user("hi")], "logit_bias": {}})).is_ok());
 }
+
+/// Reasoning asked for in a way the translation cannot carry (OpenRouter's `reasoning`
+/// members, Anthropic's own `thinking`) was dropped: the client got no thinking with a 200.
+/// Refused, naming the member, so a tier moves on; `effort` and a null member still pass.
+#[test]
+fn reasoning_the_translation_cannot_carry_is_refused() {
+    for (extra, param) in [
+        (json!({"reasoning": {"max_tokens": 4000}}), "reasoning.max_tokens"),
+        (json!({"reasoning": {"enabled": true}}), "reasoning.enabled"),
+        (json!({"reasoning": {"effort": "low", "exclude": true}}), "reasoning.exclude"),
+        (json!({"thinking": {"type": "enabled", "budget_tokens": 2000}}), "thinking"),
+    ] {
+        let e = ask(&TO, extra.clone()).err();
+        assert_eq!(
+            e.map(|e| (e.code, e.param)),
+            Some(("unsupported_for_provider", Some(param.into()))),
+            "{extra}"
+        );
+    }
+    for fine in [
+        json!({"reasoning": {"effort": "low", "summary": "auto", "max_tokens": null}}),
+        json!({"thinking": null}),
+    ] {
+        assert!(ask(&TO, fine.clone()).is_ok(), "{fine}");
+    }
+    let v = ask(&TO, json!({"reasoning": {"effort": "low"}})).unwrap_or_default();
+    assert_eq!(v["thinking"]["type"], "enabled", "{v}");
+}
