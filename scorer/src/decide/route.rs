@@ -1253,6 +1253,10 @@ mod tests {
         // Pinning a blocked provider's only model is refused, not rerouted.
         let e = with(cfg, &chat("gemini-2.5-pro", ""), None).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((403, "provider_blocked")));
+        // A model of several providers, all excluded: each is named.
+        let e = with(b"", &chat("gpt-oss-120b", r#","provider":{"only":["openai"]}"#), None).err();
+        let message = e.map(|e| e.message).unwrap_or_default();
+        assert!(message.ends_with("excludes (aws-bedrock, groq, cerebras)"), "{message}");
         let e = with(b"", &chat("economy", r#","provider":{"only":["nope"]}"#), None).err();
         assert_eq!(e.map(|e| e.code), Some("unknown_provider"));
         let e = with(b"", &chat("economy", r#","provider":{"order":["openai"]}"#), None).err();

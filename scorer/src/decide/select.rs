@@ -264,11 +264,18 @@ pub fn pinned<'c>(
             Some(if *what == "audio output" { "modalities" } else { "model" }),
             format!("model {model} does not support {what}: use a tier to get a model that does"),
         )
-    } else if let Some((_, d)) = pick(|m| *m == Miss::Blocked) {
+    } else if pick(|m| *m == Miss::Blocked).is_some() {
+        // Every one the policy excludes, not the first.
+        let mut blocked: Vec<&str> =
+            misses.iter().filter(|(m, _)| *m == Miss::Blocked).map(|(_, d)| d.provider.as_str()).collect();
+        blocked.dedup();
         ApiError::invalid(
             "provider_blocked",
             Some("provider"),
-            format!("model {model} is served only by providers your policy excludes ({})", d.provider),
+            format!(
+                "model {model} is served only by providers your policy excludes ({})",
+                blocked.join(", ")
+            ),
         )
         .with_status(403)
     } else if let Some((_, d)) = pick(|m| *m == Miss::Retired) {

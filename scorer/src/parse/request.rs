@@ -429,6 +429,9 @@ mod tests {
             (body(r#","max_completion_tokens":"10""#), "invalid_type", Some("max_completion_tokens")),
             (body(r#","tools":{}"#), "invalid_type", Some("tools")),
             (body(r#","temperature":NaN"#), "invalid_json", None),
+            // Not JSON, not a number out of range.
+            (body(r#","n":02"#), "invalid_json", None),
+            (body(r#","max_tokens":010"#), "invalid_json", None),
             (body(r#","max_tokens":16.5"#), "invalid_value", Some("max_tokens")),
             (body(r#","max_completion_tokens":1e-1"#), "invalid_value", Some("max_completion_tokens")),
             (

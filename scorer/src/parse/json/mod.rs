@@ -231,6 +231,12 @@ impl<'a> Reader<'a> {
             i += 1;
         }
         match b.get(i) {
+            // No digit follows a leading zero (`02` is not JSON): read as `0` and the `2` left
+            // over, a member's own check answered first with the wrong error.
+            Some(b'0') if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                self.pos = i + 1;
+                return self.err(JsonErrorKind::BadNumber);
+            }
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
                 digits(&mut i);
@@ -483,7 +489,9 @@ mod tests {
             (r#"[1,]"#, UnexpectedByte(b']')),
             (r#"[1 2]"#, UnexpectedByte(b'2')),
             (r#"{a:1}"#, UnexpectedByte(b'a')),
-            ("01", TrailingData),
+            ("01", BadNumber),
+            ("-007", BadNumber),
+            ("[00.5]", BadNumber),
             ("1.", BadNumber),
             ("-", BadNumber),
             ("1e", BadNumber),
