@@ -351,15 +351,16 @@ impl Request {
 /// Seconds between two "usage beyond the model" lines for one provider.
 const RUNAWAY_LOG_INTERVAL_SECS: u64 = 60;
 
-/// `u` as charged: bounded by what `to`'s chat model can bill ([`Usage::beyond`]), logged once
-/// a minute per provider when it was not. Not an embedding model's (it writes nothing: no
-/// `max_output`, which every chat model has): one request embeds up to thousands of inputs,
-/// each up to the window.
+/// `u` as charged: bounded by what `to`'s model can bill ([`Usage::beyond`]), logged once a
+/// minute per provider when it was not. An embedding model (it writes nothing: no
+/// `max_output`, which every chat model has) embeds up to [`MAX_EMBEDDING_INPUTS`] inputs in
+/// one request, each up to its window.
 pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage) -> Usage {
-    if to.max_output == 0 {
-        return u;
-    }
-    let Some(bounded) = u.beyond(to.context_window) else { return u };
+    let window = match to.max_output {
+        0 => to.context_window.saturating_mul(MAX_EMBEDDING_INPUTS),
+        _ => to.context_window,
+    };
+    let Some(bounded) = u.beyond(window, &to.price()) else { return u };
     let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
     let key = format!("model_router.runaway_logged.{}", to.provider);
     if live::first_in(host, &key, RUNAWAY_LOG_INTERVAL_SECS, now) {
@@ -373,6 +374,9 @@ pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage) -> Usage {
     }
     bounded
 }
+
+/// The most inputs one embeddings request takes (OpenAI's limit, the largest of the providers').
+const MAX_EMBEDDING_INPUTS: u64 = 2_048;
 
 /// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
 /// worker is merged with, not overwritten (the higher tier wins).

@@ -254,7 +254,7 @@ impl Request {
         let usage = if status != 200 {
             None
         } else if event_stream {
-            let mut editor = StreamUsage::new(f.to.price(), f.usage_requested);
+            let mut editor = StreamUsage::new(f.to.price(), f.usage_requested).within(f.to.context_window);
             // A failed stream already ends in its error event: no second one for its end.
             editor.done = failed;
             if let Some(out) = editor.feed(&body, true) {

@@ -118,7 +118,8 @@ impl Request {
             return Verdict::Pause;
         }
         self.served(host, &flight, status);
-        let editor = StreamUsage::new(flight.to.price(), flight.usage_requested);
+        let editor =
+            StreamUsage::new(flight.to.price(), flight.usage_requested).within(flight.to.context_window);
         let Flight { to, sent_ns, .. } = *flight;
         let w = Box::new(Watch { to, sent_ns, started: false, editor, translator });
         self.watch_stream(host, w, body_size, end_of_stream, Some(out))

@@ -22,6 +22,9 @@ pub const MAX_EVENT_BYTES: usize = 1 << 20;
 pub struct StreamUsage {
     /// What the model that streams costs.
     price: Price,
+    /// Its context window: the usage it reports is priced within what it can bill
+    /// ([`Usage::beyond`]; 0, not known: as reported).
+    window: u64,
     /// The client asked for usage itself.
     keep: bool,
     /// Bytes of an unfinished event.
@@ -66,6 +69,7 @@ impl StreamUsage {
     pub fn new(price: Price, keep: bool) -> Self {
         StreamUsage {
             price,
+            window: 0,
             keep,
             carry: Vec::new(),
             searched: 0,
@@ -77,9 +81,16 @@ impl StreamUsage {
         }
     }
 
+    /// A stream from a model of a `window`-token context: the cost it shows is of the usage
+    /// that model can bill, as the router charges it.
+    pub fn within(mut self, window: u64) -> Self {
+        self.window = window;
+        self
+    }
+
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
-        self.usage.map(|u| u.cost(&self.price))
+        self.usage.map(|u| u.beyond(self.window, &self.price).unwrap_or(u).cost(&self.price))
     }
 
     /// The least the output passed on so far cost, USD: an OpenAI-shaped stream sends about a
@@ -335,6 +346,18 @@ mod tests {
             }
         }
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// A runaway count (2,000 output tokens is the most a 1,000-token window bills) shows the
+    /// cost the router charges, not what the count would cost.
+    #[test]
+    fn a_runaway_usage_shows_what_the_model_can_bill() {
+        let chunk = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":99999999999}}\n\ndata: [DONE]\n\n";
+        let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true).within(1_000);
+        let out = run(&mut s, &[chunk.as_bytes()]);
+        assert!(out.contains("\"cost\":0.00401000}"), "{out}");
+        let mut unknown = StreamUsage::new(Price::flat(1.0, 2.0), true);
+        assert!(run(&mut unknown, &[chunk.as_bytes()]).contains("\"cost\":200000.00000800}"));
     }
 
     #[test]

@@ -107,9 +107,15 @@ impl Usage {
     /// `None` when they are within that. A provider's counts are its word on what the request
     /// cost; a runaway one (a unit mistaken, a counter's garbage) would spend a whole day's
     /// budget in one answer, and every client of the gateway would be refused until midnight.
-    pub fn beyond(&self, window: u64) -> Option<Usage> {
+    /// The bill a provider states beside them (xAI's ticks) is bounded at what those most
+    /// counts cost at `price` (the router refuses the server-side tools that cost beyond
+    /// tokens).
+    pub fn beyond(&self, window: u64, price: &Price) -> Option<Usage> {
         let most = window.saturating_mul(2);
-        if window == 0 || (self.input <= most && self.output <= most) {
+        let top = Usage { input: most, output: most, ..Usage::default() };
+        let most_ticks = (top.cost(price) * TICKS_PER_USD).round() as u64;
+        let ticks_beyond = self.billed_ticks.is_some_and(|t| t > most_ticks);
+        if window == 0 || (self.input <= most && self.output <= most && !ticks_beyond) {
             return None;
         }
         let input = self.input.min(most);
@@ -119,7 +125,7 @@ impl Usage {
             cache_read: self.cache_read.min(input),
             cache_write: self.cache_write.min(input),
             cache_write_1h: self.cache_write_1h.min(input),
-            billed_ticks: self.billed_ticks,
+            billed_ticks: self.billed_ticks.map(|t| t.min(most_ticks)),
         })
     }
 }
@@ -491,16 +497,27 @@ mod tests {
     }
 
     /// Counts past twice the model's window are bounded there (each cache count within the
-    /// input); counts within it, and a window unknown, are left as reported.
+    /// input), and a stated bill at what those counts cost; counts within it, and a window
+    /// unknown, are left as reported.
     #[test]
     fn a_runaway_usage_is_bounded_by_the_window() {
+        let price = Price::flat(1.0, 2.0);
         let u = Usage { input: 10, output: 1_000_000_000_000, cache_read: 5, ..Usage::default() };
-        assert_eq!(u.beyond(1_000).map(|b| (b.input, b.output, b.cache_read)), Some((10, 2_000, 5)));
+        assert_eq!(u.beyond(1_000, &price).map(|b| (b.input, b.output, b.cache_read)), Some((10, 2_000, 5)));
         let u = Usage { input: 5_000, output: 3, cache_write: 4_000, ..Usage::default() };
-        assert_eq!(u.beyond(1_000).map(|b| (b.input, b.output, b.cache_write)), Some((2_000, 3, 2_000)));
+        assert_eq!(
+            u.beyond(1_000, &price).map(|b| (b.input, b.output, b.cache_write)),
+            Some((2_000, 3, 2_000))
+        );
         let within = Usage { input: 2_000, output: 2_000, ..Usage::default() };
-        assert_eq!(within.beyond(1_000), None);
-        assert_eq!(u.beyond(0), None);
+        assert_eq!(within.beyond(1_000, &price), None);
+        assert_eq!(u.beyond(0, &price), None);
+        // xAI's ticks: 2,000 in and out at $1 and $2 per million cost $0.006, 6e7 ticks.
+        let billed = |t: u64| Usage { input: 10, output: 10, billed_ticks: Some(t), ..Usage::default() };
+        assert_eq!(billed(60_000_000).beyond(1_000, &price), None);
+        let bounded = billed(u64::MAX).beyond(1_000, &price);
+        assert_eq!(bounded.map(|b| (b.input, b.output, b.billed_ticks)), Some((10, 10, Some(60_000_000))));
+        assert!(bounded.is_some_and(|b| (b.cost(&price) - 0.006).abs() < 1e-12));
     }
 
     #[test]

@@ -443,23 +443,29 @@ fn a_runaway_usage_is_charged_what_the_model_can_bill() {
 }
 
 /// An embeddings request embeds up to thousands of inputs, each up to the model's window: its
-/// usage is charged as reported, never bounded by the window as a chat answer's is.
+/// usage is charged as reported, not bounded by the window as a chat answer's is, but by what
+/// 2,048 inputs can hold (a runaway count spent the day's budget in one request).
 #[test]
 fn an_embeddings_batch_is_charged_all_it_reported() {
     let catalog = r#"{"providers":{"a":{}},"models":[{"id":"m","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60},{"id":"s","tier":"standard","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":70},{"id":"x","tier":"premium","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":80},{"id":"emb","tier":"embedding","provider":"a","api":"embeddings","context_window":100,"dimensions":8,"price_in":1,"price_out":0,"alias":"embed-small"}]}"#;
     let config = model_router_scorer::Config::from_json(format!(r#"{{"catalog":{catalog}}}"#).as_bytes())
         .unwrap_or_else(|e| panic!("{e}"));
     let shared = std::rc::Rc::new(crate::shared::Shared::new(config, std::collections::HashMap::new()));
-    let mut host = chat(r#"{"model":"embed-small","input":["a","b"]}"#);
-    host.request_headers =
-        pairs(&[(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")]);
-    let mut req = Request::new(Some(shared));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    host.response_body =
-        br#"{"object":"list","data":[],"usage":{"prompt_tokens":50000,"total_tokens":50000}}"#.to_vec();
-    let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
-    // 50,000 tokens at $1 per million, though the window is 100.
-    assert_eq!(set_response(&step, "x-model-router-cost").as_deref(), Some("0.05000000"), "{step:?}");
+    // 50,000 tokens at $1 per million, though the window is 100; a runaway count at 2,048
+    // inputs of twice the window, 409,600 tokens.
+    for (tokens, want) in [(50_000_u64, "0.05000000"), (1_000_000_000_000, "0.40960000")] {
+        let mut host = chat(r#"{"model":"embed-small","input":["a","b"]}"#);
+        host.request_headers =
+            pairs(&[(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")]);
+        let mut req = Request::new(Some(shared.clone()));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = format!(
+            r#"{{"object":"list","data":[],"usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}"#
+        )
+        .into_bytes();
+        let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        assert_eq!(set_response(&step, "x-model-router-cost").as_deref(), Some(want), "{step:?}");
+    }
 }
