@@ -21,8 +21,18 @@ pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIA
 /// Request headers a provider must not see besides credentials: `accept-encoding` (the router
 /// reads each answer for its usage and translates native ones, so an answer must come
 /// uncompressed: the router asks for `identity`; Envoy's compressor can still compress toward
-/// the client).
-pub const NOT_FOR_PROVIDERS: [&str; 1] = ["accept-encoding"];
+/// the client), and those naming the client's address or the gateway's inside (its IP, a
+/// third party's to keep; `user` or `safety_identifier` is what a provider asks for abuse
+/// reports).
+pub const NOT_FOR_PROVIDERS: [&str; 7] = [
+    "accept-encoding",
+    "forwarded",
+    "x-forwarded-for",
+    "x-real-ip",
+    "x-envoy-external-address",
+    "x-envoy-internal",
+    "x-envoy-original-path",
+];
 /// Response headers of a provider's that name the gateway's account with it, or set its
 /// cookies (a CDN's in front of it): never passed on to a client. OpenAI's
 /// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`.

@@ -208,6 +208,11 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
         "x-goog-user-project",
         "anthropic-beta",
         "openai-beta",
+        // The client's address, and the gateway's inside, are not a third party's.
+        "x-forwarded-for",
+        "forwarded",
+        "x-real-ip",
+        "x-envoy-original-path",
     ];
     host.request_headers.extend(forged.iter().map(|k| (k.to_string(), "forged".to_string())));
     let mut req = Request::new(Some(config("")));
