@@ -257,8 +257,9 @@ fn an_edit_anywhere_in_a_remembered_conversation_reaches_the_provider() {
             .collect::<Vec<_>>()
             .join(",")
     };
+    // A model that takes a conversation ending on an assistant turn, as the first one here does.
     let turn = |messages: String| {
-        format!(r#"{{"model":"claude-opus-4-7","max_tokens":64,"messages":[{messages}]}}"#)
+        format!(r#"{{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{messages}]}}"#)
     };
     let send = |p: &mut Plugin, body: &str| -> String {
         let h = post_headers(body.len());
