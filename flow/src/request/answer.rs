@@ -300,6 +300,8 @@ pub(super) enum Bill {
     Used(usage::Usage),
     /// Its estimate: it may have billed an answer the router cannot read.
     Estimate,
+    /// Its input's estimate: it read the request and wrote nothing (a stream of no event).
+    Input,
 }
 
 impl Bill {
@@ -321,6 +323,7 @@ impl Request {
             Bill::Nothing => {}
             Bill::Used(u) => self.charge_used(host, &f.to, u),
             Bill::Estimate => self.lost(host, f),
+            Bill::Input => self.charge_lost(host, &f.to, f.input_estimate_nano()),
         }
     }
 }

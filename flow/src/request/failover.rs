@@ -393,9 +393,14 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         };
         let mut editor = StreamUsage::new(f.to.price(), false);
         editor.feed(&out, true);
-        // Cut, or ended at `[DONE]` with no event before it.
-        let empty = editor.events == 0 && !editor.failed;
-        return (empty || !editor.done && !editor.failed).then(|| Bill::of(editor.usage.or(tokens), true));
+        let used = editor.usage.or(tokens);
+        if editor.events == 0 && !editor.failed {
+            // Ended at `[DONE]` (or cut) with no event before it: charged as the first attempt's
+            // stream that never opened is.
+            return Some(used.map_or(Bill::Input, Bill::Used));
+        }
+        // Cut.
+        return (!editor.done && !editor.failed).then(|| Bill::of(used, true));
     }
     match (translated, usage::of_whole(&body)) {
         (_, usage::Body::NoAnswer(used)) => Some(Bill::of(used, false)),

@@ -14,9 +14,14 @@ use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
 use crate::metrics as m;
 
+/// The longest a stream's headers wait for it to open (its attempt sent that long ago): 15 s,
+/// well inside the 60 s idle timeouts of common load balancers in front of a client.
+const OPENING_HOLD_NS: u64 = 15_000_000_000;
+
 impl Request {
-    /// A native stream, its headers held until its answer begins (text, reasoning, a tool call
-    /// or a finish). A stream that opens with an error event the provider caused (Bedrock's
+    /// A stream, its headers held until it opens: a native one until its answer begins (text,
+    /// reasoning, a tool call or a finish), an OpenAI-compatible one until its first event
+    /// ([`stream::first_event`]). A stream that opens with an error event the provider caused (Bedrock's
     /// throttlingException, Anthropic's overloaded_error after its message_start, a body that
     /// is not the protocol), or ends before any answer, is a failed attempt: recorded against
     /// the provider's health and failed over as a 5xx is, the client seeing none of it. One
@@ -25,8 +30,8 @@ impl Request {
     /// (not a 200 stream holding an error event, which the SDKs raise with no status); a
     /// context-window error moves to a larger window first, as when it comes as a 400.
     /// Anything else (an error in the chunk where the answer began) lets the headers and the
-    /// stream through, as does a stream that has held `max_held_response_bytes` without an
-    /// answer yet.
+    /// stream through, as does a stream that has held `max_held_response_bytes`, or waited
+    /// [`OPENING_HOLD_NS`], without opening.
     pub(super) fn open_stream(
         &mut self,
         host: &dyn Host,
@@ -63,12 +68,16 @@ impl Request {
                 First::Pending | First::Done => (false, false),
             },
         };
-        if !failed && !begun && !end_of_stream && body_size as u64 <= self.hold_limit() {
+        // Held up to `max_held_response_bytes`, and up to OPENING_HOLD_NS: the keep-alive
+        // comments (Anthropic's `ping`s) a provider sends before a slow first event are what
+        // keeps the proxies and clients on the way from timing the request out.
+        let now_ns = host.now_ns().unwrap_or(o.flight.sent_ns);
+        let waited = now_ns.saturating_sub(o.flight.sent_ns) > OPENING_HOLD_NS;
+        if !failed && !begun && !end_of_stream && !waited && body_size as u64 <= self.hold_limit() {
             self.phase = Phase::Opening(o);
             return Verdict::Pause;
         }
         let Opening { mut flight, translator, out, .. } = *o;
-        let now_ns = host.now_ns().unwrap_or(flight.sent_ns);
         let status = match (failed, begun) {
             (true, false) => native::error_status(&out),
             // Ended with no answer and no error: the provider failed.

@@ -256,7 +256,7 @@ impl StreamUsage {
     fn read_lines(&mut self, events: &[u8]) {
         for line in events.split(|&b| b == b'\n') {
             if let Some(value) = data_value(line) {
-                self.failed |= value.starts_with(b"{\"error\"");
+                self.failed |= error_member(value);
                 self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
             } else {
                 self.failed |=
@@ -305,7 +305,7 @@ pub fn first_event(held: &[u8]) -> First<'_> {
             match data_value(line) {
                 Some(b"[DONE]") => return First::Done,
                 Some(value) => {
-                    error |= value.starts_with(b"{\"error\"");
+                    error |= error_member(value);
                     data |= !value.trim_ascii().is_empty();
                 }
                 None => error |= line == b"event: error" || line == b"event:error",
@@ -319,6 +319,28 @@ pub fn first_event(held: &[u8]) -> First<'_> {
         }
     }
     First::Pending
+}
+
+/// Whether an event's data carries an `error` member that is not null: first, as OpenAI's
+/// and most providers' error events have it (`{"error": {...}}`), or beside a chunk's own
+/// members, as OpenRouter sends an upstream's failure (`{"id":..,"error":{..},"choices":[..
+/// "finish_reason":"error"}]}`). A quote inside a string is escaped, so an unescaped
+/// `"error"` followed by a colon is a key.
+fn error_member(data: &[u8]) -> bool {
+    let key = b"\"error\"";
+    let mut from = 0;
+    while let Some(at) = data.get(from..).and_then(|rest| rest.windows(key.len()).position(|w| w == key)) {
+        let start = from + at;
+        from = start + key.len();
+        if start > 0 && data.get(start - 1) == Some(&b'\\') {
+            continue;
+        }
+        let rest = data.get(from..).unwrap_or_default().trim_ascii_start();
+        if let Some(value) = rest.strip_prefix(b":") {
+            return !value.trim_ascii_start().starts_with(b"null");
+        }
+    }
+    false
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -578,5 +600,32 @@ mod tests {
         for (held, want) in cases {
             assert_eq!(first_event(held.as_bytes()), want, "{held:?}");
         }
+    }
+
+    /// An error member anywhere at the top of an event's data is the provider's error (as
+    /// OpenRouter sends one beside a chunk's members); the word in a string, or a null
+    /// member, is not.
+    #[test]
+    fn an_error_member_is_told_wherever_it_stands() {
+        let openrouter = "data: {\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"error\":{\"code\":502,\"message\":\"upstream\"},\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"error\"}]}\n\n";
+        let spaced = "data: { \"error\" : {\"message\":\"m\"}}\n\n";
+        for error in [openrouter, spaced] {
+            assert!(matches!(first_event(error.as_bytes()), First::Error(_)), "{error}");
+        }
+        let said = "data: {\"choices\":[{\"delta\":{\"content\":\"the \\\"error\\\": field\"}}]}\n\n";
+        let null = "data: {\"choices\":[],\"error\":null}\n\n";
+        for answer in [said, null] {
+            assert_eq!(first_event(answer.as_bytes()), First::Answer, "{answer}");
+        }
+        // Midway, an OpenRouter error ends the stream as failed, with no truncation error.
+        let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+        let out = run(
+            &mut s,
+            &[
+                stream().split("data: {\"id\":\"c\",\"choices\":[],").next().unwrap_or_default().as_bytes(),
+                openrouter.as_bytes(),
+            ],
+        );
+        assert!(s.failed && !out.contains("stream_truncated"), "{out}");
     }
 }

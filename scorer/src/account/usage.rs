@@ -114,7 +114,8 @@ impl Usage {
         let most = window.saturating_mul(2);
         let top = Usage { input: most, output: most, ..Usage::default() };
         let most_ticks = (top.cost(price) * TICKS_PER_USD).round() as u64;
-        let ticks_beyond = self.billed_ticks.is_some_and(|t| t > most_ticks);
+        // A free model stays free (`cost`), whatever its stated bill: nothing to bound.
+        let ticks_beyond = most_ticks > 0 && self.billed_ticks.is_some_and(|t| t > most_ticks);
         if window == 0 || (self.input <= most && self.output <= most && !ticks_beyond) {
             return None;
         }
@@ -125,7 +126,7 @@ impl Usage {
             cache_read: self.cache_read.min(input),
             cache_write: self.cache_write.min(input),
             cache_write_1h: self.cache_write_1h.min(input),
-            billed_ticks: self.billed_ticks.map(|t| t.min(most_ticks)),
+            billed_ticks: self.billed_ticks.map(|t| if most_ticks > 0 { t.min(most_ticks) } else { t }),
         })
     }
 }
@@ -518,6 +519,8 @@ mod tests {
         let bounded = billed(u64::MAX).beyond(1_000, &price);
         assert_eq!(bounded.map(|b| (b.input, b.output, b.billed_ticks)), Some((10, 10, Some(60_000_000))));
         assert!(bounded.is_some_and(|b| (b.cost(&price) - 0.006).abs() < 1e-12));
+        // A free model's stated bill is nothing to bound (it is charged nothing).
+        assert_eq!(billed(u64::MAX).beyond(1_000, &Price::flat(0.0, 0.0)), None);
     }
 
     #[test]

@@ -261,8 +261,6 @@ pub fn effort_names(mask: u8) -> String {
     names.collect::<Vec<_>>().join(", ")
 }
 
-impl Quirks {}
-
 /// Dearer rates for a request whose input passes `above` tokens (Gemini 2.5 Pro's over
 /// 200,000, GPT-5.4's over 272,000): its whole input and output are priced at them.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]

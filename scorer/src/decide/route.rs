@@ -635,10 +635,21 @@ mod tests {
         assert_eq!(refused("gpt-oss-120b", r#","reasoning_effort":"none""#), param("reasoning_effort"));
         let message = route("gpt-5.3-codex", r#","reasoning_effort":"none""#).err().map(|e| e.message);
         assert!(message.is_some_and(|m| m.contains("low, medium, high, xhigh")));
+        // `reasoning_effort` is read before `reasoning.effort`, whatever their order; a null
+        // member asks nothing.
+        for both in [
+            r#","reasoning_effort":"none","reasoning":null"#,
+            r#","reasoning":{"effort":"none"},"reasoning_effort":null"#,
+            r#","reasoning_effort":"none","reasoning":{"summary":"auto"}"#,
+            r#","reasoning_effort":"none","reasoning":{"effort":"high"}"#,
+        ] {
+            assert_eq!(refused("gpt-5.3-codex", both).map(|e| e.0), Some(400), "{both}");
+        }
         for fine in [
             r#","reasoning_effort":"high""#,
             r#","reasoning_effort":"max""#,
             r#","reasoning":{"summary":"auto"}"#,
+            r#","reasoning":{"effort":"none"},"reasoning_effort":"high""#,
         ] {
             assert!(route("gpt-5.3-codex", fine).is_ok(), "{fine}");
         }

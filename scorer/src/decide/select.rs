@@ -266,9 +266,8 @@ pub fn pinned<'c>(
         )
     } else if pick(|m| *m == Miss::Blocked).is_some() {
         // Every one the policy excludes, not the first.
-        let mut blocked: Vec<&str> =
+        let blocked: Vec<&str> =
             misses.iter().filter(|(m, _)| *m == Miss::Blocked).map(|(_, d)| d.provider.as_str()).collect();
-        blocked.dedup();
         ApiError::invalid(
             "provider_blocked",
             Some("provider"),

@@ -78,6 +78,10 @@ fn parse_chat_as<'a>(
     let mut have_messages = false;
     let mut max_tokens = None;
     let mut max_completion_tokens = None;
+    // The effort of a non-null `reasoning_effort` (which the translators read before
+    // `reasoning.effort`, whatever the order), and of a non-null `reasoning`.
+    let mut effort: Option<Option<(u8, &'static str)>> = None;
+    let mut nested_effort = None;
 
     let mut obj = r.object().map_err(syntax)?;
     while let Some((key_start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
@@ -213,8 +217,15 @@ fn parse_chat_as<'a>(
             "modalities" => req.audio_output = read_modalities(&mut r)?,
             "service_tier" => read_service_tier(&mut r)?,
             "reasoning_effort" | "reasoning" => {
-                req.features.reasoning_param = r.peek_kind().map_err(syntax)? != Kind::Null;
-                req.layout.effort = read_effort(&mut r, &key)?;
+                // Either asks for reasoning, whichever comes last (a null one asks nothing).
+                let set = r.peek_kind().map_err(syntax)? != Kind::Null;
+                req.features.reasoning_param |= set;
+                let read = read_effort(&mut r, &key)?;
+                match key.as_ref() {
+                    "reasoning_effort" if set => effort = Some(read),
+                    _ if set => nested_effort = read,
+                    _ => {}
+                }
             }
             _ => r.skip_value().map_err(syntax)?,
         }
@@ -225,6 +236,7 @@ fn parse_chat_as<'a>(
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
+    req.layout.effort = effort.unwrap_or(nested_effort);
     if req.stream && !req.usage_requested {
         match stream_options {
             None => req.layout.append = Some(STREAM_USAGE_MEMBER),

@@ -56,7 +56,7 @@ pub fn cache_rates(api: Api) -> (f64, f64, f64) {
 /// The status the error event ending a stream's `out` (translated, or an OpenAI-compatible
 /// provider's own) stands for: 429 for a rate limit (`rate_limit_exceeded`, `rate_limit_error`,
 /// or a numeric code 429 as OpenRouter-style gateways send), 400 for an error the request caused
-/// (`invalid_request_error`), else 502 (the provider failed). The glue reads it when a stream
+/// (`invalid_request_error`, or a numeric 400, 403, 413 or 422), else 502 (the provider failed). The glue reads it when a stream
 /// opens with an error, to fail over or not.
 pub fn error_status(out: &[u8]) -> u16 {
     let v: Value = error_event(out).and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
@@ -66,7 +66,9 @@ pub fn error_status(out: &[u8]) -> u16 {
     match (field("type"), field("code")) {
         (_, Some("rate_limit_exceeded")) | (Some("rate_limit_error"), _) => 429,
         _ if numeric == Some(429) => 429,
+        // OpenRouter-style numeric codes of the request's own fault (403: moderation refused it).
         (Some("invalid_request_error"), _) => 400,
+        _ if matches!(numeric, Some(400 | 403 | 413 | 422)) => 400,
         _ => 502,
     }
 }
@@ -351,6 +353,8 @@ mod tests {
                 400,
             ),
             ("data: {\"error\":{\"code\":502,\"message\":\"m\"}}\n\n", 502),
+            ("data: {\"error\":{\"code\":403,\"message\":\"flagged\"}}\n\n", 400),
+            ("data: {\"error\":{\"code\":401,\"message\":\"key\"}}\n\n", 502),
             ("data: {\"error\":{\"type\":\"server_error\"}}\n\n", 502),
             ("event: error\ndata: not json\n\n", 502),
         ];

@@ -185,3 +185,47 @@ fn a_fallback_stream_that_opens_with_an_error_or_is_empty_moves_on() {
     let (status, body, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!((status, body["error"]["message"].as_str()), (400, Some("bad tool")));
 }
+
+/// Keep-alive comments before a slow first event hold the headers no longer than the hold's
+/// time bound: then they pass on, as they keep the proxies and the client on the way from
+/// timing the request out.
+#[test]
+fn a_stream_that_only_keeps_alive_is_passed_on_after_the_hold() {
+    let (mut host, mut req, first) = opening();
+    let step = chunk(&mut req, &mut host, ": keep-alive\n\n", false);
+    assert_eq!(step.verdict, Verdict::Pause);
+    host.now_ns += 16_000_000_000;
+    let held = ": keep-alive\n\n: keep-alive\n\n";
+    let step = chunk(&mut req, &mut host, held, false);
+    assert_eq!((step.verdict, called(&step)), (Verdict::Continue, None), "{step:?}");
+    assert_eq!(errors(&host, &first), 0);
+}
+
+/// What a fallback's stream of nothing but `[DONE]` is charged: its input's estimate, as the
+/// first attempt's stream that never opened is, not its whole estimate (its output priced
+/// as if written).
+#[test]
+fn a_fallback_stream_of_nothing_is_charged_its_input() {
+    let charged_after = |second: &str| {
+        let mut host = chat(STREAM);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        host.call_body = second.as_bytes().to_vec();
+        req.on(&host, Event::CallResponse { body_size: second.len() });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_body = ANSWER.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: ANSWER.len() });
+        assert!(respond(&step).is_some(), "{step:?}");
+        req.on(&host, Event::Log);
+        charged(&host)
+    };
+    let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+    let nothing = charged_after("data: [DONE]\n\n") - charged_after(error);
+    // "hello" is a few tokens at $1 per million (1,000 nano-USD each); 512 output tokens at $2
+    // would add 1,024,000.
+    assert!(nothing > 0 && nothing < 100_000, "{nothing}");
+}

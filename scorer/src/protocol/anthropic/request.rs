@@ -222,16 +222,22 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     for (name, why) in [
         ("function_call", "functions are deprecated: use tools and tool_choice"),
         ("web_search_options", "web search is not available through this model's API: leave it out"),
-        // Anthropic's own member, sent through an OpenAI client: the translation writes
-        // `thinking` from `reasoning_effort`, and would drop this one.
-        (
-            "thinking",
-            "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
-        ),
     ] {
         // `function_call: "none"` asks for nothing.
         if req.get(name).is_some_and(|v| !v.is_null() && v.as_str() != Some("none")) {
             return Err(refuse(name, why));
+        }
+    }
+    // Anthropic's own member, sent through an OpenAI client: the translation writes `thinking`
+    // from `reasoning_effort`, and would drop this one (turning it off asks nothing).
+    match req.get("thinking") {
+        None | Some(Value::Null) => {}
+        Some(t) if t.get("type").and_then(Value::as_str) == Some("disabled") => {}
+        Some(_) => {
+            return Err(refuse(
+                "thinking",
+                "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
+            ));
         }
     }
     match req.get("response_format") {
@@ -413,9 +419,10 @@ fn thinking_budget(
     // The `reasoning` object's other members (OpenRouter's `max_tokens`, `enabled`, `exclude`)
     // would be dropped: the client would get no thinking, or thinking it asked to exclude,
     // with a 200. Refused, as on the Responses API, so a tier moves on.
+    // (One that is null or false, `enabled: false`, asks nothing.)
+    let asks = |v: &Value| !v.is_null() && v.as_bool() != Some(false);
     if let Some(Value::Object(o)) = req.get("reasoning")
-        && let Some((key, _)) =
-            o.iter().find(|(k, v)| !v.is_null() && !matches!(k.as_str(), "effort" | "summary"))
+        && let Some((key, _)) = o.iter().find(|(k, v)| asks(v) && !matches!(k.as_str(), "effort" | "summary"))
     {
         return Err(refuse(
             &format!("reasoning.{key}"),

@@ -79,6 +79,8 @@ fn reasoning_the_translation_cannot_carry_is_refused() {
     for fine in [
         json!({"reasoning": {"effort": "low", "summary": "auto", "max_tokens": null}}),
         json!({"thinking": null}),
+        json!({"thinking": {"type": "disabled"}}),
+        json!({"reasoning": {"effort": "low", "exclude": false, "enabled": false}}),
     ] {
         assert!(ask(&TO, fine.clone()).is_ok(), "{fine}");
     }
