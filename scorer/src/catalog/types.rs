@@ -255,10 +255,14 @@ pub fn effort_bit(value: &str) -> Option<u8> {
     EFFORTS.iter().position(|e| *e == value).map(|i| 1 << i)
 }
 
+/// The values of an [`Quirks::efforts`] mask, least first.
+pub fn efforts_of(mask: u8) -> Vec<&'static str> {
+    EFFORTS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, e)| *e).collect()
+}
+
 /// The values of an [`Quirks::efforts`] mask, for a message: `low, medium, high`.
 pub fn effort_names(mask: u8) -> String {
-    let names = EFFORTS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, e)| *e);
-    names.collect::<Vec<_>>().join(", ")
+    efforts_of(mask).join(", ")
 }
 
 /// Dearer rates for a request whose input passes `above` tokens (Gemini 2.5 Pro's over

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::catalog::{EmbeddingModel, Tier};
+use crate::catalog::{EmbeddingModel, Tier, efforts_of};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::vocab::Policy;
@@ -81,7 +81,8 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
                 "tier": tier.as_str(), "context_window": first.context_window, "max_output": first.max_output,
                 "pricing": {"prompt_per_mtok": first.price_in, "completion_per_mtok": first.price_out},
                 "capabilities": {"tools": first.tools, "vision": first.vision, "reasoning": first.reasoning,
-                    "json_schema": first.structured_output},
+                    "json_schema": first.structured_output,
+                    "reasoning_efforts": (first.quirks.efforts != 0).then(|| efforts_of(first.quirks.efforts))},
                 "retires": first.retires_text, "providers": providers,
             }));
         }
@@ -159,6 +160,14 @@ mod tests {
         ] {
             assert!(all.iter().any(|i| i == want), "{want} missing");
         }
+        // The reasoning efforts a model takes, where the catalog knows them.
+        let listed: Value = serde_json::from_str(&list(&c, &Policy::default(), today)).unwrap_or_default();
+        let efforts = |id: &str| {
+            let data = listed["data"].as_array().cloned().unwrap_or_default();
+            data.into_iter().find(|m| m["id"] == id).map(|m| m["capabilities"]["reasoning_efforts"].clone())
+        };
+        assert_eq!(efforts("gpt-5.3-codex"), Some(serde_json::json!(["low", "medium", "high", "xhigh"])));
+        assert_eq!(efforts("gemini-2.5-flash"), Some(Value::Null));
         // Retired models are not offered.
         for gone in ["llama3.1-8b", "grok-3-beta"] {
             assert!(!all.iter().any(|i| i == gone), "{gone} listed");
