@@ -237,6 +237,15 @@ fn parse_chat_as<'a>(
     }
     r.finish().map_err(syntax)?;
     req.layout.effort = effort.unwrap_or(nested_effort);
+    // A forced tool call with no tool to call: OpenAI answers it with a 400; a translation
+    // had nothing to force and answered in text, with a 200.
+    if req.features.tool_choice_forced && req.features.tools_declared == 0 {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("tool_choice"),
+            "tool_choice forces a tool call, but no tools are declared: declare tools, or send auto or none",
+        ));
+    }
     if req.stream && !req.usage_requested {
         match stream_options {
             None => req.layout.append = Some(STREAM_USAGE_MEMBER),
@@ -441,6 +450,12 @@ mod tests {
             (body(r#","max_completion_tokens":"10""#), "invalid_type", Some("max_completion_tokens")),
             (body(r#","tools":{}"#), "invalid_type", Some("tools")),
             (body(r#","temperature":NaN"#), "invalid_json", None),
+            (body(r#","tool_choice":"required""#), "invalid_value", Some("tool_choice")),
+            (
+                body(r#","tools":[],"tool_choice":{"type":"function","function":{"name":"f"}}"#),
+                "invalid_value",
+                Some("tool_choice"),
+            ),
             // Not JSON, not a number out of range.
             (body(r#","n":02"#), "invalid_json", None),
             (body(r#","max_tokens":010"#), "invalid_json", None),
