@@ -255,6 +255,22 @@ pub fn effort_bit(value: &str) -> Option<u8> {
     EFFORTS.iter().position(|e| *e == value).map(|i| 1 << i)
 }
 
+/// The thinking budget for each `reasoning_effort` that thinks: what the Messages API is sent
+/// as `budget_tokens`, and what the estimate of any request naming the effort adds to its
+/// default output (a reasoning model's thinking is billed as output).
+pub const THINKING_BUDGETS: [(&str, u64); 3] = [("low", 2_048), ("medium", 8_192), ("high", 16_384)];
+
+/// The tokens an effort's thinking adds to an output estimate (of an [`effort_bit`]): its
+/// [`THINKING_BUDGETS`] entry, twice the highest for `xhigh`, none for `none` and `minimal`.
+pub fn thinking_tokens(bit: u8) -> u64 {
+    let name = EFFORTS.iter().enumerate().find(|(i, _)| bit == 1 << i).map_or("", |(_, e)| *e);
+    match THINKING_BUDGETS.iter().find(|(e, _)| *e == name) {
+        Some(&(_, tokens)) => tokens,
+        None if name == "xhigh" => THINKING_BUDGETS.last().map_or(0, |&(_, t)| 2 * t),
+        None => 0,
+    }
+}
+
 /// The values of an [`Quirks::efforts`] mask, least first.
 pub fn efforts_of(mask: u8) -> Vec<&'static str> {
     EFFORTS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, e)| *e).collect()

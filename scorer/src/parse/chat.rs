@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::Tier;
+use crate::catalog::{Tier, thinking_tokens};
 use crate::parse::features::{Features, Role};
 use crate::parse::layout::Layout;
 use crate::parse::prefix::Digest;
@@ -119,11 +119,14 @@ pub const BYTES_PER_TOKEN: u64 = 4;
 
 impl ChatRequest<'_> {
     /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message` and
-    /// [`IMAGE_TOKENS`] per image; output is the
-    /// request's limit or `default_output`, once per choice (`n`: each is generated, and billed).
+    /// [`IMAGE_TOKENS`] per image; output is the request's limit or `default_output` (and the
+    /// thinking of a named `reasoning_effort`), once per choice (`n`: each is generated, and
+    /// billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
-        let per_choice = self.max_output_tokens.unwrap_or(default_output);
+        // Without a limit, the thinking of an effort the request names is output too.
+        let thinking = self.layout.effort().map_or(0, |(bit, _)| thinking_tokens(bit));
+        let per_choice = self.max_output_tokens.unwrap_or(default_output.saturating_add(thinking));
         Estimate {
             input_tokens: text
                 + TOKENS_PER_MESSAGE * self.messages as u64

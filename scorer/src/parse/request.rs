@@ -567,6 +567,13 @@ mod tests {
             (r#","max_tokens":1000,"n":128"#, 128_000),
             (r#","n":3"#, 3 * 512),
             (r#","n":null"#, 512),
+            // A named effort's thinking is output too, unless a limit bounds it; none thinks
+            // none (a reservation of 512 tokens held a request that thought 16,384).
+            (r#","reasoning_effort":"high""#, 512 + 16_384),
+            (r#","reasoning":{"effort":"low"},"n":2"#, 2 * (512 + 2_048)),
+            (r#","reasoning_effort":"xhigh""#, 512 + 32_768),
+            (r#","reasoning_effort":"none""#, 512),
+            (r#","reasoning_effort":"high","max_tokens":1000"#, 1000),
         ] {
             let b = body(extra);
             let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));

@@ -20,7 +20,7 @@ pub const NON_STREAMING_DEFAULT_MAX_TOKENS: u64 = 21_333;
 
 /// The thinking budget (`budget_tokens`) for each `reasoning_effort`; `minimal` and `none`
 /// send no `thinking`.
-pub const THINKING_BUDGETS: [(&str, u64); 3] = [("low", 2_048), ("medium", 8_192), ("high", 16_384)];
+pub use crate::catalog::THINKING_BUDGETS;
 
 /// The Messages API's smallest `budget_tokens`; a budget cut below it (by a small
 /// `max_tokens`) sends no `thinking` instead.
