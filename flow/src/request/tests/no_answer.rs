@@ -6,7 +6,8 @@ use super::native::{ANTHROPIC_DELTA, ANTHROPIC_START, at_the_last_fallback, conf
 use super::*;
 
 /// The provider's health record's errors.
-fn errors(host: &Fake, provider: &str) -> u32 {
+/// The errors `provider`'s health record holds.
+pub(super) fn errors(host: &Fake, provider: &str) -> u32 {
     host.shared
         .borrow()
         .get(&model_router_scorer::health::provider_key(provider))
@@ -14,7 +15,8 @@ fn errors(host: &Fake, provider: &str) -> u32 {
         .map_or(0, |h| h.window_errors)
 }
 
-fn charged(host: &Fake) -> u64 {
+/// What the request was charged, nano-USD, by the attempts' cost counters.
+pub(super) fn charged(host: &Fake) -> u64 {
     host.counters.borrow().iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum()
 }
 

@@ -2,19 +2,12 @@
 //! provider's error is a failed attempt, failed over; the request's own error is the client's
 //! 400; an answer flows on from its first event. A fallback's stream likewise.
 
+use super::no_answer::{charged, errors};
 use super::*;
 
 const STREAM: &str = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
 const ANSWER: &str =
     "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
-
-fn errors(host: &Fake, provider: &str) -> u32 {
-    host.shared
-        .borrow()
-        .get(&model_router_scorer::health::provider_key(provider))
-        .and_then(|(v, _)| model_router_scorer::health::Health::decode(v))
-        .map_or(0, |h| h.window_errors)
-}
 
 /// A stream request of up to three attempts, its first attempt's 200 event-stream headers
 /// held. With the provider's cluster.
@@ -70,23 +63,33 @@ fn a_stream_that_opens_with_the_providers_error_is_failed_over() {
         let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         assert_eq!((status, get("x-model-router-attempts").as_deref()), (200, Some("2")));
         req.on(&host, Event::Log);
-        assert_eq!(charged(&host), charged_after_a_503(), "{error}: the error is not charged");
+        assert_eq!(charged(&host), charged_after(None), "{error}: the error is not charged");
     }
 }
 
-fn charged(host: &Fake) -> u64 {
-    host.counters.borrow().iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum()
-}
-
-/// What the same answer costs after a first attempt that failed with a 503.
-fn charged_after_a_503() -> u64 {
+/// A stream request of up to three attempts whose first failed with a 503: its second is
+/// out, about to answer a 200 event stream. With the second's cluster.
+fn at_the_second() -> (Fake, Request, String) {
     let mut host = chat(STREAM);
     let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
     route(&mut req, &host);
     host.response_headers = pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let second = called(&step).unwrap_or_else(|| panic!("{step:?}"));
     req.on(&host, Event::Dispatched { sent: true });
     host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    (host, req, second)
+}
+
+/// What a stream request is charged when its first attempt fails with a 503, its second (if
+/// any) answers `second`, and the next answers whole.
+fn charged_after(second: Option<&str>) -> u64 {
+    let (mut host, mut req, _) = at_the_second();
+    if let Some(second) = second {
+        host.call_body = second.as_bytes().to_vec();
+        req.on(&host, Event::CallResponse { body_size: second.len() });
+        req.on(&host, Event::Dispatched { sent: true });
+    }
     host.call_body = ANSWER.as_bytes().to_vec();
     let step = req.on(&host, Event::CallResponse { body_size: ANSWER.len() });
     assert!(respond(&step).is_some(), "{step:?}");
@@ -151,14 +154,7 @@ fn a_stream_with_nothing_in_it_is_failed_over() {
 fn a_fallback_stream_that_opens_with_an_error_or_is_empty_moves_on() {
     let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
     for bad in [error, "data: [DONE]\n\n"] {
-        let mut host = chat(STREAM);
-        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "503")]);
-        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        let second = called(&step).unwrap_or_else(|| panic!("{step:?}"));
-        req.on(&host, Event::Dispatched { sent: true });
-        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        let (mut host, mut req, second) = at_the_second();
         host.call_body = bad.as_bytes().to_vec();
         let step = req.on(&host, Event::CallResponse { body_size: bad.len() });
         let third = called(&step).unwrap_or_else(|| panic!("{bad:?} served: {step:?}"));
@@ -171,14 +167,8 @@ fn a_fallback_stream_that_opens_with_an_error_or_is_empty_moves_on() {
         assert_eq!(status, 200);
     }
     // Opening with the request's own error: the client's 400, at once.
-    let mut host = chat(STREAM);
-    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    req.on(&host, Event::Dispatched { sent: true });
+    let (mut host, mut req, _) = at_the_second();
     let refused = "data: {\"error\":{\"message\":\"bad tool\",\"type\":\"invalid_request_error\"}}\n\n";
-    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
     host.call_body = refused.as_bytes().to_vec();
     let step = req.on(&host, Event::CallResponse { body_size: refused.len() });
     assert_eq!(called(&step), None, "{step:?}");
@@ -206,25 +196,8 @@ fn a_stream_that_only_keeps_alive_is_passed_on_after_the_hold() {
 /// as if written).
 #[test]
 fn a_fallback_stream_of_nothing_is_charged_its_input() {
-    let charged_after = |second: &str| {
-        let mut host = chat(STREAM);
-        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "503")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        req.on(&host, Event::Dispatched { sent: true });
-        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-        host.call_body = second.as_bytes().to_vec();
-        req.on(&host, Event::CallResponse { body_size: second.len() });
-        req.on(&host, Event::Dispatched { sent: true });
-        host.call_body = ANSWER.as_bytes().to_vec();
-        let step = req.on(&host, Event::CallResponse { body_size: ANSWER.len() });
-        assert!(respond(&step).is_some(), "{step:?}");
-        req.on(&host, Event::Log);
-        charged(&host)
-    };
     let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
-    let nothing = charged_after("data: [DONE]\n\n") - charged_after(error);
+    let nothing = charged_after(Some("data: [DONE]\n\n")) - charged_after(Some(error));
     // "hello" is a few tokens at $1 per million (1,000 nano-USD each); 512 output tokens at $2
     // would add 1,024,000.
     assert!(nothing > 0 && nothing < 100_000, "{nothing}");
