@@ -192,6 +192,19 @@ fn handle(w: &mut TcpStream, head: Head, body: Vec<u8>, shared: &Shared) -> io::
         let _ = w.shutdown(std::net::Shutdown::Both);
         return Ok(false);
     }
+    if let Some(n) = fault.reset_after {
+        // A 200 stream broken off inside its first event: the chunked body never ends.
+        let event = r#"data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#;
+        let part = event.get(..n.min(event.len())).unwrap_or(event);
+        write!(
+            w,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-mock-provider: {provider}\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{part}\r\n",
+            part.len()
+        )?;
+        w.flush()?;
+        let _ = w.shutdown(std::net::Shutdown::Both);
+        return Ok(false);
+    }
     if let Some(status) = fault.status {
         thread::sleep(delay);
         // Bedrock's InvokeModel (Titan) answers its errors as Converse does: `{"message"}`.

@@ -25,6 +25,9 @@ pub struct Faults {
     pub drop: bool,
     /// End a stream cleanly after this many bytes of events, without its `[DONE]`.
     pub cut_after: Option<usize>,
+    /// Answer 200 `text/event-stream`, send this many bytes of a first event, then close the
+    /// connection without ending the chunked body (a reset, as Envoy sees it).
+    pub reset_after: Option<usize>,
     /// Share of chat and embedding requests affected, spread evenly (exactly 3 in 10 for
     /// 0.3, in a fixed order); 1 when unset.
     pub rate: Option<f64>,
@@ -58,8 +61,11 @@ impl FaultState {
 
     fn pick(&mut self) -> Option<Faults> {
         let plan = &self.plan;
-        let active =
-            plan.status.is_some() || plan.delay_ms.is_some() || plan.drop || plan.cut_after.is_some();
+        let active = plan.status.is_some()
+            || plan.delay_ms.is_some()
+            || plan.drop
+            || plan.cut_after.is_some()
+            || plan.reset_after.is_some();
         if !active || plan.count.is_some_and(|c| self.faulted >= c) {
             return None;
         }
