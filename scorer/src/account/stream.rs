@@ -135,6 +135,9 @@ impl StreamUsage {
         }
         if !end && rest.len() > MAX_EVENT_BYTES {
             self.events += 1;
+            // Passed on unread, but an error it is (a provider's long error message) still
+            // ends the stream as failed, with no truncation error after it.
+            self.failed |= rest.split(|&b| b == b'\n').any(error_line);
             self.long = Some(rest.get(rest.len().saturating_sub(2)..).unwrap_or_default().to_vec());
             out.extend_from_slice(rest);
             return Some(out);
@@ -255,14 +258,20 @@ impl StreamUsage {
     /// the router passes on) and notes an error event.
     fn read_lines(&mut self, events: &[u8]) {
         for line in events.split(|&b| b == b'\n') {
+            self.failed |= error_line(line);
             if let Some(value) = data_value(line) {
-                self.failed |= error_member(value);
                 self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
-            } else {
-                self.failed |=
-                    line.trim_ascii_end() == b"event: error" || line.trim_ascii_end() == b"event:error";
             }
         }
+    }
+}
+
+/// Whether a line of an event says it is the provider's error: a `data:` line holding an
+/// [`error_member`], or `event: error`.
+fn error_line(line: &[u8]) -> bool {
+    match data_value(line) {
+        Some(value) => error_member(value),
+        None => matches!(line.trim_ascii_end(), b"event: error" | b"event:error"),
     }
 }
 
@@ -302,13 +311,11 @@ pub fn first_event(held: &[u8]) -> First<'_> {
         let (mut data, mut error) = (false, false);
         for line in event.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
+            error |= error_line(line);
             match data_value(line) {
                 Some(b"[DONE]") => return First::Done,
-                Some(value) => {
-                    error |= error_member(value);
-                    data |= !value.trim_ascii().is_empty();
-                }
-                None => error |= line == b"event: error" || line == b"event:error",
+                Some(value) => data |= !value.trim_ascii().is_empty(),
+                None => {}
             }
         }
         if error {
@@ -419,6 +426,18 @@ mod tests {
     /// as usual: the usage chunk priced, the end checked, whether the blank line that ends the
     /// long event comes whole or split between chunks. A stream cut inside it ends with the
     /// error event.
+    /// A provider's error too long to hold (a 2 MiB message) is still its error: the stream
+    /// ends as failed, with no truncation error after it.
+    #[test]
+    fn an_error_too_long_to_hold_ends_the_stream_as_failed() {
+        let error = format!("data: {{\"error\":{{\"message\":\"{}\"}}}}\n\n", "x".repeat(2 << 20));
+        let chunks: Vec<&[u8]> = error.as_bytes().chunks(64 << 10).collect();
+        let mut s = StreamUsage::new(Price::flat(3.0, 15.0), true);
+        let out = run(&mut s, &chunks);
+        assert!(s.failed, "not failed");
+        assert!(!out.contains("stream_truncated") && out.len() == error.len(), "{} bytes", out.len());
+    }
+
     #[test]
     fn an_event_too_long_to_hold_is_passed_on_and_the_rest_is_read() {
         let long =
