@@ -219,7 +219,8 @@ impl Stream {
                 };
                 self.fail(out, &e);
             }
-            // `ping`, and event types added later: Anthropic says to ignore unknown ones.
+            // A keep-alive as an SSE comment (OpenAI readers skip it); types added later ignored.
+            "ping" => out.extend_from_slice(b": ping\n\n"),
             _ => {}
         }
     }
