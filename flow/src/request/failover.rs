@@ -378,11 +378,17 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         .ok()
         .flatten()
         .is_some_and(|t| native::is_event_stream(&t));
-    // A stream request answered with one JSON object (an error object, with the stream's
-    // content type or not) is judged whole, as on the first attempt's path.
+    // A stream request answered with one JSON error object (with the stream's content type or
+    // not) is charged as one, as on the first attempt's path; any other object is no stream.
     let object =
         body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&body).trim_ascii_start().first() == Some(&b'{');
-    if f.stream && (sse || translated) && !object {
+    if f.stream
+        && object
+        && let usage::Body::NoAnswer(used) = usage::of_whole(&body)
+    {
+        return Some(Bill::of(used, false));
+    }
+    if f.stream && (sse || translated) {
         // A native stream translated first (one that failed before its answer was read by
         // `opening_failure`; one that failed after it is served as a failed stream).
         let (out, tokens) = match native::Stream::new(api, f.meta()) {

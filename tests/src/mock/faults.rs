@@ -26,7 +26,7 @@ pub struct Faults {
     /// End a stream cleanly after this many bytes of events, without its `[DONE]`.
     pub cut_after: Option<usize>,
     /// Answer 200 `text/event-stream`, send this many bytes of a first event, then close the
-    /// connection without ending the chunked body (a reset, as Envoy sees it).
+    /// connection without ending the chunked body (Envoy reads a response broken off).
     pub reset_after: Option<usize>,
     /// Share of chat and embedding requests affected, spread evenly (exactly 3 in 10 for
     /// 0.3, in a fixed order); 1 when unset.

@@ -198,8 +198,12 @@ fn a_stream_that_only_keeps_alive_is_passed_on_after_the_hold() {
 fn a_fallback_stream_of_nothing_is_charged_its_input() {
     let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
     let nothing = charged_after(Some("data: [DONE]\n\n")) - charged_after(Some(error));
-    // An error object with the stream's content type is judged whole: no model wrote it.
+    // An error object with the stream's content type is judged whole: no model wrote it. Any
+    // other object is no stream either, and the next candidate streams (`charged_after` checks
+    // that it answers).
     assert_eq!(charged_after(Some(r#"{"error":{"message":"overloaded"}}"#)), charged_after(Some(error)));
+    let whole = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]}"#;
+    assert!(charged_after(Some(whole)) > charged_after(Some(error)));
     // "hello" is a few tokens at $1 per million (1,000 nano-USD each); 512 output tokens at $2
     // would add 1,024,000.
     assert!(nothing > 0 && nothing < 100_000, "{nothing}");
