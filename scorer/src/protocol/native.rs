@@ -55,9 +55,9 @@ pub fn cache_rates(api: Api) -> (f64, f64, f64) {
 
 /// The status the error event ending a stream's `out` (translated, or an OpenAI-compatible
 /// provider's own) stands for: 429 for a rate limit (`rate_limit_exceeded`, `rate_limit_error`,
-/// or a numeric code 429 as OpenRouter-style gateways send), 400 for an error the request caused
-/// (`invalid_request_error`, or a numeric 400, 403, 413 or 422), else 502 (the provider failed). The glue reads it when a stream
-/// opens with an error, to fail over or not.
+/// or a numeric code 429 as OpenRouter-style gateways send), 400 for an error the request
+/// caused (`invalid_request_error`, or a numeric 400, 403, 413 or 422), else 502 (the provider
+/// failed). The glue reads it when a stream opens with an error, to fail over or not.
 pub fn error_status(out: &[u8]) -> u16 {
     let v: Value = error_event(out).and_then(|d| serde_json::from_slice(d).ok()).unwrap_or_default();
     let error = v.get("error");
