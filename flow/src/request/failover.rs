@@ -380,10 +380,8 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         .is_some_and(|t| native::is_event_stream(&t));
     // A stream request answered with one JSON error object (with the stream's content type or
     // not) is charged as one, as on the first attempt's path; any other object is no stream.
-    let object =
-        body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&body).trim_ascii_start().first() == Some(&b'{');
     if f.stream
-        && object
+        && usage::is_object(&body)
         && let usage::Body::NoAnswer(used) = usage::of_whole(&body)
     {
         return Some(Bill::of(used, false));

@@ -97,10 +97,7 @@ impl Request {
             // Nor does one that answered with its error object instead of a stream.
             let whole =
                 (!failed && end_of_stream).then(|| host.body(Buffer::ResponseBody, 0, body_size).ok());
-            let object = whole.flatten().filter(|b| {
-                let b = b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(b);
-                b.trim_ascii_start().first() == Some(&b'{')
-            });
+            let object = whole.flatten().filter(|b| usage::is_object(b));
             match object.map(|b| usage::of_whole(&b)) {
                 Some(usage::Body::NoAnswer(used)) => self.bill(host, &flight, Bill::of(used, false)),
                 _ if failed => {}

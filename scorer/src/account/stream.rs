@@ -283,7 +283,7 @@ fn ends_done(events: &[u8]) -> bool {
 }
 
 /// A `data:` line's value: after the colon and the one space SSE allows there.
-fn data_value(line: &[u8]) -> Option<&[u8]> {
+pub(crate) fn data_value(line: &[u8]) -> Option<&[u8]> {
     let value = line.strip_prefix(b"data:")?;
     Some(value.strip_prefix(b" ").unwrap_or(value))
 }

@@ -310,6 +310,13 @@ fn is_event_stream(text: &str) -> bool {
     text.starts_with("data:") || text.starts_with("event:") || text.starts_with(':')
 }
 
+/// A body that opens as a JSON object, a byte-order mark and blanks aside: a stream request
+/// answered with one (an error object, most often) is judged whole, not read as events.
+pub fn is_object(body: &[u8]) -> bool {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    body.trim_ascii_start().first() == Some(&b'{')
+}
+
 /// Reads a whole 200 body (one pass, as [`of_response`]).
 pub fn of_whole(body: &[u8]) -> Body {
     let Some(text) = text(body) else { return Body::Answer(None) };

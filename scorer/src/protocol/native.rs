@@ -7,6 +7,7 @@ use std::cell::RefCell;
 
 use serde_json::Value;
 
+use crate::account::stream::data_value;
 use crate::catalog::{Api, effort_names};
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
@@ -76,8 +77,8 @@ pub fn error_status(out: &[u8]) -> u16 {
 /// The data of the last event in a translated stream's `out`: the OpenAI error body
 /// (`{"error":{...}}`) of a stream that ended in one.
 pub fn error_event(out: &[u8]) -> Option<&[u8]> {
-    let line = out.split(|b| *b == b'\n').filter_map(|l| l.strip_prefix(b"data:")).next_back()?;
-    Some(line.strip_prefix(b" ").unwrap_or(line).trim_ascii_end())
+    let value = out.split(|b| *b == b'\n').filter_map(data_value).next_back()?;
+    Some(value.trim_ascii_end())
 }
 
 /// The chat attempt's path below the provider's `base` path.
