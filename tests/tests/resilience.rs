@@ -352,30 +352,33 @@ fn a_stream_that_fails_over_is_still_a_stream() {
     }
 }
 
-/// A provider that breaks off inside its stream's first event, while the router holds the
-/// headers: Envoy answers in the router's place (it cannot fail over an answer Envoy ended),
-/// and its answer is JSON in the OpenAI shape, not Envoy's text/plain 502.
+/// A provider that breaks off inside its answer, while the router holds the headers (a
+/// stream's before its first event, a whole answer's until its end): Envoy answers in the
+/// router's place (it cannot fail over an answer Envoy ended), and its answer is JSON in the
+/// OpenAI shape, not Envoy's text/plain 502.
 #[test]
-fn a_stream_broken_off_before_it_opened_gets_a_json_502() {
+fn an_answer_broken_off_before_it_opened_gets_a_json_502() {
     let s = start(&StackOptions::default());
     let first = first_choice(&s, "cheap");
-    fault(&s, &first, r#"{"reset_after":40,"count":1}"#);
-    let r = chat(&s, &pinned("cheap", STREAM));
-    assert_eq!(r.status, 502, "{}", r.text());
-    assert!(
-        r.header("content-type").is_some_and(|c| c.starts_with("application/json")),
-        "{:?}",
-        r.head.headers
-    );
-    let v = r.json();
-    assert_eq!(
-        (v["error"]["code"].as_str(), v["error"]["type"].as_str()),
-        (Some("upstream_failed"), Some("server_error")),
-        "{v}"
-    );
-    // The next request is served as usual.
-    let r = chat(&s, &pinned("cheap", STREAM));
-    assert_eq!(r.status, 200, "{}", r.text());
+    for extra in [STREAM, ""] {
+        fault(&s, &first, r#"{"reset_after":40,"count":1}"#);
+        let r = chat(&s, &pinned("cheap", extra));
+        assert_eq!(r.status, 502, "{extra}: {}", r.text());
+        assert!(
+            r.header("content-type").is_some_and(|c| c.starts_with("application/json")),
+            "{extra}: {:?}",
+            r.head.headers
+        );
+        let v = r.json();
+        assert_eq!(
+            (v["error"]["code"].as_str(), v["error"]["type"].as_str()),
+            (Some("upstream_failed"), Some("server_error")),
+            "{extra}: {v}"
+        );
+        // The next request is served as usual.
+        let r = chat(&s, &pinned("cheap", extra));
+        assert_eq!(r.status, 200, "{extra}: {}", r.text());
+    }
 }
 
 #[test]
