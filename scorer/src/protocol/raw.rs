@@ -65,6 +65,17 @@ impl<'a> Members<'a> {
         self.list.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
     }
 
+    /// An assistant message's words: its `content`, or without one the `refusal` it states
+    /// (how an OpenAI answer carries the model refusing, and so how a client replaying the
+    /// conversation sends it back).
+    pub(crate) fn said(&self) -> Raw<'a> {
+        let content = self.get("content");
+        match self.get("refusal") {
+            Some(refusal) if null(content) && refusal.get().starts_with('"') => Some(refusal),
+            _ => content,
+        }
+    }
+
     /// The members, names decoded, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, Json<'a>)> {
         self.list.iter().map(|(name, v)| (name.as_ref(), *v))

@@ -112,7 +112,7 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
         }
         "user" => push(turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?),
         "assistant" => {
-            let mut blocks = content::blocks(m.get("content"), &content_at, Parts::Assistant)?;
+            let mut blocks = content::blocks(m.said(), &content_at, Parts::Assistant)?;
             blocks.extend(tool_uses(m.get("tool_calls"), &at)?);
             push(turns, "assistant", i, blocks);
         }

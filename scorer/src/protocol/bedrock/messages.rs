@@ -335,7 +335,7 @@ fn user_blocks<'a>(content: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiEr
 }
 
 fn assistant_blocks<'a>(m: &Members<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError> {
-    let mut out: Vec<Block<'a>> = texts(m.get("content"), at, true)?.into_iter().map(Block::Text).collect();
+    let mut out: Vec<Block<'a>> = texts(m.said(), at, true)?.into_iter().map(Block::Text).collect();
     if !null(m.get("function_call")) {
         let at = at();
         return Err(ApiError::invalid(

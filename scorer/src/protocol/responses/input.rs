@@ -25,8 +25,10 @@ use crate::protocol::raw::{At, Elements, Members, Raw, null, objects, objects_wi
 pub(super) enum Item<'a> {
     /// A user, system or developer `message` with its input parts.
     Message { role: &'static str, content: Vec<Part<'a>> },
-    /// An assistant `message`, its content one string.
-    Said(Cow<'a, str>),
+    /// An assistant `message`, its content one string, and its phase: `commentary` before the
+    /// tool calls of its turn, else `final_answer` (codex models want it back on every
+    /// assistant message; a chat client does not keep it, so the turn's shape tells it).
+    Said(Cow<'a, str>, &'static str),
     /// A `function_call`.
     Call { id: Cow<'a, str>, name: Cow<'a, str>, arguments: Cow<'a, str> },
     /// A `function_call_output`.
@@ -64,8 +66,9 @@ impl Serialize for Item<'_> {
                 m.serialize_entry("role", role)?;
                 m.serialize_entry("type", "message")?;
             }
-            Item::Said(content) => {
+            Item::Said(content, phase) => {
                 m.serialize_entry("content", content)?;
+                m.serialize_entry("phase", phase)?;
                 m.serialize_entry("role", "assistant")?;
                 m.serialize_entry("type", "message")?;
             }
@@ -168,7 +171,7 @@ fn parts<'a>(content: Raw<'a>, at: At<'_>) -> Result<Vec<Part<'a>>, ApiError> {
 fn part<'a>(p: Members<'a>, at: At<'_>) -> Result<Part<'a>, ApiError> {
     let decoded = |name: &str| p.get(name).map(value).transpose();
     match string(p.get("type"))?.as_deref() {
-        Some("text") => Ok(Part::Text(text(&p, at)?)),
+        Some("text") => Ok(Part::Text(part_string(&p, "text", at)?)),
         Some("image_url") => {
             Ok(Part::Other(image(decoded("image_url")?.as_ref(), &format!("{}.image_url", at()))?))
         }
@@ -256,7 +259,7 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
             "function_call is deprecated and not supported on this model: use tool_calls",
         ));
     }
-    let said = joined_text(m.get("content"), at)?;
+    let said = joined_text(m.said(), at)?;
     // Each call's `function` object is read in the same pass as the call.
     let calls = match objects_with(m.get("tool_calls"), "function")? {
         Some(calls) => calls,
@@ -264,7 +267,7 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
         None => return Err(wrong_type(&format!("{}.tool_calls", at()), "an array")),
     };
     if !said.is_empty() || calls.is_empty() {
-        items.push(Item::Said(said));
+        items.push(Item::Said(said, if calls.is_empty() { "final_answer" } else { "commentary" }));
     }
     for (k, (call, f)) in calls.into_iter().enumerate() {
         let at = || format!("{}.tool_calls[{k}]", at());
@@ -297,7 +300,8 @@ fn tool_result<'a>(m: &Members<'a>, at: At<'_>) -> Result<Item<'a>, ApiError> {
 }
 
 /// Content that can only be text (assistant and tool turns): a string, or its text parts
-/// joined; refusal parts are the model's earlier words about refusing and carry no text.
+/// joined; refusal parts are the model's earlier words, joined with the text (an assistant's
+/// only).
 fn joined_text<'a>(content: Raw<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiError> {
     if null(content) {
         return Ok(Cow::Borrowed(""));
@@ -313,8 +317,8 @@ fn joined_text<'a>(content: Raw<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiErro
         let at = || format!("{}.content[{j}]", at());
         let p = once(p, at)?;
         match string(p.get("type"))?.as_deref() {
-            Some("text") => out.push_str(&text(&p, &at)?),
-            Some("refusal") => {}
+            Some("text") => out.push_str(&part_string(&p, "text", &at)?),
+            Some("refusal") => out.push_str(&part_string(&p, "refusal", &at)?),
             _ => {
                 return Err(ApiError::invalid(
                     "unsupported_value",
@@ -327,12 +331,12 @@ fn joined_text<'a>(content: Raw<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiErro
     Ok(Cow::Owned(out))
 }
 
-/// A text part's `text`.
-fn text<'a>(p: &Members<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiError> {
-    match string(p.get("text"))? {
+/// A part's string member `key` (a text part's `text`, a refusal part's `refusal`).
+fn part_string<'a>(p: &Members<'a>, key: &str, at: At<'_>) -> Result<Cow<'a, str>, ApiError> {
+    match string(p.get(key))? {
         Some(s) => Ok(s),
-        None if null(p.get("text")) => Err(missing(&format!("{}.text", at()), "send the part's text")),
-        None => Err(wrong_type(&format!("{}.text", at()), "a string")),
+        None if null(p.get(key)) => Err(missing(&format!("{}.{key}", at()), "send the part's text")),
+        None => Err(wrong_type(&format!("{}.{key}", at()), "a string")),
     }
 }
 

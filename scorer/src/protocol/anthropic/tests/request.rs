@@ -371,6 +371,13 @@ fn turns_merge_and_tool_results_come_first() {
                                                 {"type": "tool_result", "tool_use_id": "c1"},
                                                 {"type": "text", "text": "note"}]}]),
         ),
+        // An earlier refusal, as an OpenAI answer states it, is what the assistant said.
+        (
+            json!([user("q"), {"role": "assistant", "content": null, "refusal": "no"}, user("why?")]),
+            json!([{"role": "user", "content": [{"type": "text", "text": "q"}]},
+                   {"role": "assistant", "content": [{"type": "text", "text": "no"}]},
+                   {"role": "user", "content": [{"type": "text", "text": "why?"}]}]),
+        ),
     ];
     let tools = json!([{"type": "function", "function": {"name": "f"}}]);
     for (messages, want) in cases {

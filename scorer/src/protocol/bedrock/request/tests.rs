@@ -413,6 +413,18 @@ fn turns_merge_and_alternate_with_tool_results_in_a_turn_of_their_own() {
     assert!(v.get("system").is_none(), "{v}");
 }
 
+/// An earlier refusal, as an OpenAI answer states it (`content: null` beside `refusal`), is
+/// what the assistant said, as a refusal part is.
+#[test]
+fn a_stated_refusal_is_the_assistants_text() {
+    let said = |m: Value| ok(json!({"messages": [user("q"), m, user("why?")]}))["messages"][1].clone();
+    let refused = json!({"role": "assistant", "content": [{"text": "no"}]});
+    assert_eq!(said(json!({"role": "assistant", "content": null, "refusal": "no"})), refused);
+    assert_eq!(said(json!({"role": "assistant", "refusal": "no"})), refused);
+    let answered = json!({"role": "assistant", "content": [{"text": "yes"}]});
+    assert_eq!(said(json!({"role": "assistant", "content": "yes", "refusal": "no"})), answered);
+}
+
 #[test]
 fn every_field_in_the_table_is_in_the_doc_with_its_treatment() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocols/bedrock.md"))

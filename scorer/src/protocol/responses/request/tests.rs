@@ -124,22 +124,31 @@ fn with_messages(messages: &str) -> Vec<u8> {
 
 #[test]
 fn messages_become_input_items() {
-    let cases: [(&str, Value); 7] = [
+    let cases: [(&str, Value); 9] = [
         (
             r#"[{"role":"developer","content":"d","name":"x"}]"#,
             json!([{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "d"}]}]),
         ),
         (
             r#"[{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"refusal","refusal":"r"},{"type":"text","text":"b"}]}]"#,
-            json!([{"type": "message", "role": "assistant", "content": "ab"}]),
+            json!([{"type": "message", "role": "assistant", "phase": "final_answer", "content": "arb"}]),
         ),
         (
             r#"[{"role":"assistant","content":null}]"#,
-            json!([{"type": "message", "role": "assistant", "content": ""}]),
+            json!([{"type": "message", "role": "assistant", "phase": "final_answer", "content": ""}]),
+        ),
+        // A refusal as an OpenAI answer states it, replayed.
+        (
+            r#"[{"role":"assistant","content":null,"refusal":"no"}]"#,
+            json!([{"type": "message", "role": "assistant", "phase": "final_answer", "content": "no"}]),
+        ),
+        (
+            r#"[{"role":"assistant","content":"yes","refusal":"no"}]"#,
+            json!([{"type": "message", "role": "assistant", "phase": "final_answer", "content": "yes"}]),
         ),
         (
             r#"[{"role":"assistant","content":"let me look","tool_calls":[{"id":"c1","type":"function","function":{"name":"f"}}]}]"#,
-            json!([{"type": "message", "role": "assistant", "content": "let me look"},
+            json!([{"type": "message", "role": "assistant", "phase": "commentary", "content": "let me look"},
                    {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"}]),
         ),
         (
