@@ -248,8 +248,11 @@ impl Request {
 
     /// Reserves what a fallback at `to` would add to what the request holds, before it is
     /// called: the route saw it fit what the budgets had left, but requests since may have
-    /// taken that room, and the first attempt's estimate was all that was reserved. False when
-    /// a limit has no room for it (the fallback is passed over).
+    /// taken that room, and the first attempt's estimate was all that was reserved. What the
+    /// attempts before it were charged (one Envoy's timeout ended, still billed) is no longer
+    /// room: before, a fallback no dearer than the first reserved nothing, and each request
+    /// whose first attempt timed out spent twice its hold. False when a limit has no room for
+    /// it (the fallback is passed over).
     pub(super) fn reserve_more(
         &mut self,
         host: &dyn Host,
@@ -258,7 +261,7 @@ impl Request {
     ) -> Result<bool, HostError> {
         let Some(r) = &self.account.reservation else { return Ok(true) };
         let held = self.account.more.iter().fold(r.amount, |sum, m| sum.saturating_add(m.amount));
-        let need = f.estimate_nano_at(to).unwrap_or(0);
+        let need = f.estimate_nano_at(to).unwrap_or(0).saturating_add(self.account.lost_nano);
         if need <= held {
             return Ok(true);
         }

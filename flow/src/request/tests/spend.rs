@@ -212,3 +212,56 @@ fn a_dearer_fallback_reserves_what_it_adds_or_is_passed_over() {
         host.shared.borrow_mut().clear();
     }
 }
+
+/// The first attempt ended by Envoy's timeout is charged its estimate (the provider still
+/// bills it), and that charge is no longer room for the fallback: a fallback no dearer than
+/// the first reserved nothing, and each request whose first attempt timed out spent twice what
+/// it held. It now reserves its own estimate beside the lost charge, or is passed over.
+#[test]
+fn a_fallback_after_a_lost_attempt_reserves_beside_its_charge() {
+    use crate::io::Effect;
+    let estimate = super::account::estimate_of_hello();
+    let model = |p: &str, tier: &str, id: &str| {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60}}"#
+        )
+    };
+    let catalog = format!(
+        r#"{{"providers":{{"a":{{}},"b":{{}}}},"models":[{},{},{},{}]}}"#,
+        model("a", "economy", "m"),
+        model("b", "economy", "m"),
+        model("a", "standard", "s"),
+        model("a", "premium", "x"),
+    );
+    let limit = 3 * estimate;
+    let json = format!(r#"{{"catalog":{catalog},"budgets":{{"daily_usd":{}}}}}"#, limit as f64 / 1e9);
+    let config = model_router_scorer::Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let shared = std::rc::Rc::new(crate::shared::Shared::new(config, std::collections::HashMap::new()));
+    let scopes = shared.config.budgets.scopes(None);
+    // (what concurrent requests take after routing, whether the fallback is called)
+    for (taken, called) in [(estimate, true), (2 * estimate, false)] {
+        let mut host = chat(HELLO);
+        host.details = Some("upstream_per_try_idle_timeout".into());
+        let mut req = Request::new(Some(shared.clone()));
+        let first = cluster_of(&route(&mut req, &host));
+        let now = host.now_ns / 1_000_000_000;
+        assert!(crate::spend::reserve(&host, scopes.clone(), taken, now).ok().flatten().is_some());
+        host.response_headers = pairs(&[(":status", "504")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let calls = step.effects.iter().any(|e| matches!(e, Effect::Call { .. }));
+        assert_eq!(calls, called, "{first:?} {taken}: {step:?}");
+        let mut spent_nano = estimate;
+        if called {
+            req.on(&host, Event::Dispatched { sent: true });
+            host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+            host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#.to_vec();
+            req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+            // 10 in and 5 out at 1 and 2 USD per million.
+            spent_nano += 20_000;
+        }
+        req.on(&host, Event::Log);
+        let left = crate::spend::view(&host, &scopes, now).ok().flatten().map(|v| v.left_usd);
+        assert_eq!(left, Some((limit - taken - spent_nano) as f64 / 1e9), "{taken}");
+        host.shared.borrow_mut().clear();
+    }
+}
