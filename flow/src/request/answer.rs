@@ -302,6 +302,10 @@ pub(super) enum Bill {
     Estimate,
     /// Its input's estimate: it read the request and wrote nothing (a stream of no event).
     Input,
+    /// A stream cut before its usage: the most of the counts read before the cut (which may
+    /// stop short), its estimate, and the output it sent (this floor, nano-USD) beside its
+    /// input's estimate, as the first attempt's cut stream is charged.
+    Cut(Option<usage::Usage>, u64),
 }
 
 impl Bill {
@@ -324,6 +328,15 @@ impl Request {
             Bill::Used(u) => self.charge_used(host, &f.to, u),
             Bill::Estimate => self.lost(host, f),
             Bill::Input => self.charge_lost(host, &f.to, f.input_estimate_nano()),
+            Bill::Cut(used, floor) => {
+                let price = f.to.price();
+                let reported =
+                    used.map_or(0, |u| nano(super::account::plausible(host, &f.to, u).cost(&price)));
+                let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
+                let estimate = f.estimate_nano().unwrap_or(reserved);
+                let floor = floor.saturating_add(f.input_estimate_nano());
+                self.charge_lost(host, &f.to, reported.max(estimate).max(floor));
+            }
         }
     }
 }

@@ -2,11 +2,12 @@
 //! fallback's answer sent in its place, and the one error that names every failed attempt.
 
 use model_router_scorer::ApiError;
+use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::stream::{self, First, StreamUsage};
-use model_router_scorer::usage::{self, Usage};
+use model_router_scorer::usage;
 
 use super::answer::Bill;
 use super::classify::credential;
@@ -196,12 +197,8 @@ impl Request {
     pub(super) fn on_fallback_response(&mut self, host: &dyn Host, mut f: Box<Flight>, body_size: usize) {
         let status = call_status(host);
         let status = match opening_failure(host, &f, status, body_size) {
-            Some(Opened::Failed(failed, read)) => {
-                // The counts the provider reported before failing (an Anthropic message_start's
-                // input): it billed them.
-                if let Some(u) = read {
-                    self.charge_used(host, &f.to, u);
-                }
+            Some(Opened::Failed(failed, bill)) => {
+                self.bill(host, &f, bill);
                 failed
             }
             Some(Opened::Refused(error)) => {
@@ -320,8 +317,8 @@ impl Request {
 /// How a fallback's native stream that ended before its answer began opened.
 enum Opened {
     /// The provider's error, or none: that attempt's failure, with its status (429, or 502)
-    /// and the counts its translator read.
-    Failed(u16, Option<Usage>),
+    /// and what it is charged.
+    Failed(u16, Bill),
     /// The request's own error, in the OpenAI shape ([`Flight::refusal`]).
     Refused(Vec<u8>),
 }
@@ -334,19 +331,26 @@ fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -
         return None;
     }
     let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
-    let (out, failed, read) = match native::Stream::new(f.to.api, f.meta()) {
+    let (out, failed, bill) = match native::Stream::new(f.to.api, f.meta()) {
         Some(mut t) => {
             let out = t.feed(&body, true);
             if answer_begun(&out) {
                 return None;
             }
-            // Cut (not ended by the provider's own error): what it reported was billed.
-            let read = if t.failed() { None } else { t.tokens().map(|t| t.usage()) };
-            (out, t.failed(), read)
+            // Cut (not ended by the provider's own error): what it reported (an Anthropic
+            // message_start's input), or before any count came (a cut inside the first event;
+            // Converse and Responses report at the end) the input's estimate, as on the first
+            // attempt's path. It was charged nothing then.
+            let bill = match t.tokens() {
+                _ if t.failed() => Bill::Nothing,
+                Some(t) => Bill::Used(t.usage()),
+                None => Bill::Input,
+            };
+            (out, t.failed(), bill)
         }
         // One that never opened, or ended at `[DONE]`, is `not_an_answer`'s.
         None => match stream::first_event(&body) {
-            First::Error(event) => (event.to_vec(), true, None),
+            First::Error(event) => (event.to_vec(), true, Bill::Nothing),
             _ => return None,
         },
     };
@@ -354,7 +358,7 @@ fn opening_failure(host: &dyn Host, f: &Flight, status: u16, body_size: usize) -
     if status == 400 {
         return Some(Opened::Refused(native::error_event(&out).unwrap_or_default().to_vec()));
     }
-    retryable(status).then_some(Opened::Failed(status, read))
+    retryable(status).then_some(Opened::Failed(status, bill))
 }
 
 /// The status of a call's answer (0 when it has none).
@@ -401,14 +405,20 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         };
         let mut editor = StreamUsage::new(f.to.price(), false);
         editor.feed(&out, true);
-        let used = editor.usage.or(tokens);
         if editor.events == 0 && !editor.failed {
             // Ended at `[DONE]` (or cut) with no event before it: charged as the first attempt's
             // stream that never opened is.
-            return Some(used.map_or(Bill::Input, Bill::Used));
+            return Some(editor.usage.or(tokens).map_or(Bill::Input, Bill::Used));
         }
-        // Cut.
-        return (!editor.done && !editor.failed).then(|| Bill::of(used, true));
+        // Cut: its usage chunk, which comes last, is what it billed; without one, the counts
+        // its translator read so far (an Anthropic message_start's: one output token) stop
+        // short, and it is charged as the first attempt's cut stream is (it was charged those
+        // counts alone, however long it ran).
+        let bill = match editor.usage {
+            Some(u) => Bill::Used(u),
+            None => Bill::Cut(tokens, nano(editor.streamed_floor())),
+        };
+        return (!editor.done && !editor.failed).then_some(bill);
     }
     match (translated, usage::of_whole(&body)) {
         (_, usage::Body::NoAnswer(used)) => Some(Bill::of(used, false)),

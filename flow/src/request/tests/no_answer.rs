@@ -270,7 +270,8 @@ fn a_stream_request_answered_with_an_error_object_is_not_charged() {
 /// A native fallback stream cut after its answer began (Anthropic's, with no message_stop) was
 /// served cut and its provider recorded healthy; nothing of it had reached the client, so it is
 /// no answer, as a cut OpenAI-compatible fallback stream is: the router's 502 here, with no
-/// candidate left.
+/// candidate left. It is charged as the first attempt's cut stream is, at least its estimate:
+/// it was charged its message_start's counts (10 in, 1 out), however long it ran.
 #[test]
 fn a_native_fallback_stream_cut_after_its_answer_began_is_no_answer() {
     let cut = format!("{ANTHROPIC_START}{ANTHROPIC_DELTA}");
@@ -281,4 +282,23 @@ fn a_native_fallback_stream_cut_after_its_answer_began_is_no_answer() {
     let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!((status, json["error"]["code"].as_str()), (502, Some("upstream_failed")), "{json}");
     assert_eq!(errors(&host, "an"), 1);
+    // Its estimate holds its model's whole output: 100 tokens at 3 USD per million.
+    assert!(charged(&host) > 300_000, "{}", charged(&host));
+}
+
+/// A native fallback stream cut inside its first event, before any count came (Converse and
+/// Responses report theirs at the end), was charged nothing; the provider read the request,
+/// and it is charged its input's estimate, as on the first attempt's path.
+#[test]
+fn a_native_fallback_stream_cut_before_any_count_is_charged_its_input() {
+    let cut = ANTHROPIC_START.get(..40).unwrap_or_default();
+    let (mut host, mut req) = at_the_last_fallback(true);
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = cut.as_bytes().to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: cut.len() });
+    let (status, _, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!(status, 502);
+    // "hello" and its message: a few tokens at 3 USD per million, none of the output.
+    let input = charged(&host);
+    assert!(input > 0 && input < 100_000, "{input}");
 }
