@@ -108,6 +108,7 @@ fn parse_message<'a>(
     let mut has_content = false;
     let mut content_key = false;
     let mut has_tool_calls = false;
+    let mut has_refusal = false;
     let mut tool_calls = 0u32;
     // Raw texts, scanned once the role is known (it may come after the content): the message's
     // are `req.parts` from here on.
@@ -142,6 +143,7 @@ fn parse_message<'a>(
             }
             other => {
                 has_tool_calls |= other == "tool_calls" || other == "function_call";
+                has_refusal |= other == "refusal" && r.peek_kind().map_err(syntax)? == Kind::String;
                 let start = r.pos();
                 r.skip_value().map_err(syntax)?;
                 req.text_bytes += r.pos() - start;
@@ -159,9 +161,12 @@ fn parse_message<'a>(
             format!("{}.role is required: use one of {}", at(), ROLES.join(", ")),
         ));
     };
-    // An assistant turn may carry only tool calls; a function result may be null (the spec
-    // types it `string | null`, still required).
-    let content_optional = (role == "assistant" && has_tool_calls) || (role == "function" && content_key);
+    // An assistant turn may carry only tool calls, or only a refusal (how an OpenAI answer
+    // states one, `content: null` beside it: a client appending the answer to its
+    // conversation sends it back so); a function result may be null (the spec types it
+    // `string | null`, still required).
+    let content_optional =
+        (role == "assistant" && (has_tool_calls || has_refusal)) || (role == "function" && content_key);
     if !has_content && !content_optional {
         return Err(ApiError::invalid(
             "missing_required_parameter",

@@ -176,7 +176,19 @@ fn parse_chat_as<'a>(
                     _ => r.skip_value().map(|()| true).map_err(syntax)?,
                 }
             }
-            "response_format" => (req.features.json_schema, req.json_output) = read_response_format(&mut r)?,
+            "response_format" => {
+                // A schema is input the provider reads, and bills, as the tools are.
+                let start = r.pos();
+                (req.features.json_schema, req.json_output) = read_response_format(&mut r)?;
+                req.text_bytes += r.pos() - start;
+            }
+            // Deprecated tools, and a predicted output (billed as output where it is not used):
+            // counted as the tools are, or a client could pass a limit by the size of either.
+            "functions" | "prediction" => {
+                let start = r.pos();
+                r.skip_value().map_err(syntax)?;
+                req.text_bytes += r.pos() - start;
+            }
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
             "max_price" => req.max_price = read_max_price(&mut r)?,
             "stream_options" => match r.peek_kind().map_err(syntax)? {
@@ -676,6 +688,45 @@ mod tests {
         let b = r#"{"model":"economy","messages":[{"role":"user","content":"x"},
                    {"role":"assistant","tool_calls":[{"id":"1"}]},{"role":"tool","content":"r"}]}"#;
         assert!(parse_chat(b.as_bytes()).is_ok());
+    }
+
+    /// An OpenAI answer states a refusal as `content: null` beside `refusal`; a client that
+    /// appends the answer to its conversation sends it back so, and was refused a 400.
+    #[test]
+    fn assistant_with_a_refusal_needs_no_content() {
+        let with =
+            |m: &str| format!(r#"{{"model":"economy","messages":[{{"role":"user","content":"x"}},{m}]}}"#);
+        for m in [
+            r#"{"role":"assistant","content":null,"refusal":"no"}"#,
+            r#"{"role":"assistant","refusal":"no"}"#,
+        ] {
+            assert!(parse_chat(with(m).as_bytes()).is_ok(), "{m}");
+        }
+        for m in [r#"{"role":"assistant","refusal":null}"#, r#"{"role":"user","refusal":"no"}"#] {
+            let code = parse_chat(with(m).as_bytes()).err().map(|e| e.code);
+            assert_eq!(code, Some("missing_required_parameter"), "{m}");
+        }
+    }
+
+    /// What the provider reads beside the messages counts in the estimate: a schema, deprecated
+    /// functions and a predicted output were not, and a client passed its spend limit a
+    /// hundredfold by the size of one.
+    #[test]
+    fn estimate_counts_schemas_functions_and_predictions() {
+        let big = "x".repeat(4_000);
+        let plain = r#"{"model":"economy","messages":[{"role":"user","content":"hi"}]}"#;
+        let base = parse_chat(plain.as_bytes()).map(|r| r.estimate(512).input_tokens).unwrap_or_default();
+        for member in [
+            format!(
+                r#""response_format":{{"type":"json_schema","json_schema":{{"name":"s","schema":{{"description":"{big}"}}}}}}"#
+            ),
+            format!(r#""functions":[{{"name":"f","description":"{big}"}}]"#),
+            format!(r#""prediction":{{"type":"content","content":"{big}"}}"#),
+        ] {
+            let b = plain.replacen('{', &format!("{{{member},"), 1);
+            let input = parse_chat(b.as_bytes()).map(|r| r.estimate(512).input_tokens).unwrap_or_default();
+            assert!(input > base + 1_000, "{member}: {input} against {base}");
+        }
     }
 
     #[test]
