@@ -103,7 +103,10 @@ impl Request {
         };
         let spent = charged.saturating_add(a.lost_nano);
         if let Some(r) = &a.reservation {
-            let now = r.at;
+            // Now, not when it reserved: a request that ends past UTC midnight spends on the
+            // new day. Settled at its reservation's time, it landed on the old day's record
+            // whenever no request had rolled that record yet, and the next read erased it.
+            let now = crate::io::now_secs(host).unwrap_or(r.at).max(r.at);
             // The spend lands once; what dearer fallbacks reserved beside it is given back
             // after it, so the room is never free for an instant in between.
             let landed = spend::settle(host, r, spent, now);

@@ -75,6 +75,28 @@ fn a_request_that_read_the_clock_before_midnight_keeps_the_new_days_spend() {
     assert_eq!(record(), (19_676, 1_000, 0));
 }
 
+/// A request that reserves before UTC midnight and ends after it, with no request rolling its
+/// scope's record in between, settled on the old day's record (its reservation's time), and
+/// the next read, on the new day, erased that spend. It lands on the new day.
+#[test]
+fn a_request_ending_past_midnight_spends_on_the_new_day() {
+    let shared = config(r#","budgets":{"daily_usd":2}"#);
+    let scopes = shared.config.budgets.scopes(None);
+    let midnight = 19_676 * 86_400;
+    let mut host = chat(HELLO);
+    host.now_ns = (midnight - 10) * 1_000_000_000;
+    let mut req = Request::new(Some(shared.clone()));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = br#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#.to_vec();
+    host.now_ns = (midnight + 10) * 1_000_000_000;
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    req.on(&host, Event::Log);
+    let left = crate::spend::view(&host, &scopes, midnight + 20).ok().flatten().map(|v| v.left_usd);
+    assert!(left.is_some_and(|l| l < 2.0), "{left:?}");
+}
+
 /// At midnight one scope's record may already be on the new day (another worker rolled it)
 /// while the next is still on the old one. A reservation took one day for all its scopes, so
 /// settling it rolled the old-day scope early and erased what other requests held there.
