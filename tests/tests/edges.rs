@@ -337,8 +337,8 @@ fn without_a_collector_the_log_stays_quiet() {
 }
 
 /// Embeddings count against the spend limits: each reserves its input's estimate (a token per
-/// four bytes of `input`), so a batch past what is left is refused before any provider sees it,
-/// and once spent, the next is refused with 429.
+/// four bytes of `input`), so a batch past the whole limit is refused before any provider sees
+/// it (a 400: no wait makes room for it), and once spent, the next is refused with 429.
 #[test]
 fn embeddings_spend_counts_against_the_daily_limit() {
     let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
@@ -355,7 +355,8 @@ fn embeddings_spend_counts_against_the_daily_limit() {
     let s = start(&StackOptions { plugin_config: Some(&cfg), ..StackOptions::default() });
     let batch = format!(r#"{{"model":"embed-small","input":["{}"]}}"#, "word ".repeat(40));
     let r = post(&s, "/v1/embeddings", &batch);
-    assert_eq!(r.status, 429, "a batch past the limit: {}", r.text());
+    assert_eq!(r.status, 400, "a batch past the whole limit: {}", r.text());
+    assert_eq!(error_of(&r)["code"].as_str(), Some("request_over_budget"));
     assert_eq!(post(&s, "/v1/embeddings", body).status, 200);
     let r = post(&s, "/v1/embeddings", body);
     assert_eq!(r.status, 429, "{}", r.text());

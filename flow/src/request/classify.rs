@@ -81,11 +81,11 @@ impl Request {
         self.reject_with(host, e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
     }
 
-    /// Refuses a request whose reservation found a spend limit reached.
-    fn over_budget(&mut self, host: &dyn Host, view: Option<&BudgetView>, now: u64) -> Verdict {
+    /// Refuses a request whose reservation (of `usd`) found a spend limit reached.
+    fn over_budget(&mut self, host: &dyn Host, view: Option<&BudgetView>, now: u64, usd: f64) -> Verdict {
         let e = view.map_or_else(
             || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
-            |v| v.exhausted(now),
+            |v| v.refused(now, Some(usd)),
         );
         self.refuse(host, &e, view, now)
     }
@@ -277,7 +277,7 @@ impl Request {
             match spend::reserve(host, scopes.clone(), nano(route.estimate_usd), now)? {
                 Some(r) => break (route, Some(r)),
                 None if tries < 3 => tries += 1,
-                None => return Ok(self.over_budget(host, view.as_ref(), now)),
+                None => return Ok(self.over_budget(host, view.as_ref(), now, route.estimate_usd)),
             }
         };
         self.account.reservation = reservation;
@@ -384,7 +384,7 @@ impl Request {
                 Some(r) => self.account.reservation = Some(r),
                 None => {
                     let view = spend::view(host, &scopes, ctx.now)?;
-                    return Ok(self.over_budget(host, view.as_ref(), ctx.now));
+                    return Ok(self.over_budget(host, view.as_ref(), ctx.now, route.estimate_usd));
                 }
             }
         }

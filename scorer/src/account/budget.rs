@@ -318,6 +318,26 @@ impl BudgetView {
         e
     }
 
+    /// [`BudgetView::exhausted`]'s 429, or, when the cheapest estimate of the candidates that
+    /// could carry the request (`cheapest`, USD) is more than the whole limit, a 400 saying
+    /// so: no wait makes room for it (it was told the limit was reached, to retry at midnight,
+    /// and failed the same way then).
+    pub fn refused(&self, now: u64, cheapest: Option<f64>) -> ApiError {
+        match cheapest {
+            Some(price) if price > self.limit_usd => ApiError::invalid(
+                "request_over_budget",
+                None,
+                format!(
+                    "this request's estimated price (${}) is more than the whole daily spend limit ({}, ${}): lower max_tokens, or send less input",
+                    usd(price),
+                    self.scope,
+                    usd(self.limit_usd)
+                ),
+            ),
+            _ => self.exhausted(now),
+        }
+    }
+
     /// Seconds a refused client should wait (`retry-after`).
     pub fn retry_after(&self, now: u64) -> u64 {
         if self.held { HELD_RETRY_SECS } else { self.resets_at.saturating_sub(now) }

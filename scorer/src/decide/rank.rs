@@ -6,7 +6,8 @@
 
 use std::cmp::Ordering;
 
-use crate::catalog::Deployment;
+use crate::catalog::{Deployment, Tier};
+use crate::config::Config;
 use crate::numeric::log2;
 use crate::vocab::{Estimate, Prefer};
 
@@ -66,6 +67,23 @@ pub fn tie_break(a: &Deployment, b: &Deployment, est: &Estimate) -> Ordering {
         .total_cmp(&est.price(b))
         .then_with(|| a.id.cmp(&b.id))
         .then_with(|| a.provider.cmp(&b.provider))
+}
+
+/// The least any of `ds` would cost: a refusal tells a request no wait lets it fit.
+pub(crate) fn cheapest<'d>(ds: impl Iterator<Item = &'d Deployment>, est: &Estimate) -> Option<f64> {
+    ds.map(|d| est.price(d)).reduce(f64::min)
+}
+
+/// [`cheapest`] of what the budget ladder could have stepped to from `from`, room or not: the
+/// models of that tier and below, and the free ones, that `carries` the request.
+pub(crate) fn cheapest_down(
+    config: &Config,
+    from: Tier,
+    est: &Estimate,
+    carries: impl Fn(&Deployment) -> bool,
+) -> Option<f64> {
+    let free = |d: &Deployment| d.price_in == 0.0 && d.price_out == 0.0;
+    cheapest(config.catalog.deployments.iter().filter(|d| (d.tier <= from || free(d)) && carries(d)), est)
 }
 
 #[cfg(test)]

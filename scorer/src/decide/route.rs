@@ -10,7 +10,7 @@ use crate::decide::auto::{self, AutoScore, Remembered};
 use crate::decide::liveness::Liveness;
 use crate::decide::memo::Memo;
 use crate::decide::models::unknown_model;
-use crate::decide::rank::rank;
+use crate::decide::rank::{cheapest, cheapest_down, rank};
 use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
 use crate::decide::select::{self, Needs};
 use crate::error::{ApiError, echo};
@@ -297,7 +297,7 @@ impl Analysis<'_> {
             if cands.first().is_some_and(|d| fits(d)) {
                 budget = Some("ok".to_string());
             } else if selection == Selection::Pinned || !config.budgets.ladder {
-                return Err(b.exhausted(now));
+                return Err(b.refused(now, cheapest(cands.iter().copied(), &est)));
             } else {
                 // The ladder: a cheaper model of the tier, then each tier down, then free models.
                 // Free models are the last step, not part of a tier's.
@@ -338,7 +338,10 @@ impl Analysis<'_> {
                         step = Some((c, "free".to_string()));
                     }
                 }
-                let Some((mut c, note)) = step else { return Err(b.exhausted(now)) };
+                let Some((mut c, note)) = step else {
+                    let carries = |d: &Deployment| select::check(d, &needs, &policy, now).is_ok();
+                    return Err(b.refused(now, cheapest_down(config, from, &est, carries)));
+                };
                 rank(&mut c, prefer, &est, &latency);
                 cands = c;
                 budget = Some(note);
@@ -350,7 +353,7 @@ impl Analysis<'_> {
             Ok(chosen) => chosen,
             // A candidate past the budget might have carried it.
             Err(Carried { unaffordable: true, .. }) if let Some(b) = ctx.budget => {
-                return Err(b.exhausted(now));
+                return Err(b.refused(now, cheapest(cands.iter().copied(), &est)));
             }
             Err(Carried { refused: Some(e), .. }) => return Err(e),
             Err(_) => return Err(unknown_model(config, model, &policy, now)),
@@ -856,6 +859,41 @@ mod tests {
         let tight = BudgetView { left_usd: price("conv"), ..view.clone() };
         let e = a.route(&c, &Context { budget: Some(&tight), ..ctx }).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((429, "budget_exceeded")));
+    }
+
+    /// A request whose estimate is more than the whole limit on every model that could carry
+    /// it is told so, a 400: told the limit was reached, it retried at midnight and failed the
+    /// same way. One the limit could carry on another day is still the 429.
+    #[test]
+    fn a_request_over_a_whole_limit_is_told_no_wait_helps() {
+        let m = |id: &str, tier: &str, price: u32| {
+            format!(
+                r#"{{"id":"{id}","tier":"{tier}","provider":"p","context_window":100000,"max_output":1000,"price_in":{price},"price_out":{price}}}"#
+            )
+        };
+        let cfg = format!(
+            r#"{{"catalog":{{"providers":{{"p":{{}}}},"models":[{},{},{}]}}}}"#,
+            m("small", "economy", 1),
+            m("mid", "standard", 2),
+            m("big", "premium", 3),
+        );
+        let c = Config::from_json(cfg.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        for model in ["premium", "big"] {
+            let body = chat(model, "");
+            let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let est = a.req.estimate(c.default_output_tokens);
+            let price =
+                |id: &str| c.catalog.deployments.iter().find(|d| d.id == id).map_or(0.0, |d| est.price(d));
+            // The cheapest a pinned request could take is its model; a tier's, the ladder's last.
+            let least = if model == "big" { price("big") } else { price("small") };
+            for (limit, want) in
+                [(least * 0.9, (400, "request_over_budget")), (least * 1.1, (429, "budget_exceeded"))]
+            {
+                let view = BudgetView { limit_usd: limit, ..budget_left(0.0) };
+                let e = a.route(&c, &Context { now: TODAY, budget: Some(&view), ..Context::default() }).err();
+                assert_eq!(e.as_ref().map(|e| (e.status, e.code)), Some(want), "{model} {limit}: {e:?}");
+            }
+        }
     }
 
     /// A tier every model of which a policy excludes escalates as a tier with no fit does, and
