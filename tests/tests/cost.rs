@@ -231,7 +231,7 @@ fn cheapest(cfg: &str, tier: &str, body: &str) -> f64 {
 }
 
 #[test]
-fn the_ladder_steps_down_tier_by_tier_then_to_free_models_and_pinned_models_get_a_429() {
+fn the_ladder_steps_down_tier_by_tier_then_to_free_models_and_pinned_models_are_refused() {
     let body = r#"{"model":"premium","max_tokens":2000,"messages":[{"role":"user","content":"hello"}]}"#;
     // The day is spent by what answers report. The chat-API mocks use the whole `max_tokens`
     // allowance, the Converse mock answers its four words whatever it is: with Bedrock's
@@ -286,13 +286,15 @@ fn the_ladder_steps_down_tier_by_tier_then_to_free_models_and_pinned_models_get_
     assert!(seen.windows(2).all(|w| rank(&w[0]) < rank(&w[1])), "not a ladder: {seen:?}");
     assert_eq!(seen.first().map(String::as_str), Some("ok"), "{seen:?}");
     assert_eq!(seen.last().map(String::as_str), Some("free"), "{seen:?}");
-    // A pinned model is never swapped for another: over the limit it is a 429.
+    // A pinned model is never swapped for another: over the whole limit it is refused, a 400
+    // (no wait makes room for it; one over what is left is a 429, as the route's tests show).
     let r = chat_as(
         &s,
         "pinned",
         r#"{"model":"claude-opus-4-7","max_tokens":2000,"messages":[{"role":"user","content":"x"}]}"#,
     );
-    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "request_over_budget", "{}", r.text());
     assert!(r.text().contains("client pinned"), "{}", r.text());
 }
 
