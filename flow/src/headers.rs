@@ -21,18 +21,9 @@ pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIA
 /// Request headers a provider must not see besides credentials: `accept-encoding` (the router
 /// reads each answer for its usage and translates native ones, so an answer must come
 /// uncompressed: the router asks for `identity`; Envoy's compressor can still compress toward
-/// the client), and those naming the client's address or the gateway's inside (its IP, a
-/// third party's to keep; `user` or `safety_identifier` is what a provider asks for abuse
-/// reports).
-pub const NOT_FOR_PROVIDERS: [&str; 7] = [
-    "accept-encoding",
-    "forwarded",
-    "x-forwarded-for",
-    "x-real-ip",
-    "x-envoy-external-address",
-    "x-envoy-internal",
-    "x-envoy-original-path",
-];
+/// the client), and those naming the client's address (its IP, a third party's to keep;
+/// `user` or `safety_identifier` is what a provider asks for abuse reports).
+pub const NOT_FOR_PROVIDERS: [&str; 4] = ["accept-encoding", "forwarded", "x-forwarded-for", "x-real-ip"];
 /// Response headers of a provider's that name the gateway's account with it, or set its
 /// cookies (a CDN's in front of it): never passed on to a client. OpenAI's
 /// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`.
@@ -43,8 +34,14 @@ pub const PROVIDER_PRIVATE: [&str; 4] =
 /// `x-amzn-bedrock-*`), Google's (`x-goog-user-project`), Anthropic's (`anthropic-beta`) and
 /// OpenAI's (`openai-organization`, `openai-project`, `openai-beta`). A client's would sign
 /// or bill as someone else, or switch on a beta priced above the catalog, and a provider
-/// refusing them answers 401 or 403, which counts against its breaker for every client.
-pub const PROVIDER_PREFIXES: [&str; 5] = ["x-amz-", "x-amzn-", "x-goog-", "anthropic-", "openai-"];
+/// refusing them answers 401 or 403, which counts against its breaker for every client. And
+/// Envoy's (`x-envoy-*`): the gateway's inside (`x-envoy-internal`, its original path), and
+/// the controls its router obeys on a request it takes for internal (`x-envoy-retry-on`,
+/// `x-envoy-max-retries`, `x-envoy-upstream-rq-timeout-ms`): a client's would have Envoy send
+/// one request to a provider again, each billed, wherever an operator's address settings let
+/// the client pass for internal.
+pub const PROVIDER_PREFIXES: [&str; 6] =
+    ["x-amz-", "x-amzn-", "x-goog-", "anthropic-", "openai-", "x-envoy-"];
 
 /// A client request header that never reaches a provider (credentials aside).
 pub fn not_for_providers(name: &str) -> bool {

@@ -226,8 +226,9 @@ fn with_every_breaker_open_requests_fail_open() {
     }
 }
 
-/// Smaller item: client `proxy-authorization`, `cookie` and `x-model-router-*` headers never
-/// reach a provider, on the first attempt or a fallback.
+/// Smaller item: client `proxy-authorization`, `cookie`, `x-model-router-*` and `x-envoy-*`
+/// headers never reach a provider, on the first attempt or a fallback, nor a header named with
+/// `_` (`x_api_key` passes name checks; a backend reading `_` as `-` would take it).
 #[test]
 fn client_session_and_router_headers_never_reach_a_provider() {
     let s = start(&StackOptions::default());
@@ -245,6 +246,9 @@ fn client_session_and_router_headers_never_reach_a_provider() {
                 ("cookie", "session=secret"),
                 ("x-model-router-tier", "premium"),
                 ("x-model-router-whatever", "x"),
+                ("x-envoy-retry-on", "5xx,reset"),
+                ("x-envoy-max-retries", "5"),
+                ("x_api_key", "sk-forged"),
             ],
             pinned(SHARED_MODEL).as_bytes(),
         )
@@ -258,7 +262,14 @@ fn client_session_and_router_headers_never_reach_a_provider() {
     for r in &got {
         for (k, _) in &r.headers {
             assert!(
-                !matches!(k.as_str(), "proxy-authorization" | "cookie") && !k.starts_with("x-model-router-"),
+                !matches!(
+                    k.as_str(),
+                    "proxy-authorization"
+                        | "cookie"
+                        | "x-envoy-retry-on"
+                        | "x-envoy-max-retries"
+                        | "x_api_key"
+                ) && !k.starts_with("x-model-router-"),
                 "{} received {k}",
                 r.provider
             );
