@@ -113,6 +113,17 @@ pub const TOKENS_PER_MESSAGE: u64 = 4;
 /// counts this much in the estimate and the context guard.
 pub const IMAGE_TOKENS: u64 = 1_600;
 
+/// Bytes of a `file` part's member (a PDF's base64, mostly) per token it is counted as: a PDF is
+/// read as its text and an image of each page, some 1,000 to 1,500 tokens a page, and a page
+/// of a text PDF runs 10 to 20 KB in base64 (a scanned one far more: it is over-counted less
+/// than its bytes as text would be, four times over).
+pub const FILE_BYTES_PER_TOKEN: u64 = 16;
+
+/// Bytes of an `input_audio` part's member per token it is counted as: Gemini counts 32 tokens
+/// a second of audio, and a second of 16 kHz WAV is some 43 KB in base64, of MP3 at 128 kbit/s
+/// some 21 KB.
+pub const AUDIO_BYTES_PER_TOKEN: u64 = 512;
+
 /// Bytes per token in [`ChatRequest::estimate`]: about right for English and code with
 /// today's tokenizers, and it over-counts for most other scripts rather than under-counting.
 pub const BYTES_PER_TOKEN: u64 = 4;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::error::{ApiError, echo};
-use crate::parse::chat::{ChatRequest, ROLES};
+use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
 use crate::parse::features::Role;
 use crate::parse::fields::{duplicate_error, first_duplicate, string_field_named, syntax, wrong_type};
 use crate::parse::json::{ArrayIter, Kind, Reader};
@@ -230,6 +230,16 @@ fn parse_content<'a>(
                         "image_url" => {
                             req.features.images += 1;
                             r.skip_value().map_err(syntax)?;
+                        }
+                        // A file's or a recording's base64 is not text: counted at its own rate
+                        // (as text, an 800 KB PDF passed every model's window).
+                        "file" | "input_audio" => {
+                            let start = r.pos();
+                            r.skip_value().map_err(syntax)?;
+                            let rate =
+                                if key == "file" { FILE_BYTES_PER_TOKEN } else { AUDIO_BYTES_PER_TOKEN };
+                            let tokens = ((r.pos() - start) as u64).div_ceil(rate);
+                            req.text_bytes += (tokens * BYTES_PER_TOKEN) as usize;
                         }
                         _ => {
                             let start = r.pos();

@@ -708,6 +708,31 @@ mod tests {
         }
     }
 
+    /// A file's or a recording's base64 counts at its own rate, not as text: as text, an 800 KB
+    /// PDF was 267,000 tokens to the context guard, past every model's window but the largest.
+    #[test]
+    fn estimate_counts_files_and_audio_at_their_own_rates() {
+        let part = |p: &str| {
+            format!(
+                r#"{{"model":"economy","messages":[{{"role":"user","content":[{{"type":"text","text":"sum up"}},{p}]}}]}}"#
+            )
+        };
+        let data = "A".repeat(800_000);
+        for (p, tokens) in [
+            (
+                format!(
+                    r#"{{"type":"file","file":{{"filename":"a.pdf","file_data":"data:application/pdf;base64,{data}"}}}}"#
+                ),
+                50_000,
+            ),
+            (format!(r#"{{"type":"input_audio","input_audio":{{"data":"{data}","format":"wav"}}}}"#), 1_563),
+        ] {
+            let input =
+                parse_chat(part(&p).as_bytes()).map(|r| r.estimate(512).input_tokens).unwrap_or_default();
+            assert!(input.abs_diff(tokens) < 100, "{input} against about {tokens}");
+        }
+    }
+
     /// What the provider reads beside the messages counts in the estimate: a schema, deprecated
     /// functions and a predicted output were not, and a client passed its spend limit a
     /// hundredfold by the size of one.
