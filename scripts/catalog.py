@@ -76,6 +76,10 @@ ADAPTIVE_THINKING = {"claude-opus-4-7"}
 # Claude 4.6 on ("Prefilling assistant messages returns a 400 error on Claude 4.6 models",
 # Anthropic's migration guide).
 NO_PREFILL = {"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7"}
+# What a provider answers with a 400, by provider: Groq's OpenAI compatibility page ("The
+# following fields are currently not supported and will result in a 400 error": logprobs,
+# logit_bias, top_logprobs, messages[].name; "If N is supplied, it must be equal to 1").
+REFUSES = {"groq": ["logprobs", "name", "n"]}
 # The reasoning efforts a model takes, where its provider answers another with a 400 ("'none'
 # is not supported with the 'gpt-5.1-codex' model. Supported values are: 'low', 'medium', and
 # 'high'"): OpenAI's model pages (gpt-5.3-codex, gpt-5.4), its reasoning guide (o3, o4-mini),
@@ -190,6 +194,8 @@ def main():
             entry["adaptive_thinking"] = True
         if cid in NO_PREFILL:
             entry["no_prefill"] = True
+        if m["provider"] in REFUSES and m["tier"] != "embedding":
+            entry["refuses"] = REFUSES[m["provider"]]
         if cid in REASONING_EFFORTS:
             entry["reasoning_efforts"] = REASONING_EFFORTS[cid]
         long = LONG_CONTEXT.get(cid)
@@ -206,6 +212,9 @@ def main():
         base = dict(by_id[cid])
         base.update({"provider": provider, "upstream_id": upstream, "api": "chat"})
         base["structured_output"] = provider in STRUCTURED_PROVIDERS
+        base.pop("refuses", None)
+        if provider in REFUSES:
+            base["refuses"] = REFUSES[provider]
         if speed:
             base["speed_tps"] = speed
         else:

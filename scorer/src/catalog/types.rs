@@ -209,6 +209,9 @@ pub struct RawModel {
     /// The `reasoning_effort` values it takes, of [`EFFORTS`] (see [`Quirks::efforts`]);
     /// absent: not known, any is sent.
     pub reasoning_efforts: Option<Vec<String>>,
+    /// What of [`REFUSABLE`] its provider answers with a 400 (see [`Quirks::refuses`]).
+    #[serde(default)]
+    pub refuses: Vec<String>,
     /// Dearer rates for a long input (chat models).
     pub long_context: Option<LongContext>,
     /// Embedding models: the full vector size, the most `dimensions` a request may ask for.
@@ -239,12 +242,29 @@ pub struct Quirks {
     /// is sent). OpenAI answers another with a 400 (`'minimal' is not supported with the
     /// 'gpt-5.1-codex' model`): a request asking for one is not sent to it.
     pub efforts: u8,
+    /// What of [`REFUSABLE`] it answers with a 400, as bits of [`refusable_bit`] (Groq's
+    /// "will result in a 400 error": `logprobs`, `logit_bias`, `top_logprobs`,
+    /// `messages[].name`, `n` other than 1): a request asking one is not sent to it.
+    pub refuses: u8,
 }
 
 impl Quirks {
     /// A model that takes what its protocol says.
     pub const NONE: Quirks =
-        Quirks { fixed_sampling: false, adaptive_thinking: false, no_prefill: false, efforts: 0 };
+        Quirks { fixed_sampling: false, adaptive_thinking: false, no_prefill: false, efforts: 0, refuses: 0 };
+}
+
+/// What a request may ask that some providers refuse: token log probabilities or biases
+/// (`logprobs`, `top_logprobs`, `logit_bias`), a message's `name`, more than one choice (`n`).
+pub const REFUSABLE: [&str; 3] = ["logprobs", "name", "n"];
+/// [`REFUSABLE`]'s bits, in its order.
+pub const ASKS_LOGPROBS: u8 = 1;
+pub const ASKS_NAME: u8 = 2;
+pub const ASKS_CHOICES: u8 = 4;
+
+/// A [`REFUSABLE`] entry's bit (`None`: not one of them).
+pub fn refusable_bit(value: &str) -> Option<u8> {
+    REFUSABLE.iter().position(|e| *e == value).map(|i| 1 << i)
 }
 
 /// The `reasoning_effort` values a catalog may list for a model, least first.

@@ -4,7 +4,7 @@
 use super::error::CatalogError;
 use super::types::{
     Api, Catalog, Deployment, EmbeddingModel, Provider, Quirks, RESERVED_IDS, RawCatalog, RawProvider,
-    RawTier, Tier, effort_bit,
+    RawTier, Tier, effort_bit, refusable_bit,
 };
 
 /// True for names that are safe in a header value and an Envoy cluster name (Istio's cluster
@@ -179,6 +179,13 @@ impl TryFrom<RawCatalog> for Catalog {
                     what: "reasoning_efforts lists none, minimal, low, medium, high or xhigh",
                 })?;
             }
+            let mut refuses = 0;
+            for r in &m.refuses {
+                refuses |= refusable_bit(r).ok_or_else(|| CatalogError::Unsupported {
+                    model: m.id.clone(),
+                    what: "refuses lists logprobs, name or n",
+                })?;
+            }
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
                 return Err(CatalogError::Unsupported {
                     model: m.id.clone(),
@@ -210,6 +217,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     adaptive_thinking: m.adaptive_thinking,
                     no_prefill: m.no_prefill,
                     efforts,
+                    refuses,
                 },
                 long_context: m.long_context,
                 retires,

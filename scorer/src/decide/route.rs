@@ -739,6 +739,59 @@ mod tests {
         assert_eq!(e, Some((400, Some("messages[0].content[1].image_url.url".to_string()))));
     }
 
+    /// Groq answers `logprobs`, `top_logprobs`, `logit_bias`, a message's `name` and `n` above 1
+    /// with a 400 (its compatibility page), which reached the client though another provider of
+    /// the model could answer: such a request goes to one, and one only Groq could carry is
+    /// refused naming the field.
+    #[test]
+    fn what_groq_refuses_goes_to_another_provider() {
+        let m = |p: &str, tier: &str, price: u32, refuses: &str| {
+            format!(
+                r#"{{"id":"m-{tier}","tier":"{tier}","provider":"{p}","context_window":100000,"max_output":1000,"price_in":{price},"price_out":{price}{refuses}}}"#
+            )
+        };
+        let groq = r#","refuses":["logprobs","name","n"]"#;
+        let cfg = |blocked: &str| {
+            format!(
+                r#"{{"blocked_providers":[{blocked}],"catalog":{{"providers":{{"g":{{}},"h":{{}}}},"models":[{},{},{},{}]}}}}"#,
+                m("g", "economy", 1, groq),
+                m("h", "economy", 2, ""),
+                m("h", "standard", 3, ""),
+                m("h", "premium", 4, ""),
+            )
+        };
+        let ask = |extra: &str, name: &str| {
+            format!(
+                r#"{{"model":"m-economy","prefer":"cheap"{extra},"messages":[{{"role":"user"{name},"content":"hello"}}]}}"#
+            )
+        };
+        for (body, field) in [
+            (ask(r#","logprobs":true"#, ""), "logprobs"),
+            (ask(r#","top_logprobs":2"#, ""), "top_logprobs"),
+            (ask(r#","logit_bias":{"12":5}"#, ""), "logit_bias"),
+            (ask(r#","n":2"#, ""), "n"),
+            (ask("", r#","name":"ann""#), "messages[].name"),
+        ] {
+            let r = with(cfg("").as_bytes(), &body, None).unwrap_or_else(|e| panic!("{field}: {e}"));
+            assert_eq!(r.target.to.provider, "h", "{field}");
+            let e = with(cfg(r#""h""#).as_bytes(), &body, None).err();
+            assert_eq!(
+                e.map(|e| (e.status, e.code, e.param)),
+                Some((400, "unsupported_for_model", Some(field.to_string()))),
+                "{field}"
+            );
+        }
+        // What asks nothing goes to the cheaper one.
+        let quiet = ask(r#","logprobs":false,"top_logprobs":0,"n":1,"logit_bias":{}"#, r#","name":null"#);
+        let r = with(cfg("").as_bytes(), &quiet, None);
+        assert_eq!(r.map(|r| r.target.to.provider).ok().as_deref(), Some("g"));
+        // The built-in catalog marks every Groq model so.
+        let c = config();
+        let on_groq: Vec<u8> =
+            c.catalog.deployments.iter().filter(|d| d.provider == "groq").map(|d| d.quirks.refuses).collect();
+        assert!(!on_groq.is_empty() && on_groq.iter().all(|r| *r == 7), "{on_groq:?}");
+    }
+
     /// Reasoning models that take only their default sampling (OpenAI's o3 and GPT-5.4, Claude
     /// Opus 4.7) answered a tuned request with a 400, and OpenAI's answered `max_tokens` with
     /// one: a tuned request goes to a candidate that takes it, a pinned one is refused naming

@@ -39,6 +39,10 @@ pub struct Layout {
     /// [`crate::catalog::effort_bit`] and the member that asked. A value not known there is
     /// left to the provider.
     pub(crate) effort: Option<(u8, &'static str)>,
+    /// What it asks of [`crate::catalog::REFUSABLE`], as bits of [`crate::catalog::refusable_bit`],
+    /// and the token-level member that asks (`logprobs`, `top_logprobs` or `logit_bias`).
+    pub(crate) asks: u8,
+    pub(crate) token_level: Option<&'static str>,
     /// The `max_tokens` key (its quotes included), and whether `max_completion_tokens` is
     /// sent too: models that take only the latter get the key renamed, or the member dropped.
     pub(crate) max_tokens_key: Option<Span>,
@@ -65,6 +69,12 @@ impl Layout {
     /// Records where the `model` value is.
     pub fn model_at(&mut self, start: usize, end: usize) {
         self.model_value = Span { start, end };
+    }
+
+    /// What the request asks that some providers refuse ([`crate::catalog::REFUSABLE`] bits),
+    /// and the token-level member asking, if any.
+    pub fn asks(&self) -> (u8, Option<&'static str>) {
+        (self.asks, self.token_level)
     }
 
     /// The member that asks for non-default sampling, if any (see [`Layout::sampling`]).

@@ -19,6 +19,7 @@
 //! looks for a run where its conversation's array started last time, compares it, and checks
 //! only the bytes around it. The parse then resumes from that run without comparing again.
 
+use crate::catalog::ASKS_NAME;
 use crate::parse::chat::ChatRequest;
 use crate::parse::features::Role;
 use crate::parse::layout::Span;
@@ -257,6 +258,8 @@ struct Entry {
     carried: usize,
     text_bytes: usize,
     images: u32,
+    /// A message has a `name` ([`crate::catalog::ASKS_NAME`]).
+    named: bool,
 }
 
 impl Entry {
@@ -350,6 +353,9 @@ impl Parses {
         req.layout.texts.extend(e.long.iter().map(|s| Span { start: at + s.start, end: at + s.end }));
         req.text_bytes += e.text_bytes;
         req.features.images += e.images;
+        if e.named {
+            req.layout.asks |= ASKS_NAME;
+        }
         Some(Resumed { messages: e.messages, end: at + run.len(), carried: e.carried, run })
     }
 
@@ -387,6 +393,7 @@ impl Parses {
             carried,
             text_bytes,
             images,
+            named: req.layout.asks & ASKS_NAME != 0,
         };
         let size = entry.bytes();
         self.last = self.shelf.put(run, entry, size);
@@ -498,6 +505,30 @@ mod tests {
             assert!(with.is_err());
         }
         assert_eq!(memo.borrow().counts().0, 0);
+    }
+
+    /// A message's `name` (which some providers refuse) is remembered with the messages: a
+    /// conversation resumed from the memo still asks it, and one without a name does not.
+    #[test]
+    fn a_remembered_name_is_still_asked() {
+        let messages = |n: usize, name: &str| {
+            let mut m: Vec<_> = (0..n)
+                .map(|i| json!({"role": "user", "content": format!("q{i} {}", "w ".repeat(40))}))
+                .collect();
+            if let Some(first) = m.first_mut().filter(|_| !name.is_empty()) {
+                first["name"] = json!(name);
+            }
+            serde_json::to_string(&m).unwrap_or_default()
+        };
+        let memo = RefCell::new(Parses::new(1 << 20));
+        for (name, asked) in [("ann", true), ("", false)] {
+            for n in 2..6 {
+                let b = format!(r#"{{"model":"auto","messages":{}}}"#, messages(n, name));
+                let r = parse_chat_with(b.as_bytes(), Some(&memo)).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(r.layout.asks & crate::catalog::ASKS_NAME != 0, asked, "{n} {name:?}");
+            }
+        }
+        assert!(memo.borrow().counts().0 >= 6, "{:?}", memo.borrow().counts());
     }
 
     /// Members before `messages` (their bytes counted in `text_bytes` too) and a second

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
+use crate::catalog::ASKS_NAME;
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
 use crate::parse::features::Role;
@@ -144,6 +145,9 @@ fn parse_message<'a>(
             other => {
                 has_tool_calls |= other == "tool_calls" || other == "function_call";
                 has_refusal |= other == "refusal" && r.peek_kind().map_err(syntax)? == Kind::String;
+                if other == "name" && r.peek_kind().map_err(syntax)? != Kind::Null {
+                    req.layout.asks |= ASKS_NAME;
+                }
                 let start = r.pos();
                 r.skip_value().map_err(syntax)?;
                 req.text_bytes += r.pos() - start;

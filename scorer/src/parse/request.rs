@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::Tier;
+use crate::catalog::{ASKS_CHOICES, ASKS_LOGPROBS, Tier};
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
     duplicate_error, first_duplicate, open_object_as, opt_cap_field, opt_count_field, opt_string_field,
@@ -150,11 +150,18 @@ fn parse_chat_as<'a>(
                 if req.choices.is_some_and(|n| !(1..=128).contains(&n)) {
                     return Err(ApiError::invalid("invalid_value", Some("n"), "'n' must be from 1 to 128"));
                 }
+                if req.choices.is_some_and(|n| n > 1) {
+                    req.layout.asks |= ASKS_CHOICES;
+                }
             }
             "temperature" | "top_p" | "presence_penalty" | "frequency_penalty" | "logit_bias"
             | "logprobs" | "top_logprobs" => {
                 let asked = read_sampling(&mut r, &key)?;
                 req.layout.sampling = req.layout.sampling.or(asked);
+                if let Some(a) = asked.filter(|a| matches!(*a, "logprobs" | "top_logprobs" | "logit_bias")) {
+                    req.layout.asks |= ASKS_LOGPROBS;
+                    req.layout.token_level = req.layout.token_level.or(Some(a));
+                }
             }
             "tools" => match r.peek_kind().map_err(syntax)? {
                 Kind::Array => {

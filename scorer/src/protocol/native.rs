@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use serde_json::Value;
 
 use crate::account::stream::data_value;
-use crate::catalog::{Api, effort_names};
+use crate::catalog::{ASKS_CHOICES, ASKS_LOGPROBS, ASKS_NAME, Api, effort_names};
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
 
@@ -131,6 +131,21 @@ pub fn chat_body_with(
                 "this model takes a reasoning effort of {} only: send one of them, or leave {field} out",
                 effort_names(to.quirks.efforts)
             ),
+        ));
+    }
+    let (asks, token_level) = layout.asks();
+    if let Some(bit) =
+        [ASKS_LOGPROBS, ASKS_NAME, ASKS_CHOICES].into_iter().find(|b| asks & to.quirks.refuses & b != 0)
+    {
+        let field = match bit {
+            ASKS_LOGPROBS => token_level.unwrap_or("logprobs"),
+            ASKS_NAME => "messages[].name",
+            _ => "n",
+        };
+        return Err(ApiError::invalid(
+            "unsupported_for_model",
+            Some(field),
+            format!("this model's provider refuses {field}: leave it out to use it"),
         ));
     }
     match api {
