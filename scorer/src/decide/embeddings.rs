@@ -13,7 +13,7 @@ use crate::parse::chat::{BYTES_PER_TOKEN, ROUTER_FIELDS};
 use crate::parse::fields::{duplicate_error, first_duplicate, open_object, string_field, syntax};
 use crate::parse::json::{Kind, Reader};
 use crate::parse::layout::Layout;
-use crate::parse::options::read_provider_policy;
+use crate::parse::options::{read_max_price, read_provider_policy};
 use crate::protocol::titan::{self, ResponseTranslation, TITAN_DIMENSIONS};
 use crate::vocab::Policy;
 
@@ -37,6 +37,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let mut keys: Vec<Cow<'_, str>> = Vec::new();
     let mut model: Option<Cow<'_, str>> = None;
     let mut own_policy: Option<Policy> = None;
+    let mut max_price = None;
     let mut input: Option<(Kind, &str)> = None;
     let mut empty_input = false;
     let mut dimensions: Option<u64> = None;
@@ -51,6 +52,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                 layout.model_at(value_start, r.pos());
             }
             "provider" => own_policy = read_provider_policy(&mut r)?,
+            "max_price" => max_price = read_max_price(&mut r)?,
             "dimensions" if r.peek_kind().map_err(syntax)? == Kind::Null => r.null().map_err(syntax)?,
             "dimensions" if r.peek_kind().map_err(syntax)? != Kind::Number => {
                 let kind = r.peek_kind().map_err(syntax)?;
@@ -142,6 +144,23 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     }
     let mut cands: Vec<&EmbeddingModel> =
         matching.iter().copied().filter(|e| e.wire().is_some() && policy.allows(&e.provider)).collect();
+    // The client's ceiling on the input price (an embedding writes nothing): it was spliced
+    // out unread, and the dearer model answered.
+    if let Some(most) = max_price.and_then(|m| m.prompt)
+        && !cands.is_empty()
+    {
+        cands.retain(|e| e.price_in <= most);
+        if cands.is_empty() {
+            return Err(ApiError::invalid(
+                "no_model_within_max_price",
+                Some("max_price"),
+                format!(
+                    "embedding model {} costs more than ${most} per million input tokens: raise max_price or choose another model",
+                    echo(&model)
+                ),
+            ));
+        }
+    }
     cands.sort_by(|a, b| a.price_in.total_cmp(&b.price_in).then_with(|| a.provider.cmp(&b.provider)));
     let Some(best) = cands.first() else {
         let e = matching.first().map(|e| (e.api, e.provider.as_str()));
@@ -316,6 +335,27 @@ mod tests {
             assert_eq!(
                 String::from_utf8_lossy(&r.target.body),
                 format!(r#"{{"model":"{want}","input":["a","b"],"dimensions":256}}"#)
+            );
+        }
+    }
+
+    /// `max_price` was spliced out unread, and the dearer model answered: it bounds the
+    /// input price as on chat, and a bad one is refused as on chat.
+    #[test]
+    fn max_price_bounds_the_input_price() {
+        let body = |max: &str| format!(r#"{{"model":"embed-large","input":"x","max_price":{max}}}"#);
+        let e = route(b"", &body(r#"{"prompt":0.05}"#)).err().map(|e| (e.status, e.code));
+        assert_eq!(e, Some((400, "no_model_within_max_price")));
+        let r = route(b"", &body(r#"{"prompt":1}"#))
+            .map(|r| String::from_utf8_lossy(&r.target.body).into_owned());
+        assert_eq!(r.ok().as_deref(), Some(r#"{"model":"text-embedding-3-large","input":"x"}"#));
+        for bad in [r#""cheap""#, r#"{"prompt":-1}"#] {
+            let e = route(b"", &body(bad)).err().map(|e| (e.status, e.param));
+            assert!(
+                e.as_ref().is_some_and(
+                    |(s, p)| *s == 400 && p.as_deref().is_some_and(|p| p.starts_with("max_price"))
+                ),
+                "{bad}: {e:?}"
             );
         }
     }
