@@ -289,7 +289,8 @@ pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<(bool, bool), A
     let mut obj = r.object().map_err(syntax)?;
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         if key == "type" && r.peek_kind().map_err(syntax)? == Kind::String {
-            let kind = r.raw_string().map_err(syntax)?;
+            // Decoded: `"json\u005fschema"` asks for a schema too.
+            let kind = r.string().map_err(syntax)?;
             schema |= kind == "json_schema";
             json |= kind == "json_schema" || kind == "json_object";
         } else {

@@ -178,7 +178,8 @@ fn parse_chat_as<'a>(
             },
             "tool_choice" => {
                 req.features.tool_choice_forced = match r.peek_kind().map_err(syntax)? {
-                    Kind::String => !matches!(r.raw_string().map_err(syntax)?, "none" | "auto"),
+                    // Decoded: `"\u0061uto"` is "auto".
+                    Kind::String => !matches!(r.string().map_err(syntax)?.as_ref(), "none" | "auto"),
                     Kind::Null => r.null().map(|()| false).map_err(syntax)?,
                     _ => r.skip_value().map(|()| true).map_err(syntax)?,
                 }
@@ -713,6 +714,16 @@ mod tests {
             let code = parse_chat(with(m).as_bytes()).err().map(|e| e.code);
             assert_eq!(code, Some("missing_required_parameter"), "{m}");
         }
+    }
+
+    /// Values compared decoded: an escaped `"json\u005fschema"` asked for a schema unseen (the
+    /// route could pick a model without structured output), and an escaped `"\u0061uto"`
+    /// with no tools was refused as forcing a tool call.
+    #[test]
+    fn escaped_values_are_read_as_their_text() {
+        let b = r#"{"model":"economy","response_format":{"type":"json\u005fschema","json_schema":{"name":"s","schema":{}}},"tool_choice":"\u0061uto","messages":[{"role":"user","content":"x"}]}"#;
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(req.features.json_schema && req.json_output && !req.features.tool_choice_forced);
     }
 
     /// A file's or a recording's base64 counts at its own rate, not as text: as text, an 800 KB
