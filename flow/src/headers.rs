@@ -43,9 +43,14 @@ pub const PROVIDER_PRIVATE: [&str; 4] =
 pub const PROVIDER_PREFIXES: [&str; 6] =
     ["x-amz-", "x-amzn-", "x-goog-", "anthropic-", "openai-", "x-envoy-"];
 
-/// A client request header that never reaches a provider (credentials aside).
+/// A client request header that never reaches a provider (credentials aside). One named with
+/// `_` too (`x_api_key`, `anthropic_beta`): it passes the checks by name, and a backend that
+/// reads `_` as `-` would take it (Envoy lets such names through unless its listener drops
+/// them, which a mesh's may not).
 pub fn not_for_providers(name: &str) -> bool {
-    NOT_FOR_PROVIDERS.contains(&name) || PROVIDER_PREFIXES.iter().any(|p| name.starts_with(p))
+    NOT_FOR_PROVIDERS.contains(&name)
+        || PROVIDER_PREFIXES.iter().any(|p| name.starts_with(p))
+        || name.contains('_')
 }
 /// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).
 pub const AUTO_TIER: &str = "x-model-router-auto-tier";

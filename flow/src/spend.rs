@@ -15,8 +15,8 @@ pub struct Reservation {
     /// already be another worker's new day while the next is still the old one) and the
     /// window it is held in.
     pub held: Vec<(u64, u64)>,
-    /// When it was made, seconds since the epoch: the time it is settled at (a clock read
-    /// fewer per request; a hold expires only later, and a day's record is never rolled back).
+    /// When it was made, seconds since the epoch: the earliest it is settled at (settling reads
+    /// the clock, so a request that ends past UTC midnight spends on the new day).
     pub at: u64,
 }
 

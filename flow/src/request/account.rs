@@ -87,7 +87,8 @@ impl Request {
         // the estimate of the attempt charged (the one in flight, or the one that answered: a
         // fallback may be dearer than the first, whose estimate was reserved); failed: nothing.
         // A stream's floor (the output it passed on, and its input) when that is more; each
-        // attempt lost on the way adds its own estimate.
+        // attempt lost on the way adds what it was charged (`lost_nano`: its estimate, its
+        // reported usage, its input's estimate, or a cut stream's most; see `Bill`).
         let reserved = a.reservation.as_ref().map_or(0, |r| r.amount);
         let estimate = in_flight.flatten().or(a.answered_estimate).unwrap_or(reserved);
         if a.floor > 0 {

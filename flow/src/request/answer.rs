@@ -300,7 +300,8 @@ pub(super) enum Bill {
     Used(usage::Usage),
     /// Its estimate: it may have billed an answer the router cannot read.
     Estimate,
-    /// Its input's estimate: it read the request and wrote nothing (a stream of no event).
+    /// Its input's estimate: it read the request and wrote nothing (a stream of no event, or
+    /// one cut before any count came).
     Input,
     /// A stream cut before its usage: the most of the counts read before the cut (which may
     /// stop short), its estimate, and the output it sent (this floor, nano-USD) beside its

@@ -319,12 +319,14 @@ impl BudgetView {
     }
 
     /// [`BudgetView::exhausted`]'s 429, or, when the cheapest estimate of the candidates that
-    /// could carry the request (`cheapest`, USD) is more than the whole limit, a 400 saying
+    /// could carry the request (`cheapest`, USD; breakers open or not: they heal) is more than
+    /// the whole limit, a 400 saying
     /// so: no wait makes room for it (it was told the limit was reached, to retry at midnight,
     /// and failed the same way then).
     pub fn refused(&self, now: u64, cheapest: Option<f64>) -> ApiError {
         match cheapest {
-            Some(price) if price > self.limit_usd => ApiError::invalid(
+            // A limit of 0 blocks the scope: no request's size is at fault.
+            Some(price) if price > self.limit_usd && self.limit_usd > 0.0 => ApiError::invalid(
                 "request_over_budget",
                 None,
                 format!(

@@ -267,6 +267,7 @@ impl Analysis<'_> {
         // Skip open breakers. Only the first candidate that admits is needed now (fallbacks
         // are admitted again when they are tried), so health records are read in rank order
         // and no further: each read is a call out of the VM.
+        let least = cheapest(cands.iter().copied(), &est); // before breakers: see `refused`
         let before = cands.len();
         let mut fail_open = false;
         // The first that admits, and whether it does as a probe.
@@ -297,7 +298,7 @@ impl Analysis<'_> {
             if cands.first().is_some_and(|d| fits(d)) {
                 budget = Some("ok".to_string());
             } else if selection == Selection::Pinned || !config.budgets.ladder {
-                return Err(b.refused(now, cheapest(cands.iter().copied(), &est)));
+                return Err(b.refused(now, least));
             } else {
                 // The ladder: a cheaper model of the tier, then each tier down, then free models.
                 // Free models are the last step, not part of a tier's.
@@ -353,7 +354,7 @@ impl Analysis<'_> {
             Ok(chosen) => chosen,
             // A candidate past the budget might have carried it.
             Err(Carried { unaffordable: true, .. }) if let Some(b) = ctx.budget => {
-                return Err(b.refused(now, cheapest(cands.iter().copied(), &est)));
+                return Err(b.refused(now, least));
             }
             Err(Carried { refused: Some(e), .. }) => return Err(e),
             Err(_) => return Err(unknown_model(config, model, &policy, now)),
@@ -947,6 +948,27 @@ mod tests {
                 assert_eq!(e.as_ref().map(|e| (e.status, e.code)), Some(want), "{model} {limit}: {e:?}");
             }
         }
+        // A model on two providers, the cheaper one's breaker open: its price still fits a day
+        // of the limit once it heals, so the refusal is the 429, not "no wait helps".
+        let two = cfg.replace(r#"{"p":{}}"#, r#"{"p":{},"q":{}}"#).replace(
+            &m("big", "premium", 3),
+            &format!("{},{}", m("big", "premium", 3), m("big", "premium", 9).replace(r#""p""#, r#""q""#)),
+        );
+        let c = Config::from_json(two.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let body = chat("big", "");
+        let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let est = a.req.estimate(c.default_output_tokens);
+        let on = |p: &str| {
+            c.catalog.deployments.iter().find(|d| d.provider == p && d.id == "big").map(|d| est.price(d))
+        };
+        let (cheap, dear) = (on("p").unwrap_or(0.0), on("q").unwrap_or(0.0));
+        assert!(cheap < dear);
+        let open = Health { breaker: health::Breaker::Open { since: TODAY }, ..Health::default() };
+        let live = Fixed(vec![(health::provider_key("p"), open)]);
+        let view = BudgetView { limit_usd: (cheap + dear) / 2.0, ..budget_left(0.0) };
+        let ctx = Context { now: TODAY, budget: Some(&view), live: Some(&live), ..Context::default() };
+        let e = a.route(&c, &ctx).err().map(|e| (e.status, e.code));
+        assert_eq!(e, Some((429, "budget_exceeded")));
     }
 
     /// A tier every model of which a policy excludes escalates as a tier with no fit does, and
