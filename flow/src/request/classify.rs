@@ -408,6 +408,9 @@ impl Request {
             Endpoint::Embeddings => self.route_embeddings(host, &shared, body_size),
             _ => self.route_chat(host, &shared, body_size),
         };
+        if let (Ok(_), Phase::Routed(f)) = (&routed, &self.phase) {
+            self.note_flight(host, f);
+        }
         routed.unwrap_or_else(|err| {
             // Nothing must go out half-rewritten: drop what this step was changing.
             self.effects.retain(|e| !e.is_request_change());

@@ -74,6 +74,30 @@ fn filter_state_is_written_unless_turned_off_and_the_answer_is_the_same_either_w
     assert!(headers.windows(2).all(|w| w[0] == w[1]) && headers[0].is_some(), "{headers:?}");
 }
 
+/// A request its client leaves before the answer's headers came was logged with no model or
+/// provider (they were noted only then), though it was charged under them: they are noted when
+/// it is sent. A fallback that answers is noted over them.
+#[test]
+fn where_a_request_was_sent_is_noted_before_any_answer() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":2}"#)));
+    let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    let noted = |host: &super::Fake, key: &str| host.notes.borrow().get(key).cloned();
+    assert_eq!(noted(&host, "provider").as_deref(), Some(first.as_str()));
+    assert_eq!(
+        (noted(&host, "model").as_deref(), noted(&host, "attempts").as_deref()),
+        (Some("m"), Some("1"))
+    );
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#.to_vec();
+    req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    assert_ne!(noted(&host, "provider").as_deref(), Some(first.as_str()));
+    assert_eq!(noted(&host, "attempts").as_deref(), Some("2"));
+}
+
 /// A global daily budget, as the settlement tests configure it.
 const BUDGET: &str = r#","budgets":{"daily_usd":2}"#;
 
