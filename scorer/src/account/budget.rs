@@ -325,8 +325,13 @@ impl BudgetView {
     /// and failed the same way then).
     pub fn refused(&self, now: u64, cheapest: Option<f64>) -> ApiError {
         match cheapest {
-            // A limit of 0 blocks the scope: no request's size is at fault.
-            Some(price) if price > self.limit_usd && self.limit_usd > 0.0 => ApiError::invalid(
+            // A limit of 0 allows no paid request, whatever its size: no wait helps either.
+            Some(price) if price > 0.0 && self.limit_usd <= 0.0 => ApiError::invalid(
+                "request_over_budget",
+                None,
+                format!("the daily spend limit ({}, $0) allows no paid request", self.scope),
+            ),
+            Some(price) if price > self.limit_usd => ApiError::invalid(
                 "request_over_budget",
                 None,
                 format!(

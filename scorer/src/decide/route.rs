@@ -80,7 +80,9 @@ pub struct Route {
     pub reasoning: bool,
     /// The client asked for JSON output (`response_format` `json_object` or `json_schema`).
     pub structured: bool,
-    /// `context` or `capability` when the requested tier had no fitting model.
+    /// `context`, `capability`, `policy`, ... when the requested tier had no fitting model and
+    /// a higher one answers; `lowered` when `auto`'s tier and those above had none and a lower
+    /// one answers.
     pub escalated: Option<&'static str>,
     /// The auto decision, for `model: "auto"`.
     pub auto: Option<AutoReport>,
@@ -228,7 +230,7 @@ impl Analysis<'_> {
                 reasons: auto.reasons.clone(),
                 sticky: req.tier.is_none() && tier > auto.tier,
             });
-            let found = select::in_tiers(config, tier, &needs, &policy, now)?;
+            let found = select::for_auto(config, tier, req.tier.is_some(), &needs, &policy, now)?;
             escalated = found.escalated;
             (Selection::Auto, found.cands)
         } else if let Some(tier) = Tier::parse(model) {
@@ -948,6 +950,12 @@ mod tests {
                 assert_eq!(e.as_ref().map(|e| (e.status, e.code)), Some(want), "{model} {limit}: {e:?}");
             }
         }
+        // A limit of 0 allows no paid request: the 400, saying so, not a wait until midnight.
+        let body = chat("big", "");
+        let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let zero = BudgetView { limit_usd: 0.0, ..budget_left(0.0) };
+        let e = a.route(&c, &Context { now: TODAY, budget: Some(&zero), ..Context::default() }).err();
+        assert!(e.is_some_and(|e| e.code == "request_over_budget" && e.message.contains("allows no paid request")));
         // A model on two providers, the cheaper one's breaker open: its price still fits a day
         // of the limit once it heals, so the refusal is the 429, not "no wait helps".
         let two = cfg.replace(r#"{"p":{}}"#, r#"{"p":{},"q":{}}"#).replace(
@@ -969,6 +977,40 @@ mod tests {
         let ctx = Context { now: TODAY, budget: Some(&view), live: Some(&live), ..Context::default() };
         let e = a.route(&c, &ctx).err().map(|e| (e.status, e.code));
         assert_eq!(e, Some((429, "budget_exceeded")));
+    }
+
+    /// `auto` chose premium, and no premium model carries the request (a window here; a
+    /// capability or the caller's policy likewise): a tier below that does answers it, marked
+    /// `lowered`, where it was a 400 whose "largest window available" was the lower tier's. A
+    /// tier the client named is not lowered, and its 400 gives the largest window it searched.
+    #[test]
+    fn auto_lowers_the_tier_when_nothing_at_or_above_carries_it() {
+        let m = |id: &str, tier: &str, window: u32| {
+            format!(
+                r#"{{"id":"{id}","tier":"{tier}","provider":"p","context_window":{window},"max_output":100,"price_in":1,"price_out":1}}"#
+            )
+        };
+        let cfg = format!(
+            r#"{{"auto":{{"standard_at":0.0001,"premium_at":0.0002}},"catalog":{{"providers":{{"p":{{}}}},"models":[{},{},{}]}}}}"#,
+            m("small", "economy", 2_000),
+            m("wide", "standard", 100_000),
+            m("big", "premium", 2_000),
+        );
+        let long = "word ".repeat(4_000);
+        let body = |model: &str| {
+            format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"Prove it. {long}"}}]}}"#)
+        };
+        let r = with(cfg.as_bytes(), &body("auto"), None).unwrap_or_else(|e| panic!("{e}"));
+        let auto = r.auto.as_ref().map(|a| a.tier);
+        assert_eq!(
+            (auto, r.tier, r.target.to.model.as_str(), r.escalated),
+            (Some(Tier::Premium), Tier::Standard, "wide", Some("lowered"))
+        );
+        let e = with(cfg.as_bytes(), &body("premium"), None).err();
+        assert_eq!(e.as_ref().map(|e| e.code), Some("context_length_exceeded"));
+        assert!(e.is_some_and(|e| e.message.ends_with("is 2000 tokens")), "the premium tier's window");
+        let fixed = body("auto").replace(r#""model":"auto""#, r#""model":"auto","tier":"premium""#);
+        assert!(with(cfg.as_bytes(), &fixed, None).is_err());
     }
 
     /// A tier every model of which a policy excludes escalates as a tier with no fit does, and

@@ -197,6 +197,49 @@ pub fn in_tiers<'c>(
     Err(nothing_fits(config, from, needs, policy, now, last_miss))
 }
 
+/// [`in_tiers`] for `auto`'s tier `from`. When the router chose it (`fixed`: the client did,
+/// with `tier`) and nothing at or above it carries the request (a window, a capability, the
+/// caller's policy): the first tier below that does, marked `lowered` (an agent's history past
+/// the largest premium window was a 400 `context_length_exceeded` while a standard model's 10M
+/// window took it). Its models still meet every need, the client's `max_price` too.
+pub fn for_auto<'c>(
+    config: &'c Config,
+    from: Tier,
+    fixed: bool,
+    needs: &Needs,
+    policy: &Policy,
+    now: u64,
+) -> Result<Selected<'c>, ApiError> {
+    match in_tiers(config, from, needs, policy, now) {
+        Err(e) if !fixed => below(config, from, needs, policy, now).ok_or(e),
+        found => found,
+    }
+}
+
+/// The first tier below `from` with a model that carries the request ([`for_auto`]).
+fn below<'c>(
+    config: &'c Config,
+    from: Tier,
+    needs: &Needs,
+    policy: &Policy,
+    now: u64,
+) -> Option<Selected<'c>> {
+    let mut tier = from.down();
+    while let Some(t) = tier {
+        let cands: Vec<&Deployment> = config
+            .catalog
+            .deployments
+            .iter()
+            .filter(|d| d.tier == t && check(d, needs, policy, now).is_ok())
+            .collect();
+        if !cands.is_empty() {
+            return Some(Selected { cands, tier: t, escalated: Some("lowered") });
+        }
+        tier = t.down();
+    }
+    None
+}
+
 fn over_max_price(needs: &Needs) -> ApiError {
     let show = |v: Option<f64>| v.map_or_else(|| "any".to_string(), |p| format!("${p}"));
     let (prompt, completion) = needs.max_price.map_or((None, None), |m| (m.prompt, m.completion));
@@ -332,7 +375,8 @@ fn nothing_fits(
             )
         }
         Some(Miss::Context | Miss::Output) => {
-            let largest = current().map(|d| d.context_window).max().unwrap_or(0);
+            // Of the tiers searched: a larger window below them is no answer to this request.
+            let largest = current().filter(|d| d.tier >= from).map(|d| d.context_window).max().unwrap_or(0);
             ApiError::invalid(
                 "context_length_exceeded",
                 Some("messages"),
