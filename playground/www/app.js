@@ -109,11 +109,12 @@ function needsText(n) {
 }
 
 /** Whether an excluded deployment is one the decision looked at: the chosen tier (and the
- * tiers below it when the route escalated), the pinned model's deployments, or, for a
- * refusal, all of them. */
+ * tiers below it when the route escalated, above it when `auto` lowered it), the pinned
+ * model's deployments, or, for a refusal, all of them. */
 function considered(d, x) {
   if (d.status !== 200) return true;
   if (d.selection === 'pinned') return x.model === d.model;
+  if (d.escalated === 'lowered') return x.tier === d.tier || TIER_ORDER[x.tier] > TIER_ORDER[d.tier];
   return x.tier === d.tier || (!!d.escalated && TIER_ORDER[x.tier] < TIER_ORDER[d.tier]);
 }
 

@@ -295,6 +295,7 @@ fn the_ladder_steps_down_tier_by_tier_then_to_free_models_and_pinned_models_are_
     );
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.json()["error"]["code"], "request_over_budget", "{}", r.text());
+    assert_eq!((r.header("x-model-router-budget"), r.header("retry-after")), (Some("over_limit"), None));
     assert!(r.text().contains("client pinned"), "{}", r.text());
 }
 

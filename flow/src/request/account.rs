@@ -294,17 +294,12 @@ impl Request {
         }
         self.account.answered_estimate = f.estimate_nano();
         self.account.input_estimate = f.input_estimate_nano();
-        // The first attempt's were noted when it was sent; a fallback's now.
-        if f.attempts > 1 {
-            self.note_flight(host, f);
-        }
         self.account.labels = Some(f.labels());
     }
 
-    /// Notes where an attempt went, in filter state: when the first is sent (so a request its
-    /// client leaves, or that ends unanswered, still logs the model and provider it was
-    /// charged under: they were logged only once an answer's headers came), and again when
-    /// a fallback answers.
+    /// Notes where an attempt went, in filter state, when it is sent: a request its client
+    /// leaves, or that ends unanswered, still logs the model and provider it was charged under
+    /// (they were logged only once an answer's headers came).
     pub(super) fn note_flight(&self, host: &dyn Host, f: &Flight) {
         let field = |name: &str| f.report.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
         let attempts = f.attempts.to_string();

@@ -1,12 +1,12 @@
 //! The request's side: classifying it on its headers, routing a complete chat or embeddings
-//! body, sending it to its provider, and the router's own answers and refusals.
+//! body, sending it to its provider (the router's own answers and refusals: `reply`).
 
-use model_router_scorer::budget::{BudgetView, nano};
+use model_router_scorer::budget::nano;
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
 use model_router_scorer::route::{Target, Upstream};
-use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint, models};
+use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint};
 
 use super::flight::{Flight, Kept};
 use super::{Phase, Request, not_configured, warn};
@@ -17,98 +17,8 @@ use crate::metrics as m;
 use crate::shared::Shared;
 use crate::spend;
 
-// The router's own answers: local replies, refusals, a host failure.
 /// The longest client id (`client_header` value) taken, bytes.
 pub(super) const MAX_CLIENT_ID: usize = 256;
-
-impl Request {
-    pub(super) fn reject(&mut self, host: &dyn Host, e: &ApiError) -> Verdict {
-        match e.allow {
-            Some(methods) => self.reject_with(host, e, &[(h::ALLOW, methods)]),
-            None => self.reject_with(host, e, &[]),
-        }
-    }
-
-    fn reject_with(&mut self, host: &dyn Host, e: &ApiError, extra: &[(&str, &str)]) -> Verdict {
-        self.account.status = e.status;
-        if self.shared.is_some() {
-            host.count(&m::labelled(m::REJECTED, &[("code", &m::stat_segment(e.code))]), 1);
-        }
-        self.answer_with(e.status, e.body(), extra)
-    }
-
-    fn answer(&mut self, status: u16, body: String) -> Verdict {
-        self.answer_with(status, body, &[])
-    }
-
-    fn answer_with(&mut self, status: u16, body: String, extra: &[(&str, &str)]) -> Verdict {
-        let mut headers = vec![(h::CONTENT_TYPE.to_string(), "application/json".to_string())];
-        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        self.send_local(status, "model_router", headers, body.into_bytes());
-        Verdict::Pause
-    }
-
-    /// Answers the request from the router (the only way a request ends up `Answered`). The
-    /// request is marked first (see [`h::ANSWERED`]), so Envoy's `local_reply_config` leaves
-    /// the router's (already JSON) answer alone.
-    pub(super) fn send_local(
-        &mut self,
-        status: u16,
-        details: &'static str,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    ) {
-        self.phase = Phase::Answered;
-        self.effects.push(Effect::SetRequestHeader(h::ANSWERED, details.to_string()));
-        self.effects.push(Effect::Respond { status, details, headers, body });
-    }
-
-    pub(super) fn host_failure(&mut self, host: &dyn Host, e: HostError) -> Verdict {
-        host.log(Level::Error, &format!("model-router: {e}"));
-        self.reject(
-            host,
-            &ApiError::server(500, "router_internal_error", "the router could not process this request"),
-        )
-    }
-
-    /// Refuses a request the router could not route; a spent budget says when it resets.
-    fn refuse(&mut self, host: &dyn Host, e: &ApiError, view: Option<&BudgetView>, now: u64) -> Verdict {
-        if e.code != "budget_exceeded" {
-            return self.reject(host, e);
-        }
-        host.count(&m::labelled(m::BUDGET, &[("step", "exhausted")]), 1);
-        let retry = view.map_or(60, |v| v.retry_after(now)).to_string();
-        self.reject_with(host, e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
-    }
-
-    /// Refuses a request whose reservation (of `usd`) found a spend limit reached.
-    fn over_budget(&mut self, host: &dyn Host, view: Option<&BudgetView>, now: u64, usd: f64) -> Verdict {
-        let e = view.map_or_else(
-            || ApiError::server(429, "budget_exceeded", "the daily spend limit is reached"),
-            |v| v.refused(now, Some(usd)),
-        );
-        self.refuse(host, &e, view, now)
-    }
-
-    /// Answers `GET /v1/models` and `GET /v1/models/{id}` from the catalog, as the caller's
-    /// policy shows it.
-    pub(super) fn answer_models(&mut self, host: &dyn Host, shared: &Shared, ep: Endpoint) -> Verdict {
-        let now = match io::now_secs(host) {
-            Ok(n) => n,
-            Err(e) => return self.host_failure(host, e),
-        };
-        let policy = shared.config.policy_for(self.client.as_deref());
-        if matches!(ep, Endpoint::Models) {
-            return self.answer(200, models::list(&shared.config, policy, now));
-        }
-        let path = self.request_headers.iter().find(|(k, _)| k == h::PATH).map(|(_, v)| v.as_str());
-        let id = model_router_scorer::route::model_id(path.unwrap_or_default()).unwrap_or_default();
-        match models::retrieve(&shared.config, policy, now, &id) {
-            Ok(body) => self.answer(200, body),
-            Err(e) => self.reject(host, &e),
-        }
-    }
-}
 
 // Classifying on the headers, and sending upstream.
 impl Request {

@@ -104,6 +104,8 @@ impl Request {
             f.probes = probes;
             f.attempts += 1;
             f.sent_ns = now_ns;
+            // Where it went, for the log, as the first attempt's was when it was sent.
+            self.note_flight(host, &f);
             self.phase = Phase::Failing(f);
             return Verdict::Pause;
         }

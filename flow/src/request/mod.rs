@@ -18,6 +18,7 @@ mod attempt;
 mod classify;
 mod failover;
 mod flight;
+mod reply;
 mod stream;
 
 #[cfg(test)]

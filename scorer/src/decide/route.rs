@@ -221,16 +221,16 @@ impl Analysis<'_> {
                 }
                 (None, None) => auto.tier,
             };
-            if req.prefer.is_none() && auto.code {
-                prefer = Prefer::Coding;
-            }
+            prefer = if req.prefer.is_none() && auto.code { Prefer::Coding } else { prefer };
+            let found = select::for_auto(config, tier, req.tier.is_some(), &needs, &policy, now)?;
+            // Sticky: served above its scored tier by memory (a lowered tier may not be).
+            let sticky = req.tier.is_none() && tier > auto.tier && found.tier > auto.tier;
             report = Some(AutoReport {
                 tier: auto.tier,
                 score: auto.score,
                 reasons: auto.reasons.clone(),
-                sticky: req.tier.is_none() && tier > auto.tier,
+                sticky,
             });
-            let found = select::for_auto(config, tier, req.tier.is_some(), &needs, &policy, now)?;
             escalated = found.escalated;
             (Selection::Auto, found.cands)
         } else if let Some(tier) = Tier::parse(model) {
@@ -1011,6 +1011,10 @@ mod tests {
         assert!(e.is_some_and(|e| e.message.ends_with("is 2000 tokens")), "the premium tier's window");
         let fixed = body("auto").replace(r#""model":"auto""#, r#""model":"auto","tier":"premium""#);
         assert!(with(cfg.as_bytes(), &fixed, None).is_err());
+        // Too long for every tier: the 400 names the largest window of all, the lower tier's.
+        let huge = body("auto").replace(&long, &"word ".repeat(100_000));
+        let e = with(cfg.as_bytes(), &huge, None).err();
+        assert!(e.is_some_and(|e| e.message.ends_with("is 100000 tokens")), "the largest window of all");
     }
 
     /// A tier every model of which a policy excludes escalates as a tier with no fit does, and

@@ -211,7 +211,10 @@ pub fn for_auto<'c>(
     now: u64,
 ) -> Result<Selected<'c>, ApiError> {
     match in_tiers(config, from, needs, policy, now) {
-        Err(e) if !fixed => below(config, from, needs, policy, now).ok_or(e),
+        // Nothing below either: the error of a search of every tier (its largest window is
+        // the largest of all, not of those above `from`).
+        Err(e) if !fixed => below(config, from, needs, policy, now)
+            .ok_or_else(|| in_tiers(config, Tier::Economy, needs, policy, now).err().unwrap_or(e)),
         found => found,
     }
 }

@@ -76,7 +76,7 @@ fn filter_state_is_written_unless_turned_off_and_the_answer_is_the_same_either_w
 
 /// A request its client leaves before the answer's headers came was logged with no model or
 /// provider (they were noted only then), though it was charged under them: they are noted when
-/// it is sent. A fallback that answers is noted over them.
+/// it is sent, and a fallback's when it is sent (a client leaving while it is out).
 #[test]
 fn where_a_request_was_sent_is_noted_before_any_answer() {
     let mut host = chat(HELLO);
@@ -91,11 +91,13 @@ fn where_a_request_was_sent_is_noted_before_any_answer() {
     host.response_headers = pairs(&[(":status", "503")]);
     req.on(&host, Event::ResponseHeaders { end_of_stream: false });
     req.on(&host, Event::Dispatched { sent: true });
+    assert_ne!(noted(&host, "provider").as_deref(), Some(first.as_str()));
+    assert_eq!(noted(&host, "attempts").as_deref(), Some("2"));
+    let fallback = noted(&host, "provider");
     host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
     host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#.to_vec();
     req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
-    assert_ne!(noted(&host, "provider").as_deref(), Some(first.as_str()));
-    assert_eq!(noted(&host, "attempts").as_deref(), Some("2"));
+    assert_eq!((noted(&host, "provider"), noted(&host, "attempts").as_deref()), (fallback, Some("2")));
 }
 
 /// A global daily budget, as the settlement tests configure it.
