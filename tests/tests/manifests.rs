@@ -73,6 +73,23 @@ fn platform_manifests_name_a_cluster_for_every_provider() {
     }
 }
 
+/// Envoy Gateway's `env.hostKeys` lets the router read variables of the Envoy process, which
+/// its pods did not have: every key it names is given to the Envoy container, from the Secret.
+#[test]
+fn envoy_gateway_pods_get_every_key_the_router_reads() {
+    let read = |f: &str| fs::read_to_string(repo_root().join("deploy/envoy-gateway").join(f)).expect("read");
+    let policy = read("extension-policy.yaml");
+    let keys = policy.lines().find_map(|l| l.trim().strip_prefix("hostKeys: [")).expect("hostKeys");
+    let keys: Vec<&str> = keys.trim_end_matches(']').split(',').map(str::trim).collect();
+    assert!(keys.len() >= 7, "{keys:?}");
+    let proxy = read("envoy-proxy.yaml");
+    for key in keys {
+        let entry =
+            format!("- {{name: {key}, valueFrom: {{secretKeyRef: {{name: model-router-keys, key: {key},");
+        assert!(proxy.contains(&entry), "{key} is not given to the Envoy container");
+    }
+}
+
 /// The lines of each Wasm HTTP filter's config in a YAML Envoy config: from its `@type` line
 /// to the next line indented no deeper than the filter's `typed_config`.
 fn wasm_filter_blocks(text: &str) -> Vec<String> {
