@@ -496,6 +496,14 @@ mod tests {
     const TODAY: u64 = 20_779 * 86_400;
 
     /// What routing sees of a global limit of 100 USD with `left` USD left.
+    /// A catalog model entry: `window` tokens of context, 1,000 of output, `price` USD per
+    /// million both ways, `extra` members appended (`,"refuses":[...]`).
+    fn entry(id: &str, tier: &str, provider: &str, window: u32, price: u32, extra: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{provider}","context_window":{window},"max_output":1000,"price_in":{price},"price_out":{price}{extra}}}"#
+        )
+    }
+
     fn budget_left(left: f64) -> BudgetView {
         BudgetView { left_usd: left, scope: "global".into(), limit_usd: 100.0, resets_at: TODAY, held: false }
     }
@@ -748,10 +756,8 @@ mod tests {
     /// refused naming the field.
     #[test]
     fn what_groq_refuses_goes_to_another_provider() {
-        let m = |p: &str, tier: &str, price: u32, refuses: &str| {
-            format!(
-                r#"{{"id":"m-{tier}","tier":"{tier}","provider":"{p}","context_window":100000,"max_output":1000,"price_in":{price},"price_out":{price}{refuses}}}"#
-            )
+        let m = |p: &str, tier: &str, price, refuses| {
+            entry(&format!("m-{tier}"), tier, p, 100_000, price, refuses)
         };
         let groq = r#","refuses":["logprobs","name","n"]"#;
         let cfg = |blocked: &str| {
@@ -922,11 +928,7 @@ mod tests {
     /// same way. One the limit could carry on another day is still the 429.
     #[test]
     fn a_request_over_a_whole_limit_is_told_no_wait_helps() {
-        let m = |id: &str, tier: &str, price: u32| {
-            format!(
-                r#"{{"id":"{id}","tier":"{tier}","provider":"p","context_window":100000,"max_output":1000,"price_in":{price},"price_out":{price}}}"#
-            )
-        };
+        let m = |id: &str, tier: &str, price| entry(id, tier, "p", 100_000, price, "");
         let cfg = format!(
             r#"{{"catalog":{{"providers":{{"p":{{}}}},"models":[{},{},{}]}}}}"#,
             m("small", "economy", 1),
@@ -985,11 +987,7 @@ mod tests {
     /// tier the client named is not lowered, and its 400 gives the largest window it searched.
     #[test]
     fn auto_lowers_the_tier_when_nothing_at_or_above_carries_it() {
-        let m = |id: &str, tier: &str, window: u32| {
-            format!(
-                r#"{{"id":"{id}","tier":"{tier}","provider":"p","context_window":{window},"max_output":100,"price_in":1,"price_out":1}}"#
-            )
-        };
+        let m = |id: &str, tier: &str, window| entry(id, tier, "p", window, 1, "");
         let cfg = format!(
             r#"{{"auto":{{"standard_at":0.0001,"premium_at":0.0002}},"catalog":{{"providers":{{"p":{{}}}},"models":[{},{},{}]}}}}"#,
             m("small", "economy", 2_000),
