@@ -18,7 +18,7 @@ impl Request {
         }
     }
 
-    pub(super) fn reject_with(&mut self, host: &dyn Host, e: &ApiError, extra: &[(&str, &str)]) -> Verdict {
+    fn reject_with(&mut self, host: &dyn Host, e: &ApiError, extra: &[(&str, &str)]) -> Verdict {
         self.account.status = e.status;
         if self.shared.is_some() {
             host.count(&m::labelled(m::REJECTED, &[("code", &m::stat_segment(e.code))]), 1);
@@ -26,11 +26,11 @@ impl Request {
         self.answer_with(e.status, e.body(), extra)
     }
 
-    pub(super) fn answer(&mut self, status: u16, body: String) -> Verdict {
+    fn answer(&mut self, status: u16, body: String) -> Verdict {
         self.answer_with(status, body, &[])
     }
 
-    pub(super) fn answer_with(&mut self, status: u16, body: String, extra: &[(&str, &str)]) -> Verdict {
+    fn answer_with(&mut self, status: u16, body: String, extra: &[(&str, &str)]) -> Verdict {
         let mut headers = vec![(h::CONTENT_TYPE.to_string(), "application/json".to_string())];
         headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         self.send_local(status, "model_router", headers, body.into_bytes());
@@ -79,7 +79,7 @@ impl Request {
             return self.reject_with(host, e, &[(h::BUDGET, step)]);
         }
         let retry = view.map_or(60, |v| v.retry_after(now)).to_string();
-        self.reject_with(host, e, &[(h::BUDGET, "exhausted"), ("retry-after", &retry)])
+        self.reject_with(host, e, &[(h::BUDGET, step), ("retry-after", &retry)])
     }
 
     /// Refuses a request whose reservation (of `usd`) found a spend limit reached.

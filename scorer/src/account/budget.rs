@@ -320,9 +320,8 @@ impl BudgetView {
 
     /// [`BudgetView::exhausted`]'s 429, or, when the cheapest estimate of the candidates that
     /// could carry the request (`cheapest`, USD; breakers open or not: they heal) is more than
-    /// the whole limit, a 400 saying
-    /// so: no wait makes room for it (it was told the limit was reached, to retry at midnight,
-    /// and failed the same way then).
+    /// the whole limit, a 400 saying so: no wait makes room for it (it was told the limit was
+    /// reached, to retry at midnight, and failed the same way then).
     pub fn refused(&self, now: u64, cheapest: Option<f64>) -> ApiError {
         match cheapest {
             // A limit of 0 allows no paid request, whatever its size: no wait helps either.
