@@ -206,6 +206,14 @@ fn a_context_length_error_moves_to_a_larger_window() {
     );
     assert!(window(model, provider) > window(&first_model, &first), "{model} at {provider}");
     assert_eq!(s.take_received().len(), 2);
+    // A stream that opens with the same error: the larger window's stream is served (the
+    // client got the first attempt's 400, the fallback's answer thrown away and not charged).
+    let stream = body.replace(r#""messages""#, r#""stream":true,"messages""#);
+    fault(&s, &first, r#"{"status":400,"code":"context_length_exceeded","opening":true,"count":1}"#);
+    let r = chat(&s, &stream);
+    assert_eq!((r.status, r.header("x-model-router-attempts")), (200, Some("2")), "{}", r.text());
+    assert!(r.text().contains("[DONE]"), "{}", r.text());
+    assert_eq!(s.take_received().len(), 2);
     // Any other 400 is the client's: not retried, the provider's refusal passed on. A native
     // error has no OpenAI code: it arrives translated, its message kept.
     fault(&s, &first, r#"{"status":400,"code":"invalid_value"}"#);

@@ -104,6 +104,10 @@ impl Request {
             f.probes = probes;
             f.attempts += 1;
             f.sent_ns = now_ns;
+            // The attempt before refused the request (a stream that opened with a context
+            // error): this one has not. Kept, its answer was replaced by that 400 and not
+            // charged.
+            f.refusal = None;
             // Where it went, for the log, as the first attempt's was when it was sent.
             self.note_flight(host, &f);
             self.phase = Phase::Failing(f);

@@ -5,7 +5,8 @@
 use model_router_scorer::protocol::bedrock::eventstream::encode;
 
 use super::native::{
-    anthropic_stream, config, config_with, converse_stream, message_start, replaced, request,
+    ANTHROPIC_DELTA, ANTHROPIC_START, anthropic_stream, config, config_with, converse_stream, message_start,
+    replaced, request,
 };
 use super::{chat, pairs, respond, route, set_response};
 use crate::io::{Effect, Event, Step, Verdict};
@@ -86,10 +87,31 @@ fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
     // A context-window error moves to a larger window, as its 400 twin does; with no attempt
     // left for one, it is the client's 400 too (it was a 200 with an empty body).
     let overflow = || exception("validationException", "Input is too long for requested model.");
-    let (_, _, step) = opened(overflow());
+    let (mut host, mut req, step) = opened(overflow());
     assert!(
         step.effects.iter().any(|e| matches!(e, Effect::Call { cluster, .. } if cluster == "an")),
         "{step:?}"
+    );
+    // The larger window answers: its stream is served and charged, not the first one's 400
+    // (which the fallback carried, and answered in its place).
+    req.on(&host, Event::Dispatched { sent: true });
+    let stop = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    let answer = format!("{ANTHROPIC_START}{ANTHROPIC_DELTA}{stop}");
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = answer.into_bytes();
+    let step = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    let served = step.effects.iter().find_map(|e| match e {
+        Effect::Respond { status, body, .. } => Some((*status, String::from_utf8_lossy(body).into_owned())),
+        _ => None,
+    });
+    let (status, body) = served.unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"Hi\"") && body.contains("[DONE]"), "{body}");
+    req.on(&host, Event::Log);
+    assert!(
+        host.counters.borrow().keys().any(|k| k.starts_with("cost_nanousd.provider.an")),
+        "{:?}",
+        host.counters
     );
     let (_, _, step) = opened_with(config_with(r#","resilience":{"max_attempts":1}"#), overflow());
     let (status, error, _) = respond(&step).unwrap_or_else(|| panic!("no answer: {step:?}"));
