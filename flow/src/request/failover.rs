@@ -290,7 +290,7 @@ impl Request {
         let attempts = f.attempts;
         let e = if all(|s| s == 429) {
             ApiError::rate_limited(format!(
-                "every provider that can serve this request is rate limited ({summary}): retry after retry-after seconds"
+                "every provider tried is rate limited ({summary}): retry after retry-after seconds"
             ))
         } else if all(|s| s == 401 || s == 403) {
             ApiError::server(
