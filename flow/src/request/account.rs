@@ -230,14 +230,19 @@ impl Request {
     /// without one the reservation, is charged at the end, and counted now under its own
     /// provider and model (the answering attempt's cost is counted under its own).
     pub(super) fn lost(&mut self, host: &dyn Host, f: &Flight) {
+        let estimate = self.estimate_of(f);
+        self.charge_lost(host, &f.to, estimate);
+    }
+
+    /// `f`'s estimate, nano-USD, or without one the reservation.
+    pub(super) fn estimate_of(&self, f: &Flight) -> u64 {
         let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
-        self.charge_lost(host, &f.to, f.estimate_nano().unwrap_or(reserved));
+        f.estimate_nano().unwrap_or(reserved)
     }
 
     /// Charges an attempt at `to` that did not answer what it reported using ([`plausible`]).
     pub(super) fn charge_used(&mut self, host: &dyn Host, to: &Upstream, u: Usage) {
-        let u = plausible(host, to, u);
-        self.charge_lost(host, to, nano(u.cost(&to.price())));
+        self.charge_lost(host, to, used_nano(host, to, u));
     }
 
     /// Charges `nano` (nano-USD) for an attempt at `to` that did not answer, at the end, and
@@ -363,6 +368,11 @@ impl Request {
 
 /// Seconds between two "usage beyond the model" lines for one provider.
 const RUNAWAY_LOG_INTERVAL_SECS: u64 = 60;
+
+/// What `u` costs at `to`, nano-USD, as charged ([`plausible`]).
+pub(super) fn used_nano(host: &dyn Host, to: &Upstream, u: Usage) -> u64 {
+    nano(plausible(host, to, u).cost(&to.price()))
+}
 
 /// `u` as charged: bounded by what `to`'s model can bill ([`Usage::beyond`]), logged once a
 /// minute per provider when it was not. An embedding model (it writes nothing: no

@@ -330,13 +330,9 @@ impl Request {
             Bill::Estimate => self.lost(host, f),
             Bill::Input => self.charge_lost(host, &f.to, f.input_estimate_nano()),
             Bill::Cut(used, floor) => {
-                let price = f.to.price();
-                let reported =
-                    used.map_or(0, |u| nano(super::account::plausible(host, &f.to, u).cost(&price)));
-                let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
-                let estimate = f.estimate_nano().unwrap_or(reserved);
+                let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u));
                 let floor = floor.saturating_add(f.input_estimate_nano());
-                self.charge_lost(host, &f.to, reported.max(estimate).max(floor));
+                self.charge_lost(host, &f.to, reported.max(self.estimate_of(f)).max(floor));
             }
         }
     }

@@ -228,26 +228,27 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
             return Err(refuse(name, why));
         }
     }
-    // Anthropic's own member, sent through an OpenAI client: the translation writes `thinking`
-    // from `reasoning_effort`, and would drop this one (turning it off asks nothing).
-    match req.get("thinking") {
-        None | Some(Value::Null) => {}
-        Some(t) if t.get("type").and_then(Value::as_str) == Some("disabled") => {}
-        Some(_) => {
-            return Err(refuse(
-                "thinking",
-                "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
-            ));
-        }
-    }
-    match req.get("response_format") {
-        None | Some(Value::Null) => {}
-        Some(f) if f.get("type").and_then(Value::as_str) == Some("text") => {}
-        Some(_) => {
-            return Err(refuse(
-                "response_format.type",
-                "structured output (json_object, json_schema) is not available on this model's API: describe the format in the prompt or use a tool",
-            ));
+    // Members refused unless their `type` asks nothing: Anthropic's own `thinking`, sent
+    // through an OpenAI client (the translation writes it from `reasoning_effort`, and would
+    // drop this one), and structured output.
+    for (name, harmless, param, why) in [
+        (
+            "thinking",
+            "disabled",
+            "thinking",
+            "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
+        ),
+        (
+            "response_format",
+            "text",
+            "response_format.type",
+            "structured output (json_object, json_schema) is not available on this model's API: describe the format in the prompt or use a tool",
+        ),
+    ] {
+        match req.get(name) {
+            None | Some(Value::Null) => {}
+            Some(v) if v.get("type").and_then(Value::as_str) == Some(harmless) => {}
+            Some(_) => return Err(refuse(param, why)),
         }
     }
     Ok(())
