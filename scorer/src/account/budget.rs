@@ -272,6 +272,9 @@ pub struct BudgetView {
     /// Requests in flight hold what is missing: the day's settled spend is below the limit,
     /// so room comes back as they end, not at midnight.
     pub held: bool,
+    /// The smallest limit of all the request's scopes (USD) and its label: a request priced
+    /// above it never fits, whichever scope is the tightest today.
+    pub smallest: (String, f64),
 }
 
 /// Seconds a client refused because requests in flight hold the rest of a limit is told to
@@ -286,6 +289,7 @@ impl BudgetView {
         // A scope whose settled spend reached its limit is the one that blocks, until midnight.
         let spent = today.iter().find(|(s, sp)| sp.spent >= s.limit);
         let (scope, spend) = spent.or_else(|| today.iter().min_by_key(|(s, sp)| sp.left(s.limit)))?;
+        let smallest = today.iter().map(|(s, _)| *s).min_by_key(|s| s.limit).unwrap_or(scope);
         Some(BudgetView {
             left_usd: spend.left(scope.limit) as f64 / 1e9,
             scope: scope.label.clone(),
@@ -293,6 +297,7 @@ impl BudgetView {
             resets_at: (day + 1) * 86_400,
             // No scope's settled spend has reached its limit, and requests in flight hold some.
             held: spent.is_none() && today.iter().any(|(_, sp)| sp.reserved() > 0),
+            smallest: (smallest.label.clone(), smallest.limit as f64 / 1e9),
         })
     }
 
@@ -323,21 +328,26 @@ impl BudgetView {
     /// the whole limit, a 400 saying so: no wait makes room for it (it was told the limit was
     /// reached, to retry at midnight, and failed the same way then).
     pub fn refused(&self, now: u64, cheapest: Option<f64>) -> ApiError {
+        // The smallest limit of any scope: the tightest today may have more room in all, and
+        // a request over the other's whole limit is refused there every day.
+        let (scope, limit) = match &self.smallest {
+            (label, limit) if *limit < self.limit_usd => (label.as_str(), *limit),
+            _ => (self.scope.as_str(), self.limit_usd),
+        };
         match cheapest {
             // A limit of 0 allows no paid request, whatever its size: no wait helps either.
-            Some(price) if price > 0.0 && self.limit_usd <= 0.0 => ApiError::invalid(
+            Some(price) if price > 0.0 && limit <= 0.0 => ApiError::invalid(
                 "request_over_budget",
                 None,
-                format!("the daily spend limit ({}, $0) allows no paid request", self.scope),
+                format!("the daily spend limit ({scope}, $0) allows no paid request"),
             ),
-            Some(price) if price > self.limit_usd => ApiError::invalid(
+            Some(price) if price > limit => ApiError::invalid(
                 "request_over_budget",
                 None,
                 format!(
-                    "this request's estimated price (${}) is more than the whole daily spend limit ({}, ${}): lower max_tokens, or send less input",
+                    "this request's estimated price (${}) is more than the whole daily spend limit ({scope}, ${}): lower max_tokens, or send less input",
                     usd(price),
-                    self.scope,
-                    usd(self.limit_usd)
+                    usd(limit)
                 ),
             ),
             _ => self.exhausted(now),
@@ -466,6 +476,34 @@ mod tests {
             e.message
         );
         assert_eq!(v.retry_after(now), 23 * 3600);
+    }
+
+    /// The tightest scope today is not always the one a request can never fit: a client near
+    /// its $1 limit was told to retry at midnight for a $0.02 request the global $0.01 limit
+    /// refuses every day.
+    #[test]
+    fn a_request_over_any_scopes_whole_limit_is_refused_for_good() {
+        let cfg = BudgetConfig {
+            daily_usd: Some(0.01),
+            clients: [("a".to_string(), 1.0)].into(),
+            ..BudgetConfig::default()
+        };
+        let now = 20_779 * 86_400 + 3600;
+        let recs: Vec<(Scope, Spend)> = cfg
+            .scopes(Some("a"))
+            .into_iter()
+            .map(|s| {
+                let spent = if s.label == "global" { 0 } else { nano(0.995) };
+                (s, record(20_779, spent, 0))
+            })
+            .collect();
+        let v = BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"));
+        assert_eq!((v.scope.as_str(), v.smallest.0.as_str()), ("client a", "global"));
+        let e = v.refused(now, Some(0.02));
+        assert_eq!((e.status, e.code), (400, "request_over_budget"));
+        assert!(e.message.contains("(global, $0.01)"), "{}", e.message);
+        // One that fits the global limit waits for the client's to reset.
+        assert_eq!(v.refused(now, Some(0.008)).code, "budget_exceeded");
     }
 
     /// A limit that requests in flight fill, with the day's spend below it, comes back as they

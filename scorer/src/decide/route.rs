@@ -505,7 +505,14 @@ mod tests {
     }
 
     fn budget_left(left: f64) -> BudgetView {
-        BudgetView { left_usd: left, scope: "global".into(), limit_usd: 100.0, resets_at: TODAY, held: false }
+        BudgetView {
+            left_usd: left,
+            scope: "global".into(),
+            limit_usd: 100.0,
+            resets_at: TODAY,
+            held: false,
+            smallest: ("global".into(), 100.0),
+        }
     }
 
     fn config() -> Config {
@@ -1511,13 +1518,7 @@ mod tests {
         };
         let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         // Room for a cheaper model of the tier, not for the first.
-        let view = BudgetView {
-            left_usd: (cheapest + first) / 2.0,
-            scope: "global".into(),
-            limit_usd: 100.0,
-            resets_at: TODAY,
-            held: false,
-        };
+        let view = BudgetView { left_usd: (cheapest + first) / 2.0, ..budget_left(0.0) };
         let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
         let limited = a.route(&c, &ctx).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(limited.budget, Some(format!("limited:{tier}")));
