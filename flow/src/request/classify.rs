@@ -286,11 +286,12 @@ impl Request {
             Err(e) => return Ok(self.reject(host, &e)),
         };
         // Embeddings count against the spend limits too: the reservation is the input's
-        // estimate (at least a nano-dollar, so a spent limit refuses them), and their real cost
-        // is settled at the end.
+        // estimate (a priced one at least a nano-dollar, so a spent limit refuses it; a free
+        // model's nothing, as on chat), and their real cost is settled at the end.
         let scopes = shared.config.budgets.scopes(self.client.as_deref());
         if !scopes.is_empty() {
-            match spend::reserve(host, scopes.clone(), nano(route.estimate_usd).max(1), ctx.now)? {
+            let hold = if route.estimate_usd > 0.0 { nano(route.estimate_usd).max(1) } else { 0 };
+            match spend::reserve(host, scopes.clone(), hold, ctx.now)? {
                 Some(r) => self.account.reservation = Some(r),
                 None => {
                     let view = spend::view(host, &scopes, ctx.now)?;
