@@ -111,18 +111,27 @@ pub fn translate_with(
         conversation.tell_tools();
     }
     let (mut max_tokens, capped) = max_tokens(&req, to, stream)?;
-    if let Some((effort, budget)) = thinking_budget(&req, &conversation, &out, to, &mut max_tokens, capped)? {
-        let thinking = if to.quirks.adaptive_thinking {
+    if let Some(Reasoning { effort, budget }) =
+        thinking_budget(&req, &conversation, &out, to, &mut max_tokens, capped)?
+    {
+        if to.quirks.adaptive_thinking {
+            // The effort holds whether or not this request thinks: without it the model works
+            // at the API's default (high), and a changed effort restarts the prompt cache.
             out.insert("output_config".into(), json!({ "effort": effort }));
-            json!({"type": "adaptive"})
-        } else {
-            json!({"type": "enabled", "budget_tokens": budget})
-        };
-        out.insert("thinking".into(), thinking);
-        // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
-        out.remove("temperature");
-        if out.get("top_p").and_then(Value::as_f64).is_some_and(|p| p < MIN_THINKING_TOP_P) {
-            out.remove("top_p");
+        }
+        if let Some(budget) = budget {
+            let thinking = if to.quirks.adaptive_thinking {
+                // Such a model omits the thinking text unless asked (the client asked for it).
+                json!({"type": "adaptive", "display": "summarized"})
+            } else {
+                json!({"type": "enabled", "budget_tokens": budget})
+            };
+            out.insert("thinking".into(), thinking);
+            // Thinking takes no temperature (nor top_k) and a top_p only from 0.95 to 1.
+            out.remove("temperature");
+            if out.get("top_p").and_then(Value::as_f64).is_some_and(|p| p < MIN_THINKING_TOP_P) {
+                out.remove("top_p");
+            }
         }
     }
     // Current models take one of temperature and top_p ("cannot both be specified", a 400):
@@ -398,17 +407,24 @@ fn max_tokens(req: &Map<String, Value>, to: &Native<'_>, stream: bool) -> Result
     Ok((limit.max(1), false))
 }
 
+/// What `reasoning_effort` asks of the model: its effort, and the thinking budget when this
+/// request thinks.
+struct Reasoning {
+    effort: &'static str,
+    budget: Option<u64>,
+}
+
 /// The thinking budget for `reasoning_effort`. A client's own `max_tokens` (`capped`) is never
 /// raised: as in OpenAI's API, the reasoning fits inside it, since the client is billed up to
 /// it and the route's estimate was made on it; the budget is cut to leave [`ANSWER_ROOM`] (or
 /// half of `max_tokens`, when smaller) for the answer. Without one, `max_tokens` is raised
 /// (within the model's limit) when it leaves no room above the budget. No thinking when the
-/// client asked
-/// none/minimal, when `tool_choice` forces a tool (thinking allows only auto and none), and
-/// when the last assistant turn called tools or is a prefill: the Messages API then wants that
-/// turn to start with its signed thinking block, which an OpenAI client never sends back, so
-/// this one request goes without thinking and thinking resumes on the next user turn. Returns
-/// the effort with the budget: a model that thinks only adaptively gets the effort.
+/// client asked none/minimal (the lowest effort, `low`), when `tool_choice` forces a tool
+/// (thinking allows only auto and none), and when the last assistant turn called tools or is a
+/// prefill: the Messages API then wants that turn to start with its signed thinking block,
+/// which an OpenAI client never sends back, so this one request goes without thinking and
+/// thinking resumes on the next user turn. The effort is returned either way: a model that
+/// thinks only adaptively is told it whether or not it thinks.
 fn thinking_budget(
     req: &Map<String, Value>,
     conversation: &Conversation<'_>,
@@ -416,7 +432,7 @@ fn thinking_budget(
     to: &Native<'_>,
     max_tokens: &mut u64,
     capped: bool,
-) -> Result<Option<(&'static str, u64)>, ApiError> {
+) -> Result<Option<Reasoning>, ApiError> {
     // The `reasoning` object's other members (OpenRouter's `max_tokens`, `enabled`, `exclude`)
     // would be dropped: the client would get no thinking, or thinking it asked to exclude,
     // with a 200. Refused, as on the Responses API, so a tier moves on.
@@ -441,7 +457,9 @@ fn thinking_budget(
     };
     let (effort, budget) = match THINKING_BUDGETS.iter().find(|(name, _)| *name == effort) {
         Some(&(name, budget)) => (name, budget),
-        None if effort == "none" || effort == "minimal" => return Ok(None),
+        None if effort == "none" || effort == "minimal" => {
+            return Ok(Some(Reasoning { effort: "low", budget: None }));
+        }
         None => {
             return Err(refuse(
                 param,
@@ -455,7 +473,7 @@ fn thinking_budget(
         .and_then(Value::as_str)
         .is_some_and(|t| t == "any" || t == "tool");
     if forced || conversation.open_tool_turn() || conversation.prefill() {
-        return Ok(None);
+        return Ok(Some(Reasoning { effort, budget: None }));
     }
     let budget = if capped {
         budget.min(max_tokens.saturating_sub(ANSWER_ROOM.min(*max_tokens / 2)))
@@ -466,7 +484,7 @@ fn thinking_budget(
         budget
     };
     let budget = budget.min(max_tokens.saturating_sub(1));
-    Ok((budget >= MIN_THINKING_BUDGET).then_some((effort, budget)))
+    Ok(Some(Reasoning { effort, budget: (budget >= MIN_THINKING_BUDGET).then_some(budget) }))
 }
 
 #[cfg(test)]

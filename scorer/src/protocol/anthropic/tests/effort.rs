@@ -19,19 +19,34 @@ fn ask(to: &Native<'_>, extra: Value) -> Result<Value, ApiError> {
 }
 
 /// Claude Opus 4.7 answers `thinking: {"type":"enabled"}` with a 400: it thinks only
-/// adaptively, told how hard by `output_config.effort`.
+/// adaptively, told how hard by `output_config.effort`, and shows its thinking only when asked
+/// (`display`; it defaults to omitted: the client asked for `reasoning_content` and got none).
+/// The effort is sent whether or not the request thinks: without it the model worked at the
+/// API's default, high, on each request of a tool loop and on none/minimal.
 #[test]
 fn a_model_that_thinks_adaptively_gets_the_effort_not_a_budget() {
     let adaptive = Native { quirks: Quirks { adaptive_thinking: true, ..Quirks::NONE }, ..TO };
     for effort in ["low", "medium", "high"] {
         let v = ask(&adaptive, json!({"reasoning_effort": effort})).unwrap_or_default();
-        assert_eq!(v["thinking"], json!({"type": "adaptive"}), "{effort}");
+        assert_eq!(v["thinking"], json!({"type": "adaptive", "display": "summarized"}), "{effort}");
         assert_eq!(v["output_config"], json!({"effort": effort}));
         let budgeted = ask(&TO, json!({"reasoning_effort": effort})).unwrap_or_default();
         assert_eq!(budgeted["thinking"]["type"], json!("enabled"));
         assert!(budgeted.get("output_config").is_none());
+        // A forced tool takes no thinking; the effort stays.
+        let forced = json!({"reasoning_effort": effort, "tool_choice": "required",
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]});
+        let v = ask(&adaptive, forced.clone()).unwrap_or_default();
+        assert!(v.get("thinking").is_none(), "{v}");
+        assert_eq!(v["output_config"], json!({"effort": effort}));
+        assert!(ask(&TO, forced).unwrap_or_default().get("output_config").is_none());
     }
-    for none in [json!({"reasoning_effort": "none"}), json!({}), json!({"reasoning_effort": null})] {
+    for least in ["none", "minimal"] {
+        let v = ask(&adaptive, json!({"reasoning_effort": least})).unwrap_or_default();
+        assert!(v.get("thinking").is_none(), "{v}");
+        assert_eq!(v["output_config"], json!({"effort": "low"}), "{least}");
+    }
+    for none in [json!({}), json!({"reasoning_effort": null})] {
         let v = ask(&adaptive, none.clone()).unwrap_or_default();
         assert!(v.get("thinking").is_none() && v.get("output_config").is_none(), "{none}");
     }
