@@ -36,10 +36,16 @@ pub(super) fn finish_reason(stop: &str, calls: bool) -> &'static str {
         "model_context_window_exceeded" => "length",
         "guardrail_intervened" | "content_filtered" => "content_filter",
         _ if calls => "tool_calls",
-        // end_turn, stop_sequence, tool_use without a call, malformed_model_output,
-        // malformed_tool_use and any future one.
+        // end_turn, stop_sequence, tool_use without a call and any future one.
         _ => "stop",
     }
+}
+
+/// Why an answer that ended with `stop` failed: Bedrock could not parse what the model wrote
+/// (`malformed_model_output`, `malformed_tool_use`). What came is a fragment, often none, and
+/// passed on as `stop` an agent took it as its final answer: the provider failed.
+pub(super) fn malformed(stop: &str) -> Option<String> {
+    stop.starts_with("malformed_").then(|| format!("Bedrock could not parse the model's output ({stop})"))
 }
 
 /// A Converse `usage` as [`Tokens`]: Bedrock's `inputTokens` counts only the uncached input
@@ -70,6 +76,9 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
         .and_then(Value::as_array)
         .ok_or("Converse response has no output.message.content array")?;
     let stop = v.get("stopReason").and_then(Value::as_str).ok_or("Converse response has no stopReason")?;
+    if let Some(why) = malformed(stop) {
+        return Err(why);
+    }
     let (mut text, mut reasoning, mut calls) = (String::new(), String::new(), Vec::new());
     for block in content {
         if let Some(t) = block.get("text").and_then(Value::as_str) {

@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use super::eventstream::{Decoder, Frame};
-use super::response::{finish_reason, is_context, tokens};
+use super::response::{finish_reason, is_context, malformed, tokens};
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
 
@@ -166,6 +166,9 @@ impl Stream {
                     .get("stopReason")
                     .and_then(Value::as_str)
                     .ok_or_else(|| bad("messageStop has no stopReason".into()))?;
+                if let Some(why) = malformed(stop) {
+                    return Err(bad(why));
+                }
                 self.close(out, |_| true);
                 self.start(out);
                 let calls = !self.tools.is_empty();

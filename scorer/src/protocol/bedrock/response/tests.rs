@@ -28,14 +28,17 @@ fn each_stop_reason_has_its_finish_reason() {
         ("tool_use", "stop"),
         ("guardrail_intervened", "content_filter"),
         ("content_filtered", "content_filter"),
-        ("malformed_model_output", "stop"),
-        ("malformed_tool_use", "stop"),
         ("something_new", "stop"),
     ];
     for (stop, want) in cases {
         assert_eq!(finish_reason(stop, false), want);
         let out = translate(&answer(json!([{"text": "x"}]), stop), &meta(false)).unwrap_or_default();
         assert_eq!(parsed(&out)["choices"][0]["finish_reason"], want, "{stop}");
+    }
+    // Output Bedrock could not parse is the provider's failure, not an answer that stopped.
+    for stop in ["malformed_model_output", "malformed_tool_use"] {
+        let out = translate(&answer(json!([{"text": "{\"na"}]), stop), &meta(false));
+        assert!(out.as_ref().is_err_and(|why| why.contains(stop)), "{stop}: {out:?}");
     }
     // With a call, the calls decide, unless the answer was cut short or filtered.
     let call = json!([{"toolUse": {"toolUseId": "t", "name": "f", "input": {}}}]);

@@ -93,6 +93,8 @@ fn malformed_streams_fail_once_with_502_and_no_done() {
     bad_message[last] ^= 0x55;
     let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
         ("prelude crc", vec![start(), bad_prelude, stop("end_turn"), metadata()]),
+        ("malformed tool use", vec![start(), stop("malformed_tool_use"), metadata()]),
+        ("malformed model output", vec![start(), stop("malformed_model_output"), metadata()]),
         ("message crc", vec![start(), bad_message, stop("end_turn"), metadata()]),
         ("garbage", vec![b"HTTP/1.1 500 oops\r\n\r\n".to_vec()]),
         (
