@@ -10,7 +10,9 @@ use crate::decide::route::Context;
 use crate::decide::upstream::{Target, Upstream};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{BYTES_PER_TOKEN, ROUTER_FIELDS};
-use crate::parse::fields::{duplicate_error, first_duplicate, open_object, string_field, syntax};
+use crate::parse::fields::{
+    case_variant, duplicate_error, first_duplicate, open_object, string_field, syntax,
+};
 use crate::parse::json::{Kind, Reader};
 use crate::parse::layout::Layout;
 use crate::parse::options::{read_max_price, read_provider_policy};
@@ -90,7 +92,10 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                 empty_input = skip_input(&mut r, kind).map_err(syntax)?;
                 input = src.get(value_start..r.pos()).map(|raw| (kind, raw));
             }
-            _ => r.skip_value().map_err(syntax)?,
+            _ => {
+                case_variant(&key)?;
+                r.skip_value().map_err(syntax)?;
+            }
         }
         // `prefer`, `tier`, `provider`, `max_price` mean nothing to a provider: spliced out.
         layout.member(start, r.pos(), ROUTER_FIELDS.contains(&key.as_ref()));
@@ -438,7 +443,7 @@ mod tests {
 
     #[test]
     fn embedding_errors() {
-        let cases: [(&[u8], &str, u16, &str); 13] = [
+        let cases: [(&[u8], &str, u16, &str); 14] = [
             (b"", r#"{"model":"embed-huge","input":"x"}"#, 404, "model_not_found"),
             (b"", r#"{"model":"embed-small"}"#, 400, "missing_required_parameter"),
             (b"", r#"{"model":"embed-small","input":5}"#, 400, "invalid_type"),
@@ -454,6 +459,12 @@ mod tests {
                 "provider_blocked",
             ),
             (b"", r#"{"model":"embed-small","input":"x","input":"y"}"#, 400, "duplicate_key"),
+            (
+                b"",
+                r#"{"model":"embed-small","input":"x","MODEL":"text-embedding-3-large"}"#,
+                400,
+                "unknown_parameter",
+            ),
             (b"", r#"{"model":"embed-small","input":"x","dimensions":"256"}"#, 400, "invalid_type"),
             // The request's own provider names are checked, as chat's are.
             (

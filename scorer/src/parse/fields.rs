@@ -90,6 +90,66 @@ pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
     )
 }
 
+/// The members of an OpenAI chat or embeddings request a provider acts on (the router reads
+/// most of them): a key that is one of these in other letter case is refused.
+pub(crate) const REQUEST_MEMBERS: [&str; 40] = [
+    "model",
+    "messages",
+    "input",
+    "dimensions",
+    "encoding_format",
+    "prefer",
+    "tier",
+    "provider",
+    "max_price",
+    "stream",
+    "stream_options",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "functions",
+    "function_call",
+    "response_format",
+    "prediction",
+    "modalities",
+    "audio",
+    "service_tier",
+    "reasoning_effort",
+    "reasoning",
+    "verbosity",
+    "web_search_options",
+    "stop",
+    "seed",
+    "store",
+    "user",
+    "metadata",
+];
+
+/// A 400 for a top-level key that names one of [`REQUEST_MEMBERS`] in other letter case
+/// (`"Model"`): the router passes unknown keys on as they are, and a provider whose JSON
+/// decoder matches names without regard to case (Go's does) would read it in place of the
+/// member the router read and rewrote: another model, more choices, a paid tier, unpriced.
+pub(crate) fn case_variant(key: &str) -> Result<(), ApiError> {
+    match REQUEST_MEMBERS.iter().find(|m| **m != key && m.eq_ignore_ascii_case(key)) {
+        None => Ok(()),
+        Some(member) => Err(ApiError::invalid(
+            "unknown_parameter",
+            Some(key),
+            format!("unrecognized request argument {}: the parameter is {member}", echo(key)),
+        )),
+    }
+}
+
 /// Checks that a body is non-empty UTF-8 holding a JSON object; returns the text and a reader
 /// positioned on the object.
 pub(crate) fn open_object(body: &[u8]) -> Result<(&str, Reader<'_>), ApiError> {

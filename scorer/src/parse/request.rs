@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use crate::catalog::{ASKS_CHOICES, ASKS_LOGPROBS, Tier};
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
-    duplicate_error, first_duplicate, open_object_as, opt_cap_field, opt_count_field, opt_string_field,
-    string_field, syntax, wrong_type,
+    case_variant, duplicate_error, first_duplicate, open_object_as, opt_cap_field, opt_count_field,
+    opt_string_field, string_field, syntax, wrong_type,
 };
 use crate::parse::json::Kind;
 use crate::parse::layout::STREAM_USAGE_MEMBER;
@@ -247,7 +247,10 @@ fn parse_chat_as<'a>(
                     _ => {}
                 }
             }
-            _ => r.skip_value().map_err(syntax)?,
+            _ => {
+                case_variant(&key)?;
+                r.skip_value().map_err(syntax)?;
+            }
         }
         // A null stream_options is dropped; the router adds its own when it streams.
         let null_options = key == "stream_options" && stream_options.is_none();
@@ -413,6 +416,10 @@ mod tests {
             (r#"{"model":"economy"}"#.into(), "missing_required_parameter", Some("messages")),
             (body(r#","model":"x""#), "duplicate_key", Some("model")),
             (body(r#","temperature":1,"temperature":2"#), "duplicate_key", Some("temperature")),
+            // A provider whose decoder ignores case would read these in place of the router's.
+            (body(r#","Model":"o3-pro""#), "unknown_parameter", Some("Model")),
+            (body(r#","N":8"#), "unknown_parameter", Some("N")),
+            (body(r#","Service_Tier":"priority""#), "unknown_parameter", Some("Service_Tier")),
             (r#"{"model":7,"messages":[]}"#.into(), "invalid_type", Some("model")),
             (r#"{"model":"economy","messages":{}}"#.into(), "invalid_type", Some("messages")),
             (r#"{"model":"economy","messages":[]}"#.into(), "invalid_value", Some("messages")),
