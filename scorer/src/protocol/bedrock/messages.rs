@@ -23,6 +23,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::image::MAX_IMAGES_PER_TURN;
 use crate::error::{ApiError, echo};
 use crate::protocol::raw::{At, Elements, Members, Raw, blank, null, objects, objects_with, once, string};
 use crate::protocol::tools::{told_call, told_result, tool_id};
@@ -222,6 +223,20 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
                 turns.push(t);
             }
         }
+    }
+    // Consecutive user messages are one Converse message, which holds at most 20 images.
+    if let Some(t) = turns
+        .iter()
+        .find(|t| t.blocks.iter().filter(|b| matches!(b, Block::Image(_))).count() > MAX_IMAGES_PER_TURN)
+    {
+        let at = format!("messages[{}]", t.first);
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some(&at),
+            format!(
+                "the user turn from {at} has more than {MAX_IMAGES_PER_TURN} images: this model's API takes at most {MAX_IMAGES_PER_TURN} in a turn"
+            ),
+        ));
     }
     match turns.first() {
         None => {

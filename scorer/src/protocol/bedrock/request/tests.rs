@@ -343,6 +343,31 @@ fn each_refusal_names_its_field() {
     }
 }
 
+/// Converse takes at most 20 images in a message, each at most 3.75 MB: a larger one was sent
+/// and its 400 relayed, where another candidate of the tier could have answered. Refused
+/// before sending; at the limit it passes.
+#[test]
+fn images_past_conversers_limits_are_refused_before_sending() {
+    let image = |bytes: usize| {
+        let data = "A".repeat(bytes / 3 * 4);
+        json!({"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{data}")}})
+    };
+    let with = |parts: Vec<Value>| json!({"messages": [{"role": "user", "content": parts}]});
+    let code = |body: &Value| {
+        translate(body.to_string().as_bytes(), &TO).err().map(|e| (e.code, e.param.unwrap_or_default()))
+    };
+    let big = super::super::image::MAX_IMAGE_BYTES;
+    assert_eq!(code(&with(vec![image(big)])), None);
+    assert_eq!(
+        code(&with(vec![image(big + 3)])),
+        Some(("invalid_value", "messages[0].content[0].image_url.url".into()))
+    );
+    // Twenty in a turn pass; the twenty-first, even in the next user message of the turn, not.
+    assert_eq!(code(&with(vec![image(3); 20])), None);
+    let split = json!({"messages": [{"role": "user", "content": vec![image(3); 20]}, {"role": "user", "content": [image(3)]}]});
+    assert_eq!(code(&split), Some(("invalid_value", "messages[0]".into())));
+}
+
 #[test]
 fn defaults_of_refused_members_pass() {
     let body = json!({"messages": [user("u")], "n": 1, "logprobs": false, "logit_bias": {}, "modalities": ["text"],
