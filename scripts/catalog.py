@@ -93,6 +93,13 @@ REASONING_EFFORTS = {
     "gpt-5.1-codex-mini": ["medium", "high"],
     "gpt-5.4": ["none", "low", "medium", "high", "xhigh"],
     "grok-3-mini-beta": ["low", "high"],
+    # Claude through the Messages translation: none/minimal (no thinking) to high as thinking
+    # budgets; Opus 4.7 thinks adaptively and takes xhigh and max as efforts too (Anthropic's
+    # effort guide).
+    "claude-haiku-4-5": ["none", "minimal", "low", "medium", "high"],
+    "claude-sonnet-4-6": ["none", "minimal", "low", "medium", "high"],
+    "claude-opus-4-6": ["none", "minimal", "low", "medium", "high"],
+    "claude-opus-4-7": ["none", "minimal", "low", "medium", "high", "xhigh", "max"],
 }
 
 # Dearer rates above an input size: (tokens above which, USD/M in, USD/M out, source). A copy of a

@@ -268,7 +268,7 @@ pub fn refusable_bit(value: &str) -> Option<u8> {
 }
 
 /// The `reasoning_effort` values a catalog may list for a model, least first.
-pub const EFFORTS: [&str; 6] = ["none", "minimal", "low", "medium", "high", "xhigh"];
+pub const EFFORTS: [&str; 7] = ["none", "minimal", "low", "medium", "high", "xhigh", "max"];
 
 /// A `reasoning_effort` value's bit in [`Quirks::efforts`] (`None`: not one of [`EFFORTS`]).
 pub fn effort_bit(value: &str) -> Option<u8> {
@@ -281,12 +281,15 @@ pub fn effort_bit(value: &str) -> Option<u8> {
 pub const THINKING_BUDGETS: [(&str, u64); 3] = [("low", 2_048), ("medium", 8_192), ("high", 16_384)];
 
 /// The tokens an effort's thinking adds to an output estimate (of an [`effort_bit`]): its
-/// [`THINKING_BUDGETS`] entry, twice the highest for `xhigh`, none for `none` and `minimal`.
+/// [`THINKING_BUDGETS`] entry, twice the highest for `xhigh` and four times for `max`, none
+/// for `none` and `minimal`.
 pub fn thinking_tokens(bit: u8) -> u64 {
     let name = EFFORTS.iter().enumerate().find(|(i, _)| bit == 1 << i).map_or("", |(_, e)| *e);
+    let highest = THINKING_BUDGETS.last().map_or(0, |&(_, t)| t);
     match THINKING_BUDGETS.iter().find(|(e, _)| *e == name) {
         Some(&(_, tokens)) => tokens,
-        None if name == "xhigh" => THINKING_BUDGETS.last().map_or(0, |&(_, t)| 2 * t),
+        None if name == "xhigh" => 2 * highest,
+        None if name == "max" => 4 * highest,
         None => 0,
     }
 }

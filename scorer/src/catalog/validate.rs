@@ -176,7 +176,7 @@ impl TryFrom<RawCatalog> for Catalog {
             for e in m.reasoning_efforts.iter().flatten() {
                 efforts |= effort_bit(e).ok_or_else(|| CatalogError::Unsupported {
                     model: m.id.clone(),
-                    what: "reasoning_efforts lists none, minimal, low, medium, high or xhigh",
+                    what: "reasoning_efforts lists none, minimal, low, medium, high, xhigh or max",
                 })?;
             }
             let mut refuses = 0;

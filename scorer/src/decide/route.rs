@@ -654,6 +654,9 @@ mod tests {
             param("reasoning.effort")
         );
         assert_eq!(refused("gpt-oss-120b", r#","reasoning_effort":"none""#), param("reasoning_effort"));
+        // `max` (the spec's highest) is known too: it was sent to o3, whose 400 ended the
+        // request where another model of the tier takes it.
+        assert_eq!(refused("o3", r#","reasoning_effort":"max""#), param("reasoning_effort"));
         let message = route("gpt-5.3-codex", r#","reasoning_effort":"none""#).err().map(|e| e.message);
         assert!(message.is_some_and(|m| m.contains("low, medium, high, xhigh")));
         // `reasoning_effort` is read before `reasoning.effort`, whatever their order; a null
@@ -668,7 +671,7 @@ mod tests {
         }
         for fine in [
             r#","reasoning_effort":"high""#,
-            r#","reasoning_effort":"max""#,
+            r#","reasoning_effort":"ultra""#,
             r#","reasoning":{"summary":"auto"}"#,
             r#","reasoning":{"effort":"none"},"reasoning_effort":"high""#,
         ] {

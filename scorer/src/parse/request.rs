@@ -599,6 +599,7 @@ mod tests {
             (r#","reasoning_effort":"high""#, 512 + 16_384),
             (r#","reasoning":{"effort":"low"},"n":2"#, 2 * (512 + 2_048)),
             (r#","reasoning_effort":"xhigh""#, 512 + 32_768),
+            (r#","reasoning_effort":"max""#, 512 + 65_536),
             (r#","reasoning_effort":"none""#, 512),
             (r#","reasoning_effort":"high","max_tokens":1000"#, 1000),
         ] {

@@ -460,10 +460,17 @@ fn thinking_budget(
         None if effort == "none" || effort == "minimal" => {
             return Ok(Some(Reasoning { effort: "low", budget: None }));
         }
+        // Efforts past high exist only as efforts (Opus 4.7 takes xhigh and max); the highest
+        // budget stands for them in what `max_tokens` must leave room for.
+        None if to.quirks.adaptive_thinking && matches!(effort, "xhigh" | "max") => {
+            let name = if effort == "max" { "max" } else { "xhigh" };
+            (name, THINKING_BUDGETS.last().map_or(MIN_THINKING_BUDGET, |&(_, b)| b))
+        }
         None => {
+            let also = if to.quirks.adaptive_thinking { ", high, xhigh or max" } else { " or high" };
             return Err(refuse(
                 param,
-                format!("{param} {} is not supported: use none, minimal, low, medium or high", echo(effort)),
+                format!("{param} {} is not supported: use none, minimal, low, medium{also}", echo(effort)),
             ));
         }
     };

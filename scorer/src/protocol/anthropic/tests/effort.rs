@@ -41,6 +41,14 @@ fn a_model_that_thinks_adaptively_gets_the_effort_not_a_budget() {
         assert_eq!(v["output_config"], json!({"effort": effort}));
         assert!(ask(&TO, forced).unwrap_or_default().get("output_config").is_none());
     }
+    // Past high, an effort only: Opus 4.7 takes xhigh and max; a budgeted model refuses them.
+    for past in ["xhigh", "max"] {
+        let v = ask(&adaptive, json!({"reasoning_effort": past})).unwrap_or_default();
+        assert_eq!(v["thinking"]["type"], json!("adaptive"), "{past}");
+        assert_eq!(v["output_config"], json!({"effort": past}));
+        let e = ask(&TO, json!({"reasoning_effort": past})).err().map(|e| e.code);
+        assert_eq!(e, Some("unsupported_for_provider"), "{past}");
+    }
     for least in ["none", "minimal"] {
         let v = ask(&adaptive, json!({"reasoning_effort": least})).unwrap_or_default();
         assert!(v.get("thinking").is_none(), "{v}");
