@@ -155,6 +155,8 @@ fn refuse(key: &str, value: &Value) -> Result<(), ApiError> {
     let default = match key {
         "n" => value.is_null() || integer(value) == Some(1),
         "logprobs" => value.is_null() || value == &Value::Bool(false),
+        // No alternatives asked for: what SDK wrappers send by default.
+        "top_logprobs" => value.is_null() || integer(value) == Some(0),
         "logit_bias" => value.is_null() || value.as_object().is_some_and(Map::is_empty),
         "modalities" => value.is_null() || value == &json!(["text"]),
         _ => value.is_null(),

@@ -373,6 +373,9 @@ fn defaults_of_refused_members_pass() {
     let body = json!({"messages": [user("u")], "n": 1, "logprobs": false, "logit_bias": {}, "modalities": ["text"],
         "audio": null, "top_logprobs": null, "response_format": {"type": "text"}, "tool_choice": "auto"});
     assert_eq!(ok(body), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
+    // No alternatives asked for (what SDK wrappers send): it was refused as log probabilities.
+    let zero = json!({"messages": [user("u")], "top_logprobs": 0});
+    assert_eq!(ok(zero), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
 }
 
 #[test]
