@@ -1,7 +1,7 @@
 //! What a request leaves behind when it is settled: spend against each budget, cost per client,
 //! auto's tier, and the filter state an access log reads (unless turned off).
 
-use super::{HELLO, chat, cluster_of, config, pairs, respond, route, set_response};
+use super::{HELLO, chat, cluster_of, config, pairs, route, set_response};
 use crate::io::Event;
 use crate::request::Request;
 
@@ -493,28 +493,5 @@ fn an_embeddings_batch_is_charged_all_it_reported() {
         .into_bytes();
         let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
         assert_eq!(set_response(&step, "x-model-router-cost").as_deref(), Some(want), "{step:?}");
-    }
-}
-
-/// A free embedding model under a limit of $0 (or one spent) costs nothing, as a free chat
-/// model does: it was refused with a 429 to retry at midnight, and refused again then.
-#[test]
-fn a_free_embedding_passes_a_spent_limit_and_a_priced_one_is_refused() {
-    for (price, want) in [(0, None), (1, Some(400))] {
-        let catalog = format!(
-            r#"{{"providers":{{"a":{{}}}},"models":[{{"id":"m","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60}},{{"id":"s","tier":"standard","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":70}},{{"id":"x","tier":"premium","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":80}},{{"id":"emb","tier":"embedding","provider":"a","api":"embeddings","context_window":100,"dimensions":8,"price_in":{price},"price_out":0,"alias":"embed-small"}}]}}"#
-        );
-        let config = model_router_scorer::Config::from_json(
-            format!(r#"{{"catalog":{catalog},"budgets":{{"daily_usd":0}}}}"#).as_bytes(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let shared = std::rc::Rc::new(crate::shared::Shared::new(config, std::collections::HashMap::new()));
-        let mut host = chat(r#"{"model":"embed-small","input":["a","b"]}"#);
-        host.request_headers =
-            pairs(&[(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")]);
-        let mut req = Request::new(Some(shared));
-        let step = route(&mut req, &host);
-        assert_eq!(respond(&step).map(|a| a.0), want, "price {price}: {step:?}");
-        assert_eq!(cluster_of(&step).is_some(), want.is_none(), "price {price}: {step:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! Budget reservations: made in every scope or none, settled on their own day, given back
-//! when never settled, and topped up before a dearer fallback is called.
+//! when never settled, topped up before a dearer fallback is called, and none for a free model.
 
-use super::{HELLO, chat, cluster_of, config, pairs, route};
+use super::{HELLO, chat, cluster_of, config, pairs, respond, route};
 use crate::io::Event;
 use crate::request::Request;
 
@@ -285,5 +285,28 @@ fn a_fallback_after_a_lost_attempt_reserves_beside_its_charge() {
         let left = crate::spend::view(&host, &scopes, now).ok().flatten().map(|v| v.left_usd);
         assert_eq!(left, Some((limit - taken - spent_nano) as f64 / 1e9), "{taken}");
         host.shared.borrow_mut().clear();
+    }
+}
+
+/// A free embedding model under a limit of $0 (or one spent) costs nothing, as a free chat
+/// model does: it was refused with a 429 to retry at midnight, and refused again then.
+#[test]
+fn a_free_embedding_passes_a_spent_limit_and_a_priced_one_is_refused() {
+    for (price, want) in [(0, None), (1, Some(400))] {
+        let catalog = format!(
+            r#"{{"providers":{{"a":{{}}}},"models":[{{"id":"m","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60}},{{"id":"s","tier":"standard","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":70}},{{"id":"x","tier":"premium","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":80}},{{"id":"emb","tier":"embedding","provider":"a","api":"embeddings","context_window":100,"dimensions":8,"price_in":{price},"price_out":0,"alias":"embed-small"}}]}}"#
+        );
+        let config = model_router_scorer::Config::from_json(
+            format!(r#"{{"catalog":{catalog},"budgets":{{"daily_usd":0}}}}"#).as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shared = std::rc::Rc::new(crate::shared::Shared::new(config, std::collections::HashMap::new()));
+        let mut host = chat(r#"{"model":"embed-small","input":["a","b"]}"#);
+        host.request_headers =
+            pairs(&[(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")]);
+        let mut req = Request::new(Some(shared));
+        let step = route(&mut req, &host);
+        assert_eq!(respond(&step).map(|a| a.0), want, "price {price}: {step:?}");
+        assert_eq!(cluster_of(&step).is_some(), want.is_none(), "price {price}: {step:?}");
     }
 }
