@@ -78,8 +78,16 @@ ADAPTIVE_THINKING = {"claude-opus-4-7"}
 NO_PREFILL = {"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7"}
 # What a provider answers with a 400, by provider: Groq's OpenAI compatibility page ("The
 # following fields are currently not supported and will result in a 400 error": logprobs,
-# logit_bias, top_logprobs, messages[].name; "If N is supplied, it must be equal to 1").
-REFUSES = {"groq": ["logprobs", "name", "n"]}
+# logit_bias, top_logprobs, messages[].name; "If N is supplied, it must be equal to 1");
+# Cerebras's ("not supported and will result in a 400 error if they are supplied:
+# frequency_penalty, logit_bias, presence_penalty"); Gemini's penalties ("Penalty is not
+# enabled for models/gemini-2.5-flash", a 400 INVALID_ARGUMENT for any non-zero value, reported
+# through its OpenAI layer by several client libraries).
+REFUSES = {
+    "groq": ["logprobs", "logit_bias", "name", "n"],
+    "cerebras": ["logit_bias", "penalties"],
+    "google-gemini": ["penalties"],
+}
 # The reasoning efforts a model takes, where its provider answers another with a 400 ("'none'
 # is not supported with the 'gpt-5.1-codex' model. Supported values are: 'low', 'medium', and
 # 'high'"): OpenAI's model pages (gpt-5.3-codex, gpt-5.4), its reasoning guide (o3, o4-mini),
@@ -100,7 +108,19 @@ REASONING_EFFORTS = {
     "claude-sonnet-4-6": ["none", "minimal", "low", "medium", "high"],
     "claude-opus-4-6": ["none", "minimal", "low", "medium", "high"],
     "claude-opus-4-7": ["none", "minimal", "low", "medium", "high", "xhigh", "max"],
+    # Gemini's OpenAI compatibility page maps minimal, low, medium and high to thinking levels,
+    # and "none" only on 2.5 models other than Pro ("Reasoning cannot be turned off for Gemini
+    # 2.5 Pro or 3 models"); another value is a 400 INVALID_ARGUMENT.
+    "gemini-2.5-flash": ["none", "minimal", "low", "medium", "high"],
+    "gemini-2.5-pro": ["minimal", "low", "medium", "high"],
+    "gemini-3.1-pro-preview": ["minimal", "low", "medium", "high"],
 }
+# Instruct models the shared catalog marks as reasoning that do not think: Qwen's quickstart
+# ("Qwen3-Instruct-2507 supports only non-thinking mode and does not generate <think></think>
+# blocks"), the same for Qwen3-Coder-480B-A35B-Instruct (its model card). Routed a request
+# asking for reasoning, they answered without it (the Cerebras copy of the 2507 weights is
+# already marked so).
+NOT_REASONING = {"qwen.qwen3-235b-a22b-2507-v1:0", "qwen.qwen3-coder-480b-a35b-v1:0"}
 
 # Dearer rates above an input size: (tokens above which, USD/M in, USD/M out, source). A copy of a
 # model on another provider (EXTRA) is priced as the catalog's, long context included.
@@ -189,7 +209,7 @@ def main():
             entry["speed_tps"] = speed
         entry["tools"] = m["tools"] is True
         entry["vision"] = m["vision"] is True
-        entry["reasoning"] = m["reasoning"] is True
+        entry["reasoning"] = m["reasoning"] is True and cid not in NOT_REASONING
         entry["structured_output"] = m["provider"] in STRUCTURED_PROVIDERS and m["tier"] != "embedding"
         if m["id"] in RETIRES:
             entry["retires"] = RETIRES[m["id"]]

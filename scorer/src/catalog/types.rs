@@ -254,13 +254,16 @@ impl Quirks {
         Quirks { fixed_sampling: false, adaptive_thinking: false, no_prefill: false, efforts: 0, refuses: 0 };
 }
 
-/// What a request may ask that some providers refuse: token log probabilities or biases
-/// (`logprobs`, `top_logprobs`, `logit_bias`), a message's `name`, more than one choice (`n`).
-pub const REFUSABLE: [&str; 3] = ["logprobs", "name", "n"];
+/// What a request may ask that some providers refuse: token log probabilities (`logprobs`,
+/// `top_logprobs`), a message's `name`, more than one choice (`n`), token biases
+/// (`logit_bias`), repetition penalties (`presence_penalty`, `frequency_penalty` other than 0).
+pub const REFUSABLE: [&str; 5] = ["logprobs", "name", "n", "logit_bias", "penalties"];
 /// [`REFUSABLE`]'s bits, in its order.
 pub const ASKS_LOGPROBS: u8 = 1;
 pub const ASKS_NAME: u8 = 2;
 pub const ASKS_CHOICES: u8 = 4;
+pub const ASKS_BIAS: u8 = 8;
+pub const ASKS_PENALTY: u8 = 16;
 
 /// A [`REFUSABLE`] entry's bit (`None`: not one of them).
 pub fn refusable_bit(value: &str) -> Option<u8> {

@@ -167,7 +167,8 @@ mod tests {
             data.into_iter().find(|m| m["id"] == id).map(|m| m["capabilities"]["reasoning_efforts"].clone())
         };
         assert_eq!(efforts("gpt-5.3-codex"), Some(serde_json::json!(["low", "medium", "high", "xhigh"])));
-        assert_eq!(efforts("gemini-2.5-flash"), Some(Value::Null));
+        assert_eq!(efforts("gemini-2.5-pro"), Some(serde_json::json!(["minimal", "low", "medium", "high"])));
+        assert_eq!(efforts("gpt-4.1-mini"), Some(Value::Null));
         // Retired models are not offered.
         for gone in ["llama3.1-8b", "grok-3-beta"] {
             assert!(!all.iter().any(|i| i == gone), "{gone} listed");

@@ -766,19 +766,20 @@ mod tests {
     /// refused naming the field.
     #[test]
     fn what_groq_refuses_goes_to_another_provider() {
-        let m = |p: &str, tier: &str, price, refuses| {
+        let m = |p: &str, tier: &str, price, refuses: &str| {
             entry(&format!("m-{tier}"), tier, p, 100_000, price, refuses)
         };
-        let groq = r#","refuses":["logprobs","name","n"]"#;
-        let cfg = |blocked: &str| {
+        let groq = r#","refuses":["logprobs","logit_bias","name","n"]"#;
+        let cfg_refusing = |blocked: &str, refuses: &str| {
             format!(
                 r#"{{"blocked_providers":[{blocked}],"catalog":{{"providers":{{"g":{{}},"h":{{}}}},"models":[{},{},{},{}]}}}}"#,
-                m("g", "economy", 1, groq),
+                m("g", "economy", 1, refuses),
                 m("h", "economy", 2, ""),
                 m("h", "standard", 3, ""),
                 m("h", "premium", 4, ""),
             )
         };
+        let cfg = |blocked: &str| cfg_refusing(blocked, groq);
         let ask = |extra: &str, name: &str| {
             format!(
                 r#"{{"model":"m-economy","prefer":"cheap"{extra},"messages":[{{"role":"user"{name},"content":"hello"}}]}}"#
@@ -804,11 +805,32 @@ mod tests {
         let quiet = ask(r#","logprobs":false,"top_logprobs":0,"n":1,"logit_bias":{}"#, r#","name":null"#);
         let r = with(cfg("").as_bytes(), &quiet, None);
         assert_eq!(r.map(|r| r.target.to.provider).ok().as_deref(), Some("g"));
-        // The built-in catalog marks every Groq model so.
+        // Penalties (Cerebras and Gemini refuse them; Groq takes them): a provider refusing
+        // them alone still takes log probabilities.
+        let penalties = r#","refuses":["penalties"]"#;
+        for (extra, field, to) in [
+            (r#","presence_penalty":0.5"#, "presence_penalty", "h"),
+            (r#","frequency_penalty":-1"#, "frequency_penalty", "h"),
+            (r#","presence_penalty":0,"frequency_penalty":0"#, "", "g"),
+            (r#","logprobs":true"#, "", "g"),
+        ] {
+            let r = with(cfg_refusing("", penalties).as_bytes(), &ask(extra, ""), None);
+            assert_eq!(r.map(|r| r.target.to.provider).ok().as_deref(), Some(to), "{extra}");
+            if !field.is_empty() {
+                let e = with(cfg_refusing(r#""h""#, penalties).as_bytes(), &ask(extra, ""), None).err();
+                assert_eq!(e.and_then(|e| e.param).as_deref(), Some(field), "{extra}");
+            }
+        }
+        // The built-in catalog marks every Groq model so, and Cerebras's and Gemini's with
+        // what their compatibility pages say they refuse.
         let c = config();
-        let on_groq: Vec<u8> =
-            c.catalog.deployments.iter().filter(|d| d.provider == "groq").map(|d| d.quirks.refuses).collect();
-        assert!(!on_groq.is_empty() && on_groq.iter().all(|r| *r == 7), "{on_groq:?}");
+        let of = |p: &str| -> Vec<u8> {
+            c.catalog.deployments.iter().filter(|d| d.provider == p).map(|d| d.quirks.refuses).collect()
+        };
+        for (provider, mask) in [("groq", 15), ("cerebras", 24), ("google-gemini", 16)] {
+            let on = of(provider);
+            assert!(!on.is_empty() && on.iter().all(|r| *r == mask), "{provider}: {on:?}");
+        }
     }
 
     /// Reasoning models that take only their default sampling (OpenAI's o3 and GPT-5.4, Claude

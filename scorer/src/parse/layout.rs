@@ -40,9 +40,11 @@ pub struct Layout {
     /// left to the provider.
     pub(crate) effort: Option<(u8, &'static str)>,
     /// What it asks of [`crate::catalog::REFUSABLE`], as bits of [`crate::catalog::refusable_bit`],
-    /// and the token-level member that asks (`logprobs`, `top_logprobs` or `logit_bias`).
+    /// and the first member asking for log probabilities (`logprobs`, `top_logprobs`) and for
+    /// a penalty (`presence_penalty`, `frequency_penalty`).
     pub(crate) asks: u8,
     pub(crate) token_level: Option<&'static str>,
+    pub(crate) penalty: Option<&'static str>,
     /// The `max_tokens` key (its quotes included), and whether `max_completion_tokens` is
     /// sent too: models that take only the latter get the key renamed, or the member dropped.
     pub(crate) max_tokens_key: Option<Span>,
@@ -71,10 +73,22 @@ impl Layout {
         self.model_value = Span { start, end };
     }
 
-    /// What the request asks that some providers refuse ([`crate::catalog::REFUSABLE`] bits),
-    /// and the token-level member asking, if any.
-    pub fn asks(&self) -> (u8, Option<&'static str>) {
-        (self.asks, self.token_level)
+    /// What the request asks that some providers refuse ([`crate::catalog::REFUSABLE`] bits).
+    pub fn asks(&self) -> u8 {
+        self.asks
+    }
+
+    /// The member that asks for `bit` of [`crate::catalog::REFUSABLE`], for an error's `param`.
+    pub fn asked_by(&self, bit: u8) -> &'static str {
+        use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY};
+        match bit {
+            ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
+            ASKS_NAME => "messages[].name",
+            ASKS_CHOICES => "n",
+            ASKS_BIAS => "logit_bias",
+            ASKS_PENALTY => self.penalty.unwrap_or("presence_penalty"),
+            _ => "",
+        }
     }
 
     /// The member that asks for non-default sampling, if any (see [`Layout::sampling`]).

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::{ASKS_CHOICES, ASKS_LOGPROBS, Tier};
+use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, Tier};
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
     case_variant, duplicate_error, first_duplicate, open_object_as, opt_cap_field, opt_count_field,
@@ -158,9 +158,17 @@ fn parse_chat_as<'a>(
             | "logprobs" | "top_logprobs" => {
                 let asked = read_sampling(&mut r, &key)?;
                 req.layout.sampling = req.layout.sampling.or(asked);
-                if let Some(a) = asked.filter(|a| matches!(*a, "logprobs" | "top_logprobs" | "logit_bias")) {
-                    req.layout.asks |= ASKS_LOGPROBS;
-                    req.layout.token_level = req.layout.token_level.or(Some(a));
+                match asked {
+                    Some(a @ ("logprobs" | "top_logprobs")) => {
+                        req.layout.asks |= ASKS_LOGPROBS;
+                        req.layout.token_level = req.layout.token_level.or(Some(a));
+                    }
+                    Some("logit_bias") => req.layout.asks |= ASKS_BIAS,
+                    Some(a @ ("presence_penalty" | "frequency_penalty")) => {
+                        req.layout.asks |= ASKS_PENALTY;
+                        req.layout.penalty = req.layout.penalty.or(Some(a));
+                    }
+                    _ => {}
                 }
             }
             "tools" => match r.peek_kind().map_err(syntax)? {

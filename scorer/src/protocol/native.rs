@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use serde_json::Value;
 
 use crate::account::stream::data_value;
-use crate::catalog::{ASKS_CHOICES, ASKS_LOGPROBS, ASKS_NAME, Api, effort_names};
+use crate::catalog::{Api, effort_names};
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
 
@@ -133,15 +133,9 @@ pub fn chat_body_with(
             ),
         ));
     }
-    let (asks, token_level) = layout.asks();
-    if let Some(bit) =
-        [ASKS_LOGPROBS, ASKS_NAME, ASKS_CHOICES].into_iter().find(|b| asks & to.quirks.refuses & b != 0)
-    {
-        let field = match bit {
-            ASKS_LOGPROBS => token_level.unwrap_or("logprobs"),
-            ASKS_NAME => "messages[].name",
-            _ => "n",
-        };
+    let refused = layout.asks() & to.quirks.refuses;
+    if refused != 0 {
+        let field = layout.asked_by(1 << refused.trailing_zeros());
         return Err(ApiError::invalid(
             "unsupported_for_model",
             Some(field),
