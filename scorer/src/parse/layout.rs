@@ -28,6 +28,10 @@ pub struct Layout {
     pub(crate) edit: Option<(Span, &'static [u8])>,
     /// A member appended after the last one.
     pub(crate) append: Option<&'static [u8]>,
+    /// `reasoning_effort` appended in place of a `reasoning` object that carried the effort
+    /// (OpenRouter's form: the chat APIs know only `reasoning_effort`, and the object, passed
+    /// on, was a 400).
+    pub(crate) effort_member: Option<&'static [u8]>,
     /// The raw spans (between the quotes) of the conversation's long texts that a translation
     /// carries without reading them, in body order (`protocol::stand_in`).
     pub(crate) texts: Vec<Span>,
@@ -61,6 +65,17 @@ pub const MIN_TEXT: usize = 128;
 /// The member that asks a provider for a stream's usage, when the client sent no
 /// `stream_options`.
 pub(crate) const STREAM_USAGE_MEMBER: &[u8] = br#""stream_options":{"include_usage":true}"#;
+
+/// `reasoning_effort` members, one per [`crate::catalog::EFFORTS`] value, in its order.
+pub(crate) const EFFORT_MEMBERS: [&[u8]; 7] = [
+    br#""reasoning_effort":"none""#,
+    br#""reasoning_effort":"minimal""#,
+    br#""reasoning_effort":"low""#,
+    br#""reasoning_effort":"medium""#,
+    br#""reasoning_effort":"high""#,
+    br#""reasoning_effort":"xhigh""#,
+    br#""reasoning_effort":"max""#,
+];
 
 impl Layout {
     /// Records a top-level member from its key's opening quote to the end of its value.

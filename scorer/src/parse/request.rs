@@ -13,7 +13,7 @@ use crate::parse::fields::{
     opt_string_field, string_field, syntax, wrong_type,
 };
 use crate::parse::json::Kind;
-use crate::parse::layout::STREAM_USAGE_MEMBER;
+use crate::parse::layout::{EFFORT_MEMBERS, STREAM_USAGE_MEMBER};
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{
@@ -82,6 +82,10 @@ fn parse_chat_as<'a>(
     // `reasoning.effort`, whatever the order), and of a non-null `reasoning`.
     let mut effort: Option<Option<(u8, &'static str)>> = None;
     let mut nested_effort = None;
+    // The `reasoning` member, when it holds nothing but an effort the router knows and a
+    // summary (no chat API carries one): its index in the layout's members.
+    let mut reasoning_member = None;
+    let mut null_effort_member = None;
 
     let mut obj = r.object().map_err(syntax)?;
     while let Some((key_start, key)) = obj.next_key_at(&mut r).map_err(syntax)? {
@@ -249,10 +253,18 @@ fn parse_chat_as<'a>(
                 let set = r.peek_kind().map_err(syntax)? != Kind::Null;
                 req.features.reasoning_param |= set;
                 let read = read_effort(&mut r, &key)?;
-                match key.as_ref() {
-                    "reasoning_effort" if set => effort = Some(read),
-                    _ if set => nested_effort = read,
-                    _ => {}
+                match (key.as_ref(), set) {
+                    ("reasoning_effort", true) => effort = Some(read),
+                    ("reasoning_effort", false) => null_effort_member = Some(req.layout.members.len()),
+                    // A null `reasoning` says nothing, to the provider either.
+                    (_, false) => reasoning_member = Some(req.layout.members.len()),
+                    _ => {
+                        nested_effort = read;
+                        let text = r.text().get(value_start..r.pos()).unwrap_or_default();
+                        if plain_reasoning(text, read.is_some()) {
+                            reasoning_member = Some(req.layout.members.len());
+                        }
+                    }
                 }
             }
             _ => {
@@ -268,6 +280,21 @@ fn parse_chat_as<'a>(
     }
     r.finish().map_err(syntax)?;
     req.layout.effort = effort.unwrap_or(nested_effort);
+    // Chat APIs know `reasoning_effort`, not the `reasoning` object: it goes, its effort in
+    // `reasoning_effort` unless one is sent (that one counts, as the translators read it).
+    if let Some(m) = reasoning_member.and_then(|i| req.layout.members.get_mut(i)) {
+        m.router_only = true;
+        if effort.is_none() {
+            req.layout.effort_member =
+                nested_effort.and_then(|(bit, _)| EFFORT_MEMBERS.get(bit.trailing_zeros() as usize).copied());
+        }
+    }
+    // A null `reasoning_effort` beside the one appended gives way (it asks nothing).
+    if let Some(m) = null_effort_member.filter(|_| req.layout.effort_member.is_some())
+        && let Some(m) = req.layout.members.get_mut(m)
+    {
+        m.router_only = true;
+    }
     // A forced tool call with no tool to call: OpenAI answers it with a 400; a translation
     // had nothing to force and answered in text, with a 200.
     if req.features.tool_choice_forced && req.features.tools_declared == 0 {
@@ -323,6 +350,17 @@ fn parse_chat_as<'a>(
         (None, t) => (t, "max_tokens"),
     };
     Ok(req)
+}
+
+/// A `reasoning` object (its raw `text`) that holds only an `effort` (`known`: one the router
+/// knows) and a `summary`, null members aside: what `reasoning_effort` says in full on a chat API.
+fn plain_reasoning(text: &str, known: bool) -> bool {
+    let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    let effort = o.get("effort").filter(|v| !v.is_null());
+    (known || effort.is_none())
+        && o.iter().all(|(k, v)| v.is_null() || matches!(k.as_str(), "effort" | "summary"))
 }
 
 #[cfg(test)]
@@ -407,6 +445,38 @@ mod tests {
             out,
             format!(r#"{{"model":"gpt-x","messages":{HI}, "temperature": 0.7,"metadata":{{"k":"v"}}}}"#)
         );
+    }
+
+    /// OpenRouter's `reasoning: {"effort"}` reached the chat APIs as it was: they know only
+    /// `reasoning_effort`, and answer the object with a 400 ("Unrecognized request argument
+    /// supplied: reasoning"). Its effort goes as `reasoning_effort`, unless one is sent.
+    #[test]
+    fn the_reasoning_object_reaches_a_chat_api_as_reasoning_effort() {
+        let sent = |extra: &str| {
+            let b = body(extra);
+            let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let out = String::from_utf8(req.rewrite(b.as_bytes(), "m")).unwrap_or_default();
+            out.strip_prefix(&format!(r#"{{"model":"m","messages":{HI}"#)).unwrap_or(&out).to_string()
+        };
+        let cases = [
+            (r#","reasoning":{"effort":"high"},"n":1"#, r#","n":1,"reasoning_effort":"high"}"#),
+            (r#","reasoning":{"effort":"max","summary":"auto"}"#, r#","reasoning_effort":"max"}"#),
+            (r#","reasoning":{"summary":"auto"}"#, "}"),
+            (r#","reasoning":null"#, "}"),
+            // One sent counts, as the translators read it.
+            (r#","reasoning_effort":"low","reasoning":{"effort":"high"}"#, r#","reasoning_effort":"low"}"#),
+            (r#","reasoning":{"effort":"high"},"reasoning_effort":null"#, r#","reasoning_effort":"high"}"#),
+            (r#","reasoning_effort":null,"reasoning":{"summary":"auto"}"#, r#","reasoning_effort":null}"#),
+            // What it cannot say in full is left to the provider.
+            (
+                r#","reasoning":{"effort":"high","max_tokens":100}"#,
+                r#","reasoning":{"effort":"high","max_tokens":100}}"#,
+            ),
+            (r#","reasoning":{"effort":"ultra"}"#, r#","reasoning":{"effort":"ultra"}}"#),
+        ];
+        for (extra, want) in cases {
+            assert_eq!(sent(extra), want, "{extra}");
+        }
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Layout {
             wrote_any = true;
             prev = Some(m);
         }
-        if let Some(extra) = self.append {
+        for extra in [self.append, self.effort_member].into_iter().flatten() {
             out.push(b',');
             out.extend_from_slice(extra);
         }
