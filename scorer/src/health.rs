@@ -87,6 +87,9 @@ impl Default for ResilienceConfig {
     }
 }
 
+/// The longest `fallback_timeout_ms`: an hour.
+pub const MAX_FALLBACK_TIMEOUT_MS: u64 = 3_600_000;
+
 impl ResilienceConfig {
     /// Checks ranges; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
@@ -100,8 +103,10 @@ impl ResilienceConfig {
             "window_secs must be at least 1"
         } else if self.probes == 0 {
             "probes must be at least 1"
-        } else if self.fallback_timeout_ms == 0 {
-            "fallback_timeout_ms must be at least 1"
+        } else if !(1..=MAX_FALLBACK_TIMEOUT_MS).contains(&self.fallback_timeout_ms) {
+            // Envoy takes a call's timeout as a signed 32-bit count: past it, every fallback
+            // failed to dispatch (and an hour is past any answer a client waits for).
+            "fallback_timeout_ms must be from 1 to 3600000 (an hour)"
         } else {
             return Ok(());
         };
@@ -415,6 +420,26 @@ mod tests {
             cooldown_secs: 30,
             ..Default::default()
         }
+    }
+
+    /// Each range is checked, naming its field; a fallback timeout past Envoy's signed 32-bit
+    /// milliseconds made every fallback fail to dispatch.
+    #[test]
+    fn out_of_range_settings_are_refused_naming_the_field() {
+        let bad = |c: ResilienceConfig| c.validate().err().unwrap_or_default();
+        assert_eq!(cfg().validate(), Ok(()));
+        assert!(bad(ResilienceConfig { max_attempts: 11, ..cfg() }).contains("max_attempts"));
+        assert!(bad(ResilienceConfig { probes: 0, ..cfg() }).contains("probes"));
+        for ms in [0, MAX_FALLBACK_TIMEOUT_MS + 1, u64::from(u32::MAX) + 1] {
+            assert!(
+                bad(ResilienceConfig { fallback_timeout_ms: ms, ..cfg() }).contains("fallback_timeout_ms"),
+                "{ms}"
+            );
+        }
+        assert_eq!(
+            ResilienceConfig { fallback_timeout_ms: MAX_FALLBACK_TIMEOUT_MS, ..cfg() }.validate(),
+            Ok(())
+        );
     }
 
     #[test]
