@@ -129,16 +129,20 @@ impl Request {
                 && f.fallbacks.iter().any(|u| u.context_window > window)
                 && let Some(shared) = self.shared.clone()
             {
-                {
-                    match self.fail_over(host, &shared, &mut f, Retry::Context(window), Origin::Checking) {
-                        Ok(true) => {
-                            self.phase = Phase::Failing(f);
-                            return Verdict::Pause;
-                        }
-                        Ok(false) => {}
-                        Err(e) => warn(host, &e),
-                    }
+                // The client's 400 should no larger window answer (the held body is the
+                // provider's own shape): translated now, as a stream's refusal is.
+                if f.translation.is_none() {
+                    f.refusal = Some(native::error(api, status, &body));
                 }
+                match self.fail_over(host, &shared, &mut f, Retry::Context(window), Origin::Checking) {
+                    Ok(true) => {
+                        self.phase = Phase::Failing(f);
+                        return Verdict::Pause;
+                    }
+                    Ok(false) => {}
+                    Err(e) => warn(host, &e),
+                }
+                f.refusal = None;
             }
         }
         let out = match (f.translation.take(), status) {

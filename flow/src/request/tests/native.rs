@@ -283,6 +283,25 @@ fn a_native_context_length_error_moves_to_a_larger_window() {
     assert_eq!(sent_body(&step)["model"], "claude", "{step:?}");
 }
 
+/// A larger window's fallback that cannot be sent (its cluster unknown to Envoy) leaves the
+/// first 400 to answer: it reached the client in Bedrock's own shape (the held body, let go
+/// untranslated), not OpenAI's.
+#[test]
+fn a_native_context_length_error_whose_fallback_cannot_be_sent_is_answered_translated() {
+    let mut host = chat(&request(false));
+    let mut req = Request::new(Some(config()));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "400")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let native = br#"{"message":"Input is too long for requested model."}"#;
+    host.response_body = native.to_vec();
+    req.on(&host, Event::ResponseBody { size: native.len(), end_of_stream: true });
+    let step = req.on(&host, Event::Dispatched { sent: false });
+    let (status, v, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("context_length_exceeded")), "{v}");
+    assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("Input is too long")), "{v}");
+}
+
 /// The worker's memo (`Shared::memo`): the next turn of an agent's conversation pinned to a
 /// model on the Messages API is parsed and translated from what the worker remembers of the
 /// turn before, and sends the bytes a worker that remembers nothing sends.
