@@ -366,10 +366,14 @@ fn tool_choice(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result
                 Some(json!({"type": "tool", "name": name}))
             }
             _ => {
-                return Err(refuse(
-                    "tool_choice",
-                    "a named tool_choice is {\"type\":\"function\",\"function\":{\"name\":...}}",
-                ));
+                let message = match c.get("type").and_then(Value::as_str) {
+                    Some(kind) if kind != "function" => format!(
+                        "tool_choice type {} is not supported by this model's API: use none, auto, required or a named function",
+                        echo(kind)
+                    ),
+                    _ => "a named tool_choice is {\"type\":\"function\",\"function\":{\"name\":...}}".into(),
+                };
+                return Err(refuse("tool_choice", message));
             }
         },
     };

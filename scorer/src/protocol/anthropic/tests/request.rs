@@ -154,6 +154,11 @@ fn every_refusal_is_a_400_naming_the_field() {
             Ok(v) => panic!("{body} was translated: {v}"),
         }
     }
+    // A tool_choice of a type the API lacks says so (it was told a named choice's shape).
+    let allowed =
+        json!({"tool_choice": {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": []}}});
+    let message = tr(&tools(allowed)).err().map(|e| e.message).unwrap_or_default();
+    assert!(message.contains("allowed_tools") && message.contains("not supported"), "{message}");
 }
 
 /// A member named twice inside a message, a part or a tool call is refused naming it, as the
