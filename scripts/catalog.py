@@ -76,6 +76,12 @@ ADAPTIVE_THINKING = {"claude-opus-4-7"}
 # Claude 4.6 on ("Prefilling assistant messages returns a 400 error on Claude 4.6 models",
 # Anthropic's migration guide).
 NO_PREFILL = {"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7"}
+# Models that answer a tool call in the history without its thought signature with a 400
+# ("Function call is missing a thought_signature in functionCall parts", Gemini 3, through
+# its OpenAI layer as well: the signature rides in the call's extra_content.google), which a
+# call another model made never has; Google's thought-signatures guide gives a stand-in for
+# such calls ("skip_thought_signature_validator").
+THOUGHT_SIGNATURES = {"gemini-3.1-pro-preview"}
 # What a provider answers with a 400, by provider: Groq's OpenAI compatibility page ("The
 # following fields are currently not supported and will result in a 400 error": logprobs,
 # logit_bias, top_logprobs, messages[].name; "If N is supplied, it must be equal to 1");
@@ -221,6 +227,8 @@ def main():
             entry["adaptive_thinking"] = True
         if cid in NO_PREFILL:
             entry["no_prefill"] = True
+        if cid in THOUGHT_SIGNATURES:
+            entry["thought_signatures"] = True
         if m["provider"] in REFUSES and m["tier"] != "embedding":
             entry["refuses"] = REFUSES[m["provider"]]
         if cid in REASONING_EFFORTS:

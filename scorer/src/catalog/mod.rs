@@ -9,10 +9,12 @@
 //! the configuration wraps. Imports nothing else from the crate: every stage may read it.
 
 mod error;
+mod quirks;
 mod types;
 mod validate;
 
 pub use error::CatalogError;
+pub use quirks::*;
 pub use types::*;
 pub(crate) use validate::is_token;
 pub use validate::parse_day;

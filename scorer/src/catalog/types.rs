@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::quirks::Quirks;
+
 /// The catalog compiled into the filter.
 pub const BUILTIN_CATALOG: &str = include_str!("../../catalog.json");
 
@@ -206,6 +208,9 @@ pub struct RawModel {
     /// Refuses a conversation ending on an assistant turn (see [`Quirks::no_prefill`]).
     #[serde(default)]
     pub no_prefill: bool,
+    /// Wants its tool calls signed (see [`Quirks::thought_signatures`]).
+    #[serde(default)]
+    pub thought_signatures: bool,
     /// The `reasoning_effort` values it takes, of [`EFFORTS`] (see [`Quirks::efforts`]);
     /// absent: not known, any is sent.
     pub reasoning_efforts: Option<Vec<String>>,
@@ -223,88 +228,6 @@ pub struct RawModel {
     /// Where the figures come from.
     #[serde(default)]
     pub source: String,
-}
-
-/// What a model takes that its protocol does not say (catalog `fixed_sampling`,
-/// `adaptive_thinking`, `no_prefill`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Quirks {
-    /// Takes only its default sampling (a reasoning model): a request that tunes sampling is
-    /// not sent to it, and over the chat API its output cap goes as `max_completion_tokens`.
-    pub fixed_sampling: bool,
-    /// Thinks only adaptively (Claude Opus 4.7): `reasoning_effort` is sent as
-    /// `thinking: {"type":"adaptive"}` with `output_config.effort`, never a token budget.
-    pub adaptive_thinking: bool,
-    /// Refuses a conversation that ends on an assistant turn, a prefill (Claude 4.6 and later
-    /// answer it with a 400): such a request is not sent to it, and the next candidate takes it.
-    pub no_prefill: bool,
-    /// The `reasoning_effort` values it takes, as bits of [`effort_bit`] (0: not known, any
-    /// is sent). OpenAI answers another with a 400 (`'minimal' is not supported with the
-    /// 'gpt-5.1-codex' model`): a request asking for one is not sent to it.
-    pub efforts: u8,
-    /// What of [`REFUSABLE`] it answers with a 400, as bits of [`refusable_bit`] (Groq's
-    /// "will result in a 400 error": `logprobs`, `logit_bias`, `top_logprobs`,
-    /// `messages[].name`, `n` other than 1): a request asking one is not sent to it.
-    pub refuses: u8,
-}
-
-impl Quirks {
-    /// A model that takes what its protocol says.
-    pub const NONE: Quirks =
-        Quirks { fixed_sampling: false, adaptive_thinking: false, no_prefill: false, efforts: 0, refuses: 0 };
-}
-
-/// What a request may ask that some providers refuse: token log probabilities (`logprobs`,
-/// `top_logprobs`), a message's `name`, more than one choice (`n`), token biases
-/// (`logit_bias`), repetition penalties (`presence_penalty`, `frequency_penalty` other than 0).
-pub const REFUSABLE: [&str; 5] = ["logprobs", "name", "n", "logit_bias", "penalties"];
-/// [`REFUSABLE`]'s bits, in its order.
-pub const ASKS_LOGPROBS: u8 = 1;
-pub const ASKS_NAME: u8 = 2;
-pub const ASKS_CHOICES: u8 = 4;
-pub const ASKS_BIAS: u8 = 8;
-pub const ASKS_PENALTY: u8 = 16;
-
-/// A [`REFUSABLE`] entry's bit (`None`: not one of them).
-pub fn refusable_bit(value: &str) -> Option<u8> {
-    REFUSABLE.iter().position(|e| *e == value).map(|i| 1 << i)
-}
-
-/// The `reasoning_effort` values a catalog may list for a model, least first.
-pub const EFFORTS: [&str; 7] = ["none", "minimal", "low", "medium", "high", "xhigh", "max"];
-
-/// A `reasoning_effort` value's bit in [`Quirks::efforts`] (`None`: not one of [`EFFORTS`]).
-pub fn effort_bit(value: &str) -> Option<u8> {
-    EFFORTS.iter().position(|e| *e == value).map(|i| 1 << i)
-}
-
-/// The thinking budget for each `reasoning_effort` that thinks: what the Messages API is sent
-/// as `budget_tokens`, and what the estimate of any request naming the effort adds to its
-/// default output (a reasoning model's thinking is billed as output).
-pub const THINKING_BUDGETS: [(&str, u64); 3] = [("low", 2_048), ("medium", 8_192), ("high", 16_384)];
-
-/// The tokens an effort's thinking adds to an output estimate (of an [`effort_bit`]): its
-/// [`THINKING_BUDGETS`] entry, twice the highest for `xhigh` and four times for `max`, none
-/// for `none` and `minimal`.
-pub fn thinking_tokens(bit: u8) -> u64 {
-    let name = EFFORTS.iter().enumerate().find(|(i, _)| bit == 1 << i).map_or("", |(_, e)| *e);
-    let highest = THINKING_BUDGETS.last().map_or(0, |&(_, t)| t);
-    match THINKING_BUDGETS.iter().find(|(e, _)| *e == name) {
-        Some(&(_, tokens)) => tokens,
-        None if name == "xhigh" => 2 * highest,
-        None if name == "max" => 4 * highest,
-        None => 0,
-    }
-}
-
-/// The values of an [`Quirks::efforts`] mask, least first.
-pub fn efforts_of(mask: u8) -> Vec<&'static str> {
-    EFFORTS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, e)| *e).collect()
-}
-
-/// The values of an [`Quirks::efforts`] mask, for a message: `low, medium, high`.
-pub fn effort_names(mask: u8) -> String {
-    efforts_of(mask).join(", ")
 }
 
 /// Dearer rates for a request whose input passes `above` tokens (Gemini 2.5 Pro's over

@@ -2,9 +2,9 @@
 //! known providers, one tier per model, finite prices, dates that parse, a model in every tier.
 
 use super::error::CatalogError;
+use super::quirks::{Quirks, effort_bit, refusable_bit};
 use super::types::{
-    Api, Catalog, Deployment, EmbeddingModel, Provider, Quirks, RESERVED_IDS, RawCatalog, RawProvider,
-    RawTier, Tier, effort_bit, refusable_bit,
+    Api, Catalog, Deployment, EmbeddingModel, Provider, RESERVED_IDS, RawCatalog, RawProvider, RawTier, Tier,
 };
 
 /// True for names that are safe in a header value and an Envoy cluster name (Istio's cluster
@@ -216,6 +216,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     fixed_sampling: m.fixed_sampling,
                     adaptive_thinking: m.adaptive_thinking,
                     no_prefill: m.no_prefill,
+                    thought_signatures: m.thought_signatures,
                     efforts,
                     refuses,
                 },

@@ -28,6 +28,9 @@ pub struct Layout {
     pub(crate) edit: Option<(Span, &'static [u8])>,
     /// A member appended after the last one.
     pub(crate) append: Option<&'static [u8]>,
+    /// Where each assistant tool call without an `extra_content` member ends (its closing
+    /// brace): a model that wants its calls signed gets the stand-in signature there.
+    pub(crate) unsigned_calls: Vec<usize>,
     /// `reasoning_effort` appended in place of a `reasoning` object that carried the effort
     /// (OpenRouter's form: the chat APIs know only `reasoning_effort`, and the object, passed
     /// on, was a 400).
@@ -65,6 +68,11 @@ pub const MIN_TEXT: usize = 128;
 /// The member that asks a provider for a stream's usage, when the client sent no
 /// `stream_options`.
 pub(crate) const STREAM_USAGE_MEMBER: &[u8] = br#""stream_options":{"include_usage":true}"#;
+
+/// Google's stand-in thought signature for a tool call its model did not make ("skips the
+/// validator"), as a last member of the call (`Layout::unsigned_calls`).
+pub(crate) const STAND_IN_SIGNATURE: &[u8] =
+    br#","extra_content":{"google":{"thought_signature":"skip_thought_signature_validator"}}"#;
 
 /// `reasoning_effort` members, one per [`crate::catalog::EFFORTS`] value, in its order.
 pub(crate) const EFFORT_MEMBERS: [&[u8]; 7] = [

@@ -260,12 +260,17 @@ struct Entry {
     images: u32,
     /// A message has a `name` ([`crate::catalog::ASKS_NAME`]).
     named: bool,
+    /// Where its unsigned tool calls end ([`crate::parse::layout::Layout::unsigned_calls`]).
+    unsigned: Vec<usize>,
 }
 
 impl Entry {
     /// What it holds, about.
     fn bytes(&self) -> usize {
-        32 * self.spans.len() + 24 * self.texts.len() + 16 * (self.parts.len() + self.long.len())
+        32 * self.spans.len()
+            + 24 * self.texts.len()
+            + 16 * (self.parts.len() + self.long.len())
+            + 8 * self.unsigned.len()
     }
 }
 
@@ -351,6 +356,7 @@ impl Parses {
         req.texts.extend_from_slice(&e.texts);
         req.parts.extend(e.parts.iter().map(|&t| slice(t)));
         req.layout.texts.extend(e.long.iter().map(|s| Span { start: at + s.start, end: at + s.end }));
+        req.layout.unsigned_calls.extend(e.unsigned.iter().map(|p| at + p));
         req.text_bytes += e.text_bytes;
         req.features.images += e.images;
         if e.named {
@@ -394,6 +400,7 @@ impl Parses {
             text_bytes,
             images,
             named: req.layout.asks & ASKS_NAME != 0,
+            unsigned: req.layout.unsigned_calls.iter().map(|p| p - at).collect(),
         };
         let size = entry.bytes();
         self.last = self.shelf.put(run, entry, size);
@@ -557,6 +564,28 @@ mod tests {
         parse(&format!(r#"{{"tools":{tools},"model":"auto","messages":{}}}"#, messages(7)));
         assert_eq!(memo.borrow().counts().0, 5);
     }
+    /// An agent's tool calls, signed or not: where the unsigned ones end is restored from the
+    /// memo as a fresh parse finds it (a model that wants them signed gets its stand-in there).
+    #[test]
+    fn unsigned_tool_calls_are_found_alike_with_the_memo() {
+        let memo = RefCell::new(Parses::new(1 << 20));
+        let mut messages = vec![json!({"role": "user", "content": "start"})];
+        for i in 0..6 {
+            let mut call = json!({"id": format!("c{i}"), "type": "function", "function": {"name": "f", "arguments": "{}"}});
+            if i % 2 == 1 {
+                call["extra_content"] = json!({"google": {"thought_signature": "s"}});
+            }
+            messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]}));
+            messages
+                .push(json!({"role": "tool", "tool_call_id": format!("c{i}"), "content": "ok ".repeat(30)}));
+            let b = json!({"model": "auto", "messages": messages}).to_string();
+            assert_eq!(shown(b.as_bytes(), Some(&memo)), shown(b.as_bytes(), None), "{i}");
+            let req = parse_chat_with(b.as_bytes(), Some(&memo)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(req.layout.unsigned_calls.len(), i / 2 + 1, "{i}");
+        }
+        assert!(memo.borrow().counts().0 > 0);
+    }
+
     /// The check that a body is UTF-8 skips only a remembered prefix found where it was: a
     /// bad byte before it, after it or in it is refused as without the memo (the same error,
     /// the same byte), and a prefix found elsewhere (a longer `model` before it) is resumed

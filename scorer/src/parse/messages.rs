@@ -137,7 +137,7 @@ fn parse_message<'a>(
                 let start = r.pos();
                 let mut it = r.array().map_err(syntax)?;
                 while it.next(r).map_err(syntax)? {
-                    r.skip_value().map_err(syntax)?;
+                    read_call(r, req)?;
                     tool_calls += 1;
                 }
                 req.text_bytes += r.pos() - start;
@@ -179,6 +179,25 @@ fn parse_message<'a>(
         ));
     }
     req.texts.push((Role::from_name(&role), req.parts.len() - first_part, tool_calls));
+    Ok(())
+}
+
+/// Reads one tool call, noting where it ends when it carries no `extra_content` (no thought
+/// signature) and has members to follow ([`crate::parse::layout::Layout::unsigned_calls`]).
+fn read_call(r: &mut Reader<'_>, req: &mut ChatRequest<'_>) -> Result<(), ApiError> {
+    if r.peek_kind().map_err(syntax)? != Kind::Object {
+        return r.skip_value().map_err(syntax);
+    }
+    let (mut members, mut signed) = (0, false);
+    let mut obj = r.object().map_err(syntax)?;
+    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+        members += 1;
+        signed |= key == "extra_content";
+        r.skip_value().map_err(syntax)?;
+    }
+    if members > 0 && !signed {
+        req.layout.unsigned_calls.push(r.pos().saturating_sub(1));
+    }
     Ok(())
 }
 

@@ -150,7 +150,7 @@ pub fn chat_body_with(
             stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to))
         }
         Api::Responses => stand_in::translate(body, layout.texts(), |b| responses::request::translate(b, to)),
-        _ => Ok(layout.rewrite_for(body, to.upstream_model, to.quirks.fixed_sampling)),
+        _ => Ok(layout.rewrite_for(body, to.upstream_model, &to.quirks)),
     }
 }
 

@@ -3,9 +3,10 @@
 //! every other byte is the client's. The parser records where those bytes are
 //! ([`Layout`]); this is the request half that uses it.
 
+use crate::catalog::Quirks;
 use crate::parse::chat::ChatRequest;
 use crate::parse::json::write_string;
-use crate::parse::layout::{Layout, Member, STREAM_USAGE_MEMBER, Span};
+use crate::parse::layout::{Layout, Member, STAND_IN_SIGNATURE, STREAM_USAGE_MEMBER, Span};
 
 impl Layout {
     /// Copies member bytes `span`, applying the edits that fall inside it (in order).
@@ -24,15 +25,17 @@ impl Layout {
     /// The body to send upstream: `model` replaced by `upstream_model`, router-only members
     /// removed with their separator, every other byte as received.
     pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
-        self.rewrite_for(body, upstream_model, false)
+        self.rewrite_for(body, upstream_model, &Quirks::NONE)
     }
 
-    /// [`Layout::rewrite`], for a model that takes `max_completion_tokens` only
-    /// (`completion_only`: OpenAI's reasoning models answer `max_tokens` with a 400): its
-    /// `max_tokens` key is renamed, or the member dropped when `max_completion_tokens` is
-    /// sent too (that one is what counts).
-    pub fn rewrite_for(&self, body: &[u8], upstream_model: &str, completion_only: bool) -> Vec<u8> {
-        let renamed = self.max_tokens_key.filter(|_| completion_only);
+    /// [`Layout::rewrite`], for a model of `quirks`: one that takes `max_completion_tokens`
+    /// only (`fixed_sampling`: OpenAI's reasoning models answer `max_tokens` with a 400) gets
+    /// its `max_tokens` key renamed, or the member dropped when `max_completion_tokens` is
+    /// sent too (that one is what counts); one that wants its tool calls signed
+    /// (`thought_signatures`) gets the stand-in signature on each call without one.
+    pub fn rewrite_for(&self, body: &[u8], upstream_model: &str, quirks: &Quirks) -> Vec<u8> {
+        let renamed = self.max_tokens_key.filter(|_| quirks.fixed_sampling);
+        let unsigned: &[usize] = if quirks.thought_signatures { &self.unsigned_calls } else { &[] };
         // Both sent: `max_tokens` goes. Only it (a null `max_completion_tokens` beside it):
         // renamed, and the null one goes.
         let dropped = match renamed {
@@ -66,6 +69,10 @@ impl Layout {
             }
             let mut edits: Vec<(Span, &[u8])> = Vec::with_capacity(2);
             edits.push((self.model_value, &model));
+            let inside = |p: &&usize| m.span.start <= **p && **p < m.span.end;
+            edits.extend(
+                unsigned.iter().filter(inside).map(|&p| (Span { start: p, end: p }, STAND_IN_SIGNATURE)),
+            );
             if let Some((span, bytes)) = self.edit {
                 edits.push((span, bytes));
             }
@@ -90,5 +97,46 @@ impl ChatRequest<'_> {
     /// The body to send upstream (see [`Layout::rewrite`]).
     pub fn rewrite(&self, body: &[u8], upstream_model: &str) -> Vec<u8> {
         self.layout.rewrite(body, upstream_model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::catalog::Quirks;
+    use crate::parse::request::parse_chat;
+
+    /// Gemini 3 answers a tool call in the history without its thought signature with a 400:
+    /// one another model made, or one a client rebuilt without `extra_content`. Such a model
+    /// gets Google's stand-in signature on each call without one; a signed call, and any
+    /// other model's body, are left as they were.
+    #[test]
+    fn a_model_that_wants_signed_calls_gets_a_stand_in_for_each_unsigned_one() {
+        let call = |id: &str| json!({"id": id, "type": "function", "function": {"name": "f", "arguments": "{\"extra_content\":1}"}});
+        let mut signed = call("b");
+        signed["extra_content"] = json!({"google": {"thought_signature": "real"}});
+        let body = json!({"model": "premium", "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": null, "tool_calls": [call("a"), signed.clone()]},
+            {"role": "tool", "tool_call_id": "a", "content": "1"},
+            {"role": "tool", "tool_call_id": "b", "content": "2"},
+            {"role": "assistant", "tool_calls": [call("c")]},
+            {"role": "tool", "tool_call_id": "c", "content": "3"},
+        ]})
+        .to_string();
+        let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let gemini = Quirks { thought_signatures: true, ..Quirks::NONE };
+        let sent: Value = serde_json::from_slice(&req.layout.rewrite_for(body.as_bytes(), "g3", &gemini))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stand_in = json!({"google": {"thought_signature": "skip_thought_signature_validator"}});
+        let calls = |m: usize| sent["messages"][m]["tool_calls"].as_array().cloned().unwrap_or_default();
+        assert_eq!(calls(1)[0]["extra_content"], stand_in, "{sent}");
+        assert_eq!(calls(1)[1], signed, "{sent}");
+        assert_eq!(calls(4)[0]["extra_content"], stand_in, "{sent}");
+        assert_eq!(calls(1)[0]["function"], call("a")["function"]);
+        // Any other model: the client's bytes.
+        let plain = req.layout.rewrite_for(body.as_bytes(), "g3", &Quirks::NONE);
+        assert_eq!(String::from_utf8_lossy(&plain), body.replace(r#""model":"premium""#, r#""model":"g3""#));
     }
 }
