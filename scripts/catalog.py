@@ -82,6 +82,10 @@ NO_PREFILL = {"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7"}
 # call another model made never has; Google's thought-signatures guide gives a stand-in for
 # such calls ("skip_thought_signature_validator").
 THOUGHT_SIGNATURES = {"gemini-3.1-pro-preview"}
+# The largest request holding an image a model takes, bytes: Groq's vision page ("Maximum
+# allowed size for a request containing a base64 encoded image is 4MB. Requests larger than
+# this limit will return a 413 error"; read as 4,000,000, the smaller reading).
+IMAGE_REQUEST_BYTES = {("groq", "meta-llama/llama-4-scout-17b-16e-instruct"): 4_000_000}
 # What a provider answers with a 400, by provider: Groq's OpenAI compatibility page ("The
 # following fields are currently not supported and will result in a 400 error": logprobs,
 # logit_bias, top_logprobs, messages[].name; "If N is supplied, it must be equal to 1");
@@ -229,6 +233,8 @@ def main():
             entry["no_prefill"] = True
         if cid in THOUGHT_SIGNATURES:
             entry["thought_signatures"] = True
+        if (m["provider"], cid) in IMAGE_REQUEST_BYTES:
+            entry["max_image_request_bytes"] = IMAGE_REQUEST_BYTES[(m["provider"], cid)]
         if m["provider"] in REFUSES and m["tier"] != "embedding":
             entry["refuses"] = REFUSES[m["provider"]]
         if cid in REASONING_EFFORTS:

@@ -19,6 +19,10 @@ pub struct Quirks {
     /// changed, a failover) or one a client rebuilt has none. Such calls are sent with
     /// Google's stand-in signature, which skips the check.
     pub thought_signatures: bool,
+    /// The largest request body holding an image it takes, bytes (0: no limit known): Groq
+    /// answers one over 4 MB with a 413 ("Maximum allowed size for a request containing a
+    /// base64 encoded image is 4MB"), which ended the request; such a request is not sent to it.
+    pub image_request_bytes: u32,
     /// The `reasoning_effort` values it takes, as bits of [`effort_bit`] (0: not known, any
     /// is sent). OpenAI answers another with a 400 (`'minimal' is not supported with the
     /// 'gpt-5.1-codex' model`): a request asking for one is not sent to it.
@@ -36,6 +40,7 @@ impl Quirks {
         adaptive_thinking: false,
         no_prefill: false,
         thought_signatures: false,
+        image_request_bytes: 0,
         efforts: 0,
         refuses: 0,
     };

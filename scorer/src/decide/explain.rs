@@ -41,7 +41,7 @@ impl Analysis<'_> {
     ) -> Result<Explanation<'c>, ApiError> {
         let req = &self.req;
         let policy = request_policy(config, ctx.client, req.provider_policy.as_ref())?;
-        let needs = Needs::of(req, config.default_output_tokens);
+        let needs = Needs::of(req, config.default_output_tokens, self.body.len());
         let verdicts = config
             .catalog
             .deployments

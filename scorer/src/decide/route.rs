@@ -113,7 +113,7 @@ pub struct Route {
 
 /// A parsed, scored request waiting for the glue's remembered state.
 pub struct Analysis<'a> {
-    body: &'a [u8],
+    pub(crate) body: &'a [u8],
     pub(crate) req: ChatRequest<'a>,
     auto: Option<AutoScore>,
     resumed: Resumed,
@@ -204,7 +204,7 @@ impl Analysis<'_> {
         let model = req.model.as_ref();
         let now = ctx.now;
         let policy = request_policy(config, ctx.client, req.provider_policy.as_ref())?;
-        let needs = Needs::of(req, config.default_output_tokens);
+        let needs = Needs::of(req, config.default_output_tokens, self.body.len());
         let mut prefer = req.prefer.unwrap_or(config.default_prefer);
         let mut report = None;
         let mut memory = None;
@@ -1359,6 +1359,32 @@ mod tests {
     fn with(cfg: &[u8], body: &str, client: Option<&str>) -> Result<Route, ApiError> {
         let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
         analyze(&c, body.as_bytes())?.route(&c, &Context { now: TODAY, client, ..Context::default() })
+    }
+
+    /// Groq answers a request over 4 MB holding an image with a 413, which ended it: such a
+    /// request goes to a model that takes it, and one pinned to Groq's is refused saying why.
+    #[test]
+    fn a_request_with_an_image_too_large_for_a_model_goes_to_another() {
+        let vision = r#","vision":true"#;
+        let capped = r#","vision":true,"max_image_request_bytes":1000"#;
+        let cfg = format!(
+            r#"{{"catalog":{{"providers":{{"g":{{}},"h":{{}}}},"models":[{},{},{},{}]}}}}"#,
+            entry("small", "economy", "g", 100_000, 1, capped),
+            entry("big", "economy", "h", 100_000, 2, vision),
+            entry("s", "standard", "h", 100_000, 3, vision),
+            entry("p", "premium", "h", 100_000, 4, vision),
+        );
+        let ask = |model: &str, image: usize| {
+            let url = format!("data:image/png;base64,{}", "A".repeat(image));
+            format!(
+                r#"{{"model":"{model}","prefer":"cheap","messages":[{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"{url}"}}}}]}}]}}"#
+            )
+        };
+        let to = |body: &str| with(cfg.as_bytes(), body, None).map(|r| r.target.to.model);
+        assert_eq!(to(&ask("economy", 100)).as_deref(), Ok("small"));
+        assert_eq!(to(&ask("economy", 2000)).as_deref(), Ok("big"));
+        let e = with(cfg.as_bytes(), &ask("small", 2000), None).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "unsupported_capability")));
     }
 
     #[test]

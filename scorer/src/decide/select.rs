@@ -37,11 +37,13 @@ pub struct Needs {
     pub output_default: u64,
     /// The request's price ceiling.
     pub max_price: Option<MaxPrice>,
+    /// The body's size when it holds an image (0 without): some providers cap such a request.
+    pub image_request_bytes: usize,
 }
 
 impl Needs {
-    /// From a parsed request.
-    pub fn of(req: &ChatRequest<'_>, default_output: u64) -> Needs {
+    /// From a parsed request and its body's size.
+    pub fn of(req: &ChatRequest<'_>, default_output: u64, body_len: usize) -> Needs {
         let f = &req.features;
         Needs {
             tools: f.tools_declared > 0,
@@ -56,6 +58,7 @@ impl Needs {
             output_param: req.max_output_param,
             output_default: default_output,
             max_price: req.max_price,
+            image_request_bytes: if f.images > 0 { body_len } else { 0 },
         }
     }
 
@@ -123,6 +126,10 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
     ];
     if let Some((_, what)) = missing.into_iter().find(|(miss, _)| *miss) {
         return Err(Miss::Capability(what));
+    }
+    let cap = d.quirks.image_request_bytes as usize;
+    if cap > 0 && needs.image_request_bytes > cap {
+        return Err(Miss::Capability("images in a request this large"));
     }
     if needs.output_requested.is_some_and(|o| o > d.max_output) {
         return Err(Miss::Output);
