@@ -140,13 +140,29 @@ pub(crate) const REQUEST_MEMBERS: [&str; 40] = [
 /// decoder matches names without regard to case (Go's does) would read it in place of the
 /// member the router read and rewrote: another model, more choices, a paid tier, unpriced.
 pub(crate) fn case_variant(key: &str) -> Result<(), ApiError> {
-    match REQUEST_MEMBERS.iter().find(|m| **m != key && m.eq_ignore_ascii_case(key)) {
+    case_variant_of(key, &REQUEST_MEMBERS, "")
+}
+
+/// [`case_variant`] among `members` of the object at `at` (`""`: the body).
+pub(crate) fn case_variant_of(key: &str, members: &[&str], at: &str) -> Result<(), ApiError> {
+    // Go folds case as Unicode does: besides ASCII, the long s and the Kelvin sign fold to
+    // letters of these names (`"max_to\u212aens"` is `max_tokens` to it).
+    let folded = |c: char| match c {
+        '\u{17f}' => 's',
+        '\u{212a}' => 'k',
+        c => c.to_ascii_lowercase(),
+    };
+    let same = |m: &str| m.len() <= key.len() && key.chars().map(folded).eq(m.chars());
+    match members.iter().find(|m| **m != key && same(m)) {
         None => Ok(()),
-        Some(member) => Err(ApiError::invalid(
-            "unknown_parameter",
-            Some(key),
-            format!("unrecognized request argument {}: the parameter is {member}", echo(key)),
-        )),
+        Some(member) => {
+            let param = if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+            Err(ApiError::invalid(
+                "unknown_parameter",
+                Some(&param),
+                format!("unrecognized request argument {}: the parameter is {member}", echo(&param)),
+            ))
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, Tier};
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
-    case_variant, duplicate_error, first_duplicate, open_object_as, opt_cap_field, opt_count_field,
-    opt_string_field, string_field, syntax, wrong_type,
+    case_variant, case_variant_of, duplicate_error, first_duplicate, open_object_as, opt_cap_field,
+    opt_count_field, opt_string_field, string_field, syntax, wrong_type,
 };
 use crate::parse::json::Kind;
 use crate::parse::layout::{EFFORT_MEMBERS, STREAM_USAGE_MEMBER};
@@ -234,6 +234,7 @@ fn parse_chat_as<'a>(
                                 k => return Err(wrong_type("stream_options.include_usage", "a boolean", k)),
                             }
                         } else {
+                            case_variant_of(&k, &["include_usage"], "stream_options")?;
                             r.skip_value().map_err(syntax)?;
                         }
                         inner.push(k);
@@ -353,14 +354,19 @@ fn parse_chat_as<'a>(
 }
 
 /// A `reasoning` object (its raw `text`) that holds only an `effort` (`known`: one the router
-/// knows) and a `summary`, null members aside: what `reasoning_effort` says in full on a chat API.
+/// knows) and a `summary`, members that ask nothing aside (null or false, OpenRouter's
+/// `enabled: true`): what `reasoning_effort` says in full on a chat API.
 fn plain_reasoning(text: &str, known: bool) -> bool {
-    let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(text) else {
+    use serde_json::Value;
+    let Ok(Value::Object(o)) = serde_json::from_str::<Value>(text) else {
         return false;
     };
     let effort = o.get("effort").filter(|v| !v.is_null());
+    let says_nothing = |k: &str, v: &Value| {
+        matches!(v, Value::Null | Value::Bool(false)) || (k == "enabled" && v == &Value::Bool(true))
+    };
     (known || effort.is_none())
-        && o.iter().all(|(k, v)| v.is_null() || matches!(k.as_str(), "effort" | "summary"))
+        && o.iter().all(|(k, v)| says_nothing(k, v) || matches!(k.as_str(), "effort" | "summary"))
 }
 
 #[cfg(test)]
@@ -473,6 +479,11 @@ mod tests {
                 r#","reasoning":{"effort":"high","max_tokens":100}}"#,
             ),
             (r#","reasoning":{"effort":"ultra"}"#, r#","reasoning":{"effort":"ultra"}}"#),
+            // Members that ask nothing (OpenRouter's) do not keep it.
+            (
+                r#","reasoning":{"effort":"low","exclude":false,"enabled":true}"#,
+                r#","reasoning_effort":"low"}"#,
+            ),
         ];
         for (extra, want) in cases {
             assert_eq!(sent(extra), want, "{extra}");
@@ -498,6 +509,14 @@ mod tests {
             (body(r#","Model":"o3-pro""#), "unknown_parameter", Some("Model")),
             (body(r#","N":8"#), "unknown_parameter", Some("N")),
             (body(r#","Service_Tier":"priority""#), "unknown_parameter", Some("Service_Tier")),
+            // Go folds the long s and the Kelvin sign to s and k.
+            (body(r#","max_to\u212aens":100000"#), "unknown_parameter", Some("max_to\u{212a}ens")),
+            (body(r#","\u017fervice_tier":"priority""#), "unknown_parameter", Some("\u{17f}ervice_tier")),
+            (
+                body(r#","stream_options":{"include_usage":true,"INCLUDE_USAGE":false}"#),
+                "unknown_parameter",
+                Some("stream_options.INCLUDE_USAGE"),
+            ),
             (r#"{"model":7,"messages":[]}"#.into(), "invalid_type", Some("model")),
             (r#"{"model":"economy","messages":{}}"#.into(), "invalid_type", Some("messages")),
             (r#"{"model":"economy","messages":[]}"#.into(), "invalid_value", Some("messages")),
