@@ -183,7 +183,7 @@ impl TryFrom<RawCatalog> for Catalog {
             for r in &m.refuses {
                 refuses |= refusable_bit(r).ok_or_else(|| CatalogError::Unsupported {
                     model: m.id.clone(),
-                    what: "refuses lists logprobs, name or n",
+                    what: "refuses lists logprobs, name, n, logit_bias or penalties",
                 })?;
             }
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {

@@ -114,6 +114,8 @@ fn parse_message<'a>(
     // Raw texts, scanned once the role is known (it may come after the content): the message's
     // are `req.parts` from here on.
     let first_part = req.parts.len();
+    // Tool calls are an assistant's: another role's are no calls to sign.
+    let first_call = req.layout.unsigned_calls.len();
     let mut obj = r.object().map_err(syntax)?;
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         match key.as_ref() {
@@ -177,6 +179,9 @@ fn parse_message<'a>(
             Some(&format!("{}.content", at())),
             format!("{}.content is required for role '{role}'", at()),
         ));
+    }
+    if role != "assistant" {
+        req.layout.unsigned_calls.truncate(first_call);
     }
     req.texts.push((Role::from_name(&role), req.parts.len() - first_part, tool_calls));
     Ok(())

@@ -123,6 +123,7 @@ mod tests {
             {"role": "tool", "tool_call_id": "b", "content": "2"},
             {"role": "assistant", "tool_calls": [call("c")]},
             {"role": "tool", "tool_call_id": "c", "content": "3"},
+            {"role": "user", "content": "and?", "tool_calls": [call("d")]},
         ]})
         .to_string();
         let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
@@ -134,6 +135,8 @@ mod tests {
         assert_eq!(calls(1)[0]["extra_content"], stand_in, "{sent}");
         assert_eq!(calls(1)[1], signed, "{sent}");
         assert_eq!(calls(4)[0]["extra_content"], stand_in, "{sent}");
+        // A user's are no calls (the provider says what it makes of them).
+        assert_eq!(calls(6)[0], call("d"), "{sent}");
         assert_eq!(calls(1)[0]["function"], call("a")["function"]);
         // Any other model: the client's bytes.
         let plain = req.layout.rewrite_for(body.as_bytes(), "g3", &Quirks::NONE);
