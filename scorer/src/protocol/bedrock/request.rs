@@ -453,7 +453,7 @@ fn output_config(format: Option<&Value>, raw: Option<Json<'_>>) -> Result<Option
             "unsupported_value",
             Some("response_format.type"),
             format!(
-                "response_format type {} is not supported by this model's API: use json_schema or text",
+                "response_format type {} is not supported by this model's API: use text, or json_schema with a model that takes structured output",
                 echo(other.unwrap_or("(none)"))
             ),
         )),
