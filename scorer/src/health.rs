@@ -87,8 +87,8 @@ impl Default for ResilienceConfig {
     }
 }
 
-/// The longest `fallback_timeout_ms`: an hour.
-pub const MAX_FALLBACK_TIMEOUT_MS: u64 = 3_600_000;
+/// The longest `fallback_timeout_ms`: Envoy's, a signed 32-bit count of milliseconds.
+pub const MAX_FALLBACK_TIMEOUT_MS: u64 = i32::MAX as u64;
 
 impl ResilienceConfig {
     /// Checks ranges; the message names the field.
@@ -105,8 +105,8 @@ impl ResilienceConfig {
             "probes must be at least 1"
         } else if !(1..=MAX_FALLBACK_TIMEOUT_MS).contains(&self.fallback_timeout_ms) {
             // Envoy takes a call's timeout as a signed 32-bit count: past it, every fallback
-            // failed to dispatch (and an hour is past any answer a client waits for).
-            "fallback_timeout_ms must be from 1 to 3600000 (an hour)"
+            // failed to dispatch. (Every value that worked before still loads.)
+            "fallback_timeout_ms must be from 1 to 2147483647 (Envoy's limit)"
         } else {
             return Ok(());
         };
