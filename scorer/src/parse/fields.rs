@@ -92,7 +92,7 @@ pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
 
 /// The members of an OpenAI chat or embeddings request a provider acts on (the router reads
 /// most of them): a key that is one of these in other letter case is refused.
-pub(crate) const REQUEST_MEMBERS: [&str; 40] = [
+pub(crate) const REQUEST_MEMBERS: [&str; 43] = [
     "model",
     "messages",
     "input",
@@ -133,6 +133,9 @@ pub(crate) const REQUEST_MEMBERS: [&str; 40] = [
     "store",
     "user",
     "metadata",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
 ];
 
 /// A 400 for a top-level key that names one of [`REQUEST_MEMBERS`] in other letter case

@@ -250,10 +250,14 @@ fn parse_chat_as<'a>(
             "modalities" => req.audio_output = read_modalities(&mut r)?,
             "service_tier" => read_service_tier(&mut r)?,
             "reasoning_effort" | "reasoning" => {
-                // Either asks for reasoning, whichever comes last (a null one asks nothing).
+                // Either asks for reasoning, whichever comes last (a null one asks nothing, and
+                // so does a `reasoning` object none of whose members does: `{}`, a null
+                // effort, OpenRouter's `enabled: false`).
                 let set = r.peek_kind().map_err(syntax)? != Kind::Null;
-                req.features.reasoning_param |= set;
                 let read = read_effort(&mut r, &key)?;
+                let text = r.text().get(value_start..r.pos()).unwrap_or_default();
+                let set = set && (key == "reasoning_effort" || asks_reasoning(text));
+                req.features.reasoning_param |= set;
                 match (key.as_ref(), set) {
                     ("reasoning_effort", true) => effort = Some(read),
                     ("reasoning_effort", false) => null_effort_member = Some(req.layout.members.len()),
@@ -261,7 +265,6 @@ fn parse_chat_as<'a>(
                     (_, false) => reasoning_member = Some(req.layout.members.len()),
                     _ => {
                         nested_effort = read;
-                        let text = r.text().get(value_start..r.pos()).unwrap_or_default();
                         if plain_reasoning(text, read.is_some()) {
                             reasoning_member = Some(req.layout.members.len());
                         }
@@ -351,6 +354,17 @@ fn parse_chat_as<'a>(
         (None, t) => (t, "max_tokens"),
     };
     Ok(req)
+}
+
+/// Whether a `reasoning` value (its raw `text`) asks for reasoning: an object one of whose
+/// members is neither null nor false, or anything else (left to the provider).
+fn asks_reasoning(text: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(o)) => {
+            o.values().any(|v| !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false)))
+        }
+        _ => true,
+    }
 }
 
 /// A `reasoning` object (its raw `text`) that holds only an `effort` (`known`: one the router
@@ -484,9 +498,30 @@ mod tests {
                 r#","reasoning":{"effort":"low","exclude":false,"enabled":true}"#,
                 r#","reasoning_effort":"low"}"#,
             ),
+            // One that asks nothing goes.
+            (r#","reasoning":{}"#, "}"),
+            (r#","reasoning":{"enabled":false,"effort":null}"#, "}"),
         ];
         for (extra, want) in cases {
             assert_eq!(sent(extra), want, "{extra}");
+        }
+        // Nor does it need a reasoning model (it went to a dearer one, and a pinned model
+        // without reasoning refused it).
+        let needs = |extra: &str| {
+            let b = body(extra);
+            parse_chat(b.as_bytes()).map(|r| r.features.reasoning_param).unwrap_or_else(|e| panic!("{e}"))
+        };
+        for quiet in
+            [r#","reasoning":{}"#, r#","reasoning":{"effort":null,"enabled":false}"#, r#","reasoning":null"#]
+        {
+            assert!(!needs(quiet), "{quiet}");
+        }
+        for asks in [
+            r#","reasoning":{"enabled":true}"#,
+            r#","reasoning":{"summary":"auto"}"#,
+            r#","reasoning_effort":"none""#,
+        ] {
+            assert!(needs(asks), "{asks}");
         }
     }
 
@@ -509,6 +544,7 @@ mod tests {
             (body(r#","Model":"o3-pro""#), "unknown_parameter", Some("Model")),
             (body(r#","N":8"#), "unknown_parameter", Some("N")),
             (body(r#","Service_Tier":"priority""#), "unknown_parameter", Some("Service_Tier")),
+            (body(r#","Prompt_Cache_Key":"k""#), "unknown_parameter", Some("Prompt_Cache_Key")),
             // Go folds the long s and the Kelvin sign to s and k.
             (body(r#","max_to\u212aens":100000"#), "unknown_parameter", Some("max_to\u{212a}ens")),
             (body(r#","\u017fervice_tier":"priority""#), "unknown_parameter", Some("\u{17f}ervice_tier")),
