@@ -357,11 +357,13 @@ fn parse_chat_as<'a>(
 }
 
 /// Whether a `reasoning` value (its raw `text`) asks for reasoning: an object one of whose
-/// members is neither null nor false, or anything else (left to the provider).
+/// members is neither null nor false (an `effort` of any value), or anything else (left to
+/// the provider).
 fn asks_reasoning(text: &str) -> bool {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(o)) => {
-            o.values().any(|v| !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false)))
+    use serde_json::Value;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(o)) => {
+            o.iter().any(|(k, v)| !v.is_null() && (k == "effort" || v != &Value::Bool(false)))
         }
         _ => true,
     }
@@ -369,7 +371,7 @@ fn asks_reasoning(text: &str) -> bool {
 
 /// A `reasoning` object (its raw `text`) that holds only an `effort` (`known`: one the router
 /// knows) and a `summary`, members that ask nothing aside (null or false, OpenRouter's
-/// `enabled: true`): what `reasoning_effort` says in full on a chat API.
+/// `enabled: true` beside an effort): what `reasoning_effort` says in full on a chat API.
 fn plain_reasoning(text: &str, known: bool) -> bool {
     use serde_json::Value;
     let Ok(Value::Object(o)) = serde_json::from_str::<Value>(text) else {
@@ -377,7 +379,8 @@ fn plain_reasoning(text: &str, known: bool) -> bool {
     };
     let effort = o.get("effort").filter(|v| !v.is_null());
     let says_nothing = |k: &str, v: &Value| {
-        matches!(v, Value::Null | Value::Bool(false)) || (k == "enabled" && v == &Value::Bool(true))
+        matches!(v, Value::Null | Value::Bool(false))
+            || (k == "enabled" && v == &Value::Bool(true) && effort.is_some())
     };
     (known || effort.is_none())
         && o.iter().all(|(k, v)| says_nothing(k, v) || matches!(k.as_str(), "effort" | "summary"))
@@ -500,6 +503,10 @@ mod tests {
             ),
             // One that asks nothing goes.
             (r#","reasoning":{}"#, "}"),
+            // Enabled with no effort says more than reasoning_effort can (a default effort):
+            // passed on, as an effort that is not one is.
+            (r#","reasoning":{"enabled":true}"#, r#","reasoning":{"enabled":true}}"#),
+            (r#","reasoning":{"effort":false}"#, r#","reasoning":{"effort":false}}"#),
             (r#","reasoning":{"enabled":false,"effort":null}"#, "}"),
         ];
         for (extra, want) in cases {
