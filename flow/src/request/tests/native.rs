@@ -269,8 +269,8 @@ fn failover_crosses_protocols_streamed_or_not() {
     }
 }
 
-#[test]
-fn a_native_context_length_error_moves_to_a_larger_window() {
+/// Bedrock answers the first attempt with its context-length 400; returns the step that read it.
+fn overflowed() -> (Fake, Request, Step) {
     let mut host = chat(&request(false));
     let mut req = Request::new(Some(config()));
     route(&mut req, &host);
@@ -279,6 +279,12 @@ fn a_native_context_length_error_moves_to_a_larger_window() {
     let native = br#"{"message":"Input is too long for requested model."}"#;
     host.response_body = native.to_vec();
     let step = req.on(&host, Event::ResponseBody { size: native.len(), end_of_stream: true });
+    (host, req, step)
+}
+
+#[test]
+fn a_native_context_length_error_moves_to_a_larger_window() {
+    let (_, _, step) = overflowed();
     assert_eq!(step.verdict, Verdict::Pause);
     assert_eq!(sent_body(&step)["model"], "claude", "{step:?}");
 }
@@ -288,14 +294,7 @@ fn a_native_context_length_error_moves_to_a_larger_window() {
 /// untranslated), not OpenAI's.
 #[test]
 fn a_native_context_length_error_whose_fallback_cannot_be_sent_is_answered_translated() {
-    let mut host = chat(&request(false));
-    let mut req = Request::new(Some(config()));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "400")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    let native = br#"{"message":"Input is too long for requested model."}"#;
-    host.response_body = native.to_vec();
-    req.on(&host, Event::ResponseBody { size: native.len(), end_of_stream: true });
+    let (host, mut req, _) = overflowed();
     let step = req.on(&host, Event::Dispatched { sent: false });
     let (status, v, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!((status, v["error"]["code"].as_str()), (400, Some("context_length_exceeded")), "{v}");
