@@ -82,8 +82,8 @@ fn parse_chat_as<'a>(
     // `reasoning.effort`, whatever the order), and of a non-null `reasoning`.
     let mut effort: Option<Option<(u8, &'static str)>> = None;
     let mut nested_effort = None;
-    // The `reasoning` member, when it holds nothing but an effort the router knows and a
-    // summary (no chat API carries one): its index in the layout's members.
+    // The `reasoning` member, when it asks nothing, or nothing but an effort the router knows
+    // and a summary (no chat API carries one): its index in the layout's members.
     let mut reasoning_member = None;
     let mut null_effort_member = None;
 
