@@ -2,7 +2,7 @@
 //! known providers, one tier per model, finite prices, dates that parse, a model in every tier.
 
 use super::error::CatalogError;
-use super::quirks::{Quirks, effort_bit, refusable_bit};
+use super::quirks::{ASKS_BIAS, Quirks, effort_bit, refusable_bit};
 use super::types::{
     Api, Catalog, Deployment, EmbeddingModel, Provider, RESERVED_IDS, RawCatalog, RawProvider, RawTier, Tier,
 };
@@ -185,6 +185,12 @@ impl TryFrom<RawCatalog> for Catalog {
                     model: m.id.clone(),
                     what: "refuses lists logprobs, name, n, logit_bias or penalties",
                 })?;
+                // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
+                // written then still keeps it from such a provider (none known takes one of
+                // the two and refuses the other).
+                if r == "logprobs" {
+                    refuses |= ASKS_BIAS;
+                }
             }
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
                 return Err(CatalogError::Unsupported {

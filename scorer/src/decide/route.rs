@@ -801,6 +801,10 @@ mod tests {
                 "{field}"
             );
         }
+        // A catalog written before logit_bias had its own entry keeps it from Groq.
+        let old = r#","refuses":["logprobs","name","n"]"#;
+        let r = with(cfg_refusing("", old).as_bytes(), &ask(r#","logit_bias":{"12":5}"#, ""), None);
+        assert_eq!(r.map(|r| r.target.to.provider).ok().as_deref(), Some("h"));
         // What asks nothing goes to the cheaper one.
         let quiet = ask(r#","logprobs":false,"top_logprobs":0,"n":1,"logit_bias":{}"#, r#","name":null"#);
         let r = with(cfg("").as_bytes(), &quiet, None);
