@@ -148,6 +148,23 @@ pub(crate) fn read_effort(r: &mut Reader<'_>, key: &str) -> Result<Option<(u8, &
     Ok(found)
 }
 
+/// Whether member `key` of a `reasoning` object (OpenRouter's form), valued `v`, asks nothing
+/// beyond its `effort` (`effort`: whether the object has one): null or false (`exclude: false`,
+/// `enabled: false`), or `enabled: true` beside an effort. Every path reads the object by it.
+pub(crate) fn says_nothing(key: &str, v: &serde_json::Value, effort: bool) -> bool {
+    use serde_json::Value;
+    matches!(v, Value::Null | Value::Bool(false)) || (key == "enabled" && v == &Value::Bool(true) && effort)
+}
+
+/// The first member of a `reasoning` object that asks more than an effort and a summary (by
+/// [`says_nothing`]); `None`: it says no more than `reasoning_effort` (and a summary) do.
+pub(crate) fn asks_more(o: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    let effort = o.get("effort").is_some_and(|e| !e.is_null());
+    o.iter()
+        .find(|(k, v)| !says_nothing(k, v, effort) && !matches!(k.as_str(), "effort" | "summary"))
+        .map(|(k, _)| k.as_str())
+}
+
 /// Tool types the router can price: the client's own functions (`custom` is OpenAI's
 /// free-form function). A provider's built-in tools (Groq's `browser_search` and
 /// `code_interpreter`, a `web_search`) run on the provider and are billed per use beside the

@@ -17,8 +17,8 @@ use crate::parse::layout::{EFFORT_MEMBERS, STREAM_USAGE_MEMBER};
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{
-    read_effort, read_max_price, read_modalities, read_response_format, read_sampling, read_service_tier,
-    read_tool,
+    asks_more, read_effort, read_max_price, read_modalities, read_response_format, read_sampling,
+    read_service_tier, read_tool,
 };
 use crate::vocab::Prefer;
 
@@ -377,13 +377,7 @@ fn plain_reasoning(text: &str, known: bool) -> bool {
     let Ok(Value::Object(o)) = serde_json::from_str::<Value>(text) else {
         return false;
     };
-    let effort = o.get("effort").filter(|v| !v.is_null());
-    let says_nothing = |k: &str, v: &Value| {
-        matches!(v, Value::Null | Value::Bool(false))
-            || (k == "enabled" && v == &Value::Bool(true) && effort.is_some())
-    };
-    (known || effort.is_none())
-        && o.iter().all(|(k, v)| says_nothing(k, v) || matches!(k.as_str(), "effort" | "summary"))
+    (known || o.get("effort").is_none_or(Value::is_null)) && asks_more(&o).is_none()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use super::content::refuse;
 use super::memo::{Conversation, Translations};
 use crate::error::{ApiError, echo};
+use crate::parse::options::asks_more;
 use crate::protocol::Native;
 use crate::protocol::canonical::{self, write_literal};
 use crate::protocol::raw::{Elements, Json, RawMessages, chat_members, chat_members_raw, integer};
@@ -438,12 +439,10 @@ fn thinking_budget(
     capped: bool,
 ) -> Result<Option<Reasoning>, ApiError> {
     // The `reasoning` object's other members (OpenRouter's `max_tokens`, `enabled`, `exclude`)
-    // would be dropped: the client would get no thinking, or thinking it asked to exclude,
-    // with a 200. Refused, as on the Responses API, so a tier moves on.
-    // (One that is null or false, `enabled: false`, asks nothing.)
-    let asks = |v: &Value| !v.is_null() && v.as_bool() != Some(false);
+    // would be dropped: no thinking, or thinking it asked to exclude, with a 200. Refused, as
+    // on the Responses API, so a tier moves on (read as on the chat path: `asks_more`).
     if let Some(Value::Object(o)) = req.get("reasoning")
-        && let Some((key, _)) = o.iter().find(|(k, v)| asks(v) && !matches!(k.as_str(), "effort" | "summary"))
+        && let Some(key) = asks_more(o)
     {
         return Err(refuse(
             &format!("reasoning.{key}"),

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
+use crate::parse::options::says_nothing;
 use crate::protocol::canonical::write_literal;
 use crate::protocol::raw::Json;
 use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema};
@@ -219,12 +220,13 @@ pub(super) fn reasoning_object(value: &Value, reasoning: &mut Map<String, Value>
         Value::Object(o) => o,
         _ => return Err(wrong_type("reasoning", "an object")),
     };
+    let effort = o.get("effort").is_some_and(|e| !e.is_null());
     for (key, v) in o {
         match (key.as_str(), v) {
-            (_, Value::Null) => {}
             ("effort" | "summary", Value::String(_)) => {
                 reasoning.insert(key.clone(), v.clone());
             }
+            (_, v) if says_nothing(key, v, effort) && (key != "effort" || v.is_null()) => {}
             ("effort" | "summary", _) => return Err(wrong_type(&format!("reasoning.{key}"), "a string")),
             _ => {
                 return Err(ApiError::invalid(

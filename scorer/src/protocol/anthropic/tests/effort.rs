@@ -104,6 +104,8 @@ fn reasoning_the_translation_cannot_carry_is_refused() {
         json!({"thinking": null}),
         json!({"thinking": {"type": "disabled"}}),
         json!({"reasoning": {"effort": "low", "exclude": false, "enabled": false}}),
+        // Enabled beside an effort says no more than the effort, as on the chat path.
+        json!({"reasoning": {"effort": "low", "enabled": true}}),
     ] {
         assert!(ask(&TO, fine.clone()).is_ok(), "{fine}");
     }

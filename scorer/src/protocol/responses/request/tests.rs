@@ -33,7 +33,7 @@ fn the_path_is_base_slash_responses() {
 #[test]
 fn top_level_fields_map_as_the_table_says() {
     // (extra members, pointer into the output, expected value; null = absent)
-    let cases: [(&str, &str, Value); 24] = [
+    let cases: [(&str, &str, Value); 25] = [
         ("", "/store", json!(false)),
         (r#","store":true"#, "/store", json!(false)),
         (r#","prefer":"cheap","tier":"economy","provider":{"only":["openai"]}"#, "/prefer", Value::Null),
@@ -51,6 +51,12 @@ fn top_level_fields_map_as_the_table_says() {
         (r#","reasoning_effort":"none""#, "/reasoning", json!({"effort": "none"})),
         (r#","reasoning":{"effort":"high","summary":"detailed"}"#, "/reasoning/summary", json!("detailed")),
         (r#","reasoning":{"effort":"high"},"reasoning_effort":"low""#, "/reasoning/effort", json!("low")),
+        // Members that ask nothing are read as the chat path reads them (they were refused).
+        (
+            r#","reasoning":{"effort":"low","exclude":false,"enabled":true}"#,
+            "/reasoning/effort",
+            json!("low"),
+        ),
         (r#","response_format":{"type":"text"}"#, "/text/format", json!({"type": "text"})),
         (r#","verbosity":"high""#, "/text/verbosity", json!("high")),
         (r#","temperature":null"#, "/temperature", Value::Null),
@@ -93,6 +99,8 @@ fn fields_that_would_change_the_answer_are_refused_with_their_name() {
         (r#","reasoning_effort":3"#, "invalid_type", "reasoning_effort"),
         (r#","reasoning":{"max_tokens":100}"#, "unsupported_parameter", "reasoning.max_tokens"),
         (r#","reasoning":{"effort":1}"#, "invalid_type", "reasoning.effort"),
+        (r#","reasoning":{"effort":false}"#, "invalid_type", "reasoning.effort"),
+        (r#","reasoning":{"enabled":true}"#, "unsupported_parameter", "reasoning.enabled"),
         (r#","reasoning":"high""#, "invalid_type", "reasoning"),
         (r#","verbosity":1"#, "invalid_type", "verbosity"),
     ];
