@@ -255,8 +255,12 @@ fn parse_chat_as<'a>(
                 // effort, OpenRouter's `enabled: false`).
                 let set = r.peek_kind().map_err(syntax)? != Kind::Null;
                 let read = read_effort(&mut r, &key)?;
-                let text = r.text().get(value_start..r.pos()).unwrap_or_default();
-                let set = set && (key == "reasoning_effort" || asks_reasoning(text));
+                // A `reasoning` object is read once more, whole (it is small), for both questions.
+                let object = match key.as_ref() {
+                    "reasoning" if set => members_of(r.text().get(value_start..r.pos()).unwrap_or_default()),
+                    _ => None,
+                };
+                let set = set && (key == "reasoning_effort" || object.as_ref().is_none_or(asks_reasoning));
                 req.features.reasoning_param |= set;
                 match (key.as_ref(), set) {
                     ("reasoning_effort", true) => effort = Some(read),
@@ -265,7 +269,7 @@ fn parse_chat_as<'a>(
                     (_, false) => reasoning_member = Some(req.layout.members.len()),
                     _ => {
                         nested_effort = read;
-                        if plain_reasoning(text, read.is_some()) {
+                        if object.as_ref().is_some_and(|o| plain_reasoning(o, read.is_some())) {
                             reasoning_member = Some(req.layout.members.len());
                         }
                     }
@@ -356,28 +360,25 @@ fn parse_chat_as<'a>(
     Ok(req)
 }
 
-/// Whether a `reasoning` value (its raw `text`) asks for reasoning: an object one of whose
-/// members is neither null nor false (an `effort` of any value), or anything else (left to
-/// the provider).
-fn asks_reasoning(text: &str) -> bool {
-    use serde_json::Value;
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(o)) => {
-            o.iter().any(|(k, v)| !v.is_null() && (k == "effort" || v != &Value::Bool(false)))
-        }
-        _ => true,
+/// The members of a JSON object's raw `text` (`None`: not an object).
+fn members_of(text: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(o)) => Some(o),
+        _ => None,
     }
 }
 
-/// A `reasoning` object (its raw `text`) that holds only an `effort` (`known`: one the router
-/// knows) and a `summary`, members that ask nothing aside (null or false, OpenRouter's
-/// `enabled: true` beside an effort): what `reasoning_effort` says in full on a chat API.
-fn plain_reasoning(text: &str, known: bool) -> bool {
-    use serde_json::Value;
-    let Ok(Value::Object(o)) = serde_json::from_str::<Value>(text) else {
-        return false;
-    };
-    (known || o.get("effort").is_none_or(Value::is_null)) && asks_more(&o).is_none()
+/// Whether a `reasoning` object asks for reasoning: one of its members is neither null nor
+/// false (an `effort` of any value). A `reasoning` that is no object is left to the provider.
+fn asks_reasoning(o: &serde_json::Map<String, serde_json::Value>) -> bool {
+    o.iter().any(|(k, v)| !v.is_null() && (k == "effort" || v != &serde_json::Value::Bool(false)))
+}
+
+/// A `reasoning` object that holds only an `effort` (`known`: one the router knows) and a
+/// `summary`, members that ask nothing aside (null or false, OpenRouter's `enabled: true`
+/// beside an effort): what `reasoning_effort` says in full on a chat API.
+fn plain_reasoning(o: &serde_json::Map<String, serde_json::Value>, known: bool) -> bool {
+    (known || o.get("effort").is_none_or(serde_json::Value::is_null)) && asks_more(o).is_none()
 }
 
 #[cfg(test)]
