@@ -98,6 +98,27 @@ REFUSES = {
     "cerebras": ["logit_bias", "penalties"],
     "google-gemini": ["penalties"],
 }
+# What a model answers with a 400 beyond its provider's REFUSES: OpenAI's reasoning models refuse
+# stop sequences ("Unsupported parameter: 'stop' is not supported with this model.", code
+# unsupported_parameter: o3 and o4-mini in crewAI PR #4521's list, gpt-5, gpt-5-mini and gpt-5.2 in
+# smolagents #1662/#1893; LiteLLM PR #28650 keeps gpt-5.4 among the gpt-5 models without it; the
+# codex models are gpt-5 reasoning models of the same family).
+REFUSES_MODEL = {cid: ["stop"] for cid in ["o3", "o4-mini", "gpt-5.3-codex", "gpt-5.1-codex-mini", "gpt-5.4"]}
+# What a provider answers with a 400 though it changes nothing of the answer, which the router
+# drops from the body (scorer/src/catalog/quirks.rs DROPPABLE): Groq and Cerebras validate each
+# message against their own schema ("'messages.2' : for 'role:assistant' the following must be
+# satisfied[('messages.2' : property 'reasoning_content' is unsupported)]", Groq;
+# "messages.2.assistant.reasoning_content: property ... is unsupported", code wrong_api_format,
+# Cerebras; groq-python's ChatCompletionAssistantMessageParam has no refusal, annotations or
+# audio), so an answer's own members sent back are echoes they refuse; Gemini's OpenAI layer
+# refuses members sent as null ("Value is not a string: null" for an assistant's
+# "refusal": null, reported through github/copilot-sdk#2061 in July 2026; "stop": null,
+# floneum/kalosm#354).
+DROPS = {
+    "groq": ["echoes"],
+    "cerebras": ["echoes"],
+    "google-gemini": ["nulls"],
+}
 # The reasoning efforts a model takes, where its provider answers another with a 400 ("'none'
 # is not supported with the 'gpt-5.1-codex' model. Supported values are: 'low', 'medium', and
 # 'high'"): OpenAI's model pages (gpt-5.3-codex, gpt-5.4), its reasoning guide (o3, o4-mini),
@@ -237,6 +258,10 @@ def main():
             entry["max_image_request_bytes"] = IMAGE_REQUEST_BYTES[(m["provider"], cid)]
         if m["provider"] in REFUSES and m["tier"] != "embedding":
             entry["refuses"] = REFUSES[m["provider"]]
+        if cid in REFUSES_MODEL:
+            entry["refuses"] = entry.get("refuses", []) + REFUSES_MODEL[cid]
+        if m["provider"] in DROPS and m["tier"] != "embedding":
+            entry["drops"] = DROPS[m["provider"]]
         if cid in REASONING_EFFORTS:
             entry["reasoning_efforts"] = REASONING_EFFORTS[cid]
         long = LONG_CONTEXT.get(cid)
@@ -254,8 +279,11 @@ def main():
         base.update({"provider": provider, "upstream_id": upstream, "api": "chat"})
         base["structured_output"] = provider in STRUCTURED_PROVIDERS
         base.pop("refuses", None)
-        if provider in REFUSES:
-            base["refuses"] = REFUSES[provider]
+        if provider in REFUSES or cid in REFUSES_MODEL:
+            base["refuses"] = REFUSES.get(provider, []) + REFUSES_MODEL.get(cid, [])
+        base.pop("drops", None)
+        if provider in DROPS:
+            base["drops"] = DROPS[provider]
         if speed:
             base["speed_tps"] = speed
         else:

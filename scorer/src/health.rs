@@ -99,10 +99,16 @@ impl ResilienceConfig {
             "failures must be at least 1"
         } else if !(self.error_rate > 0.0 && self.error_rate <= 1.0) {
             "error_rate must be in (0, 1]"
+        } else if self.min_requests == 0 {
+            // None: a provider's first failure is an error rate of 100% and opens its breaker.
+            "min_requests must be at least 1"
         } else if self.window_secs == 0 {
             "window_secs must be at least 1"
         } else if self.probes == 0 {
             "probes must be at least 1"
+        } else if self.fast_min_samples == 0 {
+            // None: a deployment never observed ranks first for `prefer: fast` (0 ms).
+            "fast_min_samples must be at least 1"
         } else if !(1..=MAX_FALLBACK_TIMEOUT_MS).contains(&self.fallback_timeout_ms) {
             // Envoy takes a call's timeout as a signed 32-bit count: past it, every fallback
             // failed to dispatch. (Every value that worked before still loads.)
@@ -423,13 +429,19 @@ mod tests {
     }
 
     /// Each range is checked, naming its field; a fallback timeout past Envoy's signed 32-bit
-    /// milliseconds made every fallback fail to dispatch.
+    /// milliseconds made every fallback fail to dispatch, and a zero `min_requests` or
+    /// `fast_min_samples` was taken.
     #[test]
     fn out_of_range_settings_are_refused_naming_the_field() {
         let bad = |c: ResilienceConfig| c.validate().err().unwrap_or_default();
         assert_eq!(cfg().validate(), Ok(()));
         assert!(bad(ResilienceConfig { max_attempts: 11, ..cfg() }).contains("max_attempts"));
         assert!(bad(ResilienceConfig { probes: 0, ..cfg() }).contains("probes"));
+        // Zero inverted what these mean: one failure opened a breaker; a deployment never
+        // observed was the fastest.
+        assert!(bad(ResilienceConfig { min_requests: 0, ..cfg() }).contains("min_requests"));
+        assert!(bad(ResilienceConfig { fast_min_samples: 0, ..cfg() }).contains("fast_min_samples"));
+        assert_eq!(ResilienceConfig { min_requests: 1, fast_min_samples: 1, ..cfg() }.validate(), Ok(()));
         for ms in [0, 2_147_483_648, u64::from(u32::MAX) + 1] {
             assert!(
                 bad(ResilienceConfig { fallback_timeout_ms: ms, ..cfg() }).contains("fallback_timeout_ms"),

@@ -31,6 +31,9 @@ pub struct Quirks {
     /// "will result in a 400 error": `logprobs`, `logit_bias`, `top_logprobs`,
     /// `messages[].name`, `n` other than 1): a request asking one is not sent to it.
     pub refuses: u8,
+    /// What of a chat body its provider answers with a 400 though it changes nothing of the
+    /// answer, as bits of [`droppable_bit`]: such members are taken out of the body sent to it.
+    pub drops: u8,
 }
 
 impl Quirks {
@@ -43,19 +46,40 @@ impl Quirks {
         image_request_bytes: 0,
         efforts: 0,
         refuses: 0,
+        drops: 0,
     };
+}
+
+/// What the router takes out of a chat body for a provider that answers it with a 400:
+/// `echoes`, an answer's own members sent back in the conversation (an OpenAI SDK client
+/// appends the answer's message as it came: `refusal`, `annotations`, `audio`, another
+/// provider's `reasoning_content`, Gemini's `extra_content` on a tool call), which Groq and
+/// Cerebras refuse ("property 'reasoning_content' is unsupported"); `nulls`, members sent as
+/// null (OpenAI's "not set"), which Gemini's OpenAI layer refuses ("Value is not a string:
+/// null" for `refusal: null`, a 400 for `stop: null`).
+pub const DROPPABLE: [&str; 2] = ["echoes", "nulls"];
+/// [`DROPPABLE`]'s bits, in its order.
+pub const DROPS_ECHOES: u8 = 1;
+pub const DROPS_NULLS: u8 = 2;
+
+/// A [`DROPPABLE`] entry's bit (`None`: not one of them).
+pub fn droppable_bit(value: &str) -> Option<u8> {
+    DROPPABLE.iter().position(|e| *e == value).map(|i| 1 << i)
 }
 
 /// What a request may ask that some providers refuse: token log probabilities (`logprobs`,
 /// `top_logprobs`), a message's `name`, more than one choice (`n`), token biases
-/// (`logit_bias`), repetition penalties (`presence_penalty`, `frequency_penalty` other than 0).
-pub const REFUSABLE: [&str; 5] = ["logprobs", "name", "n", "logit_bias", "penalties"];
+/// (`logit_bias`), repetition penalties (`presence_penalty`, `frequency_penalty` other than 0),
+/// stop sequences (`stop`, which OpenAI's reasoning models answer with "Unsupported parameter:
+/// 'stop' is not supported with this model").
+pub const REFUSABLE: [&str; 6] = ["logprobs", "name", "n", "logit_bias", "penalties", "stop"];
 /// [`REFUSABLE`]'s bits, in its order.
 pub const ASKS_LOGPROBS: u8 = 1;
 pub const ASKS_NAME: u8 = 2;
 pub const ASKS_CHOICES: u8 = 4;
 pub const ASKS_BIAS: u8 = 8;
 pub const ASKS_PENALTY: u8 = 16;
+pub const ASKS_STOP: u8 = 32;
 
 /// A [`REFUSABLE`] entry's bit (`None`: not one of them).
 pub fn refusable_bit(value: &str) -> Option<u8> {

@@ -219,6 +219,9 @@ pub struct RawModel {
     /// What of [`REFUSABLE`] its provider answers with a 400 (see [`Quirks::refuses`]).
     #[serde(default)]
     pub refuses: Vec<String>,
+    /// What of a chat body its provider refuses and the router drops (see [`Quirks::drops`]).
+    #[serde(default)]
+    pub drops: Vec<String>,
     /// Dearer rates for a long input (chat models).
     pub long_context: Option<LongContext>,
     /// Embedding models: the full vector size, the most `dimensions` a request may ask for.

@@ -2,7 +2,7 @@
 //! known providers, one tier per model, finite prices, dates that parse, a model in every tier.
 
 use super::error::CatalogError;
-use super::quirks::{ASKS_BIAS, Quirks, effort_bit, refusable_bit};
+use super::quirks::{ASKS_BIAS, Quirks, droppable_bit, effort_bit, refusable_bit};
 use super::types::{
     Api, Catalog, Deployment, EmbeddingModel, Provider, RESERVED_IDS, RawCatalog, RawProvider, RawTier, Tier,
 };
@@ -183,7 +183,7 @@ impl TryFrom<RawCatalog> for Catalog {
             for r in &m.refuses {
                 refuses |= refusable_bit(r).ok_or_else(|| CatalogError::Unsupported {
                     model: m.id.clone(),
-                    what: "refuses lists logprobs, name, n, logit_bias or penalties",
+                    what: "refuses lists logprobs, name, n, logit_bias, penalties or stop",
                 })?;
                 // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
                 // written then still keeps it from such a provider (none known takes one of
@@ -191,6 +191,13 @@ impl TryFrom<RawCatalog> for Catalog {
                 if r == "logprobs" {
                     refuses |= ASKS_BIAS;
                 }
+            }
+            let mut drops = 0;
+            for d in &m.drops {
+                drops |= droppable_bit(d).ok_or_else(|| CatalogError::Unsupported {
+                    model: m.id.clone(),
+                    what: "drops lists echoes or nulls",
+                })?;
             }
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
                 return Err(CatalogError::Unsupported {
@@ -226,6 +233,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     image_request_bytes: m.max_image_request_bytes.unwrap_or(0),
                     efforts,
                     refuses,
+                    drops,
                 },
                 long_context: m.long_context,
                 retires,

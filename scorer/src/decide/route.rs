@@ -490,6 +490,7 @@ pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::ASKS_STOP;
     use crate::health::{self, Health};
 
     /// 2026-11-22, the catalog's reference day.
@@ -835,6 +836,41 @@ mod tests {
             let on = of(provider);
             assert!(!on.is_empty() && on.iter().all(|r| *r == mask), "{provider}: {on:?}");
         }
+    }
+
+    /// OpenAI's reasoning models answer `stop` with a 400 ("Unsupported parameter: 'stop' is
+    /// not supported with this model"), which LangChain's and crewAI's ReAct agents send on
+    /// every call: pinned, the router refuses it naming `stop`; a tier goes to a model that
+    /// takes it (Claude as `stop_sequences`). A null `stop` asks nothing.
+    #[test]
+    fn stop_sequences_go_to_a_model_that_takes_them() {
+        let cfg = config();
+        let routed = |model: &str, extra: &str| {
+            route_chat(&cfg, chat(model, extra).as_bytes(), TODAY)
+                .map(|r| r.target.to.model)
+                .map_err(|e| (e.status, e.code, e.param))
+        };
+        let stop = r#","stop":["\nObservation:"]"#;
+        for model in ["o3", "gpt-5.4", "gpt-5.3-codex"] {
+            assert_eq!(
+                routed(model, stop),
+                Err((400, "unsupported_for_model", Some("stop".into()))),
+                "{model}"
+            );
+            assert_eq!(routed(model, r#","stop":null"#), Ok(model.to_string()), "{model}");
+        }
+        assert_eq!(routed("gpt-4.1", stop), Ok("gpt-4.1".into()));
+        assert_eq!(routed("claude-opus-4-7", r#","stop":"END""#), Ok("claude-opus-4-7".into()));
+        let refusing =
+            |m: &str| cfg.catalog.deployments.iter().any(|d| d.id == m && d.quirks.refuses & ASKS_STOP != 0);
+        for tier in ["economy", "standard", "premium"] {
+            for prefer in ["cheap", "balanced", "quality", "coding"] {
+                let extra = format!(r#"{stop},"prefer":"{prefer}""#);
+                let model = routed(tier, &extra).unwrap_or_else(|e| panic!("{tier} {prefer}: {e:?}"));
+                assert!(!refusing(&model), "{tier} {prefer}: {model}");
+            }
+        }
+        assert!(refusing("o3") && !refusing("gpt-4.1"));
     }
 
     /// Reasoning models that take only their default sampling (OpenAI's o3 and GPT-5.4, Claude

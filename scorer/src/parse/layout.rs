@@ -31,6 +31,11 @@ pub struct Layout {
     /// Where each assistant tool call without an `extra_content` member ends (its closing
     /// brace): a model that wants its calls signed gets the stand-in signature there.
     pub(crate) unsigned_calls: Vec<usize>,
+    /// How to take out the members inside messages that some providers refuse
+    /// ([`crate::catalog::DROPPABLE`]): each removal, its separator included, with the drops
+    /// (one to three of those bits, a provider's whole [`crate::catalog::Quirks::drops`]) it
+    /// is for ([`Layout::drop_fields`]).
+    pub(crate) drops: Vec<(Span, u8)>,
     /// `reasoning_effort` appended in place of a `reasoning` object that carried the effort
     /// (OpenRouter's form: the chat APIs know only `reasoning_effort`, and the object, passed
     /// on, was a 400).
@@ -60,6 +65,11 @@ pub struct Layout {
     /// renamed, or the body would carry the key twice.
     pub(crate) null_completion_member: Option<usize>,
 }
+
+/// A member of an object inside a message as the parser met it: where its key's opening quote
+/// is, where its value ends, and the [`crate::catalog::DROPPABLE`] bits of the providers that
+/// refuse it (0: none does).
+pub(crate) type Field = (usize, usize, u8);
 
 /// Texts shorter than this (raw bytes) are not carried: a translator reads them (emptiness
 /// checks), and standing in for them would save little.
@@ -91,6 +101,41 @@ impl Layout {
         self.members.push(Member { span: Span { start, end }, router_only });
     }
 
+    /// Records how to take out, for each provider's drops, the fields of one object it
+    /// refuses ([`Layout::drops`]). A run of refused fields after a kept one goes from the end
+    /// of that one's value (the comma before the run); a run at the object's start goes up to
+    /// the next kept field's key (the comma after it). An object all of whose fields would go
+    /// is left whole: it is no longer what the client meant, and the provider says why.
+    pub(crate) fn drop_fields(&mut self, fields: &[Field]) {
+        let any = fields.iter().fold(0, |bits, f| bits | f.2);
+        for drops in (1..=3u8).filter(|d| d & any != 0) {
+            let goes = |f: &Field| f.2 & drops != 0;
+            if fields.iter().all(goes) {
+                continue;
+            }
+            // The end of the last kept field's value; where the current run's removal starts,
+            // and where its last field ends.
+            let mut kept_end = None;
+            let mut run: Option<(usize, usize)> = None;
+            for f in fields {
+                if goes(f) {
+                    let from = run.map_or(kept_end.unwrap_or(f.0), |(from, _)| from);
+                    run = Some((from, f.1));
+                    continue;
+                }
+                if let Some((from, last)) = run.take() {
+                    // After a kept field: up to the run's end; at the start: up to this key.
+                    let end = if kept_end.is_some() { last } else { f.0 };
+                    self.drops.push((Span { start: from, end }, drops));
+                }
+                kept_end = Some(f.1);
+            }
+            if let Some((from, last)) = run {
+                self.drops.push((Span { start: from, end: last }, drops));
+            }
+        }
+    }
+
     /// Records where the `model` value is.
     pub fn model_at(&mut self, start: usize, end: usize) {
         self.model_value = Span { start, end };
@@ -103,13 +148,14 @@ impl Layout {
 
     /// The member that asks for `bit` of [`crate::catalog::REFUSABLE`], for an error's `param`.
     pub fn asked_by(&self, bit: u8) -> &'static str {
-        use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY};
+        use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY, ASKS_STOP};
         match bit {
             ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
             ASKS_NAME => "messages[].name",
             ASKS_CHOICES => "n",
             ASKS_BIAS => "logit_bias",
             ASKS_PENALTY => self.penalty.unwrap_or("presence_penalty"),
+            ASKS_STOP => "stop",
             _ => "",
         }
     }

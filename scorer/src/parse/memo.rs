@@ -262,6 +262,8 @@ struct Entry {
     named: bool,
     /// Where its unsigned tool calls end ([`crate::parse::layout::Layout::unsigned_calls`]).
     unsigned: Vec<usize>,
+    /// The removals of members some providers refuse ([`crate::parse::layout::Layout::drops`]).
+    drops: Vec<(Span, u8)>,
 }
 
 impl Entry {
@@ -271,6 +273,7 @@ impl Entry {
             + 24 * self.texts.len()
             + 16 * (self.parts.len() + self.long.len())
             + 8 * self.unsigned.len()
+            + 24 * self.drops.len()
     }
 }
 
@@ -357,6 +360,9 @@ impl Parses {
         req.parts.extend(e.parts.iter().map(|&t| slice(t)));
         req.layout.texts.extend(e.long.iter().map(|s| Span { start: at + s.start, end: at + s.end }));
         req.layout.unsigned_calls.extend(e.unsigned.iter().map(|p| at + p));
+        req.layout
+            .drops
+            .extend(e.drops.iter().map(|&(s, d)| (Span { start: at + s.start, end: at + s.end }, d)));
         req.text_bytes += e.text_bytes;
         req.features.images += e.images;
         if e.named {
@@ -401,6 +407,12 @@ impl Parses {
             images,
             named: req.layout.asks & ASKS_NAME != 0,
             unsigned: req.layout.unsigned_calls.iter().map(|p| p - at).collect(),
+            drops: req
+                .layout
+                .drops
+                .iter()
+                .map(|&(s, d)| (Span { start: s.start - at, end: s.end - at }, d))
+                .collect(),
         };
         let size = entry.bytes();
         self.last = self.shelf.put(run, entry, size);
@@ -565,7 +577,8 @@ mod tests {
         assert_eq!(memo.borrow().counts().0, 5);
     }
     /// An agent's tool calls, signed or not: where the unsigned ones end is restored from the
-    /// memo as a fresh parse finds it (a model that wants them signed gets its stand-in there).
+    /// memo as a fresh parse finds it (a model that wants them signed gets its stand-in there),
+    /// and so are the members some providers refuse.
     #[test]
     fn unsigned_tool_calls_are_found_alike_with_the_memo() {
         let memo = RefCell::new(Parses::new(1 << 20));
@@ -575,13 +588,20 @@ mod tests {
             if i % 2 == 1 {
                 call["extra_content"] = json!({"google": {"thought_signature": "s"}});
             }
-            messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]}));
+            // As an OpenAI SDK client sends an answer back: with its refusal and annotations.
+            messages.push(
+                json!({"role": "assistant", "content": null, "refusal": null, "annotations": [], "tool_calls": [call]}),
+            );
             messages
                 .push(json!({"role": "tool", "tool_call_id": format!("c{i}"), "content": "ok ".repeat(30)}));
             let b = json!({"model": "auto", "messages": messages}).to_string();
             assert_eq!(shown(b.as_bytes(), Some(&memo)), shown(b.as_bytes(), None), "{i}");
             let req = parse_chat_with(b.as_bytes(), Some(&memo)).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(req.layout.unsigned_calls.len(), i / 2 + 1, "{i}");
+            // Each assistant message, its members in key order (annotations, content,
+            // refusal, ...): two removals for echoes, one for nulls (refusal) and two for both;
+            // a signed call's extra_content one for echoes and one for both.
+            assert_eq!(req.layout.drops.len(), 5 * (i + 1) + 2 * i.div_ceil(2), "{i}");
         }
         assert!(memo.borrow().counts().0 > 0);
     }

@@ -4,13 +4,13 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::ASKS_NAME;
+use crate::catalog::{ASKS_NAME, DROPS_ECHOES, DROPS_NULLS};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
 use crate::parse::features::Role;
 use crate::parse::fields::{duplicate_error, first_duplicate, string_field_named, syntax, wrong_type};
 use crate::parse::json::{ArrayIter, Kind, Reader};
-use crate::parse::layout::{MIN_TEXT, Span};
+use crate::parse::layout::{Field, MIN_TEXT, Span};
 use crate::parse::memo::{Claim, Parses};
 
 /// Reads `messages`; with `memo`, from the longest prefix of the array it remembers, and
@@ -26,6 +26,7 @@ pub(crate) fn parse_messages<'a>(
         return Err(wrong_type("messages", "an array", kind));
     }
     let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(8);
+    let mut fields: Fields = (Vec::with_capacity(8), Vec::with_capacity(4));
     let mut it = r.array().map_err(syntax)?;
     let mut index = 0usize;
     // Long texts are carried up to the end of the last message a translator keeps as a user
@@ -45,7 +46,7 @@ pub(crate) fn parse_messages<'a>(
     }
     while it.next(r).map_err(syntax)? {
         let start = r.pos();
-        parse_message(r, req, index, &mut keys)?;
+        parse_message(r, req, index, &mut keys, &mut fields)?;
         req.spans.push((start, r.pos()));
         if asks(req) {
             carried = req.layout.texts.len();
@@ -93,11 +94,27 @@ pub(crate) fn maybe_blank(raw: &str) -> bool {
     })
 }
 
+/// A message's members and a tool call's, reused from one to the next (see [`Field`]).
+type Fields = (Vec<Field>, Vec<Field>);
+
+/// An answer's own members that a client sends back in the conversation (an OpenAI SDK client
+/// appends the answer's message as it came), which providers of
+/// [`crate::catalog::DROPS_ECHOES`] refuse.
+const ECHOES: [&str; 4] = ["refusal", "annotations", "audio", "reasoning_content"];
+
+/// The [`crate::catalog::DROPPABLE`] bits of a message's member `key`, its value `value`.
+fn droppable(key: &str, value: &str) -> u8 {
+    let echo = if ECHOES.contains(&key) { DROPS_ECHOES } else { 0 };
+    let null = if value == "null" && key != "content" { DROPS_NULLS } else { 0 };
+    echo | null
+}
+
 fn parse_message<'a>(
     r: &mut Reader<'a>,
     req: &mut ChatRequest<'a>,
     index: usize,
     keys: &mut Vec<Cow<'a, str>>,
+    (fields, call_fields): &mut Fields,
 ) -> Result<(), ApiError> {
     let at = || format!("messages[{index}]");
     let kind = r.peek_kind().map_err(syntax)?;
@@ -116,8 +133,10 @@ fn parse_message<'a>(
     let first_part = req.parts.len();
     // Tool calls are an assistant's: another role's are no calls to sign.
     let first_call = req.layout.unsigned_calls.len();
+    fields.clear();
     let mut obj = r.object().map_err(syntax)?;
-    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+    while let Some((key_at, key)) = obj.next_key_at(r).map_err(syntax)? {
+        let mut drops = 0;
         match key.as_ref() {
             "role" => {
                 let value = string_field_named(r, || format!("{}.role", at()))?;
@@ -139,7 +158,7 @@ fn parse_message<'a>(
                 let start = r.pos();
                 let mut it = r.array().map_err(syntax)?;
                 while it.next(r).map_err(syntax)? {
-                    read_call(r, req)?;
+                    read_call(r, req, call_fields)?;
                     tool_calls += 1;
                 }
                 req.text_bytes += r.pos() - start;
@@ -153,10 +172,13 @@ fn parse_message<'a>(
                 let start = r.pos();
                 r.skip_value().map_err(syntax)?;
                 req.text_bytes += r.pos() - start;
+                drops = droppable(other, r.text().get(start..r.pos()).unwrap_or_default().trim_start());
             }
         }
+        fields.push((key_at, r.pos(), drops));
         keys.push(key);
     }
+    req.layout.drop_fields(fields);
     if let Some(dup) = first_duplicate(keys) {
         return Err(duplicate_error(&dup, &at()));
     }
@@ -189,20 +211,29 @@ fn parse_message<'a>(
 
 /// Reads one tool call, noting where it ends when it carries no `extra_content` (no thought
 /// signature) and has members to follow ([`crate::parse::layout::Layout::unsigned_calls`]).
-fn read_call(r: &mut Reader<'_>, req: &mut ChatRequest<'_>) -> Result<(), ApiError> {
+/// A null `extra_content` is none: the call is unsigned, and the null member goes where the
+/// stand-in is added (Gemini refuses nulls). Its `extra_content` is an echo for other providers.
+fn read_call(r: &mut Reader<'_>, req: &mut ChatRequest<'_>, fields: &mut Vec<Field>) -> Result<(), ApiError> {
     if r.peek_kind().map_err(syntax)? != Kind::Object {
         return r.skip_value().map_err(syntax);
     }
-    let (mut members, mut signed) = (0, false);
+    fields.clear();
+    let mut signed = false;
     let mut obj = r.object().map_err(syntax)?;
-    while let Some(key) = obj.next_key(r).map_err(syntax)? {
-        members += 1;
-        signed |= key == "extra_content";
+    while let Some((key_at, key)) = obj.next_key_at(r).map_err(syntax)? {
+        let start = r.pos();
         r.skip_value().map_err(syntax)?;
+        let null = r.text().get(start..r.pos()).map(str::trim_start) == Some("null");
+        let extra = key == "extra_content";
+        signed |= extra && !null;
+        let drops = if extra { DROPS_ECHOES } else { 0 } | if null { DROPS_NULLS } else { 0 };
+        fields.push((key_at, r.pos(), drops));
     }
-    if members > 0 && !signed {
+    // Signed, or nothing but a null signature: left as it is.
+    if !signed && fields.iter().any(|f| f.2 & DROPS_NULLS == 0) {
         req.layout.unsigned_calls.push(r.pos().saturating_sub(1));
     }
+    req.layout.drop_fields(fields);
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, Tier};
+use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, Tier};
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
     case_variant, case_variant_of, duplicate_error, first_duplicate, open_object_as, opt_cap_field,
@@ -148,6 +148,14 @@ fn parse_chat_as<'a>(
                 if max_completion_tokens.is_none() {
                     req.layout.null_completion_member = Some(key_start);
                 }
+            }
+            "stop" => {
+                // Any value but null asks for stop sequences (OpenAI's reasoning models refuse
+                // the member itself); the value is the provider's or the translator's to check.
+                if r.peek_kind().map_err(syntax)? != Kind::Null {
+                    req.layout.asks |= ASKS_STOP;
+                }
+                r.skip_value().map_err(syntax)?;
             }
             "n" => {
                 req.choices = opt_count_field(&mut r, "n")?;

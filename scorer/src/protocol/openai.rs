@@ -3,7 +3,7 @@
 //! every other byte is the client's. The parser records where those bytes are
 //! ([`Layout`]); this is the request half that uses it.
 
-use crate::catalog::Quirks;
+use crate::catalog::{DROPS_NULLS, Quirks};
 use crate::parse::chat::ChatRequest;
 use crate::parse::json::write_string;
 use crate::parse::layout::{Layout, Member, STAND_IN_SIGNATURE, STREAM_USAGE_MEMBER, Span};
@@ -32,10 +32,22 @@ impl Layout {
     /// only (`fixed_sampling`: OpenAI's reasoning models answer `max_tokens` with a 400) gets
     /// its `max_tokens` key renamed, or the member dropped when `max_completion_tokens` is
     /// sent too (that one is what counts); one that wants its tool calls signed
-    /// (`thought_signatures`) gets the stand-in signature on each call without one.
+    /// (`thought_signatures`) gets the stand-in signature on each call without one (and a
+    /// null signature dropped); one whose provider refuses echoes or nulls (`drops`) gets
+    /// them taken out, top-level null members too.
     pub fn rewrite_for(&self, body: &[u8], upstream_model: &str, quirks: &Quirks) -> Vec<u8> {
         let renamed = self.max_tokens_key.filter(|_| quirks.fixed_sampling);
         let unsigned: &[usize] = if quirks.thought_signatures { &self.unsigned_calls } else { &[] };
+        let drops = quirks.drops | if quirks.thought_signatures { DROPS_NULLS } else { 0 };
+        // A top-level member sent as null: its value is the span's last four bytes (a string
+        // ends with a quote, any other value with something else). One the router edits
+        // (`stream_options: null`) stays.
+        let null_member = |m: &Member| {
+            drops & DROPS_NULLS != 0
+                && body.get(..m.span.end).is_some_and(|b| b.ends_with(b"null"))
+                && !self.edit.is_some_and(|(e, _)| m.span.start <= e.start && e.end <= m.span.end)
+                && !(m.span.start <= self.model_value.start && self.model_value.end <= m.span.end)
+        };
         // Both sent: `max_tokens` goes. Only it (a null `max_completion_tokens` beside it):
         // renamed, and the null one goes.
         let dropped = match renamed {
@@ -54,7 +66,7 @@ impl Layout {
         let mut prev: Option<&Member> = None;
         let mut wrote_any = false;
         for m in &self.members {
-            if m.router_only || dropped == Some(m.span.start) {
+            if m.router_only || dropped == Some(m.span.start) || null_member(m) {
                 prev = Some(m);
                 continue;
             }
@@ -72,6 +84,12 @@ impl Layout {
             let inside = |p: &&usize| m.span.start <= **p && **p < m.span.end;
             edits.extend(
                 unsigned.iter().filter(inside).map(|&p| (Span { start: p, end: p }, STAND_IN_SIGNATURE)),
+            );
+            edits.extend(
+                self.drops
+                    .iter()
+                    .filter(|(span, d)| *d == drops && m.span.start <= span.start && span.end <= m.span.end)
+                    .map(|&(span, _)| (span, &b""[..])),
             );
             if let Some((span, bytes)) = self.edit {
                 edits.push((span, bytes));
@@ -104,7 +122,7 @@ impl ChatRequest<'_> {
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::catalog::Quirks;
+    use crate::catalog::{DROPS_ECHOES, DROPS_NULLS, Quirks};
     use crate::parse::request::parse_chat;
 
     /// Gemini 3 answers a tool call in the history without its thought signature with a 400:
@@ -141,5 +159,112 @@ mod tests {
         // Any other model: the client's bytes.
         let plain = req.layout.rewrite_for(body.as_bytes(), "g3", &Quirks::NONE);
         assert_eq!(String::from_utf8_lossy(&plain), body.replace(r#""model":"premium""#, r#""model":"g3""#));
+    }
+
+    /// Every order of an answer's members sent back (an OpenAI SDK client appends the answer's
+    /// message as it came): a provider that refuses echoes gets the message without
+    /// `refusal`, `annotations` and `reasoning_content`; one that refuses nulls without the
+    /// null members (and the body's top-level nulls); any other, the client's bytes. The body
+    /// stays JSON with every kept member as sent, whatever the spacing.
+    #[test]
+    fn members_a_provider_refuses_are_taken_out_wherever_they_sit() {
+        let members = [
+            r#""role":"assistant""#,
+            r#""content":"hi""#,
+            r#""refusal":null"#,
+            r#""annotations":[]"#,
+            r#""reasoning_content":"thought""#,
+            r#""name":null"#,
+        ];
+        let groq = Quirks { drops: DROPS_ECHOES, ..Quirks::NONE };
+        let gemini = Quirks { drops: DROPS_NULLS, ..Quirks::NONE };
+        let both = Quirks { drops: DROPS_ECHOES | DROPS_NULLS, ..Quirks::NONE };
+        let cases: [(&Quirks, &[&str], bool); 4] = [
+            (&groq, &["refusal", "annotations", "reasoning_content"], true),
+            (&gemini, &["refusal", "name"], false),
+            (&both, &["refusal", "annotations", "reasoning_content", "name"], false),
+            (&Quirks::NONE, &[], true),
+        ];
+        let mut order: Vec<usize> = (0..members.len()).collect();
+        let mut seen = 0;
+        loop {
+            let sep = [",", " , ", ",\n  "][seen % 3];
+            let message = order.iter().map(|&i| members[i]).collect::<Vec<_>>().join(sep);
+            let body = format!(
+                r#"{{"model":"economy","stop":null,"messages":[{{"role":"user","content":"q"}},{{{message}}},{{"role":"user","content":"and?"}}],"user":null}}"#
+            );
+            let original: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            for (quirks, gone, nulls_kept) in cases {
+                let sent = req.layout.rewrite_for(body.as_bytes(), "m", quirks);
+                let sent: Value = serde_json::from_slice(&sent)
+                    .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&sent)));
+                let mut want = original["messages"][1].clone();
+                if let Some(m) = want.as_object_mut() {
+                    gone.iter().for_each(|k| drop(m.remove(*k)));
+                }
+                assert_eq!(sent["messages"][1], want, "{quirks:?}: {body}");
+                assert_eq!(sent["messages"][2], original["messages"][2]);
+                let top = sent.as_object().map(|o| (o.contains_key("stop"), o.contains_key("user")));
+                assert_eq!(top, Some((nulls_kept, nulls_kept)), "{quirks:?}: {body}");
+            }
+            seen += 1;
+            if !next_order(&mut order) {
+                break;
+            }
+        }
+        assert_eq!(seen, 720);
+    }
+
+    /// A tool call as Gemini signs it: its `extra_content` is an echo for Groq; a null one is
+    /// no signature (Gemini 3 gets the stand-in in its place, Gemini 2.5 the call without it).
+    #[test]
+    fn a_tool_calls_signature_goes_where_refused_and_a_null_one_is_replaced() {
+        let call = |extra: &str| {
+            format!(
+                r#"{{"id":"a","extra_content":{extra},"type":"function","function":{{"name":"f","arguments":"{{}}"}}}}"#
+            )
+        };
+        let body = |extra: &str| {
+            format!(
+                r#"{{"model":"premium","messages":[{{"role":"user","content":"go"}},{{"role":"assistant","content":null,"tool_calls":[{}]}},{{"role":"tool","tool_call_id":"a","content":"1"}}]}}"#,
+                call(extra)
+            )
+        };
+        let sent = |body: &str, quirks: &Quirks| -> Value {
+            let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let out = req.layout.rewrite_for(body.as_bytes(), "m", quirks);
+            serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+        };
+        let signed = body(r#"{"google":{"thought_signature":"real"}}"#);
+        let groq = Quirks { drops: DROPS_ECHOES, ..Quirks::NONE };
+        let call_of = |v: &Value| v["messages"][1]["tool_calls"][0].clone();
+        assert_eq!(
+            call_of(&sent(&signed, &groq)),
+            json!({"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}})
+        );
+        assert_eq!(
+            call_of(&sent(&signed, &Quirks::NONE))["extra_content"]["google"]["thought_signature"],
+            "real"
+        );
+        let null = body("null");
+        let gemini3 = Quirks { thought_signatures: true, drops: DROPS_NULLS, ..Quirks::NONE };
+        let stand_in = json!({"google": {"thought_signature": "skip_thought_signature_validator"}});
+        assert_eq!(call_of(&sent(&null, &gemini3))["extra_content"], stand_in);
+        // The catalog's Gemini 3 drops nulls; one that only wants signed calls still gets one key.
+        let signs_only = Quirks { thought_signatures: true, ..Quirks::NONE };
+        assert_eq!(call_of(&sent(&null, &signs_only))["extra_content"], stand_in);
+        let gemini25 = Quirks { drops: DROPS_NULLS, ..Quirks::NONE };
+        assert!(call_of(&sent(&null, &gemini25)).get("extra_content").is_none());
+        assert!(call_of(&sent(&null, &Quirks::NONE))["extra_content"].is_null());
+    }
+
+    /// The next order of `v` in lexicographic order; false after the last.
+    fn next_order(v: &mut [usize]) -> bool {
+        let Some(i) = (1..v.len()).rev().find(|&i| v[i - 1] < v[i]) else { return false };
+        let Some(j) = (i..v.len()).rev().find(|&j| v[j] > v[i - 1]) else { return false };
+        v.swap(i - 1, j);
+        v[i..].reverse();
+        true
     }
 }
