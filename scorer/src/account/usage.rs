@@ -17,7 +17,7 @@ pub struct Usage {
     /// (`prompt_tokens_details.cached_tokens`).
     pub cache_read: u64,
     /// Of the input, tokens written to the provider's prompt cache
-    /// (`prompt_tokens_details.cache_creation_tokens`).
+    /// (`prompt_tokens_details.cache_write_tokens`, OpenAI's, or `cache_creation_tokens`).
     pub cache_write: u64,
     /// Of the cache writes, those to a one-hour cache, which Anthropic prices apart
     /// (`prompt_tokens_details.cache_creation_1h_tokens`).
@@ -182,7 +182,7 @@ fn read_details(r: &mut Reader<'_>, u: &mut Usage) -> Option<()> {
     while let Some(key) = obj.next_key(r).ok()? {
         let slot = match key.as_ref() {
             "cached_tokens" => Some(&mut u.cache_read),
-            "cache_creation_tokens" => Some(&mut u.cache_write),
+            "cache_creation_tokens" | "cache_write_tokens" => Some(&mut u.cache_write),
             "cache_creation_1h_tokens" => Some(&mut u.cache_write_1h),
             _ => None,
         };

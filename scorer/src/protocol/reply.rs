@@ -57,12 +57,14 @@ impl Tokens {
         }
     }
 
-    /// The OpenAI `usage` object. Cache writes have no OpenAI field: they are reported as
-    /// `prompt_tokens_details.cache_creation_tokens` beside `cached_tokens`.
+    /// The OpenAI `usage` object. Cache writes are `prompt_tokens_details.cache_write_tokens`
+    /// (OpenAI's field, which its SDKs read) and `cache_creation_tokens` (the name this router
+    /// and LiteLLM used before OpenAI had one), beside `cached_tokens`.
     pub fn to_json(self) -> Value {
         let mut details = Map::new();
         details.insert("cached_tokens".into(), json!(self.cache_read));
         if self.cache_write > 0 {
+            details.insert("cache_write_tokens".into(), json!(self.cache_write));
             details.insert("cache_creation_tokens".into(), json!(self.cache_write));
         }
         if self.cache_write_1h > 0 {
@@ -197,8 +199,13 @@ mod tests {
         assert_eq!(v["choices"][0]["finish_reason"], "stop");
         assert_eq!(v["usage"]["total_tokens"], 13);
         assert_eq!(v["usage"]["prompt_tokens_details"]["cache_creation_tokens"], 2);
+        assert_eq!(v["usage"]["prompt_tokens_details"]["cache_write_tokens"], 2);
         let u = crate::account::usage::of_response(&body).unwrap_or_default();
-        assert_eq!((u.input, u.output), (10, 3));
+        assert_eq!((u.input, u.output, u.cache_read, u.cache_write), (10, 3, 4, 2));
+        // OpenAI's own name alone is read as the writes.
+        let openai = br#"{"usage":{"prompt_tokens":10,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":4,"cache_write_tokens":2}}}"#;
+        let u = crate::account::usage::of_response(openai).unwrap_or_default();
+        assert_eq!((u.cache_read, u.cache_write), (4, 2));
     }
 
     #[test]

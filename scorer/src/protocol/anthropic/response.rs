@@ -9,7 +9,9 @@ use crate::protocol::reply::{self, Meta, Tokens};
 /// Anthropic usage in OpenAI's terms. Anthropic's `input_tokens` leaves out the tokens read
 /// from and written to the cache, so the prompt is their sum. Of the writes, those to the
 /// one-hour cache (`cache_control.ttl: "1h"`, priced at twice the input) are in
-/// `cache_creation.ephemeral_1h_input_tokens`. `None` without `input_tokens` or `output_tokens`.
+/// `cache_creation.ephemeral_1h_input_tokens`. Of the output, the thinking is in
+/// `output_tokens_details.thinking_tokens` (OpenAI's `reasoning_tokens`). `None` without
+/// `input_tokens` or `output_tokens`.
 pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
     let n = |name: &str| usage.get(name).and_then(Value::as_u64);
     let cache_read = n("cache_read_input_tokens").unwrap_or(0);
@@ -20,13 +22,20 @@ pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
         .and_then(Value::as_u64)
         .unwrap_or(0)
         .min(cache_write);
+    let completion = n("output_tokens")?;
+    let reasoning = usage
+        .get("output_tokens_details")
+        .and_then(|d| d.get("thinking_tokens"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(completion);
     Some(Tokens {
         prompt: n("input_tokens")?.saturating_add(cache_read).saturating_add(cache_write),
-        completion: n("output_tokens")?,
+        completion,
         cache_read,
         cache_write,
         cache_write_1h,
-        reasoning: 0,
+        reasoning,
     })
 }
 

@@ -290,7 +290,10 @@ impl Stream {
             Some(Value::Object(m)) => m,
             _ => serde_json::Map::new(),
         };
-        for (k, n) in latest.iter().filter(|(_, n)| n.is_u64()) {
+        // Counts, and the output's breakdown (`output_tokens_details.thinking_tokens`).
+        for (k, n) in
+            latest.iter().filter(|(k, n)| n.is_u64() || (*k == "output_tokens_details" && n.is_object()))
+        {
             usage.insert(k.clone(), n.clone());
         }
         self.usage = Some(Value::Object(usage));

@@ -50,7 +50,16 @@ fn usage_counts_cache_reads_and_writes_in_the_prompt() {
         ),
         (
             json!({"input_tokens": 10, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20, "output_tokens": 3}),
-            json!({"prompt_tokens": 130, "completion_tokens": 3, "total_tokens": 133, "prompt_tokens_details": {"cached_tokens": 100, "cache_creation_tokens": 20}}),
+            json!({"prompt_tokens": 130, "completion_tokens": 3, "total_tokens": 133, "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 20, "cache_creation_tokens": 20}}),
+        ),
+        // The thinking's share of the output, as OpenAI reports reasoning (at most the output).
+        (
+            json!({"input_tokens": 10, "output_tokens": 900, "output_tokens_details": {"thinking_tokens": 700}}),
+            json!({"prompt_tokens": 10, "completion_tokens": 900, "total_tokens": 910, "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 700}}),
+        ),
+        (
+            json!({"input_tokens": 10, "output_tokens": 5, "output_tokens_details": {"thinking_tokens": 700}}),
+            json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 5}}),
         ),
         (json!({"output_tokens": 3}), Value::Null),
         (Value::Null, Value::Null),

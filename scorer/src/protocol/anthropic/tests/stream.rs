@@ -205,10 +205,18 @@ fn usage_is_cumulative_and_counts_the_cache() {
             reasoning: 0
         })
     );
+    // The thinking's share of the output: OpenAI's reasoning_tokens.
+    s.feed(
+        delta("{\"output_tokens\":30,\"output_tokens_details\":{\"thinking_tokens\":12}}").as_bytes(),
+        false,
+    );
+    assert_eq!(s.tokens().map(|t| (t.completion, t.reasoning)), Some((30, 12)));
     let ev = events(&s.feed(b"data: {\"type\":\"message_stop\"}\n\n", true));
     assert_eq!(ev.len(), 3, "{ev:?}");
     assert_eq!(ev.first().map(|e| e["choices"][0]["finish_reason"].clone()), Some(json!("stop")));
-    assert_eq!(ev.get(1).map(|e| e["usage"]["completion_tokens"].clone()), Some(json!(25)));
+    assert_eq!(ev.get(1).map(|e| e["usage"]["completion_tokens"].clone()), Some(json!(30)));
+    let details = ev.get(1).map(|e| e["usage"]["completion_tokens_details"].clone());
+    assert_eq!(details, Some(json!({"reasoning_tokens": 12})));
 }
 
 #[test]
