@@ -132,6 +132,48 @@ fn shipped_envoy_configs_reload_a_crashed_vm() {
     assert!(checked >= 2, "demo.yaml and providers.yaml: {checked}");
 }
 
+/// The listener README.md's "Add it to an existing Envoy" gives operators to copy is valid
+/// Envoy configuration (Envoy itself validates it, the filter's module in place of its path)
+/// and carries what the router relies on: without `auto_host_rewrite` each provider's front
+/// end saw the client's Host, with Envoy's default `stream_idle_timeout` (300 s) a fallback
+/// chain was cut after providers had billed it, and with the default 1 MiB buffer held
+/// answers failed.
+#[test]
+fn the_readmes_listener_is_valid_envoy_config_with_what_the_router_needs() {
+    let readme = fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let section = readme.split("## Add it to an existing Envoy").nth(1).expect("the section");
+    let yaml = section.split("```yaml\n").nth(1).and_then(|s| s.split("\n```").next()).expect("its YAML");
+    for needed in [
+        "allow_on_headers_stop_iteration: true",
+        "failure_policy: FAIL_RELOAD",
+        "auto_host_rewrite: true",
+        "timeout: 0s",
+        "stream_idle_timeout: 900s",
+        "per_connection_buffer_limit_bytes: 8388608",
+        "retry_policy: {num_retries: 0",
+        "request_headers_to_remove: [x-model-router-cluster]",
+    ] {
+        assert!(yaml.lines().any(|l| l.trim_start().starts_with(needed)), "README's listener lacks {needed}");
+    }
+    let wasm = wasm_path().display().to_string();
+    let listener: String =
+        yaml.replace("/etc/envoy/model_router.wasm", &wasm).lines().map(|l| format!("  {l}\n")).collect();
+    let bootstrap = format!(
+        "static_resources:\n  listeners:\n{listener}  clusters:\n  - name: my_openai_cluster\n    \
+         load_assignment: {{cluster_name: my_openai_cluster, endpoints: [{{lb_endpoints: [{{endpoint: \
+         {{address: {{socket_address: {{address: 127.0.0.1, port_value: 9}}}}}}}}]}}]}}\n"
+    );
+    let file = std::env::temp_dir().join(format!("model-router-readme-{}.yaml", std::process::id()));
+    fs::write(&file, &bootstrap).expect("written");
+    let run = std::process::Command::new(envoy_bin())
+        .args(["--mode", "validate", "--log-level", "warn", "-c"])
+        .arg(&file)
+        .output()
+        .expect("envoy runs");
+    let _ = fs::remove_file(&file);
+    assert!(run.status.success(), "{}\n{bootstrap}", String::from_utf8_lossy(&run.stderr));
+}
+
 /// What `tests/manifests/validate.mjs` found and assembled: the manifests as JSON, the reference
 /// `envoy/providers.yaml` as JSON, and each platform's Envoy bootstrap as the manifests make it
 /// (its listener and clusters, its stats_config with the manifests' merged in), which Envoy has

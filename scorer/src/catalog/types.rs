@@ -267,6 +267,9 @@ pub struct Provider {
     pub cluster: String,
     /// Its API's host name (the cluster name when the catalog gives none).
     pub host: String,
+    /// The catalog gave no host: `host` is the cluster name, and follows a `clusters`
+    /// override of it.
+    pub host_is_cluster: bool,
     /// Path prefix of its OpenAI-compatible API.
     pub base_path: String,
     /// Credentials the filter sets, if any.

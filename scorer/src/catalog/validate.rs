@@ -57,6 +57,7 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, CatalogEr
             return Err(CatalogError::BadName { what: "auth", value: format!("{}/{}", a.header, a.env) });
         }
     }
+    let host_is_cluster = p.host.is_none();
     let host = p.host.unwrap_or_else(|| cluster.clone());
     let host_ok = !host.is_empty()
         && host.len() <= 253
@@ -64,7 +65,7 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, CatalogEr
     if !host_ok {
         return Err(CatalogError::BadName { what: "host", value: host });
     }
-    Ok(Provider { name, cluster, host, base_path: p.base_path, auth: p.auth })
+    Ok(Provider { name, cluster, host, host_is_cluster, base_path: p.base_path, auth: p.auth })
 }
 
 impl TryFrom<RawCatalog> for Catalog {

@@ -325,6 +325,11 @@ impl TryFrom<RawConfig> for Config {
                 return Err(ConfigError::BadName { what: "cluster name", value: cluster });
             }
             for p in catalog.providers.iter_mut().filter(|p| p.name == provider) {
+                // A host the catalog left to the cluster name is the override's (the README's
+                // default): the old name reached no provider's front end on a fallback.
+                if p.host_is_cluster {
+                    p.host = cluster.clone();
+                }
                 p.cluster = cluster.clone();
             }
             for d in catalog.deployments.iter_mut().filter(|d| d.provider == provider) {
@@ -455,6 +460,8 @@ mod tests {
         assert_eq!(Config::from_json(b"{}"), Ok(c));
     }
 
+    /// A `clusters` override moves every deployment of the provider, and its host where the
+    /// catalog left that to the cluster name.
     #[test]
     fn cluster_overrides_apply_to_every_deployment() {
         let c = Config::from_json(br#"{"clusters":{"openai":"egress_openai"}}"#)
@@ -462,6 +469,30 @@ mod tests {
         let openai: Vec<_> = c.catalog.deployments.iter().filter(|d| d.provider == "openai").collect();
         assert!(!openai.is_empty());
         assert!(openai.iter().all(|d| d.cluster == "egress_openai"));
+        // The built-in provider names its host: an override of its cluster keeps it.
+        let host =
+            |c: &Config, p: &str| c.catalog.providers.iter().find(|x| x.name == p).map(|x| x.host.clone());
+        assert_eq!(host(&c, "openai").as_deref(), Some("api.openai.com"));
+        // A provider whose host is its cluster's name (none given) follows the override: the
+        // old name was the `:authority` of every fallback to it.
+        let model = |id: &str, tier: &str| {
+            format!(
+                r#"{{"id":"{id}","tier":"{tier}","provider":"mistral","context_window":1000,"max_output":10,"price_in":1,"price_out":1}}"#
+            )
+        };
+        let catalog = |host: &str| {
+            format!(
+                r#"{{"clusters":{{"mistral":"api.mistral.ai"}},"catalog":{{"providers":{{"mistral":{{{host}}}}},"models":[{},{},{}]}}}}"#,
+                model("e", "economy"),
+                model("s", "standard"),
+                model("p", "premium")
+            )
+        };
+        let c = Config::from_json(catalog("").as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(host(&c, "mistral").as_deref(), Some("api.mistral.ai"));
+        let c = Config::from_json(catalog(r#""host":"eu.mistral.ai""#).as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(host(&c, "mistral").as_deref(), Some("eu.mistral.ai"));
     }
 
     #[test]
