@@ -300,7 +300,7 @@ fn respond(
     }
     // Providers differ in their base path (/v1, /v1beta/openai, /openai/v1): match the endpoint.
     if path.ends_with("/chat/completions") {
-        if let Err(e) = validate::chat(&body) {
+        if let Err(e) = validate::chat(&body).and_then(|()| validate::provider_rules(provider, &body)) {
             return write_invalid(w, provider, &e);
         }
         return chat(w, head, req, &body, echo, (delay, cut_after));

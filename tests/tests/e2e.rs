@@ -95,6 +95,51 @@ fn every_other_body_byte_arrives_unchanged() {
     assert_eq!(got.header("content-length"), Some(want.len().to_string().as_str()));
 }
 
+/// A conversation as an OpenAI SDK client sends it after answers from other providers (it
+/// appends each answer's message as it came: `refusal`, `annotations`, another provider's
+/// `reasoning_content`, Gemini's signed call) reaches Groq and Cerebras without the members
+/// their schemas refuse, and Gemini without the members sent as null; their mocks refuse
+/// what the real ones do, so without the router's drops each was a 400.
+#[test]
+fn answers_sent_back_reach_strict_providers_without_what_they_refuse() {
+    let history = r#"[{"role":"user","content":"list files"},
+        {"role":"assistant","content":null,"refusal":null,"annotations":[],"reasoning_content":"call ls","tool_calls":[{"id":"c1","type":"function","function":{"name":"ls","arguments":"{}"},"extra_content":{"google":{"thought_signature":"sig"}}}]},
+        {"role":"tool","tool_call_id":"c1","content":"a.txt"},
+        {"role":"assistant","content":"One file.","refusal":null,"annotations":[],"audio":null},
+        {"role":"user","content":"thanks"}]"#;
+    let tools =
+        r#"[{"type":"function","function":{"name":"ls","parameters":{"type":"object","properties":{}}}}]"#;
+    let body = |model: &str| {
+        format!(r#"{{"model":"{model}","messages":{history},"tools":{tools},"stop":null,"user":null}}"#)
+    };
+    let echoes =
+        ["\"refusal\"", "\"annotations\"", "\"reasoning_content\"", "\"audio\"", "\"extra_content\""];
+    let nulls = ["\"refusal\":", "\"audio\":", "\"stop\":", "\"user\":"];
+    let cases: [(Option<&str>, &str, &str, &[&str]); 3] = [
+        (None, "meta-llama/llama-4-scout-17b-16e-instruct", "groq", &echoes),
+        (None, "gemini-2.5-flash", "google-gemini", &nulls),
+        (Some(r#"{"blocked_providers":["groq","aws-bedrock"]}"#), "gpt-oss-120b", "cerebras", &echoes),
+    ];
+    let mut s = stack();
+    for (cfg, model, provider, gone) in cases {
+        if cfg.is_some() {
+            s = Stack::start(cfg).unwrap_or_else(|e| panic!("cannot start the stack: {e}"));
+        }
+        let r = chat(&s, &body(model));
+        assert_eq!(r.status, 200, "{provider}: {}", r.text());
+        let got = one_received(&s);
+        assert_eq!(got.provider, provider);
+        let sent = String::from_utf8_lossy(&got.body);
+        for key in gone {
+            assert!(!sent.contains(key), "{provider} got {key}: {sent}");
+        }
+        assert!(
+            sent.contains(r#""content":"One file.""#) && sent.contains(r#""tool_call_id":"c1""#),
+            "{sent}"
+        );
+    }
+}
+
 #[test]
 fn pinned_model_reaches_its_provider_whatever_the_prefer() {
     let s = stack();

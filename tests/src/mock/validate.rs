@@ -81,6 +81,69 @@ pub fn chat(body: &Value) -> Checked {
     maps(&f)
 }
 
+/// What a provider's own OpenAI layer refuses beyond the spec, where it is stricter than
+/// OpenAI (which lets unknown members of a message pass): Groq and Cerebras check each message
+/// and tool call against their own schema ("'messages.1' : for 'role:assistant' the following
+/// must be satisfied[('messages.1' : property 'reasoning_content' is unsupported)]"; Groq's
+/// SDK types an assistant message as role, content, name, tool_calls, function_call and
+/// reasoning), so an OpenAI answer's `refusal` or `annotations` sent back is a 400; Gemini's
+/// refuses members sent as null ("Value is not a string: null").
+pub fn provider_rules(provider: &str, body: &Value) -> Checked {
+    let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    match provider {
+        "groq" | "cerebras" => {
+            const MESSAGE: [&str; 7] =
+                ["role", "content", "name", "tool_calls", "tool_call_id", "function_call", "reasoning"];
+            const CALL: [&str; 3] = ["id", "type", "function"];
+            for (i, m) in messages.iter().enumerate() {
+                let at = format!("messages.{i}");
+                let unsupported = |key: &str, of: &str| {
+                    invalid(
+                        &at,
+                        "invalid_value",
+                        format!(
+                            "'{at}' : for '{of}' the following must be satisfied[('{at}' : property '{key}' is unsupported)]"
+                        ),
+                    )
+                };
+                let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
+                for key in m.as_object().into_iter().flat_map(|o| o.keys()) {
+                    if !MESSAGE.contains(&key.as_str()) {
+                        return Err(unsupported(key, &format!("role:{role}")));
+                    }
+                }
+                let calls =
+                    m.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                for key in calls.iter().filter_map(Value::as_object).flat_map(|o| o.keys()) {
+                    if !CALL.contains(&key.as_str()) {
+                        return Err(unsupported(key, "tool_calls"));
+                    }
+                }
+            }
+            Ok(())
+        }
+        "google-gemini" => {
+            let null = |at: String| {
+                invalid(&at, "invalid_value", format!("Invalid value at '{at}': Value is not a string: null"))
+            };
+            for (key, v) in body.as_object().into_iter().flatten() {
+                if v.is_null() {
+                    return Err(null(key.clone()));
+                }
+            }
+            for (i, m) in messages.iter().enumerate() {
+                for (key, v) in m.as_object().into_iter().flatten() {
+                    if v.is_null() && key != "content" {
+                        return Err(null(format!("messages[{i}].{key}")));
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `logit_bias` (token -> integer) and `metadata` (an object). The values of `metadata` are
 /// not checked: the router's tests put arbitrary JSON there to see it arrive byte for byte.
 fn maps(f: &Fields<'_>) -> Checked {
