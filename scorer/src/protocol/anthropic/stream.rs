@@ -290,10 +290,7 @@ impl Stream {
             Some(Value::Object(m)) => m,
             _ => serde_json::Map::new(),
         };
-        // Counts, and the output's breakdown (`output_tokens_details.thinking_tokens`).
-        for (k, n) in
-            latest.iter().filter(|(k, n)| n.is_u64() || (*k == "output_tokens_details" && n.is_object()))
-        {
+        for (k, n) in latest.iter().filter(|(k, n)| kept_usage(k, n)) {
             usage.insert(k.clone(), n.clone());
         }
         self.usage = Some(Value::Object(usage));
@@ -325,4 +322,10 @@ fn read_last(s: &mut Stream, end: bool, out: &mut Vec<u8>) {
     if s.has_data && serde_json::from_slice::<Value>(&s.data).is_ok() {
         s.line_done(b"", out);
     }
+}
+
+/// A `usage` member of `message_delta` the stream keeps: the counts, and the output's
+/// breakdown (`output_tokens_details.thinking_tokens`).
+fn kept_usage(key: &str, value: &Value) -> bool {
+    value.is_u64() || (key == "output_tokens_details" && value.is_object())
 }
