@@ -2,6 +2,7 @@
 //! priced (or removed), its end checked for `[DONE]`.
 
 use super::usage::{Price, Usage, find_usage, format_usd};
+use crate::parse::json::Reader;
 
 /// Appended to a stream that ended without `data: [DONE]`: OpenAI SDKs raise on an event
 /// carrying `error`, so no client takes a truncated answer for a complete one. It follows the
@@ -233,6 +234,16 @@ impl StreamUsage {
             return Some(Edit::Replace(bytes));
         }
         let cost = format_usd(self.cost()?);
+        let usage_at = data_at + lead + found.start;
+        if let Some((from, to)) = json.get(found.start..found.end).and_then(cost_value) {
+            // A provider that states a cost of its own (OpenRouter): the router's takes its
+            // place, or the object would name `cost` twice (parsers differ on which counts).
+            let mut bytes = Vec::with_capacity(event.len() + 16);
+            bytes.extend_from_slice(event.get(..usage_at + from)?);
+            bytes.extend_from_slice(cost.as_bytes());
+            bytes.extend_from_slice(event.get(usage_at + to..)?);
+            return Some(Edit::Replace(bytes));
+        }
         // Before the usage object's closing brace.
         let close = data_at + lead + found.end - 1;
         let mut bytes = Vec::with_capacity(event.len() + 24);
@@ -251,6 +262,21 @@ impl StreamUsage {
 enum Edit {
     Drop,
     Replace(Vec<u8>),
+}
+
+/// Where the value of a usage object's own top-level `cost` member is, in the object.
+fn cost_value(usage: &str) -> Option<(usize, usize)> {
+    let mut r = Reader::new(usage);
+    let mut obj = r.object().ok()?;
+    while let Some(key) = obj.next_key(&mut r).ok()? {
+        r.peek();
+        let from = r.pos();
+        r.skip_value().ok()?;
+        if key == "cost" {
+            return Some((from, r.pos()));
+        }
+    }
+    None
 }
 
 impl StreamUsage {
@@ -387,6 +413,20 @@ mod tests {
         assert!(out.contains("\"cost\":0.00401000}"), "{out}");
         let mut unknown = StreamUsage::new(Price::flat(1.0, 2.0), true);
         assert!(run(&mut unknown, &[chunk.as_bytes()]).contains("\"cost\":200000.00000800}"));
+    }
+
+    /// A usage chunk that states a cost of its own (OpenRouter's) carries one `cost`: the
+    /// router's, where the provider's was.
+    #[test]
+    fn a_stated_cost_is_replaced_not_repeated() {
+        let chunk = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1000,\"cost\" : 0.5,\"completion_tokens\":500}}\n\ndata: [DONE]\n\n";
+        let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true);
+        let out = run(&mut s, &[chunk.as_bytes()]);
+        assert!(
+            out.contains(r#""usage":{"prompt_tokens":1000,"cost" : 0.00200000,"completion_tokens":500}"#),
+            "{out}"
+        );
+        assert_eq!(out.matches("\"cost\"").count(), 1, "{out}");
     }
 
     #[test]
