@@ -64,6 +64,9 @@ pub struct Estimate {
     pub input_tokens: u64,
     /// Requested or assumed output tokens.
     pub output_tokens: u64,
+    /// No output cap was asked and the budgets reserve the worst case
+    /// (`budgets.reserve_max_output`): this many choices of each model's whole `max_output`.
+    pub worst_case: Option<u64>,
 }
 
 impl Estimate {
@@ -71,6 +74,18 @@ impl Estimate {
     pub fn price(&self, d: &Deployment) -> f64 {
         let (input, output) = d.rates(self.input_tokens);
         (self.input_tokens as f64 * input + self.output_tokens as f64 * output) / 1e6
+    }
+
+    /// What the budgets hold for this request on a deployment: its expected price, or with
+    /// [`Estimate::worst_case`] the price of its choices each writing the model's whole
+    /// `max_output`.
+    pub fn reserve_price(&self, d: &Deployment) -> f64 {
+        match self.worst_case {
+            Some(n) => {
+                Estimate { output_tokens: d.max_output.saturating_mul(n), worst_case: None, ..*self }.price(d)
+            }
+            None => self.price(d),
+        }
     }
 }
 

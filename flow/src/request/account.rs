@@ -270,7 +270,7 @@ impl Request {
     ) -> Result<bool, HostError> {
         let Some(r) = &self.account.reservation else { return Ok(true) };
         let held = self.account.more.iter().fold(r.amount, |sum, m| sum.saturating_add(m.amount));
-        let need = f.estimate_nano_at(to).unwrap_or(0).saturating_add(self.account.lost_nano);
+        let need = f.reserve_nano_at(to).unwrap_or(0).saturating_add(self.account.lost_nano);
         if need <= held {
             return Ok(true);
         }

@@ -183,6 +183,15 @@ impl Flight {
         Some(nano(u.cost(&to.price())))
     }
 
+    /// What the budgets hold for this request at `to`, nano-USD: its estimate, or with a worst
+    /// case (`budgets.reserve_max_output`, no output cap asked) its choices each writing `to`'s
+    /// whole `max_output`, as the route reserved for the first attempt.
+    pub(super) fn reserve_nano_at(&self, to: &Upstream) -> Option<u64> {
+        let e = self.estimate?;
+        let output = e.worst_case.map_or(e.output_tokens, |n| to.max_output.saturating_mul(n));
+        Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
+    }
+
     /// The input part of that estimate, nano-USD: what a stream that passed on some of its
     /// answer cost at the least besides the tokens it passed on.
     pub(super) fn input_estimate_nano(&self) -> u64 {

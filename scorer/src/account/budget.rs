@@ -32,6 +32,11 @@ pub struct BudgetConfig {
     pub client_default_usd: Option<f64>,
     /// At a limit, step down premium -> standard -> economy -> free models instead of refusing.
     pub ladder: bool,
+    /// A request that sets no output cap (`max_tokens`, `max_completion_tokens`) reserves, and
+    /// is routed within what is left, as if it asked for its model's whole `max_output`: the
+    /// limits then hold whatever the answers' length. Off, it reserves `default_output_tokens`
+    /// (with an effort's thinking) and a long answer runs past a limit by what it outgrew that.
+    pub reserve_max_output: bool,
     /// Seconds a reservation holds its amount if it is never settled (its VM crashed mid-request,
     /// or the settle lost its compare-and-swap races): then it is given back. A request still
     /// running past it keeps running and its spend is still counted when it ends.
@@ -45,6 +50,7 @@ impl Default for BudgetConfig {
             clients: BTreeMap::new(),
             client_default_usd: None,
             ladder: true,
+            reserve_max_output: false,
             reservation_ttl_secs: 3600,
         }
     }
@@ -345,7 +351,7 @@ impl BudgetView {
                 "request_over_budget",
                 None,
                 format!(
-                    "this request's estimated price (${}) is more than the whole daily spend limit ({scope}, ${}): lower max_tokens, or send less input",
+                    "this request's estimated price (${}) is more than the whole daily spend limit ({scope}, ${}): set a lower max_tokens, or send less input",
                     usd(price),
                     usd(limit)
                 ),

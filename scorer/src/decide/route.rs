@@ -98,7 +98,8 @@ pub struct Route {
     /// With budgets: `ok`, `limited:TIER` (a cheaper model of the tier), `downgraded:A->B`
     /// or `free` (the ladder's steps).
     pub budget: Option<String>,
-    /// The expected price of the chosen model, USD: what the glue reserves.
+    /// The expected price of the chosen model, USD: what the glue reserves (the worst case with
+    /// `budgets.reserve_max_output` and no output cap asked).
     pub estimate_usd: f64,
     /// The token counts it was priced from, which price a fallback's attempt too.
     pub estimate: Estimate,
@@ -262,7 +263,7 @@ impl Analysis<'_> {
             (Selection::Pinned, select::pinned(config, model, &needs, &policy, now)?)
         };
 
-        let est = req.estimate(config.default_output_tokens);
+        let est = estimate_of(config, req);
         let live = Liveness::of(config, ctx.live, ctx.now);
         let latency = |d: &Deployment| live.latency(d);
         rank(&mut cands, prefer, &est, &latency);
@@ -296,7 +297,7 @@ impl Analysis<'_> {
         }
         let mut budget = None;
         if let Some(b) = ctx.budget {
-            let fits = |d: &Deployment| est.price(d) <= b.left_usd;
+            let fits = |d: &Deployment| est.reserve_price(d) <= b.left_usd;
             if cands.first().is_some_and(|d| fits(d)) {
                 budget = Some("ok".to_string());
             } else if selection == Selection::Pinned || !config.budgets.ladder {
@@ -351,7 +352,7 @@ impl Analysis<'_> {
             }
         }
         let memo = Memo::for_body(ctx.memo, &config.prefix_cache, self.body.len()).map(|m| &m.translations);
-        let fits = |d: &Deployment| ctx.budget.is_none_or(|b| est.price(d) <= b.left_usd);
+        let fits = |d: &Deployment| ctx.budget.is_none_or(|b| est.reserve_price(d) <= b.left_usd);
         let (first, target) = match carried(config, &cands, req, self.body, memo, fits) {
             Ok(chosen) => chosen,
             // A candidate past the budget might have carried it.
@@ -368,14 +369,14 @@ impl Analysis<'_> {
                 Some((p, a)) if std::ptr::eq(p, *d) => a == Admit::Probe,
                 _ => live.admission(d) != Admit::Yes,
             });
-        let estimate_usd = cands.first().map_or(0.0, |d| est.price(d));
+        let estimate_usd = cands.first().map_or(0.0, |d| est.reserve_price(d));
         let Some(tier) = cands.first().map(|d| d.tier) else {
             return Err(unknown_model(config, model, &policy, now));
         };
         let all = &config.catalog.deployments;
         // Under a budget a fallback must fit what is left, as the first did: a failover does
         // not spend past the limit.
-        let affordable = |d: &&&Deployment| ctx.budget.is_none_or(|b| est.price(d) <= b.left_usd);
+        let affordable = |d: &&&Deployment| ctx.budget.is_none_or(|b| est.reserve_price(d) <= b.left_usd);
         let fallbacks = cands
             .iter()
             .skip(1)
@@ -485,6 +486,16 @@ pub(crate) fn request_policy(
 /// state and no client identity (tests, the CLI).
 pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiError> {
     analyze(config, body)?.route(config, &Context { now, ..Context::default() })
+}
+
+/// `req`'s estimate under `config`: with `budgets.reserve_max_output` and no output cap
+/// asked, marked for its worst case ([`Estimate::worst_case`]).
+fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
+    let mut est = req.estimate(config.default_output_tokens);
+    if config.budgets.reserve_max_output && req.max_output_tokens.is_none() {
+        est.worst_case = Some(req.choices.unwrap_or(1).max(1));
+    }
+    est
 }
 
 #[cfg(test)]
@@ -953,6 +964,47 @@ mod tests {
         let short =
             route_chat(&config(), chat("gemini-2.5-pro", r#","max_price":{"prompt":2}"#).as_bytes(), TODAY);
         assert!(short.is_ok());
+    }
+
+    /// With `budgets.reserve_max_output`, a request without an output cap reserves its model's
+    /// whole output (Claude Opus 4.7 may write 128,000 tokens, and the router asks Anthropic
+    /// for that much when the client sets none), so a limit holds however long the answers:
+    /// a pinned request whose worst case is past what is left is refused, a tier steps to a
+    /// model whose worst case fits, and one with `max_tokens` reserves as before.
+    #[test]
+    fn the_worst_case_of_an_uncapped_request_is_what_a_budget_holds() {
+        let worst = Config::from_json(br#"{"budgets":{"daily_usd":100,"reserve_max_output":true}}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let opus = worst.catalog.deployments.iter().find(|d| d.id == "claude-opus-4-7").cloned();
+        let Some(opus) = opus else { panic!("no Opus 4.7") };
+        let route = |c: &Config, body: &str, left: f64| {
+            let view = budget_left(left);
+            let a = analyze(c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            a.route(c, &Context { now: TODAY, budget: Some(&view), ..Context::default() })
+                .map(|r| (r.target.to.model, r.estimate_usd))
+                .map_err(|e| (e.status, e.code))
+        };
+        let uncapped = chat("claude-opus-4-7", "");
+        let est = analyze(&worst, uncapped.as_bytes()).map(|a| a.req.estimate(worst.default_output_tokens));
+        let est = est.unwrap_or_else(|e| panic!("{e}"));
+        let whole = Estimate { output_tokens: opus.max_output, ..est }.price(&opus);
+        let (model, held) = route(&worst, &uncapped, 100.0).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(model, "claude-opus-4-7");
+        assert!((held - whole).abs() < 1e-12 && held > 1.0, "{held} against {whole}");
+        // Two choices: each its whole output.
+        let held = |extra: &str| route(&worst, &chat("gpt-4.1", extra), 100.0).map(|(_, h)| h).unwrap_or(0.0);
+        assert!(held(r#","n":2"#) > 1.9 * held(""), "{} against {}", held(r#","n":2"#), held(""));
+        // Past what is left: refused, pinned; a capped request fits and holds its estimate.
+        assert_eq!(route(&worst, &uncapped, whole / 2.0), Err((429, "budget_exceeded")));
+        let capped = route(&worst, &chat("claude-opus-4-7", r#","max_tokens":100"#), whole / 2.0);
+        assert!(capped.as_ref().is_ok_and(|(_, h)| *h < 0.1), "{capped:?}");
+        // A tier steps down to a model whose whole output fits.
+        let (model, held) =
+            route(&worst, &chat("premium", ""), whole / 2.0).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(held <= whole / 2.0 && model != "claude-opus-4-7", "{model}: {held}");
+        // Off (the default), the same request holds its estimate.
+        let (_, estimate) = route(&config(), &uncapped, 100.0).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!((estimate - est.price(&opus)).abs() < 1e-12 && estimate < 0.1, "{estimate}");
     }
 
     /// Under a budget, a candidate taken because the first's API refused the request must fit

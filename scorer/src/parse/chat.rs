@@ -143,6 +143,7 @@ impl ChatRequest<'_> {
                 + TOKENS_PER_MESSAGE * self.messages as u64
                 + IMAGE_TOKENS * u64::from(self.features.images),
             output_tokens: per_choice.saturating_mul(self.choices.unwrap_or(1).max(1)),
+            worst_case: None,
         }
     }
 

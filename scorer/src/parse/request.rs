@@ -927,10 +927,10 @@ mod tests {
     fn estimate_counts_text_and_framing() {
         let b = r#"{"model":"economy","messages":[{"role":"user","content":"abcdefgh"}],"max_tokens":7}"#;
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(req.estimate(512), Estimate { input_tokens: 2 + 4, output_tokens: 7 });
+        assert_eq!(req.estimate(512), Estimate { input_tokens: 2 + 4, output_tokens: 7, worst_case: None });
         let b = r#"{"model":"economy","messages":[{"role":"user","content":"abc"}]}"#;
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(req.estimate(512), Estimate { input_tokens: 1 + 4, output_tokens: 512 });
+        assert_eq!(req.estimate(512), Estimate { input_tokens: 1 + 4, output_tokens: 512, worst_case: None });
     }
 
     #[test]

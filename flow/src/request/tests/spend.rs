@@ -235,6 +235,52 @@ fn a_dearer_fallback_reserves_what_it_adds_or_is_passed_over() {
     }
 }
 
+/// With `budgets.reserve_max_output`, a request without an output cap holds its model's whole
+/// output (2,000 tokens here) in place of `default_output_tokens` (512), and a fallback the
+/// whole output of its own model: a limit then holds however long the answer.
+#[test]
+fn with_reserve_max_output_an_uncapped_request_holds_its_models_whole_output() {
+    let model = |p: &str, tier: &str, id: &str, price: u64| {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":10000,"max_output":2000,"price_in":{price},"price_out":{},"quality":60}}"#,
+            2 * price
+        )
+    };
+    let catalog = format!(
+        r#"{{"providers":{{"a":{{}},"b":{{}}}},"models":[{},{},{},{}]}}"#,
+        model("a", "economy", "m", 1),
+        model("b", "economy", "m", 10),
+        model("a", "standard", "s", 1),
+        model("a", "premium", "x", 1),
+    );
+    // What is held after routing, and after the first attempt failed and the fallback was called.
+    let held = |reserve: bool| {
+        let json = format!(
+            r#"{{"catalog":{catalog},"budgets":{{"daily_usd":100,"reserve_max_output":{reserve}}}}}"#
+        );
+        let config =
+            model_router_scorer::Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let shared = std::rc::Rc::new(crate::shared::Shared::new(config, std::collections::HashMap::new()));
+        let scopes = shared.config.budgets.scopes(None);
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(shared.clone()));
+        assert_eq!(cluster_of(&route(&mut req, &host)).as_deref(), Some("a"));
+        let now = host.now_ns / 1_000_000_000;
+        let held = |host: &super::Fake| {
+            100.0 - crate::spend::view(host, &scopes, now).ok().flatten().map_or(100.0, |v| v.left_usd)
+        };
+        let first = held(&host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        (first, held(&host))
+    };
+    let ((off, off_fallback), (on, on_fallback)) = (held(false), held(true));
+    // The difference is the 1,488 tokens past the default, at each model's output price.
+    let more = |price_out: f64| (2000.0 - 512.0) * price_out / 1e6;
+    assert!((on - off - more(2.0)).abs() < 1e-8, "{on} against {off}");
+    assert!((on_fallback - off_fallback - more(20.0)).abs() < 1e-8, "{on_fallback} against {off_fallback}");
+}
+
 /// The first attempt ended by Envoy's timeout is charged its estimate (the provider still
 /// bills it), and that charge is no longer room for the fallback: a fallback no dearer than
 /// the first reserved nothing, and each request whose first attempt timed out spent twice what
