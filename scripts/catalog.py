@@ -104,6 +104,17 @@ REFUSES = {
 # smolagents #1662/#1893; LiteLLM PR #28650 keeps gpt-5.4 among the gpt-5 models without it; the
 # codex models are gpt-5 reasoning models of the same family).
 REFUSES_MODEL = {cid: ["stop"] for cid in ["o3", "o4-mini", "gpt-5.3-codex", "gpt-5.1-codex-mini", "gpt-5.4"]}
+# Audio and file parts (input_audio, file) over a chat API that does not take them: Groq's SDK
+# types a user part as text, image_url or document only (groq-python), Cerebras's as text only
+# (cerebras-cloud-sdk-python), xAI's chat API takes image attachments only (its files go through
+# another API), AWS calls Bedrock's OpenAI-compatible chat text-focused (its models here are
+# text models); OpenAI's chat API takes input_audio on its audio models only (its file-inputs
+# guide: PDFs on vision models, which these are). Gemini's OpenAI layer takes audio; whether it
+# takes file parts is not documented, so they are sent. The translators refuse what their
+# protocols cannot carry themselves (Anthropic and Responses: audio; Converse: both).
+MEDIA_REFUSED = {"groq": ["input_audio", "file"], "cerebras": ["input_audio", "file"],
+                 "xai": ["input_audio", "file"], "aws-bedrock": ["input_audio", "file"]}
+OPENAI_CHAT_REFUSES = ["input_audio"]
 # What a provider answers with a 400 though it changes nothing of the answer, which the router
 # drops from the body (scorer/src/catalog/quirks.rs DROPPABLE): Groq and Cerebras validate each
 # message against their own schema ("'messages.2' : for 'role:assistant' the following must be
@@ -260,6 +271,12 @@ def main():
             entry["refuses"] = REFUSES[m["provider"]]
         if cid in REFUSES_MODEL:
             entry["refuses"] = entry.get("refuses", []) + REFUSES_MODEL[cid]
+        if m["tier"] != "embedding" and api == "chat":
+            media = MEDIA_REFUSED.get(provider, [])
+            if provider == "openai" and not entry.get("audio_output"):
+                media = OPENAI_CHAT_REFUSES
+            if media:
+                entry["refuses"] = entry.get("refuses", []) + media
         if m["provider"] in DROPS and m["tier"] != "embedding":
             entry["drops"] = DROPS[m["provider"]]
         if cid in REASONING_EFFORTS:
@@ -279,8 +296,8 @@ def main():
         base.update({"provider": provider, "upstream_id": upstream, "api": "chat"})
         base["structured_output"] = provider in STRUCTURED_PROVIDERS
         base.pop("refuses", None)
-        if provider in REFUSES or cid in REFUSES_MODEL:
-            base["refuses"] = REFUSES.get(provider, []) + REFUSES_MODEL.get(cid, [])
+        if provider in REFUSES or cid in REFUSES_MODEL or provider in MEDIA_REFUSED:
+            base["refuses"] = REFUSES.get(provider, []) + REFUSES_MODEL.get(cid, []) + MEDIA_REFUSED.get(provider, [])
         base.pop("drops", None)
         if provider in DROPS:
             base["drops"] = DROPS[provider]

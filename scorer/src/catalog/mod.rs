@@ -16,5 +16,5 @@ mod validate;
 pub use error::CatalogError;
 pub use quirks::*;
 pub use types::*;
-pub(crate) use validate::is_token;
 pub use validate::parse_day;
+pub(crate) use validate::{is_token, valid_host};

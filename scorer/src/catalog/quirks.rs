@@ -71,8 +71,10 @@ pub fn droppable_bit(value: &str) -> Option<u8> {
 /// `top_logprobs`), a message's `name`, more than one choice (`n`), token biases
 /// (`logit_bias`), repetition penalties (`presence_penalty`, `frequency_penalty` other than 0),
 /// stop sequences (`stop`, which OpenAI's reasoning models answer with "Unsupported parameter:
-/// 'stop' is not supported with this model").
-pub const REFUSABLE: [&str; 6] = ["logprobs", "name", "n", "logit_bias", "penalties", "stop"];
+/// 'stop' is not supported with this model"), audio in a message (an `input_audio` part, which
+/// only OpenAI's audio models take over its chat API) and files (a `file` part, a PDF).
+pub const REFUSABLE: [&str; 8] =
+    ["logprobs", "name", "n", "logit_bias", "penalties", "stop", "input_audio", "file"];
 /// [`REFUSABLE`]'s bits, in its order.
 pub const ASKS_LOGPROBS: u8 = 1;
 pub const ASKS_NAME: u8 = 2;
@@ -80,6 +82,10 @@ pub const ASKS_CHOICES: u8 = 4;
 pub const ASKS_BIAS: u8 = 8;
 pub const ASKS_PENALTY: u8 = 16;
 pub const ASKS_STOP: u8 = 32;
+pub const ASKS_AUDIO: u8 = 64;
+pub const ASKS_FILE: u8 = 128;
+/// The [`REFUSABLE`] bits a message asks (the others are top-level members).
+pub const MESSAGE_ASKS: u8 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE;
 
 /// A [`REFUSABLE`] entry's bit (`None`: not one of them).
 pub fn refusable_bit(value: &str) -> Option<u8> {

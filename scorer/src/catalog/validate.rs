@@ -59,13 +59,17 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, CatalogEr
     }
     let host_is_cluster = p.host.is_none();
     let host = p.host.unwrap_or_else(|| cluster.clone());
-    let host_ok = !host.is_empty()
-        && host.len() <= 253
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b));
-    if !host_ok {
+    if !valid_host(&host) {
         return Err(CatalogError::BadName { what: "host", value: host });
     }
     Ok(Provider { name, cluster, host, host_is_cluster, base_path: p.base_path, auth: p.auth })
+}
+
+/// A host name a fallback's `:authority` may carry: letters, digits, `-`, `.` and `:`.
+pub(crate) fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
 }
 
 impl TryFrom<RawCatalog> for Catalog {
@@ -184,7 +188,7 @@ impl TryFrom<RawCatalog> for Catalog {
             for r in &m.refuses {
                 refuses |= refusable_bit(r).ok_or_else(|| CatalogError::Unsupported {
                     model: m.id.clone(),
-                    what: "refuses lists logprobs, name, n, logit_bias, penalties or stop",
+                    what: "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio or file",
                 })?;
                 // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
                 // written then still keeps it from such a provider (none known takes one of

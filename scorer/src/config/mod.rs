@@ -326,8 +326,9 @@ impl TryFrom<RawConfig> for Config {
             }
             for p in catalog.providers.iter_mut().filter(|p| p.name == provider) {
                 // A host the catalog left to the cluster name is the override's (the README's
-                // default): the old name reached no provider's front end on a fallback.
-                if p.host_is_cluster {
+                // default): the old name reached no provider's front end on a fallback. One
+                // that is no host name (Istio's `outbound|443||api.example.com`) is not taken.
+                if p.host_is_cluster && crate::catalog::valid_host(&cluster) {
                     p.host = cluster.clone();
                 }
                 p.cluster = cluster.clone();
@@ -493,6 +494,10 @@ mod tests {
         let c = Config::from_json(catalog(r#""host":"eu.mistral.ai""#).as_bytes())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(host(&c, "mistral").as_deref(), Some("eu.mistral.ai"));
+        // A cluster named as no host is (Istio's) leaves the host as it was.
+        let istio = catalog("").replace("api.mistral.ai", "outbound|443||api.mistral.ai");
+        let c = Config::from_json(istio.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(host(&c, "mistral").as_deref(), Some("mistral"));
     }
 
     #[test]

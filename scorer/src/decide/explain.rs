@@ -10,7 +10,7 @@ use crate::catalog::Deployment;
 use crate::config::Config;
 use crate::decide::liveness::Liveness;
 use crate::decide::rank::rank;
-use crate::decide::route::{Analysis, Context, Route, Selection, request_policy};
+use crate::decide::route::{Analysis, Context, Route, Selection, estimate_of, request_policy};
 use crate::decide::select::{self, Miss, Needs};
 use crate::error::ApiError;
 use crate::vocab::Prefer;
@@ -55,7 +55,7 @@ impl Analysis<'_> {
                 select::in_tiers(config, route.tier, &needs, &policy, ctx.now)?.cands
             }
         };
-        let est = req.estimate(config.default_output_tokens);
+        let est = estimate_of(config, req);
         let live = Liveness::of(config, ctx.live, ctx.now);
         let latency = |d: &Deployment| live.latency(d);
         let ranked = Prefer::NAMES
@@ -64,7 +64,8 @@ impl Analysis<'_> {
             .map(|prefer| {
                 let mut order = cands.clone();
                 rank(&mut order, prefer, &est, &latency);
-                (prefer, order.into_iter().map(|d| (d, est.price(d))).collect())
+                // What the route holds for each (its worst case with reserve_max_output).
+                (prefer, order.into_iter().map(|d| (d, est.reserve_price(d))).collect())
             })
             .collect();
         Ok(Explanation { needs, verdicts, ranked })

@@ -490,7 +490,7 @@ pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiEr
 
 /// `req`'s estimate under `config`: with `budgets.reserve_max_output` and no output cap
 /// asked, marked for its worst case ([`Estimate::worst_case`]).
-fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
+pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
     let mut est = req.estimate(config.default_output_tokens);
     if config.budgets.reserve_max_output && req.max_output_tokens.is_none() {
         est.worst_case = Some(req.choices.unwrap_or(1).max(1));
@@ -501,7 +501,7 @@ fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::ASKS_STOP;
+    use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_STOP};
     use crate::health::{self, Health};
 
     /// 2026-11-22, the catalog's reference day.
@@ -838,14 +838,58 @@ mod tests {
             }
         }
         // The built-in catalog marks every Groq model so, and Cerebras's and Gemini's with
-        // what their compatibility pages say they refuse.
+        // what their compatibility pages say they refuse (Groq and Cerebras audio and file
+        // parts too: 64 + 128).
         let c = config();
         let of = |p: &str| -> Vec<u8> {
             c.catalog.deployments.iter().filter(|d| d.provider == p).map(|d| d.quirks.refuses).collect()
         };
-        for (provider, mask) in [("groq", 15), ("cerebras", 24), ("google-gemini", 16)] {
+        for (provider, mask) in [("groq", 15 + 192), ("cerebras", 24 + 192), ("google-gemini", 16)] {
             let on = of(provider);
             assert!(!on.is_empty() && on.iter().all(|r| *r == mask), "{provider}: {on:?}");
+        }
+    }
+
+    /// Audio and file parts reach only a model whose API takes them: Groq, Cerebras, xAI and
+    /// Bedrock's chat API take neither, OpenAI's chat API audio only on its audio models.
+    /// Pinned to one that refuses, the router says so naming the part; a tier goes on to one
+    /// that takes it (Gemini hears audio; Claude reads a PDF as a document).
+    #[test]
+    fn audio_and_file_parts_go_to_a_model_that_takes_them() {
+        let cfg = config();
+        let with = |model: &str, part: &str, extra: &str| {
+            let body = format!(
+                r#"{{"model":"{model}","messages":[{{"role":"user","content":[{{"type":"text","text":"what is in it"}},{part}]}}]{extra}}}"#
+            );
+            route_chat(&cfg, body.as_bytes(), TODAY)
+                .map(|r| (r.target.to.provider, r.target.to.model))
+                .map_err(|e| (e.status, e.code, e.param))
+        };
+        let audio = r#"{"type":"input_audio","input_audio":{"data":"UklGRiQAAABXQVZF","format":"wav"}}"#;
+        let pdf = r#"{"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}}"#;
+        let refused = |param: &str| Err((400, "unsupported_for_model", Some(param.to_string())));
+        assert_eq!(
+            with("meta-llama/llama-4-scout-17b-16e-instruct", pdf, ""),
+            refused("messages[].content[].file")
+        );
+        assert_eq!(with("gpt-4.1", audio, ""), refused("messages[].content[].input_audio"));
+        assert!(with("gpt-4.1", pdf, "").is_ok());
+        let refusing = |provider: &str, model: &str, part: &str| {
+            cfg.catalog.deployments.iter().any(|d| {
+                d.provider == provider
+                    && d.id == model
+                    && d.quirks.refuses & if part == audio { ASKS_AUDIO } else { ASKS_FILE } != 0
+            })
+        };
+        for part in [audio, pdf] {
+            for tier in ["economy", "standard", "premium"] {
+                for prefer in ["cheap", "fast", "balanced", "quality", "coding"] {
+                    let extra = format!(r#","prefer":"{prefer}""#);
+                    let (provider, model) =
+                        with(tier, part, &extra).unwrap_or_else(|e| panic!("{tier} {prefer}: {e:?}"));
+                    assert!(!refusing(&provider, &model, part), "{tier} {prefer}: {provider} {model}");
+                }
+            }
         }
     }
 
@@ -868,7 +912,10 @@ mod tests {
                 Err((400, "unsupported_for_model", Some("stop".into()))),
                 "{model}"
             );
-            assert_eq!(routed(model, r#","stop":null"#), Ok(model.to_string()), "{model}");
+            // Null or empty asks for no sequence (the Responses translation leaves it out).
+            for none in [r#","stop":null"#, r#","stop":[]"#, r#","stop":"""#, r#","stop":[ ]"#] {
+                assert_eq!(routed(model, none), Ok(model.to_string()), "{model} {none}");
+            }
         }
         assert_eq!(routed("gpt-4.1", stop), Ok("gpt-4.1".into()));
         assert_eq!(routed("claude-opus-4-7", r#","stop":"END""#), Ok("claude-opus-4-7".into()));

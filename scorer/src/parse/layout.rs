@@ -148,7 +148,9 @@ impl Layout {
 
     /// The member that asks for `bit` of [`crate::catalog::REFUSABLE`], for an error's `param`.
     pub fn asked_by(&self, bit: u8) -> &'static str {
-        use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY, ASKS_STOP};
+        use crate::catalog::{
+            ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_FILE, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY, ASKS_STOP,
+        };
         match bit {
             ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
             ASKS_NAME => "messages[].name",
@@ -156,6 +158,8 @@ impl Layout {
             ASKS_BIAS => "logit_bias",
             ASKS_PENALTY => self.penalty.unwrap_or("presence_penalty"),
             ASKS_STOP => "stop",
+            ASKS_AUDIO => "messages[].content[].input_audio",
+            ASKS_FILE => "messages[].content[].file",
             _ => "",
         }
     }

@@ -19,7 +19,7 @@
 //! looks for a run where its conversation's array started last time, compares it, and checks
 //! only the bytes around it. The parse then resumes from that run without comparing again.
 
-use crate::catalog::ASKS_NAME;
+use crate::catalog::MESSAGE_ASKS;
 use crate::parse::chat::ChatRequest;
 use crate::parse::features::Role;
 use crate::parse::layout::Span;
@@ -258,8 +258,9 @@ struct Entry {
     carried: usize,
     text_bytes: usize,
     images: u32,
-    /// A message has a `name` ([`crate::catalog::ASKS_NAME`]).
-    named: bool,
+    /// What its messages ask that some providers refuse ([`crate::catalog::MESSAGE_ASKS`]: a
+    /// `name`, an audio or file part).
+    asks: u8,
     /// Where its unsigned tool calls end ([`crate::parse::layout::Layout::unsigned_calls`]).
     unsigned: Vec<usize>,
     /// The removals of members some providers refuse ([`crate::parse::layout::Layout::drops`]).
@@ -365,9 +366,7 @@ impl Parses {
             .extend(e.drops.iter().map(|&(s, d)| (Span { start: at + s.start, end: at + s.end }, d)));
         req.text_bytes += e.text_bytes;
         req.features.images += e.images;
-        if e.named {
-            req.layout.asks |= ASKS_NAME;
-        }
+        req.layout.asks |= e.asks;
         Some(Resumed { messages: e.messages, end: at + run.len(), carried: e.carried, run })
     }
 
@@ -405,7 +404,7 @@ impl Parses {
             carried,
             text_bytes,
             images,
-            named: req.layout.asks & ASKS_NAME != 0,
+            asks: req.layout.asks & MESSAGE_ASKS,
             unsigned: req.layout.unsigned_calls.iter().map(|p| p - at).collect(),
             drops: req
                 .layout

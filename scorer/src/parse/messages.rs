@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::{ASKS_NAME, DROPS_ECHOES, DROPS_NULLS};
+use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_ECHOES, DROPS_NULLS};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
 use crate::parse::features::Role;
@@ -102,9 +102,12 @@ type Fields = (Vec<Field>, Vec<Field>);
 /// [`crate::catalog::DROPS_ECHOES`] refuse.
 const ECHOES: [&str; 4] = ["refusal", "annotations", "audio", "reasoning_content"];
 
-/// The [`crate::catalog::DROPPABLE`] bits of a message's member `key`, its value `value`.
+/// The [`crate::catalog::DROPPABLE`] bits of a message's member `key`, its value `value`. A
+/// refusal stated (a string) is what that turn said: it stays (the provider says if it
+/// refuses it), where dropping it would leave an assistant turn with nothing.
 fn droppable(key: &str, value: &str) -> u8 {
-    let echo = if ECHOES.contains(&key) { DROPS_ECHOES } else { 0 };
+    let stated_refusal = key == "refusal" && value.starts_with('"');
+    let echo = if ECHOES.contains(&key) && !stated_refusal { DROPS_ECHOES } else { 0 };
     let null = if value == "null" && key != "content" { DROPS_NULLS } else { 0 };
     echo | null
 }
@@ -295,8 +298,13 @@ fn parse_content<'a>(
                         "file" | "input_audio" => {
                             let start = r.pos();
                             r.skip_value().map_err(syntax)?;
-                            let rate =
-                                if key == "file" { FILE_BYTES_PER_TOKEN } else { AUDIO_BYTES_PER_TOKEN };
+                            let (rate, asks) = if key == "file" {
+                                (FILE_BYTES_PER_TOKEN, ASKS_FILE)
+                            } else {
+                                (AUDIO_BYTES_PER_TOKEN, ASKS_AUDIO)
+                            };
+                            // Some providers refuse the part (`refuses`: a tier moves on).
+                            req.layout.asks |= asks;
                             let tokens = ((r.pos() - start) as u64).div_ceil(rate);
                             req.text_bytes += (tokens * BYTES_PER_TOKEN) as usize;
                         }

@@ -150,12 +150,15 @@ fn parse_chat_as<'a>(
                 }
             }
             "stop" => {
-                // Any value but null asks for stop sequences (OpenAI's reasoning models refuse
-                // the member itself); the value is the provider's or the translator's to check.
-                if r.peek_kind().map_err(syntax)? != Kind::Null {
+                // A sequence asks for stop sequences (OpenAI's reasoning models refuse the
+                // member); null, `""` and `[]` ask none. The value is the provider's or the
+                // translator's to check.
+                r.skip_value().map_err(syntax)?;
+                let value = r.text().get(value_start..r.pos()).unwrap_or_default();
+                let inner = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
+                if !matches!(inner.trim(), "" | "null" | "\"\"") {
                     req.layout.asks |= ASKS_STOP;
                 }
-                r.skip_value().map_err(syntax)?;
             }
             "n" => {
                 req.choices = opt_count_field(&mut r, "n")?;

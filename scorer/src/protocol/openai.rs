@@ -257,6 +257,10 @@ mod tests {
         let gemini25 = Quirks { drops: DROPS_NULLS, ..Quirks::NONE };
         assert!(call_of(&sent(&null, &gemini25)).get("extra_content").is_none());
         assert!(call_of(&sent(&null, &Quirks::NONE))["extra_content"].is_null());
+        // A refusal stated is what the turn said: it stays (a null one goes).
+        let refused = r#"{"model":"m","messages":[{"role":"user","content":"q"},{"role":"assistant","content":null,"refusal":"I can't help","annotations":[]},{"role":"user","content":"ok"}]}"#;
+        let turn = sent(refused, &groq)["messages"][1].clone();
+        assert_eq!(turn, json!({"role": "assistant", "content": null, "refusal": "I can't help"}));
     }
 
     /// The next order of `v` in lexicographic order; false after the last.

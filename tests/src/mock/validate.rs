@@ -112,6 +112,20 @@ pub fn provider_rules(provider: &str, body: &Value) -> Checked {
                         return Err(unsupported(key, &format!("role:{role}")));
                     }
                 }
+                // Groq's parts: text, image_url, document; Cerebras's: text (their SDKs' types).
+                let parts: &[&str] =
+                    if provider == "groq" { &["text", "image_url", "document"] } else { &["text"] };
+                let content =
+                    m.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                if let Some(kind) =
+                    content.iter().filter_map(|p| p.get("type")?.as_str()).find(|k| !parts.contains(k))
+                {
+                    return Err(invalid(
+                        &at,
+                        "invalid_value",
+                        format!("'{at}' : content part type '{kind}' is unsupported"),
+                    ));
+                }
                 let calls =
                     m.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
                 for key in calls.iter().filter_map(Value::as_object).flat_map(|o| o.keys()) {
