@@ -72,7 +72,7 @@ pub(crate) fn parse_messages<'a>(
 
 /// Whether the message just read is one every translator keeps as a turn of the user's
 /// side: a tool result, or a user message with some text. A user message with none (`""`,
-/// `[]`, parts empty or only whitespace) is dropped, so an assistant message before it would end the
+/// parts empty or only whitespace; `[]` is refused) is dropped, so an assistant message before it would end the
 /// conversation as a prefill, whose text a translator trims: it must be read, not carried.
 /// (One with only an image counts as none here: its texts are then read, which is never
 /// wrong.)
@@ -320,6 +320,14 @@ fn parse_content<'a>(
                     return Err(duplicate_error(&dup, &param()));
                 }
                 part += 1;
+            }
+            if part == 0 {
+                // As OpenAI refuses it (the spec's minItems): no provider is sent it.
+                let param = format!("{}.content", at());
+                let message = format!(
+                    "Invalid '{param}': empty array. Expected an array with minimum length 1, but got an empty array instead."
+                );
+                return Err(ApiError::invalid("empty_array", Some(&param), message));
             }
             Ok(true)
         }

@@ -590,6 +590,13 @@ mod tests {
                 "invalid_type",
                 Some("messages[0].content"),
             ),
+            // An empty list, as OpenAI refuses it (every provider did too, after routing).
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":"a"},{"role":"assistant","content":[ ]}]}"#
+                    .into(),
+                "empty_array",
+                Some("messages[1].content"),
+            ),
             (
                 r#"{"model":"economy","messages":[{"role":"user","role":"user","content":"x"}]}"#.into(),
                 "duplicate_key",
