@@ -174,6 +174,24 @@ fn a_new_spend_record_starts_from_the_previous_modules() {
     assert_eq!(old.as_deref(), Some(format!("s1 {day} 1000 500").as_bytes()));
 }
 
+/// A catalog whose economy model `m` is served by provider `a` at $1/$2 per million and by
+/// `b` at ten times that (the dearer fallback), with models of `window` tokens and `max_output`.
+fn dearer_fallback_catalog(window: u64, max_output: u64) -> String {
+    let model = |p: &str, tier: &str, id: &str, price: u64| {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":{window},"max_output":{max_output},"price_in":{price},"price_out":{},"quality":60}}"#,
+            2 * price
+        )
+    };
+    format!(
+        r#"{{"providers":{{"a":{{}},"b":{{}}}},"models":[{},{},{},{}]}}"#,
+        model("a", "economy", "m", 1),
+        model("b", "economy", "m", 10),
+        model("a", "standard", "s", 1),
+        model("a", "premium", "x", 1),
+    )
+}
+
 /// A fallback dearer than the first attempt was called on the first attempt's reservation
 /// alone: the route saw it fit what the budget had left, but requests since could have taken
 /// that room, and the limit was passed by the difference. It now reserves what it adds before
@@ -182,19 +200,7 @@ fn a_new_spend_record_starts_from_the_previous_modules() {
 fn a_dearer_fallback_reserves_what_it_adds_or_is_passed_over() {
     use crate::io::Effect;
     let estimate = super::account::estimate_of_hello();
-    let model = |p: &str, tier: &str, id: &str, price: u64| {
-        format!(
-            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":1000,"max_output":100,"price_in":{price},"price_out":{},"quality":60}}"#,
-            2 * price
-        )
-    };
-    let catalog = format!(
-        r#"{{"providers":{{"a":{{}},"b":{{}}}},"models":[{},{},{},{}]}}"#,
-        model("a", "economy", "m", 1),
-        model("b", "economy", "m", 10),
-        model("a", "standard", "s", 1),
-        model("a", "premium", "x", 1),
-    );
+    let catalog = dearer_fallback_catalog(1000, 100);
     // Room for the first attempt and the dearer fallback, as the route sees it.
     let limit = 11 * estimate;
     let json = format!(r#"{{"catalog":{catalog},"budgets":{{"daily_usd":{}}}}}"#, limit as f64 / 1e9);
@@ -240,19 +246,7 @@ fn a_dearer_fallback_reserves_what_it_adds_or_is_passed_over() {
 /// whole output of its own model: a limit then holds however long the answer.
 #[test]
 fn with_reserve_max_output_an_uncapped_request_holds_its_models_whole_output() {
-    let model = |p: &str, tier: &str, id: &str, price: u64| {
-        format!(
-            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":10000,"max_output":2000,"price_in":{price},"price_out":{},"quality":60}}"#,
-            2 * price
-        )
-    };
-    let catalog = format!(
-        r#"{{"providers":{{"a":{{}},"b":{{}}}},"models":[{},{},{},{}]}}"#,
-        model("a", "economy", "m", 1),
-        model("b", "economy", "m", 10),
-        model("a", "standard", "s", 1),
-        model("a", "premium", "x", 1),
-    );
+    let catalog = dearer_fallback_catalog(10_000, 2000);
     // What is held after routing, and after the first attempt failed and the fallback was called.
     let held = |reserve: bool| {
         let json = format!(
