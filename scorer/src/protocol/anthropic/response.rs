@@ -77,7 +77,8 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
     if !calls.is_empty() {
         message.insert("tool_calls".into(), Value::Array(calls));
     }
-    if let Some(r) = reasoning.filter(|_| meta.reasoning) {
+    // An empty thinking block says nothing (the stream sends nothing for it either).
+    if let Some(r) = reasoning.filter(|r| meta.reasoning && !r.is_empty()) {
         message.insert("reasoning_content".into(), json!(r));
     }
     let finish = finish_reason(v.get("stop_reason").and_then(Value::as_str));

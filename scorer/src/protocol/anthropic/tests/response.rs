@@ -95,6 +95,13 @@ fn the_message_keeps_text_tools_and_only_asked_for_thinking() {
     assert_eq!(parsed(&body, false)["choices"][0]["message"], want(None));
     assert_eq!(parsed(&body, true)["choices"][0]["message"], want(Some("hmm")));
     assert!(!String::from_utf8_lossy(&translate(&body, &meta(true)).unwrap_or_default()).contains("secret"));
+    // A thinking block with no text (only its signature) shows no reasoning, as in a stream.
+    let silent = message(
+        json!([{"type": "thinking", "thinking": "", "signature": "sig"}, {"type": "text", "text": "4"}]),
+        json!("end_turn"),
+        json!({"input_tokens": 1, "output_tokens": 1}),
+    );
+    assert!(parsed(&silent, true)["choices"][0]["message"].get("reasoning_content").is_none());
 }
 
 #[test]
