@@ -80,12 +80,13 @@ impl Estimate {
     /// [`Estimate::worst_case`] the price of its choices each writing the model's whole
     /// `max_output`.
     pub fn reserve_price(&self, d: &Deployment) -> f64 {
-        match self.worst_case {
-            Some(n) => {
-                Estimate { output_tokens: d.max_output.saturating_mul(n), worst_case: None, ..*self }.price(d)
-            }
-            None => self.price(d),
-        }
+        Estimate { output_tokens: self.reserved_output(d.max_output), worst_case: None, ..*self }.price(d)
+    }
+
+    /// The output the budgets hold for on a model of `max_output`: the estimate's, or its
+    /// choices' whole `max_output` with [`Estimate::worst_case`].
+    pub fn reserved_output(&self, max_output: u64) -> u64 {
+        self.worst_case.map_or(self.output_tokens, |n| max_output.saturating_mul(n))
     }
 }
 

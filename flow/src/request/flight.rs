@@ -188,7 +188,7 @@ impl Flight {
     /// whole `max_output`, as the route reserved for the first attempt.
     pub(super) fn reserve_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;
-        let output = e.worst_case.map_or(e.output_tokens, |n| to.max_output.saturating_mul(n));
+        let output = e.reserved_output(to.max_output);
         Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
     }
 

@@ -65,6 +65,19 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, CatalogEr
     Ok(Provider { name, cluster, host, host_is_cluster, base_path: p.base_path, auth: p.auth })
 }
 
+/// The bits of a model's `list` (of efforts, refusals or drops), each by `bit`; an entry it
+/// does not know is refused, `what` saying what the list may hold.
+fn mask<'a>(
+    model: &str,
+    list: impl IntoIterator<Item = &'a String>,
+    bit: fn(&str) -> Option<u8>,
+    what: &'static str,
+) -> Result<u8, CatalogError> {
+    list.into_iter().try_fold(0, |bits, e| {
+        bit(e).map(|b| bits | b).ok_or_else(|| CatalogError::Unsupported { model: model.to_string(), what })
+    })
+}
+
 /// A host name a fallback's `:authority` may carry: letters, digits, `-`, `.` and `:`.
 pub(crate) fn valid_host(host: &str) -> bool {
     !host.is_empty()
@@ -177,33 +190,25 @@ impl TryFrom<RawCatalog> for Catalog {
             }
             let max_output =
                 m.max_output.filter(|v| *v > 0).ok_or(CatalogError::BadNumber { model: m.id.clone() })?;
-            let mut efforts = 0;
-            for e in m.reasoning_efforts.iter().flatten() {
-                efforts |= effort_bit(e).ok_or_else(|| CatalogError::Unsupported {
-                    model: m.id.clone(),
-                    what: "reasoning_efforts lists none, minimal, low, medium, high, xhigh or max",
-                })?;
+            let efforts = mask(
+                &m.id,
+                m.reasoning_efforts.iter().flatten(),
+                effort_bit,
+                "reasoning_efforts lists none, minimal, low, medium, high, xhigh or max",
+            )?;
+            let mut refuses = mask(
+                &m.id,
+                &m.refuses,
+                refusable_bit,
+                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio or file",
+            )?;
+            // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
+            // written then still keeps it from such a provider (none known takes one of the
+            // two and refuses the other).
+            if m.refuses.iter().any(|r| r == "logprobs") {
+                refuses |= ASKS_BIAS;
             }
-            let mut refuses = 0;
-            for r in &m.refuses {
-                refuses |= refusable_bit(r).ok_or_else(|| CatalogError::Unsupported {
-                    model: m.id.clone(),
-                    what: "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio or file",
-                })?;
-                // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
-                // written then still keeps it from such a provider (none known takes one of
-                // the two and refuses the other).
-                if r == "logprobs" {
-                    refuses |= ASKS_BIAS;
-                }
-            }
-            let mut drops = 0;
-            for d in &m.drops {
-                drops |= droppable_bit(d).ok_or_else(|| CatalogError::Unsupported {
-                    model: m.id.clone(),
-                    what: "drops lists echoes or nulls",
-                })?;
-            }
+            let drops = mask(&m.id, &m.drops, droppable_bit, "drops lists echoes or nulls")?;
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
                 return Err(CatalogError::Unsupported {
                     model: m.id.clone(),
