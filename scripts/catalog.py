@@ -124,11 +124,20 @@ OPENAI_CHAT_REFUSES = ["input_audio"]
 # audio), so an answer's own members sent back are echoes they refuse; Gemini's OpenAI layer
 # refuses members sent as null ("Value is not a string: null" for an assistant's
 # "refusal": null, reported through github/copilot-sdk#2061 in July 2026; "stop": null,
-# floneum/kalosm#354).
+# floneum/kalosm#354). OpenAI's own top-level members (store, metadata, prompt_cache_key,
+# prompt_cache_retention, safety_identifier, verbosity) are unknown to the others, and those that
+# validate the body refuse them: Gemini's OpenAI layer ('Invalid JSON payload received. Unknown
+# name "store": Cannot find field.', also for metadata and prompt_cache_key: openhanako#394,
+# cursor-byok#112), Groq ("property 'prompt_cache_key' is unsupported", zed#36215; metadata:
+# "`metadata` is not supported with this model"), Cerebras (422 for store, metadata and
+# prompt_cache_key: huggingface.js#2268, livekit/agents#1274), Bedrock's OpenAI-compatible
+# endpoint (its deserializer's "unknown field", which does not list prompt_cache_key,
+# safety_identifier or verbosity: litellm#14225). None changes another provider's answer.
 DROPS = {
-    "groq": ["echoes"],
-    "cerebras": ["echoes"],
-    "google-gemini": ["nulls"],
+    "groq": ["echoes", "openai_only"],
+    "cerebras": ["echoes", "openai_only"],
+    "google-gemini": ["nulls", "openai_only"],
+    "aws-bedrock": ["openai_only"],
 }
 # The reasoning efforts a model takes, where its provider answers another with a 400 ("'none'
 # is not supported with the 'gpt-5.1-codex' model. Supported values are: 'low', 'medium', and
@@ -277,7 +286,7 @@ def main():
                 media = OPENAI_CHAT_REFUSES
             if media:
                 entry["refuses"] = entry.get("refuses", []) + media
-        if m["provider"] in DROPS and m["tier"] != "embedding":
+        if m["provider"] in DROPS and m["tier"] != "embedding" and api == "chat":
             entry["drops"] = DROPS[m["provider"]]
         if cid in REASONING_EFFORTS:
             entry["reasoning_efforts"] = REASONING_EFFORTS[cid]

@@ -261,6 +261,11 @@ fn bad_request(message: &str) -> Value {
 
 /// A 400 for a request the spec does not allow.
 fn write_invalid(w: &mut impl Write, provider: &str, e: &Invalid) -> io::Result<()> {
+    if provider == "google-gemini" {
+        // Gemini's OpenAI layer answers in Google's error shape, wrapped in an array.
+        let body = json!([{"error": {"code": 400, "message": e.message, "status": "INVALID_ARGUMENT"}}]);
+        return write_response(w, 400, provider, &body);
+    }
     let body = reply::error(&e.message, "invalid_request_error", e.param.as_deref(), e.code);
     write_response(w, 400, provider, &body)
 }

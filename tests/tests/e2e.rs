@@ -79,18 +79,23 @@ fn every_tier_and_prefer_reaches_the_documented_model_and_provider() {
 #[test]
 fn every_other_body_byte_arrives_unchanged() {
     // Bytes are spliced only on the way to an OpenAI-compatible provider (a native protocol
-    // gets a body built afresh): with the native ones blocked, economy+cheap is Llama 4 Scout
-    // on groq, spoken in chat.
-    let cfg = r#"{"blocked_providers":["aws-bedrock-runtime","anthropic"]}"#;
+    // gets a body built afresh): with the native ones blocked, and those that refuse OpenAI's
+    // own members (`metadata`, catalog `drops`), economy+cheap is GPT-4.1 mini, in chat.
+    let cfg = r#"{"blocked_providers":["aws-bedrock-runtime","anthropic","groq","cerebras","google-gemini","aws-bedrock"]}"#;
     let s = Stack::start(Some(cfg)).unwrap_or_else(|e| panic!("cannot start the stack: {e}"));
     // Odd spacing, escapes, unicode, numbers in every form, nested unknown fields.
     let body = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"economy\" , \"prefer\":\"cheap\",\t\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ], \"tier\" : null ,\"metadata\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
     let r = chat(&s, body);
     assert_eq!(r.status, 200, "{}", r.text());
     let got = one_received(&s);
-    assert_eq!((got.provider.as_str(), got.path.as_str()), ("groq", "/openai/v1/chat/completions"));
+    assert_eq!(
+        (got.provider.as_str(), got.path.as_str()),
+        ("openai", "/v1/chat/completions"),
+        "{}",
+        String::from_utf8_lossy(&got.body)
+    );
     // Router-owned members (prefer, tier) leave with their separators; nothing else changes.
-    let want = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"meta-llama/llama-4-scout-17b-16e-instruct\",\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ],\"metadata\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
+    let want = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"gpt-4.1-mini\",\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ],\"metadata\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
     assert_eq!(String::from_utf8_lossy(&got.body), want);
     assert_eq!(got.header("content-length"), Some(want.len().to_string().as_str()));
 }
@@ -109,12 +114,34 @@ fn answers_sent_back_reach_strict_providers_without_what_they_refuse() {
         {"role":"user","content":"thanks"}]"#;
     let tools =
         r#"[{"type":"function","function":{"name":"ls","parameters":{"type":"object","properties":{}}}}]"#;
+    // OpenAI's own members as its SDKs' users set them (the Agents SDK's `store` and
+    // `metadata`, a prompt cache key), which the three refuse as unknown.
+    let openai = r#""store":false,"metadata":{"run":"r1"},"prompt_cache_key":"k","verbosity":"low""#;
     let body = |model: &str| {
-        format!(r#"{{"model":"{model}","messages":{history},"tools":{tools},"stop":null,"user":null}}"#)
+        format!(
+            r#"{{"model":"{model}","messages":{history},"tools":{tools},"stop":null,"user":null,{openai}}}"#
+        )
     };
-    let echoes =
-        ["\"refusal\"", "\"annotations\"", "\"reasoning_content\"", "\"audio\"", "\"extra_content\""];
-    let nulls = ["\"refusal\":", "\"audio\":", "\"stop\":", "\"user\":"];
+    let echoes = [
+        "\"refusal\"",
+        "\"annotations\"",
+        "\"reasoning_content\"",
+        "\"audio\"",
+        "\"extra_content\"",
+        "\"store\"",
+        "\"metadata\"",
+        "\"prompt_cache_key\"",
+        "\"verbosity\"",
+    ];
+    let nulls = [
+        "\"refusal\":",
+        "\"audio\":",
+        "\"stop\":",
+        "\"user\":",
+        "\"store\"",
+        "\"metadata\"",
+        "\"prompt_cache_key\"",
+    ];
     let cases: [(Option<&str>, &str, &str, &[&str]); 3] = [
         (None, "meta-llama/llama-4-scout-17b-16e-instruct", "groq", &echoes),
         (None, "gemini-2.5-flash", "google-gemini", &nulls),
@@ -138,6 +165,29 @@ fn answers_sent_back_reach_strict_providers_without_what_they_refuse() {
             "{sent}"
         );
     }
+    // OpenAI itself gets them as sent.
+    let r = chat(&s, &body("gpt-4.1-mini"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = one_received(&s);
+    assert!(String::from_utf8_lossy(&got.body).contains(openai), "{}", String::from_utf8_lossy(&got.body));
+}
+
+/// Gemini's OpenAI layer wraps its errors in an array (`[{"error":{...}}]`), where the OpenAI
+/// SDKs find no `error` and report a 400 with no body: the client gets the error object.
+#[test]
+fn a_gemini_400_reaches_the_client_in_the_shape_the_sdks_read() {
+    let s = stack();
+    let r =
+        chat(&s, r#"{"model":"gemini-2.5-flash","seed":"x","messages":[{"role":"user","content":"hi"}]}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    let json = r.json();
+    // In OpenAI's shape, as the spec has it (the contract test checks every answer).
+    assert_eq!(
+        (json["error"]["code"].as_str(), json["error"]["type"].as_str()),
+        (Some("INVALID_ARGUMENT"), Some("invalid_request_error")),
+        "{json}"
+    );
+    assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("seed")), "{json}");
 }
 
 #[test]

@@ -254,6 +254,11 @@ impl Request {
                 untranslatable(host, &why)
             });
             content_type = Some(kind);
+        } else if status == 400
+            && let Some(one) = native::unwrapped_error(&body)
+        {
+            // Gemini's array-wrapped error, as on the first attempt's path.
+            body = one;
         }
         let usage = if status != 200 {
             None

@@ -224,6 +224,13 @@ impl Request {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
         self.record_attempt(host, &mut f, 400, now_ns, Clock::Whole);
+        // Gemini's OpenAI layer wraps its error in an array, where the OpenAI SDKs find no
+        // `error` and report a 400 with no body: the client gets it in OpenAI's shape (also
+        // when no larger window takes a context-length error; a fallback's answer replaces it).
+        if let Some(one) = native::unwrapped_error(&body) {
+            self.effects.push(Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into()));
+            self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: one });
+        }
         let window = f.to.context_window;
         if is_context_error(f.to.api, &body, &f.body) && f.fallbacks.iter().any(|u| u.context_window > window)
         {

@@ -56,11 +56,22 @@ impl Quirks {
 /// provider's `reasoning_content`, Gemini's `extra_content` on a tool call), which Groq and
 /// Cerebras refuse ("property 'reasoning_content' is unsupported"); `nulls`, members sent as
 /// null (OpenAI's "not set"), which Gemini's OpenAI layer refuses ("Value is not a string:
-/// null" for `refusal: null`, a 400 for `stop: null`).
-pub const DROPPABLE: [&str; 2] = ["echoes", "nulls"];
+/// null" for `refusal: null`, a 400 for `stop: null`); `openai_only`, OpenAI's top-level members
+/// that change nothing of another provider's answer ([`OPENAI_ONLY`]), which Gemini's OpenAI
+/// layer, Groq and Cerebras refuse as unknown ("Unknown name \"store\": Cannot find field",
+/// "property 'prompt_cache_key' is unsupported").
+pub const DROPPABLE: [&str; 3] = ["echoes", "nulls", "openai_only"];
 /// [`DROPPABLE`]'s bits, in its order.
 pub const DROPS_ECHOES: u8 = 1;
 pub const DROPS_NULLS: u8 = 2;
+pub const DROPS_OPENAI_ONLY: u8 = 4;
+/// The drops taken out inside messages (the others are top-level members).
+pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS;
+/// OpenAI's own top-level members, for its stored completions, its dashboard, its prompt cache
+/// and its abuse monitoring, and GPT-5's answer length (`verbosity`, which the translations
+/// drop too): what `openai_only` takes out.
+pub const OPENAI_ONLY: [&str; 6] =
+    ["store", "metadata", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "verbosity"];
 
 /// A [`DROPPABLE`] entry's bit (`None`: not one of them).
 pub fn droppable_bit(value: &str) -> Option<u8> {

@@ -931,6 +931,38 @@ mod tests {
         assert!(refusing("o3") && !refusing("gpt-4.1"));
     }
 
+    /// OpenRouter's `reasoning` object holding more than an effort (`max_tokens`, `enabled`,
+    /// `exclude`) went on to a chat provider, which answered its own 400 ("Unrecognized request
+    /// argument supplied: reasoning"; Gemini "Unknown name"), never failed over. Every API the
+    /// router speaks refuses it now, naming the member; its effort alone still goes.
+    #[test]
+    fn a_reasoning_object_no_api_takes_is_refused_naming_its_member() {
+        let cfg = config();
+        let routed = |model: &str, extra: &str| {
+            route_chat(&cfg, chat(model, extra).as_bytes(), TODAY)
+                .map(|r| r.target.to.model)
+                .map_err(|e| (e.status, e.code, e.param))
+        };
+        for (extra, param) in [
+            (r#","reasoning":{"max_tokens":2000}"#, "reasoning.max_tokens"),
+            (r#","reasoning":{"enabled":true}"#, "reasoning.enabled"),
+            (r#","reasoning":{"effort":"high","exclude":true}"#, "reasoning.exclude"),
+        ] {
+            for model in
+                ["gemini-2.5-flash", "gpt-5.4", "gpt-oss-120b", "claude-sonnet-4-6", "auto", "premium"]
+            {
+                // Claude's translation says `unsupported_for_provider`, the others
+                // `unsupported_parameter`.
+                let got = routed(model, extra).map_err(|(status, _, p)| (status, p));
+                assert_eq!(got, Err((400, Some(param.to_string()))), "{model} {extra}");
+            }
+        }
+        assert_eq!(
+            routed("gpt-5.4", r#","reasoning":{"effort":"high","exclude":false}"#),
+            Ok("gpt-5.4".into())
+        );
+    }
+
     /// Reasoning models that take only their default sampling (OpenAI's o3 and GPT-5.4, Claude
     /// Opus 4.7) answered a tuned request with a 400, and OpenAI's answered `max_tokens` with
     /// one: a tuned request goes to a candidate that takes it, a pinned one is refused naming

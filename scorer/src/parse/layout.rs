@@ -17,6 +17,9 @@ pub struct Member {
     pub(crate) span: Span,
     /// Owned by the router (`prefer`, `tier`): removed before the body goes upstream.
     pub(crate) router_only: bool,
+    /// The [`crate::catalog::DROPPABLE`] bit of a member some providers refuse
+    /// ([`crate::catalog::OPENAI_ONLY`]); 0 for any other.
+    pub(crate) drops: u8,
 }
 
 /// Where the top-level members and the `model` value sit in a body, for splicing.
@@ -40,6 +43,12 @@ pub struct Layout {
     /// (OpenRouter's form: the chat APIs know only `reasoning_effort`, and the object, passed
     /// on, was a 400).
     pub(crate) effort_member: Option<&'static [u8]>,
+    /// The member of a `reasoning` object that asks what no chat API knows (OpenRouter's
+    /// `max_tokens`, `enabled`, `exclude`), as `reasoning.<key>`: refused on the chat path, as
+    /// the translations refuse it (the object, passed on, was the provider's 400: "Unrecognized
+    /// request argument supplied: reasoning", OpenAI; "property 'reasoning' is unsupported",
+    /// Groq; "Unknown name", Gemini).
+    pub(crate) reasoning_asks: Option<String>,
     /// The raw spans (between the quotes) of the conversation's long texts that a translation
     /// carries without reading them, in body order (`protocol::stand_in`).
     pub(crate) texts: Vec<Span>,
@@ -98,7 +107,7 @@ pub(crate) const EFFORT_MEMBERS: [&[u8]; 7] = [
 impl Layout {
     /// Records a top-level member from its key's opening quote to the end of its value.
     pub fn member(&mut self, start: usize, end: usize, router_only: bool) {
-        self.members.push(Member { span: Span { start, end }, router_only });
+        self.members.push(Member { span: Span { start, end }, router_only, drops: 0 });
     }
 
     /// Records how to take out, for each provider's drops, the fields of one object it
@@ -108,7 +117,7 @@ impl Layout {
     /// is left whole: it is no longer what the client meant, and the provider says why.
     pub(crate) fn drop_fields(&mut self, fields: &[Field]) {
         let any = fields.iter().fold(0, |bits, f| bits | f.2);
-        for drops in (1..=3u8).filter(|d| d & any != 0) {
+        for drops in (1..=crate::catalog::MESSAGE_DROPS).filter(|d| d & any != 0) {
             let goes = |f: &Field| f.2 & drops != 0;
             if fields.iter().all(goes) {
                 continue;
@@ -139,6 +148,11 @@ impl Layout {
     /// Records where the `model` value is.
     pub fn model_at(&mut self, start: usize, end: usize) {
         self.model_value = Span { start, end };
+    }
+
+    /// The `reasoning` member no chat API takes ([`Layout::reasoning_asks`]'s field).
+    pub fn reasoning_asks(&self) -> Option<&str> {
+        self.reasoning_asks.as_deref()
     }
 
     /// What the request asks that some providers refuse ([`crate::catalog::REFUSABLE`] bits).

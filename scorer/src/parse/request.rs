@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::{ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, Tier};
+use crate::catalog::{
+    ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, DROPS_OPENAI_ONLY, OPENAI_ONLY, Tier,
+};
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
     case_variant, case_variant_of, duplicate_error, first_duplicate, open_object_as, opt_cap_field,
@@ -283,6 +285,8 @@ fn parse_chat_as<'a>(
                         if object.as_ref().is_some_and(|o| plain_reasoning(o, read.is_some())) {
                             reasoning_member = Some(req.layout.members.len());
                         }
+                        req.layout.reasoning_asks =
+                            object.as_ref().and_then(|o| asks_more(o)).map(|k| format!("reasoning.{k}"));
                     }
                 }
             }
@@ -295,6 +299,11 @@ fn parse_chat_as<'a>(
         let null_options = key == "stream_options" && stream_options.is_none();
         let router_only = ROUTER_FIELDS.contains(&key.as_ref()) || null_options;
         req.layout.member(key_start, r.pos(), router_only);
+        if OPENAI_ONLY.contains(&key.as_ref())
+            && let Some(m) = req.layout.members.last_mut()
+        {
+            m.drops = DROPS_OPENAI_ONLY;
+        }
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
@@ -496,7 +505,7 @@ mod tests {
             (r#","reasoning_effort":"low","reasoning":{"effort":"high"}"#, r#","reasoning_effort":"low"}"#),
             (r#","reasoning":{"effort":"high"},"reasoning_effort":null"#, r#","reasoning_effort":"high"}"#),
             (r#","reasoning_effort":null,"reasoning":{"summary":"auto"}"#, r#","reasoning_effort":null}"#),
-            // What it cannot say in full is left to the provider.
+            // What it cannot say in full stays (the chat attempt refuses it: `reasoning_asks`).
             (
                 r#","reasoning":{"effort":"high","max_tokens":100}"#,
                 r#","reasoning":{"effort":"high","max_tokens":100}}"#,
@@ -510,7 +519,7 @@ mod tests {
             // One that asks nothing goes.
             (r#","reasoning":{}"#, "}"),
             // Enabled with no effort says more than reasoning_effort can (a default effort):
-            // passed on, as an effort that is not one is.
+            // kept, as an effort that is not one is.
             (r#","reasoning":{"enabled":true}"#, r#","reasoning":{"enabled":true}}"#),
             (r#","reasoning":{"effort":false}"#, r#","reasoning":{"effort":false}}"#),
             (r#","reasoning":{"enabled":false,"effort":null}"#, "}"),

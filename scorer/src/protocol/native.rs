@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::account::stream::data_value;
 use crate::catalog::{Api, effort_names};
@@ -150,7 +150,17 @@ pub fn chat_body_with(
             stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to))
         }
         Api::Responses => stand_in::translate(body, layout.texts(), |b| responses::request::translate(b, to)),
-        _ => Ok(layout.rewrite_for(body, to.upstream_model, &to.quirks)),
+        _ => match layout.reasoning_asks() {
+            Some(param) => Err(ApiError::invalid(
+                "unsupported_parameter",
+                Some(param),
+                format!(
+                    "'{}' is not supported on this model's API: send reasoning_effort",
+                    crate::error::echo(param)
+                ),
+            )),
+            None => Ok(layout.rewrite_for(body, to.upstream_model, &to.quirks)),
+        },
     }
 }
 
@@ -192,6 +202,19 @@ pub fn is_context_error(api: Api, status: u16, body: &[u8]) -> bool {
             }
         }
     }
+}
+
+/// A client's 400 that a provider wraps in an array in Google's shape (`[{"error":{"code":400,
+/// "message","status"}}]`, Gemini's OpenAI layer), in OpenAI's (`{"error":{"message","type",
+/// "param","code"}}`, Google's `status` as the code); `None` for any other body.
+pub fn unwrapped_error(body: &[u8]) -> Option<Vec<u8>> {
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else { return None };
+    let e = items.first()?.get("error")?.as_object()?;
+    let message = e.get("message").and_then(Value::as_str).unwrap_or("the provider refused the request");
+    let code = e.get("status").and_then(Value::as_str);
+    let error =
+        json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": code}});
+    serde_json::to_vec(&error).ok()
 }
 
 /// A provider's 400 saying the gateway's key is not valid: Gemini answers a bad or expired key

@@ -3,7 +3,7 @@
 //! every other byte is the client's. The parser records where those bytes are
 //! ([`Layout`]); this is the request half that uses it.
 
-use crate::catalog::{DROPS_NULLS, Quirks};
+use crate::catalog::{DROPS_NULLS, MESSAGE_DROPS, Quirks};
 use crate::parse::chat::ChatRequest;
 use crate::parse::json::write_string;
 use crate::parse::layout::{Layout, Member, STAND_IN_SIGNATURE, STREAM_USAGE_MEMBER, Span};
@@ -66,7 +66,7 @@ impl Layout {
         let mut prev: Option<&Member> = None;
         let mut wrote_any = false;
         for m in &self.members {
-            if m.router_only || dropped == Some(m.span.start) || null_member(m) {
+            if m.router_only || dropped == Some(m.span.start) || null_member(m) || m.drops & drops != 0 {
                 prev = Some(m);
                 continue;
             }
@@ -88,7 +88,9 @@ impl Layout {
             edits.extend(
                 self.drops
                     .iter()
-                    .filter(|(span, d)| *d == drops && m.span.start <= span.start && span.end <= m.span.end)
+                    .filter(|(span, d)| {
+                        *d == drops & MESSAGE_DROPS && m.span.start <= span.start && span.end <= m.span.end
+                    })
                     .map(|&(span, _)| (span, &b""[..])),
             );
             if let Some((span, bytes)) = self.edit {
@@ -214,6 +216,58 @@ mod tests {
             }
         }
         assert_eq!(seen, 720);
+    }
+
+    /// OpenAI's own top-level members (`store`, `metadata`, `prompt_cache_key`, ...) go for a
+    /// provider that refuses them as unknown, wherever they sit and however they are spaced,
+    /// with its other drops; the same names inside a message or a tool's schema stay.
+    #[test]
+    fn openai_only_members_go_where_refused_and_only_at_the_top() {
+        use crate::catalog::DROPS_OPENAI_ONLY;
+        let members = [
+            r#""store":false"#,
+            r#""metadata":{"store":"x"}"#,
+            r#""messages":[{"role":"user","content":"q","metadata":1}]"#,
+            r#""prompt_cache_key":"k""#,
+            r#""tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"store":{"type":"string"}}}}}]"#,
+            r#""verbosity":"low""#,
+            r#""stop":null"#,
+        ];
+        let gemini = Quirks { drops: DROPS_NULLS | DROPS_OPENAI_ONLY, ..Quirks::NONE };
+        let groq = Quirks { drops: DROPS_ECHOES | DROPS_OPENAI_ONLY, ..Quirks::NONE };
+        let only = Quirks { drops: DROPS_OPENAI_ONLY, ..Quirks::NONE };
+        let openai = ["store", "metadata", "prompt_cache_key", "verbosity"];
+        let cases: [(&Quirks, &[&str]); 4] = [
+            (&gemini, &["store", "metadata", "prompt_cache_key", "verbosity", "stop"]),
+            (&groq, &openai),
+            (&only, &openai),
+            (&Quirks::NONE, &[]),
+        ];
+        let mut order: Vec<usize> = (0..members.len()).collect();
+        let mut seen = 0;
+        loop {
+            let sep = [",", " , ", ",\n  "][seen % 3];
+            let inner = order.iter().map(|&i| members[i]).collect::<Vec<_>>().join(sep);
+            let body = format!(r#"{{"model":"economy"{sep}{inner}}}"#);
+            let original: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+            let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            for (quirks, gone) in cases {
+                let sent = req.layout.rewrite_for(body.as_bytes(), "m", quirks);
+                let sent: Value = serde_json::from_slice(&sent)
+                    .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&sent)));
+                let mut want = original.clone();
+                want["model"] = "m".into();
+                if let Some(o) = want.as_object_mut() {
+                    gone.iter().for_each(|k| drop(o.remove(*k)));
+                }
+                assert_eq!(sent, want, "{quirks:?}: {body}");
+            }
+            seen += 1;
+            if !next_order(&mut order) {
+                break;
+            }
+        }
+        assert_eq!(seen, 5040);
     }
 
     /// A tool call as Gemini signs it: its `extra_content` is an echo for Groq; a null one is

@@ -90,6 +90,24 @@ pub fn chat(body: &Value) -> Checked {
 /// refuses members sent as null ("Value is not a string: null").
 pub fn provider_rules(provider: &str, body: &Value) -> Checked {
     let messages = body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    // OpenAI's own members, unknown to the providers that validate a body against their own
+    // schema (Gemini's OpenAI layer: 'Unknown name "store": Cannot find field.'; Groq and
+    // Cerebras: "property 'prompt_cache_key' is unsupported").
+    const OPENAI_ONLY: [&str; 6] =
+        ["store", "metadata", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "verbosity"];
+    let unknown =
+        body.as_object().into_iter().flat_map(|o| o.keys()).find(|k| OPENAI_ONLY.contains(&k.as_str()));
+    match (provider, unknown) {
+        ("google-gemini", Some(key)) => {
+            let message =
+                format!("Invalid JSON payload received. Unknown name \"{key}\": Cannot find field.");
+            return Err(invalid(key, "invalid_value", message));
+        }
+        ("groq" | "cerebras", Some(key)) => {
+            return Err(invalid(key, "invalid_value", format!("property '{key}' is unsupported")));
+        }
+        _ => {}
+    }
     match provider {
         "groq" | "cerebras" => {
             const MESSAGE: [&str; 7] =

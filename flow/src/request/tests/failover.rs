@@ -293,6 +293,45 @@ fn a_400_that_repeats_the_clients_words_is_the_clients_error() {
     }
 }
 
+/// Gemini's OpenAI layer wraps its 400 in an array (`[{"error":{...}}]`), where the OpenAI SDKs
+/// look for `error` and report "400 status code (no body)": the client never read why. The
+/// client now gets the error in OpenAI's shape, its length Envoy's to frame; any other 400 is
+/// untouched.
+#[test]
+fn a_400_wrapped_in_an_array_reaches_the_client_as_its_error() {
+    let wrapped = r#"[{"error":{"code":400,"message":"Invalid JSON payload received. Unknown name \"store\": Cannot find field.","status":"INVALID_ARGUMENT"}}]"#;
+    let plain = r#"{"error":{"message":"Invalid value","type":"invalid_request_error"}}"#;
+    for (body, unwrapped) in [(wrapped, true), (plain, false), ("[1]", false)] {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "400"), ("content-length", &body.len().to_string())]);
+        assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+        host.response_body = body.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
+        assert_eq!((cluster_of(&step), step.verdict), (None, Verdict::Continue), "{body}: {step:?}");
+        let replaced = step.effects.iter().find_map(|e| match e {
+            Effect::ReplaceResponseBody { size, bytes } => Some((*size, bytes.clone())),
+            _ => None,
+        });
+        let unframed = step
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::RemoveResponseHeader(k) if k.as_str() == "content-length"));
+        assert_eq!(unframed, unwrapped, "{body}: {step:?}");
+        if !unwrapped {
+            assert_eq!(replaced, None, "{body}");
+            continue;
+        }
+        let (size, bytes) = replaced.unwrap_or_else(|| panic!("not replaced: {step:?}"));
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        assert_eq!(size, body.len());
+        assert_eq!(json["error"]["code"], "INVALID_ARGUMENT", "{json}");
+        assert_eq!(json["error"]["type"], "invalid_request_error", "{json}");
+        assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("Unknown name")), "{json}");
+    }
+}
+
 /// A conversation that only mentions a phrase does not hide a real overflow: the error does
 /// not repeat the client's string, so its words are the provider's.
 #[test]

@@ -87,6 +87,16 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             refuse(key, value)?;
         }
     }
+    // OpenRouter's `reasoning` members beyond an effort (a thinking budget, a switch, hiding
+    // it), which Converse has no place for, as the chat path and the other translations
+    // refuse them.
+    if let Some(Value::Object(o)) = req.get("reasoning")
+        && let Some(key) = crate::parse::options::asks_more(o)
+    {
+        let param = format!("reasoning.{key}");
+        let why = format!("'{}' is not supported on this model's API: send reasoning_effort", echo(&param));
+        return Err(ApiError::invalid("unsupported_parameter", Some(&param), why));
+    }
     let Some(messages) = messages else {
         return Err(ApiError::invalid(
             "missing_required_parameter",
@@ -159,6 +169,9 @@ fn refuse(key: &str, value: &Value) -> Result<(), ApiError> {
         "top_logprobs" => value.is_null() || integer(value) == Some(0),
         "logit_bias" => value.is_null() || value.as_object().is_some_and(Map::is_empty),
         "modalities" => value.is_null() || value == &json!(["text"]),
+        // No functions declared, or none to call: what a wrapper sends beside its tools.
+        "functions" => value.is_null() || value.as_array().is_some_and(Vec::is_empty),
+        "function_call" => value.is_null() || value.as_str() == Some("none"),
         _ => value.is_null(),
     };
     if default {
@@ -464,6 +477,8 @@ fn output_config(format: Option<&Value>, raw: Option<Json<'_>>) -> Result<Option
 mod choice_tests;
 #[cfg(test)]
 mod id_tests;
+#[cfg(test)]
+mod inference_tests;
 #[cfg(test)]
 mod tests;
 

@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use super::*;
 
 /// A model that takes a forced tool choice (the open-weight ones do not: `choice_tests`).
-const TO: Native<'static> = Native {
+pub(super) const TO: Native<'static> = Native {
     upstream_model: "us.amazon.nova-pro-v1:0",
     max_output: 8000,
     quirks: crate::catalog::Quirks::NONE,
@@ -366,52 +366,6 @@ fn images_past_conversers_limits_are_refused_before_sending() {
     assert_eq!(code(&with(vec![image(3); 20])), None);
     let split = json!({"messages": [{"role": "user", "content": vec![image(3); 20]}, {"role": "user", "content": [image(3)]}]});
     assert_eq!(code(&split), Some(("invalid_value", "messages[0]".into())));
-}
-
-#[test]
-fn defaults_of_refused_members_pass() {
-    let body = json!({"messages": [user("u")], "n": 1, "logprobs": false, "logit_bias": {}, "modalities": ["text"],
-        "audio": null, "top_logprobs": null, "response_format": {"type": "text"}, "tool_choice": "auto"});
-    assert_eq!(ok(body), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
-    // No alternatives asked for (what SDK wrappers send): it was refused as log probabilities.
-    let zero = json!({"messages": [user("u")], "top_logprobs": 0});
-    assert_eq!(ok(zero), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
-}
-
-#[test]
-fn max_tokens_is_capped_and_the_newer_name_wins() {
-    let cases = [
-        (json!({"max_tokens": 100}), Some(100)),
-        (json!({"max_tokens": 100_000}), Some(8000)),
-        (json!({"max_completion_tokens": 50, "max_tokens": 70}), Some(50)),
-        (json!({"max_completion_tokens": null, "max_tokens": 70}), Some(70)),
-        (json!({}), None),
-    ];
-    for (extra, want) in cases {
-        let mut body = extra.clone();
-        body["messages"] = json!([user("u")]);
-        let got = ok(body)["inferenceConfig"]["maxTokens"].as_u64();
-        assert_eq!(got, want, "{extra}");
-    }
-}
-
-#[test]
-fn sampling_and_stop_map_to_inference_config() {
-    let cases = [
-        (json!({"temperature": 0.5}), json!({"temperature": 0.5})),
-        (json!({"temperature": 2}), json!({"temperature": 1.0})),
-        (json!({"temperature": 0}), json!({"temperature": 0.0})),
-        (json!({"top_p": 0.25}), json!({"topP": 0.25})),
-        (json!({"stop": "x"}), json!({"stopSequences": ["x"]})),
-        (json!({"stop": ["a", "", "b"]}), json!({"stopSequences": ["a", "b"]})),
-        (json!({"stop": [""]}), Value::Null),
-        (json!({"stop": null, "temperature": null}), Value::Null),
-    ];
-    for (extra, want) in cases {
-        let mut body = extra.clone();
-        body["messages"] = json!([user("u")]);
-        assert_eq!(ok(body)["inferenceConfig"], want, "{extra}");
-    }
 }
 
 #[test]

@@ -1,0 +1,59 @@
+//! What reaches `inferenceConfig` (the output cap, sampling, stop sequences), and refused
+//! members sent at the values that ask nothing.
+
+use serde_json::json;
+
+use super::tests::{TO, ok, user};
+use super::*;
+
+#[test]
+fn defaults_of_refused_members_pass() {
+    let body = json!({"messages": [user("u")], "n": 1, "logprobs": false, "logit_bias": {}, "modalities": ["text"],
+        "audio": null, "top_logprobs": null, "response_format": {"type": "text"}, "tool_choice": "auto"});
+    assert_eq!(ok(body), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
+    // No alternatives asked for (what SDK wrappers send): it was refused as log probabilities.
+    let zero = json!({"messages": [user("u")], "top_logprobs": 0});
+    assert_eq!(ok(zero), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
+    // No functions declared, or none to call, as the Messages translation takes them.
+    let none = json!({"messages": [user("u")], "functions": [], "function_call": "none"});
+    assert_eq!(ok(none), json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]}));
+    let some = json!({"messages": [user("u")], "functions": [{"name": "f"}]});
+    let refused = translate(some.to_string().as_bytes(), &TO).err().map(|e| (e.code, e.param));
+    assert_eq!(refused, Some(("unsupported_parameter", Some("functions".into()))));
+}
+
+#[test]
+fn max_tokens_is_capped_and_the_newer_name_wins() {
+    let cases = [
+        (json!({"max_tokens": 100}), Some(100)),
+        (json!({"max_tokens": 100_000}), Some(8000)),
+        (json!({"max_completion_tokens": 50, "max_tokens": 70}), Some(50)),
+        (json!({"max_completion_tokens": null, "max_tokens": 70}), Some(70)),
+        (json!({}), None),
+    ];
+    for (extra, want) in cases {
+        let mut body = extra.clone();
+        body["messages"] = json!([user("u")]);
+        let got = ok(body)["inferenceConfig"]["maxTokens"].as_u64();
+        assert_eq!(got, want, "{extra}");
+    }
+}
+
+#[test]
+fn sampling_and_stop_map_to_inference_config() {
+    let cases = [
+        (json!({"temperature": 0.5}), json!({"temperature": 0.5})),
+        (json!({"temperature": 2}), json!({"temperature": 1.0})),
+        (json!({"temperature": 0}), json!({"temperature": 0.0})),
+        (json!({"top_p": 0.25}), json!({"topP": 0.25})),
+        (json!({"stop": "x"}), json!({"stopSequences": ["x"]})),
+        (json!({"stop": ["a", "", "b"]}), json!({"stopSequences": ["a", "b"]})),
+        (json!({"stop": [""]}), Value::Null),
+        (json!({"stop": null, "temperature": null}), Value::Null),
+    ];
+    for (extra, want) in cases {
+        let mut body = extra.clone();
+        body["messages"] = json!([user("u")]);
+        assert_eq!(ok(body)["inferenceConfig"], want, "{extra}");
+    }
+}
