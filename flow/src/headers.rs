@@ -71,7 +71,8 @@ pub const ANSWERED: &str = "x-model-router-answered";
 /// Response header: what the spend limits did (`ok`, `limited:TIER`, `downgraded:A->B`,
 /// `free`, `exhausted`).
 pub const BUDGET: &str = "x-model-router-budget";
-/// Response header: the request's price in USD (catalog price x reported usage).
+/// Response header: what the request was charged in USD (catalog price x reported usage, and
+/// the estimates of attempts lost on the way).
 pub const COST: &str = "x-model-router-cost";
 /// Response header: input tokens the provider reported.
 pub const TOKENS_IN: &str = "x-model-router-tokens-in";
@@ -79,6 +80,10 @@ pub const TOKENS_IN: &str = "x-model-router-tokens-in";
 pub const TOKENS_OUT: &str = "x-model-router-tokens-out";
 /// Response header (on 429s the router answers): seconds until a provider takes requests again.
 pub const RETRY_AFTER: &str = "retry-after";
+/// Envoy's mark on its own 503 for a cluster at its circuit-breaker limits.
+pub const ENVOY_OVERLOADED: &str = "x-envoy-overloaded";
+/// What Envoy sets on every answer an upstream sent: its time.
+pub const UPSTREAM_TIME: &str = "x-envoy-upstream-service-time";
 /// Response header of a 405: the methods the endpoint takes.
 pub const ALLOW: &str = "allow";
 /// Prefix of every header the router owns (client-sent ones never reach a provider).

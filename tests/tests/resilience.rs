@@ -131,9 +131,14 @@ fn a_timeout_fails_over_and_the_attempt_envoy_ended_is_charged() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // The estimate prices the default 512 output tokens; the mock answers with a few.
-    assert!(charged > 2.0 * cost && cost > 0.0, "charged {charged} for an answer of {cost}");
+    // The estimate prices the default 512 output tokens; the mock answers with a few. The cost
+    // header says what the request was charged, the lost attempt included, as the budget took
+    // it (it said only the answer's price).
+    assert!((charged - cost).abs() < 1e-8, "charged {charged}, the header says {cost}");
     s.fault(&first, None).unwrap_or_else(|e| panic!("{e}"));
+    let r = chat(&s, &pinned("cheap", ""));
+    let answer: f64 = r.header("x-model-router-cost").and_then(|c| c.parse().ok()).unwrap_or(f64::NAN);
+    assert!(charged > 2.0 * answer && answer > 0.0, "charged {charged} for an answer of {answer}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::route::{Memory, Upstream};
 use model_router_scorer::usage::{Usage, format_usd};
 
-use super::flight::{Flight, TIMEOUT_DETAILS};
+use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Host, HostError, Level, Swap};
@@ -20,6 +20,12 @@ use crate::spend;
 enum Cut {
     ByClient,
     ByProvider,
+    /// The route's timeout after more of the answer passed to the client than Envoy's and the
+    /// sockets' buffers hold ([`STALL_BYTES`]): its provider stalled, or its client stopped
+    /// reading (Envoy then stops reading from the provider, and the timer runs out), which the
+    /// router cannot tell apart. Neither's failure: one client reading nothing opened the
+    /// provider's breaker for every other. Below that, the provider's.
+    Stalled,
 }
 
 impl Request {
@@ -36,7 +42,7 @@ impl Request {
             match cut_short {
                 None => Some(true),
                 Some(Cut::ByProvider) => Some(false),
-                Some(Cut::ByClient) => None,
+                Some(Cut::ByClient | Cut::Stalled) => None,
             },
         );
         let mut a = std::mem::take(&mut self.account);
@@ -75,10 +81,11 @@ impl Request {
         }
         // A request left while an attempt was out (or its 400 held) counts under that attempt, as
         // `client_closed` (its charge was in the budgets only), not under one that failed before
-        // it and was noted as served.
+        // it and was noted as served. Unless Envoy ended it, in the router's place: the attempt
+        // it held the headers of broke off while a fallback was out.
         let closed = match cut_short {
             Some(cut) => cut == Cut::ByClient,
-            None => out.is_some(),
+            None => out.is_some() && !ended_by_envoy(host),
         };
         if let Some(f) = out {
             a.labels = Some(f.labels());
@@ -138,7 +145,9 @@ impl Request {
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
         let outcome = match a.status {
             _ if closed => "client_closed",
-            _ if cut_short == Some(Cut::ByProvider) || a.stream_failed => "upstream_error",
+            _ if matches!(cut_short, Some(Cut::ByProvider | Cut::Stalled)) || a.stream_failed => {
+                "upstream_error"
+            }
             200..=399 => "ok",
             429 => "rate_limited",
             400..=499 => "client_error",
@@ -167,6 +176,13 @@ impl Request {
     }
 }
 
+/// Whether Envoy ended the request in the router's place, not its client leaving: the attempt
+/// whose headers the router held broke off (`response.code_details`), while a fallback was out.
+fn ended_by_envoy(host: &dyn Host) -> bool {
+    let details = host.response_details().ok().flatten().unwrap_or_default();
+    details.starts_with("upstream_reset_after_response_started")
+}
+
 // Answers judged at their end, attempts lost, and what a dearer fallback reserves.
 impl Request {
     /// Who ended a response before its end, by Envoy's response code details (`None`: it
@@ -190,11 +206,22 @@ impl Request {
             _ => false,
         };
         let details = host.response_details().ok().flatten().unwrap_or_default();
-        let by_provider = failed
-            || details.starts_with("upstream_reset_after_response_started")
-            || TIMEOUT_DETAILS.contains(&details.as_str());
+        let timed_out = TIMEOUT_DETAILS.contains(&details.as_str());
+        let by_provider = failed || details.starts_with("upstream_reset_after_response_started") || timed_out;
         if !by_provider {
             return Some(Cut::ByClient);
+        }
+        let passed = match &self.phase {
+            Phase::Streaming(w) => w.passed,
+            Phase::Metering(m) => m.passed,
+            _ => 0,
+        };
+        if timed_out && !failed && passed >= STALL_BYTES {
+            host.log(
+                Level::Warn,
+                &format!("model-router: response from {} stalled ({details})", to.provider),
+            );
+            return Some(Cut::Stalled);
         }
         if stream {
             host.count(m::STREAM_FAILED, 1);
@@ -338,8 +365,11 @@ impl Request {
         let cost = u.cost(&to.price());
         self.account.usage = Some(u);
         self.account.cost = Some(cost);
+        // What the request was charged, as the budgets count it: this answer, and the attempts
+        // lost before it (a provider that had the request and never answered).
+        let charged = cost + self.account.lost_nano as f64 / 1e9;
         let out = vec![
-            (h::COST, format_usd(cost)),
+            (h::COST, format_usd(charged)),
             (h::TOKENS_IN, u.input.to_string()),
             (h::TOKENS_OUT, u.output.to_string()),
         ];

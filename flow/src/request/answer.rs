@@ -27,7 +27,8 @@ impl Request {
     ) -> Verdict {
         if !end_of_stream {
             if body_size as u64 > self.hold_limit() {
-                let mut m = Box::new(Meter { to: f.to, tail: UsageTail::default() });
+                let mut m =
+                    Box::new(Meter { to: f.to, tail: UsageTail::default(), passed: body_size as u64 });
                 read_tail(host, &mut m.tail, body_size);
                 self.phase = Phase::Metering(m);
                 return Verdict::Continue;
@@ -85,6 +86,7 @@ impl Request {
         end_of_stream: bool,
     ) -> Verdict {
         read_tail(host, &mut m.tail, body_size);
+        m.passed += body_size as u64;
         if end_of_stream {
             let usage = m.tail.usage();
             self.used(host, &m.to, usage);
@@ -263,7 +265,9 @@ impl Request {
         let usage = if status != 200 {
             None
         } else if event_stream {
-            let mut editor = StreamUsage::new(f.to.price(), f.usage_requested).within(f.to.context_window);
+            let mut editor = StreamUsage::new(f.to.price(), f.usage_requested)
+                .within(f.to.context_window)
+                .after(self.account.lost_nano as f64 / 1e9);
             // A failed stream already ends in its error event: no second one for its end.
             editor.done = failed;
             if let Some(out) = editor.feed(&body, true) {

@@ -19,6 +19,20 @@ fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// Envoy's own 503 for a cluster at its circuit-breaker limits: the attempt never reached the
+/// provider. The route's attempt is told by Envoy's `response.code_details`
+/// (`upstream_reset_before_response_started{overflow}`, `details`); a fallback's call, which has
+/// none, by Envoy's mark `x-envoy-overloaded` on a reply no upstream sent (Envoy times every
+/// answer an upstream sent, `x-envoy-upstream-service-time`). A provider's own 503 so marked (a
+/// provider behind its own Envoy, overloaded) is the provider's.
+pub(super) fn overflow(status: u16, details: Option<&str>, headers: &[(String, String)]) -> bool {
+    status == 503
+        && match details {
+            Some(d) => d.ends_with("{overflow}"),
+            None => find(headers, h::ENVOY_OVERLOADED).is_some() && find(headers, h::UPSTREAM_TIME).is_none(),
+        }
+}
+
 /// Seconds between two "credentials rejected" lines for one provider.
 const AUTH_LOG_INTERVAL_SECS: u64 = 60;
 
@@ -55,6 +69,9 @@ impl Request {
         }
         let timed_out = status == 504
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
+        // Envoy's own 503, its cluster full: the provider never saw the request.
+        let overflowed =
+            status == 503 && overflow(status, host.response_details().ok().flatten().as_deref(), &headers);
         if timed_out {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(host, &f);
@@ -84,6 +101,7 @@ impl Request {
             // the request's length decides, not its provider's health (one client's long
             // answers opened the provider's breaker for every client and every model of it).
             let clock = match (f.stream, timed_out, end_of_stream) {
+                _ if overflowed => Clock::Overflow,
                 (true, _, _) => Clock::Stream,
                 (false, true, _) => Clock::Cut,
                 (false, false, false) => Clock::Body,
@@ -144,7 +162,7 @@ impl Request {
                 // first chunk would let Envoy buffer one more upstream read on top before the
                 // next callback, and past the listener's limit that read is a 500.
                 let Flight { to, .. } = *f;
-                self.phase = Phase::Metering(Box::new(Meter { to, tail: UsageTail::default() }));
+                self.phase = Phase::Metering(Box::new(Meter { to, tail: UsageTail::default(), passed: 0 }));
             } else {
                 // Hold the headers until the body is here (if it is small), so they can carry
                 // its cost.
@@ -168,6 +186,11 @@ impl Request {
         // The attempt reports: its probe slots are its outcome's to settle, or, for an answer
         // still to come through the route, its end's (`answer_ended`).
         let probes = std::mem::take(&mut f.probes);
+        if clock == Clock::Overflow {
+            live::release(host, &f.to, probes);
+            f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: false });
+            return;
+        }
         if matches!(clock, Clock::Stream | Clock::Body) && status < 400 && !retryable(status) {
             // Nothing to write until it ends: no shared-data update at its headers.
             self.account.opened = Some((f.to.clone(), probes));

@@ -120,6 +120,9 @@ impl Request {
                 || k == cluster_header
                 || shared.config.client_header.as_deref() == Some(k)
                 || cred.as_ref().is_some_and(|(name, _)| k.eq_ignore_ascii_case(name))
+                // The provider's own header, though the key is Envoy's to inject (a
+                // `credential_injector` that keeps a header already there): as a fallback drops it.
+                || t.to.auth.as_ref().is_some_and(|a| k.eq_ignore_ascii_case(&a.header))
         };
         let mut headers: Vec<(String, String)> = Vec::with_capacity(self.request_headers.len() + 3);
         for (k, v) in &self.request_headers {

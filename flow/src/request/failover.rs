@@ -247,7 +247,10 @@ impl Request {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());
         }
-        self.record_attempt(host, &mut f, status, now_ns, Clock::Whole);
+        let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
+        let clock =
+            if super::attempt::overflow(status, None, &headers) { Clock::Overflow } else { Clock::Whole };
+        self.record_attempt(host, &mut f, status, now_ns, clock);
         let again = if retryable(status) {
             Some(Retry::Failure)
         } else if status == 400 {

@@ -247,6 +247,10 @@ pub(super) enum Clock {
     /// The route's timeout ended a whole answer still generating: its deployment's failure,
     /// not its provider's.
     Cut,
+    /// Envoy's own 503 for a cluster at its circuit-breaker limits (`x-envoy-overloaded`): the
+    /// request never left the gateway, so it tells nothing of the provider (one tenant holding
+    /// the cluster's connections opened the provider's breaker for every other).
+    Overflow,
 }
 
 /// An attempt that failed.
@@ -317,6 +321,8 @@ pub(super) struct Meter {
     pub(super) to: Upstream,
     /// The answer's end so far.
     pub(super) tail: UsageTail,
+    /// Bytes of it passed on so far.
+    pub(super) passed: u64,
 }
 
 /// A streamed response being watched.
@@ -331,7 +337,15 @@ pub(super) struct Watch {
     pub(super) editor: StreamUsage,
     /// Turns a native stream into OpenAI chunks first (`None`: it is OpenAI's already).
     pub(super) translator: Option<native::Stream>,
+    /// Bytes of the provider's stream passed on so far.
+    pub(super) passed: u64,
 }
+
+/// Bytes of an answer passed on past which the route's timeout may be its client's doing: a
+/// client that stops reading stops Envoy reading from the provider only once the listener's
+/// buffer (`per_connection_buffer_limit_bytes`: 8 MiB in the shipped configs, 1 MiB Envoy's
+/// default) and the sockets' are full. Below it, the provider stalled.
+pub(super) const STALL_BYTES: u64 = 256 * 1024;
 
 /// A native stream whose headers are held until its answer begins (`Phase::Opening`).
 pub(super) struct Opening {

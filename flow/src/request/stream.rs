@@ -124,10 +124,11 @@ impl Request {
             return Verdict::Pause;
         }
         self.served(host, &flight, status);
-        let editor =
-            StreamUsage::new(flight.to.price(), flight.usage_requested).within(flight.to.context_window);
+        let editor = StreamUsage::new(flight.to.price(), flight.usage_requested)
+            .within(flight.to.context_window)
+            .after(self.account.lost_nano as f64 / 1e9);
         let Flight { to, sent_ns, .. } = *flight;
-        let w = Box::new(Watch { to, sent_ns, started: false, editor, translator });
+        let w = Box::new(Watch { to, sent_ns, started: false, editor, translator, passed: 0 });
         self.watch_stream(host, w, body_size, end_of_stream, Some(out))
     }
 
@@ -149,6 +150,7 @@ impl Request {
                 live::record_first_byte(host, &w.to, ms, now_ns / 1_000_000_000, &shared.config.resilience);
             }
         }
+        w.passed += body_size as u64;
         let translated_first = translated.is_some();
         let read = match translated {
             Some(chunks) => Ok(chunks),

@@ -26,6 +26,9 @@ pub struct StreamUsage {
     /// Its context window: the usage it reports is priced within what it can bill
     /// ([`Usage::beyond`]; 0, not known: as reported).
     window: u64,
+    /// What the request was charged before this stream, USD (attempts lost on the way): part
+    /// of the `cost` the usage chunk shows, which is the request's.
+    before: f64,
     /// The client asked for usage itself.
     keep: bool,
     /// Bytes of an unfinished event.
@@ -71,6 +74,7 @@ impl StreamUsage {
         StreamUsage {
             price,
             window: 0,
+            before: 0.0,
             keep,
             carry: Vec::new(),
             searched: 0,
@@ -86,6 +90,13 @@ impl StreamUsage {
     /// that model can bill, as the router charges it.
     pub fn within(mut self, window: u64) -> Self {
         self.window = window;
+        self
+    }
+
+    /// A stream after attempts that were charged `usd` (lost on the way): the `cost` it shows
+    /// is the request's, as the budgets count it.
+    pub fn after(mut self, usd: f64) -> Self {
+        self.before = usd;
         self
     }
 
@@ -233,7 +244,7 @@ impl StreamUsage {
             bytes.extend_from_slice(event.get(at + found.end..)?);
             return Some(Edit::Replace(bytes));
         }
-        let cost = format_usd(self.cost()?);
+        let cost = format_usd(self.cost()? + self.before);
         let usage_at = data_at + lead + found.start;
         if let Some((from, to)) = json.get(found.start..found.end).and_then(cost_value) {
             // A provider that states a cost of its own (OpenRouter): the router's takes its

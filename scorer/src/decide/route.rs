@@ -195,7 +195,7 @@ impl Analysis<'_> {
             None if config.sticky.without_client => f.start_hash,
             None => return None,
         };
-        Some((format!("{STICKY_KEY_PREFIX}{}", hash % config.sticky.slots), hash))
+        Some((crate::decide::sticky::slot_key(config, hash), hash))
     }
 
     /// Chooses model and provider under the caller's policy, the request's needs, live health
@@ -1484,6 +1484,34 @@ mod tests {
         let a = analyze(&shared, hard.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert!(a.sticky_slot(&shared, None).is_some());
         assert_ne!(a.sticky_slot(&shared, None), a.sticky_slot(&shared, Some("alice")));
+    }
+
+    /// The sticky slot was the conversation's plain hash modulo the slots: a client could
+    /// compute, offline, a conversation landing in another client's slot and evict its memory
+    /// with one request (found attacking the demo). The slot is now drawn under the Envoy's
+    /// secret: another key puts the same conversations in other slots, which the entry's own
+    /// hash (kept whole) still verifies.
+    #[test]
+    fn the_sticky_slot_follows_the_envoys_secret() {
+        let mut c = config();
+        let slots = |c: &Config| -> Vec<(String, u64)> {
+            (0..64)
+                .filter_map(|i| {
+                    let body = conversation(&[("hi", "Hello!")], &format!("question {i}"));
+                    analyze(c, body.as_bytes()).ok()?.sticky_slot(c, Some("alice"))
+                })
+                .collect()
+        };
+        let plain = slots(&c);
+        assert_eq!(plain.len(), 64);
+        c.prefix_cache.key = crate::parse::prefix::Digest(7, 11);
+        let keyed = slots(&c);
+        let moved = plain.iter().zip(&keyed).filter(|(p, k)| p.0 != k.0).count();
+        assert!(moved > 60, "{moved} of 64 moved");
+        assert!(plain.iter().zip(&keyed).all(|(p, k)| p.1 == k.1), "the entry's hash is the key's");
+        // Not the plain hash's residue under any key.
+        let residue = |(_, hash): &(String, u64)| format!("{STICKY_KEY_PREFIX}{}", hash % c.sticky.slots);
+        assert!(keyed.iter().filter(|s| s.0 == residue(s)).count() < 4);
     }
 
     #[test]

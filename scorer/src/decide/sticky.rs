@@ -6,6 +6,15 @@ use crate::decide::auto::Remembered;
 /// Shared-data key prefix of the stickiness slots.
 pub const STICKY_KEY_PREFIX: &str = "model_router.sticky.";
 
+/// The shared-data key of the slot of a conversation's `hash`, drawn under the Envoy's secret
+/// (the prefix cache's key, [`crate::parse::prefix::keyed`]): with the hash's plain residue, a
+/// client could compute, offline, a conversation landing in another client's slot and evict
+/// its memory with one request.
+pub fn slot_key(config: &crate::config::Config, hash: u64) -> String {
+    let slot = crate::parse::prefix::keyed(config.prefix_cache.key, hash) % config.sticky.slots.max(1);
+    format!("{STICKY_KEY_PREFIX}{slot}")
+}
+
 /// A shared-data write the glue performs after routing: the conversation's remembered tier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Memory {

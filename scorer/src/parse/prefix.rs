@@ -57,6 +57,13 @@ fn fmix(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// `h` under `key`: what only the key's holder can compute, for a table index a caller must not
+/// be able to aim at (auto's sticky slots: with the plain hash, a client could compute a
+/// conversation that lands in another client's slot and evict its memory with one request).
+pub fn keyed(key: Digest, h: u64) -> u64 {
+    fmix(fmix(h ^ key.0) ^ key.1)
+}
+
 /// `seed` continued over `bytes` with their length (so message boundaries count): four
 /// lanes, each folding every fourth 8-byte word, so the four multiply chains run side by side
 /// (a 400 KB conversation is hashed on every agent turn). Each word is multiplied in twice,

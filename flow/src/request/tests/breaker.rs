@@ -281,3 +281,103 @@ fn a_stream_its_client_leaves_is_neutral_and_a_reset_answer_fails() {
     let counters = host.counters.borrow();
     assert!(counters.keys().any(|k| k.ends_with("outcome.upstream_error")), "{counters:?}");
 }
+
+/// Envoy answers a request its cluster has no room for (circuit-breaker thresholds) with its own
+/// 503: the provider never saw it. Counted as the provider's failure, one tenant holding the
+/// cluster's connections opened the provider's breaker for every other. It now moves on without
+/// touching the provider's health, on the first attempt (told by Envoy's details) and on a
+/// fallback (Envoy's `x-envoy-overloaded` on a reply no upstream sent). A provider's own 503 so
+/// marked (one behind its own Envoy) still counts: a provider cannot keep its breaker shut.
+#[test]
+fn envoys_own_overflow_503_opens_no_providers_breaker() {
+    let shared = config(r#","resilience":{"failures":2,"cooldown_secs":10,"probes":1}"#);
+    let mut host = chat(HELLO);
+    let overflow = pairs(&[(":status", "503"), ("x-envoy-overloaded", "true")]);
+    let mut first = None;
+    for _ in 0..4 {
+        let mut req = Request::new(Some(shared.clone()));
+        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        assert_eq!(*first.get_or_insert_with(|| to.clone()), to, "the provider was passed over");
+        host.response_headers = overflow.clone();
+        host.details = Some("upstream_reset_before_response_started{overflow}".into());
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert!(cluster_of(&step).is_some_and(|next| next != to), "no fallback: {step:?}");
+        // The fallback finds its cluster full too.
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = overflow.clone();
+        host.call_body = Vec::new();
+        req.on(&host, Event::CallResponse { body_size: 0 });
+        req.on(&host, Event::Log);
+    }
+    let opened = |host: &Fake| {
+        host.counters.borrow().iter().filter(|(k, v)| k.starts_with("breaker_state") && **v == 1).count()
+    };
+    assert_eq!(opened(&host), 0, "{:?}", host.counters.borrow());
+    // The provider's own: marked, but through its upstream (details; Envoy's time on a call).
+    host.details = Some("via_upstream".into());
+    let p = first.unwrap_or_default();
+    let mut req = Request::new(Some(shared.clone()));
+    assert_eq!(cluster_of(&route(&mut req, &host)).as_deref(), Some(p.as_str()));
+    host.response_headers = overflow.clone();
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let next = cluster_of(&step).unwrap_or_else(|| panic!("no fallback: {step:?}"));
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers =
+        pairs(&[(":status", "503"), ("x-envoy-overloaded", "true"), ("x-envoy-upstream-service-time", "3")]);
+    req.on(&host, Event::CallResponse { body_size: 0 });
+    req.on(&host, Event::Log);
+    host.response_headers = overflow;
+    assert_eq!(first_attempt(&shared, &mut host, 503), p);
+    let state = |c: &str| host.counters.borrow().get(&format!("breaker_state.provider.{c}")).copied();
+    assert_eq!(state(&p), Some(1), "the provider's own 503 counts");
+    // The fallback's own, once: in its provider's window.
+    let key = model_router_scorer::health::provider_key(&next);
+    let errors = host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).map(|h| h.window_errors);
+    assert_eq!(errors, Some(1), "{next}");
+}
+
+/// A stream the provider reset after its first chunks (Envoy's details say so) looked healthy:
+/// its attempt was a success at its headers, its request `ok`, and nothing counted the failure.
+/// It now counts as a failed stream against the provider's health, and a client that leaves
+/// mid-stream as `client_closed`. The route's idle timeout mid-stream is the provider's too,
+/// unless more of the stream passed than the buffers on the way hold: then it may be its
+/// client's (a client that stops reading stops Envoy reading from the provider, and one such
+/// client per cooldown kept a provider's breaker open for every other, found attacking the
+/// demo), `upstream_error` against neither.
+#[test]
+fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does_not() {
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let event = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word \"}}]}\n\n";
+    let long = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+        "w".repeat(300_000)
+    );
+    // (Envoy's details at the end, the stream passed, provider failed, an upstream error)
+    for (details, event, failed, upstream) in [
+        ("upstream_reset_after_response_started{remote_reset}", event, true, true),
+        ("upstream_reset_after_response_started{connection_termination}", event, true, true),
+        ("upstream_per_try_idle_timeout", event, true, true),
+        ("upstream_per_try_idle_timeout", long.as_str(), false, true),
+        ("downstream_remote_disconnect", event, false, false),
+    ] {
+        let mut host = chat(body);
+        let shared = config(r#","resilience":{"failures":1}"#);
+        let mut req = Request::new(Some(shared.clone()));
+        let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = event.as_bytes().to_vec();
+        req.on(&host, Event::ResponseBody { size: event.len(), end_of_stream: false });
+        host.details = Some(details.to_string());
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        let outcome = if upstream { "upstream_error" } else { "client_closed" };
+        let key =
+            format!("requests.tier.economy.prefer.balanced.provider.{provider}.model.m.outcome.{outcome}");
+        assert_eq!(counters.get(&key).copied(), Some(1), "{details}: {counters:?}");
+        assert_eq!(counters.get("stream_failed").copied(), failed.then_some(1), "{details}");
+        // One failure opens this breaker: the provider's is open after a reset only.
+        let open = counters.get(&format!("breaker_state.provider.{provider}")).copied();
+        assert_eq!(open, failed.then_some(1), "{details}: {counters:?}");
+    }
+}

@@ -250,6 +250,46 @@ fn the_client_header_reaches_no_provider() {
     assert!(!call.iter().any(|(k, _)| k == "x-team"), "{call:?}");
 }
 
+/// A provider whose key header is none of the usual names, its key injected by Envoy (the
+/// filter holds none): the client's header of that name reached the provider on the first
+/// attempt, and a made-up key's 401 counted as the gateway's key refused, for every client. It
+/// is dropped on the first attempt as on a fallback.
+#[test]
+fn the_providers_own_key_header_from_a_client_reaches_no_provider() {
+    let auth = r#"{"auth":{"header":"x-team-key","env":"TEAM_KEY"}}"#;
+    let model = |id: &str, tier: &str, p: &str| {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60}}"#
+        )
+    };
+    let json = format!(
+        r#"{{"catalog":{{"providers":{{"a":{auth},"b":{auth}}},"models":[{},{},{},{}]}}}}"#,
+        model("m", "economy", "a"),
+        model("m", "economy", "b"),
+        model("s", "standard", "a"),
+        model("x", "premium", "a")
+    );
+    let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut host = chat(HELLO);
+    host.request_headers.push(("x-team-key".into(), "made-up".into()));
+    let mut req = Request::new(Some(Rc::new(Shared::new(config, HashMap::new()))));
+    let step = route(&mut req, &host);
+    let Some(Effect::SetRequestHeaders(headers)) =
+        step.effects.iter().find(|e| matches!(e, Effect::SetRequestHeaders(_)))
+    else {
+        panic!("no headers in {step:?}")
+    };
+    assert!(!headers.iter().any(|(k, _)| k == "x-team-key"), "{headers:?}");
+    host.response_headers = pairs(&[(":status", "503")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let call = step.effects.iter().find_map(|e| match e {
+        Effect::Call { headers, .. } => Some(headers.clone()),
+        _ => None,
+    });
+    let call = call.unwrap_or_else(|| panic!("no fallback: {step:?}"));
+    assert!(!call.iter().any(|(k, _)| k == "x-team-key"), "{call:?}");
+}
+
 /// A provider's 400 repeats what it refused. A client that sent `API_KEY_INVALID` (or a key
 /// named so) had its own mistake counted as the gateway's key refused: the provider's breaker
 /// charged for every client, failover to the next provider (which echoed it again), and the

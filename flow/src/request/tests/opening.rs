@@ -206,3 +206,43 @@ fn a_stream_cut_before_it_reported_anything_is_charged_its_input_estimate() {
     // The input estimate of the one-message request at 3 USD per million, no output.
     assert!(spent.is_some_and(|s| s > 0 && s % 3_000 == 0), "{spent:?}");
 }
+
+/// A stream that fails in its first bytes is failed over; its provider then resetting the
+/// connection makes Envoy answer the client in the router's place while the fallback is out.
+/// The request counted as `client_closed`, blaming a client that never left: it is an
+/// `upstream_error`. A client that does leave while a fallback is out is still `client_closed`.
+#[test]
+fn a_request_envoy_ends_while_a_fallback_is_out_is_no_client_closed() {
+    let exception = encode(
+        &[
+            (":message-type", "exception"),
+            (":exception-type", "throttlingException"),
+            (":content-type", "application/json"),
+        ],
+        br#"{"message":"slow down"}"#,
+    );
+    for (details, outcome) in [
+        ("upstream_reset_after_response_started{remote_reset}", "upstream_error"),
+        ("downstream_remote_disconnect", "client_closed"),
+    ] {
+        let mut host = chat(&request(true));
+        let mut req = Request::new(Some(config()));
+        route(&mut req, &host);
+        host.response_headers =
+            pairs(&[(":status", "200"), ("content-type", "application/vnd.amazon.eventstream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = exception.clone();
+        let step = req.on(&host, Event::ResponseBody { size: exception.len(), end_of_stream: false });
+        assert!(step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
+        req.on(&host, Event::Dispatched { sent: true });
+        host.details = Some(details.into());
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        let ended: Vec<&String> =
+            counters.keys().filter(|k| k.starts_with("requests.") && k.contains(".outcome.")).collect();
+        assert!(
+            ended.len() == 1 && ended.iter().all(|k| k.ends_with(&format!(".outcome.{outcome}"))),
+            "{details}: {ended:?}"
+        );
+    }
+}
