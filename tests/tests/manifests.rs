@@ -348,6 +348,36 @@ fn platform_gateways_have_the_connection_settings_of_providers_yaml() {
     }
 }
 
+/// `envoy/providers.yaml` is what operators copy to the edge: it bounds what clients can make
+/// it hold (bodies are buffered whole for routing; found attacking the demo: 40 slow 8 MB
+/// uploads took 300 MB, growing linearly) and trusts no client's word about itself. Envoy's
+/// defaults are neither: no heap bound, 2^31 - 1 streams per HTTP/2 connection, a client's
+/// `x-forwarded-for` and `x-request-id` kept.
+#[test]
+fn the_production_config_bounds_what_clients_hold_and_trusts_none_of_their_words() {
+    let p = patched();
+    let overload = &p.envoy["overload_manager"];
+    let action = |name: &str| {
+        overload["actions"].as_array().into_iter().flatten().any(|a| {
+            a["name"] == name
+                && a["triggers"][0]["name"] == "envoy.resource_monitors.fixed_heap"
+                && a["triggers"][0]["threshold"]["value"].as_f64().is_some_and(|v| v > 0.5 && v < 1.0)
+        })
+    };
+    assert!(action("envoy.overload_actions.stop_accepting_requests"), "{overload}");
+    let monitors: Vec<&str> = overload["resource_monitors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(monitors.contains(&"envoy.resource_monitors.global_downstream_max_connections"), "{monitors:?}");
+    let llm = hcm(&p.envoy, "llm");
+    assert_eq!(llm["use_remote_address"], true, "{llm}");
+    let streams = llm["http2_protocol_options"]["max_concurrent_streams"].as_u64();
+    assert!(streams.is_some_and(|n| n <= 1000), "{streams:?}");
+}
+
 /// The provider clusters Envoy Gateway gets resolve IPv4 first, as `envoy/providers.yaml`'s
 /// do: Envoy's default asks for AAAA first, and a node without IPv6 egress failed to connect.
 #[test]
