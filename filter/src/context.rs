@@ -165,8 +165,8 @@ impl HttpContext for Http {
 }
 
 /// The host's services as proxy-wasm offers them.
-struct Wasm<'a> {
-    metrics: &'a Metrics,
+pub(crate) struct Wasm<'a> {
+    pub(crate) metrics: &'a Metrics,
 }
 
 fn map(m: Map) -> MapType {

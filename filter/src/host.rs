@@ -55,6 +55,7 @@ unsafe extern "C" {
         cas: u32,
     ) -> Status;
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> Status;
+    fn proxy_set_tick_period_milliseconds(period: u32) -> Status;
     fn proxy_get_header_map_pairs(
         map_type: MapType,
         return_map_data: *mut *mut u8,
@@ -327,6 +328,13 @@ pub fn now_nanos() -> Result<u64> {
     let status = unsafe { proxy_get_current_time_nanoseconds(&mut nanos) };
     check("get_current_time", status)?;
     Ok(nanos)
+}
+
+/// Asks for the root context's tick every `ms` milliseconds (0: none).
+pub fn set_tick_period(ms: u32) -> Result<()> {
+    // SAFETY: a plain value crosses.
+    let status = unsafe { proxy_set_tick_period_milliseconds(ms) };
+    check("set_tick_period", status)
 }
 
 /// Writes a property; Envoy keeps it as filter state `wasm.<name>` (for access logs and

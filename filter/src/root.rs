@@ -23,12 +23,16 @@ pub struct Root {
     metrics: Rc<Metrics>,
     /// Counted among the VM's configured root contexts.
     counted: bool,
+    /// Which configuration of the VM this is ([`NEWEST`] when the last one pushed).
+    generation: u64,
 }
 
 thread_local! {
     /// Root contexts of this VM with a configuration: each configuration pushed adds one, and
     /// the one it replaces is done later.
     static ROOTS: Cell<u32> = const { Cell::new(0) };
+    /// The generation of the VM's last configuration pushed.
+    static NEWEST: Cell<u64> = const { Cell::new(0) };
 }
 
 impl Context for Root {
@@ -84,13 +88,45 @@ impl RootContext for Root {
                 if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
             ),
         );
+        if let Some(name) = config.client_header.as_deref().filter(|h| h.contains('_')) {
+            // Accepted (a listener may allow it), but the shipped ones drop such headers
+            // (`headers_with_underscores_action`): no request would name its client, and no
+            // client's policy or budget would apply.
+            host::log(
+                LogLevel::Warn,
+                &format!(
+                    "model-router: client_header '{name}' has '_': a listener whose headers_with_underscores_action drops or rejects such headers (the shipped ones do) never passes it, and no client's policy or budget applies"
+                ),
+            );
+        }
         config.prefix_cache.key = digest_key();
         self.metrics.sweep(&config);
+        // The spend gauges are set again each minute, so a new UTC day shows at midnight.
+        let gauged = !model_router_flow::spend::gauged(&config).is_empty();
+        if let Err(e) = host::set_tick_period(if gauged { GAUGE_TICK_MS } else { 0 }) {
+            host::log(LogLevel::Warn, &format!("model-router: {e}"));
+        }
         self.shared = Some(Rc::new(Shared::new(config, keys)));
+        NEWEST.set(NEWEST.get() + 1);
+        self.generation = NEWEST.get();
         if !std::mem::replace(&mut self.counted, true) {
             ROOTS.set(ROOTS.get().saturating_add(1));
         }
         true
+    }
+
+    fn on_tick(&mut self) {
+        // A configuration replaced by a push lives on until Envoy is done with it: its ticks
+        // set again the gauges of clients the new one removed (and the push zeroed). It stops.
+        if self.generation != NEWEST.get() {
+            if let Err(e) = host::set_tick_period(0) {
+                host::log(LogLevel::Warn, &format!("model-router: {e}"));
+            }
+            return;
+        }
+        let (Some(shared), Ok(now)) = (&self.shared, host::now_nanos()) else { return };
+        let wasm = context::Wasm { metrics: &self.metrics };
+        model_router_flow::spend::refresh_gauges(&wasm, &shared.config, now / 1_000_000_000);
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -102,6 +138,9 @@ impl RootContext for Root {
         Some(ContextType::HttpContext)
     }
 }
+
+/// How often the spend gauges are set again from the records (`on_tick`).
+const GAUGE_TICK_MS: u32 = 60_000;
 
 /// Shared-data key of the secret the conversations' digests start from (one per Envoy).
 pub const DIGEST_KEY: &str = "model_router.digest_key";

@@ -2,6 +2,8 @@
 //! with the real cost. Every write is compare-and-swap, so workers never lose an amount.
 
 use crate::io::{Host, HostError, Level, Swap};
+use crate::metrics as m;
+use model_router_scorer::Config;
 use model_router_scorer::budget::{BudgetView, Scope, Spend};
 
 /// A request's reservation, settled when it ends.
@@ -99,4 +101,50 @@ pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64, now: u64) -> 
         }
     }
     out
+}
+
+/// The metric labels of `scope`'s gauges, or `None` for a client the configuration does not
+/// name (in `clients` or `budgets.clients`): its id is the caller's to choose, and each new one
+/// would be a metric Envoy keeps for good.
+pub(crate) fn gauge_label(scope: &Scope, config: &Config) -> Option<String> {
+    match scope.label.strip_prefix("client ") {
+        Some(c) if !config.clients.contains_key(c) && !config.budgets.clients.contains_key(c) => None,
+        Some(c) => Some(format!("client.{}", m::stat_segment(c))),
+        None => Some("global".to_string()),
+    }
+}
+
+/// Sets `scope`'s gauges: its spend of the day, and its limit beside it (a dashboard draws one
+/// against the other).
+pub(crate) fn set_gauges(host: &dyn Host, config: &Config, scope: &Scope, today: u64) {
+    let Some(label) = gauge_label(scope, config) else { return };
+    let labels = [("scope", label.as_str())];
+    host.gauge(&m::labelled(m::BUDGET_SPENT, &labels), today);
+    host.gauge(&m::labelled(m::BUDGET_LIMIT, &labels), scope.limit);
+}
+
+/// Sets the spend gauges of the global limit and of every client the configuration names from
+/// their records as they stand at `now` (the root context's tick, once a minute): a gauge is
+/// otherwise set when a request of its scope settles, and past UTC midnight it showed the day
+/// before's spend until that scope's next request (a dashboard drew a limit nearly spent, and
+/// its alert fired, all morning).
+pub fn refresh_gauges(host: &dyn Host, config: &Config, now: u64) {
+    for s in &gauged(config) {
+        if let Ok((spend, _)) = read(host, s, now) {
+            set_gauges(host, config, s, spend.spent);
+        }
+    }
+}
+
+/// The scopes that have gauges: the global limit, and the clients the configuration names
+/// that have a limit of their own or the default one.
+pub fn gauged(config: &Config) -> Vec<Scope> {
+    let b = &config.budgets;
+    let mut scopes = b.scopes(None);
+    for c in b.clients.keys().chain(config.clients.keys()) {
+        scopes.extend(b.scopes(Some(c)).into_iter().filter(|s| s.label != "global"));
+    }
+    scopes.sort_by(|a, b| a.key.cmp(&b.key));
+    scopes.dedup_by(|a, b| a.key == b.key);
+    scopes
 }

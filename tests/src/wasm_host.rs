@@ -84,6 +84,8 @@ pub struct HostState {
     pub properties: HashMap<String, String>,
     /// Crossings of the VM boundary so far.
     pub crossings: Crossings,
+    /// The root context's tick period the filter last asked for, ms (0: none).
+    pub tick_ms: u32,
 }
 
 /// Crossings of the VM boundary: what each costs in Envoy (argument copies, a V8 entry or
@@ -379,6 +381,14 @@ fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     )?;
     linker.func_wrap(
         "env",
+        "proxy_set_tick_period_milliseconds",
+        |mut c: Caller<'_, HostState>, ms: i32| {
+            c.data_mut().tick_ms = ms as u32;
+            Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
         "proxy_get_current_time_nanoseconds",
         |mut c: Caller<'_, HostState>, rp: i32| {
             let now = c.data().now_nanos;
@@ -571,6 +581,23 @@ impl Plugin {
         }
         self.root_id = id;
         Ok(old)
+    }
+
+    /// The root context's tick, as Envoy calls it every period the filter asked for (`tick_ms`).
+    pub fn tick(&mut self) -> HostResult<()> {
+        let root = self.root_id;
+        self.tick_root(root)
+    }
+
+    /// Root context `id`'s tick (one a configuration pushed since replaced is still called).
+    pub fn tick_root(&mut self, id: i32) -> HostResult<()> {
+        let f = self.func::<i32, ()>("proxy_on_tick")?;
+        f.call(&mut self.store, id).map_err(|e| format!("proxy_on_tick trapped: {e:?}"))
+    }
+
+    /// The tick period the filter asked for, ms (0: none).
+    pub fn tick_ms(&self) -> u32 {
+        self.store.data().tick_ms
     }
 
     /// The root context new requests use.

@@ -352,6 +352,11 @@ fn a_new_configuration_zeroes_the_gauges_it_removed_and_counts_the_vms_memory_on
 
     let first = p.reconfigure(&config(r#""kept":1"#)).unwrap();
     assert_eq!((spent(&p, "old"), spent(&p, "kept")), (Some(0), Some(kept)));
+    // The replaced configuration still ticks until it is done: it sets no gauge it had (the
+    // removed client's came back each minute), the new one sets its own.
+    p.tick_root(first).unwrap();
+    p.tick().unwrap();
+    assert_eq!((spent(&p, "old"), spent(&p, "kept")), (Some(0), Some(kept)));
     ask(&mut p, "kept");
     assert_eq!(p.metric("model_router.vm_memory_bytes"), Some(p.memory_bytes() as i64), "counted once");
     // The replaced root context is done; the VM lives on with the new one.
@@ -360,4 +365,51 @@ fn a_new_configuration_zeroes_the_gauges_it_removed_and_counts_the_vms_memory_on
     let current = p.root();
     p.root_done(current).unwrap();
     assert_eq!(p.metric("model_router.vm_memory_bytes"), Some(0), "the VM's last root context is done");
+}
+
+/// A spend gauge was set only when a request of its scope settled: past UTC midnight it showed
+/// the day before's spend until that scope's next request (found driving the demo: a client's
+/// gauge said 108 million nano-USD spent "today" at 00:01), and a dashboard drew the limit
+/// nearly spent all morning. The root context now sets every gauged scope from its record each
+/// minute; a configuration without limits asks for no tick.
+#[test]
+fn the_spend_gauges_start_the_new_utc_day_at_midnight() {
+    let config = r#"{"client_header":"x-team","budgets":{"daily_usd":5,"clients":{"a":1}}}"#;
+    let mut p = plugin(config);
+    assert_eq!(p.tick_ms(), 60_000);
+    let day = 20_779 * 86_400;
+    p.set_now_secs(day + 86_000);
+    let body = br#"{"model":"economy","messages":[{"role":"user","content":"hello"}]}"#;
+    let mut h = post_headers(body.len());
+    h.push(("x-team", "a".to_string()));
+    let (id, out) = p.request(&as_refs(&h), &[body]).unwrap();
+    assert!(matches!(out, Outcome::Forwarded { .. }), "{out:?}");
+    p.response(id, &[(":status", "200"), ("content-type", "application/json")]).unwrap();
+    let answer = br#"{"choices":[{"message":{"role":"assistant","content":"hi"}}],"usage":{"prompt_tokens":1000,"completion_tokens":100}}"#;
+    p.response_body(id, answer).unwrap();
+    p.finish(id).unwrap();
+    let gauges = |p: &Plugin| {
+        ["global", "client.a"].map(|s| p.metric(&format!("model_router.budget_spent_nanousd.scope.{s}")))
+    };
+    let [global, client] = gauges(&p);
+    assert!(global.is_some_and(|g| g > 0) && global == client, "{global:?} {client:?}");
+    // A tick the same day changes nothing; one the next day starts it.
+    p.tick().unwrap();
+    assert_eq!(gauges(&p), [global, client]);
+    p.set_now_secs(day + 86_400 + 30);
+    p.tick().unwrap();
+    assert_eq!(gauges(&p), [Some(0), Some(0)]);
+    assert_eq!(plugin("{}").tick_ms(), 0, "no limits, no tick");
+}
+
+/// A `client_header` with `_` loads (a listener may pass it), but the shipped listeners drop
+/// such headers, so no request names its client and no client's budget applies, silently. The
+/// configuration says so when it loads.
+#[test]
+fn a_client_header_with_an_underscore_is_warned_of_at_load() {
+    let warned = |config: &str| {
+        plugin(config).logs().iter().any(|(_, l)| l.contains("client_header") && l.contains("underscores"))
+    };
+    assert!(warned(r#"{"client_header":"x_team"}"#));
+    assert!(!warned(r#"{"client_header":"x-team"}"#));
 }

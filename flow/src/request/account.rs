@@ -121,18 +121,10 @@ impl Request {
             for more in &a.more {
                 spend::settle(host, more, 0, now);
             }
-            for (scope, today) in landed {
-                let label = match scope.label.strip_prefix("client ") {
-                    // A client under `client_default_usd` only has no gauge: its id is the
-                    // caller's to choose, and each new one would be a metric Envoy keeps.
-                    Some(c) if !self.named(c) => continue,
-                    Some(c) => format!("client.{}", m::stat_segment(c)),
-                    None => "global".to_string(),
-                };
-                let labels = [("scope", label.as_str())];
-                host.gauge(&m::labelled(m::BUDGET_SPENT, &labels), today);
-                // Beside the spend, so a dashboard can draw one against the other.
-                host.gauge(&m::labelled(m::BUDGET_LIMIT, &labels), scope.limit);
+            if let Some(shared) = self.shared.as_deref() {
+                for (scope, today) in landed {
+                    spend::set_gauges(host, &shared.config, scope, today);
+                }
             }
         }
         // All a request was charged (attempts lost on the way too), under its client, whether

@@ -69,9 +69,28 @@ impl Request {
         }
         let timed_out = status == 504
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
-        // Envoy's own 503, its cluster full: the provider never saw the request.
-        let overflowed =
-            status == 503 && overflow(status, host.response_details().ok().flatten().as_deref(), &headers);
+        // Envoy's own 503, its cluster full, or its 404 for a cluster it does not have (the
+        // catalog's `clusters` naming one the Envoy configuration lacks): the provider never saw
+        // the request, and the next candidate is tried without blaming it.
+        let details = matches!(status, 404 | 503).then(|| host.response_details().ok().flatten()).flatten();
+        let no_cluster = status == 404 && details.as_deref() == Some("cluster_not_found");
+        if no_cluster
+            && live::first_in(
+                host,
+                &format!("model_router.no_cluster.{}", f.to.cluster),
+                60,
+                now_ns / 1_000_000_000,
+            )
+        {
+            host.log(
+                Level::Error,
+                &format!(
+                    "model-router: Envoy has no cluster '{}' for provider {}: define it, or correct the configuration's `clusters`",
+                    f.to.cluster, f.to.provider
+                ),
+            );
+        }
+        let unsent = no_cluster || overflow(status, details.as_deref(), &headers);
         if timed_out {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(host, &f);
@@ -101,7 +120,7 @@ impl Request {
             // the request's length decides, not its provider's health (one client's long
             // answers opened the provider's breaker for every client and every model of it).
             let clock = match (f.stream, timed_out, end_of_stream) {
-                _ if overflowed => Clock::Overflow,
+                _ if unsent => Clock::Unsent,
                 (true, _, _) => Clock::Stream,
                 (false, true, _) => Clock::Cut,
                 (false, false, false) => Clock::Body,
@@ -186,7 +205,7 @@ impl Request {
         // The attempt reports: its probe slots are its outcome's to settle, or, for an answer
         // still to come through the route, its end's (`answer_ended`).
         let probes = std::mem::take(&mut f.probes);
-        if clock == Clock::Overflow {
+        if clock == Clock::Unsent {
             live::release(host, &f.to, probes);
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: false });
             return;

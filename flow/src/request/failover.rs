@@ -249,7 +249,7 @@ impl Request {
         }
         let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
         let clock =
-            if super::attempt::overflow(status, None, &headers) { Clock::Overflow } else { Clock::Whole };
+            if super::attempt::overflow(status, None, &headers) { Clock::Unsent } else { Clock::Whole };
         self.record_attempt(host, &mut f, status, now_ns, clock);
         let again = if retryable(status) {
             Some(Retry::Failure)

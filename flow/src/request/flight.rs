@@ -74,10 +74,15 @@ pub(super) struct Kept {
 }
 
 impl Kept {
-    /// Keeps `bytes` if the ledger has room for them under `limit`; `None` if not.
+    /// Keeps `bytes` if the ledger has room for them under `limit`; `None` if not. A large
+    /// body (over a sixteenth of the limit: an image or a document) may take only three
+    /// quarters of it, so the last quarter is left to the requests most clients send (a few
+    /// concurrent 8 MB images from one client took all of it, and every other client's
+    /// request lost its fallback).
     pub(super) fn within(bytes: Vec<u8>, ledger: &Rc<Cell<usize>>, limit: u64) -> Option<Kept> {
         let total = ledger.get() + bytes.len();
-        if total as u64 > limit {
+        let large = bytes.len() as u64 > limit / 16;
+        if total as u64 > if large { limit / 4 * 3 } else { limit } {
             return None;
         }
         ledger.set(total);
@@ -247,10 +252,11 @@ pub(super) enum Clock {
     /// The route's timeout ended a whole answer still generating: its deployment's failure,
     /// not its provider's.
     Cut,
-    /// Envoy's own 503 for a cluster at its circuit-breaker limits (`x-envoy-overloaded`): the
-    /// request never left the gateway, so it tells nothing of the provider (one tenant holding
-    /// the cluster's connections opened the provider's breaker for every other).
-    Overflow,
+    /// Envoy's own answer for a request that never left the gateway: its 503 for a cluster at its
+    /// circuit-breaker limits (one tenant holding the cluster's connections opened the provider's
+    /// breaker for every other), its 404 for a cluster it does not have. It tells nothing of the
+    /// provider.
+    Unsent,
 }
 
 /// An attempt that failed.

@@ -381,3 +381,28 @@ fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does
         assert_eq!(open, failed.then_some(1), "{details}: {counters:?}");
     }
 }
+
+/// A catalog `clusters` entry naming a cluster the Envoy configuration lacks: Envoy answers
+/// 404 (`cluster_not_found`), which counted as the provider not serving the model, opened its
+/// breaker and said nothing of the cause. It moves on to the next candidate without blaming
+/// the provider, and the log names the missing cluster.
+#[test]
+fn a_cluster_envoy_lacks_is_named_in_the_log_and_blames_no_provider() {
+    let shared = config(r#","resilience":{"failures":1,"cooldown_secs":10,"probes":1}"#);
+    let mut host = chat(HELLO);
+    for _ in 0..3 {
+        let mut req = Request::new(Some(shared.clone()));
+        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.response_headers = pairs(&[(":status", "404")]);
+        host.details = Some("cluster_not_found".into());
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert!(cluster_of(&step).is_some_and(|next| next != to), "no fallback: {step:?}");
+        req.on(&host, Event::Log);
+    }
+    let opened =
+        host.counters.borrow().iter().filter(|(k, v)| k.starts_with("breaker_state") && **v == 1).count();
+    assert_eq!(opened, 0, "{:?}", host.counters.borrow());
+    let logs = host.logs.borrow();
+    let named: Vec<&String> = logs.iter().filter(|l| l.contains("Envoy has no cluster")).collect();
+    assert_eq!(named.len(), 1, "once a minute: {logs:?}");
+}

@@ -72,3 +72,25 @@ fn a_conversations_tier_is_remembered_once_a_provider_answers() {
         );
     }
 }
+
+/// A few large bodies (images) in flight took the whole of `failover_body_bytes`, and every
+/// other request lost its fallback (found attacking the demo: six 8 MB images from one client).
+/// A large body (over a sixteenth of the limit) may take three quarters of it; the rest is
+/// left to small ones.
+#[test]
+fn large_bodies_leave_a_quarter_of_the_room_to_small_ones() {
+    use crate::request::flight::Kept;
+    let ledger = std::rc::Rc::new(std::cell::Cell::new(0));
+    let limit = 1600;
+    let large = |n| Kept::within(vec![0; n], &ledger, limit);
+    let first = large(700).unwrap_or_else(|| panic!("room for the first"));
+    let second = large(600);
+    assert!(second.is_none(), "two large bodies would pass three quarters");
+    let small: Vec<Kept> = (0..9).filter_map(|_| Kept::within(vec![0; 100], &ledger, limit)).collect();
+    assert_eq!((small.len(), ledger.get()), (9, 1600));
+    // A large body fits beside small ones within three quarters only.
+    drop(small);
+    assert!(large(500).is_some_and(|k| k.len() == 500));
+    drop(first);
+    assert_eq!(ledger.get(), 0);
+}
