@@ -107,10 +107,9 @@ pub fn sweep<'a>(list: &'a str, config: &Config) -> (Vec<&'a str>, String) {
     (stale, kept)
 }
 
-/// A value as one segment of a stat name: dots (the separator) and anything outside
-/// `[A-Za-z0-9_-]` become `_`, so tag extraction sees whole values.
+/// A value as one segment of a stat name ([`model_router_scorer::config::metric_segment`]).
 pub fn stat_segment(v: &str) -> String {
-    v.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    model_router_scorer::config::metric_segment(v)
 }
 
 /// `name` with its labels as `.<label>.<value>` segments. Values must already be single

@@ -206,6 +206,11 @@ pub enum ConfigError {
     BadAutoShares(AutoError),
     /// A policy names a provider the catalog does not have.
     UnknownPolicyProvider(String),
+    /// A `free` entry names no deployment of the catalog.
+    UnknownFree(String),
+    /// Two client ids the configuration names would share one metric label
+    /// ([`metric_segment`]): their spend and limits would be drawn as one.
+    ClientsShareLabel(String, String),
     /// A `resilience` or `budgets` setting out of range (the message names it).
     BadResilience(String),
     /// A per-client setting (named) without `client_header`: no request would have a client.
@@ -239,6 +244,17 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownPolicyProvider(p) => {
                 write!(f, "policy names provider '{p}', which is not in the catalog")
             }
+            ConfigError::UnknownFree(e) => {
+                write!(
+                    f,
+                    "free entry {e:?} names no deployment in the catalog: use provider/model as the catalog lists it"
+                )
+            }
+            ConfigError::ClientsShareLabel(a, b) => write!(
+                f,
+                "clients {a:?} and {b:?} would share the metric label {:?} (anything but A-Z a-z 0-9 - _ reads as _): rename one",
+                metric_segment(a)
+            ),
             ConfigError::BadResilience(why) => f.write_str(why),
             ConfigError::NeedsClientHeader(what) => write!(
                 f,
@@ -280,6 +296,10 @@ impl fmt::Debug for ConfigError {
             ConfigError::BadAutoThresholds => f.write_str("BadAutoThresholds"),
             ConfigError::BadAutoShares(e) => f.debug_tuple("BadAutoShares").field(e).finish(),
             ConfigError::UnknownPolicyProvider(p) => f.debug_tuple("UnknownPolicyProvider").field(p).finish(),
+            ConfigError::UnknownFree(e) => f.debug_tuple("UnknownFree").field(e).finish(),
+            ConfigError::ClientsShareLabel(a, b) => {
+                f.debug_tuple("ClientsShareLabel").field(a).field(b).finish()
+            }
             ConfigError::BadResilience(why) => f.debug_tuple("BadResilience").field(why).finish(),
             ConfigError::NeedsClientHeader(what) => f.debug_tuple("NeedsClientHeader").field(what).finish(),
             ConfigError::BadHeader { what, value, .. } => {
@@ -376,10 +396,7 @@ impl TryFrom<RawConfig> for Config {
                 found = true;
             }
             if !found {
-                return Err(ConfigError::BadName {
-                    what: "free entry (provider/model)",
-                    value: entry.clone(),
-                });
+                return Err(ConfigError::UnknownFree(entry.clone()));
             }
         }
         let known = |p: &String| catalog.providers.iter().any(|k| k.name == *p);
@@ -420,6 +437,15 @@ impl TryFrom<RawConfig> for Config {
                 why: "it is the cluster_header, which the router strips from every client request",
             });
         }
+        let mut labels: BTreeMap<String, &String> = BTreeMap::new();
+        for id in clients.keys().chain(raw.budgets.clients.keys()) {
+            match labels.insert(metric_segment(id), id) {
+                Some(other) if other != id => {
+                    return Err(ConfigError::ClientsShareLabel(other.clone(), id.clone()));
+                }
+                _ => {}
+            }
+        }
         if client_header.is_none() {
             let per_client = [
                 ("clients", !clients.is_empty()),
@@ -446,6 +472,12 @@ impl TryFrom<RawConfig> for Config {
             filter_state: raw.filter_state.unwrap_or(true),
         })
     }
+}
+
+/// A value as one segment of a metric name: dots (the separator) and anything outside
+/// `[A-Za-z0-9_-]` become `_`, so tag extraction sees whole values.
+pub fn metric_segment(v: &str) -> String {
+    v.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
 #[cfg(test)]
@@ -525,6 +557,17 @@ mod tests {
             (r#"{"client_header":"x-team","cluster_header":"X-Team"}"#, "BadHeader"),
             (r#"{"cluster_header":"content-type"}"#, "BadHeader"),
             (r#"{"client_header":"Authorization"}"#, "BadHeader"),
+            (r#"{"free":["openai/gpt-4.1-nano"]}"#, "UnknownFree"),
+            (r#"{"free":["gpt-4.1-mini"]}"#, "UnknownFree"),
+            // One metric label for two clients: their spend drawn as one, the limit flipping.
+            (
+                r#"{"client_header":"x-team","budgets":{"clients":{"team.a":1,"team_a":2}}}"#,
+                "ClientsShareLabel",
+            ),
+            (
+                r#"{"client_header":"x-team","clients":{"team a":{}},"budgets":{"clients":{"team_a":2}}}"#,
+                "ClientsShareLabel",
+            ),
         ];
         for (json, want) in cases {
             let got = format!("{:?}", Config::from_json(json.as_bytes()));
