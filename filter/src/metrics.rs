@@ -142,3 +142,11 @@ impl Metrics {
         }
     }
 }
+
+/// The gauges the VMs of this Envoy set and no configuration pushed since swept, one a line.
+pub fn listed_gauges() -> String {
+    match host::shared_get(GAUGES_KEY) {
+        Ok((Some(bytes), _)) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => String::new(),
+    }
+}

@@ -23,16 +23,12 @@ pub struct Root {
     metrics: Rc<Metrics>,
     /// Counted among the VM's configured root contexts.
     counted: bool,
-    /// Which configuration of the VM this is ([`NEWEST`] when the last one pushed).
-    generation: u64,
 }
 
 thread_local! {
     /// Root contexts of this VM with a configuration: each configuration pushed adds one, and
     /// the one it replaces is done later.
     static ROOTS: Cell<u32> = const { Cell::new(0) };
-    /// The generation of the VM's last configuration pushed.
-    static NEWEST: Cell<u64> = const { Cell::new(0) };
 }
 
 impl Context for Root {
@@ -107,8 +103,6 @@ impl RootContext for Root {
             host::log(LogLevel::Warn, &format!("model-router: {e}"));
         }
         self.shared = Some(Rc::new(Shared::new(config, keys)));
-        NEWEST.set(NEWEST.get() + 1);
-        self.generation = NEWEST.get();
         if !std::mem::replace(&mut self.counted, true) {
             ROOTS.set(ROOTS.get().saturating_add(1));
         }
@@ -116,17 +110,13 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        // A configuration replaced by a push lives on until Envoy is done with it: its ticks
-        // set again the gauges of clients the new one removed (and the push zeroed). It stops.
-        if self.generation != NEWEST.get() {
-            if let Err(e) = host::set_tick_period(0) {
-                host::log(LogLevel::Warn, &format!("model-router: {e}"));
-            }
-            return;
-        }
         let (Some(shared), Ok(now)) = (&self.shared, host::now_nanos()) else { return };
         let wasm = context::Wasm { metrics: &self.metrics };
-        model_router_flow::spend::refresh_gauges(&wasm, &shared.config, now / 1_000_000_000);
+        // Only gauges still listed: a configuration a push replaced ticks until Envoy is done
+        // with it, and set the gauges the push swept (a removed client's) back.
+        let list = crate::metrics::listed_gauges();
+        let listed = |name: &str| list.lines().any(|l| l == name);
+        model_router_flow::spend::refresh_gauges(&wasm, &shared.config, now / 1_000_000_000, &listed);
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

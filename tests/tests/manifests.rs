@@ -376,6 +376,13 @@ fn the_production_config_bounds_what_clients_hold_and_trusts_none_of_their_words
     assert_eq!(llm["use_remote_address"], true, "{llm}");
     let streams = llm["http2_protocol_options"]["max_concurrent_streams"].as_u64();
     assert!(streams.is_some_and(|n| n <= 1000), "{streams:?}");
+    // The overload manager's 503 reaches clients in the OpenAI error shape, as Envoy's others.
+    let mappers = llm["local_reply_config"]["mappers"].as_array().cloned().unwrap_or_default();
+    let overloaded = mappers.iter().find(|m| {
+        m["filter"]["response_flag_filter"]["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "OM"))
+    });
+    let code = overloaded.map(|m| m["body_format_override"]["json_format"]["error"]["code"].clone());
+    assert_eq!(code, Some(Value::from("overloaded")), "{mappers:?}");
 }
 
 /// The provider clusters Envoy Gateway gets resolve IPv4 first, as `envoy/providers.yaml`'s

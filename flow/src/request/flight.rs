@@ -348,10 +348,11 @@ pub(super) struct Watch {
 }
 
 /// Bytes of an answer passed on past which the route's timeout may be its client's doing: a
-/// client that stops reading stops Envoy reading from the provider only once the listener's
-/// buffer (`per_connection_buffer_limit_bytes`: 8 MiB in the shipped configs, 1 MiB Envoy's
-/// default) and the sockets' are full. Below it, the provider stalled.
-pub(super) const STALL_BYTES: u64 = 256 * 1024;
+/// client that stops reading stops Envoy reading from the provider only once the connection's
+/// write buffer passes the listener's `per_connection_buffer_limit_bytes` (8 MiB in the shipped
+/// configs and the README's listener). Below it (and a MiB the sockets hold), the provider
+/// stalled.
+pub(super) const STALL_BYTES: u64 = 9 * 1024 * 1024;
 
 /// A native stream whose headers are held until its answer begins (`Phase::Opening`).
 pub(super) struct Opening {

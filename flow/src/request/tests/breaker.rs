@@ -350,7 +350,7 @@ fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does
     let event = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word \"}}]}\n\n";
     let long = format!(
         "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
-        "w".repeat(300_000)
+        "w".repeat(9_500_000)
     );
     // (Envoy's details at the end, the stream passed, provider failed, an upstream error)
     for (details, event, failed, upstream) in [
