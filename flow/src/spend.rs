@@ -123,21 +123,23 @@ pub(crate) fn set_gauges(host: &dyn Host, config: &Config, scope: &Scope, today:
     host.gauge(&m::labelled(m::BUDGET_LIMIT, &labels), scope.limit);
 }
 
-/// Sets the spend gauges of the global limit and of every client the configuration names from
+/// Sets the spend gauge of the global limit and of every client the configuration names from
 /// their records as they stand at `now` (the root context's tick, once a minute): a gauge is
 /// otherwise set when a request of its scope settles, and past UTC midnight it showed the day
 /// before's spend until that scope's next request (a dashboard drew a limit nearly spent, and
 /// its alert fired, all morning). Only the gauges `listed` (the VMs' list of the gauges they
 /// set, which a configuration pushed sweeps of what it no longer has): a configuration a push
 /// replaced still ticks until Envoy is done with it, and set a removed client's gauge back.
+/// The limits are left to the requests that settle: the replaced configuration's would flip
+/// a changed one back and forth.
 pub fn refresh_gauges(host: &dyn Host, config: &Config, now: u64, listed: &dyn Fn(&str) -> bool) {
     for s in &gauged(config) {
         let Some(label) = gauge_label(s, config) else { continue };
-        if !listed(&m::labelled(m::BUDGET_SPENT, &[("scope", label.as_str())])) {
-            continue;
-        }
-        if let Ok((spend, _)) = read(host, s, now) {
-            set_gauges(host, config, s, spend.spent);
+        let name = m::labelled(m::BUDGET_SPENT, &[("scope", label.as_str())]);
+        if listed(&name)
+            && let Ok((spend, _)) = read(host, s, now)
+        {
+            host.gauge(&name, spend.spent);
         }
     }
 }

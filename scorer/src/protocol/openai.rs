@@ -187,11 +187,7 @@ mod tests {
             (&both, &["refusal", "annotations", "reasoning_content", "name"], false),
             (&Quirks::NONE, &[], true),
         ];
-        let mut order: Vec<usize> = (0..members.len()).collect();
-        let mut seen = 0;
-        loop {
-            let sep = [",", " , ", ",\n  "][seen % 3];
-            let message = order.iter().map(|&i| members[i]).collect::<Vec<_>>().join(sep);
+        let seen = every_order(&members, |message, _| {
             let body = format!(
                 r#"{{"model":"economy","stop":null,"messages":[{{"role":"user","content":"q"}},{{{message}}},{{"role":"user","content":"and?"}}],"user":null}}"#
             );
@@ -210,11 +206,7 @@ mod tests {
                 let top = sent.as_object().map(|o| (o.contains_key("stop"), o.contains_key("user")));
                 assert_eq!(top, Some((nulls_kept, nulls_kept)), "{quirks:?}: {body}");
             }
-            seen += 1;
-            if !next_order(&mut order) {
-                break;
-            }
-        }
+        });
         assert_eq!(seen, 720);
     }
 
@@ -243,11 +235,7 @@ mod tests {
             (&only, &openai),
             (&Quirks::NONE, &[]),
         ];
-        let mut order: Vec<usize> = (0..members.len()).collect();
-        let mut seen = 0;
-        loop {
-            let sep = [",", " , ", ",\n  "][seen % 3];
-            let inner = order.iter().map(|&i| members[i]).collect::<Vec<_>>().join(sep);
+        let seen = every_order(&members, |inner, sep| {
             let body = format!(r#"{{"model":"economy"{sep}{inner}}}"#);
             let original: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
             let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
@@ -262,11 +250,7 @@ mod tests {
                 }
                 assert_eq!(sent, want, "{quirks:?}: {body}");
             }
-            seen += 1;
-            if !next_order(&mut order) {
-                break;
-            }
-        }
+        });
         assert_eq!(seen, 5040);
     }
 
@@ -318,6 +302,21 @@ mod tests {
     }
 
     /// The next order of `v` in lexicographic order; false after the last.
+    /// Calls `each` with `members` joined in every order, the separator (`,` spaced three ways
+    /// in turn) beside; returns how many orders there were.
+    fn every_order(members: &[&str], mut each: impl FnMut(&str, &str)) -> usize {
+        let mut order: Vec<usize> = (0..members.len()).collect();
+        let mut seen = 0;
+        loop {
+            let sep = [",", " , ", ",\n  "][seen % 3];
+            each(&order.iter().map(|&i| members[i]).collect::<Vec<_>>().join(sep), sep);
+            seen += 1;
+            if !next_order(&mut order) {
+                return seen;
+            }
+        }
+    }
+
     fn next_order(v: &mut [usize]) -> bool {
         let Some(i) = (1..v.len()).rev().find(|&i| v[i - 1] < v[i]) else { return false };
         let Some(j) = (i..v.len()).rev().find(|&j| v[j] > v[i - 1]) else { return false };
