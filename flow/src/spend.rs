@@ -104,11 +104,10 @@ pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64, now: u64) -> 
 }
 
 /// The metric labels of `scope`'s gauges, or `None` for a client the configuration does not
-/// name (in `clients` or `budgets.clients`): its id is the caller's to choose, and each new one
-/// would be a metric Envoy keeps for good.
+/// name ([`Config::names_client`]).
 pub(crate) fn gauge_label(scope: &Scope, config: &Config) -> Option<String> {
     match scope.label.strip_prefix("client ") {
-        Some(c) if !config.clients.contains_key(c) && !config.budgets.clients.contains_key(c) => None,
+        Some(c) if !config.names_client(c) => None,
         Some(c) => Some(format!("client.{}", m::stat_segment(c))),
         None => Some("global".to_string()),
     }

@@ -131,7 +131,11 @@ impl Request {
         // an attempt answered or not.
         if let Some(client) = self.client.as_ref().filter(|_| spent > 0) {
             // Clients the configuration names by theirs; the rest together.
-            let client = if self.named(client) { m::stat_segment(client) } else { "other".to_string() };
+            let client = if self.shared.as_ref().is_some_and(|s| s.config.names_client(client)) {
+                m::stat_segment(client)
+            } else {
+                "other".to_string()
+            };
             host.count(&m::labelled(m::CLIENT_COST, &[("client", client.as_str())]), spent);
         }
         let Some([tier, prefer, provider, model]) = &a.labels else { return };
@@ -371,15 +375,6 @@ impl Request {
             }
         }
         out
-    }
-
-    /// The configuration names this client (in `clients` or `budgets.clients`): its metrics
-    /// carry its id. Other ids are the caller's to choose, and each would be a metric Envoy
-    /// keeps for good.
-    fn named(&self, client: &str) -> bool {
-        self.shared.as_ref().is_some_and(|s| {
-            s.config.clients.contains_key(client) || s.config.budgets.clients.contains_key(client)
-        })
     }
 
     /// Filter state is written unless the configuration turns it off (`filter_state: false`).

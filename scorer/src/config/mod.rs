@@ -178,6 +178,13 @@ impl Config {
     pub fn policy_for(&self, client: Option<&str>) -> &Policy {
         client.and_then(|c| self.clients.get(c)).unwrap_or(&self.policy)
     }
+
+    /// The configuration names this client id (in `clients` or `budgets.clients`): its metrics
+    /// carry it. Other ids are the caller's to choose, and each would be a metric Envoy keeps
+    /// for good.
+    pub fn names_client(&self, id: &str) -> bool {
+        self.clients.contains_key(id) || self.budgets.clients.contains_key(id)
+    }
 }
 
 /// Why a configuration was refused. The plugin logs it and does not load.

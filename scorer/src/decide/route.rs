@@ -535,6 +535,18 @@ mod tests {
         format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hello"}}]{extra}}}"#)
     }
 
+    /// The model a [`chat`] request for `model` is routed to, or its error's status, code and
+    /// param.
+    fn routed_model(
+        cfg: &Config,
+        model: &str,
+        extra: &str,
+    ) -> Result<String, (u16, &'static str, Option<String>)> {
+        route_chat(cfg, chat(model, extra).as_bytes(), TODAY)
+            .map(|r| r.target.to.model)
+            .map_err(|e| (e.status, e.code, e.param))
+    }
+
     #[test]
     fn endpoints() {
         assert_eq!(endpoint("POST", "/v1/chat/completions"), Ok(Endpoint::Chat));
@@ -900,11 +912,7 @@ mod tests {
     #[test]
     fn stop_sequences_go_to_a_model_that_takes_them() {
         let cfg = config();
-        let routed = |model: &str, extra: &str| {
-            route_chat(&cfg, chat(model, extra).as_bytes(), TODAY)
-                .map(|r| r.target.to.model)
-                .map_err(|e| (e.status, e.code, e.param))
-        };
+        let routed = |model: &str, extra: &str| routed_model(&cfg, model, extra);
         let stop = r#","stop":["\nObservation:"]"#;
         for model in ["o3", "gpt-5.4", "gpt-5.3-codex"] {
             assert_eq!(
@@ -938,11 +946,7 @@ mod tests {
     #[test]
     fn a_reasoning_object_no_api_takes_is_refused_naming_its_member() {
         let cfg = config();
-        let routed = |model: &str, extra: &str| {
-            route_chat(&cfg, chat(model, extra).as_bytes(), TODAY)
-                .map(|r| r.target.to.model)
-                .map_err(|e| (e.status, e.code, e.param))
-        };
+        let routed = |model: &str, extra: &str| routed_model(&cfg, model, extra);
         for (extra, param) in [
             (r#","reasoning":{"max_tokens":2000}"#, "reasoning.max_tokens"),
             (r#","reasoning":{"enabled":true}"#, "reasoning.enabled"),
