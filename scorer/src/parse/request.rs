@@ -206,7 +206,19 @@ fn parse_chat_as<'a>(
                     // Decoded: `"\u0061uto"` is "auto".
                     Kind::String => !matches!(r.string().map_err(syntax)?.as_ref(), "none" | "auto"),
                     Kind::Null => r.null().map(|()| false).map_err(syntax)?,
-                    _ => r.skip_value().map(|()| true).map_err(syntax)?,
+                    // A function forces its call; `allowed_tools` only in its `required` mode.
+                    _ => {
+                        let start = r.pos();
+                        r.skip_value().map_err(syntax)?;
+                        let choice = body
+                            .get(start..r.pos())
+                            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+                        let mode =
+                            choice.as_ref().and_then(|c| c.get("allowed_tools")?.get("mode")?.as_str());
+                        let allowed =
+                            choice.as_ref().and_then(|c| c.get("type")?.as_str()) == Some("allowed_tools");
+                        !(allowed && mode == Some("auto"))
+                    }
                 }
             }
             "response_format" => {
@@ -645,6 +657,11 @@ mod tests {
                 "invalid_value",
                 Some("tool_choice"),
             ),
+            (
+                body(r#","tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[]}}"#),
+                "invalid_value",
+                Some("tool_choice"),
+            ),
             // Not JSON, not a number out of range.
             (body(r#","n":02"#), "invalid_json", None),
             (body(r#","max_tokens":010"#), "invalid_json", None),
@@ -894,6 +911,10 @@ mod tests {
         let b = r#"{"model":"economy","response_format":{"type":"json\u005fschema","json_schema":{"name":"s","schema":{}}},"tool_choice":"\u0061uto","messages":[{"role":"user","content":"x"}]}"#;
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert!(req.features.json_schema && req.json_output && !req.features.tool_choice_forced);
+        // `allowed_tools` in its auto mode forces no call: no tools to call is no error.
+        let b = body(r#","tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}"#);
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!req.features.tool_choice_forced);
     }
 
     /// A file's or a recording's base64 counts at its own rate, not as text: as text, an 800 KB
