@@ -80,4 +80,19 @@ assert.match(bad.message, /use one of economy, standard, premium/);
 await expectError(OpenAI.NotFoundError, "model_not_found", { model: "gpt-99" });
 await expectError(OpenAI.PermissionDeniedError, "provider_blocked", { model: "claude-opus-4-7", provider: { only: ["openai"] } });
 await expectError(OpenAI.RateLimitError, "rate_limit_exceeded", { model: "economy" }, { headers: { "x-mock-status": "429" } });
+// The Responses API (what the AI SDK's openai(id) and the Agents SDK call): a Response object,
+// and events the SDK's own stream helper assembles into the same answer.
+for (const [model, provider] of [["standard", "aws-bedrock"], ["claude-sonnet-4-6", "anthropic"]]) {
+  const r = await client.responses.create({ model, input: "hello" });
+  assert.equal(r.output_text, `mock reply from ${provider}`, model);
+  assert.equal(r.status, "completed");
+  const s = client.responses.stream({ model, input: [{ role: "user", content: "hello" }] });
+  let deltas = "";
+  for await (const e of s) if (e.type === "response.output_text.delta") deltas += e.delta;
+  const final = await s.finalResponse();
+  assert.equal(deltas, `mock reply from ${provider}`, model);
+  assert.equal(final.output_text, deltas);
+  assert.ok(final.usage.output_tokens > 0, model);
+}
+
 console.log("node sdk: all checks passed");

@@ -83,6 +83,47 @@ for model, provider in (("deepseek.v3.2", "aws-bedrock-runtime"), ("claude-sonne
         {"role": "tool", "tool_call_id": call.id, "content": "18 degrees and sunny"}])
     assert second.choices[0].message.content == f"mock reply from {provider} after tool get_weather", second
 
+# The Responses API, as the Codex CLI, the AI SDK and the Agents SDK speak it: routed as chat,
+# answered as Response objects and Responses events, whatever protocol the provider speaks.
+for model, provider in (("economy", "aws-bedrock-runtime"), ("claude-sonnet-4-6", "anthropic"),
+                        ("deepseek.v3.2", "aws-bedrock-runtime"), ("gpt-5.3-codex", "openai")):
+    raw = client.responses.with_raw_response.create(
+        model=model, instructions="be brief", input="hello", extra_body={"prefer": "cheap"})
+    resp = raw.parse()
+    assert raw.headers["x-model-router-provider"] == provider, (model, dict(raw.headers))
+    assert resp.object == "response" and resp.status == "completed", resp
+    assert resp.output_text == f"mock reply from {provider}", (model, resp)
+    assert resp.usage.input_tokens > 0 and resp.usage.output_tokens == 4, (model, resp.usage)
+
+    cheap = {"prefer": "cheap"}
+    with client.responses.stream(model=model, input=[{"role": "user", "content": "hello"}], extra_body=cheap) as s:
+        deltas = "".join(e.delta for e in s if e.type == "response.output_text.delta")
+        final = s.get_final_response()
+    assert deltas == f"mock reply from {provider}" == final.output_text, (model, deltas, final)
+    assert final.usage.output_tokens == 4, (model, final.usage)
+
+    tools = [{"type": "function", "name": "get_weather", "description": "Weather in a city",
+              "parameters": weather[0]["function"]["parameters"]}]
+    ask = [{"role": "user", "content": "What is the weather in Paris? mock:tool"}]
+    with client.responses.stream(model=model, input=ask, tools=tools, extra_body=cheap) as s:
+        for _ in s:
+            pass
+        first = s.get_final_response()
+    calls = [o for o in first.output if o.type == "function_call"]
+    assert len(calls) == 1 and calls[0].name == "get_weather", (model, first.output)
+    assert json.loads(calls[0].arguments) == {"city": "Paris"}, calls[0]
+    second = client.responses.create(model=model, tools=tools, extra_body=cheap, input=ask + [
+        {"type": "function_call", "call_id": calls[0].call_id, "name": "get_weather",
+         "arguments": calls[0].arguments},
+        {"type": "function_call_output", "call_id": calls[0].call_id, "output": "18 degrees and sunny"}])
+    assert second.output_text == f"mock reply from {provider} after tool get_weather", (model, second)
+
+try:
+    client.responses.create(model="economy", input="hi", previous_response_id="resp_1")
+    raise AssertionError("previous_response_id was not refused")
+except openai.BadRequestError as e:
+    assert e.param == "previous_response_id" and "input" in e.message, (e.code, e.message)
+
 # Embeddings, by alias, with dimensions; Titan through the router's translation.
 emb = client.embeddings.create(model="embed-small", input=["a", "b"], dimensions=16)
 assert len(emb.data) == 2 and len(emb.data[0].embedding) == 16, emb

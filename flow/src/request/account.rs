@@ -341,6 +341,8 @@ impl Request {
             ("auto_score", field(h::AUTO_SCORE)),
             ("budget", field(h::BUDGET)),
             ("attempts", attempts.as_str()),
+            // The API the client spoke, where it is not chat's (the logged path is the provider's).
+            ("api", if self.inbound.is_some() { "responses" } else { "" }),
         ] {
             if notes && !value.is_empty() {
                 host.note(key, value);

@@ -3,12 +3,13 @@
 
 use model_router_scorer::budget::nano;
 use model_router_scorer::embeddings::route_embeddings;
-use model_router_scorer::protocol::native;
 use model_router_scorer::protocol::reply::Meta;
+use model_router_scorer::protocol::{inbound, native};
 use model_router_scorer::route::{Target, Upstream};
 use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint};
 
 use super::flight::{Flight, Kept};
+use super::inbound::Inbound;
 use super::{Phase, Request, not_configured, warn};
 use crate::headers as h;
 use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Verdict};
@@ -45,8 +46,18 @@ impl Request {
         let method = get(h::METHOD).unwrap_or_default();
         let path = get(h::PATH).unwrap_or_default();
         let ep = endpoint(&method, &path);
-        if !matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings | Endpoint::Models | Endpoint::Model)) {
+        if !matches!(
+            ep,
+            Ok(Endpoint::Chat
+                | Endpoint::Responses
+                | Endpoint::Embeddings
+                | Endpoint::Models
+                | Endpoint::Model)
+        ) {
             return Ok(ep);
+        }
+        if ep == Ok(Endpoint::Responses) {
+            self.inbound = Some(Inbound::asked());
         }
         if let Some(name) = &config.client_header {
             // An empty value names no one.
@@ -85,7 +96,9 @@ impl Request {
             .with_status(415);
             return Ok(Err(e));
         }
-        if matches!(ep, Ok(Endpoint::Chat | Endpoint::Embeddings)) && !is_json(content_type.as_deref()) {
+        if matches!(ep, Ok(Endpoint::Chat | Endpoint::Responses | Endpoint::Embeddings))
+            && !is_json(content_type.as_deref())
+        {
             let e = ApiError::invalid(
                 "unsupported_media_type",
                 None,
@@ -157,6 +170,12 @@ impl Request {
     ) -> Result<Verdict, HostError> {
         let config = &shared.config;
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
+        // A Responses request is routed as the chat body it says.
+        let (body, echo) = match self.inbound.is_some().then(|| inbound::request::to_chat(&body)) {
+            Some(Ok(chat)) => (chat, Some(inbound::answer::Echo::of(&body))),
+            Some(Err(e)) => return Ok(self.reject(host, &e)),
+            None => (body, None),
+        };
         let snapshot = live::Snapshot::new(host);
         let now = io::now_secs(host)?;
         let analysis = match crate::io::span!(host, "analyze", analyze_turn(host, shared, &body, now)) {
@@ -255,6 +274,9 @@ impl Request {
             reasoning,
             structured,
         };
+        if let Some(echo) = echo {
+            self.inbound = Some(Inbound::routed(stream, echo, &meta.id));
+        }
         self.phase = Phase::Routed(Box::new(Flight {
             report,
             stream,

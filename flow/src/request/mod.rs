@@ -18,6 +18,7 @@ mod attempt;
 mod classify;
 mod failover;
 mod flight;
+mod inbound;
 mod reply;
 mod stream;
 
@@ -82,6 +83,8 @@ pub struct Request {
     account: Account,
     /// The effects of the step being taken, in order.
     effects: Vec<Effect>,
+    /// A Responses API request: how its answer is rewritten.
+    inbound: Option<inbound::Inbound>,
 }
 
 impl Request {
@@ -94,12 +97,20 @@ impl Request {
             request_headers: Vec::new(),
             account: Account::default(),
             effects: Vec::new(),
+            inbound: None,
         }
     }
 
     /// Takes one event: returns what to do with the callback and the effects to apply first.
     pub fn on(&mut self, host: &dyn Host, event: Event) -> Step {
-        let verdict = match event {
+        let verdict = self.dispatch(host, event);
+        self.reshape_for_responses(host, &event, verdict);
+        Step { verdict, effects: std::mem::take(&mut self.effects) }
+    }
+
+    /// Hands the event to its phase's handler.
+    fn dispatch(&mut self, host: &dyn Host, event: Event) -> Verdict {
+        match event {
             Event::RequestHeaders { end_of_stream } => self.on_request_headers(host, end_of_stream),
             Event::RequestBody { size, end_of_stream } => self.on_request_body(host, size, end_of_stream),
             Event::RequestTrailers => self.on_request_trailers(host),
@@ -126,8 +137,7 @@ impl Request {
                 self.finish(host);
                 Verdict::Continue
             }
-        };
-        Step { verdict, effects: std::mem::take(&mut self.effects) }
+        }
     }
 
     /// The configuration a routed request's response is handled with; logs its absence.

@@ -5,6 +5,10 @@ use crate::error::ApiError;
 /// The chat completions path.
 pub const CHAT_PATH: &str = "/v1/chat/completions";
 
+/// The Responses API path: its body becomes a chat body before it is routed
+/// ([`crate::protocol::inbound`]).
+pub const RESPONSES_PATH: &str = "/v1/responses";
+
 /// The embeddings path.
 pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 
@@ -19,6 +23,9 @@ const MODEL_PATH_PREFIX: &str = "/v1/models/";
 pub enum Endpoint {
     /// `POST /v1/chat/completions`: buffer the body and route it.
     Chat,
+    /// `POST /v1/responses`: buffer the body, route it as the chat body it translates to,
+    /// answer in the Responses API's shapes.
+    Responses,
     /// `POST /v1/embeddings`: buffer the body and route it.
     Embeddings,
     /// `GET /v1/models`: answered by the router.
@@ -35,9 +42,21 @@ pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
     let (ep, route, want) = match path {
         CHAT_PATH => (Endpoint::Chat, CHAT_PATH, "POST"),
+        RESPONSES_PATH => (Endpoint::Responses, RESPONSES_PATH, "POST"),
         EMBEDDINGS_PATH => (Endpoint::Embeddings, EMBEDDINGS_PATH, "POST"),
         MODELS_PATH => (Endpoint::Models, MODELS_PATH, "GET"),
         _ if model_id(path).is_some() => (Endpoint::Model, "/v1/models/{model}", "GET"),
+        // Retrieving, deleting, cancelling a stored response, its input items, counting or
+        // compacting input: nothing here for them, and a plain 404 would read as a lost id.
+        _ if path.starts_with("/v1/responses/") => {
+            let e = ApiError::invalid(
+                "not_served",
+                None,
+                "the router stores no responses and serves only POST /v1/responses: keep the \
+                 answer you were sent, and send the whole conversation in input",
+            );
+            return Err(e.with_status(404));
+        }
         _ => return Ok(Endpoint::NotRouted),
     };
     if method == want { Ok(ep) } else { Err(ApiError::method_not_allowed(method, route, want)) }

@@ -551,6 +551,13 @@ mod tests {
     fn endpoints() {
         assert_eq!(endpoint("POST", "/v1/chat/completions"), Ok(Endpoint::Chat));
         assert_eq!(endpoint("POST", "/v1/chat/completions?x=1"), Ok(Endpoint::Chat));
+        assert_eq!(endpoint("POST", "/v1/responses"), Ok(Endpoint::Responses));
+        assert_eq!(
+            endpoint("GET", "/v1/responses/resp_1").map_err(|e| (e.status, e.code)),
+            Err((404, "not_served"))
+        );
+        assert_eq!(endpoint("POST", "/v1/responses/input_tokens").map_err(|e| e.status), Err(404));
+        assert_eq!(endpoint("GET", "/v1/responses").map_err(|e| e.status), Err(405));
         assert_eq!(endpoint("GET", "/healthz"), Ok(Endpoint::NotRouted));
         assert_eq!(endpoint("POST", "/v1/chat/completions/"), Ok(Endpoint::NotRouted));
         assert_eq!(endpoint("GET", "/v1/chat/completions").map_err(|e| e.status), Err(405));

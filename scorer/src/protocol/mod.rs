@@ -15,6 +15,9 @@
 //! copying them: stood in for before, put back after. `anthropic/memo.rs` keeps the turns a
 //! Messages translation wrote, so an agent's next turn translates only its new messages.
 //!
+//! `inbound/` is the other direction: the Responses API spoken by clients, made the chat body
+//! the router routes, and the chat answer made a Response object or Responses events.
+//!
 //! `native.rs` is the one door the route and the glue use, keyed by the deployment's `Api`:
 //! the path, headers and body of an attempt, and the halves that turn an answer back.
 //!
@@ -25,6 +28,7 @@
 pub mod anthropic;
 pub mod bedrock;
 mod canonical;
+pub mod inbound;
 pub mod native;
 pub mod openai;
 pub(crate) mod raw;

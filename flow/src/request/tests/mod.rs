@@ -23,6 +23,7 @@ mod opened;
 mod opening;
 mod prefix;
 mod reshaped;
+mod responses;
 mod spend;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.

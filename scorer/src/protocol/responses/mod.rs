@@ -23,7 +23,7 @@ mod invalid;
 mod options;
 pub mod request;
 pub mod response;
-mod sse;
+pub(crate) mod sse;
 pub mod stream;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub const MAX_EVENT: usize = 16 << 20;
 
 /// The framing state carried between calls.
 #[derive(Debug, Default)]
-pub(super) struct Sse {
+pub(crate) struct Sse {
     /// The line read so far (no terminator yet).
     line: Vec<u8>,
     /// The current event's data lines, joined.
@@ -27,7 +27,7 @@ pub(super) struct Sse {
 impl Sse {
     /// Reads `chunk`, appending each completed event's data to `events`. Err: the bytes are
     /// not SSE or an event outgrew [`MAX_EVENT`]; events before the fault are in `events`.
-    pub(super) fn push(&mut self, chunk: &[u8], events: &mut Vec<Vec<u8>>) -> Result<(), String> {
+    pub(crate) fn push(&mut self, chunk: &[u8], events: &mut Vec<Vec<u8>>) -> Result<(), String> {
         let mut rest = chunk;
         while !rest.is_empty() {
             if self.after_cr && rest.first() == Some(&b'\n') {
@@ -60,7 +60,7 @@ impl Sse {
     /// one: a cut-off field name is the stream's truncation, not garbage), and an event that
     /// got no closing blank line is handed out as `Some(data)`, for the caller to use only if
     /// it is whole.
-    pub(super) fn finish(&mut self, events: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
+    pub(crate) fn finish(&mut self, events: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             // Dropped on error, as said above.

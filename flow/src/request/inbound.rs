@@ -1,0 +1,169 @@
+//! A Responses API client's answer (`POST /v1/responses`): the request was routed as the chat
+//! body it translates to, so every phase answers in chat shapes; this is the last step of
+//! each callback, rewriting what reaches the client into the Responses API's.
+//!
+//! A non-streamed answer is held whole (a chat completion is read only whole) and goes out as
+//! one Response object; a stream's chunks go out as Responses events as they come. An answer
+//! with an error status is held and goes out as it came, its `param` naming the member the
+//! client sent (both APIs answer errors alike). The body a phase holds or drops (a failed
+//! attempt's, held while a fallback runs) is not the client's and is never fed.
+
+use model_router_scorer::protocol::inbound::answer::{self, Echo};
+use model_router_scorer::protocol::inbound::events::Events;
+
+use super::{Phase, Request};
+use crate::headers as h;
+use crate::io::{Buffer, Effect, Event, Host, Map, Verdict};
+
+/// The most of an answer held to be rewritten whole, 32 MiB: past it the rest passes as it
+/// comes (a chat body, which the client's SDK will not read, rather than a filter holding
+/// without bound). No chat answer comes near it: 128k output tokens are about 512 KiB.
+const MAX_HELD: usize = 32 << 20;
+
+/// How the answer to a Responses request is rewritten.
+#[derive(Debug)]
+pub(super) struct Inbound {
+    shape: Shape,
+    /// The response being passed has a 2xx status (set on its headers).
+    ok: bool,
+    /// A non-2xx body, or a non-streamed answer, held until its end.
+    held: Vec<u8>,
+    /// Held past [`MAX_HELD`]: what comes passes as it is.
+    gave_up: bool,
+}
+
+#[derive(Debug)]
+enum Shape {
+    /// Not routed yet: what answers it now is the router's own error.
+    Asked,
+    /// A non-streamed answer, and what its Response echoes.
+    Whole(Box<Echo>),
+    /// A streamed answer.
+    Events(Box<Events>),
+}
+
+impl Inbound {
+    pub(super) fn asked() -> Self {
+        Inbound { shape: Shape::Asked, ok: true, held: Vec::new(), gave_up: false }
+    }
+
+    /// Routed: `stream` says which way its answer comes; `echo`, what its Response objects
+    /// say they were asked; `id`, the chat id the router gives a translated answer (for a
+    /// stream whose chunks carry none).
+    pub(super) fn routed(stream: bool, echo: Echo, id: &str) -> Self {
+        let shape = if stream {
+            Shape::Events(Box::new(Events::new(echo, id)))
+        } else {
+            Shape::Whole(Box::new(echo))
+        };
+        Inbound { shape, ..Inbound::asked() }
+    }
+
+    /// This part of the answer as the client gets it; `end`: it is the last.
+    fn rewrite(&mut self, bytes: &[u8], end: bool) -> Vec<u8> {
+        if self.gave_up {
+            return bytes.to_vec();
+        }
+        let whole = !self.ok || matches!(self.shape, Shape::Whole(_));
+        if whole || matches!(self.shape, Shape::Asked) {
+            self.held.extend_from_slice(bytes);
+            if self.held.len() > MAX_HELD {
+                self.gave_up = true;
+                return std::mem::take(&mut self.held);
+            }
+            if !end {
+                return Vec::new();
+            }
+            let held = std::mem::take(&mut self.held);
+            let rewritten = match &self.shape {
+                Shape::Whole(echo) if self.ok => answer::to_response(&held, echo),
+                _ => None,
+            };
+            return rewritten.or_else(|| answer::renamed_error(&held)).unwrap_or(held);
+        }
+        match &mut self.shape {
+            Shape::Events(events) => events.feed(bytes, end),
+            _ => bytes.to_vec(),
+        }
+    }
+
+    /// A whole answer the router sends itself (a fallback's, or its error): the body and
+    /// whether it is now a stream of events.
+    fn rewrite_reply(&self, status: u16, body: &[u8]) -> Option<(Vec<u8>, bool)> {
+        if !(200..300).contains(&status) {
+            return answer::renamed_error(body).map(|b| (b, false));
+        }
+        match &self.shape {
+            Shape::Asked => None,
+            Shape::Whole(echo) => answer::to_response(body, echo).map(|b| (b, false)),
+            Shape::Events(events) => Some((events.fresh().feed(body, true), true)),
+        }
+    }
+}
+
+impl Request {
+    /// Rewrites this step's answer to a Responses request (nothing for any other request).
+    pub(super) fn reshape_for_responses(&mut self, host: &dyn Host, event: &Event, verdict: Verdict) {
+        let Some(inbound) = self.inbound.as_mut() else { return };
+        let mut replied = false;
+        for effect in &mut self.effects {
+            if let Effect::Respond { status, body, headers, .. } = effect {
+                replied = true;
+                if let Some((b, events)) = inbound.rewrite_reply(*status, body) {
+                    *body = b;
+                    if events {
+                        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(h::CONTENT_TYPE));
+                        headers.push((h::CONTENT_TYPE.into(), "text/event-stream".into()));
+                    }
+                }
+            }
+        }
+        // Answered here: what the step did to the provider's response never reaches the client.
+        if replied {
+            return;
+        }
+        match *event {
+            Event::ResponseHeaders { .. } => {
+                let status = host.header(Map::ResponseHeaders, h::STATUS).ok().flatten();
+                inbound.ok = status.is_some_and(|s| s.starts_with('2'));
+                // Its length changes: the body goes out chunked. And a provider that ignored
+                // `stream` answered JSON: the client gets events. (Before a fallback's call,
+                // which is a step's last effect.)
+                let mut changes = vec![Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into())];
+                if matches!(inbound.shape, Shape::Events(_)) && inbound.ok {
+                    changes.push(Effect::SetResponseHeader(h::CONTENT_TYPE, "text/event-stream".into()));
+                }
+                let at = self.effects.iter().position(|e| matches!(e, Effect::Call { .. }));
+                let at = at.unwrap_or(self.effects.len());
+                self.effects.splice(at..at, changes);
+            }
+            Event::ResponseBody { size, end_of_stream } => {
+                // An attempt not (yet) served: its body is held or dropped by its phase.
+                if matches!(
+                    self.phase,
+                    Phase::Failing(_) | Phase::Checking(_) | Phase::Opening(_) | Phase::Routed(_)
+                ) {
+                    return;
+                }
+                let replaced = self.effects.iter_mut().find_map(|e| match e {
+                    Effect::ReplaceResponseBody { bytes, .. } => Some(bytes),
+                    _ => None,
+                });
+                match (replaced, verdict) {
+                    (Some(bytes), _) => *bytes = inbound.rewrite(bytes, end_of_stream),
+                    (None, Verdict::Continue) => {
+                        let bytes = host.body(Buffer::ResponseBody, 0, size).unwrap_or_else(|e| {
+                            super::warn(host, &e);
+                            Vec::new()
+                        });
+                        let bytes = inbound.rewrite(&bytes, end_of_stream);
+                        self.effects.push(Effect::ReplaceResponseBody { size, bytes });
+                    }
+                    // Held by Envoy: read whole when its phase lets it go.
+                    (None, Verdict::Pause) => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}

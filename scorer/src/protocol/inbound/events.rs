@@ -1,0 +1,494 @@
+//! Chat chunks (SSE) to Responses events (SSE), as they arrive.
+//!
+//! The first chunk opens the response (`response.created`, `response.in_progress`). Output
+//! items follow one another as the API streams them: reasoning (`reasoning_content`) is a
+//! `reasoning` item with `reasoning_text` content, text an assistant `message` item, a refusal
+//! a `message` item with a `refusal` part, each tool call a `function_call` item. A delta of
+//! another kind closes the reasoning or message item before it (`….done`,
+//! `response.content_part.done`, `response.output_item.done`), so text after a tool call is a
+//! new message item. Function calls stay open until the end: a provider may interleave
+//! parallel calls' arguments. A call is told apart by its `id` (Gemini sends parallel calls
+//! each whole under one `index`, or none), else by its `index`. Deltas come as
+//! `response.reasoning_text.delta`, `response.output_text.delta` (with the tokens' `logprobs`),
+//! `response.refusal.delta` and `response.function_call_arguments.delta`. `[DONE]` closes what
+//! is open and the response (`response.completed`, or `response.incomplete` for a `length` or
+//! `content_filter` finish, its items `incomplete` too) with the usage chunk's counts. A chat
+//! error event (the provider's, or the router's for a stream cut short) is an `error` event
+//! (its members flat, as the spec writes them, and nested under `error`, as the API sends
+//! them) then `response.failed`; so is a stream that ends with neither.
+//!
+//! A body that is not a stream (its first byte `{`) is held to its end: a whole completion (a
+//! provider that ignored `stream`) is told as the same events, anything else (an error
+//! object) passes as it is. Every event carries its `sequence_number`.
+
+use serde_json::{Value, json};
+
+use super::answer::{self, Echo, Head, Ids, as_chunks, set};
+use crate::protocol::responses::sse::Sse;
+
+/// What an output item is.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Reasoning,
+    /// An assistant message: its one content part is text, or a refusal.
+    Message {
+        refusal: bool,
+    },
+    /// A function call: the chat `index` it streams under, its call id and name.
+    Call {
+        index: Option<u64>,
+        call_id: String,
+        name: String,
+    },
+}
+
+/// One output item, in the order it was opened.
+#[derive(Debug)]
+struct Item {
+    id: String,
+    kind: Kind,
+    /// Its text so far: reasoning, message text or refusal, or the call's arguments.
+    text: String,
+    /// The text's tokens' log probabilities (when the client asked for them), each written
+    /// as JSON, comma-separated: a `Value` per token and alternative would hold several times
+    /// the bytes.
+    logprobs: String,
+    /// `in_progress` until closed, then `completed` or `incomplete`.
+    status: &'static str,
+    /// A call opened without the provider's call id (one was made up).
+    guessed_id: bool,
+}
+
+/// Where the body stands.
+#[derive(Debug, Default, PartialEq, Eq)]
+enum Mode {
+    /// No byte but whitespace yet.
+    #[default]
+    Unknown,
+    /// SSE: translated.
+    Stream,
+    /// Not a stream: an error object, passed as it is, or a whole completion (a provider
+    /// that ignored `stream`), told as a stream; held until its end.
+    Whole(Vec<u8>),
+}
+
+/// The translation's state between chunks.
+#[derive(Debug, Default)]
+pub struct Events {
+    mode: Mode,
+    sse: Sse,
+    seq: u64,
+    /// Set by the first chunk.
+    ids: Option<Ids>,
+    model: String,
+    created: u64,
+    items: Vec<Item>,
+    /// The reasoning or message item deltas of its kind go to.
+    current: Option<usize>,
+    usage: Option<Value>,
+    finish: Option<String>,
+    /// `response.completed`, `.incomplete` or `.failed` was sent.
+    ended: bool,
+    /// What the Response objects say they were asked.
+    echo: Echo,
+    /// The id of a stream whose chunks carry none (the router's own for the answer).
+    fallback_id: String,
+}
+
+impl Events {
+    /// A stream to translate, its Response objects echoing `echo`; `id` is the chat id to
+    /// take when its chunks carry none (an Azure-style `prompt_filter_results` chunk first).
+    pub fn new(echo: Echo, id: &str) -> Self {
+        Events { echo, fallback_id: id.to_string(), ..Events::default() }
+    }
+
+    /// A translation of another answer to the same request.
+    pub fn fresh(&self) -> Self {
+        Events::new(self.echo.clone(), &self.fallback_id)
+    }
+
+    /// Translates the next bytes of the chat stream; `end`: they are its last.
+    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Vec<u8> {
+        if self.mode == Mode::Unknown {
+            match chunk.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') => self.mode = Mode::Whole(Vec::new()),
+                Some(_) => self.mode = Mode::Stream,
+                None if end => {}
+                None => return Vec::new(),
+            }
+        }
+        if let Mode::Whole(held) = &mut self.mode {
+            held.extend_from_slice(chunk);
+            if !end {
+                return Vec::new();
+            }
+            let body = std::mem::take(held);
+            return match as_chunks(&body) {
+                Some(stream) => {
+                    self.mode = Mode::Stream;
+                    self.feed(stream.as_bytes(), true)
+                }
+                None => answer::renamed_error(&body).unwrap_or(body),
+            };
+        }
+        let mut data = Vec::new();
+        let framed = self.sse.push(chunk, &mut data);
+        if end {
+            let tail = self.sse.finish(&mut data);
+            data.extend(tail);
+        }
+        let mut out = Vec::new();
+        for d in data {
+            self.on_data(&d, &mut out);
+        }
+        if framed.is_err() || (end && !self.ended) {
+            let error = json!({
+                "message": "the provider's stream ended before its final event: the answer is incomplete",
+                "type": "server_error", "param": null, "code": "stream_truncated",
+            });
+            self.fail(&error, &mut out);
+        }
+        if out.is_empty() && !chunk.is_empty() && !self.ended {
+            // Bytes came (a keep-alive, part of an event): a comment keeps the client's and
+            // its proxies' idle timers as the provider's bytes did.
+            out.extend_from_slice(b": keep-alive\n\n");
+        }
+        out
+    }
+
+    /// The answer has ended (`response.completed`, `.incomplete` or `.failed` sent).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn on_data(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if self.ended {
+            return;
+        }
+        if data == b"[DONE]" {
+            return self.complete(out);
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(data) else {
+            return;
+        };
+        if let Some(error) = v.get("error") {
+            return self.fail(error, out);
+        }
+        self.start(&v, out);
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            self.usage = Some(answer::usage(u));
+        }
+        let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else {
+            return;
+        };
+        let delta = choice.get("delta");
+        let text = |k: &str| delta.and_then(|d| d.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
+        if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
+            self.said(Kind::Reasoning, r, Vec::new(), out);
+        }
+        if let Some(t) = text("content") {
+            self.said(Kind::Message { refusal: false }, t, answer::logprobs(Some(choice)), out);
+        }
+        if let Some(r) = text("refusal") {
+            self.said(Kind::Message { refusal: true }, r, Vec::new(), out);
+        }
+        let calls = delta.and_then(|d| d.get("tool_calls")).and_then(Value::as_array);
+        for call in calls.into_iter().flatten() {
+            self.call_delta(call, out);
+        }
+        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.finish = Some(f.to_string());
+        }
+    }
+
+    /// Opens the response on the first chunk.
+    fn start(&mut self, chunk: &Value, out: &mut Vec<u8>) {
+        if self.ids.is_some() {
+            return;
+        }
+        let id = chunk.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
+        self.ids = Some(Ids::of(id.unwrap_or(&self.fallback_id)));
+        self.model = chunk.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+        self.created = chunk.get("created").and_then(Value::as_u64).unwrap_or_default();
+        let response = self.object("in_progress", None, Value::Null);
+        self.emit(out, "response.created", json!({"response": response}));
+        self.emit(out, "response.in_progress", json!({"response": response}));
+    }
+
+    /// Reasoning, text or a refusal: to the current item if it is of that kind, else to a new
+    /// one, the current one closed first.
+    fn said(&mut self, kind: Kind, delta: &str, logprobs: Vec<Value>, out: &mut Vec<u8>) {
+        let at = match self.current.filter(|at| self.items.get(*at).is_some_and(|i| i.kind == kind)) {
+            Some(at) => at,
+            None => {
+                self.close_current(out);
+                let at = self.open(kind, out);
+                self.current = Some(at);
+                at
+            }
+        };
+        let Some(item) = self.items.get_mut(at) else { return };
+        item.text.push_str(delta);
+        let id = item.id.clone();
+        let mut fields = json!({"item_id": id, "output_index": at, "content_index": 0, "delta": delta});
+        let event = match item.kind {
+            Kind::Reasoning => "response.reasoning_text.delta",
+            Kind::Message { refusal: true } => "response.refusal.delta",
+            _ => {
+                for lp in &logprobs {
+                    if !item.logprobs.is_empty() {
+                        item.logprobs.push(',');
+                    }
+                    item.logprobs.push_str(&lp.to_string());
+                }
+                set(&mut fields, "logprobs", json!(logprobs));
+                "response.output_text.delta"
+            }
+        };
+        self.emit(out, event, fields);
+    }
+
+    /// A chat tool-call delta: to the call with its `id`, or (without one) the last call
+    /// under its `index`; a new call's item is opened first.
+    fn call_delta(&mut self, call: &Value, out: &mut Vec<u8>) {
+        self.close_current(out);
+        let index = call.get("index").and_then(Value::as_u64);
+        let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
+        let f = call.get("function");
+        let under_index =
+            |i: &Item| matches!(&i.kind, Kind::Call { index: at, .. } if index.is_none() || *at == index);
+        let found = match id {
+            Some(id) => self
+                .items
+                .iter()
+                .rposition(|i| matches!(&i.kind, Kind::Call { call_id, .. } if call_id == id)),
+            None => self.items.iter().rposition(under_index),
+        };
+        // An id that comes after the call's first delta: the call it continues keeps the id it
+        // was opened under (the client already has it).
+        let found = found.or_else(|| {
+            let last = self.items.iter().rposition(under_index)?;
+            self.items.get(last).is_some_and(|i| i.guessed_id).then_some(last)
+        });
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let ids = self.ids.clone().unwrap_or_default();
+                let n = self.count(|k| matches!(k, Kind::Call { .. }));
+                let call_id = id.map_or_else(|| ids.call_id(n), str::to_string);
+                let name =
+                    f.and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
+                let at = self.open(Kind::Call { index, call_id, name }, out);
+                if let Some(item) = self.items.get_mut(at) {
+                    item.guessed_id = id.is_none();
+                }
+                at
+            }
+        };
+        // A name that comes after the call's first delta.
+        let late = f.and_then(|f| f.get("name")).and_then(Value::as_str);
+        if let (Some(Item { kind: Kind::Call { name, .. }, .. }), Some(late)) = (self.items.get_mut(at), late)
+            && name.is_empty()
+        {
+            *name = late.to_string();
+        }
+        let delta = f.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
+        let Some(item) = self.items.get_mut(at).filter(|_| !delta.is_empty()) else { return };
+        item.text.push_str(delta);
+        let id = item.id.clone();
+        self.emit(
+            out,
+            "response.function_call_arguments.delta",
+            json!({"item_id": id, "output_index": at, "delta": delta}),
+        );
+    }
+
+    /// How many items of a kind were opened.
+    fn count(&self, of: impl Fn(&Kind) -> bool) -> usize {
+        self.items.iter().filter(|i| of(&i.kind)).count()
+    }
+
+    /// Opens an output item (and its content part): its index.
+    fn open(&mut self, kind: Kind, out: &mut Vec<u8>) -> usize {
+        let ids = self.ids.clone().unwrap_or_default();
+        let id = match kind {
+            Kind::Reasoning => ids.nth(ids.reasoning(), self.count(|k| *k == Kind::Reasoning)),
+            Kind::Message { .. } => ids.nth(ids.message(), self.count(|k| matches!(k, Kind::Message { .. }))),
+            Kind::Call { .. } => ids.call(self.count(|k| matches!(k, Kind::Call { .. }))),
+        };
+        let at = self.items.len();
+        self.items.push(Item {
+            id: id.clone(),
+            kind,
+            text: String::new(),
+            logprobs: String::new(),
+            status: "in_progress",
+            guessed_id: false,
+        });
+        let item = self.item_json(at, false);
+        self.emit(out, "response.output_item.added", json!({"output_index": at, "item": item}));
+        if let Some(part) = self.part_json(at) {
+            self.emit(
+                out,
+                "response.content_part.added",
+                json!({"item_id": id, "output_index": at, "content_index": 0, "part": part}),
+            );
+        }
+        at
+    }
+}
+
+// How the response ends.
+impl Events {
+    /// Closes what is open and the response.
+    fn complete(&mut self, out: &mut Vec<u8>) {
+        if self.ids.is_none() {
+            // `[DONE]` with no chunk before it: a response with no output.
+            self.start(&Value::Null, out);
+        }
+        let (status, incomplete) = answer::ending(self.finish.as_deref());
+        let item_status = if status == "completed" { "completed" } else { "incomplete" };
+        for at in 0..self.items.len() {
+            self.close(at, item_status, out);
+        }
+        let response = self.object(status, incomplete, Value::Null);
+        let event = if status == "completed" { "response.completed" } else { "response.incomplete" };
+        self.emit(out, event, json!({"response": response}));
+        self.ended = true;
+    }
+
+    fn close_current(&mut self, out: &mut Vec<u8>) {
+        if let Some(at) = self.current.take() {
+            self.close(at, "completed", out);
+        }
+    }
+
+    /// Closes item `at` (nothing if it is closed).
+    fn close(&mut self, at: usize, status: &'static str, out: &mut Vec<u8>) {
+        let Some(item) = self.items.get_mut(at).filter(|i| i.status == "in_progress") else { return };
+        item.status = status;
+        let (id, text) = (item.id.clone(), item.text.clone());
+        let mut fields = json!({"item_id": id, "output_index": at, "content_index": 0});
+        let event = match &item.kind {
+            Kind::Reasoning => {
+                set(&mut fields, "text", json!(text));
+                "response.reasoning_text.done"
+            }
+            Kind::Message { refusal: true } => {
+                set(&mut fields, "refusal", json!(text));
+                "response.refusal.done"
+            }
+            Kind::Message { refusal: false } => {
+                set(&mut fields, "text", json!(text));
+                set(&mut fields, "logprobs", Value::Array(logprobs_of(&item.logprobs)));
+                "response.output_text.done"
+            }
+            Kind::Call { name, .. } => {
+                fields = json!({"item_id": id, "output_index": at, "name": name, "arguments": text});
+                "response.function_call_arguments.done"
+            }
+        };
+        self.emit(out, event, fields);
+        if let Some(part) = self.part_json(at) {
+            self.emit(
+                out,
+                "response.content_part.done",
+                json!({"item_id": id, "output_index": at, "content_index": 0, "part": part}),
+            );
+        }
+        let item = self.item_json(at, true);
+        self.emit(out, "response.output_item.done", json!({"output_index": at, "item": item}));
+    }
+
+    /// An `error` event, then `response.failed` carrying the chat error's code and message.
+    fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
+        if self.ended {
+            return;
+        }
+        if self.ids.is_none() {
+            self.start(&Value::Null, out);
+        }
+        let s = |k: &str| {
+            error
+                .get(k)
+                .filter(|v| !v.is_null())
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+        };
+        let code = s("code").or_else(|| s("type")).unwrap_or_else(|| "server_error".to_string());
+        let message = s("message").unwrap_or_else(|| "the provider's stream failed".to_string());
+        let param = error.get("param").filter(|p| p.is_string()).cloned().unwrap_or(Value::Null);
+        let kind = s("type").unwrap_or_else(|| "server_error".to_string());
+        let nested = json!({"type": kind, "code": code, "message": message, "param": param});
+        self.emit(out, "error", json!({"code": code, "message": message, "param": param, "error": nested}));
+        // The Response's error code is one of the spec's: a rate limit, else the server's.
+        let limited = code.contains("rate_limit") || kind.contains("rate_limit") || code == "429";
+        let code = if limited { "rate_limit_exceeded" } else { "server_error" };
+        let response = self.object("failed", None, json!({"code": code, "message": message}));
+        self.emit(out, "response.failed", json!({"response": response}));
+        self.ended = true;
+    }
+}
+
+// The JSON of what the events carry.
+impl Events {
+    /// The Response object as it stands.
+    fn object(&self, status: &str, incomplete: Option<&str>, error: Value) -> Value {
+        let ids = self.ids.clone().unwrap_or_default();
+        let head = Head { echo: &self.echo, ids: &ids, created: self.created, model: &self.model };
+        let output = (0..self.items.len()).map(|at| self.item_json(at, true)).collect();
+        head.object(status, output, self.usage.clone(), incomplete, error)
+    }
+
+    /// Item `at` as JSON, with its text so far when `whole`, else empty (as when opened).
+    fn item_json(&self, at: usize, whole: bool) -> Value {
+        let Some(item) = self.items.get(at) else { return Value::Null };
+        let text = if whole { item.text.as_str() } else { "" };
+        match &item.kind {
+            Kind::Reasoning => answer::reasoning_item(&item.id, text, item.status),
+            Kind::Message { .. } if !whole => answer::message_item(&item.id, Vec::new(), item.status),
+            Kind::Message { .. } => {
+                answer::message_item(&item.id, self.part_json(at).into_iter().collect(), item.status)
+            }
+            Kind::Call { call_id, name, .. } => answer::call_item(&item.id, call_id, name, text, item.status),
+        }
+    }
+
+    /// Item `at`'s content part with its text so far (none for a call).
+    fn part_json(&self, at: usize) -> Option<Value> {
+        let item = self.items.get(at)?;
+        match item.kind {
+            Kind::Reasoning => Some(json!({"type": "reasoning_text", "text": item.text})),
+            Kind::Message { refusal: true } => Some(answer::refusal_part(&item.text)),
+            Kind::Message { refusal: false } => {
+                Some(answer::text_part(&item.text, logprobs_of(&item.logprobs)))
+            }
+            Kind::Call { .. } => None,
+        }
+    }
+
+    /// Writes one event: its name, and its data with `type` and `sequence_number`.
+    fn emit(&mut self, out: &mut Vec<u8>, event: &str, fields: Value) {
+        let mut data = json!({"type": event, "sequence_number": self.seq});
+        if let (Some(d), Value::Object(f)) = (data.as_object_mut(), fields) {
+            d.extend(f);
+        }
+        self.seq += 1;
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(event.as_bytes());
+        out.extend_from_slice(b"\ndata: ");
+        out.extend_from_slice(data.to_string().as_bytes());
+        out.extend_from_slice(b"\n\n");
+    }
+}
+
+/// The log probabilities an item holds as written.
+fn logprobs_of(written: &str) -> Vec<Value> {
+    if written.is_empty() {
+        return Vec::new();
+    }
+    serde_json::from_str(&format!("[{written}]")).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;
