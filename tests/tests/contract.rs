@@ -1,8 +1,13 @@
 //! The contract test: the official OpenAI spec (`../shared/openai-openapi/openapi.yaml`, beside
 //! the repository) drives generated requests against the router in the real Envoy, in front of
 //! the mock providers, for a bounded time: `scripts/contract.py` (schemathesis from `.venv`,
-//! installed by `make sdks`) says what it generates and checks. No 5xx; every 2xx body, stream
-//! chunk and 4xx error valid against the spec; spec-valid requests not refused as malformed.
+//! installed by `make sdks`) says what it generates and checks, for `/chat/completions`,
+//! `/responses` (each whole and streamed), `/embeddings` and `/models`. No 5xx; every 2xx body,
+//! stream chunk or Responses event and 4xx error valid against the spec (a Responses stream's
+//! sequence numbers rising from 0, one terminal event, last); spec-valid chat requests not
+//! refused as malformed, and spec-valid Responses requests not refused at all but for the
+//! listed refusals (what the router stores or runs not: `previous_response_id`, hosted tools,
+//! `file_id` parts, ...), which must be 400s naming the member.
 //! Skipped, saying so, where the spec is not beside the repository (it is not ours to vendor).
 
 use std::path::PathBuf;
