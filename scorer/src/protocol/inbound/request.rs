@@ -24,20 +24,7 @@ use tree::{Node, object};
 use crate::error::ApiError;
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::raw::integer;
-
-/// Members chat takes under the same name and meaning; `null` is left out.
-const PASSED: [&str; 10] = [
-    "moderation",
-    "parallel_tool_calls",
-    "prompt_cache_key",
-    "prompt_cache_options",
-    "prompt_cache_retention",
-    "safety_identifier",
-    "service_tier",
-    "temperature",
-    "top_p",
-    "user",
-];
+use crate::protocol::responses::request::PASSED;
 
 /// Members left out: `store` (the router stores nothing, whatever it says), `metadata` (tags
 /// for stored objects, which OpenAI's chat API refuses without `store`), `truncation` (what to
@@ -101,13 +88,15 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
             out.push((key, value));
             continue;
         }
+        if DROPPED.contains(&k) {
+            continue;
+        }
+        // The members both APIs name alike (what the other direction passes; `metadata`,
+        // among them, is dropped above); `null` is left out.
         if PASSED.contains(&k) {
             if !value.is_null() {
                 out.push((key, value));
             }
-            continue;
-        }
-        if DROPPED.contains(&k) {
             continue;
         }
         if let Some((_, asks_nothing, why)) = REFUSED.iter().find(|(name, _, _)| *name == k) {

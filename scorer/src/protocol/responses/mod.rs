@@ -19,7 +19,7 @@
 //! the same text.
 
 mod input;
-mod invalid;
+pub(crate) mod invalid;
 mod options;
 pub mod request;
 pub mod response;

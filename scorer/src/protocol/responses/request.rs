@@ -22,7 +22,7 @@ use crate::protocol::tools::{write_body, written};
 pub const MIN_OUTPUT_TOKENS: u64 = 16;
 
 /// Fields copied as they are: Responses has each under the same name and meaning.
-const PASSED: [&str; 11] = [
+pub(crate) const PASSED: [&str; 11] = [
     "metadata",
     "moderation",
     "parallel_tool_calls",

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::tree::Node;
 use crate::error::{ApiError, echo};
+pub(super) use crate::protocol::responses::invalid::missing;
 
 /// A 400 `invalid_type`: `param` is not `want`.
 pub(super) fn wrong_type(param: &str, want: &str, got: &Node) -> ApiError {
@@ -17,11 +18,6 @@ pub(super) fn wrong_type(param: &str, want: &str, got: &Node) -> ApiError {
         Node::Leaf(_) => "null",
     };
     ApiError::invalid("invalid_type", Some(param), format!("'{param}' must be {want}, got {got}"))
-}
-
-/// A 400 `missing_required_parameter` for `param`, saying what to send.
-pub(super) fn missing(param: &str, what: &str) -> ApiError {
-    ApiError::invalid("missing_required_parameter", Some(param), format!("'{param}' is required: {what}"))
 }
 
 /// A 400 `unsupported_value`: the value at `param` (a type, mostly) asks what the router
