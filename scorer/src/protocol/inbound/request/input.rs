@@ -97,8 +97,9 @@ impl Turns {
             return Node::Array(texts);
         }
         let text = |t: String| object([("type", "text".into()), ("text", t.into())]);
+        // On a line of its own: a translation that joins a tool message's texts adds no space.
         let note =
-            format!("(what this call returned besides text follows the tool results, under {call_id})");
+            format!("\n(what this call returned besides text follows the tool results, under {call_id})");
         self.images.push(text(format!("{call_id} returned:")));
         self.images.extend(attached);
         Node::Array(texts.into_iter().chain([text(note)]).collect())

@@ -355,7 +355,7 @@ fn images_a_tool_returned_follow_the_turns_tool_messages_as_a_user_message() {
         "{out}"
     );
     assert_eq!(out["messages"][2]["content"][0], json!({"type": "text", "text": "one"}));
-    let note = "(what this call returned besides text follows the tool results, under c2)";
+    let note = "\n(what this call returned besides text follows the tool results, under c2)";
     assert_eq!(out["messages"][3]["content"], json!([{"type": "text", "text": note}]));
     let images = &out["messages"][4]["content"];
     let texts: Vec<&Value> = images.as_array().into_iter().flatten().map(|p| &p["text"]).collect();
