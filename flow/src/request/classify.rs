@@ -172,7 +172,7 @@ impl Request {
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
         // A Responses request is routed as the chat body it says.
         let (body, echo) = match self.inbound.is_some().then(|| inbound::request::to_chat(&body)) {
-            Some(Ok(chat)) => (chat, Some(inbound::answer::Echo::of(&body))),
+            Some(Ok(chat)) => (chat.body, Some(chat.echo)),
             Some(Err(e)) => return Ok(self.reject(host, &e)),
             None => (body, None),
         };

@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
+pub use super::echo::Echo;
 use super::request::CHAT_NAMES;
 
 /// The Response's ids, drawn from the completion's (`chatcmpl-X` → `resp_X`, `msg_X`, …), so
@@ -47,63 +48,6 @@ impl Ids {
     /// A call id for a tool call the provider gave none.
     pub(super) fn call_id(&self, n: usize) -> String {
         format!("call_{}_{n}", self.stem)
-    }
-}
-
-/// What a Response object says it was asked (`instructions`, `tools`, `tool_choice`, …): the
-/// request's own members, as the API echoes them. Members absent from the request keep the
-/// defaults [`Head::object`] writes; `store` is always `false` (the router stores nothing).
-#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
-pub struct Echo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    instructions: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_output_tokens: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_tool_calls: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parallel_tool_calls: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prompt_cache_key: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    safety_identifier: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    service_tier: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    temperature: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_choice: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tools: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    top_logprobs: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    top_p: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    truncation: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<Value>,
-}
-
-impl Echo {
-    /// The echoed members of a Responses request body (one `to_chat` took: nothing else is
-    /// checked here); none of a body that is not one.
-    pub fn of(body: &[u8]) -> Self {
-        serde_json::from_slice(body).unwrap_or_default()
-    }
-
-    /// Writes the echoed members (the non-null ones) over `object`'s.
-    fn over(&self, object: &mut Value) {
-        let (Ok(Value::Object(echo)), Some(o)) = (serde_json::to_value(self), object.as_object_mut()) else {
-            return;
-        };
-        o.extend(echo.into_iter().filter(|(_, v)| !v.is_null()));
     }
 }
 
@@ -454,7 +398,9 @@ mod tests {
         let request = json!({"model": "economy", "input": "hi", "instructions": "be brief", "store": true,
             "tools": [{"type": "function", "name": "f", "parameters": {}}], "tool_choice": "required",
             "temperature": null, "metadata": {"k": "v"}, "max_output_tokens": 99});
-        let echo = Echo::of(request.to_string().as_bytes());
+        let echo = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes())
+            .map(|c| c.echo)
+            .unwrap_or_default();
         let chat = completion(json!({"role": "assistant", "content": "hi"}), "stop");
         let out = to_response(chat.to_string().as_bytes(), &echo).unwrap_or_default();
         let r: Value = serde_json::from_slice(&out).unwrap_or_default();

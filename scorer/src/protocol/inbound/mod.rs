@@ -11,5 +11,6 @@
 //! prompts are refused with a 400 naming them, never ignored.
 
 pub mod answer;
+mod echo;
 pub mod events;
 pub mod request;

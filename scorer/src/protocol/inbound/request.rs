@@ -26,6 +26,17 @@ use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::raw::integer;
 use crate::protocol::responses::request::PASSED;
 
+use super::echo::Echo;
+
+/// A Responses request made a chat one.
+#[derive(Debug)]
+pub struct Chat {
+    /// The chat-completions body the router routes.
+    pub body: Vec<u8>,
+    /// What the answer's Response objects say they were asked.
+    pub echo: Echo,
+}
+
 /// Members left out: `store` (the router stores nothing, whatever it says), `metadata` (tags
 /// for stored objects, which OpenAI's chat API refuses without `store`), `truncation` (what to
 /// do past the context window: the route picks a model whose window holds the conversation),
@@ -74,7 +85,7 @@ pub(super) const CHAT_NAMES: [(&str, &str); 6] = [
 
 /// A Responses request body to the chat-completions body the router routes: `model`, then
 /// `messages`, then the other members in the client's order.
-pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub fn to_chat(body: &[u8]) -> Result<Chat, ApiError> {
     let Node::Object(members) = tree::parse(body)? else {
         // `tree::parse` reads objects only.
         return Err(ApiError::invalid("invalid_body", None, "request body must be a JSON object"));
@@ -82,8 +93,12 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let (mut model, mut instructions, mut input) = (None, None, None);
     let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
     let mut logprobs = false;
+    let mut echoed = Vec::new();
     for (key, value) in members {
         let k = key.as_str();
+        if Echo::MEMBERS.contains(&k) && !value.is_null() {
+            echoed.push((key.clone(), value.clone()));
+        }
         if ROUTER_FIELDS.contains(&k) {
             out.push((key, value));
             continue;
@@ -173,8 +188,10 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     chat.push(("model".to_string(), model));
     chat.push(("messages".to_string(), Node::Array(messages)));
     chat.extend(out);
-    serde_json::to_vec(&Node::Object(chat))
-        .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))
+    let body = serde_json::to_vec(&Node::Object(chat))
+        .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))?;
+    let echo = Echo::of(serde_json::to_value(Node::Object(echoed)).unwrap_or_default());
+    Ok(Chat { body, echo })
 }
 
 /// A count member (`null`: none): a non-negative whole number, however it is written (`16.0`),
