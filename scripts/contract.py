@@ -403,6 +403,19 @@ def has_user_content(body):
     return False
 
 
+def starts_with_assistant(body):
+    """Whether the conversation's first turn after its system and developer messages is the
+    assistant's (its words or a function call): the Messages API wants a user turn first."""
+    items = body.get("input")
+    for it in items if isinstance(items, list) else []:
+        if not isinstance(it, dict) or it.get("type") == "reasoning":
+            continue
+        if _is_message(it) and it.get("role") in ("system", "developer"):
+            continue
+        return it.get("type") == "function_call" or (_is_message(it) and it.get("role") == "assistant")
+    return False
+
+
 def forces_tool_call(choice):
     """`tool_choice` asking for a call: `required`, a function, or allowed tools in required mode."""
     if choice == "required":
@@ -463,6 +476,10 @@ RESPONSES_JUSTIFIED = [
      lambda b, m, run: not has_user_content(b)
      and (b.get("model") not in CATALOG_APIS or "messages" in CATALOG_APIS[b["model"]]),
      "the provider's API needs a user message with content (chat refuses the same)"),
+    ("conversation opened by the assistant", "unsupported_for_provider", r"input",
+     lambda b, m, run: starts_with_assistant(b)
+     and (b.get("model") not in CATALOG_APIS or "messages" in CATALOG_APIS[b["model"]]),
+     "the Messages API wants the first turn to be the user's (chat refuses the same)"),
     ("function tool named ''", "missing_required_parameter", r"tools\[(\d+)\]\.name",
      lambda b, m, run: _function_tool(b, m[1]).get("name") == "",
      "a function with no name cannot be called"),
