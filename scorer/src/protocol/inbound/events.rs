@@ -423,6 +423,10 @@ impl Events {
         // The Response's error code is one of the spec's: a rate limit, else the server's.
         let limited = code.contains("rate_limit") || kind.contains("rate_limit") || code == "429";
         let code = if limited { "rate_limit_exceeded" } else { "server_error" };
+        // What was open when it failed is incomplete (the spec's item statuses).
+        for item in self.items.iter_mut().filter(|i| i.status == "in_progress") {
+            item.status = "incomplete";
+        }
         let response = self.object("failed", None, json!({"code": code, "message": message}));
         self.emit(out, "response.failed", json!({"response": response}));
         self.ended = true;

@@ -195,6 +195,7 @@ fn an_error_event_or_a_cut_stream_fails_the_response() {
         (&json!("overloaded"), &json!("server_error"))
     );
     assert_eq!((&failed["status"], &failed["error"]["code"]), (&json!("failed"), &json!("server_error")));
+    assert_eq!(failed["output"][0]["status"], json!("incomplete"), "the text it cut: {failed}");
     // Ended with neither [DONE] nor an error: the client is told, once.
     let all = whole(&chat(&[chunk(json!({"content": "par"}), None)], false));
     let n = all.len();
