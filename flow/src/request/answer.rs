@@ -36,11 +36,9 @@ impl Request {
             self.phase = Phase::Costing(f);
             return Verdict::Pause;
         }
-        let read = crate::io::span!(
-            host,
-            "read_response_body",
-            host.body(Buffer::ResponseBody, 0, body_size).ok().map(|b| usage::of_whole(&b))
-        );
+        let body =
+            crate::io::span!(host, "read_response_body", host.body(Buffer::ResponseBody, 0, body_size).ok());
+        let read = body.as_deref().map(usage::of_whole);
         let usage = match read {
             Some(usage::Body::Answer(usage)) => usage,
             // Usage alone (Gemini's OpenAI layer, when it blocked a prompt or spent `max_tokens`
@@ -61,6 +59,10 @@ impl Request {
         };
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
         self.add_response_headers(used, false);
+        // Passed unchanged: a Responses client's rewrite takes the body read here.
+        if let (Some(inbound), Some(body)) = (self.inbound.as_mut(), body) {
+            inbound.pass(body);
+        }
         Verdict::Continue
     }
 

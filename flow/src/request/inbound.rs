@@ -30,6 +30,9 @@ pub(super) struct Inbound {
     held: Vec<u8>,
     /// Held past [`MAX_HELD`]: what comes passes as it is.
     gave_up: bool,
+    /// The response body a phase read in this step and let pass unchanged: rewritten from
+    /// here rather than read across the VM boundary again.
+    passed: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -44,7 +47,12 @@ enum Shape {
 
 impl Inbound {
     pub(super) fn asked() -> Self {
-        Inbound { shape: Shape::Asked, ok: true, held: Vec::new(), gave_up: false }
+        Inbound { shape: Shape::Asked, ok: true, held: Vec::new(), gave_up: false, passed: None }
+    }
+
+    /// The body of this step, which its phase read and lets pass unchanged.
+    pub(super) fn pass(&mut self, body: Vec<u8>) {
+        self.passed = Some(body);
     }
 
     /// Routed: `stream` says which way its answer comes; `echo`, what its Response objects
@@ -105,6 +113,7 @@ impl Request {
     /// Rewrites this step's answer to a Responses request (nothing for any other request).
     pub(super) fn reshape_for_responses(&mut self, host: &dyn Host, event: &Event, verdict: Verdict) {
         let Some(inbound) = self.inbound.as_mut() else { return };
+        let passed = inbound.passed.take();
         let mut replied = false;
         for effect in &mut self.effects {
             if let Effect::Respond { status, body, headers, .. } = effect {
@@ -152,7 +161,8 @@ impl Request {
                 match (replaced, verdict) {
                     (Some(bytes), _) => *bytes = inbound.rewrite(bytes, end_of_stream),
                     (None, Verdict::Continue) => {
-                        let bytes = host.body(Buffer::ResponseBody, 0, size).unwrap_or_else(|e| {
+                        let bytes = passed.map_or_else(|| host.body(Buffer::ResponseBody, 0, size), Ok);
+                        let bytes = bytes.unwrap_or_else(|e| {
                             super::warn(host, &e);
                             Vec::new()
                         });

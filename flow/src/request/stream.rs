@@ -166,12 +166,17 @@ impl Request {
                             // It already ends in an error event: no second one for its end.
                             w.editor.done = true;
                         }
-                        Some(w.editor.feed(&chunks, end_of_stream).unwrap_or(chunks))
+                        Ok(w.editor.feed(&chunks, end_of_stream).unwrap_or(chunks))
                     }
-                    None => w.editor.feed(&chunk, end_of_stream),
+                    None => w.editor.feed(&chunk, end_of_stream).ok_or(chunk),
                 };
-                if let Some(out) = out {
-                    self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: out });
+                match (out, self.inbound.as_mut()) {
+                    (Ok(out), _) => {
+                        self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: out })
+                    }
+                    // Unchanged: a Responses client's rewrite takes the chunk read here.
+                    (Err(chunk), Some(inbound)) => inbound.pass(chunk),
+                    (Err(_), None) => {}
                 }
             }
             Err(e) => warn(host, &e),
