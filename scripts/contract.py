@@ -163,7 +163,23 @@ RESPONSES_EDGE_CASES = [
                            "include": ["message.output_text.logprobs"]}),
     ("log probabilities, streamed", {"model": "gpt-4.1", "input": "hi", "top_logprobs": 2, "stream": True,
                                      "include": ["message.output_text.logprobs"]}),
+    ("the Codex CLI's default tools: a namespace, and web search (the demo leaves it out)",
+     {"model": "economy", "stream": True, "tool_choice": "auto", "parallel_tool_calls": True, "tools": [
+         FUNCTION_F, {"type": "namespace", "name": "agents", "description": "sub-agents", "tools": [FUNCTION_F]},
+         {"type": "web_search", "external_web_access": False}],
+      "input": [USER_HI, {"type": "function_call", "call_id": "c1", "namespace": "agents", "name": "f",
+                          "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c1", "output": "ok"}]}),
+    ("only web search, left out, with tool_choice auto",
+     {"model": "economy", "input": "hi", "tools": [{"type": "web_search"}], "tool_choice": "auto"}),
 ]
+
+# Hosted tool types the demo's configuration leaves out of a request (`responses.drop_tools`)
+# rather than refusing it.
+DROPPED_TOOLS = ("web_search",)
+# A namespace's function as chat names it: `{namespace}__{name}`, in chat's characters and length.
+NAMESPACE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_TOOL_NAME = 64
 
 # `/responses`: spec-valid requests the router refuses on purpose (it stores nothing, and runs
 # no hosted tool), sent first, every run: each must be a 400 whose error's `param` is the one
@@ -194,7 +210,10 @@ RESPONSES_EDGE_REFUSALS = [
     ("stored prompt", {"model": "economy", "prompt": {"id": "pmpt_1"}}, "prompt"),
     ("context compaction", {"model": "economy", "input": "hi", "context_management": [{"type": "compaction"}]},
      "context_management"),
-    ("web_search tool", _tool({"type": "web_search"}), "tools[1].type"),
+    ("web_search_preview tool", _tool({"type": "web_search_preview"}), "tools[1].type"),
+    ("custom tool in a namespace",
+     _tool({"type": "namespace", "name": "n", "description": "d", "tools": [{"type": "custom", "name": "c"}]}),
+     "tools[1].tools[0].type"),
     ("file_search tool", _tool({"type": "file_search", "vector_store_ids": ["vs_1"]}), "tools[1].type"),
     ("code_interpreter tool", _tool({"type": "code_interpreter", "container": "cntr_1"}), "tools[1].type"),
     ("computer_use_preview tool",
@@ -250,7 +269,8 @@ def responses_refusals(body):
     - `background: true`, `previous_response_id`, `conversation`, `prompt`: state the router
       does not keep (it stores nothing, and answers while the request is open);
     - `context_management` (compaction): OpenAI-side work on a conversation it keeps;
-    - tools, and `tool_choice`s, of any type but `function`: hosted tools run at OpenAI only;
+    - tools, and `tool_choice`s, of any type but `function` (or a `namespace` of functions):
+      hosted tools run at OpenAI only (the types in `DROPPED_TOOLS` are left out instead);
     - input items but messages, function calls, their outputs and reasoning (a reference to a
       reasoning item, `rs_…`, stands for one): stored items, or hosted tools' calls;
     - image and file parts by `file_id` (the router stores no files) or a file by `file_url`
@@ -270,8 +290,15 @@ def responses_refusals(body):
         out.append(("context_management", "context_management"))
     tools = body.get("tools")
     for i, t in enumerate(tools if isinstance(tools, list) else []):
-        if isinstance(t, dict) and t.get("type") != "function":
+        if not isinstance(t, dict) or t.get("type") in ("function",) + DROPPED_TOOLS:
+            continue
+        if t.get("type") != "namespace":
             out.append((f"tools[{i}].type", "hosted tool"))
+            continue
+        inner = t.get("tools")
+        for j, f in enumerate(inner if isinstance(inner, list) else []):
+            if isinstance(f, dict) and f.get("type") != "function":
+                out.append((f"tools[{i}].tools[{j}].type", "hosted tool in a namespace"))
     choice = body.get("tool_choice")
     if isinstance(choice, dict):
         if choice.get("type") not in ("function", "allowed_tools"):
@@ -358,9 +385,37 @@ def _part(body, i, key, j):
     return part if isinstance(part, dict) else {}
 
 
-def _function_tool(body, i):
+def _function_tool(body, i, j=None):
     tool = _at(body, "tools", int(i))
+    if j is not None and isinstance(tool, dict) and tool.get("type") == "namespace":
+        tool = _at(tool, "tools", int(j))
     return tool if isinstance(tool, dict) and tool.get("type") == "function" else {}
+
+
+def _namespace(body, i):
+    tool = _at(body, "tools", int(i))
+    return tool if isinstance(tool, dict) and tool.get("type") == "namespace" else {}
+
+
+def chat_tool_names(body):
+    """The tools' names as chat sees them, `(name, joined)`: functions, and each namespace's
+    functions as `namespace__name` (hosted tools are refused or left out)."""
+    names = []
+    tools = body.get("tools") if isinstance(body, dict) else None
+    for t in tools if isinstance(tools, list) else []:
+        if not isinstance(t, dict):
+            continue
+        if t.get("type") == "function":
+            names.append((str(t.get("name")), False))
+        elif t.get("type") == "namespace" and isinstance(t.get("tools"), list):
+            names += [(f"{t.get('name')}__{f.get('name')}", True) for f in t["tools"]
+                      if isinstance(f, dict) and f.get("type") == "function"]
+    return names
+
+
+def chat_names_collide(body):
+    names = chat_tool_names(body)
+    return any(n == m and (a or b) for i, (n, a) in enumerate(names) for (m, b) in names[:i])
 
 
 def _is_message(it):
@@ -463,7 +518,7 @@ RESPONSES_JUSTIFIED = [
      lambda b, m, run: isinstance(b.get("service_tier"), str) and b["service_tier"] not in SERVICE_TIERS_PRICED,
      "the router prices auto, default and flex only (chat refuses the same)"),
     ("tool call forced, no tools", "invalid_value", r"tool_choice",
-     lambda b, m, run: forces_tool_call(b.get("tool_choice")) and not b.get("tools"),
+     lambda b, m, run: forces_tool_call(b.get("tool_choice")) and not chat_tool_names(b),
      "no tool can be called when none is declared (chat refuses the same)"),
     ("max_output_tokens past the limit", "invalid_value", r"max_output_tokens",
      lambda b, m, run: past_output_limit(b, run),
@@ -480,8 +535,22 @@ RESPONSES_JUSTIFIED = [
      lambda b, m, run: starts_with_assistant(b)
      and (b.get("model") not in CATALOG_APIS or "messages" in CATALOG_APIS[b["model"]]),
      "the Messages API wants the first turn to be the user's (chat refuses the same)"),
-    ("function tool named ''", "missing_required_parameter", r"tools\[(\d+)\]\.name",
-     lambda b, m, run: _function_tool(b, m[1]).get("name") == "",
+    ("namespace name chat cannot carry", "invalid_value", r"tools\[(\d+)\]\.name",
+     lambda b, m, run: _namespace(b, m[1]).get("name") not in (None, "")
+     and not NAMESPACE_NAME.match(str(_namespace(b, m[1])["name"])),
+     "chat names a namespace's function namespace__name, in letters, digits, _ and - only"),
+    ("namespaced name too long", "invalid_value", r"tools\[(\d+)\]\.tools\[(\d+)\]\.name",
+     lambda b, m, run: len(str(_namespace(b, m[1]).get("name", ""))) + 2
+     + len(str(_at(b, "tools", int(m[1]), "tools", int(m[2]), "name") or "")) > MAX_TOOL_NAME,
+     "namespace__name must fit chat's 64-character tool names"),
+    ("two tools of one chat name", "invalid_value", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.name",
+     lambda b, m, run: chat_names_collide(b),
+     "a namespaced function and another tool would both be called by one name"),
+    ("namespace named ''", "missing_required_parameter", r"tools\[(\d+)\]\.name",
+     lambda b, m, run: _namespace(b, m[1]).get("name") == "",
+     "a namespace with no name cannot name its functions"),
+    ("function tool named ''", "missing_required_parameter", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.name",
+     lambda b, m, run: _function_tool(b, m[1], m[3]).get("name") == "",
      "a function with no name cannot be called"),
     ("tool_choice function named ''", "missing_required_parameter", r"tool_choice\.name",
      lambda b, m, run: _at(b, "tool_choice", "type") == "function" and _at(b, "tool_choice", "name") == "",
@@ -525,12 +594,12 @@ RESPONSES_JUSTIFIED = [
     ("reasoning.mode not standard", "unsupported_parameter", r"reasoning\.mode",
      lambda b, m, run: _at(b, "reasoning", "mode") not in (None, "standard"),
      "other reasoning modes (pro) run at OpenAI only"),
-    ("defer_loading: true", "unsupported_parameter", r"tools\[(\d+)\]\.defer_loading",
-     lambda b, m, run: _function_tool(b, m[1]).get("defer_loading") is True,
+    ("defer_loading: true", "unsupported_parameter", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.defer_loading",
+     lambda b, m, run: _function_tool(b, m[1], m[3]).get("defer_loading") is True,
      "tool search (deferred loading) runs at OpenAI only"),
-    ("allowed_callers", "unsupported_parameter", r"tools\[(\d+)\]\.allowed_callers",
-     lambda b, m, run: isinstance(_function_tool(b, m[1]).get("allowed_callers"), list)
-     and len(_function_tool(b, m[1])["allowed_callers"]) > 0,
+    ("allowed_callers", "unsupported_parameter", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.allowed_callers",
+     lambda b, m, run: isinstance(_function_tool(b, m[1], m[3]).get("allowed_callers"), list)
+     and len(_function_tool(b, m[1], m[3])["allowed_callers"]) > 0,
      "programmatic tool calling runs at OpenAI only"),
 ]
 

@@ -13,6 +13,9 @@ pub const PREFER: &str = "x-model-router-prefer";
 pub const SELECTION: &str = "x-model-router-selection";
 /// Response header: `context` or `capability` when the requested tier had no fitting model.
 pub const ESCALATED: &str = "x-model-router-escalated";
+/// Response header: the hosted tools a Responses request declared that the configuration
+/// has left out (`responses.drop_tools`), comma-separated.
+pub const DROPPED_TOOLS: &str = "x-model-router-dropped-tools";
 /// Request headers carrying the client's own credentials or session: removed from every
 /// routed request, so a client key or cookie never reaches a provider (the provider's key
 /// comes from the gateway).

@@ -79,7 +79,7 @@ fn inbound(c: &mut Criterion) {
     .to_string();
     group.throughput(Throughput::Bytes(body.len() as u64));
     group.bench_function(format!("to_chat long_100KB ({} bytes)", body.len()), |b| {
-        b.iter(|| to_chat(body.as_bytes()).expect("translates"))
+        b.iter(|| to_chat(body.as_bytes(), &[]).expect("translates"))
     });
     let chunk = r#"data: {"id":"chatcmpl-b","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a few words of text"},"finish_reason":null}]}"#;
     let stream = format!("{}data: [DONE]\n\n", format!("{chunk}\n\n").repeat(500));

@@ -118,6 +118,23 @@ for model, provider in (("economy", "aws-bedrock-runtime"), ("claude-sonnet-4-6"
         {"type": "function_call_output", "call_id": calls[0].call_id, "output": "18 degrees and sunny"}])
     assert second.output_text == f"mock reply from {provider} after tool get_weather", (model, second)
 
+# The Codex CLI's default tools: a namespace's function is called under its namespace (the
+# provider knows it as namespace__name), and the hosted web search the demo's configuration
+# leaves out is named in a header.
+codex_tools = [{"type": "namespace", "name": "weather", "description": "Weather tools", "tools": tools},
+               {"type": "web_search", "external_web_access": False}]
+raw = client.responses.with_raw_response.create(model="economy", input=ask, tools=codex_tools, extra_body=cheap)
+first = raw.parse()
+assert raw.headers["x-model-router-dropped-tools"] == "web_search", dict(raw.headers)
+calls = [o for o in first.output if o.type == "function_call"]
+assert [(c.namespace, c.name) for c in calls] == [("weather", "get_weather")], first.output
+second = client.responses.create(model="economy", tools=codex_tools, extra_body=cheap, input=ask + [
+    {"type": "function_call", "call_id": calls[0].call_id, "namespace": "weather", "name": "get_weather",
+     "arguments": calls[0].arguments},
+    {"type": "function_call_output", "call_id": calls[0].call_id, "output": "18 degrees and sunny"}])
+provider = raw.headers["x-model-router-provider"]
+assert second.output_text == f"mock reply from {provider} after tool weather__get_weather", second
+
 try:
     client.responses.create(model="economy", input="hi", previous_response_id="resp_1")
     raise AssertionError("previous_response_id was not refused")

@@ -87,7 +87,7 @@ fn the_configuration_reference_matches_the_configuration_code() {
     let mut code: BTreeSet<String> = accepted("FIELD");
     code.remove("auto");
     code.remove("sticky");
-    for section in ["resilience", "budgets", "prefix_cache"] {
+    for section in ["resilience", "budgets", "prefix_cache", "responses"] {
         code.remove(section);
         for f in accepted(&format!(r#"{{"{section}":FIELD}}"#)) {
             code.insert(format!("{section}.{f}"));

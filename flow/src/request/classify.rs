@@ -171,11 +171,13 @@ impl Request {
         let config = &shared.config;
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
         // A Responses request is routed as the chat body it says.
-        let (body, echo) = match self.inbound.is_some().then(|| inbound::request::to_chat(&body)) {
-            Some(Ok(chat)) => (chat.body, Some(chat.echo)),
-            Some(Err(e)) => return Ok(self.reject(host, &e)),
-            None => (body, None),
-        };
+        let drop_tools = &config.responses.drop_tools;
+        let (body, echo, dropped) =
+            match self.inbound.is_some().then(|| inbound::request::to_chat(&body, drop_tools)) {
+                Some(Ok(chat)) => (chat.body, Some(chat.echo), chat.dropped_tools),
+                Some(Err(e)) => return Ok(self.reject(host, &e)),
+                None => (body, None, Vec::new()),
+            };
         let snapshot = live::Snapshot::new(host);
         let now = io::now_secs(host)?;
         let analysis = match crate::io::span!(host, "analyze", analyze_turn(host, shared, &body, now)) {
@@ -241,7 +243,10 @@ impl Request {
             None
         };
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
-        let report = chat_report(&route);
+        let mut report = chat_report(&route);
+        if !dropped.is_empty() {
+            report.push((h::DROPPED_TOOLS, dropped.join(",")));
+        }
         let Route {
             target,
             stream,

@@ -7,6 +7,7 @@
 //! [`auto`] for that reason.
 
 pub mod auto;
+mod responses;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +15,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use self::auto::{AutoConfig, AutoError, RawAutoConfig};
+pub use self::responses::ResponsesConfig;
 use crate::account::budget::BudgetConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, CatalogError, RawCatalog, is_token};
 use crate::health::ResilienceConfig;
@@ -88,6 +90,9 @@ pub struct RawConfig {
     pub budgets: BudgetConfig,
     /// Write what ran as filter state (`wasm.model_router.*`) for access logs (default true).
     pub filter_state: Option<bool>,
+    /// How Responses API requests (`/v1/responses`) are served.
+    #[serde(default)]
+    pub responses: ResponsesConfig,
 }
 
 /// Stickiness: a conversation's auto tier only escalates while it is remembered.
@@ -171,6 +176,8 @@ pub struct Config {
     /// Write what ran as filter state for access logs: eleven host calls per request, which
     /// a gateway whose access log does not read them can skip.
     pub filter_state: bool,
+    /// How Responses API requests are served.
+    pub responses: ResponsesConfig,
 }
 
 impl Config {
@@ -218,7 +225,7 @@ pub enum ConfigError {
     /// Two client ids the configuration names would share one metric label
     /// ([`metric_segment`]): their spend and limits would be drawn as one.
     ClientsShareLabel(String, String),
-    /// A `resilience` or `budgets` setting out of range (the message names it).
+    /// A `resilience`, `budgets` or `responses` setting out of range (the message names it).
     BadResilience(String),
     /// A per-client setting (named) without `client_header`: no request would have a client.
     NeedsClientHeader(&'static str),
@@ -392,6 +399,7 @@ impl TryFrom<RawConfig> for Config {
         })?;
         raw.resilience.validate().map_err(ConfigError::BadResilience)?;
         raw.budgets.validate().map_err(ConfigError::BadResilience)?;
+        raw.responses.validate().map_err(ConfigError::BadResilience)?;
         for entry in &raw.free {
             let (provider, model) = entry.split_once('/').unwrap_or(("", entry));
             let mut found = false;
@@ -477,6 +485,7 @@ impl TryFrom<RawConfig> for Config {
             resilience: raw.resilience,
             budgets: raw.budgets,
             filter_state: raw.filter_state.unwrap_or(true),
+            responses: raw.responses,
         })
     }
 }
@@ -575,11 +584,26 @@ mod tests {
                 r#"{"client_header":"x-team","clients":{"team a":{}},"budgets":{"clients":{"team_a":2}}}"#,
                 "ClientsShareLabel",
             ),
+            // Tools the router serves are never left out; a type is a type, named once.
+            (r#"{"responses":{"drop_tools":["function"]}}"#, "BadResilience"),
+            (r#"{"responses":{"drop_tools":["namespace"]}}"#, "BadResilience"),
+            (r#"{"responses":{"drop_tools":["Web Search"]}}"#, "BadResilience"),
+            (r#"{"responses":{"drop_tools":[""]}}"#, "BadResilience"),
+            (r#"{"responses":{"drop_tools":["web_search","web_search"]}}"#, "BadResilience"),
+            (r#"{"responses":{"drop_hosted":["web_search"]}}"#, "Json"),
         ];
         for (json, want) in cases {
             let got = format!("{:?}", Config::from_json(json.as_bytes()));
             assert!(got.starts_with(&format!("Err({want}")), "{json}: {got}");
         }
+    }
+
+    #[test]
+    fn hosted_tool_types_can_be_left_out_of_responses_requests() {
+        let c = Config::from_json(br#"{"responses":{"drop_tools":["web_search","file_search"]}}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.responses.drop_tools, ["web_search", "file_search"]);
+        assert!(Config::from_json(b"{}").is_ok_and(|c| c.responses.drop_tools.is_empty()));
     }
 
     #[test]

@@ -228,3 +228,36 @@ fn a_large_answer_passing_as_it_comes_is_one_response_object_at_its_end() {
     // Priced from its end as a chat answer is.
     assert_eq!(host.notes.borrow().get("cost").map(String::as_str), Some("0.00200000"));
 }
+
+/// A hosted tool the configuration leaves out is not sent (nor the choice that then asks
+/// nothing), and the answer says it was left out; without the configuration it is refused
+/// before anything is sent.
+#[test]
+fn hosted_tools_the_configuration_drops_are_left_out_and_named_in_a_header() {
+    let body = r#"{"model":"economy","input":"hello","tools":[{"type":"web_search","external_web_access":false}],"tool_choice":"auto"}"#;
+    let mut host = responses(body);
+    let mut req = Request::new(Some(config(r#","responses":{"drop_tools":["web_search"]}"#)));
+    let step = route(&mut req, &host);
+    let sent = sent_body(&step);
+    assert_eq!(sent["messages"], serde_json::json!([{"role": "user", "content": "hello"}]), "{step:?}");
+    assert!(sent.get("tools").is_none() && sent.get("tool_choice").is_none(), "{sent}");
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    let headers = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(
+        set_response(&headers, "x-model-router-dropped-tools").as_deref(),
+        Some("web_search"),
+        "{headers:?}"
+    );
+
+    let host = responses(body);
+    let mut req = Request::new(Some(config("")));
+    let step = route(&mut req, &host);
+    assert_eq!(sent_body(&step), Value::Null, "{step:?}");
+    let refused = step.effects.iter().find_map(|e| match e {
+        Effect::Respond { status, body, .. } => Some((*status, String::from_utf8_lossy(body).into_owned())),
+        _ => None,
+    });
+    let (status, text) = refused.unwrap_or_default();
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains(r#""param":"tools[0].type""#), "{text}");
+}

@@ -82,7 +82,7 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
         let call_id = s(Some(call), "id").unwrap_or_else(|| ids.call_id(n));
         let name = s(f, "name").unwrap_or_default();
         let arguments = s(f, "arguments").unwrap_or_default();
-        output.push(call_item(&ids.call(n), &call_id, &name, &arguments, done));
+        output.push(call_item(&ids.call(n), &call_id, &name, &arguments, done, echo));
     }
     let head = Head {
         echo,
@@ -255,11 +255,25 @@ pub(super) fn reasoning_item(id: &str, text: &str, status: &str) -> Value {
     json!({"id": id, "type": "reasoning", "status": status, "summary": [], "content": content})
 }
 
-pub(super) fn call_item(id: &str, call_id: &str, name: &str, arguments: &str, status: &str) -> Value {
-    json!({
+/// A `function_call` item; a function the request declared in a namespace is named as it was
+/// there, with its `namespace`.
+pub(super) fn call_item(
+    id: &str,
+    call_id: &str,
+    name: &str,
+    arguments: &str,
+    status: &str,
+    echo: &Echo,
+) -> Value {
+    let mut item = json!({
         "id": id, "type": "function_call", "status": status,
         "call_id": call_id, "name": name, "arguments": arguments,
-    })
+    });
+    if let Some((namespace, name)) = echo.namespace_of(name) {
+        set(&mut item, "namespace", json!(namespace));
+        set(&mut item, "name", json!(name));
+    }
+    item
 }
 
 /// Sets `key` of an object (nothing for any other value).
@@ -398,7 +412,7 @@ mod tests {
         let request = json!({"model": "economy", "input": "hi", "instructions": "be brief", "store": true,
             "tools": [{"type": "function", "name": "f", "parameters": {}}], "tool_choice": "required",
             "temperature": null, "metadata": {"k": "v"}, "max_output_tokens": 99});
-        let echo = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes())
+        let echo = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes(), &[])
             .map(|c| c.echo)
             .unwrap_or_default();
         let chat = completion(json!({"role": "assistant", "content": "hi"}), "stop");
@@ -411,6 +425,34 @@ mod tests {
         assert_eq!((&r["tools"][0]["name"], &r["metadata"]), (&json!("f"), &json!({"k": "v"})));
         // Nothing is stored whatever was asked; a null keeps the default.
         assert_eq!((&r["store"], &r["temperature"], &r["model"]), (&json!(false), &Value::Null, &json!("m")));
+    }
+
+    #[test]
+    fn a_call_of_a_namespaced_function_names_its_namespace() {
+        let request = json!({"model": "economy", "input": "hi", "tools": [
+            {"type": "function", "name": "plain"},
+            {"type": "namespace", "name": "crm", "description": "d", "tools": [{"type": "function", "name": "lookup"}]}]});
+        let echo = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes(), &[])
+            .map(|c| c.echo)
+            .unwrap_or_default();
+        let call = |id: &str, name: &str| json!({"id": id, "type": "function", "function": {"name": name, "arguments": "{}"}});
+        let chat = completion(
+            json!({"role": "assistant", "content": null, "tool_calls": [call("c1", "crm__lookup"), call("c2", "plain"), call("c3", "crm__other")]}),
+            "tool_calls",
+        );
+        let r: Value =
+            serde_json::from_slice(&to_response(chat.to_string().as_bytes(), &echo).unwrap_or_default())
+                .unwrap_or_default();
+        let named: Vec<_> =
+            r["output"].as_array().into_iter().flatten().map(|o| (&o["namespace"], &o["name"])).collect();
+        assert_eq!(
+            named,
+            [
+                (&json!("crm"), &json!("lookup")),
+                (&Value::Null, &json!("plain")),
+                (&Value::Null, &json!("crm__other"))
+            ]
+        );
     }
 
     #[test]

@@ -384,6 +384,7 @@ impl Events {
                 "response.output_text.done"
             }
             Kind::Call { name, .. } => {
+                let name = self.echo.namespace_of(name).map_or(name.as_str(), |(_, own)| own);
                 fields = json!({"item_id": id, "output_index": at, "name": name, "arguments": text});
                 "response.function_call_arguments.done"
             }
@@ -453,7 +454,9 @@ impl Events {
             Kind::Message { .. } => {
                 answer::message_item(&item.id, self.part_json(at).into_iter().collect(), item.status)
             }
-            Kind::Call { call_id, name, .. } => answer::call_item(&item.id, call_id, name, text, item.status),
+            Kind::Call { call_id, name, .. } => {
+                answer::call_item(&item.id, call_id, name, text, item.status, &self.echo)
+            }
         }
     }
 

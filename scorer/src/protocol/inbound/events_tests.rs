@@ -367,3 +367,32 @@ fn a_late_name_or_id_continues_its_call_and_a_stream_without_ids_takes_the_route
     assert_eq!((out[0].1.as_str(), out[0].3.as_str()), ("fc_fallback_0", "f{\"a\":1}"));
     assert_eq!(all[0]["response"]["id"], json!("resp_fallback"));
 }
+
+#[test]
+fn a_streamed_call_of_a_namespaced_function_names_its_namespace() {
+    let request = json!({"model": "m", "input": "hi", "stream": true, "tools": [
+        {"type": "namespace", "name": "crm", "description": "d", "tools": [{"type": "function", "name": "lookup"}]}]});
+    let echo = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes(), &[])
+        .map(|c| c.echo)
+        .unwrap_or_default();
+    let body = chat(
+        &[
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "crm__lookup", "arguments": "{}"}}]}),
+                None,
+            ),
+            chunk(json!({}), Some("tool_calls")),
+        ],
+        true,
+    );
+    let all = events(&Events::new(echo, "chatcmpl-x").feed(body.as_bytes(), true));
+    let find = |t: &str| all.iter().find(|e| e["type"] == t).cloned().unwrap_or_default();
+    for item in [
+        &find("response.output_item.added")["item"],
+        &find("response.output_item.done")["item"],
+        &find("response.completed")["response"]["output"][0],
+    ] {
+        assert_eq!((&item["namespace"], &item["name"]), (&json!("crm"), &json!("lookup")), "{item}");
+    }
+    assert_eq!(find("response.function_call_arguments.done")["name"], json!("lookup"));
+}

@@ -14,6 +14,7 @@
 mod fields;
 mod input;
 mod options;
+mod tools;
 mod tree;
 
 use serde_json::Value;
@@ -35,6 +36,8 @@ pub struct Chat {
     pub body: Vec<u8>,
     /// What the answer's Response objects say they were asked.
     pub echo: Echo,
+    /// The types of the hosted tools left out (`drop_tools`), each once.
+    pub dropped_tools: Vec<String>,
 }
 
 /// Members left out: `store` (the router stores nothing, whatever it says), `metadata` (tags
@@ -84,8 +87,9 @@ pub(super) const CHAT_NAMES: [(&str, &str); 6] = [
 ];
 
 /// A Responses request body to the chat-completions body the router routes: `model`, then
-/// `messages`, then the other members in the client's order.
-pub fn to_chat(body: &[u8]) -> Result<Chat, ApiError> {
+/// `messages`, then the other members in the client's order. Hosted tools whose type is in
+/// `drop_tools` are left out, where any other is refused.
+pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
     let Node::Object(members) = tree::parse(body)? else {
         // `tree::parse` reads objects only.
         return Err(ApiError::invalid("invalid_body", None, "request body must be a JSON object"));
@@ -94,6 +98,7 @@ pub fn to_chat(body: &[u8]) -> Result<Chat, ApiError> {
     let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
     let mut logprobs = false;
     let mut echoed = Vec::new();
+    let mut dropped_tools = Vec::new();
     for (key, value) in members {
         let k = key.as_str();
         if Echo::MEMBERS.contains(&k) && !value.is_null() {
@@ -147,12 +152,14 @@ pub fn to_chat(body: &[u8]) -> Result<Chat, ApiError> {
             },
             "include" => logprobs |= options::include(&value)?,
             "tools" => {
-                if let Some(tools) = options::tools(value)? {
-                    out.push((key, tools));
+                let tools = tools::tools(value, drop_tools)?;
+                dropped_tools = tools.dropped;
+                if let Some(list) = tools.list {
+                    out.push((key, list));
                 }
             }
             "tool_choice" => {
-                if let Some(choice) = options::tool_choice(value)? {
+                if let Some(choice) = tools::tool_choice(value)? {
                     out.push((key, choice));
                 }
             }
@@ -176,6 +183,16 @@ pub fn to_chat(body: &[u8]) -> Result<Chat, ApiError> {
     if logprobs {
         out.push(("logprobs".into(), true.into()));
     }
+    // Without tools (none sent, an empty list, or only ones left out), chat refuses a
+    // `tool_choice` and `parallel_tool_calls`, which then ask nothing; a choice that forces a
+    // call is the route's to refuse.
+    if !out.iter().any(|(k, _)| k == "tools") {
+        out.retain(|(k, v)| match k.as_str() {
+            "parallel_tool_calls" => false,
+            "tool_choice" => !matches!(v.as_str(), Some("auto" | "none")),
+            _ => true,
+        });
+    }
     let model = match model {
         Some(m @ Node::Leaf(Value::String(_))) => m,
         None | Some(Node::Leaf(Value::Null)) => {
@@ -191,7 +208,7 @@ pub fn to_chat(body: &[u8]) -> Result<Chat, ApiError> {
     let body = serde_json::to_vec(&Node::Object(chat))
         .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))?;
     let echo = Echo::of(serde_json::to_value(Node::Object(echoed)).unwrap_or_default());
-    Ok(Chat { body, echo })
+    Ok(Chat { body, echo, dropped_tools })
 }
 
 /// A count member (`null`: none): a non-negative whole number, however it is written (`16.0`),
@@ -226,3 +243,5 @@ fn is_empty(v: &Node) -> bool {
 mod refused_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tools_tests;

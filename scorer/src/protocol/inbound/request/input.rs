@@ -21,6 +21,7 @@ use super::fields::{
 };
 use super::tree::{NULL, Node, object};
 use crate::error::{ApiError, echo};
+use crate::protocol::inbound::echo::joined;
 use crate::protocol::raw::At;
 
 /// The messages of `instructions` (a leading system message) and `input`.
@@ -174,10 +175,16 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
         None => Err(missing(&format!("{}.type", at()), "send the item's type")),
         Some("function_call") => {
             let id = name(&mut it, "call_id", at)?;
-            let function = object([
-                ("name", name(&mut it, "name", at)?.into()),
-                ("arguments", string(&mut it, "arguments", at)?.into()),
-            ]);
+            let mut called = name(&mut it, "name", at)?;
+            // A namespace's function, as the request's tools name it for chat.
+            match it.take("namespace") {
+                None => {}
+                Some(Node::Leaf(Value::String(ns))) if ns.is_empty() => {}
+                Some(Node::Leaf(Value::String(ns))) => called = joined(&ns, &called),
+                Some(other) => return Err(wrong_type(&format!("{}.namespace", at()), "a string", &other)),
+            }
+            let function =
+                object([("name", called.into()), ("arguments", string(&mut it, "arguments", at)?.into())]);
             turns.call(object([("id", id.into()), ("type", "function".into()), ("function", function)]));
             Ok(())
         }

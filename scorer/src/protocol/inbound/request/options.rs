@@ -1,162 +1,16 @@
-//! The request's option objects in their chat shapes: `tools` (nested under `function`),
-//! `tool_choice`, `text` (`response_format` and `verbosity`), `reasoning` (its effort) and
-//! `include`. A member of these objects the translation does not know is refused, as at the
+//! The request's option objects in their chat shapes: `text` (`response_format` and
+//! `verbosity`), `reasoning` (its effort) and `include` (`tools` and `tool_choice` are in
+//! `tools`). A member of these objects the translation does not know is refused, as at the
 //! top level: each asks something of the answer.
 
 use serde_json::Value;
 
-use super::fields::{kind, missing, optional_string, unknown, unsupported, unsupported_member, wrong_type};
+use super::fields::{kind, missing, optional_string, unknown, unsupported_member, wrong_type};
 use super::tree::{Node, object};
 use crate::error::{ApiError, echo};
 
 /// `include` names the log probabilities of the answer's text: chat's `logprobs`.
 const LOGPROBS: &str = "message.output_text.logprobs";
-
-/// `tools`: each `{"type":"function","name",...}` as `{"type":"function","function":{...}}`,
-/// its members in the client's order (`null` ones left out). Hosted tools (web search, file
-/// search, code interpreter, MCP, computer use, shell, custom grammars) run at OpenAI: refused.
-/// An empty list is left out (chat refuses `tools: []`).
-///
-/// A tool without `strict` stays without: Responses then makes the schema strict when it can,
-/// which chat has no way to ask; sending `strict: true` would have schemas strict mode cannot
-/// take refused, so chat's non-strict default is the nearer.
-pub(super) fn tools(value: Node) -> Result<Option<Node>, ApiError> {
-    let list = match value {
-        v if v.is_null() => return Ok(None),
-        Node::Array(list) => list,
-        other => return Err(wrong_type("tools", "an array of tools", &other)),
-    };
-    if list.is_empty() {
-        return Ok(None);
-    }
-    let mut out = Vec::with_capacity(list.len());
-    for (i, t) in list.into_iter().enumerate() {
-        out.push(tool(t, &|| format!("tools[{i}]"))?);
-    }
-    Ok(Some(Node::Array(out)))
-}
-
-fn tool(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
-    let member = |key: &str| format!("{}.{key}", at());
-    match kind(&t, at)?.as_deref() {
-        Some("function") => {}
-        None if !t.is_object() => return Err(wrong_type(&at(), "an object", &t)),
-        None => return Err(missing(&member("type"), "send function")),
-        Some(other) => {
-            return Err(unsupported(
-                &member("type"),
-                format!(
-                    "tools of type {} are not supported: the router serves function tools (hosted tools run \
-                     at OpenAI only; run it in the client and declare it as a function)",
-                    echo(other)
-                ),
-            ));
-        }
-    }
-    let Node::Object(members) = t else { return Err(wrong_type(&at(), "an object", &t)) };
-    let mut function = Vec::with_capacity(members.len());
-    for (key, v) in members {
-        let param = || member(&key);
-        match (key.as_str(), &v) {
-            ("type", _) | (_, Node::Leaf(Value::Null)) => continue,
-            ("name", Node::Leaf(Value::String(s))) if !s.is_empty() => {}
-            ("description", Node::Leaf(Value::String(_))) => {}
-            ("parameters", Node::Object(_)) => {}
-            ("strict", Node::Leaf(Value::Bool(_))) => {}
-            ("name", Node::Leaf(Value::String(_))) => {
-                return Err(missing(&param(), "send the function's name"));
-            }
-            ("name" | "description", _) => return Err(wrong_type(&param(), "a string", &v)),
-            ("parameters", _) => return Err(wrong_type(&param(), "a JSON Schema object", &v)),
-            ("strict", _) => return Err(wrong_type(&param(), "a boolean", &v)),
-            // Tool search's deferred loading, off, and no programmatic callers ask nothing; the
-            // schema of what the function returns is a hint chat has no place for.
-            ("defer_loading", Node::Leaf(Value::Bool(false))) | ("output_schema", _) => continue,
-            ("allowed_callers", Node::Array(callers)) if callers.is_empty() => continue,
-            ("defer_loading" | "allowed_callers", _) => {
-                let why = "the router sends plain function tools: leave it out";
-                return Err(unsupported_member(&param(), why));
-            }
-            _ => {
-                return Err(unknown(
-                    &param(),
-                    "a function tool takes name, description, parameters and strict",
-                ));
-            }
-        }
-        function.push((key, v));
-    }
-    if !function.iter().any(|(k, _)| k == "name") {
-        return Err(missing(&member("name"), "send the function's name"));
-    }
-    Ok(object([("type", "function".into()), ("function", Node::Object(function))]))
-}
-
-/// `tool_choice`: the modes as they are, a function as `{"type":"function","function":{"name"}}`,
-/// and `allowed_tools` as chat's `{"type":"allowed_tools","allowed_tools":{"mode","tools"}}`.
-pub(super) fn tool_choice(value: Node) -> Result<Option<Node>, ApiError> {
-    const AT: &str = "tool_choice";
-    let at = || AT.to_string();
-    match value {
-        v if v.is_null() => Ok(None),
-        Node::Leaf(Value::String(mode)) => match mode.as_str() {
-            "none" | "auto" | "required" => Ok(Some(mode.into())),
-            _ => Err(ApiError::invalid(
-                "invalid_value",
-                Some(AT),
-                format!("tool_choice {} is not valid: use none, auto, required or an object", echo(&mode)),
-            )),
-        },
-        mut o @ Node::Object(_) => match kind(&o, &at)?.as_deref() {
-            Some("function") => Ok(Some(function_choice(&mut o, &at)?)),
-            Some("allowed_tools") => {
-                let mode = match o.take("mode") {
-                    Some(Node::Leaf(Value::String(m))) if m == "auto" || m == "required" => m,
-                    Some(other) => {
-                        return Err(ApiError::invalid(
-                            "invalid_value",
-                            Some("tool_choice.mode"),
-                            format!("tool_choice.mode {} is not valid: use auto or required", short(&other)),
-                        ));
-                    }
-                    None => return Err(missing("tool_choice.mode", "use auto or required")),
-                };
-                let list = match o.take("tools") {
-                    Some(Node::Array(list)) => list,
-                    None => return Err(missing("tool_choice.tools", "send the tools allowed")),
-                    Some(other) => return Err(wrong_type("tool_choice.tools", "an array of tools", &other)),
-                };
-                let mut allowed = Vec::with_capacity(list.len());
-                for (i, mut t) in list.into_iter().enumerate() {
-                    let at = || format!("{AT}.tools[{i}]");
-                    if kind(&t, &at)?.as_deref() != Some("function") {
-                        let why = "only function tools can be allowed: the router serves no hosted tools";
-                        return Err(unsupported(&format!("{}.type", at()), why));
-                    }
-                    allowed.push(function_choice(&mut t, &at)?);
-                }
-                let inner = object([("mode", mode.into()), ("tools", Node::Array(allowed))]);
-                Ok(Some(object([("type", "allowed_tools".into()), ("allowed_tools", inner)])))
-            }
-            None => Err(missing("tool_choice.type", "send function or allowed_tools")),
-            Some(other) => Err(unsupported(
-                "tool_choice.type",
-                format!(
-                    "tool_choice type {} is not supported: the router serves function tools; use none, auto, \
-                     required, a function or allowed_tools",
-                    echo(other)
-                ),
-            )),
-        },
-        other => Err(wrong_type(AT, "a string or an object", &other)),
-    }
-}
-
-/// `{"type":"function","name"}` as `{"type":"function","function":{"name"}}`.
-fn function_choice(o: &mut Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
-    let name = super::fields::name(o, "name", at)?;
-    Ok(object([("type", "function".into()), ("function", object([("name", name.into())]))]))
-}
 
 /// `text`: its `format` as `response_format` (`text` asks nothing and is left out) and its
 /// `verbosity` as `verbosity`, pushed onto `out`.
@@ -298,9 +152,4 @@ pub(super) fn include(value: &Node) -> Result<bool, ApiError> {
         }
     }
     Ok(logprobs)
-}
-
-/// A client value for a message: a string quoted, anything else as JSON.
-fn short(v: &Node) -> String {
-    v.as_str().map_or_else(|| echo(&serde_json::to_string(v).unwrap_or_default()), echo)
 }

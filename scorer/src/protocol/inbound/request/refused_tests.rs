@@ -188,7 +188,7 @@ fn bodies_that_are_not_responses_requests_are_refused() {
         let e = refused(body);
         assert_eq!((e.status, e.code, e.param.as_deref()), (400, code, param), "{body}: {e}");
     }
-    assert_eq!(to_chat(b"\xff\xfe").map(|c| c.body).map_err(|e| e.code), Err("invalid_utf8"));
+    assert_eq!(to_chat(b"\xff\xfe", &[]).map(|c| c.body).map_err(|e| e.code), Err("invalid_utf8"));
 }
 
 #[test]

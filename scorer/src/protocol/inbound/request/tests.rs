@@ -4,12 +4,12 @@ use super::*;
 
 /// The chat body of a Responses body, as a JSON value (key order aside).
 pub(super) fn chat(body: &str) -> Value {
-    let bytes = to_chat(body.as_bytes()).map(|c| c.body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let bytes = to_chat(body.as_bytes(), &[]).map(|c| c.body).unwrap_or_else(|e| panic!("{e}: {body}"));
     serde_json::from_slice(&bytes).unwrap()
 }
 
 pub(super) fn refused(body: &str) -> ApiError {
-    match to_chat(body.as_bytes()).map(|c| c.body) {
+    match to_chat(body.as_bytes(), &[]).map(|c| c.body) {
         Ok(v) => panic!("accepted {body}: {}", String::from_utf8_lossy(&v)),
         Err(e) => e,
     }
@@ -111,7 +111,7 @@ fn a_codex_agent_turn_becomes_one_chat_conversation() {
     });
     assert_eq!(chat(body), want);
     // The router's own parser takes it.
-    let bytes = to_chat(body.as_bytes()).unwrap().body;
+    let bytes = to_chat(body.as_bytes(), &[]).unwrap().body;
     let parsed = crate::parse::request::parse_chat(&bytes).unwrap_or_else(|e| panic!("{e}"));
     assert!(parsed.stream);
 }
@@ -276,7 +276,7 @@ fn a_schema_keeps_the_clients_member_order() {
         r#"{"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"string"}}}"#;
     let body =
         with(&format!(r#","text":{{"format":{{"type":"json_schema","name":"r","schema":{schema}}}}}"#));
-    let out = String::from_utf8(to_chat(body.as_bytes()).unwrap().body).unwrap();
+    let out = String::from_utf8(to_chat(body.as_bytes(), &[]).unwrap().body).unwrap();
     assert!(out.contains(schema), "{out}");
     assert!(out.starts_with(r#"{"model":"auto","messages":"#), "{out}");
 }
@@ -330,7 +330,7 @@ fn an_ai_sdk_turn_becomes_one_chat_conversation() {
         "tool_choice": "auto"
     });
     assert_eq!(chat(body), want);
-    let bytes = to_chat(body.as_bytes()).unwrap().body;
+    let bytes = to_chat(body.as_bytes(), &[]).unwrap().body;
     assert!(crate::parse::request::parse_chat(&bytes).is_ok_and(|r| !r.stream));
 }
 
@@ -346,9 +346,10 @@ fn images_a_tool_returned_follow_the_turns_tool_messages_as_a_user_message() {
         {"id": "rs_1"},
         {"role": "user", "content": "and?"},
     ]});
-    let out: Value =
-        serde_json::from_slice(&to_chat(body.to_string().as_bytes()).map(|c| c.body).unwrap_or_default())
-            .unwrap_or_default();
+    let out: Value = serde_json::from_slice(
+        &to_chat(body.to_string().as_bytes(), &[]).map(|c| c.body).unwrap_or_default(),
+    )
+    .unwrap_or_default();
     let roles: Vec<&Value> = out["messages"].as_array().into_iter().flatten().map(|m| &m["role"]).collect();
     assert_eq!(
         roles,

@@ -34,6 +34,14 @@ impl Node {
         }
     }
 
+    /// The member `key` of an object, to change in place.
+    pub(super) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match self {
+            Node::Object(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
     /// The member `key` of an object, moved out (`null` left in its place); `None` when it is
     /// absent or `null`.
     pub(super) fn take(&mut self, key: &str) -> Option<Node> {
