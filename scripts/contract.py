@@ -178,7 +178,7 @@ RESPONSES_EDGE_CASES = [
 # rather than refusing it.
 DROPPED_TOOLS = ("web_search",)
 # A namespace's function as chat names it: `{namespace}__{name}`, in chat's characters and length.
-NAMESPACE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+NAMESPACE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 MAX_TOOL_NAME = 64
 
 # `/responses`: spec-valid requests the router refuses on purpose (it stores nothing, and runs
@@ -305,7 +305,7 @@ def responses_refusals(body):
             out.append(("tool_choice.type", "hosted tool_choice"))
         elif choice.get("type") == "allowed_tools" and isinstance(choice.get("tools"), list):
             for i, t in enumerate(choice["tools"]):
-                if isinstance(t, dict) and t.get("type") != "function":
+                if isinstance(t, dict) and t.get("type") not in ("function", "namespace") + DROPPED_TOOLS:
                     out.append((f"tool_choice.tools[{i}].type", "hosted tool_choice"))
     items = body.get("input")
     for i, it in enumerate(items if isinstance(items, list) else []):
@@ -537,7 +537,7 @@ RESPONSES_JUSTIFIED = [
      "the Messages API wants the first turn to be the user's (chat refuses the same)"),
     ("namespace name chat cannot carry", "invalid_value", r"tools\[(\d+)\]\.name",
      lambda b, m, run: _namespace(b, m[1]).get("name") not in (None, "")
-     and not NAMESPACE_NAME.match(str(_namespace(b, m[1])["name"])),
+     and not NAMESPACE_NAME.fullmatch(str(_namespace(b, m[1])["name"])),
      "chat names a namespace's function namespace__name, in letters, digits, _ and - only"),
     ("namespaced name too long", "invalid_value", r"tools\[(\d+)\]\.tools\[(\d+)\]\.name",
      lambda b, m, run: len(str(_namespace(b, m[1]).get("name", ""))) + 2
@@ -546,8 +546,22 @@ RESPONSES_JUSTIFIED = [
     ("two tools of one chat name", "invalid_value", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.name",
      lambda b, m, run: chat_names_collide(b),
      "a namespaced function and another tool would both be called by one name"),
-    ("namespace named ''", "missing_required_parameter", r"tools\[(\d+)\]\.name",
-     lambda b, m, run: _namespace(b, m[1]).get("name") == "",
+    ("a call's namespace chat cannot carry", "invalid_value", r"input\[(\d+)\]\.namespace",
+     lambda b, m, run: _item(b, m[1]).get("type") == "function_call"
+     and isinstance(_item(b, m[1]).get("namespace"), str) and _item(b, m[1])["namespace"] != ""
+     and (not NAMESPACE_NAME.fullmatch(_item(b, m[1])["namespace"])
+          or len(_item(b, m[1])["namespace"]) + 2 + len(str(_item(b, m[1]).get("name", ""))) > MAX_TOOL_NAME),
+     "chat names a namespace's function namespace__name, in letters, digits, _ and -, 64 at most"),
+    ("allowed namespace not declared", "invalid_value", r"tool_choice\.tools\[(\d+)\]\.name",
+     lambda b, m, run: _at(b, "tool_choice", "type") == "allowed_tools"
+     and _at(b, "tool_choice", "tools", int(m[1]), "type") == "namespace"
+     and not any(isinstance(t, dict) and t.get("type") == "namespace"
+                 and t.get("name") == _at(b, "tool_choice", "tools", int(m[1]), "name")
+                 for t in (b.get("tools") if isinstance(b.get("tools"), list) else [])),
+     "a namespace the request does not declare has no functions to allow"),
+    ("namespace named ''", "missing_required_parameter", r"(tools|tool_choice\.tools)\[(\d+)\]\.name",
+     lambda b, m, run: _at(b, *m[1].split("."), int(m[2]), "type") == "namespace"
+     and _at(b, *m[1].split("."), int(m[2]), "name") == "",
      "a namespace with no name cannot name its functions"),
     ("function tool named ''", "missing_required_parameter", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.name",
      lambda b, m, run: _function_tool(b, m[1], m[3]).get("name") == "",

@@ -172,12 +172,16 @@ impl Request {
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
         // A Responses request is routed as the chat body it says.
         let drop_tools = &config.responses.drop_tools;
-        let (body, echo, dropped) =
-            match self.inbound.is_some().then(|| inbound::request::to_chat(&body, drop_tools)) {
-                Some(Ok(chat)) => (chat.body, Some(chat.echo), chat.dropped_tools),
-                Some(Err(e)) => return Ok(self.reject(host, &e)),
-                None => (body, None, Vec::new()),
-            };
+        let (body, dropped) = match self.inbound.as_mut() {
+            Some(inbound) => match inbound::request::to_chat(&body, drop_tools) {
+                Ok(chat) => {
+                    inbound.translated(chat.echo);
+                    (chat.body, chat.dropped_tools)
+                }
+                Err(e) => return Ok(self.reject(host, &e)),
+            },
+            None => (body, Vec::new()),
+        };
         let snapshot = live::Snapshot::new(host);
         let now = io::now_secs(host)?;
         let analysis = match crate::io::span!(host, "analyze", analyze_turn(host, shared, &body, now)) {
@@ -279,8 +283,8 @@ impl Request {
             reasoning,
             structured,
         };
-        if let Some(echo) = echo {
-            self.inbound = Some(Inbound::routed(stream, echo, &meta.id));
+        if let Some(inbound) = self.inbound.as_mut() {
+            inbound.routed(stream, &meta.id);
         }
         self.phase = Phase::Routed(Box::new(Flight {
             report,

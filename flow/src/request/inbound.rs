@@ -24,6 +24,9 @@ const MAX_HELD: usize = 32 << 20;
 #[derive(Debug)]
 pub(super) struct Inbound {
     shape: Shape,
+    /// What its Response objects say they were asked, and where its chat tools stand in the
+    /// request (for errors naming one), once the request is translated.
+    echo: Echo,
     /// The response being passed has a 2xx status (set on its headers).
     ok: bool,
     /// A non-2xx body, or a non-streamed answer, held until its end.
@@ -39,15 +42,27 @@ pub(super) struct Inbound {
 enum Shape {
     /// Not routed yet: what answers it now is the router's own error.
     Asked,
-    /// A non-streamed answer, and what its Response echoes.
-    Whole(Box<Echo>),
+    /// A non-streamed answer.
+    Whole,
     /// A streamed answer.
     Events(Box<Events>),
 }
 
 impl Inbound {
     pub(super) fn asked() -> Self {
-        Inbound { shape: Shape::Asked, ok: true, held: Vec::new(), gave_up: false, passed: None }
+        Inbound {
+            shape: Shape::Asked,
+            echo: Echo::default(),
+            ok: true,
+            held: Vec::new(),
+            gave_up: false,
+            passed: None,
+        }
+    }
+
+    /// Translated: what its answer echoes.
+    pub(super) fn translated(&mut self, echo: Echo) {
+        self.echo = echo;
     }
 
     /// The body of this step, which its phase read and lets pass unchanged.
@@ -55,16 +70,11 @@ impl Inbound {
         self.passed = Some(body);
     }
 
-    /// Routed: `stream` says which way its answer comes; `echo`, what its Response objects
-    /// say they were asked; `id`, the chat id the router gives a translated answer (for a
-    /// stream whose chunks carry none).
-    pub(super) fn routed(stream: bool, echo: Echo, id: &str) -> Self {
-        let shape = if stream {
-            Shape::Events(Box::new(Events::new(echo, id)))
-        } else {
-            Shape::Whole(Box::new(echo))
-        };
-        Inbound { shape, ..Inbound::asked() }
+    /// Routed: `stream` says which way its answer comes; `id` is the chat id the router gives
+    /// a translated answer (for a stream whose chunks carry none).
+    pub(super) fn routed(&mut self, stream: bool, id: &str) {
+        self.shape =
+            if stream { Shape::Events(Box::new(Events::new(self.echo.clone(), id))) } else { Shape::Whole };
     }
 
     /// This part of the answer as the client gets it; `end`: it is the last.
@@ -72,7 +82,7 @@ impl Inbound {
         if self.gave_up {
             return bytes.to_vec();
         }
-        let whole = !self.ok || matches!(self.shape, Shape::Whole(_));
+        let whole = !self.ok || matches!(self.shape, Shape::Whole);
         if whole || matches!(self.shape, Shape::Asked) {
             self.held.extend_from_slice(bytes);
             if self.held.len() > MAX_HELD {
@@ -84,10 +94,10 @@ impl Inbound {
             }
             let held = std::mem::take(&mut self.held);
             let rewritten = match &self.shape {
-                Shape::Whole(echo) if self.ok => answer::to_response(&held, echo),
+                Shape::Whole if self.ok => answer::to_response(&held, &self.echo),
                 _ => None,
             };
-            return rewritten.or_else(|| answer::renamed_error(&held)).unwrap_or(held);
+            return rewritten.or_else(|| answer::renamed_error(&held, &self.echo)).unwrap_or(held);
         }
         match &mut self.shape {
             Shape::Events(events) => events.feed(bytes, end),
@@ -99,11 +109,11 @@ impl Inbound {
     /// whether it is now a stream of events.
     fn rewrite_reply(&self, status: u16, body: &[u8]) -> Option<(Vec<u8>, bool)> {
         if !(200..300).contains(&status) {
-            return answer::renamed_error(body).map(|b| (b, false));
+            return answer::renamed_error(body, &self.echo).map(|b| (b, false));
         }
         match &self.shape {
             Shape::Asked => None,
-            Shape::Whole(echo) => answer::to_response(body, echo).map(|b| (b, false)),
+            Shape::Whole => answer::to_response(body, &self.echo).map(|b| (b, false)),
             Shape::Events(events) => Some((events.fresh().feed(body, true), true)),
         }
     }

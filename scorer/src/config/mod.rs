@@ -7,6 +7,7 @@
 //! [`auto`] for that reason.
 
 pub mod auto;
+mod remembered;
 mod responses;
 
 use std::collections::BTreeMap;
@@ -15,11 +16,11 @@ use std::fmt;
 use serde::Deserialize;
 
 use self::auto::{AutoConfig, AutoError, RawAutoConfig};
+pub use self::remembered::{PrefixCacheConfig, StickyConfig};
 pub use self::responses::ResponsesConfig;
 use crate::account::budget::BudgetConfig;
 use crate::catalog::{BUILTIN_CATALOG, Catalog, CatalogError, RawCatalog, is_token};
 use crate::health::ResilienceConfig;
-use crate::parse::prefix::{Digest, EMPTY};
 use crate::vocab::{Policy, Prefer, RawPolicy};
 
 /// The request header the filter sets and the Envoy route reads with `cluster_header`.
@@ -93,57 +94,6 @@ pub struct RawConfig {
     /// How Responses API requests (`/v1/responses`) are served.
     #[serde(default)]
     pub responses: ResponsesConfig,
-}
-
-/// Stickiness: a conversation's auto tier only escalates while it is remembered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StickyConfig {
-    /// Seconds a conversation's tier is remembered after its last request.
-    pub ttl_secs: u64,
-    /// Shared-data slots (the memory bound); 0 turns stickiness off. Two conversations that
-    /// hash to one slot overwrite each other, which only ever loses stickiness.
-    pub slots: u64,
-    /// Remember tiers for requests without a client id (no `client_header`, or the header
-    /// absent). Off by default: anonymous callers with the same opening would share a tier.
-    pub without_client: bool,
-}
-
-impl Default for StickyConfig {
-    fn default() -> Self {
-        StickyConfig { ttl_secs: 3600, slots: 4096, without_client: false }
-    }
-}
-
-/// `auto` scans only what is new in a conversation: the scan's state after each request's
-/// messages is kept in shared data, and a later turn that starts with the same messages (by a
-/// 128-bit digest of their bytes) resumes from it. The decision is the one a full scan makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PrefixCacheConfig {
-    /// Shared-data slots (the memory bound, about 200 bytes each); 0 turns it off. Two
-    /// conversations that hash to one slot overwrite each other, which only costs a full scan.
-    pub slots: u64,
-    /// Seconds a state is kept after it was written.
-    pub ttl_secs: u64,
-    /// Conversations with less message text than this are scanned whole: below it a scan
-    /// costs less than the shared-data reads. Smaller bodies are parsed and translated whole.
-    pub min_bytes: u64,
-    /// Bytes each worker keeps of the conversations it parsed lately, and again of those it
-    /// translated (`decide::memo`), so that an agent's next turn is parsed and translated only
-    /// where it is new; 0 keeps none.
-    pub memo_bytes: u64,
-    /// The key the messages' digests start from: not configured but drawn by each Envoy
-    /// (the filter keeps it in shared data, so its workers share it), so that no caller can
-    /// compute a digest. The scorer's own ([`EMPTY`](crate::parse::prefix::EMPTY)) otherwise.
-    #[serde(skip)]
-    pub key: Digest,
-}
-
-impl Default for PrefixCacheConfig {
-    fn default() -> Self {
-        PrefixCacheConfig { slots: 4096, ttl_secs: 600, min_bytes: 16_384, memo_bytes: 4 << 20, key: EMPTY }
-    }
 }
 
 /// The validated configuration the router runs on.
@@ -225,8 +175,10 @@ pub enum ConfigError {
     /// Two client ids the configuration names would share one metric label
     /// ([`metric_segment`]): their spend and limits would be drawn as one.
     ClientsShareLabel(String, String),
-    /// A `resilience`, `budgets` or `responses` setting out of range (the message names it).
+    /// A `resilience` or `budgets` setting out of range (the message names it).
     BadResilience(String),
+    /// A `responses` setting refused (the message names it).
+    BadResponses(String),
     /// A per-client setting (named) without `client_header`: no request would have a client.
     NeedsClientHeader(&'static str),
     /// A header name the router cannot use for this (named), and why.
@@ -269,7 +221,7 @@ impl fmt::Display for ConfigError {
                 "clients {a:?} and {b:?} would share the metric label {:?} (anything but A-Z a-z 0-9 - _ reads as _): rename one",
                 metric_segment(a)
             ),
-            ConfigError::BadResilience(why) => f.write_str(why),
+            ConfigError::BadResilience(why) | ConfigError::BadResponses(why) => f.write_str(why),
             ConfigError::NeedsClientHeader(what) => write!(
                 f,
                 "{what} is set but client_header is not: no request would have a client, so it would never apply"
@@ -315,6 +267,7 @@ impl fmt::Debug for ConfigError {
                 f.debug_tuple("ClientsShareLabel").field(a).field(b).finish()
             }
             ConfigError::BadResilience(why) => f.debug_tuple("BadResilience").field(why).finish(),
+            ConfigError::BadResponses(why) => f.debug_tuple("BadResponses").field(why).finish(),
             ConfigError::NeedsClientHeader(what) => f.debug_tuple("NeedsClientHeader").field(what).finish(),
             ConfigError::BadHeader { what, value, .. } => {
                 f.debug_struct("BadHeader").field("what", what).field("value", value).finish()
@@ -399,7 +352,7 @@ impl TryFrom<RawConfig> for Config {
         })?;
         raw.resilience.validate().map_err(ConfigError::BadResilience)?;
         raw.budgets.validate().map_err(ConfigError::BadResilience)?;
-        raw.responses.validate().map_err(ConfigError::BadResilience)?;
+        raw.responses.validate().map_err(ConfigError::BadResponses)?;
         for entry in &raw.free {
             let (provider, model) = entry.split_once('/').unwrap_or(("", entry));
             let mut found = false;
@@ -585,11 +538,11 @@ mod tests {
                 "ClientsShareLabel",
             ),
             // Tools the router serves are never left out; a type is a type, named once.
-            (r#"{"responses":{"drop_tools":["function"]}}"#, "BadResilience"),
-            (r#"{"responses":{"drop_tools":["namespace"]}}"#, "BadResilience"),
-            (r#"{"responses":{"drop_tools":["Web Search"]}}"#, "BadResilience"),
-            (r#"{"responses":{"drop_tools":[""]}}"#, "BadResilience"),
-            (r#"{"responses":{"drop_tools":["web_search","web_search"]}}"#, "BadResilience"),
+            (r#"{"responses":{"drop_tools":["function"]}}"#, "BadResponses"),
+            (r#"{"responses":{"drop_tools":["namespace"]}}"#, "BadResponses"),
+            (r#"{"responses":{"drop_tools":["Web Search"]}}"#, "BadResponses"),
+            (r#"{"responses":{"drop_tools":[""]}}"#, "BadResponses"),
+            (r#"{"responses":{"drop_tools":["web_search","web_search"]}}"#, "BadResponses"),
             (r#"{"responses":{"drop_hosted":["web_search"]}}"#, "Json"),
         ];
         for (json, want) in cases {

@@ -106,7 +106,7 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
 /// An OpenAI error body with its `param`, and the member names in its message, as a Responses
 /// client wrote them (`messages[2].content` is `input`: the items are not one to one);
 /// `None` for any other body, or one naming nothing to rename.
-pub fn renamed_error(body: &[u8]) -> Option<Vec<u8>> {
+pub fn renamed_error(body: &[u8], echo: &Echo) -> Option<Vec<u8>> {
     let mut v: Value = serde_json::from_slice(body).ok()?;
     let error = v.get_mut("error")?.as_object_mut()?;
     let mut changed = false;
@@ -119,10 +119,13 @@ pub fn renamed_error(body: &[u8]) -> Option<Vec<u8>> {
         } else if let Some((_, to)) = CHAT_NAMES.iter().find(|(from, _)| *from == head) {
             *param = (*to).to_string();
             changed = true;
-        } else if let Some(rest) = param.strip_prefix("tools[").and_then(|r| r.split_once("].function")) {
-            // `tools[1].function.parameters` was `tools[1].parameters`.
-            *param = format!("tools[{}]{}", rest.0, rest.1);
-            changed = true;
+        } else if let Some((n, rest)) = param.strip_prefix("tools[").and_then(|r| r.split_once(']')) {
+            // `tools[1].function.parameters` was `tools[1].parameters`, and chat's tool 1 may
+            // stand elsewhere in the request (`tools[0].tools[1]`: a namespace's function).
+            let at = n.parse().map_or_else(|_| format!("tools[{n}]"), |n| echo.tool_path(n));
+            let renamed = format!("{at}{}", rest.strip_prefix(".function").unwrap_or(rest));
+            changed = renamed != *param;
+            *param = renamed;
         }
     }
     if let Some(Value::String(message)) = error.get_mut("message") {
@@ -462,7 +465,7 @@ mod tests {
                 .to_string()
         };
         let renamed = |b: String| {
-            let v: Value = super::renamed_error(b.as_bytes())
+            let v: Value = super::renamed_error(b.as_bytes(), &Echo::default())
                 .and_then(|r| serde_json::from_slice(&r).ok())
                 .unwrap_or_default();
             (v["error"]["param"].clone(), v["error"]["message"].clone())
@@ -475,8 +478,8 @@ mod tests {
         assert_eq!(renamed(e("tools[1].function.parameters", "bad schema")).0, json!("tools[1].parameters"));
         assert_eq!(renamed(e("response_format.json_schema", "m")).0, json!("text.format"));
         assert_eq!(renamed(e("logprobs", "no log probabilities")).0, json!("top_logprobs"));
-        assert_eq!(super::renamed_error(e("temperature", "too hot").as_bytes()), None);
-        assert_eq!(super::renamed_error(b"not json"), None);
+        assert_eq!(super::renamed_error(e("temperature", "too hot").as_bytes(), &Echo::default()), None);
+        assert_eq!(super::renamed_error(b"not json", &Echo::default()), None);
     }
 
     #[test]

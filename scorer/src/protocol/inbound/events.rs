@@ -128,7 +128,7 @@ impl Events {
                     self.mode = Mode::Stream;
                     self.feed(stream.as_bytes(), true)
                 }
-                None => answer::renamed_error(&body).unwrap_or(body),
+                None => answer::renamed_error(&body, &self.echo).unwrap_or(body),
             };
         }
         let mut data = Vec::new();

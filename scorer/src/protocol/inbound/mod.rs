@@ -13,4 +13,5 @@
 pub mod answer;
 mod echo;
 pub mod events;
+mod names;
 pub mod request;

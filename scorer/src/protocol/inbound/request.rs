@@ -11,6 +11,7 @@
 //! The body is read into a tree that keeps the client's member order (a schema's properties
 //! are the order the model writes them in) and refuses a member named twice (`tree`).
 
+mod choice;
 mod fields;
 mod input;
 mod options;
@@ -34,7 +35,8 @@ use super::echo::Echo;
 pub struct Chat {
     /// The chat-completions body the router routes.
     pub body: Vec<u8>,
-    /// What the answer's Response objects say they were asked.
+    /// What the answer's Response objects say they were asked (and how the request's tools
+    /// became chat's, for the answer's calls and errors).
     pub echo: Echo,
     /// The types of the hosted tools left out (`drop_tools`), each once.
     pub dropped_tools: Vec<String>,
@@ -98,7 +100,7 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
     let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
     let mut logprobs = false;
     let mut echoed = Vec::new();
-    let mut dropped_tools = Vec::new();
+    let mut tools = tools::Tools::default();
     for (key, value) in members {
         let k = key.as_str();
         if Echo::MEMBERS.contains(&k) && !value.is_null() {
@@ -152,14 +154,13 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
             },
             "include" => logprobs |= options::include(&value)?,
             "tools" => {
-                let tools = tools::tools(value, drop_tools)?;
-                dropped_tools = tools.dropped;
-                if let Some(list) = tools.list {
+                tools = tools::tools(value, drop_tools)?;
+                if let Some(list) = tools.list.take() {
                     out.push((key, list));
                 }
             }
             "tool_choice" => {
-                if let Some(choice) = tools::tool_choice(value)? {
+                if let Some(choice) = choice::tool_choice(value, drop_tools)? {
                     out.push((key, choice));
                 }
             }
@@ -183,16 +184,10 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
     if logprobs {
         out.push(("logprobs".into(), true.into()));
     }
-    // Without tools (none sent, an empty list, or only ones left out), chat refuses a
-    // `tool_choice` and `parallel_tool_calls`, which then ask nothing; a choice that forces a
-    // call is the route's to refuse.
-    if !out.iter().any(|(k, _)| k == "tools") {
-        out.retain(|(k, v)| match k.as_str() {
-            "parallel_tool_calls" => false,
-            "tool_choice" => !matches!(v.as_str(), Some("auto" | "none")),
-            _ => true,
-        });
+    if let Some((_, choice)) = out.iter_mut().find(|(k, _)| k == "tool_choice") {
+        choice::resolve(choice, &tools.declared)?;
     }
+    without_tools(&mut out, &tools.dropped)?;
     let model = match model {
         Some(m @ Node::Leaf(Value::String(_))) => m,
         None | Some(Node::Leaf(Value::Null)) => {
@@ -207,8 +202,12 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
     chat.extend(out);
     let body = serde_json::to_vec(&Node::Object(chat))
         .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))?;
-    let echo = Echo::of(serde_json::to_value(Node::Object(echoed)).unwrap_or_default());
-    Ok(Chat { body, echo, dropped_tools })
+    let mut echo = Echo::of(serde_json::to_value(Node::Object(echoed)).unwrap_or_default());
+    echo.tool_paths = tools.paths;
+    echo.namespaced = (tools.declared.into_iter())
+        .filter_map(|d| d.namespaced.map(|(ns, own)| (d.chat, ns, own)))
+        .collect();
+    Ok(Chat { body, echo, dropped_tools: tools.dropped })
 }
 
 /// A count member (`null`: none): a non-negative whole number, however it is written (`16.0`),
@@ -225,6 +224,34 @@ fn count(value: &Node, param: &str) -> Result<Option<u64>, ApiError> {
         }),
         other => Err(wrong_type(param, "an integer", other)),
     }
+}
+
+/// Without tools (none sent, an empty list, or only ones left out), chat refuses a
+/// `tool_choice` and `parallel_tool_calls`, which then ask nothing, and they are left out. A
+/// choice that forces a call is refused: here when every tool declared was left out (the route
+/// would say none was declared), by the route otherwise.
+fn without_tools(out: &mut Vec<(String, Node)>, dropped: &[String]) -> Result<(), ApiError> {
+    if out.iter().any(|(k, _)| k == "tools") {
+        return Ok(());
+    }
+    let forced = out.iter().any(|(k, v)| k == "tool_choice" && choice::forces(v));
+    if forced && !dropped.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("tool_choice"),
+            format!(
+                "tool_choice forces a tool call, but every tool declared is left out by this gateway (its \
+                 responses.drop_tools: {}): declare a function, or send auto or none",
+                dropped.join(", ")
+            ),
+        ));
+    }
+    out.retain(|(k, _)| match k.as_str() {
+        "parallel_tool_calls" => false,
+        "tool_choice" => forced,
+        _ => true,
+    });
+    Ok(())
 }
 
 fn is_false(v: &Node) -> bool {

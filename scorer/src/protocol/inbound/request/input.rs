@@ -21,7 +21,7 @@ use super::fields::{
 };
 use super::tree::{NULL, Node, object};
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::echo::joined;
+use crate::protocol::inbound::names::checked;
 use crate::protocol::raw::At;
 
 /// The messages of `instructions` (a leading system message) and `input`.
@@ -177,11 +177,12 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
             let id = name(&mut it, "call_id", at)?;
             let mut called = name(&mut it, "name", at)?;
             // A namespace's function, as the request's tools name it for chat.
+            let param = || format!("{}.namespace", at());
             match it.take("namespace") {
                 None => {}
                 Some(Node::Leaf(Value::String(ns))) if ns.is_empty() => {}
-                Some(Node::Leaf(Value::String(ns))) => called = joined(&ns, &called),
-                Some(other) => return Err(wrong_type(&format!("{}.namespace", at()), "a string", &other)),
+                Some(Node::Leaf(Value::String(ns))) => called = checked(&ns, &called, &param())?,
+                Some(other) => return Err(wrong_type(&param(), "a string", &other)),
             }
             let function =
                 object([("name", called.into()), ("arguments", string(&mut it, "arguments", at)?.into())]);

@@ -224,7 +224,7 @@ fn top_level_members_map_as_the_table_says() {
             json!({"type": "function", "function": {"name": "f"}}),
         ),
         (
-            r#","tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"f"}]}"#,
+            r#","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"f"}]}"#,
             "/tool_choice",
             json!({"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [{"type": "function", "function": {"name": "f"}}]}}),
         ),

@@ -1,14 +1,16 @@
-//! The request's tools in their chat shapes: `tools` (each function nested under `function`,
-//! a namespace's functions each under one name joining the namespace's and its own) and
-//! `tool_choice`. A member of these objects the translation does not know is refused, as at
-//! the top level: each asks something of the answer.
+//! The request's `tools` in their chat shapes: each function nested under `function`, and a
+//! namespace's functions each under one name joining the namespace's and its own
+//! ([`names`](super::super::names)). A member of these objects the translation does not know
+//! is refused, as at the top level: each asks something of the answer.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
 use super::fields::{kind, missing, name, unknown, unsupported, unsupported_member, wrong_type};
 use super::tree::{Node, object};
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::echo::{MAX_NAME, joined};
+use crate::protocol::inbound::names::{checked, namespace_name};
 
 /// The tools a request declares, as chat takes them.
 #[derive(Debug, Default)]
@@ -18,6 +20,20 @@ pub(super) struct Tools {
     /// The types of the hosted tools left out (the configuration's `responses.drop_tools`),
     /// each once, in the request's order.
     pub(super) dropped: Vec<String>,
+    /// Each chat tool's place in the request (`tools[1]`, `tools[0].tools[2]`), for errors
+    /// about one; empty when every chat tool stands where the request has it.
+    pub(super) paths: Vec<String>,
+    /// The functions declared, in chat's order.
+    pub(super) declared: Vec<Declared>,
+}
+
+/// A function the request declares.
+#[derive(Debug)]
+pub(super) struct Declared {
+    /// Its chat name.
+    pub(super) chat: String,
+    /// Its namespace and own name, when it is a namespace's.
+    pub(super) namespaced: Option<(String, String)>,
 }
 
 /// `tools`: each `{"type":"function","name",...}` as `{"type":"function","function":{...}}`,
@@ -38,59 +54,82 @@ pub(super) fn tools(value: Node, drop: &[String]) -> Result<Tools, ApiError> {
     };
     let mut out = Tools::default();
     let mut functions = Vec::with_capacity(list.len());
-    // Each name chat is given, whether it joins a namespace's, and where it was declared.
-    let mut names: Vec<(String, bool, String)> = Vec::with_capacity(list.len());
     for (i, t) in list.into_iter().enumerate() {
         let at = || format!("tools[{i}]");
         match kind(&t, &at)?.as_deref() {
-            Some("namespace") => namespace(t, &at, &mut functions, &mut names)?,
-            Some(hosted) if drop.iter().any(|d| d == hosted) => {
-                if !out.dropped.iter().any(|d| d == hosted) {
-                    out.dropped.push(hosted.to_string());
-                }
-            }
+            Some("namespace") => namespace(t, &at, drop, &mut out, &mut functions)?,
+            Some(hosted) if drop.iter().any(|d| d == hosted) => out.drop(hosted),
             _ => {
                 let f = tool(t, &at)?;
-                names.push((function_name(&f).to_string(), false, format!("{}.name", at())));
+                out.declare(function_name(&f).to_string(), None, at());
                 functions.push(f);
             }
         }
     }
-    for (n, (name, joins, at)) in names.iter().enumerate() {
-        let earlier = names.iter().take(n).find(|(other, j, _)| other == name && (*j || *joins));
-        if let Some((_, _, first)) = earlier {
-            return Err(ApiError::invalid(
-                "invalid_value",
-                Some(at),
-                format!(
-                    "two tools are both named {} as chat-completions models see them (a namespace's \
-                     functions are named namespace__name), here and at {first}: rename one",
-                    echo(name)
-                ),
-            ));
-        }
+    out.refuse_collisions()?;
+    if out.paths.iter().enumerate().all(|(n, p)| *p == format!("tools[{n}]")) {
+        out.paths = Vec::new();
     }
     out.list = (!functions.is_empty()).then_some(Node::Array(functions));
     Ok(out)
 }
 
+impl Tools {
+    fn drop(&mut self, kind: &str) {
+        if !self.dropped.iter().any(|d| d == kind) {
+            self.dropped.push(kind.to_string());
+        }
+    }
+
+    fn declare(&mut self, chat: String, namespaced: Option<(String, String)>, path: String) {
+        self.declared.push(Declared { chat, namespaced });
+        self.paths.push(path);
+    }
+
+    /// Two functions chat would call by one name, one of them a namespace's (two plain ones
+    /// of one name are the provider's to judge, as on chat): a 400 naming the second.
+    fn refuse_collisions(&self) -> Result<(), ApiError> {
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(self.declared.len());
+        for (n, d) in self.declared.iter().enumerate() {
+            let Some(&m) = first.get(d.chat.as_str()) else {
+                first.insert(&d.chat, n);
+                continue;
+            };
+            let other = self.declared.get(m).is_some_and(|o| o.namespaced.is_some());
+            if d.namespaced.is_none() && !other {
+                continue;
+            }
+            let (here, there) = (self.path(n), self.path(m));
+            return Err(ApiError::invalid(
+                "invalid_value",
+                Some(&format!("{here}.name")),
+                format!(
+                    "two tools are both named {} as chat-completions models see them (a namespace's \
+                     functions are named namespace__name), here and at {there}.name: rename one",
+                    echo(&d.chat)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn path(&self, n: usize) -> &str {
+        self.paths.get(n).map_or("tools", String::as_str)
+    }
+}
+
 /// A `namespace` tool: its functions, each named `{namespace}__{name}` and described by the
-/// namespace's description and then its own.
+/// namespace's description and then its own; those of a type in `drop` are left out.
 fn namespace(
     mut t: Node,
     at: &dyn Fn() -> String,
-    out: &mut Vec<Node>,
-    names: &mut Vec<(String, bool, String)>,
+    drop: &[String],
+    out: &mut Tools,
+    functions: &mut Vec<Node>,
 ) -> Result<(), ApiError> {
     let member = |key: &str| format!("{}.{key}", at());
     let ns = name(&mut t, "name", at)?;
-    if !ns.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            Some(&member("name")),
-            format!("namespace name {} may hold only letters, digits, _ and -", echo(&ns)),
-        ));
-    }
+    namespace_name(&ns, &member("name"))?;
     let about = match t.take("description") {
         None => String::new(),
         Some(Node::Leaf(Value::String(s))) => s,
@@ -110,25 +149,18 @@ fn namespace(
     }
     for (j, f) in list.into_iter().enumerate() {
         let at = || format!("{}.tools[{j}]", at());
-        let mut f = tool(f, &at)?;
-        let full = joined(&ns, function_name(&f));
-        if full.len() > MAX_NAME {
-            return Err(ApiError::invalid(
-                "invalid_value",
-                Some(&format!("{}.name", at())),
-                format!(
-                    "namespace {} and this function's name together ({}) are longer than the {MAX_NAME} \
-                     characters a chat-completions tool name may have: shorten one",
-                    echo(&ns),
-                    echo(&full)
-                ),
-            ));
+        if let Some(hosted) = kind(&f, &at)?.filter(|k| drop.contains(k)) {
+            out.drop(&hosted);
+            continue;
         }
+        let mut f = tool(f, &at)?;
+        let own = function_name(&f).to_string();
+        let full = checked(&ns, &own, &format!("{}.name", at()))?;
         if let Some(Node::Object(members)) = f.get_mut("function") {
             rename(members, &full, &about);
         }
-        names.push((full, true, format!("{}.name", at())));
-        out.push(f);
+        out.declare(full, Some((ns.clone(), own)), at());
+        functions.push(f);
     }
     Ok(())
 }
@@ -216,75 +248,4 @@ fn tool(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
         return Err(missing(&member("name"), "send the function's name"));
     }
     Ok(object([("type", "function".into()), ("function", Node::Object(function))]))
-}
-
-/// `tool_choice`: the modes as they are, a function as `{"type":"function","function":{"name"}}`,
-/// and `allowed_tools` as chat's `{"type":"allowed_tools","allowed_tools":{"mode","tools"}}`.
-pub(super) fn tool_choice(value: Node) -> Result<Option<Node>, ApiError> {
-    const AT: &str = "tool_choice";
-    let at = || AT.to_string();
-    match value {
-        v if v.is_null() => Ok(None),
-        Node::Leaf(Value::String(mode)) => match mode.as_str() {
-            "none" | "auto" | "required" => Ok(Some(mode.into())),
-            _ => Err(ApiError::invalid(
-                "invalid_value",
-                Some(AT),
-                format!("tool_choice {} is not valid: use none, auto, required or an object", echo(&mode)),
-            )),
-        },
-        mut o @ Node::Object(_) => match kind(&o, &at)?.as_deref() {
-            Some("function") => Ok(Some(function_choice(&mut o, &at)?)),
-            Some("allowed_tools") => {
-                let mode = match o.take("mode") {
-                    Some(Node::Leaf(Value::String(m))) if m == "auto" || m == "required" => m,
-                    Some(other) => {
-                        return Err(ApiError::invalid(
-                            "invalid_value",
-                            Some("tool_choice.mode"),
-                            format!("tool_choice.mode {} is not valid: use auto or required", short(&other)),
-                        ));
-                    }
-                    None => return Err(missing("tool_choice.mode", "use auto or required")),
-                };
-                let list = match o.take("tools") {
-                    Some(Node::Array(list)) => list,
-                    None => return Err(missing("tool_choice.tools", "send the tools allowed")),
-                    Some(other) => return Err(wrong_type("tool_choice.tools", "an array of tools", &other)),
-                };
-                let mut allowed = Vec::with_capacity(list.len());
-                for (i, mut t) in list.into_iter().enumerate() {
-                    let at = || format!("{AT}.tools[{i}]");
-                    if kind(&t, &at)?.as_deref() != Some("function") {
-                        let why = "only function tools can be allowed: the router serves no hosted tools";
-                        return Err(unsupported(&format!("{}.type", at()), why));
-                    }
-                    allowed.push(function_choice(&mut t, &at)?);
-                }
-                let inner = object([("mode", mode.into()), ("tools", Node::Array(allowed))]);
-                Ok(Some(object([("type", "allowed_tools".into()), ("allowed_tools", inner)])))
-            }
-            None => Err(missing("tool_choice.type", "send function or allowed_tools")),
-            Some(other) => Err(unsupported(
-                "tool_choice.type",
-                format!(
-                    "tool_choice type {} is not supported: the router serves function tools; use none, auto, \
-                     required, a function or allowed_tools",
-                    echo(other)
-                ),
-            )),
-        },
-        other => Err(wrong_type(AT, "a string or an object", &other)),
-    }
-}
-
-/// `{"type":"function","name"}` as `{"type":"function","function":{"name"}}`.
-fn function_choice(o: &mut Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
-    let name = super::fields::name(o, "name", at)?;
-    Ok(object([("type", "function".into()), ("function", object([("name", name.into())]))]))
-}
-
-/// A client value for a message: a string quoted, anything else as JSON.
-fn short(v: &Node) -> String {
-    v.as_str().map_or_else(|| echo(&serde_json::to_string(v).unwrap_or_default()), echo)
 }

@@ -142,18 +142,121 @@ fn hosted_tools_the_configuration_names_are_left_out_and_reported_once() {
 #[test]
 fn without_tools_left_the_choice_and_parallel_calls_ask_nothing() {
     let only_search = r#","tools":[{"type":"web_search"}],"parallel_tool_calls":true"#;
-    for (choice, kept) in [("auto", false), ("none", false), ("required", true)] {
+    for choice in ["auto", "none"] {
         let (body, _) = translated(&format!(r#"{only_search},"tool_choice":"{choice}""#), &["web_search"]);
         assert_eq!(body.get("tools"), None);
         assert_eq!(body.get("parallel_tool_calls"), None);
-        // A choice that forces a call is the route's to refuse, naming it.
-        assert_eq!(body.get("tool_choice").is_some(), kept, "{choice}: {body}");
+        assert_eq!(body.get("tool_choice"), None, "{choice}: {body}");
     }
     let (body, _) = translated(r#","tools":[],"tool_choice":"auto","parallel_tool_calls":false"#, &[]);
     assert_eq!((body.get("tool_choice"), body.get("parallel_tool_calls")), (None, None));
+    // A choice that forces a call with no tool declared is the route's to refuse, naming it.
+    let (body, _) = translated(r#","tool_choice":"required""#, &[]);
+    assert_eq!(body["tool_choice"], json!("required"));
     let (body, _) = translated(
         r#","tools":[{"type":"function","name":"f"}],"tool_choice":"none","parallel_tool_calls":false"#,
         &[],
     );
     assert_eq!((&body["tool_choice"], &body["parallel_tool_calls"]), (&json!("none"), &json!(false)));
+}
+
+/// `(tool_choice, the chat tool_choice)` with the tools `plain`, namespace `crm` (`lookup`,
+/// `find`) and namespace `erp` (`find`).
+#[test]
+fn a_choice_names_a_namespaced_function_as_chat_knows_it() {
+    let tools = r#","tools":[{"type":"function","name":"plain"},
+        {"type":"namespace","name":"crm","description":"d","tools":[{"type":"function","name":"lookup"},{"type":"function","name":"find"}]},
+        {"type":"namespace","name":"erp","description":"d","tools":[{"type":"function","name":"find"}]}]"#;
+    let f = |name: &str| json!({"type": "function", "function": {"name": name}});
+    let allowed =
+        |list: Value| json!({"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": list}});
+    let cases = [
+        // By its own name where one namespace has it, joined when the namespace is named.
+        (r#"{"type":"function","name":"lookup"}"#, f("crm__lookup")),
+        (r#"{"type":"function","namespace":"erp","name":"find"}"#, f("erp__find")),
+        (r#"{"type":"function","name":"crm__lookup"}"#, f("crm__lookup")),
+        // Two namespaces have it, or none: as written, for the provider to judge.
+        (r#"{"type":"function","name":"find"}"#, f("find")),
+        (r#"{"type":"function","name":"plain"}"#, f("plain")),
+        (
+            r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"lookup"},{"type":"namespace","name":"erp"},{"type":"web_search"}]}"#,
+            allowed(json!([f("crm__lookup"), f("erp__find")])),
+        ),
+    ];
+    for (choice, want) in cases {
+        let (body, _) = translated(&format!(r#"{tools},"tool_choice":{choice}"#), &["web_search"]);
+        assert_eq!(body["tool_choice"], want, "{choice}");
+    }
+    let refusals = [
+        (
+            r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"namespace","name":"hr"}]}"#,
+            "tool_choice.tools[0].name",
+        ),
+        (r#"{"type":"function","namespace":"a.b","name":"f"}"#, "tool_choice.namespace"),
+        (r#"{"type":"function","namespace":7,"name":"f"}"#, "tool_choice.namespace"),
+    ];
+    for (choice, param) in refusals {
+        let e = refused(&with(&format!(r#"{tools},"tool_choice":{choice}"#)));
+        assert_eq!(e.param.as_deref(), Some(param), "{choice}: {}", e.message);
+    }
+}
+
+#[test]
+fn a_forced_choice_with_every_tool_left_out_is_refused_naming_the_setting() {
+    let e = to_chat(
+        with(r#","tools":[{"type":"web_search"}],"tool_choice":"required""#).as_bytes(),
+        &["web_search".into()],
+    )
+    .err();
+    let e = e.unwrap_or_else(|| panic!("accepted"));
+    assert_eq!((e.code, e.param.as_deref()), ("invalid_value", Some("tool_choice")));
+    assert!(e.message.contains("drop_tools: web_search"), "{}", e.message);
+    // Allowed tools in auto mode ask nothing then, as auto does.
+    let auto = r#","tools":[{"type":"web_search"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"web_search"}]}"#;
+    assert_eq!(translated(auto, &["web_search"]).0.get("tool_choice"), None);
+}
+
+#[test]
+fn a_namespaces_tools_of_a_type_left_out_are_left_out() {
+    let extra = r#","tools":[{"type":"namespace","name":"n","description":"d","tools":[{"type":"custom","name":"patch"},{"type":"function","name":"f"}]}]"#;
+    let (body, dropped) = translated(extra, &["custom"]);
+    assert_eq!(body["tools"][0]["function"]["name"], json!("n__f"));
+    assert_eq!((body["tools"].as_array().map(Vec::len), dropped), (Some(1), vec!["custom".to_string()]));
+}
+
+#[test]
+fn a_calls_namespace_is_checked_as_the_tools_are() {
+    let long = "n".repeat(70);
+    for ns in ["a.b", long.as_str()] {
+        let body = format!(
+            r#"{{"model":"auto","input":[{{"type":"function_call","call_id":"c1","namespace":"{ns}","name":"f","arguments":"{{}}"}}]}}"#
+        );
+        let e = refused(&body);
+        assert_eq!(
+            (e.code, e.param.as_deref()),
+            ("invalid_value", Some("input[0].namespace")),
+            "{}",
+            e.message
+        );
+    }
+}
+
+/// A provider's error about a chat tool names the tool where the request has it.
+#[test]
+fn an_error_about_a_chat_tool_names_the_tool_the_client_sent() {
+    let extra = r#","tools":[{"type":"web_search"},{"type":"namespace","name":"crm","description":"d","tools":[{"type":"function","name":"a"},{"type":"function","name":"b"}]},{"type":"function","name":"f"}]"#;
+    let echo = to_chat(with(extra).as_bytes(), &["web_search".into()]).map(|c| c.echo).unwrap_or_default();
+    for (chat, client) in [
+        ("tools[0].function.name", "tools[1].tools[0].name"),
+        ("tools[1].function.parameters", "tools[1].tools[1].parameters"),
+        ("tools[2].function.name", "tools[2].name"),
+        ("tools[2]", "tools[2]"),
+        ("tools[9].function.name", "tools[9].name"),
+    ] {
+        let error = json!({"error": {"message": "bad", "type": "invalid_request_error", "param": chat, "code": null}});
+        let out = crate::protocol::inbound::answer::renamed_error(error.to_string().as_bytes(), &echo);
+        let param =
+            out.and_then(|b| serde_json::from_slice::<Value>(&b).ok()).map(|v| v["error"]["param"].clone());
+        assert_eq!(param.unwrap_or_else(|| json!(chat)), json!(client), "{chat}");
+    }
 }

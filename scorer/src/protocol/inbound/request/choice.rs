@@ -1,0 +1,184 @@
+//! `tool_choice` in chat's shape: the modes as they are, a function as
+//! `{"type":"function","function":{"name"}}`, and `allowed_tools` as chat's
+//! `{"type":"allowed_tools","allowed_tools":{"mode","tools"}}`, each function named as chat
+//! knows it (a namespace's by its joined name).
+
+use serde_json::Value;
+
+use super::fields::{kind, missing, unsupported, wrong_type};
+use super::tools::Declared;
+use super::tree::{Node, object};
+use crate::error::{ApiError, echo};
+use crate::protocol::inbound::names::checked;
+
+const AT: &str = "tool_choice";
+
+/// `tool_choice`, its functions named as the client wrote them (joined where a `namespace` is
+/// given); [`resolve`] names the rest once the tools are read. An `allowed_tools` entry of a
+/// type in `drop` is left out, as the tool is.
+pub(super) fn tool_choice(value: Node, drop: &[String]) -> Result<Option<Node>, ApiError> {
+    let at = || AT.to_string();
+    match value {
+        v if v.is_null() => Ok(None),
+        Node::Leaf(Value::String(mode)) => match mode.as_str() {
+            "none" | "auto" | "required" => Ok(Some(mode.into())),
+            _ => Err(ApiError::invalid(
+                "invalid_value",
+                Some(AT),
+                format!("tool_choice {} is not valid: use none, auto, required or an object", echo(&mode)),
+            )),
+        },
+        mut o @ Node::Object(_) => match kind(&o, &at)?.as_deref() {
+            Some("function") => Ok(Some(function_choice(&mut o, &at)?)),
+            Some("allowed_tools") => allowed_tools(o, drop).map(Some),
+            None => Err(missing("tool_choice.type", "send function or allowed_tools")),
+            Some(other) => Err(unsupported(
+                "tool_choice.type",
+                format!(
+                    "tool_choice type {} is not supported: the router serves function tools; use none, auto, \
+                     required, a function or allowed_tools",
+                    echo(other)
+                ),
+            )),
+        },
+        other => Err(wrong_type(AT, "a string or an object", &other)),
+    }
+}
+
+/// `allowed_tools`: its functions, and each namespace as a marker [`resolve`] replaces with
+/// the namespace's functions.
+fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
+    let mode = match o.take("mode") {
+        Some(Node::Leaf(Value::String(m))) if m == "auto" || m == "required" => m,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                Some("tool_choice.mode"),
+                format!("tool_choice.mode {} is not valid: use auto or required", short(&other)),
+            ));
+        }
+        None => return Err(missing("tool_choice.mode", "use auto or required")),
+    };
+    let list = match o.take("tools") {
+        Some(Node::Array(list)) => list,
+        None => return Err(missing("tool_choice.tools", "send the tools allowed")),
+        Some(other) => return Err(wrong_type("tool_choice.tools", "an array of tools", &other)),
+    };
+    let mut allowed = Vec::with_capacity(list.len());
+    for (i, mut t) in list.into_iter().enumerate() {
+        let at = || format!("{AT}.tools[{i}]");
+        match kind(&t, &at)?.as_deref() {
+            Some("function") => allowed.push(function_choice(&mut t, &at)?),
+            Some("namespace") => {
+                let ns = super::fields::name(&mut t, "name", &at)?;
+                allowed.push(object([
+                    ("type", "namespace".into()),
+                    ("name", ns.into()),
+                    ("at", at().into()),
+                ]));
+            }
+            Some(hosted) if drop.iter().any(|d| d == hosted) => {}
+            _ => {
+                let why = "only function tools can be allowed: the router serves no hosted tools";
+                return Err(unsupported(&format!("{}.type", at()), why));
+            }
+        }
+    }
+    let inner = object([("mode", mode.into()), ("tools", Node::Array(allowed))]);
+    Ok(object([("type", "allowed_tools".into()), ("allowed_tools", inner)]))
+}
+
+/// `{"type":"function","name"}` as `{"type":"function","function":{"name"}}`; with a
+/// `namespace`, named as chat knows that namespace's function.
+fn function_choice(o: &mut Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
+    let mut name = super::fields::name(o, "name", at)?;
+    let param = || format!("{}.namespace", at());
+    match o.take("namespace") {
+        None => {}
+        Some(Node::Leaf(Value::String(ns))) if ns.is_empty() => {}
+        Some(Node::Leaf(Value::String(ns))) => name = checked(&ns, &name, &param())?,
+        Some(other) => return Err(wrong_type(&param(), "a string", &other)),
+    }
+    Ok(object([("type", "function".into()), ("function", object([("name", name.into())]))]))
+}
+
+/// Names the choice's functions as chat knows them, once the tools are read: a name no
+/// function has but one namespace's function does (`spawn_agent` for
+/// `multi_agent__spawn_agent`) is that function; a namespace allowed is its functions.
+pub(super) fn resolve(choice: &mut Node, declared: &[Declared]) -> Result<(), ApiError> {
+    let own = |name: &str| {
+        if declared.iter().any(|d| d.chat == name) {
+            return None;
+        }
+        let mut found = declared.iter().filter(|d| d.namespaced.as_ref().is_some_and(|(_, n)| n == name));
+        match (found.next(), found.next()) {
+            (Some(d), None) => Some(d.chat.clone()),
+            _ => None,
+        }
+    };
+    let rename = |f: &mut Node| {
+        let Some(Node::Leaf(Value::String(name))) = f.get_mut("function").and_then(|f| f.get_mut("name"))
+        else {
+            return;
+        };
+        if let Some(chat) = own(name) {
+            *name = chat;
+        }
+    };
+    if choice.get("type").and_then(Node::as_str) == Some("function") {
+        rename(choice);
+        return Ok(());
+    }
+    let Some(Node::Array(list)) = choice.get_mut("allowed_tools").and_then(|a| a.get_mut("tools")) else {
+        return Ok(());
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for mut t in std::mem::take(list) {
+        if t.get("type").and_then(Node::as_str) != Some("namespace") {
+            rename(&mut t);
+            out.push(t);
+            continue;
+        }
+        let ns = t.get("name").and_then(Node::as_str).unwrap_or_default();
+        let functions: Vec<Node> = declared
+            .iter()
+            .filter(|d| d.namespaced.as_ref().is_some_and(|(n, _)| n == ns))
+            .map(|d| {
+                object([
+                    ("type", "function".into()),
+                    ("function", object([("name", d.chat.as_str().into())])),
+                ])
+            })
+            .collect();
+        if functions.is_empty() {
+            let at = t.get("at").and_then(Node::as_str).unwrap_or(AT);
+            return Err(ApiError::invalid(
+                "invalid_value",
+                Some(&format!("{at}.name")),
+                format!("no namespace {} is declared in tools", echo(ns)),
+            ));
+        }
+        out.extend(functions);
+    }
+    *list = out;
+    Ok(())
+}
+
+/// The choice asks for a call: `required`, a function, or tools allowed in `required` mode.
+pub(super) fn forces(choice: &Node) -> bool {
+    match choice {
+        Node::Leaf(Value::String(mode)) => mode == "required",
+        o => match o.get("type").and_then(Node::as_str) {
+            Some("function") => true,
+            Some("allowed_tools") => {
+                o.get("allowed_tools").and_then(|a| a.get("mode")).and_then(Node::as_str) == Some("required")
+            }
+            _ => false,
+        },
+    }
+}
+
+/// A client value for a message: a string quoted, anything else as JSON.
+fn short(v: &Node) -> String {
+    v.as_str().map_or_else(|| echo(&serde_json::to_string(v).unwrap_or_default()), echo)
+}
