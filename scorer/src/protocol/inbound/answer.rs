@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 pub use super::echo::Echo;
 use super::request::CHAT_NAMES;
+use super::signature;
 
 /// The Response's ids, drawn from the completion's (`chatcmpl-X` → `resp_X`, `msg_X`, …), so
 /// a whole answer and its stream name their parts alike.
@@ -80,6 +81,11 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
         let s =
             |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string);
         let call_id = s(Some(call), "id").unwrap_or_else(|| ids.call_id(n));
+        if let Some(signature) = signature::of_call(call).filter(|_| echo.signatures) {
+            let k =
+                output.iter().filter(|o| o.get("type").and_then(Value::as_str) == Some("reasoning")).count();
+            output.push(signature::item(&ids.nth(ids.reasoning(), k), &call_id, signature, done));
+        }
         let name = s(f, "name").unwrap_or_default();
         let arguments = s(f, "arguments").unwrap_or_default();
         output.push(call_item(&ids.call(n), &call_id, &name, &arguments, done, echo));

@@ -13,6 +13,9 @@ pub struct Echo {
     pub(super) namespaced: Vec<(String, String, String)>,
     /// Each chat tool's place in the request, where they differ (see `request::Chat`).
     pub(super) tool_paths: Vec<String>,
+    /// The request asked for reasoning's encrypted content: a call's thought signature comes
+    /// back in a reasoning item's (see `signature`).
+    pub(super) signatures: bool,
 }
 
 impl Echo {

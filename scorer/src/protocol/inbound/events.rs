@@ -24,12 +24,19 @@
 use serde_json::{Value, json};
 
 use super::answer::{self, Echo, Head, Ids, as_chunks, set};
+use super::signature;
 use crate::protocol::responses::sse::Sse;
 
 /// What an output item is.
 #[derive(Debug, PartialEq, Eq)]
 enum Kind {
     Reasoning,
+    /// A reasoning item with no text that carries the thought signature of the call after it
+    /// (see `signature`).
+    Signed {
+        call_id: String,
+        signature: String,
+    },
     /// An assistant message: its one content part is text, or a refusal.
     Message {
         refusal: bool,
@@ -278,6 +285,11 @@ impl Events {
                 let call_id = id.map_or_else(|| ids.call_id(n), str::to_string);
                 let name =
                     f.and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
+                if let Some(signature) = signature::of_call(call).filter(|_| self.echo.signatures) {
+                    let signed = Kind::Signed { call_id: call_id.clone(), signature: signature.to_string() };
+                    let at = self.open(signed, out);
+                    self.close(at, "completed", out);
+                }
                 let at = self.open(Kind::Call { index, call_id, name }, out);
                 if let Some(item) = self.items.get_mut(at) {
                     item.guessed_id = id.is_none();
@@ -312,7 +324,9 @@ impl Events {
     fn open(&mut self, kind: Kind, out: &mut Vec<u8>) -> usize {
         let ids = self.ids.clone().unwrap_or_default();
         let id = match kind {
-            Kind::Reasoning => ids.nth(ids.reasoning(), self.count(|k| *k == Kind::Reasoning)),
+            Kind::Reasoning | Kind::Signed { .. } => {
+                ids.nth(ids.reasoning(), self.count(|k| matches!(k, Kind::Reasoning | Kind::Signed { .. })))
+            }
             Kind::Message { .. } => ids.nth(ids.message(), self.count(|k| matches!(k, Kind::Message { .. }))),
             Kind::Call { .. } => ids.call(self.count(|k| matches!(k, Kind::Call { .. }))),
         };
@@ -338,102 +352,6 @@ impl Events {
     }
 }
 
-// How the response ends.
-impl Events {
-    /// Closes what is open and the response.
-    fn complete(&mut self, out: &mut Vec<u8>) {
-        if self.ids.is_none() {
-            // `[DONE]` with no chunk before it: a response with no output.
-            self.start(&Value::Null, out);
-        }
-        let (status, incomplete) = answer::ending(self.finish.as_deref());
-        let item_status = if status == "completed" { "completed" } else { "incomplete" };
-        for at in 0..self.items.len() {
-            self.close(at, item_status, out);
-        }
-        let response = self.object(status, incomplete, Value::Null);
-        let event = if status == "completed" { "response.completed" } else { "response.incomplete" };
-        self.emit(out, event, json!({"response": response}));
-        self.ended = true;
-    }
-
-    fn close_current(&mut self, out: &mut Vec<u8>) {
-        if let Some(at) = self.current.take() {
-            self.close(at, "completed", out);
-        }
-    }
-
-    /// Closes item `at` (nothing if it is closed).
-    fn close(&mut self, at: usize, status: &'static str, out: &mut Vec<u8>) {
-        let Some(item) = self.items.get_mut(at).filter(|i| i.status == "in_progress") else { return };
-        item.status = status;
-        let (id, text) = (item.id.clone(), item.text.clone());
-        let mut fields = json!({"item_id": id, "output_index": at, "content_index": 0});
-        let event = match &item.kind {
-            Kind::Reasoning => {
-                set(&mut fields, "text", json!(text));
-                "response.reasoning_text.done"
-            }
-            Kind::Message { refusal: true } => {
-                set(&mut fields, "refusal", json!(text));
-                "response.refusal.done"
-            }
-            Kind::Message { refusal: false } => {
-                set(&mut fields, "text", json!(text));
-                set(&mut fields, "logprobs", Value::Array(logprobs_of(&item.logprobs)));
-                "response.output_text.done"
-            }
-            Kind::Call { name, .. } => {
-                let name = self.echo.namespace_of(name).map_or(name.as_str(), |(_, own)| own);
-                fields = json!({"item_id": id, "output_index": at, "name": name, "arguments": text});
-                "response.function_call_arguments.done"
-            }
-        };
-        self.emit(out, event, fields);
-        if let Some(part) = self.part_json(at) {
-            self.emit(
-                out,
-                "response.content_part.done",
-                json!({"item_id": id, "output_index": at, "content_index": 0, "part": part}),
-            );
-        }
-        let item = self.item_json(at, true);
-        self.emit(out, "response.output_item.done", json!({"output_index": at, "item": item}));
-    }
-
-    /// An `error` event, then `response.failed` carrying the chat error's code and message.
-    fn fail(&mut self, error: &Value, out: &mut Vec<u8>) {
-        if self.ended {
-            return;
-        }
-        if self.ids.is_none() {
-            self.start(&Value::Null, out);
-        }
-        let s = |k: &str| {
-            error
-                .get(k)
-                .filter(|v| !v.is_null())
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-        };
-        let code = s("code").or_else(|| s("type")).unwrap_or_else(|| "server_error".to_string());
-        let message = s("message").unwrap_or_else(|| "the provider's stream failed".to_string());
-        let param = error.get("param").filter(|p| p.is_string()).cloned().unwrap_or(Value::Null);
-        let kind = s("type").unwrap_or_else(|| "server_error".to_string());
-        let nested = json!({"type": kind, "code": code, "message": message, "param": param});
-        self.emit(out, "error", json!({"code": code, "message": message, "param": param, "error": nested}));
-        // The Response's error code is one of the spec's: a rate limit, else the server's.
-        let limited = code.contains("rate_limit") || kind.contains("rate_limit") || code == "429";
-        let code = if limited { "rate_limit_exceeded" } else { "server_error" };
-        // What was open when it failed is incomplete (the spec's item statuses).
-        for item in self.items.iter_mut().filter(|i| i.status == "in_progress") {
-            item.status = "incomplete";
-        }
-        let response = self.object("failed", None, json!({"code": code, "message": message}));
-        self.emit(out, "response.failed", json!({"response": response}));
-        self.ended = true;
-    }
-}
-
 // The JSON of what the events carry.
 impl Events {
     /// The Response object as it stands.
@@ -450,6 +368,7 @@ impl Events {
         let text = if whole { item.text.as_str() } else { "" };
         match &item.kind {
             Kind::Reasoning => answer::reasoning_item(&item.id, text, item.status),
+            Kind::Signed { call_id, signature } => signature::item(&item.id, call_id, signature, item.status),
             Kind::Message { .. } if !whole => answer::message_item(&item.id, Vec::new(), item.status),
             Kind::Message { .. } => {
                 answer::message_item(&item.id, self.part_json(at).into_iter().collect(), item.status)
@@ -465,6 +384,7 @@ impl Events {
         let item = self.items.get(at)?;
         match item.kind {
             Kind::Reasoning => Some(json!({"type": "reasoning_text", "text": item.text})),
+            Kind::Signed { .. } => None,
             Kind::Message { refusal: true } => Some(answer::refusal_part(&item.text)),
             Kind::Message { refusal: false } => {
                 Some(answer::text_part(&item.text, logprobs_of(&item.logprobs)))
@@ -495,6 +415,8 @@ fn logprobs_of(written: &str) -> Vec<Value> {
     }
     serde_json::from_str(&format!("[{written}]")).unwrap_or_default()
 }
+
+mod ending;
 
 #[cfg(test)]
 #[path = "events_tests.rs"]

@@ -15,3 +15,4 @@ mod echo;
 pub mod events;
 mod names;
 pub mod request;
+mod signature;

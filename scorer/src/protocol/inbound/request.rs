@@ -99,6 +99,7 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
     let (mut model, mut instructions, mut input) = (None, None, None);
     let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
     let mut logprobs = false;
+    let mut signatures = false;
     let mut echoed = Vec::new();
     let mut tools = tools::Tools::default();
     for (key, value) in members {
@@ -152,7 +153,11 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
                     logprobs = true;
                 }
             },
-            "include" => logprobs |= options::include(&value)?,
+            "include" => {
+                let asked = options::include(&value)?;
+                logprobs |= asked.logprobs;
+                signatures = asked.encrypted;
+            }
             "tools" => {
                 tools = tools::tools(value, drop_tools)?;
                 if let Some(list) = tools.list.take() {
@@ -204,6 +209,7 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
         .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))?;
     let mut echo = Echo::of(serde_json::to_value(Node::Object(echoed)).unwrap_or_default());
     echo.tool_paths = tools.paths;
+    echo.signatures = signatures;
     echo.namespaced = (tools.declared.into_iter())
         .filter_map(|d| d.namespaced.map(|(ns, own)| (d.chat, ns, own)))
         .collect();

@@ -22,6 +22,7 @@ use super::fields::{
 use super::tree::{NULL, Node, object};
 use crate::error::{ApiError, echo};
 use crate::protocol::inbound::names::checked;
+use crate::protocol::inbound::signature;
 use crate::protocol::raw::At;
 
 /// The messages of `instructions` (a leading system message) and `input`.
@@ -68,6 +69,8 @@ struct Turns {
     /// tool messages carry text only (the providers refuse other parts there), so they follow
     /// the turn's tool messages as one user message.
     images: Vec<Node>,
+    /// Thought signatures carried in reasoning items the router wrote: `(call id, signature)`.
+    signatures: Vec<(String, String)>,
 }
 
 /// An assistant message: its words and its tool calls.
@@ -186,7 +189,13 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
             }
             let function =
                 object([("name", called.into()), ("arguments", string(&mut it, "arguments", at)?.into())]);
-            turns.call(object([("id", id.into()), ("type", "function".into()), ("function", function)]));
+            let signature = turns.signatures.iter().find(|(call, _)| *call == id).map(|(_, s)| s.clone());
+            let mut call = object([("id", id.into()), ("type", "function".into()), ("function", function)]);
+            if let (Some(signature), Node::Object(members)) = (signature, &mut call) {
+                let google = object([("thought_signature", signature.into())]);
+                members.push(("extra_content".into(), object([("google", google)])));
+            }
+            turns.call(call);
             Ok(())
         }
         Some("function_call_output") => {
@@ -206,7 +215,15 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
             turns.tool(object([("role", "tool".into()), ("tool_call_id", id.into()), ("content", content)]));
             Ok(())
         }
-        Some("reasoning") => Ok(()),
+        // Dropped, but for a call's thought signature the router carried in one.
+        Some("reasoning") => {
+            if let Some(carried) =
+                it.get("encrypted_content").and_then(Node::as_str).and_then(signature::read)
+            {
+                turns.signatures.push(carried);
+            }
+            Ok(())
+        }
         // A reference to a reasoning item (OpenAI's ids start `rs_`) stands for what is dropped
         // anyway; the AI SDK sends one for each reasoning part of an answer when `store` is on.
         Some("item_reference")

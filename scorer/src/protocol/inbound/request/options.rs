@@ -12,6 +12,9 @@ use crate::error::{ApiError, echo};
 /// `include` names the log probabilities of the answer's text: chat's `logprobs`.
 const LOGPROBS: &str = "message.output_text.logprobs";
 
+/// `include` names reasoning's encrypted content.
+const ENCRYPTED: &str = "reasoning.encrypted_content";
+
 /// `text`: its `format` as `response_format` (`text` asks nothing and is left out) and its
 /// `verbosity` as `verbosity`, pushed onto `out`.
 pub(super) fn text(value: Node, out: &mut Vec<(String, Node)>) -> Result<(), ApiError> {
@@ -135,21 +138,34 @@ pub(super) fn effort(value: Node) -> Result<Option<Node>, ApiError> {
     Ok(effort)
 }
 
-/// `include`: whether it asks for the answer's log probabilities. What else it names is the
-/// output of hosted tools (refused where asked for), input echoed back, or reasoning's encrypted
-/// content (none: the router carries no reasoning between turns).
-pub(super) fn include(value: &Node) -> Result<bool, ApiError> {
+/// `include`: whether it asks for the answer's log probabilities, and for reasoning's
+/// encrypted content (which carries Gemini's thought signatures: the router carries no other
+/// reasoning between turns). What else it names is the output of hosted tools (refused where
+/// asked for) or input echoed back.
+pub(super) fn include(value: &Node) -> Result<Include, ApiError> {
     let list = match value {
-        v if v.is_null() => return Ok(false),
+        v if v.is_null() => return Ok(Include::default()),
         Node::Array(list) => list,
         other => return Err(wrong_type("include", "an array of strings", other)),
     };
-    let mut logprobs = false;
+    let mut asked = Include::default();
     for (i, v) in list.iter().enumerate() {
         match v.as_str() {
-            Some(s) => logprobs |= s == LOGPROBS,
+            Some(s) => {
+                asked.logprobs |= s == LOGPROBS;
+                asked.encrypted |= s == ENCRYPTED;
+            }
             None => return Err(wrong_type(&format!("include[{i}]"), "a string", v)),
         }
     }
-    Ok(logprobs)
+    Ok(asked)
+}
+
+/// What `include` asks that the router gives.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Include {
+    /// The answer's log probabilities.
+    pub(super) logprobs: bool,
+    /// Reasoning's encrypted content: what carries a call's thought signature.
+    pub(super) encrypted: bool,
 }

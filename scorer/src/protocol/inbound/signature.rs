@@ -1,0 +1,146 @@
+//! A Gemini 3 call's thought signature, carried through a Responses client. Gemini 3 signs the
+//! function calls it makes (`extra_content.google.thought_signature` on a chat tool call) and
+//! wants the signature back with the call in the conversation's next turn: without it the
+//! router sends a stand-in that passes Gemini's check but carries none of the model's
+//! reasoning. A Responses function call has no place for it, so a signed call comes back after
+//! a reasoning item whose `encrypted_content` holds the signature, when the request asked for
+//! reasoning's encrypted content (`include`), as the Codex CLI, and the AI SDK and Agents SDK
+//! when told to, do. Those clients send reasoning items back in the next turn's `input`, and
+//! the signature goes back on the call it names.
+
+use serde_json::{Value, json};
+
+/// What starts an `encrypted_content` the router wrote: the rest is
+/// `{"call_id":…,"signature":…}`. OpenAI's own start otherwise (`gAAAA`).
+const PREFIX: &str = "model-router:thought_signature:";
+
+/// What the router sends for a call without a signature (see `protocol::openai`): no
+/// signature of the model's to carry.
+const STAND_IN: &str = "skip_thought_signature_validator";
+
+/// The thought signature of a chat tool call (or its first delta), if the model signed it.
+pub(super) fn of_call(call: &Value) -> Option<&str> {
+    let signature = call.get("extra_content")?.get("google")?.get("thought_signature")?.as_str()?;
+    Some(signature).filter(|s| !s.is_empty() && *s != STAND_IN)
+}
+
+/// The reasoning item carrying the signature of the call `call_id`.
+pub(super) fn item(id: &str, call_id: &str, signature: &str, status: &str) -> Value {
+    let carried = json!({"call_id": call_id, "signature": signature});
+    json!({
+        "id": id, "type": "reasoning", "status": status, "summary": [],
+        "encrypted_content": format!("{PREFIX}{carried}"),
+    })
+}
+
+/// The call id and signature an `encrypted_content` the router wrote carries.
+pub(super) fn read(encrypted: &str) -> Option<(String, String)> {
+    let carried: Value = serde_json::from_str(encrypted.strip_prefix(PREFIX)?).ok()?;
+    let field =
+        |k: &str| carried.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    Some((field("call_id")?, field("signature")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_goes_out_in_a_reasoning_item_and_comes_back_for_its_call() {
+        let call = json!({"id": "c1", "extra_content": {"google": {"thought_signature": "sig/+="}}});
+        let signature = of_call(&call).unwrap_or_default();
+        let item = item("rs_1", "c1", signature, "completed");
+        let encrypted = item["encrypted_content"].as_str().unwrap_or_default();
+        assert_eq!(read(encrypted), Some(("c1".into(), "sig/+=".into())));
+        // The stand-in, an empty one or none: nothing to carry. OpenAI's own: not ours.
+        for unsigned in
+            [json!({"extra_content": {"google": {"thought_signature": STAND_IN}}}), json!({"id": "c"})]
+        {
+            assert_eq!(of_call(&unsigned), None);
+        }
+        assert_eq!(read("gAAAAB"), None);
+        assert_eq!(read(&format!("{PREFIX}{{\"call_id\":\"c\"}}")), None);
+    }
+
+    /// A Response for a Gemini 3 answer that calls `f` (signed) and `g` (unsigned), non-streamed
+    /// and streamed, when the request asks for reasoning's encrypted content.
+    fn answers(include: bool) -> (Value, Vec<Value>) {
+        let include = if include { r#","include":["reasoning.encrypted_content"]"# } else { "" };
+        let request = format!(
+            r#"{{"model":"premium","input":"go","tools":[{{"type":"function","name":"f"}},{{"type":"function","name":"g"}}]{include}}}"#
+        );
+        let echo = crate::protocol::inbound::request::to_chat(request.as_bytes(), &[])
+            .map(|c| c.echo)
+            .unwrap_or_default();
+        let signed = json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+                            "extra_content": {"google": {"thought_signature": "SIG"}}});
+        let unsigned = json!({"id": "c2", "type": "function", "function": {"name": "g", "arguments": "{}"}});
+        let completion = json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                "reasoning_content": "thinking", "tool_calls": [signed, unsigned]}}]});
+        let whole =
+            super::super::answer::to_response(completion.to_string().as_bytes(), &echo).unwrap_or_default();
+        let stream = super::super::answer::as_chunks(completion.to_string().as_bytes()).unwrap_or_default();
+        let events = super::super::events::Events::new(echo, "chatcmpl-1").feed(stream.as_bytes(), true);
+        let events = String::from_utf8_lossy(&events)
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str(d).ok())
+            .collect();
+        (serde_json::from_slice(&whole).unwrap_or_default(), events)
+    }
+
+    fn kinds(output: &Value) -> Vec<(String, String)> {
+        let s = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        output.as_array().into_iter().flatten().map(|o| (s(o, "type"), s(o, "id"))).collect()
+    }
+
+    #[test]
+    fn a_signed_call_follows_a_reasoning_item_carrying_its_signature() {
+        let (whole, events) = answers(true);
+        let want = [
+            ("reasoning", "rs_1"),
+            ("reasoning", "rs_1_1"),
+            ("function_call", "fc_1_0"),
+            ("function_call", "fc_1_1"),
+        ];
+        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(kinds(&whole["output"]), want);
+        assert_eq!(
+            read(whole["output"][1]["encrypted_content"].as_str().unwrap_or_default()),
+            Some(("c1".into(), "SIG".into()))
+        );
+        let completed =
+            events.iter().find(|e| e["type"] == "response.completed").cloned().unwrap_or_default();
+        assert_eq!(
+            completed["response"]["output"], whole["output"],
+            "the stream tells what the whole answer does"
+        );
+        // The signature's item has no text: no text or part events for it.
+        let about = |id: &str| events.iter().filter(|e| e["item_id"] == id).count();
+        assert_eq!(about("rs_1_1"), 0, "{events:?}");
+        // Not asked for: no item.
+        let (whole, events) = answers(false);
+        assert_eq!(kinds(&whole["output"]).len(), 3);
+        assert!(!events.iter().any(|e| e.to_string().contains(PREFIX)));
+    }
+
+    #[test]
+    fn an_answer_sent_back_signs_its_call_again() {
+        let (whole, _) = answers(true);
+        let mut input = vec![json!({"role": "user", "content": "go"})];
+        input.extend(whole["output"].as_array().cloned().unwrap_or_default());
+        input.push(json!({"type": "reasoning", "id": "rs_x", "summary": [], "encrypted_content": "gAAAAB"}));
+        for id in ["c1", "c2"] {
+            input.push(json!({"type": "function_call_output", "call_id": id, "output": "ok"}));
+        }
+        let request = json!({"model": "premium", "input": input});
+        let chat = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes(), &[])
+            .map(|c| c.body)
+            .unwrap_or_default();
+        let chat: Value = serde_json::from_slice(&chat).unwrap_or_default();
+        let calls = &chat["messages"][1]["tool_calls"];
+        assert_eq!(calls[0]["extra_content"], json!({"google": {"thought_signature": "SIG"}}), "{chat}");
+        assert_eq!(calls[1].get("extra_content"), None, "{chat}");
+    }
+}
