@@ -559,6 +559,15 @@ RESPONSES_JUSTIFIED = [
                  and t.get("name") == _at(b, "tool_choice", "tools", int(m[1]), "name")
                  for t in (b.get("tools") if isinstance(b.get("tools"), list) else [])),
      "a namespace the request does not declare has no functions to allow"),
+    ("function chosen by a name several namespaces have", "invalid_value", r"tool_choice(\.tools\[(\d+)\])?\.name",
+     lambda b, m, run: sum(1 for n, joined in chat_tool_names(b) if joined
+                           and n.split("__", 1)[-1] == str(_at(b, "tool_choice", *(("tools", int(m[2])) if m[2] else ()), "name"))) > 1,
+     "which namespace's function is meant is not the router's to guess"),
+    ("every allowed tool left out, a call required", "invalid_value", r"tool_choice\.tools",
+     lambda b, m, run: _at(b, "tool_choice", "type") == "allowed_tools" and _at(b, "tool_choice", "mode") == "required"
+     and isinstance(_at(b, "tool_choice", "tools"), list) and len(b["tool_choice"]["tools"]) > 0
+     and all(isinstance(t, dict) and t.get("type") in DROPPED_TOOLS for t in b["tool_choice"]["tools"]),
+     "no tool the choice allows is left to call"),
     ("namespace named ''", "missing_required_parameter", r"(tools|tool_choice\.tools)\[(\d+)\]\.name",
      lambda b, m, run: _at(b, *m[1].split("."), int(m[2]), "type") == "namespace"
      and _at(b, *m[1].split("."), int(m[2]), "name") == "",

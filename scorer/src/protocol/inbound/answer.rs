@@ -116,6 +116,7 @@ pub fn renamed_error(body: &[u8], echo: &Echo) -> Option<Vec<u8>> {
     let mut v: Value = serde_json::from_slice(body).ok()?;
     let error = v.get_mut("error")?.as_object_mut()?;
     let mut changed = false;
+    let mut tool = None;
     if let Some(Value::String(param)) = error.get_mut("param") {
         let head = param.split(['.', '[']).next().unwrap_or_default();
         if head == "logprobs" {
@@ -125,16 +126,16 @@ pub fn renamed_error(body: &[u8], echo: &Echo) -> Option<Vec<u8>> {
         } else if let Some((_, to)) = CHAT_NAMES.iter().find(|(from, _)| *from == head) {
             *param = (*to).to_string();
             changed = true;
-        } else if let Some((n, rest)) = param.strip_prefix("tools[").and_then(|r| r.split_once(']')) {
-            // `tools[1].function.parameters` was `tools[1].parameters`, and chat's tool 1 may
-            // stand elsewhere in the request (`tools[0].tools[1]`: a namespace's function).
-            let at = n.parse().map_or_else(|_| format!("tools[{n}]"), |n| echo.tool_path(n));
-            let renamed = format!("{at}{}", rest.strip_prefix(".function").unwrap_or(rest));
-            changed = renamed != *param;
-            *param = renamed;
+        } else if let Some(renamed) = tool_param(param, echo).filter(|r| r != param) {
+            tool = Some((std::mem::replace(param, renamed.clone()), renamed));
+            changed = true;
         }
     }
     if let Some(Value::String(message)) = error.get_mut("message") {
+        // A tool's place said in the message too ("Invalid 'tools[0].function.name'").
+        if let Some((from, to)) = &tool {
+            *message = message.replace(from.as_str(), to);
+        }
         for (from, to) in CHAT_NAMES.iter().filter(|(from, _)| *from != "messages") {
             if message.contains(from) {
                 *message = message.replace(from, to);
@@ -146,6 +147,20 @@ pub fn renamed_error(body: &[u8], echo: &Echo) -> Option<Vec<u8>> {
         return None;
     }
     serde_json::to_vec(&v).ok()
+}
+
+/// A chat param about a tool or the tool choice as the client wrote it: `tools[1].function.name`
+/// was `tools[1].name`, and chat's tool 1 may stand elsewhere in the request (`tools[0].tools[1]`:
+/// a namespace's function); `tool_choice.function.name` was `tool_choice.name`, and
+/// `tool_choice.allowed_tools.tools[0]` was `tool_choice.tools[0]`.
+fn tool_param(param: &str, echo: &Echo) -> Option<String> {
+    if let Some((n, rest)) = param.strip_prefix("tools[").and_then(|r| r.split_once(']')) {
+        let at = n.parse().map_or_else(|_| format!("tools[{n}]"), |n| echo.tool_path(n));
+        return Some(format!("{at}{}", rest.strip_prefix(".function").unwrap_or(rest)));
+    }
+    let rest = param.strip_prefix("tool_choice")?;
+    let rest = rest.strip_prefix(".allowed_tools").unwrap_or(rest);
+    Some(format!("tool_choice{}", rest.replace(".function.", ".")))
 }
 
 /// What every Response object of one answer repeats.

@@ -41,11 +41,15 @@ enum Kind {
     Message {
         refusal: bool,
     },
-    /// A function call: the chat `index` it streams under, its call id and name.
+    /// A function call: the chat `index` it streams under, its call id and name; whether its
+    /// thought signature was seen, and one that came after its first delta (its reasoning
+    /// item then follows the call).
     Call {
         index: Option<u64>,
         call_id: String,
         name: String,
+        signed: bool,
+        late_signature: Option<String>,
     },
 }
 
@@ -254,7 +258,10 @@ impl Events {
         };
         self.emit(out, event, fields);
     }
+}
 
+// A stream's tool calls.
+impl Events {
     /// A chat tool-call delta: to the call with its `id`, or (without one) the last call
     /// under its `index`; a new call's item is opened first.
     fn call_delta(&mut self, call: &Value, out: &mut Vec<u8>) {
@@ -285,18 +292,28 @@ impl Events {
                 let call_id = id.map_or_else(|| ids.call_id(n), str::to_string);
                 let name =
                     f.and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
-                if let Some(signature) = signature::of_call(call).filter(|_| self.echo.signatures) {
-                    let signed = Kind::Signed { call_id: call_id.clone(), signature: signature.to_string() };
-                    let at = self.open(signed, out);
-                    self.close(at, "completed", out);
+                let signature = signature::of_call(call).filter(|_| self.echo.signatures);
+                if let Some(signature) = signature {
+                    self.carry(call_id.clone(), signature.to_string(), out);
                 }
-                let at = self.open(Kind::Call { index, call_id, name }, out);
+                let signed = signature.is_some();
+                let call = Kind::Call { index, call_id, name, signed, late_signature: None };
+                let at = self.open(call, out);
                 if let Some(item) = self.items.get_mut(at) {
                     item.guessed_id = id.is_none();
                 }
                 at
             }
         };
+        // A signature that comes after the call's first delta (Gemini's OpenAI layer may send
+        // it in a delta of its own): carried once the call is done.
+        if let Some(Item { kind: Kind::Call { signed, late_signature, .. }, .. }) = self.items.get_mut(at)
+            && !*signed
+            && let Some(signature) = signature::of_call(call).filter(|_| self.echo.signatures)
+        {
+            *signed = true;
+            *late_signature = Some(signature.to_string());
+        }
         // A name that comes after the call's first delta.
         let late = f.and_then(|f| f.get("name")).and_then(Value::as_str);
         if let (Some(Item { kind: Kind::Call { name, .. }, .. }), Some(late)) = (self.items.get_mut(at), late)
@@ -313,6 +330,12 @@ impl Events {
             "response.function_call_arguments.delta",
             json!({"item_id": id, "output_index": at, "delta": delta}),
         );
+    }
+
+    /// A reasoning item carrying a call's thought signature, opened and done.
+    fn carry(&mut self, call_id: String, signature: String, out: &mut Vec<u8>) {
+        let at = self.open(Kind::Signed { call_id, signature }, out);
+        self.close(at, "completed", out);
     }
 
     /// How many items of a kind were opened.

@@ -143,4 +143,84 @@ mod tests {
         assert_eq!(calls[0]["extra_content"], json!({"google": {"thought_signature": "SIG"}}), "{chat}");
         assert_eq!(calls[1].get("extra_content"), None, "{chat}");
     }
+
+    /// A signature in a delta of its own after the call's first: carried in a reasoning item
+    /// after the call, which the next turn still puts on its call.
+    #[test]
+    fn a_signature_that_comes_late_follows_its_call() {
+        let request = r#"{"model":"premium","input":"go","stream":true,"include":["reasoning.encrypted_content"],"tools":[{"type":"function","name":"f"}]}"#;
+        let echo = crate::protocol::inbound::request::to_chat(request.as_bytes(), &[])
+            .map(|c| c.echo)
+            .unwrap_or_default();
+        let chunk = |delta: Value| {
+            json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})
+        };
+        let stream = [
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}),
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "extra_content": {"google": {"thought_signature": "LATE"}}}]}),
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "extra_content": {"google": {"thought_signature": "AGAIN"}}}]}),
+            ),
+        ];
+        let body: String =
+            stream.iter().map(|c| format!("data: {c}\n\n")).collect::<String>() + "data: [DONE]\n\n";
+        let out = super::super::events::Events::new(echo, "chatcmpl-1").feed(body.as_bytes(), true);
+        let events: Vec<Value> = String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str(d).ok())
+            .collect();
+        let completed =
+            events.iter().find(|e| e["type"] == "response.completed").cloned().unwrap_or_default();
+        let output = &completed["response"]["output"];
+        assert_eq!(
+            kinds(output).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["function_call", "reasoning"]
+        );
+        assert_eq!(
+            read(output[1]["encrypted_content"].as_str().unwrap_or_default()),
+            Some(("c1".into(), "LATE".into()))
+        );
+        // Sent back in that order, the call is signed all the same.
+        let mut input = vec![json!({"role": "user", "content": "go"})];
+        input.extend(output.as_array().cloned().unwrap_or_default());
+        input.push(json!({"type": "function_call_output", "call_id": "c1", "output": "ok"}));
+        let chat = crate::protocol::inbound::request::to_chat(
+            json!({"model": "premium", "input": input}).to_string().as_bytes(),
+            &[],
+        )
+        .map(|c| c.body)
+        .unwrap_or_default();
+        let chat: Value = serde_json::from_slice(&chat).unwrap_or_default();
+        assert_eq!(
+            chat["messages"][1]["tool_calls"][0]["extra_content"]["google"]["thought_signature"],
+            json!("LATE"),
+            "{chat}"
+        );
+    }
+
+    /// A provider that uses a call id twice: each call gets the signature carried before it.
+    #[test]
+    fn a_call_id_used_twice_takes_the_signature_before_it() {
+        let carried = |sig: &str| json!({"type": "reasoning", "summary": [], "encrypted_content": item("x", "c1", sig, "completed")["encrypted_content"]});
+        let call = json!({"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"});
+        let output = json!({"type": "function_call_output", "call_id": "c1", "output": "ok"});
+        let input = json!([{"role": "user", "content": "go"}, carried("ONE"), call, output, carried("TWO"), call, output]);
+        let chat = crate::protocol::inbound::request::to_chat(
+            json!({"model": "premium", "input": input}).to_string().as_bytes(),
+            &[],
+        )
+        .map(|c| c.body)
+        .unwrap_or_default();
+        let chat: Value = serde_json::from_slice(&chat).unwrap_or_default();
+        let signature = |m: usize| {
+            chat["messages"][m]["tool_calls"][0]["extra_content"]["google"]["thought_signature"].clone()
+        };
+        assert_eq!((signature(1), signature(3)), (json!("ONE"), json!("TWO")), "{chat}");
+    }
 }

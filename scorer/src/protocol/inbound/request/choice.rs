@@ -46,7 +46,8 @@ pub(super) fn tool_choice(value: Node, drop: &[String]) -> Result<Option<Node>, 
 }
 
 /// `allowed_tools`: its functions, and each namespace as a marker [`resolve`] replaces with
-/// the namespace's functions.
+/// the namespace's functions. Allowed tools of which none is left (each of a type left out)
+/// allow no call: `none` in `auto` mode, a 400 in `required` mode.
 fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
     let mode = match o.take("mode") {
         Some(Node::Leaf(Value::String(m))) if m == "auto" || m == "required" => m,
@@ -64,6 +65,7 @@ fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
         None => return Err(missing("tool_choice.tools", "send the tools allowed")),
         Some(other) => return Err(wrong_type("tool_choice.tools", "an array of tools", &other)),
     };
+    let empty = list.is_empty();
     let mut allowed = Vec::with_capacity(list.len());
     for (i, mut t) in list.into_iter().enumerate() {
         let at = || format!("{AT}.tools[{i}]");
@@ -83,6 +85,17 @@ fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
                 return Err(unsupported(&format!("{}.type", at()), why));
             }
         }
+    }
+    if allowed.is_empty() && !empty {
+        if mode == "auto" {
+            return Ok("none".into());
+        }
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some("tool_choice.tools"),
+            "tool_choice requires a call of an allowed tool, but every tool it allows is left out by this \
+             gateway (responses.drop_tools): allow a function, or send auto or none",
+        ));
     }
     let inner = object([("mode", mode.into()), ("tools", Node::Array(allowed))]);
     Ok(object([("type", "allowed_tools".into()), ("allowed_tools", inner)]))
@@ -104,38 +117,20 @@ fn function_choice(o: &mut Node, at: &dyn Fn() -> String) -> Result<Node, ApiErr
 
 /// Names the choice's functions as chat knows them, once the tools are read: a name no
 /// function has but one namespace's function does (`spawn_agent` for
-/// `multi_agent__spawn_agent`) is that function; a namespace allowed is its functions.
+/// `multi_agent__spawn_agent`) is that function (several namespaces' is a 400); a namespace
+/// allowed is its functions.
 pub(super) fn resolve(choice: &mut Node, declared: &[Declared]) -> Result<(), ApiError> {
-    let own = |name: &str| {
-        if declared.iter().any(|d| d.chat == name) {
-            return None;
-        }
-        let mut found = declared.iter().filter(|d| d.namespaced.as_ref().is_some_and(|(_, n)| n == name));
-        match (found.next(), found.next()) {
-            (Some(d), None) => Some(d.chat.clone()),
-            _ => None,
-        }
-    };
-    let rename = |f: &mut Node| {
-        let Some(Node::Leaf(Value::String(name))) = f.get_mut("function").and_then(|f| f.get_mut("name"))
-        else {
-            return;
-        };
-        if let Some(chat) = own(name) {
-            *name = chat;
-        }
-    };
     if choice.get("type").and_then(Node::as_str) == Some("function") {
-        rename(choice);
-        return Ok(());
+        return rename(choice, declared, "tool_choice.name");
     }
     let Some(Node::Array(list)) = choice.get_mut("allowed_tools").and_then(|a| a.get_mut("tools")) else {
         return Ok(());
     };
     let mut out = Vec::with_capacity(list.len());
-    for mut t in std::mem::take(list) {
+    for (i, mut t) in std::mem::take(list).into_iter().enumerate() {
+        let at = format!("{AT}.tools[{i}]");
         if t.get("type").and_then(Node::as_str) != Some("namespace") {
-            rename(&mut t);
+            rename(&mut t, declared, &format!("{at}.name"))?;
             out.push(t);
             continue;
         }
@@ -151,7 +146,6 @@ pub(super) fn resolve(choice: &mut Node, declared: &[Declared]) -> Result<(), Ap
             })
             .collect();
         if functions.is_empty() {
-            let at = t.get("at").and_then(Node::as_str).unwrap_or(AT);
             return Err(ApiError::invalid(
                 "invalid_value",
                 Some(&format!("{at}.name")),
@@ -161,6 +155,37 @@ pub(super) fn resolve(choice: &mut Node, declared: &[Declared]) -> Result<(), Ap
         out.extend(functions);
     }
     *list = out;
+    Ok(())
+}
+
+/// A function choice's name as chat knows it: as written when a function has it, else the
+/// one namespace's function of that name (a 400 naming `param` when several namespaces have
+/// one).
+fn rename(f: &mut Node, declared: &[Declared], param: &str) -> Result<(), ApiError> {
+    let Some(Node::Leaf(Value::String(name))) = f.get_mut("function").and_then(|f| f.get_mut("name")) else {
+        return Ok(());
+    };
+    if declared.iter().any(|d| d.chat == *name) {
+        return Ok(());
+    }
+    let mut found = declared.iter().filter(|d| d.namespaced.as_ref().is_some_and(|(_, own)| own == name));
+    match (found.next(), found.next()) {
+        (Some(d), None) => *name = d.chat.clone(),
+        (Some(a), Some(b)) => {
+            let ns = |d: &Declared| d.namespaced.as_ref().map_or_else(String::new, |(ns, _)| echo(ns));
+            return Err(ApiError::invalid(
+                "invalid_value",
+                Some(param),
+                format!(
+                    "function {} is in namespaces {} and {}: send the namespace with its name",
+                    echo(name),
+                    ns(a),
+                    ns(b)
+                ),
+            ));
+        }
+        _ => {}
+    }
     Ok(())
 }
 

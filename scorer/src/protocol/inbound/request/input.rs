@@ -157,7 +157,32 @@ impl Turns {
     fn finish(mut self) -> Vec<Node> {
         self.close();
         self.flush_images();
+        // Signatures whose reasoning item came after their call (a stream's signature that
+        // came late).
+        if !self.signatures.is_empty() {
+            let mut done = std::mem::take(&mut self.done);
+            for message in &mut done {
+                if let Some(Node::Array(calls)) = message.get_mut("tool_calls") {
+                    calls.iter_mut().for_each(|call| self.sign(call));
+                }
+            }
+            self.done = done;
+        }
         self.done
+    }
+
+    /// Puts the thought signature carried for a chat tool call on it (the latest for its id,
+    /// should a provider use an id twice), unless it has one.
+    fn sign(&self, call: &mut Node) {
+        let Some(id) = call.get("id").and_then(Node::as_str) else { return };
+        let Some((_, signature)) = self.signatures.iter().rev().find(|(c, _)| c == id) else { return };
+        if call.get("extra_content").is_some() {
+            return;
+        }
+        let google = object([("thought_signature", signature.as_str().into())]);
+        if let Node::Object(members) = call {
+            members.push(("extra_content".into(), object([("google", google)])));
+        }
     }
 }
 
@@ -189,12 +214,8 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
             }
             let function =
                 object([("name", called.into()), ("arguments", string(&mut it, "arguments", at)?.into())]);
-            let signature = turns.signatures.iter().find(|(call, _)| *call == id).map(|(_, s)| s.clone());
             let mut call = object([("id", id.into()), ("type", "function".into()), ("function", function)]);
-            if let (Some(signature), Node::Object(members)) = (signature, &mut call) {
-                let google = object([("thought_signature", signature.into())]);
-                members.push(("extra_content".into(), object([("google", google)])));
-            }
+            turns.sign(&mut call);
             turns.call(call);
             Ok(())
         }

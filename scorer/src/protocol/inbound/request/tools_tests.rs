@@ -175,9 +175,11 @@ fn a_choice_names_a_namespaced_function_as_chat_knows_it() {
         (r#"{"type":"function","name":"lookup"}"#, f("crm__lookup")),
         (r#"{"type":"function","namespace":"erp","name":"find"}"#, f("erp__find")),
         (r#"{"type":"function","name":"crm__lookup"}"#, f("crm__lookup")),
-        // Two namespaces have it, or none: as written, for the provider to judge.
-        (r#"{"type":"function","name":"find"}"#, f("find")),
+        // None has it: as written, for the provider to judge.
+        (r#"{"type":"function","name":"other"}"#, f("other")),
         (r#"{"type":"function","name":"plain"}"#, f("plain")),
+        // Every allowed tool left out: no call allowed.
+        (r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"web_search"}]}"#, json!("none")),
         (
             r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"lookup"},{"type":"namespace","name":"erp"},{"type":"web_search"}]}"#,
             allowed(json!([f("crm__lookup"), f("erp__find")])),
@@ -188,6 +190,16 @@ fn a_choice_names_a_namespaced_function_as_chat_knows_it() {
         assert_eq!(body["tool_choice"], want, "{choice}");
     }
     let refusals = [
+        // Two namespaces have it: which is not the router's to guess.
+        (r#"{"type":"function","name":"find"}"#, "tool_choice.name"),
+        (
+            r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"plain"},{"type":"function","name":"find"}]}"#,
+            "tool_choice.tools[1].name",
+        ),
+        (
+            r#"{"type":"allowed_tools","mode":"required","tools":[{"type":"web_search"}]}"#,
+            "tool_choice.tools",
+        ),
         (
             r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"namespace","name":"hr"}]}"#,
             "tool_choice.tools[0].name",
@@ -196,7 +208,9 @@ fn a_choice_names_a_namespaced_function_as_chat_knows_it() {
         (r#"{"type":"function","namespace":7,"name":"f"}"#, "tool_choice.namespace"),
     ];
     for (choice, param) in refusals {
-        let e = refused(&with(&format!(r#"{tools},"tool_choice":{choice}"#)));
+        let body = with(&format!(r#"{tools},"tool_choice":{choice}"#));
+        let e = to_chat(body.as_bytes(), &["web_search".into()]).err();
+        let e = e.unwrap_or_else(|| panic!("accepted {choice}"));
         assert_eq!(e.param.as_deref(), Some(param), "{choice}: {}", e.message);
     }
 }
@@ -252,11 +266,15 @@ fn an_error_about_a_chat_tool_names_the_tool_the_client_sent() {
         ("tools[2].function.name", "tools[2].name"),
         ("tools[2]", "tools[2]"),
         ("tools[9].function.name", "tools[9].name"),
+        ("tool_choice.function.name", "tool_choice.name"),
+        ("tool_choice.allowed_tools.tools[0].function.name", "tool_choice.tools[0].name"),
     ] {
-        let error = json!({"error": {"message": "bad", "type": "invalid_request_error", "param": chat, "code": null}});
+        let message = format!("Invalid '{chat}': bad");
+        let error = json!({"error": {"message": message, "type": "invalid_request_error", "param": chat, "code": null}});
         let out = crate::protocol::inbound::answer::renamed_error(error.to_string().as_bytes(), &echo);
-        let param =
-            out.and_then(|b| serde_json::from_slice::<Value>(&b).ok()).map(|v| v["error"]["param"].clone());
-        assert_eq!(param.unwrap_or_else(|| json!(chat)), json!(client), "{chat}");
+        let out = out.and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(error);
+        assert_eq!(out["error"]["param"], json!(client), "{chat}");
+        // The message says where too.
+        assert_eq!(out["error"]["message"], json!(format!("Invalid '{client}': bad")), "{chat}");
     }
 }
