@@ -180,6 +180,7 @@ DROPPED_TOOLS = ("web_search",)
 # A namespace's function as chat names it: `{namespace}__{name}`, in chat's characters and length.
 NAMESPACE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 MAX_TOOL_NAME = 64
+FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # `/responses`: spec-valid requests the router refuses on purpose (it stores nothing, and runs
 # no hosted tool), sent first, every run: each must be a 400 whose error's `param` is the one
@@ -572,6 +573,11 @@ RESPONSES_JUSTIFIED = [
      lambda b, m, run: _at(b, *m[1].split("."), int(m[2]), "type") == "namespace"
      and _at(b, *m[1].split("."), int(m[2]), "name") == "",
      "a namespace with no name cannot name its functions"),
+    ("function name outside the API's pattern", "invalid_value", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.name",
+     lambda b, m, run: isinstance(_function_tool(b, m[1], m[3]).get("name"), str)
+     and _function_tool(b, m[1], m[3])["name"] != ""
+     and not FUNCTION_NAME.fullmatch(_function_tool(b, m[1], m[3])["name"]),
+     "OpenAI's API takes function names of letters, digits, _ and -, 64 at most, as chat's providers do"),
     ("function tool named ''", "missing_required_parameter", r"tools\[(\d+)\](\.tools\[(\d+)\])?\.name",
      lambda b, m, run: _function_tool(b, m[1], m[3]).get("name") == "",
      "a function with no name cannot be called"),

@@ -26,6 +26,12 @@ fn members_that_ask_what_the_router_cannot_give_are_refused_with_their_name() {
             "tools[1].type",
         ),
         (r#","tools":[{"type":"function"}]"#, "missing_required_parameter", "tools[0].name"),
+        (r#","tools":[{"type":"function","name":"look up"}]"#, "invalid_value", "tools[0].name"),
+        (
+            r#","tools":[{"type":"function","name":"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"}]"#,
+            "invalid_value",
+            "tools[0].name",
+        ),
         (
             r#","tools":[{"type":"function","name":"f","parameters":"{}"}]"#,
             "invalid_type",

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::fields::{kind, missing, name, unknown, unsupported, unsupported_member, wrong_type};
 use super::tree::{Node, object};
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::names::{checked, namespace_name};
+use crate::protocol::inbound::names::{MAX_NAME, checked, namespace_name};
 
 /// The tools a request declares, as chat takes them.
 #[derive(Debug, Default)]
@@ -189,6 +189,12 @@ fn rename(members: &mut Vec<(String, Node)>, full: &str, about: &str) {
     }
 }
 
+/// A function name the API takes (`^[a-zA-Z0-9_-]{1,64}$`), as chat's providers do.
+fn chat_name(s: &str) -> bool {
+    (1..=MAX_NAME).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// The name of a function as [`tool`] wrote it.
 fn function_name(f: &Node) -> &str {
     f.get("function").and_then(|f| f.get("name")).and_then(Node::as_str).unwrap_or_default()
@@ -217,12 +223,23 @@ fn tool(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
         let param = || member(&key);
         match (key.as_str(), &v) {
             ("type", _) | (_, Node::Leaf(Value::Null)) => continue,
-            ("name", Node::Leaf(Value::String(s))) if !s.is_empty() => {}
+            ("name", Node::Leaf(Value::String(s))) if chat_name(s) => {}
             ("description", Node::Leaf(Value::String(_))) => {}
             ("parameters", Node::Object(_)) => {}
             ("strict", Node::Leaf(Value::Bool(_))) => {}
-            ("name", Node::Leaf(Value::String(_))) => {
+            ("name", Node::Leaf(Value::String(s))) if s.is_empty() => {
                 return Err(missing(&param(), "send the function's name"));
+            }
+            ("name", Node::Leaf(Value::String(s))) => {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(&param()),
+                    format!(
+                        "function name {} may hold only letters, digits, _ and -, {MAX_NAME} at most (as the API \
+                         takes it)",
+                        echo(s)
+                    ),
+                ));
             }
             ("name" | "description", _) => return Err(wrong_type(&param(), "a string", &v)),
             ("parameters", _) => return Err(wrong_type(&param(), "a JSON Schema object", &v)),
