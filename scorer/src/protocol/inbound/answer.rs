@@ -3,7 +3,9 @@
 //!
 //! Choice 0 is the answer (the request translator never asks for more): its reasoning becomes
 //! a `reasoning` item with `reasoning_text` content, its text (or refusal) one assistant
-//! `message` item, each tool call a `function_call` item, in that order. `finish_reason`
+//! `message` item, each tool call a `function_call` item (a signed one after a reasoning item
+//! carrying its thought signature, complete whatever became of the answer, as a stream tells
+//! it: `signature`), in that order. `finish_reason`
 //! `length` makes the response `incomplete` (`max_output_tokens`), `content_filter` too
 //! (`content_filter`). The router's `cost` stays in `usage`.
 
@@ -84,7 +86,7 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
         if let Some(signature) = signature::of_call(call).filter(|_| echo.signatures) {
             let k =
                 output.iter().filter(|o| o.get("type").and_then(Value::as_str) == Some("reasoning")).count();
-            output.push(signature::item(&ids.nth(ids.reasoning(), k), &call_id, signature, done));
+            output.push(signature::item(&ids.nth(ids.reasoning(), k), &call_id, signature, "completed"));
         }
         let name = s(f, "name").unwrap_or_default();
         let arguments = s(f, "arguments").unwrap_or_default();

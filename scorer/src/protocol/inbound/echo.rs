@@ -1,5 +1,6 @@
 //! What a Response object says it was asked: the request's own members, echoed as the API
-//! echoes them.
+//! echoes them; and what the answer needs of the request's translation (how its tools became
+//! chat's, whether it asked for thought signatures).
 
 use serde_json::{Map, Value};
 

@@ -8,7 +8,9 @@
 //! `response.content_part.done`, `response.output_item.done`), so text after a tool call is a
 //! new message item. Function calls stay open until the end: a provider may interleave
 //! parallel calls' arguments. A call is told apart by its `id` (Gemini sends parallel calls
-//! each whole under one `index`, or none), else by its `index`. Deltas come as
+//! each whole under one `index`, or none), else by its `index`. A call Gemini signed comes
+//! after a reasoning item carrying its thought signature, or (a signature in a later delta)
+//! before the item after it, opened as the call is done (`signature`). Deltas come as
 //! `response.reasoning_text.delta`, `response.output_text.delta` (with the tokens' `logprobs`),
 //! `response.refusal.delta` and `response.function_call_arguments.delta`. `[DONE]` closes what
 //! is open and the response (`response.completed`, or `response.incomplete` for a `length` or

@@ -6,6 +6,9 @@
 //! - [`request`]: a Responses body to the chat body the router routes.
 //! - [`answer`]: a `chat.completion` to a Response object.
 //! - [`events`]: chat chunks (SSE) to Responses events (SSE), as they arrive.
+//! - `echo`: what a Response says it was asked, and how the request's tools became chat's;
+//!   `names`: how chat names a namespace's function; `signature`: Gemini's thought signatures
+//!   carried in reasoning items.
 //!
 //! The router stores nothing: `previous_response_id`, `conversation`, `background` and stored
 //! prompts are refused with a 400 naming them, never ignored.

@@ -15,9 +15,14 @@ pub(super) fn joined(namespace: &str, name: &str) -> String {
     format!("{namespace}{JOIN}{name}")
 }
 
-/// The joined name of `name` in `namespace`, or the 400 naming `param` (the namespace's place)
-/// when the namespace holds characters a chat name cannot (the API's own pattern for it) or
-/// the two together are longer than a chat name may be.
+/// Only the characters a chat tool name takes: letters, digits, `_` and `-`.
+pub(super) fn chat_characters(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The joined name of `name` in `namespace`, or the 400 naming `param` (where the client named
+/// the one or the other) when the namespace holds characters a chat name cannot (the API's
+/// own pattern for it) or the two together are longer than a chat name may be.
 pub(super) fn checked(namespace: &str, name: &str, param: &str) -> Result<String, ApiError> {
     namespace_name(namespace, param)?;
     let full = joined(namespace, name);
@@ -40,7 +45,7 @@ pub(super) fn checked(namespace: &str, name: &str, param: &str) -> Result<String
 /// A namespace's name, or the 400 naming `param` when it holds characters a chat name cannot
 /// (the API's own pattern for it).
 pub(super) fn namespace_name(namespace: &str, param: &str) -> Result<(), ApiError> {
-    if namespace.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if chat_characters(namespace) {
         return Ok(());
     }
     Err(ApiError::invalid(

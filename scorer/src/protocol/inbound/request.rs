@@ -47,7 +47,8 @@ pub struct Chat {
 /// do past the context window: the route picks a model whose window holds the conversation),
 /// `stream_options` (its `include_obfuscation` pads events; the router writes its own),
 /// `client_metadata` (the Codex CLI's tracing context) and `max_tool_calls` (it limits calls to
-/// built-in tools, which are refused below: the Agents SDK passes it on from its settings).
+/// built-in tools, which are refused or left out: the Agents SDK passes it on from its
+/// settings).
 const DROPPED: [&str; 6] =
     ["client_metadata", "max_tool_calls", "metadata", "store", "stream_options", "truncation"];
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 /// `{"call_id":…,"signature":…}`. OpenAI's own start otherwise (`gAAAA`).
 const PREFIX: &str = "model-router:thought_signature:";
 
-/// What the router sends for a call without a signature (see `protocol::openai`): no
+/// What the router sends for a call without a signature (`parse::layout` writes it): no
 /// signature of the model's to carry.
 const STAND_IN: &str = "skip_thought_signature_validator";
 
@@ -90,6 +90,13 @@ mod tests {
         (serde_json::from_slice(&whole).unwrap_or_default(), events)
     }
 
+    /// The chat body of a Responses request with this `input`.
+    fn chat_of(input: &Value) -> Value {
+        let request = json!({"model": "premium", "input": input}).to_string();
+        let chat = crate::protocol::inbound::request::to_chat(request.as_bytes(), &[]).map(|c| c.body);
+        serde_json::from_slice(&chat.unwrap_or_default()).unwrap_or_default()
+    }
+
     fn kinds(output: &Value) -> Vec<(String, String)> {
         let s = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
         output.as_array().into_iter().flatten().map(|o| (s(o, "type"), s(o, "id"))).collect()
@@ -135,10 +142,7 @@ mod tests {
             input.push(json!({"type": "function_call_output", "call_id": id, "output": "ok"}));
         }
         let request = json!({"model": "premium", "input": input});
-        let chat = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes(), &[])
-            .map(|c| c.body)
-            .unwrap_or_default();
-        let chat: Value = serde_json::from_slice(&chat).unwrap_or_default();
+        let chat = chat_of(&request["input"]);
         let calls = &chat["messages"][1]["tool_calls"];
         assert_eq!(calls[0]["extra_content"], json!({"google": {"thought_signature": "SIG"}}), "{chat}");
         assert_eq!(calls[1].get("extra_content"), None, "{chat}");
@@ -190,13 +194,7 @@ mod tests {
         let mut input = vec![json!({"role": "user", "content": "go"})];
         input.extend(output.as_array().cloned().unwrap_or_default());
         input.push(json!({"type": "function_call_output", "call_id": "c1", "output": "ok"}));
-        let chat = crate::protocol::inbound::request::to_chat(
-            json!({"model": "premium", "input": input}).to_string().as_bytes(),
-            &[],
-        )
-        .map(|c| c.body)
-        .unwrap_or_default();
-        let chat: Value = serde_json::from_slice(&chat).unwrap_or_default();
+        let chat = chat_of(&json!(input));
         assert_eq!(
             chat["messages"][1]["tool_calls"][0]["extra_content"]["google"]["thought_signature"],
             json!("LATE"),
@@ -211,13 +209,7 @@ mod tests {
         let call = json!({"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"});
         let output = json!({"type": "function_call_output", "call_id": "c1", "output": "ok"});
         let input = json!([{"role": "user", "content": "go"}, carried("ONE"), call, output, carried("TWO"), call, output]);
-        let chat = crate::protocol::inbound::request::to_chat(
-            json!({"model": "premium", "input": input}).to_string().as_bytes(),
-            &[],
-        )
-        .map(|c| c.body)
-        .unwrap_or_default();
-        let chat: Value = serde_json::from_slice(&chat).unwrap_or_default();
+        let chat = chat_of(&input);
         let signature = |m: usize| {
             chat["messages"][m]["tool_calls"][0]["extra_content"]["google"]["thought_signature"].clone()
         };

@@ -71,7 +71,7 @@ impl Events {
         let item = self.item_json(at, true);
         self.emit(out, "response.output_item.done", json!({"output_index": at, "item": item}));
         let late = match self.items.get_mut(at).map(|i| &mut i.kind) {
-            Some(Kind::Call { call_id, late_signature, .. }) if status == "completed" => {
+            Some(Kind::Call { call_id, late_signature, .. }) => {
                 late_signature.take().map(|s| (call_id.clone(), s))
             }
             _ => None,

@@ -5,11 +5,10 @@
 
 use serde_json::Value;
 
-use super::fields::{kind, missing, unsupported, wrong_type};
+use super::fields::{in_namespace, kind, missing, unsupported, wrong_type};
 use super::tools::Declared;
 use super::tree::{Node, object};
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::names::checked;
 
 const AT: &str = "tool_choice";
 
@@ -70,7 +69,14 @@ fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
     for (i, mut t) in list.into_iter().enumerate() {
         let at = || format!("{AT}.tools[{i}]");
         match kind(&t, &at)?.as_deref() {
-            Some("function") => allowed.push(function_choice(&mut t, &at)?),
+            // Where the client wrote it, for an error [`resolve`] finds (`at`, taken out there).
+            Some("function") => {
+                let mut f = function_choice(&mut t, &at)?;
+                if let Node::Object(members) = &mut f {
+                    members.push(("at".into(), at().into()));
+                }
+                allowed.push(f);
+            }
             Some("namespace") => {
                 let ns = super::fields::name(&mut t, "name", &at)?;
                 allowed.push(object([
@@ -104,14 +110,8 @@ fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
 /// `{"type":"function","name"}` as `{"type":"function","function":{"name"}}`; with a
 /// `namespace`, named as chat knows that namespace's function.
 fn function_choice(o: &mut Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
-    let mut name = super::fields::name(o, "name", at)?;
-    let param = || format!("{}.namespace", at());
-    match o.take("namespace") {
-        None => {}
-        Some(Node::Leaf(Value::String(ns))) if ns.is_empty() => {}
-        Some(Node::Leaf(Value::String(ns))) => name = checked(&ns, &name, &param())?,
-        Some(other) => return Err(wrong_type(&param(), "a string", &other)),
-    }
+    let name = super::fields::name(o, "name", at)?;
+    let name = in_namespace(o, name, at)?;
     Ok(object([("type", "function".into()), ("function", object([("name", name.into())]))]))
 }
 
@@ -127,8 +127,12 @@ pub(super) fn resolve(choice: &mut Node, declared: &[Declared]) -> Result<(), Ap
         return Ok(());
     };
     let mut out = Vec::with_capacity(list.len());
-    for (i, mut t) in std::mem::take(list).into_iter().enumerate() {
-        let at = format!("{AT}.tools[{i}]");
+    for mut t in std::mem::take(list) {
+        let at = match &mut t {
+            Node::Object(members) => members.iter().position(|(k, _)| k == "at").map(|n| members.remove(n).1),
+            _ => None,
+        };
+        let at = at.and_then(|at| at.as_str().map(str::to_string)).unwrap_or_else(|| AT.to_string());
         if t.get("type").and_then(Node::as_str) != Some("namespace") {
             rename(&mut t, declared, &format!("{at}.name"))?;
             out.push(t);
@@ -149,7 +153,11 @@ pub(super) fn resolve(choice: &mut Node, declared: &[Declared]) -> Result<(), Ap
             return Err(ApiError::invalid(
                 "invalid_value",
                 Some(&format!("{at}.name")),
-                format!("no namespace {} is declared in tools", echo(ns)),
+                format!(
+                    "no function of namespace {} is left to allow: tools declares none (or each is of a \
+                     type this gateway leaves out)",
+                    echo(ns)
+                ),
             ));
         }
         out.extend(functions);

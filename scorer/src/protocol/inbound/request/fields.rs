@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::tree::Node;
 use crate::error::{ApiError, echo};
+use crate::protocol::inbound::names::checked;
 pub(super) use crate::protocol::responses::invalid::missing;
 
 /// A 400 `invalid_type`: `param` is not `want`.
@@ -76,5 +77,21 @@ pub(super) fn kind(item: &Node, at: &dyn Fn() -> String) -> Result<Option<String
             Some(s) => Ok(Some(s.to_string())),
             None => Err(wrong_type(&format!("{}.type", at()), "a string", t)),
         },
+    }
+}
+
+/// `name` as chat knows it: joined with the item's `namespace` member (a function call's, a
+/// choice's), when it names one.
+pub(super) fn in_namespace(
+    item: &mut Node,
+    name: String,
+    at: &dyn Fn() -> String,
+) -> Result<String, ApiError> {
+    let param = || format!("{}.namespace", at());
+    match item.take("namespace") {
+        None => Ok(name),
+        Some(Node::Leaf(Value::String(ns))) if ns.is_empty() => Ok(name),
+        Some(Node::Leaf(Value::String(ns))) => checked(&ns, &name, &param()),
+        Some(other) => Err(wrong_type(&param(), "a string", &other)),
     }
 }

@@ -9,7 +9,8 @@
 //! an assistant message item following calls not yet answered.
 //!
 //! `reasoning` items are dropped: their encrypted content is one provider's, which no other
-//! can read. Members an item or part carries for the client's bookkeeping (`id`, `status`,
+//! can read (but for a Gemini call's thought signature the router carried in one, which goes
+//! back on its call: `signature`). Members an item or part carries for the client's bookkeeping (`id`, `status`,
 //! `phase`, `annotations`, `logprobs`, `prompt_cache_breakpoint`) change nothing of the answer
 //! and are left out; items the router cannot stand for (references to stored items, hosted
 //! tools' calls) are refused with a 400 naming their type and index.
@@ -17,11 +18,10 @@
 use serde_json::Value;
 
 use super::fields::{
-    kind, missing, name, optional_string, string, unsupported, unsupported_member, wrong_type,
+    in_namespace, kind, missing, name, optional_string, string, unsupported, unsupported_member, wrong_type,
 };
 use super::tree::{NULL, Node, object};
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::names::checked;
 use crate::protocol::inbound::signature;
 use crate::protocol::raw::At;
 
@@ -203,15 +203,9 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
         None => Err(missing(&format!("{}.type", at()), "send the item's type")),
         Some("function_call") => {
             let id = name(&mut it, "call_id", at)?;
-            let mut called = name(&mut it, "name", at)?;
             // A namespace's function, as the request's tools name it for chat.
-            let param = || format!("{}.namespace", at());
-            match it.take("namespace") {
-                None => {}
-                Some(Node::Leaf(Value::String(ns))) if ns.is_empty() => {}
-                Some(Node::Leaf(Value::String(ns))) => called = checked(&ns, &called, &param())?,
-                Some(other) => return Err(wrong_type(&param(), "a string", &other)),
-            }
+            let called = name(&mut it, "name", at)?;
+            let called = in_namespace(&mut it, called, at)?;
             let function =
                 object([("name", called.into()), ("arguments", string(&mut it, "arguments", at)?.into())]);
             let mut call = object([("id", id.into()), ("type", "function".into()), ("function", function)]);

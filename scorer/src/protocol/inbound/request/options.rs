@@ -1,6 +1,6 @@
 //! The request's option objects in their chat shapes: `text` (`response_format` and
-//! `verbosity`), `reasoning` (its effort) and `include` (`tools` and `tool_choice` are in
-//! `tools`). A member of these objects the translation does not know is refused, as at the
+//! `verbosity`), `reasoning` (its effort) and `include` (`tools` are in `tools`, `tool_choice`
+//! in `choice`). A member of these objects the translation does not know is refused, as at the
 //! top level: each asks something of the answer.
 
 use serde_json::Value;
@@ -104,7 +104,8 @@ fn response_format(value: Node) -> Result<Option<Node>, ApiError> {
 
 /// `reasoning`: its `effort` (chat's `reasoning_effort`). Its `summary` (and the deprecated
 /// `generate_summary`) is dropped: chat has no summaries to ask for; so is `context` (which
-/// reasoning items a later turn shows the model: the router carries none between turns).
+/// reasoning items a later turn shows the model: the router carries none between turns but
+/// Gemini's thought signatures).
 /// `mode` is taken when it asks the standard mode, and refused otherwise (`pro` runs at
 /// OpenAI).
 pub(super) fn effort(value: Node) -> Result<Option<Node>, ApiError> {

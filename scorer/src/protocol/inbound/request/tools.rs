@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::fields::{kind, missing, name, unknown, unsupported, unsupported_member, wrong_type};
 use super::tree::{Node, object};
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::names::{MAX_NAME, checked, namespace_name};
+use crate::protocol::inbound::names::{MAX_NAME, chat_characters, checked, namespace_name};
 
 /// The tools a request declares, as chat takes them.
 #[derive(Debug, Default)]
@@ -191,8 +191,7 @@ fn rename(members: &mut Vec<(String, Node)>, full: &str, about: &str) {
 
 /// A function name the API takes (`^[a-zA-Z0-9_-]{1,64}$`), as chat's providers do.
 fn chat_name(s: &str) -> bool {
-    (1..=MAX_NAME).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=MAX_NAME).contains(&s.len()) && chat_characters(s)
 }
 
 /// The name of a function as [`tool`] wrote it.

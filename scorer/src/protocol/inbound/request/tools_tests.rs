@@ -200,6 +200,15 @@ fn a_choice_names_a_namespaced_function_as_chat_knows_it() {
             r#"{"type":"allowed_tools","mode":"required","tools":[{"type":"web_search"}]}"#,
             "tool_choice.tools",
         ),
+        // Where the client wrote it, after a tool left out.
+        (
+            r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"web_search"},{"type":"function","name":"find"}]}"#,
+            "tool_choice.tools[1].name",
+        ),
+        (
+            r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"web_search"},{"type":"namespace","name":"hr"}]}"#,
+            "tool_choice.tools[1].name",
+        ),
         (
             r#"{"type":"allowed_tools","mode":"auto","tools":[{"type":"namespace","name":"hr"}]}"#,
             "tool_choice.tools[0].name",
