@@ -564,6 +564,13 @@ RESPONSES_JUSTIFIED = [
      lambda b, m, run: sum(1 for n, joined in chat_tool_names(b) if joined
                            and n.split("__", 1)[-1] == str(_at(b, "tool_choice", *(("tools", int(m[2])) if m[2] else ()), "name"))) > 1,
      "which namespace's function is meant is not the router's to guess"),
+    ("function chosen in a namespace not declared", "invalid_value", r"tool_choice(\.tools\[(\d+)\])?\.name",
+     lambda b, m, run: isinstance(_at(b, "tool_choice", *(("tools", int(m[2])) if m[2] else ()), "namespace"), str)
+     and _at(b, "tool_choice", *(("tools", int(m[2])) if m[2] else ()), "namespace") != ""
+     and f'{_at(b, "tool_choice", *(("tools", int(m[2])) if m[2] else ()), "namespace")}__'
+         f'{_at(b, "tool_choice", *(("tools", int(m[2])) if m[2] else ()), "name")}'
+     not in [n for n, _ in chat_tool_names(b)],
+     "the choice names a namespace's function the request does not declare"),
     ("every allowed tool left out, a call required", "invalid_value", r"tool_choice\.tools",
      lambda b, m, run: _at(b, "tool_choice", "type") == "allowed_tools" and _at(b, "tool_choice", "mode") == "required"
      and isinstance(_at(b, "tool_choice", "tools"), list) and len(b["tool_choice"]["tools"]) > 0

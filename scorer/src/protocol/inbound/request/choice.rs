@@ -111,9 +111,18 @@ fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
 /// `namespace`, named as chat knows that namespace's function.
 fn function_choice(o: &mut Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
     let name = super::fields::name(o, "name", at)?;
+    let spaced = o.get("namespace").and_then(Node::as_str).is_some_and(|ns| !ns.is_empty());
     let name = in_namespace(o, name, at)?;
-    Ok(object([("type", "function".into()), ("function", object([("name", name.into())]))]))
+    let mut f = object([("type", "function".into()), ("function", object([("name", name.into())]))]);
+    // Named in a namespace: [`resolve`] checks the tools declare it (and takes the mark out).
+    if let (true, Node::Object(members)) = (spaced, &mut f) {
+        members.push((SPACED.into(), true.into()));
+    }
+    Ok(f)
 }
+
+/// The mark of a choice named with its `namespace`.
+const SPACED: &str = "in_namespace";
 
 /// Names the choice's functions as chat knows them, once the tools are read: a name no
 /// function has but one namespace's function does (`spawn_agent` for
@@ -170,11 +179,24 @@ pub(super) fn resolve(choice: &mut Node, declared: &[Declared]) -> Result<(), Ap
 /// one namespace's function of that name (a 400 naming `param` when several namespaces have
 /// one).
 fn rename(f: &mut Node, declared: &[Declared], param: &str) -> Result<(), ApiError> {
+    let spaced = match f {
+        Node::Object(members) => {
+            members.iter().position(|(k, _)| k == SPACED).map(|n| members.remove(n)).is_some()
+        }
+        _ => false,
+    };
     let Some(Node::Leaf(Value::String(name))) = f.get_mut("function").and_then(|f| f.get_mut("name")) else {
         return Ok(());
     };
     if declared.iter().any(|d| d.chat == *name) {
         return Ok(());
+    }
+    if spaced {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            Some(param),
+            format!("tool_choice names function {} of a namespace, which tools does not declare", echo(name)),
+        ));
     }
     let mut found = declared.iter().filter(|d| d.namespaced.as_ref().is_some_and(|(_, own)| own == name));
     match (found.next(), found.next()) {

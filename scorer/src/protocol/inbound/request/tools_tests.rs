@@ -214,6 +214,9 @@ fn a_choice_names_a_namespaced_function_as_chat_knows_it() {
             "tool_choice.tools[0].name",
         ),
         (r#"{"type":"function","namespace":"a.b","name":"f"}"#, "tool_choice.namespace"),
+        // Named in a namespace the tools do not declare, or not with that function.
+        (r#"{"type":"function","namespace":"hr","name":"find"}"#, "tool_choice.name"),
+        (r#"{"type":"function","namespace":"crm","name":"other"}"#, "tool_choice.name"),
         (r#"{"type":"function","namespace":7,"name":"f"}"#, "tool_choice.namespace"),
     ];
     for (choice, param) in refusals {
