@@ -167,6 +167,21 @@ impl Envoy {
         Envoy::spawn(config, listen, admin, true)
     }
 
+    /// [`Envoy::start`] on free loopback ports, the config written for them by `config(listen,
+    /// admin)`: another process may take a released port before Envoy binds it (tests run in
+    /// parallel), so a few tries, each on new ports.
+    pub fn start_on_free_ports(config: impl Fn(u16, u16) -> String) -> io::Result<Envoy> {
+        let mut last = None;
+        for _ in 0..3 {
+            let [listen, admin] = free_ports(2)?[..] else { return Err(io::Error::other("no ports")) };
+            match Envoy::start(&config(listen, admin), listen, admin) {
+                Err(e) if e.to_string().contains("Address already in use") => last = Some(e),
+                started => return started,
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("envoy did not start")))
+    }
+
     /// Like [`Envoy::start`]; with `own_group` false Envoy stays in the caller's process group,
     /// so a terminal's Ctrl-C stops it together with the caller.
     pub fn spawn(config: &str, listen: u16, admin: u16, own_group: bool) -> io::Result<Envoy> {

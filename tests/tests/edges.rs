@@ -5,9 +5,7 @@
 
 use std::process::Command;
 
-use model_router_tests::envoy::{
-    Envoy, Ports, Stack, StackOptions, free_ports, render_demo, repo_root, wasm_path,
-};
+use model_router_tests::envoy::{Envoy, Ports, Stack, StackOptions, render_demo, repo_root, wasm_path};
 use model_router_tests::http::{self, Response};
 use serde_json::Value;
 
@@ -381,11 +379,17 @@ fn embeddings_spend_counts_against_the_daily_limit() {
 /// The headers now have `request_headers_timeout` (10 s; 1 s here) and the 408 is JSON.
 #[test]
 fn a_request_that_stalls_gets_a_json_408() {
-    let ports = free_ports(2).map(|p| Ports { listen: p[0], admin: p[1], providers: vec![] }).expect("ports");
-    let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| panic!("{e}"));
-    assert!(config.contains("request_headers_timeout: 10s"), "the demo sets no header timeout");
-    let config = config.replace("request_headers_timeout: 10s", "request_headers_timeout: 1s");
-    let envoy = Envoy::start(&config, ports.listen, ports.admin).unwrap_or_else(|e| panic!("{e}"));
+    // The demo's config on these ports, one setting changed.
+    let demo = |from: &'static str, to: &'static str| {
+        move |listen, admin| {
+            let ports = Ports { listen, admin, providers: vec![] };
+            let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| panic!("{e}"));
+            assert!(config.contains(from), "the demo has no {from}");
+            config.replace(from, to)
+        }
+    };
+    let config = demo("request_headers_timeout: 10s", "request_headers_timeout: 1s");
+    let envoy = Envoy::start_on_free_ports(config).unwrap_or_else(|e| panic!("{e}"));
     let started = std::time::Instant::now();
     let r =
         http::send_raw(envoy.addr, b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: appl")
@@ -402,11 +406,9 @@ fn a_request_that_stalls_gets_a_json_408() {
     // A body that stalls after its first bytes: Envoy held it (up to the listener's buffer
     // limit) for the stream's 600 s, or for good if a byte trickled in now and then. The whole
     // request now has `request_timeout` (120 s; 2 s here).
-    let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| panic!("{e}"));
-    assert!(config.contains("request_timeout: 120s"), "the demo sets no request timeout");
-    let config = config.replace("request_timeout: 120s", "request_timeout: 2s");
     drop(envoy);
-    let envoy = Envoy::start(&config, ports.listen, ports.admin).unwrap_or_else(|e| panic!("{e}"));
+    let config = demo("request_timeout: 120s", "request_timeout: 2s");
+    let envoy = Envoy::start_on_free_ports(config).unwrap_or_else(|e| panic!("{e}"));
     let started = std::time::Instant::now();
     let r = http::send_raw(
         envoy.addr,

@@ -447,7 +447,7 @@ fn demo_yaml_has_the_stats_config_of_providers_yaml() {
 /// in providers.yaml's buckets.
 #[test]
 fn platform_gateways_export_the_router_metrics_as_the_dashboard_reads_them() {
-    use model_router_tests::envoy::{Envoy, free_ports};
+    use model_router_tests::envoy::Envoy;
     use model_router_tests::http;
 
     let p = patched();
@@ -458,16 +458,16 @@ fn platform_gateways_export_the_router_metrics_as_the_dashboard_reads_them() {
         .map(Value::to_string)
         .collect();
     for (platform, bootstrap) in p.platforms() {
-        let ports = free_ports(2).expect("ports");
-        let (listen, admin) = (ports.first().copied().expect("port"), ports.get(1).copied().expect("port"));
-        let mut config = bootstrap.clone();
-        config["admin"] =
-            serde_json::json!({"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}});
-        config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = listen.into();
-        // The providers' clusters would reach the internet: without them every attempt fails here.
-        config["static_resources"]["clusters"] = serde_json::json!([]);
-        let envoy =
-            Envoy::start(&config.to_string(), listen, admin).unwrap_or_else(|e| panic!("{platform}: {e}"));
+        let config = |listen: u16, admin: u16| {
+            let mut config = bootstrap.clone();
+            config["admin"] = serde_json::json!({"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}});
+            config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] =
+                listen.into();
+            // The providers' clusters would reach the internet: without them every attempt fails here.
+            config["static_resources"]["clusters"] = serde_json::json!([]);
+            config.to_string()
+        };
+        let envoy = Envoy::start_on_free_ports(config).unwrap_or_else(|e| panic!("{platform}: {e}"));
         for model in ["no-such-model", "auto"] {
             let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hello"}}]}}"#);
             let req = format!(
@@ -689,7 +689,7 @@ fn the_shipped_sigv4_signer_signs_the_host_bedrock_receives_on_new_connections()
     use std::io::{BufReader, Write};
     use std::sync::{Arc, Mutex};
 
-    use model_router_tests::envoy::{Envoy, free_ports};
+    use model_router_tests::envoy::Envoy;
     use model_router_tests::http::{self, Head};
 
     let upstream = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -715,11 +715,10 @@ fn the_shipped_sigv4_signer_signs_the_host_bedrock_receives_on_new_connections()
         }
     });
 
-    let ports = free_ports(2).expect("ports");
-    let (listen, admin) = (ports.first().copied().expect("port"), ports.get(1).copied().expect("port"));
     let signer = shipped_signing_filter(8);
-    let config = format!(
-        r#"admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}}}
+    let config = |listen: u16, admin: u16| {
+        format!(
+            r#"admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}}}
 static_resources:
   listeners:
   - name: llm
@@ -760,15 +759,16 @@ static_resources:
             hostname: {BEDROCK_HOST}
             address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream_port}}}}}
 "#
-    );
-    let envoy = Envoy::start(&config, listen, admin).unwrap_or_else(|e| panic!("envoy: {e}\n{config}"));
+        )
+    };
+    let envoy = Envoy::start_on_free_ports(config).unwrap_or_else(|e| panic!("envoy: {e}"));
     let send = move || {
         let body = r#"{"messages":[{"role":"user","content":[{"text":"hello"}]}]}"#;
         let req = format!(
             "POST /model/m/converse HTTP/1.1\r\nhost: llm.example.com\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         );
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], listen));
+        let addr = envoy.addr;
         http::send_raw(addr, req.as_bytes()).expect("request").status
     };
     // A cold pool (a new connection), then the pooled one, then three at once (two new).
