@@ -170,11 +170,11 @@ impl Envoy {
     /// [`Envoy::start`] on free loopback ports, the config written for them by `config(listen,
     /// admin)`: another process may take a released port before Envoy binds it (tests run in
     /// parallel), so a few tries, each on new ports.
-    pub fn start_on_free_ports(config: impl Fn(u16, u16) -> String) -> io::Result<Envoy> {
+    pub fn start_on_free_ports(config: impl Fn(u16, u16) -> io::Result<String>) -> io::Result<Envoy> {
         let mut last = None;
         for _ in 0..3 {
             let [listen, admin] = free_ports(2)?[..] else { return Err(io::Error::other("no ports")) };
-            match Envoy::start(&config(listen, admin), listen, admin) {
+            match Envoy::start(&config(listen, admin)?, listen, admin) {
                 Err(e) if e.to_string().contains("Address already in use") => last = Some(e),
                 started => return started,
             }
@@ -345,10 +345,7 @@ impl Stack {
         } else {
             Some(Receiver::start()?)
         };
-        // Another process may take a released port before Envoy binds it: try a few times.
-        let mut last = None;
-        for _ in 0..3 {
-            let [listen, admin] = free_ports(2)?[..] else { return Err(io::Error::other("no ports")) };
+        let envoy = Envoy::start_on_free_ports(|listen, admin| {
             let ports = Ports { listen, admin, providers: providers.clone() };
             let mut config = render_demo(&ports, &wasm_path(), opts.plugin_config)?;
             for (from, to) in opts.swaps {
@@ -361,13 +358,9 @@ impl Stack {
                 let to = format!("socket_address: {{address: 127.0.0.1, port_value: {}}}", rx.addr.port());
                 config = config.replace(DEMO_OTLP, &to);
             }
-            match Envoy::start(&config, ports.listen, ports.admin) {
-                Ok(envoy) => return Ok(Stack { envoy, log, mocks, otlp }),
-                Err(e) if e.to_string().contains("Address already in use") => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| io::Error::other("envoy did not start")))
+            Ok(config)
+        })?;
+        Ok(Stack { envoy, log, mocks, otlp })
     }
 
     /// Requests the mocks received so far, and clears the record.

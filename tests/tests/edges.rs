@@ -383,9 +383,9 @@ fn a_request_that_stalls_gets_a_json_408() {
     let demo = |from: &'static str, to: &'static str| {
         move |listen, admin| {
             let ports = Ports { listen, admin, providers: vec![] };
-            let config = render_demo(&ports, &wasm_path(), None).unwrap_or_else(|e| panic!("{e}"));
+            let config = render_demo(&ports, &wasm_path(), None)?;
             assert!(config.contains(from), "the demo has no {from}");
-            config.replace(from, to)
+            Ok(config.replace(from, to))
         }
     };
     let config = demo("request_headers_timeout: 10s", "request_headers_timeout: 1s");

@@ -465,7 +465,7 @@ fn platform_gateways_export_the_router_metrics_as_the_dashboard_reads_them() {
                 listen.into();
             // The providers' clusters would reach the internet: without them every attempt fails here.
             config["static_resources"]["clusters"] = serde_json::json!([]);
-            config.to_string()
+            Ok(config.to_string())
         };
         let envoy = Envoy::start_on_free_ports(config).unwrap_or_else(|e| panic!("{platform}: {e}"));
         for model in ["no-such-model", "auto"] {
@@ -717,7 +717,7 @@ fn the_shipped_sigv4_signer_signs_the_host_bedrock_receives_on_new_connections()
 
     let signer = shipped_signing_filter(8);
     let config = |listen: u16, admin: u16| {
-        format!(
+        Ok(format!(
             r#"admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}}}
 static_resources:
   listeners:
@@ -759,7 +759,7 @@ static_resources:
             hostname: {BEDROCK_HOST}
             address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream_port}}}}}
 "#
-        )
+        ))
     };
     let envoy = Envoy::start_on_free_ports(config).unwrap_or_else(|e| panic!("envoy: {e}"));
     let send = move || {

@@ -73,8 +73,19 @@ impl Inbound {
     /// Routed: `stream` says which way its answer comes; `id` is the chat id the router gives
     /// a translated answer (for a stream whose chunks carry none).
     pub(super) fn routed(&mut self, stream: bool, id: &str) {
-        self.shape =
-            if stream { Shape::Events(Box::new(Events::new(self.echo.clone(), id))) } else { Shape::Whole };
+        self.shape = if stream {
+            Shape::Events(Box::new(Events::new(std::mem::take(&mut self.echo), id)))
+        } else {
+            Shape::Whole
+        };
+    }
+
+    /// What the answer echoes: the stream's translation holds it once routed as a stream.
+    fn echo(&self) -> &Echo {
+        match &self.shape {
+            Shape::Events(events) => events.echo(),
+            _ => &self.echo,
+        }
     }
 
     /// This part of the answer as the client gets it; `end`: it is the last.
@@ -97,7 +108,7 @@ impl Inbound {
                 Shape::Whole if self.ok => answer::to_response(&held, &self.echo),
                 _ => None,
             };
-            return rewritten.or_else(|| answer::renamed_error(&held, &self.echo)).unwrap_or(held);
+            return rewritten.or_else(|| answer::renamed_error(&held, self.echo())).unwrap_or(held);
         }
         match &mut self.shape {
             Shape::Events(events) => events.feed(bytes, end),
@@ -109,7 +120,7 @@ impl Inbound {
     /// whether it is now a stream of events.
     fn rewrite_reply(&self, status: u16, body: &[u8]) -> Option<(Vec<u8>, bool)> {
         if !(200..300).contains(&status) {
-            return answer::renamed_error(body, &self.echo).map(|b| (b, false));
+            return answer::renamed_error(body, self.echo()).map(|b| (b, false));
         }
         match &self.shape {
             Shape::Asked => None,

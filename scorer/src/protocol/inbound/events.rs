@@ -115,6 +115,11 @@ impl Events {
         Events { echo, fallback_id: id.to_string(), ..Events::default() }
     }
 
+    /// What its Response objects echo.
+    pub fn echo(&self) -> &Echo {
+        &self.echo
+    }
+
     /// A translation of another answer to the same request.
     pub fn fresh(&self) -> Self {
         Events::new(self.echo.clone(), &self.fallback_id)
