@@ -6,7 +6,8 @@ use std::fs;
 use std::path::Path;
 
 use model_router_scorer::Config;
-use model_router_tests::envoy::{envoy_bin, repo_root, wasm_path};
+use model_router_tests::envoy::{Stack, StackOptions, envoy_bin, repo_root, wasm_path};
+use model_router_tests::http;
 use serde_json::Value;
 
 /// The JSON configurations in a manifest: the line after a `# model-router-config` marker
@@ -594,15 +595,110 @@ fn istio_manifests_are_scoped_to_the_llm_gateway() {
     }
 }
 
-/// The shipped `envoy/providers.yaml` signing filter (its YAML block, re-indented to `indent`),
-/// with inline test credentials added: the test signs with exactly what ships.
-fn shipped_signing_filter(indent: usize) -> String {
+/// Every `client_header` in the plugin configurations a document carries (JSON strings or
+/// objects anywhere in it).
+fn client_headers(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains("client_header") => {
+            if let Ok(inner) = serde_json::from_str::<Value>(s) {
+                client_headers(&inner, out);
+            }
+        }
+        Value::Object(m) => {
+            if let Some(h) = m.get("client_header").and_then(Value::as_str) {
+                out.push(h.to_string());
+            }
+            m.values().for_each(|x| client_headers(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| client_headers(x, out)),
+        _ => {}
+    }
+}
+
+/// Both platforms name their callers as `envoy/providers.yaml` does: a JWT from the same issuer
+/// for the same audience, checked against the same JWKS, whose `sub` becomes the header every
+/// shipped plugin configuration reads as `client_header`; on Istio an AuthorizationPolicy
+/// refuses requests without one (its RequestAuthentication alone lets them through with
+/// their own x-client-id).
+#[test]
+fn every_platform_names_its_callers_as_providers_yaml_does() {
+    let p = patched();
+    let filters = hcm(&p.envoy, "llm")["http_filters"].as_array().cloned().unwrap_or_default();
+    let position = |name: &str| filters.iter().position(|f| f["name"] == name);
+    let jwt = position("envoy.filters.http.jwt_authn").and_then(|i| filters.get(i)).expect("jwt_authn");
+    assert!(position("envoy.filters.http.jwt_authn") < position("model_router"), "authenticated first");
+    let provider = &jwt["typed_config"]["providers"]["clients"];
+    assert_eq!(jwt["typed_config"]["rules"][0]["requires"]["provider_name"], "clients", "{jwt}");
+    let issuer = provider["issuer"].as_str().expect("issuer");
+    let audiences = &provider["audiences"];
+    let header = provider["claim_to_headers"][0]["header_name"].as_str().expect("claim_to_headers");
+    let claim = &provider["claim_to_headers"][0]["claim_name"];
+    assert_eq!(provider["forward"], false, "{provider}");
+    let jwks_file = provider["local_jwks"]["filename"].as_str().expect("local_jwks");
+    let jwks: Value =
+        serde_json::from_slice(&fs::read(repo_root().join(jwks_file)).expect("jwks")).expect("json");
+    let parsed =
+        |s: &Value| serde_json::from_str::<Value>(s.as_str().unwrap_or_default()).unwrap_or_default();
+
+    let mut headers = Vec::new();
+    client_headers(&p.envoy, &mut headers);
+    for d in &p.docs {
+        client_headers(d, &mut headers);
+    }
+    assert!(headers.len() >= 3, "{headers:?}");
+    assert!(headers.iter().all(|h| h == header), "{headers:?}");
+
+    let doc = |kind: &str| -> &Value {
+        let found: Vec<&Value> = p.docs.iter().filter(|d| d["kind"] == kind).collect();
+        let [d] = found[..] else { panic!("one {kind}: {}", found.len()) };
+        d
+    };
+    let llm = serde_json::json!({"istio": "llm-gateway"});
+    let ra = &doc("RequestAuthentication")["spec"];
+    assert_eq!(ra["selector"]["matchLabels"], llm, "{ra}");
+    let rule = &ra["jwtRules"][0];
+    assert_eq!(rule["issuer"], issuer, "{rule}");
+    assert_eq!(&rule["audiences"], audiences, "{rule}");
+    assert_eq!(
+        rule["outputClaimToHeaders"],
+        serde_json::json!([{"header": header, "claim": claim}]),
+        "{rule}"
+    );
+    assert_eq!(parsed(&rule["jwks"]), jwks, "{rule}");
+    let ap = &doc("AuthorizationPolicy")["spec"];
+    assert_eq!(ap["selector"]["matchLabels"], llm, "{ap}");
+    assert_eq!(ap["action"], "ALLOW", "{ap}");
+    let principals = serde_json::json!([format!("{issuer}/*")]);
+    assert_eq!(
+        ap["rules"],
+        serde_json::json!([{"from": [{"source": {"requestPrincipals": principals}}]}]),
+        "{ap}"
+    );
+
+    let sp = &doc("SecurityPolicy")["spec"];
+    assert_eq!(sp["targetRefs"], doc("EnvoyExtensionPolicy")["spec"]["targetRefs"], "{sp}");
+    let eg = &sp["jwt"]["providers"][0];
+    assert_eq!(eg["issuer"], issuer, "{eg}");
+    assert_eq!(&eg["audiences"], audiences, "{eg}");
+    assert_eq!(eg["claimToHeaders"], serde_json::json!([{"header": header, "claim": claim}]), "{eg}");
+    let map = &eg["localJWKS"]["valueRef"];
+    assert_eq!(map["kind"], "ConfigMap", "{eg}");
+    let maps: Vec<&Value> =
+        p.docs.iter().filter(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == map["name"]).collect();
+    let [map] = maps[..] else { panic!("the JWKS ConfigMap: {}", maps.len()) };
+    assert_eq!(map["metadata"]["namespace"], doc("SecurityPolicy")["metadata"]["namespace"]);
+    assert_eq!(parsed(&map["data"]["jwks"]), jwks, "{map}");
+}
+
+/// An HTTP filter of the shipped `envoy/providers.yaml` (its YAML block without comments,
+/// re-indented to `indent`), so a test runs exactly what ships.
+fn shipped_filter(name: &str, indent: usize) -> String {
     let text = fs::read_to_string(repo_root().join("envoy/providers.yaml")).expect("read");
     let lines: Vec<&str> = text.lines().collect();
     let start = lines
         .iter()
-        .position(|l| l.trim() == "- name: envoy.filters.http.aws_request_signing")
-        .expect("providers.yaml signs bedrock-runtime with aws_request_signing");
+        .position(|l| l.trim() == format!("- name: {name}"))
+        .unwrap_or_else(|| panic!("providers.yaml has no filter {name}"));
     let col = |l: &str| l.len() - l.trim_start().len();
     let base = col(lines.get(start).copied().unwrap_or_default());
     let mut out = String::new();
@@ -615,6 +711,13 @@ fn shipped_signing_filter(indent: usize) -> String {
         }
         out.push_str(&format!("{}{}\n", " ".repeat(indent), l.get(base..).unwrap_or_default()));
     }
+    out
+}
+
+/// The shipped signing filter with inline test credentials added: the test signs with exactly
+/// what ships.
+fn shipped_signing_filter(indent: usize) -> String {
+    let mut out = shipped_filter("envoy.filters.http.aws_request_signing", indent);
     let field = " ".repeat(indent + 4);
     out.push_str(&format!(
         "{field}credential_provider:\n{field}  inline_credential:\n{field}    access_key_id: AKIDEXAMPLE\n{field}    secret_access_key: {SECRET}\n"
@@ -790,4 +893,86 @@ static_resources:
         })
         .collect();
     assert!(bad.is_empty(), "{} of 5 requests Bedrock would refuse:\n{}", bad.len(), bad.join("\n"));
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    let standard = model_router_tests::mock::reply::base64_encode(bytes);
+    standard.trim_end_matches('=').replace('+', "-").replace('/', "_")
+}
+
+/// A JWT signed with HS256 under `key`.
+fn token(claims: &str, key: &[u8]) -> String {
+    let signed = format!(
+        "{}.{}",
+        base64url(br#"{"alg":"HS256","typ":"JWT","kid":"test"}"#),
+        base64url(claims.as_bytes())
+    );
+    format!("{signed}.{}", base64url(&hmac(key, signed.as_bytes())))
+}
+
+/// The shipped client authentication (`envoy/providers.yaml`'s jwt_authn, a test key in place
+/// of the shipped JWKS) in front of the router: the token's `sub` is the client whose policy
+/// the router applies, whatever `x-client-id` the client sends; a request without a valid
+/// token is a 401 in the OpenAI error shape that reaches no provider, and the token itself
+/// reaches no provider either.
+#[test]
+fn the_shipped_client_authentication_names_the_client_and_refuses_the_rest() {
+    const KEY: &[u8] = b"model-router-test-client-key-0123456789";
+    let jwks = format!(r#"{{"keys":[{{"kty":"oct","alg":"HS256","kid":"test","k":"{}"}}]}}"#, base64url(KEY));
+    let shipped_jwks = "local_jwks: {filename: envoy/secrets/client-jwks.json}";
+    let filter = shipped_filter("envoy.filters.http.jwt_authn", 10);
+    assert!(filter.contains(shipped_jwks), "{filter}");
+    let filter = filter.replace(shipped_jwks, &format!("local_jwks: {{inline_string: '{jwks}'}}"));
+    let at = "          http_filters:\n          - name: model_router\n";
+    let with = format!("          http_filters:\n{filter}          - name: model_router\n");
+    // team-b may use groq only, which does not serve the pinned model.
+    let cfg = r#"{"client_header":"x-client-id","clients":{"team-b":{"only_providers":["groq"]}}}"#;
+    let options = StackOptions { plugin_config: Some(cfg), swaps: &[(at, &with)], ..StackOptions::default() };
+    let s = Stack::start_with(&options).unwrap_or_else(|e| panic!("cannot start the stack: {e}"));
+    let body = r#"{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hello"}]}"#;
+    let send = |token: Option<&str>, client: Option<&str>| {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend(bearer.as_deref().map(|b| ("authorization", b)));
+        headers.extend(client.map(|c| ("x-client-id", c)));
+        http::request(s.envoy.addr, "POST", "/v1/chat/completions", &headers, body.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let claims =
+        |sub: &str, aud: &str| format!(r#"{{"iss":"model-router-clients","aud":"{aud}","sub":"{sub}"}}"#);
+    let team_a = token(&claims("team-a", "model-router"), KEY);
+    let team_b = token(&claims("team-b", "model-router"), KEY);
+
+    let r = send(Some(&team_a), Some("team-b"));
+    assert_eq!(r.status, 200, "team-a's token names team-a, not the header: {}", r.text());
+    assert_eq!(r.header("x-model-router-provider"), Some("google-gemini"), "{:?}", r.head.headers);
+    let got = s.take_received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    for r in &got {
+        for (k, v) in &r.headers {
+            assert!(!v.contains(&team_a), "{} received the client's token in {k}", r.provider);
+        }
+    }
+    let r = send(Some(&team_b), Some("team-a"));
+    assert_eq!(r.status, 403, "team-b's policy applies: {}", r.text());
+    assert_eq!(r.json()["error"]["code"], "provider_blocked", "{}", r.text());
+
+    let other_key = token(&claims("team-a", "model-router"), b"another key");
+    let other_audience = token(&claims("team-a", "another-service"), KEY);
+    // A token for another service is Envoy's 403 (jwt_authn refuses its audience), the rest 401s.
+    let cases = [
+        ("no token", None, 401, "invalid_api_key"),
+        ("another key", Some(other_key), 401, "invalid_api_key"),
+        ("another audience", Some(other_audience), 403, "permission_denied"),
+    ];
+    for (name, t, status, code) in cases {
+        let r = send(t.as_deref(), Some("team-a"));
+        assert_eq!(r.status, status, "{name}: {}", r.text());
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("application/json")), "{name}");
+        let e = r.json()["error"].clone();
+        assert_eq!(e["code"], code, "{name}: {}", r.text());
+        assert_eq!(e["type"], "invalid_request_error", "{name}: {}", r.text());
+        assert!(e.get("param").is_some() && e["message"].is_string(), "{name}: {}", r.text());
+    }
+    assert!(s.take_received().is_empty(), "a refused request reached a provider");
 }
