@@ -390,7 +390,27 @@ fn an_otlp_receiver_gets_log_records_and_spans_with_the_routers_attributes() {
         assert_eq!(rec.attr("model_router.tier"), Some("standard"), "{rec:?}");
         assert_eq!(rec.attr("model_router.cost_usd"), Some(cost), "{rec:?}");
         assert_eq!(rec.attr("model_router.attempts"), Some("1"), "{rec:?}");
+        assert_eq!(rec.attr("gen_ai.operation.name"), Some("chat"), "{rec:?}");
     }
+    // An embeddings request is the GenAI conventions' `embeddings` operation, not `chat`.
+    let e = http::post_json(s.envoy.addr, "/v1/embeddings", r#"{"model":"embed-small","input":"hello"}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(e.status, 200, "{}", e.text());
+    let (embedder, _) = served(&e);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut kinds = Vec::new();
+    while Instant::now() < deadline && kinds.len() < 2 {
+        std::thread::sleep(Duration::from_millis(200));
+        kinds = rx
+            .records()
+            .into_iter()
+            .filter(|r| r.attr("gen_ai.request.model") == Some(embedder.as_str()))
+            .map(|r| (r.kind, r.attr("gen_ai.operation.name").map(str::to_string)))
+            .collect();
+    }
+    kinds.sort();
+    let embeddings = Some("embeddings".to_string());
+    assert_eq!(kinds, [("log", embeddings.clone()), ("span", embeddings)]);
     // The access log line on stdout (Envoy's log file here) carries the same.
     let logged = s.envoy.log();
     assert!(logged.contains(&format!("\"model\":\"{model}\"")), "{}", grep(&logged, "\"model\""));

@@ -341,6 +341,9 @@ impl Request {
             ("auto_score", field(h::AUTO_SCORE)),
             ("budget", field(h::BUDGET)),
             ("attempts", attempts.as_str()),
+            // The GenAI conventions' gen_ai.operation.name (an embeddings request has no
+            // output estimate).
+            ("operation", if f.estimate.is_some() { "chat" } else { "embeddings" }),
             // The API the client spoke, where it is not chat's (the logged path is the provider's).
             ("api", if self.inbound.is_some() { "responses" } else { "" }),
         ] {
