@@ -95,6 +95,10 @@ impl RootContext for Root {
                 ),
             );
         }
+        // Valid, and perhaps meant, but otherwise seen only in the errors clients get.
+        for refusal in config.refusals() {
+            host::log(LogLevel::Warn, &format!("model-router: {refusal}"));
+        }
         config.prefix_cache.key = digest_key();
         self.metrics.sweep(&config);
         // The spend gauges are set again each minute, so a new UTC day shows at midnight.

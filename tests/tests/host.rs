@@ -413,3 +413,13 @@ fn a_client_header_with_an_underscore_is_warned_of_at_load() {
     assert!(warned(r#"{"client_header":"x_team"}"#));
     assert!(!warned(r#"{"client_header":"x-team"}"#));
 }
+
+/// A configuration that refuses every chat request it covers (here a daily limit of 0 with no
+/// free model) loads, since an operator may mean it, and says so in Envoy's log at load.
+#[test]
+fn a_configuration_that_refuses_every_request_says_so_at_load() {
+    let warned =
+        |config: &str| plugin(config).logs().iter().any(|(_, l)| l.contains("budgets.daily_usd is 0"));
+    assert!(warned(r#"{"budgets":{"daily_usd":0}}"#));
+    assert!(!warned(r#"{"budgets":{"daily_usd":1}}"#));
+}

@@ -9,6 +9,7 @@
 pub mod auto;
 mod remembered;
 mod responses;
+mod sanity;
 
 use std::collections::BTreeMap;
 use std::fmt;

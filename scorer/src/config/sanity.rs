@@ -1,0 +1,101 @@
+//! What a configuration refuses wholesale, said when it loads: a provider policy that leaves
+//! every chat request or a client no model, a spend limit of 0 with no free model. Such a
+//! configuration is valid (an operator may close a client on purpose) but would otherwise show
+//! only in the errors its clients get.
+
+use super::Config;
+use crate::vocab::Policy;
+
+impl Config {
+    /// One sentence per part of the configuration that refuses every chat request it covers.
+    pub fn refusals(&self) -> Vec<String> {
+        let deployments = &self.catalog.deployments;
+        let serves = |p: &Policy| deployments.iter().any(|d| p.allows(&d.provider));
+        let mut out = Vec::new();
+        if !serves(&self.policy) {
+            out.push(
+                "blocked_providers leaves no chat model: every chat request is refused (403 no_allowed_provider)"
+                    .to_string(),
+            );
+        }
+        for (client, policy) in &self.clients {
+            if serves(&self.policy) && !serves(policy) {
+                out.push(format!(
+                    "clients.{client} leaves that client no chat model: its every chat request is refused (403 no_allowed_provider)"
+                ));
+            }
+        }
+        // A request always has a price above 0 unless a model is free (`free`): a limit of 0
+        // refuses all.
+        if deployments.iter().any(|d| d.price_in == 0.0 && d.price_out == 0.0) {
+            return out;
+        }
+        let zero = |usd: &f64| *usd <= 0.0;
+        let refused =
+            "every chat request it covers is refused (400 request_over_budget) while no model is free";
+        if self.budgets.daily_usd.as_ref().is_some_and(zero) {
+            out.push(format!("budgets.daily_usd is 0: {refused}"));
+        }
+        for (client, usd) in &self.budgets.clients {
+            if zero(usd) {
+                out.push(format!("budgets.clients.{client} is 0: {refused}"));
+            }
+        }
+        if self.budgets.client_default_usd.as_ref().is_some_and(zero) {
+            out.push(format!("budgets.client_default_usd is 0: {refused}"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusals(json: &str) -> Vec<String> {
+        Config::from_json(json.as_bytes()).map(|c| c.refusals()).unwrap_or_else(|e| vec![format!("{e}")])
+    }
+
+    #[test]
+    fn the_shipped_defaults_refuse_nothing() {
+        assert_eq!(refusals(""), Vec::<String>::new());
+        let open = r#"{"client_header":"x-client-id","clients":{"a":{"only_providers":["groq"]}},
+            "budgets":{"daily_usd":10,"clients":{"a":1},"client_default_usd":0.5}}"#;
+        assert_eq!(refusals(open), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_policy_that_leaves_no_model_is_named() {
+        let providers: Vec<String> = Config::from_json(b"")
+            .map(|c| c.catalog.providers.iter().map(|p| format!("\"{}\"", p.name)).collect())
+            .unwrap_or_default();
+        let all = providers.join(",");
+        let got = refusals(&format!(r#"{{"blocked_providers":[{all}]}}"#));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got.iter().all(|r| r.starts_with("blocked_providers leaves no chat model")), "{got:?}");
+        // A client's own: only a provider the global list blocks, or blocking every one.
+        let cfg = format!(
+            r#"{{"client_header":"x-client-id","blocked_providers":["groq"],
+            "clients":{{"a":{{"only_providers":["groq"]}},"b":{{"blocked_providers":[{all}]}},"c":{{}}}}}}"#
+        );
+        let got = refusals(&cfg);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got.first().is_some_and(|r| r.starts_with("clients.a leaves")), "{got:?}");
+        assert!(got.get(1).is_some_and(|r| r.starts_with("clients.b leaves")), "{got:?}");
+    }
+
+    #[test]
+    fn a_zero_limit_is_named_unless_a_model_is_free() {
+        let cfg = r#"{"client_header":"x-client-id",
+            "budgets":{"daily_usd":0,"clients":{"a":0,"b":2},"client_default_usd":0}}"#;
+        let got = refusals(cfg);
+        let named: Vec<&str> = got.iter().filter_map(|r| r.split(' ').next()).collect();
+        assert_eq!(
+            named,
+            ["budgets.daily_usd", "budgets.clients.a", "budgets.client_default_usd"],
+            "{got:?}"
+        );
+        let with_free = cfg.replacen('{', r#"{"free":["groq/llama-3.3-70b-versatile"],"#, 1);
+        assert_eq!(refusals(&with_free), Vec::<String>::new());
+    }
+}
