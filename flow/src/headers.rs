@@ -25,8 +25,26 @@ pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIA
 /// reads each answer for its usage and translates native ones, so an answer must come
 /// uncompressed: the router asks for `identity`; Envoy's compressor can still compress toward
 /// the client), and those naming the client's address (its IP, a third party's to keep;
-/// `user` or `safety_identifier` is what a provider asks for abuse reports).
-pub const NOT_FOR_PROVIDERS: [&str; 4] = ["accept-encoding", "forwarded", "x-forwarded-for", "x-real-ip"];
+/// `user` or `safety_identifier` is what a provider asks for abuse reports): the standard
+/// ones, and those CDNs and load balancers in front of a gateway set (Cloudflare's, Akamai's
+/// and Cloudflare's `true-client-ip`, Fastly's, ingress-nginx's `x-original-forwarded-for`),
+/// with the names of the gateway's own front (`x-forwarded-host`, `x-forwarded-port`, `via`).
+pub const NOT_FOR_PROVIDERS: [&str; 14] = [
+    "accept-encoding",
+    "forwarded",
+    "x-forwarded-for",
+    "x-real-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-original-forwarded-for",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "cf-connecting-ipv6",
+    "fastly-client-ip",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "via",
+];
 /// Response headers of a provider's that name the gateway's account with it, or set its
 /// cookies (a CDN's in front of it): never passed on to a client. OpenAI's
 /// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`.

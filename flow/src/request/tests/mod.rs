@@ -213,6 +213,11 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
         "x-forwarded-for",
         "forwarded",
         "x-real-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "x-original-forwarded-for",
+        "x-forwarded-host",
+        "via",
         "x-envoy-original-path",
         // Envoy's router obeys these on a request it takes for internal: one request sent again.
         "x-envoy-retry-on",
