@@ -67,6 +67,10 @@ pub(crate) fn read_sampling(r: &mut Reader<'_>, key: &str) -> Result<Option<&'st
         (Kind::Null, _) => r.null().map(|()| false).map_err(syntax)?,
         (Kind::Number, Some((lo, hi))) => {
             let n = r.number().map_err(syntax)?.parse::<f64>().ok().filter(|n| (lo..=hi).contains(n));
+            // A count of alternatives: 1.5 is no count (a provider answers its own 400 for it).
+            if name == "top_logprobs" && n.is_some_and(|n| n.fract() != 0.0) {
+                return Err(wrong_type(name, "an integer", Kind::Number));
+            }
             let Some(n) = n else {
                 return Err(ApiError::invalid(
                     "invalid_value",
@@ -123,15 +127,18 @@ pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<(), ApiError> {
 }
 
 /// Reads `reasoning_effort` (a string) or `reasoning` (an object with `effort`): the effort's
-/// bit and its member's name, when it is one the catalog knows. Anything else is skipped, the
-/// translators' and the provider's to check.
+/// bit and its member's name, when it is one the catalog knows. A value of another type is a
+/// 400 here (a number went through Converse with the effort silently dropped); a string the
+/// catalog does not know (a value a provider adds later) is the provider's to check.
 pub(crate) fn read_effort(r: &mut Reader<'_>, key: &str) -> Result<Option<(u8, &'static str)>, ApiError> {
-    let (kind, param) = match key {
-        "reasoning_effort" => (Kind::String, "reasoning_effort"),
-        _ => (Kind::Object, "reasoning.effort"),
+    let (kind, param, want) = match key {
+        "reasoning_effort" => (Kind::String, "reasoning_effort", "a string"),
+        _ => (Kind::Object, "reasoning.effort", "an object"),
     };
-    if r.peek_kind().map_err(syntax)? != kind {
-        return r.skip_value().map(|()| None).map_err(syntax);
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => return r.null().map(|()| None).map_err(syntax),
+        k if k != kind => return Err(wrong_type(key, want, k)),
+        _ => {}
     }
     if kind == Kind::String {
         return Ok(effort_bit(&r.string().map_err(syntax)?).map(|bit| (bit, param)));
@@ -139,13 +146,51 @@ pub(crate) fn read_effort(r: &mut Reader<'_>, key: &str) -> Result<Option<(u8, &
     let mut found = None;
     let mut obj = r.object().map_err(syntax)?;
     while let Some(k) = obj.next_key(r).map_err(syntax)? {
-        if k == "effort" && r.peek_kind().map_err(syntax)? == Kind::String {
-            found = effort_bit(&r.string().map_err(syntax)?).map(|bit| (bit, param));
-        } else {
+        if k != "effort" {
             r.skip_value().map_err(syntax)?;
+            continue;
+        }
+        match r.peek_kind().map_err(syntax)? {
+            Kind::String => found = effort_bit(&r.string().map_err(syntax)?).map(|bit| (bit, param)),
+            // OpenRouter's false, like null, asks nothing.
+            Kind::Null | Kind::Bool => r.skip_value().map_err(syntax)?,
+            other => return Err(wrong_type(param, "a string", other)),
         }
     }
     Ok(found)
+}
+
+/// `stop`: null, a string or an array of strings; whether it asks for a stop sequence (null,
+/// `""` and `[]` ask none: OpenAI's reasoning models refuse the member otherwise). The rest is
+/// the provider's or the translator's to check.
+pub(crate) fn read_stop(r: &mut Reader<'_>) -> Result<bool, ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => r.null().map(|()| false).map_err(syntax),
+        Kind::String => Ok(!r.string().map_err(syntax)?.is_empty()),
+        Kind::Array => {
+            let (mut asks, mut i) = (false, 0usize);
+            let mut it = r.array().map_err(syntax)?;
+            while it.next(r).map_err(syntax)? {
+                match r.peek_kind().map_err(syntax)? {
+                    Kind::String => asks |= !r.string().map_err(syntax)?.is_empty(),
+                    k => return Err(wrong_type(&format!("stop[{i}]"), "a string", k)),
+                }
+                i += 1;
+            }
+            Ok(asks)
+        }
+        k => Err(wrong_type("stop", "a string or an array of strings", k)),
+    }
+}
+
+/// A member that is a boolean or null (`parallel_tool_calls`): anything else is refused here,
+/// not sent on for a provider to refuse (or a translator to drop).
+pub(crate) fn read_flag(r: &mut Reader<'_>, param: &str) -> Result<(), ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Bool => r.boolean().map(|_| ()).map_err(syntax),
+        Kind::Null => r.null().map_err(syntax),
+        k => Err(wrong_type(param, "a boolean", k)),
+    }
 }
 
 /// Whether member `key` of a `reasoning` object (OpenRouter's form), valued `v`, asks nothing
@@ -298,9 +343,10 @@ pub fn read_provider_policy(r: &mut Reader<'_>) -> Result<Option<Policy>, ApiErr
 /// What `response_format` asks for: `(a JSON schema, JSON of any shape)` (`json_schema` is
 /// both; `json_object` the second).
 pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<(bool, bool), ApiError> {
-    if r.peek_kind().map_err(syntax)? != Kind::Object {
-        r.skip_value().map_err(syntax)?;
-        return Ok((false, false));
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Object => {}
+        Kind::Null => return r.null().map(|()| (false, false)).map_err(syntax),
+        k => return Err(wrong_type("response_format", "an object", k)),
     }
     let (mut schema, mut json) = (false, false);
     let mut obj = r.object().map_err(syntax)?;

@@ -19,8 +19,8 @@ use crate::parse::layout::{EFFORT_MEMBERS, STREAM_USAGE_MEMBER};
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{
-    asks_more, read_effort, read_max_price, read_modalities, read_response_format, read_sampling,
-    read_service_tier, read_tool,
+    asks_more, read_effort, read_flag, read_max_price, read_modalities, read_response_format, read_sampling,
+    read_service_tier, read_stop, read_tool,
 };
 use crate::vocab::Prefer;
 
@@ -152,16 +152,11 @@ fn parse_chat_as<'a>(
                 }
             }
             "stop" => {
-                // A sequence asks for stop sequences (OpenAI's reasoning models refuse the
-                // member); null, `""` and `[]` ask none. The value is the provider's or the
-                // translator's to check.
-                r.skip_value().map_err(syntax)?;
-                let value = r.text().get(value_start..r.pos()).unwrap_or_default();
-                let inner = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
-                if !matches!(inner.trim(), "" | "null" | "\"\"") {
+                if read_stop(&mut r)? {
                     req.layout.asks |= ASKS_STOP;
                 }
             }
+            "parallel_tool_calls" => read_flag(&mut r, "parallel_tool_calls")?,
             "n" => {
                 req.choices = opt_count_field(&mut r, "n")?;
                 if req.choices.is_some_and(|n| !(1..=128).contains(&n)) {
@@ -587,6 +582,15 @@ mod tests {
                 "unknown_parameter",
                 Some("stream_options.INCLUDE_USAGE"),
             ),
+            // Members a provider would refuse, or a translator drop, by their type.
+            (body(r#","reasoning_effort":5"#), "invalid_type", Some("reasoning_effort")),
+            (body(r#","reasoning":"high""#), "invalid_type", Some("reasoning")),
+            (body(r#","reasoning":{"effort":5}"#), "invalid_type", Some("reasoning.effort")),
+            (body(r#","top_logprobs":1.5"#), "invalid_type", Some("top_logprobs")),
+            (body(r#","stop":5"#), "invalid_type", Some("stop")),
+            (body(r#","stop":["a",5]"#), "invalid_type", Some("stop[1]")),
+            (body(r#","response_format":"json""#), "invalid_type", Some("response_format")),
+            (body(r#","parallel_tool_calls":"x""#), "invalid_type", Some("parallel_tool_calls")),
             (r#"{"model":7,"messages":[]}"#.into(), "invalid_type", Some("model")),
             (r#"{"model":"economy","messages":{}}"#.into(), "invalid_type", Some("messages")),
             (r#"{"model":"economy","messages":[]}"#.into(), "invalid_value", Some("messages")),
