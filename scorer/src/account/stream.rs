@@ -231,7 +231,7 @@ impl StreamUsage {
         let lead = json.len() - json.trim_start().len();
         let json = json.trim();
         let found = find_usage(json)?;
-        self.usage = Some(found.usage);
+        self.usage = Some(self.usage.map_or(found.usage, |before| before.larger(found.usage)));
         if !self.keep {
             if !found.choices {
                 return Some(Edit::Drop);
@@ -424,6 +424,19 @@ mod tests {
         assert!(out.contains("\"cost\":0.00401000}"), "{out}");
         let mut unknown = StreamUsage::new(Price::flat(1.0, 2.0), true);
         assert!(run(&mut unknown, &[chunk.as_bytes()]).contains("\"cost\":200000.00000800}"));
+    }
+
+    /// Usage reported twice: the larger counts are charged, and the second chunk's cost says
+    /// so (the last, smaller report was charged, and a provider that billed the first was
+    /// paid for more than the budgets counted).
+    #[test]
+    fn usage_reported_twice_is_charged_at_the_larger_counts() {
+        let first = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":100}}\n\n";
+        let second = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
+        let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true);
+        let out = run(&mut s, &[first.as_bytes(), second.as_bytes()]);
+        assert_eq!(out.matches("\"cost\":0.00120000}").count(), 2, "{out}");
+        assert_eq!(s.usage.map(|u| (u.input, u.output)), Some((1000, 100)));
     }
 
     /// A usage chunk that states a cost of its own (OpenRouter's) carries one `cost`: the

@@ -102,6 +102,20 @@ impl Usage {
 }
 
 impl Usage {
+    /// Each count the larger of two reports of one answer (a stream that reports its usage
+    /// twice): cumulative reports give the last, and a later, smaller one (a provider's
+    /// mistake) does not take back what the first said was billed.
+    pub fn larger(self, other: Usage) -> Usage {
+        Usage {
+            input: self.input.max(other.input),
+            output: self.output.max(other.output),
+            cache_read: self.cache_read.max(other.cache_read),
+            cache_write: self.cache_write.max(other.cache_write),
+            cache_write_1h: self.cache_write_1h.max(other.cache_write_1h),
+            billed_ticks: self.billed_ticks.max(other.billed_ticks),
+        }
+    }
+
     /// The counts bounded by what a model with a `window`-token context can bill, input and
     /// output each at most twice the window (room for a catalog that understates it), or
     /// `None` when they are within that. A provider's counts are its word on what the request
