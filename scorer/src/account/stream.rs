@@ -46,6 +46,9 @@ pub struct StreamUsage {
     /// Events passed on (`[DONE]` aside): each carries at least a token of the answer, or
     /// frames it.
     pub events: u64,
+    /// Bytes of answer text the events carried ([`answer_bytes`]): what a provider whose
+    /// events carry many tokens each (Gemini's) billed for them.
+    pub text_bytes: u64,
     /// An event was the provider's error (`data: {"error": ...}`, or `event: error`), as
     /// OpenAI-compatible providers end a stream that fails midway: it is the stream's end, no
     /// truncation error follows it.
@@ -82,6 +85,7 @@ impl StreamUsage {
             usage: None,
             done: false,
             events: 0,
+            text_bytes: 0,
             failed: false,
         }
     }
@@ -105,11 +109,15 @@ impl StreamUsage {
         self.usage.map(|u| u.beyond(self.window, &self.price).unwrap_or(u).cost(&self.price))
     }
 
-    /// The least the output passed on so far cost, USD: an OpenAI-shaped stream sends about a
-    /// token per event, and never less than one. A stream that ends before its usage chunk (the
+    /// The least the output passed on so far cost, USD: a token per event (an event carries at
+    /// least one), or a token per four bytes of the answer's text when that is more (the
+    /// router's estimate's measure: a client that read a long answer and left just before its
+    /// usage chunk, whose events carried thirty words each, was charged a token an event, a
+    /// thirtieth of what the provider billed). A stream that ends before its usage chunk (the
     /// client left, or it was cut) is charged no less than this: the provider billed it.
     pub fn streamed_floor(&self) -> f64 {
-        self.events as f64 * self.price.output / 1e6
+        let tokens = self.events.max(self.text_bytes.div_ceil(4));
+        tokens as f64 * self.price.output / 1e6
     }
 
     /// Takes one chunk; returns what to send instead of it, or `None` to send it unchanged.
@@ -298,9 +306,54 @@ impl StreamUsage {
             self.failed |= error_line(line);
             if let Some(value) = data_value(line) {
                 self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
+                self.text_bytes += answer_bytes(value);
             }
         }
     }
+}
+
+/// Members of a chunk's delta whose string values are the answer the provider bills as output:
+/// its text, its reasoning, a tool call's arguments, a refusal.
+const ANSWER_MEMBERS: [&[u8]; 5] = [b"content", b"reasoning_content", b"reasoning", b"arguments", b"refusal"];
+
+/// The bytes of answer text in a chunk's JSON (`value`, one `data:` line): the string values
+/// of [`ANSWER_MEMBERS`], escapes counted as one byte each (`\n`), `\u` escapes as their
+/// four digits' worth. A rough measure, like the estimate's, read without building the JSON.
+pub(crate) fn answer_bytes(value: &[u8]) -> u64 {
+    let mut total = 0u64;
+    let mut at = 0;
+    while let Some(found) = value.get(at..).and_then(|v| v.windows(2).position(|w| w == b"\":")) {
+        let key_end = at + found;
+        at = key_end + 2;
+        let key_start = value.get(..key_end).and_then(|v| v.iter().rposition(|&b| b == b'"'));
+        let Some(key) = key_start.and_then(|s| value.get(s + 1..key_end)) else { continue };
+        if !ANSWER_MEMBERS.contains(&key) {
+            continue;
+        }
+        // The value: after optional whitespace, a string (null and the rest carry no text).
+        while value.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        if value.get(at) != Some(&b'"') {
+            continue;
+        }
+        at += 1;
+        while let Some(&b) = value.get(at) {
+            match b {
+                b'"' => break,
+                b'\\' => {
+                    at += if value.get(at + 1) == Some(&b'u') { 6 } else { 2 };
+                    total += 1;
+                }
+                _ => {
+                    at += 1;
+                    total += 1;
+                }
+            }
+        }
+        at += 1;
+    }
+    total
 }
 
 /// Whether a line of an event says it is the provider's error: a `data:` line holding an
@@ -424,6 +477,40 @@ mod tests {
         assert!(out.contains("\"cost\":0.00401000}"), "{out}");
         let mut unknown = StreamUsage::new(Price::flat(1.0, 2.0), true);
         assert!(run(&mut unknown, &[chunk.as_bytes()]).contains("\"cost\":200000.00000800}"));
+    }
+
+    #[test]
+    fn answer_bytes_are_the_text_reasoning_and_arguments_a_chunk_carries() {
+        let cases: [(&str, u64); 7] = [
+            (r#"{"choices":[{"delta":{"content":"Hello there"}}]}"#, 11),
+            (r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#, 0),
+            (r#"{"choices":[{"delta":{"content":null},"finish_reason":"stop"}]}"#, 0),
+            // An escape is a byte of text; a quote and `":` inside the text end nothing.
+            (r#"{"choices":[{"delta":{"content": "a\"b\": c\n\u00e9"}}]}"#, 9),
+            (r#"{"choices":[{"delta":{"reasoning_content":"think"}}]}"#, 5),
+            (
+                r#"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f","arguments":"{\"x\":1}"}}]}}]}"#,
+                7,
+            ),
+            (r#"{"id":"c","model":"m","usage":{"prompt_tokens":3}}"#, 0),
+        ];
+        for (chunk, bytes) in cases {
+            assert_eq!(answer_bytes(chunk.as_bytes()), bytes, "{chunk}");
+        }
+    }
+
+    /// A stream whose events carry many tokens each (thirty words: Gemini's) is charged, when
+    /// its usage never comes, a token per four bytes of its text, not a token per event.
+    #[test]
+    fn the_floor_counts_the_text_not_only_the_events() {
+        let words = "word ".repeat(30);
+        let event = format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{words}\"}}}}]}}\n\n");
+        let mut s = StreamUsage::new(Price::flat(0.0, 1_000_000.0), false);
+        let chunks: Vec<&[u8]> = vec![event.as_bytes(); 10];
+        run(&mut s, &chunks);
+        assert_eq!(s.events, 10);
+        // 10 events of 150 bytes: 375 tokens at a dollar each.
+        assert_eq!(s.streamed_floor(), 375.0);
     }
 
     /// Usage reported twice: the larger counts are charged, and the second chunk's cost says
