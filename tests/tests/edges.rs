@@ -419,3 +419,39 @@ fn a_request_that_stalls_gets_a_json_408() {
     assert_eq!(r.status, 408, "{}", r.text());
     assert_eq!(error_of(&r)["code"], "request_timeout", "{}", r.text());
 }
+
+/// Found attacking the demo: a body under the listener's buffer limit that the router's
+/// translation (to Converse or Messages, about a third larger for many short messages) took
+/// over it. Envoy answered 413 before any provider saw it, and the client was told the provider
+/// refused its request, with no failover. The next candidate now answers; with none left the
+/// error is the router's own 413.
+#[test]
+fn a_body_the_translation_takes_over_the_buffer_limit_fails_over_to_one_that_fits() {
+    let swap = ("per_connection_buffer_limit_bytes: 8388608", "per_connection_buffer_limit_bytes: 1572864");
+    let s = start(&StackOptions { swaps: &[swap], ..StackOptions::default() });
+    // 1.3 MB of alternating one-word turns.
+    let turns: Vec<&str> = (0..40_000)
+        .map(|i| {
+            if i % 2 == 0 {
+                r#"{"role":"user","content":"x"}"#
+            } else {
+                r#"{"role":"assistant","content":"x"}"#
+            }
+        })
+        .collect();
+    let messages = format!("[{},{}]", turns.join(","), r#"{"role":"user","content":"x"}"#);
+    // standard, coding: Claude first (Messages), then the tier's other candidates.
+    let body = format!(r#"{{"model":"standard","prefer":"coding","messages":{messages}}}"#);
+    let r = post(&s, CHAT, &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The first candidate's body was Envoy's 413; a fallback (a call, its body made again)
+    // answered.
+    assert_eq!(r.header("x-model-router-attempts"), Some("2"), "{:?}", r.head.headers);
+    // Pinned to a model only Bedrock's Converse serves: nothing else to try.
+    s.take_received();
+    let body = format!(r#"{{"model":"us.meta.llama4-scout-17b-instruct-v1:0","messages":{messages}}}"#);
+    let r = post(&s, CHAT, &body);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(error_of(&r)["code"], "request_too_large", "{}", r.text());
+    assert!(s.take_received().iter().all(|x| x.provider != "aws-bedrock-runtime"), "a provider saw it");
+}

@@ -72,8 +72,12 @@ impl Request {
         // Envoy's own 503, its cluster full, or its 404 for a cluster it does not have (the
         // catalog's `clusters` naming one the Envoy configuration lacks): the provider never saw
         // the request, and the next candidate is tried without blaming it.
-        let details = matches!(status, 404 | 503).then(|| host.response_details().ok().flatten()).flatten();
+        let details =
+            matches!(status, 404 | 413 | 503).then(|| host.response_details().ok().flatten()).flatten();
         let no_cluster = status == 404 && details.as_deref() == Some("cluster_not_found");
+        // Envoy's 413: the body made for this provider (a translation grows one) is over the
+        // buffer limit. Unsent too: the next candidate (its body made anew, as a call) is tried.
+        let too_large = status == 413 && details.as_deref() == Some("request_payload_too_large");
         if no_cluster
             && live::first_in(
                 host,
@@ -90,7 +94,7 @@ impl Request {
                 ),
             );
         }
-        let unsent = no_cluster || overflow(status, details.as_deref(), &headers);
+        let unsent = no_cluster || too_large || overflow(status, details.as_deref(), &headers);
         if timed_out {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(host, &f);
@@ -132,7 +136,7 @@ impl Request {
                 self.record_attempt(host, &mut f, status, now_ns, clock)
             );
         }
-        if retryable(status) {
+        if retryable(status) || too_large {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
         let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;

@@ -284,7 +284,8 @@ impl Request {
 
     /// Every attempt failed: one error in the OpenAI shape naming them (never a provider's
     /// body): 429 `rate_limit_exceeded` with the smallest `retry-after` when all were rate
-    /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, else 502
+    /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, 413
+    /// `request_too_large` when every body made was over Envoy's buffer limit, else 502
     /// `upstream_failed`.
     pub(super) fn exhausted(&mut self, host: &dyn Host, f: &Flight) {
         // What the providers said, besides a context-length 400 a larger window was tried for
@@ -294,7 +295,18 @@ impl Request {
         let all = |p: fn(u16) -> bool| !sent.is_empty() && sent.iter().all(|s| p(*s));
         let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
         let attempts = f.attempts;
-        let e = if all(|s| s == 429) {
+        let e = if !f.failed.is_empty() && f.failed.iter().all(|x| x.status == 413) {
+            // Every body the router made was over Envoy's buffer limit (a translation grows
+            // one): the request is the client's to shrink, and no provider saw it.
+            ApiError::invalid(
+                "request_too_large",
+                None,
+                format!(
+                    "the request, as made for each model tried ({summary}), is larger than this gateway accepts: send a smaller one"
+                ),
+            )
+            .with_status(413)
+        } else if all(|s| s == 429) {
             ApiError::rate_limited(format!(
                 "every provider tried is rate limited ({summary}): retry after retry-after seconds"
             ))

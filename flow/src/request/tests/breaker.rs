@@ -406,3 +406,48 @@ fn a_cluster_envoy_lacks_is_named_in_the_log_and_blames_no_provider() {
     let named: Vec<&String> = logs.iter().filter(|l| l.contains("Envoy has no cluster")).collect();
     assert_eq!(named.len(), 1, "once a minute: {logs:?}");
 }
+
+/// A body the router made too large for the listener's buffer (a translation grows one of many
+/// short messages by about a third): Envoy answers 413 before the provider sees it, which
+/// reached the client as the provider's refusal, with no failover. The next candidate is
+/// tried, and the provider is not blamed.
+#[test]
+fn a_body_the_translation_made_too_large_moves_on_without_blaming_the_provider() {
+    let shared = config(r#","resilience":{"failures":1,"cooldown_secs":10,"probes":1}"#);
+    let mut host = chat(HELLO);
+    for _ in 0..3 {
+        let mut req = Request::new(Some(shared.clone()));
+        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.response_headers = pairs(&[(":status", "413")]);
+        host.details = Some("request_payload_too_large".into());
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert!(cluster_of(&step).is_some_and(|next| next != to), "no fallback: {step:?}");
+        req.on(&host, Event::Log);
+    }
+    let opened =
+        host.counters.borrow().iter().filter(|(k, v)| k.starts_with("breaker_state") && **v == 1).count();
+    assert_eq!(opened, 0, "{:?}", host.counters.borrow());
+}
+
+/// A body the translation made too large, with no other candidate to try: the
+/// router's own 413 `request_too_large`, not the provider's refusal.
+#[test]
+fn a_body_too_large_for_every_candidate_is_the_routers_413() {
+    let mut host = chat(HELLO);
+    // No fallback: one attempt only.
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
+    let routed = route(&mut req, &host);
+    assert!(cluster_of(&routed).is_some(), "{routed:?}");
+    host.response_headers = pairs(&[(":status", "413")]);
+    host.details = Some("request_payload_too_large".into());
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let reply = step.effects.iter().find_map(|e| match e {
+        crate::io::Effect::Respond { status, body, .. } => {
+            Some((*status, String::from_utf8_lossy(body).into_owned()))
+        }
+        _ => None,
+    });
+    let (status, body) = reply.unwrap_or_else(|| panic!("no reply: {step:?}"));
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("\"code\":\"request_too_large\""), "{body}");
+}
