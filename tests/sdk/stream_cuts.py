@@ -2,8 +2,10 @@
 
 Run by tests/tests/edges.rs with BASE_URL (the router's /v1), MOCK_URL (the mock provider that
 serves MODEL) and MODEL set. For each offset the mock ends its stream cleanly after that many
-bytes (`cut_after`); until the `[DONE]` event got through, the SDK must raise `openai.APIError`
-(the router's `stream_truncated` event), never a JSON decoding error. Exits non-zero on failure.
+bytes (`cut_after`); until the answer is complete (its usage chunk, after its finish, got
+through: the router then ends it with the `[DONE]` it lacks), the SDK must raise
+`openai.APIError` (the router's `stream_truncated` event), never a JSON decoding error, and
+from there on it must read the whole answer. Exits non-zero on failure.
 """
 import json
 import os
@@ -46,7 +48,7 @@ for chunk in client.chat.completions.create(model=model, messages=msgs, stream=T
         whole += chunk.choices[0].delta.content or ""
 assert whole, "the uncut stream has no text"
 
-# Cut at every offset until the stream gets through whole (past its `[DONE]`). The mock's
+# Cut at every offset until the stream gets through whole (past its usage chunk). The mock's
 # bytes are counted, not the client's (the router edits the usage chunk out).
 bad, cut = [], 0
 while cut < 100_000:

@@ -9,6 +9,12 @@ use crate::parse::json::Reader;
 /// last whole event (a half-sent one is dropped first).
 pub const TRUNCATED_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
 
+/// Appended in place of [`TRUNCATED_EVENT`] to a stream that ended without `data: [DONE]` after
+/// its answer was complete: its last event reported the usage, after a finish (a provider that
+/// leaves `[DONE]` out, or a connection closed just before it). The answer is whole and was
+/// billed whole: an error event made the SDKs raise on it, and a fallback's was thrown away.
+pub const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
+
 /// The most of one unfinished event held: an event longer than this (a large tool call's
 /// arguments in one delta; a stream framed without blank lines is one endless event) is passed
 /// on as it comes, unread, and the events after it are read again. Held, it grew with the
@@ -49,6 +55,13 @@ pub struct StreamUsage {
     /// Bytes of answer text the events carried ([`answer_bytes`]): what a provider whose
     /// events carry many tokens each (Gemini's) billed for them.
     pub text_bytes: u64,
+    /// An event said a choice finished (a `finish_reason` other than null).
+    finished: bool,
+    /// The last event read reported the usage, and a choice had finished by then: the answer
+    /// is complete, `[DONE]` or not.
+    complete: bool,
+    /// Usage reports read so far.
+    reports: u32,
     /// An event was the provider's error (`data: {"error": ...}`, or `event: error`), as
     /// OpenAI-compatible providers end a stream that fails midway: it is the stream's end, no
     /// truncation error follows it.
@@ -86,6 +99,9 @@ impl StreamUsage {
             done: false,
             events: 0,
             text_bytes: 0,
+            finished: false,
+            complete: false,
+            reports: 0,
             failed: false,
         }
     }
@@ -132,11 +148,15 @@ impl StreamUsage {
             && !contains(chunk, b"\"usage\"")
             && (chunk.is_empty() || chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n"));
         if plain {
+            let events = self.events;
             self.read_lines(chunk);
             self.note_done(chunk);
+            // Events with no usage: the answer goes on past any usage read before.
+            self.finished |= finishes(chunk);
+            self.complete &= self.events == events;
             if end && !self.done && !self.failed {
                 let mut out = chunk.to_vec();
-                out.extend_from_slice(TRUNCATED_EVENT);
+                out.extend_from_slice(self.end_event());
                 return Some(out);
             }
             return None;
@@ -171,7 +191,7 @@ impl StreamUsage {
             if self.done || self.failed {
                 out.extend_from_slice(rest);
             } else {
-                out.extend_from_slice(TRUNCATED_EVENT);
+                out.extend_from_slice(self.end_event());
             }
         } else {
             // The unfinished event stays where it is when no event ended before it: a long
@@ -213,6 +233,17 @@ impl StreamUsage {
         Some(out)
     }
 
+    /// What ends a stream that ended without `[DONE]`: [`DONE_EVENT`] when its answer was
+    /// complete (and then it is done), else [`TRUNCATED_EVENT`].
+    fn end_event(&mut self) -> &'static [u8] {
+        if self.complete {
+            self.done = true;
+            DONE_EVENT
+        } else {
+            TRUNCATED_EVENT
+        }
+    }
+
     fn note_done(&mut self, events: &[u8]) {
         if ends_done(events) {
             self.done = true;
@@ -223,7 +254,13 @@ impl StreamUsage {
     fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
         self.read_lines(event);
         self.note_done(event);
+        let reports = self.reports;
         let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
+        self.finished |= finishes(event);
+        let data = event.split(|&b| b == b'\n').filter_map(data_value);
+        if data.into_iter().any(|v| v.trim_ascii_end() != b"[DONE]") {
+            self.complete = self.finished && self.reports > reports;
+        }
         match edited {
             Some(Edit::Drop) => {}
             Some(Edit::Replace(bytes)) => out.extend_from_slice(&bytes),
@@ -240,6 +277,7 @@ impl StreamUsage {
         let json = json.trim();
         let found = find_usage(json)?;
         self.usage = Some(self.usage.map_or(found.usage, |before| before.larger(found.usage)));
+        self.reports += 1;
         if !self.keep {
             if !found.choices {
                 return Some(Edit::Drop);
@@ -310,6 +348,19 @@ impl StreamUsage {
             }
         }
     }
+}
+
+/// Whether events say a choice finished: a `finish_reason` that is a string, not null.
+fn finishes(events: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"finish_reason\":";
+    let mut rest = events;
+    while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
+        rest = rest.get(at + KEY.len()..).unwrap_or_default();
+        if rest.trim_ascii_start().first() == Some(&b'"') {
+            return true;
+        }
+    }
+    false
 }
 
 /// Members of a chunk's delta whose string values are the answer the provider bills as output:
@@ -716,6 +767,40 @@ mod tests {
 
     /// Issue 15 (3): a stream cut inside an event passed the half event on before the error,
     /// and the OpenAI SDK failed on its JSON instead of raising the error.
+    #[test]
+    fn a_complete_answer_without_done_ends_with_done_not_an_error() {
+        let content =
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
+        let finish = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+        let usage = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n";
+        // Usage on every chunk, cumulative (as some providers send it).
+        let running = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n";
+        let last = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\": \"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\n";
+        let done = std::str::from_utf8(DONE_EVENT).unwrap_or_default();
+        let cut = std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default();
+        // (the chunks as they came, then the end; how the client's stream must end)
+        let cases: [(&[&str], &str); 6] = [
+            (&[content, finish, usage], done),
+            // In one chunk, or with the usage on the finish chunk.
+            (&[&format!("{content}{finish}{usage}")], done),
+            (&[running, last], done),
+            // Cut before the usage, or before the finish, or after more of the answer.
+            (&[content, finish], cut),
+            (&[running, running], cut),
+            (&[running, last, content], cut),
+        ];
+        for (chunks, end) in cases {
+            for keep in [false, true] {
+                let mut s = StreamUsage::new(Price::flat(1.0, 2.0), keep);
+                let bytes: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+                let out = run(&mut s, &bytes);
+                assert!(out.ends_with(end), "{chunks:?}: {out}");
+                assert_eq!(out.matches("[DONE]").count(), usize::from(end == done), "{out}");
+                assert_eq!(s.done, end == done, "{chunks:?}");
+            }
+        }
+    }
+
     #[test]
     fn a_stream_cut_at_any_byte_ends_with_whole_events_then_the_error() {
         let whole = stream();
