@@ -77,6 +77,36 @@ pub(crate) fn first_duplicate<'k>(keys: &mut [Cow<'k, str>]) -> Option<Cow<'k, s
     })
 }
 
+/// Skips a value, refusing a key named twice in any object inside it (`at`: the value's path,
+/// made only for an error): the router would read one copy, a provider or a translator the
+/// other (an image part with a data URL and a remote one, a tool call's two names).
+pub(crate) fn skip_unique(r: &mut Reader<'_>, at: &dyn Fn() -> String) -> Result<(), ApiError> {
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Object => {
+            let mut keys = Vec::new();
+            let mut obj = r.object().map_err(syntax)?;
+            while let Some(key) = obj.next_key(r).map_err(syntax)? {
+                skip_unique(r, &|| format!("{}.{key}", at()))?;
+                keys.push(key);
+            }
+            match first_duplicate(&mut keys) {
+                Some(dup) => Err(duplicate_error(&dup, &at())),
+                None => Ok(()),
+            }
+        }
+        Kind::Array => {
+            let mut it = r.array().map_err(syntax)?;
+            let mut i = 0usize;
+            while it.next(r).map_err(syntax)? {
+                skip_unique(r, &|| format!("{}[{i}]", at()))?;
+                i += 1;
+            }
+            Ok(())
+        }
+        _ => r.skip_value().map_err(syntax),
+    }
+}
+
 pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
     let param = if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
     ApiError::invalid(

@@ -8,7 +8,9 @@ use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_ECHOES, DROPS_NULLS
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
 use crate::parse::features::Role;
-use crate::parse::fields::{duplicate_error, first_duplicate, string_field_named, syntax, wrong_type};
+use crate::parse::fields::{
+    duplicate_error, first_duplicate, skip_unique, string_field_named, syntax, wrong_type,
+};
 use crate::parse::json::{ArrayIter, Kind, Reader};
 use crate::parse::layout::{Field, MIN_TEXT, Span};
 use crate::parse::memo::{Claim, Parses};
@@ -161,7 +163,7 @@ fn parse_message<'a>(
                 let start = r.pos();
                 let mut it = r.array().map_err(syntax)?;
                 while it.next(r).map_err(syntax)? {
-                    read_call(r, req, call_fields)?;
+                    read_call(r, req, call_fields, &|| format!("{}.tool_calls[{tool_calls}]", at()))?;
                     tool_calls += 1;
                 }
                 req.text_bytes += r.pos() - start;
@@ -216,21 +218,31 @@ fn parse_message<'a>(
 /// signature) and has members to follow ([`crate::parse::layout::Layout::unsigned_calls`]).
 /// A null `extra_content` is none: the call is unsigned, and the null member goes where the
 /// stand-in is added (Gemini refuses nulls). Its `extra_content` is an echo for other providers.
-fn read_call(r: &mut Reader<'_>, req: &mut ChatRequest<'_>, fields: &mut Vec<Field>) -> Result<(), ApiError> {
+fn read_call(
+    r: &mut Reader<'_>,
+    req: &mut ChatRequest<'_>,
+    fields: &mut Vec<Field>,
+    at: &dyn Fn() -> String,
+) -> Result<(), ApiError> {
     if r.peek_kind().map_err(syntax)? != Kind::Object {
         return r.skip_value().map_err(syntax);
     }
     fields.clear();
     let mut signed = false;
+    let mut keys = Vec::new();
     let mut obj = r.object().map_err(syntax)?;
     while let Some((key_at, key)) = obj.next_key_at(r).map_err(syntax)? {
         let start = r.pos();
-        r.skip_value().map_err(syntax)?;
+        skip_unique(r, &|| format!("{}.{key}", at()))?;
         let null = r.text().get(start..r.pos()).map(str::trim_start) == Some("null");
         let extra = key == "extra_content";
+        keys.push(key);
         signed |= extra && !null;
         let drops = if extra { DROPS_ECHOES } else { 0 } | if null { DROPS_NULLS } else { 0 };
         fields.push((key_at, r.pos(), drops));
+    }
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, &at()));
     }
     // Signed, or nothing but a null signature: left as it is.
     if !signed && fields.iter().any(|f| f.2 & DROPS_NULLS == 0) {
@@ -291,7 +303,7 @@ fn parse_content<'a>(
                         }
                         "image_url" => {
                             req.features.images += 1;
-                            r.skip_value().map_err(syntax)?;
+                            skip_unique(r, &|| format!("{}.image_url", param()))?;
                         }
                         // A file's or a recording's base64 is not text: counted at its own rate
                         // (as text, an 800 KB PDF passed every model's window).

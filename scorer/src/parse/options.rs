@@ -7,7 +7,7 @@ use crate::catalog::effort_bit;
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
-    duplicate_error, first_duplicate, string_field, string_field_named, syntax, wrong_type,
+    duplicate_error, first_duplicate, skip_unique, string_field, string_field_named, syntax, wrong_type,
 };
 use crate::parse::json::{Kind, Reader};
 use crate::vocab::Policy;
@@ -222,12 +222,15 @@ pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32) -> Result<(), ApiError> 
     if r.peek_kind().map_err(syntax)? != Kind::Object {
         return r.skip_value().map_err(syntax);
     }
+    let mut keys = Vec::new();
     let mut obj = r.object().map_err(syntax)?;
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         if key != "type" {
-            r.skip_value().map_err(syntax)?;
+            skip_unique(r, &|| format!("tools[{index}].{key}"))?;
+            keys.push(key);
             continue;
         }
+        keys.push(key);
         let kind = string_field_named(r, || format!("tools[{index}].type"))?;
         if !PRICED_TOOLS.contains(&kind.as_ref()) {
             return Err(ApiError::invalid(
@@ -240,7 +243,10 @@ pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32) -> Result<(), ApiError> 
             ));
         }
     }
-    Ok(())
+    match first_duplicate(&mut keys) {
+        Some(dup) => Err(duplicate_error(&dup, &format!("tools[{index}]"))),
+        None => Ok(()),
+    }
 }
 
 /// Reads `max_price: {"prompt": USD/M, "completion": USD/M}`.

@@ -12,7 +12,7 @@ use crate::catalog::{
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
     case_variant, case_variant_of, duplicate_error, first_duplicate, open_object_as, opt_cap_field,
-    opt_count_field, opt_string_field, string_field, syntax, wrong_type,
+    opt_count_field, opt_string_field, skip_unique, string_field, syntax, wrong_type,
 };
 use crate::parse::json::Kind;
 use crate::parse::layout::{EFFORT_MEMBERS, STREAM_USAGE_MEMBER};
@@ -204,7 +204,7 @@ fn parse_chat_as<'a>(
                     // A function forces its call; `allowed_tools` only in its `required` mode.
                     _ => {
                         let start = r.pos();
-                        r.skip_value().map_err(syntax)?;
+                        skip_unique(&mut r, &|| "tool_choice".to_string())?;
                         let choice = body
                             .get(start..r.pos())
                             .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
@@ -226,9 +226,10 @@ fn parse_chat_as<'a>(
             // counted as the tools are, or a client could pass a limit by the size of either.
             "functions" | "prediction" => {
                 let start = r.pos();
-                r.skip_value().map_err(syntax)?;
+                skip_unique(&mut r, &|| key.to_string())?;
                 req.text_bytes += r.pos() - start;
             }
+            "audio" => skip_unique(&mut r, &|| "audio".to_string())?,
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
             "max_price" => req.max_price = read_max_price(&mut r)?,
             "stream_options" => match r.peek_kind().map_err(syntax)? {
@@ -582,6 +583,39 @@ mod tests {
                 "unknown_parameter",
                 Some("stream_options.INCLUDE_USAGE"),
             ),
+            // A key twice inside what a provider or a translator reads: the router would read
+            // one copy (a data URL), the provider the other (a remote image).
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AA","url":"https://x"}}]}]}"#.into(),
+                "duplicate_key",
+                Some("messages[0].content[0].image_url.url"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"a","name":"b","arguments":"{}"}}]}]}"#.into(),
+                "duplicate_key",
+                Some("messages[1].tool_calls[0].function.name"),
+            ),
+            (
+                body(r#","tools":[{"type":"function","function":{"name":"a","name":"b"}}]"#),
+                "duplicate_key",
+                Some("tools[0].function.name"),
+            ),
+            (
+                body(r#","tools":[{"type":"function","function":{"name":"a"},"function":{"name":"b"}}]"#),
+                "duplicate_key",
+                Some("tools[0].function"),
+            ),
+            (
+                body(r#","tool_choice":{"type":"function","function":{"name":"a"},"type":"none"}"#),
+                "duplicate_key",
+                Some("tool_choice.type"),
+            ),
+            (
+                body(r#","prediction":{"type":"content","content":"a","content":"b"}"#),
+                "duplicate_key",
+                Some("prediction.content"),
+            ),
+            (body(r#","audio":{"voice":"a","voice":"b","format":"mp3"}"#), "duplicate_key", Some("audio.voice")),
             // Members a provider would refuse, or a translator drop, by their type.
             (body(r#","reasoning_effort":5"#), "invalid_type", Some("reasoning_effort")),
             (body(r#","reasoning":"high""#), "invalid_type", Some("reasoning")),
