@@ -669,11 +669,12 @@ fn every_platform_names_its_callers_as_providers_yaml_does() {
     assert_eq!(ap["selector"]["matchLabels"], llm, "{ap}");
     assert_eq!(ap["action"], "ALLOW", "{ap}");
     let principals = serde_json::json!([format!("{issuer}/*")]);
-    assert_eq!(
-        ap["rules"],
-        serde_json::json!([{"from": [{"source": {"requestPrincipals": principals}}]}]),
-        "{ap}"
-    );
+    let rule = &ap["rules"][0];
+    assert_eq!(rule["from"], serde_json::json!([{"source": {"requestPrincipals": principals}}]), "{ap}");
+    // A token without the claim names no client: refused, not let past every client's limit.
+    let claim_name = claim.as_str().unwrap_or_default();
+    let when = serde_json::json!([{"key": format!("request.auth.claims[{claim_name}]"), "values": ["*"]}]);
+    assert_eq!(rule["when"], when, "{ap}");
 
     let sp = &doc("SecurityPolicy")["spec"];
     assert_eq!(sp["targetRefs"], doc("EnvoyExtensionPolicy")["spec"]["targetRefs"], "{sp}");
@@ -974,5 +975,11 @@ fn the_shipped_client_authentication_names_the_client_and_refuses_the_rest() {
         assert_eq!(e["type"], "invalid_request_error", "{name}: {}", r.text());
         assert!(e.get("param").is_some() && e["message"].is_string(), "{name}: {}", r.text());
     }
+    // Only from the header: a token in the query (jwt_authn's default) stayed in the path.
+    let path = format!("/v1/chat/completions?access_token={team_a}");
+    let r =
+        http::request(s.envoy.addr, "POST", &path, &[("content-type", "application/json")], body.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 401, "a token in the query: {}", r.text());
     assert!(s.take_received().is_empty(), "a refused request reached a provider");
 }

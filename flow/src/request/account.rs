@@ -341,9 +341,6 @@ impl Request {
             ("auto_score", field(h::AUTO_SCORE)),
             ("budget", field(h::BUDGET)),
             ("attempts", attempts.as_str()),
-            // The GenAI conventions' gen_ai.operation.name (an embeddings request has no
-            // output estimate).
-            ("operation", if f.estimate.is_some() { "chat" } else { "embeddings" }),
             // The API the client spoke, where it is not chat's (the logged path is the provider's).
             ("api", if self.inbound.is_some() { "responses" } else { "" }),
         ] {
@@ -383,7 +380,7 @@ impl Request {
     }
 
     /// Filter state is written unless the configuration turns it off (`filter_state: false`).
-    fn writes_filter_state(&self) -> bool {
+    pub(super) fn writes_filter_state(&self) -> bool {
         self.shared.as_ref().is_none_or(|s| s.config.filter_state)
     }
 }

@@ -349,6 +349,10 @@ impl Request {
         let Some(shared) = self.shared.clone() else {
             return self.reject(host, &not_configured());
         };
+        // The GenAI conventions' gen_ai.operation.name, refused or routed.
+        if self.writes_filter_state() {
+            host.note("operation", if endpoint == Endpoint::Embeddings { "embeddings" } else { "chat" });
+        }
         let routed = match endpoint {
             Endpoint::Embeddings => self.route_embeddings(host, &shared, body_size),
             _ => self.route_chat(host, &shared, body_size),

@@ -239,11 +239,12 @@ impl Request {
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         // Ended by the router's own timeout (Envoy answers it with a local 504) or reset after
         // its headers (no status): the provider had the request and may bill its work.
-        // Envoy's timer and the host's clock disagree by a little (a timed-out call read as
-        // 1,499 ms of a 1,500 ms timeout, and went uncharged): a 504 in the last tenth of the
-        // timeout counts as one, and the provider had the request that long anyway.
+        // Envoy's 504 has no upstream time (a provider's own has); and Envoy's timer and the
+        // host's clock disagree by a little (a timed-out call read as 1,499 ms of a 1,500 ms
+        // timeout, and went uncharged): one in the last tenth of the timeout counts.
         let timeout_ms = self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.fallback_timeout_ms);
-        if status == 0 || (status == 504 && f.elapsed_ms(now_ns) >= timeout_ms as f64 * 0.9) {
+        let envoys = host.header(Map::CallResponseHeaders, h::UPSTREAM_TIME).ok().flatten().is_none();
+        if status == 0 || (status == 504 && envoys && f.elapsed_ms(now_ns) >= timeout_ms as f64 * 0.9) {
             self.lost(host, &f);
         }
         if status == 429 {

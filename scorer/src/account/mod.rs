@@ -4,5 +4,6 @@
 //! May import `parse` (the JSON reader) and `error`; must not import `decide` or `protocol`.
 
 pub mod budget;
+mod events;
 pub mod stream;
 pub mod usage;

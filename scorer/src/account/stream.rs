@@ -1,6 +1,7 @@
 //! A streamed answer's usage: an SSE chat stream rewritten chunk by chunk, its usage chunk
 //! priced (or removed), its end checked for `[DONE]`.
 
+use super::events::{answer_bytes, finishes, no_choices};
 use super::usage::{Price, Usage, find_usage, format_usd};
 use crate::parse::json::Reader;
 
@@ -10,7 +11,7 @@ use crate::parse::json::Reader;
 pub const TRUNCATED_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
 
 /// Appended in place of [`TRUNCATED_EVENT`] to a stream that ended without `data: [DONE]` after
-/// its answer was complete: its last event reported the usage, after a finish (a provider that
+/// its answer was complete: its last event was the usage chunk, after a finish (a provider that
 /// leaves `[DONE]` out, or a connection closed just before it). The answer is whole and was
 /// billed whole: an error event made the SDKs raise on it, and a fallback's was thrown away.
 pub const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
@@ -57,8 +58,10 @@ pub struct StreamUsage {
     pub text_bytes: u64,
     /// An event said a choice finished (a `finish_reason` other than null).
     finished: bool,
-    /// The last event read reported the usage, and a choice had finished by then: the answer
-    /// is complete, `[DONE]` or not.
+    /// The last event read was the usage chunk (usage and no choices: OpenAI sends it after
+    /// every choice finished), and a choice had finished by then: the answer is complete,
+    /// `[DONE]` or not. (Usage riding on content chunks, running, says nothing of the end: with
+    /// `n` > 1 one choice finishes while another goes on.)
     complete: bool,
     /// Usage reports read so far.
     reports: u32,
@@ -175,6 +178,9 @@ impl StreamUsage {
         }
         if !end && rest.len() > MAX_EVENT_BYTES {
             self.events += 1;
+            // Unread: most of an event this long is a tool call's arguments or a text.
+            self.text_bytes += rest.len() as u64;
+            self.complete = false;
             // Passed on unread, but an error it is (a provider's long error message) still
             // ends the stream as failed, with no truncation error after it.
             self.failed |= rest.split(|&b| b == b'\n').any(error_line);
@@ -259,7 +265,7 @@ impl StreamUsage {
         self.finished |= finishes(event);
         let data = event.split(|&b| b == b'\n').filter_map(data_value);
         if data.into_iter().any(|v| v.trim_ascii_end() != b"[DONE]") {
-            self.complete = self.finished && self.reports > reports;
+            self.complete = self.finished && self.reports > reports && no_choices(event);
         }
         match edited {
             Some(Edit::Drop) => {}
@@ -348,63 +354,6 @@ impl StreamUsage {
             }
         }
     }
-}
-
-/// Whether events say a choice finished: a `finish_reason` that is a string, not null.
-fn finishes(events: &[u8]) -> bool {
-    const KEY: &[u8] = b"\"finish_reason\":";
-    let mut rest = events;
-    while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
-        rest = rest.get(at + KEY.len()..).unwrap_or_default();
-        if rest.trim_ascii_start().first() == Some(&b'"') {
-            return true;
-        }
-    }
-    false
-}
-
-/// Members of a chunk's delta whose string values are the answer the provider bills as output:
-/// its text, its reasoning, a tool call's arguments, a refusal.
-const ANSWER_MEMBERS: [&[u8]; 5] = [b"content", b"reasoning_content", b"reasoning", b"arguments", b"refusal"];
-
-/// The bytes of answer text in a chunk's JSON (`value`, one `data:` line): the string values
-/// of [`ANSWER_MEMBERS`], escapes counted as one byte each (`\n`), `\u` escapes as their
-/// four digits' worth. A rough measure, like the estimate's, read without building the JSON.
-pub(crate) fn answer_bytes(value: &[u8]) -> u64 {
-    let mut total = 0u64;
-    let mut at = 0;
-    while let Some(found) = value.get(at..).and_then(|v| v.windows(2).position(|w| w == b"\":")) {
-        let key_end = at + found;
-        at = key_end + 2;
-        let key_start = value.get(..key_end).and_then(|v| v.iter().rposition(|&b| b == b'"'));
-        let Some(key) = key_start.and_then(|s| value.get(s + 1..key_end)) else { continue };
-        if !ANSWER_MEMBERS.contains(&key) {
-            continue;
-        }
-        // The value: after optional whitespace, a string (null and the rest carry no text).
-        while value.get(at).is_some_and(u8::is_ascii_whitespace) {
-            at += 1;
-        }
-        if value.get(at) != Some(&b'"') {
-            continue;
-        }
-        at += 1;
-        while let Some(&b) = value.get(at) {
-            match b {
-                b'"' => break,
-                b'\\' => {
-                    at += if value.get(at + 1) == Some(&b'u') { 6 } else { 2 };
-                    total += 1;
-                }
-                _ => {
-                    at += 1;
-                    total += 1;
-                }
-            }
-        }
-        at += 1;
-    }
-    total
 }
 
 /// Whether a line of an event says it is the provider's error: a `data:` line holding an
@@ -532,7 +481,7 @@ mod tests {
 
     #[test]
     fn answer_bytes_are_the_text_reasoning_and_arguments_a_chunk_carries() {
-        let cases: [(&str, u64); 7] = [
+        let cases: [(&str, u64); 8] = [
             (r#"{"choices":[{"delta":{"content":"Hello there"}}]}"#, 11),
             (r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#, 0),
             (r#"{"choices":[{"delta":{"content":null},"finish_reason":"stop"}]}"#, 0),
@@ -544,6 +493,8 @@ mod tests {
                 7,
             ),
             (r#"{"id":"c","model":"m","usage":{"prompt_tokens":3}}"#, 0),
+            // One reasoning under both names (a server renaming it): counted once.
+            (r#"{"choices":[{"delta":{"reasoning":"think","reasoning_content":"think"}}]}"#, 5),
         ];
         for (chunk, bytes) in cases {
             assert_eq!(answer_bytes(chunk.as_bytes()), bytes, "{chunk}");
@@ -779,15 +730,20 @@ mod tests {
         let done = std::str::from_utf8(DONE_EVENT).unwrap_or_default();
         let cut = std::str::from_utf8(TRUNCATED_EVENT).unwrap_or_default();
         // (the chunks as they came, then the end; how the client's stream must end)
-        let cases: [(&[&str], &str); 6] = [
+        let empty =
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"\"}]}\n\n";
+        let cases: [(&[&str], &str); 7] = [
             (&[content, finish, usage], done),
-            // In one chunk, or with the usage on the finish chunk.
+            // In one chunk.
             (&[&format!("{content}{finish}{usage}")], done),
-            (&[running, last], done),
             // Cut before the usage, or before the finish, or after more of the answer.
             (&[content, finish], cut),
             (&[running, running], cut),
             (&[running, last, content], cut),
+            // Running usage on the finish chunk says nothing of the end (with n > 1 another
+            // choice may go on), nor does an empty finish.
+            (&[running, last], cut),
+            (&[empty, usage], cut),
         ];
         for (chunks, end) in cases {
             for keep in [false, true] {

@@ -302,3 +302,36 @@ fn a_native_fallback_stream_cut_before_any_count_is_charged_its_input() {
     let input = charged(&host);
     assert!(input > 0 && input < 100_000, "{input}");
 }
+
+/// A fallback's stream whose answer is complete (its last event reported the usage after the
+/// finish) but that lacks `data: [DONE]`: thrown away as cut, the client got a 502 and was
+/// charged the whole answer it never read. It is served, ended with the `[DONE]` it lacked.
+#[test]
+fn a_fallbacks_complete_stream_without_done_is_served() {
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config("")));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = concat!(
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500}}\n\n",
+    )
+    .as_bytes()
+    .to_vec();
+    let step = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    let reply = step.effects.iter().find_map(|e| match e {
+        Effect::Respond { status, body, .. } => Some((*status, String::from_utf8_lossy(body).into_owned())),
+        _ => None,
+    });
+    let (status, out) = reply.unwrap_or_else(|| panic!("no answer: {step:?}"));
+    assert_eq!(status, 200, "{out}");
+    assert!(out.contains("\"content\":\"hi\"") && out.ends_with("data: [DONE]\n\n"), "{out}");
+    req.on(&host, Event::Log);
+    // 1000 in + 500 out at 1 and 2 USD per million: what the answer cost, nothing lost.
+    assert_eq!(charged(&host), 2_000_000);
+}
