@@ -5,7 +5,7 @@ use std::rc::Rc;
 use model_router_scorer::health::{Breaker, Health};
 use model_router_scorer::route::Upstream;
 
-use super::{Fake, HELLO, chat, cluster_of, config, pairs, route};
+use super::{Fake, HELLO, chat, cluster_of, config, pairs, respond_text, route};
 use crate::io::Event;
 use crate::live;
 use crate::request::Request;
@@ -436,13 +436,7 @@ fn a_body_too_large_for_every_candidate_is_the_routers_413() {
     host.response_headers = pairs(&[(":status", "413")]);
     host.details = Some("request_payload_too_large".into());
     let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    let reply = step.effects.iter().find_map(|e| match e {
-        crate::io::Effect::Respond { status, body, .. } => {
-            Some((*status, String::from_utf8_lossy(body).into_owned()))
-        }
-        _ => None,
-    });
-    let (status, body) = reply.unwrap_or_else(|| panic!("no reply: {step:?}"));
+    let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("\"code\":\"request_too_large\""), "{body}");
 }

@@ -311,10 +311,7 @@ fn a_fallbacks_complete_stream_without_done_is_served() {
     let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
     let mut host = chat(body);
     let mut req = Request::new(Some(config("")));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    req.on(&host, Event::Dispatched { sent: true });
+    failed_over(&mut req, &mut host);
     host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
     host.call_body = concat!(
         "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n",
@@ -324,14 +321,29 @@ fn a_fallbacks_complete_stream_without_done_is_served() {
     .as_bytes()
     .to_vec();
     let step = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
-    let reply = step.effects.iter().find_map(|e| match e {
-        Effect::Respond { status, body, .. } => Some((*status, String::from_utf8_lossy(body).into_owned())),
-        _ => None,
-    });
-    let (status, out) = reply.unwrap_or_else(|| panic!("no answer: {step:?}"));
+    let (status, out) = respond_text(&step).unwrap_or_else(|| panic!("no answer: {step:?}"));
     assert_eq!(status, 200, "{out}");
     assert!(out.contains("\"content\":\"hi\"") && out.ends_with("data: [DONE]\n\n"), "{out}");
     req.on(&host, Event::Log);
     // 1000 in + 500 out at 1 and 2 USD per million: what the answer cost, nothing lost.
     assert_eq!(charged(&host), 2_000_000);
+}
+
+/// A provider that answers a stream request with one JSON body (it ignored `stream`): the
+/// answer is held and priced whole, not read as a stream that never ends its events (the
+/// client got only a truncation error, and the answer was lost).
+#[test]
+fn a_stream_request_answered_with_json_is_priced_as_a_whole_answer() {
+    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+    let mut host = chat(body);
+    let mut req = Request::new(Some(config("")));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    assert_eq!(step.verdict, Verdict::Pause);
+    let answer = r#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":1000,"completion_tokens":500}}"#;
+    host.response_body = answer.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: answer.len(), end_of_stream: true });
+    assert_eq!(set_response(&step, "x-model-router-cost").as_deref(), Some("0.00200000"), "{step:?}");
+    assert!(!step.effects.iter().any(|e| matches!(e, Effect::ReplaceResponseBody { .. })), "{step:?}");
 }

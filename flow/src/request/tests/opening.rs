@@ -8,7 +8,7 @@ use super::native::{
     ANTHROPIC_DELTA, ANTHROPIC_START, anthropic_stream, config, config_with, converse_stream, message_start,
     replaced, request,
 };
-use super::{chat, pairs, respond, route, set_response};
+use super::{chat, pairs, respond, respond_text, route, set_response};
 use crate::io::{Effect, Event, Step, Verdict};
 use crate::request::Request;
 
@@ -100,11 +100,7 @@ fn a_native_stream_that_opens_with_a_provider_error_is_failed_over() {
     host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
     host.call_body = answer.into_bytes();
     let step = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
-    let served = step.effects.iter().find_map(|e| match e {
-        Effect::Respond { status, body, .. } => Some((*status, String::from_utf8_lossy(body).into_owned())),
-        _ => None,
-    });
-    let (status, body) = served.unwrap_or_else(|| panic!("{step:?}"));
+    let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"Hi\"") && body.contains("[DONE]"), "{body}");
     req.on(&host, Event::Log);

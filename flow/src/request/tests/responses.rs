@@ -172,10 +172,7 @@ fn a_stream_served_by_a_fallback_is_events_and_an_error_page_passes_as_it_came()
     // The first provider fails; the fallback (called out of band) answers the stream whole.
     let mut host = responses(r#"{"model":"economy","input":"hello","stream":true}"#);
     let mut req = Request::new(Some(config("")));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    req.on(&host, Event::Dispatched { sent: true });
+    failed_over(&mut req, &mut host);
     host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
     host.call_body = COMPLETION.as_bytes().to_vec();
     let answer = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
@@ -253,11 +250,7 @@ fn hosted_tools_the_configuration_drops_are_left_out_and_named_in_a_header() {
     let mut req = Request::new(Some(config("")));
     let step = route(&mut req, &host);
     assert_eq!(sent_body(&step), Value::Null, "{step:?}");
-    let refused = step.effects.iter().find_map(|e| match e {
-        Effect::Respond { status, body, .. } => Some((*status, String::from_utf8_lossy(body).into_owned())),
-        _ => None,
-    });
-    let (status, text) = refused.unwrap_or_default();
+    let (status, text) = respond_text(&step).unwrap_or_default();
     assert_eq!(status, 400, "{text}");
     assert!(text.contains(r#""param":"tools[0].type""#), "{text}");
 }
