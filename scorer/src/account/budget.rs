@@ -351,7 +351,7 @@ impl BudgetView {
                 "request_over_budget",
                 None,
                 format!(
-                    "this request's estimated price (${}) is more than the whole daily spend limit ({scope}, ${}): set a lower max_tokens, or send less input",
+                    "this request's estimated price (${}) is more than the whole daily spend limit ({scope}, ${}): send less input (for chat, or set a lower max_tokens)",
                     usd(price),
                     usd(limit)
                 ),

@@ -289,7 +289,7 @@ fn titan_input(input: (Kind, &str)) -> Result<&str, ApiError> {
             ApiError::invalid(
                 "invalid_value",
                 Some("input"),
-                "this embedding model takes one text per request, not token ids: send a string or an array of one string",
+                "this embedding model takes one text per request (not several texts, nor token ids): send a string or an array of one string",
             )
         }),
     }
