@@ -155,7 +155,6 @@ impl StreamUsage {
             self.read_lines(chunk);
             self.note_done(chunk);
             // Events with no usage: the answer goes on past any usage read before.
-            self.finished |= finishes(chunk);
             self.complete &= self.events == events;
             if end && !self.done && !self.failed {
                 let mut out = chunk.to_vec();
@@ -258,13 +257,13 @@ impl StreamUsage {
 
     /// One whole event (with its blank line), written to `out` as it should go on.
     fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
+        let (events, reports) = (self.events, self.reports);
         self.read_lines(event);
         self.note_done(event);
-        let reports = self.reports;
         let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
-        self.finished |= finishes(event);
-        let data = event.split(|&b| b == b'\n').filter_map(data_value);
-        if data.into_iter().any(|v| v.trim_ascii_end() != b"[DONE]") {
+        // An event of the answer (not `[DONE]`): the usage chunk after a finish completes it,
+        // anything else goes on past it.
+        if self.events > events {
             self.complete = self.finished && self.reports > reports && no_choices(event);
         }
         match edited {
@@ -351,6 +350,7 @@ impl StreamUsage {
             if let Some(value) = data_value(line) {
                 self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
                 self.text_bytes += answer_bytes(value);
+                self.finished |= finishes(value);
             }
         }
     }

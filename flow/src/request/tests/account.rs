@@ -1,7 +1,7 @@
 //! What a request leaves behind when it is settled: spend against each budget, cost per client,
 //! auto's tier, and the filter state an access log reads (unless turned off).
 
-use super::{HELLO, chat, cluster_of, config, pairs, route, set_response};
+use super::{HELLO, STREAM_HELLO, chat, cluster_of, config, pairs, route, set_response};
 use crate::io::Event;
 use crate::request::Request;
 
@@ -267,8 +267,7 @@ fn a_stream_ended_before_its_usage_is_charged_at_least_what_it_passed_on() {
     let event = r#"data: {"choices":[{"index":0,"delta":{"content":"word "}}]}"#;
     // (events passed on, how the stream ends: false for the client leaving, true for a cut)
     for (events, cut) in [(2_000u64, false), (2_000, true), (3, false)] {
-        let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-        let mut host = chat(body);
+        let mut host = chat(STREAM_HELLO);
         let mut req = Request::new(Some(config(BUDGET)));
         route(&mut req, &host);
         host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
@@ -302,9 +301,8 @@ fn a_stream_ended_before_its_usage_is_charged_at_least_what_it_passed_on() {
 /// was charged the estimate however long it ran.
 #[test]
 fn a_fallbacks_stream_without_usage_is_charged_at_least_what_it_passed_on() {
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
     let event = r#"data: {"choices":[{"index":0,"delta":{"content":"word "}}]}"#;
-    let mut host = chat(body);
+    let mut host = chat(STREAM_HELLO);
     let mut req = Request::new(Some(config(BUDGET)));
     route(&mut req, &host);
     host.response_headers = pairs(&[(":status", "503")]);

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use model_router_scorer::health::{Breaker, Health};
 use model_router_scorer::route::Upstream;
 
-use super::{Fake, HELLO, chat, cluster_of, config, pairs, respond_text, route};
+use super::{Fake, HELLO, STREAM_HELLO, chat, cluster_of, config, pairs, respond_text, route};
 use crate::io::Event;
 use crate::live;
 use crate::request::Request;
@@ -27,7 +27,7 @@ fn first_attempt(shared: &Rc<Shared>, host: &mut Fake, status: u16) -> String {
 }
 
 /// A streamed [`HELLO`].
-const STREAM: &str = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+const STREAM: &str = STREAM_HELLO;
 /// A stream its provider fails after its first chunk, with its error event.
 const FAILING: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
 
@@ -346,7 +346,6 @@ fn envoys_own_overflow_503_opens_no_providers_breaker() {
 /// demo), `upstream_error` against neither.
 #[test]
 fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does_not() {
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
     let event = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word \"}}]}\n\n";
     let long = format!(
         "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
@@ -360,7 +359,7 @@ fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does
         ("upstream_per_try_idle_timeout", long.as_str(), false, true),
         ("downstream_remote_disconnect", event, false, false),
     ] {
-        let mut host = chat(body);
+        let mut host = chat(STREAM_HELLO);
         let shared = config(r#","resilience":{"failures":1}"#);
         let mut req = Request::new(Some(shared.clone()));
         let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();

@@ -155,6 +155,9 @@ fn chat(body: &str) -> Fake {
 }
 
 const HELLO: &str = r#"{"model":"economy","messages":[{"role":"user","content":"hello"}]}"#;
+/// The same, streamed.
+const STREAM_HELLO: &str =
+    r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
 
 /// Sends the request through headers and body; returns the body step.
 fn route(req: &mut Request, host: &Fake) -> Step {
@@ -412,8 +415,7 @@ fn without_configuration_every_request_gets_a_503() {
 /// account with the provider, or its cookies.
 #[test]
 fn a_providers_own_router_headers_never_reach_the_client() {
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let mut host = chat(body);
+    let mut host = chat(STREAM_HELLO);
     let mut req = Request::new(Some(config("")));
     route(&mut req, &host);
     host.response_headers = pairs(&[

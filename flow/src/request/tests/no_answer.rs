@@ -125,8 +125,7 @@ fn a_200_error_object_that_reports_usage_is_charged_it() {
 /// the client, so the next candidate answers instead.
 #[test]
 fn a_fallback_stream_cut_short_moves_on_to_the_next_candidate() {
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let mut host = chat(body);
+    let mut host = chat(STREAM_HELLO);
     let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
     route(&mut req, &host);
     host.response_headers = pairs(&[(":status", "503")]);
@@ -308,8 +307,7 @@ fn a_native_fallback_stream_cut_before_any_count_is_charged_its_input() {
 /// charged the whole answer it never read. It is served, ended with the `[DONE]` it lacked.
 #[test]
 fn a_fallbacks_complete_stream_without_done_is_served() {
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let mut host = chat(body);
+    let mut host = chat(STREAM_HELLO);
     let mut req = Request::new(Some(config("")));
     failed_over(&mut req, &mut host);
     host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
@@ -334,8 +332,7 @@ fn a_fallbacks_complete_stream_without_done_is_served() {
 /// client got only a truncation error, and the answer was lost).
 #[test]
 fn a_stream_request_answered_with_json_is_priced_as_a_whole_answer() {
-    let body = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
-    let mut host = chat(body);
+    let mut host = chat(STREAM_HELLO);
     let mut req = Request::new(Some(config("")));
     route(&mut req, &host);
     host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);

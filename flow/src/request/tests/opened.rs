@@ -5,7 +5,7 @@
 use super::no_answer::{charged, errors};
 use super::*;
 
-const STREAM: &str = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+const STREAM: &str = STREAM_HELLO;
 const ANSWER: &str =
     "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
 
