@@ -13,6 +13,8 @@ ENVOY_STAMP := $(VENV)/.envoy-$(ENVOY_VERSION)
 OPENAI_PY_VERSION := 3.54.0
 OPENAI_NODE_VERSION := 7.57.0
 SDK_PY_STAMP := $(VENV)/.openai-$(OPENAI_PY_VERSION)
+ANTHROPIC_PY_VERSION := 2.17.0
+ANTHROPIC_PY_STAMP := $(VENV)/.anthropic-$(ANTHROPIC_PY_VERSION)
 # Generates the contract test's requests from the OpenAI spec (tests/tests/contract.rs).
 SCHEMATHESIS_VERSION := 4.32.5
 SCHEMATHESIS_STAMP := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
@@ -53,11 +55,15 @@ $(ENVOY_STAMP):
 	$(ENVOY_BIN) --version
 	touch $@
 
-# The official OpenAI SDKs, for the client-compatibility tests; schemathesis for the contract test.
-sdks: $(SDK_PY_STAMP) $(SCHEMATHESIS_STAMP) $(SDK_NODE_STAMP) $(K8S_MODELS_STAMP)
+# The official OpenAI SDKs and Anthropic's Python SDK, for the client-compatibility tests; schemathesis for the contract test.
+sdks: $(SDK_PY_STAMP) $(ANTHROPIC_PY_STAMP) $(SCHEMATHESIS_STAMP) $(SDK_NODE_STAMP) $(K8S_MODELS_STAMP)
 
 $(SDK_PY_STAMP): $(ENVOY_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check openai==$(OPENAI_PY_VERSION)
+	touch $@
+
+$(ANTHROPIC_PY_STAMP): $(ENVOY_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check anthropic==$(ANTHROPIC_PY_VERSION)
 	touch $@
 
 $(SCHEMATHESIS_STAMP): $(ENVOY_STAMP)

@@ -42,7 +42,7 @@ pub use protocol::titan as translate;
 
 pub use catalog::{Catalog, Deployment, Tier};
 pub use config::{Config, ConfigError};
-pub use decide::endpoint::{Endpoint, endpoint};
+pub use decide::endpoint::{Endpoint, endpoint, is_messages_api};
 pub use decide::memo::Memo;
 pub use decide::route::{
     Analysis, Context, Route, Selection, analyze, analyze_resuming, analyze_with_memo, route_chat,

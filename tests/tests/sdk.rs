@@ -1,5 +1,6 @@
-//! The official OpenAI SDKs (Python and Node) as clients of the router in the real Envoy.
-//! `make test` installs them (`openai` from PyPI into `.venv`, from npm into `build/sdk-node`).
+//! The official OpenAI SDKs (Python and Node), and Anthropic's Python SDK, as clients of the
+//! router in the real Envoy. `make test` installs them (`openai` and `anthropic` from PyPI into
+//! `.venv`, `openai` from npm into `build/sdk-node`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -23,6 +24,14 @@ fn the_official_python_sdk_works_unchanged() {
     let python = repo_root().join(".venv/bin/python");
     let script = repo_root().join("tests/sdk/test_openai_python.py");
     run(python, &[script], &[("BASE_URL", format!("http://{}/v1", s.envoy.addr))]);
+}
+
+#[test]
+fn anthropics_python_sdk_works_unchanged_against_the_messages_api() {
+    let s = Stack::start(None).expect("stack");
+    let python = repo_root().join(".venv/bin/python");
+    let script = repo_root().join("tests/sdk/test_anthropic_python.py");
+    run(python, &[script], &[("BASE_URL", format!("http://{}", s.envoy.addr))]);
 }
 
 #[test]

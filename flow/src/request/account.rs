@@ -342,7 +342,7 @@ impl Request {
             ("budget", field(h::BUDGET)),
             ("attempts", attempts.as_str()),
             // The API the client spoke, where it is not chat's (the logged path is the provider's).
-            ("api", if self.inbound.is_some() { "responses" } else { "" }),
+            ("api", self.inbound.as_ref().map_or("", |i| i.api().name())),
         ] {
             if notes && !value.is_empty() {
                 host.note(key, value);

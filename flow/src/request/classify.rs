@@ -4,12 +4,14 @@
 use model_router_scorer::budget::nano;
 use model_router_scorer::embeddings::route_embeddings;
 use model_router_scorer::protocol::reply::Meta;
-use model_router_scorer::protocol::{inbound, native};
+use model_router_scorer::protocol::{inbound, inbound_messages, native};
 use model_router_scorer::route::{Target, Upstream};
-use model_router_scorer::{Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint};
+use model_router_scorer::{
+    Analysis, ApiError, Endpoint, Route, analyze_with_memo, endpoint, is_messages_api,
+};
 
 use super::flight::{Flight, Kept};
-use super::inbound::Inbound;
+use super::inbound::{Api, Inbound};
 use super::{Phase, Request, not_configured, warn};
 use crate::headers as h;
 use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Verdict};
@@ -46,10 +48,15 @@ impl Request {
         let method = get(h::METHOD).unwrap_or_default();
         let path = get(h::PATH).unwrap_or_default();
         let ep = endpoint(&method, &path);
+        // A Messages client gets its answers, errors included, in Anthropic's shapes.
+        if is_messages_api(&path) {
+            self.inbound = Some(Inbound::asked(Api::Messages));
+        }
         if !matches!(
             ep,
             Ok(Endpoint::Chat
                 | Endpoint::Responses
+                | Endpoint::Messages
                 | Endpoint::Embeddings
                 | Endpoint::Models
                 | Endpoint::Model)
@@ -57,7 +64,7 @@ impl Request {
             return Ok(ep);
         }
         if ep == Ok(Endpoint::Responses) {
-            self.inbound = Some(Inbound::asked());
+            self.inbound = Some(Inbound::asked(Api::Responses));
         }
         if let Some(name) = &config.client_header {
             // An empty value names no one.
@@ -96,7 +103,7 @@ impl Request {
             .with_status(415);
             return Ok(Err(e));
         }
-        if matches!(ep, Ok(Endpoint::Chat | Endpoint::Responses | Endpoint::Embeddings))
+        if matches!(ep, Ok(Endpoint::Chat | Endpoint::Responses | Endpoint::Messages | Endpoint::Embeddings))
             && !is_json(content_type.as_deref())
         {
             let e = ApiError::invalid(
@@ -170,9 +177,15 @@ impl Request {
     ) -> Result<Verdict, HostError> {
         let config = &shared.config;
         let body = crate::io::span!(host, "read_body", host.body(Buffer::RequestBody, 0, body_size))?;
-        // A Responses request is routed as the chat body it says.
+        // A Responses or Messages request is routed as the chat body it says.
         let drop_tools = &config.responses.drop_tools;
         let (body, dropped) = match self.inbound.as_mut() {
+            Some(inbound) if inbound.api() == Api::Messages => {
+                match inbound_messages::request::to_chat(&body) {
+                    Ok(chat) => (chat, Vec::new()),
+                    Err(e) => return Ok(self.reject(host, &e)),
+                }
+            }
             Some(inbound) => match inbound::request::to_chat(&body, drop_tools) {
                 Ok(chat) => {
                     inbound.translated(chat.echo);

@@ -1,15 +1,19 @@
-//! A Responses API client's answer (`POST /v1/responses`): the request was routed as the chat
-//! body it translates to, so every phase answers in chat shapes; this is the last step of
-//! each callback, rewriting what reaches the client into the Responses API's.
+//! The answer to a client speaking the Responses API (`POST /v1/responses`) or Anthropic's
+//! Messages API (`POST /v1/messages`): the request was routed as the chat body it translates
+//! to, so every phase answers in chat shapes; this is the last step of each callback,
+//! rewriting what reaches the client into its API's.
 //!
 //! A non-streamed answer is held whole (a chat completion is read only whole) and goes out as
-//! one Response object; a stream's chunks go out as Responses events as they come. An answer
-//! with an error status is held and goes out as it came, its `param` naming the member the
-//! client sent (both APIs answer errors alike). The body a phase holds or drops (a failed
-//! attempt's, held while a fallback runs) is not the client's and is never fed.
+//! one Response or Message object; a stream's chunks go out as the API's events as they come.
+//! An answer with an error status is held and goes out in the API's error shape: a Responses
+//! error as it came, its `param` naming the member the client sent (both APIs answer errors
+//! alike), a Messages one as Anthropic's `{"type":"error",…}`. The body a phase holds or
+//! drops (a failed attempt's, held while a fallback runs) is not the client's and is never
+//! fed.
 
 use model_router_scorer::protocol::inbound::answer::{self, Echo};
 use model_router_scorer::protocol::inbound::events::Events;
+use model_router_scorer::protocol::inbound_messages::{answer as message, events::Events as MessageEvents};
 
 use super::{Phase, Request};
 use crate::headers as h;
@@ -20,15 +24,35 @@ use crate::io::{Buffer, Effect, Event, Host, Map, Verdict};
 /// without bound). No chat answer comes near it: 128k output tokens are about 512 KiB.
 const MAX_HELD: usize = 32 << 20;
 
-/// How the answer to a Responses request is rewritten.
+/// The API a client spoke, where it is not chat's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Api {
+    /// OpenAI's Responses API.
+    Responses,
+    /// Anthropic's Messages API.
+    Messages,
+}
+
+impl Api {
+    /// Its name in the access log's notes.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Api::Responses => "responses",
+            Api::Messages => "messages",
+        }
+    }
+}
+
+/// How the answer to a Responses or Messages request is rewritten.
 #[derive(Debug)]
 pub(super) struct Inbound {
+    api: Api,
     shape: Shape,
     /// What its Response objects say they were asked, and where its chat tools stand in the
     /// request (for errors naming one), once the request is translated.
     echo: Echo,
-    /// The response being passed has a 2xx status (set on its headers).
-    ok: bool,
+    /// The status of the response being passed (set on its headers).
+    status: u16,
     /// A non-2xx body, or a non-streamed answer, held until its end.
     held: Vec<u8>,
     /// Held past [`MAX_HELD`]: what comes passes as it is.
@@ -44,20 +68,31 @@ enum Shape {
     Asked,
     /// A non-streamed answer.
     Whole,
-    /// A streamed answer.
+    /// A streamed answer to a Responses request.
     Events(Box<Events>),
+    /// A streamed answer to a Messages request.
+    MessageEvents(Box<MessageEvents>),
 }
 
 impl Inbound {
-    pub(super) fn asked() -> Self {
+    pub(super) fn asked(api: Api) -> Self {
         Inbound {
+            api,
             shape: Shape::Asked,
             echo: Echo::default(),
-            ok: true,
+            status: 200,
             held: Vec::new(),
             gave_up: false,
             passed: None,
         }
+    }
+
+    pub(super) fn api(&self) -> Api {
+        self.api
+    }
+
+    fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
     }
 
     /// Translated: what its answer echoes.
@@ -73,10 +108,12 @@ impl Inbound {
     /// Routed: `stream` says which way its answer comes; `id` is the chat id the router gives
     /// a translated answer (for a stream whose chunks carry none).
     pub(super) fn routed(&mut self, stream: bool, id: &str) {
-        self.shape = if stream {
-            Shape::Events(Box::new(Events::new(std::mem::take(&mut self.echo), id)))
-        } else {
-            Shape::Whole
+        self.shape = match (stream, self.api) {
+            (false, _) => Shape::Whole,
+            (true, Api::Responses) => {
+                Shape::Events(Box::new(Events::new(std::mem::take(&mut self.echo), id)))
+            }
+            (true, Api::Messages) => Shape::MessageEvents(Box::new(MessageEvents::new(id))),
         };
     }
 
@@ -93,7 +130,7 @@ impl Inbound {
         if self.gave_up {
             return bytes.to_vec();
         }
-        let whole = !self.ok || matches!(self.shape, Shape::Whole);
+        let whole = !self.ok() || matches!(self.shape, Shape::Whole);
         if whole || matches!(self.shape, Shape::Asked) {
             self.held.extend_from_slice(bytes);
             if self.held.len() > MAX_HELD {
@@ -104,35 +141,51 @@ impl Inbound {
                 return Vec::new();
             }
             let held = std::mem::take(&mut self.held);
-            let rewritten = match &self.shape {
-                Shape::Whole if self.ok => answer::to_response(&held, &self.echo),
-                _ => None,
-            };
-            return rewritten.or_else(|| answer::renamed_error(&held, self.echo())).unwrap_or(held);
+            return self.whole(self.status, &held).unwrap_or(held);
         }
         match &mut self.shape {
             Shape::Events(events) => events.feed(bytes, end),
+            Shape::MessageEvents(events) => events.feed(bytes, end),
             _ => bytes.to_vec(),
+        }
+    }
+
+    /// A whole body with this status as the client gets it (`None`: as it is): an answer
+    /// translated, an error in the API's shape.
+    fn whole(&self, status: u16, body: &[u8]) -> Option<Vec<u8>> {
+        let ok = (200..300).contains(&status);
+        match self.api {
+            Api::Responses => {
+                let rewritten = match &self.shape {
+                    Shape::Whole if ok => answer::to_response(body, &self.echo),
+                    _ => None,
+                };
+                rewritten.or_else(|| answer::renamed_error(body, self.echo()))
+            }
+            Api::Messages if !ok => Some(message::to_error(status, body)),
+            Api::Messages => match &self.shape {
+                Shape::Whole => message::to_message(body),
+                _ => None,
+            },
         }
     }
 
     /// A whole answer the router sends itself (a fallback's, or its error): the body and
     /// whether it is now a stream of events.
     fn rewrite_reply(&self, status: u16, body: &[u8]) -> Option<(Vec<u8>, bool)> {
-        if !(200..300).contains(&status) {
-            return answer::renamed_error(body, self.echo()).map(|b| (b, false));
-        }
         match &self.shape {
+            _ if !(200..300).contains(&status) => self.whole(status, body).map(|b| (b, false)),
             Shape::Asked => None,
-            Shape::Whole => answer::to_response(body, &self.echo).map(|b| (b, false)),
+            Shape::Whole => self.whole(status, body).map(|b| (b, false)),
             Shape::Events(events) => Some((events.fresh().feed(body, true), true)),
+            Shape::MessageEvents(events) => Some((events.fresh().feed(body, true), true)),
         }
     }
 }
 
 impl Request {
     /// Rewrites this step's answer to a Responses request (nothing for any other request).
-    pub(super) fn reshape_for_responses(&mut self, host: &dyn Host, event: &Event, verdict: Verdict) {
+    pub(super) fn reshape_for_clients_api(&mut self, host: &dyn Host, event: &Event, verdict: Verdict) {
         let Some(inbound) = self.inbound.as_mut() else { return };
         let passed = inbound.passed.take();
         let mut replied = false;
@@ -155,12 +208,12 @@ impl Request {
         match *event {
             Event::ResponseHeaders { .. } => {
                 let status = host.header(Map::ResponseHeaders, h::STATUS).ok().flatten();
-                inbound.ok = status.is_some_and(|s| s.starts_with('2'));
+                inbound.status = status.and_then(|s| s.parse().ok()).unwrap_or(502);
                 // Its length changes: the body goes out chunked. And a provider that ignored
                 // `stream` answered JSON: the client gets events. (Before a fallback's call,
                 // which is a step's last effect.)
                 let mut changes = vec![Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into())];
-                if matches!(inbound.shape, Shape::Events(_)) && inbound.ok {
+                if matches!(inbound.shape, Shape::Events(_) | Shape::MessageEvents(_)) && inbound.ok() {
                     changes.push(Effect::SetResponseHeader(h::CONTENT_TYPE, "text/event-stream".into()));
                 }
                 let at = self.effects.iter().position(|e| matches!(e, Effect::Call { .. }));

@@ -104,7 +104,7 @@ impl Request {
     /// Takes one event: returns what to do with the callback and the effects to apply first.
     pub fn on(&mut self, host: &dyn Host, event: Event) -> Step {
         let verdict = self.dispatch(host, event);
-        self.reshape_for_responses(host, &event, verdict);
+        self.reshape_for_clients_api(host, &event, verdict);
         Step { verdict, effects: std::mem::take(&mut self.effects) }
     }
 

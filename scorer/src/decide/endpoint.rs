@@ -9,6 +9,10 @@ pub const CHAT_PATH: &str = "/v1/chat/completions";
 /// ([`crate::protocol::inbound`]).
 pub const RESPONSES_PATH: &str = "/v1/responses";
 
+/// The Anthropic Messages API path: its body becomes a chat body before it is routed
+/// ([`crate::protocol::inbound_messages`]).
+pub const MESSAGES_PATH: &str = "/v1/messages";
+
 /// The embeddings path.
 pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 
@@ -26,6 +30,9 @@ pub enum Endpoint {
     /// `POST /v1/responses`: buffer the body, route it as the chat body it translates to,
     /// answer in the Responses API's shapes.
     Responses,
+    /// `POST /v1/messages`: buffer the body, route it as the chat body it translates to,
+    /// answer in the Messages API's shapes.
+    Messages,
     /// `POST /v1/embeddings`: buffer the body and route it.
     Embeddings,
     /// `GET /v1/models`: answered by the router.
@@ -43,6 +50,7 @@ pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
     let (ep, route, want) = match path {
         CHAT_PATH => (Endpoint::Chat, CHAT_PATH, "POST"),
         RESPONSES_PATH => (Endpoint::Responses, RESPONSES_PATH, "POST"),
+        MESSAGES_PATH => (Endpoint::Messages, MESSAGES_PATH, "POST"),
         EMBEDDINGS_PATH => (Endpoint::Embeddings, EMBEDDINGS_PATH, "POST"),
         MODELS_PATH => (Endpoint::Models, MODELS_PATH, "GET"),
         _ if model_id(path).is_some() => (Endpoint::Model, "/v1/models/{model}", "GET"),
@@ -57,9 +65,26 @@ pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
             );
             return Err(e.with_status(404));
         }
+        // Counting tokens (Claude Code's `/context` asks, and estimates when refused) and
+        // message batches: nothing here for them.
+        _ if path.starts_with("/v1/messages/") => {
+            let e = ApiError::invalid(
+                "not_served",
+                None,
+                "the router serves only POST /v1/messages: it counts no tokens and keeps no batches",
+            );
+            return Err(e.with_status(404));
+        }
         _ => return Ok(Endpoint::NotRouted),
     };
     if method == want { Ok(ep) } else { Err(ApiError::method_not_allowed(method, route, want)) }
+}
+
+/// Whether a path is the Messages API's (`/v1/messages` or below it, query string ignored):
+/// its client is answered in Anthropic's shapes, errors included.
+pub fn is_messages_api(path: &str) -> bool {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    path == MESSAGES_PATH || path.starts_with("/v1/messages/")
 }
 
 /// The model id of a `/v1/models/{model}` path (query string ignored), percent-decoded as

@@ -16,7 +16,9 @@
 //! Messages translation wrote, so an agent's next turn translates only its new messages.
 //!
 //! `inbound/` is the other direction: the Responses API spoken by clients, made the chat body
-//! the router routes, and the chat answer made a Response object or Responses events.
+//! the router routes, and the chat answer made a Response object or Responses events;
+//! `inbound_messages/` the same for Anthropic's Messages API (a `message` object or Messages
+//! events, and Anthropic's error shape).
 //!
 //! `native.rs` is the one door the route and the glue use, keyed by the deployment's `Api`:
 //! the path, headers and body of an attempt, and the halves that turn an answer back.
@@ -29,6 +31,7 @@ pub mod anthropic;
 pub mod bedrock;
 mod canonical;
 pub mod inbound;
+pub mod inbound_messages;
 pub mod native;
 pub mod openai;
 pub(crate) mod raw;

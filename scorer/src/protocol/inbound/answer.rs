@@ -18,7 +18,7 @@ use super::signature;
 /// The Response's ids, drawn from the completion's (`chatcmpl-X` → `resp_X`, `msg_X`, …), so
 /// a whole answer and its stream name their parts alike.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(super) struct Ids {
+pub(crate) struct Ids {
     /// The completion id without its `chatcmpl-` prefix.
     stem: String,
 }
@@ -26,10 +26,14 @@ pub(super) struct Ids {
 impl Ids {
     /// The ids of a completion's parts. Only letters, digits, `_` and `-` are kept, 64 at
     /// most: a translated answer's id comes from the request id, which a client can send.
-    pub(super) fn of(chat_id: &str) -> Self {
+    pub(crate) fn of(chat_id: &str) -> Self {
         let stem = chat_id.strip_prefix("chatcmpl-").unwrap_or(chat_id);
         let keep = |c: &char| c.is_ascii_alphanumeric() || *c == '_' || *c == '-';
         Ids { stem: stem.chars().filter(keep).take(64).collect() }
+    }
+    /// What the ids are drawn from (the Messages answer's are too: `msg_X`, `toolu_X_n`).
+    pub(crate) fn stem(&self) -> &str {
+        &self.stem
     }
     /// The `n`th id of a kind: `base` for the first, `base_n` after.
     pub(super) fn nth(&self, base: String, n: usize) -> String {
@@ -311,7 +315,7 @@ pub(super) fn set(object: &mut Value, key: &str, value: Value) {
 
 /// A whole `chat.completion` as the chunks that would have streamed it; `None` for any other
 /// body.
-pub(super) fn as_chunks(body: &[u8]) -> Option<String> {
+pub(crate) fn as_chunks(body: &[u8]) -> Option<String> {
     let v: Value = serde_json::from_slice(body).ok()?;
     if v.get("object").and_then(Value::as_str) != Some("chat.completion") {
         return None;

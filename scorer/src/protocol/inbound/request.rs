@@ -12,11 +12,11 @@
 //! are the order the model writes them in) and refuses a member named twice (`tree`).
 
 mod choice;
-mod fields;
+pub(crate) mod fields;
 mod input;
 mod options;
 mod tools;
-mod tree;
+pub(crate) mod tree;
 
 use serde_json::Value;
 
@@ -219,7 +219,7 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
 
 /// A count member (`null`: none): a non-negative whole number, however it is written (`16.0`),
 /// as the router's parser reads counts.
-fn count(value: &Node, param: &str) -> Result<Option<u64>, ApiError> {
+pub(crate) fn count(value: &Node, param: &str) -> Result<Option<u64>, ApiError> {
     match value {
         Node::Leaf(v) if v.is_null() => Ok(None),
         Node::Leaf(v) if v.is_number() => integer(v).map(Some).ok_or_else(|| {

@@ -6,10 +6,10 @@ use serde_json::Value;
 use super::tree::Node;
 use crate::error::{ApiError, echo};
 use crate::protocol::inbound::names::checked;
-pub(super) use crate::protocol::responses::invalid::missing;
+pub(crate) use crate::protocol::responses::invalid::missing;
 
 /// A 400 `invalid_type`: `param` is not `want`.
-pub(super) fn wrong_type(param: &str, want: &str, got: &Node) -> ApiError {
+pub(crate) fn wrong_type(param: &str, want: &str, got: &Node) -> ApiError {
     let got = match got {
         Node::Object(_) => "object",
         Node::Array(_) => "array",
@@ -23,17 +23,17 @@ pub(super) fn wrong_type(param: &str, want: &str, got: &Node) -> ApiError {
 
 /// A 400 `unsupported_value`: the value at `param` (a type, mostly) asks what the router
 /// cannot give.
-pub(super) fn unsupported(param: &str, message: impl Into<String>) -> ApiError {
+pub(crate) fn unsupported(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid("unsupported_value", Some(param), message)
 }
 
 /// A 400 `unsupported_parameter`: the member `param` asks what the router cannot give.
-pub(super) fn unsupported_member(param: &str, why: &str) -> ApiError {
+pub(crate) fn unsupported_member(param: &str, why: &str) -> ApiError {
     ApiError::invalid("unsupported_parameter", Some(param), format!("'{param}' is not supported: {why}"))
 }
 
 /// A 400 `unknown_parameter` for a member the translation does not know.
-pub(super) fn unknown(param: &str, hint: &str) -> ApiError {
+pub(crate) fn unknown(param: &str, hint: &str) -> ApiError {
     ApiError::invalid(
         "unknown_parameter",
         Some(param),
@@ -42,7 +42,7 @@ pub(super) fn unknown(param: &str, hint: &str) -> ApiError {
 }
 
 /// A string member, required.
-pub(super) fn string(item: &mut Node, key: &str, at: &dyn Fn() -> String) -> Result<String, ApiError> {
+pub(crate) fn string(item: &mut Node, key: &str, at: &dyn Fn() -> String) -> Result<String, ApiError> {
     match item.take(key) {
         Some(Node::Leaf(Value::String(s))) => Ok(s),
         None => Err(missing(&format!("{}.{key}", at()), "send a string")),
@@ -51,7 +51,7 @@ pub(super) fn string(item: &mut Node, key: &str, at: &dyn Fn() -> String) -> Res
 }
 
 /// A string member, required and not empty (an id, a name).
-pub(super) fn name(item: &mut Node, key: &str, at: &dyn Fn() -> String) -> Result<String, ApiError> {
+pub(crate) fn name(item: &mut Node, key: &str, at: &dyn Fn() -> String) -> Result<String, ApiError> {
     let s = string(item, key, at)?;
     if s.is_empty() {
         return Err(missing(&format!("{}.{key}", at()), "send a non-empty string"));
@@ -60,7 +60,7 @@ pub(super) fn name(item: &mut Node, key: &str, at: &dyn Fn() -> String) -> Resul
 }
 
 /// An optional member that must be a string (`None`: absent or `null`).
-pub(super) fn optional_string(v: Option<Node>, param: &dyn Fn() -> String) -> Result<Option<Node>, ApiError> {
+pub(crate) fn optional_string(v: Option<Node>, param: &dyn Fn() -> String) -> Result<Option<Node>, ApiError> {
     match v {
         None => Ok(None),
         Some(s @ Node::Leaf(Value::String(_))) => Ok(Some(s)),
@@ -69,7 +69,7 @@ pub(super) fn optional_string(v: Option<Node>, param: &dyn Fn() -> String) -> Re
 }
 
 /// The type member of an item, part or tool, owned (`None`: absent or `null`).
-pub(super) fn kind(item: &Node, at: &dyn Fn() -> String) -> Result<Option<String>, ApiError> {
+pub(crate) fn kind(item: &Node, at: &dyn Fn() -> String) -> Result<Option<String>, ApiError> {
     match item.get("type") {
         None => Ok(None),
         Some(t) if t.is_null() => Ok(None),
@@ -82,7 +82,7 @@ pub(super) fn kind(item: &Node, at: &dyn Fn() -> String) -> Result<Option<String
 
 /// `name` as chat knows it: joined with the item's `namespace` member (a function call's, a
 /// choice's), when it names one.
-pub(super) fn in_namespace(
+pub(crate) fn in_namespace(
     item: &mut Node,
     name: String,
     at: &dyn Fn() -> String,

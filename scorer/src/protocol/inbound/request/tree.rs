@@ -15,7 +15,7 @@ use crate::parse::fields::{duplicate_error, open_object};
 
 /// A JSON value, objects in the client's member order.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Node {
+pub(crate) enum Node {
     /// `null`, a boolean, a number or a string.
     Leaf(Value),
     Array(Vec<Node>),
@@ -23,11 +23,11 @@ pub(super) enum Node {
 }
 
 /// `null`.
-pub(super) const NULL: Node = Node::Leaf(Value::Null);
+pub(crate) const NULL: Node = Node::Leaf(Value::Null);
 
 impl Node {
     /// The member `key` of an object.
-    pub(super) fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -35,7 +35,7 @@ impl Node {
     }
 
     /// The member `key` of an object, to change in place.
-    pub(super) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         match self {
             Node::Object(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -44,24 +44,24 @@ impl Node {
 
     /// The member `key` of an object, moved out (`null` left in its place); `None` when it is
     /// absent or `null`.
-    pub(super) fn take(&mut self, key: &str) -> Option<Node> {
+    pub(crate) fn take(&mut self, key: &str) -> Option<Node> {
         let Node::Object(members) = self else { return None };
         let (_, v) = members.iter_mut().find(|(k, _)| k == key)?;
         Some(std::mem::replace(v, NULL)).filter(|v| !v.is_null())
     }
 
-    pub(super) fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Node::Leaf(Value::String(s)) => Some(s),
             _ => None,
         }
     }
 
-    pub(super) fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Node::Leaf(Value::Null))
     }
 
-    pub(super) fn is_object(&self) -> bool {
+    pub(crate) fn is_object(&self) -> bool {
         matches!(self, Node::Object(_))
     }
 }
@@ -91,7 +91,7 @@ impl From<u64> for Node {
 }
 
 /// An object of `members`, in this order.
-pub(super) fn object<const N: usize>(members: [(&str, Node); N]) -> Node {
+pub(crate) fn object<const N: usize>(members: [(&str, Node); N]) -> Node {
     Node::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
@@ -108,7 +108,7 @@ impl Serialize for Node {
 /// The body as a tree: the router's parser's 400s for a body that is empty, not UTF-8 or not
 /// an object, an `invalid_json` for one that is not JSON, a `duplicate_key` naming a member
 /// named twice.
-pub(super) fn parse(body: &[u8]) -> Result<Node, ApiError> {
+pub(crate) fn parse(body: &[u8]) -> Result<Node, ApiError> {
     open_object(body)?;
     let mut fault = Fault::default();
     let mut de = serde_json::Deserializer::from_slice(body);

@@ -1,0 +1,153 @@
+use serde_json::{Value, json};
+
+use super::{input, to_error, to_message};
+
+fn message(chat: &Value) -> Value {
+    let out = to_message(chat.to_string().as_bytes()).unwrap_or_else(|| panic!("not converted: {chat}"));
+    serde_json::from_slice(&out).unwrap_or_default()
+}
+
+fn completion(message: Value, finish: Option<&str>) -> Value {
+    json!({
+        "id": "chatcmpl-abc", "object": "chat.completion", "created": 1_700_000_000u64, "model": "m",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 4, "total_tokens": 104, "cost": 0.25,
+                  "prompt_tokens_details": {"cached_tokens": 60, "cache_write_tokens": 30, "cache_creation_tokens": 30}},
+    })
+}
+
+#[test]
+fn a_completion_with_reasoning_text_and_tool_calls_is_a_message() {
+    let m = json!({"role": "assistant", "content": "checking", "reasoning_content": "think", "refusal": null,
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "a", "arguments": "{\"x\":1}"}},
+            {"type": "function", "function": {"name": "b", "arguments": ""}}]});
+    assert_eq!(
+        message(&completion(m, Some("tool_calls"))),
+        json!({
+            "id": "msg_abc", "type": "message", "role": "assistant", "model": "m",
+            "content": [
+                {"type": "thinking", "thinking": "think", "signature": ""},
+                {"type": "text", "text": "checking"},
+                {"type": "tool_use", "id": "call_1", "name": "a", "input": {"x": 1}},
+                // No call id from the provider: one is made, the client answers the call by it.
+                {"type": "tool_use", "id": "toolu_abc_1", "name": "b", "input": {}},
+            ],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            // The cache's reads and writes out of the input; the router's cost dropped.
+            "usage": {"input_tokens": 10, "cache_creation_input_tokens": 30, "cache_read_input_tokens": 60,
+                      "output_tokens": 4},
+        })
+    );
+}
+
+#[test]
+fn finish_reasons_are_stop_reasons_and_a_refusal_is_text() {
+    let cases = [
+        (Some("stop"), "end_turn"),
+        (Some("length"), "max_tokens"),
+        (Some("tool_calls"), "tool_use"),
+        (Some("function_call"), "tool_use"),
+        (Some("content_filter"), "refusal"),
+        (Some("other"), "end_turn"),
+        (None, "end_turn"),
+    ];
+    for (finish, want) in cases {
+        let m = message(&completion(json!({"role": "assistant", "content": "hi"}), finish));
+        assert_eq!(m["stop_reason"], json!(want), "{finish:?}");
+    }
+    let m =
+        message(&completion(json!({"role": "assistant", "content": null, "refusal": "no"}), Some("stop")));
+    assert_eq!(m["content"], json!([{"type": "text", "text": "no"}]));
+    // No usage, and an id a client could have sent: zeros, and only the id's safe characters.
+    let mut c = completion(json!({"role": "assistant", "content": ""}), Some("stop"));
+    c["usage"] = Value::Null;
+    c["id"] = json!("chatcmpl-a\"b<c>");
+    let m = message(&c);
+    assert_eq!((&m["id"], &m["content"]), (&json!("msg_abc"), &json!([])));
+    assert_eq!(
+        m["usage"],
+        json!({"input_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 0})
+    );
+}
+
+#[test]
+fn arguments_that_are_not_an_object_are_kept_as_text() {
+    let cases = [
+        ("{\"a\":[1,2]}", json!({"a": [1, 2]})),
+        ("", json!({})),
+        ("  ", json!({})),
+        // Encoded twice.
+        ("\"{\\\"a\\\":1}\"", json!({"a": 1})),
+        ("{\"a\":", json!({"invalid_arguments": "{\"a\":"})),
+        ("[1]", json!({"invalid_arguments": "[1]"})),
+        ("\"text\"", json!({"invalid_arguments": "\"text\""})),
+        ("null", json!({"invalid_arguments": "null"})),
+    ];
+    for (arguments, want) in cases {
+        assert_eq!(input(arguments), want, "{arguments}");
+    }
+}
+
+#[test]
+fn anything_but_a_completion_is_not_a_message() {
+    for body in [r#"{"error":{"message":"m","type":"invalid_request_error"}}"#, "not json", "[]", ""] {
+        assert_eq!(to_message(body.as_bytes()), None, "{body}");
+    }
+}
+
+#[test]
+fn errors_are_anthropics_typed_by_status() {
+    let openai = |message: &str, param: Option<&str>, code: Option<&str>| {
+        json!({"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}})
+            .to_string()
+    };
+    let cases: [(u16, String, &str, &str); 18] = [
+        (
+            400,
+            openai("bad part", Some("messages[2].content"), None),
+            "invalid_request_error",
+            "messages[2].content: bad part",
+        ),
+        // A message that names its member already is kept as it is.
+        (
+            400,
+            openai("temperature must be at most 2", Some("temperature"), None),
+            "invalid_request_error",
+            "temperature must be at most 2",
+        ),
+        (
+            400,
+            openai("too many tokens", Some("messages"), Some("context_length_exceeded")),
+            "invalid_request_error",
+            "prompt is too long: too many tokens",
+        ),
+        (401, openai("bad key", None, None), "authentication_error", "bad key"),
+        (402, openai("pay", None, None), "billing_error", "pay"),
+        (403, openai("no", None, None), "permission_error", "no"),
+        (404, openai("no such model", None, None), "not_found_error", "no such model"),
+        (409, openai("busy", None, None), "invalid_request_error", "busy"),
+        (413, openai("big", None, None), "request_too_large", "big"),
+        (422, openai("odd", None, None), "invalid_request_error", "odd"),
+        (
+            429,
+            openai("daily budget spent", None, Some("budget_exceeded")),
+            "rate_limit_error",
+            "daily budget spent",
+        ),
+        (500, String::new(), "api_error", "the answer had status 500 and no error message"),
+        (501, "  not implemented \n".into(), "api_error", "not implemented"),
+        (502, openai("the provider failed: boom", None, None), "api_error", "the provider failed: boom"),
+        (503, openai("no deployment can serve", None, None), "overloaded_error", "no deployment can serve"),
+        (504, "<html>gateway timeout</html>".into(), "timeout_error", "<html>gateway timeout</html>"),
+        (529, r#"{"error":"overloaded"}"#.into(), "overloaded_error", "overloaded"),
+        (500, r#"{"message":"flat"}"#.into(), "api_error", "flat"),
+    ];
+    for (status, body, kind, said) in cases {
+        let v: Value = serde_json::from_slice(&to_error(status, body.as_bytes())).unwrap_or_default();
+        assert_eq!(v, json!({"type": "error", "error": {"type": kind, "message": said}}), "{status} {body}");
+    }
+    let long = "x".repeat(5_000);
+    let v: Value = serde_json::from_slice(&to_error(502, long.as_bytes())).unwrap_or_default();
+    assert_eq!(v["error"]["message"].as_str().map(str::len), Some(1_000));
+}

@@ -1,0 +1,109 @@
+//! A stream's tool calls: which call a delta continues, the one call that streams, and the
+//! calls held behind it, written whole.
+
+use serde_json::{Value, json};
+
+use super::{Block, Call, Events, Stage, emit};
+use crate::protocol::inbound_messages::answer;
+
+impl Events {
+    /// A chat tool-call delta: to the call with its `id`, or (without one) the last call
+    /// under its `index`; a new call is held until it can stream.
+    pub(super) fn call_delta(&mut self, call: &Value, out: &mut Vec<u8>) {
+        let index = call.get("index").and_then(Value::as_u64);
+        let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
+        let f = call.get("function");
+        let under_index = |c: &Call| index.is_none() || c.index == index;
+        let found = match id {
+            Some(id) => self.calls.iter().rposition(|c| c.id == id),
+            None => self.calls.iter().rposition(under_index),
+        };
+        // An id that comes after the call's first delta continues it: a held call takes it,
+        // one already started keeps the id the client has.
+        let found = found.or_else(|| {
+            let last = self.calls.iter().rposition(under_index)?;
+            self.calls.get(last).is_some_and(|c| c.guessed_id).then_some(last)
+        });
+        let n = match found {
+            Some(n) => n,
+            None => {
+                let ids = self.ids.clone().unwrap_or_default();
+                let guessed = answer::tool_use_id(&ids, self.calls.len());
+                self.calls.push(Call {
+                    index,
+                    id: id.map_or(guessed, str::to_string),
+                    guessed_id: id.is_none(),
+                    name: String::new(),
+                    held: String::new(),
+                    stage: Stage::Held,
+                });
+                self.calls.len() - 1
+            }
+        };
+        let name = f.and_then(|f| f.get("name")).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let piece = f.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
+        let Some(call) = self.calls.get_mut(n) else { return };
+        if let (Some(id), Stage::Held, true) = (id, call.stage, call.guessed_id) {
+            (call.id, call.guessed_id) = (id.to_string(), false);
+        }
+        // A name that comes after the call's first delta (it streams once named).
+        if let Some(name) = name.filter(|_| call.name.is_empty()) {
+            call.name = name.to_string();
+        }
+        match call.stage {
+            Stage::Held => call.held.push_str(piece),
+            Stage::Live => {
+                if let Some((at, _)) = self.open.filter(|_| !piece.is_empty()) {
+                    let delta = json!({"type": "input_json_delta", "partial_json": piece});
+                    emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
+                }
+            }
+            Stage::Written if piece.is_empty() => {}
+            Stage::Written => {
+                let message = "the provider streamed more of a tool call after the call's block ended";
+                return self.fail(answer::error_object("api_error", message), out);
+            }
+        }
+        self.go_live(out);
+    }
+
+    /// The first call not written streams once it is named and no call's block is open: its
+    /// block starts (what was open stopped) with the arguments it held.
+    fn go_live(&mut self, out: &mut Vec<u8>) {
+        if matches!(self.open, Some((_, Block::Call(_)))) {
+            return;
+        }
+        let Some(n) = self.calls.iter().position(|c| c.stage != Stage::Written) else { return };
+        if self.calls.get(n).is_none_or(|c| c.name.is_empty()) {
+            return;
+        }
+        self.stop(out);
+        let Some(call) = self.calls.get_mut(n) else { return };
+        call.stage = Stage::Live;
+        let held = std::mem::take(&mut call.held);
+        let block = answer::tool_use_block(&call.id, &call.name, json!({}));
+        let at = self.open_block(Block::Call(n), block, out);
+        if !held.is_empty() {
+            let delta = json!({"type": "input_json_delta", "partial_json": held});
+            emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
+        }
+    }
+
+    /// Stops the open block and writes the calls held behind it, each whole.
+    pub(super) fn settle(&mut self, out: &mut Vec<u8>) {
+        self.stop(out);
+        for n in 0..self.calls.len() {
+            let Some(call) = self.calls.get_mut(n).filter(|c| c.stage == Stage::Held) else { continue };
+            let held = std::mem::take(&mut call.held);
+            let block = answer::tool_use_block(&call.id, &call.name, json!({}));
+            let at = self.open_block(Block::Call(n), block, out);
+            // Written whole, the input is what a whole answer's would be.
+            let input = answer::input(&held);
+            if input.as_object().is_some_and(|o| !o.is_empty()) {
+                let delta = json!({"type": "input_json_delta", "partial_json": input.to_string()});
+                emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
+            }
+            self.stop(out);
+        }
+    }
+}

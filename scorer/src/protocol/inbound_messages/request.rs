@@ -1,0 +1,243 @@
+//! An Anthropic Messages request body to the chat-completions body the router routes.
+//!
+//! Every top-level member is translated (`system` and `messages` to `messages`, `tools`,
+//! `tool_choice`, `thinking` and `output_config` to their chat shapes), passed under chat's
+//! name (`max_tokens` as `max_completion_tokens`, `stop_sequences` as `stop`), dropped (it
+//! changes nothing the client relies on), or refused with a 400 naming it and why. A member
+//! this translation does not know is refused too. The router's own members (`prefer`, `tier`,
+//! `provider`, `max_price`) pass through for the route to read. Errors name the member as the
+//! client wrote it (`messages[2].content[0].tool_use_id`).
+//!
+//! The body is read into a tree that keeps the client's member order (a tool's
+//! `input_schema` properties are the order the model writes them in) and refuses a member
+//! named twice.
+
+mod blocks;
+
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::parse::chat::ROUTER_FIELDS;
+use crate::protocol::inbound::request::count;
+use crate::protocol::inbound::request::fields::{
+    missing, unknown, unsupported, unsupported_member, wrong_type,
+};
+use crate::protocol::inbound::request::tree::{self, Node, object};
+
+/// Members left out: `metadata` (its `user_id` is Anthropic's abuse tracking), `top_k` (no
+/// chat sampling takes it: `temperature` and `top_p` still apply), `service_tier`
+/// (Anthropic's capacity choice; the route picks the provider) and `context_management`
+/// (Anthropic's clearing of old tool results on its side: without it the whole conversation
+/// is sent, which the route fits to a model's window) and `safeguards` (context for
+/// Anthropic's classifier of a client's dangerous tool use, which runs only there).
+const DROPPED: [&str; 5] = ["context_management", "metadata", "safeguards", "service_tier", "top_k"];
+
+/// Members that ask for work only Anthropic's servers do, accepted only when they ask nothing.
+const REFUSED: [(&str, &str); 2] = [
+    ("container", "the router runs no code-execution containers: leave it out"),
+    ("mcp_servers", "the router connects to no MCP servers: run them in the client, as tools"),
+];
+
+/// `budget_tokens` up to which a thinking budget asks `low` and then `medium` effort; more is
+/// `high` (the efforts' own budgets are 2,048, 8,192 and 16,384 tokens).
+const EFFORT_BUDGETS: [(u64, &str); 2] = [(4_096, "low"), (12_288, "medium")];
+
+/// A Messages request body to the chat body the router routes: `model`, then `messages`
+/// (the system prompt first), then the other members in the client's order.
+pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let Node::Object(members) = tree::parse(body)? else {
+        return Err(ApiError::invalid("invalid_body", None, "request body must be a JSON object"));
+    };
+    let (mut model, mut system, mut messages) = (None, None, None);
+    let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
+    let mut effort = None;
+    for (key, value) in members {
+        let k = key.as_str();
+        if ROUTER_FIELDS.contains(&k) {
+            out.push((key, value));
+            continue;
+        }
+        if DROPPED.contains(&k) || value.is_null() {
+            continue;
+        }
+        if let Some((_, why)) = REFUSED.iter().find(|(name, _)| *name == k) {
+            if matches!(&value, Node::Array(list) if list.is_empty()) {
+                continue;
+            }
+            return Err(unsupported_member(k, why));
+        }
+        match k {
+            "model" => model = Some(value),
+            "system" => system = Some(value),
+            "messages" => messages = Some(value),
+            "max_tokens" => {
+                if let Some(n) = count(&value, k)? {
+                    if n == 0 {
+                        return Err(ApiError::invalid(
+                            "invalid_value",
+                            Some(k),
+                            "'max_tokens' must be at least 1",
+                        ));
+                    }
+                    out.push(("max_completion_tokens".into(), n.into()));
+                }
+            }
+            "temperature" | "top_p" => match value {
+                Node::Leaf(Value::Number(_)) => out.push((key, value)),
+                other => return Err(wrong_type(k, "a number", &other)),
+            },
+            "stop_sequences" => {
+                if let Some(stop) = stop_sequences(value)? {
+                    out.push(("stop".into(), stop));
+                }
+            }
+            "stream" => match value {
+                Node::Leaf(Value::Bool(true)) => {
+                    out.push(("stream".into(), true.into()));
+                    // A Messages stream ends with the usage (`message_delta`).
+                    out.push(("stream_options".into(), object([("include_usage", true.into())])));
+                }
+                Node::Leaf(Value::Bool(false)) => {}
+                other => return Err(wrong_type(k, "a boolean", &other)),
+            },
+            "tools" => out.push((key, blocks::tools(value)?)),
+            "tool_choice" => blocks::tool_choice(value, &mut out)?,
+            "thinking" => effort = thinking(value)?.or(effort),
+            "output_config" => output_config(value, &mut effort, &mut out)?,
+            "output_format" => out.push(("response_format".into(), response_format(value, k)?)),
+            _ => {
+                let hint = match k {
+                    "max_completion_tokens" => "a Messages request sends max_tokens",
+                    "stop" => "a Messages request sends stop_sequences",
+                    "reasoning_effort" => "a Messages request sends thinking",
+                    _ => "it is not a Messages member the router knows: leave it out",
+                };
+                return Err(unknown(k, hint));
+            }
+        }
+    }
+    if let Some(effort) = effort {
+        out.push(("reasoning_effort".into(), effort.into()));
+    }
+    let model = match model {
+        Some(m @ Node::Leaf(Value::String(_))) => m,
+        None => return Err(missing("model", "send the model's name, or auto")),
+        Some(other) => return Err(wrong_type("model", "a string", &other)),
+    };
+    let mut chat_messages = Vec::new();
+    if let Some(system) = system {
+        chat_messages.extend(blocks::system(system)?);
+    }
+    match messages {
+        Some(list) => blocks::messages(list, &mut chat_messages)?,
+        None => return Err(missing("messages", "send the conversation as a list of messages")),
+    }
+    let mut chat = Vec::with_capacity(out.len() + 2);
+    chat.push(("model".to_string(), model));
+    chat.push(("messages".to_string(), Node::Array(chat_messages)));
+    chat.extend(out);
+    serde_json::to_vec(&Node::Object(chat))
+        .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))
+}
+
+/// `stop_sequences`: a list of strings, chat's `stop` (`None`: the list is empty).
+fn stop_sequences(value: Node) -> Result<Option<Node>, ApiError> {
+    let Node::Array(list) = value else {
+        return Err(wrong_type("stop_sequences", "an array of strings", &value));
+    };
+    for (i, s) in list.iter().enumerate() {
+        if s.as_str().is_none() {
+            return Err(wrong_type(&format!("stop_sequences[{i}]"), "a string", s));
+        }
+    }
+    Ok((!list.is_empty()).then_some(Node::Array(list)))
+}
+
+/// `thinking` as a `reasoning_effort`: an `enabled` budget names the effort whose budget is
+/// nearest; `disabled` asks none, and `adaptive` (the model decides) leaves each model's own.
+fn thinking(mut value: Node) -> Result<Option<&'static str>, ApiError> {
+    if !value.is_object() {
+        return Err(wrong_type("thinking", "an object", &value));
+    }
+    let kind = value.take("type");
+    match kind.as_ref().and_then(Node::as_str) {
+        Some("enabled") => {
+            let budget = match value.take("budget_tokens") {
+                Some(b) => count(&b, "thinking.budget_tokens")?,
+                None => None,
+            };
+            let Some(budget) = budget else {
+                return Err(missing("thinking.budget_tokens", "send the thinking budget in tokens"));
+            };
+            let effort = EFFORT_BUDGETS.iter().find(|(most, _)| budget <= *most).map_or("high", |(_, e)| *e);
+            Ok(Some(effort))
+        }
+        Some("disabled" | "adaptive") => Ok(None),
+        Some(other) => Err(unsupported(
+            "thinking.type",
+            format!(
+                "thinking type '{}' is not supported: send enabled, adaptive or disabled",
+                crate::error::echo(other)
+            ),
+        )),
+        None => Err(missing("thinking.type", "send enabled, adaptive or disabled")),
+    }
+}
+
+/// `output_config`: its `effort` a `reasoning_effort` (a `thinking` budget sent beside it
+/// decides), its `format` chat's `response_format`.
+fn output_config(
+    mut value: Node,
+    effort: &mut Option<&'static str>,
+    out: &mut Vec<(String, Node)>,
+) -> Result<(), ApiError> {
+    if !value.is_object() {
+        return Err(wrong_type("output_config", "an object", &value));
+    }
+    if let Some(e) = value.take("effort") {
+        let named = match e.as_str() {
+            Some("low") => "low",
+            Some("medium") => "medium",
+            Some("high") => "high",
+            Some("max") => "xhigh",
+            Some(_) => {
+                return Err(unsupported("output_config.effort", "effort must be low, medium, high or max"));
+            }
+            None => return Err(wrong_type("output_config.effort", "a string", &e)),
+        };
+        effort.get_or_insert(named);
+    }
+    if let Some(format) = value.take("format") {
+        out.push(("response_format".into(), response_format(format, "output_config.format")?));
+    }
+    if let Node::Object(rest) = value
+        && let Some((k, _)) = rest.iter().find(|(_, v)| !v.is_null())
+    {
+        return Err(unknown(&format!("output_config.{k}"), "output_config takes effort and format"));
+    }
+    Ok(())
+}
+
+/// A structured-output format (`{"type":"json_schema","schema":{…}}`) as chat's
+/// `response_format`.
+fn response_format(mut value: Node, param: &str) -> Result<Node, ApiError> {
+    if !value.is_object() {
+        return Err(wrong_type(param, "an object", &value));
+    }
+    match value.take("type").as_ref().and_then(Node::as_str) {
+        Some("json_schema") => {}
+        _ => return Err(unsupported(&format!("{param}.type"), "the format's type must be json_schema")),
+    }
+    let schema = match value.take("schema") {
+        Some(s) if s.is_object() => s,
+        Some(other) => return Err(wrong_type(&format!("{param}.schema"), "a JSON Schema object", &other)),
+        None => {
+            return Err(missing(&format!("{param}.schema"), "send the JSON Schema the answer must follow"));
+        }
+    };
+    let spec = object([("name", "output".into()), ("schema", schema), ("strict", true.into())]);
+    Ok(object([("type", "json_schema".into()), ("json_schema", spec)]))
+}
+
+#[cfg(test)]
+mod tests;

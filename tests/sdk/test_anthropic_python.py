@@ -1,0 +1,73 @@
+"""Anthropic's Python SDK against model-router (`POST /v1/messages`) in front of the mock providers.
+
+Run by tests/tests/sdk.rs with BASE_URL set to the router's root; exits non-zero on failure.
+"""
+import os
+
+import anthropic
+
+client = anthropic.Anthropic(
+    base_url=os.environ["BASE_URL"], api_key="sk-ant-client-key-never-forwarded", max_retries=0)
+hello = [{"role": "user", "content": "hello"}]
+cheap = {"prefer": "cheap"}
+tools = [{"name": "get_weather", "description": "Weather in a city",
+          "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+ask = [{"role": "user", "content": "What is the weather in Paris? mock:tool"}]
+
+# Routed as chat to every protocol the providers speak, answered as Messages: whole, streamed
+# (the SDK's own accumulator rebuilds the message), and a two-turn tool loop.
+for model, provider in (("economy", "aws-bedrock-runtime"), ("claude-sonnet-4-6", "anthropic"),
+                        ("deepseek.v3.2", "aws-bedrock-runtime"), ("gpt-5.3-codex", "openai")):
+    raw = client.messages.with_raw_response.create(
+        model=model, max_tokens=256, system="be brief", messages=hello, extra_body=cheap)
+    msg = raw.parse()
+    assert raw.headers["x-model-router-provider"] == provider, (model, dict(raw.headers))
+    assert msg.type == "message" and msg.role == "assistant" and msg.id.startswith("msg_"), msg
+    assert [b.type for b in msg.content] == ["text"], (model, msg)
+    assert msg.content[0].text == f"mock reply from {provider}", (model, msg)
+    assert msg.stop_reason == "end_turn", (model, msg)
+    assert msg.usage.input_tokens > 0 and msg.usage.output_tokens == 4, (model, msg.usage)
+
+    with client.messages.stream(model=model, max_tokens=256, messages=hello, extra_body=cheap) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    assert text == f"mock reply from {provider}" == final.content[0].text, (model, text, final)
+    assert final.stop_reason == "end_turn" and final.usage.output_tokens == 4, (model, final)
+    assert final.usage.input_tokens > 0, (model, final.usage)
+
+    with client.messages.stream(model=model, max_tokens=256, tools=tools, messages=ask, extra_body=cheap) as s:
+        first = s.get_final_message()
+    uses = [b for b in first.content if b.type == "tool_use"]
+    assert first.stop_reason == "tool_use", (model, first)
+    assert [(u.name, u.input) for u in uses] == [("get_weather", {"city": "Paris"})], (model, first.content)
+    whole = client.messages.create(model=model, max_tokens=256, tools=tools, messages=ask, extra_body=cheap)
+    assert [(b.type, getattr(b, "input", None)) for b in whole.content if b.type == "tool_use"] == \
+        [("tool_use", {"city": "Paris"})], (model, whole)
+    second = client.messages.create(model=model, max_tokens=256, tools=tools, extra_body=cheap, messages=ask + [
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id,
+                                      "content": "18 degrees and sunny"}]}])
+    assert second.content[0].text == f"mock reply from {provider} after tool get_weather", (model, second)
+
+# Errors arrive in Anthropic's shape, as the SDK's typed exceptions, with the router's message.
+try:
+    client.messages.create(model="no-such-model", max_tokens=10, messages=hello)
+    raise AssertionError("an unknown model was served")
+except anthropic.NotFoundError as e:
+    assert e.body["type"] == "error" and e.body["error"]["type"] == "not_found_error", e.body
+    assert "no-such-model" in e.body["error"]["message"], e.body
+try:
+    client.messages.create(model="auto", max_tokens=10, messages=hello,
+                           extra_body={"mcp_servers": [{"type": "url", "url": "https://mcp.example", "name": "x"}]})
+    raise AssertionError("mcp_servers was not refused")
+except anthropic.BadRequestError as e:
+    assert e.body["error"]["type"] == "invalid_request_error", e.body
+    assert "mcp_servers" in e.body["error"]["message"], e.body
+try:
+    with client.messages.stream(model="no-such-model", max_tokens=10, messages=hello) as s:
+        s.get_final_message()
+    raise AssertionError("an unknown model was streamed")
+except anthropic.NotFoundError as e:
+    assert e.body["error"]["type"] == "not_found_error", e.body
+
+print("all checks passed")
