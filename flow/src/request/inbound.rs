@@ -150,6 +150,12 @@ impl Inbound {
         }
     }
 
+    /// The content type of an error answer with this status, where the rewrite makes it JSON
+    /// whatever it was (a Messages client's: a proxy's HTML page becomes Anthropic's error).
+    fn error_type(&self, status: u16) -> Option<&'static str> {
+        (self.api == Api::Messages && !(200..300).contains(&status)).then_some("application/json")
+    }
+
     /// A whole body with this status as the client gets it (`None`: as it is): an answer
     /// translated, an error in the API's shape.
     fn whole(&self, status: u16, body: &[u8]) -> Option<Vec<u8>> {
@@ -184,7 +190,8 @@ impl Inbound {
 }
 
 impl Request {
-    /// Rewrites this step's answer to a Responses request (nothing for any other request).
+    /// Rewrites this step's answer to a Responses or Messages request (nothing for any other
+    /// request).
     pub(super) fn reshape_for_clients_api(&mut self, host: &dyn Host, event: &Event, verdict: Verdict) {
         let Some(inbound) = self.inbound.as_mut() else { return };
         let passed = inbound.passed.take();
@@ -194,9 +201,10 @@ impl Request {
                 replied = true;
                 if let Some((b, events)) = inbound.rewrite_reply(*status, body) {
                     *body = b;
-                    if events {
+                    let kind = if events { Some("text/event-stream") } else { inbound.error_type(*status) };
+                    if let Some(kind) = kind {
                         headers.retain(|(k, _)| !k.eq_ignore_ascii_case(h::CONTENT_TYPE));
-                        headers.push((h::CONTENT_TYPE.into(), "text/event-stream".into()));
+                        headers.push((h::CONTENT_TYPE.into(), kind.into()));
                     }
                 }
             }
@@ -215,6 +223,9 @@ impl Request {
                 let mut changes = vec![Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into())];
                 if matches!(inbound.shape, Shape::Events(_) | Shape::MessageEvents(_)) && inbound.ok() {
                     changes.push(Effect::SetResponseHeader(h::CONTENT_TYPE, "text/event-stream".into()));
+                }
+                if let Some(kind) = inbound.error_type(inbound.status) {
+                    changes.push(Effect::SetResponseHeader(h::CONTENT_TYPE, kind.into()));
                 }
                 let at = self.effects.iter().position(|e| matches!(e, Effect::Call { .. }));
                 let at = at.unwrap_or(self.effects.len());

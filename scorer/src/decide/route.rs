@@ -502,6 +502,7 @@ pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
 mod tests {
     use super::*;
     use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_STOP};
+    use crate::decide::endpoint::is_messages_api;
     use crate::health::{self, Health};
 
     /// 2026-11-22, the catalog's reference day.
@@ -558,6 +559,14 @@ mod tests {
         );
         assert_eq!(endpoint("POST", "/v1/responses/input_tokens").map_err(|e| e.status), Err(404));
         assert_eq!(endpoint("GET", "/v1/responses").map_err(|e| e.status), Err(405));
+        assert_eq!(endpoint("POST", "/v1/messages?beta=true"), Ok(Endpoint::Messages));
+        assert_eq!(
+            endpoint("POST", "/v1/messages/count_tokens?beta=true").map_err(|e| (e.status, e.code)),
+            Err((404, "not_served"))
+        );
+        assert_eq!(endpoint("POST", "/v1/messagesX"), Ok(Endpoint::NotRouted));
+        assert!(is_messages_api("/v1/messages?beta=true") && is_messages_api("/v1/messages/batches"));
+        assert!(!is_messages_api("/v1/messagesX") && !is_messages_api("/v1/chat/completions"));
         assert_eq!(endpoint("GET", "/healthz"), Ok(Endpoint::NotRouted));
         assert_eq!(endpoint("POST", "/v1/chat/completions/"), Ok(Endpoint::NotRouted));
         assert_eq!(endpoint("GET", "/v1/chat/completions").map_err(|e| e.status), Err(405));

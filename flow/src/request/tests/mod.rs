@@ -17,6 +17,7 @@ mod account;
 mod breaker;
 mod failover;
 mod memory;
+mod messages;
 mod native;
 mod no_answer;
 mod opened;
