@@ -133,11 +133,16 @@ OPENAI_CHAT_REFUSES = ["input_audio"]
 # prompt_cache_key: huggingface.js#2268, livekit/agents#1274), Bedrock's OpenAI-compatible
 # endpoint (its deserializer's "unknown field", which does not list prompt_cache_key,
 # safety_identifier or verbosity: litellm#14225). None changes another provider's answer.
+# Anthropic's prompt-cache breakpoints (cache_control on a part or a tool, which every request
+# of an Anthropic Messages client carries) mean nothing to a chat provider (their caches are
+# automatic) and are unknown members to those that validate a part: every chat API drops them.
 DROPS = {
-    "groq": ["echoes", "openai_only"],
-    "cerebras": ["echoes", "openai_only"],
-    "google-gemini": ["nulls", "openai_only"],
-    "aws-bedrock": ["openai_only"],
+    "groq": ["echoes", "openai_only", "cache_marks"],
+    "cerebras": ["echoes", "openai_only", "cache_marks"],
+    "google-gemini": ["nulls", "openai_only", "cache_marks"],
+    "aws-bedrock": ["openai_only", "cache_marks"],
+    "openai": ["cache_marks"],
+    "xai": ["cache_marks"],
 }
 # The reasoning efforts a model takes, where its provider answers another with a 400 ("'none'
 # is not supported with the 'gpt-5.1-codex' model. Supported values are: 'low', 'medium', and

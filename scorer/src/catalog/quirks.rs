@@ -59,14 +59,18 @@ impl Quirks {
 /// null" for `refusal: null`, a 400 for `stop: null`); `openai_only`, OpenAI's top-level members
 /// that change nothing of another provider's answer ([`OPENAI_ONLY`]), which Gemini's OpenAI
 /// layer, Groq and Cerebras refuse as unknown ("Unknown name \"store\": Cannot find field",
-/// "property 'prompt_cache_key' is unsupported").
-pub const DROPPABLE: [&str; 3] = ["echoes", "nulls", "openai_only"];
+/// "property 'prompt_cache_key' is unsupported"); `cache_marks`, Anthropic's prompt-cache
+/// breakpoints (`cache_control` on a content part or a tool), which an Anthropic client's
+/// request carries and no chat provider reads (their caches are automatic), while those that
+/// validate a part refuse a member they do not know.
+pub const DROPPABLE: [&str; 4] = ["echoes", "nulls", "openai_only", "cache_marks"];
 /// [`DROPPABLE`]'s bits, in its order.
 pub const DROPS_ECHOES: u8 = 1;
 pub const DROPS_NULLS: u8 = 2;
 pub const DROPS_OPENAI_ONLY: u8 = 4;
-/// The drops taken out inside messages (the others are top-level members).
-pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS;
+pub const DROPS_CACHE_MARKS: u8 = 8;
+/// The drops taken out inside messages and tools (the others are top-level members).
+pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS | DROPS_CACHE_MARKS;
 /// OpenAI's own top-level members, for its stored completions, its dashboard, its prompt cache
 /// and its abuse monitoring, and GPT-5's answer length (`verbosity`, which the translations
 /// drop too): what `openai_only` takes out.

@@ -208,7 +208,12 @@ impl TryFrom<RawCatalog> for Catalog {
             if m.refuses.iter().any(|r| r == "logprobs") {
                 refuses |= ASKS_BIAS;
             }
-            let drops = mask(&m.id, &m.drops, droppable_bit, "drops lists echoes, nulls or openai_only")?;
+            let drops = mask(
+                &m.id,
+                &m.drops,
+                droppable_bit,
+                "drops lists echoes, nulls, openai_only or cache_marks",
+            )?;
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
                 return Err(CatalogError::Unsupported {
                     model: m.id.clone(),

@@ -117,7 +117,8 @@ impl Layout {
     /// is left whole: it is no longer what the client meant, and the provider says why.
     pub(crate) fn drop_fields(&mut self, fields: &[Field]) {
         let any = fields.iter().fold(0, |bits, f| bits | f.2);
-        for drops in (1..=crate::catalog::MESSAGE_DROPS).filter(|d| d & any != 0) {
+        let inside = crate::catalog::MESSAGE_DROPS;
+        for drops in (1..=inside).filter(|d| d & any != 0 && d & !inside == 0) {
             let goes = |f: &Field| f.2 & drops != 0;
             if fields.iter().all(goes) {
                 continue;

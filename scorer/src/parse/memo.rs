@@ -598,9 +598,10 @@ mod tests {
             let req = parse_chat_with(b.as_bytes(), Some(&memo)).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(req.layout.unsigned_calls.len(), i / 2 + 1, "{i}");
             // Each assistant message, its members in key order (annotations, content,
-            // refusal, ...): two removals for echoes, one for nulls (refusal) and two for both;
-            // a signed call's extra_content one for echoes and one for both.
-            assert_eq!(req.layout.drops.len(), 5 * (i + 1) + 2 * i.div_ceil(2), "{i}");
+            // refusal, ...): two removals for echoes, one for nulls (refusal) and two for both,
+            // each again with cache marks; a signed call's extra_content one for echoes and
+            // one for both, again with cache marks.
+            assert_eq!(req.layout.drops.len(), 10 * (i + 1) + 4 * i.div_ceil(2), "{i}");
         }
         assert!(memo.borrow().counts().0 > 0);
     }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_ECHOES, DROPS_NULLS};
+use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
 use crate::parse::features::Role;
@@ -281,6 +281,7 @@ fn parse_content<'a>(
             let mut it = r.array().map_err(syntax)?;
             let mut part = 0usize;
             let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(4);
+            let mut fields: Vec<Field> = Vec::new();
             while it.next(r).map_err(syntax)? {
                 let param = || format!("{}.content[{part}]", at());
                 let kind = r.peek_kind().map_err(syntax)?;
@@ -288,8 +289,9 @@ fn parse_content<'a>(
                     return Err(wrong_type(&param(), "an object", kind));
                 }
                 keys.clear();
+                fields.clear();
                 let mut obj = r.object().map_err(syntax)?;
-                while let Some(key) = obj.next_key(r).map_err(syntax)? {
+                while let Some((key_at, key)) = obj.next_key_at(r).map_err(syntax)? {
                     match key.as_ref() {
                         "text" => {
                             if r.peek_kind().map_err(syntax)? != Kind::String {
@@ -326,10 +328,16 @@ fn parse_content<'a>(
                             req.text_bytes += r.pos() - start;
                         }
                     }
+                    // An Anthropic client's cache breakpoint, which chat providers do not read.
+                    let drops = if key == "cache_control" { DROPS_CACHE_MARKS } else { 0 };
+                    fields.push((key_at, r.pos(), drops));
                     keys.push(key);
                 }
                 if let Some(dup) = first_duplicate(&mut keys) {
                     return Err(duplicate_error(&dup, &param()));
+                }
+                if fields.iter().any(|f| f.2 != 0) {
+                    req.layout.drop_fields(&fields);
                 }
                 part += 1;
             }

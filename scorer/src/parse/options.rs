@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::effort_bit;
+use crate::catalog::{DROPS_CACHE_MARKS, effort_bit};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
     duplicate_error, first_duplicate, skip_unique, string_field, string_field_named, syntax, wrong_type,
 };
 use crate::parse::json::{Kind, Reader};
+use crate::parse::layout::{Field, Layout};
 use crate::vocab::Policy;
 
 /// Output modalities the chat API knows.
@@ -218,15 +219,19 @@ const PRICED_TOOLS: [&str; 2] = ["function", "custom"];
 
 /// Reads one entry of `tools` (the `index`th): its `type` must be one the router can price.
 /// What else it holds is the translators' and the provider's to check.
-pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32) -> Result<(), ApiError> {
+pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32, layout: &mut Layout) -> Result<(), ApiError> {
     if r.peek_kind().map_err(syntax)? != Kind::Object {
         return r.skip_value().map_err(syntax);
     }
     let mut keys = Vec::new();
+    let mut fields: Vec<Field> = Vec::new();
     let mut obj = r.object().map_err(syntax)?;
-    while let Some(key) = obj.next_key(r).map_err(syntax)? {
+    while let Some((key_at, key)) = obj.next_key_at(r).map_err(syntax)? {
         if key != "type" {
             skip_unique(r, &|| format!("tools[{index}].{key}"))?;
+            // An Anthropic client's cache breakpoint on the tool, which chat providers do not read.
+            let drops = if key == "cache_control" { DROPS_CACHE_MARKS } else { 0 };
+            fields.push((key_at, r.pos(), drops));
             keys.push(key);
             continue;
         }
@@ -242,11 +247,15 @@ pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32) -> Result<(), ApiError> 
                 ),
             ));
         }
+        fields.push((key_at, r.pos(), 0));
     }
-    match first_duplicate(&mut keys) {
-        Some(dup) => Err(duplicate_error(&dup, &format!("tools[{index}]"))),
-        None => Ok(()),
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, &format!("tools[{index}]")));
     }
+    if fields.iter().any(|f| f.2 != 0) {
+        layout.drop_fields(&fields);
+    }
+    Ok(())
 }
 
 /// Reads `max_price: {"prompt": USD/M, "completion": USD/M}`.

@@ -188,7 +188,7 @@ fn parse_chat_as<'a>(
                     let mut it = r.array().map_err(syntax)?;
                     while it.next(&mut r).map_err(syntax)? {
                         let start = r.pos();
-                        read_tool(&mut r, req.features.tools_declared)?;
+                        read_tool(&mut r, req.features.tools_declared, &mut req.layout)?;
                         req.features.tools_declared += 1;
                         req.text_bytes += r.pos() - start;
                     }

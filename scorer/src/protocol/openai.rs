@@ -124,7 +124,7 @@ impl ChatRequest<'_> {
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::catalog::{DROPS_ECHOES, DROPS_NULLS, Quirks};
+    use crate::catalog::{DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS, Quirks};
     use crate::parse::request::parse_chat;
 
     /// Gemini 3 answers a tool call in the history without its thought signature with a 400:
@@ -208,6 +208,50 @@ mod tests {
             }
         });
         assert_eq!(seen, 720);
+    }
+
+    /// An Anthropic client's cache breakpoints (`cache_control` on a part, in every order of the
+    /// part's members, and on a tool) go for a provider that drops them, with its other drops;
+    /// a chat body for any other keeps them byte for byte.
+    #[test]
+    fn cache_breakpoints_go_where_the_provider_drops_them() {
+        let members = [r#""type":"text""#, r#""text":"hi""#, r#""cache_control":{"type":"ephemeral"}"#];
+        let marks = Quirks { drops: DROPS_CACHE_MARKS, ..Quirks::NONE };
+        let groq = Quirks { drops: DROPS_ECHOES | DROPS_CACHE_MARKS, ..Quirks::NONE };
+        let seen = every_order(&members, |part, _| {
+            let body = format!(
+                r#"{{"model":"economy","messages":[{{"role":"system","content":[{{{part}}}]}},{{"role":"assistant","content":"a","refusal":null}},{{"role":"user","content":[{{"type":"text","text":"q"}},{{{part}}}]}}],"tools":[{{"cache_control":{{"type":"ephemeral"}},"type":"function","function":{{"name":"f"}}}},{{"type":"function","function":{{"name":"g"}},"cache_control":{{"type":"ephemeral"}}}}]}}"#
+            );
+            let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            for quirks in [&marks, &groq] {
+                let sent = req.layout.rewrite_for(body.as_bytes(), "m", quirks);
+                let text = String::from_utf8_lossy(&sent);
+                assert!(!text.contains("cache_control"), "{quirks:?}: {text}");
+                let sent: Value = serde_json::from_slice(&sent).unwrap_or_else(|e| panic!("{e}: {text}"));
+                assert_eq!(sent["messages"][0]["content"], json!([{"type": "text", "text": "hi"}]), "{text}");
+                assert_eq!(
+                    sent["messages"][2]["content"][1],
+                    json!({"type": "text", "text": "hi"}),
+                    "{text}"
+                );
+                assert_eq!(
+                    sent["tools"][1],
+                    json!({"type": "function", "function": {"name": "g"}}),
+                    "{text}"
+                );
+                assert_eq!(
+                    sent["messages"][1].get("refusal").is_some(),
+                    quirks.drops & DROPS_ECHOES == 0,
+                    "{text}"
+                );
+            }
+            let kept = req.layout.rewrite_for(body.as_bytes(), "m", &Quirks::NONE);
+            assert_eq!(
+                String::from_utf8_lossy(&kept),
+                body.replace(r#""model":"economy""#, r#""model":"m""#)
+            );
+        });
+        assert_eq!(seen, 6);
     }
 
     /// OpenAI's own top-level members (`store`, `metadata`, `prompt_cache_key`, ...) go for a

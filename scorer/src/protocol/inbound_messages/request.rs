@@ -13,6 +13,7 @@
 //! named twice.
 
 mod blocks;
+mod tools;
 
 use serde_json::Value;
 
@@ -22,15 +23,17 @@ use crate::protocol::inbound::request::count;
 use crate::protocol::inbound::request::fields::{
     missing, unknown, unsupported, unsupported_member, wrong_type,
 };
-use crate::protocol::inbound::request::tree::{self, Node, object};
+use crate::protocol::inbound::request::tree::{self, NULL, Node, object};
 
-/// Members left out: `metadata` (its `user_id` is Anthropic's abuse tracking), `top_k` (no
+/// Members left out: `cache_control` (Anthropic's automatic cache breakpoint: the other
+/// providers cache on their own), `metadata` (its `user_id` is Anthropic's abuse tracking), `top_k` (no
 /// chat sampling takes it: `temperature` and `top_p` still apply), `service_tier`
 /// (Anthropic's capacity choice; the route picks the provider) and `context_management`
 /// (Anthropic's clearing of old tool results on its side: without it the whole conversation
 /// is sent, which the route fits to a model's window) and `safeguards` (context for
 /// Anthropic's classifier of a client's dangerous tool use, which runs only there).
-const DROPPED: [&str; 5] = ["context_management", "metadata", "safeguards", "service_tier", "top_k"];
+const DROPPED: [&str; 6] =
+    ["cache_control", "context_management", "metadata", "safeguards", "service_tier", "top_k"];
 
 /// Members that ask for work only Anthropic's servers do, accepted only when they ask nothing.
 const REFUSED: [(&str, &str); 2] = [
@@ -51,6 +54,7 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let (mut model, mut system, mut messages) = (None, None, None);
     let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
     let mut effort = None;
+    let mut declared = None;
     for (key, value) in members {
         let k = key.as_str();
         if ROUTER_FIELDS.contains(&k) {
@@ -100,10 +104,13 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
                 Node::Leaf(Value::Bool(false)) => {}
                 other => return Err(wrong_type(k, "a boolean", &other)),
             },
-            "tools" => out.push((key, blocks::tools(value)?)),
-            "tool_choice" => blocks::tool_choice(value, &mut out)?,
-            "thinking" => effort = thinking(value)?.or(effort),
-            "output_config" => output_config(value, &mut effort, &mut out)?,
+            "tools" => {
+                declared = Some(tools::tools(value)?);
+                out.push((key, NULL));
+            }
+            "tool_choice" => tools::tool_choice(value, &mut out)?,
+            "thinking" => effort = thinking(value)?,
+            "output_config" => output_config(value, &mut out)?,
             "output_format" => out.push(("response_format".into(), response_format(value, k)?)),
             _ => {
                 let hint = match k {
@@ -128,9 +135,23 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     if let Some(system) = system {
         chat_messages.extend(blocks::system(system)?);
     }
+    let mut named = Vec::new();
     match messages {
-        Some(list) => blocks::messages(list, &mut chat_messages)?,
+        Some(list) => blocks::messages(list, &mut chat_messages, &mut named)?,
         None => return Err(missing("messages", "send the conversation as a list of messages")),
+    }
+    let declared: Vec<Node> = (declared.into_iter().flatten())
+        .filter(|(_, deferred)| deferred.as_ref().is_none_or(|n| named.contains(n)))
+        .map(|(tool, _)| tool)
+        .collect();
+    if declared.is_empty() {
+        // Chat refuses an empty list, and a choice without tools unless it forces a call
+        // (which the route then refuses, naming it).
+        let forced =
+            out.iter().any(|(k, v)| k == "tool_choice" && !matches!(v.as_str(), Some("auto" | "none")));
+        out.retain(|(k, _)| k != "tools" && (forced || (k != "tool_choice" && k != "parallel_tool_calls")));
+    } else if let Some((_, list)) = out.iter_mut().find(|(k, _)| k == "tools") {
+        *list = Node::Array(declared);
     }
     let mut chat = Vec::with_capacity(out.len() + 2);
     chat.push(("model".to_string(), model));
@@ -154,7 +175,9 @@ fn stop_sequences(value: Node) -> Result<Option<Node>, ApiError> {
 }
 
 /// `thinking` as a `reasoning_effort`: an `enabled` budget names the effort whose budget is
-/// nearest; `disabled` asks none, and `adaptive` (the model decides) leaves each model's own.
+/// nearest (the client asked for reasoning: only models that reason are candidates);
+/// `disabled` asks none, and `adaptive` (Claude decides whether to think, which Claude Code
+/// asks of every model) leaves each model to reason as it does by default.
 fn thinking(mut value: Node) -> Result<Option<&'static str>, ApiError> {
     if !value.is_object() {
         return Err(wrong_type("thinking", "an object", &value));
@@ -176,7 +199,7 @@ fn thinking(mut value: Node) -> Result<Option<&'static str>, ApiError> {
         Some(other) => Err(unsupported(
             "thinking.type",
             format!(
-                "thinking type '{}' is not supported: send enabled, adaptive or disabled",
+                "thinking type {} is not supported: send enabled, adaptive or disabled",
                 crate::error::echo(other)
             ),
         )),
@@ -184,28 +207,24 @@ fn thinking(mut value: Node) -> Result<Option<&'static str>, ApiError> {
     }
 }
 
-/// `output_config`: its `effort` a `reasoning_effort` (a `thinking` budget sent beside it
-/// decides), its `format` chat's `response_format`.
-fn output_config(
-    mut value: Node,
-    effort: &mut Option<&'static str>,
-    out: &mut Vec<(String, Node)>,
-) -> Result<(), ApiError> {
+/// `output_config`: its `format` chat's `response_format`. Its `effort` (how much Claude's
+/// adaptive thinking spends, which Claude Code sends on every request) is checked and left
+/// out: as a `reasoning_effort` it would make every model that does not reason unroutable.
+fn output_config(mut value: Node, out: &mut Vec<(String, Node)>) -> Result<(), ApiError> {
     if !value.is_object() {
         return Err(wrong_type("output_config", "an object", &value));
     }
     if let Some(e) = value.take("effort") {
-        let named = match e.as_str() {
-            Some("low") => "low",
-            Some("medium") => "medium",
-            Some("high") => "high",
-            Some("max") => "xhigh",
+        match e.as_str() {
+            Some("low" | "medium" | "high" | "xhigh" | "max") => {}
             Some(_) => {
-                return Err(unsupported("output_config.effort", "effort must be low, medium, high or max"));
+                return Err(unsupported(
+                    "output_config.effort",
+                    "effort must be low, medium, high, xhigh or max",
+                ));
             }
             None => return Err(wrong_type("output_config.effort", "a string", &e)),
-        };
-        effort.get_or_insert(named);
+        }
     }
     if let Some(format) = value.take("format") {
         out.push(("response_format".into(), response_format(format, "output_config.format")?));

@@ -1,5 +1,4 @@
-//! The conversation: `system` and `messages` content blocks as chat messages, and `tools` and
-//! `tool_choice` as chat's.
+//! The conversation: `system` and `messages` content blocks as chat messages.
 //!
 //! A user turn's `tool_result` blocks become `tool` messages (chat wants them right after the
 //! assistant's calls, where Anthropic puts them first in the next user turn), and its other
@@ -11,11 +10,11 @@
 use serde_json::Value;
 
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::request::fields::{missing, name, unknown, unsupported, wrong_type};
+use crate::protocol::inbound::request::fields::{missing, name, string, unknown, unsupported, wrong_type};
 use crate::protocol::inbound::request::tree::{Node, object};
 
 /// Blocks of Anthropic's server tools and of inputs only its API reads: refused with this.
-const SERVER_SIDE: &str = "it is run or read on Anthropic's servers, and the router may send the \
+pub(super) const SERVER_SIDE: &str = "it is run or read on Anthropic's servers, and the router may send the \
                            conversation to any provider";
 
 /// The system prompt as one system message (none when it is empty): one string, its blocks
@@ -43,8 +42,9 @@ fn system_blocks(list: Vec<Node>, at: &dyn Fn() -> String) -> Result<Option<Node
     Ok(joined(parts).map(|content| message("system", content)))
 }
 
-/// The turns, appended to `out` as chat messages.
-pub(super) fn messages(value: Node, out: &mut Vec<Node>) -> Result<(), ApiError> {
+/// The turns, appended to `out` as chat messages; the names of the tools the conversation
+/// called or a tool search found (`tool_reference`) are added to `named`.
+pub(super) fn messages(value: Node, out: &mut Vec<Node>, named: &mut Vec<String>) -> Result<(), ApiError> {
     let Node::Array(list) = value else {
         return Err(wrong_type("messages", "an array of messages", &value));
     };
@@ -77,14 +77,14 @@ pub(super) fn messages(value: Node, out: &mut Vec<Node>) -> Result<(), ApiError>
             return Err(unknown(&format!("{}.{k}", at()), "a message has role and content"));
         }
         match role.as_str() {
-            "user" => user(content, &at, out)?,
-            "assistant" => assistant(content, &at, out)?,
+            "user" => user(content, &at, out, named)?,
+            "assistant" => assistant(content, &at, out, named)?,
             // Claude Code sends the environment it runs in as a system turn among the others.
             "system" => out.extend(system_blocks(content, &|| format!("{}.content", at()))?),
             other => {
                 return Err(unsupported(
                     &format!("{}.role", at()),
-                    format!("role '{}' is not a Messages role: send user, assistant or system", echo(other)),
+                    format!("role {} is not a Messages role: send user, assistant or system", echo(other)),
                 ));
             }
         }
@@ -93,7 +93,12 @@ pub(super) fn messages(value: Node, out: &mut Vec<Node>) -> Result<(), ApiError>
 }
 
 /// A user turn: its tool results as `tool` messages, then the rest as one user message.
-fn user(blocks: Vec<Node>, at: &dyn Fn() -> String, out: &mut Vec<Node>) -> Result<(), ApiError> {
+fn user(
+    blocks: Vec<Node>,
+    at: &dyn Fn() -> String,
+    out: &mut Vec<Node>,
+    named: &mut Vec<String>,
+) -> Result<(), ApiError> {
     let mut parts = Vec::with_capacity(blocks.len());
     let mut results = Vec::new();
     for (j, block) in blocks.into_iter().enumerate() {
@@ -101,7 +106,8 @@ fn user(blocks: Vec<Node>, at: &dyn Fn() -> String, out: &mut Vec<Node>) -> Resu
         match kind(&block, &at)?.as_str() {
             "text" => parts.push(text_part(block, &at)?),
             "image" => parts.push(image_part(block, &at)?),
-            "tool_result" => results.push(tool_result(block, &at, &mut parts)?),
+            "document" => parts.push(document_part(block, &at)?),
+            "tool_result" => results.push(tool_result(block, &at, &mut parts, named)?),
             other => return Err(unsupported(&format!("{}.type", at()), not_in_user(other))),
         }
     }
@@ -124,7 +130,12 @@ fn user(blocks: Vec<Node>, at: &dyn Fn() -> String, out: &mut Vec<Node>) -> Resu
 
 /// An assistant turn: its text and its tool calls as one assistant message (none when it held
 /// only thinking).
-fn assistant(blocks: Vec<Node>, at: &dyn Fn() -> String, out: &mut Vec<Node>) -> Result<(), ApiError> {
+fn assistant(
+    blocks: Vec<Node>,
+    at: &dyn Fn() -> String,
+    out: &mut Vec<Node>,
+    named: &mut Vec<String>,
+) -> Result<(), ApiError> {
     let mut parts = Vec::new();
     let mut calls = Vec::new();
     for (j, mut block) in blocks.into_iter().enumerate() {
@@ -134,6 +145,7 @@ fn assistant(blocks: Vec<Node>, at: &dyn Fn() -> String, out: &mut Vec<Node>) ->
             "tool_use" => {
                 let id = name(&mut block, "id", &at)?;
                 let function = name(&mut block, "name", &at)?;
+                named.push(function.clone());
                 let arguments = match block.take("input") {
                     Some(input @ Node::Object(_)) => serde_json::to_string(&input).unwrap_or_default(),
                     None => "{}".to_string(),
@@ -164,12 +176,22 @@ fn assistant(blocks: Vec<Node>, at: &dyn Fn() -> String, out: &mut Vec<Node>) ->
     Ok(())
 }
 
-/// A `tool_result` block as a `tool` message. Its text is the message's content; its images,
-/// which a chat tool message cannot hold, go to the user message after it. `is_error` has no
-/// chat member: the result's own text says what failed.
-fn tool_result(mut block: Node, at: &dyn Fn() -> String, images: &mut Vec<Node>) -> Result<Node, ApiError> {
+/// A `tool_result` block as a `tool` message. Its text is the message's content; its images
+/// and documents, which a chat tool message cannot hold, go to the user message after it.
+/// `is_error` has no chat member: the text says `Error:` first.
+fn tool_result(
+    mut block: Node,
+    at: &dyn Fn() -> String,
+    images: &mut Vec<Node>,
+    named: &mut Vec<String>,
+) -> Result<Node, ApiError> {
     let id = name(&mut block, "tool_use_id", at)?;
     let cache = block.take("cache_control");
+    let failed = match block.take("is_error") {
+        None | Some(Node::Leaf(Value::Bool(false))) => false,
+        Some(Node::Leaf(Value::Bool(true))) => true,
+        Some(other) => return Err(wrong_type(&format!("{}.is_error", at()), "a boolean", &other)),
+    };
     let mut texts = Vec::new();
     match block.take("content") {
         None => {}
@@ -180,10 +202,12 @@ fn tool_result(mut block: Node, at: &dyn Fn() -> String, images: &mut Vec<Node>)
                 match kind(&part, &at)?.as_str() {
                     "text" => texts.push(text_part(part, &at)?),
                     "image" => images.push(image_part(part, &at)?),
+                    "document" => images.push(document_part(part, &at)?),
                     // A tool search's finding: the tool it names is declared to every model anyway
                     // (`defer_loading` is left out), so the model is told it by name.
                     "tool_reference" => {
                         let tool = name(&mut part, "tool_name", &at)?;
+                        named.push(tool.clone());
                         texts.push(object([
                             ("type", "text".into()),
                             ("text", format!("Tool loaded: {tool}").into()),
@@ -195,6 +219,12 @@ fn tool_result(mut block: Node, at: &dyn Fn() -> String, images: &mut Vec<Node>)
         }
         Some(other) => {
             return Err(wrong_type(&format!("{}.content", at()), "a string or an array of blocks", &other));
+        }
+    }
+    if failed {
+        match texts.first_mut().and_then(|t| t.get_mut("text")) {
+            Some(Node::Leaf(Value::String(t))) => t.insert_str(0, "Error: "),
+            _ => texts.insert(0, object([("type", "text".into()), ("text", "Error".into())])),
         }
     }
     if let (Some(cache), Some(Node::Object(last))) = (cache, texts.last_mut()) {
@@ -245,8 +275,49 @@ fn image_part(mut block: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError
     Ok(Node::Object(part))
 }
 
+/// A document block as a chat part: a PDF (`base64`) as a `file` part, plain text (`text`) as
+/// a text part. Anthropic's own document stores (`file`, `content`) and remote PDFs are refused.
+fn document_part(mut block: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
+    let param = || format!("{}.source", at());
+    let Some(mut source) = block.take("source").filter(Node::is_object) else {
+        return Err(missing(&param(), "send the document's source: base64 PDF data or text"));
+    };
+    let cache = cached(&mut block, at)?;
+    let mut part = match source.take("type").as_ref().and_then(Node::as_str) {
+        Some("base64") => {
+            let media = name(&mut source, "media_type", &param)?;
+            if media != "application/pdf" {
+                return Err(unsupported(
+                    &format!("{}.media_type", param()),
+                    "a base64 document is a PDF: application/pdf",
+                ));
+            }
+            let data = name(&mut source, "data", &param)?;
+            let file = object([
+                ("filename", "document.pdf".into()),
+                ("file_data", format!("data:{media};base64,{data}").into()),
+            ]);
+            vec![("type".to_string(), Node::from("file")), ("file".to_string(), file)]
+        }
+        Some("text") => {
+            let text = string(&mut source, "data", &param)?;
+            vec![("type".to_string(), Node::from("text")), ("text".to_string(), Node::from(text))]
+        }
+        _ => {
+            return Err(unsupported(
+                &format!("{}.type", param()),
+                "a document's source is base64 (a PDF) or text: send the document itself",
+            ));
+        }
+    };
+    if let Some(cache) = cache {
+        part.push(("cache_control".to_string(), cache));
+    }
+    Ok(Node::Object(part))
+}
+
 /// A block's `cache_control`, which must be an object.
-fn cached(block: &mut Node, at: &dyn Fn() -> String) -> Result<Option<Node>, ApiError> {
+pub(super) fn cached(block: &mut Node, at: &dyn Fn() -> String) -> Result<Option<Node>, ApiError> {
     match block.take("cache_control") {
         None => Ok(None),
         Some(c) if c.is_object() => Ok(Some(c)),
@@ -291,100 +362,9 @@ fn only_text(kind: &str) -> String {
 
 fn not_in_user(kind: &str) -> String {
     match kind {
-        "document" => {
-            "document blocks (PDFs, plain-text documents) are not supported: send their text".into()
-        }
         "tool_use" | "thinking" | "redacted_thinking" => {
             format!("a {kind} block belongs in an assistant turn")
         }
         _ => format!("a {} block is not supported: {SERVER_SIDE}", echo(kind)),
     }
-}
-
-/// `tools`: each custom tool as a chat function (`input_schema` its `parameters`, a
-/// `cache_control` kept on the tool); Anthropic's server tools are refused.
-pub(super) fn tools(value: Node) -> Result<Node, ApiError> {
-    let Node::Array(list) = value else {
-        return Err(wrong_type("tools", "an array of tools", &value));
-    };
-    let mut out = Vec::with_capacity(list.len());
-    for (i, mut tool) in list.into_iter().enumerate() {
-        let at = || format!("tools[{i}]");
-        if !tool.is_object() {
-            return Err(wrong_type(&at(), "an object", &tool));
-        }
-        match tool.take("type").as_ref().map(|t| t.as_str().ok_or(t)) {
-            None | Some(Ok("custom")) => {}
-            Some(Ok(other)) => {
-                let why = format!("the server tool '{}' is not supported: {SERVER_SIDE}", echo(other));
-                return Err(unsupported(&format!("{}.type", at()), why));
-            }
-            Some(Err(t)) => return Err(wrong_type(&format!("{}.type", at()), "a string", t)),
-        }
-        let tool_name = name(&mut tool, "name", &at)?;
-        let mut function = vec![("name".to_string(), Node::from(tool_name))];
-        match tool.take("description") {
-            None => {}
-            Some(d @ Node::Leaf(Value::String(_))) => function.push(("description".into(), d)),
-            Some(other) => return Err(wrong_type(&format!("{}.description", at()), "a string", &other)),
-        }
-        match tool.take("input_schema") {
-            Some(s) if s.is_object() => function.push(("parameters".into(), s)),
-            Some(other) => {
-                return Err(wrong_type(&format!("{}.input_schema", at()), "a JSON Schema object", &other));
-            }
-            None => {
-                return Err(missing(&format!("{}.input_schema", at()), "send the tool's input JSON Schema"));
-            }
-        }
-        match tool.take("strict") {
-            None => {}
-            Some(s @ Node::Leaf(Value::Bool(_))) => function.push(("strict".into(), s)),
-            Some(other) => return Err(wrong_type(&format!("{}.strict", at()), "a boolean", &other)),
-        }
-        let mut chat = vec![
-            ("type".to_string(), Node::from("function")),
-            ("function".to_string(), Node::Object(function)),
-        ];
-        if let Some(cache) = cached(&mut tool, &at)? {
-            chat.push(("cache_control".to_string(), cache));
-        }
-        if let Node::Object(rest) = &tool {
-            // Hints for Anthropic's own tool runner, which change no call a model writes.
-            let hints = ["defer_loading", "eager_input_streaming", "input_examples"];
-            if let Some((k, _)) = rest.iter().find(|(k, v)| !v.is_null() && !hints.contains(&k.as_str())) {
-                return Err(unknown(
-                    &format!("{}.{k}", at()),
-                    "a tool has name, description and input_schema",
-                ));
-            }
-        }
-        out.push(Node::Object(chat));
-    }
-    Ok(Node::Array(out))
-}
-
-/// `tool_choice` as chat's (`any` is `required`), and `disable_parallel_tool_use` as
-/// `parallel_tool_calls: false`.
-pub(super) fn tool_choice(mut value: Node, out: &mut Vec<(String, Node)>) -> Result<(), ApiError> {
-    if !value.is_object() {
-        return Err(wrong_type("tool_choice", "an object", &value));
-    }
-    let choice = match value.take("type").as_ref().and_then(Node::as_str) {
-        Some("auto") => Node::from("auto"),
-        Some("any") => Node::from("required"),
-        Some("none") => Node::from("none"),
-        Some("tool") => {
-            let function = name(&mut value, "name", &|| "tool_choice".to_string())?;
-            object([("type", "function".into()), ("function", object([("name", function.into())]))])
-        }
-        _ => return Err(unsupported("tool_choice.type", "tool_choice's type is auto, any, tool or none")),
-    };
-    out.push(("tool_choice".into(), choice));
-    match value.take("disable_parallel_tool_use") {
-        None | Some(Node::Leaf(Value::Bool(false))) => {}
-        Some(Node::Leaf(Value::Bool(true))) => out.push(("parallel_tool_calls".into(), false.into())),
-        Some(other) => return Err(wrong_type("tool_choice.disable_parallel_tool_use", "a boolean", &other)),
-    }
-    Ok(())
 }

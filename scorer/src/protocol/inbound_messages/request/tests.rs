@@ -132,7 +132,12 @@ fn options_take_their_chat_names() {
         (r#","thinking":{"type":"enabled","budget_tokens":31999}"#, "reasoning_effort", json!("high")),
         (r#","thinking":{"type":"adaptive"}"#, "reasoning_effort", Value::Null),
         (r#","thinking":{"type":"disabled"}"#, "reasoning_effort", Value::Null),
-        (r#","output_config":{"effort":"max"}"#, "reasoning_effort", json!("xhigh")),
+        (r#","output_config":{"effort":"max"}"#, "reasoning_effort", Value::Null),
+        (
+            r#","thinking":{"type":"adaptive"},"output_config":{"effort":"high"}"#,
+            "reasoning_effort",
+            Value::Null,
+        ),
         (
             r#","output_config":{"effort":"low"},"thinking":{"type":"enabled","budget_tokens":16000}"#,
             "reasoning_effort",
@@ -219,9 +224,19 @@ fn turns_the_router_cannot_carry_are_refused_where_they_stand() {
         (r#"[{"role":"user"}]"#, "missing_required_parameter", "messages[0].content"),
         (r#"[{"role":"user","content":"x","name":"bob"}]"#, "unknown_parameter", "messages[0].name"),
         (
-            r#"[{"role":"user","content":[{"type":"document","source":{}}]}]"#,
+            r#"[{"role":"user","content":[{"type":"document","source":{"type":"file","file_id":"f"}}]}]"#,
             "unsupported_value",
-            "messages[0].content[0].type",
+            "messages[0].content[0].source.type",
+        ),
+        (
+            r#"[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"text/csv","data":"YQ=="}}]}]"#,
+            "unsupported_value",
+            "messages[0].content[0].source.media_type",
+        ),
+        (
+            r#"[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","is_error":"yes"}]}]"#,
+            "invalid_type",
+            "messages[0].content[0].is_error",
         ),
         (
             r#"[{"role":"user","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]}]"#,
@@ -290,6 +305,69 @@ fn claude_codes_own_members_are_read_or_left_out() {
     assert_eq!(out["messages"][3]["content"], json!("Tool loaded: WebSearch\n\nTool loaded."));
     assert_eq!(out["tools"][0]["function"]["name"], json!("WebSearch"));
     assert!(out.get("safeguards").is_none() && out.get("reasoning_effort").is_none(), "{out}");
+}
+
+/// A failed tool's result says so; documents become chat's file and text parts, a tool
+/// result's after its tool message.
+#[test]
+fn tool_errors_and_documents_keep_their_meaning() {
+    let pdf = json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}});
+    let body = json!({"model": "m", "max_tokens": 5, "messages": [
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "a", "name": "Bash", "input": {}},
+            {"type": "tool_use", "id": "b", "name": "Read", "input": {}}
+        ]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "a", "content": "Exit code 3", "is_error": true},
+            {"type": "tool_result", "tool_use_id": "b", "content": [pdf], "is_error": false},
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}}
+        ]}
+    ]});
+    let m = &chat(&body)["messages"];
+    assert_eq!(m[1], json!({"role": "tool", "tool_call_id": "a", "content": "Error: Exit code 3"}));
+    assert_eq!(m[2], json!({"role": "tool", "tool_call_id": "b", "content": ""}));
+    assert_eq!(
+        m[3]["content"],
+        json!([
+            {"type": "file", "file": {"filename": "document.pdf", "file_data": "data:application/pdf;base64,JVBE"}},
+            {"type": "text", "text": "notes"}
+        ])
+    );
+}
+
+/// A deferred tool reaches the model once the conversation names it, as Anthropic's tool
+/// search does; without any tool left, the list and a choice that asks nothing go.
+#[test]
+fn deferred_tools_wait_until_the_conversation_names_them() {
+    let tools = json!([
+        {"name": "Bash", "input_schema": {}},
+        {"name": "DeferredToolPlaceholder", "input_schema": {}, "defer_loading": true},
+        {"name": "WebFetch", "input_schema": {}, "defer_loading": true}
+    ]);
+    let names = |out: &Value| -> Vec<String> {
+        let list = out["tools"].as_array().cloned().unwrap_or_default();
+        list.iter().map(|t| t["function"]["name"].as_str().unwrap_or("").to_string()).collect()
+    };
+    let ask = json!([{"role": "user", "content": "hi"}]);
+    let out = chat(&json!({"model": "m", "messages": ask, "tools": tools}));
+    assert_eq!(names(&out), ["Bash"]);
+    let found = json!([
+        {"role": "user", "content": "fetch"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "s", "name": "ToolSearch", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "s", "content": [{"type": "tool_reference", "tool_name": "WebFetch"}]}]}
+    ]);
+    let out = chat(&json!({"model": "m", "messages": found, "tools": tools}));
+    assert_eq!(names(&out), ["Bash", "WebFetch"]);
+    let choice = json!({"type": "auto", "disable_parallel_tool_use": true});
+    for tools in [json!([]), json!([{"name": "WebFetch", "input_schema": {}, "defer_loading": true}])] {
+        let out = chat(
+            &json!({"model": "m", "messages": ask, "tools": tools, "tool_choice": choice, "cache_control": {"type": "ephemeral"}}),
+        );
+        let keys: Vec<&String> = out.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        assert_eq!(keys, ["messages", "model"], "{out}");
+    }
+    let out = chat(&json!({"model": "m", "messages": ask, "tools": [], "tool_choice": {"type": "any"}}));
+    assert_eq!(out["tool_choice"], "required", "the route refuses it, naming it");
 }
 
 #[test]
