@@ -49,6 +49,28 @@ for model, provider in (("economy", "aws-bedrock-runtime"), ("claude-sonnet-4-6"
                                       "content": "18 degrees and sunny"}]}])
     assert second.content[0].text == f"mock reply from {provider} after tool get_weather", (model, second)
 
+# Claude Code's own shape: system blocks with cache breakpoints, adaptive thinking and its effort,
+# a system turn among the messages, a deferred tool, and max_tokens at a model's whole output.
+# Routed on the tier as any request is: the cap a ceiling (no model produces a million tokens),
+# the effort no reasoning requirement.
+code = dict(
+    model="economy", max_tokens=1000000,
+    system=[{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"},
+            {"type": "text", "text": "You are an agent.", "cache_control": {"type": "ephemeral"}}],
+    messages=[{"role": "user", "content": [{"type": "text", "text": "hello", "cache_control": {"type": "ephemeral"}}]},
+              {"role": "system", "content": "# Environment"}],
+    tools=tools + [{"name": "WebFetch", "description": "fetch", "input_schema": {"type": "object"},
+                    "defer_loading": True}],
+    extra_body={"prefer": "cheap", "thinking": {"type": "adaptive", "display": "omitted"},
+                "output_config": {"effort": "xhigh"}, "context_management": {"edits": []},
+                "metadata": {"user_id": "u"}})
+with client.messages.stream(**code) as s:
+    assert s.get_final_message().stop_reason == "end_turn"
+# (The SDK itself refuses to wait for that many tokens unstreamed.)
+raw = client.messages.with_raw_response.create(**dict(code, max_tokens=20000))
+assert raw.headers["x-model-router-tier"] == "economy", dict(raw.headers)
+assert raw.parse().content[0].text.startswith("mock reply from"), raw.parse()
+
 # Errors arrive in Anthropic's shape, as the SDK's typed exceptions, with the router's message.
 try:
     client.messages.create(model="no-such-model", max_tokens=10, messages=hello)

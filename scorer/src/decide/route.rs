@@ -12,7 +12,7 @@ use crate::decide::memo::Memo;
 use crate::decide::models::unknown_model;
 use crate::decide::rank::{cheapest, cheapest_down, rank};
 use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
-use crate::decide::select::{self, Needs};
+use crate::decide::select::{self, Needs, estimate_of};
 use crate::error::{ApiError, echo};
 use crate::health::{Admit, Live};
 use crate::parse::features;
@@ -486,16 +486,6 @@ pub(crate) fn request_policy(
 /// state and no client identity (tests, the CLI).
 pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiError> {
     analyze(config, body)?.route(config, &Context { now, ..Context::default() })
-}
-
-/// `req`'s estimate under `config`: with `budgets.reserve_max_output` and no output cap
-/// asked, marked for its worst case ([`Estimate::worst_case`]).
-pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
-    let mut est = req.estimate(config.default_output_tokens);
-    if config.budgets.reserve_max_output && req.max_output_tokens.is_none() {
-        est.worst_case = Some(req.choices.unwrap_or(1).max(1));
-    }
-    est
 }
 
 #[cfg(test)]
@@ -1318,6 +1308,45 @@ mod tests {
         }
         let (_, _, theirs) = msg(Some("a"));
         assert!(!theirs.contains("claude-"), "{theirs}");
+    }
+
+    /// An Anthropic client's `max_tokens` is a ceiling (`max_tokens_ceiling`): no model is left
+    /// out for a smaller output limit, each is sent its own limit where the ceiling is above
+    /// it (the key's name as the model takes it), and the estimate is the usual output under it.
+    #[test]
+    fn a_ceiling_leaves_no_model_out_and_each_is_sent_its_own_limit() {
+        let c = config();
+        let ceiling = r#","max_completion_tokens":10000000,"max_tokens_ceiling":true"#;
+        for model in ["economy", "standard", "premium", "auto", "gpt-oss-120b", "gpt-4.1"] {
+            let route = route_chat(&c, chat(model, ceiling).as_bytes(), TODAY)
+                .unwrap_or_else(|e| panic!("{model}: {e}"));
+            let plain = route_chat(&c, chat(model, "").as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(route.target.to.model, plain.target.to.model, "{model}");
+            assert_eq!(route.estimate.output_tokens, plain.estimate.output_tokens, "{model}");
+            let sent: serde_json::Value = serde_json::from_slice(&route.target.body).unwrap_or_default();
+            let limit = serde_json::json!(route.target.to.max_output);
+            let sent_cap = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
+                .iter()
+                .find_map(|k| sent.get(*k))
+                .or_else(|| sent.get("inferenceConfig").and_then(|i| i.get("maxTokens")));
+            assert_eq!(sent_cap, Some(&limit), "{model}: {sent}");
+            assert!(sent.get("max_tokens_ceiling").is_none(), "{model}: {sent}");
+        }
+        // Under the model's limit the client's cap goes as it is, and is the estimate.
+        let small = r#","max_completion_tokens":100,"max_tokens_ceiling":true"#;
+        let route =
+            route_chat(&c, chat("gpt-4.1", small).as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+        let sent: serde_json::Value = serde_json::from_slice(&route.target.body).unwrap_or_default();
+        assert_eq!(
+            (&sent["max_completion_tokens"], route.estimate.output_tokens),
+            (&serde_json::json!(100), 100)
+        );
+        // Not a boolean: refused by name.
+        let e = route_chat(&c, chat("economy", r#","max_tokens_ceiling":"yes""#).as_bytes(), TODAY).err();
+        assert_eq!(
+            e.map(|e| (e.code, e.param)),
+            Some(("invalid_type", Some("max_tokens_ceiling".to_string())))
+        );
     }
 
     /// Issue 15: a max_tokens above a model's output limit was a context_length_exceeded that

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::error::{ApiError, echo};
 use crate::parse::chat::IMAGE_TOKENS;
 use crate::parse::request::{ChatRequest, MaxPrice};
-use crate::vocab::Policy;
+use crate::vocab::{Estimate, Policy};
 
 /// Bytes per token for the context guard: deliberately fewer than the ~4 of English text, so
 /// the estimate errs on the large side and a request is not sent to a window it overflows.
@@ -33,6 +33,9 @@ pub struct Needs {
     pub output_requested: Option<u64>,
     /// The field that asked for them (`max_tokens` or `max_completion_tokens`).
     pub output_param: &'static str,
+    /// They are a ceiling (`max_tokens_ceiling`), not a size the answer needs: no model is
+    /// left out for a smaller output limit.
+    pub output_ceiling: bool,
     /// Output assumed when it did not.
     pub output_default: u64,
     /// The request's price ceiling.
@@ -56,6 +59,7 @@ impl Needs {
                 + IMAGE_TOKENS * u64::from(f.images),
             output_requested: req.max_output_tokens,
             output_param: req.max_output_param,
+            output_ceiling: req.output_ceiling,
             output_default: default_output,
             max_price: req.max_price,
             image_request_bytes: if f.images > 0 { body_len } else { 0 },
@@ -63,9 +67,14 @@ impl Needs {
     }
 
     /// Tokens the request may occupy on `d`: input plus the requested (or default, capped at
-    /// the model's limit) output.
+    /// the model's limit) output; under a ceiling, the default under it.
     pub fn tokens_on(&self, d: &Deployment) -> u64 {
-        let out = self.output_requested.unwrap_or(self.output_default.min(d.max_output));
+        let usual = self.output_default.min(d.max_output);
+        let out = match self.output_requested {
+            Some(cap) if self.output_ceiling => cap.min(usual),
+            Some(cap) => cap,
+            None => usual,
+        };
         self.input_tokens.saturating_add(out)
     }
 }
@@ -131,7 +140,7 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
     if cap > 0 && needs.image_request_bytes > cap {
         return Err(Miss::Capability("images in a request this large"));
     }
-    if needs.output_requested.is_some_and(|o| o > d.max_output) {
+    if !needs.output_ceiling && needs.output_requested.is_some_and(|o| o > d.max_output) {
         return Err(Miss::Output);
     }
     if needs.tokens_on(d) > d.context_window {
@@ -409,4 +418,19 @@ fn nothing_fits(
         )
         .with_status(403),
     }
+}
+
+/// `req`'s estimate under `config`: with `budgets.reserve_max_output` and no output cap
+/// asked, marked for its worst case ([`Estimate::worst_case`]).
+pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
+    let mut est = req.estimate(config.default_output_tokens);
+    let choices = req.choices.unwrap_or(1).max(1);
+    match req.max_output_tokens {
+        _ if !config.budgets.reserve_max_output => {}
+        None => est.worst_case = Some(choices),
+        // The worst case of a ceiling is the ceiling.
+        Some(cap) if req.output_ceiling => est.output_tokens = cap.saturating_mul(choices),
+        Some(_) => {}
+    }
+    est
 }

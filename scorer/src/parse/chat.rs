@@ -13,7 +13,7 @@ use crate::vocab::{Estimate, Policy, Prefer};
 pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
 
 /// Top-level fields the router reads and removes: they mean nothing to a provider.
-pub const ROUTER_FIELDS: [&str; 4] = ["prefer", "tier", "provider", "max_price"];
+pub const ROUTER_FIELDS: [&str; 5] = ["prefer", "tier", "provider", "max_price", "max_tokens_ceiling"];
 
 /// A request's price ceiling (OpenRouter's `max_price`), USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -44,6 +44,11 @@ pub struct ChatRequest<'a> {
     pub choices: Option<u64>,
     /// The field `max_output_tokens` came from, for errors about it.
     pub max_output_param: &'static str,
+    /// `max_tokens_ceiling: true`: the output cap is a ceiling (an Anthropic client's
+    /// `max_tokens`, which that API requires), not a size the answer needs: a model with a
+    /// smaller output limit stays a candidate and is sent its own limit, and the estimate is
+    /// the usual output under the cap.
+    pub output_ceiling: bool,
     /// `modalities` asks for audio output.
     pub audio_output: bool,
     /// Number of messages.
@@ -88,6 +93,7 @@ impl Default for ChatRequest<'_> {
             max_output_tokens: None,
             choices: None,
             max_output_param: "max_tokens",
+            output_ceiling: false,
             audio_output: false,
             messages: 0,
             text_bytes: 0,
@@ -137,7 +143,12 @@ impl ChatRequest<'_> {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
         // Without a limit, the thinking of an effort the request names is output too.
         let thinking = self.layout.effort().map_or(0, |(bit, _)| thinking_tokens(bit));
-        let per_choice = self.max_output_tokens.unwrap_or(default_output.saturating_add(thinking));
+        let usual = default_output.saturating_add(thinking);
+        let per_choice = match self.max_output_tokens {
+            Some(cap) if self.output_ceiling => cap.min(usual),
+            Some(cap) => cap,
+            None => usual,
+        };
         Estimate {
             input_tokens: text
                 + TOKENS_PER_MESSAGE * self.messages as u64

@@ -73,6 +73,9 @@ pub struct Layout {
     /// Where a null `max_completion_tokens` member starts: dropped where `max_tokens` is
     /// renamed, or the body would carry the key twice.
     pub(crate) null_completion_member: Option<usize>,
+    /// The values of `max_tokens` and `max_completion_tokens` when the cap is a ceiling
+    /// (`max_tokens_ceiling`): each is lowered to a model's output limit where it is above.
+    pub(crate) ceiling_values: Vec<(Span, u64)>,
 }
 
 /// A member of an object inside a message as the parser met it: where its key's opening quote

@@ -80,6 +80,7 @@ fn parse_chat_as<'a>(
     let mut have_messages = false;
     let mut max_tokens = None;
     let mut max_completion_tokens = None;
+    let mut caps = Vec::new();
     // The effort of a non-null `reasoning_effort` (which the translators read before
     // `reasoning.effort`, whatever the order), and of a non-null `reasoning`.
     let mut effort: Option<Option<(u8, &'static str)>> = None;
@@ -138,6 +139,9 @@ fn parse_chat_as<'a>(
             },
             "max_tokens" => {
                 max_tokens = opt_cap_field(&mut r, "max_tokens")?;
+                if let Some(n) = max_tokens {
+                    caps.push((Span { start: value_start, end: r.pos() }, n));
+                }
                 // The key's bytes, for a model that takes only `max_completion_tokens`.
                 let raw = r.text().get(key_start..value_start).and_then(|t| t.split_once(':'));
                 req.layout.max_tokens_key =
@@ -145,6 +149,9 @@ fn parse_chat_as<'a>(
             }
             "max_completion_tokens" => {
                 max_completion_tokens = opt_cap_field(&mut r, "max_completion_tokens")?;
+                if let Some(n) = max_completion_tokens {
+                    caps.push((Span { start: value_start, end: r.pos() }, n));
+                }
                 // A null one caps nothing: `max_tokens` is then the cap, renamed.
                 req.layout.max_completion_tokens = max_completion_tokens.is_some();
                 if max_completion_tokens.is_none() {
@@ -232,6 +239,13 @@ fn parse_chat_as<'a>(
             "audio" => skip_unique(&mut r, &|| "audio".to_string())?,
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
             "max_price" => req.max_price = read_max_price(&mut r)?,
+            "max_tokens_ceiling" => {
+                req.output_ceiling = match r.peek_kind().map_err(syntax)? {
+                    Kind::Bool => r.boolean().map_err(syntax)?,
+                    Kind::Null => r.null().map(|()| false).map_err(syntax)?,
+                    k => return Err(wrong_type("max_tokens_ceiling", "a boolean", k)),
+                };
+            }
             "stream_options" => match r.peek_kind().map_err(syntax)? {
                 Kind::Null => r.null().map_err(syntax)?,
                 Kind::Object => {
@@ -385,6 +399,9 @@ fn parse_chat_as<'a>(
         (Some(c), _) => (Some(c), "max_completion_tokens"),
         (None, t) => (t, "max_tokens"),
     };
+    if req.output_ceiling {
+        req.layout.ceiling_values = caps;
+    }
     Ok(req)
 }
 

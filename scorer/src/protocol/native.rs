@@ -159,7 +159,7 @@ pub fn chat_body_with(
                     crate::error::echo(param)
                 ),
             )),
-            None => Ok(layout.rewrite_for(body, to.upstream_model, &to.quirks)),
+            None => Ok(layout.rewrite_capped(body, to.upstream_model, &to.quirks, to.max_output)),
         },
     }
 }

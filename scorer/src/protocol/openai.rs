@@ -36,6 +36,22 @@ impl Layout {
     /// null signature dropped); one whose provider refuses echoes or nulls (`drops`) gets
     /// them taken out, top-level null members too.
     pub fn rewrite_for(&self, body: &[u8], upstream_model: &str, quirks: &Quirks) -> Vec<u8> {
+        self.rewrite_capped(body, upstream_model, quirks, u64::MAX)
+    }
+
+    /// [`Layout::rewrite_for`], for a model whose output limit is `max_output`: a cap that is
+    /// a ceiling (`max_tokens_ceiling`) is lowered to it where it is above.
+    pub fn rewrite_capped(
+        &self,
+        body: &[u8],
+        upstream_model: &str,
+        quirks: &Quirks,
+        max_output: u64,
+    ) -> Vec<u8> {
+        let lowered: Vec<(Span, Vec<u8>)> = (self.ceiling_values.iter())
+            .filter(|(_, n)| *n > max_output)
+            .map(|&(span, _)| (span, max_output.to_string().into_bytes()))
+            .collect();
         let renamed = self.max_tokens_key.filter(|_| quirks.fixed_sampling);
         let unsigned: &[usize] = if quirks.thought_signatures { &self.unsigned_calls } else { &[] };
         let drops = quirks.drops | if quirks.thought_signatures { DROPS_NULLS } else { 0 };
@@ -99,6 +115,7 @@ impl Layout {
             if let Some(key) = rename {
                 edits.push((key, br#""max_completion_tokens""#));
             }
+            edits.extend(lowered.iter().map(|(span, n)| (*span, n.as_slice())));
             edits.sort_by_key(|(span, _)| span.start);
             Self::copy(&mut out, body, m.span, &edits);
             wrote_any = true;

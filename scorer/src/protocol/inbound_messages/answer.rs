@@ -15,8 +15,11 @@ use crate::protocol::inbound::answer::Ids;
 /// A `chat.completion` as a Messages `message` object; `None` for any other body.
 pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
     let v: Value = serde_json::from_slice(chat).ok()?;
-    if v.get("object").and_then(Value::as_str) != Some("chat.completion") {
-        return None;
+    // Some OpenAI-compatible providers leave `object` out of a completion.
+    match v.get("object").and_then(Value::as_str) {
+        Some("chat.completion") => {}
+        None if v.get("choices").is_some_and(Value::is_array) => {}
+        _ => return None,
     }
     let ids = Ids::of(v.get("id").and_then(Value::as_str).unwrap_or_default());
     let choice = v.get("choices").and_then(Value::as_array).and_then(|c| c.iter().find(|c| first(c)));
@@ -26,7 +29,13 @@ pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
     if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
         content.push(thinking_block(r));
     }
-    content.extend([text("content"), text("refusal")].into_iter().flatten().map(text_block));
+    // Content a provider sent as a list of text parts is that text.
+    let parts = message
+        .and_then(|m| m.get("content"))
+        .and_then(Value::as_array)
+        .map(|parts| parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<String>());
+    let said = text("content").or(parts.as_deref().filter(|s| !s.is_empty()));
+    content.extend([said, text("refusal")].into_iter().flatten().map(text_block));
     let calls = message.and_then(|m| m.get("tool_calls")).and_then(Value::as_array);
     for (n, call) in calls.into_iter().flatten().enumerate() {
         fn s<'a>(v: Option<&'a Value>, k: &str) -> Option<&'a str> {
@@ -204,17 +213,38 @@ pub(super) fn error_object(kind: &str, message: &str) -> Value {
 fn said(error: &Value) -> Option<String> {
     let s = |k: &str| error.get(k).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
     let message = s("message").or_else(|| s("code"))?;
+    // Named as the Messages client wrote them, not as the chat body they became.
+    let mut message = message.to_string();
+    for (chat, theirs) in MESSAGES_NAMES.iter().filter(|(chat, _)| *chat != "stop") {
+        message = message.replace(chat, theirs);
+    }
+    let renamed = s("param").map(|p| {
+        let head = p.split(['.', '[']).next().unwrap_or_default();
+        match MESSAGES_NAMES.iter().find(|(chat, _)| *chat == head) {
+            Some((chat, theirs)) => p.replacen(chat, theirs, 1),
+            None => p.to_string(),
+        }
+    });
+    let message = message.as_str();
     if s("code") == Some("context_length_exceeded") {
         if message.to_lowercase().contains("prompt is too long") {
             return Some(message.to_string());
         }
         return Some(format!("prompt is too long: {message}"));
     }
-    Some(match s("param") {
-        Some(param) if !message.contains(param) => format!("{param}: {message}"),
+    Some(match renamed {
+        Some(param) if !message.contains(&param) => format!("{param}: {message}"),
         _ => message.to_string(),
     })
 }
+
+/// Chat's names for the members a Messages request sends otherwise.
+const MESSAGES_NAMES: [(&str, &str); 4] = [
+    ("max_completion_tokens", "max_tokens"),
+    ("reasoning_effort", "thinking"),
+    ("response_format", "output_config.format"),
+    ("stop", "stop_sequences"),
+];
 
 /// Most of a body's text kept as a message, 1,000 characters: an HTML error page says what it
 /// is in far fewer.

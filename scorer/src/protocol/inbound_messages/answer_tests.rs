@@ -91,9 +91,25 @@ fn arguments_that_are_not_an_object_are_kept_as_text() {
 
 #[test]
 fn anything_but_a_completion_is_not_a_message() {
-    for body in [r#"{"error":{"message":"m","type":"invalid_request_error"}}"#, "not json", "[]", ""] {
+    for body in [
+        r#"{"error":{"message":"m","type":"invalid_request_error"}}"#,
+        r#"{"object":"chat.completion.chunk","choices":[]}"#,
+        "not json",
+        "[]",
+        "",
+    ] {
         assert_eq!(to_message(body.as_bytes()), None, "{body}");
     }
+}
+
+/// A completion without `object` (some OpenAI-compatible providers leave it out), and content
+/// sent as a list of text parts, are still the answer.
+#[test]
+fn a_completion_without_its_object_or_with_content_parts_is_a_message() {
+    let body = r#"{"id":"chatcmpl-9","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"he"},{"type":"text","text":"llo"}]},"finish_reason":"stop"}]}"#;
+    let m: Value =
+        serde_json::from_slice(&to_message(body.as_bytes()).unwrap_or_default()).unwrap_or_default();
+    assert_eq!((&m["type"], &m["content"]), (&json!("message"), &json!([{"type": "text", "text": "hello"}])));
 }
 
 #[test]
@@ -102,7 +118,19 @@ fn errors_are_anthropics_typed_by_status() {
         json!({"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}})
             .to_string()
     };
-    let cases: [(u16, String, &str, &str); 18] = [
+    let cases: [(u16, String, &str, &str); 20] = [
+        // Chat's names are the client's.
+        (
+            400,
+            openai(
+                "max_completion_tokens is 900000, but no available model produces that many",
+                Some("max_completion_tokens"),
+                None,
+            ),
+            "invalid_request_error",
+            "max_tokens is 900000, but no available model produces that many",
+        ),
+        (400, openai("too many", Some("stop"), None), "invalid_request_error", "stop_sequences: too many"),
         (
             400,
             openai("bad part", Some("messages[2].content"), None),

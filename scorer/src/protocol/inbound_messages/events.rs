@@ -9,19 +9,19 @@
 //! block starts with an empty `signature` and gets no `signature_delta`: there is nothing to
 //! sign, and the SDKs take the block as it started.
 //!
-//! Blocks cannot overlap, while a provider may stream parallel calls' arguments interleaved,
-//! and a call can come without its name at first. So one call streams at a time: the first
-//! not written, once it is named; calls after it are held whole and written, each as one
-//! `input_json_delta` of its whole input, when the next text, thinking or the end comes. A
-//! call is told apart by its `id` (Gemini sends parallel calls each whole under one `index`,
-//! or none), else by its `index`.
+//! Blocks cannot overlap or reopen, while a provider may stream parallel calls' arguments
+//! interleaved (or text between one call's pieces), and a call can come without its name at
+//! first. So calls are held to the end and written whole, each as one `input_json_delta` of
+//! its input read as a whole answer's is (arguments that are no JSON object never reach the
+//! client's parser). A call is told apart by its `id` (Gemini sends parallel calls each whole
+//! under one `index`, or none), else by its `index`.
 //!
-//! `[DONE]` after a `finish_reason` stops what is open and ends the message: `message_delta`
-//! (its `stop_reason`, and the usage chunk's counts) then `message_stop`. Anything else is
-//! an answer cut short, which a client must not take for a whole one: a chat error event
-//! (the provider's, or the router's), a stream that ends without `[DONE]` or without a
-//! `finish_reason`, or more of a call after its block was written, each becomes an `error`
-//! event and nothing follows it (no `message_stop`).
+//! `[DONE]` stops what is open and ends the message: `message_delta` (its `stop_reason`, from
+//! the `finish_reason` or, without one, the calls, and the usage chunk's counts) then
+//! `message_stop`, as the router's accounting and a chat client take the stream as whole.
+//! Anything else is an answer cut short, which a client must not take for a whole one: a chat
+//! error event (the provider's, or the router's) or a stream that ends without `[DONE]`
+//! becomes an `error` event and nothing follows it (no `message_stop`).
 //!
 //! A body that is not a stream (its first byte `{`) is held to its end: a whole completion
 //! (a provider that ignored `stream`) is told as the same events, anything else is an `error`
@@ -48,11 +48,9 @@ enum Block {
 /// Where a tool call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
-    /// Not written yet (unnamed, or after the call that streams): its arguments are held.
+    /// Not written yet: its arguments are held.
     Held,
-    /// Its block is open: its arguments go out as they come.
-    Live,
-    /// Its block is stopped.
+    /// Written whole at the end.
     Written,
 }
 
@@ -210,7 +208,7 @@ impl Events {
             if self.finished() {
                 return;
             }
-            self.call_delta(call, out);
+            self.call_delta(call);
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_string());
@@ -240,12 +238,12 @@ impl Events {
     }
 
     /// Reasoning, text or a refusal: to the open block if it is of that kind, else to a new
-    /// one, what was open stopped and the held calls written first.
+    /// one, what was open stopped (tool calls stay held to the end).
     fn said(&mut self, kind: Block, delta: &str, out: &mut Vec<u8>) {
         let at = match self.open {
             Some((at, open)) if open == kind => at,
             _ => {
-                self.settle(out);
+                self.stop(out);
                 let block = match kind {
                     Block::Thinking => answer::thinking_block(""),
                     _ => answer::text_block(""),
@@ -260,14 +258,14 @@ impl Events {
         emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
     }
 
-    /// Ends the message, once the provider has said why it stopped.
+    /// Ends the message at `[DONE]`: the provider's stream is whole (the router's accounting
+    /// and a chat client take it so, without a `finish_reason` too, which then reads as the
+    /// end of a turn, or of its tool calls).
     fn complete(&mut self, out: &mut Vec<u8>) {
-        let Some(finish) = self.finish.take() else {
-            return self.fail(cut(), out);
-        };
+        let finish = self.finish.take();
         self.settle(out);
         let usage = self.usage.take().unwrap_or_else(|| answer::usage(&Value::Null));
-        let stop_reason = answer::stop_reason(Some(&finish), !self.calls.is_empty());
+        let stop_reason = answer::stop_reason(finish.as_deref(), !self.calls.is_empty());
         let delta = json!({"stop_reason": stop_reason, "stop_sequence": null});
         emit(out, "message_delta", json!({"delta": delta, "usage": usage}));
         emit(out, "message_stop", json!({}));

@@ -181,7 +181,7 @@ fn reasoning_is_a_thinking_block_stopped_before_the_text() {
 }
 
 #[test]
-fn parallel_tool_calls_are_tool_use_blocks_one_at_a_time() {
+fn parallel_tool_calls_are_tool_use_blocks_written_whole_at_the_end() {
     // In order, as OpenAI streams them, and interleaved: the same blocks.
     for order in [[0, 2, 1, 3], [0, 1, 2, 3]] {
         let pieces = [
@@ -206,13 +206,13 @@ fn parallel_tool_calls_are_tool_use_blocks_one_at_a_time() {
             "{order:?}"
         );
         assert_eq!(m["stop_reason"], json!("tool_use"));
-        // The first call streams its pieces as they come.
+        // Each call's input in one piece.
         let first: Vec<&Value> = all
             .iter()
             .filter(|e| e["type"] == "content_block_delta" && e["index"] == 1)
             .map(|e| &e["delta"]["partial_json"])
             .collect();
-        assert_eq!(first, [&json!("{\"city\":"), &json!("\"Oslo\"}")]);
+        assert_eq!(first, [&json!("{\"city\":\"Oslo\"}")]);
     }
 }
 
@@ -313,8 +313,6 @@ fn a_cut_stream_or_an_error_line_ends_in_an_error_event_not_a_message_stop() {
     let cases = [
         // Ended with neither [DONE] nor an error.
         (chat(std::slice::from_ref(&text), false), cut.clone()),
-        // [DONE] with no finish_reason: cut too.
-        (chat(std::slice::from_ref(&text), true), cut.clone()),
         // A finish_reason but no [DONE] (the usage chunk may still have been coming).
         (chat(&[text.clone(), chunk(json!({}), Some("stop"))], false), cut),
         (
@@ -335,13 +333,34 @@ fn a_cut_stream_or_an_error_line_ends_in_an_error_event_not_a_message_stop() {
         // Nothing after the end.
         assert_eq!(e.feed(b"data: [DONE]\n\n", true), Vec::<u8>::new());
     }
-    // More of a call after its block was written cannot be told.
+}
+
+/// `[DONE]` ends the answer as the router's accounting and a chat client take it: without a
+/// `finish_reason` too, and with text between one call's pieces (the call written whole after
+/// it, its input read as a whole answer's).
+#[test]
+fn done_ends_the_message_whatever_came_before_it() {
     let body = chat(
-        &[call(0, Some(("c", "f")), "{"), chunk(json!({"content": "x"}), None), call(0, None, "}")],
+        &[
+            call(0, Some(("c", "f")), "{\"a\":"),
+            chunk(json!({"content": "x"}), None),
+            call(0, None, "1}"),
+            call(1, Some(("d", "g")), "not json"),
+        ],
         true,
     );
     let all = whole(&body);
-    assert_eq!(all.last().map(|e| e["error"]["type"].clone()), Some(json!("api_error")));
+    let m = message(&all);
+    assert_eq!(
+        m["content"],
+        json!([{"type": "text", "text": "x"},
+               {"type": "tool_use", "id": "c", "name": "f", "input": {"a": 1}},
+               {"type": "tool_use", "id": "d", "name": "g", "input": {"invalid_arguments": "not json"}}])
+    );
+    assert_eq!((&m["stop_reason"], types(&all).last()), (&json!("tool_use"), Some(&"message_stop")));
+    let text = chat(&[chunk(json!({"content": "done"}), None)], true);
+    let all = whole(&text);
+    assert_eq!(message(&all)["stop_reason"], json!("end_turn"), "{text}");
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! Every top-level member is translated (`system` and `messages` to `messages`, `tools`,
 //! `tool_choice`, `thinking` and `output_config` to their chat shapes), passed under chat's
 //! name (`max_tokens` as `max_completion_tokens`, `stop_sequences` as `stop`), dropped (it
-//! changes nothing the client relies on), or refused with a 400 naming it and why. A member
+//! changes nothing the client relies on), or refused with a 400 naming it and why.
+//! `max_tokens`, which the API requires, goes as a ceiling (`max_tokens_ceiling`): a model
+//! with a smaller output limit stays a candidate and is sent its own. A member
 //! this translation does not know is refused too. The router's own members (`prefer`, `tier`,
 //! `provider`, `max_price`) pass through for the route to read. Errors name the member as the
 //! client wrote it (`messages[2].content[0].tool_use_id`).
@@ -83,7 +85,10 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
                             "'max_tokens' must be at least 1",
                         ));
                     }
+                    // The API requires it, so clients send a model's whole output (Claude Code:
+                    // 32,000 or 128,000): a ceiling, not a size the answer needs.
                     out.push(("max_completion_tokens".into(), n.into()));
+                    out.push(("max_tokens_ceiling".into(), true.into()));
                 }
             }
             "temperature" | "top_p" => match value {

@@ -1,5 +1,5 @@
-//! A stream's tool calls: which call a delta continues, the one call that streams, and the
-//! calls held behind it, written whole.
+//! A stream's tool calls: which call a delta continues, each held to the end of the answer
+//! and written whole.
 
 use serde_json::{Value, json};
 
@@ -8,8 +8,8 @@ use crate::protocol::inbound_messages::answer;
 
 impl Events {
     /// A chat tool-call delta: to the call with its `id`, or (without one) the last call
-    /// under its `index`; a new call is held until it can stream.
-    pub(super) fn call_delta(&mut self, call: &Value, out: &mut Vec<u8>) {
+    /// under its `index`; every call is held to the end.
+    pub(super) fn call_delta(&mut self, call: &Value) {
         let index = call.get("index").and_then(Value::as_u64);
         let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
         let f = call.get("function");
@@ -50,46 +50,14 @@ impl Events {
         if let Some(name) = name.filter(|_| call.name.is_empty()) {
             call.name = name.to_string();
         }
-        match call.stage {
-            Stage::Held => call.held.push_str(piece),
-            Stage::Live => {
-                if let Some((at, _)) = self.open.filter(|_| !piece.is_empty()) {
-                    let delta = json!({"type": "input_json_delta", "partial_json": piece});
-                    emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
-                }
-            }
-            Stage::Written if piece.is_empty() => {}
-            Stage::Written => {
-                let message = "the provider streamed more of a tool call after the call's block ended";
-                return self.fail(answer::error_object("api_error", message), out);
-            }
-        }
-        self.go_live(out);
-    }
-
-    /// The first call not written streams once it is named and no call's block is open: its
-    /// block starts (what was open stopped) with the arguments it held.
-    fn go_live(&mut self, out: &mut Vec<u8>) {
-        if matches!(self.open, Some((_, Block::Call(_)))) {
-            return;
-        }
-        let Some(n) = self.calls.iter().position(|c| c.stage != Stage::Written) else { return };
-        if self.calls.get(n).is_none_or(|c| c.name.is_empty()) {
-            return;
-        }
-        self.stop(out);
-        let Some(call) = self.calls.get_mut(n) else { return };
-        call.stage = Stage::Live;
-        let held = std::mem::take(&mut call.held);
-        let block = answer::tool_use_block(&call.id, &call.name, json!({}));
-        let at = self.open_block(Block::Call(n), block, out);
-        if !held.is_empty() {
-            let delta = json!({"type": "input_json_delta", "partial_json": held});
-            emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
+        // Held whole to the end: a provider may interleave parallel calls' arguments, or text
+        // with them, where a Messages block cannot be reopened once another has started.
+        if call.stage == Stage::Held {
+            call.held.push_str(piece);
         }
     }
 
-    /// Stops the open block and writes the calls held behind it, each whole.
+    /// Stops the open block and writes the held calls, each whole.
     pub(super) fn settle(&mut self, out: &mut Vec<u8>) {
         self.stop(out);
         for n in 0..self.calls.len() {

@@ -68,6 +68,7 @@ fn an_agent_turn_becomes_the_chat_body_it_asks_for() {
             {"role": "user", "content": "and now?"}
         ],
         "max_completion_tokens": 32000,
+        "max_tokens_ceiling": true,
         "tools": [
             {"type": "function", "function": {"name": "Bash", "description": "Run a command", "parameters": {"type": "object", "properties": {"command": {"type": "string"}, "description": {"type": "string"}}}}},
             {"type": "function", "function": {"name": "Read", "parameters": {"type": "object"}}, "cache_control": {"type": "ephemeral"}}
