@@ -64,9 +64,10 @@ pub struct Estimate {
     pub input_tokens: u64,
     /// Requested or assumed output tokens.
     pub output_tokens: u64,
-    /// No output cap was asked and the budgets reserve the worst case
-    /// (`budgets.reserve_max_output`): this many choices of each model's whole `max_output`.
-    pub worst_case: Option<u64>,
+    /// The budgets reserve the worst case (`budgets.reserve_max_output`) of a request with no
+    /// output cap, or with a ceiling (`max_tokens_ceiling`): this many choices of each model's
+    /// whole `max_output`, each at most the ceiling (`u64::MAX`: none).
+    pub worst_case: Option<(u64, u64)>,
 }
 
 impl Estimate {
@@ -86,7 +87,7 @@ impl Estimate {
     /// The output the budgets hold for on a model of `max_output`: the estimate's, or its
     /// choices' whole `max_output` with [`Estimate::worst_case`].
     pub fn reserved_output(&self, max_output: u64) -> u64 {
-        self.worst_case.map_or(self.output_tokens, |n| max_output.saturating_mul(n))
+        self.worst_case.map_or(self.output_tokens, |(n, cap)| max_output.min(cap).saturating_mul(n))
     }
 }
 

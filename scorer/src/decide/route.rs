@@ -353,7 +353,7 @@ impl Analysis<'_> {
         }
         let memo = Memo::for_body(ctx.memo, &config.prefix_cache, self.body.len()).map(|m| &m.translations);
         let fits = |d: &Deployment| ctx.budget.is_none_or(|b| est.reserve_price(d) <= b.left_usd);
-        let (first, target) = match carried(config, &cands, req, self.body, memo, fits) {
+        let (first, target) = match carried(config, &cands, (req, &needs), self.body, memo, fits) {
             Ok(chosen) => chosen,
             // A candidate past the budget might have carried it.
             Err(Carried { unaffordable: true, .. }) if let Some(b) = ctx.budget => {
@@ -377,15 +377,9 @@ impl Analysis<'_> {
         // Under a budget a fallback must fit what is left, as the first did: a failover does
         // not spend past the limit.
         let affordable = |d: &&&Deployment| ctx.budget.is_none_or(|b| est.reserve_price(d) <= b.left_usd);
-        let fallbacks = cands
-            .iter()
-            .skip(1)
-            .filter(affordable)
-            .filter_map(|d| {
-                let deployment = all.iter().position(|x| std::ptr::eq(x, *d))?;
-                Some(Fallback { deployment, context_window: d.context_window })
-            })
-            .collect();
+        let at = |d: &&Deployment| all.iter().position(|x| std::ptr::eq(x, *d));
+        let fallbacks =
+            cands.iter().skip(1).filter(affordable).filter_map(|d| Some(needs.fallback(at(d)?, d))).collect();
         Ok(Route {
             target,
             tier,
@@ -423,7 +417,7 @@ struct Carried {
 fn carried(
     config: &Config,
     cands: &[&Deployment],
-    req: &ChatRequest,
+    (req, needs): (&ChatRequest, &Needs),
     body: &[u8],
     memo: Option<&RefCell<Translations>>,
     fits: impl Fn(&Deployment) -> bool,
@@ -434,7 +428,7 @@ fn carried(
             why.unaffordable = true;
             continue;
         }
-        let to = Upstream::chat(config, d, req.stream);
+        let to = Upstream { max_output: needs.output_room(d), ..Upstream::chat(config, d, req.stream) };
         match native::chat_body_with(to.api, req.layout(), body, &to.native(), memo) {
             Ok(body) => return Ok((i, Target { body, to })),
             Err(e) => {
@@ -1094,6 +1088,35 @@ mod tests {
         // Off (the default), the same request holds its estimate.
         let (_, estimate) = route(&config(), &uncapped, 100.0).unwrap_or_else(|e| panic!("{e:?}"));
         assert!((estimate - est.price(&opus)).abs() < 1e-12 && estimate < 0.1, "{estimate}");
+        // A ceiling holds each model's whole output up to the ceiling: above Opus's limit, as
+        // uncapped; under it, the ceiling.
+        let ceiling =
+            |n: u64| chat("claude-opus-4-7", &format!(r#","max_tokens":{n},"max_tokens_ceiling":true"#));
+        let (_, held) = route(&worst, &ceiling(10_000_000), 100.0).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!((held - whole).abs() < 1e-12, "{held} against {whole}");
+        let (_, held) = route(&worst, &ceiling(1000), 100.0).unwrap_or_else(|e| panic!("{e:?}"));
+        let thousand = Estimate { output_tokens: 1000, ..est }.price(&opus);
+        assert!((held - thousand).abs() < 1e-12, "{held} against {thousand}");
+    }
+
+    /// Under a ceiling a model is sent no more output than its window leaves beside the input
+    /// (providers refuse input and cap past the window), and no less than the route checked.
+    #[test]
+    fn a_ceiling_is_lowered_to_what_the_window_leaves() {
+        let c = config();
+        let d = c.catalog.deployments.iter().find(|d| d.id == "gpt-4.1").cloned();
+        let Some(d) = d else { panic!("no gpt-4.1") };
+        // Input (at the guard's 3 bytes a token) leaving half the model's output limit.
+        let text = "a".repeat(3 * (d.context_window - d.max_output / 2) as usize);
+        let body = format!(
+            r#"{{"model":"gpt-4.1","messages":[{{"role":"user","content":"{text}"}}],"max_tokens":10000000,"max_tokens_ceiling":true}}"#
+        );
+        let route = route_chat(&c, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+        let sent: serde_json::Value = serde_json::from_slice(&route.target.body).unwrap_or_default();
+        let cap = sent["max_tokens"].as_u64().unwrap_or(0);
+        assert!(cap < d.max_output && cap >= c.default_output_tokens, "{cap}");
+        let input = (text.len() as u64).div_ceil(3) + 4;
+        assert_eq!(cap, d.context_window - input);
     }
 
     /// Under a budget, a candidate taken because the first's API refused the request must fit

@@ -4,6 +4,7 @@
 
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
+use crate::decide::upstream::Fallback;
 use crate::error::{ApiError, echo};
 use crate::parse::chat::IMAGE_TOKENS;
 use crate::parse::request::{ChatRequest, MaxPrice};
@@ -64,6 +65,22 @@ impl Needs {
             max_price: req.max_price,
             image_request_bytes: if f.images > 0 { body_len } else { 0 },
         }
+    }
+
+    /// The output cap `d` may be sent: its limit, and under a ceiling no more than its window
+    /// leaves beside the input (a provider refuses input and cap past its window); never less
+    /// than what [`Needs::tokens_on`] checked fits.
+    pub fn output_room(&self, d: &Deployment) -> u64 {
+        if self.output_ceiling {
+            d.max_output.min(d.context_window.saturating_sub(self.input_tokens))
+        } else {
+            d.max_output
+        }
+    }
+
+    /// `d`, the `deployment`th of the catalog, kept for failover.
+    pub fn fallback(&self, deployment: usize, d: &Deployment) -> Fallback {
+        Fallback { deployment, context_window: d.context_window, max_output: self.output_room(d) }
     }
 
     /// Tokens the request may occupy on `d`: input plus the requested (or default, capped at
@@ -421,15 +438,15 @@ fn nothing_fits(
 }
 
 /// `req`'s estimate under `config`: with `budgets.reserve_max_output` and no output cap
-/// asked, marked for its worst case ([`Estimate::worst_case`]).
+/// asked, or a ceiling, marked for its worst case ([`Estimate::worst_case`]).
 pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
     let mut est = req.estimate(config.default_output_tokens);
     let choices = req.choices.unwrap_or(1).max(1);
     match req.max_output_tokens {
         _ if !config.budgets.reserve_max_output => {}
-        None => est.worst_case = Some(choices),
-        // The worst case of a ceiling is the ceiling.
-        Some(cap) if req.output_ceiling => est.output_tokens = cap.saturating_mul(choices),
+        None => est.worst_case = Some((choices, u64::MAX)),
+        // The worst case of a ceiling: each model's whole output, up to the ceiling.
+        Some(cap) if req.output_ceiling => est.worst_case = Some((choices, cap)),
         Some(_) => {}
     }
     est

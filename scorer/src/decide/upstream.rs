@@ -137,12 +137,15 @@ pub struct Fallback {
     pub deployment: usize,
     /// The model's context window, tokens (what a context-overflow retry looks for).
     pub context_window: u64,
+    /// The output cap it may be sent ([`crate::decide::select::Needs::output_room`]).
+    pub max_output: u64,
 }
 
 impl Fallback {
     /// The attempt at this candidate; `config` must be the one the route was made with.
     pub fn upstream(&self, config: &Config, stream: bool) -> Option<Upstream> {
-        config.catalog.deployments.get(self.deployment).map(|d| Upstream::chat(config, d, stream))
+        let d = config.catalog.deployments.get(self.deployment)?;
+        Some(Upstream { max_output: self.max_output, ..Upstream::chat(config, d, stream) })
     }
 }
 

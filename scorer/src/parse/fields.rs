@@ -122,7 +122,7 @@ pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
 
 /// The members of an OpenAI chat or embeddings request a provider acts on (the router reads
 /// most of them): a key that is one of these in other letter case is refused.
-pub(crate) const REQUEST_MEMBERS: [&str; 43] = [
+pub(crate) const REQUEST_MEMBERS: [&str; 44] = [
     "model",
     "messages",
     "input",
@@ -132,6 +132,7 @@ pub(crate) const REQUEST_MEMBERS: [&str; 43] = [
     "tier",
     "provider",
     "max_price",
+    "max_tokens_ceiling",
     "stream",
     "stream_options",
     "max_tokens",

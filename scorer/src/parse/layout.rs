@@ -36,8 +36,9 @@ pub struct Layout {
     pub(crate) unsigned_calls: Vec<usize>,
     /// How to take out the members inside messages that some providers refuse
     /// ([`crate::catalog::DROPPABLE`]): each removal, its separator included, with the drops
-    /// (one to three of those bits, a provider's whole [`crate::catalog::Quirks::drops`]) it
-    /// is for ([`Layout::drop_fields`]).
+    /// it is for ([`Layout::drop_fields`]): in the low four bits the drops of its object a
+    /// provider takes out, in the high four every drop its object has (a provider whose
+    /// [`crate::catalog::Quirks::drops`], within those, are the low bits uses it).
     pub(crate) drops: Vec<(Span, u8)>,
     /// `reasoning_effort` appended in place of a `reasoning` object that carried the effort
     /// (OpenRouter's form: the chat APIs know only `reasoning_effort`, and the object, passed
@@ -120,8 +121,9 @@ impl Layout {
     /// is left whole: it is no longer what the client meant, and the provider says why.
     pub(crate) fn drop_fields(&mut self, fields: &[Field]) {
         let any = fields.iter().fold(0, |bits, f| bits | f.2);
-        let inside = crate::catalog::MESSAGE_DROPS;
-        for drops in (1..=inside).filter(|d| d & any != 0 && d & !inside == 0) {
+        // Each combination of the drops the object has, once: a provider's other drops take out
+        // nothing here.
+        for drops in (1..=any).filter(|d| d & !any == 0) {
             let goes = |f: &Field| f.2 & drops != 0;
             if fields.iter().all(goes) {
                 continue;
@@ -139,12 +141,12 @@ impl Layout {
                 if let Some((from, last)) = run.take() {
                     // After a kept field: up to the run's end; at the start: up to this key.
                     let end = if kept_end.is_some() { last } else { f.0 };
-                    self.drops.push((Span { start: from, end }, drops));
+                    self.drops.push((Span { start: from, end }, any << 4 | drops));
                 }
                 kept_end = Some(f.1);
             }
             if let Some((from, last)) = run {
-                self.drops.push((Span { start: from, end: last }, drops));
+                self.drops.push((Span { start: from, end: last }, any << 4 | drops));
             }
         }
     }

@@ -406,10 +406,9 @@ impl Parses {
             images,
             asks: req.layout.asks & MESSAGE_ASKS,
             unsigned: req.layout.unsigned_calls.iter().map(|p| p - at).collect(),
-            drops: req
-                .layout
-                .drops
-                .iter()
+            // Only the messages' own: a member before them (`tools` first) has its drops too.
+            drops: (req.layout.drops.iter())
+                .filter(|(s, _)| s.start >= at)
                 .map(|&(s, d)| (Span { start: s.start - at, end: s.end - at }, d))
                 .collect(),
         };
@@ -598,10 +597,38 @@ mod tests {
             let req = parse_chat_with(b.as_bytes(), Some(&memo)).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(req.layout.unsigned_calls.len(), i / 2 + 1, "{i}");
             // Each assistant message, its members in key order (annotations, content,
-            // refusal, ...): two removals for echoes, one for nulls (refusal) and two for both,
-            // each again with cache marks; a signed call's extra_content one for echoes and
-            // one for both, again with cache marks.
-            assert_eq!(req.layout.drops.len(), 10 * (i + 1) + 4 * i.div_ceil(2), "{i}");
+            // refusal, ...): two removals for echoes, one for nulls (refusal) and two for both;
+            // a signed call's extra_content one for echoes (null, it is a null too).
+            assert_eq!(req.layout.drops.len(), 5 * (i + 1) + i.div_ceil(2), "{i}");
+        }
+        assert!(memo.borrow().counts().0 > 0);
+    }
+
+    /// A tool's cache mark before the messages (`tools` sent first) is the tool's, not the
+    /// messages': the memo keeps only theirs, so the next turn (another tool added) drops the
+    /// same bytes as a parse without it.
+    #[test]
+    fn a_tools_cache_mark_before_the_messages_is_not_remembered() {
+        let memo = RefCell::new(Parses::new(1 << 20));
+        let marked =
+            json!({"type": "function", "function": {"name": "a"}, "cache_control": {"type": "ephemeral"}});
+        let plain = json!({"type": "function", "function": {"name": "b-plain", "description": "d"}});
+        let mut messages = vec![json!({"role": "user", "content": "start ".repeat(40)})];
+        let drops = crate::catalog::Quirks {
+            drops: crate::catalog::DROPS_CACHE_MARKS | crate::catalog::DROPS_ECHOES,
+            ..crate::catalog::Quirks::NONE
+        };
+        for tools in [json!([marked]), json!([marked, plain]), json!([marked, plain, plain])] {
+            messages.push(json!({"role": "assistant", "content": "ok", "refusal": null}));
+            messages.push(json!({"role": "user", "content": "more ".repeat(40)}));
+            let b = format!(r#"{{"model":"auto","tools":{tools},"messages":{}}}"#, json!(messages));
+            let with = parse_chat_with(b.as_bytes(), Some(&memo)).unwrap_or_else(|e| panic!("{e}"));
+            let without = parse_chat_with(b.as_bytes(), None).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(with.layout.drops, without.layout.drops, "{b}");
+            let sent = with.layout.rewrite_for(b.as_bytes(), "m", &drops);
+            let sent: serde_json::Value =
+                serde_json::from_slice(&sent).unwrap_or_else(|e| panic!("{e}: {b}"));
+            assert!(sent["tools"][0].get("cache_control").is_none(), "{sent}");
         }
         assert!(memo.borrow().counts().0 > 0);
     }

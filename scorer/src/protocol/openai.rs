@@ -105,7 +105,9 @@ impl Layout {
                 self.drops
                     .iter()
                     .filter(|(span, d)| {
-                        *d == drops & MESSAGE_DROPS && m.span.start <= span.start && span.end <= m.span.end
+                        *d & 0xF == drops & MESSAGE_DROPS & (*d >> 4)
+                            && m.span.start <= span.start
+                            && span.end <= m.span.end
                     })
                     .map(|&(span, _)| (span, &b""[..])),
             );

@@ -88,7 +88,6 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
                     // The API requires it, so clients send a model's whole output (Claude Code:
                     // 32,000 or 128,000): a ceiling, not a size the answer needs.
                     out.push(("max_completion_tokens".into(), n.into()));
-                    out.push(("max_tokens_ceiling".into(), true.into()));
                 }
             }
             "temperature" | "top_p" => match value {
@@ -130,6 +129,12 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     }
     if let Some(effort) = effort {
         out.push(("reasoning_effort".into(), effort.into()));
+    }
+    // A ceiling, unless the client said itself what its cap is.
+    if out.iter().any(|(k, _)| k == "max_completion_tokens")
+        && !out.iter().any(|(k, _)| k == "max_tokens_ceiling")
+    {
+        out.push(("max_tokens_ceiling".into(), true.into()));
     }
     let model = match model {
         Some(m @ Node::Leaf(Value::String(_))) => m,
