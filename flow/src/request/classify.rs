@@ -182,7 +182,10 @@ impl Request {
         let (body, dropped) = match self.inbound.as_mut() {
             Some(inbound) if inbound.api() == Api::Messages => {
                 match inbound_messages::request::to_chat(&body) {
-                    Ok(chat) => (chat, Vec::new()),
+                    Ok(chat) => {
+                        inbound.translated(Default::default());
+                        (chat, Vec::new())
+                    }
                     Err(e) => return Ok(self.reject(host, &e)),
                 }
             }

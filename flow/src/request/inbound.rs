@@ -47,6 +47,8 @@ impl Api {
 #[derive(Debug)]
 pub(super) struct Inbound {
     api: Api,
+    /// The request was made a chat body (a Messages error then names chat's members).
+    translated: bool,
     shape: Shape,
     /// What its Response objects say they were asked, and where its chat tools stand in the
     /// request (for errors naming one), once the request is translated.
@@ -78,6 +80,7 @@ impl Inbound {
     pub(super) fn asked(api: Api) -> Self {
         Inbound {
             api,
+            translated: false,
             shape: Shape::Asked,
             echo: Echo::default(),
             status: 200,
@@ -98,6 +101,7 @@ impl Inbound {
     /// Translated: what its answer echoes.
     pub(super) fn translated(&mut self, echo: Echo) {
         self.echo = echo;
+        self.translated = true;
     }
 
     /// The body of this step, which its phase read and lets pass unchanged.
@@ -168,7 +172,7 @@ impl Inbound {
                 };
                 rewritten.or_else(|| answer::renamed_error(body, self.echo()))
             }
-            Api::Messages if !ok => Some(message::to_error(status, body)),
+            Api::Messages if !ok => Some(message::to_error(status, body, self.translated)),
             Api::Messages => match &self.shape {
                 Shape::Whole => message::to_message(body),
                 _ => None,

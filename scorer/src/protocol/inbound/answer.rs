@@ -317,8 +317,11 @@ pub(super) fn set(object: &mut Value, key: &str, value: Value) {
 /// body.
 pub(crate) fn as_chunks(body: &[u8]) -> Option<String> {
     let v: Value = serde_json::from_slice(body).ok()?;
-    if v.get("object").and_then(Value::as_str) != Some("chat.completion") {
-        return None;
+    // Some OpenAI-compatible providers leave `object` out of a completion.
+    match v.get("object").and_then(Value::as_str) {
+        Some("chat.completion") => {}
+        None if v.get("choices").is_some_and(Value::is_array) => {}
+        _ => return None,
     }
     let head = |choices: Value| {
         json!({"id": v.get("id"), "object": "chat.completion.chunk", "created": v.get("created"),

@@ -147,11 +147,13 @@ pub(super) fn usage(chat: &Value) -> Value {
 
 /// Any error answer (an OpenAI error body, the router's or a provider's, or any other text) as
 /// Anthropic's error object, its `type` by `status` ([`kind`]). The message is the OpenAI
-/// error's ([`said`]), else the body's text, else one naming the status.
-pub fn to_error(status: u16, body: &[u8]) -> Vec<u8> {
+/// error's ([`said`]), else the body's text, else one naming the status. `translated`: the
+/// request was made a chat body, whose members the error names by chat's names (the
+/// translation's own refusals name the client's).
+pub fn to_error(status: u16, body: &[u8], translated: bool) -> Vec<u8> {
     let v: Option<Value> = serde_json::from_slice(body).ok();
     let message = match v.as_ref().and_then(|v| v.get("error")) {
-        Some(error @ Value::Object(_)) => said(error),
+        Some(error @ Value::Object(_)) => said(error, translated),
         Some(Value::String(s)) => Some(s.clone()).filter(|s| !s.trim().is_empty()),
         _ => v.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).map(str::to_string),
     };
@@ -196,7 +198,7 @@ pub(super) fn stream_error(error: &Value) -> Value {
     } else {
         "api_error"
     };
-    let message = said(error).unwrap_or_else(|| "the provider's stream failed".to_string());
+    let message = said(error, true).unwrap_or_else(|| "the provider's stream failed".to_string());
     error_object(kind, &message)
 }
 
@@ -210,17 +212,18 @@ pub(super) fn error_object(kind: &str, message: &str) -> Value {
 /// `param` the message does not already name is put there. A context overflow
 /// (`context_length_exceeded`) is said in Anthropic's words, "prompt is too long", which
 /// clients match to compact the conversation.
-fn said(error: &Value) -> Option<String> {
+fn said(error: &Value, translated: bool) -> Option<String> {
     let s = |k: &str| error.get(k).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
     let message = s("message").or_else(|| s("code"))?;
     // Named as the Messages client wrote them, not as the chat body they became.
     let mut message = message.to_string();
-    for (chat, theirs) in MESSAGES_NAMES.iter().filter(|(chat, _)| *chat != "stop") {
-        message = message.replace(chat, theirs);
+    let names = if translated { &MESSAGES_NAMES[..] } else { &[] };
+    for (chat, theirs) in names.iter().filter(|(chat, _)| *chat != "stop") {
+        message = renamed_word(&message, chat, theirs);
     }
     let renamed = s("param").map(|p| {
         let head = p.split(['.', '[']).next().unwrap_or_default();
-        match MESSAGES_NAMES.iter().find(|(chat, _)| *chat == head) {
+        match names.iter().find(|(chat, _)| *chat == head) {
             Some((chat, theirs)) => p.replacen(chat, theirs, 1),
             None => p.to_string(),
         }
@@ -236,6 +239,23 @@ fn said(error: &Value) -> Option<String> {
         Some(param) if !message.contains(&param) => format!("{param}: {message}"),
         _ => message.to_string(),
     })
+}
+
+/// `text` with `from` as a whole name (not inside a longer one) said `to`.
+fn renamed_word(text: &str, from: &str, to: &str) -> String {
+    let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let (before, after) =
+            (rest.get(..at).unwrap_or_default(), rest.get(at + from.len()..).unwrap_or_default());
+        let whole = !part(before.chars().next_back()) && !part(after.chars().next());
+        out.push_str(before);
+        out.push_str(if whole { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Chat's names for the members a Messages request sends otherwise.

@@ -172,10 +172,35 @@ fn errors_are_anthropics_typed_by_status() {
         (500, r#"{"message":"flat"}"#.into(), "api_error", "flat"),
     ];
     for (status, body, kind, said) in cases {
-        let v: Value = serde_json::from_slice(&to_error(status, body.as_bytes())).unwrap_or_default();
+        let v: Value = serde_json::from_slice(&to_error(status, body.as_bytes(), true)).unwrap_or_default();
         assert_eq!(v, json!({"type": "error", "error": {"type": kind, "message": said}}), "{status} {body}");
     }
     let long = "x".repeat(5_000);
-    let v: Value = serde_json::from_slice(&to_error(502, long.as_bytes())).unwrap_or_default();
+    let v: Value = serde_json::from_slice(&to_error(502, long.as_bytes(), true)).unwrap_or_default();
     assert_eq!(v["error"]["message"].as_str().map(str::len), Some(1_000));
+}
+
+/// Chat's names are renamed only in errors about the chat body the request became, and only as
+/// whole names: the translation's own refusal of a chat member names what the client sent.
+#[test]
+fn only_errors_about_the_chat_body_rename_its_members() {
+    let error = |message: &str, param: &str| {
+        json!({"error": {"message": message, "type": "invalid_request_error", "param": param, "code": null}})
+            .to_string()
+    };
+    let said = |body: &str, translated: bool| {
+        let v: Value =
+            serde_json::from_slice(&to_error(400, body.as_bytes(), translated)).unwrap_or_default();
+        v["error"]["message"].as_str().unwrap_or_default().to_string()
+    };
+    let theirs = error(
+        "unrecognized request argument 'max_completion_tokens': a Messages request sends max_tokens",
+        "max_completion_tokens",
+    );
+    assert_eq!(
+        said(&theirs, false),
+        "unrecognized request argument 'max_completion_tokens': a Messages request sends max_tokens"
+    );
+    let ours = error("reasoning_effort_x is not reasoning_effort", "reasoning_effort");
+    assert_eq!(said(&ours, true), "reasoning_effort_x is not thinking");
 }

@@ -402,6 +402,15 @@ fn a_whole_body_is_told_as_events_or_an_error_and_waiting_bytes_are_pings() {
             json!({"type": "error", "error": {"type": "invalid_request_error", "message": "model: not served here"}})
         ]
     );
+    // Without `object`, and with its text (or a delta's) as a list of parts: the same text.
+    let parts = json!([{"type": "text", "text": "o"}, {"type": "text", "text": "k"}]);
+    let mut bare = completion.clone();
+    bare.as_object_mut().map(|o| o.remove("object"));
+    bare["choices"][0]["message"]["content"] = parts.clone();
+    let m = message(&whole(&bare.to_string()));
+    assert_eq!(m["content"][0], json!({"type": "text", "text": "ok"}), "{m}");
+    let streamed = chat(&[chunk(json!({"content": parts}), Some("stop"))], true);
+    assert_eq!(message(&whole(&streamed))["content"], json!([{"type": "text", "text": "ok"}]));
     let mut e = Events::new("chatcmpl-fallback");
     let ping = b"event: ping\ndata: {\"type\":\"ping\"}\n\n".to_vec();
     assert_eq!(e.feed(b": keep-alive\n\n", false), ping);

@@ -150,6 +150,12 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
         Some(list) => blocks::messages(list, &mut chat_messages, &mut named)?,
         None => return Err(missing("messages", "send the conversation as a list of messages")),
     }
+    // A choice naming a deferred tool names it too.
+    if let Some((_, choice)) = out.iter().find(|(k, _)| k == "tool_choice")
+        && let Some(name) = choice.get("function").and_then(|f| f.get("name")).and_then(Node::as_str)
+    {
+        named.push(name.to_string());
+    }
     let declared: Vec<Node> = (declared.into_iter().flatten())
         .filter(|(_, deferred)| deferred.as_ref().is_none_or(|n| named.contains(n)))
         .map(|(tool, _)| tool)

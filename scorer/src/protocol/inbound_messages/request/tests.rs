@@ -359,6 +359,10 @@ fn deferred_tools_wait_until_the_conversation_names_them() {
     ]);
     let out = chat(&json!({"model": "m", "messages": found, "tools": tools}));
     assert_eq!(names(&out), ["Bash", "WebFetch"]);
+    let chosen = chat(
+        &json!({"model": "m", "messages": ask, "tools": tools, "tool_choice": {"type": "tool", "name": "WebFetch"}}),
+    );
+    assert_eq!(names(&chosen), ["Bash", "WebFetch"]);
     let choice = json!({"type": "auto", "disable_parallel_tool_use": true});
     for tools in [json!([]), json!([{"name": "WebFetch", "input_schema": {}, "defer_loading": true}])] {
         let out = chat(
