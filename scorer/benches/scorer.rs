@@ -94,5 +94,33 @@ fn inbound(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, inbound);
+/// An Anthropic Messages client's side (`/v1/messages`): its body made a chat body, and a chat
+/// stream told as Messages events, per byte.
+fn inbound_messages(c: &mut Criterion) {
+    use model_router_scorer::protocol::inbound_messages::{events::Events, request::to_chat};
+    let mut group = c.benchmark_group("inbound_messages");
+    let chat: serde_json::Value = serde_json::from_str(&conversation(250)).expect("json");
+    let messages = chat.get("messages").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+    let body = serde_json::json!({"model": "auto", "max_tokens": 32000, "stream": true,
+        "system": [{"type": "text", "text": "You are a helpful assistant.", "cache_control": {"type": "ephemeral"}}],
+        "messages": messages.get(1..).unwrap_or_default()})
+    .to_string();
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function(format!("to_chat long_100KB ({} bytes)", body.len()), |b| {
+        b.iter(|| to_chat(body.as_bytes()).expect("translates"))
+    });
+    let chunk = r#"data: {"id":"chatcmpl-b","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a few words of text"},"finish_reason":null}]}"#;
+    let stream = format!("{}data: [DONE]\n\n", format!("{chunk}\n\n").repeat(500));
+    group.throughput(Throughput::Bytes(stream.len() as u64));
+    group.bench_function(format!("events 500 chunks ({} bytes)", stream.len()), |b| {
+        b.iter(|| {
+            let mut e = Events::new("chatcmpl-b");
+            stream.as_bytes().chunks(4096).map(|c| e.feed(c, false).len()).sum::<usize>()
+                + e.feed(b"", true).len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, inbound, inbound_messages);
 criterion_main!(benches);

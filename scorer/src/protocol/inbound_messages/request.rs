@@ -3,11 +3,11 @@
 //! Every top-level member is translated (`system` and `messages` to `messages`, `tools`,
 //! `tool_choice`, `thinking` and `output_config` to their chat shapes), passed under chat's
 //! name (`max_tokens` as `max_completion_tokens`, `stop_sequences` as `stop`), dropped (it
-//! changes nothing the client relies on), or refused with a 400 naming it and why.
-//! `max_tokens`, which the API requires, goes as a ceiling (`max_tokens_ceiling`): a model
-//! with a smaller output limit stays a candidate and is sent its own. A member
-//! this translation does not know is refused too. The router's own members (`prefer`, `tier`,
-//! `provider`, `max_price`) pass through for the route to read. Errors name the member as the
+//! changes nothing the client relies on), or refused with a 400 naming it and why; a member
+//! this translation does not know is refused too. `max_tokens`, which the API requires, goes
+//! as a ceiling (`max_tokens_ceiling`): a model with a smaller output limit stays a candidate
+//! and is sent its own. The router's own members (`prefer`, `tier`, `provider`, `max_price`,
+//! `max_tokens_ceiling`) pass through for the route to read. Errors name the member as the
 //! client wrote it (`messages[2].content[0].tool_use_id`).
 //!
 //! The body is read into a tree that keeps the client's member order (a tool's
@@ -28,12 +28,13 @@ use crate::protocol::inbound::request::fields::{
 use crate::protocol::inbound::request::tree::{self, NULL, Node, object};
 
 /// Members left out: `cache_control` (Anthropic's automatic cache breakpoint: the other
-/// providers cache on their own), `metadata` (its `user_id` is Anthropic's abuse tracking), `top_k` (no
-/// chat sampling takes it: `temperature` and `top_p` still apply), `service_tier`
-/// (Anthropic's capacity choice; the route picks the provider) and `context_management`
-/// (Anthropic's clearing of old tool results on its side: without it the whole conversation
-/// is sent, which the route fits to a model's window) and `safeguards` (context for
-/// Anthropic's classifier of a client's dangerous tool use, which runs only there).
+/// providers cache on their own), `metadata` (its `user_id` is Anthropic's abuse tracking),
+/// `top_k` (no chat sampling takes it: `temperature` and `top_p` still apply),
+/// `service_tier` (Anthropic's capacity choice; the route picks the provider),
+/// `context_management` (Anthropic's clearing of old tool results on its side: without it the
+/// whole conversation is sent, which the route fits to a model's window) and `safeguards`
+/// (context for Anthropic's classifier of a client's dangerous tool use, which runs only
+/// there).
 const DROPPED: [&str; 6] =
     ["cache_control", "context_management", "metadata", "safeguards", "service_tier", "top_k"];
 
