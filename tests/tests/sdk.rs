@@ -18,20 +18,23 @@ fn run(program: PathBuf, args: &[PathBuf], env: &[(&str, String)]) {
     assert!(text.contains("all checks passed"), "{text}");
 }
 
-#[test]
-fn the_official_python_sdk_works_unchanged() {
+/// A Python SDK's script in `tests/sdk` against the router in Envoy, its base URL the router's
+/// address and `path`.
+fn python_sdk(script: &str, path: &str) {
     let s = Stack::start(None).expect("stack");
     let python = repo_root().join(".venv/bin/python");
-    let script = repo_root().join("tests/sdk/test_openai_python.py");
-    run(python, &[script], &[("BASE_URL", format!("http://{}/v1", s.envoy.addr))]);
+    let script = repo_root().join("tests/sdk").join(script);
+    run(python, &[script], &[("BASE_URL", format!("http://{}{path}", s.envoy.addr))]);
+}
+
+#[test]
+fn the_official_python_sdk_works_unchanged() {
+    python_sdk("test_openai_python.py", "/v1");
 }
 
 #[test]
 fn anthropics_python_sdk_works_unchanged_against_the_messages_api() {
-    let s = Stack::start(None).expect("stack");
-    let python = repo_root().join(".venv/bin/python");
-    let script = repo_root().join("tests/sdk/test_anthropic_python.py");
-    run(python, &[script], &[("BASE_URL", format!("http://{}", s.envoy.addr))]);
+    python_sdk("test_anthropic_python.py", "");
 }
 
 #[test]

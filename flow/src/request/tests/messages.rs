@@ -1,6 +1,7 @@
 //! An Anthropic Messages client: routed as the chat body its request says, answered in the
 //! Messages API's shapes on every path (held, streamed, a fallback's, every error).
 
+use super::responses::{COMPLETION, replaced, sent_body};
 use super::*;
 
 fn messages(body: &str) -> Fake {
@@ -13,14 +14,6 @@ fn messages(body: &str) -> Fake {
     host
 }
 
-fn replaced(step: &Step) -> Option<String> {
-    step.effects.iter().find_map(|e| match e {
-        Effect::ReplaceResponseBody { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
-        _ => None,
-    })
-}
-
-const COMPLETION: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":9,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}"#;
 const ASK: &str = r#"{"model":"economy","max_tokens":100,"system":"be brief","messages":[{"role":"user","content":"hello"}]}"#;
 
 #[test]
@@ -28,14 +21,7 @@ fn a_messages_request_is_routed_as_chat_and_its_answer_is_a_message() {
     let mut host = messages(ASK);
     let mut req = Request::new(Some(config("")));
     let step = route(&mut req, &host);
-    let sent: Value = step
-        .effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::ReplaceRequestBody { bytes, .. } => serde_json::from_slice(bytes).ok(),
-            _ => None,
-        })
-        .unwrap_or(Value::Null);
+    let sent = sent_body(&step);
     assert_eq!(
         sent["messages"],
         serde_json::json!([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}]),

@@ -14,7 +14,7 @@ fn responses(body: &str) -> Fake {
 }
 
 /// The body the provider is sent.
-fn sent_body(step: &Step) -> Value {
+pub(super) fn sent_body(step: &Step) -> Value {
     step.effects
         .iter()
         .find_map(|e| match e {
@@ -24,14 +24,14 @@ fn sent_body(step: &Step) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn replaced(step: &Step) -> Option<String> {
+pub(super) fn replaced(step: &Step) -> Option<String> {
     step.effects.iter().find_map(|e| match e {
         Effect::ReplaceResponseBody { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
         _ => None,
     })
 }
 
-const COMPLETION: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":9,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}"#;
+pub(super) const COMPLETION: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":9,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}"#;
 
 #[test]
 fn a_responses_request_is_routed_as_chat_and_its_answer_is_a_response_object() {

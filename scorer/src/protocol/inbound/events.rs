@@ -72,16 +72,17 @@ struct Item {
     guessed_id: bool,
 }
 
-/// Where the body stands.
+/// Where the body of a stream being translated stands (a Responses client's, a Messages
+/// client's).
 #[derive(Debug, Default, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// No byte but whitespace yet.
     #[default]
     Unknown,
     /// SSE: translated.
     Stream,
-    /// Not a stream: an error object, passed as it is, or a whole completion (a provider
-    /// that ignored `stream`), told as a stream; held until its end.
+    /// Not a stream: an error object, answered in the client's API's shape, or a whole
+    /// completion (a provider that ignored `stream`), told as a stream; held until its end.
     Whole(Vec<u8>),
 }
 

@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 
 use super::answer;
 use crate::protocol::inbound::answer::{Ids, as_chunks};
+use crate::protocol::inbound::events::Mode;
 use crate::protocol::responses::sse::Sse;
 
 /// What the open content block is.
@@ -66,19 +67,6 @@ struct Call {
     /// Its arguments so far, while held.
     held: String,
     stage: Stage,
-}
-
-/// Where the body stands.
-#[derive(Debug, Default, PartialEq, Eq)]
-enum Mode {
-    /// No byte but whitespace yet.
-    #[default]
-    Unknown,
-    /// SSE: translated.
-    Stream,
-    /// Not a stream: a whole completion, told as a stream, or anything else, an error; held
-    /// until its end.
-    Whole(Vec<u8>),
 }
 
 /// The translation's state between chunks.
