@@ -46,15 +46,6 @@ enum Block {
     Call(usize),
 }
 
-/// Where a tool call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Not written yet: its arguments are held.
-    Held,
-    /// Written whole at the end.
-    Written,
-}
-
 /// One tool call, in the order it came.
 #[derive(Debug)]
 struct Call {
@@ -64,9 +55,8 @@ struct Call {
     /// The provider gave no id (yet): one was made up, and a later id continues this call.
     guessed_id: bool,
     name: String,
-    /// Its arguments so far, while held.
+    /// Its arguments so far (written whole at the end).
     held: String,
-    stage: Stage,
 }
 
 /// The translation's state between chunks.
@@ -197,9 +187,6 @@ impl Events {
         }
         let calls = delta.and_then(|d| d.get("tool_calls")).and_then(Value::as_array);
         for call in calls.into_iter().flatten() {
-            if self.finished() {
-                return;
-            }
             self.call_delta(call);
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
@@ -282,14 +269,9 @@ impl Events {
         at
     }
 
-    /// Stops the open block (a call's is then written).
+    /// Stops the open block.
     fn stop(&mut self, out: &mut Vec<u8>) {
-        let Some((at, kind)) = self.open.take() else { return };
-        if let Block::Call(n) = kind
-            && let Some(call) = self.calls.get_mut(n)
-        {
-            call.stage = Stage::Written;
-        }
+        let Some((at, _)) = self.open.take() else { return };
         emit(out, "content_block_stop", json!({"index": at}));
     }
 }

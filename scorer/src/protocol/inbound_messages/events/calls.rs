@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Block, Call, Events, Stage, emit};
+use super::{Block, Call, Events, emit};
 use crate::protocol::inbound_messages::answer;
 
 impl Events {
@@ -18,8 +18,7 @@ impl Events {
             Some(id) => self.calls.iter().rposition(|c| c.id == id),
             None => self.calls.iter().rposition(under_index),
         };
-        // An id that comes after the call's first delta continues it: a held call takes it,
-        // one already started keeps the id the client has.
+        // An id that comes after the call's first delta continues it, and the call takes it.
         let found = found.or_else(|| {
             let last = self.calls.iter().rposition(under_index)?;
             self.calls.get(last).is_some_and(|c| c.guessed_id).then_some(last)
@@ -35,7 +34,6 @@ impl Events {
                     guessed_id: id.is_none(),
                     name: String::new(),
                     held: String::new(),
-                    stage: Stage::Held,
                 });
                 self.calls.len() - 1
             }
@@ -43,25 +41,23 @@ impl Events {
         let name = f.and_then(|f| f.get("name")).and_then(Value::as_str).filter(|s| !s.is_empty());
         let piece = f.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
         let Some(call) = self.calls.get_mut(n) else { return };
-        if let (Some(id), Stage::Held, true) = (id, call.stage, call.guessed_id) {
+        if let (Some(id), true) = (id, call.guessed_id) {
             (call.id, call.guessed_id) = (id.to_string(), false);
         }
-        // A name that comes after the call's first delta (it streams once named).
+        // A name that comes after the call's first delta.
         if let Some(name) = name.filter(|_| call.name.is_empty()) {
             call.name = name.to_string();
         }
         // Held whole to the end: a provider may interleave parallel calls' arguments, or text
         // with them, where a Messages block cannot be reopened once another has started.
-        if call.stage == Stage::Held {
-            call.held.push_str(piece);
-        }
+        call.held.push_str(piece);
     }
 
-    /// Stops the open block and writes the held calls, each whole.
+    /// Stops the open block and writes the held calls, each whole (at the answer's end).
     pub(super) fn settle(&mut self, out: &mut Vec<u8>) {
         self.stop(out);
         for n in 0..self.calls.len() {
-            let Some(call) = self.calls.get_mut(n).filter(|c| c.stage == Stage::Held) else { continue };
+            let Some(call) = self.calls.get_mut(n) else { continue };
             let held = std::mem::take(&mut call.held);
             let block = answer::tool_use_block(&call.id, &call.name, json!({}));
             let at = self.open_block(Block::Call(n), block, out);
