@@ -29,13 +29,8 @@ pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
     if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
         content.push(thinking_block(r));
     }
-    // Content a provider sent as a list of text parts is that text.
-    let parts = message
-        .and_then(|m| m.get("content"))
-        .and_then(Value::as_array)
-        .map(|parts| parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<String>());
-    let said = text("content").or(parts.as_deref().filter(|s| !s.is_empty()));
-    content.extend([said, text("refusal")].into_iter().flatten().map(text_block));
+    let said = content_text(message);
+    content.extend([said.as_deref(), text("refusal")].into_iter().flatten().map(text_block));
     let calls = message.and_then(|m| m.get("tool_calls")).and_then(Value::as_array);
     for (n, call) in calls.into_iter().flatten().enumerate() {
         fn s<'a>(v: Option<&'a Value>, k: &str) -> Option<&'a str> {
@@ -143,6 +138,17 @@ pub(super) fn usage(chat: &Value) -> Value {
         "cache_read_input_tokens": read,
         "output_tokens": n(Some(chat), "completion_tokens").unwrap_or(0),
     })
+}
+
+/// The text of a message's (or a delta's) `content`: a string, or a list of text parts a
+/// provider sent in its place; `None` when there is none.
+pub(super) fn content_text(message: Option<&Value>) -> Option<std::borrow::Cow<'_, str>> {
+    let text = match message?.get("content")? {
+        Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+        Value::Array(parts) => parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect(),
+        _ => return None,
+    };
+    Some(text).filter(|t| !t.is_empty())
 }
 
 /// Any error answer (an OpenAI error body, the router's or a provider's, or any other text) as

@@ -175,12 +175,8 @@ impl Events {
         if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
             self.said(Block::Thinking, r, out);
         }
-        // Content a provider sent as a list of text parts is that text.
-        let parts = delta.and_then(|d| d.get("content")).and_then(Value::as_array).map(|parts| {
-            parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<String>()
-        });
-        if let Some(t) = text("content").or(parts.as_deref().filter(|s| !s.is_empty())) {
-            self.said(Block::Text { refusal: false }, t, out);
+        if let Some(t) = answer::content_text(delta) {
+            self.said(Block::Text { refusal: false }, &t, out);
         }
         if let Some(r) = text("refusal") {
             self.said(Block::Text { refusal: true }, r, out);
