@@ -1372,6 +1372,70 @@ mod tests {
         );
     }
 
+    /// A hinted effort (`reasoning_effort_hint`: adaptive thinking's effort from an Anthropic
+    /// client) leaves no model out, and goes to each model that takes efforts as the nearest one
+    /// it takes, in its API's shape; a model that takes none is sent none. An effort the client
+    /// names itself wins; a hint that is no effort is refused by name.
+    #[test]
+    fn a_hinted_effort_goes_where_it_is_taken_and_leaves_no_model_out() {
+        use serde_json::{Value, json};
+        let c = config();
+        let sent = |model: &str, extra: &str| {
+            let r = route_chat(&c, chat(model, extra).as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+            let body: Value = serde_json::from_slice(&r.target.body).unwrap_or_default();
+            assert!(body.get("reasoning_effort_hint").is_none(), "{model}: {body}");
+            (r.target.to.model, body)
+        };
+        // The effort as each API carries it: chat's member, the Responses API's object, the
+        // Messages API's adaptive effort or the budget of a model without it.
+        let effort = |body: &Value| -> Option<String> {
+            let budget = body["thinking"]["budget_tokens"].as_u64();
+            let named = crate::catalog::THINKING_BUDGETS.iter().find(|(_, b)| Some(*b) == budget);
+            [&body["reasoning_effort"], &body["reasoning"]["effort"], &body["output_config"]["effort"]]
+                .into_iter()
+                .find_map(|v| v.as_str().map(str::to_string))
+                .or_else(|| named.map(|(e, _)| e.to_string()))
+        };
+        for (model, hint, want) in [
+            ("gpt-4.1", "xhigh", None),
+            ("o3", "xhigh", Some("high")),
+            ("gpt-5.4", "max", Some("xhigh")),
+            ("gemini-2.5-pro", "none", Some("minimal")),
+            ("gpt-5.4", "minimal", Some("none")),
+            ("gpt-5.3-codex", "xhigh", Some("xhigh")),
+            ("claude-opus-4-7", "xhigh", Some("xhigh")),
+            ("claude-sonnet-4-6", "xhigh", Some("high")),
+            ("deepseek.v3.2", "high", None),
+        ] {
+            let (_, body) = sent(model, &format!(r#","reasoning_effort_hint":"{hint}""#));
+            assert_eq!(effort(&body).as_deref(), want, "{model} {hint}: {body}");
+            if model == "claude-opus-4-7" {
+                assert_eq!(body["thinking"]["type"], json!("adaptive"), "{body}");
+            }
+        }
+        // No model is left out for it, and none is chosen for it.
+        for model in ["economy", "standard", "premium", "auto"] {
+            for hint in crate::catalog::EFFORTS {
+                let (hinted, _) = sent(model, &format!(r#","reasoning_effort_hint":"{hint}""#));
+                assert_eq!(hinted, sent(model, "").0, "{model} {hint}");
+            }
+        }
+        // The client's own effort wins, whichever comes first.
+        for extra in [
+            r#","reasoning_effort_hint":"high","reasoning_effort":"low""#,
+            r#","reasoning":{"effort":"low"},"reasoning_effort_hint":"high""#,
+        ] {
+            assert_eq!(effort(&sent("o3", extra).1).as_deref(), Some("low"), "{extra}");
+        }
+        for (extra, code) in [
+            (r#","reasoning_effort_hint":"ultra""#, "invalid_value"),
+            (r#","reasoning_effort_hint":3"#, "invalid_type"),
+        ] {
+            let e = route_chat(&c, chat("o3", extra).as_bytes(), TODAY).err();
+            assert_eq!(e.map(|e| (e.code, e.param)), Some((code, Some("reasoning_effort_hint".into()))));
+        }
+    }
+
     /// Issue 15: a max_tokens above a model's output limit was a context_length_exceeded that
     /// blamed the messages.
     #[test]

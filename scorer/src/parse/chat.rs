@@ -13,7 +13,8 @@ use crate::vocab::{Estimate, Policy, Prefer};
 pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
 
 /// Top-level fields the router reads and removes: they mean nothing to a provider.
-pub const ROUTER_FIELDS: [&str; 5] = ["prefer", "tier", "provider", "max_price", "max_tokens_ceiling"];
+pub const ROUTER_FIELDS: [&str; 6] =
+    ["prefer", "tier", "provider", "max_price", "max_tokens_ceiling", "reasoning_effort_hint"];
 
 /// A request's price ceiling (OpenRouter's `max_price`), USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -61,6 +61,10 @@ pub struct Layout {
     /// [`crate::catalog::effort_bit`] and the member that asked. A value not known there is
     /// left to the provider.
     pub(crate) effort: Option<(u8, &'static str)>,
+    /// The effort of `reasoning_effort_hint` (its [`crate::catalog::effort_bit`]), when the
+    /// request names no effort itself: sent as a `reasoning_effort` to a model that takes
+    /// efforts ([`Layout::hinted_effort`]), to no other. No model is left out for it.
+    pub(crate) effort_hint: Option<u8>,
     /// What it asks of [`crate::catalog::REFUSABLE`], as bits of [`crate::catalog::refusable_bit`],
     /// and the first member asking for log probabilities (`logprobs`, `top_logprobs`) and for
     /// a penalty (`presence_penalty`, `frequency_penalty`).
@@ -192,6 +196,18 @@ impl Layout {
     /// The reasoning effort asked for, if a known one (see [`Layout::effort`]).
     pub fn effort(&self) -> Option<(u8, &'static str)> {
         self.effort
+    }
+
+    /// The `reasoning_effort` member a hint ([`Layout::effort_hint`]) sends a model that takes
+    /// the efforts of `mask` ([`crate::catalog::Quirks::efforts`]; 0: the catalog lists none,
+    /// and the hint is not sent): the hinted effort if it takes it, else the highest it takes
+    /// below, else the lowest above (Claude Code's `xhigh` is `high` on a model whose highest
+    /// is `high`).
+    pub fn hinted_effort(&self, mask: u8) -> Option<&'static [u8]> {
+        let hint = self.effort_hint?;
+        let below = (0..EFFORT_MEMBERS.len()).rev().find(|i| 1 << i <= hint && mask & (1 << i) != 0);
+        let above = || (0..EFFORT_MEMBERS.len()).find(|i| 1 << i > hint && mask & (1 << i) != 0);
+        below.or_else(above).and_then(|i| EFFORT_MEMBERS.get(i).copied())
     }
 
     /// The long texts a translation may stand in for (`protocol::stand_in`).

@@ -127,6 +127,31 @@ pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Reads `reasoning_effort_hint`: the bit of an effort the catalog knows, or none for null. An
+/// unknown value is refused: a hint is sent only as a value a model's catalog entry lists, so
+/// one no model lists would be dropped everywhere, silently.
+pub(crate) fn read_effort_hint(r: &mut Reader<'_>) -> Result<Option<u8>, ApiError> {
+    const KEY: &str = "reasoning_effort_hint";
+    match r.peek_kind().map_err(syntax)? {
+        Kind::Null => r.null().map(|()| None).map_err(syntax),
+        Kind::String => {
+            let value = r.string().map_err(syntax)?;
+            match effort_bit(&value) {
+                Some(bit) => Ok(Some(bit)),
+                None => Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(KEY),
+                    format!(
+                        "{KEY} {} is not an effort: send none, minimal, low, medium, high, xhigh or max",
+                        echo(&value)
+                    ),
+                )),
+            }
+        }
+        k => Err(wrong_type(KEY, "a string", k)),
+    }
+}
+
 /// Reads `reasoning_effort` (a string) or `reasoning` (an object with `effort`): the effort's
 /// bit and its member's name, when it is one the catalog knows. A value of another type is a
 /// 400 here (a number went through Converse with the effort silently dropped); a string the

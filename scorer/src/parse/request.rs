@@ -19,8 +19,8 @@ use crate::parse::layout::{EFFORT_MEMBERS, STREAM_USAGE_MEMBER};
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{
-    asks_more, read_effort, read_flag, read_max_price, read_modalities, read_response_format, read_sampling,
-    read_service_tier, read_stop, read_tool,
+    asks_more, read_effort, read_effort_hint, read_flag, read_max_price, read_modalities,
+    read_response_format, read_sampling, read_service_tier, read_stop, read_tool,
 };
 use crate::vocab::Prefer;
 
@@ -239,6 +239,7 @@ fn parse_chat_as<'a>(
             "audio" => skip_unique(&mut r, &|| "audio".to_string())?,
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
             "max_price" => req.max_price = read_max_price(&mut r)?,
+            "reasoning_effort_hint" => req.layout.effort_hint = read_effort_hint(&mut r)?,
             "max_tokens_ceiling" => {
                 req.output_ceiling = match r.peek_kind().map_err(syntax)? {
                     Kind::Bool => r.boolean().map_err(syntax)?,
@@ -330,6 +331,10 @@ fn parse_chat_as<'a>(
     }
     r.finish().map_err(syntax)?;
     req.layout.effort = effort.unwrap_or(nested_effort);
+    // An effort the client names is what it gets; a hint only stands in for none.
+    if req.features.reasoning_param {
+        req.layout.effort_hint = None;
+    }
     // Chat APIs know `reasoning_effort`, not the `reasoning` object: it goes, its effort in
     // `reasoning_effort` unless one is sent (that one counts, as the translators read it).
     if let Some(m) = reasoning_member.and_then(|i| req.layout.members.get_mut(i)) {

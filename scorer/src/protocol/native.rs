@@ -142,6 +142,16 @@ pub fn chat_body_with(
             format!("this model's provider refuses {field}: leave it out to use it"),
         ));
     }
+    // A hinted effort the model takes, as the last member: the translators read it as a
+    // client's own, and the splice copies it with the body's end (every span is before it).
+    let hinted;
+    let body = match (layout.hinted_effort(to.quirks.efforts), layout.members.last()) {
+        (Some(member), Some(last)) => {
+            hinted = with_member(body, last.span.end, member);
+            hinted.as_slice()
+        }
+        _ => body,
+    };
     match api {
         Api::Messages => {
             stand_in::translate(body, layout.texts(), |b| anthropic::request::translate_with(b, to, memo))
@@ -162,6 +172,17 @@ pub fn chat_body_with(
             None => Ok(layout.rewrite_capped(body, to.upstream_model, &to.quirks, to.max_output)),
         },
     }
+}
+
+/// `body` with `,` and `member` inserted at `at` (the end of its last member).
+fn with_member(body: &[u8], at: usize, member: &[u8]) -> Vec<u8> {
+    let (head, tail) = body.split_at(at.min(body.len()));
+    let mut out = Vec::with_capacity(body.len() + member.len() + 1);
+    out.extend_from_slice(head);
+    out.push(b',');
+    out.extend_from_slice(member);
+    out.extend_from_slice(tail);
+    out
 }
 
 /// True when answers from `api` are translated back (not OpenAI-shaped already).

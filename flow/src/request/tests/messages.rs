@@ -44,6 +44,40 @@ fn a_messages_request_is_routed_as_chat_and_its_answer_is_a_message() {
     assert_eq!(set_response(&last, "x-model-router-cost").as_deref(), Some("0.00200000"));
 }
 
+/// Claude Code's adaptive thinking and its effort reach a pinned Claude as they were sent, and
+/// a model that reasons at an effort as the nearest it takes; a model that does not reason is
+/// sent none, and a tier picks what it picks without them.
+#[test]
+fn adaptive_thinking_reaches_the_models_that_think() {
+    let ask = |model: &str| {
+        format!(
+            r#"{{"model":"{model}","max_tokens":32000,"thinking":{{"type":"adaptive","display":"omitted"}},"output_config":{{"effort":"xhigh"}},"messages":[{{"role":"user","content":"hello"}}]}}"#
+        )
+    };
+    // The built-in catalog: its models' efforts and APIs.
+    let shared =
+        Rc::new(Shared::new(Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")), HashMap::new()));
+    let sent = |model: &str| {
+        let mut req = Request::new(Some(shared.clone()));
+        sent_body(&route(&mut req, &messages(&ask(model))))
+    };
+    let claude = sent("claude-opus-4-7");
+    assert_eq!(
+        (&claude["thinking"]["type"], &claude["output_config"]["effort"]),
+        (&"adaptive".into(), &"xhigh".into()),
+        "{claude}"
+    );
+    assert_eq!(sent("o3")["reasoning_effort"], Value::from("high"));
+    let plain = sent("gpt-4.1");
+    assert!(
+        plain.get("reasoning_effort").is_none() && plain.get("reasoning_effort_hint").is_none(),
+        "{plain}"
+    );
+    let mut req = Request::new(Some(shared.clone()));
+    let unthinking = sent_body(&route(&mut req, &messages(ASK)));
+    assert_eq!(sent("economy")["model"], unthinking["model"]);
+}
+
 #[test]
 fn every_refusal_is_anthropics_error_shape_with_its_status() {
     // (path, method, body, status, Anthropic's type)

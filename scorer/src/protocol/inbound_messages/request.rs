@@ -6,8 +6,10 @@
 //! changes nothing the client relies on), or refused with a 400 naming it and why; a member
 //! this translation does not know is refused too. `max_tokens`, which the API requires, goes
 //! as a ceiling (`max_tokens_ceiling`): a model with a smaller output limit stays a candidate
-//! and is sent its own. The router's own members (`prefer`, `tier`, `provider`, `max_price`,
-//! `max_tokens_ceiling`) pass through for the route to read. Errors name the member as the
+//! and is sent its own. Adaptive thinking's effort goes as a hint (`reasoning_effort_hint`):
+//! sent to the models that take an effort, no model left out for it. The router's own members
+//! (`prefer`, `tier`, `provider`, `max_price`, `max_tokens_ceiling`, `reasoning_effort_hint`)
+//! pass through for the route to read. Errors name the member as the
 //! client wrote it (`messages[2].content[0].tool_use_id`).
 //!
 //! The body is read into a tree that keeps the client's member order (a tool's
@@ -56,6 +58,7 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     };
     let (mut model, mut system, mut messages) = (None, None, None);
     let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
+    let mut thought = Thinking::Default;
     let mut effort = None;
     let mut declared = None;
     for (key, value) in members {
@@ -114,8 +117,8 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
                 out.push((key, NULL));
             }
             "tool_choice" => tools::tool_choice(value, &mut out)?,
-            "thinking" => effort = thinking(value)?,
-            "output_config" => output_config(value, &mut out)?,
+            "thinking" => thought = thinking(value)?,
+            "output_config" => effort = output_config(value, &mut out)?,
             "output_format" => out.push(("response_format".into(), response_format(value, k)?)),
             _ => {
                 let hint = match k {
@@ -128,8 +131,13 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
             }
         }
     }
-    if let Some(effort) = effort {
-        out.push(("reasoning_effort".into(), effort.into()));
+    match thought {
+        Thinking::Budget(effort) => out.push(("reasoning_effort".into(), effort.into())),
+        // Anthropic's default effort is high.
+        Thinking::Adaptive if !out.iter().any(|(k, _)| k == "reasoning_effort_hint") => {
+            out.push(("reasoning_effort_hint".into(), effort.unwrap_or("high").into()))
+        }
+        _ => {}
     }
     // A ceiling, unless the client said itself what its cap is.
     if out.iter().any(|(k, _)| k == "max_completion_tokens")
@@ -191,11 +199,23 @@ fn stop_sequences(value: Node) -> Result<Option<Node>, ApiError> {
     Ok((!list.is_empty()).then_some(Node::Array(list)))
 }
 
-/// `thinking` as a `reasoning_effort`: an `enabled` budget names the effort whose budget is
-/// nearest (the client asked for reasoning: only models that reason are candidates);
-/// `disabled` asks none, and `adaptive` (Claude decides whether to think, which Claude Code
-/// asks of every model) leaves each model to reason as it does by default.
-fn thinking(mut value: Node) -> Result<Option<&'static str>, ApiError> {
+/// What `thinking` asks.
+enum Thinking {
+    /// No `thinking` member: each model reasons as it does by default.
+    Default,
+    /// `enabled` with a budget: the effort whose budget is nearest, as a `reasoning_effort`
+    /// (the client asked for reasoning: only models that reason are candidates).
+    Budget(&'static str),
+    /// `adaptive` (Claude decides whether to think, which Claude Code asks of every model):
+    /// `output_config.effort` as a `reasoning_effort_hint`, sent to the models that take an
+    /// effort and to no other, so no model is left out for it.
+    Adaptive,
+    /// `disabled`: no effort is sent.
+    Disabled,
+}
+
+/// `thinking`: see [`Thinking`].
+fn thinking(mut value: Node) -> Result<Thinking, ApiError> {
     if !value.is_object() {
         return Err(wrong_type("thinking", "an object", &value));
     }
@@ -210,9 +230,10 @@ fn thinking(mut value: Node) -> Result<Option<&'static str>, ApiError> {
                 return Err(missing("thinking.budget_tokens", "send the thinking budget in tokens"));
             };
             let effort = EFFORT_BUDGETS.iter().find(|(most, _)| budget <= *most).map_or("high", |(_, e)| *e);
-            Ok(Some(effort))
+            Ok(Thinking::Budget(effort))
         }
-        Some("disabled" | "adaptive") => Ok(None),
+        Some("adaptive") => Ok(Thinking::Adaptive),
+        Some("disabled") => Ok(Thinking::Disabled),
         Some(other) => Err(unsupported(
             "thinking.type",
             format!(
@@ -224,16 +245,20 @@ fn thinking(mut value: Node) -> Result<Option<&'static str>, ApiError> {
     }
 }
 
-/// `output_config`: its `format` chat's `response_format`. Its `effort` (how much Claude's
-/// adaptive thinking spends, which Claude Code sends on every request) is checked and left
-/// out: as a `reasoning_effort` it would make every model that does not reason unroutable.
-fn output_config(mut value: Node, out: &mut Vec<(String, Node)>) -> Result<(), ApiError> {
+/// `output_config`: its `format` chat's `response_format`; its `effort` (how much Claude's
+/// adaptive thinking spends, which Claude Code sends on every request) returned, for adaptive
+/// thinking's hint ([`Thinking::Adaptive`]). As a `reasoning_effort` it would make every model
+/// that does not reason unroutable.
+fn output_config(mut value: Node, out: &mut Vec<(String, Node)>) -> Result<Option<&'static str>, ApiError> {
     if !value.is_object() {
         return Err(wrong_type("output_config", "an object", &value));
     }
+    let mut effort = None;
     if let Some(e) = value.take("effort") {
         match e.as_str() {
-            Some("low" | "medium" | "high" | "xhigh" | "max") => {}
+            Some(name @ ("low" | "medium" | "high" | "xhigh" | "max")) => {
+                effort = crate::catalog::EFFORTS.iter().find(|e| **e == name).copied();
+            }
             Some(_) => {
                 return Err(unsupported(
                     "output_config.effort",
@@ -251,7 +276,7 @@ fn output_config(mut value: Node, out: &mut Vec<(String, Node)>) -> Result<(), A
     {
         return Err(unknown(&format!("output_config.{k}"), "output_config takes effort and format"));
     }
-    Ok(())
+    Ok(effort)
 }
 
 /// A structured-output format (`{"type":"json_schema","schema":{…}}`) as chat's

@@ -131,12 +131,37 @@ fn options_take_their_chat_names() {
         (r#","thinking":{"type":"enabled","budget_tokens":1024}"#, "reasoning_effort", json!("low")),
         (r#","thinking":{"type":"enabled","budget_tokens":4097}"#, "reasoning_effort", json!("medium")),
         (r#","thinking":{"type":"enabled","budget_tokens":31999}"#, "reasoning_effort", json!("high")),
+        // Adaptive thinking's effort is a hint, Anthropic's default (high) when none is named;
+        // without adaptive thinking the effort asks nothing of other models.
         (r#","thinking":{"type":"adaptive"}"#, "reasoning_effort", Value::Null),
+        (r#","thinking":{"type":"adaptive"}"#, "reasoning_effort_hint", json!("high")),
         (r#","thinking":{"type":"disabled"}"#, "reasoning_effort", Value::Null),
+        (
+            r#","thinking":{"type":"disabled"},"output_config":{"effort":"low"}"#,
+            "reasoning_effort_hint",
+            Value::Null,
+        ),
         (r#","output_config":{"effort":"max"}"#, "reasoning_effort", Value::Null),
+        (r#","output_config":{"effort":"max"}"#, "reasoning_effort_hint", Value::Null),
         (
             r#","thinking":{"type":"adaptive"},"output_config":{"effort":"high"}"#,
             "reasoning_effort",
+            Value::Null,
+        ),
+        (
+            r#","output_config":{"effort":"xhigh"},"thinking":{"type":"adaptive"}"#,
+            "reasoning_effort_hint",
+            json!("xhigh"),
+        ),
+        // The client's own hint stands.
+        (
+            r#","reasoning_effort_hint":"low","thinking":{"type":"adaptive"},"output_config":{"effort":"max"}"#,
+            "reasoning_effort_hint",
+            json!("low"),
+        ),
+        (
+            r#","output_config":{"effort":"low"},"thinking":{"type":"enabled","budget_tokens":16000}"#,
+            "reasoning_effort_hint",
             Value::Null,
         ),
         (
@@ -306,6 +331,8 @@ fn claude_codes_own_members_are_read_or_left_out() {
     assert_eq!(out["messages"][3]["content"], json!("Tool loaded: WebSearch\n\nTool loaded."));
     assert_eq!(out["tools"][0]["function"]["name"], json!("WebSearch"));
     assert!(out.get("safeguards").is_none() && out.get("reasoning_effort").is_none(), "{out}");
+    // The system turn's effort is not the request's: adaptive thinking's default holds.
+    assert_eq!(out["reasoning_effort_hint"], json!("high"));
 }
 
 /// A failed tool's result says so; documents become chat's file and text parts, a tool
