@@ -71,6 +71,23 @@ raw = client.messages.with_raw_response.create(**dict(code, max_tokens=20000))
 assert raw.headers["x-model-router-tier"] == "economy", dict(raw.headers)
 assert raw.parse().content[0].text.startswith("mock reply from"), raw.parse()
 
+# The same request pinned to a Claude thinks as it asked: adaptive thinking at its effort on
+# Opus 4.7, a thinking budget on Sonnet (the provider's thinking comes back first), streamed
+# and whole; a tool loop's next turn, which Claude's API takes only without thinking, is served.
+for model in ("claude-opus-4-7", "claude-sonnet-4-6"):
+    pinned = dict(code, model=model, max_tokens=20000)
+    whole = client.messages.create(**pinned)
+    assert [b.type for b in whole.content] == ["thinking", "text"], (model, whole)
+    with client.messages.stream(**pinned) as s:
+        assert [b.type for b in s.get_final_message().content] == ["thinking", "text"], model
+    first = client.messages.create(**dict(pinned, tools=tools, messages=ask))
+    uses = [b for b in first.content if b.type == "tool_use"]
+    assert first.stop_reason == "tool_use" and uses, (model, first)
+    second = client.messages.create(**dict(pinned, tools=tools, messages=ask + [
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "sunny"}]}]))
+    assert second.stop_reason == "end_turn", (model, second)
+
 # Errors arrive in Anthropic's shape, as the SDK's typed exceptions, with the router's message.
 try:
     client.messages.create(model="no-such-model", max_tokens=10, messages=hello)

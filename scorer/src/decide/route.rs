@@ -75,8 +75,9 @@ pub struct Route {
     pub stream: bool,
     /// The client asked for a stream's usage itself.
     pub usage_requested: bool,
-    /// The client asked for reasoning (`reasoning_effort`, `reasoning`): a translated answer
-    /// shows the model's thinking as `reasoning_content`.
+    /// The client asked for reasoning (`reasoning_effort`, `reasoning`, or as a hint,
+    /// `reasoning_effort_hint`): a translated answer shows the model's thinking as
+    /// `reasoning_content`.
     pub reasoning: bool,
     /// The client asked for JSON output (`response_format` `json_object` or `json_schema`).
     pub structured: bool,
@@ -387,7 +388,8 @@ impl Analysis<'_> {
             selection,
             stream: req.stream,
             usage_requested: req.usage_requested,
-            reasoning: req.features.reasoning_param,
+            // A hint asks for thinking too, where a model does it.
+            reasoning: req.features.reasoning_param || req.layout().effort_hint.is_some(),
             structured: req.json_output,
             escalated,
             auto: report,

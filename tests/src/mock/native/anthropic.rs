@@ -46,9 +46,15 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
         Ok(ask) => ask,
         Err(message) => return invalid(w, &message),
     };
-    let Some(answer) = Answer::plan(provider, &ask) else {
+    let Some(mut answer) = Answer::plan(provider, &ask) else {
         return write_overflow(w, 400, provider);
     };
+    // Thinking on (`enabled` or `adaptive`): Claude thinks before it answers.
+    if matches!(body["thinking"]["type"].as_str(), Some("enabled" | "adaptive")) && answer.reasoning.is_none()
+    {
+        answer.reasoning = Some(format!("mock thinking from {provider}"));
+        answer.output_tokens += 4;
+    }
     let model = body["model"].as_str().unwrap_or_default();
     let text = body.to_string();
     let usage = usage(&answer, text.contains("\"cache_control\""), text.contains("\"ttl\":\"1h\""));
