@@ -11,6 +11,9 @@ pub const TIER: &str = "x-model-router-tier";
 pub const PREFER: &str = "x-model-router-prefer";
 /// Response header: `tier`, `pinned` or `auto`.
 pub const SELECTION: &str = "x-model-router-selection";
+/// Response header: the model name the client sent, when the configuration routed it as
+/// another (`model_aliases`).
+pub const ALIAS: &str = "x-model-router-alias";
 /// Response header: `context` or `capability` when the requested tier had no fitting model.
 pub const ESCALATED: &str = "x-model-router-escalated";
 /// Response header: the hosted tools a Responses request declared that the configuration

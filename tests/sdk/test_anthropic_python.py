@@ -88,6 +88,13 @@ for model in ("claude-opus-4-7", "claude-sonnet-4-6"):
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "sunny"}]}]))
     assert second.stop_reason == "end_turn", (model, second)
 
+# Claude Code's own default model name, which the catalog does not have: the demo's
+# configuration serves it with the catalog's Claude of its family, and says so.
+raw = client.messages.with_raw_response.create(model="claude-opus-5-5", max_tokens=64, messages=hello)
+assert (raw.headers["x-model-router-model"], raw.headers["x-model-router-alias"]) == \
+    ("claude-opus-4-7", "claude-opus-5-5"), dict(raw.headers)
+assert raw.parse().model == "claude-opus-4-7", raw.parse()
+
 # Errors arrive in Anthropic's shape, as the SDK's typed exceptions, with the router's message.
 try:
     client.messages.create(model="no-such-model", max_tokens=10, messages=hello)

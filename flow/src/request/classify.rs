@@ -412,6 +412,9 @@ fn chat_report(route: &Route) -> Vec<(&'static str, String)> {
     if let Some(why) = route.escalated {
         v.push((h::ESCALATED, why.to_string()));
     }
+    if let Some(alias) = &route.alias {
+        v.push((h::ALIAS, alias.clone()));
+    }
     if let Some(a) = &route.auto {
         v.push((h::AUTO_TIER, a.tier.as_str().to_string()));
         v.push((h::AUTO_SCORE, format!("{:.3}", a.score)));

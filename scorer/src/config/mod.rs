@@ -6,6 +6,7 @@
 //! decision can read the configuration without a cycle. `auto`'s settings live in
 //! [`auto`] for that reason.
 
+mod aliases;
 pub mod auto;
 mod remembered;
 mod responses;
@@ -16,6 +17,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use self::aliases::ModelAliases;
 use self::auto::{AutoConfig, AutoError, RawAutoConfig};
 pub use self::remembered::{PrefixCacheConfig, StickyConfig};
 pub use self::responses::ResponsesConfig;
@@ -95,6 +97,10 @@ pub struct RawConfig {
     /// How Responses API requests (`/v1/responses`) are served.
     #[serde(default)]
     pub responses: ResponsesConfig,
+    /// Model names the catalog does not have -> `auto`, a tier or a catalog model (a name
+    /// ending in `*` is a prefix).
+    #[serde(default)]
+    pub model_aliases: BTreeMap<String, String>,
 }
 
 /// The validated configuration the router runs on.
@@ -129,6 +135,8 @@ pub struct Config {
     pub filter_state: bool,
     /// How Responses API requests are served.
     pub responses: ResponsesConfig,
+    /// Client model names routed as another (`model_aliases`).
+    pub model_aliases: ModelAliases,
 }
 
 impl Config {
@@ -180,6 +188,8 @@ pub enum ConfigError {
     BadResilience(String),
     /// A `responses` setting refused (the message names it).
     BadResponses(String),
+    /// A `model_aliases` entry refused (the message names it).
+    BadModelAliases(String),
     /// A per-client setting (named) without `client_header`: no request would have a client.
     NeedsClientHeader(&'static str),
     /// A header name the router cannot use for this (named), and why.
@@ -222,7 +232,9 @@ impl fmt::Display for ConfigError {
                 "clients {a:?} and {b:?} would share the metric label {:?} (anything but A-Z a-z 0-9 - _ reads as _): rename one",
                 metric_segment(a)
             ),
-            ConfigError::BadResilience(why) | ConfigError::BadResponses(why) => f.write_str(why),
+            ConfigError::BadResilience(why)
+            | ConfigError::BadResponses(why)
+            | ConfigError::BadModelAliases(why) => f.write_str(why),
             ConfigError::NeedsClientHeader(what) => write!(
                 f,
                 "{what} is set but client_header is not: no request would have a client, so it would never apply"
@@ -269,6 +281,7 @@ impl fmt::Debug for ConfigError {
             }
             ConfigError::BadResilience(why) => f.debug_tuple("BadResilience").field(why).finish(),
             ConfigError::BadResponses(why) => f.debug_tuple("BadResponses").field(why).finish(),
+            ConfigError::BadModelAliases(why) => f.debug_tuple("BadModelAliases").field(why).finish(),
             ConfigError::NeedsClientHeader(what) => f.debug_tuple("NeedsClientHeader").field(what).finish(),
             ConfigError::BadHeader { what, value, .. } => {
                 f.debug_struct("BadHeader").field("what", what).field("value", value).finish()
@@ -354,6 +367,8 @@ impl TryFrom<RawConfig> for Config {
         raw.resilience.validate().map_err(ConfigError::BadResilience)?;
         raw.budgets.validate().map_err(ConfigError::BadResilience)?;
         raw.responses.validate().map_err(ConfigError::BadResponses)?;
+        let model_aliases =
+            ModelAliases::from_raw(raw.model_aliases, &catalog).map_err(ConfigError::BadModelAliases)?;
         for entry in &raw.free {
             let (provider, model) = entry.split_once('/').unwrap_or(("", entry));
             let mut found = false;
@@ -440,6 +455,7 @@ impl TryFrom<RawConfig> for Config {
             budgets: raw.budgets,
             filter_state: raw.filter_state.unwrap_or(true),
             responses: raw.responses,
+            model_aliases,
         })
     }
 }

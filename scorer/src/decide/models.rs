@@ -1,12 +1,16 @@
 //! `GET /v1/models` and `GET /v1/models/{model}`, answered by the router: the tiers and `auto`,
-//! the embedding aliases, and every model the caller can reach now (routable API, not retired,
+//! the embedding aliases and the configuration's exact `model_aliases`, and every model the
+//! caller can reach now (routable API, not retired,
 //! provider allowed by the caller's policy), with context window and prices.
 
 use serde_json::{Value, json};
 
+use std::borrow::Cow;
+
 use crate::catalog::{EmbeddingModel, Tier, efforts_of};
 use crate::config::Config;
 use crate::error::{ApiError, echo};
+use crate::parse::chat::ChatRequest;
 use crate::vocab::Policy;
 
 /// The OpenAI-style model list for a caller, as JSON.
@@ -87,7 +91,29 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
             }));
         }
     }
+    // The configuration's exact aliases (its prefix patterns name no one model).
+    for (alias, target) in config.model_aliases.exact() {
+        data.push(json!({"id": alias, "object": "model", "created": 0, "owned_by": "model-router",
+            "kind": "alias", "alias_of": target}));
+    }
     data
+}
+
+/// A model name the router does not serve itself, routed as its alias's target
+/// (`model_aliases`): the name the client sent. `auto`, the tiers and the catalog's own names
+/// are never aliased.
+pub(crate) fn aliased(config: &Config, req: &mut ChatRequest<'_>) -> Option<String> {
+    let name = req.model.as_ref();
+    let catalog = &config.catalog;
+    let served = name == "auto"
+        || Tier::parse(name).is_some()
+        || catalog.has_model(name)
+        || catalog.embeddings.iter().any(|e| e.id == name || e.alias.as_deref() == Some(name));
+    if served {
+        return None;
+    }
+    let target = config.model_aliases.resolve(name)?.to_string();
+    Some(std::mem::replace(&mut req.model, Cow::Owned(target)).into_owned())
 }
 
 /// Most model ids listed in an unknown-model error.
@@ -212,6 +238,20 @@ mod tests {
             crate::decide::embeddings::route_embeddings(&c, br#"{"model":"old","input":"x"}"#, &before)
                 .is_ok()
         );
+    }
+
+    /// The configuration's exact aliases are listed with what they name; a prefix pattern names
+    /// no model to list.
+    #[test]
+    fn configured_aliases_are_listed() {
+        let json = br#"{"model_aliases":{"claude-opus-5-5":"premium","claude-*":"standard"}}"#;
+        let c = Config::from_json(json).unwrap_or_else(|e| panic!("{e}"));
+        let all = Policy::default();
+        let one: Value = retrieve(&c, &all, 0, "claude-opus-5-5")
+            .map(|b| serde_json::from_str(&b).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((&one["kind"], &one["alias_of"]), (&json!("alias"), &json!("premium")));
+        assert!(!ids(&c, &all, 0).iter().any(|id| id.contains('*')));
     }
 
     /// Issue 15: `models.retrieve` (`GET /v1/models/{model}`) had no answer.

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::decide::auto::{self, AutoScore, Remembered};
 use crate::decide::liveness::Liveness;
 use crate::decide::memo::Memo;
-use crate::decide::models::unknown_model;
+use crate::decide::models::{aliased, unknown_model};
 use crate::decide::rank::{cheapest, cheapest_down, rank};
 use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
 use crate::decide::select::{self, Needs, estimate_of};
@@ -87,6 +87,8 @@ pub struct Route {
     pub escalated: Option<&'static str>,
     /// The auto decision, for `model: "auto"`.
     pub auto: Option<AutoReport>,
+    /// The model name the client sent, when it was an alias (`model_aliases`).
+    pub alias: Option<String>,
     /// What to remember for stickiness, for `model: "auto"` without a fixed tier.
     pub memory: Option<Memory>,
     /// The other candidates, best first: where failover goes, each checked again against
@@ -119,6 +121,8 @@ pub struct Analysis<'a> {
     pub(crate) req: ChatRequest<'a>,
     auto: Option<AutoScore>,
     resumed: Resumed,
+    /// The model name the client sent, when it was an alias (`model_aliases`).
+    alias: Option<String>,
 }
 
 /// Parses and, for `model: "auto"`, scores a chat completions body, scanning it whole.
@@ -148,6 +152,7 @@ pub fn analyze_with_memo<'a>(
 ) -> Result<Analysis<'a>, ApiError> {
     let memo = Memo::for_body(memo, &config.prefix_cache, body.len()).map(|m| &m.parses);
     let mut req = parse_chat_with(body, memo)?;
+    let alias = aliased(config, &mut req);
     let mut resumed = Resumed::default();
     let auto = (req.model == "auto").then(|| {
         resumed = resume::scan(&mut req, body, &config.prefix_cache, read, now);
@@ -156,7 +161,7 @@ pub fn analyze_with_memo<'a>(
         }
         auto::score(&req.features, &config.auto)
     });
-    Ok(Analysis { body, req, auto, resumed })
+    Ok(Analysis { body, req, auto, resumed, alias })
 }
 
 impl Analysis<'_> {
@@ -393,6 +398,7 @@ impl Analysis<'_> {
             structured: req.json_output,
             escalated,
             auto: report,
+            alias: self.alias.clone(),
             memory,
             fallbacks,
             layout: req.layout().clone(),
@@ -1302,6 +1308,47 @@ mod tests {
             let e = route_chat(&c, body.as_bytes(), TODAY).err();
             assert_eq!(e.map(|e| (e.status, e.code)), Some((status, code)), "{body}");
         }
+    }
+
+    /// A name the catalog does not have is routed as its alias's target: a tier, `auto` (scored
+    /// as any `auto` request) or a pinned model, the name it came by reported. The router's own
+    /// names are never aliased, and a name no alias covers is still a 404.
+    #[test]
+    fn a_configured_alias_routes_as_its_target() {
+        let c = Config::from_json(
+            br#"{"model_aliases":{"claude-opus-*":"premium","claude-*":"economy","claude-sonnet-5-5":"claude-sonnet-4-6","my-agent":"auto","text-*":"economy"}}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let routed = |model: &str| {
+            route_chat(&c, chat(model, "").as_bytes(), TODAY)
+                .map(|r| (r.selection, r.tier, r.target.to.model.clone(), r.alias.clone(), r.auto.is_some()))
+        };
+        let alias = |s: &str| Some(s.to_string());
+        let premium = routed("premium").map(|r| r.2).unwrap_or_default();
+        assert_eq!(
+            routed("claude-opus-5-5"),
+            Ok((Selection::Tier, Tier::Premium, premium, alias("claude-opus-5-5"), false))
+        );
+        assert_eq!(
+            routed("claude-haiku-5").map(|r| (r.1, r.3)),
+            Ok((Tier::Economy, alias("claude-haiku-5")))
+        );
+        assert_eq!(
+            routed("claude-sonnet-5-5").map(|r| (r.0, r.2, r.3)),
+            Ok((Selection::Pinned, "claude-sonnet-4-6".into(), alias("claude-sonnet-5-5")))
+        );
+        assert_eq!(
+            routed("my-agent").map(|r| (r.0, r.3, r.4)),
+            Ok((Selection::Auto, alias("my-agent"), true))
+        );
+        // The catalog's own names, under a pattern that covers them: served as themselves.
+        assert_eq!(
+            routed("claude-opus-4-7").map(|r| (r.0, r.2, r.3)),
+            Ok((Selection::Pinned, "claude-opus-4-7".into(), None))
+        );
+        let code = |model: &str| route_chat(&c, chat(model, "").as_bytes(), TODAY).err().map(|e| e.code);
+        assert_eq!(code("text-embedding-3-small"), Some("model_not_routable"));
+        assert_eq!(code("gpt-9"), Some("model_not_found"));
     }
 
     #[test]
