@@ -76,6 +76,11 @@ ADAPTIVE_THINKING = {"claude-opus-4-7"}
 # Claude 4.6 on ("Prefilling assistant messages returns a 400 error on Claude 4.6 models",
 # Anthropic's migration guide).
 NO_PREFILL = {"claude-sonnet-4-6", "claude-opus-4-6", "claude-opus-4-7"}
+# Deployments whose chat API answers a reasoning effort other than none beside function tools
+# with a 400 ("Function tools with reasoning_effort are not supported for gpt-5.4 in
+# /v1/chat/completions. Please use /v1/responses instead.", OpenAI, March 2026 on): a request
+# asking both goes to another candidate.
+NO_EFFORT_WITH_TOOLS = {("openai", "gpt-5.4")}
 # Models that answer a tool call in the history without its thought signature with a 400
 # ("Function call is missing a thought_signature in functionCall parts", Gemini 3, through
 # its OpenAI layer as well: the signature rides in the call's extra_content.google), which a
@@ -279,6 +284,8 @@ def main():
             entry["no_prefill"] = True
         if cid in THOUGHT_SIGNATURES:
             entry["thought_signatures"] = True
+        if (m["provider"], cid) in NO_EFFORT_WITH_TOOLS and api == "chat":
+            entry["no_effort_with_tools"] = True
         if (m["provider"], cid) in IMAGE_REQUEST_BYTES:
             entry["max_image_request_bytes"] = IMAGE_REQUEST_BYTES[(m["provider"], cid)]
         if m["provider"] in REFUSES and m["tier"] != "embedding":
@@ -312,6 +319,9 @@ def main():
         base.pop("refuses", None)
         if provider in REFUSES or cid in REFUSES_MODEL or provider in MEDIA_REFUSED:
             base["refuses"] = REFUSES.get(provider, []) + REFUSES_MODEL.get(cid, []) + MEDIA_REFUSED.get(provider, [])
+        base.pop("no_effort_with_tools", None)
+        if (provider, cid) in NO_EFFORT_WITH_TOOLS:
+            base["no_effort_with_tools"] = True
         base.pop("drops", None)
         if provider in DROPS:
             base["drops"] = DROPS[provider]

@@ -2,7 +2,8 @@
 //! takes and what of a request its provider refuses, as the catalog lists them.
 
 /// What a model takes that its protocol does not say (catalog `fixed_sampling`,
-/// `adaptive_thinking`, `no_prefill`, `thought_signatures`, `reasoning_efforts`, `refuses`).
+/// `adaptive_thinking`, `no_prefill`, `thought_signatures`, `no_effort_with_tools`,
+/// `reasoning_efforts`, `refuses`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Quirks {
     /// Takes only its default sampling (a reasoning model): a request that tunes sampling is
@@ -19,6 +20,11 @@ pub struct Quirks {
     /// changed, a failover) or one a client rebuilt has none. Such calls are sent with
     /// Google's stand-in signature, which skips the check.
     pub thought_signatures: bool,
+    /// Refuses a reasoning effort other than `none` beside tools on the chat API (OpenAI's
+    /// GPT-5.4: "Function tools with reasoning_effort are not supported for gpt-5.4 in
+    /// /v1/chat/completions"): a request asking both is not sent to it, and a hinted effort
+    /// is not sent to it with tools.
+    pub no_effort_with_tools: bool,
     /// The largest request body holding an image it takes, bytes (0: no limit known): Groq
     /// answers one over 4 MB with a 413 ("Maximum allowed size for a request containing a
     /// base64 encoded image is 4MB"), which ended the request; such a request is not sent to it.
@@ -43,6 +49,7 @@ impl Quirks {
         adaptive_thinking: false,
         no_prefill: false,
         thought_signatures: false,
+        no_effort_with_tools: false,
         image_request_bytes: 0,
         efforts: 0,
         refuses: 0,

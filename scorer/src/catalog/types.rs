@@ -211,6 +211,9 @@ pub struct RawModel {
     /// Wants its tool calls signed (see [`Quirks::thought_signatures`]).
     #[serde(default)]
     pub thought_signatures: bool,
+    /// Refuses an effort beside tools (see [`Quirks::no_effort_with_tools`]).
+    #[serde(default)]
+    pub no_effort_with_tools: bool,
     /// The largest request with an image it takes, bytes (see [`Quirks::image_request_bytes`]).
     pub max_image_request_bytes: Option<u32>,
     /// The `reasoning_effort` values it takes, of [`EFFORTS`] (see [`Quirks::efforts`]);

@@ -91,8 +91,13 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
             }));
         }
     }
-    // The configuration's exact aliases (its prefix patterns name no one model).
-    for (alias, target) in config.model_aliases.exact() {
+    // The configuration's exact aliases (its prefix patterns name no one model), each while
+    // what it names is there for this caller.
+    let reachable = |target: &str| {
+        target == "auto" || Tier::parse(target).is_some() || data.iter().any(|m| m["id"] == target)
+    };
+    let aliases: Vec<(&str, &str)> = config.model_aliases.exact().filter(|(_, t)| reachable(t)).collect();
+    for (alias, target) in aliases {
         data.push(json!({"id": alias, "object": "model", "created": 0, "owned_by": "model-router",
             "kind": "alias", "alias_of": target}));
     }
@@ -252,6 +257,12 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((&one["kind"], &one["alias_of"]), (&json!("alias"), &json!("premium")));
         assert!(!ids(&c, &all, 0).iter().any(|id| id.contains('*')));
+        // One whose model the caller cannot reach is not offered.
+        let json = br#"{"model_aliases":{"opus":"claude-opus-4-7"}}"#;
+        let c = Config::from_json(json).unwrap_or_else(|e| panic!("{e}"));
+        let only = Policy { only: Some(["openai".to_string()].into()), ..Policy::default() };
+        assert!(ids(&c, &all, 0).contains(&"opus".to_string()));
+        assert!(!ids(&c, &only, 0).contains(&"opus".to_string()));
     }
 
     /// Issue 15: `models.retrieve` (`GET /v1/models/{model}`) had no answer.

@@ -1454,7 +1454,8 @@ mod tests {
             ("gpt-5.3-codex", "xhigh", Some("xhigh")),
             ("claude-opus-4-7", "xhigh", Some("xhigh")),
             ("claude-sonnet-4-6", "xhigh", Some("high")),
-            ("deepseek.v3.2", "high", None),
+            // Reasons, but its catalog entry lists no efforts: none is sent.
+            ("qwen.qwen3-32b-v1:0", "high", None),
         ] {
             let (_, body) = sent(model, &format!(r#","reasoning_effort_hint":"{hint}""#));
             assert_eq!(effort(&body).as_deref(), want, "{model} {hint}: {body}");
@@ -1469,6 +1470,12 @@ mod tests {
                 assert_eq!(hinted, sent(model, "").0, "{model} {hint}");
             }
         }
+        // A null effort asks nothing: the hint's is the one member sent.
+        let null = chat("o3", r#","reasoning_effort":null,"reasoning_effort_hint":"high""#);
+        let raw = route_chat(&c, null.as_bytes(), TODAY).map(|r| r.target.body).unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        assert_eq!(text.matches(r#""reasoning_effort""#).count(), 1, "{text}");
+        assert!(text.contains(r#""reasoning_effort":"high""#), "{text}");
         // The client's own effort wins, whichever comes first.
         for extra in [
             r#","reasoning_effort_hint":"high","reasoning_effort":"low""#,
@@ -1483,6 +1490,52 @@ mod tests {
             let e = route_chat(&c, chat("o3", extra).as_bytes(), TODAY).err();
             assert_eq!(e.map(|e| (e.code, e.param)), Some((code, Some("reasoning_effort_hint".into()))));
         }
+    }
+
+    /// OpenAI's chat API answers GPT-5.4 a thinking effort beside function tools with a 400:
+    /// such a request goes to another candidate (a pinned one on that API is the router's 400
+    /// naming the effort), `none` goes as it is, and a hinted effort is not sent with tools.
+    #[test]
+    fn an_effort_beside_tools_is_not_sent_where_the_chat_api_refuses_it() {
+        use serde_json::Value;
+        let c = config();
+        let tools =
+            r#","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]"#;
+        let openai = r#","provider":{"only":["openai"]}"#;
+        let route = |model: &str, extra: &str| route_chat(&c, chat(model, extra).as_bytes(), TODAY);
+        let e = route("gpt-5.4", &format!(r#"{tools}{openai},"reasoning_effort":"high""#)).err();
+        assert_eq!(
+            e.map(|e| (e.code, e.param)),
+            Some(("unsupported_for_model", Some("reasoning_effort".to_string())))
+        );
+        for ok in [
+            format!(r#"{tools}{openai},"reasoning_effort":"none""#),
+            format!(r#"{openai},"reasoning_effort":"high""#),
+        ] {
+            assert!(route("gpt-5.4", &ok).is_ok(), "{ok}");
+        }
+        // Under a policy that leaves it first in its tier (as one preference does without
+        // tools), another candidate takes the request, or the router refuses it: never sent.
+        let picks = |extra: &str| route("premium", extra).map(|r| r.target.to.quirks.no_effort_with_tools);
+        let prefers = ["cheap", "balanced", "quality", "coding"];
+        let effort = |p: &str| format!(r#"{openai},"prefer":"{p}","reasoning_effort":"high""#);
+        assert!(prefers.iter().any(|p| picks(&effort(p)) == Ok(true)));
+        for p in prefers {
+            match route("premium", &format!("{tools}{}", effort(p))) {
+                Ok(r) => assert!(!r.target.to.quirks.no_effort_with_tools, "{p}: {}", r.target.to.model),
+                Err(e) => assert_eq!(
+                    (e.code, e.param.as_deref()),
+                    ("unsupported_for_model", Some("reasoning_effort"))
+                ),
+            }
+        }
+        // A hint is not sent beside tools; without them it is.
+        let sent = |extra: &str| {
+            let r = route("gpt-5.4", extra).unwrap_or_else(|e| panic!("{e}"));
+            serde_json::from_slice::<Value>(&r.target.body).unwrap_or_default()["reasoning_effort"].clone()
+        };
+        assert_eq!(sent(&format!(r#"{tools}{openai},"reasoning_effort_hint":"high""#)), Value::Null);
+        assert_eq!(sent(&format!(r#"{openai},"reasoning_effort_hint":"high""#)), Value::from("high"));
     }
 
     /// Issue 15: a max_tokens above a model's output limit was a context_length_exceeded that

@@ -65,6 +65,9 @@ pub struct Layout {
     /// request names no effort itself: sent as a `reasoning_effort` to a model that takes
     /// efforts ([`Layout::hinted_effort`]), to no other. No model is left out for it.
     pub(crate) effort_hint: Option<u8>,
+    /// Tools are declared: a model whose chat API refuses an effort beside them
+    /// ([`crate::catalog::Quirks::no_effort_with_tools`]) is sent none.
+    pub(crate) tools: bool,
     /// What it asks of [`crate::catalog::REFUSABLE`], as bits of [`crate::catalog::refusable_bit`],
     /// and the first member asking for log probabilities (`logprobs`, `top_logprobs`) and for
     /// a penalty (`presence_penalty`, `frequency_penalty`).

@@ -331,6 +331,7 @@ fn parse_chat_as<'a>(
     }
     r.finish().map_err(syntax)?;
     req.layout.effort = effort.unwrap_or(nested_effort);
+    req.layout.tools = req.features.tools_declared > 0;
     // An effort the client names is what it gets; a hint only stands in for none.
     if req.features.reasoning_param {
         req.layout.effort_hint = None;
@@ -344,8 +345,10 @@ fn parse_chat_as<'a>(
                 nested_effort.and_then(|(bit, _)| EFFORT_MEMBERS.get(bit.trailing_zeros() as usize).copied());
         }
     }
-    // A null `reasoning_effort` beside the one appended gives way (it asks nothing).
-    if let Some(m) = null_effort_member.filter(|_| req.layout.effort_member.is_some())
+    // A null `reasoning_effort` beside the one appended, or a hint's, gives way (it asks
+    // nothing).
+    let appended = req.layout.effort_member.is_some() || req.layout.effort_hint.is_some();
+    if let Some(m) = null_effort_member.filter(|_| appended)
         && let Some(m) = req.layout.members.get_mut(m)
     {
         m.router_only = true;

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use serde_json::{Value, json};
 
 use crate::account::stream::data_value;
-use crate::catalog::{Api, effort_names};
+use crate::catalog::{Api, effort_bit, effort_names};
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
 
@@ -133,6 +133,18 @@ pub fn chat_body_with(
             ),
         ));
     }
+    // Tools beside an effort that asks for thinking: a 400 from such a model's chat API.
+    let no_effort = to.quirks.no_effort_with_tools && layout.tools;
+    let thinks = |(bit, _): &(u8, &str)| effort_bit("none") != Some(*bit);
+    if no_effort && let Some((_, field)) = layout.effort().filter(thinks) {
+        return Err(ApiError::invalid(
+            "unsupported_for_model",
+            Some(field),
+            format!(
+                "this model's chat API takes no reasoning effort beside tools: send none, or leave {field} out"
+            ),
+        ));
+    }
     let refused = layout.asks() & to.quirks.refuses;
     if refused != 0 {
         let field = layout.asked_by(1 << refused.trailing_zeros());
@@ -145,7 +157,8 @@ pub fn chat_body_with(
     // A hinted effort the model takes, as the last member: the translators read it as a
     // client's own, and the splice copies it with the body's end (every span is before it).
     let hinted;
-    let body = match (layout.hinted_effort(to.quirks.efforts), layout.members.last()) {
+    let hint = if no_effort { None } else { layout.hinted_effort(to.quirks.efforts) };
+    let body = match (hint, layout.members.last()) {
         (Some(member), Some(last)) => {
             hinted = with_member(body, last.span.end, member);
             hinted.as_slice()

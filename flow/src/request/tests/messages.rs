@@ -73,9 +73,11 @@ fn adaptive_thinking_reaches_the_models_that_think() {
         plain.get("reasoning_effort").is_none() && plain.get("reasoning_effort_hint").is_none(),
         "{plain}"
     );
-    let mut req = Request::new(Some(shared.clone()));
-    let unthinking = sent_body(&route(&mut req, &messages(ASK)));
-    assert_eq!(sent("economy")["model"], unthinking["model"]);
+    for tier in ["economy", "standard", "premium"] {
+        let mut req = Request::new(Some(shared.clone()));
+        let unthinking = sent_body(&route(&mut req, &messages(&ASK.replace("economy", tier))));
+        assert_eq!(sent(tier)["model"], unthinking["model"], "{tier}");
+    }
 }
 
 #[test]
