@@ -34,6 +34,16 @@ impl Request {
         if self.shared.is_none() {
             return;
         }
+        // A stream whose answer passed whole before it broke off (its provider reset the
+        // connection past its last event, or its client left then): ended as it would have at
+        // its end, priced by the usage it reported. Counted cut, it was charged its estimate
+        // (a fiftieth of a long answer) and blamed on its provider.
+        if matches!(&self.phase, Phase::Streaming(w) if w.whole())
+            && let Phase::Streaming(w) = std::mem::replace(&mut self.phase, Phase::PassThrough)
+        {
+            self.account.floor = nano(w.editor.streamed_floor());
+            self.used(host, &w.to, w.editor.usage);
+        }
         // A response that did not reach its end: its provider cut it, or its client left. An
         // answer not judged yet is judged now: whole, failed by its provider, or neither.
         let cut_short = self.response_cut(host);

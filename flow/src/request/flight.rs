@@ -347,6 +347,14 @@ pub(super) struct Watch {
     pub(super) passed: u64,
 }
 
+impl Watch {
+    /// Its answer passed whole (see [`StreamUsage::whole`]), a native one's translated to its
+    /// last event.
+    pub(super) fn whole(&self) -> bool {
+        self.editor.whole() && !self.translator.as_ref().is_some_and(native::Stream::failed)
+    }
+}
+
 /// Bytes of an answer passed on past which the route's timeout may be its client's doing: a
 /// client that stops reading stops Envoy reading from the provider only once the connection's
 /// write buffer passes the listener's `per_connection_buffer_limit_bytes` (8 MiB in the shipped

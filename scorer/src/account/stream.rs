@@ -123,6 +123,13 @@ impl StreamUsage {
         self
     }
 
+    /// The answer passed whole: `[DONE]`, or the usage chunk after every choice finished, and
+    /// no error event. A stream that breaks off after this (its provider resetting the
+    /// connection past its last event) delivered all it billed.
+    pub fn whole(&self) -> bool {
+        (self.done || self.complete) && !self.failed
+    }
+
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
         self.usage.map(|u| u.beyond(self.window, &self.price).unwrap_or(u).cost(&self.price))

@@ -15,6 +15,7 @@ use crate::shared::Shared;
 
 mod account;
 mod breaker;
+mod broken_off;
 mod failover;
 mod memory;
 mod messages;

@@ -311,6 +311,9 @@ impl Stream {
 
 /// At the stream's end, the last event when its blank line never came (a proxy may drop the
 /// final line end): read when its data is whole JSON, dropped when it was cut in the middle.
+/// A stream that ends after `message_delta` said why it stopped (and its final usage), its
+/// `message_stop` not come, ends as that would have ended it: the answer is whole (told as
+/// cut, a Messages client got an error and asked again, billed twice).
 fn read_last(s: &mut Stream, end: bool, out: &mut Vec<u8>) {
     if !end || s.state != State::Running {
         return;
@@ -321,6 +324,9 @@ fn read_last(s: &mut Stream, end: bool, out: &mut Vec<u8>) {
     }
     if s.has_data && serde_json::from_slice::<Value>(&s.data).is_ok() {
         s.line_done(b"", out);
+    }
+    if s.state == State::Running && s.stop_reason.is_some() {
+        s.stop(out);
     }
 }
 

@@ -64,9 +64,19 @@ fn a_truncated_stream_never_says_done() {
     // The last event ends with the input's last two bytes (its line end and blank line): cut
     // before its data is whole, no prefix has it.
     assert!(input.ends_with(b"}\n\n"));
+    // Once `message_delta` said why the answer stopped (and its usage), the answer is whole,
+    // `message_stop` or not.
+    let text = String::from_utf8_lossy(&input).into_owned();
+    let delta = text.find("event: message_delta").unwrap_or_default();
+    let said = delta + text.get(delta..).and_then(|t| t.find("}\n")).unwrap_or_default() + 1;
+    assert!(delta > 0 && said < input.len() - 2, "{text}");
     for cut in 0..input.len().saturating_sub(2) {
         let mut s = Stream::new(meta(false));
         let out = s.feed(input.get(..cut).unwrap_or_default(), true);
+        if cut >= said {
+            assert_eq!(out, full, "cut at {cut}, after message_delta");
+            continue;
+        }
         assert!(!String::from_utf8_lossy(&out).contains("[DONE]"), "cut at {cut}");
         assert!(!s.failed(), "cut at {cut}");
         assert!(full.starts_with(&out), "cut at {cut}: output is a prefix of the whole");

@@ -1,0 +1,45 @@
+//! A stream that breaks off after its last event (its provider resetting the connection, or
+//! its client leaving then) is whole: priced by its usage, counted ok.
+
+use super::{chat, config, pairs, route};
+use crate::io::Event;
+use crate::request::Request;
+
+/// A stream whose last event passed before its provider reset the connection (or its client
+/// left then) delivered all it billed: charged its usage and counted ok. Counted cut, it was
+/// charged its estimate and blamed on its provider; one cut before its end still is.
+#[test]
+fn a_stream_that_breaks_off_after_its_last_event_is_whole() {
+    let whole = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":100}}\n\n";
+    let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n";
+    for (name, stream, outcome) in [
+        ("done", format!("{whole}data: [DONE]\n\n"), "ok"),
+        ("usage after finish", whole.to_string(), "ok"),
+        ("cut", cut.to_string(), "upstream_error"),
+    ] {
+        for details in ["upstream_reset_after_response_started{remote_reset}", "downstream_remote_disconnect"]
+        {
+            let body = r#"{"model":"economy","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"#;
+            let mut host = chat(body);
+            let mut req = Request::new(Some(config("")));
+            route(&mut req, &host);
+            host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+            req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+            host.response_body = stream.as_bytes().to_vec();
+            req.on(&host, Event::ResponseBody { size: stream.len(), end_of_stream: false });
+            host.details = Some(details.into());
+            req.on(&host, Event::Log);
+            let counters = host.counters.borrow();
+            let cost: u64 =
+                counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
+            let ended = |o: &str| counters.keys().any(|k| k.starts_with("requests.") && k.ends_with(o));
+            if outcome == "ok" {
+                // 10 in at 1 USD and 100 out at 2 USD per million, not the estimate (512 out).
+                assert_eq!((cost, ended("outcome.ok")), (210_000, true), "{name} {details}: {counters:?}");
+                assert!(!counters.contains_key("stream_failed"), "{name} {details}");
+            } else if details.starts_with("upstream") {
+                assert!(ended("outcome.upstream_error") && cost != 210_000, "{name}: {counters:?}");
+            }
+        }
+    }
+}
