@@ -72,14 +72,19 @@ assert raw.headers["x-model-router-tier"] == "economy", dict(raw.headers)
 assert raw.parse().content[0].text.startswith("mock reply from"), raw.parse()
 
 # The same request pinned to a Claude thinks as it asked: adaptive thinking at its effort on
-# Opus 4.7, a thinking budget on Sonnet (the provider's thinking comes back first), streamed
-# and whole; a tool loop's next turn, which Claude's API takes only without thinking, is served.
+# Opus 4.7, a thinking budget on Sonnet (the provider's thinking comes back first, unless the
+# client asked it omitted, as Claude Code does), streamed and whole; a tool loop's next turn,
+# which Claude's API takes only without thinking, is served.
 for model in ("claude-opus-4-7", "claude-sonnet-4-6"):
     pinned = dict(code, model=model, max_tokens=20000)
-    whole = client.messages.create(**pinned)
-    assert [b.type for b in whole.content] == ["thinking", "text"], (model, whole)
-    with client.messages.stream(**pinned) as s:
-        assert [b.type for b in s.get_final_message().content] == ["thinking", "text"], model
+    shown = dict(pinned, extra_body=dict(code["extra_body"], thinking={"type": "adaptive", "display": "summarized"}))
+    for asked, blocks in ((shown, ["thinking", "text"]), (pinned, ["text"])):
+        whole = client.messages.with_raw_response.create(**asked)
+        assert [b.type for b in whole.parse().content] == blocks, (model, whole.parse())
+        # The provider thought either way: its thinking was billed.
+        assert int(whole.headers["x-model-router-tokens-out"]) == 8, dict(whole.headers)
+        with client.messages.stream(**asked) as s:
+            assert [b.type for b in s.get_final_message().content] == blocks, model
     first = client.messages.create(**dict(pinned, tools=tools, messages=ask))
     uses = [b for b in first.content if b.type == "tool_use"]
     assert first.stop_reason == "tool_use" and uses, (model, first)

@@ -181,9 +181,10 @@ impl Request {
         let drop_tools = &config.responses.drop_tools;
         let (body, dropped) = match self.inbound.as_mut() {
             Some(inbound) if inbound.api() == Api::Messages => {
-                match inbound_messages::request::to_chat(&body) {
-                    Ok(chat) => {
+                match inbound_messages::request::to_chat_shown(&body) {
+                    Ok((chat, hide_thinking)) => {
                         inbound.translated(Default::default());
+                        inbound.hide_thinking(hide_thinking);
                         (chat, Vec::new())
                     }
                     Err(e) => return Ok(self.reject(host, &e)),

@@ -49,6 +49,8 @@ pub(super) struct Inbound {
     api: Api,
     /// The request was made a chat body (a Messages error then names chat's members).
     translated: bool,
+    /// A Messages client asked for its thinking omitted: its answer carries none.
+    hide_thinking: bool,
     shape: Shape,
     /// What its Response objects say they were asked, and where its chat tools stand in the
     /// request (for errors naming one), once the request is translated.
@@ -81,6 +83,7 @@ impl Inbound {
         Inbound {
             api,
             translated: false,
+            hide_thinking: false,
             shape: Shape::Asked,
             echo: Echo::default(),
             status: 200,
@@ -104,6 +107,11 @@ impl Inbound {
         self.translated = true;
     }
 
+    /// A Messages request asked for its thinking omitted (`thinking.display: "omitted"`).
+    pub(super) fn hide_thinking(&mut self, hide: bool) {
+        self.hide_thinking = hide;
+    }
+
     /// The body of this step, which its phase read and lets pass unchanged.
     pub(super) fn pass(&mut self, body: Vec<u8>) {
         self.passed = Some(body);
@@ -117,7 +125,9 @@ impl Inbound {
             (true, Api::Responses) => {
                 Shape::Events(Box::new(Events::new(std::mem::take(&mut self.echo), id)))
             }
-            (true, Api::Messages) => Shape::MessageEvents(Box::new(MessageEvents::new(id))),
+            (true, Api::Messages) => {
+                Shape::MessageEvents(Box::new(MessageEvents::new(id).hiding_thinking(self.hide_thinking)))
+            }
         };
     }
 
@@ -174,7 +184,7 @@ impl Inbound {
             }
             Api::Messages if !ok => Some(message::to_error(status, body, self.translated)),
             Api::Messages => match &self.shape {
-                Shape::Whole => message::to_message(body),
+                Shape::Whole => message::to_message_hiding(body, self.hide_thinking),
                 _ => None,
             },
         }

@@ -14,6 +14,12 @@ use crate::protocol::inbound::answer::Ids;
 
 /// A `chat.completion` as a Messages `message` object; `None` for any other body.
 pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
+    to_message_hiding(chat, false)
+}
+
+/// [`to_message`], with no thinking block when `hide_thinking` (the client asked for its
+/// thinking omitted: `thinking.display: "omitted"`).
+pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
     let v: Value = serde_json::from_slice(chat).ok()?;
     // Some OpenAI-compatible providers leave `object` out of a completion.
     match v.get("object").and_then(Value::as_str) {
@@ -26,7 +32,7 @@ pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
     let message = choice.and_then(|c| c.get("message"));
     let text = |k: &str| message.and_then(|m| m.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
     let mut content = Vec::new();
-    if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
+    if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !hide_thinking) {
         content.push(thinking_block(r));
     }
     let said = content_text(message);

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use super::{input, to_error, to_message};
+use super::{input, to_error, to_message, to_message_hiding};
 
 fn message(chat: &Value) -> Value {
     let out = to_message(chat.to_string().as_bytes()).unwrap_or_else(|| panic!("not converted: {chat}"));
@@ -14,6 +14,15 @@ fn completion(message: Value, finish: Option<&str>) -> Value {
         "usage": {"prompt_tokens": 100, "completion_tokens": 4, "total_tokens": 104, "cost": 0.25,
                   "prompt_tokens_details": {"cached_tokens": 60, "cache_write_tokens": 30, "cache_creation_tokens": 30}},
     })
+}
+
+/// A client that asked for its thinking omitted gets no thinking block.
+#[test]
+fn thinking_a_client_asked_omitted_is_left_out() {
+    let m = json!({"role": "assistant", "content": "ok", "reasoning_content": "think"});
+    let out = to_message_hiding(completion(m, Some("stop")).to_string().as_bytes(), true).unwrap_or_default();
+    let v: Value = serde_json::from_slice(&out).unwrap_or_default();
+    assert_eq!(v["content"], json!([{"type": "text", "text": "ok"}]));
 }
 
 #[test]

@@ -79,6 +79,9 @@ pub struct Events {
     failed: bool,
     /// The id of a stream whose chunks carry none (the router's own for the answer).
     fallback_id: String,
+    /// The client asked for its thinking omitted (`thinking.display: "omitted"`): none is
+    /// written.
+    hide_thinking: bool,
 }
 
 impl Events {
@@ -88,9 +91,14 @@ impl Events {
         Events { fallback_id: id.to_string(), ..Events::default() }
     }
 
+    /// The same, writing no thinking when `hide` (the client asked for it omitted).
+    pub fn hiding_thinking(self, hide: bool) -> Self {
+        Events { hide_thinking: hide, ..self }
+    }
+
     /// A translation of another answer to the same request (a fallback's).
     pub fn fresh(&self) -> Self {
-        Events::new(&self.fallback_id)
+        Events::new(&self.fallback_id).hiding_thinking(self.hide_thinking)
     }
 
     /// Translates the next bytes of the chat stream; `end`: they are its last.
@@ -172,7 +180,9 @@ impl Events {
         };
         let delta = choice.get("delta");
         let text = |k: &str| delta.and_then(|d| d.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
-        if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
+        if let Some(r) =
+            text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !self.hide_thinking)
+        {
             self.said(Block::Thinking, r, out);
         }
         if let Some(t) = answer::content_text(delta) {

@@ -180,6 +180,22 @@ fn reasoning_is_a_thinking_block_stopped_before_the_text() {
     );
 }
 
+/// A client that asked for its thinking omitted (`display: "omitted"`) gets none, a fallback's
+/// answer too; the text's block is then the first.
+#[test]
+fn thinking_a_client_asked_omitted_is_not_written() {
+    let body = chat(
+        &[chunk(json!({"reasoning_content": "hm"}), None), chunk(json!({"content": "ok"}), Some("stop"))],
+        true,
+    );
+    let first = Events::new("chatcmpl-x").hiding_thinking(true);
+    for mut translation in [first.fresh(), first] {
+        let out = translation.feed(body.as_bytes(), true);
+        assert!(!String::from_utf8_lossy(&out).contains("thinking"));
+        assert_eq!(message(&events(&out))["content"], json!([{"type": "text", "text": "ok"}]));
+    }
+}
+
 #[test]
 fn parallel_tool_calls_are_tool_use_blocks_written_whole_at_the_end() {
     // In order, as OpenAI streams them, and interleaved: the same blocks.

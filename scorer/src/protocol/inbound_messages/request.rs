@@ -53,12 +53,19 @@ const EFFORT_BUDGETS: [(u64, &str); 2] = [(4_096, "low"), (12_288, "medium")];
 /// A Messages request body to the chat body the router routes: `model`, then `messages`
 /// (the system prompt first), then the other members in the client's order.
 pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    to_chat_shown(body).map(|(chat, _)| chat)
+}
+
+/// [`to_chat`], and whether the client asked for its thinking omitted
+/// (`thinking.display: "omitted"`): its answer then carries none.
+pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, bool), ApiError> {
     let Node::Object(members) = tree::parse(body)? else {
         return Err(ApiError::invalid("invalid_body", None, "request body must be a JSON object"));
     };
     let (mut model, mut system, mut messages) = (None, None, None);
     let mut out: Vec<(String, Node)> = Vec::with_capacity(members.len() + 2);
     let mut thought = Thinking::Default;
+    let mut omitted = false;
     let mut effort = None;
     let mut declared = None;
     for (key, value) in members {
@@ -117,7 +124,10 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
                 out.push((key, NULL));
             }
             "tool_choice" => tools::tool_choice(value, &mut out)?,
-            "thinking" => thought = thinking(value)?,
+            "thinking" => {
+                omitted = value.get("display").and_then(Node::as_str) == Some("omitted");
+                thought = thinking(value)?;
+            }
             "output_config" => effort = output_config(value, &mut out)?,
             "output_format" => out.push(("response_format".into(), response_format(value, k)?)),
             _ => {
@@ -183,6 +193,7 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     chat.push(("messages".to_string(), Node::Array(chat_messages)));
     chat.extend(out);
     serde_json::to_vec(&Node::Object(chat))
+        .map(|body| (body, omitted))
         .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))
 }
 

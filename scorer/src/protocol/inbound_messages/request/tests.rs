@@ -307,6 +307,24 @@ fn turns_the_router_cannot_carry_are_refused_where_they_stand() {
     }
 }
 
+/// Thinking asked `display: "omitted"` (Claude Code's) is told apart, for its answer to carry
+/// none; any other display, or none, shows it.
+#[test]
+fn thinking_asked_omitted_is_told() {
+    use super::to_chat_shown;
+    for (thinking, omitted) in [
+        (r#"{"type":"adaptive","display":"omitted"}"#, true),
+        (r#"{"type":"enabled","budget_tokens":2048,"display":"omitted"}"#, true),
+        (r#"{"type":"adaptive","display":"summarized"}"#, false),
+        (r#"{"type":"adaptive"}"#, false),
+    ] {
+        let body = format!(
+            r#"{{"model":"auto","max_tokens":9,"thinking":{thinking},"messages":[{{"role":"user","content":"hi"}}]}}"#
+        );
+        assert_eq!(to_chat_shown(body.as_bytes()).map(|(_, o)| o), Ok(omitted), "{thinking}");
+    }
+}
+
 /// What Claude Code sends beside the Messages API's own members: a system turn with its own
 /// `output_config`, a tool search's `tool_reference` results, `safeguards`, `display`.
 #[test]
