@@ -33,7 +33,7 @@ pub const DEMO_ADMIN_PORT: u16 = 9901;
 /// The wasm path in `envoy/demo.yaml`, relative to the repository root.
 pub const DEMO_WASM: &str = "build/model_router.wasm";
 /// The plugin configuration line in `envoy/demo.yaml`.
-pub const DEMO_PLUGIN_CONFIG: &str = r#"value: '{"responses": {"drop_tools": ["web_search"]}, "model_aliases": {"claude-opus-*": "claude-opus-4-7", "claude-sonnet-*": "claude-sonnet-4-6", "claude-haiku-*": "claude-haiku-4-5"}}'"#;
+pub const DEMO_PLUGIN_CONFIG: &str = r#"value: '{"responses": {"drop_tools": ["web_search"]}, "model_aliases": {"claude-opus-*": "claude-opus-4-7", "claude-3-opus-*": "claude-opus-4-7", "claude-haiku-*": "claude-haiku-4-5", "claude-3-haiku-*": "claude-haiku-4-5", "claude-3-5-haiku-*": "claude-haiku-4-5", "claude-*": "claude-sonnet-4-6"}}'"#;
 
 /// The repository root: found from the working directory (tests run in `tests/`, `make run`
 /// in the root). Not the compile-time manifest path: with a target directory shared between

@@ -10,6 +10,13 @@ use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
 
+/// Today, UTC, `YYYY-MM-DD`: the router under test reads the clock, and a model whose
+/// retirement date has come is retired for it (a fixed date here failed the day one passed).
+fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    model_router_scorer::budget::utc_iso(secs).chars().take(10).collect()
+}
+
 fn post(s: &Stack, path: &str, body: &str, headers: &[(&str, &str)]) -> Response {
     let mut h = vec![("content-type", "application/json")];
     h.extend_from_slice(headers);
@@ -63,7 +70,7 @@ fn long_requests_skip_small_windows_and_escalate_when_no_tier_model_fits() {
         .as_array()
         .expect("models")
         .iter()
-        .filter(|m| m["tier"] == "economy" && m["retires"].as_str().is_none_or(|d| d > "2026-11-22"))
+        .filter(|m| m["tier"] == "economy" && m["retires"].as_str().is_none_or(|d| d > today().as_str()))
         .filter(|m| !blocked.iter().any(|b| m["provider"] == *b))
         .filter_map(|m| m["context_window"].as_u64())
         .max()
@@ -230,12 +237,12 @@ fn the_model_list_matches_the_catalog_and_the_callers_policy() {
     let cat = catalog();
     for m in cat["models"].as_array().expect("models") {
         let id = m["id"].as_str().unwrap_or_default();
-        let live = m["retires"].as_str().is_none_or(|d| d > "2026-11-22");
+        let live = m["retires"].as_str().is_none_or(|d| d > today().as_str());
         let current_somewhere = cat["models"]
             .as_array()
             .expect("models")
             .iter()
-            .any(|o| o["id"] == id && o["retires"].as_str().is_none_or(|d| d > "2026-11-22"));
+            .any(|o| o["id"] == id && o["retires"].as_str().is_none_or(|d| d > today().as_str()));
         if m["tier"] == "embedding" {
             continue;
         }
@@ -268,7 +275,7 @@ fn retired_models_are_never_chosen() {
         .as_array()
         .expect("models")
         .iter()
-        .filter(|m| m["retires"].as_str().is_some_and(|d| d <= "2026-11-22"))
+        .filter(|m| m["retires"].as_str().is_some_and(|d| d <= today().as_str()))
         .map(|m| m["id"].as_str().unwrap_or_default().to_string())
         .collect();
     assert!(retired.len() >= 5, "{retired:?}");

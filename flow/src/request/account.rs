@@ -42,7 +42,8 @@ impl Request {
             && let Phase::Streaming(w) = std::mem::replace(&mut self.phase, Phase::PassThrough)
         {
             self.account.floor = nano(w.editor.streamed_floor());
-            self.used(host, &w.to, w.editor.usage);
+            let usage = w.usage();
+            self.used(host, &w.to, usage);
         }
         // A response that did not reach its end: its provider cut it, or its client left. An
         // answer not judged yet is judged now: whole, failed by its provider, or neither.

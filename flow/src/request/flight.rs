@@ -349,9 +349,18 @@ pub(super) struct Watch {
 
 impl Watch {
     /// Its answer passed whole (see [`StreamUsage::whole`]), a native one's translated to its
-    /// last event.
+    /// last event or said by its provider to have ended ([`native::Stream::ended`]).
     pub(super) fn whole(&self) -> bool {
-        self.editor.whole() && !self.translator.as_ref().is_some_and(native::Stream::failed)
+        let translator = self.translator.as_ref();
+        (self.editor.whole() || translator.is_some_and(native::Stream::ended))
+            && !translator.is_some_and(native::Stream::failed)
+    }
+
+    /// The usage its provider reported: the usage chunk's, or what a native stream's
+    /// translator read before that chunk was written.
+    pub(super) fn usage(&self) -> Option<model_router_scorer::usage::Usage> {
+        let read = || self.translator.as_ref().and_then(native::Stream::tokens).map(|t| t.usage());
+        self.editor.usage.or_else(read)
     }
 }
 

@@ -121,6 +121,15 @@ pub(crate) fn aliased(config: &Config, req: &mut ChatRequest<'_>) -> Option<Stri
     Some(std::mem::replace(&mut req.model, Cow::Owned(target)).into_owned())
 }
 
+/// `e`, for a request whose model name `alias` the configuration routed as `target`: its
+/// message says so, or the client reads of a model it never named.
+pub(crate) fn named_alias(mut e: ApiError, alias: Option<&str>, target: &str) -> ApiError {
+    if let Some(alias) = alias {
+        e.message = format!("model {} is served as '{target}' (model_aliases): {}", echo(alias), e.message);
+    }
+    e
+}
+
 /// Most model ids listed in an unknown-model error.
 const MAX_LISTED: usize = 50;
 

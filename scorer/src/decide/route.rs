@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::decide::auto::{self, AutoScore, Remembered};
 use crate::decide::liveness::Liveness;
 use crate::decide::memo::Memo;
-use crate::decide::models::{aliased, unknown_model};
+use crate::decide::models::{aliased, named_alias, unknown_model};
 use crate::decide::rank::{cheapest, cheapest_down, rank};
 use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
 use crate::decide::select::{self, Needs, estimate_of};
@@ -207,6 +207,10 @@ impl Analysis<'_> {
     /// Chooses model and provider under the caller's policy, the request's needs, live health
     /// and the budget left.
     pub fn route(&self, config: &Config, ctx: &Context<'_>) -> Result<Route, ApiError> {
+        self.decide(config, ctx).map_err(|e| named_alias(e, self.alias.as_deref(), &self.req.model))
+    }
+
+    fn decide(&self, config: &Config, ctx: &Context<'_>) -> Result<Route, ApiError> {
         let req = &self.req;
         let model = req.model.as_ref();
         let now = ctx.now;
@@ -1348,6 +1352,13 @@ mod tests {
         );
         let code = |model: &str| route_chat(&c, chat(model, "").as_bytes(), TODAY).err().map(|e| e.code);
         assert_eq!(code("text-embedding-3-small"), Some("model_not_routable"));
+        // A refusal names the alias and what it was served as.
+        let e = route_chat(&c, chat("claude-sonnet-5-5", r#","logit_bias":{"1":1}"#).as_bytes(), TODAY).err();
+        let message = e.map(|e| e.message).unwrap_or_default();
+        assert!(
+            message.starts_with("model 'claude-sonnet-5-5' is served as 'claude-sonnet-4-6'"),
+            "{message}"
+        );
         assert_eq!(code("gpt-9"), Some("model_not_found"));
     }
 

@@ -384,6 +384,16 @@ impl Stream {
         }
     }
 
+    /// The provider said the answer ended, though its last event may not have come (an
+    /// Anthropic stream's `message_delta` carries its end and usage, and `message_stop`
+    /// nothing more): a stream broken off after it delivered what its provider billed.
+    pub fn ended(&self) -> bool {
+        match self {
+            Stream::Anthropic(s) => s.ended(),
+            Stream::Bedrock(_) | Stream::Responses(_) => false,
+        }
+    }
+
     /// The usage the provider reported, once seen.
     pub fn tokens(&self) -> Option<Tokens> {
         match self {

@@ -43,3 +43,27 @@ fn a_stream_that_breaks_off_after_its_last_event_is_whole() {
         }
     }
 }
+
+/// An Anthropic stream broken off after `message_delta` said why it stopped and what it used,
+/// before `message_stop` (which adds nothing): whole, charged that usage. Before it said so:
+/// cut, as any.
+#[test]
+fn an_anthropic_stream_broken_off_after_its_stop_reason_is_whole() {
+    use super::native::{ANTHROPIC_DELTA, ANTHROPIC_START, anthropic_stream, config};
+    let delta = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":20}}\n\n";
+    for (name, stream, whole) in [
+        ("after message_delta", format!("{ANTHROPIC_START}{ANTHROPIC_DELTA}{delta}"), true),
+        ("before it", format!("{ANTHROPIC_START}{ANTHROPIC_DELTA}"), false),
+    ] {
+        let (mut host, mut req) = anthropic_stream(config());
+        host.response_body = stream.clone().into_bytes();
+        req.on(&host, Event::ResponseBody { size: stream.len(), end_of_stream: false });
+        host.details = Some("upstream_reset_after_response_started{remote_reset}".into());
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        let cost: u64 = counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
+        let ok = counters.keys().any(|k| k.starts_with("requests.") && k.ends_with("outcome.ok"));
+        // 10 in and 20 out at 3 USD per million.
+        assert_eq!((ok, cost == 90_000), (whole, whole), "{name}: {counters:?}");
+    }
+}

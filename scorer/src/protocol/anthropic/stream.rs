@@ -309,6 +309,15 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// The provider said the answer ended: `message_stop`, or before it `message_delta`'s stop
+    /// reason with its usage (all `message_stop` adds is the end itself).
+    pub fn ended(&self) -> bool {
+        self.state == State::Done
+            || (self.state == State::Running && self.stop_reason.is_some() && self.usage.is_some())
+    }
+}
+
 /// At the stream's end, the last event when its blank line never came (a proxy may drop the
 /// final line end): read when its data is whole JSON, dropped when it was cut in the middle.
 /// A stream that ends after `message_delta` said why it stopped (and its final usage), its
