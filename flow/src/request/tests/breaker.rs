@@ -363,12 +363,7 @@ fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does
         let shared = config(r#","resilience":{"failures":1}"#);
         let mut req = Request::new(Some(shared.clone()));
         let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
-        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        host.response_body = event.as_bytes().to_vec();
-        req.on(&host, Event::ResponseBody { size: event.len(), end_of_stream: false });
-        host.details = Some(details.to_string());
-        req.on(&host, Event::Log);
+        super::broken_off::streamed_then_ended(&mut host, &mut req, event, details);
         let counters = host.counters.borrow();
         let outcome = if upstream { "upstream_error" } else { "client_closed" };
         let key =

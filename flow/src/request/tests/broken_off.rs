@@ -1,9 +1,20 @@
 //! A stream that breaks off after its last event (its provider resetting the connection, or
 //! its client leaving then) is whole: priced by its usage, counted ok.
 
-use super::{chat, config, pairs, route};
+use super::{Fake, chat, config, pairs, route};
 use crate::io::Event;
 use crate::request::Request;
+
+/// A routed stream's 200 headers, then `stream` (not its end), then the request ended with
+/// Envoy's `details`.
+pub(super) fn streamed_then_ended(host: &mut Fake, req: &mut Request, stream: &str, details: &str) {
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    req.on(host, Event::ResponseHeaders { end_of_stream: false });
+    host.response_body = stream.as_bytes().to_vec();
+    req.on(host, Event::ResponseBody { size: stream.len(), end_of_stream: false });
+    host.details = Some(details.into());
+    req.on(host, Event::Log);
+}
 
 /// A stream whose last event passed before its provider reset the connection (or its client
 /// left then) delivered all it billed: charged its usage and counted ok. Counted cut, it was
@@ -23,12 +34,7 @@ fn a_stream_that_breaks_off_after_its_last_event_is_whole() {
             let mut host = chat(body);
             let mut req = Request::new(Some(config("")));
             route(&mut req, &host);
-            host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-            req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-            host.response_body = stream.as_bytes().to_vec();
-            req.on(&host, Event::ResponseBody { size: stream.len(), end_of_stream: false });
-            host.details = Some(details.into());
-            req.on(&host, Event::Log);
+            streamed_then_ended(&mut host, &mut req, &stream, details);
             let counters = host.counters.borrow();
             let cost: u64 =
                 counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
