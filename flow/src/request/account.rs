@@ -34,16 +34,19 @@ impl Request {
         if self.shared.is_none() {
             return;
         }
-        // A stream whose answer passed whole before it broke off (its provider reset the
-        // connection past its last event, or its client left then): ended as it would have at
-        // its end, priced by the usage it reported. Counted cut, it was charged its estimate
-        // (a fiftieth of a long answer) and blamed on its provider.
-        if matches!(&self.phase, Phase::Streaming(w) if w.whole())
-            && let Phase::Streaming(w) = std::mem::replace(&mut self.phase, Phase::PassThrough)
+        // A stream whose provider said its answer ended before the stream broke off (it reset
+        // the connection past its last event, or its client left then) is priced by the usage
+        // it reported: counted cut, it was charged its estimate, a fiftieth of a long answer.
+        // It ended as a whole one only when its client got its end (`[DONE]`, and with it a
+        // Messages or Responses client's last events); else it is still cut, by whoever cut it.
+        if let Phase::Streaming(w) = &self.phase
+            && w.whole()
         {
-            self.account.floor = nano(w.editor.streamed_floor());
-            let usage = w.usage();
-            self.used(host, &w.to, usage);
+            let (to, usage, delivered) = (w.to.clone(), w.usage(), w.editor.done);
+            self.used(host, &to, usage);
+            if delivered {
+                self.phase = Phase::PassThrough;
+            }
         }
         // A response that did not reach its end: its provider cut it, or its client left. An
         // answer not judged yet is judged now: whole, failed by its provider, or neither.

@@ -124,7 +124,9 @@ pub(crate) fn aliased(config: &Config, req: &mut ChatRequest<'_>) -> Option<Stri
 /// `e`, for a request whose model name `alias` the configuration routed as `target`: its
 /// message says so, or the client reads of a model it never named.
 pub(crate) fn named_alias(mut e: ApiError, alias: Option<&str>, target: &str) -> ApiError {
-    if let Some(alias) = alias {
+    // The request's own provider policy is not about its model.
+    let about_providers = e.param.as_deref().is_some_and(|p| p.starts_with("provider"));
+    if let Some(alias) = alias.filter(|_| !about_providers) {
         e.message = format!("model {} is served as '{target}' (model_aliases): {}", echo(alias), e.message);
     }
     e

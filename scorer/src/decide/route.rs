@@ -1359,6 +1359,12 @@ mod tests {
             message.starts_with("model 'claude-sonnet-5-5' is served as 'claude-sonnet-4-6'"),
             "{message}"
         );
+        // Not one about its provider policy.
+        let e =
+            route_chat(&c, chat("claude-sonnet-5-5", r#","provider":{"only":["nope"]}"#).as_bytes(), TODAY)
+                .err();
+        let message = e.map(|e| e.message).unwrap_or_default();
+        assert!(!message.contains("model_aliases"), "{message}");
         assert_eq!(code("gpt-9"), Some("model_not_found"));
     }
 
@@ -1519,9 +1525,14 @@ mod tests {
             e.map(|e| (e.code, e.param)),
             Some(("unsupported_for_model", Some("reasoning_effort".to_string())))
         );
+        // Deprecated functions are tools too; an empty list is none.
+        let functions = r#","functions":[{"name":"f","parameters":{"type":"object"}}]"#;
+        let e = route("gpt-5.4", &format!(r#"{functions}{openai},"reasoning_effort":"high""#)).err();
+        assert_eq!(e.map(|e| e.code), Some("unsupported_for_model"));
         for ok in [
             format!(r#"{tools}{openai},"reasoning_effort":"none""#),
             format!(r#"{openai},"reasoning_effort":"high""#),
+            format!(r#","functions":[ ]{openai},"reasoning_effort":"high""#),
         ] {
             assert!(route("gpt-5.4", &ok).is_ok(), "{ok}");
         }

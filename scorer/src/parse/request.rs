@@ -235,6 +235,10 @@ fn parse_chat_as<'a>(
                 let start = r.pos();
                 skip_unique(&mut r, &|| key.to_string())?;
                 req.text_bytes += r.pos() - start;
+                // Deprecated function tools are tools (`Layout::tools`): a list with anything in it.
+                let value = body.get(start..r.pos()).unwrap_or_default();
+                let listed = value.first() == Some(&b'[') && value.iter().any(|b| !b" \t\r\n[]".contains(b));
+                req.layout.tools |= key == "functions" && listed;
             }
             "audio" => skip_unique(&mut r, &|| "audio".to_string())?,
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
@@ -331,7 +335,7 @@ fn parse_chat_as<'a>(
     }
     r.finish().map_err(syntax)?;
     req.layout.effort = effort.unwrap_or(nested_effort);
-    req.layout.tools = req.features.tools_declared > 0;
+    req.layout.tools |= req.features.tools_declared > 0;
     // An effort the client names is what it gets; a hint only stands in for none.
     if req.features.reasoning_param {
         req.layout.effort_hint = None;

@@ -16,20 +16,25 @@ pub(super) fn streamed_then_ended(host: &mut Fake, req: &mut Request, stream: &s
     req.on(host, Event::Log);
 }
 
-/// A stream whose last event passed before its provider reset the connection (or its client
-/// left then) delivered all it billed: charged its usage and counted ok. Counted cut, it was
-/// charged its estimate and blamed on its provider; one cut before its end still is.
+/// A stream whose provider said its answer ended before it broke off (its provider reset the
+/// connection, or its client left) is charged the usage it reported, not its estimate; it
+/// counts ok only when its client got its end (`[DONE]`), else it is cut as before: by the
+/// provider, `upstream_error`, or by the client, `client_closed`. One cut before its end is
+/// charged its estimate.
 #[test]
-fn a_stream_that_breaks_off_after_its_last_event_is_whole() {
+fn a_stream_that_breaks_off_after_its_last_event_is_charged_its_usage() {
     let whole = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":100}}\n\n";
     let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n";
-    for (name, stream, outcome) in [
-        ("done", format!("{whole}data: [DONE]\n\n"), "ok"),
-        ("usage after finish", whole.to_string(), "ok"),
-        ("cut", cut.to_string(), "upstream_error"),
+    // (name, stream, charged its usage, its client got its end)
+    for (name, stream, priced, delivered) in [
+        ("done", format!("{whole}data: [DONE]\n\n"), true, true),
+        ("usage after finish", whole.to_string(), true, false),
+        ("cut", cut.to_string(), false, false),
     ] {
-        for details in ["upstream_reset_after_response_started{remote_reset}", "downstream_remote_disconnect"]
-        {
+        for (details, cut_by) in [
+            ("upstream_reset_after_response_started{remote_reset}", "outcome.upstream_error"),
+            ("downstream_remote_disconnect", "outcome.client_closed"),
+        ] {
             let body = r#"{"model":"economy","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"#;
             let mut host = chat(body);
             let mut req = Request::new(Some(config("")));
@@ -39,25 +44,26 @@ fn a_stream_that_breaks_off_after_its_last_event_is_whole() {
             let cost: u64 =
                 counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
             let ended = |o: &str| counters.keys().any(|k| k.starts_with("requests.") && k.ends_with(o));
-            if outcome == "ok" {
-                // 10 in at 1 USD and 100 out at 2 USD per million, not the estimate (512 out).
-                assert_eq!((cost, ended("outcome.ok")), (210_000, true), "{name} {details}: {counters:?}");
-                assert!(!counters.contains_key("stream_failed"), "{name} {details}");
-            } else if details.starts_with("upstream") {
-                assert!(ended("outcome.upstream_error") && cost != 210_000, "{name}: {counters:?}");
-            }
+            // 10 in at 1 USD and 100 out at 2 USD per million, not the estimate (512 out).
+            assert_eq!(cost == 210_000, priced, "{name} {details}: {counters:?}");
+            let outcome = if delivered { "outcome.ok" } else { cut_by };
+            assert!(ended(outcome), "{name} {details}: {counters:?}");
+            assert_eq!(
+                counters.contains_key("stream_failed"),
+                !delivered && cut_by.ends_with("upstream_error")
+            );
         }
     }
 }
 
 /// An Anthropic stream broken off after `message_delta` said why it stopped and what it used,
-/// before `message_stop` (which adds nothing): whole, charged that usage. Before it said so:
-/// cut, as any.
+/// before `message_stop` (which adds nothing): charged that usage, though cut (its client
+/// never got its end). Before it said so: its estimate.
 #[test]
-fn an_anthropic_stream_broken_off_after_its_stop_reason_is_whole() {
+fn an_anthropic_stream_broken_off_after_its_stop_reason_is_charged_its_usage() {
     use super::native::{ANTHROPIC_DELTA, ANTHROPIC_START, anthropic_stream, config};
     let delta = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":20}}\n\n";
-    for (name, stream, whole) in [
+    for (name, stream, priced) in [
         ("after message_delta", format!("{ANTHROPIC_START}{ANTHROPIC_DELTA}{delta}"), true),
         ("before it", format!("{ANTHROPIC_START}{ANTHROPIC_DELTA}"), false),
     ] {
@@ -68,8 +74,9 @@ fn an_anthropic_stream_broken_off_after_its_stop_reason_is_whole() {
         req.on(&host, Event::Log);
         let counters = host.counters.borrow();
         let cost: u64 = counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
-        let ok = counters.keys().any(|k| k.starts_with("requests.") && k.ends_with("outcome.ok"));
+        let cut =
+            counters.keys().any(|k| k.starts_with("requests.") && k.ends_with("outcome.upstream_error"));
         // 10 in and 20 out at 3 USD per million.
-        assert_eq!((ok, cost == 90_000), (whole, whole), "{name}: {counters:?}");
+        assert_eq!((cut, cost == 90_000), (true, priced), "{name}: {counters:?}");
     }
 }

@@ -54,6 +54,9 @@ pub struct Stream {
     blocks: Vec<(u64, Block)>,
     tools: usize,
     stop_reason: Option<String>,
+    /// A `message_delta` carried usage: the final counts (`message_start`'s are the input's
+    /// and a placeholder output).
+    final_usage: bool,
     usage: Option<Value>,
     state: State,
 }
@@ -70,6 +73,7 @@ impl Stream {
             blocks: Vec::new(),
             tools: 0,
             stop_reason: None,
+            final_usage: false,
             usage: None,
             state: State::Running,
         }
@@ -286,10 +290,8 @@ impl Stream {
             self.stop_reason = Some(r.to_string());
         }
         let Some(Value::Object(latest)) = v.get("usage") else { return };
-        let mut usage = match self.usage.take() {
-            Some(Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
+        self.final_usage = true;
+        let mut usage = self.usage.take().and_then(into_object).unwrap_or_default();
         for (k, n) in latest.iter().filter(|(k, n)| kept_usage(k, n)) {
             usage.insert(k.clone(), n.clone());
         }
@@ -314,7 +316,7 @@ impl Stream {
     /// reason with its usage (all `message_stop` adds is the end itself).
     pub fn ended(&self) -> bool {
         self.state == State::Done
-            || (self.state == State::Running && self.stop_reason.is_some() && self.usage.is_some())
+            || (self.state == State::Running && self.stop_reason.is_some() && self.final_usage)
     }
 }
 
@@ -336,6 +338,14 @@ fn read_last(s: &mut Stream, end: bool, out: &mut Vec<u8>) {
     }
     if s.state == State::Running && s.stop_reason.is_some() {
         s.stop(out);
+    }
+}
+
+/// A JSON object's members (`None`: not an object).
+fn into_object(v: Value) -> Option<serde_json::Map<String, Value>> {
+    match v {
+        Value::Object(m) => Some(m),
+        _ => None,
     }
 }
 

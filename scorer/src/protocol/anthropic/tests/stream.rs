@@ -287,3 +287,24 @@ fn a_stream_of_endless_content_blocks_is_cut_off() {
         assert_eq!(last["error"]["code"] == "bad_upstream_response", cut, "{blocks} blocks: {last}");
     }
 }
+
+/// The answer ended, by the provider's word, at `message_stop`, or before it at a
+/// `message_delta` with its stop reason and its final usage; `message_start`'s placeholder
+/// usage is not that.
+#[test]
+fn the_end_is_the_stop_reason_with_its_final_usage() {
+    let stop = |usage: &str| {
+        format!(
+            "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"end_turn\"}}{usage}}}\n\n"
+        )
+    };
+    for (events, ended) in [
+        (EVENT_START.to_string(), false),
+        (format!("{EVENT_START}{}", stop("")), false),
+        (format!("{EVENT_START}{}", stop(r#","usage":{"output_tokens":7}"#)), true),
+    ] {
+        let mut s = Stream::new(meta(false));
+        s.feed(events.as_bytes(), false);
+        assert_eq!(s.ended(), ended, "{events}");
+    }
+}
