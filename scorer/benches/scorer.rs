@@ -109,6 +109,19 @@ fn inbound_messages(c: &mut Criterion) {
     group.bench_function(format!("to_chat long_100KB ({} bytes)", body.len()), |b| {
         b.iter(|| to_chat(body.as_bytes()).expect("translates"))
     });
+    // Routed pinned to Opus, as Claude Code's adaptive thinking asks (its effort a hint the
+    // route writes into the body) and without it: what the hint costs.
+    let config = Config::from_json(b"").expect("default config");
+    for (name, thinking) in
+        [("hinted", r#","thinking":{"type":"adaptive"},"output_config":{"effort":"high"}"#), ("plain", "")]
+    {
+        let asked = body.replacen(r#""model":"auto""#, &format!(r#""model":"claude-opus-4-7"{thinking}"#), 1);
+        let chat = to_chat(asked.as_bytes()).expect("translates");
+        group.throughput(Throughput::Bytes(chat.len() as u64));
+        group.bench_function(format!("route {name} long_100KB"), |b| {
+            b.iter(|| route_chat(&config, &chat, NOW).expect("routes"))
+        });
+    }
     let chunk = r#"data: {"id":"chatcmpl-b","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a few words of text"},"finish_reason":null}]}"#;
     let stream = format!("{}data: [DONE]\n\n", format!("{chunk}\n\n").repeat(500));
     group.throughput(Throughput::Bytes(stream.len() as u64));
