@@ -290,7 +290,7 @@ impl Stream {
             self.stop_reason = Some(r.to_string());
         }
         let Some(Value::Object(latest)) = v.get("usage") else { return };
-        self.final_usage = true;
+        self.final_usage |= latest.get("output_tokens").is_some_and(Value::is_u64);
         let mut usage = self.usage.take().and_then(into_object).unwrap_or_default();
         for (k, n) in latest.iter().filter(|(k, n)| kept_usage(k, n)) {
             usage.insert(k.clone(), n.clone());

@@ -301,6 +301,7 @@ fn the_end_is_the_stop_reason_with_its_final_usage() {
     for (events, ended) in [
         (EVENT_START.to_string(), false),
         (format!("{EVENT_START}{}", stop("")), false),
+        (format!("{EVENT_START}{}", stop(r#","usage":{}"#)), false),
         (format!("{EVENT_START}{}", stop(r#","usage":{"output_tokens":7}"#)), true),
     ] {
         let mut s = Stream::new(meta(false));
