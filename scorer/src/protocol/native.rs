@@ -154,12 +154,12 @@ pub fn chat_body_with(
             format!("this model's provider refuses {field}: leave it out to use it"),
         ));
     }
-    // A hinted effort the model takes, as the last member: the translators read it as a
-    // client's own, and the splice copies it with the body's end (every span is before it).
-    let hinted;
+    // A hinted effort the model takes: the splice appends it; a translation reads it as the
+    // client's own, a last member of the body it reads (every span is before it).
     let hint = if no_effort { None } else { layout.hinted_effort(to.quirks.efforts) };
-    let body = match (hint, layout.members.last()) {
-        (Some(member), Some(last)) => {
+    let hinted;
+    let read = match (hint, layout.members.last()) {
+        (Some(member), Some(last)) if translated(api) => {
             hinted = with_member(body, last.span.end, member);
             hinted.as_slice()
         }
@@ -167,12 +167,12 @@ pub fn chat_body_with(
     };
     match api {
         Api::Messages => {
-            stand_in::translate(body, layout.texts(), |b| anthropic::request::translate_with(b, to, memo))
+            stand_in::translate(read, layout.texts(), |b| anthropic::request::translate_with(b, to, memo))
         }
         Api::BedrockConverse => {
-            stand_in::translate(body, layout.texts(), |b| bedrock::request::translate(b, to))
+            stand_in::translate(read, layout.texts(), |b| bedrock::request::translate(b, to))
         }
-        Api::Responses => stand_in::translate(body, layout.texts(), |b| responses::request::translate(b, to)),
+        Api::Responses => stand_in::translate(read, layout.texts(), |b| responses::request::translate(b, to)),
         _ => match layout.reasoning_asks() {
             Some(param) => Err(ApiError::invalid(
                 "unsupported_parameter",
@@ -182,7 +182,7 @@ pub fn chat_body_with(
                     crate::error::echo(param)
                 ),
             )),
-            None => Ok(layout.rewrite_capped(body, to.upstream_model, &to.quirks, to.max_output)),
+            None => Ok(layout.rewrite_capped(body, to.upstream_model, &to.quirks, to.max_output, hint)),
         },
     }
 }

@@ -36,17 +36,19 @@ impl Layout {
     /// null signature dropped); one whose provider refuses echoes or nulls (`drops`) gets
     /// them taken out, top-level null members too.
     pub fn rewrite_for(&self, body: &[u8], upstream_model: &str, quirks: &Quirks) -> Vec<u8> {
-        self.rewrite_capped(body, upstream_model, quirks, u64::MAX)
+        self.rewrite_capped(body, upstream_model, quirks, u64::MAX, None)
     }
 
     /// [`Layout::rewrite_for`], for a model whose output limit is `max_output`: a cap that is
-    /// a ceiling (`max_tokens_ceiling`) is lowered to it where it is above.
+    /// a ceiling (`max_tokens_ceiling`) is lowered to it where it is above; `hinted`, the
+    /// `reasoning_effort` member a hint sends this model ([`Layout::hinted_effort`]), goes last.
     pub fn rewrite_capped(
         &self,
         body: &[u8],
         upstream_model: &str,
         quirks: &Quirks,
         max_output: u64,
+        hinted: Option<&'static [u8]>,
     ) -> Vec<u8> {
         let lowered: Vec<(Span, Vec<u8>)> = (self.ceiling_values.iter())
             .filter(|(_, n)| *n > max_output)
@@ -123,7 +125,7 @@ impl Layout {
             wrote_any = true;
             prev = Some(m);
         }
-        for extra in [self.append, self.effort_member].into_iter().flatten() {
+        for extra in [self.append, self.effort_member, hinted].into_iter().flatten() {
             out.push(b',');
             out.extend_from_slice(extra);
         }
