@@ -426,6 +426,14 @@ impl Catalog {
         self.deployments.iter().any(|d| d.id == id)
     }
 
+    /// True when `name` is one the router serves as itself: `auto`, a tier, a model or an
+    /// embedding model (or its alias). A configured alias never stands for one.
+    pub fn serves(&self, name: &str) -> bool {
+        RESERVED_IDS.contains(&name)
+            || self.has_model(name)
+            || self.embeddings.iter().any(|e| e.id == name || e.alias.as_deref() == Some(name))
+    }
+
     /// The provider of a name.
     pub fn provider(&self, name: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.name == name)

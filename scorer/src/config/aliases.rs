@@ -43,12 +43,6 @@ impl ModelAliases {
     /// target that is `auto`, a tier or a chat model of the catalog (never another alias).
     pub(super) fn from_raw(raw: BTreeMap<String, String>, catalog: &Catalog) -> Result<Self, String> {
         let mut out = ModelAliases::default();
-        let served = |name: &str| {
-            name == "auto"
-                || Tier::parse(name).is_some()
-                || catalog.has_model(name)
-                || catalog.embeddings.iter().any(|e| e.id == name || e.alias.as_deref() == Some(name))
-        };
         for (name, target) in raw {
             let pattern = name.strip_suffix('*');
             let stem = pattern.unwrap_or(&name);
@@ -58,7 +52,7 @@ impl ModelAliases {
                     "model_aliases: {name:?} is not a model name: use 1-{MAX_NAME} printable characters, with * only at the end for a prefix"
                 ));
             }
-            if pattern.is_none() && served(&name) {
+            if pattern.is_none() && catalog.serves(&name) {
                 return Err(format!(
                     "model_aliases: {name:?} is a name the router already serves: an alias would hide it"
                 ));

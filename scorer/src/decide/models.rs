@@ -109,12 +109,7 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
 /// are never aliased.
 pub(crate) fn aliased(config: &Config, req: &mut ChatRequest<'_>) -> Option<String> {
     let name = req.model.as_ref();
-    let catalog = &config.catalog;
-    let served = name == "auto"
-        || Tier::parse(name).is_some()
-        || catalog.has_model(name)
-        || catalog.embeddings.iter().any(|e| e.id == name || e.alias.as_deref() == Some(name));
-    if served {
+    if config.catalog.serves(name) {
         return None;
     }
     let target = config.model_aliases.resolve(name)?.to_string();
