@@ -212,7 +212,8 @@ fn stop_sequences(value: Node) -> Result<Option<Node>, ApiError> {
 
 /// What `thinking` asks.
 enum Thinking {
-    /// No `thinking` member: each model reasons as it does by default.
+    /// No `thinking` member, or `disabled`: no effort is sent, each model reasons as it does
+    /// by default.
     Default,
     /// `enabled` with a budget: the effort whose budget is nearest, as a `reasoning_effort`
     /// (the client asked for reasoning: only models that reason are candidates).
@@ -221,8 +222,6 @@ enum Thinking {
     /// `output_config.effort` as a `reasoning_effort_hint`, sent to the models that take an
     /// effort and to no other, so no model is left out for it.
     Adaptive,
-    /// `disabled`: no effort is sent.
-    Disabled,
 }
 
 /// `thinking`: see [`Thinking`].
@@ -244,7 +243,7 @@ fn thinking(mut value: Node) -> Result<Thinking, ApiError> {
             Ok(Thinking::Budget(effort))
         }
         Some("adaptive") => Ok(Thinking::Adaptive),
-        Some("disabled") => Ok(Thinking::Disabled),
+        Some("disabled") => Ok(Thinking::Default),
         Some(other) => Err(unsupported(
             "thinking.type",
             format!(
