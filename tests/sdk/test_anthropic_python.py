@@ -1,11 +1,13 @@
 """Anthropic's Python SDK against model-router (`POST /v1/messages`) in front of the mock providers.
 
-Run by tests/tests/sdk.rs with BASE_URL set to the router's root; exits non-zero on failure.
+Run by tests/tests/sdk.rs with BASE_URL set to the router's root, and RESPONSES_MODEL to today's
+model reached through the Responses API; exits non-zero on failure.
 """
 import os
 
 import anthropic
 
+responses_model = os.environ["RESPONSES_MODEL"]
 client = anthropic.Anthropic(
     base_url=os.environ["BASE_URL"], api_key="sk-ant-client-key-never-forwarded", max_retries=0)
 hello = [{"role": "user", "content": "hello"}]
@@ -17,7 +19,7 @@ ask = [{"role": "user", "content": "What is the weather in Paris? mock:tool"}]
 # Routed as chat to every protocol the providers speak, answered as Messages: whole, streamed
 # (the SDK's own accumulator rebuilds the message), and a two-turn tool loop.
 for model, provider in (("economy", "aws-bedrock-runtime"), ("claude-sonnet-4-6", "anthropic"),
-                        ("deepseek.v3.2", "aws-bedrock-runtime"), ("gpt-5.3-codex", "openai")):
+                        ("deepseek.v3.2", "aws-bedrock-runtime"), (responses_model, "openai")):
     raw = client.messages.with_raw_response.create(
         model=model, max_tokens=256, system="be brief", messages=hello, extra_body=cheap)
     msg = raw.parse()

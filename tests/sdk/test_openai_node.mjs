@@ -1,5 +1,6 @@
 // The official OpenAI Node SDK against model-router in front of the mock providers.
-// Run by tests/tests/sdk.rs with BASE_URL set to the router's /v1; exits non-zero on failure.
+// Run by tests/tests/sdk.rs with BASE_URL set to the router's /v1, and RESPONSES_MODEL to today's
+// model reached through the Responses API; exits non-zero on failure.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 
@@ -29,7 +30,7 @@ assert.equal(usage.completion_tokens, 4);
 const weather = [{ type: "function", function: {
   name: "get_weather", description: "Weather in a city",
   parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
-for (const [model, provider] of [["deepseek.v3.2", "aws-bedrock-runtime"], ["claude-sonnet-4-6", "anthropic"], ["gpt-5.3-codex", "openai"]]) {
+for (const [model, provider] of [["deepseek.v3.2", "aws-bedrock-runtime"], ["claude-sonnet-4-6", "anthropic"], [process.env.RESPONSES_MODEL, "openai"]]) {
   const plain = await client.chat.completions.create({ model, messages });
   assert.equal(plain.choices[0].message.content, `mock reply from ${provider}`, model);
   assert.equal(plain.model, model);

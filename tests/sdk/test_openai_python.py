@@ -1,6 +1,7 @@
 """The official OpenAI Python SDK against model-router in front of the mock providers.
 
-Run by tests/tests/sdk.rs with BASE_URL set to the router's /v1; exits non-zero on failure.
+Run by tests/tests/sdk.rs with BASE_URL set to the router's /v1, and RESPONSES_MODEL to today's
+model reached through the Responses API; exits non-zero on failure.
 """
 import json
 import os
@@ -9,6 +10,7 @@ import sys
 import openai
 
 base_url = os.environ["BASE_URL"]
+responses_model = os.environ["RESPONSES_MODEL"]
 client = openai.OpenAI(base_url=base_url, api_key="sk-client-key-never-forwarded", max_retries=0)
 msgs = [{"role": "user", "content": "hello"}]
 
@@ -45,7 +47,7 @@ weather = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather in a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 for model, provider in (("deepseek.v3.2", "aws-bedrock-runtime"), ("claude-sonnet-4-6", "anthropic"),
-                        ("gpt-5.3-codex", "openai")):
+                        (responses_model, "openai")):
     raw = client.chat.completions.with_raw_response.create(model=model, messages=msgs)
     plain = raw.parse()
     assert raw.headers["x-model-router-provider"] == provider, (model, dict(raw.headers))
@@ -86,7 +88,7 @@ for model, provider in (("deepseek.v3.2", "aws-bedrock-runtime"), ("claude-sonne
 # The Responses API, as the Codex CLI, the AI SDK and the Agents SDK speak it: routed as chat,
 # answered as Response objects and Responses events, whatever protocol the provider speaks.
 for model, provider in (("economy", "aws-bedrock-runtime"), ("claude-sonnet-4-6", "anthropic"),
-                        ("deepseek.v3.2", "aws-bedrock-runtime"), ("gpt-5.3-codex", "openai")):
+                        ("deepseek.v3.2", "aws-bedrock-runtime"), (responses_model, "openai")):
     raw = client.responses.with_raw_response.create(
         model=model, instructions="be brief", input="hello", extra_body={"prefer": "cheap"})
     resp = raw.parse()

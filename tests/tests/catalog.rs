@@ -1,6 +1,8 @@
 //! The real catalog through the real Envoy: context and capability guards, provider policies,
 //! embeddings, `/v1/models`, retired models, and credentials, asserted at the mock providers.
 
+use model_router_scorer::catalog::Api;
+use model_router_tests::catalog::{live_model, today};
 use model_router_tests::envoy::Stack;
 use model_router_tests::envoy::demo_key as gateway_key;
 use model_router_tests::http::{self, Response};
@@ -9,13 +11,6 @@ use model_router_tests::mock::native::requested_model;
 use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
-
-/// Today, UTC, `YYYY-MM-DD`: the router under test reads the clock, and a model whose
-/// retirement date has come is retired for it (a fixed date here failed the day one passed).
-fn today() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    model_router_scorer::budget::utc_iso(secs).chars().take(10).collect()
-}
 
 fn post(s: &Stack, path: &str, body: &str, headers: &[(&str, &str)]) -> Response {
     let mut h = vec![("content-type", "application/json")];
@@ -248,8 +243,12 @@ fn the_model_list_matches_the_catalog_and_the_callers_policy() {
         }
         assert_eq!(ids.contains(&id), current_somewhere, "{id} (live here: {live})");
     }
-    for native in ["claude-haiku-4-5", "zai.glm-5", "gpt-5.3-codex", "us.meta.llama4-scout-17b-instruct-v1:0"]
-    {
+    for native in [
+        "claude-haiku-4-5",
+        "zai.glm-5",
+        &live_model(Api::Responses),
+        "us.meta.llama4-scout-17b-instruct-v1:0",
+    ] {
         assert!(ids.contains(&native), "{native}");
     }
     for name in ["auto", "economy", "standard", "premium", "embed-small", "embed-large", "embed-titan"] {

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use model_router_scorer::Config;
+use model_router_scorer::catalog::Api;
 use model_router_scorer::usage::format_usd;
+use model_router_tests::catalog::{live_model, now};
 use model_router_tests::envoy::{Stack, StackOptions};
 use model_router_tests::http::{self, Response};
 use model_router_tests::mock::Received;
@@ -67,9 +69,10 @@ fn reported_usage(got: &Received, max_tokens: u64) -> (u64, u64) {
 fn the_cost_header_is_the_catalog_price_times_the_reported_usage() {
     let s = start(&StackOptions::default());
     // Tiers and pins across the four APIs: chat (economy, standard, gpt-oss-120b), Converse
-    // (premium), Messages (claude-haiku-4-5), Responses (gpt-5.3-codex).
+    // (premium), Messages (claude-haiku-4-5), Responses (today's model reached through it).
     let mut protocols = std::collections::BTreeSet::new();
-    for model in ["economy", "standard", "premium", "gpt-oss-120b", "claude-haiku-4-5", "gpt-5.3-codex"] {
+    let responses = live_model(Api::Responses);
+    for model in ["economy", "standard", "premium", "gpt-oss-120b", "claude-haiku-4-5", &responses] {
         let body = format!(
             r#"{{"model":"{model}","max_tokens":300,"messages":[{{"role":"user","content":"hello there"}}]}}"#
         );
@@ -172,7 +175,7 @@ fn concurrent_requests_cannot_spend_past_the_limit() {
     // by the input estimate; the bound below is that difference times the concurrency.
     let config = Config::from_json(cfg.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let estimate =
-        model_router_scorer::route_chat(&config, body.as_bytes(), now_secs()).map_or(0.0, |r| r.estimate_usd);
+        model_router_scorer::route_chat(&config, body.as_bytes(), now()).map_or(0.0, |r| r.estimate_usd);
     const THREADS: usize = 16;
     let addr = s.envoy.addr;
     let results: Vec<Response> = std::thread::scope(|scope| {
@@ -218,16 +221,12 @@ fn concurrent_requests_cannot_spend_past_the_limit() {
     );
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// The cheapest estimate of a tier for `body` under the plugin configuration `cfg` (what the
 /// ladder compares with what is left).
 fn cheapest(cfg: &str, tier: &str, body: &str) -> f64 {
     let config = Config::from_json(cfg.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let body = body.replace("\"model\":\"premium\"", &format!("\"model\":\"{tier}\",\"prefer\":\"cheap\""));
-    model_router_scorer::route_chat(&config, body.as_bytes(), now_secs()).map_or(0.0, |r| r.estimate_usd)
+    model_router_scorer::route_chat(&config, body.as_bytes(), now()).map_or(0.0, |r| r.estimate_usd)
 }
 
 #[test]

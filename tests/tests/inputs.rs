@@ -5,8 +5,9 @@
 //! was wrong.
 
 use std::collections::BTreeSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use model_router_scorer::catalog::Api;
+use model_router_tests::catalog::{live_model, now};
 use model_router_tests::envoy::Stack;
 use model_router_tests::http::{self, Response};
 use serde_json::Value;
@@ -199,10 +200,13 @@ fn models_retrieve_answers_one_model_or_404() {
         // Models the router reaches through a translated protocol too.
         ("/v1/models/zai.glm-5", "zai.glm-5"),
         ("/v1/models/claude-haiku-4-5", "claude-haiku-4-5"),
-        ("/v1/models/gpt-5.3-codex", "gpt-5.3-codex"),
         ("/v1/models/us.meta.llama4-scout-17b-instruct-v1%3A0", "us.meta.llama4-scout-17b-instruct-v1:0"),
-    ] {
-        let r = get(path);
+    ]
+    .map(|(p, id)| (p.to_string(), id.to_string()))
+    .into_iter()
+    .chain([live_model(Api::Responses)].map(|id| (format!("/v1/models/{id}"), id)))
+    {
+        let r = get(&path);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         assert_eq!(r.json()["id"], id, "{path}");
         let entry = list["data"].as_array().and_then(|a| a.iter().find(|m| m["id"] == id).cloned());
@@ -240,12 +244,12 @@ fn a_404_suggests_only_models_that_can_be_pinned() {
     let suggested: BTreeSet<&str> =
         message.split_once("one of: ").map_or("", |(_, list)| list).split(", ").collect();
     // Every chat model that is current today, whatever API reaches it; nothing retired.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = now();
     let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
     let current: BTreeSet<&str> =
         catalog.deployments.iter().filter(|d| !d.retired(now)).map(|d| d.id.as_str()).collect();
     assert_eq!(suggested, current, "{message}");
-    for pinnable in ["gpt-4.1-mini", "zai.glm-5", "gpt-5.3-codex", "claude-haiku-4-5"] {
+    for pinnable in ["gpt-4.1-mini", "zai.glm-5", &live_model(Api::Responses), "claude-haiku-4-5"] {
         assert!(suggested.contains(pinnable), "{pinnable} not suggested: {message}");
     }
     for retired in ["llama3.1-8b", "grok-3-beta", "o4-mini", "gpt-5.1-codex-mini"] {

@@ -52,7 +52,7 @@ fn every_current_model_answers_whole_and_streamed() {
         .filter_map(|m| m["id"].as_str().map(str::to_string))
         .collect();
     let catalog = model_router_scorer::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}")).catalog;
-    let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let today = model_router_tests::catalog::now();
     for d in catalog.deployments.iter().filter(|d| !d.retired(today)) {
         assert!(listed.contains(&d.id), "{} ({}) is not listed", d.id, d.api.as_str());
     }

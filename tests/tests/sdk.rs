@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use model_router_scorer::catalog::Api;
+use model_router_tests::catalog::live_model;
 use model_router_tests::envoy::{Stack, repo_root};
 
 fn run(program: PathBuf, args: &[PathBuf], env: &[(&str, String)]) {
@@ -24,7 +26,13 @@ fn python_sdk(script: &str, path: &str) {
     let s = Stack::start(None).expect("stack");
     let python = repo_root().join(".venv/bin/python");
     let script = repo_root().join("tests/sdk").join(script);
-    run(python, &[script], &[("BASE_URL", format!("http://{}{path}", s.envoy.addr))]);
+    run(python, &[script], &env(&s, path));
+}
+
+/// The scripts' environment: `BASE_URL`, the router's address and `path`; `RESPONSES_MODEL`,
+/// today's model reached through the Responses API.
+fn env(s: &Stack, path: &str) -> [(&'static str, String); 2] {
+    [("BASE_URL", format!("http://{}{path}", s.envoy.addr)), ("RESPONSES_MODEL", live_model(Api::Responses))]
 }
 
 #[test]
@@ -47,5 +55,5 @@ fn the_official_node_sdk_works_unchanged() {
     if !link.exists() {
         std::os::unix::fs::symlink(&modules, &link).expect("link node_modules");
     }
-    run(PathBuf::from("node"), &[script], &[("BASE_URL", format!("http://{}/v1", s.envoy.addr))]);
+    run(PathBuf::from("node"), &[script], &env(&s, "/v1"));
 }
