@@ -18,4 +18,4 @@ mod echo;
 pub mod events;
 mod names;
 pub mod request;
-mod signature;
+pub(crate) mod signature;

@@ -6,9 +6,13 @@
 //! a reasoning item whose `encrypted_content` holds the signature, when the request asked for
 //! reasoning's encrypted content (`include`), as the Codex CLI, and the AI SDK and Agents SDK
 //! when told to, do. Those clients send reasoning items back in the next turn's `input`, and
-//! the signature goes back on the call it names.
+//! the signature goes back on the call it names. A Messages client (Claude Code) gets it in a
+//! `redacted_thinking` block before the call, whose `data` it sends back as it is, as it does
+//! Anthropic's own.
 
 use serde_json::{Value, json};
+
+use super::request::tree::{Node, object};
 
 /// What starts an `encrypted_content` the router wrote: the rest is
 /// `{"call_id":…,"signature":…}`. OpenAI's own start otherwise (`gAAAA`).
@@ -19,22 +23,38 @@ const PREFIX: &str = "model-router:thought_signature:";
 const STAND_IN: &str = "skip_thought_signature_validator";
 
 /// The thought signature of a chat tool call (or its first delta), if the model signed it.
-pub(super) fn of_call(call: &Value) -> Option<&str> {
+pub(crate) fn of_call(call: &Value) -> Option<&str> {
     let signature = call.get("extra_content")?.get("google")?.get("thought_signature")?.as_str()?;
     Some(signature).filter(|s| !s.is_empty() && *s != STAND_IN)
 }
 
 /// The reasoning item carrying the signature of the call `call_id`.
 pub(super) fn item(id: &str, call_id: &str, signature: &str, status: &str) -> Value {
-    let carried = json!({"call_id": call_id, "signature": signature});
     json!({
         "id": id, "type": "reasoning", "status": status, "summary": [],
-        "encrypted_content": format!("{PREFIX}{carried}"),
+        "encrypted_content": carried(call_id, signature),
     })
 }
 
+/// The opaque text carrying the signature of the call `call_id` ([`read`] reads it back).
+pub(crate) fn carried(call_id: &str, signature: &str) -> String {
+    format!("{PREFIX}{}", json!({"call_id": call_id, "signature": signature}))
+}
+
+/// Puts `signature` on a chat tool call (`extra_content.google.thought_signature`), unless it
+/// has one.
+pub(crate) fn sign(call: &mut Node, signature: &str) {
+    if call.get("extra_content").is_some() {
+        return;
+    }
+    let google = object([("thought_signature", signature.into())]);
+    if let Node::Object(members) = call {
+        members.push(("extra_content".into(), object([("google", google)])));
+    }
+}
+
 /// The call id and signature an `encrypted_content` the router wrote carries.
-pub(super) fn read(encrypted: &str) -> Option<(String, String)> {
+pub(crate) fn read(encrypted: &str) -> Option<(String, String)> {
     let carried: Value = serde_json::from_str(encrypted.strip_prefix(PREFIX)?).ok()?;
     let field =
         |k: &str| carried.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
@@ -214,5 +234,78 @@ mod tests {
             chat["messages"][m]["tool_calls"][0]["extra_content"]["google"]["thought_signature"].clone()
         };
         assert_eq!((signature(1), signature(3)), (json!("ONE"), json!("TWO")), "{chat}");
+    }
+
+    /// A Messages client (Claude Code on Gemini 3): a signed call comes after a
+    /// `redacted_thinking` block carrying its signature, whole and streamed alike (a signature
+    /// on a later delta of the call too); the client sends the block back as it came, and the
+    /// next turn puts the signature on its call again. Anthropic's own redacted thinking, and
+    /// a block naming a call the turn does not make, sign nothing.
+    #[test]
+    fn a_messages_client_carries_the_signature_in_a_redacted_thinking_block() {
+        use crate::protocol::inbound_messages::{answer, events::Events, request};
+        let signed = json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+                            "extra_content": {"google": {"thought_signature": "SIG"}}});
+        let unsigned = json!({"id": "c2", "type": "function", "function": {"name": "g", "arguments": "{}"}});
+        let completion = json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                "tool_calls": [signed, unsigned]}}]});
+        let whole = answer::to_message(completion.to_string().as_bytes()).unwrap_or_default();
+        let whole: Value = serde_json::from_slice(&whole).unwrap_or_default();
+        let content = whole["content"].as_array().cloned().unwrap_or_default();
+        let kinds: Vec<&str> = content.iter().filter_map(|b| b["type"].as_str()).collect();
+        assert_eq!(kinds, ["redacted_thinking", "tool_use", "tool_use"], "{whole}");
+        let data = content.first().and_then(|b| b["data"].as_str()).unwrap_or_default();
+        assert_eq!(read(data), Some(("c1".into(), "SIG".into())));
+
+        // Streamed: the signature on the call's second delta, the call's first without it.
+        let chunk = |delta: Value| {
+            json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})
+        };
+        let stream = [
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}]}),
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}, "extra_content": {"google": {"thought_signature": "SIG"}}}]}),
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "id": "c2", "type": "function", "function": {"name": "g", "arguments": "{}"}}]}),
+            ),
+        ];
+        let body: String =
+            stream.iter().map(|c| format!("data: {c}\n\n")).collect::<String>() + "data: [DONE]\n\n";
+        let out = Events::new("chatcmpl-1").feed(body.as_bytes(), true);
+        let started: Vec<Value> = String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(|e| e["type"] == "content_block_start")
+            .map(|e| e["content_block"].clone())
+            .collect();
+        assert_eq!(started.first(), content.first(), "{started:?}");
+        let kinds: Vec<&str> = started.iter().filter_map(|b| b["type"].as_str()).collect();
+        assert_eq!(kinds, ["redacted_thinking", "tool_use", "tool_use"], "{started:?}");
+
+        // The next turn, the answer sent back as it came, Anthropic's own redacted thinking
+        // and one naming another call beside it.
+        let mut turn = content.clone();
+        turn.insert(0, json!({"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"}));
+        turn.push(json!({"type": "redacted_thinking", "data": carried("c9", "OTHER")}));
+        let results: Vec<Value> = ["c1", "c2"]
+            .iter()
+            .map(|id| json!({"type": "tool_result", "tool_use_id": id, "content": "ok"}))
+            .collect();
+        let body = json!({"model": "premium", "max_tokens": 100, "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": turn},
+            {"role": "user", "content": results}]});
+        let chat = request::to_chat(body.to_string().as_bytes()).unwrap_or_default();
+        let chat: Value = serde_json::from_slice(&chat).unwrap_or_default();
+        let calls = &chat["messages"][1]["tool_calls"];
+        assert_eq!(calls[0]["extra_content"], json!({"google": {"thought_signature": "SIG"}}), "{chat}");
+        assert_eq!(calls[1].get("extra_content"), None, "{chat}");
+        assert!(!chat.to_string().contains("OTHER") && !chat.to_string().contains("EmwK"), "{chat}");
     }
 }

@@ -4,13 +4,15 @@
 //!
 //! Choice 0 is the answer: its reasoning becomes a `thinking` block, its text and its refusal
 //! a `text` block each, each tool call a `tool_use` block, in that order (as a stream tells
-//! them). Chat's `prompt_tokens` counts the cache's reads and writes and Anthropic's
+//! them), a call Gemini 3 signed after a `redacted_thinking` block carrying its signature
+//! ([`signed_block`]). Chat's `prompt_tokens` counts the cache's reads and writes and Anthropic's
 //! `input_tokens` does not, so they are taken out of it; the router's `cost` is dropped (the
 //! router reports cost in a header).
 
 use serde_json::{Value, json};
 
 use crate::protocol::inbound::answer::Ids;
+use crate::protocol::inbound::signature;
 
 /// A `chat.completion` as a Messages `message` object; `None` for any other body.
 pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
@@ -47,6 +49,9 @@ pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
             .filter(|id| !id.is_empty())
             .map_or_else(|| tool_use_id(&ids, n), str::to_string);
         let input = input(s(f, "arguments").unwrap_or_default());
+        if let Some(signature) = signature::of_call(call) {
+            content.push(signed_block(&id, signature));
+        }
         content.push(tool_use_block(&id, s(f, "name").unwrap_or_default(), input));
     }
     let finish = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str);
@@ -82,6 +87,14 @@ pub(super) fn tool_use_id(ids: &Ids, n: usize) -> String {
 /// nothing to sign, and the SDKs' thinking block requires the member.
 pub(super) fn thinking_block(thinking: &str) -> Value {
     json!({"type": "thinking", "thinking": thinking, "signature": ""})
+}
+
+/// A `redacted_thinking` block carrying the thought signature Gemini 3 put on the call `id`:
+/// the model wants it back with the call, and a Messages client sends such a block back as it
+/// came (the request puts it on its call again). Without it the router's stand-in passes
+/// Gemini's check but carries none of the model's reasoning.
+pub(super) fn signed_block(id: &str, signature: &str) -> Value {
+    json!({"type": "redacted_thinking", "data": signature::carried(id, signature)})
 }
 
 pub(super) fn text_block(text: &str) -> Value {

@@ -13,7 +13,8 @@
 //! interleaved (or text between one call's pieces), and a call can come without its name at
 //! first. So calls are held to the end and written whole, each as one `input_json_delta` of
 //! its input read as a whole answer's is (arguments that are no JSON object never reach the
-//! client's parser). A call is told apart by its `id` (Gemini sends parallel calls each whole
+//! client's parser), after a `redacted_thinking` block carrying its thought signature when
+//! Gemini 3 signed it ([`answer::signed_block`]). A call is told apart by its `id` (Gemini sends parallel calls each whole
 //! under one `index`, or none), else by its `index`.
 //!
 //! `[DONE]` stops what is open and ends the message: `message_delta` (its `stop_reason`, from
@@ -44,6 +45,9 @@ enum Block {
     },
     /// The `tool_use` block of call `n`.
     Call(usize),
+    /// The `redacted_thinking` block before a call, carrying its thought signature (whole as
+    /// it starts).
+    Signed,
 }
 
 /// One tool call, in the order it came.
@@ -57,6 +61,8 @@ struct Call {
     name: String,
     /// Its arguments so far (written whole at the end).
     held: String,
+    /// Its thought signature (Gemini 3's, on any of its deltas).
+    signature: Option<String>,
 }
 
 /// The translation's state between chunks.

@@ -176,13 +176,7 @@ impl Turns {
     fn sign(&self, call: &mut Node) {
         let Some(id) = call.get("id").and_then(Node::as_str) else { return };
         let Some((_, signature)) = self.signatures.iter().rev().find(|(c, _)| c == id) else { return };
-        if call.get("extra_content").is_some() {
-            return;
-        }
-        let google = object([("thought_signature", signature.as_str().into())]);
-        if let Node::Object(members) = call {
-            members.push(("extra_content".into(), object([("google", google)])));
-        }
+        signature::sign(call, signature);
     }
 }
 

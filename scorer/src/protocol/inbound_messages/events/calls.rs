@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{Block, Call, Events, emit};
+use crate::protocol::inbound::signature;
 use crate::protocol::inbound_messages::answer;
 
 impl Events {
@@ -34,13 +35,18 @@ impl Events {
                     guessed_id: id.is_none(),
                     name: String::new(),
                     held: String::new(),
+                    signature: None,
                 });
                 self.calls.len() - 1
             }
         };
         let name = f.and_then(|f| f.get("name")).and_then(Value::as_str).filter(|s| !s.is_empty());
         let piece = f.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
+        let signed = signature::of_call(call).map(str::to_string);
         let Some(call) = self.calls.get_mut(n) else { return };
+        if call.signature.is_none() {
+            call.signature = signed;
+        }
         if let (Some(id), true) = (id, call.guessed_id) {
             (call.id, call.guessed_id) = (id.to_string(), false);
         }
@@ -59,6 +65,12 @@ impl Events {
         for n in 0..self.calls.len() {
             let Some(call) = self.calls.get_mut(n) else { continue };
             let held = std::mem::take(&mut call.held);
+            if let Some(signature) = call.signature.take() {
+                let block = answer::signed_block(&call.id, &signature);
+                self.open_block(Block::Signed, block, out);
+                self.stop(out);
+            }
+            let Some(call) = self.calls.get(n) else { continue };
             let block = answer::tool_use_block(&call.id, &call.name, json!({}));
             let at = self.open_block(Block::Call(n), block, out);
             // Written whole, the input is what a whole answer's would be.

@@ -4,7 +4,9 @@
 //! assistant's calls, where Anthropic puts them first in the next user turn), and its other
 //! blocks one user message after them. An assistant turn's `tool_use` blocks become its
 //! `tool_calls`, their `input` the arguments' JSON text. `thinking` blocks are dropped: their
-//! signatures prove the reasoning only to Anthropic, and chat has no place for them.
+//! signatures prove the reasoning only to Anthropic, and chat has no place for them. A
+//! `redacted_thinking` block the router wrote carries a Gemini 3 thought signature, which goes
+//! back on its call (`extra_content.google.thought_signature`); Anthropic's own are dropped.
 //! `cache_control` stays on the part (or the tool) it marks, for Anthropic's prompt cache.
 
 use serde_json::Value;
@@ -12,6 +14,7 @@ use serde_json::Value;
 use crate::error::{ApiError, echo};
 use crate::protocol::inbound::request::fields::{missing, name, string, unknown, unsupported, wrong_type};
 use crate::protocol::inbound::request::tree::{Node, object};
+use crate::protocol::inbound::signature;
 
 /// Blocks of Anthropic's server tools and of inputs only its API reads: refused with this.
 pub(super) const SERVER_SIDE: &str = "it is run or read on Anthropic's servers, and the router may send the \
@@ -138,6 +141,7 @@ fn assistant(
 ) -> Result<(), ApiError> {
     let mut parts = Vec::new();
     let mut calls = Vec::new();
+    let mut signatures = Vec::new();
     for (j, mut block) in blocks.into_iter().enumerate() {
         let at = || format!("{}.content[{j}]", at());
         match kind(&block, &at)?.as_str() {
@@ -154,7 +158,11 @@ fn assistant(
                 let function = object([("name", function.into()), ("arguments", arguments.into())]);
                 calls.push(object([("id", id.into()), ("type", "function".into()), ("function", function)]));
             }
-            "thinking" | "redacted_thinking" => {}
+            "redacted_thinking" => {
+                let data = block.get("data").and_then(Node::as_str);
+                signatures.extend(data.and_then(signature::read));
+            }
+            "thinking" => {}
             other => {
                 let why = match other {
                     "image" | "document" | "tool_result" => format!("a {other} block belongs in a user turn"),
@@ -169,6 +177,12 @@ fn assistant(
     }
     let mut m = vec![("role".to_string(), Node::from("assistant"))];
     m.push(("content".to_string(), joined(parts).unwrap_or(Node::Leaf(Value::Null))));
+    for call in &mut calls {
+        let id = call.get("id").and_then(Node::as_str);
+        if let Some((_, signed)) = signatures.iter().rev().find(|(c, _)| Some(c.as_str()) == id) {
+            signature::sign(call, signed);
+        }
+    }
     if !calls.is_empty() {
         m.push(("tool_calls".to_string(), Node::Array(calls)));
     }
