@@ -74,26 +74,37 @@ assert raw.headers["x-model-router-tier"] == "economy", dict(raw.headers)
 assert raw.parse().content[0].text.startswith("mock reply from"), raw.parse()
 
 # The same request pinned to a Claude thinks as it asked: adaptive thinking at its effort on
-# Opus 4.7, a thinking budget on Sonnet (the provider's thinking comes back first, unless the
-# client asked it omitted, as Claude Code does), streamed and whole; a tool loop's next turn,
-# which Claude's API takes only without thinking, is served.
+# Opus 4.7, a thinking budget on Sonnet, streamed and whole. Claude's thinking comes back first,
+# signed as Anthropic signed it, its text left out when the client asked it omitted (as Claude
+# Code does). Sent back in a tool loop's next turn, it keeps Claude thinking there (Claude's API
+# takes thinking on that turn only after its signed thinking; the mock checks the signature).
 for model in ("claude-opus-4-7", "claude-sonnet-4-6"):
     pinned = dict(code, model=model, max_tokens=20000)
     shown = dict(pinned, extra_body=dict(code["extra_body"], thinking={"type": "adaptive", "display": "summarized"}))
-    for asked, blocks in ((shown, ["thinking", "text"]), (pinned, ["text"])):
+    for asked, said in ((shown, "mock thinking from anthropic"), (pinned, "")):
         whole = client.messages.with_raw_response.create(**asked)
-        assert [b.type for b in whole.parse().content] == blocks, (model, whole.parse())
+        content = whole.parse().content
+        assert [b.type for b in content] == ["thinking", "text"], (model, content)
+        assert (content[0].thinking, content[0].signature) == (said, "bW9jay1zaWduYXR1cmU="), (model, content)
         # The provider thought either way: its thinking was billed.
         assert int(whole.headers["x-model-router-tokens-out"]) == 8, dict(whole.headers)
         with client.messages.stream(**asked) as s:
-            assert [b.type for b in s.get_final_message().content] == blocks, model
-    first = client.messages.create(**dict(pinned, tools=tools, messages=ask))
-    uses = [b for b in first.content if b.type == "tool_use"]
-    assert first.stop_reason == "tool_use" and uses, (model, first)
-    second = client.messages.create(**dict(pinned, tools=tools, messages=ask + [
-        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "sunny"}]}]))
-    assert second.stop_reason == "end_turn", (model, second)
+            streamed = s.get_final_message().content
+        assert [(b.type, getattr(b, "thinking", None), getattr(b, "signature", None)) for b in streamed] == \
+            [(b.type, getattr(b, "thinking", None), getattr(b, "signature", None)) for b in content], (model, streamed)
+        for turn in ("whole", "streamed"):
+            if turn == "whole":
+                first = client.messages.create(**dict(asked, tools=tools, messages=ask))
+            else:
+                with client.messages.stream(**dict(asked, tools=tools, messages=ask)) as s:
+                    first = s.get_final_message()
+            uses = [b for b in first.content if b.type == "tool_use"]
+            assert first.stop_reason == "tool_use" and uses and first.content[0].type == "thinking", (model, first)
+            second = client.messages.create(**dict(asked, tools=tools, messages=ask + [
+                {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "sunny"}]}]))
+            assert second.stop_reason == "end_turn", (model, second)
+            assert [b.type for b in second.content] == ["thinking", "text"], (model, turn, second.content)
 
 # Claude Code's own default model name, which the catalog does not have: the demo's
 # configuration serves it with the catalog's Claude of its family, and says so.

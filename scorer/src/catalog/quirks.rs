@@ -76,8 +76,11 @@ pub const DROPS_ECHOES: u8 = 1;
 pub const DROPS_NULLS: u8 = 2;
 pub const DROPS_OPENAI_ONLY: u8 = 4;
 pub const DROPS_CACHE_MARKS: u8 = 8;
+/// Not the catalog's to list: an assistant message's `thinking_blocks`, Claude's signed
+/// thinking carried for Anthropic's API, which every chat body goes without.
+pub const DROPS_THINKING: u8 = 16;
 /// The drops taken out inside messages and tools (the others are top-level members).
-pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS | DROPS_CACHE_MARKS;
+pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS | DROPS_CACHE_MARKS | DROPS_THINKING;
 /// OpenAI's own top-level members, for its stored completions, its dashboard, its prompt cache
 /// and its abuse monitoring, and GPT-5's answer length (`verbosity`, which the translations
 /// drop too): what `openai_only` takes out.

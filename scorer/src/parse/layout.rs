@@ -39,7 +39,7 @@ pub struct Layout {
     /// it is for ([`Layout::drop_fields`]): in the low four bits the drops of its object a
     /// provider takes out, in the high four every drop its object has (a provider whose
     /// [`crate::catalog::Quirks::drops`], within those, are the low bits uses it).
-    pub(crate) drops: Vec<(Span, u8)>,
+    pub(crate) drops: Vec<(Span, u16)>,
     /// `reasoning_effort` appended in place of a `reasoning` object that carried the effort
     /// (OpenRouter's form: the chat APIs know only `reasoning_effort`, and the object, passed
     /// on, was a 400).
@@ -148,12 +148,12 @@ impl Layout {
                 if let Some((from, last)) = run.take() {
                     // After a kept field: up to the run's end; at the start: up to this key.
                     let end = if kept_end.is_some() { last } else { f.0 };
-                    self.drops.push((Span { start: from, end }, any << 4 | drops));
+                    self.drops.push((Span { start: from, end }, u16::from(any) << 8 | u16::from(drops)));
                 }
                 kept_end = Some(f.1);
             }
             if let Some((from, last)) = run {
-                self.drops.push((Span { start: from, end: last }, any << 4 | drops));
+                self.drops.push((Span { start: from, end: last }, u16::from(any) << 8 | u16::from(drops)));
             }
         }
     }

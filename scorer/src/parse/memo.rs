@@ -264,7 +264,7 @@ struct Entry {
     /// Where its unsigned tool calls end ([`crate::parse::layout::Layout::unsigned_calls`]).
     unsigned: Vec<usize>,
     /// The removals of members some providers refuse ([`crate::parse::layout::Layout::drops`]).
-    drops: Vec<(Span, u8)>,
+    drops: Vec<(Span, u16)>,
 }
 
 impl Entry {

@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS};
+use crate::catalog::{
+    ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS, DROPS_THINKING,
+};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
 use crate::parse::features::Role;
@@ -96,6 +98,16 @@ pub(crate) fn maybe_blank(raw: &str) -> bool {
     })
 }
 
+/// The chat member carrying Claude's signed thinking (an assistant message's, an answer's and
+/// a stream delta's): its `thinking` blocks (`thinking` text and `signature`) and
+/// `redacted_thinking` blocks (`data`), as Anthropic wrote them. Anthropic takes a turn that
+/// continues tool calls with thinking on only when that turn starts with its signed thinking,
+/// so a client that sends them back keeps Claude thinking through its tool loop (and the
+/// prompt cache, which a change of thinking restarts). A stream sends each thinking block's
+/// signature when the block ends (`{"type":"thinking","signature"}`, its text having come as
+/// `reasoning_content`) and a redacted block whole.
+pub const THINKING_BLOCKS: &str = "thinking_blocks";
+
 /// A message's members and a tool call's, reused from one to the next (see [`Field`]).
 type Fields = (Vec<Field>, Vec<Field>);
 
@@ -111,7 +123,8 @@ fn droppable(key: &str, value: &str) -> u8 {
     let stated_refusal = key == "refusal" && value.starts_with('"');
     let echo = if ECHOES.contains(&key) && !stated_refusal { DROPS_ECHOES } else { 0 };
     let null = if value == "null" && key != "content" { DROPS_NULLS } else { 0 };
-    echo | null
+    let thinking = if key == THINKING_BLOCKS { DROPS_THINKING } else { 0 };
+    echo | null | thinking
 }
 
 fn parse_message<'a>(

@@ -3,7 +3,7 @@
 //! every other byte is the client's. The parser records where those bytes are
 //! ([`Layout`]); this is the request half that uses it.
 
-use crate::catalog::{DROPS_NULLS, MESSAGE_DROPS, Quirks};
+use crate::catalog::{DROPS_NULLS, DROPS_THINKING, MESSAGE_DROPS, Quirks};
 use crate::parse::chat::ChatRequest;
 use crate::parse::json::write_string;
 use crate::parse::layout::{Layout, Member, STAND_IN_SIGNATURE, STREAM_USAGE_MEMBER, Span};
@@ -56,7 +56,8 @@ impl Layout {
             .collect();
         let renamed = self.max_tokens_key.filter(|_| quirks.fixed_sampling);
         let unsigned: &[usize] = if quirks.thought_signatures { &self.unsigned_calls } else { &[] };
-        let drops = quirks.drops | if quirks.thought_signatures { DROPS_NULLS } else { 0 };
+        // Claude's signed thinking is for Anthropic's API alone: every chat body goes without it.
+        let drops = quirks.drops | DROPS_THINKING | if quirks.thought_signatures { DROPS_NULLS } else { 0 };
         // A top-level member sent as null: its value is the span's last four bytes (a string
         // ends with a quote, any other value with something else). One the router edits
         // (`stream_options: null`) stays.
@@ -107,7 +108,7 @@ impl Layout {
                 self.drops
                     .iter()
                     .filter(|(span, d)| {
-                        *d & 0xF == drops & MESSAGE_DROPS & (*d >> 4)
+                        *d & 0xFF == u16::from(drops & MESSAGE_DROPS) & (*d >> 8)
                             && m.span.start <= span.start
                             && span.end <= m.span.end
                     })

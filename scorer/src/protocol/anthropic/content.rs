@@ -45,6 +45,9 @@ pub(super) enum Block<'a> {
     ToolResult { id: Cow<'a, str>, content: Option<ToolContent<'a>> },
     /// An image or a document, built whole (`cache_control` included).
     Other(Value),
+    /// Claude's signed thinking (`thinking` or `redacted_thinking`), as Anthropic wrote it
+    /// (see [`signed`]).
+    Signed(Value),
 }
 
 /// A `tool_result`'s content: the tool's string as is, or its text parts as blocks.
@@ -94,6 +97,7 @@ impl Block<'_> {
                 }),
             },
             Block::Other(v) => Block::Other(v),
+            Block::Signed(v) => Block::Signed(v),
         }
     }
 
@@ -118,7 +122,7 @@ impl Block<'_> {
 impl Serialize for Block<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let block = match self {
-            Block::Other(v) => return v.serialize(s),
+            Block::Other(v) | Block::Signed(v) => return v.serialize(s),
             Block::Text { .. } => "text",
             Block::ToolUse { .. } => "tool_use",
             Block::ToolResult { .. } => "tool_result",
@@ -145,11 +149,32 @@ impl Serialize for Block<'_> {
                 }
                 m.serialize_entry("tool_use_id", id)?;
             }
-            Block::Other(_) => {}
+            Block::Other(_) | Block::Signed(_) => {}
         }
         m.serialize_entry("type", block)?;
         m.end()
     }
+}
+
+/// An assistant message's `thinking_blocks` ([`crate::parse::messages::THINKING_BLOCKS`]) as
+/// the blocks that start its turn: each `thinking` block with its text and a signature, and
+/// each `redacted_thinking` block with its data, as Anthropic wrote them (their members only);
+/// anything else in the list is left out, as is a list that is not one.
+pub(super) fn signed(raw: Raw<'_>) -> Result<Vec<Block<'static>>, ApiError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let Value::Array(list) = value(raw)? else { return Ok(Vec::new()) };
+    let s = |b: &Value, k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
+    let block = |b: &Value| match s(b, "type").as_deref() {
+        Some("thinking") => {
+            let (text, signature) = (s(b, "thinking")?, s(b, "signature").filter(|s| !s.is_empty())?);
+            Some(json!({"type": "thinking", "thinking": text, "signature": signature}))
+        }
+        Some("redacted_thinking") => {
+            Some(json!({"type": "redacted_thinking", "data": s(b, "data").filter(|d| !d.is_empty())?}))
+        }
+        _ => None,
+    };
+    Ok(list.iter().filter_map(block).map(Block::Signed).collect())
 }
 
 /// The content blocks of `content` (a string, an array of parts, or absent), `at` giving its

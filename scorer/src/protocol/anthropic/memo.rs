@@ -47,7 +47,8 @@ struct Prefix {
     turns: Vec<u8>,
     /// The role of the last of those turns.
     last_role: &'static str,
-    /// Whether the last assistant turn among them called tools (`None`: none is an assistant's).
+    /// Whether the last assistant turn among them called tools without Claude's signed
+    /// thinking first (`None`: none is an assistant's).
     assistant_tools: Option<bool>,
     /// Whether any of them holds tool calls or results.
     tool_blocks: bool,
@@ -180,10 +181,11 @@ impl<'a> Conversation<'a> {
         })
     }
 
-    /// Whether the last assistant turn called tools.
+    /// Whether the last assistant turn called tools without Claude's signed thinking first
+    /// ([`Turn::calls_tools_unsigned`]).
     pub(super) fn open_tool_turn(&self) -> bool {
         match self.turns.iter().rev().find(|t| t.role == "assistant") {
-            Some(t) => t.calls_tools(),
+            Some(t) => t.calls_tools_unsigned(),
             None => self.prefix.as_ref().and_then(|p| p.assistant_tools).unwrap_or(false),
         }
     }
@@ -252,7 +254,7 @@ impl<'a> Conversation<'a> {
             },
         };
         let assistant_tools = match turns.iter().take(before).rev().find(|t| t.role == "assistant") {
-            Some(t) => Some(t.calls_tools()),
+            Some(t) => Some(t.calls_tools_unsigned()),
             None => prefix.as_ref().and_then(|p| p.assistant_tools),
         };
         let tool_blocks = prefix.as_ref().is_some_and(|p| p.tool_blocks)

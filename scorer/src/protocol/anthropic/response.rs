@@ -6,6 +6,8 @@ use serde_json::{Map, Value, json};
 use super::finish_reason;
 use crate::protocol::reply::{self, Meta, Tokens};
 
+pub use crate::parse::messages::THINKING_BLOCKS;
+
 /// Anthropic usage in OpenAI's terms. Anthropic's `input_tokens` leaves out the tokens read
 /// from and written to the cache, so the prompt is their sum. Of the writes, those to the
 /// one-hour cache (`cache_control.ttl: "1h"`, priced at twice the input) are in
@@ -53,11 +55,22 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
     let mut text: Option<String> = None;
     let mut reasoning: Option<String> = None;
     let mut calls = Vec::new();
+    let mut signed = Vec::new();
     for b in blocks {
         let s = |name: &str| b.get(name).and_then(Value::as_str).unwrap_or_default();
         match s("type") {
             "text" => text.get_or_insert_with(String::new).push_str(s("text")),
-            "thinking" => reasoning.get_or_insert_with(String::new).push_str(s("thinking")),
+            "thinking" => {
+                reasoning.get_or_insert_with(String::new).push_str(s("thinking"));
+                if !s("signature").is_empty() {
+                    signed.push(
+                        json!({"type": "thinking", "thinking": s("thinking"), "signature": s("signature")}),
+                    );
+                }
+            }
+            "redacted_thinking" if !s("data").is_empty() => {
+                signed.push(json!({"type": "redacted_thinking", "data": s("data")}));
+            }
             "tool_use" => {
                 let input = b.get("input").cloned().unwrap_or_else(|| json!({}));
                 calls.push(json!({
@@ -66,7 +79,7 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
                     "function": {"name": s("name"), "arguments": input.to_string()},
                 }));
             }
-            // redacted_thinking is never shown; server tool blocks have no OpenAI form.
+            // Server tool blocks have no OpenAI form.
             _ => {}
         }
     }
@@ -80,6 +93,11 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
     // An empty thinking block says nothing (the stream sends nothing for it either).
     if let Some(r) = reasoning.filter(|r| meta.reasoning && !r.is_empty()) {
         message.insert("reasoning_content".into(), json!(r));
+    }
+    // The signed thinking, for a client to send back on a turn that continues the tool calls
+    // (see [`THINKING_BLOCKS`]).
+    if meta.reasoning && !signed.is_empty() {
+        message.insert(THINKING_BLOCKS.into(), Value::Array(signed));
     }
     let finish = finish_reason(v.get("stop_reason").and_then(Value::as_str));
     let usage = v.get("usage").and_then(tokens);

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::finish_reason;
-use super::response::{error_parts, tokens};
+use super::response::{THINKING_BLOCKS, error_parts, tokens};
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
 
@@ -27,7 +27,8 @@ enum Block {
         index: usize,
         args: bool,
     },
-    /// redacted_thinking, server tool blocks: nothing the client sees.
+    /// redacted_thinking (sent whole as it starts, see [`THINKING_BLOCKS`]), server tool
+    /// blocks: nothing the client sees.
     Other,
 }
 
@@ -59,6 +60,8 @@ pub struct Stream {
     final_usage: bool,
     usage: Option<Value>,
     state: State,
+    /// The thinking block being read (its index) and its signature so far.
+    signing: Option<(u64, String)>,
 }
 
 impl Stream {
@@ -76,6 +79,7 @@ impl Stream {
             final_usage: false,
             usage: None,
             state: State::Running,
+            signing: None,
         }
     }
 
@@ -111,34 +115,6 @@ impl Stream {
     /// `message_start` or a later `message_delta`, output from the last `message_delta`.
     pub fn tokens(&self) -> Option<Tokens> {
         self.usage.as_ref().and_then(tokens)
-    }
-
-    /// Fails the stream when the unfinished event outgrew [`MAX_EVENT_BYTES`].
-    fn check_cap(&mut self, out: &mut Vec<u8>) {
-        if self.state == State::Running && self.line.len() + self.data.len() > MAX_EVENT_BYTES {
-            let e = ApiError::server(
-                502,
-                "bad_upstream_response",
-                format!("the provider's stream sent an event over {MAX_EVENT_BYTES} bytes"),
-            );
-            self.fail(out, &e);
-        }
-    }
-
-    fn fail(&mut self, out: &mut Vec<u8>, e: &ApiError) {
-        reply::error_event(out, e);
-        self.state = State::Failed;
-        self.line = Vec::new();
-        self.data = Vec::new();
-    }
-
-    fn garbage(&mut self, out: &mut Vec<u8>, what: &str) {
-        let e = ApiError::server(
-            502,
-            "bad_upstream_response",
-            format!("the provider's stream is malformed: {what}"),
-        );
-        self.fail(out, &e);
     }
 
     /// One SSE line (without its `\n`): a blank line ends the event; `data:` lines gather;
@@ -206,6 +182,7 @@ impl Stream {
                 self.block_delta(index, d, out);
             }
             "content_block_stop" => {
+                self.signed(index, out);
                 if let Some(Block::Tool { index: i, args: false }) = index.and_then(|n| self.block(n)) {
                     // A tool called with no input still gets arguments that parse.
                     self.delta(out, json!({"tool_calls": [{"index": i, "function": {"arguments": "{}"}}]}));
@@ -237,7 +214,14 @@ impl Stream {
         let s = |name: &str| b.get(name).and_then(Value::as_str).unwrap_or_default();
         let block = match s("type") {
             "text" => Block::Text,
-            "thinking" => Block::Thinking,
+            "thinking" => {
+                self.signing = Some((index, s("signature").to_string()));
+                Block::Thinking
+            }
+            "redacted_thinking" => {
+                self.redacted(s("data"), out);
+                Block::Other
+            }
             "tool_use" => {
                 let i = self.tools;
                 self.tools += 1;
@@ -279,7 +263,12 @@ impl Stream {
                     slot.1 = Block::Tool { index: i, args: true };
                 }
             }
-            // signature_delta, citations_delta, empty deltas: nothing for the client.
+            ("signature_delta", Some(Block::Thinking)) => {
+                if let Some((_, signature)) = self.signing.as_mut().filter(|(at, _)| *at == index) {
+                    signature.push_str(s("signature"));
+                }
+            }
+            // citations_delta, empty deltas: nothing for the client.
             _ => {}
         }
     }
@@ -312,6 +301,52 @@ impl Stream {
 }
 
 impl Stream {
+    /// Fails the stream when the unfinished event outgrew [`MAX_EVENT_BYTES`].
+    fn check_cap(&mut self, out: &mut Vec<u8>) {
+        if self.state == State::Running && self.line.len() + self.data.len() > MAX_EVENT_BYTES {
+            let e = ApiError::server(
+                502,
+                "bad_upstream_response",
+                format!("the provider's stream sent an event over {MAX_EVENT_BYTES} bytes"),
+            );
+            self.fail(out, &e);
+        }
+    }
+
+    fn fail(&mut self, out: &mut Vec<u8>, e: &ApiError) {
+        reply::error_event(out, e);
+        self.state = State::Failed;
+        self.line = Vec::new();
+        self.data = Vec::new();
+    }
+
+    fn garbage(&mut self, out: &mut Vec<u8>, what: &str) {
+        let e = ApiError::server(
+            502,
+            "bad_upstream_response",
+            format!("the provider's stream is malformed: {what}"),
+        );
+        self.fail(out, &e);
+    }
+
+    /// At a block's end: the signature of the thinking block it ends, as a `thinking_blocks`
+    /// delta (the text came as `reasoning_content`), when the client sees thinking.
+    fn signed(&mut self, index: Option<u64>, out: &mut Vec<u8>) {
+        let Some((_, signature)) = self.signing.take_if(|(at, _)| Some(*at) == index) else { return };
+        if self.meta.reasoning && !signature.is_empty() {
+            let block = json!({"type": "thinking", "signature": signature});
+            self.delta(out, json!({THINKING_BLOCKS: [block]}));
+        }
+    }
+
+    /// A `redacted_thinking` block, whole as it starts, as a `thinking_blocks` delta when the
+    /// client sees thinking.
+    fn redacted(&mut self, data: &str, out: &mut Vec<u8>) {
+        if self.meta.reasoning && !data.is_empty() {
+            self.delta(out, json!({THINKING_BLOCKS: [{"type": "redacted_thinking", "data": data}]}));
+        }
+    }
+
     /// The provider said the answer ended: `message_stop`, or before it `message_delta`'s stop
     /// reason with its usage (all `message_stop` adds is the end itself).
     pub fn ended(&self) -> bool {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
+use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::raw::{At, Elements, Members, Raw, invalid_json, null, objects_with, once, string};
 use crate::protocol::tools::tool_id;
 
@@ -25,6 +26,12 @@ impl Turn<'_> {
     /// Whether the turn calls tools.
     pub(super) fn calls_tools(&self) -> bool {
         self.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }))
+    }
+
+    /// Whether the turn calls tools without starting with Claude's signed thinking: with
+    /// thinking on, Anthropic refuses a conversation whose last assistant turn is such.
+    pub(super) fn calls_tools_unsigned(&self) -> bool {
+        self.calls_tools() && !matches!(self.blocks.first(), Some(Block::Signed(_)))
     }
 
     /// Whether the turn holds tool calls or results.
@@ -112,7 +119,9 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
         }
         "user" => push(turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?),
         "assistant" => {
-            let mut blocks = content::blocks(m.said(), &content_at, Parts::Assistant)?;
+            // Claude's signed thinking starts the turn, as Anthropic wrote it.
+            let mut blocks = content::signed(m.get(THINKING_BLOCKS))?;
+            blocks.extend(content::blocks(m.said(), &content_at, Parts::Assistant)?);
             blocks.extend(tool_uses(m.get("tool_calls"), &at)?);
             push(turns, "assistant", i, blocks);
         }
@@ -144,9 +153,12 @@ pub(super) fn first_is_user(turns: &[Turn<'_>]) -> Result<(), ApiError> {
 
 /// A conversation ending on an assistant turn asks the model to continue it (a prefill),
 /// whose text the Messages API refuses with trailing whitespace: it is trimmed, and a turn
-/// left empty is dropped.
+/// left empty is dropped. A prefill is sent without thinking, and then the API refuses
+/// thinking blocks in it ("When thinking is disabled, an `assistant` message in the final
+/// position cannot contain `thinking`"): they go.
 pub(super) fn trim_prefill(turns: &mut Vec<Turn<'_>>) {
     let Some(last) = turns.last_mut().filter(|t| t.role == "assistant") else { return };
+    last.blocks.retain(|b| !matches!(b, Block::Signed(_)));
     if let Some(Block::Text { text, .. }) = last.blocks.last_mut() {
         match text {
             Cow::Borrowed(t) => *t = t.trim_end(),

@@ -306,6 +306,9 @@ mod tests {
         let calls = &chat["messages"][1]["tool_calls"];
         assert_eq!(calls[0]["extra_content"], json!({"google": {"thought_signature": "SIG"}}), "{chat}");
         assert_eq!(calls[1].get("extra_content"), None, "{chat}");
-        assert!(!chat.to_string().contains("OTHER") && !chat.to_string().contains("EmwK"), "{chat}");
+        assert!(!chat.to_string().contains("OTHER"), "{chat}");
+        // Anthropic's own goes on as Claude's signed thinking, for Anthropic's API alone.
+        let carried = json!([{"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"}]);
+        assert_eq!(chat["messages"][1]["thinking_blocks"], carried, "{chat}");
     }
 }

@@ -11,6 +11,7 @@
 
 use serde_json::{Value, json};
 
+use crate::protocol::anthropic::response::THINKING_BLOCKS;
 use crate::protocol::inbound::answer::Ids;
 use crate::protocol::inbound::signature;
 
@@ -34,8 +35,16 @@ pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
     let message = choice.and_then(|c| c.get("message"));
     let text = |k: &str| message.and_then(|m| m.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
     let mut content = Vec::new();
-    if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !hide_thinking) {
-        content.push(thinking_block(r));
+    let signed = message.and_then(|m| m.get(THINKING_BLOCKS)).and_then(Value::as_array);
+    match signed.filter(|blocks| !blocks.is_empty()) {
+        Some(blocks) => content.extend(blocks.iter().filter_map(|b| signed_thinking(b, hide_thinking))),
+        None => {
+            if let Some(r) =
+                text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !hide_thinking)
+            {
+                content.push(thinking_block(r));
+            }
+        }
     }
     let said = content_text(message);
     content.extend([said.as_deref(), text("refusal")].into_iter().flatten().map(text_block));
@@ -87,6 +96,21 @@ pub(super) fn tool_use_id(ids: &Ids, n: usize) -> String {
 /// nothing to sign, and the SDKs' thinking block requires the member.
 pub(super) fn thinking_block(thinking: &str) -> Value {
     json!({"type": "thinking", "thinking": thinking, "signature": ""})
+}
+
+/// A block of Claude's signed thinking ([`THINKING_BLOCKS`]) as Anthropic wrote it, its text
+/// left out when the client asked its thinking omitted (as Anthropic's `display: "omitted"`
+/// does, the signature kept); `None` for anything else.
+pub(super) fn signed_thinking(block: &Value, hide_thinking: bool) -> Option<Value> {
+    let s = |k: &str| block.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    match s("type")? {
+        "thinking" => {
+            let thinking = if hide_thinking { "" } else { s("thinking").unwrap_or_default() };
+            Some(json!({"type": "thinking", "thinking": thinking, "signature": s("signature")?}))
+        }
+        "redacted_thinking" => Some(json!({"type": "redacted_thinking", "data": s("data")?})),
+        _ => None,
+    }
 }
 
 /// A `redacted_thinking` block carrying the thought signature Gemini 3 put on the call `id`:

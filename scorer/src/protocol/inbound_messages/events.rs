@@ -6,8 +6,9 @@
 //! another kind stops the one before: reasoning (`reasoning_content` or `reasoning`) is a
 //! `thinking` block (`thinking_delta`s), text a `text` block (`text_delta`s), a refusal a
 //! `text` block of its own, each tool call a `tool_use` block (`input_json_delta`s). A thinking
-//! block starts with an empty `signature` and gets no `signature_delta`: there is nothing to
-//! sign, and the SDKs take the block as it started.
+//! block starts with an empty `signature`, and gets a `signature_delta` as it ends only when
+//! it is Claude's signed thinking (a `thinking_blocks` delta, which a redacted block comes in
+//! whole): other reasoning has nothing to sign, and the SDKs take the block as it started.
 //!
 //! Blocks cannot overlap or reopen, while a provider may stream parallel calls' arguments
 //! interleaved (or text between one call's pieces), and a call can come without its name at
@@ -31,6 +32,7 @@
 use serde_json::{Value, json};
 
 use super::answer;
+use crate::protocol::anthropic::response::THINKING_BLOCKS;
 use crate::protocol::inbound::answer::{Ids, as_chunks};
 use crate::protocol::inbound::events::Mode;
 use crate::protocol::responses::sse::Sse;
@@ -45,8 +47,8 @@ enum Block {
     },
     /// The `tool_use` block of call `n`.
     Call(usize),
-    /// The `redacted_thinking` block before a call, carrying its thought signature (whole as
-    /// it starts).
+    /// A `redacted_thinking` block, whole as it starts: Claude's, or one before a call
+    /// carrying its thought signature.
     Signed,
 }
 
@@ -197,6 +199,10 @@ impl Events {
         if let Some(r) = text("refusal") {
             self.said(Block::Text { refusal: true }, r, out);
         }
+        let signed = delta.and_then(|d| d.get(THINKING_BLOCKS)).and_then(Value::as_array);
+        for block in signed.into_iter().flatten() {
+            self.signed(block, out);
+        }
         let calls = delta.and_then(|d| d.get("tool_calls")).and_then(Value::as_array);
         for call in calls.into_iter().flatten() {
             self.call_delta(call);
@@ -247,6 +253,35 @@ impl Events {
             _ => json!({"type": "text_delta", "text": delta}),
         };
         emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
+    }
+
+    /// A block of Claude's signed thinking ([`THINKING_BLOCKS`]): a thinking block's signature
+    /// ends the thinking block its text went to (one is opened for it when none is open, its
+    /// text hidden or empty), a redacted block is written whole.
+    fn signed(&mut self, block: &Value, out: &mut Vec<u8>) {
+        let Some(signed) = answer::signed_thinking(block, self.hide_thinking) else { return };
+        let s = |k: &str| signed.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        if s("type") == "redacted_thinking" {
+            self.stop(out);
+            self.open_block(Block::Signed, signed, out);
+            return self.stop(out);
+        }
+        let at = match self.open {
+            Some((at, Block::Thinking)) => at,
+            _ => {
+                self.stop(out);
+                let at = self.open_block(Block::Thinking, answer::thinking_block(""), out);
+                let text = s("thinking");
+                if !text.is_empty() {
+                    let delta = json!({"type": "thinking_delta", "thinking": text});
+                    emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
+                }
+                at
+            }
+        };
+        let delta = json!({"type": "signature_delta", "signature": s("signature")});
+        emit(out, "content_block_delta", json!({"index": at, "delta": delta}));
+        self.stop(out);
     }
 
     /// Ends the message at `[DONE]`: the provider's stream is whole (the router's accounting

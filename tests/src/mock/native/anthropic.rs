@@ -126,6 +126,7 @@ fn usage(a: &Answer, cached: bool, hour: bool) -> Value {
     })
 }
 
+/// The signature of every thinking block the mock writes, and the only one it takes back.
 const SIGNATURE: &str = "bW9jay1zaWduYXR1cmU=";
 const TOOL_USE_ID: &str = "toolu_mock0001";
 

@@ -7,6 +7,7 @@ mod memo;
 mod request;
 mod response;
 mod stream;
+mod thinking;
 mod turns;
 
 use std::path::PathBuf;

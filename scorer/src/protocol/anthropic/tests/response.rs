@@ -89,19 +89,29 @@ fn the_message_keeps_text_tools_and_only_asked_for_thinking() {
             "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":[1,2]}"}}]});
         if let (Some(r), Some(obj)) = (reasoning, m.as_object_mut()) {
             obj.insert("reasoning_content".into(), json!(r));
+            // The signed thinking, redacted too, as Anthropic wrote it: for the next turn.
+            obj.insert(
+                "thinking_blocks".into(),
+                json!([
+                {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                {"type": "redacted_thinking", "data": "secret"}]),
+            );
         }
         m
     };
     assert_eq!(parsed(&body, false)["choices"][0]["message"], want(None));
     assert_eq!(parsed(&body, true)["choices"][0]["message"], want(Some("hmm")));
-    assert!(!String::from_utf8_lossy(&translate(&body, &meta(true)).unwrap_or_default()).contains("secret"));
+    assert!(!String::from_utf8_lossy(&translate(&body, &meta(false)).unwrap_or_default()).contains("secret"));
     // A thinking block with no text (only its signature) shows no reasoning, as in a stream.
     let silent = message(
         json!([{"type": "thinking", "thinking": "", "signature": "sig"}, {"type": "text", "text": "4"}]),
         json!("end_turn"),
         json!({"input_tokens": 1, "output_tokens": 1}),
     );
-    assert!(parsed(&silent, true)["choices"][0]["message"].get("reasoning_content").is_none());
+    let shown = &parsed(&silent, true)["choices"][0]["message"];
+    assert!(shown.get("reasoning_content").is_none(), "{shown}");
+    // Its signature still goes back (Opus 4.7 omits the text unless asked).
+    assert_eq!(shown["thinking_blocks"], json!([{"type": "thinking", "thinking": "", "signature": "sig"}]));
 }
 
 #[test]

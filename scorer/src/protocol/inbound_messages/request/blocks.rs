@@ -3,15 +3,19 @@
 //! A user turn's `tool_result` blocks become `tool` messages (chat wants them right after the
 //! assistant's calls, where Anthropic puts them first in the next user turn), and its other
 //! blocks one user message after them. An assistant turn's `tool_use` blocks become its
-//! `tool_calls`, their `input` the arguments' JSON text. `thinking` blocks are dropped: their
-//! signatures prove the reasoning only to Anthropic, and chat has no place for them. A
-//! `redacted_thinking` block the router wrote carries a Gemini 3 thought signature, which goes
-//! back on its call (`extra_content.google.thought_signature`); Anthropic's own are dropped.
+//! `tool_calls`, their `input` the arguments' JSON text. Thinking signatures prove the
+//! reasoning only to Anthropic: Claude's signed `thinking` blocks and its `redacted_thinking`
+//! go on the chat message as `thinking_blocks`, which only the translation to Anthropic's API
+//! reads (every chat body goes without it), and thinking without a signature (another model's,
+//! as the router told it) is dropped. A `redacted_thinking` block the router wrote carries a
+//! Gemini 3 thought signature instead, which goes back on its call
+//! (`extra_content.google.thought_signature`).
 //! `cache_control` stays on the part (or the tool) it marks, for Anthropic's prompt cache.
 
 use serde_json::Value;
 
 use crate::error::{ApiError, echo};
+use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::inbound::request::fields::{missing, name, string, unknown, unsupported, wrong_type};
 use crate::protocol::inbound::request::tree::{Node, object};
 use crate::protocol::inbound::signature;
@@ -142,6 +146,7 @@ fn assistant(
     let mut parts = Vec::new();
     let mut calls = Vec::new();
     let mut signatures = Vec::new();
+    let mut thinking = Vec::new();
     for (j, mut block) in blocks.into_iter().enumerate() {
         let at = || format!("{}.content[{j}]", at());
         match kind(&block, &at)?.as_str() {
@@ -160,9 +165,28 @@ fn assistant(
             }
             "redacted_thinking" => {
                 let data = block.get("data").and_then(Node::as_str);
-                signatures.extend(data.and_then(signature::read));
+                match data.map(|d| (d, signature::read(d))) {
+                    Some((_, Some(carried))) => signatures.push(carried),
+                    Some((d, None)) if !d.is_empty() => {
+                        thinking.push(object([("type", "redacted_thinking".into()), ("data", d.into())]));
+                    }
+                    _ => {}
+                }
             }
-            "thinking" => {}
+            "thinking" => {
+                // Claude's, signed (the router's own, from another model, carry no signature).
+                let s = |k: &str| block.get(k).and_then(Node::as_str).map(str::to_string);
+                if let (Some(text), Some(signature)) =
+                    (s("thinking"), s("signature").filter(|s| !s.is_empty()))
+                {
+                    let members = [
+                        ("type", "thinking".into()),
+                        ("thinking", text.into()),
+                        ("signature", signature.into()),
+                    ];
+                    thinking.push(object(members));
+                }
+            }
             other => {
                 let why = match other {
                     "image" | "document" | "tool_result" => format!("a {other} block belongs in a user turn"),
@@ -176,6 +200,9 @@ fn assistant(
         return Ok(());
     }
     let mut m = vec![("role".to_string(), Node::from("assistant"))];
+    if !thinking.is_empty() {
+        m.push((THINKING_BLOCKS.to_string(), Node::Array(thinking)));
+    }
     m.push(("content".to_string(), joined(parts).unwrap_or(Node::Leaf(Value::Null))));
     for call in &mut calls {
         let id = call.get("id").and_then(Node::as_str);

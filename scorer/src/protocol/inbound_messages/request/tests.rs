@@ -60,7 +60,7 @@ fn an_agent_turn_becomes_the_chat_body_it_asks_for() {
             {"role": "user", "content": "list files"},
             {"role": "assistant", "content": "Listing.", "tool_calls": [
                 {"id": "toolu_1", "type": "function", "function": {"name": "Bash", "arguments": "{\"command\":\"ls\",\"description\":\"list\"}"}}
-            ]},
+            ], "thinking_blocks": [{"type": "thinking", "thinking": "use ls", "signature": "sig"}]},
             {"role": "tool", "tool_call_id": "toolu_1", "content": [
                 {"type": "text", "text": "a.txt", "cache_control": {"type": "ephemeral"}}
             ]},

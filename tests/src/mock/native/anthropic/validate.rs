@@ -398,7 +398,10 @@ fn block(b: &Value, at: &str, role: &str, last: bool, turn: &mut Turn) -> Checke
         "thinking" => {
             only_in("assistant")?;
             string("thinking")?;
-            string("signature")?;
+            // Anthropic checks the signature it wrote (its thinking shown or omitted).
+            if string("signature")? != super::SIGNATURE {
+                return refuse(format!("{at}: Invalid `signature` in `thinking` block"));
+            }
             turn.starts_with_thinking |= first;
         }
         _ => {
