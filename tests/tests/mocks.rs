@@ -350,6 +350,8 @@ fn faults_answer_like_a_real_provider_and_say_they_come_from_the_mock() {
 const CONVERSE: &str = "/model/anthropic.claude-sonnet-4-5-v1%3A0/converse";
 const CONVERSE_STREAM: &str = "/model/anthropic.claude-sonnet-4-5-v1%3A0/converse-stream";
 const MESSAGES: &str = "/v1/messages";
+/// The signature of the mock Anthropic's thinking, the only one it takes back.
+const MOCK_SIGNATURE: &str = "bW9jay1zaWduYXR1cmU=";
 const RESPONSES: &str = "/v1/responses";
 /// A one-pixel PNG, base64.
 const PNG: &str =
@@ -1195,9 +1197,18 @@ fn anthropic_refuses_what_the_messages_api_does_not_allow() {
             with(
                 with(thinking_round.clone(), "/tool_choice", json!({"type": "any"})),
                 "/messages/1/content/0",
-                json!({"type": "thinking", "thinking": "t", "signature": "s"}),
+                json!({"type": "thinking", "thinking": "t", "signature": MOCK_SIGNATURE}),
             ),
             "forces tool use",
+        ),
+        (
+            "thinking signed by someone else",
+            with(
+                thinking_round.clone(),
+                "/messages/1/content/0",
+                json!({"type": "thinking", "thinking": "t", "signature": "c2ln"}),
+            ),
+            "Invalid `signature` in `thinking` block",
         ),
         (
             "thinking on, assistant tool turn without its thinking block",
@@ -1249,7 +1260,7 @@ fn anthropic_refuses_what_the_messages_api_does_not_allow() {
     thinking_ok["messages"][1]["content"]
         .as_array_mut()
         .expect("content")
-        .insert(0, json!({"type": "thinking", "thinking": "hm", "signature": "c2ln"}));
+        .insert(0, json!({"type": "thinking", "thinking": "hm", "signature": MOCK_SIGNATURE}));
     for (why, ok) in [
         (
             "consecutive user turns",
