@@ -105,9 +105,16 @@ impl Serialize for Node {
     }
 }
 
+/// The most values (scalars, arrays and objects) a body read as a tree may hold. A tree costs
+/// the VM some 24 bytes a value beside the body's own bytes, so an 8 MB body of numbers (a
+/// tool schema of millions) took 94 MB, and a few dozen at once ran a worker's VM out of
+/// memory, failing every request it held. Agents' bodies hold tens of thousands (text, however
+/// long, is one value each).
+pub(crate) const MAX_VALUES: usize = 250_000;
+
 /// The body as a tree: the router's parser's 400s for a body that is empty, not UTF-8 or not
 /// an object, an `invalid_json` for one that is not JSON, a `duplicate_key` naming a member
-/// named twice.
+/// named twice, a 413 for one of more than [`MAX_VALUES`] values.
 pub(crate) fn parse(body: &[u8]) -> Result<Node, ApiError> {
     open_object(body)?;
     let mut fault = Fault::default();
@@ -115,6 +122,12 @@ pub(crate) fn parse(body: &[u8]) -> Result<Node, ApiError> {
     let tree = Seed(&mut fault).deserialize(&mut de).and_then(|tree| de.end().map(|()| tree));
     tree.map_err(|e| match fault.repeated.take() {
         Some(key) => duplicate_error(&key, &fault.at()),
+        None if fault.values > MAX_VALUES => ApiError::invalid(
+            "request_too_large",
+            None,
+            format!("the request holds more than {MAX_VALUES} JSON values: send a smaller one"),
+        )
+        .with_status(413),
         None => ApiError::invalid("invalid_json", None, format!("request body is not valid JSON: {e}")),
     })
 }
@@ -125,6 +138,8 @@ pub(crate) fn parse(body: &[u8]) -> Result<Node, ApiError> {
 struct Fault {
     repeated: Option<String>,
     path: Vec<Step>,
+    /// Values read so far (past [`MAX_VALUES`], reading stops).
+    values: usize,
 }
 
 enum Step {
@@ -157,6 +172,10 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Node;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        self.0.values += 1;
+        if self.0.values > MAX_VALUES {
+            return Err(de::Error::custom("too many values"));
+        }
         d.deserialize_any(self)
     }
 }
@@ -243,4 +262,35 @@ fn repeated(members: &[(String, Node)]) -> Option<String> {
         [a, b] if a == b => Some(a.to_string()),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_VALUES, parse};
+
+    /// A body of numbers (a tool schema of millions, as an attacker sends it) is refused before
+    /// its tree outgrows the VM; one of as many values as the bound takes reads, at any depth.
+    #[test]
+    fn a_body_of_more_values_than_the_bound_is_refused_with_a_413() {
+        // The body, `tools`' array, the tool and `x`'s array: four values beside the numbers.
+        let body = |numbers: usize| {
+            let zeros = vec!["0"; numbers].join(",");
+            format!(r#"{{"tools":[{{"x":[{zeros}]}}]}}"#)
+        };
+        let over = parse(body(MAX_VALUES - 3).as_bytes()).expect_err("over the bound");
+        assert_eq!((over.status, over.code), (413, "request_too_large"), "{over:?}");
+        assert!(parse(body(MAX_VALUES - 4).as_bytes()).is_ok());
+        for messages in ["/v1/messages", "/v1/responses"] {
+            let big = format!(
+                r#"{{"model":"auto","input":"hi","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"x":[{}]}}]}}"#,
+                vec!["0"; MAX_VALUES].join(",")
+            );
+            let refused = if messages == "/v1/messages" {
+                crate::protocol::inbound_messages::request::to_chat(big.as_bytes()).err()
+            } else {
+                crate::protocol::inbound::request::to_chat(big.as_bytes(), &[]).err()
+            };
+            assert_eq!(refused.map(|e| e.status), Some(413), "{messages}");
+        }
+    }
 }
