@@ -1109,6 +1109,16 @@ mod tests {
         let (_, held) = route(&worst, &ceiling(1000), 100.0).unwrap_or_else(|e| panic!("{e:?}"));
         let thousand = Estimate { output_tokens: 1000, ..est }.price(&opus);
         assert!((held - thousand).abs() < 1e-12, "{held} against {thousand}");
+        // So it does off: a ceiling is the client's cap (a Messages client's `max_tokens`, which
+        // Claude Code sets to 32,000), and what the client may be billed.
+        for n in [10_000_000, 1000] {
+            let (_, off) = route(&config(), &ceiling(n), 100.0).unwrap_or_else(|e| panic!("{e:?}"));
+            let (_, on) = route(&worst, &ceiling(n), 100.0).unwrap_or_else(|e| panic!("{e:?}"));
+            assert!((off - on).abs() < 1e-12, "{n}: {off} against {on}");
+        }
+        // Past what is left, a pinned ceiling is refused rather than run past the limit.
+        let thirty_two = Estimate { output_tokens: 32_000, ..est }.price(&opus);
+        assert_eq!(route(&config(), &ceiling(32_000), thirty_two / 2.0), Err((429, "budget_exceeded")));
     }
 
     /// Under a ceiling a model is sent no more output than its window leaves beside the input

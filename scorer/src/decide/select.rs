@@ -437,16 +437,19 @@ fn nothing_fits(
     }
 }
 
-/// `req`'s estimate under `config`: with `budgets.reserve_max_output` and no output cap
-/// asked, or a ceiling, marked for its worst case ([`Estimate::worst_case`]).
+/// `req`'s estimate under `config`, marked for its worst case ([`Estimate::worst_case`]) under
+/// a ceiling, and with `budgets.reserve_max_output` without an output cap.
 pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
     let mut est = req.estimate(config.default_output_tokens);
     let choices = req.choices.unwrap_or(1).max(1);
     match req.max_output_tokens {
+        // The worst case of a ceiling: each model's whole output, up to the ceiling. It is the
+        // client's cap, as a chat `max_tokens` is, and reserves what it may be billed: on the
+        // usual output, 20 concurrent Messages requests of Claude Code's 32,000 ran a $0.10
+        // limit to $5.64.
+        Some(cap) if req.output_ceiling => est.worst_case = Some((choices, cap)),
         _ if !config.budgets.reserve_max_output => {}
         None => est.worst_case = Some((choices, u64::MAX)),
-        // The worst case of a ceiling: each model's whole output, up to the ceiling.
-        Some(cap) if req.output_ceiling => est.worst_case = Some((choices, cap)),
         Some(_) => {}
     }
     est
