@@ -287,12 +287,15 @@ impl Stream {
         self.usage = Some(Value::Object(usage));
     }
 
-    /// `message_stop`: the finish chunk, the usage chunk when usage came, `[DONE]`.
+    /// `message_stop`: the finish chunk, the usage chunk when the final usage came, `[DONE]`.
+    /// Without a `message_delta` counting the output, only `message_start`'s placeholder (one
+    /// output token) was read: no usage chunk, and the stream is charged as one without (at
+    /// least what it passed on), not a token for a long answer.
     fn stop(&mut self, out: &mut Vec<u8>) {
         self.start(out);
         let finish = finish_reason(self.stop_reason.as_deref());
         reply::chunk(out, &self.meta, json!({}), Some(finish));
-        if let Some(t) = self.tokens() {
+        if let Some(t) = self.tokens().filter(|_| self.final_usage) {
             reply::usage_chunk(out, &self.meta, t);
         }
         reply::done(out);

@@ -227,6 +227,22 @@ fn usage_is_cumulative_and_counts_the_cache() {
     assert_eq!(ev.get(1).map(|e| e["usage"]["completion_tokens"].clone()), Some(json!(30)));
     let details = ev.get(1).map(|e| e["usage"]["completion_tokens_details"].clone());
     assert_eq!(details, Some(json!({"reasoning_tokens": 12})));
+    // No `message_delta` counted the output (empty, null or no usage, or none at all): only
+    // `message_start`'s placeholder was read, and no usage chunk is written for it.
+    for last in [delta("{}"), delta("null"), delta("{\"output_tokens\":\"many\"}"), String::new()] {
+        let mut s = Stream::new(meta(false));
+        let ev = events(
+            &s.feed(format!("{EVENT_START}{last}data: {{\"type\":\"message_stop\"}}\n\n").as_bytes(), true),
+        );
+        assert!(ev.iter().all(|e| e.get("usage").is_none_or(Value::is_null)), "{last}: {ev:?}");
+        // The role chunk, the finish chunk, `[DONE]`.
+        assert_eq!(ev.len(), 3, "{last}: {ev:?}");
+        assert_eq!(
+            ev.get(1).map(|e| e["choices"][0]["finish_reason"].clone()),
+            Some(json!("stop")),
+            "{last}"
+        );
+    }
 }
 
 #[test]
