@@ -66,6 +66,14 @@ pub const PROVIDER_PRIVATE: [&str; 4] =
 /// the client pass for internal.
 pub const PROVIDER_PREFIXES: [&str; 6] =
     ["x-amz-", "x-amzn-", "x-goog-", "anthropic-", "openai-", "x-envoy-"];
+/// Coding agents' own telemetry about the developer's machine and session, which the router
+/// may send to any provider: the Codex CLI's (`x-codex-turn-metadata` names the workspace's
+/// git remotes, its last commit and the installation; `x-codex-window-id`,
+/// `x-codex-beta-features`) and its `session-id` and `thread-id`, and Claude Code's
+/// (`x-claude-code-session-id`). None asks a provider for anything.
+pub const CLIENT_TELEMETRY_PREFIXES: [&str; 2] = ["x-codex-", "x-claude-code-"];
+/// The same, by whole name.
+pub const CLIENT_TELEMETRY: [&str; 2] = ["session-id", "thread-id"];
 
 /// A client request header that never reaches a provider (credentials aside). One named with
 /// `_` too (`x_api_key`, `anthropic_beta`): it passes the checks by name, and a backend that
@@ -73,7 +81,8 @@ pub const PROVIDER_PREFIXES: [&str; 6] =
 /// them, which a mesh's may not).
 pub fn not_for_providers(name: &str) -> bool {
     NOT_FOR_PROVIDERS.contains(&name)
-        || PROVIDER_PREFIXES.iter().any(|p| name.starts_with(p))
+        || CLIENT_TELEMETRY.contains(&name)
+        || PROVIDER_PREFIXES.iter().chain(&CLIENT_TELEMETRY_PREFIXES).any(|p| name.starts_with(p))
         || name.contains('_')
 }
 /// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).

@@ -248,6 +248,12 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
         // Named with `_`: past the checks by name, read as `x-api-key` by some backends.
         "x_api_key",
         "anthropic_beta",
+        // Coding agents' telemetry: the Codex CLI's names the workspace's git remotes.
+        "x-codex-turn-metadata",
+        "x-codex-window-id",
+        "session-id",
+        "thread-id",
+        "x-claude-code-session-id",
     ];
     host.request_headers.extend(forged.iter().map(|k| (k.to_string(), "forged".to_string())));
     let mut req = Request::new(Some(config("")));
