@@ -309,7 +309,7 @@ impl Request {
             .with_status(413)
         } else if all(|s| s == 429) {
             ApiError::rate_limited(format!(
-                "every provider tried is rate limited ({summary}): retry after retry-after seconds"
+                "every provider tried is rate limited ({summary}): retry after the seconds the retry-after header gives"
             ))
         } else if all(|s| s == 401 || s == 403) {
             ApiError::server(
