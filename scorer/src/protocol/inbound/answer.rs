@@ -286,7 +286,7 @@ pub(super) fn reasoning_item(id: &str, text: &str, status: &str) -> Value {
 }
 
 /// A `function_call` item; a function the request declared in a namespace is named as it was
-/// there, with its `namespace`.
+/// there, with its `namespace`; a custom tool's call is a `custom_tool_call` with its input.
 pub(super) fn call_item(
     id: &str,
     call_id: &str,
@@ -295,6 +295,12 @@ pub(super) fn call_item(
     status: &str,
     echo: &Echo,
 ) -> Value {
+    if echo.is_custom(name) {
+        return json!({
+            "id": id, "type": "custom_tool_call", "status": status,
+            "call_id": call_id, "name": name, "input": custom_input(arguments),
+        });
+    }
     let mut item = json!({
         "id": id, "type": "function_call", "status": status,
         "call_id": call_id, "name": name, "arguments": arguments,
@@ -304,6 +310,19 @@ pub(super) fn call_item(
         set(&mut item, "name", json!(name));
     }
     item
+}
+
+/// A custom tool's input from the arguments chat called its function with: their `input`
+/// string (`tools::custom` declares it so); arguments of any other shape as they came, the
+/// model's text rather than nothing.
+pub(super) fn custom_input(arguments: &str) -> String {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(mut o)) if o.len() == 1 => match o.remove("input") {
+            Some(Value::String(input)) => input,
+            _ => arguments.to_string(),
+        },
+        _ => arguments.to_string(),
+    }
 }
 
 /// Sets `key` of an object (nothing for any other value).

@@ -12,6 +12,9 @@ pub struct Echo {
     members: Map<String, Value>,
     /// The functions the request declared in a namespace: `(chat name, namespace, own name)`.
     pub(super) namespaced: Vec<(String, String, String)>,
+    /// The custom tools the request declared (their chat names): chat calls them with their
+    /// input as the one `input` string of their arguments.
+    pub(super) custom: Vec<String>,
     /// Each chat tool's place in the request, where they differ (see `request::Chat`).
     pub(super) tool_paths: Vec<String>,
     /// The request asked for reasoning's encrypted content: a call's thought signature comes
@@ -53,6 +56,11 @@ impl Echo {
     pub(super) fn namespace_of(&self, chat_name: &str) -> Option<(&str, &str)> {
         let (_, ns, own) = self.namespaced.iter().find(|(chat, _, _)| chat == chat_name)?;
         Some((ns, own))
+    }
+
+    /// Whether the function chat knows as `chat_name` is a custom tool of the request's.
+    pub(super) fn is_custom(&self, chat_name: &str) -> bool {
+        self.custom.iter().any(|c| c == chat_name)
     }
 
     /// The place in the request of chat tool `n`: `tools[n]` unless a namespace or a tool

@@ -332,6 +332,10 @@ impl Events {
         let delta = f.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
         let Some(item) = self.items.get_mut(at).filter(|_| !delta.is_empty()) else { return };
         item.text.push_str(delta);
+        // A custom tool's input is a string inside the arguments: told whole as the call ends.
+        if matches!(&item.kind, Kind::Call { name, .. } if self.echo.is_custom(name)) {
+            return;
+        }
         let id = item.id.clone();
         self.emit(
             out,

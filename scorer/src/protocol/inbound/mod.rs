@@ -19,3 +19,6 @@ pub mod events;
 mod names;
 pub mod request;
 pub(crate) mod signature;
+
+#[cfg(test)]
+mod custom_tests;

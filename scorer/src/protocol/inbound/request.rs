@@ -211,6 +211,7 @@ pub fn to_chat(body: &[u8], drop_tools: &[String]) -> Result<Chat, ApiError> {
     let mut echo = Echo::of(serde_json::to_value(Node::Object(echoed)).unwrap_or_default());
     echo.tool_paths = tools.paths;
     echo.signatures = signatures;
+    echo.custom = tools.declared.iter().filter(|d| d.custom).map(|d| d.chat.clone()).collect();
     echo.namespaced = (tools.declared.into_iter())
         .filter_map(|d| d.namespaced.map(|(ns, own)| (d.chat, ns, own)))
         .collect();

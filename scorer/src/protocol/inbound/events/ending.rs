@@ -52,6 +52,13 @@ impl Events {
                 set(&mut fields, "logprobs", Value::Array(logprobs_of(&item.logprobs)));
                 Some("response.output_text.done")
             }
+            Kind::Call { name, .. } if self.echo.is_custom(name) => {
+                let input = answer::custom_input(&text);
+                let delta = json!({"item_id": id, "output_index": at, "delta": input});
+                self.emit(out, "response.custom_tool_call_input.delta", delta);
+                fields = json!({"item_id": id, "output_index": at, "input": input});
+                Some("response.custom_tool_call_input.done")
+            }
             Kind::Call { name, .. } => {
                 let name = self.echo.namespace_of(name).map_or(name.as_str(), |(_, own)| own);
                 fields = json!({"item_id": id, "output_index": at, "name": name, "arguments": text});

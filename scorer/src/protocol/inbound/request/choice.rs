@@ -28,14 +28,15 @@ pub(super) fn tool_choice(value: Node, drop: &[String]) -> Result<Option<Node>, 
             )),
         },
         mut o @ Node::Object(_) => match kind(&o, &at)?.as_deref() {
-            Some("function") => Ok(Some(function_choice(&mut o, &at)?)),
+            // A custom tool is a function to chat (`tools::custom`).
+            Some("function" | "custom") => Ok(Some(function_choice(&mut o, &at)?)),
             Some("allowed_tools") => allowed_tools(o, drop).map(Some),
             None => Err(missing("tool_choice.type", "send function or allowed_tools")),
             Some(other) => Err(unsupported(
                 "tool_choice.type",
                 format!(
-                    "tool_choice type {} is not supported: the router serves function tools; use none, auto, \
-                     required, a function or allowed_tools",
+                    "tool_choice type {} is not supported: the router serves function and custom tools; use \
+                     none, auto, required, a function, a custom tool or allowed_tools",
                     echo(other)
                 ),
             )),
@@ -70,7 +71,7 @@ fn allowed_tools(mut o: Node, drop: &[String]) -> Result<Node, ApiError> {
         let at = || format!("{AT}.tools[{i}]");
         match kind(&t, &at)?.as_deref() {
             // Where the client wrote it, for an error [`resolve`] finds (`at`, taken out there).
-            Some("function") => {
+            Some("function" | "custom") => {
                 let mut f = function_choice(&mut t, &at)?;
                 if let Node::Object(members) = &mut f {
                     members.push(("at".into(), at().into()));

@@ -207,7 +207,19 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
             turns.call(call);
             Ok(())
         }
-        Some("function_call_output") => {
+        // A custom tool's call: its function's, its input the one `input` string chat called
+        // it with (`tools::custom`).
+        Some("custom_tool_call") => {
+            let id = name(&mut it, "call_id", at)?;
+            let called = name(&mut it, "name", at)?;
+            let arguments = serde_json::json!({"input": string(&mut it, "input", at)?}).to_string();
+            let function = object([("name", called.into()), ("arguments", arguments.into())]);
+            let mut call = object([("id", id.into()), ("type", "function".into()), ("function", function)]);
+            turns.sign(&mut call);
+            turns.call(call);
+            Ok(())
+        }
+        Some("function_call_output" | "custom_tool_call_output") => {
             let id = name(&mut it, "call_id", at)?;
             let content = match it.take("output") {
                 Some(s @ Node::Leaf(Value::String(_))) => s,
@@ -248,8 +260,8 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
         Some(other) => Err(unsupported(
             &format!("{}.type", at()),
             format!(
-                "input items of type {} are not supported: the router serves messages, function calls \
-                 and their outputs (hosted tools run at OpenAI only)",
+                "input items of type {} are not supported: the router serves messages, function and custom \
+                 tool calls and their outputs (hosted tools run at OpenAI only)",
                 echo(other)
             ),
         )),

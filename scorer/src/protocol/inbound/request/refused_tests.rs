@@ -21,10 +21,17 @@ fn members_that_ask_what_the_router_cannot_give_are_refused_with_their_name() {
         (r#","tools":{}"#, "invalid_type", "tools"),
         (r#","tools":[{"type":"web_search"}]"#, "unsupported_value", "tools[0].type"),
         (
-            r#","tools":[{"type":"function","name":"f"},{"type":"custom","name":"apply_patch"}]"#,
+            r#","tools":[{"type":"function","name":"f"},{"type":"custom","name":"apply_patch","format":{"type":"json"}}]"#,
             "unsupported_value",
-            "tools[1].type",
+            "tools[1].format.type",
         ),
+        (
+            r#","tools":[{"type":"custom","name":"p","format":{"type":"grammar","syntax":"peg","definition":"x"}}]"#,
+            "unsupported_value",
+            "tools[0].format.syntax",
+        ),
+        (r#","tools":[{"type":"custom","name":"p","strict":true}]"#, "unknown_parameter", "tools[0].strict"),
+        (r#","tools":[{"type":"tool_search","execution":"client"}]"#, "unsupported_value", "tools[0].type"),
         (r#","tools":[{"type":"function"}]"#, "missing_required_parameter", "tools[0].name"),
         (r#","tools":[{"type":"function","name":"look up"}]"#, "invalid_value", "tools[0].name"),
         (
@@ -89,9 +96,9 @@ fn input_items_the_router_cannot_serve_are_refused_naming_type_and_index() {
         ),
         (r#"{"type":"local_shell_call","call_id":"c","action":{}}"#, "unsupported_value", "input[0].type"),
         (
-            r#"{"type":"custom_tool_call_output","call_id":"c","output":"x"}"#,
-            "unsupported_value",
-            "input[0].type",
+            r#"{"type":"custom_tool_call","call_id":"c","name":"apply_patch"}"#,
+            "missing_required_parameter",
+            "input[0].input",
         ),
         (r#"{"type":"compaction","encrypted_content":"x"}"#, "unsupported_value", "input[0].type"),
         (r#"{"role":"tool","content":"x"}"#, "invalid_role", "input[0].role"),

@@ -34,6 +34,8 @@ pub(super) struct Declared {
     pub(super) chat: String,
     /// Its namespace and own name, when it is a namespace's.
     pub(super) namespaced: Option<(String, String)>,
+    /// A custom tool's, which chat calls with its input in one string ([`custom`]).
+    pub(super) custom: bool,
 }
 
 /// `tools`: each `{"type":"function","name",...}` as `{"type":"function","function":{...}}`,
@@ -59,6 +61,14 @@ pub(super) fn tools(value: Node, drop: &[String]) -> Result<Tools, ApiError> {
         match kind(&t, &at)?.as_deref() {
             Some("namespace") => namespace(t, &at, drop, &mut out, &mut functions)?,
             Some(hosted) if drop.iter().any(|d| d == hosted) => out.drop(hosted),
+            Some("custom") => {
+                let f = custom(t, &at)?;
+                out.declare(function_name(&f).to_string(), None, at());
+                if let Some(d) = out.declared.last_mut() {
+                    d.custom = true;
+                }
+                functions.push(f);
+            }
             _ => {
                 let f = tool(t, &at)?;
                 out.declare(function_name(&f).to_string(), None, at());
@@ -82,7 +92,7 @@ impl Tools {
     }
 
     fn declare(&mut self, chat: String, namespaced: Option<(String, String)>, path: String) {
-        self.declared.push(Declared { chat, namespaced });
+        self.declared.push(Declared { chat, namespaced, custom: false });
         self.paths.push(path);
     }
 
@@ -209,8 +219,8 @@ fn tool(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
             return Err(unsupported(
                 &member("type"),
                 format!(
-                    "tools of type {} are not supported: the router serves function tools (hosted tools run \
-                     at OpenAI only; run it in the client and declare it as a function)",
+                    "tools of type {} are not supported: the router serves function and custom tools (run it in \
+                     the client and declare it as one)",
                     echo(other)
                 ),
             ));
@@ -264,4 +274,70 @@ fn tool(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
         return Err(missing(&member("name"), "send the function's name"));
     }
     Ok(object([("type", "function".into()), ("function", Node::Object(function))]))
+}
+
+/// What a custom tool's function says of its one parameter.
+const CUSTOM_INPUT: &str = "The tool's input, as free-form text.";
+
+/// A `custom` tool (the Codex CLI's `apply_patch`: its input free-form text, perhaps in a
+/// grammar) as the function chat calls with that text as its one `input` string; the text's
+/// format (plain, or a Lark or regex grammar, which chat cannot enforce) is said in the
+/// description. A call of it comes back as a `custom_tool_call` (`answer`).
+fn custom(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
+    let member = |key: &str| format!("{}.{key}", at());
+    let Node::Object(members) = t else { return Err(wrong_type(&at(), "an object", &t)) };
+    let (mut tool_name, mut about, mut format) = (None, String::new(), String::new());
+    for (key, v) in members {
+        match (key.as_str(), v) {
+            ("type", _) | (_, Node::Leaf(Value::Null)) => {}
+            ("name", Node::Leaf(Value::String(s))) if chat_name(&s) => tool_name = Some(s),
+            ("name", Node::Leaf(Value::String(s))) => {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some(&member("name")),
+                    format!(
+                        "tool name {} may hold only letters, digits, _ and -, {MAX_NAME} at most (as the API takes it)",
+                        echo(&s)
+                    ),
+                ));
+            }
+            ("description", Node::Leaf(Value::String(s))) => about = s,
+            ("format", f @ Node::Object(_)) => format = custom_format(f, &|| member("format"))?,
+            ("name" | "description", v) => return Err(wrong_type(&member(&key), "a string", &v)),
+            ("format", v) => return Err(wrong_type(&member("format"), "an object", &v)),
+            _ => return Err(unknown(&member(&key), "a custom tool takes name, description and format")),
+        }
+    }
+    let Some(tool_name) = tool_name else { return Err(missing(&member("name"), "send the tool's name")) };
+    let said = "Its input is free-form text, sent as the `input` string".to_string() + &format;
+    let description = if about.is_empty() { said } else { format!("{about}\n\n{said}") };
+    let input = object([("type", "string".into()), ("description", CUSTOM_INPUT.into())]);
+    let parameters = object([
+        ("type", "object".into()),
+        ("properties", object([("input", input)])),
+        ("required", Node::Array(vec!["input".into()])),
+        ("additionalProperties", false.into()),
+    ]);
+    let function =
+        object([("name", tool_name.into()), ("description", description.into()), ("parameters", parameters)]);
+    Ok(object([("type", "function".into()), ("function", function)]))
+}
+
+/// A custom tool's `format` as the end of its description's sentence: nothing for plain text,
+/// the grammar its input must match for a grammar.
+fn custom_format(mut f: Node, at: &dyn Fn() -> String) -> Result<String, ApiError> {
+    let member = |key: &str| format!("{}.{key}", at());
+    match kind(&f, at)?.as_deref() {
+        Some("text") => Ok(".".to_string()),
+        Some("grammar") => {
+            let syntax = name(&mut f, "syntax", at)?;
+            if syntax != "lark" && syntax != "regex" {
+                return Err(unsupported(&member("syntax"), "a grammar's syntax is lark or regex"));
+            }
+            let definition = name(&mut f, "definition", at)?;
+            Ok(format!(", and must match this {syntax} grammar:\n{definition}"))
+        }
+        Some(_) => Err(unsupported(&member("type"), "a custom tool's format is text or grammar")),
+        None => Err(missing(&member("type"), "send text or grammar")),
+    }
 }
