@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 pub use super::echo::Echo;
 use super::request::CHAT_NAMES;
 use super::signature;
+use crate::parse::messages::THINKING_BLOCKS;
 
 /// The Response's ids, drawn from the completion's (`chatcmpl-X` → `resp_X`, `msg_X`, …), so
 /// a whole answer and its stream name their parts alike.
@@ -73,8 +74,17 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
     let finish = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str);
     let (status, incomplete) = ending(finish);
     let done = if status == "completed" { "completed" } else { "incomplete" };
-    if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
-        output.push(reasoning_item(&ids.reasoning(), r, done));
+    // Claude's signed thinking rides in the reasoning item's encrypted content, when the
+    // client asked for it (`signature`).
+    let signed = message.and_then(|m| m.get(THINKING_BLOCKS)).and_then(Value::as_array);
+    let signed = signed.filter(|b| echo.signatures && !b.is_empty());
+    let reasoning = text("reasoning_content").or_else(|| text("reasoning"));
+    if reasoning.is_some() || signed.is_some() {
+        let mut item = reasoning_item(&ids.reasoning(), reasoning.unwrap_or_default(), done);
+        if let Some(blocks) = signed {
+            set(&mut item, "encrypted_content", json!(signature::thinking_carried(blocks)));
+        }
+        output.push(item);
     }
     // Text and a refusal are two message items, as a stream tells them.
     let parts = [text("content").map(|t| text_part(t, logprobs(choice))), text("refusal").map(refusal_part)];

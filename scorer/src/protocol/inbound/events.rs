@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 
 use super::answer::{self, Echo, Head, Ids, as_chunks, set};
 use super::signature;
+use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::responses::sse::Sse;
 
 /// What an output item is.
@@ -70,6 +71,10 @@ struct Item {
     status: &'static str,
     /// A call opened without the provider's call id (one was made up).
     guessed_id: bool,
+    /// A reasoning item's Claude's signed thinking blocks, carried in its encrypted content,
+    /// and where in its text the next block's starts.
+    thinking: Vec<Value>,
+    thinking_from: usize,
 }
 
 /// Where the body of a stream being translated stands (a Responses client's, a Messages
@@ -204,6 +209,11 @@ impl Events {
         let text = |k: &str| delta.and_then(|d| d.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
         if let Some(r) = text("reasoning_content").or_else(|| text("reasoning")) {
             self.said(Kind::Reasoning, r, Vec::new(), out);
+        }
+        let signed = delta.and_then(|d| d.get(THINKING_BLOCKS)).and_then(Value::as_array);
+        let carry = self.echo.signatures;
+        for block in signed.into_iter().flatten().filter(|_| carry) {
+            self.signed(block, out);
         }
         if let Some(t) = text("content") {
             self.said(Kind::Message { refusal: false }, t, answer::logprobs(Some(choice)), out);
@@ -373,6 +383,8 @@ impl Events {
             logprobs: String::new(),
             status: "in_progress",
             guessed_id: false,
+            thinking: Vec::new(),
+            thinking_from: 0,
         });
         let item = self.item_json(at, false);
         self.emit(out, "response.output_item.added", json!({"output_index": at, "item": item}));
@@ -402,6 +414,11 @@ impl Events {
         let Some(item) = self.items.get(at) else { return Value::Null };
         let text = if whole { item.text.as_str() } else { "" };
         match &item.kind {
+            Kind::Reasoning if !item.thinking.is_empty() => {
+                let mut json = answer::reasoning_item(&item.id, text, item.status);
+                set(&mut json, "encrypted_content", json!(signature::thinking_carried(&item.thinking)));
+                json
+            }
             Kind::Reasoning => answer::reasoning_item(&item.id, text, item.status),
             Kind::Signed { call_id, signature } => signature::item(&item.id, call_id, signature, item.status),
             Kind::Message { .. } if !whole => answer::message_item(&item.id, Vec::new(), item.status),
@@ -452,6 +469,7 @@ fn logprobs_of(written: &str) -> Vec<Value> {
 }
 
 mod ending;
+mod thinking;
 
 #[cfg(test)]
 #[path = "events_tests.rs"]

@@ -22,3 +22,5 @@ pub(crate) mod signature;
 
 #[cfg(test)]
 mod custom_tests;
+#[cfg(test)]
+mod thinking_tests;

@@ -53,6 +53,25 @@ pub(crate) fn sign(call: &mut Node, signature: &str) {
     }
 }
 
+/// What starts an `encrypted_content` carrying Claude's signed thinking (a chat answer's
+/// `thinking_blocks`): the rest is `{"blocks":[…]}`. Anthropic takes a turn continuing
+/// Claude's tool calls with thinking on only after that thinking, so a Responses client that
+/// sends its reasoning items back (the Codex CLI) keeps Claude thinking through its tool loop.
+const THINKING_PREFIX: &str = "model-router:thinking:";
+
+/// The opaque text carrying Claude's signed thinking blocks ([`read_thinking`] reads it back).
+pub(crate) fn thinking_carried(blocks: &[Value]) -> String {
+    format!("{THINKING_PREFIX}{}", json!({ "blocks": blocks }))
+}
+
+/// The thinking blocks an `encrypted_content` the router wrote carries, as the chat message's
+/// `thinking_blocks` (`None`: it carries none).
+pub(crate) fn read_thinking(encrypted: &str) -> Option<Node> {
+    let carried = encrypted.strip_prefix(THINKING_PREFIX)?;
+    let mut tree = super::request::tree::parse(carried.as_bytes()).ok()?;
+    tree.take("blocks").filter(|b| matches!(b, Node::Array(list) if !list.is_empty()))
+}
+
 /// The call id and signature an `encrypted_content` the router wrote carries.
 pub(crate) fn read(encrypted: &str) -> Option<(String, String)> {
     let carried: Value = serde_json::from_str(encrypted.strip_prefix(PREFIX)?).ok()?;

@@ -10,7 +10,8 @@
 //!
 //! `reasoning` items are dropped: their encrypted content is one provider's, which no other
 //! can read (but for a Gemini call's thought signature the router carried in one, which goes
-//! back on its call: `signature`). Members an item or part carries for the client's bookkeeping (`id`, `status`,
+//! back on its call, and Claude's signed thinking, which goes on the assistant message after
+//! it as `thinking_blocks`: `signature`). Members an item or part carries for the client's bookkeeping (`id`, `status`,
 //! `phase`, `annotations`, `logprobs`, `prompt_cache_breakpoint`) change nothing of the answer
 //! and are left out; items the router cannot stand for (references to stored items, hosted
 //! tools' calls) are refused with a 400 naming their type and index.
@@ -22,6 +23,7 @@ use super::fields::{
 };
 use super::tree::{NULL, Node, object};
 use crate::error::{ApiError, echo};
+use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::inbound::signature;
 use crate::protocol::raw::At;
 
@@ -71,12 +73,17 @@ struct Turns {
     images: Vec<Node>,
     /// Thought signatures carried in reasoning items the router wrote: `(call id, signature)`.
     signatures: Vec<(String, String)>,
+    /// Claude's signed thinking carried in reasoning items the router wrote, for the assistant
+    /// message after them.
+    thinking: Vec<Node>,
 }
 
-/// An assistant message: its words and its tool calls.
+/// An assistant message: its words, its tool calls, and Claude's signed thinking before them.
+#[derive(Default)]
 struct Assistant {
     text: String,
     calls: Vec<Node>,
+    thinking: Vec<Node>,
 }
 
 impl Turns {
@@ -130,26 +137,31 @@ impl Turns {
         }
         self.close();
         self.flush_images();
-        self.open = Some(Assistant { text, calls: Vec::new() });
+        self.open =
+            Some(Assistant { text, thinking: std::mem::take(&mut self.thinking), ..Assistant::default() });
     }
 
     fn call(&mut self, call: Node) {
         if self.open.is_none() {
             self.flush_images();
         }
+        let thinking = &mut self.thinking;
         self.open
-            .get_or_insert_with(|| Assistant { text: String::new(), calls: Vec::new() })
+            .get_or_insert_with(|| Assistant { thinking: std::mem::take(thinking), ..Assistant::default() })
             .calls
             .push(call);
     }
 
     fn close(&mut self) {
-        let Some(Assistant { text, calls }) = self.open.take() else { return };
+        let Some(Assistant { text, calls, thinking }) = self.open.take() else { return };
         // Calls without words: `content: null`, as a chat answer that only calls writes it.
         let content = if text.is_empty() && !calls.is_empty() { NULL } else { text.into() };
         let mut members = vec![("role".to_string(), "assistant".into()), ("content".to_string(), content)];
         if !calls.is_empty() {
             members.push(("tool_calls".into(), Node::Array(calls)));
+        }
+        if !thinking.is_empty() {
+            members.push((THINKING_BLOCKS.into(), Node::Array(thinking)));
         }
         self.done.push(Node::Object(members));
     }
@@ -236,12 +248,15 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
             turns.tool(object([("role", "tool".into()), ("tool_call_id", id.into()), ("content", content)]));
             Ok(())
         }
-        // Dropped, but for a call's thought signature the router carried in one.
+        // Dropped, but for a call's thought signature, or Claude's signed thinking, the router
+        // carried in one.
         Some("reasoning") => {
-            if let Some(carried) =
-                it.get("encrypted_content").and_then(Node::as_str).and_then(signature::read)
-            {
+            let encrypted = it.get("encrypted_content").and_then(Node::as_str);
+            if let Some(carried) = encrypted.and_then(signature::read) {
                 turns.signatures.push(carried);
+            }
+            if let Some(Node::Array(blocks)) = encrypted.and_then(signature::read_thinking) {
+                turns.thinking.extend(blocks);
             }
             Ok(())
         }
