@@ -225,7 +225,7 @@ RESPONSES_EDGE_REFUSALS = [
     ("mcp tool", _tool({"type": "mcp", "server_label": "s", "server_url": "https://example.com/mcp"}),
      "tools[1].type"),
     ("local_shell tool", _tool({"type": "local_shell"}), "tools[1].type"),
-    ("custom tool", _tool({"type": "custom", "name": "c"}), "tools[1].type"),
+    ("client-run tool search", _tool({"type": "tool_search", "execution": "client"}), "tools[1].type"),
     ("hosted tool_choice", {"model": "economy", "input": "hi", "tool_choice": {"type": "web_search_preview"}},
      "tool_choice.type"),
     ("item_reference to a stored item", _item({"type": "item_reference", "id": "msg_1"}), "input[1].type"),
