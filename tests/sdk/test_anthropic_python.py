@@ -75,17 +75,21 @@ assert raw.parse().content[0].text.startswith("mock reply from"), raw.parse()
 
 # The same request pinned to a Claude thinks as it asked: adaptive thinking at its effort on
 # Opus 4.7, a thinking budget on Sonnet, streamed and whole. Claude's thinking comes back first,
-# signed as Anthropic signed it, its text left out when the client asked it omitted (as Claude
-# Code does). Sent back in a tool loop's next turn, it keeps Claude thinking there (Claude's API
-# takes thinking on that turn only after its signed thinking; the mock checks the signature).
+# signed as Anthropic signed it (the signature bound to the model that wrote it), its text kept
+# when the client asked it omitted (as Claude Code does: Anthropic refuses a signed block sent
+# back changed). Sent back in a tool loop's next turn, it keeps Claude thinking there (Claude's
+# API takes thinking on that turn only after its signed thinking; the mock checks the
+# signature).
 for model in ("claude-opus-4-7", "claude-sonnet-4-6"):
     pinned = dict(code, model=model, max_tokens=20000)
     shown = dict(pinned, extra_body=dict(code["extra_body"], thinking={"type": "adaptive", "display": "summarized"}))
-    for asked, said in ((shown, "mock thinking from anthropic"), (pinned, "")):
+    signature = f"model-router:claude:{model}:bW9jay1zaWduYXR1cmU="
+    for asked in (shown, pinned):
         whole = client.messages.with_raw_response.create(**asked)
         content = whole.parse().content
         assert [b.type for b in content] == ["thinking", "text"], (model, content)
-        assert (content[0].thinking, content[0].signature) == (said, "bW9jay1zaWduYXR1cmU="), (model, content)
+        assert (content[0].thinking, content[0].signature) == ("mock thinking from anthropic", signature), \
+            (model, content)
         # The provider thought either way: its thinking was billed.
         assert int(whole.headers["x-model-router-tokens-out"]) == 8, dict(whole.headers)
         with client.messages.stream(**asked) as s:

@@ -107,7 +107,12 @@ impl Upstream {
 
     /// What a translator of this attempt's body needs.
     pub fn native(&self) -> Native<'_> {
-        Native { upstream_model: &self.upstream_model, max_output: self.max_output, quirks: self.quirks }
+        Native {
+            model: &self.model,
+            upstream_model: &self.upstream_model,
+            max_output: self.max_output,
+            quirks: self.quirks,
+        }
     }
 
     /// What this attempt's tokens cost: cache reads at the catalog's price where it states one,

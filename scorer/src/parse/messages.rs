@@ -189,7 +189,11 @@ fn parse_message<'a>(
                 }
                 let start = r.pos();
                 r.skip_value().map_err(syntax)?;
-                req.text_bytes += r.pos() - start;
+                // Claude's signed thinking goes to Anthropic alone: its signatures, kilobytes a
+                // turn, no other provider sees, and they would count as input for every one.
+                if other != THINKING_BLOCKS {
+                    req.text_bytes += r.pos() - start;
+                }
                 drops = droppable(other, r.text().get(start..r.pos()).unwrap_or_default().trim_start());
             }
         }

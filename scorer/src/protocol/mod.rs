@@ -47,6 +47,9 @@ pub use anthropic::Translations;
 /// What a request translator needs besides the client's body.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Native<'a> {
+    /// The catalog's id for the model, which answers name it by ([`crate::protocol::reply::Meta`]'s
+    /// `model`): Claude's signed thinking is bound to the model that wrote it.
+    pub model: &'a str,
     /// The provider's id for the model (`deepseek.v3.2`, `claude-sonnet-4-6`).
     pub upstream_model: &'a str,
     /// The model's output limit from the catalog: the `max_tokens` sent when the client set
@@ -65,7 +68,12 @@ mod tests {
     /// The parser takes `16.0` and `1e1` as integers; so does every translator.
     #[test]
     fn whole_numbers_written_as_floats_are_integers_to_every_translator() {
-        let to = Native { upstream_model: "m", max_output: 8_192, quirks: crate::catalog::Quirks::NONE };
+        let to = Native {
+            model: "m",
+            upstream_model: "m",
+            max_output: 8_192,
+            quirks: crate::catalog::Quirks::NONE,
+        };
         for (max, want) in [("16", 16), ("16.0", 16), ("1.6e1", 16)] {
             let body = format!(
                 r#"{{"model":"auto","n":1.0,"max_tokens":{max},"messages":[{{"role":"user","content":"hi"}}]}}"#

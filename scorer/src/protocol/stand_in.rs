@@ -239,7 +239,12 @@ mod tests {
     /// prefill.
     #[test]
     fn a_translation_with_stand_ins_is_the_translation() {
-        let to = Native { upstream_model: "claude", max_output: 8_192, quirks: crate::catalog::Quirks::NONE };
+        let to = Native {
+            model: "claude",
+            upstream_model: "claude",
+            max_output: 8_192,
+            quirks: crate::catalog::Quirks::NONE,
+        };
         same_translation(|b| anthropic::request::translate(b, &to));
         same_translation(|b| bedrock::request::translate(b, &to));
         same_translation(|b| responses::request::translate(b, &to));
@@ -273,7 +278,12 @@ mod tests {
     /// the conversation: its text is trimmed, so it is read, not stood in for.
     #[test]
     fn a_prefill_before_an_empty_user_message_is_read_and_trimmed() {
-        let to = Native { upstream_model: "claude", max_output: 8_192, quirks: crate::catalog::Quirks::NONE };
+        let to = Native {
+            model: "claude",
+            upstream_model: "claude",
+            max_output: 8_192,
+            quirks: crate::catalog::Quirks::NONE,
+        };
         let as_json = |b: Vec<u8>| serde_json::from_slice::<Value>(&b).ok();
         for text in [format!("{}  \n", "x".repeat(MIN_TEXT)), " ".repeat(MIN_TEXT + 2)] {
             // (`[]` the parser refuses, as OpenAI does.)
@@ -300,7 +310,12 @@ mod tests {
     /// leave is the same with stand-ins or without, and no such block is sent.
     #[test]
     fn long_texts_of_only_whitespace_are_read_and_dropped() {
-        let to = Native { upstream_model: "claude", max_output: 8_192, quirks: crate::catalog::Quirks::NONE };
+        let to = Native {
+            model: "claude",
+            upstream_model: "claude",
+            max_output: 8_192,
+            quirks: crate::catalog::Quirks::NONE,
+        };
         let as_json = |b: Vec<u8>| serde_json::from_slice::<Value>(&b).ok();
         let long = "x".repeat(MIN_TEXT);
         // Blank texts as clients escape them: every escape of ASCII whitespace JSON allows.

@@ -47,9 +47,10 @@ struct Prefix {
     turns: Vec<u8>,
     /// The role of the last of those turns.
     last_role: &'static str,
-    /// Whether the last assistant turn among them called tools without Claude's signed
-    /// thinking first (`None`: none is an assistant's).
-    assistant_tools: Option<bool>,
+    /// Where the assistant turn stands after them ([`Turn::after`]).
+    assistant_turn: Option<bool>,
+    /// The model the turns were written for (Claude's signed thinking is bound to it).
+    model: String,
     /// Whether any of them holds tool calls or results.
     tool_blocks: bool,
 }
@@ -75,14 +76,20 @@ impl Translations {
 
     /// The longest remembered prefix of the messages whose array's elements start at `at` in
     /// `text`, taken out (the translation that uses it remembers a longer one): where it ends
-    /// and how many messages it holds, the rest in `taken`.
+    /// and how many messages it holds, the rest in `taken`; none when it was written for
+    /// another model than `model` (it is dropped).
     pub(super) fn take(
         &mut self,
         text: &str,
         at: usize,
+        model: &str,
         taken: &mut Option<Taken>,
     ) -> Option<(usize, usize)> {
         let (run, (messages, prefix)) = self.shelf.take(text.as_bytes().get(at..)?)?;
+        // Written for another model: its turns may hold that model's signed thinking.
+        if prefix.model != model {
+            return None;
+        }
         let out = (at + run.len(), messages);
         *taken = Some(Taken { run, messages, prefix });
         Some(out)
@@ -109,6 +116,8 @@ struct Memory {
     ends: Vec<usize>,
     run: Option<Run>,
     system: Vec<Block<'static>>,
+    /// The model the turns are written for (see [`Conversation::bind_thinking`]).
+    model: String,
 }
 
 impl<'a> Conversation<'a> {
@@ -171,7 +180,8 @@ impl<'a> Conversation<'a> {
             .flat_map(|p| p.system.iter().cloned())
             .chain(system.into_iter().map(|(_, b)| b))
             .collect();
-        let memory = Memory { at: list.at, skipped: list.skipped, ends: list.ends, run, system: kept };
+        let model = String::new();
+        let memory = Memory { at: list.at, skipped: list.skipped, ends: list.ends, run, system: kept, model };
         Ok(Conversation {
             system: system_value(all)?,
             turns,
@@ -181,12 +191,19 @@ impl<'a> Conversation<'a> {
         })
     }
 
-    /// Whether the last assistant turn called tools without Claude's signed thinking first
-    /// ([`Turn::calls_tools_unsigned`]).
+    /// Whether the conversation ends inside an assistant turn (a tool loop) that did not start
+    /// with Claude's signed thinking ([`Turn::after`]): it goes on without thinking.
     pub(super) fn open_tool_turn(&self) -> bool {
-        match self.turns.iter().rev().find(|t| t.role == "assistant") {
-            Some(t) => t.calls_tools_unsigned(),
-            None => self.prefix.as_ref().and_then(|p| p.assistant_tools).unwrap_or(false),
+        let before = self.prefix.as_ref().and_then(|p| p.assistant_turn);
+        self.turns.iter().fold(before, |state, t| t.after(state)) == Some(false)
+    }
+
+    /// Claude's signed thinking bound to `model`, which the turns are written for
+    /// ([`Turn::bind_thinking`]).
+    pub(super) fn bind_thinking(&mut self, model: &str) {
+        self.turns.iter_mut().for_each(|t| t.bind_thinking(model));
+        if let Some(memory) = self.memory.as_mut() {
+            memory.model = model.to_string();
         }
     }
 
@@ -253,14 +270,12 @@ impl<'a> Conversation<'a> {
                 None => return,
             },
         };
-        let assistant_tools = match turns.iter().take(before).rev().find(|t| t.role == "assistant") {
-            Some(t) => Some(t.calls_tools_unsigned()),
-            None => prefix.as_ref().and_then(|p| p.assistant_tools),
-        };
+        let entering = prefix.as_ref().and_then(|p| p.assistant_turn);
+        let assistant_turn = turns.iter().take(before).fold(entering, |state, t| t.after(state));
         let tool_blocks = prefix.as_ref().is_some_and(|p| p.tool_blocks)
             || turns.iter().take(before).any(Turn::has_tool_blocks);
         // The messages before the last turn: those remembered, and the new ones up to it.
-        let Memory { at, skipped, ends, run, system } = memory;
+        let Memory { at, skipped, ends, run, system, model } = memory;
         let upto = match last.from.checked_sub(skipped + 1) {
             Some(j) => ends.get(j).copied(),
             None => run.as_ref().map(|r| at + r.len()),
@@ -279,7 +294,8 @@ impl<'a> Conversation<'a> {
         };
         let Some(run) = run else { return };
         let size = messages.len() + serde_json::to_vec(&system).map_or(0, |v| v.len());
-        let prefix = Prefix { system, turns: messages.to_vec(), last_role, assistant_tools, tool_blocks };
+        let prefix =
+            Prefix { system, turns: messages.to_vec(), last_role, assistant_turn, model, tool_blocks };
         memo.borrow_mut().shelf.put(run, (last.from, prefix), size);
     }
 }

@@ -17,6 +17,7 @@ pub mod stream;
 
 mod content;
 mod memo;
+mod signed;
 mod turns;
 
 pub use memo::Translations;

@@ -61,7 +61,7 @@ pub fn translate_with(
     let mut taken = None;
     let (mut req, messages, tools_raw) = match memo {
         Some(memo) => {
-            let mut skip = |text: &str, at: usize| memo.borrow_mut().take(text, at, &mut taken);
+            let mut skip = |text: &str, at: usize| memo.borrow_mut().take(text, at, to.model, &mut taken);
             chat_members_raw(body, Some("tools"), &mut skip)
                 .map(|(req, m, t)| (req, Messages::Raw(m, memo), t))?
         }
@@ -85,6 +85,7 @@ pub fn translate_with(
         }
         Messages::Split(list) => Conversation::whole(list)?,
     };
+    conversation.bind_thinking(to.model);
     if to.quirks.no_prefill && conversation.prefill() {
         return Err(refuse(
             "messages",

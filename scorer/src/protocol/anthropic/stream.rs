@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::finish_reason;
 use super::response::{THINKING_BLOCKS, error_parts, tokens};
+use super::signed::tagged;
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
 
@@ -60,8 +61,10 @@ pub struct Stream {
     final_usage: bool,
     usage: Option<Value>,
     state: State,
-    /// The thinking block being read (its index) and its signature so far.
-    signing: Option<(u64, String)>,
+    /// The thinking block being read: its index, its text and its signature so far.
+    signing: Option<(u64, String, String)>,
+    /// `thinking_blocks` entries sent (each delta's entry is at this index of the list).
+    signed: usize,
 }
 
 impl Stream {
@@ -80,6 +83,7 @@ impl Stream {
             usage: None,
             state: State::Running,
             signing: None,
+            signed: 0,
         }
     }
 
@@ -215,7 +219,7 @@ impl Stream {
         let block = match s("type") {
             "text" => Block::Text,
             "thinking" => {
-                self.signing = Some((index, s("signature").to_string()));
+                self.signing = Some((index, s("thinking").to_string(), s("signature").to_string()));
                 Block::Thinking
             }
             "redacted_thinking" => {
@@ -253,6 +257,9 @@ impl Stream {
         match (d.get("type").and_then(Value::as_str).unwrap_or_default(), self.block(index)) {
             ("text_delta", _) if !s("text").is_empty() => self.delta(out, json!({"content": s("text")})),
             ("thinking_delta", _) if self.meta.reasoning && !s("thinking").is_empty() => {
+                if let Some((_, text, _)) = self.signing.as_mut().filter(|(at, _, _)| *at == index) {
+                    text.push_str(s("thinking"));
+                }
                 self.delta(out, json!({"reasoning_content": s("thinking")}));
             }
             ("input_json_delta", Some(Block::Tool { index: i, .. })) if !s("partial_json").is_empty() => {
@@ -264,7 +271,7 @@ impl Stream {
                 }
             }
             ("signature_delta", Some(Block::Thinking)) => {
-                if let Some((_, signature)) = self.signing.as_mut().filter(|(at, _)| *at == index) {
+                if let Some((_, _, signature)) = self.signing.as_mut().filter(|(at, _, _)| *at == index) {
                     signature.push_str(s("signature"));
                 }
             }
@@ -335,10 +342,12 @@ impl Stream {
     /// At a block's end: the signature of the thinking block it ends, as a `thinking_blocks`
     /// delta (the text came as `reasoning_content`), when the client sees thinking.
     fn signed(&mut self, index: Option<u64>, out: &mut Vec<u8>) {
-        let Some((_, signature)) = self.signing.take_if(|(at, _)| Some(*at) == index) else { return };
+        let Some((_, text, signature)) = self.signing.take_if(|(at, _, _)| Some(*at) == index) else {
+            return;
+        };
         if self.meta.reasoning && !signature.is_empty() {
-            let block = json!({"type": "thinking", "signature": signature});
-            self.delta(out, json!({THINKING_BLOCKS: [block]}));
+            let signature = tagged(&self.meta.model, &signature);
+            self.signed_block(json!({"type": "thinking", "thinking": text, "signature": signature}), out);
         }
     }
 
@@ -346,8 +355,19 @@ impl Stream {
     /// client sees thinking.
     fn redacted(&mut self, data: &str, out: &mut Vec<u8>) {
         if self.meta.reasoning && !data.is_empty() {
-            self.delta(out, json!({THINKING_BLOCKS: [{"type": "redacted_thinking", "data": data}]}));
+            let data = tagged(&self.meta.model, data);
+            self.signed_block(json!({"type": "redacted_thinking", "data": data}), out);
         }
+    }
+
+    /// A whole block of Claude's signed thinking as a `thinking_blocks` delta, its `index` its
+    /// place in the list (the SDKs' stream helpers merge a list's entries by it).
+    fn signed_block(&mut self, mut block: Value, out: &mut Vec<u8>) {
+        if let Some(b) = block.as_object_mut() {
+            b.insert("index".into(), json!(self.signed));
+        }
+        self.signed += 1;
+        self.delta(out, json!({THINKING_BLOCKS: [block]}));
     }
 
     /// The provider said the answer ended: `message_stop`, or before it `message_delta`'s stop

@@ -23,15 +23,36 @@ pub(super) struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    /// Whether the turn calls tools.
-    pub(super) fn calls_tools(&self) -> bool {
-        self.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }))
+    /// Where the conversation's assistant turn stands after this turn, `state` before it:
+    /// `None` outside one (a user turn with no tool results starts a turn of the client's);
+    /// inside one (an assistant turn and the tool loop it started), whether its first
+    /// assistant turn started with Claude's signed thinking. A tool loop is one assistant turn
+    /// to Anthropic, which takes one thinking configuration for it, and thinking only when it
+    /// started with signed thinking (a model that does not interleave thinks only there).
+    pub(super) fn after(&self, state: Option<bool>) -> Option<bool> {
+        match self.role {
+            "user" if !self.blocks.iter().any(|b| matches!(b, Block::ToolResult { .. })) => None,
+            "assistant" if state.is_none() => Some(matches!(self.blocks.first(), Some(Block::Signed(_)))),
+            _ => state,
+        }
     }
 
-    /// Whether the turn calls tools without starting with Claude's signed thinking: with
-    /// thinking on, Anthropic refuses a conversation whose last assistant turn is such.
-    pub(super) fn calls_tools_unsigned(&self) -> bool {
-        self.calls_tools() && !matches!(self.blocks.first(), Some(Block::Signed(_)))
+    /// Claude's signed thinking as `model` takes it back ([`super::signed`]): its own, its tag
+    /// taken off; another model's left out.
+    pub(super) fn bind_thinking(&mut self, model: &str) {
+        self.blocks.retain_mut(|b| {
+            let Block::Signed(v) = b else { return true };
+            let key =
+                if v.get("type").and_then(Value::as_str) == Some("thinking") { "signature" } else { "data" };
+            let Some(Value::String(s)) = v.get_mut(key) else { return false };
+            match super::signed::for_model(model, s).map(str::to_string) {
+                Some(own) => {
+                    *s = own;
+                    true
+                }
+                None => false,
+            }
+        });
     }
 
     /// Whether the turn holds tool calls or results.
@@ -62,7 +83,13 @@ fn push<'a>(turns: &mut Vec<Turn<'a>>, role: &'static str, from: usize, blocks: 
         return;
     }
     match turns.last_mut() {
-        Some(last) if last.role == role => last.blocks.extend(blocks),
+        Some(last) if last.role == role => {
+            last.blocks.extend(blocks);
+            // Anthropic wants a turn's thinking first: a later message's goes before the rest.
+            if last.blocks.iter().skip(1).any(|b| matches!(b, Block::Signed(_))) {
+                last.blocks.sort_by_key(|b| !matches!(b, Block::Signed(_)));
+            }
+        }
         _ => turns.push(Turn { role, blocks, from }),
     }
 }

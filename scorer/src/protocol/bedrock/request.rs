@@ -490,6 +490,7 @@ mod tools_tests {
     use super::*;
 
     const TO: Native<'static> = Native {
+        model: "us.amazon.nova-pro-v1:0",
         upstream_model: "us.amazon.nova-pro-v1:0",
         max_output: 8000,
         quirks: crate::catalog::Quirks::NONE,

@@ -50,7 +50,7 @@ fn request_goldens() {
     let to =
         // A model that takes a forced tool choice (the goldens map one): the upstream id is in
         // the path, not the body.
-        Native { upstream_model: "us.amazon.nova-pro-v1:0", max_output: 8000, quirks: crate::catalog::Quirks::NONE };
+        Native { model: "us.amazon.nova-pro-v1:0", upstream_model: "us.amazon.nova-pro-v1:0", max_output: 8000, quirks: crate::catalog::Quirks::NONE };
     let cases = [
         "plain_text",
         "system_prompt",

@@ -37,7 +37,7 @@ pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
     let mut content = Vec::new();
     let signed = message.and_then(|m| m.get(THINKING_BLOCKS)).and_then(Value::as_array);
     match signed.filter(|blocks| !blocks.is_empty()) {
-        Some(blocks) => content.extend(blocks.iter().filter_map(|b| signed_thinking(b, hide_thinking))),
+        Some(blocks) => content.extend(blocks.iter().filter_map(signed_thinking)),
         None => {
             if let Some(r) =
                 text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !hide_thinking)
@@ -98,14 +98,15 @@ pub(super) fn thinking_block(thinking: &str) -> Value {
     json!({"type": "thinking", "thinking": thinking, "signature": ""})
 }
 
-/// A block of Claude's signed thinking ([`THINKING_BLOCKS`]) as Anthropic wrote it, its text
-/// left out when the client asked its thinking omitted (as Anthropic's `display: "omitted"`
-/// does, the signature kept); `None` for anything else.
-pub(super) fn signed_thinking(block: &Value, hide_thinking: bool) -> Option<Value> {
+/// A block of Claude's signed thinking ([`THINKING_BLOCKS`]) as Anthropic wrote it; `None`
+/// for anything else. Its text stays when the client asked its thinking omitted: the router
+/// asked Anthropic for it (summarized), and Anthropic refuses a signed block sent back changed
+/// ("blocks must remain as they were in the original response").
+pub(super) fn signed_thinking(block: &Value) -> Option<Value> {
     let s = |k: &str| block.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     match s("type")? {
         "thinking" => {
-            let thinking = if hide_thinking { "" } else { s("thinking").unwrap_or_default() };
+            let thinking = s("thinking").unwrap_or_default();
             Some(json!({"type": "thinking", "thinking": thinking, "signature": s("signature")?}))
         }
         "redacted_thinking" => Some(json!({"type": "redacted_thinking", "data": s("data")?})),

@@ -256,10 +256,12 @@ impl Events {
     }
 
     /// A block of Claude's signed thinking ([`THINKING_BLOCKS`]): a thinking block's signature
-    /// ends the thinking block its text went to (one is opened for it when none is open, its
-    /// text hidden or empty), a redacted block is written whole.
+    /// ends the thinking block its text went to; when none is open (its text was hidden, the
+    /// client having asked it omitted, or there was none) one is written with the block's
+    /// text, which a signed block keeps ([`answer::signed_thinking`]). A redacted block is
+    /// written whole.
     fn signed(&mut self, block: &Value, out: &mut Vec<u8>) {
-        let Some(signed) = answer::signed_thinking(block, self.hide_thinking) else { return };
+        let Some(signed) = answer::signed_thinking(block) else { return };
         let s = |k: &str| signed.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
         if s("type") == "redacted_thinking" {
             self.stop(out);

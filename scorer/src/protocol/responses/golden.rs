@@ -46,8 +46,12 @@ fn meta_of(case: &str, reasoning: bool) -> Meta {
     Meta { structured: case.starts_with("structured"), ..meta(reasoning) }
 }
 
-const NATIVE: Native<'static> =
-    Native { upstream_model: "gpt-5.3-codex", max_output: 128_000, quirks: crate::catalog::Quirks::NONE };
+const NATIVE: Native<'static> = Native {
+    model: "gpt-5.3-codex",
+    upstream_model: "gpt-5.3-codex",
+    max_output: 128_000,
+    quirks: crate::catalog::Quirks::NONE,
+};
 
 /// Request cases: `request/{case}.chat.json` in, `request/{case}.responses.json` out.
 const REQUESTS: [&str; 9] = [

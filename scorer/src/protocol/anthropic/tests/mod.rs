@@ -16,8 +16,12 @@ use crate::protocol::Native;
 use crate::protocol::reply::Meta;
 
 /// The model every test translates for.
-const TO: Native<'static> =
-    Native { upstream_model: "claude-sonnet-4-5", max_output: 64_000, quirks: crate::catalog::Quirks::NONE };
+const TO: Native<'static> = Native {
+    model: "claude-sonnet-4-5",
+    upstream_model: "claude-sonnet-4-5",
+    max_output: 64_000,
+    quirks: crate::catalog::Quirks::NONE,
+};
 
 /// The meta of every answer; golden cases named `reasoning*` ask for reasoning.
 fn meta(reasoning: bool) -> Meta {

@@ -228,7 +228,7 @@ fn max_tokens_is_the_clients_capped_or_a_default_that_suits_the_mode() {
         (json!({"max_tokens": null, "max_completion_tokens": null}), 0, 1),
     ];
     for (extra, max_output, want) in cases {
-        let to = Native { upstream_model: "m", max_output, quirks: crate::catalog::Quirks::NONE };
+        let to = Native { model: "m", upstream_model: "m", max_output, quirks: crate::catalog::Quirks::NONE };
         let got = tr_to(&ask(extra.clone()), &to).map(|v| v["max_tokens"].clone());
         assert_eq!(got, Ok(json!(want)), "{extra} with max_output {max_output}");
     }
@@ -318,7 +318,7 @@ fn reasoning_effort_becomes_a_thinking_budget_when_it_can() {
         ),
     ];
     for (extra, max_output, budget, max_tokens) in cases {
-        let to = Native { upstream_model: "m", max_output, quirks: crate::catalog::Quirks::NONE };
+        let to = Native { model: "m", upstream_model: "m", max_output, quirks: crate::catalog::Quirks::NONE };
         let mut body = ask(extra.clone());
         if let Some(b) = body.as_object_mut() {
             b.insert("temperature".into(), json!(0.2));

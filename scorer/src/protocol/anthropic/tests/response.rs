@@ -89,12 +89,13 @@ fn the_message_keeps_text_tools_and_only_asked_for_thinking() {
             "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":[1,2]}"}}]});
         if let (Some(r), Some(obj)) = (reasoning, m.as_object_mut()) {
             obj.insert("reasoning_content".into(), json!(r));
-            // The signed thinking, redacted too, as Anthropic wrote it: for the next turn.
+            // The signed thinking, redacted too, as Anthropic wrote it, bound to the model that
+            // wrote it: for the next turn.
             obj.insert(
                 "thinking_blocks".into(),
                 json!([
-                {"type": "thinking", "thinking": "hmm", "signature": "sig"},
-                {"type": "redacted_thinking", "data": "secret"}]),
+                {"type": "thinking", "thinking": "hmm", "signature": "model-router:claude:claude-sonnet-4-5:sig"},
+                {"type": "redacted_thinking", "data": "model-router:claude:claude-sonnet-4-5:secret"}]),
             );
         }
         m
@@ -111,7 +112,11 @@ fn the_message_keeps_text_tools_and_only_asked_for_thinking() {
     let shown = &parsed(&silent, true)["choices"][0]["message"];
     assert!(shown.get("reasoning_content").is_none(), "{shown}");
     // Its signature still goes back (Opus 4.7 omits the text unless asked).
-    assert_eq!(shown["thinking_blocks"], json!([{"type": "thinking", "thinking": "", "signature": "sig"}]));
+    let signature = "model-router:claude:claude-sonnet-4-5:sig";
+    assert_eq!(
+        shown["thinking_blocks"],
+        json!([{"type": "thinking", "thinking": "", "signature": signature}])
+    );
 }
 
 #[test]

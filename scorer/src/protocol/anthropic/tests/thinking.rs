@@ -87,38 +87,69 @@ fn accumulated(sse: &[u8]) -> Vec<Value> {
     blocks
 }
 
-/// The Anthropic body for a Messages client's next turn, its assistant turn `said`.
-fn next_turn(said: &[Value], thinking: bool) -> Value {
+/// Anthropic's blocks as the client gets them: each signature (a redacted block's data)
+/// tagged with the model that wrote it.
+fn as_client_gets(content: &Value) -> Value {
+    let mut content = content.clone();
+    for b in content.as_array_mut().into_iter().flatten() {
+        for key in ["signature", "data"] {
+            if let Some(Value::String(s)) = b.get_mut(key) {
+                *s = crate::protocol::anthropic::signed::tagged(TO.model, s);
+            }
+        }
+    }
+    content
+}
+
+/// The Anthropic body `to` is sent for a Messages client's turn of `messages` (after the first
+/// user message), thinking on or not.
+fn sent_to(messages: &[Value], thinking: bool, to: &crate::protocol::Native<'_>) -> Value {
+    let mut all = vec![json!({"role": "user", "content": "go"})];
+    all.extend_from_slice(messages);
     let mut body = json!({"model": "claude-sonnet-4-6", "max_tokens": 32000,
-        "tools": [{"name": "f", "input_schema": {"type": "object"}}],
-        "messages": [
-            {"role": "user", "content": "go"},
-            {"role": "assistant", "content": said},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "done"}]}]});
+        "tools": [{"name": "f", "input_schema": {"type": "object"}}], "messages": all});
     if thinking {
         body["thinking"] = json!({"type": "enabled", "budget_tokens": 10000});
     }
     let chat = messages::to_chat(body.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e:?}"));
-    let sent = request::translate(&chat, &TO).unwrap_or_else(|e| panic!("{e:?}"));
+    let sent = request::translate(&chat, to).unwrap_or_else(|e| panic!("{e:?}"));
     serde_json::from_slice(&sent).unwrap_or_default()
+}
+
+fn result(id: &str) -> Value {
+    json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "done"}]})
+}
+
+/// The Anthropic body for a Messages client's next turn, its assistant turn `said`.
+fn next_turn(said: &[Value], thinking: bool) -> Value {
+    sent_to(&[json!({"role": "assistant", "content": said}), result("toolu_1")], thinking, &TO)
 }
 
 #[test]
 fn claudes_signed_thinking_goes_back_and_keeps_claude_thinking_through_a_tool_loop() {
     let want = anthropic_message()["content"].clone();
+    let gets = as_client_gets(&want);
     // Whole: Anthropic's message, chat's completion, the client's message.
     let chat =
         response::translate(anthropic_message().to_string().as_bytes(), &meta(true)).unwrap_or_default();
     let whole: Value =
         serde_json::from_slice(&answer::to_message(&chat).unwrap_or_default()).unwrap_or_default();
-    assert_eq!(whole["content"], want, "{whole}");
-    // Streamed: Anthropic's events, chat's chunks, the client's events, as an SDK adds them up.
+    assert_eq!(whole["content"], gets, "{whole}");
+    // Its thinking asked omitted, a signed block keeps its text: Anthropic refuses one changed.
+    let hidden = answer::to_message_hiding(&chat, true).unwrap_or_default();
+    let hidden: Value = serde_json::from_slice(&hidden).unwrap_or_default();
+    assert_eq!(hidden["content"], gets, "{hidden}");
+    // Streamed: Anthropic's events, chat's chunks, the client's events, as an SDK adds them up;
+    // hidden or shown alike.
     let chunks = stream::Stream::new(meta(true)).feed(anthropic_events().as_bytes(), true);
-    let events = Events::new("chatcmpl-1").feed(&chunks, true);
-    assert_eq!(Value::Array(accumulated(&events)), want, "{}", String::from_utf8_lossy(&events));
+    for hide in [false, true] {
+        let events = Events::new("chatcmpl-1").hiding_thinking(hide).feed(&chunks, true);
+        assert_eq!(Value::Array(accumulated(&events)), gets, "{hide}: {}", String::from_utf8_lossy(&events));
+    }
 
-    // The client sends its turn back: Claude's thinking starts it, and Claude thinks on.
-    let sent = next_turn(want.as_array().map_or(&[][..], Vec::as_slice), true);
+    // The client sends its turn back: Claude's thinking starts it, as Anthropic wrote it, and
+    // Claude thinks on.
+    let sent = next_turn(gets.as_array().map_or(&[][..], Vec::as_slice), true);
     assert_eq!(sent["thinking"]["type"], "enabled", "{sent}");
     assert_eq!(sent["messages"][1]["content"], want, "{sent}");
     // A turn without Claude's signatures (another model's, the router's unsigned thinking):
@@ -127,6 +158,40 @@ fn claudes_signed_thinking_goes_back_and_keeps_claude_thinking_through_a_tool_lo
     let sent = next_turn(&unsigned, true);
     assert!(sent.get("thinking").is_none(), "{sent}");
     assert_eq!(sent["messages"][1]["content"], json!([want[2]]), "{sent}");
+}
+
+/// Claude's signed thinking goes back to the model that wrote it only: another Claude (`auto`
+/// moved up a tier, a failover) answers a signature not its own with a 400, so its turn goes
+/// without the blocks, as an unsigned turn (no thinking through that tool loop).
+#[test]
+fn another_model_gets_no_thinking_signed_for_another() {
+    let gets = as_client_gets(&anthropic_message()["content"]);
+    let turn = [json!({"role": "assistant", "content": gets}), result("toolu_1")];
+    let opus = crate::protocol::Native { model: "claude-opus-4-7", upstream_model: "claude-opus-4-7", ..TO };
+    let sent = sent_to(&turn, true, &opus);
+    assert!(sent.get("thinking").is_none(), "{sent}");
+    assert_eq!(sent["messages"][1]["content"], json!([anthropic_message()["content"][2]]), "{sent}");
+    assert!(!sent.to_string().contains("model-router:"), "{sent}");
+}
+
+/// A model that does not interleave thinking thinks only as its turn starts: the tool loop's
+/// later steps answer with calls alone. The loop is one assistant turn to Anthropic, which
+/// takes one thinking configuration for it: thinking stays on through it, as its first step
+/// started with signed thinking.
+#[test]
+fn a_tool_loop_keeps_the_thinking_its_first_step_started_with() {
+    let gets = as_client_gets(&anthropic_message()["content"]);
+    let step = json!({"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_2", "name": "f", "input": {}}]});
+    let turn = [json!({"role": "assistant", "content": gets}), result("toolu_1"), step, result("toolu_2")];
+    let sent = sent_to(&turn, true, &TO);
+    assert_eq!(sent["thinking"]["type"], "enabled", "{sent}");
+    assert_eq!(sent["messages"][1]["content"][0]["type"], "thinking", "{sent}");
+    // A new request of the client's (text, no tool results) starts a turn of its own.
+    let fresh = [
+        json!({"role": "assistant", "content": [{"type": "text", "text": "done"}]}),
+        json!({"role": "user", "content": "and now?"}),
+    ];
+    assert_eq!(sent_to(&fresh, true, &TO)["thinking"]["type"], "enabled");
 }
 
 /// The chat body carries the thinking as `thinking_blocks`, which every chat body (the
@@ -142,6 +207,14 @@ fn every_other_api_goes_without_claudes_thinking() {
     let carried: Value = serde_json::from_slice(&chat).unwrap_or_default();
     assert_eq!(carried["messages"][1]["thinking_blocks"], json!([want[0], want[1]]), "{carried}");
     let req = parse_chat(&chat).unwrap_or_else(|e| panic!("{e}"));
+    // Nor do the estimate and the context guards count it.
+    let mut bare = carried.clone();
+    if let Some(m) = bare["messages"][1].as_object_mut() {
+        m.remove("thinking_blocks");
+    }
+    let bare = bare.to_string();
+    let plain = parse_chat(bare.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(req.estimate(100).input_tokens, plain.estimate(100).input_tokens);
     for quirks in
         [crate::catalog::Quirks::NONE, crate::catalog::Quirks { drops: 0xF, ..crate::catalog::Quirks::NONE }]
     {
@@ -171,4 +244,26 @@ fn a_prefill_goes_without_its_thinking() {
     let sent = request::translate(body.to_string().as_bytes(), &TO).unwrap_or_else(|e| panic!("{e:?}"));
     let sent: Value = serde_json::from_slice(&sent).unwrap_or_default();
     assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "Sure:"}]), "{sent}");
+}
+
+/// Two assistant messages in a row are one Anthropic turn, and a turn's thinking comes first:
+/// a later message's signed thinking goes before the earlier one's text.
+#[test]
+fn a_merged_turn_starts_with_its_thinking() {
+    let thinking = json!({"type": "thinking", "thinking": "t", "signature": SIGNATURE});
+    let body = json!({"model": "auto", "tools": [{"type": "function", "function": {"name": "f"}}], "messages": [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": "Looking."},
+        {"role": "assistant", "content": null, "thinking_blocks": [thinking],
+         "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "done"}]});
+    let sent = request::translate(body.to_string().as_bytes(), &TO).unwrap_or_else(|e| panic!("{e:?}"));
+    let sent: Value = serde_json::from_slice(&sent).unwrap_or_default();
+    let kinds: Vec<&str> = sent["messages"][1]["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["thinking", "text", "tool_use"], "{sent}");
 }

@@ -7,8 +7,12 @@ use super::tests::{ok, user};
 use super::*;
 
 /// One of the open-weight models the catalog routes through Converse.
-const OPEN: Native<'static> =
-    Native { upstream_model: "deepseek.v3.2", max_output: 8000, quirks: crate::catalog::Quirks::NONE };
+const OPEN: Native<'static> = Native {
+    model: "deepseek.v3.2",
+    upstream_model: "deepseek.v3.2",
+    max_output: 8000,
+    quirks: crate::catalog::Quirks::NONE,
+};
 
 #[test]
 fn tool_choice_maps_and_a_history_no_tool_may_be_called_in_is_told_as_text() {

@@ -4,6 +4,7 @@ use super::*;
 
 /// A model that takes a forced tool choice (the open-weight ones do not: `choice_tests`).
 pub(super) const TO: Native<'static> = Native {
+    model: "us.amazon.nova-pro-v1:0",
     upstream_model: "us.amazon.nova-pro-v1:0",
     max_output: 8000,
     quirks: crate::catalog::Quirks::NONE,

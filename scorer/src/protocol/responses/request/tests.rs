@@ -2,8 +2,12 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const TO: Native<'static> =
-    Native { upstream_model: "gpt-5.3-codex", max_output: 128_000, quirks: crate::catalog::Quirks::NONE };
+const TO: Native<'static> = Native {
+    model: "gpt-5.3-codex",
+    upstream_model: "gpt-5.3-codex",
+    max_output: 128_000,
+    quirks: crate::catalog::Quirks::NONE,
+};
 
 /// A body with one user message plus `extra` top-level members.
 fn body(extra: &str) -> Vec<u8> {
