@@ -47,8 +47,9 @@ struct Prefix {
     turns: Vec<u8>,
     /// The role of the last of those turns.
     last_role: &'static str,
-    /// Where the assistant turn stands after them ([`Turn::after`]).
-    assistant_turn: Option<bool>,
+    /// Whether the last assistant turn among them called tools without Claude's signed
+    /// thinking first (`None`: none is an assistant's).
+    assistant_tools: Option<bool>,
     /// The model the turns were written for (Claude's signed thinking is bound to it).
     model: String,
     /// Whether any of them holds tool calls or results.
@@ -191,11 +192,13 @@ impl<'a> Conversation<'a> {
         })
     }
 
-    /// Whether the conversation ends inside an assistant turn (a tool loop) that did not start
-    /// with Claude's signed thinking ([`Turn::after`]): it goes on without thinking.
+    /// Whether the last assistant turn called tools without Claude's signed thinking first
+    /// ([`Turn::calls_tools_unsigned`]): the loop goes on without thinking.
     pub(super) fn open_tool_turn(&self) -> bool {
-        let before = self.prefix.as_ref().and_then(|p| p.assistant_turn);
-        self.turns.iter().fold(before, |state, t| t.after(state)) == Some(false)
+        match self.turns.iter().rev().find(|t| t.role == "assistant") {
+            Some(t) => t.calls_tools_unsigned(),
+            None => self.prefix.as_ref().and_then(|p| p.assistant_tools).unwrap_or(false),
+        }
     }
 
     /// Claude's signed thinking bound to `model`, which the turns are written for
@@ -270,8 +273,10 @@ impl<'a> Conversation<'a> {
                 None => return,
             },
         };
-        let entering = prefix.as_ref().and_then(|p| p.assistant_turn);
-        let assistant_turn = turns.iter().take(before).fold(entering, |state, t| t.after(state));
+        let assistant_tools = match turns.iter().take(before).rev().find(|t| t.role == "assistant") {
+            Some(t) => Some(t.calls_tools_unsigned()),
+            None => prefix.as_ref().and_then(|p| p.assistant_tools),
+        };
         let tool_blocks = prefix.as_ref().is_some_and(|p| p.tool_blocks)
             || turns.iter().take(before).any(Turn::has_tool_blocks);
         // The messages before the last turn: those remembered, and the new ones up to it.
@@ -295,7 +300,7 @@ impl<'a> Conversation<'a> {
         let Some(run) = run else { return };
         let size = messages.len() + serde_json::to_vec(&system).map_or(0, |v| v.len());
         let prefix =
-            Prefix { system, turns: messages.to_vec(), last_role, assistant_turn, model, tool_blocks };
+            Prefix { system, turns: messages.to_vec(), last_role, assistant_tools, model, tool_blocks };
         memo.borrow_mut().shelf.put(run, (last.from, prefix), size);
     }
 }

@@ -23,18 +23,14 @@ pub(super) struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    /// Where the conversation's assistant turn stands after this turn, `state` before it:
-    /// `None` outside one (a user turn with no tool results starts a turn of the client's);
-    /// inside one (an assistant turn and the tool loop it started), whether its first
-    /// assistant turn started with Claude's signed thinking. A tool loop is one assistant turn
-    /// to Anthropic, which takes one thinking configuration for it, and thinking only when it
-    /// started with signed thinking (a model that does not interleave thinks only there).
-    pub(super) fn after(&self, state: Option<bool>) -> Option<bool> {
-        match self.role {
-            "user" if !self.blocks.iter().any(|b| matches!(b, Block::ToolResult { .. })) => None,
-            "assistant" if state.is_none() => Some(matches!(self.blocks.first(), Some(Block::Signed(_)))),
-            _ => state,
-        }
+    /// Whether the turn calls tools without starting with Claude's signed thinking: with
+    /// thinking on, Anthropic refuses a conversation whose last assistant turn is such ("a
+    /// final `assistant` message must start with a thinking block"). Another model may have
+    /// answered one step of a tool loop (`auto`, a failover), which no turn tells apart from
+    /// a step Claude answered without thinking, so the last turn decides, not the loop's first.
+    pub(super) fn calls_tools_unsigned(&self) -> bool {
+        self.blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }))
+            && !matches!(self.blocks.first(), Some(Block::Signed(_)))
     }
 
     /// Claude's signed thinking as `model` takes it back ([`super::signed`]): its own, its tag

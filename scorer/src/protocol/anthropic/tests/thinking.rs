@@ -174,18 +174,31 @@ fn another_model_gets_no_thinking_signed_for_another() {
     assert!(!sent.to_string().contains("model-router:"), "{sent}");
 }
 
-/// A model that does not interleave thinking thinks only as its turn starts: the tool loop's
-/// later steps answer with calls alone. The loop is one assistant turn to Anthropic, which
-/// takes one thinking configuration for it: thinking stays on through it, as its first step
-/// started with signed thinking.
+/// The last step of a tool loop decides: Anthropic refuses thinking on a conversation whose
+/// last assistant turn called tools without signed thinking first, and another model may have
+/// answered that step (`auto`, a failover: back on the first Claude, the request was a 400),
+/// which nothing tells apart from a step a Claude answered without thinking. A step that
+/// starts with its signed thinking keeps thinking on.
 #[test]
-fn a_tool_loop_keeps_the_thinking_its_first_step_started_with() {
+fn the_last_step_of_a_tool_loop_decides_whether_it_goes_on_thinking() {
     let gets = as_client_gets(&anthropic_message()["content"]);
-    let step = json!({"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_2", "name": "f", "input": {}}]});
-    let turn = [json!({"role": "assistant", "content": gets}), result("toolu_1"), step, result("toolu_2")];
+    let call = |id: &str| json!({"type": "tool_use", "id": id, "name": "f", "input": {}});
+    let unsigned = json!({"role": "assistant", "content": [call("toolu_2")]});
+    let turn = [
+        json!({"role": "assistant", "content": gets.clone()}),
+        result("toolu_1"),
+        unsigned,
+        result("toolu_2"),
+    ];
+    let sent = sent_to(&turn, true, &TO);
+    assert!(sent.get("thinking").is_none(), "{sent}");
+    let mut signed_step = vec![gets[0].clone()];
+    signed_step.push(call("toolu_2"));
+    let signed = json!({"role": "assistant", "content": signed_step});
+    let turn = [json!({"role": "assistant", "content": gets}), result("toolu_1"), signed, result("toolu_2")];
     let sent = sent_to(&turn, true, &TO);
     assert_eq!(sent["thinking"]["type"], "enabled", "{sent}");
-    assert_eq!(sent["messages"][1]["content"][0]["type"], "thinking", "{sent}");
+    assert_eq!(sent["messages"][3]["content"][0]["type"], "thinking", "{sent}");
     // A new request of the client's (text, no tool results) starts a turn of its own.
     let fresh = [
         json!({"role": "assistant", "content": [{"type": "text", "text": "done"}]}),
