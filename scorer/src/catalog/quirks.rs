@@ -25,6 +25,9 @@ pub struct Quirks {
     /// /v1/chat/completions"): a request asking both is not sent to it, and a hinted effort
     /// is not sent to it with tools.
     pub no_effort_with_tools: bool,
+    /// Not the catalog's: the configuration's `anthropic_auto_cache`, for a model of Anthropic's
+    /// Messages API (see [`crate::Config::anthropic_auto_cache`]).
+    pub auto_cache: bool,
     /// The largest request body holding an image it takes, bytes (0: no limit known): Groq
     /// answers one over 4 MB with a 413 ("Maximum allowed size for a request containing a
     /// base64 encoded image is 4MB"), which ended the request; such a request is not sent to it.
@@ -50,6 +53,7 @@ impl Quirks {
         no_prefill: false,
         thought_signatures: false,
         no_effort_with_tools: false,
+        auto_cache: false,
         image_request_bytes: 0,
         efforts: 0,
         refuses: 0,

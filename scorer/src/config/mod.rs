@@ -94,6 +94,8 @@ pub struct RawConfig {
     pub budgets: BudgetConfig,
     /// Write what ran as filter state (`wasm.model_router.*`) for access logs (default true).
     pub filter_state: Option<bool>,
+    /// Ask Anthropic to cache a conversation the client marked no breakpoints in (default true).
+    pub anthropic_auto_cache: Option<bool>,
     /// How Responses API requests (`/v1/responses`) are served.
     #[serde(default)]
     pub responses: ResponsesConfig,
@@ -133,6 +135,12 @@ pub struct Config {
     /// Write what ran as filter state for access logs: eleven host calls per request, which
     /// a gateway whose access log does not read them can skip.
     pub filter_state: bool,
+    /// A request to Anthropic's Messages API that continues a conversation (it holds an
+    /// assistant turn) and marks no cache breakpoint asks Anthropic to cache it (the top-level
+    /// `cache_control`, which puts the breakpoint on the last block and moves it as the
+    /// conversation grows): OpenAI's and Google's caches are automatic, Anthropic's is not,
+    /// and an agent resends its conversation on every step.
+    pub anthropic_auto_cache: bool,
     /// How Responses API requests are served.
     pub responses: ResponsesConfig,
     /// Client model names routed as another (`model_aliases`).
@@ -454,6 +462,7 @@ impl TryFrom<RawConfig> for Config {
             resilience: raw.resilience,
             budgets: raw.budgets,
             filter_state: raw.filter_state.unwrap_or(true),
+            anthropic_auto_cache: raw.anthropic_auto_cache.unwrap_or(true),
             responses: raw.responses,
             model_aliases,
         })

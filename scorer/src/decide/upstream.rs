@@ -100,7 +100,7 @@ impl Upstream {
             price_cache_read: d.price_cache_read,
             api: d.api,
             max_output: d.max_output,
-            quirks: d.quirks,
+            quirks: Quirks { auto_cache: config.anthropic_auto_cache && d.api == Api::Messages, ..d.quirks },
             long_context: d.long_context,
         }
     }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
 use crate::protocol::raw::{self, At, Members, Raw, blank, null, objects, string, value};
@@ -153,6 +153,31 @@ impl Serialize for Block<'_> {
         }
         m.serialize_entry("type", block)?;
         m.end()
+    }
+}
+
+/// Whether a body marks a prompt-cache breakpoint anywhere (`cache_control` on a part or a
+/// tool): a client that places its own is left to them. Text that merely says the word errs
+/// towards leaving the body alone.
+pub(super) fn marked(body: &[u8]) -> bool {
+    body.windows(CACHE_MARK.len()).any(|w| w == CACHE_MARK)
+}
+
+const CACHE_MARK: &[u8] = br#""cache_control""#;
+
+/// A number member within `lo..=hi`, or a 400 naming it.
+pub(super) fn number(
+    req: &Map<String, Value>,
+    name: &str,
+    lo: f64,
+    hi: f64,
+) -> Result<Option<f64>, ApiError> {
+    match req.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(x) if (lo..=hi).contains(&x) => Ok(Some(x)),
+            _ => Err(refuse(name, format!("{name} must be a number from {lo} to {hi}"))),
+        },
     }
 }
 

@@ -215,6 +215,19 @@ impl<'a> Conversation<'a> {
         self.prefix.as_ref().is_some_and(|p| p.tool_blocks) || self.turns.iter().any(Turn::has_tool_blocks)
     }
 
+    /// Whether to ask Anthropic to cache the conversation up to its last block, the breakpoint
+    /// moving as it grows (the top-level `cache_control`): `on` ([`Quirks::auto_cache`]), the
+    /// client marked no breakpoint ([`super::content::marked`]), and the conversation continues
+    /// an earlier one, holding an assistant turn (a remembered prefix holds one: it ends before
+    /// the last turn, after the first). A one-off request would pay the cache write, 1.25 times
+    /// the input, for nothing.
+    ///
+    /// [`Quirks::auto_cache`]: crate::catalog::Quirks::auto_cache
+    pub(super) fn auto_cached(&self, on: bool, body: &[u8]) -> bool {
+        on && (self.prefix.is_some() || self.turns.iter().any(|t| t.role == "assistant"))
+            && !super::content::marked(body)
+    }
+
     /// Whether turns remembered from an earlier translation are written first.
     pub(super) fn resumed_from_prefix(&self) -> bool {
         self.prefix.is_some()

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use std::cell::RefCell;
 
-use super::content::refuse;
+use super::content::{number, refuse};
 use super::memo::{Conversation, Translations};
 use crate::error::{ApiError, echo};
 use crate::parse::options::asks_more;
@@ -146,6 +146,9 @@ pub fn translate_with(
     if stream {
         out.insert("stream".into(), json!(true));
     }
+    if conversation.auto_cached(to.quirks.auto_cache, body) {
+        out.insert("cache_control".into(), json!({"type": "ephemeral"}));
+    }
     let written =
         write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| conversation.write(w))?;
     if let Some(memo) = memo {
@@ -159,17 +162,6 @@ pub fn translate_with(
 enum Messages<'a, 'm> {
     Split(Elements<'a>),
     Raw(Option<RawMessages<'a>>, &'m RefCell<Translations>),
-}
-
-/// A number member within `range`, or a 400 naming it.
-fn number(req: &Map<String, Value>, name: &str, lo: f64, hi: f64) -> Result<Option<f64>, ApiError> {
-    match req.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(x) if (lo..=hi).contains(&x) => Ok(Some(x)),
-            _ => Err(refuse(name, format!("{name} must be a number from {lo} to {hi}"))),
-        },
-    }
 }
 
 /// `temperature`, `top_p`, `stop`, `user`, and the members that must be refused (`n` > 1,

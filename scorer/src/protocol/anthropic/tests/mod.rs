@@ -1,5 +1,6 @@
 //! Tests of the Anthropic translator: golden files here, table tests per half beside.
 
+mod cache;
 mod effort;
 mod ids;
 mod media;

@@ -1,0 +1,38 @@
+//! Asking Anthropic to cache a conversation the client marked no breakpoint in.
+
+use serde_json::{Value, json};
+
+use super::TO;
+use crate::catalog::Quirks;
+use crate::protocol::Native;
+use crate::protocol::anthropic::request::translate;
+
+fn sent(body: &Value, to: &Native<'_>) -> Value {
+    let out = translate(body.to_string().as_bytes(), to).unwrap_or_else(|e| panic!("{e:?}"));
+    serde_json::from_slice(&out).unwrap_or_default()
+}
+
+/// An agent's next step (it holds an assistant turn) without breakpoints asks for the top-level
+/// `cache_control`; a first request, one whose client placed its own, or the configuration
+/// off (the quirk unset) does not.
+#[test]
+fn a_conversation_that_continues_without_breakpoints_is_cached() {
+    let on = Native { quirks: Quirks { auto_cache: true, ..Quirks::NONE }, ..TO };
+    let call = json!({"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}});
+    let messages = json!([
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": null, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "done"}]);
+    let tools = json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]);
+    let agent = json!({"model": "auto", "messages": messages, "tools": tools});
+    assert_eq!(sent(&agent, &on)["cache_control"], json!({"type": "ephemeral"}));
+    assert!(sent(&agent, &TO).get("cache_control").is_none());
+    let first = json!({"model": "auto", "messages": [{"role": "user", "content": "go"}]});
+    assert!(sent(&first, &on).get("cache_control").is_none());
+    let mut marked = agent.clone();
+    marked["tools"][0]["cache_control"] = json!({"type": "ephemeral"});
+    let out = sent(&marked, &on);
+    assert!(out.get("cache_control").is_none(), "{out}");
+    assert_eq!(out["tools"][0]["cache_control"], json!({"type": "ephemeral"}), "{out}");
+}
