@@ -135,8 +135,8 @@ pub struct Config {
     /// Write what ran as filter state for access logs: eleven host calls per request, which
     /// a gateway whose access log does not read them can skip.
     pub filter_state: bool,
-    /// A request to Anthropic's Messages API that continues a conversation (it holds an
-    /// assistant turn) and marks no cache breakpoint asks Anthropic to cache it (the top-level
+    /// A request to Anthropic's Messages API that holds tool calls or results (an agent's
+    /// next step) and marks no cache breakpoint asks Anthropic to cache it (the top-level
     /// `cache_control`, which puts the breakpoint on the last block and moves it as the
     /// conversation grows): OpenAI's and Google's caches are automatic, Anthropic's is not,
     /// and an agent resends its conversation on every step.

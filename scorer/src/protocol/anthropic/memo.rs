@@ -217,15 +217,15 @@ impl<'a> Conversation<'a> {
 
     /// Whether to ask Anthropic to cache the conversation up to its last block, the breakpoint
     /// moving as it grows (the top-level `cache_control`): `on` ([`Quirks::auto_cache`]), the
-    /// client marked no breakpoint ([`super::content::marked`]), and the conversation continues
-    /// an earlier one, holding an assistant turn (a remembered prefix holds one: it ends before
-    /// the last turn, after the first). A one-off request would pay the cache write, 1.25 times
-    /// the input, for nothing.
+    /// client marked no breakpoint ([`super::content::marked`]), and the conversation is one an
+    /// agent resends at once: it holds tool calls or results (remembered turns included, so a
+    /// translation resumed from the memo decides as a whole one). A one-off request, or a
+    /// few-shot prompt of assistant turns sent once, would pay the cache write, 1.25 times the
+    /// input, for nothing.
     ///
     /// [`Quirks::auto_cache`]: crate::catalog::Quirks::auto_cache
     pub(super) fn auto_cached(&self, on: bool, body: &[u8]) -> bool {
-        on && (self.prefix.is_some() || self.turns.iter().any(|t| t.role == "assistant"))
-            && !super::content::marked(body)
+        on && self.has_tool_blocks() && !super::content::marked(body)
     }
 
     /// Whether turns remembered from an earlier translation are written first.

@@ -323,14 +323,16 @@ pub(super) fn call_item(
 }
 
 /// A custom tool's input from the arguments chat called its function with: their `input`
-/// string (`tools::custom` declares it so); arguments of any other shape as they came, the
+/// string (`tools::custom` declares it so, and a model may add members beside it), or a JSON
+/// string the model sent in their place; arguments of any other shape as they came, the
 /// model's text rather than nothing.
 pub(super) fn custom_input(arguments: &str) -> String {
     match serde_json::from_str::<Value>(arguments) {
-        Ok(Value::Object(mut o)) if o.len() == 1 => match o.remove("input") {
+        Ok(Value::Object(mut o)) => match o.remove("input") {
             Some(Value::String(input)) => input,
             _ => arguments.to_string(),
         },
+        Ok(Value::String(input)) => input,
         _ => arguments.to_string(),
     }
 }

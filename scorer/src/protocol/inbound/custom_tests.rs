@@ -86,10 +86,19 @@ fn a_custom_tool_is_a_function_of_one_string_and_its_call_comes_back_custom() {
     assert_eq!(said("response.output_item.done")["item"], *item, "{kinds:?}");
     assert_eq!(said("response.completed")["response"]["output"][0], *item, "{kinds:?}");
 
+    // A model that adds members beside `input`, or sends the input as a JSON string: the input.
     // Arguments of another shape reach the client as the model wrote them.
-    let odd = to_response(completion("not json").to_string().as_bytes(), &chat.echo).unwrap_or_default();
-    let odd: Value = serde_json::from_slice(&odd).unwrap_or_default();
-    assert_eq!(odd["output"][0]["input"], "not json", "{odd}");
+    let extra = json!({"input": PATCH, "reason": "x"}).to_string();
+    for (arguments, want) in [
+        (extra.as_str(), PATCH.to_string()),
+        (&json!(PATCH).to_string(), PATCH.to_string()),
+        ("not json", "not json".to_string()),
+        ("{}", "{}".to_string()),
+    ] {
+        let odd = to_response(completion(arguments).to_string().as_bytes(), &chat.echo).unwrap_or_default();
+        let odd: Value = serde_json::from_slice(&odd).unwrap_or_default();
+        assert_eq!(odd["output"][0]["input"], want, "{arguments}: {odd}");
+    }
 }
 
 #[test]

@@ -81,9 +81,26 @@ fn claudes_signed_thinking_rides_in_the_reasoning_item_and_comes_back_on_its_tur
     assert_eq!((&turn["role"], &turn["thinking_blocks"]), (&json!("assistant"), &blocks()), "{next}");
     assert_eq!(turn["tool_calls"][0]["id"], "call_1", "{next}");
 
-    // Not asked for: no encrypted content, nothing carried.
+    // Thinking no assistant item followed (an answer cut while it thought) stays its own: the
+    // next turn's assistant message goes without it.
+    let cut = [
+        json!({"role": "user", "content": "go"}),
+        whole["output"][0].clone(),
+        json!({"role": "user", "content": "continue"}),
+        json!({"type": "function_call", "call_id": "call_2", "name": "f", "arguments": "{}"}),
+        json!({"type": "function_call_output", "call_id": "call_2", "output": "ok"}),
+    ];
+    let next = to_chat(&request(Value::Array(cut.to_vec()), true), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let next: Value = serde_json::from_slice(&next.body).unwrap_or_default();
+    assert_eq!(next["messages"][2]["tool_calls"][0]["id"], "call_2", "{next}");
+    assert!(next["messages"][2].get("thinking_blocks").is_none(), "{next}");
+
+    // Not asked for: no encrypted content, nothing carried (the answer itself comes).
     let plain = to_chat(&request(first, false), &[]).unwrap_or_else(|e| panic!("{e}"));
     let whole = to_response(completion().to_string().as_bytes(), &plain.echo).unwrap_or_default();
-    assert!(!String::from_utf8_lossy(&whole).contains(SIGNATURE));
-    assert!(!streamed(plain.echo).iter().any(|e| e.to_string().contains(SIGNATURE)));
+    let whole_text = String::from_utf8_lossy(&whole);
+    assert!(whole_text.contains("call_1") && !whole_text.contains(SIGNATURE), "{whole_text}");
+    let events = streamed(plain.echo);
+    assert!(events.iter().any(|e| e["type"] == "response.completed"), "{events:?}");
+    assert!(!events.iter().any(|e| e.to_string().contains(SIGNATURE)));
 }

@@ -12,9 +12,9 @@ fn sent(body: &Value, to: &Native<'_>) -> Value {
     serde_json::from_slice(&out).unwrap_or_default()
 }
 
-/// An agent's next step (it holds an assistant turn) without breakpoints asks for the top-level
-/// `cache_control`; a first request, one whose client placed its own, or the configuration
-/// off (the quirk unset) does not.
+/// An agent's next step (it holds tool calls and results) without breakpoints asks for the
+/// top-level `cache_control`; a first request, a few-shot prompt, one whose client placed its
+/// own, or the configuration off (the quirk unset) does not.
 #[test]
 fn a_conversation_that_continues_without_breakpoints_is_cached() {
     let on = Native { quirks: Quirks { auto_cache: true, ..Quirks::NONE }, ..TO };
@@ -30,6 +30,10 @@ fn a_conversation_that_continues_without_breakpoints_is_cached() {
     assert!(sent(&agent, &TO).get("cache_control").is_none());
     let first = json!({"model": "auto", "messages": [{"role": "user", "content": "go"}]});
     assert!(sent(&first, &on).get("cache_control").is_none());
+    // A few-shot prompt, sent once: its assistant turns are examples, not an agent's steps.
+    let few_shot = json!({"model": "auto", "messages": [
+        {"role": "user", "content": "2+2"}, {"role": "assistant", "content": "4"}, {"role": "user", "content": "3+3"}]});
+    assert!(sent(&few_shot, &on).get("cache_control").is_none());
     let mut marked = agent.clone();
     marked["tools"][0]["cache_control"] = json!({"type": "ephemeral"});
     let out = sent(&marked, &on);

@@ -90,12 +90,15 @@ impl Turns {
     fn push(&mut self, message: Node) {
         self.close();
         self.flush_images();
+        // Thinking no assistant item followed (an answer cut while it thought) is its own.
+        self.thinking.clear();
         self.done.push(message);
     }
 
     /// A tool message: after the turn's calls, before the images of the outputs.
     fn tool(&mut self, message: Node) {
         self.close();
+        self.thinking.clear();
         self.done.push(message);
     }
 

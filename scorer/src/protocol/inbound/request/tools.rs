@@ -286,7 +286,7 @@ const CUSTOM_INPUT: &str = "The tool's input, as free-form text.";
 fn custom(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
     let member = |key: &str| format!("{}.{key}", at());
     let Node::Object(members) = t else { return Err(wrong_type(&at(), "an object", &t)) };
-    let (mut tool_name, mut about, mut format) = (None, String::new(), String::new());
+    let (mut tool_name, mut about, mut format) = (None, String::new(), ".".to_string());
     for (key, v) in members {
         match (key.as_str(), v) {
             ("type", _) | (_, Node::Leaf(Value::Null)) => {}
