@@ -330,15 +330,22 @@ impl Stack {
         let log = Log::default();
         let mut providers = Vec::new();
         let mut mocks = Vec::new();
+        // A dead provider's port is held while the live mocks start, so none of them is given
+        // it (a mock started next took the port just freed, and the dead provider answered).
+        let mut held = Vec::new();
         for (name, _) in DEMO_PROVIDERS {
             let addr = if opts.dead.contains(&name) {
-                SocketAddr::from(([127, 0, 0, 1], free_port()?))
+                let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+                let addr = listener.local_addr()?;
+                held.push(listener);
+                addr
             } else {
                 mock::start(name, "127.0.0.1:0", Duration::ZERO, log.clone())?.addr
             };
             providers.push((name.to_string(), addr.port()));
             mocks.push((name.to_string(), addr));
         }
+        drop(held);
         // Exporters without a collector log an error per export: give them one.
         let otlp = if opts.swaps.iter().any(|(from, _)| *from == DEMO_OTLP) {
             None
