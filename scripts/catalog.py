@@ -67,11 +67,15 @@ EXTRA = [
 STRUCTURED_PROVIDERS = {"openai", "google-gemini"}
 
 # Models that take only their default sampling (reasoning models: OpenAI answers a tuned
-# temperature, or max_tokens, with a 400; Anthropic's Opus 4.7 likewise), and the one that
-# thinks only adaptively (a thinking budget is a 400). From the providers' API references, as
-# README "The catalog" records.
+# temperature, or max_tokens, with a 400; Anthropic's Opus 4.7 likewise), and those sent
+# adaptive thinking: Opus 4.7 thinks only so (a thinking budget is a 400), Opus 4.6's budget
+# mode is deprecated, and Sonnet 4.6 takes both, Anthropic recommending adaptive (Anthropic's
+# extended-thinking models page: "claude-opus-4-6 ... manual mode (type: enabled) deprecated",
+# "claude-sonnet-4-6 ... supports both manual extended thinking with interleaved mode and
+# adaptive thinking"); adaptive thinking interleaves, so a tool loop's later steps think too.
+# From the providers' API references, as README "The catalog" records.
 FIXED_SAMPLING = {"o4-mini", "gpt-5.3-codex", "gpt-5.1-codex-mini", "o3", "claude-opus-4-7", "gpt-5.4"}
-ADAPTIVE_THINKING = {"claude-opus-4-7"}
+ADAPTIVE_THINKING = {"claude-opus-4-7", "claude-opus-4-6", "claude-sonnet-4-6"}
 # Models that refuse a conversation ending on an assistant turn (a prefill) with a 400: from
 # Claude 4.6 on ("Prefilling assistant messages returns a 400 error on Claude 4.6 models",
 # Anthropic's migration guide).

@@ -74,7 +74,7 @@ assert raw.headers["x-model-router-tier"] == "economy", dict(raw.headers)
 assert raw.parse().content[0].text.startswith("mock reply from"), raw.parse()
 
 # The same request pinned to a Claude thinks as it asked: adaptive thinking at its effort on
-# Opus 4.7, a thinking budget on Sonnet, streamed and whole. Claude's thinking comes back first,
+# Opus 4.7 and Sonnet 4.6, streamed and whole. Claude's thinking comes back first,
 # signed as Anthropic signed it (the signature bound to the model that wrote it), its text kept
 # when the client asked it omitted (as Claude Code does: Anthropic refuses a signed block sent
 # back changed). Sent back in a tool loop's next turn, it keeps Claude thinking there (Claude's

@@ -9,8 +9,9 @@ pub struct Quirks {
     /// Takes only its default sampling (a reasoning model): a request that tunes sampling is
     /// not sent to it, and over the chat API its output cap goes as `max_completion_tokens`.
     pub fixed_sampling: bool,
-    /// Thinks only adaptively (Claude Opus 4.7): `reasoning_effort` is sent as
-    /// `thinking: {"type":"adaptive"}` with `output_config.effort`, never a token budget.
+    /// Thinks adaptively (Claude Opus 4.7 only so, Opus 4.6 and Sonnet 4.6 as Anthropic
+    /// recommends): `reasoning_effort` is sent as `thinking: {"type":"adaptive"}` with
+    /// `output_config.effort`, never a token budget.
     pub adaptive_thinking: bool,
     /// Refuses a conversation that ends on an assistant turn, a prefill (Claude 4.6 and later
     /// answer it with a 400): such a request is not sent to it, and the next candidate takes it.

@@ -67,6 +67,14 @@ fn adaptive_thinking_reaches_the_models_that_think() {
         (&"adaptive".into(), &"xhigh".into()),
         "{claude}"
     );
+    // Sonnet 4.6 thinks adaptively too (as Anthropic recommends), at the nearest effort it takes.
+    let sonnet = sent("claude-sonnet-4-6");
+    assert_eq!(
+        (&sonnet["thinking"]["type"], &sonnet["output_config"]["effort"]),
+        (&"adaptive".into(), &"high".into()),
+        "{sonnet}"
+    );
+    assert!(sonnet["thinking"].get("budget_tokens").is_none(), "{sonnet}");
     assert_eq!(sent("o3")["reasoning_effort"], Value::from("high"));
     let plain = sent("gpt-4.1");
     assert!(
