@@ -69,11 +69,12 @@ pub const PROVIDER_PREFIXES: [&str; 6] =
 /// Coding agents' own telemetry about the developer's machine and session, which the router
 /// may send to any provider: the Codex CLI's (`x-codex-turn-metadata` names the workspace's
 /// git remotes, its last commit and the installation; `x-codex-window-id`,
-/// `x-codex-beta-features`) and its `session-id` and `thread-id`, and Claude Code's
-/// (`x-claude-code-session-id`). None asks a provider for anything.
+/// `x-codex-beta-features`) and its `session-id`, `thread-id` and `x-client-request-id` (its
+/// session id again), and Claude Code's (`x-claude-code-session-id`). None asks a provider
+/// for anything.
 pub const CLIENT_TELEMETRY_PREFIXES: [&str; 2] = ["x-codex-", "x-claude-code-"];
 /// The same, by whole name.
-pub const CLIENT_TELEMETRY: [&str; 2] = ["session-id", "thread-id"];
+pub const CLIENT_TELEMETRY: [&str; 3] = ["session-id", "thread-id", "x-client-request-id"];
 
 /// A client request header that never reaches a provider (credentials aside). One named with
 /// `_` too (`x_api_key`, `anthropic_beta`): it passes the checks by name, and a backend that

@@ -253,6 +253,7 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
         "x-codex-window-id",
         "session-id",
         "thread-id",
+        "x-client-request-id",
         "x-claude-code-session-id",
     ];
     host.request_headers.extend(forged.iter().map(|k| (k.to_string(), "forged".to_string())));
