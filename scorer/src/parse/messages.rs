@@ -103,9 +103,10 @@ pub(crate) fn maybe_blank(raw: &str) -> bool {
 /// `redacted_thinking` blocks (`data`), as Anthropic wrote them. Anthropic takes a turn that
 /// continues tool calls with thinking on only when that turn starts with its signed thinking,
 /// so a client that sends them back keeps Claude thinking through its tool loop (and the
-/// prompt cache, which a change of thinking restarts). A stream sends each thinking block's
-/// signature when the block ends (`{"type":"thinking","signature"}`, its text having come as
-/// `reasoning_content`) and a redacted block whole.
+/// prompt cache, which a change of thinking restarts). Each signature (a redacted block's
+/// data) is tagged with the model that wrote it (`protocol::anthropic::signed`). A stream sends
+/// each block whole, with its `index` in the list, as the block ends (its text having come as
+/// `reasoning_content` too), and a redacted block whole as it starts.
 pub const THINKING_BLOCKS: &str = "thinking_blocks";
 
 /// A message's members and a tool call's, reused from one to the next (see [`Field`]).

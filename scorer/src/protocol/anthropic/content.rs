@@ -160,7 +160,10 @@ impl Serialize for Block<'_> {
 /// tool): a client that places its own is left to them. Text that merely says the word errs
 /// towards leaving the body alone.
 pub(super) fn marked(body: &[u8]) -> bool {
-    body.windows(CACHE_MARK.len()).any(|w| w == CACHE_MARK)
+    // A byte compare per byte, the name's only at a quote: an agent's body is hundreds of KB.
+    body.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'"' && body.get(i..).is_some_and(|r| r.starts_with(CACHE_MARK)))
 }
 
 const CACHE_MARK: &[u8] = br#""cache_control""#;
