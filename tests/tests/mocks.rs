@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use model_router_tests::http::{self, Response};
+use model_router_tests::mock::validate::responses::ENCRYPTED_REASONING;
 use model_router_tests::mock::{self, Log, MAX_BODY_BYTES};
 use serde_json::{Value, json};
 
@@ -1372,6 +1373,51 @@ fn responses_refuses_what_the_responses_api_does_not_allow_in_openais_error_shap
         let e = &r.json()["error"];
         assert_eq!((e["param"].as_str(), e["code"].as_str()), (Some(param), Some(code)), "{body}: {e}");
         assert_eq!(e["type"], "invalid_request_error");
+    }
+}
+
+/// Reasoning items carry their encrypted content when `include` asks for it, and with
+/// `store: false` an item goes back only with the content the mock wrote, as OpenAI reads it.
+#[test]
+fn responses_reasoning_goes_back_only_as_its_own_encrypted_content() {
+    let addr = mock("openai");
+    let mut first = responses_with_tools("weather? mock:tool mock:reasoning");
+    first["store"] = json!(false);
+    let plain = native(addr, RESPONSES, &first).json();
+    assert!(plain["output"][0].get("encrypted_content").is_none(), "{plain}");
+    first["include"] = json!(["reasoning.encrypted_content"]);
+    for stream in [false, true] {
+        let mut b = first.clone();
+        b["stream"] = json!(stream);
+        let r = native(addr, RESPONSES, &b);
+        let item = if stream {
+            let events = named_events(&r.text());
+            let done = events.iter().find(|e| e["type"] == "response.output_item.done").cloned();
+            done.map(|e| e["item"].clone()).unwrap_or_default()
+        } else {
+            r.json()["output"][0].clone()
+        };
+        assert_eq!(item["type"], "reasoning", "{}", r.text());
+        assert_eq!(item["encrypted_content"], ENCRYPTED_REASONING, "{}", r.text());
+    }
+    let reasoning = native(addr, RESPONSES, &first).json()["output"][0].clone();
+    let mut next = responses_tool_round();
+    next["store"] = json!(false);
+    let input = next["input"].as_array_mut().expect("input");
+    input.insert(1, reasoning.clone());
+    assert_eq!(native(addr, RESPONSES, &next).status, 200);
+    let cases = [
+        (Value::Null, "not found. Items are not persisted when `store` is set to false", Value::Null),
+        (json!("gAAAAB-someone-else"), "could not be verified", json!("invalid_encrypted_content")),
+    ];
+    for (encrypted, says, code) in cases {
+        let mut b = next.clone();
+        b["input"][1]["encrypted_content"] = encrypted;
+        let r = native(addr, RESPONSES, &b);
+        assert_eq!(r.status, 400, "{}", r.text());
+        let e = &r.json()["error"];
+        assert!(e["message"].as_str().is_some_and(|m| m.contains(says)), "{e}");
+        assert_eq!(e["code"], code, "{e}");
     }
 }
 

@@ -2,9 +2,12 @@
 //! whole and streamed; failover crosses protocols; Envoy's SigV4 signing filter signs the
 //! translated body Bedrock receives.
 
+use model_router_scorer::catalog::Api;
+use model_router_tests::catalog::live_model;
 use model_router_tests::envoy::{Stack, StackOptions};
 use model_router_tests::http::{self, Response};
-use serde_json::Value;
+use model_router_tests::mock::validate::responses::ENCRYPTED_REASONING;
+use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
 
@@ -323,4 +326,67 @@ fn a_stream_the_requests_own_error_opens_is_a_json_400() {
     let v = r.json();
     assert_eq!(v["error"]["code"], "provider_rejected_request", "{v}");
     assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("ValidationException")), "{v}");
+}
+
+/// The assistant message a chat client builds from a streamed answer: its tool calls and its
+/// `thinking_blocks` entries (each by its `index`, which is left out).
+fn streamed_message(r: &Response) -> Value {
+    let (mut calls, mut blocks) = (Vec::<Value>::new(), Vec::<Value>::new());
+    for e in events(r) {
+        let v: Value = serde_json::from_str(&e).unwrap_or(Value::Null);
+        let delta = &v["choices"][0]["delta"];
+        for c in delta["tool_calls"].as_array().into_iter().flatten() {
+            let i = c["index"].as_u64().unwrap_or_default() as usize;
+            if calls.len() <= i {
+                calls.push(json!({"id": c["id"], "type": "function", "function": {"name": c["function"]["name"], "arguments": ""}}));
+            }
+            let args = c["function"]["arguments"].as_str().unwrap_or_default();
+            let had = calls[i]["function"]["arguments"].as_str().unwrap_or_default().to_string();
+            calls[i]["function"]["arguments"] = json!(had + args);
+        }
+        for b in delta["thinking_blocks"].as_array().into_iter().flatten() {
+            let mut b = b.clone();
+            b.as_object_mut().map(|o| o.remove("index"));
+            blocks.push(b);
+        }
+    }
+    json!({"role": "assistant", "content": null, "tool_calls": calls, "thinking_blocks": blocks})
+}
+
+/// An OpenAI model's reasoning through a chat client's tool loop, whole and streamed: with
+/// nothing stored at the provider, the answer carries it in `thinking_blocks` and the next step
+/// sends it back as the reasoning item the model wrote (the mock refuses any other), so the
+/// loop's later steps keep the reasoning of its earlier ones.
+#[test]
+fn an_openai_models_encrypted_reasoning_goes_back_through_a_tool_loop() {
+    let s = start(&StackOptions::default());
+    let model = live_model(Api::Responses);
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+    for stream in [false, true] {
+        let user = json!({"role": "user", "content": "weather? mock:tool mock:reasoning"});
+        let first = json!({"model": model, "stream": stream, "messages": [user], "tools": tools});
+        let r = chat(&s, &first.to_string());
+        assert_eq!(r.status, 200, "stream {stream}: {}", r.text());
+        let asked = s.take_received();
+        assert_eq!(
+            asked.first().map(|g| g.json()["include"].clone()),
+            Some(json!(["reasoning.encrypted_content"]))
+        );
+        let message = if stream { streamed_message(&r) } else { r.json()["choices"][0]["message"].clone() };
+        let blocks = message["thinking_blocks"].as_array().cloned().unwrap_or_default();
+        assert_eq!(blocks.len(), 1, "stream {stream}: {}", r.text());
+        let call = message["tool_calls"][0]["id"].clone();
+        let tool = json!({"role": "tool", "tool_call_id": call, "content": "sunny"});
+        let next =
+            json!({"model": model, "stream": stream, "messages": [user, message, tool], "tools": tools});
+        let r = chat(&s, &next.to_string());
+        assert_eq!(r.status, 200, "stream {stream}: {}", r.text());
+        let got = s.take_received();
+        let input = got.first().map(|g| g.json()["input"].clone()).unwrap_or_default();
+        let kinds: Vec<&str> =
+            input.as_array().into_iter().flatten().filter_map(|i| i["type"].as_str()).collect();
+        assert_eq!(kinds, ["message", "reasoning", "function_call", "function_call_output"], "{input}");
+        assert_eq!(input[1]["encrypted_content"], ENCRYPTED_REASONING, "{input}");
+    }
 }

@@ -81,8 +81,8 @@ pub const DROPS_ECHOES: u8 = 1;
 pub const DROPS_NULLS: u8 = 2;
 pub const DROPS_OPENAI_ONLY: u8 = 4;
 pub const DROPS_CACHE_MARKS: u8 = 8;
-/// Not the catalog's to list: an assistant message's `thinking_blocks`, Claude's signed
-/// thinking carried for Anthropic's API, which every chat body goes without.
+/// Not the catalog's to list: an assistant message's `thinking_blocks`, reasoning carried for
+/// Anthropic's and the Responses API, which every chat body goes without.
 pub const DROPS_THINKING: u8 = 16;
 /// The drops taken out inside messages and tools (the others are top-level members).
 pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS | DROPS_CACHE_MARKS | DROPS_THINKING;

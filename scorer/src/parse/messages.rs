@@ -98,15 +98,18 @@ pub(crate) fn maybe_blank(raw: &str) -> bool {
     })
 }
 
-/// The chat member carrying Claude's signed thinking (an assistant message's, an answer's and
-/// a stream delta's): its `thinking` blocks (`thinking` text and `signature`) and
-/// `redacted_thinking` blocks (`data`), as Anthropic wrote them. Anthropic takes a turn that
-/// continues tool calls with thinking on only when that turn starts with its signed thinking,
-/// so a client that sends them back keeps Claude thinking through its tool loop (and the
-/// prompt cache, which a change of thinking restarts). Each signature (a redacted block's
-/// data) is tagged with the model that wrote it (`protocol::anthropic::signed`). A stream sends
-/// each block whole, with its `index` in the list, as the block ends (its text having come as
-/// `reasoning_content` too), and a redacted block whole as it starts.
+/// The chat member carrying reasoning a provider signed or encrypted (an assistant message's,
+/// an answer's and a stream delta's). Claude's: its `thinking` blocks (`thinking` text and
+/// `signature`) and `redacted_thinking` blocks (`data`), as Anthropic wrote them. Anthropic
+/// takes a turn that continues tool calls with thinking on only when that turn starts with its
+/// signed thinking, so a client that sends them back keeps Claude thinking through its tool
+/// loop (and the prompt cache, which a change of thinking restarts). An OpenAI model's on the
+/// Responses API: `reasoning` entries (`id`, `summary`, `encrypted_content`), which with
+/// nothing stored are the only way its reasoning reaches a loop's next step. Each signature,
+/// redacted block's data and encrypted content is tagged with the model that wrote it
+/// (`protocol::signed`). A stream sends each entry whole, with its `index` in the list, as
+/// the block ends (its text having come as `reasoning_content` too), and a redacted block
+/// whole as it starts.
 pub const THINKING_BLOCKS: &str = "thinking_blocks";
 
 /// A message's members and a tool call's, reused from one to the next (see [`Field`]).

@@ -37,6 +37,7 @@ pub mod openai;
 pub(crate) mod raw;
 pub mod reply;
 pub mod responses;
+pub(crate) mod signed;
 pub mod stand_in;
 pub mod titan;
 mod tools;

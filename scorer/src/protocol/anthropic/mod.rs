@@ -17,7 +17,6 @@ pub mod stream;
 
 mod content;
 mod memo;
-mod signed;
 mod turns;
 
 pub use memo::Translations;

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::finish_reason;
-use super::signed::tagged;
 use crate::protocol::reply::{self, Meta, Tokens};
+use crate::protocol::signed::{Family, tagged};
 
 pub use crate::parse::messages::THINKING_BLOCKS;
 
@@ -64,13 +64,13 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
             "thinking" => {
                 reasoning.get_or_insert_with(String::new).push_str(s("thinking"));
                 if !s("signature").is_empty() {
-                    let signature = tagged(&meta.model, s("signature"));
+                    let signature = tagged(Family::Claude, &meta.model, s("signature"));
                     signed
                         .push(json!({"type": "thinking", "thinking": s("thinking"), "signature": signature}));
                 }
             }
             "redacted_thinking" if !s("data").is_empty() => {
-                signed.push(json!({"type": "redacted_thinking", "data": tagged(&meta.model, s("data"))}));
+                signed.push(json!({"type": "redacted_thinking", "data": tagged(Family::Claude, &meta.model, s("data"))}));
             }
             "tool_use" => {
                 let input = b.get("input").cloned().unwrap_or_else(|| json!({}));

@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 
 use super::finish_reason;
 use super::response::{THINKING_BLOCKS, error_parts, tokens};
-use super::signed::tagged;
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
+use crate::protocol::signed::{Family, tagged};
 
 /// The most content blocks one answer may start: the list is searched per event, so a hostile
 /// stream of endless blocks is cut off rather than made quadratic.
@@ -346,7 +346,7 @@ impl Stream {
             return;
         };
         if self.meta.reasoning && !signature.is_empty() {
-            let signature = tagged(&self.meta.model, &signature);
+            let signature = tagged(Family::Claude, &self.meta.model, &signature);
             self.signed_block(json!({"type": "thinking", "thinking": text, "signature": signature}), out);
         }
     }
@@ -355,7 +355,7 @@ impl Stream {
     /// client sees thinking.
     fn redacted(&mut self, data: &str, out: &mut Vec<u8>) {
         if self.meta.reasoning && !data.is_empty() {
-            let data = tagged(&self.meta.model, data);
+            let data = tagged(Family::Claude, &self.meta.model, data);
             self.signed_block(json!({"type": "redacted_thinking", "data": data}), out);
         }
     }

@@ -12,6 +12,7 @@ use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
 use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::raw::{At, Elements, Members, Raw, invalid_json, null, objects_with, once, string};
+use crate::protocol::signed::{self, Family};
 use crate::protocol::tools::tool_id;
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
@@ -33,7 +34,7 @@ impl Turn<'_> {
             && !matches!(self.blocks.first(), Some(Block::Signed(_)))
     }
 
-    /// Claude's signed thinking as `model` takes it back ([`super::signed`]): its own, its tag
+    /// Claude's signed thinking as `model` takes it back ([`crate::protocol::signed`]): its own, its tag
     /// taken off; another model's left out.
     pub(super) fn bind_thinking(&mut self, model: &str) {
         self.blocks.retain_mut(|b| {
@@ -41,7 +42,7 @@ impl Turn<'_> {
             let key =
                 if v.get("type").and_then(Value::as_str) == Some("thinking") { "signature" } else { "data" };
             let Some(Value::String(s)) = v.get_mut(key) else { return false };
-            match super::signed::for_model(model, s).map(str::to_string) {
+            match signed::for_model(Family::Claude, model, s).map(str::to_string) {
                 Some(own) => {
                     *s = own;
                     true

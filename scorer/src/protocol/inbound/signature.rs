@@ -53,13 +53,16 @@ pub(crate) fn sign(call: &mut Node, signature: &str) {
     }
 }
 
-/// What starts an `encrypted_content` carrying Claude's signed thinking (a chat answer's
-/// `thinking_blocks`): the rest is `{"blocks":[…]}`. Anthropic takes a turn continuing
-/// Claude's tool calls with thinking on only after that thinking, so a Responses client that
-/// sends its reasoning items back (the Codex CLI) keeps Claude thinking through its tool loop.
+/// What starts an `encrypted_content` carrying a chat answer's `thinking_blocks` (Claude's
+/// signed thinking, an OpenAI model's encrypted reasoning): the rest is `{"blocks":[…]}`.
+/// Anthropic takes a turn continuing Claude's tool calls with thinking on only after that
+/// thinking, and with nothing stored an OpenAI model's reasoning reaches its next step only so,
+/// so a Responses client that sends its reasoning items back (the Codex CLI) keeps the model
+/// reasoning through its tool loop. A Messages client gets the same text in a
+/// `redacted_thinking` block's data.
 const THINKING_PREFIX: &str = "model-router:thinking:";
 
-/// The opaque text carrying Claude's signed thinking blocks ([`read_thinking`] reads it back).
+/// The opaque text carrying `thinking_blocks` entries ([`read_thinking`] reads it back).
 pub(crate) fn thinking_carried(blocks: &[Value]) -> String {
     format!("{THINKING_PREFIX}{}", json!({ "blocks": blocks }))
 }

@@ -98,13 +98,23 @@ pub(super) fn thinking_block(thinking: &str) -> Value {
     json!({"type": "thinking", "thinking": thinking, "signature": ""})
 }
 
-/// A block of Claude's signed thinking ([`THINKING_BLOCKS`]) as Anthropic wrote it; `None`
-/// for anything else. Its text stays when the client asked its thinking omitted: the router
-/// asked Anthropic for it (summarized), and Anthropic refuses a signed block sent back changed
-/// ("blocks must remain as they were in the original response").
+/// A block of Claude's signed thinking ([`THINKING_BLOCKS`]) as Anthropic wrote it, and an
+/// OpenAI model's encrypted reasoning as a `redacted_thinking` block carrying it (a Messages
+/// client sends such a block back as it came, and the request reads it back); `None` for
+/// anything else. A signed block's text stays when the client asked its thinking omitted: the
+/// router asked Anthropic for it (summarized), and Anthropic refuses a signed block sent back
+/// changed ("blocks must remain as they were in the original response").
 pub(super) fn signed_thinking(block: &Value) -> Option<Value> {
     let s = |k: &str| block.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     match s("type")? {
+        "reasoning" => {
+            s("encrypted_content")?;
+            let mut entry = block.clone();
+            if let Some(o) = entry.as_object_mut() {
+                o.remove("index");
+            }
+            Some(json!({"type": "redacted_thinking", "data": signature::thinking_carried(&[entry])}))
+        }
         "thinking" => {
             let thinking = s("thinking").unwrap_or_default();
             Some(json!({"type": "thinking", "thinking": thinking, "signature": s("signature")?}))

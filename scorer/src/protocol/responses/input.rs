@@ -5,7 +5,10 @@
 //! `message` item with plain-string content (the `EasyInputMessage` form, which needs no
 //! output-item ids) followed by one `function_call` item per tool call; a tool message
 //! becomes a `function_call_output` item. A message's `name` has no Responses equivalent and
-//! is dropped.
+//! is dropped. An assistant message's `thinking_blocks` entries of type `reasoning` (the
+//! encrypted reasoning this model wrote, [`super::response::carried`]) go before its items as
+//! `reasoning` items, so a tool loop's later steps keep the reasoning of its earlier ones
+//! (with `store: false` nothing else carries it); another model's are left out.
 //!
 //! Messages are read member by member from the body (`protocol::raw`), texts borrowed, and
 //! items written with their members in name order, as a JSON value's map is.
@@ -18,7 +21,9 @@ use serde_json::{Map, Value, json};
 
 use super::invalid::{missing, wrong_type};
 use crate::error::{ApiError, echo};
+use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::raw::{At, Elements, Members, Raw, null, objects, objects_with, once, string, value};
+use crate::protocol::signed::{self, Family};
 
 /// One `input` item.
 #[derive(Debug)]
@@ -33,6 +38,8 @@ pub(super) enum Item<'a> {
     Call { id: Cow<'a, str>, name: Cow<'a, str>, arguments: Cow<'a, str> },
     /// A `function_call_output`.
     Output { id: Cow<'a, str>, output: Cow<'a, str> },
+    /// A `reasoning` item sent back: its id, summary parts and encrypted content.
+    Reasoning { id: String, summary: Vec<Value>, encrypted: String },
 }
 
 /// One input part: `input_text`, or an image or file built whole.
@@ -83,13 +90,20 @@ impl Serialize for Item<'_> {
                 m.serialize_entry("output", output)?;
                 m.serialize_entry("type", "function_call_output")?;
             }
+            Item::Reasoning { id, summary, encrypted } => {
+                m.serialize_entry("encrypted_content", encrypted)?;
+                m.serialize_entry("id", id)?;
+                m.serialize_entry("summary", summary)?;
+                m.serialize_entry("type", "reasoning")?;
+            }
         }
         m.end()
     }
 }
 
-/// `messages` as Responses `input` items.
-pub(super) fn input_items(messages: Elements<'_>) -> Result<Vec<Item<'_>>, ApiError> {
+/// `messages` as Responses `input` items, for `model` (the catalog id, whose own reasoning
+/// goes back).
+pub(super) fn input_items<'a>(messages: Elements<'a>, model: &str) -> Result<Vec<Item<'a>>, ApiError> {
     let Some(list) = messages else {
         return Err(wrong_type("messages", "an array of messages"));
     };
@@ -117,7 +131,10 @@ pub(super) fn input_items(messages: Elements<'_>) -> Result<Vec<Item<'_>>, ApiEr
                 };
                 items.push(Item::Message { role, content: parts(m.get("content"), &at)? });
             }
-            Some("assistant") => assistant(&m, &at, &mut items)?,
+            Some("assistant") => {
+                items.extend(reasoning(m.get(THINKING_BLOCKS), model)?);
+                assistant(&m, &at, &mut items)?;
+            }
             Some("tool") => items.push(tool_result(&m, &at)?),
             Some("function") => {
                 return Err(ApiError::invalid(
@@ -290,6 +307,31 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
         items.push(Item::Call { id, name, arguments });
     }
     Ok(())
+}
+
+/// The `reasoning` items among an assistant message's `thinking_blocks` that `model` wrote
+/// (their encrypted content untagged), each with its id and summary parts; anything else in
+/// the list, or a list that is not one, is left out.
+fn reasoning(blocks: Raw<'_>, model: &str) -> Result<Vec<Item<'static>>, ApiError> {
+    let Some(raw) = blocks else { return Ok(Vec::new()) };
+    let Value::Array(list) = value(raw)? else { return Ok(Vec::new()) };
+    fn s<'v>(b: &'v Value, k: &str) -> Option<&'v str> {
+        b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+    let item = |b: &Value| {
+        if s(b, "type") != Some("reasoning") {
+            return None;
+        }
+        let encrypted = signed::for_model(Family::OpenAi, model, s(b, "encrypted_content")?)?;
+        let summary = b.get("summary").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        let summary = summary
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .map(|text| json!({"text": text, "type": "summary_text"}))
+            .collect();
+        Some(Item::Reasoning { id: s(b, "id")?.to_string(), summary, encrypted: encrypted.to_string() })
+    };
+    Ok(list.iter().filter_map(item).collect())
 }
 
 /// A tool message: the output of the call it names.

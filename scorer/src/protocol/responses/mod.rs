@@ -28,3 +28,5 @@ pub mod stream;
 
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod reasoning_tests;

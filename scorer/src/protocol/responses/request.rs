@@ -21,6 +21,9 @@ use crate::protocol::tools::{write_body, written};
 /// `integer_below_min_value` below it); smaller limits are raised to it.
 pub const MIN_OUTPUT_TOKENS: u64 = 16;
 
+/// What `include` asks for: each reasoning item's encrypted content.
+const ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";
+
 /// Fields copied as they are: Responses has each under the same name and meaning.
 pub(crate) const PASSED: [&str; 11] = [
     "metadata",
@@ -80,6 +83,9 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     let mut reasoning = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     out.insert("store".into(), json!(false));
+    // With nothing stored, the reasoning of a tool loop's earlier steps reaches the model only
+    // as the encrypted content the client sends back (`thinking_blocks`).
+    out.insert("include".into(), json!([ENCRYPTED_REASONING]));
     // Values are moved out, not copied (an agent's tools are tens of kilobytes every turn).
     let max_completion_tokens = chat.get("max_completion_tokens").is_some_and(|v| !v.is_null());
     for (key, mut owned) in chat {
@@ -108,7 +114,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
             ));
         }
         match key {
-            "messages" => input = Some(input_items(messages.take().flatten())?),
+            "messages" => input = Some(input_items(messages.take().flatten(), to.model)?),
             "modalities" if asks_audio(value) => {
                 return Err(ApiError::invalid(
                     "unsupported_parameter",

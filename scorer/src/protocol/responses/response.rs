@@ -5,7 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
+use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::reply::{self, Meta, Tokens};
+use crate::protocol::signed::{self, Family};
 
 /// What the client reads of one answer's `output` items.
 #[derive(Debug, Default)]
@@ -18,6 +20,8 @@ struct Said {
     tool_calls: Vec<Value>,
     /// Reasoning summary and reasoning text parts, in order.
     reasoning: Vec<String>,
+    /// Reasoning items with their encrypted content, as `thinking_blocks` entries.
+    thinking: Vec<Value>,
 }
 
 /// A native success body -> an OpenAI `chat.completion` (via reply::completion). Err: a message
@@ -34,7 +38,7 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
         other => return Err(format!("Responses answer has status '{other}', not completed or incomplete")),
     }
     let output = v.get("output").and_then(Value::as_array).ok_or("Responses answer has no output array")?;
-    let said = read_output(output, meta.structured)?;
+    let said = read_output(output, meta)?;
     let mut message = Map::new();
     message.insert("role".into(), json!("assistant"));
     let text = said.texts.join("\n\n");
@@ -46,6 +50,9 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
     if meta.reasoning && !said.reasoning.is_empty() {
         message.insert("reasoning_content".into(), json!(said.reasoning.join("\n\n")));
     }
+    if !said.thinking.is_empty() {
+        message.insert(THINKING_BLOCKS.into(), Value::Array(said.thinking));
+    }
     let finish = finish_reason(status == "incomplete", &v, !said.tool_calls.is_empty());
     Ok(reply::completion(meta, Value::Object(message), finish, tokens(&v)))
 }
@@ -54,7 +61,8 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
 /// item types added later are skipped. A message a model labels `commentary` (`phase`; the
 /// final one is `final_answer`) is not the answer when the client asked for JSON output
 /// (`structured`: a schema, or `json_object`): it is reasoning then, as its words would make `content` unparseable.
-fn read_output(output: &[Value], structured: bool) -> Result<Said, String> {
+fn read_output(output: &[Value], meta: &Meta) -> Result<Said, String> {
+    let structured = meta.structured;
     let mut said = Said::default();
     for item in output {
         match item.get("type").and_then(Value::as_str) {
@@ -85,6 +93,7 @@ fn read_output(output: &[Value], structured: bool) -> Result<Said, String> {
                 }));
             }
             Some("reasoning") => {
+                said.thinking.extend(carried(item, &meta.model));
                 for key in ["summary", "content"] {
                     for p in item.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
                         let t = string(p, "text")?;
@@ -98,6 +107,21 @@ fn read_output(output: &[Value], structured: bool) -> Result<Said, String> {
         }
     }
     Ok(said)
+}
+
+/// A reasoning item as the `thinking_blocks` entry a chat client sends back
+/// ([`THINKING_BLOCKS`]): its id, summary and encrypted content, tagged with `model`
+/// ([`crate::protocol::signed`]); `None` without encrypted content or an id.
+pub(super) fn carried(item: &Value, model: &str) -> Option<Value> {
+    let s = |k: &str| item.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let (id, encrypted) = (s("id")?, s("encrypted_content")?);
+    let summary = item.get("summary").filter(|s| s.is_array()).cloned().unwrap_or_else(|| json!([]));
+    Some(json!({
+        "type": "reasoning",
+        "id": id,
+        "summary": summary,
+        "encrypted_content": signed::tagged(Family::OpenAi, model, encrypted),
+    }))
 }
 
 /// A message item the model labelled commentary, not its final answer.

@@ -4,7 +4,8 @@
 //! `response.created`/`in_progress`/`queued` open the answer with the role chunk; text,
 //! refusal and reasoning deltas become `content`, `refusal` and `reasoning_content` deltas;
 //! a `function_call` output item starts a tool call (numbered from 0 in order of appearance)
-//! whose argument deltas follow; `response.completed`/`incomplete` end it with the finish
+//! whose argument deltas follow; a reasoning item done with its encrypted content is a
+//! `thinking_blocks` delta; `response.completed`/`incomplete` end it with the finish
 //! chunk, the usage chunk and `[DONE]`; `response.failed` and `error` end it with one error
 //! event. Other event types (built-in tools, part and `done` events, types added later) carry
 //! nothing new for a chat client and are skipped.
@@ -14,9 +15,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::response::{failure, finish_reason, is_commentary, tokens};
+use super::response::{carried, failure, finish_reason, is_commentary, tokens};
 use super::sse::Sse;
 use crate::error::ApiError;
+use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::reply::{self, Meta, Tokens};
 
 /// The most function calls one answer may start: the list is searched per event, so a hostile
@@ -98,6 +100,8 @@ pub struct Stream {
     /// Message items labelled commentary, whose text is not the answer of a structured
     /// request ([`Meta::structured`]): at most [`MAX_CALLS`] are remembered.
     commentary: Vec<String>,
+    /// The reasoning items sent as `thinking_blocks` entries (at most [`MAX_CALLS`]).
+    thinking: usize,
     tokens: Option<Tokens>,
 }
 
@@ -113,6 +117,7 @@ impl Stream {
             last_text: None,
             last_reasoning: None,
             commentary: Vec::new(),
+            thinking: 0,
             tokens: None,
         }
     }
@@ -193,7 +198,11 @@ impl Stream {
     /// An event about the answer's content: an output item or a delta.
     fn on_event(&mut self, kind: &str, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
         match kind {
-            "response.output_item.added" | "response.output_item.done" => self.item(v, out)?,
+            "response.output_item.added" => self.item(v, out)?,
+            "response.output_item.done" => {
+                self.reasoning_done(v, out);
+                self.item(v, out)?;
+            }
             "response.output_text.delta" => {
                 let (item, delta) = (item_id(v), text(v, "delta")?);
                 if self.commentary.iter().any(|c| c == item) {
@@ -267,6 +276,49 @@ impl Stream {
         reply::chunk(out, &self.meta, json!({ field: text }), None);
     }
 
+    /// An argument delta for tool call `i` (nothing when empty).
+    fn arguments(&mut self, out: &mut Vec<u8>, i: usize, args: &str) {
+        if args.is_empty() {
+            return;
+        }
+        if let Some(c) = self.calls.get_mut(i) {
+            c.args_sent = true;
+        }
+        let delta = json!({"tool_calls": [{"index": i, "function": {"arguments": args}}]});
+        reply::chunk(out, &self.meta, delta, None);
+    }
+
+    /// `response.completed`/`incomplete` (the event's type is the status, whatever the object
+    /// says): `{}` for any tool call that got no arguments (so they parse), the finish chunk,
+    /// the usage chunk, `[DONE]`.
+    fn finish(&mut self, incomplete: bool, response: &Value, out: &mut Vec<u8>) {
+        self.start(out);
+        for i in 0..self.calls.len() {
+            if self.calls.get(i).is_some_and(|c| !c.args_sent) {
+                self.arguments(out, i, "{}");
+            }
+        }
+        let finish = finish_reason(incomplete, response, !self.calls.is_empty());
+        reply::chunk(out, &self.meta, json!({}), Some(finish));
+        self.tokens = tokens(response).or(self.tokens);
+        if let Some(t) = self.tokens {
+            reply::usage_chunk(out, &self.meta, t);
+        }
+        reply::done(out);
+        self.state = State::Done;
+    }
+
+    /// Ends the stream with one error event.
+    fn fail(&mut self, out: &mut Vec<u8>, e: &ApiError) {
+        if self.state == State::Open {
+            reply::error_event(out, e);
+            self.state = State::Failed;
+        }
+    }
+}
+
+/// Output items.
+impl Stream {
     /// An output item: a `function_call` item starts its tool call when first seen, with its
     /// arguments if they came with it (a provider that sends no argument deltas).
     fn item(&mut self, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
@@ -311,44 +363,21 @@ impl Stream {
         Ok(())
     }
 
-    /// An argument delta for tool call `i` (nothing when empty).
-    fn arguments(&mut self, out: &mut Vec<u8>, i: usize, args: &str) {
-        if args.is_empty() {
+    /// A reasoning item done, with its encrypted content: a `thinking_blocks` delta holding
+    /// its entry whole, with its `index` in the list ([`carried`]). An added item's encrypted
+    /// content may be incomplete, so only a done one is read.
+    fn reasoning_done(&mut self, v: &Value, out: &mut Vec<u8>) {
+        let item = v.get("item").filter(|i| i.get("type").and_then(Value::as_str) == Some("reasoning"));
+        let Some(mut block) = item.and_then(|i| carried(i, &self.meta.model)) else { return };
+        if self.thinking >= MAX_CALLS {
             return;
         }
-        if let Some(c) = self.calls.get_mut(i) {
-            c.args_sent = true;
-        }
-        let delta = json!({"tool_calls": [{"index": i, "function": {"arguments": args}}]});
-        reply::chunk(out, &self.meta, delta, None);
-    }
-
-    /// `response.completed`/`incomplete` (the event's type is the status, whatever the object
-    /// says): `{}` for any tool call that got no arguments (so they parse), the finish chunk,
-    /// the usage chunk, `[DONE]`.
-    fn finish(&mut self, incomplete: bool, response: &Value, out: &mut Vec<u8>) {
         self.start(out);
-        for i in 0..self.calls.len() {
-            if self.calls.get(i).is_some_and(|c| !c.args_sent) {
-                self.arguments(out, i, "{}");
-            }
+        if let Some(o) = block.as_object_mut() {
+            o.insert("index".into(), json!(self.thinking));
         }
-        let finish = finish_reason(incomplete, response, !self.calls.is_empty());
-        reply::chunk(out, &self.meta, json!({}), Some(finish));
-        self.tokens = tokens(response).or(self.tokens);
-        if let Some(t) = self.tokens {
-            reply::usage_chunk(out, &self.meta, t);
-        }
-        reply::done(out);
-        self.state = State::Done;
-    }
-
-    /// Ends the stream with one error event.
-    fn fail(&mut self, out: &mut Vec<u8>, e: &ApiError) {
-        if self.state == State::Open {
-            reply::error_event(out, e);
-            self.state = State::Failed;
-        }
+        self.thinking += 1;
+        reply::chunk(out, &self.meta, json!({ THINKING_BLOCKS: [block] }), None);
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Answer, Ask, Pace, Tool, pieces, sse, write_reply, write_stream};
 use crate::mock::reply::{CREATED, error, tokens};
+use crate::mock::validate::responses::ENCRYPTED_REASONING;
 use crate::mock::{Received, validate};
 
 pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Result<()> {
@@ -39,9 +40,11 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
         return write_overflow(w, 400, provider);
     };
     let cached = body.get("prompt_cache_key").is_some();
-    let done = response(&body, "completed", output(&answer), usage(&answer, cached));
+    let encrypted =
+        body["include"].as_array().is_some_and(|i| i.iter().any(|v| v == "reasoning.encrypted_content"));
+    let done = response(&body, "completed", output(&answer, encrypted), usage(&answer, cached));
     if body["stream"].as_bool() == Some(true) {
-        let frames: Vec<Vec<u8>> = stream_events(&body, &answer, done).iter().map(sse).collect();
+        let frames: Vec<Vec<u8>> = stream_events(&body, &answer, encrypted, done).iter().map(sse).collect();
         return write_stream(w, provider, "text/event-stream", "", &frames, pace);
     }
     thread::sleep(pace.delay);
@@ -103,8 +106,14 @@ fn response(body: &Value, status: &str, output: Vec<Value>, usage: Value) -> Val
     })
 }
 
-fn reasoning_item(text: &str) -> Value {
-    json!({"id": REASONING_ID, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]})
+/// A reasoning item, with its encrypted content when the request asked for it (`include`).
+fn reasoning_item(text: &str, encrypted: bool) -> Value {
+    let mut item =
+        json!({"id": REASONING_ID, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]});
+    if encrypted {
+        item["encrypted_content"] = json!(ENCRYPTED_REASONING);
+    }
+    item
 }
 
 fn text_part(text: &str) -> Value {
@@ -119,10 +128,10 @@ fn call_item(status: &str, name: &str, arguments: &str) -> Value {
     json!({"id": CALL_ITEM_ID, "type": "function_call", "status": status, "call_id": CALL_ID, "name": name, "arguments": arguments})
 }
 
-fn output(a: &Answer) -> Vec<Value> {
+fn output(a: &Answer, encrypted: bool) -> Vec<Value> {
     let mut out = Vec::new();
     if let Some(r) = &a.reasoning {
-        out.push(reasoning_item(r));
+        out.push(reasoning_item(r, encrypted));
     }
     if let Some(t) = &a.text {
         out.push(message_item("completed", vec![text_part(t)]));
@@ -135,7 +144,7 @@ fn output(a: &Answer) -> Vec<Value> {
 
 /// The events of a streamed response: created, in_progress, each output item (added, its
 /// deltas, done), completed with the whole response.
-fn stream_events(body: &Value, a: &Answer, done: Value) -> Vec<Value> {
+fn stream_events(body: &Value, a: &Answer, encrypted: bool, done: Value) -> Vec<Value> {
     let in_flight = |status: &str| response(body, status, Vec::new(), Value::Null);
     let mut events = vec![
         json!({"type": "response.created", "response": in_flight("in_progress")}),
@@ -155,7 +164,7 @@ fn stream_events(body: &Value, a: &Answer, done: Value) -> Vec<Value> {
         let part = json!({"type": "summary_text", "text": r});
         events.push(json!({"type": "response.reasoning_summary_part.done", "item_id": id, "output_index": at, "summary_index": 0, "part": part}));
         events.push(
-            json!({"type": "response.output_item.done", "output_index": at, "item": reasoning_item(r)}),
+            json!({"type": "response.output_item.done", "output_index": at, "item": reasoning_item(r, encrypted)}),
         );
         index += 1;
     }

@@ -121,7 +121,7 @@ pub fn responses(body: &Value) -> Result<Conversation<'_>, Invalid> {
         None if ["previous_response_id", "conversation", "prompt"].iter().any(|k| f.get(k).is_some()) => {}
         None => return Err(missing("input")),
         Some(Value::String(s)) => ask.last_user_text = s.clone(),
-        Some(Value::Array(items)) => input(items, &mut ask)?,
+        Some(Value::Array(items)) => input(items, body.get("store") == Some(&Value::Bool(false)), &mut ask)?,
         Some(v) => return Err(wrong_type("input", "a string or an array", v)),
     }
     Ok(ask)
@@ -174,8 +174,13 @@ fn tool_choice(f: &Fields<'_>) -> Checked {
     }
 }
 
-/// The input items, in order: each call's output must follow a call with its `call_id`.
-fn input(items: &[Value], ask: &mut Conversation<'_>) -> Checked {
+/// The `encrypted_content` of the mock's reasoning items (asked for with `include`), the only
+/// one it takes back.
+pub const ENCRYPTED_REASONING: &str = "gAAAAABtb2NrLXJlYXNvbmluZw==";
+
+/// The input items, in order: each call's output must follow a call with its `call_id`. With
+/// `store: false` (`unstored`) a reasoning item is read only from its encrypted content.
+fn input(items: &[Value], unstored: bool, ask: &mut Conversation<'_>) -> Checked {
     let mut calls: Vec<(&str, &str)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("input[{i}]");
@@ -216,6 +221,25 @@ fn input(items: &[Value], ask: &mut Conversation<'_>) -> Checked {
             }
             "reasoning" => {
                 it.array("summary", 0)?.ok_or_else(|| missing(&it.name("summary")))?;
+                let id = it.required_string("id")?;
+                match it.string("encrypted_content")? {
+                    None if unstored => {
+                        let message = format!(
+                            "Item with id '{id}' not found. Items are not persisted when `store` is set to false. \
+                             Try again with `store` set to true, or remove this item from your input."
+                        );
+                        return Err(Invalid { message, param: Some("input".into()), code: None });
+                    }
+                    Some(e) if e != ENCRYPTED_REASONING => {
+                        let message = format!("The encrypted content for item {id} could not be verified.");
+                        return Err(Invalid {
+                            message,
+                            param: None,
+                            code: Some("invalid_encrypted_content"),
+                        });
+                    }
+                    _ => {}
+                }
             }
             "item_reference" => it.required_string("id").map(drop)?,
             other => {

@@ -94,7 +94,7 @@ fn as_client_gets(content: &Value) -> Value {
     for b in content.as_array_mut().into_iter().flatten() {
         for key in ["signature", "data"] {
             if let Some(Value::String(s)) = b.get_mut(key) {
-                *s = crate::protocol::anthropic::signed::tagged(TO.model, s);
+                *s = crate::protocol::signed::tagged(crate::protocol::signed::Family::Claude, TO.model, s);
             }
         }
     }

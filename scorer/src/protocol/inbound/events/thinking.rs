@@ -1,20 +1,24 @@
-//! Claude's signed thinking in a stream: kept by its reasoning item, for the item's encrypted
-//! content (`signature`).
+//! Carried reasoning in a stream (Claude's signed thinking, an OpenAI model's encrypted
+//! reasoning): kept by its reasoning item, for the item's encrypted content (`signature`).
 
 use serde_json::{Value, json};
 
 use super::{Events, Kind};
 
 impl Events {
-    /// A block of Claude's signed thinking (a `thinking_blocks` delta): kept by the reasoning
-    /// item its text went to (one is opened when none is current, its text omitted), a
-    /// thinking block with that text since the last block, for its encrypted content.
+    /// A `thinking_blocks` entry: kept by the reasoning item its text went to (one is opened
+    /// when none is current, its text omitted), for the item's encrypted content. Claude's
+    /// thinking block with that text since the last block; an OpenAI reasoning entry as it
+    /// came.
     pub(super) fn signed(&mut self, block: &Value, out: &mut Vec<u8>) {
         let s = |k: &str| block.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-        if !matches!(
-            (s("type"), s("signature"), s("data")),
-            (Some("thinking"), Some(_), _) | (Some("redacted_thinking"), _, Some(_))
-        ) {
+        let reasoning = s("type") == Some("reasoning") && s("encrypted_content").is_some();
+        if !reasoning
+            && !matches!(
+                (s("type"), s("signature"), s("data")),
+                (Some("thinking"), Some(_), _) | (Some("redacted_thinking"), _, Some(_))
+            )
+        {
             return;
         }
         let current =
@@ -30,6 +34,13 @@ impl Events {
         };
         let Some(item) = self.items.get_mut(at) else { return };
         let carried = match (s("type"), s("signature"), s("data")) {
+            (Some("reasoning"), ..) => {
+                let mut entry = block.clone();
+                if let Some(o) = entry.as_object_mut() {
+                    o.remove("index");
+                }
+                entry
+            }
             (Some("thinking"), Some(signature), _) => {
                 let said = item.text.get(item.thinking_from..).unwrap_or_default();
                 let text = block.get("thinking").and_then(Value::as_str).unwrap_or(said);

@@ -9,7 +9,8 @@
 //! reads (every chat body goes without it), and thinking without a signature (another model's,
 //! as the router told it) is dropped. A `redacted_thinking` block the router wrote carries a
 //! Gemini 3 thought signature instead, which goes back on its call
-//! (`extra_content.google.thought_signature`).
+//! (`extra_content.google.thought_signature`), or an OpenAI model's encrypted reasoning, which
+//! goes back in `thinking_blocks` as it came.
 //! `cache_control` stays on the part (or the tool) it marks, for Anthropic's prompt cache.
 
 use serde_json::Value;
@@ -167,10 +168,14 @@ fn assistant(
                 let data = block.get("data").and_then(Node::as_str);
                 match data.map(|d| (d, signature::read(d))) {
                     Some((_, Some(carried))) => signatures.push(carried),
-                    Some((d, None)) if !d.is_empty() => {
-                        thinking.push(object([("type", "redacted_thinking".into()), ("data", d.into())]));
-                    }
-                    _ => {}
+                    Some((d, None)) => match signature::read_thinking(d) {
+                        Some(Node::Array(carried)) => thinking.extend(carried),
+                        _ if !d.is_empty() => {
+                            thinking.push(object([("type", "redacted_thinking".into()), ("data", d.into())]));
+                        }
+                        _ => {}
+                    },
+                    None => {}
                 }
             }
             "thinking" => {
