@@ -394,6 +394,50 @@ fn an_answer_broken_off_before_it_opened_gets_a_json_502() {
     }
 }
 
+/// The same for a Messages client (Claude Code), and Envoy's 413 for a body over the listener's
+/// limit (answered before the router read it): Anthropic's error shape, whatever the provider
+/// (the router's filter state tells a Messages client once the path is the provider's), while
+/// a chat client's stay OpenAI's.
+#[test]
+fn envoys_own_replies_to_a_messages_client_are_in_anthropics_shape() {
+    let s = start(&StackOptions::default());
+    let first = first_choice(&s, "cheap");
+    let headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")];
+    let messages = |extra: &str, text: &str| {
+        format!(
+            r#"{{"model":"{SHARED_MODEL}","prefer":"cheap","max_tokens":100{extra},"messages":[{{"role":"user","content":"{text}"}}]}}"#
+        )
+    };
+    let post = |path: &str, body: &str| {
+        http::request(s.envoy.addr, "POST", path, &headers, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let anthropic = |r: &Response, status: u16, kind: &str| {
+        assert_eq!(r.status, status, "{}", r.text());
+        assert!(
+            r.header("content-type").is_some_and(|c| c.starts_with("application/json")),
+            "{:?}",
+            r.head.headers
+        );
+        let v = r.json();
+        assert_eq!((v["type"].as_str(), v["error"]["type"].as_str()), (Some("error"), Some(kind)), "{v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    };
+    for extra in [STREAM, ""] {
+        fault(&s, &first, r#"{"reset_after":40,"count":1}"#);
+        anthropic(&post("/v1/messages?beta=true", &messages(extra, "hello")), 502, "api_error");
+        assert_eq!(post("/v1/messages", &messages(extra, "hello")).status, 200);
+    }
+    let huge = "a".repeat(9 << 20);
+    anthropic(&post("/v1/messages", &messages("", &huge)), 413, "request_too_large");
+    let r = chat(&s, &pinned("cheap", &format!(r#","user":"{huge}""#)));
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (413, Some("request_too_large")),
+        "{}",
+        r.text()
+    );
+}
+
 #[test]
 fn two_thousand_requests_with_one_provider_failing_thirty_percent_all_succeed() {
     let s = start(&StackOptions::default());
