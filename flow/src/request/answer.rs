@@ -268,6 +268,7 @@ impl Request {
             None
         } else if event_stream {
             let mut editor = StreamUsage::new(f.to.price(), f.usage_requested)
+                .choices(f.choices)
                 .within(f.to.context_window)
                 .after(self.account.lost_nano as f64 / 1e9);
             // A failed stream already ends in its error event: no second one for its end.

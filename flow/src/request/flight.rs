@@ -49,6 +49,8 @@ pub(super) struct Flight {
     pub(super) stream: bool,
     /// The client asked for the stream's usage.
     pub(super) usage_requested: bool,
+    /// The choices the client asked for (`n`): a stream is whole once each finished.
+    pub(super) choices: u64,
     /// How the response body is translated back (Titan embeddings).
     pub(super) translation: Option<ResponseTranslation>,
     /// The next attempt, asked of the host and not yet confirmed sent.
@@ -147,6 +149,7 @@ impl Flight {
             sent_ns,
             stream: false,
             usage_requested: false,
+            choices: 1,
             translation: None,
             pending: None,
             probes: Probes::default(),

@@ -3,20 +3,21 @@
 //! many bytes of answer text it carries (the least a provider billed for a stream whose usage
 //! never came).
 
-/// Whether events say a choice finished: a `finish_reason` that is a string, not null and not
-/// empty (some servers send `""` on every chunk before the last).
-pub(crate) fn finishes(events: &[u8]) -> bool {
+/// How many choices events say finished: each `finish_reason` that is a string, not null and
+/// not empty (some servers send `""` on every chunk before the last).
+pub(crate) fn finishes(events: &[u8]) -> u64 {
     const KEY: &[u8] = b"\"finish_reason\":";
     let mut rest = events;
+    let mut n = 0;
     while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
         rest = rest.get(at + KEY.len()..).unwrap_or_default();
         if let [b'"', next, ..] = rest.trim_ascii_start()
             && *next != b'"'
         {
-            return true;
+            n += 1;
         }
     }
-    false
+    n
 }
 
 /// Whether an event's chunk has no choices (`"choices":[]`): the usage chunk.

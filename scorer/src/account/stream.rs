@@ -11,9 +11,11 @@ use crate::parse::json::Reader;
 pub const TRUNCATED_EVENT: &[u8] = b"data: {\"error\":{\"message\":\"the provider's stream ended before its final event: the answer is incomplete\",\"type\":\"server_error\",\"param\":null,\"code\":\"stream_truncated\"}}\n\n";
 
 /// Appended in place of [`TRUNCATED_EVENT`] to a stream that ended without `data: [DONE]` after
-/// its answer was complete: its last event was the usage chunk, after a finish (a provider that
-/// leaves `[DONE]` out, or a connection closed just before it). The answer is whole and was
-/// billed whole: an error event made the SDKs raise on it, and a fallback's was thrown away.
+/// its answer was complete: its last event was the usage chunk, after a finish, or it ended
+/// cleanly once every choice finished (a provider that leaves `[DONE]` out, or the usage chunk
+/// too, or a connection closed just before them). The answer is whole and was billed whole: an
+/// error event made the SDKs raise on it (a client retrying paid twice), and a fallback's was
+/// thrown away for the next candidate's.
 pub const DONE_EVENT: &[u8] = b"data: [DONE]\n\n";
 
 /// The most of one unfinished event held: an event longer than this (a large tool call's
@@ -56,8 +58,12 @@ pub struct StreamUsage {
     /// Bytes of answer text the events carried ([`answer_bytes`]): what a provider whose
     /// events carry many tokens each (Gemini's) billed for them.
     pub text_bytes: u64,
-    /// An event said a choice finished (a `finish_reason` other than null).
-    finished: bool,
+    /// Choices events said finished (a `finish_reason` other than null).
+    finishes: u64,
+    /// The choices asked for (`n`).
+    choices: u64,
+    /// [`Self::events`] when the last finish was read: an event after it goes on past it.
+    finished_at: u64,
     /// The last event read was the usage chunk (usage and no choices: OpenAI sends it after
     /// every choice finished), and a choice had finished by then: the answer is complete,
     /// `[DONE]` or not. (Usage riding on content chunks, running, says nothing of the end: with
@@ -102,11 +108,19 @@ impl StreamUsage {
             done: false,
             events: 0,
             text_bytes: 0,
-            finished: false,
+            finishes: 0,
+            choices: 1,
+            finished_at: 0,
             complete: false,
             reports: 0,
             failed: false,
         }
+    }
+
+    /// A stream of `n` choices: one that ends cleanly once each finished is whole.
+    pub fn choices(mut self, n: u64) -> Self {
+        self.choices = n.max(1);
+        self
     }
 
     /// A stream from a model of a `window`-token context: the cost it shows is of the usage
@@ -245,10 +259,12 @@ impl StreamUsage {
         Some(out)
     }
 
-    /// What ends a stream that ended without `[DONE]`: [`DONE_EVENT`] when its answer was
-    /// complete (and then it is done), else [`TRUNCATED_EVENT`].
+    /// What ends a stream that ended without `[DONE]` (cleanly: a provider's reset or a timeout
+    /// gives no end): [`DONE_EVENT`] when its answer was complete, or its last event finished
+    /// the last of its choices (and then it is done), else [`TRUNCATED_EVENT`].
     fn end_event(&mut self) -> &'static [u8] {
-        if self.complete {
+        let all_finished = self.finishes >= self.choices && self.finished_at == self.events;
+        if self.complete || all_finished {
             self.done = true;
             DONE_EVENT
         } else {
@@ -271,7 +287,7 @@ impl StreamUsage {
         // An event of the answer (not `[DONE]`): the usage chunk after a finish completes it,
         // anything else goes on past it.
         if self.events > events {
-            self.complete = self.finished && self.reports > reports && no_choices(event);
+            self.complete = self.finishes > 0 && self.reports > reports && no_choices(event);
         }
         match edited {
             Some(Edit::Drop) => {}
@@ -357,7 +373,11 @@ impl StreamUsage {
             if let Some(value) = data_value(line) {
                 self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
                 self.text_bytes += answer_bytes(value);
-                self.finished |= finishes(value);
+                let n = finishes(value);
+                if n > 0 {
+                    self.finishes += n;
+                    self.finished_at = self.events;
+                }
             }
         }
     }
@@ -739,22 +759,33 @@ mod tests {
         // (the chunks as they came, then the end; how the client's stream must end)
         let empty =
             "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"\"}]}\n\n";
-        let cases: [(&[&str], &str); 7] = [
-            (&[content, finish, usage], done),
+        let second = "data: {\"choices\":[{\"index\":1,\"delta\":{},\"finish_reason\":\"length\"}]}\n\n";
+        // (the chunks as they came, then the end; the choices asked for; how the client's stream
+        // must end)
+        let cases: [(&[&str], u64, &str); 12] = [
+            (&[content, finish, usage], 1, done),
+            (&[content, finish, usage], 2, done),
             // In one chunk.
-            (&[&format!("{content}{finish}{usage}")], done),
-            // Cut before the usage, or before the finish, or after more of the answer.
-            (&[content, finish], cut),
-            (&[running, running], cut),
-            (&[running, last, content], cut),
-            // Running usage on the finish chunk says nothing of the end (with n > 1 another
-            // choice may go on), nor does an empty finish.
-            (&[running, last], cut),
-            (&[empty, usage], cut),
+            (&[&format!("{content}{finish}{usage}")], 1, done),
+            // Ended cleanly once its one choice finished, without the usage chunk too (its
+            // provider leaves both out, or closed just before them); running usage on the
+            // finish chunk.
+            (&[content, finish], 1, done),
+            (&[running, last], 1, done),
+            (&[content, finish, second], 2, done),
+            // With two choices, one finished says nothing of the other's end.
+            (&[content, finish], 2, cut),
+            (&[running, last], 2, cut),
+            // Cut before the finish, or after more of the answer.
+            (&[running, running], 1, cut),
+            (&[running, last, content], 1, cut),
+            // An empty finish is none.
+            (&[empty, usage], 1, cut),
+            (&[empty], 1, cut),
         ];
-        for (chunks, end) in cases {
+        for (chunks, n, end) in cases {
             for keep in [false, true] {
-                let mut s = StreamUsage::new(Price::flat(1.0, 2.0), keep);
+                let mut s = StreamUsage::new(Price::flat(1.0, 2.0), keep).choices(n);
                 let bytes: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
                 let out = run(&mut s, &bytes);
                 assert!(out.ends_with(end), "{chunks:?}: {out}");

@@ -75,6 +75,9 @@ pub struct Route {
     pub stream: bool,
     /// The client asked for a stream's usage itself.
     pub usage_requested: bool,
+    /// The choices the client asked for (`n`, at least 1): a stream is whole once each
+    /// finished.
+    pub choices: u64,
     /// The client asked for reasoning (`reasoning_effort`, `reasoning`, or as a hint,
     /// `reasoning_effort_hint`): a translated answer shows the model's thinking as
     /// `reasoning_content`.
@@ -397,7 +400,7 @@ impl Analysis<'_> {
             selection,
             stream: req.stream,
             usage_requested: req.usage_requested,
-            // A hint asks for thinking too, where a model does it.
+            choices: req.choices.unwrap_or(1).max(1),
             reasoning: req.features.reasoning_param || req.layout().effort_hint.is_some(),
             structured: req.json_output,
             escalated,

@@ -150,6 +150,42 @@ fn a_fallback_stream_cut_short_moves_on_to_the_next_candidate() {
     assert!(headers.iter().any(|(k, v)| k == "x-model-router-attempts" && v == "3"), "{headers:?}");
 }
 
+/// A fallback's stream that ended cleanly once its choice finished, without the usage chunk or
+/// `[DONE]` (a provider that leaves them out, or closed just before them), is whole: served with
+/// `[DONE]` and counted ok. Judged cut, it was thrown away for the next candidate's answer, and
+/// both were billed; `n: 2` with one choice finished is still cut.
+#[test]
+fn a_fallback_stream_ended_cleanly_after_its_finish_is_served() {
+    let finished =
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+    for (n, served) in [(1, true), (2, false)] {
+        let body = STREAM_HELLO.replacen('{', &format!(r#"{{"n":{n},"#), 1);
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert!(matches!(step.effects.last(), Some(Effect::Call { .. })), "n {n}: {step:?}");
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        host.call_body = finished.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: finished.len() });
+        if !served {
+            assert!(matches!(step.effects.last(), Some(Effect::Call { .. })), "n {n}: {step:?}");
+            continue;
+        }
+        let (status, text) = respond_text(&step).unwrap_or_else(|| panic!("n {n}: {step:?}"));
+        assert_eq!(status, 200);
+        assert!(text.contains("\"hi\"") && text.ends_with("data: [DONE]\n\n"), "{text}");
+        req.on(&host, Event::Log);
+        let counters = host.counters.borrow();
+        assert!(
+            counters.keys().any(|k| k.starts_with("requests.") && k.ends_with("outcome.ok")),
+            "{counters:?}"
+        );
+    }
+}
+
 /// A held 200 that is not an answer (an HTML page, `null`, an object without `choices`) was
 /// passed on as the answer and charged; it is no answer: the next candidate, or the router's
 /// 502. Not a JSON object: charged nothing (no model wrote it); an object: its estimate (what
