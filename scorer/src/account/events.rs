@@ -3,21 +3,37 @@
 //! many bytes of answer text it carries (the least a provider billed for a stream whose usage
 //! never came).
 
-/// How many choices events say finished: each `finish_reason` that is a string, not null and
-/// not empty (some servers send `""` on every chunk before the last).
-pub(crate) fn finishes(events: &[u8]) -> u64 {
+/// Whether events say a choice finished: a `finish_reason` that is a string, not null and not
+/// empty (some servers send `""` on every chunk before the last).
+pub(crate) fn finishes(events: &[u8]) -> bool {
     const KEY: &[u8] = b"\"finish_reason\":";
     let mut rest = events;
-    let mut n = 0;
     while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
         rest = rest.get(at + KEY.len()..).unwrap_or_default();
         if let [b'"', next, ..] = rest.trim_ascii_start()
             && *next != b'"'
         {
-            n += 1;
+            return true;
         }
     }
-    n
+    false
+}
+
+/// The `index` of each choice a chunk (`value`, one `data:` line that [`finishes`]) says
+/// finished (`None`: not a chunk read so). Read whole: a finish is a stream's rarest event.
+pub(crate) fn finished_choices(value: &[u8]) -> Option<Vec<u64>> {
+    let v: serde_json::Value = serde_json::from_slice(value).ok()?;
+    let finished = |c: &&serde_json::Value| {
+        c.get("finish_reason").and_then(|f| f.as_str()).is_some_and(|f| !f.is_empty())
+    };
+    let choices = v.get("choices")?.as_array()?;
+    Some(
+        choices
+            .iter()
+            .filter(finished)
+            .map(|c| c.get("index").and_then(|i| i.as_u64()).unwrap_or(0))
+            .collect(),
+    )
 }
 
 /// Whether an event's chunk has no choices (`"choices":[]`): the usage chunk.

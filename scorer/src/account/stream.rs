@@ -1,7 +1,7 @@
 //! A streamed answer's usage: an SSE chat stream rewritten chunk by chunk, its usage chunk
 //! priced (or removed), its end checked for `[DONE]`.
 
-use super::events::{answer_bytes, finishes, no_choices};
+use super::events::{answer_bytes, finished_choices, finishes, no_choices};
 use super::usage::{Price, Usage, find_usage, format_usd};
 use crate::parse::json::Reader;
 
@@ -58,8 +58,11 @@ pub struct StreamUsage {
     /// Bytes of answer text the events carried ([`answer_bytes`]): what a provider whose
     /// events carry many tokens each (Gemini's) billed for them.
     pub text_bytes: u64,
-    /// Choices events said finished (a `finish_reason` other than null).
-    finishes: u64,
+    /// The choices events said finished (a `finish_reason` other than null), by `index`, each
+    /// once (at most [`MAX_CHOICES`]).
+    finished: Vec<u64>,
+    /// A choice finished twice (a finish on every chunk), or a finish was unreadable: no end.
+    refinished: bool,
     /// The choices asked for (`n`).
     choices: u64,
     /// [`Self::events`] when the last finish was read: an event after it goes on past it.
@@ -108,7 +111,8 @@ impl StreamUsage {
             done: false,
             events: 0,
             text_bytes: 0,
-            finishes: 0,
+            finished: Vec::new(),
+            refinished: false,
             choices: 1,
             finished_at: 0,
             complete: false,
@@ -263,8 +267,7 @@ impl StreamUsage {
     /// gives no end): [`DONE_EVENT`] when its answer was complete, or its last event finished
     /// the last of its choices (and then it is done), else [`TRUNCATED_EVENT`].
     fn end_event(&mut self) -> &'static [u8] {
-        let all_finished = self.finishes >= self.choices && self.finished_at == self.events;
-        if self.complete || all_finished {
+        if self.complete || self.all_finished() {
             self.done = true;
             DONE_EVENT
         } else {
@@ -287,7 +290,7 @@ impl StreamUsage {
         // An event of the answer (not `[DONE]`): the usage chunk after a finish completes it,
         // anything else goes on past it.
         if self.events > events {
-            self.complete = self.finishes > 0 && self.reports > reports && no_choices(event);
+            self.complete = !self.finished.is_empty() && self.reports > reports && no_choices(event);
         }
         match edited {
             Some(Edit::Drop) => {}
@@ -373,11 +376,35 @@ impl StreamUsage {
             if let Some(value) = data_value(line) {
                 self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
                 self.text_bytes += answer_bytes(value);
-                let n = finishes(value);
-                if n > 0 {
-                    self.finishes += n;
+                if finishes(value) {
                     self.finished_at = self.events;
+                    self.note_finished(value);
                 }
+            }
+        }
+    }
+}
+
+/// The most choices a stream's finishes are kept for (the API's `n` goes to 128).
+const MAX_CHOICES: usize = 256;
+
+impl StreamUsage {
+    /// Its last event finished the last of its choices, each once.
+    fn all_finished(&self) -> bool {
+        !self.refinished && self.finished.len() as u64 >= self.choices && self.finished_at == self.events
+    }
+
+    /// Notes the choices a chunk says finished ([`finished_choices`]).
+    fn note_finished(&mut self, value: &[u8]) {
+        let Some(indices) = finished_choices(value) else {
+            self.refinished = true;
+            return;
+        };
+        for i in indices {
+            if self.finished.contains(&i) {
+                self.refinished = true;
+            } else if self.finished.len() < MAX_CHOICES {
+                self.finished.push(i);
             }
         }
     }
@@ -760,9 +787,11 @@ mod tests {
         let empty =
             "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"\"}]}\n\n";
         let second = "data: {\"choices\":[{\"index\":1,\"delta\":{},\"finish_reason\":\"length\"}]}\n\n";
+        // A provider that puts the finish on every chunk.
+        let every = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n";
         // (the chunks as they came, then the end; the choices asked for; how the client's stream
         // must end)
-        let cases: [(&[&str], u64, &str); 12] = [
+        let cases: [(&[&str], u64, &str); 15] = [
             (&[content, finish, usage], 1, done),
             (&[content, finish, usage], 2, done),
             // In one chunk.
@@ -773,8 +802,12 @@ mod tests {
             (&[content, finish], 1, done),
             (&[running, last], 1, done),
             (&[content, finish, second], 2, done),
-            // With two choices, one finished says nothing of the other's end.
+            // With two choices, one finished says nothing of the other's end, nor twice.
             (&[content, finish], 2, cut),
+            (&[content, finish, finish], 2, cut),
+            // A finish on every chunk says nothing of the end (one said alone still does).
+            (&[every, every], 1, cut),
+            (&[every], 1, done),
             (&[running, last], 2, cut),
             // Cut before the finish, or after more of the answer.
             (&[running, running], 1, cut),

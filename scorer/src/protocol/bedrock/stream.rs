@@ -93,7 +93,8 @@ impl Stream {
             }
         }
         // Frames are whole or nothing, so the last chunk has nothing left to flush: a stream
-        // that ends before `metadata` gets no `[DONE]`, and the glue reports the truncation.
+        // that ends before `metadata` gets no `[DONE]`, and the glue reports the truncation
+        // (unless it ended cleanly after `messageStop`'s finish: its answer was whole).
         let _ = end;
         out
     }
