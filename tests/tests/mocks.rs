@@ -1406,6 +1406,14 @@ fn responses_reasoning_goes_back_only_as_its_own_encrypted_content() {
     let input = next["input"].as_array_mut().expect("input");
     input.insert(1, reasoning.clone());
     assert_eq!(native(addr, RESPONSES, &next).status, 200);
+    // Two in a row, or one at the end: each must be followed by the item it produced.
+    for at in [1, 4] {
+        let mut b = next.clone();
+        b["input"].as_array_mut().expect("input").insert(at, reasoning.clone());
+        let r = native(addr, RESPONSES, &b);
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.text().contains("without its required following item"), "{}", r.text());
+    }
     let cases = [
         (Value::Null, "not found. Items are not persisted when `store` is set to false", Value::Null),
         (json!("gAAAAB-someone-else"), "could not be verified", json!("invalid_encrypted_content")),

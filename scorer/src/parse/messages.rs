@@ -107,9 +107,11 @@ pub(crate) fn maybe_blank(raw: &str) -> bool {
 /// Responses API: `reasoning` entries (`id`, `summary`, `encrypted_content`), which with
 /// nothing stored are the only way its reasoning reaches a loop's next step. Each signature,
 /// redacted block's data and encrypted content is tagged with the model that wrote it
-/// (`protocol::signed`). A stream sends each entry whole, with its `index` in the list, as
-/// the block ends (its text having come as `reasoning_content` too), and a redacted block
-/// whole as it starts.
+/// (`protocol::signed`), and an OpenAI entry names the item it led to (`before`: `message` or
+/// `call:<call_id>`), which it goes back directly before. A stream sends each entry whole,
+/// with its `index` in the list: Claude's as the block ends (its text having come as
+/// `reasoning_content` too, when reasoning shows), a redacted block as it starts, an OpenAI
+/// entry as the item it led to starts.
 pub const THINKING_BLOCKS: &str = "thinking_blocks";
 
 /// A message's members and a tool call's, reused from one to the next (see [`Field`]).
@@ -193,8 +195,9 @@ fn parse_message<'a>(
                 }
                 let start = r.pos();
                 r.skip_value().map_err(syntax)?;
-                // Claude's signed thinking goes to Anthropic alone: its signatures, kilobytes a
-                // turn, no other provider sees, and they would count as input for every one.
+                // Carried thinking goes only to the API of the model that wrote it (Anthropic's,
+                // OpenAI's Responses): its signatures and encrypted reasoning, kilobytes a turn,
+                // no other provider sees, and they would count as input for every one.
                 if other != THINKING_BLOCKS {
                     req.text_bytes += r.pos() - start;
                 }

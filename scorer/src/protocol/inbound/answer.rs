@@ -74,8 +74,9 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
     let finish = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str);
     let (status, incomplete) = ending(finish);
     let done = if status == "completed" { "completed" } else { "incomplete" };
-    // Claude's signed thinking rides in the reasoning item's encrypted content, when the
-    // client asked for it (`signature`).
+    // Carried thinking (Claude's signed thinking, an OpenAI model's encrypted reasoning)
+    // rides in the reasoning item's encrypted content, when the client asked for it
+    // (`signature`).
     let signed = message.and_then(|m| m.get(THINKING_BLOCKS)).and_then(Value::as_array);
     let signed = signed.filter(|b| echo.signatures && !b.is_empty());
     let reasoning = text("reasoning_content").or_else(|| text("reasoning"));

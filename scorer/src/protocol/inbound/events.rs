@@ -71,8 +71,9 @@ struct Item {
     status: &'static str,
     /// A call opened without the provider's call id (one was made up).
     guessed_id: bool,
-    /// A reasoning item's Claude's signed thinking blocks, carried in its encrypted content,
-    /// and where in its text the next block's starts.
+    /// A reasoning item's carried `thinking_blocks` entries (Claude's signed thinking, an
+    /// OpenAI model's encrypted reasoning), in its encrypted content, and where in its text the
+    /// next Claude block's starts.
     thinking: Vec<Value>,
     thinking_from: usize,
 }

@@ -36,16 +36,15 @@ pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
     let text = |k: &str| message.and_then(|m| m.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
     let mut content = Vec::new();
     let signed = message.and_then(|m| m.get(THINKING_BLOCKS)).and_then(Value::as_array);
-    match signed.filter(|blocks| !blocks.is_empty()) {
-        Some(blocks) => content.extend(blocks.iter().filter_map(signed_thinking)),
-        None => {
-            if let Some(r) =
-                text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !hide_thinking)
-            {
-                content.push(thinking_block(r));
-            }
-        }
+    let signed = signed.map_or(&[][..], Vec::as_slice);
+    // Claude's signed blocks hold its thinking's text; beside carried reasoning of another
+    // kind (an OpenAI model's, encrypted), or none, the text is the reasoning the answer said.
+    if !signed.iter().any(|b| b.get("type").and_then(Value::as_str) == Some("thinking"))
+        && let Some(r) = text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !hide_thinking)
+    {
+        content.push(thinking_block(r));
     }
+    content.extend(signed.iter().filter_map(signed_thinking));
     let said = content_text(message);
     content.extend([said.as_deref(), text("refusal")].into_iter().flatten().map(text_block));
     let calls = message.and_then(|m| m.get("tool_calls")).and_then(Value::as_array);

@@ -132,8 +132,9 @@ pub(super) fn input_items<'a>(messages: Elements<'a>, model: &str) -> Result<Vec
                 items.push(Item::Message { role, content: parts(m.get("content"), &at)? });
             }
             Some("assistant") => {
-                items.extend(reasoning(m.get(THINKING_BLOCKS), model)?);
+                let first = items.len();
                 assistant(&m, &at, &mut items)?;
+                lead(reasoning(m.get(THINKING_BLOCKS), model)?, &mut items, first);
             }
             Some("tool") => items.push(tool_result(&m, &at)?),
             Some("function") => {
@@ -310,9 +311,10 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
 }
 
 /// The `reasoning` items among an assistant message's `thinking_blocks` that `model` wrote
-/// (their encrypted content untagged), each with its id and summary parts; anything else in
-/// the list, or a list that is not one, is left out.
-fn reasoning(blocks: Raw<'_>, model: &str) -> Result<Vec<Item<'static>>, ApiError> {
+/// (their encrypted content untagged), each with its id and summary parts, and the item it led
+/// to (`before`: `message` or `call:<call_id>`); anything else in the list, or a list that is
+/// not one, is left out.
+fn reasoning(blocks: Raw<'_>, model: &str) -> Result<Vec<(Option<String>, Item<'static>)>, ApiError> {
     let Some(raw) = blocks else { return Ok(Vec::new()) };
     let Value::Array(list) = value(raw)? else { return Ok(Vec::new()) };
     fn s<'v>(b: &'v Value, k: &str) -> Option<&'v str> {
@@ -329,9 +331,42 @@ fn reasoning(blocks: Raw<'_>, model: &str) -> Result<Vec<Item<'static>>, ApiErro
             .filter_map(|p| p.get("text").and_then(Value::as_str))
             .map(|text| json!({"text": text, "type": "summary_text"}))
             .collect();
-        Some(Item::Reasoning { id: s(b, "id")?.to_string(), summary, encrypted: encrypted.to_string() })
+        let before = s(b, "before").map(str::to_string);
+        Some((
+            before,
+            Item::Reasoning { id: s(b, "id")?.to_string(), summary, encrypted: encrypted.to_string() },
+        ))
     };
     Ok(list.iter().filter_map(item).collect())
+}
+
+/// Puts each reasoning item directly before the item of the turn (from `first` in `items`)
+/// it led to: OpenAI refuses a reasoning item not followed by its item ("provided without its
+/// required following item"), two in a row included. An item led to by several (a turn's
+/// messages joined into one) takes the last; one whose item is not known, the turn's first.
+fn lead(reasoning: Vec<(Option<String>, Item<'static>)>, items: &mut Vec<Item<'_>>, first: usize) {
+    if reasoning.is_empty() {
+        return;
+    }
+    let at = |before: Option<&str>| {
+        let led = |i: &Item<'_>| match (before, i) {
+            (Some("message"), Item::Said(..)) => true,
+            (Some(b), Item::Call { id, .. }) => b.strip_prefix("call:") == Some(id.as_ref()),
+            _ => false,
+        };
+        items.iter().skip(first).position(led).map_or(first, |p| first + p)
+    };
+    let mut placed: Vec<(usize, Item<'static>)> = Vec::new();
+    for (before, item) in reasoning {
+        let to = at(before.as_deref());
+        placed.retain(|(p, _)| *p != to);
+        placed.push((to, item));
+    }
+    // From the last place back, so the places before stay where they are.
+    placed.sort_by_key(|(p, _)| std::cmp::Reverse(*p));
+    for (p, item) in placed {
+        items.insert(p, item);
+    }
 }
 
 /// A tool message: the output of the call it names.

@@ -150,6 +150,11 @@ fn chat_stream(output: &[Value]) -> Vec<u8> {
     let mut input = ev(json!({"type": "response.created", "response": {}}));
     for (i, item) in output.iter().enumerate() {
         input += &ev(json!({"type": "response.output_item.added", "output_index": i, "item": item}));
+        for p in item["content"].as_array().into_iter().flatten() {
+            let delta = json!({"type": "response.output_text.delta", "item_id": item["id"], "output_index": i,
+                "content_index": 0, "delta": p["text"]});
+            input += &ev(delta);
+        }
         input += &ev(json!({"type": "response.output_item.done", "output_index": i, "item": item}));
     }
     let usage = json!({"input_tokens": 3, "output_tokens": 2});
@@ -157,11 +162,14 @@ fn chat_stream(output: &[Value]) -> Vec<u8> {
     stream::Stream::new(meta(true)).feed(input.as_bytes(), true)
 }
 
-/// The reasoning items of the Responses body a chat body (a client's next step) becomes.
-fn reasoning_sent(chat_body: &[u8]) -> Vec<Value> {
+/// The items of the Responses body a chat body (a client's next step) becomes, after the
+/// user's first message, as (type, reasoning id or encrypted content).
+fn turn_sent(chat_body: &[u8]) -> Vec<(String, String)> {
     let out = request::translate(chat_body, &to(MODEL)).unwrap_or_else(|e| panic!("{e}"));
     let out: Value = serde_json::from_slice(&out).unwrap();
-    out["input"].as_array().unwrap().iter().filter(|i| i["type"] == "reasoning").cloned().collect()
+    let items = out["input"].as_array().unwrap().iter().skip(1);
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    items.map(|i| (s(&i["type"]), s(&i["id"]) + &s(&i["encrypted_content"]))).collect()
 }
 
 fn data_events(sse: &[u8]) -> Vec<Value> {
@@ -172,79 +180,153 @@ fn data_events(sse: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+fn second_reasoning() -> Value {
+    json!({"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": "gAAAAtwo"})
+}
+
+fn commentary() -> Value {
+    json!({"type": "message", "id": "msg_1", "role": "assistant", "phase": "commentary",
+        "content": [{"type": "output_text", "text": "Let me look.", "annotations": []}]})
+}
+
+/// Answers a loop's step may give, and the items the next step sends for that turn: each
+/// reasoning item directly before the item it led to (OpenAI refuses one without its item
+/// after it, two in a row included), of several before one item the last.
+fn loops() -> Vec<(Vec<Value>, Vec<Sent>)> {
+    let r = |id: &str, e: &str| ("reasoning", format!("{id}{e}"));
+    let call = ("function_call", String::new());
+    vec![
+        (vec![reasoning_item(Some(SECRET)), call_item()], vec![r("rs_1", SECRET), call.clone()]),
+        (
+            vec![reasoning_item(Some(SECRET)), commentary(), second_reasoning(), call_item()],
+            vec![r("rs_1", SECRET), ("message", String::new()), r("rs_2", "gAAAAtwo"), call.clone()],
+        ),
+        (
+            vec![reasoning_item(Some(SECRET)), second_reasoning(), call_item()],
+            vec![r("rs_2", "gAAAAtwo"), call],
+        ),
+    ]
+}
+
+/// An item sent: its type, and a reasoning item's id and encrypted content.
+type Sent = (&'static str, String);
+
+fn assert_sent(sent: &[(String, String)], want: &[Sent], case: &str) {
+    let want: Vec<(String, String)> = want
+        .iter()
+        .cloned()
+        .map(|(k, v)| (k.to_string(), v))
+        .chain([("function_call_output".to_string(), String::new())])
+        .collect();
+    assert_eq!(sent, want, "{case}");
+}
+
+/// A chat client (the OpenAI SDK appending the message as it came), whole and streamed.
+#[test]
+fn a_chat_client_sends_each_reasoning_item_back_before_the_item_it_led_to() {
+    for (output, want) in loops() {
+        let whole = answer(Value::Array(output.clone()), true)["choices"][0]["message"].clone();
+        let mut streamed =
+            json!({"role": "assistant", "content": null, "tool_calls": [], "thinking_blocks": []});
+        let mut text = String::new();
+        for e in data_events(&chat_stream(&output)) {
+            let d = &e["choices"][0]["delta"];
+            text += d["content"].as_str().unwrap_or_default();
+            for b in d["thinking_blocks"].as_array().into_iter().flatten() {
+                let mut b = b.clone();
+                b.as_object_mut().unwrap().remove("index");
+                streamed["thinking_blocks"].as_array_mut().unwrap().push(b);
+            }
+            for c in d["tool_calls"].as_array().into_iter().flatten().filter(|c| c["id"].is_string()) {
+                let call = json!({"id": c["id"], "type": "function", "function": {"name": c["function"]["name"], "arguments": "{}"}});
+                streamed["tool_calls"].as_array_mut().unwrap().push(call);
+            }
+        }
+        if !text.is_empty() {
+            streamed["content"] = json!(text);
+        }
+        for message in [whole, streamed] {
+            let next = json!({"model": "auto", "messages": [{"role": "user", "content": "go"}, message,
+                {"role": "tool", "tool_call_id": "call_1", "content": "done"}]});
+            assert_sent(&turn_sent(next.to_string().as_bytes()), &want, &format!("{output:?} {message}"));
+        }
+    }
+}
+
 /// The Codex CLI's loop: its reasoning items, sent back as they came, carry the model's
 /// encrypted reasoning to its next step, whether the answer came whole or streamed.
 #[test]
 fn a_responses_client_keeps_the_models_reasoning_through_its_loop() {
     use crate::protocol::inbound::{answer::to_response, events::Events, request::to_chat};
-    let output = [reasoning_item(Some(SECRET)), call_item()];
     let request = |input: Value| {
         json!({"model": MODEL, "input": input, "reasoning": {"effort": "high"}, "include": ["reasoning.encrypted_content"],
             "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}}]})
         .to_string()
     };
-    let first = json!([{"role": "user", "content": "go"}]);
-    let chat = to_chat(request(first.clone()).as_bytes(), &[]).unwrap_or_else(|e| panic!("{e}"));
-    let whole = answer(Value::Array(output.to_vec()), true);
-    let whole = to_response(whole.to_string().as_bytes(), &chat.echo).unwrap();
-    let whole: Value = serde_json::from_slice(&whole).unwrap();
-    let streamed = Events::new(chat.echo.clone(), "chatcmpl-1").feed(&chat_stream(&output), true);
-    let streamed = data_events(&streamed);
-    let completed = streamed.iter().find(|e| e["type"] == "response.completed").unwrap();
-    for answer_output in [&whole["output"], &completed["response"]["output"]] {
-        let mut input = first.as_array().unwrap().clone();
-        input.extend(answer_output.as_array().unwrap().iter().cloned());
-        input.push(json!({"type": "function_call_output", "call_id": "call_1", "output": "ok"}));
-        let next = to_chat(request(Value::Array(input)).as_bytes(), &[]).unwrap_or_else(|e| panic!("{e}"));
-        let sent = reasoning_sent(&next.body);
-        assert_eq!(sent.len(), 1, "{answer_output}");
-        assert_eq!(sent[0]["encrypted_content"], SECRET);
-        assert_eq!(sent[0]["id"], "rs_1");
+    for (output, want) in loops() {
+        let first = json!([{"role": "user", "content": "go"}]);
+        let chat = to_chat(request(first.clone()).as_bytes(), &[]).unwrap_or_else(|e| panic!("{e}"));
+        let whole = answer(Value::Array(output.clone()), true);
+        let whole = to_response(whole.to_string().as_bytes(), &chat.echo).unwrap();
+        let whole: Value = serde_json::from_slice(&whole).unwrap();
+        let streamed = Events::new(chat.echo.clone(), "chatcmpl-1").feed(&chat_stream(&output), true);
+        let streamed = data_events(&streamed);
+        let completed = streamed.iter().find(|e| e["type"] == "response.completed").unwrap();
+        for answer_output in [&whole["output"], &completed["response"]["output"]] {
+            let mut input = first.as_array().unwrap().clone();
+            input.extend(answer_output.as_array().unwrap().iter().cloned());
+            input.push(json!({"type": "function_call_output", "call_id": "call_1", "output": "ok"}));
+            let next =
+                to_chat(request(Value::Array(input)).as_bytes(), &[]).unwrap_or_else(|e| panic!("{e}"));
+            assert_sent(&turn_sent(&next.body), &want, &format!("{answer_output}"));
+        }
     }
 }
 
-/// Claude Code's loop: the reasoning rides in a `redacted_thinking` block it sends back as it
-/// came, whether the answer came whole or streamed.
+/// Claude Code's loop: the reasoning rides in `redacted_thinking` blocks it sends back as
+/// they came, whether the answer came whole or streamed; its thinking's text shows beside them.
 #[test]
 fn a_messages_client_keeps_the_models_reasoning_through_its_loop() {
     use crate::protocol::inbound_messages::{answer::to_message, events::Events, request::to_chat};
-    let output = [reasoning_item(Some(SECRET)), call_item()];
-    let whole = to_message(answer(Value::Array(output.to_vec()), true).to_string().as_bytes()).unwrap();
-    let whole: Value = serde_json::from_slice(&whole).unwrap();
-    let streamed = data_events(&Events::new("msg_1").feed(&chat_stream(&output), true));
-    // The blocks a client builds from the stream: each started block, its deltas applied.
-    let mut built: Vec<Value> = Vec::new();
-    for e in &streamed {
-        match e["type"].as_str() {
-            Some("content_block_start") => built.push(e["content_block"].clone()),
-            Some("content_block_delta") => {
-                let (b, d) = (built.last_mut().unwrap(), &e["delta"]);
-                if let Some(t) = d["partial_json"].as_str() {
-                    b["partial"] = json!(format!("{}{t}", b["partial"].as_str().unwrap_or_default()));
+    for (output, want) in loops() {
+        let whole = to_message(answer(Value::Array(output.clone()), true).to_string().as_bytes()).unwrap();
+        let whole: Value = serde_json::from_slice(&whole).unwrap();
+        assert_eq!(
+            whole["content"][0],
+            json!({"type": "thinking", "thinking": "Plan.", "signature": ""}),
+            "{whole}"
+        );
+        let streamed = data_events(&Events::new("msg_1").feed(&chat_stream(&output), true));
+        // The blocks a client builds from the stream: each started block, its text deltas applied.
+        let mut built: Vec<Value> = Vec::new();
+        for e in &streamed {
+            match e["type"].as_str() {
+                Some("content_block_start") => built.push(e["content_block"].clone()),
+                Some("content_block_delta") if e["delta"]["type"] == "text_delta" => {
+                    let b = built.last_mut().unwrap();
+                    b["text"] = json!(format!(
+                        "{}{}",
+                        b["text"].as_str().unwrap_or_default(),
+                        e["delta"]["text"].as_str().unwrap()
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for content in [whole["content"].clone(), Value::Array(built)] {
+            let mut content = content.clone();
+            for b in content.as_array_mut().unwrap() {
+                if b["type"] == "tool_use" {
+                    b["input"] = json!({});
                 }
             }
-            _ => {}
+            let next = json!({"model": MODEL, "max_tokens": 100, "messages": [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": content},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": "ok"}]},
+            ]});
+            let chat = to_chat(next.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            assert_sent(&turn_sent(&chat), &want, &format!("{content}"));
         }
-    }
-    for content in [whole["content"].clone(), Value::Array(built)] {
-        let redacted: Vec<&Value> =
-            content.as_array().unwrap().iter().filter(|b| b["type"] == "redacted_thinking").collect();
-        assert_eq!(redacted.len(), 1, "{content}");
-        let mut content = content.clone();
-        for b in content.as_array_mut().unwrap() {
-            if b["type"] == "tool_use" {
-                b["input"] = json!({});
-                b.as_object_mut().unwrap().remove("partial");
-            }
-        }
-        let next = json!({"model": MODEL, "max_tokens": 100, "messages": [
-            {"role": "user", "content": "go"},
-            {"role": "assistant", "content": content},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": "ok"}]},
-        ]});
-        let chat = to_chat(next.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let sent = reasoning_sent(&chat);
-        assert_eq!(sent.len(), 1, "{content}");
-        assert_eq!(sent[0]["encrypted_content"], SECRET);
     }
 }

@@ -64,9 +64,12 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
 fn read_output(output: &[Value], meta: &Meta) -> Result<Said, String> {
     let structured = meta.structured;
     let mut said = Said::default();
+    // Reasoning entries not yet followed by the item they led to.
+    let mut leading = 0;
     for item in output {
         match item.get("type").and_then(Value::as_str) {
             Some("message") => {
+                leading = lead_to(&mut said.thinking, leading, "message");
                 let parts =
                     item.get("content").and_then(Value::as_array).ok_or("a message item has no content")?;
                 let mut text = String::new();
@@ -85,6 +88,7 @@ fn read_output(output: &[Value], meta: &Meta) -> Result<Said, String> {
             }
             Some("function_call") => {
                 let (id, name) = (string(item, "call_id")?, string(item, "name")?);
+                leading = lead_to(&mut said.thinking, leading, &format!("call:{id}"));
                 let arguments = item.get("arguments").and_then(Value::as_str).filter(|a| !a.is_empty());
                 said.tool_calls.push(json!({
                     "id": id,
@@ -122,6 +126,18 @@ pub(super) fn carried(item: &Value, model: &str) -> Option<Value> {
         "summary": summary,
         "encrypted_content": signed::tagged(Family::OpenAi, model, encrypted),
     }))
+}
+
+/// Notes on the reasoning entries from `from` on the item they led to (`before`: `message`,
+/// or `call:<call_id>`): OpenAI takes a reasoning item back only directly before that item
+/// ([`super::input`]). Returns where the entries not yet followed start.
+pub(super) fn lead_to(entries: &mut [Value], from: usize, before: &str) -> usize {
+    for e in entries.iter_mut().skip(from) {
+        if let Some(o) = e.as_object_mut() {
+            o.insert("before".into(), json!(before));
+        }
+    }
+    entries.len()
 }
 
 /// A message item the model labelled commentary, not its final answer.

@@ -102,6 +102,8 @@ pub struct Stream {
     commentary: Vec<String>,
     /// The reasoning items sent as `thinking_blocks` entries (at most [`MAX_CALLS`]).
     thinking: usize,
+    /// Those not sent yet: each goes as the item it led to starts.
+    leading: Vec<Value>,
     tokens: Option<Tokens>,
 }
 
@@ -118,6 +120,7 @@ impl Stream {
             last_reasoning: None,
             commentary: Vec::new(),
             thinking: 0,
+            leading: Vec::new(),
             tokens: None,
         }
     }
@@ -200,7 +203,7 @@ impl Stream {
         match kind {
             "response.output_item.added" => self.item(v, out)?,
             "response.output_item.done" => {
-                self.reasoning_done(v, out);
+                self.reasoning_done(v);
                 self.item(v, out)?;
             }
             "response.output_text.delta" => {
@@ -292,6 +295,7 @@ impl Stream {
     /// says): `{}` for any tool call that got no arguments (so they parse), the finish chunk,
     /// the usage chunk, `[DONE]`.
     fn finish(&mut self, incomplete: bool, response: &Value, out: &mut Vec<u8>) {
+        self.lead(None, out);
         self.start(out);
         for i in 0..self.calls.len() {
             if self.calls.get(i).is_some_and(|c| !c.args_sent) {
@@ -324,6 +328,14 @@ impl Stream {
     fn item(&mut self, v: &Value, out: &mut Vec<u8>) -> Result<(), ApiError> {
         let item = v.get("item").ok_or_else(|| garbage("an output item event has no item"))?;
         let kind = item.get("type").and_then(Value::as_str);
+        match kind {
+            Some("message") => self.lead(Some("message"), out),
+            Some("function_call") => {
+                let call_id = item.get("call_id").and_then(Value::as_str);
+                self.lead(call_id.map(|id| format!("call:{id}")).as_deref(), out);
+            }
+            _ => {}
+        }
         if kind == Some("message") && self.meta.structured && is_commentary(item) {
             // A model names a message's channel before its text (`phase` comes with the item).
             let id = item.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
@@ -363,21 +375,36 @@ impl Stream {
         Ok(())
     }
 
-    /// A reasoning item done, with its encrypted content: a `thinking_blocks` delta holding
-    /// its entry whole, with its `index` in the list ([`carried`]). An added item's encrypted
-    /// content may be incomplete, so only a done one is read.
-    fn reasoning_done(&mut self, v: &Value, out: &mut Vec<u8>) {
+    /// A reasoning item done, with its encrypted content: its `thinking_blocks` entry, with
+    /// its `index` in the list ([`carried`]), held until the item it led to starts
+    /// ([`Stream::lead`]). An added item's encrypted content may be incomplete, so only a done
+    /// one is read.
+    fn reasoning_done(&mut self, v: &Value) {
         let item = v.get("item").filter(|i| i.get("type").and_then(Value::as_str) == Some("reasoning"));
         let Some(mut block) = item.and_then(|i| carried(i, &self.meta.model)) else { return };
         if self.thinking >= MAX_CALLS {
             return;
         }
-        self.start(out);
         if let Some(o) = block.as_object_mut() {
             o.insert("index".into(), json!(self.thinking));
         }
         self.thinking += 1;
-        reply::chunk(out, &self.meta, json!({ THINKING_BLOCKS: [block] }), None);
+        self.leading.push(block);
+    }
+
+    /// The reasoning entries held, each a `thinking_blocks` delta, noting the item they led to
+    /// (`before`, as [`super::response::lead_to`]; `None`: the answer ended after them).
+    pub(super) fn lead(&mut self, before: Option<&str>, out: &mut Vec<u8>) {
+        if self.leading.is_empty() {
+            return;
+        }
+        self.start(out);
+        for mut block in std::mem::take(&mut self.leading) {
+            if let (Some(o), Some(before)) = (block.as_object_mut(), before) {
+                o.insert("before".into(), json!(before));
+            }
+            reply::chunk(out, &self.meta, json!({ THINKING_BLOCKS: [block] }), None);
+        }
     }
 }
 

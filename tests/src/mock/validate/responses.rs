@@ -182,10 +182,22 @@ pub const ENCRYPTED_REASONING: &str = "gAAAAABtb2NrLXJlYXNvbmluZw==";
 /// `store: false` (`unstored`) a reasoning item is read only from its encrypted content.
 fn input(items: &[Value], unstored: bool, ask: &mut Conversation<'_>) -> Checked {
     let mut calls: Vec<(&str, &str)> = Vec::new();
+    // A reasoning item must be followed by the item it produced.
+    let mut leading: Option<&str> = None;
+    let unfollowed = |id: &str| {
+        let message =
+            format!("Item '{id}' of type 'reasoning' was provided without its required following item.");
+        Invalid { message, param: Some("input".into()), code: None }
+    };
     for (i, item) in items.iter().enumerate() {
         let at = format!("input[{i}]");
         let it = Fields::of(item, &at)?;
         let kind = it.string("type")?.unwrap_or("message");
+        if let Some(id) = leading.take()
+            && matches!(kind, "reasoning" | "function_call_output")
+        {
+            return Err(unfollowed(id));
+        }
         match kind {
             "message" => {
                 let role = it.required_string("role")?;
@@ -222,6 +234,7 @@ fn input(items: &[Value], unstored: bool, ask: &mut Conversation<'_>) -> Checked
             "reasoning" => {
                 it.array("summary", 0)?.ok_or_else(|| missing(&it.name("summary")))?;
                 let id = it.required_string("id")?;
+                leading = Some(id);
                 match it.string("encrypted_content")? {
                     None if unstored => {
                         let message = format!(
@@ -249,7 +262,10 @@ fn input(items: &[Value], unstored: bool, ask: &mut Conversation<'_>) -> Checked
             }
         }
     }
-    Ok(())
+    match leading {
+        Some(id) => Err(unfollowed(id)),
+        None => Ok(()),
+    }
 }
 
 /// A message's content: a string, or the parts its role may send; its text.

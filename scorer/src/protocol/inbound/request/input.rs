@@ -10,8 +10,9 @@
 //!
 //! `reasoning` items are dropped: their encrypted content is one provider's, which no other
 //! can read (but for a Gemini call's thought signature the router carried in one, which goes
-//! back on its call, and Claude's signed thinking, which goes on the assistant message after
-//! it as `thinking_blocks`: `signature`). Members an item or part carries for the client's bookkeeping (`id`, `status`,
+//! back on its call, and the `thinking_blocks` entries it carried (Claude's signed thinking,
+//! an OpenAI model's encrypted reasoning), which go on the assistant message the next item
+//! joins: `signature`). Members an item or part carries for the client's bookkeeping (`id`, `status`,
 //! `phase`, `annotations`, `logprobs`, `prompt_cache_breakpoint`) change nothing of the answer
 //! and are left out; items the router cannot stand for (references to stored items, hosted
 //! tools' calls) are refused with a 400 naming their type and index.
@@ -73,12 +74,12 @@ struct Turns {
     images: Vec<Node>,
     /// Thought signatures carried in reasoning items the router wrote: `(call id, signature)`.
     signatures: Vec<(String, String)>,
-    /// Claude's signed thinking carried in reasoning items the router wrote, for the assistant
-    /// message after them.
+    /// `thinking_blocks` entries carried in reasoning items the router wrote, for the assistant
+    /// message the next item joins.
     thinking: Vec<Node>,
 }
 
-/// An assistant message: its words, its tool calls, and Claude's signed thinking before them.
+/// An assistant message: its words, its tool calls, and the carried thinking before them.
 #[derive(Default)]
 struct Assistant {
     text: String,
@@ -132,6 +133,7 @@ impl Turns {
     /// (a chat message between calls and their results would part them), else a new one's.
     fn said(&mut self, text: String) {
         if let Some(open) = self.open.as_mut().filter(|a| !a.calls.is_empty()) {
+            open.thinking.append(&mut self.thinking);
             if !open.text.is_empty() && !text.is_empty() {
                 open.text.push_str("\n\n");
             }
@@ -148,11 +150,11 @@ impl Turns {
         if self.open.is_none() {
             self.flush_images();
         }
-        let thinking = &mut self.thinking;
-        self.open
-            .get_or_insert_with(|| Assistant { thinking: std::mem::take(thinking), ..Assistant::default() })
-            .calls
-            .push(call);
+        // Thinking carried before the call (its reasoning item) goes with it, also into a
+        // message open already (a model that spoke, then reasoned, then called).
+        let open = self.open.get_or_insert_with(Assistant::default);
+        open.thinking.append(&mut self.thinking);
+        open.calls.push(call);
     }
 
     fn close(&mut self) {
@@ -251,7 +253,7 @@ fn item(turns: &mut Turns, mut it: Node, at: At<'_>) -> Result<(), ApiError> {
             turns.tool(object([("role", "tool".into()), ("tool_call_id", id.into()), ("content", content)]));
             Ok(())
         }
-        // Dropped, but for a call's thought signature, or Claude's signed thinking, the router
+        // Dropped, but for a call's thought signature, or `thinking_blocks` entries, the router
         // carried in one.
         Some("reasoning") => {
             let encrypted = it.get("encrypted_content").and_then(Node::as_str);
