@@ -436,6 +436,13 @@ fn envoys_own_replies_to_a_messages_client_are_in_anthropics_shape() {
         "{}",
         r.text()
     );
+    // A path the router does not serve: the 404 names each one it does, Messages' too.
+    let r = http::request(s.envoy.addr, "GET", "/v1/nope", &[], b"").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 404, "{}", r.text());
+    let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    for path in ["/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1/embeddings", "/v1/models"] {
+        assert!(message.contains(path), "{message}");
+    }
 }
 
 #[test]
