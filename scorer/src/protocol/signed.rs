@@ -31,10 +31,15 @@ pub(crate) fn tagged(family: Family, model: &str, value: &str) -> String {
     format!("{}{model}:{value}", family.tag())
 }
 
-/// `value` as `model` takes it back: a tag of its own taken off, another model's `None`; an
-/// untagged value (the client's own, from the provider) as it is.
+/// What starts every tag: only the router writes it, so a value starting so that is not of
+/// `model`'s family is no provider's.
+const ROUTER: &str = "model-router:";
+
+/// `value` as `model` takes it back: a tag of its own taken off, another model's (or another
+/// family's) `None`; an untagged value (the client's own, from the provider) as it is.
 pub(crate) fn for_model<'v>(family: Family, model: &str, value: &'v str) -> Option<&'v str> {
     match value.strip_prefix(family.tag()) {
+        None if value.starts_with(ROUTER) => None,
         None => Some(value),
         Some(rest) => rest.rsplit_once(':').filter(|(m, _)| *m == model).map(|(_, v)| v),
     }
@@ -57,5 +62,8 @@ mod tests {
         let t = tagged(OpenAi, "gpt-5.3-codex", "gAAAAB_x-y=");
         assert_eq!(for_model(OpenAi, "gpt-5.3-codex", &t), Some("gAAAAB_x-y="));
         assert_eq!(for_model(OpenAi, "gpt-5.5", &t), None);
+        // Another family's tag, or one the router never writes, is no provider's value.
+        assert_eq!(for_model(Claude, "gpt-5.3-codex", &t), None);
+        assert_eq!(for_model(OpenAi, "gpt-5.3-codex", "model-router:anthropic:gpt-5.3-codex:gAAAA"), None);
     }
 }

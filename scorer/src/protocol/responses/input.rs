@@ -343,22 +343,24 @@ fn reasoning(blocks: Raw<'_>, model: &str) -> Result<Vec<(Option<String>, Item<'
 /// Puts each reasoning item directly before the item of the turn (from `first` in `items`)
 /// it led to: OpenAI refuses a reasoning item not followed by its item ("provided without its
 /// required following item"), two in a row included. An item led to by several (a turn's
-/// messages joined into one) takes the last; one whose item is not known, the turn's first.
+/// messages joined into one) takes the last; one that names no item (an answer that ended
+/// after it) goes before the turn's first, and one naming an item the turn lacks is left out.
 fn lead(reasoning: Vec<(Option<String>, Item<'static>)>, items: &mut Vec<Item<'_>>, first: usize) {
     if reasoning.is_empty() {
         return;
     }
     let at = |before: Option<&str>| {
-        let led = |i: &Item<'_>| match (before, i) {
-            (Some("message"), Item::Said(..)) => true,
-            (Some(b), Item::Call { id, .. }) => b.strip_prefix("call:") == Some(id.as_ref()),
+        let Some(before) = before else { return Some(first) };
+        let led = |i: &Item<'_>| match i {
+            Item::Said(..) => before == "message",
+            Item::Call { id, .. } => before.strip_prefix("call:") == Some(id.as_ref()),
             _ => false,
         };
-        items.iter().skip(first).position(led).map_or(first, |p| first + p)
+        items.iter().skip(first).position(led).map(|p| first + p)
     };
     let mut placed: Vec<(usize, Item<'static>)> = Vec::new();
     for (before, item) in reasoning {
-        let to = at(before.as_deref());
+        let Some(to) = at(before.as_deref()) else { continue };
         placed.retain(|(p, _)| *p != to);
         placed.push((to, item));
     }

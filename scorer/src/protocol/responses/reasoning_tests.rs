@@ -92,6 +92,9 @@ fn another_models_reasoning_and_claudes_thinking_stay_behind() {
         {"type": "reasoning", "id": "rs_9", "summary": [], "encrypted_content": "gAAAAOwn"},
         {"type": "reasoning", "id": "", "encrypted_content": "gAAAAOwn"},
         {"type": "reasoning", "id": "rs_8"},
+        // Naming an item the turn lacks, or tagged by no family of the router's: left out.
+        {"type": "reasoning", "id": "rs_7", "summary": [], "encrypted_content": "gAAAAOwn", "before": "call:nope"},
+        {"type": "reasoning", "id": "rs_6", "summary": [], "encrypted_content": "model-router:anthropic:gpt-5.3-codex:gAAAA"},
     ]);
     let input = sent(&message, MODEL)["input"].as_array().unwrap().clone();
     let reasoning: Vec<&Value> = input.iter().filter(|i| i["type"] == "reasoning").collect();
