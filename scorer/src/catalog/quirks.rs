@@ -84,6 +84,9 @@ pub const DROPS_CACHE_MARKS: u8 = 8;
 /// Not the catalog's to list: an assistant message's `thinking_blocks`, reasoning carried for
 /// Anthropic's and the Responses API, which every chat body goes without.
 pub const DROPS_THINKING: u8 = 16;
+/// Not the catalog's to list: `reasoning_effort: "none"`, which a model that does not reason
+/// goes without (OpenAI's non-reasoning models answer it with a 400); every such model drops it.
+pub const DROPS_EFFORT_NONE: u8 = 32;
 /// The drops taken out inside messages and tools (the others are top-level members).
 pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS | DROPS_CACHE_MARKS | DROPS_THINKING;
 /// OpenAI's own top-level members, for its stored completions, its dashboard, its prompt cache

@@ -2,7 +2,7 @@
 //! known providers, one tier per model, finite prices, dates that parse, a model in every tier.
 
 use super::error::CatalogError;
-use super::quirks::{ASKS_BIAS, Quirks, droppable_bit, effort_bit, refusable_bit};
+use super::quirks::{ASKS_BIAS, DROPS_EFFORT_NONE, Quirks, droppable_bit, effort_bit, refusable_bit};
 use super::types::{
     Api, Catalog, Deployment, EmbeddingModel, Provider, RESERVED_IDS, RawCatalog, RawProvider, RawTier, Tier,
 };
@@ -250,7 +250,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     image_request_bytes: m.max_image_request_bytes.unwrap_or(0),
                     efforts,
                     refuses,
-                    drops,
+                    drops: drops | if m.reasoning { 0 } else { DROPS_EFFORT_NONE },
                 },
                 long_context: m.long_context,
                 retires,

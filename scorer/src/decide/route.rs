@@ -401,7 +401,7 @@ impl Analysis<'_> {
             stream: req.stream,
             usage_requested: req.usage_requested,
             choices: req.choices.unwrap_or(1).max(1),
-            reasoning: req.features.reasoning_param || req.layout().effort_hint.is_some(),
+            reasoning: req.asks_reasoning(),
             structured: req.json_output,
             escalated,
             auto: report,
@@ -728,6 +728,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `none` asks for no reasoning, which a model that does not reason gives too: pinned to
+    /// one (Codex always sends an effort), it is served without the member, which OpenAI's
+    /// non-reasoning models refuse (it was the router's 400); an effort that asks for reasoning
+    /// still needs a model that reasons.
+    #[test]
+    fn an_effort_of_none_reaches_models_that_do_not_reason_without_the_member() {
+        let c = config();
+        let route = |model: &str, extra: &str| route_chat(&c, chat(model, extra).as_bytes(), TODAY);
+        for model in [
+            "gpt-4.1-mini",
+            "meta-llama/llama-4-scout-17b-16e-instruct",
+            "us.meta.llama4-scout-17b-instruct-v1:0",
+        ] {
+            for extra in [
+                r#","reasoning_effort":"none""#,
+                r#","reasoning":{"effort":"none"}"#,
+                r#","reasoning":{"effort":"none","summary":"auto"},"stream":true"#,
+            ] {
+                let r = route(model, extra).unwrap_or_else(|e| panic!("{model} {extra}: {e}"));
+                let body: serde_json::Value = serde_json::from_slice(&r.target.body).unwrap_or_default();
+                assert!(body.get("reasoning_effort").is_none() && body.get("reasoning").is_none(), "{body}");
+                assert!(!r.reasoning, "{model} {extra}");
+            }
+            assert!(route(model, r#","reasoning_effort":"low""#).is_err(), "{model}");
+        }
+        // A model that reasons and can stop gets it as it came.
+        let r = route("gpt-5.4", r#","reasoning_effort":"none""#).unwrap_or_else(|e| panic!("{e}"));
+        let body: serde_json::Value = serde_json::from_slice(&r.target.body).unwrap_or_default();
+        assert_eq!(body["reasoning_effort"], "none", "{body}");
     }
 
     #[test]

@@ -180,4 +180,11 @@ impl ChatRequest<'_> {
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
+
+    /// The client asked for reasoning (an effort, a `reasoning` object, or a hint), other than
+    /// `none`: a translated answer shows the model's thinking.
+    pub fn asks_reasoning(&self) -> bool {
+        let none = crate::catalog::effort_bit("none");
+        self.features.reasoning_param || self.layout.effort_hint.is_some_and(|b| Some(b) != none)
+    }
 }

@@ -18,7 +18,8 @@ pub struct Member {
     /// Owned by the router (`prefer`, `tier`): removed before the body goes upstream.
     pub(crate) router_only: bool,
     /// The [`crate::catalog::DROPPABLE`] bit of a member some providers refuse
-    /// ([`crate::catalog::OPENAI_ONLY`]); 0 for any other.
+    /// ([`crate::catalog::OPENAI_ONLY`]), or [`crate::catalog::DROPS_EFFORT_NONE`] on a
+    /// `reasoning_effort` of `none`; 0 for any other.
     pub(crate) drops: u8,
 }
 

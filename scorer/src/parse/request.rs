@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::catalog::{
-    ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, DROPS_OPENAI_ONLY, OPENAI_ONLY, Tier,
+    ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, DROPS_EFFORT_NONE, DROPS_OPENAI_ONLY,
+    OPENAI_ONLY, Tier, effort_bit,
 };
 use crate::error::{ApiError, echo};
 use crate::parse::fields::{
@@ -301,7 +302,9 @@ fn parse_chat_as<'a>(
                     _ => None,
                 };
                 let set = set && (key == "reasoning_effort" || object.as_ref().is_none_or(asks_reasoning));
-                req.features.reasoning_param |= set;
+                // `none` asks for no reasoning, which any model gives: one that does not reason
+                // goes without the member (`DROPS_EFFORT_NONE`), and no model is left out for it.
+                req.features.reasoning_param |= set && !names_none(read);
                 match (key.as_ref(), set) {
                     ("reasoning_effort", true) => effort = Some(read),
                     ("reasoning_effort", false) => null_effort_member = Some(req.layout.members.len()),
@@ -331,13 +334,19 @@ fn parse_chat_as<'a>(
         {
             m.drops = DROPS_OPENAI_ONLY;
         }
+        if key == "reasoning_effort"
+            && names_none(effort.flatten())
+            && let Some(m) = req.layout.members.last_mut()
+        {
+            m.drops = DROPS_EFFORT_NONE;
+        }
         keys.push(key);
     }
     r.finish().map_err(syntax)?;
     req.layout.effort = effort.unwrap_or(nested_effort);
     req.layout.tools |= req.features.tools_declared > 0;
     // An effort the client names is what it gets; a hint only stands in for none.
-    if req.features.reasoning_param {
+    if req.features.reasoning_param || req.layout.effort.is_some() {
         req.layout.effort_hint = None;
     }
     // Chat APIs know `reasoning_effort`, not the `reasoning` object: it goes, its effort in
@@ -423,6 +432,11 @@ fn members_of(text: &str) -> Option<serde_json::Map<String, serde_json::Value>> 
         Ok(serde_json::Value::Object(o)) => Some(o),
         _ => None,
     }
+}
+
+/// Whether an effort read is `none`.
+fn names_none(effort: Option<(u8, &'static str)>) -> bool {
+    effort.is_some_and(|(bit, _)| Some(bit) == effort_bit("none"))
 }
 
 /// Whether a `reasoning` object asks for reasoning: one of its members is neither null nor
@@ -570,15 +584,21 @@ mod tests {
             let b = body(extra);
             parse_chat(b.as_bytes()).map(|r| r.features.reasoning_param).unwrap_or_else(|e| panic!("{e}"))
         };
-        for quiet in
-            [r#","reasoning":{}"#, r#","reasoning":{"effort":null,"enabled":false}"#, r#","reasoning":null"#]
-        {
+        // Nor does an effort of `none`: any model gives no reasoning (one that does not reason
+        // goes without the member).
+        for quiet in [
+            r#","reasoning":{}"#,
+            r#","reasoning":{"effort":null,"enabled":false}"#,
+            r#","reasoning":null"#,
+            r#","reasoning_effort":"none""#,
+            r#","reasoning":{"effort":"none"}"#,
+        ] {
             assert!(!needs(quiet), "{quiet}");
         }
         for asks in [
             r#","reasoning":{"enabled":true}"#,
             r#","reasoning":{"summary":"auto"}"#,
-            r#","reasoning_effort":"none""#,
+            r#","reasoning_effort":"minimal""#,
         ] {
             assert!(needs(asks), "{asks}");
         }

@@ -3,10 +3,10 @@
 //! every other byte is the client's. The parser records where those bytes are
 //! ([`Layout`]); this is the request half that uses it.
 
-use crate::catalog::{DROPS_NULLS, DROPS_THINKING, MESSAGE_DROPS, Quirks};
+use crate::catalog::{DROPS_EFFORT_NONE, DROPS_NULLS, DROPS_THINKING, MESSAGE_DROPS, Quirks};
 use crate::parse::chat::ChatRequest;
 use crate::parse::json::write_string;
-use crate::parse::layout::{Layout, Member, STAND_IN_SIGNATURE, STREAM_USAGE_MEMBER, Span};
+use crate::parse::layout::{EFFORT_MEMBERS, Layout, Member, STAND_IN_SIGNATURE, STREAM_USAGE_MEMBER, Span};
 
 impl Layout {
     /// Copies member bytes `span`, applying the edits that fall inside it (in order).
@@ -126,7 +126,10 @@ impl Layout {
             wrote_any = true;
             prev = Some(m);
         }
-        for extra in [self.append, self.effort_member, hinted].into_iter().flatten() {
+        // A `reasoning` object's `none`, as `reasoning_effort`, goes where the member would.
+        let none = EFFORT_MEMBERS.first().copied();
+        let effort = self.effort_member.filter(|m| drops & DROPS_EFFORT_NONE == 0 || Some(*m) != none);
+        for extra in [self.append, effort, hinted].into_iter().flatten() {
             out.push(b',');
             out.extend_from_slice(extra);
         }

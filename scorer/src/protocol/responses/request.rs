@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::input::input_items;
 use super::invalid::wrong_type;
 use super::options::{reasoning_object, reasoning_options, response_format, tool_choice, tools, tools_text};
+use crate::catalog::DROPS_EFFORT_NONE;
 use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
@@ -187,6 +188,10 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         ));
     };
     reasoning_options(&mut reasoning);
+    // `none` to a model that does not reason: no reasoning to ask about.
+    if to.quirks.drops & DROPS_EFFORT_NONE != 0 && reasoning.get("effort").is_some_and(|e| e == "none") {
+        reasoning.clear();
+    }
     if !reasoning.is_empty() {
         out.insert("reasoning".into(), Value::Object(reasoning));
     }

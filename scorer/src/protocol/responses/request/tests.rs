@@ -464,3 +464,21 @@ fn tools_either_path_writes_the_same_tools() {
         assert_eq!(v["tool_choice"], json!("required"));
     }
 }
+
+/// `none` to a model that does not reason (its quirks drop the effort): no `reasoning` at all,
+/// which such a model refuses; to one that reasons, as it came.
+#[test]
+fn an_effort_of_none_asks_nothing_of_a_model_that_does_not_reason() {
+    let plain = Native {
+        quirks: crate::catalog::Quirks {
+            drops: crate::catalog::DROPS_EFFORT_NONE,
+            ..crate::catalog::Quirks::NONE
+        },
+        ..TO
+    };
+    for extra in [r#","reasoning_effort":"none""#, r#","reasoning":{"effort":"none","summary":"auto"}"#] {
+        let sent: Value = serde_json::from_slice(&translate(&body(extra), &plain).unwrap()).unwrap();
+        assert!(sent.get("reasoning").is_none(), "{sent}");
+        assert_eq!(out(&body(extra))["reasoning"]["effort"], "none");
+    }
+}
