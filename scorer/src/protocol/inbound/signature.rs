@@ -62,6 +62,15 @@ pub(crate) fn sign(call: &mut Node, signature: &str) {
 /// `redacted_thinking` block's data.
 const THINKING_PREFIX: &str = "model-router:thinking:";
 
+/// A streamed `thinking_blocks` entry as the list holds it: without its `index`.
+pub(crate) fn without_index(block: &Value) -> Value {
+    let mut entry = block.clone();
+    if let Some(o) = entry.as_object_mut() {
+        o.remove("index");
+    }
+    entry
+}
+
 /// The opaque text carrying `thinking_blocks` entries ([`read_thinking`] reads it back).
 pub(crate) fn thinking_carried(blocks: &[Value]) -> String {
     format!("{THINKING_PREFIX}{}", json!({ "blocks": blocks }))

@@ -108,10 +108,7 @@ pub(super) fn signed_thinking(block: &Value) -> Option<Value> {
     match s("type")? {
         "reasoning" => {
             s("encrypted_content")?;
-            let mut entry = block.clone();
-            if let Some(o) = entry.as_object_mut() {
-                o.remove("index");
-            }
+            let entry = signature::without_index(block);
             Some(json!({"type": "redacted_thinking", "data": signature::thinking_carried(&[entry])}))
         }
         "thinking" => {

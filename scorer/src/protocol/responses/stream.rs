@@ -5,7 +5,7 @@
 //! refusal and reasoning deltas become `content`, `refusal` and `reasoning_content` deltas;
 //! a `function_call` output item starts a tool call (numbered from 0 in order of appearance)
 //! whose argument deltas follow; a reasoning item done with its encrypted content is a
-//! `thinking_blocks` delta; `response.completed`/`incomplete` end it with the finish
+//! `thinking_blocks` delta as the item it led to starts; `response.completed`/`incomplete` end it with the finish
 //! chunk, the usage chunk and `[DONE]`; `response.failed` and `error` end it with one error
 //! event. Other event types (built-in tools, part and `done` events, types added later) carry
 //! nothing new for a chat client and are skipped.
@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::response::{carried, failure, finish_reason, is_commentary, tokens};
+use super::response::{carried, failure, finish_reason, is_commentary, lead_to, tokens};
 use super::sse::Sse;
 use crate::error::ApiError;
 use crate::parse::messages::THINKING_BLOCKS;
@@ -394,15 +394,15 @@ impl Stream {
 
     /// The reasoning entries held, each a `thinking_blocks` delta, noting the item they led to
     /// (`before`, as [`super::response::lead_to`]; `None`: the answer ended after them).
-    pub(super) fn lead(&mut self, before: Option<&str>, out: &mut Vec<u8>) {
+    fn lead(&mut self, before: Option<&str>, out: &mut Vec<u8>) {
         if self.leading.is_empty() {
             return;
         }
         self.start(out);
-        for mut block in std::mem::take(&mut self.leading) {
-            if let (Some(o), Some(before)) = (block.as_object_mut(), before) {
-                o.insert("before".into(), json!(before));
-            }
+        if let Some(before) = before {
+            lead_to(&mut self.leading, 0, before);
+        }
+        for block in std::mem::take(&mut self.leading) {
             reply::chunk(out, &self.meta, json!({ THINKING_BLOCKS: [block] }), None);
         }
     }

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{Events, Kind};
+use crate::protocol::inbound::signature;
 
 impl Events {
     /// A `thinking_blocks` entry: kept by the reasoning item its text went to (one is opened
@@ -34,13 +35,7 @@ impl Events {
         };
         let Some(item) = self.items.get_mut(at) else { return };
         let carried = match (s("type"), s("signature"), s("data")) {
-            (Some("reasoning"), ..) => {
-                let mut entry = block.clone();
-                if let Some(o) = entry.as_object_mut() {
-                    o.remove("index");
-                }
-                entry
-            }
+            (Some("reasoning"), ..) => signature::without_index(block),
             (Some("thinking"), Some(signature), _) => {
                 let said = item.text.get(item.thinking_from..).unwrap_or_default();
                 let text = block.get("thinking").and_then(Value::as_str).unwrap_or(said);
