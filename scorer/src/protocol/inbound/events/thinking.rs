@@ -13,15 +13,14 @@ impl Events {
     /// came.
     pub(super) fn signed(&mut self, block: &Value, out: &mut Vec<u8>) {
         let s = |k: &str| block.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let reasoning = s("type") == Some("reasoning") && s("encrypted_content").is_some();
-        if !reasoning
-            && !matches!(
-                (s("type"), s("signature"), s("data")),
-                (Some("thinking"), Some(_), _) | (Some("redacted_thinking"), _, Some(_))
-            )
-        {
-            return;
-        }
+        // What each kind carries, without which it is no entry.
+        let (kind, carries) = match s("type") {
+            Some(k @ "thinking") => (k, s("signature")),
+            Some(k @ "redacted_thinking") => (k, s("data")),
+            Some(k @ "reasoning") => (k, s("encrypted_content")),
+            _ => return,
+        };
+        let Some(carries) = carries else { return };
         let current =
             self.current.filter(|at| self.items.get(*at).is_some_and(|i| i.kind == Kind::Reasoning));
         let at = match current {
@@ -34,15 +33,14 @@ impl Events {
             }
         };
         let Some(item) = self.items.get_mut(at) else { return };
-        let carried = match (s("type"), s("signature"), s("data")) {
-            (Some("reasoning"), ..) => signature::without_index(block),
-            (Some("thinking"), Some(signature), _) => {
+        let carried = match kind {
+            "thinking" => {
                 let said = item.text.get(item.thinking_from..).unwrap_or_default();
                 let text = block.get("thinking").and_then(Value::as_str).unwrap_or(said);
-                json!({"type": "thinking", "thinking": text, "signature": signature})
+                json!({"type": "thinking", "thinking": text, "signature": carries})
             }
-            (_, _, Some(data)) => json!({"type": "redacted_thinking", "data": data}),
-            _ => return,
+            "redacted_thinking" => json!({"type": "redacted_thinking", "data": carries}),
+            _ => signature::without_index(block),
         };
         item.thinking.push(carried);
         item.thinking_from = item.text.len();
