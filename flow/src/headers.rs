@@ -108,6 +108,9 @@ pub const BUDGET: &str = "x-model-router-budget";
 /// Response header: what the request was charged in USD (catalog price x reported usage, and
 /// the estimates of attempts lost on the way).
 pub const COST: &str = "x-model-router-cost";
+/// Response header on a token count (`/v1/messages/count_tokens`): who counted, `provider`
+/// (Anthropic's counting endpoint) or `estimate` (the router's own).
+pub const COUNT: &str = "x-model-router-count";
 /// Response header: input tokens the provider reported.
 pub const TOKENS_IN: &str = "x-model-router-tokens-in";
 /// Response header: output tokens the provider reported.

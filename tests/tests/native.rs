@@ -390,3 +390,51 @@ fn an_openai_models_encrypted_reasoning_goes_back_through_a_tool_loop() {
         assert_eq!(input[1]["encrypted_content"], ENCRYPTED_REASONING, "{input}");
     }
 }
+
+/// `POST /v1/messages/count_tokens` (Claude Code's `/context`): a Claude on Anthropic's API is
+/// counted there, with the Messages body the request would send less what only generating
+/// takes (Anthropic refuses `max_tokens` there), its answer as Anthropic gave it; any other
+/// model is counted by the router's estimate, and no provider is asked.
+#[test]
+fn token_counts_come_from_anthropic_for_claude_and_from_the_estimate_elsewhere() {
+    let s = start(&StackOptions::default());
+    let ask = |model: &str| {
+        format!(
+            r#"{{"model":"{model}","system":"be brief","messages":[{{"role":"user","content":"count me"}}],"tools":[{{"name":"get_weather","input_schema":{{"type":"object","properties":{{"city":{{"type":"string"}}}}}}}}]}}"#
+        )
+    };
+    let count = |model: &str| {
+        http::post_json(s.envoy.addr, "/v1/messages/count_tokens?beta=true", &ask(model))
+            .unwrap_or_else(|e| panic!("count failed: {e}"))
+    };
+    s.take_received();
+    let r = count("claude-sonnet-4-6");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        (r.header("x-model-router-provider"), r.header("x-model-router-count")),
+        (Some("anthropic"), Some("provider"))
+    );
+    let got = s.take_received();
+    let [sent] = got.as_slice() else { panic!("one request to a provider: {}", got.len()) };
+    assert_eq!(sent.path, "/v1/messages/count_tokens");
+    let body = sent.json();
+    assert!(body.get("max_tokens").is_none() && body["tools"][0]["name"] == "get_weather", "{body}");
+    // The mock counts a token per four bytes of what it was sent.
+    assert_eq!(r.json(), json!({"input_tokens": sent.body.len() / 4}));
+
+    let r = count("gpt-4.1");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        (r.header("x-model-router-provider"), r.header("x-model-router-count")),
+        (Some("openai"), Some("estimate"))
+    );
+    assert!(r.json()["input_tokens"].as_u64().is_some_and(|n| n > 0), "{}", r.text());
+    assert!(s.take_received().is_empty(), "an estimate asks no provider");
+
+    // Refused in Anthropic's shape: a server tool, as on /v1/messages.
+    let bad = ask("claude-sonnet-4-6")
+        .replace(r#""name":"get_weather","#, r#""type":"web_search_20250305","name":"web_search","#);
+    let r =
+        http::post_json(s.envoy.addr, "/v1/messages/count_tokens", &bad).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.status, &r.json()["type"]), (400, &json!("error")), "{}", r.text());
+}

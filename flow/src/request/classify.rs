@@ -57,6 +57,7 @@ impl Request {
             Ok(Endpoint::Chat
                 | Endpoint::Responses
                 | Endpoint::Messages
+                | Endpoint::CountTokens
                 | Endpoint::Embeddings
                 | Endpoint::Models
                 | Endpoint::Model)
@@ -103,8 +104,14 @@ impl Request {
             .with_status(415);
             return Ok(Err(e));
         }
-        if matches!(ep, Ok(Endpoint::Chat | Endpoint::Responses | Endpoint::Messages | Endpoint::Embeddings))
-            && !is_json(content_type.as_deref())
+        if matches!(
+            ep,
+            Ok(Endpoint::Chat
+                | Endpoint::Responses
+                | Endpoint::Messages
+                | Endpoint::CountTokens
+                | Endpoint::Embeddings)
+        ) && !is_json(content_type.as_deref())
         {
             let e = ApiError::invalid(
                 "unsupported_media_type",
@@ -122,7 +129,7 @@ impl Request {
 
     /// Points the request at its provider: new body, path, cluster and credentials. The
     /// client's own credentials never travel on.
-    fn send(
+    pub(super) fn send(
         &mut self,
         host: &dyn Host,
         shared: &Shared,
@@ -368,12 +375,13 @@ impl Request {
         let Some(shared) = self.shared.clone() else {
             return self.reject(host, &not_configured());
         };
-        // The GenAI conventions' gen_ai.operation.name, refused or routed.
-        if self.writes_filter_state() {
+        // The GenAI conventions' gen_ai.operation.name, refused or routed (a count is none).
+        if self.writes_filter_state() && endpoint != Endpoint::CountTokens {
             host.note("operation", if endpoint == Endpoint::Embeddings { "embeddings" } else { "chat" });
         }
         let routed = match endpoint {
             Endpoint::Embeddings => self.route_embeddings(host, &shared, body_size),
+            Endpoint::CountTokens => self.count_tokens(host, &shared, body_size),
             _ => self.route_chat(host, &shared, body_size),
         };
         if let (Ok(_), Phase::Routed(f)) = (&routed, &self.phase) {
@@ -441,7 +449,7 @@ fn keep(host: &dyn Host, shared: &Shared, body: Vec<u8>) -> Kept {
 
 /// Parses and scores a chat body; auto resumes its scan from an earlier turn remembered in
 /// shared data. A slot that cannot be read is a miss: a whole scan, nothing else.
-fn analyze_turn<'a>(
+pub(super) fn analyze_turn<'a>(
     host: &dyn Host,
     shared: &Shared,
     body: &'a [u8],

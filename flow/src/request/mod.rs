@@ -16,6 +16,7 @@ mod account;
 mod answer;
 mod attempt;
 mod classify;
+mod count;
 mod failover;
 mod flight;
 mod inbound;
@@ -66,6 +67,9 @@ enum Phase {
     Opening(Box<Opening>),
     /// A streamed answer flowing to the client: its usage chunk priced, its end checked.
     Streaming(Box<Watch>),
+    /// A token count sent to its provider: its answer passes on as it comes, with these
+    /// headers.
+    Counting(Vec<(&'static str, String)>),
     /// Answered locally.
     Answered,
 }
@@ -202,6 +206,11 @@ impl Request {
     fn on_response_headers(&mut self, host: &dyn Host, end_of_stream: bool) -> Verdict {
         match std::mem::replace(&mut self.phase, Phase::PassThrough) {
             Phase::Routed(flight) => self.on_attempt_headers(host, flight, end_of_stream),
+            Phase::Counting(report) => {
+                let set = report.into_iter().map(|(k, v)| Effect::SetResponseHeader(k, v));
+                self.effects.extend(set);
+                Verdict::Continue
+            }
             other => {
                 self.phase = other;
                 Verdict::Continue

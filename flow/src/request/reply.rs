@@ -30,7 +30,7 @@ impl Request {
         self.answer_with(status, body, &[])
     }
 
-    fn answer_with(&mut self, status: u16, body: String, extra: &[(&str, &str)]) -> Verdict {
+    pub(super) fn answer_with(&mut self, status: u16, body: String, extra: &[(&str, &str)]) -> Verdict {
         let mut headers = vec![(h::CONTENT_TYPE.to_string(), "application/json".to_string())];
         headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         self.send_local(status, "model_router", headers, body.into_bytes());

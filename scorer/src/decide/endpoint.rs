@@ -13,6 +13,11 @@ pub const RESPONSES_PATH: &str = "/v1/responses";
 /// ([`crate::protocol::inbound_messages`]).
 pub const MESSAGES_PATH: &str = "/v1/messages";
 
+/// The Messages API's token counting (Claude Code's `/context`, the Anthropic SDKs'
+/// `messages.count_tokens`): routed as the Messages request it would be, and counted where
+/// that request would go.
+pub const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
+
 /// The embeddings path.
 pub const EMBEDDINGS_PATH: &str = "/v1/embeddings";
 
@@ -33,6 +38,9 @@ pub enum Endpoint {
     /// `POST /v1/messages`: buffer the body, route it as the chat body it translates to,
     /// answer in the Messages API's shapes.
     Messages,
+    /// `POST /v1/messages/count_tokens`: buffer the body, route it as a Messages request
+    /// without sending or spending anything, and answer its input tokens.
+    CountTokens,
     /// `POST /v1/embeddings`: buffer the body and route it.
     Embeddings,
     /// `GET /v1/models`: answered by the router.
@@ -51,6 +59,7 @@ pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
         CHAT_PATH => (Endpoint::Chat, CHAT_PATH, "POST"),
         RESPONSES_PATH => (Endpoint::Responses, RESPONSES_PATH, "POST"),
         MESSAGES_PATH => (Endpoint::Messages, MESSAGES_PATH, "POST"),
+        COUNT_TOKENS_PATH => (Endpoint::CountTokens, COUNT_TOKENS_PATH, "POST"),
         EMBEDDINGS_PATH => (Endpoint::Embeddings, EMBEDDINGS_PATH, "POST"),
         MODELS_PATH => (Endpoint::Models, MODELS_PATH, "GET"),
         _ if model_id(path).is_some() => (Endpoint::Model, "/v1/models/{model}", "GET"),
@@ -65,13 +74,12 @@ pub fn endpoint(method: &str, path: &str) -> Result<Endpoint, ApiError> {
             );
             return Err(e.with_status(404));
         }
-        // Counting tokens (Claude Code's `/context` asks, and estimates when refused) and
-        // message batches: nothing here for them.
+        // Message batches: nothing here for them.
         _ if path.starts_with("/v1/messages/") => {
             let e = ApiError::invalid(
                 "not_served",
                 None,
-                "the router serves only POST /v1/messages: it counts no tokens and keeps no batches",
+                "the router serves only POST /v1/messages and POST /v1/messages/count_tokens: it keeps no batches",
             );
             return Err(e.with_status(404));
         }

@@ -559,8 +559,13 @@ mod tests {
         assert_eq!(endpoint("POST", "/v1/responses/input_tokens").map_err(|e| e.status), Err(404));
         assert_eq!(endpoint("GET", "/v1/responses").map_err(|e| e.status), Err(405));
         assert_eq!(endpoint("POST", "/v1/messages?beta=true"), Ok(Endpoint::Messages));
+        assert_eq!(endpoint("POST", "/v1/messages/count_tokens?beta=true"), Ok(Endpoint::CountTokens));
         assert_eq!(
-            endpoint("POST", "/v1/messages/count_tokens?beta=true").map_err(|e| (e.status, e.code)),
+            endpoint("GET", "/v1/messages/count_tokens").map_err(|e| (e.status, e.allow)),
+            Err((405, Some("POST")))
+        );
+        assert_eq!(
+            endpoint("POST", "/v1/messages/batches").map_err(|e| (e.status, e.code)),
             Err((404, "not_served"))
         );
         assert_eq!(endpoint("POST", "/v1/messagesX"), Ok(Endpoint::NotRouted));

@@ -108,7 +108,8 @@ fn every_refusal_is_anthropics_error_shape_with_its_status() {
         ),
         ("/v1/messages", "POST", "not json", 400, "invalid_request_error"),
         ("/v1/messages", "GET", "", 405, "invalid_request_error"),
-        ("/v1/messages/count_tokens?beta=true", "POST", "{}", 404, "not_found_error"),
+        ("/v1/messages/batches?beta=true", "POST", "{}", 404, "not_found_error"),
+        ("/v1/messages/count_tokens?beta=true", "POST", "{}", 400, "invalid_request_error"),
     ];
     for (path, method, body, status, kind) in cases {
         let mut host = messages(body);

@@ -16,6 +16,7 @@ use crate::shared::Shared;
 mod account;
 mod breaker;
 mod broken_off;
+mod count;
 mod failover;
 mod memory;
 mod messages;

@@ -11,6 +11,7 @@
 //!
 //! The field table and the choices made are in `docs/protocols/anthropic.md`.
 
+pub mod count;
 pub mod request;
 pub mod response;
 pub mod stream;

@@ -16,6 +16,9 @@ use validate::validate;
 
 const REQUEST_ID: &str = "request-id: req_mock0001\r\n";
 
+/// Token counting, beside the Messages path.
+pub const COUNT_PATH: &str = "/v1/messages/count_tokens";
+
 fn error(
     w: &mut impl Write,
     status: u16,
@@ -42,10 +45,15 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
         return invalid(w, "There was an issue with your request body: it is not valid JSON.");
     };
-    let ask = match validate(&body, req.body.len()) {
+    let counting = req.path.split('?').next().is_some_and(|p| p.ends_with(COUNT_PATH));
+    let ask = match validate(&body, req.body.len(), counting) {
         Ok(ask) => ask,
         Err(message) => return invalid(w, &message),
     };
+    if counting {
+        // Counted as a generation's input is ([`Answer::plan`]): a token per four bytes.
+        return write_reply(w, 200, provider, &json!({"input_tokens": req.body.len() / 4}), REQUEST_ID);
+    }
     let Some(mut answer) = Answer::plan(provider, &ask) else {
         return write_overflow(w, 400, provider);
     };

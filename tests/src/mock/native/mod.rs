@@ -39,7 +39,7 @@ pub enum Protocol {
         /// ConverseStream.
         stream: bool,
     },
-    /// `POST /v1/messages`.
+    /// `POST /v1/messages`, and `POST /v1/messages/count_tokens`.
     Anthropic,
     /// `POST /v1/responses`.
     Responses,
@@ -56,7 +56,7 @@ impl Protocol {
                 _ => None,
             };
         }
-        if path.ends_with("/v1/messages") {
+        if path.ends_with("/v1/messages") || path.ends_with(anthropic::COUNT_PATH) {
             return Some(Protocol::Anthropic);
         }
         path.ends_with("/responses").then_some(Protocol::Responses)

@@ -27,6 +27,11 @@ const REQUEST: [&str; 18] = [
     "top_p",
 ];
 
+/// `MessageCountTokensParams`: what `POST /v1/messages/count_tokens` takes (no `max_tokens`,
+/// `stream`, sampling or stop sequences).
+const COUNT_REQUEST: [&str; 8] =
+    ["model", "messages", "cache_control", "output_config", "system", "thinking", "tool_choice", "tools"];
+
 /// A 400's message, `path: what is wrong` as the API words them.
 type Checked<T = ()> = Result<T, String>;
 
@@ -78,15 +83,20 @@ struct Turn {
 }
 
 /// The body: its params, then the conversation's turns and tool pairs.
-pub(super) fn validate(body: &Value, bytes: usize) -> Checked<Ask<'_>> {
-    let top = only(body, "", &REQUEST)?;
+/// A Messages body, or (`counting`) a token-counting body: the params that one takes.
+pub(super) fn validate(body: &Value, bytes: usize, counting: bool) -> Checked<Ask<'_>> {
+    let top = only(body, "", if counting { &COUNT_REQUEST[..] } else { &REQUEST[..] })?;
     if !top.get("model").is_some_and(Value::is_string) {
         return refuse("model: Field required");
     }
-    let Some(max_tokens) = top.get("max_tokens") else { return refuse("max_tokens: Field required") };
-    // 0 is allowed: it pre-warms the prompt cache without generating (the SDK's docs).
-    let Some(max_tokens) = max_tokens.as_u64() else {
-        return refuse("max_tokens: Input should be a valid integer greater than or equal to 0");
+    let max_tokens = match top.get("max_tokens") {
+        None if counting => u64::MAX,
+        None => return refuse("max_tokens: Field required"),
+        // 0 is allowed: it pre-warms the prompt cache without generating (the SDK's docs).
+        Some(m) => match m.as_u64() {
+            Some(m) => m,
+            None => return refuse("max_tokens: Input should be a valid integer greater than or equal to 0"),
+        },
     };
     let temperature = number(top, "temperature", Some(1.0))?;
     let top_p = number(top, "top_p", Some(1.0))?;
