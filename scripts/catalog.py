@@ -63,8 +63,9 @@ EXTRA = [
     ("gpt-5.4", "aws-bedrock", "openai.gpt-5.4", None),
 ]
 
-# Structured outputs (response_format json_schema) on the OpenAI-compatible paths we know of.
-STRUCTURED_PROVIDERS = {"openai", "google-gemini"}
+# Structured outputs (response_format json_schema): the OpenAI-compatible paths we know of, and
+# Anthropic's Messages API (`output_config.format`, generally available since Claude 4.5).
+STRUCTURED_PROVIDERS = {"openai", "google-gemini", "anthropic"}
 
 # Models that take only their default sampling (reasoning models: OpenAI answers a tuned
 # temperature, or max_tokens, with a 400; Anthropic's Opus 4.7 likewise), and those sent

@@ -140,4 +140,31 @@ try:
 except anthropic.NotFoundError as e:
     assert e.body["error"]["type"] == "not_found_error", e.body
 
+# Structured output on a pinned Claude: the SDK's own schema (objects closed) reaches Anthropic as
+# output_config.format, and the SDK parses the JSON text it gets back.
+import pydantic
+
+
+class Place(pydantic.BaseModel):
+    city: str
+
+
+parsed = client.messages.parse(model="claude-haiku-4-5", max_tokens=256, messages=hello, output_format=Place)
+assert parsed.parsed_output == Place(city="Paris"), parsed
+# A schema Claude cannot decode (a numeric bound) is refused naming where it stands.
+try:
+    client.messages.create(model="claude-haiku-4-5", max_tokens=256, messages=hello, extra_body={"output_config": {
+        "format": {"type": "json_schema", "schema": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}}}})
+    raise AssertionError("a bound Claude cannot decode was sent")
+except anthropic.BadRequestError as e:
+    assert "output_config.format.schema.properties.n.minimum" in e.body["error"]["message"], e.body
+
+# Token counting: Anthropic counts a Claude's request, the router estimates any other model's.
+counted = client.messages.with_raw_response.count_tokens(model="claude-sonnet-4-6", messages=hello, tools=tools)
+assert counted.headers["x-model-router-count"] == "provider", dict(counted.headers)
+assert counted.parse().input_tokens > 0, counted.parse()
+counted = client.messages.with_raw_response.count_tokens(model="gpt-4.1", messages=hello)
+assert counted.headers["x-model-router-count"] == "estimate", dict(counted.headers)
+assert counted.parse().input_tokens > 0, counted.parse()
+
 print("all checks passed")

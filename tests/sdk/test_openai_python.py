@@ -171,4 +171,15 @@ expect(openai.PermissionDeniedError, "provider_blocked", model="claude-opus-4-7"
        extra_body={"provider": {"only": ["openai"]}})
 expect(openai.RateLimitError, "rate_limit_exceeded", model="economy",
        extra_headers={"x-mock-status": "429"})
+# Structured output parsed by the SDK from a pinned Claude (Anthropic's output_config.format).
+import pydantic
+
+
+class Place(pydantic.BaseModel):
+    city: str
+
+
+done = client.chat.completions.parse(model="claude-haiku-4-5", messages=[{"role": "user", "content": "where?"}],
+                                     response_format=Place)
+assert done.choices[0].message.parsed == Place(city="Paris"), done
 print("python sdk: all checks passed")

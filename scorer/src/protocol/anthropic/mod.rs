@@ -17,6 +17,7 @@ pub mod response;
 pub mod stream;
 
 mod content;
+mod format;
 mod memo;
 mod turns;
 

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 
 use super::content::{number, refuse};
+use super::format;
 use super::memo::{Conversation, Translations};
 use crate::error::{ApiError, echo};
 use crate::parse::options::asks_more;
@@ -96,6 +97,7 @@ pub fn translate_with(
         out.insert("system".into(), system);
     }
     sampling(&req, &mut out)?;
+    let format = format::format(&req)?;
     if to.quirks.fixed_sampling {
         // What is left is at the default (the route refused the rest), and such a model
         // refuses the member itself ("`temperature` is deprecated for this model").
@@ -136,6 +138,16 @@ pub fn translate_with(
             }
         }
     }
+    if let Some(format) = format {
+        match out.get_mut("output_config").and_then(Value::as_object_mut) {
+            Some(config) => {
+                config.insert("format".into(), format);
+            }
+            None => {
+                out.insert("output_config".into(), json!({ "format": format }));
+            }
+        }
+    }
     // Current models take one of temperature and top_p ("cannot both be specified", a 400):
     // the temperature stays, the one clients set far more often, unless it is at Anthropic's
     // default (1, or above it before clamping), which asks for nothing the top_p does not.
@@ -165,7 +177,7 @@ enum Messages<'a, 'm> {
 }
 
 /// `temperature`, `top_p`, `stop`, `user`, and the members that must be refused (`n` > 1,
-/// `logprobs`, structured `response_format`).
+/// `logprobs`); `response_format` is [`format`]'s.
 fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), ApiError> {
     // OpenAI's range is 0-2, Anthropic's 0-1 with the same default (1): values above 1 are
     // clamped, the closest the model can do.
@@ -231,27 +243,16 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
             return Err(refuse(name, why));
         }
     }
-    // Members refused unless their `type` asks nothing: Anthropic's own `thinking`, sent
-    // through an OpenAI client (the translation writes it from `reasoning_effort`, and would
-    // drop this one), and structured output.
-    for (name, harmless, param, why) in [
-        (
-            "thinking",
-            "disabled",
-            "thinking",
-            "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
-        ),
-        (
-            "response_format",
-            "text",
-            "response_format.type",
-            "structured output (json_object, json_schema) is not available on this model's API: describe the format in the prompt or use a tool",
-        ),
-    ] {
-        match req.get(name) {
-            None | Some(Value::Null) => {}
-            Some(v) if v.get("type").and_then(Value::as_str) == Some(harmless) => {}
-            Some(_) => return Err(refuse(param, why)),
+    // Anthropic's own `thinking`, sent through an OpenAI client, unless it asks nothing: the
+    // translation writes it from `reasoning_effort`, and would drop this one.
+    match req.get("thinking") {
+        None | Some(Value::Null) => {}
+        Some(v) if v.get("type").and_then(Value::as_str) == Some("disabled") => {}
+        Some(_) => {
+            return Err(refuse(
+                "thinking",
+                "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
+            ));
         }
     }
     Ok(())

@@ -278,8 +278,10 @@ fn said(error: &Value, translated: bool) -> Option<String> {
         message = renamed_word(&message, chat, theirs);
     }
     let renamed = s("param").map(|p| {
-        let head = p.split(['.', '[']).next().unwrap_or_default();
-        match names.iter().find(|(chat, _)| *chat == head) {
+        // The first name the param starts with, whole (the longer names come first).
+        let starts =
+            |chat: &str| p.strip_prefix(chat).is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']));
+        match names.iter().find(|(chat, _)| starts(chat)) {
             Some((chat, theirs)) => p.replacen(chat, theirs, 1),
             None => p.to_string(),
         }
@@ -315,9 +317,11 @@ fn renamed_word(text: &str, from: &str, to: &str) -> String {
 }
 
 /// Chat's names for the members a Messages request sends otherwise.
-const MESSAGES_NAMES: [(&str, &str); 4] = [
+const MESSAGES_NAMES: [(&str, &str); 5] = [
     ("max_completion_tokens", "max_tokens"),
     ("reasoning_effort", "thinking"),
+    // The chat body names the schema under `json_schema`; the Messages body, beside its type.
+    ("response_format.json_schema.schema", "output_config.format.schema"),
     ("response_format", "output_config.format"),
     ("stop", "stop_sequences"),
 ];

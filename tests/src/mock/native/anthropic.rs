@@ -57,6 +57,10 @@ pub(super) fn respond(w: &mut TcpStream, req: &Received, pace: Pace) -> io::Resu
     let Some(mut answer) = Answer::plan(provider, &ask) else {
         return write_overflow(w, 400, provider);
     };
+    // Structured output: the text is JSON following the schema (its first property set).
+    if let (Some(schema), Some(_)) = (body.pointer("/output_config/format/schema"), &answer.text) {
+        answer.text = Some(super::tool_arguments(schema).to_string());
+    }
     // Thinking on (`enabled` or `adaptive`): Claude thinks before it answers.
     if matches!(body["thinking"]["type"].as_str(), Some("enabled" | "adaptive")) && answer.reasoning.is_none()
     {

@@ -112,3 +112,21 @@ fn reasoning_the_translation_cannot_carry_is_refused() {
     let v = ask(&TO, json!({"reasoning": {"effort": "low"}})).unwrap_or_default();
     assert_eq!(v["thinking"]["type"], "enabled", "{v}");
 }
+
+/// Structured output rides in `output_config` beside the effort, with or without thinking.
+#[test]
+fn a_json_schema_is_the_format_beside_the_effort() {
+    let adaptive = Native { quirks: Quirks { adaptive_thinking: true, ..Quirks::NONE }, ..TO };
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let asked = json!({"response_format": {"type": "json_schema", "json_schema": {"name": "p", "strict": true, "schema": schema}}});
+    let mut closed = schema.clone();
+    closed["additionalProperties"] = json!(false);
+    let format = json!({"type": "json_schema", "schema": closed});
+    let mut thinking = asked.clone();
+    thinking["reasoning_effort"] = json!("high");
+    let v = ask(&adaptive, thinking).unwrap_or_default();
+    assert_eq!(v["output_config"], json!({"effort": "high", "format": format}), "{v}");
+    assert_eq!(v["thinking"]["type"], json!("adaptive"), "{v}");
+    let v = ask(&TO, asked).unwrap_or_default();
+    assert_eq!(v["output_config"], json!({"format": format}), "{v}");
+}

@@ -121,10 +121,13 @@ fn every_refusal_is_a_400_naming_the_field() {
         (ask(json!({"logprobs": true})), "logprobs"),
         (ask(json!({"response_format": {"type": "json_object"}})), "response_format.type"),
         (
-            ask(
-                json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}),
-            ),
-            "response_format.type",
+            ask(json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+                "type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}}}})),
+            "response_format.json_schema.schema.properties.n.maximum",
+        ),
+        (
+            ask(json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}})),
+            "response_format.json_schema.schema",
         ),
         (ask(json!({"tools": {}})), "tools"),
         (ask(json!({"tools": [{"type": "web_search"}]})), "tools[0].type"),

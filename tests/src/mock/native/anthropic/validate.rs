@@ -133,6 +133,7 @@ pub(super) fn validate(body: &Value, bytes: usize, counting: bool) -> Checked<As
         return refuse("service_tier: Input should be 'auto' or 'standard_only'");
     }
     cache_control(top, "")?;
+    output_config(top.get("output_config"))?;
     system(top.get("system"))?;
     let tools = tools(top.get("tools"))?;
     let thinking = thinking(top.get("thinking"), max_tokens)?;
@@ -169,6 +170,67 @@ pub(super) fn validate(body: &Value, bytes: usize, counting: bool) -> Checked<As
         first_tool: tools.first().map(|(name, schema)| Tool { name, schema }),
         request_bytes: bytes,
     })
+}
+
+/// `output_config`: `effort`, and `format` a JSON Schema within structured outputs' limits.
+fn output_config(c: Option<&Value>) -> Checked {
+    let Some(c) = c else { return Ok(()) };
+    let c = only(c, "output_config", &["effort", "format"])?;
+    if let Some(e) = c.get("effort")
+        && !matches!(e.as_str(), Some("low" | "medium" | "high" | "xhigh" | "max"))
+    {
+        return refuse("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'");
+    }
+    let Some(f) = c.get("format") else { return Ok(()) };
+    let f = only(f, "output_config.format", &["type", "schema"])?;
+    if f.get("type").and_then(Value::as_str) != Some("json_schema") {
+        return refuse("output_config.format.type: Input should be 'json_schema'");
+    }
+    match f.get("schema") {
+        Some(s) if s.is_object() => schema(s),
+        _ => refuse("output_config.format.schema: Field required"),
+    }
+}
+
+/// A structured-output schema and its subschemas: objects closed (`additionalProperties:
+/// false`), no numeric bounds or string lengths, arrays bounded by `minItems` 0 or 1 only.
+fn schema(s: &Value) -> Checked {
+    let Some(o) = s.as_object() else { return Ok(()) };
+    let bounds = [
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "maxItems",
+    ];
+    if let Some(k) = bounds.iter().find(|k| o.contains_key(**k)) {
+        return refuse(format!("output_config.format.schema: '{k}' is not supported"));
+    }
+    if o.get("minItems").and_then(Value::as_u64).is_some_and(|n| n > 1) {
+        return refuse("output_config.format.schema: minItems above 1 is not supported");
+    }
+    let object = o
+        .get("type")
+        .is_some_and(|t| t == "object" || t.as_array().is_some_and(|a| a.iter().any(|t| t == "object")));
+    if (object || o.contains_key("properties")) && o.get("additionalProperties") != Some(&Value::Bool(false))
+    {
+        return refuse(
+            "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false",
+        );
+    }
+    // Every nested object: a subschema, or a map of them (`properties`, `$defs`), walked alike
+    // (a property named like a keyword is not told apart: the mock's own tests avoid them).
+    for v in o.values() {
+        match v {
+            Value::Object(_) => schema(v)?,
+            Value::Array(list) => list.iter().try_for_each(schema)?,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn system(s: Option<&Value>) -> Checked {
