@@ -171,6 +171,18 @@ expect(openai.PermissionDeniedError, "provider_blocked", model="claude-opus-4-7"
        extra_body={"provider": {"only": ["openai"]}})
 expect(openai.RateLimitError, "rate_limit_exceeded", model="economy",
        extra_headers={"x-mock-status": "429"})
+# Reasoning asked as a summary comes as the reasoning item's summary, whole and streamed (what the
+# AI SDK, LangChain and the Agents SDK show), from a Responses model and from a translated one.
+for model in (responses_model, "deepseek.v3.2"):
+    asked = dict(model=model, input="mock:reasoning hello", reasoning={"effort": "low", "summary": "auto"})
+    item = client.responses.create(**asked).output[0]
+    assert item.type == "reasoning" and [s.text for s in item.summary] == [item.summary[0].text], item
+    assert item.summary[0].text.startswith("mock reasoning from"), item
+    with client.responses.stream(**asked) as s:
+        said = "".join(e.delta for e in s if e.type == "response.reasoning_summary_text.delta")
+        final = s.get_final_response()
+    assert said == final.output[0].summary[0].text == item.summary[0].text, (said, final.output[0])
+
 # Structured output parsed by the SDK from a pinned Claude (Anthropic's output_config.format).
 import pydantic
 

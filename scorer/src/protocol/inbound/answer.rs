@@ -81,7 +81,8 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
     let signed = signed.filter(|b| echo.signatures && !b.is_empty());
     let reasoning = text("reasoning_content").or_else(|| text("reasoning"));
     if reasoning.is_some() || signed.is_some() {
-        let mut item = reasoning_item(&ids.reasoning(), reasoning.unwrap_or_default(), done);
+        let mut item =
+            reasoning_item(&ids.reasoning(), reasoning.unwrap_or_default(), done, echo.summarized());
         if let Some(blocks) = signed {
             set(&mut item, "encrypted_content", json!(signature::thinking_carried(blocks)));
         }
@@ -291,9 +292,15 @@ pub(super) fn message_item(id: &str, content: Vec<Value>, status: &str) -> Value
     json!({"id": id, "type": "message", "status": status, "role": "assistant", "content": content})
 }
 
-pub(super) fn reasoning_item(id: &str, text: &str, status: &str) -> Value {
-    let content = if text.is_empty() { json!([]) } else { json!([{"type": "reasoning_text", "text": text}]) };
-    json!({"id": id, "type": "reasoning", "status": status, "summary": [], "content": content})
+/// A `reasoning` item: its text as the item's summary (`summary_text`) when the request asked
+/// for one ([`Echo::summarized`]), else as its `reasoning_text` content.
+pub(super) fn reasoning_item(id: &str, text: &str, status: &str, summarized: bool) -> Value {
+    let kind = if summarized { "summary_text" } else { "reasoning_text" };
+    let said = if text.is_empty() { json!([]) } else { json!([{"type": kind, "text": text}]) };
+    if summarized {
+        return json!({"id": id, "type": "reasoning", "status": status, "summary": said});
+    }
+    json!({"id": id, "type": "reasoning", "status": status, "summary": [], "content": said})
 }
 
 /// A `function_call` item; a function the request declared in a namespace is named as it was

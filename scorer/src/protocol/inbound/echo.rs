@@ -51,6 +51,15 @@ impl Echo {
         Echo { members: m, ..Echo::default() }
     }
 
+    /// Whether the request asked for reasoning summaries (`reasoning.summary` `auto`,
+    /// `concise` or `detailed`): the model's reasoning then comes as its item's summary, which
+    /// is what the AI SDK, LangChain and the Agents SDK show.
+    pub(super) fn summarized(&self) -> bool {
+        let reasoning = self.members.get("reasoning");
+        let summary = reasoning.and_then(|r| r.get("summary").or_else(|| r.get("generate_summary")));
+        summary.and_then(Value::as_str).is_some_and(|s| s != "none")
+    }
+
     /// The namespace and own name of the function chat knows as `chat_name`, when the
     /// request declared it in a namespace.
     pub(super) fn namespace_of(&self, chat_name: &str) -> Option<(&str, &str)> {

@@ -257,9 +257,23 @@ impl Events {
                 at
             }
         };
+        let summarized = self.echo.summarized();
         let Some(item) = self.items.get_mut(at) else { return };
+        let first = item.text.is_empty();
         item.text.push_str(delta);
         let id = item.id.clone();
+        if summarized && item.kind == Kind::Reasoning {
+            // The summary's one part opens with its first text (an item that only carries
+            // thinking has none, as OpenAI's).
+            if first {
+                let part =
+                    json!({"item_id": id, "output_index": at, "summary_index": 0, "part": summary_part("")});
+                self.emit(out, "response.reasoning_summary_part.added", part);
+            }
+            let fields = json!({"item_id": id, "output_index": at, "summary_index": 0, "delta": delta});
+            self.emit(out, "response.reasoning_summary_text.delta", fields);
+            return;
+        }
         let mut fields = json!({"item_id": id, "output_index": at, "content_index": 0, "delta": delta});
         let event = match item.kind {
             Kind::Reasoning => "response.reasoning_text.delta",
@@ -416,11 +430,11 @@ impl Events {
         let text = if whole { item.text.as_str() } else { "" };
         match &item.kind {
             Kind::Reasoning if !item.thinking.is_empty() => {
-                let mut json = answer::reasoning_item(&item.id, text, item.status);
+                let mut json = answer::reasoning_item(&item.id, text, item.status, self.echo.summarized());
                 set(&mut json, "encrypted_content", json!(signature::thinking_carried(&item.thinking)));
                 json
             }
-            Kind::Reasoning => answer::reasoning_item(&item.id, text, item.status),
+            Kind::Reasoning => answer::reasoning_item(&item.id, text, item.status, self.echo.summarized()),
             Kind::Signed { call_id, signature } => signature::item(&item.id, call_id, signature, item.status),
             Kind::Message { .. } if !whole => answer::message_item(&item.id, Vec::new(), item.status),
             Kind::Message { .. } => {
@@ -436,6 +450,8 @@ impl Events {
     fn part_json(&self, at: usize) -> Option<Value> {
         let item = self.items.get(at)?;
         match item.kind {
+            // A summary's part is told by its own events (`summary_part`).
+            Kind::Reasoning if self.echo.summarized() => None,
             Kind::Reasoning => Some(json!({"type": "reasoning_text", "text": item.text})),
             Kind::Signed { .. } => None,
             Kind::Message { refusal: true } => Some(answer::refusal_part(&item.text)),
@@ -459,6 +475,11 @@ impl Events {
         out.extend_from_slice(data.to_string().as_bytes());
         out.extend_from_slice(b"\n\n");
     }
+}
+
+/// A reasoning summary's part.
+fn summary_part(text: &str) -> Value {
+    json!({"type": "summary_text", "text": text})
 }
 
 /// The log probabilities an item holds as written.

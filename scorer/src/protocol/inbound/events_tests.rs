@@ -162,6 +162,58 @@ fn reasoning_comes_as_its_own_item_before_the_text() {
     assert_eq!(out[1]["content"][0]["text"], json!("ok"));
 }
 
+/// A request that asked for reasoning summaries (`reasoning.summary`) gets the reasoning as its
+/// item's summary, with the summary's events (what the AI SDK and LangChain read), whole and
+/// streamed; an item that only carries thinking has no summary part.
+#[test]
+fn reasoning_asked_as_a_summary_comes_as_the_summary() {
+    let request = json!({"model": "m", "input": "hi", "stream": true, "include": ["reasoning.encrypted_content"],
+        "reasoning": {"effort": "low", "summary": "auto"}});
+    let echo = crate::protocol::inbound::request::to_chat(request.to_string().as_bytes(), &[])
+        .map(|c| c.echo)
+        .unwrap_or_default();
+    let body = chat(
+        &[
+            chunk(json!({"reasoning_content": "hm"}), None),
+            chunk(json!({"reasoning_content": "m"}), None),
+            chunk(json!({"content": "ok"}), None),
+            chunk(json!({"thinking_blocks": [{"type": "redacted_thinking", "data": "abc"}]}), None),
+            chunk(json!({"content": "!"}), Some("stop")),
+        ],
+        true,
+    );
+    let all = events(&Events::new(echo.clone(), "chatcmpl-x").feed(body.as_bytes(), true));
+    let of = |t: &str| all.iter().filter(|e| e["type"] == t).cloned().collect::<Vec<_>>();
+    assert!(!types(&all).iter().any(|t| t.starts_with("response.reasoning_text")), "{all:?}");
+    let deltas: Vec<Value> =
+        of("response.reasoning_summary_text.delta").iter().map(|e| e["delta"].clone()).collect();
+    assert_eq!(deltas, [json!("hm"), json!("m")]);
+    let output = &of("response.completed")[0]["response"]["output"];
+    let added = of("response.reasoning_summary_part.added");
+    assert_eq!(
+        (added.len(), &added[0]["summary_index"], &added[0]["item_id"]),
+        (1, &json!(0), &output[0]["id"]),
+        "{added:?}"
+    );
+    assert_eq!(of("response.reasoning_summary_text.done")[0]["text"], json!("hmm"));
+    assert_eq!(
+        of("response.reasoning_summary_part.done")[0]["part"],
+        json!({"type": "summary_text", "text": "hmm"})
+    );
+    assert_eq!(output[0]["summary"], json!([{"type": "summary_text", "text": "hmm"}]), "{output}");
+    assert!(output[0].get("content").is_none(), "{output}");
+    // The thinking-only item carries its block and has no summary.
+    assert_eq!((&output[2]["type"], &output[2]["summary"]), (&json!("reasoning"), &json!([])), "{output}");
+    assert_eq!(of("response.reasoning_summary_part.done").len(), 1);
+    // Whole, alike.
+    let completion = json!({"id": "chatcmpl-x", "object": "chat.completion", "created": 7, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok", "reasoning_content": "hmm"}, "finish_reason": "stop"}]});
+    let whole = crate::protocol::inbound::answer::to_response(completion.to_string().as_bytes(), &echo)
+        .unwrap_or_default();
+    let whole: Value = serde_json::from_slice(&whole).unwrap_or_default();
+    assert_eq!(whole["output"][0]["summary"], json!([{"type": "summary_text", "text": "hmm"}]), "{whole}");
+}
+
 #[test]
 fn split_at_every_byte_the_events_are_the_same() {
     let body =

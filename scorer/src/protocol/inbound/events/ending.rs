@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Events, Kind, logprobs_of};
+use super::{Events, Kind, logprobs_of, summary_part};
 use crate::protocol::inbound::answer::{self, set};
 
 impl Events {
@@ -39,6 +39,10 @@ impl Events {
         let event = match &item.kind {
             // No text to say was done.
             Kind::Signed { .. } => None,
+            Kind::Reasoning if self.echo.summarized() => {
+                fields = json!({"item_id": id, "output_index": at, "summary_index": 0, "text": text});
+                (!text.is_empty()).then_some("response.reasoning_summary_text.done")
+            }
             Kind::Reasoning => {
                 set(&mut fields, "text", json!(text));
                 Some("response.reasoning_text.done")
@@ -65,8 +69,14 @@ impl Events {
                 Some("response.function_call_arguments.done")
             }
         };
+        let summary = event == Some("response.reasoning_summary_text.done");
         if let Some(event) = event {
             self.emit(out, event, fields);
+        }
+        if summary {
+            let part =
+                json!({"item_id": id, "output_index": at, "summary_index": 0, "part": summary_part(&text)});
+            self.emit(out, "response.reasoning_summary_part.done", part);
         }
         if let Some(part) = self.part_json(at) {
             self.emit(
