@@ -279,7 +279,7 @@ impl Request {
 
     /// Charges an attempt at `to` that did not answer what it reported using ([`plausible`]).
     pub(super) fn charge_used(&mut self, host: &dyn Host, to: &Upstream, u: Usage) {
-        self.charge_lost(host, to, used_nano(host, to, u));
+        self.charge_lost(host, to, used_nano(host, to, u, self.account.choices));
     }
 
     /// Charges `nano` (nano-USD) for an attempt at `to` that did not answer, at the end, and
@@ -373,7 +373,7 @@ impl Request {
         usage: Option<Usage>,
     ) -> Vec<(&'static str, String)> {
         let Some(u) = usage else { return Vec::new() };
-        let u = plausible(host, to, u);
+        let u = plausible(host, to, u, self.account.choices);
         let cost = u.cost(&to.price());
         self.account.usage = Some(u);
         self.account.cost = Some(cost);
@@ -403,20 +403,20 @@ impl Request {
 const RUNAWAY_LOG_INTERVAL_SECS: u64 = 60;
 
 /// What `u` costs at `to`, nano-USD, as charged ([`plausible`]).
-pub(super) fn used_nano(host: &dyn Host, to: &Upstream, u: Usage) -> u64 {
-    nano(plausible(host, to, u).cost(&to.price()))
+pub(super) fn used_nano(host: &dyn Host, to: &Upstream, u: Usage, choices: u64) -> u64 {
+    nano(plausible(host, to, u, choices).cost(&to.price()))
 }
 
 /// `u` as charged: bounded by what `to`'s model can bill ([`Usage::beyond`]), logged once a
 /// minute per provider when it was not. An embedding model (it writes nothing: no
 /// `max_output`, which every chat model has) embeds up to [`MAX_EMBEDDING_INPUTS`] inputs in
 /// one request, each up to its window.
-pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage) -> Usage {
+pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage, choices: u64) -> Usage {
     let window = match to.max_output {
         0 => to.context_window.saturating_mul(MAX_EMBEDDING_INPUTS),
         _ => to.context_window,
     };
-    let Some(bounded) = u.beyond(window, &to.price()) else { return u };
+    let Some(bounded) = u.beyond(window, choices, &to.price()) else { return u };
     let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
     let key = format!("model_router.runaway_logged.{}", to.provider);
     if live::first_in(host, &key, RUNAWAY_LOG_INTERVAL_SECS, now) {

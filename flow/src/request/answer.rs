@@ -346,7 +346,7 @@ impl Request {
             Bill::Estimate => self.lost(host, f),
             Bill::Input => self.charge_lost(host, &f.to, f.input_estimate_nano()),
             Bill::Cut(used, floor) => {
-                let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u));
+                let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u, f.choices));
                 let floor = floor.saturating_add(f.input_estimate_nano());
                 self.charge_lost(host, &f.to, reported.max(self.estimate_of(f)).max(floor));
             }

@@ -243,6 +243,7 @@ impl Request {
             }
         };
         self.account.reservation = reservation;
+        self.account.choices = route.choices;
         if let Some(note) = &route.budget {
             let step = note.split(':').next().unwrap_or(note);
             host.count(&m::labelled(m::BUDGET, &[("step", &m::stat_segment(step))]), 1);

@@ -392,6 +392,8 @@ pub(super) struct Opening {
 pub(super) struct Account {
     /// The conversation's tier to remember once a provider answers.
     pub(super) memory: Option<Memory>,
+    /// The choices asked for (`n`; 0 before routing): each bills its own output.
+    pub(super) choices: u64,
     /// The attempt whose answer began and is not judged yet (`Request::answer_ended`), with the
     /// probe slots it holds.
     pub(super) opened: Option<(Upstream, Probes)>,

@@ -150,7 +150,7 @@ impl StreamUsage {
 
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
-        self.usage.map(|u| u.beyond(self.window, &self.price).unwrap_or(u).cost(&self.price))
+        self.usage.map(|u| u.beyond(self.window, self.choices, &self.price).unwrap_or(u).cost(&self.price))
     }
 
     /// The least the output passed on so far cost, USD: a token per event (an event carries at

@@ -124,19 +124,21 @@ impl Usage {
     /// The bill a provider states beside them (xAI's ticks) is bounded at what those most
     /// counts cost at `price` (the router refuses the server-side tools that cost beyond
     /// tokens).
-    pub fn beyond(&self, window: u64, price: &Price) -> Option<Usage> {
+    pub fn beyond(&self, window: u64, choices: u64, price: &Price) -> Option<Usage> {
         let most = window.saturating_mul(2);
-        let top = Usage { input: most, output: most, ..Usage::default() };
+        // Each of `n` choices writes its own answer, billed together; the prompt is billed once.
+        let most_out = most.saturating_mul(choices.max(1));
+        let top = Usage { input: most, output: most_out, ..Usage::default() };
         let most_ticks = (top.cost(price) * TICKS_PER_USD).round() as u64;
         // A free model stays free (`cost`), whatever its stated bill: nothing to bound.
         let ticks_beyond = most_ticks > 0 && self.billed_ticks.is_some_and(|t| t > most_ticks);
-        if window == 0 || (self.input <= most && self.output <= most && !ticks_beyond) {
+        if window == 0 || (self.input <= most && self.output <= most_out && !ticks_beyond) {
             return None;
         }
         let input = self.input.min(most);
         Some(Usage {
             input,
-            output: self.output.min(most),
+            output: self.output.min(most_out),
             cache_read: self.cache_read.min(input),
             cache_write: self.cache_write.min(input),
             cache_write_1h: self.cache_write_1h.min(input),
@@ -525,23 +527,31 @@ mod tests {
     fn a_runaway_usage_is_bounded_by_the_window() {
         let price = Price::flat(1.0, 2.0);
         let u = Usage { input: 10, output: 1_000_000_000_000, cache_read: 5, ..Usage::default() };
-        assert_eq!(u.beyond(1_000, &price).map(|b| (b.input, b.output, b.cache_read)), Some((10, 2_000, 5)));
+        assert_eq!(
+            u.beyond(1_000, 1, &price).map(|b| (b.input, b.output, b.cache_read)),
+            Some((10, 2_000, 5))
+        );
         let u = Usage { input: 5_000, output: 3, cache_write: 4_000, ..Usage::default() };
         assert_eq!(
-            u.beyond(1_000, &price).map(|b| (b.input, b.output, b.cache_write)),
+            u.beyond(1_000, 1, &price).map(|b| (b.input, b.output, b.cache_write)),
             Some((2_000, 3, 2_000))
         );
         let within = Usage { input: 2_000, output: 2_000, ..Usage::default() };
-        assert_eq!(within.beyond(1_000, &price), None);
-        assert_eq!(u.beyond(0, &price), None);
+        assert_eq!(within.beyond(1_000, 1, &price), None);
+        assert_eq!(u.beyond(0, 1, &price), None);
+        // Each of n choices bills its own output; the prompt is billed once.
+        let nine = Usage { input: 10, output: 18_000, ..Usage::default() };
+        assert_eq!(nine.beyond(1_000, 9, &price), None);
+        assert_eq!(nine.beyond(1_000, 3, &price).map(|b| b.output), Some(6_000));
+        assert_eq!(nine.beyond(1_000, 0, &price).map(|b| b.output), Some(2_000));
         // xAI's ticks: 2,000 in and out at $1 and $2 per million cost $0.006, 6e7 ticks.
         let billed = |t: u64| Usage { input: 10, output: 10, billed_ticks: Some(t), ..Usage::default() };
-        assert_eq!(billed(60_000_000).beyond(1_000, &price), None);
-        let bounded = billed(u64::MAX).beyond(1_000, &price);
+        assert_eq!(billed(60_000_000).beyond(1_000, 1, &price), None);
+        let bounded = billed(u64::MAX).beyond(1_000, 1, &price);
         assert_eq!(bounded.map(|b| (b.input, b.output, b.billed_ticks)), Some((10, 10, Some(60_000_000))));
         assert!(bounded.is_some_and(|b| (b.cost(&price) - 0.006).abs() < 1e-12));
         // A free model's stated bill is nothing to bound (it is charged nothing).
-        assert_eq!(billed(u64::MAX).beyond(1_000, &Price::flat(0.0, 0.0)), None);
+        assert_eq!(billed(u64::MAX).beyond(1_000, 1, &Price::flat(0.0, 0.0)), None);
     }
 
     #[test]
