@@ -36,6 +36,11 @@ pub(crate) fn integer(v: &Value) -> Option<u64> {
 pub(crate) struct Json<'a>(&'a str);
 
 impl<'a> Json<'a> {
+    /// JSON text, as a value's (written here, not read from a body).
+    pub(crate) fn of(text: &'a str) -> Self {
+        Json(text)
+    }
+
     /// The value's JSON text.
     pub(crate) fn get(self) -> &'a str {
         self.0
@@ -159,6 +164,22 @@ fn read_elements<'a>(r: &mut Reader<'a>, text: &'a str) -> Result<Elements<'a>, 
         out.push(read_members(r, text)?);
     }
     Ok(Some(out))
+}
+
+/// An array's elements, each as its raw JSON; `None` when the value is not an array.
+pub(crate) fn elements(raw: Json<'_>) -> Result<Option<Vec<Json<'_>>>, ApiError> {
+    let text = raw.get().trim();
+    if !text.starts_with('[') {
+        return Ok(None);
+    }
+    whole(text, |r, text| {
+        let mut out = Vec::new();
+        let mut it = r.array().map_err(invalid_json)?;
+        while it.next(r).map_err(invalid_json)? {
+            out.push(next_value(r, text)?);
+        }
+        Ok(Some(out))
+    })
 }
 
 /// A member that is an array, as its elements' members (read in one pass); `None` when it is

@@ -1,34 +1,64 @@
 //! Structured output (`response_format` `json_schema`) as the Messages API's
-//! `output_config.format`, the schema Claude's constrained decoding follows. Claude takes a
-//! subset of JSON Schema: what it cannot take (numeric bounds, string lengths, an array's
-//! upper bound or a lower one above 1, an object open to members it does not name) is refused
-//! naming where it stands, so a tier routes the request to a model that can and a pinned
-//! request hears why; an object that does not say whether it is open is closed
-//! (`additionalProperties: false`, as Anthropic's SDKs write it), which a model that names
-//! no other members obeys anyway. `json_object` has no equivalent (Claude's JSON always
-//! follows a schema): refused.
+//! `output_config.format`, the schema Claude's constrained decoding follows.
+//!
+//! Claude takes a documented subset of JSON Schema. The schema is rewritten from the body's
+//! text, member by member, so its `properties` keep their order (the order the model writes
+//! an answer's members in: "reasoning" before "answer"); each object schema that does not say
+//! whether it is open is closed (`additionalProperties: false`, which Claude requires, as
+//! Anthropic's SDKs write it), and `oneOf` is said as `anyOf` (as they do: Claude takes only
+//! `anyOf`, and a schema's alternatives rarely overlap). Anything else outside the subset (a
+//! keyword it does not take, a numeric bound, a string length, an array bounded beyond
+//! `minItems` 0 or 1, an unsupported string format, an open object, a recursive or external
+//! `$ref`) is refused naming where it stands, so a tier routes the request to a model that
+//! takes the whole schema and a pinned request hears why. `json_object` has no equivalent
+//! (Claude's JSON always follows a schema): refused.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::content::refuse;
 use crate::error::ApiError;
+use crate::protocol::canonical::minified;
+use crate::protocol::raw::{Json, elements, members, object_at, write_object};
 
 /// Where the schema stands in a chat body.
 const SCHEMA_PARAM: &str = "response_format.json_schema.schema";
 
-/// Keywords Claude's structured outputs refuse wherever they stand in a schema.
-const BOUNDS: [&str; 7] =
-    ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength"];
+/// The keywords Claude's structured outputs take (Anthropic's documented subset, and the
+/// annotations that ask nothing of the answer).
+const TAKEN: [&str; 23] = [
+    "type",
+    "enum",
+    "const",
+    "anyOf",
+    "allOf",
+    "oneOf",
+    "$ref",
+    "$defs",
+    "definitions",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "format",
+    "pattern",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "$schema",
+    "$id",
+    "$comment",
+];
 
-/// Keywords whose value is one subschema.
-const ONE: [&str; 5] = ["items", "not", "if", "then", "else"];
-/// Keywords whose value is a list of subschemas.
-const LISTS: [&str; 4] = ["anyOf", "allOf", "oneOf", "prefixItems"];
-/// Keywords whose value maps names to subschemas.
-const MAPS: [&str; 3] = ["properties", "$defs", "definitions"];
+/// The string formats Claude's structured outputs take.
+const FORMATS: [&str; 10] =
+    ["date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"];
 
-/// `output_config.format` for the request's `response_format`: `None` for none (or `text`).
-pub(super) fn format(req: &Map<String, Value>) -> Result<Option<Value>, ApiError> {
+/// `output_config.format`'s JSON text for the request's `response_format`: `None` for none (or
+/// `text`). `body` is the chat body the request was read from, whose text keeps the schema's
+/// order.
+pub(super) fn format(req: &Map<String, Value>, body: &[u8]) -> Result<Option<String>, ApiError> {
     let Some(rf) = req.get("response_format").filter(|v| !v.is_null()) else { return Ok(None) };
     match rf.get("type").and_then(Value::as_str) {
         Some("text") => return Ok(None),
@@ -46,147 +76,251 @@ pub(super) fn format(req: &Map<String, Value>) -> Result<Option<Value>, ApiError
             ));
         }
     }
-    let mut schema = match rf.get("json_schema").and_then(|s| s.get("schema")) {
-        Some(s @ Value::Object(_)) => s.clone(),
+    let schema = match rf.get("json_schema").and_then(|s| s.get("schema")) {
+        Some(s @ Value::Object(_)) => s,
         Some(_) => return Err(refuse(SCHEMA_PARAM, "the schema must be a JSON Schema object")),
         None => return Err(refuse(SCHEMA_PARAM, "send the JSON Schema the answer must follow")),
     };
-    closed(&mut schema, SCHEMA_PARAM)?;
-    Ok(Some(json!({"type": "json_schema", "schema": schema})))
+    // The body's text; a body whose path to the schema names a member twice was read as its
+    // value (which kept one of them), written in name order.
+    let written;
+    let raw = match object_at(body, &["response_format", "json_schema", "schema"]) {
+        Some(raw) => raw,
+        None => {
+            written = schema.to_string();
+            Json::of(&written)
+        }
+    };
+    let mut walk = Walk::default();
+    let mut out = String::with_capacity(raw.get().len() + 64);
+    walk.close(raw, SCHEMA_PARAM, &mut out)?;
+    walk.acyclic()?;
+    Ok(Some(format!(r#"{{"schema":{out},"type":"json_schema"}}"#)))
 }
 
-/// Checks one schema at `at` and its subschemas, closing each object schema that does not say
-/// whether it is open.
-fn closed(schema: &mut Value, at: &str) -> Result<(), ApiError> {
-    let Value::Object(o) = schema else { return Ok(()) };
-    let cannot = |key: &str, why: &str| {
-        refuse(
-            &format!("{at}.{key}"),
-            format!("this model's structured output {why}: leave {key} out, or use a tier"),
-        )
-    };
-    if let Some(key) = BOUNDS.iter().find(|k| o.contains_key(**k)) {
-        return Err(cannot(key, "takes no numeric bounds or string lengths"));
-    }
-    if o.contains_key("maxItems") || o.get("minItems").and_then(Value::as_u64).is_some_and(|n| n > 1) {
-        let key = if o.contains_key("maxItems") { "maxItems" } else { "minItems" };
-        return Err(cannot(key, "bounds an array only by minItems 0 or 1"));
-    }
-    match o.get("additionalProperties") {
-        Some(Value::Bool(false)) => {}
-        Some(_) => {
-            return Err(cannot(
-                "additionalProperties",
-                "takes only objects closed to unnamed members (false)",
-            ));
+/// What the walk over a schema saw of its definitions and references.
+#[derive(Default)]
+struct Walk {
+    /// The definition being walked (`$defs` or `definitions`), by name.
+    inside: Option<String>,
+    /// Each reference to a definition: (the definition it stands in, or the root; the one it
+    /// names), and where it stands.
+    refs: Vec<(Option<String>, String, String)>,
+}
+
+impl Walk {
+    /// Writes the schema `raw` (standing at `at`) to `out`, closed, refusing what Claude cannot
+    /// decode.
+    fn close(&mut self, raw: Json<'_>, at: &str, out: &mut String) -> Result<(), ApiError> {
+        let text = raw.get().trim();
+        if !text.starts_with('{') {
+            // `true` or `false`, a schema of anything or nothing.
+            out.push_str(&minified(text));
+            return Ok(());
         }
-        None if is_object(o) => {
-            o.insert("additionalProperties".into(), Value::Bool(false));
+        let m = members(raw)?;
+        if let Some(twice) = m.repeated() {
+            return Err(refuse(&format!("{at}.{twice}"), "a schema names this member twice"));
         }
-        None => {}
-    }
-    for key in ONE {
-        match o.get_mut(key) {
-            // `items` as a list: an older draft's tuple.
-            Some(Value::Array(list)) => each(list, &format!("{at}.{key}"))?,
-            Some(s) => closed(s, &format!("{at}.{key}"))?,
-            None => {}
+        let cannot = |key: &str, why: &str| {
+            refuse(
+                &format!("{at}.{key}"),
+                format!("this model's structured output {why}: leave {key} out, or use a tier"),
+            )
+        };
+        if m.get("oneOf").is_some() && m.get("anyOf").is_some() {
+            return Err(cannot("oneOf", "takes anyOf, and oneOf beside it"));
         }
-    }
-    for key in LISTS {
-        if let Some(Value::Array(list)) = o.get_mut(key) {
-            each(list, &format!("{at}.{key}"))?;
-        }
-    }
-    for key in MAPS {
-        if let Some(Value::Object(map)) = o.get_mut(key) {
-            for (name, s) in map.iter_mut() {
-                closed(s, &format!("{at}.{key}.{name}"))?;
+        let types = m.get("type").map_or(String::new(), |t| minified(t.get()).into_owned());
+        let object = types.contains("\"object\"") || m.get("properties").is_some();
+        let mut closed = false;
+        out.push('{');
+        for (n, (key, v)) in m.iter().enumerate() {
+            if !TAKEN.contains(&key) {
+                return Err(cannot(
+                    key,
+                    "takes no such keyword (numeric bounds, string lengths and most array and object constraints are beyond it)",
+                ));
+            }
+            if n > 0 {
+                out.push(',');
+            }
+            let written = if key == "oneOf" { "anyOf" } else { key };
+            out.push_str(&Value::from(written).to_string());
+            out.push(':');
+            let here = format!("{at}.{key}");
+            match key {
+                "properties" | "$defs" | "definitions" => self.map(v, &here, key != "properties", out)?,
+                "anyOf" | "oneOf" | "allOf" => {
+                    if key == "allOf" && v.get().contains("\"$ref\"") {
+                        return Err(cannot(key, "takes no $ref inside allOf"));
+                    }
+                    self.list(v, &here, out)?;
+                }
+                "items" if v.get().trim_start().starts_with('[') => self.list(v, &here, out)?,
+                "items" => self.close(v, &here, out)?,
+                "additionalProperties" if minified(v.get()) == "false" => {
+                    closed = true;
+                    out.push_str("false");
+                }
+                "additionalProperties" => {
+                    return Err(cannot(key, "takes only objects closed to unnamed members (false)"));
+                }
+                "minItems" if matches!(v.get().trim(), "0" | "1") => out.push_str(v.get().trim()),
+                "minItems" => return Err(cannot(key, "bounds an array only by minItems 0 or 1")),
+                "format" => {
+                    let said = serde_json::from_str::<String>(v.get()).unwrap_or_default();
+                    if !FORMATS.contains(&said.as_str()) {
+                        return Err(cannot(
+                            key,
+                            "takes only the string formats date-time, time, date, duration, email, hostname, uri, ipv4, ipv6 and uuid",
+                        ));
+                    }
+                    out.push_str(&minified(v.get()));
+                }
+                "enum" => {
+                    let scalar = |e: &Json<'_>| !e.get().trim_start().starts_with(['{', '[']);
+                    if !elements(v)?.is_some_and(|list| list.iter().all(scalar)) {
+                        return Err(cannot(
+                            key,
+                            "takes an enum as a list of strings, numbers, booleans and null",
+                        ));
+                    }
+                    out.push_str(&minified(v.get()));
+                }
+                "$ref" => {
+                    let target = serde_json::from_str::<String>(v.get()).unwrap_or_default();
+                    self.reference(&target, &here)?;
+                    out.push_str(&minified(v.get()));
+                }
+                _ => out.push_str(&minified(v.get())),
             }
         }
+        if object && !closed {
+            if m.iter().next().is_some() {
+                out.push(',');
+            }
+            out.push_str(r#""additionalProperties":false"#);
+        }
+        out.push('}');
+        Ok(())
     }
-    Ok(())
+
+    /// A map of names to schemas (`properties`, or definitions when `defs`).
+    fn map(&mut self, raw: Json<'_>, at: &str, defs: bool, out: &mut String) -> Result<(), ApiError> {
+        let m = members(raw)?;
+        if let Some(twice) = m.repeated() {
+            return Err(refuse(&format!("{at}.{twice}"), "a schema names this member twice"));
+        }
+        out.push('{');
+        for (n, (name, s)) in m.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(&Value::from(name).to_string());
+            out.push(':');
+            let outer = if defs { self.inside.replace(name.to_string()) } else { None };
+            self.close(s, &format!("{at}.{name}"), out)?;
+            if defs {
+                self.inside = outer;
+            }
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    /// A list of schemas.
+    fn list(&mut self, raw: Json<'_>, at: &str, out: &mut String) -> Result<(), ApiError> {
+        let Some(list) = elements(raw)? else { return Err(refuse(at, "must be a list of schemas")) };
+        out.push('[');
+        for (n, one) in list.into_iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            self.close(one, &format!("{at}[{n}]"), out)?;
+        }
+        out.push(']');
+        Ok(())
+    }
+
+    /// A `$ref`: to a definition of this schema (`#/$defs/name`, `#/definitions/name`) it is
+    /// noted for [`Walk::acyclic`]; to the root, it is recursive; elsewhere, external.
+    fn reference(&mut self, target: &str, at: &str) -> Result<(), ApiError> {
+        let named = target.strip_prefix("#/$defs/").or_else(|| target.strip_prefix("#/definitions/"));
+        match named {
+            Some(name) => {
+                self.refs.push((self.inside.clone(), name.to_string(), at.to_string()));
+                Ok(())
+            }
+            None if target == "#" => {
+                Err(refuse(at, "this model's structured output takes no recursive schema: use a tier"))
+            }
+            None if target.starts_with("#/") => Ok(()),
+            None => Err(refuse(at, "this model's structured output takes no external $ref: use a tier")),
+        }
+    }
+
+    /// Refuses a definition that refers to itself, directly or through others.
+    fn acyclic(&self) -> Result<(), ApiError> {
+        for (from, to, at) in &self.refs {
+            if from.is_none() {
+                continue;
+            }
+            // Whether `to` leads back to `from`, following the definitions' own references.
+            let mut seen: Vec<&str> = Vec::new();
+            let mut next = vec![to.as_str()];
+            while let Some(def) = next.pop() {
+                if Some(def) == from.as_deref() {
+                    return Err(refuse(
+                        at,
+                        "this model's structured output takes no recursive schema: use a tier",
+                    ));
+                }
+                if seen.contains(&def) {
+                    continue;
+                }
+                seen.push(def);
+                next.extend(
+                    self.refs
+                        .iter()
+                        .filter(|(f, _, _)| f.as_deref() == Some(def))
+                        .map(|(_, t, _)| t.as_str()),
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
-fn each(list: &mut [Value], at: &str) -> Result<(), ApiError> {
-    for (i, s) in list.iter_mut().enumerate() {
-        closed(s, &format!("{at}[{i}]"))?;
-    }
-    Ok(())
-}
-
-/// A schema for objects: `type` `object` (or a list holding it), or properties named.
-fn is_object(o: &Map<String, Value>) -> bool {
-    match o.get("type") {
-        Some(Value::String(t)) => t == "object",
-        Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
-        _ => o.contains_key("properties"),
-    }
+/// The Messages body as `write_body` writes it (`out`'s members, the conversation, the tools'
+/// text), with `output_config` holding the format's text (`format`, in the client's order)
+/// beside the effort `out` holds.
+pub(super) fn write(
+    out: &Map<String, Value>,
+    format: &str,
+    tools: Option<&[u8]>,
+    size: usize,
+    mut conversation: impl FnMut(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<Vec<u8>, ApiError> {
+    let config = match out.get("output_config").and_then(|c| c.get("effort")) {
+        Some(effort) => format!(r#"{{"effort":{effort},"format":{format}}}"#),
+        None => format!(r#"{{"format":{format}}}"#),
+    };
+    let mut extra = vec!["messages", "output_config"];
+    extra.extend(tools.map(|_| "tools"));
+    write_object(out, &extra, size, |name, w| match (name, tools) {
+        ("output_config", _) => {
+            w.extend_from_slice(config.as_bytes());
+            Ok(())
+        }
+        ("tools", Some(text)) => {
+            w.extend_from_slice(text);
+            Ok(())
+        }
+        _ => conversation(w),
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn of(response_format: Value) -> Result<Option<Value>, (String, String)> {
-        let req = json!({ "response_format": response_format });
-        let req = req.as_object().cloned().unwrap_or_default();
-        format(&req).map_err(|e| (e.param.unwrap_or_default(), e.message))
-    }
-
-    #[test]
-    fn a_json_schema_is_claudes_format_its_objects_closed() {
-        let schema = json!({
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "format": "date"},
-                "stops": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {"at": {"type": "string"}}}},
-                "kind": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/kind"}]},
-            },
-            "required": ["city"],
-            "$defs": {"kind": {"type": ["object", "null"], "properties": {"minimum": {"type": "integer"}}}},
-        });
-        let got = of(
-            json!({"type": "json_schema", "json_schema": {"name": "p", "strict": true, "schema": schema}}),
-        );
-        let mut want = schema.clone();
-        for at in ["", "/properties/stops/items", "/$defs/kind"] {
-            if let Some(o) = want.pointer_mut(at).and_then(Value::as_object_mut) {
-                o.insert("additionalProperties".into(), json!(false));
-            }
-        }
-        assert_eq!(got, Ok(Some(json!({"type": "json_schema", "schema": want}))));
-        assert_eq!(of(json!({"type": "text"})), Ok(None));
-        assert_eq!(of(Value::Null), Ok(None));
-    }
-
-    #[test]
-    fn what_claude_cannot_decode_is_refused_where_it_stands() {
-        let schema = |inner: Value| json!({"type": "json_schema", "json_schema": {"name": "p", "schema": {"type": "object", "properties": {"x": inner}}}});
-        let at = |rest: &str| format!("{SCHEMA_PARAM}.properties.x{rest}");
-        for (inner, param) in [
-            (json!({"type": "integer", "minimum": 1}), at(".minimum")),
-            (json!({"type": "string", "maxLength": 9}), at(".maxLength")),
-            (json!({"type": "array", "minItems": 2}), at(".minItems")),
-            (json!({"type": "array", "items": {"type": "number", "multipleOf": 2}}), at(".items.multipleOf")),
-            (
-                json!({"type": "object", "additionalProperties": {"type": "string"}}),
-                at(".additionalProperties"),
-            ),
-            (
-                json!({"anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": true}]}),
-                at(".anyOf[1].additionalProperties"),
-            ),
-        ] {
-            assert_eq!(of(schema(inner.clone())).map_err(|e| e.0), Err(param), "{inner}");
-        }
-        assert_eq!(
-            of(json!({"type": "json_object"})).map_err(|e| e.0),
-            Err("response_format.type".to_string())
-        );
-        assert_eq!(
-            of(json!({"type": "json_schema", "json_schema": {"name": "p"}})).map_err(|e| e.0),
-            Err(SCHEMA_PARAM.to_string())
-        );
-    }
-}
+#[path = "format_tests.rs"]
+mod tests;

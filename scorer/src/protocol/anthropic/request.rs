@@ -97,7 +97,13 @@ pub fn translate_with(
         out.insert("system".into(), system);
     }
     sampling(&req, &mut out)?;
-    let format = format::format(&req)?;
+    let format = format::format(&req, body)?;
+    if format.is_some() && conversation.prefill() {
+        return Err(refuse(
+            "response_format",
+            "this model's structured output cannot continue a prefilled answer (a conversation ending on an assistant turn): end it with a user message",
+        ));
+    }
     if to.quirks.fixed_sampling {
         // What is left is at the default (the route refused the rest), and such a model
         // refuses the member itself ("`temperature` is deprecated for this model").
@@ -138,16 +144,6 @@ pub fn translate_with(
             }
         }
     }
-    if let Some(format) = format {
-        match out.get_mut("output_config").and_then(Value::as_object_mut) {
-            Some(config) => {
-                config.insert("format".into(), format);
-            }
-            None => {
-                out.insert("output_config".into(), json!({ "format": format }));
-            }
-        }
-    }
     // Current models take one of temperature and top_p ("cannot both be specified", a 400):
     // the temperature stays, the one clients set far more often, unless it is at Anthropic's
     // default (1, or above it before clamping), which asks for nothing the top_p does not.
@@ -161,8 +157,14 @@ pub fn translate_with(
     if conversation.auto_cached(to.quirks.auto_cache, body) {
         out.insert("cache_control".into(), json!({"type": "ephemeral"}));
     }
-    let written =
-        write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| conversation.write(w))?;
+    let written = match format {
+        None => {
+            write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| conversation.write(w))?
+        }
+        Some(format) => {
+            format::write(&out, &format, tools_written.as_deref(), body.len(), |w| conversation.write(w))?
+        }
+    };
     if let Some(memo) = memo {
         conversation.remember(body, &written, memo);
     }

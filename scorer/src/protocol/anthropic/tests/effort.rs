@@ -130,3 +130,15 @@ fn a_json_schema_is_the_format_beside_the_effort() {
     let v = ask(&TO, asked).unwrap_or_default();
     assert_eq!(v["output_config"], json!({"format": format}), "{v}");
 }
+
+/// Anthropic documents structured output as unable to continue a prefill: refused, so a tier
+/// routes on.
+#[test]
+fn a_prefill_with_a_json_schema_is_refused() {
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}});
+    let asked = json!({
+        "messages": [user("hi"), {"role": "assistant", "content": "{"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
+    });
+    assert_eq!(ask(&TO, asked).map_err(|e| e.param), Err(Some("response_format".to_string())));
+}

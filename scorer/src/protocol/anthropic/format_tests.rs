@@ -1,0 +1,90 @@
+use serde_json::{Value, json};
+
+use super::*;
+
+/// `output_config.format` for a chat body with `response_format` (as the client wrote it).
+fn of(response_format: &str) -> Result<Option<Value>, (String, String)> {
+    let body = format!(r#"{{"model":"m","messages":[],"response_format":{response_format}}}"#);
+    let req: Map<String, Value> = serde_json::from_str(&body).unwrap_or_default();
+    format(&req, body.as_bytes())
+        .map(|text| text.map(|t| serde_json::from_str(&t).unwrap_or(Value::Null)))
+        .map_err(|e| (e.param.unwrap_or_default(), e.message))
+}
+
+fn schema(schema: &str) -> String {
+    format!(r#"{{"type":"json_schema","json_schema":{{"name":"p","strict":true,"schema":{schema}}}}}"#)
+}
+
+#[test]
+fn a_json_schema_is_claudes_format_its_objects_closed_and_its_order_kept() {
+    let asked = r##"{"type":"object","title":"Answer","properties":{
+        "reasoning":{"type":"string","description":"first"},
+        "answer":{"type":"string","format":"date"},
+        "stops":{"type":"array","minItems":1,"items":{"type":"object","properties":{"at":{"type":"string"}}}},
+        "kind":{"oneOf":[{"type":"null"},{"$ref":"#/$defs/kind"}]},
+        "level":{"enum":["low","high",null]}},
+      "required":["reasoning","answer"],
+      "$defs":{"kind":{"type":["object","null"],"properties":{"minimum":{"type":"integer"}}}}}"##;
+    let body = format!(r#"{{"model":"m","messages":[],"response_format":{}}}"#, schema(asked));
+    let req: Map<String, Value> = serde_json::from_str(&body).unwrap_or_default();
+    let text = format(&req, body.as_bytes()).ok().flatten().unwrap_or_default();
+    // The properties in the client's order: the model writes its reasoning before its answer.
+    let at = |s: &str| text.find(s).unwrap_or(usize::MAX);
+    assert!(at("\"reasoning\"") < at("\"answer\"") && at("\"answer\"") < at("\"stops\""), "{text}");
+    let got: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let mut want: Value = serde_json::from_str(asked).unwrap_or(Value::Null);
+    for at in ["", "/properties/stops/items", "/$defs/kind"] {
+        if let Some(o) = want.pointer_mut(at).and_then(Value::as_object_mut) {
+            o.insert("additionalProperties".into(), json!(false));
+        }
+    }
+    // oneOf said as anyOf, as Anthropic's SDKs say it.
+    if let Some(o) = want.pointer_mut("/properties/kind").and_then(Value::as_object_mut) {
+        let alternatives = o.remove("oneOf").unwrap_or_default();
+        o.insert("anyOf".into(), alternatives);
+    }
+    assert_eq!(got, json!({"type": "json_schema", "schema": want}));
+    assert_eq!(of(r#"{"type":"text"}"#), Ok(None));
+    assert_eq!(of("null"), Ok(None));
+}
+
+#[test]
+fn what_claude_cannot_decode_is_refused_where_it_stands() {
+    let at = |rest: &str| format!("{SCHEMA_PARAM}.properties.x{rest}");
+    for (inner, param) in [
+        (r#"{"type":"integer","minimum":1}"#, at(".minimum")),
+        (r#"{"type":"string","maxLength":9}"#, at(".maxLength")),
+        (r#"{"type":"string","format":"ipv5"}"#, at(".format")),
+        (r#"{"type":"array","minItems":2}"#, at(".minItems")),
+        (r#"{"type":"array","uniqueItems":true}"#, at(".uniqueItems")),
+        (r#"{"type":"array","items":{"type":"number","multipleOf":2}}"#, at(".items.multipleOf")),
+        (r#"{"type":"object","additionalProperties":{"type":"string"}}"#, at(".additionalProperties")),
+        (
+            r#"{"anyOf":[{"type":"string"},{"type":"object","additionalProperties":true}]}"#,
+            at(".anyOf[1].additionalProperties"),
+        ),
+        (r#"{"not":{"type":"string"}}"#, at(".not")),
+        (r#"{"enum":[{"a":1}]}"#, at(".enum")),
+        (r##"{"allOf":[{"$ref":"#/$defs/a"}]}"##, at(".allOf")),
+        (r##"{"$ref":"#"}"##, at(".$ref")),
+        (r#"{"$ref":"https://example.com/s.json"}"#, at(".$ref")),
+    ] {
+        let asked = schema(&format!(r#"{{"type":"object","properties":{{"x":{inner}}}}}"#));
+        assert_eq!(of(&asked).map_err(|e| e.0), Err(param), "{inner}");
+    }
+    // A definition that leads back to itself, through another.
+    let recursive = schema(
+        r##"{"type":"object","properties":{"root":{"$ref":"#/$defs/a"}},"$defs":{"a":{"type":"object","properties":{"b":{"$ref":"#/$defs/b"}}},"b":{"type":"object","properties":{"a":{"$ref":"#/$defs/a"}}}}}"##,
+    );
+    assert!(of(&recursive).is_err_and(|e| e.1.contains("recursive")), "{recursive}");
+    // Two definitions that share one are not recursive.
+    let shared = schema(
+        r##"{"type":"object","properties":{"p":{"$ref":"#/$defs/a"},"q":{"$ref":"#/$defs/b"}},"$defs":{"a":{"type":"object","properties":{"c":{"$ref":"#/$defs/c"}}},"b":{"type":"object","properties":{"c":{"$ref":"#/$defs/c"}}},"c":{"type":"string"}}}"##,
+    );
+    assert!(of(&shared).is_ok_and(|f| f.is_some()), "{shared}");
+    assert_eq!(of(r#"{"type":"json_object"}"#).map_err(|e| e.0), Err("response_format.type".to_string()));
+    assert_eq!(
+        of(r#"{"type":"json_schema","json_schema":{"name":"p"}}"#).map_err(|e| e.0),
+        Err(SCHEMA_PARAM.to_string())
+    );
+}
