@@ -11,7 +11,7 @@ use model_router_scorer::protocol::inbound_messages;
 use super::classify::analyze_turn;
 use super::{Phase, Request};
 use crate::headers as h;
-use crate::io::{self, Buffer, Host, HostError, Verdict};
+use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Verdict};
 use crate::live;
 use crate::shared::Shared;
 
@@ -30,6 +30,10 @@ impl Request {
             Ok(chat) => chat,
             Err(e) => return Ok(self.reject(host, &e)),
         };
+        // Refusals about the chat body it became name the members as the client wrote them.
+        if let Some(inbound) = self.inbound.as_mut() {
+            inbound.translated(Default::default());
+        }
         let now = io::now_secs(host)?;
         let analysis = match analyze_turn(host, shared, &chat, now) {
             Ok(a) => a,
@@ -74,10 +78,38 @@ impl Request {
         };
         target.to.path = count::path(&target.to.path);
         self.send(host, shared, target, body_size)?;
-        report.push((h::COUNT, "provider".to_string()));
-        // Anthropic answers in the client's own shapes, errors included: passed on as they come.
+        // Anthropic answers in the client's own shapes: passed on as they come.
         self.inbound = None;
-        self.phase = Phase::Counting(report);
+        self.phase = Phase::Counting(Box::new(Counting { report, estimate: route.estimate.input_tokens }));
         Ok(Verdict::Continue)
     }
+
+    /// The counting endpoint's answer: passed on with the route's headers; or, when the
+    /// gateway's key was refused, the provider was out or rate limited (nothing the client's
+    /// request did), the estimate in its place, as for any other model.
+    pub(super) fn on_count_headers(&mut self, host: &dyn Host, c: Counting) -> Verdict {
+        let status = host.header(Map::ResponseHeaders, h::STATUS).ok().flatten();
+        let status: u16 = status.and_then(|s| s.parse().ok()).unwrap_or(502);
+        let Counting { mut report, estimate } = c;
+        if !matches!(status, 401 | 403 | 404 | 408 | 429 | 500..) {
+            report.push((h::COUNT, "provider".to_string()));
+            self.effects.extend(report.into_iter().map(|(k, v)| Effect::SetResponseHeader(k, v)));
+            return Verdict::Continue;
+        }
+        let provider = report.iter().find(|(k, _)| *k == h::PROVIDER).map_or("", |(_, v)| v.as_str());
+        host.log(
+            Level::Warn,
+            &format!("model-router: {provider} answered a token count {status}: counted by the estimate"),
+        );
+        report.push((h::COUNT, "estimate".to_string()));
+        let extra: Vec<(&str, &str)> = report.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.answer_with(200, format!(r#"{{"input_tokens":{estimate}}}"#), &extra)
+    }
+}
+
+/// A token count out at its provider: the headers its answer gets, and the estimate that
+/// answers in its place when the provider cannot.
+pub(super) struct Counting {
+    report: Vec<(&'static str, String)>,
+    estimate: u64,
 }

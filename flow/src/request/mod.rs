@@ -69,7 +69,7 @@ enum Phase {
     Streaming(Box<Watch>),
     /// A token count sent to its provider: its answer passes on as it comes, with these
     /// headers.
-    Counting(Vec<(&'static str, String)>),
+    Counting(Box<count::Counting>),
     /// Answered locally.
     Answered,
 }
@@ -206,11 +206,7 @@ impl Request {
     fn on_response_headers(&mut self, host: &dyn Host, end_of_stream: bool) -> Verdict {
         match std::mem::replace(&mut self.phase, Phase::PassThrough) {
             Phase::Routed(flight) => self.on_attempt_headers(host, flight, end_of_stream),
-            Phase::Counting(report) => {
-                let set = report.into_iter().map(|(k, v)| Effect::SetResponseHeader(k, v));
-                self.effects.extend(set);
-                Verdict::Continue
-            }
+            Phase::Counting(c) => self.on_count_headers(host, *c),
             other => {
                 self.phase = other;
                 Verdict::Continue

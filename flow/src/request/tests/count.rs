@@ -46,9 +46,10 @@ fn a_claude_on_anthropics_api_is_counted_there_and_its_answer_passes_as_it_comes
     // What the counting endpoint refuses is not sent (the translation adds max_tokens).
     assert!(sent.get("max_tokens").is_none() && sent.get("stream").is_none(), "{sent}");
     assert_eq!(host.notes.borrow().get("api").map(String::as_str), Some("messages"));
+    // Its own answer, and its refusal of the request, pass as they come.
     for (status, body) in [
         ("200", r#"{"input_tokens":14}"#),
-        ("429", r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#),
+        ("400", r#"{"type":"error","error":{"type":"invalid_request_error","message":"messages.0: bad"}}"#),
     ] {
         let mut req = Request::new(Some(built_in()));
         route(&mut req, &host);
@@ -63,6 +64,18 @@ fn a_claude_on_anthropics_api_is_counted_there_and_its_answer_passes_as_it_comes
         host.response_body = body.as_bytes().to_vec();
         let last = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
         assert!(last.effects.is_empty() && last.verdict == Verdict::Continue, "{status}: {last:?}");
+        req.on(&host, Event::Log);
+    }
+    // The gateway's key refused, the provider out or rate limited: the estimate answers.
+    for status in ["401", "503", "429"] {
+        let mut req = Request::new(Some(built_in()));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", status), ("content-type", "application/json")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let (got, body, headers) = respond(&step).unwrap_or_else(|| panic!("{status}: {step:?}"));
+        let count = headers.iter().find(|(k, _)| k == "x-model-router-count").map(|(_, v)| v.as_str());
+        assert_eq!((got, count), (200, Some("estimate")), "{status}: {body}");
+        assert!(body["input_tokens"].as_u64().is_some_and(|n| n > 0), "{body}");
         req.on(&host, Event::Log);
     }
     // Counting reserved, spent and counted nothing (the limit would refuse any request).
