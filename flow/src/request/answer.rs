@@ -57,6 +57,14 @@ impl Request {
             }
             None => None,
         };
+        if usage.is_none()
+            && let Some(body) = body.as_deref()
+        {
+            // Without its usage, the answer is charged no less than the output it holds (its
+            // estimate assumed a default length: a 45 KB answer was charged a twentieth).
+            let written = usage::written_tokens(body) as f64 * f.to.price().output / 1e6;
+            self.account.floor = self.account.floor.max(nano(written));
+        }
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
         self.add_response_headers(used, false);
         // Passed unchanged: a Responses client's rewrite takes the body read here.

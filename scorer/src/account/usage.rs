@@ -147,6 +147,13 @@ impl Usage {
     }
 }
 
+/// The least output a whole answer's body holds, tokens: its text, tool arguments, refusal and
+/// reasoning at a token per four bytes (the estimate's measure), for an answer that came
+/// without its usage (a stream's least is a token per event, or this).
+pub fn written_tokens(body: &[u8]) -> u64 {
+    super::events::answer_bytes(body).div_ceil(4)
+}
+
 /// USD as written in headers and `usage.cost`: fixed 8 decimals (no exponent).
 pub fn format_usd(usd: f64) -> String {
     format!("{:.8}", usd.max(0.0))

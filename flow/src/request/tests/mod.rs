@@ -16,6 +16,7 @@ use crate::shared::Shared;
 mod account;
 mod breaker;
 mod broken_off;
+mod charged;
 mod count;
 mod failover;
 mod memory;
