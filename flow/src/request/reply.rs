@@ -75,6 +75,10 @@ impl Request {
             _ => return self.reject(host, e),
         };
         host.count(&m::labelled(m::BUDGET, &[("step", step)]), 1);
+        // The log says it as the header does (its `budget` was empty on these refusals).
+        if self.writes_filter_state() {
+            host.note("budget", step);
+        }
         if step == "over_limit" {
             return self.reject_with(host, e, &[(h::BUDGET, step)]);
         }
