@@ -56,8 +56,9 @@ impl Echo {
     /// is what the AI SDK, LangChain and the Agents SDK show.
     pub(super) fn summarized(&self) -> bool {
         let reasoning = self.members.get("reasoning");
-        let summary = reasoning.and_then(|r| r.get("summary").or_else(|| r.get("generate_summary")));
-        summary.and_then(Value::as_str).is_some_and(|s| s != "none")
+        let said = |r: &Value, k: &str| r.get(k).filter(|v| !v.is_null()).cloned();
+        let summary = reasoning.and_then(|r| said(r, "summary").or_else(|| said(r, "generate_summary")));
+        summary.as_ref().and_then(Value::as_str).is_some_and(|s| s != "none")
     }
 
     /// The namespace and own name of the function chat knows as `chat_name`, when the

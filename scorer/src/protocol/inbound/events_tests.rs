@@ -212,6 +212,16 @@ fn reasoning_asked_as_a_summary_comes_as_the_summary() {
         .unwrap_or_default();
     let whole: Value = serde_json::from_slice(&whole).unwrap_or_default();
     assert_eq!(whole["output"][0]["summary"], json!([{"type": "summary_text", "text": "hmm"}]), "{whole}");
+    // The older name, beside a null summary, asks the same.
+    let older =
+        json!({"model": "m", "input": "hi", "reasoning": {"summary": null, "generate_summary": "concise"}});
+    let echo = crate::protocol::inbound::request::to_chat(older.to_string().as_bytes(), &[])
+        .map(|c| c.echo)
+        .unwrap_or_default();
+    let whole = crate::protocol::inbound::answer::to_response(completion.to_string().as_bytes(), &echo)
+        .unwrap_or_default();
+    let whole: Value = serde_json::from_slice(&whole).unwrap_or_default();
+    assert_eq!(whole["output"][0]["summary"][0]["text"], json!("hmm"), "{whole}");
 }
 
 #[test]
