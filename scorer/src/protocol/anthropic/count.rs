@@ -2,9 +2,10 @@
 //! send, less what only generating takes. Anthropic counts it free of charge, with the
 //! tokenizer of the model it names, so the count is exact where the estimate is not.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::protocol::raw::{Json, members};
 
 /// What the counting endpoint takes of a Messages body (the SDKs' `MessageCountTokensParams`);
 /// it refuses the rest (`max_tokens`, `stream`, sampling, `stop_sequences`, `metadata`: "Extra
@@ -18,13 +19,28 @@ pub fn path(messages_path: &str) -> String {
 }
 
 /// A Messages body, as [`super::request::translate`] writes it, as the counting endpoint takes
-/// it: the members it counts, as they were.
+/// it: the members it counts, their text as it was (a structured output's schema keeps its
+/// order, as the request it counts sends it).
 pub fn body(messages: &[u8]) -> Result<Vec<u8>, ApiError> {
     let unwritable =
         || ApiError::server(500, "router_internal_error", "the router could not write the count request");
-    let mut out: Map<String, Value> = serde_json::from_slice(messages).map_err(|_| unwritable())?;
-    out.retain(|k, _| COUNTED.contains(&k.as_str()));
-    serde_json::to_vec(&out).map_err(|_| unwritable())
+    let text = std::str::from_utf8(messages).map_err(|_| unwritable())?;
+    let m = members(Json::of(text.trim())).map_err(|_| unwritable())?;
+    if !m.object {
+        return Err(unwritable());
+    }
+    let mut out = Vec::with_capacity(messages.len());
+    out.push(b'{');
+    for (name, v) in m.iter().filter(|(name, _)| COUNTED.contains(name)) {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(Value::from(name).to_string().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(v.get().as_bytes());
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -50,6 +66,13 @@ mod tests {
         }
         assert_eq!(out, want);
         assert_eq!(body(b"[1]").map_err(|e| e.status), Err(500));
+        // The text as it was: a schema's members in their order.
+        let ordered = br#"{"max_tokens":5,"messages":[],"model":"m","output_config":{"format":{"schema":{"properties":{"z":{},"a":{}}},"type":"json_schema"}}}"#;
+        let out = String::from_utf8(body(ordered).unwrap_or_default()).unwrap_or_default();
+        assert_eq!(
+            out,
+            r#"{"messages":[],"model":"m","output_config":{"format":{"schema":{"properties":{"z":{},"a":{}}},"type":"json_schema"}}}"#
+        );
     }
 
     #[test]

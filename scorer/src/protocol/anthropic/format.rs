@@ -98,14 +98,23 @@ pub(super) fn format(req: &Map<String, Value>, body: &[u8]) -> Result<Option<Str
     Ok(Some(format!(r#"{{"schema":{out},"type":"json_schema"}}"#)))
 }
 
-/// What the walk over a schema saw of its definitions and references.
+/// Annotations that ask nothing of the answer and Claude's subset does not name: left out
+/// (pydantic writes `discriminator` beside every tagged union's `oneOf`).
+const LEFT_OUT: [&str; 7] = [
+    "discriminator",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "contentMediaType",
+    "contentEncoding",
+    "nullable",
+];
+
+/// What the walk over a schema saw of its references: each local `$ref`'s target and where it
+/// stands, both as param paths (`response_format.json_schema.schema.$defs.a`).
 #[derive(Default)]
 struct Walk {
-    /// The definition being walked (`$defs` or `definitions`), by name.
-    inside: Option<String>,
-    /// Each reference to a definition: (the definition it stands in, or the root; the one it
-    /// names), and where it stands.
-    refs: Vec<(Option<String>, String, String)>,
+    refs: Vec<(String, String)>,
 }
 
 impl Walk {
@@ -113,10 +122,13 @@ impl Walk {
     /// decode.
     fn close(&mut self, raw: Json<'_>, at: &str, out: &mut String) -> Result<(), ApiError> {
         let text = raw.get().trim();
-        if !text.starts_with('{') {
-            // `true` or `false`, a schema of anything or nothing.
-            out.push_str(&minified(text));
+        if matches!(text, "true" | "false") {
+            // A schema of anything or of nothing.
+            out.push_str(text);
             return Ok(());
+        }
+        if !text.starts_with('{') {
+            return Err(refuse(at, "a schema must be an object, true or false"));
         }
         let m = members(raw)?;
         if let Some(twice) = m.repeated() {
@@ -135,29 +147,39 @@ impl Walk {
         let object = types.contains("\"object\"") || m.get("properties").is_some();
         let mut closed = false;
         out.push('{');
-        for (n, (key, v)) in m.iter().enumerate() {
+        let mut first = true;
+        for (key, v) in m.iter() {
+            if LEFT_OUT.contains(&key) {
+                continue;
+            }
             if !TAKEN.contains(&key) {
                 return Err(cannot(
                     key,
                     "takes no such keyword (numeric bounds, string lengths and most array and object constraints are beyond it)",
                 ));
             }
-            if n > 0 {
+            if !first {
                 out.push(',');
             }
+            first = false;
             let written = if key == "oneOf" { "anyOf" } else { key };
             out.push_str(&Value::from(written).to_string());
             out.push(':');
             let here = format!("{at}.{key}");
             match key {
-                "properties" | "$defs" | "definitions" => self.map(v, &here, key != "properties", out)?,
-                "anyOf" | "oneOf" | "allOf" => {
-                    if key == "allOf" && v.get().contains("\"$ref\"") {
-                        return Err(cannot(key, "takes no $ref inside allOf"));
-                    }
-                    self.list(v, &here, out)?;
+                "properties" | "$defs" | "definitions" => self.map(v, &here, out)?,
+                "allOf"
+                    if elements(v)?
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|b| members(*b).is_ok_and(|b| b.get("$ref").is_some())) =>
+                {
+                    return Err(cannot(key, "takes no $ref inside allOf"));
                 }
-                "items" if v.get().trim_start().starts_with('[') => self.list(v, &here, out)?,
+                "anyOf" | "oneOf" | "allOf" => self.list(v, &here, out)?,
+                "items" if v.get().trim_start().starts_with('[') => {
+                    return Err(cannot(key, "takes items as one schema, not a tuple"));
+                }
                 "items" => self.close(v, &here, out)?,
                 "additionalProperties" if minified(v.get()) == "false" => {
                     closed = true;
@@ -166,8 +188,10 @@ impl Walk {
                 "additionalProperties" => {
                     return Err(cannot(key, "takes only objects closed to unnamed members (false)"));
                 }
-                "minItems" if matches!(v.get().trim(), "0" | "1") => out.push_str(v.get().trim()),
-                "minItems" => return Err(cannot(key, "bounds an array only by minItems 0 or 1")),
+                "minItems" => match serde_json::from_str::<f64>(v.get()) {
+                    Ok(n) if n == 0.0 || n == 1.0 => out.push_str(if n == 0.0 { "0" } else { "1" }),
+                    _ => return Err(cannot(key, "bounds an array only by minItems 0 or 1")),
+                },
                 "format" => {
                     let said = serde_json::from_str::<String>(v.get()).unwrap_or_default();
                     if !FORMATS.contains(&said.as_str()) {
@@ -188,6 +212,9 @@ impl Walk {
                     }
                     out.push_str(&minified(v.get()));
                 }
+                "const" if v.get().trim_start().starts_with(['{', '[']) => {
+                    return Err(cannot(key, "takes a const string, number, boolean or null"));
+                }
                 "$ref" => {
                     let target = serde_json::from_str::<String>(v.get()).unwrap_or_default();
                     self.reference(&target, &here)?;
@@ -197,7 +224,7 @@ impl Walk {
             }
         }
         if object && !closed {
-            if m.iter().next().is_some() {
+            if !first {
                 out.push(',');
             }
             out.push_str(r#""additionalProperties":false"#);
@@ -206,9 +233,12 @@ impl Walk {
         Ok(())
     }
 
-    /// A map of names to schemas (`properties`, or definitions when `defs`).
-    fn map(&mut self, raw: Json<'_>, at: &str, defs: bool, out: &mut String) -> Result<(), ApiError> {
+    /// A map of names to schemas (`properties`, `$defs`, `definitions`).
+    fn map(&mut self, raw: Json<'_>, at: &str, out: &mut String) -> Result<(), ApiError> {
         let m = members(raw)?;
+        if !m.object {
+            return Err(refuse(at, "must map names to schemas"));
+        }
         if let Some(twice) = m.repeated() {
             return Err(refuse(&format!("{at}.{twice}"), "a schema names this member twice"));
         }
@@ -219,11 +249,7 @@ impl Walk {
             }
             out.push_str(&Value::from(name).to_string());
             out.push(':');
-            let outer = if defs { self.inside.replace(name.to_string()) } else { None };
             self.close(s, &format!("{at}.{name}"), out)?;
-            if defs {
-                self.inside = outer;
-            }
         }
         out.push('}');
         Ok(())
@@ -243,49 +269,45 @@ impl Walk {
         Ok(())
     }
 
-    /// A `$ref`: to a definition of this schema (`#/$defs/name`, `#/definitions/name`) it is
-    /// noted for [`Walk::acyclic`]; to the root, it is recursive; elsewhere, external.
+    /// A `$ref` standing at `at`: a local one (`#`, `#/$defs/a`, `#/properties/t`) is noted,
+    /// its target as the param path it names, for [`Walk::acyclic`]; any other is external.
     fn reference(&mut self, target: &str, at: &str) -> Result<(), ApiError> {
-        let named = target.strip_prefix("#/$defs/").or_else(|| target.strip_prefix("#/definitions/"));
-        match named {
-            Some(name) => {
-                self.refs.push((self.inside.clone(), name.to_string(), at.to_string()));
-                Ok(())
-            }
-            None if target == "#" => {
-                Err(refuse(at, "this model's structured output takes no recursive schema: use a tier"))
-            }
-            None if target.starts_with("#/") => Ok(()),
-            None => Err(refuse(at, "this model's structured output takes no external $ref: use a tier")),
+        let Some(pointer) = target.strip_prefix('#') else {
+            return Err(refuse(at, "this model's structured output takes no external $ref: use a tier"));
+        };
+        let mut path = SCHEMA_PARAM.to_string();
+        for segment in pointer.split('/').skip(1) {
+            path.push('.');
+            path.push_str(&segment.replace("~1", "/").replace("~0", "~"));
         }
+        self.refs.push((path, at.to_string()));
+        Ok(())
     }
 
-    /// Refuses a definition that refers to itself, directly or through others.
+    /// Refuses a recursive schema: a `$ref` inside the schema it names, directly or through
+    /// the references inside that one (`#`, a definition naming itself or another that names
+    /// it, a property referring to one of its ancestors).
     fn acyclic(&self) -> Result<(), ApiError> {
-        for (from, to, at) in &self.refs {
-            if from.is_none() {
-                continue;
-            }
-            // Whether `to` leads back to `from`, following the definitions' own references.
-            let mut seen: Vec<&str> = Vec::new();
-            let mut next = vec![to.as_str()];
-            while let Some(def) = next.pop() {
-                if Some(def) == from.as_deref() {
+        let inside = |at: &str, target: &str| {
+            at.strip_prefix(target).is_some_and(|r| r.is_empty() || r.starts_with('.'))
+        };
+        for (start, (target, at)) in self.refs.iter().enumerate() {
+            // The references the walk reaches from this one, each once.
+            let mut seen = vec![start];
+            let mut next = vec![target.as_str()];
+            while let Some(t) = next.pop() {
+                if inside(at, t) {
                     return Err(refuse(
                         at,
                         "this model's structured output takes no recursive schema: use a tier",
                     ));
                 }
-                if seen.contains(&def) {
-                    continue;
+                for (n, (further, from)) in self.refs.iter().enumerate() {
+                    if inside(from, t) && !seen.contains(&n) {
+                        seen.push(n);
+                        next.push(further.as_str());
+                    }
                 }
-                seen.push(def);
-                next.extend(
-                    self.refs
-                        .iter()
-                        .filter(|(f, _, _)| f.as_deref() == Some(def))
-                        .map(|(_, t, _)| t.as_str()),
-                );
             }
         }
         Ok(())

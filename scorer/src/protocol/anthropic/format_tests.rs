@@ -88,3 +88,46 @@ fn what_claude_cannot_decode_is_refused_where_it_stands() {
         Err(SCHEMA_PARAM.to_string())
     );
 }
+
+#[test]
+fn annotations_go_and_the_walk_knows_names_from_keywords() {
+    // pydantic's tagged union: its discriminator left out, its oneOf said as anyOf.
+    let union = schema(
+        r##"{"type":"object","properties":{"pet":{"oneOf":[{"$ref":"#/$defs/cat"}],"discriminator":{"propertyName":"kind"}},"minimum":{"type":"string","deprecated":true},"$ref":{"type":"string"}},"$defs":{"cat":{"type":"object","properties":{"kind":{"const":"cat"}},"readOnly":true}}}"##,
+    );
+    let got = of(&union).ok().flatten().unwrap_or_default();
+    assert_eq!(got["schema"]["properties"]["pet"], json!({"anyOf": [{"$ref": "#/$defs/cat"}]}), "{got}");
+    assert_eq!(got["schema"]["properties"]["minimum"], json!({"type": "string"}), "{got}");
+    assert_eq!(got["schema"]["$defs"]["cat"]["additionalProperties"], json!(false), "{got}");
+    assert!(got["schema"]["$defs"]["cat"].get("readOnly").is_none(), "{got}");
+    // A whole number written as a float; a title that says $ref inside allOf.
+    let fine = schema(
+        r#"{"type":"object","properties":{"x":{"type":"array","minItems":1.0},"y":{"allOf":[{"type":"string","title":"$ref"}]}}}"#,
+    );
+    assert_eq!(
+        of(&fine).ok().flatten().map(|f| f["schema"]["properties"]["x"]["minItems"].clone()),
+        Some(json!(1))
+    );
+    let at = |rest: &str| format!("{SCHEMA_PARAM}.properties{rest}");
+    for (asked, param) in [
+        // zod's "root" references: a property referring to its ancestor.
+        (
+            r##"{"type":"object","properties":{"t":{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#/properties/t"}}}}}}"##,
+            at(".t.properties.kids.items.$ref"),
+        ),
+        (r#"{"type":"object","properties":{"x":{"const":{"a":1}}}}"#, at(".x.const")),
+        (r#"{"type":"object","properties":{"x":"string"}}"#, at(".x")),
+        (
+            r#"{"type":"object","properties":{"x":{"type":"array","items":[{"type":"string"}]}}}"#,
+            at(".x.items"),
+        ),
+        (r#"{"type":"object","properties":["x"]}"#, at("")),
+    ] {
+        assert_eq!(of(&schema(asked)).map_err(|e| e.0), Err(param), "{asked}");
+    }
+    // A definition named like another elsewhere is not taken for it.
+    let nested = schema(
+        r##"{"type":"object","properties":{"p":{"$ref":"#/$defs/a"},"x":{"type":"object","$defs":{"b":{"$ref":"#/$defs/a"}}}},"$defs":{"a":{"type":"object","properties":{"q":{"$ref":"#/$defs/b"}}},"b":{"type":"string"}}}"##,
+    );
+    assert!(of(&nested).is_ok_and(|f| f.is_some()), "{nested}");
+}

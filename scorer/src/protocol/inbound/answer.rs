@@ -137,9 +137,17 @@ pub fn renamed_error(body: &[u8], echo: &Echo) -> Option<Vec<u8>> {
     let mut tool = None;
     if let Some(Value::String(param)) = error.get_mut("param") {
         let head = param.split(['.', '[']).next().unwrap_or_default();
+        let in_schema = param
+            .strip_prefix("response_format.json_schema.schema")
+            .filter(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            .map(|rest| format!("text.format.schema{rest}"));
         if head == "logprobs" {
             // Asked for by `top_logprobs` (or `include`): chat's flag has no Responses name.
             *param = "top_logprobs".to_string();
+            changed = true;
+        } else if let Some(renamed) = in_schema {
+            // A member of the schema, where it stands in the client's.
+            *param = renamed;
             changed = true;
         } else if let Some((_, to)) = CHAT_NAMES.iter().find(|(from, _)| *from == head) {
             *param = (*to).to_string();
@@ -546,6 +554,10 @@ mod tests {
         assert_eq!(renamed(e("messages[2].content[1].type", "bad part")).0, json!("input"));
         assert_eq!(renamed(e("tools[1].function.parameters", "bad schema")).0, json!("tools[1].parameters"));
         assert_eq!(renamed(e("response_format.json_schema", "m")).0, json!("text.format"));
+        assert_eq!(
+            renamed(e("response_format.json_schema.schema.properties.n.minimum", "m")).0,
+            json!("text.format.schema.properties.n.minimum")
+        );
         assert_eq!(renamed(e("logprobs", "no log probabilities")).0, json!("top_logprobs"));
         assert_eq!(super::renamed_error(e("temperature", "too hot").as_bytes(), &Echo::default()), None);
         assert_eq!(super::renamed_error(b"not json", &Echo::default()), None);

@@ -221,12 +221,15 @@ fn schema(s: &Value) -> Checked {
             "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false",
         );
     }
-    // Every nested object: a subschema, or a map of them (`properties`, `$defs`), walked alike
-    // (a property named like a keyword is not told apart: the mock's own tests avoid them).
-    for v in o.values() {
-        match v {
-            Value::Object(_) => schema(v)?,
-            Value::Array(list) => list.iter().try_for_each(schema)?,
+    // Subschemas: a map of them (`properties`, `$defs`), one, or a list; a value of any other
+    // keyword (`const`, `default`, `enum`) is data.
+    for (k, v) in o {
+        match (k.as_str(), v) {
+            ("properties" | "$defs" | "definitions", Value::Object(map)) => {
+                map.values().try_for_each(schema)?
+            }
+            ("items" | "additionalProperties" | "not", Value::Object(_)) => schema(v)?,
+            ("anyOf" | "allOf" | "oneOf", Value::Array(list)) => list.iter().try_for_each(schema)?,
             _ => {}
         }
     }
