@@ -4,6 +4,7 @@
 use model_router_scorer::ApiError;
 use model_router_scorer::budget::nano;
 use model_router_scorer::protocol::native;
+use model_router_scorer::route::Upstream;
 use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
@@ -60,10 +61,7 @@ impl Request {
         if usage.is_none()
             && let Some(body) = body.as_deref()
         {
-            // Without its usage, the answer is charged no less than the output it holds (its
-            // estimate assumed a default length: a 45 KB answer was charged a twentieth).
-            let written = usage::written_tokens(body) as f64 * f.to.price().output / 1e6;
-            self.account.floor = self.account.floor.max(nano(written));
+            self.charge_at_least(&f.to, usage::written_tokens(body));
         }
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
         self.add_response_headers(used, false);
@@ -99,11 +97,24 @@ impl Request {
         m.passed += body_size as u64;
         if end_of_stream {
             let usage = m.tail.usage();
+            if usage.is_none() {
+                // Too large to hold and read: a token per four bytes it passed, the estimate's
+                // measure (its framing is a sliver of so long an answer).
+                self.charge_at_least(&m.to, m.passed.div_ceil(4));
+            }
             self.used(host, &m.to, usage);
         } else {
             self.phase = Phase::Metering(m);
         }
         Verdict::Continue
+    }
+
+    /// An answer that came without its usage is charged no less than `tokens` of output at
+    /// `to`'s price (its estimate assumed a default length: a 45 KB answer was charged a
+    /// twentieth, a 300 KB one passed on unheld a hundred and fiftieth).
+    fn charge_at_least(&mut self, to: &Upstream, tokens: u64) {
+        let written = tokens as f64 * to.price().output / 1e6;
+        self.account.floor = self.account.floor.max(nano(written));
     }
 
     /// `resilience.max_held_response_bytes`.
@@ -296,7 +307,11 @@ impl Request {
             self.account.floor = nano(editor.streamed_floor());
             editor.usage.or(read_counts.map(|t| t.usage()))
         } else {
-            usage::of_response(&body)
+            let usage = usage::of_response(&body);
+            if usage.is_none() && (200..300).contains(&status) {
+                self.charge_at_least(&f.to, usage::written_tokens(&body));
+            }
+            usage
         };
         self.served(host, f, status);
         self.account.unreadable = unreadable;

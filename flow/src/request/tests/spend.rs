@@ -174,8 +174,6 @@ fn a_new_spend_record_starts_from_the_previous_modules() {
     assert_eq!(old.as_deref(), Some(format!("s1 {day} 1000 500").as_bytes()));
 }
 
-/// A catalog whose economy model `m` is served by provider `a` at $1/$2 per million and by
-/// `b` at ten times that (the dearer fallback), with models of `window` tokens and `max_output`.
 /// A request the spend limits refuse is logged with what they did, as its header says it.
 #[test]
 fn a_refusal_by_the_limits_is_logged_as_its_header_says() {
@@ -188,6 +186,8 @@ fn a_refusal_by_the_limits_is_logged_as_its_header_says() {
     assert_eq!(host.notes.borrow().get("budget"), header.as_ref());
 }
 
+/// A catalog whose economy model `m` is served by provider `a` at $1/$2 per million and by
+/// `b` at ten times that (the dearer fallback), with models of `window` tokens and `max_output`.
 fn dearer_fallback_catalog(window: u64, max_output: u64) -> String {
     let model = |p: &str, tier: &str, id: &str, price: u64| {
         format!(
