@@ -56,7 +56,7 @@ impl Request {
             Ok(r) => r,
             Err(e) => return Ok(self.reject(host, &e)),
         };
-        let mut report =
+        let report =
             vec![(h::MODEL, route.target.to.model.clone()), (h::PROVIDER, route.target.to.provider.clone())];
         if self.writes_filter_state() {
             // The API the client spoke, for the logs and the local-reply mappers, which answer a
@@ -66,10 +66,7 @@ impl Request {
             host.note("provider", &route.target.to.provider);
         }
         if route.target.to.api != Wire::Messages {
-            report.push((h::COUNT, "estimate".to_string()));
-            let extra: Vec<(&str, &str)> = report.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let counted = format!(r#"{{"input_tokens":{}}}"#, route.estimate.input_tokens);
-            return Ok(self.answer_with(200, counted, &extra));
+            return Ok(self.count_estimate(report, route.estimate.input_tokens));
         }
         let mut target = route.target;
         target.body = match count::body(&target.body) {
@@ -101,6 +98,11 @@ impl Request {
             Level::Warn,
             &format!("model-router: {provider} answered a token count {status}: counted by the estimate"),
         );
+        self.count_estimate(report, estimate)
+    }
+
+    /// Answers a count with the router's estimate, with the route's headers.
+    fn count_estimate(&mut self, mut report: Vec<(&'static str, String)>, estimate: u64) -> Verdict {
         report.push((h::COUNT, "estimate".to_string()));
         let extra: Vec<(&str, &str)> = report.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.answer_with(200, format!(r#"{{"input_tokens":{estimate}}}"#), &extra)

@@ -67,8 +67,8 @@ enum Phase {
     Opening(Box<Opening>),
     /// A streamed answer flowing to the client: its usage chunk priced, its end checked.
     Streaming(Box<Watch>),
-    /// A token count sent to its provider: its answer passes on as it comes, with these
-    /// headers.
+    /// A token count sent to its provider: its answer passes on as it comes, with the route's
+    /// headers (or the estimate answers, when the provider cannot).
     Counting(Box<count::Counting>),
     /// Answered locally.
     Answered,

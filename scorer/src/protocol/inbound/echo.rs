@@ -20,6 +20,8 @@ pub struct Echo {
     /// The request asked for reasoning's encrypted content: a call's thought signature comes
     /// back in a reasoning item's (see `signature`).
     pub(super) signatures: bool,
+    /// The request asked for reasoning summaries ([`Echo::summarized`]), read once.
+    summary: bool,
 }
 
 impl Echo {
@@ -48,17 +50,20 @@ impl Echo {
     pub(super) fn of(members: Value) -> Self {
         let Value::Object(mut m) = members else { return Echo::default() };
         m.retain(|k, v| Echo::MEMBERS.contains(&k.as_str()) && !v.is_null());
-        Echo { members: m, ..Echo::default() }
+        let said = |r: &Value, k: &str| {
+            r.get(k).filter(|v| !v.is_null()).and_then(Value::as_str).map(str::to_string)
+        };
+        let reasoning = m.get("reasoning");
+        let summary = reasoning.and_then(|r| said(r, "summary").or_else(|| said(r, "generate_summary")));
+        let summary = summary.is_some_and(|s| s != "none");
+        Echo { members: m, summary, ..Echo::default() }
     }
 
     /// Whether the request asked for reasoning summaries (`reasoning.summary` `auto`,
     /// `concise` or `detailed`): the model's reasoning then comes as its item's summary, which
     /// is what the AI SDK, LangChain and the Agents SDK show.
     pub(super) fn summarized(&self) -> bool {
-        let reasoning = self.members.get("reasoning");
-        let said = |r: &Value, k: &str| r.get(k).filter(|v| !v.is_null()).cloned();
-        let summary = reasoning.and_then(|r| said(r, "summary").or_else(|| said(r, "generate_summary")));
-        summary.as_ref().and_then(Value::as_str).is_some_and(|s| s != "none")
+        self.summary
     }
 
     /// The namespace and own name of the function chat knows as `chat_name`, when the
