@@ -120,22 +120,24 @@ pub(crate) fn written<T>(
 }
 
 /// The body: `members` with the conversation member `conversation`, written by `write`, and
-/// the tools written from the body's text, when they were ([`written`]).
+/// members already written as text (`raw`: the tools written from the body's text when they
+/// were, [`written`]; a structured output's schema in the client's order), each in place of
+/// a member of `members` of its name.
 pub(crate) fn write_body(
     members: &Map<String, Value>,
     conversation: &str,
-    tools: Option<&[u8]>,
+    raw: &[(&str, &[u8])],
     size: usize,
     mut write: impl FnMut(&mut Vec<u8>) -> serde_json::Result<()>,
 ) -> Result<Vec<u8>, ApiError> {
     let mut extra = vec![conversation];
-    extra.extend(tools.map(|_| "tools"));
-    write_object(members, &extra, size, |name, w| match (name, tools) {
-        ("tools", Some(text)) => {
+    extra.extend(raw.iter().map(|(name, _)| *name));
+    write_object(members, &extra, size, |name, w| match raw.iter().find(|(n, _)| *n == name) {
+        Some((_, text)) => {
             w.extend_from_slice(text);
             Ok(())
         }
-        _ => write(w),
+        None => write(w),
     })
 }
 

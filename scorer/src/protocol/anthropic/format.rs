@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::content::refuse;
 use crate::error::ApiError;
 use crate::protocol::canonical::minified;
-use crate::protocol::raw::{Json, elements, members, object_at, write_object};
+use crate::protocol::raw::{Json, elements, members, object_at};
 
 /// Where the schema stands in a chat body.
 const SCHEMA_PARAM: &str = "response_format.json_schema.schema";
@@ -165,9 +165,10 @@ impl Walk {
             let written = if key == "oneOf" { "anyOf" } else { key };
             out.push_str(&Value::from(written).to_string());
             out.push(':');
-            let here = format!("{at}.{key}");
+            // Where the member stands, built only for what walks into it.
+            let here = || format!("{at}.{key}");
             match key {
-                "properties" | "$defs" | "definitions" => self.map(v, &here, out)?,
+                "properties" | "$defs" | "definitions" => self.map(v, &here(), out)?,
                 "allOf"
                     if elements(v)?
                         .unwrap_or_default()
@@ -176,11 +177,11 @@ impl Walk {
                 {
                     return Err(cannot(key, "takes no $ref inside allOf"));
                 }
-                "anyOf" | "oneOf" | "allOf" => self.list(v, &here, out)?,
+                "anyOf" | "oneOf" | "allOf" => self.list(v, &here(), out)?,
                 "items" if v.get().trim_start().starts_with('[') => {
                     return Err(cannot(key, "takes items as one schema, not a tuple"));
                 }
-                "items" => self.close(v, &here, out)?,
+                "items" => self.close(v, &here(), out)?,
                 "additionalProperties" if minified(v.get()) == "false" => {
                     closed = true;
                     out.push_str("false");
@@ -217,7 +218,7 @@ impl Walk {
                 }
                 "$ref" => {
                     let target = serde_json::from_str::<String>(v.get()).unwrap_or_default();
-                    self.reference(&target, &here)?;
+                    self.reference(&target, &here())?;
                     out.push_str(&minified(v.get()));
                 }
                 _ => out.push_str(&minified(v.get())),
@@ -314,33 +315,13 @@ impl Walk {
     }
 }
 
-/// The Messages body as `write_body` writes it (`out`'s members, the conversation, the tools'
-/// text), with `output_config` holding the format's text (`format`, in the client's order)
-/// beside the effort `out` holds.
-pub(super) fn write(
-    out: &Map<String, Value>,
-    format: &str,
-    tools: Option<&[u8]>,
-    size: usize,
-    mut conversation: impl FnMut(&mut Vec<u8>) -> serde_json::Result<()>,
-) -> Result<Vec<u8>, ApiError> {
-    let config = match out.get("output_config").and_then(|c| c.get("effort")) {
+/// `output_config`'s text: the format's (`format`, in the client's order) beside the effort
+/// `out` holds.
+pub(super) fn config(out: &Map<String, Value>, format: &str) -> String {
+    match out.get("output_config").and_then(|c| c.get("effort")) {
         Some(effort) => format!(r#"{{"effort":{effort},"format":{format}}}"#),
         None => format!(r#"{{"format":{format}}}"#),
-    };
-    let mut extra = vec!["messages", "output_config"];
-    extra.extend(tools.map(|_| "tools"));
-    write_object(out, &extra, size, |name, w| match (name, tools) {
-        ("output_config", _) => {
-            w.extend_from_slice(config.as_bytes());
-            Ok(())
-        }
-        ("tools", Some(text)) => {
-            w.extend_from_slice(text);
-            Ok(())
-        }
-        _ => conversation(w),
-    })
+    }
 }
 
 #[cfg(test)]

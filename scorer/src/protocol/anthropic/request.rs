@@ -157,14 +157,14 @@ pub fn translate_with(
     if conversation.auto_cached(to.quirks.auto_cache, body) {
         out.insert("cache_control".into(), json!({"type": "ephemeral"}));
     }
-    let written = match format {
-        None => {
-            write_body(&out, "messages", tools_written.as_deref(), body.len(), |w| conversation.write(w))?
-        }
-        Some(format) => {
-            format::write(&out, &format, tools_written.as_deref(), body.len(), |w| conversation.write(w))?
-        }
-    };
+    // The schema is written from its text, in the client's order, beside the effort.
+    let config = format.map(|f| format::config(&out, &f));
+    let raw: Vec<(&str, &[u8])> =
+        [("tools", tools_written.as_deref()), ("output_config", config.as_deref().map(str::as_bytes))]
+            .into_iter()
+            .filter_map(|(name, text)| Some((name, text?)))
+            .collect();
+    let written = write_body(&out, "messages", &raw, body.len(), |w| conversation.write(w))?;
     if let Some(memo) = memo {
         conversation.remember(body, &written, memo);
     }

@@ -15,7 +15,7 @@ use crate::error::{ApiError, echo};
 use crate::parse::chat::ROUTER_FIELDS;
 use crate::protocol::Native;
 use crate::protocol::canonical::minified;
-use crate::protocol::raw::{chat_members, integer, object_at, write_object};
+use crate::protocol::raw::{chat_members, integer, invalid_json, object_at};
 use crate::protocol::tools::{write_body, written};
 
 /// The smallest `max_output_tokens` the Responses API accepts (it answers
@@ -199,24 +199,20 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     // model writes the answer's members in); a JSON value would have put them in name order.
     let has_schema = text.get("format").and_then(|f| f.get("schema")).is_some_and(Value::is_object);
     let schema = has_schema.then(|| object_at(body, &["response_format", "json_schema", "schema"])).flatten();
-    let Some(schema) = schema else {
-        if !text.is_empty() {
+    let mut text_raw = Vec::new();
+    match schema {
+        Some(schema) => write_replacing(&text, &["format", "schema"], &minified(schema.get()), &mut text_raw)
+            .map_err(invalid_json)?,
+        None if !text.is_empty() => {
             out.insert("text".into(), Value::Object(text));
         }
-        return write_body(&out, "input", tools_written.as_deref(), body.len(), |w| {
-            serde_json::to_writer(w, &input)
-        });
-    };
-    let mut extra = vec!["input", "text"];
-    extra.extend(tools_written.as_ref().map(|_| "tools"));
-    write_object(&out, &extra, body.len(), |name, w| match (name, &tools_written) {
-        ("tools", Some(t)) => {
-            w.extend_from_slice(t);
-            Ok(())
-        }
-        ("text", _) => write_replacing(&text, &["format", "schema"], &minified(schema.get()), w),
-        _ => serde_json::to_writer(w, &input),
-    })
+        None => {}
+    }
+    let raw: Vec<(&str, &[u8])> = [("tools", tools_written.as_deref()), ("text", Some(&text_raw[..]))]
+        .into_iter()
+        .filter_map(|(name, t)| Some((name, t.filter(|t| !t.is_empty())?)))
+        .collect();
+    write_body(&out, "input", &raw, body.len(), |w| serde_json::to_writer(w, &input))
 }
 
 /// Writes `map` as serde_json would, but the member at `path` (a member of a member of ...)
