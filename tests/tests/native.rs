@@ -438,3 +438,54 @@ fn token_counts_come_from_anthropic_for_claude_and_from_the_estimate_elsewhere()
         http::post_json(s.envoy.addr, "/v1/messages/count_tokens", &bad).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((r.status, &r.json()["type"]), (400, &json!("error")), "{}", r.text());
 }
+
+/// A tool that asks to be strict (the OpenAI Agents SDK's default) reaches Claude strict, its
+/// objects closed as Anthropic requires (the mock refuses an open one, as Anthropic does); one
+/// whose schema Claude cannot decode strictly goes as before, and so do all of them past
+/// Anthropic's limits (the mock refuses a 21st strict tool). A Messages client's `strict` too.
+#[test]
+fn strict_tools_reach_claude_strict_within_anthropics_limits() {
+    let s = start(&StackOptions::default());
+    let tool = |name: &str, schema: &str| {
+        format!(r#"{{"type":"function","function":{{"name":"{name}","strict":true,"parameters":{schema}}}}}"#)
+    };
+    let place = r#"{"type":"object","properties":{"city":{"type":"string"},"at":{"type":"object","properties":{"lat":{"type":"number"}},"required":["lat"]}},"required":["city","at"]}"#;
+    let bounded = r#"{"type":"object","properties":{"n":{"type":"integer","minimum":1}},"required":["n"]}"#;
+    let ask = |tools: &[String]| {
+        format!(
+            r#"{{"model":"claude-haiku-4-5","messages":[{{"role":"user","content":"weather?"}}],"tool_choice":"required","tools":[{}]}}"#,
+            tools.join(",")
+        )
+    };
+    s.take_received();
+    let r = chat(&s, &ask(&[tool("place", place), tool("count", bounded)]));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = s.take_received();
+    let [sent] = got.as_slice() else { panic!("one request to a provider: {}", got.len()) };
+    let tools = sent.json()["tools"].clone();
+    assert_eq!(tools[0]["strict"], json!(true), "{tools}");
+    assert_eq!(tools[0]["input_schema"]["properties"]["at"]["additionalProperties"], json!(false), "{tools}");
+    assert_eq!(
+        (tools[1].get("strict"), &tools[1]["input_schema"]["properties"]["n"]["minimum"]),
+        (None, &json!(1))
+    );
+
+    let many: Vec<String> = (0..21).map(|k| tool(&format!("t{k}"), place)).collect();
+    let r = chat(&s, &ask(&many));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = s.take_received();
+    let [sent] = got.as_slice() else { panic!("one request to a provider: {}", got.len()) };
+    let tools = sent.json()["tools"].as_array().cloned().unwrap_or_default();
+    assert_eq!((tools.len(), tools.iter().filter(|t| t.get("strict").is_some()).count()), (21, 0));
+
+    let messages = r#"{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"weather?"}],"tools":[{"name":"place","strict":true,"input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]}"#;
+    let r = http::post_json(s.envoy.addr, "/v1/messages", messages).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = s.take_received();
+    let [sent] = got.as_slice() else { panic!("one request to a provider: {}", got.len()) };
+    let tool = &sent.json()["tools"][0];
+    assert_eq!(
+        (&tool["strict"], &tool["input_schema"]["additionalProperties"]),
+        (&json!(true), &json!(false))
+    );
+}

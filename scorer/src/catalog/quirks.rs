@@ -44,6 +44,10 @@ pub struct Quirks {
     /// What of a chat body its provider answers with a 400 though it changes nothing of the
     /// answer, as bits of [`droppable_bit`]: such members are taken out of the body sent to it.
     pub drops: u8,
+    /// Takes tools that ask to be `strict` (Claude's structured outputs on Anthropic's API:
+    /// its catalog entry's `structured_output`): such a tool reaches it strict, its schema
+    /// closed as Claude's constrained decoding requires ([`crate::protocol::anthropic`]).
+    pub strict_tools: bool,
 }
 
 impl Quirks {
@@ -59,6 +63,7 @@ impl Quirks {
         efforts: 0,
         refuses: 0,
         drops: 0,
+        strict_tools: false,
     };
 }
 

@@ -251,6 +251,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     efforts,
                     refuses,
                     drops: drops | if m.reasoning { 0 } else { DROPS_EFFORT_NONE },
+                    strict_tools: m.structured_output,
                 },
                 long_context: m.long_context,
                 retires,

@@ -12,13 +12,20 @@
 //! `$ref`) is refused naming where it stands, so a tier routes the request to a model that
 //! takes the whole schema and a pinned request hears why. `json_object` has no equivalent
 //! (Claude's JSON always follows a schema): refused.
+//!
+//! A function tool that asks to be `strict` (the OpenAI Agents SDK's default, the OpenAI
+//! SDK's `pydantic_function_tool`, a Messages client's own `strict`) goes strict, its schema
+//! closed the same way ([`strict_tools`]), so Claude's arguments follow it as OpenAI's would.
+//! One whose schema Claude could not decode strictly, or all of them when they pass
+//! Anthropic's documented limits, go as before: not strict, which every Claude takes.
 
 use serde_json::{Map, Value};
 
 use super::content::refuse;
 use crate::error::ApiError;
-use crate::protocol::canonical::minified;
-use crate::protocol::raw::{Json, elements, members, object_at};
+use crate::protocol::canonical::{self, minified};
+use crate::protocol::raw::{Json, Raw, elements, members, object_at};
+use crate::protocol::tools::EMPTY_SCHEMA;
 
 /// Where the schema stands in a chat body.
 const SCHEMA_PARAM: &str = "response_format.json_schema.schema";
@@ -55,10 +62,77 @@ const TAKEN: [&str; 23] = [
 const FORMATS: [&str; 10] =
     ["date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"];
 
-/// `output_config.format`'s JSON text for the request's `response_format`: `None` for none (or
-/// `text`). `body` is the chat body the request was read from, whose text keeps the schema's
-/// order.
-pub(super) fn format(req: &Map<String, Value>, body: &[u8]) -> Result<Option<String>, ApiError> {
+/// Anthropic's documented limits on the strict schemas of one request, counted across all of
+/// them (a request past one is a 400): strict tools, optional parameters (each property its
+/// object does not require), and parameters of union types (`anyOf`, a list of types).
+const STRICT_TOOLS: usize = 20;
+const OPTIONAL: usize = 24;
+const UNIONS: usize = 16;
+
+/// What Anthropic's limits count in a strict schema ([`OPTIONAL`], [`UNIONS`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Tally {
+    optional: usize,
+    unions: usize,
+}
+
+impl Tally {
+    #[cfg(test)]
+    pub(super) fn with(optional: usize, unions: usize) -> Tally {
+        Tally { optional, unions }
+    }
+
+    fn add(self, other: Tally) -> Tally {
+        Tally { optional: self.optional + other.optional, unions: self.unions + other.unions }
+    }
+}
+
+/// The schemas the tools go with, strict: for each tool, `None` when it goes as it would
+/// without structured outputs, or its schema closed for Claude ([`Walk`]), in name order as
+/// the tools' other members are written. `asked` holds, for each tool, whether it asked to be
+/// strict (`Some`) and its `parameters` as the body has them; `format` is the tally of the
+/// request's structured output, which the limits count with the tools.
+pub(super) fn strict_tools(asked: &[Option<Raw<'_>>], format: Tally) -> Vec<Option<Vec<u8>>> {
+    let mut total = format;
+    let mut schemas: Vec<Option<Vec<u8>>> = asked
+        .iter()
+        .enumerate()
+        .map(|(k, parameters)| {
+            let (schema, tally) = strict_schema((*parameters)?, k)?;
+            total = total.add(tally);
+            Some(schema)
+        })
+        .collect();
+    let strict = schemas.iter().flatten().count();
+    if strict > STRICT_TOOLS || total.optional > OPTIONAL || total.unions > UNIONS {
+        schemas.iter_mut().for_each(|s| *s = None);
+    }
+    schemas
+}
+
+/// Tool `k`'s schema `parameters` closed for Claude, in name order, and its tally; `None` when
+/// Claude could not decode it strictly.
+fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally)> {
+    let empty = std::str::from_utf8(EMPTY_SCHEMA).unwrap_or_default();
+    let text = match parameters.map(Json::get) {
+        None | Some("null") => empty,
+        Some(p) if minified(p) == "{}" => empty,
+        Some(p) if p.starts_with('{') => p,
+        Some(_) => return None,
+    };
+    let at = format!("tools[{k}].function.parameters");
+    let mut walk = Walk::at(at.clone());
+    let mut closed = String::with_capacity(text.len() + 64);
+    walk.close(Json::of(text), &at, &mut closed).ok()?;
+    walk.acyclic().ok()?;
+    let mut out = Vec::with_capacity(closed.len());
+    canonical::write(&closed, &mut out).then_some((out, walk.tally))
+}
+
+/// `output_config.format`'s JSON text for the request's `response_format`, and what Anthropic's
+/// limits count in it: `None` for none (or `text`). `body` is the chat body the request was
+/// read from, whose text keeps the schema's order.
+pub(super) fn format(req: &Map<String, Value>, body: &[u8]) -> Result<Option<(String, Tally)>, ApiError> {
     let Some(rf) = req.get("response_format").filter(|v| !v.is_null()) else { return Ok(None) };
     match rf.get("type").and_then(Value::as_str) {
         Some("text") => return Ok(None),
@@ -91,11 +165,11 @@ pub(super) fn format(req: &Map<String, Value>, body: &[u8]) -> Result<Option<Str
             Json::of(&written)
         }
     };
-    let mut walk = Walk::default();
+    let mut walk = Walk::at(SCHEMA_PARAM.to_string());
     let mut out = String::with_capacity(raw.get().len() + 64);
     walk.close(raw, SCHEMA_PARAM, &mut out)?;
     walk.acyclic()?;
-    Ok(Some(format!(r#"{{"schema":{out},"type":"json_schema"}}"#)))
+    Ok(Some((format!(r#"{{"schema":{out},"type":"json_schema"}}"#), walk.tally)))
 }
 
 /// Annotations that ask nothing of the answer and Claude's subset does not name: left out
@@ -110,14 +184,21 @@ const LEFT_OUT: [&str; 7] = [
     "nullable",
 ];
 
-/// What the walk over a schema saw of its references: each local `$ref`'s target and where it
-/// stands, both as param paths (`response_format.json_schema.schema.$defs.a`).
-#[derive(Default)]
+/// What the walk over a schema saw: each local `$ref`'s target and where it stands, both as
+/// param paths (`response_format.json_schema.schema.$defs.a`), and what Anthropic's limits
+/// count.
 struct Walk {
+    /// Where the schema stands: the param path a `#` reference names.
+    root: String,
     refs: Vec<(String, String)>,
+    tally: Tally,
 }
 
 impl Walk {
+    fn at(root: String) -> Walk {
+        Walk { root, refs: Vec::new(), tally: Tally::default() }
+    }
+
     /// Writes the schema `raw` (standing at `at`) to `out`, closed, refusing what Claude cannot
     /// decode.
     fn close(&mut self, raw: Json<'_>, at: &str, out: &mut String) -> Result<(), ApiError> {
@@ -145,6 +226,9 @@ impl Walk {
         }
         let types = m.get("type").map_or(String::new(), |t| minified(t.get()).into_owned());
         let object = types.contains("\"object\"") || m.get("properties").is_some();
+        if types.starts_with('[') || m.get("anyOf").is_some() || m.get("oneOf").is_some() {
+            self.tally.unions += 1;
+        }
         let mut closed = false;
         out.push('{');
         let mut first = true;
@@ -168,7 +252,11 @@ impl Walk {
             // Where the member stands, built only for what walks into it.
             let here = || format!("{at}.{key}");
             match key {
-                "properties" | "$defs" | "definitions" => self.map(v, &here(), out)?,
+                "properties" => {
+                    self.tally.optional += optional(v, m.get("required"));
+                    self.map(v, &here(), out)?;
+                }
+                "$defs" | "definitions" => self.map(v, &here(), out)?,
                 "allOf"
                     if elements(v)?
                         .unwrap_or_default()
@@ -276,7 +364,7 @@ impl Walk {
         let Some(pointer) = target.strip_prefix('#') else {
             return Err(refuse(at, "this model's structured output takes no external $ref: use a tier"));
         };
-        let mut path = SCHEMA_PARAM.to_string();
+        let mut path = self.root.clone();
         for segment in pointer.split('/').skip(1) {
             path.push('.');
             path.push_str(&segment.replace("~1", "/").replace("~0", "~"));
@@ -313,6 +401,16 @@ impl Walk {
         }
         Ok(())
     }
+}
+
+/// How many of the properties `properties` names `required` leaves out (all of them when it is
+/// not a list of names).
+fn optional(properties: Json<'_>, required: Raw<'_>) -> usize {
+    let names: Vec<String> = required
+        .and_then(|r| elements(r).ok().flatten())
+        .map(|list| list.iter().filter_map(|n| serde_json::from_str(n.get()).ok()).collect())
+        .unwrap_or_default();
+    members(properties).map_or(0, |p| p.iter().filter(|(name, _)| !names.iter().any(|n| n == name)).count())
 }
 
 /// `output_config`'s text: the format's (`format`, in the client's order) beside the effort

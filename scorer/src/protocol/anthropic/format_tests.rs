@@ -7,7 +7,7 @@ fn of(response_format: &str) -> Result<Option<Value>, (String, String)> {
     let body = format!(r#"{{"model":"m","messages":[],"response_format":{response_format}}}"#);
     let req: Map<String, Value> = serde_json::from_str(&body).unwrap_or_default();
     format(&req, body.as_bytes())
-        .map(|text| text.map(|t| serde_json::from_str(&t).unwrap_or(Value::Null)))
+        .map(|text| text.map(|(t, _)| serde_json::from_str(&t).unwrap_or(Value::Null)))
         .map_err(|e| (e.param.unwrap_or_default(), e.message))
 }
 
@@ -27,7 +27,9 @@ fn a_json_schema_is_claudes_format_its_objects_closed_and_its_order_kept() {
       "$defs":{"kind":{"type":["object","null"],"properties":{"minimum":{"type":"integer"}}}}}"##;
     let body = format!(r#"{{"model":"m","messages":[],"response_format":{}}}"#, schema(asked));
     let req: Map<String, Value> = serde_json::from_str(&body).unwrap_or_default();
-    let text = format(&req, body.as_bytes()).ok().flatten().unwrap_or_default();
+    let (text, tally) = format(&req, body.as_bytes()).ok().flatten().unwrap_or_default();
+    // Optional: stops, kind, level; stops' at; kind's minimum. Unions: kind, and its type list.
+    assert_eq!(tally, Tally { optional: 5, unions: 2 });
     // The properties in the client's order: the model writes its reasoning before its answer.
     let at = |s: &str| text.find(s).unwrap_or(usize::MAX);
     assert!(at("\"reasoning\"") < at("\"answer\"") && at("\"answer\"") < at("\"stops\""), "{text}");
@@ -130,4 +132,64 @@ fn annotations_go_and_the_walk_knows_names_from_keywords() {
         r##"{"type":"object","properties":{"p":{"$ref":"#/$defs/a"},"x":{"type":"object","$defs":{"b":{"$ref":"#/$defs/a"}}}},"$defs":{"a":{"type":"object","properties":{"q":{"$ref":"#/$defs/b"}}},"b":{"type":"string"}}}"##,
     );
     assert!(of(&nested).is_ok_and(|f| f.is_some()), "{nested}");
+}
+
+/// The strict schemas of tools with these `parameters` (each asking to be strict), beside a
+/// format of this tally.
+fn strict(parameters: &[&str], format: Tally) -> Vec<Option<Value>> {
+    let asked: Vec<Option<Raw<'_>>> = parameters.iter().map(|p| Some(Some(Json::of(p)))).collect();
+    strict_tools(&asked, format)
+        .into_iter()
+        .map(|s| s.map(|s| serde_json::from_slice(&s).unwrap_or(Value::Null)))
+        .collect()
+}
+
+#[test]
+fn a_strict_tools_schema_is_closed_in_name_order_and_one_claude_cannot_decode_goes_unstrict() {
+    let asked = [
+        r#"{"type":"object","properties":{"path":{"type":"string"},"opts":{"type":"object","properties":{"n":{"type":"integer"}}}},"required":["path"]}"#,
+        r#"{"type":"object","properties":{"n":{"type":"integer","minimum":0}}}"#,
+        r##"{"type":"object","properties":{"next":{"$ref":"#"}}}"##,
+        r##"{"type":"object","properties":{"k":{"$ref":"#/$defs/k"}},"$defs":{"k":{"oneOf":[{"type":"string"},{"type":"null"}]}}}"##,
+        "null",
+    ];
+    let got = strict(&asked, Tally::default());
+    let want = [
+        Some(
+            json!({"type":"object","properties":{"path":{"type":"string"},"opts":{"type":"object","properties":{"n":{"type":"integer"}},"additionalProperties":false}},"required":["path"],"additionalProperties":false}),
+        ),
+        // A numeric bound, and a schema naming itself: beyond Claude's strict decoding.
+        None,
+        None,
+        Some(
+            json!({"type":"object","properties":{"k":{"$ref":"#/$defs/k"}},"$defs":{"k":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":false}),
+        ),
+        Some(json!({"type":"object","properties":{},"additionalProperties":false})),
+    ];
+    assert_eq!(got, want);
+    // Written as serde_json writes a value: members in name order.
+    let asked: Vec<Option<Raw<'_>>> = vec![Some(Some(Json::of(asked[0])))];
+    let text = strict_tools(&asked, Tally::default()).pop().flatten().unwrap_or_default();
+    let value: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+    assert_eq!(serde_json::to_vec(&value).ok(), Some(text));
+    // A tool that did not ask goes as it is.
+    assert_eq!(strict_tools(&[None, Some(None)], Tally::default()).len(), 2);
+    assert!(strict_tools(&[None], Tally::default())[..] == [None]);
+}
+
+#[test]
+fn strict_tools_past_anthropics_limits_all_go_unstrict() {
+    let one = r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]}"#;
+    let all = |n: usize, format: Tally| strict(&vec![one; n], format).iter().filter(|s| s.is_some()).count();
+    assert_eq!(all(20, Tally::default()), 20);
+    assert_eq!(all(21, Tally::default()), 0);
+    // Optional parameters (one each here) and unions, counted with the format's.
+    let optional = r#"{"type":"object","properties":{"a":{"type":["string","null"]}}}"#;
+    let some =
+        |n: usize, format: Tally| strict(&vec![optional; n], format).iter().filter(|s| s.is_some()).count();
+    assert_eq!(some(16, Tally::default()), 16);
+    assert_eq!(some(17, Tally::default()), 0);
+    assert_eq!(some(4, Tally::with(20, 12)), 4);
+    assert_eq!(some(5, Tally::with(20, 0)), 0);
+    assert_eq!(some(5, Tally::with(0, 12)), 0);
 }

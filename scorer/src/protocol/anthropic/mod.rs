@@ -19,6 +19,7 @@ pub mod stream;
 mod content;
 mod format;
 mod memo;
+mod tools;
 mod turns;
 
 pub use memo::Translations;

@@ -5,14 +5,14 @@ use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 
 use super::content::{number, refuse};
-use super::format;
+use super::format::{self, Tally};
 use super::memo::{Conversation, Translations};
+use super::tools::{tool_choice, tools, tools_text};
 use crate::error::{ApiError, echo};
 use crate::parse::options::asks_more;
 use crate::protocol::Native;
-use crate::protocol::canonical::{self, write_literal};
-use crate::protocol::raw::{Elements, Json, RawMessages, chat_members, chat_members_raw, integer};
-use crate::protocol::tools::{FunctionTool, function_tools, literal, write_body, write_schema, written};
+use crate::protocol::raw::{Elements, RawMessages, chat_members, chat_members_raw, integer};
+use crate::protocol::tools::{write_body, written};
 
 /// The `max_tokens` of a non-streaming request whose client set none, when the model allows
 /// more. Anthropic's SDKs refuse non-streaming calls expected to pass 10 minutes, estimating
@@ -69,9 +69,12 @@ pub fn translate_with(
         None => chat_members(body, false, Some("tools"))
             .map(|(req, m, t)| (req, Messages::Split(m.flatten()), t))?,
     };
+    let format = format::format(&req, body)?;
+    // Tools that ask to be strict go strict when the model takes it, counted with the format.
+    let strict = to.quirks.strict_tools.then(|| format.as_ref().map_or(Tally::default(), |(_, t)| *t));
     // Plain function tools are written from the body's text; others, and every error, go
     // through JSON values.
-    let tools_written = written(&mut req, tools_raw, tools_text)?;
+    let tools_written = written(&mut req, tools_raw, |raw| tools_text(raw, strict))?;
     let mut out = Map::new();
     out.insert("model".into(), json!(to.upstream_model));
     let stream = match req.get("stream") {
@@ -97,7 +100,6 @@ pub fn translate_with(
         out.insert("system".into(), system);
     }
     sampling(&req, &mut out)?;
-    let format = format::format(&req, body)?;
     if format.is_some() && conversation.prefill() {
         return Err(refuse(
             "response_format",
@@ -110,7 +112,7 @@ pub fn translate_with(
         out.remove("temperature");
         out.remove("top_p");
     }
-    if tools_written.is_some() || tools(&mut req, &mut out)? {
+    if tools_written.is_some() || tools(&mut req, &mut out, strict)? {
         tool_choice(&req, &mut out)?;
     } else if conversation.has_tool_blocks() {
         // No tools, but tool calls in the history (an agent's summary or compaction call):
@@ -158,7 +160,7 @@ pub fn translate_with(
         out.insert("cache_control".into(), json!({"type": "ephemeral"}));
     }
     // The schema is written from its text, in the client's order, beside the effort.
-    let config = format.map(|f| format::config(&out, &f));
+    let config = format.map(|(f, _)| format::config(&out, &f));
     let raw: Vec<(&str, &[u8])> =
         [("tools", tools_written.as_deref()), ("output_config", config.as_deref().map(str::as_bytes))]
             .into_iter()
@@ -256,137 +258,6 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
                 "thinking is set from reasoning_effort on this router: send reasoning_effort (low, medium or high)",
             ));
         }
-    }
-    Ok(())
-}
-
-/// The tools written from the body's text as [`tools`] writes them, for plain function tools
-/// with a name and an object or no `parameters` (`protocol::tools`); `None` leaves them to
-/// [`tools`].
-fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
-    let list = function_tools(raw)?;
-    let mut out = Vec::with_capacity(raw.get().len());
-    out.push(b'[');
-    for FunctionTool { tool, function } in &list {
-        if out.len() > 1 {
-            out.push(b',');
-        }
-        let name = literal(function.get("name"))?;
-        // Members in name order, as the map of JSON values is written.
-        out.push(b'{');
-        if let Some(cache) = tool.get("cache_control").filter(|c| c.get().starts_with('{')) {
-            out.extend_from_slice(br#""cache_control":"#);
-            canonical::write(cache.get(), &mut out).then_some(())?;
-            out.push(b',');
-        }
-        if let Some(description) = literal(function.get("description")) {
-            out.extend_from_slice(br#""description":"#);
-            write_literal(description, &mut out)?;
-            out.push(b',');
-        }
-        out.extend_from_slice(br#""input_schema":"#);
-        write_schema(function.get("parameters"), &mut out)?;
-        out.extend_from_slice(br#","name":"#);
-        write_literal(name, &mut out)?;
-        out.push(b'}');
-    }
-    out.push(b']');
-    Some(out)
-}
-
-/// `tools` as `{name, description, input_schema}`; whether there are any. The tools are moved
-/// out of `req`, not copied: an agent's schemas are tens of kilobytes on every turn.
-fn tools(req: &mut Map<String, Value>, out: &mut Map<String, Value>) -> Result<bool, ApiError> {
-    let list = match req.remove("tools") {
-        None | Some(Value::Null) => return Ok(false),
-        Some(Value::Array(list)) if list.is_empty() => return Ok(false),
-        Some(Value::Array(list)) => list,
-        Some(_) => return Err(refuse("tools", "tools must be an array")),
-    };
-    let mut native = Vec::with_capacity(list.len());
-    for (k, mut t) in list.into_iter().enumerate() {
-        if t.get("type").and_then(Value::as_str) != Some("function") {
-            return Err(refuse(&format!("tools[{k}].type"), "only function tools are supported"));
-        }
-        let mut f = match t.get_mut("function").map(Value::take) {
-            Some(Value::Object(f)) => f,
-            _ => Map::new(),
-        };
-        let name = match f.remove("name") {
-            Some(name @ Value::String(_)) => name,
-            _ => return Err(refuse(&format!("tools[{k}].function.name"), "a function tool needs a name")),
-        };
-        let mut tool = Map::new();
-        tool.insert("name".into(), name);
-        if let Some(d @ Value::String(_)) = f.remove("description") {
-            tool.insert("description".into(), d);
-        }
-        let schema = match f.remove("parameters") {
-            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
-            Some(Value::Object(p)) if p.is_empty() => json!({"type": "object", "properties": {}}),
-            Some(p @ Value::Object(_)) => p,
-            Some(_) => {
-                return Err(refuse(
-                    &format!("tools[{k}].function.parameters"),
-                    "parameters must be a JSON Schema object",
-                ));
-            }
-        };
-        tool.insert("input_schema".into(), schema);
-        if let Some(cache) = t.get_mut("cache_control").filter(|c| c.is_object()) {
-            tool.insert("cache_control".into(), cache.take());
-        }
-        native.push(Value::Object(tool));
-    }
-    out.insert("tools".into(), Value::Array(native));
-    Ok(true)
-}
-
-/// `tool_choice` and `parallel_tool_calls`, when there are tools: without them there is
-/// nothing to choose, and `tool_choice` is left out.
-fn tool_choice(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), ApiError> {
-    let mut choice = match req.get("tool_choice") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match s.as_str() {
-            "auto" => Some(json!({"type": "auto"})),
-            "none" => Some(json!({"type": "none"})),
-            "required" => Some(json!({"type": "any"})),
-            _ => {
-                return Err(refuse(
-                    "tool_choice",
-                    "tool_choice must be none, auto, required or a named function",
-                ));
-            }
-        },
-        Some(c) => match c.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) {
-            Some(name) if c.get("type").and_then(Value::as_str) == Some("function") => {
-                Some(json!({"type": "tool", "name": name}))
-            }
-            _ => {
-                let message = match c.get("type").and_then(Value::as_str) {
-                    Some(kind) if kind != "function" => format!(
-                        "tool_choice type {} is not supported by this model's API: use none, auto, required or a named function",
-                        echo(kind)
-                    ),
-                    _ => "a named tool_choice is {\"type\":\"function\",\"function\":{\"name\":...}}".into(),
-                };
-                return Err(refuse("tool_choice", message));
-            }
-        },
-    };
-    match req.get("parallel_tool_calls") {
-        None | Some(Value::Null) | Some(Value::Bool(true)) => {}
-        Some(Value::Bool(false)) => {
-            let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
-            // `none` calls no tool, so there is nothing to serialise.
-            if let Some(obj) = c.as_object_mut().filter(|o| o.get("type") != Some(&json!("none"))) {
-                obj.insert("disable_parallel_tool_use".into(), json!(true));
-            }
-        }
-        Some(_) => return Err(refuse("parallel_tool_calls", "parallel_tool_calls must be a boolean")),
-    }
-    if let Some(c) = choice {
-        out.insert("tool_choice".into(), c);
     }
     Ok(())
 }
@@ -491,21 +362,4 @@ fn thinking_budget(
     };
     let budget = budget.min(max_tokens.saturating_sub(1));
     Ok(Some(Reasoning { effort, budget: (budget >= MIN_THINKING_BUDGET).then_some(budget) }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::tools::check;
-
-    #[test]
-    fn tools_written_from_the_text_are_the_tools_written_from_values() {
-        check::text_path_agrees(5, tools_text, |v| {
-            let mut req = Map::new();
-            req.insert("tools".into(), v);
-            let mut out = Map::new();
-            (tools(&mut req, &mut out) == Ok(true)).then_some(())?;
-            serde_json::to_vec(out.get("tools")?).ok()
-        });
-    }
 }

@@ -187,14 +187,15 @@ fn output_config(c: Option<&Value>) -> Checked {
         return refuse("output_config.format.type: Input should be 'json_schema'");
     }
     match f.get("schema") {
-        Some(s) if s.is_object() => schema(s),
+        Some(s) if s.is_object() => schema(s, "output_config.format.schema"),
         _ => refuse("output_config.format.schema: Field required"),
     }
 }
 
-/// A structured-output schema and its subschemas: objects closed (`additionalProperties:
-/// false`), no numeric bounds or string lengths, arrays bounded by `minItems` 0 or 1 only.
-fn schema(s: &Value) -> Checked {
+/// A structured-output schema (standing at `at`) and its subschemas: objects closed
+/// (`additionalProperties: false`), no numeric bounds or string lengths, arrays bounded by
+/// `minItems` 0 or 1 only.
+fn schema(s: &Value, at: &str) -> Checked {
     let Some(o) = s.as_object() else { return Ok(()) };
     let bounds = [
         "minimum",
@@ -207,29 +208,31 @@ fn schema(s: &Value) -> Checked {
         "maxItems",
     ];
     if let Some(k) = bounds.iter().find(|k| o.contains_key(**k)) {
-        return refuse(format!("output_config.format.schema: '{k}' is not supported"));
+        return refuse(format!("{at}: '{k}' is not supported"));
     }
     if o.get("minItems").and_then(Value::as_u64).is_some_and(|n| n > 1) {
-        return refuse("output_config.format.schema: minItems above 1 is not supported");
+        return refuse(format!("{at}: minItems above 1 is not supported"));
     }
     let object = o
         .get("type")
         .is_some_and(|t| t == "object" || t.as_array().is_some_and(|a| a.iter().any(|t| t == "object")));
     if (object || o.contains_key("properties")) && o.get("additionalProperties") != Some(&Value::Bool(false))
     {
-        return refuse(
-            "output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false",
-        );
+        return refuse(format!(
+            "{at}: For 'object' type, 'additionalProperties' must be explicitly set to false"
+        ));
     }
     // Subschemas: a map of them (`properties`, `$defs`), one, or a list; a value of any other
     // keyword (`const`, `default`, `enum`) is data.
     for (k, v) in o {
         match (k.as_str(), v) {
             ("properties" | "$defs" | "definitions", Value::Object(map)) => {
-                map.values().try_for_each(schema)?
+                map.values().try_for_each(|s| schema(s, at))?
             }
-            ("items" | "additionalProperties" | "not", Value::Object(_)) => schema(v)?,
-            ("anyOf" | "allOf" | "oneOf", Value::Array(list)) => list.iter().try_for_each(schema)?,
+            ("items" | "additionalProperties" | "not", Value::Object(_)) => schema(v, at)?,
+            ("anyOf" | "allOf" | "oneOf", Value::Array(list)) => {
+                list.iter().try_for_each(|s| schema(s, at))?
+            }
             _ => {}
         }
     }
@@ -257,11 +260,14 @@ fn system(s: Option<&Value>) -> Checked {
     }
 }
 
-/// `tools`: custom tools, as (name, input schema).
+/// `tools`: custom tools, as (name, input schema). A strict tool's schema is checked as a
+/// structured output's is, and the strict schemas together within Anthropic's documented
+/// limits (20 strict tools, 24 optional parameters, 16 parameters of union types).
 fn tools(t: Option<&Value>) -> Checked<Vec<(&str, &Value)>> {
     let Some(t) = t else { return Ok(Vec::new()) };
     let Some(list) = t.as_array() else { return refuse("tools: Input should be a valid list") };
     let mut out = Vec::new();
+    let (mut strict, mut optional, mut unions) = (0, 0, 0);
     for (i, tool) in list.iter().enumerate() {
         let at = format!("tools.{i}");
         let tool =
@@ -281,10 +287,106 @@ fn tools(t: Option<&Value>) -> Checked<Vec<(&str, &Value)>> {
         if schema.get("type").and_then(Value::as_str) != Some("object") {
             return refuse(format!("{at}.input_schema.type: Input should be 'object'"));
         }
+        match tool.get("strict") {
+            None | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => {
+                schema_checked(schema, &format!("{at}.input_schema"))?;
+                strict += 1;
+                let (o, u) = tally(schema);
+                optional += o;
+                unions += u;
+            }
+            Some(_) => return refuse(format!("{at}.strict: Input should be a valid boolean")),
+        }
         cache_control(tool, &at)?;
         out.push((name, schema));
     }
+    if strict > 20 {
+        return refuse(format!(
+            "Too many strict tools ({strict}). The maximum number of strict tools supported is 20."
+        ));
+    }
+    if optional > 24 {
+        return refuse(format!(
+            "Schemas contains too many optional parameters ({optional}), which would make grammar compilation inefficient. Reduce the number of optional parameters in your tool schemas (limit: 24)."
+        ));
+    }
+    if unions > 16 {
+        return refuse(format!(
+            "Schemas contains too many parameters with union types ({unions} parameters with type arrays or anyOf). This causes exponential compilation cost. Reduce the number of nullable or union-typed parameters (limit: 16 parameters with unions)."
+        ));
+    }
     Ok(out)
+}
+
+/// [`schema`], and only the keywords structured outputs take, as Anthropic checks a strict
+/// tool's (`'patternProperties' is not supported`).
+fn schema_checked(s: &Value, at: &str) -> Checked {
+    const TAKEN: [&str; 21] = [
+        "type",
+        "enum",
+        "const",
+        "anyOf",
+        "allOf",
+        "$ref",
+        "$defs",
+        "definitions",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "minItems",
+        "format",
+        "pattern",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$schema",
+        "$id",
+    ];
+    schema(s, at)?;
+    let Some(o) = s.as_object() else { return Ok(()) };
+    if let Some(k) = o.keys().find(|k| !TAKEN.contains(&k.as_str())) {
+        return refuse(format!("{at}: '{k}' is not supported"));
+    }
+    for (k, v) in o {
+        match (k.as_str(), v) {
+            ("properties" | "$defs" | "definitions", Value::Object(map)) => {
+                map.values().try_for_each(|s| schema_checked(s, at))?
+            }
+            ("items", Value::Object(_)) => schema_checked(v, at)?,
+            ("anyOf" | "allOf", Value::Array(list)) => list.iter().try_for_each(|s| schema_checked(s, at))?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What Anthropic's limits count in a schema: properties their object does not require, and
+/// schemas of union types (`anyOf`, a list of types).
+fn tally(s: &Value) -> (usize, usize) {
+    let Some(o) = s.as_object() else { return (0, 0) };
+    let mut optional = 0;
+    let mut unions = usize::from(o.contains_key("anyOf") || o.get("type").is_some_and(Value::is_array));
+    if let Some(Value::Object(p)) = o.get("properties") {
+        let required = o.get("required").and_then(Value::as_array);
+        optional += p.keys().filter(|k| !required.is_some_and(|r| r.iter().any(|n| n == k.as_str()))).count();
+    }
+    for (k, v) in o {
+        let subs: Vec<&Value> = match (k.as_str(), v) {
+            ("properties" | "$defs" | "definitions", Value::Object(map)) => map.values().collect(),
+            ("items", Value::Object(_)) => vec![v],
+            ("anyOf" | "allOf", Value::Array(list)) => list.iter().collect(),
+            _ => Vec::new(),
+        };
+        for sub in subs {
+            let (o, u) = tally(sub);
+            optional += o;
+            unions += u;
+        }
+    }
+    (optional, unions)
 }
 
 /// `thinking`: whether it is on (`enabled` or `adaptive`).

@@ -1,0 +1,212 @@
+//! A chat request's function tools and `tool_choice` as the Messages API takes them.
+
+use serde_json::{Map, Value, json};
+
+use super::content::refuse;
+use super::format::{self, Tally};
+use crate::error::{ApiError, echo};
+use crate::protocol::canonical::{self, write_literal};
+use crate::protocol::raw::Json;
+use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema};
+
+/// The tools written from the body's text as [`tools`] writes them, for plain function tools
+/// with a name and an object or no `parameters` (`protocol::tools`); `None` leaves them to
+/// [`tools`]. `strict`: the model takes strict tools, and the request's structured output
+/// counts `format` toward Anthropic's limits ([`format::strict_tools`]).
+pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>> {
+    let list = function_tools(raw)?;
+    let asked: Vec<_> = list
+        .iter()
+        .map(|t| {
+            (t.function.get("strict").map(Json::get) == Some("true")).then(|| t.function.get("parameters"))
+        })
+        .collect();
+    let mut strict = strict.map_or_else(Vec::new, |format| format::strict_tools(&asked, format)).into_iter();
+    let mut out = Vec::with_capacity(raw.get().len());
+    out.push(b'[');
+    for FunctionTool { tool, function } in &list {
+        let closed = strict.next().flatten();
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        let name = literal(function.get("name"))?;
+        // Members in name order, as the map of JSON values is written.
+        out.push(b'{');
+        if let Some(cache) = tool.get("cache_control").filter(|c| c.get().starts_with('{')) {
+            out.extend_from_slice(br#""cache_control":"#);
+            canonical::write(cache.get(), &mut out).then_some(())?;
+            out.push(b',');
+        }
+        if let Some(description) = literal(function.get("description")) {
+            out.extend_from_slice(br#""description":"#);
+            write_literal(description, &mut out)?;
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""input_schema":"#);
+        match &closed {
+            Some(schema) => out.extend_from_slice(schema),
+            None => write_schema(function.get("parameters"), &mut out)?,
+        }
+        out.extend_from_slice(br#","name":"#);
+        write_literal(name, &mut out)?;
+        if closed.is_some() {
+            out.extend_from_slice(br#","strict":true"#);
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    Some(out)
+}
+
+/// `tools` as `{name, description, input_schema}` (and `strict`, as [`tools_text`] writes it);
+/// whether there are any. The tools are moved out of `req`, not copied: an agent's schemas
+/// are tens of kilobytes on every turn.
+pub(super) fn tools(
+    req: &mut Map<String, Value>,
+    out: &mut Map<String, Value>,
+    strict: Option<Tally>,
+) -> Result<bool, ApiError> {
+    let list = match req.remove("tools") {
+        None | Some(Value::Null) => return Ok(false),
+        Some(Value::Array(list)) if list.is_empty() => return Ok(false),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(refuse("tools", "tools must be an array")),
+    };
+    let mut strict = strict_values(&list, strict).into_iter();
+    let mut native = Vec::with_capacity(list.len());
+    for (k, mut t) in list.into_iter().enumerate() {
+        let closed = strict.next().flatten();
+        if t.get("type").and_then(Value::as_str) != Some("function") {
+            return Err(refuse(&format!("tools[{k}].type"), "only function tools are supported"));
+        }
+        let mut f = match t.get_mut("function").map(Value::take) {
+            Some(Value::Object(f)) => f,
+            _ => Map::new(),
+        };
+        let name = match f.remove("name") {
+            Some(name @ Value::String(_)) => name,
+            _ => return Err(refuse(&format!("tools[{k}].function.name"), "a function tool needs a name")),
+        };
+        let mut tool = Map::new();
+        tool.insert("name".into(), name);
+        if let Some(d @ Value::String(_)) = f.remove("description") {
+            tool.insert("description".into(), d);
+        }
+        let schema = match f.remove("parameters") {
+            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+            Some(Value::Object(p)) if p.is_empty() => json!({"type": "object", "properties": {}}),
+            Some(p @ Value::Object(_)) => p,
+            Some(_) => {
+                return Err(refuse(
+                    &format!("tools[{k}].function.parameters"),
+                    "parameters must be a JSON Schema object",
+                ));
+            }
+        };
+        match closed {
+            Some(closed) => {
+                tool.insert("input_schema".into(), closed);
+                tool.insert("strict".into(), json!(true));
+            }
+            None => {
+                tool.insert("input_schema".into(), schema);
+            }
+        }
+        if let Some(cache) = t.get_mut("cache_control").filter(|c| c.is_object()) {
+            tool.insert("cache_control".into(), cache.take());
+        }
+        native.push(Value::Object(tool));
+    }
+    out.insert("tools".into(), Value::Array(native));
+    Ok(true)
+}
+
+/// [`format::strict_tools`] for tools read as JSON values: each closed schema as a value.
+fn strict_values(list: &[Value], strict: Option<Tally>) -> Vec<Option<Value>> {
+    let Some(format) = strict else { return Vec::new() };
+    let texts: Vec<Option<Option<String>>> = list
+        .iter()
+        .map(|t| {
+            let f = t.get("function")?;
+            (f.get("strict") == Some(&Value::Bool(true))).then(|| f.get("parameters").map(Value::to_string))
+        })
+        .collect();
+    let asked: Vec<_> = texts.iter().map(|t| t.as_ref().map(|p| p.as_deref().map(Json::of))).collect();
+    format::strict_tools(&asked, format)
+        .into_iter()
+        .map(|s| s.and_then(|s| serde_json::from_slice(&s).ok()))
+        .collect()
+}
+
+/// `tool_choice` and `parallel_tool_calls`, when there are tools: without them there is
+/// nothing to choose, and `tool_choice` is left out.
+pub(super) fn tool_choice(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), ApiError> {
+    let mut choice = match req.get("tool_choice") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match s.as_str() {
+            "auto" => Some(json!({"type": "auto"})),
+            "none" => Some(json!({"type": "none"})),
+            "required" => Some(json!({"type": "any"})),
+            _ => {
+                return Err(refuse(
+                    "tool_choice",
+                    "tool_choice must be none, auto, required or a named function",
+                ));
+            }
+        },
+        Some(c) => match c.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) {
+            Some(name) if c.get("type").and_then(Value::as_str) == Some("function") => {
+                Some(json!({"type": "tool", "name": name}))
+            }
+            _ => {
+                let message = match c.get("type").and_then(Value::as_str) {
+                    Some(kind) if kind != "function" => format!(
+                        "tool_choice type {} is not supported by this model's API: use none, auto, required or a named function",
+                        echo(kind)
+                    ),
+                    _ => "a named tool_choice is {\"type\":\"function\",\"function\":{\"name\":...}}".into(),
+                };
+                return Err(refuse("tool_choice", message));
+            }
+        },
+    };
+    match req.get("parallel_tool_calls") {
+        None | Some(Value::Null) | Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => {
+            let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
+            // `none` calls no tool, so there is nothing to serialise.
+            if let Some(obj) = c.as_object_mut().filter(|o| o.get("type") != Some(&json!("none"))) {
+                obj.insert("disable_parallel_tool_use".into(), json!(true));
+            }
+        }
+        Some(_) => return Err(refuse("parallel_tool_calls", "parallel_tool_calls must be a boolean")),
+    }
+    if let Some(c) = choice {
+        out.insert("tool_choice".into(), c);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::tools::check;
+
+    #[test]
+    fn tools_written_from_the_text_are_the_tools_written_from_values() {
+        // Without strict tools, and with them (a format's tally counted or not).
+        for strict in [None, Some(Tally::default()), Some(Tally::with(20, 16))] {
+            check::text_path_agrees(
+                5,
+                |raw| tools_text(raw, strict),
+                |v| {
+                    let mut req = Map::new();
+                    req.insert("tools".into(), v);
+                    let mut out = Map::new();
+                    (tools(&mut req, &mut out, strict) == Ok(true)).then_some(())?;
+                    serde_json::to_vec(out.get("tools")?).ok()
+                },
+            );
+        }
+    }
+}
