@@ -19,6 +19,8 @@
 //! One whose schema Claude could not decode strictly, or all of them when they pass
 //! Anthropic's documented limits, go as before: not strict, which every Claude takes.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::content::refuse;
@@ -121,10 +123,10 @@ fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally)> {
         Some(_) => return None,
     };
     let at = format!("tools[{k}].function.parameters");
-    let mut walk = Walk::at(at.clone());
+    let mut walk = Walk::default();
     let mut closed = String::with_capacity(text.len() + 64);
     walk.close(Json::of(text), &at, &mut closed).ok()?;
-    walk.acyclic().ok()?;
+    walk.resolve().ok()?;
     let mut out = Vec::with_capacity(closed.len());
     canonical::write(&closed, &mut out).then_some((out, walk.tally))
 }
@@ -165,10 +167,10 @@ pub(super) fn format(req: &Map<String, Value>, body: &[u8]) -> Result<Option<(St
             Json::of(&written)
         }
     };
-    let mut walk = Walk::at(SCHEMA_PARAM.to_string());
+    let mut walk = Walk::default();
     let mut out = String::with_capacity(raw.get().len() + 64);
     walk.close(raw, SCHEMA_PARAM, &mut out)?;
-    walk.acyclic()?;
+    walk.resolve()?;
     Ok(Some((format!(r#"{{"schema":{out},"type":"json_schema"}}"#), walk.tally)))
 }
 
@@ -184,24 +186,58 @@ const LEFT_OUT: [&str; 7] = [
     "nullable",
 ];
 
-/// What the walk over a schema saw: each local `$ref`'s target and where it stands, both as
-/// param paths (`response_format.json_schema.schema.$defs.a`), and what Anthropic's limits
-/// count.
+/// What the walk over a schema saw: each schema in it, by the JSON pointer naming it from the
+/// schema's root (`""`, `/properties/a`, `/$defs/k/anyOf/1`: what a local `$ref` names) and
+/// by the schema it stands in; each local `$ref`; and what Anthropic's limits count.
+#[derive(Default)]
 struct Walk {
-    /// Where the schema stands: the param path a `#` reference names.
-    root: String,
-    refs: Vec<(String, String)>,
+    /// The pointer of each schema walked, to its index.
+    pointers: HashMap<String, usize>,
+    /// The schema each one stands in (the root in none).
+    parents: Vec<Option<usize>>,
+    /// Each `$ref`: the schema holding it, the pointer it names, and where it stands (a param
+    /// path, for the refusal).
+    refs: Vec<Ref>,
+    /// The pointer of the schema being walked, and its index.
+    pointer: String,
+    current: Option<usize>,
     tally: Tally,
 }
 
+/// A local `$ref`, as [`Walk`] saw it.
+struct Ref {
+    holder: usize,
+    target: String,
+    at: String,
+}
+
 impl Walk {
-    fn at(root: String) -> Walk {
-        Walk { root, refs: Vec::new(), tally: Tally::default() }
+    /// Walks the schema `segment` names inside the one being walked (`f` with the pointer
+    /// moved to it), escaping the segment as a JSON pointer does.
+    fn child<T>(&mut self, segment: &str, f: impl FnOnce(&mut Walk) -> T) -> T {
+        let len = self.pointer.len();
+        self.pointer.push('/');
+        self.pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+        let out = f(self);
+        self.pointer.truncate(len);
+        out
     }
 
     /// Writes the schema `raw` (standing at `at`) to `out`, closed, refusing what Claude cannot
     /// decode.
     fn close(&mut self, raw: Json<'_>, at: &str, out: &mut String) -> Result<(), ApiError> {
+        let parent = self.current;
+        let node = self.parents.len();
+        self.parents.push(parent);
+        self.pointers.insert(self.pointer.clone(), node);
+        self.current = Some(node);
+        let closed = self.close_node(raw, at, out);
+        self.current = parent;
+        closed
+    }
+
+    /// [`Walk::close`] for the schema the walk stands in.
+    fn close_node(&mut self, raw: Json<'_>, at: &str, out: &mut String) -> Result<(), ApiError> {
         let text = raw.get().trim();
         if matches!(text, "true" | "false") {
             // A schema of anything or of nothing.
@@ -254,9 +290,9 @@ impl Walk {
             match key {
                 "properties" => {
                     self.tally.optional += optional(v, m.get("required"));
-                    self.map(v, &here(), out)?;
+                    self.child(key, |w| w.map(v, &here(), out))?;
                 }
-                "$defs" | "definitions" => self.map(v, &here(), out)?,
+                "$defs" | "definitions" => self.child(key, |w| w.map(v, &here(), out))?,
                 "allOf"
                     if elements(v)?
                         .unwrap_or_default()
@@ -265,11 +301,12 @@ impl Walk {
                 {
                     return Err(cannot(key, "takes no $ref inside allOf"));
                 }
-                "anyOf" | "oneOf" | "allOf" => self.list(v, &here(), out)?,
+                // Under the name it is written with: a `$ref` into a `oneOf` names nothing.
+                "anyOf" | "oneOf" | "allOf" => self.child(written, |w| w.list(v, &here(), out))?,
                 "items" if v.get().trim_start().starts_with('[') => {
                     return Err(cannot(key, "takes items as one schema, not a tuple"));
                 }
-                "items" => self.close(v, &here(), out)?,
+                "items" => self.child(key, |w| w.close(v, &here(), out))?,
                 "additionalProperties" if minified(v.get()) == "false" => {
                     closed = true;
                     out.push_str("false");
@@ -338,7 +375,7 @@ impl Walk {
             }
             out.push_str(&Value::from(name).to_string());
             out.push(':');
-            self.close(s, &format!("{at}.{name}"), out)?;
+            self.child(name, |w| w.close(s, &format!("{at}.{name}"), out))?;
         }
         out.push('}');
         Ok(())
@@ -352,50 +389,96 @@ impl Walk {
             if n > 0 {
                 out.push(',');
             }
-            self.close(one, &format!("{at}[{n}]"), out)?;
+            self.child(&n.to_string(), |w| w.close(one, &format!("{at}[{n}]"), out))?;
         }
         out.push(']');
         Ok(())
     }
 
-    /// A `$ref` standing at `at`: a local one (`#`, `#/$defs/a`, `#/properties/t`) is noted,
-    /// its target as the param path it names, for [`Walk::acyclic`]; any other is external.
+    /// A `$ref` standing at `at`: a local one (`#`, `#/$defs/a`, `#/properties/t`), its pointer
+    /// as written, is noted for [`Walk::resolve`]; any other is external. A pointer
+    /// percent-encoded (`#/%24defs/a`) is refused: whether Claude's decoding reads it as the
+    /// schema it names is not known here.
     fn reference(&mut self, target: &str, at: &str) -> Result<(), ApiError> {
         let Some(pointer) = target.strip_prefix('#') else {
             return Err(refuse(at, "this model's structured output takes no external $ref: use a tier"));
         };
-        let mut path = self.root.clone();
-        for segment in pointer.split('/').skip(1) {
-            path.push('.');
-            path.push_str(&segment.replace("~1", "/").replace("~0", "~"));
+        if pointer.contains('%') {
+            return Err(refuse(
+                at,
+                "this model's structured output takes a $ref as a plain JSON pointer: use a tier",
+            ));
         }
-        self.refs.push((path, at.to_string()));
+        let holder = self.current.unwrap_or_default();
+        self.refs.push(Ref { holder, target: pointer.to_string(), at: at.to_string() });
         Ok(())
     }
 
-    /// Refuses a recursive schema: a `$ref` inside the schema it names, directly or through
-    /// the references inside that one (`#`, a definition naming itself or another that names
-    /// it, a property referring to one of its ancestors).
-    fn acyclic(&self) -> Result<(), ApiError> {
-        let inside = |at: &str, target: &str| {
-            at.strip_prefix(target).is_some_and(|r| r.is_empty() || r.starts_with('.'))
+    /// Refuses a `$ref` naming no schema of this one, and a recursive schema: a `$ref` inside
+    /// the schema it names, directly or through the references inside that one (`#`, a
+    /// definition naming itself or another that names it, a property referring to one of its
+    /// ancestors). That is a cycle in the graph whose edges lead from each schema to those
+    /// standing in it and from each `$ref` to the schema it names: one depth-first search,
+    /// linear in the schemas and references.
+    fn resolve(&self) -> Result<(), ApiError> {
+        let nodes = self.parents.len();
+        // Each schema's edges: (the schema it leads to, the reference it is, if one).
+        let mut edges: Vec<Vec<(usize, Option<usize>)>> = vec![Vec::new(); nodes];
+        for (child, parent) in self.parents.iter().enumerate() {
+            if let Some(list) = parent.and_then(|p| edges.get_mut(p)) {
+                list.push((child, None));
+            }
+        }
+        for (n, r) in self.refs.iter().enumerate() {
+            let Some(&target) = self.pointers.get(&r.target) else {
+                return Err(refuse(
+                    &r.at,
+                    "this model's structured output takes a $ref only to a schema inside this one",
+                ));
+            };
+            if let Some(list) = edges.get_mut(r.holder) {
+                list.push((target, Some(n)));
+            }
+        }
+        let recursive = |r: Option<usize>| {
+            let at = r.and_then(|r| self.refs.get(r)).map_or("", |r| r.at.as_str());
+            refuse(at, "this model's structured output takes no recursive schema: use a tier")
         };
-        for (start, (target, at)) in self.refs.iter().enumerate() {
-            // The references the walk reaches from this one, each once.
-            let mut seen = vec![start];
-            let mut next = vec![target.as_str()];
-            while let Some(t) = next.pop() {
-                if inside(at, t) {
-                    return Err(refuse(
-                        at,
-                        "this model's structured output takes no recursive schema: use a tier",
-                    ));
-                }
-                for (n, (further, from)) in self.refs.iter().enumerate() {
-                    if inside(from, t) && !seen.contains(&n) {
-                        seen.push(n);
-                        next.push(further.as_str());
+        // 0: not reached; 1: on the search's path; 2: done.
+        let mut state = vec![0_u8; nodes];
+        for start in 0..nodes {
+            if state.get(start) != Some(&0) {
+                continue;
+            }
+            // The path: each schema, the next of its edges to follow, the edge it came by.
+            let mut path: Vec<(usize, usize, Option<usize>)> = vec![(start, 0, None)];
+            if let Some(s) = state.get_mut(start) {
+                *s = 1;
+            }
+            while let Some(top) = path.last_mut() {
+                let (node, next) = (top.0, top.1);
+                let Some(&(to, by)) = edges.get(node).and_then(|e| e.get(next)) else {
+                    if let Some(s) = state.get_mut(node) {
+                        *s = 2;
                     }
+                    path.pop();
+                    continue;
+                };
+                top.1 += 1;
+                match state.get(to) {
+                    Some(0) => {
+                        if let Some(s) = state.get_mut(to) {
+                            *s = 1;
+                        }
+                        path.push((to, 0, by));
+                    }
+                    Some(1) => {
+                        // Back on the path: the cycle's reference is this edge, or the last
+                        // one taken since `to`.
+                        let since = path.iter().rev().take_while(|(n, _, _)| *n != to).find_map(|p| p.2);
+                        return Err(recursive(by.or(since)));
+                    }
+                    _ => {}
                 }
             }
         }
