@@ -140,15 +140,7 @@ impl Request {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
         let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
-        // Headers under the router's own prefix are the router's word: a provider's (another
-        // router upstream, as a chained gateway has) would pass for this one's, beside it or
-        // where this one sets none (a stream has no cost header). Those naming the gateway's
-        // account with the provider, or setting its cookies, are not the client's either (a
-        // fallback's answer passes on only a few named ones).
-        let private = |k: &str| k.starts_with(h::OWN_PREFIX) || h::PROVIDER_PRIVATE.contains(&k);
-        for (name, _) in headers.iter().filter(|(k, _)| private(k)) {
-            self.effects.push(Effect::RemoveResponseHeader(name.clone()));
-        }
+        remove_private(&headers, &mut self.effects);
         let mut ours = f.headers();
         if translated {
             ours.push((h::CONTENT_TYPE, "application/json".to_string()));
@@ -284,5 +276,17 @@ impl Request {
         }
         self.served(host, &f, 400);
         Verdict::Continue
+    }
+}
+
+/// Takes out of an answer the headers that are not the client's. Those under the router's own
+/// prefix are the router's word: a provider's (another router upstream, as a chained gateway
+/// has) would pass for this one's, beside it or where this one sets none (a stream has no cost
+/// header). Those naming the gateway's account with the provider, or setting its cookies, are
+/// not the client's either (a fallback's answer passes on only a few named ones).
+pub(super) fn remove_private(headers: &[(String, String)], effects: &mut Vec<Effect>) {
+    let private = |k: &str| k.starts_with(h::OWN_PREFIX) || h::PROVIDER_PRIVATE.contains(&k);
+    for (name, _) in headers.iter().filter(|(k, _)| private(k)) {
+        effects.push(Effect::RemoveResponseHeader(name.clone()));
     }
 }

@@ -89,6 +89,9 @@ impl Request {
         let status: u16 = status.and_then(|s| s.parse().ok()).unwrap_or(502);
         let Counting { mut report, estimate } = c;
         if !matches!(status, 401 | 403 | 404 | 408 | 429 | 500..) {
+            // Its answer passes as it comes, less what is not the client's, as a generation's.
+            let headers = host.headers(Map::ResponseHeaders).unwrap_or_default();
+            super::attempt::remove_private(&headers, &mut self.effects);
             report.push((h::COUNT, "provider".to_string()));
             self.effects.extend(report.into_iter().map(|(k, v)| Effect::SetResponseHeader(k, v)));
             return Verdict::Continue;

@@ -53,8 +53,20 @@ fn a_claude_on_anthropics_api_is_counted_there_and_its_answer_passes_as_it_comes
     ] {
         let mut req = Request::new(Some(built_in()));
         route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", status), ("content-type", "application/json")]);
+        host.response_headers = pairs(&[
+            (":status", status),
+            ("content-type", "application/json"),
+            ("anthropic-organization-id", "gateway-org"),
+            ("set-cookie", "__cf_bm=x"),
+            ("x-model-router-cost", "0"),
+        ]);
         let headers = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        // What is not the client's goes, as from a generation's answer.
+        for name in ["anthropic-organization-id", "set-cookie", "x-model-router-cost"] {
+            let removed =
+                headers.effects.iter().any(|e| matches!(e, Effect::RemoveResponseHeader(n) if n == name));
+            assert!(removed, "{name}: {headers:?}");
+        }
         assert_eq!(
             set_response(&headers, "x-model-router-count").as_deref(),
             Some("provider"),
