@@ -158,6 +158,13 @@ try:
     raise AssertionError("a bound Claude cannot decode was sent")
 except anthropic.BadRequestError as e:
     assert "output_config.format.schema.properties.n.minimum" in e.body["error"]["message"], e.body
+# The same format on an OpenAI model: a schema with an optional member, which Anthropic takes and
+# OpenAI's strict mode refuses, goes unstrict (the mock refuses it strict, as OpenAI does).
+optional = {"type": "object", "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+            "required": ["city"], "additionalProperties": False}
+done = client.messages.create(model="gpt-4.1", max_tokens=256, messages=hello,
+                              extra_body={"output_config": {"format": {"type": "json_schema", "schema": optional}}})
+assert done.content[0].type == "text", done
 
 # Token counting: Anthropic counts a Claude's request, the router estimates any other model's.
 counted = client.messages.with_raw_response.count_tokens(model="claude-sonnet-4-6", messages=hello, tools=tools)

@@ -365,11 +365,54 @@ fn response_format(f: &Fields<'_>) -> Checked {
         "text" | "json_object" => Ok(()),
         "json_schema" => {
             let js = rf.object("json_schema")?.ok_or_else(|| missing("response_format.json_schema"))?;
-            js.required_string("name")?;
-            js.object("schema").map(drop)
+            let name = js.required_string("name")?;
+            js.object("schema")?;
+            match (js.get("strict"), js.get("schema")) {
+                (Some(Value::Bool(true)), Some(schema)) => strict_schema(schema, name, "()"),
+                _ => Ok(()),
+            }
         }
         other => Err(bad_value("response_format.type", other, &["text", "json_object", "json_schema"])),
     }
+}
+
+/// A strict `json_schema` as OpenAI's strict mode takes it: each object closed and requiring
+/// every property it names (OpenAI's 400 otherwise, which the real API words so).
+fn strict_schema(s: &Value, name: &str, context: &str) -> Checked {
+    let Some(o) = s.as_object() else { return Ok(()) };
+    let refused = |why: String| {
+        Err(invalid(
+            "response_format",
+            "invalid_value",
+            format!("Invalid schema for response_format '{name}': In context={context}, {why}"),
+        ))
+    };
+    let object = o.get("type").is_some_and(|t| t == "object") || o.contains_key("properties");
+    if object && o.get("additionalProperties") != Some(&Value::Bool(false)) {
+        return refused("'additionalProperties' is required to be supplied and to be false.".into());
+    }
+    if let Some(Value::Object(p)) = o.get("properties") {
+        let required = o.get("required").and_then(Value::as_array);
+        if let Some(k) = p.keys().find(|k| !required.is_some_and(|r| r.iter().any(|n| n == k.as_str()))) {
+            return refused(format!(
+                "'required' is required to be supplied and to be an array including every key in properties. Missing '{k}'."
+            ));
+        }
+        for (k, v) in p {
+            strict_schema(v, name, &format!("('properties', '{k}')"))?;
+        }
+    }
+    for (k, v) in o {
+        match (k.as_str(), v) {
+            ("items", Value::Object(_)) => strict_schema(v, name, context)?,
+            ("anyOf", Value::Array(list)) => list.iter().try_for_each(|s| strict_schema(s, name, context))?,
+            ("$defs" | "definitions", Value::Object(m)) => {
+                m.values().try_for_each(|s| strict_schema(s, name, context))?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The most dimensions `model` can return (the real API refuses more).

@@ -306,8 +306,76 @@ fn response_format(mut value: Node, param: &str) -> Result<Node, ApiError> {
             return Err(missing(&format!("{param}.schema"), "send the JSON Schema the answer must follow"));
         }
     };
-    let spec = object([("name", "output".into()), ("schema", schema), ("strict", true.into())]);
+    // Strict only when OpenAI's strict mode takes the schema as it is: Anthropic's takes
+    // optional members and objects it closes itself, which OpenAI's refuses with a 400 (that
+    // no failover answers); unstrict, the answer still follows the schema as best it can.
+    let strict = strict_as_is(&schema, 0);
+    let spec = object([("name", "output".into()), ("schema", schema), ("strict", strict.into())]);
     Ok(object([("type", "json_schema".into()), ("json_schema", spec)]))
+}
+
+/// The keywords OpenAI's strict structured outputs take.
+const STRICT_TAKES: [&str; 22] = [
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "enum",
+    "const",
+    "anyOf",
+    "$ref",
+    "$defs",
+    "definitions",
+    "description",
+    "title",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+];
+
+/// Whether OpenAI's strict mode takes `schema` (standing `depth` schemas down) as it is: each
+/// object closed (`additionalProperties: false`) and requiring every property it names, the
+/// root an object, and no keyword outside [`STRICT_TAKES`].
+fn strict_as_is(schema: &Node, depth: usize) -> bool {
+    let Node::Object(members) = schema else { return false };
+    let required: Vec<&str> = match schema.get("required") {
+        Some(Node::Array(list)) => list.iter().filter_map(Node::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let object = schema.get("type").is_some_and(|t| t.as_str() == Some("object"))
+        || schema.get("properties").is_some();
+    if depth == 0 && !object {
+        return false;
+    }
+    if object {
+        let closed = matches!(schema.get("additionalProperties"), Some(Node::Leaf(Value::Bool(false))));
+        let all = match schema.get("properties") {
+            Some(Node::Object(m)) => m.iter().all(|(p, _)| required.contains(&p.as_str())),
+            _ => true,
+        };
+        if !closed || !all {
+            return false;
+        }
+    }
+    members.iter().all(|(k, v)| {
+        STRICT_TAKES.contains(&k.as_str())
+            && match (k.as_str(), v) {
+                ("properties" | "$defs" | "definitions", Node::Object(m)) => {
+                    m.iter().all(|(_, s)| strict_as_is(s, depth + 1))
+                }
+                ("items", s) => strict_as_is(s, depth + 1),
+                ("anyOf", Node::Array(list)) => list.iter().all(|s| strict_as_is(s, depth + 1)),
+                ("properties" | "$defs" | "definitions" | "anyOf", _) => false,
+                _ => true,
+            }
+    })
 }
 
 #[cfg(test)]

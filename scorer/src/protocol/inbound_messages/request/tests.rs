@@ -178,10 +178,22 @@ fn options_take_their_chat_names() {
         (r#","stream":false"#, "stream", Value::Null),
         (r#","container":[]"#, "container", Value::Null),
         (r#","max_price":{"prompt":1}"#, "max_price", json!({"prompt": 1})),
+        // Strict when OpenAI's strict mode takes the schema as it is: every object closed and
+        // requiring all it names; an open object, or an optional member, is not.
         (
             r#","output_format":{"type":"json_schema","schema":{"type":"object"}}"#,
             "response_format",
-            json!({"type": "json_schema", "json_schema": {"name": "output", "schema": {"type": "object"}, "strict": true}}),
+            json!({"type": "json_schema", "json_schema": {"name": "output", "schema": {"type": "object"}, "strict": false}}),
+        ),
+        (
+            r#","output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}},"required":["b"],"additionalProperties":false}},"required":["a"],"additionalProperties":false}}}"#,
+            "response_format",
+            json!({"type": "json_schema", "json_schema": {"name": "output", "schema": {"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}},"required":["b"],"additionalProperties":false}},"required":["a"],"additionalProperties":false}, "strict": true}}),
+        ),
+        (
+            r#","output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"b":{"type":"string"},"a":{"type":"integer"}},"required":["b"],"additionalProperties":false}}}"#,
+            "response_format",
+            json!({"type": "json_schema", "json_schema": {"name": "output", "schema": {"type":"object","properties":{"b":{"type":"string"},"a":{"type":"integer"}},"required":["b"],"additionalProperties":false}, "strict": false}}),
         ),
     ];
     for (extra, member, want) in cases {
