@@ -120,7 +120,24 @@ pub(super) fn effort(value: Node) -> Result<Option<Node>, ApiError> {
             "effort" => {
                 effort = optional_string(Some(v).filter(|v| !v.is_null()), &|| "reasoning.effort".into())?
             }
-            "summary" | "generate_summary" | "context" => {}
+            "summary" | "generate_summary" => {
+                // What the answer's reasoning items say ([`crate::protocol::inbound::echo`]):
+                // one of OpenAI's values, or null.
+                let param = format!("reasoning.{key}");
+                match v.as_str() {
+                    _ if v.is_null() => {}
+                    None => return Err(wrong_type(&param, "a string", &v)),
+                    Some("auto" | "concise" | "detailed") => {}
+                    Some(other) => {
+                        return Err(ApiError::invalid(
+                            "invalid_value",
+                            Some(&param),
+                            format!("{param} {} is not valid: use auto, concise or detailed", echo(other)),
+                        ));
+                    }
+                }
+            }
+            "context" => {}
             "mode" if v.is_null() || v.as_str() == Some("standard") => {}
             "mode" => {
                 return Err(unsupported_member(

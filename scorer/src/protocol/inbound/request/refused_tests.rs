@@ -72,6 +72,8 @@ fn members_that_ask_what_the_router_cannot_give_are_refused_with_their_name() {
         (r#","text":{"color":"red"}"#, "unknown_parameter", "text.color"),
         (r#","reasoning":{"effort":1}"#, "invalid_type", "reasoning.effort"),
         (r#","reasoning":{"max_tokens":100}"#, "unknown_parameter", "reasoning.max_tokens"),
+        (r#","reasoning":{"summary":"bogus"}"#, "invalid_value", "reasoning.summary"),
+        (r#","reasoning":{"generate_summary":true}"#, "invalid_type", "reasoning.generate_summary"),
         (r#","include":"all""#, "invalid_type", "include"),
         (r#","messages":[]"#, "unknown_parameter", "messages"),
         (r#","frequency_penalty":0"#, "unknown_parameter", "frequency_penalty"),
