@@ -45,9 +45,9 @@ impl Request {
         mut f: Box<Flight>,
         end_of_stream: bool,
     ) -> Verdict {
-        if self.shared_or_log(host).is_none() {
+        let Some(shared) = self.shared_or_log(host) else {
             return Verdict::Continue;
-        }
+        };
         // Read once: the status, and the few headers looked at below.
         let headers =
             crate::io::span!(host, "get_headers", host.headers(Map::ResponseHeaders)).unwrap_or_default();
@@ -89,8 +89,8 @@ impl Request {
             host.log(
                 Level::Error,
                 &format!(
-                    "model-router: Envoy has no cluster '{}' for provider {}: define it, or correct the configuration's `clusters`",
-                    f.to.cluster, f.to.provider
+                    "model-router: Envoy found no cluster '{}' for provider {}: define it, or correct the configuration's `clusters`; if it is defined, the route does not read the configuration's cluster_header ({}): make its `cluster_header` that name",
+                    f.to.cluster, f.to.provider, shared.config.cluster_header
                 ),
             );
         }

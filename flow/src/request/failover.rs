@@ -307,6 +307,16 @@ impl Request {
                 ),
             )
             .with_status(413)
+        } else if !f.failed.is_empty() && f.failed.iter().all(|x| !x.sent && matches!(x.status, 0 | 404)) {
+            // No attempt could be sent: Envoy has no cluster for any (its 404, or a call it
+            // cannot make). The gateway's configuration, which no retry mends.
+            ApiError::server(
+                502,
+                "upstream_failed",
+                format!(
+                    "no model could be reached ({summary}): this gateway's Envoy has no cluster the router can route them to; its operator must fix the configuration"
+                ),
+            )
         } else if all(|s| s == 429) {
             ApiError::rate_limited(format!(
                 "every provider tried is rate limited ({summary}): retry after the seconds the retry-after header gives"

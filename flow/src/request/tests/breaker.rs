@@ -86,6 +86,13 @@ fn a_cooled_breaker_lets_one_probe_through_then_opens_again_or_closes() {
     probe.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
     probe.on(&host, Event::Log);
     assert_eq!(state(&host), Some(0), "closed");
+    let closed = format!("circuit closed for provider {p}");
+    assert_eq!(
+        host.logs.borrow().iter().filter(|l| l.ends_with(&closed)).count(),
+        1,
+        "{:?}",
+        host.logs.borrow()
+    );
     assert_eq!(first_attempt(&shared, &mut host, 200), p);
 }
 
@@ -379,13 +386,15 @@ fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does
 /// A catalog `clusters` entry naming a cluster the Envoy configuration lacks: Envoy answers
 /// 404 (`cluster_not_found`), which counted as the provider not serving the model, opened its
 /// breaker and said nothing of the cause. It moves on to the next candidate without blaming
-/// the provider, and the log names the missing cluster.
+/// the provider, and the log names the missing cluster, and the other cause Envoy answers so
+/// for: a route that reads another header than the configuration's `cluster_header`.
 #[test]
 fn a_cluster_envoy_lacks_is_named_in_the_log_and_blames_no_provider() {
     let host = moves_on_without_blaming_the_provider("404", "cluster_not_found");
     let logs = host.logs.borrow();
-    let named: Vec<&String> = logs.iter().filter(|l| l.contains("Envoy has no cluster")).collect();
+    let named: Vec<&String> = logs.iter().filter(|l| l.contains("Envoy found no cluster")).collect();
     assert_eq!(named.len(), 1, "once a minute: {logs:?}");
+    assert!(named.iter().all(|l| l.contains("cluster_header (x-model-router-cluster)")), "{named:?}");
 }
 
 /// A body the router made too large for the listener's buffer (a translation grows one of many
@@ -416,6 +425,21 @@ fn moves_on_without_blaming_the_provider(status: &str, details: &str) -> Fake {
         host.counters.borrow().iter().filter(|(k, v)| k.starts_with("breaker_state") && **v == 1).count();
     assert_eq!(opened, 0, "{details}: {:?}", host.counters.borrow());
     host
+}
+
+/// A cluster Envoy lacks, with no other candidate to try: the router's own 502, which says
+/// the gateway's configuration is at fault, not that a retry might do.
+#[test]
+fn a_cluster_envoy_lacks_for_every_candidate_is_not_to_be_retried() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "404")]);
+    host.details = Some("cluster_not_found".into());
+    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("no cluster") && !body.contains("retry later"), "{body}");
 }
 
 /// A body the translation made too large, with no other candidate to try: the
