@@ -147,6 +147,9 @@ fn record_in(host: &dyn Host, to: &Upstream, outcomes: [Outcome; 2], now: u64, c
                 if opened {
                     host.log(Level::Warn, &format!("model-router: circuit opened for {}", scope.label(to)));
                     host.count(&m::labelled(m::BREAKER_OPENED, &scope.labels(to)), 1);
+                } else if after == 0 && before != 0 {
+                    // Its probes passed: said as its opening was, so a log shows both ends.
+                    host.log(Level::Info, &format!("model-router: circuit closed for {}", scope.label(to)));
                 }
                 // Only on a change (a gauge starts at 0, closed): one call fewer per response.
                 if after != before {

@@ -181,6 +181,8 @@ pub enum ConfigError {
     BadDefaultPrefer(String),
     /// `default_output_tokens` is zero.
     ZeroOutputTokens,
+    /// A memory's `ttl_secs` is zero: it would keep nothing (`slots: 0` turns it off).
+    ZeroTtl(&'static str),
     /// `auto` thresholds are not ordered inside (0, 1], or a weight is not finite.
     BadAutoThresholds,
     /// `auto.premium_share` / `auto.economy_share` refused (the variant says why).
@@ -226,6 +228,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "default_prefer '{p}' is invalid: use one of {}", Prefer::NAMES.join(", "))
             }
             ConfigError::ZeroOutputTokens => write!(f, "default_output_tokens must be at least 1"),
+            ConfigError::ZeroTtl(what) => {
+                write!(f, "{what}.ttl_secs must be at least 1: it would keep nothing (slots 0 turns it off)")
+            }
             ConfigError::UnknownPolicyProvider(p) => {
                 write!(f, "policy names provider '{p}', which is not in the catalog")
             }
@@ -280,6 +285,7 @@ impl fmt::Debug for ConfigError {
             }
             ConfigError::BadDefaultPrefer(p) => f.debug_tuple("BadDefaultPrefer").field(p).finish(),
             ConfigError::ZeroOutputTokens => f.write_str("ZeroOutputTokens"),
+            ConfigError::ZeroTtl(what) => f.debug_tuple("ZeroTtl").field(what).finish(),
             ConfigError::BadAutoThresholds => f.write_str("BadAutoThresholds"),
             ConfigError::BadAutoShares(e) => f.debug_tuple("BadAutoShares").field(e).finish(),
             ConfigError::UnknownPolicyProvider(p) => f.debug_tuple("UnknownPolicyProvider").field(p).finish(),
@@ -367,6 +373,15 @@ impl TryFrom<RawConfig> for Config {
         let default_output_tokens = raw.default_output_tokens.unwrap_or(DEFAULT_OUTPUT_TOKENS);
         if default_output_tokens == 0 {
             return Err(ConfigError::ZeroOutputTokens);
+        }
+        let memories = [
+            ("sticky", raw.sticky.ttl_secs, raw.sticky.slots),
+            ("prefix_cache", raw.prefix_cache.ttl_secs, raw.prefix_cache.slots),
+        ];
+        for (what, ttl, slots) in memories {
+            if ttl == 0 && slots > 0 {
+                return Err(ConfigError::ZeroTtl(what));
+            }
         }
         let auto = AutoConfig::try_from(raw.auto).map_err(|e| match e {
             AutoError::Thresholds => ConfigError::BadAutoThresholds,
@@ -544,6 +559,8 @@ mod tests {
             (r#"{"auto":{"premium_share":1.5}}"#, "BadAutoShares(ShareRange"),
             (r#"{"auto":{"premium_share":0.2,"premium_at":0.7}}"#, "BadAutoShares(ShareAndThreshold"),
             (r#"{"sticky":{"ttl":5}}"#, "Json"),
+            (r#"{"sticky":{"ttl_secs":0}}"#, "ZeroTtl(\"sticky\")"),
+            (r#"{"prefix_cache":{"ttl_secs":0}}"#, "ZeroTtl(\"prefix_cache\")"),
             // Per-client settings without a client header would never apply.
             (r#"{"clients":{"team-a":{"blocked_providers":["openai"]}}}"#, "NeedsClientHeader(\"clients\")"),
             (r#"{"budgets":{"clients":{"team-a":1}}}"#, "NeedsClientHeader(\"budgets.clients\")"),
