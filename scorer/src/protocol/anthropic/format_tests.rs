@@ -246,7 +246,9 @@ fn a_long_chain_of_references_is_checked_once() {
         let defs: Vec<String> = (0..n)
             .map(|i| {
                 let next = if i + 1 == n { last.to_string() } else { format!("#/$defs/a{}", i + 1) };
-                format!(r#""a{i}":{{"type":"object","properties":{{"x":{{"$ref":"{next}"}}}}}}"#)
+                format!(
+                    r#""a{i}":{{"type":"object","properties":{{"x":{{"$ref":"{next}"}}}},"required":["x"]}}"#
+                )
             })
             .collect();
         schema(&format!(
@@ -256,4 +258,66 @@ fn a_long_chain_of_references_is_checked_once() {
     };
     assert!(of(&chain(20_000, "#/$defs/end")).is_ok_and(|f| f.is_some()));
     assert!(of(&chain(20_000, "#/$defs/a0")).is_err_and(|e| e.1.contains("recursive")));
+}
+
+/// What the walk keeps is bounded by the schema's bytes (a long name above thousands of
+/// schemas was copied into each: 400 KB of name ran the VM out of memory), and how many
+/// properties are optional is counted in one pass over them and their `required` (a list
+/// scanned for each of 100,000 properties took seconds of a worker).
+#[test]
+fn the_walk_keeps_and_counts_in_proportion_to_the_schema() {
+    let name = "x".repeat(100_000);
+    let text = format!(
+        r#"{{"type":"object","properties":{{"{name}":{{"anyOf":[{}]}}}},"required":["{name}"]}}"#,
+        vec!["true"; 2_000].join(",")
+    );
+    let mut walk = Walk::new(SCHEMA_PARAM.to_string());
+    let mut out = String::new();
+    assert!(walk.close(Json::of(&text), &mut out).is_ok() && walk.resolve().is_ok());
+    assert!(walk.held() < 4 * text.len(), "{} bytes kept of a {}-byte schema", walk.held(), text.len());
+    let n = 200_000;
+    let properties: Vec<String> = (0..n).map(|i| format!(r#""p{i}":{{"type":"string"}}"#)).collect();
+    let required: Vec<String> = (10..n).map(|i| format!(r#""p{i}""#)).collect();
+    let text = format!(
+        r#"{{"type":"object","properties":{{{}}},"required":[{}]}}"#,
+        properties.join(","),
+        required.join(",")
+    );
+    let mut walk = Walk::new(SCHEMA_PARAM.to_string());
+    assert!(walk.close(Json::of(&text), &mut String::new()).is_ok());
+    assert_eq!(walk.tally, Tally::with(10, 0));
+}
+
+/// What Anthropic refuses of a schema is refused here (a format, naming it) or left unstrict
+/// (a tool): a pattern with lookaround, a backreference or a word boundary, a format past the
+/// limits, a reference into a `oneOf` (written as `anyOf`); a float, or a type spelled with
+/// an escape, changes nothing of how a schema is closed.
+#[test]
+fn what_claude_refuses_is_refused_and_what_it_takes_is_closed_however_written() {
+    let at = |s: &str| format!("{SCHEMA_PARAM}{s}");
+    let lookahead = r#"{"type":"object","properties":{"u":{"type":"string","pattern":"^(?!admin)[a-z]+$"}},"required":["u"]}"#;
+    assert_eq!(of(&schema(lookahead)).map_err(|e| e.0), Err(at(".properties.u.pattern")));
+    assert_eq!(strict(&[lookahead], Tally::default()), [None]);
+    let plain =
+        r#"{"type":"object","properties":{"u":{"type":"string","pattern":"^[a-z]+$"}},"required":["u"]}"#;
+    assert!(strict(&[plain], Tally::default())[0].is_some());
+    let many: Vec<String> = (0..25).map(|i| format!(r#""p{i}":{{"type":"string"}}"#)).collect();
+    let wide = format!(r#"{{"type":"object","properties":{{{}}}}}"#, many.join(","));
+    assert!(of(&schema(&wide)).is_err_and(|e| e.0 == SCHEMA_PARAM && e.1.contains("25 and 0")));
+    let into = r##"{"type":"object","properties":{"x":{"$ref":"#/$defs/d/oneOf/0"}},"required":["x"],"$defs":{"d":{"oneOf":[{"type":"string"},{"type":"null"}]}}}"##;
+    assert!(of(&schema(into)).is_err_and(|e| e.1.contains("oneOf")));
+    let float = r#"{"type":"object","properties":{"t":{"type":"number","default":0.5}},"required":["t"]}"#;
+    assert_eq!(
+        strict(&[float], Tally::default()),
+        [Some(
+            json!({"type":"object","properties":{"t":{"type":"number","default":0.5}},"required":["t"],"additionalProperties":false})
+        )]
+    );
+    let escaped = r#"{"type":"object","properties":{"a":{"type":"obj\u0065ct"}},"required":["a"]}"#;
+    let got = strict(&[escaped], Tally::default());
+    assert_eq!(
+        got[0].as_ref().map(|s| &s["properties"]["a"]["additionalProperties"]),
+        Some(&json!(false)),
+        "{got:?}"
+    );
 }

@@ -19,6 +19,7 @@ pub mod stream;
 mod content;
 mod format;
 mod memo;
+mod schema;
 mod tools;
 mod turns;
 
