@@ -165,6 +165,10 @@ optional = {"type": "object", "properties": {"city": {"type": "string"}, "zip": 
 done = client.messages.create(model="gpt-4.1", max_tokens=256, messages=hello,
                               extra_body={"output_config": {"format": {"type": "json_schema", "schema": optional}}})
 assert done.content[0].type == "text", done
+# A strict tool with that schema likewise (the mock refuses a strict function OpenAI would).
+done = client.messages.create(model="gpt-4.1", max_tokens=256, messages=hello,
+                              tools=[{"name": "locate", "strict": True, "input_schema": optional}])
+assert done.content, done
 
 # Token counting: Anthropic counts a Claude's request, the router estimates any other model's.
 counted = client.messages.with_raw_response.count_tokens(model="claude-sonnet-4-6", messages=hello, tools=tools)

@@ -323,9 +323,17 @@ fn tools(f: &Fields<'_>) -> Checked {
         match t.required_string("type")? {
             "function" => {
                 let func = t.object("function")?.ok_or_else(|| missing(&t.name("function")))?;
-                func.required_string("name")?;
+                let name = func.required_string("name")?;
                 func.object("parameters")?;
                 func.boolean("strict")?;
+                if let (Some(Value::Bool(true)), Some(schema)) = (func.get("strict"), func.get("parameters"))
+                {
+                    strict_schema(
+                        schema,
+                        (&t.name("function.parameters"), &format!("function '{name}'")),
+                        "()",
+                    )?;
+                }
             }
             "custom" => {
                 let custom = t.object("custom")?.ok_or_else(|| missing(&t.name("custom")))?;
@@ -368,7 +376,9 @@ fn response_format(f: &Fields<'_>) -> Checked {
             let name = js.required_string("name")?;
             js.object("schema")?;
             match (js.get("strict"), js.get("schema")) {
-                (Some(Value::Bool(true)), Some(schema)) => strict_schema(schema, name, "()"),
+                (Some(Value::Bool(true)), Some(schema)) => {
+                    strict_schema(schema, ("response_format", &format!("response_format '{name}'")), "()")
+                }
                 _ => Ok(()),
             }
         }
@@ -376,15 +386,16 @@ fn response_format(f: &Fields<'_>) -> Checked {
     }
 }
 
-/// A strict `json_schema` as OpenAI's strict mode takes it: each object closed and requiring
-/// every property it names (OpenAI's 400 otherwise, which the real API words so).
-fn strict_schema(s: &Value, name: &str, context: &str) -> Checked {
+/// A strict schema (`what`: a response format's, a function's) as OpenAI's strict mode takes
+/// it: each object closed and requiring every property it names (OpenAI's 400 otherwise,
+/// which the real API words so).
+fn strict_schema(s: &Value, (param, what): (&str, &str), context: &str) -> Checked {
     let Some(o) = s.as_object() else { return Ok(()) };
     let refused = |why: String| {
         Err(invalid(
-            "response_format",
+            param,
             "invalid_value",
-            format!("Invalid schema for response_format '{name}': In context={context}, {why}"),
+            format!("Invalid schema for {what}: In context={context}, {why}"),
         ))
     };
     let object = o.get("type").is_some_and(|t| t == "object") || o.contains_key("properties");
@@ -399,15 +410,17 @@ fn strict_schema(s: &Value, name: &str, context: &str) -> Checked {
             ));
         }
         for (k, v) in p {
-            strict_schema(v, name, &format!("('properties', '{k}')"))?;
+            strict_schema(v, (param, what), &format!("('properties', '{k}')"))?;
         }
     }
     for (k, v) in o {
         match (k.as_str(), v) {
-            ("items", Value::Object(_)) => strict_schema(v, name, context)?,
-            ("anyOf", Value::Array(list)) => list.iter().try_for_each(|s| strict_schema(s, name, context))?,
+            ("items", Value::Object(_)) => strict_schema(v, (param, what), context)?,
+            ("anyOf", Value::Array(list)) => {
+                list.iter().try_for_each(|s| strict_schema(s, (param, what), context))?
+            }
             ("$defs" | "definitions", Value::Object(m)) => {
-                m.values().try_for_each(|s| strict_schema(s, name, context))?
+                m.values().try_for_each(|s| strict_schema(s, (param, what), context))?
             }
             _ => {}
         }

@@ -19,6 +19,8 @@
 mod blocks;
 mod tools;
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -309,7 +311,7 @@ fn response_format(mut value: Node, param: &str) -> Result<Node, ApiError> {
     // Strict only when OpenAI's strict mode takes the schema as it is: Anthropic's takes
     // optional members and objects it closes itself, which OpenAI's refuses with a 400 (that
     // no failover answers); unstrict, the answer still follows the schema as best it can.
-    let strict = strict_as_is(&schema, 0);
+    let strict = strict_as_is(&schema);
     let spec = object([("name", "output".into()), ("schema", schema), ("strict", strict.into())]);
     Ok(object([("type", "json_schema".into()), ("json_schema", spec)]))
 }
@@ -340,39 +342,67 @@ const STRICT_TAKES: [&str; 22] = [
     "maxItems",
 ];
 
-/// Whether OpenAI's strict mode takes `schema` (standing `depth` schemas down) as it is: each
-/// object closed (`additionalProperties: false`) and requiring every property it names, the
-/// root an object, and no keyword outside [`STRICT_TAKES`].
-fn strict_as_is(schema: &Node, depth: usize) -> bool {
-    let Node::Object(members) = schema else { return false };
-    let required: Vec<&str> = match schema.get("required") {
-        Some(Node::Array(list)) => list.iter().filter_map(Node::as_str).collect(),
-        _ => Vec::new(),
+/// Whether OpenAI's strict mode takes `schema` as it is: the root an object, each object
+/// closed (`additionalProperties: false`) and requiring every property it names, each schema
+/// saying its type (or alternatives, a reference, values), no keyword outside
+/// [`STRICT_TAKES`], no string format OpenAI lacks, each `$ref` a definition the schema has,
+/// objects nested at most 10 deep and 5,000 properties in all (OpenAI's documented limits).
+pub(super) fn strict_as_is(schema: &Node) -> bool {
+    let object = |s: &Node| {
+        s.get("type").is_some_and(|t| t.as_str() == Some("object")) || s.get("properties").is_some()
     };
-    let object = schema.get("type").is_some_and(|t| t.as_str() == Some("object"))
-        || schema.get("properties").is_some();
-    if depth == 0 && !object {
+    let mut properties = 0;
+    object(schema) && fits(schema, schema, 0, &mut properties)
+}
+
+/// [`strict_as_is`] for `schema`, inside `root`, `depth` objects down.
+fn fits(schema: &Node, root: &Node, depth: usize, properties: &mut usize) -> bool {
+    const FORMATS: [&str; 9] =
+        ["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"];
+    let Node::Object(members) = schema else { return false };
+    if !["type", "anyOf", "$ref", "enum", "const"].iter().any(|k| schema.get(k).is_some()) || depth > 10 {
         return false;
     }
-    if object {
+    if schema.get("type").is_some_and(|t| t.as_str() == Some("object")) || schema.get("properties").is_some()
+    {
+        let required: HashSet<&str> = match schema.get("required") {
+            Some(Node::Array(list)) => list.iter().filter_map(Node::as_str).collect(),
+            _ => HashSet::new(),
+        };
         let closed = matches!(schema.get("additionalProperties"), Some(Node::Leaf(Value::Bool(false))));
         let all = match schema.get("properties") {
-            Some(Node::Object(m)) => m.iter().all(|(p, _)| required.contains(&p.as_str())),
+            Some(Node::Object(m)) => {
+                *properties += m.len();
+                m.iter().all(|(p, _)| required.contains(p.as_str()))
+            }
             _ => true,
         };
-        if !closed || !all {
+        if !closed || !all || *properties > 5_000 {
             return false;
         }
     }
+    let defined = |pointer: &str| {
+        pointer == "#"
+            || ["#/$defs/", "#/definitions/"].iter().any(|at| {
+                pointer
+                    .strip_prefix(at)
+                    .is_some_and(|name| root.get(&at[2..at.len() - 1]).and_then(|d| d.get(name)).is_some())
+            })
+    };
     members.iter().all(|(k, v)| {
         STRICT_TAKES.contains(&k.as_str())
             && match (k.as_str(), v) {
-                ("properties" | "$defs" | "definitions", Node::Object(m)) => {
-                    m.iter().all(|(_, s)| strict_as_is(s, depth + 1))
+                ("properties", Node::Object(m)) => {
+                    m.iter().all(|(_, s)| fits(s, root, depth + 1, properties))
                 }
-                ("items", s) => strict_as_is(s, depth + 1),
-                ("anyOf", Node::Array(list)) => list.iter().all(|s| strict_as_is(s, depth + 1)),
+                ("$defs" | "definitions", Node::Object(m)) => {
+                    m.iter().all(|(_, s)| fits(s, root, depth, properties))
+                }
+                ("items", s) => fits(s, root, depth, properties),
+                ("anyOf", Node::Array(list)) => list.iter().all(|s| fits(s, root, depth, properties)),
                 ("properties" | "$defs" | "definitions" | "anyOf", _) => false,
+                ("format", f) => f.as_str().is_some_and(|f| FORMATS.contains(&f)),
+                ("$ref", r) => r.as_str().is_some_and(defined),
                 _ => true,
             }
     })

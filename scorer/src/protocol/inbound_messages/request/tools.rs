@@ -45,19 +45,26 @@ pub(super) fn tools(value: Node) -> Result<Vec<Tool>, ApiError> {
             Some(d @ Node::Leaf(Value::String(_))) => function.push(("description".into(), d)),
             Some(other) => return Err(wrong_type(&format!("{}.description", at()), "a string", &other)),
         }
-        match tool.take("input_schema") {
-            Some(s) if s.is_object() => function.push(("parameters".into(), s)),
+        let schema = match tool.take("input_schema") {
+            Some(s) if s.is_object() => s,
             Some(other) => {
                 return Err(wrong_type(&format!("{}.input_schema", at()), "a JSON Schema object", &other));
             }
             None => {
                 return Err(missing(&format!("{}.input_schema", at()), "send the tool's input JSON Schema"));
             }
-        }
-        match tool.take("strict") {
-            None => {}
-            Some(s @ Node::Leaf(Value::Bool(_))) => function.push(("strict".into(), s)),
+        };
+        // Strict only when OpenAI's strict mode takes the schema as it is, as a format is
+        // ([`super::strict_as_is`]): Anthropic's strict tools take optional members and objects
+        // it closes itself, which OpenAI's strict mode refuses with a 400 no failover answers.
+        let strict = match tool.take("strict") {
+            None => None,
+            Some(Node::Leaf(Value::Bool(s))) => Some(s && super::strict_as_is(&schema)),
             Some(other) => return Err(wrong_type(&format!("{}.strict", at()), "a boolean", &other)),
+        };
+        function.push(("parameters".into(), schema));
+        if let Some(strict) = strict {
+            function.push(("strict".into(), Node::from(strict)));
         }
         let mut chat = vec![
             ("type".to_string(), Node::from("function")),
