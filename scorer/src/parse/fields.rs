@@ -227,6 +227,9 @@ pub(crate) fn open_object_as<'a>(
     let mut r = Reader::new(src);
     let kind = r.peek_kind().map_err(syntax)?;
     if kind != Kind::Object {
+        // A body that is no JSON at all is said so (`not json` begins as `null` would).
+        let mut whole = Reader::new(src);
+        whole.skip_value().and_then(|()| whole.finish()).map_err(syntax)?;
         return Err(ApiError::invalid(
             "invalid_body",
             None,

@@ -611,6 +611,8 @@ mod tests {
             ("{".into(), "invalid_json", None),
             ("[1]".into(), "invalid_body", None),
             ("\"x\"".into(), "invalid_body", None),
+            ("not json".into(), "invalid_json", None),
+            ("true x".into(), "invalid_json", None),
             (
                 r#"{"messages":[{"role":"user","content":"x"}]}"#.into(),
                 "missing_required_parameter",
