@@ -65,7 +65,7 @@ impl RootContext for Root {
             }
         };
         let mut keys = HashMap::new();
-        let mut with_key = Vec::new();
+        let (mut with_key, mut without) = (Vec::new(), Vec::new());
         for p in &config.catalog.providers {
             let Some(auth) = &p.auth else { continue };
             if let Ok(value) = std::env::var(&auth.env)
@@ -73,15 +73,19 @@ impl RootContext for Root {
             {
                 keys.insert(auth.env.clone(), value);
                 with_key.push(p.name.as_str());
+            } else {
+                without.push(format!("{} ({})", p.name, auth.env));
             }
         }
+        let list = |names: Vec<String>| if names.is_empty() { "none".to_string() } else { names.join(", ") };
         host::log(
             LogLevel::Info,
             &format!(
-                "model-router: configured with {} models from {} providers; keys from the VM environment for: {}",
+                "model-router: configured with {} models from {} providers; keys from the VM environment for: {}; none for: {} (Envoy must set their credentials, as a credential injector does)",
                 config.catalog.deployments.len(),
                 config.catalog.providers.len(),
-                if with_key.is_empty() { "none".to_string() } else { with_key.join(", ") }
+                list(with_key.iter().map(|s| s.to_string()).collect()),
+                list(without),
             ),
         );
         if let Some(name) = config.client_header.as_deref().filter(|h| h.contains('_')) {

@@ -175,7 +175,9 @@ fn provider_keys_come_from_the_vm_environment_and_client_keys_never_travel() {
     let mut p = Plugin::load_with_env(&wasm_path(), "{}", &env).unwrap();
     p.set_now_secs(20_779 * 86_400); // 2026-11-22
     let logs = p.logs().iter().map(|(_, l)| l.clone()).collect::<Vec<_>>().join("\n");
-    assert!(logs.contains("keys from the VM environment for: google-gemini, groq"), "{logs}");
+    assert!(logs.contains("keys from the VM environment for: google-gemini, groq; none for: "), "{logs}");
+    // A provider whose variable is unset is named, with it (an operator's typo shows).
+    assert!(logs.contains("openai (OPENAI_API_KEY)"), "{logs}");
     assert!(!logs.contains("gsk-test-groq"), "a key reached the log");
 
     // A chat-API model on groq, pinned: its key is the environment's, as a bearer token.

@@ -30,19 +30,24 @@ impl Config {
         if deployments.iter().any(|d| d.price_in == 0.0 && d.price_out == 0.0) {
             return out;
         }
-        let zero = |usd: &f64| *usd <= 0.0;
+        // Below one input token of the cheapest model, a limit refuses as 0 does (`1e-10`).
+        let token = deployments.iter().map(|d| d.price_in / 1e6).fold(f64::INFINITY, f64::min);
+        let zero = |usd: &f64| *usd <= 0.0 || *usd < token;
         let refused =
             "every chat request it covers is refused (400 request_over_budget) while no model is free";
-        if self.budgets.daily_usd.as_ref().is_some_and(zero) {
-            out.push(format!("budgets.daily_usd is 0: {refused}"));
+        let said = |usd: &f64| {
+            if *usd <= 0.0 { "0".to_string() } else { format!("{usd}, below one token of any model") }
+        };
+        if let Some(usd) = self.budgets.daily_usd.as_ref().filter(|u| zero(u)) {
+            out.push(format!("budgets.daily_usd is {}: {refused}", said(usd)));
         }
         for (client, usd) in &self.budgets.clients {
             if zero(usd) {
-                out.push(format!("budgets.clients.{client} is 0: {refused}"));
+                out.push(format!("budgets.clients.{client} is {}: {refused}", said(usd)));
             }
         }
-        if self.budgets.client_default_usd.as_ref().is_some_and(zero) {
-            out.push(format!("budgets.client_default_usd is 0: {refused}"));
+        if let Some(usd) = self.budgets.client_default_usd.as_ref().filter(|u| zero(u)) {
+            out.push(format!("budgets.client_default_usd is {}: {refused}", said(usd)));
         }
         out
     }
@@ -97,5 +102,9 @@ mod tests {
         );
         let with_free = cfg.replacen('{', r#"{"free":["groq/llama-3.3-70b-versatile"],"#, 1);
         assert_eq!(refusals(&with_free), Vec::<String>::new());
+        // A limit below one token of the cheapest model refuses as 0 does; a cent does not.
+        let got = refusals(r#"{"budgets":{"daily_usd":1e-10}}"#);
+        assert!(got.len() == 1 && got.iter().all(|r| r.contains("below one token")), "{got:?}");
+        assert_eq!(refusals(r#"{"budgets":{"daily_usd":0.01}}"#), Vec::<String>::new());
     }
 }
