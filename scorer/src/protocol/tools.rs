@@ -31,6 +31,39 @@ pub(crate) fn tool_id(id: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(format!("call_{hash:016x}"))
 }
 
+/// Whether a JSON Schema `pattern` asks what constrained decoding cannot follow, Claude's
+/// and OpenAI's alike: lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`), a backreference (`\1`,
+/// `\k<n>`, `\k'n'`, `\g1`, `(?P=n)`) or a word boundary (`\b`, `\B`, outside a class,
+/// where `[\b]` is a backspace). Escapes are read as escapes: `\\b` is a backslash and a b.
+pub(crate) fn pattern_refused(pattern: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let at = |i: usize| p.get(i).copied();
+    let mut class = false;
+    let mut i = 0;
+    while let Some(c) = at(i) {
+        match c {
+            '\\' => {
+                if !class && matches!(at(i + 1), Some('b' | 'B' | '1'..='9' | 'k' | 'g')) {
+                    return true;
+                }
+                i += 2;
+                continue;
+            }
+            '[' if !class => class = true,
+            ']' if class => class = false,
+            '(' if !class => {
+                let ahead: String = (1..=4).filter_map(|k| at(i + k)).collect();
+                if ["?=", "?!", "?<=", "?<!", "?P="].iter().any(|q| ahead.starts_with(q)) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 /// A tool call told as text, for a request in which the model may call no tool: the
 /// translators that cannot carry tool blocks without tools (Messages, Converse) say it alike.
 pub(crate) fn told_call(id: &str, name: &str, input: &serde_json::Value) -> String {

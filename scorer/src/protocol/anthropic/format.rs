@@ -45,26 +45,44 @@ const UNIONS: usize = 16;
 /// strict (`Some`) and its `parameters` as the body has them; `format` is the tally of the
 /// request's structured output, which the limits count with the tools.
 pub(super) fn strict_tools(asked: &[Option<Raw<'_>>], format: Tally) -> Vec<Option<Vec<u8>>> {
+    strict_tools_as(asked, format, false).unwrap_or_default()
+}
+
+/// [`strict_tools`] for the tools' text path: `None` (the value path writes them) when a
+/// schema holds a number canonical writing declines (a float), as a tool's `parameters` do.
+pub(super) fn strict_tools_text(asked: &[Option<Raw<'_>>], format: Tally) -> Option<Vec<Option<Vec<u8>>>> {
+    strict_tools_as(asked, format, true)
+}
+
+fn strict_tools_as(asked: &[Option<Raw<'_>>], format: Tally, text: bool) -> Option<Vec<Option<Vec<u8>>>> {
     let mut total = format;
-    let mut schemas: Vec<Option<Vec<u8>>> = asked
-        .iter()
-        .enumerate()
-        .map(|(k, parameters)| {
-            let (schema, tally) = strict_schema((*parameters)?, k)?;
-            total = total.add(tally);
-            Some(schema)
-        })
-        .collect();
+    let mut schemas = Vec::with_capacity(asked.len());
+    for (k, parameters) in asked.iter().enumerate() {
+        let Some(parameters) = parameters else {
+            schemas.push(None);
+            continue;
+        };
+        match strict_schema(*parameters, k) {
+            Some((schema, tally, canonical)) => {
+                if text && !canonical {
+                    return None;
+                }
+                total = total.add(tally);
+                schemas.push(Some(schema));
+            }
+            None => schemas.push(None),
+        }
+    }
     let strict = schemas.iter().flatten().count();
     if strict > STRICT_TOOLS || total.optional > OPTIONAL || total.unions > UNIONS {
         schemas.iter_mut().for_each(|s| *s = None);
     }
-    schemas
+    Some(schemas)
 }
 
-/// Tool `k`'s schema `parameters` closed for Claude, in name order, and its tally; `None` when
-/// Claude could not decode it strictly.
-fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally)> {
+/// Tool `k`'s schema `parameters` closed for Claude, in name order, its tally, and whether
+/// canonical writing took it (not a float); `None` when Claude could not decode it strictly.
+fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally, bool)> {
     let empty = std::str::from_utf8(EMPTY_SCHEMA).unwrap_or_default();
     let text = match parameters.map(Json::get) {
         None | Some("null") => empty,
@@ -77,12 +95,13 @@ fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally)> {
     walk.close(Json::of(text), &mut closed).ok()?;
     walk.resolve().ok()?;
     let mut out = Vec::with_capacity(closed.len());
-    if !canonical::write(&closed, &mut out) {
+    let canonical = canonical::write(&closed, &mut out);
+    if !canonical {
         // A number canonical writing declines (a float): written as serde_json writes its
-        // value, which both paths come to alike.
+        // value, on the value path only (the text path declines), as `parameters` are.
         out = serde_json::to_vec(&serde_json::from_str::<Value>(&closed).ok()?).ok()?;
     }
-    Some((out, walk.tally))
+    Some((out, walk.tally, canonical))
 }
 
 /// `output_config.format`'s JSON text for the request's `response_format`, and what Anthropic's

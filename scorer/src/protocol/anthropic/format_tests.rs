@@ -321,3 +321,42 @@ fn what_claude_refuses_is_refused_and_what_it_takes_is_closed_however_written() 
         "{got:?}"
     );
 }
+
+/// Patterns are read as regular expressions, escapes as escapes: what constrained decoding
+/// cannot follow is found wherever it is written (`(?P=n)`, `\g1`, `\k'n'`), and a literal
+/// backslash before a `b`, or a backspace in a class, is not a word boundary. A pointer names
+/// a schema, not a map (`#/$defs`), and a plain-name fragment (`#x`) names none.
+#[test]
+fn patterns_and_pointers_are_read_as_what_they_say() {
+    use crate::protocol::tools::pattern_refused;
+    for refused in [
+        r"^(?!admin)",
+        r"(?<=a)b",
+        r"(a)\1",
+        r"(?P<x>a)(?P=x)",
+        r"(a)\g1",
+        r"(?<x>a)\k'x'",
+        r"\bword\b",
+        r"\B",
+    ] {
+        assert!(pattern_refused(refused), "{refused}");
+    }
+    for taken in [r"^[a-z]+$", r"\\b", r"[\b]", r"(?<name>a)", r"(?:a|b)", r"\d{3}-\d{4}"] {
+        assert!(!pattern_refused(taken), "{taken}");
+    }
+    let at = |s: &str| format!("{SCHEMA_PARAM}{s}");
+    for (asked, param) in [
+        (
+            r##"{"type":"object","properties":{"x":{"$ref":"#/$defs"}},"required":["x"],"$defs":{"":{"type":"string"}}}"##,
+            at(".properties.x.$ref"),
+        ),
+        (
+            r##"{"type":"object","properties":{"x":{"$ref":"#x"}},"required":["x"]}"##,
+            at(".properties.x.$ref"),
+        ),
+    ] {
+        assert_eq!(of(&schema(asked)).map_err(|e| e.0), Err(param), "{asked}");
+    }
+    let items = r##"{"type":"object","properties":{"a":{"type":"array","items":{"type":"string"}},"b":{"$ref":"#/properties/a/items"}},"required":["a","b"]}"##;
+    assert!(of(&schema(items)).is_ok_and(|f| f.is_some()), "{items}");
+}

@@ -16,6 +16,7 @@ use super::content::refuse;
 use crate::error::ApiError;
 use crate::protocol::canonical::minified;
 use crate::protocol::raw::{Json, Raw, elements, members};
+use crate::protocol::tools::pattern_refused;
 
 /// The keywords Claude's structured outputs take (Anthropic's documented subset, and the
 /// annotations that ask nothing of the answer).
@@ -59,13 +60,6 @@ const LEFT_OUT: [&str; 7] = [
     "contentMediaType",
     "contentEncoding",
     "nullable",
-];
-
-/// What a `pattern` may not hold: Claude's regular expressions take no lookaround, no
-/// backreference and no word boundary (Anthropic's documented subset).
-const PATTERN_REFUSES: [&str; 16] = [
-    "(?=", "(?!", "(?<=", "(?<!", "\\b", "\\B", "\\1", "\\2", "\\3", "\\4", "\\5", "\\6", "\\7", "\\8",
-    "\\9", "\\k<",
 ];
 
 /// What Anthropic's limits on strict schemas count in one: properties their object does not
@@ -287,7 +281,7 @@ impl Walk {
                 }
                 "pattern" => {
                     let said = serde_json::from_str::<String>(v.get()).unwrap_or_default();
-                    if PATTERN_REFUSES.iter().any(|p| said.contains(p)) {
+                    if pattern_refused(&said) {
                         return Err(cannot(
                             self,
                             key,
@@ -380,6 +374,13 @@ impl Walk {
                 "this model's structured output takes no external $ref: use a tier",
             ));
         };
+        if !(pointer.is_empty() || pointer.starts_with('/')) {
+            // `#x`: a plain-name fragment, which names an `$anchor`, not a place.
+            return Err(refuse(
+                &self.here("$ref"),
+                "this model's structured output takes a $ref as a JSON pointer (#/$defs/name): use a tier",
+            ));
+        }
         if pointer.contains('%') {
             return Err(refuse(
                 &self.here("$ref"),
@@ -409,7 +410,15 @@ impl Walk {
             if keyword == "oneOf" {
                 return Err(());
             }
-            let name = if keyword == "items" { String::new() } else { segments.next().unwrap_or_default() };
+            // `items` names its one schema; another keyword names a map or list of them, and
+            // `#/$defs` alone the map, not a schema in it.
+            let name = match keyword {
+                "items" => String::new(),
+                _ => match segments.next() {
+                    Some(name) => name,
+                    None => return Ok(None),
+                },
+            };
             match self.under.get(&(at, keyword, name)) {
                 Some(&node) => at = node,
                 None => return Ok(None),

@@ -21,7 +21,11 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
             (t.function.get("strict").map(Json::get) == Some("true")).then(|| t.function.get("parameters"))
         })
         .collect();
-    let mut strict = strict.map_or_else(Vec::new, |format| format::strict_tools(&asked, format)).into_iter();
+    let mut strict = match strict {
+        Some(format) => format::strict_tools_text(&asked, format)?,
+        None => Vec::new(),
+    }
+    .into_iter();
     let mut out = Vec::with_capacity(raw.get().len());
     out.push(b'[');
     for FunctionTool { tool, function } in &list {

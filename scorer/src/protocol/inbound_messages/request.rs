@@ -30,6 +30,7 @@ use crate::protocol::inbound::request::fields::{
     missing, unknown, unsupported, unsupported_member, wrong_type,
 };
 use crate::protocol::inbound::request::tree::{self, NULL, Node, object};
+use crate::protocol::tools::pattern_refused;
 
 /// Members left out: `cache_control` (Anthropic's automatic cache breakpoint: the other
 /// providers cache on their own), `metadata` (its `user_id` is Anthropic's abuse tracking),
@@ -346,25 +347,40 @@ const STRICT_TAKES: [&str; 22] = [
 /// closed (`additionalProperties: false`) and requiring every property it names, each schema
 /// saying its type (or alternatives, a reference, values), no keyword outside
 /// [`STRICT_TAKES`], no string format OpenAI lacks, each `$ref` a definition the schema has,
-/// objects nested at most 10 deep and 5,000 properties in all (OpenAI's documented limits).
+/// an array its `items`, a pattern without lookaround, backreferences or word boundaries,
+/// objects nested at most 10 deep, 5,000 properties in all and 1,000 values in an enum
+/// (OpenAI's documented limits).
 pub(super) fn strict_as_is(schema: &Node) -> bool {
     let object = |s: &Node| {
         s.get("type").is_some_and(|t| t.as_str() == Some("object")) || s.get("properties").is_some()
     };
+    // The references that name a definition, read once (`#/$defs/a`, `#/definitions/a`).
+    let mut defined = HashSet::from(["#".to_string()]);
+    for (at, map) in [("#/$defs/", schema.get("$defs")), ("#/definitions/", schema.get("definitions"))] {
+        if let Some(Node::Object(m)) = map {
+            defined.extend(
+                m.iter().map(|(name, _)| format!("{at}{}", name.replace('~', "~0").replace('/', "~1"))),
+            );
+        }
+    }
     let mut properties = 0;
-    object(schema) && fits(schema, schema, 0, &mut properties)
+    object(schema) && fits(schema, &defined, 0, &mut properties)
 }
 
-/// [`strict_as_is`] for `schema`, inside `root`, `depth` objects down.
-fn fits(schema: &Node, root: &Node, depth: usize, properties: &mut usize) -> bool {
+/// [`strict_as_is`] for `schema`, `depth` objects down, in a schema whose definitions
+/// `defined` names.
+fn fits(schema: &Node, defined: &HashSet<String>, depth: usize, properties: &mut usize) -> bool {
     const FORMATS: [&str; 9] =
         ["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"];
     let Node::Object(members) = schema else { return false };
     if !["type", "anyOf", "$ref", "enum", "const"].iter().any(|k| schema.get(k).is_some()) || depth > 10 {
         return false;
     }
-    if schema.get("type").is_some_and(|t| t.as_str() == Some("object")) || schema.get("properties").is_some()
-    {
+    let is = |t: &str| schema.get("type").is_some_and(|v| v.as_str() == Some(t));
+    if is("array") && schema.get("items").is_none() {
+        return false;
+    }
+    if is("object") || schema.get("properties").is_some() {
         let required: HashSet<&str> = match schema.get("required") {
             Some(Node::Array(list)) => list.iter().filter_map(Node::as_str).collect(),
             _ => HashSet::new(),
@@ -381,32 +397,28 @@ fn fits(schema: &Node, root: &Node, depth: usize, properties: &mut usize) -> boo
             return false;
         }
     }
-    let defined = |pointer: &str| {
-        pointer == "#"
-            || ["#/$defs/", "#/definitions/"].iter().any(|at| {
-                pointer
-                    .strip_prefix(at)
-                    .is_some_and(|name| root.get(&at[2..at.len() - 1]).and_then(|d| d.get(name)).is_some())
-            })
-    };
     members.iter().all(|(k, v)| {
         STRICT_TAKES.contains(&k.as_str())
             && match (k.as_str(), v) {
                 ("properties", Node::Object(m)) => {
-                    m.iter().all(|(_, s)| fits(s, root, depth + 1, properties))
+                    m.iter().all(|(_, s)| fits(s, defined, depth + 1, properties))
                 }
                 ("$defs" | "definitions", Node::Object(m)) => {
-                    m.iter().all(|(_, s)| fits(s, root, depth, properties))
+                    m.iter().all(|(_, s)| fits(s, defined, depth, properties))
                 }
-                ("items", s) => fits(s, root, depth, properties),
-                ("anyOf", Node::Array(list)) => list.iter().all(|s| fits(s, root, depth, properties)),
+                ("items", s) => fits(s, defined, depth, properties),
+                ("anyOf", Node::Array(list)) => list.iter().all(|s| fits(s, defined, depth, properties)),
                 ("properties" | "$defs" | "definitions" | "anyOf", _) => false,
                 ("format", f) => f.as_str().is_some_and(|f| FORMATS.contains(&f)),
-                ("$ref", r) => r.as_str().is_some_and(defined),
+                ("$ref", r) => r.as_str().is_some_and(|r| defined.contains(r)),
+                ("enum", Node::Array(values)) => values.len() <= 1_000,
+                ("pattern", p) => p.as_str().is_some_and(|p| !pattern_refused(p)),
                 _ => true,
             }
     })
 }
 
+#[cfg(test)]
+mod strict_tests;
 #[cfg(test)]
 mod tests;

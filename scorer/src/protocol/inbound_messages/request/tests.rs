@@ -444,30 +444,3 @@ fn an_assistant_turn_of_thinking_alone_is_left_out() {
         json!([{"role": "user", "content": "a"}, {"role": "user", "content": "b\n\nc"}])
     );
 }
-
-/// A strict tool, as a strict format: strict on to chat only when OpenAI's strict mode takes
-/// its schema as it is (closed, every property required, typed, its references defined, a
-/// format OpenAI has), so a tier that routes it to OpenAI is not refused.
-#[test]
-fn a_strict_tool_stays_strict_only_where_openai_takes_its_schema() {
-    let strict_of = |schema: &str| {
-        let body = format!(
-            r#"{{"model":"auto","max_tokens":100,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"name":"f","strict":true,"input_schema":{schema}}}]}}"#
-        );
-        let out: Value = serde_json::from_slice(&to_chat(body.as_bytes()).unwrap()).unwrap();
-        out["tools"][0]["function"]["strict"].clone()
-    };
-    let closed = r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}"#;
-    assert_eq!(strict_of(closed), json!(true));
-    for refused in [
-        r#"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"required":["a"],"additionalProperties":false}"#,
-        r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]}"#,
-        r#"{"type":"object","properties":{"a":{}},"required":["a"],"additionalProperties":false}"#,
-        r##"{"type":"object","properties":{"a":{"$ref":"#/$defs/nope"}},"required":["a"],"additionalProperties":false}"##,
-        r#"{"type":"object","properties":{"a":{"type":"string","format":"foo"}},"required":["a"],"additionalProperties":false}"#,
-    ] {
-        assert_eq!(strict_of(refused), json!(false), "{refused}");
-    }
-    let defined = r##"{"type":"object","properties":{"a":{"$ref":"#/$defs/s"}},"required":["a"],"additionalProperties":false,"$defs":{"s":{"type":"string"}}}"##;
-    assert_eq!(strict_of(defined), json!(true));
-}
