@@ -5,18 +5,20 @@ use serde_json::{Value, json};
 
 use super::to_chat;
 
+/// The `strict` a Messages tool of this input schema, asking to be strict, has in chat.
+fn strict_of(schema: &str) -> Value {
+    let body = format!(
+        r#"{{"model":"auto","max_tokens":100,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"name":"f","strict":true,"input_schema":{schema}}}]}}"#
+    );
+    let out: Value = serde_json::from_slice(&to_chat(body.as_bytes()).unwrap()).unwrap();
+    out["tools"][0]["function"]["strict"].clone()
+}
+
 /// A strict tool, as a strict format: strict on to chat only when OpenAI's strict mode takes
 /// its schema as it is (closed, every property required, typed, its references defined, a
 /// format OpenAI has), so a tier that routes it to OpenAI is not refused.
 #[test]
 fn a_strict_tool_stays_strict_only_where_openai_takes_its_schema() {
-    let strict_of = |schema: &str| {
-        let body = format!(
-            r#"{{"model":"auto","max_tokens":100,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"name":"f","strict":true,"input_schema":{schema}}}]}}"#
-        );
-        let out: Value = serde_json::from_slice(&to_chat(body.as_bytes()).unwrap()).unwrap();
-        out["tools"][0]["function"]["strict"].clone()
-    };
     let closed = r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}"#;
     assert_eq!(strict_of(closed), json!(true));
     for refused in [
@@ -37,13 +39,6 @@ fn a_strict_tool_stays_strict_only_where_openai_takes_its_schema() {
 /// items, an enum at most 1,000 values and a pattern nothing constrained decoding cannot follow.
 #[test]
 fn the_strict_check_is_one_pass_and_knows_openais_other_limits() {
-    let strict_of = |schema: &str| {
-        let body = format!(
-            r#"{{"model":"auto","max_tokens":100,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"name":"f","strict":true,"input_schema":{schema}}}]}}"#
-        );
-        let out: Value = serde_json::from_slice(&to_chat(body.as_bytes()).unwrap()).unwrap();
-        out["tools"][0]["function"]["strict"].clone()
-    };
     let n = 40_000;
     let refs: Vec<String> = (0..n).map(|_| format!(r##"{{"$ref":"#/$defs/d{}"}}"##, n - 1)).collect();
     let defs: Vec<String> = (0..n).map(|i| format!(r#""d{i}":{{"type":"string"}}"#)).collect();
