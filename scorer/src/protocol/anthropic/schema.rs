@@ -239,11 +239,8 @@ impl Walk {
             out.push_str(&Value::from(written).to_string());
             out.push(':');
             match keyword {
-                "properties" => {
-                    self.tally.optional += optional(v, m.get("required"));
-                    self.map(v, keyword, out)?;
-                }
-                "$defs" | "definitions" => self.map(v, keyword, out)?,
+                "properties" => self.map(v, keyword, Some(&required_names(m.get("required"))), out)?,
+                "$defs" | "definitions" => self.map(v, keyword, None, out)?,
                 "allOf"
                     if elements(v)?
                         .unwrap_or_default()
@@ -322,8 +319,15 @@ impl Walk {
         Ok(())
     }
 
-    /// A map of names to schemas (`properties`, `$defs`, `definitions`) under `keyword`.
-    fn map(&mut self, raw: Json<'_>, keyword: &'static str, out: &mut String) -> Result<(), ApiError> {
+    /// A map of names to schemas (`properties`, `$defs`, `definitions`) under `keyword`; for
+    /// `properties`, each one its object does not `required` is counted as it is walked.
+    fn map(
+        &mut self,
+        raw: Json<'_>,
+        keyword: &'static str,
+        required: Option<&HashSet<String>>,
+        out: &mut String,
+    ) -> Result<(), ApiError> {
         let m = members(raw)?;
         if !m.object {
             return Err(refuse(&self.here(keyword), "must map names to schemas"));
@@ -341,6 +345,9 @@ impl Walk {
             }
             out.push_str(&Value::from(name).to_string());
             out.push(':');
+            if required.is_some_and(|r| !r.contains(name)) {
+                self.tally.optional += 1;
+            }
             self.enter(s, keyword, name.to_string(), out)?;
         }
         out.push('}');
@@ -509,12 +516,10 @@ impl Walk {
     }
 }
 
-/// How many of the properties `properties` names `required` leaves out (all of them when it is
-/// not a list of names).
-fn optional(properties: Json<'_>, required: Raw<'_>) -> usize {
-    let names: HashSet<String> = required
+/// The names `required` lists (none when it is not a list of names).
+fn required_names(required: Raw<'_>) -> HashSet<String> {
+    required
         .and_then(|r| elements(r).ok().flatten())
         .map(|list| list.iter().filter_map(|n| serde_json::from_str(n.get()).ok()).collect())
-        .unwrap_or_default();
-    members(properties).map_or(0, |p| p.iter().filter(|(name, _)| !names.contains(*name)).count())
+        .unwrap_or_default()
 }
