@@ -167,30 +167,59 @@ fn number(text: &str, out: &mut Vec<u8>) -> Option<()> {
 /// Whether every number in `text`, one JSON value, is one serde_json reads as a finite
 /// number (conservatively: magnitudes below 1e300); false for what is not one JSON value.
 pub(crate) fn numbers_fit(text: &str) -> bool {
-    fn walk(r: &mut Reader<'_>) -> Option<()> {
-        match r.peek_kind().ok()? {
-            Kind::Object => {
-                let mut it = r.object().ok()?;
-                while it.next_key(r).ok()?.is_some() {
-                    walk(r)?;
-                }
-            }
-            Kind::Array => {
-                let mut it = r.array().ok()?;
-                while it.next(r).ok()? {
-                    walk(r)?;
-                }
-            }
-            Kind::Number => {
-                let n = r.number().ok()?;
-                (n.len() <= 300 && n.parse::<f64>().is_ok_and(|v| v.abs() < 1e300)).then_some(())?;
-            }
-            _ => r.skip_value().ok()?,
-        }
-        Some(())
-    }
     let mut r = Reader::new(text);
-    walk(&mut r).is_some() && r.finish().is_ok()
+    fits(&mut r, None, &mut false).is_some() && r.finish().is_ok()
+}
+
+/// `text`, one JSON value, minified with its members in the client's order, when serde_json
+/// reads it as it stands: every number one [`numbers_fit`] takes, no object naming a member
+/// twice (serde_json keeps the last) and no nesting deeper than [`MAX_NESTING`]; `None`
+/// otherwise. A tool's schema is sent so: its `properties` are the order a model writes the
+/// arguments in ("reasoning" before "answer"), which name order would lose. Also whether
+/// `text` is an object with a member `type`.
+pub(crate) fn ordered(text: &str) -> Option<(Cow<'_, str>, bool)> {
+    let mut r = Reader::new(text);
+    let mut typed = false;
+    (fits(&mut r, Some(0), &mut typed).is_some() && r.finish().is_ok()).then(|| (minified(text), typed))
+}
+
+/// Reads one value whose numbers all fit ([`numbers_fit`]); at a `depth`, also with no member
+/// named twice and nested within [`MAX_NESTING`], and `typed` set when it is an object with
+/// a member `type` at depth 0.
+fn fits(r: &mut Reader<'_>, depth: Option<usize>, typed: &mut bool) -> Option<()> {
+    let inner = depth.map(|d| d + 1);
+    match r.peek_kind().ok()? {
+        Kind::Object | Kind::Array if depth.is_some_and(|d| d >= MAX_NESTING) => return None,
+        Kind::Object => {
+            let mut it = r.object().ok()?;
+            let mut names = Vec::new();
+            while let Some(name) = it.next_key(r).ok()? {
+                fits(r, inner, typed)?;
+                if depth.is_some() {
+                    names.push(name);
+                }
+            }
+            names.sort_unstable();
+            if names.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
+                return None;
+            }
+            if depth == Some(0) {
+                *typed = names.binary_search(&Cow::Borrowed("type")).is_ok();
+            }
+        }
+        Kind::Array => {
+            let mut it = r.array().ok()?;
+            while it.next(r).ok()? {
+                fits(r, inner, typed)?;
+            }
+        }
+        Kind::Number => {
+            let n = r.number().ok()?;
+            (n.len() <= 300 && n.parse::<f64>().is_ok_and(|v| v.abs() < 1e300)).then_some(())?;
+        }
+        _ => r.skip_value().ok()?,
+    }
+    Some(())
 }
 
 #[cfg(test)]
@@ -209,6 +238,25 @@ mod tests {
         assert_eq!(got, "{\"b\":[1,2],\"a\":\"x \\\" y\\\\ \",\"c\":{}}");
         assert_eq!(serde_json::from_str::<Value>(&got).ok(), serde_json::from_str::<Value>(text).ok());
         assert!(matches!(minified("{\"a\":1}"), Cow::Borrowed(_)));
+    }
+
+    /// `ordered` keeps the client's order and the numbers' text, says whether the outermost
+    /// object names `type` (escaped or not), and declines what serde_json reads otherwise.
+    #[test]
+    fn ordered_keeps_the_clients_order_and_declines_what_serde_reads_otherwise() {
+        let got = ordered(r#"{ "properties": {"z": {"minimum": 0.10}, "a": {}}, "typ\u0065": "object" }"#);
+        let want = r#"{"properties":{"z":{"minimum":0.10},"a":{}},"typ\u0065":"object"}"#;
+        assert_eq!(got, Some((Cow::Owned(want.to_string()), true)));
+        assert_eq!(
+            ordered(r##"{"$ref": "#/$defs/a", "x": {"type": 1}}"##).map(|(_, typed)| typed),
+            Some(false)
+        );
+        for refused in [r#"{"a": 1, "b": {"c": 1, "c": 2}}"#, r#"{"a": 1e400}"#, "{\"a\": [1", "{} {}"] {
+            assert_eq!(ordered(refused), None, "{refused}");
+        }
+        let deep = format!("{}{}", "[".repeat(MAX_NESTING + 1), "]".repeat(MAX_NESTING + 1));
+        assert_eq!(ordered(&deep), None);
+        assert!(ordered(&deep[1..deep.len() - 1]).is_some());
     }
 
     /// What serde_json writes for `text`, when it reads it.

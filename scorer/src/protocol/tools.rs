@@ -5,7 +5,10 @@
 //! Only the tools agents send take this path: a non-empty array of function tools, none naming
 //! a member twice. Each translator writes its own shape from them and declines anything its
 //! value path would treat otherwise; the value path then decides, errors included, so both
-//! paths give the same bytes (each translator's property test checks it).
+//! paths write the same tools (each translator's property test checks it). The text path
+//! keeps each schema's members in the client's order (the order a model writes a call's
+//! arguments in); the value path, left the rare tools the text path declines (a member named
+//! twice, a number serde_json refuses), writes them in name order.
 
 use std::borrow::Cow;
 
@@ -77,7 +80,7 @@ pub(crate) fn told_result(id: &str) -> (String, String) {
 
 /// The JSON Schema of a tool without `parameters` (it takes no arguments), as serde_json
 /// writes `{"type": "object", "properties": {}}`.
-pub(crate) const EMPTY_SCHEMA: &[u8] = br#"{"properties":{},"type":"object"}"#;
+pub(crate) const EMPTY_SCHEMA: &str = r#"{"properties":{},"type":"object"}"#;
 
 /// One `{"type": "function", "function": {...}}` tool's members.
 pub(crate) struct FunctionTool<'a> {
@@ -116,19 +119,44 @@ pub(crate) fn function_tools(raw: Json<'_>) -> Option<Vec<FunctionTool<'_>>> {
         .collect()
 }
 
-/// Writes a tool's `parameters` as its schema: [`EMPTY_SCHEMA`] when absent, `null` or `{}`
-/// (Messages and Converse refuse a schema without `"type": "object"`), an object as serde_json
-/// writes its value; `None` for anything else or an object [`canonical::write`] declines.
-pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>) -> Option<()> {
+/// A tool's `parameters` as the schema a translator sends: [`EMPTY_SCHEMA`] when absent, `null`
+/// or `{}`; an object minified in the client's order ([`canonical::ordered`]), `"type":"object"`
+/// first when it names no `type`. Messages and Converse refuse a schema without it, and a
+/// tool's arguments are an object: a pydantic model that refers to itself is
+/// `{"$defs":…,"$ref":…}`, which instructor sends as it is. `None` for anything else or an
+/// object `ordered` declines.
+pub(crate) fn schema_text(parameters: Raw<'_>) -> Option<Cow<'_, str>> {
     let empty =
         |p: &str| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')).is_some_and(|p| p.trim().is_empty());
     match parameters.map(Json::get) {
-        None | Some("null") => out.extend_from_slice(EMPTY_SCHEMA),
-        Some(p) if empty(p) => out.extend_from_slice(EMPTY_SCHEMA),
-        Some(p) if p.starts_with('{') => canonical::write(p, out).then_some(())?,
-        Some(_) => return None,
+        None | Some("null") => Some(Cow::Borrowed(EMPTY_SCHEMA)),
+        Some(p) if empty(p) => Some(Cow::Borrowed(EMPTY_SCHEMA)),
+        Some(p) if p.starts_with('{') => match canonical::ordered(p)? {
+            (text, true) => Some(text),
+            (text, false) => Some(Cow::Owned(format!(r#"{{"type":"object",{}"#, text.strip_prefix('{')?))),
+        },
+        Some(_) => None,
     }
+}
+
+/// Writes [`schema_text`].
+pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>) -> Option<()> {
+    out.extend_from_slice(schema_text(parameters)?.as_bytes());
     Some(())
+}
+
+/// [`schema_text`] on the value path, `parameters` taken from its function: the schema as a
+/// JSON value (name order); `None` when `parameters` is neither an object nor `null`.
+pub(crate) fn schema_value(parameters: Option<Value>) -> Option<Value> {
+    match parameters {
+        None | Some(Value::Null) => serde_json::from_str(EMPTY_SCHEMA).ok(),
+        Some(Value::Object(p)) if p.is_empty() => serde_json::from_str(EMPTY_SCHEMA).ok(),
+        Some(Value::Object(mut p)) => {
+            p.entry("type").or_insert_with(|| Value::from("object"));
+            Some(Value::Object(p))
+        }
+        Some(_) => None,
+    }
 }
 
 /// A string member's text between its quotes (escapes in place), when it is a string: what
@@ -184,15 +212,17 @@ pub(crate) mod check {
     use crate::testing::Rng;
 
     /// On random `tools` members (`Rng::tools`), whatever `text` writes is what `values`, the
-    /// value path, writes (`None`: it refuses or writes no tools); and `text` writes often
-    /// enough for that to mean something (each translator declines a different share).
+    /// value path, writes (`None`: it refuses or writes no tools), read as JSON; `text` keeps a
+    /// schema's members in the client's order (the generator writes `p` before `a`, and
+    /// `properties` before `type`); and it writes often enough for that to mean something
+    /// (each translator declines a different share).
     pub(crate) fn text_path_agrees(
         seed: u64,
         text: impl Fn(Json<'_>) -> Option<Vec<u8>>,
         values: impl Fn(Value) -> Option<Vec<u8>>,
     ) {
         let mut rng = Rng(seed);
-        let mut written = 0;
+        let (mut written, mut ordered) = (0, 0);
         for case in 0..15_000 {
             let raw = rng.tools();
             let body = format!(r#"{{"tools": {raw}}}"#);
@@ -202,28 +232,34 @@ pub(crate) mod check {
             let Some(got) = text(kept) else { continue };
             written += 1;
             let want = values(serde_json::from_str(&raw).unwrap_or_default());
-            assert_eq!(
-                Some(String::from_utf8_lossy(&got)),
-                want.as_deref().map(String::from_utf8_lossy),
-                "case {case}: {raw}"
-            );
+            let read = |b: &[u8]| serde_json::from_slice::<Value>(b).ok();
+            assert_eq!(Some(read(&got)), want.as_deref().map(read), "case {case}: {raw}");
+            let got = String::from_utf8_lossy(&got);
+            assert!(!got.contains(r#""properties":{"a":"#), "case {case}: {got}");
+            ordered += usize::from(got.contains(r#""properties":{"p":"#));
         }
         assert!(written > 400, "{written} of 15,000 written from the text");
+        assert!(ordered > 40, "{ordered} schemas written in the client's order");
     }
 
-    /// A body asking for a tool (`tool_choice: "required"`) whose schema holds the integer
-    /// `minimum` 0 (the text path writes it) and the same with 0.5 (a float: the value path
-    /// writes it), each translated; both bodies, parsed, each checked to be the bytes
-    /// serde_json writes for its value (members in name order).
+    /// A body asking for a tool (`tool_choice: "required"`) whose schema, `type` before
+    /// `properties`, says `"minimum": 0` (the text path writes it) or `"minimum": 1` then
+    /// `"minimum": 0` (a member named twice: the value path writes it, keeping the last), each
+    /// translated and parsed; the text path's schema checked to be in the client's order, the
+    /// value path's in name order.
     pub(crate) fn both_paths(translate: impl Fn(&[u8]) -> Result<Vec<u8>, ApiError>) -> [Value; 2] {
-        ["0", "0.5"].map(|minimum| {
+        [("0", true), ("1, \"minimum\": 0", false)].map(|(minimum, text)| {
             let body = format!(
                 r#"{{"model": "auto", "messages": [{{"role": "user", "content": "hi"}}], "tool_choice": "required", "tools": [{{"type": "function", "function": {{"name": "f", "description": "d", "parameters": {{"type": "object", "properties": {{"x": {{"type": "number", "minimum": {minimum}}}}}}}}}}}]}}"#
             );
             let out = translate(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-            let v: Value = serde_json::from_slice(&out).unwrap_or_default();
-            assert_eq!(serde_json::to_vec(&v).ok(), Some(out), "{minimum}");
-            v
+            let written = String::from_utf8_lossy(&out);
+            let schema = match text {
+                true => r#"{"type":"object","properties":{"x":{"type":"number","minimum":0}}}"#,
+                false => r#"{"properties":{"x":{"minimum":0,"type":"number"}},"type":"object"}"#,
+            };
+            assert!(written.contains(schema), "{written}");
+            serde_json::from_slice(&out).unwrap_or_default()
         })
     }
 }

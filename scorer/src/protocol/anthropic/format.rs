@@ -25,9 +25,9 @@ use super::content::refuse;
 pub(super) use super::schema::Tally;
 use super::schema::Walk;
 use crate::error::ApiError;
-use crate::protocol::canonical::{self, minified};
+use crate::protocol::canonical;
 use crate::protocol::raw::{Json, Raw, object_at};
-use crate::protocol::tools::EMPTY_SCHEMA;
+use crate::protocol::tools::schema_text;
 
 /// Where the schema stands in a chat body.
 const SCHEMA_PARAM: &str = "response_format.json_schema.schema";
@@ -40,21 +40,12 @@ const OPTIONAL: usize = 24;
 const UNIONS: usize = 16;
 
 /// The schemas the tools go with, strict: for each tool, `None` when it goes as it would
-/// without structured outputs, or its schema closed for Claude ([`Walk`]), in name order as
-/// the tools' other members are written. `asked` holds, for each tool, whether it asked to be
-/// strict (`Some`) and its `parameters` as the body has them; `format` is the tally of the
-/// request's structured output, which the limits count with the tools.
+/// without structured outputs, or its schema closed for Claude ([`Walk`]), its members in the
+/// order `parameters` has them, as an unstrict tool's are written. `asked` holds, for each
+/// tool, whether it asked to be strict (`Some`) and its `parameters` as the body has them;
+/// `format` is the tally of the request's structured output, which the limits count with the
+/// tools.
 pub(super) fn strict_tools(asked: &[Option<Raw<'_>>], format: Tally) -> Vec<Option<Vec<u8>>> {
-    strict_tools_as(asked, format, false).unwrap_or_default()
-}
-
-/// [`strict_tools`] for the tools' text path: `None` (the value path writes them) when a
-/// schema holds a number canonical writing declines (a float), as a tool's `parameters` do.
-pub(super) fn strict_tools_text(asked: &[Option<Raw<'_>>], format: Tally) -> Option<Vec<Option<Vec<u8>>>> {
-    strict_tools_as(asked, format, true)
-}
-
-fn strict_tools_as(asked: &[Option<Raw<'_>>], format: Tally, text: bool) -> Option<Vec<Option<Vec<u8>>>> {
     let mut total = format;
     let mut schemas = Vec::with_capacity(asked.len());
     for (k, parameters) in asked.iter().enumerate() {
@@ -63,10 +54,7 @@ fn strict_tools_as(asked: &[Option<Raw<'_>>], format: Tally, text: bool) -> Opti
             continue;
         };
         match strict_schema(*parameters, k) {
-            Some((schema, tally, canonical)) => {
-                if text && !canonical {
-                    return None;
-                }
+            Some((schema, tally)) => {
                 total = total.add(tally);
                 schemas.push(Some(schema));
             }
@@ -77,31 +65,20 @@ fn strict_tools_as(asked: &[Option<Raw<'_>>], format: Tally, text: bool) -> Opti
     if strict > STRICT_TOOLS || total.optional > OPTIONAL || total.unions > UNIONS {
         schemas.iter_mut().for_each(|s| *s = None);
     }
-    Some(schemas)
+    schemas
 }
 
-/// Tool `k`'s schema `parameters` closed for Claude, in name order, its tally, and whether
-/// canonical writing took it (not a float); `None` when Claude could not decode it strictly.
-fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally, bool)> {
-    let empty = std::str::from_utf8(EMPTY_SCHEMA).unwrap_or_default();
-    let text = match parameters.map(Json::get) {
-        None | Some("null") => empty,
-        Some(p) if minified(p) == "{}" => empty,
-        Some(p) if p.starts_with('{') => p,
-        Some(_) => return None,
-    };
+/// Tool `k`'s schema `parameters` closed for Claude, in its order, and its tally; `None` when
+/// Claude could not decode it strictly, or serde_json would read it otherwise (a number it
+/// refuses: [`canonical::ordered`]), which the value path then decides as for `parameters`.
+fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally)> {
+    let text = schema_text(parameters)?;
     let mut walk = Walk::new(format!("tools[{k}].function.parameters"));
     let mut closed = String::with_capacity(text.len() + 64);
-    walk.close(Json::of(text), &mut closed).ok()?;
+    walk.close(Json::of(&text), &mut closed).ok()?;
     walk.resolve().ok()?;
-    let mut out = Vec::with_capacity(closed.len());
-    let canonical = canonical::write(&closed, &mut out);
-    if !canonical {
-        // A number canonical writing declines (a float): written as serde_json writes its
-        // value, on the value path only (the text path declines), as `parameters` are.
-        out = serde_json::to_vec(&serde_json::from_str::<Value>(&closed).ok()?).ok()?;
-    }
-    Some((out, walk.tally, canonical))
+    canonical::ordered(&closed)?;
+    Some((closed.into_bytes(), walk.tally))
 }
 
 /// `output_config.format`'s JSON text for the request's `response_format`, and what Anthropic's

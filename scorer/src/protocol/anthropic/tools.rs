@@ -7,7 +7,7 @@ use super::format::{self, Tally};
 use crate::error::{ApiError, echo};
 use crate::protocol::canonical::{self, write_literal};
 use crate::protocol::raw::Json;
-use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema};
+use crate::protocol::tools::{FunctionTool, function_tools, literal, schema_value, write_schema};
 
 /// The tools written from the body's text as [`tools`] writes them, for plain function tools
 /// with a name and an object or no `parameters` (`protocol::tools`); `None` leaves them to
@@ -22,7 +22,7 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
         })
         .collect();
     let mut strict = match strict {
-        Some(format) => format::strict_tools_text(&asked, format)?,
+        Some(format) => format::strict_tools(&asked, format),
         None => Vec::new(),
     }
     .into_iter();
@@ -34,7 +34,8 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
             out.push(b',');
         }
         let name = literal(function.get("name"))?;
-        // Members in name order, as the map of JSON values is written.
+        // Members in name order, as the map of JSON values is written (a schema's own, in the
+        // client's: `write_schema`).
         out.push(b'{');
         if let Some(cache) = tool.get("cache_control").filter(|c| c.get().starts_with('{')) {
             out.extend_from_slice(br#""cache_control":"#);
@@ -96,16 +97,11 @@ pub(super) fn tools(
         if let Some(d @ Value::String(_)) = f.remove("description") {
             tool.insert("description".into(), d);
         }
-        let schema = match f.remove("parameters") {
-            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
-            Some(Value::Object(p)) if p.is_empty() => json!({"type": "object", "properties": {}}),
-            Some(p @ Value::Object(_)) => p,
-            Some(_) => {
-                return Err(refuse(
-                    &format!("tools[{k}].function.parameters"),
-                    "parameters must be a JSON Schema object",
-                ));
-            }
+        let Some(schema) = schema_value(f.remove("parameters")) else {
+            return Err(refuse(
+                &format!("tools[{k}].function.parameters"),
+                "parameters must be a JSON Schema object",
+            ));
         };
         match closed {
             Some(closed) => {
@@ -132,7 +128,8 @@ fn strict_values(list: &[Value], strict: Option<Tally>) -> Vec<Option<Value>> {
         .iter()
         .map(|t| {
             let f = t.get("function")?;
-            (f.get("strict") == Some(&Value::Bool(true))).then(|| f.get("parameters").map(Value::to_string))
+            let schema = || schema_value(f.get("parameters").cloned()).map(|s| s.to_string());
+            (f.get("strict") == Some(&Value::Bool(true))).then(schema)
         })
         .collect();
     let asked: Vec<_> = texts.iter().map(|t| t.as_ref().map(|p| p.as_deref().map(Json::of))).collect();

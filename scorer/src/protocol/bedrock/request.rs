@@ -12,7 +12,7 @@ use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical::{minified, write_literal};
 use crate::protocol::raw::{Json, chat_members, integer, object_at, string, write_object};
-use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema, written};
+use crate::protocol::tools::{FunctionTool, function_tools, literal, schema_value, write_schema, written};
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,11 +340,8 @@ fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
     }
     let mut f = tool.get_mut("function").map(Value::take).unwrap_or(Value::Null);
     let name = str_field(&f, "name", &format!("{at}.function"))?.to_owned();
-    let schema = match f.get_mut("parameters").map(Value::take) {
-        None | Some(Value::Null) => json!({ "type": "object", "properties": {} }),
-        Some(Value::Object(p)) if p.is_empty() => json!({ "type": "object", "properties": {} }),
-        Some(p @ Value::Object(_)) => p,
-        Some(_) => return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object")),
+    let Some(schema) = schema_value(f.get_mut("parameters").map(Value::take)) else {
+        return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object"));
     };
     let mut spec = json!({ "name": name, "inputSchema": { "json": schema } });
     if let (Some(d), Some(obj)) =
@@ -520,9 +517,8 @@ mod tools_tests {
     #[test]
     fn tools_either_path_writes_the_same_tool_config() {
         let [text, values] = crate::protocol::tools::check::both_paths(|b| translate(b, &TO));
-        for (v, minimum) in [(text, json!(0)), (values, json!(0.5))] {
-            let schema =
-                json!({"type": "object", "properties": {"x": {"type": "number", "minimum": minimum}}});
+        for v in [text, values] {
+            let schema = json!({"type": "object", "properties": {"x": {"type": "number", "minimum": 0}}});
             let spec =
                 json!({"toolSpec": {"name": "f", "description": "d", "inputSchema": {"json": schema}}});
             assert_eq!(v["toolConfig"], json!({"tools": [spec], "toolChoice": {"any": {}}}));

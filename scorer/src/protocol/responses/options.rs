@@ -8,7 +8,7 @@ use crate::error::{ApiError, echo};
 use crate::parse::options::says_nothing;
 use crate::protocol::canonical::write_literal;
 use crate::protocol::raw::Json;
-use crate::protocol::tools::{FunctionTool, function_tools, literal, write_schema};
+use crate::protocol::tools::{FunctionTool, function_tools, literal, schema_value, write_schema};
 
 /// `tools`: each chat `{"type":"function","function":{...}}` becomes a flat Responses function
 /// tool. `strict` is always sent: Responses takes a missing `strict` as `true`, chat as
@@ -45,11 +45,8 @@ pub(super) fn tools(value: Value) -> Result<Option<Value>, ApiError> {
             }
             Some(_) => return Err(wrong_type(&format!("{at}.function.description"), "a string")),
         }
-        let parameters = match f.get_mut("parameters").map(Value::take) {
-            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
-            Some(Value::Object(p)) if p.is_empty() => json!({"type": "object", "properties": {}}),
-            Some(p @ Value::Object(_)) => p,
-            Some(_) => return Err(wrong_type(&format!("{at}.function.parameters"), "a JSON schema object")),
+        let Some(parameters) = schema_value(f.get_mut("parameters").map(Value::take)) else {
+            return Err(wrong_type(&format!("{at}.function.parameters"), "a JSON schema object"));
         };
         t.insert("parameters".into(), parameters);
         let strict = match f.get("strict") {

@@ -392,10 +392,27 @@ fn a_tools_cache_control_is_kept() {
 #[test]
 fn tools_either_path_writes_the_same_tools_and_tool_choice() {
     let [text, values] = crate::protocol::tools::check::both_paths(|b| translate(b, &TO));
-    for (v, minimum) in [(text, json!(0)), (values, json!(0.5))] {
-        let schema = json!({"type": "object", "properties": {"x": {"type": "number", "minimum": minimum}}});
+    for v in [text, values] {
+        let schema = json!({"type": "object", "properties": {"x": {"type": "number", "minimum": 0}}});
         assert_eq!(v["tools"], json!([{"name": "f", "description": "d", "input_schema": schema}]));
         assert_eq!(v["tool_choice"], json!({"type": "any"}));
+    }
+}
+
+/// A schema naming no `type` (a pydantic model that refers to itself) goes typed, from the
+/// text and from values (a member named twice takes the value path).
+#[test]
+fn a_schema_naming_no_type_goes_as_an_object_either_path() {
+    for twice in ["", r#""x": 1, "#] {
+        let parameters =
+            format!(r##"{{{twice}"x": 2, "$defs": {{"n": {{"type": "object"}}}}, "$ref": "#/$defs/n"}}"##);
+        let body = format!(
+            r#"{{"model": "auto", "messages": [{{"role": "user", "content": "hi"}}], "tools": [{{"type": "function", "function": {{"name": "f", "parameters": {parameters}}}}}]}}"#
+        );
+        let out = translate(body.as_bytes(), &TO).unwrap_or_else(|e| panic!("{e}"));
+        let v: Value = serde_json::from_slice(&out).unwrap_or_default();
+        let want = json!({"type": "object", "x": 2, "$defs": {"n": {"type": "object"}}, "$ref": "#/$defs/n"});
+        assert_eq!(v["tools"][0]["input_schema"], want, "{twice}");
     }
 }
 

@@ -457,8 +457,8 @@ fn duplicates_in_tool_calls_are_refused_and_escapes_read_alike() {
 #[test]
 fn tools_either_path_writes_the_same_tools() {
     let [text, values] = crate::protocol::tools::check::both_paths(|b| translate(b, &TO));
-    for (v, minimum) in [(text, json!(0)), (values, json!(0.5))] {
-        let schema = json!({"type": "object", "properties": {"x": {"type": "number", "minimum": minimum}}});
+    for v in [text, values] {
+        let schema = json!({"type": "object", "properties": {"x": {"type": "number", "minimum": 0}}});
         let tool = json!({"type": "function", "name": "f", "description": "d", "parameters": schema, "strict": false});
         assert_eq!(v["tools"], json!([tool]));
         assert_eq!(v["tool_choice"], json!("required"));
