@@ -7,7 +7,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::route::{Memory, Upstream};
 use model_router_scorer::usage::{Usage, format_usd};
 
-use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS};
+use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS, output_nano};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Host, HostError, Level, Swap};
@@ -43,6 +43,9 @@ impl Request {
             && w.whole()
         {
             let (to, usage, delivered) = (w.to.clone(), w.usage(), w.editor.done);
+            // What it passed on is the least its provider billed, delivered or not (one that
+            // sent no usage and reset past `[DONE]` was charged its bare estimate).
+            self.account.floor = self.account.floor.max(nano(w.editor.streamed_floor()));
             self.used(host, &to, usage);
             if delivered {
                 self.phase = Phase::PassThrough;
@@ -60,9 +63,14 @@ impl Request {
             },
         );
         let mut a = std::mem::take(&mut self.account);
-        if let Phase::Streaming(w) = &self.phase {
+        match &self.phase {
             // What was passed on is the least the provider billed.
-            a.floor = a.floor.max(nano(w.editor.streamed_floor()));
+            Phase::Streaming(w) => a.floor = a.floor.max(nano(w.editor.streamed_floor())),
+            // An answer too large to hold, ended before the usage at its end: a token per four
+            // bytes it passed, as at its end (a client that left just before it paid the
+            // estimate of a default length for a megabyte of answer).
+            Phase::Metering(m) => a.floor = a.floor.max(output_nano(&m.to, m.passed.div_ceil(4))),
+            _ => {}
         }
         // The attempt in flight when the request ended, and its estimate: the client went away
         // while a provider had the request and had not answered, and the provider still works
@@ -73,7 +81,7 @@ impl Request {
             Phase::Failing(f) if f.pending.is_none() => Some(f.as_ref()),
             _ => None,
         };
-        let in_flight = open.map(Flight::estimate_nano);
+        let in_flight = open.map(Flight::unanswered_nano);
         // An attempt out when the request ended (or its 400 held) will never report: the probe
         // slots it took are given back, or a recovered provider stayed out until the next
         // cooldown; a native stream its provider cut before its answer reports a failure.
@@ -263,12 +271,14 @@ impl Request {
         }
     }
 
-    /// `f`'s attempt was lost (the provider had it and never answered): its estimate, or
-    /// without one the reservation, is charged at the end, and counted now under its own
-    /// provider and model (the answering attempt's cost is counted under its own).
+    /// `f`'s attempt was lost (the provider had it and never answered): what an unanswered
+    /// attempt is charged ([`Flight::unanswered_nano`]), or without an estimate the
+    /// reservation, is charged at the end, and counted now under its own provider and model
+    /// (the answering attempt's cost is counted under its own).
     pub(super) fn lost(&mut self, host: &dyn Host, f: &Flight) {
-        let estimate = self.estimate_of(f);
-        self.charge_lost(host, &f.to, estimate);
+        let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
+        let charged = f.unanswered_nano().unwrap_or(reserved);
+        self.charge_lost(host, &f.to, charged);
     }
 
     /// `f`'s estimate, nano-USD, or without one the reservation.

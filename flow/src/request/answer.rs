@@ -9,7 +9,7 @@ use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 
-use super::flight::{Failed, Flight, Meter, Origin, Retry, is_context_error};
+use super::flight::{Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
@@ -113,8 +113,7 @@ impl Request {
     /// `to`'s price (its estimate assumed a default length: a 45 KB answer was charged a
     /// twentieth, a 300 KB one passed on unheld a hundred and fiftieth).
     fn charge_at_least(&mut self, to: &Upstream, tokens: u64) {
-        let written = tokens as f64 * to.price().output / 1e6;
-        self.account.floor = self.account.floor.max(nano(written));
+        self.account.floor = self.account.floor.max(output_nano(to, tokens));
     }
 
     /// `resilience.max_held_response_bytes`.

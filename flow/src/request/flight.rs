@@ -68,6 +68,11 @@ pub(super) struct Flight {
     pub(super) refusal: Option<Vec<u8>>,
 }
 
+/// `tokens` of output at `to`'s price, nano-USD.
+pub(super) fn output_nano(to: &Upstream, tokens: u64) -> u64 {
+    nano(tokens as f64 * to.price().output / 1e6)
+}
+
 /// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
 #[derive(Default)]
 pub(super) struct Kept {
@@ -171,6 +176,19 @@ impl Flight {
     /// may be dearer than the first candidate, whose estimate was reserved).
     pub(super) fn estimate_nano(&self) -> Option<u64> {
         self.estimate_nano_at(&self.to)
+    }
+
+    /// What the current attempt is charged when it ends unanswered (its client left, it was
+    /// lost), nano-USD: its estimate; but a non-streamed one under an output ceiling its client
+    /// set (a Messages `max_tokens`), what the ceiling reserved, as a cap that sizes the answer
+    /// is charged. Its provider writes on an answer no one reads, up to the cap, where the
+    /// estimate assumes the usual length: a client that left each request before its answer
+    /// spent forty times its limit. (A stream's provider stops when the router hangs up.)
+    pub(super) fn unanswered_nano(&self) -> Option<u64> {
+        match self.estimate?.worst_case {
+            Some((_, cap)) if cap < u64::MAX && !self.stream => self.reserve_nano_at(&self.to),
+            _ => self.estimate_nano(),
+        }
     }
 
     /// `tier`, `prefer`, `provider`, `model` of its attempt, for the metrics.

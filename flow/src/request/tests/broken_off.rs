@@ -56,6 +56,32 @@ fn a_stream_that_breaks_off_after_its_last_event_is_charged_its_usage() {
     }
 }
 
+/// A stream whose provider sent no usage, broken off past its `[DONE]` (its provider reset the
+/// connection, or its client left), is charged no less than what it passed on, as one whose
+/// end the router saw: it was charged its bare estimate (here 20 tokens out for 200 events).
+#[test]
+fn a_stream_without_usage_broken_off_past_its_end_is_charged_what_it_passed() {
+    let events = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n".repeat(200);
+    let stream = format!(
+        "{events}data: {{\"choices\":[{{\"delta\":{{}},\"finish_reason\":\"length\"}}]}}\n\ndata: [DONE]\n\n"
+    );
+    for details in ["upstream_reset_after_response_started{remote_reset}", "downstream_remote_disconnect"] {
+        let body = r#"{"model":"economy","stream":true,"max_tokens":20,"messages":[{"role":"user","content":"hello"}]}"#;
+        let mut host = chat(body);
+        let mut req = Request::new(Some(config("")));
+        route(&mut req, &host);
+        streamed_then_ended(&mut host, &mut req, &stream, details);
+        let counters = host.counters.borrow();
+        let cost: u64 = counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
+        // 201 events at $2 per million out.
+        assert!(cost >= 201 * 2_000, "{details}: {counters:?}");
+        assert!(
+            counters.keys().any(|k| k.starts_with("requests.") && k.ends_with("outcome.ok")),
+            "{counters:?}"
+        );
+    }
+}
+
 /// An Anthropic stream broken off after `message_delta` said why it stopped and what it used,
 /// before `message_stop` (which adds nothing): charged that usage, though cut (its client
 /// never got its end). Before it said so: its estimate.

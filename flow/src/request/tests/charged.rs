@@ -71,3 +71,49 @@ fn answers_passed_unheld_or_from_a_fallback_without_usage_are_charged_what_they_
     // 4,000 bytes of text: 1,000 tokens at $2 per million (and the lost attempt's estimate).
     assert!(spent >= 2_000_000, "{spent}");
 }
+
+/// An answer too large to hold that ends before the usage at its end (its client left, its
+/// provider reset or stalled) is charged no less than a token per four bytes it passed, as one
+/// that reached its end without usage is: it was charged the estimate of a default length.
+#[test]
+fn an_answer_passed_unheld_and_cut_before_its_usage_is_charged_what_it_passed() {
+    let answer = format!(r#"{{"choices":[{{"index":0,"message":{{"content":"{}"#, "word ".repeat(2_000));
+    for details in ["downstream_remote_disconnect", "upstream_reset_after_response_started{remote_reset}"] {
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(
+            r#","budgets":{"daily_usd":2},"resilience":{"max_held_response_bytes":16}"#,
+        )));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = answer.as_bytes().to_vec();
+        req.on(&host, Event::ResponseBody { size: answer.len(), end_of_stream: false });
+        host.details = Some(details.into());
+        req.on(&host, Event::Log);
+        // Its bytes at a token per four, $2 per million out, and the input's estimate.
+        let floor = answer.len().div_ceil(4) as u64 * 2_000;
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
+        assert!((floor..floor + 10_000).contains(&spent), "{details}: {spent} for {floor}");
+    }
+}
+
+/// A non-streamed request under an output ceiling (a Messages `max_tokens`) left before its
+/// answer is charged what the ceiling reserved, as a cap that sizes the answer is: its provider
+/// writes on. Streamed, or without a ceiling, its estimate.
+#[test]
+fn a_request_under_a_ceiling_left_unanswered_is_charged_its_ceiling_unless_streamed() {
+    // 80 tokens out at $2 per million against an estimate of 10, and the input's.
+    for (stream, ceiling, charged) in [(false, true, 160_000), (true, true, 20_000), (false, false, 160_000)]
+    {
+        let cap = if ceiling { r#""max_tokens_ceiling":true,"max_tokens":80"# } else { r#""max_tokens":80"# };
+        let body = format!(
+            r#"{{"model":"economy","stream":{stream},{cap},"messages":[{{"role":"user","content":"hello"}}]}}"#
+        );
+        let host = chat(&body);
+        let mut req = Request::new(Some(config(r#","budgets":{"daily_usd":2},"default_output_tokens":10"#)));
+        route(&mut req, &host);
+        req.on(&host, Event::Log);
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
+        assert!((charged..charged + 10_000).contains(&spent), "stream {stream}, ceiling {ceiling}: {spent}");
+    }
+}
