@@ -418,6 +418,27 @@ fn a_request_that_stalls_gets_a_json_408() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
     assert_eq!(r.status, 408, "{}", r.text());
     assert_eq!(error_of(&r)["code"], "request_timeout", "{}", r.text());
+
+    // Without `allow_on_headers_stop_iteration` Envoy holds every body back from the filter:
+    // each request hung to its timeout, and nothing said why. The router now names the setting.
+    drop(envoy);
+    let flag = "allow_on_headers_stop_iteration: true";
+    let config = |listen, admin| {
+        let config = demo("request_timeout: 120s", "request_timeout: 2s")(listen, admin)?;
+        assert!(config.contains(flag), "the demo has no {flag}");
+        Ok(config.replace(flag, "allow_on_headers_stop_iteration: false"))
+    };
+    let envoy = Envoy::start_on_free_ports(config).unwrap_or_else(|e| panic!("{e}"));
+    let body = r#"{"model":"economy","messages":[{"role":"user","content":"hi"}]}"#;
+    let r = http::post_json(envoy.addr, CHAT, body).unwrap_or_else(|e| panic!("{e}"));
+    // Envoy's timeout (a 504 once the whole body is in), not an answer.
+    assert_eq!(r.status, 504, "{}", r.text());
+    let named = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::read_to_string(&envoy.log_path)
+            .is_ok_and(|l| l.contains("lacks `allow_on_headers_stop_iteration"))
+    });
+    assert!(named, "{}", std::fs::read_to_string(&envoy.log_path).unwrap_or_default());
 }
 
 /// Found attacking the demo: a body under the listener's buffer limit that the router's

@@ -89,6 +89,8 @@ pub struct Request {
     effects: Vec<Effect>,
     /// A Responses API request: how its answer is rewritten.
     inbound: Option<inbound::Inbound>,
+    /// Envoy called a request body or trailers callback.
+    body_seen: bool,
 }
 
 impl Request {
@@ -102,6 +104,7 @@ impl Request {
             account: Account::default(),
             effects: Vec::new(),
             inbound: None,
+            body_seen: false,
         }
     }
 
@@ -114,6 +117,7 @@ impl Request {
 
     /// Hands the event to its phase's handler.
     fn dispatch(&mut self, host: &dyn Host, event: Event) -> Verdict {
+        self.body_seen |= matches!(event, Event::RequestBody { .. } | Event::RequestTrailers);
         match event {
             Event::RequestHeaders { end_of_stream } => self.on_request_headers(host, end_of_stream),
             Event::RequestBody { size, end_of_stream } => self.on_request_body(host, size, end_of_stream),
@@ -138,6 +142,9 @@ impl Request {
                 Verdict::Continue
             }
             Event::Log => {
+                if matches!(self.phase, Phase::Buffering(_) | Phase::Refusing(_)) && !self.body_seen {
+                    host.log(Level::Warn, BODY_WITHHELD);
+                }
                 self.finish(host);
                 Verdict::Continue
             }
@@ -230,6 +237,12 @@ impl Request {
         }
     }
 }
+
+/// A request that ended waiting for a body Envoy never passed to the filter: without
+/// `allow_on_headers_stop_iteration`, Envoy holds every body back from a filter that pauses
+/// its headers, and each request waits until its client or a timeout gives up, with nothing
+/// else logged.
+const BODY_WITHHELD: &str = "model-router: a request ended before Envoy passed its body to the filter: if every request ends so (hanging until a timeout), this filter's Envoy configuration lacks `allow_on_headers_stop_iteration: true`; a client that leaves before sending its body ends so too";
 
 /// The answer when the host never configured.
 pub(super) fn not_configured() -> ApiError {

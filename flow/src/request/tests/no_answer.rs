@@ -380,3 +380,28 @@ fn a_stream_request_answered_with_json_is_priced_as_a_whole_answer() {
     assert_eq!(set_response(&step, "x-model-router-cost").as_deref(), Some("0.00200000"), "{step:?}");
     assert!(!step.effects.iter().any(|e| matches!(e, Effect::ReplaceResponseBody { .. })), "{step:?}");
 }
+
+/// A request that ends waiting for a body Envoy never passed (the filter's configuration lacks
+/// `allow_on_headers_stop_iteration`, and every request hangs) says so in the log; one that got
+/// part of its body, or its whole body, does not.
+#[test]
+fn a_request_ended_before_envoy_passed_its_body_says_why_it_may_have_hung() {
+    let withheld =
+        |host: &Fake| host.logs.borrow().iter().any(|l| l.contains("allow_on_headers_stop_iteration"));
+    let host = chat(HELLO);
+    let mut req = Request::new(Some(config("")));
+    req.on(&host, Event::RequestHeaders { end_of_stream: false });
+    req.on(&host, Event::Log);
+    assert!(withheld(&host), "{:?}", host.logs.borrow());
+
+    let host = chat(HELLO);
+    let mut req = Request::new(Some(config("")));
+    req.on(&host, Event::RequestHeaders { end_of_stream: false });
+    req.on(&host, Event::RequestBody { size: 3, end_of_stream: false });
+    req.on(&host, Event::Log);
+    let host2 = chat(HELLO);
+    let mut routed = Request::new(Some(config("")));
+    route(&mut routed, &host2);
+    routed.on(&host2, Event::Log);
+    assert!(!withheld(&host) && !withheld(&host2), "{:?} {:?}", host.logs.borrow(), host2.logs.borrow());
+}
