@@ -159,11 +159,14 @@ DROPS = {
 # 'high'"): OpenAI's model pages (gpt-5.3-codex, gpt-5.4), its reasoning guide (o3, o4-mini),
 # the gpt-oss model card (low, medium, high on every provider), xAI's reasoning guide
 # (grok-3-mini: low, high), Codex's model metadata (gpt-5.1-codex-mini: medium, high).
+# gpt-5.3-codex takes none as well: LiteLLM 1.110.2 (supports_none_reasoning_effort) and the
+# OpenAI Agents SDK 0.24.0, whose default settings send it none (agents/models/default_models.py);
+# refused, the Agents SDK pinned to it failed on its first request.
 REASONING_EFFORTS = {
     "o3": ["low", "medium", "high"],
     "o4-mini": ["low", "medium", "high"],
     "gpt-oss-120b": ["low", "medium", "high"],
-    "gpt-5.3-codex": ["low", "medium", "high", "xhigh"],
+    "gpt-5.3-codex": ["none", "low", "medium", "high", "xhigh"],
     "gpt-5.1-codex-mini": ["medium", "high"],
     "gpt-5.4": ["none", "low", "medium", "high", "xhigh"],
     "grok-3-mini-beta": ["low", "high"],

@@ -203,7 +203,10 @@ mod tests {
             let data = listed["data"].as_array().cloned().unwrap_or_default();
             data.into_iter().find(|m| m["id"] == id).map(|m| m["capabilities"]["reasoning_efforts"].clone())
         };
-        assert_eq!(efforts("gpt-5.3-codex"), Some(serde_json::json!(["low", "medium", "high", "xhigh"])));
+        assert_eq!(
+            efforts("gpt-5.3-codex"),
+            Some(serde_json::json!(["none", "low", "medium", "high", "xhigh"]))
+        );
         assert_eq!(efforts("gemini-2.5-pro"), Some(serde_json::json!(["minimal", "low", "medium", "high"])));
         assert_eq!(efforts("gpt-4.1-mini"), Some(Value::Null));
         // Retired models are not offered.

@@ -692,17 +692,17 @@ mod tests {
         let refused =
             |model: &str, extra: &str| route(model, extra).err().map(|e| (e.status, e.code, e.param));
         let param = |p: &str| Some((400, "unsupported_for_model", Some(p.to_string())));
-        assert_eq!(refused("gpt-5.3-codex", r#","reasoning_effort":"none""#), param("reasoning_effort"));
+        assert_eq!(refused("gpt-oss-120b", r#","reasoning_effort":"none""#), param("reasoning_effort"));
         assert_eq!(
-            refused("gpt-5.3-codex", r#","reasoning":{"effort":"minimal"}"#),
+            refused("gpt-oss-120b", r#","reasoning":{"effort":"minimal"}"#),
             param("reasoning.effort")
         );
         assert_eq!(refused("gpt-oss-120b", r#","reasoning_effort":"none""#), param("reasoning_effort"));
         // `max` (the spec's highest) is known too: it was sent to o3, whose 400 ended the
         // request where another model of the tier takes it.
         assert_eq!(refused("o3", r#","reasoning_effort":"max""#), param("reasoning_effort"));
-        let message = route("gpt-5.3-codex", r#","reasoning_effort":"none""#).err().map(|e| e.message);
-        assert!(message.is_some_and(|m| m.contains("low, medium, high, xhigh")));
+        let message = route("gpt-oss-120b", r#","reasoning_effort":"none""#).err().map(|e| e.message);
+        assert!(message.is_some_and(|m| m.contains("takes a reasoning effort of low, medium, high only")));
         // `reasoning_effort` is read before `reasoning.effort`, whatever their order; a null
         // member asks nothing.
         for both in [
@@ -711,7 +711,7 @@ mod tests {
             r#","reasoning_effort":"none","reasoning":{"summary":"auto"}"#,
             r#","reasoning_effort":"none","reasoning":{"effort":"high"}"#,
         ] {
-            assert_eq!(refused("gpt-5.3-codex", both).map(|e| e.0), Some(400), "{both}");
+            assert_eq!(refused("gpt-oss-120b", both).map(|e| e.0), Some(400), "{both}");
         }
         for fine in [
             r#","reasoning_effort":"high""#,
@@ -719,7 +719,7 @@ mod tests {
             r#","reasoning":{"summary":"auto"}"#,
             r#","reasoning":{"effort":"none"},"reasoning_effort":"high""#,
         ] {
-            assert!(route("gpt-5.3-codex", fine).is_ok(), "{fine}");
+            assert!(route("gpt-oss-120b", fine).is_ok(), "{fine}");
         }
         // Every tier and preference: the model a request for each effort goes to takes it.
         for tier in ["economy", "standard", "premium"] {

@@ -289,7 +289,8 @@ struct Reasoning {
 /// The thinking budget for `reasoning_effort`. A client's own `max_tokens` (`capped`) is never
 /// raised: as in OpenAI's API, the reasoning fits inside it, since the client is billed up to
 /// it and the route's estimate was made on it; the budget is cut to leave [`ANSWER_ROOM`] (or
-/// half of `max_tokens`, when smaller) for the answer. Without one, `max_tokens` is raised
+/// half of `max_tokens`, when smaller) for the answer, but not below [`MIN_THINKING_BUDGET`]
+/// while that fits below the cap. Without one, `max_tokens` is raised
 /// (within the model's limit) when it leaves no room above the budget. No thinking when the
 /// client asked none/minimal (the lowest effort, `low`), when `tool_choice` forces a tool
 /// (thinking allows only auto and none), and when the last assistant turn called tools or is a
@@ -361,5 +362,14 @@ fn thinking_budget(
         budget
     };
     let budget = budget.min(max_tokens.saturating_sub(1));
-    Ok(Some(Reasoning { effort, budget: (budget >= MIN_THINKING_BUDGET).then_some(budget) }))
+    // A cap that leaves less than the least budget beside the answer's room still thinks, as
+    // Anthropic takes it: the least budget while it fits below the cap, and adaptive thinking,
+    // which has no budget, within any cap (the client asked to think, and was answered without
+    // thinking and not told: a Messages client's own `max_tokens` 2,000 and budget 1,024).
+    let budget = match budget {
+        b if b >= MIN_THINKING_BUDGET || to.quirks.adaptive_thinking => Some(b),
+        _ if *max_tokens > MIN_THINKING_BUDGET => Some(MIN_THINKING_BUDGET),
+        _ => None,
+    };
+    Ok(Some(Reasoning { effort, budget }))
 }
