@@ -7,7 +7,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::route::{Memory, Upstream};
 use model_router_scorer::usage::{Usage, format_usd};
 
-use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS, output_nano};
+use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS, output_nano, passed_tokens};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Host, HostError, Level, Swap};
@@ -69,7 +69,9 @@ impl Request {
             // An answer too large to hold, ended before the usage at its end: a token per four
             // bytes it passed, as at its end (a client that left just before it paid the
             // estimate of a default length for a megabyte of answer).
-            Phase::Metering(m) => a.floor = a.floor.max(output_nano(&m.to, m.passed.div_ceil(4))),
+            Phase::Metering(m) => {
+                a.floor = a.floor.max(output_nano(&m.to, passed_tokens(&m.to, m.passed, a.choices)));
+            }
             _ => {}
         }
         // The attempt in flight when the request ended, and its estimate: the client went away
@@ -271,8 +273,8 @@ impl Request {
         }
     }
 
-    /// `f`'s attempt was lost (the provider had it and never answered): what an unanswered
-    /// attempt is charged ([`Flight::unanswered_nano`]), or without an estimate the
+    /// `f`'s attempt was lost (the provider had it and never answered: a timeout): what an
+    /// unanswered attempt is charged ([`Flight::unanswered_nano`]), or without an estimate the
     /// reservation, is charged at the end, and counted now under its own provider and model
     /// (the answering attempt's cost is counted under its own).
     pub(super) fn lost(&mut self, host: &dyn Host, f: &Flight) {

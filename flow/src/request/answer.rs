@@ -9,7 +9,7 @@ use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 
-use super::flight::{Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano};
+use super::flight::{Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano, passed_tokens};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
@@ -100,7 +100,7 @@ impl Request {
             if usage.is_none() {
                 // Too large to hold and read: a token per four bytes it passed, the estimate's
                 // measure (its framing is a sliver of so long an answer).
-                self.charge_at_least(&m.to, m.passed.div_ceil(4));
+                self.charge_at_least(&m.to, passed_tokens(&m.to, m.passed, self.account.choices));
             }
             self.used(host, &m.to, usage);
         } else {
@@ -365,7 +365,11 @@ impl Request {
         match bill {
             Bill::Nothing => {}
             Bill::Used(u) => self.charge_used(host, &f.to, u),
-            Bill::Estimate => self.lost(host, f),
+            // It answered: what it wrote is not its ceiling, but its estimate.
+            Bill::Estimate => {
+                let estimate = self.estimate_of(f);
+                self.charge_lost(host, &f.to, estimate);
+            }
             Bill::Input => self.charge_lost(host, &f.to, f.input_estimate_nano()),
             Bill::Cut(used, floor) => {
                 let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u, f.choices));

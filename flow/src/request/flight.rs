@@ -73,6 +73,17 @@ pub(super) fn output_nano(to: &Upstream, tokens: u64) -> u64 {
     nano(tokens as f64 * to.price().output / 1e6)
 }
 
+/// The output an answer passed on unheld is charged no less than: a token per four bytes of
+/// it, but no more than `choices` answers of `to`'s whole output (its JSON is not all answer:
+/// 128 choices with their `logprobs` passed 524 KB for 512 tokens).
+pub(super) fn passed_tokens(to: &Upstream, passed: u64, choices: u64) -> u64 {
+    let most = match to.max_output {
+        0 => u64::MAX,
+        max => max.saturating_mul(choices.max(1)),
+    };
+    passed.div_ceil(4).min(most)
+}
+
 /// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
 #[derive(Default)]
 pub(super) struct Kept {

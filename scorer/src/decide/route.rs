@@ -697,7 +697,9 @@ mod tests {
             refused("gpt-oss-120b", r#","reasoning":{"effort":"minimal"}"#),
             param("reasoning.effort")
         );
-        assert_eq!(refused("gpt-oss-120b", r#","reasoning_effort":"none""#), param("reasoning_effort"));
+        assert_eq!(refused("o3", r#","reasoning_effort":"none""#), param("reasoning_effort"));
+        let message = route("gpt-5.3-codex", r#","reasoning_effort":"minimal""#).err().map(|e| e.message);
+        assert!(message.is_some_and(|m| m.contains("none, low, medium, high, xhigh")));
         // `max` (the spec's highest) is known too: it was sent to o3, whose 400 ended the
         // request where another model of the tier takes it.
         assert_eq!(refused("o3", r#","reasoning_effort":"max""#), param("reasoning_effort"));

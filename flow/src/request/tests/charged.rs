@@ -37,28 +37,35 @@ fn the_choices_asked_for_each_bill_their_own_output() {
 /// it passed; a fallback's whole answer, no less than the output it holds.
 #[test]
 fn answers_passed_unheld_or_from_a_fallback_without_usage_are_charged_what_they_hold() {
+    let answer_of = |text: &str| {
+        format!(
+            r#"{{"choices":[{{"index":0,"message":{{"role":"assistant","content":"{text}"}},"finish_reason":"stop"}}]}}"#
+        )
+    };
+    // Metered: passed on in two chunks, past a 16-byte hold limit (estimated 10 tokens out).
+    // Its bytes at a token per four, $2 per million out, and the input's estimate; at most the
+    // model's whole output (100 tokens), its JSON not all answer.
+    for (words, tokens) in [(50, None), (800, Some(100))] {
+        let answer = answer_of(&"word ".repeat(words));
+        let mut host = chat(HELLO);
+        let mut req = Request::new(Some(config(
+            r#","budgets":{"daily_usd":2},"default_output_tokens":10,"resilience":{"max_held_response_bytes":16}"#,
+        )));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let (head, tail) = answer.split_at(40);
+        host.response_body = head.as_bytes().to_vec();
+        req.on(&host, Event::ResponseBody { size: 40, end_of_stream: false });
+        host.response_body = tail.as_bytes().to_vec();
+        req.on(&host, Event::ResponseBody { size: tail.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+        let floor = tokens.unwrap_or(answer.len().div_ceil(4) as u64) * 2_000;
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
+        assert!((floor..floor + 10_000).contains(&spent), "{words} words: {spent} for {floor}");
+    }
     let text = "word ".repeat(800);
-    let answer = format!(
-        r#"{{"choices":[{{"index":0,"message":{{"role":"assistant","content":"{text}"}},"finish_reason":"stop"}}]}}"#
-    );
-    // Metered: passed on in two chunks, past a 16-byte hold limit.
-    let mut host = chat(HELLO);
-    let mut req = Request::new(Some(config(
-        r#","budgets":{"daily_usd":2},"resilience":{"max_held_response_bytes":16}"#,
-    )));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "200")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    let (head, tail) = answer.split_at(40);
-    host.response_body = head.as_bytes().to_vec();
-    req.on(&host, Event::ResponseBody { size: 40, end_of_stream: false });
-    host.response_body = tail.as_bytes().to_vec();
-    req.on(&host, Event::ResponseBody { size: tail.len(), end_of_stream: true });
-    req.on(&host, Event::Log);
-    // Its bytes at a token per four, $2 per million out, and the input's estimate.
-    let floor = answer.len().div_ceil(4) as u64 * 2_000;
-    let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
-    assert!((floor..floor + 10_000).contains(&spent), "{spent} for {floor}");
+    let answer = answer_of(&text);
     // A fallback's whole answer.
     let mut host = chat(HELLO);
     let mut req = Request::new(Some(config(r#","budgets":{"daily_usd":2},"resilience":{"max_attempts":2}"#)));
@@ -77,11 +84,12 @@ fn answers_passed_unheld_or_from_a_fallback_without_usage_are_charged_what_they_
 /// that reached its end without usage is: it was charged the estimate of a default length.
 #[test]
 fn an_answer_passed_unheld_and_cut_before_its_usage_is_charged_what_it_passed() {
-    let answer = format!(r#"{{"choices":[{{"index":0,"message":{{"content":"{}"#, "word ".repeat(2_000));
+    // 80 tokens of the model's 100, against an estimate of 10.
+    let answer = format!(r#"{{"choices":[{{"index":0,"message":{{"content":"{}"#, "word ".repeat(56));
     for details in ["downstream_remote_disconnect", "upstream_reset_after_response_started{remote_reset}"] {
         let mut host = chat(HELLO);
         let mut req = Request::new(Some(config(
-            r#","budgets":{"daily_usd":2},"resilience":{"max_held_response_bytes":16}"#,
+            r#","budgets":{"daily_usd":2},"default_output_tokens":10,"resilience":{"max_held_response_bytes":16}"#,
         )));
         route(&mut req, &host);
         host.response_headers = pairs(&[(":status", "200")]);

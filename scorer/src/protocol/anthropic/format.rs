@@ -26,7 +26,7 @@ pub(super) use super::schema::Tally;
 use super::schema::Walk;
 use crate::error::ApiError;
 use crate::protocol::canonical;
-use crate::protocol::raw::{Json, Raw, object_at};
+use crate::protocol::raw::{Json, Raw, members, object_at};
 use crate::protocol::tools::schema_text;
 
 /// Where the schema stands in a chat body.
@@ -71,8 +71,13 @@ pub(super) fn strict_tools(asked: &[Option<Raw<'_>>], format: Tally) -> Vec<Opti
 /// Tool `k`'s schema `parameters` closed for Claude, in its order, and its tally; `None` when
 /// Claude could not decode it strictly, or serde_json would read it otherwise (a number it
 /// refuses: [`canonical::ordered`]), which the value path then decides as for `parameters`.
+/// A root that is a reference (zod's `{"$ref":…,"definitions":…}`) goes unstrict: closed
+/// beside its `$ref`, it would take no member at all.
 fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally)> {
     let text = schema_text(parameters)?;
+    if members(Json::of(&text)).ok()?.get("$ref").is_some() {
+        return None;
+    }
     let mut walk = Walk::new(format!("tools[{k}].function.parameters"));
     let mut closed = String::with_capacity(text.len() + 64);
     walk.close(Json::of(&text), &mut closed).ok()?;

@@ -174,6 +174,10 @@ fn a_strict_tools_schema_is_closed_in_its_order_and_one_claude_cannot_decode_goe
         String::from_utf8_lossy(&text),
         r#"{"type":"object","properties":{"path":{"type":"string"},"opts":{"type":"object","properties":{"n":{"type":"integer"}},"additionalProperties":false}},"required":["path"],"additionalProperties":false}"#
     );
+    // A root that is a reference (zod's output) goes unstrict: closed beside its `$ref`, it
+    // would take no member.
+    let zod = r##"{"$ref":"#/definitions/Args","definitions":{"Args":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}"##;
+    assert_eq!(strict(&[zod], Tally::default()), [None]);
     // A tool that did not ask goes as it is.
     assert_eq!(strict_tools(&[None, Some(None)], Tally::default()).len(), 2);
     assert!(strict_tools(&[None], Tally::default())[..] == [None]);

@@ -24,9 +24,13 @@ pub const NON_STREAMING_DEFAULT_MAX_TOKENS: u64 = 21_333;
 /// send no `thinking`.
 pub use crate::catalog::THINKING_BUDGETS;
 
-/// The Messages API's smallest `budget_tokens`; a budget cut below it (by a small
-/// `max_tokens`) sends no `thinking` instead.
+/// The Messages API's smallest `budget_tokens`: a budget cut below it (by a small
+/// `max_tokens`) is raised to it while [`LEAST_ANSWER_ROOM`] is left beside it, and sends no
+/// `thinking` below that.
 pub const MIN_THINKING_BUDGET: u64 = 1_024;
+
+/// The least room a thinking budget raised to [`MIN_THINKING_BUDGET`] leaves for the answer.
+pub const LEAST_ANSWER_ROOM: u64 = 512;
 
 /// The smallest `top_p` the Messages API takes with thinking on; a smaller one is dropped.
 pub const MIN_THINKING_TOP_P: f64 = 0.95;
@@ -290,7 +294,7 @@ struct Reasoning {
 /// raised: as in OpenAI's API, the reasoning fits inside it, since the client is billed up to
 /// it and the route's estimate was made on it; the budget is cut to leave [`ANSWER_ROOM`] (or
 /// half of `max_tokens`, when smaller) for the answer, but not below [`MIN_THINKING_BUDGET`]
-/// while that fits below the cap. Without one, `max_tokens` is raised
+/// while the cap leaves [`LEAST_ANSWER_ROOM`] beside it. Without one, `max_tokens` is raised
 /// (within the model's limit) when it leaves no room above the budget. No thinking when the
 /// client asked none/minimal (the lowest effort, `low`), when `tool_choice` forces a tool
 /// (thinking allows only auto and none), and when the last assistant turn called tools or is a
@@ -363,12 +367,13 @@ fn thinking_budget(
     };
     let budget = budget.min(max_tokens.saturating_sub(1));
     // A cap that leaves less than the least budget beside the answer's room still thinks, as
-    // Anthropic takes it: the least budget while it fits below the cap, and adaptive thinking,
-    // which has no budget, within any cap (the client asked to think, and was answered without
-    // thinking and not told: a Messages client's own `max_tokens` 2,000 and budget 1,024).
+    // Anthropic takes it: on the least budget while the cap leaves the answer its least room
+    // beside it (the client asked to think, and was answered without thinking and not told: a
+    // Messages client's own `max_tokens` 2,000 and budget 1,024). The same cap holds for
+    // adaptive thinking, which has no budget.
     let budget = match budget {
-        b if b >= MIN_THINKING_BUDGET || to.quirks.adaptive_thinking => Some(b),
-        _ if *max_tokens > MIN_THINKING_BUDGET => Some(MIN_THINKING_BUDGET),
+        b if b >= MIN_THINKING_BUDGET => Some(b),
+        _ if *max_tokens >= MIN_THINKING_BUDGET + LEAST_ANSWER_ROOM => Some(MIN_THINKING_BUDGET),
         _ => None,
     };
     Ok(Some(Reasoning { effort, budget }))

@@ -289,10 +289,10 @@ fn reasoning_effort_becomes_a_thinking_budget_when_it_can() {
         (json!({"reasoning_effort": "low", "max_tokens": 20_000}), 64_000, Some(2_048), 20_000),
         (json!({"reasoning_effort": "high", "max_tokens": 100}), 10_000, None, 100),
         (json!({"reasoning_effort": "low", "max_tokens": 100}), 1_024, None, 100),
-        // A cap below twice the least budget: the least budget while it fits below the cap.
+        // A cap below twice the least budget: the least budget while 512 are left beside it.
         (json!({"reasoning_effort": "low", "max_tokens": 2_000}), 64_000, Some(1_024), 2_000),
-        (json!({"reasoning_effort": "high", "max_tokens": 1_025}), 64_000, Some(1_024), 1_025),
-        (json!({"reasoning_effort": "high", "max_tokens": 1_024}), 64_000, None, 1_024),
+        (json!({"reasoning_effort": "high", "max_tokens": 1_536}), 64_000, Some(1_024), 1_536),
+        (json!({"reasoning_effort": "high", "max_tokens": 1_535}), 64_000, None, 1_535),
         // Without one, room is made above the budget, within the model's limit.
         (json!({"reasoning_effort": "high", "stream": true}), 10_000, Some(9_999), 10_000),
         (json!({"reasoning_effort": "high"}), 18_000, Some(16_384), 18_000),
