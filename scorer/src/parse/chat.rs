@@ -126,6 +126,13 @@ pub const IMAGE_TOKENS: u64 = 1_600;
 /// than its bytes as text would be, four times over).
 pub const FILE_BYTES_PER_TOKEN: u64 = 16;
 
+/// Tokens each page of a PDF is counted as when its page objects can be counted in its base64
+/// ([`super::pdf::pages`]): providers bill a PDF by its pages, each read as its text and an
+/// image of it (Anthropic documents 1,500 to 3,000 tokens of text a page besides the image,
+/// Gemini 258 to 560 a page, OpenAI a page's text and image), not by its bytes: a 10 KB PDF
+/// of 100 blank pages was counted 850 tokens, and a client's limit let 3.2 times it through.
+pub const PDF_PAGE_TOKENS: u64 = 1_500;
+
 /// Bytes of an `input_audio` part's member per token it is counted as: Gemini counts 32 tokens
 /// a second of audio, and a second of 16 kHz WAV is some 43 KB in base64, of MP3 at 128 kbit/s
 /// some 21 KB.

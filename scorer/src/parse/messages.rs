@@ -8,7 +8,9 @@ use crate::catalog::{
     ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS, DROPS_THINKING,
 };
 use crate::error::{ApiError, echo};
-use crate::parse::chat::{AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, ROLES};
+use crate::parse::chat::{
+    AUDIO_BYTES_PER_TOKEN, BYTES_PER_TOKEN, ChatRequest, FILE_BYTES_PER_TOKEN, PDF_PAGE_TOKENS, ROLES,
+};
 use crate::parse::features::Role;
 use crate::parse::fields::{
     duplicate_error, first_duplicate, skip_unique, string_field_named, syntax, wrong_type,
@@ -343,7 +345,11 @@ fn parse_content<'a>(
                             };
                             // Some providers refuse the part (`refuses`: a tier moves on).
                             req.layout.asks |= asks;
-                            let tokens = ((r.pos() - start) as u64).div_ceil(rate);
+                            let mut tokens = ((r.pos() - start) as u64).div_ceil(rate);
+                            if key == "file" {
+                                let raw = r.text().get(start..r.pos()).unwrap_or_default();
+                                tokens = tokens.max(super::pdf::pages(raw).saturating_mul(PDF_PAGE_TOKENS));
+                            }
                             req.text_bytes += (tokens * BYTES_PER_TOKEN) as usize;
                         }
                         _ => {

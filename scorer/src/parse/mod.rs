@@ -16,6 +16,7 @@ pub mod memo;
 pub mod messages;
 pub mod ngrams;
 pub mod options;
+pub(crate) mod pdf;
 pub mod prefix;
 pub mod request;
 pub mod scan;

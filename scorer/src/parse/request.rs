@@ -1029,6 +1029,15 @@ mod tests {
                 parse_chat(part(&p).as_bytes()).map(|r| r.estimate(512).input_tokens).unwrap_or_default();
             assert!(input.abs_diff(tokens) < 100, "{input} against about {tokens}");
         }
+        // A PDF is billed by its pages: 100 blank ones in 10 KB count 1,500 each.
+        let mut pdf = String::from("%PDF-1.4\n2 0 obj << /Type /Pages /Count 100 >> endobj\n");
+        for n in 0..100 {
+            pdf.push_str(&format!("{} 0 obj << /Type /Page /Parent 2 0 R >> endobj\n", n + 3));
+        }
+        let file = format!(r#"{{"type":"file","file":{}}}"#, crate::parse::pdf::part(pdf.as_bytes()));
+        let input =
+            parse_chat(part(&file).as_bytes()).map(|r| r.estimate(512).input_tokens).unwrap_or_default();
+        assert!((150_000..151_000).contains(&input), "{input}");
     }
 
     /// What the provider reads beside the messages counts in the estimate: a schema, deprecated
