@@ -85,12 +85,30 @@ impl Tokens {
 
 /// A whole `chat.completion` with one choice.
 pub fn completion(meta: &Meta, message: Value, finish_reason: &str, tokens: Option<Tokens>) -> Vec<u8> {
+    completion_stopped(meta, message, finish_reason, None, tokens)
+}
+
+/// [`completion`], and the stop sequence that ended the answer (`stop`) in the choice's
+/// `stop_reason`, as vLLM's chat completions say it: chat has no member for it, and a
+/// Messages client is told it as its `stop_sequence` (a ReAct agent reads which one fired).
+pub fn completion_stopped(
+    meta: &Meta,
+    message: Value,
+    finish_reason: &str,
+    stop: Option<&str>,
+    tokens: Option<Tokens>,
+) -> Vec<u8> {
+    let mut choice =
+        json!({"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason});
+    if let (Some(s), Some(c)) = (stop, choice.as_object_mut()) {
+        c.insert(STOP_REASON.into(), json!(s));
+    }
     let mut out = json!({
         "id": meta.id,
         "object": "chat.completion",
         "created": meta.created,
         "model": meta.model,
-        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason}],
+        "choices": [choice],
     });
     if let (Some(t), Some(obj)) = (tokens, out.as_object_mut()) {
         obj.insert("usage".into(), t.to_json());
@@ -118,9 +136,26 @@ fn chunk_object(meta: &Meta, choices: Value) -> Value {
 
 /// Appends a `chat.completion.chunk` for choice 0 with `delta` and `finish_reason`.
 pub fn chunk(out: &mut Vec<u8>, meta: &Meta, delta: Value, finish_reason: Option<&str>) {
-    let choice = json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}]);
-    event(out, &chunk_object(meta, choice));
+    chunk_stopped(out, meta, delta, finish_reason, None);
 }
+
+/// [`chunk`], with the stop sequence that ended the answer ([`completion_stopped`]).
+pub fn chunk_stopped(
+    out: &mut Vec<u8>,
+    meta: &Meta,
+    delta: Value,
+    finish_reason: Option<&str>,
+    stop: Option<&str>,
+) {
+    let mut choice = json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason});
+    if let (Some(s), Some(c)) = (stop, choice.as_object_mut()) {
+        c.insert(STOP_REASON.into(), json!(s));
+    }
+    event(out, &chunk_object(meta, json!([choice])));
+}
+
+/// The choice member naming the stop sequence that ended an answer (vLLM's).
+pub const STOP_REASON: &str = "stop_reason";
 
 /// Appends the usage chunk (empty `choices`), as OpenAI sends it last when
 /// `stream_options.include_usage` is set. Translators always send it; the glue removes it when

@@ -40,5 +40,12 @@ fn finish_reason(stop_reason: Option<&str>) -> &'static str {
     }
 }
 
+/// The stop sequence that ended a message whose `stop_reason` says one did (`value` holds
+/// `stop_reason` and `stop_sequence`: a `message`, or a `message_delta`'s `delta`).
+fn matched(value: &serde_json::Value) -> Option<&str> {
+    let said = |k: &str| value.get(k).and_then(serde_json::Value::as_str);
+    said("stop_sequence").filter(|_| said("stop_reason") == Some("stop_sequence"))
+}
+
 #[cfg(test)]
 mod tests;

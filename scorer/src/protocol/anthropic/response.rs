@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::finish_reason;
+use super::{finish_reason, matched};
 use crate::protocol::reply::{self, Meta, Tokens};
 use crate::protocol::signed::{Family, tagged};
 
@@ -102,7 +102,7 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
     }
     let finish = finish_reason(v.get("stop_reason").and_then(Value::as_str));
     let usage = v.get("usage").and_then(tokens);
-    Ok(reply::completion(meta, Value::Object(message), finish, usage))
+    Ok(reply::completion_stopped(meta, Value::Object(message), finish, matched(&v), usage))
 }
 
 /// The `error.type` and `error.message` of an Anthropic error body

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::finish_reason;
 use super::response::{THINKING_BLOCKS, error_parts, tokens};
+use super::{finish_reason, matched};
 use crate::error::ApiError;
 use crate::protocol::reply::{self, Meta, Tokens};
 use crate::protocol::signed::{Family, tagged};
@@ -56,6 +56,8 @@ pub struct Stream {
     blocks: Vec<(u64, Block)>,
     tools: usize,
     stop_reason: Option<String>,
+    /// The stop sequence that ended the message, when one did.
+    stop_sequence: Option<String>,
     /// A `message_delta` carried usage: the final counts (`message_start`'s are the input's
     /// and a placeholder output).
     final_usage: bool,
@@ -79,6 +81,7 @@ impl Stream {
             blocks: Vec::new(),
             tools: 0,
             stop_reason: None,
+            stop_sequence: None,
             final_usage: false,
             usage: None,
             state: State::Running,
@@ -284,6 +287,7 @@ impl Stream {
     fn message_delta(&mut self, v: &Value) {
         if let Some(r) = v.get("delta").and_then(|d| d.get("stop_reason")).and_then(Value::as_str) {
             self.stop_reason = Some(r.to_string());
+            self.stop_sequence = v.get("delta").and_then(matched).map(str::to_string);
         }
         let Some(Value::Object(latest)) = v.get("usage") else { return };
         self.final_usage |= latest.get("output_tokens").is_some_and(Value::is_u64);
@@ -301,7 +305,7 @@ impl Stream {
     fn stop(&mut self, out: &mut Vec<u8>) {
         self.start(out);
         let finish = finish_reason(self.stop_reason.as_deref());
-        reply::chunk(out, &self.meta, json!({}), Some(finish));
+        reply::chunk_stopped(out, &self.meta, json!({}), Some(finish), self.stop_sequence.as_deref());
         if let Some(t) = self.tokens().filter(|_| self.final_usage) {
             reply::usage_chunk(out, &self.meta, t);
         }

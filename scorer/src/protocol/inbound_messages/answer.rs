@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::protocol::anthropic::response::THINKING_BLOCKS;
 use crate::protocol::inbound::answer::Ids;
 use crate::protocol::inbound::signature;
+use crate::protocol::reply::STOP_REASON;
 
 /// A `chat.completion` as a Messages `message` object; `None` for any other body.
 pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
@@ -63,14 +64,16 @@ pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
         content.push(tool_use_block(&id, s(f, "name").unwrap_or_default(), input));
     }
     let finish = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str);
+    let said = choice.and_then(|c| c.get(STOP_REASON)).and_then(Value::as_str);
+    let (stop_reason, stop_sequence) = stopped(finish, said, calls.is_some_and(|c| !c.is_empty()));
     let object = json!({
         "id": message_id(&ids),
         "type": "message",
         "role": "assistant",
         "model": v.get("model").and_then(Value::as_str).unwrap_or_default(),
         "content": content,
-        "stop_reason": stop_reason(finish, calls.is_some_and(|c| !c.is_empty())),
-        "stop_sequence": null,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
         "usage": usage(v.get("usage").unwrap_or(&Value::Null)),
     });
     serde_json::to_vec(&object).ok()
@@ -166,6 +169,20 @@ pub(super) fn stop_reason(finish: Option<&str>, calls: bool) -> &'static str {
         Some("tool_calls" | "function_call") => "tool_use",
         _ if calls => "tool_use",
         _ => "end_turn",
+    }
+}
+
+/// The Messages `stop_reason` and `stop_sequence`: a stop sequence the provider said ended the
+/// answer (`said`: vLLM's choice `stop_reason`, as the router's own translations write it) when
+/// it ended as a turn does.
+pub(super) fn stopped<'a>(
+    finish: Option<&str>,
+    said: Option<&'a str>,
+    calls: bool,
+) -> (&'static str, Option<&'a str>) {
+    match (stop_reason(finish, calls), said) {
+        ("end_turn", Some(s)) => ("stop_sequence", Some(s)),
+        (reason, _) => (reason, None),
     }
 }
 

@@ -65,6 +65,13 @@ fn finish_reasons_are_stop_reasons_and_a_refusal_is_text() {
         let m = message(&completion(json!({"role": "assistant", "content": "hi"}), finish));
         assert_eq!(m["stop_reason"], json!(want), "{finish:?}");
     }
+    // A stop sequence the provider named (the router's Claude translation, vLLM) is said.
+    let mut said = completion(json!({"role": "assistant", "content": "hi"}), Some("stop"));
+    said["choices"][0]["stop_reason"] = json!("END");
+    let m = message(&said);
+    assert_eq!((&m["stop_reason"], &m["stop_sequence"]), (&json!("stop_sequence"), &json!("END")));
+    said["choices"][0]["finish_reason"] = json!("length");
+    assert_eq!(message(&said)["stop_sequence"], Value::Null);
     let m =
         message(&completion(json!({"role": "assistant", "content": null, "refusal": "no"}), Some("stop")));
     assert_eq!(m["content"], json!([{"type": "text", "text": "no"}]));

@@ -35,6 +35,7 @@ use super::answer;
 use crate::protocol::anthropic::response::THINKING_BLOCKS;
 use crate::protocol::inbound::answer::{Ids, as_chunks};
 use crate::protocol::inbound::events::Mode;
+use crate::protocol::reply::STOP_REASON;
 use crate::protocol::responses::sse::Sse;
 
 /// What the open content block is.
@@ -81,6 +82,8 @@ pub struct Events {
     calls: Vec<Call>,
     usage: Option<Value>,
     finish: Option<String>,
+    /// The stop sequence the provider said ended the answer ([`answer::stopped`]).
+    said_stop: Option<String>,
     /// `message_stop` was written.
     stopped: bool,
     /// An `error` event was written: nothing follows it.
@@ -210,6 +213,9 @@ impl Events {
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_string());
         }
+        if let Some(s) = choice.get(STOP_REASON).and_then(Value::as_str) {
+            self.said_stop = Some(s.to_string());
+        }
     }
 
     /// Opens the message on the first chunk.
@@ -293,8 +299,10 @@ impl Events {
         let finish = self.finish.take();
         self.settle(out);
         let usage = self.usage.take().unwrap_or_else(|| answer::usage(&Value::Null));
-        let stop_reason = answer::stop_reason(finish.as_deref(), !self.calls.is_empty());
-        let delta = json!({"stop_reason": stop_reason, "stop_sequence": null});
+        let said = self.said_stop.take();
+        let (stop_reason, sequence) =
+            answer::stopped(finish.as_deref(), said.as_deref(), !self.calls.is_empty());
+        let delta = json!({"stop_reason": stop_reason, "stop_sequence": sequence});
         emit(out, "message_delta", json!({"delta": delta, "usage": usage}));
         emit(out, "message_stop", json!({}));
         self.stopped = true;

@@ -432,3 +432,14 @@ fn a_whole_body_is_told_as_events_or_an_error_and_waiting_bytes_are_pings() {
     assert_eq!(e.feed(b": keep-alive\n\n", false), ping);
     assert_eq!(e.feed(b"data: {\"id\":\"chatcmpl-", false), ping);
 }
+
+/// A stop sequence the provider named in its finish chunk (vLLM's `stop_reason`, the router's
+/// Claude translation) is the message delta's `stop_sequence`.
+#[test]
+fn a_stop_sequence_the_provider_named_is_said() {
+    let mut finish = chunk(json!({}), Some("stop"));
+    finish["choices"][0]["stop_reason"] = json!("END");
+    let all = whole(&chat(&[chunk(json!({"content": "hi"}), None), finish, usage()], true));
+    let delta = all.iter().find(|e| e["type"] == json!("message_delta")).map(|e| e["delta"].clone());
+    assert_eq!(delta, Some(json!({"stop_reason": "stop_sequence", "stop_sequence": "END"})));
+}

@@ -39,6 +39,14 @@ fn every_stop_reason_has_a_finish_reason() {
         );
         assert_eq!(parsed(&body, false)["choices"][0]["finish_reason"], want, "{stop}");
     }
+    // The stop sequence that ended it, in the choice's `stop_reason` (vLLM's member).
+    let mut v: Value =
+        serde_json::from_slice(&message(json!([]), json!("stop_sequence"), json!({}))).unwrap_or_default();
+    v["stop_sequence"] = json!("END");
+    let choice = parsed(v.to_string().as_bytes(), false)["choices"][0].clone();
+    assert_eq!((&choice["finish_reason"], &choice["stop_reason"]), (&json!("stop"), &json!("END")));
+    let plain = parsed(&message(json!([]), json!("end_turn"), json!({})), false);
+    assert!(plain["choices"][0].get("stop_reason").is_none(), "{plain}");
 }
 
 #[test]

@@ -325,3 +325,20 @@ fn the_end_is_the_stop_reason_with_its_final_usage() {
         assert_eq!(s.ended(), ended, "{events}");
     }
 }
+
+/// The stop sequence that ended a stream rides its finish chunk, as vLLM's `stop_reason`.
+#[test]
+fn a_stop_sequence_rides_the_finish_chunk() {
+    let delta = |reason: &str| {
+        format!(
+            "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{reason}\",\"stop_sequence\":\"END\"}},\"usage\":{{\"output_tokens\":3}}}}\n\n"
+        )
+    };
+    let stop = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    for (reason, said) in [("stop_sequence", json!("END")), ("end_turn", Value::Null)] {
+        let out = whole(format!("{EVENT_START}{}{stop}", delta(reason)).as_bytes(), false);
+        let finish = events(&out).into_iter().find(|e| e["choices"][0]["finish_reason"] == json!("stop"));
+        let choice = finish.map(|e| e["choices"][0].clone()).unwrap_or_default();
+        assert_eq!(choice.get("stop_reason").cloned().unwrap_or(Value::Null), said, "{reason}: {choice}");
+    }
+}
