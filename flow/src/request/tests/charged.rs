@@ -47,21 +47,9 @@ fn answers_passed_unheld_or_from_a_fallback_without_usage_are_charged_what_they_
     // model's whole output (100 tokens), its JSON not all answer.
     for (words, tokens) in [(50, None), (800, Some(100))] {
         let answer = answer_of(&"word ".repeat(words));
-        let mut host = chat(HELLO);
-        let mut req = Request::new(Some(config(
-            r#","budgets":{"daily_usd":2},"default_output_tokens":10,"resilience":{"max_held_response_bytes":16}"#,
-        )));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "200")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
         let (head, tail) = answer.split_at(40);
-        host.response_body = head.as_bytes().to_vec();
-        req.on(&host, Event::ResponseBody { size: 40, end_of_stream: false });
-        host.response_body = tail.as_bytes().to_vec();
-        req.on(&host, Event::ResponseBody { size: tail.len(), end_of_stream: true });
-        req.on(&host, Event::Log);
+        let spent = metered(&[head, tail], None);
         let floor = tokens.unwrap_or(answer.len().div_ceil(4) as u64) * 2_000;
-        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
         assert!((floor..floor + 10_000).contains(&spent), "{words} words: {spent} for {floor}");
     }
     let text = "word ".repeat(800);
@@ -87,22 +75,33 @@ fn an_answer_passed_unheld_and_cut_before_its_usage_is_charged_what_it_passed() 
     // 80 tokens of the model's 100, against an estimate of 10.
     let answer = format!(r#"{{"choices":[{{"index":0,"message":{{"content":"{}"#, "word ".repeat(56));
     for details in ["downstream_remote_disconnect", "upstream_reset_after_response_started{remote_reset}"] {
-        let mut host = chat(HELLO);
-        let mut req = Request::new(Some(config(
-            r#","budgets":{"daily_usd":2},"default_output_tokens":10,"resilience":{"max_held_response_bytes":16}"#,
-        )));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "200")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        host.response_body = answer.as_bytes().to_vec();
-        req.on(&host, Event::ResponseBody { size: answer.len(), end_of_stream: false });
-        host.details = Some(details.into());
-        req.on(&host, Event::Log);
+        let spent = metered(&[&answer], Some(details));
         // Its bytes at a token per four, $2 per million out, and the input's estimate.
         let floor = answer.len().div_ceil(4) as u64 * 2_000;
-        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
         assert!((floor..floor + 10_000).contains(&spent), "{details}: {spent} for {floor}");
     }
+}
+
+/// What an answer passed on unheld (past a 16-byte hold limit; estimated 10 tokens out) in
+/// `chunks` was charged, nano-USD: its last chunk its end when `details` is `None`, else the
+/// request ended with Envoy's `details` before its end.
+fn metered(chunks: &[&str], details: Option<&str>) -> u64 {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(
+        r#","budgets":{"daily_usd":2},"default_output_tokens":10,"resilience":{"max_held_response_bytes":16}"#,
+    )));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    for (i, chunk) in chunks.iter().enumerate() {
+        host.response_body = chunk.as_bytes().to_vec();
+        let end = details.is_none() && i + 1 == chunks.len();
+        req.on(&host, Event::ResponseBody { size: chunk.len(), end_of_stream: end });
+    }
+    host.details = details.map(str::to_string);
+    req.on(&host, Event::Log);
+    let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+    spent.unwrap_or(0)
 }
 
 /// A non-streamed request under an output ceiling (a Messages `max_tokens`) left before its
