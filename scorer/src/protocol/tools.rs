@@ -126,33 +126,43 @@ pub(crate) fn function_tools(raw: Json<'_>) -> Option<Vec<FunctionTool<'_>>> {
 /// `{"$defs":…,"$ref":…}`, which instructor sends as it is. `None` for anything else or an
 /// object `ordered` declines.
 pub(crate) fn schema_text(parameters: Raw<'_>) -> Option<Cow<'_, str>> {
+    schema_as(parameters, true)
+}
+
+/// [`schema_text`], with `"type":"object"` added only when `typed`: a tool OpenAI's strict mode
+/// reads (Responses' `strict`) goes as the client wrote it, since beside a root `$ref` strict
+/// mode takes the added type for an object that does not say it is closed, and refuses it.
+fn schema_as(parameters: Raw<'_>, typed: bool) -> Option<Cow<'_, str>> {
     let empty =
         |p: &str| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')).is_some_and(|p| p.trim().is_empty());
     match parameters.map(Json::get) {
         None | Some("null") => Some(Cow::Borrowed(EMPTY_SCHEMA)),
         Some(p) if empty(p) => Some(Cow::Borrowed(EMPTY_SCHEMA)),
         Some(p) if p.starts_with('{') => match canonical::ordered(p)? {
-            (text, true) => Some(text),
-            (text, false) => Some(Cow::Owned(format!(r#"{{"type":"object",{}"#, text.strip_prefix('{')?))),
+            (text, named) if named || !typed => Some(text),
+            (text, _) => Some(Cow::Owned(format!(r#"{{"type":"object",{}"#, text.strip_prefix('{')?))),
         },
         Some(_) => None,
     }
 }
 
-/// Writes [`schema_text`].
-pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>) -> Option<()> {
-    out.extend_from_slice(schema_text(parameters)?.as_bytes());
+/// Writes [`schema_text`], or with `strict` the schema as [`schema_as`] leaves a strict one.
+pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>, strict: bool) -> Option<()> {
+    out.extend_from_slice(schema_as(parameters, !strict)?.as_bytes());
     Some(())
 }
 
 /// [`schema_text`] on the value path, `parameters` taken from its function: the schema as a
-/// JSON value (name order); `None` when `parameters` is neither an object nor `null`.
-pub(crate) fn schema_value(parameters: Option<Value>) -> Option<Value> {
+/// JSON value (name order), typed unless `strict` ([`schema_as`]); `None` when `parameters` is
+/// neither an object nor `null`.
+pub(crate) fn schema_value(parameters: Option<Value>, strict: bool) -> Option<Value> {
     match parameters {
         None | Some(Value::Null) => serde_json::from_str(EMPTY_SCHEMA).ok(),
         Some(Value::Object(p)) if p.is_empty() => serde_json::from_str(EMPTY_SCHEMA).ok(),
         Some(Value::Object(mut p)) => {
-            p.entry("type").or_insert_with(|| Value::from("object"));
+            if !strict {
+                p.entry("type").or_insert_with(|| Value::from("object"));
+            }
             Some(Value::Object(p))
         }
         Some(_) => None,

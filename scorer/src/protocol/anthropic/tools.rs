@@ -50,7 +50,7 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
         out.extend_from_slice(br#""input_schema":"#);
         match &closed {
             Some(schema) => out.extend_from_slice(schema),
-            None => write_schema(function.get("parameters"), &mut out)?,
+            None => write_schema(function.get("parameters"), &mut out, false)?,
         }
         out.extend_from_slice(br#","name":"#);
         write_literal(name, &mut out)?;
@@ -97,7 +97,7 @@ pub(super) fn tools(
         if let Some(d @ Value::String(_)) = f.remove("description") {
             tool.insert("description".into(), d);
         }
-        let Some(schema) = schema_value(f.remove("parameters")) else {
+        let Some(schema) = schema_value(f.remove("parameters"), false) else {
             return Err(refuse(
                 &format!("tools[{k}].function.parameters"),
                 "parameters must be a JSON Schema object",
@@ -128,7 +128,7 @@ fn strict_values(list: &[Value], strict: Option<Tally>) -> Vec<Option<Value>> {
         .iter()
         .map(|t| {
             let f = t.get("function")?;
-            let schema = || schema_value(f.get("parameters").cloned()).map(|s| s.to_string());
+            let schema = || schema_value(f.get("parameters").cloned(), false).map(|s| s.to_string());
             (f.get("strict") == Some(&Value::Bool(true))).then(schema)
         })
         .collect();

@@ -312,7 +312,7 @@ fn tools_text(raw: Json<'_>) -> Option<TextTools> {
             out.push(b',');
         }
         out.extend_from_slice(br#""inputSchema":{"json":"#);
-        write_schema(function.get("parameters"), &mut out)?;
+        write_schema(function.get("parameters"), &mut out, false)?;
         out.extend_from_slice(br#"},"name":"#);
         write_literal(literal(function.get("name"))?, &mut out)?;
         out.extend_from_slice(b"}}");
@@ -340,7 +340,7 @@ fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
     }
     let mut f = tool.get_mut("function").map(Value::take).unwrap_or(Value::Null);
     let name = str_field(&f, "name", &format!("{at}.function"))?.to_owned();
-    let Some(schema) = schema_value(f.get_mut("parameters").map(Value::take)) else {
+    let Some(schema) = schema_value(f.get_mut("parameters").map(Value::take), false) else {
         return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object"));
     };
     let mut spec = json!({ "name": name, "inputSchema": { "json": schema } });

@@ -45,15 +45,15 @@ pub(super) fn tools(value: Value) -> Result<Option<Value>, ApiError> {
             }
             Some(_) => return Err(wrong_type(&format!("{at}.function.description"), "a string")),
         }
-        let Some(parameters) = schema_value(f.get_mut("parameters").map(Value::take)) else {
-            return Err(wrong_type(&format!("{at}.function.parameters"), "a JSON schema object"));
-        };
-        t.insert("parameters".into(), parameters);
         let strict = match f.get("strict") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(wrong_type(&format!("{at}.function.strict"), "a boolean")),
         };
+        let Some(parameters) = schema_value(f.get_mut("parameters").map(Value::take), strict) else {
+            return Err(wrong_type(&format!("{at}.function.parameters"), "a JSON schema object"));
+        };
+        t.insert("parameters".into(), parameters);
         t.insert("strict".into(), json!(strict));
         out.push(Value::Object(t));
     }
@@ -86,12 +86,12 @@ pub(super) fn tools_text(raw: Json<'_>) -> Option<Vec<u8>> {
         out.extend_from_slice(br#""name":"#);
         write_literal(name, &mut out)?;
         out.extend_from_slice(br#","parameters":"#);
-        write_schema(function.get("parameters"), &mut out)?;
         let strict: &[u8] = match function.get("strict").map(Json::get) {
             None | Some("null" | "false") => b"false",
             Some("true") => b"true",
             Some(_) => return None,
         };
+        write_schema(function.get("parameters"), &mut out, strict == b"true")?;
         out.extend_from_slice(br#","strict":"#);
         out.extend_from_slice(strict);
         out.extend_from_slice(br#","type":"function"}"#);

@@ -465,6 +465,20 @@ fn tools_either_path_writes_the_same_tools() {
     }
 }
 
+/// A root naming no `type` goes typed, but in a strict tool as the client wrote it: beside a
+/// root `$ref` (zod's), OpenAI's strict mode refuses the added type as an open object.
+#[test]
+fn a_strict_tools_schema_goes_as_written_and_another_typed() {
+    for strict in [true, false] {
+        let tool = json!({"type": "function", "function": {"name": "f", "strict": strict, "parameters": {"$ref": "#/definitions/W", "definitions": {"W": {"type": "object", "properties": {}, "additionalProperties": false}}}}});
+        let body = json!({"model": "auto", "messages": [{"role": "user", "content": "hi"}], "tools": [tool]});
+        let out = translate(body.to_string().as_bytes(), &TO).unwrap_or_else(|e| panic!("{e}"));
+        let v: Value = serde_json::from_slice(&out).unwrap_or_default();
+        let typed = v["tools"][0]["parameters"].get("type").is_some();
+        assert_eq!(typed, !strict, "{v}");
+    }
+}
+
 /// `none` to a model that does not reason (its quirks drop the effort): no `reasoning` at all,
 /// which such a model refuses; to one that reasons, as it came.
 #[test]
