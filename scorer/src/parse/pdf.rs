@@ -1,56 +1,118 @@
-//! The pages of a PDF a `file` part carries, counted in its base64 without decoding it.
+//! The pages of a PDF a `file` part carries, counted in its base64 without decoding it whole.
 //!
 //! Providers bill a PDF by its pages (each page's text and an image of it), not by its bytes: a
 //! 10 KB PDF of 100 blank pages costs what 100 pages do. A page object says `/Type /Page` (its
-//! tree's nodes say `/Pages`), and each such marker is found in the base64 as its encoding at
-//! each of the three byte alignments, where that encoding falls in the payload. A PDF whose
-//! page objects sit in compressed object streams (PDF 1.5's `/ObjStm`) shows none: it is
-//! counted by its bytes, as before. A writer spaces its markers one way, so the second way is
-//! looked for only when the first finds none: three passes over the base64, or six.
+//! tree's nodes say `/Pages`), with any whitespace between the two names. Each `/Type` is found
+//! in the base64 as its encoding at each of the three byte alignments, and only the bytes
+//! around it are decoded: what follows (a page, or not), and the object it stands in (`12 0
+//! obj`), so an object an incremental update wrote again counts once. A PDF whose page objects
+//! sit in compressed object streams (PDF 1.5's `/ObjStm`) shows none, and one may hide its
+//! names in escapes (`/#50age`): it is counted by its bytes, as before.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
 
 use memchr::memmem;
+
+use super::json::{Kind, Reader};
 
 /// The data URL prefix before a file's base64 payload.
 const BASE64: &str = ";base64,";
 
-/// Pages whose page object `raw` (a `file` part's JSON text) shows in its base64 payload; 0
-/// without one.
+/// Pages whose page objects the base64 payload of `raw`'s `file_data` (a `file` part's JSON
+/// object) shows; 0 without one.
 pub(crate) fn pages(raw: &str) -> u64 {
-    let Some(at) = raw.find(BASE64) else { return 0 };
-    let payload = raw.get(at + BASE64.len()..).unwrap_or_default();
-    let payload = payload.split('"').next().unwrap_or_default().as_bytes();
-    match found(payload, b"/Type /Page") {
-        0 => found(payload, b"/Type/Page"),
-        n => n,
+    let Some(data) = file_data(raw) else { return 0 };
+    let Some(at) = data.find(BASE64) else { return 0 };
+    let payload = data.get(at + BASE64.len()..).unwrap_or_default();
+    // Line-wrapped or URL-safe base64, as the standard alphabet in one line.
+    let standard = |b: u8| match b {
+        b'-' => Some(b'+'),
+        b'_' => Some(b'/'),
+        b if b.is_ascii_whitespace() => None,
+        b => Some(b),
+    };
+    let payload: Cow<'_, [u8]> = match payload.bytes().all(|b| standard(b) == Some(b)) {
+        true => Cow::Borrowed(payload.as_bytes()),
+        false => Cow::Owned(payload.bytes().filter_map(standard).collect()),
+    };
+    let (mut objects, mut unnamed) = (HashSet::new(), 0);
+    for k in 0..3 {
+        let marker = b"/Type";
+        let mut bytes = vec![0; k];
+        bytes.extend_from_slice(marker);
+        let encoded = encode(&bytes);
+        let first = (8 * k).div_ceil(6);
+        let Some(core) = encoded.get(first..(8 * (k + marker.len())) / 6) else { continue };
+        for at in memmem::find_iter(&payload, core).filter(|at| at % 4 == first % 4) {
+            let name = at.saturating_sub(first) / 4 * 3 + k;
+            let after: Vec<u8> =
+                (name + marker.len()..name + marker.len() + 24).map_while(|i| decoded(&payload, i)).collect();
+            if !is_page(&after) {
+                continue;
+            }
+            let before: Vec<u8> =
+                (name.saturating_sub(64)..name).filter_map(|i| decoded(&payload, i)).collect();
+            match object(&before) {
+                Some(n) => {
+                    objects.insert(n);
+                }
+                None => unnamed += 1,
+            }
+        }
     }
+    objects.len() as u64 + unnamed
 }
 
-/// Times `marker` stands in the bytes `payload` encodes in base64, at any byte offset, but
-/// followed by an `s` (the page tree's `/Pages`).
-fn found(payload: &[u8], marker: &[u8]) -> u64 {
-    (0..3)
-        .map(|k| {
-            // `k` bytes before the marker in its first group: the characters that hold only
-            // the marker's bits, and where they start within a group of four.
-            let mut bytes = vec![0; k];
-            bytes.extend_from_slice(marker);
-            let encoded = encode(&bytes);
-            let first = (8 * k).div_ceil(6);
-            let last = (8 * (k + marker.len())) / 6;
-            let Some(core) = encoded.get(first..last) else { return 0 };
-            let next = |at: usize| at.saturating_sub(first) / 4 * 3 + k + marker.len();
-            memmem::find_iter(payload, core)
-                .filter(|at| at % 4 == first % 4 && decoded(payload, next(*at)) != Some(b's'))
-                .count() as u64
-        })
-        .sum()
+/// `file_data`'s string, its escapes decoded (PHP's `json_encode` writes a base64 `/` as `\/`).
+fn file_data(raw: &str) -> Option<Cow<'_, str>> {
+    let mut r = Reader::new(raw);
+    let mut it = r.object().ok()?;
+    while let Some(key) = it.next_key(&mut r).ok()? {
+        if key == "file_data" && r.peek_kind().ok()? == Kind::String {
+            return r.string().ok();
+        }
+        r.skip_value().ok()?;
+    }
+    None
+}
+
+/// Whether the bytes after a `/Type` name a page: whitespace, then `/Page` ended by a
+/// delimiter, whitespace or the end (not `/Pages`).
+fn is_page(after: &[u8]) -> bool {
+    let start = after.iter().position(|b| !is_space(*b)).unwrap_or(after.len());
+    let Some(rest) = after.get(start..).and_then(|a| a.strip_prefix(b"/Page")) else { return false };
+    rest.first().is_none_or(|b| is_space(*b) || b"()<>[]{}/%".contains(b))
+}
+
+/// PDF whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\0')
+}
+
+/// The number of the object whose header (`12 0 obj`) stands last in `before`.
+fn object(before: &[u8]) -> Option<u64> {
+    let at = memmem::rfind(before, b"obj")?;
+    let head = before.get(..at)?;
+    if head.ends_with(b"end") {
+        return None;
+    }
+    let mut words = head.split(|b| is_space(*b)).filter(|w| !w.is_empty()).rev();
+    let generation = words.next()?;
+    let number = words.next()?;
+    generation.iter().all(u8::is_ascii_digit).then_some(())?;
+    std::str::from_utf8(number).ok()?.parse().ok()
 }
 
 /// The byte at `index` of what `payload`, base64, encodes; `None` past its end.
 fn decoded(payload: &[u8], index: usize) -> Option<u8> {
     let start = index / 3 * 4;
-    let quad = payload.get(start..start + 4)?;
-    let n = quad.iter().try_fold(0u32, |n, c| Some(n << 6 | value(*c)?))?;
+    let quad = payload.get(start..payload.len().min(start + 4))?;
+    // A last group of two or three characters (or padded) holds one or two bytes.
+    let chars = quad.iter().take_while(|c| **c != b'=').count();
+    (index % 3 < (chars * 6 / 8)).then_some(())?;
+    let n = quad.iter().take(chars).try_fold(0u32, |n, c| Some(n << 6 | value(*c)?))?;
+    let n = n << (6 * (4 - chars));
     Some(((n >> (16 - 8 * (index % 3))) & 0xff) as u8)
 }
 
@@ -110,6 +172,33 @@ mod tests {
         }
         assert_eq!(pages(r#"{"filename":"/Type /Page","file_id":"file-1"}"#), 0);
         assert_eq!(pages(&part(b"%PDF-1.5 compressed object streams only")), 0);
+    }
+
+    /// What writers and hiders vary: spellings mixed in one file, any whitespace between the
+    /// names, an object an incremental update wrote again (once), base64 wrapped in lines or
+    /// URL-safe, a `\/` of PHP's JSON, and a filename naming a data URL before the data.
+    #[test]
+    fn counts_what_writers_vary_once_each() {
+        let mut pdf = String::from("%PDF-1.4\n");
+        for (n, ty) in ["/Type /Page", "/Type/Page", "/Type  /Page", "/Type\n/Page", "/Type\r\n/Page>>"]
+            .iter()
+            .enumerate()
+        {
+            pdf.push_str(&format!("{} 0 obj\n<< {ty} /Parent 2 0 R >>\nendobj\n", n + 3));
+        }
+        // An update writing objects 3 and 4 again.
+        pdf.push_str("3 0 obj << /Type /Page /Rotate 90 >> endobj\n4 0 obj << /Type /Page >> endobj\n");
+        assert_eq!(pages(&part(pdf.as_bytes())), 5);
+        let whole = part(pdf.as_bytes());
+        let b64 = whole.split(";base64,").nth(1).unwrap_or_default().trim_end_matches("\"}");
+        let wrapped: Vec<&str> =
+            b64.as_bytes().chunks(76).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+        let url_safe = b64.replace('+', "-").replace('/', "_");
+        for data in [wrapped.join("\\r\\n"), url_safe, b64.replace('/', "\\/")] {
+            let raw =
+                format!(r#"{{"filename":"x;base64,AAAA","file_data":"data:application/pdf;base64,{data}"}}"#);
+            assert_eq!(pages(&raw), 5, "{raw}");
+        }
     }
 
     /// A page marker at the payload's very end is a page; decoding reads what encoding wrote.
