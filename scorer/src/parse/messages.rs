@@ -350,7 +350,9 @@ fn parse_content<'a>(
                                 let raw = r.text().get(start..r.pos()).unwrap_or_default();
                                 tokens = tokens.max(super::pdf::pages(raw).saturating_mul(PDF_PAGE_TOKENS));
                             }
-                            req.text_bytes += (tokens * BYTES_PER_TOKEN) as usize;
+                            // Saturating: a crafted file's count must not wrap a 32-bit size.
+                            let bytes = usize::try_from(tokens.saturating_mul(BYTES_PER_TOKEN));
+                            req.text_bytes = req.text_bytes.saturating_add(bytes.unwrap_or(usize::MAX));
                         }
                         _ => {
                             let start = r.pos();

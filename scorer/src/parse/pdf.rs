@@ -19,6 +19,19 @@ use super::json::{Kind, Reader};
 /// The data URL prefix before a file's base64 payload.
 const BASE64: &str = ";base64,";
 
+/// Pages past which the count stops: more than any provider reads of one PDF (Gemini 1,000,
+/// Anthropic 600), so a body of nothing but page markers is not read to its end.
+const MOST_PAGES: u64 = 5_000;
+
+/// `/Type` names read at most: a PDF's pages each hold a few (its fonts', its annotations'), and
+/// a body of nothing else is not read to its end (3.8 million held a worker 1.8 s).
+const MOST_NAMES: usize = 100_000;
+
+/// Bytes read before a page's `/Type` for its object's header (`12 0 obj`), and after it for
+/// its whitespace and `/Page`.
+const BEFORE: usize = 192;
+const AFTER: usize = 24;
+
 /// Pages whose page objects the base64 payload of `raw`'s `file_data` (a `file` part's JSON
 /// object) shows; 0 without one.
 pub(crate) fn pages(raw: &str) -> u64 {
@@ -36,24 +49,29 @@ pub(crate) fn pages(raw: &str) -> u64 {
         true => Cow::Borrowed(payload.as_bytes()),
         false => Cow::Owned(payload.bytes().filter_map(standard).collect()),
     };
-    let (mut objects, mut unnamed) = (HashSet::new(), 0);
+    let (mut objects, mut unnamed, mut names) = (HashSet::new(), 0, 0);
+    let marker = b"/Type";
     for k in 0..3 {
-        let marker = b"/Type";
         let mut bytes = vec![0; k];
         bytes.extend_from_slice(marker);
         let encoded = encode(&bytes);
         let first = (8 * k).div_ceil(6);
         let Some(core) = encoded.get(first..(8 * (k + marker.len())) / 6) else { continue };
         for at in memmem::find_iter(&payload, core).filter(|at| at % 4 == first % 4) {
+            names += 1;
+            if objects.len() as u64 + unnamed >= MOST_PAGES || names > MOST_NAMES {
+                return (objects.len() as u64 + unnamed).min(MOST_PAGES);
+            }
             let name = at.saturating_sub(first) / 4 * 3 + k;
-            let after: Vec<u8> =
-                (name + marker.len()..name + marker.len() + 24).map_while(|i| decoded(&payload, i)).collect();
-            if !is_page(&after) {
+            // The name itself (its encoding's edges hold bits of the bytes beside it), then
+            // what follows it.
+            let read = window(&payload, name, marker.len() + AFTER);
+            let Some(after) = read.strip_prefix(marker) else { continue };
+            if !is_page(after) {
                 continue;
             }
-            let before: Vec<u8> =
-                (name.saturating_sub(64)..name).filter_map(|i| decoded(&payload, i)).collect();
-            match object(&before) {
+            let start = name.saturating_sub(BEFORE);
+            match object(&window(&payload, start, name - start)) {
                 Some(n) => {
                     objects.insert(n);
                 }
@@ -62,6 +80,24 @@ pub(crate) fn pages(raw: &str) -> u64 {
         }
     }
     objects.len() as u64 + unnamed
+}
+
+/// The `len` bytes from byte `start` of what `payload`, base64, encodes (fewer at its end),
+/// each group of four characters decoded once.
+fn window(payload: &[u8], start: usize, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 3);
+    let mut group = start / 3;
+    while out.len() < len + start % 3 {
+        let (bytes, n) = quad(payload, group);
+        out.extend_from_slice(bytes.get(..n).unwrap_or_default());
+        if n < 3 {
+            break;
+        }
+        group += 1;
+    }
+    out.drain(..(start % 3).min(out.len()));
+    out.truncate(len);
+    out
 }
 
 /// `file_data`'s string, its escapes decoded (PHP's `json_encode` writes a base64 `/` as `\/`).
@@ -104,16 +140,24 @@ fn object(before: &[u8]) -> Option<u64> {
     std::str::from_utf8(number).ok()?.parse().ok()
 }
 
+/// Group `group`'s bytes of what `payload`, base64, encodes, and how many there are: three,
+/// or fewer in a last group of two or three characters (or padded), none past its end.
+fn quad(payload: &[u8], group: usize) -> ([u8; 3], usize) {
+    let start = group.saturating_mul(4);
+    let chars = payload.get(start..payload.len().min(start.saturating_add(4))).unwrap_or_default();
+    let valid = chars.iter().take_while(|c| **c != b'=').count();
+    let Some(n) = chars.iter().take(valid).try_fold(0u32, |n, c| Some(n << 6 | value(*c)?)) else {
+        return ([0; 3], 0);
+    };
+    let n = n << (6 * (4 - valid));
+    ([(n >> 16) as u8, (n >> 8) as u8, n as u8], valid * 6 / 8)
+}
+
 /// The byte at `index` of what `payload`, base64, encodes; `None` past its end.
+#[cfg(test)]
 fn decoded(payload: &[u8], index: usize) -> Option<u8> {
-    let start = index / 3 * 4;
-    let quad = payload.get(start..payload.len().min(start + 4))?;
-    // A last group of two or three characters (or padded) holds one or two bytes.
-    let chars = quad.iter().take_while(|c| **c != b'=').count();
-    (index % 3 < (chars * 6 / 8)).then_some(())?;
-    let n = quad.iter().take(chars).try_fold(0u32, |n, c| Some(n << 6 | value(*c)?))?;
-    let n = n << (6 * (4 - chars));
-    Some(((n >> (16 - 8 * (index % 3))) & 0xff) as u8)
+    let (bytes, n) = quad(payload, index / 3);
+    (index % 3 < n).then(|| bytes.get(index % 3).copied()).flatten()
 }
 
 /// A base64 character's six bits.
@@ -199,6 +243,33 @@ mod tests {
                 format!(r#"{{"filename":"x;base64,AAAA","file_data":"data:application/pdf;base64,{data}"}}"#);
             assert_eq!(pages(&raw), 5, "{raw}");
         }
+    }
+
+    /// A name whose encoding's core matches but whose bytes are not `/Type` is no page (the
+    /// core leaves bits of the bytes beside it unchecked), and a page whose `/Type` stands far
+    /// from its header, written again by an update, counts once.
+    #[test]
+    fn only_type_names_count_and_a_late_type_still_finds_its_object() {
+        for shift in 0..3 {
+            let pdf = format!(
+                "{}3 0 obj << /Typo /Page >> endobj\n4 0 obj << /Typd /Page >> endobj\n",
+                "x".repeat(shift)
+            );
+            assert_eq!(pages(&part(pdf.as_bytes())), 0, "{shift}");
+        }
+        let page = format!(
+            "3 0 obj << /Parent 2 0 R /Resources << {} >> /Type /Page >> endobj\n",
+            "/F1 5 0 R ".repeat(12)
+        );
+        assert_eq!(pages(&part(format!("{page}{page}").as_bytes())), 1);
+    }
+
+    /// A body of nothing but page objects is counted to more than any provider reads, no
+    /// further.
+    #[test]
+    fn the_count_stops_past_what_any_provider_reads() {
+        let pdf: String = (0..6_000).map(|n| format!("{n} 0 obj << /Type /Page >> endobj\n")).collect();
+        assert_eq!(pages(&part(pdf.as_bytes())), MOST_PAGES);
     }
 
     /// A page marker at the payload's very end is a page; decoding reads what encoding wrote.

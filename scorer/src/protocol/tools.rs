@@ -129,9 +129,9 @@ pub(crate) fn schema_text(parameters: Raw<'_>) -> Option<Cow<'_, str>> {
     schema_as(parameters, true)
 }
 
-/// [`schema_text`], with `"type":"object"` added only when `typed`: a tool OpenAI's strict mode
-/// reads (Responses' `strict`) goes as the client wrote it, since beside a root `$ref` strict
-/// mode takes the added type for an object that does not say it is closed, and refuses it.
+/// [`schema_text`], but a root `$ref` left untyped unless `typed`: a tool OpenAI's strict mode
+/// reads (Responses' `strict`) takes the type added beside it for an object that does not say
+/// it is closed, and refuses it.
 fn schema_as(parameters: Raw<'_>, typed: bool) -> Option<Cow<'_, str>> {
     let empty =
         |p: &str| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')).is_some_and(|p| p.trim().is_empty());
@@ -139,11 +139,16 @@ fn schema_as(parameters: Raw<'_>, typed: bool) -> Option<Cow<'_, str>> {
         None | Some("null") => Some(Cow::Borrowed(EMPTY_SCHEMA)),
         Some(p) if empty(p) => Some(Cow::Borrowed(EMPTY_SCHEMA)),
         Some(p) if p.starts_with('{') => match canonical::ordered(p)? {
-            (text, named) if named || !typed => Some(text),
+            (text, named) if named || (!typed && referred(&text)) => Some(text),
             (text, _) => Some(Cow::Owned(format!(r#"{{"type":"object",{}"#, text.strip_prefix('{')?))),
         },
         Some(_) => None,
     }
+}
+
+/// Whether a schema's root is a reference (names `$ref`).
+fn referred(text: &str) -> bool {
+    crate::protocol::raw::members(Json::of(text)).is_ok_and(|m| m.get("$ref").is_some())
 }
 
 /// Writes [`schema_text`], or with `strict` the schema as [`schema_as`] leaves a strict one.
@@ -153,14 +158,14 @@ pub(crate) fn write_schema(parameters: Raw<'_>, out: &mut Vec<u8>, strict: bool)
 }
 
 /// [`schema_text`] on the value path, `parameters` taken from its function: the schema as a
-/// JSON value (name order), typed unless `strict` ([`schema_as`]); `None` when `parameters` is
-/// neither an object nor `null`.
+/// JSON value (name order), typed but a strict root `$ref` ([`schema_as`]); `None` when
+/// `parameters` is neither an object nor `null`.
 pub(crate) fn schema_value(parameters: Option<Value>, strict: bool) -> Option<Value> {
     match parameters {
         None | Some(Value::Null) => serde_json::from_str(EMPTY_SCHEMA).ok(),
         Some(Value::Object(p)) if p.is_empty() => serde_json::from_str(EMPTY_SCHEMA).ok(),
         Some(Value::Object(mut p)) => {
-            if !strict {
+            if !strict || !p.contains_key("$ref") {
                 p.entry("type").or_insert_with(|| Value::from("object"));
             }
             Some(Value::Object(p))

@@ -212,9 +212,8 @@ impl Events {
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish = Some(f.to_string());
-        }
-        if let Some(s) = choice.get(STOP_REASON).and_then(Value::as_str) {
-            self.said_stop = Some(s.to_string());
+            // The sequence the finish names, beside it (vLLM's member).
+            self.said_stop = choice.get(STOP_REASON).and_then(Value::as_str).map(str::to_string);
         }
     }
 
