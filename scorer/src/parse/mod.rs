@@ -6,6 +6,7 @@
 //! the catalog's tier names and `error`; must not import `decide`, `protocol`, `account` or
 //! `config`: parsing knows what a request says, not what the router does with it.
 
+pub(crate) mod base64;
 pub mod chat;
 pub mod features;
 pub mod fields;

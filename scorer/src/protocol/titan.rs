@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::parse::base64;
+
 /// A response the glue must rewrite before the client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseTranslation {
@@ -64,7 +66,7 @@ pub fn response(t: &ResponseTranslation, body: &[u8]) -> Result<Vec<u8>, String>
                 serde_json::from_slice(body).map_err(|e| format!("unexpected Titan response: {e}"))?;
             let embedding = if *base64 {
                 let bytes: Vec<u8> = r.embedding.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect();
-                json!(base64_of(&bytes))
+                json!(base64::encode(&bytes))
             } else {
                 json!(r.embedding)
             };
@@ -77,21 +79,6 @@ pub fn response(t: &ResponseTranslation, body: &[u8]) -> Result<Vec<u8>, String>
             Ok(out.to_string().into_bytes())
         }
     }
-}
-
-/// Standard base64 (RFC 4648, padded).
-fn base64_of(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        for (k, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            let c = ABC.get(((n >> shift) & 63) as usize).copied().unwrap_or(b'=');
-            out.push(if k <= chunk.len() { char::from(c) } else { '=' });
-        }
-    }
-    out
 }
 
 /// A translated provider's error (its own shape: Bedrock's `{"message"}`) in the OpenAI
@@ -133,10 +120,6 @@ mod tests {
 
     #[test]
     fn base64_embeddings_are_the_little_endian_floats_openai_sends() {
-        assert_eq!(
-            ["", "f", "fo", "foo", "foob"].map(|s| base64_of(s.as_bytes())),
-            ["", "Zg==", "Zm8=", "Zm9v", "Zm9vYg=="]
-        );
         let t = ResponseTranslation::TitanEmbed { model: "m".into(), base64: true };
         let out = response(&t, br#"{"embedding":[1.0,-2.0],"inputTextTokenCount":1}"#).unwrap_or_default();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
