@@ -147,7 +147,7 @@ fn schema_as(parameters: Raw<'_>, typed: bool) -> Option<Cow<'_, str>> {
 }
 
 /// Whether a schema's root is a reference (names `$ref`).
-fn referred(text: &str) -> bool {
+pub(crate) fn referred(text: &str) -> bool {
     crate::protocol::raw::members(Json::of(text)).is_ok_and(|m| m.get("$ref").is_some())
 }
 

@@ -26,8 +26,8 @@ pub(super) use super::schema::Tally;
 use super::schema::Walk;
 use crate::error::ApiError;
 use crate::protocol::canonical;
-use crate::protocol::raw::{Json, Raw, members, object_at};
-use crate::protocol::tools::schema_text;
+use crate::protocol::raw::{Json, Raw, object_at};
+use crate::protocol::tools::{referred, schema_text};
 
 /// Where the schema stands in a chat body.
 const SCHEMA_PARAM: &str = "response_format.json_schema.schema";
@@ -75,7 +75,7 @@ pub(super) fn strict_tools(asked: &[Option<Raw<'_>>], format: Tally) -> Vec<Opti
 /// beside its `$ref`, it would take no member at all.
 fn strict_schema(parameters: Raw<'_>, k: usize) -> Option<(Vec<u8>, Tally)> {
     let text = schema_text(parameters)?;
-    if members(Json::of(&text)).ok()?.get("$ref").is_some() {
+    if referred(&text) {
         return None;
     }
     let mut walk = Walk::new(format!("tools[{k}].function.parameters"));
