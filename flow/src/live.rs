@@ -120,27 +120,50 @@ pub fn admit(
     Ok(Some(probes))
 }
 
-/// Records an attempt's outcome for its provider and its deployment.
-pub fn record(host: &dyn Host, to: &Upstream, outcome: Outcome, now: u64, cfg: &ResilienceConfig) {
-    record_in(host, to, [outcome, outcome], now, cfg);
+/// Records an attempt's outcome for its provider and its deployment, with the probe slots it
+/// took (a breaker that probes is decided by its probes only: [`Health::record_attempt`]).
+pub fn record(
+    host: &dyn Host,
+    to: &Upstream,
+    outcome: Outcome,
+    probes: Probes,
+    now: u64,
+    cfg: &ResilienceConfig,
+) {
+    record_in(host, to, [outcome, outcome], probes, now, cfg);
 }
 
 /// [`record`] for a failure of the model alone (a 404 for a model the provider does not serve
 /// there, a model's timeout or error): its deployment failed, its provider answered (`answered`,
 /// the attempt's latency), so one broken model does not take the provider's others out, and a
 /// provider probe it carried is finished.
-pub fn record_model(host: &dyn Host, to: &Upstream, answered: Outcome, now: u64, cfg: &ResilienceConfig) {
-    record_in(host, to, [answered, Outcome::Failed], now, cfg);
+pub fn record_model(
+    host: &dyn Host,
+    to: &Upstream,
+    answered: Outcome,
+    probes: Probes,
+    now: u64,
+    cfg: &ResilienceConfig,
+) {
+    record_in(host, to, [answered, Outcome::Failed], probes, now, cfg);
 }
 
 /// Records `outcomes[0]` for the provider and `outcomes[1]` for the deployment.
-fn record_in(host: &dyn Host, to: &Upstream, outcomes: [Outcome; 2], now: u64, cfg: &ResilienceConfig) {
-    let scopes = to.health_keys().into_iter().zip([Scope::Provider, Scope::Deployment]).zip(outcomes);
-    for ((key, scope), outcome) in scopes {
+fn record_in(
+    host: &dyn Host,
+    to: &Upstream,
+    outcomes: [Outcome; 2],
+    probes: Probes,
+    now: u64,
+    cfg: &ResilienceConfig,
+) {
+    let scopes =
+        to.health_keys().into_iter().zip([Scope::Provider, Scope::Deployment]).zip(outcomes).zip(probes.0);
+    for (((key, scope), outcome), probed) in scopes {
         let key = &key;
         let change = |h: &mut Health| {
             let before = h.breaker.gauge();
-            (h.record(outcome, now, cfg), before, h.breaker.gauge())
+            (h.record_attempt(outcome, probed, now, cfg), before, h.breaker.gauge())
         };
         match update(host, key, change) {
             Ok(Some((opened, before, after))) => {

@@ -256,8 +256,25 @@ impl Health {
         }
     }
 
-    /// Records an attempt's outcome at `now`; returns true when this opened the breaker.
+    /// Records an attempt's outcome at `now`, as one that held its probe slot if the breaker
+    /// probes; returns true when this opened the breaker.
     pub fn record(&mut self, outcome: Outcome, now: u64, cfg: &ResilienceConfig) -> bool {
+        self.record_attempt(outcome, true, now, cfg)
+    }
+
+    /// [`Health::record`] for an attempt that took a probe slot (`probed`) or none. While the
+    /// breaker probes, only its probes decide it: an attempt without a slot was sent before
+    /// the breaker opened (a long answer), and its outcome counts in the window only. Taken as
+    /// a probe's, an answer begun before the provider failed closed the breaker while its real
+    /// probe was still out, and a failure from before the opening reopened it.
+    pub fn record_attempt(
+        &mut self,
+        outcome: Outcome,
+        probed: bool,
+        now: u64,
+        cfg: &ResilienceConfig,
+    ) -> bool {
+        let late = !probed && matches!(self.breaker, Breaker::HalfOpen { .. });
         if now >= self.window_start.saturating_add(cfg.window_secs) {
             self.window_start = now;
             self.window_total = 0;
@@ -267,7 +284,9 @@ impl Health {
         match outcome {
             Outcome::Answered | Outcome::Ended(true) => {
                 self.consecutive = 0;
-                if let Breaker::HalfOpen { started, passed, since } = self.breaker {
+                if let Breaker::HalfOpen { started, passed, since } = self.breaker
+                    && !late
+                {
                     self.breaker = if passed + 1 >= cfg.probes {
                         // Closed with a clean window: old errors do not reopen it at once.
                         self.window_start = now;
@@ -284,7 +303,7 @@ impl Health {
                 self.window_errors = self.window_errors.saturating_add(1);
                 self.consecutive = self.consecutive.saturating_add(1);
                 let trips = match self.breaker {
-                    Breaker::HalfOpen { .. } => true,
+                    Breaker::HalfOpen { .. } => !late,
                     Breaker::Open { .. } => false,
                     Breaker::Closed => {
                         self.consecutive >= cfg.failures
@@ -508,6 +527,38 @@ mod tests {
         assert_eq!(h.admit(200, &long), Admit::No);
         let short = ResilienceConfig { cooldown_secs: 30, ..cfg() };
         assert_eq!((h.admit(129, &short), h.admit(130, &short)), (Admit::No, Admit::Probe));
+    }
+
+    /// While a probe is out, an attempt sent before the breaker opened (it took no slot)
+    /// neither closes the breaker by its success nor reopens it by its failure: only the
+    /// probe's own outcome does. Both count in the window.
+    #[test]
+    fn only_a_probe_decides_a_probing_breaker() {
+        let c = cfg();
+        let probing = || {
+            let mut h = Health { breaker: Breaker::Open { since: 0 }, ..Health::default() };
+            h.claim_probe(40, &c);
+            h
+        };
+        for outcome in [Outcome::Answered, Outcome::Ended(true), Outcome::Failed, Outcome::Ended(false)] {
+            let mut h = probing();
+            let before = h.breaker;
+            assert!(!h.record_attempt(outcome, false, 41, &c), "{outcome:?}");
+            assert_eq!(h.breaker, before, "{outcome:?}");
+            assert_eq!(h.window_total, 1, "{outcome:?}");
+            assert_eq!(h.admit(42, &c), Admit::No, "{outcome:?}: the probe is still out");
+        }
+        let mut h = probing();
+        assert!(!h.record_attempt(Outcome::Answered, true, 41, &c));
+        assert_eq!(h.breaker, Breaker::Closed);
+        let mut h = probing();
+        assert!(h.record_attempt(Outcome::Failed, true, 41, &c));
+        assert_eq!(h.breaker, Breaker::Open { since: 41 });
+        // Closed, an attempt without a slot counts as ever (opening the breaker included).
+        let mut h = Health::default();
+        let trips: Vec<bool> =
+            (0..c.failures).map(|t| h.record_attempt(Outcome::Failed, false, t.into(), &c)).collect();
+        assert_eq!(trips.last(), Some(&true), "{trips:?}");
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl Request {
         };
         match (out, &self.phase) {
             (Some(f), Phase::Opening(_)) if cut_short == Some(Cut::ByProvider) => {
-                self.cut_by_provider(host, &f.to);
+                self.cut_by_provider(host, &f.to, f.probes);
             }
             (Some(f), _) => live::release(host, &f.to, f.probes),
             _ => {}
@@ -251,9 +251,16 @@ impl Request {
     }
 
     /// An attempt whose native stream its provider cut before its answer began failed.
-    fn cut_by_provider(&self, host: &dyn Host, to: &Upstream) {
+    fn cut_by_provider(&self, host: &dyn Host, to: &Upstream, probes: live::Probes) {
         if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
-            live::record(host, to, Outcome::Failed, now_ns / 1_000_000_000, &shared.config.resilience);
+            live::record(
+                host,
+                to,
+                Outcome::Failed,
+                probes,
+                now_ns / 1_000_000_000,
+                &shared.config.resilience,
+            );
         }
     }
 
@@ -269,7 +276,8 @@ impl Request {
             return;
         };
         if let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns()) {
-            live::record(host, &to, Outcome::Ended(whole), now_ns / 1_000_000_000, &shared.config.resilience);
+            let now = now_ns / 1_000_000_000;
+            live::record(host, &to, Outcome::Ended(whole), probes, now, &shared.config.resilience);
         }
     }
 

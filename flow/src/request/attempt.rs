@@ -214,9 +214,9 @@ impl Request {
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Answered };
         let now = now_ns / 1_000_000_000;
         if matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut) {
-            live::record_model(host, &f.to, Outcome::Answered, now, &shared.config.resilience);
+            live::record_model(host, &f.to, Outcome::Answered, probes, now, &shared.config.resilience);
         } else {
-            live::record(host, &f.to, outcome, now, &shared.config.resilience);
+            live::record(host, &f.to, outcome, probes, now, &shared.config.resilience);
         }
         if retryable(status) {
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: true });

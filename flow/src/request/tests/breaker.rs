@@ -247,6 +247,42 @@ fn a_probe_its_client_left_gives_its_slot_back() {
     assert_eq!(state, Some(0), "closed");
 }
 
+/// An answer sent before its provider's breaker opened, ending while the breaker's probe is
+/// out, does not decide the probe: taken as the probe's, its success closed the breaker (and
+/// the probe's failure then found it closed) and its failure reopened it (found reviewing the
+/// breaker's life).
+#[test]
+fn an_answer_sent_before_the_breaker_opened_does_not_decide_its_probe() {
+    let answer = |req: &mut Request, host: &mut Fake, status: u16| {
+        host.response_headers = pairs(&[(":status", &status.to_string())]);
+        req.on(host, Event::ResponseHeaders { end_of_stream: false });
+        if status == 200 {
+            host.response_body = br#"{"choices":[]}"#.to_vec();
+            req.on(host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        }
+        req.on(host, Event::Log);
+    };
+    for (late, probed, then) in [(200, 503, 1), (503, 200, 0)] {
+        let shared = config(r#","resilience":{"failures":2,"cooldown_secs":10,"probes":1}"#);
+        let mut host = chat(HELLO);
+        let state = |host: &Fake, p: &str| {
+            host.counters.borrow().get(&format!("breaker_state.provider.{p}")).copied()
+        };
+        let mut early = Request::new(Some(shared.clone()));
+        let p = cluster_of(&route(&mut early, &host)).unwrap_or_default();
+        for _ in 0..2 {
+            assert_eq!(first_attempt(&shared, &mut host, 503), p);
+        }
+        host.now_ns += 11_000_000_000;
+        let mut probe = Request::new(Some(shared.clone()));
+        assert_eq!(cluster_of(&route(&mut probe, &host)).as_deref(), Some(p.as_str()), "the probe");
+        answer(&mut early, &mut host, late);
+        assert_eq!(state(&host, &p), Some(2), "{late} from before the opening: still probing");
+        answer(&mut probe, &mut host, probed);
+        assert_eq!(state(&host, &p), Some(then), "the probe's {probed} decides");
+    }
+}
+
 /// A stream its client leaves says nothing of its provider: counted whole, a client leaving
 /// each stream of a provider that fails them mid-way kept resetting its consecutive failures
 /// (found reviewing the diff). And a whole answer its provider resets mid-body is a failure.
