@@ -42,7 +42,8 @@ pub const REJECTED: &str = "rejected";
 pub const STREAM_TRUNCATED: &str = "stream_truncated";
 /// Counter: streams the provider failed mid-way.
 pub const STREAM_FAILED: &str = "stream_failed";
-/// Counter: requests routed on static data because live data could not be read.
+/// Counter: requests routed past open breakers, every candidate's being open
+/// (`resilience.fail_open`).
 pub const FAIL_OPEN: &str = "fail_open";
 /// Counter: providers that refused the router's key, `{provider}`.
 pub const AUTH_FAILED: &str = "auth_failed";

@@ -198,11 +198,27 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
     let streamed = SHARED.replacen('{', r#"{"stream":true,"#, 1);
     let cut = post(&s, Some("alpha"), &streamed);
     assert!(cut.status == 200 && cut.text().contains("stream_truncated"), "{}", cut.text());
+    // Reset inside its first event: the provider failed the stream (`stream_failed`).
+    s.fault(&failing, Some(r#"{"reset_after":30,"count":1}"#)).unwrap_or_else(|e| panic!("{e}"));
+    let reset = post(&s, Some("alpha"), &streamed);
+    assert!(reset.status == 502 && reset.text().contains("broke off"), "{}", reset.text());
     // Then it fails for good: its breakers (the provider's and the deployment's) open.
     s.fault(&failing, Some(r#"{"status":503}"#)).unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..FAILURES {
         assert_eq!(post(&s, Some("alpha"), SHARED).status, 200);
     }
+    // A model only the failing provider serves: every candidate's breaker is open, and the
+    // router fails open (routes to it all the same), for "Routed past open breakers".
+    let config = Config::from_json(cfg.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let deployments = &config.catalog.deployments;
+    let alone = deployments
+        .iter()
+        .filter(|d| d.api.routable() && d.provider == failing)
+        .find(|d| deployments.iter().filter(|e| e.id == d.id).count() == 1)
+        .unwrap_or_else(|| panic!("no model served by {failing} alone"));
+    let pinned = format!(r#"{{"model":"{}","messages":[{{"role":"user","content":"x"}}]}}"#, alone.id);
+    let failed_open = post(&s, None, &pinned);
+    assert_eq!(failed_open.status, 502, "{}", failed_open.text());
     // Envoy flushes within a second; wait for a scrape after that.
     let done = now_secs() + 1.5;
     std::thread::sleep(Duration::from_millis(1500));
