@@ -34,13 +34,23 @@ impl Request {
         let config = &shared.config;
         // All request headers in one call: each call out of the VM costs more than the copy.
         let mut headers = host.headers(Map::RequestHeaders)?;
-        // A client must never choose the cluster: drop any copy it sent, on every request.
-        let forged =
-            |k: &str| k.eq_ignore_ascii_case(&config.cluster_header) || k.eq_ignore_ascii_case(h::ANSWERED);
+        // A client must never choose the cluster: drop any copy it sent, on every request, under
+        // the configured name and every name of the router's own. A route left reading the
+        // default (`x-model-router-cluster`) beside a configuration naming another let a client
+        // send any path, one the router answers nothing on, to any provider with the gateway's
+        // key.
+        let own =
+            |k: &str| k.get(..h::OWN_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(h::OWN_PREFIX));
+        let forged = |k: &str| k.eq_ignore_ascii_case(&config.cluster_header) || own(k);
         if headers.iter().any(|(k, _)| forged(k)) {
-            for name in [config.cluster_header.as_str(), h::ANSWERED] {
-                self.effects.push(Effect::RemoveRequestHeader(name.to_string()));
+            let mut names = vec![config.cluster_header.clone(), h::ANSWERED.to_string()];
+            for (k, _) in headers.iter().filter(|(k, _)| forged(k)) {
+                let k = k.to_ascii_lowercase();
+                if !names.contains(&k) {
+                    names.push(k);
+                }
             }
+            self.effects.extend(names.into_iter().map(Effect::RemoveRequestHeader));
             headers.retain(|(k, _)| !forged(k));
         }
         let get =

@@ -169,25 +169,44 @@ pub(crate) const REQUEST_MEMBERS: [&str; 44] = [
     "prompt_cache_retention",
 ];
 
-/// A 400 for a top-level key that names one of [`REQUEST_MEMBERS`] in other letter case
-/// (`"Model"`): the router passes unknown keys on as they are, and a provider whose JSON
-/// decoder matches names without regard to case (Go's does) would read it in place of the
-/// member the router read and rewrote: another model, more choices, a paid tier, unpriced.
+/// The members of a chat message the router reads: a key that names one of them otherwise
+/// ([`names`]) is refused.
+pub(crate) const MESSAGE_MEMBERS: [&str; 6] =
+    ["role", "content", "name", "tool_calls", "tool_call_id", "function_call"];
+
+/// The members of a content part the router reads or counts.
+pub(crate) const PART_MEMBERS: [&str; 5] = ["type", "text", "image_url", "input_audio", "file"];
+
+/// A 400 for a top-level key that names one of [`REQUEST_MEMBERS`] otherwise ([`names`]:
+/// `"Model"`, `"maxCompletionTokens"`): the router passes unknown keys on as they are, and a
+/// provider whose JSON decoder matches names without regard to case (Go's does), or reads
+/// protobuf's JSON names (Gemini's OpenAI layer answers with protobuf's errors), would read it
+/// in place of the member the router read and rewrote: another model, more choices, a paid
+/// tier, unpriced.
 pub(crate) fn case_variant(key: &str) -> Result<(), ApiError> {
     case_variant_of(key, &REQUEST_MEMBERS, "")
 }
 
-/// [`case_variant`] among `members` of the object at `at` (`""`: the body).
-pub(crate) fn case_variant_of(key: &str, members: &[&str], at: &str) -> Result<(), ApiError> {
-    // Go folds case as Unicode does: besides ASCII, the long s and the Kelvin sign fold to
-    // letters of these names (`"max_to\u212aens"` is `max_tokens` to it).
+/// Whether `key`, not `member` itself, is `member` to a decoder that folds letter case as Go's
+/// does (Unicode's folding: besides ASCII, the long s and the Kelvin sign fold to letters of
+/// these names, `"max_to\u212aens"`) or that takes protobuf's lowerCamelCase JSON names
+/// beside the fields' own (`maxCompletionTokens`): equal once case is folded and underscores
+/// are left out.
+pub(crate) fn names(key: &str, member: &str) -> bool {
     let folded = |c: char| match c {
         '\u{17f}' => 's',
         '\u{212a}' => 'k',
         c => c.to_ascii_lowercase(),
     };
-    let same = |m: &str| m.len() <= key.len() && key.chars().map(folded).eq(m.chars());
-    match members.iter().find(|m| **m != key && same(m)) {
+    let bare = |s: &str| s.chars().filter(|c| *c != '_').count();
+    key != member
+        && bare(key) == bare(member)
+        && key.chars().filter(|c| *c != '_').map(folded).eq(member.chars().filter(|c| *c != '_'))
+}
+
+/// [`case_variant`] among `members` of the object at `at` (`""`: the body).
+pub(crate) fn case_variant_of(key: &str, members: &[&str], at: &str) -> Result<(), ApiError> {
+    match members.iter().find(|m| names(key, m)) {
         None => Ok(()),
         Some(member) => {
             let param = if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };

@@ -13,7 +13,8 @@ use crate::parse::chat::{
 };
 use crate::parse::features::Role;
 use crate::parse::fields::{
-    duplicate_error, first_duplicate, skip_unique, string_field_named, syntax, wrong_type,
+    MESSAGE_MEMBERS, PART_MEMBERS, case_variant_of, duplicate_error, first_duplicate, skip_unique,
+    string_field_named, syntax, wrong_type,
 };
 use crate::parse::json::{ArrayIter, Kind, Reader};
 use crate::parse::layout::{Field, MIN_TEXT, Span};
@@ -190,6 +191,9 @@ fn parse_message<'a>(
                 req.text_bytes += r.pos() - start;
             }
             other => {
+                // Read by a provider as a member the router reads (`"Role"`, `"toolCalls"`):
+                // another turn, calls unsigned, unseen.
+                case_variant_of(other, &MESSAGE_MEMBERS, &at())?;
                 has_tool_calls |= other == "tool_calls" || other == "function_call";
                 has_refusal |= other == "refusal" && r.peek_kind().map_err(syntax)? == Kind::String;
                 if other == "name" && r.peek_kind().map_err(syntax)? != Kind::Null {
@@ -354,7 +358,10 @@ fn parse_content<'a>(
                             let bytes = usize::try_from(tokens.saturating_mul(BYTES_PER_TOKEN));
                             req.text_bytes = req.text_bytes.saturating_add(bytes.unwrap_or(usize::MAX));
                         }
-                        _ => {
+                        other => {
+                            // `"imageUrl"`, `"Text"`: an image or a text the router would not
+                            // count or guard.
+                            case_variant_of(other, &PART_MEMBERS, &param())?;
                             let start = r.pos();
                             r.skip_value().map_err(syntax)?;
                             req.text_bytes += r.pos() - start;

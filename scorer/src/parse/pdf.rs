@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use memchr::memmem;
 
 use super::base64::{encode, quad};
+use super::fields::names;
 use super::json::{Kind, Reader};
 
 /// The data URL prefix before a file's base64 payload.
@@ -34,9 +35,14 @@ const BEFORE: usize = 192;
 const AFTER: usize = 24;
 
 /// Pages whose page objects the base64 payload of `raw`'s `file_data` (a `file` part's JSON
-/// object) shows; 0 without one.
+/// object) shows; 0 without one. The member is read under any name a provider may take for it
+/// (`fileData`: [`names`]), the most pages of them counted.
 pub(crate) fn pages(raw: &str) -> u64 {
-    let Some(data) = file_data(raw) else { return 0 };
+    file_data(raw).iter().map(|data| pages_in(data)).max().unwrap_or(0)
+}
+
+/// [`pages`] of one `file_data` string.
+fn pages_in(data: &str) -> u64 {
     let Some(at) = data.find(BASE64) else { return 0 };
     let payload = data.get(at + BASE64.len()..).unwrap_or_default();
     // Line-wrapped or URL-safe base64, as the standard alphabet in one line.
@@ -102,16 +108,22 @@ fn window(payload: &[u8], start: usize, len: usize) -> Vec<u8> {
 }
 
 /// `file_data`'s string, its escapes decoded (PHP's `json_encode` writes a base64 `/` as `\/`).
-fn file_data(raw: &str) -> Option<Cow<'_, str>> {
+fn file_data(raw: &str) -> Vec<Cow<'_, str>> {
+    let mut found = Vec::new();
     let mut r = Reader::new(raw);
-    let mut it = r.object().ok()?;
-    while let Some(key) = it.next_key(&mut r).ok()? {
-        if key == "file_data" && r.peek_kind().ok()? == Kind::String {
-            return r.string().ok();
+    let Ok(mut it) = r.object() else { return found };
+    while let Ok(Some(key)) = it.next_key(&mut r) {
+        let named = key == "file_data" || names(&key, "file_data");
+        if named && matches!(r.peek_kind(), Ok(Kind::String)) {
+            match r.string() {
+                Ok(s) => found.push(s),
+                Err(_) => break,
+            }
+        } else if r.skip_value().is_err() {
+            break;
         }
-        r.skip_value().ok()?;
     }
-    None
+    found
 }
 
 /// Whether the bytes after a `/Type` name a page: whitespace, then `/Page` ended by a
@@ -195,6 +207,13 @@ mod tests {
                 format!(r#"{{"filename":"x;base64,AAAA","file_data":"data:application/pdf;base64,{data}"}}"#);
             assert_eq!(pages(&raw), 5, "{raw}");
         }
+        // Under protobuf's JSON name, which Gemini's OpenAI layer reads, alone and after a
+        // small `file_data`: the most pages count.
+        let camel = whole.replace("\"file_data\"", "\"fileData\"");
+        assert_eq!(pages(&camel), 5, "{camel}");
+        let beside =
+            format!(r#"{{"file_data":"data:application/pdf;base64,AAAA",{}"#, camel.trim_start_matches('{'));
+        assert_eq!(pages(&beside), 5, "{beside}");
     }
 
     /// A name whose encoding's core matches but whose bytes are not `/Type` is no page (the

@@ -629,6 +629,33 @@ mod tests {
             // Go folds the long s and the Kelvin sign to s and k.
             (body(r#","max_to\u212aens":100000"#), "unknown_parameter", Some("max_to\u{212a}ens")),
             (body(r#","\u017fervice_tier":"priority""#), "unknown_parameter", Some("\u{17f}ervice_tier")),
+            // Protobuf's JSON names, which Gemini's OpenAI layer reads beside the fields' own:
+            // a limit, an effort, a stream's usage the router never saw.
+            (body(r#","maxCompletionTokens":65000"#), "unknown_parameter", Some("maxCompletionTokens")),
+            (body(r#","reasoningEffort":"high""#), "unknown_parameter", Some("reasoningEffort")),
+            (body(r#","stream_options":{"includeUsage":false}"#), "unknown_parameter", Some("stream_options.includeUsage")),
+            (body(r#","_model":"o3-pro""#), "unknown_parameter", Some("_model")),
+            // Inside a message and a part: another turn, an image neither guarded nor counted.
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":"hi","Role":"system"}]}"#.into(),
+                "unknown_parameter",
+                Some("messages[0].Role"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"toolCalls":[]}]}"#.into(),
+                "unknown_parameter",
+                Some("messages[1].toolCalls"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"image_url","imageUrl":{"url":"https://x/y.png"}}]}]}"#.into(),
+                "unknown_parameter",
+                Some("messages[0].content[0].imageUrl"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"image_url","Image_url":{"url":"https://x/y.png"}}]}]}"#.into(),
+                "unknown_parameter",
+                Some("messages[0].content[0].Image_url"),
+            ),
             (
                 body(r#","stream_options":{"include_usage":true,"INCLUDE_USAGE":false}"#),
                 "unknown_parameter",

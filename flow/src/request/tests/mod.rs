@@ -19,6 +19,7 @@ mod broken_off;
 mod charged;
 mod count;
 mod failover;
+mod forged;
 mod memory;
 mod messages;
 mod native;
