@@ -208,15 +208,20 @@ impl Request {
         }
         if matches!(clock, Clock::Stream | Clock::Body) && status < 400 && !retryable(status) {
             // Nothing to write until it ends: no shared-data update at its headers.
-            self.account.opened = Some((f.to.clone(), probes));
+            if f.feeds_health() {
+                self.account.opened = Some((f.to.clone(), probes));
+            }
             return;
         }
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Answered };
         let now = now_ns / 1_000_000_000;
-        if matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut) {
-            live::record_model(host, &f.to, Outcome::Answered, probes, now, &shared.config.resilience);
-        } else {
-            live::record(host, &f.to, outcome, probes, now, &shared.config.resilience);
+        let model_only = matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut);
+        match f.feeds_health() {
+            true if model_only => {
+                live::record_model(host, &f.to, Outcome::Answered, probes, now, &shared.config.resilience)
+            }
+            true => live::record(host, &f.to, outcome, probes, now, &shared.config.resilience),
+            false => {}
         }
         if retryable(status) {
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: true });

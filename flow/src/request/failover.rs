@@ -4,6 +4,7 @@
 use model_router_scorer::ApiError;
 use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
+use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::stream::{self, First, StreamUsage};
@@ -224,9 +225,9 @@ impl Request {
         // A 200 that is no answer (`not_an_answer`: nothing, an error, a stream cut short, ...)
         // is the provider's failure, as on the first attempt's path: the next candidate
         // answers, or the router's 502.
-        let status = match (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size))
-        {
-            Some(Some(bill)) => {
+        let judged = (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size));
+        let status = match judged {
+            Some(Judged::NoAnswer(bill)) => {
                 host.log(
                     Level::Warn,
                     &format!("model-router: {} answered 200 with no answer in it", f.to.provider),
@@ -251,9 +252,24 @@ impl Request {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref());
         }
+        if matches!(judged, Some(Judged::FailedStream)) {
+            // Served (with its error event), and its provider's failure as on the route's path:
+            // recorded as answered, a provider failing streams mid-way reset its failures.
+            let probes = std::mem::take(&mut f.probes);
+            if let Some(shared) = self.shared.clone() {
+                let now = now_ns / 1_000_000_000;
+                live::record(host, &f.to, Outcome::Ended(false), probes, now, &shared.config.resilience);
+            }
+            return self.serve_fallback(host, &f, status, body_size);
+        }
         let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
-        let clock =
-            if super::attempt::overflow(status, None, &headers) { Clock::Unsent } else { Clock::Whole };
+        // Envoy's own 504 ended a fallback still generating (it comes whole, streams too): its
+        // model's time, as on the route's path, not its provider's health.
+        let clock = match status {
+            _ if super::attempt::overflow(status, None, &headers) => Clock::Unsent,
+            504 if envoys => Clock::Cut,
+            _ => Clock::Whole,
+        };
         self.record_attempt(host, &mut f, status, now_ns, clock);
         let again = if retryable(status) {
             Some(Retry::Failure)
@@ -401,17 +417,26 @@ fn call_status(host: &dyn Host) -> u16 {
     host.header(Map::CallResponseHeaders, h::STATUS).ok().flatten().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
+/// What a fallback's 200 is: an answer (whole, or a stream that ended at its last event), ...
+enum Judged {
+    Answer,
+    /// A stream whose provider failed it with its error event once its answer began: served.
+    FailedStream,
+    /// No answer, with what it is charged (see [`not_an_answer`]).
+    NoAnswer(Bill),
+}
+
 /// A fallback's 200 that is no answer, as on the first attempt's path (nothing, no JSON
 /// object, an error object, an object with nothing in it or cut short, an answer that cannot
 /// be translated), or a stream that ended before its last event with no error event in it (cut;
 /// native or not): nothing of it has reached the client yet. With what it is charged.
-fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> {
+fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
     if body_size == 0 {
-        return Some(Bill::Nothing);
+        return Judged::NoAnswer(Bill::Nothing);
     }
     let api = f.to.api;
     let translated = native::translated(api);
-    let body = host.body(Buffer::CallResponseBody, 0, body_size).ok()?;
+    let Ok(body) = host.body(Buffer::CallResponseBody, 0, body_size) else { return Judged::Answer };
     let sse = host
         .header(Map::CallResponseHeaders, h::CONTENT_TYPE)
         .ok()
@@ -423,7 +448,7 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         && usage::is_object(&body)
         && let usage::Body::NoAnswer(used) = usage::of_whole(&body)
     {
-        return Some(Bill::of(used, false));
+        return Judged::NoAnswer(Bill::of(used, false));
     }
     if f.stream && (sse || translated) {
         // A native stream translated first (one that failed before its answer was read by
@@ -432,7 +457,7 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
             Some(mut t) => {
                 let out = t.feed(&body, true);
                 if t.failed() {
-                    return None;
+                    return Judged::FailedStream;
                 }
                 (out, t.tokens().map(|t| t.usage()))
             }
@@ -443,19 +468,24 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         if editor.events == 0 && !editor.failed {
             // Ended at `[DONE]` (or cut) with no event before it: charged as the first attempt's
             // stream that never opened is.
-            return Some(editor.usage.or(tokens).map_or(Bill::Input, Bill::Used));
+            return Judged::NoAnswer(editor.usage.or(tokens).map_or(Bill::Input, Bill::Used));
+        }
+        if editor.failed {
+            return Judged::FailedStream;
+        }
+        if editor.done {
+            return Judged::Answer;
         }
         // Cut: its usage chunk, which comes last, is what it billed; without one, the counts
         // its translator read so far (an Anthropic message_start's: one output token) stop
         // short, and it is charged as the first attempt's cut stream is (it was charged those
         // counts alone, however long it ran).
-        let bill = match editor.usage {
+        return Judged::NoAnswer(match editor.usage {
             Some(u) => Bill::Used(u),
             None => Bill::Cut(tokens, nano(editor.streamed_floor())),
-        };
-        return (!editor.done && !editor.failed).then_some(bill);
+        });
     }
-    match (translated, usage::of_whole(&body)) {
+    let bill = match (translated, usage::of_whole(&body)) {
         (_, usage::Body::NoAnswer(used)) => Some(Bill::of(used, false)),
         // An OpenAI-shaped answer, or usage alone (served, as on the first attempt's path).
         (false, usage::Body::Answer(_) | usage::Body::Other(Some(_))) => None,
@@ -464,5 +494,6 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Option<Bill> 
         (true, usage::Body::Answer(used) | usage::Body::Other(used) | usage::Body::Cut(used)) => {
             native::response(api, &body, &f.meta()).is_err().then(|| Bill::of(used, true))
         }
-    }
+    };
+    bill.map_or(Judged::Answer, Judged::NoAnswer)
 }

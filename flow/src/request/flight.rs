@@ -175,6 +175,13 @@ impl Flight {
         }
     }
 
+    /// Whether the attempt's outcome is its provider's health: a chat attempt's. An embeddings
+    /// request (no [`Flight::estimate`]) routes past no breaker, and its endpoint failing opened
+    /// its provider's breaker for every chat model while embeddings went on.
+    pub(super) fn feeds_health(&self) -> bool {
+        self.estimate.is_some()
+    }
+
     /// The router's headers for its own JSON answer in place of the attempt's.
     pub(super) fn json_headers(&self) -> Vec<(String, String)> {
         let mut headers: Vec<(String, String)> =

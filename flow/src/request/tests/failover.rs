@@ -404,3 +404,91 @@ fn answer_400(req: &mut Request, host: &mut Fake, error: &str) -> Step {
     host.response_body = error.as_bytes().to_vec();
     req.on(host, Event::ResponseBody { size: error.len(), end_of_stream: true })
 }
+
+/// The health record of `key` as the host holds it.
+fn health(host: &Fake, key: &str) -> model_router_scorer::health::Health {
+    let stored =
+        host.shared.borrow().get(key).and_then(|(v, _)| model_router_scorer::health::Health::decode(v));
+    stored.unwrap_or_default()
+}
+
+/// The first attempt fails (503) and is failed over: the fallback's call, and where it went
+/// (`(provider, model)`; a test's clusters are named after their providers).
+fn failed_over(req: &mut Request, host: &mut Fake) -> (String, String) {
+    route(req, host);
+    host.response_headers = pairs(&[(":status", "503")]);
+    let step = req.on(host, Event::ResponseHeaders { end_of_stream: false });
+    let Some(Effect::Call { cluster, body, .. }) = step.effects.last() else { panic!("no call in {step:?}") };
+    let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let model = sent["model"].as_str().unwrap_or_default().to_string();
+    req.on(host, Event::Dispatched { sent: true });
+    (cluster.clone(), model)
+}
+
+/// A fallback Envoy's timeout ended (its own 504, no upstream time) was still generating: its
+/// model's failure, as on the route's path, not its provider's (every model of the provider was
+/// taken out for one client's long answers).
+#[test]
+fn a_fallback_that_timed_out_fails_its_model_not_its_provider() {
+    use model_router_scorer::health::{deployment_key, provider_key};
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"fallback_timeout_ms":1000}"#)));
+    let (provider, model) = failed_over(&mut req, &mut host);
+    host.now_ns += 1_000_000_000;
+    host.call_headers = pairs(&[(":status", "504"), ("content-type", "text/plain")]);
+    host.call_body = b"upstream request timeout".to_vec();
+    req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    let (p, d) = (health(&host, &provider_key(&provider)), health(&host, &deployment_key(&provider, &model)));
+    assert_eq!((p.window_errors, p.consecutive), (0, 0), "{provider}: {p:?}");
+    assert_eq!((d.window_errors, d.consecutive), (1, 1), "{provider}/{model}: {d:?}");
+}
+
+/// A fallback's stream its provider failed with its error event once its answer began is served
+/// (the client gets the error event) and is its provider's failure, as on the route's path:
+/// recorded as answered, it reset the provider's failures, and a probe so sent closed its breaker.
+#[test]
+fn a_fallback_stream_its_provider_failed_is_its_failure() {
+    use model_router_scorer::health::provider_key;
+    let mut host = chat(STREAM_HELLO);
+    let mut req = Request::new(Some(config("")));
+    let (provider, _) = failed_over(&mut req, &mut host);
+    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+    host.call_body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n".to_vec();
+    let answer = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+    let served = answer.effects.iter().find_map(|e| match e {
+        Effect::Respond { status, body, .. } => Some((*status, String::from_utf8_lossy(body).to_string())),
+        _ => None,
+    });
+    let (status, body) = served.unwrap_or_else(|| panic!("{answer:?}"));
+    assert!(status == 200 && body.contains("overloaded"), "{status} {body}");
+    let p = health(&host, &provider_key(&provider));
+    assert_eq!((p.window_errors, p.consecutive), (1, 1), "{provider}: {p:?}");
+}
+
+/// Embeddings route past no breaker, and their failures feed none: an embeddings endpoint
+/// failing opened its provider's breaker, taking every chat model of it out, while embeddings
+/// went on to it.
+#[test]
+fn an_embeddings_failure_opens_no_breaker() {
+    use model_router_scorer::health::{deployment_key, provider_key};
+    let catalog = r#"{"providers":{"a":{}},"models":[{"id":"m","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},{"id":"s","tier":"standard","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},{"id":"x","tier":"premium","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},{"id":"emb","tier":"embedding","provider":"a","api":"embeddings","context_window":100,"dimensions":8,"price_in":1,"price_out":0}]}"#;
+    let config = format!(r#"{{"catalog":{catalog},"resilience":{{"failures":2}}}}"#);
+    let config = model_router_scorer::Config::from_json(config.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let shared = std::rc::Rc::new(crate::shared::Shared::new(config, std::collections::HashMap::new()));
+    let mut host = chat(r#"{"model":"emb","input":"a"}"#);
+    host.request_headers =
+        pairs(&[(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")]);
+    for status in ["503", "503", "200"] {
+        let mut req = Request::new(Some(shared.clone()));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", status), ("content-type", "application/json")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body =
+            br#"{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}"#.to_vec();
+        req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+    }
+    for key in [provider_key("a"), deployment_key("a", "emb")] {
+        assert!(!host.shared.borrow().contains_key(&key), "{key}: {:?}", health(&host, &key));
+    }
+}
