@@ -38,6 +38,8 @@ impl Live for Snapshot<'_> {
 
 /// Tries to change the record under `key` with `change` (compare-and-swap, three tries).
 /// Returns what `change` returned on the write that landed, or `None` after three lost races.
+/// A change that changed nothing is not written: a closed breaker's admission rewrote its
+/// record on every request, a race every other worker's outcome then lost.
 fn update<R>(
     host: &dyn Host,
     key: &str,
@@ -45,9 +47,10 @@ fn update<R>(
 ) -> Result<Option<R>, HostError> {
     for _ in 0..3 {
         let (bytes, cas) = host.shared_get(key)?;
-        let mut h = bytes.as_deref().and_then(Health::decode).unwrap_or_default();
+        let before = bytes.as_deref().and_then(Health::decode).unwrap_or_default();
+        let mut h = before;
         let out = change(&mut h);
-        if host.shared_set(key, h.encode().as_bytes(), cas)? == Swap::Done {
+        if h == before || host.shared_set(key, h.encode().as_bytes(), cas)? == Swap::Done {
             return Ok(Some(out));
         }
     }

@@ -14,6 +14,7 @@ use crate::request::Request;
 use crate::shared::Shared;
 
 mod account;
+mod admit;
 mod breaker;
 mod broken_off;
 mod charged;
