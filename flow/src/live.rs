@@ -207,6 +207,14 @@ pub fn record_first_byte(host: &dyn Host, to: &Upstream, ms: f64, now: u64, cfg:
     }
 }
 
+/// Records that a stream waited `ms` for its first byte without it ([`Health::record_wait`]).
+pub fn record_wait(host: &dyn Host, to: &Upstream, ms: f64, now: u64, cfg: &ResilienceConfig) {
+    let key = health::deployment_key(&to.provider, &to.model);
+    if let Err(e) = update(host, &key, |h| h.record_wait(ms, now, cfg.fast_stale_secs)) {
+        host.log(Level::Warn, &format!("model-router: {e}"));
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Scope {
     Provider,

@@ -334,6 +334,17 @@ impl Health {
         self.last_sample = now;
     }
 
+    /// A stream its client left (or Envoy ended) before its first byte, `ms` after it was sent:
+    /// its first byte is later still. A latency `prefer: fast` must see, or a deployment slower
+    /// than its clients' patience never gave a sample and kept its place (first, as unobserved,
+    /// or on an old fast average). It raises an average it is above, and starts one where there
+    /// is none or it is stale; below one, it tells nothing.
+    pub fn record_wait(&mut self, ms: f64, now: u64, stale_after: u64) {
+        if self.samples == 0 || self.stale(now, stale_after) || ms > self.first_byte_ms {
+            self.record_first_byte(ms, now, stale_after);
+        }
+    }
+
     fn stale(&self, now: u64, after: u64) -> bool {
         now.saturating_sub(self.last_sample) > after
     }
@@ -591,6 +602,25 @@ mod tests {
         }
         h.record(Outcome::Failed, 61, &c);
         assert_eq!((h.window_total, h.window_errors), (1, 1));
+    }
+
+    /// A wait a client gave up on is a lower bound: it raises an average below it, starts one,
+    /// and leaves one above it alone.
+    #[test]
+    fn a_wait_given_up_on_only_raises_the_latency() {
+        let c = cfg();
+        let stale = c.fast_stale_secs;
+        let mut h = Health::default();
+        h.record_wait(2_000.0, 0, stale);
+        assert_eq!((h.first_byte_ms, h.samples), (2_000.0, 1));
+        let mut h = Health::default();
+        for _ in 0..3 {
+            h.record_first_byte(100.0, 0, stale);
+        }
+        h.record_wait(50.0, 1, stale);
+        assert_eq!((h.first_byte_ms, h.samples, h.last_sample), (100.0, 3, 0), "below: nothing");
+        h.record_wait(4_000.0, 2, stale);
+        assert!(h.first_byte_ms > 1_000.0 && h.samples == 4, "{h:?}");
     }
 
     #[test]

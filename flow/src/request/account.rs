@@ -114,6 +114,18 @@ impl Request {
         if let Some(f) = out {
             a.labels = Some(f.labels());
         }
+        // A stream left before its first byte waited at least this long for it.
+        let waiting = match &self.phase {
+            Phase::Routed(f) => Some(f.as_ref()),
+            Phase::Opening(o) => Some(o.flight.as_ref()),
+            _ => None,
+        };
+        if let Some(f) = waiting.filter(|f| f.stream && closed)
+            && let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns())
+        {
+            let ms = now_ns.saturating_sub(f.sent_ns) as f64 / 1e6;
+            live::record_wait(host, &f.to, ms, now_ns / 1_000_000_000, &shared.config.resilience);
+        }
         // What the request is charged. Answered without reported usage, or ended unanswered:
         // the estimate of the attempt charged (the one in flight, or the one that answered: a
         // fallback may be dearer than the first, whose estimate was reserved); failed: nothing.

@@ -1,10 +1,12 @@
-//! What admitting an attempt writes to the shared health records.
+//! What admitting an attempt, and a stream left waiting, write to the shared health records.
 
 use model_router_scorer::health::{Breaker, Health};
 use model_router_scorer::route::Upstream;
 
-use super::{HELLO, chat, config};
+use super::{HELLO, STREAM_HELLO, chat, cluster_of, config, route};
+use crate::io::Event;
 use crate::live;
+use crate::request::Request;
 
 /// A closed breaker's admission changes nothing, and writes nothing: it rewrote its record on
 /// every request, a compare-and-swap race that every other worker's outcome then lost (three
@@ -32,4 +34,23 @@ fn admitting_to_a_closed_breaker_writes_nothing() {
     assert_eq!(live::admit(&host, &to, now, cfg), Ok(Some(live::Probes([true, false]))));
     let stored = host.shared.borrow().get(&provider).and_then(|(v, _)| Health::decode(v));
     assert!(matches!(stored.map(|h| h.breaker), Some(Breaker::HalfOpen { started: 1, .. })), "{stored:?}");
+}
+
+/// A stream its client left before its first byte, two seconds after it was sent: its
+/// deployment's first byte is at least that late, a latency sample for `prefer: fast` (a
+/// deployment slower than its clients' patience never gave one, and ranked first).
+#[test]
+fn a_stream_left_before_its_first_byte_is_a_latency_sample() {
+    use model_router_scorer::health::deployment_key;
+    let shared = config("");
+    let mut host = chat(STREAM_HELLO);
+    let mut req = Request::new(Some(shared.clone()));
+    let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+    host.now_ns += 2_000_000_000;
+    req.on(&host, Event::Log);
+    let model =
+        shared.config.catalog.deployments.iter().find(|d| d.provider == provider).map(|d| d.id.clone());
+    let key = deployment_key(&provider, &model.unwrap_or_default());
+    let stored = host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).unwrap_or_default();
+    assert_eq!((stored.first_byte_ms, stored.samples), (2_000.0, 1), "{key}: {stored:?}");
 }
