@@ -22,8 +22,16 @@ pub fn list(config: &Config, policy: &Policy, now: u64) -> String {
 /// [`list`], or a 404 `model_not_found` for an id the list does not offer the caller (unknown,
 /// retired, untranslated or excluded by its policy).
 pub fn retrieve(config: &Config, policy: &Policy, now: u64, id: &str) -> Result<String, ApiError> {
-    entries(config, policy, now).into_iter().find(|m| m["id"] == id).map(|m| m.to_string()).ok_or_else(|| {
-        ApiError::invalid(
+    let entries = entries(config, policy, now);
+    if let Some(m) = entries.iter().find(|m| m["id"] == id) {
+        return Ok(m.to_string());
+    }
+    // A name a prefix pattern of `model_aliases` routes (`claude-opus-*`), while what it names
+    // is there: the list names no pattern, but the name a client sends is found.
+    let target = (!config.catalog.serves(id)).then(|| config.model_aliases.resolve(id)).flatten();
+    match target.filter(|t| entries.iter().any(|m| m["id"] == *t)) {
+        Some(target) => Ok(alias(id, target).to_string()),
+        None => Err(ApiError::invalid(
             "model_not_found",
             Some("model"),
             format!(
@@ -31,15 +39,30 @@ pub fn retrieve(config: &Config, policy: &Policy, now: u64, id: &str) -> Result<
                 echo(id)
             ),
         )
-        .with_status(404)
-    })
+        .with_status(404)),
+    }
+}
+
+/// The entry of `alias`, routed as `target`.
+fn alias(alias: &str, target: &str) -> Value {
+    json!({"id": alias, "object": "model", "created": 0, "owned_by": "model-router", "kind": "alias", "alias_of": target})
+}
+
+/// An entry of the router's own: `auto`, a tier.
+fn router(name: &str) -> Value {
+    json!({"id": name, "object": "model", "created": 0, "owned_by": "model-router", "kind": "router"})
 }
 
 /// The list's entries.
 fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
+    let chat = chat_entries(config, policy, now);
+    // A tier while the caller reaches a model of it (a client whose providers serve no premium
+    // model was offered `premium`, and refused it with a 403), `auto` while it reaches any.
+    let tiers: Vec<&str> =
+        Tier::ALL.iter().map(|t| t.as_str()).filter(|t| chat.iter().any(|m| m["tier"] == *t)).collect();
     let mut data: Vec<Value> = Vec::new();
-    for name in ["auto", "economy", "standard", "premium"] {
-        data.push(json!({"id": name, "object": "model", "created": 0, "owned_by": "model-router", "kind": "router"}));
+    for name in std::iter::once("auto").filter(|_| !tiers.is_empty()).chain(tiers.iter().copied()) {
+        data.push(router(name));
     }
     // One entry per embedding model id (and per alias), whatever number of providers serve it.
     let usable = |e: &&EmbeddingModel| e.wire().is_some() && !e.retired(now) && policy.allows(&e.provider);
@@ -65,6 +88,19 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
             "kind": "embedding", "context_window": e.context_window, "dimensions": e.dimensions,
             "pricing": {"prompt_per_mtok": e.price_in}, "providers": providers}));
     }
+    data.extend(chat);
+    // The configuration's exact aliases (its prefix patterns name no one model), each while
+    // what it names is there for this caller.
+    let reachable = |target: &str| data.iter().any(|m| m["id"] == target);
+    let aliases: Vec<Value> =
+        config.model_aliases.exact().filter(|(_, t)| reachable(t)).map(|(a, t)| alias(a, t)).collect();
+    data.extend(aliases);
+    data
+}
+
+/// The chat models the caller can reach now, tier by tier.
+fn chat_entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
+    let mut data: Vec<Value> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for tier in Tier::ALL {
         for d in config.catalog.deployments.iter().filter(|d| d.tier == tier) {
@@ -90,16 +126,6 @@ fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
                 "retires": first.retires_text, "providers": providers,
             }));
         }
-    }
-    // The configuration's exact aliases (its prefix patterns name no one model), each while
-    // what it names is there for this caller.
-    let reachable = |target: &str| {
-        target == "auto" || Tier::parse(target).is_some() || data.iter().any(|m| m["id"] == target)
-    };
-    let aliases: Vec<(&str, &str)> = config.model_aliases.exact().filter(|(_, t)| reachable(t)).collect();
-    for (alias, target) in aliases {
-        data.push(json!({"id": alias, "object": "model", "created": 0, "owned_by": "model-router",
-            "kind": "alias", "alias_of": target}));
     }
     data
 }
@@ -272,6 +298,38 @@ mod tests {
         let only = Policy { only: Some(["openai".to_string()].into()), ..Policy::default() };
         assert!(ids(&c, &all, 0).contains(&"opus".to_string()));
         assert!(!ids(&c, &only, 0).contains(&"opus".to_string()));
+        // A name a prefix pattern routes is found by that name (it was a 404 that a request
+        // with it contradicted), while what the pattern names is there; a catalog model that
+        // the pattern also matches is its own entry.
+        let json = br#"{"model_aliases":{"claude-opus-*":"premium","gpt-*":"claude-opus-4-7"}}"#;
+        let c = Config::from_json(json).unwrap_or_else(|e| panic!("{e}"));
+        let one: Value = retrieve(&c, &all, 0, "claude-opus-4-5")
+            .map(|b| serde_json::from_str(&b).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((&one["id"], &one["alias_of"]), (&json!("claude-opus-4-5"), &json!("premium")));
+        let own: Value = retrieve(&c, &all, 0, "claude-opus-4-7")
+            .map(|b| serde_json::from_str(&b).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(own["kind"], "chat");
+        assert!(retrieve(&c, &only, 0, "gpt-7").is_err(), "its target is not the caller's");
+    }
+
+    /// A tier is offered while the caller reaches a model of it: a client whose providers serve
+    /// economy models only was offered `premium`, and every premium request of it was refused.
+    #[test]
+    fn a_tier_is_offered_only_with_a_model_of_it() {
+        let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        let today = 20_779 * 86_400;
+        let groq = Policy { only: Some(["groq".to_string()].into()), ..Policy::default() };
+        let listed: Value = serde_json::from_str(&list(&c, &groq, today)).unwrap_or_default();
+        let data = listed["data"].as_array().cloned().unwrap_or_default();
+        let has = |id: &str| data.iter().any(|m| m["id"] == id);
+        assert!(has("auto") && has("economy") && !has("standard") && !has("premium"), "{listed}");
+        for tier in ["economy", "standard", "premium"] {
+            assert_eq!(has(tier), data.iter().any(|m| m["tier"] == tier), "{tier}");
+        }
+        let none = Policy { only: Some(["nobody".to_string()].into()), ..Policy::default() };
+        assert!(ids(&c, &none, today).is_empty(), "{:?}", ids(&c, &none, today));
     }
 
     /// Issue 15: `models.retrieve` (`GET /v1/models/{model}`) had no answer.
