@@ -250,7 +250,9 @@ impl Flight {
             (h::PROVIDER, self.to.provider.clone()),
             (h::ATTEMPTS, self.attempts.to_string()),
         ];
-        let from: Vec<&str> = self.failed.iter().filter(|x| x.sent).map(|x| x.who.as_str()).collect();
+        // Every candidate that failed, those never sent too (a call that could not be made, a
+        // cluster Envoy does not have or holds at its limits): an operator sees each.
+        let from: Vec<&str> = self.failed.iter().map(|x| x.who.as_str()).collect();
         if !from.is_empty() {
             v.push((h::FALLBACK_FROM, from.join(", ")));
         }

@@ -119,10 +119,16 @@ fn a_call_that_cannot_be_made_moves_on_and_is_named_in_the_final_error() {
     let third = cluster_of(&step).unwrap_or_default();
     assert_ne!(second, third, "{step:?}");
     let step = req.on(&host, Event::Dispatched { sent: false });
-    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     assert_eq!(status, 502);
     let message = json["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains(&format!("{second}/")) && message.contains("unreachable"), "{message}");
+    // `Fallback-From` names every candidate that failed, those whose call could not be made
+    // too (`Attempts` counts the one sent).
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+    let from = get("x-model-router-fallback-from");
+    assert_eq!((get("x-model-router-attempts").as_str(), from.split(", ").count()), ("1", 3), "{from}");
+    assert!(from.contains(&format!("{second}/")) && from.contains(&format!("{third}/")), "{from}");
 }
 
 #[test]
