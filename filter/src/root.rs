@@ -100,7 +100,8 @@ impl RootContext for Root {
             );
         }
         // Valid, and perhaps meant, but otherwise seen only in the errors clients get.
-        for refusal in config.refusals() {
+        let now = host::now_nanos().map_or(0, |ns| ns / 1_000_000_000);
+        for refusal in config.refusals().into_iter().chain(config.cautions(now)) {
             host::log(LogLevel::Warn, &format!("model-router: {refusal}"));
         }
         config.prefix_cache.key = digest_key();

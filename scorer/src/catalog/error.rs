@@ -64,6 +64,21 @@ pub enum CatalogError {
     },
 }
 
+/// What a name of kind `what` ([`CatalogError::BadName`]) may be: each is checked by its own rule.
+pub(crate) fn name_rule(what: &str) -> &'static str {
+    match what {
+        "client_header" | "cluster_header" => "use a header name of A-Z a-z 0-9 - _",
+        "base_path" => {
+            "use a path that starts with / and does not end with it, of A-Z a-z 0-9 / - _ . (no ..), or \"\" for the host's root"
+        }
+        "auth" => {
+            "use a header of a-z and -, an env of A-Z a-z 0-9 _, and a prefix without control characters"
+        }
+        "host" => "use a host name of A-Z a-z 0-9 - . and a :port, at most 253 characters",
+        _ => "use 1-128 characters of A-Z a-z 0-9 - _ . : / @ + |",
+    }
+}
+
 impl fmt::Display for CatalogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -82,7 +97,7 @@ impl fmt::Display for CatalogError {
                 write!(f, "catalog: model id '{id}' is reserved (economy, standard, premium, auto)")
             }
             CatalogError::BadName { what, value } => {
-                write!(f, "{what} {value:?} is invalid: use 1-128 characters of A-Z a-z 0-9 - _ . : / @ + |")
+                write!(f, "{what} {value:?} is invalid: {}", name_rule(what))
             }
             CatalogError::BadNumber { model } => write!(
                 f,

@@ -14,6 +14,7 @@ mod types;
 mod validate;
 
 pub use error::CatalogError;
+pub(crate) use error::name_rule;
 pub use quirks::*;
 pub use types::*;
 pub use validate::parse_day;

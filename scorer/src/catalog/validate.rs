@@ -54,7 +54,8 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, CatalogEr
         let header_ok = !a.header.is_empty() && a.header.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
         let env_ok = !a.env.is_empty() && a.env.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !header_ok || !env_ok || a.prefix.chars().any(char::is_control) {
-            return Err(CatalogError::BadName { what: "auth", value: format!("{}/{}", a.header, a.env) });
+            let value = format!("header {}, env {}", a.header, a.env);
+            return Err(CatalogError::BadName { what: "auth", value });
         }
     }
     let host_is_cluster = p.host.is_none();

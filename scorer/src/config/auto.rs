@@ -125,7 +125,9 @@ impl fmt::Display for AutoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AutoError::Thresholds => {
-                f.write_str("auto: need 0 < standard_at <= premium_at <= 1 and finite weights")
+                f.write_str(
+                    "auto: need 0 < standard_at <= premium_at <= 1 (a share sets its boundary from the score's distribution: premium_share premium_at, economy_share standard_at) and finite weights",
+                )
             }
             AutoError::ShareRange => {
                 f.write_str("auto: premium_share and economy_share must be in (0, 1) and sum to less than 1")
@@ -226,6 +228,19 @@ impl TryFrom<RawAutoConfig> for AutoConfig {
             if let Some(e) = raw.economy_share {
                 cfg.standard_at = table.threshold_at_or_above(1.0 - e);
             }
+            // A share past the other boundary's default (premium_share 0.9 sets premium_at below
+            // the default standard_at): the boundary no one set gives way, its band empty (it
+            // was refused as thresholds out of order, which the operator never set).
+            if cfg.standard_at > cfg.premium_at {
+                if raw.premium_share.is_some() && raw.standard_at.is_none() && raw.economy_share.is_none() {
+                    cfg.standard_at = cfg.premium_at;
+                } else if raw.economy_share.is_some()
+                    && raw.premium_at.is_none()
+                    && raw.premium_share.is_none()
+                {
+                    cfg.premium_at = cfg.standard_at;
+                }
+            }
         }
         if cfg.is_valid() { Ok(cfg) } else { Err(AutoError::Thresholds) }
     }
@@ -309,6 +324,17 @@ mod tests {
         // One share with the other boundary fixed.
         let mixed = compile(r#"{"economy_share":0.2,"premium_at":0.9}"#).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(mixed.premium_at, 0.9);
+        // A large share alone passes the other boundary's default, which gives way: no band
+        // between them (these were refused as thresholds out of order).
+        let most = compile(r#"{"premium_share":0.9}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (most.premium_at, most.standard_at),
+            (t.threshold_at_or_above(0.9), t.threshold_at_or_above(0.9))
+        );
+        assert!(most.premium_at < d.standard_at, "{most:?}");
+        let cheap = compile(r#"{"economy_share":0.95}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cheap.standard_at, cheap.premium_at);
+        assert!(cheap.standard_at > d.premium_at, "{cheap:?}");
     }
 
     #[test]

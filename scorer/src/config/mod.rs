@@ -219,7 +219,7 @@ impl fmt::Display for ConfigError {
             ConfigError::Json(e) => write!(f, "configuration is not valid: {e}"),
             ConfigError::Catalog(e) => e.fmt(f),
             ConfigError::BadName { what, value } => {
-                write!(f, "{what} {value:?} is invalid: use 1-128 characters of A-Z a-z 0-9 - _ . : / @ + |")
+                write!(f, "{what} {value:?} is invalid: {}", crate::catalog::name_rule(what))
             }
             ConfigError::UnknownClusterOverride(p) => {
                 write!(f, "clusters: provider '{p}' is not in the catalog")
@@ -592,6 +592,30 @@ mod tests {
             let got = format!("{:?}", Config::from_json(json.as_bytes()));
             assert!(got.starts_with(&format!("Err({want}")), "{json}: {got}");
         }
+    }
+
+    /// A refused name is told the rule it broke: a header name was told it may hold `.`, `:`
+    /// and `/`, which the header check refuses; a base path without its leading `/`, that it
+    /// had a character it may not; an auth header, `"x bad/K"`.
+    #[test]
+    fn a_refused_name_is_told_its_own_rule() {
+        let message =
+            |json: &str| Config::from_json(json.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default();
+        let header = message(r#"{"client_header":"x.team"}"#);
+        assert!(header.ends_with("use a header name of A-Z a-z 0-9 - _"), "{header}");
+        let provider = |p: &str| {
+            let model = |id: &str, tier: &str| {
+                format!(
+                    r#"{{"id":"{id}","tier":"{tier}","provider":"p","context_window":1000,"max_output":10,"price_in":1,"price_out":1}}"#
+                )
+            };
+            let models = [model("e", "economy"), model("s", "standard"), model("x", "premium")].join(",");
+            format!(r#"{{"catalog":{{"providers":{{"p":{{{p}}}}},"models":[{models}]}}}}"#)
+        };
+        let path = message(&provider(r#""base_path":"v1""#));
+        assert!(path.contains("starts with /"), "{path}");
+        let auth = message(&provider(r#""auth":{"header":"x bad","env":"K"}"#));
+        assert!(auth.contains("header x bad, env K") && auth.contains("a-z and -"), "{auth}");
     }
 
     #[test]

@@ -6,7 +6,54 @@
 use super::Config;
 use crate::vocab::Policy;
 
+/// The Responses API's hosted tool types (the official spec's `Tool` union, less the types the
+/// router serves: `function`, `custom`, `namespace`): what `responses.drop_tools` may name.
+const HOSTED_TOOLS: [&str; 15] = [
+    "apply_patch",
+    "code_interpreter",
+    "computer",
+    "computer_use_preview",
+    "file_search",
+    "image_generation",
+    "local_shell",
+    "mcp",
+    "programmatic_tool_calling",
+    "shell",
+    "tool_search",
+    "web_search",
+    "web_search_2025_08_26",
+    "web_search_preview",
+    "web_search_preview_2025_03_11",
+];
+
 impl Config {
+    /// One sentence per setting that is valid but does nothing, or takes away what an operator
+    /// would not think it does, at `now` (seconds since the epoch): said when it loads.
+    pub fn cautions(&self, now: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.resilience.failover_body_bytes == 0 {
+            out.push(
+                "resilience.failover_body_bytes is 0: no body is kept, so no request fails over to another provider (each is counted in failover_unkept)"
+                    .to_string(),
+            );
+        }
+        for (alias, target) in self.model_aliases.exact() {
+            let served = self.catalog.deployments.iter().filter(|d| d.id == target);
+            if served.clone().count() > 0 && served.clone().all(|d| d.retired(now)) {
+                out.push(format!(
+                    "model_aliases.{alias} names {target}, which has retired: every request for it is refused (400 model_retired)"
+                ));
+            }
+        }
+        for t in self.responses.drop_tools.iter().filter(|t| !HOSTED_TOOLS.contains(&t.as_str())) {
+            out.push(format!(
+                "responses.drop_tools names {t:?}, no hosted tool type of the Responses API ({}): it leaves nothing out",
+                HOSTED_TOOLS.join(", ")
+            ));
+        }
+        out
+    }
+
     /// One sentence per part of the configuration that refuses every chat request it covers.
     pub fn refusals(&self) -> Vec<String> {
         let deployments = &self.catalog.deployments;
@@ -59,6 +106,35 @@ mod tests {
 
     fn refusals(json: &str) -> Vec<String> {
         Config::from_json(json.as_bytes()).map(|c| c.refusals()).unwrap_or_else(|e| vec![format!("{e}")])
+    }
+
+    /// Settings that load and then do nothing, or less than an operator would think: said.
+    #[test]
+    fn settings_that_do_nothing_are_said() {
+        let cautions = |json: &str, now: u64| {
+            Config::from_json(json.as_bytes())
+                .map(|c| c.cautions(now))
+                .unwrap_or_else(|e| vec![format!("{e}")])
+        };
+        assert_eq!(cautions("", 0), Vec::<String>::new());
+        assert_eq!(cautions(r#"{"responses":{"drop_tools":["web_search","mcp"]}}"#, 0), Vec::<String>::new());
+        let got = cautions(r#"{"resilience":{"failover_body_bytes":0}}"#, 0);
+        assert!(got.len() == 1 && got[0].starts_with("resilience.failover_body_bytes is 0"), "{got:?}");
+        let got = cautions(r#"{"responses":{"drop_tools":["web_serch"]}}"#, 0);
+        assert!(got.len() == 1 && got[0].contains("\"web_serch\", no hosted tool type"), "{got:?}");
+        // An alias to a model of the catalog that has retired, said once it has.
+        let catalog = r#"{"providers":{"a":{}},"models":[
+            {"id":"m","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},
+            {"id":"s","tier":"standard","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},
+            {"id":"x","tier":"premium","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},
+            {"id":"old","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"retires":"2026-01-01"}]}"#;
+        let json = format!(r#"{{"catalog":{catalog},"model_aliases":{{"legacy":"old","fine":"m"}}}}"#);
+        assert_eq!(cautions(&json, 0), Vec::<String>::new(), "before its day");
+        let got = cautions(&json, 1_800_000_000);
+        assert!(
+            got.len() == 1 && got[0].starts_with("model_aliases.legacy names old, which has retired"),
+            "{got:?}"
+        );
     }
 
     #[test]

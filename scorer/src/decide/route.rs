@@ -1012,6 +1012,9 @@ mod tests {
                 // `unsupported_parameter`.
                 let got = routed(model, extra).map_err(|(status, _, p)| (status, p));
                 assert_eq!(got, Err((400, Some(param.to_string()))), "{model} {extra}");
+                // Named once, quoted once (it said ''reasoning.max_tokens'').
+                let message = route_chat(&cfg, chat(model, extra).as_bytes(), TODAY).err().map(|e| e.message);
+                assert!(message.as_deref().is_some_and(|m| !m.contains("''")), "{model}: {message:?}");
             }
         }
         assert_eq!(

@@ -178,7 +178,7 @@ pub fn chat_body_with(
                 "unsupported_parameter",
                 Some(param),
                 format!(
-                    "'{}' is not supported on this model's API: send reasoning_effort",
+                    "{} is not supported on this model's API: send reasoning_effort",
                     crate::error::echo(param)
                 ),
             )),

@@ -94,7 +94,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         && let Some(key) = crate::parse::options::asks_more(o)
     {
         let param = format!("reasoning.{key}");
-        let why = format!("'{}' is not supported on this model's API: send reasoning_effort", echo(&param));
+        let why = format!("{} is not supported on this model's API: send reasoning_effort", echo(&param));
         return Err(ApiError::invalid("unsupported_parameter", Some(&param), why));
     }
     let Some(messages) = messages else {
