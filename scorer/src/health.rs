@@ -187,6 +187,11 @@ pub enum Outcome {
     Ended(bool),
 }
 
+/// The least wait for a first byte, given up on, that starts a latency average where there is
+/// none fresh: a client that stops within a second (an editor's completion, a user's stop) says
+/// little of its deployment, and counted it gave one a fast average (found reviewing the diff).
+pub const MIN_WAIT_MS: f64 = 1_000.0;
+
 /// Weight of a new latency observation in the moving average.
 const EWMA_ALPHA: f64 = 0.3;
 
@@ -337,10 +342,11 @@ impl Health {
     /// A stream its client left (or Envoy ended) before its first byte, `ms` after it was sent:
     /// its first byte is later still. A latency `prefer: fast` must see, or a deployment slower
     /// than its clients' patience never gave a sample and kept its place (first, as unobserved,
-    /// or on an old fast average). It raises an average it is above, and starts one where there
-    /// is none or it is stale; below one, it tells nothing.
+    /// or on an old fast average). It raises a fresh average it is above (below one, it tells
+    /// nothing), and starts one where there is none fresh when it is at least [`MIN_WAIT_MS`].
     pub fn record_wait(&mut self, ms: f64, now: u64, stale_after: u64) {
-        if self.samples == 0 || self.stale(now, stale_after) || ms > self.first_byte_ms {
+        let fresh = self.samples > 0 && !self.stale(now, stale_after);
+        if (fresh && ms > self.first_byte_ms) || (!fresh && ms >= MIN_WAIT_MS) {
             self.record_first_byte(ms, now, stale_after);
         }
     }
@@ -611,6 +617,8 @@ mod tests {
         let c = cfg();
         let stale = c.fast_stale_secs;
         let mut h = Health::default();
+        h.record_wait(50.0, 0, stale);
+        assert_eq!(h.samples, 0, "a quick stop starts nothing");
         h.record_wait(2_000.0, 0, stale);
         assert_eq!((h.first_byte_ms, h.samples), (2_000.0, 1));
         let mut h = Health::default();

@@ -39,9 +39,12 @@ impl Request {
         // default (`x-model-router-cluster`) beside a configuration naming another let a client
         // send any path, one the router answers nothing on, to any provider with the gateway's
         // key.
+        // (A `client_header` of the router's prefix is the client's to send: kept, it is never a
+        // provider's.)
         let own =
             |k: &str| k.get(..h::OWN_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(h::OWN_PREFIX));
-        let forged = |k: &str| k.eq_ignore_ascii_case(&config.cluster_header) || own(k);
+        let client = |k: &str| config.client_header.as_deref().is_some_and(|c| k.eq_ignore_ascii_case(c));
+        let forged = |k: &str| k.eq_ignore_ascii_case(&config.cluster_header) || (own(k) && !client(k));
         if headers.iter().any(|(k, _)| forged(k)) {
             let mut names = vec![config.cluster_header.clone(), h::ANSWERED.to_string()];
             for (k, _) in headers.iter().filter(|(k, _)| forged(k)) {

@@ -56,10 +56,17 @@ fn router(name: &str) -> Value {
 /// The list's entries.
 fn entries(config: &Config, policy: &Policy, now: u64) -> Vec<Value> {
     let chat = chat_entries(config, policy, now);
-    // A tier while the caller reaches a model of it (a client whose providers serve no premium
-    // model was offered `premium`, and refused it with a 403), `auto` while it reaches any.
-    let tiers: Vec<&str> =
-        Tier::ALL.iter().map(|t| t.as_str()).filter(|t| chat.iter().any(|m| m["tier"] == *t)).collect();
+    // A tier while the caller reaches a model of it or of a tier above, which a tier emptied for
+    // it escalates to (a client whose providers serve no premium model was offered `premium`,
+    // and refused it with a 403); `auto` while it reaches any.
+    let reached = |t: &Tier| chat.iter().any(|m| m["tier"] == t.as_str());
+    let highest = Tier::ALL.iter().rposition(reached);
+    let tiers: Vec<&str> = Tier::ALL
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| highest.is_some_and(|h| *i <= h))
+        .map(|(_, t)| t.as_str())
+        .collect();
     let mut data: Vec<Value> = Vec::new();
     for name in std::iter::once("auto").filter(|_| !tiers.is_empty()).chain(tiers.iter().copied()) {
         data.push(router(name));
@@ -314,10 +321,11 @@ mod tests {
         assert!(retrieve(&c, &only, 0, "gpt-7").is_err(), "its target is not the caller's");
     }
 
-    /// A tier is offered while the caller reaches a model of it: a client whose providers serve
-    /// economy models only was offered `premium`, and every premium request of it was refused.
+    /// A tier is offered while the caller reaches a model of it or of a tier above (a tier
+    /// emptied for it escalates): a client whose providers serve economy models only was
+    /// offered `premium`, and every premium request of it was refused.
     #[test]
-    fn a_tier_is_offered_only_with_a_model_of_it() {
+    fn a_tier_is_offered_only_with_a_model_of_it_or_above() {
         let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
         let today = 20_779 * 86_400;
         let groq = Policy { only: Some(["groq".to_string()].into()), ..Policy::default() };
@@ -325,11 +333,22 @@ mod tests {
         let data = listed["data"].as_array().cloned().unwrap_or_default();
         let has = |id: &str| data.iter().any(|m| m["id"] == id);
         assert!(has("auto") && has("economy") && !has("standard") && !has("premium"), "{listed}");
-        for tier in ["economy", "standard", "premium"] {
-            assert_eq!(has(tier), data.iter().any(|m| m["tier"] == tier), "{tier}");
-        }
         let none = Policy { only: Some(["nobody".to_string()].into()), ..Policy::default() };
         assert!(ids(&c, &none, today).is_empty(), "{:?}", ids(&c, &none, today));
+        // Economy emptied for a client escalates to standard: it is still offered, as an alias
+        // to it is (they were 404s the route served; found reviewing the diff).
+        let cfg = br#"{"model_aliases":{"cheap":"economy"},"catalog":{"providers":{"p":{},"q":{}},"models":[
+            {"id":"small","tier":"economy","provider":"p","context_window":1000,"max_output":10,"price_in":1,"price_out":1},
+            {"id":"mid","tier":"standard","provider":"q","context_window":1000,"max_output":10,"price_in":1,"price_out":1},
+            {"id":"big","tier":"premium","provider":"q","context_window":1000,"max_output":10,"price_in":2,"price_out":2}]}}"#;
+        let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
+        let no_p = Policy { blocked: ["p".to_string()].into(), ..Policy::default() };
+        let got = ids(&c, &no_p, today);
+        for want in ["auto", "economy", "standard", "premium", "cheap", "mid", "big"] {
+            assert!(got.iter().any(|i| i == want), "{want} missing from {got:?}");
+        }
+        let no_q = Policy { blocked: ["q".to_string()].into(), ..Policy::default() };
+        assert_eq!(ids(&c, &no_q, today), ["auto", "economy", "small", "cheap"]);
     }
 
     /// Issue 15: `models.retrieve` (`GET /v1/models/{model}`) had no answer.

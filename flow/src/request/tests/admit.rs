@@ -1,9 +1,10 @@
-//! What admitting an attempt, and a stream left waiting, write to the shared health records.
+//! What admitting an attempt, a stream left waiting and an embeddings request write to the
+//! shared health records.
 
 use model_router_scorer::health::{Breaker, Health};
 use model_router_scorer::route::Upstream;
 
-use super::{HELLO, STREAM_HELLO, chat, cluster_of, config, route};
+use super::{HELLO, STREAM_HELLO, chat, cluster_of, config, pairs, route};
 use crate::io::Event;
 use crate::live;
 use crate::request::Request;
@@ -53,4 +54,32 @@ fn a_stream_left_before_its_first_byte_is_a_latency_sample() {
     let key = deployment_key(&provider, &model.unwrap_or_default());
     let stored = host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).unwrap_or_default();
     assert_eq!((stored.first_byte_ms, stored.samples), (2_000.0, 1), "{key}: {stored:?}");
+}
+
+/// Embeddings route past no breaker, and their failures feed none: an embeddings endpoint
+/// failing opened its provider's breaker, taking every chat model of it out, while embeddings
+/// went on to it.
+#[test]
+fn an_embeddings_failure_opens_no_breaker() {
+    use model_router_scorer::health::{deployment_key, provider_key};
+    let catalog = r#"{"providers":{"a":{}},"models":[{"id":"m","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},{"id":"s","tier":"standard","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},{"id":"x","tier":"premium","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},{"id":"emb","tier":"embedding","provider":"a","api":"embeddings","context_window":100,"dimensions":8,"price_in":1,"price_out":0}]}"#;
+    let config = format!(r#"{{"catalog":{catalog},"resilience":{{"failures":2}}}}"#);
+    let config = model_router_scorer::Config::from_json(config.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let shared = std::rc::Rc::new(crate::shared::Shared::new(config, std::collections::HashMap::new()));
+    let mut host = chat(r#"{"model":"emb","input":"a"}"#);
+    host.request_headers =
+        pairs(&[(":method", "POST"), (":path", "/v1/embeddings"), ("content-type", "application/json")]);
+    for status in ["503", "503", "200"] {
+        let mut req = Request::new(Some(shared.clone()));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", status), ("content-type", "application/json")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body =
+            br#"{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}"#.to_vec();
+        req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+    }
+    for key in [provider_key("a"), deployment_key("a", "emb")] {
+        assert!(!host.shared.borrow().contains_key(&key), "{key} written");
+    }
 }

@@ -36,3 +36,20 @@ fn every_header_in_the_routers_name_is_removed_on_every_path() {
         );
     }
 }
+
+/// A `client_header` the operator named under the router's prefix is the client's to send: it
+/// was removed with the rest, and every request was anonymous (its client's policy and budget
+/// skipped; found reviewing the diff).
+#[test]
+fn a_client_header_of_the_routers_prefix_is_kept() {
+    let mut host = chat("{}");
+    host.request_headers.push(("x-model-router-team".into(), "poor".into()));
+    let mut req = Request::new(Some(config(r#","client_header":"x-model-router-team""#)));
+    let first = req.on(&host, Event::RequestHeaders { end_of_stream: false });
+    let removed = first
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::RemoveRequestHeader(n) if n == "x-model-router-team"));
+    assert!(!removed, "{first:?}");
+    assert_eq!(req.client.as_deref(), Some("poor"));
+}
