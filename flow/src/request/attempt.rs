@@ -65,7 +65,7 @@ impl Request {
         };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         if status == 429 {
-            f.note_retry_after(find(&headers, h::RETRY_AFTER));
+            f.note_retry_after(find(&headers, h::RETRY_AFTER), now_ns);
         }
         let timed_out = status == 504
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));

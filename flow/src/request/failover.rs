@@ -250,7 +250,7 @@ impl Request {
         }
         if status == 429 {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
-            f.note_retry_after(after.as_deref());
+            f.note_retry_after(after.as_deref(), now_ns);
         }
         if matches!(judged, Some(Judged::FailedStream)) {
             // Served (with its error event), and its provider's failure as on the route's path:

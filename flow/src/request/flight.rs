@@ -261,8 +261,8 @@ impl Flight {
     }
 
     /// Keeps the smallest `retry-after` a rate-limited attempt was given.
-    pub(super) fn note_retry_after(&mut self, value: Option<&str>) {
-        if let Some(secs) = retry_secs(value) {
+    pub(super) fn note_retry_after(&mut self, value: Option<&str>, now_ns: u64) {
+        if let Some(secs) = retry_secs(value, now_ns / 1_000_000_000) {
             self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
         }
     }
@@ -342,9 +342,24 @@ pub(super) fn retryable(status: u16) -> bool {
 pub(super) const TIMEOUT_DETAILS: [&str; 3] =
     ["upstream_per_try_idle_timeout", "upstream_per_try_timeout", "upstream_response_timeout"];
 
-/// Seconds in a `retry-after` value (the HTTP-date form is not read).
-fn retry_secs(value: Option<&str>) -> Option<u64> {
-    value?.trim().parse().ok()
+/// Seconds a `retry-after` value asks to wait at `now` (seconds since the epoch): its seconds,
+/// or the time to its HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`, the form HTTP says to send;
+/// a date past is 0). Unread, a date left an all-429 answer saying 1.
+fn retry_secs(value: Option<&str>, now: u64) -> Option<u64> {
+    let value = value?.trim();
+    if let Ok(secs) = value.parse() {
+        return Some(secs);
+    }
+    let parts: Vec<&str> = value.split_ascii_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| m == month)? + 1;
+    let days = model_router_scorer::catalog::parse_day(&format!("{year}-{month:02}-{day}"))?;
+    let mut hms = time.splitn(3, ':').map(|n| n.parse::<u64>().ok().filter(|n| *n < 61));
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    let at = u64::try_from(days).ok()?.checked_mul(86_400)?.checked_add(h * 3_600 + m * 60 + s)?;
+    Some(at.saturating_sub(now))
 }
 
 /// Why the next attempt is needed.

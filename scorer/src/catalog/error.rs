@@ -75,6 +75,7 @@ pub(crate) fn name_rule(what: &str) -> &'static str {
             "use a header of a-z and -, an env of A-Z a-z 0-9 _, and a prefix without control characters"
         }
         "host" => "use a host name of A-Z a-z 0-9 - . and a :port, at most 253 characters",
+        "upstream model id" => "use 1-256 characters without control characters",
         _ => "use 1-128 characters of A-Z a-z 0-9 - _ . : / @ + |",
     }
 }
@@ -101,7 +102,7 @@ impl fmt::Display for CatalogError {
             }
             CatalogError::BadNumber { model } => write!(
                 f,
-                "catalog: model '{model}' has a negative or non-finite price or signal, or a zero window"
+                "catalog: model '{model}' has a negative or non-finite price or signal, a zero window, a max_output past its window, a long_context above it or dimensions 0"
             ),
             CatalogError::BadDate { model, value } => {
                 write!(f, "catalog: model '{model}' has retires {value:?}: use YYYY-MM-DD")

@@ -131,11 +131,16 @@ impl TryFrom<RawCatalog> for Catalog {
             }
             let finite = |v: f64| v.is_finite() && v >= 0.0;
             let signals_ok = [m.quality, m.coding, m.speed_tps].into_iter().flatten().all(finite);
-            let long_ok =
-                m.long_context.is_none_or(|l| finite(l.price_in) && finite(l.price_out) && l.above > 0);
+            // A long-context rate starts inside the window (above it, it never applies).
+            let long_ok = m.long_context.is_none_or(|l| {
+                finite(l.price_in) && finite(l.price_out) && l.above > 0 && l.above < m.context_window
+            });
+            // An embedding model of no dimensions refuses every `dimensions`; a chat model's output
+            // is part of its window.
+            let sizes_ok = m.dimensions != Some(0) && m.max_output.is_none_or(|o| o <= m.context_window);
             let prices_ok =
                 [Some(m.price_in), Some(m.price_out), m.price_cache_read].into_iter().flatten().all(finite);
-            if !prices_ok || !signals_ok || !long_ok || m.context_window == 0 {
+            if !prices_ok || !signals_ok || !long_ok || !sizes_ok || m.context_window == 0 {
                 return Err(CatalogError::BadNumber { model: m.id.clone() });
             }
             let retires = match &m.retires {
@@ -155,8 +160,14 @@ impl TryFrom<RawCatalog> for Catalog {
                 let taken = RESERVED_IDS.contains(&alias.as_str())
                     || raw.models.iter().any(|o| o.id == *alias)
                     || embeddings.iter().any(|e| e.alias.as_ref() == Some(alias) && e.id != m.id);
-                if !is_token(alias) || taken {
+                if !is_token(alias) {
                     return Err(CatalogError::BadName { what: "alias", value: alias.clone() });
+                }
+                if taken {
+                    return Err(CatalogError::Unsupported {
+                        model: m.id.clone(),
+                        what: "its alias is taken: a routing keyword (economy, standard, premium, auto), a model id or another model's alias",
+                    });
                 }
             }
             let tier = match m.tier {
@@ -374,6 +385,16 @@ mod tests {
                 ),
                 "BadNumber",
             ),
+            // A long-context rate above the window, an output past it.
+            (
+                three_tiers("").replacen(
+                    r#""price_in":1"#,
+                    r#""price_in":1,"long_context":{"above":5000,"price_in":2,"price_out":4}"#,
+                    1,
+                ),
+                "BadNumber",
+            ),
+            (three_tiers("").replacen(r#""max_output":100"#, r#""max_output":50000"#, 1), "BadNumber"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"cluster":"bad cluster"}"#), "BadName"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"base_path":"/v1/../x"}"#), "BadName"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"auth":{"header":"Auth","env":"K"}}"#), "BadName"),
@@ -385,6 +406,12 @@ mod tests {
             (
                 three_tiers(
                     r#",{"id":"em","tier":"embedding","provider":"p","alias":"auto","context_window":8,"price_in":1,"price_out":0}"#,
+                ),
+                "Unsupported { model: \"em\", what: \"its alias is taken",
+            ),
+            (
+                three_tiers(
+                    r#",{"id":"em","tier":"embedding","provider":"p","alias":"a b","context_window":8,"price_in":1,"price_out":0}"#,
                 ),
                 "BadName",
             ),

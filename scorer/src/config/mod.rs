@@ -316,6 +316,11 @@ impl Config {
         let raw: RawConfig = if bytes.iter().all(u8::is_ascii_whitespace) {
             RawConfig::default()
         } else {
+            // A key named twice anywhere: a map kept its last without a word (two `clusters`
+            // for one provider, an alias twice, a client's limit twice).
+            if let Some(twice) = crate::parse::fields::named_twice(bytes) {
+                return Err(ConfigError::Json(twice));
+            }
             serde_json::from_slice(bytes).map_err(|e| ConfigError::Json(e.to_string()))?
         };
         Config::try_from(raw)
@@ -587,6 +592,15 @@ mod tests {
             (r#"{"responses":{"drop_tools":[""]}}"#, "BadResponses"),
             (r#"{"responses":{"drop_tools":["web_search","web_search"]}}"#, "BadResponses"),
             (r#"{"responses":{"drop_hosted":["web_search"]}}"#, "Json"),
+            // A key twice inside a map: its last won without a word.
+            (
+                r#"{"clusters":{"openai":"openai","openai":"nope"}}"#,
+                "Json(\"key 'openai' appears more than once in clusters",
+            ),
+            (
+                r#"{"model_aliases":{"a":"premium","a":"economy"}}"#,
+                "Json(\"key 'a' appears more than once in model_aliases",
+            ),
         ];
         for (json, want) in cases {
             let got = format!("{:?}", Config::from_json(json.as_bytes()));

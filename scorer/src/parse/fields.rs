@@ -107,6 +107,22 @@ pub(crate) fn skip_unique(r: &mut Reader<'_>, at: &dyn Fn() -> String) -> Result
     }
 }
 
+/// Why a JSON object's members (`bytes`) name a key twice at any depth, its path said from the
+/// member down (`key 'openai' appears more than once in clusters`); `None` when none does (or
+/// the bytes are no JSON object: its parser says so).
+pub(crate) fn named_twice(bytes: &[u8]) -> Option<String> {
+    let mut r = Reader::new(std::str::from_utf8(bytes).ok()?);
+    let mut top = r.object().ok()?;
+    while let Ok(Some(key)) = top.next_key(&mut r) {
+        match skip_unique(&mut r, &|| key.to_string()) {
+            Err(e) if e.code == "duplicate_key" => return Some(e.message),
+            Err(_) => return None,
+            Ok(()) => {}
+        }
+    }
+    None
+}
+
 pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
     let param = if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
     ApiError::invalid(
