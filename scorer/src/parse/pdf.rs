@@ -5,9 +5,9 @@
 //! tree's nodes say `/Pages`), with any whitespace between the two names. Each `/Type` is found
 //! in the base64 as its encoding at each of the three byte alignments, and only the bytes
 //! around it are decoded: what follows (a page, or not), and the object it stands in (`12 0
-//! obj`), so an object an incremental update wrote again counts once. A PDF whose page objects
-//! sit in compressed object streams (PDF 1.5's `/ObjStm`) shows none, and one may hide its
-//! names in escapes (`/#50age`): it is counted by its bytes, as before.
+//! obj`), so an object an incremental update wrote again counts once. Page objects inside
+//! compressed object streams (PDF 1.5's `/ObjStm`) are counted by inflating those streams
+//! ([`objstm`]). A PDF may hide its names in escapes (`/#50age`): it is counted by its bytes.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -16,6 +16,8 @@ use memchr::memmem;
 
 use super::base64::{encode, quad};
 use super::fields::names;
+
+mod objstm;
 use super::json::{Kind, Reader};
 
 /// The data URL prefix before a file's base64 payload.
@@ -57,6 +59,7 @@ fn pages_in(data: &str) -> u64 {
         false => Cow::Owned(payload.bytes().filter_map(standard).collect()),
     };
     let (mut objects, mut unnamed, mut names) = (HashSet::new(), 0, 0);
+    let mut streams = objstm::ObjectStreams::new();
     let marker = b"/Type";
     for k in 0..3 {
         let mut bytes = vec![0; k];
@@ -74,6 +77,10 @@ fn pages_in(data: &str) -> u64 {
             // what follows it.
             let read = window(&payload, name, marker.len() + AFTER);
             let Some(after) = read.strip_prefix(marker) else { continue };
+            if is_type(after, b"/ObjStm") {
+                objects.extend(streams.pages(&payload, name));
+                continue;
+            }
             if !is_page(after) {
                 continue;
             }
@@ -86,7 +93,7 @@ fn pages_in(data: &str) -> u64 {
             }
         }
     }
-    objects.len() as u64 + unnamed
+    (objects.len() as u64 + unnamed).min(MOST_PAGES)
 }
 
 /// The `len` bytes from byte `start` of what `payload`, base64, encodes (fewer at its end),
@@ -129,8 +136,14 @@ fn file_data(raw: &str) -> Vec<Cow<'_, str>> {
 /// Whether the bytes after a `/Type` name a page: whitespace, then `/Page` ended by a
 /// delimiter, whitespace or the end (not `/Pages`).
 fn is_page(after: &[u8]) -> bool {
+    is_type(after, b"/Page")
+}
+
+/// Whether the bytes after a `/Type` name the type `name`, ended by a delimiter, whitespace or
+/// the end.
+fn is_type(after: &[u8], name: &[u8]) -> bool {
     let start = after.iter().position(|b| !is_space(*b)).unwrap_or(after.len());
-    let Some(rest) = after.get(start..).and_then(|a| a.strip_prefix(b"/Page")) else { return false };
+    let Some(rest) = after.get(start..).and_then(|a| a.strip_prefix(name)) else { return false };
     rest.first().is_none_or(|b| is_space(*b) || b"()<>[]{}/%".contains(b))
 }
 
