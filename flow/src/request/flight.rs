@@ -393,7 +393,7 @@ pub(super) struct Watch {
     pub(super) to: Upstream,
     /// When the attempt was sent (ns).
     pub(super) sent_ns: u64,
-    /// The first body byte was seen (and its latency recorded).
+    /// Its first answer was seen (text, reasoning or a call), and its latency recorded.
     pub(super) started: bool,
     /// Prices the usage chunk and checks the end.
     pub(super) editor: StreamUsage,

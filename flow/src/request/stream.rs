@@ -144,13 +144,6 @@ impl Request {
         end_of_stream: bool,
         translated: Option<Vec<u8>>,
     ) -> Verdict {
-        if body_size > 0 && !w.started {
-            w.started = true;
-            if let (Ok(now_ns), Some(shared)) = (host.now_ns(), self.shared.as_deref()) {
-                let ms = now_ns.saturating_sub(w.sent_ns) as f64 / 1e6;
-                live::record_first_byte(host, &w.to, ms, now_ns / 1_000_000_000, &shared.config.resilience);
-            }
-        }
         w.passed += body_size as u64;
         let translated_first = translated.is_some();
         let read = match translated {
@@ -181,6 +174,16 @@ impl Request {
                 }
             }
             Err(e) => warn(host, &e),
+        }
+        // Its latency is its first answer's: the first chunk that carries text, reasoning or a
+        // call (a provider's role-only chunk, sent at once, made one that kept its first token
+        // three seconds the fastest).
+        if !w.started && w.editor.text_bytes > 0 {
+            w.started = true;
+            if let (Ok(now_ns), Some(shared)) = (host.now_ns(), self.shared.as_deref()) {
+                let ms = now_ns.saturating_sub(w.sent_ns) as f64 / 1e6;
+                live::record_first_byte(host, &w.to, ms, now_ns / 1_000_000_000, &shared.config.resilience);
+            }
         }
         if !end_of_stream {
             self.phase = Phase::Streaming(w);

@@ -4,7 +4,7 @@
 use model_router_scorer::health::{Breaker, Health};
 use model_router_scorer::route::Upstream;
 
-use super::{HELLO, STREAM_HELLO, chat, cluster_of, config, pairs, route};
+use super::{Fake, HELLO, STREAM_HELLO, chat, cluster_of, config, pairs, route};
 use crate::io::Event;
 use crate::live;
 use crate::request::Request;
@@ -81,5 +81,49 @@ fn an_embeddings_failure_opens_no_breaker() {
     }
     for key in [provider_key("a"), deployment_key("a", "emb")] {
         assert!(!host.shared.borrow().contains_key(&key), "{key} written");
+    }
+}
+
+/// `prefer: fast` ranks by the time to a stream's answer. A non-streamed answer's time is its
+/// whole generation, which the request's length decides: it was a latency observation, so one
+/// client's long answers made a deployment slow for every client's `fast` (found attacking the
+/// demo: five slow answers moved all `fast` traffic off a deployment). It still counts as an
+/// answer for the breaker.
+#[test]
+fn only_a_streams_time_is_a_latency_observation() {
+    let shared = config("");
+    for (stream, samples) in [(false, 0), (true, 1)] {
+        let body = if stream { HELLO.replacen('{', r#"{"stream":true,"#, 1) } else { HELLO.to_string() };
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(shared.clone()));
+        let cluster = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.now_ns += 20_000_000_000;
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let health = |host: &Fake, key: String| {
+            host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).unwrap_or_default()
+        };
+        let provider = model_router_scorer::health::provider_key(&cluster);
+        let deployment = model_router_scorer::health::deployment_key(&cluster, "m");
+        // A stream's headers are no sample (a client closing streams right after them made a
+        // slow deployment look fast); its first byte is, for its deployment. (An answer counts
+        // in the window when it ends.)
+        for key in [&provider, &deployment] {
+            let h = health(&host, key.clone());
+            assert_eq!((h.samples, h.window_total), (0, 0), "stream {stream}: {key}: {h:?}");
+        }
+        // Nor is a role-only chunk, which some providers send at once: the first answer is (one
+        // that kept its first token three seconds ranked the fastest).
+        let role = r#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#;
+        host.response_body = format!("{role}\n\n").into_bytes();
+        req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+        assert_eq!(health(&host, deployment.clone()).samples, 0, "stream {stream}: a role-only chunk");
+        host.now_ns += 3_000_000_000;
+        host.response_body =
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n".to_vec();
+        req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+        let h = health(&host, deployment);
+        assert_eq!(h.samples, samples, "stream {stream}: {h:?}");
+        assert!(!stream || h.first_byte_ms >= 23_000.0, "{h:?}");
     }
 }
