@@ -114,17 +114,19 @@ impl Request {
         if let Some(f) = out {
             a.labels = Some(f.labels());
         }
-        // A stream left before its first byte waited at least this long for it.
+        // A stream left before its first answer (nothing back, or its role-only chunk) waited
+        // at least this long for it.
         let waiting = match &self.phase {
-            Phase::Routed(f) => Some(f.as_ref()),
-            Phase::Opening(o) => Some(o.flight.as_ref()),
+            Phase::Routed(f) if f.stream => Some((&f.to, f.sent_ns)),
+            Phase::Opening(o) if o.flight.stream => Some((&o.flight.to, o.flight.sent_ns)),
+            Phase::Streaming(w) if !w.started => Some((&w.to, w.sent_ns)),
             _ => None,
         };
-        if let Some(f) = waiting.filter(|f| f.stream && closed)
+        if let Some((to, sent_ns)) = waiting.filter(|_| closed)
             && let (Some(shared), Ok(now_ns)) = (self.shared.as_deref(), host.now_ns())
         {
-            let ms = now_ns.saturating_sub(f.sent_ns) as f64 / 1e6;
-            live::record_wait(host, &f.to, ms, now_ns / 1_000_000_000, &shared.config.resilience);
+            let ms = now_ns.saturating_sub(sent_ns) as f64 / 1e6;
+            live::record_wait(host, to, ms, now_ns / 1_000_000_000, &shared.config.resilience);
         }
         // What the request is charged. Answered without reported usage, or ended unanswered:
         // the estimate of the attempt charged (the one in flight, or the one that answered: a

@@ -343,8 +343,7 @@ pub(super) const TIMEOUT_DETAILS: [&str; 3] =
     ["upstream_per_try_idle_timeout", "upstream_per_try_timeout", "upstream_response_timeout"];
 
 /// Seconds a `retry-after` value asks to wait at `now` (seconds since the epoch): its seconds,
-/// or the time to its HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`, the form HTTP says to send;
-/// a date past is 0). Unread, a date left an all-429 answer saying 1.
+/// or at least 1 to its HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`; not the obsolete forms).
 fn retry_secs(value: Option<&str>, now: u64) -> Option<u64> {
     let value = value?.trim();
     if let Ok(secs) = value.parse() {
@@ -359,7 +358,7 @@ fn retry_secs(value: Option<&str>, now: u64) -> Option<u64> {
     let mut hms = time.splitn(3, ':').map(|n| n.parse::<u64>().ok().filter(|n| *n < 61));
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
     let at = u64::try_from(days).ok()?.checked_mul(86_400)?.checked_add(h * 3_600 + m * 60 + s)?;
-    Some(at.saturating_sub(now))
+    Some(at.saturating_sub(now).max(1))
 }
 
 /// Why the next attempt is needed.

@@ -80,6 +80,9 @@ pub struct ChatRequest<'a> {
     /// others, and hands them all back here for the memo to keep).
     pub(crate) chain: Vec<Digest>,
     pub(crate) layout: Layout,
+    /// What reading the PDFs of the request's `file` parts may still cost (one budget for all
+    /// of them: a body of hundreds of PDFs had a budget each).
+    pub(crate) pdf: crate::parse::pdf::ObjectStreams,
 }
 
 impl Default for ChatRequest<'_> {
@@ -107,6 +110,7 @@ impl Default for ChatRequest<'_> {
             spans: Vec::new(),
             chain: Vec::new(),
             layout: Layout::default(),
+            pdf: crate::parse::pdf::ObjectStreams::new(),
         }
     }
 }

@@ -265,6 +265,8 @@ struct Entry {
     unsigned: Vec<usize>,
     /// The removals of members some providers refuse ([`crate::parse::layout::Layout::drops`]).
     drops: Vec<(Span, u16)>,
+    /// What reading the messages' PDFs left of the request's budget for them.
+    pdf: crate::parse::pdf::ObjectStreams,
 }
 
 impl Entry {
@@ -365,6 +367,7 @@ impl Parses {
             .drops
             .extend(e.drops.iter().map(|&(s, d)| (Span { start: at + s.start, end: at + s.end }, d)));
         req.text_bytes += e.text_bytes;
+        req.pdf = e.pdf;
         req.features.images += e.images;
         req.layout.asks |= e.asks;
         Some(Resumed { messages: e.messages, end: at + run.len(), carried: e.carried, run })
@@ -411,6 +414,7 @@ impl Parses {
                 .filter(|(s, _)| s.start >= at)
                 .map(|&(s, d)| (Span { start: s.start - at, end: s.end - at }, d))
                 .collect(),
+            pdf: req.pdf,
         };
         let size = entry.bytes();
         self.last = self.shelf.put(run, entry, size);

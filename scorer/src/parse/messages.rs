@@ -352,7 +352,9 @@ fn parse_content<'a>(
                             let mut tokens = ((r.pos() - start) as u64).div_ceil(rate);
                             if key == "file" {
                                 let raw = r.text().get(start..r.pos()).unwrap_or_default();
-                                tokens = tokens.max(super::pdf::pages(raw).saturating_mul(PDF_PAGE_TOKENS));
+                                tokens = tokens.max(
+                                    super::pdf::pages(raw, &mut req.pdf).saturating_mul(PDF_PAGE_TOKENS),
+                                );
                             }
                             // Saturating: a crafted file's count must not wrap a 32-bit size.
                             let bytes = usize::try_from(tokens.saturating_mul(BYTES_PER_TOKEN));

@@ -14,11 +14,15 @@ use std::collections::HashSet;
 
 use memchr::memmem;
 
-use super::base64::{encode, quad};
+use super::base64::encode;
 use super::fields::names;
 
 mod objstm;
+mod scan;
+
 use super::json::{Kind, Reader};
+pub(crate) use objstm::ObjectStreams;
+use scan::{is_page, is_space, is_type, window};
 
 /// The data URL prefix before a file's base64 payload.
 const BASE64: &str = ";base64,";
@@ -38,13 +42,14 @@ const AFTER: usize = 24;
 
 /// Pages whose page objects the base64 payload of `raw`'s `file_data` (a `file` part's JSON
 /// object) shows; 0 without one. The member is read under any name a provider may take for it
-/// (`fileData`: [`names`]), the most pages of them counted.
-pub(crate) fn pages(raw: &str) -> u64 {
-    file_data(raw).iter().map(|data| pages_in(data)).max().unwrap_or(0)
+/// (`fileData`: [`names`]), the most pages of them counted. Its object streams are read within
+/// `streams`, the request's budget for its PDFs.
+pub(crate) fn pages(raw: &str, streams: &mut ObjectStreams) -> u64 {
+    file_data(raw).iter().map(|data| pages_in(data, streams)).max().unwrap_or(0)
 }
 
 /// [`pages`] of one `file_data` string.
-fn pages_in(data: &str) -> u64 {
+fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
     let Some(at) = data.find(BASE64) else { return 0 };
     let payload = data.get(at + BASE64.len()..).unwrap_or_default();
     // Line-wrapped or URL-safe base64, as the standard alphabet in one line.
@@ -59,7 +64,6 @@ fn pages_in(data: &str) -> u64 {
         false => Cow::Owned(payload.bytes().filter_map(standard).collect()),
     };
     let (mut objects, mut unnamed, mut names) = (HashSet::new(), 0, 0);
-    let mut streams = objstm::ObjectStreams::new();
     let marker = b"/Type";
     for k in 0..3 {
         let mut bytes = vec![0; k];
@@ -96,24 +100,6 @@ fn pages_in(data: &str) -> u64 {
     (objects.len() as u64 + unnamed).min(MOST_PAGES)
 }
 
-/// The `len` bytes from byte `start` of what `payload`, base64, encodes (fewer at its end),
-/// each group of four characters decoded once.
-fn window(payload: &[u8], start: usize, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 3);
-    let mut group = start / 3;
-    while out.len() < len + start % 3 {
-        let (bytes, n) = quad(payload, group);
-        out.extend_from_slice(bytes.get(..n).unwrap_or_default());
-        if n < 3 {
-            break;
-        }
-        group += 1;
-    }
-    out.drain(..(start % 3).min(out.len()));
-    out.truncate(len);
-    out
-}
-
 /// `file_data`'s string, its escapes decoded (PHP's `json_encode` writes a base64 `/` as `\/`).
 fn file_data(raw: &str) -> Vec<Cow<'_, str>> {
     let mut found = Vec::new();
@@ -131,25 +117,6 @@ fn file_data(raw: &str) -> Vec<Cow<'_, str>> {
         }
     }
     found
-}
-
-/// Whether the bytes after a `/Type` name a page: whitespace, then `/Page` ended by a
-/// delimiter, whitespace or the end (not `/Pages`).
-fn is_page(after: &[u8]) -> bool {
-    is_type(after, b"/Page")
-}
-
-/// Whether the bytes after a `/Type` name the type `name`, ended by a delimiter, whitespace or
-/// the end.
-fn is_type(after: &[u8], name: &[u8]) -> bool {
-    let start = after.iter().position(|b| !is_space(*b)).unwrap_or(after.len());
-    let Some(rest) = after.get(start..).and_then(|a| a.strip_prefix(name)) else { return false };
-    rest.first().is_none_or(|b| is_space(*b) || b"()<>[]{}/%".contains(b))
-}
-
-/// PDF whitespace.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\0')
 }
 
 /// The number of the object whose header (`12 0 obj`) stands last in `before`.
@@ -177,6 +144,11 @@ pub(crate) fn part(pdf: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// [`pages`] within a budget of its own.
+    pub(super) fn count(raw: &str) -> u64 {
+        pages(raw, &mut ObjectStreams::new())
+    }
+
     /// Page objects are counted at every byte offset, written with or without a space; the
     /// page tree's nodes (`/Pages`) are not; markers in the filename or another part are not
     /// read.
@@ -189,10 +161,10 @@ mod tests {
             for n in 0..7 {
                 pdf.push_str(&format!("{} 0 obj << {ty} /Parent 2 0 R >> endobj\n{}", n + 3, "y".repeat(n)));
             }
-            assert_eq!(pages(&part(pdf.as_bytes())), 7, "shift {shift} {ty}");
+            assert_eq!(count(&part(pdf.as_bytes())), 7, "shift {shift} {ty}");
         }
-        assert_eq!(pages(r#"{"filename":"/Type /Page","file_id":"file-1"}"#), 0);
-        assert_eq!(pages(&part(b"%PDF-1.5 compressed object streams only")), 0);
+        assert_eq!(count(r#"{"filename":"/Type /Page","file_id":"file-1"}"#), 0);
+        assert_eq!(count(&part(b"%PDF-1.5 compressed object streams only")), 0);
     }
 
     /// What writers and hiders vary: spellings mixed in one file, any whitespace between the
@@ -209,7 +181,7 @@ mod tests {
         }
         // An update writing objects 3 and 4 again.
         pdf.push_str("3 0 obj << /Type /Page /Rotate 90 >> endobj\n4 0 obj << /Type /Page >> endobj\n");
-        assert_eq!(pages(&part(pdf.as_bytes())), 5);
+        assert_eq!(count(&part(pdf.as_bytes())), 5);
         let whole = part(pdf.as_bytes());
         let b64 = whole.split(";base64,").nth(1).unwrap_or_default().trim_end_matches("\"}");
         let wrapped: Vec<&str> =
@@ -218,15 +190,15 @@ mod tests {
         for data in [wrapped.join("\\r\\n"), url_safe, b64.replace('/', "\\/")] {
             let raw =
                 format!(r#"{{"filename":"x;base64,AAAA","file_data":"data:application/pdf;base64,{data}"}}"#);
-            assert_eq!(pages(&raw), 5, "{raw}");
+            assert_eq!(count(&raw), 5, "{raw}");
         }
         // Under protobuf's JSON name, which Gemini's OpenAI layer reads, alone and after a
         // small `file_data`: the most pages count.
         let camel = whole.replace("\"file_data\"", "\"fileData\"");
-        assert_eq!(pages(&camel), 5, "{camel}");
+        assert_eq!(count(&camel), 5, "{camel}");
         let beside =
             format!(r#"{{"file_data":"data:application/pdf;base64,AAAA",{}"#, camel.trim_start_matches('{'));
-        assert_eq!(pages(&beside), 5, "{beside}");
+        assert_eq!(count(&beside), 5, "{beside}");
     }
 
     /// A name whose encoding's core matches but whose bytes are not `/Type` is no page (the
@@ -239,13 +211,13 @@ mod tests {
                 "{}3 0 obj << /Typo /Page >> endobj\n4 0 obj << /Typd /Page >> endobj\n",
                 "x".repeat(shift)
             );
-            assert_eq!(pages(&part(pdf.as_bytes())), 0, "{shift}");
+            assert_eq!(count(&part(pdf.as_bytes())), 0, "{shift}");
         }
         let page = format!(
             "3 0 obj << /Parent 2 0 R /Resources << {} >> /Type /Page >> endobj\n",
             "/F1 5 0 R ".repeat(12)
         );
-        assert_eq!(pages(&part(format!("{page}{page}").as_bytes())), 1);
+        assert_eq!(count(&part(format!("{page}{page}").as_bytes())), 1);
     }
 
     /// A body of nothing but page objects is counted to more than any provider reads, no
@@ -253,12 +225,12 @@ mod tests {
     #[test]
     fn the_count_stops_past_what_any_provider_reads() {
         let pdf: String = (0..6_000).map(|n| format!("{n} 0 obj << /Type /Page >> endobj\n")).collect();
-        assert_eq!(pages(&part(pdf.as_bytes())), MOST_PAGES);
+        assert_eq!(count(&part(pdf.as_bytes())), MOST_PAGES);
     }
 
     /// A page marker at the payload's very end (its last group padded) is a page.
     #[test]
     fn a_page_at_the_very_end_is_a_page() {
-        assert_eq!(pages(&part(b"/Type /Page")), 1);
+        assert_eq!(count(&part(b"/Type /Page")), 1);
     }
 }

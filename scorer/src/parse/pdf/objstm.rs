@@ -9,7 +9,7 @@
 use memchr::memmem;
 use miniz_oxide::inflate::decompress_to_vec_zlib_with_limit;
 
-use super::{is_page, is_space, window};
+use super::scan::{is_page, is_space, window};
 
 /// Bytes inflated for one PDF at most, its object streams together.
 const MOST_INFLATED: usize = 8 << 20;
@@ -20,11 +20,15 @@ const MOST_STREAM: usize = 4 << 20;
 /// Bytes decoded for one PDF's object streams at most, their dictionaries and data together.
 const MOST_READ: usize = 16 << 20;
 
+/// Bytes read at a time of a stream whose length is another object's, to its `endstream`.
+const CHUNK: usize = 64 << 10;
+
 /// Bytes read around an object stream's `/Type` for its dictionary, each way.
 const AROUND: usize = 256;
 
-/// The object streams of one PDF, read against one budget.
-pub(super) struct ObjectStreams {
+/// What reading object streams may still cost: one budget for a request's PDFs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ObjectStreams {
     /// Bytes that may still be inflated.
     left: usize,
     /// Bytes that may still be decoded.
@@ -32,7 +36,7 @@ pub(super) struct ObjectStreams {
 }
 
 impl ObjectStreams {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ObjectStreams { left: MOST_INFLATED, read: MOST_READ }
     }
 
@@ -79,10 +83,21 @@ impl ObjectStreams {
             Some(len) => {
                 self.read(payload, data, usize::try_from(len).unwrap_or(MOST_STREAM).min(MOST_STREAM))
             }
+            // Read a chunk at a time, to `endstream`: charged whole, a few such streams spent the
+            // budget on the bytes after them.
             None => {
-                let mut read = self.read(payload, data, MOST_STREAM);
-                if let Some(end) = memmem::find(&read, b"endstream") {
-                    read.truncate(end);
+                let mut read: Vec<u8> = Vec::new();
+                while read.len() < MOST_STREAM && self.read > 0 {
+                    let chunk = self.read(payload, data + read.len(), CHUNK.min(MOST_STREAM - read.len()));
+                    let from = read.len().saturating_sub(b"endstream".len());
+                    read.extend_from_slice(&chunk);
+                    if let Some(end) = read.get(from..).and_then(|r| memmem::find(r, b"endstream")) {
+                        read.truncate(from + end);
+                        break;
+                    }
+                    if chunk.len() < CHUNK {
+                        break;
+                    }
                 }
                 read
             }
@@ -107,6 +122,12 @@ fn objects(inflated: &[u8], n: u64, first: u64) -> Vec<u64> {
     while (entries.len() as u64) < n {
         let (Some(Some(number)), Some(Some(offset))) = (numbers.next(), numbers.next()) else { break };
         let Some(at) = usize::try_from(offset).ok().and_then(|o| o.checked_add(first)) else { break };
+        // Offsets rise, so each object's bytes are read once: offsets that fell back (`1 0 1
+        // L`, again and again) made a PDF of 13 KB scan its 4 MB again for each entry, a worker
+        // held for minutes (found reviewing the diff).
+        if entries.last().is_some_and(|&(_, before)| at <= before) {
+            break;
+        }
         entries.push((number, at));
     }
     let mut pages = Vec::new();
@@ -149,7 +170,8 @@ fn indirect(dict: &[u8], key: &[u8]) -> bool {
 mod tests {
     use miniz_oxide::deflate::compress_to_vec_zlib;
 
-    use super::super::{pages, part};
+    use super::super::part;
+    use super::super::tests::count;
     use super::*;
     use crate::parse::base64::encode;
 
@@ -193,18 +215,18 @@ mod tests {
         for shift in 0..3 {
             let mut pdf = format!("%PDF-1.5\n{}", "x".repeat(shift)).into_bytes();
             pdf.extend(object_stream(9, &objects, None));
-            assert_eq!(pages(&part(&pdf)), 3, "shift {shift}");
+            assert_eq!(count(&part(&pdf)), 3, "shift {shift}");
         }
         let mut pdf = b"%PDF-1.5\n".to_vec();
         pdf.extend(object_stream(9, &objects, Some("10 0 R")));
-        assert_eq!(pages(&part(&pdf)), 3, "an indirect length");
+        assert_eq!(count(&part(&pdf)), 3, "an indirect length");
         pdf.extend_from_slice(b"4 0 obj << /Type /Page /Rotate 90 >> endobj\n");
-        assert_eq!(pages(&part(&pdf)), 3, "an update");
+        assert_eq!(count(&part(&pdf)), 3, "an update");
         let many: Vec<(u64, &str)> = (10..110).map(|n| (n, PAGE)).collect();
         let mut pdf = b"%PDF-1.5\n".to_vec();
         pdf.extend(object_stream(200, &many, None));
         assert!(pdf.len() < 1_500, "{} bytes", pdf.len());
-        assert_eq!(pages(&part(&pdf)), 100);
+        assert_eq!(count(&part(&pdf)), 100);
     }
 
     /// Inflating stops at the PDF's budget: a stream past it gives only the objects inflated
@@ -229,5 +251,42 @@ mod tests {
             assert!(streams.pages(&payload, at).is_empty());
         }
         assert_eq!(streams.read, 0);
+    }
+
+    /// Offsets that fall back end the stream's objects: each object's bytes are read once (a
+    /// header of `1 0 1 L` over and over scanned an L-byte region once an entry).
+    #[test]
+    fn offsets_that_fall_back_end_the_objects() {
+        let region = "/Type/X ".repeat(1_000);
+        let header: String = (0..1_000)
+            .map(|k| if k % 2 == 0 { "1 0 ".to_string() } else { format!("1 {} ", region.len()) })
+            .collect();
+        let first = header.len() as u64;
+        let inflated = format!("{header}{region}<< /Type /Page >>");
+        assert_eq!(objects(inflated.as_bytes(), 1_000, first), vec![1], "two entries, read once each");
+        // An indirect length read to its endstream, charged no further than a chunk past it.
+        let many: Vec<(u64, &str)> = (10..20).map(|n| (n, PAGE)).collect();
+        let mut pdf = object_stream(200, &many, Some("9 0 R"));
+        pdf.extend(vec![b'%'; 1 << 20]);
+        let payload = encode(&pdf).into_bytes();
+        let name = memmem::find(&pdf, b"/Type /ObjStm").unwrap_or_default();
+        let mut streams = ObjectStreams::new();
+        assert_eq!(streams.pages(&payload, name).len(), 10);
+        assert!(MOST_READ - streams.read <= 2 * AROUND + CHUNK, "{}", MOST_READ - streams.read);
+    }
+
+    /// One budget for a request's PDFs: a second reads within what the first left (each had
+    /// one of its own, and a body of hundreds of PDFs inflated 8 MB for each; found reviewing
+    /// the diff).
+    #[test]
+    fn a_requests_pdfs_share_one_budget() {
+        let many: Vec<(u64, &str)> = (10..110).map(|n| (n, PAGE)).collect();
+        let mut pdf = b"%PDF-1.5\n".to_vec();
+        pdf.extend(object_stream(200, &many, None));
+        let raw = part(&pdf);
+        let mut streams = ObjectStreams { left: 3_000, ..ObjectStreams::new() };
+        let first = super::super::pages(&raw, &mut streams);
+        let second = super::super::pages(&raw, &mut streams);
+        assert!(first > 0 && first < 100 && second == 0, "{first} {second}");
     }
 }
