@@ -37,23 +37,35 @@ fn admitting_to_a_closed_breaker_writes_nothing() {
     assert!(matches!(stored.map(|h| h.breaker), Some(Breaker::HalfOpen { started: 1, .. })), "{stored:?}");
 }
 
-/// A stream its client left before its first byte, two seconds after it was sent: its
-/// deployment's first byte is at least that late, a latency sample for `prefer: fast` (a
-/// deployment slower than its clients' patience never gave one, and ranked first).
+/// A stream its client left before its first answer, two seconds after it was sent (nothing
+/// back yet, or only its role-only chunk): its deployment's first answer is at least that late,
+/// a wait for `prefer: fast` (a deployment slower than its clients' patience never gave a
+/// sample, and ranked first; timed from the first answer, one left after its role chunk was
+/// neither a sample nor a wait).
 #[test]
-fn a_stream_left_before_its_first_byte_is_a_latency_sample() {
+fn a_stream_left_before_its_first_answer_is_a_wait() {
     use model_router_scorer::health::deployment_key;
-    let shared = config("");
-    let mut host = chat(STREAM_HELLO);
-    let mut req = Request::new(Some(shared.clone()));
-    let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
-    host.now_ns += 2_000_000_000;
-    req.on(&host, Event::Log);
-    let model =
-        shared.config.catalog.deployments.iter().find(|d| d.provider == provider).map(|d| d.id.clone());
-    let key = deployment_key(&provider, &model.unwrap_or_default());
-    let stored = host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).unwrap_or_default();
-    assert_eq!((stored.first_byte_ms, stored.samples), (2_000.0, 1), "{key}: {stored:?}");
+    for role_chunk in [false, true] {
+        let shared = config("");
+        let mut host = chat(STREAM_HELLO);
+        let mut req = Request::new(Some(shared.clone()));
+        let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        if role_chunk {
+            host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+            req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+            let role = r#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#;
+            host.response_body = format!("{role}\n\n").into_bytes();
+            req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+            host.details = Some("downstream_remote_disconnect".into());
+        }
+        host.now_ns += 2_000_000_000;
+        req.on(&host, Event::Log);
+        let model =
+            shared.config.catalog.deployments.iter().find(|d| d.provider == provider).map(|d| d.id.clone());
+        let key = deployment_key(&provider, &model.unwrap_or_default());
+        let stored = host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).unwrap_or_default();
+        assert_eq!((stored.first_byte_ms, stored.samples), (2_000.0, 1), "{role_chunk}: {key}: {stored:?}");
+    }
 }
 
 /// Embeddings route past no breaker, and their failures feed none: an embeddings endpoint
@@ -126,30 +138,4 @@ fn only_a_streams_time_is_a_latency_observation() {
         assert_eq!(h.samples, samples, "stream {stream}: {h:?}");
         assert!(!stream || h.first_byte_ms >= 23_000.0, "{h:?}");
     }
-}
-
-/// A stream its client leaves after its role-only chunk, before its first answer, waited too:
-/// timed from the first answer, it was neither a sample nor a wait (found reviewing the diff).
-#[test]
-fn a_stream_left_after_its_role_chunk_is_a_wait() {
-    use model_router_scorer::health::deployment_key;
-    let shared = config("");
-    let mut host = chat(STREAM_HELLO);
-    let mut req = Request::new(Some(shared.clone()));
-    let provider = cluster_of(&route(&mut req, &host)).unwrap_or_default();
-    host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    host.response_body = br#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}
-
-"#
-    .to_vec();
-    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
-    host.now_ns += 2_000_000_000;
-    host.details = Some("downstream_remote_disconnect".into());
-    req.on(&host, Event::Log);
-    let model =
-        shared.config.catalog.deployments.iter().find(|d| d.provider == provider).map(|d| d.id.clone());
-    let key = deployment_key(&provider, &model.unwrap_or_default());
-    let stored = host.shared.borrow().get(&key).and_then(|(v, _)| Health::decode(v)).unwrap_or_default();
-    assert_eq!((stored.first_byte_ms, stored.samples), (2_000.0, 1), "{key}: {stored:?}");
 }
