@@ -15,15 +15,22 @@ use crate::shared::Shared;
 fn first_attempt(shared: &Rc<Shared>, host: &mut Fake, status: u16) -> String {
     let mut req = Request::new(Some(shared.clone()));
     let cluster = cluster_of(&route(&mut req, host)).unwrap_or_default();
-    host.response_headers = pairs(&[(":status", &status.to_string())]);
-    req.on(host, Event::ResponseHeaders { end_of_stream: false });
+    answer(&mut req, host, status);
     if status == 200 {
-        // A whole answer is judged when its body ends.
-        host.response_body = br#"{"choices":[]}"#.to_vec();
-        req.on(host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
         req.on(host, Event::Log);
     }
     cluster
+}
+
+/// Answers a routed request's attempt with `status`, a whole empty answer for a 200 (a whole
+/// answer is judged when its body ends).
+fn answer(req: &mut Request, host: &mut Fake, status: u16) {
+    host.response_headers = pairs(&[(":status", &status.to_string())]);
+    req.on(host, Event::ResponseHeaders { end_of_stream: false });
+    if status == 200 {
+        host.response_body = br#"{"choices":[]}"#.to_vec();
+        req.on(host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    }
 }
 
 /// A streamed [`HELLO`].
@@ -219,12 +226,7 @@ fn a_probe_its_client_left_gives_its_slot_back() {
 #[test]
 fn an_answer_sent_before_the_breaker_opened_does_not_decide_its_probe() {
     let answer = |req: &mut Request, host: &mut Fake, status: u16| {
-        host.response_headers = pairs(&[(":status", &status.to_string())]);
-        req.on(host, Event::ResponseHeaders { end_of_stream: false });
-        if status == 200 {
-            host.response_body = br#"{"choices":[]}"#.to_vec();
-            req.on(host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
-        }
+        answer(req, host, status);
         req.on(host, Event::Log);
     };
     for (late, probed, then) in [(200, 503, 1), (503, 200, 0)] {
