@@ -31,8 +31,9 @@ const BASE64: &str = ";base64,";
 /// Anthropic 600), so a body of nothing but page markers is not read to its end.
 const MOST_PAGES: u64 = 5_000;
 
-/// `/Type` names read at most: a PDF's pages each hold a few (its fonts', its annotations'), and
-/// a body of nothing else is not read to its end (3.8 million held a worker 1.8 s).
+/// `/Type` names read at most, a request's PDFs together: a PDF's pages each hold a few (its
+/// fonts', its annotations'), and a body of nothing else is not read to its end (3.8 million
+/// held a worker 1.8 s).
 const MOST_NAMES: usize = 100_000;
 
 /// Bytes read before a page's `/Type` for its object's header (`12 0 obj`), and after it for
@@ -63,7 +64,7 @@ fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
         true => Cow::Borrowed(payload.as_bytes()),
         false => Cow::Owned(payload.bytes().filter_map(standard).collect()),
     };
-    let (mut objects, mut unnamed, mut names) = (HashSet::new(), 0, 0);
+    let (mut objects, mut unnamed) = (HashSet::new(), 0);
     let marker = b"/Type";
     for k in 0..3 {
         let mut bytes = vec![0; k];
@@ -72,8 +73,8 @@ fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
         let first = (8 * k).div_ceil(6);
         let Some(core) = encoded.get(first..(8 * (k + marker.len())) / 6) else { continue };
         for at in memmem::find_iter(&payload, core).filter(|at| at % 4 == first % 4) {
-            names += 1;
-            if objects.len() as u64 + unnamed >= MOST_PAGES || names > MOST_NAMES {
+            streams.names += 1;
+            if objects.len() as u64 + unnamed >= MOST_PAGES || streams.names > MOST_NAMES {
                 return (objects.len() as u64 + unnamed).min(MOST_PAGES);
             }
             let name = at.saturating_sub(first) / 4 * 3 + k;

@@ -2,26 +2,30 @@
 //! and most writers since use): their dictionary names the objects it holds (`/N`), where the
 //! first begins (`/First`) and its compressed length; the stream, inflated, starts with the
 //! objects' numbers and offsets. Each object that says `/Type /Page` is a page, named by its
-//! number. Inflating and reading are bounded for the whole PDF ([`MOST_INFLATED`],
-//! [`MOST_READ`]), so a body of deflate bombs, or of dictionaries naming streams that never end,
-//! costs what a few megabytes do.
+//! number. Inflating and reading are bounded for a request's PDFs together ([`MOST_INFLATED`],
+//! [`MOST_COMPRESSED`], [`MOST_READ`]): a body of deflate bombs, of empty deflate blocks (each
+//! rebuilds the inflater's tables and writes nothing: about 3 µs a compressed byte in V8), or of
+//! dictionaries naming streams that never end costs what a few hundred milliseconds do.
 
 use memchr::memmem;
 use miniz_oxide::inflate::decompress_to_vec_zlib_with_limit;
 
 use super::scan::{is_page, is_space, window};
 
-/// Bytes inflated for one PDF at most, its object streams together.
+/// Bytes inflated for a request's PDFs at most.
 const MOST_INFLATED: usize = 8 << 20;
 
-/// Compressed bytes read for one object stream at most.
-const MOST_STREAM: usize = 4 << 20;
+/// Compressed bytes handed to the inflater for a request's PDFs at most, one stream or many:
+/// what it costs is set by its input (4 MB of empty blocks held a worker 12 s), and honest
+/// object streams are small (pdfTeX's hold about 250 bytes a page: 9 KB for 36 pages), so
+/// this counts the pages of some 500.
+const MOST_COMPRESSED: usize = 128 << 10;
 
-/// Bytes decoded for one PDF's object streams at most, their dictionaries and data together.
+/// Bytes decoded for a request's object streams at most, their dictionaries and data together.
 const MOST_READ: usize = 16 << 20;
 
 /// Bytes read at a time of a stream whose length is another object's, to its `endstream`.
-const CHUNK: usize = 64 << 10;
+const CHUNK: usize = 16 << 10;
 
 /// Bytes read around an object stream's `/Type` for its dictionary, each way.
 const AROUND: usize = 256;
@@ -33,11 +37,15 @@ pub(crate) struct ObjectStreams {
     left: usize,
     /// Bytes that may still be decoded.
     read: usize,
+    /// Compressed bytes that may still be inflated.
+    compressed: usize,
+    /// `/Type` names read so far (`pdf::MOST_NAMES` at most).
+    pub(super) names: usize,
 }
 
 impl ObjectStreams {
     pub(crate) fn new() -> Self {
-        ObjectStreams { left: MOST_INFLATED, read: MOST_READ }
+        ObjectStreams { left: MOST_INFLATED, read: MOST_READ, compressed: MOST_COMPRESSED, names: 0 }
     }
 
     /// The `len` bytes at `start` of what `payload` encodes, within what may still be read.
@@ -51,7 +59,7 @@ impl ObjectStreams {
     /// `name` of what `payload` (base64) encodes; none when it is no Flate-encoded object stream
     /// or the budget is spent.
     pub(super) fn pages(&mut self, payload: &[u8], name: usize) -> Vec<u64> {
-        if self.left == 0 || self.read == 0 {
+        if self.left == 0 || self.read == 0 || self.compressed == 0 {
             return Vec::new();
         }
         let start = name.saturating_sub(AROUND);
@@ -64,6 +72,11 @@ impl ObjectStreams {
         ) else {
             return Vec::new();
         };
+        // Read once, for the last `/Type` before its data: a dictionary of five `/Type /ObjStm`
+        // names inflated its stream five times.
+        if head.get(at + 5..keyword).is_some_and(|rest| memmem::find(rest, b"/Type").is_some()) {
+            return Vec::new();
+        }
         let dict = head.get(open..keyword).unwrap_or_default();
         let (Some(n), Some(first)) = (number(dict, b"/N"), number(dict, b"/First")) else {
             return Vec::new();
@@ -79,16 +92,15 @@ impl ObjectStreams {
             _ => return Vec::new(),
         };
         let data = start + keyword + 6 + eol;
+        let most = self.compressed;
         let compressed = match number(dict, b"/Length").filter(|_| !indirect(dict, b"/Length")) {
-            Some(len) => {
-                self.read(payload, data, usize::try_from(len).unwrap_or(MOST_STREAM).min(MOST_STREAM))
-            }
+            Some(len) => self.read(payload, data, usize::try_from(len).unwrap_or(most).min(most)),
             // Read a chunk at a time, to `endstream`: charged whole, a few such streams spent the
             // budget on the bytes after them.
             None => {
                 let mut read: Vec<u8> = Vec::new();
-                while read.len() < MOST_STREAM && self.read > 0 {
-                    let chunk = self.read(payload, data + read.len(), CHUNK.min(MOST_STREAM - read.len()));
+                while read.len() < most && self.read > 0 {
+                    let chunk = self.read(payload, data + read.len(), CHUNK.min(most - read.len()));
                     let from = read.len().saturating_sub(b"endstream".len());
                     read.extend_from_slice(&chunk);
                     if let Some(end) = read.get(from..).and_then(|r| memmem::find(r, b"endstream")) {
@@ -103,6 +115,7 @@ impl ObjectStreams {
             }
         };
         // A stream cut short (or past the budget) still gives what it inflated so far.
+        self.compressed = self.compressed.saturating_sub(compressed.len().max(1));
         let inflated = decompress_to_vec_zlib_with_limit(&compressed, self.left).unwrap_or_else(|e| e.output);
         self.left = self.left.saturating_sub(inflated.len().max(1));
         objects(&inflated, n, first)
@@ -288,5 +301,43 @@ mod tests {
         let first = super::super::pages(&raw, &mut streams);
         let second = super::super::pages(&raw, &mut streams);
         assert!(first > 0 && first < 100 && second == 0, "{first} {second}");
+    }
+
+    /// The inflater's input is what it costs (4 MB of empty deflate blocks, which write
+    /// nothing, held a worker 12 s): at most [`MOST_COMPRESSED`] for a request's streams, and a
+    /// stream is read once for its dictionary's last `/Type` (five markers in one dictionary
+    /// inflated it five times; found probing the last fix).
+    #[test]
+    fn the_inflater_is_fed_little_and_each_stream_once() {
+        let many: Vec<(u64, &str)> = (10..110).map(|n| (n, PAGE)).collect();
+        let one = object_stream(200, &many, None);
+        let marker: &[u8] = b"<< /Type /ObjStm";
+        let at = memmem::find(&one, marker).unwrap_or_default();
+        let mut pdf = one.get(..at).unwrap_or_default().to_vec();
+        pdf.extend_from_slice(b"<< /Type /ObjStm /Type /ObjStm");
+        pdf.extend_from_slice(one.get(at + 2..).unwrap_or_default());
+        let payload = encode(&pdf).into_bytes();
+        let mut streams = ObjectStreams::new();
+        let counts: Vec<usize> =
+            memmem::find_iter(&pdf, b"/Type /ObjStm").map(|at| streams.pages(&payload, at).len()).collect();
+        assert_eq!(counts, [0, 0, 100], "the last marker only");
+        assert!(MOST_COMPRESSED - streams.compressed < 2_000, "{}", MOST_COMPRESSED - streams.compressed);
+        // A stream past what is left takes the rest, and the next none.
+        let junk: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let mut big = format!(
+            "1 0 obj << /Type /ObjStm /N 1 /First 4 /Length {} /Filter /FlateDecode >>\nstream\n",
+            junk.len()
+        )
+        .into_bytes();
+        big.extend_from_slice(&junk);
+        big.extend_from_slice(b"\nendstream endobj\n");
+        let payload = encode(&big).into_bytes();
+        let at = memmem::find(&big, b"/Type").unwrap_or_default();
+        let mut streams = ObjectStreams::new();
+        assert!(streams.pages(&payload, at).is_empty());
+        assert_eq!(streams.compressed, 0);
+        let read = streams.read;
+        assert!(streams.pages(&payload, at).is_empty());
+        assert_eq!(streams.read, read, "nothing read past the budget");
     }
 }
