@@ -5,7 +5,7 @@
 //! number. Inflating and reading are bounded for a request's PDFs together ([`MOST_INFLATED`],
 //! [`MOST_COMPRESSED`], [`MOST_READ`]): a body of deflate bombs, of empty deflate blocks (each
 //! rebuilds the inflater's tables and writes nothing: about 3 µs a compressed byte in V8), or of
-//! dictionaries naming streams that never end costs what a few hundred milliseconds do.
+//! dictionaries naming streams that never end costs about a tenth of a second.
 
 use memchr::memmem;
 use miniz_oxide::inflate::decompress_to_vec_zlib_with_limit;
@@ -16,10 +16,10 @@ use super::scan::{is_page, is_space, window};
 const MOST_INFLATED: usize = 8 << 20;
 
 /// Compressed bytes handed to the inflater for a request's PDFs at most, one stream or many:
-/// what it costs is set by its input (4 MB of empty blocks held a worker 12 s), and honest
-/// object streams are small (pdfTeX's hold about 250 bytes a page: 9 KB for 36 pages), so
-/// this counts the pages of some 500.
-const MOST_COMPRESSED: usize = 128 << 10;
+/// what it costs is set by its input (4 MB of empty blocks held a worker 12 s; 128 KB of them,
+/// 0.4 s), and honest object streams are small (pdfTeX's hold about 250 bytes a page: 9 KB for
+/// 36 pages), so this counts the pages of some 130, at about 0.1 s at worst.
+const MOST_COMPRESSED: usize = 32 << 10;
 
 /// Bytes decoded for a request's object streams at most, their dictionaries and data together.
 const MOST_READ: usize = 16 << 20;
