@@ -201,16 +201,19 @@ pub fn first_in(host: &dyn Host, key: &str, interval: u64, now: u64) -> bool {
 
 /// Records a stream's time to first byte for its deployment: its latency sample.
 pub fn record_first_byte(host: &dyn Host, to: &Upstream, ms: f64, now: u64, cfg: &ResilienceConfig) {
-    let key = health::deployment_key(&to.provider, &to.model);
-    if let Err(e) = update(host, &key, |h| h.record_first_byte(ms, now, cfg.fast_stale_secs)) {
-        host.log(Level::Warn, &format!("model-router: {e}"));
-    }
+    update_deployment(host, to, |h| h.record_first_byte(ms, now, cfg.fast_stale_secs));
 }
 
 /// Records that a stream waited `ms` for its first byte without it ([`Health::record_wait`]).
 pub fn record_wait(host: &dyn Host, to: &Upstream, ms: f64, now: u64, cfg: &ResilienceConfig) {
+    update_deployment(host, to, |h| h.record_wait(ms, now, cfg.fast_stale_secs));
+}
+
+/// Changes the health record of `to`'s deployment with `change` (a latency's, which only the
+/// deployment keeps), a failure logged.
+fn update_deployment(host: &dyn Host, to: &Upstream, change: impl FnMut(&mut Health)) {
     let key = health::deployment_key(&to.provider, &to.model);
-    if let Err(e) = update(host, &key, |h| h.record_wait(ms, now, cfg.fast_stale_secs)) {
+    if let Err(e) = update(host, &key, change) {
         host.log(Level::Warn, &format!("model-router: {e}"));
     }
 }

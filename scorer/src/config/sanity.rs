@@ -38,8 +38,8 @@ impl Config {
             );
         }
         for (alias, target) in self.model_aliases.exact() {
-            let served = self.catalog.deployments.iter().filter(|d| d.id == target);
-            if served.clone().count() > 0 && served.clone().all(|d| d.retired(now)) {
+            let mut served = self.catalog.deployments.iter().filter(|d| d.id == target).peekable();
+            if served.peek().is_some() && served.all(|d| d.retired(now)) {
                 out.push(format!(
                     "model_aliases.{alias} names {target}, which has retired: every request for it is refused (400 model_retired)"
                 ));
