@@ -357,6 +357,8 @@ def responses_refusals(body):
 SERVICE_TIERS_PRICED = ("auto", "default", "flex")
 # Catalog APIs that return no log probabilities.
 NO_LOGPROBS_APIS = {"messages", "bedrock-converse", "bedrock-invoke"}
+# Catalog APIs whose translations refuse OpenAI's `moderation` (no moderation model runs there).
+NO_MODERATION_APIS = {"messages", "bedrock-converse"}
 TIERS = ("economy", "standard", "premium")
 
 
@@ -524,10 +526,14 @@ RESPONSES_JUSTIFIED = [
     ("max_output_tokens past the limit", "invalid_value", r"max_output_tokens",
      lambda b, m, run: past_output_limit(b, run),
      "no model the request may go to produces that many tokens (chat refuses the same)"),
-    ("logprobs of a model without", "unsupported_for_provider", r"top_logprobs",
+    ("logprobs of a model without", "unsupported_for_provider", r"top_logprobs|include",
      lambda b, m, run: asks_logprobs(b) and bool(CATALOG_APIS.get(b.get("model")))
      and CATALOG_APIS[b["model"]] <= NO_LOGPROBS_APIS,
      "the model's API returns no log probabilities (chat refuses logprobs the same)"),
+    ("moderation where none runs", "unsupported_for_provider", r"moderation",
+     lambda b, m, run: b.get("moderation") is not None and bool(CATALOG_APIS.get(b.get("model")))
+     and CATALOG_APIS[b["model"]] <= NO_MODERATION_APIS,
+     "OpenAI's moderated answers: the model's API runs no moderation model (chat refuses the same)"),
     ("no user message with content", "unsupported_for_provider", r"input",
      lambda b, m, run: not has_user_content(b)
      and (b.get("model") not in CATALOG_APIS or "messages" in CATALOG_APIS[b["model"]]),

@@ -92,13 +92,25 @@ pub const DROPS_THINKING: u8 = 16;
 /// Not the catalog's to list: `reasoning_effort: "none"`, which a model that does not reason
 /// goes without (OpenAI's non-reasoning models answer it with a 400); every such model drops it.
 pub const DROPS_EFFORT_NONE: u8 = 32;
-/// The drops taken out inside messages and tools (the others are top-level members).
-pub const MESSAGE_DROPS: u8 = DROPS_ECHOES | DROPS_NULLS | DROPS_CACHE_MARKS | DROPS_THINKING;
+/// The drops taken out inside messages and tools (the others are top-level members; inside a
+/// message `openai_only` takes out a part's [`OPENAI_CACHE_MARK`]).
+pub const MESSAGE_DROPS: u8 =
+    DROPS_ECHOES | DROPS_NULLS | DROPS_OPENAI_ONLY | DROPS_CACHE_MARKS | DROPS_THINKING;
 /// OpenAI's own top-level members, for its stored completions, its dashboard, its prompt cache
 /// and its abuse monitoring, and GPT-5's answer length (`verbosity`, which the translations
 /// drop too): what `openai_only` takes out.
-pub const OPENAI_ONLY: [&str; 6] =
-    ["store", "metadata", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "verbosity"];
+pub const OPENAI_ONLY: [&str; 7] = [
+    "store",
+    "metadata",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "prompt_cache_options",
+    "safety_identifier",
+    "verbosity",
+];
+/// OpenAI's prompt-cache breakpoint on a content part (`{"mode": "explicit"}`), which
+/// `openai_only` takes out too, and Anthropic's translation writes as a `cache_control` mark.
+pub const OPENAI_CACHE_MARK: &str = "prompt_cache_breakpoint";
 
 /// A [`DROPPABLE`] entry's bit (`None`: not one of them).
 pub fn droppable_bit(value: &str) -> Option<u8> {

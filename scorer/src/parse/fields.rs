@@ -138,7 +138,7 @@ pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
 
 /// The members of an OpenAI chat or embeddings request a provider acts on (the router reads
 /// most of them): a key that is one of these in other letter case is refused.
-pub(crate) const REQUEST_MEMBERS: [&str; 44] = [
+pub(crate) const REQUEST_MEMBERS: [&str; 46] = [
     "model",
     "messages",
     "input",
@@ -183,6 +183,8 @@ pub(crate) const REQUEST_MEMBERS: [&str; 44] = [
     "safety_identifier",
     "prompt_cache_key",
     "prompt_cache_retention",
+    "prompt_cache_options",
+    "moderation",
 ];
 
 /// The members of a chat message the router reads: a key that names one of them otherwise
@@ -191,7 +193,8 @@ pub(crate) const MESSAGE_MEMBERS: [&str; 6] =
     ["role", "content", "name", "tool_calls", "tool_call_id", "function_call"];
 
 /// The members of a content part the router reads or counts.
-pub(crate) const PART_MEMBERS: [&str; 5] = ["type", "text", "image_url", "input_audio", "file"];
+pub(crate) const PART_MEMBERS: [&str; 6] =
+    ["type", "text", "image_url", "input_audio", "file", "prompt_cache_breakpoint"];
 
 /// A 400 for a top-level key that names one of [`REQUEST_MEMBERS`] otherwise ([`names`]:
 /// `"Model"`, `"maxCompletionTokens"`): the router passes unknown keys on as they are, and a

@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::catalog::{
-    ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS, DROPS_THINKING,
+    ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS, DROPS_OPENAI_ONLY,
+    DROPS_THINKING, OPENAI_CACHE_MARK,
 };
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{
@@ -369,8 +370,13 @@ fn parse_content<'a>(
                             req.text_bytes += r.pos() - start;
                         }
                     }
-                    // An Anthropic client's cache breakpoint, which chat providers do not read.
-                    let drops = if key == "cache_control" { DROPS_CACHE_MARKS } else { 0 };
+                    // An Anthropic client's cache breakpoint, which chat providers do not read,
+                    // and OpenAI's, which only OpenAI does.
+                    let drops = match key.as_ref() {
+                        "cache_control" => DROPS_CACHE_MARKS,
+                        OPENAI_CACHE_MARK => DROPS_OPENAI_ONLY,
+                        _ => 0,
+                    };
                     fields.push((key_at, r.pos(), drops));
                     keys.push(key);
                 }

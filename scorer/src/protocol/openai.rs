@@ -323,6 +323,47 @@ mod tests {
         assert_eq!(seen, 5040);
     }
 
+    /// OpenAI's prompt-cache members, its breakpoint on a part and `prompt_cache_options`, go
+    /// with `openai_only`; Anthropic's `cache_control` beside them with `cache_marks` (which
+    /// OpenAI's models drop: they keep OpenAI's own).
+    #[test]
+    fn openai_cache_breakpoints_go_with_openai_only() {
+        use crate::catalog::{DROPS_CACHE_MARKS, DROPS_OPENAI_ONLY};
+        let body = r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"text","text":"a","prompt_cache_breakpoint":{"mode":"explicit"}},{"prompt_cache_breakpoint":{"mode":"explicit"},"type":"text","text":"b","cache_control":{"type":"ephemeral"}}]}],"prompt_cache_options":{"ttl":"30m"}}"#;
+        let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let sent = |drops| {
+            let sent = req.layout.rewrite_for(body.as_bytes(), "m", &Quirks { drops, ..Quirks::NONE });
+            serde_json::from_slice::<Value>(&sent)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&sent)))
+        };
+        // A text part with OpenAI's mark, Anthropic's, or neither.
+        let part = |text: &str, openai: bool, anthropic: bool| {
+            let mut p = json!({"type": "text", "text": text});
+            if openai {
+                p["prompt_cache_breakpoint"] = json!({"mode": "explicit"});
+            }
+            if anthropic {
+                p["cache_control"] = json!({"type": "ephemeral"});
+            }
+            p
+        };
+        let want = |parts: Vec<Value>, options: bool| {
+            let mut w = json!({"model": "m", "messages": [{"role": "user", "content": parts}]});
+            if options {
+                w["prompt_cache_options"] = json!({"ttl": "30m"});
+            }
+            w
+        };
+        assert_eq!(sent(0), want(vec![part("a", true, false), part("b", true, true)], true));
+        assert_eq!(sent(DROPS_CACHE_MARKS), want(vec![part("a", true, false), part("b", true, false)], true));
+        assert_eq!(
+            sent(DROPS_OPENAI_ONLY),
+            want(vec![part("a", false, false), part("b", false, true)], false)
+        );
+        let neither = want(vec![part("a", false, false), part("b", false, false)], false);
+        assert_eq!(sent(DROPS_NULLS | DROPS_OPENAI_ONLY | DROPS_CACHE_MARKS), neither);
+    }
+
     /// A tool call as Gemini signs it: its `extra_content` is an echo for Groq; a null one is
     /// no signature (Gemini 3 gets the stand-in in its place, Gemini 2.5 the call without it).
     #[test]

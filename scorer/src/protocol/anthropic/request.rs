@@ -218,12 +218,15 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     if !stop.is_empty() {
         out.insert("stop_sequences".into(), json!(stop));
     }
-    match req.get("user") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(u)) => {
+    // The end user, for abuse detection: OpenAI's `safety_identifier` (which replaced `user`
+    // there) or `user` is Anthropic's `metadata.user_id`.
+    let said = |k: &'static str| Some((k, req.get(k).filter(|v| !v.is_null())?));
+    match said("safety_identifier").or_else(|| said("user")) {
+        None => {}
+        Some((_, Value::String(u))) => {
             out.insert("metadata".into(), json!({"user_id": u}));
         }
-        Some(_) => return Err(refuse("user", "user must be a string")),
+        Some((k, _)) => return Err(refuse(k, format!("{k} must be a string"))),
     }
     match req.get("n") {
         None | Some(Value::Null) => {}
@@ -245,6 +248,7 @@ fn sampling(req: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<()
     for (name, why) in [
         ("function_call", "functions are deprecated: use tools and tool_choice"),
         ("web_search_options", "web search is not available through this model's API: leave it out"),
+        ("moderation", "this model's API runs no moderation: leave it out"),
     ] {
         // `function_call: "none"` asks for nothing.
         if req.get(name).is_some_and(|v| !v.is_null() && v.as_str() != Some("none")) {

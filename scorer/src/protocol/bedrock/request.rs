@@ -8,6 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::messages::{self, invalid_type, str_field};
+use crate::catalog::DROPS_EFFORT_NONE;
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical::{minified, write_literal};
@@ -45,6 +46,7 @@ const FIELDS: &[(&str, Field)] = &[
     ("functions", Field::Refused),
     ("function_call", Field::Refused),
     ("web_search_options", Field::Refused),
+    ("moderation", Field::Refused),
     // The router's own members and the transport: the path says stream or not.
     ("model", Field::Dropped),
     ("prefer", Field::Dropped),
@@ -97,6 +99,7 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         let why = format!("{} is not supported on this model's API: send reasoning_effort", echo(&param));
         return Err(ApiError::invalid("unsupported_parameter", Some(&param), why));
     }
+    no_effort(&req, to)?;
     let Some(messages) = messages else {
         return Err(ApiError::invalid(
             "missing_required_parameter",
@@ -145,6 +148,30 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
     })
 }
 
+/// A 400 for `none` or `minimal` effort (or OpenRouter's `reasoning.effort`) to a model that
+/// reasons: Converse cannot carry it, and the model would reason as by default, at that cost.
+/// Other efforts are dropped (it reasons, at its own depth); one that does not reason goes
+/// without `none` ([`DROPS_EFFORT_NONE`]).
+fn no_effort(req: &Map<String, Value>, to: &Native<'_>) -> Result<(), ApiError> {
+    if to.quirks.drops & DROPS_EFFORT_NONE != 0 {
+        return Ok(());
+    }
+    let nested = req.get("reasoning").and_then(|r| r.get("effort"));
+    let asked = (req.get("reasoning_effort").and_then(Value::as_str).map(|v| ("reasoning_effort", v)))
+        .or_else(|| nested.and_then(Value::as_str).map(|v| ("reasoning.effort", v)));
+    match asked {
+        Some((param, value @ ("none" | "minimal"))) => Err(ApiError::invalid(
+            "unsupported_value",
+            Some(param),
+            format!(
+                "this model reasons on Bedrock's Converse API, which has no setting for {}: leave {param} out, or route to a model that takes it",
+                echo(value)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `toolConfig` with tools written from the body's text: its members in name order, as the
 /// map of JSON values is written.
 fn write_tool_config(tools: &[u8], choice: Option<&Value>, w: &mut Vec<u8>) -> serde_json::Result<()> {
@@ -183,6 +210,7 @@ fn refuse(key: &str, value: &Value) -> Result<(), ApiError> {
         "logit_bias" => "this model's API has no logit bias",
         "audio" | "modalities" => "this model's API answers in text only",
         "functions" | "function_call" => "these are the deprecated form of tools: send tools and tool_choice",
+        "moderation" => "this model's API runs no moderation: leave it out",
         _ => "this model's API has no web search",
     };
     Err(ApiError::invalid("unsupported_parameter", Some(key), format!("'{key}' is not supported: {why}")))

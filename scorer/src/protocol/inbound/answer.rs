@@ -142,8 +142,8 @@ pub fn renamed_error(body: &[u8], echo: &Echo) -> Option<Vec<u8>> {
             .filter(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
             .map(|rest| format!("text.format.schema{rest}"));
         if head == "logprobs" {
-            // Asked for by `top_logprobs` (or `include`): chat's flag has no Responses name.
-            *param = "top_logprobs".to_string();
+            // Asked for by `top_logprobs` or `include`: chat's flag has no Responses name.
+            *param = if echo.asked_top_logprobs() { "top_logprobs" } else { "include" }.to_string();
             changed = true;
         } else if let Some(renamed) = in_schema {
             // A member of the schema, where it stands in the client's.
@@ -259,7 +259,10 @@ pub(super) fn usage(chat: &Value) -> Value {
         }
         at.and_then(Value::as_u64).unwrap_or_default()
     };
-    let (input, output) = (n(&["prompt_tokens"]), n(&["completion_tokens"]));
+    // Reasoning a provider counts outside `completion_tokens` (xAI's, Gemini's) is in the
+    // total: output, which in Responses' terms holds the reasoning.
+    let input = n(&["prompt_tokens"]);
+    let output = n(&["completion_tokens"]).max(n(&["total_tokens"]).saturating_sub(input));
     let mut u = Map::new();
     u.insert("input_tokens".into(), input.into());
     u.insert(
@@ -437,6 +440,21 @@ mod tests {
         assert_eq!((&r["error"], &r["incomplete_details"]), (&Value::Null, &Value::Null));
     }
 
+    /// Reasoning a provider counts outside `completion_tokens`, in the total only (xAI's), is
+    /// output: Responses' output holds the reasoning it details.
+    #[test]
+    fn reasoning_outside_the_completion_count_is_output() {
+        let xai = json!({"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 2256,
+                         "completion_tokens_details": {"reasoning_tokens": 1206}});
+        let u = super::usage(&xai);
+        assert_eq!((&u["output_tokens"], &u["total_tokens"]), (&json!(1256), &json!(2256)));
+        assert_eq!(u["output_tokens_details"]["reasoning_tokens"], 1206);
+        // Reasoning inside the count (OpenAI's): as it was.
+        let openai = json!({"prompt_tokens": 10, "completion_tokens": 40, "total_tokens": 50,
+                            "completion_tokens_details": {"reasoning_tokens": 30}});
+        assert_eq!(super::usage(&openai)["output_tokens"], 40);
+    }
+
     #[test]
     fn reasoning_then_text_then_tool_calls_in_order() {
         let m = json!({"role": "assistant", "content": "checking", "reasoning_content": "think",
@@ -558,7 +576,11 @@ mod tests {
             renamed(e("response_format.json_schema.schema.properties.n.minimum", "m")).0,
             json!("text.format.schema.properties.n.minimum")
         );
-        assert_eq!(renamed(e("logprobs", "no log probabilities")).0, json!("top_logprobs"));
+        assert_eq!(renamed(e("logprobs", "no log probabilities")).0, json!("include"));
+        let top =
+            super::renamed_error(e("logprobs", "m").as_bytes(), &Echo::of(json!({"top_logprobs": 2.0})));
+        let top: Value = top.and_then(|r| serde_json::from_slice(&r).ok()).unwrap_or_default();
+        assert_eq!(top["error"]["param"], "top_logprobs");
         assert_eq!(super::renamed_error(e("temperature", "too hot").as_bytes(), &Echo::default()), None);
         assert_eq!(super::renamed_error(b"not json", &Echo::default()), None);
     }

@@ -59,6 +59,12 @@ impl Echo {
         Echo { members: m, summary, ..Echo::default() }
     }
 
+    /// Whether the request asked for log probabilities by `top_logprobs` (more than 0), not by
+    /// `include` alone: what a refusal of chat's `logprobs` names.
+    pub(super) fn asked_top_logprobs(&self) -> bool {
+        self.members.get("top_logprobs").and_then(Value::as_f64).is_some_and(|n| n > 0.0)
+    }
+
     /// Whether the request asked for reasoning summaries (`reasoning.summary` `auto`,
     /// `concise` or `detailed`): the model's reasoning then comes as its item's summary, which
     /// is what the AI SDK, LangChain and the Agents SDK show.

@@ -199,11 +199,14 @@ pub(super) fn usage(chat: &Value) -> Value {
         .find_map(|k| n(details, k).or_else(|| n(Some(chat), k)))
         .unwrap_or(0);
     let prompt = n(Some(chat), "prompt_tokens").unwrap_or(0);
+    // Reasoning a provider counts outside `completion_tokens` (xAI's, Gemini's) is in the
+    // total: output, as Anthropic counts its thinking.
+    let total = n(Some(chat), "total_tokens").unwrap_or(0);
     json!({
         "input_tokens": prompt.saturating_sub(read).saturating_sub(write),
         "cache_creation_input_tokens": write,
         "cache_read_input_tokens": read,
-        "output_tokens": n(Some(chat), "completion_tokens").unwrap_or(0),
+        "output_tokens": n(Some(chat), "completion_tokens").unwrap_or(0).max(total.saturating_sub(prompt)),
     })
 }
 

@@ -220,3 +220,13 @@ fn only_errors_about_the_chat_body_rename_its_members() {
     let ours = error("reasoning_effort_x is not reasoning_effort", "reasoning_effort");
     assert_eq!(said(&ours, true), "reasoning_effort_x is not thinking");
 }
+
+/// Reasoning a provider counts outside `completion_tokens`, in the total only (xAI's), is
+/// output, as Anthropic counts its thinking.
+#[test]
+fn reasoning_outside_the_completion_count_is_output() {
+    let mut c = completion(json!({"role": "assistant", "content": "hi"}), Some("stop"));
+    c["usage"] = json!({"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 2256,
+                        "completion_tokens_details": {"reasoning_tokens": 1206}});
+    assert_eq!(message(&c)["usage"]["output_tokens"], 1256);
+}

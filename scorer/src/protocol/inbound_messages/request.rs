@@ -32,16 +32,14 @@ use crate::protocol::inbound::request::fields::{
 use crate::protocol::inbound::request::tree::{self, NULL, Node, object};
 use crate::protocol::tools::pattern_refused;
 
-/// Members left out: `cache_control` (Anthropic's automatic cache breakpoint: the other
-/// providers cache on their own), `metadata` (its `user_id` is Anthropic's abuse tracking),
+/// Members left out: `metadata` (its `user_id` is Anthropic's abuse tracking),
 /// `top_k` (no chat sampling takes it: `temperature` and `top_p` still apply),
 /// `service_tier` (Anthropic's capacity choice; the route picks the provider),
 /// `context_management` (Anthropic's clearing of old tool results on its side: without it the
 /// whole conversation is sent, which the route fits to a model's window) and `safeguards`
 /// (context for Anthropic's classifier of a client's dangerous tool use, which runs only
 /// there).
-const DROPPED: [&str; 6] =
-    ["cache_control", "context_management", "metadata", "safeguards", "service_tier", "top_k"];
+const DROPPED: [&str; 5] = ["context_management", "metadata", "safeguards", "service_tier", "top_k"];
 
 /// Members that ask for work only Anthropic's servers do, accepted only when they ask nothing.
 const REFUSED: [(&str, &str); 2] = [
@@ -71,6 +69,7 @@ pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, bool), ApiError> {
     let mut omitted = false;
     let mut effort = None;
     let mut declared = None;
+    let mut cache = None;
     for (key, value) in members {
         let k = key.as_str();
         if ROUTER_FIELDS.contains(&k) {
@@ -133,6 +132,9 @@ pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, bool), ApiError> {
             }
             "output_config" => effort = output_config(value, &mut out)?,
             "output_format" => out.push(("response_format".into(), response_format(value, k)?)),
+            // Anthropic's automatic caching: the breakpoint on the last block.
+            "cache_control" if value.is_object() => cache = Some(value),
+            "cache_control" => return Err(wrong_type(k, "an object", &value)),
             _ => {
                 let hint = match k {
                     "max_completion_tokens" => "a Messages request sends max_tokens",
@@ -171,6 +173,9 @@ pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, bool), ApiError> {
     match messages {
         Some(list) => blocks::messages(list, &mut chat_messages, &mut named)?,
         None => return Err(missing("messages", "send the conversation as a list of messages")),
+    }
+    if let Some(cache) = cache {
+        blocks::mark_last(&mut chat_messages, cache);
     }
     // A choice naming a deferred tool names it too.
     if let Some((_, choice)) = out.iter().find(|(k, _)| k == "tool_choice")

@@ -440,9 +440,31 @@ fn members_the_translation_would_drop_are_refused_naming_them() {
         (json!({"functions": [{"name": "f", "parameters": {"type": "object"}}]}), Some("functions")),
         (json!({"function_call": "auto"}), Some("function_call")),
         (json!({"web_search_options": {}}), Some("web_search_options")),
-        (json!({"functions": [], "function_call": "none", "web_search_options": null}), None),
+        (json!({"moderation": {"model": "omni-moderation-latest"}}), Some("moderation")),
+        (
+            json!({"functions": [], "function_call": "none", "web_search_options": null, "moderation": null}),
+            None,
+        ),
     ] {
         let got = tr(&ask(asked.clone()));
         assert_eq!(got.as_ref().err().map(|e| e.param.as_deref()), param.map(Some), "{asked}: {got:?}");
     }
+}
+
+/// The end user OpenAI names by `safety_identifier` (or the older `user`) is Anthropic's
+/// `metadata.user_id`, the newer name first.
+#[test]
+fn the_end_user_is_metadata_user_id() {
+    for (asked, id) in [
+        (json!({"user": "u1"}), Some("u1")),
+        (json!({"safety_identifier": "h1"}), Some("h1")),
+        (json!({"safety_identifier": "h1", "user": "u1"}), Some("h1")),
+        (json!({"safety_identifier": null, "user": "u1"}), Some("u1")),
+        (json!({}), None),
+    ] {
+        let sent = tr(&ask(asked.clone())).unwrap_or_else(|e| panic!("{asked}: {e:?}"));
+        assert_eq!(sent["metadata"]["user_id"].as_str(), id, "{asked}");
+    }
+    let wrong = tr(&ask(json!({"safety_identifier": 7}))).err().and_then(|e| e.param);
+    assert_eq!(wrong.as_deref(), Some("safety_identifier"));
 }

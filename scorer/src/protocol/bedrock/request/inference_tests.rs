@@ -57,3 +57,36 @@ fn sampling_and_stop_map_to_inference_config() {
         assert_eq!(ok(body)["inferenceConfig"], want, "{extra}");
     }
 }
+
+#[test]
+fn an_effort_below_a_reasoning_models_own_is_refused_and_the_others_dropped() {
+    let refused = |body: Value, to: &Native<'_>| {
+        translate(body.to_string().as_bytes(), to).err().map(|e| (e.code, e.param.unwrap_or_default()))
+    };
+    let unsupported = |param: &str| Some(("unsupported_value", param.to_string()));
+    for (asked, param) in [
+        (json!({"reasoning_effort": "none"}), "reasoning_effort"),
+        (json!({"reasoning_effort": "minimal"}), "reasoning_effort"),
+        (json!({"reasoning": {"effort": "none"}}), "reasoning.effort"),
+    ] {
+        let mut body = json!({"messages": [user("u")]});
+        body.as_object_mut().unwrap().extend(asked.as_object().unwrap().clone());
+        assert_eq!(refused(body, &TO), unsupported(param), "{asked}");
+    }
+    // The model reasons at its own depth: a deeper effort is dropped.
+    let plain = json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]});
+    assert_eq!(ok(json!({"messages": [user("u")], "reasoning_effort": "high"})), plain);
+    // A model that does not reason takes `none` as asked.
+    let quirks = crate::catalog::Quirks { drops: crate::catalog::DROPS_EFFORT_NONE, ..TO.quirks };
+    let plain_model = Native { quirks, ..TO };
+    assert_eq!(refused(json!({"messages": [user("u")], "reasoning_effort": "none"}), &plain_model), None);
+}
+
+#[test]
+fn moderation_is_refused_unless_null() {
+    let body = json!({"messages": [user("u")], "moderation": {"model": "omni-moderation-latest"}});
+    let refused = translate(body.to_string().as_bytes(), &TO).err().map(|e| (e.code, e.param));
+    assert_eq!(refused, Some(("unsupported_parameter", Some("moderation".into()))));
+    let plain = json!({"messages": [{"role": "user", "content": [{"text": "u"}]}]});
+    assert_eq!(ok(json!({"messages": [user("u")], "moderation": null})), plain);
+}

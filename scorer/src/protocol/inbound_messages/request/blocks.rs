@@ -371,6 +371,29 @@ pub(super) fn cached(block: &mut Node, at: &dyn Fn() -> String) -> Result<Option
     }
 }
 
+/// The top-level `cache_control` (Anthropic's automatic caching: the breakpoint on the last
+/// cacheable block) on the last message's last part, where the client could have marked it
+/// itself: chat providers take marks out, Anthropic's translation keeps them. A last part
+/// marked already, or a message of tool calls alone, keeps what it has.
+pub(super) fn mark_last(messages: &mut [Node], cache: Node) {
+    let Some(content) = messages.last_mut().and_then(|m| m.get_mut("content")) else { return };
+    match content {
+        Node::Leaf(Value::String(text)) => {
+            let text = std::mem::take(text);
+            let part = object([("type", "text".into()), ("text", text.into()), ("cache_control", cache)]);
+            *content = Node::Array(vec![part]);
+        }
+        Node::Array(parts) => {
+            if let Some(Node::Object(last)) = parts.last_mut()
+                && !last.iter().any(|(k, _)| k == "cache_control")
+            {
+                last.push(("cache_control".into(), cache));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A message's content from its parts: one string when they are all plain text (joined by
 /// blank lines), the parts when one is an image or carries `cache_control`; `None` for none.
 fn joined(parts: Vec<Node>) -> Option<Node> {

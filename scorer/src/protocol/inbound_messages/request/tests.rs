@@ -444,3 +444,28 @@ fn an_assistant_turn_of_thinking_alone_is_left_out() {
         json!([{"role": "user", "content": "a"}, {"role": "user", "content": "b\n\nc"}])
     );
 }
+
+/// A top-level `cache_control` (automatic caching) marks the last message's last part, as
+/// the breakpoint Anthropic would place there; a part marked already keeps its own.
+#[test]
+fn automatic_caching_marks_the_last_block() {
+    let cache = json!({"type": "ephemeral", "ttl": "1h"});
+    let asked = |last: Value| {
+        json!({"model": "m", "max_tokens": 5, "cache_control": cache, "messages": [
+        {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": last}]})
+    };
+    let out = chat(&asked(json!("c")));
+    assert_eq!(out["messages"][0]["content"], "a", "{out}");
+    assert_eq!(out["messages"][2]["content"], json!([{"type": "text", "text": "c", "cache_control": cache}]));
+    assert!(out.get("cache_control").is_none(), "{out}");
+    let own = json!({"type": "ephemeral"});
+    let marked = chat(&asked(json!([{"type": "text", "text": "c", "cache_control": own}])));
+    assert_eq!(
+        marked["messages"][2]["content"],
+        json!([{"type": "text", "text": "c", "cache_control": own}])
+    );
+    let wrong = to_chat(
+        br#"{"model":"m","max_tokens":5,"cache_control":"x","messages":[{"role":"user","content":"a"}]}"#,
+    );
+    assert_eq!(wrong.err().and_then(|e| e.param), Some("cache_control".to_string()));
+}
