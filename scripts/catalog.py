@@ -213,6 +213,10 @@ CACHE_READ = {
 }
 EXTRA_CACHE_READ = {("gpt-oss-120b", "groq"): (0.075, "groq/openai/gpt-oss-120b")}
 
+# A provider's own price where it differs from the model's (input, output, source): Cerebras
+# sells gpt-oss-120b dearer than Bedrock and Groq.
+EXTRA_PRICE = {("gpt-oss-120b", "cerebras"): (0.35, 0.75, "LiteLLM 1.110.2 'cerebras/gpt-oss-120b'")}
+
 ALIASES = {"text-embedding-3-small": "embed-small", "text-embedding-3-large": "embed-large",
            "amazon.titan-embed-text-v2:0": "embed-titan"}
 
@@ -338,8 +342,13 @@ def main():
         else:
             base.pop("speed_tps", None)
         base.pop("price_cache_read", None)
-        base["source"] += f"; also served by {provider} as {upstream} (price: the catalog's, "\
-                          "no per-provider figure found)"
+        price = EXTRA_PRICE.get((cid, provider))
+        if price:
+            base["price_in"], base["price_out"] = price[0], price[1]
+            base["source"] += f"; also served by {provider} as {upstream} (price: {price[2]})"
+        else:
+            base["source"] += f"; also served by {provider} as {upstream} (price: the catalog's, "\
+                              "no per-provider figure found)"
         cached = EXTRA_CACHE_READ.get((cid, provider))
         if cached:
             base["price_cache_read"] = cached[0]

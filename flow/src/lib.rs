@@ -10,14 +10,16 @@
 //!
 //! Modules: `request` (the phases, one file per concern), `live` (provider health in shared
 //! data), `spend` (budgets in shared data), `shared` (what every request reads), `headers`
-//! and `metrics` (names), `io` (the seam). Imports go one way: `request` -> `live`, `spend`,
-//! `shared`, `headers`, `metrics`, `io`; none of those imports `request`.
+//! and `metrics` (names), `retry_after` (a `retry-after` value's seconds), `io` (the seam).
+//! Imports go one way: `request` -> `live`, `spend`, `shared`, `headers`, `metrics`,
+//! `retry_after`, `io`; none of those imports `request`.
 
 pub mod headers;
 pub mod io;
 pub mod live;
 pub mod metrics;
 pub mod request;
+mod retry_after;
 pub mod shared;
 pub mod spend;
 

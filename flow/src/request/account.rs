@@ -7,7 +7,7 @@ use model_router_scorer::protocol::native;
 use model_router_scorer::route::{Memory, Upstream};
 use model_router_scorer::usage::{Usage, format_usd};
 
-use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS, output_nano, passed_tokens};
+use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS, output_nano, passed_tokens, told_input_nano};
 use super::{Phase, Request};
 use crate::headers as h;
 use crate::io::{Host, HostError, Level, Swap};
@@ -70,7 +70,7 @@ impl Request {
             // bytes it passed, as at its end (a client that left just before it paid the
             // estimate of a default length for a megabyte of answer).
             Phase::Metering(m) => {
-                a.floor = a.floor.max(output_nano(&m.to, passed_tokens(&m.to, m.passed, a.choices)));
+                a.floor = a.floor.max(output_nano(&m.to, m.input, passed_tokens(&m.to, m.passed, a.choices)));
             }
             _ => {}
         }
@@ -135,9 +135,25 @@ impl Request {
         // attempt lost on the way adds what it was charged (`lost_nano`: its estimate, its
         // reported usage, its input's estimate, or a cut stream's most; see `Bill`).
         let reserved = a.reservation.as_ref().map_or(0, |r| r.amount);
-        let estimate = in_flight.flatten().or(a.answered_estimate).unwrap_or(reserved);
+        let mut estimate = in_flight.flatten().or(a.answered_estimate).unwrap_or(reserved);
+        // A native stream whose provider reported its input before it ended (an Anthropic
+        // `message_start`) is charged that input in place of the input's estimate: a cut
+        // conversation read from the cache (a tenth of the input price) was charged ten times
+        // its provider's bill.
+        let told = match &self.phase {
+            Phase::Streaming(w) => {
+                told_input_nano(w.translator.as_ref(), &w.to).map(|t| (t, a.input_estimate))
+            }
+            Phase::Opening(o) => told_input_nano(o.translator.as_ref(), &o.flight.to)
+                .map(|t| (t, o.flight.input_estimate_nano())),
+            _ => None,
+        };
+        let mut input = a.input_estimate;
+        if let Some((told, guessed)) = told {
+            (estimate, input) = (estimate.saturating_sub(guessed).saturating_add(told), told);
+        }
         if a.floor > 0 {
-            a.floor = a.floor.saturating_add(a.input_estimate);
+            a.floor = a.floor.saturating_add(input);
         }
         let charged = match a.cost {
             Some(c) if a.at_least_estimate => nano(c).max(estimate).max(a.floor),

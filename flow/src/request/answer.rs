@@ -28,8 +28,12 @@ impl Request {
     ) -> Verdict {
         if !end_of_stream {
             if body_size as u64 > self.hold_limit() {
-                let mut m =
-                    Box::new(Meter { to: f.to, tail: UsageTail::default(), passed: body_size as u64 });
+                let mut m = Box::new(Meter {
+                    input: f.input_tokens(),
+                    to: f.to,
+                    tail: UsageTail::default(),
+                    passed: body_size as u64,
+                });
                 read_tail(host, &mut m.tail, body_size);
                 self.phase = Phase::Metering(m);
                 return Verdict::Continue;
@@ -61,7 +65,7 @@ impl Request {
         if usage.is_none()
             && let Some(body) = body.as_deref()
         {
-            self.charge_at_least(&f.to, usage::written_tokens(body));
+            self.charge_at_least(&f.to, f.input_tokens(), usage::written_tokens(body));
         }
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
         self.add_response_headers(used, false);
@@ -100,7 +104,7 @@ impl Request {
             if usage.is_none() {
                 // Too large to hold and read: a token per four bytes it passed, the estimate's
                 // measure (its framing is a sliver of so long an answer).
-                self.charge_at_least(&m.to, passed_tokens(&m.to, m.passed, self.account.choices));
+                self.charge_at_least(&m.to, m.input, passed_tokens(&m.to, m.passed, self.account.choices));
             }
             self.used(host, &m.to, usage);
         } else {
@@ -112,8 +116,8 @@ impl Request {
     /// An answer that came without its usage is charged no less than `tokens` of output at
     /// `to`'s price (its estimate assumed a default length: a 45 KB answer was charged a
     /// twentieth, a 300 KB one passed on unheld a hundred and fiftieth).
-    fn charge_at_least(&mut self, to: &Upstream, tokens: u64) {
-        self.account.floor = self.account.floor.max(output_nano(to, tokens));
+    fn charge_at_least(&mut self, to: &Upstream, input: u64, tokens: u64) {
+        self.account.floor = self.account.floor.max(output_nano(to, input, tokens));
     }
 
     /// `resilience.max_held_response_bytes`.
@@ -286,6 +290,7 @@ impl Request {
             None
         } else if event_stream {
             let mut editor = StreamUsage::new(f.to.price(), f.usage_requested)
+                .input(f.input_tokens())
                 .choices(f.choices)
                 .within(f.to.context_window)
                 .after(self.account.lost_nano as f64 / 1e9);
@@ -308,7 +313,7 @@ impl Request {
         } else {
             let usage = usage::of_response(&body);
             if usage.is_none() && (200..300).contains(&status) {
-                self.charge_at_least(&f.to, usage::written_tokens(&body));
+                self.charge_at_least(&f.to, f.input_tokens(), usage::written_tokens(&body));
             }
             usage
         };

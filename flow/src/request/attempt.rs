@@ -176,8 +176,10 @@ impl Request {
                 // Declared too large to hold: metered on its way from the start. Holding its
                 // first chunk would let Envoy buffer one more upstream read on top before the
                 // next callback, and past the listener's limit that read is a 500.
+                let input = f.input_tokens();
                 let Flight { to, .. } = *f;
-                self.phase = Phase::Metering(Box::new(Meter { to, tail: UsageTail::default(), passed: 0 }));
+                self.phase =
+                    Phase::Metering(Box::new(Meter { to, input, tail: UsageTail::default(), passed: 0 }));
             } else {
                 // Hold the headers until the body is here (if it is small), so they can carry
                 // its cost.

@@ -463,7 +463,7 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
             }
             None => (body, None),
         };
-        let mut editor = StreamUsage::new(f.to.price(), false).choices(f.choices);
+        let mut editor = StreamUsage::new(f.to.price(), false).input(f.input_tokens()).choices(f.choices);
         editor.feed(&out, true);
         if editor.events == 0 && !editor.failed {
             // Ended at `[DONE]` (or cut) with no event before it: charged as the first attempt's

@@ -68,9 +68,19 @@ pub(super) struct Flight {
     pub(super) refusal: Option<Vec<u8>>,
 }
 
-/// `tokens` of output at `to`'s price, nano-USD.
-pub(super) fn output_nano(to: &Upstream, tokens: u64) -> u64 {
-    nano(tokens as f64 * to.price().output / 1e6)
+/// `tokens` of output at `to`'s price for `input` tokens of input (a long input's rates are
+/// dearer), nano-USD.
+pub(super) fn output_nano(to: &Upstream, input: u64, tokens: u64) -> u64 {
+    nano(tokens as f64 * to.price().at(input).output / 1e6)
+}
+
+/// The input a native stream's provider reported before the stream ended (an Anthropic
+/// `message_start`), nano-USD at `to`'s price: its cache reads and writes at their rates.
+pub(super) fn told_input_nano(translator: Option<&native::Stream>, to: &Upstream) -> Option<u64> {
+    let t = translator?.tokens().filter(|t| t.prompt > 0)?;
+    let (input, cache_read, cache_write, cache_write_1h) =
+        (t.prompt, t.cache_read, t.cache_write, t.cache_write_1h);
+    Some(nano(Usage { input, cache_read, cache_write, cache_write_1h, ..Usage::default() }.cost(&to.price())))
 }
 
 /// The output an answer passed on unheld is charged no less than: a token per four bytes of
@@ -239,8 +249,12 @@ impl Flight {
     /// The input part of that estimate, nano-USD: what a stream that passed on some of its
     /// answer cost at the least besides the tokens it passed on.
     pub(super) fn input_estimate_nano(&self) -> u64 {
-        let input = self.estimate.map_or(0, |e| e.input_tokens);
-        nano(Usage { input, ..Usage::default() }.cost(&self.to.price()))
+        nano(Usage { input: self.input_tokens(), ..Usage::default() }.cost(&self.to.price()))
+    }
+
+    /// The request's input tokens, as estimated (0 for an embeddings request).
+    pub(super) fn input_tokens(&self) -> u64 {
+        self.estimate.map_or(0, |e| e.input_tokens)
     }
 
     /// Headers telling the client what ran.
@@ -262,7 +276,7 @@ impl Flight {
 
     /// Keeps the smallest `retry-after` a rate-limited attempt was given.
     pub(super) fn note_retry_after(&mut self, value: Option<&str>, now_ns: u64) {
-        if let Some(secs) = retry_secs(value, now_ns / 1_000_000_000) {
+        if let Some(secs) = crate::retry_after::seconds(value, now_ns / 1_000_000_000) {
             self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
         }
     }
@@ -342,25 +356,6 @@ pub(super) fn retryable(status: u16) -> bool {
 pub(super) const TIMEOUT_DETAILS: [&str; 3] =
     ["upstream_per_try_idle_timeout", "upstream_per_try_timeout", "upstream_response_timeout"];
 
-/// Seconds a `retry-after` value asks to wait at `now` (seconds since the epoch): its seconds,
-/// or at least 1 to its HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`; not the obsolete forms).
-fn retry_secs(value: Option<&str>, now: u64) -> Option<u64> {
-    let value = value?.trim();
-    if let Ok(secs) = value.parse() {
-        return Some(secs);
-    }
-    let parts: Vec<&str> = value.split_ascii_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = MONTHS.iter().position(|m| m == month)? + 1;
-    let days = model_router_scorer::catalog::parse_day(&format!("{year}-{month:02}-{day}"))?;
-    let mut hms = time.splitn(3, ':').map(|n| n.parse::<u64>().ok().filter(|n| *n < 61));
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    let at = u64::try_from(days).ok()?.checked_mul(86_400)?.checked_add(h * 3_600 + m * 60 + s)?;
-    Some(at.saturating_sub(now).max(1))
-}
-
 /// Why the next attempt is needed.
 #[derive(Clone, Copy)]
 pub(super) enum Retry {
@@ -380,6 +375,8 @@ pub(super) fn is_context_error(api: Api, error: &[u8], client: &[u8]) -> bool {
 pub(super) struct Meter {
     /// Who answered.
     pub(super) to: Upstream,
+    /// The request's input tokens, as estimated ([`output_nano`]'s rates).
+    pub(super) input: u64,
     /// The answer's end so far.
     pub(super) tail: UsageTail,
     /// Bytes of it passed on so far.

@@ -125,6 +125,7 @@ impl Request {
         }
         self.served(host, &flight, status);
         let editor = StreamUsage::new(flight.to.price(), flight.usage_requested)
+            .input(flight.input_tokens())
             .choices(flight.choices)
             .within(flight.to.context_window)
             .after(self.account.lost_nano as f64 / 1e9);

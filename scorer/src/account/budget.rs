@@ -97,9 +97,16 @@ impl BudgetConfig {
     }
 }
 
-/// USD to nano-USD, rounded up (a reservation never undercounts).
+/// USD to nano-USD, rounded up (a reservation never undercounts); a figure within a millionth
+/// of a nano-USD of a whole one is that one: the float error of a price's sum (1000 tokens at
+/// $0.11 and 400 at $0.34 a million make 246000.00000000003) is no nano-USD of spend.
 pub fn nano(usd: f64) -> u64 {
-    if usd.is_finite() && usd > 0.0 { (usd * 1e9).ceil() as u64 } else { 0 }
+    if !usd.is_finite() || usd <= 0.0 {
+        return 0;
+    }
+    let n = usd * 1e9;
+    let whole = n.round();
+    (if (n - whole).abs() < 1e-6 { whole } else { n.ceil() }) as u64
 }
 
 /// One limit a request counts against.
@@ -396,6 +403,16 @@ pub fn utc_iso(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rounded up, but a float's error past a whole nano-USD is not a nano-USD more.
+    #[test]
+    fn nano_rounds_up_past_float_error_only() {
+        assert_eq!(super::nano((1000.0 * 0.11 + 400.0 * 0.34) / 1e6), 246_000);
+        assert_eq!(super::nano(0.000_000_000_4), 1);
+        assert_eq!(super::nano(1.000_000_000_5), 1_000_000_001);
+        assert_eq!(super::nano(-1.0), 0);
+        assert_eq!(super::nano(f64::NAN), 0);
+    }
 
     /// Held by one reservation of `amount` made at the start of `day`.
     fn record(day: u64, spent: u64, amount: u64) -> Spend {

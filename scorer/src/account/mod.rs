@@ -5,5 +5,6 @@
 
 pub mod budget;
 mod events;
+mod sse;
 pub mod stream;
 pub mod usage;

@@ -2,6 +2,9 @@
 //! priced (or removed), its end checked for `[DONE]`.
 
 use super::events::{answer_bytes, finished_choices, finishes, no_choices};
+pub(crate) use super::sse::data_value;
+pub use super::sse::{First, first_event};
+use super::sse::{contains, ends_done, error_line, event_end};
 use super::usage::{Price, Usage, find_usage, format_usd};
 use crate::parse::json::Reader;
 
@@ -74,26 +77,13 @@ pub struct StreamUsage {
     complete: bool,
     /// Usage reports read so far.
     reports: u32,
+    /// The request's input tokens, as estimated: the rates its floor is priced at (a long
+    /// input's are dearer).
+    input: u64,
     /// An event was the provider's error (`data: {"error": ...}`, or `event: error`), as
     /// OpenAI-compatible providers end a stream that fails midway: it is the stream's end, no
     /// truncation error follows it.
     pub failed: bool,
-}
-
-/// The end of the first SSE event in `data` (after its blank line, `\n\n` or `\r\n\r\n`),
-/// if it is complete, searching from `from` (bytes before it hold no blank line). One pass,
-/// stopping at the first blank line.
-fn event_end(data: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(at) = data.get(i..)?.iter().position(|&b| b == b'\n') {
-        let nl = i + at;
-        match data.get(nl + 1..) {
-            Some([b'\n', ..]) => return Some(nl + 2),
-            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
-            _ => i = nl + 1,
-        }
-    }
-    None
 }
 
 impl StreamUsage {
@@ -117,10 +107,14 @@ impl StreamUsage {
             finished_at: 0,
             complete: false,
             reports: 0,
+            input: 0,
             failed: false,
         }
     }
+}
 
+/// What the stream is priced and judged by, set as it is built.
+impl StreamUsage {
     /// A stream of `n` choices: one that ends cleanly once each finished is whole.
     pub fn choices(mut self, n: u64) -> Self {
         self.choices = n.max(1);
@@ -134,13 +128,22 @@ impl StreamUsage {
         self
     }
 
+    /// A stream of a request of `tokens` of input, as estimated: its floor is priced at the
+    /// rates of that length (a model's long-context output price past its threshold).
+    pub fn input(mut self, tokens: u64) -> Self {
+        self.input = tokens;
+        self
+    }
+
     /// A stream after attempts that were charged `usd` (lost on the way): the `cost` it shows
     /// is the request's, as the budgets count it.
     pub fn after(mut self, usd: f64) -> Self {
         self.before = usd;
         self
     }
+}
 
+impl StreamUsage {
     /// The answer passed whole: `[DONE]`, or the usage chunk after every choice finished, and
     /// no error event. A stream that breaks off after this (its provider resetting the
     /// connection past its last event) delivered all it billed.
@@ -161,7 +164,7 @@ impl StreamUsage {
     /// client left, or it was cut) is charged no less than this: the provider billed it.
     pub fn streamed_floor(&self) -> f64 {
         let tokens = self.events.max(self.text_bytes.div_ceil(4));
-        tokens as f64 * self.price.output / 1e6
+        tokens as f64 * self.price.at(self.input).output / 1e6
     }
 
     /// Takes one chunk; returns what to send instead of it, or `None` to send it unchanged.
@@ -410,94 +413,6 @@ impl StreamUsage {
     }
 }
 
-/// Whether a line of an event says it is the provider's error: a `data:` line holding an
-/// [`error_member`], or `event: error`.
-fn error_line(line: &[u8]) -> bool {
-    match data_value(line) {
-        Some(value) => error_member(value),
-        None => matches!(line.trim_ascii_end(), b"event: error" | b"event:error"),
-    }
-}
-
-/// Whether the last line of `events` is the `[DONE]` data line. SSE takes one optional space
-/// after the field's colon, so `data:[DONE]` ends a stream as `data: [DONE]` does.
-fn ends_done(events: &[u8]) -> bool {
-    let line = events.trim_ascii_end().rsplit(|&b| b == b'\n').next().unwrap_or_default();
-    data_value(line) == Some(b"[DONE]")
-}
-
-/// A `data:` line's value: after the colon and the one space SSE allows there.
-pub(crate) fn data_value(line: &[u8]) -> Option<&[u8]> {
-    let value = line.strip_prefix(b"data:")?;
-    Some(value.strip_prefix(b" ").unwrap_or(value))
-}
-
-/// How an OpenAI-compatible stream opens: its first event that carries data, once it is whole.
-#[derive(Debug, PartialEq, Eq)]
-pub enum First<'a> {
-    /// No whole event with data yet (comments and keep-alives aside).
-    Pending,
-    /// A chunk: the answer began (or its frame did, as a role-only delta).
-    Answer,
-    /// The provider's error (`data: {"error": ...}`, or `event: error`): this event.
-    Error(&'a [u8]),
-    /// `data: [DONE]` before anything: a stream with no answer in it.
-    Done,
-}
-
-/// The first event with data in `held`, the start of a stream (a byte-order mark aside).
-pub fn first_event(held: &[u8]) -> First<'_> {
-    let held = held.strip_prefix("\u{feff}".as_bytes()).unwrap_or(held);
-    let mut from = 0;
-    while let Some(end) = event_end(held, from) {
-        let event = held.get(from..end).unwrap_or_default();
-        from = end;
-        let (mut data, mut error) = (false, false);
-        for line in event.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            error |= error_line(line);
-            match data_value(line) {
-                Some(b"[DONE]") => return First::Done,
-                Some(value) => data |= !value.trim_ascii().is_empty(),
-                None => {}
-            }
-        }
-        if error {
-            return First::Error(event);
-        }
-        if data {
-            return First::Answer;
-        }
-    }
-    First::Pending
-}
-
-/// Whether an event's data carries an `error` member that is not null: first, as OpenAI's
-/// and most providers' error events have it (`{"error": {...}}`), or beside a chunk's own
-/// members, as OpenRouter sends an upstream's failure (`{"id":..,"error":{..},"choices":[..
-/// "finish_reason":"error"}]}`). A quote inside a string is escaped, so an unescaped
-/// `"error"` followed by a colon is a key.
-fn error_member(data: &[u8]) -> bool {
-    let key = b"\"error\"";
-    let mut from = 0;
-    while let Some(at) = data.get(from..).and_then(|rest| rest.windows(key.len()).position(|w| w == key)) {
-        let start = from + at;
-        from = start + key.len();
-        if start > 0 && data.get(start - 1) == Some(&b'\\') {
-            continue;
-        }
-        let rest = data.get(from..).unwrap_or_default().trim_ascii_start();
-        if let Some(value) = rest.strip_prefix(b":") {
-            return !value.trim_ascii_start().starts_with(b"null");
-        }
-    }
-    false
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,6 +467,20 @@ mod tests {
         ];
         for (chunk, bytes) in cases {
             assert_eq!(answer_bytes(chunk.as_bytes()), bytes, "{chunk}");
+        }
+    }
+
+    /// A long input's stream is floored at the model's long-context output price (its base
+    /// price left a 300k-token request's cut answer 12% under its provider's bill).
+    #[test]
+    fn a_long_inputs_floor_is_priced_at_the_long_output_rate() {
+        let long = crate::catalog::LongContext { above: 1_000, price_in: 2.0, price_out: 30.0 };
+        let price = Price { long: Some(long), ..Price::flat(1.0, 15.0) };
+        let event = b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n";
+        for (input, per_million) in [(2_000, 30.0), (1_000, 15.0), (0, 15.0)] {
+            let mut s = StreamUsage::new(price, false).input(input);
+            s.feed(event, false);
+            assert_eq!(s.streamed_floor(), per_million / 1e6, "{input}");
         }
     }
 

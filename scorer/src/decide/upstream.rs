@@ -197,9 +197,10 @@ mod tests {
             ("gemini-2.5-flash", "google-gemini", N, 0.03),
             // Anthropic's rule, stated or not: a tenth.
             ("claude-sonnet-4-6", "anthropic", N, 0.3),
-            // The same model elsewhere: Groq states its own; Cerebras and Bedrock do not.
+            // The same model elsewhere: Groq states its own; Cerebras (at its own input price)
+            // and Bedrock do not.
             ("gpt-oss-120b", "groq", N, 0.075),
-            ("gpt-oss-120b", "cerebras", N, 0.15),
+            ("gpt-oss-120b", "cerebras", N, 0.35),
             ("gpt-oss-120b", "aws-bedrock", N, 0.15),
             ("gpt-5.4", "aws-bedrock", N, 2.5),
         ];

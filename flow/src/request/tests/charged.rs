@@ -124,3 +124,16 @@ fn a_request_under_a_ceiling_left_unanswered_is_charged_its_ceiling_unless_strea
         assert!((charged..charged + 10_000).contains(&spent), "stream {stream}, ceiling {ceiling}: {spent}");
     }
 }
+
+/// The output an answer without usage is charged no less than is priced at the rates of its
+/// input's length: a long input's dearer output (a 300k-token request's answer was floored at
+/// the base output price, 12% under its provider's bill).
+#[test]
+fn a_long_inputs_output_floor_is_at_the_long_rate() {
+    let json = r#"{"catalog":{"providers":{"oa":{}},"models":[{"id":"g","tier":"economy","provider":"oa","context_window":400000,"max_output":100,"price_in":1.0,"price_out":2.0,"quality":50,"long_context":{"above":1000,"price_in":2.0,"price_out":4.0}},{"id":"s","tier":"standard","provider":"oa","context_window":1000,"max_output":100,"price_in":1.0,"price_out":1.0,"quality":50},{"id":"p","tier":"premium","provider":"oa","context_window":1000,"max_output":100,"price_in":1.0,"price_out":1.0,"quality":50}]}}"#;
+    let config = model_router_scorer::Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let to = model_router_scorer::route::Upstream::chat(&config, &config.catalog.deployments[0], false);
+    // 1,000 tokens at $4 and at $2 per million.
+    assert_eq!(crate::request::flight::output_nano(&to, 2_000, 1_000), 4_000_000);
+    assert_eq!(crate::request::flight::output_nano(&to, 1_000, 1_000), 2_000_000);
+}

@@ -242,3 +242,25 @@ fn a_request_envoy_ends_while_a_fallback_is_out_is_no_client_closed() {
         );
     }
 }
+
+/// A stream its provider resets after its `message_start` reported the input, before or after
+/// its answer began, is charged that input in place of the input's estimate (with the
+/// estimate's output): a conversation read from the cache was charged its whole size at the
+/// full input price. Two such streams reporting 1,000 input tokens apart differ by those.
+#[test]
+fn a_stream_reset_after_it_reported_its_input_is_charged_that_input() {
+    let spent = |input: u64, answer_began: bool| {
+        let (mut host, mut req) = anthropic_stream(config_with(r#","budgets":{"daily_usd":100}"#));
+        let first = format!("{}{}", message_start(input), if answer_began { ANTHROPIC_DELTA } else { "" });
+        host.response_body = first.clone().into_bytes();
+        req.on(&host, Event::ResponseBody { size: first.len(), end_of_stream: false });
+        host.details = Some("upstream_reset_after_response_started{remote_reset}".into());
+        req.on(&host, Event::Log);
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+        spent.unwrap_or_else(|| panic!("{:?}", host.counters))
+    };
+    for began in [false, true] {
+        // 1,000 tokens at 3 USD per million.
+        assert_eq!(spent(3000, began) - spent(2000, began), 3_000_000, "answer began: {began}");
+    }
+}

@@ -1,0 +1,106 @@
+//! Server-sent events as OpenAI-compatible providers frame a chat stream: where an event
+//! ends, its `data:` lines, the provider's error event, `[DONE]`, and how a stream opens.
+
+/// The end of the first SSE event in `data` (after its blank line, `\n\n` or `\r\n\r\n`),
+/// if it is complete, searching from `from` (bytes before it hold no blank line). One pass,
+/// stopping at the first blank line.
+pub(super) fn event_end(data: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(at) = data.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + at;
+        match data.get(nl + 1..) {
+            Some([b'\n', ..]) => return Some(nl + 2),
+            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
+            _ => i = nl + 1,
+        }
+    }
+    None
+}
+
+/// Whether a line of an event says it is the provider's error: a `data:` line holding an
+/// [`error_member`], or `event: error`.
+pub(super) fn error_line(line: &[u8]) -> bool {
+    match data_value(line) {
+        Some(value) => error_member(value),
+        None => matches!(line.trim_ascii_end(), b"event: error" | b"event:error"),
+    }
+}
+
+/// Whether the last line of `events` is the `[DONE]` data line. SSE takes one optional space
+/// after the field's colon, so `data:[DONE]` ends a stream as `data: [DONE]` does.
+pub(super) fn ends_done(events: &[u8]) -> bool {
+    let line = events.trim_ascii_end().rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    data_value(line) == Some(b"[DONE]")
+}
+
+/// A `data:` line's value: after the colon and the one space SSE allows there.
+pub(crate) fn data_value(line: &[u8]) -> Option<&[u8]> {
+    let value = line.strip_prefix(b"data:")?;
+    Some(value.strip_prefix(b" ").unwrap_or(value))
+}
+
+/// How an OpenAI-compatible stream opens: its first event that carries data, once it is whole.
+#[derive(Debug, PartialEq, Eq)]
+pub enum First<'a> {
+    /// No whole event with data yet (comments and keep-alives aside).
+    Pending,
+    /// A chunk: the answer began (or its frame did, as a role-only delta).
+    Answer,
+    /// The provider's error (`data: {"error": ...}`, or `event: error`): this event.
+    Error(&'a [u8]),
+    /// `data: [DONE]` before anything: a stream with no answer in it.
+    Done,
+}
+
+/// The first event with data in `held`, the start of a stream (a byte-order mark aside).
+pub fn first_event(held: &[u8]) -> First<'_> {
+    let held = held.strip_prefix("\u{feff}".as_bytes()).unwrap_or(held);
+    let mut from = 0;
+    while let Some(end) = event_end(held, from) {
+        let event = held.get(from..end).unwrap_or_default();
+        from = end;
+        let (mut data, mut error) = (false, false);
+        for line in event.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            error |= error_line(line);
+            match data_value(line) {
+                Some(b"[DONE]") => return First::Done,
+                Some(value) => data |= !value.trim_ascii().is_empty(),
+                None => {}
+            }
+        }
+        if error {
+            return First::Error(event);
+        }
+        if data {
+            return First::Answer;
+        }
+    }
+    First::Pending
+}
+
+/// Whether an event's data carries an `error` member that is not null: first, as OpenAI's
+/// and most providers' error events have it (`{"error": {...}}`), or beside a chunk's own
+/// members, as OpenRouter sends an upstream's failure (`{"id":..,"error":{..},"choices":[..
+/// "finish_reason":"error"}]}`). A quote inside a string is escaped, so an unescaped
+/// `"error"` followed by a colon is a key.
+fn error_member(data: &[u8]) -> bool {
+    let key = b"\"error\"";
+    let mut from = 0;
+    while let Some(at) = data.get(from..).and_then(|rest| rest.windows(key.len()).position(|w| w == key)) {
+        let start = from + at;
+        from = start + key.len();
+        if start > 0 && data.get(start - 1) == Some(&b'\\') {
+            continue;
+        }
+        let rest = data.get(from..).unwrap_or_default().trim_ascii_start();
+        if let Some(value) = rest.strip_prefix(b":") {
+            return !value.trim_ascii_start().starts_with(b"null");
+        }
+    }
+    false
+}
+
+pub(super) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
