@@ -52,6 +52,8 @@ pub struct Stream {
     /// The data lines of the event being read, joined by `\n`.
     data: Vec<u8>,
     has_data: bool,
+    /// The last byte read ended a line with `\r`: a `\n` right after it is the same line end.
+    after_cr: bool,
     started: bool,
     blocks: Vec<(u64, Block)>,
     tools: usize,
@@ -77,6 +79,7 @@ impl Stream {
             line: Vec::new(),
             data: Vec::new(),
             has_data: false,
+            after_cr: false,
             started: false,
             blocks: Vec::new(),
             tools: 0,
@@ -97,13 +100,19 @@ impl Stream {
         let mut out = Vec::new();
         let mut rest = chunk;
         while self.state == State::Running && !rest.is_empty() {
-            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            if std::mem::take(&mut self.after_cr) && rest.first() == Some(&b'\n') {
+                rest = rest.get(1..).unwrap_or_default();
+                continue;
+            }
+            // SSE ends a line with `\n`, `\r\n` or a lone `\r`.
+            let Some(nl) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
                 self.line.extend_from_slice(rest);
                 self.check_cap(&mut out);
                 break;
             };
             let (head, tail) = rest.split_at(nl);
             self.line.extend_from_slice(head);
+            self.after_cr = tail.first() == Some(&b'\r');
             rest = tail.get(1..).unwrap_or_default();
             let line = std::mem::take(&mut self.line);
             self.line_done(&line, &mut out);
@@ -123,11 +132,15 @@ impl Stream {
     pub fn tokens(&self) -> Option<Tokens> {
         self.usage.as_ref().and_then(tokens)
     }
+}
 
+/// The stream's SSE lines, into events.
+impl Stream {
     /// One SSE line (without its `\n`): a blank line ends the event; `data:` lines gather;
     /// `event:` (the type is read from the data), `id:`, `retry:` and `:` comments are skipped.
     fn line_done(&mut self, line: &[u8], out: &mut Vec<u8>) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // A byte-order mark may open the stream.
+        let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
         if line.is_empty() {
             if self.has_data {
                 let data = std::mem::take(&mut self.data);
@@ -164,6 +177,10 @@ impl Stream {
 
     /// One event's data.
     fn event(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        // An event with empty data asks nothing (Anthropic's SDK skips it too).
+        if data.trim_ascii().is_empty() {
+            return;
+        }
         let Ok(v) = serde_json::from_slice::<Value>(data) else {
             return self.garbage(out, "an event's data is not JSON");
         };

@@ -250,6 +250,14 @@ pub(super) fn ending(finish: Option<&str>) -> (&'static str, Option<&'static str
     }
 }
 
+/// The error a stream ends with when an event's data is not JSON: part of the answer is lost.
+pub fn malformed_chunk() -> Value {
+    json!({
+        "message": "the provider's stream sent an event whose data is not JSON: the answer is incomplete",
+        "type": "server_error", "param": null, "code": "bad_upstream_response",
+    })
+}
+
 /// Chat usage in Responses terms; the router's `cost` is kept.
 pub(super) fn usage(chat: &Value) -> Value {
     let n = |path: &[&str]| {

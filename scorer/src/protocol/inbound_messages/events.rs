@@ -176,6 +176,11 @@ impl Events {
             return self.complete(out);
         }
         let Ok(v) = serde_json::from_slice::<Value>(data) else {
+            // An event without data asks nothing; one whose data is not JSON lost part of the
+            // answer, which read on as if whole.
+            if !data.trim_ascii().is_empty() {
+                self.fail(answer::stream_error(&crate::protocol::inbound::answer::malformed_chunk()), out);
+            }
             return;
         };
         if let Some(error) = v.get("error").filter(|e| !e.is_null()) {

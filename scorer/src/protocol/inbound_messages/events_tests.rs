@@ -443,3 +443,16 @@ fn a_stop_sequence_the_provider_named_is_said() {
     let delta = all.iter().find(|e| e["type"] == json!("message_delta")).map(|e| e["delta"].clone());
     assert_eq!(delta, Some(json!({"stop_reason": "stop_sequence", "stop_sequence": "END"})));
 }
+
+/// An event whose data is not JSON (a chunk cut inside) ends the answer with an error, not
+/// as if whole without it; an event without data asks nothing.
+#[test]
+fn a_chunk_that_is_not_json_fails_the_answer() {
+    let head = chat(&[chunk(json!({"role": "assistant", "content": "The answer is "}), None)], false);
+    let tail = chat(&[chunk(json!({"content": "42."}), Some("stop")), usage()], true);
+    let broken = format!("{head}data: {{\"choices\":[{{\"delta\":{{\"content\":\"NOT \"}}\n\n{tail}");
+    let all = whole(&broken);
+    assert_eq!(types(&all).last(), Some(&"error"), "{all:?}");
+    let empty = whole(&format!("{head}data: \n\n{tail}"));
+    assert_eq!(types(&empty).last(), Some(&"message_stop"), "{empty:?}");
+}

@@ -160,7 +160,8 @@ impl Stream {
 
     /// One event's data; a fault ends the stream with an error event.
     fn event(&mut self, data: &[u8], out: &mut Vec<u8>) {
-        if self.state != State::Open || data == b"[DONE]" {
+        // An event with empty data asks nothing.
+        if self.state != State::Open || data == b"[DONE]" || data.trim_ascii().is_empty() {
             return;
         }
         if let Err(e) = self.read(data, out) {

@@ -99,8 +99,10 @@ fn garbage_never_panics_and_never_says_done() {
         let len = next() % 2_000;
         let mut input: Vec<u8> = (0..len).map(|_| (next() % 256) as u8).collect();
         if round % 3 == 0 {
-            // Garbage inside well-formed SSE framing.
-            input = [b"data: ".as_slice(), &input, b"\n\n"].concat();
+            // Garbage inside well-formed SSE framing: one data line (a `\r` ends a line too),
+            // not blank (an event with empty data asks nothing).
+            input.retain(|b| *b != b'\r' && *b != b'\n');
+            input = [b"data: ~".as_slice(), &input, b"\n\n"].concat();
         }
         let mut s = Stream::new(meta(true));
         let mut out = Vec::new();
@@ -340,5 +342,34 @@ fn a_stop_sequence_rides_the_finish_chunk() {
         let finish = events(&out).into_iter().find(|e| e["choices"][0]["finish_reason"] == json!("stop"));
         let choice = finish.map(|e| e["choices"][0].clone()).unwrap_or_default();
         assert_eq!(choice.get("stop_reason").cloned().unwrap_or(Value::Null), said, "{reason}: {choice}");
+    }
+}
+
+/// SSE's other legal framings read as `\n` does: lines ended by a lone `\r` or `\r\n` (split
+/// between the two too), a byte-order mark before the first line, and events with empty data
+/// between (which ask nothing). A lone `\r` lost the whole answer (a 502 after three providers
+/// each wrote it), a mark lost `message_start` and its usage, an empty event failed the stream.
+#[test]
+fn other_legal_framings_read_as_lf_does() {
+    for (name, input) in samples() {
+        let reasoning = name.starts_with("reasoning");
+        let want = whole(&input, reasoning);
+        let text = String::from_utf8_lossy(&input).into_owned();
+        let framings = [
+            text.replace('\n', "\r"),
+            text.replace('\n', "\r\n"),
+            format!("\u{feff}{}", text.replacen("\n\n", "\n\ndata:\n\ndata: \n\n", 2)),
+        ];
+        for framed in framings {
+            let framed = framed.as_bytes();
+            assert_eq!(whole(framed, reasoning), want, "{name}: {framed:?}");
+            for at in 0..=framed.len() {
+                let (a, b) = framed.split_at(at);
+                let mut s = Stream::new(meta(reasoning));
+                let mut got = s.feed(a, false);
+                got.extend(s.feed(b, true));
+                assert_eq!(got, want, "{name} split at {at}");
+            }
+        }
     }
 }

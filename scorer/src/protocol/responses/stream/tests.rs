@@ -55,6 +55,19 @@ fn every_split_gives_the_same_output_as_one_call() {
     }
 }
 
+/// Events with empty data (`data:`, or `data` without its colon) ask nothing: the stream reads
+/// on as without them (they failed it).
+#[test]
+fn events_with_empty_data_are_skipped() {
+    for (case, reasoning) in STREAMS {
+        let input = String::from_utf8_lossy(&stream_input(case)).into_owned();
+        let (want, whole) = run(&input, reasoning);
+        let padded = input.replacen("\n\n", "\n\ndata:\n\ndata\n\n", 2);
+        let (got, s) = run(&padded, reasoning);
+        assert!(s.failed() == whole.failed() && got == want, "{case}:\n{got}");
+    }
+}
+
 #[test]
 fn a_cut_stream_ends_without_done_and_without_an_error_of_its_own() {
     for (case, reasoning) in STREAMS {
