@@ -104,8 +104,21 @@ impl RootContext for Root {
         for refusal in config.refusals().into_iter().chain(config.cautions(now)) {
             host::log(LogLevel::Warn, &format!("model-router: {refusal}"));
         }
+        let b = &config.budgets;
+        if (b.daily_usd.is_some() || !b.clients.is_empty() || b.client_default_usd.is_some())
+            && first_in_process()
+        {
+            host::log(
+                LogLevel::Warn,
+                "model-router: budgets start from zero in this Envoy process: spend is kept in shared data, which is per process, so a restart forgets what was spent today",
+            );
+        }
         config.prefix_cache.key = digest_key();
         self.metrics.sweep(&config);
+        // The budget and breaker gauges from their records: a new module's VMs start with none.
+        let wasm = context::Wasm { metrics: &self.metrics };
+        model_router_flow::spend::set_all_gauges(&wasm, &config, now);
+        model_router_flow::live::set_breaker_gauges(&wasm, &config);
         // The spend gauges are set again each minute, so a new UTC day shows at midnight.
         let gauged = !model_router_flow::spend::gauged(&config).is_empty();
         if let Err(e) = host::set_tick_period(if gauged { GAUGE_TICK_MS } else { 0 }) {
@@ -148,6 +161,13 @@ pub const DIGEST_KEY: &str = "model_router.digest_key";
 /// scans are found by them in shared data, across workers): the one in shared data, or one
 /// drawn now and stored if there is still none (a write with the absent key's token), so
 /// workers that draw at once all read back the first one stored.
+/// Whether this is the first configuration any VM of this Envoy process loads (it leaves a
+/// mark in shared data, which a restart empties).
+fn first_in_process() -> bool {
+    const MARK: &str = "model_router.process";
+    matches!(host::shared_get(MARK), Ok((None, _))) && host::shared_set(MARK, b"1", 0).is_ok()
+}
+
 fn digest_key() -> Digest {
     let stored =
         |v: Option<Vec<u8>>| v.and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok()).map(Digest::from_bytes);

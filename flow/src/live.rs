@@ -188,6 +188,32 @@ fn record_in(
     }
 }
 
+/// Sets the gauge of every breaker of `config`'s catalog that its health record says is not
+/// closed, as a configuration loads: a new module's VMs start with no gauges (Envoy drops the
+/// gauges of the VMs it replaced, and an alert on an open breaker cleared while it stayed
+/// open), and a provider removed (its gauges swept to 0) and added back within its cooldown
+/// read closed. A closed breaker's gauge is left as it is: 0, or never set.
+pub fn set_breaker_gauges(host: &dyn Host, config: &model_router_scorer::Config) {
+    let state = |key: &str| {
+        let (bytes, _) = host.shared_get(key).ok()?;
+        Some(Health::decode(&bytes?)?.breaker.gauge()).filter(|g| *g != 0)
+    };
+    let mut providers: Vec<&str> = config.catalog.deployments.iter().map(|d| d.provider.as_str()).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    for p in providers {
+        if let Some(g) = state(&health::provider_key(p)) {
+            host.gauge(&m::labelled(m::BREAKER_STATE, &[("provider", m::stat_segment(p))]), g);
+        }
+    }
+    for d in &config.catalog.deployments {
+        if let Some(g) = state(&health::deployment_key(&d.provider, &d.id)) {
+            let labels = [("provider", m::stat_segment(&d.provider)), ("model", m::stat_segment(&d.id))];
+            host.gauge(&m::labelled(m::BREAKER_STATE, &labels), g);
+        }
+    }
+}
+
 /// True for the first caller, across every worker, in each `interval` seconds of `key`: a
 /// condition worth a log line is then logged once per interval, not once per request.
 pub fn first_in(host: &dyn Host, key: &str, interval: u64, now: u64) -> bool {

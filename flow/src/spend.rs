@@ -143,6 +143,18 @@ pub fn refresh_gauges(host: &dyn Host, config: &Config, now: u64, listed: &dyn F
     }
 }
 
+/// Sets every gauged scope's spend and limit from its record, as a configuration loads: a
+/// lowered limit showed the one before until that client's next request (a dashboard drew
+/// 1.6% used while the client was refused), and a new module's VMs start with none (Envoy drops
+/// the gauges of the VMs it replaced).
+pub fn set_all_gauges(host: &dyn Host, config: &Config, now: u64) {
+    for s in &gauged(config) {
+        if let Ok((spend, _)) = read(host, s, now) {
+            set_gauges(host, config, s, spend.spent);
+        }
+    }
+}
+
 /// The scopes that have gauges: the global limit, and the clients the configuration names
 /// that have a limit of their own or the default one.
 pub fn gauged(config: &Config) -> Vec<Scope> {

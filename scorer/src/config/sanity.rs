@@ -4,6 +4,7 @@
 //! only in the errors its clients get.
 
 use super::Config;
+use crate::catalog::Tier;
 use crate::vocab::Policy;
 
 /// The Responses API's hosted tool types (the official spec's `Tool` union, less the types the
@@ -42,6 +43,16 @@ impl Config {
             if served.peek().is_some() && served.all(|d| d.retired(now)) {
                 out.push(format!(
                     "model_aliases.{alias} names {target}, which has retired: every request for it is refused (400 model_retired)"
+                ));
+            }
+        }
+        for tier in Tier::ALL {
+            let mut models =
+                self.catalog.deployments.iter().filter(|d| d.tier == tier && d.api.routable()).peekable();
+            if models.peek().is_some() && models.all(|d| d.retired(now)) {
+                out.push(format!(
+                    "every model of tier {} has retired (its retires dates passed): requests for it go to the next tier up, and with none above are refused (503 no_current_model)",
+                    tier.as_str()
                 ));
             }
         }
@@ -135,6 +146,26 @@ mod tests {
             got.len() == 1 && got[0].starts_with("model_aliases.legacy names old, which has retired"),
             "{got:?}"
         );
+    }
+
+    /// A tier whose every model has retired is said at load, and a request for it with no
+    /// tier above is a 503 naming the retirement (it was a 403 blaming the provider policy).
+    #[test]
+    fn a_tier_whose_models_all_retired_is_said_and_answered_so() {
+        let catalog = r#"{"providers":{"a":{}},"models":[
+            {"id":"m","tier":"economy","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},
+            {"id":"s","tier":"standard","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2},
+            {"id":"x","tier":"premium","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"retires":"2026-01-01"}]}"#;
+        let config = Config::from_json(format!(r#"{{"catalog":{catalog}}}"#).as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.cautions(0), Vec::<String>::new(), "before its day");
+        let got = config.cautions(1_800_000_000);
+        assert!(got.len() == 1 && got[0].starts_with("every model of tier premium has retired"), "{got:?}");
+        let body = br#"{"model":"premium","messages":[{"role":"user","content":"hi"}]}"#;
+        let e = crate::decide::route::route_chat(&config, body, 1_800_000_000).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "no_current_model")));
+        let standard = br#"{"model":"standard","messages":[{"role":"user","content":"hi"}]}"#;
+        assert!(crate::decide::route::route_chat(&config, standard, 1_800_000_000).is_ok());
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod charged;
 mod count;
 mod failover;
 mod forged;
+mod gauges;
 mod memory;
 mod messages;
 mod native;
