@@ -29,6 +29,11 @@ thread_local! {
     /// Root contexts of this VM with a configuration: each configuration pushed adds one, and
     /// the one it replaces is done later.
     static ROOTS: Cell<u32> = const { Cell::new(0) };
+    /// Bytes of client bodies this VM's requests keep for fallbacks, under every configuration
+    /// it holds: a configuration pushed over a listener kept a ledger of its own while the one it
+    /// replaced drained, and a worker held twice `resilience.failover_body_bytes` (N times after
+    /// N pushes).
+    static KEPT: Rc<Cell<usize>> = Rc::default();
 }
 
 impl Context for Root {
@@ -124,7 +129,8 @@ impl RootContext for Root {
         if let Err(e) = host::set_tick_period(if gauged { GAUGE_TICK_MS } else { 0 }) {
             host::log(LogLevel::Warn, &format!("model-router: {e}"));
         }
-        self.shared = Some(Rc::new(Shared::new(config, keys)));
+        let kept = KEPT.with(Rc::clone);
+        self.shared = Some(Rc::new(Shared { kept, ..Shared::new(config, keys) }));
         if !std::mem::replace(&mut self.counted, true) {
             ROOTS.set(ROOTS.get().saturating_add(1));
         }

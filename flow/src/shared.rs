@@ -16,7 +16,8 @@ pub struct Shared {
     /// logged.
     pub keys: HashMap<String, String>,
     /// Bytes of client bodies kept for fallbacks by this VM's requests in flight
-    /// (`resilience.failover_body_bytes` bounds it).
+    /// (`resilience.failover_body_bytes` bounds it): the host gives every configuration of a VM
+    /// the same ledger.
     pub kept: Rc<Cell<usize>>,
     /// The conversations this VM (one worker) served lately, so an agent's next turn is
     /// parsed and translated only where it is new (`decide::memo`; bounded, used only when

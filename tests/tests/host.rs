@@ -369,6 +369,31 @@ fn a_new_configuration_zeroes_the_gauges_it_removed_and_counts_the_vms_memory_on
     assert_eq!(p.metric("model_router.vm_memory_bytes"), Some(0), "the VM's last root context is done");
 }
 
+/// The bodies kept for fallbacks are the VM's, under every configuration it holds: a pushed
+/// configuration kept a ledger of its own while the one it replaced drained (helper, pushing
+/// over a listener), and a worker held twice `failover_body_bytes`.
+#[test]
+fn a_pushed_configuration_shares_the_vms_ledger_of_kept_bodies() {
+    // 1,400-byte bodies are large (over 4,000 / 16): together they may take 3,000 bytes.
+    let config = r#"{"resilience":{"failover_body_bytes":4000}}"#;
+    let mut p = plugin(config);
+    let ask = |p: &mut Plugin| {
+        let text = "word ".repeat(260);
+        let body = format!(r#"{{"model":"economy","messages":[{{"role":"user","content":"{text}"}}]}}"#);
+        let h = post_headers(body.len());
+        let (_, out) = p.request(&as_refs(&h), &[body.as_bytes()]).unwrap();
+        assert!(matches!(out, Outcome::Forwarded { .. }), "{out:?}");
+    };
+    let unkept = |p: &Plugin| p.metric("model_router.failover_unkept").unwrap_or(0);
+    ask(&mut p);
+    ask(&mut p);
+    assert_eq!(unkept(&p), 0, "two fit");
+    // Pushed while both are in flight: the third does not fit beside them.
+    p.reconfigure(config).unwrap();
+    ask(&mut p);
+    assert_eq!(unkept(&p), 1);
+}
+
 /// A spend gauge was set only when a request of its scope settled: past UTC midnight it showed
 /// the day before's spend until that scope's next request (found driving the demo: a client's
 /// gauge said 108 million nano-USD spent "today" at 00:01), and a dashboard drew the limit
