@@ -357,8 +357,9 @@ def responses_refusals(body):
 SERVICE_TIERS_PRICED = ("auto", "default", "flex")
 # Catalog APIs that return no log probabilities.
 NO_LOGPROBS_APIS = {"messages", "bedrock-converse", "bedrock-invoke"}
-# Catalog APIs whose translations refuse OpenAI's `moderation` (no moderation model runs there).
-NO_MODERATION_APIS = {"messages", "bedrock-converse"}
+# Catalog APIs the router translates to: no OpenAI moderation model runs there, and their
+# structured output takes a JSON Schema only.
+TRANSLATED_APIS = {"messages", "bedrock-converse"}
 TIERS = ("economy", "standard", "premium")
 
 
@@ -516,6 +517,24 @@ def catalog_apis():
 CATALOG_APIS = catalog_apis()
 
 
+def unmoderated_models():
+    """Catalog models none of whose deployments runs OpenAI's moderation: translated APIs
+    (`TRANSLATED_APIS`), or chat APIs that take out OpenAI's own members (`openai_only`)."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "scorer" / "catalog.json"
+    runs = {}
+    try:
+        models = json.loads(path.read_text())["models"]
+    except (OSError, ValueError, KeyError):
+        return set()
+    for m in models:
+        none = (m.get("api") or "chat") in TRANSLATED_APIS or "openai_only" in (m.get("drops") or [])
+        runs[m.get("id")] = runs.get(m.get("id"), False) or not none
+    return {model for model, ran in runs.items() if not ran}
+
+
+UNMODERATED = unmoderated_models()
+
+
 RESPONSES_JUSTIFIED = [
     ("service_tier not priced", "unsupported_value", r"service_tier",
      lambda b, m, run: isinstance(b.get("service_tier"), str) and b["service_tier"] not in SERVICE_TIERS_PRICED,
@@ -531,9 +550,23 @@ RESPONSES_JUSTIFIED = [
      and CATALOG_APIS[b["model"]] <= NO_LOGPROBS_APIS,
      "the model's API returns no log probabilities (chat refuses logprobs the same)"),
     ("moderation where none runs", "unsupported_for_provider", r"moderation",
-     lambda b, m, run: b.get("moderation") is not None and bool(CATALOG_APIS.get(b.get("model")))
-     and CATALOG_APIS[b["model"]] <= NO_MODERATION_APIS,
+     lambda b, m, run: b.get("moderation") is not None and b.get("model") in UNMODERATED,
      "OpenAI's moderated answers: the model's API runs no moderation model (chat refuses the same)"),
+    ("moderation where none runs", "unsupported_parameter", r"moderation",
+     lambda b, m, run: b.get("moderation") is not None and b.get("model") in UNMODERATED,
+     "OpenAI's moderated answers: the model's provider runs no moderation model (chat refuses the same)"),
+    ("moderation on a tier none of whose models takes the whole request", "unsupported_for_provider|unsupported_parameter",
+     r"moderation",
+     lambda b, m, run: b.get("moderation") is not None and (b.get("model") in TIERS or b.get("model") == "auto"),
+     "the tier's models that run OpenAI's moderation refused the request for another of its members, and "
+     "the first candidate's refusal is the one told (chat refuses the same)"),
+    ("json_object where only schemas go", "unsupported_for_provider", r"text\.format",
+     lambda b, m, run: _at(b, "text", "format", "type") == "json_object" and bool(CATALOG_APIS.get(b.get("model")))
+     and CATALOG_APIS[b["model"]] <= TRANSLATED_APIS,
+     "Claude's and Converse's structured output takes a JSON Schema, not json_object (chat refuses the same)"),
+    ("a call without its id", "missing_required_parameter", r"input\[(\d+)\]\.call_id",
+     lambda b, m, run: _item(b, m[1]).get("call_id") == "",
+     "a call's output is paired with its call by call_id: an empty one pairs with nothing (chat refuses the same)"),
     ("no user message with content", "unsupported_for_provider", r"input",
      lambda b, m, run: not has_user_content(b)
      and (b.get("model") not in CATALOG_APIS or "messages" in CATALOG_APIS[b["model"]]),
@@ -979,7 +1012,7 @@ class Run:
         if isinstance(request, dict) and isinstance(param, str):
             for label, named_code, pattern, test, _why in RESPONSES_JUSTIFIED:
                 m = re.fullmatch(pattern, param)
-                if code == named_code and m and test(request, m, self):
+                if re.fullmatch(named_code, code or "") and m and test(request, m, self):
                     return label
         # A member the spec does not declare: OpenAI refuses it so itself (`unknown_parameter`).
         if code == "unknown_parameter" and isinstance(param, str) and any(

@@ -122,8 +122,10 @@ impl RootContext for Root {
         self.metrics.sweep(&config);
         // The budget and breaker gauges from their records: a new module's VMs start with none.
         let wasm = context::Wasm { metrics: &self.metrics };
-        model_router_flow::spend::set_all_gauges(&wasm, &config, now);
-        model_router_flow::live::set_breaker_gauges(&wasm, &config);
+        self.metrics.batched(|| {
+            model_router_flow::spend::set_all_gauges(&wasm, &config, now);
+            model_router_flow::live::set_breaker_gauges(&wasm, &config);
+        });
         // The spend gauges are set again each minute, so a new UTC day shows at midnight.
         let gauged = !model_router_flow::spend::gauged(&config).is_empty();
         if let Err(e) = host::set_tick_period(if gauged { GAUGE_TICK_MS } else { 0 }) {

@@ -109,7 +109,8 @@ pub const OPENAI_ONLY: [&str; 7] = [
     "verbosity",
 ];
 /// OpenAI's prompt-cache breakpoint on a content part (`{"mode": "explicit"}`), which
-/// `openai_only` takes out too, and Anthropic's translation writes as a `cache_control` mark.
+/// `openai_only` takes out too, as the translations do (Anthropic's four marks are no map of
+/// OpenAI's latest four of up to 80).
 pub const OPENAI_CACHE_MARK: &str = "prompt_cache_breakpoint";
 
 /// A [`DROPPABLE`] entry's bit (`None`: not one of them).

@@ -166,6 +166,16 @@ mod tests {
         assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "no_current_model")));
         let standard = br#"{"model":"standard","messages":[{"role":"user","content":"hi"}]}"#;
         assert!(crate::decide::route::route_chat(&config, standard, 1_800_000_000).is_ok());
+        // Current models the request's own policy leaves out: the policy's 403, as before.
+        let catalog =
+            catalog.replace(r#""tier":"standard","provider":"a""#, r#""tier":"standard","provider":"b""#);
+        let catalog = catalog.replace(r#"{"a":{}}"#, r#"{"a":{},"b":{}}"#);
+        let config = Config::from_json(format!(r#"{{"catalog":{catalog}}}"#).as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let only_a =
+            br#"{"model":"standard","provider":{"only":["a"]},"messages":[{"role":"user","content":"hi"}]}"#;
+        let e = crate::decide::route::route_chat(&config, only_a, 1_800_000_000).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((403, "no_allowed_provider")));
     }
 
     #[test]

@@ -428,17 +428,17 @@ fn nothing_fits(
             (what == "audio output").then_some("modalities"),
             format!("no available model supports {what} with the other features this request uses"),
         ),
-        // Every model the policy allows from that tier up has passed its `retires` day: the
-        // catalog's to mend, not the policy's (it was a 403 blaming the policy).
-        _ if current().all(|d| d.tier < from)
-            && (config.catalog.deployments.iter())
-                .any(|d| d.tier >= from && d.api.routable() && policy.allows(&d.provider)) =>
+        // Every model from that tier up has passed its `retires` day, whatever the policy: the
+        // catalog's to mend, not the policy's (it was a 403 blaming the policy). Where current
+        // models are there but the policy leaves them out, the policy is to blame.
+        _ if !(config.catalog.deployments.iter())
+            .any(|d| d.tier >= from && d.api.routable() && !d.retired(now)) =>
         {
             ApiError::server(
                 503,
                 "no_current_model",
                 format!(
-                    "every model of tier {} and above that this request may use has retired: the gateway's catalog needs a current one",
+                    "every model of tier {} and above has retired: the gateway's catalog needs a current one",
                     from.as_str()
                 ),
             )

@@ -58,6 +58,9 @@ pub struct Layout {
     /// `top_p` other than 1, a penalty other than 0, `logit_bias`, `logprobs`,
     /// `top_logprobs`): what a model of fixed sampling cannot take.
     pub(crate) sampling: Option<&'static str>,
+    /// A `moderation` member that is not null: OpenAI's moderated answers, refused where the
+    /// provider takes none of OpenAI's own members (`openai_only`) and by the translations.
+    pub(crate) moderation: bool,
     /// The reasoning effort asked for (`reasoning_effort`, or `reasoning.effort`): its bit of
     /// [`crate::catalog::effort_bit`] and the member that asked. A value not known there is
     /// left to the provider.

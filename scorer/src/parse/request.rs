@@ -322,6 +322,8 @@ fn parse_chat_as<'a>(
             }
             _ => {
                 case_variant(&key)?;
+                // OpenAI's moderated answers: no other provider runs its moderation models.
+                req.layout.moderation |= key == "moderation" && r.peek_kind().map_err(syntax)? != Kind::Null;
                 r.skip_value().map_err(syntax)?;
             }
         }

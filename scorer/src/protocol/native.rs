@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use serde_json::{Value, json};
 
 use crate::account::stream::data_value;
-use crate::catalog::{Api, effort_bit, effort_names};
+use crate::catalog::{Api, DROPS_OPENAI_ONLY, effort_bit, effort_names};
 use crate::error::ApiError;
 use crate::parse::layout::Layout;
 
@@ -143,6 +143,15 @@ pub fn chat_body_with(
             format!(
                 "this model's chat API takes no reasoning effort beside tools: send none, or leave {field} out"
             ),
+        ));
+    }
+    // A provider that refuses OpenAI's own members as unknown runs no moderation model either:
+    // refused here, so a tier moves on to one that does (they took it as it came).
+    if layout.moderation && to.quirks.drops & DROPS_OPENAI_ONLY != 0 {
+        return Err(ApiError::invalid(
+            "unsupported_parameter",
+            Some("moderation"),
+            "'moderation' is not supported: this model's provider runs no moderation: leave it out",
         ));
     }
     let refused = layout.asks() & to.quirks.refuses;

@@ -364,6 +364,32 @@ mod tests {
         assert_eq!(sent(DROPS_NULLS | DROPS_OPENAI_ONLY | DROPS_CACHE_MARKS), neither);
     }
 
+    /// `moderation` (OpenAI's moderated answers) is refused where OpenAI's own members are
+    /// taken out (Gemini, Groq, Cerebras: they run no moderation model), so a tier moves on;
+    /// OpenAI's models take it, and a null one asks nothing.
+    #[test]
+    fn moderation_is_refused_where_openai_only_members_go() {
+        use crate::catalog::{Api, DROPS_CACHE_MARKS, DROPS_OPENAI_ONLY};
+        use crate::protocol::{Native, native::chat_body};
+        let asked = |value: &str, drops: u8| {
+            let body = format!(
+                r#"{{"model":"economy","messages":[{{"role":"user","content":"q"}}],"moderation":{value}}}"#
+            );
+            let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let to = Native {
+                model: "m",
+                upstream_model: "m",
+                max_output: 100,
+                quirks: Quirks { drops, ..Quirks::NONE },
+            };
+            chat_body(Api::Chat, req.layout(), body.as_bytes(), &to).err().map(|e| e.param)
+        };
+        let gemini = DROPS_NULLS | DROPS_OPENAI_ONLY | DROPS_CACHE_MARKS;
+        assert_eq!(asked(r#"{"model":"omni-moderation-latest"}"#, gemini), Some(Some("moderation".into())));
+        assert_eq!(asked(r#"{"model":"omni-moderation-latest"}"#, DROPS_CACHE_MARKS), None);
+        assert_eq!(asked("null", gemini), None);
+    }
+
     /// A tool call as Gemini signs it: its `extra_content` is an echo for Groq; a null one is
     /// no signature (Gemini 3 gets the stand-in in its place, Gemini 2.5 the call without it).
     #[test]

@@ -11,7 +11,6 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use crate::catalog::OPENAI_CACHE_MARK;
 use crate::error::{ApiError, echo};
 use crate::protocol::raw::{self, At, Members, Raw, blank, null, objects, string, value};
 use crate::protocol::tools::{told_call, told_result};
@@ -158,16 +157,17 @@ impl Serialize for Block<'_> {
 }
 
 /// Whether a body marks a prompt-cache breakpoint anywhere (`cache_control` on a part or a
-/// tool, OpenAI's `prompt_cache_breakpoint` on a part): a client that places its own is left
-/// to them. Text that merely says the word errs towards leaving the body alone.
+/// tool): a client that places its own is left to them. Text that merely says the word errs
+/// towards leaving the body alone. (OpenAI's `prompt_cache_breakpoint` is not one: its latest
+/// four of up to 80 do not map onto Anthropic's four, and a fifth mark is Anthropic's 400.)
 pub(super) fn marked(body: &[u8]) -> bool {
-    // A byte compare per byte, the names' only at a quote: an agent's body is hundreds of KB.
-    body.iter().enumerate().any(|(i, &b)| {
-        b == b'"' && body.get(i..).is_some_and(|r| CACHE_MARKS.iter().any(|m| r.starts_with(m)))
-    })
+    // A byte compare per byte, the name's only at a quote: an agent's body is hundreds of KB.
+    body.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'"' && body.get(i..).is_some_and(|r| r.starts_with(CACHE_MARK)))
 }
 
-const CACHE_MARKS: [&[u8]; 2] = [br#""cache_control""#, br#""prompt_cache_breakpoint""#];
+const CACHE_MARK: &[u8] = br#""cache_control""#;
 
 /// A number member within `lo..=hi`, or a 400 naming it.
 pub(super) fn number(
@@ -278,14 +278,8 @@ fn block<'a>(part: Members<'a>, at: At<'_>, parts: Parts) -> Result<Option<Block
             ));
         }
     };
-    // OpenAI's breakpoint is Anthropic's, at its default five minutes (its hour, nearer
-    // OpenAI's 30-minute floor, costs twice the input to write).
-    let cache = match (part.get("cache_control"), part.get(OPENAI_CACHE_MARK)) {
-        (Some(cache), _) => Some(value(cache)?),
-        (None, Some(_)) => Some(json!({"type": "ephemeral"})),
-        (None, None) => None,
-    };
-    if let Some(cache) = cache {
+    if let Some(cache) = part.get("cache_control") {
+        let cache = value(cache)?;
         if !cache.is_object() {
             return Err(refuse(&format!("{}.cache_control", at()), "cache_control must be an object"));
         }

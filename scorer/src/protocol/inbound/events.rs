@@ -500,4 +500,4 @@ mod thinking;
 
 #[cfg(test)]
 #[path = "events_tests.rs"]
-mod tests;
+pub(crate) mod tests;

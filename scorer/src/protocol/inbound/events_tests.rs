@@ -459,17 +459,24 @@ fn a_streamed_call_of_a_namespaced_function_names_its_namespace() {
     assert_eq!(find("response.function_call_arguments.done")["name"], json!("lookup"));
 }
 
+/// A chat stream with, between its first chunk and its finish, an event whose data is not
+/// JSON (a chunk cut inside) or (`empty`) an event without data.
+pub(crate) fn with_a_broken_chunk(empty: bool) -> String {
+    let head = chat(&[chunk(json!({"role": "assistant", "content": "The answer is "}), None)], false);
+    let tail = chat(&[chunk(json!({"content": "42."}), Some("stop")), usage()], true);
+    let broken =
+        if empty { "data: \n\n" } else { "data: {\"choices\":[{\"delta\":{\"content\":\"NOT \"}\n\n" };
+    format!("{head}{broken}{tail}")
+}
+
 /// An event whose data is not JSON (a chunk cut inside) ends the answer with an error, not
 /// as if whole without it; an event without data asks nothing.
 #[test]
 fn a_chunk_that_is_not_json_fails_the_answer() {
-    let head = chat(&[chunk(json!({"role": "assistant", "content": "The answer is "}), None)], false);
-    let tail = chat(&[chunk(json!({"content": "42."}), Some("stop")), usage()], true);
-    let broken = format!("{head}data: {{\"choices\":[{{\"delta\":{{\"content\":\"NOT \"}}\n\n{tail}");
-    let all = whole(&broken);
+    let all = whole(&with_a_broken_chunk(false));
     let n = all.len();
     assert_eq!(types(&all).get(n - 2..), Some(&["error", "response.failed"][..]), "{all:?}");
     assert_eq!(all[n - 2]["error"]["code"], "bad_upstream_response");
-    let empty = whole(&format!("{head}data: \n\n{tail}"));
+    let empty = whole(&with_a_broken_chunk(true));
     assert_eq!(types(&empty).last(), Some(&"response.completed"), "{empty:?}");
 }

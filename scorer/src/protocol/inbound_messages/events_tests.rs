@@ -448,11 +448,9 @@ fn a_stop_sequence_the_provider_named_is_said() {
 /// as if whole without it; an event without data asks nothing.
 #[test]
 fn a_chunk_that_is_not_json_fails_the_answer() {
-    let head = chat(&[chunk(json!({"role": "assistant", "content": "The answer is "}), None)], false);
-    let tail = chat(&[chunk(json!({"content": "42."}), Some("stop")), usage()], true);
-    let broken = format!("{head}data: {{\"choices\":[{{\"delta\":{{\"content\":\"NOT \"}}\n\n{tail}");
-    let all = whole(&broken);
+    use crate::protocol::inbound::events::tests::with_a_broken_chunk;
+    let all = whole(&with_a_broken_chunk(false));
     assert_eq!(types(&all).last(), Some(&"error"), "{all:?}");
-    let empty = whole(&format!("{head}data: \n\n{tail}"));
+    let empty = whole(&with_a_broken_chunk(true));
     assert_eq!(types(&empty).last(), Some(&"message_stop"), "{empty:?}");
 }

@@ -41,30 +41,24 @@ fn a_conversation_that_continues_without_breakpoints_is_cached() {
     assert_eq!(out["tools"][0]["cache_control"], json!({"type": "ephemeral"}), "{out}");
 }
 
-/// OpenAI's breakpoint on a part (`prompt_cache_breakpoint`) is Anthropic's `cache_control`
-/// on its block, at the default lifetime, and a breakpoint the client placed: no automatic
-/// one beside it. A part's own `cache_control` wins.
+/// OpenAI's breakpoints on parts (`prompt_cache_breakpoint`, any number of them) are not
+/// Anthropic's marks (its limit is four: a fifth is a 400 no failover answers): they are left
+/// out, and an agent's conversation is cached as one that marked nothing.
 #[test]
-fn an_openai_breakpoint_marks_its_block() {
+fn openai_breakpoints_are_left_out() {
     let on = Native { quirks: Quirks { auto_cache: true, ..Quirks::NONE }, ..TO };
     let call = json!({"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}});
-    let mark = json!({"mode": "explicit"});
-    let messages = json!([
-        {"role": "system", "content": [{"type": "text", "text": "You are an agent.", "prompt_cache_breakpoint": mark}]},
-        {"role": "user", "content": [{"type": "text", "text": "go"},
-            {"type": "text", "text": "now", "prompt_cache_breakpoint": mark,
-             "cache_control": {"type": "ephemeral", "ttl": "1h"}}]},
-        {"role": "assistant", "content": null, "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": "toolu_1", "content": "done"}]);
-    let body = json!({"model": "auto", "messages": messages});
-    let out = sent(&body, &on);
-    assert!(out.get("cache_control").is_none(), "{out}");
-    assert_eq!(
-        out["system"],
-        json!([{"type": "text", "text": "You are an agent.", "cache_control": {"type": "ephemeral"}}])
-    );
-    let user = &out["messages"][0]["content"];
-    assert_eq!(user[0], json!({"type": "text", "text": "go"}), "{out}");
-    assert_eq!(user[1]["cache_control"], json!({"type": "ephemeral", "ttl": "1h"}), "{out}");
+    let part =
+        |text: &str| json!([{"type": "text", "text": text, "prompt_cache_breakpoint": {"mode": "explicit"}}]);
+    let mut messages = vec![json!({"role": "system", "content": part("You are an agent.")})];
+    for i in 0..5 {
+        messages.push(json!({"role": "user", "content": part(&format!("step {i}"))}));
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]}));
+        messages.push(json!({"role": "tool", "tool_call_id": "toolu_1", "content": "done"}));
+    }
+    let tools = json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]);
+    let out = sent(&json!({"model": "auto", "messages": messages, "tools": tools}), &on);
+    assert_eq!(out.to_string().matches("cache_control").count(), 1, "{out}");
+    assert_eq!(out["cache_control"], json!({"type": "ephemeral"}), "{out}");
     assert!(!out.to_string().contains("prompt_cache_breakpoint"), "{out}");
 }

@@ -22,6 +22,15 @@ fn whole(input: &[u8], reasoning: bool) -> Vec<u8> {
     Stream::new(meta(reasoning)).feed(input, true)
 }
 
+/// `input` fed in two chunks, split at `at`.
+fn in_two(input: &[u8], at: usize, reasoning: bool) -> Vec<u8> {
+    let (a, b) = input.split_at(at);
+    let mut s = Stream::new(meta(reasoning));
+    let mut got = s.feed(a, false);
+    got.extend(s.feed(b, true));
+    got
+}
+
 /// The JSON of each `data:` event, `[DONE]` as a string.
 fn events(out: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(out)
@@ -40,11 +49,7 @@ fn every_split_gives_the_output_of_one_whole_call() {
         let want = whole(&input, reasoning);
         assert!(!want.is_empty(), "{name}");
         for at in 0..=input.len() {
-            let (a, b) = input.split_at(at);
-            let mut s = Stream::new(meta(reasoning));
-            let mut got = s.feed(a, false);
-            got.extend(s.feed(b, true));
-            assert_eq!(got, want, "{name} split at {at}");
+            assert_eq!(in_two(&input, at, reasoning), want, "{name} split at {at}");
         }
         let mut s = Stream::new(meta(reasoning));
         let mut got = Vec::new();
@@ -364,11 +369,7 @@ fn other_legal_framings_read_as_lf_does() {
             let framed = framed.as_bytes();
             assert_eq!(whole(framed, reasoning), want, "{name}: {framed:?}");
             for at in 0..=framed.len() {
-                let (a, b) = framed.split_at(at);
-                let mut s = Stream::new(meta(reasoning));
-                let mut got = s.feed(a, false);
-                got.extend(s.feed(b, true));
-                assert_eq!(got, want, "{name} split at {at}");
+                assert_eq!(in_two(framed, at, reasoning), want, "{name} split at {at}");
             }
         }
     }
