@@ -9,7 +9,9 @@ use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 
-use super::flight::{Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano, passed_tokens};
+use super::flight::{
+    Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano, passed_tokens, reported_input_nano,
+};
 use super::{Phase, Request, warn};
 use crate::headers as h;
 use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
@@ -378,8 +380,13 @@ impl Request {
             Bill::Input => self.charge_lost(host, &f.to, f.input_estimate_nano()),
             Bill::Cut(used, floor) => {
                 let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u, f.choices));
-                let floor = floor.saturating_add(f.input_estimate_nano());
-                self.charge_lost(host, &f.to, reported.max(self.estimate_of(f)).max(floor));
+                // An input its provider reported (an Anthropic `message_start`) in place of the
+                // input's estimate, as on the first attempt's path: a fallback's cut stream read
+                // from the cache was charged 5.8 times its bill.
+                let guessed = f.input_estimate_nano();
+                let input = used.and_then(|u| reported_input_nano(&u, &f.to)).unwrap_or(guessed);
+                let estimate = self.estimate_of(f).saturating_sub(guessed).saturating_add(input);
+                self.charge_lost(host, &f.to, reported.max(estimate).max(floor.saturating_add(input)));
             }
         }
     }

@@ -74,13 +74,16 @@ pub(super) fn output_nano(to: &Upstream, input: u64, tokens: u64) -> u64 {
     nano(tokens as f64 * to.price().at(input).output / 1e6)
 }
 
-/// The input a native stream's provider reported before the stream ended (an Anthropic
-/// `message_start`), nano-USD at `to`'s price: its cache reads and writes at their rates.
+/// [`reported_input_nano`] of what a native stream's translator read (a `message_start`).
 pub(super) fn told_input_nano(translator: Option<&native::Stream>, to: &Upstream) -> Option<u64> {
-    let t = translator?.tokens().filter(|t| t.prompt > 0)?;
-    let (input, cache_read, cache_write, cache_write_1h) =
-        (t.prompt, t.cache_read, t.cache_write, t.cache_write_1h);
-    Some(nano(Usage { input, cache_read, cache_write, cache_write_1h, ..Usage::default() }.cost(&to.price())))
+    reported_input_nano(&translator?.tokens()?.usage(), to)
+}
+
+/// The input part of reported counts, nano-USD at `to`'s price, cache reads and writes at their
+/// rates (`None`: none reported).
+pub(super) fn reported_input_nano(u: &Usage, to: &Upstream) -> Option<u64> {
+    let input = Usage { output: 0, billed_ticks: None, ..*u };
+    (input.input > 0).then(|| nano(input.cost(&to.price())))
 }
 
 /// The output an answer passed on unheld is charged no less than: a token per four bytes of

@@ -346,7 +346,12 @@ pub(super) const ANTHROPIC_DELTA: &str = "event: content_block_delta\ndata: {\"t
 /// A request (`stream` or not) whose first attempt answered 503 and whose first fallback
 /// answered 500: the second fallback (Anthropic's `claude`) is out, its answer next.
 pub(super) fn at_the_last_fallback(stream: bool) -> (Fake, Request) {
-    let mut host = chat(&request(stream));
+    at_the_last_fallback_of(&request(stream))
+}
+
+/// [`at_the_last_fallback`] of a request of this `body`.
+pub(super) fn at_the_last_fallback_of(body: &str) -> (Fake, Request) {
+    let mut host = chat(body);
     let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
     route(&mut req, &host);
     host.response_headers = pairs(&[(":status", "503")]);

@@ -2,7 +2,9 @@
 //! stream ended before its last event. Each is the provider's failure (its health, and the next
 //! candidate), and none is charged as an answer.
 
-use super::native::{ANTHROPIC_DELTA, ANTHROPIC_START, at_the_last_fallback, config_with, request};
+use super::native::{
+    ANTHROPIC_DELTA, ANTHROPIC_START, at_the_last_fallback, at_the_last_fallback_of, config_with, request,
+};
 use super::*;
 
 /// The provider's health record's errors.
@@ -319,6 +321,33 @@ fn a_native_fallback_stream_cut_after_its_answer_began_is_no_answer() {
     assert_eq!(errors(&host, "an"), 1);
     // Its estimate holds its model's whole output: 100 tokens at 3 USD per million.
     assert!(charged(&host) > 300_000, "{}", charged(&host));
+}
+
+/// A native fallback stream cut after its `message_start` reported the input is charged that
+/// input in place of the input's estimate, as the first attempt's cut stream is: one read from
+/// the cache (a tenth of the input price) was charged the estimate at the full price, 5.8 times
+/// its provider's bill (helper). Here the provider reports one token of input where the
+/// estimate holds some 380: the charge is the estimate's output and that one token.
+#[test]
+fn a_native_fallback_stream_cut_after_it_reported_its_input_is_charged_that_input() {
+    let text = "word ".repeat(300);
+    let body = request(true).replace("\"hello\"", &format!("\"{text}\""));
+    let charged_for = |input: &str| {
+        let start = ANTHROPIC_START.replace(r#""input_tokens":10"#, input);
+        let cut = format!("{start}{ANTHROPIC_DELTA}");
+        let (mut host, mut req) = at_the_last_fallback_of(&body);
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        host.call_body = cut.as_bytes().to_vec();
+        let step = req.on(&host, Event::CallResponse { body_size: cut.len() });
+        assert_eq!(respond(&step).map(|(s, _, _)| s), Some(502), "{step:?}");
+        charged(&host)
+    };
+    let (one, none) = (charged_for(r#""input_tokens":1"#), charged_for(r#""input_tokens":0"#));
+    // Nothing reported: the estimate, its input at 3 USD per million (over a million).
+    assert!(none > 1_000_000, "{none}");
+    // One token reported: the estimate's output and 3,000 for that token.
+    let output = none - 375 * 3_000;
+    assert!(one < output && one + 200_000 > output, "{one} against {none}");
 }
 
 /// A native fallback stream cut inside its first event, before any count came (Converse and
