@@ -381,10 +381,12 @@ impl Request {
             Bill::Cut(used, floor) => {
                 let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u, f.choices));
                 // An input its provider reported (an Anthropic `message_start`) in place of the
-                // input's estimate, as on the first attempt's path: a fallback's cut stream read
-                // from the cache was charged 5.8 times its bill.
+                // input's estimate where it is less, as on the first attempt's path: a fallback's
+                // cut stream read from the cache was charged 5.8 times its bill. (More is in what
+                // it reported.)
                 let guessed = f.input_estimate_nano();
-                let input = used.and_then(|u| reported_input_nano(&u, &f.to)).unwrap_or(guessed);
+                let told = used.and_then(|u| reported_input_nano(&u, &f.to));
+                let input = told.map_or(guessed, |t| t.min(guessed));
                 let estimate = self.estimate_of(f).saturating_sub(guessed).saturating_add(input);
                 self.charge_lost(host, &f.to, reported.max(estimate).max(floor.saturating_add(input)));
             }

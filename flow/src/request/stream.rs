@@ -8,7 +8,9 @@ use model_router_scorer::stream::{self, First, StreamUsage};
 use model_router_scorer::usage;
 
 use super::answer::Bill;
-use super::flight::{Clock, Flight, Opening, Origin, Retry, Watch, answer_begun, is_context_error};
+use super::flight::{
+    Clock, Flight, Opening, Origin, Retry, Watch, answer_begun, is_context_error, told_input_nano,
+};
 use super::{Phase, Request, warn};
 use crate::io::{Buffer, Effect, Host, Level, Verdict};
 use crate::live;
@@ -208,6 +210,17 @@ impl Request {
             self.account.stream_failed = true;
         }
         self.account.floor = nano(w.editor.streamed_floor());
+        // The input its provider reported (an Anthropic `message_start`) stands for the input's
+        // estimate where it is less, as for a stream cut or left (`finish`): one its provider
+        // ended with an error after the answer began (Anthropic's overload) was charged the
+        // estimate at full price. (More is charged as reported, below.)
+        if let Some(told) = told_input_nano(w.translator.as_ref(), &w.to) {
+            let a = &mut self.account;
+            let told = told.min(a.input_estimate);
+            a.answered_estimate =
+                a.answered_estimate.map(|e| e.saturating_sub(a.input_estimate).saturating_add(told));
+            a.input_estimate = told;
+        }
         let mut usage = w.editor.usage;
         if usage.is_none()
             && let Some(t) = w.translator.as_ref().filter(|t| t.failed())

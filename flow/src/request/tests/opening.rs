@@ -264,3 +264,35 @@ fn a_stream_reset_after_it_reported_its_input_is_charged_that_input() {
         assert_eq!(spent(3000, began) - spent(2000, began), 3_000_000, "answer began: {began}");
     }
 }
+
+/// A stream its provider ends with an error after its answer began (Anthropic's overload), or
+/// without its last event, is charged the input its `message_start` reported in place of the
+/// input's estimate, as a stream cut or left is: it was charged the estimate at the full input
+/// price (a conversation read from the cache, ten times its bill). Here one reported token
+/// against some 380 estimated.
+#[test]
+fn a_stream_ended_by_its_providers_error_is_charged_the_input_it_reported() {
+    let text = "word ".repeat(300);
+    let body =
+        format!(r#"{{"model":"claude","stream":true,"messages":[{{"role":"user","content":"{text}"}}]}}"#);
+    let error = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let spent = |input: &str, end: &str| {
+        let mut host = super::chat(&body);
+        let mut req = Request::new(Some(config_with(r#","budgets":{"daily_usd":100}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let start = ANTHROPIC_START.replace(r#""input_tokens":10"#, input);
+        let all = format!("{start}{ANTHROPIC_DELTA}{end}");
+        host.response_body = all.clone().into_bytes();
+        req.on(&host, Event::ResponseBody { size: all.len(), end_of_stream: true });
+        req.on(&host, Event::Log);
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied();
+        spent.unwrap_or_else(|| panic!("{:?}", host.counters))
+    };
+    for end in [error, ""] {
+        let (one, none) = (spent(r#""input_tokens":1"#, end), spent(r#""input_tokens":0"#, end));
+        // The estimate's input, some 380 tokens at 3 USD per million, less the one token.
+        assert!(one + 1_000_000 < none, "{one} against {none}: {end:?}");
+    }
+}
