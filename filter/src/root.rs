@@ -165,17 +165,17 @@ const GAUGE_TICK_MS: u32 = 60_000;
 /// Shared-data key of the secret the conversations' digests start from (one per Envoy).
 pub const DIGEST_KEY: &str = "model_router.digest_key";
 
+/// Whether this is the first configuration any VM of this Envoy process loads: the one whose
+/// mark (in shared data, which a restart empties) is written first, with the absent key's
+/// token, so workers loading at once say it once.
+fn first_in_process() -> bool {
+    matches!(host::shared_set("model_router.process", b"1", ABSENT), Ok(host::Swap::Done))
+}
+
 /// The key this Envoy's workers start their conversations' digests from (`auto`'s resumed
 /// scans are found by them in shared data, across workers): the one in shared data, or one
 /// drawn now and stored if there is still none (a write with the absent key's token), so
 /// workers that draw at once all read back the first one stored.
-/// Whether this is the first configuration any VM of this Envoy process loads (it leaves a
-/// mark in shared data, which a restart empties).
-fn first_in_process() -> bool {
-    const MARK: &str = "model_router.process";
-    matches!(host::shared_get(MARK), Ok((None, _))) && host::shared_set(MARK, b"1", 0).is_ok()
-}
-
 fn digest_key() -> Digest {
     let stored =
         |v: Option<Vec<u8>>| v.and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok()).map(Digest::from_bytes);
