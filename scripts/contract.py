@@ -501,15 +501,22 @@ def past_output_limit(body, run):
     return model in limits and n > limits[model][1]
 
 
-def catalog_apis():
-    """Each catalog model's APIs (`scorer/catalog.json`, the router's built-in catalog)."""
+def catalog_models():
+    """The deployments of the router's built-in catalog (`scorer/catalog.json`), or none."""
     path = pathlib.Path(__file__).resolve().parents[1] / "scorer" / "catalog.json"
-    apis = {}
     try:
-        models = json.loads(path.read_text())["models"]
+        return json.loads(path.read_text())["models"]
     except (OSError, ValueError, KeyError):
-        return apis
-    for m in models:
+        return []
+
+
+CATALOG_MODELS = catalog_models()
+
+
+def catalog_apis():
+    """Each catalog model's APIs."""
+    apis = {}
+    for m in CATALOG_MODELS:
         apis.setdefault(m.get("id"), set()).add(m.get("api") or "chat")
     return apis
 
@@ -520,13 +527,8 @@ CATALOG_APIS = catalog_apis()
 def unmoderated_models():
     """Catalog models none of whose deployments runs OpenAI's moderation: translated APIs
     (`TRANSLATED_APIS`), or chat APIs that take out OpenAI's own members (`openai_only`)."""
-    path = pathlib.Path(__file__).resolve().parents[1] / "scorer" / "catalog.json"
     runs = {}
-    try:
-        models = json.loads(path.read_text())["models"]
-    except (OSError, ValueError, KeyError):
-        return set()
-    for m in models:
+    for m in CATALOG_MODELS:
         none = (m.get("api") or "chat") in TRANSLATED_APIS or "openai_only" in (m.get("drops") or [])
         runs[m.get("id")] = runs.get(m.get("id"), False) or not none
     return {model for model, ran in runs.items() if not ran}
