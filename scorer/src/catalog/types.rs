@@ -377,6 +377,8 @@ pub struct EmbeddingModel {
     pub dimensions: Option<u64>,
     /// First day (days since the epoch, UTC) it is no longer served.
     pub retires: Option<i64>,
+    /// That day as the catalog wrote it.
+    pub retires_text: Option<String>,
 }
 
 /// What an embeddings provider speaks on the wire.

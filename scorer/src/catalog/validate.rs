@@ -183,6 +183,7 @@ impl TryFrom<RawCatalog> for Catalog {
                         price_in: m.price_in,
                         dimensions: m.dimensions,
                         retires,
+                        retires_text: m.retires.clone(),
                     };
                     if e.wire().is_none() {
                         return Err(CatalogError::Unsupported {

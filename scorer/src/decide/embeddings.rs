@@ -11,12 +11,12 @@ use crate::decide::upstream::{Target, Upstream};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{BYTES_PER_TOKEN, ROUTER_FIELDS};
 use crate::parse::fields::{
-    case_variant, duplicate_error, first_duplicate, open_object, string_field, syntax,
+    case_variant, duplicate_error, first_duplicate, open_object, string_field, syntax, wrong_type,
 };
 use crate::parse::json::{Kind, Reader};
 use crate::parse::layout::Layout;
-use crate::parse::options::{read_max_price, read_provider_policy};
-use crate::protocol::titan::{self, ResponseTranslation, TITAN_DIMENSIONS};
+use crate::parse::options::{read_max_price, read_prefer, read_provider_policy, read_tier};
+use crate::protocol::titan::{self, ResponseTranslation};
 use crate::vocab::Policy;
 
 /// A routed embeddings request.
@@ -42,6 +42,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     let mut max_price = None;
     let mut input: Option<(Kind, &str)> = None;
     let mut empty_input = false;
+    let mut token_ids = TokenIds::default();
     let mut dimensions: Option<u64> = None;
     let mut encoding: Option<Cow<'_, str>> = None;
     let mut obj = r.object().map_err(syntax)?;
@@ -77,9 +78,15 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
             }
             // Read for Titan, which the router answers for; an OpenAI-compatible provider gets
             // the client's value as it is.
-            "encoding_format" if r.peek_kind().map_err(syntax)? == Kind::String => {
-                encoding = Some(string_field(&mut r, "encoding_format")?);
-            }
+            "encoding_format" => match r.peek_kind().map_err(syntax)? {
+                Kind::Null => r.null().map_err(syntax)?,
+                Kind::String => encoding = Some(string_field(&mut r, "encoding_format")?),
+                k => return Err(wrong_type("encoding_format", "float or base64", k)),
+            },
+            // Checked as chat checks them (a typo is a 400 there), then spliced out: an
+            // embedding has one model to run.
+            "prefer" => drop(read_prefer(&mut r)?),
+            "tier" => drop(read_tier(&mut r)?),
             "input" => {
                 let kind = r.peek_kind().map_err(syntax)?;
                 if !matches!(kind, Kind::String | Kind::Array) {
@@ -89,7 +96,7 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                         format!("'input' must be a string or an array, got {}", kind.name()),
                     ));
                 }
-                empty_input = skip_input(&mut r, kind).map_err(syntax)?;
+                (empty_input, token_ids) = skip_input(&mut r, kind).map_err(syntax)?;
                 input = src.get(value_start..r.pos()).map(|raw| (kind, raw));
             }
             _ => {
@@ -126,26 +133,16 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
     // The request's own provider names are checked as chat's are: a typo is a 400, not a
     // silent pass (`ignore`) or a 403 (`only`).
     let policy = crate::decide::route::request_policy(config, ctx.client, own_policy.as_ref())?;
-    let matching: Vec<&EmbeddingModel> = config
-        .catalog
-        .embeddings
+    // An alias names a model, which every provider serving it serves under its alias too.
+    let embeddings = &config.catalog.embeddings;
+    let id = embeddings
         .iter()
-        .filter(|e| e.id == model.as_ref() || e.alias.as_deref() == Some(model.as_ref()))
-        .filter(|e| !e.retired(ctx.now))
-        .collect();
+        .find(|e| e.alias.as_deref() == Some(model.as_ref()))
+        .map_or(model.as_ref(), |e| &e.id);
+    let named: Vec<&EmbeddingModel> = embeddings.iter().filter(|e| e.id == id).collect();
+    let matching: Vec<&EmbeddingModel> = named.iter().copied().filter(|e| !e.retired(ctx.now)).collect();
     if matching.is_empty() {
-        let names: Vec<&str> = config
-            .catalog
-            .embeddings
-            .iter()
-            .flat_map(|e| e.alias.as_deref().into_iter().chain([e.id.as_str()]))
-            .collect();
-        return Err(ApiError::invalid(
-            "model_not_found",
-            Some("model"),
-            format!("embedding model {} is not known: use one of {}", echo(&model), names.join(", ")),
-        )
-        .with_status(404));
+        return Err(not_served(config, &model, named.first().copied(), ctx.now));
     }
     let mut cands: Vec<&EmbeddingModel> =
         matching.iter().copied().filter(|e| e.wire().is_some() && policy.allows(&e.provider)).collect();
@@ -215,15 +212,17 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
                     ));
                 }
             };
-            if let Some(d) = dimensions.filter(|d| !TITAN_DIMENSIONS.contains(d)) {
+            let sizes = titan::titan_dimensions(&best.upstream_id);
+            if let Some(d) = dimensions.filter(|d| !sizes.contains(d)) {
+                let sizes: Vec<String> = sizes.iter().map(u64::to_string).collect();
                 return Err(ApiError::invalid(
                     "invalid_value",
                     Some("dimensions"),
-                    format!("{} produces 256, 512 or 1024 dimensions, not {d}", echo(&model)),
+                    format!("{} produces {} dimensions, not {d}", echo(&model), sizes.join(" or ")),
                 ));
             }
             (
-                titan::titan_request(one, dimensions),
+                titan::titan_request(&best.upstream_id, one, dimensions),
                 titan::invoke_path(base, &best.upstream_id),
                 Some(ResponseTranslation::TitanEmbed { model: best.id.clone(), base64 }),
             )
@@ -236,26 +235,88 @@ pub fn route_embeddings(config: &Config, body: &[u8], ctx: &Context<'_>) -> Resu
         price_in: best.price_in,
         ..Upstream::new(config, &best.id, &best.provider, &best.cluster, &best.upstream_id, "")
     };
-    let tokens = (input_bytes as u64).div_ceil(BYTES_PER_TOKEN);
+    // Text at four bytes a token; token ids one each (`[0,0,...]` is two bytes a token).
+    let text_bytes = input_bytes.saturating_sub(token_ids.bytes) as u64;
+    let tokens = text_bytes.div_ceil(BYTES_PER_TOKEN) + token_ids.count;
     let estimate_usd = tokens as f64 * best.price_in / 1e6;
     Ok(EmbeddingRoute { target: Target { body, to }, translate, estimate_usd })
 }
 
-/// Skips `input` (a string or an array, checked) in the body's one pass, telling whether it
-/// is empty: an empty string, an empty array, or an array holding an empty string or token
-/// array. The API refuses these (a provider would bill nothing and answer in its own shape).
-fn skip_input(r: &mut Reader<'_>, kind: Kind) -> Result<bool, crate::parse::json::JsonError> {
-    if kind == Kind::String {
-        return r.skip_string().map(|len| len == 0);
+/// The error for a `model` no current embedding model is: `retired` (the model it names, every
+/// provider's entry of which has retired; its vectors are another model's to no one), a chat
+/// model or routing keyword sent here, or a name the catalog does not know. Each lists the
+/// embedding models the request may name now, once each.
+fn not_served(config: &Config, model: &str, retired: Option<&EmbeddingModel>, now: u64) -> ApiError {
+    let mut names: Vec<&str> = Vec::new();
+    for e in config.catalog.embeddings.iter().filter(|e| !e.retired(now)) {
+        for name in e.alias.as_deref().into_iter().chain([e.id.as_str()]) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
     }
+    let names = if names.is_empty() {
+        "none is served now".to_string()
+    } else {
+        format!("use one of {}", names.join(", "))
+    };
+    if let Some(e) = retired {
+        return ApiError::invalid(
+            "model_retired",
+            Some("model"),
+            format!(
+                "embedding model {} was retired on {} (vectors of another model do not compare with its own: re-embed what you stored with it): {names}",
+                echo(model),
+                e.retires_text.as_deref().unwrap_or("an earlier date"),
+            ),
+        );
+    }
+    if config.catalog.serves(model) || config.model_aliases.resolve(model).is_some() {
+        return ApiError::invalid(
+            "model_not_routable",
+            Some("model"),
+            format!(
+                "model {} is a chat model: send it to /v1/chat/completions; for embeddings, {names}",
+                echo(model)
+            ),
+        );
+    }
+    ApiError::invalid(
+        "model_not_found",
+        Some("model"),
+        format!("embedding model {} is not known: {names}", echo(model)),
+    )
+    .with_status(404)
+}
+
+/// The token ids in `input` (`[1,2]`, `[[1,2],[3]]`): how many, and the bytes they and their
+/// arrays take in the body.
+#[derive(Debug, Default, Clone, Copy)]
+struct TokenIds {
+    count: u64,
+    bytes: usize,
+}
+
+/// Skips `input` (a string or an array, checked) in the body's one pass, telling whether it
+/// is empty (an empty string, an empty array, or an array holding an empty string or token
+/// array: the API refuses these, which a provider would bill nothing and answer in its own
+/// shape) and what token ids it holds.
+fn skip_input(r: &mut Reader<'_>, kind: Kind) -> Result<(bool, TokenIds), crate::parse::json::JsonError> {
+    let mut ids = TokenIds::default();
+    if kind == Kind::String {
+        return r.skip_string().map(|len| (len == 0, ids));
+    }
+    let start = r.pos();
     let mut it = r.array()?;
     let mut items = 0;
     let mut empty = false;
+    let mut flat = 0;
     while it.next(r)? {
         items += 1;
         match r.peek_kind()? {
             Kind::String => empty |= r.skip_string()? == 0,
             Kind::Array => {
+                let at = r.pos();
                 let mut inner = r.array()?;
                 let mut tokens = 0;
                 while inner.next(r)? {
@@ -263,11 +324,21 @@ fn skip_input(r: &mut Reader<'_>, kind: Kind) -> Result<bool, crate::parse::json
                     r.skip_value()?;
                 }
                 empty |= tokens == 0;
+                ids.count += tokens;
+                ids.bytes += r.pos() - at;
+            }
+            Kind::Number => {
+                flat += 1;
+                r.skip_value()?;
             }
             _ => r.skip_value()?,
         }
     }
-    Ok(empty || items == 0)
+    if flat > 0 {
+        // One array of token ids: the whole of it.
+        ids = TokenIds { count: ids.count + flat, bytes: r.pos() - start };
+    }
+    Ok((empty || items == 0, ids))
 }
 
 /// Titan embeds one text per call: a string, or an array holding exactly one string.
@@ -301,7 +372,85 @@ mod tests {
 
     fn route(cfg: &[u8], body: &str) -> Result<EmbeddingRoute, ApiError> {
         let c = Config::from_json(cfg).unwrap_or_else(|e| panic!("{e}"));
-        route_embeddings(&c, body.as_bytes(), &Context::default())
+        // 2027-01-15: after the retirement days the tests set.
+        route_embeddings(&c, body.as_bytes(), &Context { now: 1_800_000_000, ..Context::default() })
+    }
+
+    /// A configuration with the built-in catalog, `edit` applied to its models.
+    fn catalog_with(edit: impl Fn(&mut Vec<serde_json::Value>)) -> Vec<u8> {
+        let mut c: serde_json::Value =
+            serde_json::from_str(include_str!("../../catalog.json")).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(models) = c.get_mut("models").and_then(|m| m.as_array_mut()) {
+            edit(models);
+        }
+        serde_json::json!({ "catalog": c }).to_string().into_bytes()
+    }
+
+    fn embedding(id: &str, provider: &str, extra: serde_json::Value) -> serde_json::Value {
+        let mut m = serde_json::json!({"id": id, "tier": "embedding", "provider": provider, "context_window": 8191, "price_in": 0.01, "price_out": 0});
+        if let (Some(m), Some(extra)) = (m.as_object_mut(), extra.as_object()) {
+            m.extend(extra.clone());
+        }
+        m
+    }
+
+    /// A retired embedding model was "not known", and the names the error offered held it
+    /// (twice, with two providers): a RAG index cannot follow that advice.
+    #[test]
+    fn a_retired_embedding_model_is_refused_as_retired_and_not_offered() {
+        let cfg = catalog_with(|models| {
+            for m in models.iter_mut().filter(|m| m["id"] == "text-embedding-3-large") {
+                m["retires"] = "2020-01-01".into();
+            }
+            models.push(embedding("text-embedding-3-small", "groq", serde_json::json!({})));
+        });
+        for model in ["embed-large", "text-embedding-3-large"] {
+            let e = route(&cfg, &format!(r#"{{"model":"{model}","input":"x"}}"#)).err();
+            let e = e.unwrap_or_else(|| panic!("{model} routed"));
+            assert_eq!((e.status, e.code), (400, "model_retired"), "{e}");
+            let (said, offered) = e.message.split_once("use one of").unwrap_or_else(|| panic!("{e}"));
+            assert!(said.contains("2020-01-01"), "{e}");
+            assert!(!offered.contains("large"), "{e}");
+            assert_eq!(offered.matches("text-embedding-3-small").count(), 1, "{e}");
+        }
+        let e = route(&cfg, r#"{"model":"embed-huge","input":"x"}"#).err().map(|e| (e.status, e.message));
+        assert!(e.as_ref().is_some_and(|(s, m)| *s == 404 && !m.contains("large")), "{e:?}");
+    }
+
+    /// With a model on two providers, its alias reached only the provider whose entry carried
+    /// it: the id and the alias routed apart, and a policy for the other refused the alias.
+    #[test]
+    fn an_alias_reaches_every_provider_of_its_model() {
+        let cfg = catalog_with(|models| {
+            models.push(embedding("text-embedding-3-small", "groq", serde_json::json!({})))
+        });
+        for body in [
+            r#"{"model":"embed-small","input":"x"}"#,
+            r#"{"model":"text-embedding-3-small","input":"x"}"#,
+            r#"{"model":"embed-small","input":"x","provider":{"only":["groq"]}}"#,
+        ] {
+            let r = route(&cfg, body).map(|r| r.target.to.provider);
+            assert_eq!(r.ok().as_deref(), Some("groq"), "{body}");
+        }
+        let r = route(&cfg, r#"{"model":"embed-small","input":"x","provider":{"only":["openai"]}}"#);
+        assert_eq!(r.ok().map(|r| r.target.to.provider).as_deref(), Some("openai"));
+    }
+
+    /// Titan G1 was sent v2's `normalize` (and v2's sizes): it takes `inputText` alone.
+    #[test]
+    fn titan_g1_gets_its_text_alone() {
+        let g1 = serde_json::json!({"api": "bedrock-invoke", "dimensions": 1536, "alias": "embed-titan-g1"});
+        let cfg = catalog_with(|models| {
+            models.push(embedding("amazon.titan-embed-text-v1", "aws-bedrock-runtime", g1.clone()));
+        });
+        for dims in ["", r#","dimensions":1536"#] {
+            let r = route(&cfg, &format!(r#"{{"model":"embed-titan-g1","input":"x"{dims}}}"#));
+            let r = r.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(r.target.to.path, "/model/amazon.titan-embed-text-v1/invoke");
+            assert_eq!(String::from_utf8_lossy(&r.target.body), r#"{"inputText":"x"}"#);
+        }
+        let e = route(&cfg, r#"{"model":"embed-titan-g1","input":"x","dimensions":512}"#).err();
+        assert_eq!(e.map(|e| (e.code, e.message.contains("1536"))), Some(("invalid_value", true)));
     }
 
     /// What a budget reserves follows the input's size: a batch of long texts is no longer
@@ -320,6 +469,26 @@ mod tests {
         assert!((r.estimate_usd - want).abs() < 1e-15, "{} against {want}", r.estimate_usd);
         let small = route(b"", r#"{"model":"embed-small","input":"x"}"#).map_or(0.0, |r| r.estimate_usd);
         assert!(small > 0.0 && small * 1000.0 < r.estimate_usd);
+    }
+
+    /// Token ids were estimated at four bytes a token: `[0,0,...]` takes two, and a budget
+    /// reserved half their cost.
+    #[test]
+    fn token_ids_are_estimated_one_token_each() {
+        let ids = vec!["0"; 10_000].join(",");
+        let price = 0.13 / 1e6;
+        for (input, tokens) in [
+            (format!("[[{ids}]]"), 10_000.0),
+            (format!("[{ids}]"), 10_000.0),
+            (format!(r#"[[{ids}],[7,8]]"#), 10_002.0),
+            (r#"["abcdefgh",[1,2,3]]"#.to_string(), 5.0),
+        ] {
+            let body = format!(r#"{{"model":"embed-large","input":{input}}}"#);
+            let r = route(b"", &body).map(|r| r.estimate_usd).unwrap_or_else(|e| panic!("{e}"));
+            // The array's own brackets and commas count as text: a token or two.
+            let got = r / price;
+            assert!(got >= tokens - 1e-6 && got <= tokens + 2.5, "{}: {got} against {tokens}", &input[..20]);
+        }
     }
 
     #[test]
@@ -443,7 +612,7 @@ mod tests {
 
     #[test]
     fn embedding_errors() {
-        let cases: [(&[u8], &str, u16, &str); 14] = [
+        let cases: [(&[u8], &str, u16, &str); 20] = [
             (b"", r#"{"model":"embed-huge","input":"x"}"#, 404, "model_not_found"),
             (b"", r#"{"model":"embed-small"}"#, 400, "missing_required_parameter"),
             (b"", r#"{"model":"embed-small","input":5}"#, 400, "invalid_type"),
@@ -466,6 +635,14 @@ mod tests {
                 "unknown_parameter",
             ),
             (b"", r#"{"model":"embed-small","input":"x","dimensions":"256"}"#, 400, "invalid_type"),
+            // Ignored unless a string, and `prefer` and `tier` unchecked.
+            (b"", r#"{"model":"embed-titan","input":"x","encoding_format":5}"#, 400, "invalid_type"),
+            (b"", r#"{"model":"embed-small","input":"x","prefer":"bogus"}"#, 400, "invalid_prefer"),
+            (b"", r#"{"model":"embed-small","input":"x","tier":"nope"}"#, 400, "invalid_tier"),
+            // A chat model, or a routing keyword, was "not known".
+            (b"", r#"{"model":"claude-sonnet-4-6","input":"x"}"#, 400, "model_not_routable"),
+            (b"", r#"{"model":"auto","input":"x"}"#, 400, "model_not_routable"),
+            (b"", r#"{"model":"economy","input":"x"}"#, 400, "model_not_routable"),
             // The request's own provider names are checked, as chat's are.
             (
                 b"",

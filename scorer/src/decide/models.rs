@@ -279,7 +279,8 @@ mod tests {
         let ctx = crate::decide::route::Context { now: today, ..Default::default() };
         let e =
             crate::decide::embeddings::route_embeddings(&c, br#"{"model":"old","input":"x"}"#, &ctx).err();
-        assert_eq!(e.map(|e| e.status), Some(404));
+        // Refused as retired, not as unknown (the embedding routes' own tests say what it offers).
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "model_retired")));
         let before = crate::decide::route::Context { now: 20_000 * 86_400, ..Default::default() };
         assert!(
             crate::decide::embeddings::route_embeddings(&c, br#"{"model":"old","input":"x"}"#, &before)

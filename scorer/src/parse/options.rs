@@ -3,15 +3,40 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::{DROPS_CACHE_MARKS, effort_bit};
+use crate::catalog::{DROPS_CACHE_MARKS, Tier, effort_bit};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
-    duplicate_error, first_duplicate, skip_unique, string_field, string_field_named, syntax, wrong_type,
+    duplicate_error, first_duplicate, opt_string_field, skip_unique, string_field, string_field_named,
+    syntax, wrong_type,
 };
 use crate::parse::json::{Kind, Reader};
 use crate::parse::layout::{Field, Layout};
-use crate::vocab::Policy;
+use crate::vocab::{Policy, Prefer};
+
+/// Reads `prefer`: one of [`Prefer::NAMES`], or null.
+pub(crate) fn read_prefer(r: &mut Reader<'_>) -> Result<Option<Prefer>, ApiError> {
+    let Some(p) = opt_string_field(r, "prefer")? else { return Ok(None) };
+    Prefer::parse(&p).map(Some).ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_prefer",
+            Some("prefer"),
+            format!("prefer {} is not valid: use one of {}", echo(&p), Prefer::NAMES.join(", ")),
+        )
+    })
+}
+
+/// Reads `tier`: economy, standard or premium, or null.
+pub(crate) fn read_tier(r: &mut Reader<'_>) -> Result<Option<Tier>, ApiError> {
+    let Some(t) = opt_string_field(r, "tier")? else { return Ok(None) };
+    Tier::parse(&t).map(Some).ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_tier",
+            Some("tier"),
+            format!("tier {} is not valid: use one of economy, standard, premium", echo(&t)),
+        )
+    })
+}
 
 /// Output modalities the chat API knows.
 const MODALITIES: [&str; 2] = ["text", "audio"];

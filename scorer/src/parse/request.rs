@@ -8,22 +8,21 @@ use std::cell::RefCell;
 
 use crate::catalog::{
     ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, DROPS_EFFORT_NONE, DROPS_OPENAI_ONLY,
-    OPENAI_ONLY, Tier, effort_bit,
+    OPENAI_ONLY, effort_bit,
 };
-use crate::error::{ApiError, echo};
+use crate::error::ApiError;
 use crate::parse::fields::{
     case_variant, case_variant_of, duplicate_error, first_duplicate, open_object_as, opt_cap_field,
-    opt_count_field, opt_string_field, skip_unique, string_field, syntax, wrong_type,
+    opt_count_field, skip_unique, string_field, syntax, wrong_type,
 };
 use crate::parse::json::Kind;
 use crate::parse::layout::{EFFORT_MEMBERS, STREAM_USAGE_MEMBER};
 use crate::parse::memo::{Claim, Parses};
 use crate::parse::messages::parse_messages;
 use crate::parse::options::{
-    asks_more, read_effort, read_effort_hint, read_flag, read_max_price, read_modalities,
-    read_response_format, read_sampling, read_service_tier, read_stop, read_tool,
+    asks_more, read_effort, read_effort_hint, read_flag, read_max_price, read_modalities, read_prefer,
+    read_response_format, read_sampling, read_service_tier, read_stop, read_tier, read_tool,
 };
-use crate::vocab::Prefer;
 
 // The request's parts, still reachable as `request::…` (the glue reads `request::Layout`).
 pub use crate::parse::chat::{
@@ -105,34 +104,8 @@ fn parse_chat_as<'a>(
                 parse_messages(&mut r, &mut req, memo, claim)?;
                 have_messages = true;
             }
-            "prefer" => {
-                req.prefer = match opt_string_field(&mut r, "prefer")? {
-                    None => None,
-                    Some(p) => Some(Prefer::parse(&p).ok_or_else(|| {
-                        ApiError::invalid(
-                            "invalid_prefer",
-                            Some("prefer"),
-                            format!(
-                                "prefer {} is not valid: use one of {}",
-                                echo(&p),
-                                Prefer::NAMES.join(", ")
-                            ),
-                        )
-                    })?),
-                }
-            }
-            "tier" => {
-                req.tier = match opt_string_field(&mut r, "tier")? {
-                    None => None,
-                    Some(t) => Some(Tier::parse(&t).ok_or_else(|| {
-                        ApiError::invalid(
-                            "invalid_tier",
-                            Some("tier"),
-                            format!("tier {} is not valid: use one of economy, standard, premium", echo(&t)),
-                        )
-                    })?),
-                }
-            }
+            "prefer" => req.prefer = read_prefer(&mut r)?,
+            "tier" => req.tier = read_tier(&mut r)?,
             "stream" => match r.peek_kind().map_err(syntax)? {
                 Kind::Bool => req.stream = r.boolean().map_err(syntax)?,
                 Kind::Null => r.null().map_err(syntax)?,
@@ -459,7 +432,7 @@ mod tests {
     use super::*;
     use crate::parse::chat::IMAGE_TOKENS;
     use crate::parse::json::Reader;
-    use crate::vocab::Estimate;
+    use crate::vocab::{Estimate, Prefer};
 
     const HI: &str = r#"[{"role":"user","content":"hi"}]"#;
 

@@ -22,10 +22,26 @@ pub enum ResponseTranslation {
 }
 
 /// Dimensions Titan Text Embeddings v2 produces.
-pub const TITAN_DIMENSIONS: [u64; 3] = [256, 512, 1024];
+const V2_DIMENSIONS: [u64; 3] = [256, 512, 1024];
 
-/// The InvokeModel body for one input (`input_json` is a JSON string literal, as received).
-pub fn titan_request(input_json: &str, dimensions: Option<u64>) -> Vec<u8> {
+/// Titan Text Embeddings G1 (`amazon.titan-embed-text-v1`) takes `inputText` alone and
+/// answers one 1,536-dimension vector; v2 (`-v2:0`) also takes `dimensions` and `normalize`.
+fn is_g1(upstream_id: &str) -> bool {
+    upstream_id.starts_with("amazon.titan-embed-text-v1")
+}
+
+/// The `dimensions` a Titan model answers with.
+pub fn titan_dimensions(upstream_id: &str) -> &'static [u64] {
+    if is_g1(upstream_id) { &[1536] } else { &V2_DIMENSIONS }
+}
+
+/// The InvokeModel body for one input (`input_json` is a JSON string literal, as received) to
+/// the Titan model `upstream_id`; `dimensions` one of [`titan_dimensions`].
+pub fn titan_request(upstream_id: &str, input_json: &str, dimensions: Option<u64>) -> Vec<u8> {
+    if is_g1(upstream_id) {
+        // G1's only size; it takes no other member.
+        return format!(r#"{{"inputText":{input_json}}}"#).into_bytes();
+    }
     let dims = dimensions.map(|d| format!(r#","dimensions":{d}"#)).unwrap_or_default();
     format!(r#"{{"inputText":{input_json}{dims},"normalize":true}}"#).into_bytes()
 }
@@ -54,8 +70,7 @@ pub fn model_path(base: &str, model_id: &str, op: &str) -> String {
 #[serde(rename_all = "camelCase")]
 struct TitanResponse {
     embedding: Vec<f64>,
-    #[serde(default)]
-    input_text_token_count: u64,
+    input_text_token_count: Option<u64>,
 }
 
 /// Rewrites a provider's successful response body into the OpenAI shape.
@@ -70,12 +85,15 @@ pub fn response(t: &ResponseTranslation, body: &[u8]) -> Result<Vec<u8>, String>
             } else {
                 json!(r.embedding)
             };
-            let out = json!({
+            let mut out = json!({
                 "object": "list",
                 "data": [{"object": "embedding", "index": 0, "embedding": embedding}],
                 "model": model,
-                "usage": {"prompt_tokens": r.input_text_token_count, "total_tokens": r.input_text_token_count},
             });
+            // No count, no usage: the request is then charged its estimate, not nothing.
+            if let (Some(n), Some(o)) = (r.input_text_token_count, out.as_object_mut()) {
+                o.insert("usage".into(), json!({"prompt_tokens": n, "total_tokens": n}));
+            }
             Ok(out.to_string().into_bytes())
         }
     }
@@ -94,11 +112,16 @@ mod tests {
 
     #[test]
     fn titan_round_trip() {
-        let req = titan_request(r#""hello \"x\"""#, Some(256));
+        let req = titan_request("amazon.titan-embed-text-v2:0", r#""hello \"x\"""#, Some(256));
         assert_eq!(
             String::from_utf8_lossy(&req),
             r#"{"inputText":"hello \"x\"","dimensions":256,"normalize":true}"#
         );
+        // G1 takes the text alone.
+        let g1 = titan_request("amazon.titan-embed-text-v1", r#""hi""#, Some(1536));
+        assert_eq!(String::from_utf8_lossy(&g1), r#"{"inputText":"hi"}"#);
+        assert_eq!(titan_dimensions("amazon.titan-embed-text-v1"), [1536]);
+        assert_eq!(titan_dimensions("amazon.titan-embed-text-v2:0"), [256, 512, 1024]);
         assert_eq!(
             invoke_path("", "amazon.titan-embed-text-v2:0"),
             "/model/amazon.titan-embed-text-v2%3A0/invoke"
@@ -116,6 +139,10 @@ mod tests {
         let u = crate::account::usage::of_response(&out).unwrap_or_else(|| panic!("no usage in {v}"));
         assert_eq!((u.input, u.output), (3, 0));
         assert!(response(&t, b"{}").is_err());
+        // An answer without its count shows no usage (the glue then charges the estimate), not
+        // a usage of nothing.
+        let out = response(&t, br#"{"embedding":[0.5]}"#).unwrap_or_default();
+        assert_eq!(crate::account::usage::of_response(&out), None, "{}", String::from_utf8_lossy(&out));
     }
 
     #[test]
