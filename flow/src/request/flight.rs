@@ -210,14 +210,15 @@ impl Flight {
     }
 
     /// What the current attempt is charged when it ends unanswered (its client left, it was
-    /// lost), nano-USD: its estimate; but a non-streamed one under an output ceiling its client
-    /// set (a Messages `max_tokens`), what the ceiling reserved, as a cap that sizes the answer
-    /// is charged. Its provider writes on an answer no one reads, up to the cap, where the
+    /// lost), nano-USD: its estimate; but a non-streamed one that reserved its worst case (under
+    /// an output ceiling its client set, a Messages `max_tokens`; or without a cap under
+    /// `budgets.reserve_max_output`), what it reserved, as a cap that sizes the answer is
+    /// charged. Its provider writes on an answer no one reads, up to the cap, where the
     /// estimate assumes the usual length: a client that left each request before its answer
     /// spent forty times its limit. (A stream's provider stops when the router hangs up.)
     pub(super) fn unanswered_nano(&self) -> Option<u64> {
         match self.estimate?.worst_case {
-            Some((_, cap)) if cap < u64::MAX && !self.stream => self.reserve_nano_at(&self.to),
+            Some(_) if !self.stream => self.reserve_nano_at(&self.to),
             _ => self.estimate_nano(),
         }
     }

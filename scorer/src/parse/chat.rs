@@ -149,12 +149,14 @@ pub const BYTES_PER_TOKEN: u64 = 4;
 impl ChatRequest<'_> {
     /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message` and
     /// [`IMAGE_TOKENS`] per image; output is the request's limit or `default_output` (and the
-    /// thinking of a named `reasoning_effort`), once per choice (`n`: each is generated, and
+    /// thinking of a named or hinted effort), once per choice (`n`: each is generated, and
     /// billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
-        // Without a limit, the thinking of an effort the request names is output too.
-        let thinking = self.layout.effort().map_or(0, |(bit, _)| thinking_tokens(bit));
+        // Without a limit, the thinking of an effort the request names (or hints: the models
+        // that take efforts are sent it) is output too.
+        let effort = self.layout.effort().map(|(bit, _)| bit).or(self.layout.effort_hint);
+        let thinking = effort.map_or(0, thinking_tokens);
         let usual = default_output.saturating_add(thinking);
         let per_choice = match self.max_output_tokens {
             Some(cap) if self.output_ceiling => cap.min(usual),

@@ -872,6 +872,10 @@ mod tests {
             (r#","reasoning_effort":"max""#, 512 + 65_536),
             (r#","reasoning_effort":"none""#, 512),
             (r#","reasoning_effort":"high","max_tokens":1000"#, 1000),
+            // A hint is sent as the effort to the models that take one: reserved at 512.
+            (r#","reasoning_effort_hint":"xhigh""#, 512 + 32_768),
+            (r#","reasoning_effort_hint":"none""#, 512),
+            (r#","reasoning_effort_hint":"max","reasoning_effort":"low""#, 512 + 2_048),
         ] {
             let b = body(extra);
             let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));

@@ -125,6 +125,27 @@ fn a_request_under_a_ceiling_left_unanswered_is_charged_its_ceiling_unless_strea
     }
 }
 
+/// With `budgets.reserve_max_output`, an uncapped non-streamed request left before its answer
+/// was charged `default_output_tokens`, not the whole output it reserved, which its provider
+/// may write for no one: a client leaving each request spent 15 times its limit. Streamed (its
+/// provider stops when the router hangs up), its estimate.
+#[test]
+fn with_reserve_max_output_an_uncapped_request_left_unanswered_is_charged_its_reservation() {
+    // The model's whole 100 tokens out at $2 per million against an estimate of 10.
+    for (stream, charged) in [(false, 200_000), (true, 20_000)] {
+        let body = format!(
+            r#"{{"model":"economy","stream":{stream},"messages":[{{"role":"user","content":"hello"}}]}}"#
+        );
+        let host = chat(&body);
+        let budgets = r#","budgets":{"daily_usd":2,"reserve_max_output":true},"default_output_tokens":10"#;
+        let mut req = Request::new(Some(config(budgets)));
+        route(&mut req, &host);
+        req.on(&host, Event::Log);
+        let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
+        assert!((charged..charged + 10_000).contains(&spent), "stream {stream}: {spent}");
+    }
+}
+
 /// The output an answer without usage is charged no less than is priced at the rates of its
 /// input's length: a long input's dearer output (a 300k-token request's answer was floored at
 /// the base output price, 12% under its provider's bill).
