@@ -4,7 +4,7 @@
 //! event.
 
 use crate::catalog::LongContext;
-use crate::parse::json::{Kind, Reader, whole_number};
+use crate::parse::json::{JsonError, JsonErrorKind, Kind, Reader, whole_number};
 
 /// Tokens a provider reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -251,47 +251,52 @@ struct Walk {
     object: bool,
     /// It read to its end.
     complete: bool,
+    /// The text ended inside the object: cut, wherever its last `}` stands.
+    ran_out: bool,
 }
 
 fn walk(json: &str) -> Walk {
     let mut w = Walk::default();
-    w.complete = walk_into(json, &mut w).is_some();
+    match walk_into(json, &mut w) {
+        Ok(()) => w.complete = true,
+        Err(e) => w.ran_out = e.kind == JsonErrorKind::UnexpectedEnd,
+    }
     w
 }
 
-fn walk_into(json: &str, w: &mut Walk) -> Option<()> {
+fn walk_into(json: &str, w: &mut Walk) -> Result<(), JsonError> {
     let mut r = Reader::new(json);
-    let mut obj = r.object().ok()?;
+    let mut obj = r.object()?;
     w.object = true;
-    while let Some(key) = obj.next_key(&mut r).ok()? {
+    while let Some(key) = obj.next_key(&mut r)? {
         w.answer |= matches!(key.as_ref(), "choices" | "data");
         w.message |= matches!(key.as_ref(), "message" | "Message");
         w.other |= !matches!(key.as_ref(), "message" | "Message" | "__type");
         match key.as_ref() {
-            "error" if r.peek_kind().ok()? == Kind::Object => {
+            "error" if r.peek_kind()? == Kind::Object => {
                 w.error = true;
-                r.skip_value().ok()?;
+                r.skip_value()?;
             }
-            "usage" if r.peek_kind().ok()? == Kind::Object => {
+            "usage" if r.peek_kind()? == Kind::Object => {
                 // Skipped first, then read apart: a count it refuses (negative, a fraction)
                 // leaves the walk where the object ends, not inside it.
                 let start = r.pos();
-                r.skip_value().ok()?;
+                r.skip_value()?;
                 let end = r.pos();
-                let usage = read_usage(&mut Reader::new(json.get(start..end)?));
+                let usage = json.get(start..end).and_then(|u| read_usage(&mut Reader::new(u)));
                 w.usage = usage.map(|usage| (usage, start, end));
             }
-            "choices" if r.peek_kind().ok()? == Kind::Array => {
-                let mut it = r.array().ok()?;
-                while it.next(&mut r).ok()? {
+            "choices" if r.peek_kind()? == Kind::Array => {
+                let mut it = r.array()?;
+                while it.next(&mut r)? {
                     w.choices = true;
-                    r.skip_value().ok()?;
+                    r.skip_value()?;
                 }
             }
-            _ => r.skip_value().ok()?,
+            _ => r.skip_value()?,
         }
     }
-    Some(())
+    Ok(())
 }
 
 /// A whole body's text: without the byte order mark a provider may put first, and blanks.
@@ -348,10 +353,10 @@ pub fn of_whole(body: &[u8]) -> Body {
     }
     let w = walk(text);
     let used = w.usage.map(|(u, _, _)| u);
-    // Cut short: an object whose text does not end it, an answer inside it or not (a stray byte
-    // a strict reader refuses after `choices` is no cut). An event stream where a whole answer
-    // was due is as unreadable: a model wrote it.
-    let cut = (w.object && !text.ends_with('}')) || (!w.object && is_event_stream(text));
+    // Cut short: an object whose text ends before it does (a nested object's `}` last or not),
+    // an answer inside it or not (a stray byte a strict reader refuses after `choices` is no
+    // cut). An event stream where a whole answer was due is as unreadable: a model wrote it.
+    let cut = (w.object && (w.ran_out || !text.ends_with('}'))) || (!w.object && is_event_stream(text));
     if cut {
         Body::Cut(used)
     } else if w.answer {
@@ -503,6 +508,12 @@ mod tests {
         // Cut inside its answer, and an event stream where a whole answer was due.
         let inside = br#"{"id":"x","object":"chat.completion","choices":[{"message":{"content":"Hel"#;
         assert_eq!(of_whole(inside), Body::Cut(None));
+        // Cut just after a nested object's end: it ends with `}`, and was passed on as an
+        // answer (no fallback tried, the SDK's JSON reader failing, the request charged).
+        let nested = br#"{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}"#;
+        assert_eq!(of_whole(nested), Body::Cut(None));
+        let unclosed = br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3}"#;
+        assert_eq!(of_whole(unclosed), Body::Cut(three));
         assert_eq!(of_whole(b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n"), Body::Cut(None));
         // A count the reader refuses, in a usage before the answer: the answer is still read.
         let refused = br#"{"usage":{"prompt_tokens":-1},"choices":[{"message":{"content":"a"}}]}"#;
