@@ -122,9 +122,14 @@ pub const THINKING_BLOCKS: &str = "thinking_blocks";
 type Fields = (Vec<Field>, Vec<Field>);
 
 /// An answer's own members that a client sends back in the conversation (an OpenAI SDK client
-/// appends the answer's message as it came), which providers of
-/// [`crate::catalog::DROPS_ECHOES`] refuse.
-const ECHOES: [&str; 4] = ["refusal", "annotations", "audio", "reasoning_content"];
+/// appends the answer's message as it came: the SDK's `parse()` and `stream()` add `parsed`),
+/// which providers of [`crate::catalog::DROPS_ECHOES`] refuse.
+const ECHOES: [&str; 5] = ["refusal", "annotations", "audio", "reasoning_content", "parsed"];
+
+/// A tool call's members an answer carries and a request does not (a streamed call's `index`),
+/// and its function's (`parsed_arguments`, which the OpenAI SDK's `parse()` and `stream()`
+/// add): echoes, which Groq and Cerebras answer with a 400 ("property 'index' is unsupported").
+const CALL_ECHOES: [&str; 2] = ["index", "parsed_arguments"];
 
 /// The [`crate::catalog::DROPPABLE`] bits of a message's member `key`, its value `value`. A
 /// refusal stated (a string) is what that turn said: it stays (the provider says if it
@@ -267,9 +272,13 @@ fn read_call(
         skip_unique(r, &|| format!("{}.{key}", at()))?;
         let null = r.text().get(start..r.pos()).map(str::trim_start) == Some("null");
         let extra = key == "extra_content";
+        if key == "function" {
+            function_echoes(r, start, req)?;
+        }
+        let echo = extra || CALL_ECHOES.contains(&key.as_ref());
         keys.push(key);
         signed |= extra && !null;
-        let drops = if extra { DROPS_ECHOES } else { 0 } | if null { DROPS_NULLS } else { 0 };
+        let drops = if echo { DROPS_ECHOES } else { 0 } | if null { DROPS_NULLS } else { 0 };
         fields.push((key_at, r.pos(), drops));
     }
     if let Some(dup) = first_duplicate(&mut keys) {
@@ -280,6 +289,28 @@ fn read_call(
         req.layout.unsigned_calls.push(r.pos().saturating_sub(1));
     }
     req.layout.drop_fields(fields);
+    Ok(())
+}
+
+/// Notes the echoes ([`CALL_ECHOES`]) of the tool call's `function` object that begins at
+/// `start` (already read, its keys checked unique) to be taken out with the call's.
+fn function_echoes(r: &Reader<'_>, start: usize, req: &mut ChatRequest<'_>) -> Result<(), ApiError> {
+    let text = r.text().get(start..r.pos()).unwrap_or_default();
+    if !text.contains("parsed_arguments") {
+        return Ok(());
+    }
+    let mut inner = Reader::new(text);
+    let mut fields: Vec<Field> = Vec::new();
+    let mut obj = match inner.object() {
+        Ok(obj) => obj,
+        Err(_) => return Ok(()),
+    };
+    while let Some((key_at, key)) = obj.next_key_at(&mut inner).map_err(syntax)? {
+        inner.skip_value().map_err(syntax)?;
+        let drops = if CALL_ECHOES.contains(&key.as_ref()) { DROPS_ECHOES } else { 0 };
+        fields.push((start + key_at, start + inner.pos(), drops));
+    }
+    req.layout.drop_fields(&fields);
     Ok(())
 }
 

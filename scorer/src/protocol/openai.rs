@@ -235,6 +235,41 @@ mod tests {
         assert_eq!(seen, 720);
     }
 
+    /// The OpenAI SDK's `parse()` and `stream()` messages sent back as they came: `parsed` on the
+    /// message, a streamed call's `index`, its function's `parsed_arguments`. Groq and Cerebras
+    /// answered the next turn with a 400 ("property 'index' is unsupported"): they go where
+    /// echoes go, in every order of the call's and the function's members; any other provider
+    /// gets the client's bytes.
+    #[test]
+    fn the_sdks_parsed_echoes_go_where_echoes_go() {
+        let call = [
+            r#""id":"call_1""#,
+            r#""type":"function""#,
+            r#""index":0"#,
+            r#""function":{"parsed_arguments":{"city":"Oslo"},"name":"w","arguments":"{\"city\":\"Oslo\"}"}"#,
+        ];
+        let groq = Quirks { drops: DROPS_ECHOES, ..Quirks::NONE };
+        let seen = every_order(&call, |call, _| {
+            let body = format!(
+                r#"{{"model":"economy","messages":[{{"role":"user","content":"q"}},{{"role":"assistant","content":null,"parsed":null,"tool_calls":[{{{call}}}]}},{{"role":"tool","tool_call_id":"call_1","content":"sunny"}}]}}"#
+            );
+            let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let sent = req.layout.rewrite_for(body.as_bytes(), "m", &groq);
+            let sent: Value = serde_json::from_slice(&sent)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&sent)));
+            let want = json!({"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "w", "arguments": "{\"city\":\"Oslo\"}"}}
+            ]});
+            assert_eq!(sent["messages"][1], want, "{body}");
+            let plain = req.layout.rewrite_for(body.as_bytes(), "m", &Quirks::NONE);
+            assert_eq!(
+                String::from_utf8_lossy(&plain),
+                body.replace(r#""model":"economy""#, r#""model":"m""#)
+            );
+        });
+        assert_eq!(seen, 24);
+    }
+
     /// An Anthropic client's cache breakpoints (`cache_control` on a part, in every order of the
     /// part's members, and on a tool) go for a provider that drops them, with its other drops;
     /// a chat body for any other keeps them byte for byte.
