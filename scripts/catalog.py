@@ -92,6 +92,11 @@ NO_EFFORT_WITH_TOOLS = {("openai", "gpt-5.4")}
 # call another model made never has; Google's thought-signatures guide gives a stand-in for
 # such calls ("skip_thought_signature_validator").
 THOUGHT_SIGNATURES = {"gemini-3.1-pro-preview"}
+# Providers whose OpenAI layer streams tool calls without each delta's `index` and ends an
+# answer that called tools with finish_reason "stop" (Gemini's: googleapis/python-genai#2868
+# for the finish; the missing index as measured in THU-MAIC/OpenMAIC#1556 and
+# AstrBotDevs/AstrBot#6661).
+INDEXLESS_CALLS = {"google-gemini"}
 # The largest request holding an image a model takes, bytes: Groq's vision page ("Maximum
 # allowed size for a request containing a base64 encoded image is 4MB. Requests larger than
 # this limit will return a 413 error"; read as 4,000,000, the smaller reading).
@@ -296,6 +301,8 @@ def main():
             entry["no_prefill"] = True
         if cid in THOUGHT_SIGNATURES:
             entry["thought_signatures"] = True
+        if m["provider"] in INDEXLESS_CALLS and m["tier"] != "embedding" and api == "chat":
+            entry["indexless_calls"] = True
         if (m["provider"], cid) in NO_EFFORT_WITH_TOOLS and api == "chat":
             entry["no_effort_with_tools"] = True
         if (m["provider"], cid) in IMAGE_REQUEST_BYTES:

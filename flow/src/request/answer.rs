@@ -295,7 +295,8 @@ impl Request {
                 .input(f.input_tokens())
                 .choices(f.choices)
                 .within(f.to.context_window)
-                .after(self.account.lost_nano as f64 / 1e9);
+                .after(self.account.lost_nano as f64 / 1e9)
+                .indexless_calls(f.to.quirks.indexless_calls);
             // A failed stream already ends in its error event: no second one for its end.
             editor.done = failed;
             if let Some(out) = editor.feed(&body, true) {

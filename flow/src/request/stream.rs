@@ -130,7 +130,8 @@ impl Request {
             .input(flight.input_tokens())
             .choices(flight.choices)
             .within(flight.to.context_window)
-            .after(self.account.lost_nano as f64 / 1e9);
+            .after(self.account.lost_nano as f64 / 1e9)
+            .indexless_calls(flight.to.quirks.indexless_calls);
         let Flight { to, sent_ns, .. } = *flight;
         let w = Box::new(Watch { to, sent_ns, started: false, editor, translator, passed: 0 });
         self.watch_stream(host, w, body_size, end_of_stream, Some(out))

@@ -4,6 +4,7 @@
 //! May import `parse` (the JSON reader) and `error`; must not import `decide` or `protocol`.
 
 pub mod budget;
+mod calls;
 mod events;
 mod sse;
 pub mod stream;

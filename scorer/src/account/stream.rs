@@ -1,6 +1,7 @@
 //! A streamed answer's usage: an SSE chat stream rewritten chunk by chunk, its usage chunk
 //! priced (or removed), its end checked for `[DONE]`.
 
+use super::calls::Calls;
 use super::events::{answer_bytes, finished_choices, finishes, no_choices};
 pub(crate) use super::sse::data_value;
 pub use super::sse::{First, first_event};
@@ -84,6 +85,9 @@ pub struct StreamUsage {
     /// OpenAI-compatible providers end a stream that fails midway: it is the stream's end, no
     /// truncation error follows it.
     pub failed: bool,
+    /// The calls of a stream whose provider leaves out their `index`
+    /// ([`StreamUsage::indexless_calls`]).
+    calls: Option<Calls>,
 }
 
 impl StreamUsage {
@@ -109,6 +113,7 @@ impl StreamUsage {
             reports: 0,
             input: 0,
             failed: false,
+            calls: None,
         }
     }
 }
@@ -139,6 +144,14 @@ impl StreamUsage {
     /// is the request's, as the budgets count it.
     pub fn after(mut self, usd: f64) -> Self {
         self.before = usd;
+        self
+    }
+
+    /// A stream from a model that streams its tool calls without their `index`
+    /// ([`crate::catalog::Quirks::indexless_calls`]): each call gets the index its id's place
+    /// says, and a choice that called tools finishes with `tool_calls`, not `stop`.
+    pub fn indexless_calls(mut self, on: bool) -> Self {
+        self.calls = on.then(Calls::default);
         self
     }
 }
@@ -174,9 +187,11 @@ impl StreamUsage {
         if let Some(last) = self.long.take() {
             return self.pass_long(last, chunk, end);
         }
-        // Fast path: nothing held, no usage in this chunk, and it ends on an event boundary.
+        // Fast path: nothing held, no usage in this chunk, no call to number, and it ends on
+        // an event boundary.
         let plain = self.carry.is_empty()
             && !contains(chunk, b"\"usage\"")
+            && !self.calls.as_ref().is_some_and(|c| c.wants(chunk))
             && (chunk.is_empty() || chunk.ends_with(b"\n\n") || chunk.ends_with(b"\r\n\r\n"));
         if plain {
             let events = self.events;
@@ -286,6 +301,8 @@ impl StreamUsage {
 
     /// One whole event (with its blank line), written to `out` as it should go on.
     fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
+        let fixed = self.calls.as_mut().filter(|c| c.wants(event)).and_then(|c| c.fix(event));
+        let event = fixed.as_deref().unwrap_or(event);
         let (events, reports) = (self.events, self.reports);
         self.read_lines(event);
         self.note_done(event);

@@ -2,7 +2,7 @@
 //! takes and what of a request its provider refuses, as the catalog lists them.
 
 /// What a model takes that its protocol does not say (catalog `fixed_sampling`,
-/// `adaptive_thinking`, `no_prefill`, `thought_signatures`, `no_effort_with_tools`,
+/// `adaptive_thinking`, `no_prefill`, `thought_signatures`, `no_effort_with_tools`, `indexless_calls`,
 /// `reasoning_efforts`, `refuses`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Quirks {
@@ -26,6 +26,12 @@ pub struct Quirks {
     /// /v1/chat/completions"): a request asking both is not sent to it, and a hinted effort
     /// is not sent to it with tools.
     pub no_effort_with_tools: bool,
+    /// Streams its tool calls over the chat API without each delta's `index`, one call a chunk,
+    /// and ends an answer that called tools with `finish_reason: "stop"` (Gemini's OpenAI
+    /// layer): the OpenAI SDKs' stream helpers raise on the first and merge parallel calls into
+    /// one, and agent loops stop at the second. The router numbers the calls by their ids and
+    /// says `tool_calls` ([`crate::account::stream::StreamUsage::indexless_calls`]).
+    pub indexless_calls: bool,
     /// Not the catalog's: the configuration's `anthropic_auto_cache`, for a model of Anthropic's
     /// Messages API (see [`crate::Config::anthropic_auto_cache`]).
     pub auto_cache: bool,
@@ -58,6 +64,7 @@ impl Quirks {
         no_prefill: false,
         thought_signatures: false,
         no_effort_with_tools: false,
+        indexless_calls: false,
         auto_cache: false,
         image_request_bytes: 0,
         efforts: 0,

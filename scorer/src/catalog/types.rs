@@ -214,6 +214,9 @@ pub struct RawModel {
     /// Refuses an effort beside tools (see [`Quirks::no_effort_with_tools`]).
     #[serde(default)]
     pub no_effort_with_tools: bool,
+    /// Streams its tool calls without their `index` (see [`Quirks::indexless_calls`]).
+    #[serde(default)]
+    pub indexless_calls: bool,
     /// The largest request with an image it takes, bytes (see [`Quirks::image_request_bytes`]).
     pub max_image_request_bytes: Option<u32>,
     /// The `reasoning_effort` values it takes, of [`EFFORTS`] (see [`Quirks::efforts`]);

@@ -259,6 +259,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     no_prefill: m.no_prefill,
                     thought_signatures: m.thought_signatures,
                     no_effort_with_tools: m.no_effort_with_tools,
+                    indexless_calls: m.indexless_calls,
                     auto_cache: false,
                     image_request_bytes: m.max_image_request_bytes.unwrap_or(0),
                     efforts,

@@ -208,3 +208,50 @@ fn a_fallback_stream_of_nothing_is_charged_its_input() {
     // would add 1,024,000.
     assert!(nothing > 0 && nothing < 100_000, "{nothing}");
 }
+
+/// A model whose provider streams its tool calls without their `index` (Gemini's OpenAI layer):
+/// the OpenAI SDK's stream helper raised on the first call, and merged parallel calls into one;
+/// agent loops stopped at its `stop`. Each call is numbered by its id, the finish said as
+/// `tool_calls`; another model's stream passes as it came.
+#[test]
+fn an_indexless_providers_calls_are_numbered_and_their_finish_said() {
+    let calls = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"w\",\"arguments\":\"{}\"}}]}}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"type\":\"function\",\"function\":{\"name\":\"w\",\"arguments\":\"{}\"}}]}}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    for quirk in [true, false] {
+        let model = |id: &str, tier: &str| {
+            format!(
+                r#"{{"id":"{id}","tier":"{tier}","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60,"indexless_calls":{quirk}}}"#
+            )
+        };
+        let json = format!(
+            r#"{{"catalog":{{"providers":{{"a":{{}}}},"models":[{},{},{}]}}}}"#,
+            model("g", "economy"),
+            model("s", "standard"),
+            model("p", "premium")
+        );
+        let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let mut req = Request::new(Some(Rc::new(Shared::new(config, HashMap::new()))));
+        let mut host =
+            chat(r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#);
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body = calls.as_bytes().to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: calls.len(), end_of_stream: true });
+        let out = step.effects.iter().find_map(|e| match e {
+            Effect::ReplaceResponseBody { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        });
+        let out = out.unwrap_or_else(|| calls.to_string());
+        let events: Vec<serde_json::Value> = out
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect();
+        let index = |n: usize| {
+            events.get(n).and_then(|e| e["choices"][0]["delta"]["tool_calls"][0]["index"].as_u64())
+        };
+        let finish = events.get(2).and_then(|e| e["choices"][0]["finish_reason"].as_str());
+        let want = if quirk { (Some(0), Some(1), Some("tool_calls")) } else { (None, None, Some("stop")) };
+        assert_eq!((index(0), index(1), finish), want, "{quirk}: {out}");
+    }
+}
