@@ -7,7 +7,11 @@
 //! around it are decoded: what follows (a page, or not), and the object it stands in (`12 0
 //! obj`), so an object an incremental update wrote again counts once. Page objects inside
 //! compressed object streams (PDF 1.5's `/ObjStm`) are counted by inflating those streams
-//! ([`objstm`]). A PDF may hide its names in escapes (`/#50age`): it is counted by its bytes.
+//! ([`objstm`]). Comments between the names are whitespace, and a type that cannot be read (an
+//! indirect `/Type 12 0 R`, or one past the bytes read) counts as a page. A PDF may still hide
+//! its pages from this count, which is no PDF reader: names in escapes (`/#50age`), page
+//! objects without `/Type`, object streams behind a chain of filters. It is then counted by
+//! its bytes, and the provider's usage is what it is charged.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -227,6 +231,27 @@ mod tests {
     fn the_count_stops_past_what_any_provider_reads() {
         let pdf: String = (0..6_000).map(|n| format!("{n} 0 obj << /Type /Page >> endobj\n")).collect();
         assert_eq!(count(&part(pdf.as_bytes())), MOST_PAGES);
+    }
+
+    /// What a PDF made to be under-counted writes: a comment between the names (PDF reads it as
+    /// whitespace), a value too far to read, an indirect one (`/Type 3 0 R`). 300 such pages
+    /// were counted none, and the request was priced at a 300th of its pages; they count as
+    /// pages now, and other types with comments stay none.
+    #[test]
+    fn pages_hidden_behind_comments_or_references_count() {
+        for ty in ["/Type%c\n/Page", "/Type % long comment\r\n % and another\n/Page", "/Type 9 0 R", "/Type%"]
+        {
+            let pdf: String = (0..300)
+                .map(|n| format!("{} 0 obj<</{ty}/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n", n + 3))
+                .collect();
+            let pdf =
+                format!("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n{}", pdf.replace("<</", "<<"));
+            assert_eq!(count(&part(pdf.as_bytes())), 300, "{ty}");
+        }
+        let far = format!("3 0 obj<</Type%{}\n/Page>>endobj\n", "c".repeat(100));
+        assert_eq!(count(&part(far.as_bytes())), 1);
+        let others = "3 0 obj<</Type%c\n/Font>>endobj\n4 0 obj<</Type /Pages%c\n/Count 2>>endobj\n";
+        assert_eq!(count(&part(others.as_bytes())), 0);
     }
 
     /// A page marker at the payload's very end (its last group padded) is a page.

@@ -21,18 +21,43 @@ pub(super) fn window(payload: &[u8], start: usize, len: usize) -> Vec<u8> {
     out
 }
 
-/// Whether the bytes after a `/Type` name a page: whitespace, then `/Page` ended by a
-/// delimiter, whitespace or the end (not `/Pages`).
+/// Whether the bytes after a `/Type` name a page: `/Page` ended by a delimiter, whitespace or
+/// the end (not `/Pages`). What cannot be told from them counts as a page, over rather than
+/// under: a value past the bytes read (a long comment or run of whitespace before it), or an
+/// indirect one (`/Type 12 0 R`, an object elsewhere holding the name), which no writer uses
+/// for a type and a PDF made to be under-counted would.
 pub(super) fn is_page(after: &[u8]) -> bool {
-    is_type(after, b"/Page")
+    match value(after) {
+        None => true,
+        Some(v) if v.first().is_some_and(u8::is_ascii_digit) => true,
+        Some(v) => names(v, b"/Page"),
+    }
 }
 
 /// Whether the bytes after a `/Type` name the type `name`, ended by a delimiter, whitespace or
 /// the end.
 pub(super) fn is_type(after: &[u8], name: &[u8]) -> bool {
-    let start = after.iter().position(|b| !is_space(*b)).unwrap_or(after.len());
-    let Some(rest) = after.get(start..).and_then(|a| a.strip_prefix(name)) else { return false };
+    value(after).is_some_and(|v| names(v, name))
+}
+
+/// Whether `value` begins with the name `name`, ended by a delimiter, whitespace or the end.
+fn names(value: &[u8], name: &[u8]) -> bool {
+    let Some(rest) = value.strip_prefix(name) else { return false };
     rest.first().is_none_or(|b| is_space(*b) || b"()<>[]{}/%".contains(b))
+}
+
+/// The bytes of a key's value: past whitespace and comments (`%` to the line's end, which PDF
+/// reads as whitespace: a page written `/Type%x\n/Page` was no page). `None` when they end
+/// first.
+fn value(after: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    loop {
+        match after.get(at)? {
+            b if is_space(*b) => at += 1,
+            b'%' => at += after.get(at..)?.iter().position(|b| matches!(b, b'\n' | b'\r'))?,
+            _ => return after.get(at..),
+        }
+    }
 }
 
 /// PDF whitespace.
