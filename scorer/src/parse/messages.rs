@@ -14,7 +14,7 @@ use crate::parse::chat::{
 };
 use crate::parse::features::Role;
 use crate::parse::fields::{
-    MESSAGE_MEMBERS, PART_MEMBERS, case_variant_of, duplicate_error, first_duplicate, skip_unique,
+    MESSAGE_MEMBERS, PART_MEMBERS, case_variant_of, duplicate_error, first_duplicate, names, skip_unique,
     string_field_named, syntax, wrong_type,
 };
 use crate::parse::json::{ArrayIter, Kind, Reader};
@@ -314,6 +314,29 @@ fn function_echoes(r: &Reader<'_>, start: usize, req: &mut ChatRequest<'_>) -> R
     Ok(())
 }
 
+/// A 400 for a `file` part naming a file stored with the provider (`file_id`): the router's
+/// key is every client's, so the file is the operator's account's, which a client could read
+/// by its id; nor is it priced (its pages are not in the request). The Responses API and the
+/// translations refuse it too.
+fn stored_file(raw: &str, param: &dyn Fn() -> String) -> Result<(), ApiError> {
+    let mut r = Reader::new(raw);
+    let Ok(mut obj) = r.object() else { return Ok(()) };
+    while let Ok(Some(key)) = obj.next_key(&mut r) {
+        let null = r.peek_kind().is_ok_and(|k| k == Kind::Null);
+        if (key == "file_id" || names(&key, "file_id")) && !null {
+            return Err(ApiError::invalid(
+                "unsupported_value",
+                Some(&format!("{}.file.file_id", param())),
+                "a file_id names a file stored with the provider's account, which the router's key is for every client: send the file's content as file_data",
+            ));
+        }
+        if r.skip_value().is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Records where a long text just read sits (between its quotes), for a translation to carry.
 fn carry(r: &Reader<'_>, req: &mut ChatRequest<'_>, text: &str) {
     // A text of only whitespace is dropped by the translators (the providers refuse such
@@ -373,7 +396,10 @@ fn parse_content<'a>(
                         // (as text, an 800 KB PDF passed every model's window).
                         "file" | "input_audio" => {
                             let start = r.pos();
-                            r.skip_value().map_err(syntax)?;
+                            skip_unique(r, &|| format!("{}.{key}", param()))?;
+                            if key == "file" {
+                                stored_file(r.text().get(start..r.pos()).unwrap_or_default(), &param)?;
+                            }
                             let (rate, asks) = if key == "file" {
                                 (FILE_BYTES_PER_TOKEN, ASKS_FILE)
                             } else {

@@ -414,6 +414,7 @@ pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<(bool, bool), A
         k => return Err(wrong_type("response_format", "an object", k)),
     }
     let (mut schema, mut json) = (false, false);
+    let mut keys = Vec::new();
     let mut obj = r.object().map_err(syntax)?;
     while let Some(key) = obj.next_key(r).map_err(syntax)? {
         if key == "type" && r.peek_kind().map_err(syntax)? == Kind::String {
@@ -422,8 +423,14 @@ pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<(bool, bool), A
             schema |= kind == "json_schema";
             json |= kind == "json_schema" || kind == "json_object";
         } else {
-            r.skip_value().map_err(syntax)?;
+            skip_unique(r, &|| format!("response_format.{key}"))?;
         }
+        keys.push(key);
+    }
+    // A `type` sent twice: the router read both, a translation or a provider the last (a
+    // schema routed for, and plain text asked).
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, "response_format"));
     }
     Ok((schema, json))
 }

@@ -669,6 +669,38 @@ mod tests {
                 Some("prediction.content"),
             ),
             (body(r#","audio":{"voice":"a","voice":"b","format":"mp3"}"#), "duplicate_key", Some("audio.voice")),
+            // The router routed for a schema, the translation and the provider read `text`.
+            (
+                body(r#","response_format":{"type":"json_schema","json_schema":{"name":"s"},"type":"text"}"#),
+                "duplicate_key",
+                Some("response_format.type"),
+            ),
+            (
+                body(r#","response_format":{"type":"json_schema","json_schema":{"name":"s","name":"t"}}"#),
+                "duplicate_key",
+                Some("response_format.json_schema.name"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:application/pdf;base64,AA","file_data":"x"}}]}]}"#.into(),
+                "duplicate_key",
+                Some("messages[0].content[0].file.file_data"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AA","format":"wav","format":"mp3"}}]}]}"#.into(),
+                "duplicate_key",
+                Some("messages[0].content[0].input_audio.format"),
+            ),
+            // A file stored with the provider's account, which the router's key is for all.
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-abc123"}}]}]}"#.into(),
+                "unsupported_value",
+                Some("messages[0].content[0].file.file_id"),
+            ),
+            (
+                r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"file","file":{"fileId":"file-abc123"}}]}]}"#.into(),
+                "unsupported_value",
+                Some("messages[0].content[0].file.file_id"),
+            ),
             // Members a provider would refuse, or a translator drop, by their type.
             (body(r#","reasoning_effort":5"#), "invalid_type", Some("reasoning_effort")),
             (body(r#","reasoning":"high""#), "invalid_type", Some("reasoning")),
