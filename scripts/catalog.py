@@ -130,6 +130,11 @@ REFUSES_MODEL = {cid: ["stop"] for cid in ["o3", "o4-mini", "gpt-5.3-codex", "gp
 MEDIA_REFUSED = {"groq": ["input_audio", "file"], "cerebras": ["input_audio", "file"],
                  "xai": ["input_audio", "file"], "aws-bedrock": ["input_audio", "file"]}
 OPENAI_CHAT_REFUSES = ["input_audio"]
+# Tool names other than 1 to 64 of letters, digits, _ and - (an MCP client's dotted names),
+# which OpenAI's APIs answer with a 400 ("string does not match pattern ... ^[a-zA-Z0-9_-]+$";
+# the chat API's function name: "a-z, A-Z, 0-9, or contain underscores and dashes, with a
+# maximum length of 64"). Anthropic's and Converse's translations refuse them themselves.
+TOOL_NAMES_REFUSED = {"openai"}
 # What a provider answers with a 400 though it changes nothing of the answer, which the router
 # drops from the body (scorer/src/catalog/quirks.rs DROPPABLE): Groq and Cerebras validate each
 # message against their own schema ("'messages.2' : for 'role:assistant' the following must be
@@ -317,6 +322,8 @@ def main():
                 media = OPENAI_CHAT_REFUSES
             if media:
                 entry["refuses"] = entry.get("refuses", []) + media
+        if m["provider"] in TOOL_NAMES_REFUSED and m["tier"] != "embedding" and api in ("chat", "responses"):
+            entry["refuses"] = entry.get("refuses", []) + ["tool_names"]
         if m["provider"] in DROPS and m["tier"] != "embedding" and api == "chat":
             entry["drops"] = DROPS[m["provider"]]
         if cid in REASONING_EFFORTS:

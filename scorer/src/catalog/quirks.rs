@@ -46,7 +46,7 @@ pub struct Quirks {
     /// What of [`REFUSABLE`] it answers with a 400, as bits of [`refusable_bit`] (Groq's
     /// "will result in a 400 error": `logprobs`, `logit_bias`, `top_logprobs`,
     /// `messages[].name`, `n` other than 1): a request asking one is not sent to it.
-    pub refuses: u8,
+    pub refuses: u16,
     /// What of a chat body its provider answers with a 400 though it changes nothing of the
     /// answer, as bits of [`droppable_bit`]: such members are taken out of the body sent to it.
     pub drops: u8,
@@ -130,23 +130,26 @@ pub fn droppable_bit(value: &str) -> Option<u8> {
 /// (`logit_bias`), repetition penalties (`presence_penalty`, `frequency_penalty` other than 0),
 /// stop sequences (`stop`, which OpenAI's reasoning models answer with "Unsupported parameter:
 /// 'stop' is not supported with this model"), audio in a message (an `input_audio` part, which
-/// only OpenAI's audio models take over its chat API) and files (a `file` part, a PDF).
-pub const REFUSABLE: [&str; 8] =
-    ["logprobs", "name", "n", "logit_bias", "penalties", "stop", "input_audio", "file"];
+/// only OpenAI's audio models take over its chat API), files (a `file` part, a PDF) and tool
+/// names other than 1 to 64 of letters, digits, `_` and `-` (an MCP client's dotted
+/// `github.create_issue`, which OpenAI answers with a 400 and Gemini takes).
+pub const REFUSABLE: [&str; 9] =
+    ["logprobs", "name", "n", "logit_bias", "penalties", "stop", "input_audio", "file", "tool_names"];
 /// [`REFUSABLE`]'s bits, in its order.
-pub const ASKS_LOGPROBS: u8 = 1;
-pub const ASKS_NAME: u8 = 2;
-pub const ASKS_CHOICES: u8 = 4;
-pub const ASKS_BIAS: u8 = 8;
-pub const ASKS_PENALTY: u8 = 16;
-pub const ASKS_STOP: u8 = 32;
-pub const ASKS_AUDIO: u8 = 64;
-pub const ASKS_FILE: u8 = 128;
+pub const ASKS_LOGPROBS: u16 = 1;
+pub const ASKS_NAME: u16 = 2;
+pub const ASKS_CHOICES: u16 = 4;
+pub const ASKS_BIAS: u16 = 8;
+pub const ASKS_PENALTY: u16 = 16;
+pub const ASKS_STOP: u16 = 32;
+pub const ASKS_AUDIO: u16 = 64;
+pub const ASKS_FILE: u16 = 128;
+pub const ASKS_TOOL_NAME: u16 = 256;
 /// The [`REFUSABLE`] bits a message asks (the others are top-level members).
-pub const MESSAGE_ASKS: u8 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE;
+pub const MESSAGE_ASKS: u16 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE;
 
 /// A [`REFUSABLE`] entry's bit (`None`: not one of them).
-pub fn refusable_bit(value: &str) -> Option<u8> {
+pub fn refusable_bit(value: &str) -> Option<u16> {
     REFUSABLE.iter().position(|e| *e == value).map(|i| 1 << i)
 }
 

@@ -68,13 +68,13 @@ fn validate_provider(name: String, p: RawProvider) -> Result<Provider, CatalogEr
 
 /// The bits of a model's `list` (of efforts, refusals or drops), each by `bit`; an entry it
 /// does not know is refused, `what` saying what the list may hold.
-fn mask<'a>(
+fn mask<'a, B: Copy + Default + std::ops::BitOr<Output = B>>(
     model: &str,
     list: impl IntoIterator<Item = &'a String>,
-    bit: fn(&str) -> Option<u8>,
+    bit: fn(&str) -> Option<B>,
     what: &'static str,
-) -> Result<u8, CatalogError> {
-    list.into_iter().try_fold(0, |bits, e| {
+) -> Result<B, CatalogError> {
+    list.into_iter().try_fold(B::default(), |bits, e| {
         bit(e).map(|b| bits | b).ok_or_else(|| CatalogError::Unsupported { model: model.to_string(), what })
     })
 }
@@ -213,7 +213,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 &m.id,
                 &m.refuses,
                 refusable_bit,
-                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio or file",
+                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio, file or tool_names",
             )?;
             // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
             // written then still keeps it from such a provider (none known takes one of the

@@ -681,6 +681,33 @@ mod tests {
         assert_eq!(kept.as_deref(), Ok("claude-haiku-4-5"));
     }
 
+    /// A dotted tool name (an MCP client's) went to Claude, Converse or OpenAI, whose 400 ended
+    /// the request: their translations, and OpenAI's catalog entries (`refuses: tool_names`),
+    /// refuse it, so a tier moves on to a model that takes it (Gemini's), and a pinned request
+    /// gets the router's 400 naming the tool.
+    #[test]
+    fn a_tool_name_claude_refuses_moves_the_tier_on() {
+        let tools = r#","prefer":"coding","tools":[{"type":"function","function":{"name":"github.create_issue","parameters":{"type":"object"}}}]"#;
+        for tier in ["standard", "premium"] {
+            let first = route_chat(&config(), chat(tier, r#","prefer":"coding""#).as_bytes(), TODAY);
+            assert!(first.is_ok_and(|r| r.target.to.model.starts_with("claude-")), "{tier}");
+            let r = route_chat(&config(), chat(tier, tools).as_bytes(), TODAY).map(|r| r.target.to);
+            let r = r.unwrap_or_else(|e| panic!("{tier}: {e}"));
+            let refusing =
+                matches!(r.api, crate::catalog::Api::Messages | crate::catalog::Api::BedrockConverse);
+            assert!(!refusing && r.provider != "openai", "{tier}: {} {:?}", r.model, r.api);
+        }
+        let pinned = route_chat(&config(), chat("claude-haiku-4-5", tools).as_bytes(), TODAY);
+        let e = pinned.err().map(|e| (e.status, e.param));
+        assert_eq!(e, Some((400, Some("tools[0].function.name".into()))));
+        let pinned = route_chat(&config(), chat("gpt-4.1", tools).as_bytes(), TODAY);
+        let e = pinned.err().map(|e| (e.status, e.code, e.param));
+        assert_eq!(e, Some((400, "unsupported_for_model", Some("tools[].function.name".into()))));
+        // A plain name goes to OpenAI as before.
+        let plain = chat("gpt-4.1", r#","tools":[{"type":"function","function":{"name":"create-issue_2"}}]"#);
+        assert!(route_chat(&config(), plain.as_bytes(), TODAY).is_ok());
+    }
+
     /// A reasoning effort a model does not take (OpenAI answers `minimal` to a Codex model, or
     /// `low` to gpt-5.1-codex-mini, with a 400 the client took for the provider's) is not sent
     /// to it: a tier moves on, a pinned request gets the router's 400 naming what it takes. A
@@ -906,7 +933,7 @@ mod tests {
         // what their compatibility pages say they refuse (Groq and Cerebras audio and file
         // parts too: 64 + 128).
         let c = config();
-        let of = |p: &str| -> Vec<u8> {
+        let of = |p: &str| -> Vec<u16> {
             c.catalog.deployments.iter().filter(|d| d.provider == p).map(|d| d.quirks.refuses).collect()
         };
         for (provider, mask) in [("groq", 15 + 192), ("cerebras", 24 + 192), ("google-gemini", 16)] {

@@ -75,7 +75,7 @@ pub struct Layout {
     /// What it asks of [`crate::catalog::REFUSABLE`], as bits of [`crate::catalog::refusable_bit`],
     /// and the first member asking for log probabilities (`logprobs`, `top_logprobs`) and for
     /// a penalty (`presence_penalty`, `frequency_penalty`).
-    pub(crate) asks: u8,
+    pub(crate) asks: u16,
     pub(crate) token_level: Option<&'static str>,
     pub(crate) penalty: Option<&'static str>,
     /// The `max_tokens` key (its quotes included), and whether `max_completion_tokens` is
@@ -173,14 +173,15 @@ impl Layout {
     }
 
     /// What the request asks that some providers refuse ([`crate::catalog::REFUSABLE`] bits).
-    pub fn asks(&self) -> u8 {
+    pub fn asks(&self) -> u16 {
         self.asks
     }
 
     /// The member that asks for `bit` of [`crate::catalog::REFUSABLE`], for an error's `param`.
-    pub fn asked_by(&self, bit: u8) -> &'static str {
+    pub fn asked_by(&self, bit: u16) -> &'static str {
         use crate::catalog::{
-            ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_FILE, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY, ASKS_STOP,
+            ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_FILE, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY,
+            ASKS_STOP, ASKS_TOOL_NAME,
         };
         match bit {
             ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
@@ -191,6 +192,7 @@ impl Layout {
             ASKS_STOP => "stop",
             ASKS_AUDIO => "messages[].content[].input_audio",
             ASKS_FILE => "messages[].content[].file",
+            ASKS_TOOL_NAME => "tools[].function.name",
             _ => "",
         }
     }

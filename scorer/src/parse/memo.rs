@@ -260,7 +260,7 @@ struct Entry {
     images: u32,
     /// What its messages ask that some providers refuse ([`crate::catalog::MESSAGE_ASKS`]: a
     /// `name`, an audio or file part).
-    asks: u8,
+    asks: u16,
     /// Where its unsigned tool calls end ([`crate::parse::layout::Layout::unsigned_calls`]).
     unsigned: Vec<usize>,
     /// The removals of members some providers refuse ([`crate::parse::layout::Layout::drops`]).

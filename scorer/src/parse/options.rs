@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::{DROPS_CACHE_MARKS, Tier, effort_bit};
+use crate::catalog::{ASKS_TOOL_NAME, DROPS_CACHE_MARKS, Tier, effort_bit};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
@@ -267,6 +267,26 @@ pub(crate) fn asks_more(o: &serde_json::Map<String, serde_json::Value>) -> Optio
 /// tokens, which the cost header and the budgets cannot see.
 const PRICED_TOOLS: [&str; 2] = ["function", "custom"];
 
+/// Whether a function object's `name` is 1 to 64 of letters, digits, `_` and `-` (OpenAI's
+/// pattern, which its API holds a request to), or absent (the translators' and the provider's
+/// to refuse).
+fn plain_name(function: &str) -> bool {
+    let mut r = Reader::new(function);
+    let Ok(mut obj) = r.object() else { return true };
+    while let Ok(Some(key)) = obj.next_key(&mut r) {
+        if key == "name" && r.peek_kind().is_ok_and(|k| k == Kind::String) {
+            return r.string().is_ok_and(|n| {
+                (1..=64).contains(&n.len())
+                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+        }
+        if r.skip_value().is_err() {
+            break;
+        }
+    }
+    true
+}
+
 /// Reads one entry of `tools` (the `index`th): its `type` must be one the router can price.
 /// What else it holds is the translators' and the provider's to check.
 pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32, layout: &mut Layout) -> Result<(), ApiError> {
@@ -278,7 +298,11 @@ pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32, layout: &mut Layout) -> 
     let mut obj = r.object().map_err(syntax)?;
     while let Some((key_at, key)) = obj.next_key_at(r).map_err(syntax)? {
         if key != "type" {
+            let start = r.pos();
             skip_unique(r, &|| format!("tools[{index}].{key}"))?;
+            if key == "function" && !plain_name(r.text().get(start..r.pos()).unwrap_or_default()) {
+                layout.asks |= ASKS_TOOL_NAME;
+            }
             // An Anthropic client's cache breakpoint on the tool, which chat providers do not read.
             let drops = if key == "cache_control" { DROPS_CACHE_MARKS } else { 0 };
             fields.push((key_at, r.pos(), drops));

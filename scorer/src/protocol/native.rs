@@ -156,12 +156,16 @@ pub fn chat_body_with(
     }
     let refused = layout.asks() & to.quirks.refuses;
     if refused != 0 {
-        let field = layout.asked_by(1 << refused.trailing_zeros());
-        return Err(ApiError::invalid(
-            "unsupported_for_model",
-            Some(field),
-            format!("this model's provider refuses {field}: leave it out to use it"),
-        ));
+        let bit = 1 << refused.trailing_zeros();
+        let field = layout.asked_by(bit);
+        let message = if bit == crate::catalog::ASKS_TOOL_NAME {
+            format!(
+                "this model's provider takes tool names of 1 to 64 letters, digits, _ and - only ({field})"
+            )
+        } else {
+            format!("this model's provider refuses {field}: leave it out to use it")
+        };
+        return Err(ApiError::invalid("unsupported_for_model", Some(field), message));
     }
     // A hinted effort the model takes: the splice appends it; a translation reads it as the
     // client's own, a last member of the body it reads (every span is before it).

@@ -34,6 +34,27 @@ pub(crate) fn tool_id(id: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(format!("call_{hash:016x}"))
 }
 
+/// Whether `name` is a tool name the Messages and Converse APIs take: letters, digits, `_` and
+/// `-` only (Converse's `[a-zA-Z0-9_-]+`), at most `most` characters. An MCP client's dotted
+/// names (`github.create_issue`), which Gemini's OpenAI layer takes, are their 400, which no
+/// other candidate would have been tried for: refused by the translation, a tier moves on.
+pub(crate) fn tool_name_fits(name: &str, most: usize) -> bool {
+    (1..=most).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A 400 for a tool name [`tool_name_fits`] refuses, at `param`.
+pub(crate) fn tool_name_refused(name: &str, most: usize, param: &str) -> ApiError {
+    ApiError::invalid(
+        "invalid_value",
+        Some(param),
+        format!(
+            "tool name {} is not one this model's API takes: letters, digits, _ and - only, at most {most} characters",
+            crate::error::echo(name)
+        ),
+    )
+}
+
 /// Whether a JSON Schema `pattern` asks what constrained decoding cannot follow, Claude's
 /// and OpenAI's alike: lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`), a backreference (`\1`,
 /// `\k<n>`, `\k'n'`, `\g1`, `(?P=n)`) or a word boundary (`\b`, `\B`, outside a class,

@@ -7,7 +7,12 @@ use super::format::{self, Tally};
 use crate::error::{ApiError, echo};
 use crate::protocol::canonical::{self, write_literal};
 use crate::protocol::raw::Json;
-use crate::protocol::tools::{FunctionTool, function_tools, literal, schema_value, write_schema};
+use crate::protocol::tools::{
+    FunctionTool, function_tools, literal, schema_value, tool_name_fits, tool_name_refused, write_schema,
+};
+
+/// The longest tool name the Messages API takes.
+const MAX_TOOL_NAME: usize = 128;
 
 /// The tools written from the body's text as [`tools`] writes them, for plain function tools
 /// with a name and an object or no `parameters` (`protocol::tools`); `None` leaves them to
@@ -33,7 +38,8 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
         if out.len() > 1 {
             out.push(b',');
         }
-        let name = literal(function.get("name"))?;
+        // A name the API refuses (or one in escapes) is the value path's to refuse.
+        let name = literal(function.get("name")).filter(|n| tool_name_fits(n, MAX_TOOL_NAME))?;
         // Members in name order, as the map of JSON values is written (a schema's own, in the
         // client's: `write_schema`).
         out.push(b'{');
@@ -89,6 +95,9 @@ pub(super) fn tools(
             _ => Map::new(),
         };
         let name = match f.remove("name") {
+            Some(Value::String(name)) if !tool_name_fits(&name, MAX_TOOL_NAME) => {
+                return Err(tool_name_refused(&name, MAX_TOOL_NAME, &format!("tools[{k}].function.name")));
+            }
             Some(name @ Value::String(_)) => name,
             _ => return Err(refuse(&format!("tools[{k}].function.name"), "a function tool needs a name")),
         };

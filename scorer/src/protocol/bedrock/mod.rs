@@ -12,6 +12,7 @@
 //!   one error event.
 //! - [`eventstream`]: the `application/vnd.amazon.eventstream` frames both ways.
 
+mod choice;
 pub mod eventstream;
 mod image;
 mod messages;

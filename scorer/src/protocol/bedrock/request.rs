@@ -7,13 +7,20 @@
 
 use serde_json::{Map, Value, json};
 
+use super::choice::{takes_forced_choice, tool_choice};
 use super::messages::{self, invalid_type, str_field};
 use crate::catalog::DROPS_EFFORT_NONE;
 use crate::error::{ApiError, echo};
 use crate::protocol::Native;
 use crate::protocol::canonical::{minified, write_literal};
 use crate::protocol::raw::{Json, chat_members, integer, object_at, string, write_object};
-use crate::protocol::tools::{FunctionTool, function_tools, literal, schema_value, write_schema, written};
+use crate::protocol::tools::{
+    FunctionTool, function_tools, literal, schema_value, tool_name_fits, tool_name_refused, write_schema,
+    written,
+};
+
+/// The longest tool name Converse takes (`ToolSpecification.name`: 1 to 64 of `[a-zA-Z0-9_-]`).
+const MAX_TOOL_NAME: usize = 64;
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,7 +338,7 @@ fn tools_text(raw: Json<'_>) -> Option<TextTools> {
         if out.len() > 1 {
             out.push(b',');
         }
-        let name = string(function.get("name")).ok()??;
+        let name = string(function.get("name")).ok()?.filter(|n| tool_name_fits(n, MAX_TOOL_NAME))?;
         // Members in name order, as the map of JSON values is written.
         out.extend_from_slice(br#"{"toolSpec":{"#);
         if let Some(d) = literal(function.get("description")).filter(|d| !d.is_empty()) {
@@ -368,6 +375,9 @@ fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
     }
     let mut f = tool.get_mut("function").map(Value::take).unwrap_or(Value::Null);
     let name = str_field(&f, "name", &format!("{at}.function"))?.to_owned();
+    if !tool_name_fits(&name, MAX_TOOL_NAME) {
+        return Err(tool_name_refused(&name, MAX_TOOL_NAME, &format!("{at}.function.name")));
+    }
     let Some(schema) = schema_value(f.get_mut("parameters").map(Value::take), false) else {
         return Err(invalid_type(&format!("{at}.function.parameters"), "a JSON Schema object"));
     };
@@ -378,80 +388,6 @@ fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
         obj.insert("description".into(), json!(d));
     }
     Ok(json!({ "toolSpec": spec }))
-}
-
-/// `tool_choice` as a Converse `toolChoice`: `None` when unset, `Some(Null)` for `none`.
-/// Whether the model takes a forced `toolChoice` (`any`, `tool`): Bedrock documents it for
-/// Anthropic's and Amazon Nova's models only, and answers the others with a
-/// `ValidationException` (the open-weight models the catalog routes through Converse).
-fn takes_forced_choice(upstream_model: &str) -> bool {
-    upstream_model.contains("anthropic.") || upstream_model.contains("amazon.nova")
-}
-
-/// `tool_choice` as `toolChoice`; a forced choice is refused (`unsupported_for_provider`, so
-/// a tier moves on to a model that takes it) unless `forced` says the model takes it.
-fn tool_choice(choice: Option<&Value>, names: &[&str], forced: bool) -> Result<Option<Value>, ApiError> {
-    let unforced = |what: &str| {
-        ApiError::invalid(
-            "unsupported_for_provider",
-            Some("tool_choice"),
-            format!(
-                "this model cannot be made to call a tool ({what}): send tool_choice auto, or choose a model that can"
-            ),
-        )
-    };
-    let needs_tools = |what: &str| {
-        ApiError::invalid(
-            "invalid_value",
-            Some("tool_choice"),
-            format!("tool_choice {what} needs tools: send tools"),
-        )
-    };
-    match choice {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => match s.as_str() {
-            "none" => Ok(Some(Value::Null)),
-            "auto" => Ok((!names.is_empty()).then(|| json!({ "auto": {} }))),
-            "required" if names.is_empty() => Err(needs_tools("'required'")),
-            "required" if !forced => Err(unforced("'required'")),
-            "required" => Ok(Some(json!({ "any": {} }))),
-            other => Err(ApiError::invalid(
-                "invalid_value",
-                Some("tool_choice"),
-                format!(
-                    "tool_choice {} is not valid: use none, auto, required or a named function",
-                    echo(other)
-                ),
-            )),
-        },
-        Some(obj @ Value::Object(_)) => {
-            if obj.get("type").and_then(Value::as_str) != Some("function") {
-                return Err(ApiError::invalid(
-                    "unsupported_value",
-                    Some("tool_choice.type"),
-                    "tool_choice objects other than {\"type\":\"function\"} are not supported by this model's API",
-                ));
-            }
-            let f = obj.get("function").unwrap_or(&Value::Null);
-            let name = str_field(f, "name", "tool_choice.function")?;
-            if !names.contains(&name) {
-                return Err(if names.is_empty() {
-                    needs_tools("naming a function")
-                } else {
-                    ApiError::invalid(
-                        "invalid_value",
-                        Some("tool_choice.function.name"),
-                        format!("tool_choice names {} which is not in tools", echo(name)),
-                    )
-                });
-            }
-            if !forced {
-                return Err(unforced("a named function"));
-            }
-            Ok(Some(json!({ "tool": { "name": name } })))
-        }
-        Some(_) => Err(invalid_type("tool_choice", "a string or an object")),
-    }
 }
 
 /// `response_format` as Converse `outputConfig`: `json_schema` maps to `textFormat`, `text` is

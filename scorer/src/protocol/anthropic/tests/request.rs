@@ -468,3 +468,20 @@ fn the_end_user_is_metadata_user_id() {
     let wrong = tr(&ask(json!({"safety_identifier": 7}))).err().and_then(|e| e.param);
     assert_eq!(wrong.as_deref(), Some("safety_identifier"));
 }
+
+/// A tool name with a dot (an MCP client's `github.create_issue`), which Gemini's OpenAI layer
+/// takes, went to Claude as it was: Anthropic's 400, with no other candidate tried. Refused by
+/// the translation (a tier moves on), by either path; one of 128 letters passes.
+#[test]
+fn tool_names_the_api_refuses_are_refused_here() {
+    let tools = |name: &str| json!({"messages": [user("q")], "tools": [{"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}]});
+    for name in ["github.create_issue", "a b", "", &"x".repeat(129), "caf\u{e9}"] {
+        let e = tr(&tools(name)).err().map(|e| (e.code, e.param));
+        assert_eq!(e, Some(("invalid_value", Some("tools[0].function.name".into()))), "{name}");
+    }
+    let long = "x".repeat(128);
+    for name in ["get_weather", "mcp__github__create-issue", long.as_str()] {
+        let v = tr(&tools(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(v["tools"][0]["name"], name);
+    }
+}

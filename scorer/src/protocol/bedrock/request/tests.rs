@@ -453,3 +453,19 @@ fn duplicates_are_refused_and_escapes_read_alike() {
     assert!(got.is_ok(), "{got:?}");
     assert_eq!(got, translate(escaped.as_bytes(), &TO));
 }
+
+/// Converse takes tool names of 1 to 64 of `[a-zA-Z0-9_-]` (`ToolSpecification.name`): a dotted
+/// MCP name, or a longer one, was its 400 with no other candidate tried. Refused by the
+/// translation by either path (a tier moves on); 64 letters pass.
+#[test]
+fn tool_names_converse_refuses_are_refused_here() {
+    let tools = |name: &str| json!({"messages": [user("q")], "tools": [{"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}]});
+    for name in ["github.create_issue", "ns:tool", &"x".repeat(65)] {
+        let e = translate(tools(name).to_string().as_bytes(), &TO).err().map(|e| (e.code, e.param));
+        assert_eq!(e, Some(("invalid_value", Some("tools[0].function.name".into()))), "{name}");
+    }
+    let long = "x".repeat(64);
+    for name in ["get_weather", long.as_str()] {
+        assert_eq!(ok(tools(name))["toolConfig"]["tools"][0]["toolSpec"]["name"], name);
+    }
+}
