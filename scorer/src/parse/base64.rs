@@ -29,6 +29,26 @@ pub(crate) fn quad(payload: &[u8], group: usize) -> ([u8; 3], usize) {
     ([(n >> 16) as u8, (n >> 8) as u8, n as u8], valid * 6 / 8)
 }
 
+/// The format an image's own first bytes say, its base64 `payload`'s first 16 characters
+/// decoded: `png`, `jpeg`, `gif` or `webp` (what Anthropic's and Bedrock's APIs take), `None`
+/// for any other bytes. A data URL's media type is the client's word, and those APIs answer a
+/// wrong one with a 400 ("Image does not match the provided media type").
+pub(crate) fn image_format(payload: &str) -> Option<&'static str> {
+    let head: Vec<u8> = (0..4)
+        .flat_map(|group| {
+            let (bytes, n) = quad(payload.as_bytes(), group);
+            bytes.into_iter().take(n)
+        })
+        .collect();
+    match head.as_slice() {
+        [0x89, b'P', b'N', b'G', ..] => Some("png"),
+        [0xFF, 0xD8, 0xFF, ..] => Some("jpeg"),
+        [b'G', b'I', b'F', b'8', ..] => Some("gif"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("webp"),
+        _ => None,
+    }
+}
+
 /// The byte at `index` of what `payload`, base64, encodes; `None` past its end.
 #[cfg(test)]
 pub(crate) fn decoded(payload: &[u8], index: usize) -> Option<u8> {
@@ -64,5 +84,21 @@ mod tests {
             assert_eq!(decoded(b64.as_bytes(), i), Some(*b), "{i}");
         }
         assert_eq!(decoded(b64.as_bytes(), bytes.len()), None);
+    }
+
+    #[test]
+    fn an_images_format_is_read_from_its_first_bytes() {
+        for (bytes, want) in [
+            (&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], Some("png")),
+            (&b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01"[..], Some("jpeg")),
+            (&b"GIF89a\x01\0\x01\0\0\0"[..], Some("gif")),
+            (&b"RIFF\x24\0\0\0WEBPVP8 "[..], Some("webp")),
+            (&b"RIFF\x24\0\0\0WAVEfmt "[..], None),
+            (&b"BM\x36\0\0\0\0\0\0\0\x36\0"[..], None),
+            (&b"\0\0\0"[..], None),
+        ] {
+            assert_eq!(image_format(&encode(bytes)), want, "{bytes:?}");
+        }
+        assert_eq!(image_format("not base64!"), None);
     }
 }

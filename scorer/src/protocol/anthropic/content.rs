@@ -12,6 +12,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, echo};
+use crate::parse::base64::image_format;
 use crate::protocol::raw::{self, At, Members, Raw, blank, null, objects, string, value};
 use crate::protocol::tools::{told_call, told_result};
 
@@ -316,6 +317,11 @@ fn image(url: &str, at: &str) -> Result<Value, ApiError> {
                 format!("image type {} is not supported: use {}", echo(media), IMAGE_TYPES.join(", ")),
             ));
         };
+        // The type its bytes say, where they say one the API takes: a client's label that
+        // does not match them is Anthropic's 400 ("Image does not match the provided media
+        // type"), which no other candidate would have been tried for.
+        let told = image_format(data).and_then(|f| IMAGE_TYPES.iter().copied().find(|t| t.ends_with(f)));
+        let media = told.unwrap_or(media);
         if data.is_empty() {
             return Err(refuse(at, "the image data URL is empty"));
         }

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, echo};
+use crate::parse::base64::image_format;
 use crate::protocol::raw::{Members, value};
 
 /// The largest image Converse takes, decoded (its service model: "no more than 3.75 MB"; read
@@ -50,6 +51,9 @@ pub(super) fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
     if data.is_empty() {
         return Err(ApiError::invalid("invalid_value", Some(&param), format!("{param} has no image data")));
     }
+    // The format its bytes say, where they say one: Bedrock answers a label that does not
+    // match them with a 400 ("The provided image does not match the specified image format").
+    let format = image_format(data).unwrap_or(format);
     // Refused before the provider's 400, so a tier moves on to a model that takes it.
     let decoded = data.trim_end_matches('=').len() / 4 * 3;
     if decoded > MAX_IMAGE_BYTES {

@@ -27,3 +27,21 @@ fn image_media_types_are_read_as_clients_write_them() {
         assert_eq!(v["messages"][0]["content"][0]["source"]["media_type"], want, "{media}");
     }
 }
+
+/// A data URL labelled PNG holding a JPEG went to Anthropic as PNG: its 400 ("Image does not
+/// match the provided media type"), no other candidate tried. The bytes' own type is sent; bytes
+/// of no type the API takes keep the label.
+#[test]
+fn an_images_type_is_what_its_bytes_say() {
+    let jpeg = crate::parse::base64::encode(b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01");
+    for (label, data, want) in [
+        ("image/png", jpeg.as_str(), "image/jpeg"),
+        ("image/jpeg", "iVBORw0KGgoAAAANSUhEUg==", "image/png"),
+        ("image/webp", "AAAA", "image/webp"),
+    ] {
+        let part = json!({"type": "image_url", "image_url": {"url": format!("data:{label};base64,{data}")}});
+        let v =
+            tr(&json!({"messages": [{"role": "user", "content": [part]}]})).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["messages"][0]["content"][0]["source"]["media_type"], want, "{label}");
+    }
+}

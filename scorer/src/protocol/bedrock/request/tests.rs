@@ -369,6 +369,18 @@ fn images_past_conversers_limits_are_refused_before_sending() {
     assert_eq!(code(&split), Some(("invalid_value", "messages[0]".into())));
 }
 
+/// A JPEG labelled PNG went to Converse as `png`: Bedrock's 400 ("The provided image does not
+/// match the specified image format"). The bytes' own format is sent.
+#[test]
+fn an_images_format_is_what_its_bytes_say() {
+    let jpeg = crate::parse::base64::encode(b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01");
+    for (label, data, want) in [("image/png", jpeg.as_str(), "jpeg"), ("image/gif", "AAAA", "gif")] {
+        let part = json!({"type": "image_url", "image_url": {"url": format!("data:{label};base64,{data}")}});
+        let v = ok(json!({"messages": [{"role": "user", "content": [part]}]}));
+        assert_eq!(v["messages"][0]["content"][0]["image"]["format"], want, "{label}");
+    }
+}
+
 #[test]
 fn turns_merge_and_alternate_with_tool_results_in_a_turn_of_their_own() {
     let body = json!({"messages": [
