@@ -708,6 +708,26 @@ mod tests {
         assert!(route_chat(&config(), plain.as_bytes(), TODAY).is_ok());
     }
 
+    /// More than 100 images went to Claude, whose API takes 100 a request: a tier moves on,
+    /// a pinned Claude gets the router's 400.
+    #[test]
+    fn more_images_than_claude_takes_move_the_tier_on() {
+        let image = r#"{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}"#;
+        let body = |model: &str, n: usize| {
+            let parts = vec![image; n].join(",");
+            format!(
+                r#"{{"model":"{model}","prefer":"coding","messages":[{{"role":"user","content":[{parts}]}}]}}"#
+            )
+        };
+        let claude =
+            |n: usize| route_chat(&config(), body("standard", n).as_bytes(), TODAY).map(|r| r.target.to.api);
+        assert_eq!(claude(100).ok(), Some(crate::catalog::Api::Messages));
+        let moved = claude(101);
+        assert!(moved.as_ref().is_ok_and(|api| *api != crate::catalog::Api::Messages), "{moved:?}");
+        let pinned = route_chat(&config(), body("claude-haiku-4-5", 101).as_bytes(), TODAY).err();
+        assert_eq!(pinned.map(|e| (e.status, e.code)), Some((400, "unsupported_capability")));
+    }
+
     /// A reasoning effort a model does not take (OpenAI answers `minimal` to a Codex model, or
     /// `low` to gpt-5.1-codex-mini, with a 400 the client took for the provider's) is not sent
     /// to it: a tier moves on, a pinned request gets the router's 400 naming what it takes. A

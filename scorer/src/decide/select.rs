@@ -2,7 +2,7 @@
 //! provider policy, capabilities (tools, images, JSON schema, reasoning parameters) and the
 //! context window. A tier with no fitting model escalates to the next tier up, and says why.
 
-use crate::catalog::{Deployment, Tier};
+use crate::catalog::{Api, Deployment, Tier};
 use crate::config::Config;
 use crate::decide::upstream::Fallback;
 use crate::error::{ApiError, echo};
@@ -43,7 +43,13 @@ pub struct Needs {
     pub max_price: Option<MaxPrice>,
     /// The body's size when it holds an image (0 without): some providers cap such a request.
     pub image_request_bytes: usize,
+    /// Images in the request.
+    pub images: u32,
 }
+
+/// The most images the Messages API takes in one request (Anthropic: "up to 100 images" a
+/// request over the API): more is its 400, which no other candidate would have been tried for.
+const MESSAGES_MAX_IMAGES: u32 = 100;
 
 impl Needs {
     /// From a parsed request and its body's size.
@@ -64,6 +70,7 @@ impl Needs {
             output_default: default_output,
             max_price: req.max_price,
             image_request_bytes: if f.images > 0 { body_len } else { 0 },
+            images: f.images,
         }
     }
 
@@ -156,6 +163,9 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
     let cap = d.quirks.image_request_bytes as usize;
     if cap > 0 && needs.image_request_bytes > cap {
         return Err(Miss::Capability("images in a request this large"));
+    }
+    if d.api == Api::Messages && needs.images > MESSAGES_MAX_IMAGES {
+        return Err(Miss::Capability("more than 100 images"));
     }
     if !needs.output_ceiling && needs.output_requested.is_some_and(|o| o > d.max_output) {
         return Err(Miss::Output);

@@ -30,6 +30,9 @@ pub(super) enum Parts {
 /// Image types the Messages API takes in a base64 source.
 const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
+/// The largest image the Messages API takes, bytes of its base64.
+const MAX_IMAGE_BASE64: usize = 5 * 1024 * 1024;
+
 /// A 400 naming `param`.
 pub(super) fn refuse(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid("unsupported_for_provider", Some(param), message)
@@ -324,6 +327,14 @@ fn image(url: &str, at: &str) -> Result<Value, ApiError> {
         let media = told.unwrap_or(media);
         if data.is_empty() {
             return Err(refuse(at, "the image data URL is empty"));
+        }
+        // Anthropic's limit, on the base64 ("image exceeds 5 MB maximum: 6771174 bytes >
+        // 5242880 bytes"): refused here, a tier moves on to a model that takes it.
+        if data.len() > MAX_IMAGE_BASE64 {
+            return Err(refuse(
+                at,
+                format!("the image is {} bytes of base64: this model's API takes 5 MB at most", data.len()),
+            ));
         }
         return Ok(json!({"type": "image", "source": {"type": "base64", "media_type": media, "data": data}}));
     }

@@ -45,3 +45,16 @@ fn an_images_type_is_what_its_bytes_say() {
         assert_eq!(v["messages"][0]["content"][0]["source"]["media_type"], want, "{label}");
     }
 }
+
+/// An image over Anthropic's 5 MB (of base64) went as it was: its 400, no other candidate
+/// tried. Refused by the translation; 5 MB passes.
+#[test]
+fn an_image_past_five_megabytes_is_refused() {
+    let image = |n: usize| {
+        let part = json!({"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", "A".repeat(n))}});
+        tr(&json!({"messages": [{"role": "user", "content": [part]}]}))
+    };
+    assert!(image(5 * 1024 * 1024).is_ok());
+    let e = image(5 * 1024 * 1024 + 4).err().map(|e| e.param);
+    assert_eq!(e, Some(Some("messages[0].content[0].image_url.url".into())));
+}
