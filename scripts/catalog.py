@@ -97,6 +97,10 @@ THOUGHT_SIGNATURES = {"gemini-3.1-pro-preview"}
 # for the finish; the missing index as measured in THU-MAIC/OpenMAIC#1556 and
 # AstrBotDevs/AstrBot#6661).
 INDEXLESS_CALLS = {"google-gemini"}
+# Audio input billed apart from text, USD per million tokens (LiteLLM 1.110.2
+# `input_cost_per_audio_token`; Google's pricing page lists audio apart for 2.5 Flash only, Pro
+# and 3.1 Pro at the text price).
+AUDIO_PRICE = {"gemini-2.5-flash": 1.0}
 # The largest request holding an image a model takes, bytes: Groq's vision page ("Maximum
 # allowed size for a request containing a base64 encoded image is 4MB. Requests larger than
 # this limit will return a 413 error"; read as 4,000,000, the smaller reading).
@@ -281,6 +285,8 @@ def main():
         entry["price_out"] = m["price_out_per_mtok"]
         if cid in CACHE_READ:
             entry["price_cache_read"] = CACHE_READ[cid]
+        if cid in AUDIO_PRICE and m["provider"] == "google-gemini":
+            entry["price_audio_in"] = AUDIO_PRICE[cid]
         if elo:
             entry["quality"] = round((elo - 1000) / 5, 1)
         coding = num(r"SWE-bench Verified (\d+(?:\.\d+)?)%", m["coding_signal"])
@@ -332,10 +338,11 @@ def main():
         if long:
             entry["long_context"] = {"above": long[0], "price_in": long[1], "price_out": long[2]}
         cached = "cache read: LiteLLM 1.109.1 cache_read_input_token_cost" if cid in CACHE_READ else ""
+        audio = "audio input: LiteLLM 1.110.2 input_cost_per_audio_token" if "price_audio_in" in entry else ""
         entry["source"] = "shared/catalog/catalog.json: " + "; ".join(
             s for s in [m["quality_signal"] if elo else "", m["coding_signal"] if coding else "",
                         m.get("lifecycle") or "", "long context: " + long[3] if long else "",
-                        cached] if s)
+                        cached, audio] if s)
         models.append(entry)
     by_id = {e["id"]: e for e in models}
     for cid, provider, upstream, speed in EXTRA:

@@ -22,6 +22,9 @@ pub struct Usage {
     /// Of the cache writes, those to a one-hour cache, which Anthropic prices apart
     /// (`prompt_tokens_details.cache_creation_1h_tokens`).
     pub cache_write_1h: u64,
+    /// Of the input, audio tokens (`prompt_tokens_details.audio_tokens`), which some providers
+    /// bill at a rate of their own.
+    pub audio: u64,
     /// What the provider says it billed, in xAI's ticks (10^10 per USD, `cost_in_usd_ticks`):
     /// server-side tools included, which no token count shows.
     pub billed_ticks: Option<u64>,
@@ -43,6 +46,11 @@ pub struct Price {
     pub cache_write: f64,
     /// An input token written to a one-hour prompt cache.
     pub cache_write_1h: f64,
+    /// An input token of audio.
+    pub audio: f64,
+    /// Audio the provider bills apart but its usage may not count: with no audio count, every
+    /// input token not cached is priced as audio.
+    pub audio_unreported: bool,
     /// Dearer rates for a long input: every rate scaled as the input price is.
     pub long: Option<LongContext>,
 }
@@ -51,7 +59,16 @@ impl Price {
     /// Input and output prices; cached input priced as any input (where a provider's cache
     /// discount is not known, none is assumed).
     pub fn flat(input: f64, output: f64) -> Price {
-        Price { input, output, cache_read: input, cache_write: input, cache_write_1h: input, long: None }
+        Price {
+            input,
+            output,
+            cache_read: input,
+            cache_write: input,
+            cache_write_1h: input,
+            audio: input,
+            audio_unreported: false,
+            long: None,
+        }
     }
 
     /// The rates for a request of `input` tokens: the long-context ones past their threshold
@@ -66,6 +83,8 @@ impl Price {
                     cache_read: self.cache_read * scale,
                     cache_write: self.cache_write * scale,
                     cache_write_1h: self.cache_write_1h * scale,
+                    audio: self.audio * scale,
+                    audio_unreported: self.audio_unreported,
                     long: None,
                 }
             }
@@ -84,7 +103,13 @@ impl Usage {
         let read = self.cache_read.min(cached);
         let write = cached - read;
         let write_1h = self.cache_write_1h.min(write);
+        let audio = match self.audio {
+            0 if price.audio_unreported => plain,
+            n => n.min(plain),
+        };
+        let plain = plain - audio;
         let priced = (plain as f64 * price.input
+            + audio as f64 * price.audio
             + read as f64 * price.cache_read
             + (write - write_1h) as f64 * price.cache_write
             + write_1h as f64 * price.cache_write_1h
@@ -112,6 +137,7 @@ impl Usage {
             cache_read: self.cache_read.max(other.cache_read),
             cache_write: self.cache_write.max(other.cache_write),
             cache_write_1h: self.cache_write_1h.max(other.cache_write_1h),
+            audio: self.audio.max(other.audio),
             billed_ticks: self.billed_ticks.max(other.billed_ticks),
         }
     }
@@ -142,6 +168,7 @@ impl Usage {
             cache_read: self.cache_read.min(input),
             cache_write: self.cache_write.min(input),
             cache_write_1h: self.cache_write_1h.min(input),
+            audio: self.audio.min(input),
             billed_ticks: self.billed_ticks.map(|t| if most_ticks > 0 { t.min(most_ticks) } else { t }),
         })
     }
@@ -207,6 +234,7 @@ fn read_details(r: &mut Reader<'_>, u: &mut Usage) -> Option<()> {
             "cached_tokens" => Some(&mut u.cache_read),
             "cache_creation_tokens" | "cache_write_tokens" => Some(&mut u.cache_write),
             "cache_creation_1h_tokens" => Some(&mut u.cache_write_1h),
+            "audio_tokens" => Some(&mut u.audio),
             _ => None,
         };
         match slot {
@@ -424,6 +452,25 @@ impl UsageTail {
 mod tests {
     use super::*;
 
+    /// Gemini 2.5 Flash bills audio input at $1.00 a million against $0.30 for text: audio was
+    /// charged at the text price (30% of the bill). Reported audio tokens at the audio rate;
+    /// a request with audio whose usage counts none, every input token not cached at it.
+    #[test]
+    fn audio_input_is_priced_at_its_own_rate() {
+        let body = br#"{"usage":{"prompt_tokens":2000,"completion_tokens":10,"prompt_tokens_details":{"audio_tokens":1920,"cached_tokens":0}}}"#;
+        let u = of_response(body).unwrap_or_default();
+        assert_eq!(u.audio, 1920);
+        let price = Price { audio: 1.0, ..Price::flat(0.3, 2.5) };
+        let want = (80.0 * 0.3 + 1920.0 * 1.0 + 10.0 * 2.5) / 1e6;
+        assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));
+        let unreported = Usage { input: 2000, output: 10, cache_read: 500, ..Usage::default() };
+        let all = Price { audio_unreported: true, ..price };
+        let want = (1500.0 * 1.0 + 500.0 * 0.3 + 10.0 * 2.5) / 1e6;
+        assert!((unreported.cost(&all) - want).abs() < 1e-15, "{}", unreported.cost(&all));
+        // Without audio in the request, text at the text rate.
+        assert!((unreported.cost(&price) - (2000.0 * 0.3 + 10.0 * 2.5) / 1e6).abs() < 1e-15);
+    }
+
     /// Gemini 2.5 Pro bills a prompt over 200,000 tokens at 2.50/15 instead of 1.25/10, all of
     /// it: priced flat, such a request was charged half.
     #[test]
@@ -452,7 +499,7 @@ mod tests {
             cache_read: 0.3,
             cache_write: 3.75,
             cache_write_1h: 6.0,
-            long: None,
+            ..Price::flat(3.0, 15.0)
         };
         let want = (100.0 * 3.0 + 600.0 * 0.3 + 300.0 * 3.75 + 10.0 * 15.0) / 1e6;
         assert!((u.cost(&price) - want).abs() < 1e-15, "{}", u.cost(&price));

@@ -178,6 +178,8 @@ pub struct RawModel {
     /// USD per million input tokens read from the provider's prompt cache, where it bills
     /// them apart; when absent, what its API is known to charge ([`Deployment::price_cache_read`]).
     pub price_cache_read: Option<f64>,
+    /// USD per million audio input tokens, where dearer than text ([`Deployment::price_audio_in`]).
+    pub price_audio_in: Option<f64>,
     /// General quality, 0-100; unknown when absent.
     pub quality: Option<f64>,
     /// Coding strength, 0-100; unknown when absent.
@@ -310,6 +312,9 @@ pub struct Deployment {
     /// (Anthropic's Messages, a tenth), else the input price: a discount nobody stated is not
     /// assumed.
     pub price_cache_read: Option<f64>,
+    /// USD per million input tokens of audio, where the provider bills them apart (Gemini 2.5
+    /// Flash: $1.00 against $0.30 for text). `None`: audio at the input price.
+    pub price_audio_in: Option<f64>,
     /// Quality signal, 0-100 (see [`Catalog::try_from`] for unknowns).
     pub quality: f64,
     /// Coding signal, 0-100.

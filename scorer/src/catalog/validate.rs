@@ -138,8 +138,10 @@ impl TryFrom<RawCatalog> for Catalog {
             // An embedding model of no dimensions refuses every `dimensions`; a chat model's output
             // is part of its window.
             let sizes_ok = m.dimensions != Some(0) && m.max_output.is_none_or(|o| o <= m.context_window);
-            let prices_ok =
-                [Some(m.price_in), Some(m.price_out), m.price_cache_read].into_iter().flatten().all(finite);
+            let prices_ok = [Some(m.price_in), Some(m.price_out), m.price_cache_read, m.price_audio_in]
+                .into_iter()
+                .flatten()
+                .all(finite);
             if !prices_ok || !signals_ok || !long_ok || !sizes_ok || m.context_window == 0 {
                 return Err(CatalogError::BadNumber { model: m.id.clone() });
             }
@@ -245,6 +247,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 price_in: m.price_in,
                 price_out: m.price_out,
                 price_cache_read: m.price_cache_read,
+                price_audio_in: m.price_audio_in,
                 quality: m.quality.unwrap_or(f64::NAN),
                 coding: m.coding.unwrap_or(f64::NAN),
                 speed_tps: m.speed_tps.unwrap_or(f64::NAN),

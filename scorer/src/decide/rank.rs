@@ -113,6 +113,7 @@ mod tests {
             api: crate::catalog::Api::Chat,
             quirks: crate::catalog::Quirks::NONE,
             price_cache_read: None,
+            price_audio_in: None,
             long_context: None,
             retires: None,
             retires_text: None,

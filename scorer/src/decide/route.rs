@@ -443,7 +443,7 @@ fn carried(
             why.unaffordable = true;
             continue;
         }
-        let to = Upstream { max_output: needs.output_room(d), ..Upstream::chat(config, d, req.stream) };
+        let to = needs.upstream(config, d, req.stream);
         match native::chat_body_with(to.api, req.layout(), body, &to.native(), memo) {
             Ok(body) => return Ok((i, Target { body, to })),
             Err(e) => {
@@ -706,6 +706,20 @@ mod tests {
         // A plain name goes to OpenAI as before.
         let plain = chat("gpt-4.1", r#","tools":[{"type":"function","function":{"name":"create-issue_2"}}]"#);
         assert!(route_chat(&config(), plain.as_bytes(), TODAY).is_ok());
+    }
+
+    /// A request with audio reaches Gemini 2.5 Flash priced at its audio rate ($1.00 against
+    /// $0.30 for text), its fallbacks too; one without audio at the text rate.
+    #[test]
+    fn audio_is_priced_at_the_models_audio_rate() {
+        let audio = r#"{"model":"gemini-2.5-flash","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}"#;
+        let r = route_chat(&config(), audio.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+        let price = r.target.to.price();
+        assert_eq!((price.input, price.audio, price.audio_unreported), (0.3, 1.0, true));
+        assert!(r.fallbacks.iter().all(|f| f.audio));
+        let text = route_chat(&config(), chat("gemini-2.5-flash", "").as_bytes(), TODAY)
+            .map(|r| r.target.to.price());
+        assert_eq!(text.map(|p| p.audio_unreported).ok(), Some(false));
     }
 
     /// More than 100 images went to Claude, whose API takes 100 a request: a tier moves on,

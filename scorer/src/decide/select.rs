@@ -4,7 +4,7 @@
 
 use crate::catalog::{Api, Deployment, Tier};
 use crate::config::Config;
-use crate::decide::upstream::Fallback;
+use crate::decide::upstream::{Fallback, Upstream};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::IMAGE_TOKENS;
 use crate::parse::request::{ChatRequest, MaxPrice};
@@ -45,6 +45,8 @@ pub struct Needs {
     pub image_request_bytes: usize,
     /// Images in the request.
     pub images: u32,
+    /// It carries audio (an `input_audio` part), which some providers bill apart.
+    pub audio: bool,
 }
 
 /// The most images the Messages API takes in one request (Anthropic: "up to 100 images" a
@@ -71,6 +73,7 @@ impl Needs {
             max_price: req.max_price,
             image_request_bytes: if f.images > 0 { body_len } else { 0 },
             images: f.images,
+            audio: req.layout().asks() & crate::catalog::ASKS_AUDIO != 0,
         }
     }
 
@@ -85,9 +88,23 @@ impl Needs {
         }
     }
 
+    /// The attempt at `d` for this request: its output room, its audio.
+    pub fn upstream(&self, config: &Config, d: &Deployment, stream: bool) -> Upstream {
+        Upstream {
+            max_output: self.output_room(d),
+            audio_input: self.audio,
+            ..Upstream::chat(config, d, stream)
+        }
+    }
+
     /// `d`, the `deployment`th of the catalog, kept for failover.
     pub fn fallback(&self, deployment: usize, d: &Deployment) -> Fallback {
-        Fallback { deployment, context_window: d.context_window, max_output: self.output_room(d) }
+        Fallback {
+            deployment,
+            context_window: d.context_window,
+            max_output: self.output_room(d),
+            audio: self.audio,
+        }
     }
 
     /// Tokens the request may occupy on `d`: input plus the requested (or default, capped at

@@ -32,6 +32,10 @@ pub struct Upstream {
     pub price_out: f64,
     /// USD per million input tokens read from the prompt cache, where the catalog states it.
     pub price_cache_read: Option<f64>,
+    /// USD per million audio input tokens, where the catalog states a rate of their own.
+    pub price_audio_in: Option<f64>,
+    /// The request carries audio (an `input_audio` part): its provider's audio rate applies.
+    pub audio_input: bool,
     /// The API the attempt speaks (which translation runs, both ways).
     pub api: Api,
     /// The model's output limit, tokens (the `max_tokens` a protocol that requires one gets).
@@ -66,6 +70,8 @@ impl Upstream {
             price_in: 0.0,
             price_out: 0.0,
             price_cache_read: None,
+            price_audio_in: None,
+            audio_input: false,
             api: Api::Chat,
             max_output: 0,
             quirks: Quirks::default(),
@@ -98,6 +104,8 @@ impl Upstream {
             price_in: d.price_in,
             price_out: d.price_out,
             price_cache_read: d.price_cache_read,
+            price_audio_in: d.price_audio_in,
+            audio_input: false,
             api: d.api,
             max_output: d.max_output,
             quirks: Quirks { auto_cache: config.anthropic_auto_cache && d.api == Api::Messages, ..d.quirks },
@@ -125,6 +133,10 @@ impl Upstream {
             cache_read: self.price_cache_read.unwrap_or(self.price_in * read),
             cache_write: self.price_in * write,
             cache_write_1h: self.price_in * write_1h,
+            audio: self.price_audio_in.unwrap_or(self.price_in),
+            // A provider that bills audio apart but reports no audio count: every input token
+            // of the request is priced as audio (over, not under).
+            audio_unreported: self.audio_input && self.price_audio_in.is_some(),
             long: self.long_context,
         }
     }
@@ -144,13 +156,19 @@ pub struct Fallback {
     pub context_window: u64,
     /// The output cap it may be sent ([`crate::decide::select::Needs::output_room`]).
     pub max_output: u64,
+    /// The request carries audio ([`Upstream::audio_input`]).
+    pub audio: bool,
 }
 
 impl Fallback {
     /// The attempt at this candidate; `config` must be the one the route was made with.
     pub fn upstream(&self, config: &Config, stream: bool) -> Option<Upstream> {
         let d = config.catalog.deployments.get(self.deployment)?;
-        Some(Upstream { max_output: self.max_output, ..Upstream::chat(config, d, stream) })
+        Some(Upstream {
+            max_output: self.max_output,
+            audio_input: self.audio,
+            ..Upstream::chat(config, d, stream)
+        })
     }
 }
 

@@ -53,6 +53,7 @@ impl Tokens {
             cache_read: self.cache_read,
             cache_write: self.cache_write,
             cache_write_1h: self.cache_write_1h,
+            audio: 0,
             billed_ticks: None,
         }
     }
