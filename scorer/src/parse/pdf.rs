@@ -252,6 +252,14 @@ mod tests {
         assert_eq!(count(&part(far.as_bytes())), 1);
         let others = "3 0 obj<</Type%c\n/Font>>endobj\n4 0 obj<</Type /Pages%c\n/Count 2>>endobj\n";
         assert_eq!(count(&part(others.as_bytes())), 0);
+        // A font's `/Subtype /Type1` (`/Type0`, `/Type3`) begins with the name: no page (each
+        // font of a one-page PDF was counted one).
+        let fonts: String = ["/Type1", "/Type0", "/Type3", "/Type1C"]
+            .iter()
+            .enumerate()
+            .map(|(n, t)| format!("{} 0 obj<</Type/Font/Subtype {t} /BaseFont/Helvetica>>endobj\n", n + 5))
+            .collect();
+        assert_eq!(count(&part(format!("3 0 obj<</Type/Page>>endobj\n{fonts}").as_bytes())), 1);
     }
 
     /// A page marker at the payload's very end (its last group padded) is a page.

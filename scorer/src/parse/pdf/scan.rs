@@ -27,6 +27,10 @@ pub(super) fn window(payload: &[u8], start: usize, len: usize) -> Vec<u8> {
 /// indirect one (`/Type 12 0 R`, an object elsewhere holding the name), which no writer uses
 /// for a type and a PDF made to be under-counted would.
 pub(super) fn is_page(after: &[u8]) -> bool {
+    // The name is `/Type` itself, not one that begins so (a font's `/Subtype /Type1`).
+    if after.first().is_some_and(|b| !is_space(*b) && !b"()<>[]{}/%".contains(b)) {
+        return false;
+    }
     match value(after) {
         None => true,
         Some(v) if v.first().is_some_and(u8::is_ascii_digit) => true,
