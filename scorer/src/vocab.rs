@@ -64,6 +64,9 @@ pub struct Estimate {
     pub input_tokens: u64,
     /// Requested or assumed output tokens.
     pub output_tokens: u64,
+    /// The thinking a hinted effort (`reasoning_effort_hint`) adds on a model that reasons, the
+    /// only ones it is sent to ([`Estimate::output_on`]).
+    pub hinted: u64,
     /// The budgets reserve the worst case (`budgets.reserve_max_output`) of a request with no
     /// output cap, or with a ceiling (`max_tokens_ceiling`): this many choices of each model's
     /// whole `max_output`, each at most the ceiling (`u64::MAX`: none).
@@ -71,23 +74,41 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    /// Expected price in USD of this request on a deployment.
+    /// Expected price in USD of this request on a deployment, as the ranking weighs it (a
+    /// hinted effort's thinking aside: a hint chooses no model; the budgets hold it,
+    /// [`Estimate::reserve_price`]).
     pub fn price(&self, d: &Deployment) -> f64 {
         let (input, output) = d.rates(self.input_tokens);
         (self.input_tokens as f64 * input + self.output_tokens as f64 * output) / 1e6
+    }
+
+    /// The output expected on a model that `reasons` or not, of `max_output`: a hinted effort's
+    /// thinking on one that reasons, within its output limit (a model that takes no effort is
+    /// sent none, and an abandoned request to it was charged thinking it never did).
+    pub fn output_on(&self, reasons: bool, max_output: u64) -> u64 {
+        match self.hinted {
+            0 => self.output_tokens,
+            _ if !reasons => self.output_tokens,
+            n => self.output_tokens.saturating_add(n).min(self.output_tokens.max(max_output)),
+        }
     }
 
     /// What the budgets hold for this request on a deployment: its expected price, or with
     /// [`Estimate::worst_case`] the price of its choices each writing the model's whole
     /// `max_output`.
     pub fn reserve_price(&self, d: &Deployment) -> f64 {
-        Estimate { output_tokens: self.reserved_output(d.max_output), worst_case: None, ..*self }.price(d)
+        let output_tokens = self.reserved_output(d.max_output, d.reasoning);
+        Estimate { output_tokens, hinted: 0, worst_case: None, ..*self }.price(d)
     }
 
-    /// The output the budgets hold for on a model of `max_output`: the estimate's, or its
-    /// choices' whole `max_output` with [`Estimate::worst_case`].
-    pub fn reserved_output(&self, max_output: u64) -> u64 {
-        self.worst_case.map_or(self.output_tokens, |(n, cap)| max_output.min(cap).saturating_mul(n))
+    /// The output the budgets hold for on a model of `max_output` that `reasons` or not: the
+    /// estimate's ([`Estimate::output_on`]), or its choices' whole `max_output` with
+    /// [`Estimate::worst_case`].
+    pub fn reserved_output(&self, max_output: u64, reasons: bool) -> u64 {
+        match self.worst_case {
+            Some((n, cap)) => max_output.min(cap).saturating_mul(n),
+            None => self.output_on(reasons, max_output),
+        }
     }
 }
 

@@ -237,8 +237,8 @@ impl Flight {
     /// The request's estimate at `to`'s prices, nano-USD.
     pub(super) fn estimate_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;
-        let u = Usage { input: e.input_tokens, output: e.output_tokens, ..Usage::default() };
-        Some(nano(u.cost(&to.price())))
+        let output = e.output_on(to.reasoning, to.max_output);
+        Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
     }
 
     /// What the budgets hold for this request at `to`, nano-USD: its estimate, or with a worst
@@ -246,7 +246,7 @@ impl Flight {
     /// whole `max_output`, as the route reserved for the first attempt.
     pub(super) fn reserve_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;
-        let output = e.reserved_output(to.max_output);
+        let output = e.reserved_output(to.max_output, to.reasoning);
         Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
     }
 

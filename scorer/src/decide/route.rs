@@ -708,6 +708,19 @@ mod tests {
         assert!(route_chat(&config(), plain.as_bytes(), TODAY).is_ok());
     }
 
+    /// A hinted effort's thinking is held for a model that reasons (gpt-5.4: 45 times a limit
+    /// spent past a 512-token hold), and not for one sent no effort (gpt-4.1: a request its
+    /// client left was charged 66,048 tokens of thinking, twice its output limit).
+    #[test]
+    fn a_hints_thinking_is_held_only_where_it_is_sent() {
+        let held = |model: &str, hint: &str| {
+            let body = chat(model, &format!(r#","reasoning_effort_hint":"{hint}""#));
+            route_chat(&config(), body.as_bytes(), TODAY).map_or(0.0, |r| r.estimate_usd)
+        };
+        assert_eq!(held("gpt-4.1", "max"), held("gpt-4.1", "none"));
+        assert!(held("gpt-5.4", "xhigh") > 20.0 * held("gpt-5.4", "none"), "{}", held("gpt-5.4", "xhigh"));
+    }
+
     /// A request with audio reaches Gemini 2.5 Flash priced at its audio rate ($1.00 against
     /// $0.30 for text), its fallbacks too; one without audio at the text rate.
     #[test]

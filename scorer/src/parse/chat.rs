@@ -149,25 +149,30 @@ pub const BYTES_PER_TOKEN: u64 = 4;
 impl ChatRequest<'_> {
     /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message` and
     /// [`IMAGE_TOKENS`] per image; output is the request's limit or `default_output` (and the
-    /// thinking of a named or hinted effort), once per choice (`n`: each is generated, and
-    /// billed).
+    /// thinking of a named effort; a hinted one's, on the models that reason, in
+    /// [`Estimate::hinted`]), once per choice (`n`: each is generated, and billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
-        // Without a limit, the thinking of an effort the request names (or hints: the models
-        // that take efforts are sent it) is output too.
-        let effort = self.layout.effort().map(|(bit, _)| bit).or(self.layout.effort_hint);
-        let thinking = effort.map_or(0, thinking_tokens);
+        // Without a limit, the thinking of an effort the request names is output too.
+        let thinking = self.layout.effort().map_or(0, |(bit, _)| thinking_tokens(bit));
         let usual = default_output.saturating_add(thinking);
         let per_choice = match self.max_output_tokens {
             Some(cap) if self.output_ceiling => cap.min(usual),
             Some(cap) => cap,
             None => usual,
         };
+        let choices = self.choices.unwrap_or(1).max(1);
+        // A hinted effort is sent to the models that reason, and only without a named one.
+        let hinted = match (self.max_output_tokens, self.layout.effort()) {
+            (None, None) => self.layout.effort_hint.map_or(0, thinking_tokens),
+            _ => 0,
+        };
         Estimate {
             input_tokens: text
                 + TOKENS_PER_MESSAGE * self.messages as u64
                 + IMAGE_TOKENS * u64::from(self.features.images),
-            output_tokens: per_choice.saturating_mul(self.choices.unwrap_or(1).max(1)),
+            output_tokens: per_choice.saturating_mul(choices),
+            hinted: hinted.saturating_mul(choices),
             worst_case: None,
         }
     }
