@@ -60,28 +60,34 @@ impl Calls {
             choice.get_mut("delta").and_then(|d| d.get_mut("tool_calls")).and_then(Value::as_array_mut);
         for call in calls.into_iter().flatten() {
             let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
-            let n = match id {
-                Some(id) => match ids.iter().position(|known| known == id) {
+            // A call's name comes in its first delta only: one without an id opens a call too.
+            let named =
+                call.get("function").and_then(|f| f.get("name")).is_some_and(|n| n.as_str() != Some(""));
+            let n = match (id, *last) {
+                (Some(id), _) => match ids.iter().position(|known| known == id) {
                     Some(n) => n as u64,
                     None => {
                         ids.push(id.to_string());
                         ids.len() as u64 - 1
                     }
                 },
-                // A delta without an id continues the last call (the first opens one).
-                None => match *last {
-                    Some(n) => n,
-                    None => {
-                        ids.push(String::new());
-                        0
-                    }
-                },
+                // A delta without an id or a name continues the last call.
+                (None, Some(n)) if !named => n,
+                (None, _) => {
+                    ids.push(String::new());
+                    ids.len() as u64 - 1
+                }
             };
             *last = Some(n);
-            if let Some(call) = call.as_object_mut()
-                && call.get("index").and_then(Value::as_u64) != Some(n)
-            {
+            let Some(call) = call.as_object_mut() else { continue };
+            if call.get("index").and_then(Value::as_u64) != Some(n) {
                 call.insert("index".into(), n.into());
+                changed = true;
+            }
+            // A delta of the call's signature alone (`extra_content`): the SDKs' stream helpers
+            // require a `function` on every call delta.
+            if !call.get("function").is_some_and(Value::is_object) {
+                call.insert("function".into(), serde_json::json!({"arguments": ""}));
                 changed = true;
             }
         }
@@ -136,6 +142,27 @@ mod tests {
             }
         }
         assert_eq!(indexes, [Some(0), Some(1), Some(1), Some(2)]);
+    }
+
+    /// Parallel calls with no ids (or empty ones) were merged into one call (`ww`, `{...}{...}`):
+    /// a delta with a name opens a call. A delta of a call's signature alone gets the
+    /// `function` the SDKs' stream helpers require.
+    #[test]
+    fn calls_without_ids_open_by_their_names_and_every_delta_has_a_function() {
+        let mut calls = Calls::default();
+        let chunks = [
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"","type":"function","function":{"name":"w","arguments":"{\"c\":"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"1}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"type":"function","function":{"name":"w","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"extra_content":{"google":{"thought_signature":"s"}}}]}}]}"#,
+        ];
+        let fixed: Vec<Value> =
+            chunks.iter().map(|c| json_of(&calls.fix(&event(c)).unwrap_or_else(|| event(c)))).collect();
+        let call = |n: usize| &fixed[n]["choices"][0]["delta"]["tool_calls"][0];
+        let indexes: Vec<Option<u64>> = (0..4).map(|n| call(n)["index"].as_u64()).collect();
+        assert_eq!(indexes, [Some(0), Some(0), Some(1), Some(1)]);
+        assert_eq!(call(3)["function"], serde_json::json!({"arguments": ""}));
+        assert_eq!(call(3)["extra_content"]["google"]["thought_signature"], "s");
     }
 
     /// Through the stream editor, split at every offset: the calls numbered and the finish said
