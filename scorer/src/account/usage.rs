@@ -281,18 +281,25 @@ struct Walk {
     complete: bool,
     /// The text ended inside the object: cut, wherever its last `}` stands.
     ran_out: bool,
+    /// Bytes other than blanks follow the object (`{...}}`, `{...}{...}`): no JSON reader takes
+    /// the body, an SDK's raises ("Extra data").
+    trailing: bool,
 }
 
 fn walk(json: &str) -> Walk {
     let mut w = Walk::default();
     match walk_into(json, &mut w) {
-        Ok(()) => w.complete = true,
+        Ok(end) => {
+            w.complete = true;
+            w.trailing = json.get(end..).is_some_and(|rest| !rest.trim().is_empty());
+        }
         Err(e) => w.ran_out = e.kind == JsonErrorKind::UnexpectedEnd,
     }
     w
 }
 
-fn walk_into(json: &str, w: &mut Walk) -> Result<(), JsonError> {
+/// Walks the object, returning where it ends.
+fn walk_into(json: &str, w: &mut Walk) -> Result<usize, JsonError> {
     let mut r = Reader::new(json);
     let mut obj = r.object()?;
     w.object = true;
@@ -324,7 +331,7 @@ fn walk_into(json: &str, w: &mut Walk) -> Result<(), JsonError> {
             _ => r.skip_value()?,
         }
     }
-    Ok(())
+    Ok(r.pos())
 }
 
 /// A whole body's text: without the byte order mark a provider may put first, and blanks.
@@ -384,7 +391,8 @@ pub fn of_whole(body: &[u8]) -> Body {
     // Cut short: an object whose text ends before it does (a nested object's `}` last or not),
     // an answer inside it or not (a stray byte a strict reader refuses after `choices` is no
     // cut). An event stream where a whole answer was due is as unreadable: a model wrote it.
-    let cut = (w.object && (w.ran_out || !text.ends_with('}'))) || (!w.object && is_event_stream(text));
+    let cut = (w.object && (w.ran_out || w.trailing || !text.ends_with('}')))
+        || (!w.object && is_event_stream(text));
     if cut {
         Body::Cut(used)
     } else if w.answer {
@@ -561,6 +569,13 @@ mod tests {
         assert_eq!(of_whole(nested), Body::Cut(None));
         let unclosed = br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3}"#;
         assert_eq!(of_whole(unclosed), Body::Cut(three));
+        // Bytes after a whole answer: no reader takes it (it was passed on, charged, and a
+        // Messages or Responses client got it untranslated). Blanks after it are nothing.
+        let answer = r#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3}}"#;
+        for extra in ["}", "garbage{}", r#"{"id":"y"}"#] {
+            assert_eq!(of_whole(format!("{answer}{extra}").as_bytes()), Body::Cut(three), "{extra}");
+        }
+        assert_eq!(of_whole(format!("{answer} \n\r\n").as_bytes()), Body::Answer(three));
         assert_eq!(of_whole(b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n"), Body::Cut(None));
         // A count the reader refuses, in a usage before the answer: the answer is still read.
         let refused = br#"{"usage":{"prompt_tokens":-1},"choices":[{"message":{"content":"a"}}]}"#;
