@@ -7,8 +7,8 @@ use crate::catalog::{ASKS_TOOL_NAME, DROPS_CACHE_MARKS, Tier, effort_bit};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
-    duplicate_error, first_duplicate, opt_string_field, skip_unique, string_field, string_field_named,
-    syntax, wrong_type,
+    case_variant_of, duplicate_error, first_duplicate, opt_string_field, skip_unique, string_field,
+    string_field_named, syntax, wrong_type,
 };
 use crate::parse::json::{Kind, Reader};
 use crate::parse::layout::{Field, Layout};
@@ -195,10 +195,12 @@ pub(crate) fn read_effort(r: &mut Reader<'_>, key: &str) -> Result<Option<(u8, &
         return Ok(effort_bit(&r.string().map_err(syntax)?).map(|bit| (bit, param)));
     }
     let mut found = None;
+    let mut keys = Vec::new();
     let mut obj = r.object().map_err(syntax)?;
     while let Some(k) = obj.next_key(r).map_err(syntax)? {
         if k != "effort" {
-            r.skip_value().map_err(syntax)?;
+            skip_unique(r, &|| format!("reasoning.{k}"))?;
+            keys.push(k);
             continue;
         }
         match r.peek_kind().map_err(syntax)? {
@@ -207,6 +209,11 @@ pub(crate) fn read_effort(r: &mut Reader<'_>, key: &str) -> Result<Option<(u8, &
             Kind::Null | Kind::Bool => r.skip_value().map_err(syntax)?,
             other => return Err(wrong_type(param, "a string", other)),
         }
+        keys.push(k);
+    }
+    // An effort named twice: the router read one, the translation or the provider the other.
+    if let Some(dup) = first_duplicate(&mut keys) {
+        return Err(duplicate_error(&dup, "reasoning"));
     }
     Ok(found)
 }
@@ -447,6 +454,9 @@ pub(crate) fn read_response_format(r: &mut Reader<'_>) -> Result<(bool, bool), A
             schema |= kind == "json_schema";
             json |= kind == "json_schema" || kind == "json_object";
         } else {
+            // `Type` or `jsonSchema` beside the member: a provider that folds case (Go's
+            // decoder) or reads protobuf's names would take it for the one the router read.
+            case_variant_of(&key, &["type", "json_schema"], "response_format")?;
             skip_unique(r, &|| format!("response_format.{key}"))?;
         }
         keys.push(key);

@@ -669,6 +669,17 @@ mod tests {
                 Some("prediction.content"),
             ),
             (body(r#","audio":{"voice":"a","voice":"b","format":"mp3"}"#), "duplicate_key", Some("audio.voice")),
+            (body(r#","reasoning":{"effort":"low","effort":"high"}"#), "duplicate_key", Some("reasoning.effort")),
+            (
+                body(r#","response_format":{"type":"json_schema","json_schema":{"name":"s"},"Type":"text"}"#),
+                "unknown_parameter",
+                Some("response_format.Type"),
+            ),
+            (
+                body(r#","response_format":{"type":"json_schema","json_schema":{"name":"s"},"jsonSchema":{}}"#),
+                "unknown_parameter",
+                Some("response_format.jsonSchema"),
+            ),
             // The router routed for a schema, the translation and the provider read `text`.
             (
                 body(r#","response_format":{"type":"json_schema","json_schema":{"name":"s"},"type":"text"}"#),
