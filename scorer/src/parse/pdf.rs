@@ -69,13 +69,6 @@ fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
         false => Cow::Owned(payload.bytes().filter_map(standard).collect()),
     };
     let (mut objects, mut unnamed) = (HashSet::new(), 0);
-    // Page objects seen, each copy: an object an update wrote again counts once, but no PDF
-    // holds more than a copy or two of most of its pages, while one whose headers are faked
-    // (`(9 0 obj)` in a string before each `/Type`) made 300 pages one object.
-    let mut copies = 0u64;
-    let counted = |objects: &HashSet<u64>, unnamed: u64, copies: u64| {
-        (objects.len() as u64 + unnamed).max(copies.div_ceil(2)).min(MOST_PAGES)
-    };
     let marker = b"/Type";
     for k in 0..3 {
         let mut bytes = vec![0; k];
@@ -85,8 +78,8 @@ fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
         let Some(core) = encoded.get(first..(8 * (k + marker.len())) / 6) else { continue };
         for at in memmem::find_iter(&payload, core).filter(|at| at % 4 == first % 4) {
             streams.names += 1;
-            if counted(&objects, unnamed, copies) >= MOST_PAGES || streams.names > MOST_NAMES {
-                return counted(&objects, unnamed, copies);
+            if objects.len() as u64 + unnamed >= MOST_PAGES || streams.names > MOST_NAMES {
+                return (objects.len() as u64 + unnamed).min(MOST_PAGES);
             }
             let name = at.saturating_sub(first) / 4 * 3 + k;
             // The name itself (its encoding's edges hold bits of the bytes beside it), then
@@ -94,15 +87,12 @@ fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
             let read = window(&payload, name, marker.len() + AFTER);
             let Some(after) = read.strip_prefix(marker) else { continue };
             if is_type(after, b"/ObjStm") {
-                let pages = streams.pages(&payload, name);
-                copies += pages.len() as u64;
-                objects.extend(pages);
+                objects.extend(streams.pages(&payload, name));
                 continue;
             }
             if !is_page(after) {
                 continue;
             }
-            copies += 1;
             let start = name.saturating_sub(BEFORE);
             match object(&window(&payload, start, name - start)) {
                 Some(n) => {
@@ -112,7 +102,7 @@ fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
             }
         }
     }
-    counted(&objects, unnamed, copies)
+    (objects.len() as u64 + unnamed).min(MOST_PAGES)
 }
 
 /// `file_data`'s string, its escapes decoded (PHP's `json_encode` writes a base64 `/` as `\/`).
@@ -270,11 +260,6 @@ mod tests {
             .map(|(n, t)| format!("{} 0 obj<</Type/Font/Subtype {t} /BaseFont/Helvetica>>endobj\n", n + 5))
             .collect();
         assert_eq!(count(&part(format!("3 0 obj<</Type/Page>>endobj\n{fonts}").as_bytes())), 1);
-        // Each page's header faked in a string before its `/Type`: all were object 9, one page.
-        let faked: String = (0..300)
-            .map(|n| format!("{} 0 obj<</Parent 2 0 R/X(\n9 0 obj\n)/Type/Page>>endobj\n", n + 10))
-            .collect();
-        assert_eq!(count(&part(faked.as_bytes())), 150);
     }
 
     /// A page marker at the payload's very end (its last group padded) is a page.
