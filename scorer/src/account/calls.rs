@@ -61,8 +61,8 @@ impl Calls {
         for call in calls.into_iter().flatten() {
             let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
             // A call's name comes in its first delta only: one without an id opens a call too.
-            let named =
-                call.get("function").and_then(|f| f.get("name")).is_some_and(|n| n.as_str() != Some(""));
+            let name = call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str);
+            let named = name.is_some_and(|n| !n.is_empty());
             let n = match (id, *last) {
                 (Some(id), _) => match ids.iter().position(|known| known == id) {
                     Some(n) => n as u64,
@@ -152,7 +152,7 @@ mod tests {
         let mut calls = Calls::default();
         let chunks = [
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"","type":"function","function":{"name":"w","arguments":"{\"c\":"}}]}}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"1}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"name":null,"arguments":"1}"}}]}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"type":"function","function":{"name":"w","arguments":"{}"}}]}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"extra_content":{"google":{"thought_signature":"s"}}}]}}]}"#,
         ];

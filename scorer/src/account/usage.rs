@@ -291,7 +291,8 @@ fn walk(json: &str) -> Walk {
     match walk_into(json, &mut w) {
         Ok(end) => {
             w.complete = true;
-            w.trailing = json.get(end..).is_some_and(|rest| !rest.trim().is_empty());
+            let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+            w.trailing = json.get(end..).is_some_and(|rest| !rest.bytes().all(blank));
         }
         Err(e) => w.ran_out = e.kind == JsonErrorKind::UnexpectedEnd,
     }
@@ -334,9 +335,12 @@ fn walk_into(json: &str, w: &mut Walk) -> Result<usize, JsonError> {
     Ok(r.pos())
 }
 
-/// A whole body's text: without the byte order mark a provider may put first, and blanks.
+/// A whole body's text: without the byte order mark a provider may put first, and JSON's
+/// blanks around it (space, tab, line feed, carriage return: a form feed or a no-break space
+/// after an answer is more than any reader takes).
 fn text(body: &[u8]) -> Option<&str> {
-    Some(std::str::from_utf8(body).ok()?.trim_start_matches('\u{feff}').trim())
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    Some(std::str::from_utf8(body).ok()?.trim_start_matches('\u{feff}').trim_matches(blank))
 }
 
 /// The usage of a whole (non-streamed) response body.
@@ -576,6 +580,9 @@ mod tests {
             assert_eq!(of_whole(format!("{answer}{extra}").as_bytes()), Body::Cut(three), "{extra}");
         }
         assert_eq!(of_whole(format!("{answer} \n\r\n").as_bytes()), Body::Answer(three));
+        for extra in ["\x0c", "\u{a0}"] {
+            assert_eq!(of_whole(format!("{answer}{extra}").as_bytes()), Body::Cut(three), "{extra:?}");
+        }
         assert_eq!(of_whole(b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n"), Body::Cut(None));
         // A count the reader refuses, in a usage before the answer: the answer is still read.
         let refused = br#"{"usage":{"prompt_tokens":-1},"choices":[{"message":{"content":"a"}}]}"#;
