@@ -64,9 +64,13 @@ pub struct Estimate {
     pub input_tokens: u64,
     /// Requested or assumed output tokens.
     pub output_tokens: u64,
-    /// The thinking a hinted effort (`reasoning_effort_hint`) adds on a model that reasons, the
-    /// only ones it is sent to ([`Estimate::output_on`]).
-    pub hinted: u64,
+    /// A hinted effort (`reasoning_effort_hint`, an effort bit) without an output cap, and the
+    /// choices it thinks for: on a model that takes efforts it is sent the nearest it takes,
+    /// whose thinking is output ([`Estimate::output_on`]).
+    pub hint: Option<(u8, u64)>,
+    /// The request carries audio, which a model with an audio rate prices apart
+    /// ([`crate::catalog::Deployment::price_audio_in`]).
+    pub audio: bool,
     /// The budgets reserve the worst case (`budgets.reserve_max_output`) of a request with no
     /// output cap, or with a ceiling (`max_tokens_ceiling`): this many choices of each model's
     /// whole `max_output`, each at most the ceiling (`u64::MAX`: none).
@@ -78,36 +82,38 @@ impl Estimate {
     /// hinted effort's thinking aside: a hint chooses no model; the budgets hold it,
     /// [`Estimate::reserve_price`]).
     pub fn price(&self, d: &Deployment) -> f64 {
-        let (input, output) = d.rates(self.input_tokens);
+        let (input, output) = d.rates_with(self.input_tokens, self.audio);
         (self.input_tokens as f64 * input + self.output_tokens as f64 * output) / 1e6
     }
 
-    /// The output expected on a model that `reasons` or not, of `max_output`: a hinted effort's
-    /// thinking on one that reasons, within its output limit (a model that takes no effort is
-    /// sent none, and an abandoned request to it was charged thinking it never did).
-    pub fn output_on(&self, reasons: bool, max_output: u64) -> u64 {
-        match self.hinted {
-            0 => self.output_tokens,
-            _ if !reasons => self.output_tokens,
-            n => self.output_tokens.saturating_add(n).min(self.output_tokens.max(max_output)),
-        }
+    /// The output expected on a model taking the efforts `efforts` (a [`Quirks::efforts`]
+    /// mask), of `max_output`: the thinking of the effort a hint sends it, within its output
+    /// limit (a model that takes none is sent none, and an abandoned request to it was charged
+    /// thinking it never did).
+    ///
+    /// [`Quirks::efforts`]: crate::catalog::Quirks::efforts
+    pub fn output_on(&self, efforts: u8, max_output: u64) -> u64 {
+        let Some((hint, choices)) = self.hint else { return self.output_tokens };
+        let Some(sent) = crate::catalog::nearest_effort(hint, efforts) else { return self.output_tokens };
+        let thinking = crate::catalog::thinking_tokens(sent).saturating_mul(choices);
+        self.output_tokens.saturating_add(thinking).min(self.output_tokens.max(max_output))
     }
 
     /// What the budgets hold for this request on a deployment: its expected price, or with
     /// [`Estimate::worst_case`] the price of its choices each writing the model's whole
     /// `max_output`.
     pub fn reserve_price(&self, d: &Deployment) -> f64 {
-        let output_tokens = self.reserved_output(d.max_output, d.reasoning);
-        Estimate { output_tokens, hinted: 0, worst_case: None, ..*self }.price(d)
+        let output_tokens = self.reserved_output(d.max_output, d.quirks.efforts);
+        Estimate { output_tokens, hint: None, worst_case: None, ..*self }.price(d)
     }
 
-    /// The output the budgets hold for on a model of `max_output` that `reasons` or not: the
+    /// The output the budgets hold for on a model of `max_output` taking `efforts`: the
     /// estimate's ([`Estimate::output_on`]), or its choices' whole `max_output` with
     /// [`Estimate::worst_case`].
-    pub fn reserved_output(&self, max_output: u64, reasons: bool) -> u64 {
+    pub fn reserved_output(&self, max_output: u64, efforts: u8) -> u64 {
         match self.worst_case {
             Some((n, cap)) => max_output.min(cap).saturating_mul(n),
-            None => self.output_on(reasons, max_output),
+            None => self.output_on(efforts, max_output),
         }
     }
 }

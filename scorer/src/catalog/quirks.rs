@@ -180,6 +180,13 @@ pub fn thinking_tokens(bit: u8) -> u64 {
     }
 }
 
+/// The effort of `mask` sent for a hinted one, `hint` (bits of [`effort_bit`]): the deepest
+/// at or below it, else the shallowest above; `None` when the mask takes none.
+pub fn nearest_effort(hint: u8, mask: u8) -> Option<u8> {
+    let bits = (0..8).map(|i| 1u8 << i).filter(|b| mask & b != 0);
+    bits.clone().filter(|b| *b <= hint).max().or_else(|| bits.filter(|b| *b > hint).min())
+}
+
 /// The values of an [`Quirks::efforts`] mask, least first.
 pub fn efforts_of(mask: u8) -> Vec<&'static str> {
     EFFORTS.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, e)| *e).collect()

@@ -342,6 +342,16 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// [`Deployment::rates`] for a request that carries `audio` or not: with audio, every input
+    /// token at the audio rate where dearer, as a usage that counts no audio is charged.
+    pub fn rates_with(&self, input: u64, audio: bool) -> (f64, f64) {
+        let (rate_in, rate_out) = self.rates(input);
+        match self.price_audio_in {
+            Some(a) if audio => (rate_in.max(a), rate_out),
+            _ => (rate_in, rate_out),
+        }
+    }
+
     /// USD per million input and output tokens for a request of `input` tokens.
     pub fn rates(&self, input: u64) -> (f64, f64) {
         match self.long_context {

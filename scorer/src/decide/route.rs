@@ -717,7 +717,11 @@ mod tests {
             let body = chat(model, &format!(r#","reasoning_effort_hint":"{hint}""#));
             route_chat(&config(), body.as_bytes(), TODAY).map_or(0.0, |r| r.estimate_usd)
         };
-        assert_eq!(held("gpt-4.1", "max"), held("gpt-4.1", "none"));
+        // Models sent no effort: one that does not reason, and ones that reason but whose catalog
+        // entry lists no efforts (the hint goes to neither).
+        for model in ["gpt-4.1", "zai.glm-5", "deepseek.v3.2"] {
+            assert_eq!(held(model, "max"), held(model, "none"), "{model}");
+        }
         assert!(held("gpt-5.4", "xhigh") > 20.0 * held("gpt-5.4", "none"), "{}", held("gpt-5.4", "xhigh"));
     }
 
@@ -733,6 +737,20 @@ mod tests {
         let text = route_chat(&config(), chat("gemini-2.5-flash", "").as_bytes(), TODAY)
             .map(|r| r.target.to.price());
         assert_eq!(text.map(|p| p.audio_unreported).ok(), Some(false));
+        // The route holds it at that rate too (the flight charged it so, past what was held),
+        // and a client's input price cap reads it.
+        let text_only = audio.replace(
+            r#"{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}"#,
+            r#"{"type":"text","text":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
+        );
+        let est = |body: &str| route_chat(&config(), body.as_bytes(), TODAY).map_or(0.0, |r| r.estimate_usd);
+        assert!(est(audio) > est(&text_only), "{} against {}", est(audio), est(&text_only));
+        let capped = audio.replace(
+            r#""model":"gemini-2.5-flash","#,
+            r#""model":"gemini-2.5-flash","max_price":{"prompt":0.5},"#,
+        );
+        let e = route_chat(&config(), capped.as_bytes(), TODAY).err().map(|e| e.code);
+        assert_eq!(e, Some("no_model_within_max_price"));
     }
 
     /// More than 100 images went to Claude, whose API takes 100 a request: a tier moves on,

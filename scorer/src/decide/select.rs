@@ -190,7 +190,7 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
     if needs.tokens_on(d) > d.context_window {
         return Err(Miss::Context);
     }
-    let (price_in, price_out) = d.rates(needs.input_tokens);
+    let (price_in, price_out) = d.rates_with(needs.input_tokens, needs.audio);
     if let Some(max) = needs.max_price
         && (max.prompt.is_some_and(|p| price_in > p) || max.completion.is_some_and(|p| price_out > p))
     {

@@ -36,8 +36,6 @@ pub struct Upstream {
     pub price_audio_in: Option<f64>,
     /// The request carries audio (an `input_audio` part): its provider's audio rate applies.
     pub audio_input: bool,
-    /// The model reasons (a hinted effort is sent to it: [`crate::vocab::Estimate::output_on`]).
-    pub reasoning: bool,
     /// The API the attempt speaks (which translation runs, both ways).
     pub api: Api,
     /// The model's output limit, tokens (the `max_tokens` a protocol that requires one gets).
@@ -74,7 +72,6 @@ impl Upstream {
             price_cache_read: None,
             price_audio_in: None,
             audio_input: false,
-            reasoning: false,
             api: Api::Chat,
             max_output: 0,
             quirks: Quirks::default(),
@@ -109,7 +106,6 @@ impl Upstream {
             price_cache_read: d.price_cache_read,
             price_audio_in: d.price_audio_in,
             audio_input: false,
-            reasoning: d.reasoning,
             api: d.api,
             max_output: d.max_output,
             quirks: Quirks { auto_cache: config.anthropic_auto_cache && d.api == Api::Messages, ..d.quirks },

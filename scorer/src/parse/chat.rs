@@ -149,8 +149,8 @@ pub const BYTES_PER_TOKEN: u64 = 4;
 impl ChatRequest<'_> {
     /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message` and
     /// [`IMAGE_TOKENS`] per image; output is the request's limit or `default_output` (and the
-    /// thinking of a named effort; a hinted one's, on the models that reason, in
-    /// [`Estimate::hinted`]), once per choice (`n`: each is generated, and billed).
+    /// thinking of a named effort; a hinted one's, on the models that take efforts, by
+    /// [`Estimate::hint`]), once per choice (`n`: each is generated, and billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
         // Without a limit, the thinking of an effort the request names is output too.
@@ -162,17 +162,18 @@ impl ChatRequest<'_> {
             None => usual,
         };
         let choices = self.choices.unwrap_or(1).max(1);
-        // A hinted effort is sent to the models that reason, and only without a named one.
-        let hinted = match (self.max_output_tokens, self.layout.effort()) {
-            (None, None) => self.layout.effort_hint.map_or(0, thinking_tokens),
-            _ => 0,
+        // A hinted effort is sent to the models that take efforts, and only without a named one.
+        let hint = match (self.max_output_tokens, self.layout.effort()) {
+            (None, None) => self.layout.effort_hint.map(|bit| (bit, choices)),
+            _ => None,
         };
         Estimate {
             input_tokens: text
                 + TOKENS_PER_MESSAGE * self.messages as u64
                 + IMAGE_TOKENS * u64::from(self.features.images),
             output_tokens: per_choice.saturating_mul(choices),
-            hinted: hinted.saturating_mul(choices),
+            hint,
+            audio: self.layout.asks() & crate::catalog::ASKS_AUDIO != 0,
             worst_case: None,
         }
     }

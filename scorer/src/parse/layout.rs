@@ -213,10 +213,8 @@ impl Layout {
     /// below, else the lowest above (Claude Code's `xhigh` is `high` on a model whose highest
     /// is `high`).
     pub fn hinted_effort(&self, mask: u8) -> Option<&'static [u8]> {
-        let hint = self.effort_hint?;
-        let below = (0..EFFORT_MEMBERS.len()).rev().find(|i| 1 << i <= hint && mask & (1 << i) != 0);
-        let above = || (0..EFFORT_MEMBERS.len()).find(|i| 1 << i > hint && mask & (1 << i) != 0);
-        below.or_else(above).and_then(|i| EFFORT_MEMBERS.get(i).copied())
+        let bit = crate::catalog::nearest_effort(self.effort_hint?, mask)?;
+        EFFORT_MEMBERS.get(bit.trailing_zeros() as usize).copied()
     }
 
     /// The long texts a translation may stand in for (`protocol::stand_in`).

@@ -921,22 +921,27 @@ mod tests {
             let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));
             assert_eq!(req.estimate(512).output_tokens, output, "{extra}");
         }
-        // A hint is sent as the effort to the models that reason, and only to them: reserved at
-        // 512 where sent, it spent 45 times a limit; counted for every model, a model sent no
-        // effort was charged thinking it never did, past its own output limit.
-        for (extra, on_reasoning, limit) in [
-            (r#","reasoning_effort_hint":"xhigh""#, 512 + 32_768, 1_000_000),
-            (r#","reasoning_effort_hint":"max""#, 32_768, 32_768),
-            (r#","reasoning_effort_hint":"none""#, 512, 1_000_000),
-            (r#","reasoning_effort_hint":"high","max_tokens":100"#, 100, 1_000_000),
-            (r#","reasoning_effort_hint":"high","n":2"#, 2 * (512 + 16_384), 1_000_000),
+        // A hint is sent to the models that take efforts, as the nearest effort each takes, and
+        // only to them: reserved at 512 where sent, it spent 45 times a limit; counted for every
+        // model, a model sent no effort was charged thinking it never did, past its own output
+        // limit.
+        let all = 0x7F;
+        let (low, high) = (effort_bit("low").unwrap_or(0), effort_bit("high").unwrap_or(0));
+        for (extra, mask, sent, limit) in [
+            (r#","reasoning_effort_hint":"xhigh""#, all, 512 + 32_768, 1_000_000),
+            (r#","reasoning_effort_hint":"max""#, all, 32_768, 32_768),
+            (r#","reasoning_effort_hint":"max""#, low | high, 512 + 16_384, 1_000_000),
+            (r#","reasoning_effort_hint":"none""#, low | high, 512 + 2_048, 1_000_000),
+            (r#","reasoning_effort_hint":"none""#, all, 512, 1_000_000),
+            (r#","reasoning_effort_hint":"high","max_tokens":100"#, all, 100, 1_000_000),
+            (r#","reasoning_effort_hint":"high","n":2"#, all, 2 * (512 + 16_384), 1_000_000),
         ] {
             let b = body(extra);
             let e =
                 parse_chat(b.as_bytes()).map(|r| r.estimate(512)).unwrap_or_else(|e| panic!("{extra}: {e}"));
-            assert_eq!(e.output_on(true, limit), on_reasoning, "{extra}");
-            assert_eq!(e.output_on(false, limit), e.output_tokens, "{extra}");
-            assert_eq!(e.reserved_output(limit, true), on_reasoning, "{extra}");
+            assert_eq!(e.output_on(mask, limit), sent, "{extra} {mask}");
+            assert_eq!(e.output_on(0, limit), e.output_tokens, "{extra}");
+            assert_eq!(e.reserved_output(limit, mask), sent, "{extra} {mask}");
         }
         for bad in [r#","n":"2""#, r#","n":0"#, r#","n":129"#, r#","n":1e9"#] {
             let e = parse_chat(body(bad).as_bytes()).err().map(|e| (e.status, e.param));
@@ -1130,13 +1135,13 @@ mod tests {
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             req.estimate(512),
-            Estimate { input_tokens: 2 + 4, output_tokens: 7, hinted: 0, worst_case: None }
+            Estimate { input_tokens: 2 + 4, output_tokens: 7, hint: None, audio: false, worst_case: None }
         );
         let b = r#"{"model":"economy","messages":[{"role":"user","content":"abc"}]}"#;
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             req.estimate(512),
-            Estimate { input_tokens: 1 + 4, output_tokens: 512, hinted: 0, worst_case: None }
+            Estimate { input_tokens: 1 + 4, output_tokens: 512, hint: None, audio: false, worst_case: None }
         );
     }
 
