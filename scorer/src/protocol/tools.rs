@@ -43,6 +43,12 @@ pub(crate) fn tool_name_fits(name: &str, most: usize) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The longest tool name Converse takes (`ToolSpecification.name`: 1 to 64 of `[a-zA-Z0-9_-]`).
+pub(crate) const CONVERSE_TOOL_NAME: usize = 64;
+
+/// The longest tool name the Messages API takes.
+pub(crate) const MESSAGES_TOOL_NAME: usize = 128;
+
 /// A 400 for a tool name [`tool_name_fits`] refuses, at `param`.
 pub(crate) fn tool_name_refused(name: &str, most: usize, param: &str) -> ApiError {
     ApiError::invalid(

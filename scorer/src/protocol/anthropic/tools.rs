@@ -11,8 +11,7 @@ use crate::protocol::tools::{
     FunctionTool, function_tools, literal, schema_value, tool_name_fits, tool_name_refused, write_schema,
 };
 
-/// The longest tool name the Messages API takes.
-const MAX_TOOL_NAME: usize = 128;
+use crate::protocol::tools::MESSAGES_TOOL_NAME as MAX_TOOL_NAME;
 
 /// The tools written from the body's text as [`tools`] writes them, for plain function tools
 /// with a name and an object or no `parameters` (`protocol::tools`); `None` leaves them to

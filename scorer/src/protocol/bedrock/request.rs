@@ -19,8 +19,7 @@ use crate::protocol::tools::{
     written,
 };
 
-/// The longest tool name Converse takes (`ToolSpecification.name`: 1 to 64 of `[a-zA-Z0-9_-]`).
-const MAX_TOOL_NAME: usize = 64;
+use crate::protocol::tools::CONVERSE_TOOL_NAME as MAX_TOOL_NAME;
 
 /// What happens to a top-level member of the client's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -98,7 +98,8 @@ pub fn to_response(chat: &[u8], echo: &Echo) -> Option<Vec<u8>> {
         let f = call.get("function");
         let s =
             |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string);
-        let call_id = s(Some(call), "id").unwrap_or_else(|| ids.call_id(n));
+        // An empty id is none (Gemini's, through some proxies): the client's next turn needs one.
+        let call_id = s(Some(call), "id").filter(|id| !id.is_empty()).unwrap_or_else(|| ids.call_id(n));
         if let Some(signature) = signature::of_call(call).filter(|_| echo.signatures) {
             let k =
                 output.iter().filter(|o| o.get("type").and_then(Value::as_str) == Some("reasoning")).count();

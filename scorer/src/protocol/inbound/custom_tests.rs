@@ -121,3 +121,26 @@ fn a_custom_tool_call_sent_back_is_the_functions_call_and_output() {
         "{body}"
     );
 }
+
+/// Calls with empty ids (Gemini's, through some proxies) kept them in a whole answer: the
+/// client's next turn was the router's own 400 ("'input[1].call_id' is required"). Each gets
+/// an id, distinct, as the streamed answer's do.
+#[test]
+fn whole_calls_with_empty_ids_get_ids() {
+    let call =
+        |name: &str| json!({"id": "", "type": "function", "function": {"name": name, "arguments": "{}"}});
+    let completion = json!({"id": "chatcmpl-x", "object": "chat.completion", "created": 7, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [call("a"), call("b")]}, "finish_reason": "tool_calls"}]});
+    let echo = to_chat(br#"{"model":"m","input":"hi"}"#, &[]).map(|c| c.echo).unwrap_or_default();
+    let whole = to_response(completion.to_string().as_bytes(), &echo).unwrap_or_default();
+    let whole: Value = serde_json::from_slice(&whole).unwrap_or_default();
+    let ids: Vec<&str> = whole["output"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["type"] == "function_call")
+        .filter_map(|o| o["call_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "{whole}");
+    assert!(ids.iter().all(|id| !id.is_empty()) && ids[0] != ids[1], "{ids:?}");
+}

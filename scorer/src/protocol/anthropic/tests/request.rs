@@ -484,4 +484,9 @@ fn tool_names_the_api_refuses_are_refused_here() {
         let v = tr(&tools(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(v["tools"][0]["name"], name);
     }
+    // A call in the history under such a name is refused too.
+    let mut body = tools("get_weather");
+    body["messages"] = json!([user("q"), {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "a.b", "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "r"}]);
+    let e = tr(&body).err().map(|e| (e.code, e.param));
+    assert_eq!(e, Some(("invalid_value", Some("messages[1].tool_calls[0].function.name".into()))));
 }

@@ -480,4 +480,9 @@ fn tool_names_converse_refuses_are_refused_here() {
     for name in ["get_weather", long.as_str()] {
         assert_eq!(ok(tools(name))["toolConfig"]["tools"][0]["toolSpec"]["name"], name);
     }
+    // A call in the history under such a name (another provider's tool) is refused too.
+    let mut body = tools("get_weather");
+    body["messages"] = json!([user("q"), {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "x".repeat(65), "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "r"}]);
+    let e = translate(body.to_string().as_bytes(), &TO).err().map(|e| (e.code, e.param));
+    assert_eq!(e, Some(("invalid_value", Some("messages[1].tool_calls[0].function.name".into()))));
 }
