@@ -139,6 +139,10 @@ OPENAI_CHAT_REFUSES = ["input_audio"]
 # the chat API's function name: "a-z, A-Z, 0-9, or contain underscores and dashes, with a
 # maximum length of 64"). Anthropic's and Converse's translations refuse them themselves.
 TOOL_NAMES_REFUSED = {"openai"}
+# Gemini's FunctionDeclaration.name: "Must start with a letter or an underscore. Must be a-z,
+# A-Z, 0-9, or contain underscores, colons, dots, and dashes, with a maximum length of 64"
+# (the Gemini API reference); dotted names pass, longer or odd ones are its 400.
+ODD_TOOL_NAMES_REFUSED = {"google-gemini"}
 # What a provider answers with a 400 though it changes nothing of the answer, which the router
 # drops from the body (scorer/src/catalog/quirks.rs DROPPABLE): Groq and Cerebras validate each
 # message against their own schema ("'messages.2' : for 'role:assistant' the following must be
@@ -330,6 +334,8 @@ def main():
                 entry["refuses"] = entry.get("refuses", []) + media
         if m["provider"] in TOOL_NAMES_REFUSED and m["tier"] != "embedding" and api in ("chat", "responses"):
             entry["refuses"] = entry.get("refuses", []) + ["tool_names"]
+        if m["provider"] in ODD_TOOL_NAMES_REFUSED and m["tier"] != "embedding" and api == "chat":
+            entry["refuses"] = entry.get("refuses", []) + ["odd_tool_names"]
         if m["provider"] in DROPS and m["tier"] != "embedding" and api == "chat":
             entry["drops"] = DROPS[m["provider"]]
         if cid in REASONING_EFFORTS:

@@ -132,9 +132,21 @@ pub fn droppable_bit(value: &str) -> Option<u8> {
 /// 'stop' is not supported with this model"), audio in a message (an `input_audio` part, which
 /// only OpenAI's audio models take over its chat API), files (a `file` part, a PDF) and tool
 /// names other than 1 to 64 of letters, digits, `_` and `-` (an MCP client's dotted
-/// `github.create_issue`, which OpenAI answers with a 400 and Gemini takes).
-pub const REFUSABLE: [&str; 9] =
-    ["logprobs", "name", "n", "logit_bias", "penalties", "stop", "input_audio", "file", "tool_names"];
+/// `github.create_issue`, which OpenAI answers with a 400 and Gemini takes), and odd tool names,
+/// other than a letter or `_` then up to 63 of letters, digits, `_`, `.`, `:` and `-` (Gemini's
+/// `FunctionDeclaration.name`: longer, a leading digit, `/`, other scripts).
+pub const REFUSABLE: [&str; 10] = [
+    "logprobs",
+    "name",
+    "n",
+    "logit_bias",
+    "penalties",
+    "stop",
+    "input_audio",
+    "file",
+    "tool_names",
+    "odd_tool_names",
+];
 /// [`REFUSABLE`]'s bits, in its order.
 pub const ASKS_LOGPROBS: u16 = 1;
 pub const ASKS_NAME: u16 = 2;
@@ -145,6 +157,7 @@ pub const ASKS_STOP: u16 = 32;
 pub const ASKS_AUDIO: u16 = 64;
 pub const ASKS_FILE: u16 = 128;
 pub const ASKS_TOOL_NAME: u16 = 256;
+pub const ASKS_ODD_TOOL_NAME: u16 = 512;
 /// The [`REFUSABLE`] bits a message asks (the others are top-level members).
 pub const MESSAGE_ASKS: u16 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE;
 

@@ -215,7 +215,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 &m.id,
                 &m.refuses,
                 refusable_bit,
-                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio, file or tool_names",
+                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio, file, tool_names or odd_tool_names",
             )?;
             // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
             // written then still keeps it from such a provider (none known takes one of the

@@ -703,6 +703,23 @@ mod tests {
         let pinned = route_chat(&config(), chat("gpt-4.1", tools).as_bytes(), TODAY);
         let e = pinned.err().map(|e| (e.status, e.code, e.param));
         assert_eq!(e, Some((400, "unsupported_for_model", Some("tools[].function.name".into()))));
+        // A name Gemini's API takes none of either (longer than 64, a leading digit): nor
+        // Gemini; a dotted one it takes.
+        for (name, gemini) in
+            [("a".repeat(65), false), ("1tool".to_string(), false), ("a.b:c".to_string(), true)]
+        {
+            let body = chat(
+                "gemini-2.5-flash",
+                &format!(r#","tools":[{{"type":"function","function":{{"name":"{name}"}}}}]"#),
+            );
+            let r = route_chat(&config(), body.as_bytes(), TODAY).map(|r| r.target.to.model);
+            assert_eq!(r.is_ok(), gemini, "{name}: {r:?}");
+        }
+        // A custom tool's name alike.
+        let custom =
+            chat("o3", r#","tools":[{"type":"custom","custom":{"name":"mcp.github.create_issue"}}]"#);
+        let e = route_chat(&config(), custom.as_bytes(), TODAY).err().map(|e| e.code);
+        assert_eq!(e, Some("unsupported_for_model"));
         // A plain name goes to OpenAI as before.
         let plain = chat("gpt-4.1", r#","tools":[{"type":"function","function":{"name":"create-issue_2"}}]"#);
         assert!(route_chat(&config(), plain.as_bytes(), TODAY).is_ok());
@@ -996,12 +1013,12 @@ mod tests {
         }
         // The built-in catalog marks every Groq model so, and Cerebras's and Gemini's with
         // what their compatibility pages say they refuse (Groq and Cerebras audio and file
-        // parts too: 64 + 128).
+        // parts too: 64 + 128; Gemini odd tool names: 512).
         let c = config();
         let of = |p: &str| -> Vec<u16> {
             c.catalog.deployments.iter().filter(|d| d.provider == p).map(|d| d.quirks.refuses).collect()
         };
-        for (provider, mask) in [("groq", 15 + 192), ("cerebras", 24 + 192), ("google-gemini", 16)] {
+        for (provider, mask) in [("groq", 15 + 192), ("cerebras", 24 + 192), ("google-gemini", 16 + 512)] {
             let on = of(provider);
             assert!(!on.is_empty() && on.iter().all(|r| *r == mask), "{provider}: {on:?}");
         }

@@ -180,8 +180,8 @@ impl Layout {
     /// The member that asks for `bit` of [`crate::catalog::REFUSABLE`], for an error's `param`.
     pub fn asked_by(&self, bit: u16) -> &'static str {
         use crate::catalog::{
-            ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_FILE, ASKS_LOGPROBS, ASKS_NAME, ASKS_PENALTY,
-            ASKS_STOP, ASKS_TOOL_NAME,
+            ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_FILE, ASKS_LOGPROBS, ASKS_NAME, ASKS_ODD_TOOL_NAME,
+            ASKS_PENALTY, ASKS_STOP, ASKS_TOOL_NAME,
         };
         match bit {
             ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
@@ -192,7 +192,7 @@ impl Layout {
             ASKS_STOP => "stop",
             ASKS_AUDIO => "messages[].content[].input_audio",
             ASKS_FILE => "messages[].content[].file",
-            ASKS_TOOL_NAME => "tools[].function.name",
+            ASKS_TOOL_NAME | ASKS_ODD_TOOL_NAME => "tools[].function.name",
             _ => "",
         }
     }

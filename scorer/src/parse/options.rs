@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::{ASKS_TOOL_NAME, DROPS_CACHE_MARKS, Tier, effort_bit};
+use crate::catalog::{ASKS_ODD_TOOL_NAME, ASKS_TOOL_NAME, DROPS_CACHE_MARKS, Tier, effort_bit};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
@@ -274,24 +274,28 @@ pub(crate) fn asks_more(o: &serde_json::Map<String, serde_json::Value>) -> Optio
 /// tokens, which the cost header and the budgets cannot see.
 const PRICED_TOOLS: [&str; 2] = ["function", "custom"];
 
-/// Whether a function object's `name` is 1 to 64 of letters, digits, `_` and `-` (OpenAI's
-/// pattern, which its API holds a request to), or absent (the translators' and the provider's
-/// to refuse).
-fn plain_name(function: &str) -> bool {
+/// What a function (or custom tool) object's `name` asks of a provider: [`ASKS_TOOL_NAME`]
+/// unless it is 1 to 64 of letters, digits, `_` and `-` (OpenAI's pattern, which its API holds
+/// a request to), [`ASKS_ODD_TOOL_NAME`] unless a letter or `_` then up to 63 of those, `.` and
+/// `:` (Gemini's); nothing without a name (the translators' and the provider's to refuse).
+fn name_asks(function: &str) -> u16 {
     let mut r = Reader::new(function);
-    let Ok(mut obj) = r.object() else { return true };
+    let Ok(mut obj) = r.object() else { return 0 };
     while let Ok(Some(key)) = obj.next_key(&mut r) {
         if key == "name" && r.peek_kind().is_ok_and(|k| k == Kind::String) {
-            return r.string().is_ok_and(|n| {
-                (1..=64).contains(&n.len())
-                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            });
+            let Ok(n) = r.string() else { return 0 };
+            let sized = (1..=64).contains(&n.len());
+            let plain = sized && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            let first = n.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+            let gemini =
+                sized && first && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+            return if plain { 0 } else { ASKS_TOOL_NAME } | if gemini { 0 } else { ASKS_ODD_TOOL_NAME };
         }
         if r.skip_value().is_err() {
             break;
         }
     }
-    true
+    0
 }
 
 /// Reads one entry of `tools` (the `index`th): its `type` must be one the router can price.
@@ -307,8 +311,8 @@ pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32, layout: &mut Layout) -> 
         if key != "type" {
             let start = r.pos();
             skip_unique(r, &|| format!("tools[{index}].{key}"))?;
-            if key == "function" && !plain_name(r.text().get(start..r.pos()).unwrap_or_default()) {
-                layout.asks |= ASKS_TOOL_NAME;
+            if matches!(key.as_ref(), "function" | "custom") {
+                layout.asks |= name_asks(r.text().get(start..r.pos()).unwrap_or_default());
             }
             // An Anthropic client's cache breakpoint on the tool, which chat providers do not read.
             let drops = if key == "cache_control" { DROPS_CACHE_MARKS } else { 0 };

@@ -162,6 +162,10 @@ pub fn chat_body_with(
             format!(
                 "this model's provider takes tool names of 1 to 64 letters, digits, _ and - only ({field})"
             )
+        } else if bit == crate::catalog::ASKS_ODD_TOOL_NAME {
+            format!(
+                "this model's provider takes tool names of a letter or _ then up to 63 letters, digits, _, ., : and - only ({field})"
+            )
         } else {
             format!("this model's provider refuses {field}: leave it out to use it")
         };

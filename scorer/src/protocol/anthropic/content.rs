@@ -314,17 +314,16 @@ fn image(url: &str, at: &str) -> Result<Value, ApiError> {
         // is JPEG: Messages takes only the four names as written below.
         let lower = media.to_ascii_lowercase();
         let named = if lower == "image/jpg" { "image/jpeg" } else { lower.as_str() };
-        let Some(media) = IMAGE_TYPES.iter().copied().find(|t| *t == named) else {
+        // The type its bytes say, where they say one the API takes, whatever the label: a label
+        // that does not match them is Anthropic's 400 ("Image does not match the provided media
+        // type"), which no other candidate would have been tried for.
+        let told = image_format(data).and_then(|f| IMAGE_TYPES.iter().copied().find(|t| t.ends_with(f)));
+        let Some(media) = told.or_else(|| IMAGE_TYPES.iter().copied().find(|t| *t == named)) else {
             return Err(refuse(
                 at,
                 format!("image type {} is not supported: use {}", echo(media), IMAGE_TYPES.join(", ")),
             ));
         };
-        // The type its bytes say, where they say one the API takes: a client's label that
-        // does not match them is Anthropic's 400 ("Image does not match the provided media
-        // type"), which no other candidate would have been tried for.
-        let told = image_format(data).and_then(|f| IMAGE_TYPES.iter().copied().find(|t| t.ends_with(f)));
-        let media = told.unwrap_or(media);
         if data.is_empty() {
             return Err(refuse(at, "the image data URL is empty"));
         }

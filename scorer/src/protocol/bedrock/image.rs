@@ -32,11 +32,15 @@ pub(super) fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
         ));
     };
     let (mime, data) = rest.split_once(";base64,").unwrap_or(("", ""));
-    let format = match mime.to_ascii_lowercase().as_str() {
-        "image/png" => "png",
-        "image/jpeg" | "image/jpg" => "jpeg",
-        "image/gif" => "gif",
-        "image/webp" => "webp",
+    // The format its bytes say, where they say one, whatever the label: Bedrock answers a label
+    // that does not match them with a 400 ("The provided image does not match the specified
+    // image format").
+    let format = match (image_format(data), mime.to_ascii_lowercase().as_str()) {
+        (Some(told), _) => told,
+        (None, "image/png") => "png",
+        (None, "image/jpeg" | "image/jpg") => "jpeg",
+        (None, "image/gif") => "gif",
+        (None, "image/webp") => "webp",
         _ => {
             return Err(ApiError::invalid(
                 "invalid_value",
@@ -51,9 +55,6 @@ pub(super) fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
     if data.is_empty() {
         return Err(ApiError::invalid("invalid_value", Some(&param), format!("{param} has no image data")));
     }
-    // The format its bytes say, where they say one: Bedrock answers a label that does not
-    // match them with a 400 ("The provided image does not match the specified image format").
-    let format = image_format(data).unwrap_or(format);
     // Refused before the provider's 400, so a tier moves on to a model that takes it.
     let decoded = data.trim_end_matches('=').len() / 4 * 3;
     if decoded > MAX_IMAGE_BYTES {

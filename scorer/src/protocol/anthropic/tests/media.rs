@@ -38,6 +38,8 @@ fn an_images_type_is_what_its_bytes_say() {
         ("image/png", jpeg.as_str(), "image/jpeg"),
         ("image/jpeg", "iVBORw0KGgoAAAANSUhEUg==", "image/png"),
         ("image/webp", "AAAA", "image/webp"),
+        // A label the API takes none of, on bytes it does take.
+        ("image/bmp", "iVBORw0KGgoAAAANSUhEUg==", "image/png"),
     ] {
         let part = json!({"type": "image_url", "image_url": {"url": format!("data:{label};base64,{data}")}});
         let v =

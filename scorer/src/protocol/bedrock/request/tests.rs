@@ -374,7 +374,11 @@ fn images_past_conversers_limits_are_refused_before_sending() {
 #[test]
 fn an_images_format_is_what_its_bytes_say() {
     let jpeg = crate::parse::base64::encode(b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01");
-    for (label, data, want) in [("image/png", jpeg.as_str(), "jpeg"), ("image/gif", "AAAA", "gif")] {
+    for (label, data, want) in [
+        ("image/png", jpeg.as_str(), "jpeg"),
+        ("image/gif", "AAAA", "gif"),
+        ("image/bmp", jpeg.as_str(), "jpeg"),
+    ] {
         let part = json!({"type": "image_url", "image_url": {"url": format!("data:{label};base64,{data}")}});
         let v = ok(json!({"messages": [{"role": "user", "content": [part]}]}));
         assert_eq!(v["messages"][0]["content"][0]["image"]["format"], want, "{label}");
