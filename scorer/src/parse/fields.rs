@@ -196,6 +196,18 @@ pub(crate) const MESSAGE_MEMBERS: [&str; 6] =
 pub(crate) const PART_MEMBERS: [&str; 6] =
     ["type", "text", "image_url", "input_audio", "file", "prompt_cache_breakpoint"];
 
+/// Whether `s` holds only the characters OpenAI's, Anthropic's and Converse's tool names take:
+/// letters, digits, `_` and `-`.
+pub(crate) fn plain_characters(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether `name` is a tool name of 1 to `most` [`plain_characters`] (OpenAI's and Converse's
+/// 64, Anthropic's 128).
+pub(crate) fn plain_tool_name(name: &str, most: usize) -> bool {
+    (1..=most).contains(&name.len()) && plain_characters(name)
+}
+
 /// A 400 for a top-level key that names one of [`REQUEST_MEMBERS`] otherwise ([`names`]:
 /// `"Model"`, `"maxCompletionTokens"`): the router passes unknown keys on as they are, and a
 /// provider whose JSON decoder matches names without regard to case (Go's does), or reads

@@ -14,7 +14,7 @@ use crate::parse::chat::{
 };
 use crate::parse::features::Role;
 use crate::parse::fields::{
-    MESSAGE_MEMBERS, PART_MEMBERS, case_variant_of, duplicate_error, first_duplicate, names, skip_unique,
+    MESSAGE_MEMBERS, PART_MEMBERS, case_variant_of, duplicate_error, first_duplicate, skip_unique,
     string_field_named, syntax, wrong_type,
 };
 use crate::parse::json::{ArrayIter, Kind, Reader};
@@ -314,27 +314,16 @@ fn function_echoes(r: &Reader<'_>, start: usize, req: &mut ChatRequest<'_>) -> R
     Ok(())
 }
 
-/// A 400 for a `file` part naming a file stored with the provider (`file_id`): the router's
+/// The 400 for a `file` part naming a file stored with the provider (`file_id`): the router's
 /// key is every client's, so the file is the operator's account's, which a client could read
 /// by its id; nor is it priced (its pages are not in the request). The Responses API and the
 /// translations refuse it too.
-fn stored_file(raw: &str, param: &dyn Fn() -> String) -> Result<(), ApiError> {
-    let mut r = Reader::new(raw);
-    let Ok(mut obj) = r.object() else { return Ok(()) };
-    while let Ok(Some(key)) = obj.next_key(&mut r) {
-        let null = r.peek_kind().is_ok_and(|k| k == Kind::Null);
-        if (key == "file_id" || names(&key, "file_id")) && !null {
-            return Err(ApiError::invalid(
-                "unsupported_value",
-                Some(&format!("{}.file.file_id", param())),
-                "a file_id names a file stored with the provider's account, which the router's key is for every client: send the file's content as file_data",
-            ));
-        }
-        if r.skip_value().is_err() {
-            break;
-        }
-    }
-    Ok(())
+fn stored_file(param: &dyn Fn() -> String) -> ApiError {
+    ApiError::invalid(
+        "unsupported_value",
+        Some(&format!("{}.file.file_id", param())),
+        "a file_id names a file stored with the provider's account, which the router's key is for every client: send the file's content as file_data",
+    )
 }
 
 /// Records where a long text just read sits (between its quotes), for a translation to carry.
@@ -397,9 +386,7 @@ fn parse_content<'a>(
                         "file" | "input_audio" => {
                             let start = r.pos();
                             skip_unique(r, &|| format!("{}.{key}", param()))?;
-                            if key == "file" {
-                                stored_file(r.text().get(start..r.pos()).unwrap_or_default(), &param)?;
-                            }
+                            let raw = r.text().get(start..r.pos()).unwrap_or_default();
                             let (rate, asks) = if key == "file" {
                                 (FILE_BYTES_PER_TOKEN, ASKS_FILE)
                             } else {
@@ -407,12 +394,16 @@ fn parse_content<'a>(
                             };
                             // Some providers refuse the part (`refuses`: a tier moves on).
                             req.layout.asks |= asks;
-                            let mut tokens = ((r.pos() - start) as u64).div_ceil(rate);
+                            let mut tokens = (raw.len() as u64).div_ceil(rate);
                             if key == "file" {
-                                let raw = r.text().get(start..r.pos()).unwrap_or_default();
-                                tokens = tokens.max(
-                                    super::pdf::pages(raw, &mut req.pdf).saturating_mul(PDF_PAGE_TOKENS),
-                                );
+                                // One read of its members: a stored file is refused, a PDF's
+                                // pages counted.
+                                let file = super::pdf::file_members(raw);
+                                if file.stored {
+                                    return Err(stored_file(&param));
+                                }
+                                let pages = super::pdf::pages(&file.data, &mut req.pdf);
+                                tokens = tokens.max(pages.saturating_mul(PDF_PAGE_TOKENS));
                             }
                             // Saturating: a crafted file's count must not wrap a 32-bit size.
                             let bytes = usize::try_from(tokens.saturating_mul(BYTES_PER_TOKEN));

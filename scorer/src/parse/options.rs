@@ -7,8 +7,8 @@ use crate::catalog::{ASKS_ODD_TOOL_NAME, ASKS_TOOL_NAME, DROPS_CACHE_MARKS, Tier
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
-    case_variant_of, duplicate_error, first_duplicate, opt_string_field, skip_unique, string_field,
-    string_field_named, syntax, wrong_type,
+    case_variant_of, duplicate_error, first_duplicate, opt_string_field, plain_tool_name, skip_unique,
+    string_field, string_field_named, syntax, wrong_type,
 };
 use crate::parse::json::{Kind, Reader};
 use crate::parse::layout::{Field, Layout};
@@ -285,7 +285,7 @@ fn name_asks(function: &str) -> u16 {
         if key == "name" && r.peek_kind().is_ok_and(|k| k == Kind::String) {
             let Ok(n) = r.string() else { return 0 };
             let sized = (1..=64).contains(&n.len());
-            let plain = sized && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            let plain = plain_tool_name(&n, 64);
             let first = n.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
             let gemini =
                 sized && first && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));

@@ -45,12 +45,11 @@ const MOST_NAMES: usize = 100_000;
 const BEFORE: usize = 192;
 const AFTER: usize = 24;
 
-/// Pages whose page objects the base64 payload of `raw`'s `file_data` (a `file` part's JSON
-/// object) shows; 0 without one. The member is read under any name a provider may take for it
-/// (`fileData`: [`names`]), the most pages of them counted. Its object streams are read within
-/// `streams`, the request's budget for its PDFs.
-pub(crate) fn pages(raw: &str, streams: &mut ObjectStreams) -> u64 {
-    file_data(raw).iter().map(|data| pages_in(data, streams)).max().unwrap_or(0)
+/// Pages whose page objects the base64 payloads of a `file` part's `file_data` strings
+/// ([`FileMembers::data`]) show, the most of them; 0 without one. Their object streams are
+/// read within `streams`, the request's budget for its PDFs.
+pub(crate) fn pages(data: &[Cow<'_, str>], streams: &mut ObjectStreams) -> u64 {
+    data.iter().map(|data| pages_in(data, streams)).max().unwrap_or(0)
 }
 
 /// [`pages`] of one `file_data` string.
@@ -105,16 +104,29 @@ fn pages_in(data: &str, streams: &mut ObjectStreams) -> u64 {
     (objects.len() as u64 + unnamed).min(MOST_PAGES)
 }
 
-/// `file_data`'s string, its escapes decoded (PHP's `json_encode` writes a base64 `/` as `\/`).
-fn file_data(raw: &str) -> Vec<Cow<'_, str>> {
-    let mut found = Vec::new();
+/// What the router reads of a `file` part's object, in one pass: each member read under any
+/// name a provider may take for it (`fileData`: [`names`]).
+#[derive(Debug, Default)]
+pub(crate) struct FileMembers<'a> {
+    /// `file_data`'s strings, their escapes decoded (PHP's `json_encode` writes a base64 `/` as
+    /// `\/`).
+    pub(crate) data: Vec<Cow<'a, str>>,
+    /// It names a file stored with the provider (a `file_id` other than null).
+    pub(crate) stored: bool,
+}
+
+/// Reads a `file` part's object `raw` ([`FileMembers`]).
+pub(crate) fn file_members(raw: &str) -> FileMembers<'_> {
+    let mut found = FileMembers::default();
     let mut r = Reader::new(raw);
     let Ok(mut it) = r.object() else { return found };
     while let Ok(Some(key)) = it.next_key(&mut r) {
-        let named = key == "file_data" || names(&key, "file_data");
-        if named && matches!(r.peek_kind(), Ok(Kind::String)) {
+        let kind = r.peek_kind();
+        let data = key == "file_data" || names(&key, "file_data");
+        found.stored |= (key == "file_id" || names(&key, "file_id")) && !matches!(kind, Ok(Kind::Null));
+        if data && matches!(kind, Ok(Kind::String)) {
             match r.string() {
-                Ok(s) => found.push(s),
+                Ok(s) => found.data.push(s),
                 Err(_) => break,
             }
         } else if r.skip_value().is_err() {
@@ -151,7 +163,7 @@ mod tests {
 
     /// [`pages`] within a budget of its own.
     pub(super) fn count(raw: &str) -> u64 {
-        pages(raw, &mut ObjectStreams::new())
+        pages(&file_members(raw).data, &mut ObjectStreams::new())
     }
 
     /// Page objects are counted at every byte offset, written with or without a space; the

@@ -24,23 +24,12 @@ use crate::protocol::raw::{Json, Members, Raw, objects_with, string, value, writ
 /// same for a call and for its result, so the history still pairs them. The router switches
 /// providers from turn to turn, so a history can hold any provider's ids.
 pub(crate) fn tool_id(id: Cow<'_, str>) -> Cow<'_, str> {
-    let ok = (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
+    if crate::parse::fields::plain_tool_name(&id, CONVERSE_TOOL_NAME) {
         return id;
     }
     let hash =
         id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     Cow::Owned(format!("call_{hash:016x}"))
-}
-
-/// Whether `name` is a tool name the Messages and Converse APIs take: letters, digits, `_` and
-/// `-` only (Converse's `[a-zA-Z0-9_-]+`), at most `most` characters. An MCP client's dotted
-/// names (`github.create_issue`), which Gemini's OpenAI layer takes, are their 400, which no
-/// other candidate would have been tried for: refused by the translation, a tier moves on.
-pub(crate) fn tool_name_fits(name: &str, most: usize) -> bool {
-    (1..=most).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The longest tool name Converse takes (`ToolSpecification.name`: 1 to 64 of `[a-zA-Z0-9_-]`).
@@ -49,7 +38,10 @@ pub(crate) const CONVERSE_TOOL_NAME: usize = 64;
 /// The longest tool name the Messages API takes.
 pub(crate) const MESSAGES_TOOL_NAME: usize = 128;
 
-/// A 400 for a tool name [`tool_name_fits`] refuses, at `param`.
+/// A 400 for a tool name [`crate::parse::fields::plain_tool_name`] refuses, at `param`: a dotted
+/// one (an MCP client's `github.create_issue`), which Gemini's OpenAI layer takes, is the
+/// Messages and Converse APIs' 400, which no other candidate would have been tried for; refused
+/// by the translation, a tier moves on.
 pub(crate) fn tool_name_refused(name: &str, most: usize, param: &str) -> ApiError {
     ApiError::invalid(
         "invalid_value",

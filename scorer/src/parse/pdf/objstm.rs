@@ -298,8 +298,8 @@ mod tests {
         pdf.extend(object_stream(200, &many, None));
         let raw = part(&pdf);
         let mut streams = ObjectStreams { left: 3_000, ..ObjectStreams::new() };
-        let first = super::super::pages(&raw, &mut streams);
-        let second = super::super::pages(&raw, &mut streams);
+        let first = super::super::pages(&super::super::file_members(&raw).data, &mut streams);
+        let second = super::super::pages(&super::super::file_members(&raw).data, &mut streams);
         assert!(first > 0 && first < 100 && second == 0, "{first} {second}");
     }
 

@@ -5,10 +5,11 @@ use serde_json::{Map, Value, json};
 use super::content::refuse;
 use super::format::{self, Tally};
 use crate::error::{ApiError, echo};
+use crate::parse::fields::plain_tool_name;
 use crate::protocol::canonical::{self, write_literal};
 use crate::protocol::raw::Json;
 use crate::protocol::tools::{
-    FunctionTool, function_tools, literal, schema_value, tool_name_fits, tool_name_refused, write_schema,
+    FunctionTool, function_tools, literal, schema_value, tool_name_refused, write_schema,
 };
 
 use crate::protocol::tools::MESSAGES_TOOL_NAME as MAX_TOOL_NAME;
@@ -38,7 +39,7 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
             out.push(b',');
         }
         // A name the API refuses (or one in escapes) is the value path's to refuse.
-        let name = literal(function.get("name")).filter(|n| tool_name_fits(n, MAX_TOOL_NAME))?;
+        let name = literal(function.get("name")).filter(|n| plain_tool_name(n, MAX_TOOL_NAME))?;
         // Members in name order, as the map of JSON values is written (a schema's own, in the
         // client's: `write_schema`).
         out.push(b'{');
@@ -94,7 +95,7 @@ pub(super) fn tools(
             _ => Map::new(),
         };
         let name = match f.remove("name") {
-            Some(Value::String(name)) if !tool_name_fits(&name, MAX_TOOL_NAME) => {
+            Some(Value::String(name)) if !plain_tool_name(&name, MAX_TOOL_NAME) => {
                 return Err(tool_name_refused(&name, MAX_TOOL_NAME, &format!("tools[{k}].function.name")));
             }
             Some(name @ Value::String(_)) => name,

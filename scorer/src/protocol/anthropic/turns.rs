@@ -10,11 +10,12 @@ use serde_json::{Value, json};
 
 use super::content::{self, Block, Parts, refuse};
 use crate::error::{ApiError, echo};
+use crate::parse::fields::plain_tool_name;
 use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::raw::{At, Elements, Members, Raw, invalid_json, null, objects_with, once, string};
 use crate::protocol::signed::{self, Family};
 use crate::protocol::tools::MESSAGES_TOOL_NAME as MAX_TOOL_NAME;
-use crate::protocol::tools::{tool_id, tool_name_fits, tool_name_refused};
+use crate::protocol::tools::{tool_id, tool_name_refused};
 
 /// One Messages turn: the blocks of consecutive same-role OpenAI messages.
 pub(super) struct Turn<'a> {
@@ -248,7 +249,7 @@ fn tool_uses<'a>(calls: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError>
             }
         };
         // A call of a tool named as the API takes no tool (another provider's, a dotted one).
-        if !tool_name_fits(&name, MAX_TOOL_NAME) {
+        if !plain_tool_name(&name, MAX_TOOL_NAME) {
             return Err(tool_name_refused(&name, MAX_TOOL_NAME, &format!("{}.function.name", at())));
         }
         out.push(Block::ToolUse { id: tool_id(id), name, input });

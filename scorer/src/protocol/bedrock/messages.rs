@@ -25,9 +25,10 @@ use serde_json::{Map, Value};
 
 use super::image::MAX_IMAGES_PER_TURN;
 use crate::error::{ApiError, echo};
+use crate::parse::fields::plain_tool_name;
 use crate::protocol::raw::{At, Elements, Members, Raw, blank, null, objects, objects_with, once, string};
 use crate::protocol::tools::CONVERSE_TOOL_NAME as MAX_TOOL_NAME;
-use crate::protocol::tools::{told_call, told_result, tool_id, tool_name_fits, tool_name_refused};
+use crate::protocol::tools::{told_call, told_result, tool_id, tool_name_refused};
 
 /// The assistant turn put between a user turn's tool results and the rest of it.
 pub(super) const BRIDGE: &str = "Noted.";
@@ -375,7 +376,7 @@ fn assistant_blocks<'a>(m: &Members<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, A
         let name = str_member(&function, "name", &function_at)?;
         let input = arguments(function.get("arguments"), &|| format!("{}.function.arguments", here()))?;
         // A call of a tool named as Converse takes no tool: its 400, no other candidate tried.
-        if !tool_name_fits(&name, MAX_TOOL_NAME) {
+        if !plain_tool_name(&name, MAX_TOOL_NAME) {
             return Err(tool_name_refused(&name, MAX_TOOL_NAME, &format!("{}.name", function_at())));
         }
         out.push(Block::ToolUse { id: tool_id(id), name, input });

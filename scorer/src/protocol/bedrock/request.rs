@@ -11,12 +11,12 @@ use super::choice::{takes_forced_choice, tool_choice};
 use super::messages::{self, invalid_type, str_field};
 use crate::catalog::DROPS_EFFORT_NONE;
 use crate::error::{ApiError, echo};
+use crate::parse::fields::plain_tool_name;
 use crate::protocol::Native;
 use crate::protocol::canonical::{minified, write_literal};
 use crate::protocol::raw::{Json, chat_members, integer, object_at, string, write_object};
 use crate::protocol::tools::{
-    FunctionTool, function_tools, literal, schema_value, tool_name_fits, tool_name_refused, write_schema,
-    written,
+    FunctionTool, function_tools, literal, schema_value, tool_name_refused, write_schema, written,
 };
 
 use crate::protocol::tools::CONVERSE_TOOL_NAME as MAX_TOOL_NAME;
@@ -337,7 +337,7 @@ fn tools_text(raw: Json<'_>) -> Option<TextTools> {
         if out.len() > 1 {
             out.push(b',');
         }
-        let name = string(function.get("name")).ok()?.filter(|n| tool_name_fits(n, MAX_TOOL_NAME))?;
+        let name = string(function.get("name")).ok()?.filter(|n| plain_tool_name(n, MAX_TOOL_NAME))?;
         // Members in name order, as the map of JSON values is written.
         out.extend_from_slice(br#"{"toolSpec":{"#);
         if let Some(d) = literal(function.get("description")).filter(|d| !d.is_empty()) {
@@ -374,7 +374,7 @@ fn tool_spec(mut tool: Value, k: usize) -> Result<Value, ApiError> {
     }
     let mut f = tool.get_mut("function").map(Value::take).unwrap_or(Value::Null);
     let name = str_field(&f, "name", &format!("{at}.function"))?.to_owned();
-    if !tool_name_fits(&name, MAX_TOOL_NAME) {
+    if !plain_tool_name(&name, MAX_TOOL_NAME) {
         return Err(tool_name_refused(&name, MAX_TOOL_NAME, &format!("{at}.function.name")));
     }
     let Some(schema) = schema_value(f.get_mut("parameters").map(Value::take), false) else {

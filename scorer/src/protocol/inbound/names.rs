@@ -3,6 +3,7 @@
 //! only, 64 at most.
 
 use crate::error::{ApiError, echo};
+use crate::parse::fields::plain_characters;
 
 /// What joins a namespace's name and one of its functions'.
 pub(super) const JOIN: &str = "__";
@@ -13,11 +14,6 @@ pub(super) const MAX_NAME: usize = 64;
 /// The name chat knows a namespace's function by.
 pub(super) fn joined(namespace: &str, name: &str) -> String {
     format!("{namespace}{JOIN}{name}")
-}
-
-/// Only the characters a chat tool name takes: letters, digits, `_` and `-`.
-pub(super) fn chat_characters(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The joined name of `name` in `namespace`, or the 400 naming `param` (where the client named
@@ -45,7 +41,7 @@ pub(super) fn checked(namespace: &str, name: &str, param: &str) -> Result<String
 /// A namespace's name, or the 400 naming `param` when it holds characters a chat name cannot
 /// (the API's own pattern for it).
 pub(super) fn namespace_name(namespace: &str, param: &str) -> Result<(), ApiError> {
-    if chat_characters(namespace) {
+    if plain_characters(namespace) {
         return Ok(());
     }
     Err(ApiError::invalid(

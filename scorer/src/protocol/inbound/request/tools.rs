@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::fields::{kind, missing, name, unknown, unsupported, unsupported_member, wrong_type};
 use super::tree::{Node, object};
 use crate::error::{ApiError, echo};
-use crate::protocol::inbound::names::{MAX_NAME, chat_characters, checked, namespace_name};
+use crate::parse::fields::plain_tool_name;
+use crate::protocol::inbound::names::{MAX_NAME, checked, namespace_name};
 
 /// The tools a request declares, as chat takes them.
 #[derive(Debug, Default)]
@@ -199,11 +200,6 @@ fn rename(members: &mut Vec<(String, Node)>, full: &str, about: &str) {
     }
 }
 
-/// A function name the API takes (`^[a-zA-Z0-9_-]{1,64}$`), as chat's providers do.
-fn chat_name(s: &str) -> bool {
-    (1..=MAX_NAME).contains(&s.len()) && chat_characters(s)
-}
-
 /// The name of a function as [`tool`] wrote it.
 fn function_name(f: &Node) -> &str {
     f.get("function").and_then(|f| f.get("name")).and_then(Node::as_str).unwrap_or_default()
@@ -232,7 +228,7 @@ fn tool(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
         let param = || member(&key);
         match (key.as_str(), &v) {
             ("type", _) | (_, Node::Leaf(Value::Null)) => continue,
-            ("name", Node::Leaf(Value::String(s))) if chat_name(s) => {}
+            ("name", Node::Leaf(Value::String(s))) if plain_tool_name(s, MAX_NAME) => {}
             ("description", Node::Leaf(Value::String(_))) => {}
             ("parameters", Node::Object(_)) => {}
             ("strict", Node::Leaf(Value::Bool(_))) => {}
@@ -290,7 +286,7 @@ fn custom(t: Node, at: &dyn Fn() -> String) -> Result<Node, ApiError> {
     for (key, v) in members {
         match (key.as_str(), v) {
             ("type", _) | (_, Node::Leaf(Value::Null)) => {}
-            ("name", Node::Leaf(Value::String(s))) if chat_name(&s) => tool_name = Some(s),
+            ("name", Node::Leaf(Value::String(s))) if plain_tool_name(&s, MAX_NAME) => tool_name = Some(s),
             ("name", Node::Leaf(Value::String(s))) => {
                 return Err(ApiError::invalid(
                     "invalid_value",
