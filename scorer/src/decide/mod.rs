@@ -10,6 +10,7 @@ pub mod auto;
 pub mod embeddings;
 pub mod endpoint;
 pub mod explain;
+pub mod images;
 pub(crate) mod liveness;
 pub mod memo;
 pub mod models;

@@ -790,6 +790,53 @@ mod tests {
         assert_eq!(pinned.map(|e| (e.status, e.code)), Some((400, "unsupported_capability")));
     }
 
+    /// An image over 8,000 pixels on a side (a full-page screenshot) went to Claude and to
+    /// Converse, and more than 20 images with one over 2,000 to Claude: their 400 ended the
+    /// request, and an agent's every later turn, which resends the image. A tier moves on (its
+    /// size read from the image's header), a pinned model gets the router's 400.
+    #[test]
+    fn image_sizes_claude_and_converse_refuse_move_the_tier_on() {
+        let png = |w: u32, h: u32| {
+            let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+            b.extend_from_slice(&w.to_be_bytes());
+            b.extend_from_slice(&h.to_be_bytes());
+            let b64 = crate::parse::base64::encode(&b);
+            format!(r#"{{"type":"image_url","image_url":{{"url":"data:image/png;base64,{b64}"}}}}"#)
+        };
+        let body = |model: &str, images: &[String]| {
+            let parts = images.join(",");
+            format!(
+                r#"{{"model":"{model}","prefer":"coding","messages":[{{"role":"user","content":[{parts}]}}]}}"#
+            )
+        };
+        let api = |model: &str, images: &[String]| {
+            route_chat(&config(), body(model, images).as_bytes(), TODAY).map(|r| r.target.to.api)
+        };
+        use crate::catalog::Api::{BedrockConverse, Messages};
+        assert_eq!(api("standard", &[png(1280, 8000)]).ok(), Some(Messages));
+        let moved = api("standard", &[png(1280, 8001)]);
+        assert!(moved.as_ref().is_ok_and(|a| *a != Messages && *a != BedrockConverse), "{moved:?}");
+        let mut many = vec![png(1200, 2000); 20];
+        many.push(png(2000, 800));
+        assert_eq!(api("standard", &many).ok(), Some(Messages));
+        many.push(png(2001, 800));
+        let moved = api("standard", &many);
+        assert!(moved.as_ref().is_ok_and(|a| *a != Messages), "{moved:?}");
+        // Twenty images, one of them large: Claude takes it.
+        assert_eq!(
+            api("standard", &[vec![png(640, 480); 19], vec![png(7000, 300)]].concat()).ok(),
+            Some(Messages)
+        );
+        for pinned in ["claude-haiku-4-5", "us.meta.llama4-maverick-17b-instruct-v1:0"] {
+            let refused = route_chat(&config(), body(pinned, &[png(9000, 9000)]).as_bytes(), TODAY).err();
+            assert_eq!(
+                refused.map(|e| (e.status, e.code)),
+                Some((400, "unsupported_capability")),
+                "{pinned}"
+            );
+        }
+    }
+
     /// A reasoning effort a model does not take (OpenAI answers `minimal` to a Codex model, or
     /// `low` to gpt-5.1-codex-mini, with a 400 the client took for the provider's) is not sent
     /// to it: a tier moves on, a pinned request gets the router's 400 naming what it takes. A

@@ -2,8 +2,9 @@
 //! provider policy, capabilities (tools, images, JSON schema, reasoning parameters) and the
 //! context window. A tier with no fitting model escalates to the next tier up, and says why.
 
-use crate::catalog::{Api, Deployment, Tier};
+use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
+use crate::decide::images::Images;
 use crate::decide::upstream::{Fallback, Upstream};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::IMAGE_TOKENS;
@@ -41,17 +42,11 @@ pub struct Needs {
     pub output_default: u64,
     /// The request's price ceiling.
     pub max_price: Option<MaxPrice>,
-    /// The body's size when it holds an image (0 without): some providers cap such a request.
-    pub image_request_bytes: usize,
-    /// Images in the request.
-    pub images: u32,
+    /// Its images: some APIs refuse some numbers and sizes of them.
+    pub images: Images,
     /// It carries audio (an `input_audio` part), which some providers bill apart.
     pub audio: bool,
 }
-
-/// The most images the Messages API takes in one request (Anthropic: "up to 100 images" a
-/// request over the API): more is its 400, which no other candidate would have been tried for.
-const MESSAGES_MAX_IMAGES: u32 = 100;
 
 impl Needs {
     /// From a parsed request and its body's size.
@@ -71,8 +66,11 @@ impl Needs {
             output_ceiling: req.output_ceiling,
             output_default: default_output,
             max_price: req.max_price,
-            image_request_bytes: if f.images > 0 { body_len } else { 0 },
-            images: f.images,
+            images: Images {
+                count: f.images,
+                side: req.image_side,
+                request_bytes: if f.images > 0 { body_len } else { 0 },
+            },
             audio: req.layout().asks() & crate::catalog::ASKS_AUDIO != 0,
         }
     }
@@ -177,12 +175,8 @@ pub fn check(d: &Deployment, needs: &Needs, policy: &Policy, now: u64) -> Result
     if let Some((_, what)) = missing.into_iter().find(|(miss, _)| *miss) {
         return Err(Miss::Capability(what));
     }
-    let cap = d.quirks.image_request_bytes as usize;
-    if cap > 0 && needs.image_request_bytes > cap {
-        return Err(Miss::Capability("images in a request this large"));
-    }
-    if d.api == Api::Messages && needs.images > MESSAGES_MAX_IMAGES {
-        return Err(Miss::Capability("more than 100 images"));
+    if let Some(what) = needs.images.miss(d) {
+        return Err(Miss::Capability(what));
     }
     if !needs.output_ceiling && needs.output_requested.is_some_and(|o| o > d.max_output) {
         return Err(Miss::Output);

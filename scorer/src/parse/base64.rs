@@ -50,7 +50,6 @@ pub(crate) fn image_format(payload: &str) -> Option<&'static str> {
 }
 
 /// The byte at `index` of what `payload`, base64, encodes; `None` past its end.
-#[cfg(test)]
 pub(crate) fn decoded(payload: &[u8], index: usize) -> Option<u8> {
     let (bytes, n) = quad(payload, index / 3);
     (index % 3 < n).then(|| bytes.get(index % 3).copied()).flatten()

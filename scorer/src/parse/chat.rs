@@ -58,6 +58,9 @@ pub struct ChatRequest<'a> {
     pub text_bytes: usize,
     /// Conversation features for `auto`.
     pub features: Features,
+    /// The longest side, in pixels, of the images whose data URLs say their size (0: none
+    /// does): the Messages and Converse APIs refuse some sizes.
+    pub image_side: u32,
     /// The request's own `provider: {"only": [...], "ignore": [...]}`.
     pub provider_policy: Option<Policy>,
     /// The client asked for a stream's usage itself (`stream_options.include_usage`). The
@@ -102,6 +105,7 @@ impl Default for ChatRequest<'_> {
             messages: 0,
             text_bytes: 0,
             features: Features::new(),
+            image_side: 0,
             provider_policy: None,
             usage_requested: false,
             max_price: None,

@@ -258,6 +258,8 @@ struct Entry {
     carried: usize,
     text_bytes: usize,
     images: u32,
+    /// The longest side of their images that say one ([`ChatRequest::image_side`]).
+    image_side: u32,
     /// What its messages ask that some providers refuse ([`crate::catalog::MESSAGE_ASKS`]: a
     /// `name`, an audio or file part).
     asks: u16,
@@ -369,6 +371,7 @@ impl Parses {
         req.text_bytes += e.text_bytes;
         req.pdf = e.pdf;
         req.features.images += e.images;
+        req.image_side = req.image_side.max(e.image_side);
         req.layout.asks |= e.asks;
         Some(Resumed { messages: e.messages, end: at + run.len(), carried: e.carried, run })
     }
@@ -407,6 +410,8 @@ impl Parses {
             carried,
             text_bytes,
             images,
+            // Only messages hold images: all the request's so far are theirs.
+            image_side: req.image_side,
             asks: req.layout.asks & MESSAGE_ASKS,
             unsigned: req.layout.unsigned_calls.iter().map(|p| p - at).collect(),
             // Only the messages' own: a member before them (`tools` first) has its drops too.
@@ -550,6 +555,27 @@ mod tests {
             }
         }
         assert!(memo.borrow().counts().0 >= 6, "{:?}", memo.borrow().counts());
+    }
+
+    /// An image's size is remembered with its message: a later turn resumed from the memo
+    /// still has the screenshot a provider refuses (its parse equal to a whole one's).
+    #[test]
+    fn a_remembered_images_size_is_still_known() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&[0, 0, 5, 0, 0, 0, 0x2e, 0xe0]);
+        let url = format!("data:image/png;base64,{}", crate::parse::base64::encode(&png));
+        let memo = RefCell::new(Parses::new(1 << 20));
+        let mut messages =
+            vec![json!({"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]})];
+        for i in 0..5 {
+            messages.push(json!({"role": "assistant", "content": format!("seen {i} {}", "w ".repeat(40))}));
+            messages.push(json!({"role": "user", "content": format!("and {i}")}));
+            let b = json!({"model": "auto", "messages": messages}).to_string();
+            assert_eq!(shown(b.as_bytes(), Some(&memo)), shown(b.as_bytes(), None));
+            let side = parse_chat_with(b.as_bytes(), Some(&memo)).map(|r| r.image_side);
+            assert_eq!(side.ok(), Some(12_000), "{i}");
+        }
+        assert!(memo.borrow().counts().0 >= 4, "{:?}", memo.borrow().counts());
     }
 
     /// Members before `messages` (their bytes counted in `text_bytes` too) and a second

@@ -379,7 +379,11 @@ fn parse_content<'a>(
                         }
                         "image_url" => {
                             req.features.images += 1;
+                            let start = r.pos();
                             skip_unique(r, &|| format!("{}.image_url", param()))?;
+                            let raw = r.text().get(start..r.pos()).unwrap_or_default();
+                            let side = super::picture::data_url_side(raw).unwrap_or(0);
+                            req.image_side = req.image_side.max(side);
                         }
                         // A file's or a recording's base64 is not text: counted at its own rate
                         // (as text, an 800 KB PDF passed every model's window).

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod ngrams;
 pub mod options;
 pub(crate) mod pdf;
+pub(crate) mod picture;
 pub mod prefix;
 pub mod request;
 pub mod scan;
