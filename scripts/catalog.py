@@ -115,7 +115,24 @@ IMAGE_REQUEST_BYTES = {("groq", "meta-llama/llama-4-scout-17b-16e-instruct"): 4_
 REFUSES = {
     "groq": ["logprobs", "logit_bias", "name", "n"],
     "cerebras": ["logit_bias", "penalties"],
-    "google-gemini": ["penalties"],
+    "google-gemini": ["penalties", "logit_bias"],
+}
+# Token biases name token ids of one vocabulary: Gemini's OpenAI layer does not take them
+# (Google: no plans to support logit_bias, googleapis/python-aiplatform#3272), and on Bedrock's
+# Qwen models the ids an OpenAI client wrote would bias other tokens, silently.
+BIAS_REFUSED_MODELS = {"qwen.qwen3-32b-v1:0", "qwen.qwen3-next-80b-a3b", "qwen.qwen3-coder-480b-a35b-v1:0",
+                       "qwen.qwen3-235b-a22b-2507-v1:0"}
+# Web search over the chat API (web_search_options) is for OpenAI's search models only, none of
+# them in this catalog: Gemini's OpenAI layer answers 'Unknown name "web_search_options"', OpenAI's
+# other models "Web search options not supported with this model", the others do not know it.
+# Every chat model here refuses it, so a request asking for it gets the router's 400 naming it.
+# OpenAI members its own models differ on (scorer/src/catalog/quirks.rs DROPPABLE): a predicted
+# output only GPT-4o and GPT-4.1 take (OpenAI's predicted outputs guide), verbosity only GPT-5
+# and later (any value but medium is a 400 from the others: google-deepmind/concordia#164).
+OPENAI_DROPS_MODEL = {
+    "gpt-4.1": ["verbosity"], "gpt-4.1-mini": ["verbosity"],
+    "o3": ["prediction", "verbosity"], "o4-mini": ["prediction", "verbosity"],
+    "gpt-5.3-chat-latest": ["prediction"], "gpt-5.4": ["prediction"],
 }
 # What a model answers with a 400 beyond its provider's REFUSES: OpenAI's reasoning models refuse
 # stop sequences ("Unsupported parameter: 'stop' is not supported with this model.", code
@@ -338,6 +355,12 @@ def main():
             entry["refuses"] = entry.get("refuses", []) + ["odd_tool_names"]
         if m["provider"] in DROPS and m["tier"] != "embedding" and api == "chat":
             entry["drops"] = DROPS[m["provider"]]
+            if m["provider"] == "openai":
+                entry["drops"] = entry["drops"] + OPENAI_DROPS_MODEL.get(cid, [])
+        if cid in BIAS_REFUSED_MODELS:
+            entry["refuses"] = entry.get("refuses", []) + ["logit_bias"]
+        if m["tier"] != "embedding" and api == "chat":
+            entry["refuses"] = entry.get("refuses", []) + ["web_search"]
         if cid in REASONING_EFFORTS:
             entry["reasoning_efforts"] = REASONING_EFFORTS[cid]
         long = LONG_CONTEXT.get(cid)
@@ -358,6 +381,7 @@ def main():
         base.pop("refuses", None)
         if provider in REFUSES or cid in REFUSES_MODEL or provider in MEDIA_REFUSED:
             base["refuses"] = REFUSES.get(provider, []) + REFUSES_MODEL.get(cid, []) + MEDIA_REFUSED.get(provider, [])
+        base["refuses"] = base.get("refuses", []) + ["web_search"]
         base.pop("no_effort_with_tools", None)
         if (provider, cid) in NO_EFFORT_WITH_TOOLS:
             base["no_effort_with_tools"] = True

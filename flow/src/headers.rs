@@ -32,7 +32,11 @@ pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIA
 /// ones, and those CDNs and load balancers in front of a gateway set (Cloudflare's, Akamai's
 /// and Cloudflare's `true-client-ip`, Fastly's, ingress-nginx's `x-original-forwarded-for`),
 /// with the names of the gateway's own front (`x-forwarded-host`, `x-forwarded-port`, `via`).
-pub const NOT_FOR_PROVIDERS: [&str; 14] = [
+/// And the controls some backends obey on any request: a method override
+/// (`x-http-method-override` and its variants, a POST read as a GET or a DELETE) and Google's
+/// system parameters (`x-server-timeout`: a client's one-second deadline made Gemini's 504s,
+/// which count against its breaker for every client; `x-origin`, `x-referer`).
+pub const NOT_FOR_PROVIDERS: [&str; 20] = [
     "accept-encoding",
     "forwarded",
     "x-forwarded-for",
@@ -47,6 +51,12 @@ pub const NOT_FOR_PROVIDERS: [&str; 14] = [
     "x-forwarded-host",
     "x-forwarded-port",
     "via",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-server-timeout",
+    "x-origin",
+    "x-referer",
 ];
 /// Response headers of a provider's that name the gateway's account with it, or set its
 /// cookies (a CDN's in front of it): never passed on to a client. OpenAI's

@@ -213,7 +213,7 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
     let deployments = &config.catalog.deployments;
     let alone = deployments
         .iter()
-        .filter(|d| d.api.routable() && d.provider == failing)
+        .filter(|d| d.api.routable() && d.provider == failing && d.retires.is_none())
         .find(|d| deployments.iter().filter(|e| e.id == d.id).count() == 1)
         .unwrap_or_else(|| panic!("no model served by {failing} alone"));
     let pinned = format!(r#"{{"model":"{}","messages":[{{"role":"user","content":"x"}}]}}"#, alone.id);

@@ -84,7 +84,7 @@ fn every_other_body_byte_arrives_unchanged() {
     let cfg = r#"{"blocked_providers":["aws-bedrock-runtime","anthropic","groq","cerebras","google-gemini","aws-bedrock"]}"#;
     let s = Stack::start(Some(cfg)).unwrap_or_else(|e| panic!("cannot start the stack: {e}"));
     // Odd spacing, escapes, unicode, numbers in every form, nested unknown fields.
-    let body = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"economy\" , \"prefer\":\"cheap\",\t\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ], \"tier\" : null ,\"metadata\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
+    let body = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"economy\" , \"prefer\":\"cheap\",\t\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ], \"tier\" : null ,\"extra\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
     let r = chat(&s, body);
     assert_eq!(r.status, 200, "{}", r.text());
     let got = one_received(&s);
@@ -95,7 +95,7 @@ fn every_other_body_byte_arrives_unchanged() {
         String::from_utf8_lossy(&got.body)
     );
     // Router-owned members (prefer, tier) leave with their separators; nothing else changes.
-    let want = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"gpt-4.1-mini\",\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ],\"metadata\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
+    let want = "{ \"temperature\" : 0.25e0,\n  \"model\" : \"gpt-4.1-mini\",\"messages\": [ {\"role\":\"user\",\"content\":\"h\\u00e9llo \\\"w\\u00f6rld\\\" \u{1f600}\\n\"} ],\"extra\":{\"a\":[1,-2,3.5E+2,true,null]},\"user\":\"\u{00e9}\" }";
     assert_eq!(String::from_utf8_lossy(&got.body), want);
     assert_eq!(got.header("content-length"), Some(want.len().to_string().as_str()));
 }
@@ -165,11 +165,16 @@ fn answers_sent_back_reach_strict_providers_without_what_they_refuse() {
             "{sent}"
         );
     }
-    // OpenAI itself gets them as sent.
+    // OpenAI itself gets its prompt cache key; no provider the stored completions (the
+    // gateway's account would keep them), nor GPT-4.1 a verbosity (its 400 for any but medium).
     let r = chat(&s, &body("gpt-4.1-mini"));
     assert_eq!(r.status, 200, "{}", r.text());
     let got = one_received(&s);
-    assert!(String::from_utf8_lossy(&got.body).contains(openai), "{}", String::from_utf8_lossy(&got.body));
+    let sent = String::from_utf8_lossy(&got.body);
+    assert!(sent.contains(r#""prompt_cache_key":"k""#), "{sent}");
+    for gone in ["\"store\"", "\"metadata\"", "\"verbosity\""] {
+        assert!(!sent.contains(gone), "{gone}: {sent}");
+    }
 }
 
 /// Gemini's OpenAI layer wraps its errors in an array (`[{"error":{...}}]`), where the OpenAI

@@ -465,9 +465,10 @@ fn a_body_the_translation_takes_over_the_buffer_limit_fails_over_to_one_that_fit
     let body = format!(r#"{{"model":"standard","prefer":"coding","messages":{messages}}}"#);
     let r = post(&s, CHAT, &body);
     assert_eq!(r.status, 200, "{}", r.text());
-    // The first candidate's body was Envoy's 413; a fallback (a call, its body made again)
-    // answered.
-    assert_eq!(r.header("x-model-router-attempts"), Some("2"), "{:?}", r.head.headers);
+    // The first candidate's body was Envoy's 413, never sent (no attempt); a fallback (a call,
+    // its body made again) answered, its Fallback-From naming the first.
+    assert_eq!(r.header("x-model-router-attempts"), Some("1"), "{:?}", r.head.headers);
+    assert!(r.header("x-model-router-fallback-from").is_some(), "{:?}", r.head.headers);
     // Pinned to a model only Bedrock's Converse serves: nothing else to try.
     s.take_received();
     let body = format!(r#"{{"model":"us.meta.llama4-scout-17b-instruct-v1:0","messages":{messages}}}"#);

@@ -200,16 +200,15 @@ impl Request {
         clock: Clock,
     ) {
         let Some(shared) = self.shared.clone() else { return };
-        // The attempt reports: its probe slots are its outcome's to settle, or, for an answer
-        // still to come through the route, its end's (`answer_ended`).
-        let probes = std::mem::take(&mut f.probes);
+        let probes = std::mem::take(&mut f.probes); // Its outcome's to settle, or its answer's end's.
         if clock == Clock::Unsent {
+            f.attempts = f.attempts.saturating_sub(1); // Never sent: no attempt.
             live::release(host, &f.to, probes);
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: false });
             return;
         }
+        // Nothing to write until it ends: no shared-data update at its headers.
         if matches!(clock, Clock::Stream | Clock::Body) && status < 400 && !retryable(status) {
-            // Nothing to write until it ends: no shared-data update at its headers.
             if f.feeds_health() {
                 self.account.opened = Some((f.to.clone(), probes));
             }
@@ -219,6 +218,8 @@ impl Request {
         let now = now_ns / 1_000_000_000;
         let model_only = matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut);
         match f.feeds_health() {
+            // Flex capacity used up (Groq's 498, a 429 to flex) is not the provider's health.
+            true if status == 498 || (status == 429 && f.layout.flex()) => live::release(host, &f.to, probes),
             true if model_only => {
                 live::record_model(host, &f.to, Outcome::Answered, probes, now, &shared.config.resilience)
             }

@@ -202,9 +202,9 @@ impl Request {
         let (body, dropped) = match self.inbound.as_mut() {
             Some(inbound) if inbound.api() == Api::Messages => {
                 match inbound_messages::request::to_chat_shown(&body) {
-                    Ok((chat, hide_thinking)) => {
+                    Ok((chat, shown)) => {
                         inbound.translated(Default::default());
-                        inbound.hide_thinking(hide_thinking);
+                        inbound.shown(shown);
                         (chat, Vec::new())
                     }
                     Err(e) => return Ok(self.reject(host, &e)),

@@ -91,9 +91,11 @@ impl Request {
         };
         let Pending { next, why, origin, now_ns, probes } = *p;
         if sent {
-            host.count(&m::labelled(m::FAILOVER, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
-            // A context-length 400 is a failed attempt too, named in `Fallback-From` beside the
-            // failures (which their health records note).
+            // A provider failed: not the request's overflow, nor a first attempt never sent.
+            if f.attempts > 0 && matches!(why, Retry::Failure) {
+                host.count(&m::labelled(m::FAILOVER, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
+            }
+            // A context-length 400 is a failed attempt too, named in `Fallback-From`.
             if let Retry::Context(_) = why {
                 f.failed.push(Failed {
                     who: format!("{}/{}", f.to.provider, f.to.model),
@@ -106,8 +108,7 @@ impl Request {
             f.attempts += 1;
             f.sent_ns = now_ns;
             // The attempt before refused the request (a stream that opened with a context
-            // error): this one has not. Kept, its answer was replaced by that 400 and not
-            // charged.
+            // error): this one has not (kept, its answer was that 400, not charged).
             f.refusal = None;
             // Where it went, for the log, as the first attempt's was when it was sent.
             self.note_flight(host, &f);

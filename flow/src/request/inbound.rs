@@ -13,7 +13,9 @@
 
 use model_router_scorer::protocol::inbound::answer::{self, Echo};
 use model_router_scorer::protocol::inbound::events::Events;
-use model_router_scorer::protocol::inbound_messages::{answer as message, events::Events as MessageEvents};
+use model_router_scorer::protocol::inbound_messages::{
+    Shown, answer as message, events::Events as MessageEvents,
+};
 
 use super::{Phase, Request};
 use crate::headers as h;
@@ -49,8 +51,8 @@ pub(super) struct Inbound {
     api: Api,
     /// The request was made a chat body (a Messages error then names chat's members).
     translated: bool,
-    /// A Messages client asked for its thinking omitted: its answer carries none.
-    hide_thinking: bool,
+    /// How a Messages client's answer is shown: its thinking, the model it names.
+    shown: Shown,
     shape: Shape,
     /// What its Response objects say they were asked, and where its chat tools stand in the
     /// request (for errors naming one), once the request is translated.
@@ -83,7 +85,7 @@ impl Inbound {
         Inbound {
             api,
             translated: false,
-            hide_thinking: false,
+            shown: Shown::default(),
             shape: Shape::Asked,
             echo: Echo::default(),
             status: 200,
@@ -107,9 +109,9 @@ impl Inbound {
         self.translated = true;
     }
 
-    /// A Messages request asked for its thinking omitted (`thinking.display: "omitted"`).
-    pub(super) fn hide_thinking(&mut self, hide: bool) {
-        self.hide_thinking = hide;
+    /// How a Messages request's answer is shown ([`Shown`]).
+    pub(super) fn shown(&mut self, shown: Shown) {
+        self.shown = shown;
     }
 
     /// The body of this step, which its phase read and lets pass unchanged.
@@ -126,7 +128,7 @@ impl Inbound {
                 Shape::Events(Box::new(Events::new(std::mem::take(&mut self.echo), id)))
             }
             (true, Api::Messages) => {
-                Shape::MessageEvents(Box::new(MessageEvents::new(id).hiding_thinking(self.hide_thinking)))
+                Shape::MessageEvents(Box::new(MessageEvents::new(id).shown(self.shown.clone())))
             }
         };
     }
@@ -184,7 +186,7 @@ impl Inbound {
             }
             Api::Messages if !ok => Some(message::to_error(status, body, self.translated)),
             Api::Messages => match &self.shape {
-                Shape::Whole => message::to_message_hiding(body, self.hide_thinking),
+                Shape::Whole => message::to_message_shown(body, &self.shown),
                 _ => None,
             },
         }

@@ -86,27 +86,35 @@ impl Quirks {
 /// "property 'prompt_cache_key' is unsupported"); `cache_marks`, Anthropic's prompt-cache
 /// breakpoints (`cache_control` on a content part or a tool), which an Anthropic client's
 /// request carries and no chat provider reads (their caches are automatic), while those that
-/// validate a part refuse a member they do not know.
-pub const DROPPABLE: [&str; 4] = ["echoes", "nulls", "openai_only", "cache_marks"];
+/// validate a part refuse a member they do not know; `prediction`, a predicted output, which
+/// only OpenAI's GPT-4o and GPT-4.1 take (its guide) and its other models answer with a 400
+/// (it speeds an answer, it does not change it); `verbosity`, which OpenAI's models before
+/// GPT-5 answer with a 400 for any value but the default `medium` ("'verbosity' does not
+/// support 'low' with this model").
+pub const DROPPABLE: [&str; 6] = ["echoes", "nulls", "openai_only", "cache_marks", "prediction", "verbosity"];
 /// [`DROPPABLE`]'s bits, in its order.
 pub const DROPS_ECHOES: u8 = 1;
 pub const DROPS_NULLS: u8 = 2;
 pub const DROPS_OPENAI_ONLY: u8 = 4;
 pub const DROPS_CACHE_MARKS: u8 = 8;
+pub const DROPS_PREDICTION: u8 = 16;
+pub const DROPS_VERBOSITY: u8 = 32;
 /// Not the catalog's to list: an assistant message's `thinking_blocks`, reasoning carried for
 /// Anthropic's and the Responses API, which every chat body goes without.
-pub const DROPS_THINKING: u8 = 16;
+pub const DROPS_THINKING: u8 = 64;
 /// Not the catalog's to list: `reasoning_effort: "none"`, which a model that does not reason
 /// goes without (OpenAI's non-reasoning models answer it with a 400); every such model drops it.
-pub const DROPS_EFFORT_NONE: u8 = 32;
+pub const DROPS_EFFORT_NONE: u8 = 128;
 /// The drops taken out inside messages and tools (the others are top-level members; inside a
 /// message `openai_only` takes out a part's [`OPENAI_CACHE_MARK`]).
 pub const MESSAGE_DROPS: u8 =
     DROPS_ECHOES | DROPS_NULLS | DROPS_OPENAI_ONLY | DROPS_CACHE_MARKS | DROPS_THINKING;
 /// OpenAI's own top-level members, for its stored completions, its dashboard, its prompt cache
-/// and its abuse monitoring, and GPT-5's answer length (`verbosity`, which the translations
-/// drop too): what `openai_only` takes out.
-pub const OPENAI_ONLY: [&str; 7] = [
+/// and its abuse monitoring, GPT-5's answer length (`verbosity`, which the translations drop
+/// too) and a predicted output: what `openai_only` takes out. (`store` and `metadata` no
+/// provider is sent: a gateway does not leave its clients' conversations stored in its own
+/// account, which they cannot read back through it.)
+pub const OPENAI_ONLY: [&str; 8] = [
     "store",
     "metadata",
     "prompt_cache_key",
@@ -114,6 +122,7 @@ pub const OPENAI_ONLY: [&str; 7] = [
     "prompt_cache_options",
     "safety_identifier",
     "verbosity",
+    "prediction",
 ];
 /// OpenAI's prompt-cache breakpoint on a content part (`{"mode": "explicit"}`), which
 /// `openai_only` takes out too, as the translations do (Anthropic's four marks are no map of
@@ -134,8 +143,11 @@ pub fn droppable_bit(value: &str) -> Option<u8> {
 /// names other than 1 to 64 of letters, digits, `_` and `-` (an MCP client's dotted
 /// `github.create_issue`, which OpenAI answers with a 400 and Gemini takes), and odd tool names,
 /// other than a letter or `_` then up to 63 of letters, digits, `_`, `.`, `:` and `-` (Gemini's
-/// `FunctionDeclaration.name`: longer, a leading digit, `/`, other scripts).
-pub const REFUSABLE: [&str; 10] = [
+/// `FunctionDeclaration.name`: longer, a leading digit, `/`, other scripts), and web search
+/// (`web_search_options`), which only OpenAI's search models take over the chat API (Gemini's
+/// OpenAI layer: "Unknown name \"web_search_options\""; OpenAI's other models: "Web search
+/// options not supported with this model").
+pub const REFUSABLE: [&str; 11] = [
     "logprobs",
     "name",
     "n",
@@ -146,6 +158,7 @@ pub const REFUSABLE: [&str; 10] = [
     "file",
     "tool_names",
     "odd_tool_names",
+    "web_search",
 ];
 /// [`REFUSABLE`]'s bits, in its order.
 pub const ASKS_LOGPROBS: u16 = 1;
@@ -158,6 +171,7 @@ pub const ASKS_AUDIO: u16 = 64;
 pub const ASKS_FILE: u16 = 128;
 pub const ASKS_TOOL_NAME: u16 = 256;
 pub const ASKS_ODD_TOOL_NAME: u16 = 512;
+pub const ASKS_WEB_SEARCH: u16 = 1024;
 /// The [`REFUSABLE`] bits a message asks (the others are top-level members).
 pub const MESSAGE_ASKS: u16 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE;
 

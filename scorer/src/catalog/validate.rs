@@ -215,7 +215,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 &m.id,
                 &m.refuses,
                 refusable_bit,
-                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio, file, tool_names or odd_tool_names",
+                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio, file, tool_names, odd_tool_names or web_search",
             )?;
             // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
             // written then still keeps it from such a provider (none known takes one of the
@@ -227,7 +227,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 &m.id,
                 &m.drops,
                 droppable_bit,
-                "drops lists echoes, nulls, openai_only or cache_marks",
+                "drops lists echoes, nulls, openai_only, cache_marks, prediction or verbosity",
             )?;
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
                 return Err(CatalogError::Unsupported {

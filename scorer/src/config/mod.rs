@@ -8,6 +8,7 @@
 
 mod aliases;
 pub mod auto;
+mod labels;
 mod remembered;
 mod responses;
 mod sanity;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 pub use self::aliases::ModelAliases;
 use self::auto::{AutoConfig, AutoError, RawAutoConfig};
+pub use self::labels::metric_segment;
 pub use self::remembered::{PrefixCacheConfig, StickyConfig};
 pub use self::responses::ResponsesConfig;
 use crate::account::budget::BudgetConfig;
@@ -194,6 +196,8 @@ pub enum ConfigError {
     /// Two client ids the configuration names would share one metric label
     /// ([`metric_segment`]): their spend and limits would be drawn as one.
     ClientsShareLabel(String, String),
+    /// A client whose metric label is `other`, every unnamed client's.
+    ReservedClient(String),
     /// A `resilience` or `budgets` setting out of range (the message names it).
     BadResilience(String),
     /// A `responses` setting refused (the message names it).
@@ -245,6 +249,10 @@ impl fmt::Display for ConfigError {
                 "clients {a:?} and {b:?} would share the metric label {:?} (anything but A-Z a-z 0-9 - _ reads as _): rename one",
                 metric_segment(a)
             ),
+            ConfigError::ReservedClient(id) => write!(
+                f,
+                "client {id:?} would read as \"other\" in the metrics, the label of every client the configuration does not name: rename it"
+            ),
             ConfigError::BadResilience(why)
             | ConfigError::BadResponses(why)
             | ConfigError::BadModelAliases(why) => f.write_str(why),
@@ -293,6 +301,7 @@ impl fmt::Debug for ConfigError {
             ConfigError::ClientsShareLabel(a, b) => {
                 f.debug_tuple("ClientsShareLabel").field(a).field(b).finish()
             }
+            ConfigError::ReservedClient(id) => f.debug_tuple("ReservedClient").field(id).finish(),
             ConfigError::BadResilience(why) => f.debug_tuple("BadResilience").field(why).finish(),
             ConfigError::BadResponses(why) => f.debug_tuple("BadResponses").field(why).finish(),
             ConfigError::BadModelAliases(why) => f.debug_tuple("BadModelAliases").field(why).finish(),
@@ -449,14 +458,10 @@ impl TryFrom<RawConfig> for Config {
                 why: "it is the cluster_header, which the router strips from every client request",
             });
         }
-        let mut labels: BTreeMap<String, &String> = BTreeMap::new();
-        for id in clients.keys().chain(raw.budgets.clients.keys()) {
-            match labels.insert(metric_segment(id), id) {
-                Some(other) if other != id => {
-                    return Err(ConfigError::ClientsShareLabel(other.clone(), id.clone()));
-                }
-                _ => {}
-            }
+        match labels::clash(clients.keys().chain(raw.budgets.clients.keys())) {
+            Some((Some(other), id)) => return Err(ConfigError::ClientsShareLabel(other, id)),
+            Some((None, id)) => return Err(ConfigError::ReservedClient(id)),
+            None => {}
         }
         if client_header.is_none() {
             let per_client = [
@@ -487,12 +492,6 @@ impl TryFrom<RawConfig> for Config {
             model_aliases,
         })
     }
-}
-
-/// A value as one segment of a metric name: dots (the separator) and anything outside
-/// `[A-Za-z0-9_-]` become `_`, so tag extraction sees whole values.
-pub fn metric_segment(v: &str) -> String {
-    v.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
 #[cfg(test)]
@@ -568,6 +567,7 @@ mod tests {
             (r#"{"prefix_cache":{"ttl_secs":0}}"#, "ZeroTtl(\"prefix_cache\")"),
             // Per-client settings without a client header would never apply.
             (r#"{"clients":{"team-a":{"blocked_providers":["openai"]}}}"#, "NeedsClientHeader(\"clients\")"),
+            (r#"{"client_header":"x-client","clients":{"other":{}}}"#, "ReservedClient(\"other\")"),
             (r#"{"budgets":{"clients":{"team-a":1}}}"#, "NeedsClientHeader(\"budgets.clients\")"),
             (r#"{"budgets":{"client_default_usd":1}}"#, "NeedsClientHeader(\"budgets.client_default_usd\")"),
             (r#"{"client_header":"x-model-router-cluster"}"#, "BadHeader"),

@@ -61,10 +61,15 @@ pub fn rank(
     }
 }
 
-/// The ordering used for ties: cheaper first, then model id, then provider name.
+/// The ordering used for ties: cheaper first, then cheaper to read from its prompt cache (the
+/// same model at the same list price from two providers, one of which discounts cached input:
+/// an agent's conversation, mostly cached, went by provider name to the one that does not, at
+/// up to five times the cost a turn), then model id, then provider name.
 pub fn tie_break(a: &Deployment, b: &Deployment, est: &Estimate) -> Ordering {
+    let cached = |d: &Deployment| d.price_cache_read.unwrap_or(d.price_in);
     est.price(a)
         .total_cmp(&est.price(b))
+        .then_with(|| cached(a).total_cmp(&cached(b)))
         .then_with(|| a.id.cmp(&b.id))
         .then_with(|| a.provider.cmp(&b.provider))
 }
@@ -160,6 +165,12 @@ mod tests {
         let order: Vec<_> = cands.iter().map(|d| (d.id.as_str(), d.provider.as_str())).collect();
         assert_eq!(order, [("z", "z"), ("a", "z"), ("m", "a-prov"), ("m", "b-prov")]);
         assert_eq!(tie_break(&a, &b, &est), Ordering::Greater);
+        // At one list price, the provider that discounts cached input first (an agent's turns
+        // are mostly cached), whatever its name.
+        let cached = Deployment { price_cache_read: Some(0.1), ..dep("m", "z-prov", 1.0, 1.0, 50.0) };
+        let mut cands = vec![&a, &b, &cached];
+        rank(&mut cands, Prefer::Quality, &est, &|_| None);
+        assert_eq!(cands[0].provider, "z-prov");
     }
 
     #[test]

@@ -1060,15 +1060,41 @@ mod tests {
         }
         // The built-in catalog marks every Groq model so, and Cerebras's and Gemini's with
         // what their compatibility pages say they refuse (Groq and Cerebras audio and file
-        // parts too: 64 + 128; Gemini odd tool names: 512).
+        // parts too: 64 + 128; Gemini odd tool names and token biases: 512 + 8), and every chat
+        // model web search (1024).
         let c = config();
         let of = |p: &str| -> Vec<u16> {
             c.catalog.deployments.iter().filter(|d| d.provider == p).map(|d| d.quirks.refuses).collect()
         };
-        for (provider, mask) in [("groq", 15 + 192), ("cerebras", 24 + 192), ("google-gemini", 16 + 512)] {
+        for (provider, mask) in
+            [("groq", 15 + 192 + 1024), ("cerebras", 24 + 192 + 1024), ("google-gemini", 24 + 512 + 1024)]
+        {
             let on = of(provider);
             assert!(!on.is_empty() && on.iter().all(|r| *r == mask), "{provider}: {on:?}");
         }
+    }
+
+    /// `web_search_options` reached Gemini, Groq and OpenAI's non-search models, whose 400
+    /// ended the request (Gemini: 'Unknown name "web_search_options"'): no model here searches
+    /// over the chat API, so it is the router's 400 naming it, on a tier or a pin; `null` asks
+    /// nothing. Token biases go to no Gemini or Qwen model, whose vocabularies differ.
+    #[test]
+    fn web_search_and_foreign_token_biases_are_refused_not_forwarded() {
+        let c = config();
+        let refused = Err((400, "unsupported_for_model", Some("web_search_options".to_string())));
+        for model in ["economy", "premium", "auto", "gpt-4.1", "gemini-2.5-flash"] {
+            let e = routed_model(&c, model, r#","web_search_options":{}"#).map_err(|(s, _, p)| (s, p));
+            assert_eq!(e, refused.clone().map_err(|(s, _, p)| (s, p)), "{model}");
+        }
+        assert!(routed_model(&c, "economy", r#","web_search_options":null"#).is_ok());
+        for model in ["gemini-2.5-flash", "qwen.qwen3-32b-v1:0"] {
+            let e = routed_model(&c, model, r#","logit_bias":{"1234":-100}"#).map_err(|(s, _, p)| (s, p));
+            assert_eq!(e, Err((400, Some("logit_bias".to_string()))), "{model}");
+        }
+        assert_eq!(
+            routed_model(&c, "gpt-4.1", r#","logit_bias":{"1234":-100}"#).ok().as_deref(),
+            Some("gpt-4.1")
+        );
     }
 
     /// Audio and file parts reach only a model whose API takes them: Groq, Cerebras, xAI and

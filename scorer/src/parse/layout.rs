@@ -61,6 +61,9 @@ pub struct Layout {
     /// A `moderation` member that is not null: OpenAI's moderated answers, refused where the
     /// provider takes none of OpenAI's own members (`openai_only`) and by the translations.
     pub(crate) moderation: bool,
+    /// `service_tier: "flex"`: capacity the provider may not have (Groq's 498, OpenAI's 429),
+    /// which says nothing of its health.
+    pub(crate) flex: bool,
     /// The reasoning effort asked for (`reasoning_effort`, or `reasoning.effort`): its bit of
     /// [`crate::catalog::effort_bit`] and the member that asked. A value not known there is
     /// left to the provider.
@@ -172,6 +175,11 @@ impl Layout {
         self.reasoning_asks.as_deref()
     }
 
+    /// It asks for `flex` capacity (`service_tier`).
+    pub fn flex(&self) -> bool {
+        self.flex
+    }
+
     /// What the request asks that some providers refuse ([`crate::catalog::REFUSABLE`] bits).
     pub fn asks(&self) -> u16 {
         self.asks
@@ -181,7 +189,7 @@ impl Layout {
     pub fn asked_by(&self, bit: u16) -> &'static str {
         use crate::catalog::{
             ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_FILE, ASKS_LOGPROBS, ASKS_NAME, ASKS_ODD_TOOL_NAME,
-            ASKS_PENALTY, ASKS_STOP, ASKS_TOOL_NAME,
+            ASKS_PENALTY, ASKS_STOP, ASKS_TOOL_NAME, ASKS_WEB_SEARCH,
         };
         match bit {
             ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
@@ -193,6 +201,7 @@ impl Layout {
             ASKS_AUDIO => "messages[].content[].input_audio",
             ASKS_FILE => "messages[].content[].file",
             ASKS_TOOL_NAME | ASKS_ODD_TOOL_NAME => "tools[].function.name",
+            ASKS_WEB_SEARCH => "web_search_options",
             _ => "",
         }
     }

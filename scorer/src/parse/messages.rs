@@ -188,13 +188,13 @@ fn parse_message<'a>(
             }
             "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
                 has_tool_calls = true;
-                let start = r.pos();
+                let mark = r.mark();
                 let mut it = r.array().map_err(syntax)?;
                 while it.next(r).map_err(syntax)? {
                     read_call(r, req, call_fields, &|| format!("{}.tool_calls[{tool_calls}]", at()))?;
                     tool_calls += 1;
                 }
-                req.text_bytes += r.pos() - start;
+                req.text_bytes += r.unescaped_since(mark);
             }
             other => {
                 // Read by a provider as a member the router reads (`"Role"`, `"toolCalls"`):
@@ -206,12 +206,13 @@ fn parse_message<'a>(
                     req.layout.asks |= ASKS_NAME;
                 }
                 let start = r.pos();
+                let mark = r.mark();
                 r.skip_value().map_err(syntax)?;
                 // Carried thinking goes only to the API of the model that wrote it (Anthropic's,
                 // OpenAI's Responses): its signatures and encrypted reasoning, kilobytes a turn,
                 // no other provider sees, and they would count as input for every one.
                 if other != THINKING_BLOCKS {
-                    req.text_bytes += r.pos() - start;
+                    req.text_bytes += r.unescaped_since(mark);
                 }
                 drops = droppable(other, r.text().get(start..r.pos()).unwrap_or_default().trim_start());
             }
@@ -344,8 +345,8 @@ fn parse_content<'a>(
 ) -> Result<bool, ApiError> {
     match r.peek_kind().map_err(syntax)? {
         Kind::String => {
-            let text = r.raw_string().map_err(syntax)?;
-            req.text_bytes += text.len();
+            let (text, bytes) = r.raw_string_sized().map_err(syntax)?;
+            req.text_bytes += bytes;
             carry(r, req, text);
             req.parts.push(text);
             Ok(true)
@@ -372,8 +373,8 @@ fn parse_content<'a>(
                                 let kind = r.peek_kind().map_err(syntax)?;
                                 return Err(wrong_type(&format!("{}.text", param()), "a string", kind));
                             }
-                            let text = r.raw_string().map_err(syntax)?;
-                            req.text_bytes += text.len();
+                            let (text, bytes) = r.raw_string_sized().map_err(syntax)?;
+                            req.text_bytes += bytes;
                             carry(r, req, text);
                             req.parts.push(text);
                         }
@@ -417,9 +418,9 @@ fn parse_content<'a>(
                             // `"imageUrl"`, `"Text"`: an image or a text the router would not
                             // count or guard.
                             case_variant_of(other, &PART_MEMBERS, &param())?;
-                            let start = r.pos();
+                            let mark = r.mark();
                             r.skip_value().map_err(syntax)?;
-                            req.text_bytes += r.pos() - start;
+                            req.text_bytes += r.unescaped_since(mark);
                         }
                     }
                     // An Anthropic client's cache breakpoint, which chat providers do not read,

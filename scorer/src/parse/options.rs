@@ -133,10 +133,10 @@ const PRICED_TIERS: [&str; 6] = ["auto", "default", "flex", "on_demand", "standa
 
 /// Reads `service_tier`, which is passed to the provider: a tier not known to cost at most the
 /// catalog's prices is refused, since the cost header and the budgets would charge it at
-/// standard rates.
-pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<(), ApiError> {
+/// standard rates. Whether it asks for `flex` capacity.
+pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<bool, ApiError> {
     if r.peek_kind().map_err(syntax)? == Kind::Null {
-        return r.null().map_err(syntax);
+        return r.null().map(|()| false).map_err(syntax);
     }
     let tier = string_field(r, "service_tier")?;
     if !PRICED_TIERS.contains(&tier.as_ref()) {
@@ -149,7 +149,7 @@ pub(crate) fn read_service_tier(r: &mut Reader<'_>) -> Result<(), ApiError> {
             ),
         ));
     }
-    Ok(())
+    Ok(tier == "flex")
 }
 
 /// Reads `reasoning_effort_hint`: the bit of an effort the catalog knows, or none for null. An

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::catalog::{
-    ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, DROPS_EFFORT_NONE, DROPS_OPENAI_ONLY,
-    OPENAI_ONLY, effort_bit,
+    ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, ASKS_WEB_SEARCH, DROPS_EFFORT_NONE,
+    DROPS_OPENAI_ONLY, DROPS_PREDICTION, DROPS_VERBOSITY, OPENAI_ONLY, effort_bit,
 };
 use crate::error::ApiError;
 use crate::parse::fields::{
@@ -168,10 +168,10 @@ fn parse_chat_as<'a>(
                 Kind::Array => {
                     let mut it = r.array().map_err(syntax)?;
                     while it.next(&mut r).map_err(syntax)? {
-                        let start = r.pos();
+                        let mark = r.mark();
                         read_tool(&mut r, req.features.tools_declared, &mut req.layout)?;
                         req.features.tools_declared += 1;
-                        req.text_bytes += r.pos() - start;
+                        req.text_bytes += r.unescaped_since(mark);
                     }
                 }
                 Kind::Null => r.null().map_err(syntax)?,
@@ -199,16 +199,17 @@ fn parse_chat_as<'a>(
             }
             "response_format" => {
                 // A schema is input the provider reads, and bills, as the tools are.
-                let start = r.pos();
+                let mark = r.mark();
                 (req.features.json_schema, req.json_output) = read_response_format(&mut r)?;
-                req.text_bytes += r.pos() - start;
+                req.text_bytes += r.unescaped_since(mark);
             }
             // Deprecated tools, and a predicted output (billed as output where it is not used):
             // counted as the tools are, or a client could pass a limit by the size of either.
             "functions" | "prediction" => {
                 let start = r.pos();
+                let mark = r.mark();
                 skip_unique(&mut r, &|| key.to_string())?;
-                req.text_bytes += r.pos() - start;
+                req.text_bytes += r.unescaped_since(mark);
                 // Deprecated function tools are tools (`Layout::tools`): a list with anything in it.
                 let value = body.get(start..r.pos()).unwrap_or_default();
                 let listed = value.first() == Some(&b'[') && value.iter().any(|b| !b" \t\r\n[]".contains(b));
@@ -262,7 +263,7 @@ fn parse_chat_as<'a>(
                 k => return Err(wrong_type("stream_options", "an object", k)),
             },
             "modalities" => req.audio_output = read_modalities(&mut r)?,
-            "service_tier" => read_service_tier(&mut r)?,
+            "service_tier" => req.layout.flex = read_service_tier(&mut r)?,
             "reasoning_effort" | "reasoning" => {
                 // Either asks for reasoning, whichever comes last (a null one asks nothing, and
                 // so does a `reasoning` object none of whose members does: `{}`, a null
@@ -307,7 +308,20 @@ fn parse_chat_as<'a>(
         if OPENAI_ONLY.contains(&key.as_ref())
             && let Some(m) = req.layout.members.last_mut()
         {
-            m.drops = DROPS_OPENAI_ONLY;
+            m.drops = DROPS_OPENAI_ONLY
+                | match key.as_ref() {
+                    "prediction" => DROPS_PREDICTION,
+                    "verbosity" => DROPS_VERBOSITY,
+                    _ => 0,
+                };
+            // OpenAI's stored completions, in the gateway's account, which no client reads
+            // back through it (the Responses translation sends `store: false` too).
+            m.router_only |= matches!(key.as_ref(), "store" | "metadata");
+        }
+        if key == "web_search_options"
+            && r.text().get(key_start..r.pos()).is_some_and(|m| !m.trim_end().ends_with("null"))
+        {
+            req.layout.asks |= ASKS_WEB_SEARCH;
         }
         if key == "reasoning_effort"
             && names_none(effort.flatten())
@@ -502,13 +516,18 @@ mod tests {
 
     #[test]
     fn parse_then_rewrite_keeps_other_bytes() {
-        let b = body(r#", "temperature": 0.7 ,"prefer":"quality", "metadata":{"k":"v"}"#);
+        let b = body(r#", "temperature": 0.7 ,"prefer":"quality", "user":{"k":"v"}"#);
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let out = String::from_utf8(req.rewrite(b.as_bytes(), "gpt-x")).unwrap_or_default();
         assert_eq!(
             out,
-            format!(r#"{{"model":"gpt-x","messages":{HI}, "temperature": 0.7,"metadata":{{"k":"v"}}}}"#)
+            format!(r#"{{"model":"gpt-x","messages":{HI}, "temperature": 0.7,"user":{{"k":"v"}}}}"#)
         );
+        // OpenAI's stored completions go nowhere: the gateway's account would keep them.
+        let b = body(r#", "store": true, "temperature": 0.7, "metadata":{"k":"v"}"#);
+        let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let out = String::from_utf8(req.rewrite(b.as_bytes(), "gpt-x")).unwrap_or_default();
+        assert_eq!(out, format!(r#"{{"model":"gpt-x","messages":{HI},"temperature": 0.7}}"#));
     }
 
     /// OpenRouter's `reasoning: {"effort"}` reached the chat APIs as it was: they know only
@@ -1127,6 +1146,48 @@ mod tests {
             let input = parse_chat(b.as_bytes()).map(|r| r.estimate(512).input_tokens).unwrap_or_default();
             assert!(input > base + 1_000, "{member}: {input} against {base}");
         }
+    }
+
+    /// Text escaped as `\u4e2d` (Python's `json.dumps` writes every non-ASCII character so by
+    /// default) counts as the UTF-8 it stands for: escaped Chinese counted twice its bytes, and
+    /// a request that fit a window, a budget or `max_price` was refused.
+    #[test]
+    fn escaped_text_counts_as_the_text_it_stands_for() {
+        let text = "中文的报告\n😀 “quoted” \\ 終わり".repeat(50);
+        let body = serde_json::json!({
+            "model": "economy",
+            "messages": [
+                {"role": "system", "content": text},
+                {"role": "user", "content": [{"type": "text", "text": text}]},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function",
+                    "function": {"name": "f", "arguments": serde_json::json!({"q": text}).to_string()}}]},
+                {"role": "tool", "tool_call_id": "c", "content": text},
+            ],
+            "tools": [{"type": "function", "function": {"name": "f", "description": text, "parameters": {"type": "object"}}}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"description": text}}},
+        });
+        let raw = body.to_string();
+        // Every character outside ASCII as `\u` escapes, a pair of them for one beyond the BMP.
+        let mut escaped = String::new();
+        for c in raw.chars() {
+            if c.is_ascii() {
+                escaped.push(c);
+            } else {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    escaped.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+        }
+        assert!(escaped.len() > raw.len() + 3_000);
+        let bytes = |b: &str| parse_chat(b.as_bytes()).map(|r| (r.text_bytes, r.estimate(512)));
+        let (plain, estimate) = bytes(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bytes(&escaped).ok(), Some((plain, estimate)));
+        // A simple escape counts as its one byte, as a `\u` escape of ASCII does.
+        let one = |s: &str| {
+            bytes(&format!(r#"{{"model":"economy","messages":[{{"role":"user","content":"{s}"}}]}}"#))
+        };
+        assert_eq!(one(r"a\nb\u0063").map(|r| r.0), one("a bc").map(|r| r.0));
     }
 
     #[test]

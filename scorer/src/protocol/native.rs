@@ -257,12 +257,17 @@ pub fn is_context_error(api: Api, status: u16, body: &[u8]) -> bool {
 
 /// A client's 400 that a provider wraps in an array in Google's shape (`[{"error":{"code":400,
 /// "message","status"}}]`, Gemini's OpenAI layer), in OpenAI's (`{"error":{"message","type",
-/// "param","code"}}`, Google's `status` as the code); `None` for any other body.
+/// "param","code"}}`, Google's `status` as the code, but `context_length_exceeded` for an
+/// input over the window, as OpenAI says it: Claude Code and the Codex CLI compact their
+/// conversation on that code, and took Gemini's `INVALID_ARGUMENT` for a plain error);
+/// `None` for any other body.
 pub fn unwrapped_error(body: &[u8]) -> Option<Vec<u8>> {
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else { return None };
     let e = items.first()?.get("error")?.as_object()?;
     let message = e.get("message").and_then(Value::as_str).unwrap_or("the provider refused the request");
-    let code = e.get("status").and_then(Value::as_str);
+    let overflow = CHAT_CONTEXT_PHRASES.iter().any(|p| message.to_ascii_lowercase().contains(p));
+    let code =
+        if overflow { Some("context_length_exceeded") } else { e.get("status").and_then(Value::as_str) };
     let error =
         json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": code}});
     serde_json::to_vec(&error).ok()
@@ -423,6 +428,25 @@ impl Stream {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
+    use super::unwrapped_error;
+
+    /// Gemini's window overflow, wrapped in its array, is `context_length_exceeded` as OpenAI
+    /// says it (the coding CLIs compact on that code); any other 400 keeps Google's status.
+    #[test]
+    fn geminis_overflow_is_told_as_openais_code() {
+        let code = |message: &str| {
+            let body = json!([{"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}]);
+            let out = unwrapped_error(body.to_string().as_bytes()).unwrap_or_default();
+            serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"].clone()
+        };
+        let overflow =
+            "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).";
+        assert_eq!(code(overflow), json!("context_length_exceeded"));
+        assert_eq!(code("Invalid JSON payload received."), json!("INVALID_ARGUMENT"));
+    }
+
     /// An event stream's content type is told whatever its case, leading blanks and parameters.
     #[test]
     fn an_event_streams_content_type_is_told_whatever_its_case() {

@@ -333,11 +333,12 @@ mod tests {
         let groq = Quirks { drops: DROPS_ECHOES | DROPS_OPENAI_ONLY, ..Quirks::NONE };
         let only = Quirks { drops: DROPS_OPENAI_ONLY, ..Quirks::NONE };
         let openai = ["store", "metadata", "prompt_cache_key", "verbosity"];
+        // OpenAI's stored completions go to none: the gateway's account would keep them.
         let cases: [(&Quirks, &[&str]); 4] = [
             (&gemini, &["store", "metadata", "prompt_cache_key", "verbosity", "stop"]),
             (&groq, &openai),
             (&only, &openai),
-            (&Quirks::NONE, &[]),
+            (&Quirks::NONE, &["store", "metadata"]),
         ];
         let seen = every_order(&members, |inner, sep| {
             let body = format!(r#"{{"model":"economy"{sep}{inner}}}"#);
@@ -356,6 +357,40 @@ mod tests {
             }
         });
         assert_eq!(seen, 5040);
+    }
+
+    /// A predicted output went to o3 and GPT-5, and a verbosity to GPT-4.1, whose 400 ended the
+    /// request: each goes only where the catalog does not list it (`drops`), as it goes to no
+    /// provider but OpenAI (`openai_only`).
+    #[test]
+    fn prediction_and_verbosity_go_to_the_models_that_take_them() {
+        use crate::catalog::{DROPS_OPENAI_ONLY, DROPS_PREDICTION, DROPS_VERBOSITY};
+        let body = r#"{"model":"economy","prediction":{"type":"content","content":"x"},"verbosity":"low","messages":[{"role":"user","content":"q"}]}"#;
+        let req = parse_chat(body.as_bytes());
+        let Ok(req) = req else { panic!("{req:?}") };
+        let sent = |drops: u8| {
+            let q = Quirks { drops, ..Quirks::NONE };
+            let v: Value =
+                serde_json::from_slice(&req.layout.rewrite_for(body.as_bytes(), "m", &q)).unwrap_or_default();
+            ["prediction", "verbosity"].map(|k| v.get(k).is_some())
+        };
+        assert_eq!(sent(0), [true, true]);
+        assert_eq!(sent(DROPS_PREDICTION), [false, true]);
+        assert_eq!(sent(DROPS_VERBOSITY), [true, false]);
+        assert_eq!(sent(DROPS_OPENAI_ONLY), [false, false]);
+        let c = crate::config::Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        let drops = |id: &str| {
+            c.catalog
+                .deployments
+                .iter()
+                .find(|d| d.id == id && d.provider == "openai")
+                .map(|d| d.quirks.drops)
+        };
+        assert_eq!(drops("gpt-4.1").map(|d| d & (DROPS_PREDICTION | DROPS_VERBOSITY)), Some(DROPS_VERBOSITY));
+        assert_eq!(
+            drops("gpt-5.4").map(|d| d & (DROPS_PREDICTION | DROPS_VERBOSITY)),
+            Some(DROPS_PREDICTION)
+        );
     }
 
     /// OpenAI's prompt-cache members, its breakpoint on a part and `prompt_cache_options`, go

@@ -323,6 +323,9 @@ fn envoys_own_overflow_503_opens_no_providers_breaker() {
         host.counters.borrow().iter().filter(|(k, v)| k.starts_with("breaker_state") && **v == 1).count()
     };
     assert_eq!(opened(&host), 0, "{:?}", host.counters.borrow());
+    // Never sent, the first provider did not fail over either.
+    let failover = format!("failover.provider.{}", first.clone().unwrap_or_default());
+    assert_eq!(host.counters.borrow().get(&failover), None, "{:?}", host.counters.borrow());
     // The provider's own: marked, but through its upstream (details; Envoy's time on a call).
     host.details = Some("via_upstream".into());
     let p = first.unwrap_or_default();
@@ -460,4 +463,25 @@ fn a_body_too_large_for_every_candidate_is_the_routers_413() {
     let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("\"code\":\"request_too_large\""), "{body}");
+}
+
+/// Flex capacity used up (Groq's 498, OpenAI's 429 to a flex request) opened the provider's
+/// breaker, and every client's other requests went elsewhere: it says nothing of the provider's
+/// health now, while the same 429 to a request without flex still counts.
+#[test]
+fn flex_capacity_used_up_opens_no_breaker() {
+    let shared = config(r#","resilience":{"failures":2,"cooldown_secs":10,"probes":1}"#);
+    let mut host = chat(&HELLO.replacen('{', r#"{"service_tier":"flex","#, 1));
+    let first = first_attempt(&shared, &mut host, 498);
+    for status in [498, 429, 498, 429] {
+        assert_eq!(first_attempt(&shared, &mut host, status), first, "{status}");
+    }
+    let opened =
+        |host: &Fake| host.counters.borrow().get(&format!("breaker_state.provider.{first}")).copied();
+    assert_ne!(opened(&host), Some(1));
+    let mut host = chat(HELLO);
+    for _ in 0..2 {
+        assert_eq!(first_attempt(&shared, &mut host, 429), first);
+    }
+    assert_eq!(opened(&host), Some(1));
 }

@@ -176,6 +176,8 @@ fn a_context_length_error_moves_to_a_larger_window_and_other_400s_pass() {
             let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
             assert_eq!(get("x-model-router-attempts").as_deref(), Some("2"));
             assert_eq!(get("x-model-router-fallback-from"), Some(format!("{first}/m")));
+            // The request's overflow, not the provider's failure.
+            assert!(!host.counters.borrow().keys().any(|k| k.starts_with("failover")), "{:?}", host.counters);
         }
         if !retried {
             // The provider's 400 passed on is counted as the client's error.

@@ -1,7 +1,9 @@
 //! Headers a client sends in the router's name.
 
-use super::{chat, config};
-use crate::io::{Effect, Event};
+use serde_json::Value;
+
+use super::{HELLO, chat, cluster_of, config, pairs};
+use crate::io::{Effect, Event, Verdict};
 use crate::request::Request;
 
 /// A configuration naming its own `cluster_header` beside a route left reading the default
@@ -52,4 +54,90 @@ fn a_client_header_of_the_routers_prefix_is_kept() {
         .any(|e| matches!(e, Effect::RemoveRequestHeader(n) if n == "x-model-router-team"));
     assert!(!removed, "{first:?}");
     assert_eq!(req.client.as_deref(), Some("poor"));
+}
+
+#[test]
+fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_key() {
+    let mut host = chat(HELLO);
+    host.request_headers
+        .extend(pairs(&[("accept-encoding", "gzip, br"), ("openai-organization", "org-client")]));
+    // A body the parser read as UTF-8 whatever its label said.
+    host.request_headers.retain(|(k, _)| k != "content-type");
+    host.request_headers.push(("content-type".into(), "application/json; charset=utf-16".into()));
+    // Another's AWS signature, billing project and beta: a provider's 403 for these counted
+    // against its breaker for every client.
+    let forged = [
+        "x-amz-content-sha256",
+        "x-amz-security-token",
+        "x-amzn-bedrock-trace",
+        "x-goog-user-project",
+        "anthropic-beta",
+        "openai-beta",
+        // The client's address, and the gateway's inside, are not a third party's.
+        "x-forwarded-for",
+        "forwarded",
+        "x-real-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "x-original-forwarded-for",
+        "x-forwarded-host",
+        "via",
+        "x-envoy-original-path",
+        // Envoy's router obeys these on a request it takes for internal: one request sent again.
+        "x-envoy-retry-on",
+        "x-envoy-max-retries",
+        "x-envoy-upstream-rq-timeout-ms",
+        // Controls backends obey: a method override, Google's system parameters.
+        "x-http-method-override",
+        "x-server-timeout",
+        "x-origin",
+        // Named with `_`: past the checks by name, read as `x-api-key` by some backends.
+        "x_api_key",
+        "anthropic_beta",
+        // Coding agents' telemetry: the Codex CLI's names the workspace's git remotes.
+        "x-codex-turn-metadata",
+        "x-codex-window-id",
+        "session-id",
+        "thread-id",
+        "x-client-request-id",
+        "x-claude-code-session-id",
+    ];
+    host.request_headers.extend(forged.iter().map(|k| (k.to_string(), "forged".to_string())));
+    let mut req = Request::new(Some(config("")));
+    let first = req.on(&host, Event::RequestHeaders { end_of_stream: false });
+    // The forged cluster header is removed before anything else.
+    assert_eq!(
+        first.effects,
+        vec![
+            Effect::RemoveRequestHeader("x-model-router-cluster".into()),
+            Effect::RemoveRequestHeader("x-model-router-answered".into()),
+        ]
+    );
+    let step = req.on(&host, Event::RequestBody { size: host.request_body.len(), end_of_stream: true });
+    assert_eq!(step.verdict, Verdict::Continue);
+    let body = step.effects.iter().find_map(|e| match e {
+        Effect::ReplaceRequestBody { bytes, .. } => Some(bytes.clone()),
+        _ => None,
+    });
+    let body: Value = serde_json::from_slice(&body.unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(body["model"], "m");
+    let Some(Effect::SetRequestHeaders(headers)) =
+        step.effects.iter().find(|e| matches!(e, Effect::SetRequestHeaders(_)))
+    else {
+        panic!("no headers in {step:?}")
+    };
+    // Neither the client's key nor what could not be read back or belongs to its account.
+    for name in ["authorization", "openai-organization"].iter().chain(&forged) {
+        assert!(!headers.iter().any(|(k, _)| k == name), "{name}: {headers:?}");
+    }
+    // The answer is asked for uncompressed: the client's codings are not the router's.
+    let codings: Vec<&str> =
+        headers.iter().filter(|(k, _)| k == "accept-encoding").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(codings, ["identity"]);
+    let types: Vec<&str> =
+        headers.iter().filter(|(k, _)| k == "content-type").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(types, ["application/json"], "what the router sends is UTF-8 JSON");
+    let cluster = cluster_of(&step).unwrap_or_default();
+    assert!(cluster == "a" || cluster == "b", "{cluster}");
+    assert!(headers.iter().any(|(k, v)| k == "content-length" && v == &body.to_string().len().to_string()));
 }

@@ -98,6 +98,9 @@ pub struct Reader<'a> {
     src: &'a str,
     pos: usize,
     depth: usize,
+    /// Bytes the escapes of the strings read so far take beyond the UTF-8 they stand for
+    /// ([`Reader::unescaped_since`]).
+    escaped: usize,
 }
 
 /// Iteration state for the members of one object (see [`Reader::object`]).
@@ -115,12 +118,24 @@ type Result<T> = std::result::Result<T, JsonError>;
 impl<'a> Reader<'a> {
     /// A reader at the start of `src`.
     pub fn new(src: &'a str) -> Self {
-        Reader { src, pos: 0, depth: 0 }
+        Reader { src, pos: 0, depth: 0, escaped: 0 }
     }
 
     /// Current byte offset.
     pub fn pos(&self) -> usize {
         self.pos
+    }
+
+    /// Where the reader is, for [`Reader::unescaped_since`].
+    pub fn mark(&self) -> (usize, usize) {
+        (self.pos, self.escaped)
+    }
+
+    /// The bytes read since `mark`, each string's escapes counted as the UTF-8 they stand for:
+    /// `\u4e2d`, as Python's `json.dumps` writes every non-ASCII character by default, is the
+    /// three bytes of 中, not six (the estimate counted twice the tokens of escaped Chinese).
+    pub fn unescaped_since(&self, (pos, escaped): (usize, usize)) -> usize {
+        (self.pos - pos).saturating_sub(self.escaped - escaped)
     }
 
     /// The whole document.

@@ -60,6 +60,7 @@ impl<'a> Reader<'a> {
                         None => return self.err(JsonErrorKind::UnexpectedEnd),
                     };
                     self.pos += 1;
+                    self.escaped += usize::from(esc != b'u');
                     match esc {
                         b'"' => out.push('"'),
                         b'\\' => out.push('\\'),
@@ -102,6 +103,8 @@ impl<'a> Reader<'a> {
 
     /// Decodes the digits after `\u`, joining a surrogate pair.
     fn unicode_escape(&mut self) -> Result<char> {
+        // The escape's `\u` is behind.
+        let start = self.pos - 2;
         let hi = self.hex4()?;
         let code = if (0xD800..0xDC00).contains(&hi) {
             if self.bytes().get(self.pos..self.pos + 2) != Some(b"\\u") {
@@ -119,7 +122,10 @@ impl<'a> Reader<'a> {
             hi
         };
         match char::from_u32(code) {
-            Some(c) => Ok(c),
+            Some(c) => {
+                self.escaped += (self.pos - start).saturating_sub(c.len_utf8());
+                Ok(c)
+            }
             None => self.err(JsonErrorKind::BadEscape),
         }
     }
@@ -131,6 +137,13 @@ impl<'a> Reader<'a> {
         let start = self.pos + 1;
         self.skip_string()?;
         Ok(self.slice(start, self.pos - 1))
+    }
+
+    /// [`Reader::raw_string`], and the bytes of the UTF-8 it stands for.
+    pub fn raw_string_sized(&mut self) -> Result<(&'a str, usize)> {
+        let escaped = self.escaped;
+        let text = self.raw_string()?;
+        Ok((text, text.len().saturating_sub(self.escaped - escaped)))
     }
 
     /// Skips a string without decoding it; returns its raw byte length between the quotes.
@@ -150,7 +163,10 @@ impl<'a> Reader<'a> {
                 b'\\' => {
                     self.pos += 1;
                     match b.get(self.pos) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 1,
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 1;
+                            self.escaped += 1;
+                        }
                         Some(b'u') => {
                             self.pos += 1;
                             self.unicode_escape()?;

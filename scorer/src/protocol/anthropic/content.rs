@@ -54,11 +54,13 @@ pub(super) enum Block<'a> {
     Signed(Value),
 }
 
-/// A `tool_result`'s content: the tool's string as is, or its text parts as blocks.
+/// A `tool_result`'s content: the tool's string as is, or its text parts as blocks; or none,
+/// the result's own mark being a blank part's (`cache_control` on the `tool_result`).
 #[derive(Debug, Clone)]
 pub(super) enum ToolContent<'a> {
     Text(Cow<'a, str>),
     Blocks(Vec<Block<'a>>),
+    Marked(Value),
 }
 
 impl<'a> Block<'a> {
@@ -98,6 +100,7 @@ impl Block<'_> {
                 content: content.map(|c| match c {
                     ToolContent::Text(t) => ToolContent::Text(own(t)),
                     ToolContent::Blocks(b) => ToolContent::Blocks(b.into_iter().map(Block::owned).collect()),
+                    ToolContent::Marked(m) => ToolContent::Marked(m),
                 }),
             },
             Block::Other(v) => Block::Other(v),
@@ -110,6 +113,18 @@ impl Block<'_> {
         match self {
             Block::Text { text, .. } => Some(text),
             _ => None,
+        }
+    }
+
+    /// Marks the block as a prompt-cache breakpoint, unless it is one already (a tool call and
+    /// signed thinking take none here).
+    pub(super) fn mark(&mut self, cache: Value) {
+        match self {
+            Block::Text { cache: slot @ None, .. } => *slot = Some(cache),
+            Block::Other(Value::Object(obj)) if !obj.contains_key("cache_control") => {
+                obj.insert("cache_control".into(), cache);
+            }
+            _ => {}
         }
     }
 
@@ -149,6 +164,7 @@ impl Serialize for Block<'_> {
                 match content {
                     Some(ToolContent::Text(text)) => m.serialize_entry("content", text)?,
                     Some(ToolContent::Blocks(blocks)) => m.serialize_entry("content", blocks)?,
+                    Some(ToolContent::Marked(cache)) => m.serialize_entry("cache_control", cache)?,
                     None => {}
                 }
                 m.serialize_entry("tool_use_id", id)?;
@@ -214,22 +230,48 @@ pub(super) fn signed(raw: Raw<'_>) -> Result<Vec<Block<'static>>, ApiError> {
 /// param path (`messages[2].content`). Text that is empty or only whitespace is left out: the
 /// Messages API rejects such text blocks.
 pub(super) fn blocks<'a>(content: Raw<'a>, at: At<'_>, parts: Parts) -> Result<Vec<Block<'a>>, ApiError> {
+    marked_blocks(content, at, parts).map(|(blocks, _)| blocks)
+}
+
+/// [`blocks`], and the prompt-cache mark of a blank part left out that no block took. A blank
+/// part's mark goes to the block before it, else to the one after: dropped with its part (an
+/// empty tool result marked as the conversation's last block), the request reached Claude
+/// with no breakpoint, and its whole input was read at full price.
+fn marked_blocks<'a>(
+    content: Raw<'a>,
+    at: At<'_>,
+    parts: Parts,
+) -> Result<(Vec<Block<'a>>, Option<Value>), ApiError> {
     if null(content) {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     if let Some(text) = string(content)? {
-        return Ok(if blank(&text) { Vec::new() } else { vec![Block::Text { text, cache: None }] });
+        return Ok((if blank(&text) { Vec::new() } else { vec![Block::Text { text, cache: None }] }, None));
     }
     let Some(list) = objects(content)? else {
         return Err(refuse(&at(), "content must be a string or an array of content parts"));
     };
-    let mut out = Vec::with_capacity(list.len());
+    let mut out: Vec<Block<'a>> = Vec::with_capacity(list.len());
+    let mut orphan = None;
     for (j, part) in list.into_iter().enumerate() {
-        if let Some(block) = block(part, &|| format!("{}[{j}]", at()), parts)? {
-            out.push(block);
+        let mark = part.get("cache_control");
+        match block(part, &|| format!("{}[{j}]", at()), parts)? {
+            Some(mut block) => {
+                if let Some(cache) = orphan.take() {
+                    block.mark(cache);
+                }
+                out.push(block);
+            }
+            None => {
+                let Some(cache) = mark.map(value).transpose()?.filter(Value::is_object) else { continue };
+                match out.last_mut() {
+                    Some(before) => before.mark(cache),
+                    None => orphan = Some(cache),
+                }
+            }
         }
     }
-    Ok(out)
+    Ok((out, orphan))
 }
 
 /// One part's block, `None` for empty text.
@@ -365,6 +407,6 @@ pub(super) fn tool_result<'a>(content: Raw<'a>, at: At<'_>) -> Result<Option<Too
     if let Some(text) = string(content)?.filter(|t| !blank(t)) {
         return Ok(Some(ToolContent::Text(text)));
     }
-    let blocks = blocks(content, at, Parts::Text)?;
-    Ok((!blocks.is_empty()).then_some(ToolContent::Blocks(blocks)))
+    let (blocks, orphan) = marked_blocks(content, at, Parts::Text)?;
+    Ok(if blocks.is_empty() { orphan.map(ToolContent::Marked) } else { Some(ToolContent::Blocks(blocks)) })
 }

@@ -16,14 +16,16 @@ use crate::protocol::inbound::answer::Ids;
 use crate::protocol::inbound::signature;
 use crate::protocol::reply::STOP_REASON;
 
+use super::Shown;
+
 /// A `chat.completion` as a Messages `message` object; `None` for any other body.
 pub fn to_message(chat: &[u8]) -> Option<Vec<u8>> {
-    to_message_hiding(chat, false)
+    to_message_shown(chat, &Shown::default())
 }
 
-/// [`to_message`], with no thinking block when `hide_thinking` (the client asked for its
-/// thinking omitted: `thinking.display: "omitted"`).
-pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
+/// [`to_message`], shown as its request said ([`Shown`]).
+pub fn to_message_shown(chat: &[u8], shown: &Shown) -> Option<Vec<u8>> {
+    let hide_thinking = shown.hide_thinking;
     let v: Value = serde_json::from_slice(chat).ok()?;
     // Some OpenAI-compatible providers leave `object` out of a completion.
     match v.get("object").and_then(Value::as_str) {
@@ -70,13 +72,21 @@ pub fn to_message_hiding(chat: &[u8], hide_thinking: bool) -> Option<Vec<u8>> {
         "id": message_id(&ids),
         "type": "message",
         "role": "assistant",
-        "model": v.get("model").and_then(Value::as_str).unwrap_or_default(),
+        "model": named(&shown.model, &v),
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
         "usage": usage(v.get("usage").unwrap_or(&Value::Null)),
     });
     serde_json::to_vec(&object).ok()
+}
+
+/// The model an answer names: the one its client asked for, else the completion's.
+pub(super) fn named<'a>(asked: &'a str, completion: &'a Value) -> &'a str {
+    match asked {
+        "" => completion.get("model").and_then(Value::as_str).unwrap_or_default(),
+        asked => asked,
+    }
 }
 
 /// The choice that is the answer: index 0 (a choice without an index is taken for it).

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use super::{input, to_error, to_message, to_message_hiding};
+use super::{Shown, input, to_error, to_message, to_message_shown};
 
 fn message(chat: &Value) -> Value {
     let out = to_message(chat.to_string().as_bytes()).unwrap_or_else(|| panic!("not converted: {chat}"));
@@ -20,9 +20,29 @@ fn completion(message: Value, finish: Option<&str>) -> Value {
 #[test]
 fn thinking_a_client_asked_omitted_is_left_out() {
     let m = json!({"role": "assistant", "content": "ok", "reasoning_content": "think"});
-    let out = to_message_hiding(completion(m, Some("stop")).to_string().as_bytes(), true).unwrap_or_default();
+    let out = to_message_shown(
+        completion(m, Some("stop")).to_string().as_bytes(),
+        &Shown { hide_thinking: true, model: String::new() },
+    )
+    .unwrap_or_default();
     let v: Value = serde_json::from_slice(&out).unwrap_or_default();
     assert_eq!(v["content"], json!([{"type": "text", "text": "ok"}]));
+}
+
+/// The answer names the model its client asked for (a tier, `auto`, an alias): Claude Code
+/// dropped a turn's thinking from its history when the answer named another (the catalog
+/// model that ran, which `X-Model-Router-Model` says); no name asked keeps the completion's.
+#[test]
+fn the_answer_names_the_model_its_client_asked_for() {
+    let m = json!({"role": "assistant", "content": "ok"});
+    let body = completion(m, Some("stop")).to_string();
+    let named = |model: &str| {
+        let shown = Shown { hide_thinking: false, model: model.into() };
+        let out = to_message_shown(body.as_bytes(), &shown).unwrap_or_default();
+        serde_json::from_slice::<Value>(&out).unwrap_or_default()["model"].clone()
+    };
+    assert_eq!(named("premium"), json!("premium"));
+    assert_eq!(named(""), json!("m"));
 }
 
 #[test]

@@ -31,7 +31,7 @@
 
 use serde_json::{Value, json};
 
-use super::answer;
+use super::{Shown, answer};
 use crate::protocol::anthropic::response::THINKING_BLOCKS;
 use crate::protocol::inbound::answer::{Ids, as_chunks};
 use crate::protocol::inbound::events::Mode;
@@ -90,9 +90,8 @@ pub struct Events {
     failed: bool,
     /// The id of a stream whose chunks carry none (the router's own for the answer).
     fallback_id: String,
-    /// The client asked for its thinking omitted (`thinking.display: "omitted"`): none is
-    /// written.
-    hide_thinking: bool,
+    /// How the client's answer is shown ([`Shown`]).
+    shown: Shown,
 }
 
 impl Events {
@@ -102,14 +101,14 @@ impl Events {
         Events { fallback_id: id.to_string(), ..Events::default() }
     }
 
-    /// The same, writing no thinking when `hide` (the client asked for it omitted).
-    pub fn hiding_thinking(self, hide: bool) -> Self {
-        Events { hide_thinking: hide, ..self }
+    /// The same, shown as its request said.
+    pub fn shown(self, shown: Shown) -> Self {
+        Events { shown, ..self }
     }
 
     /// A translation of another answer to the same request (a fallback's).
     pub fn fresh(&self) -> Self {
-        Events::new(&self.fallback_id).hiding_thinking(self.hide_thinking)
+        Events::new(&self.fallback_id).shown(self.shown.clone())
     }
 
     /// Translates the next bytes of the chat stream; `end`: they are its last.
@@ -197,7 +196,7 @@ impl Events {
         let delta = choice.get("delta");
         let text = |k: &str| delta.and_then(|d| d.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
         if let Some(r) =
-            text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !self.hide_thinking)
+            text("reasoning_content").or_else(|| text("reasoning")).filter(|_| !self.shown.hide_thinking)
         {
             self.said(Block::Thinking, r, out);
         }
@@ -234,7 +233,7 @@ impl Events {
             "id": answer::message_id(&ids),
             "type": "message",
             "role": "assistant",
-            "model": chunk.get("model").and_then(Value::as_str).unwrap_or_default(),
+            "model": answer::named(&self.shown.model, chunk),
             "content": [],
             "stop_reason": null,
             "stop_sequence": null,

@@ -188,11 +188,22 @@ fn thinking_a_client_asked_omitted_is_not_written() {
         &[chunk(json!({"reasoning_content": "hm"}), None), chunk(json!({"content": "ok"}), Some("stop"))],
         true,
     );
-    let first = Events::new("chatcmpl-x").hiding_thinking(true);
+    let first = Events::new("chatcmpl-x").shown(super::Shown { hide_thinking: true, model: String::new() });
     for mut translation in [first.fresh(), first] {
         let out = translation.feed(body.as_bytes(), true);
         assert!(!String::from_utf8_lossy(&out).contains("thinking"));
         assert_eq!(message(&events(&out))["content"], json!([{"type": "text", "text": "ok"}]));
+    }
+}
+
+/// A stream's `message_start` names the model its client asked for, a fallback's too.
+#[test]
+fn a_stream_names_the_model_its_client_asked_for() {
+    let body = chat(&[chunk(json!({"content": "ok"}), Some("stop"))], true);
+    let first = Events::new("chatcmpl-x").shown(super::Shown { hide_thinking: false, model: "auto".into() });
+    for mut translation in [first.fresh(), first] {
+        let out = translation.feed(body.as_bytes(), true);
+        assert_eq!(message(&events(&out))["model"], json!("auto"));
     }
 }
 

@@ -13,3 +13,16 @@
 pub mod answer;
 pub mod events;
 pub mod request;
+
+/// How a Messages client's answer is shown, from what its request said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// It asked for its thinking omitted (`thinking.display: "omitted"`): none is written.
+    pub hide_thinking: bool,
+    /// The `model` it asked for, which its answer names (empty: the completion's). Claude
+    /// Code keeps a turn's thinking in its history only when the answer names the model it
+    /// asked for: named as the catalog model that ran (`X-Model-Router-Model` says that), a
+    /// tier's, `auto`'s or an alias's tool loop lost its thinking, and Gemini 3 its signatures,
+    /// from its second turn on.
+    pub model: String,
+}

@@ -57,9 +57,8 @@ pub fn to_chat(body: &[u8]) -> Result<Vec<u8>, ApiError> {
     to_chat_shown(body).map(|(chat, _)| chat)
 }
 
-/// [`to_chat`], and whether the client asked for its thinking omitted
-/// (`thinking.display: "omitted"`): its answer then carries none.
-pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, bool), ApiError> {
+/// [`to_chat`], and how its answer is shown ([`super::Shown`]).
+pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, super::Shown), ApiError> {
     let Node::Object(members) = tree::parse(body)? else {
         return Err(ApiError::invalid("invalid_body", None, "request body must be a JSON object"));
     };
@@ -196,12 +195,14 @@ pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, bool), ApiError> {
     } else if let Some((_, list)) = out.iter_mut().find(|(k, _)| k == "tools") {
         *list = Node::Array(declared);
     }
+    let shown =
+        super::Shown { hide_thinking: omitted, model: model.as_str().unwrap_or_default().to_string() };
     let mut chat = Vec::with_capacity(out.len() + 2);
     chat.push(("model".to_string(), model));
     chat.push(("messages".to_string(), Node::Array(chat_messages)));
     chat.extend(out);
     serde_json::to_vec(&Node::Object(chat))
-        .map(|body| (body, omitted))
+        .map(|body| (body, shown))
         .map_err(|e| ApiError::server(500, "internal", format!("writing the chat body failed: {e}")))
 }
 

@@ -62,3 +62,33 @@ fn openai_breakpoints_are_left_out() {
     assert_eq!(out["cache_control"], json!({"type": "ephemeral"}), "{out}");
     assert!(!out.to_string().contains("prompt_cache_breakpoint"), "{out}");
 }
+
+/// A blank part is left out (Messages refuses empty text), and its mark went with it: an
+/// empty tool result marked as the conversation's last block reached Claude with no
+/// breakpoint, and the top-level one was not asked (the client had marked), so the whole
+/// turn was read at full price. The mark goes to the block before, else the one after, else
+/// (a tool result with nothing else) to the `tool_result` itself.
+#[test]
+fn a_blank_parts_mark_is_kept_on_a_block_next_to_it() {
+    let on = Native { quirks: Quirks { auto_cache: true, ..Quirks::NONE }, ..TO };
+    let mark = json!({"type": "ephemeral", "ttl": "1h"});
+    let blank = json!({"type": "text", "text": " \n", "cache_control": mark});
+    let text = |t: &str| json!({"type": "text", "text": t});
+    let call = json!({"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{}"}});
+    let tools = json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]);
+    let body = |tool: Value, user: Value| {
+        json!({"model": "auto", "tools": tools, "messages": [
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": null, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": tool}]})
+    };
+    let out = sent(&body(json!([blank]), json!([text("go"), blank, text("now")])), &on);
+    let user = &out["messages"][0]["content"];
+    assert_eq!((&user[0]["cache_control"], user[1].get("cache_control")), (&mark, None), "{out}");
+    let result = &out["messages"][2]["content"][0];
+    assert_eq!((&result["type"], &result["cache_control"]), (&json!("tool_result"), &mark), "{out}");
+    assert!(result.get("content").is_none(), "{out}");
+    // First in its list: the block after it takes it.
+    let out = sent(&body(json!([blank, text("ok")]), json!("go")), &on);
+    assert_eq!(out["messages"][2]["content"][0]["content"][0]["cache_control"], mark, "{out}");
+}

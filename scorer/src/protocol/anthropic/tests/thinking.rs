@@ -136,14 +136,14 @@ fn claudes_signed_thinking_goes_back_and_keeps_claude_thinking_through_a_tool_lo
         serde_json::from_slice(&answer::to_message(&chat).unwrap_or_default()).unwrap_or_default();
     assert_eq!(whole["content"], gets, "{whole}");
     // Its thinking asked omitted, a signed block keeps its text: Anthropic refuses one changed.
-    let hidden = answer::to_message_hiding(&chat, true).unwrap_or_default();
+    let hidden = answer::to_message_shown(&chat, &shown(true)).unwrap_or_default();
     let hidden: Value = serde_json::from_slice(&hidden).unwrap_or_default();
     assert_eq!(hidden["content"], gets, "{hidden}");
     // Streamed: Anthropic's events, chat's chunks, the client's events, as an SDK adds them up;
     // hidden or shown alike.
     let chunks = stream::Stream::new(meta(true)).feed(anthropic_events().as_bytes(), true);
     for hide in [false, true] {
-        let events = Events::new("chatcmpl-1").hiding_thinking(hide).feed(&chunks, true);
+        let events = Events::new("chatcmpl-1").shown(shown(hide)).feed(&chunks, true);
         assert_eq!(Value::Array(accumulated(&events)), gets, "{hide}: {}", String::from_utf8_lossy(&events));
     }
 
@@ -279,4 +279,9 @@ fn a_merged_turn_starts_with_its_thinking() {
         .filter_map(|b| b["type"].as_str())
         .collect();
     assert_eq!(kinds, ["thinking", "text", "tool_use"], "{sent}");
+}
+
+/// A Messages client's answer shown with its thinking hidden or not.
+fn shown(hide_thinking: bool) -> crate::protocol::inbound_messages::Shown {
+    crate::protocol::inbound_messages::Shown { hide_thinking, model: String::new() }
 }

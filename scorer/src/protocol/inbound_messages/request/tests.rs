@@ -333,7 +333,12 @@ fn thinking_asked_omitted_is_told() {
         let body = format!(
             r#"{{"model":"auto","max_tokens":9,"thinking":{thinking},"messages":[{{"role":"user","content":"hi"}}]}}"#
         );
-        assert_eq!(to_chat_shown(body.as_bytes()).map(|(_, o)| o), Ok(omitted), "{thinking}");
+        let shown = to_chat_shown(body.as_bytes()).map(|(_, s)| s);
+        assert_eq!(
+            shown,
+            Ok(super::super::Shown { hide_thinking: omitted, model: "auto".into() }),
+            "{thinking}"
+        );
     }
 }
 
