@@ -111,13 +111,14 @@ for model in ("claude-opus-4-7", "claude-sonnet-4-6"):
             assert [b.type for b in second.content] == ["thinking", "text"], (model, turn, second.content)
 
 # Claude Code's own default model name, which the catalog does not have: the demo's
-# configuration serves it with the catalog's Claude of its family, and says so.
+# configuration serves it with the catalog's Claude of its family, and says so in its headers;
+# the message names the model asked for (Claude Code keeps a turn's thinking only then).
 for asked, served in (("claude-opus-5-5", "claude-opus-4-7"), ("claude-3-5-haiku-20241022", "claude-haiku-4-5"),
                       ("claude-fable-5-2", "claude-sonnet-4-6")):
     raw = client.messages.with_raw_response.create(model=asked, max_tokens=64, messages=hello)
     assert (raw.headers["x-model-router-model"], raw.headers["x-model-router-alias"]) == (served, asked), \
         dict(raw.headers)
-    assert raw.parse().model == served, raw.parse()
+    assert raw.parse().model == asked, raw.parse()
 
 # Errors arrive in Anthropic's shape, as the SDK's typed exceptions, with the router's message.
 try:
