@@ -62,13 +62,6 @@ impl fmt::Display for Prefer {
 pub struct Estimate {
     /// Estimated input tokens.
     pub input_tokens: u64,
-    /// Of them, those a deployment that keeps a prompt cache is expected to read from it (a
-    /// conversation's turns before its newest, which an agent resends each turn), priced at
-    /// its `price_cache_read`: at full price, a cached agent's reservations ran its spend
-    /// limit out at 41% of it, and the budget ladder stepped its conversation from a warm
-    /// Claude to a model dearer a turn. What is charged is the answer's usage (or, without
-    /// one, its estimate uncached).
-    pub cached_tokens: u64,
     /// Requested or assumed output tokens.
     pub output_tokens: u64,
     /// A hinted effort (`reasoning_effort_hint`, an effort bit) without an output cap, and the
@@ -90,12 +83,7 @@ impl Estimate {
     /// [`Estimate::reserve_price`]).
     pub fn price(&self, d: &Deployment) -> f64 {
         let (input, output) = d.rates_with(self.input_tokens, self.audio);
-        let cached = self.cached_tokens.min(self.input_tokens);
-        let read = d.price_cache_read.map_or(input, |r| r.min(input));
-        ((self.input_tokens - cached) as f64 * input
-            + cached as f64 * read
-            + self.output_tokens as f64 * output)
-            / 1e6
+        (self.input_tokens as f64 * input + self.output_tokens as f64 * output) / 1e6
     }
 
     /// The output expected on a model taking the efforts `efforts` (a [`Quirks::efforts`]

@@ -218,8 +218,8 @@ impl Request {
         let now = now_ns / 1_000_000_000;
         let model_only = matches!(status, 404 | 408 | 424) || (status == 504 && clock == Clock::Cut);
         match f.feeds_health() {
-            // Flex capacity used up (Groq's 498, a 429 to flex) is not the provider's health.
-            true if status == 498 || (status == 429 && f.layout.flex()) => live::release(host, &f.to, probes),
+            // Flex capacity used up (Groq's 498, a 429 to flex sent on) is not its health.
+            true if status == 498 || (status == 429 && f.flex_sent()) => live::release(host, &f.to, probes),
             true if model_only => {
                 live::record_model(host, &f.to, Outcome::Answered, probes, now, &shared.config.resilience)
             }
@@ -273,7 +273,7 @@ impl Request {
         // Gemini's OpenAI layer wraps its error in an array, where the OpenAI SDKs find no
         // `error` and report a 400 with no body: the client gets it in OpenAI's shape (also
         // when no larger window takes a context-length error; a fallback's answer replaces it).
-        if let Some(one) = native::unwrapped_error(&body) {
+        if let Some(one) = native::unwrapped_error(&body, &f.body) {
             self.effects.push(Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into()));
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: one });
         }

@@ -223,9 +223,8 @@ impl Request {
             None => Vec::new(),
         };
         let status = if status == 400 && native::is_key_error(&error) { 401 } else { status };
-        // A 200 that is no answer (`not_an_answer`: nothing, an error, a stream cut short, ...)
-        // is the provider's failure, as on the first attempt's path: the next candidate
-        // answers, or the router's 502.
+        // A 200 that is no answer (`not_an_answer`) is the provider's failure, as on the first
+        // attempt's path: the next candidate answers, or the router's 502.
         let judged = (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size));
         let status = match judged {
             Some(Judged::NoAnswer(bill)) => {
@@ -350,13 +349,15 @@ impl Request {
             ApiError::server(
                 502,
                 "upstream_failed",
-                format!("all {attempts} attempts failed ({summary}): retry later"),
+                match attempts {
+                    0 => format!("no attempt could be sent ({summary}): retry later"),
+                    n => format!("all {n} attempts failed ({summary}): retry later"),
+                },
             )
         };
         // Counted as the last attempt's outcome, so outages show in `requests`.
         self.served(host, f, e.status);
-        // No model answered: the model and provider headers say what ran, and every attempt
-        // is named in `Fallback-From` with the error's summary.
+        // No model answered: every attempt is named in `Fallback-From`.
         let mut headers = f.json_headers();
         headers.retain(|(k, _)| k != h::MODEL && k != h::PROVIDER);
         if e.status == 429 {
@@ -478,9 +479,8 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
             return Judged::Answer;
         }
         // Cut: its usage chunk, which comes last, is what it billed; without one, the counts
-        // its translator read so far (an Anthropic message_start's: one output token) stop
-        // short, and it is charged as the first attempt's cut stream is (it was charged those
-        // counts alone, however long it ran).
+        // its translator read so far stop short (a message_start's: one output token), and it
+        // is charged as the first attempt's cut stream is.
         return Judged::NoAnswer(match editor.usage {
             Some(u) => Bill::Used(u),
             None => Bill::Cut(tokens, nano(editor.streamed_floor())),

@@ -24,8 +24,7 @@ use crate::spend::Reservation;
 
 /// A routed request and its attempts.
 pub(super) struct Flight {
-    /// The decision as reported to the client (tier, prefer, auto, ...), besides model and
-    /// provider, which belong to the attempt that answers.
+    /// The decision as reported to the client (tier, prefer, auto, ...; not the answerer's).
     pub(super) report: Vec<(&'static str, String)>,
     /// The attempt in progress.
     pub(super) to: Upstream,
@@ -57,19 +56,17 @@ pub(super) struct Flight {
     pub(super) pending: Option<Box<Pending>>,
     /// The probe slots the attempt in flight took, given back if it never reports.
     pub(super) probes: Probes,
-    /// What a translated answer says of itself (id, created, whether reasoning shows); its
-    /// `model` is filled with the attempt that answers.
+    /// What a translated answer says of itself (id, created, reasoning shown; `model` later).
     pub(super) meta: Meta,
     /// The tokens the route expected, which price each attempt's estimate (`None`: an
     /// embeddings request, whose reservation is its estimate).
     pub(super) estimate: Option<Estimate>,
-    /// The request's own error, in the OpenAI shape, that a native stream opened with (the
-    /// stream itself is dropped): what the client gets, as a 400, if no larger window answers.
+    /// The request's own error (OpenAI's shape) a native stream opened with: the client's 400
+    /// if no larger window answers.
     pub(super) refusal: Option<Vec<u8>>,
 }
 
-/// `tokens` of output at `to`'s price for `input` tokens of input (a long input's rates are
-/// dearer), nano-USD.
+/// `tokens` of output at `to`'s price for `input` tokens of input (long inputs' rates), nano-USD.
 pub(super) fn output_nano(to: &Upstream, input: u64, tokens: u64) -> u64 {
     nano(tokens as f64 * to.price().at(input).output / 1e6)
 }
@@ -79,8 +76,7 @@ pub(super) fn told_input_nano(translator: Option<&native::Stream>, to: &Upstream
     reported_input_nano(&translator?.tokens()?.usage(), to)
 }
 
-/// The input part of reported counts, nano-USD at `to`'s price, cache reads and writes at their
-/// rates (`None`: none reported).
+/// The input part of reported counts, nano-USD at `to`'s price (cache reads and writes at theirs).
 pub(super) fn reported_input_nano(u: &Usage, to: &Upstream) -> Option<u64> {
     let input = Usage { output: 0, billed_ticks: None, ..*u };
     (input.input > 0).then(|| nano(input.cost(&to.price())))
@@ -188,11 +184,15 @@ impl Flight {
         }
     }
 
-    /// Whether the attempt's outcome is its provider's health: a chat attempt's. An embeddings
-    /// request (no [`Flight::estimate`]) routes past no breaker, and its endpoint failing opened
-    /// its provider's breaker for every chat model while embeddings went on.
+    /// Whether the attempt's outcome is its provider's health: a chat attempt's (embeddings,
+    /// without [`Flight::estimate`], route past no breaker).
     pub(super) fn feeds_health(&self) -> bool {
         self.estimate.is_some()
+    }
+
+    /// The attempt asked for flex capacity: a chat or Responses body carries `service_tier` on.
+    pub(super) fn flex_sent(&self) -> bool {
+        self.layout.flex() && matches!(self.to.api, Api::Chat | Api::Responses)
     }
 
     /// The router's headers for its own JSON answer in place of the attempt's.

@@ -136,14 +136,8 @@ mod tests {
     /// wins `balanced` within 5 quality points of the best, not whatever its quality.
     #[test]
     fn a_free_candidate_is_one_doubling_cheaper_under_balanced() {
-        let est = Estimate {
-            input_tokens: 1000,
-            output_tokens: 1000,
-            cached_tokens: 0,
-            hint: None,
-            audio: false,
-            worst_case: None,
-        };
+        let est =
+            Estimate { input_tokens: 1000, output_tokens: 1000, hint: None, audio: false, worst_case: None };
         let good = dep("good", "p", 1.0, 1.0, 80.0);
         for (quality, free_wins) in [(60.0, false), (74.0, false), (76.0, true)] {
             let free = dep("free", "p", 0.0, 0.0, quality);
@@ -158,38 +152,10 @@ mod tests {
         assert_eq!(cands[0].id, "b");
     }
 
-    /// Cached input is priced at a deployment's cache-read rate where it has one: a warm
-    /// conversation's turn on a model with a discount can cost less than on one listed cheaper.
-    #[test]
-    fn cached_input_is_priced_at_the_cache_read_rate() {
-        let est = Estimate {
-            input_tokens: 100_000,
-            cached_tokens: 90_000,
-            output_tokens: 0,
-            hint: None,
-            audio: false,
-            worst_case: None,
-        };
-        let claude = Deployment { price_cache_read: Some(0.3), ..dep("c", "anthropic", 3.0, 15.0, 80.0) };
-        let cheap = dep("k", "bedrock", 0.6, 2.5, 70.0);
-        assert!((est.price(&claude) - (10_000.0 * 3.0 + 90_000.0 * 0.3) / 1e6).abs() < 1e-12);
-        assert!((est.price(&cheap) - 0.06).abs() < 1e-12);
-        assert!(est.price(&claude) < est.price(&cheap));
-        let mut cands = vec![&cheap, &claude];
-        rank(&mut cands, Prefer::Cheap, &est, &|_| None);
-        assert_eq!(cands[0].id, "c");
-    }
-
     #[test]
     fn ties_break_by_price_then_id_then_provider() {
-        let est = Estimate {
-            input_tokens: 1000,
-            output_tokens: 1000,
-            cached_tokens: 0,
-            hint: None,
-            audio: false,
-            worst_case: None,
-        };
+        let est =
+            Estimate { input_tokens: 1000, output_tokens: 1000, hint: None, audio: false, worst_case: None };
         let a = dep("m", "b-prov", 1.0, 1.0, 50.0);
         let b = dep("m", "a-prov", 1.0, 1.0, 50.0);
         let c = dep("a", "z", 1.0, 1.0, 50.0);
@@ -216,28 +182,14 @@ mod tests {
         rank(
             &mut cands,
             Prefer::Cheap,
-            &Estimate {
-                input_tokens: 10_000,
-                output_tokens: 10,
-                cached_tokens: 0,
-                hint: None,
-                audio: false,
-                worst_case: None,
-            },
+            &Estimate { input_tokens: 10_000, output_tokens: 10, hint: None, audio: false, worst_case: None },
             &|_| None,
         );
         assert_eq!(cands[0].id, "cheap-in");
         rank(
             &mut cands,
             Prefer::Cheap,
-            &Estimate {
-                input_tokens: 10,
-                output_tokens: 10_000,
-                cached_tokens: 0,
-                hint: None,
-                audio: false,
-                worst_case: None,
-            },
+            &Estimate { input_tokens: 10, output_tokens: 10_000, hint: None, audio: false, worst_case: None },
             &|_| None,
         );
         assert_eq!(cands[0].id, "cheap-out");
@@ -245,14 +197,8 @@ mod tests {
 
     #[test]
     fn fast_explores_unobserved_then_ranks_by_latency() {
-        let est = Estimate {
-            input_tokens: 10,
-            output_tokens: 10,
-            cached_tokens: 0,
-            hint: None,
-            audio: false,
-            worst_case: None,
-        };
+        let est =
+            Estimate { input_tokens: 10, output_tokens: 10, hint: None, audio: false, worst_case: None };
         let mut a = dep("m", "a", 1.0, 1.0, 50.0);
         a.speed_tps = 500.0;
         let mut b = dep("m", "b", 1.0, 1.0, 50.0);

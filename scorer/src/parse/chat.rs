@@ -61,9 +61,6 @@ pub struct ChatRequest<'a> {
     /// The longest side, in pixels, of the images whose data URLs say their size (0: none
     /// does): the Messages and Converse APIs refuse some sizes.
     pub image_side: u32,
-    /// Bytes of the messages after the last assistant one (`None`: there is none, the
-    /// conversation is new): the rest a provider that keeps a prompt cache has read before.
-    pub fresh_bytes: Option<usize>,
     /// The request's own `provider: {"only": [...], "ignore": [...]}`.
     pub provider_policy: Option<Policy>,
     /// The client asked for a stream's usage itself (`stream_options.include_usage`). The
@@ -109,7 +106,6 @@ impl Default for ChatRequest<'_> {
             text_bytes: 0,
             features: Features::new(),
             image_side: 0,
-            fresh_bytes: None,
             provider_policy: None,
             usage_requested: false,
             max_price: None,
@@ -175,14 +171,10 @@ impl ChatRequest<'_> {
             (None, None) => self.layout.effort_hint.map(|bit| (bit, choices)),
             _ => None,
         };
-        let input_tokens =
-            text + TOKENS_PER_MESSAGE * self.messages as u64 + IMAGE_TOKENS * u64::from(self.features.images);
-        // A conversation's turns before its newest, read again each turn: from the prompt
-        // cache where a provider keeps one (priced so: [`Estimate::cached_tokens`]).
-        let fresh = |bytes: usize| (bytes as u64).div_ceil(BYTES_PER_TOKEN);
         Estimate {
-            input_tokens,
-            cached_tokens: self.fresh_bytes.map_or(0, |b| input_tokens.saturating_sub(fresh(b))),
+            input_tokens: text
+                + TOKENS_PER_MESSAGE * self.messages as u64
+                + IMAGE_TOKENS * u64::from(self.features.images),
             output_tokens: per_choice.saturating_mul(choices),
             hint,
             audio: self.layout.asks() & crate::catalog::ASKS_AUDIO != 0,

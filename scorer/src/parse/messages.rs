@@ -75,10 +75,6 @@ pub(crate) fn parse_messages<'a>(
         ));
     }
     req.messages = index;
-    // The messages after the last assistant one: what is new since the provider last read the
-    // conversation (an agent resends the rest each turn).
-    let last_said = req.texts.iter().rposition(|(role, ..)| *role == Role::Assistant);
-    req.fresh_bytes = last_said.and_then(|i| Some(req.spans.last()?.1.saturating_sub(req.spans.get(i)?.1)));
     Ok(())
 }
 

@@ -12,12 +12,17 @@ const JPEG_SEGMENTS: usize = 256;
 
 /// The longer side, in pixels, of the image a data URL's JSON text (`raw`: an `image_url`
 /// member as sent, or its `url`) carries; `None` for a remote URL, a type the router does not
-/// read, or a header it cannot (an escaped `\/` in the base64 included).
+/// read, or a header it cannot. A `/` escaped as `\/` (PHP's `json_encode` writes every one
+/// so, and a JPEG's base64 starts `/9j/`) is read as `/`.
 pub(crate) fn data_url_side(raw: &str) -> Option<u32> {
     let start = raw.find(";base64,")? + ";base64,".len();
     let payload = raw.get(start..)?;
-    let end = payload.find(['"', '\\']).unwrap_or(payload.len());
-    let (w, h) = size(payload.get(..end)?.as_bytes())?;
+    let end = payload.find('"').unwrap_or(payload.len());
+    let payload = payload.get(..end)?;
+    let (w, h) = match payload.contains('\\') {
+        true => size(payload.replace("\\/", "/").as_bytes())?,
+        false => size(payload.as_bytes())?,
+    };
     Some(w.max(h))
 }
 
@@ -155,9 +160,11 @@ mod tests {
         let part = format!(r#"{{"url":"data:image/png;base64,{b64}","detail":"high"}}"#);
         assert_eq!(data_url_side(&part), Some(12_000));
         assert_eq!(data_url_side(r#"{"url":"https://example.com/a.png"}"#), None);
-        // A JSON escape inside the payload ends what is read: the header before it still says.
-        let escaped = format!(r#""data:image/png;base64,{}\/AAAA""#, &b64);
-        assert_eq!(data_url_side(&escaped), Some(12_000));
-        assert_eq!(data_url_side(r#""data:image/png;base64,iVBO\/w0KGgo""#), None);
+        // `\/` is `/`: a JPEG's base64 starts `/9j/`, and its frame header comes after its
+        // metadata.
+        let jpeg = encode(&jpeg_bytes(9000, 100, 0xC0));
+        assert!(jpeg.starts_with("/9j/"));
+        let escaped = format!(r#""data:image/jpeg;base64,{}""#, jpeg.replace('/', "\\/"));
+        assert_eq!(data_url_side(&escaped), Some(9000));
     }
 }

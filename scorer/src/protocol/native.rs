@@ -259,13 +259,15 @@ pub fn is_context_error(api: Api, status: u16, body: &[u8]) -> bool {
 /// "message","status"}}]`, Gemini's OpenAI layer), in OpenAI's (`{"error":{"message","type",
 /// "param","code"}}`, Google's `status` as the code, but `context_length_exceeded` for an
 /// input over the window, as OpenAI says it: Claude Code and the Codex CLI compact their
-/// conversation on that code, and took Gemini's `INVALID_ARGUMENT` for a plain error);
-/// `None` for any other body.
-pub fn unwrapped_error(body: &[u8]) -> Option<Vec<u8>> {
+/// conversation on that code, and took Gemini's `INVALID_ARGUMENT` for a plain error; not when
+/// the words are the `client` body's own, repeated: [`echoes_client`]); `None` for any other
+/// body.
+pub fn unwrapped_error(body: &[u8], client: &[u8]) -> Option<Vec<u8>> {
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else { return None };
     let e = items.first()?.get("error")?.as_object()?;
     let message = e.get("message").and_then(Value::as_str).unwrap_or("the provider refused the request");
-    let overflow = CHAT_CONTEXT_PHRASES.iter().any(|p| message.to_ascii_lowercase().contains(p));
+    let overflow = CHAT_CONTEXT_PHRASES.iter().any(|p| message.to_ascii_lowercase().contains(p))
+        && !echoes_client(body, client);
     let code =
         if overflow { Some("context_length_exceeded") } else { e.get("status").and_then(Value::as_str) };
     let error =
@@ -438,13 +440,22 @@ mod tests {
     fn geminis_overflow_is_told_as_openais_code() {
         let code = |message: &str| {
             let body = json!([{"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}]);
-            let out = unwrapped_error(body.to_string().as_bytes()).unwrap_or_default();
+            let out = unwrapped_error(body.to_string().as_bytes(), b"{}").unwrap_or_default();
             serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"].clone()
         };
         let overflow =
             "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).";
         assert_eq!(code(overflow), json!("context_length_exceeded"));
         assert_eq!(code("Invalid JSON payload received."), json!("INVALID_ARGUMENT"));
+        // The client's own member repeated in the error is no overflow.
+        let echoed = json!([{"error": {"code": 400, "status": "INVALID_ARGUMENT",
+            "message": "Invalid JSON payload received. Unknown name \"context window\": Cannot find field."}}]);
+        let client = br#"{"model":"gemini-2.5-flash","context window":1,"messages":[]}"#;
+        let out = unwrapped_error(echoed.to_string().as_bytes(), client).unwrap_or_default();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"],
+            json!("INVALID_ARGUMENT")
+        );
     }
 
     /// An event stream's content type is told whatever its case, leading blanks and parameters.

@@ -12,7 +12,7 @@ use crate::request::Request;
 use crate::shared::Shared;
 
 /// Routes a new request and answers its first attempt with `status`: where that attempt went.
-fn first_attempt(shared: &Rc<Shared>, host: &mut Fake, status: u16) -> String {
+pub(super) fn first_attempt(shared: &Rc<Shared>, host: &mut Fake, status: u16) -> String {
     let mut req = Request::new(Some(shared.clone()));
     let cluster = cluster_of(&route(&mut req, host)).unwrap_or_default();
     answer(&mut req, host, status);
@@ -463,25 +463,4 @@ fn a_body_too_large_for_every_candidate_is_the_routers_413() {
     let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("\"code\":\"request_too_large\""), "{body}");
-}
-
-/// Flex capacity used up (Groq's 498, OpenAI's 429 to a flex request) opened the provider's
-/// breaker, and every client's other requests went elsewhere: it says nothing of the provider's
-/// health now, while the same 429 to a request without flex still counts.
-#[test]
-fn flex_capacity_used_up_opens_no_breaker() {
-    let shared = config(r#","resilience":{"failures":2,"cooldown_secs":10,"probes":1}"#);
-    let mut host = chat(&HELLO.replacen('{', r#"{"service_tier":"flex","#, 1));
-    let first = first_attempt(&shared, &mut host, 498);
-    for status in [498, 429, 498, 429] {
-        assert_eq!(first_attempt(&shared, &mut host, status), first, "{status}");
-    }
-    let opened =
-        |host: &Fake| host.counters.borrow().get(&format!("breaker_state.provider.{first}")).copied();
-    assert_ne!(opened(&host), Some(1));
-    let mut host = chat(HELLO);
-    for _ in 0..2 {
-        assert_eq!(first_attempt(&shared, &mut host, 429), first);
-    }
-    assert_eq!(opened(&host), Some(1));
 }

@@ -20,6 +20,7 @@ mod broken_off;
 mod charged;
 mod count;
 mod failover;
+mod flex;
 mod forged;
 mod gauges;
 mod memory;

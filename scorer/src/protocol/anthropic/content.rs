@@ -237,7 +237,7 @@ pub(super) fn blocks<'a>(content: Raw<'a>, at: At<'_>, parts: Parts) -> Result<V
 /// part's mark goes to the block before it, else to the one after: dropped with its part (an
 /// empty tool result marked as the conversation's last block), the request reached Claude
 /// with no breakpoint, and its whole input was read at full price.
-fn marked_blocks<'a>(
+pub(super) fn marked_blocks<'a>(
     content: Raw<'a>,
     at: At<'_>,
     parts: Parts,

@@ -143,11 +143,26 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
                 push(turns, "user", i, blocks);
             }
         }
-        "user" => push(turns, "user", i, content::blocks(m.get("content"), &content_at, Parts::User)?),
+        "user" => {
+            // A message of blank parts only is left out: its mark goes to the block before it.
+            let (blocks, orphan) = content::marked_blocks(m.get("content"), &content_at, Parts::User)?;
+            if let (Some(cache), Some(before)) = (orphan, turns.last_mut().and_then(|t| t.blocks.last_mut()))
+            {
+                before.mark(cache);
+            }
+            push(turns, "user", i, blocks);
+        }
         "assistant" => {
             // Claude's signed thinking starts the turn, as Anthropic wrote it.
             let mut blocks = content::signed(m.get(THINKING_BLOCKS))?;
-            blocks.extend(content::blocks(m.said(), &content_at, Parts::Assistant)?);
+            let (said, orphan) = content::marked_blocks(m.said(), &content_at, Parts::Assistant)?;
+            blocks.extend(said);
+            // Blank text only: its mark goes to the block before it.
+            if let Some(cache) = orphan
+                && let Some(before) = blocks.last_mut().or_else(|| turns.last_mut()?.blocks.last_mut())
+            {
+                before.mark(cache);
+            }
             blocks.extend(tool_uses(m.get("tool_calls"), &at)?);
             push(turns, "assistant", i, blocks);
         }

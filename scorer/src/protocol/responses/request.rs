@@ -26,8 +26,7 @@ pub const MIN_OUTPUT_TOKENS: u64 = 16;
 const ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";
 
 /// Fields copied as they are: Responses has each under the same name and meaning.
-pub(crate) const PASSED: [&str; 11] = [
-    "metadata",
+pub(crate) const PASSED: [&str; 10] = [
     "moderation",
     "parallel_tool_calls",
     "prompt_cache_key",
@@ -42,8 +41,9 @@ pub(crate) const PASSED: [&str; 11] = [
 
 /// Fields left out: `store` (always `false` here), `stream_options` (usage always comes in
 /// `response.completed`), `seed` (best effort in chat; Responses has none) and `prediction`
-/// (a latency hint that never changes the answer).
-const DROPPED: [&str; 4] = ["prediction", "seed", "store", "stream_options"];
+/// (a latency hint that never changes the answer), and `metadata` (for stored responses: as on
+/// the chat path, none is sent).
+const DROPPED: [&str; 5] = ["metadata", "prediction", "seed", "store", "stream_options"];
 
 /// Fields Responses has no equivalent for: each is accepted only when its value means "not
 /// used" (the test beside it) and refused otherwise, with what to send instead.

@@ -92,3 +92,31 @@ fn a_blank_parts_mark_is_kept_on_a_block_next_to_it() {
     let out = sent(&body(json!([blank, text("ok")]), json!("go")), &on);
     assert_eq!(out["messages"][2]["content"][0]["content"][0]["cache_control"], mark, "{out}");
 }
+
+/// A user message of a blank marked part only is left out, and its mark went with it (the
+/// client had marked, so no top-level mark was asked): it goes to the block before it.
+#[test]
+fn a_blank_messages_mark_goes_to_the_block_before_it() {
+    let mark = json!({"type": "ephemeral"});
+    let body = json!({"model": "auto", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "q"}]},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": [{"type": "text", "text": "\n", "cache_control": mark}]}]});
+    let out = sent(&body, &TO);
+    let marks = out.to_string().matches("cache_control").count();
+    assert_eq!(marks, 1, "{out}");
+    assert_eq!(out["messages"][1]["content"][0]["cache_control"], mark, "{out}");
+}
+
+/// An assistant message of a blank marked part only: its mark goes to the block before it.
+#[test]
+fn a_blank_assistant_messages_mark_goes_to_the_block_before_it() {
+    let mark = json!({"type": "ephemeral"});
+    let body = json!({"model": "auto", "messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [{"type": "text", "text": " ", "cache_control": mark}]},
+        {"role": "user", "content": "go on"}]});
+    let out = sent(&body, &TO);
+    assert_eq!(out.to_string().matches("cache_control").count(), 1, "{out}");
+    assert_eq!(out["messages"][0]["content"][0]["cache_control"], mark, "{out}");
+}
