@@ -215,8 +215,7 @@ impl Request {
             }
             None => status,
         };
-        // A 400's body, read once: the gateway's key refused (Gemini's) is a 401, the
-        // provider's failure; a context-length error moves to a larger window.
+        // A 400's body, read once: Gemini's refused key is a 401; an overflow moves on.
         let error = match &f.refusal {
             Some(error) => error.clone(),
             None if status == 400 => host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default(),
@@ -351,6 +350,7 @@ impl Request {
                 "upstream_failed",
                 match attempts {
                     0 => format!("no attempt could be sent ({summary}): retry later"),
+                    1 => format!("the one attempt failed ({summary}): retry later"),
                     n => format!("all {n} attempts failed ({summary}): retry later"),
                 },
             )

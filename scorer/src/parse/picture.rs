@@ -12,15 +12,19 @@ const JPEG_SEGMENTS: usize = 256;
 
 /// The longer side, in pixels, of the image a data URL's JSON text (`raw`: an `image_url`
 /// member as sent, or its `url`) carries; `None` for a remote URL, a type the router does not
-/// read, or a header it cannot. A `/` escaped as `\/` (PHP's `json_encode` writes every one
-/// so, and a JPEG's base64 starts `/9j/`) is read as `/`.
+/// read, or a header it cannot. JSON escapes in it are decoded: PHP's `json_encode` writes
+/// every `/` as `\/` (a JPEG's base64 starts `/9j/`), .NET's encoder every `+` as `\u002B`.
 pub(crate) fn data_url_side(raw: &str) -> Option<u32> {
     let start = raw.find(";base64,")? + ";base64,".len();
     let payload = raw.get(start..)?;
-    let end = payload.find('"').unwrap_or(payload.len());
-    let payload = payload.get(..end)?;
+    // The string's end: a quote no backslash escapes.
+    let end = payload.match_indices('"').map(|(i, _)| i).find(|&i| {
+        let slashes = payload.get(..i).map_or(0, |b| b.bytes().rev().take_while(|c| *c == b'\\').count());
+        slashes % 2 == 0
+    });
+    let payload = payload.get(..end.unwrap_or(payload.len()))?;
     let (w, h) = match payload.contains('\\') {
-        true => size(payload.replace("\\/", "/").as_bytes())?,
+        true => size(serde_json::from_str::<String>(&format!("\"{payload}\"")).ok()?.as_bytes())?,
         false => size(payload.as_bytes())?,
     };
     Some(w.max(h))
@@ -104,7 +108,7 @@ mod tests {
         let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
         b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
         b.extend_from_slice(&[0xFF, 0xE1, 0x01, 0x02]);
-        b.extend(std::iter::repeat_n(0x41, 0x0100));
+        b.extend(0..=255u8);
         b.extend_from_slice(&[0xFF, 0xFF, frame, 0, 17, 8]);
         b.extend_from_slice(&h.to_be_bytes());
         b.extend_from_slice(&w.to_be_bytes());
@@ -166,5 +170,10 @@ mod tests {
         assert!(jpeg.starts_with("/9j/"));
         let escaped = format!(r#""data:image/jpeg;base64,{}""#, jpeg.replace('/', "\\/"));
         assert_eq!(data_url_side(&escaped), Some(9000));
+        // .NET's `\u002B` for `+`, and `\u002F` for `/`.
+        let big = encode(&jpeg_bytes(9000, 100, 0xC0));
+        let net = big.replace('+', "\\u002B").replace('/', "\\u002F");
+        assert!(net.contains("\\u002B"));
+        assert_eq!(data_url_side(&format!(r#""data:image/jpeg;base64,{net}""#)), Some(9000));
     }
 }

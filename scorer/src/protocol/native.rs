@@ -266,8 +266,13 @@ pub fn unwrapped_error(body: &[u8], client: &[u8]) -> Option<Vec<u8>> {
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else { return None };
     let e = items.first()?.get("error")?.as_object()?;
     let message = e.get("message").and_then(Value::as_str).unwrap_or("the provider refused the request");
+    // Without the client's body (kept only while a fallback may need it), Gemini's own words.
     let overflow = CHAT_CONTEXT_PHRASES.iter().any(|p| message.to_ascii_lowercase().contains(p))
-        && !echoes_client(body, client);
+        && if client.is_empty() {
+            message.starts_with("The input token count")
+        } else {
+            !echoes_client(body, client)
+        };
     let code =
         if overflow { Some("context_length_exceeded") } else { e.get("status").and_then(Value::as_str) };
     let error =
@@ -440,7 +445,7 @@ mod tests {
     fn geminis_overflow_is_told_as_openais_code() {
         let code = |message: &str| {
             let body = json!([{"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}]);
-            let out = unwrapped_error(body.to_string().as_bytes(), b"{}").unwrap_or_default();
+            let out = unwrapped_error(body.to_string().as_bytes(), b"").unwrap_or_default();
             serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"].clone()
         };
         let overflow =
@@ -451,11 +456,12 @@ mod tests {
         let echoed = json!([{"error": {"code": 400, "status": "INVALID_ARGUMENT",
             "message": "Invalid JSON payload received. Unknown name \"context window\": Cannot find field."}}]);
         let client = br#"{"model":"gemini-2.5-flash","context window":1,"messages":[]}"#;
-        let out = unwrapped_error(echoed.to_string().as_bytes(), client).unwrap_or_default();
-        assert_eq!(
-            serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"],
-            json!("INVALID_ARGUMENT")
-        );
+        // Also without the client's body (not kept: no fallback).
+        for client in [&client[..], b""] {
+            let out = unwrapped_error(echoed.to_string().as_bytes(), client).unwrap_or_default();
+            let code = serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"].clone();
+            assert_eq!(code, json!("INVALID_ARGUMENT"));
+        }
     }
 
     /// An event stream's content type is told whatever its case, leading blanks and parameters.

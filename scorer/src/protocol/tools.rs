@@ -27,9 +27,24 @@ pub(crate) fn tool_id(id: Cow<'_, str>) -> Cow<'_, str> {
     if crate::parse::fields::plain_tool_name(&id, CONVERSE_TOOL_NAME) {
         return id;
     }
+    Cow::Owned(hashed_id(&id))
+}
+
+/// A call id as the Responses API takes it back (`call_id`: at most 64 characters): a longer
+/// one (a client's own, another provider's) becomes [`hashed_id`]'s, the same for a call and
+/// its output; OpenAI answered it with a 400 that ended the request.
+pub(crate) fn call_id(id: Cow<'_, str>) -> Cow<'_, str> {
+    if id.chars().count() <= CONVERSE_TOOL_NAME {
+        return id;
+    }
+    Cow::Owned(hashed_id(&id))
+}
+
+/// `call_` and 16 hex digits of `id`'s FNV-1a hash.
+fn hashed_id(id: &str) -> String {
     let hash =
         id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    Cow::Owned(format!("call_{hash:016x}"))
+    format!("call_{hash:016x}")
 }
 
 /// The longest tool name Converse takes (`ToolSpecification.name`: 1 to 64 of `[a-zA-Z0-9_-]`).

@@ -124,6 +124,21 @@ impl Block<'_> {
             Block::Other(Value::Object(obj)) if !obj.contains_key("cache_control") => {
                 obj.insert("cache_control".into(), cache);
             }
+            // A tool result: its last block, or the result itself (a string result becomes
+            // its one text block, which then takes it).
+            Block::ToolResult { content, .. } => match content.take() {
+                None => *content = Some(ToolContent::Marked(cache)),
+                Some(ToolContent::Text(text)) => {
+                    *content = Some(ToolContent::Blocks(vec![Block::Text { text, cache: Some(cache) }]));
+                }
+                Some(ToolContent::Blocks(mut blocks)) => {
+                    if let Some(last) = blocks.last_mut() {
+                        last.mark(cache);
+                    }
+                    *content = Some(ToolContent::Blocks(blocks));
+                }
+                marked => *content = marked,
+            },
             _ => {}
         }
     }
@@ -227,16 +242,11 @@ pub(super) fn signed(raw: Raw<'_>) -> Result<Vec<Block<'static>>, ApiError> {
 }
 
 /// The content blocks of `content` (a string, an array of parts, or absent), `at` giving its
-/// param path (`messages[2].content`). Text that is empty or only whitespace is left out: the
-/// Messages API rejects such text blocks.
-pub(super) fn blocks<'a>(content: Raw<'a>, at: At<'_>, parts: Parts) -> Result<Vec<Block<'a>>, ApiError> {
-    marked_blocks(content, at, parts).map(|(blocks, _)| blocks)
-}
-
-/// [`blocks`], and the prompt-cache mark of a blank part left out that no block took. A blank
-/// part's mark goes to the block before it, else to the one after: dropped with its part (an
-/// empty tool result marked as the conversation's last block), the request reached Claude
-/// with no breakpoint, and its whole input was read at full price.
+/// param path (`messages[2].content`), and the prompt-cache mark of a blank part left out that
+/// no block took. Text that is empty or only whitespace is left out (the Messages API rejects
+/// such blocks), its mark going to the block before it, else to the one after: dropped with
+/// its part (an empty tool result marked as the conversation's last block), the request
+/// reached Claude with no breakpoint, and its whole input was read at full price.
 pub(super) fn marked_blocks<'a>(
     content: Raw<'a>,
     at: At<'_>,

@@ -136,7 +136,8 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
     let role = string(m.get("role"))?.unwrap_or_default();
     match role.as_ref() {
         "system" | "developer" => {
-            let blocks = content::blocks(m.get("content"), &content_at, Parts::Text)?;
+            let (blocks, orphan) = content::marked_blocks(m.get("content"), &content_at, Parts::Text)?;
+            mark_before(turns, orphan);
             if turns.is_empty() {
                 system.extend(blocks.into_iter().map(|b| (i, b)));
             } else {
@@ -146,10 +147,7 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
         "user" => {
             // A message of blank parts only is left out: its mark goes to the block before it.
             let (blocks, orphan) = content::marked_blocks(m.get("content"), &content_at, Parts::User)?;
-            if let (Some(cache), Some(before)) = (orphan, turns.last_mut().and_then(|t| t.blocks.last_mut()))
-            {
-                before.mark(cache);
-            }
+            mark_before(turns, orphan);
             push(turns, "user", i, blocks);
         }
         "assistant" => {
@@ -158,10 +156,9 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
             let (said, orphan) = content::marked_blocks(m.said(), &content_at, Parts::Assistant)?;
             blocks.extend(said);
             // Blank text only: its mark goes to the block before it.
-            if let Some(cache) = orphan
-                && let Some(before) = blocks.last_mut().or_else(|| turns.last_mut()?.blocks.last_mut())
-            {
-                before.mark(cache);
+            match (orphan, blocks.last_mut()) {
+                (Some(cache), Some(last)) => last.mark(cache),
+                (orphan, _) => mark_before(turns, orphan),
             }
             blocks.extend(tool_uses(m.get("tool_calls"), &at)?);
             push(turns, "assistant", i, blocks);
@@ -178,6 +175,15 @@ pub(super) fn add<'a>(built: &mut Built<'a>, i: usize, m: Members<'a>) -> Result
         }
     }
     Ok(())
+}
+
+/// The mark of a message left out (blank parts only), on the conversation's block before it
+/// (a tool result's included), if any: dropped with its message, the request reached Claude
+/// with no breakpoint, and no automatic one either (the client had marked).
+fn mark_before(turns: &mut [Turn<'_>], orphan: Option<Value>) {
+    if let (Some(cache), Some(before)) = (orphan, turns.last_mut().and_then(|t| t.blocks.last_mut())) {
+        before.mark(cache);
+    }
 }
 
 /// The Messages API starts a conversation with the user.

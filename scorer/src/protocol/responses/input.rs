@@ -24,22 +24,42 @@ use crate::error::{ApiError, echo};
 use crate::parse::messages::THINKING_BLOCKS;
 use crate::protocol::raw::{At, Elements, Members, Raw, null, objects, objects_with, once, string, value};
 use crate::protocol::signed::{self, Family};
+use crate::protocol::tools::call_id;
 
 /// One `input` item.
 #[derive(Debug)]
 pub(super) enum Item<'a> {
     /// A user, system or developer `message` with its input parts.
-    Message { role: &'static str, content: Vec<Part<'a>> },
+    Message {
+        role: &'static str,
+        content: Vec<Part<'a>>,
+    },
     /// An assistant `message`, its content one string, and its phase: `commentary` before the
     /// tool calls of its turn, else `final_answer` (codex models want it back on every
     /// assistant message; a chat client does not keep it, so the turn's shape tells it).
     Said(Cow<'a, str>, &'static str),
     /// A `function_call`.
-    Call { id: Cow<'a, str>, name: Cow<'a, str>, arguments: Cow<'a, str> },
-    /// A `function_call_output`.
-    Output { id: Cow<'a, str>, output: Cow<'a, str> },
+    Call {
+        id: Cow<'a, str>,
+        name: Cow<'a, str>,
+        arguments: Cow<'a, str>,
+    },
+    /// A `function_call_output`: its text, or its text parts one `input_text` each (joined,
+    /// two parts' words ran together).
+    Output {
+        id: Cow<'a, str>,
+        output: Cow<'a, str>,
+    },
+    OutputParts {
+        id: Cow<'a, str>,
+        parts: Vec<Cow<'a, str>>,
+    },
     /// A `reasoning` item sent back: its id, summary parts and encrypted content.
-    Reasoning { id: String, summary: Vec<Value>, encrypted: String },
+    Reasoning {
+        id: String,
+        summary: Vec<Value>,
+        encrypted: String,
+    },
 }
 
 /// One input part: `input_text`, or an image or file built whole.
@@ -88,6 +108,13 @@ impl Serialize for Item<'_> {
             Item::Output { id, output } => {
                 m.serialize_entry("call_id", id)?;
                 m.serialize_entry("output", output)?;
+                m.serialize_entry("type", "function_call_output")?;
+            }
+            Item::OutputParts { id, parts } => {
+                m.serialize_entry("call_id", id)?;
+                let parts: Vec<Part<'_>> =
+                    parts.iter().map(|t| Part::Text(Cow::Borrowed(t.as_ref()))).collect();
+                m.serialize_entry("output", &parts)?;
                 m.serialize_entry("type", "function_call_output")?;
             }
             Item::Reasoning { id, summary, encrypted } => {
@@ -305,7 +332,7 @@ fn assistant<'a>(m: &Members<'a>, at: At<'_>, items: &mut Vec<Item<'a>>) -> Resu
             None if null(f.get("arguments")) => Cow::Borrowed("{}"),
             None => return Err(wrong_type(&format!("{}.function.arguments", at()), "a JSON string")),
         };
-        items.push(Item::Call { id, name, arguments });
+        items.push(Item::Call { id: call_id(id), name, arguments });
     }
     Ok(())
 }
@@ -373,9 +400,16 @@ fn lead(reasoning: Vec<(Option<String>, Item<'static>)>, items: &mut Vec<Item<'_
 
 /// A tool message: the output of the call it names.
 fn tool_result<'a>(m: &Members<'a>, at: At<'_>) -> Result<Item<'a>, ApiError> {
-    let id = required_string(m.get("tool_call_id"), &|| format!("{}.tool_call_id", at()))?;
-    let output = joined_text(m.get("content"), at)?;
-    Ok(Item::Output { id, output })
+    let id = call_id(required_string(m.get("tool_call_id"), &|| format!("{}.tool_call_id", at()))?);
+    let content = m.get("content");
+    if let Some(list) = objects(content)?.filter(|l| l.len() > 1) {
+        let parts = list.into_iter().enumerate().map(|(j, p)| {
+            let at = || format!("{}.content[{j}]", at());
+            text_part(&once(p, at)?, &at)
+        });
+        return Ok(Item::OutputParts { id, parts: parts.collect::<Result<_, _>>()? });
+    }
+    Ok(Item::Output { id, output: joined_text(content, at)? })
 }
 
 /// Content that can only be text (assistant and tool turns): a string, or its text parts
@@ -394,20 +428,22 @@ fn joined_text<'a>(content: Raw<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiErro
     let mut out = String::new();
     for (j, p) in list.into_iter().enumerate() {
         let at = || format!("{}.content[{j}]", at());
-        let p = once(p, at)?;
-        match string(p.get("type"))?.as_deref() {
-            Some("text") => out.push_str(&part_string(&p, "text", &at)?),
-            Some("refusal") => out.push_str(&part_string(&p, "refusal", &at)?),
-            _ => {
-                return Err(ApiError::invalid(
-                    "unsupported_value",
-                    Some(&format!("{}.type", at())),
-                    "this message's content can only be text parts",
-                ));
-            }
-        }
+        out.push_str(&text_part(&once(p, at)?, &at)?);
     }
     Ok(Cow::Owned(out))
+}
+
+/// A text or refusal part's text; any other part is refused.
+fn text_part<'a>(p: &Members<'a>, at: At<'_>) -> Result<Cow<'a, str>, ApiError> {
+    match string(p.get("type"))?.as_deref() {
+        Some("text") => part_string(p, "text", at),
+        Some("refusal") => part_string(p, "refusal", at),
+        _ => Err(ApiError::invalid(
+            "unsupported_value",
+            Some(&format!("{}.type", at())),
+            "this message's content can only be text parts",
+        )),
+    }
 }
 
 /// A part's string member `key` (a text part's `text`, a refusal part's `refusal`).

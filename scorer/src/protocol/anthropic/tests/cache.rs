@@ -120,3 +120,28 @@ fn a_blank_assistant_messages_mark_goes_to_the_block_before_it() {
     assert_eq!(out.to_string().matches("cache_control").count(), 1, "{out}");
     assert_eq!(out["messages"][0]["content"][0]["cache_control"], mark, "{out}");
 }
+
+/// A blank marked message right after a tool result: the mark goes onto the `tool_result`
+/// (Anthropic takes one there), as for a mid-conversation system message of blank parts.
+#[test]
+fn a_blank_messages_mark_after_a_tool_result_goes_onto_it() {
+    let mark = json!({"type": "ephemeral"});
+    let blank = json!([{"type": "text", "text": "\n", "cache_control": mark}]);
+    let call = json!({"id": "c1", "type": "function", "function": {"name": "get", "arguments": "{}"}});
+    let tools = json!([{"type": "function", "function": {"name": "get", "parameters": {"type": "object"}}}]);
+    for role in ["user", "system", "assistant"] {
+        let body = json!({"model": "auto", "tools": tools, "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": null, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+            {"role": role, "content": blank}]});
+        let out = sent(&body, &TO);
+        assert_eq!(out.to_string().matches("cache_control").count(), 1, "{role}: {out}");
+        let result = &out["messages"][2]["content"][0];
+        assert_eq!(
+            (&result["type"], &result["content"][0]["cache_control"]),
+            (&json!("tool_result"), &mark),
+            "{role}: {out}"
+        );
+    }
+}

@@ -2,6 +2,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod call_ids;
+
 const TO: Native<'static> = Native {
     model: "gpt-5.3-codex",
     upstream_model: "gpt-5.3-codex",
