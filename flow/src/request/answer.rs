@@ -283,7 +283,7 @@ impl Request {
             });
             content_type = Some(kind);
         } else if status == 400
-            && let Some(one) = native::unwrapped_error(&body, &f.body)
+            && let Some(one) = native::unwrapped_error(&body, || is_context_error(api, &body, &f.body))
         {
             // Gemini's array-wrapped error, as on the first attempt's path.
             body = one;

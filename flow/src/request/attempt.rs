@@ -273,13 +273,13 @@ impl Request {
         // Gemini's OpenAI layer wraps its error in an array, where the OpenAI SDKs find no
         // `error` and report a 400 with no body: the client gets it in OpenAI's shape (also
         // when no larger window takes a context-length error; a fallback's answer replaces it).
-        if let Some(one) = native::unwrapped_error(&body, &f.body) {
+        let overflow = is_context_error(f.to.api, &body, &f.body);
+        if let Some(one) = native::unwrapped_error(&body, || overflow) {
             self.effects.push(Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into()));
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: one });
         }
         let window = f.to.context_window;
-        if is_context_error(f.to.api, &body, &f.body) && f.fallbacks.iter().any(|u| u.context_window > window)
-        {
+        if overflow && f.fallbacks.iter().any(|u| u.context_window > window) {
             return self.fail_over_or(host, f, Retry::Context(window), Origin::Checking);
         }
         self.served(host, &f, 400);

@@ -33,10 +33,10 @@ pub(crate) fn quad(payload: &[u8], group: usize) -> ([u8; 3], usize) {
 /// decoded: `png`, `jpeg`, `gif` or `webp` (what Anthropic's and Bedrock's APIs take), `None`
 /// for any other bytes. A data URL's media type is the client's word, and those APIs answer a
 /// wrong one with a 400 ("Image does not match the provided media type").
-pub(crate) fn image_format(payload: &str) -> Option<&'static str> {
+pub(crate) fn image_format(payload: &[u8]) -> Option<&'static str> {
     let head: Vec<u8> = (0..4)
         .flat_map(|group| {
-            let (bytes, n) = quad(payload.as_bytes(), group);
+            let (bytes, n) = quad(payload, group);
             bytes.into_iter().take(n)
         })
         .collect();
@@ -96,8 +96,8 @@ mod tests {
             (&b"BM\x36\0\0\0\0\0\0\0\x36\0"[..], None),
             (&b"\0\0\0"[..], None),
         ] {
-            assert_eq!(image_format(&encode(bytes)), want, "{bytes:?}");
+            assert_eq!(image_format(encode(bytes).as_bytes()), want, "{bytes:?}");
         }
-        assert_eq!(image_format("not base64!"), None);
+        assert_eq!(image_format(b"not base64!"), None);
     }
 }

@@ -16,25 +16,26 @@ use crate::vocab::{Policy, Prefer};
 
 /// Reads `prefer`: one of [`Prefer::NAMES`], or null.
 pub(crate) fn read_prefer(r: &mut Reader<'_>) -> Result<Option<Prefer>, ApiError> {
-    let Some(p) = opt_string_field(r, "prefer")? else { return Ok(None) };
-    Prefer::parse(&p).map(Some).ok_or_else(|| {
-        ApiError::invalid(
-            "invalid_prefer",
-            Some("prefer"),
-            format!("prefer {} is not valid: use one of {}", echo(&p), Prefer::NAMES.join(", ")),
-        )
-    })
+    read_name(r, "prefer", "invalid_prefer", Prefer::parse, &Prefer::NAMES)
 }
 
 /// Reads `tier`: economy, standard or premium, or null.
 pub(crate) fn read_tier(r: &mut Reader<'_>) -> Result<Option<Tier>, ApiError> {
-    let Some(t) = opt_string_field(r, "tier")? else { return Ok(None) };
-    Tier::parse(&t).map(Some).ok_or_else(|| {
-        ApiError::invalid(
-            "invalid_tier",
-            Some("tier"),
-            format!("tier {} is not valid: use one of economy, standard, premium", echo(&t)),
-        )
+    read_name(r, "tier", "invalid_tier", Tier::parse, &["economy", "standard", "premium"])
+}
+
+/// Reads `key`: one of the `names` `parse` knows, or null; another is the 400 `code`.
+fn read_name<T>(
+    r: &mut Reader<'_>,
+    key: &'static str,
+    code: &'static str,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+) -> Result<Option<T>, ApiError> {
+    let Some(v) = opt_string_field(r, key)? else { return Ok(None) };
+    parse(&v).map(Some).ok_or_else(|| {
+        let message = format!("{key} {} is not valid: use one of {}", echo(&v), names.join(", "));
+        ApiError::invalid(code, Some(key), message)
     })
 }
 

@@ -5,7 +5,7 @@
 //! Only the bytes that say the size are decoded: a PNG's, GIF's or WebP's first thirty, a
 //! JPEG's segment headers up to its frame header.
 
-use super::base64::decoded as byte;
+use super::base64::{decoded as byte, image_format};
 
 /// Segments of a JPEG read before its frame header at most: an image's metadata takes a few.
 const JPEG_SEGMENTS: usize = 256;
@@ -17,20 +17,28 @@ const JPEG_SEGMENTS: usize = 256;
 pub(crate) fn data_url_side(raw: &str) -> Option<u32> {
     let start = raw.find(";base64,")? + ";base64,".len();
     let payload = raw.get(start..)?;
-    // The string's end: a quote no backslash escapes.
+    // Read in place: decoding stops at the string's closing quote or at an escape (neither is
+    // base64), so only the header's bytes are looked at, as a multi-megabyte image's whole
+    // base64 was already read by the parse.
+    if let Some((w, h)) = size(payload.as_bytes()) {
+        return Some(w.max(h));
+    }
+    // An escape before the header's end: the string decoded (its end, a quote no backslash
+    // escapes, looked for only then).
     let end = payload.match_indices('"').map(|(i, _)| i).find(|&i| {
         let slashes = payload.get(..i).map_or(0, |b| b.bytes().rev().take_while(|c| *c == b'\\').count());
         slashes % 2 == 0
     });
     let payload = payload.get(..end.unwrap_or(payload.len()))?;
-    let (w, h) = match payload.contains('\\') {
-        true => size(serde_json::from_str::<String>(&format!("\"{payload}\"")).ok()?.as_bytes())?,
-        false => size(payload.as_bytes())?,
-    };
+    if !payload.contains('\\') {
+        return None;
+    }
+    let (w, h) = size(serde_json::from_str::<String>(&format!("\"{payload}\"")).ok()?.as_bytes())?;
     Some(w.max(h))
 }
 
-/// Width and height of the PNG, GIF, WebP or JPEG image `payload`, base64, encodes.
+/// Width and height of the PNG, GIF, WebP or JPEG image `payload`, base64, encodes (its format
+/// told by [`image_format`]).
 pub(crate) fn size(payload: &[u8]) -> Option<(u32, u32)> {
     let at = |i: usize| byte(payload, i);
     let be16 = |i: usize| Some(u32::from(at(i)?) << 8 | u32::from(at(i + 1)?));
@@ -38,29 +46,18 @@ pub(crate) fn size(payload: &[u8]) -> Option<(u32, u32)> {
     let le24 = |i: usize| Some(le16(i)? | u32::from(at(i + 2)?) << 16);
     let be32 = |i: usize| Some(be16(i)? << 16 | be16(i + 2)?);
     let tag = |i: usize, t: &[u8]| t.iter().enumerate().all(|(k, c)| at(i + k) == Some(*c));
-    if tag(0, b"\x89PNG") && tag(12, b"IHDR") {
-        return Some((be32(16)?, be32(20)?));
-    }
-    if tag(0, b"GIF8") {
-        return Some((le16(6)?, le16(8)?));
-    }
-    if tag(0, b"RIFF") && tag(8, b"WEBP") {
-        if tag(12, b"VP8 ") {
-            return Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF));
-        }
-        if tag(12, b"VP8L") {
+    match image_format(payload)? {
+        "png" if tag(12, b"IHDR") => Some((be32(16)?, be32(20)?)),
+        "gif" => Some((le16(6)?, le16(8)?)),
+        "webp" if tag(12, b"VP8 ") => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF)),
+        "webp" if tag(12, b"VP8L") => {
             let bits = le16(21)? | u32::from(at(23)?) << 16 | u32::from(at(24)?) << 24;
-            return Some(((bits & 0x3FFF) + 1, (bits >> 14 & 0x3FFF) + 1));
+            Some(((bits & 0x3FFF) + 1, (bits >> 14 & 0x3FFF) + 1))
         }
-        if tag(12, b"VP8X") {
-            return Some((le24(24)? + 1, le24(27)? + 1));
-        }
-        return None;
+        "webp" if tag(12, b"VP8X") => Some((le24(24)? + 1, le24(27)? + 1)),
+        "jpeg" => jpeg(payload),
+        _ => None,
     }
-    if tag(0, b"\xFF\xD8") {
-        return jpeg(payload);
-    }
-    None
 }
 
 /// A JPEG's size from its frame header (SOF0 to SOF15 but DHT, JPG and DAC), found by

@@ -259,22 +259,15 @@ pub fn is_context_error(api: Api, status: u16, body: &[u8]) -> bool {
 /// "message","status"}}]`, Gemini's OpenAI layer), in OpenAI's (`{"error":{"message","type",
 /// "param","code"}}`, Google's `status` as the code, but `context_length_exceeded` for an
 /// input over the window, as OpenAI says it: Claude Code and the Codex CLI compact their
-/// conversation on that code, and took Gemini's `INVALID_ARGUMENT` for a plain error; not when
-/// the words are the `client` body's own, repeated: [`echoes_client`]); `None` for any other
-/// body.
-pub fn unwrapped_error(body: &[u8], client: &[u8]) -> Option<Vec<u8>> {
+/// conversation on that code, and took Gemini's `INVALID_ARGUMENT` for a plain error):
+/// `overflow` says whether it is one, the caller's context-error check, asked only of such a
+/// body; `None` for any other body.
+pub fn unwrapped_error(body: &[u8], overflow: impl FnOnce() -> bool) -> Option<Vec<u8>> {
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else { return None };
     let e = items.first()?.get("error")?.as_object()?;
     let message = e.get("message").and_then(Value::as_str).unwrap_or("the provider refused the request");
-    // Without the client's body (kept only while a fallback may need it), Gemini's own words.
-    let overflow = CHAT_CONTEXT_PHRASES.iter().any(|p| message.to_ascii_lowercase().contains(p))
-        && if client.is_empty() {
-            message.starts_with("The input token count")
-        } else {
-            !echoes_client(body, client)
-        };
     let code =
-        if overflow { Some("context_length_exceeded") } else { e.get("status").and_then(Value::as_str) };
+        if overflow() { Some("context_length_exceeded") } else { e.get("status").and_then(Value::as_str) };
     let error =
         json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": code}});
     serde_json::to_vec(&error).ok()
@@ -319,6 +312,8 @@ const CHAT_CONTEXT_PHRASES: [&str; 7] = [
 /// with a request no model takes. A conversation that only mentions a phrase does not hide a real
 /// overflow: only client strings the error repeats whole are taken out of it before the phrases
 /// are looked for. Both sides are compared decoded and lowercased, as the provider saw them.
+/// Without the client's body (empty: a request with nothing to fall back on keeps none), what
+/// the error quotes (`Unknown name "context window"`) is taken for the client's.
 pub fn echoes_client(error: &[u8], client: &[u8]) -> bool {
     let error = decoded_text(error);
     let phrases = CHAT_CONTEXT_PHRASES.iter().chain(&anthropic::response::CONTEXT_PHRASES);
@@ -328,9 +323,14 @@ pub fn echoes_client(error: &[u8], client: &[u8]) -> bool {
     if said.is_empty() {
         return false;
     }
-    let Ok(v) = serde_json::from_slice::<Value>(client) else { return false };
     let mut strings = Vec::new();
-    strings_of(&v, &mut strings);
+    if client.is_empty() {
+        // Every other piece of the error's text is a quoted one: `a "b" c` splits as a, b, c.
+        strings.extend(error.split('"').skip(1).step_by(2).map(str::to_string));
+    } else {
+        let Ok(v) = serde_json::from_slice::<Value>(client) else { return false };
+        strings_of(&v, &mut strings);
+    }
     let mut rest = error;
     for s in strings.iter().filter(|s| said.iter().any(|p| s.contains(p))) {
         rest = rest.replace(s.as_str(), "\n");
@@ -437,16 +437,24 @@ impl Stream {
 mod tests {
     use serde_json::{Value, json};
 
-    use super::unwrapped_error;
+    use super::{echoes_client, is_context_error, unwrapped_error};
+    use crate::catalog::Api;
 
     /// Gemini's window overflow, wrapped in its array, is `context_length_exceeded` as OpenAI
     /// says it (the coding CLIs compact on that code); any other 400 keeps Google's status.
     #[test]
     fn geminis_overflow_is_told_as_openais_code() {
+        // As the flow asks it: a context error in words the client's body does not hold.
+        let code_of = |body: &str, client: &[u8]| {
+            let overflow = || {
+                is_context_error(Api::Chat, 400, body.as_bytes()) && !echoes_client(body.as_bytes(), client)
+            };
+            let out = unwrapped_error(body.as_bytes(), overflow).unwrap_or_default();
+            serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"].clone()
+        };
         let code = |message: &str| {
             let body = json!([{"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}]);
-            let out = unwrapped_error(body.to_string().as_bytes(), b"").unwrap_or_default();
-            serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"].clone()
+            code_of(&body.to_string(), b"")
         };
         let overflow =
             "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).";
@@ -458,9 +466,7 @@ mod tests {
         let client = br#"{"model":"gemini-2.5-flash","context window":1,"messages":[]}"#;
         // Also without the client's body (not kept: no fallback).
         for client in [&client[..], b""] {
-            let out = unwrapped_error(echoed.to_string().as_bytes(), client).unwrap_or_default();
-            let code = serde_json::from_slice::<Value>(&out).unwrap_or_default()["error"]["code"].clone();
-            assert_eq!(code, json!("INVALID_ARGUMENT"));
+            assert_eq!(code_of(&echoed.to_string(), client), json!("INVALID_ARGUMENT"));
         }
     }
 

@@ -369,7 +369,8 @@ fn image(url: &str, at: &str) -> Result<Value, ApiError> {
         // The type its bytes say, where they say one the API takes, whatever the label: a label
         // that does not match them is Anthropic's 400 ("Image does not match the provided media
         // type"), which no other candidate would have been tried for.
-        let told = image_format(data).and_then(|f| IMAGE_TYPES.iter().copied().find(|t| t.ends_with(f)));
+        let told =
+            image_format(data.as_bytes()).and_then(|f| IMAGE_TYPES.iter().copied().find(|t| t.ends_with(f)));
         let Some(media) = told.or_else(|| IMAGE_TYPES.iter().copied().find(|t| *t == named)) else {
             return Err(refuse(
                 at,

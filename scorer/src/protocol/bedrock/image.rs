@@ -35,7 +35,7 @@ pub(super) fn image(part: &Members<'_>, at: &str) -> Result<Value, ApiError> {
     // The format its bytes say, where they say one, whatever the label: Bedrock answers a label
     // that does not match them with a 400 ("The provided image does not match the specified
     // image format").
-    let format = match (image_format(data), mime.to_ascii_lowercase().as_str()) {
+    let format = match (image_format(data.as_bytes()), mime.to_ascii_lowercase().as_str()) {
         (Some(told), _) => told,
         (None, "image/png") => "png",
         (None, "image/jpeg" | "image/jpg") => "jpeg",
