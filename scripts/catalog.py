@@ -126,6 +126,21 @@ BIAS_REFUSED_MODELS = {"qwen.qwen3-32b-v1:0", "qwen.qwen3-next-80b-a3b", "qwen.q
 # them in this catalog: Gemini's OpenAI layer answers 'Unknown name "web_search_options"', OpenAI's
 # other models "Web search options not supported with this model", the others do not know it.
 # Every chat model here refuses it, so a request asking for it gets the router's 400 naming it.
+# Tools some chat APIs refuse, so a tier moves on: OpenAI's free-form `custom` tools, which
+# only OpenAI's own API describes (the others document function tools only); more than 128
+# functions, which OpenAI's chat API answers with a 400 (its API reference: "A max of 128
+# functions are supported"); and JSON output beside tools on Gemini 2.5 ("Function calling with
+# a response mime type: 'application/json' is unsupported", googleapis/python-genai#867,
+# openai/openai-agents-python#656; Gemini 3 takes both).
+JSON_WITH_TOOLS_REFUSED = {"gemini-2.5-flash", "gemini-2.5-pro"}
+
+
+def tool_refusals(provider, cid):
+    """What of a chat request's tools this chat deployment's API refuses."""
+    return (["custom_tools"] if provider != "openai" else ["many_tools"]) + (
+        ["json_with_tools"] if cid in JSON_WITH_TOOLS_REFUSED else [])
+
+
 # OpenAI members its own models differ on (scorer/src/catalog/quirks.rs DROPPABLE): a predicted
 # output only GPT-4o and GPT-4.1 take (OpenAI's predicted outputs guide), verbosity only GPT-5
 # and later (any value but medium is a 400 from the others: google-deepmind/concordia#164).
@@ -206,18 +221,30 @@ REASONING_EFFORTS = {
     "gpt-5.4": ["none", "low", "medium", "high", "xhigh"],
     "grok-3-mini-beta": ["low", "high"],
     # Claude through the Messages translation: none/minimal (no thinking) to high as thinking
-    # budgets; Opus 4.7 thinks adaptively and takes xhigh and max as efforts too (Anthropic's
-    # effort guide).
+    # budgets; the adaptive ones take max as an effort too, and Opus 4.7 xhigh (Anthropic's
+    # effort guide: max on Opus 4.6, Sonnet 4.6 and Opus 4.7; xhigh from Opus 4.7).
     "claude-haiku-4-5": ["none", "minimal", "low", "medium", "high"],
-    "claude-sonnet-4-6": ["none", "minimal", "low", "medium", "high"],
-    "claude-opus-4-6": ["none", "minimal", "low", "medium", "high"],
+    "claude-sonnet-4-6": ["none", "minimal", "low", "medium", "high", "max"],
+    "claude-opus-4-6": ["none", "minimal", "low", "medium", "high", "max"],
     "claude-opus-4-7": ["none", "minimal", "low", "medium", "high", "xhigh", "max"],
-    # Gemini's OpenAI compatibility page maps minimal, low, medium and high to thinking levels,
-    # and "none" only on 2.5 models other than Pro ("Reasoning cannot be turned off for Gemini
-    # 2.5 Pro or 3 models"); another value is a 400 INVALID_ARGUMENT.
-    "gemini-2.5-flash": ["none", "minimal", "low", "medium", "high"],
-    "gemini-2.5-pro": ["minimal", "low", "medium", "high"],
-    "gemini-3.1-pro-preview": ["minimal", "low", "medium", "high"],
+    # Gemini's OpenAI layer answers any other value with a 400 ("Invalid reasoning_effort:
+    # minimal. Valid values are: high, low, medium, none", INVALID_ARGUMENT, reported on the
+    # Gemini developer forum for the layer though its page maps minimal), and "none" only on
+    # 2.5 models other than Pro ("Reasoning cannot be turned off for Gemini 2.5 Pro or 3
+    # models"); Gemini 3.1 Pro takes no minimal level natively either (Gemini thinking guide).
+    "gemini-2.5-flash": ["none", "low", "medium", "high"],
+    "gemini-2.5-pro": ["low", "medium", "high"],
+    "gemini-3.1-pro-preview": ["low", "medium", "high"],
+}
+# The effort a reasoning model thinks at when a request names none, where it is not medium (the
+# default of OpenAI's reasoning models before GPT-5.1, of gpt-oss, and taken for the others,
+# which think by default: Gemini 2.5 decides its own budget, the open-weight ones think unless
+# told not to): GPT-5.1 and later default to none (OpenAI's reasoning_effort reference), Gemini
+# 3.1 Pro to high (Gemini thinking guide). Claude thinks only when asked (none, by its API).
+# The budgets hold its thinking for a request that caps no output.
+DEFAULT_EFFORTS = {
+    "gpt-5.4": "none",
+    "gemini-3.1-pro-preview": "high",
 }
 # Instruct models the shared catalog marks as reasoning that do not think: Qwen's quickstart
 # ("Qwen3-Instruct-2507 supports only non-thinking mode and does not generate <think></think>
@@ -360,9 +387,11 @@ def main():
         if cid in BIAS_REFUSED_MODELS:
             entry["refuses"] = entry.get("refuses", []) + ["logit_bias"]
         if m["tier"] != "embedding" and api == "chat":
-            entry["refuses"] = entry.get("refuses", []) + ["web_search"]
+            entry["refuses"] = entry.get("refuses", []) + ["web_search"] + tool_refusals(m["provider"], cid)
         if cid in REASONING_EFFORTS:
             entry["reasoning_efforts"] = REASONING_EFFORTS[cid]
+        if cid in DEFAULT_EFFORTS:
+            entry["default_reasoning_effort"] = DEFAULT_EFFORTS[cid]
         long = LONG_CONTEXT.get(cid)
         if long:
             entry["long_context"] = {"above": long[0], "price_in": long[1], "price_out": long[2]}
@@ -381,7 +410,7 @@ def main():
         base.pop("refuses", None)
         if provider in REFUSES or cid in REFUSES_MODEL or provider in MEDIA_REFUSED:
             base["refuses"] = REFUSES.get(provider, []) + REFUSES_MODEL.get(cid, []) + MEDIA_REFUSED.get(provider, [])
-        base["refuses"] = base.get("refuses", []) + ["web_search"]
+        base["refuses"] = base.get("refuses", []) + ["web_search"] + tool_refusals(provider, cid)
         base.pop("no_effort_with_tools", None)
         if (provider, cid) in NO_EFFORT_WITH_TOOLS:
             base["no_effort_with_tools"] = True

@@ -35,11 +35,22 @@ pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIA
 /// And the controls some backends obey on any request: a method override
 /// (`x-http-method-override` and its variants, a POST read as a GET or a DELETE) and Google's
 /// system parameters (`x-server-timeout`: a client's one-second deadline made Gemini's 504s,
-/// which count against its breaker for every client; `x-origin`, `x-referer`).
-pub const NOT_FOR_PROVIDERS: [&str; 20] = [
+/// which count against its breaker for every client; `x-origin`, `x-referer`). And a browser's
+/// `origin` and `referer`: Anthropic answers any request with an `origin` that has not opted in
+/// with a 401, which opened its breaker for every client (a browser app's seven requests moved
+/// everyone's coding tier off Claude).
+pub const NOT_FOR_PROVIDERS: [&str; 31] = [
     "accept-encoding",
+    "origin",
+    "referer",
     "forwarded",
+    "forwarded-for",
+    "x-forwarded",
     "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-client-cert",
+    "client-ip",
     "x-real-ip",
     "x-client-ip",
     "x-cluster-client-ip",
@@ -48,8 +59,11 @@ pub const NOT_FOR_PROVIDERS: [&str; 20] = [
     "cf-connecting-ip",
     "cf-connecting-ipv6",
     "fastly-client-ip",
-    "x-forwarded-host",
-    "x-forwarded-port",
+    "fly-client-ip",
+    "x-nf-client-connection-ip",
+    "x-proxyuser-ip",
+    "x-coming-from",
+    "cdn-loop",
     "via",
     "x-http-method-override",
     "x-http-method",
@@ -76,6 +90,14 @@ pub const PROVIDER_PRIVATE: [&str; 4] =
 /// the client pass for internal.
 pub const PROVIDER_PREFIXES: [&str; 6] =
     ["x-amz-", "x-amzn-", "x-goog-", "anthropic-", "openai-", "x-envoy-"];
+/// (`x-forwarded-proto`, which Envoy sets itself, stays: without it Envoy found no route for
+/// any provider's cluster, a 404 `NR` on every routed request.) Prefixes of the headers a
+/// gateway's fronts set about the client and themselves: Cloudflare's `cf-*` (address, country, ray), a browser's `sec-*` (fetch metadata, client
+/// hints) and the client addresses of Vercel (`x-vercel-forwarded-for`, `x-vercel-ip-city`),
+/// CloudFront (`cloudfront-viewer-address`), App Engine (`x-appengine-user-ip`) and Azure
+/// Front Door (`x-azure-clientip`).
+pub const FRONT_PREFIXES: [&str; 6] =
+    ["cf-", "sec-", "x-vercel-", "cloudfront-viewer-", "x-appengine-", "x-azure-"];
 /// Coding agents' own telemetry about the developer's machine and session, which the router
 /// may send to any provider: the Codex CLI's (`x-codex-turn-metadata` names the workspace's
 /// git remotes, its last commit and the installation; `x-codex-window-id`,
@@ -93,7 +115,11 @@ pub const CLIENT_TELEMETRY: [&str; 3] = ["session-id", "thread-id", "x-client-re
 pub fn not_for_providers(name: &str) -> bool {
     NOT_FOR_PROVIDERS.contains(&name)
         || CLIENT_TELEMETRY.contains(&name)
-        || PROVIDER_PREFIXES.iter().chain(&CLIENT_TELEMETRY_PREFIXES).any(|p| name.starts_with(p))
+        || PROVIDER_PREFIXES
+            .iter()
+            .chain(&CLIENT_TELEMETRY_PREFIXES)
+            .chain(&FRONT_PREFIXES)
+            .any(|p| name.starts_with(p))
         || name.contains('_')
 }
 /// Response header: the tier `auto` scored (before stickiness or a fixed `tier`).

@@ -9,10 +9,11 @@
 //! stream watching, settlement) runs natively in tests against a fake host.
 //!
 //! Modules: `request` (the phases, one file per concern), `live` (provider health in shared
-//! data), `spend` (budgets in shared data), `shared` (what every request reads), `headers`
-//! and `metrics` (names), `retry_after` (a `retry-after` value's seconds), `io` (the seam).
-//! Imports go one way: `request` -> `live`, `spend`, `shared`, `headers`, `metrics`,
-//! `retry_after`, `io`; none of those imports `request`.
+//! data), `spend` (budgets in shared data), `sticky` (`auto`'s remembered tiers in shared
+//! data), `shared` (what every request reads), `headers` and `metrics` (names), `retry_after`
+//! (a `retry-after` value's seconds), `io` (the seam). Imports go one way: `request` -> `live`,
+//! `spend`, `sticky`, `shared`, `headers`, `metrics`, `retry_after`, `io`; none of those
+//! imports `request`.
 
 pub mod headers;
 pub mod io;
@@ -22,6 +23,7 @@ pub mod request;
 mod retry_after;
 pub mod shared;
 pub mod spend;
+pub mod sticky;
 
 pub use io::{Buffer, Effect, Event, Host, HostError, Level, Map, Step, Swap, Verdict};
 pub use request::Request;

@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::catalog::Deployment;
+use crate::catalog::{Deployment, Quirks};
 
 /// The direction inside a tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,10 +64,12 @@ pub struct Estimate {
     pub input_tokens: u64,
     /// Requested or assumed output tokens.
     pub output_tokens: u64,
-    /// A hinted effort (`reasoning_effort_hint`, an effort bit) without an output cap, and the
-    /// choices it thinks for: on a model that takes efforts it is sent the nearest it takes,
-    /// whose thinking is output ([`Estimate::output_on`]).
-    pub hint: Option<(u8, u64)>,
+    /// A request that names no effort and caps no output: the effort it hints
+    /// (`reasoning_effort_hint`, an effort bit; 0: none) and the choices each model thinks
+    /// for. A model that takes efforts is sent the nearest to the hint; one sent none thinks at
+    /// its default ([`crate::catalog::Quirks::default_effort`]). That thinking is output
+    /// ([`Estimate::output_on`]).
+    pub thinking: Option<(u8, u64)>,
     /// The request carries audio, which a model with an audio rate prices apart
     /// ([`crate::catalog::Deployment::price_audio_in`]).
     pub audio: bool,
@@ -86,16 +88,18 @@ impl Estimate {
         (self.input_tokens as f64 * input + self.output_tokens as f64 * output) / 1e6
     }
 
-    /// The output expected on a model taking the efforts `efforts` (a [`Quirks::efforts`]
-    /// mask), of `max_output`: the thinking of the effort a hint sends it, within its output
-    /// limit (a model that takes none is sent none, and an abandoned request to it was charged
-    /// thinking it never did).
-    ///
-    /// [`Quirks::efforts`]: crate::catalog::Quirks::efforts
-    pub fn output_on(&self, efforts: u8, max_output: u64) -> u64 {
-        let Some((hint, choices)) = self.hint else { return self.output_tokens };
-        let Some(sent) = crate::catalog::nearest_effort(hint, efforts) else { return self.output_tokens };
-        let thinking = crate::catalog::thinking_tokens(sent).saturating_mul(choices);
+    /// The output expected on a model of `quirks` writing at most `max_output`: with
+    /// [`Estimate::thinking`], the thinking of the effort a hint sends it, or else of its
+    /// default effort, within its output limit (a model that takes no effort is sent no hint,
+    /// and an abandoned request to one that does not think was charged thinking it never did).
+    pub fn output_on(&self, quirks: &Quirks, max_output: u64) -> u64 {
+        let Some((hint, choices)) = self.thinking else { return self.output_tokens };
+        let hinted =
+            Some(hint).filter(|&h| h != 0).and_then(|h| crate::catalog::nearest_effort(h, quirks.efforts));
+        let Some(effort) = hinted.or(Some(quirks.default_effort).filter(|&e| e != 0)) else {
+            return self.output_tokens;
+        };
+        let thinking = crate::catalog::thinking_tokens(effort).saturating_mul(choices);
         self.output_tokens.saturating_add(thinking).min(self.output_tokens.max(max_output))
     }
 
@@ -103,17 +107,17 @@ impl Estimate {
     /// [`Estimate::worst_case`] the price of its choices each writing the model's whole
     /// `max_output`.
     pub fn reserve_price(&self, d: &Deployment) -> f64 {
-        let output_tokens = self.reserved_output(d.max_output, d.quirks.efforts);
-        Estimate { output_tokens, hint: None, worst_case: None, ..*self }.price(d)
+        let output_tokens = self.reserved_output(d.max_output, &d.quirks);
+        Estimate { output_tokens, thinking: None, worst_case: None, ..*self }.price(d)
     }
 
-    /// The output the budgets hold for on a model of `max_output` taking `efforts`: the
+    /// The output the budgets hold for on a model of `max_output` and `quirks`: the
     /// estimate's ([`Estimate::output_on`]), or its choices' whole `max_output` with
     /// [`Estimate::worst_case`].
-    pub fn reserved_output(&self, max_output: u64, efforts: u8) -> u64 {
+    pub fn reserved_output(&self, max_output: u64, quirks: &Quirks) -> u64 {
         match self.worst_case {
             Some((n, cap)) => max_output.min(cap).saturating_mul(n),
-            None => self.output_on(efforts, max_output),
+            None => self.output_on(quirks, max_output),
         }
     }
 }

@@ -57,8 +57,8 @@ fn cases() -> Vec<(&'static str, Vec<u8>, u16, Option<&'static str>)> {
     invalid_utf8[n - 6] = 0xc3; // a lead byte with no continuation
     vec![
         ("invalid UTF-8", invalid_utf8, 400, Some("invalid_utf8")),
-        ("deeply nested unknown field", json_post(&nested), 400, Some("invalid_json")),
-        ("deeply nested inside a message", json_post(&nested_msg), 400, Some("invalid_json")),
+        ("deeply nested unknown field", json_post(&nested), 400, Some("json_too_deep")),
+        ("deeply nested inside a message", json_post(&nested_msg), 400, Some("json_too_deep")),
         ("20,000 messages (served)", json_post(&many), 200, None),
         (
             "huge float token limit",

@@ -4,13 +4,13 @@
 use model_router_scorer::budget::nano;
 use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
-use model_router_scorer::route::{Memory, Upstream};
+use model_router_scorer::route::Upstream;
 use model_router_scorer::usage::{Usage, format_usd};
 
 use super::flight::{Flight, STALL_BYTES, TIMEOUT_DETAILS, output_nano, passed_tokens, told_input_nano};
 use super::{Phase, Request};
 use crate::headers as h;
-use crate::io::{Host, HostError, Level, Swap};
+use crate::io::{Host, HostError, Level};
 use crate::live;
 use crate::metrics as m;
 use crate::spend;
@@ -380,7 +380,7 @@ impl Request {
         self.account.status = status;
         if (200..300).contains(&status)
             && let Some(memory) = self.account.memory.take()
-            && let Err(e) = remember(host, &memory)
+            && let Err(e) = crate::sticky::remember(host, &memory)
         {
             host.log(Level::Warn, &format!("model-router: {e}"));
         }
@@ -407,6 +407,8 @@ impl Request {
             ("attempts", attempts.as_str()),
             // The API the client spoke, where it is not chat's (the logged path is the provider's).
             ("api", self.inbound.as_ref().map_or("", |i| i.api().name())),
+            // The tenant, whom the headers sent on no longer name (`client_header`).
+            ("client", self.client.as_deref().unwrap_or("")),
         ] {
             if notes && !value.is_empty() {
                 host.note(key, value);
@@ -483,18 +485,3 @@ pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage, choices: u64) 
 
 /// The most inputs one embeddings request takes (OpenAI's limit, the largest of the providers').
 const MAX_EMBEDDING_INPUTS: u64 = 2_048;
-
-/// Stores a conversation's tier with compare-and-swap, so a concurrent writer on another
-/// worker is merged with, not overwritten (the higher tier wins).
-fn remember(host: &dyn Host, memory: &Memory) -> Result<(), HostError> {
-    for _ in 0..3 {
-        let (current, cas) = host.shared_get(&memory.key)?;
-        let value = memory.value(current.as_deref());
-        if host.shared_set(&memory.key, value.as_bytes(), cas)? == Swap::Done {
-            return Ok(());
-        }
-    }
-    // Lost three races in a row: stickiness for this turn is best effort, routing is not.
-    host.log(Level::Warn, "model-router: could not store the conversation tier (contention)");
-    Ok(())
-}

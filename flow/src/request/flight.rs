@@ -237,7 +237,7 @@ impl Flight {
     /// The request's estimate at `to`'s prices, nano-USD.
     pub(super) fn estimate_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;
-        let output = e.output_on(to.quirks.efforts, to.max_output);
+        let output = e.output_on(&to.quirks, to.max_output);
         Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
     }
 
@@ -246,7 +246,7 @@ impl Flight {
     /// whole `max_output`, as the route reserved for the first attempt.
     pub(super) fn reserve_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;
-        let output = e.reserved_output(to.max_output, to.quirks.efforts);
+        let output = e.reserved_output(to.max_output, &to.quirks);
         Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
     }
 

@@ -43,6 +43,11 @@ pub struct Quirks {
     /// is sent). OpenAI answers another with a 400 (`'minimal' is not supported with the
     /// 'gpt-5.1-codex' model`): a request asking for one is not sent to it.
     pub efforts: u8,
+    /// The effort it thinks at when a request names none, a bit of [`effort_bit`] (0, or
+    /// `none`'s: it thinks only when asked): OpenAI's reasoning models before GPT-5.1 think at medium, Gemini
+    /// 2.5 at a budget of its own. A request that caps no output is held its thinking (o3 asked
+    /// nothing was held gpt-4.1's 512 tokens, and wrote 20,000: a budget overrun 8 times).
+    pub default_effort: u8,
     /// What of [`REFUSABLE`] it answers with a 400, as bits of [`refusable_bit`] (Groq's
     /// "will result in a 400 error": `logprobs`, `logit_bias`, `top_logprobs`,
     /// `messages[].name`, `n` other than 1): a request asking one is not sent to it.
@@ -68,6 +73,7 @@ impl Quirks {
         auto_cache: false,
         image_request_bytes: 0,
         efforts: 0,
+        default_effort: 0,
         refuses: 0,
         drops: 0,
         strict_tools: false,
@@ -146,8 +152,11 @@ pub fn droppable_bit(value: &str) -> Option<u8> {
 /// `FunctionDeclaration.name`: longer, a leading digit, `/`, other scripts), and web search
 /// (`web_search_options`), which only OpenAI's search models take over the chat API (Gemini's
 /// OpenAI layer: "Unknown name \"web_search_options\""; OpenAI's other models: "Web search
-/// options not supported with this model").
-pub const REFUSABLE: [&str; 11] = [
+/// options not supported with this model"); and of tools: OpenAI's free-form `custom` tools,
+/// which the other chat APIs do not take, more than 128 of them (OpenAI's chat API: "A max of
+/// 128 functions are supported"), and JSON output beside them (Gemini 2.5: "Function calling
+/// with a response mime type: 'application/json' is unsupported").
+pub const REFUSABLE: [&str; 14] = [
     "logprobs",
     "name",
     "n",
@@ -159,6 +168,9 @@ pub const REFUSABLE: [&str; 11] = [
     "tool_names",
     "odd_tool_names",
     "web_search",
+    "custom_tools",
+    "many_tools",
+    "json_with_tools",
 ];
 /// [`REFUSABLE`]'s bits, in its order.
 pub const ASKS_LOGPROBS: u16 = 1;
@@ -172,6 +184,11 @@ pub const ASKS_FILE: u16 = 128;
 pub const ASKS_TOOL_NAME: u16 = 256;
 pub const ASKS_ODD_TOOL_NAME: u16 = 512;
 pub const ASKS_WEB_SEARCH: u16 = 1024;
+pub const ASKS_CUSTOM_TOOL: u16 = 2048;
+pub const ASKS_MANY_TOOLS: u16 = 4096;
+pub const ASKS_JSON_WITH_TOOLS: u16 = 8192;
+/// The most function tools OpenAI's chat API takes ([`ASKS_MANY_TOOLS`] above).
+pub const MOST_TOOLS: u32 = 128;
 /// The [`REFUSABLE`] bits a message asks (the others are top-level members).
 pub const MESSAGE_ASKS: u16 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE;
 

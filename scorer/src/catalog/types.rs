@@ -224,6 +224,10 @@ pub struct RawModel {
     /// The `reasoning_effort` values it takes, of [`EFFORTS`] (see [`Quirks::efforts`]);
     /// absent: not known, any is sent.
     pub reasoning_efforts: Option<Vec<String>>,
+    /// The effort it thinks at when a request names none, of [`EFFORTS`] (see
+    /// [`Quirks::default_effort`]); absent: `medium` for a reasoning model off Anthropic's
+    /// Messages API, none otherwise.
+    pub default_reasoning_effort: Option<String>,
     /// What of [`REFUSABLE`] its provider answers with a 400 (see [`Quirks::refuses`]).
     #[serde(default)]
     pub refuses: Vec<String>,

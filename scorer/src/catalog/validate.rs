@@ -215,7 +215,7 @@ impl TryFrom<RawCatalog> for Catalog {
                 &m.id,
                 &m.refuses,
                 refusable_bit,
-                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio, file, tool_names, odd_tool_names or web_search",
+                "refuses lists logprobs, name, n, logit_bias, penalties, stop, input_audio, file, tool_names, odd_tool_names, web_search, custom_tools, many_tools or json_with_tools",
             )?;
             // `logprobs` covered `logit_bias` before it had an entry of its own: a catalog
             // written then still keeps it from such a provider (none known takes one of the
@@ -229,6 +229,20 @@ impl TryFrom<RawCatalog> for Catalog {
                 droppable_bit,
                 "drops lists echoes, nulls, openai_only, cache_marks, prediction or verbosity",
             )?;
+            let default_effort = match (&m.default_reasoning_effort, m.reasoning) {
+                (Some(e), true) => effort_bit(e).ok_or_else(|| CatalogError::Unsupported {
+                    model: m.id.clone(),
+                    what: "default_reasoning_effort is one of none, minimal, low, medium, high, xhigh or max",
+                })?,
+                (Some(_), false) => {
+                    return Err(CatalogError::Unsupported {
+                        model: m.id.clone(),
+                        what: "default_reasoning_effort is a reasoning model's",
+                    });
+                }
+                (None, true) if m.api != Some(Api::Messages) => effort_bit("medium").unwrap_or(0),
+                (None, _) => 0,
+            };
             if m.reasoning_efforts.as_ref().is_some_and(|l| l.is_empty() || !m.reasoning) {
                 return Err(CatalogError::Unsupported {
                     model: m.id.clone(),
@@ -266,6 +280,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     auto_cache: false,
                     image_request_bytes: m.max_image_request_bytes.unwrap_or(0),
                     efforts,
+                    default_effort,
                     refuses,
                     drops: drops | if m.reasoning { 0 } else { DROPS_EFFORT_NONE },
                     strict_tools: m.structured_output,

@@ -194,12 +194,18 @@ impl Remembered {
     /// Decodes a value written by [`Remembered::encode`] for `hash`; `None` if it belongs to
     /// another conversation or is garbled.
     pub fn decode(value: &[u8], hash: u64) -> Option<Remembered> {
+        Remembered::decode_any(value).filter(|(h, _)| *h == hash).map(|(_, r)| r)
+    }
+
+    /// Decodes a value written by [`Remembered::encode`], with the hash of the conversation
+    /// it belongs to; `None` if garbled.
+    pub fn decode_any(value: &[u8]) -> Option<(u64, Remembered)> {
         let text = std::str::from_utf8(value).ok()?;
         let mut it = text.split(' ');
         let h = u64::from_str_radix(it.next()?, 16).ok()?;
         let tier = Tier::parse(it.next()?)?;
         let expires_at = it.next()?.parse().ok()?;
-        (h == hash).then_some(Remembered { tier, expires_at })
+        Some((h, Remembered { tier, expires_at }))
     }
 }
 

@@ -240,7 +240,7 @@ mod tests {
             efforts("gpt-5.3-codex"),
             Some(serde_json::json!(["none", "low", "medium", "high", "xhigh"]))
         );
-        assert_eq!(efforts("gemini-2.5-pro"), Some(serde_json::json!(["minimal", "low", "medium", "high"])));
+        assert_eq!(efforts("gemini-2.5-pro"), Some(serde_json::json!(["low", "medium", "high"])));
         assert_eq!(efforts("gpt-4.1-mini"), Some(Value::Null));
         // Retired models are not offered.
         for gone in ["llama3.1-8b", "grok-3-beta"] {

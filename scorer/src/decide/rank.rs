@@ -136,8 +136,13 @@ mod tests {
     /// wins `balanced` within 5 quality points of the best, not whatever its quality.
     #[test]
     fn a_free_candidate_is_one_doubling_cheaper_under_balanced() {
-        let est =
-            Estimate { input_tokens: 1000, output_tokens: 1000, hint: None, audio: false, worst_case: None };
+        let est = Estimate {
+            input_tokens: 1000,
+            output_tokens: 1000,
+            thinking: None,
+            audio: false,
+            worst_case: None,
+        };
         let good = dep("good", "p", 1.0, 1.0, 80.0);
         for (quality, free_wins) in [(60.0, false), (74.0, false), (76.0, true)] {
             let free = dep("free", "p", 0.0, 0.0, quality);
@@ -154,8 +159,13 @@ mod tests {
 
     #[test]
     fn ties_break_by_price_then_id_then_provider() {
-        let est =
-            Estimate { input_tokens: 1000, output_tokens: 1000, hint: None, audio: false, worst_case: None };
+        let est = Estimate {
+            input_tokens: 1000,
+            output_tokens: 1000,
+            thinking: None,
+            audio: false,
+            worst_case: None,
+        };
         let a = dep("m", "b-prov", 1.0, 1.0, 50.0);
         let b = dep("m", "a-prov", 1.0, 1.0, 50.0);
         let c = dep("a", "z", 1.0, 1.0, 50.0);
@@ -182,14 +192,26 @@ mod tests {
         rank(
             &mut cands,
             Prefer::Cheap,
-            &Estimate { input_tokens: 10_000, output_tokens: 10, hint: None, audio: false, worst_case: None },
+            &Estimate {
+                input_tokens: 10_000,
+                output_tokens: 10,
+                thinking: None,
+                audio: false,
+                worst_case: None,
+            },
             &|_| None,
         );
         assert_eq!(cands[0].id, "cheap-in");
         rank(
             &mut cands,
             Prefer::Cheap,
-            &Estimate { input_tokens: 10, output_tokens: 10_000, hint: None, audio: false, worst_case: None },
+            &Estimate {
+                input_tokens: 10,
+                output_tokens: 10_000,
+                thinking: None,
+                audio: false,
+                worst_case: None,
+            },
             &|_| None,
         );
         assert_eq!(cands[0].id, "cheap-out");
@@ -198,7 +220,7 @@ mod tests {
     #[test]
     fn fast_explores_unobserved_then_ranks_by_latency() {
         let est =
-            Estimate { input_tokens: 10, output_tokens: 10, hint: None, audio: false, worst_case: None };
+            Estimate { input_tokens: 10, output_tokens: 10, thinking: None, audio: false, worst_case: None };
         let mut a = dep("m", "a", 1.0, 1.0, 50.0);
         a.speed_tps = 500.0;
         let mut b = dep("m", "b", 1.0, 1.0, 50.0);

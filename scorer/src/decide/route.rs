@@ -192,11 +192,8 @@ impl Analysis<'_> {
     /// - without a client id, unless `sticky.without_client`.
     pub fn sticky_slot(&self, config: &Config, client: Option<&str>) -> Option<(String, u64)> {
         let f = &self.req.features;
-        if self.auto.is_none()
-            || self.req.tier.is_some()
-            || config.sticky.slots == 0
-            || f.assistant_turns == 0
-        {
+        let fixed = self.auto.is_none() || self.req.tier.is_some();
+        if fixed || config.sticky.slots == 0 || f.assistant_turns == 0 {
             return None;
         }
         let hash = match client.filter(|c| !c.is_empty()) {
@@ -230,7 +227,8 @@ impl Analysis<'_> {
                 (None, Some((key, hash))) => {
                     let prior = ctx.remembered.and_then(|v| Remembered::decode(v, hash));
                     let (tier, keep) = auto::sticky(auto.tier, prior, now, config.sticky.ttl_secs);
-                    memory = Some(Memory { key, hash, remembered: keep });
+                    // Economy, the floor, raises no later turn: not remembered (it takes a slot).
+                    memory = (tier > Tier::Economy).then_some(Memory { key, hash, remembered: keep, now });
                     tier
                 }
                 (None, None) => auto.tier,
@@ -500,7 +498,9 @@ pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{ASKS_AUDIO, ASKS_FILE, ASKS_STOP};
+    use crate::catalog::{
+        ASKS_AUDIO, ASKS_CUSTOM_TOOL, ASKS_FILE, ASKS_JSON_WITH_TOOLS, ASKS_MANY_TOOLS, ASKS_STOP,
+    };
     use crate::decide::endpoint::is_messages_api;
     use crate::health::{self, Health};
 
@@ -1061,16 +1061,19 @@ mod tests {
         // The built-in catalog marks every Groq model so, and Cerebras's and Gemini's with
         // what their compatibility pages say they refuse (Groq and Cerebras audio and file
         // parts too: 64 + 128; Gemini odd tool names and token biases: 512 + 8), and every chat
-        // model web search (1024).
+        // model web search (1024) and, off OpenAI, custom tools (2048).
         let c = config();
         let of = |p: &str| -> Vec<u16> {
             c.catalog.deployments.iter().filter(|d| d.provider == p).map(|d| d.quirks.refuses).collect()
         };
         for (provider, mask) in
-            [("groq", 15 + 192 + 1024), ("cerebras", 24 + 192 + 1024), ("google-gemini", 24 + 512 + 1024)]
+            [("groq", 15 + 192 + 3072), ("cerebras", 24 + 192 + 3072), ("google-gemini", 24 + 512 + 3072)]
         {
             let on = of(provider);
-            assert!(!on.is_empty() && on.iter().all(|r| *r == mask), "{provider}: {on:?}");
+            assert!(
+                !on.is_empty() && on.iter().all(|r| *r & !ASKS_JSON_WITH_TOOLS == mask),
+                "{provider}: {on:?}"
+            );
         }
     }
 
@@ -1095,6 +1098,48 @@ mod tests {
             routed_model(&c, "gpt-4.1", r#","logit_bias":{"1234":-100}"#).ok().as_deref(),
             Some("gpt-4.1")
         );
+    }
+
+    /// Tools a chat API refuses go to one that takes them, and pinned are the router's 400
+    /// naming them: JSON output beside tools on Gemini 2.5 (the OpenAI Agents SDK's output type
+    /// with tools landed there, and Gemini's 400 ended it), more than 128 functions on OpenAI's
+    /// chat API, a free-form `custom` tool off OpenAI (Groq was sent one as it came).
+    #[test]
+    fn tools_a_chat_api_refuses_go_to_one_that_takes_them() {
+        let c = config();
+        let function =
+            |i: usize| format!(r#"{{"type":"function","function":{{"name":"f{i}","parameters":{{}}}}}}"#);
+        let tools =
+            |n: usize| format!(r#","tools":[{}]"#, (0..n).map(function).collect::<Vec<_>>().join(","));
+        let schema = r#","response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}}}"#;
+        let json_tools = format!("{}{schema}", tools(1));
+        let custom =
+            r#","tools":[{"type":"custom","custom":{"name":"apply_patch","format":{"type":"text"}}}]"#;
+        let many = tools(129);
+        for (extra, pinned, param, bit) in [
+            (json_tools.as_str(), "gemini-2.5-flash", "response_format", ASKS_JSON_WITH_TOOLS),
+            (json_tools.as_str(), "gemini-2.5-pro", "response_format", ASKS_JSON_WITH_TOOLS),
+            (many.as_str(), "gpt-4.1-mini", "tools", ASKS_MANY_TOOLS),
+            (custom, "meta-llama/llama-4-scout-17b-16e-instruct", "tools[].type", ASKS_CUSTOM_TOOL),
+            (custom, "gemini-2.5-flash", "tools[].type", ASKS_CUSTOM_TOOL),
+        ] {
+            let e = routed_model(&c, pinned, extra);
+            assert_eq!(e, Err((400, "unsupported_for_model", Some(param.to_string()))), "{pinned} {param}");
+            for tier in ["economy", "standard", "premium", "auto"] {
+                for prefer in ["cheap", "balanced", "quality", "coding"] {
+                    let asked = format!(r#"{extra},"prefer":"{prefer}""#);
+                    let r = route_chat(&c, chat(tier, &asked).as_bytes(), TODAY);
+                    let r = r.unwrap_or_else(|e| panic!("{tier} {prefer} {param}: {e:?}"));
+                    let refuses = r.target.to.native().quirks.refuses;
+                    assert_eq!(refuses & bit, 0, "{tier} {prefer} {param}: {}", r.target.to.model);
+                }
+            }
+        }
+        // Apart, each goes where it went.
+        assert_eq!(routed_model(&c, "gemini-2.5-flash", &tools(1)).as_deref(), Ok("gemini-2.5-flash"));
+        assert_eq!(routed_model(&c, "gemini-2.5-flash", schema).as_deref(), Ok("gemini-2.5-flash"));
+        assert_eq!(routed_model(&c, "gpt-4.1-mini", &tools(128)).as_deref(), Ok("gpt-4.1-mini"));
+        assert_eq!(routed_model(&c, "gpt-4.1-mini", custom).as_deref(), Ok("gpt-4.1-mini"));
     }
 
     /// Audio and file parts reach only a model whose API takes them: Groq, Cerebras, xAI and
@@ -1277,7 +1322,8 @@ mod tests {
             route_chat(&config(), body.as_bytes(), TODAY).map(|r| r.estimate_usd).map_err(|e| e.code)
         };
         let input = (text.len() as f64 / 4.0).ceil() + 4.0;
-        let want = (input * 2.5 + 512.0 * 15.0) / 1e6;
+        // Its output: the default 512 tokens and the thinking it does unasked (medium's).
+        let want = (input * 2.5 + (512.0 + 8_192.0) * 15.0) / 1e6;
         let got = route("").unwrap_or_else(|e| panic!("{e}"));
         assert!((got - want).abs() < 1e-9, "{got} against {want}");
         // Within the flat rate's ceiling, not within the long one's.
@@ -1702,7 +1748,7 @@ mod tests {
             ("gpt-4.1", "xhigh", None),
             ("o3", "xhigh", Some("high")),
             ("gpt-5.4", "max", Some("xhigh")),
-            ("gemini-2.5-pro", "none", Some("minimal")),
+            ("gemini-2.5-pro", "none", Some("low")),
             ("gpt-5.4", "minimal", Some("none")),
             ("gpt-5.3-codex", "xhigh", Some("xhigh")),
             ("claude-opus-4-7", "xhigh", Some("xhigh")),
@@ -1928,13 +1974,15 @@ mod tests {
         assert_eq!(r2.tier, Tier::Standard);
         let memory = r2.memory.unwrap_or_else(|| panic!("nothing to remember"));
         assert_eq!(memory.key, key);
-        let stored = memory.value(None);
+        let stored = memory.value(None).unwrap_or_default();
 
         // Turn 3 of the same conversation scores low on its own...
         let turn3 = conversation(&[("hi", "Hello!"), (HARD_ASK, "Done.")], "thanks!");
         let a = analyze(&c, turn3.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a.sticky_slot(&c, me).map(|s| s.0), Some(key));
-        assert_eq!(routed(&c, &turn3, me, None, 1000).tier, Tier::Economy);
+        let alone = routed(&c, &turn3, me, None, 1000);
+        // Economy, the floor, is not remembered: a write would only take a slot.
+        assert_eq!((alone.tier, alone.memory.is_some()), (Tier::Economy, false));
         // ...but with the remembered tier it stays where turn 2 was, and says why.
         let r3 = routed(&c, &turn3, me, Some(&stored), 1100);
         assert_eq!(r3.tier, Tier::Standard);
@@ -1954,7 +2002,8 @@ mod tests {
         let stored = routed(&c, &hard, Some("alice"), None, 1000)
             .memory
             .unwrap_or_else(|| panic!("nothing to remember"))
-            .value(None);
+            .value(None)
+            .unwrap_or_default();
         let slot = |body: &str, client: Option<&str>| {
             analyze(&c, body.as_bytes()).map(|a| a.sticky_slot(&c, client)).unwrap_or_else(|e| panic!("{e}"))
         };
@@ -2327,7 +2376,7 @@ mod tests {
         let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let est = a.req.estimate(c.default_output_tokens);
         let price = |f: &crate::decide::upstream::Fallback| {
-            c.catalog.deployments.get(f.deployment).map_or(f64::MAX, |d| est.price(d))
+            c.catalog.deployments.get(f.deployment).map_or(f64::MAX, |d| est.reserve_price(d))
         };
         let free =
             a.route(&c, &Context { now: TODAY, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));

@@ -12,9 +12,17 @@ use crate::vocab::{Estimate, Policy, Prefer};
 /// Message roles the router accepts.
 pub const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
 
-/// Top-level fields the router reads and removes: they mean nothing to a provider.
-pub const ROUTER_FIELDS: [&str; 6] =
-    ["prefer", "tier", "provider", "max_price", "max_tokens_ceiling", "reasoning_effort_hint"];
+/// Top-level fields the router reads and removes: they mean nothing to a provider
+/// (`thinking_budget` only to Claude's Messages API, which the translation writes it for).
+pub const ROUTER_FIELDS: [&str; 7] = [
+    "prefer",
+    "tier",
+    "provider",
+    "max_price",
+    "max_tokens_ceiling",
+    "reasoning_effort_hint",
+    "thinking_budget",
+];
 
 /// A request's price ceiling (OpenRouter's `max_price`), USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -153,8 +161,8 @@ pub const BYTES_PER_TOKEN: u64 = 4;
 impl ChatRequest<'_> {
     /// Token estimate for pricing: `ceil(text_bytes / 4) + 4 per message` and
     /// [`IMAGE_TOKENS`] per image; output is the request's limit or `default_output` (and the
-    /// thinking of a named effort; a hinted one's, on the models that take efforts, by
-    /// [`Estimate::hint`]), once per choice (`n`: each is generated, and billed).
+    /// thinking of a named effort; a hinted one's, or a model's default, by
+    /// [`Estimate::thinking`]), once per choice (`n`: each is generated, and billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
         // Without a limit, the thinking of an effort the request names is output too.
@@ -166,9 +174,9 @@ impl ChatRequest<'_> {
             None => usual,
         };
         let choices = self.choices.unwrap_or(1).max(1);
-        // A hinted effort is sent to the models that take efforts, and only without a named one.
-        let hint = match (self.max_output_tokens, self.layout.effort()) {
-            (None, None) => self.layout.effort_hint.map(|bit| (bit, choices)),
+        // Without a named effort or a cap, each model thinks as a hint or its default has it.
+        let thinking = match (self.max_output_tokens, self.layout.effort()) {
+            (None, None) => Some((self.layout.effort_hint.unwrap_or(0), choices)),
             _ => None,
         };
         Estimate {
@@ -176,7 +184,7 @@ impl ChatRequest<'_> {
                 + TOKENS_PER_MESSAGE * self.messages as u64
                 + IMAGE_TOKENS * u64::from(self.features.images),
             output_tokens: per_choice.saturating_mul(choices),
-            hint,
+            thinking,
             audio: self.layout.asks() & crate::catalog::ASKS_AUDIO != 0,
             worst_case: None,
         }

@@ -4,10 +4,26 @@
 use std::borrow::Cow;
 
 use crate::error::{ApiError, echo};
-use crate::parse::json::{JsonError, Kind, Reader};
+use crate::parse::json::{JsonError, JsonErrorKind, Kind, MAX_DEPTH, Reader};
 
 pub(crate) fn syntax(e: JsonError) -> ApiError {
-    ApiError::invalid("invalid_json", None, format!("request body is not valid JSON: {e}"))
+    match e.kind {
+        // Valid JSON, past what the router reads: not "not valid JSON".
+        JsonErrorKind::TooDeep => ApiError::invalid(
+            "json_too_deep",
+            None,
+            format!(
+                "request body nests objects and arrays deeper than {MAX_DEPTH} levels (at byte {}), the most the router reads",
+                e.offset
+            ),
+        ),
+        JsonErrorKind::UnexpectedByte(0xef) if e.offset == 0 => ApiError::invalid(
+            "invalid_json",
+            None,
+            "request body starts with a UTF-8 byte order mark, which JSON does not take: send it without",
+        ),
+        _ => ApiError::invalid("invalid_json", None, format!("request body is not valid JSON: {e}")),
+    }
 }
 
 pub(crate) fn wrong_type(param: &str, want: &str, got: Kind) -> ApiError {
@@ -138,7 +154,7 @@ pub(crate) fn duplicate_error(key: &str, at: &str) -> ApiError {
 
 /// The members of an OpenAI chat or embeddings request a provider acts on (the router reads
 /// most of them): a key that is one of these in other letter case is refused.
-pub(crate) const REQUEST_MEMBERS: [&str; 46] = [
+pub(crate) const REQUEST_MEMBERS: [&str; 47] = [
     "model",
     "messages",
     "input",
@@ -149,6 +165,7 @@ pub(crate) const REQUEST_MEMBERS: [&str; 46] = [
     "provider",
     "max_price",
     "max_tokens_ceiling",
+    "thinking_budget",
     "stream",
     "stream_options",
     "max_tokens",

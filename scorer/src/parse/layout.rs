@@ -188,8 +188,9 @@ impl Layout {
     /// The member that asks for `bit` of [`crate::catalog::REFUSABLE`], for an error's `param`.
     pub fn asked_by(&self, bit: u16) -> &'static str {
         use crate::catalog::{
-            ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_FILE, ASKS_LOGPROBS, ASKS_NAME, ASKS_ODD_TOOL_NAME,
-            ASKS_PENALTY, ASKS_STOP, ASKS_TOOL_NAME, ASKS_WEB_SEARCH,
+            ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_CUSTOM_TOOL, ASKS_FILE, ASKS_JSON_WITH_TOOLS,
+            ASKS_LOGPROBS, ASKS_MANY_TOOLS, ASKS_NAME, ASKS_ODD_TOOL_NAME, ASKS_PENALTY, ASKS_STOP,
+            ASKS_TOOL_NAME, ASKS_WEB_SEARCH,
         };
         match bit {
             ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
@@ -202,6 +203,9 @@ impl Layout {
             ASKS_FILE => "messages[].content[].file",
             ASKS_TOOL_NAME | ASKS_ODD_TOOL_NAME => "tools[].function.name",
             ASKS_WEB_SEARCH => "web_search_options",
+            ASKS_CUSTOM_TOOL => "tools[].type",
+            ASKS_MANY_TOOLS => "tools",
+            ASKS_JSON_WITH_TOOLS => "response_format",
             _ => "",
         }
     }

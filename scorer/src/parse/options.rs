@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::{ASKS_ODD_TOOL_NAME, ASKS_TOOL_NAME, DROPS_CACHE_MARKS, Tier, effort_bit};
+use crate::catalog::{
+    ASKS_CUSTOM_TOOL, ASKS_ODD_TOOL_NAME, ASKS_TOOL_NAME, DROPS_CACHE_MARKS, Tier, effort_bit,
+};
 use crate::error::{ApiError, echo};
 use crate::parse::chat::MaxPrice;
 use crate::parse::fields::{
@@ -323,6 +325,9 @@ pub(crate) fn read_tool(r: &mut Reader<'_>, index: u32, layout: &mut Layout) -> 
         }
         keys.push(key);
         let kind = string_field_named(r, || format!("tools[{index}].type"))?;
+        if kind == "custom" {
+            layout.asks |= ASKS_CUSTOM_TOOL;
+        }
         if !PRICED_TOOLS.contains(&kind.as_ref()) {
             return Err(ApiError::invalid(
                 "unsupported_tool_type",

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::catalog::{
-    ASKS_BIAS, ASKS_CHOICES, ASKS_LOGPROBS, ASKS_PENALTY, ASKS_STOP, ASKS_WEB_SEARCH, DROPS_EFFORT_NONE,
-    DROPS_OPENAI_ONLY, DROPS_PREDICTION, DROPS_VERBOSITY, OPENAI_ONLY, effort_bit,
+    ASKS_BIAS, ASKS_CHOICES, ASKS_JSON_WITH_TOOLS, ASKS_LOGPROBS, ASKS_MANY_TOOLS, ASKS_PENALTY, ASKS_STOP,
+    ASKS_WEB_SEARCH, DROPS_EFFORT_NONE, DROPS_OPENAI_ONLY, DROPS_PREDICTION, DROPS_VERBOSITY, MOST_TOOLS,
+    OPENAI_ONLY, effort_bit,
 };
 use crate::error::ApiError;
 use crate::parse::fields::{
@@ -219,6 +220,10 @@ fn parse_chat_as<'a>(
             "provider" => req.provider_policy = read_provider_policy(&mut r)?,
             "max_price" => req.max_price = read_max_price(&mut r)?,
             "reasoning_effort_hint" => req.layout.effort_hint = read_effort_hint(&mut r)?,
+            // Read by the Messages translation beside an effort (a Messages client's budget).
+            "thinking_budget" => {
+                opt_cap_field(&mut r, "thinking_budget")?;
+            }
             "max_tokens_ceiling" => {
                 req.output_ceiling = match r.peek_kind().map_err(syntax)? {
                     Kind::Bool => r.boolean().map_err(syntax)?,
@@ -334,6 +339,12 @@ fn parse_chat_as<'a>(
     r.finish().map_err(syntax)?;
     req.layout.effort = effort.unwrap_or(nested_effort);
     req.layout.tools |= req.features.tools_declared > 0;
+    if req.features.tools_declared > MOST_TOOLS {
+        req.layout.asks |= ASKS_MANY_TOOLS;
+    }
+    if req.json_output && req.features.tools_declared > 0 {
+        req.layout.asks |= ASKS_JSON_WITH_TOOLS;
+    }
     // An effort the client names is what it gets; a hint only stands in for none.
     if req.features.reasoning_param || req.layout.effort.is_some() {
         req.layout.effort_hint = None;
@@ -444,6 +455,7 @@ fn plain_reasoning(o: &serde_json::Map<String, serde_json::Value>, known: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Quirks;
     use crate::parse::chat::IMAGE_TOKENS;
     use crate::parse::json::Reader;
     use crate::vocab::{Estimate, Prefer};
@@ -598,6 +610,14 @@ mod tests {
         }
     }
 
+    /// A byte order mark first (PowerShell's and .NET's UTF-8 writers) is named as such: the
+    /// message said "unexpected byte 0xef at byte 0".
+    #[test]
+    fn a_byte_order_mark_is_named() {
+        let e = parse_chat("\u{feff}{\"model\":\"economy\"}".as_bytes()).err();
+        assert!(e.is_some_and(|e| e.code == "invalid_json" && e.message.contains("byte order mark")));
+    }
+
     #[test]
     fn bad_requests() {
         let cases: Vec<(String, &str, Option<&str>)> = vec![
@@ -607,6 +627,8 @@ mod tests {
             ("\"x\"".into(), "invalid_body", None),
             ("not json".into(), "invalid_json", None),
             ("true x".into(), "invalid_json", None),
+            // Valid JSON past the depth the router reads is said so, not "not valid JSON".
+            (format!(r#"{{"model":"economy","metadata":{}{},"messages":{HI}}}"#, "[".repeat(200), "]".repeat(200)), "json_too_deep", None),
             (
                 r#"{"messages":[{"role":"user","content":"x"}]}"#.into(),
                 "missing_required_parameter",
@@ -958,9 +980,28 @@ mod tests {
             let b = body(extra);
             let e =
                 parse_chat(b.as_bytes()).map(|r| r.estimate(512)).unwrap_or_else(|e| panic!("{extra}: {e}"));
-            assert_eq!(e.output_on(mask, limit), sent, "{extra} {mask}");
-            assert_eq!(e.output_on(0, limit), e.output_tokens, "{extra}");
-            assert_eq!(e.reserved_output(limit, mask), sent, "{extra} {mask}");
+            let takes = Quirks { efforts: mask, ..Quirks::NONE };
+            assert_eq!(e.output_on(&takes, limit), sent, "{extra} {mask}");
+            assert_eq!(e.output_on(&Quirks::NONE, limit), e.output_tokens, "{extra}");
+            assert_eq!(e.reserved_output(limit, &takes), sent, "{extra} {mask}");
+        }
+        // A model sent no effort thinks at its default, which a request naming none or capping
+        // its output does not add to (o3 asked nothing was held 512 tokens and wrote 20,000).
+        let medium = Quirks { default_effort: effort_bit("medium").unwrap_or(0), ..Quirks::NONE };
+        let (low_high, every) = (Quirks { efforts: low | high, ..medium }, Quirks { efforts: all, ..medium });
+        for (extra, quirks, sent) in [
+            ("", medium, 512 + 8_192),
+            (r#","n":2"#, medium, 2 * (512 + 8_192)),
+            (r#","reasoning_effort_hint":"xhigh""#, medium, 512 + 8_192),
+            (r#","reasoning_effort_hint":"xhigh""#, low_high, 512 + 16_384),
+            ("", low_high, 512 + 8_192),
+            (r#","reasoning_effort_hint":"none""#, every, 512),
+            (r#","reasoning_effort":"low""#, medium, 512 + 2_048),
+            (r#","max_tokens":100"#, medium, 100),
+            ("", Quirks { default_effort: effort_bit("none").unwrap_or(0), ..Quirks::NONE }, 512),
+        ] {
+            let e = parse_chat(body(extra).as_bytes()).ok().map(|r| r.estimate(512));
+            assert_eq!(e.map(|e| e.output_on(&quirks, 1_000_000)), Some(sent), "{extra} {quirks:?}");
         }
         for bad in [r#","n":"2""#, r#","n":0"#, r#","n":129"#, r#","n":1e9"#] {
             let e = parse_chat(body(bad).as_bytes()).err().map(|e| (e.status, e.param));
@@ -1196,13 +1237,25 @@ mod tests {
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             req.estimate(512),
-            Estimate { input_tokens: 2 + 4, output_tokens: 7, hint: None, audio: false, worst_case: None }
+            Estimate {
+                input_tokens: 2 + 4,
+                output_tokens: 7,
+                thinking: None,
+                audio: false,
+                worst_case: None
+            }
         );
         let b = r#"{"model":"economy","messages":[{"role":"user","content":"abc"}]}"#;
         let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             req.estimate(512),
-            Estimate { input_tokens: 1 + 4, output_tokens: 512, hint: None, audio: false, worst_case: None }
+            Estimate {
+                input_tokens: 1 + 4,
+                output_tokens: 512,
+                thinking: Some((0, 1)),
+                audio: false,
+                worst_case: None
+            }
         );
     }
 

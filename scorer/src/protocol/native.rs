@@ -166,6 +166,15 @@ pub fn chat_body_with(
             format!(
                 "this model's provider takes tool names of a letter or _ then up to 63 letters, digits, _, ., : and - only ({field})"
             )
+        } else if bit == crate::catalog::ASKS_CUSTOM_TOOL {
+            format!("this model's provider takes function tools only ({field} custom)")
+        } else if bit == crate::catalog::ASKS_MANY_TOOLS {
+            format!(
+                "this model's provider takes at most {} function tools: send fewer",
+                crate::catalog::MOST_TOOLS
+            )
+        } else if bit == crate::catalog::ASKS_JSON_WITH_TOOLS {
+            format!("this model refuses JSON output ({field}) beside tools: send one of them")
         } else {
             format!("this model's provider refuses {field}: leave it out to use it")
         };

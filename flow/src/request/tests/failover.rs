@@ -243,6 +243,8 @@ fn the_client_header_reaches_no_provider() {
     host.request_headers.push(("x-team".into(), "team-a".into()));
     let mut req = Request::new(Some(config(r#","client_header":"x-team""#)));
     assert_no_attempt_carries(&mut req, &mut host, "x-team");
+    // The access log still names it, from filter state: the header was gone from a routed one.
+    assert_eq!(host.notes.borrow().get("client").map(String::as_str), Some("team-a"));
 }
 
 /// Routes `req`, then fails its first attempt over: neither attempt's headers hold `name`.

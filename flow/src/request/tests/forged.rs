@@ -81,7 +81,20 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
         "cf-connecting-ip",
         "x-original-forwarded-for",
         "x-forwarded-host",
+        "x-forwarded-client-cert",
         "via",
+        // Other fronts' (Azure Front Door, Fly, Vercel, CloudFront, Cloudflare) and a browser's:
+        // Anthropic answers an `origin` with a 401, which opened its breaker for everyone.
+        "x-azure-clientip",
+        "fly-client-ip",
+        "x-vercel-forwarded-for",
+        "cloudfront-viewer-address",
+        "cf-ipcountry",
+        "client-ip",
+        "origin",
+        "referer",
+        "sec-fetch-mode",
+        "sec-ch-ua",
         "x-envoy-original-path",
         // Envoy's router obeys these on a request it takes for internal: one request sent again.
         "x-envoy-retry-on",

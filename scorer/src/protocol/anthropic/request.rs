@@ -40,6 +40,10 @@ pub const MIN_THINKING_TOP_P: f64 = 0.95;
 /// cut when the client's own leaves too little.
 pub const ANSWER_ROOM: u64 = 4_096;
 
+/// The router's member carrying a client's own thinking budget (a Messages client's
+/// `budget_tokens`), which a Claude that takes budgets is sent in place of its effort's.
+const THINKING_BUDGET: &str = "thinking_budget";
+
 /// The request path: `{base}/messages` (base `/v1`), whatever the model or mode.
 pub fn path(base: &str, _upstream_model: &str, _stream: bool) -> String {
     format!("{}/messages", base.trim_end_matches('/'))
@@ -361,13 +365,19 @@ fn thinking_budget(
     if forced || conversation.open_tool_turn() || conversation.prefill() {
         return Ok(Some(Reasoning { effort, budget: None }));
     }
-    let budget = if capped {
-        budget.min(max_tokens.saturating_sub(ANSWER_ROOM.min(*max_tokens / 2)))
-    } else {
-        if *max_tokens <= budget {
-            *max_tokens = to.max_output.min(budget + ANSWER_ROOM).max(*max_tokens);
+    // A client's own budget (`thinking_budget`, a Messages client's `budget_tokens`) goes as
+    // it asked it, below its `max_tokens` as Anthropic takes it; an adaptive model takes none.
+    let asked = req.get(THINKING_BUDGET).and_then(integer).filter(|_| !to.quirks.adaptive_thinking);
+    let budget = match asked {
+        Some(asked) if capped => asked,
+        None if capped => budget.min(max_tokens.saturating_sub(ANSWER_ROOM.min(*max_tokens / 2))),
+        asked => {
+            let budget = asked.unwrap_or(budget);
+            if *max_tokens <= budget {
+                *max_tokens = to.max_output.min(budget + ANSWER_ROOM).max(*max_tokens);
+            }
+            budget
         }
-        budget
     };
     let budget = budget.min(max_tokens.saturating_sub(1));
     // A cap that leaves less than the least budget beside the answer's room still thinks, as

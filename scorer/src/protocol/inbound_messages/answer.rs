@@ -67,7 +67,8 @@ pub fn to_message_shown(chat: &[u8], shown: &Shown) -> Option<Vec<u8>> {
     }
     let finish = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str);
     let said = choice.and_then(|c| c.get(STOP_REASON)).and_then(Value::as_str);
-    let (stop_reason, stop_sequence) = stopped(finish, said, calls.is_some_and(|c| !c.is_empty()));
+    let calls = calls.is_some_and(|c| !c.is_empty());
+    let (stop_reason, stop_sequence) = stopped(finish, said, calls, text("refusal").is_some());
     let object = json!({
         "id": message_id(&ids),
         "type": "message",
@@ -171,11 +172,14 @@ pub(super) fn input(arguments: &str) -> Value {
 }
 
 /// The Messages `stop_reason` for a chat `finish_reason`. An answer with tool calls stops for
-/// them unless it was cut or filtered (some providers finish a call with `stop`).
-pub(super) fn stop_reason(finish: Option<&str>, calls: bool) -> &'static str {
+/// them unless it was cut or filtered (some providers finish a call with `stop`); one that
+/// refused (a chat `refusal`, OpenAI's under structured outputs, which finishes with `stop`)
+/// stops for that, Anthropic's own signal: a client that asked for JSON parsed the refusal.
+pub(super) fn stop_reason(finish: Option<&str>, calls: bool, refused: bool) -> &'static str {
     match finish {
         Some("length") => "max_tokens",
         Some("content_filter") => "refusal",
+        _ if refused && !calls => "refusal",
         Some("tool_calls" | "function_call") => "tool_use",
         _ if calls => "tool_use",
         _ => "end_turn",
@@ -189,8 +193,9 @@ pub(super) fn stopped<'a>(
     finish: Option<&str>,
     said: Option<&'a str>,
     calls: bool,
+    refused: bool,
 ) -> (&'static str, Option<&'a str>) {
-    match (stop_reason(finish, calls), said) {
+    match (stop_reason(finish, calls, refused), said) {
         ("end_turn", Some(s)) => ("stop_sequence", Some(s)),
         (reason, _) => (reason, None),
     }

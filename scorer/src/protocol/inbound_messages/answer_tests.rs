@@ -95,6 +95,9 @@ fn finish_reasons_are_stop_reasons_and_a_refusal_is_text() {
     let m =
         message(&completion(json!({"role": "assistant", "content": null, "refusal": "no"}), Some("stop")));
     assert_eq!(m["content"], json!([{"type": "text", "text": "no"}]));
+    // It stops for the refusal (OpenAI finishes one with `stop`): a client that asked for JSON
+    // parsed "I'm sorry" as its answer.
+    assert_eq!(m["stop_reason"], json!("refusal"));
     // No usage, and an id a client could have sent: zeros, and only the id's safe characters.
     let mut c = completion(json!({"role": "assistant", "content": ""}), Some("stop"));
     c["usage"] = Value::Null;

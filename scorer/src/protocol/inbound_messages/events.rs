@@ -84,6 +84,8 @@ pub struct Events {
     finish: Option<String>,
     /// The stop sequence the provider said ended the answer ([`answer::stopped`]).
     said_stop: Option<String>,
+    /// The model refused (a chat `refusal`): the message stops for it.
+    refused: bool,
     /// `message_stop` was written.
     stopped: bool,
     /// An `error` event was written: nothing follows it.
@@ -204,6 +206,7 @@ impl Events {
             self.said(Block::Text { refusal: false }, &t, out);
         }
         if let Some(r) = text("refusal") {
+            self.refused = true;
             self.said(Block::Text { refusal: true }, r, out);
         }
         let signed = delta.and_then(|d| d.get(THINKING_BLOCKS)).and_then(Value::as_array);
@@ -304,7 +307,7 @@ impl Events {
         let usage = self.usage.take().unwrap_or_else(|| answer::usage(&Value::Null));
         let said = self.said_stop.take();
         let (stop_reason, sequence) =
-            answer::stopped(finish.as_deref(), said.as_deref(), !self.calls.is_empty());
+            answer::stopped(finish.as_deref(), said.as_deref(), !self.calls.is_empty(), self.refused);
         let delta = json!({"stop_reason": stop_reason, "stop_sequence": sequence});
         emit(out, "message_delta", json!({"delta": delta, "usage": usage}));
         emit(out, "message_stop", json!({}));

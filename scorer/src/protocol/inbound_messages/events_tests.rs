@@ -465,3 +465,18 @@ fn a_chunk_that_is_not_json_fails_the_answer() {
     let empty = whole(&with_a_broken_chunk(true));
     assert_eq!(types(&empty).last(), Some(&"message_stop"), "{empty:?}");
 }
+
+/// A streamed refusal (`delta.refusal`, which OpenAI finishes with `stop`) stops the message
+/// for it, as a whole answer does: it read as an ordinary turn's text.
+#[test]
+fn a_streamed_refusal_stops_the_message_for_it() {
+    let body = chat(
+        &[chunk(json!({"role": "assistant", "refusal": "I'm sorry"}), None), chunk(json!({}), Some("stop"))],
+        true,
+    );
+    let all = whole(&body);
+    let m = message(&all);
+    assert_eq!((&m["content"][0]["text"], &m["stop_reason"]), (&json!("I'm sorry"), &json!("refusal")));
+    let plain = message(&whole(&chat(&[chunk(json!({"content": "hi"}), Some("stop"))], true)));
+    assert_eq!(plain["stop_reason"], json!("end_turn"));
+}

@@ -146,7 +146,12 @@ pub fn to_chat_shown(body: &[u8]) -> Result<(Vec<u8>, super::Shown), ApiError> {
         }
     }
     match thought {
-        Thinking::Budget(effort) => out.push(("reasoning_effort".into(), effort.into())),
+        Thinking::Budget(effort, budget) => {
+            out.push(("reasoning_effort".into(), effort.into()));
+            // Claude is sent the budget itself: as an effort it was 2,048, 8,192 or 16,384
+            // tokens, and Claude Code's 31,999 was cut to 16,384.
+            out.push(("thinking_budget".into(), budget.into()));
+        }
         // Anthropic's default effort is high.
         Thinking::Adaptive if !out.iter().any(|(k, _)| k == "reasoning_effort_hint") => {
             out.push(("reasoning_effort_hint".into(), effort.unwrap_or("high").into()))
@@ -225,8 +230,9 @@ enum Thinking {
     /// by default.
     Default,
     /// `enabled` with a budget: the effort whose budget is nearest, as a `reasoning_effort`
-    /// (the client asked for reasoning: only models that reason are candidates).
-    Budget(&'static str),
+    /// (the client asked for reasoning: only models that reason are candidates), and the
+    /// budget, as `thinking_budget`, which a Claude that takes budgets is sent as it is.
+    Budget(&'static str, u64),
     /// `adaptive` (Claude decides whether to think, which Claude Code asks of every model):
     /// `output_config.effort` as a `reasoning_effort_hint`, sent to the models that take an
     /// effort and to no other, so no model is left out for it.
@@ -249,7 +255,7 @@ fn thinking(mut value: Node) -> Result<Thinking, ApiError> {
                 return Err(missing("thinking.budget_tokens", "send the thinking budget in tokens"));
             };
             let effort = EFFORT_BUDGETS.iter().find(|(most, _)| budget <= *most).map_or("high", |(_, e)| *e);
-            Ok(Thinking::Budget(effort))
+            Ok(Thinking::Budget(effort, budget))
         }
         Some("adaptive") => Ok(Thinking::Adaptive),
         Some("disabled") => Ok(Thinking::Default),

@@ -148,3 +148,52 @@ fn a_prefill_with_a_json_schema_is_refused() {
     });
     assert_eq!(ask(&TO, asked).map_err(|e| e.param), Err(Some("response_format".to_string())));
 }
+
+/// A client's own thinking budget (`thinking_budget`: a Messages client's `budget_tokens`)
+/// reaches a Claude that takes budgets as it asked it: as an effort it was rounded to 2,048,
+/// 8,192 or 16,384 (Claude Code's 31,999 cut to 16,384), and 1,024 under a `max_tokens` of
+/// 1,500 sent no thinking. An adaptive model is sent the effort, and the member never.
+#[test]
+fn a_clients_own_thinking_budget_reaches_claude_as_asked() {
+    let budget = |extra: Value| {
+        ask(&TO, extra).map(|v| (v["thinking"]["budget_tokens"].clone(), v["max_tokens"].clone()))
+    };
+    for (extra, want) in [
+        (
+            json!({"reasoning_effort": "high", "thinking_budget": 31_999, "max_tokens": 32_000}),
+            (json!(31_999), json!(32_000)),
+        ),
+        (
+            json!({"reasoning_effort": "low", "thinking_budget": 1_024, "max_tokens": 1_500}),
+            (json!(1_024), json!(1_500)),
+        ),
+        (
+            json!({"reasoning_effort": "low", "thinking_budget": 3_000, "max_tokens": 4_000}),
+            (json!(3_000), json!(4_000)),
+        ),
+        // Past its `max_tokens`, below it as Anthropic takes it; without one, room is made.
+        (
+            json!({"reasoning_effort": "low", "thinking_budget": 5_000, "max_tokens": 4_000}),
+            (json!(3_999), json!(4_000)),
+        ),
+        (
+            json!({"reasoning_effort": "medium", "thinking_budget": 10_000, "stream": true}),
+            (json!(10_000), json!(TO.max_output)),
+        ),
+        // Without it, the effort's.
+        (json!({"reasoning_effort": "low", "max_tokens": 32_000}), (json!(2_048), json!(32_000))),
+    ] {
+        assert_eq!(budget(extra.clone()).ok(), Some(want), "{extra}");
+    }
+    let adaptive = Native { quirks: Quirks { adaptive_thinking: true, ..Quirks::NONE }, ..TO };
+    let v = ask(&adaptive, json!({"reasoning_effort": "low", "thinking_budget": 3_000})).unwrap_or_default();
+    assert_eq!(
+        (&v["thinking"]["type"], &v["output_config"]["effort"]),
+        (&json!("adaptive"), &json!("low")),
+        "{v}"
+    );
+    assert!(
+        v.get("thinking_budget").is_none()
+            && ask(&TO, json!({"thinking_budget": 3_000})).is_ok_and(|v| v.get("thinking_budget").is_none())
+    );
+}

@@ -79,7 +79,8 @@ fn an_agent_turn_becomes_the_chat_body_it_asks_for() {
         "stream_options": {"include_usage": true},
         "temperature": 1,
         "prefer": "coding",
-        "reasoning_effort": "medium"
+        "reasoning_effort": "medium",
+        "thinking_budget": 10000
     });
     assert_eq!(chat(&body), want);
 }
