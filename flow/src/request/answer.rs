@@ -10,7 +10,8 @@ use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
 
 use super::flight::{
-    Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano, passed_tokens, reported_input_nano,
+    Clock, Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano, passed_tokens,
+    reported_input_nano,
 };
 use super::{Phase, Request, warn};
 use crate::headers as h;
@@ -150,6 +151,18 @@ impl Request {
             }
         };
         let api = f.to.api;
+        // A 400 is recorded once read: the gateway's key or account refused (Anthropic's credit
+        // run out, Bedrock's quota) is its provider's failure, and the next candidate's to
+        // answer; every client got it as its own mistake. With none left, the router's error:
+        // the account is the gateway's, not the client's to read about.
+        if status == 400 {
+            let gateways = super::checked::gateways(status, &body);
+            let now_ns = host.now_ns().unwrap_or(f.sent_ns);
+            self.record_attempt(host, &mut f, gateways.unwrap_or(status), now_ns, Clock::Whole);
+            if gateways.is_some() {
+                return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
+            }
+        }
         if status == 400 && is_context_error(api, &body, &f.body) {
             // A larger window may still answer: the held 400 is replaced if one does.
             let window = f.to.context_window;

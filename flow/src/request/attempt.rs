@@ -1,16 +1,14 @@
 //! An attempt at a provider: its response headers (let through, failed over, or a 400 looked
-//! at closer) and its health record.
+//! at closer, in `checked`) and its health record.
 
 use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
 use model_router_scorer::usage::UsageTail;
 
-use super::flight::{
-    Clock, Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, is_context_error, retryable,
-};
+use super::flight::{Clock, Failed, Flight, Meter, Opening, Origin, Retry, TIMEOUT_DETAILS, retryable};
 use super::{Phase, Request};
 use crate::headers as h;
-use crate::io::{Buffer, Effect, Host, Level, Map, Verdict};
+use crate::io::{Effect, Host, Level, Map, Verdict};
 use crate::live;
 use crate::metrics as m;
 
@@ -117,9 +115,11 @@ impl Request {
         // the gateway's failure whether or not another candidate is left. (Not a translated
         // answer's: its errors are translated whole.)
         let check = !native && status == 400 && !end_of_stream && f.translation.is_none();
+        // A translated 400 is read whole too (`translate_body`): the gateway's account refused.
+        let translated_400 = status == 400 && !end_of_stream && (native || f.translation.is_some());
         // A stream's attempt is recorded once it opens (`open_stream`), a held 400's once it is
         // read.
-        if !edited_stream && !check {
+        if !edited_stream && !check && !translated_400 {
             // A whole answer the timeout ended was still generating: its model's time, which
             // the request's length decides, not its provider's health (one client's long
             // answers opened the provider's breaker for every client and every model of it).
@@ -229,61 +229,23 @@ impl Request {
         if retryable(status) {
             f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status, sent: true });
         }
-        if matches!(status, 401 | 403) {
+        // The gateway's key, or its account (402: its credit, quota or model access), refused.
+        if matches!(status, 401..=403) {
             host.count(&m::labelled(m::AUTH_FAILED, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
             let key = format!("model_router.auth_logged.{}", f.to.provider);
             if live::first_in(host, &key, AUTH_LOG_INTERVAL_SECS, now) {
-                host.log(
-                    Level::Error,
-                    &format!(
-                        "model-router: credentials rejected by {} ({status}): check the key the gateway sends it",
-                        f.to.provider
-                    ),
-                );
+                let p = &f.to.provider;
+                let what = match status {
+                    402 => {
+                        format!("the gateway's account refused by {p} (its credit, quota or model access)")
+                    }
+                    _ => {
+                        format!("credentials rejected by {p} ({status}): check the key the gateway sends it")
+                    }
+                };
+                host.log(Level::Error, &format!("model-router: {what}"));
             }
         }
-    }
-
-    /// A provider's 400, buffered: a context-length error moves to a larger window, and the
-    /// gateway's key refused (Gemini answers a bad key with a 400) counts as a 401 does.
-    pub(super) fn check_client_error(
-        &mut self,
-        host: &dyn Host,
-        mut f: Box<Flight>,
-        body_size: usize,
-        end_of_stream: bool,
-    ) -> Verdict {
-        let now_ns = host.now_ns().unwrap_or(f.sent_ns);
-        if !end_of_stream {
-            // An error body this large is neither: let it go.
-            if body_size as u64 <= self.hold_limit() {
-                self.phase = Phase::Checking(f);
-                return Verdict::Pause;
-            }
-            self.record_attempt(host, &mut f, 400, now_ns, Clock::Whole);
-            self.served(host, &f, 400);
-            return Verdict::Continue;
-        }
-        let body = host.body(Buffer::ResponseBody, 0, body_size).unwrap_or_default();
-        if native::is_key_error(&body) {
-            self.record_attempt(host, &mut f, 401, now_ns, Clock::Whole);
-            return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
-        }
-        self.record_attempt(host, &mut f, 400, now_ns, Clock::Whole);
-        // Gemini's OpenAI layer wraps its error in an array, where the OpenAI SDKs find no
-        // `error` and report a 400 with no body: the client gets it in OpenAI's shape (also
-        // when no larger window takes a context-length error; a fallback's answer replaces it).
-        let overflow = is_context_error(f.to.api, &body, &f.body);
-        if let Some(one) = native::unwrapped_error(&body, || overflow) {
-            self.effects.push(Effect::RemoveResponseHeader(h::CONTENT_LENGTH.into()));
-            self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: one });
-        }
-        let window = f.to.context_window;
-        if overflow && f.fallbacks.iter().any(|u| u.context_window > window) {
-            return self.fail_over_or(host, f, Retry::Context(window), Origin::Checking);
-        }
-        self.served(host, &f, 400);
-        Verdict::Continue
     }
 }
 

@@ -215,13 +215,13 @@ impl Request {
             }
             None => status,
         };
-        // A 400's body, read once: Gemini's refused key is a 401; an overflow moves on.
+        // A 400's body, read once: the gateway's key (401) or account (402) refused; an overflow moves on.
         let error = match &f.refusal {
             Some(error) => error.clone(),
             None if status == 400 => host.body(Buffer::CallResponseBody, 0, body_size).unwrap_or_default(),
             None => Vec::new(),
         };
-        let status = if status == 400 && native::is_key_error(&error) { 401 } else { status };
+        let status = super::checked::gateways(status, &error).unwrap_or(status);
         // A 200 that is no answer (`not_an_answer`) is the provider's failure, as on the first
         // attempt's path: the next candidate answers, or the router's 502.
         let judged = (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size));

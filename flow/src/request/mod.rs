@@ -15,6 +15,7 @@
 mod account;
 mod answer;
 mod attempt;
+mod checked;
 mod classify;
 mod count;
 mod failover;

@@ -1142,6 +1142,24 @@ mod tests {
         assert_eq!(routed_model(&c, "gpt-4.1-mini", custom).as_deref(), Ok("gpt-4.1-mini"));
     }
 
+    /// Members beside the conversation past 1 MiB are not decoded for a translation (an 8 MB
+    /// list of numbers in an unknown member took a worker's VM to 209 MB on its way to Claude,
+    /// and a larger one trapped it): pinned to a translated model, a 413 naming the member; a
+    /// tier goes to a model the body reaches as it is.
+    #[test]
+    fn members_too_large_to_translate_go_where_the_body_goes_as_it_is() {
+        let c = config();
+        let numbers = format!(r#","zzz":[{}]"#, vec!["1"; 600_000].join(","));
+        for pinned in ["claude-haiku-4-5", "us.meta.llama4-scout-17b-instruct-v1:0"] {
+            let e = routed_model(&c, pinned, &numbers).err();
+            assert_eq!(e, Some((413, "request_too_large", Some("zzz".to_string()))), "{pinned}");
+        }
+        let to = routed_model(&c, "economy", &format!(r#"{numbers},"prefer":"cheap""#));
+        let api = |id: &str| c.catalog.deployments.iter().find(|d| d.id == id).map(|d| d.api);
+        assert_eq!(to.as_deref().ok().and_then(api), Some(crate::catalog::Api::Chat), "{to:?}");
+        assert!(routed_model(&c, "claude-haiku-4-5", r#","zzz":[1,2,3]"#).is_ok());
+    }
+
     /// Audio and file parts reach only a model whose API takes them: Groq, Cerebras, xAI and
     /// Bedrock's chat API take neither, OpenAI's chat API audio only on its audio models.
     /// Pinned to one that refuses, the router says so naming the part; a tier goes on to one

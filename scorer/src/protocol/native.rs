@@ -301,6 +301,31 @@ pub fn is_key_error(body: &[u8]) -> bool {
     reason || ["API key not valid", "API key expired"].iter().any(|m| message.starts_with(m))
 }
 
+/// A provider's 400 refusing the gateway's account rather than the request: Anthropic's
+/// credit run out ("Your credit balance is too low to access the Anthropic API"), Bedrock's
+/// quota for the account ("Your request exceeds the service quota for your account") or a model
+/// the account can reach only through an inference profile ("Invocation of model ID ... with
+/// on-demand throughput isn't supported"). Each reached every client as its own mistake, with
+/// no other provider tried. Read from the error's message as the provider begins it (the
+/// client's words are never at its start), the way [`is_key_error`] reads its fields.
+pub fn is_account_error(body: &[u8]) -> bool {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    let error = match &v {
+        Value::Array(items) => items.first().and_then(|e| e.get("error")),
+        one => one.get("error").filter(|e| e.is_object()).or(Some(one)),
+    };
+    let message = error
+        .and_then(|e| e.get("message").or_else(|| e.get("Message")))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    ACCOUNT_MESSAGES.iter().any(|m| message.starts_with(m))
+        || (message.starts_with("Invocation of model ID") && message.contains("with on-demand throughput"))
+}
+
+/// How a provider's 400 for the gateway's account begins ([`is_account_error`]).
+const ACCOUNT_MESSAGES: [&str; 2] =
+    ["Your credit balance is too low", "Your request exceeds the service quota for your account"];
+
 /// How the OpenAI-compatible providers say an input overflows the window (OpenAI's, Groq's and
 /// Cerebras's code, and the words of those that send none: xAI, Gemini's OpenAI layer,
 /// Cerebras).

@@ -30,6 +30,7 @@ mod no_answer;
 mod opened;
 mod opening;
 mod prefix;
+mod refused;
 mod reshaped;
 mod responses;
 mod spend;

@@ -1,0 +1,54 @@
+//! A provider's 400 refusing the gateway's account (its credit, quota or model access) rather
+//! than the request: its provider's failure, which the next candidate answers. Every client got
+//! it as its own mistake, no other provider was tried, and no breaker or operator heard of it.
+
+use super::native::{config, request};
+use super::{chat, cluster_of, pairs, respond, route};
+use crate::io::{Effect, Event, Verdict};
+use crate::request::Request;
+
+/// The first attempt's 400, read whole: where it goes next, and what was counted.
+fn refused_with(model: &str, body: &str) -> (Option<String>, Option<(u16, String)>, super::Fake) {
+    let mut host = chat(&request(false).replace(r#""model":"economy""#, &format!(r#""model":"{model}""#)));
+    let mut req = Request::new(Some(config()));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "400"), ("content-type", "application/json")]);
+    assert_eq!(req.on(&host, Event::ResponseHeaders { end_of_stream: false }).verdict, Verdict::Pause);
+    host.response_body = body.as_bytes().to_vec();
+    let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
+    // A local reply, or the provider's error translated in place.
+    let replaced = step.effects.iter().find_map(|e| match e {
+        Effect::ReplaceResponseBody { bytes, .. } => Some((400, String::from_utf8_lossy(bytes).into_owned())),
+        _ => None,
+    });
+    let answered = respond(&step).map(|(status, json, _)| (status, json.to_string())).or(replaced);
+    (cluster_of(&step), answered, host)
+}
+
+#[test]
+fn the_gateways_account_refused_with_a_400_fails_over_and_counts_against_its_provider() {
+    // Bedrock's quota for the account, on the cheapest candidate (Converse): the next answers.
+    let quota = r#"{"message":"Your request exceeds the service quota for your account. You can view your quotas at https://docs.aws.amazon.com/servicequotas/"}"#;
+    let (next, _, host) = refused_with("economy", quota);
+    assert_eq!(next.as_deref(), Some("oa"));
+    assert_eq!(host.counters.borrow().get("auth_failed.provider.br"), Some(&1));
+    let profile = r#"{"message":"Invocation of model ID nemo with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."}"#;
+    assert_eq!(refused_with("economy", profile).0.as_deref(), Some("oa"));
+    // Anthropic's credit run out, pinned (no other candidate): the router's error, not the
+    // gateway's account's words, and the operator the count.
+    let credit = r#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}"#;
+    let (next, answered, host) = refused_with("claude", credit);
+    assert_eq!(next, None);
+    assert!(answered.is_some_and(|(s, json)| s == 502 && !json.contains("credit balance")));
+    assert_eq!(host.counters.borrow().get("auth_failed.provider.an"), Some(&1));
+    // The client's own mistake, even quoting those words, is its own: no other provider.
+    let own = r#"{"type":"error","error":{"type":"invalid_request_error","message":"messages.0.content: 'Your credit balance is too low' is not a valid block"}}"#;
+    let (next, answered, host) = refused_with("claude", own);
+    assert_eq!((next, answered.map(|a| a.0)), (None, Some(400)));
+    assert!(host.counters.borrow().keys().all(|k| !k.starts_with("auth_failed")));
+    let (next, _, _) = refused_with(
+        "economy",
+        r#"{"message":"Malformed input request: extraneous key [x] is not permitted"}"#,
+    );
+    assert_eq!(next, None);
+}
