@@ -4,7 +4,6 @@
 use model_router_scorer::ApiError;
 use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
-use model_router_scorer::health::Outcome;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::stream::{self, First, StreamUsage};
@@ -251,16 +250,6 @@ impl Request {
             let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
             f.note_retry_after(after.as_deref(), now_ns);
         }
-        if matches!(judged, Some(Judged::FailedStream)) {
-            // Served (with its error event), and its provider's failure as on the route's path:
-            // recorded as answered, a provider failing streams mid-way reset its failures.
-            let probes = std::mem::take(&mut f.probes);
-            if let Some(shared) = self.shared.clone() {
-                let now = now_ns / 1_000_000_000;
-                live::record(host, &f.to, Outcome::Ended(false), probes, now, &shared.config.resilience);
-            }
-            return self.serve_fallback(host, &f, status, body_size);
-        }
         let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
         // Envoy's own 504 ended a fallback still generating (it comes whole, streams too): its
         // model's time, as on the route's path, not its provider's health.
@@ -422,16 +411,15 @@ fn call_status(host: &dyn Host) -> u16 {
 /// What a fallback's 200 is: an answer (whole, or a stream that ended at its last event), ...
 enum Judged {
     Answer,
-    /// A stream whose provider failed it with its error event once its answer began: served.
-    FailedStream,
     /// No answer, with what it is charged (see [`not_an_answer`]).
     NoAnswer(Bill),
 }
 
 /// A fallback's 200 that is no answer, as on the first attempt's path (nothing, no JSON
 /// object, an error object, an object with nothing in it or cut short, an answer that cannot
-/// be translated), or a stream that ended before its last event with no error event in it (cut;
-/// native or not): nothing of it has reached the client yet. With what it is charged.
+/// be translated), or a stream that ended before its last event, cut or failed by its error event
+/// (native or not): nothing of it has reached the client yet, so the next candidate answers (a
+/// failed one was served with its error while another was left). With what it is charged.
 fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
     if body_size == 0 {
         return Judged::NoAnswer(Bill::Nothing);
@@ -454,31 +442,25 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
     }
     if f.stream && (sse || translated) {
         // A native stream translated first (one that failed before its answer was read by
-        // `opening_failure`; one that failed after it is served as a failed stream).
-        let (out, tokens) = match native::Stream::new(api, f.meta()) {
+        // `opening_failure`).
+        let (out, tokens, failed) = match native::Stream::new(api, f.meta()) {
             Some(mut t) => {
                 let out = t.feed(&body, true);
-                if t.failed() {
-                    return Judged::FailedStream;
-                }
-                (out, t.tokens().map(|t| t.usage()))
+                (out, t.tokens().map(|t| t.usage()), t.failed())
             }
-            None => (body, None),
+            None => (body, None, false),
         };
         let mut editor = StreamUsage::new(f.to.price(), false).input(f.input_tokens()).choices(f.choices);
         editor.feed(&out, true);
-        if editor.events == 0 && !editor.failed {
+        if editor.events == 0 && !editor.failed && !failed {
             // Ended at `[DONE]` (or cut) with no event before it: charged as the first attempt's
             // stream that never opened is.
             return Judged::NoAnswer(editor.usage.or(tokens).map_or(Bill::Input, Bill::Used));
         }
-        if editor.failed {
-            return Judged::FailedStream;
-        }
-        if editor.done {
+        if editor.done && !editor.failed && !failed {
             return Judged::Answer;
         }
-        // Cut: its usage chunk, which comes last, is what it billed; without one, the counts
+        // Cut or failed: its usage chunk, which comes last, is what it billed; without one, the counts
         // its translator read so far stop short (a message_start's: one output token), and it
         // is charged as the first attempt's cut stream is.
         return Judged::NoAnswer(match editor.usage {

@@ -23,6 +23,10 @@ impl Request {
         if self.shared.is_some() {
             host.count(&m::labelled(m::REJECTED, &[("code", &m::stat_segment(e.code))]), 1);
         }
+        // Whose request it was, as a routed one says (a spent budget's 429 logged no client).
+        if let Some(client) = self.client.as_deref().filter(|_| self.writes_filter_state()) {
+            host.note("client", client);
+        }
         self.answer_with(e.status, e.body(), extra)
     }
 

@@ -94,6 +94,11 @@ pub(crate) fn cheapest_down(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An estimate of `input` and `output` tokens, nothing else asked.
+    fn est(input_tokens: u64, output_tokens: u64) -> Estimate {
+        Estimate { input_tokens, output_tokens, thinking: None, audio: false, worst_case: None }
+    }
     use crate::catalog::Tier;
 
     fn dep(id: &str, provider: &str, price_in: f64, price_out: f64, quality: f64) -> Deployment {
@@ -136,13 +141,7 @@ mod tests {
     /// wins `balanced` within 5 quality points of the best, not whatever its quality.
     #[test]
     fn a_free_candidate_is_one_doubling_cheaper_under_balanced() {
-        let est = Estimate {
-            input_tokens: 1000,
-            output_tokens: 1000,
-            thinking: None,
-            audio: false,
-            worst_case: None,
-        };
+        let est = est(1000, 1000);
         let good = dep("good", "p", 1.0, 1.0, 80.0);
         for (quality, free_wins) in [(60.0, false), (74.0, false), (76.0, true)] {
             let free = dep("free", "p", 0.0, 0.0, quality);
@@ -159,13 +158,7 @@ mod tests {
 
     #[test]
     fn ties_break_by_price_then_id_then_provider() {
-        let est = Estimate {
-            input_tokens: 1000,
-            output_tokens: 1000,
-            thinking: None,
-            audio: false,
-            worst_case: None,
-        };
+        let est = est(1000, 1000);
         let a = dep("m", "b-prov", 1.0, 1.0, 50.0);
         let b = dep("m", "a-prov", 1.0, 1.0, 50.0);
         let c = dep("a", "z", 1.0, 1.0, 50.0);
@@ -189,38 +182,15 @@ mod tests {
         let cheap_in = dep("cheap-in", "p", 0.1, 10.0, 50.0);
         let cheap_out = dep("cheap-out", "p", 10.0, 0.1, 50.0);
         let mut cands = vec![&cheap_in, &cheap_out];
-        rank(
-            &mut cands,
-            Prefer::Cheap,
-            &Estimate {
-                input_tokens: 10_000,
-                output_tokens: 10,
-                thinking: None,
-                audio: false,
-                worst_case: None,
-            },
-            &|_| None,
-        );
+        rank(&mut cands, Prefer::Cheap, &est(10_000, 10), &|_| None);
         assert_eq!(cands[0].id, "cheap-in");
-        rank(
-            &mut cands,
-            Prefer::Cheap,
-            &Estimate {
-                input_tokens: 10,
-                output_tokens: 10_000,
-                thinking: None,
-                audio: false,
-                worst_case: None,
-            },
-            &|_| None,
-        );
+        rank(&mut cands, Prefer::Cheap, &est(10, 10_000), &|_| None);
         assert_eq!(cands[0].id, "cheap-out");
     }
 
     #[test]
     fn fast_explores_unobserved_then_ranks_by_latency() {
-        let est =
-            Estimate { input_tokens: 10, output_tokens: 10, thinking: None, audio: false, worst_case: None };
+        let est = est(10, 10);
         let mut a = dep("m", "a", 1.0, 1.0, 50.0);
         a.speed_tps = 500.0;
         let mut b = dep("m", "b", 1.0, 1.0, 50.0);

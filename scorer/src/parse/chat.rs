@@ -58,6 +58,9 @@ pub struct ChatRequest<'a> {
     /// smaller output limit stays a candidate and is sent its own limit, and the estimate is
     /// the usual output under the cap.
     pub output_ceiling: bool,
+    /// `thinking_budget`: a client's own thinking budget (a Messages client's `budget_tokens`),
+    /// which a Claude is sent in place of its effort's, and the estimate holds.
+    pub thinking_budget: Option<u64>,
     /// `modalities` asks for audio output.
     pub audio_output: bool,
     /// Number of messages.
@@ -109,6 +112,7 @@ impl Default for ChatRequest<'_> {
             choices: None,
             max_output_param: "max_tokens",
             output_ceiling: false,
+            thinking_budget: None,
             audio_output: false,
             messages: 0,
             text_bytes: 0,
@@ -165,8 +169,10 @@ impl ChatRequest<'_> {
     /// [`Estimate::thinking`]), once per choice (`n`: each is generated, and billed).
     pub fn estimate(&self, default_output: u64) -> Estimate {
         let text = (self.text_bytes as u64).div_ceil(BYTES_PER_TOKEN);
-        // Without a limit, the thinking of an effort the request names is output too.
-        let thinking = self.layout.effort().map_or(0, |(bit, _)| thinking_tokens(bit));
+        // Without a limit, the thinking of an effort the request names is output too, or of
+        // the client's own budget where that is more (a Claude is sent it in its place).
+        let budget = self.thinking_budget.unwrap_or(0);
+        let thinking = self.layout.effort().map_or(0, |(bit, _)| thinking_tokens(bit).max(budget));
         let usual = default_output.saturating_add(thinking);
         let per_choice = match self.max_output_tokens {
             Some(cap) if self.output_ceiling => cap.min(usual),

@@ -221,9 +221,7 @@ fn parse_chat_as<'a>(
             "max_price" => req.max_price = read_max_price(&mut r)?,
             "reasoning_effort_hint" => req.layout.effort_hint = read_effort_hint(&mut r)?,
             // Read by the Messages translation beside an effort (a Messages client's budget).
-            "thinking_budget" => {
-                opt_cap_field(&mut r, "thinking_budget")?;
-            }
+            "thinking_budget" => req.thinking_budget = opt_cap_field(&mut r, "thinking_budget")?,
             "max_tokens_ceiling" => {
                 req.output_ceiling = match r.peek_kind().map_err(syntax)? {
                     Kind::Bool => r.boolean().map_err(syntax)?,
@@ -342,7 +340,7 @@ fn parse_chat_as<'a>(
     if req.features.tools_declared > MOST_TOOLS {
         req.layout.asks |= ASKS_MANY_TOOLS;
     }
-    if req.json_output && req.features.tools_declared > 0 {
+    if req.json_output && req.layout.tools {
         req.layout.asks |= ASKS_JSON_WITH_TOOLS;
     }
     // An effort the client names is what it gets; a hint only stands in for none.
@@ -957,6 +955,11 @@ mod tests {
             (r#","reasoning_effort":"none""#, 512),
             (r#","reasoning_effort":"high","max_tokens":1000"#, 1000),
             (r#","reasoning_effort_hint":"max","reasoning_effort":"low""#, 512 + 2_048),
+            // A client's own thinking budget is held where it is more than its effort's (a
+            // Claude is sent it: 60,000 tokens of thinking were held 2,048).
+            (r#","reasoning_effort":"low","thinking_budget":60000"#, 512 + 60_000),
+            (r#","reasoning_effort":"high","thinking_budget":1024"#, 512 + 16_384),
+            (r#","thinking_budget":60000"#, 512),
         ] {
             let b = body(extra);
             let req = parse_chat(b.as_bytes()).unwrap_or_else(|e| panic!("{extra}: {e}"));

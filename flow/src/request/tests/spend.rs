@@ -177,13 +177,17 @@ fn a_new_spend_record_starts_from_the_previous_modules() {
 /// A request the spend limits refuse is logged with what they did, as its header says it.
 #[test]
 fn a_refusal_by_the_limits_is_logged_as_its_header_says() {
-    let host = chat(HELLO);
-    let mut req = Request::new(Some(config(r#","budgets":{"daily_usd":0.000000001}"#)));
+    let mut host = chat(HELLO);
+    host.request_headers.push(("x-team".into(), "team-a".into()));
+    let mut req =
+        Request::new(Some(config(r#","client_header":"x-team","budgets":{"daily_usd":0.000000001}"#)));
     let step = route(&mut req, &host);
     let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("refused: {step:?}"));
     let header = headers.iter().find(|(k, _)| k == "x-model-router-budget").map(|(_, v)| v.clone());
     assert_eq!((status, header.as_deref()), (400, Some("over_limit")), "{step:?}");
     assert_eq!(host.notes.borrow().get("budget"), header.as_ref());
+    // And whose request it was: the client was logged only on a routed request.
+    assert_eq!(host.notes.borrow().get("client").map(String::as_str), Some("team-a"));
 }
 
 /// A catalog whose economy model `m` is served by provider `a` at $1/$2 per million and by

@@ -374,7 +374,7 @@ fn thinking_budget(
         asked => {
             let budget = asked.unwrap_or(budget);
             if *max_tokens <= budget {
-                *max_tokens = to.max_output.min(budget + ANSWER_ROOM).max(*max_tokens);
+                *max_tokens = to.max_output.min(budget.saturating_add(ANSWER_ROOM)).max(*max_tokens);
             }
             budget
         }

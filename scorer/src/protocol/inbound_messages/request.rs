@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::parse::chat::ROUTER_FIELDS;
+use crate::protocol::anthropic::request::MIN_THINKING_BUDGET;
 use crate::protocol::inbound::request::count;
 use crate::protocol::inbound::request::fields::{
     missing, unknown, unsupported, unsupported_member, wrong_type,
@@ -254,6 +255,14 @@ fn thinking(mut value: Node) -> Result<Thinking, ApiError> {
             let Some(budget) = budget else {
                 return Err(missing("thinking.budget_tokens", "send the thinking budget in tokens"));
             };
+            // As Anthropic's API holds it (the error named the router's own member).
+            if budget < MIN_THINKING_BUDGET {
+                return Err(ApiError::invalid(
+                    "invalid_value",
+                    Some("thinking.budget_tokens"),
+                    format!("'thinking.budget_tokens' must be at least {MIN_THINKING_BUDGET}"),
+                ));
+            }
             let effort = EFFORT_BUDGETS.iter().find(|(most, _)| budget <= *most).map_or("high", |(_, e)| *e);
             Ok(Thinking::Budget(effort, budget))
         }

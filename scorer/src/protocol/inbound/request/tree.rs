@@ -128,6 +128,12 @@ pub(crate) fn parse(body: &[u8]) -> Result<Node, ApiError> {
             format!("the request holds more than {MAX_VALUES} JSON values: send a smaller one"),
         )
         .with_status(413),
+        // Valid JSON past the depth serde_json reads, as the chat parser says it.
+        None if e.to_string().starts_with("recursion limit exceeded") => ApiError::invalid(
+            "json_too_deep",
+            None,
+            format!("request body nests objects and arrays deeper than the router reads ({e})"),
+        ),
         None => ApiError::invalid("invalid_json", None, format!("request body is not valid JSON: {e}")),
     })
 }
@@ -267,6 +273,15 @@ fn repeated(members: &[(String, Node)]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::{MAX_VALUES, parse};
+
+    /// Valid JSON nested past serde_json's depth is said so, as the chat parser says it: it was
+    /// "not valid JSON".
+    #[test]
+    fn json_nested_too_deep_is_named() {
+        let deep = format!(r#"{{"metadata":{}{}}}"#, "[".repeat(200), "]".repeat(200));
+        assert_eq!(parse(deep.as_bytes()).err().map(|e| e.code), Some("json_too_deep"));
+        assert_eq!(parse(b"{").err().map(|e| e.code), Some("invalid_json"));
+    }
 
     /// A body of numbers (a tool schema of millions, as an attacker sends it) is refused before
     /// its tree outgrows the VM; one of as many values as the bound takes reads, at any depth.

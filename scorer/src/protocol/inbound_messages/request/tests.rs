@@ -221,6 +221,9 @@ fn what_the_router_cannot_carry_is_refused_by_its_messages_name() {
         (r#","stop_sequences":"END""#, "invalid_type", "stop_sequences"),
         (r#","stop_sequences":[1]"#, "invalid_type", "stop_sequences[0]"),
         (r#","thinking":{"type":"enabled"}"#, "missing_required_parameter", "thinking.budget_tokens"),
+        // Below Anthropic's least, by its own name (it was the router's `thinking_budget`).
+        (r#","thinking":{"type":"enabled","budget_tokens":0}"#, "invalid_value", "thinking.budget_tokens"),
+        (r#","thinking":{"type":"enabled","budget_tokens":1023}"#, "invalid_value", "thinking.budget_tokens"),
         (r#","thinking":{"type":"deep"}"#, "unsupported_value", "thinking.type"),
         (r#","output_config":{"effort":"huge"}"#, "unsupported_value", "output_config.effort"),
         (r#","output_config":{"task_budget":1}"#, "unknown_parameter", "output_config.task_budget"),
