@@ -38,7 +38,8 @@ pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIA
 /// which count against its breaker for every client; `x-origin`, `x-referer`). And a browser's
 /// `origin` and `referer`: Anthropic answers any request with an `origin` that has not opted in
 /// with a 401, which opened its breaker for every client (a browser app's seven requests moved
-/// everyone's coding tier off Claude).
+/// everyone's coding tier off Claude). `x-forwarded-proto`, which Envoy sets itself, stays:
+/// without it Envoy found no route for any provider's cluster, a 404 `NR` on every request.
 pub const NOT_FOR_PROVIDERS: [&str; 31] = [
     "accept-encoding",
     "origin",
@@ -90,12 +91,11 @@ pub const PROVIDER_PRIVATE: [&str; 4] =
 /// the client pass for internal.
 pub const PROVIDER_PREFIXES: [&str; 6] =
     ["x-amz-", "x-amzn-", "x-goog-", "anthropic-", "openai-", "x-envoy-"];
-/// (`x-forwarded-proto`, which Envoy sets itself, stays: without it Envoy found no route for
-/// any provider's cluster, a 404 `NR` on every routed request.) Prefixes of the headers a
-/// gateway's fronts set about the client and themselves: Cloudflare's `cf-*` (address, country, ray), a browser's `sec-*` (fetch metadata, client
-/// hints) and the client addresses of Vercel (`x-vercel-forwarded-for`, `x-vercel-ip-city`),
-/// CloudFront (`cloudfront-viewer-address`), App Engine (`x-appengine-user-ip`) and Azure
-/// Front Door (`x-azure-clientip`).
+/// Prefixes of the headers a gateway's fronts set about the client and themselves: Cloudflare's
+/// `cf-*` (address, country, ray), a browser's `sec-*` (fetch metadata, client hints) and the
+/// client addresses of Vercel (`x-vercel-forwarded-for`, `x-vercel-ip-city`), CloudFront
+/// (`cloudfront-viewer-address`), App Engine (`x-appengine-user-ip`) and Azure Front Door
+/// (`x-azure-clientip`).
 pub const FRONT_PREFIXES: [&str; 6] =
     ["cf-", "sec-", "x-vercel-", "cloudfront-viewer-", "x-appengine-", "x-azure-"];
 /// Coding agents' own telemetry about the developer's machine and session, which the router

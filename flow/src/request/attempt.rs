@@ -235,13 +235,10 @@ impl Request {
             let key = format!("model_router.auth_logged.{}", f.to.provider);
             if live::first_in(host, &key, AUTH_LOG_INTERVAL_SECS, now) {
                 let p = &f.to.provider;
-                let what = match status {
-                    402 => {
-                        format!("the gateway's account refused by {p} (its credit, quota or model access)")
-                    }
-                    _ => {
-                        format!("credentials rejected by {p} ({status}): check the key the gateway sends it")
-                    }
+                let what = if status == 402 {
+                    format!("the gateway's account refused by {p} (its credit, quota or model access)")
+                } else {
+                    format!("credentials rejected by {p} ({status}): check the key the gateway sends it")
                 };
                 host.log(Level::Error, &format!("model-router: {what}"));
             }
