@@ -11,7 +11,7 @@ use crate::io::{Buffer, Effect, Host, Verdict};
 impl Request {
     /// A provider's 400, buffered: a context-length error moves to a larger window, the
     /// gateway's key refused (Gemini answers a bad key with a 400) counts as a 401 does, and
-    /// its account refused ([`native::is_account_error`]) as a 402.
+    /// its account refused ([`native::gateway_refusal`]) as a 402.
     pub(super) fn check_client_error(
         &mut self,
         host: &dyn Host,
@@ -54,12 +54,8 @@ impl Request {
 }
 
 /// The status a provider's 400 counts as when it refuses the gateway rather than the request:
-/// its key (Gemini's `API_KEY_INVALID`, a 401) or its account (Anthropic's credit, Bedrock's
-/// quota: [`native::is_account_error`], a 402). `None` for any other answer.
+/// its key (a 401) or its account (a 402), by [`native::gateway_refusal`]. `None` for any other
+/// answer.
 pub(super) fn gateways(status: u16, body: &[u8]) -> Option<u16> {
-    match status {
-        400 if native::is_key_error(body) => Some(401),
-        400 if native::is_account_error(body) => Some(402),
-        _ => None,
-    }
+    if status == 400 { native::gateway_refusal(body) } else { None }
 }

@@ -282,47 +282,47 @@ pub fn unwrapped_error(body: &[u8], overflow: impl FnOnce() -> bool) -> Option<V
     serde_json::to_vec(&error).ok()
 }
 
-/// A provider's 400 saying the gateway's key is not valid: Gemini answers a bad or expired key
-/// with 400 `INVALID_ARGUMENT` (reason `API_KEY_INVALID`), not a 401. Read from the error's own
-/// fields, never from anywhere in the body: a provider's 400 repeats what the client sent
-/// ("Invalid value: 'API_KEY_INVALID'"), and a client's own mistake must not count against the
-/// gateway's key, opening the provider's breaker for every client.
-pub fn is_key_error(body: &[u8]) -> bool {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
-    // Gemini's OpenAI layer wraps its error in an array.
-    let error = match &v {
-        Value::Array(items) => items.first(),
-        one => Some(one),
+/// A provider's 400 that refuses the gateway rather than the request, as the status it counts
+/// as (one parse for both):
+/// - its key, a 401: Gemini answers a bad or expired key with 400 `INVALID_ARGUMENT` (reason
+///   `API_KEY_INVALID`), not a 401;
+/// - its account, a 402: Anthropic's credit run out ("Your credit balance is too low to access
+///   the Anthropic API"), Bedrock's quota for the account ("Your request exceeds the service
+///   quota for your account") or a model the account reaches only through an inference profile
+///   ("Invocation of model ID ... with on-demand throughput isn't supported"). Each reached
+///   every client as its own mistake, with no other provider tried.
+///
+/// Read from the error's own fields and its message as the provider begins it, never from
+/// anywhere in the body: a provider's 400 repeats what the client sent ("Invalid value:
+/// 'API_KEY_INVALID'"), and a client's own mistake must not count against the gateway,
+/// opening the provider's breaker for every client.
+pub fn gateway_refusal(body: &[u8]) -> Option<u16> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    // Gemini's OpenAI layer wraps its error in an array; Bedrock's is the body itself.
+    let one = match &v {
+        Value::Array(items) => items.first()?,
+        one => one,
     };
-    let Some(e) = error.and_then(|e| e.get("error")) else { return false };
-    let details = e.get("details").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-    let reason = details.iter().any(|d| d.get("reason").and_then(Value::as_str) == Some("API_KEY_INVALID"));
-    let message = e.get("message").and_then(Value::as_str).unwrap_or_default();
-    reason || ["API key not valid", "API key expired"].iter().any(|m| message.starts_with(m))
+    let error = one.get("error").filter(|e| e.is_object());
+    fn message(e: &Value) -> Option<&str> {
+        e.get("message").or_else(|| e.get("Message")).and_then(Value::as_str)
+    }
+    if let Some(e) = error {
+        let details = e.get("details").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        let reason =
+            details.iter().any(|d| d.get("reason").and_then(Value::as_str) == Some("API_KEY_INVALID"));
+        let said = message(e).unwrap_or_default();
+        if reason || ["API key not valid", "API key expired"].iter().any(|m| said.starts_with(m)) {
+            return Some(401);
+        }
+    }
+    let said = message(error.unwrap_or(one)).unwrap_or_default();
+    let account = ACCOUNT_MESSAGES.iter().any(|m| said.starts_with(m))
+        || (said.starts_with("Invocation of model ID") && said.contains("with on-demand throughput"));
+    account.then_some(402)
 }
 
-/// A provider's 400 refusing the gateway's account rather than the request: Anthropic's
-/// credit run out ("Your credit balance is too low to access the Anthropic API"), Bedrock's
-/// quota for the account ("Your request exceeds the service quota for your account") or a model
-/// the account can reach only through an inference profile ("Invocation of model ID ... with
-/// on-demand throughput isn't supported"). Each reached every client as its own mistake, with
-/// no other provider tried. Read from the error's message as the provider begins it (the
-/// client's words are never at its start), the way [`is_key_error`] reads its fields.
-pub fn is_account_error(body: &[u8]) -> bool {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
-    let error = match &v {
-        Value::Array(items) => items.first().and_then(|e| e.get("error")),
-        one => one.get("error").filter(|e| e.is_object()).or(Some(one)),
-    };
-    let message = error
-        .and_then(|e| e.get("message").or_else(|| e.get("Message")))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    ACCOUNT_MESSAGES.iter().any(|m| message.starts_with(m))
-        || (message.starts_with("Invocation of model ID") && message.contains("with on-demand throughput"))
-}
-
-/// How a provider's 400 for the gateway's account begins ([`is_account_error`]).
+/// How a provider's 400 for the gateway's account begins ([`gateway_refusal`]).
 const ACCOUNT_MESSAGES: [&str; 2] =
     ["Your credit balance is too low", "Your request exceeds the service quota for your account"];
 
@@ -471,8 +471,36 @@ impl Stream {
 mod tests {
     use serde_json::{Value, json};
 
-    use super::{echoes_client, is_context_error, unwrapped_error};
+    use super::{echoes_client, gateway_refusal, is_context_error, unwrapped_error};
     use crate::catalog::Api;
+
+    /// The gateway's key (Gemini's, in its array) is a 401, its account (Anthropic's credit,
+    /// Bedrock's quota at the top level) a 402, from the error's own fields; the client's
+    /// words quoted in an error are its own mistake.
+    #[test]
+    fn a_400_refusing_the_gateway_counts_as_its_key_or_account() {
+        for (body, want) in [
+            (r#"[{"error":{"code":400,"message":"x","details":[{"reason":"API_KEY_INVALID"}]}}]"#, Some(401)),
+            (r#"{"error":{"message":"API key expired. Please renew the API key."}}"#, Some(401)),
+            (
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#,
+                Some(402),
+            ),
+            (r#"{"message":"Your request exceeds the service quota for your account."}"#, Some(402)),
+            (
+                r#"{"message":"Invocation of model ID m with on-demand throughput isn't supported."}"#,
+                Some(402),
+            ),
+            (
+                r#"{"error":{"message":"Invalid value: 'API_KEY_INVALID', 'Your credit balance is too low'"}}"#,
+                None,
+            ),
+            (r#"{"message":"messages: API key not valid"}"#, None),
+            ("not json", None),
+        ] {
+            assert_eq!(gateway_refusal(body.as_bytes()), want, "{body}");
+        }
+    }
 
     /// Gemini's window overflow, wrapped in its array, is `context_length_exceeded` as OpenAI
     /// says it (the coding CLIs compact on that code); any other 400 keeps Google's status.

@@ -354,7 +354,7 @@ pub(crate) fn object_at<'a>(body: &'a [u8], path: &[&str]) -> Option<Json<'a>> {
 /// numbers in a member no translator reads took a worker's VM to 209 MB, kept after, and a
 /// 40 MB one trapped it, failing every request in flight on the worker. Real ones (a schema,
 /// `stop`, `metadata`) are a few kilobytes.
-pub(crate) const MAX_DECODED_BYTES: usize = 1 << 20;
+const MAX_DECODED_BYTES: usize = 1 << 20;
 
 /// A 413 for a body whose members beside the conversation pass [`MAX_DECODED_BYTES`], naming
 /// the member that did: a tier moves on to a model the body goes to as it is.
