@@ -193,8 +193,9 @@ fn every_dashboard_query_returns_labelled_data_from_a_real_prometheus() {
     // One refused key and one stream cut short, for "Answers that failed" (totals: no rate).
     s.fault(&failing, Some(r#"{"status":401,"count":1}"#)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(post(&s, Some("alpha"), SHARED).status, 200);
-    // Cut after its first event (one cut inside it fails over: nothing had reached the client).
-    s.fault(&failing, Some(r#"{"cut_after":700,"count":1}"#)).unwrap_or_else(|e| panic!("{e}"));
+    // Cut after its first text (in its third event, the role-only one and the first text's
+    // about 810 bytes; one cut before its text fails over: nothing had reached the client).
+    s.fault(&failing, Some(r#"{"cut_after":950,"count":1}"#)).unwrap_or_else(|e| panic!("{e}"));
     let streamed = SHARED.replacen('{', r#"{"stream":true,"#, 1);
     let cut = post(&s, Some("alpha"), &streamed);
     assert!(cut.status == 200 && cut.text().contains("stream_truncated"), "{}", cut.text());

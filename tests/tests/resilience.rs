@@ -320,8 +320,9 @@ fn a_stream_cut_midway_ends_with_an_error_event() {
     let r = chat(&s, &pinned("cheap", r#","stream":true"#));
     assert_eq!((r.status, r.header("x-model-router-attempts")), (200, Some("2")), "{}", r.text());
     assert!(r.text().trim_end().ends_with("data: [DONE]"), "{}", r.text());
-    // Cut after it: the client has the answer's start, and an error event ends it.
-    fault(&s, &first, r#"{"cut_after":700}"#);
+    // Cut after its first text (the role-only event before it opens nothing): the client has
+    // the answer's start, and an error event ends it.
+    fault(&s, &first, r#"{"cut_after":950}"#);
     let r = chat(&s, &pinned("cheap", r#","stream":true"#));
     assert_eq!(r.status, 200);
     let text = r.text();

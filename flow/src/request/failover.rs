@@ -452,9 +452,9 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
         };
         let mut editor = StreamUsage::new(f.to.price(), false).input(f.input_tokens()).choices(f.choices);
         editor.feed(&out, true);
-        if editor.events == 0 && !editor.failed && !failed {
-            // Ended at `[DONE]` (or cut) with no event before it: charged as the first attempt's
-            // stream that never opened is.
+        if matches!(stream::first_event(&out), First::Pending | First::Done) && !editor.failed && !failed {
+            // Ended at `[DONE]` (or cut) with no answer before it (a role-only chunk is none):
+            // charged as the first attempt's stream that never opened is.
             return Judged::NoAnswer(editor.usage.or(tokens).map_or(Bill::Input, Bill::Used));
         }
         if editor.done && !editor.failed && !failed {

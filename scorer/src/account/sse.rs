@@ -1,6 +1,8 @@
 //! Server-sent events as OpenAI-compatible providers frame a chat stream: where an event
 //! ends, its `data:` lines, the provider's error event, `[DONE]`, and how a stream opens.
 
+use super::events::{answer_bytes, finishes};
+
 /// The end of the first SSE event in `data` (after its blank line, `\n\n` or `\r\n\r\n`),
 /// if it is complete, searching from `from` (bytes before it hold no blank line). One pass,
 /// stopping at the first blank line.
@@ -44,7 +46,7 @@ pub(crate) fn data_value(line: &[u8]) -> Option<&[u8]> {
 pub enum First<'a> {
     /// No whole event with data yet (comments and keep-alives aside).
     Pending,
-    /// A chunk: the answer began (or its frame did, as a role-only delta).
+    /// A chunk that carries some of the answer: text, reasoning, a call, audio or a finish.
     Answer,
     /// The provider's error (`data: {"error": ...}`, or `event: error`): this event.
     Error(&'a [u8]),
@@ -52,7 +54,10 @@ pub enum First<'a> {
     Done,
 }
 
-/// The first event with data in `held`, the start of a stream (a byte-order mark aside).
+/// The first event with data in `held` that errs or carries some of the answer, the start of
+/// a stream (a byte-order mark aside). A frame before it (the role-only chunk most providers
+/// send at once, Azure's prompt-filter chunk with no choices) opens nothing: an error the
+/// provider sends after it, while the model has yet to write, is still one it can fail over.
 pub fn first_event(held: &[u8]) -> First<'_> {
     let held = held.strip_prefix("\u{feff}".as_bytes()).unwrap_or(held);
     let mut from = 0;
@@ -65,7 +70,7 @@ pub fn first_event(held: &[u8]) -> First<'_> {
             error |= error_line(line);
             match data_value(line) {
                 Some(b"[DONE]") => return First::Done,
-                Some(value) => data |= !value.trim_ascii().is_empty(),
+                Some(value) => data |= begins_answer(value.trim_ascii()),
                 None => {}
             }
         }
@@ -77,6 +82,18 @@ pub fn first_event(held: &[u8]) -> First<'_> {
         }
     }
     First::Pending
+}
+
+/// Whether a `data:` value carries some of the answer ([`First::Answer`]): any that is not
+/// a JSON object counts, as the router cannot read it for less.
+fn begins_answer(value: &[u8]) -> bool {
+    !value.is_empty()
+        && (!value.starts_with(b"{")
+            || answer_bytes(value) > 0
+            || finishes(value)
+            || [&b"\"tool_calls\""[..], b"\"function_call\"", b"\"audio\""]
+                .iter()
+                .any(|k| contains(value, k)))
 }
 
 /// Whether an event's data carries an `error` member that is not null: first, as OpenAI's

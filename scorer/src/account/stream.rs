@@ -806,17 +806,30 @@ mod tests {
         }
     }
 
-    /// A stream's first event with data, once it is whole: comments and blank events aside, an
-    /// error by its data or by its `event: error` line, `[DONE]` before anything.
+    /// A stream's first event with data, once it is whole: comments, blank events and frames
+    /// (a role-only chunk, one with no choices) aside, an error by its data or by its `event:
+    /// error` line, `[DONE]` before anything.
     #[test]
     fn a_streams_first_event_is_told_once_it_is_whole() {
-        let role = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n";
-        let cases: [(&str, First<'_>); 9] = [
+        let role = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+        let text = format!("{role}data: {{\"choices\":[{{\"delta\":{{\"content\":\"Hi\"}}}}]}}\n\n");
+        let call = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}}]}\n\n";
+        let finish = "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+        let error = "data: {\"error\":{\"message\":\"overloaded\"}}\n\n";
+        let after_role = format!("{role}{error}");
+        let cases: [(&str, First<'_>); 16] = [
             ("", First::Pending),
             (": keep-alive\n\n\n\n", First::Pending),
             (&role[..20], First::Pending),
-            (role, First::Answer),
-            ("\u{feff}data: {\"choices\":[]}\r\n\r\n", First::Answer),
+            (role, First::Pending),
+            ("\u{feff}data: {\"choices\":[]}\r\n\r\n", First::Pending),
+            (&text, First::Answer),
+            (call, First::Answer),
+            (finish, First::Answer),
+            ("data: {\"choices\":[{\"delta\":{\"reasoning\":\"hm\"}}]}\n\n", First::Answer),
+            ("data: not json\n\n", First::Answer),
+            (&after_role, First::Error(error.as_bytes())),
+            (&format!("{role}data: [DONE]\n\n"), First::Done),
             (": x\n\ndata: {\"error\":{}}\n\ndata: [DONE]\n\n", First::Error(b"data: {\"error\":{}}\n\n")),
             (
                 "event: error\r\ndata: {\"message\":\"m\"}\r\n\r\n",
@@ -841,7 +854,7 @@ mod tests {
             assert!(matches!(first_event(error.as_bytes()), First::Error(_)), "{error}");
         }
         let said = "data: {\"choices\":[{\"delta\":{\"content\":\"the \\\"error\\\": field\"}}]}\n\n";
-        let null = "data: {\"choices\":[],\"error\":null}\n\n";
+        let null = "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"error\":null}\n\n";
         for answer in [said, null] {
             assert_eq!(first_event(answer.as_bytes()), First::Answer, "{answer}");
         }

@@ -114,17 +114,35 @@ fn a_stream_that_opens_with_the_requests_error_is_the_clients_400() {
     assert_eq!(errors(&host, &first), 0);
 }
 
-/// An answer flows on from its first event (a role-only delta is one), whole once it is:
-/// an event split across chunks waits for its end; an error after it is the stream's, passed on.
+const ROLE: &str = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+const OVERLOADED: &str = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
+
+/// The role-only chunk a provider sends at once opens nothing: its error after it, before the
+/// model wrote, is a failed attempt the next candidate answers (it reached the client midway,
+/// a 200 stream holding an error, with two candidates left).
+#[test]
+fn an_error_after_the_role_only_chunk_is_failed_over() {
+    let (mut host, mut req, first) = opening();
+    let step = chunk(&mut req, &mut host, ROLE, false);
+    assert_eq!(step.verdict, Verdict::Pause, "{step:?}");
+    let held = format!("{ROLE}{OVERLOADED}");
+    let step = chunk(&mut req, &mut host, &held, false);
+    assert!(called(&step).is_some_and(|c| c != first), "{step:?}");
+    assert_eq!(errors(&host, &first), 1);
+}
+
+/// An answer flows on from its first event that carries some of it, whole once it is: an
+/// event split across chunks waits for its end; an error after it is the stream's, passed on.
 #[test]
 fn a_stream_flows_on_from_its_first_event() {
     let (mut host, mut req, first) = opening();
-    let role = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
-    let (half, _) = role.split_at(30);
+    let text = format!(
+        "{ROLE}data: {{\"id\":\"c\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"Hi\"}}}}]}}\n\n"
+    );
+    let (half, _) = text.split_at(ROLE.len() + 30);
     let step = chunk(&mut req, &mut host, half, false);
     assert_eq!(step.verdict, Verdict::Pause, "{step:?}");
-    let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
-    let held = format!("{role}{error}");
+    let held = format!("{text}{OVERLOADED}");
     let step = chunk(&mut req, &mut host, &held, false);
     assert_eq!((step.verdict, called(&step)), (Verdict::Continue, None), "{step:?}");
     host.response_body = Vec::new();
@@ -152,8 +170,8 @@ fn a_stream_with_nothing_in_it_is_failed_over() {
 /// candidate answers instead, the provider's health takes the failure.
 #[test]
 fn a_fallback_stream_that_opens_with_an_error_or_is_empty_moves_on() {
-    let error = "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n";
-    for bad in [error, "data: [DONE]\n\n"] {
+    let (role_error, role_done) = (format!("{ROLE}{OVERLOADED}"), format!("{ROLE}data: [DONE]\n\n"));
+    for bad in [OVERLOADED, "data: [DONE]\n\n", &role_error, &role_done] {
         let (mut host, mut req, second) = at_the_second();
         host.call_body = bad.as_bytes().to_vec();
         let step = req.on(&host, Event::CallResponse { body_size: bad.len() });
