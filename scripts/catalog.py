@@ -57,10 +57,13 @@ MANTLE = {
 RENAME = {"openai.gpt-oss-120b-1:0": "gpt-oss-120b"}
 
 # Extra providers of a model: (catalog id, provider, upstream id, speed tok/s or None).
+# Not gpt-5.4 on Bedrock, though the facts list it there: AWS's model card for it gives the
+# Responses API only (no Chat Completions), a 272K window, and Mantle in us-east-2 and
+# us-west-2, not the us-east-1 chat endpoint `aws-bedrock` is, so every request sent there
+# failed (one asking tools and an effort went there first, OpenAI's chat refusing that pair).
 EXTRA = [
     ("gpt-oss-120b", "groq", "openai/gpt-oss-120b", 500),
     ("gpt-oss-120b", "cerebras", "gpt-oss-120b", 3000),
-    ("gpt-5.4", "aws-bedrock", "openai.gpt-5.4", None),
 ]
 
 # Structured outputs (response_format json_schema): the OpenAI-compatible paths we know of, and

@@ -10,8 +10,8 @@ use crate::io::{Buffer, Effect, Host, Verdict};
 
 impl Request {
     /// A provider's 400, buffered: a context-length error moves to a larger window, the
-    /// gateway's key refused (Gemini answers a bad key with a 400) counts as a 401 does, and
-    /// its account refused ([`native::gateway_refusal`]) as a 402.
+    /// gateway's key refused (Gemini answers a bad key with a 400) counts as a 401 does, its
+    /// account refused ([`native::gateway_refusal`]) as a 402, a retired model (Groq's) as a 404.
     pub(super) fn check_client_error(
         &mut self,
         host: &dyn Host,
@@ -54,8 +54,8 @@ impl Request {
 }
 
 /// The status a provider's 400 counts as when it refuses the gateway rather than the request:
-/// its key (a 401) or its account (a 402), by [`native::gateway_refusal`]. `None` for any other
-/// answer.
+/// its key (a 401), its account (a 402) or the catalog's model, retired (a 404), by
+/// [`native::gateway_refusal`]. `None` for any other answer.
 pub(super) fn gateways(status: u16, body: &[u8]) -> Option<u16> {
     if status == 400 { native::gateway_refusal(body) } else { None }
 }

@@ -220,7 +220,6 @@ mod tests {
             ("gpt-oss-120b", "groq", N, 0.075),
             ("gpt-oss-120b", "cerebras", N, 0.35),
             ("gpt-oss-120b", "aws-bedrock", N, 0.15),
-            ("gpt-5.4", "aws-bedrock", N, 2.5),
         ];
         for (model, provider, cached, want) in cases {
             assert_eq!(

@@ -290,7 +290,10 @@ pub fn unwrapped_error(body: &[u8], overflow: impl FnOnce() -> bool) -> Option<V
 ///   the Anthropic API"), Bedrock's quota for the account ("Your request exceeds the service
 ///   quota for your account") or a model the account reaches only through an inference profile
 ///   ("Invocation of model ID ... with on-demand throughput isn't supported"). Each reached
-///   every client as its own mistake, with no other provider tried.
+///   every client as its own mistake, with no other provider tried;
+/// - the catalog's model, a 404 (the provider no longer serves it): Groq answers a retired
+///   model with 400 `model_decommissioned`, where the others answer a 404; a tier's request
+///   reached its client as a 400, no other candidate tried.
 ///
 /// Read from the error's own fields and its message as the provider begins it, never from
 /// anywhere in the body: a provider's 400 repeats what the client sent ("Invalid value:
@@ -314,6 +317,9 @@ pub fn gateway_refusal(body: &[u8]) -> Option<u16> {
         let said = message(e).unwrap_or_default();
         if reason || ["API key not valid", "API key expired"].iter().any(|m| said.starts_with(m)) {
             return Some(401);
+        }
+        if e.get("code").and_then(Value::as_str) == Some("model_decommissioned") {
+            return Some(404);
         }
     }
     let said = message(error.unwrap_or(one)).unwrap_or_default();
@@ -475,8 +481,8 @@ mod tests {
     use crate::catalog::Api;
 
     /// The gateway's key (Gemini's, in its array) is a 401, its account (Anthropic's credit,
-    /// Bedrock's quota at the top level) a 402, from the error's own fields; the client's
-    /// words quoted in an error are its own mistake.
+    /// Bedrock's quota at the top level) a 402, a model Groq retired a 404, from the error's
+    /// own fields; the client's words quoted in an error are its own mistake.
     #[test]
     fn a_400_refusing_the_gateway_counts_as_its_key_or_account() {
         for (body, want) in [
@@ -496,6 +502,11 @@ mod tests {
                 None,
             ),
             (r#"{"message":"messages: API key not valid"}"#, None),
+            (
+                r#"{"error":{"message":"The model `llama-3.2-11b-vision-preview` has been decommissioned and is no longer supported.","type":"invalid_request_error","code":"model_decommissioned"}}"#,
+                Some(404),
+            ),
+            (r#"{"error":{"message":"model_decommissioned","code":"invalid_value"}}"#, None),
             ("not json", None),
         ] {
             assert_eq!(gateway_refusal(body.as_bytes()), want, "{body}");

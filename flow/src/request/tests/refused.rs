@@ -52,3 +52,15 @@ fn the_gateways_account_refused_with_a_400_fails_over_and_counts_against_its_pro
     );
     assert_eq!(next, None);
 }
+
+/// A model its provider retired (Groq's 400 `model_decommissioned`, where the others answer a
+/// 404) is the catalog's to correct, not the client's mistake: the next candidate answers, and
+/// the provider's health (its other models serve on) and the operator's key count are untouched.
+#[test]
+fn a_retired_model_refused_with_a_400_fails_over_without_blaming_its_provider() {
+    let retired = r#"{"error":{"message":"The model `nemo` has been decommissioned and is no longer supported. Please refer to https://console.groq.com/docs/deprecations for a recommendation on which model to use instead.","type":"invalid_request_error","code":"model_decommissioned"}}"#;
+    let (next, _, host) = refused_with("economy", retired);
+    assert_eq!(next.as_deref(), Some("oa"));
+    assert_eq!(super::no_answer::errors(&host, "br"), 0);
+    assert!(host.counters.borrow().keys().all(|k| !k.starts_with("auth_failed")));
+}
