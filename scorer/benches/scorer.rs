@@ -53,6 +53,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| route_chat(&config, body.as_bytes(), NOW).expect("routes"))
     });
     group.finish();
+    hostile(c, &config);
 
     // The one pass alone (parse, features, auto score): what the issue calls the feature scan,
     // without ranking and the provider's translation.
@@ -132,6 +133,38 @@ fn inbound_messages(c: &mut Criterion) {
                 + e.feed(b"", true).len()
         })
     });
+    group.finish();
+}
+
+/// Shapes a client can send to make a translation's work grow faster than its body: same-role
+/// messages merged into one Messages turn, and tool results each put ahead of a turn's other
+/// blocks (each took time quadratic in the messages: 200,000 one-word messages to Claude held
+/// an Envoy worker 24 s, 100,000 tool results to Converse 5 s). Linear, these are of the order
+/// of the long conversations' MB/s above.
+fn hostile(c: &mut Criterion, config: &Config) {
+    let mut group = c.benchmark_group("hostile");
+    group.sample_size(10);
+    let user = vec![r#"{"role":"user","content":"h"}"#; 50_000].join(",");
+    let results = vec![r#"{"role":"tool","tool_call_id":"c0","content":"r"}"#; 50_000].join(",");
+    let call = r#"{"role":"user","content":"go"},{"role":"assistant","content":null,"tool_calls":[{"id":"c0","type":"function","function":{"name":"f","arguments":"{}"}}]}"#;
+    let tools = r#""tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]"#;
+    for (name, model, messages) in [
+        ("50,000 user messages, to Anthropic", "claude-sonnet-4-6", user.clone()),
+        ("50,000 tool results, to Anthropic", "claude-sonnet-4-6", format!("{call},{results}")),
+        (
+            "50,000 tool results, to Converse",
+            "us.meta.llama4-scout-17b-instruct-v1:0",
+            format!("{call},{results}"),
+        ),
+    ] {
+        let body = format!(r#"{{"model":"{model}",{tools},"messages":[{messages}]}}"#);
+        let routed = route_chat(config, body.as_bytes(), NOW).expect("routes");
+        assert!(routed.target.body.len() > 100_000, "{name}: translated whole");
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(format!("{name} ({} bytes)", body.len()), |b| {
+            b.iter(|| route_chat(config, body.as_bytes(), NOW).expect("routes"))
+        });
+    }
     group.finish();
 }
 

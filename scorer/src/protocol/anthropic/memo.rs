@@ -139,13 +139,11 @@ impl<'a> Conversation<'a> {
     ) -> Result<Conversation<'a>, ApiError> {
         let Some(mut list) = messages else { return Err(not_a_list()) };
         if let Some(Taken { run, messages: k, prefix }) = taken {
-            let mut built = Built {
-                system: Vec::new(),
-                turns: vec![Turn { role: prefix.last_role, blocks: Vec::new(), from: k }],
-            };
+            let mut built = Built { system: Vec::new(), turns: vec![Turn::new(prefix.last_role, k)] };
             for (j, m) in list.list.iter().enumerate() {
                 add(&mut built, k + j, members(*m)?)?;
             }
+            turns::finish(&mut built.turns);
             // The remembered last turn stood in for: nothing may have joined it.
             let joined = built.turns.first().is_some_and(|t| !t.blocks.is_empty());
             built.turns.remove(0);
@@ -161,6 +159,7 @@ impl<'a> Conversation<'a> {
         for (i, m) in list.list.iter().enumerate() {
             add(&mut built, i, members(*m)?)?;
         }
+        turns::finish(&mut built.turns);
         turns::first_is_user(&built.turns)?;
         trim_prefill(&mut built.turns);
         Self::finish(built, None, list)

@@ -218,13 +218,15 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
             continue;
         }
         match turns.last_mut() {
-            Some(t) if t.user == user => merge(t, blocks),
-            _ => {
-                let mut t = Turn { user, first: i, blocks: Vec::new(), bridge: false };
-                merge(&mut t, blocks);
-                turns.push(t);
-            }
+            Some(t) if t.user == user => t.blocks.extend(blocks),
+            _ => turns.push(Turn { user, first: i, blocks, bridge: false }),
         }
+    }
+    // Each turn's `toolResult` blocks ahead of the others, each kind in its order: once, at the
+    // end (each inserted ahead of the rest as it came took time quadratic in the messages:
+    // 100,000 tool results held a worker 5 s).
+    for t in &mut turns {
+        t.blocks.sort_by_key(|b| !matches!(b, Block::ToolResult { .. }));
     }
     // Consecutive user messages are one Converse message, which holds at most 20 images.
     if let Some(t) = turns
@@ -265,7 +267,7 @@ pub(super) fn translate(messages: Elements<'_>) -> Result<Conversation<'_>, ApiE
 }
 
 /// Gives the tool results of each user turn that also has other blocks a turn of their own,
-/// followed by a [`BRIDGE`] assistant turn and then the rest (`merge` put the results first).
+/// followed by a [`BRIDGE`] assistant turn and then the rest (`translate` put the results first).
 fn split_tool_results(turns: Vec<Turn<'_>>) -> Vec<Turn<'_>> {
     let mut out = Vec::with_capacity(turns.len());
     for mut t in turns {
@@ -281,18 +283,6 @@ fn split_tool_results(turns: Vec<Turn<'_>>) -> Vec<Turn<'_>> {
         out.push(Turn { user: true, first, blocks: rest, bridge: false });
     }
     out
-}
-
-/// Adds `blocks` to a turn, keeping its `toolResult` blocks ahead of the others.
-fn merge<'a>(turn: &mut Turn<'a>, blocks: Vec<Block<'a>>) {
-    for b in blocks {
-        if matches!(b, Block::ToolResult { .. }) {
-            let at = turn.blocks.iter().take_while(|x| matches!(x, Block::ToolResult { .. })).count();
-            turn.blocks.insert(at, b);
-        } else {
-            turn.blocks.push(b);
-        }
-    }
 }
 
 /// The non-empty texts of a `string | [{"type":"text","text"}]` content (`refusal` parts too,
