@@ -153,6 +153,8 @@ pub const TOKENS_IN: &str = "x-model-router-tokens-in";
 pub const TOKENS_OUT: &str = "x-model-router-tokens-out";
 /// Response header (on 429s the router answers): seconds until a provider takes requests again.
 pub const RETRY_AFTER: &str = "retry-after";
+/// Whether a client's SDK should retry an error (OpenAI's and Anthropic's read it first).
+pub const SHOULD_RETRY: &str = "x-should-retry";
 /// Envoy's mark on its own 503 for a cluster at its circuit-breaker limits.
 pub const ENVOY_OVERLOADED: &str = "x-envoy-overloaded";
 /// What Envoy sets on every answer an upstream sent: its time.

@@ -13,10 +13,10 @@ pub struct Reservation {
     pub scopes: Vec<Scope>,
     /// nano-USD reserved in each.
     pub amount: u64,
-    /// Where it went, scope by scope: the UTC day of the record (at midnight one scope may
-    /// already be another worker's new day while the next is still the old one) and the
-    /// window it is held in.
-    pub held: Vec<(u64, u64)>,
+    /// The window it is held in, scope by scope (at midnight one scope may already be another
+    /// worker's new day while the next is still the old one: a window names its hold on
+    /// either, as holds cross midnight).
+    pub held: Vec<u64>,
     /// When it was made, seconds since the epoch: the earliest it is settled at (settling reads
     /// the clock, so a request that ends past UTC midnight spends on the new day).
     pub at: u64,
@@ -51,7 +51,7 @@ pub fn reserve(
     now: u64,
 ) -> Result<Option<Reservation>, HostError> {
     // Each scope's amount is reserved on its record's day (a record another worker already
-    // rolled past midnight keeps its new day), where settling must find it.
+    // rolled past midnight keeps its new day), in a window settling finds on any day.
     let mut done =
         Reservation { scopes: Vec::with_capacity(scopes.len()), amount, held: Vec::new(), at: now };
     for s in scopes {
@@ -68,14 +68,14 @@ pub fn reserve(
     Ok(Some(done))
 }
 
-/// Reserves `amount` in one scope and returns the day of the record it went into (today, or a
-/// later one) and its window; `None` when it is full (or keeps changing under us).
-fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, now: u64) -> Result<Option<(u64, u64)>, HostError> {
+/// Reserves `amount` in one scope and returns the window it is held in; `None` when it is full
+/// (or keeps changing under us).
+fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, now: u64) -> Result<Option<u64>, HostError> {
     for _ in 0..8 {
         let (mut spend, cas) = read(host, s, now)?;
         let Some(since) = spend.reserve(amount, s.limit, now, s.ttl) else { return Ok(None) };
         if host.shared_set(&s.key, spend.encode().as_bytes(), cas)? == Swap::Done {
-            return Ok(Some((spend.day, since)));
+            return Ok(Some(since));
         }
     }
     Ok(None)
@@ -85,11 +85,11 @@ fn reserve_in(host: &dyn Host, s: &Scope, amount: u64, now: u64) -> Result<Optio
 /// settled spend of the day as written (for the metric).
 pub fn settle<'r>(host: &dyn Host, r: &'r Reservation, spent: u64, now: u64) -> Vec<(&'r Scope, u64)> {
     let mut out = Vec::with_capacity(r.scopes.len());
-    for (scope, (day, since)) in r.scopes.iter().zip(r.held.iter().copied()) {
+    for (scope, since) in r.scopes.iter().zip(r.held.iter().copied()) {
         let mut landed = None;
         for _ in 0..8 {
             let Ok((mut spend, cas)) = read(host, scope, now) else { break };
-            spend.settle(day, since, r.amount, spent);
+            spend.settle(since, r.amount, spent);
             if host.shared_set(&scope.key, spend.encode().as_bytes(), cas) == Ok(Swap::Done) {
                 landed = Some(spend.spent);
                 break;

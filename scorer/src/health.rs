@@ -102,6 +102,10 @@ impl ResilienceConfig {
         } else if self.min_requests == 0 {
             // None: a provider's first failure is an error rate of 100% and opens its breaker.
             "min_requests must be at least 1"
+        } else if self.cooldown_secs == 0 {
+            // None: an open breaker admitted every request as a probe at once (50 of 50 with
+            // `probes: 1`), and each failure logged the circuit opening again.
+            "cooldown_secs must be at least 1"
         } else if self.window_secs == 0 {
             "window_secs must be at least 1"
         } else if self.probes == 0 {
@@ -477,7 +481,12 @@ mod tests {
         // observed was the fastest.
         assert!(bad(ResilienceConfig { min_requests: 0, ..cfg() }).contains("min_requests"));
         assert!(bad(ResilienceConfig { fast_min_samples: 0, ..cfg() }).contains("fast_min_samples"));
-        assert_eq!(ResilienceConfig { min_requests: 1, fast_min_samples: 1, ..cfg() }.validate(), Ok(()));
+        // A breaker that cools down in no time let every request through as a probe.
+        assert!(bad(ResilienceConfig { cooldown_secs: 0, ..cfg() }).contains("cooldown_secs"));
+        assert_eq!(
+            ResilienceConfig { min_requests: 1, fast_min_samples: 1, cooldown_secs: 1, ..cfg() }.validate(),
+            Ok(())
+        );
         for ms in [0, 2_147_483_648, u64::from(u32::MAX) + 1] {
             assert!(
                 bad(ResilienceConfig { fallback_timeout_ms: ms, ..cfg() }).contains("fallback_timeout_ms"),

@@ -213,6 +213,9 @@ fn concurrent_requests_cannot_spend_past_the_limit() {
         assert!(msg.contains("global") && (held || msg.contains("T00:00:00Z")), "{msg}");
         assert!(if held { retry == 5 } else { retry > 0 && retry <= 86_400 }, "{msg}: retry-after {retry}");
         assert_eq!(r.header("x-model-router-budget"), Some("exhausted"));
+        // Until midnight is no wait for an SDK to sleep through (Anthropic's did, hours).
+        let sdk_retries = if retry > 60 { "false" } else { "true" };
+        assert_eq!(r.header("x-should-retry"), Some(sdk_retries), "{msg}");
     }
     eprintln!(
         "limit ${LIMIT}: {} answered, {} refused, spent ${total:.6} (bound ${bound:.6})",

@@ -83,7 +83,7 @@ impl Request {
             Phase::Failing(f) if f.pending.is_none() => Some(f.as_ref()),
             _ => None,
         };
-        let in_flight = open.map(Flight::unanswered_nano);
+        let in_flight = open.map(|f| f.unanswered_nano(matches!(self.phase, Phase::Failing(_))));
         // An attempt out when the request ended (or its 400 held) will never report: the probe
         // slots it took are given back, or a recovered provider stayed out until the next
         // cooldown; a native stream its provider cut before its answer reports a failure.
@@ -317,7 +317,7 @@ impl Request {
     /// (the answering attempt's cost is counted under its own).
     pub(super) fn lost(&mut self, host: &dyn Host, f: &Flight) {
         let reserved = self.account.reservation.as_ref().map_or(0, |r| r.amount);
-        let charged = f.unanswered_nano().unwrap_or(reserved);
+        let charged = f.unanswered_nano(false).unwrap_or(reserved);
         self.charge_lost(host, &f.to, charged);
     }
 

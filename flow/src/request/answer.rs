@@ -307,6 +307,7 @@ impl Request {
             let mut editor = StreamUsage::new(f.to.price(), f.usage_requested)
                 .input(f.input_tokens())
                 .choices(f.choices)
+                .at_most(f.to.most_output(f.choices))
                 .within(f.to.context_window)
                 .after(self.account.lost_nano as f64 / 1e9)
                 .indexless_calls(f.to.quirks.indexless_calls);

@@ -352,6 +352,13 @@ impl Request {
         if e.status == 429 {
             headers.push((h::RETRY_AFTER.into(), f.retry_after.unwrap_or(1).to_string()));
         }
+        // An attempt its provider had and did not answer in time (a timeout, or a reset before
+        // any answer) may have been written and billed: not one for the client's SDK to repeat,
+        // which OpenAI's and Anthropic's do twice for a 5xx, each retry the router's attempts
+        // again (nine providers at work and no answer, measured).
+        if f.failed.iter().any(|x| x.sent && matches!(x.status, 0 | 504)) {
+            headers.push((h::SHOULD_RETRY.into(), "false".into()));
+        }
         self.send_local(e.status, "model_router_exhausted", headers, e.body().into_bytes());
     }
 }
@@ -450,7 +457,10 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
             }
             None => (body, None, false),
         };
-        let mut editor = StreamUsage::new(f.to.price(), false).input(f.input_tokens()).choices(f.choices);
+        let mut editor = StreamUsage::new(f.to.price(), false)
+            .input(f.input_tokens())
+            .choices(f.choices)
+            .at_most(f.to.most_output(f.choices));
         editor.feed(&out, true);
         if matches!(stream::first_event(&out), First::Pending | First::Done) && !editor.failed && !failed {
             // Ended at `[DONE]` (or cut) with no answer before it (a role-only chunk is none):

@@ -76,9 +76,12 @@ pub(super) fn told_input_nano(translator: Option<&native::Stream>, to: &Upstream
     reported_input_nano(&translator?.tokens()?.usage(), to)
 }
 
-/// The input part of reported counts, nano-USD at `to`'s price (cache reads and writes at theirs).
+/// The input part of reported counts, nano-USD at `to`'s price (cache reads and writes at
+/// theirs), no more than its model's window holds (a cut stream whose `message_start` said
+/// 10^12 input tokens was charged $3,000,000).
 pub(super) fn reported_input_nano(u: &Usage, to: &Upstream) -> Option<u64> {
     let input = Usage { output: 0, billed_ticks: None, ..*u };
+    let input = input.beyond(to.context_window, 1, &to.price()).unwrap_or(input);
     (input.input > 0).then(|| nano(input.cost(&to.price())))
 }
 
@@ -86,11 +89,7 @@ pub(super) fn reported_input_nano(u: &Usage, to: &Upstream) -> Option<u64> {
 /// it, but no more than `choices` answers of `to`'s whole output (its JSON is not all answer:
 /// 128 choices with their `logprobs` passed 524 KB for 512 tokens).
 pub(super) fn passed_tokens(to: &Upstream, passed: u64, choices: u64) -> u64 {
-    let most = match to.max_output {
-        0 => u64::MAX,
-        max => max.saturating_mul(choices.max(1)),
-    };
-    passed.div_ceil(4).min(most)
+    passed.div_ceil(4).min(to.most_output(choices))
 }
 
 /// The client's body kept for fallbacks, counted in the VM's ledger while it lives.
@@ -215,10 +214,11 @@ impl Flight {
     /// `budgets.reserve_max_output`), what it reserved, as a cap that sizes the answer is
     /// charged. Its provider writes on an answer no one reads, up to the cap, where the
     /// estimate assumes the usual length: a client that left each request before its answer
-    /// spent forty times its limit. (A stream's provider stops when the router hangs up.)
-    pub(super) fn unanswered_nano(&self) -> Option<u64> {
+    /// spent forty times its limit. (A stream's provider stops when the router hangs up; a
+    /// fallback's `call`, which proxy-wasm cannot cancel, runs to its end, streamed or not.)
+    pub(super) fn unanswered_nano(&self, call: bool) -> Option<u64> {
         match self.estimate?.worst_case {
-            Some(_) if !self.stream => self.reserve_nano_at(&self.to),
+            Some(_) if !self.stream || call => self.reserve_nano_at(&self.to),
             _ => self.estimate_nano(),
         }
     }

@@ -86,8 +86,12 @@ impl Request {
         if step == "over_limit" {
             return self.reject_with(host, e, &[(h::BUDGET, step)]);
         }
-        let retry = view.map_or(60, |v| v.retry_after(now)).to_string();
-        self.reject_with(host, e, &[(h::BUDGET, step), ("retry-after", &retry)])
+        let retry = view.map_or(60, |v| v.retry_after(now));
+        // A limit that resets hours away is not one for the client's SDK to wait out (Anthropic's
+        // slept the seven hours its retry-after gave, to retry twice more).
+        let later = if retry > 60 { "false" } else { "true" };
+        let retry = retry.to_string();
+        self.reject_with(host, e, &[(h::BUDGET, step), ("retry-after", &retry), (h::SHOULD_RETRY, later)])
     }
 
     /// Refuses a request whose reservation (of `usd`) found a spend limit reached.

@@ -129,6 +129,7 @@ impl Request {
         let editor = StreamUsage::new(flight.to.price(), flight.usage_requested)
             .input(flight.input_tokens())
             .choices(flight.choices)
+            .at_most(flight.to.most_output(flight.choices))
             .within(flight.to.context_window)
             .after(self.account.lost_nano as f64 / 1e9)
             .indexless_calls(flight.to.quirks.indexless_calls);

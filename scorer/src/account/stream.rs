@@ -39,6 +39,8 @@ pub struct StreamUsage {
     /// Its context window: the usage it reports is priced within what it can bill
     /// ([`Usage::beyond`]; 0, not known: as reported).
     window: u64,
+    /// The most output its choices can write together, tokens: its floor's bound.
+    most: u64,
     /// What the request was charged before this stream, USD (attempts lost on the way): part
     /// of the `cost` the usage chunk shows, which is the request's.
     before: f64,
@@ -96,6 +98,7 @@ impl StreamUsage {
         StreamUsage {
             price,
             window: 0,
+            most: u64::MAX,
             before: 0.0,
             keep,
             carry: Vec::new(),
@@ -130,6 +133,15 @@ impl StreamUsage {
     /// that model can bill, as the router charges it.
     pub fn within(mut self, window: u64) -> Self {
         self.window = window;
+        self
+    }
+
+    /// A stream whose choices write at most `tokens` of output together (the model's
+    /// `max_output` each): its floor is no more (a stream of events that each carried one
+    /// token of 10,000 bytes, cut before its usage, was charged $34 where its model could bill
+    /// $0.01). 0: not known.
+    pub fn at_most(mut self, tokens: u64) -> Self {
+        self.most = if tokens == 0 { u64::MAX } else { tokens };
         self
     }
 
@@ -176,7 +188,7 @@ impl StreamUsage {
     /// thirtieth of what the provider billed). A stream that ends before its usage chunk (the
     /// client left, or it was cut) is charged no less than this: the provider billed it.
     pub fn streamed_floor(&self) -> f64 {
-        let tokens = self.events.max(self.text_bytes.div_ceil(4));
+        let tokens = self.events.max(self.text_bytes.div_ceil(4)).min(self.most);
         tokens as f64 * self.price.at(self.input).output / 1e6
     }
 
@@ -196,7 +208,6 @@ impl StreamUsage {
         if plain {
             let events = self.events;
             self.read_lines(chunk);
-            self.note_done(chunk);
             // Events with no usage: the answer goes on past any usage read before.
             self.complete &= self.events == events;
             if end && !self.done && !self.failed {
@@ -305,7 +316,6 @@ impl StreamUsage {
         let event = fixed.as_deref().unwrap_or(event);
         let (events, reports) = (self.events, self.reports);
         self.read_lines(event);
-        self.note_done(event);
         let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
         // An event of the answer (not `[DONE]`): the usage chunk after a finish completes it,
         // anything else goes on past it.
@@ -389,12 +399,15 @@ fn cost_value(usage: &str) -> Option<(usize, usize)> {
 
 impl StreamUsage {
     /// Counts the `data:` lines of whole events (`[DONE]`'s aside; one per event in the streams
-    /// the router passes on) and notes an error event.
+    /// the router passes on) and notes an error event and `[DONE]` (wherever it stands among
+    /// them: a comment after it in the same chunk left a whole stream read as cut).
     fn read_lines(&mut self, events: &[u8]) {
         for line in events.split(|&b| b == b'\n') {
             self.failed |= error_line(line);
             if let Some(value) = data_value(line) {
-                self.events += u64::from(value.trim_ascii_end() != b"[DONE]");
+                let done = value.trim_ascii_end() == b"[DONE]";
+                self.done |= done;
+                self.events += u64::from(!done);
                 self.text_bytes += answer_bytes(value);
                 if finishes(value) {
                     self.finished_at = self.events;
@@ -513,6 +526,14 @@ mod tests {
         assert_eq!(s.events, 10);
         // 10 events of 150 bytes: 375 tokens at a dollar each.
         assert_eq!(s.streamed_floor(), 375.0);
+        // No more than its model writes: a stream of 10,000-byte one-token events, cut before
+        // its usage, was charged $34 where its model could bill a cent.
+        let mut most = StreamUsage::new(Price::flat(0.0, 1_000_000.0), false).at_most(100);
+        run(&mut most, &chunks);
+        assert_eq!(most.streamed_floor(), 100.0);
+        let mut unknown = StreamUsage::new(Price::flat(0.0, 1_000_000.0), false).at_most(0);
+        run(&mut unknown, &chunks);
+        assert_eq!(unknown.streamed_floor(), 375.0);
     }
 
     /// Usage reported twice: the larger counts are charged, and the second chunk's cost says
@@ -803,6 +824,20 @@ mod tests {
                 }
                 let _ = b;
             }
+        }
+    }
+
+    /// `[DONE]` followed by a comment in the same chunk still ends the stream whole, as when they
+    /// come apart (one chunk read it as cut: a truncation error after `[DONE]`).
+    #[test]
+    fn done_before_a_comment_in_one_chunk_is_the_end() {
+        let text = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\",\"index\":0}]}\n\n";
+        let chunk = format!("{text}data: [DONE]\n\n: keep-alive\n\n");
+        for at in [chunk.len(), 10, text.len() + 3] {
+            let (a, b) = chunk.split_at(at);
+            let mut s = StreamUsage::new(Price::flat(1.0, 1.0), false);
+            let out = run(&mut s, &[a.as_bytes(), b.as_bytes()]);
+            assert!(s.done && !out.contains("stream_truncated"), "{at}: {out}");
         }
     }
 

@@ -123,6 +123,15 @@ impl Upstream {
         }
     }
 
+    /// The most output `choices` answers of its model write together, tokens (`u64::MAX`: its
+    /// `max_output` is not known).
+    pub fn most_output(&self, choices: u64) -> u64 {
+        match self.max_output {
+            0 => u64::MAX,
+            max => max.saturating_mul(choices.max(1)),
+        }
+    }
+
     /// What this attempt's tokens cost: cache reads at the catalog's price where it states one,
     /// else at its API's prompt-cache rates.
     pub fn price(&self) -> Price {

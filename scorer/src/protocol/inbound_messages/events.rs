@@ -302,6 +302,9 @@ impl Events {
     /// and a chat client take it so, without a `finish_reason` too, which then reads as the
     /// end of a turn, or of its tool calls).
     fn complete(&mut self, out: &mut Vec<u8>) {
+        // A stream of `[DONE]` alone still opens its message first: the SDKs raise on a
+        // `message_delta` with no `message_start` before it.
+        self.start(&Value::Null, out);
         let finish = self.finish.take();
         self.settle(out);
         let usage = self.usage.take().unwrap_or_else(|| answer::usage(&Value::Null));

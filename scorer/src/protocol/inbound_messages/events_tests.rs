@@ -161,6 +161,14 @@ fn a_text_stream_is_started_one_text_block_and_stopped_with_usage() {
     assert_eq!(message(&all)["content"], json!([{"type": "text", "text": "Hello"}]));
 }
 
+/// A provider's stream of `[DONE]` alone still opens its message before it ends it: the SDKs
+/// raise on a `message_delta` with no `message_start` before it.
+#[test]
+fn a_stream_of_done_alone_opens_its_message_first() {
+    let all = whole("data: [DONE]\n\n");
+    assert_eq!(types(&all), ["message_start", "message_delta", "message_stop"]);
+}
+
 #[test]
 fn reasoning_is_a_thinking_block_stopped_before_the_text() {
     let body = chat(
