@@ -698,6 +698,14 @@ def inside_the_vm():
         for name, (ns, n) in scan.items():
             lines.append(f"| {name.split(' (')[0]} | {n} | {ns / 1000:.1f} µs | {n / ns * 1000:.0f} |")
         lines += [""]
+    hostile = criterion_medians("hostile")
+    if hostile:
+        lines += ["Shapes a client can send to make a translation's work grow faster than its body (each was quadratic "
+                  "before: 200,000 one-word messages to Claude held an Envoy worker 24 s), natively:", "",
+                  "| case | body bytes | time per request | MB/s |", "|---|---|---|---|"]
+        for name, (ns, n) in hostile.items():
+            lines.append(f"| {name.split(' (')[0]} | {n} | {ns / 1000:.1f} µs | {n / ns * 1000:.0f} |")
+        lines += [""]
     wasm = criterion_medians("wasm_request")
     crossings = {}
     try:

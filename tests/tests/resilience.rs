@@ -139,6 +139,12 @@ fn a_timeout_fails_over_and_the_attempt_envoy_ended_is_charged() {
     let r = chat(&s, &pinned("cheap", ""));
     let answer: f64 = r.header("x-model-router-cost").and_then(|c| c.parse().ok()).unwrap_or(f64::NAN);
     assert!(charged > 2.0 * answer && answer > 0.0, "charged {charged} for an answer of {answer}");
+    // A stream silent after its headers: Envoy answers in the router's place, and tells the
+    // client's SDK not to retry (the provider had the request; each retry asked it again).
+    fault(&s, &first, r#"{"delay_ms":3000}"#);
+    let r = chat(&s, &pinned("cheap", r#","stream":true"#));
+    assert_eq!((r.status, r.header("x-should-retry")), (504, Some("false")), "{}", r.text());
+    assert!(r.text().contains("did not answer in time"), "{}", r.text());
 }
 
 #[test]
