@@ -85,7 +85,17 @@ impl Request {
     /// candidate's turn, or the router's 502. Passed on, the SDKs read a malformed
     /// completion and the provider stayed healthy. Charged as `bill` says, as an attempt lost.
     fn not_answered(&mut self, host: &dyn Host, mut f: Box<Flight>, why: &str, bill: Bill) -> Verdict {
-        host.log(Level::Warn, &format!("model-router: {} {why}", f.to.provider));
+        // `why` may quote the provider: its control characters escaped and its length cut (a
+        // status holding a newline forged an Envoy log line; one of 1 MB logged whole).
+        let mut logged = String::with_capacity(why.len().min(600));
+        for c in why.chars().take(500) {
+            if c.is_control() {
+                logged.extend(c.escape_default());
+            } else {
+                logged.push(c);
+            }
+        }
+        host.log(Level::Warn, &format!("model-router: {} {logged}", f.to.provider));
         self.answer_ended(host, Some(false));
         self.bill(host, &f, bill);
         f.failed.push(Failed { who: format!("{}/{}", f.to.provider, f.to.model), status: 502, sent: true });

@@ -94,6 +94,9 @@ impl Request {
                 None
             };
             if let Some(why) = why {
+                // Refused, it names no one in the log either (a forged first copy was logged as
+                // the tenant it named; a 60 KB one, whole).
+                self.client = None;
                 return Ok(Err(ApiError::invalid(
                     "invalid_client_id",
                     None,

@@ -76,18 +76,16 @@ pub(super) fn told_input_nano(translator: Option<&native::Stream>, to: &Upstream
     reported_input_nano(&translator?.tokens()?.usage(), to)
 }
 
-/// The input part of reported counts, nano-USD at `to`'s price (cache reads and writes at
-/// theirs), no more than its model's window holds (a cut stream whose `message_start` said
-/// 10^12 input tokens was charged $3,000,000).
+/// The input part of reported counts, nano-USD at `to`'s price (cache reads and writes at theirs),
+/// within its model's window (a cut stream that said 10^12 input tokens was charged $3,000,000).
 pub(super) fn reported_input_nano(u: &Usage, to: &Upstream) -> Option<u64> {
     let input = Usage { output: 0, billed_ticks: None, ..*u };
     let input = input.beyond(to.context_window, 1, &to.price()).unwrap_or(input);
     (input.input > 0).then(|| nano(input.cost(&to.price())))
 }
 
-/// The output an answer passed on unheld is charged no less than: a token per four bytes of
-/// it, but no more than `choices` answers of `to`'s whole output (its JSON is not all answer:
-/// 128 choices with their `logprobs` passed 524 KB for 512 tokens).
+/// The output an answer passed on unheld is charged no less than: a token per four bytes of it,
+/// up to `choices` answers of `to`'s output (128 choices' `logprobs` passed 524 KB for 512 tokens).
 pub(super) fn passed_tokens(to: &Upstream, passed: u64, choices: u64) -> u64 {
     passed.div_ceil(4).min(to.most_output(choices))
 }
@@ -395,6 +393,8 @@ pub(super) struct Watch {
     pub(super) sent_ns: u64,
     /// Its first answer was seen (text, reasoning or a call), and its latency recorded.
     pub(super) started: bool,
+    /// Its provider ended it with an error the request caused (a content filter): not its health's.
+    pub(super) refused: bool,
     /// Prices the usage chunk and checks the end.
     pub(super) editor: StreamUsage,
     /// Turns a native stream into OpenAI chunks first (`None`: it is OpenAI's already).

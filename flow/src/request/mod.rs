@@ -143,7 +143,13 @@ impl Request {
                 Verdict::Continue
             }
             Event::Log => {
-                if matches!(self.phase, Phase::Buffering(_) | Phase::Refusing(_)) && !self.body_seen {
+                // Once a minute: clients that leave before sending their bodies end so too (each
+                // logged it, a 400-byte line for a 100-byte request).
+                let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
+                if matches!(self.phase, Phase::Buffering(_) | Phase::Refusing(_))
+                    && !self.body_seen
+                    && crate::live::first_in(host, "model_router.body_withheld_logged", 60, now)
+                {
                     host.log(Level::Warn, BODY_WITHHELD);
                 }
                 self.finish(host);

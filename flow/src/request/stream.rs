@@ -134,7 +134,8 @@ impl Request {
             .after(self.account.lost_nano as f64 / 1e9)
             .indexless_calls(flight.to.quirks.indexless_calls);
         let Flight { to, sent_ns, .. } = *flight;
-        let w = Box::new(Watch { to, sent_ns, started: false, editor, translator, passed: 0 });
+        let w =
+            Box::new(Watch { to, sent_ns, started: false, refused: false, editor, translator, passed: 0 });
         self.watch_stream(host, w, body_size, end_of_stream, Some(out))
     }
 
@@ -164,10 +165,15 @@ impl Request {
                         if t.failed() {
                             // It already ends in an error event: no second one for its end.
                             w.editor.done = true;
+                            w.refused |= native::error_status(&chunks) == 400;
                         }
                         Ok(w.editor.feed(&chunks, end_of_stream).unwrap_or(chunks))
                     }
-                    None => w.editor.feed(&chunk, end_of_stream).ok_or(chunk),
+                    None => {
+                        let out = w.editor.feed(&chunk, end_of_stream);
+                        w.refused |= w.editor.failed && native::error_status(&chunk) == 400;
+                        out.ok_or(chunk)
+                    }
                 };
                 match (out, self.inbound.as_mut()) {
                     (Ok(out), _) => {
@@ -196,8 +202,9 @@ impl Request {
         }
         if w.translator.as_ref().is_some_and(native::Stream::failed) || w.editor.failed {
             host.count(m::STREAM_FAILED, 1);
-            // A stream the provider ended with its error counts against its health.
-            self.answer_ended(host, Some(false));
+            // A stream the provider ended with its error counts against its health, but for one
+            // the request caused (a content filter's: five opened Anthropic's breaker).
+            self.answer_ended(host, if w.refused { None } else { Some(false) });
             self.account.stream_failed = true;
         } else if !w.editor.done {
             host.count(m::STREAM_TRUNCATED, 1);

@@ -139,3 +139,18 @@ fn only_a_streams_time_is_a_latency_observation() {
         assert!(!stream || h.first_byte_ms >= 23_000.0, "{h:?}");
     }
 }
+
+/// Requests that end before Envoy passed their bodies (a misconfigured route, or clients that
+/// leave before sending them) are said once a minute, not each with a 400-byte warning.
+#[test]
+fn a_body_never_passed_is_said_once_a_minute() {
+    let mut host = chat(HELLO);
+    for minute in [0, 0, 0, 61] {
+        host.now_ns += minute * 1_000_000_000;
+        let mut req = Request::new(Some(config("")));
+        req.on(&host, Event::RequestHeaders { end_of_stream: false });
+        req.on(&host, Event::Log);
+    }
+    let said = host.logs.borrow().iter().filter(|l| l.contains("before Envoy passed its body")).count();
+    assert_eq!(said, 2, "{:?}", host.logs.borrow());
+}

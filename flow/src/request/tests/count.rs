@@ -90,6 +90,9 @@ fn a_claude_on_anthropics_api_is_counted_there_and_its_answer_passes_as_it_comes
         assert!(body["input_tokens"].as_u64().is_some_and(|n| n > 0), "{body}");
         req.on(&host, Event::Log);
     }
+    // Said once a minute, not on each count a client sends past the provider's limit.
+    let said = host.logs.borrow().iter().filter(|l| l.contains("answered a token count")).count();
+    assert_eq!(said, 1, "{:?}", host.logs.borrow());
     // Counting reserved, spent and counted nothing (the limit would refuse any request).
     let counters = host.counters.borrow();
     assert!(!counters.keys().any(|k| k.contains("cost") || k.contains("requests")), "{counters:?}");

@@ -154,3 +154,25 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
     assert!(cluster == "a" || cluster == "b", "{cluster}");
     assert!(headers.iter().any(|(k, v)| k == "content-length" && v == &body.to_string().len().to_string()));
 }
+
+/// A client header the router refuses (sent twice, or longer than a client id) names no one in
+/// the log: the forged first copy was logged as the tenant it named, and a 60 KB one whole.
+#[test]
+fn a_refused_client_header_names_no_one_in_the_log() {
+    let long = "Z".repeat(60_000);
+    for values in [vec!["victim-team", "attacker"], vec![long.as_str()]] {
+        let mut host = chat(HELLO);
+        host.request_headers.extend(values.iter().map(|v| ("x-team".to_string(), v.to_string())));
+        let mut req = Request::new(Some(config(r#","client_header":"x-team""#)));
+        let steps = [
+            req.on(&host, Event::RequestHeaders { end_of_stream: false }),
+            req.on(&host, Event::RequestBody { size: host.request_body.len(), end_of_stream: true }),
+        ];
+        let refused = steps.iter().flat_map(|s| &s.effects).any(|e| {
+            matches!(e, Effect::Respond { status: 400, body, .. } if String::from_utf8_lossy(body).contains("invalid_client_id"))
+        });
+        assert!(refused, "{steps:?}");
+        req.on(&host, Event::Log);
+        assert_eq!(host.notes.borrow().get("client"), None, "{values:?}");
+    }
+}

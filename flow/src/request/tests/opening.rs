@@ -296,3 +296,35 @@ fn a_stream_ended_by_its_providers_error_is_charged_the_input_it_reported() {
         assert!(one + 1_000_000 < none, "{one} against {none}: {end:?}");
     }
 }
+
+/// Anthropic's content filter ends a stream with an `invalid_request_error` ("Output blocked by
+/// content filtering policy"): before the answer, the client's 400, no other provider asked (the
+/// blocked request was answered by another); after it, the stream's end; neither counts against
+/// Anthropic's health (five opened its breaker for every client).
+#[test]
+fn a_content_filters_error_event_is_the_requests_not_the_providers() {
+    let filtered = r#"{"type":"error","error":{"type":"invalid_request_error","message":"Output blocked by content filtering policy"}}"#;
+    let (mut host, mut req) = anthropic_stream(config());
+    let all = format!("{}event: error\ndata: {filtered}\n\n", message_start(10));
+    host.response_body = all.clone().into_bytes();
+    let step = req.on(&host, Event::ResponseBody { size: all.len(), end_of_stream: true });
+    assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
+    let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    assert_eq!(status, 400, "{json}");
+    assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("content filtering")), "{json}");
+    req.on(&host, Event::Log);
+    assert_eq!(super::no_answer::errors(&host, "an"), 0);
+    // After its answer began: served, ended by the error, and still not Anthropic's failure.
+    let (mut host, mut req) = anthropic_stream(config());
+    let delta = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
+    let block = r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#;
+    let all = format!(
+        "{}event: content_block_start\ndata: {block}\n\nevent: content_block_delta\ndata: {delta}\n\nevent: error\ndata: {filtered}\n\n",
+        message_start(10)
+    );
+    host.response_body = all.clone().into_bytes();
+    let step = req.on(&host, Event::ResponseBody { size: all.len(), end_of_stream: true });
+    assert!(respond(&step).is_none() && replaced(&step).contains("content filtering"), "{step:?}");
+    req.on(&host, Event::Log);
+    assert_eq!(super::no_answer::errors(&host, "an"), 0);
+}

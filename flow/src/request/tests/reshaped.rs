@@ -50,6 +50,20 @@ fn a_structured_answer_from_responses_is_only_the_final_answer() {
         let v: Value = serde_json::from_str(&replaced(&step)).unwrap_or(Value::Null);
         assert_eq!(v["choices"][0]["message"]["content"], want, "{response_format}: {v}");
     }
+    // An answer it cannot read is logged as the provider wrote it, its control characters
+    // escaped and its length cut: a status holding a newline forged an Envoy log line.
+    let mut host = chat(r#"{"model":"codex","messages":[{"role":"user","content":"primes"}]}"#);
+    let mut req = Request::new(Some(Rc::clone(&shared)));
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    let status = format!(r"weird\n[critical][main] FORGED\u001b[31m{}", "x".repeat(100_000));
+    host.response_body = format!(r#"{{"status":"{status}","output":[]}}"#).into_bytes();
+    req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+    let logs = host.logs.borrow();
+    let line = logs.iter().find(|l| l.contains("weird")).unwrap_or_else(|| panic!("{logs:?}"));
+    assert!(!line.contains('\n') && !line.contains('\u{1b}') && line.contains("weird\\n"), "{line}");
+    assert!(line.len() < 1_000, "{} bytes", line.len());
 }
 
 /// A fallback's native stream that opens with the request's own error is the client's 400

@@ -216,10 +216,19 @@ impl Stream {
             "message_stop" => self.stop(out),
             "error" => {
                 let (kind, message) = error_parts(data);
-                let message = format!("the provider failed: {}", message.as_deref().unwrap_or("no message"));
+                let said = message.as_deref().unwrap_or("no message");
+                let message = format!("the provider failed: {said}");
                 let e = match kind.as_deref() {
                     Some("overloaded_error") => ApiError::server(503, "overloaded", message),
                     Some("rate_limit_error") => ApiError::rate_limited(message),
+                    // The request's own (Anthropic's "Output blocked by content filtering
+                    // policy"): answered as its 400 is, not another provider's to answer, nor
+                    // against this one's health (five opened its breaker for every client).
+                    Some("invalid_request_error") => ApiError::invalid(
+                        "provider_rejected_request",
+                        None,
+                        format!("the provider refused the request: {said}"),
+                    ),
                     _ => ApiError::server(502, "upstream_failed", message),
                 };
                 self.fail(out, &e);

@@ -158,7 +158,8 @@ fn error_events_become_one_openai_error() {
         ("overloaded_error", "server_error", "overloaded"),
         ("rate_limit_error", "rate_limit_error", "rate_limit_exceeded"),
         ("api_error", "server_error", "upstream_failed"),
-        ("invalid_request_error", "server_error", "upstream_failed"),
+        // The request's own (a content filter's): the client's, as its 400 is.
+        ("invalid_request_error", "invalid_request_error", "provider_rejected_request"),
     ];
     for (native, kind, code) in cases {
         let mut s = Stream::new(meta(false));
