@@ -155,7 +155,13 @@ impl Request {
         if edited_stream {
             // Held until the stream shows whether it opens with an error or with its answer.
             let translator = native::Stream::new(f.to.api, f.meta());
-            self.phase = Phase::Opening(Box::new(Opening { flight: f, translator, fed: 0, out: Vec::new() }));
+            self.phase = Phase::Opening(Box::new(Opening {
+                flight: f,
+                translator,
+                fed: 0,
+                out: Vec::new(),
+                scanned: 0,
+            }));
             return Verdict::Pause;
         }
         if check {

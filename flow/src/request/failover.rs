@@ -300,6 +300,12 @@ impl Request {
         let all = |p: fn(u16) -> bool| !sent.is_empty() && sent.iter().all(|s| p(*s));
         let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
         let attempts = f.attempts;
+        // An attempt its provider had and did not answer in time may have been written and
+        // billed: not one for the client's SDK to repeat, which OpenAI's and Anthropic's do twice
+        // for a 5xx, each retry the router's attempts again (nine providers at work and no answer,
+        // measured). (A reset before any answer is not charged, and may be retried.)
+        let lost = f.failed.iter().any(|x| x.sent && matches!(x.status, 0 | 504));
+        let later = if lost { "" } else { ": retry later" };
         let e = if !f.failed.is_empty() && f.failed.iter().all(|x| x.status == 413) {
             // Every body the router made was over Envoy's buffer limit (a translation grows
             // one): the request is the client's to shrink, and no provider saw it.
@@ -338,9 +344,9 @@ impl Request {
                 502,
                 "upstream_failed",
                 match attempts {
-                    0 => format!("no attempt could be sent ({summary}): retry later"),
-                    1 => format!("the one attempt failed ({summary}): retry later"),
-                    n => format!("all {n} attempts failed ({summary}): retry later"),
+                    0 => format!("no attempt could be sent ({summary}){later}"),
+                    1 => format!("the one attempt failed ({summary}){later}"),
+                    n => format!("all {n} attempts failed ({summary}){later}"),
                 },
             )
         };
@@ -352,11 +358,7 @@ impl Request {
         if e.status == 429 {
             headers.push((h::RETRY_AFTER.into(), f.retry_after.unwrap_or(1).to_string()));
         }
-        // An attempt its provider had and did not answer in time (a timeout, or a reset before
-        // any answer) may have been written and billed: not one for the client's SDK to repeat,
-        // which OpenAI's and Anthropic's do twice for a 5xx, each retry the router's attempts
-        // again (nine providers at work and no answer, measured).
-        if f.failed.iter().any(|x| x.sent && matches!(x.status, 0 | 504)) {
+        if lost {
             headers.push((h::SHOULD_RETRY.into(), "false".into()));
         }
         self.send_local(e.status, "model_router_exhausted", headers, e.body().into_bytes());

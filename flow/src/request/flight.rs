@@ -134,8 +134,7 @@ pub(super) struct Pending {
     pub(super) next: Upstream,
     /// Why it is called.
     pub(super) why: Retry,
-    /// Where the failure that led to it was seen, which says how the request ends when no
-    /// candidate is left.
+    /// Where the failure that led to it was seen: how the request ends when none is left.
     pub(super) origin: Origin,
     /// When it was asked for (host clock, ns).
     pub(super) now_ns: u64,
@@ -306,8 +305,7 @@ pub(super) enum Clock {
     /// A whole answer's, a fallback's (it comes whole) or an error's: no latency observation
     /// ([`Outcome::Answered`](model_router_scorer::health::Outcome::Answered)).
     Whole,
-    /// The route's timeout ended a whole answer still generating: its deployment's failure,
-    /// not its provider's.
+    /// The route's timeout ended a whole answer still generating: its deployment's failure.
     Cut,
     /// Envoy's own answer for a request that never left the gateway: its 503 for a cluster at its
     /// circuit-breaker limits (one tenant holding the cluster's connections opened the provider's
@@ -420,27 +418,27 @@ impl Watch {
     }
 }
 
-/// Bytes of an answer passed on past which the route's timeout may be its client's doing: a
-/// client that stops reading stops Envoy reading from the provider only once the connection's
-/// write buffer passes the listener's `per_connection_buffer_limit_bytes` (8 MiB in the shipped
-/// configs and the README's listener). Below it (and a MiB the sockets hold), the provider
-/// stalled.
+/// Bytes of an answer passed on past which the route's timeout may be its client's doing: a client
+/// that stops reading stops Envoy reading from the provider only once the connection's write
+/// buffer passes the listener's `per_connection_buffer_limit_bytes` (8 MiB in the shipped configs
+/// and the README's listener). Below it (and a MiB the sockets hold), the provider stalled.
 pub(super) const STALL_BYTES: u64 = 9 * 1024 * 1024;
 
-/// A native stream whose headers are held until its answer begins (`Phase::Opening`).
+/// A stream whose headers are held until its answer begins (`Phase::Opening`).
 pub(super) struct Opening {
     /// The attempt.
     pub(super) flight: Box<Flight>,
-    /// Its translator, fed what has come so far.
+    /// Its translator (a native stream's), fed what has come so far.
     pub(super) translator: Option<native::Stream>,
     /// Bytes of the held body already fed.
     pub(super) fed: usize,
-    /// What the translator made of them.
+    /// What the translator made of them (or them).
     pub(super) out: Vec<u8>,
+    /// Of `out`, the whole events read that opened nothing (`stream::first_event_from`).
+    pub(super) scanned: usize,
 }
 
-/// What a request used and where it went, for settlement, metrics and logs (written when the
-/// stream ends).
+/// What a request used and where it went, for settlement, metrics and logs (at its end).
 #[derive(Default)]
 pub(super) struct Account {
     /// The conversation's tier to remember once a provider answers.

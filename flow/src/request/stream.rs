@@ -61,7 +61,7 @@ impl Request {
             Some(t) => (t.failed(), answer_begun(&o.out)),
             // An OpenAI-compatible stream opens with its first event: its answer's first chunk
             // (a role-only delta too), or the provider's error, which is all `out` keeps then.
-            None => match stream::first_event(&o.out) {
+            None => match stream::first_event_from(&o.out, &mut o.scanned) {
                 First::Answer => (false, true),
                 First::Error(event) => {
                     o.out = event.to_vec();

@@ -59,11 +59,20 @@ pub enum First<'a> {
 /// send at once, Azure's prompt-filter chunk with no choices) opens nothing: an error the
 /// provider sends after it, while the model has yet to write, is still one it can fail over.
 pub fn first_event(held: &[u8]) -> First<'_> {
-    let held = held.strip_prefix("\u{feff}".as_bytes()).unwrap_or(held);
-    let mut from = 0;
-    while let Some(end) = event_end(held, from) {
-        let event = held.get(from..end).unwrap_or_default();
-        from = end;
+    first_event_from(held, &mut 0)
+}
+
+/// [`first_event`], reading from `from` (0, or where the last call left it): moved past the
+/// whole events that open nothing, so a stream held across many chunks has each read once (a
+/// provider's thousands of empty deltas, read again with every chunk, took a worker seconds).
+pub fn first_event_from<'a>(held: &'a [u8], from: &mut usize) -> First<'a> {
+    const BOM: &[u8] = "\u{feff}".as_bytes();
+    if *from == 0 && held.starts_with(BOM) {
+        *from = BOM.len();
+    }
+    while let Some(end) = event_end(held, *from) {
+        let event = held.get(*from..end).unwrap_or_default();
+        *from = end;
         let (mut data, mut error) = (false, false);
         for line in event.split(|&b| b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);

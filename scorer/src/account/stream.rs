@@ -4,7 +4,7 @@
 use super::calls::Calls;
 use super::events::{answer_bytes, finished_choices, finishes, no_choices};
 pub(crate) use super::sse::data_value;
-pub use super::sse::{First, first_event};
+pub use super::sse::{First, first_event, first_event_from};
 use super::sse::{contains, ends_done, error_line, event_end};
 use super::usage::{Price, Usage, find_usage, format_usd};
 use crate::parse::json::Reader;
@@ -876,6 +876,16 @@ mod tests {
         for (held, want) in cases {
             assert_eq!(first_event(held.as_bytes()), want, "{held:?}");
         }
+        // Held across chunks, each frame is read once: the scan resumes where it stopped.
+        let frames = role.repeat(3);
+        let mut from = 0;
+        assert_eq!(first_event_from(frames.as_bytes(), &mut from), First::Pending);
+        assert_eq!(from, frames.len(), "past every whole frame");
+        let more = format!("{frames}{}", &text[role.len()..]);
+        assert_eq!(first_event_from(more.as_bytes(), &mut from), First::Answer);
+        let mut bom = 0;
+        assert_eq!(first_event_from(format!("\u{feff}{role}").as_bytes(), &mut bom), First::Pending);
+        assert_eq!(bom, 3 + role.len());
     }
 
     /// An error member anywhere at the top of an event's data is the provider's error (as

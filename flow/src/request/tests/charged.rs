@@ -144,6 +144,19 @@ fn with_reserve_max_output_an_uncapped_request_left_unanswered_is_charged_its_re
         let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
         assert!((charged..charged + 10_000).contains(&spent), "stream {stream}: {spent}");
     }
+    // Streamed, but left while a fallback was out: nothing cancels the router's call, and its
+    // provider writes its whole answer for no one: its reservation (it was charged 10 tokens).
+    let mut host =
+        chat(r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#);
+    let budgets = r#","budgets":{"daily_usd":2,"reserve_max_output":true},"default_output_tokens":10"#;
+    let mut req = Request::new(Some(config(budgets)));
+    route(&mut req, &host);
+    host.response_headers = super::pairs(&[(":status", "503")]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    req.on(&host, Event::Dispatched { sent: true });
+    req.on(&host, Event::Log);
+    let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
+    assert!((200_000..210_000).contains(&spent), "a fallback left: {spent}");
 }
 
 /// The output an answer without usage is charged no less than is priced at the rates of its

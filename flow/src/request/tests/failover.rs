@@ -487,8 +487,10 @@ fn exhausted_after_a_lost_attempt_tells_the_sdk_not_to_retry() {
         route(&mut req, &host);
         host.response_headers = pairs(&[(":status", if told.is_some() { "504" } else { "503" })]);
         let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+        let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
         let should = headers.iter().find(|(k, _)| k == "x-should-retry").map(|(_, v)| v.as_str());
         assert_eq!((status, should), (502, told), "{details}");
+        let later = json["error"]["message"].as_str().is_some_and(|m| m.ends_with("retry later"));
+        assert_eq!(later, told.is_none(), "{json}");
     }
 }
