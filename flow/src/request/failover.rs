@@ -300,11 +300,12 @@ impl Request {
         let all = |p: fn(u16) -> bool| !sent.is_empty() && sent.iter().all(|s| p(*s));
         let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
         let attempts = f.attempts;
-        // An attempt its provider had and did not answer in time may have been written and
-        // billed: not one for the client's SDK to repeat, which OpenAI's and Anthropic's do twice
-        // for a 5xx, each retry the router's attempts again (nine providers at work and no answer,
-        // measured). (A reset before any answer is not charged, and may be retried.)
-        let lost = f.failed.iter().any(|x| x.sent && matches!(x.status, 0 | 504));
+        // An attempt charged as lost (its provider had it and may bill it: a timeout, a stream cut
+        // before its answer, a 200 with no answer it billed) is not one for the client's SDK to
+        // repeat, which OpenAI's and Anthropic's do twice for a 5xx, each retry the router's
+        // attempts again (nine providers at work and no answer, measured). (A reset before any
+        // answer, or a provider's own 504, is not charged, and may be retried.)
+        let lost = self.account.lost_nano > 0;
         let later = if lost { "" } else { ": retry later" };
         let e = if !f.failed.is_empty() && f.failed.iter().all(|x| x.status == 413) {
             // Every body the router made was over Envoy's buffer limit (a translation grows

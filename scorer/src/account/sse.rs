@@ -102,7 +102,24 @@ fn begins_answer(value: &[u8]) -> bool {
             || finishes(value)
             || [&b"\"tool_calls\""[..], b"\"function_call\"", b"\"audio\""]
                 .iter()
-                .any(|k| contains(value, k)))
+                .any(|k| holds_object(value, k)))
+}
+
+/// Whether `key` (quoted) stands in `value` before an object, or a list that begins with one:
+/// a role-only chunk may carry it empty (`"tool_calls":null`, `[]`), which opens nothing.
+fn holds_object(value: &[u8], key: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(at) = value.get(from..).and_then(|v| v.windows(key.len()).position(|w| w == key)) {
+        from += at + key.len();
+        let rest = value.get(from..).unwrap_or_default().trim_ascii_start();
+        let Some(rest) = rest.strip_prefix(b":") else { continue };
+        let rest = rest.trim_ascii_start();
+        let rest = rest.strip_prefix(b"[").map_or(rest, <[u8]>::trim_ascii_start);
+        if rest.starts_with(b"{") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether an event's data carries an `error` member that is not null: first, as OpenAI's

@@ -852,7 +852,7 @@ mod tests {
         let finish = "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
         let error = "data: {\"error\":{\"message\":\"overloaded\"}}\n\n";
         let after_role = format!("{role}{error}");
-        let cases: [(&str, First<'_>); 16] = [
+        let cases: [(&str, First<'_>); 19] = [
             ("", First::Pending),
             (": keep-alive\n\n\n\n", First::Pending),
             (&role[..20], First::Pending),
@@ -863,6 +863,13 @@ mod tests {
             (finish, First::Answer),
             ("data: {\"choices\":[{\"delta\":{\"reasoning\":\"hm\"}}]}\n\n", First::Answer),
             ("data: not json\n\n", First::Answer),
+            // A role-only chunk's empty members open nothing.
+            (
+                "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":null,\"function_call\":null,\"audio\":null}}]}\n\n",
+                First::Pending,
+            ),
+            ("data: {\"choices\":[{\"delta\":{\"tool_calls\": [ ]}}]}\n\n", First::Pending),
+            ("data: {\"choices\":[{\"delta\":{\"audio\": {\"id\":\"a\"}}}]}\n\n", First::Answer),
             (&after_role, First::Error(error.as_bytes())),
             (&format!("{role}data: [DONE]\n\n"), First::Done),
             (": x\n\ndata: {\"error\":{}}\n\ndata: [DONE]\n\n", First::Error(b"data: {\"error\":{}}\n\n")),

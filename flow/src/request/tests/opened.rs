@@ -273,3 +273,23 @@ fn an_indexless_providers_calls_are_numbered_and_their_finish_said() {
         assert_eq!((index(0), index(1), finish), want, "{quirk}: {out}");
     }
 }
+
+/// A stream cut after its role-only chunk with no candidate left is the router's 502, and, its
+/// attempt charged (the provider had the request), tells the client's SDK not to retry (each of
+/// its two retries asked the provider again); one refused before any was charged leaves that
+/// to the SDK.
+#[test]
+fn a_stream_lost_after_its_role_chunk_is_not_for_the_sdk_to_retry() {
+    for (body, told) in [(ROLE, Some("false")), ("", None)] {
+        let mut host = chat(STREAM);
+        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
+        route(&mut req, &host);
+        let status = if body.is_empty() { "503" } else { "200" };
+        host.response_headers = pairs(&[(":status", status), ("content-type", "text/event-stream")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let step = if body.is_empty() { step } else { chunk(&mut req, &mut host, body, true) };
+        let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+        let should = headers.iter().find(|(k, _)| k == "x-should-retry").map(|(_, v)| v.as_str());
+        assert_eq!((status, should), (502, told), "{body:?}");
+    }
+}
