@@ -566,28 +566,22 @@ mod tests {
         // The global scope held by others, the client's own spent: the client's blocks, until
         // midnight (it was told to retry in 5 s, judged on the global scope alone).
         let both = BudgetConfig { daily_usd: Some(100.0), ..cfg.clone() };
-        let recs: Vec<(Scope, Spend)> = both
-            .scopes(Some("gina"))
-            .into_iter()
-            .map(|s| {
-                let global = s.label == "global";
-                let (spent, reserved) = if global { (nano(99.99), nano(0.01)) } else { (nano(0.001), 0) };
-                (s, record(20_779, spent, reserved))
-            })
-            .collect();
-        let v = BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"));
+        // The view with the global scope's (spent, held) and the client's.
+        let with = |global: (u64, u64), own: (u64, u64)| {
+            let recs: Vec<(Scope, Spend)> = both
+                .scopes(Some("gina"))
+                .into_iter()
+                .map(|s| {
+                    let (spent, reserved) = if s.label == "global" { global } else { own };
+                    (s, record(20_779, spent, reserved))
+                })
+                .collect();
+            BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"))
+        };
+        let v = with((nano(99.99), nano(0.01)), (nano(0.001), 0));
         assert_eq!((v.scope.as_str(), v.held, v.retry_after(now)), ("client gina", false, 23 * 3600));
         // Nor while the client's own spend is below its limit, with nothing of it held.
-        let recs: Vec<(Scope, Spend)> = both
-            .scopes(Some("gina"))
-            .into_iter()
-            .map(|s| {
-                let global = s.label == "global";
-                let (spent, reserved) = if global { (nano(1.0), nano(0.01)) } else { (nano(0.0009), 0) };
-                (s, record(20_779, spent, reserved))
-            })
-            .collect();
-        let v = BudgetView::of(&recs, now).unwrap_or_else(|| panic!("no view"));
+        let v = with((nano(1.0), nano(0.01)), (nano(0.0009), 0));
         assert_eq!((v.scope.as_str(), v.held, v.retry_after(now)), ("client gina", false, 23 * 3600));
         assert_eq!(
             (usd(2.0), usd(0.5), usd(0.001), usd(12.345)),

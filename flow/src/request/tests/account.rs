@@ -328,10 +328,7 @@ fn a_fallbacks_stream_without_usage_is_charged_at_least_what_it_passed_on() {
         let mut host =
             chat(&STREAM_HELLO.replacen(r#""stream":true"#, r#""stream":true,"max_tokens":20"#, 1));
         let mut req = Request::new(Some(config(BUDGET)));
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "503")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        req.on(&host, Event::Dispatched { sent: true });
+        super::failed_over(&mut req, &mut host);
         host.call_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
         host.call_body = format!("{}data: [DONE]\n\n", format!("{event}\n\n").repeat(events)).into_bytes();
         req.on(&host, Event::CallResponse { body_size: host.call_body.len() });

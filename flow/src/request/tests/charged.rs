@@ -150,10 +150,7 @@ fn with_reserve_max_output_an_uncapped_request_left_unanswered_is_charged_its_re
         chat(r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#);
     let budgets = r#","budgets":{"daily_usd":2,"reserve_max_output":true},"default_output_tokens":10"#;
     let mut req = Request::new(Some(config(budgets)));
-    route(&mut req, &host);
-    host.response_headers = super::pairs(&[(":status", "503")]);
-    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    req.on(&host, Event::Dispatched { sent: true });
+    super::failed_over(&mut req, &mut host);
     req.on(&host, Event::Log);
     let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
     assert!((200_000..210_000).contains(&spent), "a fallback left: {spent}");
