@@ -214,12 +214,15 @@ pub fn set_breaker_gauges(host: &dyn Host, config: &model_router_scorer::Config)
     }
 }
 
-/// True for the first caller, across every worker, in each `interval` seconds of `key`: a
-/// condition worth a log line is then logged once per interval, not once per request.
-pub fn first_in(host: &dyn Host, key: &str, interval: u64, now: u64) -> bool {
+/// True for the first caller, across every worker, in each minute of `key`: a condition worth a
+/// log line is then logged once a minute, not once per request (the clock is read only here,
+/// when such a condition holds).
+pub fn once_a_minute(host: &dyn Host, key: &str) -> bool {
+    let Ok(now_ns) = host.now_ns() else { return false };
+    let now = now_ns / 1_000_000_000;
     let Ok((last, cas)) = host.shared_get(key) else { return false };
     let last = last.as_deref().and_then(|b| std::str::from_utf8(b).ok()?.parse::<u64>().ok());
-    if last.is_some_and(|at| now < at.saturating_add(interval)) {
+    if last.is_some_and(|at| now < at.saturating_add(60)) {
         return false;
     }
     host.shared_set(key, now.to_string().as_bytes(), cas) == Ok(Swap::Done)

@@ -451,9 +451,6 @@ impl Request {
     }
 }
 
-/// Seconds between two "usage beyond the model" lines for one provider.
-const RUNAWAY_LOG_INTERVAL_SECS: u64 = 60;
-
 /// What `u` costs at `to`, nano-USD, as charged ([`plausible`]).
 pub(super) fn used_nano(host: &dyn Host, to: &Upstream, u: Usage, choices: u64) -> u64 {
     nano(plausible(host, to, u, choices).cost(&to.price()))
@@ -469,9 +466,8 @@ pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage, choices: u64) 
         _ => to.context_window,
     };
     let Some(bounded) = u.beyond(window, choices, &to.price()) else { return u };
-    let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
     let key = format!("model_router.runaway_logged.{}", to.provider);
-    if live::first_in(host, &key, RUNAWAY_LOG_INTERVAL_SECS, now) {
+    if live::once_a_minute(host, &key) {
         host.log(
             Level::Warn,
             &format!(

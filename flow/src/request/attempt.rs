@@ -31,9 +31,6 @@ pub(super) fn overflow(status: u16, details: Option<&str>, headers: &[(String, S
         }
 }
 
-/// Seconds between two "credentials rejected" lines for one provider.
-const AUTH_LOG_INTERVAL_SECS: u64 = 60;
-
 impl Request {
     /// The routed attempt's response headers: record its health, then let it through, fail
     /// over, or look closer at a 400.
@@ -76,14 +73,7 @@ impl Request {
         // Envoy's 413: the body made for this provider (a translation grows one) is over the
         // buffer limit. Unsent too: the next candidate (its body made anew, as a call) is tried.
         let too_large = status == 413 && details.as_deref() == Some("request_payload_too_large");
-        if no_cluster
-            && live::first_in(
-                host,
-                &format!("model_router.no_cluster.{}", f.to.cluster),
-                60,
-                now_ns / 1_000_000_000,
-            )
-        {
+        if no_cluster && live::once_a_minute(host, &format!("model_router.no_cluster.{}", f.to.cluster)) {
             host.log(
                 Level::Error,
                 &format!(
@@ -239,7 +229,7 @@ impl Request {
         if matches!(status, 401..=403) {
             host.count(&m::labelled(m::AUTH_FAILED, &[("provider", &m::stat_segment(&f.to.provider))]), 1);
             let key = format!("model_router.auth_logged.{}", f.to.provider);
-            if live::first_in(host, &key, AUTH_LOG_INTERVAL_SECS, now) {
+            if live::once_a_minute(host, &key) {
                 let p = &f.to.provider;
                 let what = if status == 402 {
                     format!("the gateway's account refused by {p} (its credit, quota or model access)")

@@ -98,8 +98,7 @@ impl Request {
         }
         let provider = report.iter().find(|(k, _)| *k == h::PROVIDER).map_or("", |(_, v)| v.as_str());
         // Once a minute a provider: a client's free counts past the provider's limit logged each.
-        let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
-        if crate::live::first_in(host, &format!("model_router.count_logged.{provider}"), 60, now) {
+        if crate::live::once_a_minute(host, &format!("model_router.count_logged.{provider}")) {
             host.log(
                 Level::Warn,
                 &format!("model-router: {provider} answered a token count {status}: counted by the estimate"),

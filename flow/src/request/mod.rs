@@ -145,10 +145,9 @@ impl Request {
             Event::Log => {
                 // Once a minute: clients that leave before sending their bodies end so too (each
                 // logged it, a 400-byte line for a 100-byte request).
-                let now = host.now_ns().unwrap_or_default() / 1_000_000_000;
                 if matches!(self.phase, Phase::Buffering(_) | Phase::Refusing(_))
                     && !self.body_seen
-                    && crate::live::first_in(host, "model_router.body_withheld_logged", 60, now)
+                    && crate::live::once_a_minute(host, "model_router.body_withheld_logged")
                 {
                     host.log(Level::Warn, BODY_WITHHELD);
                 }
