@@ -77,6 +77,9 @@ pub struct Estimate {
     /// output cap, or with a ceiling (`max_tokens_ceiling`): this many choices of each model's
     /// whole `max_output`, each at most the ceiling (`u64::MAX`: none).
     pub worst_case: Option<(u64, u64)>,
+    /// Input tokens the budgets hold beyond `input_tokens` for text outside ASCII
+    /// ([`crate::parse::chat::wide_tokens`]); 0 where no budget applies.
+    pub wide_input: u64,
 }
 
 impl Estimate {
@@ -108,7 +111,8 @@ impl Estimate {
     /// `max_output`.
     pub fn reserve_price(&self, d: &Deployment) -> f64 {
         let output_tokens = self.reserved_output(d.max_output, &d.quirks);
-        Estimate { output_tokens, thinking: None, worst_case: None, ..*self }.price(d)
+        let input_tokens = self.input_tokens.saturating_add(self.wide_input);
+        Estimate { input_tokens, output_tokens, thinking: None, worst_case: None, ..*self }.price(d)
     }
 
     /// The output the budgets hold for on a model of `max_output` and `quirks`: the

@@ -1,13 +1,13 @@
 //! A non-streamed answer: held whole and costed (its headers carry its price), metered from
 //! its end when too large to hold, or translated back (Titan embeddings).
 
-use model_router_scorer::ApiError;
 use model_router_scorer::budget::nano;
 use model_router_scorer::protocol::native;
 use model_router_scorer::route::Upstream;
 use model_router_scorer::stream::StreamUsage;
 use model_router_scorer::translate;
 use model_router_scorer::usage::{self, TAIL_BYTES, UsageTail};
+use model_router_scorer::{ApiError, account};
 
 use super::flight::{
     Clock, Failed, Flight, Meter, Origin, Retry, is_context_error, output_nano, passed_tokens,
@@ -71,8 +71,18 @@ impl Request {
             self.charge_at_least(&f.to, f.input_tokens(), usage::written_tokens(body));
         }
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
-        self.add_response_headers(used, false);
-        // Passed unchanged: a Responses client's rewrite takes the body read here.
+        // Gemini's finishes, as its streams' are (`indexless_calls`): a call's `stop` said as
+        // `tool_calls`, its own names as OpenAI's.
+        let fixed = body.as_deref().filter(|_| f.to.quirks.indexless_calls).and_then(account::whole_answer);
+        self.add_response_headers(used, fixed.is_some());
+        let body = match fixed {
+            Some(fixed) => {
+                self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: fixed.clone() });
+                Some(fixed)
+            }
+            None => body,
+        };
+        // Passed as it is now: a Responses client's rewrite takes the body read here.
         if let (Some(inbound), Some(body)) = (self.inbound.as_mut(), body) {
             inbound.pass(body);
         }

@@ -36,7 +36,7 @@ impl Request {
         }
         let now = io::now_secs(host)?;
         let analysis = match analyze_turn(host, shared, &chat, now) {
-            Ok(a) => a,
+            Ok(a) => a.counting(),
             Err(e) => return Ok(self.reject(host, &e)),
         };
         // Where the request would go now: its conversation's tier, the providers' health. Not

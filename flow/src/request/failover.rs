@@ -1,7 +1,6 @@
 //! Failover: the next candidate called out of band while the failed response is held, the
 //! fallback's answer sent in its place, and the one error that names every failed attempt.
 
-use model_router_scorer::ApiError;
 use model_router_scorer::budget::nano;
 use model_router_scorer::catalog::Api;
 use model_router_scorer::protocol::native;
@@ -259,6 +258,22 @@ impl Request {
             _ => Clock::Whole,
         };
         self.record_attempt(host, &mut f, status, now_ns, clock);
+        if status == 0 {
+            // Its answer lost after its headers: reset, or over what Envoy buffers of a call's
+            // answer (32 MiB: 20 `top_logprobs` a token reach it). The provider billed it, and
+            // the next candidate, billed too, was lost the same way: no other is tried.
+            if live::once_a_minute(host, "model_router.fallback_lost") {
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "model-router: a fallback's answer from {} was lost after it began (a reset, or larger than Envoy buffers for a call: 32 MiB); no other candidate is tried",
+                        f.to.provider
+                    ),
+                );
+            }
+            self.exhausted(host, &f);
+            return;
+        }
         let again = if retryable(status) {
             Some(Retry::Failure)
         } else if status == 400 {
@@ -285,84 +300,6 @@ impl Request {
         }
         self.phase = Phase::Failing(f);
         Verdict::Pause
-    }
-
-    /// Every attempt failed: one error in the OpenAI shape naming them (never a provider's
-    /// body): 429 `rate_limit_exceeded` with the smallest `retry-after` when all were rate
-    /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, 413
-    /// `request_too_large` when every body made was over Envoy's buffer limit, else 502
-    /// `upstream_failed`.
-    pub(super) fn exhausted(&mut self, host: &dyn Host, f: &Flight) {
-        // What the providers said, besides a context-length 400 a larger window was tried for
-        // (named in the summary): every one rate limited is a 429 with its retry-after.
-        let sent: Vec<u16> =
-            f.failed.iter().filter(|x| x.sent && x.status != 400).map(|x| x.status).collect();
-        let all = |p: fn(u16) -> bool| !sent.is_empty() && sent.iter().all(|s| p(*s));
-        let summary = f.failed.iter().map(Failed::describe).collect::<Vec<_>>().join(", ");
-        let attempts = f.attempts;
-        // An attempt charged as lost (its provider had it and may bill it: a timeout, a stream cut
-        // before its answer, a 200 with no answer it billed) is not one for the client's SDK to
-        // repeat, which OpenAI's and Anthropic's do twice for a 5xx, each retry the router's
-        // attempts again (nine providers at work and no answer, measured). (A reset before any
-        // answer, or a provider's own 504, is not charged, and may be retried.)
-        let lost = self.account.lost_nano > 0;
-        let later = if lost { "" } else { ": retry later" };
-        let e = if !f.failed.is_empty() && f.failed.iter().all(|x| x.status == 413) {
-            // Every body the router made was over Envoy's buffer limit (a translation grows
-            // one): the request is the client's to shrink, and no provider saw it.
-            ApiError::invalid(
-                "request_too_large",
-                None,
-                format!(
-                    "the request, as made for each model tried ({summary}), is larger than this gateway accepts: send a smaller one"
-                ),
-            )
-            .with_status(413)
-        } else if !f.failed.is_empty() && f.failed.iter().all(|x| !x.sent && matches!(x.status, 0 | 404)) {
-            // No attempt could be sent: Envoy has no cluster for any (its 404, or a call it
-            // cannot make). The gateway's configuration, which no retry mends.
-            ApiError::server(
-                502,
-                "upstream_failed",
-                format!(
-                    "no model could be reached ({summary}): this gateway's Envoy has no cluster the router can route them to; its operator must fix the configuration"
-                ),
-            )
-        } else if all(|s| s == 429) {
-            ApiError::rate_limited(format!(
-                "every provider tried is rate limited ({summary}): retry after the seconds the retry-after header gives"
-            ))
-        } else if all(|s| s == 401 || s == 403) {
-            ApiError::server(
-                502,
-                "provider_auth_failed",
-                format!(
-                    "the providers rejected the gateway's credentials ({summary}): the gateway's operator must fix its provider keys"
-                ),
-            )
-        } else {
-            ApiError::server(
-                502,
-                "upstream_failed",
-                match attempts {
-                    0 => format!("no attempt could be sent ({summary}){later}"),
-                    1 => format!("the one attempt failed ({summary}){later}"),
-                    n => format!("all {n} attempts failed ({summary}){later}"),
-                },
-            )
-        };
-        // Counted as the last attempt's outcome, so outages show in `requests`.
-        self.served(host, f, e.status);
-        // No model answered: every attempt is named in `Fallback-From`.
-        let mut headers = f.json_headers();
-        headers.retain(|(k, _)| k != h::MODEL && k != h::PROVIDER);
-        if e.status == 429 {
-            headers.push((h::RETRY_AFTER.into(), f.retry_after.unwrap_or(1).to_string()));
-        }
-        if lost {
-            headers.push((h::SHOULD_RETRY.into(), "false".into()));
-        }
-        self.send_local(e.status, "model_router_exhausted", headers, e.body().into_bytes());
     }
 }
 

@@ -238,13 +238,13 @@ impl Flight {
         Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
     }
 
-    /// What the budgets hold for this request at `to`, nano-USD: its estimate, or with a worst
-    /// case (`budgets.reserve_max_output`, no output cap asked) its choices each writing `to`'s
-    /// whole `max_output`, as the route reserved for the first attempt.
+    /// What the budgets hold for this request at `to`, nano-USD: its estimate (its text outside
+    /// ASCII held more), or with a worst case (`budgets.reserve_max_output`, no output cap asked)
+    /// its choices each writing `to`'s whole `max_output`, as the route reserved at first.
     pub(super) fn reserve_nano_at(&self, to: &Upstream) -> Option<u64> {
         let e = self.estimate?;
-        let output = e.reserved_output(to.max_output, &to.quirks);
-        Some(nano(Usage { input: e.input_tokens, output, ..Usage::default() }.cost(&to.price())))
+        let (input, output) = (e.input_tokens + e.wide_input, e.reserved_output(to.max_output, &to.quirks));
+        Some(nano(Usage { input, output, ..Usage::default() }.cost(&to.price())))
     }
 
     /// The input part of that estimate, nano-USD: what a stream that passed on some of its
@@ -327,6 +327,7 @@ pub(super) struct Failed {
 impl Failed {
     pub(super) fn describe(&self) -> String {
         match (self.sent, self.status) {
+            (false, 413) => format!("{} too large to send", self.who),
             (false, _) => format!("{} unreachable", self.who),
             (true, 0) => format!("{} no response", self.who),
             (true, 401 | 403) => format!("{} {} credentials rejected", self.who, self.status),
@@ -339,7 +340,8 @@ impl Failed {
 /// connection failures and timeouts, 401/403 (the client sends no key, so these reject the
 /// gateway's own credentials), 404 (the provider does not serve the catalog's model there: the
 /// client named a tier or a catalog id, not a provider's), 408 and 424 (Bedrock's
-/// ModelTimeoutException and ModelErrorException: the model failed, not the request), 402 (the
+/// ModelTimeoutException and ModelErrorException: the model failed, not the request), 413 (the
+/// provider's own size limit, or Groq's tokens per minute: another may take it), 402 (the
 /// gateway's account with the provider owes: Cerebras) and 498 (Groq's flex tier out of
 /// capacity). `0` is
 /// an attempt that got no response at all. Any other status below 400 but 200 is no answer
@@ -348,7 +350,7 @@ impl Failed {
 /// They count against the provider's health, and never reach the client as the provider wrote
 /// them.
 pub(super) fn retryable(status: u16) -> bool {
-    matches!(status, 0 | 201..=399 | 401 | 402 | 403 | 404 | 408 | 424 | 429 | 498) || status >= 500
+    matches!(status, 0 | 201..=399 | 401 | 402 | 403 | 404 | 408 | 413 | 424 | 429 | 498) || status >= 500
 }
 
 /// Envoy's reasons (`response.code_details`) for a 504 of its own after the request went

@@ -18,6 +18,7 @@ mod attempt;
 mod checked;
 mod classify;
 mod count;
+mod exhausted;
 mod failover;
 mod flight;
 mod inbound;

@@ -1,6 +1,9 @@
 //! Tool calls of a chat stream from a provider that streams them without each delta's `index`
-//! ([`crate::catalog::Quirks::indexless_calls`]): numbered by their ids, and the finish of a
-//! choice that called tools said as `tool_calls`.
+//! ([`crate::catalog::Quirks::indexless_calls`]: Gemini's OpenAI layer): numbered by their ids,
+//! the finish of a choice that called tools said as `tool_calls`, and a finish in Gemini's own
+//! names as OpenAI's ([`openai_finish`]); a whole answer's choices likewise ([`whole_answer`]).
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -9,9 +12,19 @@ use super::sse::contains;
 /// The calls a stream's choices made so far, for the deltas still to come.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Calls {
-    /// Per choice (`index`): its calls' ids in the order they opened, and the last delta's
-    /// call (a delta without an id continues it).
-    choices: Vec<(u64, Vec<String>, Option<u64>)>,
+    /// Per choice (`index`), its calls so far: looked up, not searched (a provider streaming
+    /// tens of thousands of calls cost a search of all before it per call).
+    choices: BTreeMap<u64, Choice>,
+}
+
+/// One choice's calls: each id's number in the order they opened, how many opened (a call
+/// without an id has a number and no entry), and the last delta's call (a delta without an id
+/// continues it).
+#[derive(Debug, Clone, Default)]
+struct Choice {
+    ids: BTreeMap<String, u64>,
+    opened: u64,
+    last: Option<u64>,
 }
 
 impl Calls {
@@ -20,6 +33,7 @@ impl Calls {
     pub(crate) fn wants(&self, bytes: &[u8]) -> bool {
         contains(bytes, b"\"tool_calls\"")
             || (!self.choices.is_empty() && contains(bytes, b"\"finish_reason\""))
+            || native_finish(bytes)
     }
 
     /// One whole event, rewritten when a call in it lacks the `index` its place says, or it
@@ -47,14 +61,7 @@ impl Calls {
     /// Numbers the calls of one choice's delta; says `tool_calls` for its `stop` once it called.
     fn choice(&mut self, position: u64, choice: &mut Value) -> bool {
         let index = choice.get("index").and_then(Value::as_u64).unwrap_or(position);
-        let at = match self.choices.iter().position(|(i, _, _)| *i == index) {
-            Some(at) => at,
-            None => {
-                self.choices.push((index, Vec::new(), None));
-                self.choices.len() - 1
-            }
-        };
-        let Some((_, ids, last)) = self.choices.get_mut(at) else { return false };
+        let Choice { ids, opened, last } = self.choices.entry(index).or_default();
         let mut changed = false;
         let calls =
             choice.get_mut("delta").and_then(|d| d.get_mut("tool_calls")).and_then(Value::as_array_mut);
@@ -63,20 +70,22 @@ impl Calls {
             // A call's name comes in its first delta only: one without an id opens a call too.
             let name = call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str);
             let named = name.is_some_and(|n| !n.is_empty());
+            let mut open = || {
+                *opened += 1;
+                *opened - 1
+            };
             let n = match (id, *last) {
-                (Some(id), _) => match ids.iter().position(|known| known == id) {
-                    Some(n) => n as u64,
+                (Some(id), _) => match ids.get(id) {
+                    Some(n) => *n,
                     None => {
-                        ids.push(id.to_string());
-                        ids.len() as u64 - 1
+                        let n = open();
+                        ids.insert(id.to_string(), n);
+                        n
                     }
                 },
                 // A delta without an id or a name continues the last call.
                 (None, Some(n)) if !named => n,
-                (None, _) => {
-                    ids.push(String::new());
-                    ids.len() as u64 - 1
-                }
+                (None, _) => open(),
             };
             *last = Some(n);
             let Some(call) = call.as_object_mut() else { continue };
@@ -91,16 +100,81 @@ impl Calls {
                 changed = true;
             }
         }
-        let called = last.is_some();
-        if called && choice.get("finish_reason").and_then(Value::as_str) == Some("stop") {
-            if let Some(c) = choice.as_object_mut() {
-                c.insert("finish_reason".into(), "tool_calls".into());
-            }
-            changed = true;
-        }
-        changed
+        finish(choice, last.is_some()) || changed
     }
 }
+
+/// A choice's finish as OpenAI says it: `tool_calls` for one that `called` tools and says
+/// `stop`, Gemini's own names as OpenAI's. Whether it changed.
+fn finish(choice: &mut Value, called: bool) -> bool {
+    let said = choice.get("finish_reason").and_then(Value::as_str);
+    let openai = match openai_finish(said) {
+        Some("stop") if called => Some("tool_calls"),
+        other => other,
+    };
+    if openai == said {
+        return false;
+    }
+    let Some(openai) = openai.map(str::to_string) else { return false };
+    choice.as_object_mut().map(|c| c.insert("finish_reason".into(), openai.into())).is_some()
+}
+
+/// A whole chat answer from such a model, its choices' finishes as a stream's are
+/// ([`Calls::fix`]): Gemini finishes an answer that called tools with `stop`, and an agent
+/// that reads `finish_reason` ended its turn without running them. `None` when it stays as it is.
+pub fn whole_answer(body: &[u8]) -> Option<Vec<u8>> {
+    if !contains(body, b"\"tool_calls\"") && !native_finish(body) {
+        return None;
+    }
+    let mut answer: Value = serde_json::from_slice(body).ok()?;
+    let mut changed = false;
+    for choice in answer.get_mut("choices")?.as_array_mut()? {
+        let calls = choice.get("message").and_then(|m| m.get("tool_calls")).and_then(Value::as_array);
+        let called = calls.is_some_and(|c| !c.is_empty());
+        changed |= finish(choice, called);
+    }
+    changed.then(|| answer.to_string().into_bytes())
+}
+
+/// Whether bytes may hold a finish in Gemini's own names: a `"finish_reason"` whose value
+/// begins with a capital letter (OpenAI's are lower case).
+fn native_finish(bytes: &[u8]) -> bool {
+    let key = b"\"finish_reason\"";
+    memchr::memmem::find_iter(bytes, key).any(|at| {
+        let rest = bytes.get(at + key.len()..).unwrap_or_default();
+        let mut value = rest.iter().skip_while(|b| b.is_ascii_whitespace() || **b == b':');
+        value.next() == Some(&b'"') && value.next().is_some_and(u8::is_ascii_uppercase)
+    })
+}
+
+/// A chat `finish_reason` as OpenAI names it. Gemini's OpenAI layer is reported to pass its own
+/// `FinishReason` on where its filters stopped an answer (`SAFETY`, `PROHIBITED_CONTENT`, the
+/// image ones...): a Messages or Responses client read such an answer, often empty, as one that
+/// ended normally (`end_turn`, `completed`). Its cut at the limit (`MAX_TOKENS`) likewise.
+pub fn openai_finish(finish: Option<&str>) -> Option<&str> {
+    let native = |names: &[&str]| finish.is_some_and(|f| names.iter().any(|n| f.eq_ignore_ascii_case(n)));
+    if native(&GEMINI_FILTERED) {
+        Some("content_filter")
+    } else if native(&["MAX_TOKENS"]) {
+        Some("length")
+    } else if native(&["STOP"]) {
+        Some("stop")
+    } else {
+        finish
+    }
+}
+
+/// Gemini's `FinishReason`s for an answer its filters stopped (its API reference's enum).
+const GEMINI_FILTERED: [&str; 8] = [
+    "SAFETY",
+    "RECITATION",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "IMAGE_SAFETY",
+    "IMAGE_PROHIBITED_CONTENT",
+    "IMAGE_RECITATION",
+];
 
 #[cfg(test)]
 mod tests {
@@ -230,5 +304,50 @@ mod tests {
         // Not JSON, or no choices: passed as it is.
         assert_eq!(calls.fix(b"data: [DONE]\n\n"), None);
         assert_eq!(calls.fix(b": keep-alive \"tool_calls\"\n\n"), None);
+    }
+
+    /// Gemini's own finish names (its OpenAI layer passes them on, a filtered answer's above
+    /// all) are OpenAI's, in a stream and a whole answer; a whole answer that called tools and
+    /// says `stop` says `tool_calls`, as its stream does. What is right is left as it is.
+    #[test]
+    fn geminis_finishes_are_openais() {
+        let mut calls = Calls::default();
+        for (said, want) in [
+            ("SAFETY", "content_filter"),
+            ("PROHIBITED_CONTENT", "content_filter"),
+            ("MAX_TOKENS", "length"),
+            ("STOP", "stop"),
+        ] {
+            let e =
+                event(&format!(r#"{{"choices":[{{"index":0,"delta":{{}},"finish_reason": "{said}"}}]}}"#));
+            assert!(calls.wants(&e), "{said}");
+            assert_eq!(
+                json_of(&calls.fix(&e).unwrap_or_default())["choices"][0]["finish_reason"],
+                want,
+                "{said}"
+            );
+        }
+        let plain = event(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#);
+        assert!(!Calls::default().wants(&plain));
+        let whole = |message: &str, finish: &str| {
+            format!(
+                r#"{{"id":"x","choices":[{{"index":0,"message":{message},"finish_reason":"{finish}"}}],"usage":{{"prompt_tokens":1}}}}"#
+            )
+        };
+        let call = r#"{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"w","arguments":"{}"}}]}"#;
+        let text = r#"{"role":"assistant","content":"Hi"}"#;
+        let fixed = |body: String| {
+            whole_answer(body.as_bytes()).map(|b| serde_json::from_slice::<Value>(&b).unwrap_or_default())
+        };
+        assert_eq!(
+            fixed(whole(call, "stop")).map(|v| v["choices"][0]["finish_reason"].clone()),
+            Some("tool_calls".into())
+        );
+        assert_eq!(
+            fixed(whole(text, "SAFETY")).map(|v| v["choices"][0]["finish_reason"].clone()),
+            Some("content_filter".into())
+        );
+        assert_eq!(fixed(whole(text, "stop")), None);
+        assert_eq!(fixed(whole(call, "tool_calls")), None);
     }
 }

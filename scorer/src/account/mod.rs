@@ -9,3 +9,5 @@ mod events;
 mod sse;
 pub mod stream;
 pub mod usage;
+
+pub use calls::{openai_finish, whole_answer};

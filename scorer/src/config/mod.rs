@@ -365,6 +365,10 @@ impl TryFrom<RawConfig> for Config {
             for d in catalog.deployments.iter_mut().filter(|d| d.provider == provider) {
                 d.cluster = cluster.clone();
             }
+            // Its embedding models too (both shipped deployments rename clusters: all failed).
+            for e in catalog.embeddings.iter_mut().filter(|e| e.provider == provider) {
+                e.cluster = cluster.clone();
+            }
         }
         let cluster_header =
             raw.cluster_header.unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string()).to_ascii_lowercase();
@@ -507,8 +511,8 @@ mod tests {
         assert_eq!(Config::from_json(b"{}"), Ok(c));
     }
 
-    /// A `clusters` override moves every deployment of the provider, and its host where the
-    /// catalog left that to the cluster name.
+    /// A `clusters` override moves every deployment and embedding model of the provider, and
+    /// its host where the catalog left that to the cluster name.
     #[test]
     fn cluster_overrides_apply_to_every_deployment() {
         let c = Config::from_json(br#"{"clusters":{"openai":"egress_openai"}}"#)
@@ -516,6 +520,9 @@ mod tests {
         let openai: Vec<_> = c.catalog.deployments.iter().filter(|d| d.provider == "openai").collect();
         assert!(!openai.is_empty());
         assert!(openai.iter().all(|d| d.cluster == "egress_openai"));
+        let embeddings: Vec<_> = c.catalog.embeddings.iter().filter(|e| e.provider == "openai").collect();
+        assert!(!embeddings.is_empty());
+        assert!(embeddings.iter().all(|e| e.cluster == "egress_openai"), "{embeddings:?}");
         // The built-in provider names its host: an override of its cluster keeps it.
         let host =
             |c: &Config, p: &str| c.catalog.providers.iter().find(|x| x.name == p).map(|x| x.host.clone());

@@ -31,6 +31,21 @@ pub struct Explanation<'c> {
 }
 
 impl Analysis<'_> {
+    /// Routed only to count its tokens (Anthropic's `count_tokens`): no model is ruled out by
+    /// the guard's input estimate, which errs large (a third more than English text has), so a
+    /// conversation that fits was refused its count as too long, the count a client asks for to
+    /// learn whether it fits.
+    pub fn counting(mut self) -> Self {
+        self.counting = true;
+        self
+    }
+
+    /// What the request needs from a model, as the route's guards see it.
+    pub(crate) fn needs(&self, config: &Config) -> Needs {
+        let needs = Needs::of(&self.req, config.default_output_tokens, self.body.len());
+        if self.counting { Needs { input_tokens: 0, ..needs } } else { needs }
+    }
+
     /// Explains the decision `route` (what [`Analysis::route`] returned for the same `ctx`, or
     /// `None` when it refused). Fails only where the route fails before looking at a model: a
     /// request policy naming an unknown provider.
@@ -42,7 +57,7 @@ impl Analysis<'_> {
     ) -> Result<Explanation<'c>, ApiError> {
         let req = &self.req;
         let policy = request_policy(config, ctx.client, req.provider_policy.as_ref())?;
-        let needs = Needs::of(req, config.default_output_tokens, self.body.len());
+        let needs = self.needs(config);
         let verdicts = config
             .catalog
             .deployments
@@ -56,7 +71,7 @@ impl Analysis<'_> {
                 select::in_tiers(config, route.tier, &needs, &policy, ctx.now)?.cands
             }
         };
-        let est = estimate_of(config, req);
+        let est = estimate_of(config, req, ctx.budget.map(|_| self.body));
         let live = Liveness::of(config, ctx.live, ctx.now);
         let latency = |d: &Deployment| live.latency(d);
         let ranked = Prefer::NAMES

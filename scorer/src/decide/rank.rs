@@ -97,7 +97,14 @@ mod tests {
 
     /// An estimate of `input` and `output` tokens, nothing else asked.
     fn est(input_tokens: u64, output_tokens: u64) -> Estimate {
-        Estimate { input_tokens, output_tokens, thinking: None, audio: false, worst_case: None }
+        Estimate {
+            input_tokens,
+            output_tokens,
+            thinking: None,
+            audio: false,
+            worst_case: None,
+            wide_input: 0,
+        }
     }
     use crate::catalog::Tier;
 

@@ -126,6 +126,8 @@ pub struct Analysis<'a> {
     resumed: Resumed,
     /// The model name the client sent, when it was an alias (`model_aliases`).
     alias: Option<String>,
+    /// Routed to count its tokens ([`Analysis::counting`]).
+    pub(crate) counting: bool,
 }
 
 /// Parses and, for `model: "auto"`, scores a chat completions body, scanning it whole.
@@ -164,7 +166,7 @@ pub fn analyze_with_memo<'a>(
         }
         auto::score(&req.features, &config.auto)
     });
-    Ok(Analysis { body, req, auto, resumed, alias })
+    Ok(Analysis { body, req, auto, resumed, alias, counting: false })
 }
 
 impl Analysis<'_> {
@@ -215,7 +217,7 @@ impl Analysis<'_> {
         let model = req.model.as_ref();
         let now = ctx.now;
         let policy = request_policy(config, ctx.client, req.provider_policy.as_ref())?;
-        let needs = Needs::of(req, config.default_output_tokens, self.body.len());
+        let needs = self.needs(config);
         let mut prefer = req.prefer.unwrap_or(config.default_prefer);
         let mut report = None;
         let mut memory = None;
@@ -274,7 +276,7 @@ impl Analysis<'_> {
             (Selection::Pinned, select::pinned(config, model, &needs, &policy, now)?)
         };
 
-        let est = estimate_of(config, req);
+        let est = estimate_of(config, req, ctx.budget.map(|_| self.body));
         let live = Liveness::of(config, ctx.live, ctx.now);
         let latency = |d: &Deployment| live.latency(d);
         rank(&mut cands, prefer, &est, &latency);
@@ -1349,6 +1351,31 @@ mod tests {
         let short =
             route_chat(&config(), chat("gemini-2.5-pro", r#","max_price":{"prompt":2}"#).as_bytes(), TODAY);
         assert!(short.is_ok());
+    }
+
+    /// Text outside ASCII is held at a token a byte (a tokenizer's byte fallback), beyond the
+    /// estimate's quarter: 100,000 hieroglyphs (400 KB) were billed 400,004 tokens where a
+    /// quarter was held, and eight at once spent 3.6 times a limit. A `\u` escape holds the
+    /// bytes it stands for. Without a budget nothing is held, and the estimate is as before.
+    #[test]
+    fn text_outside_ascii_is_held_at_a_token_a_byte() {
+        let c = Config::from_json(br#"{"budgets":{"daily_usd":100}}"#).unwrap_or_else(|e| panic!("{e}"));
+        let held = |text: &str, budget: bool| {
+            let body = format!(
+                r#"{{"model":"gpt-4.1","max_tokens":1,"messages":[{{"role":"user","content":"{text}"}}]}}"#
+            );
+            let view = budget_left(100.0);
+            let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let ctx = Context { now: TODAY, budget: budget.then_some(&view), ..Context::default() };
+            a.route(&c, &ctx).map_or(0.0, |r| r.estimate_usd)
+        };
+        let ascii = "a".repeat(400_000);
+        let hieroglyphs = "\u{13000}".repeat(100_000);
+        let escaped = "\\ud80c\\udc00".repeat(100_000);
+        let ratio = held(&hieroglyphs, true) / held(&ascii, true);
+        assert!((3.9..4.1).contains(&ratio), "{ratio}");
+        assert!(held(&escaped, true) >= held(&hieroglyphs, true));
+        assert_eq!(held(&hieroglyphs, false), held(&ascii, false));
     }
 
     /// With `budgets.reserve_max_output`, a request without an output cap reserves its model's

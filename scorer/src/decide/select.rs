@@ -474,9 +474,12 @@ fn nothing_fits(
 }
 
 /// `req`'s estimate under `config`, marked for its worst case ([`Estimate::worst_case`]) under
-/// a ceiling, and with `budgets.reserve_max_output` without an output cap.
-pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>) -> Estimate {
+/// a ceiling, and with `budgets.reserve_max_output` without an output cap; with its `body`
+/// when budgets hold it, what they hold for its text outside ASCII
+/// ([`crate::parse::chat::wide_tokens`]).
+pub(crate) fn estimate_of(config: &Config, req: &ChatRequest<'_>, body: Option<&[u8]>) -> Estimate {
     let mut est = req.estimate(config.default_output_tokens);
+    est.wide_input = body.map_or(0, crate::parse::chat::wide_tokens);
     let choices = req.choices.unwrap_or(1).max(1);
     match req.max_output_tokens {
         // The worst case of a ceiling: each model's whole output, up to the ceiling. It is the

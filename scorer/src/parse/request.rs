@@ -302,6 +302,9 @@ fn parse_chat_as<'a>(
                 // OpenAI's moderated answers: no other provider runs its moderation models.
                 req.layout.moderation |= key == "moderation" && r.peek_kind().map_err(syntax)? != Kind::Null;
                 r.skip_value().map_err(syntax)?;
+                if key == "extra_body" {
+                    stored_cache(r.text().get(value_start..r.pos()).unwrap_or_default())?;
+                }
             }
         }
         // A null stream_options is dropped; the router adds its own when it streams.
@@ -450,6 +453,20 @@ fn plain_reasoning(o: &serde_json::Map<String, serde_json::Value>, known: bool) 
     (known || o.get("effort").is_none_or(serde_json::Value::is_null)) && asks_more(o).is_none()
 }
 
+/// A 400 for Gemini's cached content (`extra_body.google.cached_content`, which its OpenAI
+/// layer reads): it names a cache stored with the gateway's account, as a `file_id` names a
+/// file, and its tokens would be billed unseen by the guard and the budgets.
+fn stored_cache(extra_body: &str) -> Result<(), ApiError> {
+    let v: serde_json::Value = serde_json::from_str(extra_body).unwrap_or_default();
+    match v.pointer("/google/cached_content") {
+        Some(c) if !c.is_null() => Err(ApiError::invalid(
+            "unsupported_value",
+            Some("extra_body.google.cached_content"),
+            "cached_content names a cache stored with the provider's account, which the router's key is for every client: send the content itself",
+        )),
+        _ => Ok(()),
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -750,6 +767,12 @@ mod tests {
                 r#"{"model":"economy","messages":[{"role":"user","content":[{"type":"file","file":{"fileId":"file-abc123"}}]}]}"#.into(),
                 "unsupported_value",
                 Some("messages[0].content[0].file.file_id"),
+            ),
+            // And a cache stored there (Gemini's OpenAI layer reads it).
+            (
+                body(r#","extra_body":{"google":{"cached_content":"cachedContents/abc123"}}"#),
+                "unsupported_value",
+                Some("extra_body.google.cached_content"),
             ),
             // Members a provider would refuse, or a translator drop, by their type.
             (body(r#","reasoning_effort":5"#), "invalid_type", Some("reasoning_effort")),
@@ -1245,7 +1268,8 @@ mod tests {
                 output_tokens: 7,
                 thinking: None,
                 audio: false,
-                worst_case: None
+                worst_case: None,
+                wide_input: 0
             }
         );
         let b = r#"{"model":"economy","messages":[{"role":"user","content":"abc"}]}"#;
@@ -1257,7 +1281,8 @@ mod tests {
                 output_tokens: 512,
                 thinking: Some((0, 1)),
                 audio: false,
-                worst_case: None
+                worst_case: None,
+                wide_input: 0
             }
         );
     }

@@ -42,9 +42,31 @@ pub(crate) fn call_id(id: Cow<'_, str>) -> Cow<'_, str> {
 
 /// `call_` and 16 hex digits of `id`'s FNV-1a hash.
 fn hashed_id(id: &str) -> String {
-    let hash =
-        id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    format!("call_{hash:016x}")
+    format!("call_{:016x}", fnv1a(id))
+}
+
+/// A tool call id as Mistral's models take it: nine letters or digits (Bedrock's Converse
+/// answers another with a 400, "Tool call id was … but must be a-z, A-Z, 0-9, with a length of
+/// 9", where a history holds Claude's `toolu_…`, OpenAI's `call_…` or Bedrock's own ids): a
+/// conforming id is kept, another becomes nine base-62 digits of its FNV-1a hash, the same for
+/// a call and for its result.
+pub(crate) fn nine_character_id(id: Cow<'_, str>) -> Cow<'_, str> {
+    if id.len() == 9 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return id;
+    }
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut hash = fnv1a(&id);
+    let mut out = String::with_capacity(9);
+    for _ in 0..9 {
+        out.push(char::from(DIGITS.get((hash % 62) as usize).copied().unwrap_or(b'0')));
+        hash /= 62;
+    }
+    Cow::Owned(out)
+}
+
+/// `id`'s 64-bit FNV-1a hash.
+fn fnv1a(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The longest tool name Converse takes (`ToolSpecification.name`: 1 to 64 of `[a-zA-Z0-9_-]`).

@@ -168,3 +168,25 @@ fn a_long_inputs_output_floor_is_at_the_long_rate() {
     assert_eq!(crate::request::flight::output_nano(&to, 2_000, 1_000), 4_000_000);
     assert_eq!(crate::request::flight::output_nano(&to, 1_000, 1_000), 2_000_000);
 }
+
+/// A fallback whose answer was lost after it began (no status: reset, or over what Envoy
+/// buffers of a call's answer, 32 MiB) was billed by its provider: the next candidate, billed
+/// too and lost the same way, is not tried. The router's 502 tells the SDK not to retry.
+#[test]
+fn a_fallback_answer_lost_after_it_began_is_not_asked_of_another() {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    failed_over(&mut req, &mut host);
+    host.call_headers = Vec::new();
+    host.call_body = Vec::new();
+    let step = req.on(&host, Event::CallResponse { body_size: 0 });
+    assert!(!step.effects.iter().any(|e| matches!(e, Effect::Call { .. })), "{step:?}");
+    let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
+    let should = headers.iter().find(|(k, _)| k == "x-should-retry").map(|(_, v)| v.as_str());
+    assert_eq!((status, should), (502, Some("false")), "{json}");
+    assert!(
+        host.logs.borrow().iter().any(|l| l.contains("was lost after it began")),
+        "{:?}",
+        host.logs.borrow()
+    );
+}

@@ -128,3 +128,19 @@ fn a_count_the_request_could_not_be_is_refused_in_anthropics_shape() {
         assert_eq!((got, &error["type"]), (status, &"error".into()), "{body}: {error}");
     }
 }
+
+/// A conversation the guard's estimate (a token per 3 bytes, larger than English text needs)
+/// puts past the model's window is still counted: it was refused as too long, the count a
+/// client asks for to learn whether it fits.
+#[test]
+fn a_conversation_the_guard_puts_past_the_window_is_still_counted() {
+    let long = "hello ".repeat(100_000);
+    let mut host = counting("claude-haiku-4-5");
+    let body = COUNT
+        .replace("MODEL", "claude-haiku-4-5")
+        .replace(r#""content":"hello""#, &format!(r#""content":"{long}""#));
+    host.request_body = body.into_bytes();
+    let mut req = Request::new(Some(built_in()));
+    let step = route(&mut req, &host);
+    assert_eq!(sent_path(&step).as_deref(), Some("/v1/messages/count_tokens"), "{step:?}");
+}

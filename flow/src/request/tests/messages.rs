@@ -138,17 +138,18 @@ fn a_providers_error_page_is_anthropics_error_in_json() {
     let mut host = messages(&ASK.replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\""));
     let mut req = Request::new(Some(config("")));
     route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "413"), ("content-type", "text/html")]);
+    // (A provider's own 413 is failed over now: a proxy's 422 page.)
+    host.response_headers = pairs(&[(":status", "422"), ("content-type", "text/html")]);
     let headers = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
     assert!(
         headers.effects.contains(&Effect::SetResponseHeader("content-type", "application/json".into())),
         "{headers:?}"
     );
-    let page = "<html>too large</html>";
+    let page = "<html>unprocessable</html>";
     host.response_body = page.as_bytes().to_vec();
     let step = req.on(&host, Event::ResponseBody { size: page.len(), end_of_stream: true });
     let out: Value = serde_json::from_str(&replaced(&step).unwrap_or_default()).unwrap_or(Value::Null);
-    assert_eq!(out["error"]["type"], "request_too_large", "{out}");
+    assert_eq!(out["error"]["type"], "invalid_request_error", "{out}");
 }
 
 #[test]

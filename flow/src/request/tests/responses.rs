@@ -195,9 +195,9 @@ fn a_stream_served_by_a_fallback_is_events_and_an_error_page_passes_as_it_came()
     let mut host = responses(r#"{"model":"economy","input":"hello","stream":true}"#);
     let mut req = Request::new(Some(config("")));
     route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "413"), ("content-type", "text/html")]);
+    host.response_headers = pairs(&[(":status", "422"), ("content-type", "text/html")]);
     req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    let page = "<html>too large</html>";
+    let page = "<html>unprocessable</html>";
     host.response_body = page.as_bytes().to_vec();
     let step = req.on(&host, Event::ResponseBody { size: page.len(), end_of_stream: true });
     assert_eq!(replaced(&step).as_deref(), Some(page), "{step:?}");

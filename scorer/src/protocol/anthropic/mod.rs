@@ -28,14 +28,17 @@ pub use memo::Translations;
 /// The `anthropic-version` header value the glue sends with every request.
 pub const VERSION: &str = "2023-06-01";
 
-/// The OpenAI `finish_reason` for an Anthropic `stop_reason`. `pause_turn` (a server tool
-/// paused a long turn) ends this answer as `stop`: the client may send the turn back to
-/// continue. An unknown or missing reason is `stop`, so a new reason never breaks a client.
-fn finish_reason(stop_reason: Option<&str>) -> &'static str {
+/// The OpenAI `finish_reason` for an Anthropic `stop_reason` of an answer that `called` tools
+/// or not. `pause_turn` (a server tool paused a long turn) ends this answer as `stop`: the
+/// client may send the turn back to continue. An unknown or missing reason is `stop`, so a new
+/// reason never breaks a client; one that ended a turn with calls in it is `tool_calls`, as
+/// Converse's is (an agent reading `stop` ended its turn without running them).
+fn finish_reason(stop_reason: Option<&str>, called: bool) -> &'static str {
     match stop_reason {
         Some("max_tokens" | "model_context_window_exceeded") => "length",
         Some("tool_use") => "tool_calls",
         Some("refusal") => "content_filter",
+        _ if called => "tool_calls",
         _ => "stop",
     }
 }

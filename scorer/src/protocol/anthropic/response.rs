@@ -100,7 +100,8 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
     if meta.reasoning && !signed.is_empty() {
         message.insert(THINKING_BLOCKS.into(), Value::Array(signed));
     }
-    let finish = finish_reason(v.get("stop_reason").and_then(Value::as_str));
+    let finish =
+        finish_reason(v.get("stop_reason").and_then(Value::as_str), message.contains_key("tool_calls"));
     let usage = v.get("usage").and_then(tokens);
     Ok(reply::completion_stopped(meta, Value::Object(message), finish, matched(&v), usage))
 }

@@ -330,7 +330,7 @@ impl Stream {
     /// least what it passed on), not a token for a long answer.
     fn stop(&mut self, out: &mut Vec<u8>) {
         self.start(out);
-        let finish = finish_reason(self.stop_reason.as_deref());
+        let finish = finish_reason(self.stop_reason.as_deref(), self.tools > 0);
         reply::chunk_stopped(out, &self.meta, json!({}), Some(finish), self.stop_sequence.as_deref());
         if let Some(t) = self.tokens().filter(|_| self.final_usage) {
             reply::usage_chunk(out, &self.meta, t);

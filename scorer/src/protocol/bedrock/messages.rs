@@ -28,7 +28,7 @@ use crate::error::{ApiError, echo};
 use crate::parse::fields::plain_tool_name;
 use crate::protocol::raw::{At, Elements, Members, Raw, blank, null, objects, objects_with, once, string};
 use crate::protocol::tools::CONVERSE_TOOL_NAME as MAX_TOOL_NAME;
-use crate::protocol::tools::{told_call, told_result, tool_id, tool_name_refused};
+use crate::protocol::tools::{nine_character_id, told_call, told_result, tool_id, tool_name_refused};
 
 /// The assistant turn put between a user turn's tool results and the rest of it.
 pub(super) const BRIDGE: &str = "Noted.";
@@ -118,6 +118,23 @@ impl Conversation<'_> {
         self.turns = out;
         self.has_tool_blocks = false;
     }
+}
+
+impl Conversation<'_> {
+    /// Every tool call id as Mistral's models take it ([`nine_character_id`]).
+    pub(super) fn nine_character_tool_ids(&mut self) {
+        for block in self.turns.iter_mut().flat_map(|t| t.blocks.iter_mut()) {
+            if let Block::ToolUse { id, .. } | Block::ToolResult { id, .. } = block {
+                *id = nine_character_id(std::mem::take(id));
+            }
+        }
+    }
+}
+
+/// Whether `upstream_model` takes only nine-character tool call ids: Mistral's models
+/// ([`nine_character_id`]).
+pub(super) fn nine_character_ids(upstream_model: &str) -> bool {
+    upstream_model.starts_with("mistral.") || upstream_model.contains(".mistral.")
 }
 
 /// `toolUse`'s members, in name order.

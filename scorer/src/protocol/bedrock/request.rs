@@ -114,6 +114,9 @@ pub fn translate(body: &[u8], to: &Native<'_>) -> Result<Vec<u8>, ApiError> {
         ));
     };
     let mut conv = messages::translate(messages)?;
+    if messages::nine_character_ids(to.upstream_model) {
+        conv.nine_character_tool_ids();
+    }
     let forced = takes_forced_choice(to.upstream_model);
     let tools = tool_config(&mut req, &mut conv, tools_written.as_ref(), forced)?;
     let mut out = Map::new();

@@ -244,7 +244,7 @@ impl Head<'_> {
 
 /// The Response status and incomplete reason for a chat `finish_reason`.
 pub(super) fn ending(finish: Option<&str>) -> (&'static str, Option<&'static str>) {
-    match finish {
+    match crate::account::openai_finish(finish) {
         Some("length") => ("incomplete", Some("max_output_tokens")),
         Some("content_filter") => ("incomplete", Some("content_filter")),
         _ => ("completed", None),
@@ -508,6 +508,18 @@ mod tests {
             (&r["output"], &r["incomplete_details"]["reason"]),
             (&json!([]), &json!("content_filter"))
         );
+        // Gemini's own names, as its OpenAI layer passes them on: not a normal end.
+        for (finish, reason) in [
+            ("SAFETY", "content_filter"),
+            ("IMAGE_SAFETY", "content_filter"),
+            ("MAX_TOKENS", "max_output_tokens"),
+        ] {
+            let r = response(completion(json!({"role": "assistant", "content": ""}), finish));
+            assert_eq!(
+                (&r["status"], &r["incomplete_details"]["reason"]),
+                (&json!("incomplete"), &json!(reason))
+            );
+        }
     }
 
     #[test]

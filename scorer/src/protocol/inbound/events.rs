@@ -78,6 +78,29 @@ struct Item {
     thinking_from: usize,
 }
 
+/// How many items of each kind were opened: their ids are numbered by it (counted, not
+/// searched for: a provider's stream of tens of thousands of items cost a search of every item
+/// before each one).
+#[derive(Debug, Default)]
+struct Opened {
+    reasoning: usize,
+    message: usize,
+    call: usize,
+}
+
+impl Opened {
+    /// The number of the next item of `kind`, counted.
+    fn next(&mut self, kind: &Kind) -> usize {
+        let n = match kind {
+            Kind::Reasoning | Kind::Signed { .. } => &mut self.reasoning,
+            Kind::Message { .. } => &mut self.message,
+            Kind::Call { .. } => &mut self.call,
+        };
+        *n += 1;
+        *n - 1
+    }
+}
+
 /// Where the body of a stream being translated stands (a Responses client's, a Messages
 /// client's).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -103,6 +126,10 @@ pub struct Events {
     model: String,
     created: u64,
     items: Vec<Item>,
+    /// How many items of each kind were opened.
+    opened: Opened,
+    /// Where the calls are among the items.
+    calls: calls::Calls,
     /// The reasoning or message item deltas of its kind go to.
     current: Option<usize>,
     usage: Option<Value>,
@@ -298,102 +325,16 @@ impl Events {
     }
 }
 
-// A stream's tool calls.
+// Output items opened.
 impl Events {
-    /// A chat tool-call delta: to the call with its `id`, or (without one) the last call
-    /// under its `index`; a new call's item is opened first.
-    fn call_delta(&mut self, call: &Value, out: &mut Vec<u8>) {
-        self.close_current(out);
-        let index = call.get("index").and_then(Value::as_u64);
-        let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
-        let f = call.get("function");
-        let under_index =
-            |i: &Item| matches!(&i.kind, Kind::Call { index: at, .. } if index.is_none() || *at == index);
-        let found = match id {
-            Some(id) => self
-                .items
-                .iter()
-                .rposition(|i| matches!(&i.kind, Kind::Call { call_id, .. } if call_id == id)),
-            None => self.items.iter().rposition(under_index),
-        };
-        // An id that comes after the call's first delta: the call it continues keeps the id it
-        // was opened under (the client already has it).
-        let found = found.or_else(|| {
-            let last = self.items.iter().rposition(under_index)?;
-            self.items.get(last).is_some_and(|i| i.guessed_id).then_some(last)
-        });
-        let at = match found {
-            Some(at) => at,
-            None => {
-                let ids = self.ids.clone().unwrap_or_default();
-                let n = self.count(|k| matches!(k, Kind::Call { .. }));
-                let call_id = id.map_or_else(|| ids.call_id(n), str::to_string);
-                let name =
-                    f.and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
-                let signature = signature::of_call(call).filter(|_| self.echo.signatures);
-                if let Some(signature) = signature {
-                    self.carry(call_id.clone(), signature.to_string(), out);
-                }
-                let signed = signature.is_some();
-                let call = Kind::Call { index, call_id, name, signed, late_signature: None };
-                let at = self.open(call, out);
-                if let Some(item) = self.items.get_mut(at) {
-                    item.guessed_id = id.is_none();
-                }
-                at
-            }
-        };
-        // A signature that comes after the call's first delta (Gemini's OpenAI layer may send
-        // it in a delta of its own): carried once the call is done.
-        if let Some(Item { kind: Kind::Call { signed, late_signature, .. }, .. }) = self.items.get_mut(at)
-            && !*signed
-            && let Some(signature) = signature::of_call(call).filter(|_| self.echo.signatures)
-        {
-            *signed = true;
-            *late_signature = Some(signature.to_string());
-        }
-        // A name that comes after the call's first delta.
-        let late = f.and_then(|f| f.get("name")).and_then(Value::as_str);
-        if let (Some(Item { kind: Kind::Call { name, .. }, .. }), Some(late)) = (self.items.get_mut(at), late)
-            && name.is_empty()
-        {
-            *name = late.to_string();
-        }
-        let delta = f.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or_default();
-        let Some(item) = self.items.get_mut(at).filter(|_| !delta.is_empty()) else { return };
-        item.text.push_str(delta);
-        // A custom tool's input is a string inside the arguments: told whole as the call ends.
-        if matches!(&item.kind, Kind::Call { name, .. } if self.echo.is_custom(name)) {
-            return;
-        }
-        let id = item.id.clone();
-        self.emit(
-            out,
-            "response.function_call_arguments.delta",
-            json!({"item_id": id, "output_index": at, "delta": delta}),
-        );
-    }
-
-    /// A reasoning item carrying a call's thought signature, opened and done.
-    fn carry(&mut self, call_id: String, signature: String, out: &mut Vec<u8>) {
-        let at = self.open(Kind::Signed { call_id, signature }, out);
-        self.close(at, "completed", out);
-    }
-
-    /// How many items of a kind were opened.
-    fn count(&self, of: impl Fn(&Kind) -> bool) -> usize {
-        self.items.iter().filter(|i| of(&i.kind)).count()
-    }
-
     /// Opens an output item (and its content part): its index.
     fn open(&mut self, kind: Kind, out: &mut Vec<u8>) -> usize {
         let ids = self.ids.clone().unwrap_or_default();
+        let n = self.opened.next(&kind);
         let id = match kind {
-            Kind::Reasoning | Kind::Signed { .. } => {
-                ids.nth(ids.reasoning(), self.count(|k| matches!(k, Kind::Reasoning | Kind::Signed { .. })))
-            }
-            Kind::Message { .. } => ids.nth(ids.message(), self.count(|k| matches!(k, Kind::Message { .. }))),
-            Kind::Call { .. } => ids.call(self.count(|k| matches!(k, Kind::Call { .. }))),
+            Kind::Reasoning | Kind::Signed { .. } => ids.nth(ids.reasoning(), n),
+            Kind::Message { .. } => ids.nth(ids.message(), n),
+            Kind::Call { .. } => ids.call(n),
         };
         let at = self.items.len();
         self.items.push(Item {
@@ -495,6 +436,7 @@ fn logprobs_of(written: &str) -> Vec<Value> {
     serde_json::from_str(&format!("[{written}]")).unwrap_or_default()
 }
 
+mod calls;
 mod ending;
 mod thinking;
 

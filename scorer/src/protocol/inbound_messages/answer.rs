@@ -176,7 +176,7 @@ pub(super) fn input(arguments: &str) -> Value {
 /// refused (a chat `refusal`, OpenAI's under structured outputs, which finishes with `stop`)
 /// stops for that, Anthropic's own signal: a client that asked for JSON parsed the refusal.
 pub(super) fn stop_reason(finish: Option<&str>, calls: bool, refused: bool) -> &'static str {
-    match finish {
+    match crate::account::openai_finish(finish) {
         Some("length") => "max_tokens",
         Some("content_filter") => "refusal",
         _ if refused && !calls => "refusal",

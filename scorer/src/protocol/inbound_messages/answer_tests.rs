@@ -78,6 +78,10 @@ fn finish_reasons_are_stop_reasons_and_a_refusal_is_text() {
         (Some("tool_calls"), "tool_use"),
         (Some("function_call"), "tool_use"),
         (Some("content_filter"), "refusal"),
+        // Gemini's own names, as its OpenAI layer passes them on.
+        (Some("SAFETY"), "refusal"),
+        (Some("PROHIBITED_CONTENT"), "refusal"),
+        (Some("MAX_TOKENS"), "max_tokens"),
         (Some("other"), "end_turn"),
         (None, "end_turn"),
     ];

@@ -56,8 +56,6 @@ enum Block {
 /// One tool call, in the order it came.
 #[derive(Debug)]
 struct Call {
-    /// The chat `index` it streams under.
-    index: Option<u64>,
     id: String,
     /// The provider gave no id (yet): one was made up, and a later id continues this call.
     guessed_id: bool,
@@ -80,6 +78,8 @@ pub struct Events {
     /// The next block's index.
     blocks: usize,
     calls: Vec<Call>,
+    /// Where each call is in `calls`, by its id and its chat `index`.
+    found: calls::Found,
     usage: Option<Value>,
     finish: Option<String>,
     /// The stop sequence the provider said ended the answer ([`answer::stopped`]).

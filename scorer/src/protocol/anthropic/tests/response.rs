@@ -39,6 +39,12 @@ fn every_stop_reason_has_a_finish_reason() {
         );
         assert_eq!(parsed(&body, false)["choices"][0]["finish_reason"], want, "{stop}");
     }
+    // A turn that ended with calls in it, whatever it says, called tools (as Converse's does).
+    let call = json!([{"type": "tool_use", "id": "toolu_1", "name": "w", "input": {}}]);
+    for stop in ["end_turn", "stop_sequence", "pause_turn"] {
+        let body = message(call.clone(), json!(stop), json!({"input_tokens": 1, "output_tokens": 1}));
+        assert_eq!(parsed(&body, false)["choices"][0]["finish_reason"], "tool_calls", "{stop}");
+    }
     // The stop sequence that ended it, in the choice's `stop_reason` (vLLM's member).
     let mut v: Value =
         serde_json::from_slice(&message(json!([]), json!("stop_sequence"), json!({}))).unwrap_or_default();

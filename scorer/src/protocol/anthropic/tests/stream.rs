@@ -293,6 +293,12 @@ fn a_tool_input_given_at_the_block_start_is_sent_whole() {
         .map(|e| e["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].clone())
         .collect();
     assert_eq!(calls, vec![Value::Null, json!("{\"a\":1}")], "{ev:?}");
+    // A turn that ends with the call in it, as `end_turn`, called tools.
+    let end = "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\ndata: {\"type\":\"message_stop\"}\n\n";
+    let ev = events(&Stream::new(meta(false)).feed(format!("{input}{end}").as_bytes(), true));
+    let finishes: Vec<&Value> =
+        ev.iter().map(|e| &e["choices"][0]["finish_reason"]).filter(|f| !f.is_null()).collect();
+    assert_eq!(finishes, [&json!("tool_calls")], "{ev:?}");
 }
 
 #[test]
