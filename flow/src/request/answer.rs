@@ -72,17 +72,15 @@ impl Request {
         }
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
         // Gemini's finishes, as its streams' are (`indexless_calls`): a call's `stop` said as
-        // `tool_calls`, its own names as OpenAI's.
-        let fixed = body.as_deref().filter(|_| f.to.quirks.indexless_calls).and_then(account::whole_answer);
+        // `tool_calls`, its own names as OpenAI's (a Messages or Responses client's translation
+        // says them so itself).
+        let indexless = f.to.quirks.indexless_calls && self.inbound.is_none();
+        let fixed = body.as_deref().filter(|_| indexless).and_then(account::whole_answer);
         self.add_response_headers(used, fixed.is_some());
-        let body = match fixed {
-            Some(fixed) => {
-                self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes: fixed.clone() });
-                Some(fixed)
-            }
-            None => body,
-        };
-        // Passed as it is now: a Responses client's rewrite takes the body read here.
+        if let Some(bytes) = fixed {
+            self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes });
+        }
+        // Passed unchanged: a Responses client's rewrite takes the body read here.
         if let (Some(inbound), Some(body)) = (self.inbound.as_mut(), body) {
             inbound.pass(body);
         }
@@ -348,6 +346,12 @@ impl Request {
             self.account.floor = nano(editor.streamed_floor());
             editor.usage.or(read_counts.map(|t| t.usage()))
         } else {
+            // Gemini's finishes, as on the first attempt's path (`cost_body`).
+            if let Some(fixed) =
+                account::whole_answer(&body).filter(|_| status == 200 && f.to.quirks.indexless_calls)
+            {
+                body = fixed;
+            }
             let usage = usage::of_response(&body);
             if usage.is_none() && (200..300).contains(&status) {
                 self.charge_at_least(&f.to, f.input_tokens(), usage::written_tokens(&body));

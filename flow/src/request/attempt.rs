@@ -213,7 +213,8 @@ impl Request {
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Answered };
         let now = now_ns / 1_000_000_000;
         // A provider's 413 is the model's limit for this request's size, not its health.
-        let model_only = matches!(status, 404 | 408 | 413 | 424) || (status == 504 && clock == Clock::Cut);
+        let model_only =
+            matches!(status, 404 | 408 | 413 | 424) || (matches!(status, 0 | 504) && clock == Clock::Cut);
         match f.feeds_health() {
             // Flex capacity used up (Groq's 498, a 429 to flex sent on) is not its health.
             true if status == 498 || (status == 429 && f.flex_sent()) => live::release(host, &f.to, probes),

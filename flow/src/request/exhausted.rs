@@ -12,8 +12,8 @@ impl Request {
     /// Every attempt failed: one error in the OpenAI shape naming them (never a provider's
     /// body): 429 `rate_limit_exceeded` with the smallest `retry-after` when all were rate
     /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, 413
-    /// `request_too_large` when every body made was over Envoy's buffer limit, else 502
-    /// `upstream_failed`.
+    /// `request_too_large` when every body made was over Envoy's buffer limit or a provider's
+    /// own (its size, Groq's tokens per minute), else 502 `upstream_failed`.
     pub(super) fn exhausted(&mut self, host: &dyn Host, f: &Flight) {
         // What the providers said, besides a context-length 400 a larger window was tried for
         // (named in the summary): every one rate limited is a 429 with its retry-after.

@@ -252,22 +252,27 @@ impl Request {
         let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
         // Envoy's own 504 ended a fallback still generating (it comes whole, streams too): its
         // model's time, as on the route's path, not its provider's health.
+        // So is a stream Envoy reset at that timeout, its headers passed (no status then).
+        let timed_out = f.elapsed_ms(now_ns) >= timeout_ms as f64 * 0.9;
         let clock = match status {
             _ if super::attempt::overflow(status, None, &headers) => Clock::Unsent,
             504 if envoys => Clock::Cut,
+            0 if timed_out => Clock::Cut,
             _ => Clock::Whole,
         };
         self.record_attempt(host, &mut f, status, now_ns, clock);
         if status == 0 {
-            // Its answer lost after its headers: reset, or over what Envoy buffers of a call's
-            // answer (32 MiB: 20 `top_logprobs` a token reach it). The provider billed it, and
-            // the next candidate, billed too, was lost the same way: no other is tried.
+            // Its answer lost after its headers: reset (by its provider, or by Envoy at the
+            // fallback timeout), or over what Envoy buffers of a call's answer (32 MiB: 20
+            // `top_logprobs` a token reach it). The provider billed it, and the next candidate,
+            // billed too, was lost the same way: no other is tried.
             if live::once_a_minute(host, "model_router.fallback_lost") {
                 host.log(
                     Level::Warn,
                     &format!(
-                        "model-router: a fallback's answer from {} was lost after it began (a reset, or larger than Envoy buffers for a call: 32 MiB); no other candidate is tried",
-                        f.to.provider
+                        "model-router: a fallback's answer from {} was lost after it began ({}); no other candidate is tried",
+                        f.to.provider,
+                        if timed_out { "past resilience.fallback_timeout_ms" } else { "a reset, or larger than Envoy buffers for a call: 32 MiB" }
                     ),
                 );
             }

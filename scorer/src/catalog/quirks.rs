@@ -30,7 +30,8 @@ pub struct Quirks {
     /// and ends an answer that called tools with `finish_reason: "stop"` (Gemini's OpenAI
     /// layer): the OpenAI SDKs' stream helpers raise on the first and merge parallel calls into
     /// one, and agent loops stop at the second. The router numbers the calls by their ids and
-    /// says `tool_calls` ([`crate::account::stream::StreamUsage::indexless_calls`]).
+    /// says `tool_calls` ([`crate::account::stream::StreamUsage::indexless_calls`]), in a whole
+    /// answer too, and its own finish names as OpenAI's ([`crate::account::openai_finish`]).
     pub indexless_calls: bool,
     /// Not the catalog's: the configuration's `anthropic_auto_cache`, for a model of Anthropic's
     /// Messages API (see [`crate::Config::anthropic_auto_cache`]).

@@ -1375,6 +1375,9 @@ mod tests {
         let ratio = held(&hieroglyphs, true) / held(&ascii, true);
         assert!((3.9..4.1).contains(&ratio), "{ratio}");
         assert!(held(&escaped, true) >= held(&hieroglyphs, true));
+        // Escapes of ASCII (Go writes `<` so) and escaped backslashes before a `u` hold nothing.
+        let wide = crate::parse::chat::wide_tokens;
+        assert_eq!(wide(br#"\u003c \\usepackage \u00e9 \\\u4e2d"#), 4);
         assert_eq!(held(&hieroglyphs, false), held(&ascii, false));
     }
 

@@ -166,11 +166,21 @@ pub const BYTES_PER_TOKEN: u64 = 4;
 /// token a byte: a token a byte, as a tokenizer falls back to bytes for characters outside its
 /// vocabulary (100,000 hieroglyphs, 400 KB, were billed 400,004 tokens where a quarter of that
 /// was held, and eight such requests at once spent 3.6 times a limit; CJK text runs 1.3 to 2
-/// times the quarter). A `\u` escape holds the three bytes it may stand for. Only held, and
-/// settled at what the provider billed; the estimate's price and the count stay as they were.
+/// times the quarter). A `\u` escape of a character outside ASCII holds the three bytes it
+/// may stand for. Held, settled at what the provider billed, and charged only where a request
+/// is charged what it held (a worst case left unanswered); the estimate's price and the count
+/// stay as they were.
 pub fn wide_tokens(body: &[u8]) -> u64 {
     let wide = body.iter().filter(|b| **b >= 0x80).count() as u64;
-    let escapes = memchr::memmem::find_iter(body, b"\\u").count() as u64;
+    // An escape, not an escaped backslash before a `u` (`\\usepackage`), of a code past
+    // ASCII (not `\u003c`).
+    let escape = |at: usize| {
+        let backslashes = body.get(..=at).map_or(0, |b| b.iter().rev().take_while(|c| **c == b'\\').count());
+        let code =
+            body.get(at + 2..at + 6).and_then(|h| u16::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        backslashes % 2 == 1 && code.is_some_and(|c| c >= 0x80)
+    };
+    let escapes = memchr::memmem::find_iter(body, b"\\u").filter(|at| escape(*at)).count() as u64;
     (wide - wide / 4).saturating_add(escapes.saturating_mul(2))
 }
 

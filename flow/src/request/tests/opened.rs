@@ -235,24 +235,8 @@ fn a_fallback_stream_of_nothing_is_charged_its_input() {
 fn an_indexless_providers_calls_are_numbered_and_their_finish_said() {
     let calls = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"w\",\"arguments\":\"{}\"}}]}}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"type\":\"function\",\"function\":{\"name\":\"w\",\"arguments\":\"{}\"}}]}}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
     for quirk in [true, false] {
-        let model = |id: &str, tier: &str| {
-            format!(
-                r#"{{"id":"{id}","tier":"{tier}","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60,"indexless_calls":{quirk}}}"#
-            )
-        };
-        let json = format!(
-            r#"{{"catalog":{{"providers":{{"a":{{}}}},"models":[{},{},{}]}}}}"#,
-            model("g", "economy"),
-            model("s", "standard"),
-            model("p", "premium")
-        );
-        let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let mut req = Request::new(Some(Rc::new(Shared::new(config, HashMap::new()))));
-        let mut host =
-            chat(r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#);
-        route(&mut req, &host);
-        host.response_headers = pairs(&[(":status", "200"), ("content-type", "text/event-stream")]);
-        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        let stream = r#"{"model":"economy","stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
+        let (mut req, mut host) = indexless(quirk, stream, "text/event-stream");
         host.response_body = calls.as_bytes().to_vec();
         let step = req.on(&host, Event::ResponseBody { size: calls.len(), end_of_stream: true });
         let out = step.effects.iter().find_map(|e| match e {
@@ -271,6 +255,61 @@ fn an_indexless_providers_calls_are_numbered_and_their_finish_said() {
         let finish = events.get(2).and_then(|e| e["choices"][0]["finish_reason"].as_str());
         let want = if quirk { (Some(0), Some(1), Some("tool_calls")) } else { (None, None, Some("stop")) };
         assert_eq!((index(0), index(1), finish), want, "{quirk}: {out}");
+    }
+}
+
+/// A request to a model that does or does not stream its calls without their index (`quirk`),
+/// routed, its provider's 200 (`content_type`) headers read.
+fn indexless(quirk: bool, body: &str, content_type: &str) -> (Request, Fake) {
+    let model = |id: &str, tier: &str| {
+        format!(
+            r#"{{"id":"{id}","tier":"{tier}","provider":"a","context_window":1000,"max_output":100,"price_in":1,"price_out":2,"quality":60,"indexless_calls":{quirk}}}"#
+        )
+    };
+    let json = format!(
+        r#"{{"catalog":{{"providers":{{"a":{{}}}},"models":[{},{},{}]}}}}"#,
+        model("g", "economy"),
+        model("s", "standard"),
+        model("p", "premium")
+    );
+    let config = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut req = Request::new(Some(Rc::new(Shared::new(config, HashMap::new()))));
+    let mut host = chat(body);
+    route(&mut req, &host);
+    host.response_headers = pairs(&[(":status", "200"), ("content-type", content_type)]);
+    req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+    (req, host)
+}
+
+/// Such a model's whole answer likewise (Gemini's): a call's `stop` said as `tool_calls`, its
+/// own `SAFETY` as `content_filter` (a filtered answer read as a complete one, an agent's
+/// calls not run); another model's passes as it came.
+#[test]
+fn an_indexless_providers_whole_answer_says_its_finish_as_openai_does() {
+    let call = r#"{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"w","arguments":"{}"}}]}"#;
+    let text = r#"{"role":"assistant","content":""}"#;
+    for quirk in [true, false] {
+        for (message, said, want) in [(call, "stop", "tool_calls"), (text, "SAFETY", "content_filter")] {
+            let (mut req, mut host) = indexless(quirk, HELLO, "application/json");
+            let body = format!(
+                r#"{{"id":"x","choices":[{{"index":0,"message":{message},"finish_reason":"{said}"}}],"usage":{{"prompt_tokens":3,"completion_tokens":1}}}}"#
+            );
+            host.response_body = body.clone().into_bytes();
+            let step = req.on(&host, Event::ResponseBody { size: body.len(), end_of_stream: true });
+            let out = step.effects.iter().find_map(|e| match e {
+                Effect::ReplaceResponseBody { bytes, .. } => {
+                    serde_json::from_slice::<serde_json::Value>(bytes).ok()
+                }
+                _ => None,
+            });
+            let finish = out.as_ref().map(|v| v["choices"][0]["finish_reason"].clone());
+            assert_eq!(finish, quirk.then(|| want.into()), "{quirk} {said}: {step:?}");
+            let framed = step
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::RemoveResponseHeader(k) if k == "content-length"));
+            assert_eq!(framed, quirk, "{step:?}");
+        }
     }
 }
 

@@ -68,9 +68,10 @@ impl Events {
                     self.carry(call_id.clone(), signature.to_string(), out);
                 }
                 let signed = signature.is_some();
-                self.calls.opening(self.items.len(), index, &call_id);
+                let opened = call_id.clone();
                 let call = Kind::Call { index, call_id, name, signed, late_signature: None };
                 let at = self.open(call, out);
+                self.calls.opening(at, index, &opened);
                 if let Some(item) = self.items.get_mut(at) {
                     item.guessed_id = id.is_none();
                 }

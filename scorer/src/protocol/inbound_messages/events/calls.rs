@@ -65,7 +65,12 @@ impl Events {
             call.signature = signed;
         }
         if let (Some(id), true) = (id, call.guessed_id) {
-            (call.id, call.guessed_id) = (id.to_string(), false);
+            let guessed = std::mem::replace(&mut call.id, id.to_string());
+            call.guessed_id = false;
+            // The made-up id names it no more (a delta under it opens a new call, as before).
+            if self.found.by_id.get(&guessed) == Some(&n) {
+                self.found.by_id.remove(&guessed);
+            }
             self.found.by_id.insert(id.to_string(), n);
         }
         // A name that comes after the call's first delta.
