@@ -212,12 +212,15 @@ impl Request {
         }
         let outcome = if retryable(status) { Outcome::Failed } else { Outcome::Answered };
         let now = now_ns / 1_000_000_000;
-        // A provider's 413 is the model's limit for this request's size, not its health.
         let model_only =
-            matches!(status, 404 | 408 | 413 | 424) || (matches!(status, 0 | 504) && clock == Clock::Cut);
+            matches!(status, 404 | 408 | 424) || (matches!(status, 0 | 504) && clock == Clock::Cut);
         match f.feeds_health() {
-            // Flex capacity used up (Groq's 498, a 429 to flex sent on) is not its health.
-            true if status == 498 || (status == 429 && f.flex_sent()) => live::release(host, &f.to, probes),
+            // Flex capacity used up (Groq's 498, a 429 to flex sent on) is not its health, nor
+            // a provider's 413, its limit on this request's size (five over-size requests opened
+            // the model's breaker there, and moved every client's small ones elsewhere).
+            true if matches!(status, 413 | 498) || (status == 429 && f.flex_sent()) => {
+                live::release(host, &f.to, probes)
+            }
             true if model_only => {
                 live::record_model(host, &f.to, Outcome::Answered, probes, now, &shared.config.resilience)
             }

@@ -1353,10 +1353,11 @@ mod tests {
         assert!(short.is_ok());
     }
 
-    /// Text outside ASCII is held at a token a byte (a tokenizer's byte fallback), beyond the
-    /// estimate's quarter: 100,000 hieroglyphs (400 KB) were billed 400,004 tokens where a
-    /// quarter was held, and eight at once spent 3.6 times a limit. A `\u` escape holds the
-    /// bytes it stands for. Without a budget nothing is held, and the estimate is as before.
+    /// Text outside ASCII is held by its characters' UTF-8 length, four-byte ones at a token a
+    /// byte (a tokenizer's byte fallback), beyond the estimate's quarter: 100,000 hieroglyphs
+    /// (400 KB) were billed 400,004 tokens where a quarter was held, and eight at once spent 3.6
+    /// times a limit. Cyrillic holds a token a character, CJK two. A `\u` escape holds two.
+    /// Without a budget nothing is held, and the estimate is as before.
     #[test]
     fn text_outside_ascii_is_held_at_a_token_a_byte() {
         let c = Config::from_json(br#"{"budgets":{"daily_usd":100}}"#).unwrap_or_else(|e| panic!("{e}"));
@@ -1375,8 +1376,10 @@ mod tests {
         let ratio = held(&hieroglyphs, true) / held(&ascii, true);
         assert!((3.9..4.1).contains(&ratio), "{ratio}");
         assert!(held(&escaped, true) >= held(&hieroglyphs, true));
-        // Escapes of ASCII (Go writes `<` so) and escaped backslashes before a `u` hold nothing.
         let wide = crate::parse::chat::wide_tokens;
+        // A character each: Cyrillic (2 bytes, counted a half) one token, CJK (3) two.
+        assert_eq!((wide("яя".as_bytes()), wide("中中".as_bytes())), (1, 3));
+        // Escapes of ASCII (Go writes `<` so) and escaped backslashes before a `u` hold nothing.
         assert_eq!(wide(br#"\u003c \\usepackage \u00e9 \\\u4e2d"#), 4);
         assert_eq!(held(&hieroglyphs, false), held(&ascii, false));
     }

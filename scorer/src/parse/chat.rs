@@ -163,15 +163,25 @@ pub const AUDIO_BYTES_PER_TOKEN: u64 = 512;
 pub const BYTES_PER_TOKEN: u64 = 4;
 
 /// Input tokens the budgets hold for `body`'s text outside ASCII beyond the estimate's quarter
-/// token a byte: a token a byte, as a tokenizer falls back to bytes for characters outside its
+/// token a byte, by the length of each character's UTF-8: a two-byte one (Cyrillic, Greek,
+/// Arabic) a token, a three-byte one (CJK, Devanagari, Thai) two, a four-byte one (emoji, rarer
+/// scripts) four, a byte each, as a tokenizer falls back to bytes for characters outside its
 /// vocabulary (100,000 hieroglyphs, 400 KB, were billed 400,004 tokens where a quarter of that
 /// was held, and eight such requests at once spent 3.6 times a limit; CJK text runs 1.3 to 2
-/// times the quarter). A `\u` escape of a character outside ASCII holds the three bytes it
-/// may stand for. Held, settled at what the provider billed, and charged only where a request
-/// is charged what it held (a worst case left unanswered); the estimate's price and the count
-/// stay as they were.
+/// times the quarter). A `\u` escape of a character outside ASCII holds two. Held, settled at
+/// what the provider billed, and charged only where a request is charged what it held (a worst
+/// case left unanswered); the estimate's price and the count stay as they were.
 pub fn wide_tokens(body: &[u8]) -> u64 {
-    let wide = body.iter().filter(|b| **b >= 0x80).count() as u64;
+    let (mut held, mut counted) = (0u64, 0u64);
+    for b in body.iter().filter(|b| **b >= 0x80) {
+        counted += 1;
+        held += match b {
+            0xC0..=0xDF => 1,
+            0xE0..=0xEF => 2,
+            0xF0..=0xF7 => 4,
+            _ => 0,
+        };
+    }
     // An escape, not an escaped backslash before a `u` (`\\usepackage`), of a code past
     // ASCII (not `\u003c`).
     let escape = |at: usize| {
@@ -181,7 +191,7 @@ pub fn wide_tokens(body: &[u8]) -> u64 {
         backslashes % 2 == 1 && code.is_some_and(|c| c >= 0x80)
     };
     let escapes = memchr::memmem::find_iter(body, b"\\u").filter(|at| escape(*at)).count() as u64;
-    (wide - wide / 4).saturating_add(escapes.saturating_mul(2))
+    held.saturating_sub(counted / 4).saturating_add(escapes.saturating_mul(2))
 }
 
 impl ChatRequest<'_> {

@@ -67,21 +67,25 @@ fn a_retired_model_refused_with_a_400_fails_over_without_blaming_its_provider() 
 
 /// A provider's own 413 (Groq's request over the model's tokens per minute for the account,
 /// Anthropic's over its size limit) is that model's limit, not every model's: it reached the
-/// client with no other candidate tried. The next candidate answers, the provider's health
-/// untouched; with none left, the router's 413 names what was tried.
+/// client with no other candidate tried. The next candidate answers, the health of neither the
+/// provider nor the model touched (one failure would open a breaker here: five over-size
+/// requests moved every client's small ones off the model's cheapest provider); with none left,
+/// the router's 413 names what was tried.
 #[test]
 fn a_providers_413_fails_over_without_blaming_it() {
     let tpm = r#"{"error":{"message":"Request too large for model `nemo` in organization `org_1` service tier `on_demand` on tokens per minute (TPM): Limit 6000, Requested 9000, please reduce your message size and try again.","type":"tokens","code":"rate_limit_exceeded"}}"#;
     for (model, next) in [("economy", Some("oa")), ("claude", None)] {
         let mut host =
             chat(&request(false).replace(r#""model":"economy""#, &format!(r#""model":"{model}""#)));
-        let mut req = Request::new(Some(config()));
+        let mut req = Request::new(Some(super::native::config_with(r#","resilience":{"failures":1}"#)));
         let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
         host.response_headers = pairs(&[(":status", "413"), ("content-type", "application/json")]);
         host.response_body = tpm.as_bytes().to_vec();
         let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
         assert_eq!(cluster_of(&step).as_deref(), next, "{model}: {step:?}");
         assert_eq!(super::no_answer::errors(&host, &first), 0, "{model}");
+        let opened = host.counters.borrow().iter().any(|(k, v)| k.starts_with("breaker_state") && *v == 1);
+        assert!(!opened, "{model}: {:?}", host.counters.borrow());
         if next.is_none() {
             let (status, json, _) = respond(&step).unwrap_or_else(|| panic!("{model}: no reply: {step:?}"));
             assert_eq!((status, json["error"]["code"].as_str()), (413, Some("request_too_large")), "{json}");
