@@ -17,5 +17,5 @@ pub use error::CatalogError;
 pub(crate) use error::name_rule;
 pub use quirks::*;
 pub use types::*;
+pub(crate) use validate::is_token;
 pub use validate::parse_day;
-pub(crate) use validate::{is_token, valid_host};

@@ -324,6 +324,28 @@ fn fill_unknown(deps: &mut [Deployment], field: impl Fn(&mut Deployment) -> &mut
     }
 }
 
+impl Catalog {
+    /// Moves `provider` to Envoy's `cluster` (a configuration's `clusters`): its chat and
+    /// embedding models (these kept the old cluster: both shipped deployments rename them, and
+    /// every embedding failed), and its host where the catalog left that to the cluster name
+    /// (the README's default: the old name reached no provider's front end on a fallback). A
+    /// cluster that is no host name (Istio's `outbound|443||api.example.com`) is not taken.
+    pub(crate) fn move_to_cluster(&mut self, provider: &str, cluster: &str) {
+        for p in self.providers.iter_mut().filter(|p| p.name == provider) {
+            if p.host_is_cluster && valid_host(cluster) {
+                p.host = cluster.to_string();
+            }
+            p.cluster = cluster.to_string();
+        }
+        let chat = self.deployments.iter_mut().filter(|d| d.provider == provider).map(|d| &mut d.cluster);
+        let embeddings =
+            self.embeddings.iter_mut().filter(|e| e.provider == provider).map(|e| &mut e.cluster);
+        for c in chat.chain(embeddings) {
+            *c = cluster.to_string();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

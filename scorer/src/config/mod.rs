@@ -325,6 +325,7 @@ impl Config {
         let raw: RawConfig = if bytes.iter().all(u8::is_ascii_whitespace) {
             RawConfig::default()
         } else {
+            sanity::object_only(bytes)?;
             // A key named twice anywhere: a map kept its last without a word (two `clusters`
             // for one provider, an alias twice, a client's limit twice).
             if let Some(twice) = crate::parse::fields::named_twice(bytes) {
@@ -353,22 +354,7 @@ impl TryFrom<RawConfig> for Config {
             if !is_token(&cluster) {
                 return Err(ConfigError::BadName { what: "cluster name", value: cluster });
             }
-            for p in catalog.providers.iter_mut().filter(|p| p.name == provider) {
-                // A host the catalog left to the cluster name is the override's (the README's
-                // default): the old name reached no provider's front end on a fallback. One
-                // that is no host name (Istio's `outbound|443||api.example.com`) is not taken.
-                if p.host_is_cluster && crate::catalog::valid_host(&cluster) {
-                    p.host = cluster.clone();
-                }
-                p.cluster = cluster.clone();
-            }
-            for d in catalog.deployments.iter_mut().filter(|d| d.provider == provider) {
-                d.cluster = cluster.clone();
-            }
-            // Its embedding models too (both shipped deployments rename clusters: all failed).
-            for e in catalog.embeddings.iter_mut().filter(|e| e.provider == provider) {
-                e.cluster = cluster.clone();
-            }
+            catalog.move_to_cluster(&provider, &cluster);
         }
         let cluster_header =
             raw.cluster_header.unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string()).to_ascii_lowercase();
@@ -556,7 +542,9 @@ mod tests {
     #[test]
     fn config_errors() {
         let cases: &[(&str, &str)] = &[
-            ("not json", "Json"),
+            ("not json", "Json(\"the configuration must be a JSON object"),
+            ("[]", "Json(\"the configuration must be a JSON object"),
+            ("\u{feff}{}", "Json(\"the configuration must be a JSON object"),
             (r#"{"unknown_field":1}"#, "Json"),
             (r#"{"default_prefer":"fastest"}"#, "BadDefaultPrefer"),
             (r#"{"default_output_tokens":0}"#, "ZeroOutputTokens"),

@@ -21,7 +21,7 @@ pub struct StickyConfig {
 
 impl Default for StickyConfig {
     fn default() -> Self {
-        StickyConfig { ttl_secs: 3600, slots: 4096, without_client: false }
+        StickyConfig { ttl_secs: 3600, slots: 65_536, without_client: false }
     }
 }
 

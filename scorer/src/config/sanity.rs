@@ -7,6 +7,18 @@ use super::Config;
 use crate::catalog::Tier;
 use crate::vocab::Policy;
 
+/// A configuration that is no JSON object, said so (not as a parse error at line 1): `[]`, which
+/// would load a config by position; a `google.protobuf.Struct` in Envoy's `configuration`,
+/// which the VM gets as protobuf bytes; a file saved with a byte-order mark.
+pub(super) fn object_only(bytes: &[u8]) -> Result<(), super::ConfigError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => Ok(()),
+        Some(_) => Err(super::ConfigError::Json(
+            "the configuration must be a JSON object ({...}, without a byte-order mark), given to Envoy as a google.protobuf.StringValue".into(),
+        )),
+    }
+}
+
 /// The Responses API's hosted tool types (the official spec's `Tool` union, less the types the
 /// router serves: `function`, `custom`, `namespace`): what `responses.drop_tools` may name.
 const HOSTED_TOOLS: [&str; 15] = [

@@ -129,7 +129,7 @@ pub struct Events {
     /// How many items of each kind were opened.
     opened: Opened,
     /// Where the calls are among the items.
-    calls: calls::Calls,
+    calls: calls::CallIndex,
     /// The reasoning or message item deltas of its kind go to.
     current: Option<usize>,
     usage: Option<Value>,
@@ -436,7 +436,7 @@ fn logprobs_of(written: &str) -> Vec<Value> {
     serde_json::from_str(&format!("[{written}]")).unwrap_or_default()
 }
 
-mod calls;
+pub(crate) mod calls;
 mod ending;
 mod thinking;
 

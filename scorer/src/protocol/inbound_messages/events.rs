@@ -35,6 +35,7 @@ use super::{Shown, answer};
 use crate::protocol::anthropic::response::THINKING_BLOCKS;
 use crate::protocol::inbound::answer::{Ids, as_chunks};
 use crate::protocol::inbound::events::Mode;
+use crate::protocol::inbound::events::calls::CallIndex;
 use crate::protocol::reply::STOP_REASON;
 use crate::protocol::responses::sse::Sse;
 
@@ -79,7 +80,7 @@ pub struct Events {
     blocks: usize,
     calls: Vec<Call>,
     /// Where each call is in `calls`, by its id and its chat `index`.
-    found: calls::Found,
+    found: CallIndex,
     usage: Option<Value>,
     finish: Option<String>,
     /// The stop sequence the provider said ended the answer ([`answer::stopped`]).

@@ -1,6 +1,7 @@
 //! A stream's tool calls: which call item a delta continues, by the call's id or its chat
 //! `index`, looked up rather than searched for (a provider streaming tens of thousands of
-//! calls cost a search of every item before it per call).
+//! calls cost a search of every item before it per call); the Messages translation finds its
+//! calls by the same [`CallIndex`].
 
 use std::collections::BTreeMap;
 
@@ -8,33 +9,55 @@ use serde_json::{Value, json};
 
 use super::{Events, Item, Kind, signature};
 
-/// Where a stream's calls are among its items.
+/// Where a stream's calls are (their places in the translation's list).
 #[derive(Debug, Default)]
-pub(super) struct Calls {
-    /// The item of each call id (the last opened under it).
+pub(crate) struct CallIndex {
+    /// The call of each id (the last to take it).
     by_id: BTreeMap<String, usize>,
-    /// The last call item under each chat `index`.
+    /// The last call under each chat `index`.
     by_index: BTreeMap<u64, usize>,
-    /// The last call item.
+    /// The last call.
     last: Option<usize>,
 }
 
-impl Calls {
-    /// The last call under `index`, or the last call when a delta has none.
-    fn under(&self, index: Option<u64>) -> Option<usize> {
-        match index {
+impl CallIndex {
+    /// The call a delta with `id` and `index` continues: the one with its id; without one the
+    /// last under its `index` (the last of all when it has none); or, an id that comes after
+    /// the call's first delta, the last under its `index` when that call's id was made up
+    /// (`guessed` says whose was).
+    pub(crate) fn find(
+        &self,
+        id: Option<&str>,
+        index: Option<u64>,
+        guessed: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let under = match index {
             Some(index) => self.by_index.get(&index).copied(),
             None => self.last,
-        }
+        };
+        let found = match id {
+            Some(id) => self.by_id.get(id).copied(),
+            None => under,
+        };
+        found.or_else(|| under.filter(|at| guessed(*at)))
     }
 
-    /// A call opens as item `at`.
-    fn opening(&mut self, at: usize, index: Option<u64>, call_id: &str) {
+    /// A call opens at `at`.
+    pub(crate) fn opening(&mut self, at: usize, index: Option<u64>, call_id: &str) {
         self.by_id.insert(call_id.to_string(), at);
         if let Some(index) = index {
             self.by_index.insert(index, at);
         }
         self.last = Some(at);
+    }
+
+    /// The call at `at` takes the provider's `id` in place of its made-up `guessed` one, which
+    /// names it no more (a delta under it opens a new call).
+    pub(crate) fn renamed(&mut self, at: usize, guessed: &str, id: &str) {
+        if self.by_id.get(guessed) == Some(&at) {
+            self.by_id.remove(guessed);
+        }
+        self.by_id.insert(id.to_string(), at);
     }
 }
 
@@ -46,15 +69,9 @@ impl Events {
         let index = call.get("index").and_then(Value::as_u64);
         let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
         let f = call.get("function");
-        let under_index = self.calls.under(index);
-        let found = match id {
-            Some(id) => self.calls.by_id.get(id).copied(),
-            None => under_index,
-        };
         // An id that comes after the call's first delta: the call it continues keeps the id it
         // was opened under (the client already has it).
-        let found =
-            found.or_else(|| under_index.filter(|at| self.items.get(*at).is_some_and(|i| i.guessed_id)));
+        let found = self.calls.find(id, index, |at| self.items.get(at).is_some_and(|i| i.guessed_id));
         let at = match found {
             Some(at) => at,
             None => {

@@ -1,23 +1,11 @@
 //! A stream's tool calls: which call a delta continues, each held to the end of the answer
 //! and written whole.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 use super::{Block, Call, Events, emit};
 use crate::protocol::inbound::signature;
 use crate::protocol::inbound_messages::answer;
-
-/// Where a stream's calls are, looked up rather than searched for (a provider streaming tens
-/// of thousands of calls cost a search of every call before it per call).
-#[derive(Debug, Default)]
-pub(super) struct Found {
-    /// The call of each id (the last to take it).
-    by_id: BTreeMap<String, usize>,
-    /// The last call under each chat `index`.
-    by_index: BTreeMap<u64, usize>,
-}
 
 impl Events {
     /// A chat tool-call delta: to the call with its `id`, or (without one) the last call
@@ -26,27 +14,15 @@ impl Events {
         let index = call.get("index").and_then(Value::as_u64);
         let id = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty());
         let f = call.get("function");
-        let under_index = match index {
-            Some(index) => self.found.by_index.get(&index).copied(),
-            None => self.calls.len().checked_sub(1),
-        };
-        let found = match id {
-            Some(id) => self.found.by_id.get(id).copied(),
-            None => under_index,
-        };
         // An id that comes after the call's first delta continues it, and the call takes it.
-        let found =
-            found.or_else(|| under_index.filter(|n| self.calls.get(*n).is_some_and(|c| c.guessed_id)));
+        let found = self.found.find(id, index, |n| self.calls.get(n).is_some_and(|c| c.guessed_id));
         let n = match found {
             Some(n) => n,
             None => {
                 let ids = self.ids.clone().unwrap_or_default();
                 let guessed = answer::tool_use_id(&ids, self.calls.len());
                 let n = self.calls.len();
-                self.found.by_id.insert(id.map_or_else(|| guessed.clone(), str::to_string), n);
-                if let Some(index) = index {
-                    self.found.by_index.insert(index, n);
-                }
+                self.found.opening(n, index, id.unwrap_or(&guessed));
                 self.calls.push(Call {
                     id: id.map_or(guessed, str::to_string),
                     guessed_id: id.is_none(),
@@ -67,11 +43,7 @@ impl Events {
         if let (Some(id), true) = (id, call.guessed_id) {
             let guessed = std::mem::replace(&mut call.id, id.to_string());
             call.guessed_id = false;
-            // The made-up id names it no more (a delta under it opens a new call, as before).
-            if self.found.by_id.get(&guessed) == Some(&n) {
-                self.found.by_id.remove(&guessed);
-            }
-            self.found.by_id.insert(id.to_string(), n);
+            self.found.renamed(n, &guessed, id);
         }
         // A name that comes after the call's first delta.
         if let Some(name) = name.filter(|_| call.name.is_empty()) {
