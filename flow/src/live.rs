@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use model_router_scorer::health::{self, Admit, Health, Live, Outcome, ResilienceConfig};
-use model_router_scorer::route::Upstream;
+use model_router_scorer::route::{Route, Upstream};
 
 use crate::io::{Host, HostError, Level, Swap};
 use crate::metrics as m;
@@ -67,6 +67,31 @@ pub fn release(host: &dyn Host, to: &Upstream, probes: Probes) {
     for (key, took) in to.health_keys().into_iter().zip(probes.0) {
         if took && let Err(e) = update(host, &key, Health::release_probe) {
             host.log(Level::Warn, &format!("model-router: {e}"));
+        }
+    }
+}
+
+/// The probe slots of a route's first attempt, when its breaker has cooled down (its outcome
+/// then closes or reopens the breaker): `Some(None)` when it probes nothing. The route reads
+/// the slots; one another worker took in the same instant left the attempt sent all the same,
+/// a probe more than `probes` to a failing provider: `None` then, to route again when `again`
+/// (shared data that cannot be written leaves it sent).
+pub fn claim(
+    host: &dyn Host,
+    route: &Route,
+    now: u64,
+    cfg: &ResilienceConfig,
+    again: bool,
+) -> Option<Option<Probes>> {
+    if !route.probe {
+        return Some(None);
+    }
+    match admit(host, &route.target.to, now, cfg) {
+        Ok(None) if again => None,
+        Ok(probes) => Some(probes),
+        Err(e) => {
+            host.log(Level::Warn, &format!("model-router: {e}"));
+            Some(None)
         }
     }
 }

@@ -12,7 +12,7 @@ use model_router_scorer::{
 
 use super::flight::{Flight, Kept};
 use super::inbound::{Api, Inbound};
-use super::{Phase, Request, not_configured, warn};
+use super::{Phase, Request, not_configured};
 use crate::headers as h;
 use crate::io::{self, Buffer, Effect, Host, HostError, Level, Map, Verdict};
 use crate::live;
@@ -222,7 +222,7 @@ impl Request {
             },
             None => (body, Vec::new()),
         };
-        let snapshot = live::Snapshot::new(host);
+        let mut snapshot = live::Snapshot::new(host);
         let now = io::now_secs(host)?;
         let analysis = match crate::io::span!(host, "analyze", analyze_turn(host, shared, &body, now)) {
             Ok(a) => a,
@@ -235,7 +235,7 @@ impl Request {
         // Route on what the budgets have left, then reserve the estimate; a concurrent request
         // may take the room first, so look again (the ladder then steps down).
         let mut tries = 0;
-        let (route, reservation) = loop {
+        let (route, reservation, probes) = loop {
             let view = if scopes.is_empty() { None } else { spend::view(host, &scopes, now)? };
             let ctx = model_router_scorer::Context {
                 remembered: remembered.as_deref(),
@@ -249,14 +249,27 @@ impl Request {
                 Ok(r) => r,
                 Err(e) => return Ok(self.refuse(host, &e, view.as_ref(), now)),
             };
+            // A probe slot another worker took since the route read it: routed again, the
+            // breakers read anew ([`live::claim`]).
+            let Some(probes) = live::claim(host, &route, now, &config.resilience, tries < 3) else {
+                tries += 1;
+                snapshot = live::Snapshot::new(host);
+                continue;
+            };
             if scopes.is_empty() {
-                break (route, None);
+                break (route, None, probes);
             }
-            match spend::reserve(host, scopes.clone(), nano(route.estimate_usd), now)? {
-                Some(r) => break (route, Some(r)),
-                None if tries < 3 => tries += 1,
-                None => return Ok(self.over_budget(host, view.as_ref(), now, route.estimate_usd)),
+            let reserved = spend::reserve(host, scopes.clone(), nano(route.estimate_usd), now)?;
+            if reserved.is_some() {
+                break (route, reserved, probes);
             }
+            if let Some(p) = probes {
+                live::release(host, &route.target.to, p);
+            }
+            if tries == 3 {
+                return Ok(self.over_budget(host, view.as_ref(), now, route.estimate_usd));
+            }
+            tries += 1;
         };
         self.account.reservation = reservation;
         self.account.choices = route.choices;
@@ -276,17 +289,6 @@ impl Request {
         // every provider failed, stuck its conversation to a dearer tier all the same.
         self.account.memory = route.memory.clone();
         remember_scan(host, &analysis);
-        // Its breaker has cooled down: this attempt is its probe, so its outcome closes or
-        // reopens the breaker. (Read, not claimed, by the route; a slot another worker took in
-        // the same instant, or shared data that cannot be written, leaves it sent all the same.)
-        let probes = if route.probe {
-            live::admit(host, &route.target.to, now, &config.resilience).unwrap_or_else(|e| {
-                warn(host, &e);
-                None
-            })
-        } else {
-            None
-        };
         let failover = config.resilience.max_attempts > 1 && !route.fallbacks.is_empty();
         let mut report = chat_report(&route);
         if !dropped.is_empty() {

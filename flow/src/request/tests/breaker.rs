@@ -123,6 +123,31 @@ fn no_probe_slot_is_taken_on_the_provider_when_the_deployment_refuses() {
     assert_eq!(stored.map(|h| h.breaker), Some(cooled.breaker), "the provider's probe slot was taken");
 }
 
+/// A cooled-down breaker whose last probe slot another worker takes between this request's
+/// route and its claim: the request was sent to the failing provider all the same, a probe
+/// more than `probes` (seen across four workers). It is routed again, to another provider.
+#[test]
+fn a_probe_slot_taken_by_another_worker_routes_the_request_again() {
+    let shared = config("");
+    let mut host = chat(HELLO);
+    let p = first_attempt(&shared, &mut host, 200);
+    let d = shared.config.catalog.deployments.iter().find(|d| d.provider == p && d.id == "m");
+    let to = Upstream::chat(&shared.config, d.unwrap_or_else(|| panic!("no m at {p}")), false);
+    let [provider, _] = to.health_keys();
+    let now = host.now_ns / 1_000_000_000;
+    let cooldown = shared.config.resilience.cooldown_secs;
+    let cooled = Health { breaker: Breaker::Open { since: now - 1 - cooldown }, ..Health::default() };
+    host.shared.borrow_mut().insert(provider.clone(), (cooled.encode().into_bytes(), 1));
+    // Another worker's claim lands first: its probes are all out.
+    let probes = shared.config.resilience.probes;
+    let taken =
+        Health { breaker: Breaker::HalfOpen { started: probes, passed: 0, since: now }, ..Health::default() };
+    *host.racing.borrow_mut() = Some((provider, taken.encode().into_bytes()));
+    let mut req = Request::new(Some(shared.clone()));
+    let sent = cluster_of(&route(&mut req, &host));
+    assert!(sent.as_ref().is_some_and(|c| *c != p), "sent to {sent:?}, the provider probed by another");
+}
+
 /// A model's own failure (a 404 for a model the provider does not serve there, Bedrock's model
 /// timeout or model error) counts against that deployment only: the provider answered, so its
 /// record takes a success and its other models keep their breaker closed.
