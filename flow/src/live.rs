@@ -73,9 +73,10 @@ pub fn release(host: &dyn Host, to: &Upstream, probes: Probes) {
 
 /// The probe slots of a route's first attempt, when its breaker has cooled down (its outcome
 /// then closes or reopens the breaker): `Some(None)` when it probes nothing. The route reads
-/// the slots; one another worker took in the same instant left the attempt sent all the same,
-/// a probe more than `probes` to a failing provider: `None` then, to route again when `again`
-/// (shared data that cannot be written leaves it sent).
+/// the slots, and the last one may be taken by another worker before this claim (or the claim
+/// lose its compare-and-swap three times): `None` then, when `again`, to route again with the
+/// breakers read anew (sent all the same, it was a probe more than `probes` to a failing
+/// provider); without `again`, or when shared data cannot be written, it is sent without one.
 pub fn claim(
     host: &dyn Host,
     route: &Route,

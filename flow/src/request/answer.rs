@@ -347,9 +347,8 @@ impl Request {
             editor.usage.or(read_counts.map(|t| t.usage()))
         } else {
             // Gemini's finishes, as on the first attempt's path (`cost_body`).
-            if let Some(fixed) =
-                account::whole_answer(&body).filter(|_| status == 200 && f.to.quirks.indexless_calls)
-            {
+            let indexless = status == 200 && f.to.quirks.indexless_calls && self.inbound.is_none();
+            if indexless && let Some(fixed) = account::whole_answer(&body) {
                 body = fixed;
             }
             let usage = usage::of_response(&body);

@@ -259,12 +259,15 @@ impl Request {
             if scopes.is_empty() {
                 break (route, None, probes);
             }
-            let reserved = spend::reserve(host, scopes.clone(), nano(route.estimate_usd), now)?;
+            let reserved = spend::reserve(host, scopes.clone(), nano(route.estimate_usd), now);
+            // A slot claimed is given back whatever the reservation says, or it holds the
+            // breaker half-open, unanswered, until the next cooldown.
+            if let (Some(p), Err(_) | Ok(None)) = (probes, &reserved) {
+                live::release(host, &route.target.to, p);
+            }
+            let reserved = reserved?;
             if reserved.is_some() {
                 break (route, reserved, probes);
-            }
-            if let Some(p) = probes {
-                live::release(host, &route.target.to, p);
             }
             if tries == 3 {
                 return Ok(self.over_budget(host, view.as_ref(), now, route.estimate_usd));

@@ -380,7 +380,7 @@ impl Analysis<'_> {
         let probe = !fail_open
             && cands.first().is_some_and(|d| match first_admitted {
                 Some((p, a)) if std::ptr::eq(p, *d) => a == Admit::Probe,
-                _ => live.admission(d) != Admit::Yes,
+                _ => live.admission(d) == Admit::Probe,
             });
         let estimate_usd = cands.first().map_or(0.0, |d| est.reserve_price(d));
         let Some(tier) = cands.first().map(|d| d.tier) else {

@@ -467,14 +467,19 @@ fn stored_cache(extra_body: &str) -> Result<(), ApiError> {
     struct Google {
         cached_content: Option<serde::de::IgnoredAny>,
     }
-    let cached = serde_json::from_str::<Extra>(extra_body).ok().and_then(|e| e.google?.cached_content);
+    // One the typed read refuses (a key named twice, which a provider may read as its last)
+    // is refused if it names the member at all.
+    let cached = match serde_json::from_str::<Extra>(extra_body) {
+        Ok(e) => e.google.and_then(|g| g.cached_content).is_some(),
+        Err(_) => memchr::memmem::find(extra_body.as_bytes(), b"cached_content").is_some(),
+    };
     match cached {
-        Some(_) => Err(ApiError::invalid(
+        true => Err(ApiError::invalid(
             "unsupported_value",
             Some("extra_body.google.cached_content"),
             "cached_content names a cache stored with the provider's account, which the router's key is for every client: send the content itself",
         )),
-        None => Ok(()),
+        false => Ok(()),
     }
 }
 
@@ -779,9 +784,14 @@ mod tests {
                 "unsupported_value",
                 Some("messages[0].content[0].file.file_id"),
             ),
-            // And a cache stored there (Gemini's OpenAI layer reads it).
+            // And a cache stored there (Gemini's OpenAI layer reads it), named twice too.
             (
                 body(r#","extra_body":{"google":{"cached_content":"cachedContents/abc123"}}"#),
+                "unsupported_value",
+                Some("extra_body.google.cached_content"),
+            ),
+            (
+                body(r#","extra_body":{"google":{},"google":{"cached_content":"cachedContents/abc123"}}"#),
                 "unsupported_value",
                 Some("extra_body.google.cached_content"),
             ),

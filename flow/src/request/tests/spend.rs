@@ -384,3 +384,25 @@ fn what_requests_in_flight_hold_crosses_midnight() {
     let left = crate::spend::view(&host, &scopes, midnight + 30).ok().flatten().map(|v| v.left_usd);
     assert!(left.is_some_and(|l| (l - 0.0000015).abs() < 1e-12), "{left:?}");
 }
+
+/// A probe slot claimed before a reservation the host fails to make is given back: the breaker
+/// held it half-open, unanswered, until the next cooldown.
+#[test]
+fn a_reservation_that_fails_gives_back_its_probe_slot() {
+    use model_router_scorer::health::{Breaker, Health, provider_key};
+    let shared = config(r#","budgets":{"daily_usd":2}"#);
+    let mut host = chat(HELLO);
+    let p = super::breaker::first_attempt(&shared, &mut host, 200);
+    let now = host.now_ns / 1_000_000_000;
+    let cooldown = shared.config.resilience.cooldown_secs;
+    let cooled = Health { breaker: Breaker::Open { since: now - 1 - cooldown }, ..Health::default() };
+    host.shared.borrow_mut().insert(provider_key(&p), (cooled.encode().into_bytes(), 1));
+    host.failing_key = shared.config.budgets.scopes(None).first().map(|s| s.key.clone());
+    let mut req = Request::new(Some(shared.clone()));
+    route(&mut req, &host);
+    let stored = host.shared.borrow().get(&provider_key(&p)).and_then(|(v, _)| Health::decode(v));
+    let held = stored
+        .map(|h| h.breaker)
+        .is_some_and(|b| matches!(b, Breaker::HalfOpen { started, .. } if started > 0));
+    assert!(!held, "{stored:?}");
+}
