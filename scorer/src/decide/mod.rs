@@ -7,6 +7,7 @@
 //! `health`, `account`, `protocol`, `numeric`, `error`); none of them imports it.
 
 pub mod auto;
+mod carry;
 pub mod embeddings;
 pub mod endpoint;
 pub mod explain;

@@ -1,23 +1,21 @@
 //! The routing decision: which endpoint a request is, and for chat requests which model and
 //! provider serve it and what body they receive.
 
-use std::cell::RefCell;
-
 use crate::account::budget::BudgetView;
 use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::decide::auto::{self, AutoScore, Remembered};
+use crate::decide::carry::{Carried, carried};
 use crate::decide::liveness::Liveness;
 use crate::decide::memo::Memo;
 use crate::decide::models::{aliased, named_alias, unknown_model};
 use crate::decide::rank::{cheapest, cheapest_down, rank};
 use crate::decide::resume::{self, PrefixMemory, Read, Resumed};
-use crate::decide::select::{self, Needs, estimate_of};
+use crate::decide::select::{self, estimate_of};
 use crate::error::{ApiError, echo};
 use crate::health::{Admit, Live};
 use crate::parse::features;
 use crate::parse::request::{ChatRequest, Layout, parse_chat_with};
-use crate::protocol::{Translations, native};
 use crate::vocab::{Estimate, Policy, Prefer};
 
 // Parts of the decision that have their own rooms, still reachable as `route::…`.
@@ -366,7 +364,8 @@ impl Analysis<'_> {
         }
         let memo = Memo::for_body(ctx.memo, &config.prefix_cache, self.body.len()).map(|m| &m.translations);
         let fits = |d: &Deployment| ctx.budget.is_none_or(|b| est.reserve_price(d) <= b.left_usd);
-        let (first, target) = match carried(config, &cands, (req, &needs), self.body, memo, fits) {
+        let admits = |d: &Deployment| fail_open || live.admits(d);
+        let (first, target) = match carried(config, &cands, (req, &needs), self.body, memo, (fits, admits)) {
             Ok(chosen) => chosen,
             // A candidate past the budget might have carried it.
             Err(Carried { unaffordable: true, .. }) if let Some(b) = ctx.budget => {
@@ -416,42 +415,6 @@ impl Analysis<'_> {
             probe,
         })
     }
-}
-
-/// Why no candidate carried a request: the first translator's refusal, and whether one was
-/// skipped as past the budget.
-struct Carried {
-    refused: Option<ApiError>,
-    unaffordable: bool,
-}
-
-/// The first candidate whose API can carry the request, with its body: a translation may refuse
-/// what its provider cannot take (a remote image for Bedrock), and another candidate of the
-/// tier can still serve it. Under a budget only the first was checked: the next must fit what is
-/// left too (or its reservation would fail, a 429 while a cheaper candidate could answer).
-fn carried(
-    config: &Config,
-    cands: &[&Deployment],
-    (req, needs): (&ChatRequest, &Needs),
-    body: &[u8],
-    memo: Option<&RefCell<Translations>>,
-    fits: impl Fn(&Deployment) -> bool,
-) -> Result<(usize, Target), Carried> {
-    let mut why = Carried { refused: None, unaffordable: false };
-    for (i, d) in cands.iter().enumerate() {
-        if !fits(d) {
-            why.unaffordable = true;
-            continue;
-        }
-        let to = needs.upstream(config, d, req.stream);
-        match native::chat_body_with(to.api, req.layout(), body, &to.native(), memo) {
-            Ok(body) => return Ok((i, Target { body, to })),
-            Err(e) => {
-                why.refused.get_or_insert(e);
-            }
-        }
-    }
-    Err(why)
 }
 
 /// What the glue knows about a request besides its body.
@@ -993,6 +956,34 @@ mod tests {
         let only_bedrock = br#"{"clients":{},"blocked_providers":["google-gemini","openai","anthropic","xai","aws-bedrock","groq","cerebras"]}"#;
         let e = with(only_bedrock, image, None).err().map(|e| (e.status, e.param));
         assert_eq!(e, Some((400, Some("messages[0].content[1].image_url.url".to_string()))));
+    }
+
+    /// A candidate past the first that admitted is sent the request only if its breaker admits
+    /// it too: when the first could not carry the request (a remote image for Converse), the
+    /// next, its breaker open, was sent it all the same.
+    #[test]
+    fn a_candidate_carried_past_the_first_is_one_whose_breaker_admits() {
+        let m = |p: &str, price: u32, api: &str| {
+            entry("m", "economy", p, 100_000, price, &format!(r#","api":"{api}","vision":true"#))
+        };
+        let json = format!(
+            r#"{{"catalog":{{"providers":{{"b":{{}},"c":{{}},"d":{{}}}},"models":[{},{},{},{},{}]}}}}"#,
+            m("b", 1, "bedrock-converse"),
+            m("c", 2, "chat"),
+            m("d", 3, "chat"),
+            entry("s", "standard", "c", 100_000, 4, ""),
+            entry("p", "premium", "c", 100_000, 5, ""),
+        );
+        let c = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let image = r#"{"model":"m","prefer":"cheap","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}"#;
+        let route = |live: &Fixed| {
+            let ctx = Context { now: TODAY, live: Some(live), ..Context::default() };
+            analyze(&c, image.as_bytes()).and_then(|a| a.route(&c, &ctx)).unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(route(&Fixed(Vec::new())).target.to.provider, "c");
+        let open = Health { breaker: health::Breaker::Open { since: TODAY }, ..Health::default() };
+        let r = route(&Fixed(vec![(health::provider_key("c"), open)]));
+        assert_eq!((r.target.to.provider.as_str(), r.probe), ("d", false));
     }
 
     /// Groq answers `logprobs`, `top_logprobs`, `logit_bias`, a message's `name` and `n` above 1
