@@ -226,15 +226,23 @@ pub struct Health {
     pub breaker: Breaker,
 }
 
+/// Whether a whole cooldown has passed since `since`: times are whole seconds, so one that
+/// began late in its second has passed only once the second after its end begins (taken as
+/// passed in its last second, a one-second cooldown ran 60 ms, and a probe still out was taken
+/// for lost: one more than `probes` went to the failing provider, one round in ten).
+fn cooled(now: u64, since: u64, cfg: &ResilienceConfig) -> bool {
+    now > since.saturating_add(cfg.cooldown_secs)
+}
+
 impl Health {
     /// Whether a request may go now.
     pub fn admit(&self, now: u64, cfg: &ResilienceConfig) -> Admit {
         match self.breaker {
             Breaker::Closed => Admit::Yes,
-            Breaker::Open { since } if now < since.saturating_add(cfg.cooldown_secs) => Admit::No,
+            Breaker::Open { since } if !cooled(now, since, cfg) => Admit::No,
             Breaker::Open { .. } => Admit::Probe,
             Breaker::HalfOpen { started, since, .. } => {
-                if started < cfg.probes || now >= since.saturating_add(cfg.cooldown_secs) {
+                if started < cfg.probes || cooled(now, since, cfg) {
                     Admit::Probe
                 } else {
                     Admit::No
@@ -246,7 +254,7 @@ impl Health {
     /// Takes a probe slot (call only when [`Health::admit`] said `Probe`).
     pub fn claim_probe(&mut self, now: u64, cfg: &ResilienceConfig) {
         self.breaker = match self.breaker {
-            Breaker::HalfOpen { started, passed, since } if now < since.saturating_add(cfg.cooldown_secs) => {
+            Breaker::HalfOpen { started, passed, since } if !cooled(now, since, cfg) => {
                 Breaker::HalfOpen { started: started + 1, passed, since }
             }
             // Newly cooled down, or probes lost in flight: start probing afresh.
@@ -504,9 +512,9 @@ mod tests {
         assert!(!h.record(Outcome::Failed, 100, &c));
         assert!(h.record(Outcome::Failed, 101, &c));
         assert_eq!(h.breaker, Breaker::Open { since: 101 });
-        assert_eq!(h.admit(130, &c), Admit::No);
-        assert_eq!(h.admit(131, &c), Admit::Probe);
-        h.claim_probe(131, &c);
+        assert_eq!(h.admit(131, &c), Admit::No, "the cooldown's last second");
+        assert_eq!(h.admit(132, &c), Admit::Probe);
+        h.claim_probe(132, &c);
         // One probe out (probes = 1): nobody else gets through until it reports.
         assert_eq!(h.admit(132, &c), Admit::No);
         assert!(!h.record(Outcome::Answered, 133, &c));
@@ -526,12 +534,12 @@ mod tests {
             assert_eq!(h.record(Outcome::Ended(false), t, &c), trips, "{t}");
         }
         assert_eq!((h.window_total, h.window_errors), (3, 3), "one request each");
-        assert_eq!(h.admit(132, &c), Admit::Probe);
-        h.claim_probe(132, &c);
+        assert_eq!(h.admit(133, &c), Admit::Probe);
+        h.claim_probe(133, &c);
         assert!(matches!(h.breaker, Breaker::HalfOpen { .. }), "{:?}", h.breaker);
         assert!(h.record(Outcome::Ended(false), 140, &c), "the probe's stream failed");
-        assert_eq!(h.admit(170, &c), Admit::Probe);
-        h.claim_probe(170, &c);
+        assert_eq!(h.admit(171, &c), Admit::Probe);
+        h.claim_probe(171, &c);
         assert!(!h.record(Outcome::Ended(true), 175, &c));
         assert_eq!(h.breaker, Breaker::Closed);
         // Whole streams between failed ones reset the streak, as any success does.
@@ -552,7 +560,7 @@ mod tests {
         }
         assert_eq!(h.admit(200, &long), Admit::No);
         let short = ResilienceConfig { cooldown_secs: 30, ..cfg() };
-        assert_eq!((h.admit(129, &short), h.admit(130, &short)), (Admit::No, Admit::Probe));
+        assert_eq!((h.admit(130, &short), h.admit(131, &short)), (Admit::No, Admit::Probe));
     }
 
     /// While a probe is out, an attempt sent before the breaker opened (it took no slot)
@@ -596,8 +604,9 @@ mod tests {
         assert_eq!(h.breaker, Breaker::Open { since: 11 });
         h.claim_probe(41, &c);
         assert_eq!(h.admit(50, &c), Admit::No);
-        // The probe never reported (its worker went away): after a cooldown, probe again.
-        assert_eq!(h.admit(71, &c), Admit::Probe);
+        // The probe never reported (its worker went away): after a whole cooldown, probe again
+        // (not in its last second: times are whole seconds).
+        assert_eq!((h.admit(71, &c), h.admit(72, &c)), (Admit::No, Admit::Probe));
     }
 
     #[test]

@@ -269,9 +269,10 @@ fn a_breaker_opens_after_failures_and_only_a_probe_reaches_the_provider_until_it
     let stats = s.envoy.admin_get("/stats?filter=model_router").unwrap_or_default();
     let opened = format!("wasmcustom.model_router.breaker_opened.provider.{}:", first.replace('.', "_"));
     assert!(stats.lines().any(|l| l.starts_with(&opened) && !l.ends_with(" 0")), "{stats}");
-    // After the cooldown one probe goes through; it succeeds and the breaker closes.
+    // After the cooldown (2 s, whole seconds: up to 3) one probe goes through; it succeeds and
+    // the breaker closes.
     s.fault(&first, None).unwrap_or_else(|e| panic!("{e}"));
-    std::thread::sleep(Duration::from_millis(2200));
+    std::thread::sleep(Duration::from_millis(3100));
     let r = chat(&s, &pinned("cheap", ""));
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-model-router-provider"), Some(first.as_str()), "the probe");

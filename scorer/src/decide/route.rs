@@ -2390,7 +2390,7 @@ mod tests {
         assert_eq!(r.fallbacks.len(), 1);
         // Cooled down: a probe may go again.
         let later =
-            Context { now: TODAY + c.resilience.cooldown_secs, live: Some(&live), ..Context::default() };
+            Context { now: TODAY + c.resilience.cooldown_secs + 1, live: Some(&live), ..Context::default() };
         let r =
             analyze(&c, body.as_bytes()).and_then(|a| a.route(&c, &later)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.target.to.provider, first);
