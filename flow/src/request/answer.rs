@@ -71,11 +71,7 @@ impl Request {
             self.charge_at_least(&f.to, f.input_tokens(), usage::written_tokens(body));
         }
         let used = crate::io::span!(host, "used", self.used(host, &f.to, usage));
-        // Gemini's finishes, as its streams' are (`indexless_calls`): a call's `stop` said as
-        // `tool_calls`, its own names as OpenAI's (a Messages or Responses client's translation
-        // says them so itself).
-        let indexless = f.to.quirks.indexless_calls && self.inbound.is_none();
-        let fixed = body.as_deref().filter(|_| indexless).and_then(account::whole_answer);
+        let fixed = body.as_deref().and_then(|b| self.finishes_fixed(&f.to, b));
         self.add_response_headers(used, fixed.is_some());
         if let Some(bytes) = fixed {
             self.effects.push(Effect::ReplaceResponseBody { size: body_size, bytes });
@@ -228,6 +224,14 @@ impl Request {
         Verdict::Continue
     }
 
+    /// A whole answer from an `indexless_calls` model (Gemini's) with its finishes as its
+    /// streams' are: a call's `stop` said as `tool_calls`, its own names as OpenAI's; `None`
+    /// when it stays as it is, and for a Messages or Responses client, whose translation says
+    /// them so itself.
+    fn finishes_fixed(&self, to: &Upstream, body: &[u8]) -> Option<Vec<u8>> {
+        (to.quirks.indexless_calls && self.inbound.is_none()).then(|| account::whole_answer(body)).flatten()
+    }
+
     /// Sets `ours` on the response headers, replacing any of the same name, and drops the
     /// provider's content-length when the router will change the body's length (Envoy then
     /// frames it itself). One effect per header: measured in Envoy, cheaper than reading and
@@ -346,9 +350,9 @@ impl Request {
             self.account.floor = nano(editor.streamed_floor());
             editor.usage.or(read_counts.map(|t| t.usage()))
         } else {
-            // Gemini's finishes, as on the first attempt's path (`cost_body`).
-            let indexless = status == 200 && f.to.quirks.indexless_calls && self.inbound.is_none();
-            if indexless && let Some(fixed) = account::whole_answer(&body) {
+            if status == 200
+                && let Some(fixed) = self.finishes_fixed(&f.to, &body)
+            {
                 body = fixed;
             }
             let usage = usage::of_response(&body);

@@ -13,7 +13,7 @@ use crate::live;
 use crate::metrics as m;
 
 /// A header's value in `headers`.
-fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 

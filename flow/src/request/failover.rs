@@ -9,6 +9,7 @@ use model_router_scorer::stream::{self, First, StreamUsage};
 use model_router_scorer::usage;
 
 use super::answer::Bill;
+use super::attempt::find;
 use super::classify::credential;
 use super::flight::{
     Clock, Failed, Flight, Origin, Pending, Retry, answer_begun, is_context_error, retryable,
@@ -241,19 +242,19 @@ impl Request {
         // host's clock disagree by a little (a timed-out call read as 1,499 ms of a 1,500 ms
         // timeout, and went uncharged): one in the last tenth of the timeout counts.
         let timeout_ms = self.shared.as_ref().map_or(u64::MAX, |s| s.config.resilience.fallback_timeout_ms);
-        let envoys = host.header(Map::CallResponseHeaders, h::UPSTREAM_TIME).ok().flatten().is_none();
-        if status == 0 || (status == 504 && envoys && f.elapsed_ms(now_ns) >= timeout_ms as f64 * 0.9) {
+        let timed_out = f.elapsed_ms(now_ns) >= timeout_ms as f64 * 0.9;
+        // Read once: the few looked at below.
+        let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
+        let envoys = find(&headers, h::UPSTREAM_TIME).is_none();
+        if status == 0 || (status == 504 && envoys && timed_out) {
             self.lost(host, &f);
         }
         if status == 429 {
-            let after = host.header(Map::CallResponseHeaders, h::RETRY_AFTER).ok().flatten();
-            f.note_retry_after(after.as_deref(), now_ns);
+            f.note_retry_after(find(&headers, h::RETRY_AFTER), now_ns);
         }
-        let headers = host.headers(Map::CallResponseHeaders).unwrap_or_default();
         // Envoy's own 504 ended a fallback still generating (it comes whole, streams too): its
-        // model's time, as on the route's path, not its provider's health.
-        // So is a stream Envoy reset at that timeout, its headers passed (no status then).
-        let timed_out = f.elapsed_ms(now_ns) >= timeout_ms as f64 * 0.9;
+        // model's time, as on the route's path, not its provider's health; so did a stream it
+        // reset at that timeout, its headers passed (no status then).
         let clock = match status {
             _ if super::attempt::overflow(status, None, &headers) => Clock::Unsent,
             504 if envoys => Clock::Cut,
