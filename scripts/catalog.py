@@ -108,6 +108,9 @@ AUDIO_PRICE = {"gemini-2.5-flash": 1.0}
 # allowed size for a request containing a base64 encoded image is 4MB. Requests larger than
 # this limit will return a 413 error"; read as 4,000,000, the smaller reading).
 IMAGE_REQUEST_BYTES = {("groq", "meta-llama/llama-4-scout-17b-16e-instruct"): 4_000_000}
+# The most images a request may hold: Groq's vision page's "Images per Request" for Llama 4
+# Scout, 5 (as third-party guides quote it), more answered with a 400.
+MAX_IMAGES = {("groq", "meta-llama/llama-4-scout-17b-16e-instruct"): 5}
 # What a provider answers with a 400, by provider: Groq's OpenAI compatibility page ("The
 # following fields are currently not supported and will result in a 400 error": logprobs,
 # logit_bias, top_logprobs, messages[].name; "If N is supplied, it must be equal to 1");
@@ -369,6 +372,8 @@ def main():
             entry["no_effort_with_tools"] = True
         if (m["provider"], cid) in IMAGE_REQUEST_BYTES:
             entry["max_image_request_bytes"] = IMAGE_REQUEST_BYTES[(m["provider"], cid)]
+        if (m["provider"], cid) in MAX_IMAGES:
+            entry["max_images"] = MAX_IMAGES[(m["provider"], cid)]
         if m["provider"] in REFUSES and m["tier"] != "embedding":
             entry["refuses"] = REFUSES[m["provider"]]
         if cid in REFUSES_MODEL:

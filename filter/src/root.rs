@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use model_router_flow::Shared;
 use model_router_flow::io::ABSENT;
+use model_router_flow::shared::provider_key;
 use model_router_scorer::Config;
 use model_router_scorer::parse::prefix::Digest;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -73,13 +74,22 @@ impl RootContext for Root {
         let (mut with_key, mut without) = (Vec::new(), Vec::new());
         for p in &config.catalog.providers {
             let Some(auth) = &p.auth else { continue };
-            if let Ok(value) = std::env::var(&auth.env)
-                && !value.is_empty()
-            {
-                keys.insert(auth.env.clone(), value);
-                with_key.push(p.name.as_str());
-            } else {
-                without.push(format!("{} ({})", p.name, auth.env));
+            match std::env::var(&auth.env).as_deref().map(provider_key) {
+                Ok(Ok(Some(key))) => {
+                    keys.insert(auth.env.clone(), key.to_string());
+                    with_key.push(p.name.as_str());
+                }
+                Ok(Err(why)) => {
+                    host::log(
+                        LogLevel::Error,
+                        &format!(
+                            "model-router: {} for provider {} {why}: its requests go without the router's key",
+                            auth.env, p.name
+                        ),
+                    );
+                    without.push(format!("{} ({}, refused)", p.name, auth.env));
+                }
+                _ => without.push(format!("{} ({})", p.name, auth.env)),
             }
         }
         let list = |names: Vec<String>| if names.is_empty() { "none".to_string() } else { names.join(", ") };

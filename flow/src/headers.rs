@@ -38,9 +38,11 @@ pub const CLIENT_CREDENTIALS: [&str; 6] = model_router_scorer::config::CREDENTIA
 /// which count against its breaker for every client; `x-origin`, `x-referer`). And a browser's
 /// `origin` and `referer`: Anthropic answers any request with an `origin` that has not opted in
 /// with a 401, which opened its breaker for every client (a browser app's seven requests moved
-/// everyone's coding tier off Claude). `x-forwarded-proto`, which Envoy sets itself, stays:
+/// everyone's coding tier off Claude). And W3C `baggage`, which tracing carries from service to
+/// service with whatever a tenant put in it (`tenant=acme,user=alice@acme.com`), and
+/// `grpc-timeout`, a deadline as Google's fronts may read it. `x-forwarded-proto`, which Envoy sets itself, stays:
 /// without it Envoy found no route for any provider's cluster, a 404 `NR` on every request.
-pub const NOT_FOR_PROVIDERS: [&str; 31] = [
+pub const NOT_FOR_PROVIDERS: [&str; 33] = [
     "accept-encoding",
     "origin",
     "referer",
@@ -72,12 +74,16 @@ pub const NOT_FOR_PROVIDERS: [&str; 31] = [
     "x-server-timeout",
     "x-origin",
     "x-referer",
+    "baggage",
+    "grpc-timeout",
 ];
 /// Response headers of a provider's that name the gateway's account with it, or set its
 /// cookies (a CDN's in front of it): never passed on to a client. OpenAI's
-/// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`.
-pub const PROVIDER_PRIVATE: [&str; 4] =
-    ["openai-organization", "openai-project", "anthropic-organization-id", "set-cookie"];
+/// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`, and a
+/// provider's challenge to the gateway's key (`www-authenticate`), which a client would take
+/// as one to its own.
+pub const PROVIDER_PRIVATE: [&str; 5] =
+    ["openai-organization", "openai-project", "anthropic-organization-id", "set-cookie", "www-authenticate"];
 /// Prefixes of the headers of the providers' own protocols, which the gateway speaks for the
 /// client: AWS signing and Bedrock options (`x-amz-date`, `x-amz-security-token`,
 /// `x-amzn-bedrock-*`), Google's (`x-goog-user-project`), Anthropic's (`anthropic-beta`) and

@@ -224,16 +224,17 @@ pub fn set_breaker_gauges(host: &dyn Host, config: &model_router_scorer::Config)
         let (bytes, _) = host.shared_get(key).ok()?;
         Some(Health::decode(&bytes?)?.breaker.gauge()).filter(|g| *g != 0)
     };
-    let mut providers: Vec<&str> = config.catalog.deployments.iter().map(|d| d.provider.as_str()).collect();
+    let mut providers: Vec<(&str, &str)> =
+        config.catalog.deployments.iter().map(|d| (d.provider.as_str(), d.cluster.as_str())).collect();
     providers.sort_unstable();
     providers.dedup();
-    for p in providers {
-        if let Some(g) = state(&health::provider_key(p)) {
+    for (p, cluster) in providers {
+        if let Some(g) = state(&health::provider_key(&health::reached(p, cluster))) {
             host.gauge(&m::labelled(m::BREAKER_STATE, &[("provider", m::stat_segment(p))]), g);
         }
     }
     for d in &config.catalog.deployments {
-        if let Some(g) = state(&health::deployment_key(&d.provider, &d.id)) {
+        if let Some(g) = state(&health::deployment_key(&health::reached(&d.provider, &d.cluster), &d.id)) {
             let labels = [("provider", m::stat_segment(&d.provider)), ("model", m::stat_segment(&d.id))];
             host.gauge(&m::labelled(m::BREAKER_STATE, &labels), g);
         }
@@ -267,7 +268,7 @@ pub fn record_wait(host: &dyn Host, to: &Upstream, ms: f64, now: u64, cfg: &Resi
 /// Changes the health record of `to`'s deployment with `change` (a latency's, which only the
 /// deployment keeps), a failure logged.
 fn update_deployment(host: &dyn Host, to: &Upstream, change: impl FnMut(&mut Health)) {
-    let key = health::deployment_key(&to.provider, &to.model);
+    let key = health::deployment_key(&health::reached(&to.provider, &to.cluster), &to.model);
     if let Err(e) = update(host, &key, change) {
         host.log(Level::Warn, &format!("model-router: {e}"));
     }
@@ -282,8 +283,10 @@ enum Scope {
 impl Scope {
     fn label(self, to: &Upstream) -> String {
         match self {
-            Scope::Provider => format!("provider {}", to.provider),
-            Scope::Deployment => format!("model {} at {}", to.model, to.provider),
+            Scope::Provider => format!("provider {}", health::reached(&to.provider, &to.cluster)),
+            Scope::Deployment => {
+                format!("model {} at {}", to.model, health::reached(&to.provider, &to.cluster))
+            }
         }
     }
 

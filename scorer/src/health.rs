@@ -10,19 +10,31 @@ use serde::Deserialize;
 /// Shared-data key prefix of health records.
 pub const KEY_PREFIX: &str = "model_router.health.";
 
-/// The record key of a provider.
-pub fn provider_key(provider: &str) -> String {
-    format!("{KEY_PREFIX}p.{provider}")
+/// What a health record is kept for: a provider as its requests reach it, through Envoy's
+/// `cluster`. The provider's name where the cluster bears it (the default), else
+/// `provider@cluster`: two router configurations in one VM that send a provider's requests to
+/// different clusters (a partner gateway's own egress) share their records otherwise, and one
+/// cluster's failures opened the other's healthy provider's breaker (its requests moved to
+/// another model) and its latency steered the other's `prefer: fast`.
+pub fn reached(provider: &str, cluster: &str) -> String {
+    if provider == cluster { provider.to_string() } else { format!("{provider}@{cluster}") }
 }
 
-/// The record key of a deployment (one model at one provider).
-pub fn deployment_key(provider: &str, model: &str) -> String {
-    format!("{KEY_PREFIX}d.{provider}/{model}")
+/// The record key of a provider (as [`reached`]).
+pub fn provider_key(reached: &str) -> String {
+    format!("{KEY_PREFIX}p.{reached}")
 }
 
-/// The records an attempt at `model` of `provider` answers to: its provider's, then its own.
-pub fn keys(provider: &str, model: &str) -> [String; 2] {
-    [provider_key(provider), deployment_key(provider, model)]
+/// The record key of a deployment (one model at one provider, as [`reached`]).
+pub fn deployment_key(reached: &str, model: &str) -> String {
+    format!("{KEY_PREFIX}d.{reached}/{model}")
+}
+
+/// The records an attempt at `model` of `provider` through `cluster` answers to: its
+/// provider's, then its own.
+pub fn keys(provider: &str, cluster: &str, model: &str) -> [String; 2] {
+    let at = reached(provider, cluster);
+    [provider_key(&at), deployment_key(&at, model)]
 }
 
 /// Breaker and failover settings (`resilience` in the plugin configuration).

@@ -171,14 +171,26 @@ fn auto_remembers_a_conversation_tier_in_shared_data_until_it_expires() {
 
 #[test]
 fn provider_keys_come_from_the_vm_environment_and_client_keys_never_travel() {
-    let env = [("GROQ_API_KEY", "gsk-test-groq"), ("GEMINI_API_KEY", "test-gemini")];
+    // Groq's key as a Secret made with `echo` holds it, with its newline; OpenAI's holds a
+    // line break no header can carry.
+    let env = [
+        ("GROQ_API_KEY", "gsk-test-groq\n"),
+        ("GEMINI_API_KEY", "test-gemini"),
+        ("OPENAI_API_KEY", "sk-test-openai\r\nx-injected: yes"),
+    ];
     let mut p = Plugin::load_with_env(&wasm_path(), "{}", &env).unwrap();
     p.set_now_secs(20_779 * 86_400); // 2026-11-22
     let logs = p.logs().iter().map(|(_, l)| l.clone()).collect::<Vec<_>>().join("\n");
     assert!(logs.contains("keys from the VM environment for: google-gemini, groq; none for: "), "{logs}");
-    // A provider whose variable is unset is named, with it (an operator's typo shows).
-    assert!(logs.contains("openai (OPENAI_API_KEY)"), "{logs}");
-    assert!(!logs.contains("gsk-test-groq"), "a key reached the log");
+    // A provider whose variable is unset is named, with it (an operator's typo shows); one
+    // whose key cannot be sent is named as refused, and why, at error.
+    assert!(logs.contains("anthropic (ANTHROPIC_API_KEY)"), "{logs}");
+    assert!(logs.contains("openai (OPENAI_API_KEY, refused)"), "{logs}");
+    let refused = p.logs().iter().any(|(level, l)| {
+        *level == 4 && l.contains("OPENAI_API_KEY for provider openai holds a control character")
+    });
+    assert!(refused, "{logs}");
+    assert!(!logs.contains("gsk-test-groq") && !logs.contains("sk-test-openai"), "a key reached the log");
 
     // A chat-API model on groq, pinned: its key is the environment's, as a bearer token.
     let body = br#"{"model":"meta-llama/llama-4-scout-17b-16e-instruct","messages":[{"role":"user","content":"x"}]}"#;

@@ -145,6 +145,21 @@ fn a_timeout_fails_over_and_the_attempt_envoy_ended_is_charged() {
     let r = chat(&s, &pinned("cheap", r#","stream":true"#));
     assert_eq!((r.status, r.header("x-should-retry")), (504, Some("false")), "{}", r.text());
     assert!(r.text().contains("did not answer in time"), "{}", r.text());
+    // So for a Messages client, in Anthropic's shape: the catch-all for its errors came first
+    // and said nothing of it, and Anthropic's SDK asked the provider twice more.
+    let body = format!(
+        r#"{{"model":"{SHARED_MODEL}","prefer":"cheap","max_tokens":100,"stream":true,"messages":[{{"role":"user","content":"hello"}}]}}"#
+    );
+    let headers = [("content-type", "application/json")];
+    let r = http::request(s.envoy.addr, "POST", "/v1/messages", &headers, body.as_bytes());
+    let r = r.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.status, r.header("x-should-retry")), (504, Some("false")), "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        (v["type"].as_str(), v["error"]["type"].as_str()),
+        (Some("error"), Some("timeout_error")),
+        "{v}"
+    );
 }
 
 #[test]
@@ -385,6 +400,8 @@ fn an_answer_broken_off_before_it_opened_gets_a_json_502() {
         fault(&s, &first, r#"{"reset_after":40,"count":1}"#);
         let r = chat(&s, &pinned("cheap", extra));
         assert_eq!(r.status, 502, "{extra}: {}", r.text());
+        // Charged as lost, its provider having had it: not for the client's SDK to ask again.
+        assert_eq!(r.header("x-should-retry"), Some("false"), "{extra}: {:?}", r.head.headers);
         assert!(
             r.header("content-type").is_some_and(|c| c.starts_with("application/json")),
             "{extra}: {:?}",
@@ -432,7 +449,9 @@ fn envoys_own_replies_to_a_messages_client_are_in_anthropics_shape() {
     };
     for extra in [STREAM, ""] {
         fault(&s, &first, r#"{"reset_after":40,"count":1}"#);
-        anthropic(&post("/v1/messages?beta=true", &messages(extra, "hello")), 502, "api_error");
+        let r = post("/v1/messages?beta=true", &messages(extra, "hello"));
+        anthropic(&r, 502, "api_error");
+        assert_eq!(r.header("x-should-retry"), Some("false"), "{extra}: {:?}", r.head.headers);
         assert_eq!(post("/v1/messages", &messages(extra, "hello")).status, 200);
     }
     let huge = "a".repeat(9 << 20);

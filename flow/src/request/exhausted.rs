@@ -84,10 +84,17 @@ impl Request {
         // No model answered: every attempt is named in `Fallback-From`.
         let mut headers = f.json_headers();
         headers.retain(|(k, _)| k != h::MODEL && k != h::PROVIDER);
+        let mut retry = !lost;
         if e.status == 429 {
-            headers.push((h::RETRY_AFTER.into(), f.retry_after.unwrap_or(1).to_string()));
+            let after = f.retry_after.unwrap_or(1);
+            headers.push((h::RETRY_AFTER.into(), after.to_string()));
+            // A wait past a minute is not one for the client's SDK to sleep through (Anthropic's
+            // slept the hour a provider's retry-after gave, to ask again), as for a budget's.
+            retry &= after <= 60;
         }
-        if lost {
+        // The gateway's own keys, which no retry of the client's mends.
+        retry &= e.code != "provider_auth_failed";
+        if !retry {
             headers.push((h::SHOULD_RETRY.into(), "false".into()));
         }
         self.send_local(e.status, "model_router_exhausted", headers, e.body().into_bytes());

@@ -40,6 +40,9 @@ pub struct Quirks {
     /// answers one over 4 MB with a 413 ("Maximum allowed size for a request containing a
     /// base64 encoded image is 4MB"), which ended the request; such a request is not sent to it.
     pub image_request_bytes: u32,
+    /// The most images a request may hold (0: no limit known): Groq's Llama 4 Scout is reported
+    /// to take 5 and to answer more with a 400; a request holding more is not sent to it.
+    pub max_images: u32,
     /// The `reasoning_effort` values it takes, as bits of [`effort_bit`] (0: not known, any
     /// is sent). OpenAI answers another with a 400 (`'minimal' is not supported with the
     /// 'gpt-5.1-codex' model`): a request asking for one is not sent to it.
@@ -73,6 +76,7 @@ impl Quirks {
         indexless_calls: false,
         auto_cache: false,
         image_request_bytes: 0,
+        max_images: 0,
         efforts: 0,
         default_effort: 0,
         refuses: 0,

@@ -221,6 +221,8 @@ pub struct RawModel {
     pub indexless_calls: bool,
     /// The largest request with an image it takes, bytes (see [`Quirks::image_request_bytes`]).
     pub max_image_request_bytes: Option<u32>,
+    /// The most images a request may hold (see [`Quirks::max_images`]).
+    pub max_images: Option<u32>,
     /// The `reasoning_effort` values it takes, of [`EFFORTS`] (see [`Quirks::efforts`]);
     /// absent: not known, any is sent.
     pub reasoning_efforts: Option<Vec<String>>,

@@ -279,6 +279,7 @@ impl TryFrom<RawCatalog> for Catalog {
                     indexless_calls: m.indexless_calls,
                     auto_cache: false,
                     image_request_bytes: m.max_image_request_bytes.unwrap_or(0),
+                    max_images: m.max_images.unwrap_or(0),
                     efforts,
                     default_effort,
                     refuses,

@@ -37,6 +37,8 @@ impl Images {
         let messages = d.api == Api::Messages;
         if cap > 0 && self.request_bytes > cap {
             Some("images in a request this large")
+        } else if d.quirks.max_images > 0 && self.count > d.quirks.max_images {
+            Some("this many images in one request")
         } else if messages && self.count > MESSAGES_MAX_IMAGES {
             Some("more than 100 images")
         } else if (messages || d.api == Api::BedrockConverse) && self.side > MAX_SIDE {

@@ -27,7 +27,7 @@ impl<'a> Liveness<'a> {
     /// its outcome closes or reopens it), else `Yes`.
     pub(crate) fn admission(&self, d: &Deployment) -> Admit {
         let mut out = Admit::Yes;
-        for k in &health::keys(&d.provider, &d.id) {
+        for k in &health::keys(&d.provider, &d.cluster, &d.id) {
             match self.get(k).map(|h| h.admit(self.now, self.cfg)) {
                 Some(Admit::No) => return Admit::No,
                 Some(Admit::Probe) => out = Admit::Probe,
@@ -43,6 +43,7 @@ impl<'a> Liveness<'a> {
     }
 
     pub(crate) fn latency(&self, d: &Deployment) -> Option<f64> {
-        self.get(&health::deployment_key(&d.provider, &d.id))?.latency(self.now, self.cfg)
+        self.get(&health::deployment_key(&health::reached(&d.provider, &d.cluster), &d.id))?
+            .latency(self.now, self.cfg)
     }
 }

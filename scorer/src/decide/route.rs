@@ -300,11 +300,7 @@ impl Analysis<'_> {
             None => cands.clear(),
         }
         if cands.is_empty() && before > 0 {
-            return Err(ApiError::server(
-                503,
-                "providers_unavailable",
-                "every provider that can serve this request is failing (circuit breaker open): retry shortly",
-            ));
+            return Err(all_open());
         }
         let mut budget = None;
         if let Some(b) = ctx.budget {
@@ -312,7 +308,10 @@ impl Analysis<'_> {
             if cands.first().is_some_and(|d| fits(d)) {
                 budget = Some("ok".to_string());
             } else if selection == Selection::Pinned || !config.budgets.ladder {
-                return Err(b.refused(now, least));
+                // Without the ladder the tier's first is what would be sent: priced past a whole
+                // limit, a 400 (not a wait for a midnight after which it ranks first again).
+                let first = cands.first().map(|d| est.reserve_price(d));
+                return Err(b.refused(now, if selection == Selection::Pinned { least } else { first }));
             } else {
                 // The ladder: a cheaper model of the tier, then each tier down, then free models.
                 // Free models are the last step, not part of a tier's.
@@ -458,6 +457,15 @@ pub(crate) fn request_policy(
 /// state and no client identity (tests, the CLI).
 pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiError> {
     analyze(config, body)?.route(config, &Context { now, ..Context::default() })
+}
+
+/// Every breaker of the request's candidates open, and the route not failing open.
+fn all_open() -> ApiError {
+    ApiError::server(
+        503,
+        "providers_unavailable",
+        "every provider that can serve this request is failing (circuit breaker open): retry shortly",
+    )
 }
 
 #[cfg(test)]
@@ -1455,6 +1463,32 @@ mod tests {
         assert_eq!(cap, d.context_window - input);
     }
 
+    /// Without a cap from the client, the `max_tokens` the Messages API requires is the
+    /// model's limit only while the window leaves it beside the input: Anthropic refuses a
+    /// request whose input and `max_tokens` pass its window, which fits with less.
+    #[test]
+    fn a_default_output_cap_is_what_the_window_leaves() {
+        let c = config();
+        let d = c.catalog.deployments.iter().find(|d| d.id == "claude-haiku-4-5").cloned();
+        let Some(d) = d else { panic!("no claude-haiku-4-5") };
+        let input_for = |text: &str| (text.len() as u64).div_ceil(3) + 4;
+        for (stream, room) in [(true, d.max_output / 2), (false, 1_000)] {
+            let text = "a".repeat(3 * (d.context_window - room) as usize);
+            let body = format!(
+                r#"{{"model":"claude-haiku-4-5","stream":{stream},"messages":[{{"role":"user","content":"{text}"}}]}}"#
+            );
+            let route = route_chat(&c, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+            let sent: serde_json::Value = serde_json::from_slice(&route.target.body).unwrap_or_default();
+            assert_eq!(sent["max_tokens"].as_u64(), Some(d.context_window - input_for(&text)), "{stream}");
+        }
+        // A short conversation is sent the model's limit when streamed, as before.
+        let body =
+            br#"{"model":"claude-haiku-4-5","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+        let route = route_chat(&c, body, TODAY).unwrap_or_else(|e| panic!("{e}"));
+        let sent: serde_json::Value = serde_json::from_slice(&route.target.body).unwrap_or_default();
+        assert_eq!(sent["max_tokens"].as_u64(), Some(d.max_output));
+    }
+
     /// Under a budget, a candidate taken because the first's API refused the request must fit
     /// what is left as the first did: the dearer one next in rank would fail its reservation
     /// (a 429) while a cheaper one could answer.
@@ -2173,6 +2207,31 @@ mod tests {
         assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "unsupported_capability")));
     }
 
+    /// Groq's Llama 4 Scout takes 5 images a request and answers more with a 400, which ended
+    /// the request: six go to a model that takes them, and one pinned to it is refused.
+    #[test]
+    fn a_request_with_more_images_than_a_model_takes_goes_to_another() {
+        let c = Config::from_json(b"").unwrap_or_else(|e| panic!("{e}"));
+        let image = r#"{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}"#;
+        let ask = |model: &str, n: usize| {
+            let images = vec![image; n].join(",");
+            format!(
+                r#"{{"model":"{model}","prefer":"cheap","messages":[{{"role":"user","content":[{images}]}}]}}"#
+            )
+        };
+        let scout = "meta-llama/llama-4-scout-17b-16e-instruct";
+        let to = |body: &str| {
+            analyze(&c, body.as_bytes())?.route(&c, &Context { now: TODAY, ..Context::default() })
+        };
+        let model = |body: &str| to(body).map(|r| r.target.to.model);
+        assert_eq!(model(&ask("economy", 5)).as_deref(), Ok(scout));
+        let six = model(&ask("economy", 6));
+        assert!(six.as_deref().is_ok_and(|m| m != scout), "{six:?}");
+        assert_eq!(model(&ask(scout, 5)).as_deref(), Ok(scout));
+        let e = to(&ask(scout, 6)).err();
+        assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "unsupported_capability")));
+    }
+
     #[test]
     fn long_requests_skip_small_windows_and_escalate_when_needed() {
         // ~200k tokens (600 KB / 3): economy has 1M-window models, so no escalation.
@@ -2409,6 +2468,67 @@ mod tests {
             Config::from_json(br#"{"resilience":{"fail_open":false}}"#).unwrap_or_else(|e| panic!("{e}"));
         let e = analyze(&closed, body.as_bytes()).and_then(|a| a.route(&closed, &ctx)).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "providers_unavailable")));
+    }
+
+    /// Without the ladder, a tier's first choice priced past the whole limit is a 400 that says
+    /// so, though a cheaper model of the tier would fit: no midnight lets it through. Priced
+    /// within the limit, it waits for room as before.
+    #[test]
+    fn without_the_ladder_a_first_choice_past_the_whole_limit_is_over_budget() {
+        let c = Config::from_json(br#"{"budgets":{"ladder":false}}"#).unwrap_or_else(|e| panic!("{e}"));
+        let body = chat("premium", r#","prefer":"coding""#);
+        let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let est = a.req.estimate(c.default_output_tokens);
+        let first =
+            a.route(&c, &Context { now: TODAY, ..Context::default() }).unwrap_or_else(|e| panic!("{e}"));
+        let first = c
+            .catalog
+            .deployments
+            .iter()
+            .find(|d| d.id == first.target.to.model && d.provider == first.target.to.provider);
+        let price = first.map_or(0.0, |d| est.reserve_price(d));
+        let least =
+            cheapest(c.catalog.deployments.iter().filter(|d| d.tier == Tier::Premium), &est).unwrap_or(0.0);
+        assert!(least < price, "{least} {price}");
+        let refused = |limit: f64, left: f64| {
+            let view =
+                BudgetView { limit_usd: limit, smallest: ("global".into(), limit), ..budget_left(left) };
+            let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
+            a.route(&c, &ctx).err().map(|e| (e.status, e.code))
+        };
+        let between = (least + price) / 2.0;
+        assert_eq!(refused(between, between), Some((400, "request_over_budget")));
+        assert_eq!(refused(price * 2.0, price / 2.0), Some((429, "budget_exceeded")));
+    }
+
+    /// Health is kept for a provider as its requests reach it: a configuration that sends the
+    /// provider's requests to another cluster (another listener's, in the same VM) neither
+    /// reads nor is read by the records of one that sends them to the provider's own.
+    #[test]
+    fn a_breaker_is_the_providers_as_reached_through_its_cluster() {
+        let c = config();
+        let body = chat("gpt-oss-120b", r#","prefer":"cheap""#);
+        let first = route_chat(&c, body.as_bytes(), TODAY).map(|r| r.target.to.provider);
+        let first = first.unwrap_or_else(|e| panic!("{e}"));
+        let json = format!(r#"{{"clusters":{{"{first}":"partner-egress"}}}}"#);
+        let moved = Config::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let open = Health { breaker: health::Breaker::Open { since: TODAY }, ..Health::default() };
+        let to = |c: &Config, key: String| {
+            let live = Fixed(vec![(key, open)]);
+            let ctx = Context { now: TODAY, live: Some(&live), ..Context::default() };
+            let r = analyze(c, body.as_bytes()).and_then(|a| a.route(c, &ctx));
+            r.map(|r| r.target.to.provider).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let own = health::provider_key(&first);
+        let partner = health::provider_key(&health::reached(&first, "partner-egress"));
+        assert_eq!(partner, format!("model_router.health.p.{first}@partner-egress"));
+        // Where the moved configuration's attempts report.
+        let sent = route_chat(&moved, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sent.target.to.health_keys()[0], partner);
+        assert_ne!(to(&c, own.clone()), first);
+        assert_eq!(to(&moved, own), first);
+        assert_ne!(to(&moved, partner.clone()), first);
+        assert_eq!(to(&c, partner), first);
     }
 
     #[test]

@@ -75,11 +75,14 @@ impl Needs {
         }
     }
 
-    /// The output cap `d` may be sent: its limit, and under a ceiling no more than its window
-    /// leaves beside the input (a provider refuses input and cap past its window); never less
-    /// than what [`Needs::tokens_on`] checked fits.
+    /// The output cap `d` may be sent: its limit, and under a ceiling, or where the client set
+    /// no cap (the Messages API requires one, and the router then sends the model's limit), no
+    /// more than its window leaves beside the input: Anthropic refuses input and `max_tokens`
+    /// past the window ("input length and `max_tokens` exceed context limit"), and a request
+    /// that fits would move to another model. Never less than what [`Needs::tokens_on`]
+    /// checked fits.
     pub fn output_room(&self, d: &Deployment) -> u64 {
-        if self.output_ceiling {
+        if self.output_ceiling || self.output_requested.is_none() {
             d.max_output.min(d.context_window.saturating_sub(self.input_tokens))
         } else {
             d.max_output

@@ -152,7 +152,7 @@ impl Upstream {
 
     /// The health records this attempt reports to: its provider's, then its deployment's.
     pub fn health_keys(&self) -> [String; 2] {
-        health::keys(&self.provider, &self.model)
+        health::keys(&self.provider, &self.cluster, &self.model)
     }
 }
 

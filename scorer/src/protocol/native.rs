@@ -285,7 +285,9 @@ pub fn unwrapped_error(body: &[u8], overflow: impl FnOnce() -> bool) -> Option<V
 /// A provider's 400 that refuses the gateway rather than the request, as the status it counts
 /// as (one parse for both):
 /// - its key, a 401: Gemini answers a bad or expired key with 400 `INVALID_ARGUMENT` (reason
-///   `API_KEY_INVALID`), not a 401;
+///   `API_KEY_INVALID`), not a 401, and xAI with a 400 whose `error` is a string ("Incorrect
+///   API key provided: xa***ai. You can obtain an API key from https://console.x.ai.", as
+///   its clients' issue threads quote it), which also showed the client part of the key;
 /// - its account, a 402: Anthropic's credit run out ("Your credit balance is too low to access
 ///   the Anthropic API"), Bedrock's quota for the account ("Your request exceeds the service
 ///   quota for your account") or a model the account reaches only through an inference profile
@@ -321,6 +323,9 @@ pub fn gateway_refusal(body: &[u8]) -> Option<u16> {
         if e.get("code").and_then(Value::as_str) == Some("model_decommissioned") {
             return Some(404);
         }
+    }
+    if one.get("error").and_then(Value::as_str).is_some_and(|s| s.starts_with("Incorrect API key provided")) {
+        return Some(401);
     }
     let said = message(error.unwrap_or(one)).unwrap_or_default();
     let account = ACCOUNT_MESSAGES.iter().any(|m| said.starts_with(m))
@@ -488,6 +493,14 @@ mod tests {
         for (body, want) in [
             (r#"[{"error":{"code":400,"message":"x","details":[{"reason":"API_KEY_INVALID"}]}}]"#, Some(401)),
             (r#"{"error":{"message":"API key expired. Please renew the API key."}}"#, Some(401)),
+            (
+                r#"{"code":"Client specified an invalid argument","error":"Incorrect API key provided: xa***ai. You can obtain an API key from https://console.x.ai."}"#,
+                Some(401),
+            ),
+            (
+                r#"{"code":"Client specified an invalid argument","error":"messages: Incorrect API key provided"}"#,
+                None,
+            ),
             (
                 r#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#,
                 Some(402),

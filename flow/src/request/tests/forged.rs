@@ -104,6 +104,9 @@ fn a_routed_request_is_rewritten_for_its_provider_and_never_carries_the_clients_
         "x-http-method-override",
         "x-server-timeout",
         "x-origin",
+        // A tenant's trace baggage, a gRPC deadline.
+        "baggage",
+        "grpc-timeout",
         // Named with `_`: past the checks by name, read as `x-api-key` by some backends.
         "x_api_key",
         "anthropic_beta",

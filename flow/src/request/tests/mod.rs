@@ -33,6 +33,7 @@ mod prefix;
 mod refused;
 mod reshaped;
 mod responses;
+mod should_retry;
 mod spend;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.
@@ -360,6 +361,7 @@ fn a_providers_own_router_headers_never_reach_the_client() {
         ("x-ratelimit-remaining-requests", "99"),
         ("openai-organization", "gateway-org"),
         ("set-cookie", "__cf_bm=x; path=/; domain=.api.example"),
+        ("www-authenticate", "Bearer realm=\"OpenAI API\""),
     ]);
     let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
     let removed: Vec<&str> = step
@@ -370,7 +372,13 @@ fn a_providers_own_router_headers_never_reach_the_client() {
             _ => None,
         })
         .collect();
-    for name in ["x-model-router-cost", "x-model-router-fallback-from", "openai-organization", "set-cookie"] {
+    for name in [
+        "x-model-router-cost",
+        "x-model-router-fallback-from",
+        "openai-organization",
+        "set-cookie",
+        "www-authenticate",
+    ] {
         assert!(removed.contains(&name), "{name}: {step:?}");
     }
     assert!(!removed.contains(&"x-ratelimit-remaining-requests"), "{step:?}");

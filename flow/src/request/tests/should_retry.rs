@@ -1,0 +1,42 @@
+//! What the router's own error when every attempt failed tells the client's SDK: the OpenAI and
+//! Anthropic SDKs retry a 429 and a 5xx twice, honouring `x-should-retry: false`, and sleep
+//! whatever `retry-after` says.
+
+use super::*;
+
+/// Every attempt's statuses and retry-afters, three attempts: the router's answer's status,
+/// its `retry-after` and its `x-should-retry`.
+fn ended(statuses: [&str; 3], after: [Option<&str>; 3]) -> (u16, Option<String>, Option<String>) {
+    let mut host = chat(HELLO);
+    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
+    route(&mut req, &host);
+    let mut step = Step::just(Verdict::Continue);
+    for (i, (status, after)) in statuses.iter().zip(after).enumerate() {
+        let mut headers = pairs(&[(":status", *status)]);
+        headers.extend(after.map(|a| ("retry-after".to_string(), a.to_string())));
+        if i == 0 {
+            host.response_headers = headers;
+            step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        } else {
+            assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
+            host.call_headers = headers;
+            step = req.on(&host, Event::CallResponse { body_size: 0 });
+        }
+    }
+    let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    (status, get("retry-after"), get("x-should-retry"))
+}
+
+/// Rate limits a minute or less away are the SDK's to wait out; an hour is not (Anthropic's
+/// slept the hour a provider's `retry-after` gave, to ask again). The gateway's own keys,
+/// rejected by every provider, no retry of the client's mends; other failures it may retry.
+#[test]
+fn a_long_rate_limit_or_the_gateways_rejected_keys_are_not_for_the_sdk_to_retry() {
+    let some = |s: &str| Some(s.to_string());
+    let limited = ["429", "429", "429"];
+    assert_eq!(ended(limited, [Some("30"), Some("9"), Some("60")]), (429, some("9"), None));
+    assert_eq!(ended(limited, [Some("3600"), Some("7200"), Some("61")]), (429, some("61"), some("false")));
+    assert_eq!(ended(["401", "403", "401"], [None; 3]), (502, None, some("false")));
+    assert_eq!(ended(["503", "500", "502"], [None; 3]), (502, None, None));
+}
