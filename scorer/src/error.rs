@@ -18,6 +18,9 @@ pub struct ApiError {
     pub code: &'static str,
     /// For a 405: the methods the path takes, the value of the reply's `Allow` header.
     pub allow: Option<&'static str>,
+    /// Seconds the client should wait before it asks again (`retry-after`), when the router
+    /// knows when it can be answered.
+    pub retry_after: Option<u32>,
 }
 
 /// Client input is longer than this in an error message is cut, so a hostile value cannot
@@ -34,18 +37,33 @@ impl ApiError {
             param: param.map(str::to_string),
             code,
             allow: None,
+            retry_after: None,
         }
     }
 
     /// A `server_error`: the router, not the request, is at fault.
     pub fn server(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into(), kind: "server_error", param: None, code, allow: None }
+        ApiError {
+            status,
+            message: message.into(),
+            kind: "server_error",
+            param: None,
+            code,
+            allow: None,
+            retry_after: None,
+        }
     }
 
     /// A 429 `rate_limit_exceeded` of type `rate_limit_error`, as OpenAI answers rate limits
     /// (the SDKs raise `RateLimitError` on it).
     pub fn rate_limited(message: impl Into<String>) -> Self {
         ApiError { kind: "rate_limit_error", ..ApiError::server(429, "rate_limit_exceeded", message) }
+    }
+
+    /// The same error, to be asked again in `secs` seconds.
+    pub fn with_retry_after(mut self, secs: u32) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// The same error with another status.

@@ -12,12 +12,13 @@ pub const KEY_PREFIX: &str = "model_router.health.";
 
 /// What a health record is kept for: a provider as its requests reach it, through Envoy's
 /// `cluster`. The provider's name where the cluster bears it (the default), else
-/// `provider@cluster`: two router configurations in one VM that send a provider's requests to
+/// `provider>cluster` (`>`, which no provider or cluster name of the catalog holds, so no
+/// provider's own name reads as another's moved): two router configurations in one VM that send a provider's requests to
 /// different clusters (a partner gateway's own egress) share their records otherwise, and one
 /// cluster's failures opened the other's healthy provider's breaker (its requests moved to
 /// another model) and its latency steered the other's `prefer: fast`.
 pub fn reached(provider: &str, cluster: &str) -> String {
-    if provider == cluster { provider.to_string() } else { format!("{provider}@{cluster}") }
+    if provider == cluster { provider.to_string() } else { format!("{provider}>{cluster}") }
 }
 
 /// The record key of a provider (as [`reached`]).
@@ -247,6 +248,18 @@ fn cooled(now: u64, since: u64, cfg: &ResilienceConfig) -> bool {
 }
 
 impl Health {
+    /// Seconds until a breaker that refuses requests now ([`Health::admit`] says `No`) lets
+    /// one through: the second after its cooldown (a half-open one's whose probes are all out
+    /// may let one sooner, as a probe ends). 0 when closed.
+    pub fn refuses_for(&self, now: u64, cfg: &ResilienceConfig) -> u64 {
+        match self.breaker {
+            Breaker::Closed => 0,
+            Breaker::Open { since } | Breaker::HalfOpen { since, .. } => {
+                since.saturating_add(cfg.cooldown_secs).saturating_add(1).saturating_sub(now)
+            }
+        }
+    }
+
     /// Whether a request may go now.
     pub fn admit(&self, now: u64, cfg: &ResilienceConfig) -> Admit {
         match self.breaker {

@@ -220,6 +220,11 @@ fn with_every_breaker_open_requests_fail_open() {
         } else {
             assert_eq!(r.status, 503, "{}", r.text());
             assert_eq!(error_of(&r)["code"].as_str(), Some("providers_unavailable"));
+            // Asked again when the first breaker cools down; five minutes is no wait for an
+            // SDK to sleep through.
+            let wait: u64 = r.header("retry-after").and_then(|v| v.parse().ok()).unwrap_or(0);
+            assert!((290..=301).contains(&wait), "retry-after {wait}");
+            assert_eq!(r.header("x-should-retry"), Some("false"));
         }
     }
 }

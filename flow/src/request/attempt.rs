@@ -59,7 +59,7 @@ impl Request {
             status => status.unwrap_or(0),
         };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
-        if status == 429 {
+        if matches!(status, 429 | 503 | 529) {
             f.note_retry_after(find(&headers, h::RETRY_AFTER), now_ns);
         }
         let timed_out = status == 504

@@ -28,6 +28,9 @@ impl Request {
         // attempts again (nine providers at work and no answer, measured). (A reset before any
         // answer, or a provider's own 504, is not charged, and may be retried.)
         let lost = self.account.lost_nano > 0;
+        // No attempt sent: Envoy has no cluster for any (its 404, or a call it cannot make).
+        let unreachable =
+            !f.failed.is_empty() && f.failed.iter().all(|x| !x.sent && matches!(x.status, 0 | 404));
         let later = if lost { "" } else { ": retry later" };
         let e = if !f.failed.is_empty() && f.failed.iter().all(|x| x.status == 413) {
             // Every body the router made was over Envoy's buffer limit (a translation grows
@@ -46,9 +49,8 @@ impl Request {
                 ),
             )
             .with_status(413)
-        } else if !f.failed.is_empty() && f.failed.iter().all(|x| !x.sent && matches!(x.status, 0 | 404)) {
-            // No attempt could be sent: Envoy has no cluster for any (its 404, or a call it
-            // cannot make). The gateway's configuration, which no retry mends.
+        } else if unreachable {
+            // The gateway's configuration, which no retry mends.
             ApiError::server(
                 502,
                 "upstream_failed",
@@ -85,15 +87,22 @@ impl Request {
         let mut headers = f.json_headers();
         headers.retain(|(k, _)| k != h::MODEL && k != h::PROVIDER);
         let mut retry = !lost;
-        if e.status == 429 {
-            let after = f.retry_after.unwrap_or(1);
+        let wait = match e.status {
+            429 => Some(f.retry_after.unwrap_or(1)),
+            // Every provider overloaded (503, Anthropic's 529), one saying when to come back: the
+            // SDKs asked again within a second, where the provider asked for twenty.
+            502 if e.code == "upstream_failed" && all(|s| matches!(s, 429 | 503 | 529)) => f.retry_after,
+            _ => None,
+        };
+        if let Some(after) = wait {
             headers.push((h::RETRY_AFTER.into(), after.to_string()));
             // A wait past a minute is not one for the client's SDK to sleep through (Anthropic's
             // slept the hour a provider's retry-after gave, to ask again), as for a budget's.
             retry &= after <= 60;
         }
-        // The gateway's own keys, which no retry of the client's mends.
-        retry &= e.code != "provider_auth_failed";
+        // The gateway's own keys, account (its credit, its quota: a 402) or clusters, which no
+        // retry of the client's mends.
+        retry &= !unreachable && !all(|s| matches!(s, 401..=403));
         if !retry {
             headers.push((h::SHOULD_RETRY.into(), "false".into()));
         }

@@ -249,7 +249,7 @@ impl Request {
         if status == 0 || (status == 504 && envoys && timed_out) {
             self.lost(host, &f);
         }
-        if status == 429 {
+        if matches!(status, 429 | 503 | 529) {
             f.note_retry_after(find(&headers, h::RETRY_AFTER), now_ns);
         }
         // Envoy's own 504 ended a fallback still generating (it comes whole, streams too): its

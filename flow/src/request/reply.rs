@@ -12,9 +12,14 @@ use crate::shared::Shared;
 
 impl Request {
     pub(super) fn reject(&mut self, host: &dyn Host, e: &ApiError) -> Verdict {
-        match e.allow {
-            Some(methods) => self.reject_with(host, e, &[(h::ALLOW, methods)]),
-            None => self.reject_with(host, e, &[]),
+        match (e.allow, e.retry_after) {
+            (Some(methods), _) => self.reject_with(host, e, &[(h::ALLOW, methods)]),
+            // A wait past a minute is not one for the client's SDK to sleep through.
+            (None, Some(secs)) => {
+                let later = if secs > 60 { "false" } else { "true" };
+                self.reject_with(host, e, &[(h::RETRY_AFTER, &secs.to_string()), (h::SHOULD_RETRY, later)])
+            }
+            (None, None) => self.reject_with(host, e, &[]),
         }
     }
 

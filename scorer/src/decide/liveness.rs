@@ -42,6 +42,15 @@ impl<'a> Liveness<'a> {
         self.admission(d) != Admit::No
     }
 
+    /// Seconds until `d` may be sent a request ([`Health::refuses_for`]): the longer wait of its
+    /// provider's and its own breaker, where they refuse requests now.
+    pub(crate) fn refuses_for(&self, d: &Deployment) -> u64 {
+        let keys = health::keys(&d.provider, &d.cluster, &d.id);
+        let refusing =
+            keys.iter().filter_map(|k| self.get(k)).filter(|h| h.admit(self.now, self.cfg) == Admit::No);
+        refusing.map(|h| h.refuses_for(self.now, self.cfg)).max().unwrap_or(0)
+    }
+
     pub(crate) fn latency(&self, d: &Deployment) -> Option<f64> {
         self.get(&health::deployment_key(&health::reached(&d.provider, &d.cluster), &d.id))?
             .latency(self.now, self.cfg)

@@ -281,8 +281,10 @@ impl Analysis<'_> {
         // Skip open breakers. Only the first candidate that admits is needed now (fallbacks
         // are admitted again when they are tried), so health records are read in rank order
         // and no further: each read is a call out of the VM.
-        let least = cheapest(cands.iter().copied(), &est); // before breakers: see `refused`
-        let before = cands.len();
+        // Before breakers (see `refused`): they heal, and a price judged past one open would
+        // tell a client its request never fits.
+        let least = cheapest(cands.iter().copied(), &est);
+        let top = cands.first().map(|d| est.reserve_price(d));
         let mut fail_open = false;
         // The first that admits, and whether it does as a probe.
         let mut first_admitted = None;
@@ -297,10 +299,8 @@ impl Analysis<'_> {
             }
             // Every breaker open: fail open (all candidates, as ranked), or refuse.
             None if config.resilience.fail_open => fail_open = !cands.is_empty(),
-            None => cands.clear(),
-        }
-        if cands.is_empty() && before > 0 {
-            return Err(all_open());
+            None if cands.is_empty() => {}
+            None => return Err(all_open(cands.iter().map(|d| live.refuses_for(d)).min())),
         }
         let mut budget = None;
         if let Some(b) = ctx.budget {
@@ -310,8 +310,7 @@ impl Analysis<'_> {
             } else if selection == Selection::Pinned || !config.budgets.ladder {
                 // Without the ladder the tier's first is what would be sent: priced past a whole
                 // limit, a 400 (not a wait for a midnight after which it ranks first again).
-                let first = cands.first().map(|d| est.reserve_price(d));
-                return Err(b.refused(now, if selection == Selection::Pinned { least } else { first }));
+                return Err(b.refused(now, if selection == Selection::Pinned { least } else { top }));
             } else {
                 // The ladder: a cheaper model of the tier, then each tier down, then free models.
                 // Free models are the last step, not part of a tier's.
@@ -459,13 +458,19 @@ pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiEr
     analyze(config, body)?.route(config, &Context { now, ..Context::default() })
 }
 
-/// Every breaker of the request's candidates open, and the route not failing open.
-fn all_open() -> ApiError {
-    ApiError::server(
+/// Every breaker of the request's candidates open, and the route not failing open: asked again
+/// when the first of them cools down (`wait`, seconds), the SDKs' retries spent within two
+/// seconds otherwise.
+fn all_open(wait: Option<u64>) -> ApiError {
+    let e = ApiError::server(
         503,
         "providers_unavailable",
         "every provider that can serve this request is failing (circuit breaker open): retry shortly",
-    )
+    );
+    match wait {
+        Some(secs) => e.with_retry_after(u32::try_from(secs).unwrap_or(u32::MAX).max(1)),
+        None => e,
+    }
 }
 
 #[cfg(test)]
@@ -1487,6 +1492,17 @@ mod tests {
         let route = route_chat(&c, body, TODAY).unwrap_or_else(|e| panic!("{e}"));
         let sent: serde_json::Value = serde_json::from_slice(&route.target.body).unwrap_or_default();
         assert_eq!(sent["max_tokens"].as_u64(), Some(d.max_output));
+        // Thinking inside that room leaves the answer its own (it took all but one token).
+        let text = "a".repeat(3 * (d.context_window - 13_000) as usize);
+        let body = format!(
+            r#"{{"model":"claude-haiku-4-5","stream":true,"reasoning_effort":"high","messages":[{{"role":"user","content":"{text}"}}]}}"#
+        );
+        let route = route_chat(&c, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
+        let sent: serde_json::Value = serde_json::from_slice(&route.target.body).unwrap_or_default();
+        let cap = sent["max_tokens"].as_u64().unwrap_or(0);
+        let budget = sent["thinking"]["budget_tokens"].as_u64().unwrap_or(u64::MAX);
+        assert_eq!(cap, d.context_window - input_for(&text));
+        assert!(budget >= 1_024 && budget + 4_096 <= cap, "{budget} of {cap}: {}", sent["thinking"]);
     }
 
     /// Under a budget, a candidate taken because the first's API refused the request must fit
@@ -2467,7 +2483,9 @@ mod tests {
         let closed =
             Config::from_json(br#"{"resilience":{"fail_open":false}}"#).unwrap_or_else(|e| panic!("{e}"));
         let e = analyze(&closed, body.as_bytes()).and_then(|a| a.route(&closed, &ctx)).err();
-        assert_eq!(e.map(|e| (e.status, e.code)), Some((503, "providers_unavailable")));
+        // Asked again when the first cools down: the second after its cooldown.
+        let wait = u32::try_from(closed.resilience.cooldown_secs + 1).ok();
+        assert_eq!(e.map(|e| (e.status, e.code, e.retry_after)), Some((503, "providers_unavailable", wait)));
     }
 
     /// Without the ladder, a tier's first choice priced past the whole limit is a 400 that says
@@ -2499,6 +2517,20 @@ mod tests {
         let between = (least + price) / 2.0;
         assert_eq!(refused(between, between), Some((400, "request_over_budget")));
         assert_eq!(refused(price * 2.0, price / 2.0), Some((429, "budget_exceeded")));
+        // The first choice's breaker open, the next (dearer) past what is left: a wait, not a
+        // 400 that says the request never fits (the breaker heals).
+        let cheap = chat("premium", r#","prefer":"cheap""#);
+        let a = analyze(&c, cheap.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let top = a.route(&c, &Context { now: TODAY, ..Context::default() }).map(|r| r.target.to);
+        let top = top.unwrap_or_else(|e| panic!("{e}"));
+        let open = Health { breaker: health::Breaker::Open { since: TODAY }, ..Health::default() };
+        let live = Fixed(vec![(health::deployment_key(&top.provider, &top.model), open)]);
+        let room =
+            c.catalog.deployments.iter().find(|d| d.id == top.model).map_or(0.0, |d| est.reserve_price(d));
+        let view = BudgetView { limit_usd: room, smallest: ("global".into(), room), ..budget_left(room) };
+        let ctx = Context { now: TODAY, budget: Some(&view), live: Some(&live), ..Context::default() };
+        let e = a.route(&c, &ctx).err().map(|e| (e.status, e.code));
+        assert_eq!(e, Some((429, "budget_exceeded")));
     }
 
     /// Health is kept for a provider as its requests reach it: a configuration that sends the
@@ -2521,7 +2553,7 @@ mod tests {
         };
         let own = health::provider_key(&first);
         let partner = health::provider_key(&health::reached(&first, "partner-egress"));
-        assert_eq!(partner, format!("model_router.health.p.{first}@partner-egress"));
+        assert_eq!(partner, format!("model_router.health.p.{first}>partner-egress"));
         // Where the moved configuration's attempts report.
         let sent = route_chat(&moved, body.as_bytes(), TODAY).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sent.target.to.health_keys()[0], partner);

@@ -2,7 +2,7 @@
 //! provider policy, capabilities (tools, images, JSON schema, reasoning parameters) and the
 //! context window. A tier with no fitting model escalates to the next tier up, and says why.
 
-use crate::catalog::{Deployment, Tier};
+use crate::catalog::{Api, Deployment, Tier};
 use crate::config::Config;
 use crate::decide::images::Images;
 use crate::decide::upstream::{Fallback, Upstream};
@@ -76,13 +76,15 @@ impl Needs {
     }
 
     /// The output cap `d` may be sent: its limit, and under a ceiling, or where the client set
-    /// no cap (the Messages API requires one, and the router then sends the model's limit), no
-    /// more than its window leaves beside the input: Anthropic refuses input and `max_tokens`
-    /// past the window ("input length and `max_tokens` exceed context limit"), and a request
-    /// that fits would move to another model. Never less than what [`Needs::tokens_on`]
+    /// no cap to a model of the Messages API (which requires one: the router then sends the
+    /// model's limit), no more than its window leaves beside the input: Anthropic refuses input
+    /// and `max_tokens` past the window ("input length and `max_tokens` exceed context
+    /// limit"), and a request that fits would move to another model. (Other APIs are sent no
+    /// cap the client did not set, and may write to their limit: what a stream without usage
+    /// is charged and a worst case reserves.) Never less than what [`Needs::tokens_on`]
     /// checked fits.
     pub fn output_room(&self, d: &Deployment) -> u64 {
-        if self.output_ceiling || self.output_requested.is_none() {
+        if self.output_ceiling || (self.output_requested.is_none() && d.api == Api::Messages) {
             d.max_output.min(d.context_window.saturating_sub(self.input_tokens))
         } else {
             d.max_output

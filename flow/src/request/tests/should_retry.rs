@@ -30,7 +30,8 @@ fn ended(statuses: [&str; 3], after: [Option<&str>; 3]) -> (u16, Option<String>,
 
 /// Rate limits a minute or less away are the SDK's to wait out; an hour is not (Anthropic's
 /// slept the hour a provider's `retry-after` gave, to ask again). The gateway's own keys,
-/// rejected by every provider, no retry of the client's mends; other failures it may retry.
+/// rejected by every provider, no retry of the client's mends; other failures it may retry,
+/// after the wait overloaded providers asked for.
 #[test]
 fn a_long_rate_limit_or_the_gateways_rejected_keys_are_not_for_the_sdk_to_retry() {
     let some = |s: &str| Some(s.to_string());
@@ -38,5 +39,10 @@ fn a_long_rate_limit_or_the_gateways_rejected_keys_are_not_for_the_sdk_to_retry(
     assert_eq!(ended(limited, [Some("30"), Some("9"), Some("60")]), (429, some("9"), None));
     assert_eq!(ended(limited, [Some("3600"), Some("7200"), Some("61")]), (429, some("61"), some("false")));
     assert_eq!(ended(["401", "403", "401"], [None; 3]), (502, None, some("false")));
+    // The gateway's account refused (credit run out), by every provider.
+    assert_eq!(ended(["402", "402", "403"], [None; 3]), (502, None, some("false")));
     assert_eq!(ended(["503", "500", "502"], [None; 3]), (502, None, None));
+    // Every provider overloaded: the smallest wait one gave (none said, none given).
+    assert_eq!(ended(["503", "529", "503"], [Some("20"), None, Some("30")]), (502, some("20"), None));
+    assert_eq!(ended(["503", "529", "500"], [Some("20"), None, None]), (502, None, None));
 }
