@@ -79,12 +79,11 @@ pub const NOT_FOR_PROVIDERS: [&str; 33] = [
 ];
 /// Response headers of a provider's that name the gateway's account with it, or set its
 /// cookies (a CDN's in front of it): never passed on to a client. OpenAI's
-/// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`, a
+/// `openai-organization` and `openai-project`, Anthropic's `anthropic-organization-id`, and a
 /// provider's challenge to the gateway's key (`www-authenticate`, `proxy-authenticate`), which
-/// a client would take as one to its own, and its `x-should-retry`: the router's own says
-/// whether the client's SDK asks again (a provider's `true` beside a 400 it relays had the SDK
-/// send a refused request twice more).
-pub const PROVIDER_PRIVATE: [&str; 8] = [
+/// a client would take as one to its own. (Its `x-should-retry` stays: beside an error the
+/// router relays, it is the provider's word on that error.)
+pub const PROVIDER_PRIVATE: [&str; 7] = [
     "openai-organization",
     "openai-project",
     "anthropic-organization-id",
@@ -92,7 +91,6 @@ pub const PROVIDER_PRIVATE: [&str; 8] = [
     "set-cookie2",
     "www-authenticate",
     "proxy-authenticate",
-    "x-should-retry",
 ];
 /// Prefixes of the headers of the providers' own protocols, which the gateway speaks for the
 /// client: AWS signing and Bedrock options (`x-amz-date`, `x-amz-security-token`,

@@ -284,7 +284,7 @@ impl Analysis<'_> {
         // Before breakers (see `refused`): they heal, and a price judged past one open would
         // tell a client its request never fits.
         let least = cheapest(cands.iter().copied(), &est);
-        let top = cands.first().map(|d| est.reserve_price(d));
+        let top = cands.first().copied();
         let mut fail_open = false;
         // The first that admits, and whether it does as a probe.
         let mut first_admitted = None;
@@ -308,9 +308,10 @@ impl Analysis<'_> {
             if cands.first().is_some_and(|d| fits(d)) {
                 budget = Some("ok".to_string());
             } else if selection == Selection::Pinned || !config.budgets.ladder {
-                // Without the ladder the tier's first is what would be sent: priced past a whole
-                // limit, a 400 (not a wait for a midnight after which it ranks first again).
-                return Err(b.refused(now, if selection == Selection::Pinned { least } else { top }));
+                // Without the ladder the tier's first is what would be sent.
+                let first = top.map(|d| est.reserve_price(d));
+                let price = if selection == Selection::Pinned { least } else { first };
+                return Err(unladdered(b, now, &live, top.filter(|d| fits(d)), price));
             } else {
                 // The ladder: a cheaper model of the tier, then each tier down, then free models.
                 // Free models are the last step, not part of a tier's.
@@ -458,6 +459,24 @@ pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiEr
     analyze(config, body)?.route(config, &Context { now, ..Context::default() })
 }
 
+/// Why a request is refused whose first choice does not fit what is left of a limit, without
+/// the ladder (or pinned). Where the first in rank order (`fitting`) fits it, its breaker open,
+/// the breaker holds the request back, not the budget (said as the day's limit reached, it had
+/// the client wait for midnight). Else priced (`price`) past the whole limit, a 400 (not a wait
+/// for a midnight after which the same model ranks first again), or the limit reached.
+fn unladdered(
+    b: &BudgetView,
+    now: u64,
+    live: &Liveness<'_>,
+    fitting: Option<&Deployment>,
+    price: Option<f64>,
+) -> ApiError {
+    match fitting.map(|d| live.refuses_for(d)).filter(|w| *w > 0) {
+        Some(wait) => all_open(Some(wait)),
+        None => b.refused(now, price),
+    }
+}
+
 /// Every breaker of the request's candidates open, and the route not failing open: asked again
 /// when the first of them cools down (`wait`, seconds), the SDKs' retries spent within two
 /// seconds otherwise.
@@ -465,7 +484,7 @@ fn all_open(wait: Option<u64>) -> ApiError {
     let e = ApiError::server(
         503,
         "providers_unavailable",
-        "every provider that can serve this request is failing (circuit breaker open): retry shortly",
+        "every provider that can serve this request is failing (circuit breaker open): retry after the seconds its retry-after header gives",
     );
     match wait {
         Some(secs) => e.with_retry_after(u32::try_from(secs).unwrap_or(u32::MAX).max(1)),
@@ -2517,8 +2536,10 @@ mod tests {
         let between = (least + price) / 2.0;
         assert_eq!(refused(between, between), Some((400, "request_over_budget")));
         assert_eq!(refused(price * 2.0, price / 2.0), Some((429, "budget_exceeded")));
-        // The first choice's breaker open, the next (dearer) past what is left: a wait, not a
-        // 400 that says the request never fits (the breaker heals).
+        // The first choice's breaker open, the next (dearer) past what is left: the breaker holds
+        // it back, and the client is told to wait for its cooldown, not that the request never
+        // fits (a 400) nor that the day's limit is reached (a wait for midnight). Past what is
+        // left on the first choice too, the limit is reached.
         let cheap = chat("premium", r#","prefer":"cheap""#);
         let a = analyze(&c, cheap.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let top = a.route(&c, &Context { now: TODAY, ..Context::default() }).map(|r| r.target.to);
@@ -2527,10 +2548,14 @@ mod tests {
         let live = Fixed(vec![(health::deployment_key(&top.provider, &top.model), open)]);
         let room =
             c.catalog.deployments.iter().find(|d| d.id == top.model).map_or(0.0, |d| est.reserve_price(d));
-        let view = BudgetView { limit_usd: room, smallest: ("global".into(), room), ..budget_left(room) };
-        let ctx = Context { now: TODAY, budget: Some(&view), live: Some(&live), ..Context::default() };
-        let e = a.route(&c, &ctx).err().map(|e| (e.status, e.code));
-        assert_eq!(e, Some((429, "budget_exceeded")));
+        let refused = |left: f64| {
+            let view = BudgetView { limit_usd: room, smallest: ("global".into(), room), ..budget_left(left) };
+            let ctx = Context { now: TODAY, budget: Some(&view), live: Some(&live), ..Context::default() };
+            a.route(&c, &ctx).err().map(|e| (e.status, e.code, e.retry_after))
+        };
+        let cooled = u32::try_from(c.resilience.cooldown_secs + 1).ok();
+        assert_eq!(refused(room), Some((503, "providers_unavailable", cooled)));
+        assert_eq!(refused(room / 2.0), Some((429, "budget_exceeded", None)));
     }
 
     /// Health is kept for a provider as its requests reach it: a configuration that sends the

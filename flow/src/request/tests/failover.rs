@@ -1,6 +1,7 @@
 //! Failover: the next candidate called out of band, how a request ends when every provider
 //! fails, and the context-length retry.
 
+use super::should_retry::failing_thrice;
 use super::*;
 
 #[test]
@@ -65,24 +66,7 @@ fn how_a_request_ends_when_its_providers_fail() {
         ("all rejected the key", [401, 403, 401], [None; 3], 502, "provider_auth_failed", "upstream_error"),
     ];
     for (name, statuses, after, want, code, outcome) in cases {
-        let mut host = chat(HELLO);
-        let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
-        route(&mut req, &host);
-        let mut step = Step::just(Verdict::Continue);
-        for (i, (status, after)) in statuses.iter().zip(after).enumerate() {
-            let mut headers = vec![(":status".to_string(), status.to_string())];
-            if let Some(a) = after {
-                headers.push(("retry-after".into(), a.to_string()));
-            }
-            if i == 0 {
-                host.response_headers = headers;
-                step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-            } else {
-                assert_eq!(req.on(&host, Event::Dispatched { sent: true }), Step::just(Verdict::Pause));
-                host.call_headers = headers;
-                step = req.on(&host, Event::CallResponse { body_size: 0 });
-            }
-        }
+        let (host, mut req, step) = failing_thrice(statuses, after);
         let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("{name}: {step:?}"));
         assert_eq!((status, json["error"]["code"].as_str()), (want, Some(code)), "{name}: {json}");
         let retry = headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str());

@@ -4,15 +4,15 @@
 
 use super::*;
 
-/// Every attempt's statuses and retry-afters, three attempts: the router's answer's status,
-/// its `retry-after` and its `x-should-retry`.
-fn ended(statuses: [&str; 3], after: [Option<&str>; 3]) -> (u16, Option<String>, Option<String>) {
+/// A chat request with three attempts, answered `statuses` (with `after` as their
+/// `retry-after`) in turn: its host, the request, and the step that ended it.
+pub(super) fn failing_thrice(statuses: [u16; 3], after: [Option<&str>; 3]) -> (Fake, Request, Step) {
     let mut host = chat(HELLO);
     let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":3}"#)));
     route(&mut req, &host);
     let mut step = Step::just(Verdict::Continue);
     for (i, (status, after)) in statuses.iter().zip(after).enumerate() {
-        let mut headers = pairs(&[(":status", *status)]);
+        let mut headers = vec![(":status".to_string(), status.to_string())];
         headers.extend(after.map(|a| ("retry-after".to_string(), a.to_string())));
         if i == 0 {
             host.response_headers = headers;
@@ -23,6 +23,13 @@ fn ended(statuses: [&str; 3], after: [Option<&str>; 3]) -> (u16, Option<String>,
             step = req.on(&host, Event::CallResponse { body_size: 0 });
         }
     }
+    (host, req, step)
+}
+
+/// Every attempt's statuses and retry-afters, three attempts: the router's answer's status,
+/// its `retry-after` and its `x-should-retry`.
+fn ended(statuses: [u16; 3], after: [Option<&str>; 3]) -> (u16, Option<String>, Option<String>) {
+    let (_, _, step) = failing_thrice(statuses, after);
     let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     (status, get("retry-after"), get("x-should-retry"))
@@ -35,14 +42,14 @@ fn ended(statuses: [&str; 3], after: [Option<&str>; 3]) -> (u16, Option<String>,
 #[test]
 fn a_long_rate_limit_or_the_gateways_rejected_keys_are_not_for_the_sdk_to_retry() {
     let some = |s: &str| Some(s.to_string());
-    let limited = ["429", "429", "429"];
+    let limited = [429, 429, 429];
     assert_eq!(ended(limited, [Some("30"), Some("9"), Some("60")]), (429, some("9"), None));
     assert_eq!(ended(limited, [Some("3600"), Some("7200"), Some("61")]), (429, some("61"), some("false")));
-    assert_eq!(ended(["401", "403", "401"], [None; 3]), (502, None, some("false")));
+    assert_eq!(ended([401, 403, 401], [None; 3]), (502, None, some("false")));
     // The gateway's account refused (credit run out), by every provider.
-    assert_eq!(ended(["402", "402", "403"], [None; 3]), (502, None, some("false")));
-    assert_eq!(ended(["503", "500", "502"], [None; 3]), (502, None, None));
+    assert_eq!(ended([402, 402, 403], [None; 3]), (502, None, some("false")));
+    assert_eq!(ended([503, 500, 502], [None; 3]), (502, None, None));
     // Every provider overloaded: the smallest wait one gave (none said, none given).
-    assert_eq!(ended(["503", "529", "503"], [Some("20"), None, Some("30")]), (502, some("20"), None));
-    assert_eq!(ended(["503", "529", "500"], [Some("20"), None, None]), (502, None, None));
+    assert_eq!(ended([503, 529, 503], [Some("20"), None, Some("30")]), (502, some("20"), None));
+    assert_eq!(ended([503, 529, 500], [Some("20"), None, None]), (502, None, None));
 }

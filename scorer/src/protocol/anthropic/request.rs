@@ -303,7 +303,7 @@ struct Reasoning {
 /// it and the route's estimate was made on it; the budget is cut to leave [`ANSWER_ROOM`] (or
 /// half of `max_tokens`, when smaller) for the answer, but not below [`MIN_THINKING_BUDGET`]
 /// while the cap leaves [`LEAST_ANSWER_ROOM`] beside it. Without one, `max_tokens` is raised
-/// (within the model's limit) when it leaves no room above the budget, and the budget cut as
+/// (within the model's limit) to leave [`ANSWER_ROOM`] above the budget, and the budget cut as
 /// under a cap where that limit holds it down. No thinking when the
 /// client asked none/minimal (the lowest effort, `low`), when `tool_choice` forces a tool
 /// (thinking allows only auto and none), and when the last assistant turn called tools or is a
@@ -374,8 +374,9 @@ fn thinking_budget(
         None if capped => budget.min(max_tokens.saturating_sub(ANSWER_ROOM.min(*max_tokens / 2))),
         asked => {
             let budget = asked.unwrap_or(budget);
-            if *max_tokens <= budget {
-                *max_tokens = to.max_output.min(budget.saturating_add(ANSWER_ROOM)).max(*max_tokens);
+            let room = budget.saturating_add(ANSWER_ROOM);
+            if *max_tokens < room {
+                *max_tokens = to.max_output.min(room).max(*max_tokens);
             }
             // Held down by the limit (the room the window leaves beside a long conversation),
             // the budget leaves the answer its room, as under a client's cap: it took all but

@@ -297,6 +297,10 @@ fn reasoning_effort_becomes_a_thinking_budget_when_it_can() {
         // that limit, the budget leaves the answer its room as under a cap (it left one token).
         (json!({"reasoning_effort": "high", "stream": true}), 10_000, Some(5_904), 10_000),
         (json!({"reasoning_effort": "high"}), 18_000, Some(13_904), 18_000),
+        // Unstreamed: the default leaves high's budget its room; a client's own budget near
+        // it is sent as asked, with room made above it, not cut.
+        (json!({"reasoning_effort": "high"}), 64_000, Some(16_384), 21_333),
+        (json!({"reasoning_effort": "high", "thinking_budget": 20_000}), 64_000, Some(20_000), 24_096),
         (json!({"reasoning_effort": "none"}), 64_000, None, 21_333),
         (json!({"reasoning_effort": "minimal"}), 64_000, None, 21_333),
         (json!({"reasoning_effort": null}), 64_000, None, 21_333),
