@@ -368,7 +368,7 @@ impl Request {
             f.headers().into_iter().chain(cost_headers).map(|(k, v)| (k.to_string(), v)).collect();
         reply.extend(headers.into_iter().filter(|(k, _)| {
             (k == h::CONTENT_TYPE && content_type.is_none())
-                || matches!(k.as_str(), "retry-after" | "x-request-id")
+                || matches!(k.as_str(), "retry-after" | "x-request-id" | "x-should-retry")
                 || k.starts_with("x-ratelimit-")
         }));
         if let Some(kind) = content_type {

@@ -11,7 +11,8 @@ use crate::io::Host;
 impl Request {
     /// Every attempt failed: one error in the OpenAI shape naming them (never a provider's
     /// body): 429 `rate_limit_exceeded` with the smallest `retry-after` when all were rate
-    /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials, 413
+    /// limits, 502 `provider_auth_failed` when all rejected the gateway's credentials (and
+    /// `provider_account_refused` when its account too, a 402), 413
     /// `request_too_large` when every body made was over Envoy's buffer limit or a provider's
     /// own (its size, Groq's tokens per minute), else 502 `upstream_failed`.
     pub(super) fn exhausted(&mut self, host: &dyn Host, f: &Flight) {
@@ -68,6 +69,16 @@ impl Request {
                 "provider_auth_failed",
                 format!(
                     "the providers rejected the gateway's credentials ({summary}): the gateway's operator must fix its provider keys"
+                ),
+            )
+        } else if all(|s| matches!(s, 401..=403)) {
+            // Its account among them (402: Anthropic's credit run out, Bedrock's quota), which
+            // a "retry later" beside the header saying not to had a person retry.
+            ApiError::server(
+                502,
+                "provider_account_refused",
+                format!(
+                    "the providers refused the gateway's account or credentials ({summary}): the gateway's operator must settle them (credit, quota, model access, keys)"
                 ),
             )
         } else {

@@ -11,6 +11,7 @@ mod carry;
 pub mod embeddings;
 pub mod endpoint;
 pub mod explain;
+mod held;
 pub mod images;
 pub(crate) mod liveness;
 pub mod memo;

@@ -6,6 +6,7 @@ use crate::catalog::{Deployment, Tier};
 use crate::config::Config;
 use crate::decide::auto::{self, AutoScore, Remembered};
 use crate::decide::carry::{Carried, carried};
+use crate::decide::held::{all_open, unladdered};
 use crate::decide::liveness::Liveness;
 use crate::decide::memo::Memo;
 use crate::decide::models::{aliased, named_alias, unknown_model};
@@ -305,7 +306,9 @@ impl Analysis<'_> {
         let mut budget = None;
         if let Some(b) = ctx.budget {
             let fits = |d: &Deployment| est.reserve_price(d) <= b.left_usd;
-            if cands.first().is_some_and(|d| fits(d)) {
+            // A pinned model's other provider that fits is no step down (taken below, if it admits).
+            let pinned_fits = selection == Selection::Pinned && cands.iter().any(|d| fits(d));
+            if pinned_fits || cands.first().is_some_and(|d| fits(d)) {
                 budget = Some("ok".to_string());
             } else if selection == Selection::Pinned || !config.budgets.ladder {
                 // Without the ladder the tier's first is what would be sent.
@@ -457,39 +460,6 @@ pub(crate) fn request_policy(
 /// state and no client identity (tests, the CLI).
 pub fn route_chat(config: &Config, body: &[u8], now: u64) -> Result<Route, ApiError> {
     analyze(config, body)?.route(config, &Context { now, ..Context::default() })
-}
-
-/// Why a request is refused whose first choice does not fit what is left of a limit, without
-/// the ladder (or pinned). Where the first in rank order (`fitting`) fits it, its breaker open,
-/// the breaker holds the request back, not the budget (said as the day's limit reached, it had
-/// the client wait for midnight). Else priced (`price`) past the whole limit, a 400 (not a wait
-/// for a midnight after which the same model ranks first again), or the limit reached.
-fn unladdered(
-    b: &BudgetView,
-    now: u64,
-    live: &Liveness<'_>,
-    fitting: Option<&Deployment>,
-    price: Option<f64>,
-) -> ApiError {
-    match fitting.map(|d| live.refuses_for(d)).filter(|w| *w > 0) {
-        Some(wait) => all_open(Some(wait)),
-        None => b.refused(now, price),
-    }
-}
-
-/// Every breaker of the request's candidates open, and the route not failing open: asked again
-/// when the first of them cools down (`wait`, seconds), the SDKs' retries spent within two
-/// seconds otherwise.
-fn all_open(wait: Option<u64>) -> ApiError {
-    let e = ApiError::server(
-        503,
-        "providers_unavailable",
-        "every provider that can serve this request is failing (circuit breaker open): retry after the seconds its retry-after header gives",
-    );
-    match wait {
-        Some(secs) => e.with_retry_after(u32::try_from(secs).unwrap_or(u32::MAX).max(1)),
-        None => e,
-    }
 }
 
 #[cfg(test)]
@@ -2240,6 +2210,32 @@ mod tests {
         assert_eq!(to(&ask("economy", 2000)).as_deref(), Ok("big"));
         let e = with(cfg.as_bytes(), &ask("small", 2000), None).err();
         assert_eq!(e.map(|e| (e.status, e.code)), Some((400, "unsupported_capability")));
+    }
+
+    /// A pinned model's other provider that fits what is left is no step down: under a limit
+    /// the first in rank order (`fast`: Cerebras, the dearest) does not fit, a cheaper provider
+    /// of the model answers (it was refused, the day's limit "reached"); past every one, the
+    /// limit is reached.
+    #[test]
+    fn a_pinned_model_is_served_by_its_provider_that_fits_the_budget() {
+        let c = config();
+        let body = chat("gpt-oss-120b", r#","prefer":"fast""#);
+        let a = analyze(&c, body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let est = a.req.estimate(c.default_output_tokens);
+        let price = |p: &str| {
+            let d = c.catalog.deployments.iter().find(|d| d.id == "gpt-oss-120b" && d.provider == p);
+            d.map_or(0.0, |d| est.reserve_price(d))
+        };
+        let served = |left: f64| {
+            let view = budget_left(left);
+            let ctx = Context { now: TODAY, budget: Some(&view), ..Context::default() };
+            a.route(&c, &ctx).map(|r| r.target.to.provider).map_err(|e| (e.status, e.code))
+        };
+        assert!(price("groq") < price("cerebras"));
+        assert_eq!(served(price("cerebras")).as_deref(), Ok("cerebras"));
+        let cheaper = served((price("groq") + price("cerebras")) / 2.0);
+        assert!(cheaper.as_deref().is_ok_and(|p| p != "cerebras"), "{cheaper:?}");
+        assert_eq!(served(price("groq") / 2.0), Err((429, "budget_exceeded")));
     }
 
     /// Groq's Llama 4 Scout takes 5 images a request and answers more with a 400, which ended

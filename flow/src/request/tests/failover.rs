@@ -31,7 +31,13 @@ fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
     let drop = req.on(&host, Event::ResponseBody { size: 12, end_of_stream: false });
     assert_eq!(drop.effects, vec![Effect::ReplaceResponseBody { size: 12, bytes: Vec::new() }]);
     // The fallback answers: its answer replaces the failed one, costed and labelled.
-    host.call_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    host.call_headers = pairs(&[
+        (":status", "200"),
+        ("content-type", "application/json"),
+        ("x-request-id", "req_1"),
+        ("x-should-retry", "false"),
+        ("openai-organization", "gateway-org"),
+    ]);
     host.call_body = br#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#.to_vec();
     let answer = req.on(&host, Event::CallResponse { body_size: host.call_body.len() });
     let (status, _, headers) = respond(&answer).unwrap_or_else(|| panic!("{answer:?}"));
@@ -41,6 +47,10 @@ fn a_failed_provider_is_replaced_by_the_next_candidate_called_out_of_band() {
     assert_eq!(get("x-model-router-fallback-from"), Some(format!("{first}/m").as_str()));
     assert_eq!(get("x-model-router-cost"), Some("0.00002000"));
     assert_eq!(host.counters.borrow().get(&format!("failover.provider.{first}")), Some(&1));
+    // Of its headers, the few a client reads pass (a provider's word on retrying its answer
+    // among them); the gateway's account does not.
+    assert_eq!((get("x-request-id"), get("x-should-retry")), (Some("req_1"), Some("false")));
+    assert_eq!(get("openai-organization"), None);
 }
 
 #[test]

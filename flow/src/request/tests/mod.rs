@@ -363,6 +363,7 @@ fn a_providers_own_router_headers_never_reach_the_client() {
         ("set-cookie", "__cf_bm=x; path=/; domain=.api.example"),
         ("www-authenticate", "Bearer realm=\"OpenAI API\""),
         ("proxy-authenticate", "Basic"),
+        ("x-should-retry", "false"),
     ]);
     let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
     let removed: Vec<&str> = step
@@ -384,6 +385,8 @@ fn a_providers_own_router_headers_never_reach_the_client() {
         assert!(removed.contains(&name), "{name}: {step:?}");
     }
     assert!(!removed.contains(&"x-ratelimit-remaining-requests"), "{step:?}");
+    // A provider's word on retrying the error it answered is the client's SDK's to read.
+    assert!(!removed.contains(&"x-should-retry"), "{step:?}");
     // This router's own headers are set after the removals.
     let last_removal = step
         .effects

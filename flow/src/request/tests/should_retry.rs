@@ -30,8 +30,11 @@ pub(super) fn failing_thrice(statuses: [u16; 3], after: [Option<&str>; 3]) -> (F
 /// its `retry-after` and its `x-should-retry`.
 fn ended(statuses: [u16; 3], after: [Option<&str>; 3]) -> (u16, Option<String>, Option<String>) {
     let (_, _, step) = failing_thrice(statuses, after);
-    let (status, _, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
+    let (status, json, headers) = respond(&step).unwrap_or_else(|| panic!("{step:?}"));
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    // No message tells a person to retry what the header tells the SDK not to.
+    let message = json["error"]["message"].as_str().unwrap_or_default();
+    assert!(get("x-should-retry").is_none() || !message.contains("retry later"), "{message}");
     (status, get("retry-after"), get("x-should-retry"))
 }
 
@@ -48,6 +51,9 @@ fn a_long_rate_limit_or_the_gateways_rejected_keys_are_not_for_the_sdk_to_retry(
     assert_eq!(ended([401, 403, 401], [None; 3]), (502, None, some("false")));
     // The gateway's account refused (credit run out), by every provider.
     assert_eq!(ended([402, 402, 403], [None; 3]), (502, None, some("false")));
+    let (_, _, step) = failing_thrice([402, 401, 402], [None; 3]);
+    let code = respond(&step).map(|(_, json, _)| json["error"]["code"].clone());
+    assert_eq!(code, Some(serde_json::json!("provider_account_refused")));
     assert_eq!(ended([503, 500, 502], [None; 3]), (502, None, None));
     // Every provider overloaded: the smallest wait one gave (none said, none given).
     assert_eq!(ended([503, 529, 503], [Some("20"), None, Some("30")]), (502, some("20"), None));
