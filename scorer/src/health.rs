@@ -5,6 +5,8 @@
 //! worker reads and updates with compare-and-swap; everything here is pure (time is passed in),
 //! so transitions are unit-tested without a host.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 /// Shared-data key prefix of health records.
@@ -17,8 +19,8 @@ pub const KEY_PREFIX: &str = "model_router.health.";
 /// different clusters (a partner gateway's own egress) share their records otherwise, and one
 /// cluster's failures opened the other's healthy provider's breaker (its requests moved to
 /// another model) and its latency steered the other's `prefer: fast`.
-pub fn reached(provider: &str, cluster: &str) -> String {
-    if provider == cluster { provider.to_string() } else { format!("{provider}>{cluster}") }
+pub fn reached<'a>(provider: &'a str, cluster: &str) -> Cow<'a, str> {
+    if provider == cluster { Cow::Borrowed(provider) } else { Cow::Owned(format!("{provider}>{cluster}")) }
 }
 
 /// The record key of a provider (as [`reached`]).

@@ -19,12 +19,10 @@ pub(crate) fn unladdered(
     price: Option<f64>,
 ) -> ApiError {
     match fitting.map(|d| live.refuses_for(d)).filter(|w| *w > 0) {
-        Some(wait) => ApiError::server(
-            503,
-            "providers_unavailable",
-            "the model this request can be sent to within what is left of its daily spend limit is failing (circuit breaker open): retry after the seconds its retry-after header gives",
-        )
-        .with_retry_after(u32::try_from(wait).unwrap_or(u32::MAX)),
+        Some(wait) => held_back(
+            "the model this request can be sent to within what is left of its daily spend limit",
+            wait,
+        ),
         None => b.refused(now, price),
     }
 }
@@ -32,14 +30,19 @@ pub(crate) fn unladdered(
 /// Every breaker of the request's candidates open, and the route not failing open: asked again
 /// when the first of them cools down (`wait`, seconds), the SDKs' retries spent within two
 /// seconds otherwise.
-pub(crate) fn all_open(wait: Option<u64>) -> ApiError {
-    let e = ApiError::server(
+pub(crate) fn all_open(wait: u64) -> ApiError {
+    held_back("every provider that can serve this request", wait)
+}
+
+/// A 503 `providers_unavailable`: `what` is failing (its breaker open), to be asked again in
+/// `wait` seconds (at least one).
+fn held_back(what: &str, wait: u64) -> ApiError {
+    ApiError::server(
         503,
         "providers_unavailable",
-        "every provider that can serve this request is failing (circuit breaker open): retry after the seconds its retry-after header gives",
-    );
-    match wait {
-        Some(secs) => e.with_retry_after(u32::try_from(secs).unwrap_or(u32::MAX).max(1)),
-        None => e,
-    }
+        format!(
+            "{what} is failing (circuit breaker open): retry after the seconds its retry-after header gives"
+        ),
+    )
+    .with_retry_after(u32::try_from(wait).unwrap_or(u32::MAX).max(1))
 }

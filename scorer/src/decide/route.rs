@@ -301,7 +301,7 @@ impl Analysis<'_> {
             // Every breaker open: fail open (all candidates, as ranked), or refuse.
             None if config.resilience.fail_open => fail_open = !cands.is_empty(),
             None if cands.is_empty() => {}
-            None => return Err(all_open(cands.iter().map(|d| live.refuses_for(d)).min())),
+            None => return Err(all_open(cands.iter().map(|d| live.refuses_for(d)).min().unwrap_or(0))),
         }
         let mut budget = None;
         if let Some(b) = ctx.budget {
