@@ -59,9 +59,7 @@ impl Request {
             status => status.unwrap_or(0),
         };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
-        if matches!(status, 429 | 503 | 529) {
-            f.note_retry_after(find(&headers, h::RETRY_AFTER), now_ns);
-        }
+        f.note_retry_after(status, find(&headers, h::RETRY_AFTER), now_ns);
         let timed_out = status == 504
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
         // Envoy's own 503, its cluster full, or its 404 for a cluster it does not have (the

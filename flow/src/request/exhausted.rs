@@ -120,3 +120,13 @@ impl Request {
         self.send_local(e.status, "model_router_exhausted", headers, e.body().into_bytes());
     }
 }
+
+impl Flight {
+    /// Keeps the smallest `retry-after` of an attempt rate limited (429) or overloaded (503, 529).
+    pub(super) fn note_retry_after(&mut self, status: u16, value: Option<&str>, now_ns: u64) {
+        let waits = matches!(status, 429 | 503 | 529);
+        if let Some(secs) = crate::retry_after::seconds(value.filter(|_| waits), now_ns / 1_000_000_000) {
+            self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
+        }
+    }
+}

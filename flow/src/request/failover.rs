@@ -249,9 +249,7 @@ impl Request {
         if status == 0 || (status == 504 && envoys && timed_out) {
             self.lost(host, &f);
         }
-        if matches!(status, 429 | 503 | 529) {
-            f.note_retry_after(find(&headers, h::RETRY_AFTER), now_ns);
-        }
+        f.note_retry_after(status, find(&headers, h::RETRY_AFTER), now_ns);
         // Envoy's own 504 ended a fallback still generating (it comes whole, streams too): its
         // model's time, as on the route's path, not its provider's health; so did a stream it
         // reset at that timeout, its headers passed (no status then).

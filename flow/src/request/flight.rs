@@ -275,13 +275,6 @@ impl Flight {
         v
     }
 
-    /// Keeps the smallest `retry-after` a rate-limited attempt was given.
-    pub(super) fn note_retry_after(&mut self, value: Option<&str>, now_ns: u64) {
-        if let Some(secs) = crate::retry_after::seconds(value, now_ns / 1_000_000_000) {
-            self.retry_after = Some(self.retry_after.map_or(secs, |r| r.min(secs)));
-        }
-    }
-
     /// The translated answer's description, for the attempt now in flight.
     pub(super) fn meta(&self) -> Meta {
         Meta { model: self.to.model.clone(), ..self.meta.clone() }
