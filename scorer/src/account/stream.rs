@@ -178,7 +178,10 @@ impl StreamUsage {
 
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
-        self.usage.map(|u| u.beyond(self.window, self.choices, &self.price).unwrap_or(u).cost(&self.price))
+        // Each choice's output limit, as `at_most` was told it (0: not known).
+        let max_output = if self.most == u64::MAX { 0 } else { self.most / self.choices };
+        let within = |u: Usage| u.beyond(self.window, max_output, self.choices, &self.price).unwrap_or(u);
+        self.usage.map(|u| within(u).cost(&self.price))
     }
 
     /// The least the output passed on so far cost, USD: a token per event (an event carries at
@@ -314,9 +317,11 @@ impl StreamUsage {
     fn event(&mut self, event: &[u8], out: &mut Vec<u8>) {
         let fixed = self.calls.as_mut().filter(|c| c.wants(event)).and_then(|c| c.fix(event));
         let event = fixed.as_deref().unwrap_or(event);
-        let (events, reports) = (self.events, self.reports);
+        let (events, reports, done) = (self.events, self.reports, self.done);
         self.read_lines(event);
-        let edited = contains(event, b"\"usage\"").then(|| self.edit(event)).flatten();
+        // Past `[DONE]` nothing is the answer's (its clients stop reading there): usage
+        // sent after it was charged.
+        let edited = (!done && contains(event, b"\"usage\"")).then(|| self.edit(event)).flatten();
         // An event of the answer (not `[DONE]`): the usage chunk after a finish completes it,
         // anything else goes on past it.
         if self.events > events {
@@ -546,6 +551,11 @@ mod tests {
         let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true);
         let out = run(&mut s, &[first.as_bytes(), second.as_bytes()]);
         assert_eq!(out.matches("\"cost\":0.00120000}").count(), 2, "{out}");
+        assert_eq!(s.usage.map(|u| (u.input, u.output)), Some((1000, 100)));
+        // Usage after `[DONE]` is no longer the answer's: its clients stop reading there.
+        let after = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":18446744073709551615,\"completion_tokens\":9}}\n\n";
+        let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true);
+        run(&mut s, &[first.as_bytes(), b"data: [DONE]\n\n", after.as_bytes()]);
         assert_eq!(s.usage.map(|u| (u.input, u.output)), Some((1000, 100)));
     }
 

@@ -142,35 +142,42 @@ impl Usage {
         }
     }
 
-    /// The counts bounded by what a model with a `window`-token context can bill, input and
-    /// output each at most twice the window (room for a catalog that understates it), or
-    /// `None` when they are within that. A provider's counts are its word on what the request
-    /// cost; a runaway one (a unit mistaken, a counter's garbage) would spend a whole day's
-    /// budget in one answer, and every client of the gateway would be refused until midnight.
-    /// The bill a provider states beside them (xAI's ticks) is bounded at what those most
-    /// counts cost at `price` (the router refuses the server-side tools that cost beyond
-    /// tokens).
-    pub fn beyond(&self, window: u64, choices: u64, price: &Price) -> Option<Usage> {
-        let most = window.saturating_mul(2);
-        // Each of `n` choices writes its own answer, billed together; the prompt is billed once.
-        let most_out = most.saturating_mul(choices.max(1));
-        let top = Usage { input: most, output: most_out, ..Usage::default() };
-        let most_ticks = (top.cost(price) * TICKS_PER_USD).round() as u64;
-        // A free model stays free (`cost`), whatever its stated bill: nothing to bound.
-        let ticks_beyond = most_ticks > 0 && self.billed_ticks.is_some_and(|t| t > most_ticks);
-        if window == 0 || (self.input <= most && self.output <= most_out && !ticks_beyond) {
+    /// The counts bounded by what a model with a `window`-token context and a `max_output`
+    /// output limit can bill, or `None` when they are within that: input at most twice the
+    /// window, each choice's output twice the output limit (room for a catalog that
+    /// understates either; twice the window where the limit is not known, 0). A provider's
+    /// counts are its word on what the request cost; a runaway one (a unit mistaken, a
+    /// counter's garbage) would spend a whole day's budget in one answer, and every client of
+    /// the gateway would be refused until midnight (bounded by the window alone, one answer of
+    /// `n: 100` to a 10-token cap was charged $1,680). The bill a provider states beside them
+    /// (xAI's ticks) counts up to twice what those counts cost at `price` (the router refuses
+    /// the server-side tools that cost beyond tokens); where they cost nothing, not at all.
+    pub fn beyond(&self, window: u64, max_output: u64, choices: u64, price: &Price) -> Option<Usage> {
+        if window == 0 {
             return None;
         }
+        let most = window.saturating_mul(2);
+        let per_choice = if max_output > 0 { max_output.saturating_mul(2) } else { most };
+        // Each of `n` choices writes its own answer, billed together; the prompt is billed once.
+        let most_out = per_choice.saturating_mul(choices.max(1));
         let input = self.input.min(most);
-        Some(Usage {
+        let mut bounded = Usage {
             input,
             output: self.output.min(most_out),
             cache_read: self.cache_read.min(input),
             cache_write: self.cache_write.min(input),
             cache_write_1h: self.cache_write_1h.min(input),
             audio: self.audio.min(input),
-            billed_ticks: self.billed_ticks.map(|t| if most_ticks > 0 { t.min(most_ticks) } else { t }),
-        })
+            billed_ticks: None,
+        };
+        let most_ticks = (bounded.cost(price) * 2.0 * TICKS_PER_USD).round();
+        bounded.billed_ticks = match self.billed_ticks {
+            // A free model stays free (`cost`), whatever its stated bill: nothing to bound.
+            t if price.input == 0.0 && price.output == 0.0 => t,
+            Some(t) if most_ticks >= 1.0 => Some(t.min(most_ticks as u64)),
+            _ => None,
+        };
+        (bounded != *self).then_some(bounded)
     }
 }
 
@@ -219,11 +226,18 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
                 // A total alone is no usage (an input of 0 would price it at nothing).
                 seen |= key.as_ref() != "total_tokens";
             }
+            // A count that is not one (`"2000"`, `true`) makes the usage unreadable: charged
+            // as an answer without (its estimate), not as one that wrote nothing (a count
+            // skipped was 0, and the answer charged its input alone). Null is no count.
+            Some(_) if r.peek_kind().ok()? != Kind::Null => return None,
             _ => r.skip_value().ok()?,
         }
     }
     u.output = u.output.max(total.saturating_sub(u.input));
-    seen.then_some(u)
+    // Nothing in and nothing out is no usage either: every request has input, and an answer
+    // that said so was charged nothing (less than one that said no usage at all).
+    let nothing = u.input == 0 && u.output == 0 && u.billed_ticks.is_none();
+    (seen && !nothing).then_some(u)
 }
 
 /// Reads the cached part of the input from a `prompt_tokens_details` object.
@@ -607,38 +621,73 @@ mod tests {
         }
     }
 
-    /// Counts past twice the model's window are bounded there (each cache count within the
-    /// input), and a stated bill at what those counts cost; counts within it, and a window
+    /// Counts past twice the model's window (input) and twice its output limit (each choice's
+    /// output; the window where no limit is known) are bounded there, each cache count within
+    /// the input; a stated bill at twice what those counts cost. Counts within, and a window
     /// unknown, are left as reported.
     #[test]
-    fn a_runaway_usage_is_bounded_by_the_window() {
+    fn a_runaway_usage_is_bounded_by_the_window_and_the_output_limit() {
         let price = Price::flat(1.0, 2.0);
         let u = Usage { input: 10, output: 1_000_000_000_000, cache_read: 5, ..Usage::default() };
         assert_eq!(
-            u.beyond(1_000, 1, &price).map(|b| (b.input, b.output, b.cache_read)),
+            u.beyond(1_000, 0, 1, &price).map(|b| (b.input, b.output, b.cache_read)),
             Some((10, 2_000, 5))
         );
+        assert_eq!(u.beyond(1_000, 300, 1, &price).map(|b| b.output), Some(600));
         let u = Usage { input: 5_000, output: 3, cache_write: 4_000, ..Usage::default() };
         assert_eq!(
-            u.beyond(1_000, 1, &price).map(|b| (b.input, b.output, b.cache_write)),
+            u.beyond(1_000, 300, 1, &price).map(|b| (b.input, b.output, b.cache_write)),
             Some((2_000, 3, 2_000))
         );
-        let within = Usage { input: 2_000, output: 2_000, ..Usage::default() };
-        assert_eq!(within.beyond(1_000, 1, &price), None);
-        assert_eq!(u.beyond(0, 1, &price), None);
+        let within = Usage { input: 2_000, output: 600, ..Usage::default() };
+        assert_eq!(within.beyond(1_000, 300, 1, &price), None);
+        assert_eq!(within.beyond(1_000, 299, 1, &price).map(|b| b.output), Some(598));
+        assert_eq!(u.beyond(0, 300, 1, &price), None);
         // Each of n choices bills its own output; the prompt is billed once.
         let nine = Usage { input: 10, output: 18_000, ..Usage::default() };
-        assert_eq!(nine.beyond(1_000, 9, &price), None);
-        assert_eq!(nine.beyond(1_000, 3, &price).map(|b| b.output), Some(6_000));
-        assert_eq!(nine.beyond(1_000, 0, &price).map(|b| b.output), Some(2_000));
-        // xAI's ticks: 2,000 in and out at $1 and $2 per million cost $0.006, 6e7 ticks.
+        assert_eq!(nine.beyond(1_000, 0, 9, &price), None);
+        assert_eq!(nine.beyond(1_000, 0, 3, &price).map(|b| b.output), Some(6_000));
+        assert_eq!(nine.beyond(1_000, 0, 0, &price).map(|b| b.output), Some(2_000));
+        // gpt-4.1 (a 1,047,576-token window, 32,768 out) told u64::MAX of each by one answer of
+        // 100 choices: $1,680 against the window; twice its output limit, $56.6 at $2 and $8.
+        let runaway = Usage { input: u64::MAX, output: u64::MAX, ..Usage::default() };
+        let gpt41 = Price::flat(2.0, 8.0);
+        let charged = runaway.beyond(1_047_576, 32_768, 100, &gpt41).map(|b| b.cost(&gpt41));
+        assert!(charged.is_some_and(|c| (c - 56.619104).abs() < 1e-6), "{charged:?}");
+        // xAI's ticks: 10 in and out at $1 and $2 per million cost $0.00003, 300,000 ticks;
+        // its bill counts to twice that.
         let billed = |t: u64| Usage { input: 10, output: 10, billed_ticks: Some(t), ..Usage::default() };
-        assert_eq!(billed(60_000_000).beyond(1_000, 1, &price), None);
-        let bounded = billed(u64::MAX).beyond(1_000, 1, &price);
-        assert_eq!(bounded.map(|b| (b.input, b.output, b.billed_ticks)), Some((10, 10, Some(60_000_000))));
-        assert!(bounded.is_some_and(|b| (b.cost(&price) - 0.006).abs() < 1e-12));
-        // A free model's stated bill is nothing to bound (it is charged nothing).
-        assert_eq!(billed(u64::MAX).beyond(1_000, 1, &Price::flat(0.0, 0.0)), None);
+        assert_eq!(billed(600_000).beyond(1_000, 300, 1, &price), None);
+        let bounded = billed(u64::MAX).beyond(1_000, 300, 1, &price);
+        assert_eq!(bounded.map(|b| (b.input, b.output, b.billed_ticks)), Some((10, 10, Some(600_000))));
+        assert!(bounded.is_some_and(|b| (b.cost(&price) - 0.00006).abs() < 1e-12));
+        // A free model's stated bill is nothing to bound (it is charged nothing); a model so
+        // cheap its counts cost under a tick bills no ticks (a bill of u64::MAX ticks was
+        // charged $1.8 billion there).
+        assert_eq!(billed(u64::MAX).beyond(1_000, 300, 1, &Price::flat(0.0, 0.0)), None);
+        let near_free = Price::flat(1e-300, 1e-300);
+        let bounded = billed(u64::MAX).beyond(1_000, 300, 1, &near_free);
+        assert_eq!(bounded.map(|b| b.billed_ticks), Some(None));
+        assert!(bounded.is_some_and(|b| b.cost(&near_free) < 1e-12));
+    }
+
+    /// A count that is not one made the usage's output 0 (the answer charged its input alone),
+    /// and a usage of nothing in and nothing out was charged nothing: both are no usage now
+    /// (charged the estimate). A null count is no count.
+    #[test]
+    fn a_count_that_is_none_and_a_usage_of_nothing_are_no_usage() {
+        for usage in [
+            r#"{"prompt_tokens":1000,"completion_tokens":"2000"}"#,
+            r#"{"prompt_tokens":1000,"completion_tokens":true}"#,
+            r#"{"prompt_tokens":{},"completion_tokens":20}"#,
+            r#"{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}"#,
+            r#"{"input_tokens":0,"output_tokens":0}"#,
+        ] {
+            let body = format!(r#"{{"choices":[{{"message":{{"content":"hi"}}}}],"usage":{usage}}}"#);
+            assert_eq!(of_response(body.as_bytes()), None, "{usage}");
+        }
+        let body = br#"{"usage":{"prompt_tokens":1000,"completion_tokens":null,"total_tokens":1200}}"#;
+        assert_eq!(of_response(body).map(|u| (u.input, u.output)), Some((1000, 200)));
     }
 
     #[test]

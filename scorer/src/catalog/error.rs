@@ -47,6 +47,8 @@ pub enum CatalogError {
     BadNumber {
         /// The model id.
         model: String,
+        /// What is wrong, naming the fields.
+        what: &'static str,
     },
     /// A `retires` date that is not `YYYY-MM-DD`.
     BadDate {
@@ -100,10 +102,7 @@ impl fmt::Display for CatalogError {
             CatalogError::BadName { what, value } => {
                 write!(f, "{what} {value:?} is invalid: {}", name_rule(what))
             }
-            CatalogError::BadNumber { model } => write!(
-                f,
-                "catalog: model '{model}' has a negative or non-finite price or signal, a zero window, a max_output past its window, a long_context above it or dimensions 0"
-            ),
+            CatalogError::BadNumber { model, what } => write!(f, "catalog: model '{model}': {what}"),
             CatalogError::BadDate { model, value } => {
                 write!(f, "catalog: model '{model}' has retires {value:?}: use YYYY-MM-DD")
             }

@@ -7,6 +7,9 @@ use super::types::{
     Api, Catalog, Deployment, EmbeddingModel, Provider, RESERVED_IDS, RawCatalog, RawProvider, RawTier, Tier,
 };
 
+/// The most a catalog price may be, USD per million tokens.
+const MOST_PRICE: f64 = 10_000.0;
+
 /// True for names that are safe in a header value and an Envoy cluster name (Istio's cluster
 /// names look like `outbound|443||api.openai.com`).
 pub(crate) fn is_token(s: &str) -> bool {
@@ -130,20 +133,34 @@ impl TryFrom<RawCatalog> for Catalog {
                 return Err(CatalogError::BadName { what: "upstream model id", value: upstream_id });
             }
             let finite = |v: f64| v.is_finite() && v >= 0.0;
-            let signals_ok = [m.quality, m.coding, m.speed_tps].into_iter().flatten().all(finite);
+            // A price past $10,000 a million tokens is another unit (the dearest model lists
+            // $600): one answer's cost ran to 300 digits, then `inf` in its usage chunk.
+            let price = |v: f64| finite(v) && v <= MOST_PRICE;
+            // Scores are 0 to 100: an arena's Elo (1350) won every tier it was listed in.
+            let score = |v: f64| finite(v) && v <= 100.0;
             // A long-context rate starts inside the window (above it, it never applies).
             let long_ok = m.long_context.is_none_or(|l| {
-                finite(l.price_in) && finite(l.price_out) && l.above > 0 && l.above < m.context_window
+                price(l.price_in) && price(l.price_out) && l.above > 0 && l.above < m.context_window
             });
-            // An embedding model of no dimensions refuses every `dimensions`; a chat model's output
-            // is part of its window.
-            let sizes_ok = m.dimensions != Some(0) && m.max_output.is_none_or(|o| o <= m.context_window);
-            let prices_ok = [Some(m.price_in), Some(m.price_out), m.price_cache_read, m.price_audio_in]
-                .into_iter()
-                .flatten()
-                .all(finite);
-            if !prices_ok || !signals_ok || !long_ok || !sizes_ok || m.context_window == 0 {
-                return Err(CatalogError::BadNumber { model: m.id.clone() });
+            let prices = [Some(m.price_in), Some(m.price_out), m.price_cache_read, m.price_audio_in];
+            let bad = if !prices.into_iter().flatten().all(price) || !long_ok {
+                Some(
+                    "a price (price_in, price_out, price_cache_read, price_audio_in, long_context) is negative, not finite or above 10000 USD per million tokens, or long_context.above is not inside the window",
+                )
+            } else if ![m.quality, m.coding].into_iter().flatten().all(score)
+                || !m.speed_tps.is_none_or(finite)
+            {
+                Some("quality and coding are scores from 0 to 100, speed_tps is not negative")
+            } else if m.context_window == 0 || m.max_output.is_some_and(|o| o > m.context_window) {
+                Some("context_window is above 0, and max_output (part of it) not above it")
+            } else if m.dimensions == Some(0) {
+                // An embedding model of no dimensions refuses every `dimensions`.
+                Some("dimensions is above 0")
+            } else {
+                None
+            };
+            if let Some(what) = bad {
+                return Err(CatalogError::BadNumber { model: m.id.clone(), what });
             }
             let retires = match &m.retires {
                 None => None,
@@ -203,8 +220,10 @@ impl TryFrom<RawCatalog> for Catalog {
             if let Some(d) = deployments.iter().find(|d| d.id == m.id && d.tier != tier) {
                 return Err(CatalogError::TierMismatch { model: m.id.clone(), tiers: (d.tier, tier) });
             }
-            let max_output =
-                m.max_output.filter(|v| *v > 0).ok_or(CatalogError::BadNumber { model: m.id.clone() })?;
+            let max_output = m.max_output.filter(|v| *v > 0).ok_or_else(|| CatalogError::BadNumber {
+                model: m.id.clone(),
+                what: "a chat model has a max_output above 0",
+            })?;
             let efforts = mask(
                 &m.id,
                 m.reasoning_efforts.iter().flatten(),
@@ -438,6 +457,9 @@ mod tests {
                 "BadNumber",
             ),
             (three_tiers("").replacen(r#""max_output":100"#, r#""max_output":50000"#, 1), "BadNumber"),
+            // A price in another unit; an arena's Elo for a score.
+            (three_tiers("").replacen(r#""price_in":1"#, r#""price_in":1e303"#, 1), "BadNumber"),
+            (three_tiers("").replacen(r#""quality":50"#, r#""quality":1350"#, 1), "BadNumber"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"cluster":"bad cluster"}"#), "BadName"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"base_path":"/v1/../x"}"#), "BadName"),
             (three_tiers("").replace(r#""p":{}"#, r#""p":{"auth":{"header":"Auth","env":"K"}}"#), "BadName"),

@@ -44,8 +44,8 @@ fn answers_passed_unheld_or_from_a_fallback_without_usage_are_charged_what_they_
     };
     // Metered: passed on in two chunks, past a 16-byte hold limit (estimated 10 tokens out).
     // Its bytes at a token per four, $2 per million out, and the input's estimate; at most the
-    // model's whole output (100 tokens), its JSON not all answer.
-    for (words, tokens) in [(50, None), (800, Some(100))] {
+    // model's whole output (1,000 tokens), its JSON not all answer.
+    for (words, tokens) in [(50, None), (800, Some(1_000))] {
         let answer = answer_of(&"word ".repeat(words));
         let (head, tail) = answer.split_at(40);
         let spent = metered(&[head, tail], None);
@@ -131,8 +131,8 @@ fn a_request_under_a_ceiling_left_unanswered_is_charged_its_ceiling_unless_strea
 /// provider stops when the router hangs up), its estimate.
 #[test]
 fn with_reserve_max_output_an_uncapped_request_left_unanswered_is_charged_its_reservation() {
-    // The model's whole 100 tokens out at $2 per million against an estimate of 10.
-    for (stream, charged) in [(false, 200_000), (true, 20_000)] {
+    // The model's whole 1,000 tokens out at $2 per million against an estimate of 10.
+    for (stream, charged) in [(false, 2_000_000), (true, 20_000)] {
         let body = format!(
             r#"{{"model":"economy","stream":{stream},"messages":[{{"role":"user","content":"hello"}}]}}"#
         );
@@ -153,7 +153,7 @@ fn with_reserve_max_output_an_uncapped_request_left_unanswered_is_charged_its_re
     super::failed_over(&mut req, &mut host);
     req.on(&host, Event::Log);
     let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
-    assert!((200_000..210_000).contains(&spent), "a fallback left: {spent}");
+    assert!((2_000_000..2_010_000).contains(&spent), "a fallback left: {spent}");
 }
 
 /// The output an answer without usage is charged no less than is priced at the rates of its
@@ -189,4 +189,37 @@ fn a_fallback_answer_lost_after_it_began_is_not_asked_of_another() {
         "{:?}",
         host.logs.borrow()
     );
+}
+
+/// A provider that reports runaway usage (here 10^12 output tokens) is charged what its model
+/// can bill, each choice twice its output limit at most (a day's budget went in one answer, and
+/// every client was refused until midnight; bounded by twice the window, one answer of 100
+/// choices was charged $1,680), and the log says so.
+#[test]
+fn a_runaway_usage_is_charged_what_the_model_can_bill() {
+    // 10 in at $1 and, of output limits of 1,000, 2,000 out a choice at $2 per million: the
+    // same on `big`, whose window (100,000) allowed 200,000 a choice.
+    for (model, n, want) in [("economy", 1, "0.00401000"), ("big", 1, "0.00401000"), ("big", 3, "0.01201000")]
+    {
+        let mut host = chat(&format!(
+            r#"{{"model":"{model}","n":{n},"messages":[{{"role":"user","content":"hello"}}]}}"#
+        ));
+        let mut req = Request::new(Some(config("")));
+        route(&mut req, &host);
+        host.response_headers = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+        req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        host.response_body =
+            br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":10,"completion_tokens":1000000000000}}"#.to_vec();
+        let step = req.on(&host, Event::ResponseBody { size: host.response_body.len(), end_of_stream: true });
+        assert_eq!(
+            set_response(&step, "x-model-router-cost").as_deref(),
+            Some(want),
+            "{model} n {n}: {step:?}"
+        );
+        assert!(
+            host.logs.borrow().iter().any(|l| l.contains("reported usage beyond")),
+            "{:?}",
+            host.logs.borrow()
+        );
+    }
 }

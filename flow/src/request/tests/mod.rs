@@ -35,6 +35,7 @@ mod reshaped;
 mod responses;
 mod should_retry;
 mod spend;
+mod unsent;
 
 /// A host as a test sets it up: what it holds, and what the machine recorded in it.
 #[derive(Default)]
@@ -133,7 +134,7 @@ impl Host for Fake {
 fn config(extra: &str) -> Rc<Shared> {
     let model = |id: &str, tier: &str, p: &str, window: u64, quality: u64| {
         format!(
-            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":{window},"max_output":100,"price_in":1,"price_out":2,"quality":{quality}}}"#
+            r#"{{"id":"{id}","tier":"{tier}","provider":"{p}","context_window":{window},"max_output":1000,"price_in":1,"price_out":2,"quality":{quality}}}"#
         )
     };
     let catalog = format!(

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::parse::json::whole_number;
 use crate::protocol::reply::{self, Meta, Tokens};
 
 /// Phrases of Bedrock's (and its models') messages for an input longer than the context
@@ -51,13 +52,20 @@ pub(super) fn malformed(stop: &str) -> Option<String> {
 /// A Converse `usage` as [`Tokens`]: Bedrock's `inputTokens` counts only the uncached input
 /// (total input = inputTokens + cacheReadInputTokens + cacheWriteInputTokens), so they are
 /// added up for `prompt`.
+///
+/// `None` when it holds no input count, or a count that is not one (`"1000"`, `-1`, `12.5`;
+/// `1000.0` is one): the answer is kept and charged as one without usage (its estimate).
 pub(super) fn tokens(usage: &Value) -> Option<Tokens> {
-    let n = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
-    usage.get("inputTokens").and_then(Value::as_u64)?;
-    let (cache_read, cache_write) = (n("cacheReadInputTokens"), n("cacheWriteInputTokens"));
+    let count = |v: &Value| v.as_u64().or_else(|| v.is_f64().then(|| whole_number(&v.to_string())).flatten());
+    let n = |k: &str| match usage.get(k) {
+        None | Some(Value::Null) => Some(0),
+        Some(v) => count(v),
+    };
+    let prompt = usage.get("inputTokens").and_then(count)?;
+    let (cache_read, cache_write) = (n("cacheReadInputTokens")?, n("cacheWriteInputTokens")?);
     Some(Tokens {
-        prompt: n("inputTokens").saturating_add(cache_read).saturating_add(cache_write),
-        completion: n("outputTokens"),
+        prompt: prompt.saturating_add(cache_read).saturating_add(cache_write),
+        completion: n("outputTokens")?,
         cache_read,
         cache_write,
         cache_write_1h: 0,
@@ -118,10 +126,9 @@ pub fn translate(body: &[u8], meta: &Meta) -> Result<Vec<u8>, String> {
             obj.insert("reasoning_content".into(), Value::String(reasoning));
         }
     }
-    let usage = match v.get("usage") {
-        None => None,
-        Some(u) => Some(tokens(u).ok_or("Converse usage has no inputTokens")?),
-    };
+    // Usage it cannot read leaves the answer whole (it was dropped, a 502, and its
+    // provider's breaker fed, for a count written `"1000"`).
+    let usage = v.get("usage").and_then(tokens);
     let calls = message.get("tool_calls").is_some();
     Ok(reply::completion(meta, message, finish_reason(stop, calls), usage))
 }
