@@ -323,7 +323,10 @@ impl Request {
             // Gemini's array-wrapped error, as on the first attempt's path.
             body = one;
         }
-        let usage = if status != 200 {
+        // A body passed as it came keeps its encoding, unread (a compressed one reached its
+        // client as bytes it could not read; a stream was cut as one that never opened).
+        let encoded = content_type.is_none() && super::attempt::compressed(host, &f.to.provider, &headers);
+        let usage = if status != 200 || encoded {
             None
         } else if event_stream {
             let mut editor = StreamUsage::new(f.to.price(), f.usage_requested)
@@ -368,6 +371,7 @@ impl Request {
             f.headers().into_iter().chain(cost_headers).map(|(k, v)| (k.to_string(), v)).collect();
         reply.extend(headers.into_iter().filter(|(k, _)| {
             (k == h::CONTENT_TYPE && content_type.is_none())
+                || (k == h::CONTENT_ENCODING && encoded)
                 || matches!(k.as_str(), "retry-after" | "x-request-id" | "x-should-retry")
                 || k.starts_with("x-ratelimit-")
         }));

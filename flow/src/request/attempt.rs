@@ -12,6 +12,35 @@ use crate::io::{Effect, Host, Level, Map, Verdict};
 use crate::live;
 use crate::metrics as m;
 
+/// Whether Envoy's `response.code_details` name a reply a filter after the router made (the
+/// filters that answer requests themselves: authorization, rate limits, RBAC, Lua), not one of the router filter's own (`via_upstream`, `upstream_*`, `cluster_not_found`).
+fn neighbours_reply(details: &str) -> bool {
+    const PREFIXES: [&str; 5] =
+        ["ext_authz", "local_rate_limited", "request_rate_limited", "rbac_access_denied", "lua"];
+    PREFIXES.iter().any(|p| details.starts_with(p))
+}
+
+/// Logs, once a minute, an answer compressed though the router asked for none
+/// (`accept-encoding: identity`): a filter after the router that asks for gzip, or a provider
+/// (a CDN before it) that ignores the header. The router cannot read such an answer: its usage
+/// is unread (charged the estimate), a native one untranslatable (a 502).
+pub(super) fn compressed(host: &dyn Host, provider: &str, headers: &[(String, String)]) -> bool {
+    let Some(encoding) =
+        find(headers, h::CONTENT_ENCODING).filter(|e| !e.trim().eq_ignore_ascii_case("identity"))
+    else {
+        return false;
+    };
+    if live::once_a_minute(host, "model_router.compressed") {
+        host.log(
+            Level::Error,
+            &format!(
+                "model-router: {provider} answered compressed (content-encoding: {encoding}), which the router cannot read (its usage, a translation): no filter after the router may ask for compression (accept-encoding)"
+            ),
+        );
+    }
+    true
+}
+
 /// A header's value in `headers`.
 pub(super) fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
@@ -60,14 +89,41 @@ impl Request {
         };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         f.note_retry_after(status, find(&headers, h::RETRY_AFTER), now_ns);
+        compressed(host, &f.to.provider, &headers);
         let timed_out = status == 504
             && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
         // Envoy's own 503, its cluster full, or its 404 for a cluster it does not have (the
         // catalog's `clusters` naming one the Envoy configuration lacks): the provider never saw
         // the request, and the next candidate is tried without blaming it.
-        let details =
-            matches!(status, 404 | 413 | 503).then(|| host.response_details().ok().flatten()).flatten();
+        let details = (status >= 400).then(|| host.response_details().ok().flatten()).flatten();
+        // A filter after the router answered (an `ext_authz` denying, a rate limit): the
+        // gateway's answer, not the provider's, passed on as it is. Failed over, a denied
+        // request was answered by a fallback (the router's own call, which no filter after it
+        // sees), and each rate-limited one fed a healthy provider's breaker.
+        let neighbour = details.as_deref().is_some_and(neighbours_reply);
+        if neighbour && live::once_a_minute(host, "model_router.neighbour_reply") {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "model-router: a filter after the router answered {status} ({}): passed on as the gateway's answer; put such filters before the router",
+                    details.as_deref().unwrap_or_default()
+                ),
+            );
+        }
         let no_cluster = status == 404 && details.as_deref() == Some("cluster_not_found");
+        // Envoy's 404 for no route: the route cache cleared by the router's headers, the route
+        // is chosen again on the provider's path (`/v1beta/openai/...`, `/openai/v1/...`), which
+        // a route table narrower than `/` does not match (nine of them opened Gemini's breaker).
+        let no_route = status == 404 && details.as_deref() == Some("route_not_found");
+        if no_route && live::once_a_minute(host, "model_router.no_route") {
+            host.log(
+                Level::Error,
+                &format!(
+                    "model-router: Envoy found no route for {}'s path once the router chose it: the route that reads cluster_header ({}) must match every provider's path (a prefix of /), ahead of any other route the providers' paths would match",
+                    f.to.provider, shared.config.cluster_header
+                ),
+            );
+        }
         // Envoy's 413: the body made for this provider (a translation grows one) is over the
         // buffer limit. Unsent too: the next candidate (its body made anew, as a call) is tried.
         let too_large = status == 413 && details.as_deref() == Some("request_payload_too_large");
@@ -80,7 +136,11 @@ impl Request {
                 ),
             );
         }
-        let unsent = no_cluster || too_large || overflow(status, details.as_deref(), &headers);
+        let unsent = no_cluster
+            || no_route
+            || too_large
+            || neighbour
+            || overflow(status, details.as_deref(), &headers);
         if timed_out {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(host, &f);
@@ -88,7 +148,7 @@ impl Request {
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is
         // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
-        let native = native::translated(f.to.api);
+        let native = native::translated(f.to.api) && !neighbour;
         let native_stream = native && status == 200 && f.stream && !end_of_stream;
         // An OpenAI-compatible provider that answers a stream request with one JSON body (it
         // ignored `stream`) is held and priced as a whole answer, not read as a stream that
@@ -102,9 +162,10 @@ impl Request {
         // candidate could answer, or the gateway's key refused with a 400 (Gemini's), which is
         // the gateway's failure whether or not another candidate is left. (Not a translated
         // answer's: its errors are translated whole.)
-        let check = !native && status == 400 && !end_of_stream && f.translation.is_none();
+        let check = !native && !neighbour && status == 400 && !end_of_stream && f.translation.is_none();
         // A translated 400 is read whole too (`translate_body`): the gateway's account refused.
-        let translated_400 = status == 400 && !end_of_stream && (native || f.translation.is_some());
+        let translated_400 =
+            status == 400 && !end_of_stream && !neighbour && (native || f.translation.is_some());
         // A stream's attempt is recorded once it opens (`open_stream`), a held 400's once it is
         // read.
         if !edited_stream && !check && !translated_400 {
@@ -124,10 +185,11 @@ impl Request {
                 self.record_attempt(host, &mut f, status, now_ns, clock)
             );
         }
-        if retryable(status) || too_large {
+        if (retryable(status) || too_large) && !neighbour {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
-        let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
+        let translated =
+            (f.translation.is_some() || native) && !neighbour && !native_stream && !end_of_stream;
         remove_private(&headers, &mut self.effects);
         let mut ours = f.headers();
         if translated {

@@ -29,7 +29,8 @@ impl Request {
         // attempts again (nine providers at work and no answer, measured). (A reset before any
         // answer, or a provider's own 504, is not charged, and may be retried.)
         let lost = self.account.lost_nano > 0;
-        // No attempt sent: Envoy has no cluster for any (its 404, or a call it cannot make).
+        // No attempt sent: Envoy has no cluster or route for any (its 404, or a call it cannot
+        // make).
         let unreachable =
             !f.failed.is_empty() && f.failed.iter().all(|x| !x.sent && matches!(x.status, 0 | 404));
         let later = if lost { "" } else { ": retry later" };
@@ -56,7 +57,7 @@ impl Request {
                 502,
                 "upstream_failed",
                 format!(
-                    "no model could be reached ({summary}): this gateway's Envoy has no cluster the router can route them to; its operator must fix the configuration"
+                    "no model could be reached ({summary}): this gateway's Envoy has no cluster or route the router can send them by; its operator must fix the configuration"
                 ),
             )
         } else if all(|s| s == 429) {

@@ -377,6 +377,12 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
     }
     let api = f.to.api;
     let translated = native::translated(api);
+    // Compressed, though the router asked for none: not read, passed on as it came (its
+    // encoding kept), charged its estimate (`attempt::compressed`).
+    let encoding = host.header(Map::CallResponseHeaders, h::CONTENT_ENCODING).ok().flatten();
+    if !translated && encoding.is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
+        return Judged::Answer;
+    }
     let Ok(body) = host.body(Buffer::CallResponseBody, 0, body_size) else { return Judged::Answer };
     let sse = host
         .header(Map::CallResponseHeaders, h::CONTENT_TYPE)

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use model_router_scorer::health::{Breaker, Health};
 use model_router_scorer::route::Upstream;
 
-use super::{Fake, HELLO, STREAM_HELLO, chat, cluster_of, config, pairs, respond_text, route};
+use super::{Fake, HELLO, STREAM_HELLO, chat, cluster_of, config, pairs, route};
 use crate::io::Event;
 use crate::live;
 use crate::request::Request;
@@ -412,80 +412,4 @@ fn a_stream_the_provider_resets_counts_against_it_and_one_the_client_leaves_does
         let open = counters.get(&format!("breaker_state.provider.{provider}")).copied();
         assert_eq!(open, failed.then_some(1), "{details}: {counters:?}");
     }
-}
-
-/// A catalog `clusters` entry naming a cluster the Envoy configuration lacks: Envoy answers
-/// 404 (`cluster_not_found`), which counted as the provider not serving the model, opened its
-/// breaker and said nothing of the cause. It moves on to the next candidate without blaming
-/// the provider, and the log names the missing cluster, and the other cause Envoy answers so
-/// for: a route that reads another header than the configuration's `cluster_header`.
-#[test]
-fn a_cluster_envoy_lacks_is_named_in_the_log_and_blames_no_provider() {
-    let host = moves_on_without_blaming_the_provider("404", "cluster_not_found");
-    let logs = host.logs.borrow();
-    let named: Vec<&String> = logs.iter().filter(|l| l.contains("Envoy found no cluster")).collect();
-    assert_eq!(named.len(), 1, "once a minute: {logs:?}");
-    assert!(named.iter().all(|l| l.contains("cluster_header (x-model-router-cluster)")), "{named:?}");
-}
-
-/// A body the router made too large for the listener's buffer (a translation grows one of many
-/// short messages by about a third): Envoy answers 413 before the provider sees it, which
-/// reached the client as the provider's refusal, with no failover. The next candidate is
-/// tried, and the provider is not blamed.
-#[test]
-fn a_body_the_translation_made_too_large_moves_on_without_blaming_the_provider() {
-    moves_on_without_blaming_the_provider("413", "request_payload_too_large");
-}
-
-/// Three requests whose first attempt gets Envoy's own `status` (`details`), which the
-/// provider never saw: each tries another candidate, and no breaker opens (one failure would
-/// open it). Returns the host, for what it logged.
-fn moves_on_without_blaming_the_provider(status: &str, details: &str) -> Fake {
-    let shared = config(r#","resilience":{"failures":1,"cooldown_secs":10,"probes":1}"#);
-    let mut host = chat(HELLO);
-    for _ in 0..3 {
-        let mut req = Request::new(Some(shared.clone()));
-        let to = cluster_of(&route(&mut req, &host)).unwrap_or_default();
-        host.response_headers = pairs(&[(":status", status)]);
-        host.details = Some(details.into());
-        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-        assert!(cluster_of(&step).is_some_and(|next| next != to), "{details}: no fallback: {step:?}");
-        req.on(&host, Event::Log);
-    }
-    let opened =
-        host.counters.borrow().iter().filter(|(k, v)| k.starts_with("breaker_state") && **v == 1).count();
-    assert_eq!(opened, 0, "{details}: {:?}", host.counters.borrow());
-    host
-}
-
-/// A cluster Envoy lacks, with no other candidate to try: the router's own 502, which says
-/// the gateway's configuration is at fault, not that a retry might do.
-#[test]
-fn a_cluster_envoy_lacks_for_every_candidate_is_not_to_be_retried() {
-    let mut host = chat(HELLO);
-    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
-    route(&mut req, &host);
-    host.response_headers = pairs(&[(":status", "404")]);
-    host.details = Some("cluster_not_found".into());
-    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
-    assert_eq!(status, 502, "{body}");
-    assert!(body.contains("no cluster") && !body.contains("retry later"), "{body}");
-}
-
-/// A body the translation made too large, with no other candidate to try: the
-/// router's own 413 `request_too_large`, not the provider's refusal.
-#[test]
-fn a_body_too_large_for_every_candidate_is_the_routers_413() {
-    let mut host = chat(HELLO);
-    // No fallback: one attempt only.
-    let mut req = Request::new(Some(config(r#","resilience":{"max_attempts":1}"#)));
-    let routed = route(&mut req, &host);
-    assert!(cluster_of(&routed).is_some(), "{routed:?}");
-    host.response_headers = pairs(&[(":status", "413")]);
-    host.details = Some("request_payload_too_large".into());
-    let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
-    let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
-    assert_eq!(status, 413, "{body}");
-    assert!(body.contains("\"code\":\"request_too_large\""), "{body}");
 }
