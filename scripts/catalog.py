@@ -118,10 +118,16 @@ MAX_IMAGES = {("groq", "meta-llama/llama-4-scout-17b-16e-instruct"): 5}
 # frequency_penalty, logit_bias, presence_penalty"); Gemini's penalties ("Penalty is not
 # enabled for models/gemini-2.5-flash", a 400 INVALID_ARGUMENT for any non-zero value, reported
 # through its OpenAI layer by several client libraries).
+# Groq's system and tool messages take a string only ("'messages.0' : for 'role:system' the
+# following must be satisfied[('messages.0.content' : value must be a string)]", the same for
+# 'role:tool': OpenHands#4643, livekit/agents#1790, cherry-studio#3307, powershai#39, 2024-25).
+# Gemini 2.5 and 3 answer logprobs with a 400 ("Logprobs is not enabled for
+# models/gemini-2.5-flash": googleapis/python-genai#1921, langchain-google#1266;
+# "Logprobs is not supported for this model": GoogleCloudPlatform/generative-ai#2947).
 REFUSES = {
-    "groq": ["logprobs", "logit_bias", "name", "n"],
+    "groq": ["logprobs", "logit_bias", "name", "n", "part_lists"],
     "cerebras": ["logit_bias", "penalties"],
-    "google-gemini": ["penalties", "logit_bias"],
+    "google-gemini": ["penalties", "logit_bias", "logprobs"],
 }
 # Token biases name token ids of one vocabulary: Gemini's OpenAI layer does not take them
 # (Google: no plans to support logit_bias, googleapis/python-aiplatform#3272), and on Bedrock's

@@ -537,6 +537,18 @@ def unmoderated_models():
 UNMODERATED = unmoderated_models()
 
 
+def logprobs_refused():
+    """Catalog models every deployment of which refuses log probabilities (`refuses` lists
+    `logprobs`: Groq's, Gemini's)."""
+    takes = {}
+    for m in CATALOG_MODELS:
+        takes[m.get("id")] = takes.get(m.get("id"), False) or "logprobs" not in (m.get("refuses") or [])
+    return {model for model, took in takes.items() if not took}
+
+
+LOGPROBS_REFUSED = logprobs_refused()
+
+
 RESPONSES_JUSTIFIED = [
     ("service_tier not priced", "unsupported_value", r"service_tier",
      lambda b, m, run: isinstance(b.get("service_tier"), str) and b["service_tier"] not in SERVICE_TIERS_PRICED,
@@ -551,6 +563,9 @@ RESPONSES_JUSTIFIED = [
      lambda b, m, run: asks_logprobs(b) and bool(CATALOG_APIS.get(b.get("model")))
      and CATALOG_APIS[b["model"]] <= NO_LOGPROBS_APIS,
      "the model's API returns no log probabilities (chat refuses logprobs the same)"),
+    ("logprobs of a provider that refuses them", "unsupported_for_model", r"top_logprobs|include",
+     lambda b, m, run: asks_logprobs(b) and b.get("model") in LOGPROBS_REFUSED,
+     "the model's provider answers log probabilities with a 400 (chat refuses logprobs the same)"),
     ("moderation where none runs", "unsupported_for_provider", r"moderation",
      lambda b, m, run: b.get("moderation") is not None and b.get("model") in UNMODERATED,
      "OpenAI's moderated answers: the model's API runs no moderation model (chat refuses the same)"),

@@ -160,8 +160,11 @@ pub fn droppable_bit(value: &str) -> Option<u8> {
 /// options not supported with this model"); and of tools: OpenAI's free-form `custom` tools,
 /// which the other chat APIs do not take, more than 128 of them (OpenAI's chat API: "A max of
 /// 128 functions are supported"), and JSON output beside them (Gemini 2.5: "Function calling
-/// with a response mime type: 'application/json' is unsupported").
-pub const REFUSABLE: [&str; 14] = [
+/// with a response mime type: 'application/json' is unsupported"); and a system or tool
+/// message's content as a list of parts (Groq: "'messages.0' : for 'role:system' the following
+/// must be satisfied[('messages.0.content' : value must be a string)]", as its clients' issue
+/// threads quote it; Claude Code's system prompt is such a list, its cache marks dropped there).
+pub const REFUSABLE: [&str; 15] = [
     "logprobs",
     "name",
     "n",
@@ -176,6 +179,7 @@ pub const REFUSABLE: [&str; 14] = [
     "custom_tools",
     "many_tools",
     "json_with_tools",
+    "part_lists",
 ];
 /// [`REFUSABLE`]'s bits, in its order.
 pub const ASKS_LOGPROBS: u16 = 1;
@@ -192,10 +196,11 @@ pub const ASKS_WEB_SEARCH: u16 = 1024;
 pub const ASKS_CUSTOM_TOOL: u16 = 2048;
 pub const ASKS_MANY_TOOLS: u16 = 4096;
 pub const ASKS_JSON_WITH_TOOLS: u16 = 8192;
+pub const ASKS_PART_LISTS: u16 = 16384;
 /// The most function tools OpenAI's chat API takes ([`ASKS_MANY_TOOLS`] above).
 pub const MOST_TOOLS: u32 = 128;
 /// The [`REFUSABLE`] bits a message asks (the others are top-level members).
-pub const MESSAGE_ASKS: u16 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE;
+pub const MESSAGE_ASKS: u16 = ASKS_NAME | ASKS_AUDIO | ASKS_FILE | ASKS_PART_LISTS;
 
 /// A [`REFUSABLE`] entry's bit (`None`: not one of them).
 pub fn refusable_bit(value: &str) -> Option<u16> {

@@ -1055,21 +1055,43 @@ mod tests {
         }
         // The built-in catalog marks every Groq model so, and Cerebras's and Gemini's with
         // what their compatibility pages say they refuse (Groq and Cerebras audio and file
-        // parts too: 64 + 128; Gemini odd tool names and token biases: 512 + 8), and every chat
-        // model web search (1024) and, off OpenAI, custom tools (2048).
+        // parts too: 64 + 128; Groq system and tool contents of parts: 16384; Gemini odd tool
+        // names, token biases and log probabilities: 512 + 8 + 1), and every chat model web
+        // search (1024) and, off OpenAI, custom tools (2048).
         let c = config();
         let of = |p: &str| -> Vec<u16> {
             c.catalog.deployments.iter().filter(|d| d.provider == p).map(|d| d.quirks.refuses).collect()
         };
-        for (provider, mask) in
-            [("groq", 15 + 192 + 3072), ("cerebras", 24 + 192 + 3072), ("google-gemini", 24 + 512 + 3072)]
-        {
+        for (provider, mask) in [
+            ("groq", 15 + 192 + 3072 + 16384),
+            ("cerebras", 24 + 192 + 3072),
+            ("google-gemini", 25 + 512 + 3072),
+        ] {
             let on = of(provider);
             assert!(
                 !on.is_empty() && on.iter().all(|r| *r & !ASKS_JSON_WITH_TOOLS == mask),
                 "{provider}: {on:?}"
             );
         }
+        // A system or tool message of parts (a Messages client's system prompt, its cache
+        // marks dropped on the chat APIs) goes to no Groq model; a user's parts do.
+        let scout = "meta-llama/llama-4-scout-17b-16e-instruct";
+        let sent = |messages: &str| {
+            let body = format!(r#"{{"model":"{scout}","messages":{messages}}}"#);
+            route_chat(&c, body.as_bytes(), TODAY).map(|r| r.target.to.model).map_err(|e| e.param)
+        };
+        let parts = r#"[{"type":"text","text":"be brief"}]"#;
+        for listed in [
+            format!(r#"[{{"role":"system","content":{parts}}},{{"role":"user","content":"hi"}}]"#),
+            format!(
+                r#"[{{"role":"user","content":"hi"}},{{"role":"assistant","tool_calls":[{{"id":"c","type":"function","function":{{"name":"f","arguments":"{{}}"}}}}]}},{{"role":"tool","tool_call_id":"c","content":{parts}}}]"#
+            ),
+        ] {
+            assert_eq!(sent(&listed), Err(Some("messages[].content".into())), "{listed}");
+        }
+        let user =
+            format!(r#"[{{"role":"system","content":"be brief"}},{{"role":"user","content":{parts}}}]"#);
+        assert_eq!(sent(&user), Ok(scout.into()));
     }
 
     /// `web_search_options` reached Gemini, Groq and OpenAI's non-search models, whose 400
@@ -1276,8 +1298,9 @@ mod tests {
         };
         for (model, tuned) in [
             ("o3", r#","temperature":0.2"#),
-            ("gpt-5.4", r#","top_p":0.9"#),
+            ("gpt-5.4", r#","top_p":0.9,"reasoning_effort":"low""#),
             ("gpt-5.4", r#","logit_bias":{"12":5}"#),
+            ("gpt-5.4", r#","temperature":0.2,"reasoning_effort_hint":"high""#),
             ("gpt-5.3-codex", r#","frequency_penalty":0.5"#),
             ("claude-opus-4-7", r#","temperature":0"#),
         ] {
@@ -1293,6 +1316,19 @@ mod tests {
             let sent = body(model, r#","temperature":1,"top_p":1"#).map(|(_, b)| b).unwrap_or_default();
             assert!(sent.contains("messages") || sent.contains("input"), "{model}: {sent}");
             assert!(!sent.contains("temperature") && !sent.contains("top_p"), "{model}: {sent}");
+        }
+        // GPT-5.4 thinks only when asked (effort `none`, its default), and then samples as
+        // asked: temperature, top_p, log probabilities (not a penalty, above); also where a
+        // hint goes unsent beside tools (its chat API refuses an effort there).
+        let tools =
+            r#","tools":[{"type":"function","function":{"name":"f"}}],"reasoning_effort_hint":"high""#;
+        for tuned in [
+            r#","temperature":0.2"#.to_string(),
+            r#","top_p":0.5,"logprobs":true,"top_logprobs":2,"reasoning_effort":"none""#.into(),
+            format!(r#","temperature":0.3{tools}"#),
+        ] {
+            let sent = body("gpt-5.4", &tuned).map(|(_, b)| b);
+            assert!(sent.as_ref().is_ok_and(|b| b.contains(&tuned[..12])), "{tuned}: {sent:?}");
         }
         let o3 = |extra: &str| body("o3", extra).map(|(_, b)| b);
         assert_eq!(

@@ -189,8 +189,8 @@ impl Layout {
     pub fn asked_by(&self, bit: u16) -> &'static str {
         use crate::catalog::{
             ASKS_AUDIO, ASKS_BIAS, ASKS_CHOICES, ASKS_CUSTOM_TOOL, ASKS_FILE, ASKS_JSON_WITH_TOOLS,
-            ASKS_LOGPROBS, ASKS_MANY_TOOLS, ASKS_NAME, ASKS_ODD_TOOL_NAME, ASKS_PENALTY, ASKS_STOP,
-            ASKS_TOOL_NAME, ASKS_WEB_SEARCH,
+            ASKS_LOGPROBS, ASKS_MANY_TOOLS, ASKS_NAME, ASKS_ODD_TOOL_NAME, ASKS_PART_LISTS, ASKS_PENALTY,
+            ASKS_STOP, ASKS_TOOL_NAME, ASKS_WEB_SEARCH,
         };
         match bit {
             ASKS_LOGPROBS => self.token_level.unwrap_or("logprobs"),
@@ -206,6 +206,7 @@ impl Layout {
             ASKS_CUSTOM_TOOL => "tools[].type",
             ASKS_MANY_TOOLS => "tools",
             ASKS_JSON_WITH_TOOLS => "response_format",
+            ASKS_PART_LISTS => "messages[].content",
             _ => "",
         }
     }
@@ -228,6 +229,25 @@ impl Layout {
     pub fn hinted_effort(&self, mask: u8) -> Option<&'static [u8]> {
         let bit = crate::catalog::nearest_effort(self.effort_hint?, mask)?;
         EFFORT_MEMBERS.get(bit.trailing_zeros() as usize).copied()
+    }
+
+    /// Whether a model of `quirks` thinks not at all for this request: it thinks only when
+    /// asked (its default effort `none`), and is sent no other effort, the client's or a
+    /// hint's (a hint goes to no model that refuses an effort beside the request's tools).
+    pub fn unthinking(&self, quirks: &crate::catalog::Quirks) -> bool {
+        let none = crate::catalog::effort_bit("none");
+        let hinted = (!(quirks.no_effort_with_tools && self.tools))
+            .then(|| crate::catalog::nearest_effort(self.effort_hint?, quirks.efforts))
+            .flatten();
+        let sent = self.effort.map(|(bit, _)| bit).or(hinted);
+        Some(quirks.default_effort) == none && sent.is_none_or(|bit| Some(bit) == none)
+    }
+
+    /// The first member asking for a penalty or a `logit_bias` (see [`Layout::sampling`]):
+    /// what a model of fixed sampling refuses even where it does not think.
+    pub fn penalized(&self) -> Option<&'static str> {
+        let bias = self.asks & crate::catalog::ASKS_BIAS != 0;
+        self.penalty.or(bias.then_some("logit_bias"))
     }
 
     /// The long texts a translation may stand in for (`protocol::stand_in`).

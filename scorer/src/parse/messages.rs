@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::catalog::{
-    ASKS_AUDIO, ASKS_FILE, ASKS_NAME, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS, DROPS_OPENAI_ONLY,
-    DROPS_THINKING, OPENAI_CACHE_MARK,
+    ASKS_AUDIO, ASKS_FILE, ASKS_NAME, ASKS_PART_LISTS, DROPS_CACHE_MARKS, DROPS_ECHOES, DROPS_NULLS,
+    DROPS_OPENAI_ONLY, DROPS_THINKING, OPENAI_CACHE_MARK,
 };
 use crate::error::{ApiError, echo};
 use crate::parse::chat::{
@@ -93,13 +93,13 @@ fn asks(req: &ChatRequest<'_>) -> bool {
 }
 
 /// Whether a raw (still escaped) text may be only whitespace, which translators drop: every
-/// byte is ASCII whitespace or may belong to an escape of it (`\n`, `\t`, `\u0020`). It stops
-/// at the first other byte, and errs only towards "maybe": such a text is read by the
+/// character is whitespace or may belong to an escape of it (`\n`, `\t`, `\u3000`). It stops
+/// at the first other character, and errs only towards "maybe": such a text is read by the
 /// translator, never wrongly carried unread.
 pub(crate) fn maybe_blank(raw: &str) -> bool {
-    raw.bytes().all(|b| {
-        matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\\' | b'n' | b't' | b'r' | b'u') || b.is_ascii_hexdigit()
-    })
+    // Whitespace beyond ASCII too (an ideographic space, a no-break space): see `raw::blank`.
+    raw.chars()
+        .all(|c| matches!(c, '\\' | 'n' | 't' | 'r' | 'u') || c.is_whitespace() || c.is_ascii_hexdigit())
 }
 
 /// The chat member carrying reasoning a provider signed or encrypted (an assistant message's,
@@ -160,6 +160,7 @@ fn parse_message<'a>(
     let mut content_key = false;
     let mut has_tool_calls = false;
     let mut has_refusal = false;
+    let mut listed = false;
     let mut tool_calls = 0u32;
     // Raw texts, scanned once the role is known (it may come after the content): the message's
     // are `req.parts` from here on.
@@ -184,6 +185,7 @@ fn parse_message<'a>(
             }
             "content" => {
                 content_key = true;
+                listed = r.peek_kind().map_err(syntax)? == Kind::Array;
                 has_content = parse_content(r, req, &at)?;
             }
             "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
@@ -246,6 +248,9 @@ fn parse_message<'a>(
     }
     if role != "assistant" {
         req.layout.unsigned_calls.truncate(first_call);
+    }
+    if listed && matches!(role.as_ref(), "system" | "developer" | "tool") {
+        req.layout.asks |= ASKS_PART_LISTS;
     }
     req.texts.push((Role::from_name(&role), req.parts.len() - first_part, tool_calls));
     Ok(())

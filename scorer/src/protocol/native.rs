@@ -109,9 +109,15 @@ pub fn chat_body_with(
     to: &Native<'_>,
     memo: Option<&RefCell<Translations>>,
 ) -> Result<Vec<u8>, ApiError> {
-    if to.quirks.fixed_sampling
-        && let Some(field) = layout.sampling()
-    {
+    // GPT-5.1 and later sample as asked where they do not think (effort `none`, their
+    // default): `temperature`, `top_p` and log probabilities, never a penalty or a bias
+    // (OpenAI's reasoning guide; they were refused here whatever the effort).
+    let untaken = match to.quirks.fixed_sampling {
+        true if layout.unthinking(&to.quirks) => layout.penalized(),
+        true => layout.sampling(),
+        false => None,
+    };
+    if let Some(field) = untaken {
         return Err(ApiError::invalid(
             "unsupported_for_model",
             Some(field),

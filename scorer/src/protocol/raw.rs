@@ -17,11 +17,13 @@ use crate::error::ApiError;
 use crate::parse::fields::{duplicate_error, first_duplicate};
 use crate::parse::json::{ArrayIter, Kind, Reader};
 
-/// A text of only (ASCII) whitespace, empty included: the Messages and Converse APIs refuse
-/// text blocks without other characters, so their translators drop such texts (the parser
-/// leaves them real for it, `parse::messages::maybe_blank`).
+/// A text of only whitespace, empty included: the Messages and Converse APIs refuse text
+/// blocks without other characters ("text content blocks must contain non-whitespace text";
+/// "text field is blank"), so their translators drop such texts (the parser leaves them real
+/// for it, `parse::messages::maybe_blank`). Unicode's whitespace, not only ASCII's: an
+/// ideographic space (U+3000) or a no-break space alone was sent as a text.
 pub(crate) fn blank(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_whitespace())
+    text.chars().all(char::is_whitespace)
 }
 
 /// A JSON number that is a whole number however it is written (`16`, `16.0`, `1e3`), as the

@@ -56,6 +56,8 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
         out.extend_from_slice(br#""input_schema":"#);
         match &closed {
             Some(schema) => out.extend_from_slice(schema),
+            // A union at the root is the value path's to rewrite ([`joined_union`]).
+            None if union_root(function.get("parameters")) => return None,
             None => write_schema(function.get("parameters"), &mut out, false)?,
         }
         out.extend_from_slice(br#","name":"#);
@@ -67,6 +69,48 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
     }
     out.push(b']');
     Some(out)
+}
+
+/// The combinators a tool's schema may not have at its root on Claude ("input_schema does not
+/// support oneOf, allOf, or anyOf at the top level", its 400), which OpenAI takes.
+const ROOT_UNIONS: [&str; 3] = ["oneOf", "anyOf", "allOf"];
+
+/// Whether `parameters` has one of [`ROOT_UNIONS`] at its root.
+fn union_root(parameters: Option<Json<'_>>) -> bool {
+    let members = parameters.and_then(|p| crate::protocol::raw::members(p).ok());
+    members.is_some_and(|m| ROOT_UNIONS.iter().any(|k| m.get(k).is_some()))
+}
+
+/// A tool schema with a union at its root (an MCP server's zod union: one of `yaml` or `dir`)
+/// as Claude takes it: the union's branches' properties joined to the root's (the root's own,
+/// then the first branch's of a name), required what an `allOf`'s branches require (each must
+/// hold; of a `oneOf` or `anyOf`, none); the tool's server still checks what it is sent. It was Claude's 400 on every turn of an
+/// agent whose tool list held one, and no other candidate tried.
+fn joined_union(schema: &mut Value) {
+    let Some(root) = schema.as_object_mut() else { return };
+    for key in ROOT_UNIONS {
+        let Some(Value::Array(branches)) = root.remove(key) else { continue };
+        for branch in branches {
+            let Value::Object(mut branch) = branch else { continue };
+            if let Some(Value::Object(props)) = branch.remove("properties")
+                && let Value::Object(joined) = root.entry("properties").or_insert_with(|| json!({}))
+            {
+                for (name, prop) in props {
+                    joined.entry(name).or_insert(prop);
+                }
+            }
+            if key == "allOf"
+                && let Some(Value::Array(needed)) = branch.remove("required")
+                && let Value::Array(required) = root.entry("required").or_insert_with(|| json!([]))
+            {
+                for name in needed {
+                    if !required.contains(&name) {
+                        required.push(name);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `tools` as `{name, description, input_schema}` (and `strict`, as [`tools_text`] writes it);
@@ -106,12 +150,13 @@ pub(super) fn tools(
         if let Some(d @ Value::String(_)) = f.remove("description") {
             tool.insert("description".into(), d);
         }
-        let Some(schema) = schema_value(f.remove("parameters"), false) else {
+        let Some(mut schema) = schema_value(f.remove("parameters"), false) else {
             return Err(refuse(
                 &format!("tools[{k}].function.parameters"),
                 "parameters must be a JSON Schema object",
             ));
         };
+        joined_union(&mut schema);
         match closed {
             Some(closed) => {
                 tool.insert("input_schema".into(), closed);

@@ -10,6 +10,7 @@ mod response;
 mod stream;
 mod thinking;
 mod turns;
+mod unions;
 
 use std::path::PathBuf;
 

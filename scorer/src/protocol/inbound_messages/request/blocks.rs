@@ -223,8 +223,10 @@ fn assistant(
 }
 
 /// A `tool_result` block as a `tool` message. Its text is the message's content; its images
-/// and documents, which a chat tool message cannot hold, go to the user message after it.
-/// `is_error` has no chat member: the text says `Error:` first.
+/// and documents, which a chat tool message cannot hold, go to the user message after it,
+/// under the call's id, and its text says so (a screenshot tool's result was "(no output)" on
+/// Converse, the image a user's turn of its own). `is_error` has no chat member: the text
+/// says `Error:` first.
 fn tool_result(
     mut block: Node,
     at: &dyn Fn() -> String,
@@ -239,6 +241,7 @@ fn tool_result(
         Some(other) => return Err(wrong_type(&format!("{}.is_error", at()), "a boolean", &other)),
     };
     let mut texts = Vec::new();
+    let before = images.len();
     match block.take("content") {
         None => {}
         Some(s @ Node::Leaf(Value::String(_))) => texts.push(object([("type", "text".into()), ("text", s)])),
@@ -266,6 +269,13 @@ fn tool_result(
         Some(other) => {
             return Err(wrong_type(&format!("{}.content", at()), "a string or an array of blocks", &other));
         }
+    }
+    if images.len() > before {
+        let text = |t: String| object([("type", "text".into()), ("text", t.into())]);
+        images.insert(before, text(format!("{id} returned:")));
+        texts.push(text(format!(
+            "(what this call returned besides text follows the tool results, under {id})"
+        )));
     }
     if failed {
         match texts.first_mut().and_then(|t| t.get_mut("text")) {

@@ -111,10 +111,13 @@ fn images_become_image_parts_and_a_tool_results_images_follow_it() {
         ]}
     ]});
     let m = &chat(&body)["messages"];
-    assert_eq!(m[1], json!({"role": "tool", "tool_call_id": "t", "content": "the picture:"}));
+    let note = "(what this call returned besides text follows the tool results, under t)";
+    let said = format!("the picture:\n\n{note}");
+    assert_eq!(m[1], json!({"role": "tool", "tool_call_id": "t", "content": said}));
     assert_eq!(
         m[2]["content"],
         json!([
+            {"type": "text", "text": "t returned:"},
             {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}},
             {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
             {"type": "text", "text": "what is it?"}
@@ -392,10 +395,12 @@ fn tool_errors_and_documents_keep_their_meaning() {
     ]});
     let m = &chat(&body)["messages"];
     assert_eq!(m[1], json!({"role": "tool", "tool_call_id": "a", "content": "Error: Exit code 3"}));
-    assert_eq!(m[2], json!({"role": "tool", "tool_call_id": "b", "content": ""}));
+    let note = "(what this call returned besides text follows the tool results, under b)";
+    assert_eq!(m[2], json!({"role": "tool", "tool_call_id": "b", "content": note}));
     assert_eq!(
         m[3]["content"],
         json!([
+            {"type": "text", "text": "b returned:"},
             {"type": "file", "file": {"filename": "document.pdf", "file_data": "data:application/pdf;base64,JVBE"}},
             {"type": "text", "text": "notes"}
         ])
