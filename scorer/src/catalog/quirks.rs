@@ -32,6 +32,7 @@ pub struct Quirks {
     /// one, and agent loops stop at the second. The router numbers the calls by their ids and
     /// says `tool_calls` ([`crate::account::stream::StreamUsage::indexless_calls`]), in a whole
     /// answer too, and its own finish names as OpenAI's ([`crate::account::openai_finish`]).
+    /// It marks Gemini's OpenAI layer, the one API sent Gemini's own `extra_body`.
     pub indexless_calls: bool,
     /// Not the catalog's: the configuration's `anthropic_auto_cache`, for a model of Anthropic's
     /// Messages API (see [`crate::Config::anthropic_auto_cache`]).

@@ -21,6 +21,11 @@ pub struct Member {
     /// ([`crate::catalog::OPENAI_ONLY`]), or [`crate::catalog::DROPS_EFFORT_NONE`] on a
     /// `reasoning_effort` of `none`; 0 for any other.
     pub(crate) drops: u8,
+    /// Gemini's own member, `extra_body` (its OpenAI layer reads it as Google's guide writes
+    /// it, `{"extra_body": {"google": ...}}`): sent to no other provider, each of which
+    /// answered it with a 400 ("Unrecognized request argument supplied: extra_body", OpenAI)
+    /// that ended a tier's request its client could not foresee.
+    pub(crate) gemini: bool,
 }
 
 /// Where the top-level members and the `model` value sit in a body, for splicing.
@@ -125,7 +130,7 @@ pub(crate) const EFFORT_MEMBERS: [&[u8]; 7] = [
 impl Layout {
     /// Records a top-level member from its key's opening quote to the end of its value.
     pub fn member(&mut self, start: usize, end: usize, router_only: bool) {
-        self.members.push(Member { span: Span { start, end }, router_only, drops: 0 });
+        self.members.push(Member { span: Span { start, end }, router_only, drops: 0, gemini: false });
     }
 
     /// Records how to take out, for each provider's drops, the fields of one object it

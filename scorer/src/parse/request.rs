@@ -311,6 +311,11 @@ fn parse_chat_as<'a>(
         let null_options = key == "stream_options" && stream_options.is_none();
         let router_only = ROUTER_FIELDS.contains(&key.as_ref()) || null_options;
         req.layout.member(key_start, r.pos(), router_only);
+        if key == "extra_body"
+            && let Some(m) = req.layout.members.last_mut()
+        {
+            m.gemini = true;
+        }
         if OPENAI_ONLY.contains(&key.as_ref())
             && let Some(m) = req.layout.members.last_mut()
         {

@@ -85,7 +85,15 @@ impl Layout {
         let mut prev: Option<&Member> = None;
         let mut wrote_any = false;
         for m in &self.members {
-            if m.router_only || dropped == Some(m.span.start) || null_member(m) || m.drops & drops != 0 {
+            // Gemini's own member goes to Gemini's OpenAI layer alone (the deployments whose
+            // calls stream without their index: `indexless_calls` marks that layer).
+            let foreign = m.gemini && !quirks.indexless_calls;
+            if m.router_only
+                || dropped == Some(m.span.start)
+                || null_member(m)
+                || m.drops & drops != 0
+                || foreign
+            {
                 prev = Some(m);
                 continue;
             }
@@ -391,6 +399,20 @@ mod tests {
             drops("gpt-5.4").map(|d| d & (DROPS_PREDICTION | DROPS_VERBOSITY)),
             Some(DROPS_PREDICTION)
         );
+    }
+
+    /// `extra_body`, Gemini's own member as its guide writes it, goes to Gemini's OpenAI layer
+    /// alone: OpenAI answered it with a 400 ("Unrecognized request argument supplied"), and a
+    /// tier's request to it ended there.
+    #[test]
+    fn gemini_extra_body_goes_to_gemini_alone() {
+        let body = r#"{"model":"economy","extra_body":{"google":{"thinking_config":{"thinking_budget":1024}}},"messages":[{"role":"user","content":"hi"}]}"#;
+        let req = parse_chat(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let sent = |quirks: Quirks| String::from_utf8(req.layout.rewrite_for(body.as_bytes(), "m", &quirks));
+        let gemini = sent(Quirks { indexless_calls: true, ..Quirks::NONE }).unwrap_or_default();
+        assert!(gemini.contains(r#""extra_body":{"google":"#), "{gemini}");
+        let other = sent(Quirks::NONE).unwrap_or_default();
+        assert_eq!(other, r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#);
     }
 
     /// OpenAI's prompt-cache members, its breakpoint on a part and `prompt_cache_options`, go

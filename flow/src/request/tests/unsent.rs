@@ -5,18 +5,26 @@ use super::{Fake, HELLO, chat, cluster_of, config, pairs, respond_text, route};
 use crate::io::{Event, Verdict};
 use crate::request::Request;
 
-/// A catalog `clusters` entry naming a cluster the Envoy configuration lacks: Envoy answers
-/// 404 (`cluster_not_found`), which counted as the provider not serving the model, opened its
-/// breaker and said nothing of the cause. It moves on to the next candidate without blaming
-/// the provider, and the log names the missing cluster, and the other cause Envoy answers so
-/// for: a route that reads another header than the configuration's `cluster_header`.
+/// Envoy's 404 for an attempt the provider never saw: a catalog `clusters` entry naming a
+/// cluster the Envoy configuration lacks (`cluster_not_found`; or a route that reads another
+/// header than the configuration's `cluster_header`), or a route table narrower than `/` (a
+/// Gateway API `PathPrefix: /v1`, another app's route for `/openai/`: the router's headers
+/// clear the route cache, Envoy chooses again on the provider's path and finds none,
+/// `route_not_found`). Each counted as the provider not serving the model, opened its breaker
+/// (nine opened Gemini's) and said nothing of the cause. It moves on to the next candidate
+/// without blaming the provider, and the log names the cause, once a minute.
 #[test]
-fn a_cluster_envoy_lacks_is_named_in_the_log_and_blames_no_provider() {
-    let host = moves_on_without_blaming_the_provider("404", "cluster_not_found");
-    let logs = host.logs.borrow();
-    let named: Vec<&String> = logs.iter().filter(|l| l.contains("Envoy found no cluster")).collect();
-    assert_eq!(named.len(), 1, "once a minute: {logs:?}");
-    assert!(named.iter().all(|l| l.contains("cluster_header (x-model-router-cluster)")), "{named:?}");
+fn a_missing_cluster_or_route_is_named_in_the_log_and_blames_no_provider() {
+    for (details, named_as, saying) in [
+        ("cluster_not_found", "Envoy found no cluster", "cluster_header (x-model-router-cluster)"),
+        ("route_not_found", "Envoy found no route", "must match every provider's path"),
+    ] {
+        let host = moves_on_without_blaming_the_provider("404", details);
+        let logs = host.logs.borrow();
+        let named: Vec<&String> = logs.iter().filter(|l| l.contains(named_as)).collect();
+        assert_eq!(named.len(), 1, "{details}: once a minute: {logs:?}");
+        assert!(named.iter().all(|l| l.contains(saying)), "{named:?}");
+    }
 }
 
 /// A body the router made too large for the listener's buffer (a translation grows one of many
@@ -79,20 +87,6 @@ fn a_body_too_large_for_every_candidate_is_the_routers_413() {
     let (status, body) = respond_text(&step).unwrap_or_else(|| panic!("no reply: {step:?}"));
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("\"code\":\"request_too_large\""), "{body}");
-}
-
-/// A route table narrower than `/` (a Gateway API `PathPrefix: /v1`, another app's route for
-/// `/openai/`): the router's headers clear the route cache, Envoy chooses again on the
-/// provider's path, finds no route and answers 404 (`route_not_found`), which counted as the
-/// provider not serving the model (nine opened Gemini's breaker). It moves on without blaming
-/// the provider, and the log says what the route must match.
-#[test]
-fn a_provider_path_no_route_matches_is_named_in_the_log_and_blames_no_provider() {
-    let host = moves_on_without_blaming_the_provider("404", "route_not_found");
-    let logs = host.logs.borrow();
-    let named: Vec<&String> = logs.iter().filter(|l| l.contains("Envoy found no route")).collect();
-    assert_eq!(named.len(), 1, "once a minute: {logs:?}");
-    assert!(named.iter().all(|l| l.contains("must match every provider's path")), "{named:?}");
 }
 
 /// A filter after the router answered (an `ext_authz` denying, a local rate limit): the

@@ -296,20 +296,13 @@ fn tool_uses<'a>(calls: Raw<'a>, at: At<'_>) -> Result<Vec<Block<'a>>, ApiError>
             return Err(refuse(&format!("{}.function.name", at()), "a tool call needs a function name"));
         };
         let arguments = string(function.get("arguments"))?.unwrap_or_default();
-        // A call without arguments is a call with none; anything else must be a JSON object,
-        // the only `input` the Messages API takes.
-        let input = if arguments.trim().is_empty() {
-            json!({})
-        } else {
-            match serde_json::from_str::<Value>(&arguments) {
-                Ok(v @ Value::Object(_)) => v,
-                _ => {
-                    return Err(refuse(
-                        &format!("{}.function.arguments", at()),
-                        "tool call arguments must be a JSON object serialised as a string",
-                    ));
-                }
-            }
+        // The only `input` the Messages API takes is an object: a call without arguments, or
+        // with arguments that are none (an answer cut inside them, `null`, a list, which
+        // OpenAI's API takes back), is a call with no input. Refused, the conversation could
+        // not go on with Claude, each turn of it moved to another model.
+        let input = match serde_json::from_str::<Value>(&arguments) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => json!({}),
         };
         // A call of a tool named as the API takes no tool (another provider's, a dotted one).
         if !plain_tool_name(&name, MAX_TOOL_NAME) {

@@ -41,9 +41,9 @@ pub(crate) const PASSED: [&str; 10] = [
 
 /// Fields left out: `store` (always `false` here), `stream_options` (usage always comes in
 /// `response.completed`), `seed` (best effort in chat; Responses has none) and `prediction`
-/// (a latency hint that never changes the answer), and `metadata` (for stored responses: as on
-/// the chat path, none is sent).
-const DROPPED: [&str; 5] = ["metadata", "prediction", "seed", "store", "stream_options"];
+/// (a latency hint that never changes the answer), `metadata` (for stored responses: as on
+/// the chat path, none is sent) and `extra_body` (Gemini's own, as on the chat path).
+const DROPPED: [&str; 6] = ["extra_body", "metadata", "prediction", "seed", "store", "stream_options"];
 
 /// Fields Responses has no equivalent for: each is accepted only when its value means "not
 /// used" (the test beside it) and refused otherwise, with what to send instead.

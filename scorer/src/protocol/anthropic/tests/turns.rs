@@ -89,3 +89,25 @@ fn a_prefill_loses_its_trailing_whitespace() {
         assert_eq!(v["messages"][1]["content"], want, "{text:?}");
     }
 }
+
+/// A call in the history whose arguments are no JSON object (an answer cut inside them,
+/// `null`, a list: OpenAI's API takes them back) was refused: the conversation could not go on
+/// with Claude, each turn moved to another model. It is a call with no input, on Messages and
+/// on Converse.
+#[test]
+fn a_calls_arguments_that_are_no_object_are_no_input() {
+    for args in ["{\"city\": \"Par", "null", "[]", "\"x\"", ""] {
+        let conversation = json!([user("q"), call("c1", args), {"role": "tool", "tool_call_id": "c1", "content": "bad arguments"}]);
+        let tools = json!([{"type": "function", "function": {"name": "f"}}]);
+        let sent = tr(&json!({"model": "auto", "messages": conversation.clone(), "tools": tools.clone()}));
+        let input = sent.as_ref().map(|v| v["messages"][1]["content"][0]["input"].clone());
+        assert_eq!(input.ok(), Some(json!({})), "{args}: {sent:?}");
+        let converse = crate::protocol::bedrock::request::translate(
+            json!({"model": "auto", "messages": conversation, "tools": tools}).to_string().as_bytes(),
+            &super::TO,
+        )
+        .map(|b| serde_json::from_slice::<Value>(&b).unwrap_or_default());
+        let input = converse.map(|v| v["messages"][1]["content"][0]["toolUse"]["input"].clone());
+        assert_eq!(input, Ok(json!({})), "{args}");
+    }
+}
