@@ -329,7 +329,7 @@ impl Request {
 
     /// Charges an attempt at `to` that did not answer what it reported using ([`plausible`]).
     pub(super) fn charge_used(&mut self, host: &dyn Host, to: &Upstream, u: Usage) {
-        self.charge_lost(host, to, used_nano(host, to, u, self.account.choices));
+        self.charge_lost(host, to, used_nano(host, to, u, self.account.choices, self.account.output_cap));
     }
 
     /// Charges `nano` (nano-USD) for an attempt at `to` that did not answer, at the end, and
@@ -425,7 +425,7 @@ impl Request {
         usage: Option<Usage>,
     ) -> Vec<(&'static str, String)> {
         let Some(u) = usage else { return Vec::new() };
-        let u = plausible(host, to, u, self.account.choices);
+        let u = plausible(host, to, u, self.account.choices, self.account.output_cap);
         let cost = u.cost(&to.price());
         self.account.usage = Some(u);
         self.account.cost = Some(cost);
@@ -452,20 +452,20 @@ impl Request {
 }
 
 /// What `u` costs at `to`, nano-USD, as charged ([`plausible`]).
-pub(super) fn used_nano(host: &dyn Host, to: &Upstream, u: Usage, choices: u64) -> u64 {
-    nano(plausible(host, to, u, choices).cost(&to.price()))
+pub(super) fn used_nano(host: &dyn Host, to: &Upstream, u: Usage, choices: u64, cap: Option<u64>) -> u64 {
+    nano(plausible(host, to, u, choices, cap).cost(&to.price()))
 }
 
 /// `u` as charged: bounded by what `to`'s model can bill ([`Usage::beyond`]), logged once a
 /// minute per provider when it was not. An embedding model (it writes nothing: no
 /// `max_output`, which every chat model has) embeds up to [`MAX_EMBEDDING_INPUTS`] inputs in
 /// one request, each up to its window.
-pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage, choices: u64) -> Usage {
+pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage, choices: u64, cap: Option<u64>) -> Usage {
     let window = match to.max_output {
         0 => to.context_window.saturating_mul(MAX_EMBEDDING_INPUTS),
         _ => to.context_window,
     };
-    let Some(bounded) = u.beyond(window, to.max_output, choices, &to.price()) else { return u };
+    let Some(bounded) = u.beyond(window, cap, choices, &to.price()) else { return u };
     let key = format!("model_router.runaway_logged.{}", to.provider);
     if live::once_a_minute(host, &key) {
         host.log(

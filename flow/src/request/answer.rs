@@ -425,7 +425,8 @@ impl Request {
             }
             Bill::Input => self.charge_lost(host, &f.to, f.input_estimate_nano()),
             Bill::Cut(used, floor) => {
-                let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u, f.choices));
+                let cap = self.account.output_cap;
+                let reported = used.map_or(0, |u| super::account::used_nano(host, &f.to, u, f.choices, cap));
                 // An input its provider reported (an Anthropic `message_start`) in place of the
                 // input's estimate where it is less, as on the first attempt's path: a fallback's
                 // cut stream read from the cache was charged 5.8 times its bill. (More is in what

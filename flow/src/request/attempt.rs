@@ -13,10 +13,23 @@ use crate::live;
 use crate::metrics as m;
 
 /// Whether Envoy's `response.code_details` name a reply a filter after the router made (the
-/// filters that answer requests themselves: authorization, rate limits, RBAC, Lua), not one of the router filter's own (`via_upstream`, `upstream_*`, `cluster_not_found`).
+/// filters that answer requests themselves: authorization, JWT, external processing, rate
+/// limits, RBAC, OAuth, CSRF, Lua), not one of the router filter's own (`via_upstream`,
+/// `upstream_*`, `cluster_not_found`). (A fault filter's abort is left a failure: it stands
+/// for the provider's, and a failover is what it tests.)
 fn neighbours_reply(details: &str) -> bool {
-    const PREFIXES: [&str; 5] =
-        ["ext_authz", "local_rate_limited", "request_rate_limited", "rbac_access_denied", "lua"];
+    const PREFIXES: [&str; 10] = [
+        "ext_authz",
+        "jwt_authn",
+        "ext_proc",
+        "local_rate_limited",
+        "request_rate_limited",
+        "rate_limiter_error",
+        "rbac_access_denied",
+        "oauth",
+        "csrf",
+        "lua",
+    ];
     PREFIXES.iter().any(|p| details.starts_with(p))
 }
 
@@ -60,6 +73,80 @@ pub(super) fn overflow(status: u16, details: Option<&str>, headers: &[(String, S
         }
 }
 
+/// What Envoy's own reply for an attempt says (its `response.code_details`): the provider may
+/// never have seen the request.
+struct EnvoysOwn {
+    /// The route's timeout (or the connection manager's) cut an attempt the provider had.
+    timed_out: bool,
+    /// A filter after the router answered ([`neighbours_reply`]).
+    neighbour: bool,
+    /// Envoy's 413: the body made for this provider is over its buffer limit.
+    too_large: bool,
+    /// The provider never saw it: no cluster, no route, too large, its cluster full.
+    unsent: bool,
+}
+
+/// Reads Envoy's reason for an attempt's `status`, and logs (once a minute) the causes that
+/// are the gateway configuration's to mend.
+fn envoys_own(
+    host: &dyn Host,
+    f: &Flight,
+    cluster_header: &str,
+    status: u16,
+    headers: &[(String, String)],
+) -> EnvoysOwn {
+    let details = (status >= 300).then(|| host.response_details().ok().flatten()).flatten();
+    let details = details.as_deref();
+    let timed_out = status == 504 && details.is_some_and(|d| TIMEOUT_DETAILS.contains(&d));
+    // A filter after the router answered (an `ext_authz` denying, a rate limit): the
+    // gateway's answer, not the provider's, passed on as it is. Failed over, a denied request
+    // was answered by a fallback (the router's own call, which no filter after it sees), and
+    // each rate-limited one fed a healthy provider's breaker.
+    let neighbour = details.is_some_and(neighbours_reply);
+    if neighbour && live::once_a_minute(host, "model_router.neighbour_reply") {
+        host.log(
+            Level::Warn,
+            &format!(
+                "model-router: a filter after the router answered {status} ({}): passed on as the gateway's answer; put such filters before the router",
+                details.unwrap_or_default()
+            ),
+        );
+    }
+    // Envoy's 404 for a cluster it does not have (the catalog's `clusters` naming one the Envoy
+    // configuration lacks): the next candidate is tried without blaming the provider.
+    let no_cluster = status == 404 && details == Some("cluster_not_found");
+    if no_cluster && live::once_a_minute(host, &format!("model_router.no_cluster.{}", f.to.cluster)) {
+        host.log(
+            Level::Error,
+            &format!(
+                "model-router: Envoy found no cluster '{}' for provider {}: define it, or correct the configuration's `clusters`; if it is defined, the route does not read the configuration's cluster_header ({cluster_header}): make its `cluster_header` that name",
+                f.to.cluster, f.to.provider
+            ),
+        );
+    }
+    // Envoy's 404 for no route, or a route's own answer (`direct_response`): the route cache
+    // cleared by the router's headers, the route is chosen again on the provider's path
+    // (`/v1beta/openai/...`, `/openai/v1/...`), which a route table narrower than `/` does not
+    // match (nine of them opened Gemini's breaker).
+    let no_route =
+        (status == 404 && details == Some("route_not_found")) || details == Some("direct_response");
+    if no_route && live::once_a_minute(host, "model_router.no_route") {
+        host.log(
+            Level::Error,
+            &format!(
+                "model-router: Envoy did not route {}'s path to its cluster once the router chose it ({}): the route that reads cluster_header ({cluster_header}) must match every provider's path (a prefix of /), ahead of any other route the providers' paths would match",
+                f.to.provider,
+                details.unwrap_or_default()
+            ),
+        );
+    }
+    // Envoy's 413: the body made for this provider (a translation grows one) is over the buffer
+    // limit. Unsent too: the next candidate (its body made anew, as a call) is tried.
+    let too_large = status == 413 && details == Some("request_payload_too_large");
+    let unsent = no_cluster || no_route || too_large || overflow(status, details, headers);
+    EnvoysOwn { timed_out, neighbour, too_large, unsent }
+}
+
 impl Request {
     /// The routed attempt's response headers: record its health, then let it through, fail
     /// over, or look closer at a 400.
@@ -89,58 +176,9 @@ impl Request {
         };
         let now_ns = host.now_ns().unwrap_or(f.sent_ns);
         f.note_retry_after(status, find(&headers, h::RETRY_AFTER), now_ns);
-        compressed(host, &f.to.provider, &headers);
-        let timed_out = status == 504
-            && host.response_details().ok().flatten().is_some_and(|d| TIMEOUT_DETAILS.contains(&d.as_str()));
-        // Envoy's own 503, its cluster full, or its 404 for a cluster it does not have (the
-        // catalog's `clusters` naming one the Envoy configuration lacks): the provider never saw
-        // the request, and the next candidate is tried without blaming it.
-        let details = (status >= 400).then(|| host.response_details().ok().flatten()).flatten();
-        // A filter after the router answered (an `ext_authz` denying, a rate limit): the
-        // gateway's answer, not the provider's, passed on as it is. Failed over, a denied
-        // request was answered by a fallback (the router's own call, which no filter after it
-        // sees), and each rate-limited one fed a healthy provider's breaker.
-        let neighbour = details.as_deref().is_some_and(neighbours_reply);
-        if neighbour && live::once_a_minute(host, "model_router.neighbour_reply") {
-            host.log(
-                Level::Warn,
-                &format!(
-                    "model-router: a filter after the router answered {status} ({}): passed on as the gateway's answer; put such filters before the router",
-                    details.as_deref().unwrap_or_default()
-                ),
-            );
-        }
-        let no_cluster = status == 404 && details.as_deref() == Some("cluster_not_found");
-        // Envoy's 404 for no route: the route cache cleared by the router's headers, the route
-        // is chosen again on the provider's path (`/v1beta/openai/...`, `/openai/v1/...`), which
-        // a route table narrower than `/` does not match (nine of them opened Gemini's breaker).
-        let no_route = status == 404 && details.as_deref() == Some("route_not_found");
-        if no_route && live::once_a_minute(host, "model_router.no_route") {
-            host.log(
-                Level::Error,
-                &format!(
-                    "model-router: Envoy found no route for {}'s path once the router chose it: the route that reads cluster_header ({}) must match every provider's path (a prefix of /), ahead of any other route the providers' paths would match",
-                    f.to.provider, shared.config.cluster_header
-                ),
-            );
-        }
-        // Envoy's 413: the body made for this provider (a translation grows one) is over the
-        // buffer limit. Unsent too: the next candidate (its body made anew, as a call) is tried.
-        let too_large = status == 413 && details.as_deref() == Some("request_payload_too_large");
-        if no_cluster && live::once_a_minute(host, &format!("model_router.no_cluster.{}", f.to.cluster)) {
-            host.log(
-                Level::Error,
-                &format!(
-                    "model-router: Envoy found no cluster '{}' for provider {}: define it, or correct the configuration's `clusters`; if it is defined, the route does not read the configuration's cluster_header ({}): make its `cluster_header` that name",
-                    f.to.cluster, f.to.provider, shared.config.cluster_header
-                ),
-            );
-        }
-        let unsent = no_cluster
-            || no_route
-            || too_large
-            || neighbour
-            || overflow(status, details.as_deref(), &headers);
+        let encoded = compressed(host, &f.to.provider, &headers);
+        let own = envoys_own(host, &f, &shared.config.cluster_header, status, &headers);
+        let EnvoysOwn { timed_out, neighbour, too_large, unsent } = own;
         if timed_out {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(host, &f);
@@ -149,6 +187,16 @@ impl Request {
         // stream; Titan's likewise. Either changes the body's length, and a translation is
         // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
         let native = native::translated(f.to.api) && !neighbour;
+        // Compressed, though the router asked for none: an answer the router must translate (a
+        // native API's, or for a Messages or Responses client) it cannot read, and it is the
+        // provider's failure, charged as lost; a chat client of an OpenAI-compatible provider
+        // gets it as it came, unread (it was judged a stream that never opened, its provider's
+        // breaker fed, or passed to a Messages client as a chat completion).
+        if encoded && status == 200 && (native || self.inbound.is_some()) {
+            self.lost(host, &f);
+            self.record_attempt(host, &mut f, 502, now_ns, Clock::Whole);
+            return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
+        }
         let native_stream = native && status == 200 && f.stream && !end_of_stream;
         // An OpenAI-compatible provider that answers a stream request with one JSON body (it
         // ignored `stream`) is held and priced as a whole answer, not read as a stream that
@@ -156,8 +204,12 @@ impl Request {
         let sse = f.stream && !native && find(&headers, h::CONTENT_TYPE).is_some_and(native::is_event_stream);
         // A stream the router reads on its way (native or not): its headers are held until it
         // opens (`open_stream`).
-        let edited_stream =
-            status == 200 && f.translation.is_none() && f.stream && (native || sse) && !end_of_stream;
+        let edited_stream = status == 200
+            && f.translation.is_none()
+            && f.stream
+            && (native || sse)
+            && !end_of_stream
+            && !encoded;
         // A 400 is held and read (`check_client_error`): a context-length error another
         // candidate could answer, or the gateway's key refused with a 400 (Gemini's), which is
         // the gateway's failure whether or not another candidate is left. (Not a translated
@@ -168,7 +220,12 @@ impl Request {
             status == 400 && !end_of_stream && !neighbour && (native || f.translation.is_some());
         // A stream's attempt is recorded once it opens (`open_stream`), a held 400's once it is
         // read.
-        if !edited_stream && !check && !translated_400 {
+        if neighbour {
+            // No attempt at the provider: its probe slot freed, nothing recorded against it,
+            // and no fallback named.
+            live::release(host, &f.to, std::mem::take(&mut f.probes));
+        }
+        if !edited_stream && !check && !translated_400 && !neighbour {
             // A whole answer the timeout ended was still generating: its model's time, which
             // the request's length decides, not its provider's health (one client's long
             // answers opened the provider's breaker for every client and every model of it).
@@ -225,9 +282,10 @@ impl Request {
             return Verdict::Pause;
         }
         if status == 200 && !end_of_stream {
-            if find(&headers, h::CONTENT_LENGTH)
-                .and_then(|n| n.trim().parse::<u64>().ok())
-                .is_some_and(|n| n > self.hold_limit())
+            if encoded
+                || find(&headers, h::CONTENT_LENGTH)
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .is_some_and(|n| n > self.hold_limit())
             {
                 // Declared too large to hold: metered on its way from the start. Holding its
                 // first chunk would let Envoy buffer one more upstream read on top before the

@@ -276,6 +276,7 @@ impl Request {
         };
         self.account.reservation = reservation;
         self.account.choices = route.choices;
+        self.account.output_cap = route.output_cap;
         if let Some(note) = &route.budget {
             let step = note.split(':').next().unwrap_or(note);
             host.count(&m::labelled(m::BUDGET, &[("step", &m::stat_segment(step))]), 1);

@@ -223,7 +223,9 @@ impl Request {
         let status = super::checked::gateways(status, &error).unwrap_or(status);
         // A 200 that is no answer (`not_an_answer`) is the provider's failure, as on the first
         // attempt's path: the next candidate answers, or the router's 502.
-        let judged = (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size));
+        let reads = self.inbound.is_some();
+        let judged =
+            (status == 200 && f.refusal.is_none()).then(|| not_an_answer(host, &f, body_size, reads));
         let status = match judged {
             Some(Judged::NoAnswer(bill)) => {
                 host.log(
@@ -371,17 +373,20 @@ enum Judged {
 /// be translated), or a stream that ended before its last event, cut or failed by its error event
 /// (native or not): nothing of it has reached the client yet, so the next candidate answers (a
 /// failed one was served with its error while another was left). With what it is charged.
-fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize) -> Judged {
+fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize, reads: bool) -> Judged {
     if body_size == 0 {
         return Judged::NoAnswer(Bill::Nothing);
     }
     let api = f.to.api;
     let translated = native::translated(api);
-    // Compressed, though the router asked for none: not read, passed on as it came (its
-    // encoding kept), charged its estimate (`attempt::compressed`).
+    // Compressed, though the router asked for none (`attempt::compressed`): passed on as it
+    // came (its encoding kept, charged its estimate) to a chat client of an OpenAI-compatible
+    // provider; one the router must translate (a native API's, or for a Messages or Responses
+    // client: `reads`) is no answer it can give (it reached a Messages client as a chat
+    // completion, under gzip).
     let encoding = host.header(Map::CallResponseHeaders, h::CONTENT_ENCODING).ok().flatten();
-    if !translated && encoding.is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
-        return Judged::Answer;
+    if encoding.is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
+        return if translated || reads { Judged::NoAnswer(Bill::Estimate) } else { Judged::Answer };
     }
     let Ok(body) = host.body(Buffer::CallResponseBody, 0, body_size) else { return Judged::Answer };
     let sse = host

@@ -80,7 +80,7 @@ pub(super) fn told_input_nano(translator: Option<&native::Stream>, to: &Upstream
 /// within its model's window (a cut stream that said 10^12 input tokens was charged $3,000,000).
 pub(super) fn reported_input_nano(u: &Usage, to: &Upstream) -> Option<u64> {
     let input = Usage { output: 0, billed_ticks: None, ..*u };
-    let input = input.beyond(to.context_window, to.max_output, 1, &to.price()).unwrap_or(input);
+    let input = input.beyond(to.context_window, None, 1, &to.price()).unwrap_or(input);
     (input.input > 0).then(|| nano(input.cost(&to.price())))
 }
 
@@ -347,9 +347,14 @@ pub(super) fn retryable(status: u16) -> bool {
 }
 
 /// Envoy's reasons (`response.code_details`) for a 504 of its own after the request went
-/// upstream: the route's timeouts. The provider had the request and may bill its work.
-pub(super) const TIMEOUT_DETAILS: [&str; 3] =
-    ["upstream_per_try_idle_timeout", "upstream_per_try_timeout", "upstream_response_timeout"];
+/// upstream (the provider had it and may bill its work): the route's timeouts, and the
+/// connection manager's `stream_idle_timeout` (under the route's, a cut charged nothing).
+pub(super) const TIMEOUT_DETAILS: [&str; 4] = [
+    "upstream_per_try_idle_timeout",
+    "upstream_per_try_timeout",
+    "upstream_response_timeout",
+    "stream_idle_timeout",
+];
 
 /// Why the next attempt is needed.
 #[derive(Clone, Copy)]
@@ -440,6 +445,8 @@ pub(super) struct Account {
     pub(super) memory: Option<Memory>,
     /// The choices asked for (`n`; 0 before routing): each bills its own output.
     pub(super) choices: u64,
+    /// Each choice's output cap, as the client set it (`Route::output_cap`).
+    pub(super) output_cap: Option<u64>,
     /// The attempt whose answer began and is not judged yet (`Request::answer_ended`), with the
     /// probe slots it holds.
     pub(super) opened: Option<(Upstream, Probes)>,

@@ -178,10 +178,8 @@ impl StreamUsage {
 
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
-        // Each choice's output limit, as `at_most` was told it (0: not known).
-        let max_output = if self.most == u64::MAX { 0 } else { self.most / self.choices };
-        let within = |u: Usage| u.beyond(self.window, max_output, self.choices, &self.price).unwrap_or(u);
-        self.usage.map(|u| within(u).cost(&self.price))
+        self.usage
+            .map(|u| u.beyond(self.window, None, self.choices, &self.price).unwrap_or(u).cost(&self.price))
     }
 
     /// The least the output passed on so far cost, USD: a token per event (an event carries at
@@ -342,7 +340,12 @@ impl StreamUsage {
         let lead = json.len() - json.trim_start().len();
         let json = json.trim();
         let found = find_usage(json)?;
-        self.usage = Some(self.usage.map_or(found.usage, |before| before.larger(found.usage)));
+        // A usage chunk it cannot read is still the usage chunk: dropped for a client that did
+        // not ask (an SDK's loop read its empty `choices` and raised), and the stream whole
+        // after it (it was cut as one that never ended, its provider's breaker fed).
+        if let Some(usage) = found.usage {
+            self.usage = Some(self.usage.map_or(usage, |before| before.larger(usage)));
+        }
         self.reports += 1;
         if !self.keep {
             if !found.choices {
@@ -557,6 +560,24 @@ mod tests {
         let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true);
         run(&mut s, &[first.as_bytes(), b"data: [DONE]\n\n", after.as_bytes()]);
         assert_eq!(s.usage.map(|u| (u.input, u.output)), Some((1000, 100)));
+    }
+
+    /// A usage chunk it cannot read (all zeros, a count written `"3"`) is still the usage
+    /// chunk: dropped for a client that did not ask (an SDK's loop read its empty `choices` and
+    /// raised), and the stream whole after it (it was cut as one that never ended, and its
+    /// provider's breaker fed).
+    #[test]
+    fn an_unreadable_usage_chunk_is_still_the_usage_chunk() {
+        let content = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n";
+        for usage in
+            [r#"{"prompt_tokens":0,"completion_tokens":0}"#, r#"{"prompt_tokens":5,"completion_tokens":"3"}"#]
+        {
+            let chunk = format!("data: {{\"choices\":[],\"usage\":{usage}}}\n\n");
+            let mut s = StreamUsage::new(Price::flat(1.0, 2.0), false);
+            let out = run(&mut s, &[content.as_bytes(), chunk.as_bytes()]);
+            assert!(!out.contains("usage"), "{usage}: {out}");
+            assert!(s.whole() && s.usage.is_none(), "{usage}");
+        }
     }
 
     /// A usage chunk that states a cost of its own (OpenRouter's) carries one `cost`: the

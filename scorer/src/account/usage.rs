@@ -142,22 +142,25 @@ impl Usage {
         }
     }
 
-    /// The counts bounded by what a model with a `window`-token context and a `max_output`
-    /// output limit can bill, or `None` when they are within that: input at most twice the
-    /// window, each choice's output twice the output limit (room for a catalog that
-    /// understates either; twice the window where the limit is not known, 0). A provider's
-    /// counts are its word on what the request cost; a runaway one (a unit mistaken, a
-    /// counter's garbage) would spend a whole day's budget in one answer, and every client of
-    /// the gateway would be refused until midnight (bounded by the window alone, one answer of
-    /// `n: 100` to a 10-token cap was charged $1,680). The bill a provider states beside them
-    /// (xAI's ticks) counts up to twice what those counts cost at `price` (the router refuses
-    /// the server-side tools that cost beyond tokens); where they cost nothing, not at all.
-    pub fn beyond(&self, window: u64, max_output: u64, choices: u64, price: &Price) -> Option<Usage> {
+    /// The counts bounded by what a model with a `window`-token context can bill for a
+    /// request whose choices are each capped at `cap` output tokens (as the client capped
+    /// them: no translation raises a client's cap), or `None` when they are within that:
+    /// input at most twice the window, each choice's output twice its cap, or without one
+    /// twice the window (room for a catalog that understates it; a model's own output limit
+    /// is no bound, the catalog's understating some, and an uncapped reasoning model's thinking
+    /// running past it). A provider's counts are its word on what the request cost; a runaway
+    /// one (a unit mistaken, a counter's garbage) would spend a whole day's budget in one
+    /// answer, and every client of the gateway would be refused until midnight (bounded by the
+    /// window alone, one answer of `n: 100` to a 10-token cap was charged $1,680). The bill a
+    /// provider states beside them (xAI's ticks) counts up to twice what those counts cost at
+    /// `price` (the router refuses the server-side tools that cost beyond tokens); where they
+    /// cost nothing, not at all.
+    pub fn beyond(&self, window: u64, cap: Option<u64>, choices: u64, price: &Price) -> Option<Usage> {
         if window == 0 {
             return None;
         }
         let most = window.saturating_mul(2);
-        let per_choice = if max_output > 0 { max_output.saturating_mul(2) } else { most };
+        let per_choice = cap.filter(|&c| c > 0).map_or(most, |c| c.saturating_mul(2).min(most));
         // Each of `n` choices writes its own answer, billed together; the prompt is billed once.
         let most_out = per_choice.saturating_mul(choices.max(1));
         let input = self.input.min(most);
@@ -234,9 +237,10 @@ fn read_usage(r: &mut Reader<'_>) -> Option<Usage> {
         }
     }
     u.output = u.output.max(total.saturating_sub(u.input));
-    // Nothing in and nothing out is no usage either: every request has input, and an answer
-    // that said so was charged nothing (less than one that said no usage at all).
-    let nothing = u.input == 0 && u.output == 0 && u.billed_ticks.is_none();
+    // Nothing in and nothing out is no usage either, a stated bill beside it or not: every
+    // request has input, and an answer that said so was charged nothing (less than one that
+    // said no usage at all).
+    let nothing = u.input == 0 && u.output == 0;
     (seen && !nothing).then_some(u)
 }
 
@@ -261,7 +265,8 @@ fn read_details(r: &mut Reader<'_>, u: &mut Usage) -> Option<()> {
 
 /// Where a JSON object's top-level `usage` object is, and what it says.
 pub(super) struct Found {
-    pub(super) usage: Usage,
+    /// What it says, if it can be read.
+    pub(super) usage: Option<Usage>,
     /// The usage object's span.
     pub(super) start: usize,
     pub(super) end: usize,
@@ -278,8 +283,8 @@ pub(super) fn find_usage(json: &str) -> Option<Found> {
 /// One pass over an object's top-level keys, as far as it reads.
 #[derive(Default)]
 struct Walk {
-    /// The `usage` object and its span.
-    usage: Option<(Usage, usize, usize)>,
+    /// The `usage` object (what it says, if it can be read) and its span.
+    usage: Option<(Option<Usage>, usize, usize)>,
     /// A non-empty `choices` array.
     choices: bool,
     /// A `choices` or `data` key: an answer's (chat or embeddings).
@@ -334,7 +339,7 @@ fn walk_into(json: &str, w: &mut Walk) -> Result<usize, JsonError> {
                 r.skip_value()?;
                 let end = r.pos();
                 let usage = json.get(start..end).and_then(|u| read_usage(&mut Reader::new(u)));
-                w.usage = usage.map(|usage| (usage, start, end));
+                w.usage = Some((usage, start, end));
             }
             "choices" if r.peek_kind()? == Kind::Array => {
                 let mut it = r.array()?;
@@ -359,7 +364,7 @@ fn text(body: &[u8]) -> Option<&str> {
 
 /// The usage of a whole (non-streamed) response body.
 pub fn of_response(body: &[u8]) -> Option<Usage> {
-    find_usage(text(body)?).map(|f| f.usage)
+    find_usage(text(body)?).and_then(|f| f.usage)
 }
 
 /// What a whole 200 body holds: an OpenAI-shaped answer, a failure, or neither.
@@ -405,7 +410,7 @@ pub fn of_whole(body: &[u8]) -> Body {
         return Body::NoAnswer(None);
     }
     let w = walk(text);
-    let used = w.usage.map(|(u, _, _)| u);
+    let used = w.usage.and_then(|(u, _, _)| u);
     // Cut short: an object whose text ends before it does (a nested object's `}` last or not),
     // an answer inside it or not (a stray byte a strict reader refuses after `choices` is no
     // cut). An event stream where a whole answer was due is as unreadable: a model wrote it.
@@ -621,52 +626,57 @@ mod tests {
         }
     }
 
-    /// Counts past twice the model's window (input) and twice its output limit (each choice's
-    /// output; the window where no limit is known) are bounded there, each cache count within
-    /// the input; a stated bill at twice what those counts cost. Counts within, and a window
-    /// unknown, are left as reported.
+    /// Counts past twice the model's window (input), and each choice's output past twice its
+    /// cap (twice the window where the client set none), are bounded there, each cache count
+    /// within the input; a stated bill at twice what those counts cost. Counts within, and a
+    /// window unknown, are left as reported.
     #[test]
-    fn a_runaway_usage_is_bounded_by_the_window_and_the_output_limit() {
+    fn a_runaway_usage_is_bounded_by_the_window_and_the_cap() {
         let price = Price::flat(1.0, 2.0);
         let u = Usage { input: 10, output: 1_000_000_000_000, cache_read: 5, ..Usage::default() };
         assert_eq!(
-            u.beyond(1_000, 0, 1, &price).map(|b| (b.input, b.output, b.cache_read)),
+            u.beyond(1_000, None, 1, &price).map(|b| (b.input, b.output, b.cache_read)),
             Some((10, 2_000, 5))
         );
-        assert_eq!(u.beyond(1_000, 300, 1, &price).map(|b| b.output), Some(600));
+        assert_eq!(u.beyond(1_000, Some(300), 1, &price).map(|b| b.output), Some(600));
+        // A cap past the window bounds no less than the window does.
+        assert_eq!(u.beyond(1_000, Some(5_000), 1, &price).map(|b| b.output), Some(2_000));
         let u = Usage { input: 5_000, output: 3, cache_write: 4_000, ..Usage::default() };
         assert_eq!(
-            u.beyond(1_000, 300, 1, &price).map(|b| (b.input, b.output, b.cache_write)),
+            u.beyond(1_000, Some(300), 1, &price).map(|b| (b.input, b.output, b.cache_write)),
             Some((2_000, 3, 2_000))
         );
         let within = Usage { input: 2_000, output: 600, ..Usage::default() };
-        assert_eq!(within.beyond(1_000, 300, 1, &price), None);
-        assert_eq!(within.beyond(1_000, 299, 1, &price).map(|b| b.output), Some(598));
-        assert_eq!(u.beyond(0, 300, 1, &price), None);
+        assert_eq!(within.beyond(1_000, Some(300), 1, &price), None);
+        assert_eq!(within.beyond(1_000, Some(299), 1, &price).map(|b| b.output), Some(598));
+        // Uncapped, the model's own output limit bounds nothing (gpt-oss-120b wrote 50,000 of
+        // an output the catalog lists at 16,384, and was charged 32,768).
+        assert_eq!(within.beyond(1_000, None, 1, &price), None);
+        assert_eq!(u.beyond(0, Some(300), 1, &price), None);
         // Each of n choices bills its own output; the prompt is billed once.
         let nine = Usage { input: 10, output: 18_000, ..Usage::default() };
-        assert_eq!(nine.beyond(1_000, 0, 9, &price), None);
-        assert_eq!(nine.beyond(1_000, 0, 3, &price).map(|b| b.output), Some(6_000));
-        assert_eq!(nine.beyond(1_000, 0, 0, &price).map(|b| b.output), Some(2_000));
-        // gpt-4.1 (a 1,047,576-token window, 32,768 out) told u64::MAX of each by one answer of
-        // 100 choices: $1,680 against the window; twice its output limit, $56.6 at $2 and $8.
+        assert_eq!(nine.beyond(1_000, None, 9, &price), None);
+        assert_eq!(nine.beyond(1_000, None, 3, &price).map(|b| b.output), Some(6_000));
+        assert_eq!(nine.beyond(1_000, None, 0, &price).map(|b| b.output), Some(2_000));
+        // gpt-4.1 told u64::MAX of each by one answer of 100 choices capped at 10 tokens:
+        // $1,680 against the window; $4.21 (2,095,152 in at $2, 2,000 out at $8) against the cap.
         let runaway = Usage { input: u64::MAX, output: u64::MAX, ..Usage::default() };
         let gpt41 = Price::flat(2.0, 8.0);
-        let charged = runaway.beyond(1_047_576, 32_768, 100, &gpt41).map(|b| b.cost(&gpt41));
-        assert!(charged.is_some_and(|c| (c - 56.619104).abs() < 1e-6), "{charged:?}");
+        let charged = runaway.beyond(1_047_576, Some(10), 100, &gpt41).map(|b| b.cost(&gpt41));
+        assert!(charged.is_some_and(|c| (c - 4.206304).abs() < 1e-6), "{charged:?}");
         // xAI's ticks: 10 in and out at $1 and $2 per million cost $0.00003, 300,000 ticks;
         // its bill counts to twice that.
         let billed = |t: u64| Usage { input: 10, output: 10, billed_ticks: Some(t), ..Usage::default() };
-        assert_eq!(billed(600_000).beyond(1_000, 300, 1, &price), None);
-        let bounded = billed(u64::MAX).beyond(1_000, 300, 1, &price);
+        assert_eq!(billed(600_000).beyond(1_000, Some(300), 1, &price), None);
+        let bounded = billed(u64::MAX).beyond(1_000, Some(300), 1, &price);
         assert_eq!(bounded.map(|b| (b.input, b.output, b.billed_ticks)), Some((10, 10, Some(600_000))));
         assert!(bounded.is_some_and(|b| (b.cost(&price) - 0.00006).abs() < 1e-12));
         // A free model's stated bill is nothing to bound (it is charged nothing); a model so
         // cheap its counts cost under a tick bills no ticks (a bill of u64::MAX ticks was
         // charged $1.8 billion there).
-        assert_eq!(billed(u64::MAX).beyond(1_000, 300, 1, &Price::flat(0.0, 0.0)), None);
+        assert_eq!(billed(u64::MAX).beyond(1_000, None, 1, &Price::flat(0.0, 0.0)), None);
         let near_free = Price::flat(1e-300, 1e-300);
-        let bounded = billed(u64::MAX).beyond(1_000, 300, 1, &near_free);
+        let bounded = billed(u64::MAX).beyond(1_000, None, 1, &near_free);
         assert_eq!(bounded.map(|b| b.billed_ticks), Some(None));
         assert!(bounded.is_some_and(|b| b.cost(&near_free) < 1e-12));
     }
@@ -682,12 +692,17 @@ mod tests {
             r#"{"prompt_tokens":{},"completion_tokens":20}"#,
             r#"{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}"#,
             r#"{"input_tokens":0,"output_tokens":0}"#,
+            // A stated bill beside nothing counted.
+            r#"{"prompt_tokens":0,"completion_tokens":0,"cost_in_usd_ticks":50000000}"#,
         ] {
             let body = format!(r#"{{"choices":[{{"message":{{"content":"hi"}}}}],"usage":{usage}}}"#);
             assert_eq!(of_response(body.as_bytes()), None, "{usage}");
         }
         let body = br#"{"usage":{"prompt_tokens":1000,"completion_tokens":null,"total_tokens":1200}}"#;
         assert_eq!(of_response(body).map(|u| (u.input, u.output)), Some((1000, 200)));
+        // Embeddings say their input and a total.
+        let body = br#"{"data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#;
+        assert_eq!(of_response(body).map(|u| (u.input, u.output)), Some((8, 0)));
     }
 
     #[test]

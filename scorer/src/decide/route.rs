@@ -77,6 +77,11 @@ pub struct Route {
     /// The choices the client asked for (`n`, at least 1): a stream is whole once each
     /// finished.
     pub choices: u64,
+    /// The output each choice may write as the client capped it (`max_tokens`,
+    /// `max_completion_tokens`, a Messages client's `max_tokens`), which no translation
+    /// raises: what a provider reports past twice it is a runaway count
+    /// ([`crate::usage::Usage::beyond`]).
+    pub output_cap: Option<u64>,
     /// The client asked for reasoning (`reasoning_effort`, `reasoning`, or as a hint,
     /// `reasoning_effort_hint`): a translated answer shows the model's thinking as
     /// `reasoning_content`.
@@ -324,8 +329,7 @@ impl Analysis<'_> {
                 };
                 let from = cands.first().map_or(Tier::Premium, |d| d.tier);
                 let mut step: Option<(Vec<&Deployment>, String)> = None;
-                // Past the first that admitted, the tier's candidates are unread: skip open
-                // breakers (unless every one is open and the route fails open).
+                // Unread past the first admitted: skip open breakers (unless all are, failing open).
                 let same: Vec<&Deployment> = cands
                     .iter()
                     .copied()
@@ -402,6 +406,7 @@ impl Analysis<'_> {
             stream: req.stream,
             usage_requested: req.usage_requested,
             choices: req.choices.unwrap_or(1).max(1),
+            output_cap: req.max_output_tokens,
             reasoning: req.asks_reasoning(),
             structured: req.json_output,
             escalated,

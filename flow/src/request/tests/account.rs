@@ -246,6 +246,7 @@ fn a_first_attempt_ended_by_envoys_timeout_is_charged_beside_the_answer() {
     for (details, lost) in [
         (Some("upstream_per_try_idle_timeout"), estimate),
         (Some("upstream_response_timeout"), estimate),
+        (Some("stream_idle_timeout"), estimate),
         (Some("via_upstream"), 0),
         (None, 0),
     ] {

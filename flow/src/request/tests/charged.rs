@@ -192,17 +192,21 @@ fn a_fallback_answer_lost_after_it_began_is_not_asked_of_another() {
 }
 
 /// A provider that reports runaway usage (here 10^12 output tokens) is charged what its model
-/// can bill, each choice twice its output limit at most (a day's budget went in one answer, and
-/// every client was refused until midnight; bounded by twice the window, one answer of 100
-/// choices was charged $1,680), and the log says so.
+/// can bill, each choice twice its client's cap at most, or twice the window without one (a
+/// day's budget went in one answer, and every client was refused until midnight; one answer of
+/// 100 choices capped at 10 tokens was charged $1,680), and the log says so.
 #[test]
 fn a_runaway_usage_is_charged_what_the_model_can_bill() {
-    // 10 in at $1 and, of output limits of 1,000, 2,000 out a choice at $2 per million: the
-    // same on `big`, whose window (100,000) allowed 200,000 a choice.
-    for (model, n, want) in [("economy", 1, "0.00401000"), ("big", 1, "0.00401000"), ("big", 3, "0.01201000")]
-    {
+    // 10 in at $1 and out at $2 per million: 2,000 out a choice under a cap of 1,000, or
+    // without one on a window of 1,000; 200,000 on `big`'s window of 100,000.
+    for (model, extra, want) in [
+        ("economy", "", "0.00401000"),
+        ("big", r#","max_tokens":1000"#, "0.00401000"),
+        ("big", r#","max_tokens":1000,"n":3"#, "0.01201000"),
+        ("big", "", "0.40001000"),
+    ] {
         let mut host = chat(&format!(
-            r#"{{"model":"{model}","n":{n},"messages":[{{"role":"user","content":"hello"}}]}}"#
+            r#"{{"model":"{model}"{extra},"messages":[{{"role":"user","content":"hello"}}]}}"#
         ));
         let mut req = Request::new(Some(config("")));
         route(&mut req, &host);
@@ -214,7 +218,7 @@ fn a_runaway_usage_is_charged_what_the_model_can_bill() {
         assert_eq!(
             set_response(&step, "x-model-router-cost").as_deref(),
             Some(want),
-            "{model} n {n}: {step:?}"
+            "{model}{extra}: {step:?}"
         );
         assert!(
             host.logs.borrow().iter().any(|l| l.contains("reported usage beyond")),

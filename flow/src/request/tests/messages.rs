@@ -14,7 +14,7 @@ fn messages(body: &str) -> Fake {
     host
 }
 
-const ASK: &str = r#"{"model":"economy","max_tokens":100,"system":"be brief","messages":[{"role":"user","content":"hello"}]}"#;
+const ASK: &str = r#"{"model":"economy","max_tokens":500,"system":"be brief","messages":[{"role":"user","content":"hello"}]}"#;
 
 #[test]
 fn a_messages_request_is_routed_as_chat_and_its_answer_is_a_message() {

@@ -17,7 +17,8 @@ use crate::request::Request;
 fn a_missing_cluster_or_route_is_named_in_the_log_and_blames_no_provider() {
     for (details, named_as, saying) in [
         ("cluster_not_found", "Envoy found no cluster", "cluster_header (x-model-router-cluster)"),
-        ("route_not_found", "Envoy found no route", "must match every provider's path"),
+        ("route_not_found", "Envoy did not route", "must match every provider's path"),
+        ("direct_response", "Envoy did not route", "(direct_response)"),
     ] {
         let host = moves_on_without_blaming_the_provider("404", details);
         let logs = host.logs.borrow();
@@ -99,6 +100,12 @@ fn a_reply_a_filter_after_the_router_made_is_passed_on_and_blames_no_provider() 
     let mut host = chat(HELLO);
     for (status, details) in [
         ("403", "ext_authz_denied"),
+        // A login redirect; a JWT refused; an external processor down (a guardrail a
+        // fallback would have skipped); a rate limit service failing closed.
+        ("302", "ext_authz_denied"),
+        ("401", "jwt_authn_access_denied{Jwt_is_missing}"),
+        ("500", "ext_proc_error_gRPC_error_14{unavailable}"),
+        ("500", "rate_limiter_error"),
         ("429", "local_rate_limited"),
         ("403", "rbac_access_denied_matched_policy[none]"),
     ] {
@@ -109,11 +116,18 @@ fn a_reply_a_filter_after_the_router_made_is_passed_on_and_blames_no_provider() 
         let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
         assert!(cluster_of(&step).is_none(), "{details}: failed over: {step:?}");
         assert_eq!(step.verdict, Verdict::Continue, "{details}");
+        // Not the provider's failure: no fallback named, no credentials blamed.
+        assert_eq!(super::set_response(&step, "x-model-router-fallback-from"), None, "{details}");
         req.on(&host, Event::Log);
     }
     let opened =
         host.counters.borrow().iter().filter(|(k, v)| k.starts_with("breaker_state") && **v == 1).count();
     assert_eq!(opened, 0, "{:?}", host.counters.borrow());
+    assert!(
+        !host.counters.borrow().keys().any(|k| k.starts_with("auth_failed")),
+        "{:?}",
+        host.counters.borrow()
+    );
     assert!(host.logs.borrow().iter().any(|l| l.contains("a filter after the router answered 403")));
 }
 
@@ -143,5 +157,23 @@ fn a_fallbacks_compressed_answer_keeps_its_encoding_and_is_logged() {
         assert!(
             host.logs.borrow().iter().any(|l| l.contains("answered compressed (content-encoding: gzip)"))
         );
+    }
+}
+
+/// A compressed answer the router must translate (a native API's) is none it can read: the
+/// next candidate answers (it was judged a stream that never opened, or a body not JSON, a
+/// 502, and its provider's breaker fed).
+#[test]
+fn a_compressed_answer_the_router_must_translate_moves_on() {
+    for stream in [false, true] {
+        let body = format!(
+            r#"{{"model":"economy","prefer":"cheap","stream":{stream},"messages":[{{"role":"user","content":"hi"}}]}}"#
+        );
+        let mut host = chat(&body);
+        let mut req = Request::new(Some(super::native::config()));
+        let first = cluster_of(&route(&mut req, &host)).unwrap_or_default();
+        host.response_headers = pairs(&[(":status", "200"), ("content-encoding", "gzip")]);
+        let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
+        assert!(cluster_of(&step).is_some_and(|next| next != first), "stream {stream}: {step:?}");
     }
 }

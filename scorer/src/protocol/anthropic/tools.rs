@@ -54,10 +54,12 @@ pub(super) fn tools_text(raw: Json<'_>, strict: Option<Tally>) -> Option<Vec<u8>
             out.push(b',');
         }
         out.extend_from_slice(br#""input_schema":"#);
+        // A union at the root is the value path's to rewrite ([`joined_union`]), strict or not.
+        if union_root(function.get("parameters")) {
+            return None;
+        }
         match &closed {
             Some(schema) => out.extend_from_slice(schema),
-            // A union at the root is the value path's to rewrite ([`joined_union`]).
-            None if union_root(function.get("parameters")) => return None,
             None => write_schema(function.get("parameters"), &mut out, false)?,
         }
         out.extend_from_slice(br#","name":"#);
@@ -82,35 +84,80 @@ fn union_root(parameters: Option<Json<'_>>) -> bool {
 }
 
 /// A tool schema with a union at its root (an MCP server's zod union: one of `yaml` or `dir`)
-/// as Claude takes it: the union's branches' properties joined to the root's (the root's own,
-/// then the first branch's of a name), required what an `allOf`'s branches require (each must
-/// hold; of a `oneOf` or `anyOf`, none); the tool's server still checks what it is sent. It was Claude's 400 on every turn of an
-/// agent whose tool list held one, and no other candidate tried.
+/// as Claude takes it: the branches (a local `$ref` to `$defs` or `definitions` read where it
+/// points) join their properties to the root's, a name two branches describe apart taking
+/// either (`anyOf` of them: a discriminated union's `{"const": "create"}` and
+/// `{"const": "delete"}` both stay choices), the root's own kept; required what an `allOf`'s
+/// branches require (each must hold), or what every branch of a `oneOf` or `anyOf` does. The
+/// tool's server still checks what it is sent. It was Claude's 400 on every turn of an agent
+/// whose tool list held one, and no other candidate tried.
 fn joined_union(schema: &mut Value) {
     let Some(root) = schema.as_object_mut() else { return };
     for key in ROOT_UNIONS {
         let Some(Value::Array(branches)) = root.remove(key) else { continue };
-        for branch in branches {
-            let Value::Object(mut branch) = branch else { continue };
-            if let Some(Value::Object(props)) = branch.remove("properties")
-                && let Value::Object(joined) = root.entry("properties").or_insert_with(|| json!({}))
-            {
+        let branches: Vec<Map<String, Value>> = branches
+            .into_iter()
+            .filter_map(|b| match resolved(b, root) {
+                Value::Object(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        let mut described: Vec<(String, Vec<Value>)> = Vec::new();
+        let mut required: Option<Vec<Value>> = None;
+        for mut branch in branches {
+            if let Some(Value::Object(props)) = branch.remove("properties") {
                 for (name, prop) in props {
-                    joined.entry(name).or_insert(prop);
+                    match described.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, seen)) if !seen.contains(&prop) => seen.push(prop),
+                        Some(_) => {}
+                        None => described.push((name, vec![prop])),
+                    }
                 }
             }
-            if key == "allOf"
-                && let Some(Value::Array(needed)) = branch.remove("required")
-                && let Value::Array(required) = root.entry("required").or_insert_with(|| json!([]))
-            {
-                for name in needed {
-                    if !required.contains(&name) {
-                        required.push(name);
-                    }
+            let needed = match branch.remove("required") {
+                Some(Value::Array(needed)) => needed,
+                _ => Vec::new(),
+            };
+            required = Some(match required {
+                // Each of an `allOf` holds: all it requires; one of the others: what all do.
+                Some(mut all) if key == "allOf" => {
+                    all.extend(needed.into_iter().filter(|n| !all.contains(n)).collect::<Vec<_>>());
+                    all
+                }
+                Some(all) => all.into_iter().filter(|n| needed.contains(n)).collect(),
+                None => needed,
+            });
+        }
+        if let Value::Object(joined) = root.entry("properties").or_insert_with(|| json!({})) {
+            for (name, mut seen) in described {
+                let prop = if seen.len() == 1 { seen.remove(0) } else { json!({ "anyOf": seen }) };
+                joined.entry(name).or_insert(prop);
+            }
+        }
+        let needed = required.unwrap_or_default();
+        if !needed.is_empty()
+            && let Value::Array(all) = root.entry("required").or_insert_with(|| json!([]))
+        {
+            for name in needed {
+                if !all.contains(&name) {
+                    all.push(name);
                 }
             }
         }
     }
+}
+
+/// A union's branch, a local `$ref` (`#/$defs/A`, `#/definitions/A`) read where it points in
+/// `root`; any other branch as it is.
+fn resolved(branch: Value, root: &Map<String, Value>) -> Value {
+    let target = branch.get("$ref").and_then(Value::as_str).and_then(|r| {
+        let (defs, name) = r
+            .strip_prefix("#/$defs/")
+            .map(|n| ("$defs", n))
+            .or_else(|| r.strip_prefix("#/definitions/").map(|n| ("definitions", n)))?;
+        root.get(defs)?.get(name).filter(|d| d.is_object()).cloned()
+    });
+    target.unwrap_or(branch)
 }
 
 /// `tools` as `{name, description, input_schema}` (and `strict`, as [`tools_text`] writes it);
@@ -182,7 +229,12 @@ fn strict_values(list: &[Value], strict: Option<Tally>) -> Vec<Option<Value>> {
         .iter()
         .map(|t| {
             let f = t.get("function")?;
-            let schema = || schema_value(f.get("parameters").cloned(), false).map(|s| s.to_string());
+            // Closed as Claude takes it: a union at its root joined first (strict, it kept it).
+            let schema = || {
+                let mut schema = schema_value(f.get("parameters").cloned(), false)?;
+                joined_union(&mut schema);
+                Some(schema.to_string())
+            };
             (f.get("strict") == Some(&Value::Bool(true))).then(schema)
         })
         .collect();

@@ -24,6 +24,21 @@ fn a_union_at_a_schemas_root_is_joined_into_its_properties() {
             r#""required": ["a"], "allOf": [{"properties": {"b": {"type": "integer"}}, "required": ["b", "a"]}]"#,
             json!({"type": "object", "properties": {"b": {"type": "integer"}}, "required": ["a", "b"]}),
         ),
+        // A discriminated union: each branch's `action` stays a choice; what every branch
+        // requires is required.
+        (
+            r#""anyOf": [{"type": "object", "properties": {"action": {"const": "create"}, "name": {"type": "string"}}, "required": ["action", "name"]}, {"type": "object", "properties": {"action": {"const": "delete"}, "id": {"type": "string"}}, "required": ["action", "id"]}]"#,
+            json!({"type": "object", "required": ["action"], "properties": {
+                "action": {"anyOf": [{"const": "create"}, {"const": "delete"}]},
+                "name": {"type": "string"}, "id": {"type": "string"}}}),
+        ),
+        // Branches by reference, read where they point.
+        (
+            r##""anyOf": [{"$ref": "#/$defs/A"}, {"$ref": "#/definitions/B"}], "$defs": {"A": {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}}, "definitions": {"B": {"properties": {"b": {}}, "required": ["b"]}}"##,
+            json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {}},
+                "$defs": {"A": {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}},
+                "definitions": {"B": {"properties": {"b": {}}, "required": ["b"]}}}),
+        ),
         // Below the root a union stays (Claude takes it there).
         (
             r#""properties": {"v": {"anyOf": [{"type": "string"}, {"type": "null"}]}}"#,
@@ -44,4 +59,21 @@ fn a_union_at_a_schemas_root_is_joined_into_its_properties() {
             assert_eq!(v["tools"][0]["input_schema"], want, "{twice}{schema}");
         }
     }
+}
+
+/// A strict tool's union at its root is joined before it is closed (Claude refused it strict
+/// too).
+#[test]
+fn a_strict_tools_union_is_joined_before_it_is_closed() {
+    let to = crate::protocol::Native {
+        quirks: crate::catalog::Quirks { strict_tools: true, ..crate::catalog::Quirks::NONE },
+        ..TO
+    };
+    let body = r#"{"model": "auto", "messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"anyOf": [{"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a", "b"]}]}}}]}"#;
+    let out = translate(body.as_bytes(), &to).unwrap_or_else(|e| panic!("{e}"));
+    let v: Value = serde_json::from_slice(&out).unwrap_or_default();
+    let schema = &v["tools"][0]["input_schema"];
+    assert!(schema.get("anyOf").is_none(), "{schema}");
+    assert_eq!(schema["properties"]["b"], json!({"type": "string"}), "{schema}");
+    assert_eq!(v["tools"][0]["strict"], json!(true), "{v}");
 }
