@@ -120,7 +120,8 @@ MAX_IMAGES = {("groq", "meta-llama/llama-4-scout-17b-16e-instruct"): 5}
 # through its OpenAI layer by several client libraries).
 # Groq's system and tool messages take a string only ("'messages.0' : for 'role:system' the
 # following must be satisfied[('messages.0.content' : value must be a string)]", the same for
-# 'role:tool': OpenHands#4643, livekit/agents#1790, cherry-studio#3307, powershai#39, 2024-25).
+# 'role:tool': OpenHands#4643, livekit/agents#1790, cherry-studio#3307, powershai#39, 2024-25):
+# a list of texts is sent joined into one string, one holding another part is refused.
 # Gemini 2.5 and 3 answer logprobs with a 400 ("Logprobs is not enabled for
 # models/gemini-2.5-flash": googleapis/python-genai#1921, langchain-google#1266;
 # "Logprobs is not supported for this model": GoogleCloudPlatform/generative-ai#2947).

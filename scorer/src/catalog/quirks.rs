@@ -164,7 +164,9 @@ pub fn droppable_bit(value: &str) -> Option<u8> {
 /// with a response mime type: 'application/json' is unsupported"); and a system or tool
 /// message's content as a list of parts (Groq: "'messages.0' : for 'role:system' the following
 /// must be satisfied[('messages.0.content' : value must be a string)]", as its clients' issue
-/// threads quote it; Claude Code's system prompt is such a list, its cache marks dropped there).
+/// threads quote it): a list of texts is sent to such a provider as one string
+/// ([`crate::parse::layout::Layout::joins`]: Claude Code's system prompt is such a list, its
+/// cache marks dropped there), one holding another part is refused.
 pub const REFUSABLE: [&str; 15] = [
     "logprobs",
     "name",

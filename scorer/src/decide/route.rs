@@ -1078,25 +1078,40 @@ mod tests {
                 "{provider}: {on:?}"
             );
         }
-        // A system or tool message of parts (a Messages client's system prompt, its cache
-        // marks dropped on the chat APIs) goes to no Groq model; a user's parts do.
+        // A system or tool message of text parts (a Messages client's system prompt, its
+        // cache marks dropped on the chat APIs) reaches Groq as one string; one holding
+        // another part goes to no Groq model; a user's parts go as they are.
         let scout = "meta-llama/llama-4-scout-17b-16e-instruct";
         let sent = |messages: &str| {
             let body = format!(r#"{{"model":"{scout}","messages":{messages}}}"#);
-            route_chat(&c, body.as_bytes(), TODAY).map(|r| r.target.to.model).map_err(|e| e.param)
+            route_chat(&c, body.as_bytes(), TODAY)
+                .map(|r| String::from_utf8_lossy(&r.target.body).into_owned())
+                .map_err(|e| e.param)
         };
-        let parts = r#"[{"type":"text","text":"be brief"}]"#;
+        let parts = r#"[{"type":"text","text":"be brief","cache_control":{"type":"ephemeral"}},{"type":"text","text":"\"and\" kind"}]"#;
+        let one = r#""content":"be brief\n\n\"and\" kind""#;
+        let call = r#"{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]}"#;
         for listed in [
             format!(r#"[{{"role":"system","content":{parts}}},{{"role":"user","content":"hi"}}]"#),
             format!(
-                r#"[{{"role":"user","content":"hi"}},{{"role":"assistant","tool_calls":[{{"id":"c","type":"function","function":{{"name":"f","arguments":"{{}}"}}}}]}},{{"role":"tool","tool_call_id":"c","content":{parts}}}]"#
+                r#"[{{"role":"user","content":"hi"}},{call},{{"role":"tool","tool_call_id":"c","content":{parts}}}]"#
             ),
         ] {
-            assert_eq!(sent(&listed), Err(Some("messages[].content".into())), "{listed}");
+            let body = sent(&listed);
+            assert!(
+                body.as_ref().is_ok_and(|b| b.contains(one) && !b.contains("cache_control")),
+                "{listed}: {body:?}"
+            );
         }
+        let image =
+            r#"[{"type":"text","text":"shot:"},{"type":"image_url","image_url":{"url":"https://x/a.png"}}]"#;
+        let listed = format!(
+            r#"[{{"role":"user","content":"hi"}},{call},{{"role":"tool","tool_call_id":"c","content":{image}}}]"#
+        );
+        assert_eq!(sent(&listed), Err(Some("messages[].content".into())), "{listed}");
         let user =
             format!(r#"[{{"role":"system","content":"be brief"}},{{"role":"user","content":{parts}}}]"#);
-        assert_eq!(sent(&user), Ok(scout.into()));
+        assert!(sent(&user).is_ok_and(|b| b.contains(r#""content":[{"type":"text","text":"be brief""#)));
     }
 
     /// `web_search_options` reached Gemini, Groq and OpenAI's non-search models, whose 400

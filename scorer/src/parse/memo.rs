@@ -267,6 +267,8 @@ struct Entry {
     unsigned: Vec<usize>,
     /// The removals of members some providers refuse ([`crate::parse::layout::Layout::drops`]).
     drops: Vec<(Span, u16)>,
+    /// Lists of texts as one string ([`crate::parse::layout::Layout::joins`]).
+    joins: Vec<(Span, Vec<u8>)>,
     /// What reading the messages' PDFs left of the request's budget for them.
     pdf: crate::parse::pdf::ObjectStreams,
 }
@@ -279,6 +281,7 @@ impl Entry {
             + 16 * (self.parts.len() + self.long.len())
             + 8 * self.unsigned.len()
             + 24 * self.drops.len()
+            + self.joins.iter().map(|(_, one)| 40 + one.len()).sum::<usize>()
     }
 }
 
@@ -368,6 +371,8 @@ impl Parses {
         req.layout
             .drops
             .extend(e.drops.iter().map(|&(s, d)| (Span { start: at + s.start, end: at + s.end }, d)));
+        let shifted = |s: &Span| Span { start: at + s.start, end: at + s.end };
+        req.layout.joins.extend(e.joins.iter().map(|(s, one)| (shifted(s), one.clone())));
         req.text_bytes += e.text_bytes;
         req.pdf = e.pdf;
         req.features.images += e.images;
@@ -418,6 +423,10 @@ impl Parses {
             drops: (req.layout.drops.iter())
                 .filter(|(s, _)| s.start >= at)
                 .map(|&(s, d)| (Span { start: s.start - at, end: s.end - at }, d))
+                .collect(),
+            joins: (req.layout.joins.iter())
+                .filter(|(s, _)| s.start >= at)
+                .map(|(s, one)| (Span { start: s.start - at, end: s.end - at }, one.clone()))
                 .collect(),
             pdf: req.pdf,
         };
@@ -659,6 +668,35 @@ mod tests {
             let sent: serde_json::Value =
                 serde_json::from_slice(&sent).unwrap_or_else(|e| panic!("{e}: {b}"));
             assert!(sent["tools"][0].get("cache_control").is_none(), "{sent}");
+        }
+        assert!(memo.borrow().counts().0 > 0);
+    }
+
+    /// A system prompt of text parts is one string for a provider that refuses lists, whether
+    /// its parse resumed from the memo or not (Claude Code sends it every turn).
+    #[test]
+    fn a_remembered_list_of_texts_is_joined_as_a_parse_joins_it() {
+        let memo = RefCell::new(Parses::new(1 << 20));
+        let system = json!({"role": "system", "content": [
+            {"type": "text", "text": "be brief ".repeat(30)},
+            {"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]});
+        let mut messages = vec![system, json!({"role": "user", "content": "start ".repeat(40)})];
+        let groq = crate::catalog::Quirks {
+            refuses: crate::catalog::ASKS_PART_LISTS,
+            drops: crate::catalog::DROPS_CACHE_MARKS,
+            ..crate::catalog::Quirks::NONE
+        };
+        for _ in 0..3 {
+            messages.push(json!({"role": "assistant", "content": "ok"}));
+            messages.push(json!({"role": "user", "content": "more ".repeat(40)}));
+            let b = format!(r#"{{"model":"auto","messages":{}}}"#, json!(messages));
+            let with = parse_chat_with(b.as_bytes(), Some(&memo)).unwrap_or_else(|e| panic!("{e}"));
+            let without = parse_chat_with(b.as_bytes(), None).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(with.layout.joins, without.layout.joins, "{b}");
+            let sent = with.layout.rewrite_for(b.as_bytes(), "m", &groq);
+            let sent: serde_json::Value =
+                serde_json::from_slice(&sent).unwrap_or_else(|e| panic!("{e}: {b}"));
+            assert!(sent["messages"][0]["content"].is_string(), "{sent}");
         }
         assert!(memo.borrow().counts().0 > 0);
     }

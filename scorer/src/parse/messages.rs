@@ -92,6 +92,17 @@ fn asks(req: &ChatRequest<'_>) -> bool {
     }
 }
 
+/// A list of text parts as one JSON string, joined by blank lines (as a Messages client's
+/// plain texts are); `None` when a part is other than text.
+fn joined_texts(raw: &str) -> Option<Vec<u8>> {
+    let parts: Vec<serde_json::Value> = serde_json::from_str(raw).ok()?;
+    fn text(p: &serde_json::Value) -> Option<&str> {
+        (p.get("type")?.as_str()? == "text").then(|| p.get("text")?.as_str())?
+    }
+    let texts: Option<Vec<&str>> = parts.iter().map(text).collect();
+    serde_json::to_vec(&texts?.join("\n\n")).ok()
+}
+
 /// Whether a raw (still escaped) text may be only whitespace, which translators drop: every
 /// character is whitespace or may belong to an escape of it (`\n`, `\t`, `\u3000`). It stops
 /// at the first other character, and errs only towards "maybe": such a text is read by the
@@ -160,7 +171,7 @@ fn parse_message<'a>(
     let mut content_key = false;
     let mut has_tool_calls = false;
     let mut has_refusal = false;
-    let mut listed = false;
+    let mut listed: Option<(usize, usize)> = None;
     let mut tool_calls = 0u32;
     // Raw texts, scanned once the role is known (it may come after the content): the message's
     // are `req.parts` from here on.
@@ -185,8 +196,9 @@ fn parse_message<'a>(
             }
             "content" => {
                 content_key = true;
-                listed = r.peek_kind().map_err(syntax)? == Kind::Array;
+                let (start, array) = (r.pos(), r.peek_kind().map_err(syntax)? == Kind::Array);
                 has_content = parse_content(r, req, &at)?;
+                listed = array.then(|| (start, r.pos()));
             }
             "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
                 has_tool_calls = true;
@@ -249,8 +261,11 @@ fn parse_message<'a>(
     if role != "assistant" {
         req.layout.unsigned_calls.truncate(first_call);
     }
-    if listed && matches!(role.as_ref(), "system" | "developer" | "tool") {
-        req.layout.asks |= ASKS_PART_LISTS;
+    if let Some((start, end)) = listed.filter(|_| matches!(role.as_ref(), "system" | "developer" | "tool")) {
+        match joined_texts(r.text().get(start..end).unwrap_or_default()) {
+            Some(one) => req.layout.joins.push((Span { start, end }, one)),
+            None => req.layout.asks |= ASKS_PART_LISTS,
+        }
     }
     req.texts.push((Role::from_name(&role), req.parts.len() - first_part, tool_calls));
     Ok(())

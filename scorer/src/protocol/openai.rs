@@ -3,7 +3,9 @@
 //! every other byte is the client's. The parser records where those bytes are
 //! ([`Layout`]); this is the request half that uses it.
 
-use crate::catalog::{DROPS_EFFORT_NONE, DROPS_NULLS, DROPS_THINKING, MESSAGE_DROPS, Quirks};
+use crate::catalog::{
+    ASKS_PART_LISTS, DROPS_EFFORT_NONE, DROPS_NULLS, DROPS_THINKING, MESSAGE_DROPS, Quirks,
+};
 use crate::parse::chat::ChatRequest;
 use crate::parse::json::write_string;
 use crate::parse::layout::{EFFORT_MEMBERS, Layout, Member, STAND_IN_SIGNATURE, STREAM_USAGE_MEMBER, Span};
@@ -112,6 +114,15 @@ impl Layout {
             edits.extend(
                 unsigned.iter().filter(inside).map(|&p| (Span { start: p, end: p }, STAND_IN_SIGNATURE)),
             );
+            // A list of texts one string for a provider that refuses lists (the drops inside it
+            // go with it).
+            let joins: Vec<&(Span, Vec<u8>)> = if quirks.refuses & ASKS_PART_LISTS != 0 {
+                self.joins.iter().filter(|(s, _)| m.span.start <= s.start && s.end <= m.span.end).collect()
+            } else {
+                Vec::new()
+            };
+            let joined = |span: &Span| joins.iter().any(|(j, _)| j.start <= span.start && span.end <= j.end);
+            edits.extend(joins.iter().map(|(span, one)| (*span, one.as_slice())));
             edits.extend(
                 self.drops
                     .iter()
@@ -119,6 +130,7 @@ impl Layout {
                         *d & 0xFF == u16::from(drops & MESSAGE_DROPS) & (*d >> 8)
                             && m.span.start <= span.start
                             && span.end <= m.span.end
+                            && !joined(span)
                     })
                     .map(|&(span, _)| (span, &b""[..])),
             );
