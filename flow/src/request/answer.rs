@@ -333,6 +333,7 @@ impl Request {
                 .input(f.input_tokens())
                 .choices(f.choices)
                 .at_most(f.to.most_output(f.choices))
+                .capped(self.account.output_cap)
                 .within(f.to.context_window)
                 .after(self.account.lost_nano as f64 / 1e9)
                 .indexless_calls(f.to.quirks.indexless_calls);

@@ -130,6 +130,7 @@ impl Request {
             .input(flight.input_tokens())
             .choices(flight.choices)
             .at_most(flight.to.most_output(flight.choices))
+            .capped(self.account.output_cap)
             .within(flight.to.context_window)
             .after(self.account.lost_nano as f64 / 1e9)
             .indexless_calls(flight.to.quirks.indexless_calls);

@@ -41,6 +41,10 @@ pub struct StreamUsage {
     window: u64,
     /// The most output its choices can write together, tokens: its floor's bound.
     most: u64,
+    /// Each choice's output cap as the client set it: its usage is priced within twice it
+    /// ([`Usage::beyond`]), as the request is charged (the cost its usage chunk showed was the
+    /// runaway's, 44 times what was charged).
+    cap: Option<u64>,
     /// What the request was charged before this stream, USD (attempts lost on the way): part
     /// of the `cost` the usage chunk shows, which is the request's.
     before: f64,
@@ -99,6 +103,7 @@ impl StreamUsage {
             price,
             window: 0,
             most: u64::MAX,
+            cap: None,
             before: 0.0,
             keep,
             carry: Vec::new(),
@@ -145,6 +150,12 @@ impl StreamUsage {
         self
     }
 
+    /// A stream of a request whose choices the client capped at `cap` tokens each.
+    pub fn capped(mut self, cap: Option<u64>) -> Self {
+        self.cap = cap;
+        self
+    }
+
     /// A stream of a request of `tokens` of input, as estimated: its floor is priced at the
     /// rates of that length (a model's long-context output price past its threshold).
     pub fn input(mut self, tokens: u64) -> Self {
@@ -178,8 +189,9 @@ impl StreamUsage {
 
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
-        self.usage
-            .map(|u| u.beyond(self.window, None, self.choices, &self.price).unwrap_or(u).cost(&self.price))
+        self.usage.map(|u| {
+            u.beyond(self.window, self.cap, self.choices, &self.price).unwrap_or(u).cost(&self.price)
+        })
     }
 
     /// The least the output passed on so far cost, USD: a token per event (an event carries at
@@ -560,6 +572,17 @@ mod tests {
         let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true);
         run(&mut s, &[first.as_bytes(), b"data: [DONE]\n\n", after.as_bytes()]);
         assert_eq!(s.usage.map(|u| (u.input, u.output)), Some((1000, 100)));
+    }
+
+    /// The cost a usage chunk shows is what the request is charged: a runaway count within
+    /// twice the client's cap.
+    #[test]
+    fn a_usage_chunk_shows_the_cost_charged_within_the_cap() {
+        let chunk = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":1000}}\n\ndata: [DONE]\n\n";
+        let mut s = StreamUsage::new(Price::flat(1.0, 2.0), true).within(1_000_000).capped(Some(10));
+        let out = run(&mut s, &[chunk.as_bytes()]);
+        // 10 in at $1 and 32 out at $2 per million (a cap under 16 is sent as 16).
+        assert!(out.contains("\"cost\":0.00007400"), "{out}");
     }
 
     /// A usage chunk it cannot read (all zeros, a count written `"3"`) is still the usage

@@ -160,7 +160,9 @@ impl Usage {
             return None;
         }
         let most = window.saturating_mul(2);
-        let per_choice = cap.filter(|&c| c > 0).map_or(most, |c| c.saturating_mul(2).min(most));
+        // The Responses API's least cap (16) is sent for any smaller one.
+        let cap = cap.filter(|&c| c > 0).map(|c| c.max(crate::catalog::MIN_OUTPUT_TOKENS));
+        let per_choice = cap.map_or(most, |c| c.saturating_mul(2).min(most));
         // Each of `n` choices writes its own answer, billed together; the prompt is billed once.
         let most_out = per_choice.saturating_mul(choices.max(1));
         let input = self.input.min(most);
@@ -649,6 +651,9 @@ mod tests {
         let within = Usage { input: 2_000, output: 600, ..Usage::default() };
         assert_eq!(within.beyond(1_000, Some(300), 1, &price), None);
         assert_eq!(within.beyond(1_000, Some(299), 1, &price).map(|b| b.output), Some(598));
+        // A cap under the Responses API's least (16) is sent as 16: 16 out is no runaway.
+        let sixteen = Usage { input: 10, output: 16, ..Usage::default() };
+        assert_eq!(sixteen.beyond(1_000, Some(5), 1, &price), None);
         // Uncapped, the model's own output limit bounds nothing (gpt-oss-120b wrote 50,000 of
         // an output the catalog lists at 16,384, and was charged 32,768).
         assert_eq!(within.beyond(1_000, None, 1, &price), None);
@@ -659,11 +664,12 @@ mod tests {
         assert_eq!(nine.beyond(1_000, None, 3, &price).map(|b| b.output), Some(6_000));
         assert_eq!(nine.beyond(1_000, None, 0, &price).map(|b| b.output), Some(2_000));
         // gpt-4.1 told u64::MAX of each by one answer of 100 choices capped at 10 tokens:
-        // $1,680 against the window; $4.21 (2,095,152 in at $2, 2,000 out at $8) against the cap.
+        // $1,680 against the window; $4.22 (2,095,152 in at $2, 3,200 out at $8: a cap of 10 is
+        // sent as the Responses API's least, 16) against the cap.
         let runaway = Usage { input: u64::MAX, output: u64::MAX, ..Usage::default() };
         let gpt41 = Price::flat(2.0, 8.0);
         let charged = runaway.beyond(1_047_576, Some(10), 100, &gpt41).map(|b| b.cost(&gpt41));
-        assert!(charged.is_some_and(|c| (c - 4.206304).abs() < 1e-6), "{charged:?}");
+        assert!(charged.is_some_and(|c| (c - 4.215904).abs() < 1e-6), "{charged:?}");
         // xAI's ticks: 10 in and out at $1 and $2 per million cost $0.00003, 300,000 ticks;
         // its bill counts to twice that.
         let billed = |t: u64| Usage { input: 10, output: 10, billed_ticks: Some(t), ..Usage::default() };

@@ -200,6 +200,10 @@ pub const ASKS_CUSTOM_TOOL: u16 = 2048;
 pub const ASKS_MANY_TOOLS: u16 = 4096;
 pub const ASKS_JSON_WITH_TOOLS: u16 = 8192;
 pub const ASKS_PART_LISTS: u16 = 16384;
+/// The smallest `max_output_tokens` the Responses API accepts (it answers
+/// `integer_below_min_value` below it); smaller limits are raised to it, and a usage within
+/// twice it is no runaway whatever the client's cap ([`crate::usage::Usage::beyond`]).
+pub const MIN_OUTPUT_TOKENS: u64 = 16;
 /// The most function tools OpenAI's chat API takes ([`ASKS_MANY_TOOLS`] above).
 pub const MOST_TOOLS: u32 = 128;
 /// The [`REFUSABLE`] bits a message asks (the others are top-level members).

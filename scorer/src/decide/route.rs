@@ -1350,6 +1350,18 @@ mod tests {
             let sent = body("gpt-5.4", &tuned).map(|(_, b)| b);
             assert!(sent.as_ref().is_ok_and(|b| b.contains(&tuned[..12])), "{tuned}: {sent:?}");
         }
+        // Refused, a model that samples where it does not think says so; o3, which always
+        // thinks, and a penalty, never taken, do not.
+        let said = |model: &str, extra: &str| {
+            route_chat(&config(), chat(model, extra).as_bytes(), TODAY).err().map(|e| e.message)
+        };
+        let none = "unless it does not think (reasoning_effort none)";
+        assert!(
+            said("gpt-5.4", r#","temperature":0.2,"reasoning_effort":"low""#)
+                .is_some_and(|m| m.contains(none))
+        );
+        assert!(said("gpt-5.4", r#","presence_penalty":1"#).is_some_and(|m| !m.contains(none)));
+        assert!(said("o3", r#","temperature":0.2"#).is_some_and(|m| !m.contains(none)));
         let o3 = |extra: &str| body("o3", extra).map(|(_, b)| b);
         assert_eq!(
             o3(r#","max_tokens":50"#),

@@ -118,11 +118,15 @@ pub fn chat_body_with(
         false => None,
     };
     if let Some(field) = untaken {
+        // One that samples as asked where it does not think says so (GPT-5.4 with an effort).
+        let none =
+            to.quirks.default_effort == effort_bit("none").unwrap_or(0) && layout.penalized() != Some(field);
+        let unless = if none { " unless it does not think (reasoning_effort none)" } else { "" };
         return Err(ApiError::invalid(
             "unsupported_for_model",
             Some(field),
             format!(
-                "this model takes only its default sampling: leave {field} out (or at its default) to use it"
+                "this model takes only its default sampling{unless}: leave {field} out (or at its default) to use it"
             ),
         ));
     }

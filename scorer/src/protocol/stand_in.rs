@@ -184,7 +184,7 @@ mod tests {
     }
 
     /// Records a long text that is not only whitespace; whether the text has other characters
-    /// (`maybe_blank` over-approximates "only whitespace" by bytes; decoding decides here).
+    /// (`maybe_blank` over-approximates "only whitespace" on the raw text; decoding decides here).
     fn walk_text(r: &mut Reader<'_>, src: &str, texts: &mut Vec<Span>) -> Option<bool> {
         let raw = r.raw_string().ok()?;
         if raw.len() >= MIN_TEXT && !maybe_blank(raw) {

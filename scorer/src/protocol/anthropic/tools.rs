@@ -95,16 +95,15 @@ fn joined_union(schema: &mut Value) {
     let Some(root) = schema.as_object_mut() else { return };
     for key in ROOT_UNIONS {
         let Some(Value::Array(branches)) = root.remove(key) else { continue };
-        let branches: Vec<Map<String, Value>> = branches
-            .into_iter()
-            .filter_map(|b| match resolved(b, root) {
-                Value::Object(b) => Some(b),
-                _ => None,
-            })
-            .collect();
+        let branches: Vec<Value> = branches.into_iter().map(|b| resolved(b, root)).collect();
         let mut described: Vec<(String, Vec<Value>)> = Vec::new();
         let mut required: Option<Vec<Value>> = None;
-        for mut branch in branches {
+        for branch in branches {
+            // A branch that is no object schema (`true`) requires nothing of the others.
+            let Value::Object(mut branch) = branch else {
+                required = required.filter(|_| key == "allOf").or(Some(Vec::new()));
+                continue;
+            };
             if let Some(Value::Object(props)) = branch.remove("properties") {
                 for (name, prop) in props {
                     match described.iter_mut().find(|(n, _)| *n == name) {

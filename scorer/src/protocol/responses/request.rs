@@ -18,9 +18,7 @@ use crate::protocol::canonical::minified;
 use crate::protocol::raw::{chat_members, integer, invalid_json, object_at};
 use crate::protocol::tools::{write_body, written};
 
-/// The smallest `max_output_tokens` the Responses API accepts (it answers
-/// `integer_below_min_value` below it); smaller limits are raised to it.
-pub const MIN_OUTPUT_TOKENS: u64 = 16;
+pub use crate::catalog::MIN_OUTPUT_TOKENS;
 
 /// What `include` asks for: each reasoning item's encrypted content.
 const ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";

@@ -39,6 +39,11 @@ fn a_union_at_a_schemas_root_is_joined_into_its_properties() {
                 "$defs": {"A": {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}},
                 "definitions": {"B": {"properties": {"b": {}}, "required": ["b"]}}}),
         ),
+        // A branch that allows anything leaves nothing required.
+        (
+            r#""anyOf": [true, {"properties": {"a": {"type": "string"}}, "required": ["a"]}]"#,
+            json!({"type": "object", "properties": {"a": {"type": "string"}}}),
+        ),
         // Below the root a union stays (Claude takes it there).
         (
             r#""properties": {"v": {"anyOf": [{"type": "string"}, {"type": "null"}]}}"#,
