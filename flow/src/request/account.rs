@@ -465,7 +465,7 @@ pub(super) fn plausible(host: &dyn Host, to: &Upstream, u: Usage, choices: u64, 
         0 => to.context_window.saturating_mul(MAX_EMBEDDING_INPUTS),
         _ => to.context_window,
     };
-    let Some(bounded) = u.beyond(window, cap, choices, &to.price()) else { return u };
+    let Some(bounded) = u.beyond(window, to.max_output, cap, choices, &to.price()) else { return u };
     let key = format!("model_router.runaway_logged.{}", to.provider);
     if live::once_a_minute(host, &key) {
         host.log(

@@ -276,6 +276,11 @@ impl Request {
             return Verdict::Pause;
         }
         crate::io::span!(host, "served", self.served(host, &f, status));
+        if neighbour {
+            // Nothing to charge: the provider never had it (a filter's 302 was charged the
+            // estimate, as a 3xx answer without usage is).
+            self.account.answered_estimate = Some(0);
+        }
         if translated {
             // Hold the headers until the body is translated, so they can carry its cost.
             self.phase = Phase::Translating(f, status);

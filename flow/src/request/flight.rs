@@ -80,7 +80,7 @@ pub(super) fn told_input_nano(translator: Option<&native::Stream>, to: &Upstream
 /// within its model's window (a cut stream that said 10^12 input tokens was charged $3,000,000).
 pub(super) fn reported_input_nano(u: &Usage, to: &Upstream) -> Option<u64> {
     let input = Usage { output: 0, billed_ticks: None, ..*u };
-    let input = input.beyond(to.context_window, None, 1, &to.price()).unwrap_or(input);
+    let input = input.beyond(to.context_window, to.max_output, None, 1, &to.price()).unwrap_or(input);
     (input.input > 0).then(|| nano(input.cost(&to.price())))
 }
 

@@ -189,9 +189,10 @@ impl StreamUsage {
 
     /// The cost of the stream, once its usage was seen.
     pub fn cost(&self) -> Option<f64> {
-        self.usage.map(|u| {
-            u.beyond(self.window, self.cap, self.choices, &self.price).unwrap_or(u).cost(&self.price)
-        })
+        // Each choice's output limit, as `at_most` was told it (0: not known).
+        let max_output = if self.most == u64::MAX { 0 } else { self.most / self.choices };
+        let within = |u: Usage| u.beyond(self.window, max_output, self.cap, self.choices, &self.price);
+        self.usage.map(|u| within(u).unwrap_or(u).cost(&self.price))
     }
 
     /// The least the output passed on so far cost, USD: a token per event (an event carries at

@@ -142,27 +142,39 @@ impl Usage {
         }
     }
 
-    /// The counts bounded by what a model with a `window`-token context can bill for a
-    /// request whose choices are each capped at `cap` output tokens (as the client capped
-    /// them: no translation raises a client's cap), or `None` when they are within that:
-    /// input at most twice the window, each choice's output twice its cap, or without one
-    /// twice the window (room for a catalog that understates it; a model's own output limit
-    /// is no bound, the catalog's understating some, and an uncapped reasoning model's thinking
-    /// running past it). A provider's counts are its word on what the request cost; a runaway
+    /// The counts bounded by what a model with a `window`-token context and a `max_output`
+    /// output limit can bill for a request whose choices are each capped at `cap` output tokens
+    /// (as the client capped them: no translation raises a client's cap but to the Responses
+    /// API's least), or `None` when they are within that: input at most twice the window, each
+    /// choice's output twice its cap; without one, one choice's twice the window (the catalog
+    /// understates some output limits, and an uncapped reasoning model's thinking runs past
+    /// them), several choices' each twice the output limit (0: not known, the window's). A provider's counts are its word on what the request cost; a runaway
     /// one (a unit mistaken, a counter's garbage) would spend a whole day's budget in one
     /// answer, and every client of the gateway would be refused until midnight (bounded by the
     /// window alone, one answer of `n: 100` to a 10-token cap was charged $1,680). The bill a
     /// provider states beside them (xAI's ticks) counts up to twice what those counts cost at
     /// `price` (the router refuses the server-side tools that cost beyond tokens); where they
     /// cost nothing, not at all.
-    pub fn beyond(&self, window: u64, cap: Option<u64>, choices: u64, price: &Price) -> Option<Usage> {
+    pub fn beyond(
+        &self,
+        window: u64,
+        max_output: u64,
+        cap: Option<u64>,
+        choices: u64,
+        price: &Price,
+    ) -> Option<Usage> {
         if window == 0 {
             return None;
         }
         let most = window.saturating_mul(2);
-        // The Responses API's least cap (16) is sent for any smaller one.
-        let cap = cap.filter(|&c| c > 0).map(|c| c.max(crate::catalog::MIN_OUTPUT_TOKENS));
-        let per_choice = cap.map_or(most, |c| c.saturating_mul(2).min(most));
+        let per_choice = match cap.filter(|&c| c > 0) {
+            // The Responses API's least cap (16) is sent for any smaller one.
+            Some(cap) => cap.max(crate::catalog::MIN_OUTPUT_TOKENS).saturating_mul(2).min(most),
+            // Several choices uncapped: each within twice its model's output limit (within the
+            // window, 100 choices were charged $1,680); one within twice the window.
+            None if choices > 1 && max_output > 0 => max_output.saturating_mul(2).min(most),
+            None => most,
+        };
         // Each of `n` choices writes its own answer, billed together; the prompt is billed once.
         let most_out = per_choice.saturating_mul(choices.max(1));
         let input = self.input.min(most);
@@ -637,52 +649,58 @@ mod tests {
         let price = Price::flat(1.0, 2.0);
         let u = Usage { input: 10, output: 1_000_000_000_000, cache_read: 5, ..Usage::default() };
         assert_eq!(
-            u.beyond(1_000, None, 1, &price).map(|b| (b.input, b.output, b.cache_read)),
+            u.beyond(1_000, 0, None, 1, &price).map(|b| (b.input, b.output, b.cache_read)),
             Some((10, 2_000, 5))
         );
-        assert_eq!(u.beyond(1_000, Some(300), 1, &price).map(|b| b.output), Some(600));
+        assert_eq!(u.beyond(1_000, 0, Some(300), 1, &price).map(|b| b.output), Some(600));
         // A cap past the window bounds no less than the window does.
-        assert_eq!(u.beyond(1_000, Some(5_000), 1, &price).map(|b| b.output), Some(2_000));
+        assert_eq!(u.beyond(1_000, 0, Some(5_000), 1, &price).map(|b| b.output), Some(2_000));
         let u = Usage { input: 5_000, output: 3, cache_write: 4_000, ..Usage::default() };
         assert_eq!(
-            u.beyond(1_000, Some(300), 1, &price).map(|b| (b.input, b.output, b.cache_write)),
+            u.beyond(1_000, 0, Some(300), 1, &price).map(|b| (b.input, b.output, b.cache_write)),
             Some((2_000, 3, 2_000))
         );
         let within = Usage { input: 2_000, output: 600, ..Usage::default() };
-        assert_eq!(within.beyond(1_000, Some(300), 1, &price), None);
-        assert_eq!(within.beyond(1_000, Some(299), 1, &price).map(|b| b.output), Some(598));
+        assert_eq!(within.beyond(1_000, 0, Some(300), 1, &price), None);
+        assert_eq!(within.beyond(1_000, 0, Some(299), 1, &price).map(|b| b.output), Some(598));
         // A cap under the Responses API's least (16) is sent as 16: 16 out is no runaway.
         let sixteen = Usage { input: 10, output: 16, ..Usage::default() };
-        assert_eq!(sixteen.beyond(1_000, Some(5), 1, &price), None);
+        assert_eq!(sixteen.beyond(1_000, 0, Some(5), 1, &price), None);
         // Uncapped, the model's own output limit bounds nothing (gpt-oss-120b wrote 50,000 of
         // an output the catalog lists at 16,384, and was charged 32,768).
-        assert_eq!(within.beyond(1_000, None, 1, &price), None);
-        assert_eq!(u.beyond(0, Some(300), 1, &price), None);
+        assert_eq!(within.beyond(1_000, 0, None, 1, &price), None);
+        assert_eq!(u.beyond(0, 0, Some(300), 1, &price), None);
         // Each of n choices bills its own output; the prompt is billed once.
         let nine = Usage { input: 10, output: 18_000, ..Usage::default() };
-        assert_eq!(nine.beyond(1_000, None, 9, &price), None);
-        assert_eq!(nine.beyond(1_000, None, 3, &price).map(|b| b.output), Some(6_000));
-        assert_eq!(nine.beyond(1_000, None, 0, &price).map(|b| b.output), Some(2_000));
+        assert_eq!(nine.beyond(1_000, 0, None, 9, &price), None);
+        assert_eq!(nine.beyond(1_000, 0, None, 3, &price).map(|b| b.output), Some(6_000));
+        assert_eq!(nine.beyond(1_000, 0, None, 0, &price).map(|b| b.output), Some(2_000));
         // gpt-4.1 told u64::MAX of each by one answer of 100 choices capped at 10 tokens:
         // $1,680 against the window; $4.22 (2,095,152 in at $2, 3,200 out at $8: a cap of 10 is
         // sent as the Responses API's least, 16) against the cap.
         let runaway = Usage { input: u64::MAX, output: u64::MAX, ..Usage::default() };
         let gpt41 = Price::flat(2.0, 8.0);
-        let charged = runaway.beyond(1_047_576, Some(10), 100, &gpt41).map(|b| b.cost(&gpt41));
+        let charged = runaway.beyond(1_047_576, 32_768, Some(10), 100, &gpt41).map(|b| b.cost(&gpt41));
         assert!(charged.is_some_and(|c| (c - 4.215904).abs() < 1e-6), "{charged:?}");
+        // Uncapped: 100 choices each within twice the output limit ($56.62), where twice the
+        // window each was $1,680; one choice within twice the window ($20.95).
+        let charged = runaway.beyond(1_047_576, 32_768, None, 100, &gpt41).map(|b| b.cost(&gpt41));
+        assert!(charged.is_some_and(|c| (c - 56.619104).abs() < 1e-6), "{charged:?}");
+        let charged = runaway.beyond(1_047_576, 32_768, None, 1, &gpt41).map(|b| b.cost(&gpt41));
+        assert!(charged.is_some_and(|c| (c - 20.951520).abs() < 1e-6), "{charged:?}");
         // xAI's ticks: 10 in and out at $1 and $2 per million cost $0.00003, 300,000 ticks;
         // its bill counts to twice that.
         let billed = |t: u64| Usage { input: 10, output: 10, billed_ticks: Some(t), ..Usage::default() };
-        assert_eq!(billed(600_000).beyond(1_000, Some(300), 1, &price), None);
-        let bounded = billed(u64::MAX).beyond(1_000, Some(300), 1, &price);
+        assert_eq!(billed(600_000).beyond(1_000, 0, Some(300), 1, &price), None);
+        let bounded = billed(u64::MAX).beyond(1_000, 0, Some(300), 1, &price);
         assert_eq!(bounded.map(|b| (b.input, b.output, b.billed_ticks)), Some((10, 10, Some(600_000))));
         assert!(bounded.is_some_and(|b| (b.cost(&price) - 0.00006).abs() < 1e-12));
         // A free model's stated bill is nothing to bound (it is charged nothing); a model so
         // cheap its counts cost under a tick bills no ticks (a bill of u64::MAX ticks was
         // charged $1.8 billion there).
-        assert_eq!(billed(u64::MAX).beyond(1_000, None, 1, &Price::flat(0.0, 0.0)), None);
+        assert_eq!(billed(u64::MAX).beyond(1_000, 0, None, 1, &Price::flat(0.0, 0.0)), None);
         let near_free = Price::flat(1e-300, 1e-300);
-        let bounded = billed(u64::MAX).beyond(1_000, None, 1, &near_free);
+        let bounded = billed(u64::MAX).beyond(1_000, 0, None, 1, &near_free);
         assert_eq!(bounded.map(|b| b.billed_ticks), Some(None));
         assert!(bounded.is_some_and(|b| b.cost(&near_free) < 1e-12));
     }

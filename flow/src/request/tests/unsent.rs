@@ -96,7 +96,8 @@ fn a_body_too_large_for_every_candidate_is_the_routers_413() {
 /// fed a healthy provider's breaker.
 #[test]
 fn a_reply_a_filter_after_the_router_made_is_passed_on_and_blames_no_provider() {
-    let shared = config(r#","resilience":{"failures":1,"cooldown_secs":10,"probes":1}"#);
+    let shared =
+        config(r#","resilience":{"failures":1,"cooldown_secs":10,"probes":1},"budgets":{"daily_usd":1}"#);
     let mut host = chat(HELLO);
     for (status, details) in [
         ("403", "ext_authz_denied"),
@@ -128,6 +129,9 @@ fn a_reply_a_filter_after_the_router_made_is_passed_on_and_blames_no_provider() 
         "{:?}",
         host.counters.borrow()
     );
+    // Nothing charged: a 302 was charged the estimate, as a 3xx answer without usage is.
+    let spent = host.counters.borrow().get("budget_spent_nanousd.scope.global").copied().unwrap_or(0);
+    assert_eq!(spent, 0, "{:?}", host.counters.borrow());
     assert!(host.logs.borrow().iter().any(|l| l.contains("a filter after the router answered 403")));
 }
 
