@@ -38,9 +38,7 @@ fn neighbours_reply(details: &str) -> bool {
 /// (a CDN before it) that ignores the header. The router cannot read such an answer: its usage
 /// is unread (charged the estimate), a native one untranslatable (a 502).
 pub(super) fn compressed(host: &dyn Host, provider: &str, headers: &[(String, String)]) -> bool {
-    let Some(encoding) =
-        find(headers, h::CONTENT_ENCODING).filter(|e| !e.trim().eq_ignore_ascii_case("identity"))
-    else {
+    let Some(encoding) = find(headers, h::CONTENT_ENCODING).filter(|e| encoded(e)) else {
         return false;
     };
     if live::once_a_minute(host, "model_router.compressed") {
@@ -52,6 +50,11 @@ pub(super) fn compressed(host: &dyn Host, provider: &str, headers: &[(String, St
         );
     }
     true
+}
+
+/// Whether a `content-encoding` value names a compression (anything but `identity`).
+pub(super) fn encoded(content_encoding: &str) -> bool {
+    !content_encoding.trim().eq_ignore_ascii_case("identity")
 }
 
 /// A header's value in `headers`.
@@ -183,10 +186,21 @@ impl Request {
             // Envoy's own timeout, not the provider's answer: the provider had the request.
             self.lost(host, &f);
         }
+        if neighbour {
+            // The gateway's reply, passed on as it is: no attempt at the provider (its probe
+            // slot freed, nothing recorded against it, no fallback named), nothing to charge
+            // (a filter's 302 was charged the estimate, as a 3xx answer without usage is), and
+            // none of the router's headers naming a model that never answered.
+            live::release(host, &f.to, std::mem::take(&mut f.probes));
+            remove_private(&headers, &mut self.effects);
+            self.served(host, &f, status);
+            self.account.answered_estimate = Some(0);
+            return Verdict::Continue;
+        }
         // A native answer (Anthropic, Bedrock, Responses) is translated whole, or as a
         // stream; Titan's likewise. Either changes the body's length, and a translation is
         // JSON or SSE. (A translated provider's errors are translated too: one error shape.)
-        let native = native::translated(f.to.api) && !neighbour;
+        let native = native::translated(f.to.api);
         // Compressed, though the router asked for none: an answer the router must translate (a
         // native API's, or for a Messages or Responses client) it cannot read, and it is the
         // provider's failure, charged as lost; a chat client of an OpenAI-compatible provider
@@ -214,18 +228,12 @@ impl Request {
         // candidate could answer, or the gateway's key refused with a 400 (Gemini's), which is
         // the gateway's failure whether or not another candidate is left. (Not a translated
         // answer's: its errors are translated whole.)
-        let check = !native && !neighbour && status == 400 && !end_of_stream && f.translation.is_none();
+        let check = !native && status == 400 && !end_of_stream && f.translation.is_none();
         // A translated 400 is read whole too (`translate_body`): the gateway's account refused.
-        let translated_400 =
-            status == 400 && !end_of_stream && !neighbour && (native || f.translation.is_some());
+        let translated_400 = status == 400 && !end_of_stream && (native || f.translation.is_some());
         // A stream's attempt is recorded once it opens (`open_stream`), a held 400's once it is
         // read.
-        if neighbour {
-            // No attempt at the provider: its probe slot freed, nothing recorded against it,
-            // and no fallback named.
-            live::release(host, &f.to, std::mem::take(&mut f.probes));
-        }
-        if !edited_stream && !check && !translated_400 && !neighbour {
+        if !edited_stream && !check && !translated_400 {
             // A whole answer the timeout ended was still generating: its model's time, which
             // the request's length decides, not its provider's health (one client's long
             // answers opened the provider's breaker for every client and every model of it).
@@ -242,11 +250,10 @@ impl Request {
                 self.record_attempt(host, &mut f, status, now_ns, clock)
             );
         }
-        if (retryable(status) || too_large) && !neighbour {
+        if retryable(status) || too_large {
             return self.fail_over_or(host, f, Retry::Failure, Origin::Answering);
         }
-        let translated =
-            (f.translation.is_some() || native) && !neighbour && !native_stream && !end_of_stream;
+        let translated = (f.translation.is_some() || native) && !native_stream && !end_of_stream;
         remove_private(&headers, &mut self.effects);
         let mut ours = f.headers();
         if translated {
@@ -276,11 +283,6 @@ impl Request {
             return Verdict::Pause;
         }
         crate::io::span!(host, "served", self.served(host, &f, status));
-        if neighbour {
-            // Nothing to charge: the provider never had it (a filter's 302 was charged the
-            // estimate, as a 3xx answer without usage is).
-            self.account.answered_estimate = Some(0);
-        }
         if translated {
             // Hold the headers until the body is translated, so they can carry its cost.
             self.phase = Phase::Translating(f, status);

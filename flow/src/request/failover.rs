@@ -385,7 +385,7 @@ fn not_an_answer(host: &dyn Host, f: &Flight, body_size: usize, reads: bool) -> 
     // client: `reads`) is no answer it can give (it reached a Messages client as a chat
     // completion, under gzip).
     let encoding = host.header(Map::CallResponseHeaders, h::CONTENT_ENCODING).ok().flatten();
-    if encoding.is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
+    if encoding.is_some_and(|e| super::attempt::encoded(&e)) {
         return if translated || reads { Judged::NoAnswer(Bill::Estimate) } else { Judged::Answer };
     }
     let Ok(body) = host.body(Buffer::CallResponseBody, 0, body_size) else { return Judged::Answer };

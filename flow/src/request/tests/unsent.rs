@@ -117,8 +117,10 @@ fn a_reply_a_filter_after_the_router_made_is_passed_on_and_blames_no_provider() 
         let step = req.on(&host, Event::ResponseHeaders { end_of_stream: false });
         assert!(cluster_of(&step).is_none(), "{details}: failed over: {step:?}");
         assert_eq!(step.verdict, Verdict::Continue, "{details}");
-        // Not the provider's failure: no fallback named, no credentials blamed.
+        // Not the provider's failure: no fallback named, no credentials blamed, no model named
+        // that never answered.
         assert_eq!(super::set_response(&step, "x-model-router-fallback-from"), None, "{details}");
+        assert_eq!(super::set_response(&step, "x-model-router-model"), None, "{details}");
         req.on(&host, Event::Log);
     }
     let opened =
