@@ -46,10 +46,10 @@ pub struct Layout {
     /// provider takes out, in the high four every drop its object has (a provider whose
     /// [`crate::catalog::Quirks::drops`], within those, are the low bits uses it).
     pub(crate) drops: Vec<(Span, u16)>,
-    /// A system, developer or tool message's content given as a list of text parts, and the
-    /// one string of them (joined by blank lines, as JSON): sent in its place to a provider
-    /// that takes such content as a string only (the `part_lists` it refuses).
-    pub(crate) joins: Vec<(Span, Vec<u8>)>,
+    /// A system, developer or tool message's content given as a list of text parts: sent as
+    /// one string to a provider that takes such content as a string only (the `part_lists` it
+    /// refuses), joined there ([`crate::protocol::openai`]), not for every request.
+    pub(crate) joins: Vec<Span>,
     /// `reasoning_effort` appended in place of a `reasoning` object that carried the effort
     /// (OpenRouter's form: the chat APIs know only `reasoning_effort`, and the object, passed
     /// on, was a 400).

@@ -268,7 +268,7 @@ struct Entry {
     /// The removals of members some providers refuse ([`crate::parse::layout::Layout::drops`]).
     drops: Vec<(Span, u16)>,
     /// Lists of texts as one string ([`crate::parse::layout::Layout::joins`]).
-    joins: Vec<(Span, Vec<u8>)>,
+    joins: Vec<Span>,
     /// What reading the messages' PDFs left of the request's budget for them.
     pdf: crate::parse::pdf::ObjectStreams,
 }
@@ -281,7 +281,7 @@ impl Entry {
             + 16 * (self.parts.len() + self.long.len())
             + 8 * self.unsigned.len()
             + 24 * self.drops.len()
-            + self.joins.iter().map(|(_, one)| 40 + one.len()).sum::<usize>()
+            + 16 * self.joins.len()
     }
 }
 
@@ -372,7 +372,7 @@ impl Parses {
             .drops
             .extend(e.drops.iter().map(|&(s, d)| (Span { start: at + s.start, end: at + s.end }, d)));
         let shifted = |s: &Span| Span { start: at + s.start, end: at + s.end };
-        req.layout.joins.extend(e.joins.iter().map(|(s, one)| (shifted(s), one.clone())));
+        req.layout.joins.extend(e.joins.iter().map(shifted));
         req.text_bytes += e.text_bytes;
         req.pdf = e.pdf;
         req.features.images += e.images;
@@ -425,8 +425,8 @@ impl Parses {
                 .map(|&(s, d)| (Span { start: s.start - at, end: s.end - at }, d))
                 .collect(),
             joins: (req.layout.joins.iter())
-                .filter(|(s, _)| s.start >= at)
-                .map(|(s, one)| (Span { start: s.start - at, end: s.end - at }, one.clone()))
+                .filter(|s| s.start >= at)
+                .map(|s| Span { start: s.start - at, end: s.end - at })
                 .collect(),
             pdf: req.pdf,
         };

@@ -92,17 +92,6 @@ fn asks(req: &ChatRequest<'_>) -> bool {
     }
 }
 
-/// A list of text parts as one JSON string, joined by blank lines (as a Messages client's
-/// plain texts are); `None` when a part is other than text.
-fn joined_texts(raw: &str) -> Option<Vec<u8>> {
-    let parts: Vec<serde_json::Value> = serde_json::from_str(raw).ok()?;
-    fn text(p: &serde_json::Value) -> Option<&str> {
-        (p.get("type")?.as_str()? == "text").then(|| p.get("text")?.as_str())?
-    }
-    let texts: Option<Vec<&str>> = parts.iter().map(text).collect();
-    serde_json::to_vec(&texts?.join("\n\n")).ok()
-}
-
 /// Whether a raw (still escaped) text may be only whitespace, which translators drop: every
 /// character is whitespace or may belong to an escape of it (`\n`, `\t`, `\u3000`). It stops
 /// at the first other character, and errs only towards "maybe": such a text is read by the
@@ -171,7 +160,8 @@ fn parse_message<'a>(
     let mut content_key = false;
     let mut has_tool_calls = false;
     let mut has_refusal = false;
-    let mut listed: Option<(usize, usize)> = None;
+    // Its content as a list of parts, and whether they are all texts.
+    let mut listed: Option<(Span, bool)> = None;
     let mut tool_calls = 0u32;
     // Raw texts, scanned once the role is known (it may come after the content): the message's
     // are `req.parts` from here on.
@@ -197,8 +187,9 @@ fn parse_message<'a>(
             "content" => {
                 content_key = true;
                 let (start, array) = (r.pos(), r.peek_kind().map_err(syntax)? == Kind::Array);
-                has_content = parse_content(r, req, &at)?;
-                listed = array.then(|| (start, r.pos()));
+                let mut texts_only = true;
+                has_content = parse_content(r, req, &at, &mut texts_only)?;
+                listed = array.then(|| (Span { start, end: r.pos() }, texts_only));
             }
             "tool_calls" if r.peek_kind().map_err(syntax)? == Kind::Array => {
                 has_tool_calls = true;
@@ -261,10 +252,12 @@ fn parse_message<'a>(
     if role != "assistant" {
         req.layout.unsigned_calls.truncate(first_call);
     }
-    if let Some((start, end)) = listed.filter(|_| matches!(role.as_ref(), "system" | "developer" | "tool")) {
-        match joined_texts(r.text().get(start..end).unwrap_or_default()) {
-            Some(one) => req.layout.joins.push((Span { start, end }, one)),
-            None => req.layout.asks |= ASKS_PART_LISTS,
+    if let Some((span, texts_only)) =
+        listed.filter(|_| matches!(role.as_ref(), "system" | "developer" | "tool"))
+    {
+        match texts_only {
+            true => req.layout.joins.push(span),
+            false => req.layout.asks |= ASKS_PART_LISTS,
         }
     }
     req.texts.push((Role::from_name(&role), req.parts.len() - first_part, tool_calls));
@@ -358,10 +351,12 @@ fn carry(r: &Reader<'_>, req: &mut ChatRequest<'_>, text: &str) {
 }
 
 /// Reads `content`: a string, an array of parts, or null. Returns whether content is present.
+/// `texts_only` is cleared by a part of another type than `text`.
 fn parse_content<'a>(
     r: &mut Reader<'a>,
     req: &mut ChatRequest<'a>,
     at: &dyn Fn() -> String,
+    texts_only: &mut bool,
 ) -> Result<bool, ApiError> {
     match r.peek_kind().map_err(syntax)? {
         Kind::String => {
@@ -433,6 +428,13 @@ fn parse_content<'a>(
                             // Saturating: a crafted file's count must not wrap a 32-bit size.
                             let bytes = usize::try_from(tokens.saturating_mul(BYTES_PER_TOKEN));
                             req.text_bytes = req.text_bytes.saturating_add(bytes.unwrap_or(usize::MAX));
+                        }
+                        "type" => {
+                            let (start, mark) = (r.pos(), r.mark());
+                            r.skip_value().map_err(syntax)?;
+                            let value = r.text().get(start..r.pos()).unwrap_or_default();
+                            *texts_only &= value.trim() == "\"text\"";
+                            req.text_bytes += r.unescaped_since(mark);
                         }
                         other => {
                             // `"imageUrl"`, `"Text"`: an image or a text the router would not

@@ -115,9 +115,12 @@ impl Layout {
                 unsigned.iter().filter(inside).map(|&p| (Span { start: p, end: p }, STAND_IN_SIGNATURE)),
             );
             // A list of texts one string for a provider that refuses lists (the drops inside it
-            // go with it).
-            let joins: Vec<&(Span, Vec<u8>)> = if quirks.refuses & ASKS_PART_LISTS != 0 {
-                self.joins.iter().filter(|(s, _)| m.span.start <= s.start && s.end <= m.span.end).collect()
+            // go with it), joined here for it alone.
+            let joins: Vec<(Span, Vec<u8>)> = if quirks.refuses & ASKS_PART_LISTS != 0 {
+                (self.joins.iter())
+                    .filter(|s| m.span.start <= s.start && s.end <= m.span.end)
+                    .filter_map(|&s| Some((s, joined_texts(body.get(s.start..s.end)?)?)))
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -156,6 +159,17 @@ impl Layout {
         out.extend_from_slice(body.get(last.span.end..).unwrap_or_default());
         out
     }
+}
+
+/// A list of text parts as one JSON string, joined by blank lines (as a Messages client's
+/// plain texts are); `None` when a part is other than text.
+fn joined_texts(raw: &[u8]) -> Option<Vec<u8>> {
+    let parts: Vec<serde_json::Value> = serde_json::from_slice(raw).ok()?;
+    fn text(p: &serde_json::Value) -> Option<&str> {
+        (p.get("type")?.as_str()? == "text").then(|| p.get("text")?.as_str())?
+    }
+    let texts: Option<Vec<&str>> = parts.iter().map(text).collect();
+    serde_json::to_vec(&texts?.join("\n\n")).ok()
 }
 
 impl ChatRequest<'_> {
